@@ -1,0 +1,61 @@
+# aanlevering: `make run` (main job on embedded defaults) and `make test` (everything, from a clean clone).
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export AANLEVERING_HOME ?= $(CURDIR)/var
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv system-deps run test test-fast lint fmt bench clean-home lock demo check
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 | grep -v '^WARNING: Location' || true
+	@$(BIN)/python -m pip check > /dev/null || { $(BIN)/python -m pip check; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install the pinned dependencies
+
+system-deps: ## Install the Debian packages the tests need (PostgreSQL, OpenSSH server)
+	@bash scripts/ensure-system-packages.sh
+
+run: venv ## Main job on embedded defaults: demo data, catalogue check, pipeline
+	@bash scripts/run.sh
+
+demo: venv ## Generate demo EHR data into $AANLEVERING_HOME/demo
+	$(BIN)/aanlevering demo-data --out $(AANLEVERING_HOME)/demo --patients 2000 --seed 2026
+
+check: venv ## Validate every registration config and dictionary
+	$(BIN)/aanlevering registrations check
+
+test: venv system-deps ## Install everything and run the whole test suite
+	$(BIN)/python -m pytest
+
+test-fast: venv ## Unit tests only
+	$(BIN)/python -m pytest tests/unit -q
+
+lint: venv ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check src tests dags plugins scripts
+	$(BIN)/ruff format --check src tests dags plugins scripts
+	$(BIN)/mypy
+
+fmt: venv ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix src tests dags plugins scripts
+	$(BIN)/ruff format src tests dags plugins scripts
+
+bench: venv ## Benchmarks (scripts that print numbers, not tests)
+	@bash scripts/bench.sh
+
+lock: ## Re-resolve dependencies into requirements.lock (needs network to PyPI)
+	rm -rf /tmp/aanlevering-lock && $(PYTHON) -m venv /tmp/aanlevering-lock
+	/tmp/aanlevering-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/aanlevering-lock/bin/pip freeze --exclude-editable --exclude aanlevering > requirements.lock
+	printf '# build tools for the editable install (pip freeze leaves them out)\nsetuptools==65.5.0\nwheel==0.45.1\n' >> requirements.lock
+
+clean-home: ## Wipe all local state under $AANLEVERING_HOME
+	rm -rf $(AANLEVERING_HOME)

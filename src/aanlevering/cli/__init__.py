@@ -1,0 +1,1 @@
+"""The ``aanlevering`` command: thin entrypoints over the library."""

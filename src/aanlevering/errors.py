@@ -1,0 +1,65 @@
+"""One exception hierarchy for every package boundary, mapped to CLI exit codes.
+
+Messages must name the file, row, column or registration/period that is wrong,
+and must never contain patient identifiers.
+"""
+
+from __future__ import annotations
+
+
+class AanleveringError(Exception):
+    """Base of every error the product raises on purpose."""
+
+    exit_code = 2
+
+
+class ConfigError(AanleveringError):
+    """A registration config, data dictionary or setting is invalid."""
+
+    exit_code = 2
+
+
+class ExtractError(AanleveringError):
+    """An EHR extract cannot be read as the registration's source config says."""
+
+    exit_code = 2
+
+
+class ValidationBlocked(AanleveringError):
+    """Validation found errors severe enough to block the delivery."""
+
+    exit_code = 1
+
+
+class PseudonymisationError(AanleveringError):
+    """A record cannot be normalised or pseudonymised."""
+
+    exit_code = 2
+
+
+class TTPError(AanleveringError):
+    """The pseudonymisation service refused or failed a request."""
+
+    exit_code = 2
+
+
+class DeliveryError(AanleveringError):
+    """A delivery could not be sent or was not receipted."""
+
+    exit_code = 2
+
+
+class NoObligation(AanleveringError):
+    """There is no delivery obligation (or permission) for this registration and period."""
+
+    exit_code = 3
+
+
+class EventStoreError(AanleveringError):
+    """The event log refused or failed an operation."""
+
+    exit_code = 2
+
+
+class ConcurrencyConflict(EventStoreError):
+    """Another writer appended to the stream first (optimistic concurrency)."""

@@ -1,0 +1,86 @@
+"""Where the embedded default keeps its state, and how production overrides it.
+
+All state (event log, staging, reports, Airflow home, secrets) lives under one
+data directory, ``$AANLEVERING_HOME``, so an engineer can see, back up or wipe
+it. Production points the same settings at PostgreSQL and real endpoints
+through environment variables; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def checkout_root() -> Path | None:
+    """The source checkout this package runs from, if installed in editable mode."""
+    candidate = _PACKAGE_DIR.parents[1]
+    if (candidate / "pyproject.toml").is_file() and (candidate / "schemas").is_dir():
+        return candidate
+    return None
+
+
+def _default_home() -> Path:
+    root = checkout_root()
+    return (root / "var") if root else Path.cwd() / "aanlevering-home"
+
+
+def _default_catalogue() -> Path:
+    root = checkout_root()
+    return (root / "schemas" / "registrations") if root else Path.cwd() / "registrations"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one process; build with :func:`load_settings`."""
+
+    home: Path
+    catalogue_dir: Path
+    event_store_url: str
+    provider_type: str
+    provider_id: str
+
+    @property
+    def staging_dir(self) -> Path:
+        """Work files of runs in progress (may hold identifiers; kept short)."""
+        return self.home / "staging"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Validation reports and data docs."""
+        return self.home / "reports"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Local secrets such as the patient-reference HMAC key (mode 0700)."""
+        return self.home / "secrets"
+
+    @property
+    def airflow_home(self) -> Path:
+        """AIRFLOW_HOME of the embedded default."""
+        return self.home / "airflow"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from the environment, with the embedded defaults.
+
+    ``AANLEVERING_HOME``: data directory (default ``<checkout>/var``).
+    ``AANLEVERING_CATALOGUE``: folder of registration configs and dictionaries.
+    ``AANLEVERING_EVENT_STORE``: ``sqlite:///path`` or ``postgresql://...``.
+    ``AANLEVERING_PROVIDER_TYPE``: hospital | umc | zbc (which variables apply).
+    ``AANLEVERING_PROVIDER_ID``: this hospital's organisation id at the TTP.
+    """
+    env = dict(os.environ) if env is None else env
+    home = Path(env.get("AANLEVERING_HOME") or _default_home()).expanduser().resolve()
+    catalogue = Path(env.get("AANLEVERING_CATALOGUE") or _default_catalogue()).expanduser()
+    store = env.get("AANLEVERING_EVENT_STORE") or f"sqlite:///{home / 'events.sqlite3'}"
+    return Settings(
+        home=home,
+        catalogue_dir=catalogue.resolve(),
+        event_store_url=store,
+        provider_type=env.get("AANLEVERING_PROVIDER_TYPE", "hospital"),
+        provider_id=env.get("AANLEVERING_PROVIDER_ID", "demo-hospital"),
+    )
