@@ -30,7 +30,7 @@ def _default_home() -> Path:
 
 def _default_catalogue() -> Path:
     root = checkout_root()
-    return (root / "schemas" / "registrations") if root else Path.cwd() / "registrations"
+    return (root / "schemas" / "catalogue") if root else Path.cwd() / "catalogue"
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,6 @@ from aanlevering.errors import AanleveringError
 # Command modules, imported lazily by name so `aanlevering --help` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.registrations",
-    "aanlevering.cli.demo_data",
     "aanlevering.cli.events",
 )
 

@@ -1,0 +1,371 @@
+"""Load the catalogue from disk, validating every file against its JSON Schema.
+
+Hospital engineers edit these files by hand, so a load reports *every*
+problem at once, each with its file and JSON path, instead of stopping at the
+first. Layout of a catalogue folder::
+
+    registrations/<registration-id>.yaml
+    dictionaries/<dictionary-id>/<version>.yaml
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any, cast
+
+import yaml
+from jsonschema import Draft202012Validator, FormatChecker
+
+from aanlevering.catalogue.model import (
+    CalculatedVariable,
+    Catalogue,
+    CodeFilter,
+    CsvDatasetSource,
+    CsvSource,
+    DataDictionary,
+    Dataset,
+    Delivery,
+    FhirDatasetSource,
+    FhirSource,
+    FhirVariableSource,
+    Option,
+    OptionSet,
+    Pseudonymisation,
+    RegistrationConfig,
+    Relation,
+    Validation,
+    ValidationPolicy,
+    Variable,
+)
+from aanlevering.catalogue.semantics import check_registration
+from aanlevering.errors import ConfigError
+from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.settings import checkout_root
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CatalogueProblem:
+    """One thing wrong in one file, located by JSON path."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: {self.message}"
+
+
+class CatalogueInvalid(ConfigError):
+    """The catalogue has problems; ``problems`` lists all of them."""
+
+    def __init__(self, problems: list[CatalogueProblem]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{len(problems)} problem(s) in the registration catalogue:\n{lines}")
+
+
+def schemas_dir() -> Path:
+    """Folder of the JSON Schemas (in the checkout, or packaged alongside)."""
+    root = checkout_root()
+    if root is not None:
+        return root / "schemas"
+    return Path(__file__).resolve().parent / "schemas"
+
+
+@cache
+def _validator(schema_name: str) -> Draft202012Validator:
+    schema = json.loads((schemas_dir() / schema_name).read_text(encoding="utf-8"))
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def _json_path(parts: Iterable[object]) -> str:
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _read_yaml(file: Path, problems: list[CatalogueProblem]) -> dict[str, Any] | None:
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        problems.append(CatalogueProblem(str(file), "$", f"cannot read: {error}"))
+        return None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problems.append(CatalogueProblem(str(file), "$", f"invalid YAML: {where}{error}"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(CatalogueProblem(str(file), "$", "expected a mapping at the top level"))
+        return None
+    # YAML turns unquoted dates into date objects; the schemas speak JSON.
+    return cast(dict[str, Any], json.loads(json.dumps(data, default=str)))
+
+
+def _schema_problems(file: Path, data: Mapping[str, Any], schema: str) -> list[CatalogueProblem]:
+    errors = sorted(_validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    return [
+        CatalogueProblem(str(file), _json_path(error.absolute_path), error.message)
+        for error in errors
+    ]
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _variable(raw: Mapping[str, Any]) -> Variable:
+    return Variable(
+        name=raw["name"],
+        type=raw["type"],
+        label=raw.get("label", ""),
+        description=raw.get("description", ""),
+        unit=raw.get("unit"),
+        option_set=raw.get("option_set"),
+        required_for=frozenset(raw.get("required_for", ())),
+        min=raw.get("min"),
+        max=raw.get("max"),
+        max_length=raw.get("max_length"),
+        pattern=raw.get("pattern"),
+        format=raw.get("format"),
+        generalised_from=raw.get("generalised_from"),
+        severity=raw.get("severity", "error"),
+    )
+
+
+def _dataset(raw: Mapping[str, Any]) -> Dataset:
+    relations = []
+    for relation in raw.get("relations", ()):
+        target_dataset, target_variable = relation["references"].split(".", 1)
+        relations.append(Relation(relation["variable"], target_dataset, target_variable))
+    validations = tuple(
+        Validation(
+            id=item["id"],
+            severity=item["severity"],
+            kind=item["rule"]["kind"],
+            params={k: v for k, v in item["rule"].items() if k != "kind"},
+            description=item.get("description", ""),
+        )
+        for item in raw.get("validations", ())
+    )
+    return Dataset(
+        name=raw["name"],
+        key=tuple(raw["key"]),
+        variables=tuple(_variable(v) for v in raw["variables"]),
+        relations=tuple(relations),
+        calculated=tuple(
+            CalculatedVariable(c["name"], c["expression"], c.get("description", ""))
+            for c in raw.get("calculated", ())
+        ),
+        validations=validations,
+        description=raw.get("description", ""),
+    )
+
+
+def build_dictionary(raw: Mapping[str, Any]) -> DataDictionary:
+    """Build the typed dictionary from schema-valid data."""
+    option_sets = {
+        name: OptionSet(
+            name=name,
+            options=tuple(
+                Option(str(o["code"]), o["label"], o.get("value")) for o in spec["options"]
+            ),
+            description=spec.get("description", ""),
+        )
+        for name, spec in raw.get("option_sets", {}).items()
+    }
+    return DataDictionary(
+        id=raw["dictionary"],
+        name=raw["name"],
+        version=raw["version"],
+        registry_holder=raw["registry_holder"],
+        datasets=tuple(_dataset(d) for d in raw["datasets"]),
+        option_sets=option_sets,
+        published=_date(raw.get("published")),
+        description=raw.get("description", ""),
+    )
+
+
+def _code_filter(raw: Mapping[str, Any] | None) -> CodeFilter | None:
+    if raw is None:
+        return None
+    return CodeFilter(
+        system=raw["system"], codes=tuple(raw.get("codes", ())), element=raw.get("element", "code")
+    )
+
+
+def _fhir_variable(raw: str | Mapping[str, Any]) -> FhirVariableSource:
+    if isinstance(raw, str):
+        return FhirVariableSource(element=raw)
+    return FhirVariableSource(
+        element=raw["element"],
+        resource=raw.get("resource"),
+        link=raw.get("link"),
+        where=_code_filter(raw.get("where")),
+        map=dict(raw.get("map", {})),
+    )
+
+
+def _csv_source(raw: Mapping[str, Any] | None) -> CsvSource | None:
+    if raw is None:
+        return None
+    datasets = {
+        name: CsvDatasetSource(
+            file=spec["file"],
+            columns=dict(spec["columns"]),
+            identity=dict(spec.get("identity", {})),
+        )
+        for name, spec in raw["datasets"].items()
+    }
+    defaults = CsvSource(datasets={})
+    return CsvSource(
+        datasets=datasets,
+        encoding=raw.get("encoding", defaults.encoding),
+        delimiter=raw.get("delimiter", defaults.delimiter),
+        quote=raw.get("quote", defaults.quote),
+        decimal=raw.get("decimal", defaults.decimal),
+        date_formats=tuple(raw.get("date_formats", defaults.date_formats)),
+        datetime_formats=tuple(raw.get("datetime_formats", defaults.datetime_formats)),
+    )
+
+
+def _fhir_source(raw: Mapping[str, Any] | None) -> FhirSource | None:
+    if raw is None:
+        return None
+    return FhirSource(
+        datasets={
+            name: FhirDatasetSource(
+                resource=spec["resource"],
+                variables={v: _fhir_variable(s) for v, s in spec["variables"].items()},
+                where=_code_filter(spec.get("where")),
+            )
+            for name, spec in raw["datasets"].items()
+        }
+    )
+
+
+def build_registration(
+    raw: Mapping[str, Any], dictionary: DataDictionary, source_file: str = ""
+) -> RegistrationConfig:
+    """Build the typed registration config from schema-valid data."""
+    period_dataset, period_variable = raw["period_variable"].split(".", 1)
+    pseudo = raw["pseudonymisation"]
+    delivery = raw["delivery"]
+    validation = raw.get("validation", {})
+    return RegistrationConfig(
+        id=raw["id"],
+        name=raw["name"],
+        description=raw.get("description", ""),
+        registry_holder_id=raw["registry_holder"]["id"],
+        registry_holder_name=raw["registry_holder"]["name"],
+        dictionary=dictionary,
+        frequency=raw["frequency"],
+        period_dataset=period_dataset,
+        period_variable=period_variable,
+        pseudonymisation=Pseudonymisation(
+            ttp_mode=pseudo["ttp_mode"],
+            types=tuple(PseudonymType(t) for t in pseudo["types"]),
+            profile=pseudo.get("profile", "nl-2026.1"),
+            bsn_justification=pseudo.get("bsn_justification"),
+        ),
+        delivery=Delivery(
+            format=delivery["format"],
+            channel=delivery["channel"],
+            endpoint=delivery.get("endpoint"),
+            receipt_timeout_seconds=delivery.get("receipt_timeout_seconds", 60),
+        ),
+        validation=ValidationPolicy(
+            block_on=validation.get("block_on", "error"),
+            row_detail_limit=validation.get("row_detail_limit", 20),
+        ),
+        csv_source=_csv_source(raw["source"].get("csv")),
+        fhir_source=_fhir_source(raw["source"].get("fhir")),
+        start=_date(raw.get("start")) or date(2026, 1, 1),
+        before_inclusion=raw.get("before_inclusion", "wait"),
+        owner=raw.get("owner", "aanlevering"),
+        source_file=source_file,
+    )
+
+
+def _load_dictionaries(
+    root: Path, problems: list[CatalogueProblem]
+) -> dict[tuple[str, str], tuple[Path, DataDictionary]]:
+    dictionaries: dict[tuple[str, str], tuple[Path, DataDictionary]] = {}
+    for file in sorted((root / "dictionaries").glob("*/*.yaml")):
+        raw = _read_yaml(file, problems)
+        if raw is None:
+            continue
+        schema_problems = _schema_problems(file, raw, "data-dictionary.schema.json")
+        if schema_problems:
+            problems.extend(schema_problems)
+            continue
+        expected = (file.parent.name, file.stem)
+        if (raw["dictionary"], raw["version"]) != expected:
+            problems.append(
+                CatalogueProblem(
+                    str(file),
+                    "$.dictionary",
+                    f"file is named for {expected[0]} {expected[1]} but declares "
+                    f"{raw['dictionary']} {raw['version']}",
+                )
+            )
+            continue
+        dictionaries[expected] = (file, build_dictionary(raw))
+    return dictionaries
+
+
+def load_catalogue(root: Path | str) -> Catalogue:
+    """Load and check every registration under ``root``.
+
+    Raises :class:`CatalogueInvalid` (a ConfigError, exit code 2) listing every
+    problem with its file and JSON path.
+    """
+    root = Path(root)
+    if not (root / "registrations").is_dir():
+        raise ConfigError(f"catalogue folder {root} has no 'registrations' folder")
+    problems: list[CatalogueProblem] = []
+    dictionaries = _load_dictionaries(root, problems)
+    registrations: dict[str, RegistrationConfig] = {}
+    for file in sorted((root / "registrations").glob("*.yaml")):
+        raw = _read_yaml(file, problems)
+        if raw is None:
+            continue
+        schema_problems = _schema_problems(file, raw, "registration.schema.json")
+        if schema_problems:
+            problems.extend(schema_problems)
+            continue
+        if raw["id"] != file.stem:
+            problems.append(
+                CatalogueProblem(str(file), "$.id", f"id {raw['id']!r} differs from file name")
+            )
+            continue
+        key = (raw["dictionary"]["id"], raw["dictionary"]["version"])
+        if key not in dictionaries:
+            problems.append(
+                CatalogueProblem(
+                    str(file),
+                    "$.dictionary",
+                    f"dictionary {key[0]} version {key[1]} not found under "
+                    f"{root / 'dictionaries' / key[0]}",
+                )
+            )
+            continue
+        registration = build_registration(raw, dictionaries[key][1], str(file))
+        semantic = [CatalogueProblem(str(file), p, m) for p, m in check_registration(registration)]
+        if semantic:
+            problems.extend(semantic)
+            continue
+        registrations[registration.id] = registration
+    if problems:
+        raise CatalogueInvalid(problems)
+    log.debug("loaded %d registrations from %s", len(registrations), root)
+    return Catalogue(registrations=registrations, root=str(root))

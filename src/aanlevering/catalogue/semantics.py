@@ -1,0 +1,159 @@
+"""Checks across files that JSON Schema cannot express.
+
+Each check returns (JSON path, message) pairs so the loader can report them
+with the registration file, all at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aanlevering.catalogue.model import Dataset, RegistrationConfig
+from aanlevering.pseudonym.types import PseudonymType
+
+#: Identity fields each pseudonym type needs (any one of a tuple suffices).
+PSEUDONYM_INPUTS: dict[PseudonymType, tuple[tuple[str, ...], ...]] = {
+    PseudonymType.B: (("bsn",),),
+    PseudonymType.NGGV: (("own_name",), ("birth_date",), ("sex",), ("initials", "given_names")),
+    PseudonymType.SNGGV: (("own_name",), ("birth_date",), ("sex",), ("initials", "given_names")),
+    PseudonymType.NGG: (("own_name",), ("birth_date",), ("sex",)),
+    PseudonymType.SNGG: (("own_name",), ("birth_date",), ("sex",)),
+    PseudonymType.C: (("postcode",), ("birth_date",), ("sex",)),
+    PseudonymType.RGG: (("postcode",), ("birth_date",), ("sex",)),
+    PseudonymType.GG: (("birth_date",), ("sex",)),
+    PseudonymType.A: (("postcode",), ("house_number",)),
+    PseudonymType.MRN: (("mrn", "patient_id"),),
+}
+
+_GENERALISED_INPUT = {"birth_date:year": "birth_date", "postcode:pc4": "postcode", "sex": "sex"}
+Problem = tuple[str, str]
+
+
+def _dataset_problems(config: RegistrationConfig, i: int, dataset: Dataset) -> Iterator[Problem]:
+    dictionary = config.dictionary
+    names = {d.name for d in dictionary.datasets}
+    variables = set(dataset.variable_names)
+    where = f"$.dictionary({dictionary.id} {dictionary.version}).datasets[{i}]"
+    for key in dataset.key:
+        if key not in variables:
+            yield f"{where}.key", f"key variable {key!r} is not a variable of {dataset.name}"
+    for variable in dataset.variables:
+        if variable.option_set and variable.option_set not in dictionary.option_sets:
+            yield where, f"variable {variable.name} uses unknown option set {variable.option_set!r}"
+        if variable.pattern:
+            try:
+                re.compile(variable.pattern)
+            except re.error as error:
+                yield where, f"variable {variable.name} has an invalid pattern: {error}"
+    for relation in dataset.relations:
+        if relation.dataset not in names:
+            yield f"{where}.relations", f"relation to unknown dataset {relation.dataset!r}"
+        elif relation.target_variable not in dictionary.dataset(relation.dataset).variable_names:
+            yield (
+                f"{where}.relations",
+                (f"relation to unknown variable {relation.dataset}.{relation.target_variable}"),
+            )
+    for validation in dataset.validations:
+        for param, value in validation.params.items():
+            if param not in {"or_equal", "when_in"} and value not in variables:
+                yield (
+                    f"{where}.validations",
+                    (f"validation {validation.id} refers to unknown variable {value!r}"),
+                )
+
+
+def _dictionary_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    for i, dataset in enumerate(config.dictionary.datasets):
+        yield from _dataset_problems(config, i, dataset)
+
+
+def _mapped_problems(config: RegistrationConfig, dataset: Dataset, kind: str) -> Iterator[Problem]:
+    if kind == "csv":
+        assert config.csv_source is not None
+        csv = config.csv_source.datasets.get(dataset.name)
+        mapped = set(csv.columns.values()) if csv else set()
+        identity = set(csv.identity.values()) if csv else set()
+        sourced = csv is not None
+    else:
+        assert config.fhir_source is not None
+        fhir = config.fhir_source.datasets.get(dataset.name)
+        mapped = set(fhir.variables) if fhir else set()
+        identity = set()  # FHIR identity comes from the Patient resource, see extract.fhir
+        sourced = fhir is not None
+    path = f"$.source.{kind}.datasets.{dataset.name}"
+    if not sourced:
+        yield f"$.source.{kind}.datasets", f"dataset {dataset.name!r} has no source"
+        return
+    for variable in dataset.variables:
+        if variable.generalised_from:
+            needed = _GENERALISED_INPUT[variable.generalised_from]
+            if kind == "csv" and needed not in identity and variable.name not in mapped:
+                yield (
+                    f"{path}.identity",
+                    (
+                        f"variable {variable.name} is generalised from {needed}, "
+                        f"which no column maps to"
+                    ),
+                )
+            continue
+        if variable.name not in mapped:
+            yield path, f"dictionary variable {variable.name!r} has no source"
+    for target in mapped - set(dataset.variable_names):
+        yield path, f"maps to {target!r}, which is not a variable of dataset {dataset.name}"
+
+
+def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    names = {d.name for d in config.dictionary.datasets}
+    for kind, source in (("csv", config.csv_source), ("fhir", config.fhir_source)):
+        if source is None:
+            continue
+        for dataset_name in source.datasets:
+            if dataset_name not in names:
+                yield f"$.source.{kind}.datasets.{dataset_name}", "not a dataset of the dictionary"
+        for dataset in config.dictionary.datasets:
+            yield from _mapped_problems(config, dataset, kind)
+
+
+def _pseudonym_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    pseudo = config.pseudonymisation
+    if (pseudo.ttp_mode == "local") != (config.delivery.channel == "ttp-local"):
+        yield (
+            "$.pseudonymisation.ttp_mode",
+            (
+                "ttp_mode 'local' and delivery channel 'ttp-local' go together "
+                f"(got ttp_mode {pseudo.ttp_mode!r}, channel {config.delivery.channel!r})"
+            ),
+        )
+    if config.csv_source is None:
+        return
+    identity: set[str] = set()
+    for csv in config.csv_source.datasets.values():
+        identity.update(csv.identity.values())
+    for pseudonym_type in pseudo.types:
+        for alternatives in PSEUDONYM_INPUTS[pseudonym_type]:
+            if not identity.intersection(alternatives):
+                yield (
+                    "$.source.csv",
+                    (
+                        f"pseudonym type {pseudonym_type} needs {' or '.join(alternatives)}, "
+                        "which no identity column maps to"
+                    ),
+                )
+
+
+def check_registration(config: RegistrationConfig) -> list[Problem]:
+    """Every cross-reference problem of a registration and its dictionary."""
+    problems = list(_dictionary_problems(config))
+    try:
+        period = config.dictionary.dataset(config.period_dataset).variable(config.period_variable)
+    except KeyError as error:
+        problems.append(("$.period_variable", str(error.args[0])))
+    else:
+        if period.type not in {"date", "datetime"}:
+            problems.append(
+                ("$.period_variable", f"{period.name} is of type {period.type}, not a date")
+            )
+    problems.extend(_source_problems(config))
+    problems.extend(_pseudonym_problems(config))
+    return problems

@@ -1,0 +1,82 @@
+"""``aanlevering registrations list | show ID | check``: inspect the catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, is_dataclass
+from datetime import date
+from typing import Any
+
+from aanlevering.catalogue import RegistrationConfig, load_catalogue
+from aanlevering.settings import load_settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``registrations`` command group."""
+    parser = subparsers.add_parser("registrations", help="list, show and check registrations")
+    parser.add_argument("--catalogue", help="catalogue folder (default: $AANLEVERING_CATALOGUE)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="one registration per line, its id first").set_defaults(
+        handler=_list
+    )
+    show = actions.add_parser("show", help="print one registration's config as JSON")
+    show.add_argument("registration_id", metavar="ID")
+    show.set_defaults(handler=_show)
+    actions.add_parser(
+        "check", help="validate every config; non-zero exit on problems"
+    ).set_defaults(handler=_check)
+
+
+def _catalogue_dir(args: argparse.Namespace) -> str:
+    return str(args.catalogue or load_settings().catalogue_dir)
+
+
+def _list(args: argparse.Namespace) -> int:
+    for config in load_catalogue(_catalogue_dir(args)):
+        print(
+            f"{config.id}\t{config.frequency}\t{config.delivery.format}\t"
+            f"{config.delivery.channel}\t{','.join(config.pseudonymisation.types)}\t"
+            f"{config.dictionary.id} {config.dictionary.version}\t{config.name}"
+        )
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | frozenset | set):
+        items = [_plain(v) for v in value]
+        return sorted(items) if isinstance(value, frozenset | set) else items
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def describe(config: RegistrationConfig) -> dict[str, Any]:
+    """A JSON-ready view of a registration, dictionary summarised to keep it readable."""
+    data = _plain(config)
+    data["dictionary"] = {
+        "id": config.dictionary.id,
+        "version": config.dictionary.version,
+        "name": config.dictionary.name,
+        "datasets": {
+            d.name: {"key": list(d.key), "variables": list(d.variable_names)}
+            for d in config.dictionary.datasets
+        },
+    }
+    return dict(data)
+
+
+def _show(args: argparse.Namespace) -> int:
+    config = load_catalogue(_catalogue_dir(args)).get(args.registration_id)
+    print(json.dumps(describe(config), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    catalogue = load_catalogue(_catalogue_dir(args))
+    print(f"ok: {len(catalogue)} registration(s) valid in {catalogue.root}")
+    return 0
