@@ -1,0 +1,1 @@
+"""Extract EHR data (CSV exports, FHIR bulk export and Bundles) into Arrow tables."""

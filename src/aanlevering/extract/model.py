@@ -1,0 +1,71 @@
+"""What an extract hands to the next stages.
+
+Clinical values and identity are kept in separate, row-aligned tables so a
+stage that must not see identifiers (validation reports, delivery) never gets
+them by accident; rows are referred to by a non-identifying ``row_ref``
+(source file name and line number).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from aanlevering.periods import Period
+
+#: Arrow type of each dictionary variable type.
+ARROW_TYPES: Mapping[str, pa.DataType] = {
+    "string": pa.string(),
+    "code": pa.string(),
+    "integer": pa.int64(),
+    "decimal": pa.float64(),
+    "date": pa.date32(),
+    "datetime": pa.timestamp("s"),
+    "boolean": pa.bool_(),
+}
+
+
+@dataclass(frozen=True)
+class TypeProblem:
+    """A value that did not parse as its variable's type (the value itself is not kept)."""
+
+    row_ref: str
+    variable: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class ExtractedDataset:
+    """One dataset of the dictionary, restricted to the delivery period.
+
+    ``clinical``: one column per dictionary variable (generalised variables
+    such as ``geboortejaar`` included), typed with :data:`ARROW_TYPES`; values
+    that failed to parse are null and listed in ``type_problems``.
+    ``identity``: identity fields (strings; see ``IDENTITY_FIELDS``), same row
+    order. ``row_refs``: e.g. ``dsaa_operaties_2026.csv:17``.
+    """
+
+    name: str
+    clinical: pa.Table
+    identity: pa.Table
+    row_refs: pa.Array
+    type_problems: tuple[TypeProblem, ...] = ()
+    source_files: tuple[str, ...] = ()
+
+    @property
+    def num_rows(self) -> int:
+        """Records in the period."""
+        return self.clinical.num_rows
+
+
+@dataclass(frozen=True)
+class Extract:
+    """All datasets of one registration for one period."""
+
+    registration_id: str
+    period: Period
+    source_kind: str  # "csv" | "fhir"
+    datasets: Mapping[str, ExtractedDataset] = field(default_factory=dict)
+    rows_outside_period: int = 0
