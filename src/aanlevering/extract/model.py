@@ -57,7 +57,7 @@ class ExtractedDataset:
     @property
     def num_rows(self) -> int:
         """Records in the period."""
-        return self.clinical.num_rows
+        return int(self.clinical.num_rows)
 
 
 @dataclass(frozen=True)
