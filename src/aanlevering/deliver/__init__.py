@@ -1,0 +1,1 @@
+"""Deliver a staged, pseudonymised data set to the registry holder and get a receipt."""

@@ -1,0 +1,100 @@
+"""HTTPS channel: upload files to the registry holder, then commit with the manifest.
+
+Protocol (OpenAPI in ``schemas/openapi/registry-holder.openapi.json``):
+
+* ``PUT {endpoint}/{key}/files/{name}`` streams one data file;
+* ``POST {endpoint}/{key}/commit`` with the manifest: the receiver verifies
+  checksums and content and answers with a receipt (``duplicate`` true when
+  the key was committed before);
+* ``GET {endpoint}/{key}/receipt`` returns the receipt of a committed key, so
+  a run that died between sending and receipt can pick it up.
+
+Files are streamed, never loaded whole, so large deliveries fit in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+
+from aanlevering.deliver.manifest import Manifest
+from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class HttpsChannel:
+    """Client side of the registry holder's delivery endpoint."""
+
+    endpoint: str
+    api_key: str
+    timeout: float = 60.0
+    name: str = "https"
+
+    def _url(self, manifest: Manifest, *parts: str) -> str:
+        key = quote(manifest.idempotency_key, safe="")
+        return "/".join([self.endpoint.rstrip("/"), key, *(quote(p, safe="") for p in parts)])
+
+    def _headers(self, manifest: Manifest) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self.api_key}",
+            "Idempotency-Key": manifest.idempotency_key,
+        }
+
+    def _raise_for(self, response: requests.Response, what: str) -> None:
+        if response.status_code < 400:
+            return
+        detail = response.text[:500]
+        message = f"registry holder refused {what}: HTTP {response.status_code}: {detail}"
+        if response.status_code >= 500 or response.status_code in {408, 429}:
+            raise RetryableDeliveryError(message)
+        raise RejectedDelivery(message)
+
+    def fetch_receipt(self, manifest: Manifest) -> Receipt | None:
+        """The receipt for this key if the receiver has one, else None."""
+        try:
+            response = requests.get(
+                self._url(manifest, "receipt"),
+                headers=self._headers(manifest),
+                timeout=self.timeout,
+            )
+        except requests.RequestException as error:
+            raise RetryableDeliveryError(f"registry holder unreachable: {error}") from error
+        if response.status_code == 404:
+            return None
+        self._raise_for(response, "the receipt request")
+        return Receipt.from_mapping(response.json(), self.name)
+
+    def send(self, folder: Path, manifest: Manifest) -> Receipt:
+        """Upload every file (streamed), then commit; a receipt already there is reused."""
+        existing = self.fetch_receipt(manifest)
+        if existing is not None:
+            log.info("delivery %s was already receipted", manifest.idempotency_key)
+            return Receipt(**{**existing.__dict__, "duplicate": True})
+        try:
+            for item in manifest.files:
+                with (folder / item.name).open("rb") as body:
+                    response = requests.put(
+                        self._url(manifest, "files", item.name),
+                        data=body,
+                        headers={**self._headers(manifest), "Content-Type": item.media_type},
+                        timeout=self.timeout,
+                    )
+                self._raise_for(response, f"file {item.name}")
+            response = requests.post(
+                self._url(manifest, "commit"),
+                data=manifest.to_json().encode("utf-8"),
+                headers={**self._headers(manifest), "Content-Type": "application/json"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as error:
+            raise RetryableDeliveryError(
+                f"delivery {manifest.idempotency_key} not completed: {error}"
+            ) from error
+        self._raise_for(response, "the delivery")
+        return Receipt.from_mapping(response.json(), self.name)

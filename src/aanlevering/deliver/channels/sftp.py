@@ -1,0 +1,149 @@
+"""SFTP channel: upload to the registry holder's inbox and wait for its receipt file.
+
+Layout on the server: ``<path>/<idempotency key>/`` receives the data files
+(each uploaded as ``.name.part`` and renamed when complete), then
+``manifest.json`` last, which tells the receiver the delivery is whole. The
+receiver verifies and writes ``receipt.json`` into the same folder; the
+delivery counts only when that file is there. Host keys are checked against a
+known_hosts file (never auto-accepted).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import stat
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import paramiko
+
+from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
+from aanlevering.deliver.receipt import Receipt, RetryableDeliveryError
+from aanlevering.errors import ConfigError
+
+log = logging.getLogger(__name__)
+RECEIPT_NAME = "receipt.json"
+
+
+@dataclass(frozen=True)
+class SftpTarget:
+    """Where and as whom to connect; secrets come from files, not from the URL."""
+
+    host: str
+    port: int
+    username: str
+    path: str
+    private_key_file: Path
+    known_hosts_file: Path
+
+    @classmethod
+    def from_url(cls, url: str, private_key_file: Path, known_hosts_file: Path) -> SftpTarget:
+        """Parse ``sftp://user@host:port/path``; ConfigError when a part is missing."""
+        parts = urlsplit(url)
+        if parts.scheme != "sftp" or not parts.hostname or not parts.username:
+            raise ConfigError(
+                f"SFTP endpoint must look like sftp://user@host:port/path, got {url!r}"
+            )
+        return cls(
+            host=parts.hostname,
+            port=parts.port or 22,
+            username=unquote(parts.username),
+            path=unquote(parts.path) or "/",
+            private_key_file=private_key_file,
+            known_hosts_file=known_hosts_file,
+        )
+
+
+@dataclass(frozen=True)
+class SftpChannel:
+    """Upload with paramiko, then poll (bounded) for the receiver's receipt."""
+
+    target: SftpTarget
+    receipt_timeout: float = 60.0
+    poll_interval: float = 0.5
+    connect_timeout: float = 15.0
+    name: str = "sftp"
+
+    @contextmanager
+    def _session(self) -> Iterator[paramiko.SFTPClient]:
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(self.target.known_hosts_file))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        try:
+            client.connect(
+                self.target.host,
+                port=self.target.port,
+                username=self.target.username,
+                key_filename=str(self.target.private_key_file),
+                timeout=self.connect_timeout,
+                banner_timeout=self.connect_timeout,
+                auth_timeout=self.connect_timeout,
+                allow_agent=False,
+                look_for_keys=False,
+            )
+            sftp = client.open_sftp()
+            sftp.get_channel().settimeout(self.connect_timeout * 4)  # type: ignore[union-attr]
+            yield sftp
+        except (OSError, paramiko.SSHException, EOFError) as error:
+            raise RetryableDeliveryError(
+                f"SFTP to {self.target.host}:{self.target.port} failed: {error}"
+            ) from error
+        finally:
+            client.close()
+
+    def _folder(self, manifest: Manifest) -> str:
+        return posixpath.join(self.target.path, manifest.idempotency_key)
+
+    @staticmethod
+    def _read_receipt(sftp: paramiko.SFTPClient, folder: str) -> dict[str, object] | None:
+        try:
+            with sftp.open(posixpath.join(folder, RECEIPT_NAME), "r") as handle:
+                data: dict[str, object] = json.loads(handle.read().decode("utf-8"))
+                return data
+        except FileNotFoundError:
+            return None
+
+    @staticmethod
+    def _ensure_dir(sftp: paramiko.SFTPClient, folder: str) -> None:
+        try:
+            if stat.S_ISDIR(sftp.stat(folder).st_mode or 0):
+                return
+        except FileNotFoundError:
+            pass
+        sftp.mkdir(folder)
+
+    def send(self, folder: Path, manifest: Manifest) -> Receipt:
+        """Upload files then the manifest; wait for ``receipt.json``; reuse an existing one."""
+        remote = self._folder(manifest)
+        with self._session() as sftp:
+            existing = self._read_receipt(sftp, remote)
+            if existing is not None:
+                return Receipt.from_mapping({**existing, "duplicate": True}, self.name)
+            self._ensure_dir(sftp, remote)
+            for item in manifest.files:
+                partial = posixpath.join(remote, f".{item.name}.part")
+                sftp.put(str(folder / item.name), partial, confirm=True)
+                if sftp.stat(partial).st_size != item.bytes:
+                    raise RetryableDeliveryError(f"SFTP upload of {item.name} was truncated")
+                sftp.posix_rename(partial, posixpath.join(remote, item.name))
+            partial_manifest = posixpath.join(remote, f".{MANIFEST_NAME}.part")
+            with sftp.open(partial_manifest, "w") as handle:
+                handle.write(manifest.to_json().encode("utf-8"))
+            sftp.posix_rename(partial_manifest, posixpath.join(remote, MANIFEST_NAME))
+            log.info("uploaded %s over SFTP; waiting for the receipt", manifest.idempotency_key)
+            deadline = time.monotonic() + self.receipt_timeout
+            while time.monotonic() < deadline:
+                receipt = self._read_receipt(sftp, remote)
+                if receipt is not None:
+                    return Receipt.from_mapping(receipt, self.name)
+                time.sleep(self.poll_interval)
+        raise RetryableDeliveryError(
+            f"delivery {manifest.idempotency_key} uploaded over SFTP but not receipted within "
+            f"{self.receipt_timeout:.0f} s; it will be retried with the same idempotency key"
+        )

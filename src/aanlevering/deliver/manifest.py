@@ -1,0 +1,141 @@
+"""The manifest that travels with every delivery.
+
+It lets the receiver check a delivery without trusting the channel (sha256
+and size per file, record counts) and dedupe retries (the idempotency key is
+stable per registration, period and dataset version). It carries no patient
+data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from aanlevering.errors import DeliveryError
+
+MANIFEST_NAME = "manifest.json"
+MANIFEST_VERSION = 1
+_CHUNK = 1 << 20
+
+
+def idempotency_key(registration_id: str, period_label: str, version: int) -> str:
+    """Stable key of one dataset version of one period: retries reuse it, receivers dedupe on it."""
+    return f"{registration_id}.{period_label}.v{version}"
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    """One data file of a delivery."""
+
+    name: str
+    sha256: str
+    bytes: int
+    records: int
+    media_type: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a delivery contains and how it was made; no patient data."""
+
+    idempotency_key: str
+    registration: str
+    registry_holder: str
+    period: str
+    period_start: str
+    period_end: str
+    version: int
+    dictionary_id: str
+    dictionary_version: str
+    format: str
+    normalisation_profile: str
+    pseudonym_types: tuple[str, ...]
+    key_versions: Mapping[str, int]
+    ttp_mode: str
+    provider_id: str
+    files: tuple[ManifestFile, ...]
+    record_counts: Mapping[str, int]
+    kind: Literal["delivery", "retraction"] = "delivery"
+    supersedes: str | None = None
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    manifest_version: int = MANIFEST_VERSION
+
+    def to_json(self) -> str:
+        """Canonical JSON (sorted keys) so the manifest itself can be hashed."""
+        return json.dumps(asdict(self), sort_keys=True, indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Manifest:
+        """Parse a manifest; DeliveryError names the missing or malformed field."""
+        try:
+            raw: dict[str, Any] = json.loads(text)
+            raw["files"] = tuple(ManifestFile(**item) for item in raw["files"])
+            raw["pseudonym_types"] = tuple(raw["pseudonym_types"])
+            return cls(**raw)
+        except (ValueError, KeyError, TypeError) as error:
+            raise DeliveryError(f"invalid delivery manifest: {error}") from error
+
+
+def describe_files(
+    folder: Path, records: Mapping[str, int], media_types: Mapping[str, str]
+) -> tuple[ManifestFile, ...]:
+    """Checksum and size every data file named in ``records`` (file name -> record count)."""
+    files = []
+    for name in sorted(records):
+        path = folder / name
+        if not path.is_file():
+            raise DeliveryError(f"staged delivery file missing: {path}")
+        files.append(
+            ManifestFile(
+                name=name,
+                sha256=sha256_of(path),
+                bytes=path.stat().st_size,
+                records=records[name],
+                media_type=media_types.get(name, "application/octet-stream"),
+            )
+        )
+    return tuple(files)
+
+
+def verify_files(folder: Path, manifest: Manifest) -> list[str]:
+    """Problems with the files of ``folder`` against ``manifest`` (empty when all match)."""
+    problems = []
+    for item in manifest.files:
+        path = folder / item.name
+        if not path.is_file():
+            problems.append(f"{item.name}: missing")
+            continue
+        size = path.stat().st_size
+        if size != item.bytes:
+            problems.append(f"{item.name}: {size} bytes, manifest says {item.bytes}")
+        elif sha256_of(path) != item.sha256:
+            problems.append(f"{item.name}: sha256 differs from the manifest")
+    return problems
+
+
+def write_manifest(folder: Path, manifest: Manifest) -> Path:
+    """Write ``manifest.json`` atomically (temp file + rename), last, after the data files."""
+    target = folder / MANIFEST_NAME
+    temporary = folder / f".{MANIFEST_NAME}.tmp"
+    temporary.write_text(manifest.to_json(), encoding="utf-8")
+    temporary.replace(target)
+    return target
+
+
+def file_names(manifest: Manifest) -> Sequence[str]:
+    """Data file names in manifest order."""
+    return [item.name for item in manifest.files]
