@@ -1,0 +1,84 @@
+"""``aanlevering registry-holder serve | init-config``: the reference registry holder."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+from pathlib import Path
+
+import yaml
+
+from aanlevering.catalogue import load_catalogue
+from aanlevering.settings import load_settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``registry-holder`` command group."""
+    parser = subparsers.add_parser("registry-holder", help="run the reference registry holder")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    serve = actions.add_parser("serve", help="serve the delivery endpoint over HTTP")
+    serve.add_argument("--config", required=True, type=Path)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8766)
+    serve.set_defaults(handler=_serve)
+    init = actions.add_parser("init-config", help="write a working demo config and API key")
+    init.add_argument("--out", required=True, type=Path)
+    init.add_argument("--hospital", default=None, help="hospital id (default: settings)")
+    init.add_argument("--fault-injection", action="store_true", help="enable /_faults (tests)")
+    init.set_defaults(handler=_init_config)
+
+
+def write_demo_config(
+    out: Path, hospital: str, registrations: list[str], fault_injection: bool = False
+) -> Path:
+    """Write config + a fresh hospital API key file (mode 0600); return the config path."""
+    from aanlevering.counterparts.registry_holder.config import hash_api_key
+
+    out.mkdir(parents=True, exist_ok=True)
+    api_key = secrets.token_urlsafe(32)
+    key_file = out / f"{hospital}.api-key"
+    key_file.write_text(api_key + "\n", encoding="utf-8")
+    key_file.chmod(0o600)
+    (out / "sftp-inbox").mkdir(exist_ok=True)
+    config = {
+        "receiver_id": "reference-registry-holder",
+        "storage_dir": "storage",
+        "registrations": registrations,
+        "hospitals": {hospital: hash_api_key(api_key)},
+        "sftp_inboxes": [f"sftp-inbox/{r}" for r in registrations],
+        "fault_injection": fault_injection,
+    }
+    for registration in registrations:
+        (out / "sftp-inbox" / registration).mkdir(exist_ok=True)
+    path = out / "registry-holder.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _init_config(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    registrations = [c.id for c in load_catalogue(settings.catalogue_dir)]
+    path = write_demo_config(
+        args.out, args.hospital or settings.provider_id, registrations, args.fault_injection
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from aanlevering.counterparts.registry_holder.app import create_app
+    from aanlevering.counterparts.registry_holder.config import load_receiver_config
+    from aanlevering.counterparts.registry_holder.sftp_inbox import start_watcher
+    from aanlevering.counterparts.registry_holder.store import DeliveryStore
+
+    config = load_receiver_config(args.config)
+    store = DeliveryStore(config.storage_dir, config.receiver_id)
+    stop = start_watcher(config.sftp_inboxes, store) if config.sftp_inboxes else None
+    try:
+        uvicorn.run(create_app(config, store), host=args.host, port=args.port, log_level="warning")
+    finally:
+        if stop is not None:
+            stop.set()
+    return 0
