@@ -20,28 +20,45 @@ from aanlevering.errors import AanleveringError
 COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.registrations",
     "aanlevering.cli.events",
+    "aanlevering.cli.registry_holder",
 )
 
 log = logging.getLogger("aanlevering")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Assemble the parser from every command module."""
+def command_name(module_name: str) -> str:
+    """The command a module provides: ``...cli.demo_data`` provides ``demo-data``."""
+    return module_name.rsplit(".", 1)[1].replace("_", "-")
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """Assemble the parser; only the invoked command's module is imported.
+
+    Importing one command module keeps start-up fast (validation and Airflow
+    imports are heavy) and keeps one broken command from breaking the others.
+    Without a known command (``--help``), every module is imported.
+    """
     parser = argparse.ArgumentParser(
         prog="aanlevering",
         description="Deliver pseudonymised hospital data to Dutch quality registries.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
+    names = {command_name(module): module for module in COMMAND_MODULES}
+    wanted = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, module_name in names.items():
+        if wanted in names and wanted != name:
+            subparsers.add_parser(name, help=f"see `aanlevering {name} --help`")
+            continue
         importlib.import_module(module_name).register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; return its exit code instead of raising product errors."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

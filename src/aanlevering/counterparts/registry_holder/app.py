@@ -7,7 +7,7 @@ API key. A fault-injection endpoint exists only when the config enables it,
 for the project's fault tests.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI resolves the local dependency aliases at runtime.
 
 import asyncio
 import logging

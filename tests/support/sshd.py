@@ -1,0 +1,124 @@
+"""A real OpenSSH ``sshd`` on 127.0.0.1 for SFTP tests.
+
+``sftp_server`` (function scope): sshd started from a temporary config on a
+free port with fresh host and client keys; the client's known_hosts pins the
+host key. The test user is whoever runs the tests. ``stop()``/``start()``
+let fault tests drop the connection. Missing ``/usr/sbin/sshd`` fails with a
+hint (``make system-deps``); it never skips.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+SSHD = Path("/usr/sbin/sshd")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _keygen(path: Path) -> None:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+
+
+@dataclass
+class SftpServer:
+    """Handle on the running sshd and what a client needs to reach it."""
+
+    root: Path
+    port: int
+    user: str
+    client_key: Path
+    known_hosts: Path
+    config: Path
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def url_prefix(self) -> str:
+        """``sftp://user@127.0.0.1:port`` to which an absolute path is appended."""
+        return f"sftp://{self.user}@127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start sshd in the foreground (-D) and wait until it accepts connections."""
+        Path("/run/sshd").mkdir(exist_ok=True)
+        log = (self.root.parent / "sshd.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(SSHD), "-D", "-e", "-f", str(self.config)], stdout=log, stderr=log
+        )
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    if sock.recv(4).startswith(b"SSH-"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"sshd did not start on port {self.port}; see {log.name}")
+
+    def stop(self) -> None:
+        """Stop sshd (and with it, any open session)."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def sftp_server(tmp_path: Path) -> Iterator[SftpServer]:
+    """A running sshd serving SFTP for the current user, with pinned host key."""
+    if not SSHD.exists():
+        pytest.fail("OpenSSH server not installed: run `make system-deps` (apt-get openssh-server)")
+    base = tmp_path / "sshd"
+    base.mkdir()
+    root = tmp_path / "sftp-root"
+    root.mkdir()
+    host_key, client_key = base / "host_ed25519", base / "client_ed25519"
+    _keygen(host_key)
+    _keygen(client_key)
+    authorized = base / "authorized_keys"
+    authorized.write_text(client_key.with_suffix(".pub").read_text())
+    authorized.chmod(0o600)
+    port = _free_port()
+    config = base / "sshd_config"
+    config.write_text(
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {host_key}",
+                f"PidFile {base / 'sshd.pid'}",
+                f"AuthorizedKeysFile {authorized}",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                "PermitRootLogin prohibit-password",
+                "StrictModes no",
+                "UsePAM no",
+                "Subsystem sftp internal-sftp",
+                "LogLevel ERROR",
+                "",
+            ]
+        )
+    )
+    known_hosts = base / "known_hosts"
+    host_public = host_key.with_suffix(".pub").read_text().split()
+    known_hosts.write_text(f"[127.0.0.1]:{port} {host_public[0]} {host_public[1]}\n")
+    user = os.environ.get("USER") or getpass.getuser()
+    server = SftpServer(root, port, user, client_key, known_hosts, config)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
