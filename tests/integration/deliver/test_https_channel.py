@@ -8,11 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PATIENT, stage
 
 from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import RejectedDelivery, RetryableDeliveryError
+from conftest import PATIENT, stage
 from support.registry_holder import RegistryHolder
 
 

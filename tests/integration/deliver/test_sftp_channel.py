@@ -54,7 +54,7 @@ def test_connection_drop_then_retry_gives_one_receipted_delivery(
     inbox = sftp_server.root / "ldtr"
     inbox.mkdir()
     sftp_server.stop()
-    with pytest.raises(RetryableDeliveryError, match="SFTP to 127.0.0.1"):
+    with pytest.raises(RetryableDeliveryError, match=r"SFTP to 127\.0\.0\.1"):
         _channel(sftp_server, inbox).send(folder, manifest)
     sftp_server.start()
     # Uploaded, but no receiver running yet: not receipted, so not counted.
