@@ -1,0 +1,94 @@
+"""Facts the delivery step records. No patient data: keys, counts, receipts.
+
+All events of one delivery go to the stream ``delivery-<registration>-<period>``,
+so the ledger can be projected per registration and period.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from aanlevering.events.model import DomainEvent
+
+
+def delivery_stream(registration: str, period: str) -> str:
+    """Stream of every delivery fact of one registration and period."""
+    return f"delivery-{registration}-{period}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryStaged(DomainEvent):
+    """A dataset version was built and is ready to send."""
+
+    event_type: ClassVar[str] = "deliver.DeliveryStaged"
+
+    registration: str
+    period: str
+    version: int
+    idempotency_key: str
+    channel: str
+    format: str
+    record_counts: Mapping[str, int] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+    manifest_sha256: str = ""
+    supersedes: str | None = None
+    kind: str = "delivery"
+    validation_report: str | None = None
+    excluded_optouts: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryAttemptFailed(DomainEvent):
+    """One attempt to send failed; ``retryable`` says whether it will be tried again."""
+
+    event_type: ClassVar[str] = "deliver.DeliveryAttemptFailed"
+
+    registration: str
+    period: str
+    idempotency_key: str
+    attempt: int
+    retryable: bool
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryReceipted(DomainEvent):
+    """The receiver acknowledged the delivery: from now on it counts."""
+
+    event_type: ClassVar[str] = "deliver.DeliveryReceipted"
+
+    registration: str
+    period: str
+    version: int
+    idempotency_key: str
+    receipt_id: str
+    receiver: str
+    channel: str
+    received_at: str
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryAborted(DomainEvent):
+    """The delivery was stopped before sending (e.g. a negative register decision)."""
+
+    event_type: ClassVar[str] = "deliver.DeliveryAborted"
+
+    registration: str
+    period: str
+    idempotency_key: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StagingPurged(DomainEvent):
+    """Staged files (which may hold identifiers) were removed after the receipt."""
+
+    event_type: ClassVar[str] = "deliver.StagingPurged"
+
+    registration: str
+    period: str
+    idempotency_key: str
+    files_removed: int

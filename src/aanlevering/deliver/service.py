@@ -1,0 +1,134 @@
+"""Send a staged delivery with retries and record what happened.
+
+At least once, never twice: every attempt uses the same idempotency key, the
+receiver dedupes, and the delivery counts only when a receipt comes back.
+Before each attempt a guard re-checks that delivery is still allowed, so a
+negative register decision taken while the run was busy stops it before any
+byte leaves.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from aanlevering.deliver.channels import Channel
+from aanlevering.deliver.events import (
+    DeliveryAborted,
+    DeliveryAttemptFailed,
+    DeliveryReceipted,
+    delivery_stream,
+)
+from aanlevering.deliver.manifest import Manifest
+from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.errors import DeliveryError, NoObligation
+from aanlevering.events.store import EventStore
+
+log = logging.getLogger(__name__)
+
+#: Raises NoObligation when delivery is no longer allowed.
+Guard = Callable[[], None]
+
+
+def send_with_retries(
+    channel: Channel,
+    folder: Path,
+    manifest: Manifest,
+    store: EventStore,
+    *,
+    guard: Guard | None = None,
+    attempts: int = 5,
+    backoff_seconds: float = 1.0,
+    max_backoff_seconds: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Receipt:
+    """Send until receipted or out of attempts; append events for each outcome.
+
+    Raises NoObligation (nothing sent) when the guard refuses, RejectedDelivery
+    when the receiver refuses the content, and DeliveryError when every attempt
+    failed (the delivery stays unreceipted and is retried by a later run).
+    """
+    stream = delivery_stream(manifest.registration, manifest.period)
+    key = manifest.idempotency_key
+    for attempt in range(1, attempts + 1):
+        if guard is not None:
+            try:
+                guard()
+            except NoObligation as refusal:
+                store.append(
+                    stream,
+                    [
+                        DeliveryAborted(
+                            registration=manifest.registration,
+                            period=manifest.period,
+                            idempotency_key=key,
+                            reason=str(refusal),
+                        )
+                    ],
+                    None,
+                )
+                raise
+        try:
+            receipt = channel.send(folder, manifest)
+        except RejectedDelivery as error:
+            _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
+            raise
+        except RetryableDeliveryError as error:
+            _record_failure(
+                store, stream, manifest, attempt, retryable=attempt < attempts, reason=str(error)
+            )
+            if attempt == attempts:
+                raise DeliveryError(
+                    f"delivery {key} not receipted after {attempts} attempts: {error}"
+                ) from error
+            delay = min(max_backoff_seconds, backoff_seconds * 2 ** (attempt - 1))
+            log.warning("delivery %s attempt %d failed, retrying in %.1f s", key, attempt, delay)
+            sleep(delay)
+            continue
+        store.append(
+            stream,
+            [
+                DeliveryReceipted(
+                    registration=manifest.registration,
+                    period=manifest.period,
+                    version=manifest.version,
+                    idempotency_key=key,
+                    receipt_id=receipt.receipt_id,
+                    receiver=receipt.receiver,
+                    channel=receipt.channel,
+                    received_at=receipt.received_at,
+                    duplicate=receipt.duplicate,
+                )
+            ],
+            None,
+        )
+        log.info("delivery %s receipted (%s)", key, receipt.receipt_id)
+        return receipt
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _record_failure(
+    store: EventStore,
+    stream: str,
+    manifest: Manifest,
+    attempt: int,
+    *,
+    retryable: bool,
+    reason: str,
+) -> None:
+    store.append(
+        stream,
+        [
+            DeliveryAttemptFailed(
+                registration=manifest.registration,
+                period=manifest.period,
+                idempotency_key=manifest.idempotency_key,
+                attempt=attempt,
+                retryable=retryable,
+                reason=reason[:1000],
+            )
+        ],
+        None,
+    )
