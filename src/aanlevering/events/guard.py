@@ -1,0 +1,58 @@
+"""Defence in depth: refuse event payloads that carry something shaped like a BSN.
+
+Events must refer to patients only by a keyed patient reference
+(:mod:`aanlevering.events.patient_ref`). Code review and the event classes'
+field types are the real protection; this cheap check catches the obvious slip
+of a BSN landing in a payload, a metadata value or a stream name before it is
+written to an append-only log that can not be corrected afterwards.
+
+What counts: a string that is, or contains as a separate token, nine digits
+(optionally written 1234.56.782) passing the BSN eleven-test. Integers are not
+checked: byte sizes and counts are legitimately nine digits and one in eleven
+would pass the test, blocking real deliveries; BSNs travel as strings (they
+have leading zeros). Errors name the place, never the value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from aanlevering.errors import EventStoreError
+
+# Nine digits as a token of their own: not inside a longer number, word or hex string,
+# and not the fraction of a decimal such as "0.123456782".
+_CANDIDATE = re.compile(
+    r"(?<![0-9A-Za-z])(?<!\d[.,])(\d{4})\.?(\d{2})\.?(\d{3})(?![0-9A-Za-z])(?![.,]\d)"
+)
+_WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+
+
+def passes_elfproef(digits: str) -> bool:
+    """The BSN eleven-test on exactly nine digits (all zeros excluded)."""
+    if len(digits) != 9 or not digits.isdigit() or digits == "000000000":
+        return False
+    return sum(w * int(d) for w, d in zip(_WEIGHTS, digits, strict=True)) % 11 == 0
+
+
+def contains_probable_bsn(text: str) -> bool:
+    """Whether ``text`` holds a nine-digit token that passes the eleven-test."""
+    return any(passes_elfproef("".join(match.groups())) for match in _CANDIDATE.finditer(text))
+
+
+def check_no_identifiers(value: Any, where: str) -> None:
+    """Raise :class:`EventStoreError` naming the path of the first BSN-like string in ``value``."""
+    if isinstance(value, str):
+        if contains_probable_bsn(value):
+            raise EventStoreError(
+                f"{where}: refused to record a value that looks like a BSN; events must refer "
+                "to patients by a patient reference (aanlevering.events.patient_ref)"
+            )
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_no_identifiers(key, f"{where} (key)")
+            check_no_identifiers(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_no_identifiers(item, f"{where}[{index}]")

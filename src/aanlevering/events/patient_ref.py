@@ -1,0 +1,156 @@
+"""Patient references: how events name a patient without identifying them.
+
+A patient reference is ``pr_`` + 32 hex characters of HMAC-SHA256, keyed with
+a local secret, over a normalised identifier and its scheme (``bsn``, ``mrn``).
+The same patient always gets the same reference, so the hospital can answer
+"which deliveries contained this patient" (needed when a registry holder asks
+for deletion after an opt-out) by hashing the identifier again; without the
+key nobody can test a guessed BSN against the log. The key never leaves the
+hospital, is not the TTP's key, and never appears in logs, reprs or pickles.
+
+The key lives in ``<secrets_dir>/patient-ref.key`` (32 random bytes, mode
+0600, directory 0700), created on first use. Losing it breaks the link between
+old and new references, so back it up with the event log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+import stat
+import unicodedata
+from pathlib import Path
+from typing import NoReturn
+
+from aanlevering.errors import ConfigError, PseudonymisationError
+from aanlevering.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEY_FILE_NAME = "patient-ref.key"
+KEY_BYTES = 32
+PREFIX = "pr_"
+_HEX_CHARS = 32  # 128 bits: collisions are negligible at national scale
+_DOMAIN = b"aanlevering/patient-ref/v1"
+_SCHEME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+_REF = re.compile(rf"{PREFIX}[0-9a-f]{{{_HEX_CHARS}}}")
+_SEPARATORS = re.compile(r"[\s.\-/]+")
+
+
+def is_patient_ref(value: str) -> bool:
+    """Whether ``value`` has the shape of a patient reference."""
+    return bool(_REF.fullmatch(value))
+
+
+def normalise_identifier(identifier: str, scheme: str) -> str:
+    """The canonical form hashed for ``scheme``; equal patients must give equal text.
+
+    Unicode NFKC, separators (spaces, dots, dashes, slashes) removed, upper
+    case. A BSN must then be 8 or 9 digits (8-digit BSNs get their leading zero
+    back). Raises :class:`PseudonymisationError` without echoing the value.
+    """
+    if not isinstance(identifier, str):
+        raise PseudonymisationError(f"patient reference ({scheme}): identifier must be a string")
+    text = _SEPARATORS.sub("", unicodedata.normalize("NFKC", identifier)).upper()
+    if not text:
+        raise PseudonymisationError(f"patient reference ({scheme}): identifier is empty")
+    if scheme == "bsn":
+        if not text.isdigit() or len(text) not in (8, 9):
+            raise PseudonymisationError("patient reference (bsn): expected 8 or 9 digits")
+        text = text.zfill(9)
+    return text
+
+
+class PatientRefHasher:
+    """Keyed, stable patient references; build with :meth:`from_settings` in production."""
+
+    __slots__ = ("__key",)
+
+    def __init__(self, key: bytes) -> None:
+        if not isinstance(key, bytes) or len(key) < 16:
+            raise ConfigError("patient reference key must be at least 16 bytes")
+        self.__key = key
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PatientRefHasher:
+        """The hasher with this installation's key, created on first use."""
+        return cls(load_or_create_key(settings.secrets_dir / KEY_FILE_NAME))
+
+    def ref(self, identifier: str, *, scheme: str) -> str:
+        """The patient reference of ``identifier`` under ``scheme`` (``"bsn"``, ``"mrn"``, ...).
+
+        The scheme is part of the hashed message, so a BSN and an MRN that happen
+        to be the same digits never share a reference.
+        """
+        if not _SCHEME.fullmatch(scheme):
+            raise PseudonymisationError(
+                "patient reference: scheme must be lowercase, like 'bsn' or 'mrn'"
+            )
+        message = b"\x00".join(
+            (_DOMAIN, scheme.encode(), normalise_identifier(identifier, scheme).encode())
+        )
+        digest = hmac.new(self.__key, message, hashlib.sha256).hexdigest()
+        return PREFIX + digest[:_HEX_CHARS]
+
+    def __repr__(self) -> str:
+        return "PatientRefHasher(key=<hidden>)"
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(
+            "PatientRefHasher holds a secret key and can not be pickled (e.g. into XCom)"
+        )
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Read the key file, or create it (32 random bytes, 0600, directory 0700) if missing.
+
+    Creation is atomic (write a temporary file, then hard-link it into place),
+    so processes starting together agree on one key. A key file readable by
+    group or others is refused: fix it with ``chmod 600``.
+    """
+    if not path.exists():
+        _create_key(path)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        key = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(
+            f"cannot read the patient reference key {path}: {error.strerror}"
+        ) from error
+    if mode & 0o077:
+        raise ConfigError(
+            f"patient reference key {path} is accessible to group or others (mode {mode:o}); "
+            "run chmod 600 on it"
+        )
+    if len(key) != KEY_BYTES:
+        raise ConfigError(f"patient reference key {path} must hold exactly {KEY_BYTES} bytes")
+    return key
+
+
+def _create_key(path: Path) -> None:
+    directory = path.parent
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(directory, 0o700)
+        temporary = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(secrets.token_bytes(KEY_BYTES))
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temporary, path)
+                log.info("created a new patient reference key in %s", directory)
+            except FileExistsError:
+                log.debug("another process created the patient reference key first")
+        finally:
+            temporary.unlink(missing_ok=True)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot create the patient reference key {path}: {error.strerror}"
+        ) from error

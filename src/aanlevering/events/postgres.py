@@ -1,0 +1,260 @@
+"""The production backend: PostgreSQL through psycopg 3.
+
+Appends run in a transaction that first takes ``LOCK TABLE event_log IN
+EXCLUSIVE MODE``: writers queue one at a time, readers (plain SELECTs) are not
+blocked. That serialisation is what makes ``position = max + 1`` gap-free and
+visible in commit order; a sequence would leave gaps on rollback and let a
+later position commit before an earlier one, so a projection could skip an
+event for good. A statement-level trigger refuses UPDATE, DELETE and TRUNCATE.
+
+The schema is created on first open under a transaction-level advisory lock,
+so several processes opening a fresh database at once do not race. The table
+goes into the first schema of the connection's ``search_path`` (set it with
+``?options=-csearch_path%3Daanlevering`` in the URL to keep it apart).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import psycopg
+import psycopg.errors
+
+from aanlevering.errors import EventStoreError
+from aanlevering.events.model import RecordedEvent
+from aanlevering.events.sqlbase import COLUMNS, Row, SqlEventStore, WriteTransaction
+from aanlevering.events.store import PendingEvent
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+# pg_advisory_xact_lock key for schema creation: "aanlevering event log" as a fixed 63-bit number.
+_SCHEMA_LOCK_KEY = 0x61616E6C65766572
+_LOCK_TIMEOUT = "60s"
+
+_SCHEMA_V1 = (
+    """
+    CREATE TABLE event_log (
+        position bigint PRIMARY KEY CHECK (position > 0),
+        event_id uuid NOT NULL UNIQUE,
+        stream text NOT NULL CHECK (length(stream) BETWEEN 1 AND 200),
+        version integer NOT NULL CHECK (version > 0),
+        event_type text NOT NULL,
+        schema_version integer NOT NULL CHECK (schema_version > 0),
+        occurred_at timestamptz NOT NULL,
+        recorded_at timestamptz NOT NULL,
+        payload jsonb NOT NULL,
+        metadata jsonb NOT NULL,
+        CONSTRAINT event_log_stream_version UNIQUE (stream, version)
+    )
+    """,
+    """
+    CREATE FUNCTION event_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'event_log is append-only: % refused', TG_OP
+            USING HINT = 'record a new event that corrects the earlier one';
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER event_log_append_only
+        BEFORE UPDATE OR DELETE OR TRUNCATE ON event_log
+        FOR EACH STATEMENT EXECUTE FUNCTION event_log_refuse_change()
+    """,
+)
+
+
+def describe_url(url: str) -> str:
+    """``host:port/dbname`` of a PostgreSQL URL: enough to find it, no credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path or '/'}"
+
+
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+def _message(error: psycopg.Error) -> str:
+    primary = error.diag.message_primary if hasattr(error, "diag") else None
+    return primary or str(error).strip() or type(error).__name__
+
+
+class _Tx:
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        with self._connection.cursor() as cursor:
+            cursor.execute(_pg(sql), list(params))
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def insert_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._connection.cursor() as cursor:
+            cursor.executemany(_pg(sql), [list(row) for row in rows])
+
+
+class PostgresEventStore(SqlEventStore):
+    """The event log in a PostgreSQL database given by a ``postgresql://`` URL."""
+
+    INSERT_SQL = (
+        f"INSERT INTO event_log ({COLUMNS}) "  # noqa: S608 - constant column list
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS jsonb), CAST(? AS jsonb))"
+    )
+
+    def __init__(self, url: str, *, connect_timeout_seconds: int = 10) -> None:
+        self._url = url
+        self._where = describe_url(url)
+        self._connect_timeout = connect_timeout_seconds
+        self._closed = False
+        self._connection: psycopg.Connection[Any] | None = None
+        try:
+            self._ensure_schema()
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"PostgresEventStore({self._where!r})"
+
+    def _conn(self) -> psycopg.Connection[Any]:
+        if self._closed:
+            raise EventStoreError(f"the event store at {self._where} is closed")
+        if self._connection is None or self._connection.closed or self._connection.broken:
+            try:
+                self._connection = psycopg.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=self._connect_timeout,
+                    application_name="aanlevering-events",
+                )
+                self._connection.execute(f"SET lock_timeout = '{_LOCK_TIMEOUT}'")
+                self._connection.execute("SET TIME ZONE 'UTC'")
+            except psycopg.Error as error:
+                raise EventStoreError(
+                    f"cannot connect to the PostgreSQL event log at {self._where}: "
+                    f"{_message(error)}"
+                ) from error
+        return self._connection
+
+    def _ensure_schema(self) -> None:
+        connection = self._conn()
+        try:
+            with connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK_KEY])
+                connection.execute(
+                    "CREATE TABLE IF NOT EXISTS event_log_schema ("
+                    " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                row = connection.execute(
+                    "SELECT COALESCE(MAX(version), 0) FROM event_log_schema"
+                ).fetchone()
+                current = int(row[0]) if row else 0
+                if current > SCHEMA_VERSION:
+                    raise EventStoreError(
+                        f"PostgreSQL event log at {self._where} has schema version "
+                        f"{current}, newer than this code's {SCHEMA_VERSION}; upgrade aanlevering"
+                    )
+                if current < 1:
+                    for statement in _SCHEMA_V1:
+                        connection.execute(statement)
+                    connection.execute(
+                        "INSERT INTO event_log_schema (version) VALUES (%s)", [SCHEMA_VERSION]
+                    )
+                    log.info("created event log schema v%d at %s", SCHEMA_VERSION, self._where)
+        except psycopg.Error as error:
+            raise EventStoreError(
+                f"cannot create the event log schema at {self._where}: {_message(error)}"
+            ) from error
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[WriteTransaction]:
+        connection = self._conn()
+        try:
+            with connection.transaction():
+                connection.execute("LOCK TABLE event_log IN EXCLUSIVE MODE")
+                yield _Tx(connection)
+        except psycopg.errors.LockNotAvailable as error:
+            raise EventStoreError(
+                f"PostgreSQL event log at {self._where}: no write lock within {_LOCK_TIMEOUT}"
+            ) from error
+        except psycopg.Error as error:
+            raise EventStoreError(
+                f"PostgreSQL event log at {self._where}: write failed: {_message(error)}"
+            ) from error
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        try:
+            with self._conn().cursor() as cursor:
+                cursor.execute(_pg(sql), list(params))
+                return list(cursor.fetchall())
+        except psycopg.Error as error:
+            raise EventStoreError(
+                f"PostgreSQL event log at {self._where}: read failed: {_message(error)}"
+            ) from error
+
+    def _id_param(self, event_id: UUID) -> Any:
+        return event_id
+
+    def _insert_row(
+        self,
+        *,
+        position: int,
+        stream: str,
+        version: int,
+        pending: PendingEvent,
+        recorded_at: datetime,
+        metadata_json: str,
+    ) -> Sequence[Any]:
+        return (
+            position,
+            pending.event_id,
+            stream,
+            version,
+            pending.event_type,
+            pending.schema_version,
+            pending.occurred_at,
+            recorded_at,
+            pending.payload_json,
+            metadata_json,
+        )
+
+    def _record(self, row: Row) -> RecordedEvent:
+        (
+            position,
+            event_id,
+            stream,
+            version,
+            event_type,
+            schema_version,
+            occurred,
+            recorded,
+            payload,
+            metadata,
+        ) = row
+        return RecordedEvent(
+            position=int(position),
+            event_id=event_id if isinstance(event_id, UUID) else UUID(str(event_id)),
+            stream=str(stream),
+            version=int(version),
+            event_type=str(event_type),
+            schema_version=int(schema_version),
+            occurred_at=occurred.astimezone(UTC),
+            recorded_at=recorded.astimezone(UTC),
+            payload=payload,
+            metadata=metadata,
+        )
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        self._closed = True
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -1,0 +1,1 @@
+"""Test support: real infrastructure (PostgreSQL ...) as fixtures, see tests/conftest.py."""
