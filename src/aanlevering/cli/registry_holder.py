@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     init.add_argument("--hospital", default=None, help="hospital id (default: settings)")
     init.add_argument("--fault-injection", action="store_true", help="enable /_faults (tests)")
     init.set_defaults(handler=_init_config)
+    openapi = actions.add_parser("openapi", help="print or write the OpenAPI document")
+    openapi.add_argument("--out", type=Path, default=None)
+    openapi.set_defaults(handler=_openapi)
 
 
 def write_demo_config(
@@ -81,4 +84,32 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if stop is not None:
             stop.set()
+    return 0
+
+
+def openapi_document() -> dict[str, object]:
+    """The registry holder's OpenAPI document, as published in ``schemas/openapi``."""
+    from aanlevering.counterparts.registry_holder.app import create_app
+    from aanlevering.counterparts.registry_holder.config import ReceiverConfig
+    from aanlevering.counterparts.registry_holder.store import DeliveryStore
+
+    config = ReceiverConfig(
+        receiver_id="openapi",
+        storage_dir=Path("/nonexistent"),
+        registrations=frozenset(),
+        hospital_key_hashes={},
+    )
+    app = create_app(config, DeliveryStore.__new__(DeliveryStore))
+    return dict(app.openapi())
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    import json
+
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        print(text, end="")
     return 0

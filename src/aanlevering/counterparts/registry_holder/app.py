@@ -23,6 +23,22 @@ from aanlevering.deliver.manifest import Manifest
 from aanlevering.errors import DeliveryError
 
 log = logging.getLogger(__name__)
+_BINARY_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+def _manifest_body() -> dict[str, Any]:
+    from pydantic import TypeAdapter
+
+    # OpenAPI 3.1 schemas are JSON Schema 2020-12: local $defs resolve in place.
+    schema = TypeAdapter(Manifest).json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
 
 
@@ -77,7 +93,11 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "receiver": config.receiver_id}
 
-    @app.put("/registrations/{registration}/deliveries/{key}/files/{name}", status_code=201)
+    @app.put(
+        "/registrations/{registration}/deliveries/{key}/files/{name}",
+        status_code=201,
+        openapi_extra=_BINARY_BODY,
+    )
     async def upload(
         registration: Registration, key: str, name: str, request: Request, caller: Caller
     ) -> dict[str, Any]:
@@ -91,7 +111,16 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
                 handle.write(chunk)
         return {"file": name, "bytes": size}
 
-    @app.post("/registrations/{registration}/deliveries/{key}/commit")
+    @app.post(
+        "/registrations/{registration}/deliveries/{key}/commit",
+        openapi_extra=_manifest_body(),
+        responses={
+            200: {"description": "Already receipted: the original receipt, duplicate=true"},
+            201: {"description": "Receipt"},
+            409: {"description": "Idempotency key used for another delivery"},
+            422: {"description": "Checksums, record counts or FHIR content rejected"},
+        },
+    )
     async def commit(
         registration: Registration, key: str, request: Request, caller: Caller
     ) -> JSONResponse:
