@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.registrations",
     "aanlevering.cli.events",
     "aanlevering.cli.registry_holder",
+    "aanlevering.cli.register",
+    "aanlevering.cli.optout",
 )
 
 log = logging.getLogger("aanlevering")

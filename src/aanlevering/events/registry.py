@@ -28,7 +28,11 @@ from aanlevering.events.model import DomainEvent, RecordedEvent, UnknownEvent, r
 log = logging.getLogger(__name__)
 
 # Modules that define event classes, imported lazily by resolve(). Stage packages add theirs.
-EVENT_MODULES: tuple[str, ...] = ("aanlevering.events.examples",)
+EVENT_MODULES: tuple[str, ...] = (
+    "aanlevering.events.examples",
+    "aanlevering.obligation.events",
+    "aanlevering.optout.events",
+)
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -62,7 +66,14 @@ def load_event_modules() -> None:
         if _loaded:
             return
         for module_name in EVENT_MODULES:
-            importlib.import_module(module_name)
+            try:
+                importlib.import_module(module_name)
+            except ModuleNotFoundError as error:
+                if error.name != module_name:
+                    raise  # the module exists but is broken: a bug to surface, not to hide
+                # Listed but not (yet) present, e.g. a stage not installed: its events
+                # decode as UnknownEvent; tests/unit/events keeps the list honest.
+                log.warning("event module %s is listed but not importable", module_name)
         _loaded = True
 
 

@@ -1,0 +1,293 @@
+"""Read a feed of register decisions from a file or an HTTP(S) URL (YAML, JSON or CSV).
+
+Zorginstituut Nederland publishes decisions; until a machine-readable feed
+exists, the hospital keeps one itself. Every format carries the same fields:
+
+``registration``   registration id (``nkr-borst``)
+``decision``       one of :data:`~aanlevering.obligation.decisions.DECISION_KINDS`
+``decided_on``     date of the decision (``2026-03-01`` or ``01-03-2026``)
+``effective_from`` date it takes effect (optional, default ``decided_on``)
+``term_years``     term of an inclusion in whole years (inclusions only)
+``until``          first day the inclusion no longer holds (inclusions only)
+``note``           free text, e.g. the case number (optional)
+
+YAML/JSON: a list of such mappings, or a mapping with that list under
+``decisions``. CSV: a header row with these names, separated by ``,`` or
+``;``. Problems are collected over the whole feed and reported together, each
+with the source, the row (CSV: line number; YAML/JSON: entry number) and the
+field. The feed never holds patient data, so values may be quoted in errors.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, cast
+from urllib.parse import urlsplit
+
+import requests
+import yaml
+
+from aanlevering.errors import ConfigError
+from aanlevering.obligation.decisions import (
+    DECISION_KINDS,
+    DecisionKind,
+    InvalidDecision,
+    RegisterDecision,
+    to_event,
+)
+
+log = logging.getLogger(__name__)
+
+FeedFormat = Literal["yaml", "json", "csv"]
+FEED_FIELDS: tuple[str, ...] = (
+    "registration",
+    "decision",
+    "decided_on",
+    "effective_from",
+    "term_years",
+    "until",
+    "note",
+)
+_REQUIRED = ("registration", "decision", "decided_on")
+_SUFFIXES: Mapping[str, FeedFormat] = {
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".csv": "csv",
+}
+_DUTCH_DATE = re.compile(r"(\d{1,2})-(\d{1,2})-(\d{4})")
+_MAX_LISTED = 50
+HTTP_TIMEOUT = (5.0, 60.0)
+
+
+class FeedInvalid(ConfigError):
+    """The feed has problems; ``problems`` lists every one (source, row, field, what is wrong)."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        listed = "\n".join(f"  - {p}" for p in problems[:_MAX_LISTED])
+        more = (
+            f"\n  ... and {len(problems) - _MAX_LISTED} more" if len(problems) > _MAX_LISTED else ""
+        )
+        super().__init__(
+            f"{len(problems)} problem(s) in the decision feed {source}:\n{listed}{more}"
+        )
+
+
+def read_feed(source: str) -> list[RegisterDecision]:
+    """The decisions in ``source``: a local path or an ``http(s)://`` URL.
+
+    Raises :class:`ConfigError` when the source can not be read and
+    :class:`FeedInvalid` listing every bad row.
+    """
+    if source.lower().startswith(("http://", "https://")):
+        text, fmt = _download(source)
+    else:
+        path = Path(source)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except OSError as error:
+            raise ConfigError(f"decision feed {source}: cannot read: {error.strerror}") from error
+        except UnicodeDecodeError as error:
+            raise ConfigError(f"decision feed {source}: not UTF-8 text") from error
+        fmt = _SUFFIXES.get(path.suffix.lower()) or _sniff(text)
+    decisions = parse_feed(text, fmt, source)
+    log.info("read %d decision(s) from the %s feed %s", len(decisions), fmt, source)
+    return decisions
+
+
+def _download(url: str) -> tuple[str, FeedFormat]:
+    try:
+        response = requests.get(url, timeout=HTTP_TIMEOUT)
+    except requests.RequestException as error:
+        raise ConfigError(f"decision feed {url}: cannot fetch ({type(error).__name__})") from error
+    if response.status_code != 200:
+        raise ConfigError(f"decision feed {url}: HTTP {response.status_code}, expected 200")
+    try:
+        text = response.content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"decision feed {url}: the response is not UTF-8 text") from error
+    suffix = Path(urlsplit(url).path).suffix.lower()
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    fmt = _SUFFIXES.get(suffix) or _from_content_type(content_type) or _sniff(text)
+    return text, fmt
+
+
+def _from_content_type(content_type: str) -> FeedFormat | None:
+    if content_type.endswith("json"):
+        return "json"
+    if content_type.endswith("csv"):
+        return "csv"
+    if "yaml" in content_type:
+        return "yaml"
+    return None
+
+
+def _sniff(text: str) -> FeedFormat:
+    stripped = text.lstrip()
+    if stripped.startswith(("[", "{")):
+        return "json"
+    first = stripped.splitlines()[0] if stripped else ""
+    if "registration" in first and ("," in first or ";" in first) and ":" not in first:
+        return "csv"
+    return "yaml"
+
+
+def parse_feed(text: str, fmt: FeedFormat, source: str) -> list[RegisterDecision]:
+    """Parse feed ``text`` of format ``fmt``; ``source`` names it in errors."""
+    rows = _csv_rows(text, source) if fmt == "csv" else _document_rows(text, fmt, source)
+    decisions: list[RegisterDecision] = []
+    problems: list[str] = []
+    for where, row in rows:
+        try:
+            decision = _decision(row)
+            to_event(decision)  # full check (terms, until) now, not at append time
+            decisions.append(decision)
+        except InvalidDecision as error:
+            problems.append(f"{where}, field {error.field}: {error.problem}")
+    if problems:
+        raise FeedInvalid(source, problems)
+    return decisions
+
+
+def _csv_rows(text: str, source: str) -> list[tuple[str, Mapping[str, Any]]]:
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise FeedInvalid(source, ["line 1: expected a header row with " + ", ".join(FEED_FIELDS)])
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = [name.strip().lower() for name in next(reader)]
+    unknown = [name for name in header if name not in FEED_FIELDS]
+    missing = [name for name in _REQUIRED if name not in header]
+    if unknown or missing:
+        problems = [f"line 1: unknown column {name!r}" for name in unknown]
+        problems += [f"line 1: missing column {name!r}" for name in missing]
+        raise FeedInvalid(source, problems)
+    rows: list[tuple[str, Mapping[str, Any]]] = []
+    for values in reader:
+        line = reader.line_num
+        if not any(value.strip() for value in values):
+            continue
+        if len(values) != len(header):
+            raise FeedInvalid(
+                source,
+                [f"line {line}: expected {len(header)} fields separated by {delimiter!r}, "
+                 f"found {len(values)}"],
+            )  # fmt: skip
+        rows.append((f"line {line}", dict(zip(header, values, strict=True))))
+    return rows
+
+
+def _document_rows(text: str, fmt: FeedFormat, source: str) -> list[tuple[str, Mapping[str, Any]]]:
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise FeedInvalid(source, [f"not valid {fmt.upper()}: {error}"]) from error
+    if isinstance(data, Mapping):
+        data = data.get("decisions")
+    if not isinstance(data, list):
+        raise FeedInvalid(
+            source, ["expected a list of decisions (or a mapping with a 'decisions' list)"]
+        )
+    rows: list[tuple[str, Mapping[str, Any]]] = []
+    problems: list[str] = []
+    for index, item in enumerate(data, start=1):
+        if not isinstance(item, Mapping):
+            problems.append(f"entry {index}: expected a mapping of fields")
+            continue
+        unknown = sorted(str(k) for k in item if k not in FEED_FIELDS)
+        if unknown:
+            problems.append(f"entry {index}: unknown field(s) {', '.join(unknown)}")
+            continue
+        rows.append((f"entry {index}", item))
+    if problems:
+        raise FeedInvalid(source, problems)
+    return rows
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(row: Mapping[str, Any], name: str) -> str | None:
+    value = row.get(name)
+    if _blank(value):
+        return None
+    if not isinstance(value, str):
+        raise InvalidDecision(name, "expected text")
+    return value.strip()
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def parse_date(value: Any, name: str) -> date | None:
+    """A date from ISO ``2026-03-01`` or Dutch ``01-03-2026`` text (or a YAML date)."""
+    if _blank(value):
+        return None
+    if isinstance(value, datetime):
+        raise InvalidDecision(name, f"expected a date without a time, got {_show(value)}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if match := _DUTCH_DATE.fullmatch(text):
+                return date(int(match.group(3)), int(match.group(2)), int(match.group(1)))
+            return date.fromisoformat(text) if len(text) == 10 else _fail(name, value)
+        except ValueError:
+            pass
+    return _fail(name, value)
+
+
+def _fail(name: str, value: Any) -> date:
+    raise InvalidDecision(
+        name, f"expected a date like 2026-03-01 or 01-03-2026, got {_show(value)}"
+    )
+
+
+def _int(value: Any, name: str) -> int | None:
+    if _blank(value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise InvalidDecision(name, f"expected a whole number of years, got {_show(value)}")
+
+
+def _decision(row: Mapping[str, Any]) -> RegisterDecision:
+    for name in _REQUIRED:
+        if _blank(row.get(name)):
+            raise InvalidDecision(name, "required")
+    registration = cast(str, _text(row, "registration"))
+    kind = cast(str, _text(row, "decision")).lower()
+    if kind not in DECISION_KINDS:
+        raise InvalidDecision(
+            "decision", f"expected one of {', '.join(DECISION_KINDS)}, got {_show(kind)}"
+        )
+    decided_on = parse_date(row.get("decided_on"), "decided_on")
+    assert decided_on is not None
+    return RegisterDecision(
+        registration=registration,
+        kind=cast(DecisionKind, kind),
+        decided_on=decided_on,
+        effective_from=parse_date(row.get("effective_from"), "effective_from"),
+        term_years=_int(row.get("term_years"), "term_years"),
+        until=parse_date(row.get("until"), "until"),
+        note=_text(row, "note") or "",
+    )
+
+
+def feed_fields() -> Sequence[str]:
+    """The field names every feed format uses (for docs and CLI help)."""
+    return FEED_FIELDS

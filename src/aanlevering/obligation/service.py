@@ -1,0 +1,90 @@
+"""Record register decisions in the event log, idempotently.
+
+Every decision's event id is derived from its registration, kind and dates,
+so recording a feed again (or a decision entered twice) appends nothing: the
+events already in the stream are skipped. A decision that is already recorded
+with a different note is skipped too; the log keeps what it first learned.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from aanlevering.errors import ConcurrencyConflict, EventStoreError
+from aanlevering.events.codec import encode_payload
+from aanlevering.events.store import EventStore
+from aanlevering.obligation.decisions import RegisterDecision, to_event
+from aanlevering.obligation.events import RegisterEvent, stream_name
+
+log = logging.getLogger(__name__)
+
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """How many decisions were new, how many the log already held, and for which registrations."""
+
+    appended: int
+    already_recorded: int
+    registrations: tuple[str, ...]
+
+
+def record_decisions(
+    store: EventStore,
+    decisions: Sequence[RegisterDecision],
+    *,
+    metadata: Mapping[str, Any] | None = None,
+) -> IngestResult:
+    """Append the events of ``decisions`` that the log does not hold yet (one batch per stream)."""
+    by_registration: dict[str, dict[UUID, RegisterEvent]] = {}
+    for decision in decisions:
+        event = to_event(decision)
+        by_registration.setdefault(decision.registration, {}).setdefault(event.event_id, event)
+    appended = already = 0
+    for registration, events in by_registration.items():
+        new, old = _append_new(store, stream_name(registration), list(events.values()), metadata)
+        appended += new
+        already += old
+    log.info(
+        "register decisions: %d appended, %d already recorded, %d registration(s)",
+        appended,
+        already,
+        len(by_registration),
+    )
+    return IngestResult(appended, already, tuple(sorted(by_registration)))
+
+
+def _append_new(
+    store: EventStore,
+    stream: str,
+    events: list[RegisterEvent],
+    metadata: Mapping[str, Any] | None,
+) -> tuple[int, int]:
+    for _attempt in range(_ATTEMPTS):
+        stored = {record.event_id: record for record in store.read_stream(stream)}
+        new = [event for event in events if event.event_id not in stored]
+        for event in events:
+            record = stored.get(event.event_id)
+            if record is not None and dict(record.payload) != encode_payload(event):
+                log.warning(
+                    "stream %s: decision %s is already recorded with other details (note); "
+                    "keeping the recorded one",
+                    stream,
+                    event.event_type,
+                )
+        if not new:
+            return 0, len(events)
+        try:
+            store.append(stream, new, expected_version=len(stored), metadata=metadata)
+        except ConcurrencyConflict:
+            log.info("stream %s: another writer appended first; reading it again", stream)
+            continue
+        return len(new), len(events) - len(new)
+    raise EventStoreError(
+        f"stream {stream!r}: gave up after {_ATTEMPTS} concurrent-write conflicts"
+    )
