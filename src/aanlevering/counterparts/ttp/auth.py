@@ -1,0 +1,60 @@
+"""Who is calling: API keys per organisation, and what each role may do.
+
+Keys are random 32-byte tokens handed to clients out of band; the config keeps
+only their SHA-256 (decision 0042: a slow password hash buys nothing for
+high-entropy keys). The presented key is hashed and compared with every
+configured hash in constant time, so timing tells nothing about which
+organisation (if any) nearly matched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Mapping
+
+from aanlevering.counterparts.ttp.config import Organisation, Role
+from aanlevering.counterparts.ttp.refusal import Refusal
+
+
+def new_api_key() -> str:
+    """A fresh client API key (URL-safe, 256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_api_key(api_key: str) -> str:
+    """The hex SHA-256 that a config stores instead of the key."""
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+class Authenticator:
+    """Maps a presented API key to its organisation."""
+
+    def __init__(self, organisations: Mapping[str, Organisation]) -> None:
+        self._organisations = tuple(organisations.values())
+
+    def authenticate(self, api_key: str | None) -> Organisation:
+        """The calling organisation; Refusal 401 for a missing or unknown key."""
+        if not api_key:
+            raise Refusal(401, "unauthenticated", "missing API key (Authorization: Bearer <key>)")
+        presented = hash_api_key(api_key).encode("ascii")
+        found: Organisation | None = None
+        for organisation in self._organisations:
+            if hmac.compare_digest(presented, organisation.api_key_sha256.encode("ascii")):
+                found = organisation
+        if found is None:
+            raise Refusal(401, "unauthenticated", "unknown API key")
+        return found
+
+
+def require_role(organisation: Organisation, roles: Iterable[Role], action: str) -> None:
+    """Refusal 403 unless the organisation has one of the roles."""
+    allowed = tuple(roles)
+    if organisation.role not in allowed:
+        raise Refusal(
+            403,
+            "role_not_allowed",
+            f"organisation {organisation.id!r} has role {organisation.role}; "
+            f"{action} needs role {' or '.join(allowed)}",
+        )

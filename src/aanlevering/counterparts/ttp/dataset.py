@@ -1,0 +1,264 @@
+"""Local-client mode: replace source digests in an uploaded data file by definitive pseudonyms.
+
+Three file forms (docs/ttp.md, decision 0043), chosen by the file name:
+
+* ``.csv``: columns ``pseudonym_input.<TYPE>`` become ``pseudonym.<TYPE>``;
+* ``.ndjson`` / ``.jsonl``: one JSON value per line;
+* ``.json``: one JSON document (for example a FHIR Bundle).
+
+In JSON, wherever an object has a ``pseudonym_inputs`` member
+(``{"NGGV": "<digest>", "MRN": "<hospital MRN ciphertext>"}``), that member is
+replaced in place by ``pseudonyms`` with the labels; and wherever an object is
+an identifier ``{"system": "urn:aanlevering:pseudonym-input:<TYPE>", "value": ...}``
+(the FHIR form for ``Patient.identifier``), its system becomes
+``urn:aanlevering:pseudonym:<TYPE>`` and its value the label. Everything else
+passes through untouched. Any disallowed type anywhere refuses the whole
+upload; errors name the file, line or row and the type, never a value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aanlevering.counterparts.ttp.config import Registration
+from aanlevering.counterparts.ttp.keys import VersionKeys
+from aanlevering.counterparts.ttp.pseudonyms import (
+    MRN,
+    DefinitiveMaker,
+    MrnWrapper,
+    check_types_allowed,
+)
+from aanlevering.counterparts.ttp.refusal import Refusal
+
+DataFormat = Literal["csv", "ndjson", "json"]
+
+INPUT_MEMBER = "pseudonym_inputs"
+OUTPUT_MEMBER = "pseudonyms"
+CSV_INPUT_PREFIX = "pseudonym_input."
+CSV_OUTPUT_PREFIX = "pseudonym."
+INPUT_SYSTEM_PREFIX = "urn:aanlevering:pseudonym-input:"
+OUTPUT_SYSTEM_PREFIX = "urn:aanlevering:pseudonym:"
+
+_SUFFIXES: dict[str, DataFormat] = {
+    ".csv": "csv",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".json": "json",
+}
+
+
+def data_format(file_name: str) -> DataFormat | None:
+    """The form of a data file by its name, None when the TTP cannot read it."""
+    lowered = file_name.lower()
+    return next((fmt for suffix, fmt in _SUFFIXES.items() if lowered.endswith(suffix)), None)
+
+
+@dataclass(frozen=True)
+class PseudonymisedFile:
+    """The rewritten file and what was done to it (counts only)."""
+
+    name: str
+    data: bytes
+    records: int
+    type_counts: dict[str, int]
+
+
+class _Replacer:
+    """Turns one record's inputs into labels, counting types as it goes."""
+
+    def __init__(
+        self, registration: Registration, keys: VersionKeys, hospital: str, file_name: str
+    ) -> None:
+        self.registration = registration
+        self.allowed = frozenset(ptype.value for ptype in registration.types)
+        self.definitive = DefinitiveMaker(keys)
+        self.mrn = MrnWrapper(keys, hospital)
+        self.file_name = file_name
+        self.counts: Counter[str] = Counter()
+
+    def label(self, code: object, value: object, where: str, index: int) -> str:
+        if not isinstance(code, str) or code not in self.allowed:
+            self._refuse_type(code, where, index)
+        assert isinstance(code, str)
+        if not isinstance(value, str):
+            raise Refusal(
+                422,
+                "invalid_digest",
+                f"{where}: the {code} input must be a string",
+                registration=self.registration.id,
+                pseudonym_type=code,
+                index=index,
+            )
+        self.counts[code] += 1
+        if code == MRN:
+            return self.mrn.wrap(value, index, where)
+        return self.definitive.from_hex(code, value, index, where)
+
+    def _refuse_type(self, code: object, where: str, index: int) -> None:
+        try:
+            check_types_allowed(self.registration, [str(code)])
+        except Refusal as refusal:
+            refusal.message = f"{where}: {refusal.message}"
+            refusal.args = (refusal.message,)
+            refusal.index = index
+            raise
+
+    def inputs(self, inputs: object, where: str, index: int) -> dict[str, str]:
+        if not isinstance(inputs, dict):
+            raise Refusal(
+                422,
+                "invalid_inputs",
+                f"{where}: {INPUT_MEMBER} must be an object of type -> input",
+                registration=self.registration.id,
+                index=index,
+            )
+        return {code: self.label(code, value, where, index) for code, value in inputs.items()}
+
+
+def _walk(node: Any, replacer: _Replacer, where: str, index: int) -> Any:
+    if isinstance(node, list):
+        return [_walk(item, replacer, where, index) for item in node]
+    if not isinstance(node, dict):
+        return node
+    system = node.get("system")
+    if isinstance(system, str) and system.startswith(INPUT_SYSTEM_PREFIX):
+        code = system.removeprefix(INPUT_SYSTEM_PREFIX)
+        out = dict(node)
+        out["system"] = OUTPUT_SYSTEM_PREFIX + code
+        out["value"] = replacer.label(code, node.get("value"), where, index)
+        return out
+    result: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == INPUT_MEMBER:
+            if OUTPUT_MEMBER in node:
+                raise Refusal(
+                    422,
+                    "invalid_inputs",
+                    f"{where}: an object has both {INPUT_MEMBER} and {OUTPUT_MEMBER}",
+                    registration=replacer.registration.id,
+                    index=index,
+                )
+            result[OUTPUT_MEMBER] = replacer.inputs(value, where, index)
+        else:
+            result[key] = _walk(value, replacer, where, index)
+    return result
+
+
+def _json_value(raw: bytes | str, where: str, registration: str, index: int) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise Refusal(
+            422, "invalid_file", f"{where}: not valid UTF-8 JSON", registration=registration
+        ) from None
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _ndjson(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
+    lines = data.split(b"\n")
+    out: list[str] = []
+    records = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        where = f"{replacer.file_name} line {number}"
+        value = _json_value(line, where, replacer.registration.id, records)
+        out.append(_dump(_walk(value, replacer, where, records)))
+        records += 1
+    return ("\n".join(out) + "\n").encode("utf-8") if out else b"", records
+
+
+def _json_document(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
+    where = replacer.file_name
+    value = _json_value(data, where, replacer.registration.id, 0)
+    return _dump(_walk(value, replacer, where, 0)).encode("utf-8"), 1
+
+
+def _delimiter(first_line: str) -> str:
+    # Dutch exports use ";" as often as ","; the header line decides.
+    return max((",", ";", "\t", "|"), key=first_line.count)
+
+
+def _csv(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
+    name = replacer.file_name
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise Refusal(
+            422, "invalid_file", f"{name}: not UTF-8", registration=replacer.registration.id
+        ) from None
+    first_line = text[: text.find("\n") + 1] if "\n" in text else text
+    newline = "\r\n" if first_line.endswith("\r\n") else "\n"
+    delimiter = _delimiter(first_line)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, None)
+    if header is None:
+        return data, 0
+    columns: dict[int, str] = {
+        position: column.removeprefix(CSV_INPUT_PREFIX)
+        for position, column in enumerate(header)
+        if column.startswith(CSV_INPUT_PREFIX)
+    }
+    for code in columns.values():
+        if code not in replacer.allowed:
+            replacer._refuse_type(code, f"{name} header", 0)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline)
+    writer.writerow(
+        CSV_OUTPUT_PREFIX + columns[i] if i in columns else column
+        for i, column in enumerate(header)
+    )
+    records = 0
+    for row in reader:
+        where = f"{name} line {reader.line_num}"
+        if len(row) != len(header):
+            raise Refusal(
+                422,
+                "invalid_file",
+                f"{where}: {len(row)} fields, the header has {len(header)}",
+                registration=replacer.registration.id,
+                index=records,
+            )
+        for position, code in columns.items():
+            if row[position] != "":
+                row[position] = replacer.label(code, row[position], where, records)
+        writer.writerow(row)
+        records += 1
+    return buffer.getvalue().encode("utf-8"), records
+
+
+def pseudonymise_file(
+    registration: Registration,
+    keys: VersionKeys,
+    hospital: str,
+    file_name: str,
+    data: bytes,
+) -> PseudonymisedFile:
+    """Rewrite one uploaded data file; a Refusal (whole file) on the first problem."""
+    fmt = data_format(file_name)
+    replacer = _Replacer(registration, keys, hospital, file_name)
+    transforms: dict[DataFormat, Callable[[], tuple[bytes, int]]] = {
+        "csv": lambda: _csv(data, replacer),
+        "ndjson": lambda: _ndjson(data, replacer),
+        "json": lambda: _json_document(data, replacer),
+    }
+    if fmt is None:
+        raise Refusal(
+            422,
+            "unsupported_file",
+            f"{file_name}: the TTP reads .csv, .ndjson, .jsonl and .json files",
+            registration=registration.id,
+        )
+    output, records = transforms[fmt]()
+    return PseudonymisedFile(
+        name=file_name, data=output, records=records, type_counts=dict(replacer.counts)
+    )

@@ -1,0 +1,386 @@
+"""Making, exchanging and reversing pseudonyms, one batch at a time.
+
+The cryptography (decision 0040, 0045):
+
+* definitive = HMAC-SHA256(definitive key of registration+version, type || 0x00 || digest);
+  the same digest gives the same definitive pseudonym from any hospital, a
+  different one in every other registration;
+* temporary = AES-SIV(temporary key, digest; AD = registration, type, version);
+  only the TTP can open it, and only as a pseudonym of that registration;
+  because it carries the digest, it can be turned into the definitive
+  pseudonym of any non-retired key version (rotation);
+* MRN = AES-SIV(mrn key, hospital's MRN ciphertext; AD = registration, hospital, version);
+  only a request of that same hospital gets the ciphertext back.
+
+Functions take whole batches and fail the whole batch on the first problem,
+so a caller never gets a partial answer. Label prefixes are built once per
+batch and cipher objects come from the key ring, to keep per-record work to
+the cryptographic calls themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+
+from aanlevering.counterparts.ttp.config import Registration
+from aanlevering.counterparts.ttp.keys import KeyRing, VersionKeys, mrn_associated_data
+from aanlevering.counterparts.ttp.refusal import Refusal
+from aanlevering.pseudonym.crypto import (
+    TEMPORARY_MARKER,
+    LabelError,
+    PseudonymLabel,
+    b64url_decode,
+    b64url_encode,
+    parse_label,
+    pseudonym_type,
+    source_digest_bytes,
+)
+from aanlevering.pseudonym.types import PseudonymType
+
+MRN = PseudonymType.MRN.value
+
+#: Bounds of the hospital's MRN ciphertext (AES-SIV: 16-byte tag + at least 1 byte).
+MRN_CIPHERTEXT_MIN_BYTES = 17
+MRN_CIPHERTEXT_MAX_BYTES = 512
+
+
+class PseudonymInput(Protocol):
+    """One person's inputs in web mode (the API model satisfies this)."""
+
+    @property
+    def ref(self) -> str:
+        """The hospital's reference of the record (no identifier)."""
+
+    @property
+    def digests(self) -> Mapping[str, str]:
+        """Source digest per pseudonym type."""
+
+    @property
+    def mrn_ciphertext(self) -> str | None:
+        """The hospital's own MRN ciphertext, when an MRN pseudonym is wanted."""
+
+
+class TemporaryInput(Protocol):
+    """One person's temporary pseudonyms, sent by the registry holder for exchange."""
+
+    @property
+    def ref(self) -> str:
+        """The registry holder's reference of the record."""
+
+    @property
+    def pseudonyms(self) -> Mapping[str, str]:
+        """Temporary pseudonym label per pseudonym type."""
+
+
+def check_types_allowed(registration: Registration, codes: Iterable[str]) -> None:
+    """Refuse the whole request when any type is unknown or not allowed for the registration."""
+    allowed = {ptype.value for ptype in registration.types}
+    requested = set(codes)
+    for code in requested:
+        try:
+            pseudonym_type(code)
+        except ValueError as error:
+            raise Refusal(422, "unknown_type", str(error), registration=registration.id) from None
+    refused = sorted(requested - allowed)
+    if refused:
+        raise Refusal(
+            403,
+            "type_not_allowed",
+            f"registration {registration.id!r} may not receive pseudonym type(s) "
+            f"{', '.join(refused)} (allowed: {', '.join(sorted(allowed))}); "
+            "the whole request is refused",
+            registration=registration.id,
+            pseudonym_type=refused[0],
+        )
+
+
+def requested_codes(records: Sequence[PseudonymInput]) -> set[str]:
+    """Every type some record asks for (MRN when a record carries an MRN ciphertext)."""
+    codes: set[str] = set()
+    for record in records:
+        codes.update(record.digests)
+        if record.mrn_ciphertext is not None:
+            codes.add(MRN)
+    return codes
+
+
+def _digest(
+    registration: str, code: str, digest: str, index: int, where: str | None = None
+) -> bytes:
+    try:
+        return source_digest_bytes(digest)
+    except ValueError as error:
+        raise Refusal(
+            422,
+            "invalid_digest",
+            f"{where or f'record {index}'}: source digest of type {code} is malformed ({error})",
+            registration=registration,
+            pseudonym_type=code,
+            index=index,
+        ) from None
+
+
+def _mrn_ciphertext(registration: str, text: str, index: int, where: str | None = None) -> bytes:
+    try:
+        raw = b64url_decode(text)
+    except ValueError:
+        raw = b""
+    if not MRN_CIPHERTEXT_MIN_BYTES <= len(raw) <= MRN_CIPHERTEXT_MAX_BYTES:
+        raise Refusal(
+            422,
+            "invalid_mrn_ciphertext",
+            f"{where or f'record {index}'}: MRN ciphertext must be unpadded base64url of "
+            f"{MRN_CIPHERTEXT_MIN_BYTES} to {MRN_CIPHERTEXT_MAX_BYTES} bytes",
+            registration=registration,
+            pseudonym_type=MRN,
+            index=index,
+        )
+    return raw
+
+
+class MrnWrapper:
+    """Wraps one hospital's MRN ciphertexts under one registration key version."""
+
+    def __init__(self, keys: VersionKeys, hospital: str) -> None:
+        self._cipher = keys.mrn
+        self._ad = [mrn_associated_data(keys.registration, hospital, keys.version)]
+        self._prefix = f"{MRN}:v{keys.version}:"
+        self._registration = keys.registration
+
+    def wrap(self, ciphertext: str, index: int, where: str | None = None) -> str:
+        """The MRN pseudonym label of one hospital ciphertext."""
+        raw = _mrn_ciphertext(self._registration, ciphertext, index, where)
+        return self._prefix + b64url_encode(self._cipher.encrypt(raw, self._ad))
+
+
+def _digest_column(
+    registration: str, code: str, digests: Sequence[str], rows: Sequence[int]
+) -> bytes:
+    """All digests of one type decoded in one call (32 bytes each, concatenated).
+
+    Falls back to checking one by one only to name the first bad record.
+    """
+    joined = "".join(digests)
+    raw = b""
+    if joined.isascii() and joined.lower() == joined and all(len(d) == 64 for d in digests):
+        try:
+            raw = bytes.fromhex(joined)
+        except ValueError:
+            raw = b""
+    if len(raw) != 32 * len(digests):
+        for digest, index in zip(digests, rows, strict=True):
+            _digest(registration, code, digest, index)
+    return raw
+
+
+def _check_inputs(registration: str, records: Sequence[PseudonymInput]) -> None:
+    if len({record.ref for record in records}) != len(records):
+        raise Refusal(
+            422,
+            "duplicate_ref",
+            "record refs must be unique within a request",
+            registration=registration,
+        )
+    for index, record in enumerate(records):
+        if not record.digests and record.mrn_ciphertext is None:
+            raise Refusal(
+                422,
+                "no_inputs",
+                f"record {index} has neither digests nor an MRN ciphertext",
+                registration=registration,
+                index=index,
+            )
+        if MRN in record.digests:
+            raise Refusal(
+                422,
+                "mrn_as_digest",
+                f"record {index}: MRN is sent as mrn_ciphertext, not as a digest",
+                registration=registration,
+                pseudonym_type=MRN,
+                index=index,
+            )
+
+
+def issue_temporaries(
+    registration: Registration, keys: VersionKeys, hospital: str, records: Sequence[PseudonymInput]
+) -> list[dict[str, object]]:
+    """Temporary pseudonyms (and MRN pseudonyms) for a web-mode batch, in request order.
+
+    Works type by type over the whole batch: digests are hex-decoded in one
+    call and the sealed values (48 bytes, a multiple of 3) base64-encoded in
+    one call, leaving one AES-SIV call per pseudonym as the per-record work.
+    """
+    codes = requested_codes(records)
+    check_types_allowed(registration, codes)
+    _check_inputs(registration.id, records)
+    outputs: list[dict[str, str]] = [{} for _ in records]
+    seal = keys.temporary.encrypt
+    for code in sorted(codes - {MRN}):
+        rows = [i for i, record in enumerate(records) if code in record.digests]
+        raw = _digest_column(registration.id, code, [records[i].digests[code] for i in rows], rows)
+        ad = [keys.temporary_ad[PseudonymType(code)]]
+        sealed = b64url_encode(b"".join(seal(raw[k : k + 32], ad) for k in range(0, len(raw), 32)))
+        prefix = f"{TEMPORARY_MARKER}:{code}:v{keys.version}:"
+        for k, i in enumerate(rows):
+            outputs[i][code] = prefix + sealed[64 * k : 64 * k + 64]
+    if MRN in codes:
+        mrn = MrnWrapper(keys, hospital)
+        for index, record in enumerate(records):
+            if record.mrn_ciphertext is not None:
+                outputs[index][MRN] = mrn.wrap(record.mrn_ciphertext, index)
+    return [
+        {"ref": record.ref, "pseudonyms": pseudonyms}
+        for record, pseudonyms in zip(records, outputs, strict=True)
+    ]
+
+
+class DefinitiveMaker:
+    """Definitive pseudonyms of one registration key version (local mode and exchange)."""
+
+    def __init__(self, keys: VersionKeys) -> None:
+        self._keys = keys
+        self._prefixes = {ptype.value: f"{ptype.value}:v{keys.version}:" for ptype in PseudonymType}
+        self._types = {ptype.value: ptype for ptype in PseudonymType}
+
+    def from_bytes(self, code: str, digest: bytes) -> str:
+        """Label of the definitive pseudonym of a 32-byte digest."""
+        return self._prefixes[code] + b64url_encode(
+            self._keys.definitive(self._types[code], digest)
+        )
+
+    def from_hex(self, code: str, digest: str, index: int, where: str | None = None) -> str:
+        """Label of the definitive pseudonym of a hex source digest; Refusal if malformed."""
+        return self.from_bytes(code, _digest(self._keys.registration, code, digest, index, where))
+
+
+def exchange_temporaries(
+    registration: Registration,
+    keyring: KeyRing,
+    records: Sequence[TemporaryInput],
+    target_version: int | None,
+) -> tuple[list[dict[str, object]], set[int]]:
+    """Definitive pseudonyms for temporary ones, and the source key versions seen.
+
+    ``target_version`` None keeps each pseudonym in the key version of its
+    temporary; a number converts to that (active or transition) version.
+    """
+    check_types_allowed(registration, {code for record in records for code in record.pseudonyms})
+    target = (
+        DefinitiveMaker(keyring.version(registration.id, target_version))
+        if target_version is not None
+        else None
+    )
+    makers: dict[int, DefinitiveMaker] = {}
+    sources: dict[int, VersionKeys] = {}
+    results: list[dict[str, object]] = []
+    for index, record in enumerate(records):
+        pseudonyms: dict[str, str] = {}
+        for code, temporary in record.pseudonyms.items():
+            label = _temporary_label(registration.id, code, temporary, index)
+            keys = sources.get(label.version)
+            if keys is None:
+                keys = keyring.version(registration.id, label.version, index=index)
+                sources[label.version] = keys
+            try:
+                digest = keys.temporary.decrypt(label.payload, [keys.temporary_ad[label.type]])
+            except InvalidTag:
+                raise Refusal(
+                    422,
+                    "invalid_pseudonym",
+                    f"record {index}: the {code} pseudonym is not a temporary pseudonym of "
+                    f"registration {registration.id!r} (other registration, or damaged)",
+                    registration=registration.id,
+                    pseudonym_type=code,
+                    index=index,
+                ) from None
+            maker = target
+            if maker is None:
+                maker = makers.get(label.version)
+                if maker is None:
+                    maker = makers[label.version] = DefinitiveMaker(keys)
+            pseudonyms[code] = maker.from_bytes(code, digest)
+        results.append({"ref": record.ref, "pseudonyms": pseudonyms})
+    return results, set(sources)
+
+
+def _temporary_label(registration: str, code: str, text: str, index: int) -> PseudonymLabel:
+    try:
+        label = parse_label(text)
+    except LabelError as error:
+        raise Refusal(
+            422,
+            "invalid_pseudonym",
+            f"record {index}: the {code} value is not a pseudonym label ({error})",
+            registration=registration,
+            pseudonym_type=code,
+            index=index,
+        ) from None
+    if label.kind != "temporary" or label.type.value != code:
+        raise Refusal(
+            422,
+            "invalid_pseudonym",
+            f"record {index}: expected a temporary pseudonym of type {code}, got a "
+            f"{label.kind} pseudonym of type {label.type.value}",
+            registration=registration,
+            pseudonym_type=code,
+            index=index,
+        )
+    return label
+
+
+def reverse_mrn(
+    registration: Registration, keyring: KeyRing, hospital: str, labels: Sequence[str]
+) -> tuple[list[str], set[int]]:
+    """The hospital's own MRN ciphertexts back, and the key versions used.
+
+    Refused (403) for any pseudonym not made for this hospital: the associated
+    data binds each MRN pseudonym to the hospital that asked for it.
+    """
+    check_types_allowed(registration, [MRN])
+    ciphertexts: list[str] = []
+    versions: dict[int, tuple[VersionKeys, list[bytes]]] = {}
+    for index, text in enumerate(labels):
+        try:
+            label = parse_label(text)
+        except LabelError as error:
+            raise Refusal(
+                422,
+                "invalid_pseudonym",
+                f"pseudonym {index} is not a pseudonym label ({error})",
+                registration=registration.id,
+                pseudonym_type=MRN,
+                index=index,
+            ) from None
+        if label.kind != "mrn":
+            raise Refusal(
+                422,
+                "invalid_pseudonym",
+                f"pseudonym {index} is a {label.kind} pseudonym, not an MRN pseudonym",
+                registration=registration.id,
+                pseudonym_type=MRN,
+                index=index,
+            )
+        entry = versions.get(label.version)
+        if entry is None:
+            keys = keyring.version(registration.id, label.version, index=index)
+            entry = versions[label.version] = (
+                keys,
+                [mrn_associated_data(registration.id, hospital, label.version)],
+            )
+        keys, ad = entry
+        try:
+            ciphertexts.append(b64url_encode(keys.mrn.decrypt(label.payload, ad)))
+        except InvalidTag:
+            raise Refusal(
+                403,
+                "mrn_not_yours",
+                f"MRN pseudonym {index} of registration {registration.id!r} was not issued to "
+                f"organisation {hospital!r}; only the providing hospital can reverse it",
+                registration=registration.id,
+                pseudonym_type=MRN,
+                index=index,
+            ) from None
+    return ciphertexts, set(versions)

@@ -1,0 +1,492 @@
+"""The TTP's use cases: who may do what, idempotency, auditing, around the pseudonym functions.
+
+Each use case takes the calling organisation and the raw request, and
+returns the JSON answer as bytes (what gets cached for idempotent retries).
+Every call, served or refused, leaves one audit entry with counts only.
+HTTP details stay in :mod:`.api`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from aanlevering.counterparts.ttp.audit import AuditEntry, AuditLog
+from aanlevering.counterparts.ttp.auth import Authenticator, require_role
+from aanlevering.counterparts.ttp.config import Organisation, Registration, TTPConfig
+from aanlevering.counterparts.ttp.dataset import pseudonymise_file
+from aanlevering.counterparts.ttp.faults import FaultInjector
+from aanlevering.counterparts.ttp.forwarder import Forwarder
+from aanlevering.counterparts.ttp.idempotency import IdempotencyCache
+from aanlevering.counterparts.ttp.keys import KeyRing
+from aanlevering.counterparts.ttp.models import (
+    ExchangeRequest,
+    MrnReverseRequest,
+    PseudonymInputRecord,
+    TemporaryPseudonymRequest,
+)
+from aanlevering.counterparts.ttp.pseudonyms import (
+    exchange_temporaries,
+    issue_temporaries,
+    reverse_mrn,
+)
+from aanlevering.counterparts.ttp.refusal import Refusal
+from aanlevering.deliver.manifest import Manifest
+from aanlevering.errors import DeliveryError
+from aanlevering.pseudonym.types import PseudonymType
+
+log = logging.getLogger(__name__)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+SERVICE_NAME = "aanlevering-reference-ttp"
+PROTOCOL_VERSION = "1"
+
+
+@dataclass
+class AuditFacts:
+    """What a use case tells the audit log besides who and where (counts only)."""
+
+    registration: str | None = None
+    request_id: str | None = None
+    batch_id: str | None = None
+    records: int | None = None
+    types: dict[str, int] = field(default_factory=dict)
+    key_versions: tuple[int, ...] = ()
+
+
+def batch_id(organisation: str, endpoint: str, request_id: str) -> str:
+    """Deterministic id of a served batch, so a retry reports the same id."""
+    digest = hashlib.sha256(f"{organisation}\x00{endpoint}\x00{request_id}".encode()).hexdigest()
+    return f"ttp-{digest[:24]}"
+
+
+def _loc(parts: Iterable[int | str], known: frozenset[str]) -> str:
+    # Field names and positions only: a dict key could be anything the caller sent.
+    return ".".join(str(p) if isinstance(p, int) or p in known else "<key>" for p in parts)
+
+
+_FIELD_NAMES = frozenset(
+    name
+    for model in (TemporaryPseudonymRequest, ExchangeRequest, MrnReverseRequest)
+    for name in model.model_fields
+) | frozenset({"ref", "digests", "mrn_ciphertext", "pseudonyms"})
+
+
+def parse_body(model: type[ModelT], raw: bytes) -> ModelT:
+    """Parse a JSON body; Refusal 422 listing field paths and problems, never values."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as error:
+        problems = [f"{_loc(e['loc'], _FIELD_NAMES)}: {e['msg']}" for e in error.errors()[:10]]
+        more = error.error_count() - len(problems)
+        suffix = f" (and {more} more)" if more > 0 else ""
+        raise Refusal(
+            422, "invalid_request", "invalid request body: " + "; ".join(problems) + suffix
+        ) from None
+
+
+def _json(document: dict[str, Any]) -> bytes:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sha256_of_bytes(data: bytes) -> str:
+    """Hex SHA-256 of a file's content, as manifests carry it."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def _requested_counts(records: Sequence[PseudonymInputRecord]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for record in records:
+        counts.update(record.digests.keys())
+        if record.mrn_ciphertext is not None:
+            counts[PseudonymType.MRN.value] += 1
+    return dict(counts)
+
+
+def _type_counts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for record in records:
+        counts.update(record["pseudonyms"].keys())
+    return dict(counts)
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One file part of a local-mode upload."""
+
+    name: str
+    data: bytes
+
+
+class TTPService:
+    """All use cases of one TTP process, over its config, keys, audit log and caches."""
+
+    def __init__(
+        self,
+        config: TTPConfig,
+        *,
+        forwarder: Forwarder | None = None,
+    ) -> None:
+        self.config = config
+        self.keyring = KeyRing(config)
+        self.authenticator = Authenticator(config.organisations)
+        self.audit = AuditLog(config.audit_log)
+        self.cache = IdempotencyCache(config.limits.idempotency_cache_bytes)
+        self.faults = FaultInjector()
+        self.forwarder = forwarder or Forwarder(config.forwarding)
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def registration(self, registration_id: str) -> Registration:
+        """The registration; Refusal 404 when the TTP does not know it."""
+        try:
+            return self.config.registrations[registration_id]
+        except KeyError:
+            raise Refusal(
+                404,
+                "unknown_registration",
+                f"the TTP has no registration {registration_id!r}",
+                registration=registration_id,
+            ) from None
+
+    def run(
+        self,
+        organisation: Organisation,
+        endpoint: str,
+        work: Callable[[AuditFacts], bytes],
+    ) -> bytes:
+        """Run one use case and audit it, served or refused."""
+        facts = AuditFacts()
+        try:
+            body = work(facts)
+        except Refusal as refusal:
+            self.record(organisation, endpoint, refusal.status, f"refused:{refusal.code}", facts)
+            raise
+        except Exception:
+            self.record(organisation, endpoint, 500, "error", facts)
+            raise
+        self.record(organisation, endpoint, 200, "ok", facts)
+        return body
+
+    def record(
+        self,
+        organisation: Organisation | None,
+        endpoint: str,
+        status: int,
+        outcome: str,
+        facts: AuditFacts | None = None,
+    ) -> None:
+        """Append one audit entry (``organisation`` None: the caller could not be identified)."""
+        facts = facts or AuditFacts()
+        self.audit.record(
+            AuditEntry(
+                organisation=organisation.id if organisation else "(unauthenticated)",
+                role=organisation.role if organisation else "-",
+                endpoint=endpoint,
+                outcome=outcome,
+                status=status,
+                registration=facts.registration,
+                request_id=facts.request_id,
+                batch_id=facts.batch_id,
+                records=facts.records,
+                types=facts.types,
+                key_versions=facts.key_versions,
+            )
+        )
+
+    def _idempotent(
+        self,
+        organisation: Organisation,
+        endpoint: str,
+        request_id: str,
+        fingerprint: str,
+        compute: Callable[[], bytes],
+    ) -> bytes:
+        key = (organisation.id, endpoint, request_id)
+        stored = self.cache.lookup(key, fingerprint)
+        if stored is not None:
+            log.info("replayed stored answer for a repeated request id on %s", endpoint)
+            return stored
+        body = compute()
+        self.cache.store(key, fingerprint, body)
+        return body
+
+    def _check_size(self, registration: str, count: int) -> None:
+        limit = self.config.limits.max_batch_records
+        if count > limit:
+            raise Refusal(
+                413,
+                "batch_too_large",
+                f"{count} records in one request; the limit is {limit}",
+                registration=registration,
+            )
+
+    @staticmethod
+    def _check_profile(registration: Registration, profile: str) -> None:
+        if profile not in registration.profiles:
+            raise Refusal(
+                422,
+                "profile_not_accepted",
+                f"registration {registration.id!r} accepts digests of normalisation profile(s) "
+                f"{', '.join(registration.profiles)}, not {profile!r}",
+                registration=registration.id,
+            )
+
+    # -- use cases ------------------------------------------------------------------------
+
+    def temporary_pseudonyms(self, organisation: Organisation, raw: bytes) -> bytes:
+        """Web mode: a hospital gets temporary (and MRN) pseudonyms for a batch."""
+        endpoint = "/pseudonyms/temporary"
+
+        def work(facts: AuditFacts) -> bytes:
+            require_role(organisation, ["hospital"], "requesting temporary pseudonyms")
+            request = parse_body(TemporaryPseudonymRequest, raw)
+            facts.registration, facts.request_id = request.registration, request.request_id
+            facts.records = len(request.records)
+            registration = self.registration(request.registration)
+            self._check_size(registration.id, len(request.records))
+            self._check_profile(registration, request.profile_version)
+            keys = self.keyring.active(registration.id)
+            facts.key_versions = (keys.version,)
+            facts.batch_id = batch_id(organisation.id, endpoint, request.request_id)
+            facts.types = _requested_counts(request.records)
+
+            def compute() -> bytes:
+                records = issue_temporaries(registration, keys, organisation.id, request.records)
+                return _json(
+                    {
+                        "registration": registration.id,
+                        "request_id": request.request_id,
+                        "batch_id": facts.batch_id,
+                        "key_version": keys.version,
+                        "record_count": len(records),
+                        "records": records,
+                    }
+                )
+
+            fingerprint = hashlib.sha256(raw).hexdigest()
+            return self._idempotent(
+                organisation, endpoint, request.request_id, fingerprint, compute
+            )
+
+        return self.run(organisation, endpoint, work)
+
+    def exchange(self, organisation: Organisation, raw: bytes) -> bytes:
+        """Registry holder: definitive pseudonyms for temporary ones of its own registration."""
+        endpoint = "/pseudonyms/exchange"
+
+        def work(facts: AuditFacts) -> bytes:
+            require_role(organisation, ["registry_holder"], "exchanging pseudonyms")
+            request = parse_body(ExchangeRequest, raw)
+            facts.registration, facts.request_id = request.registration, request.request_id
+            facts.records = len(request.records)
+            registration = self.registration(request.registration)
+            if registration.registry_holder != organisation.id:
+                raise Refusal(
+                    403,
+                    "not_registry_holder",
+                    f"organisation {organisation.id!r} does not hold registration "
+                    f"{registration.id!r}; only its registry holder may exchange its pseudonyms",
+                    registration=registration.id,
+                )
+            self._check_size(registration.id, len(request.records))
+            facts.batch_id = batch_id(organisation.id, endpoint, request.request_id)
+
+            def compute() -> bytes:
+                records, versions = exchange_temporaries(
+                    registration, self.keyring, request.records, request.target_version
+                )
+                facts.types = _type_counts(records)
+                facts.key_versions = tuple(sorted(versions))
+                return _json(
+                    {
+                        "registration": registration.id,
+                        "request_id": request.request_id,
+                        "batch_id": facts.batch_id,
+                        "source_key_versions": sorted(versions),
+                        "target_version": request.target_version,
+                        "record_count": len(records),
+                        "records": records,
+                    }
+                )
+
+            fingerprint = hashlib.sha256(raw).hexdigest()
+            return self._idempotent(
+                organisation, endpoint, request.request_id, fingerprint, compute
+            )
+
+        return self.run(organisation, endpoint, work)
+
+    def reverse_mrn(self, organisation: Organisation, raw: bytes) -> bytes:
+        """A hospital gets its own MRN ciphertexts back (and nobody else can)."""
+        endpoint = "/mrn/reverse"
+
+        def work(facts: AuditFacts) -> bytes:
+            require_role(organisation, ["hospital"], "reversing MRN pseudonyms")
+            request = parse_body(MrnReverseRequest, raw)
+            facts.registration = request.registration
+            facts.records = len(request.pseudonyms)
+            registration = self.registration(request.registration)
+            self._check_size(registration.id, len(request.pseudonyms))
+            ciphertexts, versions = reverse_mrn(
+                registration, self.keyring, organisation.id, request.pseudonyms
+            )
+            facts.types = {PseudonymType.MRN.value: len(ciphertexts)}
+            facts.key_versions = tuple(sorted(versions))
+            return _json(
+                {
+                    "registration": registration.id,
+                    "key_versions": sorted(versions),
+                    "ciphertexts": ciphertexts,
+                }
+            )
+
+        return self.run(organisation, endpoint, work)
+
+    def upload_local(
+        self,
+        organisation: Organisation,
+        *,
+        registration_id: str,
+        request_id: str,
+        profile_version: str,
+        manifest_text: str,
+        files: Sequence[UploadedFile],
+    ) -> bytes:
+        """Local-client mode: pseudonymise an uploaded delivery and forward it."""
+        endpoint = "/local/deliveries"
+
+        def work(facts: AuditFacts) -> bytes:
+            require_role(organisation, ["hospital"], "uploading a local-mode delivery")
+            facts.registration, facts.request_id = registration_id, request_id
+            registration = self.registration(registration_id)
+            self._check_profile(registration, profile_version)
+            manifest = self._upload_manifest(organisation, registration, manifest_text, files)
+            keys = self.keyring.active(registration.id)
+            facts.key_versions = (keys.version,)
+            facts.batch_id = batch_id(organisation.id, endpoint, request_id)
+            fingerprint = hashlib.sha256(
+                "\x00".join(
+                    [registration_id, profile_version, manifest_text]
+                    + [f"{f.name}:{hashlib.sha256(f.data).hexdigest()}" for f in files]
+                ).encode()
+            ).hexdigest()
+
+            def compute() -> bytes:
+                done = [
+                    pseudonymise_file(registration, keys, organisation.id, f.name, f.data)
+                    for f in files
+                ]
+                counts: Counter[str] = Counter()
+                for item in done:
+                    counts.update(item.type_counts)
+                facts.types = dict(counts)
+                facts.records = sum(item.records for item in done)
+                by_name = {item.name: item for item in done}
+                forwarded_manifest = replace(
+                    manifest,
+                    files=tuple(
+                        replace(
+                            entry,
+                            sha256=sha256_of_bytes(by_name[entry.name].data),
+                            bytes=len(by_name[entry.name].data),
+                        )
+                        for entry in manifest.files
+                    ),
+                    key_versions={code: keys.version for code in sorted(counts)},
+                )
+                forwarded = self.forwarder.forward(
+                    registration, forwarded_manifest, [(i.name, i.data) for i in done]
+                )
+                return _json(
+                    {
+                        "registration": registration.id,
+                        "request_id": request_id,
+                        "batch_id": facts.batch_id,
+                        "key_version": keys.version,
+                        "files": [
+                            {"name": i.name, "records": i.records, "pseudonyms": i.type_counts}
+                            for i in done
+                        ],
+                        "forward_attempts": forwarded.attempts,
+                        "receipt": json.loads(forwarded.receipt.to_json()),
+                    }
+                )
+
+            return self._idempotent(organisation, endpoint, request_id, fingerprint, compute)
+
+        return self.run(organisation, endpoint, work)
+
+    def _upload_manifest(
+        self,
+        organisation: Organisation,
+        registration: Registration,
+        manifest_text: str,
+        files: Sequence[UploadedFile],
+    ) -> Manifest:
+        try:
+            manifest = Manifest.from_json(manifest_text)
+        except DeliveryError as error:
+            raise Refusal(
+                422, "invalid_manifest", str(error), registration=registration.id
+            ) from None
+        if manifest.registration != registration.id:
+            raise Refusal(
+                422,
+                "invalid_manifest",
+                f"the manifest is for registration {manifest.registration!r}, "
+                f"the upload for {registration.id!r}",
+                registration=registration.id,
+            )
+        if manifest.provider_id != organisation.id:
+            raise Refusal(
+                403,
+                "provider_mismatch",
+                f"the manifest names provider {manifest.provider_id!r}, "
+                f"but the caller is {organisation.id!r}",
+                registration=registration.id,
+            )
+        uploaded = {f.name: f for f in files}
+        expected = {entry.name: entry for entry in manifest.files}
+        if len(uploaded) != len(files) or set(uploaded) != set(expected):
+            raise Refusal(
+                422,
+                "files_mismatch",
+                f"uploaded files {sorted(uploaded)} do not match the manifest's {sorted(expected)}",
+                registration=registration.id,
+            )
+        total = sum(len(f.data) for f in files)
+        if total > self.config.limits.max_upload_bytes:
+            raise Refusal(
+                413,
+                "upload_too_large",
+                f"{total} bytes uploaded; the limit is {self.config.limits.max_upload_bytes}",
+                registration=registration.id,
+            )
+        for name, entry in expected.items():
+            data = uploaded[name].data
+            if len(data) != entry.bytes or sha256_of_bytes(data) != entry.sha256:
+                raise Refusal(
+                    422,
+                    "checksum_mismatch",
+                    f"{name}: size or sha256 differs from the manifest",
+                    registration=registration.id,
+                )
+        return manifest
+
+    def audit_tail(self, organisation: Organisation, limit: int) -> bytes:
+        """Admin: the last audit entries."""
+
+        def work(facts: AuditFacts) -> bytes:
+            require_role(organisation, ["admin"], "reading the audit log")
+            return _json({"entries": self.audit.tail(limit)})
+
+        return self.run(organisation, "/audit", work)
