@@ -16,6 +16,7 @@ from uuid import UUID
 
 from aanlevering.errors import ConcurrencyConflict, EventStoreError
 from aanlevering.events.codec import encode_payload
+from aanlevering.events.model import DomainEvent
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import RegisterEvent, stream_name
@@ -47,7 +48,7 @@ def record_decisions(
         by_registration.setdefault(decision.registration, {}).setdefault(event.event_id, event)
     appended = already = 0
     for registration, events in by_registration.items():
-        new, old = _append_new(store, stream_name(registration), list(events.values()), metadata)
+        new, old = append_missing(store, stream_name(registration), list(events.values()), metadata)
         appended += new
         already += old
     log.info(
@@ -59,12 +60,18 @@ def record_decisions(
     return IngestResult(appended, already, tuple(sorted(by_registration)))
 
 
-def _append_new(
+def append_missing(
     store: EventStore,
     stream: str,
-    events: list[RegisterEvent],
-    metadata: Mapping[str, Any] | None,
+    events: Sequence[DomainEvent],
+    metadata: Mapping[str, Any] | None = None,
 ) -> tuple[int, int]:
+    """Append the events whose (derived) ids ``stream`` does not hold yet: (appended, skipped).
+
+    Ids already recorded with other content (a changed note) are skipped with
+    a warning: the log keeps what it first learned. Retries on a concurrent
+    writer.
+    """
     for _attempt in range(_ATTEMPTS):
         stored = {record.event_id: record for record in store.read_stream(stream)}
         new = [event for event in events if event.event_id not in stored]
@@ -72,7 +79,7 @@ def _append_new(
             record = stored.get(event.event_id)
             if record is not None and dict(record.payload) != encode_payload(event):
                 log.warning(
-                    "stream %s: decision %s is already recorded with other details (note); "
+                    "stream %s: a %s with this id is already recorded with other details; "
                     "keeping the recorded one",
                     stream,
                     event.event_type,

@@ -1,0 +1,198 @@
+"""The opt-out register: a projection of the opt-out events, asked "is this patient opted out?".
+
+An opt-out is identified by its patient reference, registration date and
+scope; a withdrawal names the same three and ends it from ``withdrawn_on``.
+The register answers per patient reference, registration and period (or
+day), under :class:`~aanlevering.optout.rules.OptOutRules`:
+
+- nothing counts for care before ``effective_from`` (2027-01-01 by default);
+- an opt-out counts on ``as_of`` (the delivery day) when it was registered on
+  or before it and not withdrawn by then;
+- ``whole-period``: it removes the patient from every period ending after
+  ``effective_from``; ``from-registration-date``: only from the later of its
+  registration date and ``effective_from`` on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+
+from aanlevering.events.model import RecordedEvent
+from aanlevering.events.store import EventStore
+from aanlevering.optout.events import (
+    OPTOUT_EVENT_TYPES,
+    OptOutRegistered,
+    OptOutWithdrawn,
+    scope_key,
+)
+from aanlevering.optout.rules import OptOutRules
+from aanlevering.periods import Period
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """One opt-out of one patient (by reference), with its scope and possible withdrawal."""
+
+    patient_ref: str
+    registered_on: date
+    all_registrations: bool
+    registrations: frozenset[str] = frozenset()
+    withdrawn_on: date | None = None
+
+    @property
+    def scope(self) -> str:
+        """``all`` or the registration ids joined by ``|``."""
+        return scope_key(self.all_registrations, self.registrations)
+
+    def covers(self, registration: str) -> bool:
+        """Whether the opt-out is about ``registration``."""
+        return self.all_registrations or registration in self.registrations
+
+    def in_force_on(self, day: date) -> bool:
+        """Registered on or before ``day`` and not withdrawn by then."""
+        return self.registered_on <= day and (self.withdrawn_on is None or day < self.withdrawn_on)
+
+
+@dataclass(frozen=True)
+class RegisterSummary:
+    """Counts only (never who): for ``optout list``."""
+
+    as_of: date
+    patients: int
+    in_force: int
+    withdrawn: int
+    registered_later: int
+    by_scope: Mapping[str, int]
+
+
+class OptOutRegister:
+    """Every opt-out, by patient reference, with the rules that decide when they count."""
+
+    def __init__(self, optouts: Iterable[OptOut], rules: OptOutRules | None = None) -> None:
+        self.rules = rules or OptOutRules()
+        by_patient: dict[str, list[OptOut]] = {}
+        for optout in optouts:
+            by_patient.setdefault(optout.patient_ref, []).append(optout)
+        self._by_patient = {ref: tuple(items) for ref, items in by_patient.items()}
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[RecordedEvent], rules: OptOutRules | None = None
+    ) -> OptOutRegister:
+        """Fold opt-out events (any order; other types ignored) into a register."""
+        registered: dict[tuple[str, date, str], OptOut] = {}
+        withdrawals: dict[tuple[str, date, str], date] = {}
+        for record in records:
+            if record.event_type not in OPTOUT_EVENT_TYPES:
+                continue
+            event = record.to_event()
+            if isinstance(event, OptOutRegistered):
+                optout = OptOut(
+                    event.patient_ref,
+                    event.registered_on,
+                    event.all_registrations,
+                    frozenset() if event.all_registrations else event.registrations,
+                )
+                registered.setdefault(
+                    (optout.patient_ref, optout.registered_on, optout.scope), optout
+                )
+            elif isinstance(event, OptOutWithdrawn):
+                key = (
+                    event.patient_ref,
+                    event.registered_on,
+                    scope_key(event.all_registrations, event.registrations),
+                )
+                earlier = withdrawals.get(key)
+                withdrawals[key] = min(event.withdrawn_on, earlier or event.withdrawn_on)
+        orphans = len(set(withdrawals) - set(registered))
+        if orphans:
+            log.warning("%d withdrawal(s) name an opt-out the log does not hold; ignored", orphans)
+        optouts = [
+            replace(optout, withdrawn_on=withdrawals.get(key)) for key, optout in registered.items()
+        ]
+        return cls(optouts, rules)
+
+    @classmethod
+    def load(cls, store: EventStore, rules: OptOutRules | None = None) -> OptOutRegister:
+        """Project the register from the whole event log."""
+        register = cls.from_records(store.read_all(), rules)
+        log.debug("opt-out register: %d patient(s)", len(register))
+        return register
+
+    def __len__(self) -> int:
+        return len(self._by_patient)
+
+    def __iter__(self) -> Iterator[OptOut]:
+        for items in self._by_patient.values():
+            yield from items
+
+    def optouts_of(self, patient_ref: str) -> tuple[OptOut, ...]:
+        """The opt-outs of one patient (empty when none)."""
+        return self._by_patient.get(patient_ref, ())
+
+    def exclusion_start(
+        self, optout: OptOut, registration: str, period: Period, as_of: date
+    ) -> date | None:
+        """From which day ``optout`` removes care of ``period`` for ``registration``; None: not."""
+        if not optout.covers(registration) or not optout.in_force_on(as_of):
+            return None
+        if period.end <= self.rules.effective_from:
+            return None  # the whole period lies before the regime applies
+        start = max(period.start, self.rules.effective_from)
+        if self.rules.registered_during_period == "from-registration-date":
+            start = max(start, optout.registered_on)
+            if start >= period.end:
+                return None
+        return start
+
+    def exclusion_starts(
+        self, registration: str, period: Period, as_of: date | None = None
+    ) -> dict[str, date]:
+        """Per opted-out patient reference, the first day of ``period`` whose care is removed."""
+        as_of = as_of or date.today()
+        starts: dict[str, date] = {}
+        for ref, items in self._by_patient.items():
+            days = [d for o in items if (d := self.exclusion_start(o, registration, period, as_of))]
+            if days:
+                starts[ref] = min(days)
+        return starts
+
+    def is_opted_out(
+        self, patient_ref: str, registration: str, when: Period | date, as_of: date | None = None
+    ) -> bool:
+        """Whether the patient's data for ``registration`` in ``when`` must stay home.
+
+        For a period: any care of it is removed (see the module rules). For a
+        day: care on that day is removed. ``as_of`` is the delivery day
+        (default: today; for a day, the day itself when later).
+        """
+        if isinstance(when, Period):
+            period = when
+            as_of = as_of or date.today()
+        else:
+            period = Period(when, date.fromordinal(when.toordinal() + 1), "month")
+            as_of = max(as_of or when, when)
+        return any(
+            self.exclusion_start(o, registration, period, as_of) is not None
+            for o in self.optouts_of(patient_ref)
+        )
+
+    def summary(self, as_of: date) -> RegisterSummary:
+        """Counts per state and scope on ``as_of``; carries no patient references."""
+        in_force = withdrawn = later = 0
+        by_scope: Counter[str] = Counter()
+        for optout in self:
+            if optout.withdrawn_on is not None and optout.withdrawn_on <= as_of:
+                withdrawn += 1
+            elif optout.registered_on > as_of:
+                later += 1
+            else:
+                in_force += 1
+                by_scope[optout.scope] += 1
+        return RegisterSummary(as_of, len(self), in_force, withdrawn, later, dict(by_scope))

@@ -1,0 +1,173 @@
+"""Read opt-outs from FHIR R4 ``Consent`` resources, one per line (NDJSON, as a bulk export).
+
+The accepted profile (everything else on a Consent is ignored):
+
+- ``resourceType`` ``Consent``.
+- About quality registries: ``scope`` or ``category`` has a coding
+  ``http://terminology.hl7.org/CodeSystem/consentscope#research`` or
+  ``https://aanlevering.example/fhir/CodeSystem/consent-category#quality-registries``.
+  Other consents are skipped (counted as ``not-about-registries``).
+- ``provision.type`` ``deny`` (an objection). ``permit`` is skipped.
+- ``status`` ``active`` (in force) or ``inactive`` (withdrawn); ``draft``,
+  ``proposed``, ``rejected`` and ``entered-in-error`` are skipped.
+- ``provision.period.start``: the registration date (date or dateTime; the
+  date as written is used), else ``dateTime``. ``provision.period.end``: the
+  withdrawal date; required when ``status`` is ``inactive``.
+- Scope: codings in ``provision.code`` with system
+  ``https://aanlevering.example/fhir/CodeSystem/registration`` name the
+  registrations (codes = registration ids); none means all registrations.
+- Patient number: ``patient.identifier`` when its ``type`` is
+  ``http://terminology.hl7.org/CodeSystem/v2-0203#MR`` or its ``system`` is
+  one of the configured MRN systems; otherwise the id of
+  ``patient.reference`` (``Patient/<id>``), which must then be the MRN.
+  A BSN identifier is never used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from aanlevering.errors import ConfigError
+from aanlevering.optout.sources import (
+    MrnHasher,
+    OptOutEntry,
+    OptOutSourceInvalid,
+    ReadResult,
+    RowProblem,
+    parse_scope,
+    patient_ref_of,
+)
+
+CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
+CATEGORY_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/consent-category"
+REGISTRATION_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/registration"
+IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
+BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
+REGISTRY_CODINGS: frozenset[tuple[str, str]] = frozenset(
+    {(CONSENT_SCOPE_SYSTEM, "research"), (CATEGORY_SYSTEM, "quality-registries")}
+)
+_SKIPPED_STATUSES = frozenset({"draft", "proposed", "rejected", "entered-in-error"})
+
+
+def _codings(concepts: Any) -> Iterable[tuple[str, str]]:
+    items = concepts if isinstance(concepts, list) else [concepts]
+    for concept in items:
+        if not isinstance(concept, Mapping):
+            continue
+        for coding in concept.get("coding") or []:
+            if isinstance(coding, Mapping):
+                yield str(coding.get("system", "")), str(coding.get("code", ""))
+
+
+def _day(value: Any, field: str) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) >= 10:
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            pass
+    raise RowProblem(field, "expected a FHIR date or dateTime (2027-01-15 or 2027-01-15T10:00:00Z)")
+
+
+def _patient_number(patient: Any, mrn_systems: frozenset[str]) -> str:
+    if not isinstance(patient, Mapping):
+        raise RowProblem("patient", "a patient reference is required")
+    identifier = patient.get("identifier")
+    if isinstance(identifier, Mapping) and identifier.get("system") != BSN_SYSTEM:
+        typed_mr = (IDENTIFIER_TYPE_SYSTEM, "MR") in set(_codings(identifier.get("type")))
+        if typed_mr or identifier.get("system") in mrn_systems:
+            value = identifier.get("value")
+            if isinstance(value, str) and value.strip():
+                return value
+            raise RowProblem("patient.identifier.value", "the MRN identifier has no value")
+    reference = patient.get("reference")
+    if isinstance(reference, str) and reference.startswith("Patient/") and len(reference) > 8:
+        return reference.split("/", 1)[1].split("/_history", 1)[0]
+    raise RowProblem(
+        "patient", "expected an MRN identifier (type MR) or a reference Patient/<patient number>"
+    )
+
+
+def consent_entry(
+    resource: Any, hash_mrn: MrnHasher, mrn_systems: frozenset[str] = frozenset()
+) -> OptOutEntry | str:
+    """The opt-out in one Consent, or the reason it is skipped; :class:`RowProblem` if malformed."""
+    if not isinstance(resource, Mapping) or resource.get("resourceType") != "Consent":
+        raise RowProblem("resourceType", "expected a Consent resource")
+    status = resource.get("status")
+    if status in _SKIPPED_STATUSES:
+        return f"status-{status}"
+    if status not in ("active", "inactive"):
+        raise RowProblem("status", "expected active, inactive (or a draft/rejected status)")
+    codings = set(_codings(resource.get("scope"))) | set(_codings(resource.get("category")))
+    if not codings & REGISTRY_CODINGS:
+        return "not-about-registries"
+    provision = resource.get("provision")
+    if not isinstance(provision, Mapping):
+        raise RowProblem("provision", "expected a provision with type deny and a period")
+    if provision.get("type") != "deny":
+        return "not-an-objection"
+    raw_period = provision.get("period")
+    period: Mapping[str, Any] = raw_period if isinstance(raw_period, Mapping) else {}
+    registered = _day(period.get("start"), "provision.period.start") or _day(
+        resource.get("dateTime"), "dateTime"
+    )
+    if registered is None:
+        raise RowProblem("provision.period.start", "the registration date is required")
+    withdrawn = _day(period.get("end"), "provision.period.end")
+    if status == "inactive" and withdrawn is None:
+        raise RowProblem("provision.period.end", "an inactive Consent needs the withdrawal date")
+    if withdrawn is not None and withdrawn < registered:
+        raise RowProblem("provision.period.end", "the withdrawal date is before the registration")
+    codes = [
+        code
+        for system, code in _codings(provision.get("code") or [])
+        if system == REGISTRATION_SYSTEM
+    ]
+    all_registrations, registrations = (
+        parse_scope("|".join(codes), "provision.code") if codes else (True, frozenset[str]())
+    )
+    number = _patient_number(resource.get("patient"), mrn_systems)
+    ref = patient_ref_of(hash_mrn, number, "patient")
+    return OptOutEntry(ref, registered, all_registrations, registrations, withdrawn, "fhir-consent")
+
+
+def read_consent_ndjson(
+    path: Path, hash_mrn: MrnHasher, mrn_systems: Sequence[str] = ()
+) -> ReadResult:
+    """Every opt-out in an NDJSON file of Consents; :class:`OptOutSourceInvalid` lists bad lines."""
+    systems = frozenset(mrn_systems)
+    entries: list[OptOutEntry] = []
+    skipped: Counter[str] = Counter()
+    problems: list[str] = []
+    try:
+        handle = path.open(encoding="utf-8-sig")
+    except OSError as error:
+        raise ConfigError(f"Consent file {path}: cannot read: {error.strerror}") from error
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                resource = json.loads(line)
+            except ValueError:
+                problems.append(f"line {number}: not a JSON object")
+                continue
+            try:
+                found = consent_entry(resource, hash_mrn, systems)
+            except RowProblem as problem:
+                problems.append(f"line {number}, {problem.column}: {problem.expected}")
+                continue
+            if isinstance(found, str):
+                skipped[found] += 1
+            else:
+                entries.append(found)
+    if problems:
+        raise OptOutSourceInvalid(str(path), problems)
+    return ReadResult(tuple(entries), skipped)
