@@ -1,15 +1,18 @@
 """The production backend: PostgreSQL through psycopg 3.
 
-Appends run in a transaction that first takes ``LOCK TABLE event_log IN
-EXCLUSIVE MODE``: writers queue one at a time, readers (plain SELECTs) are not
-blocked. That serialisation is what makes ``position = max + 1`` gap-free and
-visible in commit order; a sequence would leave gaps on rollback and let a
-later position commit before an earlier one, so a projection could skip an
-event for good. A statement-level trigger refuses UPDATE, DELETE and TRUNCATE.
+Appends run in a transaction that first takes a transaction-level advisory
+lock belonging to this ``event_log`` table: writers queue one at a time,
+readers (plain SELECTs) are not blocked. That serialisation is what makes
+``position = max + 1`` gap-free and visible in commit order; a sequence would
+leave gaps on rollback and let a later position commit before an earlier one,
+so a projection could skip an event for good. An advisory lock rather than
+``LOCK TABLE ... IN EXCLUSIVE MODE`` because that needs UPDATE or DELETE
+privilege, and production runs as a role that has only SELECT and INSERT.
+A statement-level trigger refuses UPDATE, DELETE and TRUNCATE as well.
 
-The schema is created on first open under a transaction-level advisory lock,
-so several processes opening a fresh database at once do not race. The table
-goes into the first schema of the connection's ``search_path`` (set it with
+The schema is created on first open under another advisory lock, so several
+processes opening a fresh database at once do not race. The table goes into
+the first schema of the connection's ``search_path`` (set it with
 ``?options=-csearch_path%3Daanlevering`` in the URL to keep it apart).
 """
 
@@ -36,6 +39,10 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 # pg_advisory_xact_lock key for schema creation: "aanlevering event log" as a fixed 63-bit number.
 _SCHEMA_LOCK_KEY = 0x61616E6C65766572
+# Append lock: "aanl" in the high 32 bits, the event_log table's oid in the low 32 bits, so
+# two logs in one database (other schemas) do not wait for each other and the key can not
+# meet the small lock ids other applications (Airflow) use.
+_APPEND_LOCK_CLASS = 0x61616E6C
 _LOCK_TIMEOUT = "60s"
 
 _SCHEMA_V1 = (
@@ -114,6 +121,7 @@ class PostgresEventStore(SqlEventStore):
         self._where = describe_url(url)
         self._connect_timeout = connect_timeout_seconds
         self._closed = False
+        self._append_lock_key = 0
         self._connection: psycopg.Connection[Any] | None = None
         try:
             self._ensure_schema()
@@ -144,42 +152,60 @@ class PostgresEventStore(SqlEventStore):
                 ) from error
         return self._connection
 
+    def _installed_version(self, connection: psycopg.Connection[Any]) -> int:
+        row = connection.execute("SELECT to_regclass('event_log_schema') IS NOT NULL").fetchone()
+        if not row or not row[0]:
+            return 0
+        row = connection.execute(
+            "SELECT COALESCE(MAX(version), 0) FROM event_log_schema"
+        ).fetchone()
+        return int(row[0]) if row else 0
+
     def _ensure_schema(self) -> None:
+        """Create or upgrade the schema once; a current schema needs no CREATE privilege.
+
+        The read-only check first lets production run as a role with only
+        SELECT and INSERT; creation happens under an advisory lock so processes
+        opening a fresh database together do not race.
+        """
         connection = self._conn()
         try:
-            with connection.transaction():
-                connection.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK_KEY])
-                connection.execute(
-                    "CREATE TABLE IF NOT EXISTS event_log_schema ("
-                    " version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-                )
-                row = connection.execute(
-                    "SELECT COALESCE(MAX(version), 0) FROM event_log_schema"
-                ).fetchone()
-                current = int(row[0]) if row else 0
-                if current > SCHEMA_VERSION:
-                    raise EventStoreError(
-                        f"PostgreSQL event log at {self._where} has schema version "
-                        f"{current}, newer than this code's {SCHEMA_VERSION}; upgrade aanlevering"
-                    )
-                if current < 1:
-                    for statement in _SCHEMA_V1:
-                        connection.execute(statement)
+            current = self._installed_version(connection)
+            if current < SCHEMA_VERSION:
+                with connection.transaction():
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK_KEY])
                     connection.execute(
-                        "INSERT INTO event_log_schema (version) VALUES (%s)", [SCHEMA_VERSION]
+                        "CREATE TABLE IF NOT EXISTS event_log_schema (version integer PRIMARY KEY,"
+                        " applied_at timestamptz NOT NULL DEFAULT now())"
                     )
-                    log.info("created event log schema v%d at %s", SCHEMA_VERSION, self._where)
+                    current = self._installed_version(connection)
+                    if current < 1:
+                        for statement in _SCHEMA_V1:
+                            connection.execute(statement)
+                        connection.execute(
+                            "INSERT INTO event_log_schema (version) VALUES (%s)", [SCHEMA_VERSION]
+                        )
+                        log.info("created event log schema v%d at %s", SCHEMA_VERSION, self._where)
+                        current = SCHEMA_VERSION
         except psycopg.Error as error:
             raise EventStoreError(
                 f"cannot create the event log schema at {self._where}: {_message(error)}"
             ) from error
+        if current > SCHEMA_VERSION:
+            raise EventStoreError(
+                f"PostgreSQL event log at {self._where} has schema version {current}, newer "
+                f"than this code's {SCHEMA_VERSION}; upgrade aanlevering"
+            )
+        row = connection.execute("SELECT 'event_log'::regclass::oid::bigint").fetchone()
+        assert row is not None
+        self._append_lock_key = (_APPEND_LOCK_CLASS << 32) | int(row[0])
 
     @contextmanager
     def _write_transaction(self) -> Iterator[WriteTransaction]:
         connection = self._conn()
         try:
             with connection.transaction():
-                connection.execute("LOCK TABLE event_log IN EXCLUSIVE MODE")
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", [self._append_lock_key])
                 yield _Tx(connection)
         except psycopg.errors.LockNotAvailable as error:
             raise EventStoreError(
