@@ -2,7 +2,8 @@
 
 Spaces, dots and hyphens between the digits are allowed ("1234.56.782").
 Exports that stored the BSN as a number lose a leading zero; eight digits
-(or an integer below 10^8) therefore get it back. Anything else, and any
+(or an integer of eight digits) therefore get it back. More lost zeros are not
+guessed: strings and integers follow the same rule. Anything else, and any
 number that fails the elfproef, is an error for that record: an invalid BSN
 is never hashed, because its pseudonym would link nobody or the wrong person.
 """
@@ -31,7 +32,7 @@ def normalise_bsn(value: object) -> str:
     if value is None:
         raise FieldInvalid(MISSING)
     if isinstance(value, int) and not isinstance(value, bool):
-        if not 0 <= value < 10**9:
+        if not 10**7 <= value < 10**9:
             raise FieldInvalid(BSN_LENGTH)
         digits = f"{value:09d}"
     elif isinstance(value, str):
