@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.registry_holder",
     "aanlevering.cli.register",
     "aanlevering.cli.optout",
+    "aanlevering.cli.ttp",
 )
 
 log = logging.getLogger("aanlevering")
