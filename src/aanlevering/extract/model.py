@@ -45,6 +45,10 @@ class ExtractedDataset:
     that failed to parse are null and listed in ``type_problems``.
     ``identity``: identity fields (strings; see ``IDENTITY_FIELDS``), same row
     order. ``row_refs``: e.g. ``dsaa_operaties_2026.csv:17``.
+    ``rows_outside_period``: records of this dataset left out because they (or
+    their parent record) fall outside the period. ``orphan_row_refs``: records
+    of a related dataset whose parent record is not in the extract at all
+    (left out too, listed so validation can report them).
     """
 
     name: str
@@ -53,6 +57,8 @@ class ExtractedDataset:
     row_refs: pa.Array
     type_problems: tuple[TypeProblem, ...] = ()
     source_files: tuple[str, ...] = ()
+    rows_outside_period: int = 0
+    orphan_row_refs: tuple[str, ...] = ()
 
     @property
     def num_rows(self) -> int:

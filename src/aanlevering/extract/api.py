@@ -1,0 +1,77 @@
+"""One entry point that reads whatever EHR export a folder holds.
+
+Engineers point the pipeline at a folder; what it contains decides the
+reader: files matching the registration's CSV globs -> CSV; ``*.ndjson``
+(with or without the bulk export's ``manifest.json``) or ``*.json`` Bundles
+-> FHIR. A folder with both is refused rather than guessed, because reading
+the wrong half would deliver an incomplete data set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.errors import ExtractError
+from aanlevering.extract.csv import extract_csv
+from aanlevering.extract.fhir import extract_fhir
+from aanlevering.extract.fhir_store import MANIFEST
+from aanlevering.extract.model import Extract
+from aanlevering.extract.options import ExtractOptions
+from aanlevering.periods import Period
+
+SourceKind = Literal["csv", "fhir"]
+
+
+def detect_source_kind(config: RegistrationConfig, input_path: Path) -> SourceKind:
+    """``csv`` or ``fhir`` from what ``input_path`` holds; ExtractError when unclear."""
+    path = Path(input_path)
+    if path.is_file():
+        if path.suffix in {".ndjson", ".json"}:
+            return "fhir"
+        raise ExtractError(
+            f"{path}: give the folder that holds the export, or a .ndjson / .json FHIR file"
+        )
+    if not path.is_dir():
+        raise ExtractError(f"input {path} does not exist")
+    globs = [d.file for d in config.csv_source.datasets.values()] if config.csv_source else []
+    csv_files = sorted({p.name for g in globs for p in path.glob(g) if p.is_file()})
+    fhir_files = sorted(
+        p.name
+        for p in path.iterdir()
+        if p.is_file() and (p.suffix in {".ndjson", ".json"} or p.name == MANIFEST)
+    )
+    if csv_files and fhir_files:
+        raise ExtractError(
+            f"{path} holds both CSV ({', '.join(csv_files[:5])}) and FHIR files "
+            f"({', '.join(fhir_files[:5])}); put each export in its own folder"
+        )
+    if csv_files:
+        return "csv"
+    if fhir_files:
+        return "fhir"
+    present = sorted(p.name for p in path.iterdir())
+    shown = ", ".join(present[:10]) + (" ..." if len(present) > 10 else "")
+    raise ExtractError(
+        f"nothing to extract for {config.id} in {path}: no file matches "
+        f"{', '.join(repr(g) for g in globs) or '(no CSV mapping)'} and there is no *.ndjson "
+        f"or *.json FHIR file (found: {shown or 'an empty folder'})"
+    )
+
+
+def extract(
+    config: RegistrationConfig,
+    input_path: Path,
+    period: Period,
+    options: ExtractOptions | None = None,
+) -> Extract:
+    """Read the registration's datasets for ``period`` from a CSV or FHIR export.
+
+    Chooses the reader with :func:`detect_source_kind`. Raises ExtractError
+    (exit code 2) on anything unusable, before returning: nothing downstream
+    runs on a broken extract.
+    """
+    if detect_source_kind(config, input_path) == "csv":
+        return extract_csv(config, Path(input_path), period, options)
+    return extract_fhir(config, Path(input_path), period, options)

@@ -1,0 +1,554 @@
+"""CSV exports of the EHR to Arrow: streamed in batches, cast with pyarrow.compute.
+
+Each dataset of the registration's ``source.csv`` names a file glob and maps
+EHR columns to dictionary variables and identity fields. Every matching file
+is read with pyarrow's streaming reader, every column as text, and then cast
+vectorised (decimal comma, configured date formats, Dutch and English
+booleans), so a million rows never become Python objects.
+
+What fails loudly (:class:`ExtractError`, exit code 2), before anything is
+returned: no file for a dataset; a byte that the encoding cannot decode
+(offset and line); a header with missing or unknown columns (both lists); a
+record with the wrong number of fields or an unbalanced quote (line); a period
+date that is empty or does not parse (file:line and column). A value of any
+other variable that does not parse becomes null plus a
+:class:`~aanlevering.extract.model.TypeProblem`, for validation to report.
+
+Row references are ``<file name>:<line>``, the physical line where the record
+starts (the header is line 1); values with embedded newlines and blank lines
+are accounted for.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from aanlevering.catalogue.model import (
+    CsvDatasetSource,
+    CsvSource,
+    Dataset,
+    RegistrationConfig,
+)
+from aanlevering.errors import ExtractError
+from aanlevering.extract.casts import CastSpec, cast_text, clean, expected_text, null_column
+from aanlevering.extract.csv_layout import (
+    CsvLayout,
+    describe_delimiter,
+    find_malformed,
+    record_lines,
+    sniff_layout,
+)
+from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
+from aanlevering.extract.model import ARROW_TYPES, Extract, ExtractedDataset
+from aanlevering.extract.options import ExtractOptions
+from aanlevering.extract.rows import (
+    ArrayLike,
+    ProblemGroup,
+    Rows,
+    concat_rows,
+    identity_table,
+    to_dataset,
+)
+from aanlevering.extract.select import (
+    PeriodDateFailures,
+    PeriodSelection,
+    period_mask,
+    referenced_variables,
+    relation_masks,
+    restrict_related,
+)
+from aanlevering.periods import Period
+
+log = logging.getLogger(__name__)
+
+
+def csv_source_of(config: RegistrationConfig) -> CsvSource:
+    """The registration's CSV mapping; ExtractError when it has none."""
+    if config.csv_source is None:
+        raise ExtractError(
+            f"registration {config.id} has no source.csv mapping "
+            f"({config.source_file or 'its config'}); it cannot read CSV exports"
+        )
+    return config.csv_source
+
+
+def dataset_files(folder: Path, name: str, source: CsvDatasetSource) -> list[Path]:
+    """Files of one dataset in ``folder``, sorted by name; ExtractError when there are none."""
+    if not folder.is_dir():
+        raise ExtractError(f"input folder {folder} does not exist or is not a folder")
+    files = sorted(path for path in folder.glob(source.file) if path.is_file())
+    if not files:
+        raise ExtractError(
+            f"no file for dataset {name!r}: nothing in {folder} matches {source.file!r}"
+        )
+    return files
+
+
+def _check_columns(
+    layout: CsvLayout, name: str, source: CsvDatasetSource, allow_unknown: bool
+) -> None:
+    expected = set(source.columns) | set(source.identity)
+    present = set(layout.header)
+    missing = sorted(expected - present)
+    unknown = sorted(present - expected) if not allow_unknown else []
+    if not missing and not unknown:
+        return
+    hint = ""
+    if len(layout.header) == 1 and len(expected) > 1:
+        hint = (
+            f"; the header has a single column when split on "
+            f"{describe_delimiter(layout.delimiter)}: is source.csv.delimiter right?"
+        )
+    raise ExtractError(
+        f"{layout.path}: the columns do not match the mapping of dataset {name!r}: "
+        f"missing column(s): {', '.join(missing) or 'none'}; "
+        f"unknown column(s): {', '.join(unknown) or 'none'}"
+        f"{hint} (an export that changed shape must be checked before delivery; "
+        "update source.csv.datasets or the EHR export)"
+    )
+
+
+@dataclass
+class _FileState:
+    """Bookkeeping while one file streams."""
+
+    layout: CsvLayout
+    slow_lines: list[int] | None
+    next_line: int = 2
+    records: int = 0
+    invalid_rows: int = 0
+    embedded_newlines: bool = False
+
+    def handle_invalid(self, row: object) -> str:
+        """pyarrow's invalid-row hook: count, skip; the file is rejected after the batch."""
+        self.invalid_rows += 1
+        return "skip"
+
+
+@dataclass
+class BatchResult:
+    """One batch of a dataset, after the period where it applies."""
+
+    rows: Rows
+    outside: int = 0
+    dropped_keys: dict[str, ArrayLike] = field(default_factory=dict)
+
+
+class DatasetReader:
+    """Reads one dataset's CSV files batch by batch into typed, row-aligned tables."""
+
+    def __init__(
+        self,
+        config: RegistrationConfig,
+        dataset: Dataset,
+        folder: Path,
+        period: Period | None,
+        options: ExtractOptions,
+    ) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.csv = csv_source_of(config)
+        if dataset.name not in self.csv.datasets:
+            raise ExtractError(
+                f"registration {config.id}: source.csv has no mapping for dataset {dataset.name!r}"
+            )
+        self.source = self.csv.datasets[dataset.name]
+        self.files = dataset_files(folder, dataset.name, self.source)
+        self.options = options
+        self.spec = CastSpec(
+            decimal=self.csv.decimal,
+            date_formats=self.csv.date_formats,
+            datetime_formats=self.csv.datetime_formats,
+        )
+        self.column_of = {variable: column for column, variable in self.source.columns.items()}
+        is_period = dataset.name == config.period_dataset
+        self.period = period if is_period else None
+        self.period_variable = config.period_variable if is_period else None
+        self.key_variables = sorted(referenced_variables(config, dataset.name))
+
+    def batches(self) -> Iterator[BatchResult]:
+        """Every batch of every file, in file and row order."""
+        for path in self.files:
+            yield from self._file_batches(path)
+
+    def _file_batches(self, path: Path) -> Iterator[BatchResult]:
+        layout = sniff_layout(path, self.csv.encoding, self.csv.delimiter, self.csv.quote)
+        _check_columns(layout, self.dataset.name, self.source, self.options.allow_unknown_columns)
+        state = _FileState(layout, record_lines(layout) if layout.blank_lines else None)
+        failures = self._period_failures(path)
+        log.info(
+            "reading %s for %s.%s (encoding %s, delimiter %s)",
+            path.name,
+            self.config.id,
+            self.dataset.name,
+            layout.encoding,
+            describe_delimiter(layout.delimiter),
+        )
+        try:
+            reader = pacsv.open_csv(
+                path,
+                read_options=pacsv.ReadOptions(
+                    encoding=layout.arrow_encoding,
+                    column_names=list(layout.header),
+                    skip_rows=1,
+                    block_size=self.options.block_size,
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=layout.delimiter,
+                    quote_char=layout.quote or False,
+                    double_quote=True,
+                    newlines_in_values=True,
+                    invalid_row_handler=state.handle_invalid,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(layout.header, pa.string()),
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                ),
+            )
+            for batch in reader:
+                if state.invalid_rows:
+                    self._malformed(layout)
+                if batch.num_rows:
+                    yield self._batch(batch, state, failures)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            self._malformed(layout)
+        if state.invalid_rows:
+            self._malformed(layout)
+        if state.embedded_newlines and (problem := find_malformed(layout)):
+            raise ExtractError(f"{path}: {problem}: malformed CSV")
+        if failures is not None:
+            failures.raise_if_any()
+
+    def _period_failures(self, path: Path) -> PeriodDateFailures | None:
+        if self.period_variable is None:
+            return None
+        column = self.column_of.get(self.period_variable)
+        variable = self.dataset.variable(self.period_variable)
+        return PeriodDateFailures(
+            what=f"{self.dataset.name}.{self.period_variable} (column {column} of {path.name})",
+            expected=expected_text(variable.type, self.spec),
+            printable=column not in self.source.identity,
+        )
+
+    def _malformed(self, layout: CsvLayout) -> None:
+        problem = find_malformed(layout)
+        raise ExtractError(
+            f"{layout.path}: {problem or 'the CSV parser stopped at a problem it could not locate'}"
+            f": malformed CSV (delimiter {describe_delimiter(layout.delimiter)}, "
+            f"quote {layout.quote!r})"
+        )
+
+    def _row_refs(self, batch: pa.RecordBatch, state: _FileState) -> pa.Array:
+        count = batch.num_rows
+        newlines: ArrayLike | None = None
+        for column in batch.columns:
+            found = pc.count_substring(column, "\n")
+            newlines = found if newlines is None else pc.add(newlines, found)
+        assert newlines is not None
+        total_newlines = int(pc.sum(newlines).as_py() or 0)
+        if state.slow_lines is not None:
+            lines = pa.array(state.slow_lines[state.records : state.records + count], pa.int64())
+        else:
+            index = pa.array(range(count), pa.int64())
+            before = pc.subtract(pc.cumulative_sum(newlines), newlines)
+            lines = pc.add(pc.add(index, pc.cast(before, pa.int64())), state.next_line)
+        state.records += count
+        state.next_line += count + total_newlines
+        if total_newlines:
+            state.embedded_newlines = True
+        prefix = pa.scalar(f"{state.layout.path.name}:")
+        return pc.binary_join_element_wise(prefix, pc.cast(lines, pa.string()), "")
+
+    def _batch(
+        self, batch: pa.RecordBatch, state: _FileState, failures: PeriodDateFailures | None
+    ) -> BatchResult:
+        row_refs = self._row_refs(batch, state)
+        wanted = set(self.source.columns) | set(self.source.identity)
+        cleaned: dict[str, ArrayLike] = {
+            name: clean(batch.column(name)) for name in batch.schema.names if name in wanted
+        }
+        typed: dict[str, ArrayLike] = {}
+        outside = 0
+        dropped: dict[str, ArrayLike] = {}
+        if self.period_variable is not None and self.period is not None:
+            column = self.column_of[self.period_variable]
+            variable = self.dataset.variable(self.period_variable)
+            dates = cast_text(cleaned[column], variable.type, self.spec)
+            assert failures is not None
+            failures.check(cleaned[column], dates, row_refs)
+            mask = pc.fill_null(period_mask(dates, self.period), False)
+            outside = batch.num_rows - int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+            if outside:
+                left_out = pc.invert(mask)
+                for key in self.key_variables:
+                    key_column = self.column_of.get(key)
+                    if key_column is not None:
+                        key_type = self.dataset.variable(key).type
+                        dropped[key] = cast_text(
+                            pc.filter(cleaned[key_column], left_out), key_type, self.spec
+                        )
+                cleaned = {name: pc.filter(values, mask) for name, values in cleaned.items()}
+                row_refs = pc.filter(row_refs, mask)
+                dates = pc.filter(dates, mask)
+            typed[self.period_variable] = dates
+        return BatchResult(self._rows(cleaned, typed, row_refs), outside, dropped)
+
+    def _rows(
+        self, cleaned: Mapping[str, ArrayLike], typed: dict[str, ArrayLike], row_refs: ArrayLike
+    ) -> Rows:
+        length = len(row_refs)
+        problems: list[ProblemGroup] = []
+        identity = identity_table(
+            {field_name: cleaned[column] for column, field_name in self.source.identity.items()},
+            length,
+        )
+        columns: list[ArrayLike] = []
+        for variable in self.dataset.variables:
+            column = self.column_of.get(variable.name)
+            if variable.name in typed:
+                values = typed[variable.name]
+            elif column is not None:
+                values = cast_text(cleaned[column], variable.type, self.spec)
+                self._note(
+                    problems,
+                    variable=variable.name,
+                    expected=expected_text(variable.type, self.spec),
+                    source=cleaned[column],
+                    parsed=values,
+                    row_refs=row_refs,
+                )
+            elif variable.generalised_from:
+                source = identity.column(SOURCE_FIELD[variable.generalised_from])
+                values = generalise(variable.generalised_from, source, self.spec.date_formats)
+                self._note(
+                    problems,
+                    variable=variable.name,
+                    expected=expected_source(variable.generalised_from, self.spec.date_formats),
+                    source=source,
+                    parsed=values,
+                    row_refs=row_refs,
+                )
+            else:
+                values = null_column(variable.type, length)
+            target = ARROW_TYPES[variable.type]
+            columns.append(values if values.type == target else pc.cast(values, target))
+        clinical = pa.Table.from_arrays(
+            [c.combine_chunks() if isinstance(c, pa.ChunkedArray) else c for c in columns],
+            names=list(self.dataset.variable_names),
+        )
+        return Rows(
+            clinical=clinical, identity=identity, row_refs=row_refs, problems=tuple(problems)
+        )
+
+    @staticmethod
+    def _note(
+        problems: list[ProblemGroup],
+        *,
+        variable: str,
+        expected: str,
+        source: ArrayLike,
+        parsed: ArrayLike,
+        row_refs: ArrayLike,
+    ) -> None:
+        failed = pc.and_(pc.is_valid(source), pc.is_null(parsed))
+        if pc.any(failed).as_py():
+            problems.append(ProblemGroup(variable, expected, pc.filter(row_refs, failed)))
+
+
+def _read_all(
+    config: RegistrationConfig,
+    dataset: Dataset,
+    folder: Path,
+    period: Period,
+    options: ExtractOptions,
+) -> tuple[Rows, int, dict[str, ArrayLike], tuple[str, ...]]:
+    reader = DatasetReader(config, dataset, folder, period, options)
+    parts: list[Rows] = []
+    outside = 0
+    dropped: dict[str, list[ArrayLike]] = {}
+    for result in reader.batches():
+        parts.append(result.rows)
+        outside += result.outside
+        for key, values in result.dropped_keys.items():
+            dropped.setdefault(key, []).append(values)
+    merged = {
+        key: pa.chunked_array(values).combine_chunks() for key, values in dropped.items() if values
+    }
+    return (
+        concat_rows(dataset, parts),
+        outside,
+        merged,
+        tuple(path.name for path in reader.files),
+    )
+
+
+def extract_csv(
+    config: RegistrationConfig,
+    input_path: Path,
+    period: Period,
+    options: ExtractOptions | None = None,
+) -> Extract:
+    """Read every dataset of ``config`` from the CSV files in ``input_path`` for ``period``.
+
+    Raises :class:`ExtractError` on unusable input (see the module docstring);
+    nothing is returned from a broken extract.
+    """
+    options = options or ExtractOptions()
+    folder = Path(input_path)
+    selected: dict[str, PeriodSelection] = {}
+    unrestricted: dict[str, Rows] = {}
+    files: dict[str, tuple[str, ...]] = {}
+    for dataset in config.dictionary.datasets:
+        rows, outside, dropped, names = _read_all(config, dataset, folder, period, options)
+        files[dataset.name] = names
+        if dataset.name == config.period_dataset:
+            selected[dataset.name] = PeriodSelection(rows, outside, dropped)
+        else:
+            unrestricted[dataset.name] = rows
+    restricted = restrict_related(config, selected, unrestricted)
+    datasets = {
+        dataset.name: to_dataset(
+            dataset,
+            restricted[dataset.name].rows,
+            source_files=files[dataset.name],
+            rows_outside_period=restricted[dataset.name].outside,
+            orphan_row_refs=restricted[dataset.name].orphans,
+        )
+        for dataset in config.dictionary.datasets
+    }
+    result = Extract(
+        registration_id=config.id,
+        period=period,
+        source_kind="csv",
+        datasets=datasets,
+        rows_outside_period=sum(r.outside for r in restricted.values()),
+    )
+    log.info(
+        "extracted %s %s from CSV: %s; %d record(s) outside the period",
+        config.id,
+        period.label,
+        ", ".join(f"{n} {d.num_rows}" for n, d in datasets.items()),
+        result.rows_outside_period,
+    )
+    return result
+
+
+@dataclass(frozen=True)
+class _Restricted:
+    rows: Rows
+    outside: int
+    orphans: tuple[str, ...]
+    dropped_keys: Mapping[str, ArrayLike]
+
+
+def _restricted_batches(
+    config: RegistrationConfig,
+    reader: DatasetReader,
+    folder: Path,
+    period: Period,
+    options: ExtractOptions,
+) -> Iterator[_Restricted]:
+    """Batches of one dataset restricted to the period, directly or through its parents."""
+    dataset = reader.dataset
+    relations: list[tuple[str, pa.Array, pa.Array]] = []
+    if dataset.name != config.period_dataset:
+        for relation in dataset.relations:
+            kept, dropped = _parent_keys(
+                config,
+                parent_name=relation.dataset,
+                variable=relation.target_variable,
+                folder=folder,
+                period=period,
+                options=options,
+            )
+            relations.append((relation.variable, kept, dropped))
+    for result in reader.batches():
+        if not relations:
+            yield _Restricted(result.rows, result.outside, (), result.dropped_keys)
+            continue
+        rows = result.rows
+        keep: ArrayLike | None = None
+        known: ArrayLike | None = None
+        for variable, kept_keys, dropped_keys in relations:
+            in_period, has_parent = relation_masks(
+                rows.clinical.column(variable), kept_keys, dropped_keys
+            )
+            keep = in_period if keep is None else pc.and_(keep, in_period)
+            known = has_parent if known is None else pc.and_(known, has_parent)
+        assert keep is not None and known is not None
+        orphans = tuple(pc.filter(rows.row_refs, pc.invert(known)).to_pylist())
+        kept_rows = rows.filter(keep)
+        left_out = pc.invert(keep)
+        dropped_keys = {
+            name: pc.filter(rows.clinical.column(name), left_out) for name in reader.key_variables
+        }
+        outside = rows.num_rows - kept_rows.num_rows - len(orphans)
+        yield _Restricted(kept_rows, outside, orphans, dropped_keys)
+
+
+def _parent_keys(
+    config: RegistrationConfig,
+    *,
+    parent_name: str,
+    variable: str,
+    folder: Path,
+    period: Period,
+    options: ExtractOptions,
+) -> tuple[pa.Array, pa.Array]:
+    """Values of a parent's ``variable`` in the period and outside it, streamed."""
+    parent = config.dictionary.dataset(parent_name)
+    reader = DatasetReader(config, parent, folder, period, options)
+    kept: list[pa.Array] = []
+    dropped: list[pa.Array] = []
+    for piece in _restricted_batches(config, reader, folder, period, options):
+        kept.append(_plain(piece.rows.clinical.column(variable)))
+        if variable in piece.dropped_keys:
+            dropped.append(_plain(piece.dropped_keys[variable]))
+    target = ARROW_TYPES[parent.variable(variable).type]
+    return (
+        pa.concat_arrays(kept) if kept else pa.array([], target),
+        pa.concat_arrays(dropped) if dropped else pa.array([], target),
+    )
+
+
+def _plain(values: ArrayLike) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def iter_csv_batches(
+    config: RegistrationConfig,
+    input_path: Path,
+    period: Period,
+    dataset_name: str,
+    options: ExtractOptions | None = None,
+) -> Iterator[ExtractedDataset]:
+    """Stream one dataset in period-restricted batches, for stages that need not hold it whole.
+
+    Each yielded :class:`ExtractedDataset` is one batch (``rows_outside_period``
+    counts that batch's left-out records). For a related dataset the parent
+    datasets are streamed first, keeping only their keys, to learn which parents
+    are in the period. Errors found late in a file (malformed record, bad
+    period date) are raised when the iterator reaches them: treat an iteration
+    that raised as failed, whatever it yielded before.
+    """
+    options = options or ExtractOptions()
+    folder = Path(input_path)
+    dataset = config.dictionary.dataset(dataset_name)
+    reader = DatasetReader(config, dataset, folder, period, options)
+    files = tuple(path.name for path in reader.files)
+    for piece in _restricted_batches(config, reader, folder, period, options):
+        yield to_dataset(
+            dataset,
+            piece.rows,
+            source_files=files,
+            rows_outside_period=piece.outside,
+            orphan_row_refs=piece.orphans,
+        )

@@ -1,0 +1,400 @@
+"""FHIR (bulk export NDJSON or Bundles) to the same Arrow tables as a CSV extract.
+
+The registration's ``source.fhir.datasets.<dataset>`` names a focus resource
+type and an optional code filter; every focus resource that matches (and is
+not ``entered-in-error``) becomes one record. Each variable is read with the
+FHIRPath subset of :mod:`aanlevering.extract.fhirpath`, either from the focus
+resource or from a related resource: one of type ``resource`` whose ``link``
+element (``subject``, ``encounter``, ``focus``, ``partOf``, ``reasonReference``)
+references the focus resource (for ``encounter``: the focus's own encounter,
+or the focus itself when it is an Encounter), filtered by ``where``. When
+several related resources match, the first one read that has a value wins.
+``map`` translates codes; an unmapped code passes through for validation
+to report.
+
+Identity comes from the focus's Patient (``subject``/``patient``, or the
+focus itself), see :mod:`aanlevering.extract.fhir_identity`. A focus resource
+whose patient is not in the input makes the extract unusable (ExtractError),
+as does a period date that is missing or unparseable. Row references are the
+resources' locations (``Procedure.ndjson:12``, ``bundle.json:entry[3]``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import (
+    IDENTITY_FIELDS,
+    CodeFilter,
+    Dataset,
+    FhirDatasetSource,
+    FhirSource,
+    FhirVariableSource,
+    RegistrationConfig,
+    Variable,
+)
+from aanlevering.errors import ConfigError, ExtractError
+from aanlevering.extract.fhir_identity import patient_identity
+from aanlevering.extract.fhir_store import Located, ResourceStore, load_store
+from aanlevering.extract.fhir_values import EXPECTED, convert
+from aanlevering.extract.fhirpath import FhirPath, PathSyntaxError, compile_path, evaluate
+from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
+from aanlevering.extract.model import ARROW_TYPES, Extract
+from aanlevering.extract.options import ExtractOptions
+from aanlevering.extract.rows import ArrayLike, ProblemGroup, Rows, identity_table, to_dataset
+from aanlevering.extract.select import (
+    MAX_LISTED,
+    PeriodDateFailures,
+    PeriodSelection,
+    referenced_variables,
+    restrict_related,
+    select_period,
+)
+from aanlevering.periods import Period
+
+log = logging.getLogger(__name__)
+
+#: How FHIR writes (possibly partial) birth dates, for the birth-year generalisation.
+FHIR_BIRTH_DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%Y-%m", "%Y")
+_PATIENT_LINKS = ("subject", "patient")
+
+
+@dataclass
+class _Collected:
+    """Plain values gathered from the resources, before they become Arrow columns."""
+
+    values: dict[str, list[object | None]]
+    identities: dict[str, list[str | None]]
+    refs: list[str] = field(default_factory=list)
+    raw_text: dict[str, list[str | None]] = field(default_factory=dict)
+    failed: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Variable:
+    name: str
+    type: str
+    source: FhirVariableSource
+    path: FhirPath
+    where: tuple[CodeFilter, FhirPath] | None
+
+
+def fhir_source_of(config: RegistrationConfig) -> FhirSource:
+    """The registration's FHIR mapping; ExtractError when it has none."""
+    if config.fhir_source is None:
+        raise ExtractError(
+            f"registration {config.id} has no source.fhir mapping "
+            f"({config.source_file or 'its config'}); it cannot read FHIR input"
+        )
+    return config.fhir_source
+
+
+def _compile(text: str, config: RegistrationConfig, where: str) -> FhirPath:
+    try:
+        return compile_path(text)
+    except PathSyntaxError as error:
+        raise ConfigError(f"registration {config.id}: {where}: {error}") from None
+
+
+def _filter(
+    code_filter: CodeFilter | None, config: RegistrationConfig, where: str
+) -> tuple[CodeFilter, FhirPath] | None:
+    if code_filter is None:
+        return None
+    return code_filter, _compile(code_filter.element, config, f"{where}.where.element")
+
+
+def matches(
+    code_filter: tuple[CodeFilter, FhirPath] | None,
+    resource: Mapping[str, Any],
+    store: ResourceStore,
+) -> bool:
+    """Whether a coded element of ``resource`` has the filter's system (and one of its codes)."""
+    if code_filter is None:
+        return True
+    spec, path = code_filter
+    for item in evaluate(path, resource, store.resolve):
+        if not isinstance(item, Mapping):
+            continue
+        codings = item.get("coding") if "coding" in item else [item]
+        for coding in codings or ():
+            if (
+                isinstance(coding, Mapping)
+                and coding.get("system") == spec.system
+                and (not spec.codes or coding.get("code") in spec.codes)
+            ):
+                return True
+    return False
+
+
+def entered_in_error(resource: Mapping[str, Any]) -> bool:
+    """Resources recorded by mistake are never delivered."""
+    if resource.get("status") == "entered-in-error":
+        return True
+    verification = resource.get("verificationStatus") or {}
+    codings = verification.get("coding") if isinstance(verification, Mapping) else None
+    return any(
+        isinstance(c, Mapping) and c.get("code") == "entered-in-error" for c in codings or ()
+    )
+
+
+class _DatasetBuilder:
+    """One dataset's records from the focus resources in a store."""
+
+    def __init__(
+        self,
+        config: RegistrationConfig,
+        dataset: Dataset,
+        mapping: FhirDatasetSource,
+        options: ExtractOptions,
+    ) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.mapping = mapping
+        self.options = options
+        prefix = f"source.fhir.datasets.{dataset.name}"
+        self.where = _filter(mapping.where, config, prefix)
+        self.variables: list[_Variable] = []
+        for name, source in mapping.variables.items():
+            variable = dataset.variable(name)
+            where = f"{prefix}.variables.{name}"
+            self.variables.append(
+                _Variable(
+                    name=name,
+                    type=variable.type,
+                    source=source,
+                    path=_compile(source.element, config, where),
+                    where=_filter(source.where, config, where),
+                )
+            )
+
+    def focus(self, store: ResourceStore) -> list[Located]:
+        """Focus resources that match the dataset's filter and were not recorded in error."""
+        selected = []
+        excluded = 0
+        for located in store.of_type(self.mapping.resource):
+            if not matches(self.where, located.resource, store):
+                continue
+            if entered_in_error(located.resource):
+                excluded += 1
+                continue
+            selected.append(located)
+        if excluded:
+            log.info(
+                "%s.%s: %d %s resource(s) entered-in-error left out",
+                self.config.id,
+                self.dataset.name,
+                excluded,
+                self.mapping.resource,
+            )
+        return selected
+
+    def _patient(self, located: Located, store: ResourceStore) -> Mapping[str, Any] | None:
+        resource = located.resource
+        if resource.get("resourceType") == "Patient":
+            return resource
+        for link in _PATIENT_LINKS:
+            reference = resource.get(link)
+            if isinstance(reference, Mapping) and isinstance(reference.get("reference"), str):
+                found = store.resolve(reference["reference"])
+                if found is not None and found.get("resourceType") == "Patient":
+                    return found
+        return None
+
+    def _related_target(self, located: Located, link: str, store: ResourceStore) -> str | None:
+        resource = located.resource
+        if link != "encounter" or resource.get("resourceType") == "Encounter":
+            return located.key
+        reference = resource.get("encounter") or resource.get("context")
+        if isinstance(reference, Mapping) and isinstance(reference.get("reference"), str):
+            return store.key_of(reference["reference"])
+        return None
+
+    def _value(self, variable: _Variable, located: Located, store: ResourceStore) -> Any:
+        source = variable.source
+        if source.resource is None:
+            candidates = [located.resource]
+        else:
+            target = self._related_target(located, source.link or "subject", store)
+            if target is None:
+                return None
+            candidates = [
+                related.resource
+                for related in store.referencing(source.resource, source.link or "subject", target)
+                if not entered_in_error(related.resource)
+                and matches(variable.where, related.resource, store)
+            ]
+        for resource in candidates:
+            items = evaluate(variable.path, resource, store.resolve)
+            if items:
+                value = items[0]
+                if source.map and isinstance(value, str | int | bool):
+                    key = str(value).lower() if isinstance(value, bool) else str(value)
+                    value = source.map.get(key, value)
+                return value
+        return None
+
+    def _collect(self, store: ResourceStore) -> _Collected:
+        collected = _Collected(
+            values={v.name: [] for v in self.variables},
+            identities={name: [] for name in IDENTITY_FIELDS},
+        )
+        orphans: list[str] = []
+        for located in self.focus(store):
+            patient = self._patient(located, store)
+            if patient is None:
+                orphans.append(located.location)
+                continue
+            collected.refs.append(located.location)
+            identity = patient_identity(patient, self.options.mrn_system)
+            for field_name, column in collected.identities.items():
+                column.append(identity.get(field_name))
+            for variable in self.variables:
+                raw = self._value(variable, located, store)
+                converted, ok = convert(raw, variable.type)
+                if not ok:
+                    collected.failed.setdefault(variable.name, []).append(located.location)
+                collected.values[variable.name].append(converted)
+                collected.raw_text.setdefault(variable.name, []).append(
+                    None if raw is None else str(raw)
+                )
+        if orphans:
+            listed = ", ".join(orphans[:MAX_LISTED])
+            more = f" and {len(orphans) - MAX_LISTED} more" if len(orphans) > MAX_LISTED else ""
+            raise ExtractError(
+                f"{len(orphans)} {self.mapping.resource} resource(s) of dataset "
+                f"{self.dataset.name!r} refer to a patient that is not in the input: "
+                f"{listed}{more} (a bulk export must include Patient resources)"
+            )
+        return collected
+
+    def rows(self, store: ResourceStore, failures: PeriodDateFailures | None) -> Rows:
+        """Every matching focus resource as one record.
+
+        ``failures`` (period dataset only) collects records without a usable period date.
+        """
+        collected = self._collect(store)
+        row_refs = pa.array(collected.refs, pa.string())
+        identity = identity_table(
+            {name: pa.array(c, pa.string()) for name, c in collected.identities.items()},
+            len(collected.refs),
+        )
+        problems = [
+            ProblemGroup(name, EXPECTED[self.dataset.variable(name).type], pa.array(where))
+            for name, where in collected.failed.items()
+        ]
+        columns: list[pa.Array] = []
+        for variable in self.dataset.variables:
+            target = ARROW_TYPES[variable.type]
+            if variable.name in collected.values:
+                column: ArrayLike = pa.array(collected.values[variable.name], target)
+                if failures is not None and variable.name == self.config.period_variable:
+                    raw = pa.array(collected.raw_text.get(variable.name, []), pa.string())
+                    failures.check(raw, column, row_refs)
+            elif variable.generalised_from:
+                column = self._generalised(variable, identity, row_refs, problems)
+                column = column if column.type == target else pc.cast(column, target)
+            else:
+                column = pa.nulls(len(collected.refs), target)
+            columns.append(
+                column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+            )
+        clinical = pa.Table.from_arrays(columns, names=list(self.dataset.variable_names))
+        return Rows(clinical, identity, row_refs, tuple(problems))
+
+    @staticmethod
+    def _generalised(
+        variable: Variable, identity: pa.Table, row_refs: pa.Array, problems: list[ProblemGroup]
+    ) -> ArrayLike:
+        kind = str(variable.generalised_from)
+        source = identity.column(SOURCE_FIELD[kind])
+        column = generalise(kind, source, FHIR_BIRTH_DATE_FORMATS)
+        bad = pc.and_(pc.is_valid(source), pc.is_null(column))
+        if pc.any(bad).as_py():
+            expected = expected_source(kind, FHIR_BIRTH_DATE_FORMATS)
+            problems.append(ProblemGroup(variable.name, expected, pc.filter(row_refs, bad)))
+        return column
+
+
+def extract_fhir(
+    config: RegistrationConfig,
+    input_path: Path,
+    period: Period,
+    options: ExtractOptions | None = None,
+) -> Extract:
+    """Read every dataset of ``config`` from FHIR NDJSON or Bundles in ``input_path``.
+
+    Raises :class:`ExtractError` on unusable input (malformed JSON line, missing
+    patient, missing or unparseable period date) and :class:`ConfigError` on a
+    mapping path outside the supported FHIRPath subset.
+    """
+    options = options or ExtractOptions()
+    source = fhir_source_of(config)
+    builders = {}
+    for dataset in config.dictionary.datasets:
+        mapping = source.datasets.get(dataset.name)
+        if mapping is None:
+            raise ExtractError(
+                f"registration {config.id}: source.fhir has no mapping for dataset {dataset.name!r}"
+            )
+        builders[dataset.name] = _DatasetBuilder(config, dataset, mapping, options)
+    store = load_store(Path(input_path))
+    selected: dict[str, PeriodSelection] = {}
+    unrestricted: dict[str, Rows] = {}
+    for dataset in config.dictionary.datasets:
+        builder = builders[dataset.name]
+        if dataset.name == config.period_dataset:
+            failures = PeriodDateFailures(
+                what=(
+                    f"{dataset.name}.{config.period_variable} (element "
+                    f"{builder.mapping.variables[config.period_variable].element} of "
+                    f"{builder.mapping.resource})"
+                ),
+                expected=EXPECTED[dataset.variable(config.period_variable).type],
+                printable=not compile_path(
+                    builder.mapping.variables[config.period_variable].element
+                ).reads_patient,
+            )
+            rows = builder.rows(store, failures)
+            failures.raise_if_any()
+            selected[dataset.name] = select_period(
+                rows,
+                config.period_variable,
+                period,
+                referenced_variables(config, dataset.name),
+            )
+        else:
+            unrestricted[dataset.name] = builder.rows(store, None)
+    restricted = restrict_related(config, selected, unrestricted)
+    datasets = {
+        dataset.name: to_dataset(
+            dataset,
+            restricted[dataset.name].rows,
+            source_files=store.files,
+            rows_outside_period=restricted[dataset.name].outside,
+            orphan_row_refs=restricted[dataset.name].orphans,
+        )
+        for dataset in config.dictionary.datasets
+    }
+    result = Extract(
+        registration_id=config.id,
+        period=period,
+        source_kind="fhir",
+        datasets=datasets,
+        rows_outside_period=sum(r.outside for r in restricted.values()),
+    )
+    log.info(
+        "extracted %s %s from FHIR: %s; %d record(s) outside the period",
+        config.id,
+        period.label,
+        ", ".join(f"{n} {d.num_rows}" for n, d in datasets.items()),
+        result.rows_outside_period,
+    )
+    return result

@@ -1,0 +1,177 @@
+"""Identity fields of a person from a FHIR Patient, per the Dutch nl-core conventions.
+
+* ``bsn``: the identifier of system ``http://fhir.nl/fhir/NamingSystem/bsn``.
+  A US social security number (``http://hl7.org/fhir/sid/us-ssn``), as in
+  Synthea output, is *not* a BSN: ``bsn`` stays empty.
+* ``mrn``: the identifier of the configured system; else the one typed ``MR``;
+  else the first that is not a national number (BSN, SSN) or another typed
+  document (passport, driver's licence).
+* ``patient_id``: ``Patient.id``.
+* Names, from the ``official`` HumanName (else ``usual``, else the first):
+  ``own_prefix``/``own_name`` from the ``humanname-own-prefix`` /
+  ``humanname-own-name`` extensions on ``family`` (the birth name); without
+  them the family of a ``maiden`` name, else ``family`` itself.
+  ``partner_prefix``/``partner_name`` likewise, without fallback.
+  ``initials``: given names qualified ``IN``; ``given_names``: those qualified
+  ``BR`` (else the unqualified ones, else the call name ``CL``).
+* ``birth_date`` and ``sex`` (``gender``) as written.
+* Address (``home``, else the first current one): ``postcode`` from
+  ``postalCode``; ``house_number`` and ``house_number_addition`` from the
+  ``iso21090-ADXP-houseNumber`` / ``-buildingNumberSuffix`` extensions on
+  ``line``, else parsed from a line ending in the number ("Kerkstraat 12A").
+
+Values are passed through as strings, trimmed; normalisation is the
+pseudonymisation stage's job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
+SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
+NATIONAL_SYSTEMS = frozenset({BSN_SYSTEM, SSN_SYSTEM})
+_SD = "http://hl7.org/fhir/StructureDefinition/"
+OWN_PREFIX = _SD + "humanname-own-prefix"
+OWN_NAME = _SD + "humanname-own-name"
+PARTNER_PREFIX = _SD + "humanname-partner-prefix"
+PARTNER_NAME = _SD + "humanname-partner-name"
+EN_QUALIFIER = _SD + "iso21090-EN-qualifier"
+HOUSE_NUMBER = _SD + "iso21090-ADXP-houseNumber"
+NUMBER_SUFFIX = _SD + "iso21090-ADXP-buildingNumberSuffix"
+#: v2-0203 identifier types that are documents or national numbers, never an MRN.
+_NOT_MRN_TYPES = frozenset({"SS", "SB", "NI", "NN", "DL", "PPN", "TAX", "PRN", "CZ", "BSNR"})
+_DUTCH_LINE = re.compile(
+    r"^(?P<street>.*?\S)\s+(?P<number>\d{1,5})\s*[-/]?\s*(?P<addition>[A-Za-z0-9]{1,4})?$"
+)
+
+Json = Mapping[str, Any]
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _extension(element: Json | None, url: str) -> Any:
+    for extension in (element or {}).get("extension") or ():
+        if isinstance(extension, Mapping) and extension.get("url") == url:
+            return next(
+                (v for k, v in extension.items() if k.startswith("value")),
+                None,
+            )
+    return None
+
+
+def _type_codes(identifier: Json) -> set[str]:
+    codings = (identifier.get("type") or {}).get("coding") or ()
+    return {str(c.get("code")) for c in codings if isinstance(c, Mapping)}
+
+
+def _current(items: Sequence[Any]) -> list[Json]:
+    return [
+        item
+        for item in items
+        if isinstance(item, Mapping)
+        and item.get("use") != "old"
+        and not (item.get("period") or {}).get("end")
+    ]
+
+
+def _identifiers(patient: Json, mrn_system: str | None) -> dict[str, str | None]:
+    identifiers = _current(patient.get("identifier") or ())
+    bsn = next((i for i in identifiers if i.get("system") == BSN_SYSTEM), None)
+    mrn: Json | None = None
+    if mrn_system:
+        mrn = next((i for i in identifiers if i.get("system") == mrn_system), None)
+    else:
+        mrn = next((i for i in identifiers if "MR" in _type_codes(i)), None) or next(
+            (
+                i
+                for i in identifiers
+                if i.get("system") not in NATIONAL_SYSTEMS and not _type_codes(i) & _NOT_MRN_TYPES
+            ),
+            None,
+        )
+    return {
+        "bsn": _text(bsn.get("value")) if bsn else None,
+        "mrn": _text(mrn.get("value")) if mrn else None,
+    }
+
+
+def _pick(items: Sequence[Json], *uses: str) -> Json | None:
+    for use in uses:
+        found = next((item for item in items if item.get("use") == use), None)
+        if found is not None:
+            return found
+    return items[0] if items else None
+
+
+def _names(patient: Json) -> dict[str, str | None]:
+    names = _current(patient.get("name") or ())
+    name = _pick([n for n in names if n.get("use") != "maiden"], "official", "usual") or _pick(
+        names
+    )
+    if name is None:
+        return {}
+    family_element = name.get("_family")
+    own_name = _text(_extension(family_element, OWN_NAME))
+    own_prefix = _text(_extension(family_element, OWN_PREFIX))
+    if own_name is None:
+        maiden = next((n for n in names if n.get("use") == "maiden"), None)
+        own_name = _text((maiden or name).get("family"))
+    given = [_text(g) for g in name.get("given") or ()]
+    given_elements = list(name.get("_given") or ())
+    qualified: dict[str, list[str]] = {"IN": [], "BR": [], "CL": [], "": []}
+    for index, value in enumerate(given):
+        if value is None:
+            continue
+        element = given_elements[index] if index < len(given_elements) else None
+        qualifier = _extension(element, EN_QUALIFIER) if isinstance(element, Mapping) else None
+        qualified.setdefault(str(qualifier or ""), []).append(value)
+    given_names = qualified["BR"] or qualified[""] or qualified["CL"]
+    return {
+        "own_prefix": own_prefix,
+        "own_name": own_name,
+        "partner_prefix": _text(_extension(family_element, PARTNER_PREFIX)),
+        "partner_name": _text(_extension(family_element, PARTNER_NAME)),
+        "initials": " ".join(qualified["IN"]) or None,
+        "given_names": " ".join(given_names) or None,
+    }
+
+
+def _address(patient: Json) -> dict[str, str | None]:
+    address = _pick(_current(patient.get("address") or ()), "home")
+    if address is None:
+        return {}
+    lines = address.get("line") or ()
+    line_elements = address.get("_line") or ()
+    line = _text(lines[0]) if lines else None
+    element = line_elements[0] if line_elements and isinstance(line_elements[0], Mapping) else None
+    number = _text(_extension(element, HOUSE_NUMBER))
+    addition = _text(_extension(element, NUMBER_SUFFIX))
+    if number is None and line and (match := _DUTCH_LINE.match(line)):
+        number = match.group("number")
+        addition = addition or _text(match.group("addition"))
+    return {
+        "postcode": _text(address.get("postalCode")),
+        "house_number": number,
+        "house_number_addition": addition,
+    }
+
+
+def patient_identity(patient: Json, mrn_system: str | None = None) -> dict[str, str | None]:
+    """Every identity field of the person this Patient resource describes (missing: None)."""
+    identity: dict[str, str | None] = {
+        "patient_id": _text(patient.get("id")),
+        "birth_date": _text(patient.get("birthDate")),
+        "sex": _text(patient.get("gender")),
+    }
+    identity.update(_identifiers(patient, mrn_system))
+    identity.update(_names(patient))
+    identity.update(_address(patient))
+    return identity

@@ -1,0 +1,268 @@
+"""FHIR resources of one extract, read from bulk-export NDJSON or Bundles, with references resolved.
+
+Inputs, as FHIR servers and Synthea write them:
+
+* a Bulk Data export folder: ``<Type>.<n>.ndjson`` or ``<Type>.ndjson``, one
+  resource per line, optionally with the export's ``manifest.json`` (then its
+  ``output`` list says which files belong to the export);
+* Bundles (``collection``, ``searchset``, ``transaction``, ``batch``,
+  ``document``), one per ``*.json`` file, entries carrying ``resource`` and
+  ``fullUrl`` (often ``urn:uuid:…``).
+
+References resolve from ``Type/id``, ``urn:uuid:…`` (through the entries'
+``fullUrl``, or the resource id as Synthea's NDJSON uses it), absolute URLs
+ending in ``/Type/id`` (``/_history/n`` ignored) and conditional references
+``Type?identifier=system|value``. Contained resources (``#id``) are not
+supported. A resource that appears twice (the same Patient in every bundle)
+is kept once, the first time it is seen.
+
+Every resource keeps its location (``Procedure.000.ndjson:12`` or
+``bundle-3.json:entry[4]``), used as the row reference of records built from it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aanlevering.errors import ExtractError
+
+log = logging.getLogger(__name__)
+
+BUNDLE_TYPES = frozenset({"collection", "searchset", "transaction", "batch", "document"})
+MANIFEST = "manifest.json"
+_TYPE = re.compile(r"^[A-Z][A-Za-z]+$")
+_HISTORY = re.compile(r"/_history/[^/]*$")
+
+Resource = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Located:
+    """A resource and where it was read (file and line, or file and bundle entry)."""
+
+    resource: Resource
+    location: str
+    key: str
+
+
+@dataclass
+class ResourceStore:
+    """Every resource of the input, indexed for reference resolution and related lookups."""
+
+    by_key: dict[str, Located] = field(default_factory=dict)
+    by_type: dict[str, list[Located]] = field(default_factory=dict)
+    by_full_url: dict[str, str] = field(default_factory=dict)
+    by_id: dict[str, list[str]] = field(default_factory=dict)
+    by_identifier: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    duplicates: int = 0
+    files: list[str] = field(default_factory=list)
+    _links: dict[tuple[str, str], dict[str, list[Located]]] = field(default_factory=dict)
+
+    def add(self, resource: Resource, location: str, full_url: str | None = None) -> None:
+        """Index one resource; a second copy of the same resource is counted and ignored."""
+        resource_type = str(resource["resourceType"])
+        resource_id = resource.get("id")
+        if isinstance(resource_id, str) and resource_id:
+            key = f"{resource_type}/{resource_id}"
+        else:
+            key = full_url or f"{resource_type}@{location}"
+        if full_url and full_url not in self.by_full_url:
+            self.by_full_url[full_url] = key
+        if key in self.by_key:
+            self.duplicates += 1
+            return
+        located = Located(resource, location, key)
+        self.by_key[key] = located
+        self.by_type.setdefault(resource_type, []).append(located)
+        if isinstance(resource_id, str) and resource_id:
+            self.by_id.setdefault(resource_id, []).append(key)
+        for identifier in resource.get("identifier") or ():
+            if isinstance(identifier, Mapping) and identifier.get("value"):
+                index = (resource_type, str(identifier.get("system", "")), str(identifier["value"]))
+                self.by_identifier.setdefault(index, key)
+
+    def key_of(self, reference: str) -> str | None:
+        """The key (``Type/id``) a reference string points at, if that resource is here."""
+        reference = reference.strip()
+        if reference in self.by_full_url:
+            return self.by_full_url[reference]
+        if reference.startswith(("urn:uuid:", "urn:oid:")):
+            bare = reference.rsplit(":", 1)[-1]
+            keys = self.by_id.get(bare, [])
+            return keys[0] if len(keys) == 1 else None
+        if "?" in reference:
+            return self._conditional(reference)
+        parts = _HISTORY.sub("", reference).rstrip("/").split("/")
+        if len(parts) >= 2 and _TYPE.match(parts[-2]):
+            key = f"{parts[-2]}/{parts[-1]}"
+            return key if key in self.by_key else None
+        return None
+
+    def _conditional(self, reference: str) -> str | None:
+        resource_type, _, query = reference.partition("?")
+        resource_type = resource_type.rsplit("/", 1)[-1]
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if name == "identifier" and value:
+                system, bar, code = value.partition("|")
+                index = (resource_type, system if bar else "", code if bar else system)
+                return self.by_identifier.get(index)
+        return None
+
+    def resolve(self, reference: str) -> Resource | None:
+        """The resource a reference points at, or None when it is not in the input."""
+        key = self.key_of(reference)
+        return self.by_key[key].resource if key is not None else None
+
+    def of_type(self, resource_type: str) -> list[Located]:
+        """Resources of one type, in the order they were read."""
+        return self.by_type.get(resource_type, [])
+
+    def referencing(self, resource_type: str, link: str, target_key: str) -> list[Located]:
+        """Resources of ``resource_type`` whose ``link`` element references ``target_key``."""
+        index = self._links.get((resource_type, link))
+        if index is None:
+            index = {}
+            for located in self.of_type(resource_type):
+                value = located.resource.get(link)
+                for reference in value if isinstance(value, list) else [value]:
+                    if isinstance(reference, Mapping) and isinstance(
+                        reference.get("reference"), str
+                    ):
+                        key = self.key_of(reference["reference"])
+                        if key is not None:
+                            index.setdefault(key, []).append(located)
+            self._links[(resource_type, link)] = index
+        return index.get(target_key, [])
+
+
+def _ndjson_resources(path: Path) -> Iterator[tuple[Resource, str]]:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                resource = json.loads(raw)
+            except UnicodeDecodeError:
+                raise ExtractError(f"{path}: line {number}: not UTF-8 text") from None
+            except json.JSONDecodeError as error:
+                raise ExtractError(
+                    f"{path}: line {number}: not valid JSON ({error.msg} at column {error.colno})"
+                ) from None
+            if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+                raise ExtractError(f"{path}: line {number}: not a FHIR resource (no resourceType)")
+            yield resource, f"{path.name}:{number}"
+
+
+def _load_bundle(store: ResourceStore, path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            bundle = json.load(handle)
+    except UnicodeDecodeError:
+        raise ExtractError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ExtractError(
+            f"{path}: line {error.lineno}: not valid JSON ({error.msg} at column {error.colno})"
+        ) from None
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+        found = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
+        raise ExtractError(f"{path}: not a FHIR Bundle (resourceType {found!r})")
+    bundle_type = bundle.get("type")
+    if bundle_type not in BUNDLE_TYPES:
+        raise ExtractError(
+            f"{path}: Bundle type {bundle_type!r} is not supported "
+            f"(expected one of {', '.join(sorted(BUNDLE_TYPES))})"
+        )
+    for index, entry in enumerate(bundle.get("entry") or ()):
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if resource is None:
+            continue  # e.g. a transaction DELETE
+        if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
+            raise ExtractError(f"{path}: entry[{index}]: not a FHIR resource (no resourceType)")
+        search = entry.get("search") or {}
+        if search.get("mode") == "outcome":
+            continue
+        full_url = entry.get("fullUrl")
+        store.add(resource, f"{path.name}:entry[{index}]", full_url if full_url else None)
+
+
+def _manifest_files(folder: Path) -> list[Path]:
+    manifest_path = folder / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ExtractError(f"{manifest_path}: not a valid bulk export manifest ({error})") from None
+    outputs = manifest.get("output") if isinstance(manifest, dict) else None
+    if not isinstance(outputs, list):
+        raise ExtractError(f"{manifest_path}: not a bulk export manifest (no 'output' list)")
+    files: list[Path] = []
+    seen: dict[str, int] = {}
+    for index, output in enumerate(outputs):
+        resource_type = str(output.get("type", "")) if isinstance(output, dict) else ""
+        url = str(output.get("url", "")) if isinstance(output, dict) else ""
+        seen[resource_type] = seen.get(resource_type, 0) + 1
+        candidates = [
+            folder / url.rstrip("/").rsplit("/", 1)[-1] if url else None,
+            folder / f"{resource_type}.{seen[resource_type]}.ndjson",
+            folder / f"{resource_type}.{seen[resource_type]:03d}.ndjson",
+            folder / f"{resource_type}.ndjson" if seen[resource_type] == 1 else None,
+        ]
+        found = next((c for c in candidates if c is not None and c.is_file()), None)
+        if found is None:
+            names = ", ".join(c.name for c in candidates if c is not None)
+            raise ExtractError(
+                f"{manifest_path}: output[{index}] ({resource_type}) has no file in {folder} "
+                f"(looked for {names})"
+            )
+        files.append(found)
+    return files
+
+
+def input_files(input_path: Path) -> tuple[list[Path], list[Path]]:
+    """NDJSON files and Bundle files of an input (a folder, one .ndjson or one .json)."""
+    if input_path.is_file():
+        if input_path.suffix == ".ndjson":
+            return [input_path], []
+        if input_path.suffix == ".json":
+            return [], [input_path]
+        raise ExtractError(f"{input_path}: not a FHIR input (expected .ndjson or .json)")
+    if not input_path.is_dir():
+        raise ExtractError(f"input {input_path} does not exist")
+    if (input_path / MANIFEST).is_file():
+        return _manifest_files(input_path), []
+    ndjson = sorted(p for p in input_path.glob("*.ndjson") if p.is_file())
+    bundles = sorted(p for p in input_path.glob("*.json") if p.is_file() and p.name != MANIFEST)
+    if not ndjson and not bundles:
+        raise ExtractError(
+            f"no FHIR input in {input_path}: expected bulk export files (*.ndjson) "
+            "or Bundles (*.json)"
+        )
+    return ndjson, bundles
+
+
+def load_store(input_path: Path) -> ResourceStore:
+    """Read every resource of the input into one store."""
+    ndjson, bundles = input_files(input_path)
+    store = ResourceStore()
+    for path in ndjson:
+        for resource, location in _ndjson_resources(path):
+            store.add(resource, location)
+        store.files.append(path.name)
+    for path in bundles:
+        _load_bundle(store, path)
+        store.files.append(path.name)
+    if store.duplicates:
+        log.info("%d resource(s) appeared more than once; the first copy is used", store.duplicates)
+    log.info(
+        "read %d FHIR resource(s) from %d file(s): %s",
+        len(store.by_key),
+        len(store.files),
+        ", ".join(f"{t} {len(v)}" for t, v in sorted(store.by_type.items())),
+    )
+    return store

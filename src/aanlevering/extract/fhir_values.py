@@ -1,0 +1,120 @@
+"""FHIR JSON values to the dictionary's types.
+
+FHIR already types its values (``valueInteger`` is a number, ``performedDateTime``
+an ISO string), so conversion is mostly checking. Choices made here:
+
+* a ``date`` variable accepts a FHIR ``date`` or the date part of a
+  ``dateTime`` (``2026-02-03T10:15:00+01:00`` -> 3 February 2026); partial
+  dates (``2026-02``) are type problems;
+* a ``datetime`` variable needs a time; the wall-clock time is kept as written
+  and the UTC offset dropped (registries record local Dutch time);
+* an ``integer`` accepts a whole number written as decimal (``55.0``), since
+  ``Quantity.value`` is always a decimal;
+* codes and strings take numbers and booleans as their text (``2``, ``true``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?$")
+
+#: TypeProblem.expected for FHIR sources.
+EXPECTED: dict[str, str] = {
+    "string": "text",
+    "code": "a code (text)",
+    "integer": "integer",
+    "decimal": "decimal number",
+    "date": "FHIR date or dateTime (YYYY-MM-DD...)",
+    "datetime": "FHIR dateTime with a time (YYYY-MM-DDThh:mm...)",
+    "boolean": "boolean (true/false)",
+}
+
+Converted = tuple[object | None, bool]
+
+
+def _text(value: object) -> Converted:
+    if isinstance(value, bool):
+        return ("true" if value else "false"), True
+    if isinstance(value, int):
+        return str(value), True
+    if isinstance(value, float):
+        return (str(int(value)) if value.is_integer() else str(value)), True
+    if isinstance(value, str):
+        text = value.strip()
+        return (text or None), True
+    return None, False
+
+
+def _integer(value: object) -> Converted:
+    if isinstance(value, bool):
+        return None, False
+    if isinstance(value, int):
+        return value, True
+    if isinstance(value, float) and value.is_integer():
+        return int(value), True
+    if isinstance(value, str) and _INTEGER.match(value.strip()):
+        return int(value.strip()), True
+    return None, False
+
+
+def _decimal(value: object) -> Converted:
+    if isinstance(value, bool):
+        return None, False
+    if isinstance(value, int | float):
+        return float(value), True
+    if isinstance(value, str) and _DECIMAL.match(value.strip()):
+        return float(value.strip()), True
+    return None, False
+
+
+def _date(value: object) -> Converted:
+    if isinstance(value, str) and _DATE.match(value):
+        rest = value[10:]
+        if rest and not rest.startswith("T"):
+            return None, False
+        try:
+            return date.fromisoformat(value[:10]), True
+        except ValueError:
+            return None, False
+    return None, False
+
+
+def _datetime(value: object) -> Converted:
+    if isinstance(value, str) and _DATETIME.match(value):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None, False
+        return parsed.replace(tzinfo=None, microsecond=0), True
+    return None, False
+
+
+def _boolean(value: object) -> Converted:
+    if isinstance(value, bool):
+        return value, True
+    if isinstance(value, str) and value.strip().lower() in {"true", "false"}:
+        return value.strip().lower() == "true", True
+    return None, False
+
+
+_CONVERTERS = {
+    "string": _text,
+    "code": _text,
+    "integer": _integer,
+    "decimal": _decimal,
+    "date": _date,
+    "datetime": _datetime,
+    "boolean": _boolean,
+}
+
+
+def convert(value: object, type_name: str) -> Converted:
+    """``(converted, ok)``; a missing value is ``(None, True)``, a mismatch ``(None, False)``."""
+    if value is None:
+        return None, True
+    return _CONVERTERS[type_name](value)

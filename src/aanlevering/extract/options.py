@@ -1,0 +1,29 @@
+"""Knobs of an extract that are not part of a registration's config.
+
+The registration config says how *this hospital's* EHR export looks; these
+options cover what an operator may decide per run (accept extra columns once
+while the mapping is being updated) or what a test tunes (batch size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Per-run options of :func:`aanlevering.extract.extract`.
+
+    ``allow_unknown_columns``: accept CSV columns the mapping does not name
+    (they are ignored). Off by default, because an EHR export that changed
+    shape must be noticed before anything is delivered.
+    ``block_size``: bytes the CSV reader parses per batch (rows per batch follow
+    from it); larger is faster, smaller uses less memory.
+    ``mrn_system``: FHIR identifier system of the hospital's own patient
+    number; without it the identifier typed ``MR`` wins, else the first one
+    that is not a national number (BSN, US SSN).
+    """
+
+    allow_unknown_columns: bool = False
+    block_size: int = 8 << 20
+    mrn_system: str | None = None

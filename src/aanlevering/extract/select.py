@@ -1,0 +1,212 @@
+"""Which records belong to a delivery period.
+
+A record of the period dataset belongs to a period when its period variable
+(e.g. ``operatie.datum_operatie``) falls in ``[start, end)``. A record of a
+*related* dataset (``complicatie.operatie_id -> operatie.operatie_id``) has
+no period date of its own: it belongs to the period of its parent record, so
+it is kept only when its parent is kept. Related datasets of related datasets
+follow the same rule down the chain.
+
+A related record whose parent is not in the extract at all (not even outside
+the period) is an *orphan*: it is left out too, and its row reference is
+listed so validation can report it instead of it silently disappearing.
+A dataset with no relation path to the period dataset cannot be placed in a
+period; it is kept whole (and a warning is logged).
+
+A period date that is empty or does not parse is not a type problem to report
+later but an :class:`ExtractError` now: without it the record cannot be
+placed, so any delivery built from the extract would be wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.errors import ExtractError
+from aanlevering.extract.rows import ArrayLike, Rows
+from aanlevering.periods import Period
+
+log = logging.getLogger(__name__)
+
+#: Failing rows named in a period-date error; the rest are counted.
+MAX_LISTED = 5
+
+
+@dataclass(frozen=True)
+class PeriodSelection:
+    """Records of a dataset in the period, and the keys of those left out."""
+
+    kept: Rows
+    outside: int
+    dropped_keys: Mapping[str, ArrayLike]
+
+
+def period_mask(values: ArrayLike, period: Period) -> ArrayLike:
+    """True where a date (or date-time) lies in the period."""
+    if pa.types.is_timestamp(values.type):
+        start: pa.Scalar = pa.scalar(datetime.combine(period.start, time()), values.type)
+        end: pa.Scalar = pa.scalar(datetime.combine(period.end, time()), values.type)
+    else:
+        start = pa.scalar(period.start, pa.date32())
+        end = pa.scalar(period.end, pa.date32())
+    return pc.and_(pc.greater_equal(values, start), pc.less(values, end))
+
+
+class PeriodDateFailures:
+    """Records whose period date is empty or unparseable, gathered over batches, raised once.
+
+    Raw values are shown only when ``printable``: dates of care events are not
+    direct identifiers, but a column that also feeds an identity field (such as
+    a birth date) is never echoed.
+    """
+
+    def __init__(self, *, what: str, expected: str, printable: bool) -> None:
+        self.what = what
+        self.expected = expected
+        self.printable = printable
+        self.count = 0
+        self.listed: list[str] = []
+
+    def check(self, raw: ArrayLike, parsed: ArrayLike, row_refs: ArrayLike) -> None:
+        """Note every record of this batch whose ``parsed`` period date is null."""
+        bad = pc.is_null(parsed)
+        count = int(pc.sum(pc.cast(bad, pa.int64())).as_py() or 0)
+        if not count:
+            return
+        self.count += count
+        room = MAX_LISTED - len(self.listed)
+        if room <= 0:
+            return
+        indices = pa.array(pc.indices_nonzero(bad).to_pylist()[:room], pa.int64())
+        refs = pc.take(row_refs, indices).to_pylist()
+        values = pc.take(raw, indices).to_pylist()
+        for ref, value in zip(refs, values, strict=True):
+            if value is None:
+                self.listed.append(f"{ref} (empty)")
+            elif self.printable:
+                self.listed.append(f"{ref} ({str(value)[:40]!r})")
+            else:
+                self.listed.append(f"{ref} (value not shown)")
+
+    def raise_if_any(self) -> None:
+        """ExtractError naming the records, when there were any."""
+        if not self.count:
+            return
+        more = f" and {self.count - len(self.listed)} more" if self.count > len(self.listed) else ""
+        raise ExtractError(
+            f"{self.count} record(s) have no usable period date {self.what} (expected "
+            f"{self.expected}), so they cannot be placed in a delivery period: "
+            f"{', '.join(self.listed)}{more}"
+        )
+
+
+def select_period(
+    rows: Rows, variable: str, period: Period, key_variables: Iterable[str]
+) -> PeriodSelection:
+    """Keep the records whose ``variable`` falls in ``period``."""
+    mask = period_mask(rows.clinical.column(variable), period)
+    kept = rows.filter(mask)
+    outside = pc.invert(mask)
+    dropped = {name: pc.filter(rows.clinical.column(name), outside) for name in key_variables}
+    return PeriodSelection(kept=kept, outside=rows.num_rows - kept.num_rows, dropped_keys=dropped)
+
+
+def referenced_variables(config: RegistrationConfig, dataset_name: str) -> set[str]:
+    """Variables of ``dataset_name`` that another dataset's relation points at."""
+    return {
+        relation.target_variable
+        for dataset in config.dictionary.datasets
+        for relation in dataset.relations
+        if relation.dataset == dataset_name
+    }
+
+
+@dataclass(frozen=True)
+class Restricted:
+    """A dataset after period selection, with what was left out."""
+
+    rows: Rows
+    outside: int
+    orphans: tuple[str, ...] = ()
+
+
+def relation_masks(
+    values: ArrayLike, kept_keys: ArrayLike, dropped_keys: ArrayLike | None
+) -> tuple[ArrayLike, ArrayLike]:
+    """Per related record: is its parent kept, and is its parent in the extract at all."""
+    in_period = pc.fill_null(pc.is_in(values, value_set=_plain(kept_keys, values.type)), False)
+    if dropped_keys is None or len(dropped_keys) == 0:
+        return in_period, in_period
+    outside = pc.fill_null(pc.is_in(values, value_set=_plain(dropped_keys, values.type)), False)
+    return in_period, pc.or_(in_period, outside)
+
+
+def _plain(values: ArrayLike, target: pa.DataType) -> pa.Array:
+    array = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return pc.cast(array, target) if array.type != target else array
+
+
+def restrict_related(
+    config: RegistrationConfig,
+    selected: Mapping[str, PeriodSelection],
+    unrestricted: Mapping[str, Rows],
+) -> dict[str, Restricted]:
+    """Apply the period to related datasets through their relations.
+
+    ``selected`` holds the period dataset after :func:`select_period`;
+    ``unrestricted`` every other dataset with all its records.
+    """
+    done: dict[str, Restricted] = {
+        name: Restricted(s.kept, s.outside) for name, s in selected.items()
+    }
+    dropped: dict[str, Mapping[str, ArrayLike]] = {
+        name: s.dropped_keys for name, s in selected.items()
+    }
+    pending = dict(unrestricted)
+    progress = True
+    while pending and progress:
+        progress = False
+        for name in list(pending):
+            relations = [r for r in config.dictionary.dataset(name).relations if r.dataset in done]
+            if not relations:
+                continue
+            rows = pending.pop(name)
+            keep: ArrayLike | None = None
+            known: ArrayLike | None = None
+            for relation in relations:
+                in_period, has_parent = relation_masks(
+                    rows.clinical.column(relation.variable),
+                    done[relation.dataset].rows.clinical.column(relation.target_variable),
+                    dropped.get(relation.dataset, {}).get(relation.target_variable),
+                )
+                keep = in_period if keep is None else pc.and_(keep, in_period)
+                known = has_parent if known is None else pc.and_(known, has_parent)
+            assert keep is not None and known is not None
+            orphan_mask = pc.invert(known)
+            orphans = tuple(pc.filter(rows.row_refs, orphan_mask).to_pylist())
+            kept = rows.filter(keep)
+            left_out = pc.invert(keep)
+            dropped[name] = {
+                variable: pc.filter(rows.clinical.column(variable), left_out)
+                for variable in referenced_variables(config, name)
+            }
+            outside = rows.num_rows - kept.num_rows - len(orphans)
+            done[name] = Restricted(kept, outside, orphans)
+            progress = True
+    for name, rows in pending.items():
+        log.warning(
+            "dataset %s of %s has no relation to the period dataset %s; all %d record(s) kept",
+            name,
+            config.id,
+            config.period_dataset,
+            rows.num_rows,
+        )
+        done[name] = Restricted(rows, 0)
+    return done
