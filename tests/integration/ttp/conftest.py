@@ -1,9 +1,9 @@
 """A real reference TTP (and a real receiving registry holder) for the TTP integration tests.
 
 One TTP process serves the whole session (fault injection enabled for the
-retry tests); rotation tests start their own. Both are started with the same
-command a deployment uses, ``python -m aanlevering.cli.ttp serve``, on a free
-127.0.0.1 port.
+retry tests); rotation tests start their own. Both are started with the
+command a deployment uses, ``aanlevering ttp serve`` (run as
+``python -m aanlevering.cli.main``), on a free 127.0.0.1 port.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import requests
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from tests.support.servers import PYTHON, ServerProcess, running_server, start_server
 
 from aanlevering.counterparts.ttp.config import read_config_document
 from aanlevering.counterparts.ttp.demo_config import (
@@ -29,7 +30,6 @@ from aanlevering.counterparts.ttp.demo_config import (
 )
 from aanlevering.pseudonym.crypto import b64url_encode
 from aanlevering.pseudonym.ttp_client import TTPClient
-from tests.support.servers import PYTHON, ServerProcess, running_server, start_server
 
 RECEIVER = Path(__file__).with_name("receiver.py")
 
@@ -85,8 +85,10 @@ class TTPSetup:
 
     def start(self) -> ServerProcess:
         self.server = start_server(
-            [PYTHON, "-m", "aanlevering.cli.ttp", "serve", "--config", str(self.config)]
-            + ["--port", "{port}"],
+            [
+                *(PYTHON, "-m", "aanlevering.cli.main", "ttp", "serve"),
+                *("--config", str(self.config), "--port", "{port}"),
+            ],
             log_path=self.folder / "server.log",
         )
         return self.server
@@ -129,8 +131,10 @@ def receiver(ttp_root: Path, receiver_key: Path) -> Iterator[ServerProcess]:
     """The registry holders' receiving endpoint (one process for all registrations)."""
     folder = ttp_root / "received"
     with running_server(
-        [PYTHON, str(RECEIVER), "--dir", str(folder), "--port", "{port}"]
-        + ["--api-key-file", str(receiver_key)],
+        [
+            *(PYTHON, str(RECEIVER), "--dir", str(folder), "--port", "{port}"),
+            *("--api-key-file", str(receiver_key)),
+        ],
         log_path=ttp_root / "receiver.log",
     ) as server:
         yield server
@@ -153,9 +157,7 @@ def ttp(ttp_root: Path, receiver: ServerProcess, receiver_key: Path) -> Iterator
 
 
 @pytest.fixture
-def fresh_ttp(
-    tmp_path: Path, receiver: ServerProcess, receiver_key: Path
-) -> Iterator[TTPSetup]:
+def fresh_ttp(tmp_path: Path, receiver: ServerProcess, receiver_key: Path) -> Iterator[TTPSetup]:
     """A TTP of its own (not started), for tests that change config and restart."""
     setup = make_setup(tmp_path / "ttp", receiver.url)
     _use_receiver_key(setup, receiver_key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
 
 from aanlevering.pseudonym.ttp_client import (
     PseudonymInputs,
@@ -11,7 +12,6 @@ from aanlevering.pseudonym.ttp_client import (
     TTPClient,
     TTPRefused,
 )
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
 
 
 def temporaries(ttp: TTPSetup, run_id: str, hospital: Hospital | None = None):

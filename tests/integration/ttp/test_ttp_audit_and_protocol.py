@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
+from tests.support.servers import PYTHON
 
 from aanlevering.counterparts.ttp.openapi import default_path, openapi_text
 from aanlevering.pseudonym.ttp_client import PseudonymInputs, RecordPseudonyms, TTPRefused
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
-from tests.support.servers import PYTHON
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -42,7 +42,9 @@ def test_audit_log_records_who_did_what_without_any_pseudonym_material(
         "dica-dsaa", [temporaries.pseudonyms[ref]["MRN"] for ref in refs]
     )
     with pytest.raises(TTPRefused):
-        ttp.client("demo-hospital-b").reverse_mrn("dica-dsaa", [temporaries.pseudonyms[refs[0]]["MRN"]])
+        ttp.client("demo-hospital-b").reverse_mrn(
+            "dica-dsaa", [temporaries.pseudonyms[refs[0]]["MRN"]]
+        )
 
     log_text = ttp.audit_log.read_text()
     server_log = (ttp.folder / "server.log").read_text()
@@ -74,9 +76,9 @@ def test_audit_log_records_who_did_what_without_any_pseudonym_material(
 
 def test_committed_openapi_matches_the_app() -> None:
     committed = default_path()
-    assert committed.exists(), "run: python -m aanlevering.cli.ttp openapi"
+    assert committed.exists(), "run: aanlevering ttp openapi"
     assert committed.read_text(encoding="utf-8") == openapi_text(), (
-        "schemas/openapi/ttp.openapi.json is stale; run: python -m aanlevering.cli.ttp openapi"
+        "schemas/openapi/ttp.openapi.json is stale; run: aanlevering ttp openapi"
     )
     document = json.loads(committed.read_text(encoding="utf-8"))
     assert {
@@ -99,7 +101,7 @@ def test_openapi_check_command(tmp_path: Path) -> None:
     stale = tmp_path / "ttp.openapi.json"
     stale.write_text("{}\n")
     check = subprocess.run(
-        [PYTHON, "-m", "aanlevering.cli.ttp", "openapi", "--out", str(stale), "--check"],
+        [PYTHON, "-m", "aanlevering.cli.main", "ttp", "openapi", "--out", str(stale), "--check"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -107,7 +109,7 @@ def test_openapi_check_command(tmp_path: Path) -> None:
     )
     assert check.returncode == 1 and "out of date" in check.stderr
     write = subprocess.run(
-        [PYTHON, "-m", "aanlevering.cli.ttp", "openapi", "--out", str(stale)],
+        [PYTHON, "-m", "aanlevering.cli.main", "ttp", "openapi", "--out", str(stale)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
+from tests.support.servers import ServerProcess
 
 from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
 from aanlevering.errors import TTPError
@@ -16,8 +18,6 @@ from aanlevering.pseudonym.ttp_client import (
     RecordPseudonyms,
     TTPRefused,
 )
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
-from tests.support.servers import ServerProcess
 
 
 def stage(
@@ -131,9 +131,7 @@ def test_local_and_web_mode_give_the_same_definitive_pseudonym(
     ttp.client("demo-hospital").upload_local(
         "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
     )
-    first = json.loads(
-        (received(ttp_root, manifest) / "tumor.ndjson").read_text().splitlines()[0]
-    )
+    first = json.loads((received(ttp_root, manifest) / "tumor.ndjson").read_text().splitlines()[0])
 
     temporary = ttp.client("demo-hospital-b").temporary_pseudonyms(
         "nkr-borst",

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 import requests
+from tests.integration.ttp.conftest import TTPSetup, digest
 
 from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPRefused, TTPUnavailable
-from tests.integration.ttp.conftest import TTPSetup, digest
 
 Arm = Callable[..., None]
 
@@ -122,8 +122,9 @@ def test_client_does_not_retry_a_conflict(ttp: TTPSetup) -> None:
 
 
 def test_unreachable_ttp_is_reported_after_retries() -> None:
-    from aanlevering.pseudonym.ttp_client import TTPClient
     from tests.support.servers import free_port
+
+    from aanlevering.pseudonym.ttp_client import TTPClient
 
     client = TTPClient(f"http://127.0.0.1:{free_port()}", "key", max_retries=1, backoff=0.01)
     with pytest.raises(TTPUnavailable) as unavailable:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
-from aanlevering.pseudonym.ttp_client import PseudonymInputs, RecordPseudonyms, TTPRefused
 from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
 from tests.support.servers import PYTHON
+
+from aanlevering.pseudonym.ttp_client import PseudonymInputs, RecordPseudonyms, TTPRefused
 
 
 def ttp_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PYTHON, "-m", "aanlevering.cli.ttp", *args],
+        [PYTHON, "-m", "aanlevering.cli.main", "ttp", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -28,7 +28,9 @@ def without_mrn(labels):
 def test_rotation_transition_and_retirement(fresh_ttp: TTPSetup, hospital_a: Hospital) -> None:
     ttp = fresh_ttp
     person = PseudonymInputs(
-        "p", {"NGG": digest("NGG|rotated"), "C": digest("C|rotated")}, hospital_a.mrn_ciphertext("M1")
+        "p",
+        {"NGG": digest("NGG|rotated"), "C": digest("C|rotated")},
+        hospital_a.mrn_ciphertext("M1"),
     )
     ttp.start()
     old = ttp.client("demo-hospital").temporary_pseudonyms(
@@ -76,9 +78,13 @@ def test_rotation_transition_and_retirement(fresh_ttp: TTPSetup, hospital_a: Hos
     assert hospital_a.decrypt(back[0]) == "M1"
     ttp.stop()
 
-    refused = ttp_cli("retire", "--config", str(ttp.config), "--registration", "ldtr", "--version", "2")
+    refused = ttp_cli(
+        "retire", "--config", str(ttp.config), "--registration", "ldtr", "--version", "2"
+    )
     assert refused.returncode == 2 and "rotate first" in refused.stderr
-    retired = ttp_cli("retire", "--config", str(ttp.config), "--registration", "ldtr", "--version", "1")
+    retired = ttp_cli(
+        "retire", "--config", str(ttp.config), "--registration", "ldtr", "--version", "1"
+    )
     assert retired.returncode == 0, retired.stderr
     ttp.start()
 

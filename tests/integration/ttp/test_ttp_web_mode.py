@@ -6,6 +6,7 @@ import json
 
 import pytest
 import requests
+from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
 
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.crypto import parse_label
@@ -15,7 +16,6 @@ from aanlevering.pseudonym.ttp_client import (
     TTPRefused,
     TTPUnavailable,
 )
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
 
 
 def person(ref: str, seed: str, hospital: Hospital | None = None) -> PseudonymInputs:
@@ -194,7 +194,11 @@ def test_malformed_digest_is_refused_naming_record_and_type_not_value(ttp: TTPSe
     )
     assert response.status_code == 422
     detail = response.json()["detail"]
-    assert (detail["code"], detail["index"], detail["pseudonym_type"]) == ("invalid_digest", 1, "RGG")
+    assert (detail["code"], detail["index"], detail["pseudonym_type"]) == (
+        "invalid_digest",
+        1,
+        "RGG",
+    )
     assert "record 1" in detail["message"]
     assert bad not in response.text
 
