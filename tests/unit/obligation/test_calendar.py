@@ -184,3 +184,17 @@ def test_calendar_rules_parse_and_refuse_bad_values() -> None:
         parse_calendar_rules({"max_days_without_delivery": "a year"})
     with pytest.raises(ConfigError, match="unknown setting"):
         parse_calendar_rules({"grace": 1})
+
+
+def test_calendar_rules_come_from_the_named_file_or_the_home_directory(tmp_path) -> None:
+    from aanlevering.obligation.rules import load_calendar_rules
+    from aanlevering.settings import load_settings
+
+    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    assert load_calendar_rules(settings, env={}) == CalendarRules()
+    (tmp_path / "obligation-rules.yaml").write_text("grace_months: {quarter: 2}\n")
+    assert load_calendar_rules(settings, env={}).grace_for("quarter") == 2
+    named = tmp_path / "rules.json"
+    named.write_text("[1, 2]")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_calendar_rules(settings, env={"AANLEVERING_OBLIGATION_RULES": str(named)})
