@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import logging
 import os
@@ -35,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
 from aanlevering.errors import ConfigError, PseudonymisationError
@@ -221,13 +220,19 @@ def new_key_json(*, version: int, size: int = 64, registration: str | None = Non
 
 
 def _hasher(key: SourceKey, profile_version: str, type_: PseudonymType) -> Callable[[str], str]:
-    """Digest function for one (key, profile, type): HMAC state primed with the prefix."""
-    primed = hmac.new(key.secret, f"{profile_version}|{type_}|".encode(), hashlib.sha256)
+    """Digest function for one (key, profile, type).
+
+    The HMAC state is primed with the prefix once and copied per value, which
+    keeps a batch at about a microsecond per digest.
+    """
+    primed = hmac.HMAC(key.secret, hashes.SHA256())
+    primed.update(f"{profile_version}|{type_}|".encode())
+    copy = primed.copy
 
     def digest(canonical: str) -> str:
-        mac = primed.copy()
+        mac = copy()
         mac.update(canonical.encode())
-        return mac.hexdigest()
+        return mac.finalize().hex()
 
     return digest
 
@@ -261,8 +266,11 @@ def _associated_data(registration: str, profile_version: str) -> list[bytes]:
     return [b"aanlevering-mrn", registration.encode(), profile_version.encode()]
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64url(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(raw, newline=False).rstrip(b"=").translate(_URLSAFE).decode()
 
 
 def _unb64url(text: str) -> bytes:
@@ -279,19 +287,20 @@ def encrypt_mrn_column(
     ``None`` (a failed row) stays ``None``. Every MRN is padded to
     :data:`MRN_PADDED_BYTES` first, so all tokens have the same length.
     """
-    cipher = AESSIV(key.secret)
+    encrypt = AESSIV(key.secret).encrypt
     ad = _associated_data(registration, profile_version)
     out: list[str | None] = []
+    append = out.append
     for value in canonical:
         if value is None:
-            out.append(None)
+            append(None)
             continue
         data = value.encode("ascii")
         if not data or len(data) > MRN_PADDED_BYTES or _MRN_PAD in data:
             raise PseudonymisationError(
                 "MRN pseudonym input is not a canonical MRN (normalise it first)"
             )
-        out.append(_b64url(cipher.encrypt(data.ljust(MRN_PADDED_BYTES, _MRN_PAD), ad)))
+        append(_b64url(encrypt(data.ljust(MRN_PADDED_BYTES, _MRN_PAD), ad)))
     return out
 
 

@@ -76,8 +76,14 @@ def _blank(value: object) -> bool:
 def _map(fn: Callable[[object], str], values: Sequence[object], field: str) -> _Derived:
     """Apply a field function to a column, collecting (field, reason) per failing row.
 
-    Field functions raise ``FieldInvalid(MISSING)`` for None and blanks themselves.
+    Field functions raise ``FieldInvalid(MISSING)`` for None and blanks
+    themselves. A clean column takes one list comprehension; only a column
+    with a failure is walked again row by row to collect the reasons.
     """
+    try:
+        return [fn(value) for value in values], {}
+    except FieldInvalid:
+        pass
     out: list[str | None] = []
     append = out.append
     errors: dict[int, _Error] = {}
@@ -94,27 +100,33 @@ def _map(fn: Callable[[object], str], values: Sequence[object], field: str) -> _
     return out, errors
 
 
-def _first_present(
-    first: Sequence[object], second: Sequence[object], first_field: str, second_field: str
-) -> tuple[list[object], list[str]]:
-    """Per row the first non-blank of two columns, and which field it came from."""
+def _coalesced(
+    fn: Callable[[object], str],
+    first: Sequence[object],
+    second: Sequence[object],
+    first_field: str,
+    second_field: str,
+) -> _Derived:
+    """Apply ``fn`` to the first non-blank of two columns, blaming the column used.
+
+    Sources usually fill only one of the two (initials or given names, MRN
+    or patient id), so a second column without values costs one scan.
+    """
+    if all(value is None for value in second):
+        return _map(fn, first, first_field)
     values: list[object] = []
-    fields: list[str] = []
-    for a, b in zip(first, second, strict=True):
+    from_second: set[int] = set()
+    for row, (a, b) in enumerate(zip(first, second, strict=True)):
         if _blank(a) and not _blank(b):
             values.append(b)
-            fields.append(second_field)
+            from_second.add(row)
         else:
             values.append(a)
-            fields.append(first_field)
-    return values, fields
-
-
-def _map_attributed(
-    fn: Callable[[object], str], values: Sequence[object], fields: Sequence[str]
-) -> _Derived:
-    out, errors = _map(fn, values, "")
-    return out, {row: (fields[row], reason) for row, (_, reason) in errors.items()}
+    out, errors = _map(fn, values, first_field)
+    return out, {
+        row: (second_field if row in from_second else first_field, reason)
+        for row, (_, reason) in errors.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -148,13 +160,13 @@ class DutchProfile:
             length = 8 if part == "name8" else 4
             cache[part] = ([None if v is None else fit(v, length) for v in letters], errors)
         elif part == "initial":
-            values, fields = _first_present(
-                cols["initials"], cols["given_names"], "initials", "given_names"
+            cache[part] = _coalesced(
+                first_initial, cols["initials"], cols["given_names"], "initials", "given_names"
             )
-            cache[part] = _map_attributed(first_initial, values, fields)
         elif part == "mrn":
-            values, fields = _first_present(cols["mrn"], cols["patient_id"], "mrn", "patient_id")
-            cache[part] = _map_attributed(normalise_mrn, values, fields)
+            cache[part] = _coalesced(
+                normalise_mrn, cols["mrn"], cols["patient_id"], "mrn", "patient_id"
+            )
         elif part in ("house_number", "addition"):
             self._derive_address(cols, cache)
         else:
