@@ -21,10 +21,11 @@ from typing import TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aanlevering.errors import ConfigError
+from aanlevering.errors import AanleveringError, ConfigError, ExtractError
 from aanlevering.events.store import EventStore
 from aanlevering.optout.events import OptOutsApplied, applied_stream, derived_id
 from aanlevering.optout.register import OptOutRegister
+from aanlevering.optout.sources import MrnHasher
 from aanlevering.periods import Period
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,34 @@ def _as_array(values: object, kind: pa.DataType, what: str) -> pa.Array:
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
             raise ConfigError(f"apply_optouts: {what} must be {kind}, got {array.type}") from error
     return array
+
+
+def patient_refs_for_mrns(
+    mrns: Sequence[str | None] | pa.Array | pa.ChunkedArray, hash_mrn: MrnHasher, where: str
+) -> pa.StringArray:
+    """Patient references of an extract's MRN column, hashed exactly as the opt-out readers do.
+
+    A row without a usable MRN can not be checked against the opt-outs, so it
+    stops the run: :class:`ExtractError` names ``where`` (e.g. the file) and
+    the first such rows by 1-based position, never the values.
+    """
+    values = _as_array(mrns, pa.string(), "mrns").to_pylist()
+    refs: list[str] = []
+    bad: list[int] = []
+    for index, mrn in enumerate(values):
+        try:
+            refs.append(hash_mrn(mrn) if mrn is not None else "")
+        except AanleveringError:
+            refs.append("")
+        if not refs[-1]:
+            bad.append(index + 1)
+    if bad:
+        shown = ", ".join(str(row) for row in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        raise ExtractError(
+            f"{where}: {len(bad)} row(s) without a usable patient number (MRN), so opt-outs "
+            f"can not be checked: rows {shown}"
+        )
+    return pa.array(refs, type=pa.string())
 
 
 def apply_optouts(

@@ -172,3 +172,19 @@ def test_rules_come_from_the_named_file_or_the_home_directory(tmp_path) -> None:
     assert rules == OptOutRules(registered_during_period="from-registration-date")
     with pytest.raises(ConfigError, match="cannot read"):
         load_optout_rules(settings, env={"AANLEVERING_OPTOUT_RULES": str(tmp_path / "nope.yaml")})
+
+
+def test_extract_mrns_are_hashed_like_the_register_and_bad_rows_stop_the_run(hash_mrn) -> None:
+    from optout_support import MRNS
+
+    from aanlevering.errors import ExtractError
+    from aanlevering.optout.filter import patient_refs_for_mrns
+
+    refs = patient_refs_for_mrns(pa.array([MRNS[0].lower(), MRNS[1]]), hash_mrn, "patients.csv")
+    assert refs.to_pylist() == [hash_mrn(MRNS[0]), hash_mrn(MRNS[1])]
+    with pytest.raises(ExtractError) as error:
+        patient_refs_for_mrns([MRNS[0], None, "Jan de Vries"], hash_mrn, "patients.csv")
+    assert str(error.value) == (
+        "patients.csv: 2 row(s) without a usable patient number (MRN), so opt-outs can not "
+        "be checked: rows 2, 3"
+    )
