@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.register",
     "aanlevering.cli.optout",
     "aanlevering.cli.ttp",
+    "aanlevering.cli.fhir_export",
 )
 
 log = logging.getLogger("aanlevering")

@@ -208,8 +208,8 @@ def _manifest_files(folder: Path) -> list[Path]:
         url = str(output.get("url", "")) if isinstance(output, dict) else ""
         seen[resource_type] = seen.get(resource_type, 0) + 1
         candidates = [
-            folder / url.rstrip("/").rsplit("/", 1)[-1] if url else None,
             folder / f"{resource_type}.{seen[resource_type]}.ndjson",
+            folder / url.rstrip("/").rsplit("/", 1)[-1] if url else None,
             folder / f"{resource_type}.{seen[resource_type]:03d}.ndjson",
             folder / f"{resource_type}.ndjson" if seen[resource_type] == 1 else None,
         ]
