@@ -20,6 +20,7 @@ from aanlevering.pseudonym.normalise import (
     NormalisationProfile,
     NormalisedPerson,
     available_profiles,
+    clear_caches,
     get_profile,
     register_profile,
     registry,
@@ -260,3 +261,13 @@ def test_birth_name_never_uses_partner_name() -> None:
     result = NL_PROFILE_2026_1.normalise(only_partner, types)
     assert result.canonical == {}
     assert {f.field for f in result.failures} == {"own_name"}
+
+
+def test_clear_caches_forgets_identifiers_but_not_results() -> None:
+    from aanlevering.pseudonym.normalise.names import birth_name_letters
+
+    before = NL_PROFILE_2026_1.normalise(JAN, ["NGG"]).canonical
+    assert birth_name_letters.cache_info().currsize > 0
+    clear_caches()
+    assert birth_name_letters.cache_info().currsize == 0
+    assert NL_PROFILE_2026_1.normalise(JAN, ["NGG"]).canonical == before

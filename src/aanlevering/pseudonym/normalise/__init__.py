@@ -15,7 +15,7 @@ from aanlevering.pseudonym.normalise.base import (
     NormalisedPerson,
 )
 from aanlevering.pseudonym.normalise.failures import FieldInvalid, NormalisationFailure
-from aanlevering.pseudonym.normalise.profile import NL_PROFILE_2026_1, DutchProfile
+from aanlevering.pseudonym.normalise.profile import NL_PROFILE_2026_1, DutchProfile, clear_caches
 from aanlevering.pseudonym.normalise.registry import (
     DEFAULT_VERSION,
     available_profiles,
@@ -33,6 +33,7 @@ __all__ = [
     "NormalisationProfile",
     "NormalisedPerson",
     "available_profiles",
+    "clear_caches",
     "get_profile",
     "register_profile",
 ]

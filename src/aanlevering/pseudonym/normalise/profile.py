@@ -35,7 +35,7 @@ from typing import cast
 
 from aanlevering.errors import ConfigError
 from aanlevering.pseudonym.identifiers import PERSON_FIELDS, PersonIdentifiers
-from aanlevering.pseudonym.normalise.address import normalise_house_number
+from aanlevering.pseudonym.normalise.address import normalise_addition, normalise_house_number
 from aanlevering.pseudonym.normalise.base import CanonicalColumns, ColumnsInput, NormalisedPerson
 from aanlevering.pseudonym.normalise.bsn import normalise_bsn
 from aanlevering.pseudonym.normalise.columns import column_lists
@@ -259,3 +259,21 @@ _SIMPLE_PARTS: dict[str, tuple[Callable[[object], str], str]] = {
 
 #: Our own Dutch profile; the default of every registration config.
 NL_PROFILE_2026_1 = DutchProfile()
+
+
+def clear_caches() -> None:
+    """Forget the cached field results (names, dates, postcodes, initials, sex codes).
+
+    The caches live only in this process's memory, but they hold identifiers;
+    a long-running worker can call this after each delivery run.
+    """
+    for cached in (
+        birth_name_letters,
+        first_initial,
+        normalise_birth_date,
+        normalise_sex,
+        normalise_pc4,
+        normalise_pc6,
+        normalise_addition,
+    ):
+        cached.cache_clear()
