@@ -18,7 +18,8 @@
 * Address (``home``, else the first current one): ``postcode`` from
   ``postalCode``; ``house_number`` and ``house_number_addition`` from the
   ``iso21090-ADXP-houseNumber`` / ``-buildingNumberSuffix`` extensions on
-  ``line``, else parsed from a line ending in the number ("Kerkstraat 12A").
+  ``line``, else parsed from a line ending in the number ("Kerkstraat 12A"),
+  unless the line starts with its number as US addresses do.
 
 Values are passed through as strings, trimmed; normalisation is the
 pseudonymisation stage's job.
@@ -43,6 +44,8 @@ HOUSE_NUMBER = _SD + "iso21090-ADXP-houseNumber"
 NUMBER_SUFFIX = _SD + "iso21090-ADXP-buildingNumberSuffix"
 #: v2-0203 identifier types that are documents or national numbers, never an MRN.
 _NOT_MRN_TYPES = frozenset({"SS", "SB", "NI", "NN", "DL", "PPN", "TAX", "PRN", "CZ", "BSNR"})
+#: "123 Main Street Apt 4": the number leads, so a trailing number is not a house number.
+_US_LINE = re.compile(r"^\d+\s")
 _DUTCH_LINE = re.compile(
     r"^(?P<street>.*?\S)\s+(?P<number>\d{1,5})\s*[-/]?\s*(?P<addition>[A-Za-z0-9]{1,4})?$"
 )
@@ -154,7 +157,7 @@ def _address(patient: Json) -> dict[str, str | None]:
     element = line_elements[0] if line_elements and isinstance(line_elements[0], Mapping) else None
     number = _text(_extension(element, HOUSE_NUMBER))
     addition = _text(_extension(element, NUMBER_SUFFIX))
-    if number is None and line and (match := _DUTCH_LINE.match(line)):
+    if number is None and line and not _US_LINE.match(line) and (match := _DUTCH_LINE.match(line)):
         number = match.group("number")
         addition = addition or _text(match.group("addition"))
     return {
