@@ -1,0 +1,1 @@
+"""Validate extracts against the registration's data dictionary with Great Expectations."""

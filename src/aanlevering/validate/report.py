@@ -1,0 +1,163 @@
+"""The validation report for the registry holder: ``validation-report.json`` and ``.html``.
+
+What it says: registration, period, dictionary version, provider type, record
+counts, and per check a plain-language description, variable, severity,
+pass/fail, element count, failing count and percentage, and the failing
+records by ROW REFERENCE only (source file and line), at most the policy's
+``row_detail_limit`` per check.
+
+What it never says: names, BSN, MRN, birth dates, addresses, and not the
+failing VALUES either; a value can identify a patient. The report is built
+only from :class:`~aanlevering.validate.results.CheckResult` objects, which
+carry no values, so there is nothing to filter out afterwards. The hospital's
+own engineers get the values in the GX data docs, which stay in the hospital.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.periods import Period
+from aanlevering.validate.decision import Decision
+from aanlevering.validate.results import CheckResult, DatasetResult
+
+REPORT_VERSION = 1
+JSON_NAME = "validation-report.json"
+HTML_NAME = "validation-report.html"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    """Who and what the report is about."""
+
+    config: RegistrationConfig
+    period: Period
+    provider_type: str
+    provider_id: str
+    source_kind: str
+    generated_at: datetime
+
+
+def _check(result: CheckResult, limit: int) -> dict[str, Any]:
+    return {
+        "rule_id": result.rule_id,
+        "description": result.description,
+        "variable": result.variable,
+        "variables": list(result.variables),
+        "kind": result.kind,
+        "severity": result.severity,
+        "passed": result.success,
+        "element_count": result.element_count,
+        "unexpected_count": result.unexpected_count,
+        "unexpected_percent": result.unexpected_percent,
+        "failing_rows": list(result.failing_row_refs[:limit]),
+        "failing_rows_truncated": result.unexpected_count > len(result.failing_row_refs[:limit]),
+        "problem": result.error,
+    }
+
+
+def build_report(
+    about: ReportContext,
+    datasets: Sequence[DatasetResult],
+    decision: Decision,
+    counts: Mapping[str, int],
+) -> dict[str, Any]:
+    """The report as JSON-ready data (the HTML renders exactly this)."""
+    config = about.config
+    limit = config.validation.row_detail_limit
+    return {
+        "report": "aanlevering validation report",
+        "report_version": REPORT_VERSION,
+        "generated_at": about.generated_at.isoformat(timespec="seconds"),
+        "registration": {"id": config.id, "name": config.name},
+        "registry_holder": {"id": config.registry_holder_id, "name": config.registry_holder_name},
+        "provider": {"id": about.provider_id, "type": about.provider_type},
+        "period": {
+            "label": about.period.label,
+            "start": about.period.start.isoformat(),
+            "end_exclusive": about.period.end.isoformat(),
+        },
+        "dictionary": {
+            "id": config.dictionary.id,
+            "name": config.dictionary.name,
+            "version": config.dictionary.version,
+        },
+        "source_kind": about.source_kind,
+        "counts": {
+            "datasets": {
+                d.name: {"rows": d.rows, "rows_outside_period": d.rows_outside_period}
+                for d in datasets
+            },
+            **{key: int(value) for key, value in sorted(counts.items())},
+        },
+        "outcome": {
+            "passed": decision.passed,
+            "blocked": decision.blocked,
+            "block_on": config.validation.block_on,
+            "checks": decision.checks,
+            "failed_errors": decision.failed_errors,
+            "failed_warnings": decision.failed_warnings,
+            "row_detail_limit": limit,
+        },
+        "datasets": [
+            {
+                "name": d.name,
+                "rows": d.rows,
+                "suite": d.suite,
+                "suite_fingerprint": d.suite_fingerprint,
+                "checks": [_check(c, limit) for c in d.checks],
+            }
+            for d in datasets
+        ],
+    }
+
+
+@cache
+def _template() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    environment = Environment(
+        loader=PackageLoader("aanlevering.validate", "templates"),
+        autoescape=select_autoescape(["html", "j2"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("validation-report.html.j2")
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The report as one self-contained HTML page (no scripts, no external assets)."""
+    return str(_template().render(report=report))
+
+
+@dataclass(frozen=True)
+class WrittenReport:
+    """Where the report went, and the hash of its JSON (recorded in the event log)."""
+
+    json_path: Path
+    html_path: Path
+    json_sha256: str
+
+
+def write_report(report: Mapping[str, Any], report_dir: Path) -> WrittenReport:
+    """Write both files into ``report_dir`` (replacing an earlier run's)."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    json_path = report_dir / JSON_NAME
+    html_path = report_dir / HTML_NAME
+    json_path.write_text(text, encoding="utf-8")
+    html_path.write_text(render_html(report), encoding="utf-8")
+    return WrittenReport(
+        json_path=json_path,
+        html_path=html_path,
+        json_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
