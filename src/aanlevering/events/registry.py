@@ -33,6 +33,7 @@ EVENT_MODULES: tuple[str, ...] = (
     "aanlevering.deliver.events",
     "aanlevering.obligation.events",
     "aanlevering.optout.events",
+    "aanlevering.pseudonym.events",
 )
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
