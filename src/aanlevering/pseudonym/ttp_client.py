@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import requests
 
@@ -36,6 +36,7 @@ from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import Receipt
 from aanlevering.errors import ConfigError, TTPError
 from aanlevering.pseudonym.crypto import TEMPORARY_MARKER, LabelError, parse_label
+from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
 from aanlevering.pseudonym.types import PseudonymType
 
 log = logging.getLogger(__name__)
@@ -134,6 +135,32 @@ class PseudonymResult:
     batches: tuple[BatchReceipt, ...]
     type_counts: Mapping[str, int] = field(default_factory=dict)
 
+    def patient_pseudonyms(
+        self, patient_ids: Mapping[str, str], profile: str
+    ) -> list[PatientPseudonyms]:
+        """The result in the delivery model, one entry per ref, for the FHIR and CSV output.
+
+        ``patient_ids`` maps each ref to the source patient number; that map
+        never leaves the hospital (the TTP only ever saw the refs). A
+        pseudonym's ``value`` is its full label, which names type and key version.
+        """
+        out: list[PatientPseudonyms] = []
+        for ref, labels in self.pseudonyms.items():
+            pseudonyms = []
+            for label in labels.values():
+                parsed = parse_label(label)
+                pseudonyms.append(
+                    Pseudonym(
+                        type=parsed.type,
+                        value=label,
+                        key_version=parsed.version,
+                        temporary=parsed.kind == "temporary",
+                        profile=profile,
+                    )
+                )
+            out.append(PatientPseudonyms(patient_ids[ref], tuple(pseudonyms)))
+        return out
+
     def __repr__(self) -> str:
         return (
             f"PseudonymResult({self.kind}, registration={self.registration!r}, "
@@ -171,6 +198,42 @@ class TTPHealth:
     status: str
     service: str
     version: str
+
+
+class SourceColumns(Protocol):
+    """What :func:`inputs_from_columns` needs of a source-step batch (``SourceBatch``)."""
+
+    @property
+    def num_rows(self) -> int:
+        """Rows in the batch."""
+
+    @property
+    def values(self) -> Mapping[PseudonymType, Sequence[str | None]]:
+        """Per type one digest (MRN: ciphertext) per row, None where it failed."""
+
+
+def inputs_from_columns(batch: SourceColumns, refs: Sequence[str]) -> list[PseudonymInputs]:
+    """Records for :meth:`TTPClient.temporary_pseudonyms` from the source step's columns.
+
+    ``refs[i]`` is the reference of row ``i`` (never an identifier). Rows
+    without any value are left out: the TTP would refuse them, and the source
+    step has already reported why they have none.
+    """
+    if len(refs) != batch.num_rows:
+        raise ValueError(f"{len(refs)} refs for {batch.num_rows} rows")
+    columns = {str(ptype): column for ptype, column in batch.values.items() if ptype != _MRN}
+    mrn = batch.values.get(PseudonymType.MRN)
+    records = []
+    for row, ref in enumerate(refs):
+        digests: dict[str, str] = {}
+        for code, column in columns.items():
+            value = column[row]
+            if value:
+                digests[code] = value
+        ciphertext = (mrn[row] if mrn is not None else None) or None
+        if digests or ciphertext:
+            records.append(PseudonymInputs(ref, digests, ciphertext))
+    return records
 
 
 def check_bsn_allowed(

@@ -30,6 +30,7 @@ from aanlevering.counterparts.ttp.models import (
     ExchangeRequest,
     MrnReverseRequest,
     PseudonymInputRecord,
+    PseudonymRecord,
     TemporaryPseudonymRequest,
 )
 from aanlevering.counterparts.ttp.pseudonyms import (
@@ -111,10 +112,10 @@ def _requested_counts(records: Sequence[PseudonymInputRecord]) -> dict[str, int]
     return dict(counts)
 
 
-def _type_counts(records: Sequence[dict[str, Any]]) -> dict[str, int]:
+def _type_counts(records: Sequence[PseudonymRecord]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for record in records:
-        counts.update(record["pseudonyms"].keys())
+        counts.update(record.pseudonyms.keys())
     return dict(counts)
 
 
@@ -299,12 +300,12 @@ class TTPService:
                 )
             self._check_size(registration.id, len(request.records))
             facts.batch_id = batch_id(organisation.id, endpoint, request.request_id)
+            facts.types = _type_counts(request.records)
 
             def compute() -> bytes:
                 records, versions = exchange_temporaries(
                     registration, self.keyring, request.records, request.target_version
                 )
-                facts.types = _type_counts(records)
                 facts.key_versions = tuple(sorted(versions))
                 return _json(
                     {
