@@ -1,0 +1,1 @@
+"""FHIR output: the pseudonymised Patient, minimised source resources, dataset records."""

@@ -1,0 +1,68 @@
+"""Non-identifying, reproducible ids for delivered resources.
+
+A delivered resource id must never be (or be derivable from) the MRN or the
+source's resource id: MRNs are a small space, so even a plain hash of one can
+be reversed by trying them all. Ids are therefore a keyed hash (BLAKE2b) of
+the source key under a per-delivery salt, written as a UUID so the same text
+serves as ``Resource.id`` and, prefixed with ``urn:uuid:``, as a Bundle
+``fullUrl``.
+
+The salt is derived from a hospital secret and the delivery's idempotency
+key (:func:`derive_salt`): a rerun of the same delivery reproduces the same
+ids (idempotent artefacts), while two deliveries share no ids, so patients
+are linked only through the TTP's pseudonyms, as the law intends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+SALT_BYTES = 32
+_DOMAIN = b"aanlevering/fhir-resource-id/v1"
+
+
+def derive_salt(secret: bytes, idempotency_key: str) -> bytes:
+    """Per-delivery salt from a hospital secret (kept at home) and the idempotency key."""
+    if len(secret) < 16:
+        raise ValueError("the secret for resource ids must be at least 16 bytes")
+    message = _DOMAIN + b"\x00" + idempotency_key.encode("utf-8")
+    return hmac.new(secret, message, hashlib.sha256).digest()
+
+
+def new_salt() -> bytes:
+    """A random salt, for callers that keep it with the staged delivery themselves."""
+    return secrets.token_bytes(SALT_BYTES)
+
+
+class ResourceIds:
+    """Maps source keys to delivered ids under one delivery's salt."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, salt: bytes) -> None:
+        if len(salt) < 16:
+            raise ValueError("the resource id salt must be at least 16 bytes")
+        key = hashlib.blake2b(salt, digest_size=32).digest()
+        self._keyed = hashlib.blake2b(key=key, digest_size=16)
+
+    def __repr__(self) -> str:
+        return "ResourceIds(<salt hidden>)"
+
+    def make(self, kind: str, source_key: str) -> str:
+        """The delivered id of the source item ``source_key`` of ``kind`` (a UUID string).
+
+        ``kind`` separates namespaces (``Patient``, ``QuestionnaireResponse:operatie``),
+        so equal source keys of different kinds get different ids. The text is
+        a version-4 UUID (random-looking bits from the keyed hash).
+        """
+        digest = self._keyed.copy()
+        digest.update(f"{kind}\x00{source_key}".encode())
+        h = digest.hexdigest()
+        variant = _VARIANT[h[16]]
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+
+#: RFC 9562 variant bits (10xx) for the first hex digit of the fourth group.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}

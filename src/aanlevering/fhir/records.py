@@ -1,0 +1,174 @@
+"""Dataset records as QuestionnaireResponses: the delivered data set in FHIR.
+
+Every record of every dataset (a row of the extract's clinical table) becomes
+one QuestionnaireResponse whose ``questionnaire`` is the dataset's
+Questionnaire in the dictionary (``.../Questionnaire/<dictionary>-<dataset>|<version>``),
+``subject`` the pseudonymised Patient, and one ``item`` per non-null
+variable: ``linkId`` is the variable name exactly as in the dictionary, the
+answer is typed (valueString, valueInteger, valueDecimal, valueDate,
+valueDateTime, valueBoolean, valueCoding with the option set as system).
+Record keys such as ``operatie_id`` are items too; generalised variables
+(``geboortejaar``, ``pc4_woonplaats``) come from the clinical table like the
+rest. This works the same for CSV and FHIR sources.
+
+The encoder writes JSON text column-wise with Arrow (see
+:mod:`aanlevering.output.values`): the only per-record Python work is the
+record's id and subject reference.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import Dataset, Variable
+from aanlevering.extract.model import ARROW_TYPES
+from aanlevering.fhir.context import DeliveryContext
+from aanlevering.fhir.conventions import option_set_system, questionnaire_url
+from aanlevering.fhir.patient import SECURITY_META
+from aanlevering.output.errors import OutputError
+from aanlevering.output.values import ValueProblem, fhir_text
+
+RESOURCE_TYPE = "QuestionnaireResponse"
+
+_ANSWER_ELEMENT = {
+    "string": "valueString",
+    "integer": "valueInteger",
+    "decimal": "valueDecimal",
+    "date": "valueDate",
+    "datetime": "valueDateTime",
+    "boolean": "valueBoolean",
+    "code": "valueCoding",
+}
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def questionnaire_canonical(context: DeliveryContext, dataset: str) -> str:
+    """``questionnaire`` of a record: the dataset's Questionnaire at the dictionary version."""
+    dictionary = context.dictionary
+    return f"{questionnaire_url(dictionary.id, dataset)}|{dictionary.version}"
+
+
+def record_kind(dataset: str) -> str:
+    """Id namespace of the records of ``dataset`` (keeps record ids apart from others)."""
+    return f"{RESOURCE_TYPE}:{dataset}"
+
+
+class RecordEncoder:
+    """Encodes the records of one dataset as QuestionnaireResponse JSON lines."""
+
+    def __init__(self, context: DeliveryContext, dataset: Dataset) -> None:
+        self.context = context
+        self.dataset = dataset
+        self.kind = record_kind(dataset.name)
+        self._item_parts: list[tuple[Variable, str, str]] = []
+        for variable in dataset.variables:
+            element = _ANSWER_ELEMENT[variable.type]
+            # Each item starts with its separator; the first one is cut off below.
+            prefix = f',{{"linkId":{_dumps(variable.name)},"answer":[{{"{element}":'
+            suffix = "}]}"
+            if variable.type == "code":
+                system = option_set_system(context.dictionary.id, variable.option_set or "")
+                prefix += f'{{"system":{_dumps(system)},"code":'
+                suffix = "}" + suffix
+            self._item_parts.append((variable, prefix, suffix))
+        head = {
+            "resourceType": RESOURCE_TYPE,
+            "meta": SECURITY_META,
+            "questionnaire": questionnaire_canonical(context, dataset.name),
+            "status": "completed",
+        }
+        head_text = _dumps(head)[:-1]
+        self._open = '{"resourceType":"QuestionnaireResponse","id":"'
+        self._after_id = '",' + head_text[len('{"resourceType":"QuestionnaireResponse",') :]
+        self._after_id += ',"subject":{"reference":"'
+        self._no_items = '"}}'
+        self._items_open = '"},"item":['
+        self._items_close = "]}"
+
+    def encode(
+        self,
+        clinical: pa.Table,
+        ids: Sequence[str],
+        subjects: Sequence[str],
+        row_refs: Sequence[str],
+        end: str = "",
+    ) -> pa.Array:
+        """JSON text of each record of ``clinical`` (a batch of the dataset's table).
+
+        Returns an Arrow string array, one resource per element, each followed
+        by ``end`` (``"\\n"`` gives NDJSON lines whose data buffer is the file).
+
+        ``ids``: delivered record ids; ``subjects``: the Patient reference of
+        each record (``Patient/<id>`` or ``urn:uuid:<id>``); ``row_refs`` name
+        records in errors. Raises :class:`OutputError` naming the row and
+        variable of a value FHIR cannot carry.
+        """
+        rows = clinical.num_rows
+        item_columns = []
+        for variable, prefix, suffix in self._item_parts:
+            if variable.name not in clinical.column_names:
+                raise OutputError(
+                    f"dataset {self.dataset.name}: clinical table has no column {variable.name!r}"
+                )
+            try:
+                text = fhir_text(clinical.column(variable.name), variable, self.context.timezone)
+            except ValueProblem as problem:
+                where = row_refs[problem.index] if problem.index >= 0 else "every row"
+                raise OutputError(
+                    f"dataset {self.dataset.name}, row {where}, variable {variable.name}: "
+                    f"expected {problem.expected} (Arrow type "
+                    f"{ARROW_TYPES[variable.type]} per the dictionary)"
+                ) from None
+            item_columns.append(pc.binary_join_element_wise(prefix, text, suffix, ""))
+        if item_columns:
+            # "replace", not "skip": Arrow 26 drops rows whose inputs are all
+            # null when skipping nulls in binary_join_element_wise.
+            joined = pc.binary_join_element_wise(
+                *item_columns, "", null_handling="replace", null_replacement=""
+            )
+            items = pc.utf8_slice_codeunits(joined, 1)
+        else:
+            items = pa.nulls(rows, pa.string())
+        empty = pc.fill_null(pc.equal(items, ""), True)
+        with_items = pc.binary_join_element_wise(self._items_open, items, self._items_close, "")
+        tails = pc.if_else(empty, pa.scalar(self._no_items), with_items)
+        lines = pc.binary_join_element_wise(
+            self._open,
+            pa.array(ids, pa.string()),
+            self._after_id,
+            pa.array(subjects, pa.string()),
+            tails,
+            end,
+            "",
+        )
+        return lines
+
+
+def questionnaire_response(
+    context: DeliveryContext,
+    dataset: Dataset,
+    record: Mapping[str, object],
+    *,
+    record_id: str,
+    subject_reference: str,
+    row_ref: str = "record",
+) -> dict[str, Any]:
+    """One record as a QuestionnaireResponse dict (same encoder as the writers)."""
+    columns = {
+        variable.name: pa.array([record.get(variable.name)], ARROW_TYPES[variable.type])
+        for variable in dataset.variables
+    }
+    table = pa.table(columns)
+    encoded = RecordEncoder(context, dataset).encode(
+        table, [record_id], [subject_reference], [row_ref]
+    )
+    parsed: dict[str, Any] = json.loads(encoded[0].as_py())
+    return parsed

@@ -1,0 +1,1 @@
+"""Writing the delivery files (CSV, FHIR NDJSON, FHIR Bundles) with checksums for the manifest."""

@@ -1,0 +1,153 @@
+"""What one delivery contains, before it is written in a format.
+
+The writers receive the extract's datasets (clinical tables with the
+``patient_id`` of each row in the identity table), the pseudonyms of each
+patient, and, for FHIR sources, the source Patients and clinical resources to
+minimise. This module resolves, once, which patients are delivered, their
+delivered Patient ids and the generalised forms their Patient may carry.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aanlevering.extract.model import ExtractedDataset
+from aanlevering.fhir.context import DeliveryContext
+from aanlevering.fhir.generalised import (
+    NO_FORMS,
+    GeneralisedForms,
+    forms_of_source_patient,
+    generalised_variables,
+)
+from aanlevering.fhir.patient import patient_id
+from aanlevering.output.errors import OutputError
+from aanlevering.pseudonym.model import PatientPseudonyms
+
+log = logging.getLogger(__name__)
+
+OutputFormat = Literal["csv", "fhir-ndjson", "fhir-bundle"]
+
+
+@dataclass(frozen=True)
+class SourceResource:
+    """A FHIR resource from the source, with the fullUrl it had in a source Bundle."""
+
+    resource: Mapping[str, Any]
+    full_url: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryInput:
+    """Everything a delivery is written from.
+
+    ``datasets``: the extract's datasets (opt-outs already removed), each with
+    a ``patient_id`` column in its identity table. ``pseudonyms``: per
+    ``patient_id``. ``source_patients``: per ``patient_id``, the source FHIR
+    Patient (FHIR sources only): references to it in ``source_resources`` are
+    re-pointed, and the generalised forms the dictionary asks for are taken
+    from it when the clinical table has none.
+    """
+
+    context: DeliveryContext
+    datasets: Mapping[str, ExtractedDataset]
+    pseudonyms: Mapping[str, PatientPseudonyms]
+    source_patients: Mapping[str, SourceResource] = field(default_factory=dict)
+    source_resources: Sequence[SourceResource] = ()
+
+    def dataset_names(self) -> tuple[str, ...]:
+        """Datasets to write, in dictionary order."""
+        order = [dataset.name for dataset in self.context.dictionary.datasets]
+        unknown = sorted(set(self.datasets) - set(order))
+        if unknown:
+            raise OutputError(
+                f"dataset(s) {', '.join(unknown)} are not in dictionary "
+                f"{self.context.dictionary.id} {self.context.dictionary.version}"
+            )
+        return tuple(name for name in order if name in self.datasets)
+
+
+@dataclass(frozen=True)
+class PatientIndex:
+    """Delivered patients: source ``patient_id`` -> delivered id, forms, and row subjects."""
+
+    delivered_ids: Mapping[str, str]
+    forms: Mapping[str, GeneralisedForms]
+    row_patients: Mapping[str, list[str]]  # dataset -> patient_id of each row
+
+    def ordered(self) -> list[tuple[str, str]]:
+        """(delivered id, patient_id) sorted by delivered id: an order that reveals nothing."""
+        return sorted((delivered, source) for source, delivered in self.delivered_ids.items())
+
+
+def row_patient_ids(dataset: ExtractedDataset) -> list[str]:
+    """The ``patient_id`` of every row; OutputError names the row when it is missing."""
+    if "patient_id" not in dataset.identity.column_names:
+        raise OutputError(f"dataset {dataset.name}: identity table has no patient_id column")
+    values: list[Any] = dataset.identity.column("patient_id").to_pylist()
+    for index, value in enumerate(values):
+        if value is None or value == "":
+            raise OutputError(
+                f"dataset {dataset.name}, row {_row_ref(dataset, index)}: no patient_id"
+            )
+    return [str(value) for value in values]
+
+
+def _row_ref(dataset: ExtractedDataset, index: int) -> str:
+    refs = dataset.row_refs
+    return str(refs[index].as_py()) if len(refs) > index else f"#{index + 1}"
+
+
+def index_patients(content: DeliveryInput) -> PatientIndex:
+    """Resolve the delivered patients of ``content``.
+
+    Raises :class:`OutputError` naming the dataset and row of a record whose
+    patient has no pseudonyms (the pseudonymisation step must have handled
+    every delivered patient, even when some types failed).
+    """
+    context = content.context
+    generalised = generalised_variables(context.dictionary)
+    kinds = generalised.kinds
+    delivered: dict[str, str] = {}
+    forms: dict[str, GeneralisedForms] = {}
+    row_patients: dict[str, list[str]] = {}
+    complete: set[str] = set()  # patients whose forms are all found (first value wins)
+    for name in content.dataset_names():
+        dataset = content.datasets[name]
+        patients = row_patient_ids(dataset)
+        row_patients[name] = patients
+        wanted = generalised.by_dataset.get(name, {})
+        columns = {
+            variable: dataset.clinical.column(variable).to_pylist()
+            for variable in wanted.values()
+            if variable in dataset.clinical.column_names
+        }
+        for index, patient in enumerate(patients):
+            if patient not in delivered:
+                pseudonyms = content.pseudonyms.get(patient)
+                if pseudonyms is None:
+                    raise OutputError(
+                        f"dataset {name}, row {_row_ref(dataset, index)}: the patient of this "
+                        "record has no pseudonyms; it cannot be delivered"
+                    )
+                delivered[patient] = patient_id(pseudonyms, context)
+            if columns and patient not in complete:
+                row = {variable: values[index] for variable, values in columns.items()}
+                found = forms.get(patient, NO_FORMS).merged(generalised.forms(name, row))
+                forms[patient] = found
+                if found.complete(kinds):
+                    complete.add(patient)
+    for patient, source in content.source_patients.items():
+        pseudonyms = content.pseudonyms.get(patient)
+        if pseudonyms is None:
+            raise OutputError("a source Patient has no pseudonyms; it cannot be delivered")
+        delivered.setdefault(patient, patient_id(pseudonyms, context))
+        if kinds:
+            from_source = forms_of_source_patient(source.resource, kinds)
+            forms[patient] = forms.get(patient, NO_FORMS).merged(from_source)
+    without = sum(1 for patient in delivered if not content.pseudonyms[patient].pseudonyms)
+    if without:
+        log.warning("%d delivered patient(s) have no pseudonym at all", without)
+    return PatientIndex(delivered_ids=delivered, forms=forms, row_patients=row_patients)

@@ -1,0 +1,200 @@
+"""The resources of a FHIR delivery as JSON text, streamed in batches.
+
+Both FHIR formats (NDJSON and Bundles) are written from these streams:
+Patients in delivered-id order, dataset records batch by batch (in row order,
+or merged in patient order for Bundles), and the minimised source resources.
+Resources selected by the sample policy are validated with the R4B models
+before they are handed on.
+
+Dataset records stay in Arrow until they are written: a batch of records is
+one string array whose data buffer is already the NDJSON text.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.fhir.generalised import NO_FORMS
+from aanlevering.fhir.minimise import ReferenceMap, ReferenceStyle, minimise_resource, render
+from aanlevering.fhir.patient import PatientBuilder
+from aanlevering.fhir.records import RESOURCE_TYPE, RecordEncoder
+from aanlevering.fhir.validate import SamplePolicy, validate_resource
+from aanlevering.output.content import DeliveryInput, PatientIndex, index_patients
+
+BATCH_ROWS = 20_000
+
+
+def dumps(resource: object) -> str:
+    """Compact JSON as delivered (UTF-8, no spaces)."""
+    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One delivered resource: its type, delivered id, Patient (delivered id) and JSON text."""
+
+    resource_type: str
+    id: str
+    patient: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class RecordBatch:
+    """Encoded records of one dataset: ids, delivered Patient ids and JSON text per record."""
+
+    dataset: str
+    ids: Sequence[str]
+    patients: Sequence[str]
+    lines: pa.Array
+
+    def data(self) -> memoryview:
+        """The text of every record back to back, as UTF-8 bytes (no copy)."""
+        if len(self.lines) == 0:
+            return memoryview(b"")
+        _, offsets_buffer, data_buffer = self.lines.buffers()
+        offsets = memoryview(offsets_buffer).cast(
+            "q" if pa.types.is_large_string(self.lines.type) else "i"
+        )
+        start = self.lines.offset
+        return memoryview(data_buffer)[offsets[start] : offsets[start + len(self.lines)]]
+
+    def encoded(self) -> list[Encoded]:
+        """The records as separate resources (for Bundles)."""
+        texts: list[str] = self.lines.to_pylist()
+        return [
+            Encoded(RESOURCE_TYPE, record_id, patient, text)
+            for record_id, patient, text in zip(self.ids, self.patients, texts, strict=True)
+        ]
+
+
+class FhirStream:
+    """Produces the resources of one delivery; one instance per written delivery."""
+
+    def __init__(self, content: DeliveryInput, policy: SamplePolicy, style: ReferenceStyle) -> None:
+        self.content = content
+        self.policy = policy
+        self.style = style
+        self.index: PatientIndex = index_patients(content)
+        self.patient_builder = PatientBuilder(content.context)
+        self._counters: dict[str, int] = {}
+        self.references = ReferenceMap(content.context.ids)
+        for patient, source in content.source_patients.items():
+            aliases = [f"Patient/{source.resource.get('id')}"]
+            if source.full_url:
+                aliases.append(source.full_url)
+            self.references.add_patient(aliases, self.index.delivered_ids[patient])
+        for source in content.source_resources:
+            self.references.add(source.resource, source.full_url)
+
+    def _sampled(self, resource_type: str, count: int) -> list[int]:
+        """Positions (within the next ``count`` of this type) the policy validates."""
+        start = self._counters.get(resource_type, 0)
+        self._counters[resource_type] = start + count
+        return self.policy.positions(start, count)
+
+    def subject(self, delivered_id: str) -> str:
+        """Reference text to a delivered Patient in this stream's style."""
+        return render("Patient", delivered_id, self.style)
+
+    def patient_batches(self) -> Iterator[list[Encoded]]:
+        """Every delivered Patient, in delivered-id order, a batch at a time."""
+        pseudonyms = self.content.pseudonyms
+        forms = self.index.forms
+        ordered = self.index.ordered()
+        text = self.patient_builder.text
+        for start in range(0, len(ordered), BATCH_ROWS):
+            batch = [
+                Encoded(
+                    "Patient",
+                    delivered,
+                    delivered,
+                    text(pseudonyms[patient], forms.get(patient, NO_FORMS), delivered),
+                )
+                for delivered, patient in ordered[start : start + BATCH_ROWS]
+            ]
+            for k in self._sampled("Patient", len(batch)):
+                validate_resource(batch[k].text, f"Patient #{start + k + 1}")
+            yield batch
+
+    def patients(self) -> Iterator[Encoded]:
+        """Every delivered Patient, in delivered-id order."""
+        for batch in self.patient_batches():
+            yield from batch
+
+    def record_batches(self, dataset: str, end: str = "") -> Iterator[RecordBatch]:
+        """The records of ``dataset`` in row order; ``end`` follows each record's text."""
+        yield from self._batches(dataset, None, end)
+
+    def records_by_patient(self) -> Iterator[Encoded]:
+        """Every record of every dataset, ordered by delivered Patient id (stable within)."""
+        streams = []
+        for position, dataset in enumerate(self.index.row_patients):
+            subjects = [self.index.delivered_ids[p] for p in self.index.row_patients[dataset]]
+            order = pc.sort_indices(pa.array(subjects, pa.string()))
+            streams.append(self._keyed(position, self._batches(dataset, order, "")))
+        for _, _, item in heapq.merge(*streams, key=lambda entry: (entry[0], entry[1])):
+            yield item
+
+    @staticmethod
+    def _keyed(position: int, batches: Iterator[RecordBatch]) -> Iterator[tuple[str, int, Encoded]]:
+        for batch in batches:
+            for item in batch.encoded():
+                yield (item.patient or "", position, item)
+
+    def _batches(self, dataset: str, order: pa.Array | None, end: str) -> Iterator[RecordBatch]:
+        extracted = self.content.datasets[dataset]
+        context = self.content.context
+        encoder = RecordEncoder(context, context.dictionary.dataset(dataset))
+        make_id = context.ids.make
+        patients = self.index.row_patients[dataset]
+        delivered_ids = self.index.delivered_ids
+        refs: list[Any] = extracted.row_refs.to_pylist()
+        rows = extracted.num_rows
+        for start in range(0, rows, BATCH_ROWS):
+            if order is None:
+                positions: Sequence[int] = range(start, min(start + BATCH_ROWS, rows))
+                table = extracted.clinical.slice(start, len(positions))
+            else:
+                taken = order.slice(start, BATCH_ROWS)
+                positions = taken.to_pylist()
+                table = extracted.clinical.take(taken)
+            row_refs = [str(refs[i]) for i in positions]
+            subjects = [delivered_ids[patients[i]] for i in positions]
+            record_ids = [make_id(encoder.kind, ref) for ref in row_refs]
+            references = [self.subject(subject) for subject in subjects]
+            lines = encoder.encode(table, record_ids, references, row_refs, end)
+            for k in self._sampled(RESOURCE_TYPE, len(row_refs)):
+                validate_resource(lines[k].as_py(), f"dataset {dataset}, row {row_refs[k]}")
+            yield RecordBatch(dataset, record_ids, subjects, lines)
+
+    def minimised(self) -> Iterator[Encoded]:
+        """The minimised source resources, in source order."""
+        patient_refs = {self.subject(d): d for d in self.index.delivered_ids.values()}
+        for source in self.content.source_resources:
+            resource = minimise_resource(source.resource, self.references, self.style)
+            text = dumps(resource)
+            resource_type = str(resource["resourceType"])
+            if self._sampled(resource_type, 1):
+                validate_resource(text, f"{resource_type} {resource['id']}")
+            yield Encoded(
+                resource_type, str(resource["id"]), _patient_of(resource, patient_refs), text
+            )
+
+
+def _patient_of(resource: dict[str, Any], patient_refs: dict[str, str]) -> str | None:
+    """The delivered Patient a minimised resource is about (subject, patient, ...)."""
+    for key in ("subject", "patient", "beneficiary", "individual"):
+        value = resource.get(key)
+        if isinstance(value, dict):
+            found = patient_refs.get(str(value.get("reference")))
+            if found:
+                return found
+    return None

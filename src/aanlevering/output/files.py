@@ -1,0 +1,143 @@
+"""Delivery files written atomically and checksummed while they are written.
+
+A file is written under a hidden temporary name and renamed into place only
+when complete, so an interrupted run never leaves a file that looks finished.
+The sha256 and size are computed on the way out, so the manifest does not
+need a second pass over gigabytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from aanlevering.deliver.manifest import ManifestFile
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """One delivery file as the manifest needs it."""
+
+    name: str
+    sha256: str
+    bytes: int
+    records: int
+    media_type: str
+
+    def manifest_file(self) -> ManifestFile:
+        """The manifest entry of this file."""
+        return ManifestFile(
+            name=self.name,
+            sha256=self.sha256,
+            bytes=self.bytes,
+            records=self.records,
+            media_type=self.media_type,
+        )
+
+
+class AtomicFile:
+    """A file under construction: ``write`` text, then ``commit`` (or it is removed)."""
+
+    def __init__(self, folder: Path, name: str, media_type: str) -> None:
+        self.folder = folder
+        self.name = name
+        self.media_type = media_type
+        self.records = 0
+        self._target = folder / name
+        self._partial = folder / f".{name}.partial"
+        self._handle: BinaryIO = self._partial.open("wb")
+        self._digest = hashlib.sha256()
+        self._bytes = 0
+        self._done = False
+
+    def write(self, text: str) -> None:
+        """Append UTF-8 text."""
+        self.write_bytes(text.encode("utf-8"))
+
+    def write_bytes(self, data: bytes | memoryview) -> None:
+        """Append bytes (already encoded)."""
+        self._digest.update(data)
+        self._bytes += len(data)
+        self._handle.write(data)
+
+    def commit(self) -> WrittenFile:
+        """Flush, sync and move the file into place; returns its checksum and size."""
+        self._handle.flush()
+        os.fsync(self._handle.fileno())
+        self._handle.close()
+        self._partial.replace(self._target)
+        self._done = True
+        return WrittenFile(
+            name=self.name,
+            sha256=self._digest.hexdigest(),
+            bytes=self._bytes,
+            records=self.records,
+            media_type=self.media_type,
+        )
+
+    def abort(self) -> None:
+        """Remove the unfinished file."""
+        if not self._done:
+            self._handle.close()
+            self._partial.unlink(missing_ok=True)
+            self._done = True
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is not None:
+            self.abort()
+
+
+class FileSet:
+    """Several delivery files that appear together or not at all.
+
+    Files are committed only when the whole set is written; on an error every
+    unfinished file is removed, so a failed run leaves nothing that looks
+    like a delivery.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self._files: dict[str, AtomicFile] = {}
+
+    def file(self, name: str, media_type: str) -> AtomicFile:
+        """The file called ``name``, opened on first use."""
+        handle = self._files.get(name)
+        if handle is None:
+            handle = AtomicFile(self.folder, name, media_type)
+            self._files[name] = handle
+        return handle
+
+    def commit(self) -> tuple[WrittenFile, ...]:
+        """Move every file into place; returns them sorted by name."""
+        written = [self._files[name].commit() for name in sorted(self._files)]
+        return tuple(written)
+
+    def abort(self) -> None:
+        """Remove every unfinished file."""
+        for handle in self._files.values():
+            handle.abort()
+
+    def __enter__(self) -> FileSet:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if kind is not None:
+            self.abort()

@@ -1,0 +1,70 @@
+"""FHIR NDJSON delivery: one file per resource type, one resource per line.
+
+``Patient.ndjson`` (pseudonymised Patients, in delivered-id order),
+``QuestionnaireResponse.ndjson`` (every dataset record, dataset by dataset in
+row order) and one file per type of minimised source resource
+(``Encounter.ndjson``, ...). Lines end with ``\\n``; the last line too. This is
+the layout of a FHIR Bulk Data export, so registry holders can load it with
+the same tools.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aanlevering.fhir.validate import SamplePolicy
+from aanlevering.output.content import DeliveryInput
+from aanlevering.output.fhir_stream import FhirStream
+from aanlevering.output.files import FileSet
+from aanlevering.output.result import OutputResult
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/fhir+ndjson"
+
+
+def write_ndjson(
+    folder: Path, content: DeliveryInput, policy: SamplePolicy | None = None
+) -> OutputResult:
+    """Write the delivery as FHIR NDJSON into ``folder``; all files appear or none.
+
+    Raises :class:`aanlevering.output.errors.OutputError` (a value FHIR cannot
+    carry, an invalid resource, a record without pseudonyms) and
+    :class:`aanlevering.errors.PseudonymisationError` (an unapproved type).
+    """
+    stream = FhirStream(content, policy or SamplePolicy(), "relative")
+    counts: dict[str, int] = {}
+    with FileSet(folder) as files:
+        patients = files.file("Patient.ndjson", MEDIA_TYPE)
+        for batch in stream.patient_batches():
+            patients.write("".join(item.text + "\n" for item in batch))
+            patients.records += len(batch)
+        records = files.file("QuestionnaireResponse.ndjson", MEDIA_TYPE)
+        for dataset in stream.index.row_patients:
+            counts[dataset] = 0
+            for records_batch in stream.record_batches(dataset, end="\n"):
+                records.write_bytes(records_batch.data())
+                records.records += len(records_batch.ids)
+                counts[dataset] += len(records_batch.ids)
+        for item in stream.minimised():
+            handle = files.file(f"{item.resource_type}.ndjson", MEDIA_TYPE)
+            handle.write(item.text + "\n")
+            handle.records += 1
+        written = files.commit()
+    versions, profiles = stream.patient_builder.labels()
+    log.info(
+        "wrote FHIR NDJSON for %s: %d patients, %d records, %d files",
+        content.context.registration_id,
+        len(stream.index.delivered_ids),
+        sum(counts.values()),
+        len(written),
+    )
+    return OutputResult(
+        format="fhir-ndjson",
+        files=written,
+        record_counts=counts,
+        patients=len(stream.index.delivered_ids),
+        key_versions=versions,
+        profiles=profiles,
+    )

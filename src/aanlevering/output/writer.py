@@ -1,0 +1,36 @@
+"""One entry point for the delivery step: write a delivery in its registration's format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aanlevering.fhir.validate import SamplePolicy
+from aanlevering.output.bundle import DEFAULT_MAX_ENTRIES, write_bundles
+from aanlevering.output.content import DeliveryInput, OutputFormat
+from aanlevering.output.csv import CsvOptions, write_csv
+from aanlevering.output.errors import OutputError
+from aanlevering.output.ndjson import write_ndjson
+from aanlevering.output.result import OutputResult
+
+
+def write_delivery(
+    folder: Path,
+    content: DeliveryInput,
+    format: OutputFormat,
+    *,
+    policy: SamplePolicy | None = None,
+    csv_options: CsvOptions | None = None,
+    max_entries: int = DEFAULT_MAX_ENTRIES,
+) -> OutputResult:
+    """Write ``content`` into ``folder`` as ``format`` (``RegistrationConfig.delivery.format``).
+
+    ``folder`` is the staging folder of this delivery; the manifest is written
+    afterwards by :mod:`aanlevering.deliver.manifest` from the result.
+    """
+    if format == "csv":
+        return write_csv(folder, content, csv_options)
+    if format == "fhir-ndjson":
+        return write_ndjson(folder, content, policy)
+    if format == "fhir-bundle":
+        return write_bundles(folder, content, policy, max_entries)
+    raise OutputError(f"unknown delivery format {format!r}")
