@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
 
 from aanlevering.pseudonym.ttp_client import (
     PseudonymInputs,
@@ -12,6 +11,7 @@ from aanlevering.pseudonym.ttp_client import (
     TTPClient,
     TTPRefused,
 )
+from support.ttp import Hospital, TTPSetup, digest
 
 
 def temporaries(ttp: TTPSetup, run_id: str, hospital: Hospital | None = None):

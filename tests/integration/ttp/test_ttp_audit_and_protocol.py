@@ -8,11 +8,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
-from tests.support.servers import PYTHON
 
 from aanlevering.counterparts.ttp.openapi import default_path, openapi_text
 from aanlevering.pseudonym.ttp_client import PseudonymInputs, RecordPseudonyms, TTPRefused
+from support.servers import PYTHON
+from support.ttp import Hospital, TTPSetup, digest
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
 

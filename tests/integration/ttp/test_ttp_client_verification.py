@@ -7,11 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.integration.ttp.conftest import digest
-from tests.support.servers import PYTHON, ServerProcess, running_server
 
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPClient, TTPRefused
+from support.servers import PYTHON, ServerProcess, running_server
+from support.ttp import digest
 
 SCRIPT = Path(__file__).with_name("scripted_ttp.py")
 LABEL = "T1:NGGV:v1:" + "A" * 64

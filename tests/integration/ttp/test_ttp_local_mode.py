@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
-from tests.support.servers import ServerProcess
 
 from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
 from aanlevering.errors import TTPError
@@ -18,6 +16,8 @@ from aanlevering.pseudonym.ttp_client import (
     RecordPseudonyms,
     TTPRefused,
 )
+from support.servers import ServerProcess
+from support.ttp import Hospital, TTPSetup, digest
 
 
 def stage(

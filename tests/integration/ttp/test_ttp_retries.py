@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 import pytest
 import requests
-from tests.integration.ttp.conftest import TTPSetup, digest
 
-from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPRefused, TTPUnavailable
+from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPClient, TTPRefused, TTPUnavailable
+from support.servers import free_port
+from support.ttp import TTPSetup, digest
 
 Arm = Callable[..., None]
 
@@ -122,10 +123,6 @@ def test_client_does_not_retry_a_conflict(ttp: TTPSetup) -> None:
 
 
 def test_unreachable_ttp_is_reported_after_retries() -> None:
-    from tests.support.servers import free_port
-
-    from aanlevering.pseudonym.ttp_client import TTPClient
-
     client = TTPClient(f"http://127.0.0.1:{free_port()}", "key", max_retries=1, backoff=0.01)
     with pytest.raises(TTPUnavailable) as unavailable:
         client.health()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
-from tests.support.servers import PYTHON
 
 from aanlevering.pseudonym.ttp_client import PseudonymInputs, RecordPseudonyms, TTPRefused
+from support.servers import PYTHON
+from support.ttp import Hospital, TTPSetup, digest
 
 
 def ttp_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,6 @@ import json
 
 import pytest
 import requests
-from tests.integration.ttp.conftest import Hospital, TTPSetup, digest
 
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.crypto import parse_label
@@ -16,6 +15,7 @@ from aanlevering.pseudonym.ttp_client import (
     TTPRefused,
     TTPUnavailable,
 )
+from support.ttp import Hospital, TTPSetup, digest
 
 
 def person(ref: str, seed: str, hospital: Hospital | None = None) -> PseudonymInputs:
