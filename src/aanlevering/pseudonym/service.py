@@ -21,11 +21,10 @@ from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.errors import PseudonymisationError
 from aanlevering.events.store import EventStore
 from aanlevering.pseudonym.events import PseudonymFailure, PseudonymisationCompleted
-from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
+from aanlevering.pseudonym.model import PatientPseudonyms
 from aanlevering.pseudonym.normalise.registry import get_profile
-from aanlevering.pseudonym.source_step import MrnKey, SourceBatch, SourceKey, apply_source_step
-from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPClient
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym.source_step import MrnKey, SourceKey, apply_source_step
+from aanlevering.pseudonym.ttp_client import TTPClient, inputs_from_columns
 
 log = logging.getLogger(__name__)
 
@@ -65,26 +64,6 @@ def _identity_columns(patients: pa.Table) -> dict[str, list[object]]:
     return columns
 
 
-def _inputs(batch: SourceBatch, types: tuple[PseudonymType, ...]) -> list[PseudonymInputs]:
-    records = []
-    for row in range(batch.num_rows):
-        digests = {
-            str(t): value
-            for t in types
-            if t is not PseudonymType.MRN and (value := batch.values[t][row]) is not None
-        }
-        mrn = batch.values[PseudonymType.MRN][row] if PseudonymType.MRN in types else None
-        records.append(PseudonymInputs(ref=f"r{row}", digests=digests, mrn_ciphertext=mrn))
-    return records
-
-
-def _label_type(label: str) -> PseudonymType:
-    for part in label.split(":")[:3]:
-        if part in PseudonymType.__members__.values():
-            return PseudonymType(part)
-    raise PseudonymisationError("the TTP returned a pseudonym without a type label")
-
-
 def pseudonymise(
     config: RegistrationConfig,
     period_label: str,
@@ -110,8 +89,9 @@ def pseudonymise(
     profile = get_profile(pseudo.profile)
     canonical = profile.normalise_columns(columns, types)
     batch = apply_source_step(canonical, source_key, mrn_key)
-    records = _inputs(batch, types)
-    sendable = [r for r in records if r.types]
+    patient_ids = [str(p) for p in columns["patient_id"]]
+    refs = [f"r{row}" for row in range(batch.num_rows)]
+    sendable = inputs_from_columns(batch, refs)
     result = client.temporary_pseudonyms(
         config.id,
         sendable,
@@ -119,28 +99,15 @@ def pseudonymise(
         profile_version=batch.profile_version,
         bsn_justification=pseudo.bsn_justification,
     )
-    patient_ids = columns["patient_id"]
-    by_patient: dict[str, PatientPseudonyms] = {}
-    ttp_version = max(result.key_versions, default=1)
-    for record in sendable:
-        row = int(record.ref[1:])
-        labels = result.pseudonyms[record.ref]
-        by_patient[str(patient_ids[row])] = PatientPseudonyms(
-            patient_id=str(patient_ids[row]),
-            pseudonyms=tuple(
-                Pseudonym(
-                    type=_label_type(label),
-                    value=label,
-                    key_version=ttp_version,
-                    temporary=_label_type(label) is not PseudonymType.MRN,
-                    profile=batch.profile_version,
-                )
-                for label in labels.values()
-            ),
+    by_patient = {
+        p.patient_id: p
+        for p in result.patient_pseudonyms(
+            dict(zip(refs, patient_ids, strict=True)), batch.profile_version
         )
+    }
     failures = tuple(
         PseudonymFailure(
-            patient_ref=patient_ref(str(patient_ids[f.row])),
+            patient_ref=patient_ref(patient_ids[f.row]),
             type=str(f.type),
             field=f.field,
             reason=f.reason,
@@ -164,7 +131,7 @@ def pseudonymise(
         batch_ids=tuple(b.batch_id for b in result.batches),
         failures_by_type=failures_by_type,
         failures=failures[:1000],
-        patients_without_pseudonym=len(records) - len(sendable),
+        patients_without_pseudonym=batch.num_rows - len(sendable),
     )
     store.append(pseudonym_stream(config.id, period_label), [event], None)
     log.info(
