@@ -1,0 +1,79 @@
+"""Identity from a Patient per nl-core, and sane results on US (Synthea) patients."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from aanlevering.extract.fhir_identity import patient_identity
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "extract"
+
+
+def _patients(folder: str) -> list[dict[str, Any]]:
+    path = FIXTURES / folder / "Patient.ndjson"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_dutch_patient_with_name_and_address_parts() -> None:
+    identity = patient_identity(_patients("fhir-nl")[0])
+    assert identity == {
+        "patient_id": "pat-1",
+        "bsn": "999911120",
+        "mrn": "ZH-0042",
+        "own_prefix": "van",
+        "own_name": "Putten",
+        "partner_prefix": "van der",
+        "partner_name": "Giessen",
+        "initials": "J.P.",
+        "given_names": "Johanna Petronella",
+        "birth_date": "1950-03-02",
+        "sex": "female",
+        "postcode": "1012 NX",
+        "house_number": "12",
+        "house_number_addition": "A",
+    }
+
+
+def test_fallbacks_family_first_non_bsn_identifier_and_parsed_house_number() -> None:
+    identity = patient_identity(_patients("fhir-nl")[1])
+    assert identity["own_name"] == "Jansen" and identity["own_prefix"] is None
+    assert identity["partner_name"] is None
+    assert identity["given_names"] == "Karel" and identity["initials"] is None
+    assert identity["mrn"] == "ZH-0077" and identity["bsn"] == "999910048"
+    assert (identity["house_number"], identity["house_number_addition"]) == ("7", "bis")
+    assert identity["postcode"] == "9711AB"
+
+
+def test_configured_mrn_system_wins() -> None:
+    patient = _patients("fhir-nl")[0]
+    patient["identifier"].append({"system": "urn:oid:1.2.3", "value": "OTHER-1"})
+    assert patient_identity(patient, mrn_system="urn:oid:1.2.3")["mrn"] == "OTHER-1"
+    assert patient_identity(patient, mrn_system="urn:oid:9.9")["mrn"] is None
+
+
+def test_synthea_patient_ssn_is_not_a_bsn_and_maiden_name_is_the_birth_name() -> None:
+    maria, robert, _ = _patients("synthea/export")
+    identity = patient_identity(maria)
+    assert identity["bsn"] is None
+    assert identity["mrn"] == maria["id"]  # the identifier typed MR, not the SSN or licence
+    assert identity["own_name"] == "Garcia" and identity["given_names"] == "Maria"
+    assert identity["postcode"] == "01234"
+    assert identity["house_number"] is None  # "123 Main Street Apt 4" is no Dutch address
+    assert identity["sex"] == "female" and identity["birth_date"] == "1951-06-14"
+    assert "999-34-5678" not in json.dumps(identity)
+    assert patient_identity(robert)["own_name"] == "Miller"
+
+
+def test_old_identifiers_and_names_are_ignored() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "id": "x",
+        "identifier": [
+            {"use": "old", "system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "111"},
+        ],
+        "name": [{"use": "old", "family": "Vroeger"}, {"family": "Nu"}],
+    }
+    identity = patient_identity(patient)
+    assert identity["bsn"] is None and identity["own_name"] == "Nu"
