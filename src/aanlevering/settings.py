@@ -9,8 +9,11 @@ through environment variables; nothing else changes.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from aanlevering.errors import ConfigError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -84,3 +87,26 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         provider_type=env.get("AANLEVERING_PROVIDER_TYPE", "hospital"),
         provider_id=env.get("AANLEVERING_PROVIDER_ID", "demo-hospital"),
     )
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+
+
+def expand_env(text: str, env: dict[str, str] | None = None) -> str:
+    """Expand ``${VAR}`` and ``${VAR:-default}`` in config values (endpoints).
+
+    Unset variables without a default are a ConfigError naming the variable,
+    so a production config never silently talks to the demo default.
+    """
+    env = dict(os.environ) if env is None else env
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = env.get(name)
+        if value:
+            return value
+        if default is not None:
+            return default
+        raise ConfigError(f"environment variable {name} is not set (used in {text!r})")
+
+    return _ENV_REFERENCE.sub(replace, text)

@@ -37,6 +37,7 @@ class DeliveryStaged(DomainEvent):
     kind: str = "delivery"
     validation_report: str | None = None
     excluded_optouts: int = 0
+    content_sha256: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

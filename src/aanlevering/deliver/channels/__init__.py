@@ -19,7 +19,10 @@ class Channel(Protocol):
     when the receiver refuses the content.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """Channel name as recorded in events (https, sftp, outbox ...)."""
+        ...
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
         """Deliver every file of ``manifest`` from ``folder`` and return the receipt."""

@@ -1,0 +1,75 @@
+"""Build the channel a registration's config asks for, with secrets from files.
+
+Secrets never sit in the registration config: API keys and SSH keys are read
+from files whose paths come from the environment (defaults under
+``$AANLEVERING_HOME/secrets``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.deliver.channels import Channel
+from aanlevering.deliver.channels.https import HttpsChannel
+from aanlevering.deliver.channels.outbox import OutboxChannel
+from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
+from aanlevering.errors import ConfigError
+from aanlevering.settings import Settings, expand_env
+
+
+def _secret_file(env: Mapping[str, str], name: str, default: Path) -> Path:
+    path = Path(env.get(name) or default)
+    if not path.is_file():
+        raise ConfigError(f"secret file {path} not found (set {name} to its location)")
+    return path
+
+
+def registry_holder_api_key(settings: Settings, env: Mapping[str, str] | None = None) -> str:
+    """This hospital's API key at the registry holder."""
+    env = os.environ if env is None else env
+    path = _secret_file(
+        env,
+        "AANLEVERING_REGISTRY_HOLDER_API_KEY_FILE",
+        settings.secrets_dir / "registry-holder.api-key",
+    )
+    return path.read_text(encoding="utf-8").strip()
+
+
+def build_channel(
+    config: RegistrationConfig,
+    settings: Settings,
+    *,
+    outbox: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Channel:
+    """The channel for ``config`` (``outbox`` overrides it, e.g. for a manual delivery)."""
+    env = dict(os.environ) if env is None else dict(env)
+    delivery = config.delivery
+    if outbox is not None or delivery.channel == "outbox":
+        root = outbox or Path(expand_env(delivery.endpoint or "", env) or settings.home / "outbox")
+        return OutboxChannel(Path(root))
+    endpoint = expand_env(delivery.endpoint or "", env)
+    if delivery.channel == "https":
+        return HttpsChannel(
+            endpoint,
+            registry_holder_api_key(settings, env),
+            timeout=delivery.receipt_timeout_seconds,
+        )
+    if delivery.channel == "sftp":
+        target = SftpTarget.from_url(
+            endpoint,
+            _secret_file(
+                env, "AANLEVERING_SFTP_KEY_FILE", settings.secrets_dir / "sftp" / "id_ed25519"
+            ),
+            _secret_file(
+                env, "AANLEVERING_SFTP_KNOWN_HOSTS", settings.secrets_dir / "sftp" / "known_hosts"
+            ),
+        )
+        return SftpChannel(target, receipt_timeout=delivery.receipt_timeout_seconds)
+    raise ConfigError(
+        f"registration {config.id}: channel {delivery.channel!r} is not sent through this "
+        "factory (ttp-local deliveries go through the TTP client)"
+    )

@@ -1,0 +1,150 @@
+"""The delivery ledger: registration x period x version, projected from the event log.
+
+It answers what the pipeline and the engineer ask: was this period
+delivered (receipted), with which content, which version is current, what
+is still unreceipted. It also serves the delivery calendar
+(:class:`aanlevering.obligation.calendar.DeliveryLedger`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+from aanlevering.events.model import RecordedEvent
+from aanlevering.events.store import EventStore
+
+Status = str  # "staged" | "failed" | "receipted" | "aborted" | "rejected"
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One dataset version of one period of one registration."""
+
+    registration: str
+    period: str
+    version: int
+    idempotency_key: str
+    status: Status = "staged"
+    channel: str = ""
+    format: str = ""
+    record_counts: dict[str, int] = field(default_factory=dict)
+    excluded_optouts: int = 0
+    content_sha256: str = ""
+    supersedes: str | None = None
+    kind: str = "delivery"
+    validation_report: str | None = None
+    receipt_id: str | None = None
+    receiver: str | None = None
+    received_at: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    staged_at: str = ""
+
+
+@dataclass
+class DeliveryLedgerView:
+    """All ledger entries; build with :func:`project_ledger` or :func:`load_ledger`."""
+
+    entries: dict[str, LedgerEntry] = field(default_factory=dict)  # by idempotency key
+
+    def apply(self, record: RecordedEvent) -> None:
+        """Fold one event into the view (events of other kinds are ignored)."""
+        p = record.payload
+        kind = record.event_type
+        if kind == "deliver.DeliveryStaged":
+            self.entries[p["idempotency_key"]] = LedgerEntry(
+                registration=p["registration"],
+                period=p["period"],
+                version=int(p["version"]),
+                idempotency_key=p["idempotency_key"],
+                channel=p.get("channel", ""),
+                format=p.get("format", ""),
+                record_counts=dict(p.get("record_counts", {})),
+                excluded_optouts=int(p.get("excluded_optouts", 0)),
+                content_sha256=p.get("content_sha256", ""),
+                supersedes=p.get("supersedes"),
+                kind=p.get("kind", "delivery"),
+                validation_report=p.get("validation_report"),
+                staged_at=record.occurred_at.isoformat(),
+            )
+            return
+        entry = self.entries.get(p.get("idempotency_key", ""))
+        if entry is None:
+            return
+        if kind == "deliver.DeliveryReceipted":
+            self.entries[entry.idempotency_key] = replace(
+                entry,
+                status="receipted",
+                receipt_id=p["receipt_id"],
+                receiver=p["receiver"],
+                received_at=p["received_at"],
+            )
+        elif kind == "deliver.DeliveryAttemptFailed" and entry.status != "receipted":
+            self.entries[entry.idempotency_key] = replace(
+                entry,
+                status="failed" if p.get("retryable") else "rejected",
+                attempts=entry.attempts + 1,
+                last_error=p.get("reason"),
+            )
+        elif kind == "deliver.DeliveryAborted" and entry.status != "receipted":
+            self.entries[entry.idempotency_key] = replace(
+                entry, status="aborted", last_error=p.get("reason")
+            )
+
+    def versions(self, registration: str, period: str) -> list[LedgerEntry]:
+        """Every version of one period, oldest first."""
+        found = [
+            e
+            for e in self.entries.values()
+            if e.registration == registration and e.period == period
+        ]
+        return sorted(found, key=lambda e: e.version)
+
+    def current(self, registration: str, period: str) -> LedgerEntry | None:
+        """The latest version of the period (receipted or not)."""
+        versions = self.versions(registration, period)
+        return versions[-1] if versions else None
+
+    def unreceipted(self) -> list[LedgerEntry]:
+        """Versions staged but never receipted (to retry), oldest first."""
+        return sorted(
+            (e for e in self.entries.values() if e.status in {"staged", "failed"}),
+            key=lambda e: (e.registration, e.period, e.version),
+        )
+
+    def delivered_periods(self, registration: str) -> frozenset[str]:
+        """Labels of periods with a receipted delivery (for the calendar)."""
+        return frozenset(
+            e.period
+            for e in self.entries.values()
+            if e.registration == registration and e.status == "receipted" and e.kind == "delivery"
+        )
+
+    def last_receipted_on(self, registration: str) -> date | None:
+        """Day of the latest receipted delivery to ``registration``."""
+        days = [
+            date.fromisoformat(e.received_at[:10])
+            for e in self.entries.values()
+            if e.registration == registration and e.received_at
+        ]
+        return max(days, default=None)
+
+    def rows(self) -> list[LedgerEntry]:
+        """Entries sorted by registration, period and version."""
+        return sorted(self.entries.values(), key=lambda e: (e.registration, e.period, e.version))
+
+
+def project_ledger(records: Iterable[RecordedEvent]) -> DeliveryLedgerView:
+    """Fold events (in global order) into the ledger."""
+    view = DeliveryLedgerView()
+    for record in records:
+        if record.event_type.startswith("deliver."):
+            view.apply(record)
+    return view
+
+
+def load_ledger(store: EventStore) -> DeliveryLedgerView:
+    """Project the ledger from the whole log."""
+    return project_ledger(store.read_all())
