@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.optout",
     "aanlevering.cli.ttp",
     "aanlevering.cli.fhir_export",
+    "aanlevering.cli.validate",
 )
 
 log = logging.getLogger("aanlevering")

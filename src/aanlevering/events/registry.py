@@ -34,6 +34,7 @@ EVENT_MODULES: tuple[str, ...] = (
     "aanlevering.obligation.events",
     "aanlevering.optout.events",
     "aanlevering.pseudonym.events",
+    "aanlevering.validate.events",
 )
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
