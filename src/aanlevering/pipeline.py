@@ -1,0 +1,366 @@
+"""One delivery run of one registration and period, composed from the stages.
+
+The same function serves the CLI (``aanlevering run``) and, task by task, the
+Airflow DAGs. Order: check the obligation, extract, drop opted-out patients,
+validate what will be delivered, pseudonymise, build the output, send with
+retries (re-checking the obligation just before sending), record the receipt
+and what the delivery contained, purge staging.
+
+Idempotent: the content fingerprint of a period's data decides whether a run
+is a no-op (already receipted), a resend of an unreceipted version (same
+idempotency key), or a correction (new version superseding the old one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.deliver.channels import Channel
+from aanlevering.deliver.events import DeliveryStaged, delivery_stream
+from aanlevering.deliver.ledger import LedgerEntry, load_ledger
+from aanlevering.deliver.manifest import Manifest, idempotency_key, write_manifest
+from aanlevering.deliver.receipt import Receipt
+from aanlevering.deliver.service import send_with_retries
+from aanlevering.errors import ValidationBlocked
+from aanlevering.events.patient_ref import PatientRefHasher, load_or_create_key
+from aanlevering.events.store import EventStore
+from aanlevering.extract.model import Extract, ExtractedDataset
+from aanlevering.obligation.permission import check_may_deliver
+from aanlevering.obligation.status import load_status
+from aanlevering.optout.deliveries import record_delivery_contents
+from aanlevering.optout.filter import apply_optouts, patient_refs_for_mrns, record_optouts_applied
+from aanlevering.optout.register import OptOutRegister
+from aanlevering.optout.rules import load_optout_rules
+from aanlevering.optout.sources import mrn_hasher
+from aanlevering.periods import Period
+from aanlevering.pseudonym.keys import load_keys
+from aanlevering.pseudonym.model import PatientPseudonyms
+from aanlevering.pseudonym.service import pseudonymise
+from aanlevering.pseudonym.ttp_client import TTPClient
+from aanlevering.settings import Settings
+from aanlevering.validate.decision import ValidationOutcome
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What to deliver: a registration, a period and where its EHR extract is."""
+
+    registration_id: str
+    input_path: Path
+    period: Period
+    today: date = field(default_factory=date.today)
+    outbox: Path | None = None
+    allow_open_period: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended; never holds patient data."""
+
+    status: str  # delivered | already-delivered
+    registration: str
+    period: str
+    version: int
+    idempotency_key: str
+    record_counts: Mapping[str, int]
+    excluded_optouts: int
+    validation: ValidationOutcome | None
+    receipt: Receipt | None
+    staging_dir: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0: delivered or already delivered (idempotent)."""
+        return 0
+
+
+@dataclass(frozen=True)
+class Ports:
+    """The adapters a run talks to (real ones in production, reference ones in tests)."""
+
+    store: EventStore
+    ttp: TTPClient
+    channel_for: Callable[[RegistrationConfig, Path | None], Channel]
+
+
+def _filter(dataset: ExtractedDataset, keep: pa.BooleanArray) -> ExtractedDataset:
+    kept_refs = set(pc.filter(dataset.row_refs, keep).to_pylist())
+    return replace(
+        dataset,
+        clinical=dataset.clinical.filter(keep),
+        identity=dataset.identity.filter(keep),
+        row_refs=pc.filter(dataset.row_refs, keep),
+        type_problems=tuple(p for p in dataset.type_problems if p.row_ref in kept_refs),
+    )
+
+
+def _patient_numbers(dataset: ExtractedDataset) -> pa.Array:
+    identity = dataset.identity
+    if "mrn" in identity.column_names and identity.column("mrn").null_count < identity.num_rows:
+        return identity.column("mrn")
+    return identity.column("patient_id")
+
+
+def apply_optouts_to_extract(
+    extract: Extract,
+    settings: Settings,
+    store: EventStore,
+    today: date,
+    run_id: str,
+) -> tuple[Extract, int, dict[str, pa.Array]]:
+    """Remove opted-out patients from every dataset before anything else sees them.
+
+    Returns the filtered extract, the number of records removed, and the
+    patient references (keyed hashes) of the remaining rows per dataset.
+    """
+    hasher = mrn_hasher(PatientRefHasher.from_settings(settings))
+    register = OptOutRegister.load(store, load_optout_rules(settings))
+    datasets: dict[str, ExtractedDataset] = {}
+    refs_by_dataset: dict[str, pa.Array] = {}
+    excluded = considered = 0
+    for name, dataset in extract.datasets.items():
+        refs = patient_refs_for_mrns(_patient_numbers(dataset), hasher, f"dataset {name}")
+        keep, removed = apply_optouts(
+            refs, extract.registration_id, extract.period, register=register, as_of=today
+        )
+        datasets[name] = _filter(dataset, keep)
+        refs_by_dataset[name] = pc.filter(refs, keep)
+        excluded += removed
+        considered += dataset.num_rows
+    record_optouts_applied(
+        store,
+        extract.registration_id,
+        extract.period,
+        excluded_count=excluded,
+        considered_count=considered,
+        register=register,
+        as_of=today,
+        run_id=run_id,
+    )
+    return replace(extract, datasets=datasets), excluded, refs_by_dataset
+
+
+def content_fingerprint(extract: Extract, refs: Mapping[str, pa.Array]) -> str:
+    """sha256 over the delivered clinical data and patient refs: same data, same print."""
+    digest = hashlib.sha256()
+    for name in sorted(extract.datasets):
+        table = extract.datasets[name].clinical.append_column("__patient_ref", refs[name])
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        digest.update(name.encode())
+        digest.update(sink.getvalue().to_pybytes())
+    return digest.hexdigest()
+
+
+def identity_for_pseudonymisation(extract: Extract) -> pa.Table:
+    """All datasets' identity rows, richest datasets first, as one table."""
+    tables = sorted(
+        (d.identity for d in extract.datasets.values() if d.num_rows),
+        key=lambda t: -t.num_columns,
+    )
+    if not tables:
+        return pa.table({"patient_id": pa.array([], pa.string())})
+    return pa.concat_tables(tables, promote_options="default")
+
+
+def _drop_unpseudonymised(
+    extract: Extract, pseudonyms: Mapping[str, PatientPseudonyms]
+) -> tuple[Extract, int]:
+    known = pa.array(list(pseudonyms), type=pa.string())
+    datasets = {}
+    dropped = 0
+    for name, dataset in extract.datasets.items():
+        keep = pc.fill_null(pc.is_in(dataset.identity.column("patient_id"), value_set=known), False)
+        kept = _filter(dataset, keep)
+        dropped += dataset.num_rows - kept.num_rows
+        datasets[name] = kept
+    return replace(extract, datasets=datasets), dropped
+
+
+def _next_version(
+    entries: list[LedgerEntry], fingerprint: str
+) -> tuple[int, str | None, LedgerEntry | None]:
+    """(version to use, key it supersedes, entry that already carries this content)."""
+    for entry in reversed(entries):
+        if entry.content_sha256 == fingerprint and entry.status != "aborted":
+            return entry.version, entry.supersedes, entry
+    receipted = [e for e in entries if e.status == "receipted"]
+    if not entries:
+        return 1, None, None
+    latest = entries[-1]
+    if latest.status != "receipted" and not receipted:
+        return latest.version + 1 if latest.status == "aborted" else latest.version, None, None
+    supersedes = receipted[-1].idempotency_key if receipted else None
+    return latest.version + 1, supersedes, None
+
+
+def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
+    config: RegistrationConfig,
+    settings: Settings,
+    request: RunRequest,
+    ports: Ports,
+) -> RunResult:
+    """Deliver one period of one registration, end to end.
+
+    Raises NoObligation (exit 3), ExtractError/ConfigError (exit 2),
+    ValidationBlocked (exit 1), TTPError or DeliveryError when a step fails;
+    a run that fails before the receipt leaves the delivery unreceipted, and
+    a rerun resumes it with the same idempotency key.
+    """
+    from aanlevering.extract.api import extract as extract_stage
+    from aanlevering.fhir.context import DeliveryContext
+    from aanlevering.fhir.ids import derive_salt
+    from aanlevering.output.content import DeliveryInput
+    from aanlevering.output.writer import write_delivery
+    from aanlevering.validate.service import validate_extract
+
+    store, period = ports.store, request.period
+    run_id = uuid.uuid4().hex[:12]
+
+    def obligation() -> None:
+        check_may_deliver(
+            config,
+            load_status(store, config.id),
+            request.today,
+            period,
+            require_closed=not request.allow_open_period,
+        )
+
+    obligation()
+    log.info("run %s: %s %s from %s", run_id, config.id, period.label, request.input_path)
+    extracted = extract_stage(config, request.input_path, period)
+    extracted, excluded, refs = apply_optouts_to_extract(
+        extracted, settings, store, request.today, run_id
+    )
+    fingerprint = content_fingerprint(extracted, refs)
+    ledger = load_ledger(store)
+    version, supersedes, same = _next_version(ledger.versions(config.id, period.label), fingerprint)
+    key = idempotency_key(config.id, period.label, version)
+    counts = {name: d.num_rows for name, d in extracted.datasets.items()}
+    if same is not None and same.status == "receipted":
+        log.info("%s already delivered and receipted (%s)", key, same.receipt_id)
+        return RunResult(
+            "already-delivered", config.id, period.label, version, key, counts, excluded, None, None
+        )
+
+    staging = settings.staging_dir / config.id / period.label / f"v{version}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    report_dir = staging / "validation"
+    outcome = validate_extract(
+        extracted,
+        config,
+        provider_type=settings.provider_type,
+        provider_id=settings.provider_id,
+        report_dir=report_dir,
+        event_store=store,
+        counts={"excluded_optout": excluded},
+    )
+    if outcome.blocked:
+        kept = settings.reports_dir / config.id / period.label
+        shutil.copytree(report_dir, kept, dirs_exist_ok=True)
+        shutil.rmtree(staging)
+        raise ValidationBlocked(
+            f"registration {config.id}, period {period.label}: validation failed "
+            f"({outcome.failed_errors} failing error check(s)); "
+            f"report: {kept}/validation-report.html"
+        )
+
+    source_key, mrn_key = load_keys(settings, config.id)
+    hasher = PatientRefHasher.from_settings(settings)
+    pseudonymised = pseudonymise(
+        config,
+        period.label,
+        identity_for_pseudonymisation(extracted),
+        client=ports.ttp,
+        source_key=source_key,
+        mrn_key=mrn_key,
+        patient_ref=lambda mrn: hasher.ref(mrn, scheme="mrn"),
+        store=store,
+        run_id=run_id,
+    )
+    extracted, unpseudonymised = _drop_unpseudonymised(extracted, pseudonymised.by_patient)
+    if unpseudonymised:
+        log.warning("%d record(s) left out: no pseudonym could be made", unpseudonymised)
+    secret = load_or_create_key(settings.secrets_dir / "resource-ids.key")
+    context = DeliveryContext.for_registration(config, derive_salt(secret, key))
+    content = DeliveryInput(
+        context=context, datasets=extracted.datasets, pseudonyms=pseudonymised.by_patient
+    )
+    output = write_delivery(staging, content, config.delivery.format)
+    manifest = Manifest(
+        idempotency_key=key,
+        registration=config.id,
+        registry_holder=config.registry_holder_id,
+        period=period.label,
+        period_start=period.start.isoformat(),
+        period_end=period.end.isoformat(),
+        version=version,
+        dictionary_id=config.dictionary.id,
+        dictionary_version=config.dictionary.version,
+        format=config.delivery.format,
+        normalisation_profile=config.pseudonymisation.profile,
+        pseudonym_types=tuple(str(t) for t in config.pseudonymisation.types),
+        key_versions={t: max(v) for t, v in output.key_versions.items()},
+        ttp_mode=config.pseudonymisation.ttp_mode,
+        provider_id=settings.provider_id,
+        files=output.manifest_files(),
+        record_counts=dict(output.record_counts),
+        supersedes=supersedes,
+    )
+    write_manifest(staging, manifest)
+    channel = ports.channel_for(config, request.outbox)
+    stream = delivery_stream(config.id, period.label)
+    store.append(
+        stream,
+        [
+            DeliveryStaged(
+                registration=config.id,
+                period=period.label,
+                version=version,
+                idempotency_key=key,
+                channel=channel.name,
+                format=config.delivery.format,
+                record_counts=dict(output.record_counts),
+                files=tuple(f.name for f in manifest.files),
+                manifest_sha256=hashlib.sha256(manifest.to_json().encode()).hexdigest(),
+                supersedes=supersedes,
+                validation_report=outcome.report_paths.get("json"),
+                excluded_optouts=excluded,
+                content_sha256=fingerprint,
+            )
+        ],
+        None,
+    )
+    receipt = send_with_retries(channel, staging, manifest, store, guard=obligation)
+    delivered_refs = sorted({r for a in refs.values() for r in a.to_pylist()})
+    record_delivery_contents(store, config.id, period.label, version, delivered_refs)
+    kept_reports = settings.reports_dir / config.id / period.label / f"v{version}"
+    shutil.copytree(report_dir, kept_reports, dirs_exist_ok=True)
+    shutil.rmtree(staging)
+    return RunResult(
+        "delivered",
+        config.id,
+        period.label,
+        version,
+        key,
+        dict(output.record_counts),
+        excluded,
+        outcome,
+        receipt,
+    )
