@@ -261,7 +261,9 @@ def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    report_dir = staging / "validation"
+    # The hospital's copy (with GX data docs) stays home; only the registry
+    # holder's report travels with the delivery.
+    report_dir = settings.reports_dir / config.id / period.label / f"v{version}"
     outcome = validate_extract(
         extracted,
         config,
@@ -272,14 +274,15 @@ def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
         counts={"excluded_optout": excluded},
     )
     if outcome.blocked:
-        kept = settings.reports_dir / config.id / period.label
-        shutil.copytree(report_dir, kept, dirs_exist_ok=True)
         shutil.rmtree(staging)
         raise ValidationBlocked(
             f"registration {config.id}, period {period.label}: validation failed "
             f"({outcome.failed_errors} failing error check(s)); "
-            f"report: {kept}/validation-report.html"
+            f"report: {outcome.report_paths.get('html')}"
         )
+    (staging / "validation").mkdir()
+    for kind in ("json", "html"):
+        shutil.copy2(outcome.report_paths[kind], staging / "validation")
 
     source_key, mrn_key = load_keys(settings, config.id)
     hasher = PatientRefHasher.from_settings(settings)
@@ -350,8 +353,6 @@ def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
     receipt = send_with_retries(channel, staging, manifest, store, guard=obligation)
     delivered_refs = sorted({r for a in refs.values() for r in a.to_pylist()})
     record_delivery_contents(store, config.id, period.label, version, delivered_refs)
-    kept_reports = settings.reports_dir / config.id / period.label / f"v{version}"
-    shutil.copytree(report_dir, kept_reports, dirs_exist_ok=True)
     shutil.rmtree(staging)
     return RunResult(
         "delivered",

@@ -19,6 +19,7 @@ from aanlevering.errors import AanleveringError
 # Command modules, imported lazily by name so `aanlevering --help` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.registrations",
+    "aanlevering.cli.demo_data",
     "aanlevering.cli.events",
     "aanlevering.cli.registry_holder",
     "aanlevering.cli.register",
@@ -26,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.ttp",
     "aanlevering.cli.fhir_export",
     "aanlevering.cli.validate",
+    "aanlevering.cli.run",
 )
 
 log = logging.getLogger("aanlevering")

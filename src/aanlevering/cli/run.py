@@ -1,0 +1,67 @@
+"""``aanlevering run``: one delivery on embedded defaults, without Airflow.
+
+Exit codes: 0 delivered (or already delivered), 1 blocked by validation,
+2 unusable input or config, 3 no delivery obligation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from aanlevering.catalogue import RegistrationConfig, load_catalogue
+from aanlevering.periods import Period
+from aanlevering.settings import load_settings
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``run`` command."""
+    parser = subparsers.add_parser("run", help="deliver one registration's period end to end")
+    parser.add_argument("--registration", required=True, metavar="ID")
+    parser.add_argument("--input", required=True, type=Path, help="EHR extract (folder or file)")
+    parser.add_argument("--period", required=True, help="2026, 2026-Q1 or 2026-01")
+    parser.add_argument("--outbox", type=Path, default=None, help="deliver into this folder")
+    parser.add_argument(
+        "--allow-open-period",
+        action="store_true",
+        help="deliver a period that has not closed yet (a year-to-date delivery)",
+    )
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from aanlevering.deliver.channels import Channel
+    from aanlevering.deliver.channels.factory import build_channel
+    from aanlevering.events.factory import open_event_store
+    from aanlevering.pipeline import Ports, RunRequest, run_delivery
+    from aanlevering.pseudonym.ttp_client import TTPClient
+
+    settings = load_settings()
+    config = load_catalogue(settings.catalogue_dir).get(args.registration)
+    request = RunRequest(
+        registration_id=config.id,
+        input_path=args.input,
+        period=Period.parse(args.period),
+        outbox=args.outbox,
+        allow_open_period=args.allow_open_period,
+    )
+
+    def channel_for(registration: RegistrationConfig, outbox: Path | None) -> Channel:
+        return build_channel(registration, settings, outbox=outbox)
+
+    with open_event_store(settings.event_store_url) as store:
+        ports = Ports(store=store, ttp=TTPClient.from_env(), channel_for=channel_for)
+        result = run_delivery(config, settings, request, ports)
+    print(
+        f"{result.status}: {result.registration} {result.period} v{result.version} "
+        f"({result.idempotency_key}); records {dict(result.record_counts)}; "
+        f"excluded by opt-out {result.excluded_optouts}"
+    )
+    if result.receipt is not None:
+        print(f"receipt {result.receipt.receipt_id} from {result.receipt.receiver}")
+    if result.validation is not None:
+        print(f"validation report: {result.validation.report_paths.get('html', '-')}")
+    return result.exit_code
