@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import secrets
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from aanlevering.catalogue import load_catalogue
+
+if TYPE_CHECKING:
+    from aanlevering.counterparts.registry_holder.config import ReceiverConfig
+    from aanlevering.counterparts.registry_holder.store import Exchanger
 from aanlevering.settings import load_settings
 
 
@@ -25,6 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     init.add_argument("--out", required=True, type=Path)
     init.add_argument("--hospital", default=None, help="hospital id (default: settings)")
     init.add_argument("--fault-injection", action="store_true", help="enable /_faults (tests)")
+    init.add_argument("--ttp-url", default=None, help="TTP for web-mode exchange")
+    init.add_argument(
+        "--ttp-clients",
+        type=Path,
+        default=None,
+        help="folder with <registry-holder-id>.key API keys at the TTP (from `ttp init-config`)",
+    )
     init.set_defaults(handler=_init_config)
     openapi = actions.add_parser("openapi", help="print or write the OpenAPI document")
     openapi.add_argument("--out", type=Path, default=None)
@@ -32,7 +44,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def write_demo_config(
-    out: Path, hospital: str, registrations: list[str], fault_injection: bool = False
+    out: Path,
+    hospital: str,
+    registrations: list[str],
+    *,
+    fault_injection: bool = False,
+    ttp_url: str | None = None,
+    ttp_api_key_files: dict[str, Path] | None = None,
 ) -> Path:
     """Write config + a fresh hospital API key file (mode 0600); return the config path."""
     from aanlevering.counterparts.registry_holder.config import hash_api_key
@@ -43,7 +61,7 @@ def write_demo_config(
     key_file.write_text(api_key + "\n", encoding="utf-8")
     key_file.chmod(0o600)
     (out / "sftp-inbox").mkdir(exist_ok=True)
-    config = {
+    config: dict[str, object] = {
         "receiver_id": "reference-registry-holder",
         "storage_dir": "storage",
         "registrations": registrations,
@@ -51,6 +69,9 @@ def write_demo_config(
         "sftp_inboxes": [f"sftp-inbox/{r}" for r in registrations],
         "fault_injection": fault_injection,
     }
+    if ttp_url:
+        config["ttp_url"] = ttp_url
+        config["ttp_api_key_files"] = {k: str(v) for k, v in (ttp_api_key_files or {}).items()}
     for registration in registrations:
         (out / "sftp-inbox" / registration).mkdir(exist_ok=True)
     path = out / "registry-holder.yaml"
@@ -60,12 +81,42 @@ def write_demo_config(
 
 def _init_config(args: argparse.Namespace) -> int:
     settings = load_settings()
-    registrations = [c.id for c in load_catalogue(settings.catalogue_dir)]
+    configs = list(load_catalogue(settings.catalogue_dir))
+    registrations = [c.id for c in configs]
+    key_files = (
+        {c.id: args.ttp_clients / f"{c.registry_holder_id}.key" for c in configs}
+        if args.ttp_clients
+        else {}
+    )
     path = write_demo_config(
-        args.out, args.hospital or settings.provider_id, registrations, args.fault_injection
+        args.out,
+        args.hospital or settings.provider_id,
+        registrations,
+        fault_injection=args.fault_injection,
+        ttp_url=args.ttp_url,
+        ttp_api_key_files=key_files,
     )
     print(f"wrote {path}")
     return 0
+
+
+def _exchanger(config: ReceiverConfig) -> Exchanger | None:
+    """Web-mode exchange at the TTP, when the config names the TTP and holder keys."""
+    from aanlevering.counterparts.registry_holder.exchange import make_exchanger
+    from aanlevering.errors import ConfigError
+    from aanlevering.pseudonym.ttp_client import TTPClient
+
+    if not config.ttp_url:
+        return None
+    ttp_url = config.ttp_url
+
+    def client_for(registration: str) -> TTPClient:
+        key_file = config.ttp_api_key_files.get(registration)
+        if key_file is None:
+            raise ConfigError(f"no TTP API key file for registration {registration}")
+        return TTPClient(ttp_url, key_file.read_text(encoding="utf-8").strip())
+
+    return make_exchanger(client_for)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -77,7 +128,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aanlevering.counterparts.registry_holder.store import DeliveryStore
 
     config = load_receiver_config(args.config)
-    store = DeliveryStore(config.storage_dir, config.receiver_id)
+    store = DeliveryStore(config.storage_dir, config.receiver_id, exchanger=_exchanger(config))
     stop = start_watcher(config.sftp_inboxes, store) if config.sftp_inboxes else None
     try:
         uvicorn.run(create_app(config, store), host=args.host, port=args.port, log_level="warning")

@@ -25,7 +25,7 @@ class ReceiverConfig:
     registrations: frozenset[str]
     hospital_key_hashes: dict[str, str]
     ttp_url: str | None = None
-    ttp_api_key_file: Path | None = None
+    ttp_api_key_files: dict[str, Path] = field(default_factory=dict)  # registration -> key file
     sftp_inboxes: tuple[Path, ...] = ()
     fault_injection: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
@@ -61,9 +61,9 @@ def load_receiver_config(path: Path) -> ReceiverConfig:
             registrations=frozenset(raw["registrations"]),
             hospital_key_hashes={str(k): str(v) for k, v in raw["hospitals"].items()},
             ttp_url=raw.get("ttp_url"),
-            ttp_api_key_file=(base / raw["ttp_api_key_file"]).resolve()
-            if raw.get("ttp_api_key_file")
-            else None,
+            ttp_api_key_files={
+                str(k): (base / v).resolve() for k, v in raw.get("ttp_api_key_files", {}).items()
+            },
             sftp_inboxes=tuple((base / p).resolve() for p in raw.get("sftp_inboxes", ())),
             fault_injection=bool(raw.get("fault_injection", False)),
         )

@@ -1,0 +1,117 @@
+"""Web mode at the registry holder: swap temporary pseudonyms for definitive ones.
+
+The hospital delivers temporary pseudonyms (``T1:<TYPE>:v<n>:...``) that only
+the TTP can turn into definitive ones, and only for this registry holder.
+The exchanger collects every distinct temporary label of a delivery, asks the
+TTP in batches, and rewrites the accepted files: FHIR identifiers get the
+definitive value and status, CSV pseudonym columns likewise.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from aanlevering.deliver.manifest import Manifest
+from aanlevering.pseudonym.ttp_client import RecordPseudonyms, TTPClient
+
+log = logging.getLogger(__name__)
+TEMPORARY_LABEL = re.compile(r"T\d+:([A-Za-z]+):v\d+:[A-Za-z0-9_-]+")
+STATUS_URL = "https://aanlevering.example/fhir/StructureDefinition/pseudonym-status"
+
+#: registration -> client authenticated as that registration's registry holder.
+ClientFor = Callable[[str], TTPClient]
+
+
+def _labels_in(folder: Path, manifest: Manifest) -> set[str]:
+    labels: set[str] = set()
+    for item in manifest.files:
+        text = (folder / item.name).read_text(encoding="utf-8-sig")
+        labels.update(match.group(0) for match in TEMPORARY_LABEL.finditer(text))
+    return labels
+
+
+def _rewrite_identifier(identifier: dict[str, Any], definitive: Mapping[str, str]) -> None:
+    value = identifier.get("value")
+    if not isinstance(value, str) or value not in definitive:
+        return
+    identifier["value"] = definitive[value]
+    identifier.pop("use", None)
+    for extension in identifier.get("extension", ()):
+        if extension.get("url") == STATUS_URL:
+            extension["valueCode"] = "definitive"
+
+
+def _rewrite_resource(resource: dict[str, Any], definitive: Mapping[str, str]) -> None:
+    for identifier in resource.get("identifier", ()):
+        _rewrite_identifier(identifier, definitive)
+
+
+def _rewrite_json(path: Path, definitive: Mapping[str, str]) -> None:
+    if path.suffix == ".ndjson":
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                resource = json.loads(line)
+                _rewrite_resource(resource, definitive)
+                lines.append(json.dumps(resource, separators=(",", ":")))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return
+    bundle = json.loads(path.read_text(encoding="utf-8"))
+    for entry in bundle.get("entry", ()):
+        _rewrite_resource(entry.get("resource", {}), definitive)
+    path.write_text(json.dumps(bundle, separators=(",", ":")), encoding="utf-8")
+
+
+def _rewrite_csv(path: Path, definitive: Mapping[str, str]) -> None:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    header = rows[0]
+    for row in rows[1:]:
+        for index, value in enumerate(row):
+            if value in definitive:
+                row[index] = definitive[value]
+                status = (
+                    header.index(f"{header[index]}_status")
+                    if (f"{header[index]}_status" in header)
+                    else None
+                )
+                if status is not None:
+                    row[status] = "definitief"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, delimiter=";", lineterminator="\n").writerows(rows)
+
+
+def make_exchanger(client_for: ClientFor) -> Callable[[Path, Manifest], None]:
+    """An exchanger for :class:`DeliveryStore` that uses the TTP's exchange endpoint."""
+
+    def exchange(folder: Path, manifest: Manifest) -> None:
+        labels = sorted(_labels_in(folder, manifest))
+        if not labels:
+            return
+        records = [
+            RecordPseudonyms(ref=f"x{index}", pseudonyms={match.group(1): label})
+            for index, label in enumerate(labels)
+            if (match := TEMPORARY_LABEL.fullmatch(label))
+        ]
+        result = client_for(manifest.registration).exchange(
+            manifest.registration, records, run_id=manifest.idempotency_key.replace(".", "-")
+        )
+        definitive = {
+            label: next(iter(result.pseudonyms[record.ref].values()))
+            for label, record in zip(labels, records, strict=True)
+        }
+        for item in manifest.files:
+            path = folder / item.name
+            if item.name.endswith(".csv"):
+                _rewrite_csv(path, definitive)
+            else:
+                _rewrite_json(path, definitive)
+        log.info("exchanged %d temporary pseudonyms for %s", len(labels), manifest.idempotency_key)
+
+    return exchange
