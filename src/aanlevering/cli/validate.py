@@ -131,8 +131,13 @@ def _require(args: argparse.Namespace) -> None:
 
 
 def _report_dir(path: Path) -> Path:
+    """Refuse an unusable report folder up front; it is created only once the extract is read."""
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--report-dir {path} exists and is not a folder")
+    return path
+
+
+def _create(path: Path) -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -167,6 +172,7 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
         else settings.reports_dir / config.id / period.label
     )
     data = extract(config, input_path, period)
+    _create(report_dir)
     with open_event_store(settings.event_store_url) as store:
         outcome = validate_extract(
             data,
