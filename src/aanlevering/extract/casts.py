@@ -27,6 +27,7 @@ TRUE_SPELLINGS: tuple[str, ...] = ("ja", "j", "1", "true", "t", "waar", "yes", "
 FALSE_SPELLINGS: tuple[str, ...] = ("nee", "n", "0", "false", "f", "onwaar", "no")
 
 _NULL_STRING = pa.scalar(None, pa.string())
+_NULL_TIMESTAMP = pa.scalar(None, pa.timestamp("s"))
 _INTEGER = r"^[+-]?\d{1,18}$"
 _DECIMAL = {",": r"^[+-]?(\d+(,\d+)?|,\d+)$", ".": r"^[+-]?(\d+(\.\d+)?|\.\d+)$"}
 
@@ -55,7 +56,10 @@ class CastSpec:
 def clean(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Trim whitespace and turn empty strings into null: an empty cell is a missing value."""
     trimmed = pc.utf8_trim_whitespace(values)
-    return pc.if_else(pc.equal(trimmed, ""), _NULL_STRING, trimmed)
+    empty = pc.equal(trimmed, "")
+    if not pc.any(empty).as_py():
+        return trimmed
+    return pc.if_else(empty, _NULL_STRING, trimmed)
 
 
 @cache
@@ -86,10 +90,10 @@ def format_pattern(fmt: str) -> tuple[str, tuple[str, ...]] | None:
     return "^" + "".join(parts) + "$", tuple(checks)
 
 
-def _parse_one(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:
+def _parse_exact(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:
+    """strptime, accepting only text that matches the format's regex and did not roll over."""
     pattern = format_pattern(fmt)
-    if pattern is None:
-        return pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+    assert pattern is not None
     regex, checks = pattern
     if not checks:
         matched = pc.match_substring_regex(values, regex)
@@ -103,7 +107,27 @@ def _parse_one(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.Ch
         written = pc.cast(pc.struct_field(parts, group), pa.int64(), safe=False)
         same = pc.equal(pc.cast(_CHECKS[group](parsed), pa.int64()), written)
         ok = same if ok is None else pc.and_(ok, same)
-    return pc.if_else(ok, parsed, pa.scalar(None, pa.timestamp("s")))
+    return pc.if_else(ok, parsed, _NULL_TIMESTAMP)
+
+
+def _parse_one(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:
+    """strptime with the strict check only where it can matter, to stay fast.
+
+    A day past the month's end rolls over onto day 1-3 of the next month, and
+    a short year parses as a year before 1000; only such values (a few percent
+    of real dates) go through the regex check of :func:`_parse_exact`.
+    """
+    parsed = pc.strptime(values, format=fmt, unit="s", error_is_null=True)
+    if format_pattern(fmt) is None:
+        return parsed
+    doubtful = pc.less_equal(pc.day(parsed), 3)
+    if "%Y" in fmt or "%y" in fmt:
+        doubtful = pc.or_(doubtful, pc.less(pc.year(parsed), 1000))
+    doubtful = pc.fill_null(doubtful, False)
+    if not pc.any(doubtful).as_py():
+        return parsed
+    exact = _parse_exact(pc.if_else(doubtful, values, _NULL_STRING), fmt)
+    return pc.if_else(doubtful, exact, parsed)
 
 
 def parse_timestamps(
@@ -112,8 +136,13 @@ def parse_timestamps(
     """Timestamps from text tried against ``formats`` in order; null where none fits."""
     result: pa.Array | pa.ChunkedArray | None = None
     for fmt in formats:
-        parsed = _parse_one(values, fmt)
-        result = parsed if result is None else pc.coalesce(result, parsed)
+        if result is None:
+            result = _parse_one(values, fmt)
+            continue
+        if result.null_count == values.null_count:
+            break  # every value already parsed
+        todo = pc.if_else(pc.is_null(result), values, _NULL_STRING)
+        result = pc.coalesce(result, _parse_one(todo, fmt))
     if result is None:
         return pc.cast(
             pc.if_else(pc.is_valid(values), _NULL_STRING, _NULL_STRING), pa.timestamp("s")
@@ -141,7 +170,14 @@ def _parse_matching(
     values: pa.Array | pa.ChunkedArray, regex: str, target: pa.DataType
 ) -> pa.Array | pa.ChunkedArray:
     ok = pc.match_substring_regex(values, regex)
-    return pc.cast(pc.if_else(ok, values, _NULL_STRING), target)
+    return pc.cast(_without_plus(pc.if_else(ok, values, _NULL_STRING)), target)
+
+
+def _without_plus(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Arrow's number parsing refuses an explicit plus sign."""
+    if not pc.any(pc.starts_with(values, "+")).as_py():
+        return values
+    return pc.replace_substring_regex(values, r"^\+", "")
 
 
 def cast_text(
@@ -157,7 +193,7 @@ def cast_text(
         text = pc.if_else(ok, values, _NULL_STRING)
         if spec.decimal == ",":
             text = pc.replace_substring(text, ",", ".")
-        return pc.cast(text, pa.float64())
+        return pc.cast(_without_plus(text), pa.float64())
     if type_name == "date":
         return parse_dates(values, spec.date_formats)
     if type_name == "datetime":

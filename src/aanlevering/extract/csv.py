@@ -209,8 +209,9 @@ class DatasetReader:
                 ),
                 convert_options=pacsv.ConvertOptions(
                     column_types=dict.fromkeys(layout.header, pa.string()),
-                    strings_can_be_null=False,
-                    quoted_strings_can_be_null=False,
+                    strings_can_be_null=True,  # an empty cell is a missing value
+                    null_values=[""],
+                    quoted_strings_can_be_null=True,
                 ),
             )
             for batch in reader:
@@ -249,17 +250,19 @@ class DatasetReader:
     def _row_refs(self, batch: pa.RecordBatch, state: _FileState) -> pa.Array:
         count = batch.num_rows
         newlines: ArrayLike | None = None
-        for column in batch.columns:
-            found = pc.count_substring(column, "\n")
-            newlines = found if newlines is None else pc.add(newlines, found)
-        assert newlines is not None
-        total_newlines = int(pc.sum(newlines).as_py() or 0)
+        if state.layout.has_quotes:  # only a quoted value can hold a line break
+            for column in batch.columns:
+                found = pc.fill_null(pc.count_substring(column, "\n"), 0)
+                newlines = found if newlines is None else pc.add(newlines, found)
+        total_newlines = int(pc.sum(newlines).as_py() or 0) if newlines is not None else 0
         if state.slow_lines is not None:
             lines = pa.array(state.slow_lines[state.records : state.records + count], pa.int64())
         else:
-            index = pa.array(range(count), pa.int64())
-            before = pc.subtract(pc.cumulative_sum(newlines), newlines)
-            lines = pc.add(pc.add(index, pc.cast(before, pa.int64())), state.next_line)
+            lines = pa.array(range(state.next_line, state.next_line + count), pa.int64())
+            if total_newlines:
+                assert newlines is not None
+                before = pc.subtract(pc.cumulative_sum(newlines), newlines)
+                lines = pc.add(lines, pc.cast(before, pa.int64()))
         state.records += count
         state.next_line += count + total_newlines
         if total_newlines:

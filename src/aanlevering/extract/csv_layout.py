@@ -38,6 +38,7 @@ class CsvLayout:
     quote: str
     header: tuple[str, ...]
     blank_lines: bool  # blank lines between records: line numbers need a slow count
+    has_quotes: bool = True  # without any quote character no value can span lines
 
     @property
     def arrow_encoding(self) -> str:
@@ -55,6 +56,7 @@ class _Scan:
     error_offset: int | None
     error_line: int | None
     blank_lines: bool
+    quote_bytes: frozenset[int] = frozenset()
 
 
 def describe_delimiter(delimiter: str) -> str:
@@ -70,6 +72,7 @@ def _scan(path: Path, codec: str, skip: int = 0) -> _Scan:
     first_blank: int | None = None
     last_content = -1
     tail = b""
+    quotes: set[int] = set()
     with path.open("rb") as handle:
         if skip:
             handle.read(skip)
@@ -95,13 +98,15 @@ def _scan(path: Path, codec: str, skip: int = 0) -> _Scan:
                         first_blank = (
                             position if first_blank is None else min(first_blank, position)
                         )
+            quotes.update(q for q in (0x22, 0x27) if q in chunk)
             stripped = chunk.rstrip(b"\r\n")
             if stripped:
                 last_content = consumed + len(stripped) - 1
             newlines += chunk.count(b"\n")
             consumed += len(chunk)
             tail = chunk[-2:]
-    return _Scan(None, None, first_blank is not None and first_blank < last_content)
+    blank = first_blank is not None and first_blank < last_content
+    return _Scan(None, None, blank, frozenset(quotes))
 
 
 def _detect_encoding(path: Path, configured: str) -> tuple[str, _Scan]:
@@ -222,6 +227,8 @@ def sniff_layout(path: Path, encoding: str, delimiter: str, quote: str) -> CsvLa
         quote=quote,
         header=header,
         blank_lines=scan.blank_lines,
+        has_quotes=bool(quote)
+        and (ord(quote) not in (0x22, 0x27) or ord(quote) in scan.quote_bytes),
     )
 
 

@@ -133,8 +133,8 @@ def to_dataset(
     )
     return ExtractedDataset(
         name=dataset.name,
-        clinical=rows.clinical.combine_chunks(),
-        identity=rows.identity.combine_chunks(),
+        clinical=rows.clinical,
+        identity=rows.identity,
         row_refs=_chunks(rows.row_refs),
         type_problems=problems,
         source_files=tuple(source_files),

@@ -427,3 +427,24 @@ def test_detection_refuses_mixed_and_empty_folders(
     message = _error(dsaa, empty)
     assert "'dsaa_operaties*.csv'" in message and "notes.txt" in message
     assert "does not exist" in _error(dsaa, tmp_path / "nowhere")
+
+
+@pytest.mark.slow
+def test_two_hundred_thousand_rows_extract_in_seconds(
+    tmp_path: Path, dsaa: RegistrationConfig
+) -> None:
+    import time
+
+    header = ";".join(DSAA_OPERATIE_COLUMNS) + "\n"
+    line = ("OK-{i};ZH-{i};999911120;van;Bruïne;;;J.;02-03-1950;V;1012 NX;12;A;{d};{d};;1;55;1;"
+            "EVAR;2;25,4;90;nee;\n")  # fmt: skip
+    days = [f"{1 + i % 28:02d}-{1 + i % 12:02d}-2026" for i in range(336)]
+    body = "".join(line.format(i=i, d=days[i % 336]) for i in range(200_000))
+    (tmp_path / "dsaa_operaties.csv").write_text(header + body, encoding="cp1252")
+    write_csv(tmp_path / "dsaa_complicaties.csv", DSAA_COMPLICATIE_COLUMNS, [])
+    started = time.process_time()
+    result = extract_csv(dsaa, tmp_path, YEAR)
+    cpu_seconds = time.process_time() - started
+    assert result.datasets["operatie"].num_rows == 200_000
+    assert result.datasets["operatie"].type_problems == ()
+    assert cpu_seconds < 6, f"{cpu_seconds:.1f} s of CPU for 200k rows"

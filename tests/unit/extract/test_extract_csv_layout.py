@@ -103,3 +103,10 @@ def test_find_malformed_names_the_line_and_never_the_content(tmp_path: Path) -> 
     quoted = _write(tmp_path, b'A;B\n1;2\n3;"Geheim\n', "q.csv")
     problem = find_malformed(sniff_layout(quoted, "auto", ";", '"'))
     assert problem is not None and "unbalanced quote" in problem and "Geheim" not in problem
+
+
+def test_files_without_quote_characters_skip_the_line_break_count(tmp_path: Path) -> None:
+    plain = sniff_layout(_write(tmp_path, b"A;B\n1;2\n"), "auto", "auto", '"')
+    quoted = sniff_layout(_write(tmp_path, b'A;B\n1;"2"\n', "q.csv"), "auto", "auto", '"')
+    unquoted_config = sniff_layout(_write(tmp_path, b'A;B\n1;"2"\n', "u.csv"), "auto", ";", "")
+    assert (plain.has_quotes, quoted.has_quotes, unquoted_config.has_quotes) == (False, True, False)
