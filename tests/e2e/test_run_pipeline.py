@@ -1,0 +1,217 @@
+"""A hospital delivers its 2026 data end to end, without Airflow.
+
+The scenarios of the delivery issue: delivered and receipted once; a rerun
+changes nothing; a correction is version 2; a negative decision between
+validate and deliver stops the delivery; opt-outs; exit codes of the CLI; and
+no input identifier anywhere in what was written.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from aanlevering.deliver.ledger import load_ledger
+from aanlevering.errors import NoObligation
+from aanlevering.obligation.decisions import RegisterDecision, to_event
+from aanlevering.obligation.events import stream_name
+from aanlevering.periods import Period
+from aanlevering.pipeline import Ports, RunRequest, run_delivery
+from conftest import World, identity_values
+
+TODAY = date(2026, 11, 22)
+
+
+def _run(world: World, registration: str, period: str, source: Path, **options: object):  # type: ignore[no-untyped-def]
+    with world.store() as store:
+        return run_delivery(
+            world.config(registration),
+            world.settings,
+            RunRequest(registration, source, Period.parse(period), today=TODAY, **options),  # type: ignore[arg-type]
+            world.ports(store),
+        )
+
+
+def test_https_delivery_is_receipted_with_definitive_pseudonyms_and_a_rerun_changes_nothing(
+    world: World,
+) -> None:
+    first = _run(world, "dica-dsaa", "2026-Q1", world.demo / "csv-utf8")
+    assert first.status == "delivered"
+    assert first.receipt is not None and not first.receipt.duplicate
+    assert first.record_counts["operatie"] > 0
+
+    again = _run(world, "dica-dsaa", "2026-Q1", world.demo / "csv-cp1252")
+    assert again.status == "already-delivered"
+    assert again.idempotency_key == first.idempotency_key
+    keys = [e["idempotency_key"] for e in world.holder.ledger()]
+    assert keys.count("dica-dsaa.2026-Q1.v1") == 1
+
+    accepted = world.holder.home / "storage" / "deliveries" / "dica-dsaa.2026-Q1.v1" / "accepted"
+    operaties = (accepted / "operatie.csv").read_text(encoding="utf-8")
+    assert "NGGV:v1:" in operaties and "T1:" not in operaties  # exchanged at the TTP
+    manifest = json.loads(
+        (
+            world.holder.home / "storage" / "deliveries" / "dica-dsaa.2026-Q1.v1" / "manifest.json"
+        ).read_text()
+    )
+    assert manifest["record_counts"] == dict(first.record_counts)
+
+
+def test_correction_goes_out_as_version_2_and_the_ledger_shows_it(
+    world: World, tmp_path: Path
+) -> None:
+    _run(world, "dica-dsaa", "2026-Q2", world.demo / "csv-utf8")
+    corrected = tmp_path / "corrected"
+    corrected.mkdir()
+    for file in (world.demo / "csv-utf8").glob("dsaa_*.csv"):
+        text = file.read_text(encoding="utf-8-sig")
+        lines = text.splitlines()
+        header = lines[0].split(";")
+        if "DIAMETER_MM" not in header:
+            (corrected / file.name).write_text(text, encoding="utf-8-sig")
+            continue
+        column = header.index("DIAMETER_MM")
+        for index, line in enumerate(lines[1:], start=1):
+            cells = line.split(";")
+            if "-04-2026" in line:
+                cells[column] = "77"
+                lines[index] = ";".join(cells)
+        (corrected / file.name).write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    second = _run(world, "dica-dsaa", "2026-Q2", corrected)
+    assert second.status == "delivered"
+    assert second.version == 2
+    with world.store() as store:
+        versions = load_ledger(store).versions("dica-dsaa", "2026-Q2")
+    assert [(v.version, v.status, v.supersedes) for v in versions] == [
+        (1, "receipted", None),
+        (2, "receipted", "dica-dsaa.2026-Q2.v1"),
+    ]
+
+
+def test_negative_decision_between_validate_and_deliver_stops_the_delivery(world: World) -> None:
+    config = world.config("ldtr")
+    with world.store() as store:
+        ports = world.ports(store)
+
+        def decision_arrives(registration, outbox):  # type: ignore[no-untyped-def]
+            rejected = RegisterDecision(
+                registration="ldtr", kind="rejected", decided_on=TODAY, effective_from=TODAY
+            )
+            store.append(stream_name("ldtr"), [to_event(rejected)], None)
+            return ports.channel_for(registration, world.home / "outbox-negative")
+
+        with pytest.raises(NoObligation, match="negative register decision"):
+            run_delivery(
+                config,
+                world.settings,
+                RunRequest("ldtr", world.demo / "csv-utf8", Period.parse("2026-02"), today=TODAY),
+                Ports(store=store, ttp=ports.ttp, channel_for=decision_arrives),
+            )
+        assert not [e for e in world.holder.ledger() if e["registration"] == "ldtr"]
+        entry = load_ledger(store).current("ldtr", "2026-02")
+        assert entry is not None and entry.status == "aborted"
+        # A later run is refused before it extracts anything.
+        with pytest.raises(NoObligation):
+            run_delivery(
+                config,
+                world.settings,
+                RunRequest("ldtr", world.demo / "csv-utf8", Period.parse("2026-03"), today=TODAY),
+                ports,
+            )
+
+
+def _cli(world: World, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aanlevering.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env={**world.env, "PATH": "/usr/bin:/bin"},
+        check=False,
+        timeout=300,
+    )
+
+
+def test_cli_exit_codes(world: World, tmp_path: Path) -> None:
+    blocked = _cli(
+        world,
+        "run",
+        "--registration",
+        "dica-dsaa",
+        "--input",
+        str(world.bad_demo / "csv-utf8"),
+        "--period",
+        "2026-Q3",
+        "--outbox",
+        str(tmp_path),
+    )
+    assert blocked.returncode == 1, blocked.stderr[-2000:]
+    assert "validation failed" in blocked.stderr
+    waiting = _cli(
+        world,
+        "run",
+        "--registration",
+        "nkr-borst",
+        "--input",
+        str(world.demo / "csv-utf8"),
+        "--period",
+        "2026",
+        "--outbox",
+        str(tmp_path),
+        "--allow-open-period",
+    )
+    assert waiting.returncode == 3, waiting.stderr[-2000:]
+    assert "wait for inclusion" in waiting.stderr
+    missing = _cli(
+        world,
+        "run",
+        "--registration",
+        "dica-dsaa",
+        "--input",
+        str(tmp_path / "nothing-here"),
+        "--period",
+        "2026-Q3",
+    )
+    assert missing.returncode == 2
+    outbox = _cli(
+        world,
+        "run",
+        "--registration",
+        "dica-dsaa",
+        "--input",
+        str(world.demo / "fhir-bundles" / "dica-dsaa"),
+        "--period",
+        "2026-Q3",
+        "--outbox",
+        str(tmp_path),
+    )
+    assert outbox.returncode == 0, outbox.stderr[-2000:]
+    landed = tmp_path / "dica-dsaa" / "2026-Q3" / "v1"
+    assert {"manifest.json", "operatie.csv", "complicatie.csv", "receipt.json"} <= {
+        p.name for p in landed.iterdir()
+    }
+    assert (landed / "validation" / "validation-report.json").is_file()
+    assert not (landed / "validation" / "data-docs").exists()  # data docs stay at the hospital
+
+
+def test_no_input_identifier_in_anything_written(world: World) -> None:
+    _run(world, "dica-dsaa", "2026-Q1", world.demo / "csv-utf8")
+    identifiers = identity_values(world.demo)
+    assert len(identifiers) > 500
+    written = [
+        p
+        for root in (world.home / "var", world.holder.home / "storage")
+        for p in root.rglob("*")
+        if p.is_file() and "secrets" not in p.parts and "data-docs" not in p.parts
+    ]
+    written += [world.holder.home / "registry-holder.log", world.home / "ttp.log"]
+    assert any(p.name == "events.sqlite3" for p in written)
+    leaks = []
+    for path in written:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        leaks += [(path.name, value) for value in identifiers if value in text]
+    assert leaks == []
