@@ -13,7 +13,8 @@
   them the family of a ``maiden`` name, else ``family`` itself.
   ``partner_prefix``/``partner_name`` likewise, without fallback.
   ``initials``: given names qualified ``IN``; ``given_names``: those qualified
-  ``BR`` (else the unqualified ones, else the call name ``CL``).
+  ``BR`` (else the unqualified ones, else the call name ``CL``). Separate initials
+  ("B.", "P.") are joined as Dutch exports write them ("B.P.").
 * ``birth_date`` and ``sex`` (``gender``) as written.
 * Address (``home``, else the first current one): ``postcode`` from
   ``postalCode``; ``house_number`` and ``house_number_addition`` from the
@@ -142,7 +143,7 @@ def _names(patient: Json) -> dict[str, str | None]:
         "own_name": own_name,
         "partner_prefix": _text(_extension(family_element, PARTNER_PREFIX)),
         "partner_name": _text(_extension(family_element, PARTNER_NAME)),
-        "initials": " ".join(qualified["IN"]) or None,
+        "initials": "".join(qualified["IN"]) or None,
         "given_names": " ".join(given_names) or None,
     }
 

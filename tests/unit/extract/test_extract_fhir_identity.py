@@ -77,3 +77,14 @@ def test_old_identifiers_and_names_are_ignored() -> None:
     }
     identity = patient_identity(patient)
     assert identity["bsn"] is None and identity["own_name"] == "Nu"
+
+
+def test_separate_initials_are_joined_as_dutch_exports_write_them() -> None:
+    qualifier = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier"
+    initial = {"extension": [{"url": qualifier, "valueCode": "IN"}]}
+    patient = {
+        "resourceType": "Patient",
+        "id": "x",
+        "name": [{"family": "Beek", "given": ["B.", "P."], "_given": [initial, initial]}],
+    }
+    assert patient_identity(patient)["initials"] == "B.P."
