@@ -25,6 +25,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -191,9 +192,30 @@ class DatasetReader:
             layout.encoding,
             describe_delimiter(layout.delimiter),
         )
+        reader = self._open(layout, state)
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, UnicodeDecodeError):
+                self._malformed(layout)
+            if state.invalid_rows:
+                self._malformed(layout)
+            if batch.num_rows:
+                yield self._batch(batch, state, failures)
+        if state.invalid_rows:
+            self._malformed(layout)
+        if state.embedded_newlines and (problem := find_malformed(layout)):
+            raise ExtractError(f"{path}: {problem}: malformed CSV")
+        if failures is not None:
+            failures.raise_if_any()
+
+    def _open(self, layout: CsvLayout, state: _FileState) -> pacsv.CSVStreamingReader:
+        """pyarrow's streaming reader: every column as text, empty cells as null."""
         try:
-            reader = pacsv.open_csv(
-                path,
+            return pacsv.open_csv(
+                layout.path,
                 read_options=pacsv.ReadOptions(
                     encoding=layout.arrow_encoding,
                     column_names=list(layout.header),
@@ -214,19 +236,8 @@ class DatasetReader:
                     quoted_strings_can_be_null=True,
                 ),
             )
-            for batch in reader:
-                if state.invalid_rows:
-                    self._malformed(layout)
-                if batch.num_rows:
-                    yield self._batch(batch, state, failures)
         except (pa.ArrowInvalid, UnicodeDecodeError):
             self._malformed(layout)
-        if state.invalid_rows:
-            self._malformed(layout)
-        if state.embedded_newlines and (problem := find_malformed(layout)):
-            raise ExtractError(f"{path}: {problem}: malformed CSV")
-        if failures is not None:
-            failures.raise_if_any()
 
     def _period_failures(self, path: Path) -> PeriodDateFailures | None:
         if self.period_variable is None:
@@ -239,7 +250,7 @@ class DatasetReader:
             printable=column not in self.source.identity,
         )
 
-    def _malformed(self, layout: CsvLayout) -> None:
+    def _malformed(self, layout: CsvLayout) -> NoReturn:
         problem = find_malformed(layout)
         raise ExtractError(
             f"{layout.path}: {problem or 'the CSV parser stopped at a problem it could not locate'}"
