@@ -27,9 +27,15 @@ import pyarrow.compute as pc
 
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.deliver.channels import Channel
+from aanlevering.deliver.channels.ttp_local import mark_pseudonym_inputs
 from aanlevering.deliver.events import DeliveryStaged, delivery_stream
 from aanlevering.deliver.ledger import LedgerEntry, load_ledger
-from aanlevering.deliver.manifest import Manifest, idempotency_key, write_manifest
+from aanlevering.deliver.manifest import (
+    Manifest,
+    describe_files,
+    idempotency_key,
+    write_manifest,
+)
 from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ValidationBlocked
@@ -306,6 +312,13 @@ def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
         context=context, datasets=extracted.datasets, pseudonyms=pseudonymised.by_patient
     )
     output = write_delivery(staging, content, config.delivery.format)
+    files = output.manifest_files()
+    if config.pseudonymisation.ttp_mode == "local":
+        # The TTP replaces the digests at upload; checksums are of what is uploaded.
+        mark_pseudonym_inputs(staging, [f.name for f in files])
+        files = describe_files(
+            staging, {f.name: f.records for f in files}, {f.name: f.media_type for f in files}
+        )
     manifest = Manifest(
         idempotency_key=key,
         registration=config.id,
@@ -322,7 +335,7 @@ def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
         key_versions={t: max(v) for t, v in output.key_versions.items()},
         ttp_mode=config.pseudonymisation.ttp_mode,
         provider_id=settings.provider_id,
-        files=output.manifest_files(),
+        files=files,
         record_counts=dict(output.record_counts),
         supersedes=supersedes,
     )

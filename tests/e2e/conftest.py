@@ -57,7 +57,7 @@ class World:
         client = TTPClient(self.ttp.url, self.env["AANLEVERING_TTP_API_KEY"], backoff=0.01)
 
         def channel_for(config: RegistrationConfig, outbox: Path | None) -> Channel:
-            return build_channel(config, self.settings, outbox=outbox, env=self.env)
+            return build_channel(config, self.settings, outbox=outbox, env=self.env, ttp=client)
 
         return Ports(store=store, ttp=client, channel_for=channel_for)
 
@@ -118,6 +118,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         fault_injection=True,
         ttp_url=ttp.url,
         ttp_api_key_files={c.id: clients / f"{c.registry_holder_id}.key" for c in catalogue},
+        forwarder_key_files={
+            c.registry_holder_id: home / "ttp" / "forwarding" / f"{c.registry_holder_id}.key"
+            for c in catalogue
+        },
     )
     holder_key = (home / "registry-holder" / f"{HOSPITAL}.api-key").read_text().strip()
     holder = RegistryHolder(home / "registry-holder", holder_port, holder_key)

@@ -215,3 +215,26 @@ def test_no_input_identifier_in_anything_written(world: World) -> None:
         text = path.read_bytes().decode("utf-8", errors="replace")
         leaks += [(path.name, value) for value in identifiers if value in text]
     assert leaks == []
+
+
+def test_local_mode_upload_is_pseudonymised_and_forwarded_by_the_ttp(world: World) -> None:
+    with world.store() as store:
+        included = RegisterDecision(
+            registration="nkr-borst",
+            kind="included",
+            decided_on=date(2026, 3, 1),
+            effective_from=date(2026, 3, 1),
+            term_years=5,
+        )
+        store.append(stream_name("nkr-borst"), [to_event(included)], None)
+    result = _run(
+        world, "nkr-borst", "2026", world.demo / "fhir-bulk" / "nkr-borst", allow_open_period=True
+    )
+    assert result.status == "delivered"
+    assert result.receipt is not None and result.receipt.channel == "ttp-local"
+    folder = world.holder.home / "storage" / "deliveries" / "nkr-borst.2026.v1" / "accepted"
+    bundles = list(folder.glob("*.json"))
+    assert bundles
+    text = "".join(p.read_text(encoding="utf-8") for p in bundles)
+    assert "urn:aanlevering:pseudonym:NGGV" in text  # replaced by the TTP
+    assert "pseudonym-input" not in text

@@ -32,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     init.add_argument("--fault-injection", action="store_true", help="enable /_faults (tests)")
     init.add_argument("--ttp-url", default=None, help="TTP for web-mode exchange")
     init.add_argument(
+        "--ttp-forwarding",
+        type=Path,
+        default=None,
+        help="folder with <registry-holder-id>.key: keys the TTP forwards local deliveries with",
+    )
+    init.add_argument(
         "--ttp-clients",
         type=Path,
         default=None,
@@ -51,6 +57,7 @@ def write_demo_config(
     fault_injection: bool = False,
     ttp_url: str | None = None,
     ttp_api_key_files: dict[str, Path] | None = None,
+    forwarder_key_files: dict[str, Path] | None = None,
 ) -> Path:
     """Write config + a fresh hospital API key file (mode 0600); return the config path."""
     from aanlevering.counterparts.registry_holder.config import hash_api_key
@@ -65,7 +72,14 @@ def write_demo_config(
         "receiver_id": "reference-registry-holder",
         "storage_dir": "storage",
         "registrations": registrations,
-        "hospitals": {hospital: hash_api_key(api_key)},
+        "hospitals": {
+            hospital: hash_api_key(api_key),
+            # The TTP forwards local-mode deliveries with its own key per registry holder.
+            **{
+                f"ttp-forwarder-{holder}": hash_api_key(path.read_text(encoding="utf-8").strip())
+                for holder, path in (forwarder_key_files or {}).items()
+            },
+        },
         "sftp_inboxes": [f"sftp-inbox/{r}" for r in registrations],
         "fault_injection": fault_injection,
     }
@@ -95,6 +109,12 @@ def _init_config(args: argparse.Namespace) -> int:
         fault_injection=args.fault_injection,
         ttp_url=args.ttp_url,
         ttp_api_key_files=key_files,
+        forwarder_key_files={
+            c.registry_holder_id: args.ttp_forwarding / f"{c.registry_holder_id}.key"
+            for c in configs
+        }
+        if args.ttp_forwarding
+        else None,
     )
     print(f"wrote {path}")
     return 0

@@ -49,11 +49,13 @@ def _run(args: argparse.Namespace) -> int:
         allow_open_period=args.allow_open_period,
     )
 
+    ttp = TTPClient.from_env()
+
     def channel_for(registration: RegistrationConfig, outbox: Path | None) -> Channel:
-        return build_channel(registration, settings, outbox=outbox)
+        return build_channel(registration, settings, outbox=outbox, ttp=ttp)
 
     with open_event_store(settings.event_store_url) as store:
-        ports = Ports(store=store, ttp=TTPClient.from_env(), channel_for=channel_for)
+        ports = Ports(store=store, ttp=ttp, channel_for=channel_for)
         result = run_delivery(config, settings, request, ports)
     print(
         f"{result.status}: {result.registration} {result.period} v{result.version} "

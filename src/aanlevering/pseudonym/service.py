@@ -21,10 +21,11 @@ from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.errors import PseudonymisationError
 from aanlevering.events.store import EventStore
 from aanlevering.pseudonym.events import PseudonymFailure, PseudonymisationCompleted
-from aanlevering.pseudonym.model import PatientPseudonyms
+from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
 from aanlevering.pseudonym.normalise.registry import get_profile
-from aanlevering.pseudonym.source_step import MrnKey, SourceKey, apply_source_step
-from aanlevering.pseudonym.ttp_client import TTPClient, inputs_from_columns
+from aanlevering.pseudonym.source_step import MrnKey, SourceBatch, SourceKey, apply_source_step
+from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPClient, inputs_from_columns
+from aanlevering.pseudonym.types import PseudonymType
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,31 @@ def _identity_columns(patients: pa.Table) -> dict[str, list[object]]:
     return columns
 
 
+def _source_inputs(
+    batch: SourceBatch, sendable: list[PseudonymInputs], patient_of: Mapping[str, str]
+) -> dict[str, PatientPseudonyms]:
+    """Local mode: the source step's digests are what the TTP will replace at upload."""
+    by_patient = {}
+    for record in sendable:
+        values = dict(record.digests)
+        if record.mrn_ciphertext:
+            values[str(PseudonymType.MRN)] = record.mrn_ciphertext
+        by_patient[patient_of[record.ref]] = PatientPseudonyms(
+            patient_id=patient_of[record.ref],
+            pseudonyms=tuple(
+                Pseudonym(
+                    type=PseudonymType(code),
+                    value=value,
+                    key_version=batch.key_versions[PseudonymType(code)],
+                    temporary=True,
+                    profile=batch.profile_version,
+                )
+                for code, value in values.items()
+            ),
+        )
+    return by_patient
+
+
 def pseudonymise(
     config: RegistrationConfig,
     period_label: str,
@@ -76,7 +102,8 @@ def pseudonymise(
     store: EventStore,
     run_id: str,
 ) -> PseudonymisationOutcome:
-    """Obtain temporary (web mode) pseudonyms for every patient in ``identity``.
+    """Pseudonyms for every patient in ``identity``: temporary ones from the TTP (web
+    mode), or the source digests the TTP replaces at upload (local mode).
 
     Raises TTPError (run stops before delivery) when the TTP refuses, stays
     unavailable, or answers without some records; PseudonymisationError when
@@ -92,19 +119,28 @@ def pseudonymise(
     patient_ids = [str(p) for p in columns["patient_id"]]
     refs = [f"r{row}" for row in range(batch.num_rows)]
     sendable = inputs_from_columns(batch, refs)
-    result = client.temporary_pseudonyms(
-        config.id,
-        sendable,
-        run_id=run_id,
-        profile_version=batch.profile_version,
-        bsn_justification=pseudo.bsn_justification,
-    )
-    by_patient = {
-        p.patient_id: p
-        for p in result.patient_pseudonyms(
-            dict(zip(refs, patient_ids, strict=True)), batch.profile_version
+    if pseudo.ttp_mode == "local":
+        by_patient = _source_inputs(batch, sendable, dict(zip(refs, patient_ids, strict=True)))
+        type_counts = {str(t): sum(1 for v in batch.values[t] if v) for t in batch.values}
+        ttp_versions: tuple[int, ...] = ()
+        batch_ids: tuple[str, ...] = ()
+    else:
+        result = client.temporary_pseudonyms(
+            config.id,
+            sendable,
+            run_id=run_id,
+            profile_version=batch.profile_version,
+            bsn_justification=pseudo.bsn_justification,
         )
-    }
+        by_patient = {
+            p.patient_id: p
+            for p in result.patient_pseudonyms(
+                dict(zip(refs, patient_ids, strict=True)), batch.profile_version
+            )
+        }
+        type_counts = dict(result.type_counts)
+        ttp_versions = tuple(sorted(result.key_versions))
+        batch_ids = tuple(b.batch_id for b in result.batches)
     failures = tuple(
         PseudonymFailure(
             patient_ref=patient_ref(patient_ids[f.row]),
@@ -125,10 +161,10 @@ def pseudonymise(
         ttp_mode=pseudo.ttp_mode,
         profile=batch.profile_version,
         patients=patients.num_rows,
-        type_counts=dict(result.type_counts),
+        type_counts=type_counts,
         key_versions={str(t): v for t, v in batch.key_versions.items()},
-        ttp_key_versions=tuple(sorted(result.key_versions)),
-        batch_ids=tuple(b.batch_id for b in result.batches),
+        ttp_key_versions=ttp_versions,
+        batch_ids=batch_ids,
         failures_by_type=failures_by_type,
         failures=failures[:1000],
         patients_without_pseudonym=batch.num_rows - len(sendable),

@@ -16,7 +16,9 @@ from aanlevering.deliver.channels import Channel
 from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.deliver.channels.outbox import OutboxChannel
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
+from aanlevering.deliver.channels.ttp_local import TtpLocalChannel
 from aanlevering.errors import ConfigError
+from aanlevering.pseudonym.ttp_client import TTPClient
 from aanlevering.settings import Settings, expand_env
 
 
@@ -44,8 +46,12 @@ def build_channel(
     *,
     outbox: Path | None = None,
     env: Mapping[str, str] | None = None,
+    ttp: TTPClient | None = None,
 ) -> Channel:
-    """The channel for ``config`` (``outbox`` overrides it, e.g. for a manual delivery)."""
+    """The channel for ``config`` (``outbox`` overrides it, e.g. for a manual delivery).
+
+    ``ttp`` is the hospital's TTP client, needed for the ``ttp-local`` channel.
+    """
     env = dict(os.environ) if env is None else dict(env)
     delivery = config.delivery
     if outbox is not None or delivery.channel == "outbox":
@@ -69,7 +75,6 @@ def build_channel(
             ),
         )
         return SftpChannel(target, receipt_timeout=delivery.receipt_timeout_seconds)
-    raise ConfigError(
-        f"registration {config.id}: channel {delivery.channel!r} is not sent through this "
-        "factory (ttp-local deliveries go through the TTP client)"
-    )
+    if ttp is None:
+        raise ConfigError(f"registration {config.id}: channel ttp-local needs a TTP client")
+    return TtpLocalChannel(ttp, config.pseudonymisation.profile)
