@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
+from datetime import date
 
 from aanlevering.events.codec import canonical_json
 from aanlevering.events.factory import open_event_store
@@ -32,6 +33,35 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     tail.add_argument("--json", action="store_true", help="one JSON object per line, in full")
     tail.add_argument("--store", help="event store URL (default: $AANLEVERING_EVENT_STORE)")
     tail.set_defaults(handler=_tail)
+    rebuild = actions.add_parser(
+        "rebuild", help="rebuild every projection from the log and write projections.json"
+    )
+    rebuild.add_argument("--on", type=date.fromisoformat, default=None, help="as of this day")
+    rebuild.set_defaults(handler=_rebuild)
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    """Project everything from the log; say whether it equals the materialised copy."""
+    from aanlevering.catalogue import load_catalogue
+    from aanlevering.projections import (
+        PROJECTIONS_FILE,
+        build_projections,
+        digest,
+        write_projections,
+    )
+    from aanlevering.settings import load_settings
+
+    settings = load_settings()
+    catalogue = load_catalogue(settings.catalogue_dir)
+    with open_event_store(settings.event_store_url) as store:
+        document = build_projections(store, catalogue, args.on or date.today())
+    previous = settings.home / PROJECTIONS_FILE
+    before = digest(json.loads(previous.read_text("utf-8"))) if previous.is_file() else None
+    path = write_projections(settings, document)
+    after = digest(json.loads(path.read_text("utf-8")))
+    state = "unchanged" if before == after else ("new" if before is None else "changed")
+    print(f"rebuilt {path} from {document['last_position']} events: digest {after} ({state})")
+    return 0
 
 
 def _positive_int(text: str) -> int:

@@ -28,6 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.fhir_export",
     "aanlevering.cli.validate",
     "aanlevering.cli.run",
+    "aanlevering.cli.status",
+    "aanlevering.cli.keys",
 )
 
 log = logging.getLogger("aanlevering")
