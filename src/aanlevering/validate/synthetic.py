@@ -172,14 +172,25 @@ def synthetic_dataset(
 
 
 def synthetic_extract(
-    config: RegistrationConfig, period: Period, rows: int, *, seed: int = 2026
+    config: RegistrationConfig,
+    period: Period,
+    rows: int,
+    *,
+    seed: int = 2026,
+    child_ratio: float = 1.0,
 ) -> Extract:
-    """A valid extract of every dataset of ``config``'s dictionary (children: ``rows`` too)."""
+    """A valid extract of every dataset of ``config``'s dictionary.
+
+    The first dataset gets ``rows`` records; datasets that refer to another
+    get ``rows * child_ratio`` (the demo data has about 0.4 complications per
+    operation), each pointing at an existing parent record.
+    """
     datasets: dict[str, ExtractedDataset] = {}
     keys: dict[str, pa.Array] = {}
     for index, dataset in enumerate(config.dictionary.datasets):
+        count = round(rows * child_ratio) if dataset.relations else rows
         extracted = synthetic_dataset(
-            config.dictionary, dataset, rows, period, seed=seed + index, parents=keys
+            config.dictionary, dataset, count, period, seed=seed + index, parents=keys
         )
         datasets[dataset.name] = extracted
         if len(dataset.key) == 1:
