@@ -39,7 +39,7 @@ def _type_result(
             success=False,
             element_count=rows,
             unexpected_count=rows,
-            error="the column is missing",
+            problem="the column is missing",
         )
     expected = ARROW_TYPES[str(check.kwargs["type"])]
     actual = schema.field(column).type
@@ -49,7 +49,7 @@ def _type_result(
             success=False,
             element_count=rows,
             unexpected_count=rows,
-            error=f"the column has type {actual}, expected {expected}",
+            problem=f"the column has type {actual}, expected {expected}",
         )
     refs = problems.get(column, [])
     return CheckResult.of(

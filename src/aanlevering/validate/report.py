@@ -59,8 +59,9 @@ def _check(result: CheckResult, limit: int) -> dict[str, Any]:
         "unexpected_count": result.unexpected_count,
         "unexpected_percent": result.unexpected_percent,
         "failing_rows": list(result.failing_row_refs[:limit]),
-        "failing_rows_truncated": result.unexpected_count > len(result.failing_row_refs[:limit]),
-        "problem": result.error,
+        "failing_rows_truncated": result.problem is None
+        and result.unexpected_count > len(result.failing_row_refs[:limit]),
+        "problem": result.problem,
     }
 
 

@@ -20,9 +20,9 @@ class CheckResult:
     """Outcome of one check on one dataset.
 
     ``failing_row_refs`` lists at most the policy's ``row_detail_limit``
-    records, in row order. ``error`` is set when the check could not be
-    evaluated at all (it then counts as failed); it names the kind of
-    problem, never data.
+    records, in row order. ``problem`` explains a failure that is not about
+    single records (a missing column, a check GX could not evaluate, which
+    counts as failed); it names variables and kinds of problem, never data.
     """
 
     rule_id: str
@@ -38,7 +38,7 @@ class CheckResult:
     unexpected_count: int
     unexpected_percent: float
     failing_row_refs: tuple[str, ...] = ()
-    error: str | None = None
+    problem: str | None = None
 
     @property
     def variable(self) -> str | None:
@@ -55,7 +55,7 @@ class CheckResult:
         unexpected_count: int,
         unexpected_percent: float | None = None,
         failing_row_refs: tuple[str, ...] = (),
-        error: str | None = None,
+        problem: str | None = None,
     ) -> CheckResult:
         """Build a result for ``check``; the percentage defaults to count / elements."""
         if unexpected_percent is None:
@@ -74,7 +74,7 @@ class CheckResult:
             unexpected_count=unexpected_count,
             unexpected_percent=round(float(unexpected_percent), 4),
             failing_row_refs=failing_row_refs,
-            error=error,
+            problem=problem,
         )
 
 

@@ -57,22 +57,38 @@ def _error_text(result: Any) -> str | None:
     return None
 
 
+def _columns_result(check: Check, result: Any, details: Mapping[str, Any]) -> CheckResult:
+    """Name the missing, unexpected or misplaced variables (names are schema, not data)."""
+    expected = [str(c) for c in check.kwargs.get("column_list") or []]
+    observed = [str(c) for c in details.get("observed_value") or []]
+    missing = [c for c in expected if c not in observed]
+    extra = [c for c in observed if c not in expected]
+    misplaced = sum(1 for a, b in zip(expected, observed, strict=False) if a != b)
+    problems = []
+    if missing:
+        problems.append(f"missing: {', '.join(missing)}")
+    if extra:
+        problems.append(f"not in the dictionary: {', '.join(extra)}")
+    if not problems and not result.success:
+        problems.append("variables in another order than the dictionary's")
+    return CheckResult.of(
+        check,
+        success=bool(result.success),
+        element_count=len(expected),
+        unexpected_count=0 if result.success else (len(missing) + len(extra) or misplaced or 1),
+        problem="; ".join(problems) or None,
+    )
+
+
 def _gx_result(check: Check, result: Any, rows: int, row_refs: pa.Array, limit: int) -> CheckResult:
-    error = _error_text(result)
+    problem = _error_text(result)
     details: Mapping[str, Any] = result.result or {}
-    if error is not None:
+    if problem is not None:
         return CheckResult.of(
-            check, success=False, element_count=rows, unexpected_count=0, error=error
+            check, success=False, element_count=rows, unexpected_count=0, problem=problem
         )
     if check.kind == "columns":
-        mismatched = (details.get("details") or {}).get("mismatched") or []
-        expected = len(check.kwargs.get("column_list") or [])
-        return CheckResult.of(
-            check,
-            success=bool(result.success),
-            element_count=expected,
-            unexpected_count=0 if result.success else max(len(mismatched), 1),
-        )
+        return _columns_result(check, result, details)
     indexes = [int(i) for i in details.get("partial_unexpected_index_list") or []][:limit]
     refs = tuple(str(ref) for ref in row_refs.take(pa.array(indexes, pa.int64())).to_pylist())
     return CheckResult.of(
@@ -153,7 +169,7 @@ def validate_dataset(
             success=False,
             element_count=dataset.num_rows,
             unexpected_count=0,
-            error="not evaluated (missing from the suite)",
+            problem="not evaluated (missing from the suite)",
         )
     ordered = tuple(by_rule[check.rule_id] for check in checks)
     log.info(
@@ -172,7 +188,7 @@ def validate_dataset(
         suite_fingerprint=suite_document.fingerprint,
         suite_source=suite_document.source,
         checks=ordered,
-        rows_outside_period=int(getattr(dataset, "rows_outside_period", 0)),
+        rows_outside_period=dataset.rows_outside_period,
     )
 
 

@@ -393,3 +393,45 @@ def test_an_extract_that_does_not_fit_the_registration_is_refused(tmp_path: Path
     with pytest.raises(ConfigError, match="provider type 'kliniek'"):
         validate_extract(extract, config, provider_type="kliniek", report_dir=tmp_path)
     assert not (tmp_path / "validation-report.json").exists()
+
+
+def test_an_empty_dataset_passes_with_zero_counts(tmp_path: Path) -> None:
+    config = CATALOGUE.get("dica-dsaa")
+    extract = synthetic_extract(config, Period.parse("2026-03"), 20)
+    child = extract.datasets["complicatie"]
+    empty = replace(
+        child,
+        clinical=child.clinical.slice(0, 0),
+        identity=child.identity.slice(0, 0),
+        row_refs=child.row_refs.slice(0, 0),
+    )
+    outcome, report = run(
+        replace(extract, datasets={**extract.datasets, "complicatie": empty}),
+        config,
+        tmp_path,
+        data_docs=False,
+    )
+    assert outcome.passed
+    assert outcome.rows == {"operatie": 20, "complicatie": 0}
+    complicatie = next(d for d in report["datasets"] if d["name"] == "complicatie")
+    assert all(c["unexpected_count"] == 0 for c in complicatie["checks"])
+
+
+def test_missing_and_renamed_variables_fail_with_their_names(tmp_path: Path) -> None:
+    config = CATALOGUE.get("ldtr")
+    extract = synthetic_extract(config, QUARTER, 30)
+    trauma = extract.datasets["trauma"]
+    table = trauma.clinical.drop_columns(["gcs"])
+    table = table.rename_columns(["ISS" if n == "iss" else n for n in table.column_names])
+    extract = replace(extract, datasets={"trauma": replace(trauma, clinical=table)})
+    outcome, report = run(extract, config, tmp_path, data_docs=False)
+    checks = checks_by_rule(report)
+    columns = checks["trauma.columns"]
+    assert not columns["passed"]
+    assert columns["unexpected_count"] == 3
+    assert columns["problem"] == "missing: gcs, iss; not in the dictionary: ISS"
+    assert checks["trauma.gcs.type"]["problem"] == "the column is missing"
+    assert checks["trauma.gcs.type"]["failing_rows_truncated"] is False
+    assert not checks["trauma.gcs.required"]["passed"]  # could not be evaluated: counts as failed
+    assert "could not be evaluated" in checks["trauma.gcs.required"]["problem"]
+    assert outcome.blocked

@@ -142,8 +142,8 @@ def test_a_column_of_the_wrong_arrow_type_or_missing_fails_every_row(
         result = _companions(dataset)[rule]
         assert not result.success
         assert result.unexpected_count == 50
-        assert result.error is not None
-        assert problem in result.error
+        assert result.problem is not None
+        assert problem in result.problem
 
 
 def test_orphan_records_fail_the_relation_check() -> None:
