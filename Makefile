@@ -7,7 +7,7 @@ export AANLEVERING_HOME ?= $(CURDIR)/var
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps run test test-fast lint fmt bench clean-home lock demo check
+.PHONY: help venv system-deps run stop test test-fast lint fmt bench clean-home lock demo check
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,8 +24,11 @@ venv: $(STAMP) ## Create .venv and install the pinned dependencies
 system-deps: ## Install the Debian packages the tests need (PostgreSQL, OpenSSH server)
 	@bash scripts/ensure-system-packages.sh
 
-run: venv ## Main job on embedded defaults: demo data, catalogue check, pipeline
+run: venv ## Main job on embedded defaults: demo data, counterparties, deliveries of 2026
 	@bash scripts/run.sh
+
+stop: ## Stop the background services `make run` started
+	@bash scripts/services.sh stop
 
 demo: venv ## Generate demo EHR data into $AANLEVERING_HOME/demo
 	$(BIN)/aanlevering demo-data --out $(AANLEVERING_HOME)/demo --patients 2000 --seed 2026
@@ -57,5 +60,5 @@ lock: ## Re-resolve dependencies into requirements.lock (needs network to PyPI)
 	/tmp/aanlevering-lock/bin/pip freeze --exclude-editable --exclude aanlevering > requirements.lock
 	printf '# build tools for the editable install (pip freeze leaves them out)\nsetuptools==65.5.0\nwheel==0.45.1\n' >> requirements.lock
 
-clean-home: ## Wipe all local state under $AANLEVERING_HOME
+clean-home: stop ## Wipe all local state under $AANLEVERING_HOME
 	rm -rf $(AANLEVERING_HOME)

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Start or stop the reference counterparties of the embedded default:
+# the TTP and the registry holder, as background processes on loopback.
+# Their configs, keys, logs and pid files live under $AANLEVERING_HOME.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+HOME_DIR="${AANLEVERING_HOME:-$PWD/var}"
+TTP_PORT="${AANLEVERING_TTP_PORT:-18765}"
+RH_PORT="${AANLEVERING_REGISTRY_HOLDER_PORT:-18766}"
+RUN_DIR="$HOME_DIR/run"
+mkdir -p "$RUN_DIR"
+
+wait_healthy() {  # url name
+  for _ in $(seq 1 100); do
+    if curl -fsS "$1/health" > /dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  echo "error: $2 did not become healthy at $1; see $RUN_DIR/$2.log" >&2
+  return 1
+}
+
+start_one() {  # name port command...
+  local name=$1 port=$2; shift 2
+  if [ -f "$RUN_DIR/$name.pid" ] && kill -0 "$(cat "$RUN_DIR/$name.pid")" 2> /dev/null; then
+    echo "$name already running (pid $(cat "$RUN_DIR/$name.pid"))"
+    return 0
+  fi
+  nohup "$@" > "$RUN_DIR/$name.log" 2>&1 &
+  echo $! > "$RUN_DIR/$name.pid"
+  wait_healthy "http://127.0.0.1:$port" "$name"
+  echo "$name listening on http://127.0.0.1:$port (log $RUN_DIR/$name.log)"
+}
+
+case "${1:-start}" in
+  start)
+    if [ ! -f "$HOME_DIR/ttp/ttp.yaml" ]; then
+      "$BIN/aanlevering" ttp init-config --out "$HOME_DIR/ttp" \
+        --catalogue "${AANLEVERING_CATALOGUE:-schemas/catalogue}" \
+        --forward-base-url "http://127.0.0.1:$RH_PORT" > /dev/null
+    fi
+    if [ ! -f "$HOME_DIR/registry-holder/registry-holder.yaml" ]; then
+      "$BIN/aanlevering" registry-holder init-config --out "$HOME_DIR/registry-holder" \
+        --ttp-url "http://127.0.0.1:$TTP_PORT" --ttp-clients "$HOME_DIR/ttp/clients" \
+        --ttp-forwarding "$HOME_DIR/ttp/forwarding" > /dev/null
+      mkdir -p "$HOME_DIR/secrets" && chmod 700 "$HOME_DIR/secrets"
+      install -m 600 "$HOME_DIR/registry-holder/demo-hospital.api-key" \
+        "$HOME_DIR/secrets/registry-holder.api-key"
+    fi
+    start_one ttp "$TTP_PORT" "$BIN/aanlevering" ttp serve \
+      --config "$HOME_DIR/ttp/ttp.yaml" --host 127.0.0.1 --port "$TTP_PORT"
+    start_one registry-holder "$RH_PORT" "$BIN/aanlevering" registry-holder serve \
+      --config "$HOME_DIR/registry-holder/registry-holder.yaml" --host 127.0.0.1 --port "$RH_PORT"
+    ;;
+  stop)
+    for name in registry-holder ttp; do
+      if [ -f "$RUN_DIR/$name.pid" ]; then
+        kill "$(cat "$RUN_DIR/$name.pid")" 2> /dev/null || true
+        rm -f "$RUN_DIR/$name.pid"
+        echo "stopped $name"
+      fi
+    done
+    ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
