@@ -14,6 +14,7 @@ from __future__ import annotations
 import marshal
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from aanlevering.catalogue import RegistrationConfig
@@ -27,7 +28,6 @@ from aanlevering.demo.fhirpaths import (
     compile_path,
     field_info,
     has_element,
-    write,
 )
 from aanlevering.demo.people import People
 from aanlevering.demo.records import RegistrationPlan
@@ -180,6 +180,11 @@ class RelatedSpec:
     code: str
     filter_path: CompiledPath
 
+    @property
+    def slug(self) -> str:
+        """The code as an id part: ``AAA-DIAMETER`` -> ``aaa-diameter``."""
+        return _slug(self.code)
+
 
 @dataclass(frozen=True)
 class VariableWriter:
@@ -305,14 +310,14 @@ class DatasetBuilder:
         )
         resolver = _RecordResolver(self, focus, patient)
         if self.filter_path is not None:
-            write(self.filter_path, focus, self.filter_code, resolver)
+            self.filter_path.apply(focus, self.filter_code, resolver)
         related: dict[tuple[str, str, str], Json] = {}
         for writer in self.writers:
             value = values[writer.variable][row]
             if value is None:
                 continue
             if writer.related is None:
-                write(writer.path, focus, value, resolver)
+                writer.path.apply(focus, value, resolver)
                 continue
             spec = writer.related
             slot = (spec.resource, spec.system, spec.code)
@@ -320,7 +325,7 @@ class DatasetBuilder:
             if target is None:
                 target = self._related(spec, focus, resolver, patient_ref, anchor)
                 related[slot] = target
-            write(writer.path, target, value, resolver)
+            writer.path.apply(target, value, resolver)
         return [focus, *resolver.made.values(), *related.values()]
 
     def _related(
@@ -331,14 +336,13 @@ class DatasetBuilder:
         patient_ref: str,
         anchor: str,
     ) -> Json:
-        slug = spec.code.lower().replace("/", "-").replace(".", "-")
         resource = new_resource(
             spec.resource,
-            f"{focus['id']}-{slug}"[:64],
+            f"{focus['id']}-{spec.slug}"[:64],
             patient_ref,
             self.template(spec.resource, f"related:{spec.code}"),
         )
-        write(spec.filter_path, resource, spec.code, resolver)
+        spec.filter_path.apply(resource, spec.code, resolver)
         focus_ref = {"reference": f"{self.focus_type}/{focus['id']}"}
         if spec.link == "encounter":
             if self.focus_type == "Encounter":
@@ -354,6 +358,11 @@ class DatasetBuilder:
         if spec.resource == "Observation":
             resource["effectiveDateTime"] = anchor
         return resource
+
+
+@cache
+def _slug(code: str) -> str:
+    return code.lower().replace("/", "-").replace(".", "-")
 
 
 def raise_config(registration: str, dataset: str, variable: str, problem: str) -> None:

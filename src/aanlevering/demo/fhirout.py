@@ -16,9 +16,8 @@ import hashlib
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from pydantic_core import to_json
 
@@ -55,9 +54,11 @@ def dumps(resource: Json) -> bytes:
     return to_json(resource)
 
 
-@dataclass(frozen=True)
-class Serialised:
-    """A resource's type, id, JSON, and whether it is a record's focus resource."""
+class Serialised(NamedTuple):
+    """A resource's type, id, JSON, and whether it is a record's focus resource.
+
+    A NamedTuple rather than a frozen dataclass: one is made per resource.
+    """
 
     type: str
     id: str

@@ -129,12 +129,17 @@ _WHERE = re.compile(r"^\s*system\s*=\s*'([^']*)'\s*$")
 
 def _amsterdam_offset(moment: datetime) -> str:
     """UTC offset of Dutch local time: CEST between the last Sundays of March and October."""
-    year = moment.year
+    return _offset_on(moment.date())
+
+
+@cache
+def _offset_on(day: date) -> str:
+    year = day.year
     march_end = date(year, 3, 31)
     october_end = date(year, 10, 31)
     dst_start = march_end - timedelta(days=(march_end.weekday() + 1) % 7)
     dst_end = october_end - timedelta(days=(october_end.weekday() + 1) % 7)
-    return "+02:00" if dst_start <= moment.date() < dst_end else "+01:00"
+    return "+02:00" if dst_start <= day < dst_end else "+01:00"
 
 
 def fhir_datetime(value: object) -> str:
