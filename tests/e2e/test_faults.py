@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import World
 
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import TTPError
 from aanlevering.periods import Period
 from aanlevering.pipeline import RunRequest, run_delivery
+from conftest import World
 
 TODAY = date(2026, 11, 22)
 
