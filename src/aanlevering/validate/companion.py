@@ -27,8 +27,21 @@ def _problems_by_variable(dataset: ExtractedDataset) -> Mapping[str, list[str]]:
     return grouped
 
 
+def _expected_by_variable(dataset: ExtractedDataset) -> Mapping[str, list[str]]:
+    """How the extract said the values must be written (a format, never a value)."""
+    expected: dict[str, list[str]] = defaultdict(list)
+    for problem in dataset.type_problems:
+        if problem.expected not in expected[problem.variable]:
+            expected[problem.variable].append(problem.expected)
+    return expected
+
+
 def _type_result(
-    check: Check, dataset: ExtractedDataset, problems: Mapping[str, list[str]], limit: int
+    check: Check,
+    dataset: ExtractedDataset,
+    problems: Mapping[str, list[str]],
+    expected_texts: Mapping[str, list[str]],
+    limit: int,
 ) -> CheckResult:
     column = str(check.kwargs["column"])
     rows = dataset.num_rows
@@ -52,12 +65,14 @@ def _type_result(
             problem=f"the column has type {actual}, expected {expected}",
         )
     refs = problems.get(column, [])
+    written = expected_texts.get(column, [])
     return CheckResult.of(
         check,
         success=not refs,
         element_count=rows,
         unexpected_count=len(refs),
         failing_row_refs=tuple(refs[:limit]),
+        note=f"expected: {'; '.join(written)}" if written else None,
     )
 
 
@@ -77,12 +92,13 @@ def evaluate_companions(
 ) -> dict[str, CheckResult]:
     """Results of the extract-side checks of one dataset, by rule id."""
     problems = _problems_by_variable(dataset)
+    expected_texts = _expected_by_variable(dataset)
     results: dict[str, CheckResult] = {}
     for check in checks:
         if check.engine != "extract":
             continue
         if check.kind == "type":
-            results[check.rule_id] = _type_result(check, dataset, problems, limit)
+            results[check.rule_id] = _type_result(check, dataset, problems, expected_texts, limit)
         elif check.kind == "relation":
             results[check.rule_id] = _relation_result(check, dataset, limit)
         else:  # pragma: no cover - dataset_checks only makes the two kinds above

@@ -62,6 +62,7 @@ def _check(result: CheckResult, limit: int) -> dict[str, Any]:
         "failing_rows_truncated": result.problem is None
         and result.unexpected_count > len(result.failing_row_refs[:limit]),
         "problem": result.problem,
+        "note": result.note,
     }
 
 

@@ -23,6 +23,7 @@ class CheckResult:
     records, in row order. ``problem`` explains a failure that is not about
     single records (a missing column, a check GX could not evaluate, which
     counts as failed); it names variables and kinds of problem, never data.
+    ``note`` adds context to a row-level failure (how values must be written).
     """
 
     rule_id: str
@@ -39,6 +40,7 @@ class CheckResult:
     unexpected_percent: float
     failing_row_refs: tuple[str, ...] = ()
     problem: str | None = None
+    note: str | None = None
 
     @property
     def variable(self) -> str | None:
@@ -56,6 +58,7 @@ class CheckResult:
         unexpected_percent: float | None = None,
         failing_row_refs: tuple[str, ...] = (),
         problem: str | None = None,
+        note: str | None = None,
     ) -> CheckResult:
         """Build a result for ``check``; the percentage defaults to count / elements."""
         if unexpected_percent is None:
@@ -75,6 +78,7 @@ class CheckResult:
             unexpected_percent=round(float(unexpected_percent), 4),
             failing_row_refs=failing_row_refs,
             problem=problem,
+            note=note,
         )
 
 

@@ -233,6 +233,12 @@ def test_each_kind_of_bad_record_is_reported_by_row_reference(
     assert check["failing_rows_truncated"] is False
 
 
+def test_unparseable_values_say_how_they_must_be_written(bad_run: dict[str, Any]) -> None:
+    check = checks_by_rule(bad_run["report"])["operatie.datum_opname.type"]
+    assert check["note"] == "expected: date as dd-mm-yyyy"
+    assert check["problem"] is None
+
+
 def test_orphans_fail_the_relation_check(bad_run: dict[str, Any]) -> None:
     check = checks_by_rule(bad_run["report"])["complicatie.operatie_id.relation"]
     assert not check["passed"]

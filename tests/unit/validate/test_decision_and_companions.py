@@ -123,6 +123,8 @@ def test_type_problems_fail_their_variable_with_bounded_row_refs(
     assert failed.unexpected_count == 3
     assert failed.unexpected_percent == 6.0
     assert failed.failing_row_refs == (refs[4], refs[9])
+    assert failed.note == "expected: date (dd-mm-yyyy)"
+    assert failed.problem is None
     assert results["operatie.datum_operatie.type"].success
 
 
