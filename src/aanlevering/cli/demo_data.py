@@ -28,10 +28,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     parser.add_argument(
         "--registration",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="ID",
-        help="only this registration (repeatable, or comma separated); default: all",
+        help="only these registrations (space or comma separated, repeatable); default: all",
     )
     parser.add_argument(
         "--bad-share",

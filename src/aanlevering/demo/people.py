@@ -22,6 +22,7 @@ SEX_CODES = ("M", "V", "O")
 NAME_USAGES = ("NL1", "NL2", "NL3", "NL4")
 
 _REFERENCE_DAY = np.datetime64("2026-07-01")
+_LATEST_BIRTH = np.datetime64("2025-09-01")
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,8 @@ def make_people(
     fhir_id = ids.format_uuid(uuid_words[0].astype(np.uint64), uuid_words[1].astype(np.uint64))
 
     day_count = np.rint(age_years * 365.25).astype(np.int64) + rng.integers(0, 365, n)
-    birth_date = _REFERENCE_DAY - day_count.astype("timedelta64[D]")
+    # nobody is born after the earliest care event (October 2025)
+    birth_date = np.minimum(_REFERENCE_DAY - day_count.astype("timedelta64[D]"), _LATEST_BIRTH)
 
     own = rng.choice(len(names.SURNAMES), size=n, p=_SURNAME_P)
     partner = rng.choice(len(names.SURNAMES), size=n, p=_SURNAME_P)

@@ -188,3 +188,16 @@ def test_quote_only_cells_that_need_it() -> None:
 def test_file_name_matches_its_glob() -> None:
     assert csvout.file_name("dsaa_operaties*.csv") == "dsaa_operaties_2026.csv"
     assert fnmatch.fnmatch(csvout.file_name("ltr_?_trauma*.csv"), "ltr_?_trauma*.csv")
+
+
+def test_everyone_is_born_before_their_care_event(demo_dir: Path, catalogue: Catalogue) -> None:
+    for registration, column in (
+        ("ldtr", "DATUM_ONGEVAL"),
+        ("dica-dsaa", "OPERATIEDATUM"),
+        ("nkr-borst", "INCIDENTIEDATUM"),
+    ):
+        config = catalogue.get(registration)
+        path = csv_file(demo_dir, config, config.period_dataset, "csv-utf8")
+        for row in read_csv(path, "utf-8-sig"):
+            born = datetime.strptime(row["GEBOORTEDATUM"], "%d-%m-%Y")
+            assert born < datetime.strptime(row[column], "%d-%m-%Y")

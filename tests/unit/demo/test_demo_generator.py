@@ -142,6 +142,7 @@ def test_cli_writes_the_demo_and_prints_a_summary(
             "4",
             "--registration",
             "ldtr,dica-dsaa",
+            "ldtr",
             "--formats",
             "csv",
             "--bad-share",

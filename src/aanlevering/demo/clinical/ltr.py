@@ -62,7 +62,9 @@ class LtrModel(ClinicalModel):
         """Young adults and children (60% men) and the elderly (60% women)."""
         elderly = rng.random(n) < 0.45
         age = np.where(
-            elderly, np.clip(rng.normal(81, 8, n), 65, 103), np.clip(rng.gamma(3.0, 11.0, n), 0, 64)
+            elderly,
+            np.clip(rng.normal(81, 8, n), 65, 103),
+            np.clip(rng.gamma(3.0, 11.0, n), 1.5, 64),
         )
         male = rng.random(n) < np.where(elderly, 0.4, 0.62)
         sex = np.where(male, 0, 1)
