@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,3 +175,33 @@ def test_cli_reports_bad_options_with_exit_code_2(
     code = main(["demo-data", "--out", str(tmp_path / "x"), "--formats", "pdf"])
     assert code == 2
     assert "--formats" in capsys.readouterr().err
+
+
+def test_separate_processes_with_other_hash_seeds_write_the_same_bytes(tmp_path: Path) -> None:
+    """No set or dict order leaks into the files (Python randomises str hashes per process)."""
+    digests = []
+    for hash_seed in ("1", "4242"):
+        out = tmp_path / f"run-{hash_seed}"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "aanlevering.cli.main",
+                "demo-data",
+                "--out",
+                str(out),
+                "--patients",
+                "200",
+                "--seed",
+                "5",
+                "--registration",
+                "dica-dsaa",
+            ],
+            check=True,
+            env=env,
+            capture_output=True,
+            timeout=300,
+        )
+        digests.append(digest(out))
+    assert digests[0] == digests[1]
