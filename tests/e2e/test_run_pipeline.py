@@ -238,3 +238,47 @@ def test_local_mode_upload_is_pseudonymised_and_forwarded_by_the_ttp(world: Worl
     text = "".join(p.read_text(encoding="utf-8") for p in bundles)
     assert "urn:aanlevering:pseudonym:NGGV" in text  # replaced by the TTP
     assert "pseudonym-input" not in text
+
+
+def test_us_bulk_export_patients_get_the_computable_types_and_the_rest_is_reported(
+    world: World,
+) -> None:
+    """Synthea-style Patients (SSN, US ZIP): NGG and MRN are made, C is reported per patient."""
+    from aanlevering.catalogue import load_catalogue as load
+    from aanlevering.events.patient_ref import PatientRefHasher
+    from aanlevering.extract.api import extract
+    from aanlevering.pseudonym.keys import load_keys
+    from aanlevering.pseudonym.service import pseudonymise
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "extract" / "synthea"
+    synthea = load(fixtures / "catalogue").get("synthea-test")
+    identity = (
+        extract(synthea, fixtures / "export", Period.parse("2026")).datasets["ingreep"].identity
+    )
+    config = world.config("ldtr")  # NGG, C and MRN
+    source_key, mrn_key = load_keys(world.settings, "ldtr")
+    hasher = PatientRefHasher.from_settings(world.settings)
+    with world.store() as store:
+        outcome = pseudonymise(
+            config,
+            "2026",
+            identity,
+            client=world.ports(store).ttp,
+            source_key=source_key,
+            mrn_key=mrn_key,
+            patient_ref=lambda mrn: hasher.ref(mrn, scheme="mrn"),
+            store=store,
+            run_id="synthea-test",
+        )
+    produced = {str(t) for p in outcome.by_patient.values() for t in p.types}
+    assert produced == {"NGG", "MRN"}
+    assert len(outcome.by_patient) == identity.num_rows
+    assert {f.type for f in outcome.event.failures} == {"C"}
+    assert {f.field for f in outcome.event.failures} == {"postcode"}
+    assert all(f.patient_ref.startswith("pr_") for f in outcome.event.failures)
+    assert len({f.patient_ref for f in outcome.event.failures}) == identity.num_rows
+    text = repr(outcome.event)
+    for value in (
+        identity.column("patient_id").to_pylist() + identity.column("own_name").to_pylist()
+    ):
+        assert value not in text

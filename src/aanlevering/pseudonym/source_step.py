@@ -50,6 +50,9 @@ MIN_SOURCE_KEY_BYTES = 32
 MRN_KEY_SIZES = (32, 48, 64)
 #: MRNs are padded to this many bytes before encryption so the pseudonym's
 #: length does not reveal the number's length.
+#: Padding block for MRNs: 32 bytes covers hospital numbers; FHIR-id MRNs
+#: (UUIDs) pad to 64, so a token only tells "short number" from "FHIR id".
+MRN_PAD_BLOCK = 32
 MRN_PADDED_BYTES = MRN_MAX_LENGTH
 _MRN_PAD = b"\x00"
 
@@ -285,7 +288,8 @@ def encrypt_mrn_column(
     """Deterministic AES-SIV pseudonyms of canonical MRNs (unpadded base64url).
 
     ``None`` (a failed row) stays ``None``. Every MRN is padded to
-    :data:`MRN_PADDED_BYTES` first, so all tokens have the same length.
+    a multiple of :data:`MRN_PAD_BLOCK` first, so tokens do not reveal the
+    number's length (beyond short number versus FHIR id).
     """
     encrypt = AESSIV(key.secret).encrypt
     ad = _associated_data(registration, profile_version)
@@ -300,7 +304,8 @@ def encrypt_mrn_column(
             raise PseudonymisationError(
                 "MRN pseudonym input is not a canonical MRN (normalise it first)"
             )
-        append(_b64url(encrypt(data.ljust(MRN_PADDED_BYTES, _MRN_PAD), ad)))
+        padded = -(-len(data) // MRN_PAD_BLOCK) * MRN_PAD_BLOCK
+        append(_b64url(encrypt(data.ljust(padded, _MRN_PAD), ad)))
     return out
 
 

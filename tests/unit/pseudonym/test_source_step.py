@@ -168,7 +168,7 @@ def test_mrn_tokens_are_deterministic_same_length_and_bound_to_registration() ->
 
 def test_mrn_encryption_refuses_uncanonical_input() -> None:
     with pytest.raises(PseudonymisationError):
-        encrypt_mrn(MRN_KEY, REGISTRATION, PROFILE, "X" * 33)
+        encrypt_mrn(MRN_KEY, REGISTRATION, PROFILE, "X" * 65)
     with pytest.raises(PseudonymisationError):
         encrypt_mrn(MRN_KEY, REGISTRATION, PROFILE, "")
 

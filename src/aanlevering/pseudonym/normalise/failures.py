@@ -66,7 +66,7 @@ NAME_INVERTED_FORM = (
 INITIAL_NO_LETTER = "does not start with a Latin letter"
 
 MRN_CHARACTERS = "contains characters other than letters, digits, '-', '.', '/' or '_'"
-MRN_LENGTH = "longer than 32 characters"
+MRN_LENGTH = "longer than 64 characters"
 
 #: Every reason a field function may give (tests check none holds a value).
 ALL_REASONS: frozenset[str] = frozenset(

@@ -8,7 +8,8 @@ are part of the number, "0012345" and "12345" may be different patients,
 and dropping them would make the revealed number differ from the one in the
 EHR. Extracts must therefore read MRN columns as text, not as integers.
 
-Allowed characters are letters, digits and ``- . / _``, at most 32; anything
+Allowed characters are letters, digits and ``- . / _``, at most 64 (FHIR
+ids, e.g. the UUIDs of Synthea and many FHIR servers, are up to 64); anything
 else is an error rather than a silent change.
 """
 
@@ -23,7 +24,7 @@ from aanlevering.pseudonym.normalise.failures import (
     FieldInvalid,
 )
 
-MAX_LENGTH = 32
+MAX_LENGTH = 64
 _ALLOWED = re.compile(r"[A-Z0-9./_-]+")
 
 
