@@ -200,7 +200,20 @@ def _drop_unpseudonymised(
 def _next_version(
     entries: list[LedgerEntry], fingerprint: str
 ) -> tuple[int, str | None, LedgerEntry | None]:
-    """(version to use, key it supersedes, entry that already carries this content)."""
+    """(version to use, key it supersedes, entry that already carries this content).
+
+    Only versions after the last retraction count: retracted data is no longer
+    at the registry holder, so delivering it again is a new version.
+    """
+    retractions = [i for i, e in enumerate(entries) if e.kind == "retraction"]
+    if retractions:
+        last = retractions[-1]
+        after = entries[last + 1 :]
+        version, supersedes, same = _next_version(after, fingerprint) if after else (0, None, None)
+        if same is not None:
+            return version, supersedes, same
+        newest = entries[-1].version + 1
+        return newest, entries[last].idempotency_key, None
     for entry in reversed(entries):
         if entry.content_sha256 == fingerprint and entry.status != "aborted":
             return entry.version, entry.supersedes, entry

@@ -282,3 +282,24 @@ def test_us_bulk_export_patients_get_the_computable_types_and_the_rest_is_report
         identity.column("patient_id").to_pylist() + identity.column("own_name").to_pylist()
     ):
         assert value not in text
+
+
+def test_retraction_withdraws_a_period_and_a_later_run_delivers_it_again(world: World) -> None:
+    from aanlevering.retract import retract_period
+
+    first = _run(world, "dica-dsaa", "2026-Q3", world.demo / "csv-utf8")
+    with world.store() as store:
+        receipt = retract_period(
+            world.config("dica-dsaa"),
+            world.settings,
+            Period.parse("2026-Q3"),
+            world.ports(store),
+            reason="delivered before the hospital's data protection review",
+        )
+    assert receipt.idempotency_key == f"dica-dsaa.2026-Q3.v{first.version + 1}"
+    entries = [e for e in world.holder.ledger() if e["period"] == "2026-Q3"]
+    assert entries[-1]["kind"] == "retraction"
+    assert entries[-1]["supersedes"] == first.idempotency_key
+    again = _run(world, "dica-dsaa", "2026-Q3", world.demo / "csv-utf8")
+    assert again.status == "delivered"
+    assert again.version == first.version + 2

@@ -30,6 +30,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.run",
     "aanlevering.cli.status",
     "aanlevering.cli.keys",
+    "aanlevering.cli.retract",
+    "aanlevering.cli.staging",
 )
 
 log = logging.getLogger("aanlevering")

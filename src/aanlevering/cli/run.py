@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from aanlevering.catalogue import RegistrationConfig, load_catalogue
+from aanlevering.catalogue import load_catalogue
 from aanlevering.periods import Period
 from aanlevering.settings import load_settings
 
@@ -33,11 +33,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    from aanlevering.deliver.channels import Channel
-    from aanlevering.deliver.channels.factory import build_channel
+    from aanlevering.cli.wiring import default_ports
     from aanlevering.events.factory import open_event_store
-    from aanlevering.pipeline import Ports, RunRequest, run_delivery
-    from aanlevering.pseudonym.ttp_client import TTPClient
+    from aanlevering.pipeline import RunRequest, run_delivery
 
     settings = load_settings()
     config = load_catalogue(settings.catalogue_dir).get(args.registration)
@@ -49,13 +47,8 @@ def _run(args: argparse.Namespace) -> int:
         allow_open_period=args.allow_open_period,
     )
 
-    ttp = TTPClient.from_env()
-
-    def channel_for(registration: RegistrationConfig, outbox: Path | None) -> Channel:
-        return build_channel(registration, settings, outbox=outbox, ttp=ttp)
-
     with open_event_store(settings.event_store_url) as store:
-        ports = Ports(store=store, ttp=ttp, channel_for=channel_for)
+        ports = default_ports(settings, store)
         result = run_delivery(config, settings, request, ports)
     print(
         f"{result.status}: {result.registration} {result.period} v{result.version} "

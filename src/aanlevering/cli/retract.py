@@ -1,0 +1,39 @@
+"""``aanlevering retract``: withdraw a delivered period at the registry holder."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from aanlevering.catalogue import load_catalogue
+from aanlevering.periods import Period
+from aanlevering.settings import load_settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``retract`` command."""
+    parser = subparsers.add_parser("retract", help="send a retraction of a delivered period")
+    parser.add_argument("--registration", required=True, metavar="ID")
+    parser.add_argument("--period", required=True)
+    parser.add_argument("--reason", required=True, help="why (recorded in the event log)")
+    parser.set_defaults(handler=_retract)
+
+
+def _retract(args: argparse.Namespace) -> int:
+    from aanlevering.cli.wiring import default_ports
+    from aanlevering.events.factory import open_event_store
+    from aanlevering.retract import retract_period
+
+    settings = load_settings()
+    config = load_catalogue(settings.catalogue_dir).get(args.registration)
+    with open_event_store(settings.event_store_url) as store:
+        receipt = retract_period(
+            config,
+            settings,
+            Period.parse(args.period),
+            default_ports(settings, store),
+            reason=args.reason,
+            today=date.today(),
+        )
+    print(f"retracted: {receipt.idempotency_key} receipted as {receipt.receipt_id}")
+    return 0

@@ -1,0 +1,70 @@
+"""Retention of staging folders, which may hold identifiers between steps.
+
+A receipted delivery's staging folder is removed right away by the run.
+Folders left by runs that failed or were stopped are kept for inspection and
+retry, at most ``AANLEVERING_STAGING_RETENTION_DAYS`` days (default 7), then
+:func:`purge_staging` removes them and records that it did.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from aanlevering.deliver.events import StagingPurged, delivery_stream
+from aanlevering.events.store import EventStore
+from aanlevering.settings import Settings
+
+log = logging.getLogger(__name__)
+DEFAULT_RETENTION_DAYS = 7
+
+
+def retention_days(env: Mapping[str, str] | None = None) -> float:
+    """Configured retention of leftover staging folders, in days."""
+    env = os.environ if env is None else env
+    return float(env.get("AANLEVERING_STAGING_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+
+
+@dataclass(frozen=True)
+class PurgedFolder:
+    """One staging folder removed (registration, period, version folder name)."""
+
+    registration: str
+    period: str
+    version: str
+    files_removed: int
+
+
+def purge_staging(
+    settings: Settings, store: EventStore, *, older_than_days: float, now: float | None = None
+) -> list[PurgedFolder]:
+    """Remove version folders under staging not modified for ``older_than_days``."""
+    now = time.time() if now is None else now
+    cutoff = now - older_than_days * 86400
+    purged: list[PurgedFolder] = []
+    for folder in sorted(settings.staging_dir.glob("*/*/*")):
+        if not folder.is_dir() or folder.stat().st_mtime > cutoff:
+            continue
+        registration, period = folder.parent.parent.name, folder.parent.name
+        files = sum(1 for p in folder.rglob("*") if p.is_file())
+        shutil.rmtree(folder)
+        purged.append(PurgedFolder(registration, period, folder.name, files))
+        key = f"{registration}.{period}.{folder.name}"
+        store.append(
+            delivery_stream(registration, period),
+            [
+                StagingPurged(
+                    registration=registration,
+                    period=period,
+                    idempotency_key=key,
+                    files_removed=files,
+                )
+            ],
+            None,
+        )
+        log.info("purged staging %s (%d files)", folder, files)
+    return purged

@@ -1,0 +1,103 @@
+"""Retract a delivered period: tell the registry holder to withdraw what it received.
+
+A retraction is a delivery of its own: a manifest of kind ``retraction``
+with no data files, the next version of the period, superseding the last
+receipted version, sent over the registration's channel with the same
+at-least-once guarantees (idempotency key, receipt, retries). Used when data
+was delivered without a legal basis or must be withdrawn before a corrected
+version is ready.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+from datetime import date
+
+from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.deliver.events import DeliveryStaged, delivery_stream
+from aanlevering.deliver.ledger import load_ledger
+from aanlevering.deliver.manifest import Manifest, idempotency_key, write_manifest
+from aanlevering.deliver.receipt import Receipt
+from aanlevering.deliver.service import send_with_retries
+from aanlevering.errors import ConfigError
+from aanlevering.periods import Period
+from aanlevering.pipeline import Ports
+from aanlevering.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def retract_period(
+    config: RegistrationConfig,
+    settings: Settings,
+    period: Period,
+    ports: Ports,
+    *,
+    reason: str,
+    today: date | None = None,
+) -> Receipt:
+    """Send a retraction of the period's current receipted version; return its receipt.
+
+    Raises ConfigError when nothing receipted is there to retract (or it was
+    already retracted). Unlike a delivery, a retraction is never refused for
+    lack of an obligation: withdrawing data is always allowed.
+    """
+    store = ports.store
+    versions = load_ledger(store).versions(config.id, period.label)
+    receipted = [v for v in versions if v.status == "receipted"]
+    if not receipted or receipted[-1].kind == "retraction":
+        raise ConfigError(
+            f"registration {config.id}, period {period.label}: no receipted delivery to retract"
+        )
+    target = receipted[-1]
+    version = versions[-1].version + 1
+    key = idempotency_key(config.id, period.label, version)
+    staging = settings.staging_dir / config.id / period.label / f"v{version}"
+    staging.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(
+        idempotency_key=key,
+        registration=config.id,
+        registry_holder=config.registry_holder_id,
+        period=period.label,
+        period_start=period.start.isoformat(),
+        period_end=period.end.isoformat(),
+        version=version,
+        dictionary_id=config.dictionary.id,
+        dictionary_version=config.dictionary.version,
+        format=config.delivery.format,
+        normalisation_profile=config.pseudonymisation.profile,
+        pseudonym_types=(),
+        key_versions={},
+        ttp_mode=config.pseudonymisation.ttp_mode,
+        provider_id=settings.provider_id,
+        files=(),
+        record_counts={},
+        kind="retraction",
+        supersedes=target.idempotency_key,
+    )
+    write_manifest(staging, manifest)
+    channel = ports.channel_for(config, None)
+    store.append(
+        delivery_stream(config.id, period.label),
+        [
+            DeliveryStaged(
+                registration=config.id,
+                period=period.label,
+                version=version,
+                idempotency_key=key,
+                channel=channel.name,
+                format=config.delivery.format,
+                manifest_sha256=hashlib.sha256(manifest.to_json().encode()).hexdigest(),
+                supersedes=target.idempotency_key,
+                kind="retraction",
+                content_sha256=f"retraction:{reason[:200]}",
+            )
+        ],
+        None,
+    )
+    log.info("retracting %s (%s)", target.idempotency_key, reason)
+    receipt = send_with_retries(channel, staging, manifest, store)
+    shutil.rmtree(staging)
+    return receipt

@@ -1,0 +1,33 @@
+"""Leftover staging folders (which may hold identifiers) are removed after their retention."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from aanlevering.deliver.staging import purge_staging, retention_days
+from aanlevering.events.factory import open_event_store
+from aanlevering.settings import load_settings
+
+
+def test_only_folders_past_retention_are_purged_and_recorded(tmp_path: Path) -> None:
+    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    old = settings.staging_dir / "ldtr" / "2026-03" / "v1"
+    fresh = settings.staging_dir / "ldtr" / "2026-04" / "v1"
+    for folder in (old, fresh):
+        folder.mkdir(parents=True)
+        (folder / "identity.arrow").write_bytes(b"x")
+    ten_days_ago = time.time() - 10 * 86400
+    os.utime(old, (ten_days_ago, ten_days_ago))
+    with open_event_store(settings.event_store_url) as store:
+        purged = purge_staging(settings, store, older_than_days=7)
+        events = [r.event_type for r in store.read_all()]
+    assert [(p.registration, p.period, p.files_removed) for p in purged] == [("ldtr", "2026-03", 1)]
+    assert not old.exists() and fresh.exists()
+    assert events == ["deliver.StagingPurged"]
+
+
+def test_retention_comes_from_the_environment() -> None:
+    assert retention_days({}) == 7
+    assert retention_days({"AANLEVERING_STAGING_RETENTION_DAYS": "0.5"}) == 0.5
