@@ -7,6 +7,7 @@ would on a hospital's machine running the embedded default.
 from __future__ import annotations
 
 import csv
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -79,6 +80,24 @@ def identity_values(demo: Path) -> set[str]:
                     values.add(f"{year}-{month}-{day}")
                 if row.get("POSTCODE"):
                     values.add(row["POSTCODE"].replace(" ", ""))
+    return values
+
+
+def fhir_identity_values(demo: Path) -> set[str]:
+    """BSNs, MRNs, names, full birth dates and street lines of the FHIR Patients of the demo."""
+    values: set[str] = set()
+    for file in (demo / "fhir-bulk").glob("*/Patient*.ndjson"):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            patient = json.loads(line)
+            values.update(i["value"] for i in patient.get("identifier", ()) if i.get("value"))
+            values.add(patient["birthDate"])
+            for name in patient.get("name", ()):
+                if len(name.get("family", "")) >= 5:
+                    values.add(name["family"])
+            for address in patient.get("address", ()):
+                values.update(address.get("line", ()))
+                if address.get("postalCode"):
+                    values.add(address["postalCode"])
     return values
 
 

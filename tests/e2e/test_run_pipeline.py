@@ -22,7 +22,7 @@ from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
 from aanlevering.pipeline import Ports, RunRequest, run_delivery
-from conftest import World, identity_values
+from conftest import World, fhir_identity_values, identity_values
 
 TODAY = date(2026, 11, 22)
 
@@ -198,25 +198,6 @@ def test_cli_exit_codes(world: World, tmp_path: Path) -> None:
     assert not (landed / "validation" / "data-docs").exists()  # data docs stay at the hospital
 
 
-def test_no_input_identifier_in_anything_written(world: World) -> None:
-    _run(world, "dica-dsaa", "2026-Q1", world.demo / "csv-utf8")
-    identifiers = identity_values(world.demo)
-    assert len(identifiers) > 500
-    written = [
-        p
-        for root in (world.home / "var", world.holder.home / "storage")
-        for p in root.rglob("*")
-        if p.is_file() and "secrets" not in p.parts and "data-docs" not in p.parts
-    ]
-    written += [world.holder.home / "registry-holder.log", world.home / "ttp.log"]
-    assert any(p.name == "events.sqlite3" for p in written)
-    leaks = []
-    for path in written:
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        leaks += [(path.name, value) for value in identifiers if value in text]
-    assert leaks == []
-
-
 def test_local_mode_upload_is_pseudonymised_and_forwarded_by_the_ttp(world: World) -> None:
     with world.store() as store:
         included = RegisterDecision(
@@ -303,3 +284,26 @@ def test_retraction_withdraws_a_period_and_a_later_run_delivers_it_again(world: 
     again = _run(world, "dica-dsaa", "2026-Q3", world.demo / "csv-utf8")
     assert again.status == "delivered"
     assert again.version == first.version + 2
+
+
+def test_no_input_identifier_in_anything_written(world: World) -> None:
+    """Runs last in the module: every earlier run (CSV and FHIR, all channels) is searched."""
+    _run(world, "dica-dsaa", "2026-Q1", world.demo / "csv-utf8")
+    identifiers = identity_values(world.demo)
+    fhir_identifiers = fhir_identity_values(world.demo)
+    assert len(identifiers) > 500 and len(fhir_identifiers) > 500
+    assert any(" " in value for value in fhir_identifiers)  # street lines are in there
+    identifiers |= fhir_identifiers
+    written = [
+        p
+        for root in (world.home / "var", world.holder.home / "storage")
+        for p in root.rglob("*")
+        if p.is_file() and "secrets" not in p.parts and "data-docs" not in p.parts
+    ]
+    written += [world.holder.home / "registry-holder.log", world.home / "ttp.log"]
+    assert any(p.name == "events.sqlite3" for p in written)
+    leaks = []
+    for path in written:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        leaks += [(path.name, value) for value in identifiers if value in text]
+    assert leaks == []
