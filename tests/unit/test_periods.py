@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -44,6 +45,6 @@ def test_periods_between_covers_2026_without_gaps() -> None:
     months = list(periods_between(date(2026, 1, 1), date(2027, 1, 1), "month"))
     assert [p.label for p in months][:2] == ["2026-01", "2026-02"]
     assert len(months) == 12
-    assert all(a.end == b.start for a, b in zip(months, months[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(months))
     quarters = list(periods_between(date(2026, 2, 15), date(2026, 11, 22), "quarter"))
     assert [p.label for p in quarters] == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]

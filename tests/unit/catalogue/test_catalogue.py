@@ -91,7 +91,7 @@ def test_b_is_allowed_only_with_a_stated_legal_basis(catalogue_copy: Path) -> No
         ltr,
         lambda data: data["pseudonymisation"].update(
             types=["B", "NGG"],
-            bsn_justification="Wettelijke grondslag: art. 8 Wet X staat verwerking van het BSN toe.",
+            bsn_justification="Wettelijke grondslag: art. 8 Wet X staat het BSN toe.",
         ),
     )
     config = load_catalogue(catalogue_copy).get("ldtr")
@@ -124,8 +124,12 @@ def test_missing_dictionary_version_is_reported(catalogue_copy: Path) -> None:
 
 
 def test_invalid_yaml_names_line_and_column(catalogue_copy: Path) -> None:
-    (catalogue_copy / "registrations" / "kapot.yaml").write_text("id: [unclosed\n", encoding="utf-8")
-    with pytest.raises(CatalogueInvalid, match=r"kapot.yaml: \$: invalid YAML: line \d+, column \d+"):
+    (catalogue_copy / "registrations" / "kapot.yaml").write_text(
+        "id: [unclosed\n", encoding="utf-8"
+    )
+    with pytest.raises(
+        CatalogueInvalid, match=r"kapot.yaml: \$: invalid YAML: line \d+, column \d+"
+    ):
         load_catalogue(catalogue_copy)
 
 

@@ -42,7 +42,9 @@ def test_check_passes_on_the_examples_and_fails_on_a_broken_config(tmp_path: Pat
     broken = tmp_path / "catalogue"
     shutil.copytree(CATALOGUE, broken)
     file = broken / "registrations" / "ldtr.yaml"
-    file.write_text(file.read_text(encoding="utf-8").replace("frequency: month", "frequency: weekly"))
+    file.write_text(
+        file.read_text(encoding="utf-8").replace("frequency: month", "frequency: weekly")
+    )
     result = _run("--catalogue", str(broken), "check")
     assert result.returncode == 2
     assert "ldtr.yaml: $.frequency" in result.stderr
