@@ -227,7 +227,216 @@ def _next_version(
     return latest.version + 1, supersedes, None
 
 
-def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
+@dataclass(frozen=True)
+class VersionPlan:
+    """Which version of a period this content is, and whether it is already receipted."""
+
+    version: int
+    idempotency_key: str
+    supersedes: str | None
+    fingerprint: str
+    same: LedgerEntry | None
+
+    @property
+    def already_receipted(self) -> bool:
+        """The same content was delivered and acknowledged before: nothing to do."""
+        return self.same is not None and self.same.status == "receipted"
+
+
+def check_obligation(
+    config: RegistrationConfig,
+    store: EventStore,
+    period: Period,
+    today: date,
+    *,
+    allow_open_period: bool = False,
+) -> None:
+    """Refuse (NoObligation) a period the register or the calendar does not allow.
+
+    Checked first and again right before sending, so a negative decision
+    that arrives mid-run stops the delivery.
+    """
+    check_may_deliver(
+        config,
+        load_status(store, config.id),
+        today,
+        period,
+        require_closed=not allow_open_period,
+    )
+
+
+def plan_version(
+    config: RegistrationConfig,
+    store: EventStore,
+    period: Period,
+    extracted: Extract,
+    refs: Mapping[str, pa.Array],
+) -> VersionPlan:
+    """Decide the version from the content fingerprint and the ledger (idempotent reruns)."""
+    fingerprint = content_fingerprint(extracted, refs)
+    entries = load_ledger(store).versions(config.id, period.label)
+    version, supersedes, same = _next_version(entries, fingerprint)
+    key = idempotency_key(config.id, period.label, version)
+    return VersionPlan(version, key, supersedes, fingerprint, same)
+
+
+def report_dir_for(
+    settings: Settings, config: RegistrationConfig, period: Period, version: int
+) -> Path:
+    """Where the hospital's copy of a version's validation report lives (stays home)."""
+    return settings.reports_dir / config.id / period.label / f"v{version}"
+
+
+def validate_for_delivery(
+    extracted: Extract,
+    config: RegistrationConfig,
+    settings: Settings,
+    *,
+    store: EventStore,
+    period: Period,
+    version: int,
+    excluded: int,
+) -> ValidationOutcome:
+    """Validate what will be delivered; ValidationBlocked names the report to read."""
+    from aanlevering.validate.service import validate_extract
+
+    outcome = validate_extract(
+        extracted,
+        config,
+        provider_type=settings.provider_type,
+        provider_id=settings.provider_id,
+        report_dir=report_dir_for(settings, config, period, version),
+        event_store=store,
+        counts={"excluded_optout": excluded},
+    )
+    if outcome.blocked:
+        raise ValidationBlocked(
+            f"registration {config.id}, period {period.label}: validation failed "
+            f"({outcome.failed_errors} failing error check(s)); "
+            f"report: {outcome.report_paths.get('html')}"
+        )
+    return outcome
+
+
+def copy_reports(report_paths: Mapping[str, str], staging: Path) -> None:
+    """The registry holder's report travels with the delivery (GX data docs stay home)."""
+    (staging / "validation").mkdir(exist_ok=True)
+    for kind in ("json", "html"):
+        shutil.copy2(report_paths[kind], staging / "validation")
+
+
+def pseudonymise_extract(
+    config: RegistrationConfig,
+    settings: Settings,
+    extracted: Extract,
+    *,
+    ttp: TTPClient,
+    store: EventStore,
+    period: Period,
+    run_id: str,
+) -> tuple[Extract, Mapping[str, PatientPseudonyms]]:
+    """Pseudonyms for every patient; records without one are left out (and counted)."""
+    source_key, mrn_key = load_keys(settings, config.id)
+    hasher = PatientRefHasher.from_settings(settings)
+    pseudonymised = pseudonymise(
+        config,
+        period.label,
+        identity_for_pseudonymisation(extracted),
+        client=ttp,
+        source_key=source_key,
+        mrn_key=mrn_key,
+        patient_ref=lambda mrn: hasher.ref(mrn, scheme="mrn"),
+        store=store,
+        run_id=run_id,
+    )
+    extracted, unpseudonymised = _drop_unpseudonymised(extracted, pseudonymised.by_patient)
+    if unpseudonymised:
+        log.warning("%d record(s) left out: no pseudonym could be made", unpseudonymised)
+    return extracted, pseudonymised.by_patient
+
+
+def stage_delivery(
+    config: RegistrationConfig,
+    settings: Settings,
+    *,
+    store: EventStore,
+    staging: Path,
+    extracted: Extract,
+    pseudonyms: Mapping[str, PatientPseudonyms],
+    plan: VersionPlan,
+    period: Period,
+    channel_name: str,
+    validation_report: str | None,
+    excluded: int,
+) -> Manifest:
+    """Write the delivery files and manifest into ``staging`` and record DeliveryStaged."""
+    from aanlevering.fhir.context import DeliveryContext
+    from aanlevering.fhir.ids import derive_salt
+    from aanlevering.output.content import DeliveryInput
+    from aanlevering.output.writer import write_delivery
+
+    secret = load_or_create_key(settings.secrets_dir / "resource-ids.key")
+    context = DeliveryContext.for_registration(config, derive_salt(secret, plan.idempotency_key))
+    content = DeliveryInput(context=context, datasets=extracted.datasets, pseudonyms=pseudonyms)
+    output = write_delivery(staging, content, config.delivery.format)
+    files = output.manifest_files()
+    if config.pseudonymisation.ttp_mode == "local":
+        # The TTP replaces the digests at upload; checksums are of what is uploaded.
+        mark_pseudonym_inputs(staging, [f.name for f in files])
+        files = describe_files(
+            staging, {f.name: f.records for f in files}, {f.name: f.media_type for f in files}
+        )
+    manifest = Manifest(
+        idempotency_key=plan.idempotency_key,
+        registration=config.id,
+        registry_holder=config.registry_holder_id,
+        period=period.label,
+        period_start=period.start.isoformat(),
+        period_end=period.end.isoformat(),
+        version=plan.version,
+        dictionary_id=config.dictionary.id,
+        dictionary_version=config.dictionary.version,
+        format=config.delivery.format,
+        normalisation_profile=config.pseudonymisation.profile,
+        pseudonym_types=tuple(str(t) for t in config.pseudonymisation.types),
+        key_versions={t: max(v) for t, v in output.key_versions.items()},
+        ttp_mode=config.pseudonymisation.ttp_mode,
+        provider_id=settings.provider_id,
+        files=files,
+        record_counts=dict(output.record_counts),
+        supersedes=plan.supersedes,
+    )
+    write_manifest(staging, manifest)
+    store.append(
+        delivery_stream(config.id, period.label),
+        [
+            DeliveryStaged(
+                registration=config.id,
+                period=period.label,
+                version=plan.version,
+                idempotency_key=plan.idempotency_key,
+                channel=channel_name,
+                format=config.delivery.format,
+                record_counts=dict(output.record_counts),
+                files=tuple(f.name for f in manifest.files),
+                manifest_sha256=hashlib.sha256(manifest.to_json().encode()).hexdigest(),
+                supersedes=plan.supersedes,
+                validation_report=validation_report,
+                excluded_optouts=excluded,
+                content_sha256=plan.fingerprint,
+            )
+        ],
+        None,
+    )
+    return manifest
+
+
+def delivered_patient_refs(refs: Mapping[str, pa.Array]) -> list[str]:
+    """The distinct patient references a delivery contained (for later opt-out requests)."""
+    return sorted({r for a in refs.values() for r in a.to_pylist()})
+
+
+def run_delivery(
     config: RegistrationConfig,
     settings: Settings,
     request: RunRequest,
@@ -241,22 +450,13 @@ def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
     a rerun resumes it with the same idempotency key.
     """
     from aanlevering.extract.api import extract as extract_stage
-    from aanlevering.fhir.context import DeliveryContext
-    from aanlevering.fhir.ids import derive_salt
-    from aanlevering.output.content import DeliveryInput
-    from aanlevering.output.writer import write_delivery
-    from aanlevering.validate.service import validate_extract
 
     store, period = ports.store, request.period
     run_id = uuid.uuid4().hex[:12]
 
     def obligation() -> None:
-        check_may_deliver(
-            config,
-            load_status(store, config.id),
-            request.today,
-            period,
-            require_closed=not request.allow_open_period,
+        check_obligation(
+            config, store, period, request.today, allow_open_period=request.allow_open_period
         )
 
     obligation()
@@ -265,128 +465,72 @@ def run_delivery(  # noqa: PLR0915 - the run reads as the list of stages it is
     extracted, excluded, refs = apply_optouts_to_extract(
         extracted, settings, store, request.today, run_id
     )
-    fingerprint = content_fingerprint(extracted, refs)
-    ledger = load_ledger(store)
-    version, supersedes, same = _next_version(ledger.versions(config.id, period.label), fingerprint)
-    key = idempotency_key(config.id, period.label, version)
+    plan = plan_version(config, store, period, extracted, refs)
     counts = {name: d.num_rows for name, d in extracted.datasets.items()}
-    if same is not None and same.status == "receipted":
-        log.info("%s already delivered and receipted (%s)", key, same.receipt_id)
+    if plan.already_receipted:
+        assert plan.same is not None
+        log.info(
+            "%s already delivered and receipted (%s)", plan.idempotency_key, plan.same.receipt_id
+        )
         return RunResult(
-            "already-delivered", config.id, period.label, version, key, counts, excluded, None, None
+            "already-delivered",
+            config.id,
+            period.label,
+            plan.version,
+            plan.idempotency_key,
+            counts,
+            excluded,
+            None,
+            None,
         )
 
-    staging = settings.staging_dir / config.id / period.label / f"v{version}"
+    staging = settings.staging_dir / config.id / period.label / f"v{plan.version}"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    # The hospital's copy (with GX data docs) stays home; only the registry
-    # holder's report travels with the delivery.
-    report_dir = settings.reports_dir / config.id / period.label / f"v{version}"
-    outcome = validate_extract(
-        extracted,
-        config,
-        provider_type=settings.provider_type,
-        provider_id=settings.provider_id,
-        report_dir=report_dir,
-        event_store=store,
-        counts={"excluded_optout": excluded},
-    )
-    if outcome.blocked:
+    try:
+        outcome = validate_for_delivery(
+            extracted,
+            config,
+            settings,
+            store=store,
+            period=period,
+            version=plan.version,
+            excluded=excluded,
+        )
+    except ValidationBlocked:
         shutil.rmtree(staging)
-        raise ValidationBlocked(
-            f"registration {config.id}, period {period.label}: validation failed "
-            f"({outcome.failed_errors} failing error check(s)); "
-            f"report: {outcome.report_paths.get('html')}"
-        )
-    (staging / "validation").mkdir()
-    for kind in ("json", "html"):
-        shutil.copy2(outcome.report_paths[kind], staging / "validation")
-
-    source_key, mrn_key = load_keys(settings, config.id)
-    hasher = PatientRefHasher.from_settings(settings)
-    pseudonymised = pseudonymise(
-        config,
-        period.label,
-        identity_for_pseudonymisation(extracted),
-        client=ports.ttp,
-        source_key=source_key,
-        mrn_key=mrn_key,
-        patient_ref=lambda mrn: hasher.ref(mrn, scheme="mrn"),
-        store=store,
-        run_id=run_id,
+        raise
+    copy_reports(outcome.report_paths, staging)
+    extracted, pseudonyms = pseudonymise_extract(
+        config, settings, extracted, ttp=ports.ttp, store=store, period=period, run_id=run_id
     )
-    extracted, unpseudonymised = _drop_unpseudonymised(extracted, pseudonymised.by_patient)
-    if unpseudonymised:
-        log.warning("%d record(s) left out: no pseudonym could be made", unpseudonymised)
-    secret = load_or_create_key(settings.secrets_dir / "resource-ids.key")
-    context = DeliveryContext.for_registration(config, derive_salt(secret, key))
-    content = DeliveryInput(
-        context=context, datasets=extracted.datasets, pseudonyms=pseudonymised.by_patient
-    )
-    output = write_delivery(staging, content, config.delivery.format)
-    files = output.manifest_files()
-    if config.pseudonymisation.ttp_mode == "local":
-        # The TTP replaces the digests at upload; checksums are of what is uploaded.
-        mark_pseudonym_inputs(staging, [f.name for f in files])
-        files = describe_files(
-            staging, {f.name: f.records for f in files}, {f.name: f.media_type for f in files}
-        )
-    manifest = Manifest(
-        idempotency_key=key,
-        registration=config.id,
-        registry_holder=config.registry_holder_id,
-        period=period.label,
-        period_start=period.start.isoformat(),
-        period_end=period.end.isoformat(),
-        version=version,
-        dictionary_id=config.dictionary.id,
-        dictionary_version=config.dictionary.version,
-        format=config.delivery.format,
-        normalisation_profile=config.pseudonymisation.profile,
-        pseudonym_types=tuple(str(t) for t in config.pseudonymisation.types),
-        key_versions={t: max(v) for t, v in output.key_versions.items()},
-        ttp_mode=config.pseudonymisation.ttp_mode,
-        provider_id=settings.provider_id,
-        files=files,
-        record_counts=dict(output.record_counts),
-        supersedes=supersedes,
-    )
-    write_manifest(staging, manifest)
     channel = ports.channel_for(config, request.outbox)
-    stream = delivery_stream(config.id, period.label)
-    store.append(
-        stream,
-        [
-            DeliveryStaged(
-                registration=config.id,
-                period=period.label,
-                version=version,
-                idempotency_key=key,
-                channel=channel.name,
-                format=config.delivery.format,
-                record_counts=dict(output.record_counts),
-                files=tuple(f.name for f in manifest.files),
-                manifest_sha256=hashlib.sha256(manifest.to_json().encode()).hexdigest(),
-                supersedes=supersedes,
-                validation_report=outcome.report_paths.get("json"),
-                excluded_optouts=excluded,
-                content_sha256=fingerprint,
-            )
-        ],
-        None,
+    manifest = stage_delivery(
+        config,
+        settings,
+        store=store,
+        staging=staging,
+        extracted=extracted,
+        pseudonyms=pseudonyms,
+        plan=plan,
+        period=period,
+        channel_name=channel.name,
+        validation_report=outcome.report_paths.get("json"),
+        excluded=excluded,
     )
     receipt = send_with_retries(channel, staging, manifest, store, guard=obligation)
-    delivered_refs = sorted({r for a in refs.values() for r in a.to_pylist()})
-    record_delivery_contents(store, config.id, period.label, version, delivered_refs)
+    record_delivery_contents(
+        store, config.id, period.label, plan.version, delivered_patient_refs(refs)
+    )
     shutil.rmtree(staging)
     return RunResult(
         "delivered",
         config.id,
         period.label,
-        version,
-        key,
-        dict(output.record_counts),
+        plan.version,
+        plan.idempotency_key,
+        dict(manifest.record_counts),
         excluded,
         outcome,
         receipt,
