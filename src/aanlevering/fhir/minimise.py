@@ -24,6 +24,8 @@ the patient or carries free text. The rules, applied at every depth:
 - ``contained`` resources: people (Patient, RelatedPerson, Person,
   Practitioner) are dropped with every local reference to them; others are
   minimised with the same rules and get neutral local ids;
+- primitive extensions (``_family``, ``_display``, ...) are dropped: they
+  carry name parts in Dutch profiles and rarely anything clinical;
 - elements left empty by these rules are removed.
 
 Person resources themselves are refused: the Patient is rebuilt by
@@ -183,9 +185,8 @@ class _Minimiser:
             return value
         if key in {"extension", "modifierExtension"}:
             return self.extension(value)
-        if (
-            value.keys() <= _REFERENCE_KEYS
-            and {"reference", "display", "identifier"} & value.keys()
+        if isinstance(value.get("reference"), str) or (
+            value.keys() <= _REFERENCE_KEYS and {"display", "identifier"} & value.keys()
         ):
             return self.reference(value)
         return self.mapping(value, top)
@@ -194,7 +195,7 @@ class _Minimiser:
         out: dict[str, Any] = {}
         coded = "coding" in value
         for key, item in value.items():
-            if key in _DROPPED_KEYS or (top and key in _DROPPED_TOP_KEYS):
+            if key in _DROPPED_KEYS or key.startswith("_") or (top and key in _DROPPED_TOP_KEYS):
                 continue
             if key == "text" and coded:
                 continue

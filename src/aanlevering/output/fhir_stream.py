@@ -86,6 +86,10 @@ class FhirStream:
         self.patient_builder = PatientBuilder(content.context)
         self._counters: dict[str, int] = {}
         self.references = ReferenceMap(content.context.ids)
+        if content.source_resources:
+            # FHIR sources: the extract's patient_id is the source Patient.id.
+            for patient, delivered in self.index.delivered_ids.items():
+                self.references.add_patient([f"Patient/{patient}"], delivered)
         for patient, source in content.source_patients.items():
             aliases = [f"Patient/{source.resource.get('id')}"]
             if source.full_url:
