@@ -18,6 +18,8 @@ from aanlevering.pseudonym.types import PseudonymType
 
 INT32_MAX = 2**31 - 1
 _VALUE = re.compile(r"\S{1,1024}")
+#: Several values joined by newlines, each a valid value: one regex call per person.
+_VALUES = re.compile(r"\S{1,1024}(?:\n\S{1,1024})*")
 _PROFILE = re.compile(r"\S(?:[ \S]{0,126}\S)?")
 
 Label = tuple[PseudonymType, int, str, bool]
@@ -45,6 +47,14 @@ def check_value(pseudonym: Pseudonym) -> None:
         )
 
 
+def _values_ok(values: list[str]) -> bool:
+    """Whether every value is valid (no value can hide a newline: the count must match)."""
+    if not all(isinstance(value, str) for value in values):
+        return False
+    joined = "\n".join(values)
+    return joined.count("\n") == len(values) - 1 and _VALUES.fullmatch(joined) is not None
+
+
 class ApprovedPseudonyms:
     """Selects and checks the deliverable pseudonyms of each person of one delivery."""
 
@@ -66,12 +76,15 @@ class ApprovedPseudonyms:
             order = tuple(types.index(pseudonym.type) for pseudonym in approved)
             self._orders[types] = order
         chosen = [pseudonyms.pseudonyms[position] for position in order]
+        if chosen and not _values_ok([pseudonym.value for pseudonym in chosen]):
+            for pseudonym in chosen:  # find and name the offending type
+                check_value(pseudonym)
+        labels = self._labels
         for pseudonym in chosen:
-            check_value(pseudonym)
             label = (pseudonym.type, pseudonym.key_version, pseudonym.profile, pseudonym.temporary)
-            if label not in self._labels:
+            if label not in labels:
                 check_label(pseudonym)
-                self._labels.add(label)
+                labels.add(label)
         return chosen
 
     def labels(self) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:

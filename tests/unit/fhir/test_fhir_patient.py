@@ -234,6 +234,7 @@ def test_two_pseudonyms_of_one_type_are_refused(
     [
         ("", 1, "nl-2026.1", "value must be"),
         ("has space 123456782", 1, "nl-2026.1", "value must be"),
+        ("two\nlines", 1, "nl-2026.1", "value must be"),
         ("ok", -1, "nl-2026.1", "key version"),
         ("ok", 2**31, "nl-2026.1", "key version"),
         ("ok", 1, " ", "profile"),

@@ -54,6 +54,9 @@ def test_writes_one_file_per_resource_type_and_every_line_is_valid_r4b(
         for number, resource in enumerate(_lines(tmp_path / name), start=1):
             assert f"{resource['resourceType']}.ndjson" == name
             validate_resource(resource, f"{name} line {number}")
+        # the text encoders write exactly compact json.dumps output
+        for line in (tmp_path / name).read_text(encoding="utf-8").splitlines():
+            assert line == json.dumps(json.loads(line), ensure_ascii=False, separators=(",", ":"))
     assert result.format == "fhir-ndjson"
     assert result.patients == 4
     assert result.record_counts == {"trauma": 8}
