@@ -1,0 +1,116 @@
+"""The bodies of the DAG tasks: one call into ``aanlevering`` each, errors mapped to task states.
+
+Imported at parse time, so it imports nothing heavy itself: the run steps
+(pyarrow, GX, FHIR models) are imported inside each function, in the worker.
+
+Mapping: NoObligation and AlreadyDelivered end the task (and the rest of the
+run) as *skipped*; bad input and blocked validation *fail* without retries
+(waiting does not fix them); anything else (TTP or receiver down) fails and is
+retried with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from aanlevering.airflow.schedule import period_label
+from aanlevering.errors import ConfigError, ExtractError, NoObligation, ValidationBlocked
+
+log = logging.getLogger(__name__)
+
+Summary = dict[str, Any]
+
+
+@contextmanager
+def task_outcomes() -> Iterator[None]:
+    """Turn product errors into the task states described in the module docstring."""
+    from aanlevering.runs.steps import AlreadyDelivered
+
+    try:
+        yield
+    except (NoObligation, AlreadyDelivered) as reason:
+        log.info("nothing to deliver: %s", reason)
+        raise AirflowSkipException(str(reason)) from reason
+    except ValidationBlocked as blocked:
+        log.error("%s", blocked)
+        raise AirflowFailException(str(blocked)) from blocked
+    except (ConfigError, ExtractError) as unusable:
+        raise AirflowFailException(str(unusable)) from unusable
+
+
+def _last_closed_period(frequency: str, today: date) -> str:
+    start = date(today.year, 1, 1)
+    if frequency == "quarter":
+        start = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    elif frequency == "month":
+        start = date(today.year, today.month, 1)
+    previous_day = start - timedelta(days=1)
+    return period_label(
+        datetime(previous_day.year, previous_day.month, previous_day.day), frequency
+    )
+
+
+def run_period(
+    frequency: str,
+    params: Mapping[str, Any],
+    data_interval_start: datetime | None,
+    today: date,
+) -> tuple[str, bool]:
+    """The period this run delivers and whether an open period is allowed.
+
+    The ``period`` param (a hand-triggered run, e.g. a year-to-date delivery
+    with ``allow_open_period``) wins; otherwise the data interval is the
+    period; a manual run without either delivers the last closed period.
+    """
+    allow_open = bool(params.get("allow_open_period") or False)
+    chosen = params.get("period")
+    if chosen:
+        return str(chosen), allow_open
+    if data_interval_start is not None:
+        return period_label(data_interval_start, frequency), allow_open
+    return _last_closed_period(frequency, today), allow_open
+
+
+def check_obligation(registration_id: str, frequency: str, context: Mapping[str, Any]) -> Summary:
+    """First task: decide the period from the run, check the obligation, create the run folder."""
+    from aanlevering.runs import steps
+
+    today = date.today()
+    period, allow_open = run_period(
+        frequency, context.get("params") or {}, context.get("data_interval_start"), today
+    )
+    run_id = str(context.get("run_id") or "manual")
+    with task_outcomes():
+        return steps.start_run(
+            registration_id, period, today=today, allow_open_period=allow_open, run_id=run_id
+        )
+
+
+def step(name: str) -> Callable[[Summary], Summary]:
+    """The task body for run step ``name`` of :mod:`aanlevering.runs.steps`."""
+
+    def body(ref: Summary) -> Summary:
+        from aanlevering.runs import steps
+
+        function: Callable[[str], Summary] = getattr(steps, name)
+        with task_outcomes():
+            return function(ref["run_dir"])
+
+    body.__name__ = name
+    return body
+
+
+def cli(*argv: str) -> int:
+    """Supporting tasks run an ``aanlevering`` command (same code path as by hand)."""
+    from aanlevering.cli.main import main
+
+    code = main(list(argv))
+    if code != 0:
+        raise AirflowFailException(f"aanlevering {' '.join(argv[:2])} exited with {code}")
+    return code

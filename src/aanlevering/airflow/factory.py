@@ -1,0 +1,245 @@
+"""One DAG per registration in the catalogue, plus the supporting DAGs.
+
+Parse-time work is the cheap catalogue listing of :mod:`aanlevering.airflow.listing`;
+every task body is one call into :mod:`aanlevering.airflow.callables`, which
+imports the pipeline only when the task runs. Task order mirrors the stages
+of :func:`aanlevering.pipeline.run_delivery`; XCom carries the run folder
+path and counts, never data.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from aanlevering.airflow import callables
+from aanlevering.airflow.listing import RegistrationListing, list_registrations
+from aanlevering.airflow.schedule import START_DATE, TIMEZONE, cron_for
+from aanlevering.airflow.tags import Kind, TagNamespace, tag
+
+#: Stages after check_obligation, in order (names of :mod:`aanlevering.runs.steps`).
+STAGES = (
+    "extract",
+    "apply_optouts",
+    "validate",
+    "pseudonymise",
+    "build_output",
+    "deliver",
+    "confirm_receipt",
+)
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(hours=1),
+}
+
+
+def dag_id_for(registration_id: str) -> str:
+    """The delivery DAG's id: ``deliver-<registration>``."""
+    return f"deliver-{registration_id}"
+
+
+def _doc(reg: RegistrationListing) -> str:
+    dag_id = dag_id_for(reg.id)
+    return f"""\
+### {reg.name}
+
+{reg.description or "(no description in the registration config)"}
+
+| | |
+|---|---|
+| registration | `{reg.id}` ({reg.source_file}) |
+| registry holder | {reg.registry_holder_name} (`{reg.registry_holder_id}`) |
+| periods | one run per {reg.frequency} from 2026-01-01 (Europe/Amsterdam), after it closes |
+| delivery | `{reg.format}` over `{reg.channel}` |
+| owner | {reg.owner} |
+
+Tasks follow the stages: check_obligation, extract, apply_optouts, validate,
+pseudonymise, build_output, deliver, confirm_receipt. A run whose period is
+not owed (no register decision allowing it, before 2026, not closed) ends as
+**skipped**; a run of a period that was already delivered with the same
+content is skipped after apply_optouts. A blocked validation **fails** the
+validate task; its log names the validation report.
+
+**Backfill** (every closed period since 2026-01-01; the DAG must be unpaused,
+backfill runs of a paused DAG never start):
+
+    airflow dags unpause {dag_id}
+    airflow backfill create --dag-id {dag_id} --from-date 2026-01-01 --to-date <today>
+
+or the *Backfill* form of the trigger button, or `POST /api/v2/backfills`.
+Periods before 2026 produce no delivery (skipped).
+
+**Year to date**: trigger by hand with params `period` (e.g. `2026` or
+`2026-Q4`) and `allow_open_period: true`.
+
+Input: `AANLEVERING_INPUT__{reg.id.upper().replace("-", "_")}` or
+`$AANLEVERING_INPUT_DIR/{reg.id}` (default: the demo data under `$AANLEVERING_HOME/demo/clean`).
+"""
+
+
+def registration_dag(reg: RegistrationListing) -> DAG:
+    """The delivery DAG of one registration (see the DAG's doc_md for what it does)."""
+    with DAG(
+        dag_id=dag_id_for(reg.id),
+        description=f"Deliveries to {reg.name} ({reg.registry_holder_name})",
+        schedule=CronDataIntervalTimetable(cron_for(reg.frequency), timezone=TIMEZONE),
+        start_date=START_DATE,
+        catchup=True,
+        max_active_runs=1,
+        default_args={**DEFAULT_ARGS, "owner": reg.owner},
+        tags=[
+            tag(TagNamespace.KIND, Kind.DELIVERY),
+            tag(TagNamespace.REGISTRATION, reg.id),
+            tag(TagNamespace.HOLDER, reg.registry_holder_id),
+            tag(TagNamespace.FORMAT, reg.format),
+            tag(TagNamespace.FREQUENCY, reg.frequency),
+        ],
+        doc_md=_doc(reg),
+        params={
+            "period": Param(
+                None,
+                type=["null", "string"],
+                description="deliver this period instead of the run's (2026, 2026-Q1, 2026-01)",
+            ),
+            "allow_open_period": Param(
+                False, type="boolean", description="deliver a period that has not closed yet"
+            ),
+        },
+        render_template_as_native_obj=False,
+    ) as dag:
+
+        @task(task_id="check_obligation")
+        def check_obligation(**context: Any) -> dict[str, Any]:
+            return callables.check_obligation(reg.id, reg.frequency, context)
+
+        ref: Any = check_obligation()
+        for stage in STAGES:
+            overrides: dict[str, Any] = {}
+            if stage == "validate":
+                overrides["retries"] = 0  # a blocked validation needs new data, not a retry
+            ref = task(task_id=stage, **overrides)(callables.step(stage))(ref)
+    return dag
+
+
+def support_dags() -> dict[str, DAG]:
+    """Ingest register decisions and opt-outs, retry unreceipted deliveries, rebuild projections."""
+    common: dict[str, Any] = {
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": {**DEFAULT_ARGS, "owner": "aanlevering"},
+    }
+    support = tag(TagNamespace.KIND, Kind.SUPPORT)
+    dags: dict[str, DAG] = {}
+
+    with DAG(
+        dag_id="ingest-register-decisions",
+        schedule="@daily",
+        tags=[support],
+        doc_md="""\
+Reads Zorginstituut's register decisions from the feed in
+`AANLEVERING_REGISTER_FEED` (a file or http(s) URL) into the event log
+(`aanlevering register ingest`). Idempotent: decisions already in the log are
+not recorded twice. A negative decision stops deliveries at their next
+obligation check.""",
+        **common,
+    ) as dag:
+
+        @task(task_id="ingest_decisions")
+        def ingest_decisions() -> int:
+            import os
+
+            return callables.cli("register", "ingest", os.environ["AANLEVERING_REGISTER_FEED"])
+
+        ingest_decisions()
+    dags[dag.dag_id] = dag
+
+    with DAG(
+        dag_id="ingest-optouts",
+        schedule="@daily",
+        tags=[support],
+        doc_md="""\
+Reads the EHR's opt-out export in `AANLEVERING_OPTOUT_SOURCE` (CSV or Consent
+NDJSON) into the opt-out register (`aanlevering optout ingest`). Only counts
+reach the log output; patients are kept as keyed hashes.""",
+        **common,
+    ) as dag:
+
+        @task(task_id="ingest_optouts")
+        def ingest_optouts() -> int:
+            import os
+
+            return callables.cli("optout", "ingest", os.environ["AANLEVERING_OPTOUT_SOURCE"])
+
+        ingest_optouts()
+    dags[dag.dag_id] = dag
+
+    with DAG(
+        dag_id="retry-unreceipted",
+        schedule="@hourly",
+        tags=[support],
+        doc_md="""\
+Resends every delivery the ledger shows as staged or failed without a receipt
+(`DeliveryLedger.unreceipted()`), by rerunning its period: the same content
+gets the same idempotency key, so receivers dedupe it.""",
+        **common,
+    ) as dag:
+
+        @task(task_id="retry_unreceipted")
+        def retry_unreceipted() -> dict[str, int]:
+            from aanlevering.runs.retry import retry_unreceipted as retry
+
+            outcomes = retry()
+            counts: dict[str, int] = {}
+            for outcome in outcomes:
+                counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            if counts.get("failed"):
+                raise AirflowFailException(
+                    f"{counts['failed']} unreceipted delivery(ies) still failing: "
+                    + "; ".join(o.detail for o in outcomes if o.status == "failed")
+                )
+            return counts
+
+        retry_unreceipted()
+    dags[dag.dag_id] = dag
+
+    with DAG(
+        dag_id="rebuild-projections",
+        schedule="@hourly",
+        tags=[support],
+        doc_md="""\
+Rebuilds `$AANLEVERING_HOME/projections.json` (ledger, calendar, register
+state; what the Deliveries page shows) from the event log, and purges staging
+folders of failed runs older than `AANLEVERING_STAGING_RETENTION_DAYS`.""",
+        **common,
+    ) as dag:
+
+        @task(task_id="rebuild_projections")
+        def rebuild_projections() -> int:
+            return callables.cli("events", "rebuild")
+
+        @task(task_id="purge_staging")
+        def purge_staging() -> int:
+            return callables.cli("staging", "purge")
+
+        rebuild_projections() >> purge_staging()
+    dags[dag.dag_id] = dag
+    return dags
+
+
+def build_dags(catalogue_dir: Path | None = None) -> dict[str, DAG]:
+    """Every DAG of this installation by dag_id (``dags/registrations.py`` puts them in globals)."""
+    if catalogue_dir is None:
+        from aanlevering.settings import load_settings
+
+        catalogue_dir = load_settings().catalogue_dir
+    dags = {dag_id_for(r.id): registration_dag(r) for r in list_registrations(catalogue_dir)}
+    dags.update(support_dags())
+    return dags

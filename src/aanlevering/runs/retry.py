@@ -1,0 +1,74 @@
+"""Resend deliveries that were staged but never receipted (receiver or network was down).
+
+A rerun of the period through :func:`aanlevering.pipeline.run_delivery`
+rebuilds the same content, hence the same idempotency key, so the receiver
+dedupes it; if the EHR data changed meanwhile it becomes a new version that
+supersedes the old one. Either way there is one code path.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+
+from aanlevering.errors import AanleveringError
+from aanlevering.periods import Period
+from aanlevering.runs.inputs import input_path_for, outbox_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryOutcome:
+    """What became of one unreceipted delivery (no patient data)."""
+
+    idempotency_key: str
+    status: str  # delivered | already-delivered | failed | no-obligation
+    detail: str = ""
+
+
+def retry_unreceipted(today: date | None = None) -> list[RetryOutcome]:
+    """Rerun each period whose latest delivery has no receipt; a failure stops no other."""
+    from aanlevering.catalogue import load_catalogue
+    from aanlevering.cli.wiring import default_ports
+    from aanlevering.deliver.ledger import load_ledger
+    from aanlevering.errors import NoObligation
+    from aanlevering.events.factory import open_event_store
+    from aanlevering.pipeline import RunRequest, run_delivery
+    from aanlevering.settings import load_settings
+
+    today = today or date.today()
+    settings = load_settings()
+    catalogue = load_catalogue(settings.catalogue_dir)
+    outcomes: list[RetryOutcome] = []
+    with open_event_store(settings.event_store_url) as store:
+        ledger = load_ledger(store)
+        pending = {(e.registration, e.period): e for e in ledger.unreceipted()}
+        for (registration, label), entry in sorted(pending.items()):
+            current = ledger.current(registration, label)
+            if current is not None and current.status == "receipted":
+                continue
+            config = catalogue.get(registration)
+            period = Period.parse(label)
+            request = RunRequest(
+                registration_id=registration,
+                input_path=input_path_for(config, settings),
+                period=period,
+                today=today,
+                outbox=outbox_for(config),
+                allow_open_period=period.end > today,
+            )
+            try:
+                result = run_delivery(config, settings, request, default_ports(settings, store))
+            except NoObligation as refusal:
+                outcomes.append(RetryOutcome(entry.idempotency_key, "no-obligation", str(refusal)))
+                continue
+            except AanleveringError as error:
+                log.warning("retry of %s failed: %s", entry.idempotency_key, error)
+                outcomes.append(RetryOutcome(entry.idempotency_key, "failed", str(error)))
+                continue
+            outcomes.append(
+                RetryOutcome(entry.idempotency_key, result.status, result.idempotency_key)
+            )
+    return outcomes
