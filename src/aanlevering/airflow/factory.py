@@ -9,6 +9,7 @@ path and counts, never data.
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ STAGES = (
 )
 
 DEFAULT_ARGS: dict[str, Any] = {
-    "retries": 3,
+    # AANLEVERING_AIRFLOW_RETRIES: fewer retries for tests and debugging (default 3).
+    "retries": int(os.environ.get("AANLEVERING_AIRFLOW_RETRIES") or 3),
     "retry_delay": timedelta(minutes=1),
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(hours=1),

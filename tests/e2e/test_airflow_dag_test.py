@@ -1,0 +1,198 @@
+"""Each example registration's DAG runs end to end with ``dag.test()`` on demo data.
+
+Real TTP and registry holder processes (the e2e ``world``); Airflow on SQLite
+in a temporary AIRFLOW_HOME, in a subprocess per run so Airflow's global
+settings never leak into other tests. Checks task states, receipts in the
+ledger and at the receiver, the staging folder removed after the receipt, a
+run before 2026 skipped, and no input identifier in XCom or the task logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aanlevering.deliver.ledger import load_ledger
+from conftest import World, fhir_identity_values, identity_values
+
+REPO = Path(__file__).resolve().parents[2]
+STAGES = [
+    "check_obligation",
+    "extract",
+    "apply_optouts",
+    "validate",
+    "pseudonymise",
+    "build_output",
+    "deliver",
+    "confirm_receipt",
+]
+
+RUNNER = """
+import json, sys, importlib.util
+import pendulum
+spec = importlib.util.spec_from_file_location("registrations", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+dag = getattr(module, sys.argv[2])
+run = dag.test(logical_date=pendulum.parse(sys.argv[3]), run_conf=json.loads(sys.argv[4]))
+from airflow import settings
+from airflow.models.xcom import XComModel
+session = settings.Session()
+xcoms = [
+    {"task": x.task_id, "value": x.value}
+    for x in session.query(XComModel).filter(XComModel.run_id == run.run_id)
+]
+states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+result = {"state": str(run.state), "tasks": states, "xcoms": xcoms}
+print("RESULT " + json.dumps(result, default=str))
+"""
+
+CASES = {
+    # dag id, logical date (the period's close, Amsterdam), period delivered
+    "dica-dsaa": ("2026-04-01T00:00:00+02:00", "2026-Q1"),
+    "ldtr": ("2026-03-01T00:00:00+01:00", "2026-02"),
+    "nkr-borst": ("2026-01-01T00:00:00+01:00", "2025"),  # the year before the Wkz: skipped
+}
+
+
+@pytest.fixture(scope="module")
+def airflow_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    airflow_home = tmp_path_factory.mktemp("airflow-home")
+    env = {
+        **os.environ,
+        **world.env,
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+        "AANLEVERING_AIRFLOW_RETRIES": "0",
+        "AANLEVERING_INPUT__DICA_DSAA": str(world.demo / "csv-cp1252"),
+        "AANLEVERING_INPUT__LDTR": str(world.demo / "csv-utf8"),
+        "AANLEVERING_INPUT__NKR_BORST": str(world.demo / "fhir-bulk" / "nkr-borst"),
+        "AANLEVERING_OUTBOX__LDTR": str(world.home / "outbox"),
+    }
+    bin_dir = Path(sys.executable).parent
+    subprocess.run(
+        [str(bin_dir / "airflow"), "db", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    for registration in ("ldtr", "nkr-borst"):
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "aanlevering.cli.main",
+                "register",
+                "decide",
+                "--registration",
+                registration,
+                "--decision",
+                "included",
+                "--decided-on",
+                "2026-03-01",
+                "--effective-from",
+                "2026-03-01",
+                "--term-years",
+                "5",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    return env
+
+
+def _dag_test(
+    env: dict[str, str], registration: str, conf: dict[str, object] | None = None
+) -> dict:  # type: ignore[type-arg]
+    logical_date, _ = CASES[registration]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RUNNER,
+            str(REPO / "dags" / "registrations.py"),
+            f"deliver-{registration}",
+            logical_date,
+            json.dumps(conf or {}),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, f"dag.test gave no result (exit {done.returncode}):\n{done.stderr[-4000:]}"
+    result: dict = json.loads(lines[-1].removeprefix("RESULT "))  # type: ignore[type-arg]
+    result["log"] = done.stdout + done.stderr
+    return result
+
+
+def _no_identifiers(world: World, text: str) -> None:
+    values = identity_values(world.demo) | fhir_identity_values(world.demo)
+    leaked = sorted(v for v in values if len(v) >= 6 and v in text)
+    assert leaked == [], f"{len(leaked)} input identifier(s) found"
+
+
+def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
+    world: World, airflow_env: dict[str, str]
+) -> None:
+    result = _dag_test(airflow_env, "dica-dsaa")
+    assert result["state"] == "success", result["tasks"]
+    assert result["tasks"] == dict.fromkeys(STAGES, "success")
+    with world.store() as store:
+        entry = load_ledger(store).current("dica-dsaa", "2026-Q1")
+    assert entry is not None and entry.status == "receipted" and entry.receipt_id
+    assert "dica-dsaa.2026-Q1.v1" in [e["idempotency_key"] for e in world.holder.ledger()]
+    # The staging folder (identifiers) is gone after the receipt.
+    assert list((world.settings.staging_dir / "dica-dsaa" / "2026-Q1").glob("run-*")) == []
+    # XCom carries references and counts only.
+    by_task = {x["task"]: x["value"] for x in result["xcoms"]}
+    assert set(by_task) == set(STAGES)
+    assert by_task["validate"]["validation_report"].endswith(".html")
+    assert by_task["confirm_receipt"]["receipt_id"] == entry.receipt_id
+    _no_identifiers(world, json.dumps(result["xcoms"]) + result["log"])
+
+    # Again: same content, already receipted: the rest of the run is skipped.
+    again = _dag_test(airflow_env, "dica-dsaa")
+    assert again["tasks"]["apply_optouts"] == "skipped"
+    assert again["tasks"]["deliver"] == "skipped"
+    assert [e["idempotency_key"] for e in world.holder.ledger()].count("dica-dsaa.2026-Q1.v1") == 1
+
+
+def test_monthly_registration_delivers_into_its_outbox(
+    world: World, airflow_env: dict[str, str]
+) -> None:
+    result = _dag_test(airflow_env, "ldtr")
+    assert result["tasks"] == dict.fromkeys(STAGES, "success"), result["log"][-3000:]
+    with world.store() as store:
+        entry = load_ledger(store).current("ldtr", "2026-02")
+    assert entry is not None and entry.status == "receipted"
+    assert (world.home / "outbox" / "ldtr" / "2026-02" / "v1" / "manifest.json").is_file()
+    _no_identifiers(world, json.dumps(result["xcoms"]) + result["log"])
+
+
+def test_yearly_local_mode_registration_skips_2025_and_delivers_2026_year_to_date(
+    world: World, airflow_env: dict[str, str]
+) -> None:
+    before = _dag_test(airflow_env, "nkr-borst")
+    assert before["tasks"]["check_obligation"] == "skipped"
+    assert before["state"] == "success"
+    assert "before the registration's start" in before["log"]
+
+    ytd = _dag_test(airflow_env, "nkr-borst", {"period": "2026", "allow_open_period": True})
+    assert ytd["tasks"] == dict.fromkeys(STAGES, "success"), ytd["log"][-3000:]
+    with world.store() as store:
+        entry = load_ledger(store).current("nkr-borst", "2026")
+    assert entry is not None and entry.status == "receipted"
+    _no_identifiers(world, json.dumps(ytd["xcoms"]) + ytd["log"])
