@@ -1,0 +1,502 @@
+"""Benchmark of a whole delivery run at hospital scale, stage by stage, against its floor.
+
+    .venv/bin/python scripts/bench_pipeline.py                       # 200k + 1M CSV, 200k FHIR
+    .venv/bin/python scripts/bench_pipeline.py --csv-patients 200000 --fhir-patients 0
+
+What it does (docs/performance.md, "Whole run"):
+
+1. writes a temporary catalogue: the example catalogue plus ``bench-dsaa``, the
+   dica-dsaa registration with four pseudonym types (NGGV, sNGG, RGG, MRN),
+   FHIR NDJSON output and the outbox channel;
+2. generates deterministic demo EHR exports with ``aanlevering demo-data``
+   (CSV for each ``--csv-patients``, FHIR NDJSON for ``--fhir-patients``);
+3. starts a reference TTP (``aanlevering ttp serve``) on a free loopback port;
+4. runs each delivery in its own worker process (so peak RSS is that run's),
+   timing the stages in the order of ``pipeline.run_delivery``: extract,
+   opt-outs, fingerprint, validate, pseudonymise (TTP round trips included),
+   output, outbox delivery, recording the delivery's contents; then the
+   floor: reading the same input with pyarrow and writing the same output
+   bytes, with no logic.
+
+Prints ``bench: <name> <value> <unit>`` per figure and writes them all to
+``bench/results.json`` (``--results``). Not a test: nothing asserts timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import logging
+import os
+import platform
+import pstats
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import psutil
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+BENCH_REGISTRATION = "bench-dsaa"
+BASE_REGISTRATION = "dica-dsaa"
+BENCH_TYPES = ("NGGV", "sNGG", "RGG", "MRN")
+PERIOD = "2026"
+TODAY = date(2027, 3, 1)
+HOSPITAL = "demo-hospital"
+
+
+# -- figures ------------------------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """Figures in print order; each is one ``bench:`` line and one entry of results.json."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, name: str, value: float, unit: str) -> None:
+        """Record and print one figure at once, so a slow run still shows progress."""
+        rounded = round(value, 3) if unit == "s" else round(value, 1)
+        self.items.append({"name": name, "value": rounded, "unit": unit})
+        print(f"bench: {name} {rounded} {unit}", flush=True)
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- setup (parent process) ---------------------------------------------------------------
+
+
+def write_catalogue(target: Path) -> Path:
+    """The example catalogue plus the four-type, FHIR NDJSON, outbox bench registration."""
+    shutil.copytree(REPO / "schemas" / "catalogue", target)
+    base = target / "registrations" / f"{BASE_REGISTRATION}.yaml"
+    document = yaml.safe_load(base.read_text(encoding="utf-8"))
+    document["id"] = BENCH_REGISTRATION
+    document["name"] = "DSAA benchmark (four pseudonym types, FHIR NDJSON, outbox)"
+    document["pseudonymisation"]["types"] = list(BENCH_TYPES)
+    document["delivery"] = {"format": "fhir-ndjson", "channel": "outbox"}
+    (target / "registrations" / f"{BENCH_REGISTRATION}.yaml").write_text(
+        yaml.safe_dump(document, sort_keys=False), encoding="utf-8"
+    )
+    return target
+
+
+def generate(catalogue: Path, out: Path, patients: int, fmt: str, seed: int) -> float:
+    """Demo EHR export of ``patients`` for the base registration, in a child process."""
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(BIN / "aanlevering"),
+            "demo-data",
+            "--catalogue",
+            str(catalogue),
+            "--out",
+            str(out),
+            "--patients",
+            str(patients),
+            "--seed",
+            str(seed),
+            "--registration",
+            BASE_REGISTRATION,
+            "--formats",
+            fmt,
+            "--bad-share",
+            "0",
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    """A free TCP port on loopback (the TTP binds it right after)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class TTPProcess:
+    """The reference TTP running as its own process on loopback."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    api_key: str
+
+    def stop(self) -> None:
+        """Terminate the TTP this script started (and only it)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_ttp(work: Path, catalogue: Path) -> TTPProcess:
+    """A reference TTP serving the catalogue's registrations; waits until /health answers."""
+    import requests
+
+    from aanlevering.counterparts.ttp.demo_config import (
+        registrations_from_catalogue,
+        write_demo_config,
+    )
+
+    setup = write_demo_config(work / "ttp", registrations=registrations_from_catalogue(catalogue))
+    port = free_port()
+    log = (work / "ttp.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aanlevering.cli.main",
+            "ttp",
+            "serve",
+            "--config",
+            str(setup.config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"TTP exited with {process.returncode}; see {work / 'ttp.log'}")
+        try:
+            if requests.get(f"{url}/health", timeout=1).ok:
+                key = setup.api_key_files[HOSPITAL].read_text(encoding="utf-8").strip()
+                return TTPProcess(process, url, key)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.terminate()
+    raise SystemExit(f"TTP did not become healthy in 60 s; see {work / 'ttp.log'}")
+
+
+def worker_env(home: Path, catalogue: Path, ttp: TTPProcess) -> dict[str, str]:
+    """Environment of one run: its own home (event store, keys, staging), the shared TTP."""
+    home.mkdir(parents=True)
+    (home / "optout-rules.yaml").write_text(
+        # Opt-outs count from 2027; the bench delivers 2026 with them in force, so
+        # the filter removes rows (the work it does in production).
+        "effective_from: 2026-01-01\nregistered_during_period: whole-period\n",
+        encoding="utf-8",
+    )
+    return {
+        **os.environ,
+        "AANLEVERING_HOME": str(home),
+        "AANLEVERING_CATALOGUE": str(catalogue),
+        "AANLEVERING_TTP_URL": ttp.url,
+        "AANLEVERING_TTP_API_KEY": ttp.api_key,
+        "AANLEVERING_PROVIDER_TYPE": "umc",
+        "AANLEVERING_PROVIDER_ID": HOSPITAL,
+    }
+
+
+def run_worker(
+    label: str, input_dir: Path, optouts: Path | None, env: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One delivery run in a fresh process; its figures come back as JSON on the last line."""
+    command = [sys.executable, __file__, "--worker", label, "--input", str(input_dir)]
+    if optouts is not None:
+        command += ["--optouts", str(optouts)]
+    done = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    lines = done.stdout.strip().splitlines()
+    for line in lines[:-1]:
+        print(line, flush=True)
+    figures: list[dict[str, Any]] = json.loads(lines[-1])
+    return figures
+
+
+# -- one run (worker process) -------------------------------------------------------------
+
+
+@contextmanager
+def stage(figures: Figures, name: str) -> Iterator[None]:
+    """Time one stage; ``BENCH_PROFILE=<stage>`` prints its cProfile to stderr."""
+    wanted = os.environ.get("BENCH_PROFILE")
+    profiler = cProfile.Profile() if wanted and name.endswith(f"_{wanted}") else None
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    yield
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+    figures.add(name, time.perf_counter() - started, "s")
+
+
+def floor(figures: Figures, label: str, input_dir: Path, delivered: Path, work: Path) -> float:
+    """Reading the same input with pyarrow and writing the same output bytes: no logic."""
+    import pyarrow.csv as pacsv
+    import pyarrow.json as pajson
+
+    files = sorted(p for p in input_dir.rglob("*") if p.suffix in {".csv", ".ndjson"})
+    started = time.perf_counter()
+    for path in files:
+        if path.suffix == ".csv":
+            pacsv.read_csv(path, parse_options=pacsv.ParseOptions(delimiter=";"))
+        else:
+            pajson.read_json(path)
+    read = time.perf_counter() - started
+    payload = [(p.name, p.read_bytes()) for p in sorted(delivered.rglob("*")) if p.is_file()]
+    target = work / "floor-out"
+    target.mkdir()
+    started = time.perf_counter()
+    for name, data in payload:
+        (target / name).write_bytes(data)
+    write = time.perf_counter() - started
+    figures.add(f"{label}_floor_read", read, "s")
+    figures.add(f"{label}_floor_write", write, "s")
+    figures.add(f"{label}_floor", read + write, "s")
+    figures.add(f"{label}_output_bytes", sum(len(d) for _, d in payload) / 2**20, "MiB")
+    return read + write
+
+
+def worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict[str, Any]]:
+    """Deliver ``input_dir`` once, timing each stage as ``pipeline.run_delivery`` runs it."""
+    from aanlevering.catalogue import load_catalogue
+    from aanlevering.deliver.channels.factory import build_channel
+    from aanlevering.deliver.service import send_with_retries
+    from aanlevering.events.factory import open_event_store
+    from aanlevering.events.patient_ref import PatientRefHasher
+    from aanlevering.extract.api import extract
+    from aanlevering.optout.deliveries import record_delivery_contents
+    from aanlevering.optout.service import record_optouts
+    from aanlevering.optout.sources import mrn_hasher
+    from aanlevering.optout.sources.ehr_csv import read_optout_csv
+    from aanlevering.periods import Period
+    from aanlevering.pipeline import (
+        apply_optouts_to_extract,
+        copy_reports,
+        delivered_patient_refs,
+        pseudonymise_extract,
+        stage_delivery,
+        validate_for_delivery,
+    )
+    from aanlevering.pipeline import plan_version as plan_stage
+    from aanlevering.pseudonym.keys import ensure_demo_keys
+    from aanlevering.pseudonym.ttp_client import TTPClient
+    from aanlevering.settings import load_settings
+    from aanlevering.validate.gx import import_gx
+
+    figures = Figures()
+    settings = load_settings()
+    config = load_catalogue(settings.catalogue_dir).get(BENCH_REGISTRATION)
+    ensure_demo_keys(settings, [config.id])
+    store = open_event_store(settings.event_store_url)
+    if optouts is not None:
+        hasher = mrn_hasher(PatientRefHasher.from_settings(settings))
+        record_optouts(store, read_optout_csv(optouts, hasher).entries)
+    ttp = TTPClient(os.environ["AANLEVERING_TTP_URL"], os.environ["AANLEVERING_TTP_API_KEY"])
+    period = Period.parse(PERIOD)
+    run_id = uuid.uuid4().hex[:12]
+    outbox = settings.home / "outbox"
+    with stage(figures, "gx_import"):
+        import_gx()
+
+    started = time.perf_counter()
+    with stage(figures, f"{label}_extract"):
+        extracted = extract(config, input_dir, period)
+    rows = sum(d.num_rows for d in extracted.datasets.values())
+    with stage(figures, f"{label}_optout"):
+        extracted, excluded, refs = apply_optouts_to_extract(
+            extracted, settings, store, TODAY, run_id
+        )
+    with stage(figures, f"{label}_fingerprint"):
+        plan = plan_stage(config, store, period, extracted, refs)
+    staging = settings.staging_dir / config.id / period.label / f"v{plan.version}"
+    staging.mkdir(parents=True)
+    with stage(figures, f"{label}_validate"):
+        outcome = validate_for_delivery(
+            extracted,
+            config,
+            settings,
+            store=store,
+            period=period,
+            version=plan.version,
+            excluded=excluded,
+        )
+        copy_reports(outcome.report_paths, staging)
+    patients_started = time.perf_counter()
+    with stage(figures, f"{label}_pseudonymise"):
+        extracted, pseudonyms = pseudonymise_extract(
+            config, settings, extracted, ttp=ttp, store=store, period=period, run_id=run_id
+        )
+    pseudonymise_seconds = time.perf_counter() - patients_started
+    channel = build_channel(config, settings, outbox=outbox, ttp=ttp)
+    with stage(figures, f"{label}_output"):
+        manifest = stage_delivery(
+            config,
+            settings,
+            store=store,
+            staging=staging,
+            extracted=extracted,
+            pseudonyms=pseudonyms,
+            plan=plan,
+            period=period,
+            channel_name=channel.name,
+            validation_report=outcome.report_paths.get("json"),
+            excluded=excluded,
+        )
+    with stage(figures, f"{label}_deliver"):
+        send_with_retries(channel, staging, manifest, store)
+    with stage(figures, f"{label}_record_contents"):
+        record_delivery_contents(
+            store, config.id, period.label, plan.version, delivered_patient_refs(refs)
+        )
+        shutil.rmtree(staging)
+    total = time.perf_counter() - started
+    figures.add(f"{label}_run", total, "s")
+    figures.add(f"{label}_peak_rss", _rss_mib(), "MiB")
+    figures.add(f"{label}_records", rows, "records")
+    figures.add(f"{label}_excluded_optout", excluded, "records")
+    figures.add(f"{label}_patients", len(pseudonyms), "patients")
+    figures.add(f"{label}_pseudonymise_rate", len(pseudonyms) / pseudonymise_seconds, "patients/s")
+    figures.add(f"{label}_ttp_batches", len(_batch_ids(store, config.id)), "requests")
+    floor_seconds = floor(figures, label, input_dir, outbox, settings.home)
+    figures.add(f"{label}_run_over_floor", total / floor_seconds, "x")
+    return figures.items
+
+
+def _batch_ids(store: Any, registration: str) -> tuple[str, ...]:
+    from aanlevering.pseudonym.service import pseudonym_stream
+
+    events = [r.to_event() for r in store.read_stream(pseudonym_stream(registration, PERIOD))]
+    return tuple(b for e in events for b in getattr(e, "batch_ids", ()))
+
+
+# -- orchestration ------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv-patients", default="200000,1000000", help="comma separated")
+    parser.add_argument("--fhir-patients", type=int, default=200_000, help="0: no FHIR run")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--optouts", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+
+    if args.worker:
+        items = worker(args.worker, args.input, args.optouts)
+        print(json.dumps(items))
+        return 0
+
+    figures = Figures()
+    work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    ttp: TTPProcess | None = None
+    try:
+        catalogue = write_catalogue(work / "catalogue")
+        runs: list[tuple[str, Path, Path | None]] = []
+        for patients in (int(p) for p in args.csv_patients.split(",") if p):
+            out = work / f"demo-csv-{patients}"
+            seconds = generate(catalogue, out, patients, "csv", args.seed)
+            figures.add(f"csv_{_short(patients)}_generate", seconds, "s")
+            runs.append((f"csv_{_short(patients)}", out / "csv-utf8", out / "optouts.csv"))
+        if args.fhir_patients:
+            out = work / f"demo-fhir-{args.fhir_patients}"
+            seconds = generate(catalogue, out, args.fhir_patients, "fhir", args.seed)
+            figures.add(f"fhir_{_short(args.fhir_patients)}_generate", seconds, "s")
+            runs.append(
+                (f"fhir_{_short(args.fhir_patients)}", out / "fhir-bulk" / BASE_REGISTRATION, None)
+            )
+        ttp = start_ttp(work, catalogue)
+        for label, input_dir, optouts in runs:
+            env = worker_env(work / f"home-{label}", catalogue, ttp)
+            figures.items.extend(run_worker(label, input_dir, optouts, env))
+            figures.add(f"ttp_peak_rss_after_{label}", _ttp_rss(ttp), "MiB")
+        _growth(figures)
+    finally:
+        if ttp is not None:
+            ttp.stop()
+        if args.keep:
+            print(f"work folder kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(
+        json.dumps(
+            {
+                "machine": {
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                    "platform": platform.platform(),
+                    "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+                },
+                "figures": figures.items,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    print(f"results: {args.results}", file=sys.stderr)
+    return 0
+
+
+def _short(patients: int) -> str:
+    if patients % 1_000_000 == 0:
+        return f"{patients // 1_000_000}m"
+    if patients % 1000 == 0:
+        return f"{patients // 1000}k"
+    return str(patients)
+
+
+def _ttp_rss(ttp: TTPProcess) -> float:
+    process = psutil.Process(ttp.process.pid)
+    return float(process.memory_info().rss) / 2**20
+
+
+def _growth(figures: Figures) -> None:
+    """Cost ratio of the largest to the smallest CSV run, per patient ratio (1.0 is linear)."""
+    runs = {
+        f["name"].removesuffix("_run"): float(f["value"])
+        for f in figures.items
+        if f["name"].endswith("_run") and f["name"].startswith("csv_")
+    }
+    sizes = sorted((_patients(label), label) for label in runs)
+    if len(sizes) >= 2:
+        (small, small_label), (large, large_label) = sizes[0], sizes[-1]
+        ratio = runs[large_label] / runs[small_label]
+        figures.add(f"growth_{large_label}_over_{small_label}", ratio, "x")
+        figures.add("growth_per_patient_ratio", ratio / (large / small), "x")
+
+
+def _patients(label: str) -> int:
+    text = label.split("_")[1]
+    if text.endswith("m"):
+        return int(text[:-1]) * 1_000_000
+    if text.endswith("k"):
+        return int(text[:-1]) * 1000
+    return int(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
