@@ -200,29 +200,19 @@ def _drop_unpseudonymised(
 def _next_version(
     entries: list[LedgerEntry], fingerprint: str
 ) -> tuple[int, str | None, LedgerEntry | None]:
-    """(version to use, key it supersedes, entry that already carries this content).
+    """(version to use, key it supersedes, latest entry if it carries this content).
 
-    Only versions after the last retraction count: retracted data is no longer
-    at the registry holder, so delivering it again is a new version.
+    Only the latest version counts: the same content receipted is a no-op,
+    the same content not (yet) receipted is resent under the same key; any
+    other content is the next version, superseding the last receipted one
+    (a delivery, a correction or a retraction).
     """
-    retractions = [i for i, e in enumerate(entries) if e.kind == "retraction"]
-    if retractions:
-        last = retractions[-1]
-        after = entries[last + 1 :]
-        version, supersedes, same = _next_version(after, fingerprint) if after else (0, None, None)
-        if same is not None:
-            return version, supersedes, same
-        newest = entries[-1].version + 1
-        return newest, entries[last].idempotency_key, None
-    for entry in reversed(entries):
-        if entry.content_sha256 == fingerprint and entry.status != "aborted":
-            return entry.version, entry.supersedes, entry
-    receipted = [e for e in entries if e.status == "receipted"]
     if not entries:
         return 1, None, None
     latest = entries[-1]
-    if latest.status != "receipted" and not receipted:
-        return latest.version + 1 if latest.status == "aborted" else latest.version, None, None
+    if latest.content_sha256 == fingerprint:
+        return latest.version, latest.supersedes, latest
+    receipted = [e for e in entries if e.status == "receipted"]
     supersedes = receipted[-1].idempotency_key if receipted else None
     return latest.version + 1, supersedes, None
 
