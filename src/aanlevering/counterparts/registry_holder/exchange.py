@@ -10,14 +10,15 @@ definitive value and status, CSV pseudonym columns likewise.
 from __future__ import annotations
 
 import csv
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from aanlevering.deliver.manifest import Manifest
+from aanlevering.fhir.rewrite import rewrite_resources
 from aanlevering.pseudonym.ttp_client import RecordPseudonyms, TTPClient
 
 log = logging.getLogger(__name__)
@@ -50,22 +51,6 @@ def _rewrite_identifier(identifier: dict[str, Any], definitive: Mapping[str, str
 def _rewrite_resource(resource: dict[str, Any], definitive: Mapping[str, str]) -> None:
     for identifier in resource.get("identifier", ()):
         _rewrite_identifier(identifier, definitive)
-
-
-def _rewrite_json(path: Path, definitive: Mapping[str, str]) -> None:
-    if path.suffix == ".ndjson":
-        lines = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                resource = json.loads(line)
-                _rewrite_resource(resource, definitive)
-                lines.append(json.dumps(resource, separators=(",", ":")))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return
-    bundle = json.loads(path.read_text(encoding="utf-8"))
-    for entry in bundle.get("entry", ()):
-        _rewrite_resource(entry.get("resource", {}), definitive)
-    path.write_text(json.dumps(bundle, separators=(",", ":")), encoding="utf-8")
 
 
 def _rewrite_csv(path: Path, definitive: Mapping[str, str]) -> None:
@@ -111,7 +96,7 @@ def make_exchanger(client_for: ClientFor) -> Callable[[Path, Manifest], None]:
             if item.name.endswith(".csv"):
                 _rewrite_csv(path, definitive)
             else:
-                _rewrite_json(path, definitive)
+                rewrite_resources(path, partial(_rewrite_resource, definitive=definitive))
         log.info("exchanged %d temporary pseudonyms for %s", len(labels), manifest.idempotency_key)
 
     return exchange

@@ -11,7 +11,6 @@ to the registry holder and returns the registry holder's receipt.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.fhir.rewrite import rewrite_resources
 from aanlevering.pseudonym.ttp_client import TTPClient, TTPRefused, TTPUnavailable
 
 INPUT_SYSTEM = "urn:aanlevering:pseudonym-input:{type}"
@@ -33,22 +33,6 @@ def _mark_resource(resource: dict[str, Any]) -> None:
         match = _OUR_SYSTEM.match(str(identifier.get("system", "")))
         if match:
             identifier["system"] = INPUT_SYSTEM.format(type=match.group(1))
-
-
-def _mark_json(path: Path) -> None:
-    if path.suffix == ".ndjson":
-        lines = []
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                resource = json.loads(line)
-                _mark_resource(resource)
-                lines.append(json.dumps(resource, separators=(",", ":"), ensure_ascii=False))
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return
-    bundle = json.loads(path.read_text(encoding="utf-8"))
-    for entry in bundle.get("entry", ()):
-        _mark_resource(entry.get("resource", {}))
-    path.write_text(json.dumps(bundle, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
 
 
 def _mark_csv(path: Path) -> None:
@@ -69,7 +53,7 @@ def mark_pseudonym_inputs(folder: Path, file_names: list[str]) -> None:
         if name.endswith(".csv"):
             _mark_csv(path)
         else:
-            _mark_json(path)
+            rewrite_resources(path, _mark_resource)
 
 
 @dataclass(frozen=True)
