@@ -58,6 +58,7 @@ CASES = {
     "ldtr": ("2026-03-01T00:00:00+01:00", "2026-02"),
     "nkr-borst": ("2026-01-01T00:00:00+01:00", "2025"),  # the year before the Wkz: skipped
 }
+# Supporting DAGs run "today" (the suite's fixed today).
 
 
 @pytest.fixture(scope="module")
@@ -112,16 +113,20 @@ def airflow_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[
 
 
 def _dag_test(
-    env: dict[str, str], registration: str, conf: dict[str, object] | None = None
+    env: dict[str, str],
+    registration: str,
+    conf: dict[str, object] | None = None,
+    *,
+    dag_id: str | None = None,
 ) -> dict:  # type: ignore[type-arg]
-    logical_date, _ = CASES[registration]
+    logical_date = CASES[registration][0] if registration in CASES else "2026-11-22T06:00:00+01:00"
     done = subprocess.run(
         [
             sys.executable,
             "-c",
             RUNNER,
             str(REPO / "dags" / "registrations.py"),
-            f"deliver-{registration}",
+            dag_id or f"deliver-{registration}",
             logical_date,
             json.dumps(conf or {}),
         ],
@@ -196,3 +201,21 @@ def test_yearly_local_mode_registration_skips_2025_and_delivers_2026_year_to_dat
         entry = load_ledger(store).current("nkr-borst", "2026")
     assert entry is not None and entry.status == "receipted"
     _no_identifiers(world, json.dumps(ytd["xcoms"]) + ytd["log"])
+
+
+def test_supporting_dags_ingest_optouts_and_rebuild_the_projections(
+    world: World, airflow_env: dict[str, str]
+) -> None:
+    env = {**airflow_env, "AANLEVERING_OPTOUT_SOURCE": str(world.demo / "optouts.csv")}
+    ingest = _dag_test(env, "ingest-optouts", dag_id="ingest-optouts")
+    assert ingest["tasks"] == {"ingest_optouts": "success"}, ingest["log"][-3000:]
+    assert "opt-out(s) read" in ingest["log"]
+
+    rebuilt = _dag_test(env, "rebuild-projections", dag_id="rebuild-projections")
+    assert rebuilt["tasks"] == {"rebuild_projections": "success", "purge_staging": "success"}
+    projections = json.loads((world.settings.home / "projections.json").read_text("utf-8"))
+    assert "dica-dsaa.2026-Q1.v1" in json.dumps(projections)
+
+    retry = _dag_test(env, "retry-unreceipted", dag_id="retry-unreceipted")
+    assert retry["tasks"] == {"retry_unreceipted": "success"}, retry["log"][-3000:]
+    _no_identifiers(world, json.dumps(ingest["xcoms"]) + ingest["log"] + rebuilt["log"])
