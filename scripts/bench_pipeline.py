@@ -218,15 +218,20 @@ def worker_env(home: Path, catalogue: Path, ttp: TTPProcess) -> dict[str, str]:
 def run_worker(
     label: str, input_dir: Path, optouts: Path | None, env: dict[str, str]
 ) -> list[dict[str, Any]]:
-    """One delivery run in a fresh process; its figures come back as JSON on the last line."""
+    """One delivery run in a fresh process; figures stream as printed, then come back as JSON."""
     command = [sys.executable, __file__, "--worker", label, "--input", str(input_dir)]
     if optouts is not None:
         command += ["--optouts", str(optouts)]
-    done = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True)
-    lines = done.stdout.strip().splitlines()
-    for line in lines[:-1]:
-        print(line, flush=True)
-    figures: list[dict[str, Any]] = json.loads(lines[-1])
+    figures: list[dict[str, Any]] = []
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("{") or line.startswith("["):
+                figures = json.loads(line)
+            else:
+                print(line, end="", flush=True)
+    if process.returncode != 0:
+        raise SystemExit(f"worker {label} failed with exit code {process.returncode}")
     return figures
 
 

@@ -24,7 +24,9 @@ import logging
 import os
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -45,6 +47,8 @@ T = TypeVar("T")
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_BATCH_SIZE = 5000
+#: Batches in flight at once: the TTP works on one while the client checks the last.
+DEFAULT_CONCURRENCY = 2
 URL_ENV = "AANLEVERING_TTP_URL"
 API_KEY_ENV = "AANLEVERING_TTP_API_KEY"
 API_KEY_FILE_ENV = "AANLEVERING_TTP_API_KEY_FILE"
@@ -145,16 +149,24 @@ class PseudonymResult:
         pseudonym's ``value`` is its full label, which names type and key version.
         """
         out: list[PatientPseudonyms] = []
+        # A run has a handful of distinct label headers (kind, type, version):
+        # parse each once instead of decoding every payload (decision 0121).
+        headers: dict[str, tuple[PseudonymType, int, bool]] = {}
         for ref, labels in self.pseudonyms.items():
             pseudonyms = []
             for label in labels.values():
-                parsed = parse_label(label)
+                head, _, payload = label.rpartition(":")
+                known = headers.get(head)
+                if known is None or not payload:
+                    parsed = parse_label(label)
+                    known = (parsed.type, parsed.version, parsed.kind == "temporary")
+                    headers[head] = known
                 pseudonyms.append(
                     Pseudonym(
-                        type=parsed.type,
+                        type=known[0],
                         value=label,
-                        key_version=parsed.version,
-                        temporary=parsed.kind == "temporary",
+                        key_version=known[1],
+                        temporary=known[2],
                         profile=profile,
                     )
                 )
@@ -289,6 +301,7 @@ class TTPClient:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -300,6 +313,7 @@ class TTPClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.batch_size = batch_size
+        self.concurrency = max(1, concurrency)
         self._session = session or requests.Session()
         self._headers = {"Authorization": f"Bearer {api_key}"}
         self._sleep = sleep
@@ -394,6 +408,36 @@ class TTPClient:
             server_message=server_message,
         )
 
+    def _in_flight(
+        self,
+        batches: Iterable[tuple[int, Sequence[T]]],
+        call: Callable[[int, Sequence[T]], Any],
+    ) -> Iterator[tuple[int, Sequence[T], Any]]:
+        """Answers in batch order, with up to ``concurrency`` requests on the wire at once.
+
+        The first failure (after its own retries) is raised in batch order;
+        batches already sent finish first, and no further batch is sent.
+        """
+        if self.concurrency == 1:
+            for index, batch in batches:
+                yield index, batch, call(index, batch)
+            return
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="ttp-batch") as pool:
+            pending: deque[tuple[int, Sequence[T], Future[Any]]] = deque()
+            source = iter(batches)
+            try:
+                for index, batch in source:
+                    pending.append((index, batch, pool.submit(call, index, batch)))
+                    if len(pending) >= self.concurrency:
+                        done_index, done_batch, future = pending.popleft()
+                        yield done_index, done_batch, future.result()
+                while pending:
+                    done_index, done_batch, future = pending.popleft()
+                    yield done_index, done_batch, future.result()
+            finally:
+                for _, _, future in pending:
+                    future.cancel()
+
     # -- checks on answers ----------------------------------------------------------------
 
     @staticmethod
@@ -485,9 +529,10 @@ class TTPClient:
         pseudonyms: dict[str, Mapping[str, str]] = {}
         batches: list[BatchReceipt] = []
         counts: dict[str, int] = {}
-        for index, batch in _batches(items, self.batch_size):
+
+        def call(index: int, batch: Sequence[PseudonymInputs]) -> Any:
             request_id = f"{run_id}:{registration}:temporary:{index:05d}"
-            answer = self._request(
+            return self._request(
                 "POST",
                 "/pseudonyms/temporary",
                 registration=registration,
@@ -503,6 +548,9 @@ class TTPClient:
                     ],
                 },
             )
+
+        for index, batch, answer in self._in_flight(_batches(items, self.batch_size), call):
+            request_id = f"{run_id}:{registration}:temporary:{index:05d}"
             version = int(answer["key_version"])
             returned = self._check_refs(
                 registration, request_id, [r.ref for r in batch], answer.get("records")
