@@ -48,6 +48,31 @@ from typing import Any
 import psutil
 import yaml
 
+from aanlevering.catalogue import load_catalogue
+from aanlevering.deliver.channels.factory import build_channel
+from aanlevering.deliver.service import send_with_retries
+from aanlevering.events.factory import open_event_store
+from aanlevering.events.patient_ref import PatientRefHasher
+from aanlevering.extract.api import extract
+from aanlevering.optout.deliveries import record_delivery_contents
+from aanlevering.optout.service import record_optouts
+from aanlevering.optout.sources import mrn_hasher
+from aanlevering.optout.sources.ehr_csv import read_optout_csv
+from aanlevering.periods import Period
+from aanlevering.pipeline import (
+    apply_optouts_to_extract,
+    copy_reports,
+    delivered_patient_refs,
+    pseudonymise_extract,
+    stage_delivery,
+    validate_for_delivery,
+)
+from aanlevering.pipeline import plan_version as plan_stage
+from aanlevering.pseudonym.keys import ensure_demo_keys
+from aanlevering.pseudonym.ttp_client import TTPClient
+from aanlevering.settings import load_settings
+from aanlevering.validate.gx import import_gx
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 BENCH_REGISTRATION = "bench-dsaa"
@@ -282,31 +307,6 @@ def floor(figures: Figures, label: str, input_dir: Path, delivered: Path, work: 
 
 def worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict[str, Any]]:
     """Deliver ``input_dir`` once, timing each stage as ``pipeline.run_delivery`` runs it."""
-    from aanlevering.catalogue import load_catalogue
-    from aanlevering.deliver.channels.factory import build_channel
-    from aanlevering.deliver.service import send_with_retries
-    from aanlevering.events.factory import open_event_store
-    from aanlevering.events.patient_ref import PatientRefHasher
-    from aanlevering.extract.api import extract
-    from aanlevering.optout.deliveries import record_delivery_contents
-    from aanlevering.optout.service import record_optouts
-    from aanlevering.optout.sources import mrn_hasher
-    from aanlevering.optout.sources.ehr_csv import read_optout_csv
-    from aanlevering.periods import Period
-    from aanlevering.pipeline import (
-        apply_optouts_to_extract,
-        copy_reports,
-        delivered_patient_refs,
-        pseudonymise_extract,
-        stage_delivery,
-        validate_for_delivery,
-    )
-    from aanlevering.pipeline import plan_version as plan_stage
-    from aanlevering.pseudonym.keys import ensure_demo_keys
-    from aanlevering.pseudonym.ttp_client import TTPClient
-    from aanlevering.settings import load_settings
-    from aanlevering.validate.gx import import_gx
-
     figures = Figures()
     settings = load_settings()
     config = load_catalogue(settings.catalogue_dir).get(BENCH_REGISTRATION)
@@ -374,16 +374,37 @@ def worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict[str, 
         )
         shutil.rmtree(staging)
     total = time.perf_counter() - started
-    figures.add(f"{label}_run", total, "s")
-    figures.add(f"{label}_peak_rss", _rss_mib(), "MiB")
-    figures.add(f"{label}_records", rows, "records")
-    figures.add(f"{label}_excluded_optout", excluded, "records")
-    figures.add(f"{label}_patients", len(pseudonyms), "patients")
-    figures.add(f"{label}_pseudonymise_rate", len(pseudonyms) / pseudonymise_seconds, "patients/s")
+    _summary(
+        figures,
+        label=label,
+        total=total,
+        rows=rows,
+        excluded=excluded,
+        patients=len(pseudonyms),
+        pseudonymise_seconds=pseudonymise_seconds,
+    )
     figures.add(f"{label}_ttp_batches", len(_batch_ids(store, config.id)), "requests")
     floor_seconds = floor(figures, label, input_dir, outbox, settings.home)
     figures.add(f"{label}_run_over_floor", total / floor_seconds, "x")
     return figures.items
+
+
+def _summary(
+    figures: Figures,
+    *,
+    label: str,
+    total: float,
+    rows: int,
+    excluded: int,
+    patients: int,
+    pseudonymise_seconds: float,
+) -> None:
+    figures.add(f"{label}_run", total, "s")
+    figures.add(f"{label}_peak_rss", _rss_mib(), "MiB")
+    figures.add(f"{label}_records", rows, "records")
+    figures.add(f"{label}_excluded_optout", excluded, "records")
+    figures.add(f"{label}_patients", patients, "patients")
+    figures.add(f"{label}_pseudonymise_rate", patients / pseudonymise_seconds, "patients/s")
 
 
 def _batch_ids(store: Any, registration: str) -> tuple[str, ...]:
