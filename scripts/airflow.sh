@@ -108,14 +108,23 @@ case "${1:-start}" in
   token)
     token
     ;;
-  backfill)  # backfill DAG_ID FROM TO: unpause (backfills of a paused DAG never start) + create
+  backfill)  # backfill DAG_ID FROM TO: create the backfill, then unpause (paused: runs never start)
     dag_id=$2 from=$3 to=$4
     auth="Authorization: Bearer $(token)"
+    body="{\"dag_id\": \"$dag_id\", \"from_date\": \"$from\", \"to_date\": \"$to\", \"max_active_runs\": 1}"
+    for attempt in $(seq 1 30); do  # SQLite: 503 while the scheduler holds the database lock
+      code=$(curl -sS -o "$AIRFLOW_HOME/backfill.json" -w '%{http_code}' -X POST "$URL/api/v2/backfills" \
+        -H "$auth" -H 'Content-Type: application/json' -d "$body")
+      [ "$code" != 503 ] && break
+      sleep 1
+    done
+    if [ "${code:0:1}" != 2 ]; then
+      echo "error: backfill of $dag_id refused ($code): $(cat "$AIRFLOW_HOME/backfill.json")" >&2
+      exit 1
+    fi
     curl -fsS -X PATCH "$URL/api/v2/dags/$dag_id" -H "$auth" -H 'Content-Type: application/json' \
       -d '{"is_paused": false}' > /dev/null
-    curl -fsS -X POST "$URL/api/v2/backfills" -H "$auth" -H 'Content-Type: application/json' \
-      -d "{\"dag_id\": \"$dag_id\", \"from_date\": \"$from\", \"to_date\": \"$to\", \"max_active_runs\": 1, \"reprocess_behavior\": \"failed\"}" |
-      "$BIN/python" -c 'import json,sys; b=json.load(sys.stdin); print(f"backfill {b[\"id\"]} of {b[\"dag_id\"]}: {b[\"from_date\"]} .. {b[\"to_date\"]}")'
+    "$BIN/python" -c 'import json,sys; b=json.load(open(sys.argv[1])); print(f"backfill {b[\"id\"]} of {b[\"dag_id\"]}: {b[\"from_date\"]} .. {b[\"to_date\"]} (unpaused)")' "$AIRFLOW_HOME/backfill.json"
     ;;
   *)
     echo "usage: $0 start|stop|status|token|backfill DAG_ID FROM TO" >&2

@@ -1,0 +1,193 @@
+"""Real ``airflow standalone`` (SQLite, LocalExecutor) runs a backfill from the REST API.
+
+Started by ``scripts/airflow.sh`` (as ``make run`` does) on free ports with
+its home in the test's ``AANLEVERING_HOME``; the TTP and registry holder are
+the e2e ``world``'s processes. The backfill starts in 2025 on purpose:
+Airflow does not clamp ``from_date`` to the DAG's ``start_date``, so the
+2025-Q4 run exists and must end without a delivery (skipped), while 2026-Q1
+is delivered and receipted. The Deliveries page is checked without a token
+(refused), with a bad token (refused) and with the logged-in user's token.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from aanlevering.deliver.ledger import load_ledger
+from conftest import World, identity_values
+from support.servers import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+DAG_ID = "deliver-dica-dsaa"
+DEADLINE_SECONDS = 360
+
+
+@pytest.fixture(scope="module")
+def airflow(world: World) -> Iterator[dict[str, Any]]:
+    port = free_port()
+    env = {
+        **os.environ,
+        **world.env,
+        "AANLEVERING_AIRFLOW_PORT": str(port),
+        "AANLEVERING_AIRFLOW_LOG_PORT": str(free_port()),
+        "AANLEVERING_AIRFLOW_TRIGGER_LOG_PORT": str(free_port()),
+        "AANLEVERING_INPUT__DICA_DSAA": str(world.demo / "csv-utf8"),
+    }
+    env.pop("AIRFLOW_HOME", None)
+    script = str(REPO / "scripts" / "airflow.sh")
+    try:
+        started = subprocess.run(
+            ["bash", script, "start"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert started.returncode == 0, started.stdout + started.stderr
+        home = Path(env["AANLEVERING_HOME"]) / "airflow"
+        password = json.loads((home / "passwords.json").read_text())["admin"]
+        url = f"http://127.0.0.1:{port}"
+        answer = requests.post(
+            f"{url}/auth/token", json={"username": "admin", "password": password}, timeout=30
+        )
+        answer.raise_for_status()
+        token = answer.json()["access_token"]
+        yield {"url": url, "token": token, "home": home, "startup": started.stdout}
+    finally:
+        subprocess.run(["bash", script, "stop"], env=env, timeout=120, check=False)
+
+
+def _api(airflow: dict[str, Any], method: str, path: str, **kwargs: Any) -> Any:
+    answer = requests.request(
+        method,
+        f"{airflow['url']}/api/v2{path}",
+        headers={"Authorization": f"Bearer {airflow['token']}"},
+        timeout=30,
+        **kwargs,
+    )
+    assert answer.ok, f"{method} {path}: {answer.status_code} {answer.text[:500]}"
+    return answer.json()
+
+
+def _create_backfill(airflow: dict[str, Any], body: dict[str, Any]) -> Any:
+    """POST /backfills; SQLite answers 503 while the scheduler holds the lock: retry, bounded."""
+    for _ in range(30):
+        answer = requests.post(
+            f"{airflow['url']}/api/v2/backfills",
+            headers={"Authorization": f"Bearer {airflow['token']}"},
+            json=body,
+            timeout=30,
+        )
+        if answer.status_code != 503:
+            assert answer.ok, f"{answer.status_code} {answer.text[:500]}"
+            return answer.json()
+        time.sleep(1)
+    raise AssertionError(f"backfill not accepted: {answer.text[:500]}")
+
+
+def _wait_for_backfill(airflow: dict[str, Any], backfill_id: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        backfill = _api(airflow, "GET", f"/backfills/{backfill_id}")
+        runs = [
+            r
+            for r in _api(airflow, "GET", f"/dags/{DAG_ID}/dagRuns", params={"limit": 50})[
+                "dag_runs"
+            ]
+            if r["run_type"] == "backfill"
+        ]
+        finished = all(r["state"] in {"success", "failed"} for r in runs)
+        if backfill["completed_at"] and runs and finished:
+            return runs
+        time.sleep(2)
+    log = (airflow["home"] / "standalone.log").read_text(errors="replace")[-3000:]
+    raise AssertionError(f"backfill not done in {DEADLINE_SECONDS}s: {runs}\n{log}")
+
+
+def test_the_startup_prints_the_ui_url_and_login(airflow: dict[str, Any]) -> None:
+    assert f"Airflow UI: {airflow['url']}" in airflow["startup"]
+    assert "login: admin / " in airflow["startup"]
+
+
+def test_the_deliveries_page_needs_an_airflow_login(airflow: dict[str, Any]) -> None:
+    page = f"{airflow['url']}/deliveries/"
+    assert requests.get(page, timeout=30).status_code == 401
+    forged = requests.get(page, headers={"Authorization": "Bearer not-a-jwt"}, timeout=30)
+    assert forged.status_code in {401, 403}
+    assert requests.get(page, cookies={"_token": "x.y.z"}, timeout=30).status_code in {401, 403}
+    ok = requests.get(page, headers={"Authorization": f"Bearer {airflow['token']}"}, timeout=30)
+    assert ok.status_code == 200 and "<h1>Deliveries</h1>" in ok.text
+    # The UI has the nav entry and the per-DAG tab.
+    views = [v for p in _api(airflow, "GET", "/plugins")["plugins"] for v in p["external_views"]]
+    assert {(v["destination"], v["href"]) for v in views} >= {
+        ("nav", "/deliveries/"),
+        ("dag", "/deliveries/?dag_id={DAG_ID}"),
+    }
+
+
+def test_backfill_from_the_rest_api_delivers_2026_and_skips_2025(
+    world: World, airflow: dict[str, Any]
+) -> None:
+    dags = _api(airflow, "GET", "/dags", params={"dag_id_pattern": "deliver-%"})["dags"]
+    assert DAG_ID in {d["dag_id"] for d in dags}
+    assert all(d["is_paused"] for d in dags)  # nothing delivers before it is switched on
+    backfill = _create_backfill(
+        airflow,
+        {
+            "dag_id": DAG_ID,
+            "from_date": "2025-10-01T00:00:00+02:00",
+            "to_date": "2026-01-01T00:00:00+01:00",
+            "max_active_runs": 1,
+        },
+    )
+    # Backfill runs of a paused DAG never start: unpause (as make run does).
+    _api(airflow, "PATCH", f"/dags/{DAG_ID}", json={"is_paused": False})
+    runs = _wait_for_backfill(airflow, backfill["id"])
+    by_start = {r["data_interval_start"][:10]: r for r in runs}
+    assert all(r["state"] == "success" for r in runs), runs
+
+    def task_states(run: dict[str, Any]) -> dict[str, str]:
+        path = f"/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}/taskInstances"
+        return {t["task_id"]: t["state"] for t in _api(airflow, "GET", path)["task_instances"]}
+
+    before_2026 = [r for start, r in by_start.items() if start < "2025-12-31"]
+    assert before_2026, f"Airflow clamped from_date after all? runs: {sorted(by_start)}"
+    for run in before_2026:
+        assert task_states(run)["check_obligation"] == "skipped"
+    q1 = [r for start, r in by_start.items() if start.startswith("2025-12-31")]
+    assert len(q1) == 1, sorted(by_start)  # 2026-01-01 00:00 Amsterdam is 2025-12-31 23:00 UTC
+    assert set(task_states(q1[0]).values()) == {"success"}
+
+    with world.store() as store:
+        entry = load_ledger(store).current("dica-dsaa", "2026-Q1")
+    assert entry is not None and entry.status == "receipted"
+    received = [e["idempotency_key"] for e in world.holder.ledger()]
+    assert entry.idempotency_key in received
+    assert not any(k.startswith("dica-dsaa.2025") for k in received)
+
+    page = requests.get(
+        f"{airflow['url']}/deliveries/?dag_id={DAG_ID}",
+        headers={"Authorization": f"Bearer {airflow['token']}"},
+        timeout=30,
+    ).text
+    assert entry.receipt_id and entry.receipt_id in page
+    assert "ldtr" not in page  # the per-DAG tab shows its own registration only
+    leaked = [v for v in identity_values(world.demo) if len(v) >= 6 and v in page]
+    assert leaked == []
+    report = requests.get(
+        f"{airflow['url']}/deliveries/" + page.split('href="', 1)[1].split('"', 1)[0],
+        headers={"Authorization": f"Bearer {airflow['token']}"},
+        timeout=30,
+    )
+    assert report.status_code == 200 and "<html" in report.text.lower()
