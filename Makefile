@@ -24,10 +24,11 @@ venv: $(STAMP) ## Create .venv and install the pinned dependencies
 system-deps: ## Install the Debian packages the tests need (PostgreSQL, OpenSSH server)
 	@bash scripts/ensure-system-packages.sh
 
-run: venv ## Main job on embedded defaults: demo data, counterparties, deliveries of 2026
+run: venv ## Main job: demo data, counterparties, Airflow (UI on :8790) delivering 2026 by backfill
 	@bash scripts/run.sh
 
-stop: ## Stop the background services `make run` started
+stop: ## Stop what `make run` started (Airflow, TTP, registry holder)
+	@bash scripts/airflow.sh stop
 	@bash scripts/services.sh stop
 
 demo: venv ## Generate demo EHR data into $AANLEVERING_HOME/demo

@@ -118,16 +118,39 @@ case "${1:-start}" in
       [ "$code" != 503 ] && break
       sleep 1
     done
-    if [ "${code:0:1}" != 2 ]; then
+    if [ "$code" = 409 ]; then
+      echo "$dag_id: a backfill is already running"
+    elif [ "$code" = 422 ] && grep -q "No runs to create" "$AIRFLOW_HOME/backfill.json"; then
+      echo "$dag_id: no closed period between $from and $to"
+    elif [ "${code:0:1}" != 2 ]; then
       echo "error: backfill of $dag_id refused ($code): $(cat "$AIRFLOW_HOME/backfill.json")" >&2
       exit 1
     fi
     curl -fsS -X PATCH "$URL/api/v2/dags/$dag_id" -H "$auth" -H 'Content-Type: application/json' \
       -d '{"is_paused": false}' > /dev/null
-    "$BIN/python" -c 'import json,sys; b=json.load(open(sys.argv[1])); print(f"backfill {b[\"id\"]} of {b[\"dag_id\"]}: {b[\"from_date\"]} .. {b[\"to_date\"]} (unpaused)")' "$AIRFLOW_HOME/backfill.json"
+    [ "${code:0:1}" != 2 ] || "$BIN/python" - "$AIRFLOW_HOME/backfill.json" <<'PY'
+import json, sys
+b = json.load(open(sys.argv[1]))
+print(f"backfill {b['id']} of {b['dag_id']}: {b['from_date']} .. {b['to_date']} (unpaused)")
+PY
+    ;;
+  trigger)  # trigger DAG_ID CONF_JSON: a run by hand (e.g. a year-to-date delivery)
+    dag_id=$2 conf=${3:-"{}"}
+    auth="Authorization: Bearer $(token)"
+    curl -fsS -X PATCH "$URL/api/v2/dags/$dag_id" -H "$auth" -H 'Content-Type: application/json' \
+      -d '{"is_paused": false}' > /dev/null
+    for attempt in $(seq 1 30); do
+      code=$(curl -sS -o "$AIRFLOW_HOME/trigger.json" -w '%{http_code}' -X POST \
+        "$URL/api/v2/dags/$dag_id/dagRuns" -H "$auth" -H 'Content-Type: application/json' \
+        -d "{\"logical_date\": null, \"conf\": $conf}")
+      [ "$code" != 503 ] && break
+      sleep 1
+    done
+    [ "${code:0:1}" = 2 ] || { echo "error: trigger of $dag_id refused ($code)" >&2; exit 1; }
+    echo "triggered $dag_id with $conf"
     ;;
   *)
-    echo "usage: $0 start|stop|status|token|backfill DAG_ID FROM TO" >&2
+    echo "usage: $0 start|stop|status|token|backfill DAG_ID FROM TO|trigger DAG_ID CONF" >&2
     exit 2
     ;;
 esac

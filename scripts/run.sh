@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# `make run`: the main job on embedded defaults, end to end without extra setup.
-# Everything it writes lives under $AANLEVERING_HOME (default ./var), so
-# `make clean-home` wipes it; `make stop` stops the background services.
+# `make run`: the main job on embedded defaults, with Airflow.
+# Demo data, the reference TTP and registry holder, register decisions and
+# opt-outs, then `airflow standalone` with the project's DAGs and the
+# Deliveries page; every example registration's DAG is backfilled from
+# 2026-01-01 and unpaused. Everything it writes lives under $AANLEVERING_HOME
+# (default ./var); `make stop` stops what it started, `make clean-home` wipes it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export AANLEVERING_HOME="${AANLEVERING_HOME:-$PWD/var}"
 export AANLEVERING_TTP_PORT="${AANLEVERING_TTP_PORT:-18765}"
 export AANLEVERING_REGISTRY_HOLDER_PORT="${AANLEVERING_REGISTRY_HOLDER_PORT:-18766}"
+export AANLEVERING_AIRFLOW_PORT="${AANLEVERING_AIRFLOW_PORT:-8790}"
 export AANLEVERING_TTP_URL="http://127.0.0.1:$AANLEVERING_TTP_PORT"
 export AANLEVERING_TTP_API_KEY_FILE="$AANLEVERING_HOME/ttp/clients/demo-hospital.key"
 export AANLEVERING_REGISTRY_HOLDER_URL="http://127.0.0.1:$AANLEVERING_REGISTRY_HOLDER_PORT"
 PATIENTS="${AANLEVERING_DEMO_PATIENTS:-2000}"
 SEED="${AANLEVERING_DEMO_SEED:-2026}"
 DEMO="$AANLEVERING_HOME/demo"
+# Where the DAGs read each registration's EHR extract (see docs/airflow.md):
+# the demo data, DICA in the Windows-1252 CSV variant, NKR as a FHIR bulk export.
+export AANLEVERING_INPUT__DICA_DSAA="${AANLEVERING_INPUT__DICA_DSAA:-$DEMO/clean/csv-cp1252}"
+export AANLEVERING_INPUT__LDTR="${AANLEVERING_INPUT__LDTR:-$DEMO/clean/csv-utf8}"
+export AANLEVERING_INPUT__NKR_BORST="${AANLEVERING_INPUT__NKR_BORST:-$DEMO/clean/fhir-bulk/nkr-borst}"
+# LDTR's registry holder takes SFTP; the demo delivers it into an outbox folder instead.
+export AANLEVERING_OUTBOX__LDTR="${AANLEVERING_OUTBOX__LDTR:-$AANLEVERING_HOME/outbox}"
 mkdir -p "$AANLEVERING_HOME"
 
 step() { printf '\n== %s\n' "$*"; }
@@ -23,8 +34,12 @@ step "Registration catalogue"
 "$BIN/aanlevering" registrations list
 
 step "Demo EHR data: $PATIENTS patients per registration, seed $SEED (clean, and with 2% bad rows)"
-"$BIN/aanlevering" demo-data --out "$DEMO/clean" --patients "$PATIENTS" --seed "$SEED" --bad-share 0
-"$BIN/aanlevering" demo-data --out "$DEMO/with-bad-rows" --patients "$PATIENTS" --seed "$SEED"
+if [ ! -f "$DEMO/clean/demo-data.json" ]; then
+  "$BIN/aanlevering" demo-data --out "$DEMO/clean" --patients "$PATIENTS" --seed "$SEED" --bad-share 0
+  "$BIN/aanlevering" demo-data --out "$DEMO/with-bad-rows" --patients "$PATIENTS" --seed "$SEED"
+else
+  echo "already there: $DEMO (make clean-home to start over)"
+fi
 
 step "Keys and reference counterparties (TTP, registry holder)"
 "$BIN/aanlevering" keys init-demo
@@ -39,40 +54,48 @@ done
 
 step "Opt-outs from the EHR (the opt-out regime starts 2027-01-01; 2026 is not affected)"
 "$BIN/aanlevering" optout ingest "$DEMO/clean/optouts.csv"
-"$BIN/aanlevering" optout list
 
 step "Validation of data with bad rows (the report shows what a registry holder would see)"
 status=0
 "$BIN/aanlevering" validate --registration dica-dsaa --input "$DEMO/with-bad-rows/csv-utf8" \
-  --period 2026-Q1 --report-dir "$AANLEVERING_HOME/reports/demo-with-bad-rows" || status=$?
-echo "exit $status (1 = blocked by validation, as expected for bad rows)"
+  --period 2026-Q1 --report-dir "$AANLEVERING_HOME/reports/demo-with-bad-rows" > /dev/null 2>&1 || status=$?
+echo "exit $status (1 = blocked by validation, as expected for bad rows); report in $AANLEVERING_HOME/reports/demo-with-bad-rows"
 
-step "Deliveries of every closed 2026 period (backfill from 2026-01-01)"
-deliver() {  # registration period input [extra args]
-  local registration=$1 period=$2 input=$3; shift 3
-  local code=0
-  "$BIN/aanlevering" run --registration "$registration" --period "$period" --input "$input" "$@" \
-    2> "$AANLEVERING_HOME/run/last-run.log" | sed 's/^/  /' || code=$?
-  [ "$code" -eq 0 ] || { echo "  $registration $period: exit $code"; tail -3 "$AANLEVERING_HOME/run/last-run.log"; }
-}
-for quarter in 2026-Q1 2026-Q2 2026-Q3; do
-  deliver dica-dsaa "$quarter" "$DEMO/clean/csv-cp1252"
-done
-for month in 01 02 03 04 05 06 07 08 09 10; do
-  deliver ldtr "2026-$month" "$DEMO/clean/csv-utf8" --outbox "$AANLEVERING_HOME/outbox"
-done
-deliver nkr-borst 2026 "$DEMO/clean/fhir-bulk/nkr-borst" --allow-open-period
+step "Airflow (standalone: SQLite, LocalExecutor) with the delivery DAGs and the Deliveries page"
+bash scripts/airflow.sh start
 
-step "Delivery ledger and calendar"
+step "Backfill every registration from 2026-01-01 (one run per closed period) and unpause"
+today=$(date +%Y-%m-%dT00:00:00Z)
+for registration in $("$BIN/aanlevering" registrations list | cut -f1); do
+  bash scripts/airflow.sh backfill "deliver-$registration" 2026-01-01T00:00:00+01:00 "$today"
+done
+# NKR is yearly and 2026 has not closed: a year-to-date delivery, triggered by hand.
+bash scripts/airflow.sh trigger deliver-nkr-borst '{"period": "2026", "allow_open_period": true}'
+
+step "Waiting (at most ${AANLEVERING_RUN_WAIT_SECONDS:-300} s) for the first receipted deliveries"
+deadline=$((SECONDS + ${AANLEVERING_RUN_WAIT_SECONDS:-300}))
+until "$BIN/aanlevering" status 2> /dev/null | grep -q receipted; do
+  if [ $SECONDS -ge $deadline ]; then
+    echo "none yet; the DAGs keep running: watch the Airflow UI"
+    break
+  fi
+  sleep 5
+done
 "$BIN/aanlevering" events rebuild
-"$BIN/aanlevering" status
+"$BIN/aanlevering" status | head -40
 
+PASSWORD=$("$BIN/python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' "$AANLEVERING_HOME/airflow/passwords.json")
 cat <<DONE
 
-Done. Everything lives in $AANLEVERING_HOME:
+Airflow UI:       http://127.0.0.1:$AANLEVERING_AIRFLOW_PORT   (login: admin / $PASSWORD)
+Deliveries page:  http://127.0.0.1:$AANLEVERING_AIRFLOW_PORT/deliveries/   (also under Browse, and a tab on each DAG)
+The DAGs keep delivering the remaining periods in the background (LDTR has ten months).
+
+Everything lives in $AANLEVERING_HOME:
+  airflow/     AIRFLOW_HOME (SQLite database, logs, passwords.json with the login)
   reports/     validation reports (validation-report.html for the registry holder, data-docs/ for you)
   outbox/      deliveries made to the outbox channel (ldtr here; manual upload)
   registry-holder/storage/  what the reference registry holder received and receipted
   events.sqlite3            the append-only event log ('aanlevering events tail')
-The TTP and registry holder keep running on ports $AANLEVERING_TTP_PORT and $AANLEVERING_REGISTRY_HOLDER_PORT: 'make stop' ends them.
+'make stop' ends Airflow, the TTP and the registry holder.
 DONE
