@@ -57,12 +57,18 @@ def patient_refs_for_mrns(
     values = _as_array(mrns, pa.string(), "mrns").to_pylist()
     refs: list[str] = []
     bad: list[int] = []
+    # A patient has several rows (operations, complications): hash each MRN once.
+    known: dict[str, str] = {}
     for index, mrn in enumerate(values):
-        try:
-            refs.append(hash_mrn(mrn) if mrn is not None else "")
-        except AanleveringError:
-            refs.append("")
-        if not refs[-1]:
+        ref = known.get(mrn) if mrn is not None else ""
+        if ref is None:
+            try:
+                ref = hash_mrn(mrn)
+            except AanleveringError:
+                ref = ""
+            known[mrn] = ref
+        refs.append(ref)
+        if not ref:
             bad.append(index + 1)
     if bad:
         shown = ", ".join(str(row) for row in bad[:10]) + (" ..." if len(bad) > 10 else "")
