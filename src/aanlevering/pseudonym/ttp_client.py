@@ -32,6 +32,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
+import msgspec
 import requests
 
 from aanlevering.deliver.manifest import Manifest
@@ -316,6 +317,7 @@ class TTPClient:
         self.concurrency = max(1, concurrency)
         self._session = session or requests.Session()
         self._headers = {"Authorization": f"Bearer {api_key}"}
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
         self._sleep = sleep
 
     def __repr__(self) -> str:
@@ -343,15 +345,21 @@ class TTPClient:
         url = self.base_url + path
         problem = ""
         attempts = self.max_retries + 1
+        data: Mapping[str, str] | bytes | None = form
+        headers = self._headers
+        if json_body is not None:
+            # Encoded once for every attempt, with msgspec: a batch of thousands of
+            # records costs several times less than with the json module (0122).
+            data = msgspec.json.encode(json_body)
+            headers = self._json_headers
         for attempt in range(attempts):
             try:
                 response = self._session.request(
                     method,
                     url,
-                    json=json_body,
-                    data=form,
+                    data=data,
                     files=files,
-                    headers=self._headers,
+                    headers=headers,
                     timeout=self.timeout,
                 )
             except (requests.Timeout, requests.ConnectionError) as error:
@@ -382,8 +390,8 @@ class TTPClient:
     @staticmethod
     def _json(response: requests.Response, what: str) -> Any:
         try:
-            return response.json()
-        except ValueError:
+            return msgspec.json.decode(response.content)
+        except (msgspec.DecodeError, ValueError):
             raise TTPError(f"TTP {what}: the answer is not JSON") from None
 
     @staticmethod
@@ -467,7 +475,7 @@ class TTPClient:
         kind: str,
         version: int | None,
     ) -> dict[str, str]:
-        if not isinstance(labels, dict) or set(labels) != expected:
+        if not isinstance(labels, dict) or labels.keys() != expected:
             found = sorted(labels) if isinstance(labels, dict) else []
             raise TTPError(
                 f"TTP answer to {request_id} ({registration}) has types {found}, "
@@ -523,7 +531,12 @@ class TTPClient:
         """
         items = list(records)
         _check_run_id(run_id)
-        check_bsn_allowed(registration, {t for r in items for t in r.types}, bsn_justification)
+        requested: set[str] = set()
+        for r in items:
+            requested.update(r.digests)
+            if r.mrn_ciphertext is not None:
+                requested.add(_MRN)
+        check_bsn_allowed(registration, {str(t) for t in requested}, bsn_justification)
         if len({r.ref for r in items}) != len(items):
             raise TTPError(f"registration {registration!r}: record refs must be unique")
         pseudonyms: dict[str, Mapping[str, str]] = {}
