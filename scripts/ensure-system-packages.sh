@@ -3,6 +3,7 @@
 #   postgresql      real PostgreSQL for the event-store tests (tests/support/postgres.py
 #                   runs its own throwaway cluster with initdb/pg_ctl; no service is used)
 #   openssh-server  a real sshd for the SFTP delivery channel tests
+#   chromium        headless browser for the Deliveries page test (driven over DevTools)
 # Idempotent and quiet: on a machine that has both it only says so. Runs apt-get
 # directly as root, otherwise through sudo.
 set -euo pipefail
@@ -13,13 +14,17 @@ have_postgres() {
 have_sshd() {
   [ -x /usr/sbin/sshd ] || command -v sshd > /dev/null 2>&1
 }
+have_chromium() {
+  command -v chromium > /dev/null 2>&1
+}
 
 missing=()
 have_postgres || missing+=(postgresql)
 have_sshd || missing+=(openssh-server)
+have_chromium || missing+=(chromium)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "system packages: PostgreSQL server and OpenSSH server are present, nothing to install"
+  echo "system packages: PostgreSQL server, OpenSSH server and Chromium are present, nothing to install"
   exit 0
 fi
 
@@ -46,6 +51,7 @@ as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-r
 still_missing=()
 have_postgres || still_missing+=(postgresql)
 have_sshd || still_missing+=(openssh-server)
+have_chromium || still_missing+=(chromium)
 if [ "${#still_missing[@]}" -ne 0 ]; then
   echo "error: apt-get finished but ${still_missing[*]} is still not usable" >&2
   exit 1
