@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from aanlevering.errors import ExtractError
 
 log = logging.getLogger(__name__)
@@ -142,13 +144,24 @@ class ResourceStore:
         return index.get(target_key, [])
 
 
+def _loads(raw: bytes) -> Any:
+    """Parse one JSON document: msgspec first (several times faster on millions of
+    lines), the json module when msgspec refuses, so anything json accepts is still
+    accepted and errors carry json's message and column as before (decision 0122).
+    """
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return json.loads(raw)
+
+
 def _ndjson_resources(path: Path) -> Iterator[tuple[Resource, str]]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
             try:
-                resource = json.loads(raw)
+                resource = _loads(raw)
             except UnicodeDecodeError:
                 raise ExtractError(f"{path}: line {number}: not UTF-8 text") from None
             except json.JSONDecodeError as error:
