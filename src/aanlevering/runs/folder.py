@@ -60,6 +60,7 @@ class RunFolder:
     def update(self, **values: Any) -> dict[str, Any]:
         """Merge ``values`` into the state, atomically (a killed step leaves the old state)."""
         file = self.path / STATE_FILE
+        self.path.mkdir(parents=True, exist_ok=True)
         state = self.state() if file.is_file() else {}
         state.update(values)
         tmp = file.with_suffix(".tmp")

@@ -1,0 +1,120 @@
+"""The Deliveries page renders the event log's projection and refuses unauthenticated calls.
+
+The page's app takes Airflow's ``get_user`` in the api-server (tested against
+a real ``airflow standalone`` in tests/e2e/test_airflow_standalone.py); here
+it gets a dependency that accepts one fixed bearer token, through real HTTP
+requests against the app.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi import HTTPException, Request
+from fastapi.testclient import TestClient
+
+from aanlevering.airflow.deliveries_page import create_app, render
+
+DOCUMENT = {
+    "as_of": "2026-11-22",
+    "last_position": 42,
+    "deliveries": [
+        {
+            "registration": "dica-dsaa",
+            "period": "2026-Q1",
+            "version": 1,
+            "kind": "delivery",
+            "status": "receipted",
+            "record_counts": {"operatie": 51},
+            "excluded_optouts": 2,
+            "validation_report": "REPORTS/dica-dsaa/2026-Q1/v1/validation-report.json",
+            "receipt_id": "rcpt-123",
+            "received_at": "2026-11-22T07:00:00+00:00",
+        }
+    ],
+    "registrations": {
+        "dica-dsaa": {
+            "name": "DSAA",
+            "registry_holder": "DICA",
+            "frequency": "quarter",
+            "format": "csv",
+            "register_state": "included",
+            "may_deliver": True,
+            "periods": [
+                {"period": "2026-Q1", "state": "delivered", "due_by": "2026-05-01"},
+                {"period": "2026-Q2", "state": "overdue", "due_by": "2026-08-01"},
+            ],
+        },
+        "ldtr": {
+            "name": "LTR",
+            "registry_holder": "LNAZ",
+            "frequency": "month",
+            "format": "fhir-ndjson",
+            "register_state": "pending",
+            "may_deliver": False,
+            "periods": [],
+        },
+    },
+}
+
+
+def _document(reports: Path) -> dict:  # type: ignore[type-arg]
+    entry = dict(DOCUMENT["deliveries"][0])  # type: ignore[index]
+    entry["validation_report"] = str(reports / "dica-dsaa/2026-Q1/v1/validation-report.json")
+    return {**DOCUMENT, "deliveries": [entry]}
+
+
+def test_rows_show_state_counts_report_and_receipt_with_overdue_highlighted(
+    tmp_path: Path,
+) -> None:
+    page = render(_document(tmp_path), tmp_path)
+    assert "rcpt-123" in page and "operatie: 51" in page
+    assert 'href="reports/dica-dsaa/2026-Q1/v1/validation-report.html"' in page
+    overdue_row = page.split("<tr class='overdue'", 1)[1].split("</tr>", 1)[0]
+    assert "font-weight:bold" in overdue_row and "2026-Q2" in overdue_row
+    only = render(_document(tmp_path), tmp_path, only="ldtr")
+    assert "rcpt-123" not in only and "LTR" in only
+
+
+def _accept_token(request: Request) -> str:
+    if request.headers.get("Authorization") != "Bearer good":
+        raise HTTPException(status_code=401, detail="Not authenticated")
+    return "admin"
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setenv("AANLEVERING_HOME", str(tmp_path))
+    report = tmp_path / "reports" / "dica-dsaa" / "2026-Q1" / "v1" / "validation-report.html"
+    report.parent.mkdir(parents=True)
+    report.write_text("<html>report</html>")
+    (tmp_path / "secret.txt").write_text("not a report")
+    return TestClient(create_app(_accept_token))
+
+
+def test_every_route_needs_the_token(client: TestClient) -> None:
+    for path in (
+        "/",
+        "/api/deliveries.json",
+        "/reports/dica-dsaa/2026-Q1/v1/validation-report.html",
+    ):
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"Authorization": "Bearer bad"}).status_code == 401
+
+
+def test_reports_are_served_only_from_the_reports_folder(client: TestClient) -> None:
+    auth = {"Authorization": "Bearer good"}
+    ok = client.get("/reports/dica-dsaa/2026-Q1/v1/validation-report.html", headers=auth)
+    assert ok.status_code == 200 and "report" in ok.text
+    assert client.get("/reports/../secret.txt", headers=auth).status_code == 404
+    assert client.get("/reports/%2e%2e/secret.txt", headers=auth).status_code == 404
+    assert client.get("/reports/nope.html", headers=auth).status_code == 404
+
+
+def test_the_page_reads_the_event_log(client: TestClient) -> None:
+    page = client.get("/", headers={"Authorization": "Bearer good"})
+    assert page.status_code == 200
+    assert "<h1>Deliveries</h1>" in page.text and "dica-dsaa" in page.text
+    document = client.get("/api/deliveries.json", headers={"Authorization": "Bearer good"})
+    assert set(document.json()["registrations"]) >= {"dica-dsaa", "ldtr", "nkr-borst"}

@@ -1,0 +1,98 @@
+"""A run folder gives the next step exactly what the previous one saved (separate processes)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from aanlevering.errors import ConfigError
+from aanlevering.extract.model import Extract, ExtractedDataset, TypeProblem
+from aanlevering.periods import Period
+from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
+from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.runs.folder import RunFolder
+
+
+def _extract() -> Extract:
+    dataset = ExtractedDataset(
+        name="operatie",
+        clinical=pa.table(
+            {
+                "operatie_id": pa.array(["OK1", "OK2"]),
+                "datum_operatie": pa.array([date(2026, 1, 5), None], pa.date32()),
+                "diameter_mm": pa.array([55.5, 61.0]),
+            }
+        ),
+        identity=pa.table({"patient_id": ["P1", "P2"], "bsn": ["123456782", None]}),
+        row_refs=pa.array(["ops.csv:2", "ops.csv:3"]),
+        type_problems=(TypeProblem("ops.csv:3", "datum_operatie", "date dd-mm-yyyy"),),
+        source_files=("ops.csv",),
+        rows_outside_period=4,
+        orphan_row_refs=("compl.csv:9",),
+    )
+    return Extract("dica-dsaa", Period.parse("2026-Q1"), "csv", {"operatie": dataset}, 4)
+
+
+def test_extract_and_refs_round_trip_in_another_process(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "run-1")
+    original = _extract()
+    folder.save_extract("filtered", original, {"operatie": pa.array(["pr_a", "pr_b"])})
+    script = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from aanlevering.runs.folder import RunFolder\n"
+        "e, refs = RunFolder(Path(sys.argv[1])).load_extract('filtered')\n"
+        "d = e.datasets['operatie']\n"
+        "print(json.dumps([e.period.label, d.clinical.to_pylist(), d.identity.to_pylist(),"
+        " d.row_refs.to_pylist(), refs['operatie'].to_pylist(),"
+        " [p.variable for p in d.type_problems], d.rows_outside_period,"
+        " list(d.orphan_row_refs)], default=str))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    loaded, refs = folder.load_extract("filtered")
+    dataset = loaded.datasets["operatie"]
+    assert dataset.clinical.equals(original.datasets["operatie"].clinical)
+    assert dataset.clinical.schema == original.datasets["operatie"].clinical.schema
+    assert dataset.type_problems == original.datasets["operatie"].type_problems
+    assert refs["operatie"].to_pylist() == ["pr_a", "pr_b"]
+    assert '"2026-Q1"' in done.stdout and '"pr_b"' in done.stdout
+
+
+def test_pseudonyms_round_trip_and_state_updates(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "run-2")
+    folder.update(registration="dica-dsaa", period="2026-Q1")
+    folder.update(version=2)
+    assert folder.state() == {"registration": "dica-dsaa", "period": "2026-Q1", "version": 2}
+    pseudonyms = {
+        "P1": PatientPseudonyms(
+            "P1",
+            (
+                Pseudonym(PseudonymType.NGGV, "T1:abc", 1, True, "nl-2026.1"),
+                Pseudonym(PseudonymType.MRN, "M:xyz", 3, False, "nl-2026.1"),
+            ),
+        )
+    }
+    folder.save_pseudonyms(pseudonyms)
+    loaded = folder.load_pseudonyms()
+    assert loaded["P1"].pseudonyms == pseudonyms["P1"].pseudonyms
+    folder.remove()
+    assert not folder.path.exists()
+
+
+def test_a_missing_step_output_is_a_clear_error(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "run-3")
+    with pytest.raises(ConfigError, match="output of step 'filtered' is missing"):
+        folder.load_extract("filtered")
+    with pytest.raises(ConfigError, match=r"has no run\.json"):
+        folder.state()
