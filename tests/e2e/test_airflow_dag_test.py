@@ -21,6 +21,7 @@ from aanlevering.deliver.ledger import load_ledger
 from conftest import World, fhir_identity_values, identity_values
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 STAGES = [
     "check_obligation",
     "extract",
@@ -173,6 +174,25 @@ def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
     assert again["tasks"]["apply_optouts"] == "skipped"
     assert again["tasks"]["deliver"] == "skipped"
     assert [e["idempotency_key"] for e in world.holder.ledger()].count("dica-dsaa.2026-Q1.v1") == 1
+
+
+def test_blocked_validation_fails_the_validate_task_naming_the_report(
+    world: World, airflow_env: dict[str, str]
+) -> None:
+    env = {**airflow_env, "AANLEVERING_INPUT__DICA_DSAA": str(world.bad_demo / "csv-utf8")}
+    result = _dag_test(env, "dica-dsaa", {"period": "2026-Q2"})
+    assert result["state"] == "failed"
+    assert result["tasks"]["validate"] == "failed"
+    assert result["tasks"]["pseudonymise"] == "upstream_failed"
+    assert "validation failed" in result["log"]
+    report = world.settings.reports_dir / "dica-dsaa" / "2026-Q2"
+    assert f"report: {report}" in result["log"]
+    assert list(report.glob("v*/validation-report.html"))
+    with world.store() as store:
+        assert load_ledger(store).current("dica-dsaa", "2026-Q2") is None
+    # The failed run's staging folder stays for inspection (purged after the retention).
+    assert list((world.settings.staging_dir / "dica-dsaa" / "2026-Q2").glob("run-*"))
+    _no_identifiers(world, result["log"])
 
 
 def test_monthly_registration_delivers_into_its_outbox(

@@ -33,6 +33,7 @@ from conftest import World, identity_values
 from support.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 DAG_ID = "deliver-dica-dsaa"
 DEADLINE_SECONDS = 360
 ARTEFACTS = REPO / "test-artefacts"
