@@ -38,6 +38,7 @@ from aanlevering.catalogue.model import (
     RegistrationConfig,
 )
 from aanlevering.errors import ExtractError
+from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.casts import CastSpec, cast_text, clean, expected_text, null_column
 from aanlevering.extract.csv_layout import (
     CsvLayout,
@@ -63,7 +64,6 @@ from aanlevering.extract.select import (
     period_mask,
     referenced_variables,
     relation_masks,
-    restrict_related,
 )
 from aanlevering.periods import Period
 
@@ -427,32 +427,7 @@ def extract_csv(
             selected[dataset.name] = PeriodSelection(rows, outside, dropped)
         else:
             unrestricted[dataset.name] = rows
-    restricted = restrict_related(config, selected, unrestricted)
-    datasets = {
-        dataset.name: to_dataset(
-            dataset,
-            restricted[dataset.name].rows,
-            source_files=files[dataset.name],
-            rows_outside_period=restricted[dataset.name].outside,
-            orphan_row_refs=restricted[dataset.name].orphans,
-        )
-        for dataset in config.dictionary.datasets
-    }
-    result = Extract(
-        registration_id=config.id,
-        period=period,
-        source_kind="csv",
-        datasets=datasets,
-        rows_outside_period=sum(r.outside for r in restricted.values()),
-    )
-    log.info(
-        "extracted %s %s from CSV: %s; %d record(s) outside the period",
-        config.id,
-        period.label,
-        ", ".join(f"{n} {d.num_rows}" for n, d in datasets.items()),
-        result.rows_outside_period,
-    )
-    return result
+    return assemble_extract(config, period, "csv", selected, unrestricted, files=files)
 
 
 @dataclass(frozen=True)

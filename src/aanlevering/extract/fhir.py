@@ -41,6 +41,7 @@ from aanlevering.catalogue.model import (
     Variable,
 )
 from aanlevering.errors import ConfigError, ExtractError
+from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_store import Located, ResourceStore, load_store
 from aanlevering.extract.fhir_values import EXPECTED, convert
@@ -48,13 +49,12 @@ from aanlevering.extract.fhirpath import FhirPath, PathSyntaxError, compile_path
 from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
 from aanlevering.extract.model import ARROW_TYPES, Extract
 from aanlevering.extract.options import ExtractOptions
-from aanlevering.extract.rows import ArrayLike, ProblemGroup, Rows, identity_table, to_dataset
+from aanlevering.extract.rows import ArrayLike, ProblemGroup, Rows, identity_table
 from aanlevering.extract.select import (
     MAX_LISTED,
     PeriodDateFailures,
     PeriodSelection,
     referenced_variables,
-    restrict_related,
     select_period,
 )
 from aanlevering.periods import Period
@@ -372,29 +372,5 @@ def extract_fhir(
             )
         else:
             unrestricted[dataset.name] = builder.rows(store, None)
-    restricted = restrict_related(config, selected, unrestricted)
-    datasets = {
-        dataset.name: to_dataset(
-            dataset,
-            restricted[dataset.name].rows,
-            source_files=store.files,
-            rows_outside_period=restricted[dataset.name].outside,
-            orphan_row_refs=restricted[dataset.name].orphans,
-        )
-        for dataset in config.dictionary.datasets
-    }
-    result = Extract(
-        registration_id=config.id,
-        period=period,
-        source_kind="fhir",
-        datasets=datasets,
-        rows_outside_period=sum(r.outside for r in restricted.values()),
-    )
-    log.info(
-        "extracted %s %s from FHIR: %s; %d record(s) outside the period",
-        config.id,
-        period.label,
-        ", ".join(f"{n} {d.num_rows}" for n, d in datasets.items()),
-        result.rows_outside_period,
-    )
-    return result
+    files = {dataset.name: tuple(store.files) for dataset in config.dictionary.datasets}
+    return assemble_extract(config, period, "fhir", selected, unrestricted, files=files)
