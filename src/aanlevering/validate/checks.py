@@ -115,50 +115,53 @@ def _variable_checks(
     dictionary: DataDictionary, dataset: Dataset, variable: Variable, provider_type: str
 ) -> list[Check]:
     name = variable.name
-    prefix = f"{dataset.name}.{name}"
-    severity = variable.severity
     unit = f" {variable.unit}" if variable.unit else ""
     written = f" (delivered as {variable.format})" if variable.format else ""
-    checks = [
-        Check(
-            rule_id=f"{prefix}.type",
+
+    def check(
+        kind: CheckKind,
+        description: str,
+        expectation_type: str,
+        extra: Mapping[str, Any] | None = None,
+        engine: Engine = "gx",
+    ) -> Check:
+        return Check(
+            rule_id=f"{dataset.name}.{name}.{kind}",
             dataset=dataset.name,
-            kind="type",
-            severity=severity,
-            description=f"{name} holds {_TYPE_WORDS[variable.type]}{written}.",
-            expectation_type="aanlevering_values_have_type",
-            kwargs={"column": name, "type": variable.type},
+            kind=kind,
+            severity=variable.severity,
+            description=description,
+            expectation_type=expectation_type,
+            kwargs={"column": name, **(extra or {})},
             variables=(name,),
+            engine=engine,
+        )
+
+    checks = [
+        check(
+            "type",
+            f"{name} holds {_TYPE_WORDS[variable.type]}{written}.",
+            "aanlevering_values_have_type",
+            {"type": variable.type},
             engine="extract",
         )
     ]
     if variable.is_required_for(provider_type):
         checks.append(
-            Check(
-                rule_id=f"{prefix}.required",
-                dataset=dataset.name,
-                kind="required",
-                severity=severity,
-                description=f"{name} is filled in (required for {provider_type} providers).",
-                expectation_type="expect_column_values_to_not_be_null",
-                kwargs={"column": name},
-                variables=(name,),
+            check(
+                "required",
+                f"{name} is filled in (required for {provider_type} providers).",
+                "expect_column_values_to_not_be_null",
             )
         )
     if variable.option_set:
         codes = list(dictionary.option_sets[variable.option_set].codes)
         checks.append(
-            Check(
-                rule_id=f"{prefix}.in_set",
-                dataset=dataset.name,
-                kind="in_set",
-                severity=severity,
-                description=(
-                    f"{name} is a code of option set {variable.option_set} ({', '.join(codes)})."
-                ),
-                expectation_type="expect_column_values_to_be_in_set",
-                kwargs={"column": name, "value_set": codes},
-                variables=(name,),
+            check(
+                "in_set",
+                f"{name} is a code of option set {variable.option_set} ({', '.join(codes)}).",
+                "expect_column_values_to_be_in_set",
+                {"value_set": codes},
             )
         )
     if variable.type in ("integer", "decimal") and (
@@ -173,41 +176,29 @@ def _variable_checks(
         else:
             text = f"{name} is at most {high}{unit}."
         checks.append(
-            Check(
-                rule_id=f"{prefix}.between",
-                dataset=dataset.name,
-                kind="between",
-                severity=severity,
-                description=text,
-                expectation_type="expect_column_values_to_be_between",
-                kwargs={"column": name, "min_value": low, "max_value": high},
-                variables=(name,),
+            check(
+                "between",
+                text,
+                "expect_column_values_to_be_between",
+                {"min_value": low, "max_value": high},
             )
         )
     if variable.max_length is not None:
         checks.append(
-            Check(
-                rule_id=f"{prefix}.max_length",
-                dataset=dataset.name,
-                kind="max_length",
-                severity=severity,
-                description=f"{name} is at most {variable.max_length} characters long.",
-                expectation_type="expect_column_value_lengths_to_be_between",
-                kwargs={"column": name, "min_value": None, "max_value": variable.max_length},
-                variables=(name,),
+            check(
+                "max_length",
+                f"{name} is at most {variable.max_length} characters long.",
+                "expect_column_value_lengths_to_be_between",
+                {"min_value": None, "max_value": variable.max_length},
             )
         )
     if variable.pattern:
         checks.append(
-            Check(
-                rule_id=f"{prefix}.pattern",
-                dataset=dataset.name,
-                kind="pattern",
-                severity=severity,
-                description=f"{name} matches the pattern {variable.pattern}.",
-                expectation_type="expect_column_values_to_match_regex",
-                kwargs={"column": name, "regex": variable.pattern},
-                variables=(name,),
+            check(
+                "pattern",
+                f"{name} matches the pattern {variable.pattern}.",
+                "expect_column_values_to_match_regex",
+                {"regex": variable.pattern},
             )
         )
     return checks
