@@ -265,7 +265,10 @@ def run_worker(
 
 @contextmanager
 def stage(figures: Figures, name: str) -> Iterator[None]:
-    """Time one stage; ``BENCH_PROFILE=<stage>`` prints its cProfile to stderr."""
+    """Time one stage and the peak RSS after it; ``BENCH_PROFILE=<stage>`` profiles it.
+
+    The cProfile of the chosen stage goes to stderr.
+    """
     wanted = os.environ.get("BENCH_PROFILE")
     profiler = cProfile.Profile() if wanted and name.endswith(f"_{wanted}") else None
     started = time.perf_counter()
@@ -276,6 +279,9 @@ def stage(figures: Figures, name: str) -> Iterator[None]:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
     figures.add(name, time.perf_counter() - started, "s")
+    if name != "gx_import":
+        # Peak so far: the first stage whose figure jumps is the one that sets the peak.
+        figures.add(f"{name}_peak_rss", _rss_mib(), "MiB")
 
 
 def floor(figures: Figures, label: str, input_dir: Path, delivered: Path, work: Path) -> float:
