@@ -51,7 +51,7 @@ from aanlevering.optout.rules import load_optout_rules
 from aanlevering.optout.sources import mrn_hasher
 from aanlevering.periods import Period
 from aanlevering.pseudonym.keys import load_keys
-from aanlevering.pseudonym.model import PatientPseudonyms
+from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
 from aanlevering.pseudonym.service import pseudonymise
 from aanlevering.pseudonym.ttp_client import TTPClient
 from aanlevering.settings import Settings
@@ -183,10 +183,8 @@ def identity_for_pseudonymisation(extract: Extract) -> pa.Table:
     return pa.concat_tables(tables, promote_options="default")
 
 
-def _drop_unpseudonymised(
-    extract: Extract, pseudonyms: Mapping[str, PatientPseudonyms]
-) -> tuple[Extract, int]:
-    known = pa.array(list(pseudonyms), type=pa.string())
+def _drop_unpseudonymised(extract: Extract, pseudonyms: PseudonymTable) -> tuple[Extract, int]:
+    known = pseudonyms.patient_ids
     datasets = {}
     dropped = 0
     for name, dataset in extract.datasets.items():
@@ -324,7 +322,7 @@ def pseudonymise_extract(
     store: EventStore,
     period: Period,
     run_id: str,
-) -> tuple[Extract, Mapping[str, PatientPseudonyms]]:
+) -> tuple[Extract, PseudonymTable]:
     """Pseudonyms for every patient; records without one are left out (and counted)."""
     source_key, mrn_key = load_keys(settings, config.id)
     hasher = PatientRefHasher.from_settings(settings)

@@ -1,17 +1,17 @@
 """The pseudonymisation stage: normalise, first one-way step, TTP, labelled pseudonyms.
 
 Input is the identity table of the records to deliver (opted-out patients
-already removed); output is one :class:`PatientPseudonyms` per patient
-number, plus an event with counts, key versions and batch ids. Types that
-cannot be computed for a patient are left out and reported by keyed patient
-reference; the TTP sees only digests and MRN ciphertexts, keyed by a running
-number that means nothing outside this run.
+already removed); output is a :class:`PseudonymTable` (one row per patient
+number, a column per type), plus an event with counts, key versions and
+batch ids. Types that cannot be computed for a patient are left out and
+reported by keyed patient reference; the TTP sees only digests and MRN
+ciphertexts, keyed by a running number that means nothing outside this run.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -20,11 +20,17 @@ import pyarrow.compute as pc
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.errors import PseudonymisationError
 from aanlevering.events.store import EventStore
+from aanlevering.pseudonym.crypto import parse_label
 from aanlevering.pseudonym.events import PseudonymFailure, PseudonymisationCompleted
-from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
+from aanlevering.pseudonym.model import PseudonymColumn, PseudonymTable
 from aanlevering.pseudonym.normalise.registry import get_profile
 from aanlevering.pseudonym.source_step import MrnKey, SourceBatch, SourceKey, apply_source_step
-from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPClient, inputs_from_columns
+from aanlevering.pseudonym.ttp_client import (
+    PseudonymInputs,
+    PseudonymResult,
+    TTPClient,
+    inputs_from_columns,
+)
 from aanlevering.pseudonym.types import PseudonymType
 
 log = logging.getLogger(__name__)
@@ -39,7 +45,7 @@ def pseudonym_stream(registration: str, period: str) -> str:
 class PseudonymisationOutcome:
     """Pseudonyms per patient number (kept in memory only) and what the event recorded."""
 
-    by_patient: Mapping[str, PatientPseudonyms]
+    by_patient: PseudonymTable
     event: PseudonymisationCompleted
 
 
@@ -65,29 +71,69 @@ def _identity_columns(patients: pa.Table) -> dict[str, list[object]]:
     return columns
 
 
-def _source_inputs(
-    batch: SourceBatch, sendable: list[PseudonymInputs], patient_of: Mapping[str, str]
-) -> dict[str, PatientPseudonyms]:
+def _sent_rows(refs: list[str], sendable: list[PseudonymInputs]) -> pa.Array:
+    """Rows (positions in ``refs``) of the records that went to the TTP, in order."""
+    position = {ref: row for row, ref in enumerate(refs)}
+    return pa.array([position[record.ref] for record in sendable], pa.int64())
+
+
+def _local_table(batch: SourceBatch, patient_ids: pa.Array, sent: pa.Array) -> PseudonymTable:
     """Local mode: the source step's digests are what the TTP will replace at upload."""
-    by_patient = {}
-    for record in sendable:
-        values = dict(record.digests)
-        if record.mrn_ciphertext:
-            values[str(PseudonymType.MRN)] = record.mrn_ciphertext
-        by_patient[patient_of[record.ref]] = PatientPseudonyms(
-            patient_id=patient_of[record.ref],
-            pseudonyms=tuple(
-                Pseudonym(
-                    type=PseudonymType(code),
-                    value=value,
-                    key_version=batch.key_versions[PseudonymType(code)],
-                    temporary=True,
-                    profile=batch.profile_version,
-                )
-                for code, value in values.items()
-            ),
+    columns = []
+    ordered: list[PseudonymType] = sorted(batch.values, key=lambda t: t == PseudonymType.MRN)
+    for type_ in ordered:
+        values = pa.array(batch.values[type_], pa.string()).take(sent)
+        values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
+        if values.null_count == len(values):
+            continue
+        versions = pc.if_else(
+            pc.is_null(values),
+            pa.scalar(None, pa.int64()),
+            pa.scalar(batch.key_versions[type_], pa.int64()),
         )
-    return by_patient
+        columns.append(PseudonymColumn(type_, values, versions, True, batch.profile_version))
+    return PseudonymTable(patient_ids.take(sent), columns)
+
+
+def _label_versions(code: str, labels: pa.Array) -> tuple[pa.Array, bool]:
+    """Key version per label and whether the labels are temporary.
+
+    A run has a handful of distinct label headers (kind, type, version):
+    each is parsed once (decision 0121), and every label gets its version by
+    header, in Arrow.
+    """
+    heads = pc.replace_substring_regex(labels, pattern=":[^:]*$", replacement="")
+    distinct = pc.drop_null(pc.unique(heads))
+    versions = []
+    kinds = set()
+    for head in distinct.to_pylist():
+        first = pc.index(heads, head).as_py()
+        parsed = parse_label(labels[first].as_py())
+        if parsed.type.value != code:
+            raise PseudonymisationError(f"TTP answer: a {parsed.type.value} label among {code}")
+        versions.append(parsed.version)
+        kinds.add(parsed.kind == "temporary")
+    if len(kinds) > 1:
+        raise PseudonymisationError(f"TTP answer: {code} labels mix temporary and final")
+    by_row = pc.take(pa.array(versions, pa.int64()), pc.index_in(heads, value_set=distinct))
+    return by_row, kinds.pop() if kinds else False
+
+
+def _web_table(
+    result: PseudonymResult,
+    sendable: list[PseudonymInputs],
+    patient_ids: pa.Array,
+    sent: pa.Array,
+    profile: str,
+) -> PseudonymTable:
+    """Web mode: the TTP's labels per type, one row per record sent."""
+    answers = result.pseudonyms
+    columns = []
+    for code in result.type_counts:
+        labels = pa.array([answers[record.ref].get(code) for record in sendable], pa.string())
+        versions, temporary = _label_versions(code, labels)
+        columns.append(PseudonymColumn(PseudonymType(code), labels, versions, temporary, profile))
+    return PseudonymTable(patient_ids.take(sent), columns)
 
 
 def pseudonymise(
@@ -119,8 +165,11 @@ def pseudonymise(
     patient_ids = [str(p) for p in columns["patient_id"]]
     refs = [f"r{row}" for row in range(batch.num_rows)]
     sendable = inputs_from_columns(batch, refs)
+    sent = _sent_rows(refs, sendable)
+    id_column = pa.array(patient_ids, pa.string())
+    by_patient: PseudonymTable
     if pseudo.ttp_mode == "local":
-        by_patient = _source_inputs(batch, sendable, dict(zip(refs, patient_ids, strict=True)))
+        by_patient = _local_table(batch, id_column, sent)
         type_counts = {str(t): sum(1 for v in batch.values[t] if v) for t in batch.values}
         ttp_versions: tuple[int, ...] = ()
         batch_ids: tuple[str, ...] = ()
@@ -132,12 +181,7 @@ def pseudonymise(
             profile_version=batch.profile_version,
             bsn_justification=pseudo.bsn_justification,
         )
-        by_patient = {
-            p.patient_id: p
-            for p in result.patient_pseudonyms(
-                dict(zip(refs, patient_ids, strict=True)), batch.profile_version
-            )
-        }
+        by_patient = _web_table(result, sendable, id_column, sent, batch.profile_version)
         type_counts = dict(result.type_counts)
         ttp_versions = tuple(sorted(result.key_versions))
         batch_ids = tuple(b.batch_id for b in result.batches)

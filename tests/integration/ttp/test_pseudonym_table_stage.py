@@ -1,0 +1,93 @@
+"""The pseudonymisation stage's columnar result holds what the per-person path gave.
+
+The stage hands the output a :class:`PseudonymTable` built from the TTP's
+answer columns; the per-person objects of ``PseudonymResult.patient_pseudonyms``
+were the result before. Both are made here from the same TTP answers (the
+TTP's temporary pseudonyms are deterministic for the same inputs), for people
+with failing types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+
+from aanlevering.catalogue import load_catalogue
+from aanlevering.events.sqlite import SqliteEventStore
+from aanlevering.pseudonym.normalise import get_profile
+from aanlevering.pseudonym.service import pseudonymise, unique_patients
+from aanlevering.pseudonym.source_step import MrnKey, SourceKey, apply_source_step
+from aanlevering.pseudonym.ttp_client import inputs_from_columns
+from support.ttp import TTPSetup
+
+REPO = Path(__file__).resolve().parents[3]
+PEOPLE = 300
+
+
+def _identity() -> pa.Table:
+    rows = range(PEOPLE)
+    return pa.table(
+        {
+            "patient_id": [f"P{i:05d}" for i in rows],
+            "mrn": [f"M-{i:06d}" if i % 97 else None for i in rows],
+            "own_prefix": ["van" if i % 5 == 0 else None for i in rows],
+            "own_name": [f"Naam{i}" if i % 11 else None for i in rows],
+            "initials": ["J." for _ in rows],
+            "birth_date": [date(1940 + i % 60, 1 + i % 12, 1 + i % 28) for i in rows],
+            "sex": ["M" if i % 2 else "V" for i in rows],
+            "postcode": [f"{1000 + i}AB" if i % 13 else None for i in rows],
+        }
+    )
+
+
+def test_table_matches_the_per_person_result(ttp: TTPSetup, tmp_path: Path) -> None:
+    config = load_catalogue(REPO / "schemas" / "catalogue").get("dica-dsaa")
+    source_key = SourceKey("dica-dsaa", 1, bytes(range(64)))
+    mrn_key = MrnKey(1, bytes(64))
+    identity = _identity()
+    store = SqliteEventStore(tmp_path / "events.sqlite")
+    client = ttp.client("demo-hospital")
+    outcome = pseudonymise(
+        config,
+        "2026",
+        identity,
+        client=client,
+        source_key=source_key,
+        mrn_key=mrn_key,
+        patient_ref=lambda mrn: "ref",
+        store=store,
+        run_id="table-stage",
+    )
+
+    patients = unique_patients(identity)
+    columns = {n: patients.column(n).to_pylist() for n in patients.column_names}
+    columns["mrn"] = [m or p for m, p in zip(columns["mrn"], columns["patient_id"], strict=True)]
+    profile = get_profile("nl-2026.1")
+    batch = apply_source_step(
+        profile.normalise_columns(columns, config.pseudonymisation.types), source_key, mrn_key
+    )
+    refs = [f"r{row}" for row in range(batch.num_rows)]
+    old = client.temporary_pseudonyms(
+        "dica-dsaa",
+        inputs_from_columns(batch, refs),
+        run_id="table-stage-old",
+        profile_version=batch.profile_version,
+    )
+    expected = {
+        p.patient_id: p
+        for p in old.patient_pseudonyms(
+            dict(zip(refs, columns["patient_id"], strict=True)), batch.profile_version
+        )
+    }
+    table = outcome.by_patient
+    assert len(table) == len(expected) > 0
+    assert set(table) == set(expected)
+    for patient, person in expected.items():
+        got = table[patient]
+        assert {p.type: p for p in got.pseudonyms} == {p.type: p for p in person.pseudonyms}
+    missing_rgg = [p for p, person in expected.items() if len(person.pseudonyms) < 3]
+    assert missing_rgg, "the generated people include some with a failing type"
+    assert replace(outcome.event, failures=()).patients == PEOPLE
