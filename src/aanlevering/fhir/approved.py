@@ -87,6 +87,12 @@ class ApprovedPseudonyms:
                 labels.add(label)
         return chosen
 
+    def note_label(self, pseudonym: Pseudonym) -> None:
+        """Count a (checked) label as delivered, for callers that select in bulk."""
+        self._labels.add(
+            (pseudonym.type, pseudonym.key_version, pseudonym.profile, pseudonym.temporary)
+        )
+
     def labels(self) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:
         """Key versions per type and the profiles of every pseudonym selected so far."""
         versions: dict[str, set[int]] = {}

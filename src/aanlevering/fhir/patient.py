@@ -61,10 +61,11 @@ class PatientBuilder:
         self.context = context
         self._prefixes: dict[tuple[PseudonymType, int, str, bool], str] = {}
         self.approved = ApprovedPseudonyms(context)
-        self._head = '{"resourceType":"Patient","id":'
-        self._meta = ',"meta":' + _dumps(SECURITY_META)
+        self.head = '{"resourceType":"Patient","id":'
+        self.meta = ',"meta":' + _dumps(SECURITY_META)
 
-    def _prefix(self, pseudonym: Pseudonym) -> str:
+    def prefix(self, pseudonym: Pseudonym) -> str:
+        """JSON text of an Identifier of this label up to its value (cached per label)."""
         label = (pseudonym.type, pseudonym.key_version, pseudonym.profile, pseudonym.temporary)
         prefix = self._prefixes.get(label)
         if prefix is None:
@@ -88,7 +89,7 @@ class PatientBuilder:
 
     def identifier_text(self, pseudonym: Pseudonym) -> str:
         """JSON text of the FHIR Identifier of one (checked, approved) pseudonym."""
-        return f"{self._prefix(pseudonym)}{encode_basestring(pseudonym.value)}}}"
+        return f"{self.prefix(pseudonym)}{encode_basestring(pseudonym.value)}}}"
 
     def text(
         self,
@@ -104,7 +105,7 @@ class PatientBuilder:
         of one type, or a pseudonym that is not a valid identifier value.
         """
         resource_id = delivered_id or patient_id(pseudonyms, self.context)
-        parts = [self._head, encode_basestring(resource_id), self._meta]
+        parts = [self.head, encode_basestring(resource_id), self.meta]
         approved = self.approved.of(pseudonyms)
         if approved:
             identifiers = ",".join(self.identifier_text(pseudonym) for pseudonym in approved)

@@ -10,9 +10,12 @@ delivered Patient ids and the generalised forms their Patient may carry.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.fhir.context import DeliveryContext
@@ -22,9 +25,9 @@ from aanlevering.fhir.generalised import (
     forms_of_source_patient,
     generalised_variables,
 )
-from aanlevering.fhir.patient import patient_id
+from aanlevering.fhir.patient import PATIENT_KIND
 from aanlevering.output.errors import OutputError
-from aanlevering.pseudonym.model import PatientPseudonyms
+from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +103,22 @@ def _row_ref(dataset: ExtractedDataset, index: int) -> str:
     return str(refs[index].as_py()) if len(refs) > index else f"#{index + 1}"
 
 
+def _without_pseudonyms(
+    pseudonyms: Mapping[str, PatientPseudonyms], patients: Iterable[str]
+) -> int:
+    """How many of ``patients`` have no pseudonym of any type."""
+    if isinstance(pseudonyms, PseudonymTable):
+        rows = pseudonyms.rows_of(pa.array(list(patients), pa.string()))
+        if not pseudonyms.columns:
+            return len(rows)
+        present = [pc.is_valid(column.values.take(rows)) for column in pseudonyms.columns]
+        any_present = present[0]
+        for more in present[1:]:
+            any_present = pc.or_(any_present, more)
+        return len(rows) - pc.sum(any_present).as_py() if len(rows) else 0
+    return sum(1 for patient in patients if not pseudonyms[patient].pseudonyms)
+
+
 def index_patients(content: DeliveryInput) -> PatientIndex:
     """Resolve the delivered patients of ``content``.
 
@@ -108,6 +127,8 @@ def index_patients(content: DeliveryInput) -> PatientIndex:
     every delivered patient, even when some types failed).
     """
     context = content.context
+    pseudonyms = content.pseudonyms
+    make_id = context.ids.make
     generalised = generalised_variables(context.dictionary)
     kinds = generalised.kinds
     delivered: dict[str, str] = {}
@@ -126,13 +147,12 @@ def index_patients(content: DeliveryInput) -> PatientIndex:
         }
         for index, patient in enumerate(patients):
             if patient not in delivered:
-                pseudonyms = content.pseudonyms.get(patient)
-                if pseudonyms is None:
+                if patient not in pseudonyms:
                     raise OutputError(
                         f"dataset {name}, row {_row_ref(dataset, index)}: the patient of this "
                         "record has no pseudonyms; it cannot be delivered"
                     )
-                delivered[patient] = patient_id(pseudonyms, context)
+                delivered[patient] = make_id(PATIENT_KIND, patient)
             if columns and patient not in complete:
                 row = {variable: values[index] for variable, values in columns.items()}
                 found = forms.get(patient, NO_FORMS).merged(generalised.forms(name, row))
@@ -140,14 +160,13 @@ def index_patients(content: DeliveryInput) -> PatientIndex:
                 if found.complete(kinds):
                     complete.add(patient)
     for patient, source in content.source_patients.items():
-        pseudonyms = content.pseudonyms.get(patient)
-        if pseudonyms is None:
+        if patient not in pseudonyms:
             raise OutputError("a source Patient has no pseudonyms; it cannot be delivered")
-        delivered.setdefault(patient, patient_id(pseudonyms, context))
+        delivered.setdefault(patient, make_id(PATIENT_KIND, patient))
         if kinds:
             from_source = forms_of_source_patient(source.resource, kinds)
             forms[patient] = forms.get(patient, NO_FORMS).merged(from_source)
-    without = sum(1 for patient in delivered if not content.pseudonyms[patient].pseudonyms)
+    without = _without_pseudonyms(pseudonyms, delivered)
     if without:
         log.warning("%d delivered patient(s) have no pseudonym at all", without)
     return PatientIndex(delivered_ids=delivered, forms=forms, row_patients=row_patients)

@@ -24,9 +24,11 @@ import pyarrow.compute as pc
 from aanlevering.fhir.generalised import NO_FORMS
 from aanlevering.fhir.minimise import ReferenceMap, ReferenceStyle, minimise_resource, render
 from aanlevering.fhir.patient import PatientBuilder
+from aanlevering.fhir.patient_columns import patient_texts
 from aanlevering.fhir.records import RESOURCE_TYPE, RecordEncoder
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
 from aanlevering.output.content import DeliveryInput, PatientIndex, index_patients
+from aanlevering.pseudonym.model import PseudonymTable
 
 BATCH_ROWS = 20_000
 
@@ -34,6 +36,16 @@ BATCH_ROWS = 20_000
 def dumps(resource: object) -> str:
     """Compact JSON as delivered (UTF-8, no spaces)."""
     return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
+
+
+def text_data(lines: pa.Array) -> memoryview:
+    """The strings of ``lines`` back to back, as UTF-8 bytes (no copy)."""
+    if len(lines) == 0:
+        return memoryview(b"")
+    _, offsets_buffer, data_buffer = lines.buffers()
+    offsets = memoryview(offsets_buffer).cast("q" if pa.types.is_large_string(lines.type) else "i")
+    start = lines.offset
+    return memoryview(data_buffer)[offsets[start] : offsets[start + len(lines)]]
 
 
 @dataclass(frozen=True)
@@ -57,14 +69,7 @@ class RecordBatch:
 
     def data(self) -> memoryview:
         """The text of every record back to back, as UTF-8 bytes (no copy)."""
-        if len(self.lines) == 0:
-            return memoryview(b"")
-        _, offsets_buffer, data_buffer = self.lines.buffers()
-        offsets = memoryview(offsets_buffer).cast(
-            "q" if pa.types.is_large_string(self.lines.type) else "i"
-        )
-        start = self.lines.offset
-        return memoryview(data_buffer)[offsets[start] : offsets[start + len(self.lines)]]
+        return text_data(self.lines)
 
     def encoded(self) -> list[Encoded]:
         """The records as separate resources (for Bundles)."""
@@ -108,25 +113,45 @@ class FhirStream:
         """Reference text to a delivered Patient in this stream's style."""
         return render("Patient", delivered_id, self.style)
 
-    def patient_batches(self) -> Iterator[list[Encoded]]:
-        """Every delivered Patient, in delivered-id order, a batch at a time."""
+    def patient_texts(self) -> Iterator[tuple[list[str], pa.Array]]:
+        """Delivered ids and Patient texts, in delivered-id order, a batch at a time.
+
+        From a :class:`PseudonymTable` the texts are joined in Arrow per batch
+        (:mod:`aanlevering.fhir.patient_columns`); from any other mapping, one
+        person at a time. Both give the same text.
+        """
         pseudonyms = self.content.pseudonyms
         forms = self.index.forms
         ordered = self.index.ordered()
-        text = self.patient_builder.text
+        builder = self.patient_builder
         for start in range(0, len(ordered), BATCH_ROWS):
-            batch = [
-                Encoded(
-                    "Patient",
+            chunk = ordered[start : start + BATCH_ROWS]
+            delivered = [item[0] for item in chunk]
+            if isinstance(pseudonyms, PseudonymTable):
+                sources = pa.array([item[1] for item in chunk], pa.string())
+                texts = patient_texts(
+                    builder,
+                    pseudonyms,
+                    pseudonyms.rows_of(sources),
                     delivered,
-                    delivered,
-                    text(pseudonyms[patient], forms.get(patient, NO_FORMS), delivered),
+                    [forms.get(item[1], NO_FORMS) for item in chunk],
                 )
-                for delivered, patient in ordered[start : start + BATCH_ROWS]
+            else:
+                texts = pa.array(
+                    [builder.text(pseudonyms[p], forms.get(p, NO_FORMS), d) for d, p in chunk],
+                    pa.string(),
+                )
+            for k in self._sampled("Patient", len(chunk)):
+                validate_resource(texts[k].as_py(), f"Patient #{start + k + 1}")
+            yield delivered, texts
+
+    def patient_batches(self) -> Iterator[list[Encoded]]:
+        """Every delivered Patient, in delivered-id order, a batch at a time."""
+        for delivered, texts in self.patient_texts():
+            yield [
+                Encoded("Patient", d, d, text)
+                for d, text in zip(delivered, texts.to_pylist(), strict=True)
             ]
-            for k in self._sampled("Patient", len(batch)):
-                validate_resource(batch[k].text, f"Patient #{start + k + 1}")
-            yield batch
 
     def patients(self) -> Iterator[Encoded]:
         """Every delivered Patient, in delivered-id order."""

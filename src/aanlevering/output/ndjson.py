@@ -13,9 +13,11 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import pyarrow.compute as pc
+
 from aanlevering.fhir.validate import SamplePolicy
 from aanlevering.output.content import DeliveryInput
-from aanlevering.output.fhir_stream import FhirStream
+from aanlevering.output.fhir_stream import FhirStream, text_data
 from aanlevering.output.files import FileSet
 from aanlevering.output.result import OutputResult
 
@@ -37,9 +39,9 @@ def write_ndjson(
     counts: dict[str, int] = {}
     with FileSet(folder) as files:
         patients = files.file("Patient.ndjson", MEDIA_TYPE)
-        for batch in stream.patient_batches():
-            patients.write("".join(item.text + "\n" for item in batch))
-            patients.records += len(batch)
+        for delivered, texts in stream.patient_texts():
+            patients.write_bytes(text_data(pc.binary_join_element_wise(texts, "\n", "")))
+            patients.records += len(delivered)
         records = files.file("QuestionnaireResponse.ndjson", MEDIA_TYPE)
         for dataset in stream.index.row_patients:
             counts[dataset] = 0
