@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from aanlevering.deliver.channels.outbox import OutboxChannel
@@ -38,3 +40,34 @@ def test_second_send_is_a_duplicate_with_the_first_receipt(
     second = channel.send(folder, manifest)
     assert second.duplicate
     assert second.receipt_id == first.receipt_id
+
+
+def test_staged_files_are_linked_not_written_twice(
+    tmp_path: Path, staged: tuple[Path, Manifest]
+) -> None:
+    folder, manifest = staged
+    OutboxChannel(tmp_path / "outbox").send(folder, manifest)
+    target = tmp_path / "outbox" / "ldtr" / "2026-03" / "v1"
+    for item in manifest.files:
+        assert (target / item.name).stat().st_ino == (folder / item.name).stat().st_ino
+    # Removing staging (as after the receipt) leaves the outbox whole.
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    assert verify_files(target, manifest) == []
+
+
+def test_outbox_on_another_file_system_gets_copies(
+    tmp_path: Path, staged: tuple[Path, Manifest]
+) -> None:
+    folder, manifest = staged
+    shm = Path("/dev/shm")
+    assert shm.is_dir() and shm.stat().st_dev != folder.stat().st_dev
+    root = Path(tempfile.mkdtemp(dir=shm))
+    try:
+        OutboxChannel(root).send(folder, manifest)
+        target = root / "ldtr" / "2026-03" / "v1"
+        assert verify_files(target, manifest) == []
+        for item in manifest.files:
+            assert (target / item.name).stat().st_ino != (folder / item.name).stat().st_ino
+    finally:
+        shutil.rmtree(root)
