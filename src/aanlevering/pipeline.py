@@ -421,7 +421,12 @@ def stage_delivery(
 
 def delivered_patient_refs(refs: Mapping[str, pa.Array]) -> list[str]:
     """The distinct patient references a delivery contained (for later opt-out requests)."""
-    return sorted({r for a in refs.values() for r in a.to_pylist()})
+    arrays = [a for a in refs.values() if len(a)]
+    if not arrays:
+        return []
+    # Patient refs are ASCII (pr_ + hex): Arrow's byte order is Python's str order.
+    distinct: list[str] = pc.unique(pa.chunked_array(arrays, pa.string())).sort().to_pylist()
+    return distinct
 
 
 def run_delivery(
