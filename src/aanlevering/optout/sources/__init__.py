@@ -17,7 +17,6 @@ from aanlevering.errors import ConfigError, PseudonymisationError
 from aanlevering.events.patient_ref import PatientRefHasher
 from aanlevering.optout.events import OptOutSource
 from aanlevering.pseudonym.normalise.failures import FieldInvalid
-from aanlevering.pseudonym.normalise.mrn import normalise_mrn
 
 REGISTRATION_ID = re.compile(r"[a-z][a-z0-9-]{0,99}")
 _MAX_LISTED = 50
@@ -75,10 +74,7 @@ def mrn_hasher(hasher: PatientRefHasher) -> MrnHasher:
     is hashed, so a shifted column (a name, a date) is caught instead of hashed.
     """
 
-    def ref(mrn: str) -> str:
-        return hasher.ref(normalise_mrn(mrn), scheme="mrn")
-
-    return ref
+    return hasher.mrn_ref
 
 
 def patient_ref_of(hash_mrn: MrnHasher, value: object, column: str) -> str:
