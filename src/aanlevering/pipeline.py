@@ -164,12 +164,30 @@ def content_fingerprint(extract: Extract, refs: Mapping[str, pa.Array]) -> str:
     digest = hashlib.sha256()
     for name in sorted(extract.datasets):
         table = extract.datasets[name].clinical.append_column("__patient_ref", refs[name])
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
         digest.update(name.encode())
-        digest.update(sink.getvalue().to_pybytes())
+        # The IPC stream goes straight into the hash: same bytes, never held whole.
+        with pa.ipc.new_stream(_HashingSink(digest), table.schema) as writer:
+            writer.write_table(table)
     return digest.hexdigest()
+
+
+class _HashingSink:
+    """A write-only file object that feeds what is written to a hash."""
+
+    closed = False
+
+    def __init__(self, digest: hashlib._Hash) -> None:
+        self._digest = digest
+
+    def write(self, data: bytes | memoryview) -> int:
+        self._digest.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing is buffered."""
+
+    def close(self) -> None:
+        self.closed = True
 
 
 def identity_for_pseudonymisation(extract: Extract) -> pa.Table:
