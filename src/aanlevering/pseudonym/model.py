@@ -195,6 +195,49 @@ class PseudonymTable(Mapping[str, PatientPseudonyms]):
         )
 
     @classmethod
+    def concat(cls, tables: Sequence[PseudonymTable]) -> PseudonymTable:
+        """One table of several (chunks of one run), columns aligned by type.
+
+        A type missing from a chunk (no patient of it had one) is null there.
+        Raises ValueError when one type differs in status or profile.
+        """
+        order: list[PseudonymType] = []
+        labels: dict[PseudonymType, tuple[bool, str]] = {}
+        for table in tables:
+            for column in table.columns:
+                label = (column.temporary, column.profile)
+                if labels.setdefault(column.type, label) != label:
+                    raise ValueError(
+                        f"pseudonyms of type {column.type} differ in status or profile"
+                    )
+                if column.type not in order:
+                    order.append(column.type)
+        columns = []
+        for type_ in order:
+            values: list[pa.Array] = []
+            versions: list[pa.Array] = []
+            for table in tables:
+                found = table.column(type_)
+                if found is None:
+                    values.append(pa.nulls(len(table), pa.string()))
+                    versions.append(pa.nulls(len(table), pa.int64()))
+                else:
+                    values.append(found.values)
+                    versions.append(found.key_versions)
+            temporary, profile = labels[type_]
+            columns.append(
+                PseudonymColumn(
+                    type_,
+                    pa.chunked_array(values, pa.string()).combine_chunks(),
+                    pa.chunked_array(versions, pa.int64()).combine_chunks(),
+                    temporary,
+                    profile,
+                )
+            )
+        ids = [table.patient_ids for table in tables]
+        return cls(pa.chunked_array(ids, pa.string()).combine_chunks(), columns)
+
+    @classmethod
     def from_patients(cls, patients: Iterable[PatientPseudonyms]) -> PseudonymTable:
         """A table from per-person objects (tests, persisted runs); one column per type seen.
 

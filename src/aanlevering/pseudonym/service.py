@@ -11,7 +11,7 @@ ciphertexts, keyed by a running number that means nothing outside this run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -34,6 +34,11 @@ from aanlevering.pseudonym.ttp_client import (
 from aanlevering.pseudonym.types import PseudonymType
 
 log = logging.getLogger(__name__)
+
+#: TTP batches per chunk of patients (see _pseudonymise_chunk): 100,000 patients by default.
+CHUNK_BATCHES = 20
+#: Failures named in the event (all are counted).
+MAX_FAILURES_IN_EVENT = 1000
 
 
 def pseudonym_stream(registration: str, period: str) -> str:
@@ -62,13 +67,6 @@ def unique_patients(identity: pa.Table) -> pa.Table:
     first = indices.group_by("patient_id", use_threads=False).aggregate([("i", "min")])
     first_rows = first.column("i_min").combine_chunks()
     return identity.take(pc.take(first_rows, pc.array_sort_indices(first_rows)))
-
-
-def _identity_columns(patients: pa.Table) -> dict[str, list[object]]:
-    columns = {name: patients.column(name).to_pylist() for name in patients.column_names}
-    if "mrn" not in columns or all(v is None for v in columns["mrn"]):
-        columns["mrn"] = columns["patient_id"]
-    return columns
 
 
 def _sent_rows(refs: list[str], sendable: list[PseudonymInputs]) -> pa.Array:
@@ -136,6 +134,89 @@ def _web_table(
     return PseudonymTable(patient_ids.take(sent), columns)
 
 
+@dataclass(frozen=True)
+class _Chunk:
+    """What one chunk of a run's patients produced (the event sums the chunks)."""
+
+    batch: SourceBatch
+    table: PseudonymTable
+    type_counts: Mapping[str, int]
+    ttp_versions: tuple[int, ...]
+    batch_ids: tuple[str, ...]
+    failures: tuple[PseudonymFailure, ...]
+    without_pseudonym: int
+
+
+def _mrn_missing(patients: pa.Table) -> bool:
+    """No MRN column (or only nulls): the patient number is the MRN (as FHIR sources have)."""
+    if "mrn" not in patients.column_names:
+        return True
+    return bool(patients.column("mrn").null_count == patients.num_rows)
+
+
+def _pseudonymise_chunk(
+    config: RegistrationConfig,
+    patients: pa.Table,
+    first_row: int,
+    *,
+    mrn_from_patient_id: bool,
+    client: TTPClient,
+    source_key: SourceKey,
+    mrn_key: MrnKey,
+    patient_ref: Callable[[str], str],
+    run_id: str,
+) -> _Chunk:
+    """Normalise, source step and TTP for the patients of one chunk.
+
+    Why chunks: the per-person values (identifiers, canonical inputs, digests,
+    TTP answers) exist as Python objects only for one chunk at a time, so a
+    run's memory does not grow with the number of patients. Refs and TTP
+    request ids count on from earlier chunks: they are those of one call.
+    """
+    pseudo = config.pseudonymisation
+    columns = {name: patients.column(name).to_pylist() for name in patients.column_names}
+    if mrn_from_patient_id:
+        columns["mrn"] = columns["patient_id"]
+    canonical = get_profile(pseudo.profile).normalise_columns(columns, pseudo.types)
+    batch = apply_source_step(canonical, source_key, mrn_key)
+    patient_ids = [str(p) for p in columns["patient_id"]]
+    refs = [f"r{first_row + row}" for row in range(batch.num_rows)]
+    sendable = inputs_from_columns(batch, refs)
+    sent = _sent_rows(refs, sendable)
+    id_column = pa.array(patient_ids, pa.string())
+    if pseudo.ttp_mode == "local":
+        table = _local_table(batch, id_column, sent)
+        type_counts = {str(t): sum(1 for v in batch.values[t] if v) for t in batch.values}
+        ttp_versions: tuple[int, ...] = ()
+        batch_ids: tuple[str, ...] = ()
+    else:
+        result = client.temporary_pseudonyms(
+            config.id,
+            sendable,
+            run_id=run_id,
+            profile_version=batch.profile_version,
+            bsn_justification=pseudo.bsn_justification,
+            first_batch=first_row // client.batch_size,
+        )
+        table = _web_table(result, sendable, id_column, sent, batch.profile_version)
+        type_counts = dict(result.type_counts)
+        ttp_versions = tuple(sorted(result.key_versions))
+        batch_ids = tuple(b.batch_id for b in result.batches)
+    failures = tuple(
+        PseudonymFailure(
+            patient_ref=patient_ref(patient_ids[f.row]),
+            type=str(f.type),
+            field=f.field,
+            reason=f.reason,
+        )
+        for f in canonical.failures
+        if f.row is not None
+    )
+    return _Chunk(
+        batch, table, type_counts, ttp_versions, batch_ids, failures, batch.num_rows - len(sendable)
+    )
+
+
 def pseudonymise(
     config: RegistrationConfig,
     period_label: str,
@@ -156,45 +237,33 @@ def pseudonymise(
     records lack a patient number.
     """
     pseudo = config.pseudonymisation
-    types = pseudo.types
     patients = unique_patients(identity)
-    columns = _identity_columns(patients)
-    profile = get_profile(pseudo.profile)
-    canonical = profile.normalise_columns(columns, types)
-    batch = apply_source_step(canonical, source_key, mrn_key)
-    patient_ids = [str(p) for p in columns["patient_id"]]
-    refs = [f"r{row}" for row in range(batch.num_rows)]
-    sendable = inputs_from_columns(batch, refs)
-    sent = _sent_rows(refs, sendable)
-    id_column = pa.array(patient_ids, pa.string())
-    by_patient: PseudonymTable
-    if pseudo.ttp_mode == "local":
-        by_patient = _local_table(batch, id_column, sent)
-        type_counts = {str(t): sum(1 for v in batch.values[t] if v) for t in batch.values}
-        ttp_versions: tuple[int, ...] = ()
-        batch_ids: tuple[str, ...] = ()
-    else:
-        result = client.temporary_pseudonyms(
-            config.id,
-            sendable,
-            run_id=run_id,
-            profile_version=batch.profile_version,
-            bsn_justification=pseudo.bsn_justification,
+    mrn_from_patient_id = _mrn_missing(patients)
+    chunk_rows = client.batch_size * CHUNK_BATCHES
+    chunks: list[_Chunk] = []
+    for start in range(0, max(patients.num_rows, 1), chunk_rows):
+        chunks.append(
+            _pseudonymise_chunk(
+                config,
+                patients.slice(start, chunk_rows),
+                start,
+                mrn_from_patient_id=mrn_from_patient_id,
+                client=client,
+                source_key=source_key,
+                mrn_key=mrn_key,
+                patient_ref=patient_ref,
+                run_id=run_id,
+            )
         )
-        by_patient = _web_table(result, sendable, id_column, sent, batch.profile_version)
-        type_counts = dict(result.type_counts)
-        ttp_versions = tuple(sorted(result.key_versions))
-        batch_ids = tuple(b.batch_id for b in result.batches)
-    failures = tuple(
-        PseudonymFailure(
-            patient_ref=patient_ref(patient_ids[f.row]),
-            type=str(f.type),
-            field=f.field,
-            reason=f.reason,
-        )
-        for f in canonical.failures
-        if f.row is not None
-    )
+    by_patient = PseudonymTable.concat([c.table for c in chunks])
+    type_counts: dict[str, int] = {}
+    for chunk in chunks:
+        for code, count in chunk.type_counts.items():
+            type_counts[code] = type_counts.get(code, 0) + count
+    batch = chunks[0].batch
+    ttp_versions = tuple(sorted({v for c in chunks for v in c.ttp_versions}))
+    batch_ids = tuple(b for c in chunks for b in c.batch_ids)
+    failures = tuple(f for c in chunks for f in c.failures)
     failures_by_type: dict[str, int] = {}
     for failure in failures:
         failures_by_type[failure.type] = failures_by_type.get(failure.type, 0) + 1
@@ -210,8 +279,8 @@ def pseudonymise(
         ttp_key_versions=ttp_versions,
         batch_ids=batch_ids,
         failures_by_type=failures_by_type,
-        failures=failures[:1000],
-        patients_without_pseudonym=batch.num_rows - len(sendable),
+        failures=failures[:MAX_FAILURES_IN_EVENT],
+        patients_without_pseudonym=sum(c.without_pseudonym for c in chunks),
     )
     store.append(pseudonym_stream(config.id, period_label), [event], None)
     log.info(

@@ -546,8 +546,13 @@ class TTPClient:
         run_id: str,
         profile_version: str,
         bsn_justification: str | None = None,
+        first_batch: int = 0,
     ) -> PseudonymResult:
         """Web mode: temporary (and MRN) pseudonyms for every record, batched.
+
+        ``first_batch``: number of the first batch in the request ids, for a
+        caller that sends one run in several calls (each a whole number of
+        batches), so the ids are those of one call with everything.
 
         Raises TTPError before any call for type B without justification or for
         duplicate refs, TTPRefused on a 4xx, TTPUnavailable when retries run out,
@@ -586,7 +591,8 @@ class TTPClient:
                 },
             )
 
-        for index, batch, answer in self._in_flight(_batches(items, self.batch_size), call):
+        numbered = ((first_batch + i, b) for i, b in _batches(items, self.batch_size))
+        for index, batch, answer in self._in_flight(numbered, call):
             request_id = f"{run_id}:{registration}:temporary:{index:05d}"
             version = int(answer["key_version"])
             returned = self._check_refs(

@@ -9,11 +9,11 @@ with failing types.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from aanlevering.catalogue import load_catalogue
 from aanlevering.events.sqlite import SqliteEventStore
@@ -43,13 +43,17 @@ def _identity() -> pa.Table:
     )
 
 
-def test_table_matches_the_per_person_result(ttp: TTPSetup, tmp_path: Path) -> None:
+@pytest.mark.parametrize("batch_size", [5000, 7])
+def test_table_matches_the_per_person_result(
+    ttp: TTPSetup, tmp_path: Path, batch_size: int
+) -> None:
+    """With batches of 7 the run is done in chunks of 140 patients (CHUNK_BATCHES = 20)."""
     config = load_catalogue(REPO / "schemas" / "catalogue").get("dica-dsaa")
     source_key = SourceKey("dica-dsaa", 1, bytes(range(64)))
     mrn_key = MrnKey(1, bytes(64))
     identity = _identity()
     store = SqliteEventStore(tmp_path / "events.sqlite")
-    client = ttp.client("demo-hospital")
+    client = ttp.client("demo-hospital", batch_size=batch_size)
     outcome = pseudonymise(
         config,
         "2026",
@@ -59,7 +63,7 @@ def test_table_matches_the_per_person_result(ttp: TTPSetup, tmp_path: Path) -> N
         mrn_key=mrn_key,
         patient_ref=lambda mrn: "ref",
         store=store,
-        run_id="table-stage",
+        run_id=f"table-stage-{batch_size}",
     )
 
     patients = unique_patients(identity)
@@ -73,7 +77,7 @@ def test_table_matches_the_per_person_result(ttp: TTPSetup, tmp_path: Path) -> N
     old = client.temporary_pseudonyms(
         "dica-dsaa",
         inputs_from_columns(batch, refs),
-        run_id="table-stage-old",
+        run_id=f"table-stage-old-{batch_size}",
         profile_version=batch.profile_version,
     )
     expected = {
@@ -90,4 +94,9 @@ def test_table_matches_the_per_person_result(ttp: TTPSetup, tmp_path: Path) -> N
         assert {p.type: p for p in got.pseudonyms} == {p.type: p for p in person.pseudonyms}
     missing_rgg = [p for p, person in expected.items() if len(person.pseudonyms) < 3]
     assert missing_rgg, "the generated people include some with a failing type"
-    assert replace(outcome.event, failures=()).patients == PEOPLE
+    event = outcome.event
+    assert event.patients == PEOPLE
+    assert event.type_counts == dict(old.type_counts)
+    assert len(event.batch_ids) == len(old.batches) == len(set(event.batch_ids))
+    assert event.patients_without_pseudonym == PEOPLE - len(expected)
+    assert list(table) == [p for p in columns["patient_id"] if p in expected]

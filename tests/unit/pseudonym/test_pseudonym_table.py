@@ -73,3 +73,16 @@ def test_duplicate_patient_numbers_are_refused_on_lookup() -> None:
     table = PseudonymTable(pa.array(["a", "a"]), [])
     with pytest.raises(ValueError, match="unique"):
         table["a"]
+
+
+def test_concat_aligns_types_missing_from_a_chunk() -> None:
+    people = _people()
+    first = PseudonymTable.from_patients(people[1:2])  # MRN only
+    second = PseudonymTable.from_patients([people[0], people[2]])  # NGGV and MRN
+    joined = PseudonymTable.concat([first, second])
+    assert list(joined) == ["p2", "p1", "p3"]
+    assert set(joined.types) == {NGGV, MRN}
+    for person in people:  # column order is first seen: compare by type
+        got = joined[person.patient_id].pseudonyms
+        assert {p.type: p for p in got} == {p.type: p for p in person.pseudonyms}
+    assert PseudonymTable.concat([]).types == ()
