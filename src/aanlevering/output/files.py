@@ -3,13 +3,18 @@
 A file is written under a hidden temporary name and renamed into place only
 when complete, so an interrupted run never leaves a file that looks finished.
 The sha256 and size are computed on the way out, so the manifest does not
-need a second pass over gigabytes.
+need a second pass over gigabytes. Hashing and writing happen on a background
+thread (both release the GIL), so building the next batch of text overlaps
+with putting the last one on disk; at most a few batches wait in between.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -39,10 +44,53 @@ class WrittenFile:
         )
 
 
+#: Batches handed to the writer thread and not yet on disk (bounds the memory they hold).
+MAX_PENDING_WRITES = 4
+
+
+class _BackgroundWriter:
+    """Runs hashing and writes in order on one thread; errors surface on the next call."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future[None]] = deque()
+
+    def submit(self, work: Callable[[], None]) -> None:
+        """Queue ``work`` after what is queued; waits while too much is pending."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="delivery-writer")
+        while len(self._pending) >= MAX_PENDING_WRITES:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(work))
+
+    def drain(self) -> None:
+        """Wait for everything queued; raises the first error."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pending.clear()
+
+    def close(self) -> None:
+        """Stop the thread (after :meth:`drain`, or to give up)."""
+        for future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
 class AtomicFile:
     """A file under construction: ``write`` text, then ``commit`` (or it is removed)."""
 
-    def __init__(self, folder: Path, name: str, media_type: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        media_type: str,
+        writer: _BackgroundWriter | None = None,
+    ) -> None:
         self.folder = folder
         self.name = name
         self.media_type = media_type
@@ -53,19 +101,28 @@ class AtomicFile:
         self._digest = hashlib.sha256()
         self._bytes = 0
         self._done = False
+        self._writer = writer
 
     def write(self, text: str) -> None:
         """Append UTF-8 text."""
         self.write_bytes(text.encode("utf-8"))
 
     def write_bytes(self, data: bytes | memoryview) -> None:
-        """Append bytes (already encoded)."""
-        self._digest.update(data)
+        """Append bytes (already encoded); ``data`` must not change until committed."""
         self._bytes += len(data)
+        if self._writer is None:
+            self._put(data)
+        else:
+            self._writer.submit(lambda: self._put(data))
+
+    def _put(self, data: bytes | memoryview) -> None:
+        self._digest.update(data)
         self._handle.write(data)
 
     def commit(self) -> WrittenFile:
         """Flush, sync and move the file into place; returns its checksum and size."""
+        if self._writer is not None:
+            self._writer.drain()
         self._handle.flush()
         os.fsync(self._handle.fileno())
         self._handle.close()
@@ -111,22 +168,28 @@ class FileSet:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self._files: dict[str, AtomicFile] = {}
+        self._writer = _BackgroundWriter()
 
     def file(self, name: str, media_type: str) -> AtomicFile:
         """The file called ``name``, opened on first use."""
         handle = self._files.get(name)
         if handle is None:
-            handle = AtomicFile(self.folder, name, media_type)
+            handle = AtomicFile(self.folder, name, media_type, self._writer)
             self._files[name] = handle
         return handle
 
     def commit(self) -> tuple[WrittenFile, ...]:
         """Move every file into place; returns them sorted by name."""
-        written = [self._files[name].commit() for name in sorted(self._files)]
+        try:
+            self._writer.drain()
+            written = [self._files[name].commit() for name in sorted(self._files)]
+        finally:
+            self._writer.close()
         return tuple(written)
 
     def abort(self) -> None:
         """Remove every unfinished file."""
+        self._writer.close()
         for handle in self._files.values():
             handle.abort()
 
