@@ -103,27 +103,53 @@ def _json_values(
     return encoded
 
 
-def _identifier_texts(
-    builder: PatientBuilder, column: PseudonymColumn, json_values: pa.Array, versions: pa.Array
-) -> pa.Array:
-    """``,<identifier>`` per person with a value of this type, "" otherwise."""
+def _identifier_pieces(
+    builder: PatientBuilder,
+    column: PseudonymColumn,
+    json_values: pa.Array,
+    versions: pa.Array,
+    earlier: pa.Array | None,
+) -> tuple[pa.Array | pa.Scalar, pa.Array]:
+    """The text before this type's value in each Patient, and the value with its ``}``.
+
+    The text before is "" where the person has no value of this type,
+    ``,"identifier":[`` + the Identifier's cached prefix where it is the first
+    identifier, ``,`` + prefix otherwise. Why pieces: the Patient text is then
+    joined in one pass, and a piece that is the same for the whole batch (the
+    usual case: every person has the type, one key version) stays a scalar
+    instead of hundreds of bytes copied per person.
+    """
+    present_mask = pc.is_valid(json_values)
     present = pc.drop_null(
-        pc.unique(pc.if_else(pc.is_null(json_values), pa.scalar(None, pa.int64()), versions))
+        pc.unique(pc.if_else(present_mask, versions, pa.scalar(None, pa.int64())))
     )
-    prefixes = {}
+    options = [""]
+    option_of: dict[tuple[int, bool], int] = {}
     for version in present.to_pylist():
         label = Pseudonym(column.type, "", int(version), column.temporary, column.profile)
         check_label(label)
         builder.approved.note_label(label)
-        prefixes[int(version)] = "," + builder.prefix(label)
-    if len(prefixes) == 1:
-        prefix: pa.Array | pa.Scalar = pa.scalar(next(iter(prefixes.values())), pa.string())
-    else:
-        known = pa.array(list(prefixes), pa.int64())
-        prefix = pa.array(list(prefixes.values()), pa.string()).take(
-            pc.index_in(versions, value_set=known)
+        prefix = builder.prefix(label)
+        option_of[(int(version), False)] = len(options)
+        options.append(',"identifier":[' + prefix)
+        option_of[(int(version), True)] = len(options)
+        options.append("," + prefix)
+    after_first = earlier if earlier is not None else pa.array([False] * len(json_values))
+    valued = pc.fill_null(pc.binary_join_element_wise(json_values, "}", ""), _EMPTY)
+    if len(present) == 1:
+        version = int(present[0].as_py())
+        all_present = json_values.null_count == 0
+        first_kinds = pc.unique(after_first).to_pylist()
+        if all_present and len(first_kinds) == 1:
+            text = options[option_of[(version, bool(first_kinds[0]))]]
+            return pa.scalar(text, pa.string()), valued
+    chosen = [
+        option_of[(int(v), bool(a))] if valid else 0
+        for valid, v, a in zip(
+            present_mask.to_pylist(), versions.to_pylist(), after_first.to_pylist(), strict=True
         )
-    return pc.fill_null(pc.binary_join_element_wise(prefix, json_values, "}", ""), _EMPTY)
+    ]
+    return pa.array(options, pa.string()).take(pa.array(chosen, pa.int32())), valued
 
 
 def _optional(prefix: str, suffix: str, values: list[str | None]) -> pa.Array:
@@ -140,37 +166,34 @@ def patient_texts(
     rows: pa.Array,
     delivered_ids: Sequence[str],
     forms: Sequence[GeneralisedForms],
+    *,
+    end: str = "",
 ) -> pa.Array:
     """JSON text of the delivered Patient of each person at ``rows`` of ``table``.
 
-    ``delivered_ids[i]`` and ``forms[i]`` belong to ``rows[i]``. Raises
+    ``delivered_ids[i]`` and ``forms[i]`` belong to ``rows[i]``; ``end``
+    follows each text (``"\\n"`` for NDJSON). Raises
     :class:`PseudonymisationError` as :meth:`PatientBuilder.text` does.
     """
     chosen = _approved_columns(builder, table, rows)
-    identifiers = [
-        _identifier_texts(builder, column, json_values, versions)
-        for (column, _, versions), json_values in zip(chosen, _json_values(chosen), strict=True)
-    ]
-    if identifiers:
-        joined = pc.binary_join_element_wise(*identifiers, "")
-        identifier_part = pc.if_else(
-            pc.equal(joined, ""),
-            _EMPTY,
-            pc.binary_join_element_wise(
-                ',"identifier":[', pc.utf8_slice_codeunits(joined, 1), "]", ""
-            ),
-        )
-    else:
-        identifier_part = pa.array([""] * len(rows), pa.string())
+    pieces: list[pa.Array | pa.Scalar] = []
+    earlier: pa.Array | None = None  # per person: an identifier was written before
+    for (column, _, versions), values in zip(chosen, _json_values(chosen), strict=True):
+        before, valued = _identifier_pieces(builder, column, values, versions, earlier)
+        pieces += [before, valued]
+        valid = pc.is_valid(values)
+        earlier = valid if earlier is None else pc.or_(earlier, valid)
+    if earlier is not None:
+        pieces.append(pc.if_else(earlier, pa.scalar("]"), _EMPTY))
     ids = pa.array([encode_basestring(value) for value in delivered_ids], pa.string())
     return pc.binary_join_element_wise(
         builder.head,
         ids,
         builder.meta,
-        identifier_part,
+        *pieces,
         _optional(',"gender":', "", [f.gender for f in forms]),
         _optional(',"birthDate":', "", [f.birth_year for f in forms]),
         _optional(',"address":[{"postalCode":', "}]", [f.pc4 for f in forms]),
-        "}",
+        "}" + end,
         "",
     )

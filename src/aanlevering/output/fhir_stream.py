@@ -113,8 +113,10 @@ class FhirStream:
         """Reference text to a delivered Patient in this stream's style."""
         return render("Patient", delivered_id, self.style)
 
-    def patient_texts(self) -> Iterator[tuple[list[str], pa.Array]]:
-        """Delivered ids and Patient texts, in delivered-id order, a batch at a time.
+    def patient_texts(self, end: str = "") -> Iterator[tuple[list[str], pa.Array]]:
+        """Delivered ids and Patient texts (each followed by ``end``), a batch at a time.
+
+        In delivered-id order.
 
         From a :class:`PseudonymTable` the texts are joined in Arrow per batch
         (:mod:`aanlevering.fhir.patient_columns`); from any other mapping, one
@@ -135,14 +137,19 @@ class FhirStream:
                     pseudonyms.rows_of(sources),
                     delivered,
                     [forms.get(item[1], NO_FORMS) for item in chunk],
+                    end=end,
                 )
             else:
                 texts = pa.array(
-                    [builder.text(pseudonyms[p], forms.get(p, NO_FORMS), d) for d, p in chunk],
+                    [
+                        builder.text(pseudonyms[p], forms.get(p, NO_FORMS), d) + end
+                        for d, p in chunk
+                    ],
                     pa.string(),
                 )
             for k in self._sampled("Patient", len(chunk)):
-                validate_resource(texts[k].as_py(), f"Patient #{start + k + 1}")
+                text = texts[k].as_py()
+                validate_resource(text[: len(text) - len(end)], f"Patient #{start + k + 1}")
             yield delivered, texts
 
     def patient_batches(self) -> Iterator[list[Encoded]]:

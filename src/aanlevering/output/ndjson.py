@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import pyarrow.compute as pc
-
 from aanlevering.fhir.validate import SamplePolicy
 from aanlevering.output.content import DeliveryInput
 from aanlevering.output.fhir_stream import FhirStream, text_data
@@ -39,8 +37,8 @@ def write_ndjson(
     counts: dict[str, int] = {}
     with FileSet(folder) as files:
         patients = files.file("Patient.ndjson", MEDIA_TYPE)
-        for delivered, texts in stream.patient_texts():
-            patients.write_bytes(text_data(pc.binary_join_element_wise(texts, "\n", "")))
+        for delivered, lines in stream.patient_texts(end="\n"):
+            patients.write_bytes(text_data(lines))
             patients.records += len(delivered)
         records = files.file("QuestionnaireResponse.ndjson", MEDIA_TYPE)
         for dataset in stream.index.row_patients:

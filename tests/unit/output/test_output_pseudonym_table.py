@@ -42,6 +42,21 @@ def _varied(content: DeliveryInput, seed: int) -> dict[str, PatientPseudonyms]:
     return varied
 
 
+def _complete(people: dict[str, PatientPseudonyms]) -> dict[str, PatientPseudonyms]:
+    """Everyone gets every type someone has (values made up from the patient number)."""
+    templates = {p.type: p for person in people.values() for p in person.pseudonyms}
+    return {
+        patient: PatientPseudonyms(
+            patient,
+            tuple(
+                person.get(t) or replace(template, value=f"{template.value}x{patient}")
+                for t, template in templates.items()
+            ),
+        )
+        for patient, person in people.items()
+    }
+
+
 def _written(folder: Path, content: DeliveryInput, fmt: OutputFormat) -> dict[str, bytes]:
     write_delivery(folder, content, fmt)
     return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
@@ -53,8 +68,12 @@ def test_same_bytes_from_columns_and_from_people(
     delivery: Callable[..., DeliveryInput], tmp_path: Path, fmt: OutputFormat, registration: str
 ) -> None:
     content = delivery(registration, records_per_person=3)
-    for seed in range(3):
-        people = _varied(content, seed)
+    for seed in range(5):
+        # seed 3: as built (all types but one person's first, one key version);
+        # seed 4: every person every type, one key version (pieces shared by the batch)
+        people = _varied(content, seed) if seed < 3 else dict(content.pseudonyms)
+        if seed == 4:
+            people = _complete(people)
         by_person = replace(content, pseudonyms=people)
         by_column = replace(content, pseudonyms=PseudonymTable.from_patients(people.values()))
         old = _written(tmp_path / f"old-{seed}", by_person, fmt)
