@@ -10,7 +10,7 @@ records carry), or from a source Patient when no clinical value exists.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +120,14 @@ def gender_of(value: object) -> str | None:
     if value is None:
         return None
     return GENDER_CODES.get(str(value).strip().upper())
+
+
+#: The function that makes each generalised form from a clinical value.
+FORM_FUNCTIONS: Mapping[str, Callable[[object], str | None]] = {
+    BIRTH_YEAR: birth_year_of,
+    PC4: pc4_of,
+    SEX: gender_of,
+}
 
 
 def forms_of_source_patient(patient: Mapping[str, Any], kinds: frozenset[str]) -> GeneralisedForms:

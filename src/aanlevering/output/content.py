@@ -20,7 +20,11 @@ import pyarrow.compute as pc
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.fhir.context import DeliveryContext
 from aanlevering.fhir.generalised import (
+    BIRTH_YEAR,
+    FORM_FUNCTIONS,
     NO_FORMS,
+    PC4,
+    SEX,
     GeneralisedForms,
     forms_of_source_patient,
     generalised_variables,
@@ -119,12 +123,33 @@ def _without_pseudonyms(
     return sum(1 for patient in patients if not pseudonyms[patient].pseudonyms)
 
 
+def _first_unknown_row(patients: list[str], ids: pa.Array, pseudonyms: Mapping[str, Any]) -> int:
+    """Row of the first record whose patient has no pseudonyms, or -1."""
+    if isinstance(pseudonyms, PseudonymTable):
+        known = pc.is_in(ids, value_set=pseudonyms.patient_ids)
+        if pc.all(known).as_py() is not False:
+            return -1
+        return int(pc.index(known, False).as_py())
+    return next((row for row, p in enumerate(patients) if p not in pseudonyms), -1)
+
+
+def _form_values(column: pa.ChunkedArray | pa.Array, kind: str) -> list[str | None]:
+    """One generalised form per row, computed once per distinct value."""
+    distinct = pc.unique(column)
+    mapped = pa.array([FORM_FUNCTIONS[kind](v) for v in distinct.to_pylist()], pa.string())
+    values: list[str | None] = mapped.take(pc.index_in(column, value_set=distinct)).to_pylist()
+    return values
+
+
 def index_patients(content: DeliveryInput) -> PatientIndex:
     """Resolve the delivered patients of ``content``.
 
     Raises :class:`OutputError` naming the dataset and row of a record whose
     patient has no pseudonyms (the pseudonymisation step must have handled
-    every delivered patient, even when some types failed).
+    every delivered patient, even when some types failed). A person's
+    generalised forms are the first value of each form over the datasets in
+    dictionary order and their rows in order; each distinct value is
+    generalised once.
     """
     context = content.context
     pseudonyms = content.pseudonyms
@@ -132,33 +157,44 @@ def index_patients(content: DeliveryInput) -> PatientIndex:
     generalised = generalised_variables(context.dictionary)
     kinds = generalised.kinds
     delivered: dict[str, str] = {}
-    forms: dict[str, GeneralisedForms] = {}
+    first_form: dict[str, dict[str, str]] = {kind: {} for kind in FORM_FUNCTIONS}
+    with_forms: dict[str, None] = {}  # patients of datasets that carry forms, in order
     row_patients: dict[str, list[str]] = {}
-    complete: set[str] = set()  # patients whose forms are all found (first value wins)
     for name in content.dataset_names():
         dataset = content.datasets[name]
         patients = row_patient_ids(dataset)
         row_patients[name] = patients
-        wanted = generalised.by_dataset.get(name, {})
-        columns = {
-            variable: dataset.clinical.column(variable).to_pylist()
-            for variable in wanted.values()
+        ids = dataset.identity.column("patient_id")
+        missing = _first_unknown_row(patients, ids, pseudonyms)
+        if missing >= 0:
+            raise OutputError(
+                f"dataset {name}, row {_row_ref(dataset, missing)}: the patient of this "
+                "record has no pseudonyms; it cannot be delivered"
+            )
+        for patient in pc.unique(ids).to_pylist():
+            if patient not in delivered:
+                delivered[patient] = make_id(PATIENT_KIND, patient)
+        wanted = {
+            kind: variable
+            for kind, variable in generalised.by_dataset.get(name, {}).items()
             if variable in dataset.clinical.column_names
         }
-        for index, patient in enumerate(patients):
-            if patient not in delivered:
-                if patient not in pseudonyms:
-                    raise OutputError(
-                        f"dataset {name}, row {_row_ref(dataset, index)}: the patient of this "
-                        "record has no pseudonyms; it cannot be delivered"
-                    )
-                delivered[patient] = make_id(PATIENT_KIND, patient)
-            if columns and patient not in complete:
-                row = {variable: values[index] for variable, values in columns.items()}
-                found = forms.get(patient, NO_FORMS).merged(generalised.forms(name, row))
-                forms[patient] = found
-                if found.complete(kinds):
-                    complete.add(patient)
+        if wanted:
+            with_forms.update(dict.fromkeys(patients))
+        for kind, variable in wanted.items():
+            found = first_form[kind]
+            for patient, value in zip(
+                patients, _form_values(dataset.clinical.column(variable), kind), strict=True
+            ):
+                if value is not None and patient not in found:
+                    found[patient] = value
+    birth_years, pc4s, genders = (first_form[k] for k in (BIRTH_YEAR, PC4, SEX))
+    forms: dict[str, GeneralisedForms] = {
+        patient: GeneralisedForms(
+            birth_year=birth_years.get(patient), pc4=pc4s.get(patient), gender=genders.get(patient)
+        )
+        for patient in with_forms
+    }
     for patient, source in content.source_patients.items():
         if patient not in pseudonyms:
             raise OutputError("a source Patient has no pseudonyms; it cannot be delivered")
