@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -35,8 +36,8 @@ from aanlevering.pseudonym.types import PseudonymType
 
 log = logging.getLogger(__name__)
 
-#: TTP batches per chunk of patients (see _pseudonymise_chunk): 100,000 patients by default.
-CHUNK_BATCHES = 20
+#: TTP batches per chunk of patients (see _prepare_chunk): 50,000 patients by default.
+CHUNK_BATCHES = 10
 #: Failures named in the event (all are counted).
 MAX_FAILURES_IN_EVENT = 1000
 
@@ -154,24 +155,34 @@ def _mrn_missing(patients: pa.Table) -> bool:
     return bool(patients.column("mrn").null_count == patients.num_rows)
 
 
-def _pseudonymise_chunk(
+@dataclass(frozen=True)
+class _Prepared:
+    """One chunk after normalisation and the source step: ready for the TTP."""
+
+    first_row: int
+    batch: SourceBatch
+    patient_ids: list[str]
+    refs: list[str]
+    sendable: list[PseudonymInputs]
+    failures: tuple[PseudonymFailure, ...]
+
+
+def _prepare_chunk(
     config: RegistrationConfig,
     patients: pa.Table,
     first_row: int,
     *,
     mrn_from_patient_id: bool,
-    client: TTPClient,
     source_key: SourceKey,
     mrn_key: MrnKey,
     patient_ref: Callable[[str], str],
-    run_id: str,
-) -> _Chunk:
-    """Normalise, source step and TTP for the patients of one chunk.
+) -> _Prepared:
+    """Normalise and run the source step for the patients of one chunk.
 
     Why chunks: the per-person values (identifiers, canonical inputs, digests,
-    TTP answers) exist as Python objects only for one chunk at a time, so a
-    run's memory does not grow with the number of patients. Refs and TTP
-    request ids count on from earlier chunks: they are those of one call.
+    TTP answers) exist as Python objects only for a chunk or two at a time, so
+    a run's memory does not grow with the number of patients. Refs count on
+    from earlier chunks: they are those of one call.
     """
     pseudo = config.pseudonymisation
     columns = {name: patients.column(name).to_pylist() for name in patients.column_names}
@@ -181,9 +192,32 @@ def _pseudonymise_chunk(
     batch = apply_source_step(canonical, source_key, mrn_key)
     patient_ids = [str(p) for p in columns["patient_id"]]
     refs = [f"r{first_row + row}" for row in range(batch.num_rows)]
-    sendable = inputs_from_columns(batch, refs)
-    sent = _sent_rows(refs, sendable)
-    id_column = pa.array(patient_ids, pa.string())
+    failures = tuple(
+        PseudonymFailure(
+            patient_ref=patient_ref(patient_ids[f.row]),
+            type=str(f.type),
+            field=f.field,
+            reason=f.reason,
+        )
+        for f in canonical.failures
+        if f.row is not None
+    )
+    return _Prepared(
+        first_row, batch, patient_ids, refs, inputs_from_columns(batch, refs), failures
+    )
+
+
+def _finish_chunk(
+    config: RegistrationConfig, prepared: _Prepared, *, client: TTPClient, run_id: str
+) -> _Chunk:
+    """The chunk's pseudonyms: from the TTP (web mode) or the source digests (local mode).
+
+    TTP request ids count on from earlier chunks, as in one call.
+    """
+    pseudo = config.pseudonymisation
+    batch, sendable = prepared.batch, prepared.sendable
+    sent = _sent_rows(prepared.refs, sendable)
+    id_column = pa.array(prepared.patient_ids, pa.string())
     if pseudo.ttp_mode == "local":
         table = _local_table(batch, id_column, sent)
         type_counts = {str(t): sum(1 for v in batch.values[t] if v) for t in batch.values}
@@ -196,25 +230,60 @@ def _pseudonymise_chunk(
             run_id=run_id,
             profile_version=batch.profile_version,
             bsn_justification=pseudo.bsn_justification,
-            first_batch=first_row // client.batch_size,
+            first_batch=prepared.first_row // client.batch_size,
         )
         table = _web_table(result, sendable, id_column, sent, batch.profile_version)
         type_counts = dict(result.type_counts)
         ttp_versions = tuple(sorted(result.key_versions))
         batch_ids = tuple(b.batch_id for b in result.batches)
-    failures = tuple(
-        PseudonymFailure(
-            patient_ref=patient_ref(patient_ids[f.row]),
-            type=str(f.type),
-            field=f.field,
-            reason=f.reason,
-        )
-        for f in canonical.failures
-        if f.row is not None
-    )
     return _Chunk(
-        batch, table, type_counts, ttp_versions, batch_ids, failures, batch.num_rows - len(sendable)
+        batch,
+        table,
+        type_counts,
+        ttp_versions,
+        batch_ids,
+        prepared.failures,
+        batch.num_rows - len(sendable),
     )
+
+
+def _chunks(
+    config: RegistrationConfig,
+    patients: pa.Table,
+    *,
+    client: TTPClient,
+    source_key: SourceKey,
+    mrn_key: MrnKey,
+    patient_ref: Callable[[str], str],
+    run_id: str,
+) -> list[_Chunk]:
+    """Every chunk, preparing the next while the TTP works on the last.
+
+    Normalisation and the source step are Python work on this process; the
+    TTP's is on its own: overlapping them keeps both busy. Errors (a TTP
+    refusal, a lost TTP) surface here in chunk order.
+    """
+    mrn_from_patient_id = _mrn_missing(patients)
+    chunk_rows = client.batch_size * CHUNK_BATCHES
+    done: list[_Chunk] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="ttp-chunk") as pool:
+        pending: Future[_Chunk] | None = None
+        for start in range(0, max(patients.num_rows, 1), chunk_rows):
+            prepared = _prepare_chunk(
+                config,
+                patients.slice(start, chunk_rows),
+                start,
+                mrn_from_patient_id=mrn_from_patient_id,
+                source_key=source_key,
+                mrn_key=mrn_key,
+                patient_ref=patient_ref,
+            )
+            if pending is not None:
+                done.append(pending.result())
+            pending = pool.submit(_finish_chunk, config, prepared, client=client, run_id=run_id)
+        if pending is not None:
+            done.append(pending.result())
+    return done
 
 
 def pseudonymise(
@@ -238,23 +307,15 @@ def pseudonymise(
     """
     pseudo = config.pseudonymisation
     patients = unique_patients(identity)
-    mrn_from_patient_id = _mrn_missing(patients)
-    chunk_rows = client.batch_size * CHUNK_BATCHES
-    chunks: list[_Chunk] = []
-    for start in range(0, max(patients.num_rows, 1), chunk_rows):
-        chunks.append(
-            _pseudonymise_chunk(
-                config,
-                patients.slice(start, chunk_rows),
-                start,
-                mrn_from_patient_id=mrn_from_patient_id,
-                client=client,
-                source_key=source_key,
-                mrn_key=mrn_key,
-                patient_ref=patient_ref,
-                run_id=run_id,
-            )
-        )
+    chunks = _chunks(
+        config,
+        patients,
+        client=client,
+        source_key=source_key,
+        mrn_key=mrn_key,
+        patient_ref=patient_ref,
+        run_id=run_id,
+    )
     by_patient = PseudonymTable.concat([c.table for c in chunks])
     type_counts: dict[str, int] = {}
     for chunk in chunks:

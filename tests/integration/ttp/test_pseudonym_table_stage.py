@@ -47,7 +47,7 @@ def _identity() -> pa.Table:
 def test_table_matches_the_per_person_result(
     ttp: TTPSetup, tmp_path: Path, batch_size: int
 ) -> None:
-    """With batches of 7 the run is done in chunks of 140 patients (CHUNK_BATCHES = 20)."""
+    """With batches of 7 the run is done in chunks of 70 patients (CHUNK_BATCHES = 10)."""
     config = load_catalogue(REPO / "schemas" / "catalogue").get("dica-dsaa")
     source_key = SourceKey("dica-dsaa", 1, bytes(range(64)))
     mrn_key = MrnKey(1, bytes(64))
