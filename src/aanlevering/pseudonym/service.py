@@ -137,14 +137,20 @@ def _web_table(
 
 @dataclass(frozen=True)
 class _Chunk:
-    """What one chunk of a run's patients produced (the event sums the chunks)."""
+    """What one chunk of a run's patients produced (the event sums the chunks).
 
-    batch: SourceBatch
+    Only counts and the first failures are kept: a chunk's per-person values
+    are gone once its pseudonyms are in ``table``.
+    """
+
+    profile_version: str
+    key_versions: Mapping[PseudonymType, int]
     table: PseudonymTable
     type_counts: Mapping[str, int]
     ttp_versions: tuple[int, ...]
     batch_ids: tuple[str, ...]
     failures: tuple[PseudonymFailure, ...]
+    failure_counts: Mapping[str, int]
     without_pseudonym: int
 
 
@@ -165,6 +171,7 @@ class _Prepared:
     refs: list[str]
     sendable: list[PseudonymInputs]
     failures: tuple[PseudonymFailure, ...]
+    failure_counts: Mapping[str, int]
 
 
 def _prepare_chunk(
@@ -192,6 +199,10 @@ def _prepare_chunk(
     batch = apply_source_step(canonical, source_key, mrn_key)
     patient_ids = [str(p) for p in columns["patient_id"]]
     refs = [f"r{first_row + row}" for row in range(batch.num_rows)]
+    located = [f for f in canonical.failures if f.row is not None]
+    counts: dict[str, int] = {}
+    for failure in located:
+        counts[str(failure.type)] = counts.get(str(failure.type), 0) + 1
     failures = tuple(
         PseudonymFailure(
             patient_ref=patient_ref(patient_ids[f.row]),
@@ -199,11 +210,11 @@ def _prepare_chunk(
             field=f.field,
             reason=f.reason,
         )
-        for f in canonical.failures
+        for f in located[:MAX_FAILURES_IN_EVENT]
         if f.row is not None
     )
     return _Prepared(
-        first_row, batch, patient_ids, refs, inputs_from_columns(batch, refs), failures
+        first_row, batch, patient_ids, refs, inputs_from_columns(batch, refs), failures, counts
     )
 
 
@@ -237,12 +248,14 @@ def _finish_chunk(
         ttp_versions = tuple(sorted(result.key_versions))
         batch_ids = tuple(b.batch_id for b in result.batches)
     return _Chunk(
-        batch,
+        batch.profile_version,
+        batch.key_versions,
         table,
         type_counts,
         ttp_versions,
         batch_ids,
         prepared.failures,
+        prepared.failure_counts,
         batch.num_rows - len(sendable),
     )
 
@@ -321,22 +334,23 @@ def pseudonymise(
     for chunk in chunks:
         for code, count in chunk.type_counts.items():
             type_counts[code] = type_counts.get(code, 0) + count
-    batch = chunks[0].batch
+    first = chunks[0]
     ttp_versions = tuple(sorted({v for c in chunks for v in c.ttp_versions}))
     batch_ids = tuple(b for c in chunks for b in c.batch_ids)
     failures = tuple(f for c in chunks for f in c.failures)
     failures_by_type: dict[str, int] = {}
-    for failure in failures:
-        failures_by_type[failure.type] = failures_by_type.get(failure.type, 0) + 1
+    for chunk in chunks:
+        for code, count in chunk.failure_counts.items():
+            failures_by_type[code] = failures_by_type.get(code, 0) + count
     event = PseudonymisationCompleted(
         registration=config.id,
         period=period_label,
         run_id=run_id,
         ttp_mode=pseudo.ttp_mode,
-        profile=batch.profile_version,
+        profile=first.profile_version,
         patients=patients.num_rows,
         type_counts=type_counts,
-        key_versions={str(t): v for t, v in batch.key_versions.items()},
+        key_versions={str(t): v for t, v in first.key_versions.items()},
         ttp_key_versions=ttp_versions,
         batch_ids=batch_ids,
         failures_by_type=failures_by_type,
@@ -349,6 +363,6 @@ def pseudonymise(
         patients.num_rows,
         config.id,
         period_label,
-        len(failures),
+        sum(failures_by_type.values()),
     )
     return PseudonymisationOutcome(by_patient=by_patient, event=event)

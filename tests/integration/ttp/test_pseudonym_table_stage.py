@@ -70,9 +70,9 @@ def test_table_matches_the_per_person_result(
     columns = {n: patients.column(n).to_pylist() for n in patients.column_names}
     columns["mrn"] = [m or p for m, p in zip(columns["mrn"], columns["patient_id"], strict=True)]
     profile = get_profile("nl-2026.1")
-    batch = apply_source_step(
-        profile.normalise_columns(columns, config.pseudonymisation.types), source_key, mrn_key
-    )
+    canonical = profile.normalise_columns(columns, config.pseudonymisation.types)
+    batch = apply_source_step(canonical, source_key, mrn_key)
+    located = [f for f in canonical.failures if f.row is not None]
     refs = [f"r{row}" for row in range(batch.num_rows)]
     old = client.temporary_pseudonyms(
         "dica-dsaa",
@@ -99,4 +99,11 @@ def test_table_matches_the_per_person_result(
     assert event.type_counts == dict(old.type_counts)
     assert len(event.batch_ids) == len(old.batches) == len(set(event.batch_ids))
     assert event.patients_without_pseudonym == PEOPLE - len(expected)
+    counts: dict[str, int] = {}
+    for failure in located:
+        counts[str(failure.type)] = counts.get(str(failure.type), 0) + 1
+    assert event.failures_by_type == counts and list(counts) == list(event.failures_by_type)
+    assert [(f.type, f.field, f.reason) for f in event.failures] == [
+        (str(f.type), f.field, f.reason) for f in located
+    ]
     assert list(table) == [p for p in columns["patient_id"] if p in expected]
