@@ -137,8 +137,9 @@ def apply_optouts_to_extract(
     datasets: dict[str, ExtractedDataset] = {}
     refs_by_dataset: dict[str, pa.Array] = {}
     excluded = considered = 0
+    known: dict[str, str] = {}  # MRN -> ref for this call only (patients recur across datasets)
     for name, dataset in extract.datasets.items():
-        refs = patient_refs_for_mrns(_patient_numbers(dataset), hasher, f"dataset {name}")
+        refs = patient_refs_for_mrns(_patient_numbers(dataset), hasher, f"dataset {name}", known)
         keep, removed = apply_optouts(
             refs, extract.registration_id, extract.period, register=register, as_of=today
         )

@@ -46,10 +46,14 @@ def _as_array(values: object, kind: pa.DataType, what: str) -> pa.Array:
 
 
 def patient_refs_for_mrns(
-    mrns: Sequence[str | None] | pa.Array | pa.ChunkedArray, hash_mrn: MrnHasher, where: str
+    mrns: Sequence[str | None] | pa.Array | pa.ChunkedArray,
+    hash_mrn: MrnHasher,
+    where: str,
+    known: dict[str, str] | None = None,
 ) -> pa.StringArray:
     """Patient references of an extract's MRN column, hashed exactly as the opt-out readers do.
 
+    ``known``: MRN -> reference already computed in this run (filled as it goes).
     A row without a usable MRN can not be checked against the opt-outs, so it
     stops the run: :class:`ExtractError` names ``where`` (e.g. the file) and
     the first such rows by 1-based position, never the values.
@@ -58,7 +62,8 @@ def patient_refs_for_mrns(
     refs: list[str] = []
     bad: list[int] = []
     # A patient has several rows (operations, complications): hash each MRN once.
-    known: dict[str, str] = {}
+    # ``known`` may be shared by the calls of one run (it holds MRNs: never keep it).
+    known = {} if known is None else known
     for index, mrn in enumerate(values):
         ref = known.get(mrn) if mrn is not None else ""
         if ref is None:

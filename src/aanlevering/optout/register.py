@@ -71,6 +71,78 @@ class RegisterSummary:
     by_scope: Mapping[str, int]
 
 
+@dataclass(frozen=True)
+class _Fact:
+    """What the register needs of one opt-out event (registered or withdrawn)."""
+
+    patient_ref: str
+    registered_on: date
+    all_registrations: bool
+    registrations: frozenset[str]
+    withdrawn_on: date | None
+
+
+def _fact(event: object) -> _Fact | None:
+    if isinstance(event, OptOutRegistered):
+        return _Fact(
+            event.patient_ref,
+            event.registered_on,
+            event.all_registrations,
+            event.registrations,
+            None,
+        )
+    if isinstance(event, OptOutWithdrawn):
+        return _Fact(
+            event.patient_ref,
+            event.registered_on,
+            event.all_registrations,
+            event.registrations,
+            event.withdrawn_on,
+        )
+    return None
+
+
+_SCHEMA_VERSIONS = {
+    OptOutRegistered.event_type: OptOutRegistered.schema_version,
+    OptOutWithdrawn.event_type: OptOutWithdrawn.schema_version,
+}
+
+
+def _read_quickly(record: RecordedEvent) -> _Fact | None:
+    """The fact from a payload of the current shape, without the generic decoder.
+
+    Why: the register is projected from every opt-out in the log on each run
+    (tens of thousands at a large hospital), and the generic decoder costs
+    about 0.1 ms per event. Anything unexpected returns None, and the caller
+    decodes (and validates) the usual way.
+    """
+    if record.schema_version != _SCHEMA_VERSIONS.get(record.event_type):
+        return None
+    payload = record.payload
+    withdrawn = record.event_type == OptOutWithdrawn.event_type
+    try:
+        ref, all_registrations = payload["patient_ref"], payload["all_registrations"]
+        registrations = payload.get("registrations", [])
+        texts = [payload["registered_on"], payload["withdrawn_on"] if withdrawn else ""]
+        if not (
+            type(ref) is str
+            and type(all_registrations) is bool
+            and type(registrations) is list
+            and all(type(r) is str for r in registrations)
+            and all(type(t) is str for t in texts)
+        ):
+            return None
+        return _Fact(
+            ref,
+            date.fromisoformat(texts[0]),
+            all_registrations,
+            frozenset(registrations),
+            date.fromisoformat(texts[1]) if withdrawn else None,
+        )
+    except (KeyError, ValueError):
+        return None
+
+
 class OptOutRegister:
     """Every opt-out, by patient reference, with the rules that decide when they count."""
 
@@ -91,25 +163,27 @@ class OptOutRegister:
         for record in records:
             if record.event_type not in OPTOUT_EVENT_TYPES:
                 continue
-            event = record.to_event()
-            if isinstance(event, OptOutRegistered):
+            fact = _read_quickly(record) or _fact(record.to_event())
+            if fact is None:
+                continue
+            if fact.withdrawn_on is None:
                 optout = OptOut(
-                    event.patient_ref,
-                    event.registered_on,
-                    event.all_registrations,
-                    frozenset() if event.all_registrations else event.registrations,
+                    fact.patient_ref,
+                    fact.registered_on,
+                    fact.all_registrations,
+                    frozenset() if fact.all_registrations else fact.registrations,
                 )
                 registered.setdefault(
                     (optout.patient_ref, optout.registered_on, optout.scope), optout
                 )
-            elif isinstance(event, OptOutWithdrawn):
+            else:
                 key = (
-                    event.patient_ref,
-                    event.registered_on,
-                    scope_key(event.all_registrations, event.registrations),
+                    fact.patient_ref,
+                    fact.registered_on,
+                    scope_key(fact.all_registrations, fact.registrations),
                 )
                 earlier = withdrawals.get(key)
-                withdrawals[key] = min(event.withdrawn_on, earlier or event.withdrawn_on)
+                withdrawals[key] = min(fact.withdrawn_on, earlier or fact.withdrawn_on)
         orphans = len(set(withdrawals) - set(registered))
         if orphans:
             log.warning("%d withdrawal(s) name an opt-out the log does not hold; ignored", orphans)

@@ -28,8 +28,9 @@ def _mrns() -> list[str]:
     return [*shapes, "MRN0012345", " mrn-001 ", "A" * 64, "A" * 65, "Ä123", "x y", "  "]
 
 
-def test_same_reference_or_same_refusal_as_the_full_path() -> None:
-    hasher = PatientRefHasher(KEY)
+@pytest.mark.parametrize("key", [KEY, KEY[:16], bytes(range(80))])  # 80: longer than a block
+def test_same_reference_or_same_refusal_as_the_full_path(key: bytes) -> None:
+    hasher = PatientRefHasher(key)
     plain = 0
     for mrn in _mrns():
         try:
