@@ -81,6 +81,8 @@ def encode_value(value: Any, where: str) -> JsonValue:  # noqa: PLR0911, PLR0912
             encoded[str(encode_value(key, where))] = encode_value(item, f"{where}.{label}")
         return encoded
     if isinstance(value, list | tuple):
+        if all(type(item) is str for item in value):  # e.g. a million patient refs
+            return list(value)
         return [encode_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, set | frozenset):
         items = [encode_value(item, f"{where}[]") for item in value]

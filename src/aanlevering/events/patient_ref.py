@@ -38,6 +38,7 @@ _HEX_CHARS = 32  # 128 bits: collisions are negligible at national scale
 _DOMAIN = b"aanlevering/patient-ref/v1"
 _SCHEME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 _REF = re.compile(rf"{PREFIX}[0-9a-f]{{{_HEX_CHARS}}}")
+_REFS = re.compile(rf"(?:{PREFIX}[0-9a-f]{{{_HEX_CHARS}}}\n)*")
 _SEPARATORS = re.compile(r"[\s.\-/]+")
 #: MRNs that both normalisations leave unchanged (see PatientRefHasher.mrn_ref).
 _PLAIN_MRN = re.compile(r"[A-Z0-9_]+")
@@ -49,6 +50,15 @@ _SHA256_BLOCK = 64
 def is_patient_ref(value: str) -> bool:
     """Whether ``value`` has the shape of a patient reference."""
     return bool(_REF.fullmatch(value))
+
+
+def all_patient_refs(values: list[str]) -> bool:
+    """Whether every value is a patient reference (one regex scan for the whole list)."""
+    if not all(type(value) is str for value in values):
+        return False
+    joined = "".join(value + "\n" for value in values)
+    # A value holding a line break could pass as two; the count rules that out.
+    return joined.count("\n") == len(values) and _REFS.fullmatch(joined) is not None
 
 
 def normalise_identifier(identifier: str, scheme: str) -> str:

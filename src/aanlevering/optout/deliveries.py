@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from aanlevering.errors import EventStoreError
-from aanlevering.events.patient_ref import is_patient_ref
+from aanlevering.events.patient_ref import all_patient_refs, is_patient_ref
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.service import append_missing
 from aanlevering.optout.events import (
@@ -52,8 +53,10 @@ def delivery_contents_events(
     ``patient_refs`` must be patient references (``pr_...``); anything else
     (an MRN, a BSN) is refused before it can reach the log.
     """
-    refs = sorted(set(patient_refs))
-    if any(not is_patient_ref(ref) for ref in refs):
+    refs = list(patient_refs)
+    if any(a >= b for a, b in pairwise(refs)):  # not already sorted and distinct
+        refs = sorted(set(refs))
+    if not all_patient_refs(refs):
         raise EventStoreError(
             f"delivery contents {registration} {period} v{version}: patient_refs must be patient "
             "references (pr_ + 32 hex), never identifiers"
