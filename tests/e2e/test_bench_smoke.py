@@ -1,0 +1,60 @@
+"""`make bench`'s whole-run benchmark still runs end to end, on a tiny extract.
+
+Not a timing test: it asserts that every figure the issue asks for is
+printed and recorded (stage times, peak RSS, floor, rate, batches), with
+values that make sense for what was delivered, so the benchmark cannot rot
+unnoticed while the pipeline's stage functions change.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+STAGES = ("extract", "optout", "fingerprint", "validate", "pseudonymise", "output", "deliver")
+
+
+def test_bench_pipeline_prints_and_records_every_figure(tmp_path: Path) -> None:
+    results = tmp_path / "results.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "bench_pipeline.py"),
+            "--csv-patients",
+            "300,600",
+            "--fhir-patients",
+            "150",
+            "--results",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = {
+        line.split()[1]: float(line.split()[2])
+        for line in done.stdout.splitlines()
+        if line.startswith("bench: ")
+    }
+    recorded = {f["name"]: f["value"] for f in json.loads(results.read_text())["figures"]}
+    assert printed == recorded
+    for label in ("csv_300", "csv_600", "fhir_150"):
+        for stage in STAGES:
+            assert recorded[f"{label}_{stage}"] >= 0
+            assert recorded[f"{label}_{stage}_peak_rss"] > 0
+        assert recorded[f"{label}_run"] > 0
+        assert recorded[f"{label}_patients"] > 0
+        assert recorded[f"{label}_records"] >= recorded[f"{label}_patients"] * 0.5
+        assert recorded[f"{label}_pseudonymise_rate"] > 0
+        assert recorded[f"{label}_ttp_batches"] >= 1
+        assert recorded[f"{label}_output_bytes"] > 0
+        assert recorded[f"{label}_floor"] > 0
+        assert recorded[f"{label}_run_over_floor"] > 0
+    assert recorded["csv_600_excluded_optout"] >= 0
+    assert recorded["growth_per_patient_ratio"] > 0
+    assert recorded["gx_import"] > 0
