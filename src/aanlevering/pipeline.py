@@ -103,13 +103,18 @@ class Ports:
 
 
 def _filter(dataset: ExtractedDataset, keep: pa.BooleanArray) -> ExtractedDataset:
-    kept_refs = set(pc.filter(dataset.row_refs, keep).to_pylist())
+    row_refs = pc.filter(dataset.row_refs, keep)
+    problems = dataset.type_problems
+    if problems:  # keep the problems of kept rows; only problem rows go through Python
+        wanted = pa.array([p.row_ref for p in problems], type=row_refs.type)
+        kept = set(pc.filter(row_refs, pc.is_in(row_refs, value_set=wanted)).to_pylist())
+        problems = tuple(p for p in problems if p.row_ref in kept)
     return replace(
         dataset,
         clinical=dataset.clinical.filter(keep),
         identity=dataset.identity.filter(keep),
-        row_refs=pc.filter(dataset.row_refs, keep),
-        type_problems=tuple(p for p in dataset.type_problems if p.row_ref in kept_refs),
+        row_refs=row_refs,
+        type_problems=problems,
     )
 
 

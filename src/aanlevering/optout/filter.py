@@ -58,30 +58,31 @@ def patient_refs_for_mrns(
     stops the run: :class:`ExtractError` names ``where`` (e.g. the file) and
     the first such rows by 1-based position, never the values.
     """
-    values = _as_array(mrns, pa.string(), "mrns").to_pylist()
-    refs: list[str] = []
-    bad: list[int] = []
-    # A patient has several rows (operations, complications): hash each MRN once.
+    # A patient has several rows (operations, complications): hash each distinct
+    # MRN once, then spread the references over the rows in Arrow.
     # ``known`` may be shared by the calls of one run (it holds MRNs: never keep it).
+    encoded = pc.dictionary_encode(_as_array(mrns, pa.string(), "mrns"))
     known = {} if known is None else known
-    for index, mrn in enumerate(values):
-        ref = known.get(mrn) if mrn is not None else ""
+    distinct: list[str] = []
+    for mrn in encoded.dictionary.to_pylist():
+        ref = known.get(mrn)
         if ref is None:
             try:
                 ref = hash_mrn(mrn)
             except AanleveringError:
                 ref = ""
             known[mrn] = ref
-        refs.append(ref)
-        if not ref:
-            bad.append(index + 1)
-    if bad:
-        shown = ", ".join(str(row) for row in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        distinct.append(ref)
+    refs = pc.take(pa.array(distinct, type=pa.string()), encoded.indices)
+    unusable = pc.or_kleene(pc.is_null(refs), pc.equal(refs, ""))
+    if pc.any(unusable).as_py():
+        bad = pc.indices_nonzero(pc.fill_null(unusable, True)).to_pylist()
+        shown = ", ".join(str(row + 1) for row in bad[:10]) + (" ..." if len(bad) > 10 else "")
         raise ExtractError(
             f"{where}: {len(bad)} row(s) without a usable patient number (MRN), so opt-outs "
             f"can not be checked: rows {shown}"
         )
-    return pa.array(refs, type=pa.string())
+    return refs
 
 
 def apply_optouts(
