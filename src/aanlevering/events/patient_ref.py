@@ -54,9 +54,9 @@ def is_patient_ref(value: str) -> bool:
 
 def all_patient_refs(values: list[str]) -> bool:
     """Whether every value is a patient reference (one regex scan for the whole list)."""
-    if not all(type(value) is str for value in values):
+    if not {*map(type, values)} <= {str}:  # plain strings only (no subclasses)
         return False
-    joined = "".join(value + "\n" for value in values)
+    joined = "\n".join(values) + "\n" if values else ""
     # A value holding a line break could pass as two; the count rules that out.
     return joined.count("\n") == len(values) and _REFS.fullmatch(joined) is not None
 

@@ -14,9 +14,10 @@ lookup table can be added as a projection if it ever needs to be fast.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import islice
 from typing import Any
 
 from aanlevering.errors import EventStoreError
@@ -54,7 +55,7 @@ def delivery_contents_events(
     (an MRN, a BSN) is refused before it can reach the log.
     """
     refs = list(patient_refs)
-    if any(a >= b for a, b in pairwise(refs)):  # not already sorted and distinct
+    if any(map(operator.ge, refs, islice(refs, 1, None))):  # not already sorted and distinct
         refs = sorted(set(refs))
     if not all_patient_refs(refs):
         raise EventStoreError(

@@ -30,6 +30,8 @@ def _refs(count: int, seed: int) -> list[str]:
         [REF + "\n"],
         [REF, "123456782"],
         ["", REF],
+        [REF, REF + "\n"],
+        [REF, "\n" + REF],
     ],
 )
 def test_all_patient_refs_is_every_is_patient_ref(values: list[str]) -> None:
