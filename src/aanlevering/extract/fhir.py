@@ -43,6 +43,7 @@ from aanlevering.catalogue.model import (
 from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.fhir_identity import patient_identity
+from aanlevering.extract.fhir_projection import projector, read_names
 from aanlevering.extract.fhir_store import Located, ResourceStore, load_store
 from aanlevering.extract.fhir_values import EXPECTED, convert
 from aanlevering.extract.fhirpath import FhirPath, PathSyntaxError, compile_path, evaluate
@@ -174,6 +175,19 @@ class _DatasetBuilder:
                     where=_filter(source.where, config, where),
                 )
             )
+
+    def paths(self) -> list[FhirPath]:
+        """Every compiled path this dataset evaluates (values and code filters)."""
+        found = [self.where[1]] if self.where is not None else []
+        for variable in self.variables:
+            found.append(variable.path)
+            if variable.where is not None:
+                found.append(variable.where[1])
+        return found
+
+    def links(self) -> list[str]:
+        """Elements through which related resources reference the focus."""
+        return [v.source.link or "subject" for v in self.variables if v.source.resource]
 
     def focus(self, store: ResourceStore) -> list[Located]:
         """Focus resources that match the dataset's filter and were not recorded in error."""
@@ -345,7 +359,11 @@ def extract_fhir(
                 f"registration {config.id}: source.fhir has no mapping for dataset {dataset.name!r}"
             )
         builders[dataset.name] = _DatasetBuilder(config, dataset, mapping, options)
-    store = load_store(Path(input_path))
+    names = read_names(
+        (path for builder in builders.values() for path in builder.paths()),
+        (link for builder in builders.values() for link in builder.links()),
+    )
+    store = load_store(Path(input_path), projector(names))
     selected: dict[str, PeriodSelection] = {}
     unrestricted: dict[str, Rows] = {}
     for dataset in config.dictionary.datasets:

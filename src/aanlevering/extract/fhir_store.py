@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,8 @@ class ResourceStore:
     by_identifier: dict[tuple[str, str, str], str] = field(default_factory=dict)
     duplicates: int = 0
     files: list[str] = field(default_factory=list)
+    #: Drops elements no mapping reads, once a resource is indexed (decision 0135).
+    project: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     _links: dict[tuple[str, str], dict[str, list[Located]]] = field(default_factory=dict)
 
     def add(self, resource: Resource, location: str, full_url: str | None = None) -> None:
@@ -79,6 +81,8 @@ class ResourceStore:
         if key in self.by_key:
             self.duplicates += 1
             return
+        if self.project is not None and isinstance(resource, dict):
+            resource = self.project(resource)
         located = Located(resource, location, key)
         self.by_key[key] = located
         self.by_type.setdefault(resource_type, []).append(located)
@@ -259,10 +263,16 @@ def input_files(input_path: Path) -> tuple[list[Path], list[Path]]:
     return ndjson, bundles
 
 
-def load_store(input_path: Path) -> ResourceStore:
-    """Read every resource of the input into one store."""
+def load_store(
+    input_path: Path, project: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> ResourceStore:
+    """Read every resource of the input into one store.
+
+    ``project`` keeps only the elements the mappings read, so memory follows what is
+    extracted rather than the raw export (decision 0135).
+    """
     ndjson, bundles = input_files(input_path)
-    store = ResourceStore()
+    store = ResourceStore(project=project)
     for path in ndjson:
         for resource, location in _ndjson_resources(path):
             store.add(resource, location)
