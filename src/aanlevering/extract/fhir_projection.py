@@ -63,9 +63,17 @@ def _kept(key: str, names: frozenset[str]) -> bool:
 def projector(names: frozenset[str]) -> Callable[[Resource], Resource]:
     """A function keeping only the readable top-level elements of a resource (order kept)."""
 
+    verdicts: dict[str, bool] = {}  # element names repeat across millions of resources
+
+    def kept(key: str) -> bool:
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = verdicts[key] = _kept(key, names)
+        return verdict
+
     def project(resource: Resource) -> Resource:
         if resource.get("resourceType") in KEPT_WHOLE:
             return resource
-        return {key: value for key, value in resource.items() if _kept(key, names)}
+        return {key: value for key, value in resource.items() if kept(key)}
 
     return project
