@@ -425,7 +425,9 @@ def _batch_ids(store: Any, registration: str) -> tuple[str, ...]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--csv-patients", default="200000,1000000", help="comma separated")
+    parser.add_argument(
+        "--csv-patients", default="200000,1000000", help="comma separated; 0: no CSV run"
+    )
     parser.add_argument("--fhir-patients", type=int, default=200_000, help="0: no FHIR run")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
@@ -447,7 +449,7 @@ def main() -> int:
     try:
         catalogue = write_catalogue(work / "catalogue")
         runs: list[tuple[str, Path, Path | None]] = []
-        for patients in (int(p) for p in args.csv_patients.split(",") if p):
+        for patients in (int(p) for p in args.csv_patients.split(",") if p and int(p) > 0):
             out = work / f"demo-csv-{patients}"
             seconds = generate(catalogue, out, patients, "csv", args.seed)
             figures.add(f"csv_{_short(patients)}_generate", seconds, "s")
