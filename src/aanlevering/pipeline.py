@@ -45,10 +45,14 @@ from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.obligation.permission import check_may_deliver
 from aanlevering.obligation.status import load_status
 from aanlevering.optout.deliveries import record_delivery_contents
-from aanlevering.optout.filter import apply_optouts, patient_refs_for_mrns, record_optouts_applied
+from aanlevering.optout.filter import (
+    MrnRefCache,
+    apply_optouts,
+    patient_refs_for_mrns,
+    record_optouts_applied,
+)
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_optout_rules
-from aanlevering.optout.sources import mrn_hasher
 from aanlevering.periods import Period
 from aanlevering.pseudonym.keys import load_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
@@ -137,12 +141,12 @@ def apply_optouts_to_extract(
     Returns the filtered extract, the number of records removed, and the
     patient references (keyed hashes) of the remaining rows per dataset.
     """
-    hasher = mrn_hasher(PatientRefHasher.from_settings(settings))
+    hasher = PatientRefHasher.from_settings(settings)
     register = OptOutRegister.load(store, load_optout_rules(settings))
     datasets: dict[str, ExtractedDataset] = {}
     refs_by_dataset: dict[str, pa.Array] = {}
     excluded = considered = 0
-    known: dict[str, str] = {}  # MRN -> ref for this call only (patients recur across datasets)
+    known = MrnRefCache()  # for this call only (it holds MRNs; patients recur across datasets)
     for name, dataset in extract.datasets.items():
         refs = patient_refs_for_mrns(_patient_numbers(dataset), hasher, f"dataset {name}", known)
         keep, removed = apply_optouts(

@@ -21,11 +21,11 @@ from typing import TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aanlevering.errors import AanleveringError, ConfigError, ExtractError
+from aanlevering.errors import ConfigError, ExtractError
+from aanlevering.events.patient_ref import PatientRefHasher
 from aanlevering.events.store import EventStore
 from aanlevering.optout.events import OptOutsApplied, applied_stream, derived_id
 from aanlevering.optout.register import OptOutRegister
-from aanlevering.optout.sources import MrnHasher
 from aanlevering.periods import Period
 
 log = logging.getLogger(__name__)
@@ -45,38 +45,53 @@ def _as_array(values: object, kind: pa.DataType, what: str) -> pa.Array:
     return array
 
 
+class MrnRefCache:
+    """The MRN -> patient reference pairs one run has computed, as Arrow columns.
+
+    Why: a patient recurs across an extract's datasets (operations,
+    complications), so later datasets look their MRNs up here (one
+    ``pc.index_in``) and hash only the new ones. It holds MRNs: keep it for
+    one run, never store or log it. A refused MRN is kept with a null reference.
+    """
+
+    def __init__(self) -> None:
+        self._mrns: pa.Array = pa.array([], pa.string())
+        self._refs: pa.Array = pa.array([], pa.string())
+
+    def refs_of(self, mrns: pa.StringArray, hasher: PatientRefHasher) -> pa.StringArray:
+        """References of distinct, non-null ``mrns`` (null where refused), hashing only new ones."""
+        index = pc.index_in(mrns, value_set=self._mrns)
+        missing = pc.is_null(index)
+        new_mrns = pc.filter(mrns, missing)
+        new_refs = hasher.mrn_refs(new_mrns)
+        self._mrns = pa.concat_arrays([self._mrns, new_mrns])
+        self._refs = pa.concat_arrays([self._refs, new_refs])
+        if len(new_mrns) == len(mrns):
+            return new_refs
+        return pc.replace_with_mask(pc.take(self._refs, index), missing, new_refs)
+
+
 def patient_refs_for_mrns(
     mrns: Sequence[str | None] | pa.Array | pa.ChunkedArray,
-    hash_mrn: MrnHasher,
+    hasher: PatientRefHasher,
     where: str,
-    known: dict[str, str] | None = None,
+    known: MrnRefCache | None = None,
 ) -> pa.StringArray:
     """Patient references of an extract's MRN column, hashed exactly as the opt-out readers do.
 
-    ``known``: MRN -> reference already computed in this run (filled as it goes).
+    ``known``: the references already computed in this run (filled as it goes).
     A row without a usable MRN can not be checked against the opt-outs, so it
     stops the run: :class:`ExtractError` names ``where`` (e.g. the file) and
     the first such rows by 1-based position, never the values.
     """
     # A patient has several rows (operations, complications): hash each distinct
-    # MRN once, then spread the references over the rows in Arrow.
-    # ``known`` may be shared by the calls of one run (it holds MRNs: never keep it).
+    # MRN once (PatientRefHasher.mrn_refs, the readers' mrn_ref in bulk), then
+    # spread the references over the rows in Arrow.
     encoded = pc.dictionary_encode(_as_array(mrns, pa.string(), "mrns"))
-    known = {} if known is None else known
-    distinct: list[str] = []
-    for mrn in encoded.dictionary.to_pylist():
-        ref = known.get(mrn)
-        if ref is None:
-            try:
-                ref = hash_mrn(mrn)
-            except AanleveringError:
-                ref = ""
-            known[mrn] = ref
-        distinct.append(ref)
-    refs = pc.take(pa.array(distinct, type=pa.string()), encoded.indices)
-    unusable = pc.or_kleene(pc.is_null(refs), pc.equal(refs, ""))
-    if pc.any(unusable).as_py():
-        bad = pc.indices_nonzero(pc.fill_null(unusable, True)).to_pylist()
+    distinct = (MrnRefCache() if known is None else known).refs_of(encoded.dictionary, hasher)
+    refs = pc.take(distinct, encoded.indices)
+    if refs.null_count:
+        bad = pc.indices_nonzero(pc.is_null(refs)).to_pylist()
         shown = ", ".join(str(row + 1) for row in bad[:10]) + (" ..." if len(bad) > 10 else "")
         raise ExtractError(
             f"{where}: {len(bad)} row(s) without a usable patient number (MRN), so opt-outs "

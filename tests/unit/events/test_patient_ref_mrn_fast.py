@@ -1,4 +1,4 @@
-"""The quick MRN reference equals the full normalise-then-hash path, for every MRN shape."""
+"""The quick MRN references (one and in bulk) equal the full normalise-then-hash path."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import random
 import re
 import string
 
+import pyarrow as pa
 import pytest
 
 from aanlevering.errors import AanleveringError
@@ -42,3 +43,24 @@ def test_same_reference_or_same_refusal_as_the_full_path(key: bytes) -> None:
         assert hasher.mrn_ref(mrn) == expected, "differs for a generated MRN"
         plain += re.fullmatch(r"[A-Z0-9_]{1,64}", mrn) is not None
     assert plain > 100  # the quick path was taken often
+
+
+@pytest.mark.parametrize("key", [KEY, KEY[:16], bytes(range(80))])
+def test_bulk_references_equal_one_by_one_with_null_for_refused_and_missing(key: bytes) -> None:
+    hasher = PatientRefHasher(key)
+    mrns: list[str | None] = [*_mrns(), None, "", "A\n", "\nA", "MRN0012345"]
+    expected: list[str | None] = []
+    for mrn in mrns:
+        try:
+            expected.append(None if mrn is None else hasher.mrn_ref(mrn))
+        except AanleveringError:
+            expected.append(None)
+    assert expected.count(None) > 10 and len(set(expected)) > 1000
+    got = hasher.mrn_refs(pa.array(mrns, pa.string()))
+    assert got.type == pa.string()
+    assert got.to_pylist() == expected
+    plain = [m for m in mrns if m is not None and re.fullmatch(r"[A-Z0-9_]{1,64}", m)]
+    assert hasher.mrn_refs(pa.array(plain, pa.string())).to_pylist() == [
+        hasher.mrn_ref(m) for m in plain
+    ]  # the all-canonical shortcut
+    assert hasher.mrn_refs(pa.array([], pa.string())).to_pylist() == []

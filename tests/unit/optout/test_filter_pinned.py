@@ -10,8 +10,9 @@ import pyarrow.compute as pc
 import pytest
 
 from aanlevering.errors import AanleveringError, ExtractError
+from aanlevering.events import PatientRefHasher
 from aanlevering.extract.model import ExtractedDataset, TypeProblem
-from aanlevering.optout.filter import patient_refs_for_mrns
+from aanlevering.optout.filter import MrnRefCache, patient_refs_for_mrns
 from aanlevering.optout.sources import MrnHasher
 from aanlevering.pipeline import _filter
 
@@ -39,35 +40,46 @@ def _mrns(rng: random.Random, count: int) -> list[str | None]:
 
 
 def test_refs_equal_the_per_row_loop_and_the_shared_cache_changes_nothing(
-    hash_mrn: MrnHasher,
+    hasher: PatientRefHasher, hash_mrn: MrnHasher
 ) -> None:
     rng = random.Random(7)
     first, second = _mrns(rng, 3000), _mrns(rng, 2000)
-    known: dict[str, str] = {}
-    got_first = patient_refs_for_mrns(pa.array(first, pa.string()), hash_mrn, "a.csv", known)
-    got_second = patient_refs_for_mrns(
-        pa.chunked_array([second], pa.string()), hash_mrn, "b", known
-    )
+    second += [f"NEW{n}" for n in range(50)]  # MRNs the first dataset did not have
+    known = MrnRefCache()
+    got_first = patient_refs_for_mrns(pa.array(first, pa.string()), hasher, "a.csv", known)
+    got_second = patient_refs_for_mrns(pa.chunked_array([second], pa.string()), hasher, "b", known)
     assert got_first.type == pa.string() and got_second.type == pa.string()
     assert got_first.to_pylist() == _plain_refs(first, hash_mrn)[0]
     assert got_second.to_pylist() == _plain_refs(second, hash_mrn)[0]
+    again = patient_refs_for_mrns(pa.array(second, pa.string()), hasher, "c", known)
+    assert again.equals(got_second)  # all from the cache now
 
 
-def test_bad_rows_are_named_as_the_per_row_loop_named_them(hash_mrn: MrnHasher) -> None:
+def test_bad_rows_are_named_as_the_per_row_loop_named_them(
+    hasher: PatientRefHasher, hash_mrn: MrnHasher
+) -> None:
     rng = random.Random(11)
     values = _mrns(rng, 500)
     for row in rng.sample(range(500), 14):
         values[row] = rng.choice([None, "", "Jan de Vries", "x" * 80])
     _, bad = _plain_refs(values, hash_mrn)
     assert len(bad) == 14
-    with pytest.raises(ExtractError) as raised:
-        patient_refs_for_mrns(values, hash_mrn, "patients.csv")
     shown = ", ".join(str(row) for row in bad[:10]) + " ..."
-    assert str(raised.value) == (
+    expected = (
         "patients.csv: 14 row(s) without a usable patient number (MRN), so opt-outs "
         f"can not be checked: rows {shown}"
     )
+    with pytest.raises(ExtractError) as raised:
+        patient_refs_for_mrns(values, hasher, "patients.csv")
+    assert str(raised.value) == expected
     assert "Jan de Vries" not in str(raised.value)
+    # A refused MRN the cache already holds is refused again, with the same rows.
+    known = MrnRefCache()
+    with pytest.raises(ExtractError):
+        patient_refs_for_mrns(values, hasher, "patients.csv", known)
+    with pytest.raises(ExtractError) as again:
+        patient_refs_for_mrns(values, hasher, "patients.csv", known)
+    assert str(again.value) == expected
 
 
 def test_filter_keeps_the_problems_of_kept_rows_only() -> None:

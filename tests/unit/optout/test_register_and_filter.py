@@ -9,10 +9,12 @@ import pyarrow as pa
 import pytest
 
 from aanlevering.errors import ConfigError
+from aanlevering.events import PatientRefHasher
 from aanlevering.optout.events import OptOutsApplied
 from aanlevering.optout.filter import apply_optouts, record_optouts_applied
 from aanlevering.optout.register import OptOut, OptOutRegister
 from aanlevering.optout.rules import OptOutRules, parse_optout_rules
+from aanlevering.optout.sources import MrnHasher
 from aanlevering.periods import Period
 
 A = "pr_" + "a" * 32
@@ -174,16 +176,18 @@ def test_rules_come_from_the_named_file_or_the_home_directory(tmp_path) -> None:
         load_optout_rules(settings, env={"AANLEVERING_OPTOUT_RULES": str(tmp_path / "nope.yaml")})
 
 
-def test_extract_mrns_are_hashed_like_the_register_and_bad_rows_stop_the_run(hash_mrn) -> None:
+def test_extract_mrns_are_hashed_like_the_register_and_bad_rows_stop_the_run(
+    hasher: PatientRefHasher, hash_mrn: MrnHasher
+) -> None:
     from optout_support import MRNS
 
     from aanlevering.errors import ExtractError
     from aanlevering.optout.filter import patient_refs_for_mrns
 
-    refs = patient_refs_for_mrns(pa.array([MRNS[0].lower(), MRNS[1]]), hash_mrn, "patients.csv")
+    refs = patient_refs_for_mrns(pa.array([MRNS[0].lower(), MRNS[1]]), hasher, "patients.csv")
     assert refs.to_pylist() == [hash_mrn(MRNS[0]), hash_mrn(MRNS[1])]
     with pytest.raises(ExtractError) as error:
-        patient_refs_for_mrns([MRNS[0], None, "Jan de Vries"], hash_mrn, "patients.csv")
+        patient_refs_for_mrns([MRNS[0], None, "Jan de Vries"], hasher, "patients.csv")
     assert str(error.value) == (
         "patients.csv: 2 row(s) without a usable patient number (MRN), so opt-outs can not "
         "be checked: rows 2, 3"
