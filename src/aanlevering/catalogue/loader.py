@@ -22,6 +22,7 @@ from typing import Any, cast
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
+from aanlevering.catalogue.identity_guard import identity_problems
 from aanlevering.catalogue.model import (
     CalculatedVariable,
     Catalogue,
@@ -360,7 +361,8 @@ def load_catalogue(root: Path | str) -> Catalogue:
             )
             continue
         registration = build_registration(raw, dictionaries[key][1], str(file))
-        semantic = [CatalogueProblem(str(file), p, m) for p, m in check_registration(registration)]
+        found = check_registration(registration) + identity_problems(registration)
+        semantic = [CatalogueProblem(str(file), p, m) for p, m in found]
         if semantic:
             problems.extend(semantic)
             continue

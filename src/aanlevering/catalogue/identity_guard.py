@@ -1,0 +1,205 @@
+"""Refuse registrations that would send a patient's identity onto a delivered variable.
+
+A registration maps EHR columns (CSV) or FHIRPath expressions (FHIR) onto the
+dictionary's variables, and every mapped variable is delivered. One careless
+line (``PATIENTNUMMER: operatie_id``, ``naam: subject.resolve().name.family``)
+would deliver MRNs or names in the clear, so the catalogue refuses it when it
+is loaded, before any data is read. The only ways an identity field reaches a
+delivery are the pseudonyms and the dictionary's declared generalisations
+(birth year, PC4, sex), which the extract computes from the identity table.
+
+Sex is not identifying on its own and may be mapped directly (the examples
+map ``GESLACHT`` both as identity and as the ``geslacht`` variable).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from aanlevering.catalogue.model import (
+    CsvDatasetSource,
+    FhirDatasetSource,
+    FhirVariableSource,
+    RegistrationConfig,
+)
+
+Problem = tuple[str, str]
+
+#: Identity fields that may be mapped onto a delivered variable directly.
+MAY_BE_DELIVERED: frozenset[str] = frozenset({"sex"})
+
+#: CSV headers that name an identity field whatever the registration says
+#: (compared upper-case with spaces, dashes and underscores removed).
+IDENTITY_HEADERS: dict[str, str] = {
+    name: meaning
+    for meaning, names in {
+        "a BSN": ("BSN", "BURGERSERVICENUMMER", "SOFINUMMER"),
+        "a patient number (MRN)": ("PATIENTNUMMER", "PATIENTNR", "PATNR", "MRN", "ZIS NUMMER"),
+        "a name": (
+            "NAAM",
+            "ACHTERNAAM",
+            "GESLACHTSNAAM",
+            "PARTNERNAAM",
+            "VOORNAAM",
+            "VOORNAMEN",
+            "VOORLETTERS",
+            "ROEPNAAM",
+        ),
+        "a birth date": ("GEBOORTEDATUM", "GEBDAT", "GEBOORTE DATUM"),
+        "an address": ("POSTCODE", "HUISNUMMER", "ADRES", "STRAAT", "STRAATNAAM"),
+        "contact details": ("TELEFOON", "TELEFOONNUMMER", "EMAIL", "EMAILADRES", "MOBIEL"),
+    }.items()
+    for name in (n.replace(" ", "") for n in names)
+}
+
+#: Patient elements that identify the person (the issue's list, nl-core practice).
+PATIENT_IDENTITY_ELEMENTS: frozenset[str] = frozenset(
+    {"id", "identifier", "name", "telecom", "address", "birthDate", "contact", "photo"}
+)
+
+#: References that point at the Patient.
+PATIENT_REFERENCES: frozenset[str] = frozenset({"subject", "patient"})
+
+#: Parts of a Reference element that carry the Patient's id, identifier or name.
+REFERENCE_PARTS: frozenset[str] = frozenset({"reference", "identifier", "display"})
+
+
+def _header_key(column: str) -> str:
+    return re.sub(r"[\s_\-.]", "", column).upper()
+
+
+def split_fhirpath(expression: str) -> list[str]:
+    """The dot-separated steps of ``expression``, dots inside quotes or calls kept."""
+    steps: list[str] = []
+    depth = 0
+    quote: str | None = None
+    current = ""
+    for char in expression:
+        if quote:
+            current += char
+            if char == quote:
+                quote = None
+            continue
+        if char in "'\"`":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "." and depth == 0:
+            steps.append(current.strip())
+            current = ""
+            continue
+        current += char
+    steps.append(current.strip())
+    return [step for step in steps if step]
+
+
+def _element(step: str) -> str:
+    """The element name of a step (``name`` of ``name[0]``); calls keep their ``(``."""
+    if "(" in step:
+        return step[: step.index("(") + 1]
+    return step.split("[", 1)[0]
+
+
+def fhir_identity_reason(focus: str, expression: str) -> str | None:
+    """Why ``expression`` evaluated on a ``focus`` resource reads patient identity, or None.
+
+    Walks the path with the resource each step is on: the focus, the Patient
+    after ``subject.resolve()`` / ``patient.resolve()``, or "other" after any
+    other reference. Reading an identity element of the Patient, or the
+    reference to it (``subject.reference``, ``.identifier``, ``.display`` or
+    the bare reference), is refused.
+    """
+    on = "Patient" if focus == "Patient" else "other"
+    raw = split_fhirpath(expression)
+    steps = [_element(step) for step in raw]
+    index = 0
+    while index < len(steps):
+        step = steps[index]
+        if on == "Patient" and step in PATIENT_IDENTITY_ELEMENTS:
+            return f"it reads Patient.{step} (at {'.'.join(raw[: index + 1])})"
+        if step in PATIENT_REFERENCES:
+            following = steps[index + 1] if index + 1 < len(steps) else None
+            if following == "resolve(":
+                on = "Patient"
+                index += 2
+                continue
+            if following is None:
+                return f"it reads the reference to the Patient ({step})"
+            if following in REFERENCE_PARTS:
+                return f"it reads the {following} of the reference to the Patient"
+        if step == "resolve(":
+            on = "other"
+        index += 1
+    return None
+
+
+def _csv_problems(
+    config: RegistrationConfig, name: str, csv: CsvDatasetSource
+) -> Iterator[Problem]:
+    where = f"$.source.csv.datasets.{name}.columns"
+    for column, variable in csv.columns.items():
+        field = csv.identity.get(column)
+        if field is not None and field not in MAY_BE_DELIVERED:
+            yield (
+                f"{where}.{column}",
+                f"registration {config.id}, dataset {name}, variable {variable}: source column "
+                f"{column} is the identity field {field!r}; identity columns are never "
+                "delivered (map them under 'identity' only; birth year and PC4 come from the "
+                "dictionary's generalised_from variables)",
+            )
+            continue
+        meaning = IDENTITY_HEADERS.get(_header_key(column))
+        if field is None and meaning is not None:
+            yield (
+                f"{where}.{column}",
+                f"registration {config.id}, dataset {name}, variable {variable}: source column "
+                f"{column} holds {meaning}, which is never delivered (list it under 'identity' "
+                "for pseudonymisation instead)",
+            )
+
+
+def _fhir_variable_problem(
+    config: RegistrationConfig,
+    name: str,
+    mapping: FhirDatasetSource,
+    variable: str,
+    source: FhirVariableSource,
+) -> Problem | None:
+    focus = source.resource or mapping.resource
+    reason = fhir_identity_reason(focus, source.element)
+    if reason is None:
+        return None
+    generalised = ""
+    try:
+        declared = config.dictionary.dataset(name).variable(variable).generalised_from
+    except KeyError:
+        declared = None
+    if declared:
+        generalised = (
+            f" ({variable} is generalised from {declared}: leave it unmapped and the "
+            "extract computes it from the Patient)"
+        )
+    return (
+        f"$.source.fhir.datasets.{name}.variables.{variable}",
+        f"registration {config.id}, dataset {name}, variable {variable}: source "
+        f"{source.element!r} on {focus} is patient identity: {reason}; identity is never "
+        f"delivered, only pseudonyms and the dictionary's generalisations{generalised}",
+    )
+
+
+def identity_problems(config: RegistrationConfig) -> list[Problem]:
+    """Every mapping of ``config`` that would deliver an identity source, as (path, message)."""
+    problems: list[Problem] = []
+    if config.csv_source is not None:
+        for name, csv in config.csv_source.datasets.items():
+            problems.extend(_csv_problems(config, name, csv))
+    if config.fhir_source is not None:
+        for name, mapping in config.fhir_source.datasets.items():
+            for variable, source in mapping.variables.items():
+                problem = _fhir_variable_problem(config, name, mapping, variable, source)
+                if problem is not None:
+                    problems.append(problem)
+    return problems
