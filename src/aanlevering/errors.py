@@ -49,6 +49,15 @@ class DeliveryError(AanleveringError):
     exit_code = 2
 
 
+class OutputError(DeliveryError):
+    """Delivery files could not be made from the data given (nothing is delivered).
+
+    Raised by the FHIR builders and the file writers alike; like every error
+    here its message names the dataset, row reference and variable or the
+    resource and element, never a value.
+    """
+
+
 class NoObligation(AanleveringError):
     """There is no delivery obligation (or permission) for this registration and period."""
 

@@ -46,7 +46,7 @@ from aanlevering.catalogue.model import (
 )
 from aanlevering.catalogue.semantics import check_registration
 from aanlevering.errors import ConfigError
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.settings import checkout_root
 
 log = logging.getLogger(__name__)

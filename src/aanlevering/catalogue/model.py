@@ -12,7 +12,7 @@ from datetime import date
 from typing import Literal
 
 from aanlevering.errors import ConfigError
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 VariableType = Literal["string", "integer", "decimal", "date", "datetime", "boolean", "code"]
 Severity = Literal["error", "warning"]

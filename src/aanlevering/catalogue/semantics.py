@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from aanlevering.catalogue.model import Dataset, RegistrationConfig
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 #: Identity fields each pseudonym type needs (any one of a tuple suffices).
 PSEUDONYM_INPUTS: dict[PseudonymType, tuple[tuple[str, ...], ...]] = {

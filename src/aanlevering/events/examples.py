@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from aanlevering.events.model import DomainEvent
 from aanlevering.events.registry import upcaster
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from aanlevering.errors import PseudonymisationError
 from aanlevering.fhir.context import DeliveryContext
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 INT32_MAX = 2**31 - 1
 _VALUE = re.compile(r"\S{1,1024}")

@@ -8,7 +8,7 @@ from aanlevering.catalogue.model import DataDictionary, RegistrationConfig
 from aanlevering.errors import PseudonymisationError
 from aanlevering.fhir.ids import ResourceIds
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Change them only with a new version of that contract.
 
 from __future__ import annotations
 
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 BASE = "https://aanlevering.example/fhir"
 

@@ -37,9 +37,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.ids import ResourceIds
 from aanlevering.fhir.patient import SECURITY_META
-from aanlevering.output.errors import OutputError
 
 ReferenceStyle = Literal["relative", "urn"]
 

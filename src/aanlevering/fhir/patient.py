@@ -36,7 +36,7 @@ from aanlevering.fhir.conventions import (
 )
 from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 PATIENT_KIND = "Patient"
 

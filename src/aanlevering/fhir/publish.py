@@ -33,7 +33,7 @@ from aanlevering.fhir.conventions import (
     pseudonym_system,
     questionnaire_url,
 )
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
 

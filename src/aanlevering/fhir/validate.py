@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from aanlevering.output.errors import OutputError
+from aanlevering.errors import OutputError
 
 ValidationMode = Literal["all", "sample"]
 

@@ -17,10 +17,10 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.patient import SECURITY_META
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
 from aanlevering.output.content import DeliveryInput
-from aanlevering.output.errors import OutputError
 from aanlevering.output.fhir_stream import Encoded, FhirStream, dumps
 from aanlevering.output.files import FileSet
 from aanlevering.output.result import OutputResult
@@ -93,7 +93,7 @@ def write_bundles(
 ) -> OutputResult:
     """Write the delivery as collection Bundles into ``folder``; all files appear or none.
 
-    Raises :class:`aanlevering.output.errors.OutputError` as the NDJSON writer
+    Raises :class:`aanlevering.errors.OutputError` as the NDJSON writer
     does, and for ``max_entries`` below 2 (a Patient and one record).
     """
     if max_entries < 2:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.errors import OutputError
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.fhir.context import DeliveryContext
 from aanlevering.fhir.generalised import (
@@ -30,7 +31,6 @@ from aanlevering.fhir.generalised import (
     generalised_variables,
 )
 from aanlevering.fhir.patient import PATIENT_KIND
-from aanlevering.output.errors import OutputError
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
 
 log = logging.getLogger(__name__)

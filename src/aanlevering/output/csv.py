@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue.model import Dataset
+from aanlevering.errors import OutputError
 from aanlevering.fhir.approved import ApprovedPseudonyms
 from aanlevering.fhir.context import DeliveryContext
 from aanlevering.output.content import DeliveryInput, index_patients
-from aanlevering.output.errors import OutputError
 from aanlevering.output.files import FileSet
 from aanlevering.output.result import OutputResult
 from aanlevering.output.values import ValueProblem, csv_text

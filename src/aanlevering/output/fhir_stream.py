@@ -25,9 +25,9 @@ from aanlevering.fhir.generalised import NO_FORMS
 from aanlevering.fhir.minimise import ReferenceMap, ReferenceStyle, minimise_resource, render
 from aanlevering.fhir.patient import PatientBuilder
 from aanlevering.fhir.patient_columns import patient_texts
-from aanlevering.fhir.records import RESOURCE_TYPE, RecordEncoder
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
 from aanlevering.output.content import DeliveryInput, PatientIndex, index_patients
+from aanlevering.output.fhir_records import RESOURCE_TYPE, RecordEncoder
 from aanlevering.pseudonym.model import PseudonymTable
 
 BATCH_ROWS = 20_000

@@ -29,7 +29,7 @@ def write_ndjson(
 ) -> OutputResult:
     """Write the delivery as FHIR NDJSON into ``folder``; all files appear or none.
 
-    Raises :class:`aanlevering.output.errors.OutputError` (a value FHIR cannot
+    Raises :class:`aanlevering.errors.OutputError` (a value FHIR cannot
     carry, an invalid resource, a record without pseudonyms) and
     :class:`aanlevering.errors.PseudonymisationError` (an unapproved type).
     """

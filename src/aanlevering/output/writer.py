@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.validate import SamplePolicy
 from aanlevering.output.bundle import DEFAULT_MAX_ENTRIES, write_bundles
 from aanlevering.output.content import DeliveryInput, OutputFormat
 from aanlevering.output.csv import CsvOptions, write_csv
-from aanlevering.output.errors import OutputError
 from aanlevering.output.ndjson import write_ndjson
 from aanlevering.output.result import OutputResult
 

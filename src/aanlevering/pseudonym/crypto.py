@@ -19,7 +19,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Literal
 
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 #: Marker of the temporary-pseudonym format (bump when the layout changes).
 TEMPORARY_MARKER = "T1"

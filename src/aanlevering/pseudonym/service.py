@@ -32,7 +32,7 @@ from aanlevering.pseudonym.ttp_client import (
     TTPClient,
     inputs_from_columns,
 )
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
 

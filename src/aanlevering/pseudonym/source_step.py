@@ -40,7 +40,7 @@ from aanlevering.errors import ConfigError, PseudonymisationError
 from aanlevering.pseudonym.normalise.base import CanonicalColumns
 from aanlevering.pseudonym.normalise.failures import NormalisationFailure
 from aanlevering.pseudonym.normalise.mrn import MAX_LENGTH as MRN_MAX_LENGTH
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from aanlevering.deliver.receipt import Receipt
 from aanlevering.errors import ConfigError, TTPError
 from aanlevering.pseudonym.crypto import TEMPORARY_MARKER, LabelError, parse_label
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
 

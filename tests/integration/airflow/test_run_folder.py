@@ -14,7 +14,7 @@ from aanlevering.errors import ConfigError
 from aanlevering.extract.model import Extract, ExtractedDataset, TypeProblem
 from aanlevering.periods import Period
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.runs.folder import RunFolder
 
 

@@ -11,7 +11,7 @@ import yaml
 from aanlevering.catalogue import load_catalogue
 from aanlevering.catalogue.loader import CatalogueInvalid
 from aanlevering.errors import ConfigError
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 REPO = Path(__file__).resolve().parents[3]
 CATALOGUE = REPO / "schemas" / "catalogue"

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from aanlevering.errors import EventStoreError
 from aanlevering.events.codec import canonical_json, decode_payload, encode_payload
 from aanlevering.events.model import DomainEvent
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 
 class Outcome(Enum):

@@ -12,7 +12,7 @@ import pytest
 from aanlevering.catalogue import Catalogue, load_catalogue
 from aanlevering.fhir.context import DeliveryContext
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCE = Path(__file__).resolve().parent / "data" / "source-resources.json"

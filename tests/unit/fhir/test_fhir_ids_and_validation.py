@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.ids import ResourceIds, derive_salt
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
-from aanlevering.output.errors import OutputError
 
 SECRET = b"hospital secret, 32 bytes long!!"
 

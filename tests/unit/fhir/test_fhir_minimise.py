@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.ids import ResourceIds
 from aanlevering.fhir.minimise import ReferenceMap, minimise_resource
 from aanlevering.fhir.validate import validate_resource
-from aanlevering.output.errors import OutputError
 
 PATIENT_1 = "11111111-1111-4111-8111-111111111111"
 PATIENT_2 = "22222222-2222-4222-8222-222222222222"

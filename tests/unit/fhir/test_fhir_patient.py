@@ -27,7 +27,7 @@ from aanlevering.fhir.generalised import (
 from aanlevering.fhir.patient import PatientBuilder, patient_id, pseudonymised_patient
 from aanlevering.fhir.publish import pseudonym_type_code_system
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 DIRECT_IDENTIFIER_ELEMENTS = ("name", "telecom", "photo", "contact", "text", "extension")
 

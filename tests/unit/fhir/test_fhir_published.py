@@ -13,7 +13,7 @@ from aanlevering.catalogue import Catalogue
 from aanlevering.fhir.conventions import PSEUDONYM_TYPE_SYSTEM, pseudonym_system
 from aanlevering.fhir.publish import file_name, published_resources, render_json
 from aanlevering.fhir.validate import validate_resource
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 PUBLISHED = Path(__file__).resolve().parents[3] / "schemas" / "fhir"
 

@@ -23,7 +23,7 @@ from aanlevering.fhir.context import DeliveryContext
 from aanlevering.fhir.ids import derive_salt
 from aanlevering.output.content import DeliveryInput, SourceResource
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCE = REPO / "tests" / "unit" / "fhir" / "data" / "source-resources.json"
@@ -70,6 +70,14 @@ IDENTIFYING: tuple[str, ...] = tuple(
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
     return load_catalogue(REPO / "schemas" / "catalogue")
+
+
+@pytest.fixture(scope="session")
+def context_for(catalogue: Catalogue) -> Callable[[str], DeliveryContext]:
+    def build(registration_id: str) -> DeliveryContext:
+        return DeliveryContext.for_registration(catalogue.get(registration_id), SECRET)
+
+    return build
 
 
 def _value(variable: Variable, config: RegistrationConfig, person: dict[str, Any], row: int) -> Any:

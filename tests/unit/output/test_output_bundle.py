@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.validate import VALIDATE_ALL
 from aanlevering.output.bundle import write_bundles
 from aanlevering.output.content import DeliveryInput
-from aanlevering.output.errors import OutputError
 
 
 def _bundles(folder: Path) -> list[dict[str, Any]]:

@@ -13,12 +13,11 @@ import pyarrow as pa
 import pytest
 
 from aanlevering.catalogue.model import IDENTITY_FIELDS
-from aanlevering.errors import PseudonymisationError
+from aanlevering.errors import OutputError, PseudonymisationError
 from aanlevering.output.content import DeliveryInput
 from aanlevering.output.csv import CsvOptions, pseudonym_columns, write_csv
-from aanlevering.output.errors import OutputError
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 
 def _rows(path: Path, delimiter: str = ";") -> list[dict[str, str]]:

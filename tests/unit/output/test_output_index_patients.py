@@ -15,10 +15,10 @@ from dataclasses import replace
 import pyarrow as pa
 import pytest
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms, generalised_variables
 from aanlevering.fhir.patient import PATIENT_KIND
 from aanlevering.output.content import DeliveryInput, PatientIndex, index_patients
-from aanlevering.output.errors import OutputError
 from aanlevering.pseudonym.model import PseudonymTable
 
 

@@ -12,9 +12,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.validate import VALIDATE_ALL, validate_resource
 from aanlevering.output.content import DeliveryInput
-from aanlevering.output.errors import OutputError
 from aanlevering.output.ndjson import write_ndjson
 from aanlevering.output.writer import write_delivery
 

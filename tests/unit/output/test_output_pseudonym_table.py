@@ -20,7 +20,7 @@ from aanlevering.errors import PseudonymisationError
 from aanlevering.output.content import DeliveryInput, OutputFormat
 from aanlevering.output.writer import write_delivery
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym, PseudonymTable
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 FORMATS: tuple[OutputFormat, ...] = ("fhir-ndjson", "fhir-bundle", "csv")
 

@@ -26,7 +26,7 @@ from aanlevering.pseudonym.normalise import (
     registry,
 )
 from aanlevering.pseudonym.normalise.base import ColumnsInput
-from aanlevering.pseudonym.types import PseudonymType as T
+from aanlevering.pseudonym_types import PseudonymType as T
 
 JAN = PersonIdentifiers(
     bsn="111222333",

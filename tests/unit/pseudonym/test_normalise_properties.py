@@ -26,7 +26,7 @@ from aanlevering.pseudonym.normalise import get_profile
 from aanlevering.pseudonym.normalise.bsn import passes_elfproef
 from aanlevering.pseudonym.normalise.failures import ALL_REASONS
 from aanlevering.pseudonym.source_step import SourceKey, hash_canonical
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 PROFILE = get_profile("nl-2026.1")
 ALL_TYPES = list(PseudonymType)

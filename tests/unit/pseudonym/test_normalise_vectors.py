@@ -11,7 +11,7 @@ import pytest
 
 from aanlevering.pseudonym.identifiers import PERSON_FIELDS, PersonIdentifiers
 from aanlevering.pseudonym.normalise import get_profile
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "canonical.json").read_text("utf-8"))
 CASES: list[dict[str, Any]] = VECTORS["cases"]

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym, PseudonymTable
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 NGGV, MRN = PseudonymType("NGGV"), PseudonymType("MRN")
 

@@ -29,7 +29,7 @@ from aanlevering.pseudonym.source_step import (
     reveal_mrn,
     reveal_mrn_column,
 )
-from aanlevering.pseudonym.types import PseudonymType as T
+from aanlevering.pseudonym_types import PseudonymType as T
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "vectors" / "source_step.json").read_text("utf-8")

@@ -15,7 +15,7 @@ from aanlevering.pseudonym.crypto import (
     pseudonym_type,
     source_digest_bytes,
 )
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 
 @given(st.binary(min_size=1, max_size=80))

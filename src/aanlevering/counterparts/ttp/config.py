@@ -20,7 +20,7 @@ import yaml
 from jsonschema import Draft202012Validator, ValidationError
 
 from aanlevering.errors import ConfigError
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.settings import checkout_root
 
 Role = Literal["hospital", "registry_holder", "admin"]

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from aanlevering.counterparts.ttp.config import KeyStatus, Registration, TTPConfig
 from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.errors import ConfigError
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
 

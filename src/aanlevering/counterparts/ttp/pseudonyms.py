@@ -38,7 +38,7 @@ from aanlevering.pseudonym.crypto import (
     pseudonym_type,
     source_digest_bytes,
 )
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 MRN = PseudonymType.MRN.value
 

@@ -41,7 +41,7 @@ from aanlevering.counterparts.ttp.pseudonyms import (
 from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.errors import DeliveryError
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
 

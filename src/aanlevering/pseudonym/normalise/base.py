@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 from aanlevering.errors import PseudonymisationError
 from aanlevering.pseudonym.identifiers import PersonIdentifiers
 from aanlevering.pseudonym.normalise.failures import NormalisationFailure
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -45,7 +45,7 @@ from aanlevering.pseudonym.normalise.mrn import normalise_mrn
 from aanlevering.pseudonym.normalise.names import birth_name_letters, first_initial, fit
 from aanlevering.pseudonym.normalise.postcode import normalise_pc4, normalise_pc6
 from aanlevering.pseudonym.normalise.sex import normalise_sex
-from aanlevering.pseudonym.types import PseudonymType
+from aanlevering.pseudonym_types import PseudonymType
 
 SEPARATOR = "|"
 

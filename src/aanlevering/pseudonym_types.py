@@ -2,6 +2,11 @@
 
 A registration's approval lists which of these it may receive; most may not
 receive ``B`` (pseudonymised BSN).
+
+A leaf module without project imports: the catalogue (approvals), FHIR,
+output and the TTP all name these types, and the ``pseudonym`` package itself
+depends on the catalogue, so the types cannot live inside it without a cycle
+(tests/unit/test_layers.py).
 """
 
 from __future__ import annotations

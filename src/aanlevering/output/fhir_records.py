@@ -13,7 +13,8 @@ rest. This works the same for CSV and FHIR sources.
 
 The encoder writes JSON text column-wise with Arrow (see
 :mod:`aanlevering.output.values`): the only per-record Python work is the
-record's id and subject reference.
+record's id and subject reference. It lives in ``output`` next to the value
+formatting it uses; ``fhir`` holds what every FHIR resource shares.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.catalogue.model import Dataset, Variable
+from aanlevering.errors import OutputError
 from aanlevering.extract.model import ARROW_TYPES
 from aanlevering.fhir.context import DeliveryContext
 from aanlevering.fhir.conventions import option_set_system, questionnaire_url
 from aanlevering.fhir.patient import SECURITY_META
-from aanlevering.output.errors import OutputError
 from aanlevering.output.values import ValueProblem, fhir_text
 
 RESOURCE_TYPE = "QuestionnaireResponse"

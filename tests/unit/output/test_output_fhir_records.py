@@ -10,10 +10,10 @@ import pyarrow as pa
 import pytest
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
+from aanlevering.errors import OutputError
 from aanlevering.extract.model import ARROW_TYPES
 from aanlevering.fhir.context import DeliveryContext
-from aanlevering.fhir.records import RecordEncoder, questionnaire_response
-from aanlevering.output.errors import OutputError
+from aanlevering.output.fhir_records import RecordEncoder, questionnaire_response
 
 SUBJECT = "Patient/11111111-1111-4111-8111-111111111111"
 
