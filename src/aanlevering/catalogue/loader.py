@@ -21,6 +21,7 @@ from typing import Any, cast
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
 
 from aanlevering.catalogue.identity_guard import identity_problems
 from aanlevering.catalogue.model import (
@@ -112,11 +113,64 @@ def _read_yaml(file: Path, problems: list[CatalogueProblem]) -> dict[str, Any] |
     return cast(dict[str, Any], json.loads(json.dumps(data, default=str)))
 
 
+def _leaf_errors(error: ValidationError) -> list[ValidationError]:
+    """The errors that say what is wrong: inside a ``oneOf``, those of the branch that fits."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    specific = [e for e in error.context if e.validator != "type"]
+    if not specific:
+        return [error]
+    return [leaf for e in specific for leaf in _leaf_errors(e)]
+
+
+def _label(parts: list[object]) -> str:
+    """``dataset X, variable Y: `` for errors inside a source mapping, else empty."""
+    names = []
+    kinds = (
+        ("datasets", "dataset"),
+        ("variables", "variable"),
+        ("columns", "column"),
+        ("identity", "identity column"),
+    )
+    for kind, key in kinds:
+        if kind in parts and parts.index(kind) + 1 < len(parts):
+            names.append(f"{key} {parts[parts.index(kind) + 1]}")
+    return ", ".join(names) + ": " if names else ""
+
+
+def _explain(error: ValidationError) -> str:
+    """A message that names the field and, where the schema lists them, the allowed values."""
+    parts = list(error.absolute_path)
+    field = str(parts[-1]) if parts else "the file"
+    label = _label(parts)
+    if error.validator == "enum":
+        allowed = ", ".join(str(v) for v in error.validator_value)
+        return f"{label}{field} {error.instance!r} is not allowed; use one of: {allowed}"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed_keys = list(error.schema.get("properties", {}))
+        unexpected = [k for k in error.instance if k not in allowed_keys]
+        if allowed_keys and unexpected:
+            return (
+                f"{label}{', '.join(map(repr, unexpected))} is not a known key of {field}; "
+                f"allowed: {', '.join(allowed_keys)}"
+            )
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        kinds = sorted({str(e.validator_value) for e in error.context if e.validator == "type"})
+        if kinds:
+            return (
+                f"{label}{field} must be {' or '.join(kinds)} "
+                f"(text: an element path; object: element with resource, link, where, map), "
+                f"not {type(error.instance).__name__}"
+            )
+    return f"{label}{error.message}"
+
+
 def _schema_problems(file: Path, data: Mapping[str, Any], schema: str) -> list[CatalogueProblem]:
     errors = sorted(_validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
     return [
-        CatalogueProblem(str(file), _json_path(error.absolute_path), error.message)
+        CatalogueProblem(str(file), _json_path(leaf.absolute_path), _explain(leaf))
         for error in errors
+        for leaf in _leaf_errors(error)
     ]
 
 
@@ -330,6 +384,21 @@ def load_catalogue(root: Path | str) -> Catalogue:
     Raises :class:`CatalogueInvalid` (a ConfigError, exit code 2) listing every
     problem with its file and JSON path.
     """
+    registrations, problems = load_registrations(root)
+    if problems:
+        raise CatalogueInvalid(problems)
+    log.debug("loaded %d registrations from %s", len(registrations), root)
+    return Catalogue(registrations=registrations, root=str(root))
+
+
+def load_registrations(
+    root: Path | str,
+) -> tuple[dict[str, RegistrationConfig], list[CatalogueProblem]]:
+    """The registrations that load and the problems of those that do not.
+
+    ``registrations check`` uses this to check the valid ones further while
+    reporting the others, so one broken file does not hide the rest.
+    """
     root = Path(root)
     if not (root / "registrations").is_dir():
         raise ConfigError(f"catalogue folder {root} has no 'registrations' folder")
@@ -367,7 +436,4 @@ def load_catalogue(root: Path | str) -> Catalogue:
             problems.extend(semantic)
             continue
         registrations[registration.id] = registration
-    if problems:
-        raise CatalogueInvalid(problems)
-    log.debug("loaded %d registrations from %s", len(registrations), root)
-    return Catalogue(registrations=registrations, root=str(root))
+    return registrations, problems

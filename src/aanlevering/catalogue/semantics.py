@@ -6,6 +6,7 @@ with the registration file, all at once.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Iterator
 
@@ -99,8 +100,21 @@ def _mapped_problems(config: RegistrationConfig, dataset: Dataset, kind: str) ->
             continue
         if variable.name not in mapped:
             yield path, f"dictionary variable {variable.name!r} has no source"
-    for target in mapped - set(dataset.variable_names):
-        yield path, f"maps to {target!r}, which is not a variable of dataset {dataset.name}"
+    for target in sorted(mapped - set(dataset.variable_names)):
+        yield (
+            path,
+            f"maps to {target!r}, which is not a variable of dataset {dataset.name}"
+            + _target_hint(config, dataset, target),
+        )
+
+
+def _target_hint(config: RegistrationConfig, dataset: Dataset, target: str) -> str:
+    """How to fix a mapping onto an unknown variable: the right dataset or a close name."""
+    for other in config.dictionary.datasets:
+        if other.name != dataset.name and target in other.variable_names:
+            return f"; it is a variable of dataset {other.name}: map it there"
+    close = difflib.get_close_matches(target, dataset.variable_names, n=2, cutoff=0.6)
+    return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
 def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:

@@ -1,4 +1,10 @@
-"""``aanlevering registrations list | show ID | check``: inspect the catalogue."""
+"""``aanlevering registrations list | show ID | check [ID]``: inspect the catalogue.
+
+``check`` reports everything that can be found without data: the schema and
+cross-reference problems of the catalogue loader, and the mapping checks of
+:mod:`aanlevering.onboard.mapping_check` (FHIR paths against the element
+model, links, maps, CSV targets, unresolved ``# TODO`` markers).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from datetime import date
 from typing import Any
 
 from aanlevering.catalogue import RegistrationConfig, load_catalogue
+from aanlevering.catalogue.loader import CatalogueInvalid, CatalogueProblem, load_registrations
+from aanlevering.errors import ConfigError
 from aanlevering.settings import load_settings
 
 
@@ -23,9 +31,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show = actions.add_parser("show", help="print one registration's config as JSON")
     show.add_argument("registration_id", metavar="ID")
     show.set_defaults(handler=_show)
-    actions.add_parser(
-        "check", help="validate every config; non-zero exit on problems"
-    ).set_defaults(handler=_check)
+    check = actions.add_parser(
+        "check", help="validate every config (or one); non-zero exit on problems"
+    )
+    check.add_argument("registration_id", metavar="ID", nargs="?", help="only this registration")
+    check.set_defaults(handler=_check)
 
 
 def _catalogue_dir(args: argparse.Namespace) -> str:
@@ -77,6 +87,29 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    catalogue = load_catalogue(_catalogue_dir(args))
-    print(f"ok: {len(catalogue)} registration(s) valid in {catalogue.root}")
+    from aanlevering.onboard.mapping_check import mapping_problems
+
+    root = _catalogue_dir(args)
+    registrations, problems = load_registrations(root)
+    wanted = args.registration_id
+    if wanted is not None:
+        problems = [p for p in problems if _file_id(p) == wanted]
+        if wanted not in registrations and not problems:
+            known = ", ".join(sorted(registrations)) or "none"
+            raise ConfigError(f"unknown registration {wanted!r} in {root} (known: {known})")
+        registrations = {k: v for k, v in registrations.items() if k == wanted}
+    for config in registrations.values():
+        problems.extend(
+            CatalogueProblem(config.source_file, path, message)
+            for path, message in mapping_problems(config)
+        )
+    if problems:
+        raise CatalogueInvalid(problems)
+    print(f"ok: {len(registrations)} registration(s) valid in {root}")
     return 0
+
+
+def _file_id(problem: CatalogueProblem) -> str:
+    from pathlib import Path
+
+    return Path(problem.file).stem
