@@ -34,8 +34,8 @@ from aanlevering.extract.fhirpath import (
     compile_path,
 )
 from aanlevering.onboard.fhir_model import (
-    choices,
     ElementType,
+    choices,
     close_names,
     element,
     elements,
