@@ -387,12 +387,16 @@ def stage_delivery(
 ) -> Manifest:
     """Write the delivery files and manifest into ``staging`` and record DeliveryStaged."""
     from aanlevering.fhir.context import DeliveryContext
-    from aanlevering.fhir.ids import derive_salt
+    from aanlevering.fhir.ids import RecordKeys, derive_salt
     from aanlevering.output.content import DeliveryInput
     from aanlevering.output.writer import write_delivery
 
     secret = load_or_create_key(settings.secrets_dir / "resource-ids.key")
-    context = DeliveryContext.for_registration(config, derive_salt(secret, plan.idempotency_key))
+    context = DeliveryContext.for_registration(
+        config,
+        derive_salt(secret, plan.idempotency_key),
+        record_keys=RecordKeys(secret, config.id, settings.provider_id),
+    )
     content = DeliveryInput(context=context, datasets=extracted.datasets, pseudonyms=pseudonyms)
     output = write_delivery(staging, content, config.delivery.format)
     files = output.manifest_files()

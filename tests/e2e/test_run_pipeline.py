@@ -8,7 +8,10 @@ no input identifier anywhere in what was written.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 import subprocess
 import sys
 from datetime import date
@@ -54,6 +57,17 @@ def test_https_delivery_is_receipted_with_definitive_pseudonyms_and_a_rerun_chan
     accepted = world.holder.home / "storage" / "deliveries" / "dica-dsaa.2026-Q1.v1" / "accepted"
     operaties = (accepted / "operatie.csv").read_text(encoding="utf-8")
     assert "NGGV:v1:" in operaties and "T1:" not in operaties  # exchanged at the TTP
+    # record keys are keyed hashes, never the EHR's own record ids (OK_ID)
+    delivered_keys = {
+        row["operatie_id"] for row in csv.DictReader(io.StringIO(operaties), delimiter=";")
+    }
+    assert delivered_keys and all(re.fullmatch(r"[0-9a-f]{32}", key) for key in delivered_keys)
+    source_keys = {
+        row["OK_ID"]
+        for file in (world.demo / "csv-utf8").glob("dsaa_operaties*.csv")
+        for row in csv.DictReader(io.StringIO(file.read_text(encoding="utf-8-sig")), delimiter=";")
+    }
+    assert source_keys and not any(key in operaties for key in source_keys)
     manifest = json.loads(
         (
             world.holder.home / "storage" / "deliveries" / "dica-dsaa.2026-Q1.v1" / "manifest.json"

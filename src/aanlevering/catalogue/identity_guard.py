@@ -190,9 +190,31 @@ def _fhir_variable_problem(
     )
 
 
+def _record_key_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """Key variables (and relations to them) carry keyed hashes, which are text."""
+    dictionary = config.dictionary
+    for i, dataset in enumerate(dictionary.datasets):
+        keyed = set(dataset.key) | {relation.variable for relation in dataset.relations}
+        for variable in dataset.variables:
+            if variable.name in keyed and variable.type not in ("string", "code"):
+                yield (
+                    f"$.dictionary({dictionary.id} {dictionary.version}).datasets[{i}]",
+                    f"registration {config.id}, dataset {dataset.name}, variable "
+                    f"{variable.name}: a record key is delivered as a keyed hash of the source "
+                    f"id (32 hex digits), so it must be of type string, not {variable.type}",
+                )
+            elif variable.name in keyed and (variable.max_length or 32) < 32:
+                yield (
+                    f"$.dictionary({dictionary.id} {dictionary.version}).datasets[{i}]",
+                    f"registration {config.id}, dataset {dataset.name}, variable "
+                    f"{variable.name}: a record key is delivered as a keyed hash of 32 hex "
+                    f"digits, longer than its max_length {variable.max_length}",
+                )
+
+
 def identity_problems(config: RegistrationConfig) -> list[Problem]:
     """Every mapping of ``config`` that would deliver an identity source, as (path, message)."""
-    problems: list[Problem] = []
+    problems: list[Problem] = list(_record_key_problems(config))
     if config.csv_source is not None:
         for name, csv in config.csv_source.datasets.items():
             problems.extend(_csv_problems(config, name, csv))

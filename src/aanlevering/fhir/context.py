@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 
 from aanlevering.catalogue.model import DataDictionary, RegistrationConfig
 from aanlevering.errors import PseudonymisationError
-from aanlevering.fhir.ids import ResourceIds
+from aanlevering.fhir.ids import RecordKeys, ResourceIds
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
 from aanlevering.pseudonym_types import PseudonymType
 
 
 @dataclass(frozen=True)
 class DeliveryContext:
-    """One registration's delivery: its dictionary, approved types and id salt.
+    """One registration's delivery: its dictionary, approved types, id salt and record keys.
 
     ``pseudonym_types``: the types the registration is approved to receive, in
     the order they are delivered. ``timezone``: how naive source date-times are
@@ -25,15 +25,24 @@ class DeliveryContext:
     pseudonym_types: tuple[PseudonymType, ...]
     ids: ResourceIds = field(repr=False)
     timezone: str = "Europe/Amsterdam"
+    record_keys: RecordKeys | None = field(default=None, repr=False)
 
     @classmethod
-    def for_registration(cls, config: RegistrationConfig, salt: bytes) -> DeliveryContext:
-        """Context of ``config``; ``salt`` comes from :func:`aanlevering.fhir.ids.derive_salt`."""
+    def for_registration(
+        cls, config: RegistrationConfig, salt: bytes, record_keys: RecordKeys | None = None
+    ) -> DeliveryContext:
+        """Context of ``config``; ``salt`` comes from :func:`aanlevering.fhir.ids.derive_salt`.
+
+        ``record_keys``: how key variables (and relations to them) are hashed
+        before writing; the pipeline always passes them, so source record ids
+        are never delivered (None only in tests of the writers themselves).
+        """
         return cls(
             registration_id=config.id,
             dictionary=config.dictionary,
             pseudonym_types=config.pseudonymisation.types,
             ids=ResourceIds(salt),
+            record_keys=record_keys,
         )
 
     def approved(self, pseudonyms: PatientPseudonyms) -> tuple[Pseudonym, ...]:

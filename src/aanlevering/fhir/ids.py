@@ -19,6 +19,9 @@ import hashlib
 import hmac
 import secrets
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 SALT_BYTES = 32
 _DOMAIN = b"aanlevering/fhir-resource-id/v1"
 
@@ -66,3 +69,49 @@ class ResourceIds:
 
 #: RFC 9562 variant bits (10xx) for the first hex digit of the fourth group.
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
+_RECORD_DOMAIN = b"aanlevering/record-key/v1"
+
+
+class RecordKeys:
+    """Delivered record keys: a keyed hash of the source record id, never the id itself.
+
+    Source record ids (``Encounter.id``, an EHR's OK_ID) are the hospital's
+    own: delivered verbatim, two deliveries (or two registrations) share
+    them and they lead back into the EHR. The hash key is derived per
+    registration and provider from the hospital's secret, so a record keeps
+    its delivered key across versions (a correction supersedes it by key)
+    while no other registration or hospital sees the same key. ``namespace``
+    names the key variable (``operatie.operatie_id``) so a relation that
+    references it gets the same value.
+    """
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, secret: bytes, registration: str, provider: str) -> None:
+        if len(secret) < 16:
+            raise ValueError("the secret for record keys must be at least 16 bytes")
+        label = f"{registration}\x00{provider}".encode()
+        key = hmac.new(secret, _RECORD_DOMAIN + b"\x00" + label, hashlib.sha256).digest()
+        self._keyed = hashlib.blake2b(key=key, digest_size=16)
+
+    def __repr__(self) -> str:
+        return "RecordKeys(<key hidden>)"
+
+    def __reduce__(self) -> str | tuple[object, ...]:
+        raise TypeError("RecordKeys holds a secret key and can not be pickled")
+
+    def make(self, namespace: str, source_key: str) -> str:
+        """The delivered key (32 hex digits) of ``source_key`` of the key variable ``namespace``."""
+        digest = self._keyed.copy()
+        digest.update(f"{namespace}\x00{source_key}".encode())
+        return digest.hexdigest()
+
+    def column(self, namespace: str, values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """Every value of ``values`` as its delivered key (null stays null), hashed once each."""
+        flat = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+        text = pc.cast(flat, pa.string())
+        distinct = pc.unique(pc.drop_null(text))
+        hashed = pa.array([self.make(namespace, v) for v in distinct.to_pylist()], pa.string())
+        return hashed.take(pc.index_in(text, value_set=distinct))

@@ -223,3 +223,25 @@ def test_registrations_check_exits_2_naming_the_source(catalogue_copy: Path) -> 
     assert result.returncode == 2
     assert "ldtr.yaml: $.source.fhir.datasets.trauma.variables.mechanisme" in result.stderr
     assert "'subject.resolve().name.family' on Encounter is patient identity" in result.stderr
+
+
+def test_record_keys_must_be_text_long_enough_for_the_hash(catalogue_copy: Path) -> None:
+    file = catalogue_copy / "dictionaries" / "dsaa" / "2026.1.yaml"
+    text = file.read_text(encoding="utf-8")
+    text = text.replace(
+        "{name: complicatie_id, type: string, max_length: 64,",
+        "{name: complicatie_id, type: integer,",
+    ).replace(
+        "{name: operatie_id, type: string, max_length: 64, required_for",
+        "{name: operatie_id, type: string, max_length: 20, required_for",
+    )
+    file.write_text(text, encoding="utf-8")
+    with pytest.raises(CatalogueInvalid) as caught:
+        load_catalogue(catalogue_copy)
+    messages = "\n".join(p.message for p in caught.value.problems)
+    assert "variable complicatie_id: a record key is delivered as a keyed hash" in messages
+    assert "must be of type string, not integer" in messages
+    assert (
+        "variable operatie_id: a record key is delivered as a keyed hash of 32 hex digits, "
+        "longer than its max_length 20" in messages
+    )
