@@ -69,7 +69,7 @@ from aanlevering.pipeline import (
 )
 from aanlevering.pipeline import plan_version as plan_stage
 from aanlevering.pseudonym.keys import ensure_demo_keys
-from aanlevering.pseudonym.ttp_client import TTPClient
+from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import load_settings
 from aanlevering.validate.gx import import_gx
 

@@ -57,7 +57,7 @@ from aanlevering.periods import Period
 from aanlevering.pseudonym.keys import load_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
 from aanlevering.pseudonym.service import pseudonymise
-from aanlevering.pseudonym.ttp_client import TTPClient
+from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings
 from aanlevering.validate.decision import ValidationOutcome
 

@@ -25,7 +25,7 @@ from aanlevering.events.factory import open_event_store
 from aanlevering.events.store import EventStore
 from aanlevering.pipeline import Ports
 from aanlevering.pseudonym.keys import ensure_demo_keys
-from aanlevering.pseudonym.ttp_client import TTPClient
+from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings, load_settings
 from support.registry_holder import HOSPITAL, RegistryHolder
 from support.servers import PYTHON, ServerProcess, free_port, start_server

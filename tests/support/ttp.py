@@ -22,7 +22,7 @@ from aanlevering.counterparts.ttp.demo_config import (
     write_demo_config,
 )
 from aanlevering.pseudonym.crypto import b64url_decode, b64url_encode
-from aanlevering.pseudonym.ttp_client import TTPClient
+from aanlevering.pseudonym.ttp.client import TTPClient
 from support.servers import PYTHON, ServerProcess, start_server
 
 #: Registrations of the test TTP: the three demos plus one that may receive B.

@@ -124,7 +124,7 @@ def _exchanger(config: ReceiverConfig) -> Exchanger | None:
     """Web-mode exchange at the TTP, when the config names the TTP and holder keys."""
     from aanlevering.counterparts.registry_holder.exchange import make_exchanger
     from aanlevering.errors import ConfigError
-    from aanlevering.pseudonym.ttp_client import TTPClient
+    from aanlevering.pseudonym.ttp.client import TTPClient
 
     if not config.ttp_url:
         return None

@@ -14,7 +14,7 @@ from aanlevering.settings import Settings
 def default_ports(settings: Settings, store: EventStore) -> Ports:
     """TTP client from the environment; channels as each registration config says."""
     from aanlevering.deliver.channels.factory import build_channel
-    from aanlevering.pseudonym.ttp_client import TTPClient
+    from aanlevering.pseudonym.ttp.client import TTPClient
 
     ttp = TTPClient.from_env()
 

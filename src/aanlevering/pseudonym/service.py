@@ -26,12 +26,8 @@ from aanlevering.pseudonym.events import PseudonymFailure, PseudonymisationCompl
 from aanlevering.pseudonym.model import PseudonymColumn, PseudonymTable
 from aanlevering.pseudonym.normalise.registry import get_profile
 from aanlevering.pseudonym.source_step import MrnKey, SourceBatch, SourceKey, apply_source_step
-from aanlevering.pseudonym.ttp_client import (
-    PseudonymInputs,
-    PseudonymResult,
-    TTPClient,
-    inputs_from_columns,
-)
+from aanlevering.pseudonym.ttp.client import TTPClient
+from aanlevering.pseudonym.ttp.models import PseudonymInputs, PseudonymResult, inputs_from_columns
 from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from aanlevering.events.sqlite import SqliteEventStore
 from aanlevering.pseudonym.normalise import get_profile
 from aanlevering.pseudonym.service import pseudonymise, unique_patients
 from aanlevering.pseudonym.source_step import MrnKey, SourceKey, apply_source_step
-from aanlevering.pseudonym.ttp_client import inputs_from_columns
+from aanlevering.pseudonym.ttp.models import inputs_from_columns
 from support.ttp import TTPSetup
 
 REPO = Path(__file__).resolve().parents[3]

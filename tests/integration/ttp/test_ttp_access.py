@@ -5,12 +5,9 @@ from __future__ import annotations
 import pytest
 import requests
 
-from aanlevering.pseudonym.ttp_client import (
-    PseudonymInputs,
-    RecordPseudonyms,
-    TTPClient,
-    TTPRefused,
-)
+from aanlevering.pseudonym.ttp.client import TTPClient
+from aanlevering.pseudonym.ttp.errors import TTPRefused
+from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
 from support.ttp import Hospital, TTPSetup, digest
 
 

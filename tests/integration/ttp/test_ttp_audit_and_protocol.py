@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from aanlevering.counterparts.ttp.openapi import default_path, openapi_text
-from aanlevering.pseudonym.ttp_client import PseudonymInputs, RecordPseudonyms, TTPRefused
+from aanlevering.pseudonym.ttp.errors import TTPRefused
+from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
 from support.servers import PYTHON
 from support.ttp import Hospital, TTPSetup, digest
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from aanlevering.errors import TTPError
-from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPClient, TTPRefused
+from aanlevering.pseudonym.ttp.client import TTPClient
+from aanlevering.pseudonym.ttp.errors import TTPRefused
+from aanlevering.pseudonym.ttp.models import PseudonymInputs
 from support.servers import PYTHON, ServerProcess, running_server
 from support.ttp import digest
 

@@ -12,7 +12,7 @@ from datetime import date
 
 from aanlevering.pseudonym.normalise import get_profile
 from aanlevering.pseudonym.source_step import MrnKey, SourceKey, apply_source_step, reveal_mrn
-from aanlevering.pseudonym.ttp_client import RecordPseudonyms, inputs_from_columns
+from aanlevering.pseudonym.ttp.models import RecordPseudonyms, inputs_from_columns
 from aanlevering.pseudonym_types import PseudonymType
 from support.ttp import TTPSetup
 

@@ -8,14 +8,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from aanlevering.deliver.channels.ttp_local import upload_local
 from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.crypto import parse_label
-from aanlevering.pseudonym.ttp_client import (
-    PseudonymInputs,
-    RecordPseudonyms,
-    TTPRefused,
-)
+from aanlevering.pseudonym.ttp.errors import TTPRefused
+from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
 from support.servers import ServerProcess
 from support.ttp import Hospital, TTPSetup, digest
 
@@ -85,8 +83,12 @@ def test_upload_is_pseudonymised_forwarded_and_receipted(
 ) -> None:
     manifest = stage(tmp_path / "staged", "2026-L1", hospital_a)
 
-    result = ttp.client("demo-hospital").upload_local(
-        "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
+    result = upload_local(
+        ttp.client("demo-hospital"),
+        "nkr-borst",
+        tmp_path / "staged",
+        manifest,
+        profile_version="nl-2026.1",
     )
 
     assert result.receipt.idempotency_key == manifest.idempotency_key
@@ -128,8 +130,12 @@ def test_local_and_web_mode_give_the_same_definitive_pseudonym(
     ttp: TTPSetup, hospital_a: Hospital, tmp_path: Path, ttp_root: Path
 ) -> None:
     manifest = stage(tmp_path / "staged", "2026-L2", hospital_a)
-    ttp.client("demo-hospital").upload_local(
-        "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
+    upload_local(
+        ttp.client("demo-hospital"),
+        "nkr-borst",
+        tmp_path / "staged",
+        manifest,
+        profile_version="nl-2026.1",
     )
     first = json.loads((received(ttp_root, manifest) / "tumor.ndjson").read_text().splitlines()[0])
 
@@ -154,8 +160,12 @@ def test_forwarding_failures_are_retried(
     requests.post(receiver.url + "/_fail", json={"commits": 2}, timeout=5).raise_for_status()
     before = requests.get(receiver.url + "/_stats", timeout=5).json()["commit_calls"]
 
-    result = ttp.client("demo-hospital").upload_local(
-        "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
+    result = upload_local(
+        ttp.client("demo-hospital"),
+        "nkr-borst",
+        tmp_path / "staged",
+        manifest,
+        profile_version="nl-2026.1",
     )
 
     assert result.forward_attempts == 3
@@ -171,8 +181,8 @@ def test_forwarding_that_keeps_failing_is_reported(
     client = ttp.client("demo-hospital", max_retries=1)
     try:
         with pytest.raises(TTPError) as failed:
-            client.upload_local(
-                "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
+            upload_local(
+                client, "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
             )
         assert "failed after 2 attempts" in str(failed.value)
         assert "HTTP 502" in str(failed.value) or "502" in str(failed.value)
@@ -180,8 +190,8 @@ def test_forwarding_that_keeps_failing_is_reported(
         requests.post(receiver.url + "/_fail", json={"commits": 0}, timeout=5)
 
     # Once the registry holder is back, the same delivery goes through (not cached as failed).
-    result = client.upload_local(
-        "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
+    result = upload_local(
+        client, "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
     )
     assert result.receipt.idempotency_key == manifest.idempotency_key
 
@@ -191,11 +201,16 @@ def test_a_disallowed_type_anywhere_refuses_the_whole_upload(
 ) -> None:
     manifest = stage(tmp_path / "staged", "2026-L5", hospital_a, extra_type="B")
     with pytest.raises(TTPError, match="justification"):
-        ttp.client("demo-hospital").upload_local(
-            "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
+        upload_local(
+            ttp.client("demo-hospital"),
+            "nkr-borst",
+            tmp_path / "staged",
+            manifest,
+            profile_version="nl-2026.1",
         )
     with pytest.raises(TTPRefused) as refused:
-        ttp.client("demo-hospital").upload_local(
+        upload_local(
+            ttp.client("demo-hospital"),
             "nkr-borst",
             tmp_path / "staged",
             manifest,
@@ -213,14 +228,22 @@ def test_upload_must_match_its_manifest_and_caller(
     manifest = stage(tmp_path / "staged", "2026-L6", hospital_a)
     (tmp_path / "staged" / "tumor.csv").write_text("tampered\r\n")
     with pytest.raises(TTPRefused) as tampered:
-        ttp.client("demo-hospital").upload_local(
-            "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
+        upload_local(
+            ttp.client("demo-hospital"),
+            "nkr-borst",
+            tmp_path / "staged",
+            manifest,
+            profile_version="nl-2026.1",
         )
     assert tampered.value.code == "checksum_mismatch"
 
     other = stage(tmp_path / "other", "2026-L7", hospital_a, provider="demo-hospital")
     with pytest.raises(TTPRefused) as impostor:
-        ttp.client("demo-hospital-b").upload_local(
-            "nkr-borst", tmp_path / "other", other, profile_version="nl-2026.1"
+        upload_local(
+            ttp.client("demo-hospital-b"),
+            "nkr-borst",
+            tmp_path / "other",
+            other,
+            profile_version="nl-2026.1",
         )
     assert (impostor.value.status, impostor.value.code) == (403, "provider_mismatch")

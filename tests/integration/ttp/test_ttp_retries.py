@@ -9,7 +9,9 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from aanlevering.pseudonym.ttp_client import PseudonymInputs, TTPClient, TTPRefused, TTPUnavailable
+from aanlevering.pseudonym.ttp.client import TTPClient
+from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
+from aanlevering.pseudonym.ttp.models import PseudonymInputs
 from support.servers import free_port
 from support.ttp import TTPSetup, digest
 

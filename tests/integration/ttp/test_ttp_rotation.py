@@ -6,7 +6,8 @@ import subprocess
 
 import pytest
 
-from aanlevering.pseudonym.ttp_client import PseudonymInputs, RecordPseudonyms, TTPRefused
+from aanlevering.pseudonym.ttp.errors import TTPRefused
+from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
 from support.servers import PYTHON
 from support.ttp import Hospital, TTPSetup, digest
 

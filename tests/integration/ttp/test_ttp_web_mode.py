@@ -9,12 +9,8 @@ import requests
 
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.crypto import parse_label
-from aanlevering.pseudonym.ttp_client import (
-    PseudonymInputs,
-    RecordPseudonyms,
-    TTPRefused,
-    TTPUnavailable,
-)
+from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
+from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
 from support.ttp import Hospital, TTPSetup, digest
 
 

@@ -5,27 +5,29 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import requests
 
 from aanlevering.errors import ConfigError, TTPError
-from aanlevering.pseudonym.ttp_client import (
-    PseudonymInputs,
-    TTPClient,
-    TTPRefused,
-    TTPUnavailable,
-    check_bsn_allowed,
-    load_api_key,
-)
+from aanlevering.pseudonym.ttp.client import TTPClient, load_api_key
+from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
+from aanlevering.pseudonym.ttp.guards import check_bsn_allowed
+from aanlevering.pseudonym.ttp.models import PseudonymInputs
 
 
-class NoNetwork(TTPClient):
-    """A client whose transport fails the test if it is ever used."""
+class NoNetworkSession(requests.Session):
+    """A session that fails the test if the client ever sends a request."""
 
-    def _request(self, *args: object, **kwargs: object) -> object:
+    def request(self, *args: object, **kwargs: object) -> requests.Response:  # type: ignore[override]
         raise AssertionError("the client called the TTP")
 
 
+def no_network_client(url: str, key: str) -> TTPClient:
+    """A client whose transport fails the test if it is ever used."""
+    return TTPClient(url, key, session=NoNetworkSession())
+
+
 def test_b_without_justification_stops_before_any_call() -> None:
-    client = NoNetwork("http://127.0.0.1:9", "key")
+    client = no_network_client("http://127.0.0.1:9", "key")
     with pytest.raises(TTPError, match="justification") as error:
         client.temporary_pseudonyms(
             "some-registration",
@@ -45,7 +47,7 @@ def test_bsn_check_passes_other_types_and_justified_b() -> None:
 
 
 def test_duplicate_refs_and_bad_run_ids_stop_before_any_call() -> None:
-    client = NoNetwork("http://127.0.0.1:9", "key")
+    client = no_network_client("http://127.0.0.1:9", "key")
     with pytest.raises(TTPError, match="unique"):
         client.temporary_pseudonyms(
             "reg",

@@ -19,7 +19,8 @@ from typing import Any
 
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.fhir.rewrite import rewrite_resources
-from aanlevering.pseudonym.ttp_client import RecordPseudonyms, TTPClient
+from aanlevering.pseudonym.ttp.client import TTPClient
+from aanlevering.pseudonym.ttp.models import RecordPseudonyms
 
 log = logging.getLogger(__name__)
 TEMPORARY_LABEL = re.compile(r"T\d+:([A-Za-z]+):v\d+:[A-Za-z0-9_-]+")

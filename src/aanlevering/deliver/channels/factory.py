@@ -18,7 +18,7 @@ from aanlevering.deliver.channels.outbox import OutboxChannel
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
 from aanlevering.deliver.channels.ttp_local import TtpLocalChannel
 from aanlevering.errors import ConfigError
-from aanlevering.pseudonym.ttp_client import TTPClient
+from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings, expand_env
 
 

@@ -6,26 +6,38 @@ In local-client mode the staged files carry the source step's digests as
 ``pseudonym_input.<TYPE>``); :func:`mark_pseudonym_inputs` puts them in that
 form. The TTP replaces them by definitive pseudonyms, forwards the delivery
 to the registry holder and returns the registry holder's receipt.
+
+The upload itself (:func:`upload_local`) lives here, not in the TTP client:
+it reads manifests and returns receipts, which are the deliver package's, and
+the pseudonym package must not depend on deliver.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.errors import TTPError
 from aanlevering.fhir.rewrite import rewrite_resources
-from aanlevering.pseudonym.ttp_client import TTPClient, TTPRefused, TTPUnavailable
+from aanlevering.pseudonym.ttp.client import TTPClient
+from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
+from aanlevering.pseudonym.ttp.guards import check_bsn_allowed, check_run_id
 
 INPUT_SYSTEM = "urn:aanlevering:pseudonym-input:{type}"
 _OUR_SYSTEM = re.compile(
     r"^https://aanlevering\.example/fhir/NamingSystem/pseudonym/[^/]+/([A-Za-z]+)$"
 )
 _CSV_COLUMN = re.compile(r"^pseudoniem_([A-Za-z]+)$")
+_JSON_INPUTS = re.compile(rb'"pseudonym_inputs"\s*:\s*\{([^}]*)\}')
+_JSON_KEYS = re.compile(rb'"([A-Za-z]{1,8})"\s*:')
+_SYSTEM_INPUT = re.compile(rb"urn:aanlevering:pseudonym-input:([A-Za-z]{1,8})\"")
 
 
 def _mark_resource(resource: dict[str, Any]) -> None:
@@ -57,6 +69,101 @@ def mark_pseudonym_inputs(folder: Path, file_names: list[str]) -> None:
 
 
 @dataclass(frozen=True)
+class LocalFileReport:
+    """What the TTP did to one uploaded file (counts only)."""
+
+    name: str
+    records: int
+    pseudonyms: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class LocalUploadResult:
+    """A local-mode delivery: pseudonymised by the TTP, forwarded and receipted."""
+
+    registration: str
+    request_id: str
+    batch_id: str
+    key_version: int
+    files: tuple[LocalFileReport, ...]
+    forward_attempts: int
+    receipt: Receipt
+
+
+def _input_types(name: str, data: bytes) -> set[str]:
+    """Pseudonym types a staged file asks the TTP for (for the local B check)."""
+    if name.lower().endswith(".csv"):
+        header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+        return {
+            column.strip().strip('"').removeprefix("pseudonym_input.")
+            for column in re.split(r"[,;\t|]", header)
+            if column.strip().strip('"').startswith("pseudonym_input.")
+        }
+    types = {m.decode() for m in _SYSTEM_INPUT.findall(data)}
+    for block in _JSON_INPUTS.findall(data):
+        types.update(m.decode() for m in _JSON_KEYS.findall(block))
+    return types
+
+
+def upload_local(
+    client: TTPClient,
+    registration: str,
+    folder: Path,
+    manifest: Manifest,
+    *,
+    profile_version: str,
+    request_id: str | None = None,
+    bsn_justification: str | None = None,
+) -> LocalUploadResult:
+    """Local-client mode: upload a staged delivery; the TTP pseudonymises and forwards it.
+
+    The files in ``folder`` are those of ``manifest``; records carry source
+    digests in ``pseudonym_inputs`` (JSON) or ``pseudonym_input.<TYPE>``
+    columns (CSV). ``request_id`` defaults to the manifest's idempotency
+    key, so a retried delivery is answered, not served twice. Returns the
+    registry holder's receipt.
+    """
+    request_id = request_id or manifest.idempotency_key
+    check_run_id(request_id)
+    files = []
+    declared = set(manifest.pseudonym_types)
+    for entry in manifest.files:
+        data = (folder / entry.name).read_bytes()
+        declared |= _input_types(entry.name, data)
+        files.append(("files", (entry.name, data, entry.media_type)))
+    check_bsn_allowed(registration, declared, bsn_justification)
+    answer = client.local_delivery(
+        registration,
+        request_id=request_id,
+        profile_version=profile_version,
+        manifest_json=manifest.to_json(),
+        files=files,
+    )
+    reports = tuple(
+        LocalFileReport(
+            name=str(item["name"]),
+            records=int(item["records"]),
+            pseudonyms=MappingProxyType({str(k): int(v) for k, v in item["pseudonyms"].items()}),
+        )
+        for item in answer.get("files", [])
+    )
+    if sorted(r.name for r in reports) != sorted(e.name for e in manifest.files):
+        raise TTPError(
+            f"TTP answer to local upload {request_id} ({registration}) does not cover "
+            "every file of the manifest"
+        )
+    return LocalUploadResult(
+        registration=registration,
+        request_id=request_id,
+        batch_id=str(answer["batch_id"]),
+        key_version=int(answer["key_version"]),
+        files=reports,
+        forward_attempts=int(answer["forward_attempts"]),
+        receipt=Receipt.from_mapping(answer["receipt"], "ttp-local"),
+    )
+
+
+@dataclass(frozen=True)
 class TtpLocalChannel:
     """Upload through the TTP client; the receipt is the registry holder's, via the TTP."""
 
@@ -67,8 +174,12 @@ class TtpLocalChannel:
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
         """Upload; the TTP dedupes on the idempotency key, so a retry is answered, not redone."""
         try:
-            result = self.client.upload_local(
-                manifest.registration, folder, manifest, profile_version=self.profile_version
+            result = upload_local(
+                self.client,
+                manifest.registration,
+                folder,
+                manifest,
+                profile_version=self.profile_version,
             )
         except TTPUnavailable as error:
             raise RetryableDeliveryError(f"TTP unavailable for local upload: {error}") from error

@@ -1,0 +1,331 @@
+"""The TTP's use cases as one organisation sees them: temporary pseudonyms, exchange, MRN reversal.
+
+What it adds over the transport: batching (``batch_size`` records per call)
+with request ids derived from a run id and the batch index, so a retried run
+reuses them and the TTP answers from its idempotency cache instead of serving
+twice; the checks before any call (:mod:`.guards`) and on every answer
+(:mod:`.answers`). The local-mode upload builds on :meth:`TTPClient.local_delivery`
+in ``deliver.channels.ttp_local``, which knows manifests and receipts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+import requests
+
+from aanlevering.errors import ConfigError, TTPError
+from aanlevering.pseudonym.ttp.answers import LabelCheck, check_refs
+from aanlevering.pseudonym.ttp.guards import check_bsn_allowed, check_run_id
+from aanlevering.pseudonym.ttp.models import (
+    BatchReceipt,
+    PseudonymInputs,
+    PseudonymResult,
+    RecordPseudonyms,
+    TTPHealth,
+)
+from aanlevering.pseudonym.ttp.transport import DEFAULT_CONCURRENCY, FilePart, Transport
+from aanlevering.pseudonym_types import PseudonymType
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+DEFAULT_BATCH_SIZE = 5000
+URL_ENV = "AANLEVERING_TTP_URL"
+API_KEY_ENV = "AANLEVERING_TTP_API_KEY"
+API_KEY_FILE_ENV = "AANLEVERING_TTP_API_KEY_FILE"
+
+_MRN = PseudonymType.MRN.value
+
+
+def load_api_key(env: Mapping[str, str] | None = None) -> str:
+    """The API key from ``AANLEVERING_TTP_API_KEY`` or the file in ``..._API_KEY_FILE``."""
+    env = os.environ if env is None else env
+    if env.get(API_KEY_ENV):
+        return env[API_KEY_ENV].strip()
+    path = env.get(API_KEY_FILE_ENV)
+    if not path:
+        raise ConfigError(f"set {API_KEY_ENV} or {API_KEY_FILE_ENV} to reach the TTP")
+    try:
+        key = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the TTP API key ({error.strerror})") from None
+    if not key:
+        raise ConfigError(f"{path}: the TTP API key file is empty")
+    return key
+
+
+def _batches(items: Sequence[T], size: int) -> Iterator[tuple[int, Sequence[T]]]:
+    for index, start in enumerate(range(0, len(items), size)):
+        yield index, items[start : start + size]
+
+
+def _unique_refs(registration: str, refs: Iterable[str], count: int) -> None:
+    if len(set(refs)) != count:
+        raise TTPError(f"registration {registration!r}: record refs must be unique")
+
+
+class TTPClient:
+    """Talks to one TTP as one organisation (its API key decides the role)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if batch_size < 1 or max_retries < 0:
+            raise ValueError("batch_size must be >= 1 and max_retries >= 0")
+        self.batch_size = batch_size
+        self.transport = Transport(
+            base_url,
+            api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            concurrency=concurrency,
+            session=session,
+            sleep=sleep,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The TTP's base URL (without a trailing slash)."""
+        return self.transport.base_url
+
+    def __repr__(self) -> str:
+        return f"TTPClient({self.base_url!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> TTPClient:
+        """A client for ``AANLEVERING_TTP_URL`` (default the local reference TTP)."""
+        env = os.environ if env is None else env
+        return cls(env.get(URL_ENV) or DEFAULT_URL, load_api_key(env), **options)
+
+    def health(self) -> TTPHealth:
+        """Whether the TTP is up (no API key needed)."""
+        body = self.transport.request("GET", "/health", registration=None, what="health check")
+        return TTPHealth(str(body["status"]), str(body["service"]), str(body["version"]))
+
+    def temporary_pseudonyms(
+        self,
+        registration: str,
+        records: Iterable[PseudonymInputs],
+        *,
+        run_id: str,
+        profile_version: str,
+        bsn_justification: str | None = None,
+        first_batch: int = 0,
+    ) -> PseudonymResult:
+        """Web mode: temporary (and MRN) pseudonyms for every record, batched.
+
+        ``first_batch``: number of the first batch in the request ids, for a
+        caller that sends one run in several calls (each a whole number of
+        batches), so the ids are those of one call with everything.
+
+        Raises TTPError before any call for type B without justification or for
+        duplicate refs, TTPRefused on a 4xx, TTPUnavailable when retries run out,
+        and TTPError when an answer is incomplete.
+        """
+        items = list(records)
+        check_run_id(run_id)
+        requested: set[str] = set()
+        for r in items:
+            requested.update(r.digests)
+            if r.mrn_ciphertext is not None:
+                requested.add(_MRN)
+        check_bsn_allowed(registration, {str(t) for t in requested}, bsn_justification)
+        _unique_refs(registration, (r.ref for r in items), len(items))
+        pseudonyms: dict[str, Mapping[str, str]] = {}
+        batches: list[BatchReceipt] = []
+        counts: dict[str, int] = {}
+
+        def call(index: int, batch: Sequence[PseudonymInputs]) -> Any:
+            request_id = f"{run_id}:{registration}:temporary:{index:05d}"
+            return self.transport.request(
+                "POST",
+                "/pseudonyms/temporary",
+                registration=registration,
+                what=f"temporary pseudonyms batch {index}",
+                json_body={
+                    "registration": registration,
+                    "request_id": request_id,
+                    "profile_version": profile_version,
+                    "records": [
+                        {"ref": r.ref, "digests": {str(k): v for k, v in r.digests.items()}}
+                        | ({"mrn_ciphertext": r.mrn_ciphertext} if r.mrn_ciphertext else {})
+                        for r in batch
+                    ],
+                },
+            )
+
+        numbered = ((first_batch + i, b) for i, b in _batches(items, self.batch_size))
+        for index, batch, answer in self.transport.in_flight(numbered, call):
+            request_id = f"{run_id}:{registration}:temporary:{index:05d}"
+            version = int(answer["key_version"])
+            returned = check_refs(
+                registration, request_id, [r.ref for r in batch], answer.get("records")
+            )
+            sent = {r.ref: r for r in batch}
+            check = LabelCheck(registration, request_id, kind="temporary", version=version)
+            for record in returned:
+                ref = record["ref"]
+                inputs = sent[ref]
+                labels = check(
+                    record.get("pseudonyms"),
+                    inputs.digests,
+                    _MRN if inputs.mrn_ciphertext is not None else None,
+                )
+                pseudonyms[ref] = MappingProxyType(dict(labels))
+                for code in labels:
+                    counts[code] = counts.get(code, 0) + 1
+            batches.append(
+                BatchReceipt(request_id, str(answer["batch_id"]), len(batch), (version,))
+            )
+            log.info(
+                "TTP batch %d for %s: %d records, key version %d",
+                index,
+                registration,
+                len(batch),
+                version,
+            )
+        return PseudonymResult(
+            registration=registration,
+            kind="temporary",
+            pseudonyms=MappingProxyType(pseudonyms),
+            key_versions=frozenset(v for b in batches for v in b.key_versions),
+            batches=tuple(batches),
+            type_counts=MappingProxyType(counts),
+        )
+
+    def exchange(
+        self,
+        registration: str,
+        records: Iterable[RecordPseudonyms],
+        *,
+        run_id: str,
+        target_version: int | None = None,
+    ) -> PseudonymResult:
+        """Registry holder: definitive pseudonyms for temporary ones, batched.
+
+        ``target_version`` None keeps each pseudonym's key version (the label
+        says which); a number converts to that version (rotation).
+        """
+        items = list(records)
+        check_run_id(run_id)
+        _unique_refs(registration, (r.ref for r in items), len(items))
+        pseudonyms: dict[str, Mapping[str, str]] = {}
+        batches: list[BatchReceipt] = []
+        counts: dict[str, int] = {}
+        for index, batch in _batches(items, self.batch_size):
+            request_id = f"{run_id}:{registration}:exchange:{index:05d}"
+            body: dict[str, Any] = {
+                "registration": registration,
+                "request_id": request_id,
+                "records": [{"ref": r.ref, "pseudonyms": dict(r.pseudonyms)} for r in batch],
+            }
+            if target_version is not None:
+                body["target_version"] = target_version
+            answer = self.transport.request(
+                "POST",
+                "/pseudonyms/exchange",
+                registration=registration,
+                what=f"exchange batch {index}",
+                json_body=body,
+            )
+            returned = check_refs(
+                registration, request_id, [r.ref for r in batch], answer.get("records")
+            )
+            wanted = {r.ref: r.pseudonyms for r in batch}
+            check = LabelCheck(registration, request_id, kind="definitive", version=target_version)
+            for record in returned:
+                labels = check(record.get("pseudonyms"), wanted[record["ref"]])
+                pseudonyms[record["ref"]] = MappingProxyType(dict(labels))
+                for code in labels:
+                    counts[code] = counts.get(code, 0) + 1
+            versions = tuple(int(v) for v in answer.get("source_key_versions", ()))
+            batches.append(BatchReceipt(request_id, str(answer["batch_id"]), len(batch), versions))
+        key_versions = (
+            frozenset({target_version})
+            if target_version is not None
+            else frozenset(v for b in batches for v in b.key_versions)
+        )
+        return PseudonymResult(
+            registration=registration,
+            kind="definitive",
+            pseudonyms=MappingProxyType(pseudonyms),
+            key_versions=key_versions,
+            batches=tuple(batches),
+            type_counts=MappingProxyType(counts),
+        )
+
+    def reverse_mrn(self, registration: str, pseudonyms: Sequence[str]) -> tuple[str, ...]:
+        """The hospital's own MRN ciphertexts for its MRN pseudonyms, in order.
+
+        Only the hospital that asked for the MRN pseudonyms gets them back (the
+        TTP answers 403 to anyone else); decrypting them needs the hospital's key.
+        """
+        out: list[str] = []
+        for index, batch in _batches(list(pseudonyms), self.batch_size):
+            answer = self.transport.request(
+                "POST",
+                "/mrn/reverse",
+                registration=registration,
+                what=f"MRN reversal batch {index}",
+                json_body={"registration": registration, "pseudonyms": list(batch)},
+            )
+            ciphertexts = answer.get("ciphertexts")
+            if not isinstance(ciphertexts, list) or len(ciphertexts) != len(batch):
+                raise TTPError(
+                    f"TTP MRN reversal for {registration!r}: {len(batch)} sent, answer has "
+                    f"{len(ciphertexts) if isinstance(ciphertexts, list) else 'no'} ciphertexts"
+                )
+            out.extend(str(c) for c in ciphertexts)
+        return tuple(out)
+
+    def local_delivery(
+        self,
+        registration: str,
+        *,
+        request_id: str,
+        profile_version: str,
+        manifest_json: str,
+        files: Sequence[FilePart],
+    ) -> Any:
+        """Local-client mode: POST a staged delivery; the TTP pseudonymises and forwards it.
+
+        The TTP's answer is returned as decoded JSON: reading it (file
+        reports, the registry holder's receipt) is the ttp-local channel's job,
+        which knows manifests and receipts. The caller checks the run id and
+        type B first (:mod:`.guards`).
+        """
+        return self.transport.request(
+            "POST",
+            "/local/deliveries",
+            registration=registration,
+            what="local-mode upload",
+            form={
+                "registration": registration,
+                "request_id": request_id,
+                "profile_version": profile_version,
+                "manifest": manifest_json,
+            },
+            files=files,
+        )
