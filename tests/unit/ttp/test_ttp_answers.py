@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from aanlevering.errors import TTPError
@@ -9,9 +12,11 @@ from aanlevering.pseudonym.ttp.answers import LabelCheck, check_refs
 
 PAYLOAD = "A" * 43
 
+Check = Callable[..., dict[str, Any]]
 
-def temporary(version: int = 1) -> LabelCheck:
-    return LabelCheck("reg", "run:reg:temporary:00000", kind="temporary", version=version)
+
+def temporary(version: int = 1) -> Check:
+    return LabelCheck("reg", "run:reg:temporary:00000", kind="temporary", version=version).check
 
 
 def test_a_good_answer_passes_and_is_returned_unchanged() -> None:
@@ -55,7 +60,7 @@ def test_kind_and_version_are_checked_once_per_head() -> None:
 
 
 def test_without_a_target_version_mixed_versions_pass_but_not_the_wrong_kind() -> None:
-    check = LabelCheck("reg", "run:reg:exchange:00000", kind="definitive", version=None)
+    check = LabelCheck("reg", "run:reg:exchange:00000", kind="definitive", version=None).check
     for version in (1, 2, 1, 2):
         labels = {"NGGV": f"NGGV:v{version}:{PAYLOAD}", "MRN": f"MRN:v{version}:{PAYLOAD}"}
         assert check(labels, {"NGGV": "x", "MRN": "x"}) == labels

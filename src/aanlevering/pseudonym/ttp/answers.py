@@ -37,15 +37,15 @@ def check_refs(
 
 
 class LabelCheck:
-    """The label check of one batch's answer: every record's labels go through it.
+    """The label check of one batch's answer: every record's labels go through :meth:`check`.
 
     Why an object per batch: a batch has thousands of records but a handful of
     label heads (``T1:NGGV:v1``, everything before the payload), which say
     kind, type and key version. The first label of each head is parsed and
-    checked in full; after that a label is accepted when its head is one
-    already checked for the same type and its payload is not empty (decision
-    0121: payloads are not decoded on the client). Anything else takes the
-    full check, which raises with the reason.
+    checked in full; after that a label is accepted when it starts with a
+    head already checked for the same type and has a payload (decision 0121:
+    payloads are not decoded on the client). Anything else takes the full
+    check, which raises with the reason.
     """
 
     def __init__(
@@ -56,23 +56,29 @@ class LabelCheck:
         self._where = f"TTP answer to {request_id} ({registration})"
         self._kind = kind
         self._version = version
-        self._heads: dict[str, str] = {}
+        #: Per type, the heads (with their final colon) checked in full so far.
+        self._prefixes: dict[str, tuple[str, ...]] = {}
 
-    def __call__(
+    def check(
         self, labels: Any, expected: Collection[str], extra: str | None = None
     ) -> dict[str, str]:
-        """``labels`` (one record's type → label), if its types are ``expected`` plus ``extra``.
+        """``labels`` (one record's type -> label), if its types are ``expected`` plus ``extra``.
 
         ``extra`` saves building a set per record when one type (MRN in web
-        mode) is asked for apart from the others.
+        mode) is asked for apart from the others. Callers bind the method once
+        per batch (``check = LabelCheck(...).check``): it runs per record.
         """
         if type(labels) is dict and len(labels) == len(expected) + (extra is not None):
-            heads = self._heads
+            prefixes = self._prefixes
             for code, text in labels.items():
-                if type(text) is not str or (code != extra and code not in expected):
-                    break
-                head, _, payload = text.rpartition(":")
-                if not payload or heads.get(head) != code:
+                known = prefixes.get(code)
+                if (
+                    known is None
+                    or type(text) is not str
+                    or not text.startswith(known)
+                    or text[-1] == ":"
+                    or (code != extra and code not in expected)
+                ):
                     break
             else:
                 return labels
@@ -105,4 +111,7 @@ class LabelCheck:
                 f"{self._where}: {code} label has key version {label.version}, "
                 f"expected {self._version}"
             )
-        self._heads[text.rpartition(":")[0]] = code
+        head = text[: text.rindex(":") + 1]
+        known = self._prefixes.get(code, ())
+        if head not in known:
+            self._prefixes[code] = (*known, head)

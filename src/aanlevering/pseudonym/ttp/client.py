@@ -184,7 +184,7 @@ class TTPClient:
                 registration, request_id, [r.ref for r in batch], answer.get("records")
             )
             sent = {r.ref: r for r in batch}
-            check = LabelCheck(registration, request_id, kind="temporary", version=version)
+            check = LabelCheck(registration, request_id, kind="temporary", version=version).check
             for record in returned:
                 ref = record["ref"]
                 inputs = sent[ref]
@@ -254,7 +254,9 @@ class TTPClient:
                 registration, request_id, [r.ref for r in batch], answer.get("records")
             )
             wanted = {r.ref: r.pseudonyms for r in batch}
-            check = LabelCheck(registration, request_id, kind="definitive", version=target_version)
+            check = LabelCheck(
+                registration, request_id, kind="definitive", version=target_version
+            ).check
             for record in returned:
                 labels = check(record.get("pseudonyms"), wanted[record["ref"]])
                 pseudonyms[record["ref"]] = MappingProxyType(dict(labels))
