@@ -2,6 +2,8 @@
 # Start or stop the reference counterparties of the embedded default:
 # the TTP and the registry holder, as background processes on loopback.
 # Their configs, keys, logs and pid files live under $AANLEVERING_HOME.
+# Both speak https with certificates of a throwaway CA ($AANLEVERING_HOME/tls,
+# made by `aanlevering demo-ca`); clients verify them with tls/ca.pem.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -9,11 +11,14 @@ HOME_DIR="${AANLEVERING_HOME:-$PWD/var}"
 TTP_PORT="${AANLEVERING_TTP_PORT:-18765}"
 RH_PORT="${AANLEVERING_REGISTRY_HOLDER_PORT:-18766}"
 RUN_DIR="$HOME_DIR/run"
+TLS_DIR="$HOME_DIR/tls"
 mkdir -p "$RUN_DIR"
+TLS_ARGS=(--tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key"
+  --tls-client-ca "$TLS_DIR/ca.pem")
 
 wait_healthy() {  # url name
   for _ in $(seq 1 100); do
-    if curl -fsS "$1/health" > /dev/null 2>&1; then return 0; fi
+    if curl -fsS --cacert "$TLS_DIR/ca.pem" "$1/health" > /dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
   echo "error: $2 did not become healthy at $1; see $RUN_DIR/$2.log" >&2
@@ -28,29 +33,34 @@ start_one() {  # name port command...
   fi
   nohup "$@" > "$RUN_DIR/$name.log" 2>&1 &
   echo $! > "$RUN_DIR/$name.pid"
-  wait_healthy "http://127.0.0.1:$port" "$name"
-  echo "$name listening on http://127.0.0.1:$port (log $RUN_DIR/$name.log)"
+  wait_healthy "https://127.0.0.1:$port" "$name"
+  echo "$name listening on https://127.0.0.1:$port (log $RUN_DIR/$name.log)"
 }
 
 case "${1:-start}" in
   start)
+    if [ ! -f "$TLS_DIR/ca.pem" ]; then
+      "$BIN/aanlevering" demo-ca --out "$TLS_DIR" --client demo-hospital > /dev/null
+    fi
     if [ ! -f "$HOME_DIR/ttp/ttp.yaml" ]; then
       "$BIN/aanlevering" ttp init-config --out "$HOME_DIR/ttp" \
         --catalogue "${AANLEVERING_CATALOGUE:-schemas/catalogue}" \
-        --forward-base-url "http://127.0.0.1:$RH_PORT" > /dev/null
+        --forward-base-url "https://127.0.0.1:$RH_PORT" --forward-ca-bundle "$TLS_DIR/ca.pem" > /dev/null
     fi
     if [ ! -f "$HOME_DIR/registry-holder/registry-holder.yaml" ]; then
       "$BIN/aanlevering" registry-holder init-config --out "$HOME_DIR/registry-holder" \
-        --ttp-url "http://127.0.0.1:$TTP_PORT" --ttp-clients "$HOME_DIR/ttp/clients" \
+        --ttp-url "https://127.0.0.1:$TTP_PORT" --ttp-ca-bundle "$TLS_DIR/ca.pem" \
+        --ttp-clients "$HOME_DIR/ttp/clients" \
         --ttp-forwarding "$HOME_DIR/ttp/forwarding" > /dev/null
       mkdir -p "$HOME_DIR/secrets" && chmod 700 "$HOME_DIR/secrets"
       install -m 600 "$HOME_DIR/registry-holder/demo-hospital.api-key" \
         "$HOME_DIR/secrets/registry-holder.api-key"
     fi
     start_one ttp "$TTP_PORT" "$BIN/aanlevering" ttp serve \
-      --config "$HOME_DIR/ttp/ttp.yaml" --host 127.0.0.1 --port "$TTP_PORT"
+      --config "$HOME_DIR/ttp/ttp.yaml" --host 127.0.0.1 --port "$TTP_PORT" "${TLS_ARGS[@]}"
     start_one registry-holder "$RH_PORT" "$BIN/aanlevering" registry-holder serve \
-      --config "$HOME_DIR/registry-holder/registry-holder.yaml" --host 127.0.0.1 --port "$RH_PORT"
+      --config "$HOME_DIR/registry-holder/registry-holder.yaml" --host 127.0.0.1 --port "$RH_PORT" \
+      "${TLS_ARGS[@]}"
     ;;
   stop)
     for name in registry-holder ttp; do

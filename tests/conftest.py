@@ -6,4 +6,4 @@ the plugins import as ``support.<name>``. Add new fixture modules to the tuple.
 
 from __future__ import annotations
 
-pytest_plugins = ("support.postgres", "support.sshd", "support.registry_holder")
+pytest_plugins = ("support.postgres", "support.sshd", "support.registry_holder", "support.tls")

@@ -38,10 +38,19 @@ class RegistryHolder:
     port: int
     api_key: str
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    #: ``--tls-*`` arguments of ``serve``; with them the holder speaks https.
+    tls_args: tuple[str, ...] = ()
+    #: CA bundle the test's own requests verify the server with (TLS only).
+    ca: Path | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls_args else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> str | bool:
+        return str(self.ca) if self.ca is not None else True
 
     def endpoint(self, registration: str) -> str:
         return f"{self.base_url}/registrations/{registration}/deliveries"
@@ -59,6 +68,7 @@ class RegistryHolder:
                 str(self.home / "registry-holder.yaml"),
                 "--port",
                 str(self.port),
+                *self.tls_args,
             ],
             stdout=log,
             stderr=log,
@@ -68,7 +78,7 @@ class RegistryHolder:
             if self.process.poll() is not None:
                 raise RuntimeError(f"registry holder exited; see {log.name}")
             try:
-                if requests.get(f"{self.base_url}/health", timeout=1).ok:
+                if requests.get(f"{self.base_url}/health", timeout=1, verify=self.verify).ok:
                     return
             except requests.RequestException:
                 time.sleep(0.1)
@@ -81,13 +91,16 @@ class RegistryHolder:
             self.process = None
 
     def faults(self, **settings: float) -> None:
-        requests.post(f"{self.base_url}/_faults", json=settings, timeout=5).raise_for_status()
+        requests.post(
+            f"{self.base_url}/_faults", json=settings, timeout=5, verify=self.verify
+        ).raise_for_status()
 
     def ledger(self) -> list[dict[str, Any]]:
         response = requests.get(
             f"{self.base_url}/ledger",
             headers={"Authorization": f"Bearer {self.api_key}"},
             timeout=5,
+            verify=self.verify,
         )
         response.raise_for_status()
         result: list[dict[str, Any]] = response.json()

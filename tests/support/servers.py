@@ -43,6 +43,8 @@ class ServerProcess:
     port: int
     process: subprocess.Popen[bytes]
     log_path: Path
+    #: What the health poll verifies the server certificate with (https only).
+    verify: str | bool = True
 
     def log_tail(self, lines: int = 40) -> str:
         """The end of the server's combined stdout/stderr."""
@@ -77,7 +79,8 @@ def wait_until_healthy(
                 f"{server.log_tail()}"
             )
         with contextlib.suppress(requests.RequestException):
-            if requests.get(server.url + health_path, timeout=1.0).status_code == 200:
+            answer = requests.get(server.url + health_path, timeout=1.0, verify=server.verify)
+            if answer.status_code == 200:
                 return
         time.sleep(delay)  # bounded poll of a condition, not a fixed wait
         delay = min(delay * 2, 0.25)
@@ -94,6 +97,8 @@ def start_server(
     cwd: Path | None = None,
     timeout: float = 30.0,
     attempts: int = 3,
+    scheme: str = "http",
+    verify: str | bool = True,
 ) -> ServerProcess:
     """Start ``argv`` (``{port}`` is replaced by a free port) and wait for its health endpoint.
 
@@ -113,7 +118,7 @@ def start_server(
                 env={**os.environ, **(env or {})},
                 cwd=cwd,
             )
-        server = ServerProcess(f"http://127.0.0.1:{port}", port, process, log_path)
+        server = ServerProcess(f"{scheme}://127.0.0.1:{port}", port, process, log_path, verify)
         try:
             wait_until_healthy(server, health_path, timeout)
         except RuntimeError as error:

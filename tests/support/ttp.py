@@ -73,13 +73,16 @@ class TTPSetup:
     def headers(self, organisation: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_keys[organisation]}"}
 
-    def start(self) -> ServerProcess:
+    def start(self, tls_args: tuple[str, ...] = (), ca: Path | None = None) -> ServerProcess:
+        """Start ``ttp serve``; with ``tls_args`` (``--tls-cert`` ...) it speaks https."""
         self.server = start_server(
             [
                 *(PYTHON, "-m", "aanlevering.cli.main", "ttp", "serve"),
-                *("--config", str(self.config), "--port", "{port}"),
+                *("--config", str(self.config), "--port", "{port}", *tls_args),
             ],
             log_path=self.folder / "server.log",
+            scheme="https" if tls_args else "http",
+            verify=str(ca) if ca is not None else True,
         )
         return self.server
 

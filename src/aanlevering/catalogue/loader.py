@@ -337,6 +337,8 @@ def build_registration(
             channel=delivery["channel"],
             endpoint=delivery.get("endpoint"),
             receipt_timeout_seconds=delivery.get("receipt_timeout_seconds", 60),
+            tls={str(k): str(v) for k, v in delivery.get("tls", {}).items()},
+            allow_insecure_http=bool(delivery.get("allow_insecure_http", False)),
         ),
         validation=ValidationPolicy(
             block_on=validation.get("block_on", "error"),

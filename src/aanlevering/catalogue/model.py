@@ -247,6 +247,9 @@ class Delivery:
     channel: Channel
     endpoint: str | None = None
     receipt_timeout_seconds: int = 60
+    #: ``ca_bundle`` / ``client_cert`` / ``client_key`` paths, env-expanded at run time.
+    tls: Mapping[str, str] = field(default_factory=dict)
+    allow_insecure_http: bool = False
 
 
 @dataclass(frozen=True)

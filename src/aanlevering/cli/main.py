@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.keys",
     "aanlevering.cli.retract",
     "aanlevering.cli.staging",
+    "aanlevering.cli.demo_ca",
 )
 
 log = logging.getLogger("aanlevering")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from aanlevering.catalogue import load_catalogue
+from aanlevering.counterparts.common.tls import add_tls_arguments
 
 if TYPE_CHECKING:
     from aanlevering.counterparts.registry_holder.config import ReceiverConfig
@@ -25,12 +26,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--config", required=True, type=Path)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8766)
+    add_tls_arguments(serve)
     serve.set_defaults(handler=_serve)
     init = actions.add_parser("init-config", help="write a working demo config and API key")
     init.add_argument("--out", required=True, type=Path)
     init.add_argument("--hospital", default=None, help="hospital id (default: settings)")
     init.add_argument("--fault-injection", action="store_true", help="enable /_faults (tests)")
     init.add_argument("--ttp-url", default=None, help="TTP for web-mode exchange")
+    init.add_argument("--ttp-ca-bundle", type=Path, default=None, help="PEM CA of the TTP's cert")
     init.add_argument(
         "--ttp-forwarding",
         type=Path,
@@ -58,6 +61,7 @@ def write_demo_config(
     ttp_url: str | None = None,
     ttp_api_key_files: dict[str, Path] | None = None,
     forwarder_key_files: dict[str, Path] | None = None,
+    ttp_ca_bundle: Path | None = None,
 ) -> Path:
     """Write config + a fresh hospital API key file (mode 0600); return the config path."""
     from aanlevering.counterparts.registry_holder.config import hash_api_key
@@ -86,6 +90,8 @@ def write_demo_config(
     if ttp_url:
         config["ttp_url"] = ttp_url
         config["ttp_api_key_files"] = {k: str(v) for k, v in (ttp_api_key_files or {}).items()}
+        if ttp_ca_bundle is not None:
+            config["ttp_tls"] = {"ca_bundle": str(ttp_ca_bundle.resolve())}
     for registration in registrations:
         (out / "sftp-inbox" / registration).mkdir(exist_ok=True)
     path = out / "registry-holder.yaml"
@@ -109,6 +115,7 @@ def _init_config(args: argparse.Namespace) -> int:
         fault_injection=args.fault_injection,
         ttp_url=args.ttp_url,
         ttp_api_key_files=key_files,
+        ttp_ca_bundle=args.ttp_ca_bundle,
         forwarder_key_files={
             c.registry_holder_id: args.ttp_forwarding / f"{c.registry_holder_id}.key"
             for c in configs
@@ -134,7 +141,7 @@ def _exchanger(config: ReceiverConfig) -> Exchanger | None:
         key_file = config.ttp_api_key_files.get(registration)
         if key_file is None:
             raise ConfigError(f"no TTP API key file for registration {registration}")
-        return TTPClient(ttp_url, key_file.read_text(encoding="utf-8").strip())
+        return TTPClient(ttp_url, key_file.read_text(encoding="utf-8").strip(), tls=config.ttp_tls)
 
     return make_exchanger(client_for)
 
@@ -142,16 +149,24 @@ def _exchanger(config: ReceiverConfig) -> Exchanger | None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from aanlevering.counterparts.common.tls import server_tls_from_args
     from aanlevering.counterparts.registry_holder.app import create_app
     from aanlevering.counterparts.registry_holder.config import load_receiver_config
     from aanlevering.counterparts.registry_holder.sftp_inbox import start_watcher
     from aanlevering.counterparts.registry_holder.store import DeliveryStore
 
+    tls = server_tls_from_args(args)
     config = load_receiver_config(args.config)
     store = DeliveryStore(config.storage_dir, config.receiver_id, exchanger=_exchanger(config))
     stop = start_watcher(config.sftp_inboxes, store) if config.sftp_inboxes else None
     try:
-        uvicorn.run(create_app(config, store), host=args.host, port=args.port, log_level="warning")
+        uvicorn.run(
+            create_app(config, store),
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            **tls.uvicorn_options(),
+        )
     finally:
         if stop is not None:
             stop.set()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from aanlevering.counterparts.common.tls import add_tls_arguments
 from aanlevering.errors import AanleveringError, ConfigError
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,12 @@ log = logging.getLogger(__name__)
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from aanlevering.counterparts.common.tls import server_tls_from_args
     from aanlevering.counterparts.ttp.api import create_app
     from aanlevering.counterparts.ttp.config import load_config
     from aanlevering.counterparts.ttp.service import TTPService
 
+    tls = server_tls_from_args(args)
     config = load_config(args.config)
     service = TTPService(config)
     if config.fault_injection:
@@ -38,6 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=args.log_level,
         access_log=args.access_log,
+        **tls.uvicorn_options(),
     )
     return 0
 
@@ -58,6 +62,7 @@ def _init_config(args: argparse.Namespace) -> int:
         hospitals=args.hospital or demo_config.DEMO_HOSPITALS,
         forward_base_url=args.forward_base_url,
         fault_injection=args.fault_injection,
+        forward_ca_bundle=Path(args.forward_ca_bundle) if args.forward_ca_bundle else None,
     )
     print(f"wrote {setup.config}")
     for organisation, path in sorted(setup.api_key_files.items()):
@@ -123,6 +128,7 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--port", type=int, default=8765)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     serve.add_argument("--access-log", action="store_true", help="log every request line")
+    add_tls_arguments(serve)
     serve.set_defaults(handler=_serve)
 
     init = commands.add_parser("init-config", help="write a demo config with fresh keys")
@@ -136,6 +142,7 @@ def register(subparsers: Any) -> None:
     )
     init.add_argument("--hospital", action="append", help="hospital organisation id (repeatable)")
     init.add_argument("--forward-base-url", default="http://127.0.0.1:8766")
+    init.add_argument("--forward-ca-bundle", help="PEM CA that signs the registry holder's cert")
     init.add_argument("--fault-injection", action="store_true", help="testing only")
     init.set_defaults(handler=_init_config)
 

@@ -10,7 +10,7 @@ from aanlevering.counterparts.registry_holder.sftp_inbox import start_watcher
 from aanlevering.counterparts.registry_holder.store import DeliveryStore
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
 from aanlevering.deliver.manifest import Manifest
-from aanlevering.deliver.receipt import RetryableDeliveryError
+from aanlevering.deliver.receipt import RejectedDelivery, RetryableDeliveryError
 from support.sshd import SftpServer
 
 
@@ -79,5 +79,6 @@ def test_unknown_host_key_is_refused(
     target = SftpTarget.from_url(
         f"{sftp_server.url_prefix}{sftp_server.root}", sftp_server.client_key, empty_known_hosts
     )
-    with pytest.raises(RetryableDeliveryError, match="not found in known_hosts"):
+    # A host-key problem is permanent: a rejection, never retried as if the server were down.
+    with pytest.raises(RejectedDelivery, match="not found in known_hosts"):
         SftpChannel(target, receipt_timeout=1, connect_timeout=5).send(folder, manifest)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from aanlevering.counterparts.common.tls import client_subject
 from aanlevering.counterparts.registry_holder.config import ReceiverConfig
 from aanlevering.counterparts.registry_holder.store import Conflict, DeliveryStore, Rejected
 from aanlevering.deliver.manifest import Manifest
@@ -73,9 +74,14 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
     app = FastAPI(title="aanlevering reference registry holder", version="1")
     faults = Faults()
 
-    def hospital(authorization: Annotated[str | None, Header()] = None) -> str:
+    def hospital(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+        if not authorization:
+            # mTLS: a verified client certificate of a known hospital stands in for the key.
+            by_subject = config.hospital_for_subject(client_subject(request))
+            if by_subject is not None:
+                return by_subject
         if not authorization or not authorization.startswith("Bearer "):
-            raise HTTPException(401, "missing bearer API key")
+            raise HTTPException(401, "missing bearer API key or known client certificate")
         found = config.hospital_for_key(authorization.removeprefix("Bearer ").strip())
         if found is None:
             raise HTTPException(401, "unknown API key")

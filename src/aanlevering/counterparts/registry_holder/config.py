@@ -10,6 +10,18 @@ from typing import Any
 import yaml
 
 from aanlevering.errors import ConfigError
+from aanlevering.tls import ClientTLS
+
+
+@dataclass(frozen=True)
+class ReceiverLimits:
+    """Bounds that keep one client from exhausting the receiver (docs/registry-holder.md)."""
+
+    max_file_bytes: int = 1024 * 1024 * 1024
+    max_manifest_bytes: int = 4 * 1024 * 1024
+    requests_per_minute: int = 600
+    failed_auth_per_minute: int = 30
+    max_concurrent_uploads: int = 4
 
 
 @dataclass(frozen=True)
@@ -18,6 +30,8 @@ class ReceiverConfig:
 
     ``hospital_key_hashes`` maps a hospital id to the sha256 hex of its API
     key: the clear key is only known to the hospital.
+    ``hospital_subjects`` maps a hospital id to the RFC 4514 subject of its
+    client certificate: over mTLS that certificate stands in for the key.
     """
 
     receiver_id: str
@@ -29,6 +43,17 @@ class ReceiverConfig:
     sftp_inboxes: tuple[Path, ...] = ()
     fault_injection: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    hospital_subjects: dict[str, str] = field(default_factory=dict)
+    ttp_tls: ClientTLS = field(default_factory=ClientTLS)
+    limits: ReceiverLimits = ReceiverLimits()
+    audit_log: Path | None = None
+
+    def hospital_for_subject(self, subject: str | None) -> str | None:
+        """The hospital whose client certificate has this subject, or None."""
+        if subject is None:
+            return None
+        found = [h for h, s in self.hospital_subjects.items() if s == subject]
+        return found[0] if len(found) == 1 else None
 
     def hospital_for_key(self, api_key: str) -> str | None:
         """The hospital whose API key this is, or None."""
@@ -50,6 +75,19 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
 
 
+def _client_tls(base: Path, raw: dict[str, Any]) -> ClientTLS:
+    def path(name: str) -> Path | None:
+        value = raw.get(name)
+        return (base / value).resolve() if value else None
+
+    return ClientTLS(
+        ca_bundle=path("ca_bundle"),
+        client_cert=path("client_cert"),
+        client_key=path("client_key"),
+        allow_insecure_http=bool(raw.get("allow_insecure_http", False)),
+    )
+
+
 def load_receiver_config(path: Path) -> ReceiverConfig:
     """Read the YAML config; ConfigError names the file and the missing field."""
     try:
@@ -66,6 +104,12 @@ def load_receiver_config(path: Path) -> ReceiverConfig:
             },
             sftp_inboxes=tuple((base / p).resolve() for p in raw.get("sftp_inboxes", ())),
             fault_injection=bool(raw.get("fault_injection", False)),
+            hospital_subjects={
+                str(k): str(v) for k, v in raw.get("hospital_certificate_subjects", {}).items()
+            },
+            ttp_tls=_client_tls(base, raw.get("ttp_tls", {})),
+            limits=ReceiverLimits(**raw.get("limits", {})),
+            audit_log=(base / raw.get("audit_log", "audit.jsonl")).resolve(),
         )
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read registry holder config {path}: {error}") from error

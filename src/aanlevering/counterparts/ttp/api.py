@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from aanlevering.counterparts.common.tls import client_subject
 from aanlevering.counterparts.ttp.config import Organisation
 from aanlevering.counterparts.ttp.models import (
     AuditEntries,
@@ -93,7 +94,9 @@ def _caller(
 ) -> Organisation:
     service = _service(request)
     try:
-        return service.authenticator.authenticate(credentials.credentials if credentials else None)
+        return service.authenticator.authenticate(
+            credentials.credentials if credentials else None, client_subject(request)
+        )
     except Refusal as refusal:
         service.record(None, request.url.path, refusal.status, f"refused:{refusal.code}")
         raise

@@ -34,10 +34,22 @@ class Authenticator:
     def __init__(self, organisations: Mapping[str, Organisation]) -> None:
         self._organisations = tuple(organisations.values())
 
-    def authenticate(self, api_key: str | None) -> Organisation:
-        """The calling organisation; Refusal 401 for a missing or unknown key."""
+    def authenticate(self, api_key: str | None, subject: str | None = None) -> Organisation:
+        """The calling organisation; Refusal 401 for a missing or unknown key.
+
+        Without an API key, a verified client certificate whose subject an
+        organisation names (``certificate_subject``) identifies the caller.
+        """
+        if not api_key and subject is not None:
+            by_subject = [o for o in self._organisations if o.certificate_subject == subject]
+            if len(by_subject) == 1:
+                return by_subject[0]
         if not api_key:
-            raise Refusal(401, "unauthenticated", "missing API key (Authorization: Bearer <key>)")
+            raise Refusal(
+                401,
+                "unauthenticated",
+                "missing API key (Authorization: Bearer <key>) or known client certificate",
+            )
         presented = hash_api_key(api_key).encode("ascii")
         found: Organisation | None = None
         for organisation in self._organisations:

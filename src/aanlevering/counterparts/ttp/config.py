@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator, ValidationError
 from aanlevering.errors import ConfigError
 from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.settings import checkout_root
+from aanlevering.tls import ClientTLS
 
 Role = Literal["hospital", "registry_holder", "admin"]
 KeyStatus = Literal["active", "transition", "retired"]
@@ -38,6 +39,8 @@ class Organisation:
     role: Role
     api_key_sha256: str
     name: str = ""
+    #: RFC 4514 subject of its client certificate: mTLS stands in for the API key.
+    certificate_subject: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class Limits:
     max_batch_records: int = 20_000
     max_upload_bytes: int = 256 * 1024 * 1024
     idempotency_cache_bytes: int = 128 * 1024 * 1024
+    max_json_body_bytes: int = 64 * 1024 * 1024
+    requests_per_minute: int = 600
+    failed_auth_per_minute: int = 30
+    max_concurrent_uploads: int = 4
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,7 @@ class ForwardingPolicy:
     max_attempts: int = 4
     backoff_seconds: float = 0.5
     timeout_seconds: float = 30.0
+    tls: ClientTLS = field(default_factory=ClientTLS)
 
 
 @dataclass(frozen=True)
@@ -219,6 +227,7 @@ def _build(path: Path, data: Mapping[str, Any]) -> TTPConfig:
             role=org["role"],
             api_key_sha256=org["api_key_sha256"],
             name=org.get("name", ""),
+            certificate_subject=org.get("certificate_subject"),
         )
         for org in data["organisations"]
     }
@@ -247,7 +256,13 @@ def _build(path: Path, data: Mapping[str, Any]) -> TTPConfig:
             forward_api_key_file=_resolve(base, reg.get("forward_api_key_file")),
         )
     limits = data.get("limits", {})
-    forwarding = data.get("forwarding", {})
+    forwarding = dict(data.get("forwarding", {}))
+    forwarding["tls"] = ClientTLS(
+        ca_bundle=_resolve(base, forwarding.pop("ca_bundle", None)),
+        client_cert=_resolve(base, forwarding.pop("client_cert", None)),
+        client_key=_resolve(base, forwarding.pop("client_key", None)),
+        allow_insecure_http=bool(forwarding.pop("allow_insecure_http", False)),
+    )
     audit = _resolve(base, data.get("audit_log", "audit.jsonl"))
     assert audit is not None
     return TTPConfig(

@@ -102,6 +102,7 @@ def write_demo_config(
     hospitals: Iterable[str] = DEMO_HOSPITALS,
     forward_base_url: str = DEFAULT_FORWARD_BASE_URL,
     fault_injection: bool = False,
+    forward_ca_bundle: Path | None = None,
 ) -> DemoSetup:
     """Create a fresh config directory; ConfigError if one is already there (keys would change)."""
     registrations = tuple(registrations)
@@ -131,7 +132,12 @@ def write_demo_config(
         "version": 1,
         "audit_log": "audit.jsonl",
         "master_key_file": "keys/master.key",
-        "forwarding": {"max_attempts": 4, "backoff_seconds": 0.5, "timeout_seconds": 30},
+        "forwarding": {
+            "max_attempts": 4,
+            "backoff_seconds": 0.5,
+            "timeout_seconds": 30,
+            **({"ca_bundle": str(forward_ca_bundle.resolve())} if forward_ca_bundle else {}),
+        },
         "testing": {"fault_injection": fault_injection},
         "organisations": organisations,
         "registrations": [

@@ -24,7 +24,7 @@ from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
-from aanlevering.errors import DeliveryError
+from aanlevering.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +62,18 @@ class Forwarder:
             if registration.forward_api_key_file is not None
             else ""
         )
-        channel = HttpsChannel(
-            endpoint=registration.forward_url,
-            api_key=api_key,
-            timeout=self._policy.timeout_seconds,
-            name="ttp-local",
-        )
+        try:
+            channel = HttpsChannel(
+                endpoint=registration.forward_url,
+                api_key=api_key,
+                timeout=self._policy.timeout_seconds,
+                name="ttp-local",
+                tls=self._policy.tls,
+            )
+        except ConfigError as error:
+            raise Refusal(
+                502, "forward_insecure", str(error), registration=registration.id
+            ) from None
         with tempfile.TemporaryDirectory(prefix="ttp-forward-") as staging:
             folder = Path(staging)
             for name, data in files:

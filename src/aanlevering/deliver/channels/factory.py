@@ -20,6 +20,7 @@ from aanlevering.deliver.channels.ttp_local import TtpLocalChannel
 from aanlevering.errors import ConfigError
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings, expand_env
+from aanlevering.tls import ClientTLS
 
 
 def _secret_file(env: Mapping[str, str], name: str, default: Path) -> Path:
@@ -38,6 +39,22 @@ def registry_holder_api_key(settings: Settings, env: Mapping[str, str] | None = 
         settings.secrets_dir / "registry-holder.api-key",
     )
     return path.read_text(encoding="utf-8").strip()
+
+
+def delivery_tls(config: RegistrationConfig, env: Mapping[str, str]) -> ClientTLS:
+    """TLS towards this registration's registry holder, from its ``delivery.tls`` block."""
+    paths: dict[str, Path | None] = {}
+    for name in ("ca_bundle", "client_cert", "client_key"):
+        value = expand_env(config.delivery.tls.get(name, ""), dict(env))
+        if value and not Path(value).is_file():
+            raise ConfigError(f"registration {config.id}: delivery.tls.{name} {value} not found")
+        paths[name] = Path(value) if value else None
+    return ClientTLS(
+        ca_bundle=paths["ca_bundle"],
+        client_cert=paths["client_cert"],
+        client_key=paths["client_key"],
+        allow_insecure_http=config.delivery.allow_insecure_http,
+    )
 
 
 def build_channel(
@@ -59,11 +76,18 @@ def build_channel(
         return OutboxChannel(Path(root))
     endpoint = expand_env(delivery.endpoint or "", env)
     if delivery.channel == "https":
-        return HttpsChannel(
-            endpoint,
-            registry_holder_api_key(settings, env),
-            timeout=delivery.receipt_timeout_seconds,
+        tls = delivery_tls(config, env)
+        # With a client certificate the API key is optional (the subject identifies us).
+        api_key = (
+            registry_holder_api_key(settings, env)
+            if tls.client_cert is None
+            or Path(
+                env.get("AANLEVERING_REGISTRY_HOLDER_API_KEY_FILE")
+                or settings.secrets_dir / "registry-holder.api-key"
+            ).is_file()
+            else ""
         )
+        return HttpsChannel(endpoint, api_key, timeout=delivery.receipt_timeout_seconds, tls=tls)
     if delivery.channel == "sftp":
         target = SftpTarget.from_url(
             endpoint,

@@ -10,12 +10,15 @@ Protocol (OpenAPI in ``schemas/openapi/registry-holder.openapi.json``):
   a run that died between sending and receipt can pick it up.
 
 Files are streamed, never loaded whole, so large deliveries fit in memory.
+TLS settings come from :class:`~aanlevering.tls.ClientTLS`: ``http://`` is
+refused unless loopback or explicitly allowed, and a certificate failure is a
+rejection (fix the configuration), never retried.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
@@ -23,6 +26,8 @@ import requests
 
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.errors import DeliveryError
+from aanlevering.tls import ClientTLS, is_certificate_error
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +40,27 @@ class HttpsChannel:
     api_key: str
     timeout: float = 60.0
     name: str = "https"
+    tls: ClientTLS = field(default_factory=ClientTLS)
+
+    def __post_init__(self) -> None:
+        self.tls.check_url(self.endpoint, f"{self.name} channel")
+
+    def _unreachable(self, error: requests.RequestException, what: str) -> DeliveryError:
+        if is_certificate_error(error):
+            return RejectedDelivery(
+                f"TLS verification of the registry holder failed ({what}); check the CA bundle "
+                f"and client certificate: {error}"
+            )
+        return RetryableDeliveryError(f"{what}: {error}")
 
     def _url(self, manifest: Manifest, *parts: str) -> str:
         key = quote(manifest.idempotency_key, safe="")
         return "/".join([self.endpoint.rstrip("/"), key, *(quote(p, safe="") for p in parts)])
 
     def _headers(self, manifest: Manifest) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self.api_key}",
-            "Idempotency-Key": manifest.idempotency_key,
-        }
+        # Without an API key the client certificate (mTLS) identifies the hospital.
+        auth = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        return {**auth, "Idempotency-Key": manifest.idempotency_key}
 
     def _raise_for(self, response: requests.Response, what: str) -> None:
         if response.status_code < 400:
@@ -62,9 +78,11 @@ class HttpsChannel:
                 self._url(manifest, "receipt"),
                 headers=self._headers(manifest),
                 timeout=self.timeout,
+                verify=self.tls.verify,
+                cert=self.tls.cert,
             )
         except requests.RequestException as error:
-            raise RetryableDeliveryError(f"registry holder unreachable: {error}") from error
+            raise self._unreachable(error, "registry holder unreachable") from error
         if response.status_code == 404:
             return None
         self._raise_for(response, "the receipt request")
@@ -84,6 +102,8 @@ class HttpsChannel:
                         data=body,
                         headers={**self._headers(manifest), "Content-Type": item.media_type},
                         timeout=self.timeout,
+                        verify=self.tls.verify,
+                        cert=self.tls.cert,
                     )
                 self._raise_for(response, f"file {item.name}")
             response = requests.post(
@@ -91,10 +111,12 @@ class HttpsChannel:
                 data=manifest.to_json().encode("utf-8"),
                 headers={**self._headers(manifest), "Content-Type": "application/json"},
                 timeout=self.timeout,
+                verify=self.tls.verify,
+                cert=self.tls.cert,
             )
         except requests.RequestException as error:
-            raise RetryableDeliveryError(
-                f"delivery {manifest.idempotency_key} not completed: {error}"
+            raise self._unreachable(
+                error, f"delivery {manifest.idempotency_key} not completed"
             ) from error
         self._raise_for(response, "the delivery")
         return Receipt.from_mapping(response.json(), self.name)

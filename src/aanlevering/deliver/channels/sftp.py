@@ -5,7 +5,8 @@ Layout on the server: ``<path>/<idempotency key>/`` receives the data files
 ``manifest.json`` last, which tells the receiver the delivery is whole. The
 receiver verifies and writes ``receipt.json`` into the same folder; the
 delivery counts only when that file is there. Host keys are checked against a
-known_hosts file (never auto-accepted).
+known_hosts file (never auto-accepted); an unknown or changed host key is a
+rejection (fix known_hosts), never retried as if the server were down.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import paramiko
 
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
-from aanlevering.deliver.receipt import Receipt, RetryableDeliveryError
+from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
 from aanlevering.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,18 @@ class SftpTarget:
         )
 
 
+class _UnknownHostKey(paramiko.MissingHostKeyPolicy):
+    """Refuse a host whose key is not in known_hosts, with a permanent error."""
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        raise RejectedDelivery(
+            f"SFTP host key of {hostname} ({key.get_name()}) not found in known_hosts; "
+            "add the registry holder's host key before delivering"
+        )
+
+
 @dataclass(frozen=True)
 class SftpChannel:
     """Upload with paramiko, then poll (bounded) for the receiver's receipt."""
@@ -74,7 +87,7 @@ class SftpChannel:
     def _session(self) -> Iterator[paramiko.SFTPClient]:
         client = paramiko.SSHClient()
         client.load_host_keys(str(self.target.known_hosts_file))
-        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.set_missing_host_key_policy(_UnknownHostKey())
         try:
             client.connect(
                 self.target.host,
@@ -90,6 +103,11 @@ class SftpChannel:
             sftp = client.open_sftp()
             sftp.get_channel().settimeout(self.connect_timeout * 4)  # type: ignore[union-attr]
             yield sftp
+        except paramiko.BadHostKeyException as error:
+            raise RejectedDelivery(
+                f"SFTP host key of {self.target.host}:{self.target.port} does not match "
+                f"known_hosts (possible impersonation): {error}"
+            ) from error
         except (OSError, paramiko.SSHException, EOFError) as error:
             raise RetryableDeliveryError(
                 f"SFTP to {self.target.host}:{self.target.port} failed: {error}"

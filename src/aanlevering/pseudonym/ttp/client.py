@@ -32,6 +32,7 @@ from aanlevering.pseudonym.ttp.models import (
 )
 from aanlevering.pseudonym.ttp.transport import DEFAULT_CONCURRENCY, FilePart, Transport
 from aanlevering.pseudonym_types import PseudonymType
+from aanlevering.tls import ClientTLS
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,7 @@ class TTPClient:
         concurrency: int = DEFAULT_CONCURRENCY,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        tls: ClientTLS | None = None,
     ) -> None:
         if batch_size < 1 or max_retries < 0:
             raise ValueError("batch_size must be >= 1 and max_retries >= 0")
@@ -103,6 +105,7 @@ class TTPClient:
             concurrency=concurrency,
             session=session,
             sleep=sleep,
+            tls=tls,
         )
 
     @property
@@ -117,6 +120,7 @@ class TTPClient:
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> TTPClient:
         """A client for ``AANLEVERING_TTP_URL`` (default the local reference TTP)."""
         env = os.environ if env is None else env
+        options.setdefault("tls", ClientTLS.from_env("AANLEVERING_TTP", env))
         return cls(env.get(URL_ENV) or DEFAULT_URL, load_api_key(env), **options)
 
     def health(self) -> TTPHealth:

@@ -20,6 +20,7 @@ import requests
 
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
+from aanlevering.tls import ClientTLS
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,12 @@ class Transport:
         concurrency: int = DEFAULT_CONCURRENCY,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        tls: ClientTLS | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
+        self._tls = tls or ClientTLS()
+        self._tls.check_url(base_url, "TTP")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_retries = max_retries
@@ -57,7 +61,8 @@ class Transport:
         self.max_backoff = max_backoff
         self.concurrency = max(1, concurrency)
         self._session = session or requests.Session()
-        self._headers = {"Authorization": f"Bearer {api_key}"}
+        # Without an API key the client certificate (mTLS) identifies the organisation.
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
         self._sleep = sleep
 
@@ -99,7 +104,20 @@ class Transport:
                     files=files,
                     headers=headers,
                     timeout=self.timeout,
+                    # Per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
+                    verify=self._tls.verify,
+                    cert=self._tls.cert,
                 )
+            except requests.exceptions.SSLError as error:
+                # A certificate problem is configuration, not an outage: never retried.
+                raise TTPRefused(
+                    f"TTP {what}: TLS verification failed at {self.base_url}: {error}",
+                    status=0,
+                    code="tls_verification_failed",
+                    registration=registration,
+                    pseudonym_type=None,
+                    server_message="",
+                ) from None
             except (requests.Timeout, requests.ConnectionError) as error:
                 problem = type(error).__name__
             else:

@@ -1,0 +1,1 @@
+"""What both reference counterparties share: TLS serving, request limits, the audit chain."""

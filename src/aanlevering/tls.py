@@ -1,0 +1,106 @@
+"""Client-side TLS towards one counterparty (TTP or registry holder): CA, client cert, URL rule.
+
+Every outgoing HTTP client of the product (TTP client, https channel, the
+TTP's forwarder, the registry holder's exchanger) takes one
+:class:`ClientTLS`. It refuses ``http://`` unless the URL is loopback or the
+configuration sets ``allow_insecure_http`` explicitly, verifies the server
+against the given CA bundle (the system store otherwise), and presents a
+client certificate when one is configured (mTLS; the certificate's subject
+can then stand in for the API key). Certificate failures are configuration
+problems, not outages: callers treat :func:`is_certificate_error` as permanent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from aanlevering.errors import ConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def is_loopback_url(url: str) -> bool:
+    """True when the URL's host is localhost or a loopback address."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ClientTLS:
+    """How to reach one counterparty over TLS (all paths optional)."""
+
+    ca_bundle: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    allow_insecure_http: bool = False
+
+    def check_url(self, url: str, what: str) -> None:
+        """ConfigError for a URL that would send credentials or data in the clear."""
+        scheme = urlsplit(url).scheme.lower()
+        if scheme == "https":
+            return
+        if scheme != "http":
+            raise ConfigError(f"{what}: URL {url!r} must start with https://")
+        if is_loopback_url(url) or self.allow_insecure_http:
+            return
+        raise ConfigError(
+            f"{what}: plain http:// to a non-loopback host ({urlsplit(url).hostname}) is refused; "
+            "use https:// or set allow_insecure_http: true explicitly"
+        )
+
+    @property
+    def verify(self) -> str | bool:
+        """What ``requests`` takes as ``verify``: the CA bundle, or the system store.
+
+        Pass it on every request: ``requests`` lets ``REQUESTS_CA_BUNDLE`` override a
+        session's ``verify``.
+        """
+        return str(self.ca_bundle) if self.ca_bundle is not None else True
+
+    @property
+    def cert(self) -> tuple[str, str] | str | None:
+        """What ``requests`` takes as ``cert`` (None: no client certificate)."""
+        if self.client_cert is None:
+            return None
+        if self.client_key is None:
+            return str(self.client_cert)
+        return (str(self.client_cert), str(self.client_key))
+
+    @classmethod
+    def from_env(cls, prefix: str, env: Mapping[str, str] | None = None) -> ClientTLS:
+        """Read ``<prefix>_CA_FILE``, ``_CLIENT_CERT_FILE``, ``_CLIENT_KEY_FILE`` and
+        ``_ALLOW_INSECURE_HTTP``."""
+        env = os.environ if env is None else env
+
+        def path(name: str) -> Path | None:
+            value = env.get(f"{prefix}_{name}")
+            if not value:
+                return None
+            found = Path(value).expanduser()
+            if not found.is_file():
+                raise ConfigError(f"{prefix}_{name}: file {found} not found")
+            return found
+
+        return cls(
+            ca_bundle=path("CA_FILE"),
+            client_cert=path("CLIENT_CERT_FILE"),
+            client_key=path("CLIENT_KEY_FILE"),
+            allow_insecure_http=env.get(f"{prefix}_ALLOW_INSECURE_HTTP", "").lower() in _TRUE,
+        )
+
+
+def is_certificate_error(error: BaseException) -> bool:
+    """True for a TLS verification or handshake failure (permanent: fix the configuration)."""
+    return isinstance(error, requests.exceptions.SSLError)
