@@ -52,7 +52,6 @@ from aanlevering.catalogue import load_catalogue
 from aanlevering.deliver.channels.factory import build_channel
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.events.factory import open_event_store
-from aanlevering.events.patient_ref import PatientRefHasher
 from aanlevering.extract.api import extract
 from aanlevering.optout.deliveries import record_delivery_contents
 from aanlevering.optout.service import record_optouts
@@ -69,6 +68,7 @@ from aanlevering.pipeline import (
 )
 from aanlevering.pipeline import plan_version as plan_stage
 from aanlevering.pseudonym.keys import ensure_demo_keys
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import load_settings
 from aanlevering.validate.gx import import_gx

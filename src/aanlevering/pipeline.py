@@ -39,7 +39,6 @@ from aanlevering.deliver.manifest import (
 from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ValidationBlocked
-from aanlevering.events.patient_ref import PatientRefHasher, load_or_create_key
 from aanlevering.events.store import EventStore
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.obligation.permission import check_may_deliver
@@ -56,6 +55,7 @@ from aanlevering.optout.rules import load_optout_rules
 from aanlevering.periods import Period
 from aanlevering.pseudonym.keys import load_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
+from aanlevering.pseudonym.patient_ref import PatientRefHasher, load_or_create_key
 from aanlevering.pseudonym.service import pseudonymise
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings

@@ -240,9 +240,9 @@ def test_us_bulk_export_patients_get_the_computable_types_and_the_rest_is_report
 ) -> None:
     """Synthea-style Patients (SSN, US ZIP): NGG and MRN are made, C is reported per patient."""
     from aanlevering.catalogue import load_catalogue as load
-    from aanlevering.events.patient_ref import PatientRefHasher
     from aanlevering.extract.api import extract
     from aanlevering.pseudonym.keys import load_keys
+    from aanlevering.pseudonym.patient_ref import PatientRefHasher
     from aanlevering.pseudonym.service import pseudonymise
 
     fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "extract" / "synthea"

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from aanlevering.cli.main import main
-from aanlevering.events import PatientRefHasher, open_event_store
-from aanlevering.events.examples import ExampleDeliveryReceipted, ExampleOptOutRegistered
+from aanlevering.events import open_event_store
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
+from support.event_examples import ExampleDeliveryReceipted, ExampleOptOutRegistered
 
 BSN = "123456782"
 

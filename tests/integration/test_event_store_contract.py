@@ -27,8 +27,8 @@ import pytest
 
 from aanlevering.errors import ConcurrencyConflict, EventStoreError
 from aanlevering.events import EventStore, UnknownEvent, open_event_store
-from aanlevering.events.examples import ExampleDeliveryReceipted, ExampleOptOutRegistered
 from aanlevering.pseudonym_types import PseudonymType
+from support.event_examples import ExampleDeliveryReceipted, ExampleOptOutRegistered
 
 BSN = "123456782"  # passes the eleven-test (a test number, not a person's)
 SPAWN = multiprocessing.get_context("spawn")  # like Airflow: every task a fresh interpreter

@@ -16,7 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from aanlevering.errors import ConfigError
-from aanlevering.events import PatientRefHasher, open_event_store
+from aanlevering.events import open_event_store
 from aanlevering.optout.deliveries import deliveries_containing
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_optout_rules
@@ -24,6 +24,7 @@ from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import ReadResult, RowProblem, mrn_hasher, patient_ref_of
 from aanlevering.optout.sources.consent import read_consent_ndjson
 from aanlevering.optout.sources.ehr_csv import read_optout_csv
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.settings import load_settings
 
 

@@ -1,7 +1,7 @@
 """Defence in depth: refuse event payloads that carry something shaped like a BSN.
 
 Events must refer to patients only by a keyed patient reference
-(:mod:`aanlevering.events.patient_ref`). Code review and the event classes'
+(:mod:`aanlevering.pseudonym.patient_ref`). Code review and the event classes'
 field types are the real protection; this cheap check catches the obvious slip
 of a BSN landing in a payload, a metadata value or a stream name before it is
 written to an append-only log that can not be corrected afterwards.
@@ -47,7 +47,7 @@ def check_no_identifiers(value: Any, where: str) -> None:
         if contains_probable_bsn(value):
             raise EventStoreError(
                 f"{where}: refused to record a value that looks like a BSN; events must refer "
-                "to patients by a patient reference (aanlevering.events.patient_ref)"
+                "to patients by a patient reference (aanlevering.pseudonym.patient_ref)"
             )
     elif isinstance(value, Mapping):
         for key, item in value.items():

@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 
 # Modules that define event classes, imported lazily by resolve(). Stage packages add theirs.
 EVENT_MODULES: tuple[str, ...] = (
-    "aanlevering.events.examples",
     "aanlevering.deliver.events",
     "aanlevering.obligation.events",
     "aanlevering.optout.events",

@@ -21,7 +21,6 @@ from itertools import islice
 from typing import Any
 
 from aanlevering.errors import EventStoreError
-from aanlevering.events.patient_ref import all_patient_refs, is_patient_ref
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.service import append_missing
 from aanlevering.optout.events import (
@@ -30,6 +29,7 @@ from aanlevering.optout.events import (
     contents_stream,
     derived_id,
 )
+from aanlevering.pseudonym.patient_ref import all_patient_refs, is_patient_ref
 
 
 @dataclass(frozen=True, order=True)

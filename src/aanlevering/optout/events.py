@@ -1,7 +1,7 @@
 """Facts about opt-outs, their application, and which patients a delivery contained.
 
 Patients appear only as patient references (``pr_...``, a keyed hash of the
-normalised MRN made by :class:`~aanlevering.events.PatientRefHasher`), never
+normalised MRN made by :class:`~aanlevering.pseudonym.patient_ref.PatientRefHasher`), never
 as an MRN, BSN or name.
 
 Streams:

@@ -22,11 +22,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.errors import ConfigError, ExtractError
-from aanlevering.events.patient_ref import PatientRefHasher
 from aanlevering.events.store import EventStore
 from aanlevering.optout.events import OptOutsApplied, applied_stream, derived_id
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.periods import Period
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aanlevering.events import EventStore, PatientRefHasher, open_event_store
+from aanlevering.events import EventStore, open_event_store
 from aanlevering.obligation.decisions import RegisterDecision
 from aanlevering.obligation.service import record_decisions
 from aanlevering.obligation.status import RegisterState, load_status, load_statuses
@@ -17,6 +17,7 @@ from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import mrn_hasher
 from aanlevering.optout.sources.ehr_csv import read_optout_csv
 from aanlevering.periods import Period
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 
 pytestmark = pytest.mark.postgres
 

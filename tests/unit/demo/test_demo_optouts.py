@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aanlevering.events import PatientRefHasher
 from aanlevering.optout.sources import mrn_hasher
 from aanlevering.optout.sources.consent import read_consent_ndjson
 from aanlevering.optout.sources.ehr_csv import read_optout_csv
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 
 
 def test_register_reads_the_same_opt_outs_from_csv_and_consent(demo_dir: Path) -> None:

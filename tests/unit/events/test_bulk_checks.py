@@ -8,8 +8,8 @@ import pytest
 
 from aanlevering.errors import EventStoreError
 from aanlevering.events.guard import check_no_identifiers
-from aanlevering.events.patient_ref import all_patient_refs, is_patient_ref
 from aanlevering.optout.deliveries import delivery_contents_events
+from aanlevering.pseudonym.patient_ref import all_patient_refs, is_patient_ref
 
 REF = "pr_" + "0123456789abcdef" * 2
 

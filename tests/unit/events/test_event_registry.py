@@ -121,14 +121,14 @@ def test_a_fresh_process_finds_event_classes_it_never_imported() -> None:
         "import sys\n"
         "from aanlevering.events.registry import EVENT_MODULES, resolve\n"
         "assert not any(m in sys.modules for m in EVENT_MODULES)\n"
-        "cls = resolve('examples.DeliveryReceipted')\n"
+        "cls = resolve('deliver.DeliveryReceipted')\n"
         "print(cls.__module__, cls.__name__)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "aanlevering.events.examples ExampleDeliveryReceipted"
+    assert done.stdout.strip() == "aanlevering.deliver.events DeliveryReceipted"
 
 
 def test_every_listed_event_module_imports_and_registers_classes() -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from aanlevering.events import EventStore, PatientRefHasher, open_event_store
+from aanlevering.events import EventStore, open_event_store
 from aanlevering.optout.sources import MrnHasher, mrn_hasher
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ import pytest
 from optout_support import MRNS, optouts_csv
 
 from aanlevering.cli.main import main
-from aanlevering.events import PatientRefHasher, open_event_store
+from aanlevering.events import open_event_store
 from aanlevering.optout.deliveries import record_delivery_contents
 from aanlevering.optout.sources import mrn_hasher
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.settings import load_settings
 
 

@@ -10,11 +10,11 @@ import pyarrow.compute as pc
 import pytest
 
 from aanlevering.errors import AanleveringError, ExtractError
-from aanlevering.events import PatientRefHasher
 from aanlevering.extract.model import ExtractedDataset, TypeProblem
 from aanlevering.optout.filter import MrnRefCache, patient_refs_for_mrns
 from aanlevering.optout.sources import MrnHasher
 from aanlevering.pipeline import _filter
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 
 
 def _plain_refs(values: list[str | None], hash_mrn: MrnHasher) -> tuple[list[str], list[int]]:

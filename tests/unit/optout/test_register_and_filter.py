@@ -9,13 +9,13 @@ import pyarrow as pa
 import pytest
 
 from aanlevering.errors import ConfigError
-from aanlevering.events import PatientRefHasher
 from aanlevering.optout.events import OptOutsApplied
 from aanlevering.optout.filter import apply_optouts, record_optouts_applied
 from aanlevering.optout.register import OptOut, OptOutRegister
 from aanlevering.optout.rules import OptOutRules, parse_optout_rules
 from aanlevering.optout.sources import MrnHasher
 from aanlevering.periods import Period
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 
 A = "pr_" + "a" * 32
 B = "pr_" + "b" * 32

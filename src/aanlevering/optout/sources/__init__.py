@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from aanlevering.errors import ConfigError, PseudonymisationError
-from aanlevering.events.patient_ref import PatientRefHasher
 from aanlevering.optout.events import OptOutSource
 from aanlevering.pseudonym.normalise.failures import FieldInvalid
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 
 REGISTRATION_ID = re.compile(r"[a-z][a-z0-9-]{0,99}")
 _MAX_LISTED = 50

@@ -2,6 +2,9 @@
 
 Real events live next to the stage that records them (``deliver/events.py``
 and so on); these are namespaced ``examples.`` so they never clash with them.
+They are test fixtures, so they live here and register when a test imports
+them (they are not in ``EVENT_MODULES``: a fresh process sees them as
+``UnknownEvent``, as it would any type it does not know).
 :class:`ExampleDeliveryReceipted` is at schema version 2 to show upcasting:
 version 1 called ``record_count`` ``records`` and had no ``pseudonym_types``.
 """

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aanlevering.errors import ConfigError, PseudonymisationError
-from aanlevering.events.patient_ref import (
+from aanlevering.pseudonym.patient_ref import (
     KEY_FILE_NAME,
     PatientRefHasher,
     is_patient_ref,
