@@ -304,7 +304,8 @@ def _fhir_source(raw: Mapping[str, Any] | None) -> FhirSource | None:
                 where=_code_filter(spec.get("where")),
             )
             for name, spec in raw["datasets"].items()
-        }
+        },
+        mrn_system=raw.get("mrn_system"),
     )
 
 

@@ -224,9 +224,14 @@ class FhirDatasetSource:
 
 @dataclass(frozen=True)
 class FhirSource:
-    """How FHIR data (bulk export or Bundles) maps to this registration."""
+    """How FHIR data (bulk export or Bundles) maps to this registration.
+
+    ``mrn_system``: identifier system of the hospital's own patient number; a
+    patient without an identifier of that system falls back to the one typed ``MR``.
+    """
 
     datasets: Mapping[str, FhirDatasetSource]
+    mrn_system: str | None = None
 
 
 @dataclass(frozen=True)

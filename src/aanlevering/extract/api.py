@@ -4,11 +4,13 @@ Engineers point the pipeline at a folder; what it contains decides the
 reader: files matching the registration's CSV globs -> CSV; ``*.ndjson``
 (with or without the bulk export's ``manifest.json``) or ``*.json`` Bundles
 -> FHIR. A folder with both is refused rather than guessed, because reading
-the wrong half would deliver an incomplete data set.
+the wrong half would deliver an incomplete data set; JSON files that hold no
+FHIR (notes, a manifest of one's own) do not count as FHIR input.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Literal
 
@@ -16,7 +18,7 @@ from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.errors import ExtractError
 from aanlevering.extract.csv import extract_csv
 from aanlevering.extract.fhir import extract_fhir
-from aanlevering.extract.fhir_store import MANIFEST
+from aanlevering.extract.fhir_store import MANIFEST, is_fhir_document
 from aanlevering.extract.model import Extract
 from aanlevering.extract.options import ExtractOptions
 from aanlevering.periods import Period
@@ -43,6 +45,8 @@ def detect_source_kind(config: RegistrationConfig, input_path: Path) -> SourceKi
         if p.is_file() and (p.suffix in {".ndjson", ".json"} or p.name == MANIFEST)
     )
     if csv_files and fhir_files:
+        fhir_files = [name for name in fhir_files if _holds_fhir(path / name)]
+    if csv_files and fhir_files:
         raise ExtractError(
             f"{path} holds both CSV ({', '.join(csv_files[:5])}) and FHIR files "
             f"({', '.join(fhir_files[:5])}); put each export in its own folder"
@@ -58,6 +62,19 @@ def detect_source_kind(config: RegistrationConfig, input_path: Path) -> SourceKi
         f"{', '.join(repr(g) for g in globs) or '(no CSV mapping)'} and there is no *.ndjson "
         f"or *.json FHIR file (found: {shown or 'an empty folder'})"
     )
+
+
+def _holds_fhir(path: Path) -> bool:
+    """Whether a file next to CSV exports is FHIR input (not notes or a manifest of one's own)."""
+    if path.suffix == ".ndjson":
+        return True
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    if path.name == MANIFEST:
+        return isinstance(document, dict) and isinstance(document.get("output"), list)
+    return is_fhir_document(document)
 
 
 def extract(

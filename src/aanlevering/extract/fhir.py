@@ -13,7 +13,9 @@ several related resources match, the first one read that has a value wins.
 to report.
 
 Identity comes from the focus's Patient (``subject``/``patient``, or the
-focus itself), see :mod:`aanlevering.extract.fhir_identity`. A focus resource
+focus itself), see :mod:`aanlevering.extract.fhir_identity`; the MRN is the
+identifier of ``source.fhir.mrn_system`` (or ``ExtractOptions.mrn_system``,
+which wins), else the one typed ``MR``. A focus resource
 whose patient is not in the input makes the extract unusable (ExtractError),
 as does a period date that is missing or unparseable. Row references are the
 resources' locations (``Procedure.ndjson:12``, ``bundle.json:entry[3]``).
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +353,8 @@ def extract_fhir(
     """
     options = options or ExtractOptions()
     source = fhir_source_of(config)
+    if options.mrn_system is None and source.mrn_system is not None:
+        options = replace(options, mrn_system=source.mrn_system)
     builders = {}
     for dataset in config.dictionary.datasets:
         mapping = source.datasets.get(dataset.name)

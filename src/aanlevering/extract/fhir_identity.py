@@ -3,9 +3,11 @@
 * ``bsn``: the identifier of system ``http://fhir.nl/fhir/NamingSystem/bsn``.
   A US social security number (``http://hl7.org/fhir/sid/us-ssn``), as in
   Synthea output, is *not* a BSN: ``bsn`` stays empty.
-* ``mrn``: the identifier of the configured system; else the one typed ``MR``;
-  else the first that is not a national number (BSN, SSN) or another typed
-  document (passport, driver's licence).
+* ``mrn``: the identifier of the configured system (``source.fhir.mrn_system``),
+  else the one typed ``MR``; without a configured system, after ``MR`` the first
+  that is not a national number (BSN, SSN) or another typed document (passport,
+  driver's licence), since a guess is better than nothing only when nobody said
+  which system holds the hospital's numbers.
 * ``patient_id``: ``Patient.id``.
 * Names, from the ``official`` HumanName (else ``usual``, else the first):
   ``own_prefix``/``own_name`` from the ``humanname-own-prefix`` /
@@ -89,11 +91,12 @@ def _current(items: Sequence[Any]) -> list[Json]:
 def _identifiers(patient: Json, mrn_system: str | None) -> dict[str, str | None]:
     identifiers = _current(patient.get("identifier") or ())
     bsn = next((i for i in identifiers if i.get("system") == BSN_SYSTEM), None)
-    mrn: Json | None = None
+    typed = next((i for i in identifiers if "MR" in _type_codes(i)), None)
+    mrn: Json | None
     if mrn_system:
-        mrn = next((i for i in identifiers if i.get("system") == mrn_system), None)
+        mrn = next((i for i in identifiers if i.get("system") == mrn_system), None) or typed
     else:
-        mrn = next((i for i in identifiers if "MR" in _type_codes(i)), None) or next(
+        mrn = typed or next(
             (
                 i
                 for i in identifiers

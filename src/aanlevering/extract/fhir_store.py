@@ -7,7 +7,11 @@ Inputs, as FHIR servers and Synthea write them:
   ``output`` list says which files belong to the export);
 * Bundles (``collection``, ``searchset``, ``transaction``, ``batch``,
   ``document``), one per ``*.json`` file, entries carrying ``resource`` and
-  ``fullUrl`` (often ``urn:uuid:…``).
+  ``fullUrl`` (often ``urn:uuid:…``), or a single resource per ``*.json`` file.
+
+Other JSON files in an export folder (a ``manifest.json`` without the Bulk Data
+``output`` list, notes) are left out with one log line naming them; a file that
+is not valid JSON still stops the extract, since it may be a truncated Bundle.
 
 References resolve from ``Type/id``, ``urn:uuid:…`` (through the entries'
 ``fullUrl``, or the resource id as Synthea's NDJSON uses it), absolute URLs
@@ -177,19 +181,39 @@ def _ndjson_resources(path: Path) -> Iterator[tuple[Resource, str]]:
             yield resource, f"{path.name}:{number}"
 
 
-def _load_bundle(store: ResourceStore, path: Path) -> None:
+def _read_json(path: Path) -> Any:
     try:
         with path.open("rb") as handle:
-            bundle = json.load(handle)
+            return json.load(handle)
     except UnicodeDecodeError:
         raise ExtractError(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise ExtractError(
             f"{path}: line {error.lineno}: not valid JSON ({error.msg} at column {error.colno})"
         ) from None
-    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
+
+
+def is_fhir_document(document: Any) -> bool:
+    """Whether parsed JSON is a FHIR resource or Bundle (has a resourceType like ``Patient``)."""
+    return isinstance(document, dict) and bool(_TYPE.match(str(document.get("resourceType", ""))))
+
+
+def _load_bundle(store: ResourceStore, path: Path, skip_others: bool = False) -> bool:
+    """Read one ``*.json`` file: a Bundle's entries, or a single resource.
+
+    A file that is JSON but no FHIR resource (a manifest of one's own, notes) is
+    refused, or, for a file found in an export folder (``skip_others``), left out:
+    returns False so the caller can name it.
+    """
+    bundle = _read_json(path)
+    if not is_fhir_document(bundle):
+        if skip_others:
+            return False
         found = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
-        raise ExtractError(f"{path}: not a FHIR Bundle (resourceType {found!r})")
+        raise ExtractError(f"{path}: not a FHIR resource or Bundle (resourceType {found!r})")
+    if bundle.get("resourceType") != "Bundle":
+        store.add(bundle, path.name)
+        return True
     bundle_type = bundle.get("type")
     if bundle_type not in BUNDLE_TYPES:
         raise ExtractError(
@@ -207,17 +231,31 @@ def _load_bundle(store: ResourceStore, path: Path) -> None:
             continue
         full_url = entry.get("fullUrl")
         store.add(resource, f"{path.name}:entry[{index}]", full_url if full_url else None)
+    return True
 
 
-def _manifest_files(folder: Path) -> list[Path]:
+def _bulk_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's bulk export manifest; None when ``manifest.json`` is absent or another file.
+
+    A ``manifest.json`` without the ``output`` list of the Bulk Data spec is a
+    file of the hospital's own (its export tooling's manifest, say), not part of
+    the export, and is left out like any other non-FHIR file.
+    """
     manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        return None
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ExtractError(f"{manifest_path}: not a valid bulk export manifest ({error})") from None
-    outputs = manifest.get("output") if isinstance(manifest, dict) else None
-    if not isinstance(outputs, list):
-        raise ExtractError(f"{manifest_path}: not a bulk export manifest (no 'output' list)")
+    if isinstance(manifest, dict) and isinstance(manifest.get("output"), list):
+        return manifest
+    return None
+
+
+def _manifest_files(folder: Path, manifest: dict[str, Any]) -> list[Path]:
+    manifest_path = folder / MANIFEST
+    outputs = manifest["output"]
     files: list[Path] = []
     seen: dict[str, int] = {}
     for index, output in enumerate(outputs):
@@ -251,10 +289,11 @@ def input_files(input_path: Path) -> tuple[list[Path], list[Path]]:
         raise ExtractError(f"{input_path}: not a FHIR input (expected .ndjson or .json)")
     if not input_path.is_dir():
         raise ExtractError(f"input {input_path} does not exist")
-    if (input_path / MANIFEST).is_file():
-        return _manifest_files(input_path), []
+    manifest = _bulk_manifest(input_path)
+    if manifest is not None:
+        return _manifest_files(input_path, manifest), []
     ndjson = sorted(p for p in input_path.glob("*.ndjson") if p.is_file())
-    bundles = sorted(p for p in input_path.glob("*.json") if p.is_file() and p.name != MANIFEST)
+    bundles = sorted(p for p in input_path.glob("*.json") if p.is_file())
     if not ndjson and not bundles:
         raise ExtractError(
             f"no FHIR input in {input_path}: expected bulk export files (*.ndjson) "
@@ -277,9 +316,24 @@ def load_store(
         for resource, location in _ndjson_resources(path):
             store.add(resource, location)
         store.files.append(path.name)
+    skipped: list[str] = []
     for path in bundles:
-        _load_bundle(store, path)
-        store.files.append(path.name)
+        if _load_bundle(store, path, skip_others=input_path.is_dir()):
+            store.files.append(path.name)
+        else:
+            skipped.append(path.name)
+    if skipped:
+        log.info(
+            "left out %d file(s) of %s that are not FHIR resources or Bundles: %s",
+            len(skipped),
+            input_path,
+            ", ".join(skipped),
+        )
+    if not store.files:
+        raise ExtractError(
+            f"no FHIR input in {input_path}: {', '.join(skipped)} hold no FHIR resources "
+            "or Bundles, and there are no bulk export files (*.ndjson)"
+        )
     if store.duplicates:
         log.info("%d resource(s) appeared more than once; the first copy is used", store.duplicates)
     log.info(

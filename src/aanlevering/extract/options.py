@@ -20,8 +20,8 @@ class ExtractOptions:
     ``block_size``: bytes the CSV reader parses per batch (rows per batch follow
     from it); larger is faster, smaller uses less memory.
     ``mrn_system``: FHIR identifier system of the hospital's own patient
-    number; without it the identifier typed ``MR`` wins, else the first one
-    that is not a national number (BSN, US SSN).
+    number, overriding the registration's ``source.fhir.mrn_system``; a patient
+    without it falls back to the identifier typed ``MR`` (see ``fhir_identity``).
     """
 
     allow_unknown_columns: bool = False

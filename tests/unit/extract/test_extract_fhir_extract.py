@@ -222,7 +222,7 @@ def test_bundles_give_the_same_extract_as_ndjson(
     assert extract(dsaa, single, YEAR).datasets["operatie"].num_rows == 1
 
 
-def test_an_unsupported_bundle_type_or_a_non_bundle_is_refused(
+def test_an_unsupported_bundle_type_or_a_non_fhir_file_given_alone_is_refused(
     tmp_path: Path, dsaa: RegistrationConfig
 ) -> None:
     (tmp_path / "history.json").write_text(
@@ -230,9 +230,9 @@ def test_an_unsupported_bundle_type_or_a_non_bundle_is_refused(
     )
     with pytest.raises(ExtractError, match="Bundle type 'history' is not supported"):
         extract(dsaa, tmp_path / "history.json", YEAR)
-    (tmp_path / "patient.json").write_text(json.dumps({"resourceType": "Patient", "id": "x"}))
-    with pytest.raises(ExtractError, match="not a FHIR Bundle"):
-        extract(dsaa, tmp_path / "patient.json", YEAR)
+    (tmp_path / "notes.json").write_text(json.dumps({"note": "export of 3 June"}))
+    with pytest.raises(ExtractError, match=r"notes\.json: not a FHIR resource or Bundle"):
+        extract(dsaa, tmp_path / "notes.json", YEAR)
     (tmp_path / "broken.json").write_text('{"resourceType": "Bundle",\n "type": }')
     with pytest.raises(ExtractError, match=r"broken\.json: line 2: not valid JSON"):
         extract(dsaa, tmp_path / "broken.json", YEAR)

@@ -50,7 +50,10 @@ def test_configured_mrn_system_wins() -> None:
     patient = _patients("fhir-nl")[0]
     patient["identifier"].append({"system": "urn:oid:1.2.3", "value": "OTHER-1"})
     assert patient_identity(patient, mrn_system="urn:oid:1.2.3")["mrn"] == "OTHER-1"
-    assert patient_identity(patient, mrn_system="urn:oid:9.9")["mrn"] is None
+    # a patient without the configured system falls back to the identifier typed MR
+    assert patient_identity(patient, mrn_system="urn:oid:9.9")["mrn"] == "ZH-0042"
+    untyped = _patients("fhir-nl")[1]
+    assert patient_identity(untyped, mrn_system="urn:oid:9.9")["mrn"] is None
 
 
 def test_synthea_patient_ssn_is_not_a_bsn_and_maiden_name_is_the_birth_name() -> None:
