@@ -48,7 +48,7 @@ from aanlevering.extract.csv_layout import (
     sniff_layout,
 )
 from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
-from aanlevering.extract.model import ARROW_TYPES, Extract, ExtractedDataset
+from aanlevering.extract.model import ARROW_TYPES, Extract
 from aanlevering.extract.options import ExtractOptions
 from aanlevering.extract.rows import (
     ArrayLike,
@@ -56,14 +56,12 @@ from aanlevering.extract.rows import (
     Rows,
     concat_rows,
     identity_table,
-    to_dataset,
 )
 from aanlevering.extract.select import (
     PeriodDateFailures,
     PeriodSelection,
     period_mask,
     referenced_variables,
-    relation_masks,
 )
 from aanlevering.periods import Period
 
@@ -428,116 +426,3 @@ def extract_csv(
         else:
             unrestricted[dataset.name] = rows
     return assemble_extract(config, period, "csv", selected, unrestricted, files=files)
-
-
-@dataclass(frozen=True)
-class _Restricted:
-    rows: Rows
-    outside: int
-    orphans: tuple[str, ...]
-    dropped_keys: Mapping[str, ArrayLike]
-
-
-def _restricted_batches(
-    config: RegistrationConfig,
-    reader: DatasetReader,
-    folder: Path,
-    period: Period,
-    options: ExtractOptions,
-) -> Iterator[_Restricted]:
-    """Batches of one dataset restricted to the period, directly or through its parents."""
-    dataset = reader.dataset
-    relations: list[tuple[str, pa.Array, pa.Array]] = []
-    if dataset.name != config.period_dataset:
-        for relation in dataset.relations:
-            kept, dropped = _parent_keys(
-                config,
-                parent_name=relation.dataset,
-                variable=relation.target_variable,
-                folder=folder,
-                period=period,
-                options=options,
-            )
-            relations.append((relation.variable, kept, dropped))
-    for result in reader.batches():
-        if not relations:
-            yield _Restricted(result.rows, result.outside, (), result.dropped_keys)
-            continue
-        rows = result.rows
-        keep: ArrayLike | None = None
-        known: ArrayLike | None = None
-        for variable, kept_keys, dropped_keys in relations:
-            in_period, has_parent = relation_masks(
-                rows.clinical.column(variable), kept_keys, dropped_keys
-            )
-            keep = in_period if keep is None else pc.and_(keep, in_period)
-            known = has_parent if known is None else pc.and_(known, has_parent)
-        assert keep is not None and known is not None
-        orphans = tuple(pc.filter(rows.row_refs, pc.invert(known)).to_pylist())
-        kept_rows = rows.filter(keep)
-        left_out = pc.invert(keep)
-        dropped_keys = {
-            name: pc.filter(rows.clinical.column(name), left_out) for name in reader.key_variables
-        }
-        outside = rows.num_rows - kept_rows.num_rows - len(orphans)
-        yield _Restricted(kept_rows, outside, orphans, dropped_keys)
-
-
-def _parent_keys(
-    config: RegistrationConfig,
-    *,
-    parent_name: str,
-    variable: str,
-    folder: Path,
-    period: Period,
-    options: ExtractOptions,
-) -> tuple[pa.Array, pa.Array]:
-    """Values of a parent's ``variable`` in the period and outside it, streamed."""
-    parent = config.dictionary.dataset(parent_name)
-    reader = DatasetReader(config, parent, folder, period, options)
-    kept: list[pa.Array] = []
-    dropped: list[pa.Array] = []
-    for piece in _restricted_batches(config, reader, folder, period, options):
-        kept.append(_plain(piece.rows.clinical.column(variable)))
-        if variable in piece.dropped_keys:
-            dropped.append(_plain(piece.dropped_keys[variable]))
-    target = ARROW_TYPES[parent.variable(variable).type]
-    return (
-        pa.concat_arrays(kept) if kept else pa.array([], target),
-        pa.concat_arrays(dropped) if dropped else pa.array([], target),
-    )
-
-
-def _plain(values: ArrayLike) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
-def iter_csv_batches(
-    config: RegistrationConfig,
-    input_path: Path,
-    period: Period,
-    dataset_name: str,
-    options: ExtractOptions | None = None,
-) -> Iterator[ExtractedDataset]:
-    """Stream one dataset in period-restricted batches, for stages that need not hold it whole.
-
-    Each yielded :class:`ExtractedDataset` is one batch (``rows_outside_period``
-    counts that batch's left-out records). For a related dataset the parent
-    datasets are streamed first, keeping only their keys, to learn which parents
-    are in the period. Errors found late in a file (malformed record, bad
-    period date) are raised when the iterator reaches them: treat an iteration
-    that raised as failed, whatever it yielded before.
-    """
-    options = options or ExtractOptions()
-    folder = Path(input_path)
-    dataset = config.dictionary.dataset(dataset_name)
-    reader = DatasetReader(config, dataset, folder, period, options)
-    files = tuple(path.name for path in reader.files)
-    for piece in _restricted_batches(config, reader, folder, period, options):
-        yield to_dataset(
-            dataset,
-            piece.rows,
-            source_files=files,
-            rows_outside_period=piece.outside,
-            orphan_row_refs=piece.orphans,
-        )

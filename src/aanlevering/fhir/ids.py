@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-SALT_BYTES = 32
 _DOMAIN = b"aanlevering/fhir-resource-id/v1"
 
 
@@ -32,11 +30,6 @@ def derive_salt(secret: bytes, idempotency_key: str) -> bytes:
         raise ValueError("the secret for resource ids must be at least 16 bytes")
     message = _DOMAIN + b"\x00" + idempotency_key.encode("utf-8")
     return hmac.new(secret, message, hashlib.sha256).digest()
-
-
-def new_salt() -> bytes:
-    """A random salt, for callers that keep it with the staged delivery themselves."""
-    return secrets.token_bytes(SALT_BYTES)
 
 
 class ResourceIds:

@@ -123,22 +123,6 @@ class PatientBuilder:
         """Key versions per type and profiles of the Patients built so far."""
         return self.approved.labels()
 
-    def build(
-        self, pseudonyms: PatientPseudonyms, forms: GeneralisedForms = NO_FORMS
-    ) -> dict[str, Any]:
-        """The delivered Patient of one person as a dict (same text as the writers')."""
-        resource: dict[str, Any] = json.loads(self.text(pseudonyms, forms))
-        return resource
-
 
 def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def pseudonymised_patient(
-    pseudonyms: PatientPseudonyms,
-    context: DeliveryContext,
-    forms: GeneralisedForms = NO_FORMS,
-) -> dict[str, Any]:
-    """One delivered Patient as a dict (convenience for single use and tests)."""
-    return PatientBuilder(context).build(pseudonyms, forms)

@@ -25,7 +25,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -286,8 +286,3 @@ def _decision(row: Mapping[str, Any]) -> RegisterDecision:
         until=parse_date(row.get("until"), "until"),
         note=_text(row, "note") or "",
     )
-
-
-def feed_fields() -> Sequence[str]:
-    """The field names every feed format uses (for docs and CLI help)."""
-    return FEED_FIELDS

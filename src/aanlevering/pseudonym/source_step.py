@@ -94,23 +94,6 @@ class MrnKey:
 
 
 @dataclass(frozen=True, slots=True, repr=False)
-class SourcePseudonym:
-    """One pseudonym after the source step, labelled with everything needed to use it later."""
-
-    type: PseudonymType
-    registration: str
-    profile_version: str
-    key_version: int
-    value: str
-
-    def __repr__(self) -> str:
-        return (
-            f"SourcePseudonym({self.type}, registration={self.registration}, "
-            f"profile={self.profile_version}, key_version={self.key_version})"
-        )
-
-
-@dataclass(frozen=True, slots=True, repr=False)
 class SourceBatch:
     """Source-step output of a batch: per type one value per row, ``None`` where it failed.
 
@@ -334,16 +317,6 @@ def reveal_mrn(key: MrnKey, registration: str, profile_version: str, token: str)
     return data.rstrip(_MRN_PAD).decode("ascii")
 
 
-def reveal_mrn_column(
-    key: MrnKey, registration: str, profile_version: str, tokens: Iterable[str | None]
-) -> list[str | None]:
-    """:func:`reveal_mrn` over a column; ``None`` stays ``None``."""
-    return [
-        None if token is None else reveal_mrn(key, registration, profile_version, token)
-        for token in tokens
-    ]
-
-
 # --- whole batches ------------------------------------------------------------------------
 
 
@@ -385,25 +358,3 @@ def apply_source_step(
         key_versions,
         canonical.failures,
     )
-
-
-def pseudonymise_person(
-    canonical: Mapping[PseudonymType, str],
-    profile_version: str,
-    source_key: SourceKey,
-    mrn_key: MrnKey | None = None,
-) -> dict[PseudonymType, SourcePseudonym]:
-    """The source step for one person's canonical inputs, as labelled pseudonyms."""
-    result: dict[PseudonymType, SourcePseudonym] = {}
-    registration = source_key.registration
-    for type_, value in canonical.items():
-        if type_ is PseudonymType.MRN:
-            if mrn_key is None:
-                raise ConfigError(f"registration {registration} asks for MRN but no MRN key is set")
-            token = encrypt_mrn(mrn_key, registration, profile_version, value)
-            version = mrn_key.version
-        else:
-            token = hash_canonical(source_key, profile_version, type_, value)
-            version = source_key.version
-        result[type_] = SourcePseudonym(type_, registration, profile_version, version, token)
-    return result

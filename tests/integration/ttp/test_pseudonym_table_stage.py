@@ -1,7 +1,7 @@
 """The pseudonymisation stage's columnar result holds what the per-person path gave.
 
 The stage hands the output a :class:`PseudonymTable` built from the TTP's
-answer columns; the per-person objects of ``PseudonymResult.patient_pseudonyms``
+answer columns; the per-person objects of ``support.pseudonyms.patient_pseudonyms``
 were the result before. Both are made here from the same TTP answers (the
 TTP's temporary pseudonyms are deterministic for the same inputs), for people
 with failing types.
@@ -21,6 +21,7 @@ from aanlevering.pseudonym.normalise import get_profile
 from aanlevering.pseudonym.service import pseudonymise, unique_patients
 from aanlevering.pseudonym.source_step import MrnKey, SourceKey, apply_source_step
 from aanlevering.pseudonym.ttp.models import inputs_from_columns
+from support.pseudonyms import patient_pseudonyms
 from support.ttp import TTPSetup
 
 REPO = Path(__file__).resolve().parents[3]
@@ -82,8 +83,8 @@ def test_table_matches_the_per_person_result(
     )
     expected = {
         p.patient_id: p
-        for p in old.patient_pseudonyms(
-            dict(zip(refs, columns["patient_id"], strict=True)), batch.profile_version
+        for p in patient_pseudonyms(
+            old, dict(zip(refs, columns["patient_id"], strict=True)), batch.profile_version
         )
     }
     table = outcome.by_patient

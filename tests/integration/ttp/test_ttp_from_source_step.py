@@ -14,6 +14,7 @@ from aanlevering.pseudonym.normalise import get_profile
 from aanlevering.pseudonym.source_step import MrnKey, SourceKey, apply_source_step, reveal_mrn
 from aanlevering.pseudonym.ttp.models import RecordPseudonyms, inputs_from_columns
 from aanlevering.pseudonym_types import PseudonymType
+from support.pseudonyms import patient_pseudonyms
 from support.ttp import TTPSetup
 
 TYPES = (PseudonymType.NGGV, PseudonymType.RGG, PseudonymType.MRN)
@@ -63,8 +64,8 @@ def test_same_person_at_two_hospitals_links_through_the_ttp(ttp: TTPSetup) -> No
             ],
             run_id=f"e2e-{hospital}-x",
         )
-        delivered = exchanged.patient_pseudonyms(
-            {"p0": "patient-0", "p1": "patient-1"}, "nl-2026.1"
+        delivered = patient_pseudonyms(
+            exchanged, {"p0": "patient-0", "p1": "patient-1"}, "nl-2026.1"
         )
         assert [p.patient_id for p in delivered] == ["patient-0", "patient-1"]
         nggv = delivered[0].get(PseudonymType.NGGV)

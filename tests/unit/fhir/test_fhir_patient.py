@@ -24,10 +24,11 @@ from aanlevering.fhir.generalised import (
     forms_of_source_patient,
     generalised_variables,
 )
-from aanlevering.fhir.patient import PatientBuilder, patient_id, pseudonymised_patient
+from aanlevering.fhir.patient import PatientBuilder, patient_id
 from aanlevering.fhir.publish import pseudonym_type_code_system
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
 from aanlevering.pseudonym_types import PseudonymType
+from support.fhir_patient import pseudonymised_patient
 
 DIRECT_IDENTIFIER_ELEMENTS = ("name", "telecom", "photo", "contact", "text", "extension")
 

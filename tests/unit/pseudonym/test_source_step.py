@@ -25,11 +25,10 @@ from aanlevering.pseudonym.source_step import (
     load_mrn_key,
     load_source_key,
     new_key_json,
-    pseudonymise_person,
     reveal_mrn,
-    reveal_mrn_column,
 )
 from aanlevering.pseudonym_types import PseudonymType as T
+from support.pseudonyms import pseudonymise_person, reveal_mrn_column
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "vectors" / "source_step.json").read_text("utf-8")

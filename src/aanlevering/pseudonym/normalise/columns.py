@@ -8,7 +8,7 @@ this module does not import pyarrow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, cast
 
 from aanlevering.errors import ConfigError
@@ -49,8 +49,3 @@ def column_lists(columns: Any) -> tuple[dict[str, list[object]], int]:
         raise ConfigError("identity columns must be a pyarrow Table or a mapping of columns")
     empty: list[object] = [None] * num_rows
     return {name: lists.get(name, empty) for name in PERSON_FIELDS}, num_rows
-
-
-def rows_to_columns(rows: Sequence[Mapping[str, object]]) -> dict[str, list[object]]:
-    """Columns from row dicts (e.g. ``dataclasses.asdict`` of records), for small batches."""
-    return {name: [row.get(name) for row in rows] for name in PERSON_FIELDS}

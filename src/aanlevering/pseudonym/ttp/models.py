@@ -11,8 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from aanlevering.pseudonym.crypto import parse_label
-from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
 from aanlevering.pseudonym_types import PseudonymType
 
 _MRN = PseudonymType.MRN.value
@@ -69,40 +67,6 @@ class PseudonymResult:
     key_versions: frozenset[int]
     batches: tuple[BatchReceipt, ...]
     type_counts: Mapping[str, int] = field(default_factory=dict)
-
-    def patient_pseudonyms(
-        self, patient_ids: Mapping[str, str], profile: str
-    ) -> list[PatientPseudonyms]:
-        """The result in the delivery model, one entry per ref, for the FHIR and CSV output.
-
-        ``patient_ids`` maps each ref to the source patient number; that map
-        never leaves the hospital (the TTP only ever saw the refs). A
-        pseudonym's ``value`` is its full label, which names type and key version.
-        """
-        out: list[PatientPseudonyms] = []
-        # A run has a handful of distinct label headers (kind, type, version):
-        # parse each once instead of decoding every payload (decision 0121).
-        headers: dict[str, tuple[PseudonymType, int, bool]] = {}
-        for ref, labels in self.pseudonyms.items():
-            pseudonyms = []
-            for label in labels.values():
-                head, _, payload = label.rpartition(":")
-                known = headers.get(head)
-                if known is None or not payload:
-                    parsed = parse_label(label)
-                    known = (parsed.type, parsed.version, parsed.kind == "temporary")
-                    headers[head] = known
-                pseudonyms.append(
-                    Pseudonym(
-                        type=known[0],
-                        value=label,
-                        key_version=known[1],
-                        temporary=known[2],
-                        profile=profile,
-                    )
-                )
-            out.append(PatientPseudonyms(patient_ids[ref], tuple(pseudonyms)))
-        return out
 
     def __repr__(self) -> str:
         return (
