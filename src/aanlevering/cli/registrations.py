@@ -12,6 +12,7 @@ import argparse
 import json
 from dataclasses import asdict, is_dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue import RegistrationConfig, load_catalogue
@@ -35,6 +36,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "check", help="validate every config (or one); non-zero exit on problems"
     )
     check.add_argument("registration_id", metavar="ID", nargs="?", help="only this registration")
+    check.add_argument(
+        "--sample",
+        type=Path,
+        metavar="PATH",
+        help=(
+            "also read this sample export (CSV folder or FHIR export) with ID's mapping and "
+            "print per variable how well it fits (counts only); exit 1 when it does not fit"
+        ),
+    )
     check.set_defaults(handler=_check)
 
 
@@ -106,10 +116,18 @@ def _check(args: argparse.Namespace) -> int:
     if problems:
         raise CatalogueInvalid(problems)
     print(f"ok: {len(registrations)} registration(s) valid in {root}")
-    return 0
+    if args.sample is None:
+        return 0
+    if wanted is None:
+        raise ConfigError(
+            "--sample needs the registration to check: registrations check ID --sample PATH"
+        )
+    from aanlevering.onboard.sample_check import check_sample, render
+
+    fit = check_sample(registrations[wanted], args.sample)
+    print(render(fit))
+    return 0 if fit.fits else 1
 
 
 def _file_id(problem: CatalogueProblem) -> str:
-    from pathlib import Path
-
     return Path(problem.file).stem
