@@ -278,6 +278,7 @@ def _csv_source(raw: Mapping[str, Any] | None) -> CsvSource | None:
             file=spec["file"],
             columns=dict(spec["columns"]),
             identity=dict(spec.get("identity", {})),
+            record_keys={k: tuple(v) for k, v in spec.get("record_keys", {}).items()},
         )
         for name, spec in raw["datasets"].items()
     }

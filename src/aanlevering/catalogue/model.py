@@ -174,6 +174,14 @@ class CsvDatasetSource:
     file: str
     columns: Mapping[str, str]
     identity: Mapping[str, str] = field(default_factory=dict)
+    #: Key or relation variable -> columns whose values together identify the record
+    #: (exports without a record id); digested by the extract, keyed-hashed on delivery.
+    record_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def mapped_variables(self) -> set[str]:
+        """Every variable this dataset's columns fill, directly or as a record key."""
+        return set(self.columns.values()) | set(self.record_keys)
 
 
 @dataclass(frozen=True)

@@ -73,7 +73,7 @@ def _mapped_problems(config: RegistrationConfig, dataset: Dataset, kind: str) ->
     if kind == "csv":
         assert config.csv_source is not None
         csv = config.csv_source.datasets.get(dataset.name)
-        mapped = set(csv.columns.values()) if csv else set()
+        mapped = csv.mapped_variables if csv else set()
         identity = set(csv.identity.values()) if csv else set()
         sourced = csv is not None
     else:

@@ -50,6 +50,7 @@ from aanlevering.extract.csv_layout import (
 from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
 from aanlevering.extract.model import ARROW_TYPES, Extract
 from aanlevering.extract.options import ExtractOptions
+from aanlevering.extract.record_key import record_key_column
 from aanlevering.extract.rows import (
     ArrayLike,
     ProblemGroup,
@@ -66,6 +67,9 @@ from aanlevering.extract.select import (
 from aanlevering.periods import Period
 
 log = logging.getLogger(__name__)
+
+#: Name of the computed column that holds a record key made from several columns.
+_RECORD_KEY_PREFIX = "\x00record-key:"
 
 
 def csv_source_of(config: RegistrationConfig) -> CsvSource:
@@ -90,10 +94,14 @@ def dataset_files(folder: Path, name: str, source: CsvDatasetSource) -> list[Pat
     return files
 
 
+def _record_key_columns(source: CsvDatasetSource) -> set[str]:
+    return {column for columns in source.record_keys.values() for column in columns}
+
+
 def _check_columns(
     layout: CsvLayout, name: str, source: CsvDatasetSource, allow_unknown: bool
 ) -> None:
-    expected = set(source.columns) | set(source.identity)
+    expected = set(source.columns) | set(source.identity) | _record_key_columns(source)
     present = set(layout.header)
     missing = sorted(expected - present)
     unknown = sorted(present - expected) if not allow_unknown else []
@@ -167,6 +175,8 @@ class DatasetReader:
             datetime_formats=self.csv.datetime_formats,
         )
         self.column_of = {variable: column for column, variable in self.source.columns.items()}
+        for key_variable in self.source.record_keys:
+            self.column_of[key_variable] = f"{_RECORD_KEY_PREFIX}{key_variable}"
         is_period = dataset.name == config.period_dataset
         self.period = period if is_period else None
         self.period_variable = config.period_variable if is_period else None
@@ -284,9 +294,14 @@ class DatasetReader:
     ) -> BatchResult:
         row_refs = self._row_refs(batch, state)
         wanted = set(self.source.columns) | set(self.source.identity)
+        wanted |= _record_key_columns(self.source)
         cleaned: dict[str, ArrayLike] = {
             name: clean(batch.column(name)) for name in batch.schema.names if name in wanted
         }
+        for key_variable, key_columns in self.source.record_keys.items():
+            cleaned[f"{_RECORD_KEY_PREFIX}{key_variable}"] = record_key_column(
+                [cleaned[column] for column in key_columns]
+            )
         typed: dict[str, ArrayLike] = {}
         outside = 0
         dropped: dict[str, ArrayLike] = {}

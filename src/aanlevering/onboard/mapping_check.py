@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aanlevering.catalogue.model import (
     CodeFilter,
+    CsvDatasetSource,
     Dataset,
     FhirVariableSource,
     RegistrationConfig,
@@ -371,6 +372,37 @@ def _csv_problems(config: RegistrationConfig) -> Iterator[Problem]:
                     "map each variable from one column",
                 )
             seen.setdefault(target, column)
+        yield from _record_key_problems(config, dataset_name, mapping)
+
+
+def _record_key_problems(
+    config: RegistrationConfig, dataset_name: str, mapping: CsvDatasetSource
+) -> Iterator[Problem]:
+    try:
+        dataset = config.dictionary.dataset(dataset_name)
+    except KeyError:
+        return
+    keyed = [*dataset.key, *(r.variable for r in dataset.relations)]
+    for variable, columns in mapping.record_keys.items():
+        where = f"$.source.csv.datasets.{dataset_name}.record_keys.{variable}"
+        label = f"dataset {dataset_name}, variable {variable}"
+        if variable not in keyed:
+            yield (
+                where,
+                f"{label}: record_keys make record keys; {variable} is not a key or relation "
+                f"variable of {dataset_name} (those are: {', '.join(keyed) or 'none'})",
+            )
+        if variable in mapping.columns.values():
+            yield (
+                where,
+                f"{label}: mapped from a column and from record_keys; keep one of the two",
+            )
+        if set(columns) <= set(mapping.identity) and variable in dataset.key:
+            yield (
+                where,
+                f"{label}: {', '.join(columns)} identify the person, not the record; add a "
+                "column that tells a person's records apart (a date, a code)",
+            )
 
 
 def _todo_problems(config: RegistrationConfig) -> Iterator[Problem]:
