@@ -337,7 +337,7 @@ def worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict[str, 
             extracted, settings, store, TODAY, run_id
         )
     with stage(figures, f"{label}_fingerprint"):
-        plan = plan_stage(config, store, period, extracted, refs)
+        plan = plan_stage(config, store, period, extracted, refs, provider=settings.provider_id)
     staging = settings.staging_dir / config.id / period.label / f"v{plan.version}"
     staging.mkdir(parents=True)
     with stage(figures, f"{label}_validate"):

@@ -287,12 +287,14 @@ def plan_version(
     period: Period,
     extracted: Extract,
     refs: Mapping[str, pa.Array],
+    *,
+    provider: str,
 ) -> VersionPlan:
     """Decide the version from the content fingerprint and the ledger (idempotent reruns)."""
     fingerprint = content_fingerprint(extracted, refs)
     entries = load_ledger(store).versions(config.id, period.label)
     version, supersedes, same = _next_version(entries, fingerprint)
-    key = idempotency_key(config.id, period.label, version)
+    key = idempotency_key(provider, config.id, period.label, version)
     return VersionPlan(version, key, supersedes, fingerprint, same)
 
 
@@ -444,6 +446,7 @@ def stage_delivery(
                 validation_report=validation_report,
                 excluded_optouts=excluded,
                 content_sha256=plan.fingerprint,
+                provider=settings.provider_id,
             )
         ],
         None,
@@ -490,7 +493,7 @@ def run_delivery(
     extracted, excluded, refs = apply_optouts_to_extract(
         extracted, settings, store, request.today, run_id
     )
-    plan = plan_version(config, store, period, extracted, refs)
+    plan = plan_version(config, store, period, extracted, refs, provider=settings.provider_id)
     counts = {name: d.num_rows for name, d in extracted.datasets.items()}
     if plan.already_receipted:
         assert plan.same is not None

@@ -53,7 +53,7 @@ def retract_period(
         )
     target = receipted[-1]
     version = versions[-1].version + 1
-    key = idempotency_key(config.id, period.label, version)
+    key = idempotency_key(settings.provider_id, config.id, period.label, version)
     staging = settings.staging_dir / config.id / period.label / f"v{version}"
     staging.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(
@@ -93,6 +93,7 @@ def retract_period(
                 supersedes=target.idempotency_key,
                 kind="retraction",
                 content_sha256=f"retraction:{reason[:200]}",
+                provider=settings.provider_id,
             )
         ],
         None,

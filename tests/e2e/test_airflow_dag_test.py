@@ -159,7 +159,8 @@ def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
     with world.store() as store:
         entry = load_ledger(store).current("dica-dsaa", "2026-Q1")
     assert entry is not None and entry.status == "receipted" and entry.receipt_id
-    assert "dica-dsaa.2026-Q1.v1" in [e["idempotency_key"] for e in world.holder.ledger()]
+    key = "demo-hospital.dica-dsaa.2026-Q1.v1"
+    assert key in [e["idempotency_key"] for e in world.holder.ledger()]
     # The staging folder (identifiers) is gone after the receipt.
     assert list((world.settings.staging_dir / "dica-dsaa" / "2026-Q1").glob("run-*")) == []
     # XCom carries references and counts only.
@@ -173,7 +174,8 @@ def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
     again = _dag_test(airflow_env, "dica-dsaa")
     assert again["tasks"]["apply_optouts"] == "skipped"
     assert again["tasks"]["deliver"] == "skipped"
-    assert [e["idempotency_key"] for e in world.holder.ledger()].count("dica-dsaa.2026-Q1.v1") == 1
+    key = "demo-hospital.dica-dsaa.2026-Q1.v1"
+    assert [e["idempotency_key"] for e in world.holder.ledger()].count(key) == 1
 
 
 def test_blocked_validation_fails_the_validate_task_naming_the_report(
@@ -234,7 +236,7 @@ def test_supporting_dags_ingest_optouts_and_rebuild_the_projections(
     rebuilt = _dag_test(env, "rebuild-projections", dag_id="rebuild-projections")
     assert rebuilt["tasks"] == {"rebuild_projections": "success", "purge_staging": "success"}
     projections = json.loads((world.settings.home / "projections.json").read_text("utf-8"))
-    assert "dica-dsaa.2026-Q1.v1" in json.dumps(projections)
+    assert "demo-hospital.dica-dsaa.2026-Q1.v1" in json.dumps(projections)
 
     retry = _dag_test(env, "retry-unreceipted", dag_id="retry-unreceipted")
     assert retry["tasks"] == {"retry_unreceipted": "success"}, retry["log"][-3000:]

@@ -182,7 +182,7 @@ def test_backfill_from_the_rest_api_delivers_2026_and_skips_2025(
     assert entry is not None and entry.status == "receipted"
     received = [e["idempotency_key"] for e in world.holder.ledger()]
     assert entry.idempotency_key in received
-    assert not any(k.startswith("dica-dsaa.2025") for k in received)
+    assert not any(k.startswith("demo-hospital.dica-dsaa.2025") for k in received)
 
     page = requests.get(
         f"{airflow['url']}/deliveries/?dag_id={DAG_ID}",

@@ -48,7 +48,7 @@ def test_ttp_fails_mid_run_then_recovers(world: World) -> None:
             RunRequest("dica-dsaa", world.demo / "csv-utf8", Period.parse("2026-Q1"), today=TODAY),
             world.ports(store),
         )
-    assert _deliveries(world, "dica-dsaa.2026-Q1.v1") == 0  # nothing half-delivered
+    assert _deliveries(world, "demo-hospital.dica-dsaa.2026-Q1.v1") == 0  # nothing half-delivered
     _arm_ttp(world, 0)
     _arm_ttp(world, 2)  # a short hiccup is absorbed by the client's retries
     with world.store() as store:
@@ -59,13 +59,13 @@ def test_ttp_fails_mid_run_then_recovers(world: World) -> None:
             world.ports(store),
         )
     assert result.status == "delivered" and result.version == 1
-    assert _deliveries(world, "dica-dsaa.2026-Q1.v1") == 1
+    assert _deliveries(world, "demo-hospital.dica-dsaa.2026-Q1.v1") == 1
 
 
 def test_process_killed_between_sending_and_receipt_then_run_again(
     world: World, tmp_path: Path
 ) -> None:
-    key = "dica-dsaa.2026-Q2.v1"
+    key = "demo-hospital.dica-dsaa.2026-Q2.v1"
     world.holder.faults(drop_receipt=100)  # stored at the receiver, receipt never arrives
     process = subprocess.Popen(
         [

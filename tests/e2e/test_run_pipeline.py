@@ -52,9 +52,10 @@ def test_https_delivery_is_receipted_with_definitive_pseudonyms_and_a_rerun_chan
     assert again.status == "already-delivered"
     assert again.idempotency_key == first.idempotency_key
     keys = [e["idempotency_key"] for e in world.holder.ledger()]
-    assert keys.count("dica-dsaa.2026-Q1.v1") == 1
+    assert keys.count("demo-hospital.dica-dsaa.2026-Q1.v1") == 1
 
-    accepted = world.holder.home / "storage" / "deliveries" / "dica-dsaa.2026-Q1.v1" / "accepted"
+    held = world.holder.home / "storage" / "deliveries" / "demo-hospital"
+    accepted = held / "demo-hospital.dica-dsaa.2026-Q1.v1" / "accepted"
     operaties = (accepted / "operatie.csv").read_text(encoding="utf-8")
     assert "NGGV:v1:" in operaties and "T1:" not in operaties  # exchanged at the TTP
     # record keys are keyed hashes, never the EHR's own record ids (OK_ID)
@@ -69,9 +70,7 @@ def test_https_delivery_is_receipted_with_definitive_pseudonyms_and_a_rerun_chan
     }
     assert source_keys and not any(key in operaties for key in source_keys)
     manifest = json.loads(
-        (
-            world.holder.home / "storage" / "deliveries" / "dica-dsaa.2026-Q1.v1" / "manifest.json"
-        ).read_text()
+        (held / "demo-hospital.dica-dsaa.2026-Q1.v1" / "manifest.json").read_text()
     )
     assert manifest["record_counts"] == dict(first.record_counts)
 
@@ -103,7 +102,7 @@ def test_correction_goes_out_as_version_2_and_the_ledger_shows_it(
         versions = load_ledger(store).versions("dica-dsaa", "2026-Q2")
     assert [(v.version, v.status, v.supersedes) for v in versions] == [
         (1, "receipted", None),
-        (2, "receipted", "dica-dsaa.2026-Q2.v1"),
+        (2, "receipted", "demo-hospital.dica-dsaa.2026-Q2.v1"),
     ]
 
 
@@ -227,7 +226,8 @@ def test_local_mode_upload_is_pseudonymised_and_forwarded_by_the_ttp(world: Worl
     )
     assert result.status == "delivered"
     assert result.receipt is not None and result.receipt.channel == "ttp-local"
-    folder = world.holder.home / "storage" / "deliveries" / "nkr-borst.2026.v1" / "accepted"
+    held = world.holder.home / "storage" / "deliveries" / "demo-hospital"
+    folder = held / "demo-hospital.nkr-borst.2026.v1" / "accepted"
     bundles = list(folder.glob("*.json"))
     assert bundles
     text = "".join(p.read_text(encoding="utf-8") for p in bundles)
@@ -291,7 +291,7 @@ def test_retraction_withdraws_a_period_and_a_later_run_delivers_it_again(world: 
             world.ports(store),
             reason="delivered before the hospital's data protection review",
         )
-    assert receipt.idempotency_key == f"dica-dsaa.2026-Q3.v{first.version + 1}"
+    assert receipt.idempotency_key == f"demo-hospital.dica-dsaa.2026-Q3.v{first.version + 1}"
     entries = [e for e in world.holder.ledger() if e["period"] == "2026-Q3"]
     assert entries[-1]["kind"] == "retraction"
     assert entries[-1]["supersedes"] == first.idempotency_key

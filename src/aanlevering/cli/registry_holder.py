@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +32,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.set_defaults(handler=_serve)
     init = actions.add_parser("init-config", help="write a working demo config and API key")
     init.add_argument("--out", required=True, type=Path)
-    init.add_argument("--hospital", default=None, help="hospital id (default: settings)")
+    init.add_argument(
+        "--hospital",
+        action="append",
+        default=None,
+        help="hospital id; repeat for several hospitals (default: AANLEVERING_PROVIDER_ID)",
+    )
     init.add_argument("--fault-injection", action="store_true", help="enable /_faults (tests)")
     init.add_argument("--ttp-url", default=None, help="TTP for web-mode exchange")
     init.add_argument("--ttp-ca-bundle", type=Path, default=None, help="PEM CA of the TTP's cert")
@@ -52,9 +59,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     openapi.set_defaults(handler=_openapi)
 
 
+def _new_key_file(path: Path) -> str:
+    """A fresh API key in ``path`` (mode 0600 from the start); the existing one if there."""
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    api_key = secrets.token_urlsafe(32)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(api_key + "\n")
+    return api_key
+
+
 def write_demo_config(
     out: Path,
-    hospital: str,
+    hospitals: str | Sequence[str],
     registrations: list[str],
     *,
     fault_injection: bool = False,
@@ -63,28 +81,29 @@ def write_demo_config(
     forwarder_key_files: dict[str, Path] | None = None,
     ttp_ca_bundle: Path | None = None,
 ) -> Path:
-    """Write config + a fresh hospital API key file (mode 0600); return the config path."""
+    """Write config + an API key file per hospital (``<id>.api-key``, 0600); return the config.
+
+    Each hospital gets its own SFTP inbox per registration,
+    ``sftp-inbox/<hospital>/<registration>``. Key files already there are
+    kept, so adding a hospital does not change the others' keys.
+    """
     from aanlevering.counterparts.registry_holder.config import hash_api_key
 
+    ids = [hospitals] if isinstance(hospitals, str) else list(dict.fromkeys(hospitals))
     out.mkdir(parents=True, exist_ok=True)
-    api_key = secrets.token_urlsafe(32)
-    key_file = out / f"{hospital}.api-key"
-    key_file.write_text(api_key + "\n", encoding="utf-8")
-    key_file.chmod(0o600)
-    (out / "sftp-inbox").mkdir(exist_ok=True)
+    hashes = {h: hash_api_key(_new_key_file(out / f"{h}.api-key")) for h in ids}
     config: dict[str, object] = {
         "receiver_id": "reference-registry-holder",
         "storage_dir": "storage",
         "registrations": registrations,
-        "hospitals": {
-            hospital: hash_api_key(api_key),
-            # The TTP forwards local-mode deliveries with its own key per registry holder.
-            **{
-                f"ttp-forwarder-{holder}": hash_api_key(path.read_text(encoding="utf-8").strip())
-                for holder, path in (forwarder_key_files or {}).items()
-            },
+        "hospitals": hashes,
+        # The TTP forwards local-mode deliveries with its own key per registry holder,
+        # always on behalf of a named hospital.
+        "forwarders": {
+            f"ttp-forwarder-{holder}": hash_api_key(path.read_text(encoding="utf-8").strip())
+            for holder, path in (forwarder_key_files or {}).items()
         },
-        "sftp_inboxes": [f"sftp-inbox/{r}" for r in registrations],
+        "sftp_inboxes": {h: [f"sftp-inbox/{h}/{r}" for r in registrations] for h in ids},
         "fault_injection": fault_injection,
     }
     if ttp_url:
@@ -92,8 +111,9 @@ def write_demo_config(
         config["ttp_api_key_files"] = {k: str(v) for k, v in (ttp_api_key_files or {}).items()}
         if ttp_ca_bundle is not None:
             config["ttp_tls"] = {"ca_bundle": str(ttp_ca_bundle.resolve())}
-    for registration in registrations:
-        (out / "sftp-inbox" / registration).mkdir(exist_ok=True)
+    for hospital in ids:
+        for registration in registrations:
+            (out / "sftp-inbox" / hospital / registration).mkdir(parents=True, exist_ok=True)
     path = out / "registry-holder.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
@@ -110,7 +130,7 @@ def _init_config(args: argparse.Namespace) -> int:
     )
     path = write_demo_config(
         args.out,
-        args.hospital or settings.provider_id,
+        args.hospital or [settings.provider_id],
         registrations,
         fault_injection=args.fault_injection,
         ttp_url=args.ttp_url,

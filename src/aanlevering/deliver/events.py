@@ -1,7 +1,8 @@
 """Facts the delivery step records. No patient data: keys, counts, receipts.
 
 All events of one delivery go to the stream ``delivery-<registration>-<period>``,
-so the ledger can be projected per registration and period.
+so the ledger can be projected per registration and period. ``provider`` names
+the hospital that delivers (empty in events written before it was recorded).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class DeliveryStaged(DomainEvent):
     validation_report: str | None = None
     excluded_optouts: int = 0
     content_sha256: str = ""
+    provider: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,6 +54,7 @@ class DeliveryAttemptFailed(DomainEvent):
     attempt: int
     retryable: bool
     reason: str
+    provider: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,6 +72,8 @@ class DeliveryReceipted(DomainEvent):
     channel: str
     received_at: str
     duplicate: bool = False
+    provider: str = ""
+    manifest_sha256: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +86,29 @@ class DeliveryAborted(DomainEvent):
     period: str
     idempotency_key: str
     reason: str
+    provider: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryVersionTaken(DomainEvent):
+    """The receiver already holds this version from this provider with other content.
+
+    An earlier run this log does not know delivered it (e.g. before the home
+    was wiped); the receipt named here is that delivery's. The ledger counts
+    the version as receipted with unknown content, so the next run delivers
+    as the next version and supersedes it (decision 0221).
+    """
+
+    event_type: ClassVar[str] = "deliver.DeliveryVersionTaken"
+
+    registration: str
+    period: str
+    version: int
+    idempotency_key: str
+    receipt_id: str
+    receiver: str
+    received_at: str
+    provider: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

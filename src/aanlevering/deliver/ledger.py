@@ -81,6 +81,17 @@ class DeliveryLedgerView:
                 receiver=p["receiver"],
                 received_at=p["received_at"],
             )
+        elif kind == "deliver.DeliveryVersionTaken":
+            # Receipted at the receiver with content this log never had.
+            self.entries[entry.idempotency_key] = replace(
+                entry,
+                status="receipted",
+                content_sha256="",
+                receipt_id=p["receipt_id"],
+                receiver=p["receiver"],
+                received_at=p["received_at"],
+                last_error="receiver holds this version with other content (earlier run)",
+            )
         elif kind == "deliver.DeliveryAttemptFailed" and entry.status != "receipted":
             self.entries[entry.idempotency_key] = replace(
                 entry,

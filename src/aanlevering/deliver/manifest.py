@@ -23,9 +23,29 @@ MANIFEST_VERSION = 1
 _CHUNK = 1 << 20
 
 
-def idempotency_key(registration_id: str, period_label: str, version: int) -> str:
-    """Stable key of one dataset version of one period: retries reuse it, receivers dedupe on it."""
-    return f"{registration_id}.{period_label}.v{version}"
+def idempotency_key(provider_id: str, registration_id: str, period_label: str, version: int) -> str:
+    """Stable key of one provider's dataset version of one period: retries reuse it.
+
+    Receivers dedupe on it, so it names the provider: two hospitals delivering
+    the same registration and period must never share a key (decision 0220).
+    """
+    return f"{provider_id}.{registration_id}.{period_label}.v{version}"
+
+
+def is_plain_name(name: str) -> bool:
+    """A file or folder name without separators, ``..`` or control characters.
+
+    Why: names travel from the hospital to receivers that join them onto
+    their own folders; anything else could point outside the delivery.
+    """
+    return (
+        bool(name)
+        and name not in {".", ".."}
+        and not any(c in name for c in "/\\\x00")
+        and ".." not in name
+        and all(c.isprintable() for c in name)
+        and len(name) <= 255
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -73,10 +93,28 @@ class Manifest:
     supersedes: str | None = None
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     manifest_version: int = MANIFEST_VERSION
+    #: Set by a TTP that rewrote the manifest (local mode): sha256 of the provider's own.
+    source_manifest_sha256: str | None = None
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) so the manifest itself can be hashed."""
         return json.dumps(asdict(self), sort_keys=True, indent=2, ensure_ascii=False)
+
+    def sha256(self) -> str:
+        """Hex sha256 of the canonical JSON without ``created_at``: what a receipt is bound to.
+
+        Why without the time: a run that restages an unreceipted version
+        makes the same manifest at another moment; it must match the receipt
+        of the same content, and only of the same content.
+        """
+        data = asdict(self)
+        data.pop("created_at")
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def provider_sha256(self) -> str:
+        """sha256 of the manifest the provider made (the source one when a TTP rewrote it)."""
+        return self.source_manifest_sha256 or self.sha256()
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:
@@ -88,6 +126,10 @@ class Manifest:
             return cls(**raw)
         except (ValueError, KeyError, TypeError) as error:
             raise DeliveryError(f"invalid delivery manifest: {error}") from error
+
+    def unsafe_file_names(self) -> list[str]:
+        """File names a receiver must refuse (see :func:`is_plain_name`)."""
+        return [item.name for item in self.files if not is_plain_name(item.name)]
 
 
 def describe_files(

@@ -1,13 +1,23 @@
-"""Receipts: the registry holder's (or channel's) acknowledgement of one delivery."""
+"""Receipts: the registry holder's (or channel's) acknowledgement of one delivery.
+
+A receipt is bound to content: it names the provider, the idempotency key,
+the sha256 of the provider's manifest and the record counts. The client
+accepts it only when all four match what it sent (:func:`verify_receipt`),
+so a receipt of another hospital, or of an earlier delivery under the same
+key, is never taken for this one (decision 0221).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aanlevering.errors import DeliveryError
+
+if TYPE_CHECKING:
+    from aanlevering.deliver.manifest import Manifest
 
 
 @dataclass(frozen=True)
@@ -16,6 +26,8 @@ class Receipt:
 
     ``duplicate`` is true when the receiver had already accepted this
     idempotency key (a retry); the receipt is then the original one.
+    ``manifest_sha256`` is the sha256 of the manifest the provider made
+    (:meth:`Manifest.provider_sha256`).
     """
 
     idempotency_key: str
@@ -25,6 +37,8 @@ class Receipt:
     channel: str
     record_counts: Mapping[str, int] = field(default_factory=dict)
     duplicate: bool = False
+    provider: str = ""
+    manifest_sha256: str = ""
 
     def to_json(self) -> str:
         """JSON form, as receivers return and the outbox stores it."""
@@ -44,6 +58,8 @@ class Receipt:
                     str(k): int(v) for k, v in dict(raw.get("record_counts", {})).items()
                 },
                 duplicate=bool(raw.get("duplicate", False)),
+                provider=str(raw.get("provider", "")),
+                manifest_sha256=str(raw.get("manifest_sha256", "")),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise DeliveryError(f"receiver sent an invalid receipt: {error}") from error
@@ -55,3 +71,81 @@ class RetryableDeliveryError(DeliveryError):
 
 class RejectedDelivery(DeliveryError):
     """The receiver refused the content (checksum, manifest, FHIR); a retry will not help."""
+
+
+class ReceiptMismatch(RejectedDelivery):
+    """The receipt that came back is not the receipt of what was sent; never success."""
+
+
+class VersionTaken(RejectedDelivery):
+    """The receiver already holds this provider's key with other content.
+
+    Happens when an earlier run (e.g. before the hospital's home was wiped)
+    delivered this version and this hospital's log no longer knows it.
+    ``receipt`` is the receiver's receipt of that earlier delivery, so the
+    ledger can record that the version is taken and the next run delivers
+    the new content as the next version.
+    """
+
+    def __init__(self, message: str, receipt: Receipt | None) -> None:
+        super().__init__(message)
+        self.receipt = receipt
+
+
+def receipt_problems(receipt: Receipt, manifest: Manifest) -> list[str]:
+    """How ``receipt`` differs from what ``manifest`` sent (empty: it is this delivery's)."""
+    problems = []
+    if receipt.provider != manifest.provider_id:
+        problems.append(f"provider {receipt.provider!r}, sent {manifest.provider_id!r}")
+    if receipt.idempotency_key != manifest.idempotency_key:
+        problems.append(
+            f"idempotency key {receipt.idempotency_key!r}, sent {manifest.idempotency_key!r}"
+        )
+    if receipt.manifest_sha256 != manifest.provider_sha256():
+        problems.append(
+            f"manifest sha256 {receipt.manifest_sha256[:16] or '(none)'}..., "
+            f"sent {manifest.provider_sha256()[:16]}..."
+        )
+    if dict(receipt.record_counts) != dict(manifest.record_counts):
+        problems.append(
+            f"record counts {dict(receipt.record_counts)}, sent {dict(manifest.record_counts)}"
+        )
+    return problems
+
+
+def verify_receipt(receipt: Receipt, manifest: Manifest) -> Receipt:
+    """Return ``receipt`` if it is the receipt of ``manifest``; ReceiptMismatch otherwise."""
+    problems = receipt_problems(receipt, manifest)
+    if problems:
+        raise ReceiptMismatch(
+            f"receipt {receipt.receipt_id} from {receipt.receiver} is not the receipt of "
+            f"delivery {manifest.idempotency_key}: {'; '.join(problems)}. "
+            "The delivery is NOT recorded as delivered."
+        )
+    return receipt
+
+
+def taken_by_other_content(receipt: Receipt, manifest: Manifest) -> VersionTaken:
+    """The error for a receipt of this provider and key but of other content."""
+    return VersionTaken(
+        f"the receiver already holds {manifest.idempotency_key} from {manifest.provider_id} "
+        f"with other content (receipt {receipt.receipt_id} of {receipt.received_at}), "
+        "delivered by an earlier run this hospital's log does not know (e.g. before its home "
+        "was wiped). This content was NOT delivered; the ledger now records that version, "
+        "and the next run delivers this content as the next version, superseding it.",
+        receipt,
+    )
+
+
+def adopt_existing(receipt: Receipt, manifest: Manifest) -> Receipt:
+    """An earlier receipt under this key: ours (duplicate) if it matches, else VersionTaken.
+
+    A receipt naming another provider or key is a plain ReceiptMismatch.
+    """
+    if receipt.provider == manifest.provider_id and (
+        receipt.idempotency_key == manifest.idempotency_key
+    ):
+        if receipt_problems(receipt, manifest):
+            raise taken_by_other_content(receipt, manifest)
+        return Receipt(**{**receipt.__dict__, "duplicate": True})
+    return verify_receipt(receipt, manifest)

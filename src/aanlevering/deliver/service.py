@@ -1,7 +1,9 @@
 """Send a staged delivery with retries and record what happened.
 
 At least once, never twice: every attempt uses the same idempotency key, the
-receiver dedupes, and the delivery counts only when a receipt comes back.
+receiver dedupes, and the delivery counts only when a receipt comes back that
+names this provider, key, manifest sha256 and record counts (decision 0221);
+any other receipt is a failed delivery, never success.
 Before each attempt a guard re-checks that delivery is still allowed, so a
 negative register decision taken while the run was busy stops it before any
 byte leaves.
@@ -19,10 +21,17 @@ from aanlevering.deliver.events import (
     DeliveryAborted,
     DeliveryAttemptFailed,
     DeliveryReceipted,
+    DeliveryVersionTaken,
     delivery_stream,
 )
 from aanlevering.deliver.manifest import Manifest
-from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.deliver.receipt import (
+    Receipt,
+    RejectedDelivery,
+    RetryableDeliveryError,
+    VersionTaken,
+    verify_receipt,
+)
 from aanlevering.errors import DeliveryError, NoObligation
 from aanlevering.events.store import EventStore
 
@@ -65,13 +74,19 @@ def send_with_retries(
                             period=manifest.period,
                             idempotency_key=key,
                             reason=str(refusal),
+                            provider=manifest.provider_id,
                         )
                     ],
                     None,
                 )
                 raise
         try:
-            receipt = channel.send(folder, manifest)
+            receipt = verify_receipt(channel.send(folder, manifest), manifest)
+        except VersionTaken as error:
+            _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
+            if error.receipt is not None:
+                _record_taken(store, stream, manifest, error.receipt)
+            raise
         except RejectedDelivery as error:
             _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
             raise
@@ -100,6 +115,8 @@ def send_with_retries(
                     channel=receipt.channel,
                     received_at=receipt.received_at,
                     duplicate=receipt.duplicate,
+                    provider=receipt.provider,
+                    manifest_sha256=receipt.manifest_sha256,
                 )
             ],
             None,
@@ -128,6 +145,26 @@ def _record_failure(
                 attempt=attempt,
                 retryable=retryable,
                 reason=reason[:1000],
+                provider=manifest.provider_id,
+            )
+        ],
+        None,
+    )
+
+
+def _record_taken(store: EventStore, stream: str, manifest: Manifest, receipt: Receipt) -> None:
+    store.append(
+        stream,
+        [
+            DeliveryVersionTaken(
+                registration=manifest.registration,
+                period=manifest.period,
+                version=manifest.version,
+                idempotency_key=manifest.idempotency_key,
+                receipt_id=receipt.receipt_id,
+                receiver=receipt.receiver,
+                received_at=receipt.received_at,
+                provider=manifest.provider_id,
             )
         ],
         None,

@@ -158,7 +158,9 @@ def apply_optouts(run_dir: str | Path) -> Summary:
         filtered, excluded, refs = apply_optouts_to_extract(
             extracted, run.settings, store, run.today, run.state["run_id"]
         )
-        plan = plan_version(run.config, store, run.period, filtered, refs)
+        plan = plan_version(
+            run.config, store, run.period, filtered, refs, provider=run.settings.provider_id
+        )
     counts = {name: d.num_rows for name, d in filtered.datasets.items()}
     if plan.already_receipted:
         run.folder.remove()

@@ -52,7 +52,7 @@ def stage(
     records = {"Patient.ndjson": len(patients), "QuestionnaireResponse.ndjson": 1}
     files = describe_files(folder, records, {n: "application/fhir+ndjson" for n in records})
     return Manifest(
-        idempotency_key=idempotency_key(registration, "2026-03", version),
+        idempotency_key=idempotency_key("demo-hospital", registration, "2026-03", version),
         registration=registration,
         registry_holder="lnaz",
         period="2026-03",
@@ -69,7 +69,9 @@ def stage(
         provider_id="demo-hospital",
         files=files,
         record_counts={"trauma": 1},
-        supersedes=None if version == 1 else idempotency_key(registration, "2026-03", version - 1),
+        supersedes=None
+        if version == 1
+        else idempotency_key("demo-hospital", registration, "2026-03", version - 1),
     )
 
 

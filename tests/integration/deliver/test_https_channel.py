@@ -15,6 +15,8 @@ from aanlevering.deliver.receipt import RejectedDelivery, RetryableDeliveryError
 from conftest import PATIENT, stage
 from support.registry_holder import RegistryHolder
 
+KEY = "demo-hospital.ldtr.2026-03.v1"
+
 
 def _channel(holder: RegistryHolder, timeout: float = 10.0) -> HttpsChannel:
     return HttpsChannel(holder.endpoint("ldtr"), holder.api_key, timeout=timeout)
@@ -29,7 +31,9 @@ def test_delivery_is_receipted_once_and_a_resend_is_deduplicated(
     second = channel.send(folder, manifest)
     assert not first.duplicate
     assert second.duplicate and second.receipt_id == first.receipt_id
-    assert [e["idempotency_key"] for e in registry_holder.ledger()] == ["ldtr.2026-03.v1"]
+    assert [e["idempotency_key"] for e in registry_holder.ledger()] == [
+        "demo-hospital.ldtr.2026-03.v1"
+    ]
 
 
 def test_receiver_down_then_up(
@@ -116,4 +120,7 @@ def test_correction_is_a_new_version_that_supersedes(
     channel.send(tmp_path / "v1", stage(tmp_path / "v1", version=1))
     channel.send(tmp_path / "v2", stage(tmp_path / "v2", version=2))
     ledger = registry_holder.ledger()
-    assert [(e["version"], e["supersedes"]) for e in ledger] == [(1, None), (2, "ldtr.2026-03.v1")]
+    assert [(e["version"], e["supersedes"]) for e in ledger] == [
+        (1, None),
+        (2, "demo-hospital.ldtr.2026-03.v1"),
+    ]

@@ -25,9 +25,10 @@ def test_delivery_lands_in_registration_period_version_folder(
     ]
     assert verify_files(target, manifest) == []
     assert (
-        json.loads((target / "manifest.json").read_text())["idempotency_key"] == "ldtr.2026-03.v1"
+        json.loads((target / "manifest.json").read_text())["idempotency_key"]
+        == "demo-hospital.ldtr.2026-03.v1"
     )
-    assert receipt.idempotency_key == "ldtr.2026-03.v1"
+    assert receipt.idempotency_key == "demo-hospital.ldtr.2026-03.v1"
     assert not receipt.duplicate
 
 

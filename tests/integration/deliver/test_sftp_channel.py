@@ -10,7 +10,8 @@ from aanlevering.counterparts.registry_holder.sftp_inbox import start_watcher
 from aanlevering.counterparts.registry_holder.store import DeliveryStore
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
 from aanlevering.deliver.manifest import Manifest
-from aanlevering.deliver.receipt import RejectedDelivery, RetryableDeliveryError
+from aanlevering.deliver.receipt import RejectedDelivery, RetryableDeliveryError, VersionTaken
+from conftest import PATIENT, stage
 from support.sshd import SftpServer
 
 
@@ -30,7 +31,7 @@ def test_upload_is_receipted_by_the_receiver_and_not_repeated(
     inbox = sftp_server.root / "ldtr"
     inbox.mkdir()
     store = DeliveryStore(tmp_path / "receiver", "reference")
-    stop = start_watcher((inbox,), store, interval=0.1)
+    stop = start_watcher({inbox: "demo-hospital"}, store, interval=0.1)
     try:
         receipt = _channel(sftp_server, inbox).send(folder, manifest)
         again = _channel(sftp_server, inbox).send(folder, manifest)
@@ -61,7 +62,7 @@ def test_connection_drop_then_retry_gives_one_receipted_delivery(
     with pytest.raises(RetryableDeliveryError, match="not receipted"):
         _channel(sftp_server, inbox, receipt_timeout=1).send(folder, manifest)
     store = DeliveryStore(tmp_path / "receiver", "reference")
-    stop = start_watcher((inbox,), store, interval=0.1)
+    stop = start_watcher({inbox: "demo-hospital"}, store, interval=0.1)
     try:
         receipt = _channel(sftp_server, inbox).send(folder, manifest)
     finally:
@@ -82,3 +83,36 @@ def test_unknown_host_key_is_refused(
     # A host-key problem is permanent: a rejection, never retried as if the server were down.
     with pytest.raises(RejectedDelivery, match="not found in known_hosts"):
         SftpChannel(target, receipt_timeout=1, connect_timeout=5).send(folder, manifest)
+
+
+def test_inbox_refuses_a_delivery_of_another_provider(
+    sftp_server: SftpServer, staged: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    folder, manifest = staged  # made by demo-hospital
+    inbox = sftp_server.root / "ldtr"
+    inbox.mkdir()
+    store = DeliveryStore(tmp_path / "receiver", "reference")
+    stop = start_watcher({inbox: "hospital-b"}, store, interval=0.1)
+    try:
+        with pytest.raises(RejectedDelivery, match="not one of provider 'hospital-b'"):
+            _channel(sftp_server, inbox).send(folder, manifest)
+    finally:
+        stop.set()
+    assert store.ledger() == []
+
+
+def test_resend_of_other_content_under_a_receipted_key_is_never_adopted(
+    sftp_server: SftpServer, tmp_path: Path
+) -> None:
+    inbox = sftp_server.root / "ldtr"
+    inbox.mkdir()
+    store = DeliveryStore(tmp_path / "receiver", "reference")
+    stop = start_watcher({inbox: "demo-hospital"}, store, interval=0.1)
+    try:
+        first = _channel(sftp_server, inbox).send(tmp_path / "a", stage(tmp_path / "a"))
+        other = stage(tmp_path / "b", patients=[PATIENT, {**PATIENT, "id": "p-2"}])
+        with pytest.raises(VersionTaken, match=first.receipt_id):
+            _channel(sftp_server, inbox).send(tmp_path / "b", other)
+    finally:
+        stop.set()
+    assert len(store.ledger()) == 1

@@ -121,7 +121,10 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
                 "receipt_id": f"r-{hashlib.sha256(key.encode()).hexdigest()[:12]}",
                 "received_at": datetime.now(UTC).isoformat(),
                 "receiver": "test-receiver",
-                "record_counts": {e["name"]: e["records"] for e in manifest["files"]},
+                "record_counts": manifest["record_counts"],
+                # Bound to the hospital's own manifest, which the TTP names (decision 0221).
+                "provider": manifest["provider_id"],
+                "manifest_sha256": manifest["source_manifest_sha256"],
             }
             (target / "receipt.json").write_text(json.dumps(receipt))
             self._answer(201, {**receipt, "duplicate": False})

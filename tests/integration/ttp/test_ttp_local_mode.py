@@ -54,7 +54,7 @@ def stage(
         {"tumor.ndjson": "application/x-ndjson", "tumor.csv": "text/csv"},
     )
     return Manifest(
-        idempotency_key=idempotency_key("nkr-borst", period, 1),
+        idempotency_key=idempotency_key(provider, "nkr-borst", period, 1),
         registration="nkr-borst",
         registry_holder="iknl",
         period=period,

@@ -22,7 +22,7 @@ def _stage(folder: Path) -> Manifest:
     folder.mkdir()
     (folder / "data.csv").write_text("a;b\n1;2\n")
     return Manifest(
-        idempotency_key=idempotency_key("dica-dsaa", "2026-Q1", 1),
+        idempotency_key=idempotency_key("demo-hospital", "dica-dsaa", "2026-Q1", 1),
         registration="dica-dsaa",
         registry_holder="dica",
         period="2026-Q1",

@@ -3,8 +3,10 @@
 ``PUT .../files/{name}`` streams a data file, ``POST .../commit`` checks the
 delivery against its manifest and answers with a receipt, ``GET .../receipt``
 returns the receipt of a committed key. Hospitals authenticate with a bearer
-API key. A fault-injection endpoint exists only when the config enables it,
-for the project's fault tests.
+API key; a forwarder (the TTP) adds ``On-Behalf-Of: <provider>``. A caller
+only ever touches its own provider's deliveries (:mod:`.access`). A
+fault-injection endpoint exists only when the config enables it, for the
+project's fault tests.
 """
 
 # No `from __future__ import annotations`: FastAPI resolves the local dependency aliases at runtime.
@@ -12,12 +14,14 @@ for the project's fault tests.
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from aanlevering.counterparts.common.tls import client_subject
+from aanlevering.counterparts.registry_holder import access
 from aanlevering.counterparts.registry_holder.config import ReceiverConfig
 from aanlevering.counterparts.registry_holder.store import Conflict, DeliveryStore, Rejected
 from aanlevering.deliver.manifest import Manifest
@@ -41,6 +45,18 @@ def _manifest_body() -> dict[str, Any]:
 
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$")
+
+
+def _http(denied: access.Denied) -> HTTPException:
+    return HTTPException(denied.status, str(denied))
+
+
+def _allow(check: Callable[..., None], *args: Any) -> None:
+    """Run an :mod:`.access` check; its refusal becomes the HTTP error."""
+    try:
+        check(*args)
+    except access.Denied as denied:
+        raise _http(denied) from None
 
 
 class Faults:
@@ -69,30 +85,42 @@ def _parse_manifest(body: bytes) -> Manifest:
         raise HTTPException(422, str(error)) from error
 
 
+def _caller_of(config: ReceiverConfig) -> Callable[..., access.Caller]:
+    """The dependency that identifies the caller (bearer key or client certificate).
+
+    A forwarder also names the provider it acts for in ``On-Behalf-Of``.
+    """
+
+    def hospital(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        on_behalf_of: Annotated[str | None, Header()] = None,
+    ) -> access.Caller:
+        bearer = authorization is not None and authorization.startswith("Bearer ")
+        key = authorization.removeprefix("Bearer ").strip() if bearer and authorization else None
+        # mTLS: a verified client certificate of a known hospital stands in for the key.
+        subject = None if authorization else client_subject(request)
+        try:
+            return access.identify(config, key, on_behalf_of, subject=subject)
+        except access.Denied as denied:
+            raise _http(denied) from None
+
+    return hospital
+
+
 def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
     """Build the app for one receiver config and store."""
     app = FastAPI(title="aanlevering reference registry holder", version="1")
     faults = Faults()
 
-    def hospital(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-        if not authorization:
-            # mTLS: a verified client certificate of a known hospital stands in for the key.
-            by_subject = config.hospital_for_subject(client_subject(request))
-            if by_subject is not None:
-                return by_subject
-        if not authorization or not authorization.startswith("Bearer "):
-            raise HTTPException(401, "missing bearer API key or known client certificate")
-        found = config.hospital_for_key(authorization.removeprefix("Bearer ").strip())
-        if found is None:
-            raise HTTPException(401, "unknown API key")
-        return found
+    hospital = _caller_of(config)
 
     def registration_known(registration: str) -> str:
         if registration not in config.registrations:
             raise HTTPException(404, f"this receiver does not hold registration {registration!r}")
         return registration
 
-    Caller = Annotated[str, Depends(hospital)]  # noqa: N806 - a type alias
+    Caller = Annotated[access.Caller, Depends(hospital)]  # noqa: N806 - a type alias
     Registration = Annotated[str, Depends(registration_known)]  # noqa: N806
 
     @app.get("/health")
@@ -107,9 +135,13 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
     async def upload(
         registration: Registration, key: str, name: str, request: Request, caller: Caller
     ) -> dict[str, Any]:
-        if not _SAFE_NAME.match(name) or not key.startswith(f"{registration}."):
-            raise HTTPException(422, "invalid file name or idempotency key")
-        target = store.incoming(key) / name
+        _allow(access.check_name, name)
+        _allow(access.check_key, caller, registration, key)
+        if not _SAFE_NAME.match(name):
+            raise HTTPException(400, "file names are letters, digits, '.', '_' and '-'")
+        if store.receipt(caller.provider, key) is not None:
+            raise HTTPException(409, f"{key} is already receipted; its files cannot change")
+        target = store.incoming(caller.provider, key) / name
         size = 0
         with target.open("wb") as handle:
             async for chunk in request.stream():
@@ -132,10 +164,11 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
     ) -> JSONResponse:
         await faults.before_commit()
         manifest = _parse_manifest(await request.body())
-        if manifest.idempotency_key != key or manifest.registration != registration:
-            raise HTTPException(422, "manifest does not match the URL's registration and key")
+        _allow(access.check_key, caller, registration, key)
+        _allow(access.check_manifest, caller, registration, key, manifest)
+        incoming = store.incoming(caller.provider, key)
         try:
-            receipt = await asyncio.to_thread(store.commit, store.incoming(key), manifest)
+            receipt = await asyncio.to_thread(store.commit, incoming, manifest)
         except Conflict as error:
             raise HTTPException(409, str(error)) from error
         except Rejected as error:
@@ -149,14 +182,16 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
 
     @app.get("/registrations/{registration}/deliveries/{key}/receipt")
     def receipt(registration: Registration, key: str, caller: Caller) -> dict[str, Any]:
-        found = store.receipt(key)
+        _allow(access.check_key, caller, registration, key)
+        found = store.receipt(caller.provider, key)
         if found is None:
             raise HTTPException(404, f"no receipt for {key}")
         return dict(found.__dict__)
 
     @app.get("/ledger")
     def ledger(caller: Caller) -> list[dict[str, Any]]:
-        return store.ledger()
+        """The caller's own receipted deliveries (never another provider's)."""
+        return store.ledger(provider=caller.provider)
 
     if config.fault_injection:
         _add_fault_routes(app, faults)

@@ -32,6 +32,10 @@ class ReceiverConfig:
     key: the clear key is only known to the hospital.
     ``hospital_subjects`` maps a hospital id to the RFC 4514 subject of its
     client certificate: over mTLS that certificate stands in for the key.
+    ``forwarder_key_hashes`` does the same as ``hospital_key_hashes`` for
+    forwarders (the TTP in local mode), which deliver on behalf of a named
+    hospital. ``sftp_inboxes`` maps each inbox folder to the hospital that
+    owns it (its SFTP account writes only there).
     """
 
     receiver_id: str
@@ -40,8 +44,9 @@ class ReceiverConfig:
     hospital_key_hashes: dict[str, str]
     ttp_url: str | None = None
     ttp_api_key_files: dict[str, Path] = field(default_factory=dict)  # registration -> key file
-    sftp_inboxes: tuple[Path, ...] = ()
+    sftp_inboxes: dict[Path, str] = field(default_factory=dict)  # folder -> hospital
     fault_injection: bool = False
+    forwarder_key_hashes: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     hospital_subjects: dict[str, str] = field(default_factory=dict)
     ttp_tls: ClientTLS = field(default_factory=ClientTLS)
@@ -57,11 +62,20 @@ class ReceiverConfig:
 
     def hospital_for_key(self, api_key: str) -> str | None:
         """The hospital whose API key this is, or None."""
-        digest = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
-        for hospital, expected in self.hospital_key_hashes.items():
-            if _equal(digest, expected):
-                return hospital
-        return None
+        return _match(api_key, self.hospital_key_hashes)
+
+    def forwarder_for_key(self, api_key: str) -> str | None:
+        """The forwarder whose API key this is, or None."""
+        return _match(api_key, self.forwarder_key_hashes)
+
+
+def _match(api_key: str, hashes: dict[str, str]) -> str | None:
+    digest = hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+    found = None
+    for owner, expected in hashes.items():
+        if _equal(digest, expected):
+            found = owner
+    return found
 
 
 def _equal(a: str, b: str) -> bool:
@@ -93,6 +107,12 @@ def load_receiver_config(path: Path) -> ReceiverConfig:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         base = path.parent
+        if isinstance(raw.get("sftp_inboxes"), list):
+            raise ConfigError(
+                f"registry holder config {path}: sftp_inboxes must map each hospital id to "
+                "its inbox folders (hospital: [folder, ...]), so a delivery is bound to the "
+                "hospital whose account wrote it"
+            )
         return ReceiverConfig(
             receiver_id=str(raw["receiver_id"]),
             storage_dir=(base / raw["storage_dir"]).resolve(),
@@ -102,7 +122,11 @@ def load_receiver_config(path: Path) -> ReceiverConfig:
             ttp_api_key_files={
                 str(k): (base / v).resolve() for k, v in raw.get("ttp_api_key_files", {}).items()
             },
-            sftp_inboxes=tuple((base / p).resolve() for p in raw.get("sftp_inboxes", ())),
+            sftp_inboxes={
+                (base / path).resolve(): str(hospital)
+                for hospital, paths in dict(raw.get("sftp_inboxes") or {}).items()
+                for path in paths
+            },
             fault_injection=bool(raw.get("fault_injection", False)),
             hospital_subjects={
                 str(k): str(v) for k, v in raw.get("hospital_certificate_subjects", {}).items()
@@ -110,6 +134,9 @@ def load_receiver_config(path: Path) -> ReceiverConfig:
             ttp_tls=_client_tls(base, raw.get("ttp_tls", {})),
             limits=ReceiverLimits(**raw.get("limits", {})),
             audit_log=(base / raw.get("audit_log", "audit.jsonl")).resolve(),
+            forwarder_key_hashes={
+                str(k): str(v) for k, v in dict(raw.get("forwarders") or {}).items()
+            },
         )
     except (OSError, yaml.YAMLError) as error:
         raise ConfigError(f"cannot read registry holder config {path}: {error}") from error

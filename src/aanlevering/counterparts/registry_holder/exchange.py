@@ -10,6 +10,7 @@ definitive value and status, CSV pseudonym columns likewise.
 from __future__ import annotations
 
 import csv
+import hashlib
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -73,6 +74,20 @@ def _rewrite_csv(path: Path, definitive: Mapping[str, str]) -> None:
         csv.writer(handle, delimiter=";", lineterminator="\n").writerows(rows)
 
 
+def exchange_run_id(manifest: Manifest) -> str:
+    """Request-id prefix of one delivery's exchange: provider, key and content all count.
+
+    Why: two deliveries must never share request ids at the TTP (it would
+    answer the second from its idempotency cache, or refuse it with 409),
+    and a retry of the same delivery must reuse them.
+    """
+    digest = hashlib.sha256(
+        f"{manifest.provider_id}\x00{manifest.idempotency_key}\x00{manifest.sha256()}".encode()
+    ).hexdigest()
+    readable = re.sub(r"[^A-Za-z0-9._-]", "-", manifest.idempotency_key)[:100]
+    return f"{readable}-{digest[:24]}"
+
+
 def make_exchanger(client_for: ClientFor) -> Callable[[Path, Manifest], None]:
     """An exchanger for :class:`DeliveryStore` that uses the TTP's exchange endpoint."""
 
@@ -86,7 +101,7 @@ def make_exchanger(client_for: ClientFor) -> Callable[[Path, Manifest], None]:
             if (match := TEMPORARY_LABEL.fullmatch(label))
         ]
         result = client_for(manifest.registration).exchange(
-            manifest.registration, records, run_id=manifest.idempotency_key.replace(".", "-")
+            manifest.registration, records, run_id=exchange_run_id(manifest)
         )
         definitive = {
             label: next(iter(result.pseudonyms[record.ref].values()))

@@ -3,14 +3,19 @@
 A delivery is complete when ``manifest.json`` appears in its folder (the
 hospital uploads it last). The watcher checks it with the same store as the
 HTTP interface and writes ``receipt.json`` (or ``rejected.txt``) next to it.
+Each inbox belongs to one hospital (its SFTP account writes only there), and
+the same rules as over HTTP apply: the manifest must be that hospital's, the
+folder its idempotency key, the file names plain (:mod:`.access`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
+from aanlevering.counterparts.registry_holder import access
 from aanlevering.counterparts.registry_holder.checks import summarise
 from aanlevering.counterparts.registry_holder.store import Conflict, DeliveryStore, Rejected
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
@@ -19,8 +24,8 @@ from aanlevering.errors import DeliveryError
 log = logging.getLogger(__name__)
 
 
-def process_inbox_once(inbox: Path, store: DeliveryStore) -> int:
-    """Receipt every complete, unreceipted delivery folder in ``inbox``; return how many."""
+def process_inbox_once(inbox: Path, store: DeliveryStore, provider: str) -> int:
+    """Receipt every complete, unreceipted delivery folder in ``provider``'s ``inbox``."""
     done = 0
     for manifest_path in sorted(inbox.glob(f"*/{MANIFEST_NAME}")):
         folder = manifest_path.parent
@@ -28,7 +33,13 @@ def process_inbox_once(inbox: Path, store: DeliveryStore) -> int:
             continue
         try:
             manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
+            caller = access.Caller(provider)
+            access.check_key(caller, manifest.registration, folder.name)
+            access.check_manifest(caller, manifest.registration, folder.name, manifest)
             receipt = store.commit(folder, manifest)
+        except access.Denied as denied:
+            (folder / "rejected.txt").write_text(f"- refused: {denied}\n", encoding="utf-8")
+            continue
         except Rejected as error:
             (folder / "rejected.txt").write_text(summarise(error.problems), encoding="utf-8")
             continue
@@ -43,16 +54,16 @@ def process_inbox_once(inbox: Path, store: DeliveryStore) -> int:
 
 
 def start_watcher(
-    inboxes: tuple[Path, ...], store: DeliveryStore, interval: float = 0.5
+    inboxes: Mapping[Path, str], store: DeliveryStore, interval: float = 0.5
 ) -> threading.Event:
-    """Poll the inboxes in a daemon thread; set the returned event to stop it."""
+    """Poll the inboxes (folder -> owning hospital) in a daemon thread; set the event to stop."""
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.is_set():
-            for inbox in inboxes:
+            for inbox, provider in inboxes.items():
                 try:
-                    process_inbox_once(inbox, store)
+                    process_inbox_once(inbox, store, provider)
                 except OSError:
                     log.exception("SFTP inbox %s could not be processed", inbox)
             stop.wait(interval)

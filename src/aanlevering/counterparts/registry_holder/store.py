@@ -1,13 +1,15 @@
 """Where the reference registry holder keeps what it received, and its receipts.
 
-One folder per idempotency key; the receipt file is written last and is what
-makes a delivery count. A second commit of the same key returns the stored
-receipt (``duplicate``); a different manifest under a used key is a conflict.
+One folder per provider and idempotency key
+(``deliveries/<provider>/<key>/``); the receipt file is written last and is
+what makes a delivery count. A second commit of the same key returns the
+stored receipt (``duplicate``); a different manifest under a used key is a
+conflict. Receipts name provider, key, the sha256 of the provider's manifest
+and the record counts, so the hospital can check them (decision 0221).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import shutil
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.counterparts.registry_holder.checks import check_delivery
-from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, write_manifest
+from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, is_plain_name, write_manifest
 from aanlevering.deliver.receipt import Receipt
 
 log = logging.getLogger(__name__)
@@ -44,9 +46,7 @@ class Rejected(Exception):
 
 
 def _manifest_digest(manifest: Manifest) -> str:
-    data = json.loads(manifest.to_json())
-    data.pop("created_at", None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    return manifest.sha256()
 
 
 @dataclass
@@ -61,22 +61,21 @@ class DeliveryStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
 
-    def folder(self, key: str) -> Path:
-        """Folder of one delivery (idempotency key, made path-safe)."""
-        safe = key.replace("/", "_")
-        if safe in {"", ".", ".."}:
-            raise ValueError("invalid idempotency key")
-        return self.root / "deliveries" / safe
+    def folder(self, provider: str, key: str) -> Path:
+        """Folder of one provider's delivery; ValueError for names that are not plain."""
+        if not (is_plain_name(provider) and is_plain_name(key)):
+            raise ValueError("invalid provider or idempotency key")
+        return self.root / "deliveries" / provider / key
 
-    def incoming(self, key: str) -> Path:
+    def incoming(self, provider: str, key: str) -> Path:
         """Where files of a not yet committed delivery are uploaded."""
-        path = self.folder(key) / "incoming"
+        path = self.folder(provider, key) / "incoming"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def receipt(self, key: str) -> Receipt | None:
-        """The receipt of a committed key, or None."""
-        path = self.folder(key) / RECEIPT_NAME
+    def receipt(self, provider: str, key: str) -> Receipt | None:
+        """The receipt of one provider's committed key, or None."""
+        path = self.folder(provider, key) / RECEIPT_NAME
         if not path.is_file():
             return None
         return Receipt.from_mapping(json.loads(path.read_text(encoding="utf-8")), "receiver")
@@ -84,8 +83,9 @@ class DeliveryStore:
     def commit(self, folder: Path, manifest: Manifest) -> Receipt:
         """Check, exchange pseudonyms (web mode), store and receipt the files in ``folder``."""
         with self._lock:
-            target = self.folder(manifest.idempotency_key)
-            existing = self.receipt(manifest.idempotency_key)
+            provider, key = manifest.provider_id, manifest.idempotency_key
+            target = self.folder(provider, key)
+            existing = self.receipt(provider, key)
             if existing is not None:
                 stored = Manifest.from_json((target / MANIFEST_NAME).read_text(encoding="utf-8"))
                 if _manifest_digest(stored) != _manifest_digest(manifest):
@@ -112,6 +112,8 @@ class DeliveryStore:
                 receiver=self.receiver_id,
                 channel="receiver",
                 record_counts=dict(manifest.record_counts),
+                provider=provider,
+                manifest_sha256=manifest.provider_sha256(),
             )
             (target / RECEIPT_NAME).write_text(receipt.to_json(), encoding="utf-8")
             self._append_ledger(manifest, receipt)
@@ -120,6 +122,7 @@ class DeliveryStore:
 
     def _append_ledger(self, manifest: Manifest, receipt: Receipt) -> None:
         entry: dict[str, Any] = {
+            "provider": manifest.provider_id,
             "idempotency_key": manifest.idempotency_key,
             "registration": manifest.registration,
             "period": manifest.period,
@@ -133,9 +136,12 @@ class DeliveryStore:
         with (self.root / LEDGER_NAME).open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, sort_keys=True) + "\n")
 
-    def ledger(self) -> list[dict[str, Any]]:
-        """Every receipted delivery in arrival order (what tests and the demo inspect)."""
+    def ledger(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """Receipted deliveries in arrival order: all, or only one provider's."""
         path = self.root / LEDGER_NAME
         if not path.is_file():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        entries = [
+            json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line
+        ]
+        return [e for e in entries if provider is None or e.get("provider") == provider]

@@ -3,10 +3,13 @@
 The TTP speaks the registry holder's own delivery protocol (PUT each file,
 POST the manifest to commit, receipt back), by reusing the hospital side's
 HTTPS channel, so a registry holder needs one receiving interface for both
-modes. Transient failures (connection, timeout, 5xx) are retried with
-exponential backoff up to ``forwarding.max_attempts``; a refusal of the
-content is not retried. Receivers dedupe on the manifest's idempotency key,
-so a retry after a lost receipt does not deliver twice.
+modes. The TTP always forwards on behalf of the manifest's provider (the
+caller it authenticated), and the channel checks the registry holder's
+receipt against the forwarded manifest. Transient failures (connection,
+timeout, 5xx) are retried with exponential backoff up to
+``forwarding.max_attempts``; a refusal of the content is not retried.
+Receivers dedupe on the manifest's idempotency key, so a retry after a lost
+receipt does not deliver twice.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ class Forwarder:
                 timeout=self._policy.timeout_seconds,
                 name="ttp-local",
                 tls=self._policy.tls,
+                on_behalf_of=manifest.provider_id,
             )
         except ConfigError as error:
             raise Refusal(

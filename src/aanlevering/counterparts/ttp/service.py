@@ -39,7 +39,7 @@ from aanlevering.counterparts.ttp.pseudonyms import (
     reverse_mrn,
 )
 from aanlevering.counterparts.ttp.refusal import Refusal
-from aanlevering.deliver.manifest import Manifest
+from aanlevering.deliver.manifest import Manifest, is_plain_name
 from aanlevering.errors import DeliveryError
 from aanlevering.pseudonym_types import PseudonymType
 
@@ -403,6 +403,7 @@ class TTPService:
                         for entry in manifest.files
                     ),
                     key_versions={code: keys.version for code in sorted(counts)},
+                    source_manifest_sha256=manifest.sha256(),
                 )
                 forwarded = self.forwarder.forward(
                     registration, forwarded_manifest, [(i.name, i.data) for i in done]
@@ -453,6 +454,14 @@ class TTPService:
                 "provider_mismatch",
                 f"the manifest names provider {manifest.provider_id!r}, "
                 f"but the caller is {organisation.id!r}",
+                registration=registration.id,
+            )
+        unsafe = manifest.unsafe_file_names()
+        if unsafe or any(not is_plain_name(f.name) for f in files):
+            raise Refusal(
+                400,
+                "unsafe_file_name",
+                "file names must be plain names (no folders, no '..')",
                 registration=registration.id,
             )
         uploaded = {f.name: f for f in files}

@@ -9,6 +9,10 @@ Protocol (OpenAPI in ``schemas/openapi/registry-holder.openapi.json``):
 * ``GET {endpoint}/{key}/receipt`` returns the receipt of a committed key, so
   a run that died between sending and receipt can pick it up.
 
+Every receipt is checked against the manifest sent (provider, key, manifest
+sha256, record counts) before it is returned: an earlier receipt is adopted
+only when it is this delivery's (decision 0221).
+
 Files are streamed, never loaded whole, so large deliveries fit in memory.
 TLS settings come from :class:`~aanlevering.tls.ClientTLS`: ``http://`` is
 refused unless loopback or explicitly allowed, and a certificate failure is a
@@ -25,7 +29,14 @@ from urllib.parse import quote
 import requests
 
 from aanlevering.deliver.manifest import Manifest
-from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.deliver.receipt import (
+    Receipt,
+    RejectedDelivery,
+    RetryableDeliveryError,
+    adopt_existing,
+    taken_by_other_content,
+    verify_receipt,
+)
 from aanlevering.errors import DeliveryError
 from aanlevering.tls import ClientTLS, is_certificate_error
 
@@ -41,6 +52,8 @@ class HttpsChannel:
     timeout: float = 60.0
     name: str = "https"
     tls: ClientTLS = field(default_factory=ClientTLS)
+    #: A forwarder (the TTP in local mode) names the provider it delivers for.
+    on_behalf_of: str | None = None
 
     def __post_init__(self) -> None:
         self.tls.check_url(self.endpoint, f"{self.name} channel")
@@ -60,7 +73,10 @@ class HttpsChannel:
     def _headers(self, manifest: Manifest) -> dict[str, str]:
         # Without an API key the client certificate (mTLS) identifies the hospital.
         auth = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        return {**auth, "Idempotency-Key": manifest.idempotency_key}
+        headers = {**auth, "Idempotency-Key": manifest.idempotency_key}
+        if self.on_behalf_of:
+            headers["On-Behalf-Of"] = self.on_behalf_of
+        return headers
 
     def _raise_for(self, response: requests.Response, what: str) -> None:
         if response.status_code < 400:
@@ -89,11 +105,12 @@ class HttpsChannel:
         return Receipt.from_mapping(response.json(), self.name)
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
-        """Upload every file (streamed), then commit; a receipt already there is reused."""
+        """Upload every file (streamed), then commit; only this delivery's receipt is reused."""
         existing = self.fetch_receipt(manifest)
         if existing is not None:
+            receipt = adopt_existing(existing, manifest)
             log.info("delivery %s was already receipted", manifest.idempotency_key)
-            return Receipt(**{**existing.__dict__, "duplicate": True})
+            return receipt
         try:
             for item in manifest.files:
                 with (folder / item.name).open("rb") as body:
@@ -118,5 +135,12 @@ class HttpsChannel:
             raise self._unreachable(
                 error, f"delivery {manifest.idempotency_key} not completed"
             ) from error
+        if response.status_code == 409:
+            # The key is taken: by this very delivery (a race) or by other content.
+            existing = self.fetch_receipt(manifest)
+            if existing is not None:
+                if existing.manifest_sha256 == manifest.provider_sha256():
+                    return adopt_existing(existing, manifest)
+                raise taken_by_other_content(existing, manifest)
         self._raise_for(response, "the delivery")
-        return Receipt.from_mapping(response.json(), self.name)
+        return verify_receipt(Receipt.from_mapping(response.json(), self.name), manifest)

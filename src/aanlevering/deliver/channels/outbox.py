@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, verify_files, write_manifest
-from aanlevering.deliver.receipt import Receipt, RetryableDeliveryError
+from aanlevering.deliver.receipt import Receipt, RetryableDeliveryError, adopt_existing
 
 RECEIPT_NAME = "receipt.json"
 
@@ -50,16 +50,18 @@ class OutboxChannel:
     name: str = "outbox"
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
-        """Place files, verify them, write the manifest last; reuse an earlier receipt."""
+        """Place files, verify them, write the manifest last; reuse only this delivery's receipt.
+
+        A receipt already there for other content under this key is never
+        adopted (VersionTaken), nor overwritten.
+        """
         target = outbox_folder(self.root, manifest)
         existing = target / RECEIPT_NAME
         if existing.is_file() and (target / MANIFEST_NAME).is_file():
             stored = Manifest.from_json((target / MANIFEST_NAME).read_text(encoding="utf-8"))
-            if stored.idempotency_key == manifest.idempotency_key and not verify_files(
-                target, stored
-            ):
-                receipt = Receipt.from_mapping(json.loads(existing.read_text()), self.name)
-                return Receipt(**{**receipt.__dict__, "duplicate": True})
+            receipt = Receipt.from_mapping(json.loads(existing.read_text()), self.name)
+            if not verify_files(target, stored):
+                return adopt_existing(receipt, manifest)
         target.mkdir(parents=True, exist_ok=True)
         for item in manifest.files:
             partial = target / f".{item.name}.part"
@@ -80,6 +82,8 @@ class OutboxChannel:
             receiver=f"outbox:{self.root}",
             channel=self.name,
             record_counts=dict(manifest.record_counts),
+            provider=manifest.provider_id,
+            manifest_sha256=manifest.provider_sha256(),
         )
         (target / RECEIPT_NAME).write_text(receipt.to_json(), encoding="utf-8")
         return receipt

@@ -4,7 +4,8 @@ Layout on the server: ``<path>/<idempotency key>/`` receives the data files
 (each uploaded as ``.name.part`` and renamed when complete), then
 ``manifest.json`` last, which tells the receiver the delivery is whole. The
 receiver verifies and writes ``receipt.json`` into the same folder; the
-delivery counts only when that file is there. Host keys are checked against a
+delivery counts only when that file is there and names this provider, key,
+manifest sha256 and record counts. Host keys are checked against a
 known_hosts file (never auto-accepted); an unknown or changed host key is a
 rejection (fix known_hosts), never retried as if the server were down.
 """
@@ -25,11 +26,18 @@ from urllib.parse import unquote, urlsplit
 import paramiko
 
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
-from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.deliver.receipt import (
+    Receipt,
+    RejectedDelivery,
+    RetryableDeliveryError,
+    adopt_existing,
+    verify_receipt,
+)
 from aanlevering.errors import ConfigError
 
 log = logging.getLogger(__name__)
 RECEIPT_NAME = "receipt.json"
+REJECTED_NAME = "rejected.txt"
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,14 @@ class SftpChannel:
             return None
 
     @staticmethod
+    def _read_rejection(sftp: paramiko.SFTPClient, folder: str) -> str | None:
+        try:
+            with sftp.open(posixpath.join(folder, REJECTED_NAME), "r") as handle:
+                return str(handle.read(4000).decode("utf-8", errors="replace"))
+        except FileNotFoundError:
+            return None
+
+    @staticmethod
     def _ensure_dir(sftp: paramiko.SFTPClient, folder: str) -> None:
         try:
             if stat.S_ISDIR(sftp.stat(folder).st_mode or 0):
@@ -142,7 +158,7 @@ class SftpChannel:
         with self._session() as sftp:
             existing = self._read_receipt(sftp, remote)
             if existing is not None:
-                return Receipt.from_mapping({**existing, "duplicate": True}, self.name)
+                return adopt_existing(Receipt.from_mapping(existing, self.name), manifest)
             self._ensure_dir(sftp, remote)
             for item in manifest.files:
                 partial = posixpath.join(remote, f".{item.name}.part")
@@ -159,7 +175,12 @@ class SftpChannel:
             while time.monotonic() < deadline:
                 receipt = self._read_receipt(sftp, remote)
                 if receipt is not None:
-                    return Receipt.from_mapping(receipt, self.name)
+                    return verify_receipt(Receipt.from_mapping(receipt, self.name), manifest)
+                rejection = self._read_rejection(sftp, remote)
+                if rejection is not None:
+                    raise RejectedDelivery(
+                        f"the receiver refused {manifest.idempotency_key} over SFTP:\n{rejection}"
+                    )
                 time.sleep(self.poll_interval)
         raise RetryableDeliveryError(
             f"delivery {manifest.idempotency_key} uploaded over SFTP but not receipted within "

@@ -23,7 +23,12 @@ from types import MappingProxyType
 from typing import Any
 
 from aanlevering.deliver.manifest import Manifest
-from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.deliver.receipt import (
+    Receipt,
+    RejectedDelivery,
+    RetryableDeliveryError,
+    verify_receipt,
+)
 from aanlevering.errors import TTPError
 from aanlevering.fhir.rewrite import rewrite_resources
 from aanlevering.pseudonym.ttp.client import TTPClient
@@ -172,7 +177,11 @@ class TtpLocalChannel:
     name: str = "ttp-local"
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
-        """Upload; the TTP dedupes on the idempotency key, so a retry is answered, not redone."""
+        """Upload; the TTP dedupes on the idempotency key, so a retry is answered, not redone.
+
+        The registry holder's receipt (through the TTP) must name this
+        provider, key, manifest sha256 and record counts.
+        """
         try:
             result = upload_local(
                 self.client,
@@ -185,4 +194,4 @@ class TtpLocalChannel:
             raise RetryableDeliveryError(f"TTP unavailable for local upload: {error}") from error
         except TTPRefused as error:
             raise RejectedDelivery(f"TTP refused the local upload: {error}") from error
-        return result.receipt
+        return verify_receipt(result.receipt, manifest)

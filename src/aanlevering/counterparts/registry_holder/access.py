@@ -1,0 +1,106 @@
+"""Who may do what at the reference registry holder: one hospital sees only its own deliveries.
+
+Every request is made *as a provider*: a hospital with its own API key, or
+a forwarder (the TTP in local mode) that names the provider it acts for in
+``On-Behalf-Of``. The provider must be the manifest's provider and the first
+part of every idempotency key it touches; file names are plain names. These
+rules are HTTP-free so the SFTP inbox applies the same ones (decision 0222).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aanlevering.counterparts.registry_holder.config import ReceiverConfig
+from aanlevering.deliver.manifest import Manifest, idempotency_key, is_plain_name
+
+
+class Denied(Exception):
+    """The caller may not do this; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The provider a request is made for, and the forwarder that made it (if any)."""
+
+    provider: str
+    forwarder: str | None = None
+
+
+def identify(
+    config: ReceiverConfig,
+    api_key: str | None,
+    on_behalf_of: str | None,
+    *,
+    subject: str | None = None,
+) -> Caller:
+    """The caller of a request; Denied 401 for an unknown key, 403 for a bad On-Behalf-Of.
+
+    ``subject`` is the verified client certificate's subject (mTLS), used
+    when no API key is presented.
+    """
+    if not api_key:
+        by_subject = config.hospital_for_subject(subject)
+        if by_subject is None:
+            raise Denied(401, "missing bearer API key or known client certificate")
+        if on_behalf_of and on_behalf_of != by_subject:
+            raise Denied(403, f"hospital {by_subject!r} may not act on behalf of {on_behalf_of!r}")
+        return Caller(by_subject)
+    hospital = config.hospital_for_key(api_key)
+    if hospital is not None:
+        if on_behalf_of and on_behalf_of != hospital:
+            raise Denied(403, f"hospital {hospital!r} may not act on behalf of {on_behalf_of!r}")
+        return Caller(hospital)
+    forwarder = config.forwarder_for_key(api_key)
+    if forwarder is None:
+        raise Denied(401, "unknown API key")
+    if not on_behalf_of:
+        raise Denied(403, f"forwarder {forwarder!r} must name the provider in On-Behalf-Of")
+    if on_behalf_of not in config.hospital_key_hashes:
+        raise Denied(403, f"forwarder {forwarder!r}: {on_behalf_of!r} is not a known provider")
+    return Caller(on_behalf_of, forwarder)
+
+
+def check_name(name: str) -> None:
+    """Denied 400 unless ``name`` is a plain file name."""
+    if not is_plain_name(name):
+        raise Denied(400, "file names must be plain names (no folders, no '..')")
+
+
+def check_key(caller: Caller, registration: str, key: str) -> None:
+    """Denied unless ``key`` is one of the caller's keys for ``registration``."""
+    check_name(key)
+    if not key.startswith(f"{caller.provider}.{registration}."):
+        raise Denied(
+            403,
+            f"idempotency key {key!r} is not one of provider {caller.provider!r}'s keys "
+            f"for registration {registration!r}",
+        )
+
+
+def check_manifest(caller: Caller, registration: str, key: str, manifest: Manifest) -> None:
+    """Denied unless the manifest is the caller's, for this URL, with plain file names."""
+    if manifest.provider_id != caller.provider:
+        raise Denied(
+            403,
+            f"the manifest names provider {manifest.provider_id!r}, "
+            f"the caller is {caller.provider!r}",
+        )
+    unsafe = manifest.unsafe_file_names()
+    if unsafe:
+        raise Denied(400, f"manifest file names must be plain names: {unsafe[:5]!r}")
+    expected = idempotency_key(
+        manifest.provider_id, manifest.registration, manifest.period, manifest.version
+    )
+    if manifest.registration != registration or manifest.idempotency_key != key:
+        raise Denied(422, "manifest does not match the URL's registration and key")
+    if key != expected:
+        raise Denied(
+            422, f"idempotency key {key!r} does not match the manifest (expected {expected!r})"
+        )
+    if manifest.source_manifest_sha256 and caller.forwarder is None:
+        raise Denied(400, "only a forwarder may set source_manifest_sha256")
