@@ -3,7 +3,12 @@
 Each command group lives in its own module under :mod:`aanlevering.cli` and
 exposes ``register(subparsers)``; this module only assembles them and maps the
 product's exceptions to exit codes (0 ok, 1 validation blocked, 2 unusable
-input or config, 3 no delivery obligation).
+input or config, 3 no delivery obligation or nothing to deliver, 4 internal
+error). An exception the product did not raise on purpose is a bug, never a
+verdict on the input: it exits 4 with one line on stderr, and its traceback
+goes to the log file only (``$AANLEVERING_HOME/logs/aanlevering.log``), so it
+is never mistaken for a blocked validation (exit 1, Python's own code for an
+uncaught exception).
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 log = logging.getLogger("aanlevering")
+
+#: Exit code of an unexpected exception (a bug): distinct from every product outcome.
+INTERNAL_ERROR = 4
 
 
 def command_name(module_name: str) -> str:
@@ -81,6 +89,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AanleveringError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except Exception as error:  # the last line of defence, see the module docstring
+        where = _log_internal_error(args.command, error)
+        print(
+            f"internal error: {type(error).__name__} in `aanlevering {args.command}` "
+            f"(a bug, not a problem with your input or configuration); "
+            f"the traceback is in {where}",
+            file=sys.stderr,
+        )
+        return INTERNAL_ERROR
+
+
+def _log_internal_error(command: str, error: BaseException) -> str:
+    """Append the traceback to the log file; where it went (stderr if the file cannot be written).
+
+    Only the file gets it: a traceback's text may quote a value from the input.
+    """
+    from aanlevering.settings import load_settings
+
+    try:
+        folder = load_settings().home / "logs"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "aanlevering.log"
+        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
+        where = str(path)
+    except (OSError, AanleveringError):
+        handler = logging.StreamHandler(sys.stderr)
+        where = "the log on stderr above"
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    internal = logging.getLogger("aanlevering.internal")
+    internal.propagate = False
+    internal.addHandler(handler)
+    try:
+        internal.error("internal error in `aanlevering %s`", command, exc_info=error)
+    finally:
+        internal.removeHandler(handler)
+        handler.close()
+    return where
 
 
 if __name__ == "__main__":

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from aanlevering.errors import DeliveryError
+from aanlevering.json_input import JsonInputError, parse
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -117,15 +118,89 @@ class Manifest:
         return self.source_manifest_sha256 or self.sha256()
 
     @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        """Parse a manifest; DeliveryError names the missing or malformed field."""
+    def from_json(cls, text: str | bytes) -> Manifest:
+        """Parse a manifest; DeliveryError names the missing or malformed field.
+
+        Receivers parse manifests they did not write, so every field's JSON type is
+        checked here: nothing downstream meets a number where a name belongs.
+        """
         try:
-            raw: dict[str, Any] = json.loads(text)
-            raw["files"] = tuple(ManifestFile(**item) for item in raw["files"])
-            raw["pseudonym_types"] = tuple(raw["pseudonym_types"])
-            return cls(**raw)
-        except (ValueError, KeyError, TypeError) as error:
-            raise DeliveryError(f"invalid delivery manifest: {error}") from error
+            raw = parse(text)
+        except JsonInputError as error:
+            raise DeliveryError(f"invalid delivery manifest: not valid JSON ({error})") from None
+        if not isinstance(raw, dict):
+            raise DeliveryError("invalid delivery manifest: expected a JSON object")
+        _check_fields(raw, _MANIFEST_FIELDS, "")
+        files = raw["files"]
+        if not isinstance(files, list):
+            raise DeliveryError("invalid delivery manifest: files: expected a list")
+        for index, item in enumerate(files):
+            if not isinstance(item, dict):
+                raise DeliveryError(
+                    f"invalid delivery manifest: files[{index}]: expected an object"
+                )
+            _check_fields(item, _FILE_FIELDS, f"files[{index}].")
+        raw["files"] = tuple(ManifestFile(**item) for item in files)
+        raw["pseudonym_types"] = tuple(raw["pseudonym_types"])
+        return cls(**raw)
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**63
+
+
+def _is_counts(value: object) -> bool:
+    return isinstance(value, dict) and all(_is_int(v) for v in value.values())
+
+
+def _is_strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+#: Field -> (required, type check, what is expected), for messages.
+_Check = tuple[bool, Callable[[object], bool], str]
+_TEXT_FIELDS = (
+    "idempotency_key", "registration", "registry_holder", "period", "period_start",
+    "period_end", "dictionary_id", "dictionary_version", "format",
+    "normalisation_profile", "ttp_mode", "provider_id",
+)  # fmt: skip
+_MANIFEST_FIELDS: dict[str, _Check] = {
+    **{name: (True, _is_str, "text") for name in _TEXT_FIELDS},
+    "version": (True, _is_int, "an integer"),
+    "pseudonym_types": (True, _is_strings, "a list of texts"),
+    "key_versions": (True, _is_counts, "an object of integers"),
+    "files": (True, lambda v: isinstance(v, list), "a list"),
+    "record_counts": (True, _is_counts, "an object of integers"),
+    "kind": (False, lambda v: v in ("delivery", "retraction"), "delivery or retraction"),
+    "supersedes": (False, lambda v: v is None or isinstance(v, str), "text or null"),
+    "created_at": (False, _is_str, "text"),
+    "manifest_version": (False, _is_int, "an integer"),
+}
+_FILE_FIELDS: dict[str, _Check] = {
+    "name": (True, _is_str, "text"),
+    "sha256": (True, _is_str, "text"),
+    "bytes": (True, _is_int, "an integer"),
+    "records": (True, _is_int, "an integer"),
+    "media_type": (True, _is_str, "text"),
+}
+
+
+def _check_fields(raw: Mapping[str, object], fields: Mapping[str, _Check], prefix: str) -> None:
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise DeliveryError(f"invalid delivery manifest: unknown field(s) {prefix}{shown}")
+    for name, (required, check, expected) in fields.items():
+        if name not in raw:
+            if required:
+                raise DeliveryError(f"invalid delivery manifest: {prefix}{name} is missing")
+            continue
+        if not check(raw[name]):
+            raise DeliveryError(f"invalid delivery manifest: {prefix}{name}: expected {expected}")
 
     def unsafe_file_names(self) -> list[str]:
         """File names a receiver must refuse (see :func:`is_plain_name`)."""

@@ -17,12 +17,16 @@ from __future__ import annotations
 import codecs
 import csv
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from aanlevering.errors import ExtractError
 
 _CHUNK = 4 << 20
+#: Longest value the slow paths read (pyarrow's reader takes any value within a block).
+_FIELD_LIMIT = 1 << 30
 _BOM = codecs.BOM_UTF8
 DELIMITERS: tuple[str, ...] = (";", ",", "\t", "|")
 _DELIMITER_NAMES = {";": "';'", ",": "','", "\t": "tab", "|": "'|'"}
@@ -191,6 +195,7 @@ def dialect_kwargs(delimiter: str, quote: str) -> dict[str, object]:
 
 def _read_header(path: Path, encoding: str, delimiter: str, quote: str) -> tuple[str, ...]:
     with path.open(encoding=encoding, newline="") as handle:
+        # the default 128 KiB value limit stays: no column name is that long
         reader = csv.reader(handle, **dialect_kwargs(delimiter, quote))  # type: ignore[arg-type]
         try:
             row = next(reader)
@@ -232,21 +237,47 @@ def sniff_layout(path: Path, encoding: str, delimiter: str, quote: str) -> CsvLa
     )
 
 
+@contextmanager
+def _long_fields() -> Iterator[None]:
+    """Let Python's csv module read values as long as pyarrow's reader does.
+
+    Its default limit (128 KiB per value) would make the slow paths below fail
+    on files the fast reader accepts; the limit is process-wide, so it is
+    restored afterwards.
+    """
+    previous = csv.field_size_limit()
+    csv.field_size_limit(max(previous, _FIELD_LIMIT))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def record_lines(layout: CsvLayout) -> list[int]:
     """Physical line number of every data record, counted with Python's csv module.
 
     The slow path, used only when the file has blank lines between records
     (the fast reader skips them, so its row count no longer gives the line).
+    A malformed record raises :class:`ExtractError` with its line.
     """
     lines: list[int] = []
-    with layout.path.open(encoding=layout.python_encoding, newline="") as handle:
+    with (
+        _long_fields(),
+        layout.path.open(encoding=layout.python_encoding, newline="") as handle,
+    ):
         reader = csv.reader(handle, **dialect_kwargs(layout.delimiter, layout.quote))  # type: ignore[arg-type]
         previous_end = 0
-        for index, row in enumerate(reader):
-            start = previous_end + 1
-            previous_end = reader.line_num
-            if index > 0 and row:
-                lines.append(start)
+        try:
+            for index, row in enumerate(reader):
+                start = previous_end + 1
+                previous_end = reader.line_num
+                if index > 0 and row:
+                    lines.append(start)
+        except csv.Error as error:
+            raise ExtractError(
+                f"{layout.path}: line {previous_end + 1}: {_safe_csv_error(error)}: malformed CSV "
+                f"(delimiter {describe_delimiter(layout.delimiter)}, quote {layout.quote!r})"
+            ) from None
     return lines
 
 
@@ -257,7 +288,10 @@ def find_malformed(layout: CsvLayout) -> str | None:
     offending row, which may hold identifiers, so we re-read to say where.
     """
     expected = len(layout.header)
-    with layout.path.open(encoding=layout.python_encoding, newline="") as handle:
+    with (
+        _long_fields(),
+        layout.path.open(encoding=layout.python_encoding, newline="") as handle,
+    ):
         reader = csv.reader(handle, **dialect_kwargs(layout.delimiter, layout.quote))  # type: ignore[arg-type]
         previous_end = 0
         try:
@@ -267,7 +301,7 @@ def find_malformed(layout: CsvLayout) -> str | None:
                 if row and len(row) != expected:
                     return f"line {start}: expected {expected} fields, found {len(row)}"
         except csv.Error as error:
-            return f"line {reader.line_num}: {_safe_csv_error(error)}"
+            return f"line {previous_end + 1}: {_safe_csv_error(error)}"
     return None
 
 

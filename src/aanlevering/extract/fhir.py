@@ -46,7 +46,13 @@ from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_projection import projector, read_names
-from aanlevering.extract.fhir_store import Located, ResourceStore, load_store
+from aanlevering.extract.fhir_store import (
+    SHAPE_ERRORS,
+    Located,
+    ResourceStore,
+    load_store,
+    malformed,
+)
 from aanlevering.extract.fhir_values import EXPECTED, convert
 from aanlevering.extract.fhirpath import FhirPath, PathSyntaxError, compile_path, evaluate
 from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
@@ -148,6 +154,15 @@ def entered_in_error(resource: Mapping[str, Any]) -> bool:
     )
 
 
+def _usable_related(related: Located, variable: _Variable, store: ResourceStore) -> bool:
+    try:
+        return not entered_in_error(related.resource) and matches(
+            variable.where, related.resource, store
+        )
+    except SHAPE_ERRORS as error:
+        raise malformed(related.location, related.resource, error) from None
+
+
 class _DatasetBuilder:
     """One dataset's records from the focus resources in a store."""
 
@@ -196,11 +211,14 @@ class _DatasetBuilder:
         selected = []
         excluded = 0
         for located in store.of_type(self.mapping.resource):
-            if not matches(self.where, located.resource, store):
-                continue
-            if entered_in_error(located.resource):
-                excluded += 1
-                continue
+            try:
+                if not matches(self.where, located.resource, store):
+                    continue
+                if entered_in_error(located.resource):
+                    excluded += 1
+                    continue
+            except SHAPE_ERRORS as error:
+                raise malformed(located.location, located.resource, error) from None
             selected.append(located)
         if excluded:
             log.info(
@@ -212,15 +230,16 @@ class _DatasetBuilder:
             )
         return selected
 
-    def _patient(self, located: Located, store: ResourceStore) -> Mapping[str, Any] | None:
+    def _patient(self, located: Located, store: ResourceStore) -> Located | None:
         resource = located.resource
         if resource.get("resourceType") == "Patient":
-            return resource
+            return located
         for link in _PATIENT_LINKS:
             reference = resource.get(link)
             if isinstance(reference, Mapping) and isinstance(reference.get("reference"), str):
-                found = store.resolve(reference["reference"])
-                if found is not None and found.get("resourceType") == "Patient":
+                key = store.key_of(reference["reference"])
+                found = store.by_key.get(key) if key is not None else None
+                if found is not None and found.resource.get("resourceType") == "Patient":
                     return found
         return None
 
@@ -236,19 +255,21 @@ class _DatasetBuilder:
     def _value(self, variable: _Variable, located: Located, store: ResourceStore) -> Any:
         source = variable.source
         if source.resource is None:
-            candidates = [located.resource]
+            candidates = [located]
         else:
             target = self._related_target(located, source.link or "subject", store)
             if target is None:
                 return None
             candidates = [
-                related.resource
+                related
                 for related in store.referencing(source.resource, source.link or "subject", target)
-                if not entered_in_error(related.resource)
-                and matches(variable.where, related.resource, store)
+                if _usable_related(related, variable, store)
             ]
-        for resource in candidates:
-            items = evaluate(variable.path, resource, store.resolve)
+        for candidate in candidates:
+            try:
+                items = evaluate(variable.path, candidate.resource, store.resolve)
+            except SHAPE_ERRORS as error:
+                raise malformed(candidate.location, candidate.resource, error) from None
             if items:
                 value = items[0]
                 if source.map and isinstance(value, str | int | bool):
@@ -264,12 +285,18 @@ class _DatasetBuilder:
         )
         orphans: list[str] = []
         for located in self.focus(store):
-            patient = self._patient(located, store)
+            try:
+                patient = self._patient(located, store)
+            except SHAPE_ERRORS as error:
+                raise malformed(located.location, located.resource, error) from None
             if patient is None:
                 orphans.append(located.location)
                 continue
+            try:
+                identity = patient_identity(patient.resource, self.options.mrn_system)
+            except SHAPE_ERRORS as error:
+                raise malformed(patient.location, patient.resource, error) from None
             collected.refs.append(located.location)
-            identity = patient_identity(patient, self.options.mrn_system)
             for field_name, column in collected.identities.items():
                 column.append(identity.get(field_name))
             for variable in self.variables:

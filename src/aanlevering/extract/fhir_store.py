@@ -26,7 +26,6 @@ Every resource keeps its location (``Procedure.000.ndjson:12`` or
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -34,9 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 from aanlevering.errors import ExtractError
+from aanlevering.json_input import JsonInputError, parse
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +42,28 @@ BUNDLE_TYPES = frozenset({"collection", "searchset", "transaction", "batch", "do
 MANIFEST = "manifest.json"
 _TYPE = re.compile(r"^[A-Z][A-Za-z]+$")
 _HISTORY = re.compile(r"/_history/[^/]*$")
+#: A file name in the export folder (the last segment of a manifest url), never a path.
+_FILE_NAME = re.compile(r"^(?!\.\.?$)[A-Za-z0-9._-]{1,200}$")
 
 Resource = Mapping[str, Any]
+
+
+#: What reading a resource of the wrong JSON shape raises (``"identifier": 5``, ``"coding": "x"``).
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, IndexError, ValueError, OverflowError)
+
+
+def malformed(location: str, resource: object, error: Exception) -> ExtractError:
+    """The input error for a resource whose elements do not have FHIR's JSON shape.
+
+    Names where it is and the resource type only: the exception's own text may quote values.
+    """
+    resource_type = resource.get("resourceType") if isinstance(resource, Mapping) else None
+    what = f"the {resource_type} resource" if isinstance(resource_type, str) else "the resource"
+    return ExtractError(
+        f"{location}: {what} has an element of the wrong JSON shape for FHIR R4 (e.g. a "
+        f"number or text where a list or an object belongs; {type(error).__name__}); "
+        "check the export"
+    )
 
 
 @dataclass(frozen=True)
@@ -92,7 +110,8 @@ class ResourceStore:
         self.by_type.setdefault(resource_type, []).append(located)
         if isinstance(resource_id, str) and resource_id:
             self.by_id.setdefault(resource_id, []).append(key)
-        for identifier in resource.get("identifier") or ():
+        identifiers = resource.get("identifier")
+        for identifier in identifiers if isinstance(identifiers, list) else ():
             if isinstance(identifier, Mapping) and identifier.get("value"):
                 index = (resource_type, str(identifier.get("system", "")), str(identifier["value"]))
                 self.by_identifier.setdefault(index, key)
@@ -152,45 +171,36 @@ class ResourceStore:
         return index.get(target_key, [])
 
 
-def _loads(raw: bytes) -> Any:
-    """Parse one JSON document: msgspec first (several times faster on millions of
-    lines), the json module when msgspec refuses, so anything json accepts is still
-    accepted and errors carry json's message and column as before (decision 0122).
-    """
-    try:
-        return msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        return json.loads(raw)
-
-
 def _ndjson_resources(path: Path) -> Iterator[tuple[Resource, str]]:
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
                 continue
             try:
-                resource = _loads(raw)
-            except UnicodeDecodeError:
-                raise ExtractError(f"{path}: line {number}: not UTF-8 text") from None
-            except json.JSONDecodeError as error:
+                resource = parse(raw)
+            except JsonInputError as error:
+                column = f" at column {error.column}" if error.column is not None else ""
                 raise ExtractError(
-                    f"{path}: line {number}: not valid JSON ({error.msg} at column {error.colno})"
+                    f"{path}: line {number}: not valid JSON ({error.reason}{column})"
                 ) from None
             if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
                 raise ExtractError(f"{path}: line {number}: not a FHIR resource (no resourceType)")
             yield resource, f"{path.name}:{number}"
 
 
+def _short(value: object) -> str:
+    """A value of the export's structure (a type name, not patient data) for a message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _read_json(path: Path) -> Any:
     try:
-        with path.open("rb") as handle:
-            return json.load(handle)
-    except UnicodeDecodeError:
-        raise ExtractError(f"{path}: not UTF-8 text") from None
-    except json.JSONDecodeError as error:
-        raise ExtractError(
-            f"{path}: line {error.lineno}: not valid JSON ({error.msg} at column {error.colno})"
-        ) from None
+        return parse(path.read_bytes())
+    except JsonInputError as error:
+        where = f"line {error.line}: " if error.line is not None else ""
+        column = f" at column {error.column}" if error.column is not None else ""
+        raise ExtractError(f"{path}: {where}not valid JSON ({error.reason}{column})") from None
 
 
 def is_fhir_document(document: Any) -> bool:
@@ -210,28 +220,46 @@ def _load_bundle(store: ResourceStore, path: Path, skip_others: bool = False) ->
         if skip_others:
             return False
         found = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
-        raise ExtractError(f"{path}: not a FHIR resource or Bundle (resourceType {found!r})")
+        raise ExtractError(f"{path}: not a FHIR resource or Bundle (resourceType {_short(found)})")
     if bundle.get("resourceType") != "Bundle":
-        store.add(bundle, path.name)
+        try:
+            store.add(bundle, path.name)
+        except SHAPE_ERRORS as error:
+            raise malformed(path.name, bundle, error) from None
         return True
+    _add_entries(store, path, bundle)
+    return True
+
+
+def _add_entries(store: ResourceStore, path: Path, bundle: dict[str, Any]) -> None:
     bundle_type = bundle.get("type")
-    if bundle_type not in BUNDLE_TYPES:
+    if not isinstance(bundle_type, str) or bundle_type not in BUNDLE_TYPES:
         raise ExtractError(
-            f"{path}: Bundle type {bundle_type!r} is not supported "
+            f"{path}: Bundle type {_short(bundle_type)} is not supported "
             f"(expected one of {', '.join(sorted(BUNDLE_TYPES))})"
         )
-    for index, entry in enumerate(bundle.get("entry") or ()):
-        resource = entry.get("resource") if isinstance(entry, dict) else None
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        raise ExtractError(f"{path}: Bundle.entry must be a list of entries")
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            raise ExtractError(f"{path}: entry[{index}]: a Bundle entry must be an object")
+        resource = entry.get("resource")
         if resource is None:
             continue  # e.g. a transaction DELETE
         if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
             raise ExtractError(f"{path}: entry[{index}]: not a FHIR resource (no resourceType)")
-        search = entry.get("search") or {}
-        if search.get("mode") == "outcome":
+        search = entry.get("search")
+        if isinstance(search, dict) and search.get("mode") == "outcome":
             continue
         full_url = entry.get("fullUrl")
-        store.add(resource, f"{path.name}:entry[{index}]", full_url if full_url else None)
-    return True
+        if full_url is not None and not isinstance(full_url, str):
+            raise ExtractError(f"{path}: entry[{index}]: fullUrl must be a string")
+        location = f"{path.name}:entry[{index}]"
+        try:
+            store.add(resource, location, full_url if full_url else None)
+        except SHAPE_ERRORS as error:
+            raise malformed(location, resource, error) from None
 
 
 def _bulk_manifest(folder: Path) -> dict[str, Any] | None:
@@ -245,8 +273,8 @@ def _bulk_manifest(folder: Path) -> dict[str, Any] | None:
     if not manifest_path.is_file():
         return None
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        manifest = parse(manifest_path.read_bytes())
+    except JsonInputError as error:
         raise ExtractError(f"{manifest_path}: not a valid bulk export manifest ({error})") from None
     if isinstance(manifest, dict) and isinstance(manifest.get("output"), list):
         return manifest
@@ -259,12 +287,18 @@ def _manifest_files(folder: Path, manifest: dict[str, Any]) -> list[Path]:
     files: list[Path] = []
     seen: dict[str, int] = {}
     for index, output in enumerate(outputs):
-        resource_type = str(output.get("type", "")) if isinstance(output, dict) else ""
-        url = str(output.get("url", "")) if isinstance(output, dict) else ""
+        resource_type = output.get("type") if isinstance(output, dict) else None
+        url = output.get("url") if isinstance(output, dict) else None
+        if not isinstance(resource_type, str) or not _TYPE.match(resource_type):
+            raise ExtractError(
+                f"{manifest_path}: output[{index}] has no FHIR resource type "
+                '(expected "type": "Patient" or the like)'
+            )
+        url_name = url.rstrip("/").rsplit("/", 1)[-1] if isinstance(url, str) else ""
         seen[resource_type] = seen.get(resource_type, 0) + 1
         candidates = [
             folder / f"{resource_type}.{seen[resource_type]}.ndjson",
-            folder / url.rstrip("/").rsplit("/", 1)[-1] if url else None,
+            folder / url_name if _FILE_NAME.match(url_name) else None,
             folder / f"{resource_type}.{seen[resource_type]:03d}.ndjson",
             folder / f"{resource_type}.ndjson" if seen[resource_type] == 1 else None,
         ]
@@ -314,7 +348,10 @@ def load_store(
     store = ResourceStore(project=project)
     for path in ndjson:
         for resource, location in _ndjson_resources(path):
-            store.add(resource, location)
+            try:
+                store.add(resource, location)
+            except SHAPE_ERRORS as error:
+                raise malformed(location, resource, error) from None
         store.files.append(path.name)
     skipped: list[str] = []
     for path in bundles:

@@ -15,12 +15,14 @@ an ISO string), so conversion is mostly checking. Choices made here:
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import date, datetime
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d+)?|\.\d+)([eE][+-]?\d+)?$")
 
 #: TypeProblem.expected for FHIR sources.
@@ -53,23 +55,31 @@ def _text(value: object) -> Converted:
 def _integer(value: object) -> Converted:
     if isinstance(value, bool):
         return None, False
+    number: int | None = None
     if isinstance(value, int):
-        return value, True
-    if isinstance(value, float) and value.is_integer():
-        return int(value), True
-    if isinstance(value, str) and _INTEGER.match(value.strip()):
-        return int(value.strip()), True
-    return None, False
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _INTEGER.match(value.strip()):
+        number = int(value.strip())
+    if number is None or not _INT64_MIN <= number <= _INT64_MAX:
+        return None, False  # outside a 64-bit column: a type problem, not a crash
+    return number, True
 
 
 def _decimal(value: object) -> Converted:
     if isinstance(value, bool):
         return None, False
-    if isinstance(value, int | float):
-        return float(value), True
-    if isinstance(value, str) and _DECIMAL.match(value.strip()):
-        return float(value.strip()), True
-    return None, False
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str) and _DECIMAL.match(value.strip()):
+            number = float(value.strip())
+        else:
+            return None, False
+    except OverflowError:  # an integer beyond a double's range
+        return None, False
+    return (number, True) if math.isfinite(number) else (None, False)
 
 
 def _date(value: object) -> Converted:

@@ -35,6 +35,7 @@ from aanlevering.counterparts.ttp.pseudonyms import (
     check_types_allowed,
 )
 from aanlevering.counterparts.ttp.refusal import Refusal
+from aanlevering.json_input import JsonInputError, parse
 
 DataFormat = Literal["csv", "ndjson", "json"]
 
@@ -152,10 +153,13 @@ def _walk(node: Any, replacer: _Replacer, where: str, index: int) -> Any:
 
 def _json_value(raw: bytes | str, where: str, registration: str, index: int) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return parse(raw)  # bounded depth: _walk below recurses
+    except JsonInputError as error:
         raise Refusal(
-            422, "invalid_file", f"{where}: not valid UTF-8 JSON", registration=registration
+            422,
+            "invalid_file",
+            f"{where}: not valid UTF-8 JSON ({error.reason})",
+            registration=registration,
         ) from None
 
 
@@ -183,8 +187,9 @@ def _json_document(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
     return _dump(_walk(value, replacer, where, 0)).encode("utf-8"), 1
 
 
-def _delimiter(first_line: str) -> str:
+def _delimiter(text: str) -> str:
     # Dutch exports use ";" as often as ","; the header line decides.
+    first_line = text[: text.find("\n") + 1] if "\n" in text else text
     return max((",", ";", "\t", "|"), key=first_line.count)
 
 
@@ -196,10 +201,22 @@ def _csv(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
         raise Refusal(
             422, "invalid_file", f"{name}: not UTF-8", registration=replacer.registration.id
         ) from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    try:
+        return _csv_rows(data, text, reader, replacer)
+    except csv.Error as error:  # an unclosed quote, a value over the csv module's limit
+        raise Refusal(
+            422,
+            "invalid_file",
+            f"{name} line {reader.line_num}: malformed CSV ({error})",
+            registration=replacer.registration.id,
+        ) from None
+
+
+def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple[bytes, int]:
+    name = replacer.file_name
     first_line = text[: text.find("\n") + 1] if "\n" in text else text
     newline = "\r\n" if first_line.endswith("\r\n") else "\n"
-    delimiter = _delimiter(first_line)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = next(reader, None)
     if header is None:
         return data, 0
@@ -212,7 +229,7 @@ def _csv(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
         if code not in replacer.allowed:
             replacer._refuse_type(code, f"{name} header", 0)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline)
+    writer = csv.writer(buffer, delimiter=reader.dialect.delimiter, lineterminator=newline)
     writer.writerow(
         CSV_OUTPUT_PREFIX + columns[i] if i in columns else column
         for i, column in enumerate(header)

@@ -25,7 +25,7 @@ The accepted profile (everything else on a Consent is ignored):
 
 from __future__ import annotations
 
-import json
+import codecs
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.errors import ConfigError
+from aanlevering.json_input import JsonInputError, parse
 from aanlevering.optout.sources import (
     MrnHasher,
     OptOutEntry,
@@ -147,22 +148,29 @@ def read_consent_ndjson(
     skipped: Counter[str] = Counter()
     problems: list[str] = []
     try:
-        handle = path.open(encoding="utf-8-sig")
+        handle = path.open("rb")
     except OSError as error:
         raise ConfigError(f"Consent file {path}: cannot read: {error.strerror}") from error
     with handle:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            line = raw.removeprefix(codecs.BOM_UTF8) if number == 1 else raw
             if not line.strip():
                 continue
             try:
-                resource = json.loads(line)
-            except ValueError:
+                resource = parse(line)
+            except JsonInputError:
                 problems.append(f"line {number}: not a JSON object")
                 continue
             try:
                 found = consent_entry(resource, hash_mrn, systems)
             except RowProblem as problem:
                 problems.append(f"line {number}, {problem.column}: {problem.expected}")
+                continue
+            except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+                problems.append(
+                    f"line {number}: an element of the Consent has the wrong JSON shape "
+                    "(a number or text where a list or an object belongs)"
+                )
                 continue
             if isinstance(found, str):
                 skipped[found] += 1

@@ -1,0 +1,109 @@
+"""Over real HTTP, the reference TTP answers hostile local-mode uploads with a 4xx, never a 500.
+
+Deep nesting used to reach the TTP's recursive rewrite and come back as HTTP
+500. The fuzz loop sends mutated files with a manifest whose checksums match
+them, so every case reaches the file rewriting (not just the checksum check).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from typing import Any
+
+import pytest
+import requests
+
+from aanlevering.deliver.manifest import Manifest, ManifestFile
+from support.ttp import Hospital, TTPSetup, digest
+
+UPLOAD = "/local/deliveries"
+
+
+def _manifest(name: str, data: bytes, key: str) -> str:
+    return Manifest(
+        idempotency_key=key,
+        registration="nkr-borst",
+        registry_holder="iknl",
+        period="2026",
+        period_start="2026-01-01",
+        period_end="2026-12-31",
+        version=1,
+        dictionary_id="nkr-borst",
+        dictionary_version="2026.1",
+        format="ndjson",
+        normalisation_profile="nl-2026.1",
+        pseudonym_types=("NGGV", "MRN"),
+        key_versions={},
+        ttp_mode="local",
+        provider_id="demo-hospital",
+        files=(ManifestFile(name, hashlib.sha256(data).hexdigest(), len(data), 1, "x"),),
+        record_counts={"tumor": 1},
+    ).to_json()
+
+
+def _post(ttp: TTPSetup, name: str, data: bytes, key: str, manifest: str | None = None) -> Any:
+    return requests.post(
+        ttp.url + UPLOAD,
+        headers=ttp.headers("demo-hospital"),
+        data={
+            "registration": "nkr-borst",
+            "request_id": key,
+            "profile_version": "nl-2026.1",
+            "manifest": manifest if manifest is not None else _manifest(name, data, key),
+        },
+        files=[("files", (name, data, "application/octet-stream"))],
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("tumor.ndjson", b'{"a": ' + b"[" * 20_000 + b"]" * 20_000 + b"}\n"),
+        ("tumor.json", b'{"a": ' + b"9" * 5000 + b"}"),
+        ("tumor.csv", b'id;pseudonym_input.NGGV\n1;"' + b"x" * 140_000 + b'"\n'),
+    ],
+)
+def test_hostile_files_are_answered_with_422(ttp: TTPSetup, name: str, data: bytes) -> None:
+    response = _post(ttp, name, data, f"hostile-{name}")
+    assert response.status_code == 422, response.text
+    assert name in response.json()["detail"]["message"]
+
+
+def test_a_deeply_nested_manifest_is_answered_with_422(ttp: TTPSetup) -> None:
+    response = _post(ttp, "t.ndjson", b"{}\n", "hostile-manifest", manifest="[" * 50_000)
+    assert response.status_code == 422, response.text
+
+
+def test_fuzzed_uploads_are_answered_with_200_or_a_4xx(ttp: TTPSetup, hospital_a: Hospital) -> None:
+    lines = [
+        {"tumor_id": f"T{i}", "pseudonym_inputs": {"NGGV": digest(f"fz{i}"),
+         "MRN": hospital_a.mrn_ciphertext(f"FZ-{i}")}}
+        for i in range(2)
+    ]  # fmt: skip
+    original = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    tokens = (
+        b"[" * 3000,
+        b"9" * 5000,
+        b"NaN",
+        b'"',
+        b"{",
+        b"\xff",
+        b"\\ud800",
+        b'{"pseudonym_inputs":5}',
+    )
+    rng = random.Random(1417)
+    statuses: dict[int, int] = {}
+    for number in range(300):
+        data = bytearray(original)
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(data) + 1)
+            data[position:position] = rng.choice(tokens)
+        response = _post(ttp, "tumor.ndjson", bytes(data), f"fuzz-{number}")
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        assert response.status_code == 200 or 400 <= response.status_code < 500, (
+            f"case {number}: HTTP {response.status_code}: {response.text[:300]}"
+        )
+    assert statuses.get(422, 0) > 100
