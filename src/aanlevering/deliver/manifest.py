@@ -144,6 +144,10 @@ class Manifest:
         raw["pseudonym_types"] = tuple(raw["pseudonym_types"])
         return cls(**raw)
 
+    def unsafe_file_names(self) -> list[str]:
+        """File names a receiver must refuse (see :func:`is_plain_name`)."""
+        return [item.name for item in self.files if not is_plain_name(item.name)]
+
 
 def _is_str(value: object) -> bool:
     return isinstance(value, str)
@@ -179,6 +183,7 @@ _MANIFEST_FIELDS: dict[str, _Check] = {
     "supersedes": (False, lambda v: v is None or isinstance(v, str), "text or null"),
     "created_at": (False, _is_str, "text"),
     "manifest_version": (False, _is_int, "an integer"),
+    "source_manifest_sha256": (False, lambda v: v is None or isinstance(v, str), "text or null"),
 }
 _FILE_FIELDS: dict[str, _Check] = {
     "name": (True, _is_str, "text"),
@@ -201,10 +206,6 @@ def _check_fields(raw: Mapping[str, object], fields: Mapping[str, _Check], prefi
             continue
         if not check(raw[name]):
             raise DeliveryError(f"invalid delivery manifest: {prefix}{name}: expected {expected}")
-
-    def unsafe_file_names(self) -> list[str]:
-        """File names a receiver must refuse (see :func:`is_plain_name`)."""
-        return [item.name for item in self.files if not is_plain_name(item.name)]
 
 
 def describe_files(

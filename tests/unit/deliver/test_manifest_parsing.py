@@ -98,3 +98,12 @@ def test_fuzzed_manifests_only_ever_parse_or_give_a_delivery_error() -> None:
         except Exception as error:
             raise AssertionError(f"case {number}: {error!r}") from error
     assert parsed and refused
+
+
+def test_every_manifest_field_has_a_type_check() -> None:
+    from dataclasses import fields
+
+    from aanlevering.deliver import manifest
+
+    assert set(manifest._MANIFEST_FIELDS) == {f.name for f in fields(Manifest)}
+    assert set(manifest._FILE_FIELDS) == {f.name for f in fields(ManifestFile)}
