@@ -382,6 +382,40 @@ def _load_dictionaries(
     return dictionaries
 
 
+def load_dictionary(
+    root: Path | str, dictionary_id: str, version: str | None = None
+) -> DataDictionary:
+    """One dictionary of the catalogue: ``version``, or the newest when None.
+
+    ConfigError names the versions there are (or that there is none), and
+    CatalogueInvalid lists the file's problems.
+    """
+    folder = Path(root) / "dictionaries" / dictionary_id
+    versions = sorted(
+        (p.stem for p in folder.glob("*.yaml")),
+        key=lambda v: [int(x) if x.isdigit() else x for x in v.replace("-", ".").split(".")],
+    )
+    if not versions:
+        known = sorted(p.name for p in (Path(root) / "dictionaries").glob("*") if p.is_dir())
+        raise ConfigError(
+            f"no dictionary {dictionary_id!r} under {Path(root) / 'dictionaries'} "
+            f"(known: {', '.join(known) or 'none'})"
+        )
+    wanted = version or versions[-1]
+    if wanted not in versions:
+        raise ConfigError(
+            f"dictionary {dictionary_id} has no version {wanted!r} (known: {', '.join(versions)})"
+        )
+    problems: list[CatalogueProblem] = []
+    file = folder / f"{wanted}.yaml"
+    raw = _read_yaml(file, problems)
+    if raw is not None:
+        problems.extend(_schema_problems(file, raw, "data-dictionary.schema.json"))
+    if problems or raw is None:
+        raise CatalogueInvalid(problems)
+    return build_dictionary(raw)
+
+
 def load_catalogue(root: Path | str) -> Catalogue:
     """Load and check every registration under ``root``.
 

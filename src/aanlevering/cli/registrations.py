@@ -1,4 +1,4 @@
-"""``aanlevering registrations list | show ID | check [ID]``: inspect the catalogue.
+"""``aanlevering registrations list | show | check | new``: inspect and extend the catalogue.
 
 ``check`` reports everything that can be found without data: the schema and
 cross-reference problems of the catalogue loader, and the mapping checks of
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from dataclasses import asdict, is_dataclass
 from datetime import date
 from pathlib import Path
@@ -46,6 +47,50 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         ),
     )
     check.set_defaults(handler=_check)
+    _add_new(actions)
+
+
+def _add_new(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    new = actions.add_parser(
+        "new",
+        help="write a registration config proposed from a dictionary and a sample export",
+        description=(
+            "Match a sample export's columns (a CSV file or folder) or elements (a FHIR "
+            "export) to the dictionary's variables and identity fields, and write a "
+            "registration YAML. Everything uncertain is marked '# TODO', and "
+            "`registrations check` fails until each is decided. See docs/new-registration.md."
+        ),
+    )
+    new.add_argument("--dictionary", required=True, metavar="ID", help="dictionary id")
+    new.add_argument("--version", help="dictionary version (default: the newest)")
+    new.add_argument("--id", required=True, dest="new_id", metavar="NEW", help="registration id")
+    new.add_argument("--sample", required=True, type=Path, metavar="PATH", help="sample export")
+    new.add_argument("--out", required=True, type=Path, metavar="FILE", help="YAML to write")
+    new.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    new.set_defaults(handler=_new)
+
+
+def _new(args: argparse.Namespace) -> int:
+    from aanlevering.catalogue.loader import load_dictionary
+    from aanlevering.onboard.scaffold import scaffold
+
+    if not re.match(r"^[a-z][a-z0-9-]*$", args.new_id):
+        raise ConfigError(
+            f"registration id {args.new_id!r}: use lower-case letters, digits and '-' "
+            "(it becomes the file name and the DAG id)"
+        )
+    if args.out.exists() and not args.force:
+        raise ConfigError(f"{args.out} exists; choose another --out or add --force")
+    dictionary = load_dictionary(_catalogue_dir(args), args.dictionary, args.version)
+    result = scaffold(dictionary, args.new_id, args.sample)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(result.text, encoding="utf-8")
+    print(f"wrote {args.out}: {result.todos} decision(s) marked TODO")
+    print(
+        f"next: decide each TODO, put the file in <catalogue>/registrations/{args.new_id}.yaml, "
+        f"then `aanlevering registrations check {args.new_id} --sample {args.sample}`"
+    )
+    return 0
 
 
 def _catalogue_dir(args: argparse.Namespace) -> str:
