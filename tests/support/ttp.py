@@ -102,6 +102,8 @@ def make_setup(folder: Path, forward_base_url: str) -> TTPSetup:
     )
     document = read_config_document(demo.config)
     document["forwarding"] = {"max_attempts": 3, "backoff_seconds": 0.05, "timeout_seconds": 5}
+    # One TTP serves a whole test session from 127.0.0.1: rate limits are tested on their own.
+    document["limits"] = {"requests_per_minute": 100_000, "failed_auth_per_minute": 100_000}
     write_config_document(demo.config, document)
     keys = {org: path.read_text().strip() for org, path in demo.api_key_files.items()}
     return TTPSetup(folder=folder, config=demo.config, api_keys=keys)

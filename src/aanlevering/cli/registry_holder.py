@@ -54,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="folder with <registry-holder-id>.key API keys at the TTP (from `ttp init-config`)",
     )
     init.set_defaults(handler=_init_config)
+    audit = actions.add_parser("audit", help="the audit trail")
+    audit_actions = audit.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
+    verify = audit_actions.add_parser("verify", help="check the audit log's hash chain")
+    source = verify.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", type=Path, help="registry holder config YAML")
+    source.add_argument("--log", type=Path, help="the audit log file itself")
+    verify.set_defaults(handler=_audit_verify)
     openapi = actions.add_parser("openapi", help="print or write the OpenAPI document")
     openapi.add_argument("--out", type=Path, default=None)
     openapi.set_defaults(handler=_openapi)
@@ -191,6 +198,14 @@ def _serve(args: argparse.Namespace) -> int:
         if stop is not None:
             stop.set()
     return 0
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    from aanlevering.counterparts.common.audit import verify_command
+    from aanlevering.counterparts.registry_holder.config import load_receiver_config
+
+    path = args.log or load_receiver_config(args.config).audit_log
+    return verify_command(Path(path or "audit.jsonl"))
 
 
 def openapi_document() -> dict[str, object]:

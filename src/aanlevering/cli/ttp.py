@@ -117,6 +117,13 @@ def _openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    from aanlevering.counterparts.common.audit import verify_command
+    from aanlevering.counterparts.ttp.config import load_config
+
+    return verify_command(Path(args.log) if args.log else load_config(args.config).audit_log)
+
+
 def register(subparsers: Any) -> None:
     """Add the ``ttp`` command group."""
     ttp = subparsers.add_parser("ttp", help="run and manage the reference TTP")
@@ -160,6 +167,14 @@ def register(subparsers: Any) -> None:
     check = commands.add_parser("check-config", help="load a config and its key files")
     check.add_argument("--config", required=True)
     check.set_defaults(handler=_check_config)
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_commands.add_parser("verify", help="check the audit log's hash chain")
+    source = verify.add_mutually_exclusive_group(required=True)
+    source.add_argument("--config", help="TTP config YAML (its audit_log)")
+    source.add_argument("--log", help="the audit log file itself")
+    verify.set_defaults(handler=_audit_verify)
 
     openapi = commands.add_parser("openapi", help="write schemas/openapi/ttp.openapi.json")
     openapi.add_argument("--out", help="target file (default: the committed one)")

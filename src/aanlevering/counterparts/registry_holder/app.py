@@ -20,8 +20,17 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
-from aanlevering.counterparts.common.tls import client_subject
+from aanlevering.counterparts.common.audit import ChainedAuditLog
+from aanlevering.counterparts.common.limits import (
+    EndpointLimit,
+    LimitPolicy,
+    RequestLimits,
+    Scope,
+    header,
+)
+from aanlevering.counterparts.common.tls import SUBJECT_STATE, client_subject
 from aanlevering.counterparts.registry_holder import access
+from aanlevering.counterparts.registry_holder.audit import AuditTrail
 from aanlevering.counterparts.registry_holder.config import ReceiverConfig
 from aanlevering.counterparts.registry_holder.store import Conflict, DeliveryStore, Rejected
 from aanlevering.deliver.manifest import Manifest
@@ -76,6 +85,13 @@ class Faults:
         if self.fail_commits > 0:
             self.fail_commits -= 1
             raise HTTPException(500, "injected failure")
+
+
+def _audit(request: Request, **counts: int | bool) -> None:
+    """Add counts to this request's audit line (see audit.py; only known names are kept)."""
+    facts = getattr(request.state, "audit", None)
+    if isinstance(facts, dict):
+        facts.update(counts)
 
 
 def _parse_manifest(body: bytes) -> Manifest:
@@ -147,6 +163,7 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
             async for chunk in request.stream():
                 size += len(chunk)
                 handle.write(chunk)
+        _audit(request, bytes=size)
         return {"file": name, "bytes": size}
 
     @app.post(
@@ -178,6 +195,12 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
             faults.drop_receipt -= 1
             raise HTTPException(503, "injected: receipt lost on the way back")
         status = 200 if receipt.duplicate else 201
+        _audit(
+            request,
+            files=len(manifest.files),
+            records=sum(item.records for item in manifest.files),
+            duplicate=receipt.duplicate,
+        )
         return JSONResponse(status_code=status, content=receipt.__dict__)
 
     @app.get("/registrations/{registration}/deliveries/{key}/receipt")
@@ -193,10 +216,62 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
         """The caller's own receipted deliveries (never another provider's)."""
         return store.ledger(provider=caller.provider)
 
+    _add_guards(app, config, faults)
+    return app
+
+
+def _add_guards(app: FastAPI, config: ReceiverConfig, faults: Faults) -> None:
+    """Fault routes (tests only), then limits and the audit trail around every route."""
     if config.fault_injection:
         _add_fault_routes(app, faults)
+    _add_limits(app, config)
 
-    return app
+
+def _add_limits(app: FastAPI, config: ReceiverConfig) -> None:
+    """Authenticate, rate-limit and size-check before any route reads a body (limits.py)."""
+    limits = config.limits
+    delivery = r"/registrations/[^/]+/deliveries/[^/]+"
+    files = re.compile(delivery + r"/files/[^/]+")
+    policy = LimitPolicy(
+        endpoints=(
+            EndpointLimit("PUT", files, limits.max_file_bytes, upload=True),
+            EndpointLimit("POST", re.compile(delivery + r"/commit"), limits.max_manifest_bytes),
+        ),
+        default_max_bytes=limits.max_manifest_bytes,
+        requests_per_minute=limits.requests_per_minute,
+        failed_auth_per_minute=limits.failed_auth_per_minute,
+        max_concurrent_uploads=limits.max_concurrent_uploads,
+        public_paths=frozenset(
+            {"/health", "/openapi.json", *(("/_faults",) if config.fault_injection else ())}
+        ),
+    )
+
+    def identify(scope: Scope) -> str | None:
+        # Authentication only (who holds the key or certificate); what the caller may
+        # do, including On-Behalf-Of, is the routes' business (access.py).
+        authorization = header(scope, b"authorization")
+        if authorization is None:
+            subject = scope.get("state", {}).get(SUBJECT_STATE)
+            return config.hospital_for_subject(subject if isinstance(subject, str) else None)
+        if not authorization.startswith("Bearer "):
+            return None
+        key = authorization.removeprefix("Bearer ").strip()
+        hospital = config.hospital_for_key(key)
+        if hospital is not None:
+            return hospital
+        forwarder = config.forwarder_for_key(key)
+        return f"forwarder:{forwarder}" if forwarder is not None else None
+
+    app.add_middleware(RequestLimits, policy=policy, identify=identify)
+    if config.audit_log is not None:
+        # Added last, so outermost: it also records what the limits refused.
+        app.add_middleware(
+            AuditTrail,
+            log=ChainedAuditLog(config.audit_log),
+            identify=identify,
+            registrations=config.registrations,
+            providers=frozenset(config.hospital_key_hashes),
+        )
 
 
 def _add_fault_routes(app: FastAPI, faults: Faults) -> None:

@@ -19,7 +19,7 @@ class ReceiverLimits:
 
     max_file_bytes: int = 1024 * 1024 * 1024
     max_manifest_bytes: int = 4 * 1024 * 1024
-    requests_per_minute: int = 600
+    requests_per_minute: int = 1200
     failed_auth_per_minute: int = 30
     max_concurrent_uploads: int = 4
 

@@ -11,6 +11,7 @@ parser; the route declares them only for the OpenAPI document
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -23,7 +24,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from aanlevering.counterparts.common.tls import client_subject
+from aanlevering.counterparts.common.limits import (
+    EndpointLimit,
+    LimitPolicy,
+    RequestLimits,
+    Scope,
+    header,
+)
+from aanlevering.counterparts.common.tls import SUBJECT_STATE, client_subject
 from aanlevering.counterparts.ttp.config import Organisation
 from aanlevering.counterparts.ttp.models import (
     AuditEntries,
@@ -275,8 +283,47 @@ def create_app(service: TTPService | None) -> FastAPI:
 
     if service is not None and service.config.fault_injection:
         _add_fault_injection(app, service)
+    if service is not None:
+        _add_limits(app, service)
 
     return app
+
+
+def _add_limits(app: FastAPI, service: TTPService) -> None:
+    """Authenticate, rate-limit and size-check before any route reads a body (limits.py)."""
+    limits = service.config.limits
+    policy = LimitPolicy(
+        endpoints=(
+            # Multipart framing and the manifest come on top of the files themselves.
+            EndpointLimit(
+                "POST",
+                re.compile(r"/local/deliveries"),
+                limits.max_upload_bytes + 2**20,
+                upload=True,
+            ),
+        ),
+        default_max_bytes=limits.max_json_body_bytes,
+        requests_per_minute=limits.requests_per_minute,
+        failed_auth_per_minute=limits.failed_auth_per_minute,
+        max_concurrent_uploads=limits.max_concurrent_uploads,
+        public_paths=frozenset({"/health", "/openapi.json"}),
+    )
+    organisations = service.config.organisations
+
+    def identify(scope: Scope) -> str | None:
+        authorization = header(scope, b"authorization") or ""
+        key = authorization[7:].strip() if authorization.startswith("Bearer ") else None
+        subject = scope.get("state", {}).get(SUBJECT_STATE)
+        try:
+            return service.authenticator.authenticate(key, subject).id
+        except Refusal:
+            return None
+
+    def on_refusal(scope: Scope, status: int, reason: str, identity: str | None) -> None:
+        organisation = organisations.get(identity) if identity else None
+        service.record(organisation, scope["path"], status, f"refused:{reason}")
+
+    app.add_middleware(RequestLimits, policy=policy, identify=identify, on_refusal=on_refusal)
 
 
 def _add_fault_injection(app: FastAPI, service: TTPService) -> None:

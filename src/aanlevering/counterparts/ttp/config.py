@@ -81,8 +81,8 @@ class Limits:
     max_batch_records: int = 20_000
     max_upload_bytes: int = 256 * 1024 * 1024
     idempotency_cache_bytes: int = 128 * 1024 * 1024
-    max_json_body_bytes: int = 64 * 1024 * 1024
-    requests_per_minute: int = 600
+    max_json_body_bytes: int = 32 * 1024 * 1024
+    requests_per_minute: int = 1200
     failed_auth_per_minute: int = 30
     max_concurrent_uploads: int = 4
 

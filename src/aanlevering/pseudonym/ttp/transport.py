@@ -96,6 +96,7 @@ class Transport:
             data = msgspec.json.encode(json_body)
             headers = self._json_headers
         for attempt in range(attempts):
+            wait = 0.0
             try:
                 response = self._session.request(
                     method,
@@ -123,11 +124,15 @@ class Transport:
             else:
                 if response.status_code < 400:
                     return _json(response, what)
-                if response.status_code < 500:
+                if response.status_code == 429:
+                    # Rate limited: wait as the TTP asks (bounded), then retry.
+                    retry_after = response.headers.get("Retry-After", "")
+                    wait = float(retry_after) if retry_after.isdigit() else 0.0
+                elif response.status_code < 500:
                     raise _refused(response, registration, what)
                 problem = f"HTTP {response.status_code}"
             if attempt + 1 < attempts:
-                delay = min(self.backoff * 2**attempt, self.max_backoff)
+                delay = min(max(wait, self.backoff * 2**attempt), self.max_backoff)
                 log.warning(
                     "TTP %s failed (%s), attempt %d/%d; retrying in %.2fs",
                     what,
