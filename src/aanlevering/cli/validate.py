@@ -134,7 +134,7 @@ def _report_dir(path: Path) -> Path:
     """Refuse an unusable report folder up front; it is created only once the extract is read."""
     if path.exists() and not path.is_dir():
         raise ConfigError(f"--report-dir {path} exists and is not a folder")
-    return path
+    return path.absolute()  # GX's Data Docs site needs an absolute folder
 
 
 def _create(path: Path) -> Path:

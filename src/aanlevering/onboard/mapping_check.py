@@ -414,7 +414,7 @@ def _todo_problems(config: RegistrationConfig) -> Iterator[Problem]:
         return
     for number, line in enumerate(lines, start=1):
         if match := _TODO.search(line):
-            content = line[: match.start()].strip()
+            content = line[: match.start()].split("  # ")[0].strip()
             note = match.group(1).strip(" :")
             yield (
                 f"line {number}",

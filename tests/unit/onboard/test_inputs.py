@@ -125,3 +125,13 @@ def test_mrn_system_is_read_from_the_registration_file(dsaa: RegistrationConfig)
     raw["source"]["fhir"]["mrn_system"] = OWN_SYSTEM
     config = build_registration(json.loads(json.dumps(raw, default=str)), dsaa.dictionary)
     assert config.fhir_source is not None and config.fhir_source.mrn_system == OWN_SYSTEM
+
+
+def test_a_relative_report_dir_is_made_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GX's Data Docs refuse a relative folder; `validate --report-dir reports/x` must work."""
+    from aanlevering.cli.validate import _report_dir
+
+    monkeypatch.chdir(tmp_path)
+    assert _report_dir(Path("reports/x")) == tmp_path / "reports" / "x"
