@@ -25,6 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.actor import current_actor
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.deliver.channels import Channel
 from aanlevering.deliver.channels.ttp_local import mark_pseudonym_inputs
@@ -447,6 +448,7 @@ def stage_delivery(
                 excluded_optouts=excluded,
                 content_sha256=plan.fingerprint,
                 provider=settings.provider_id,
+                actor=current_actor(),
             )
         ],
         None,

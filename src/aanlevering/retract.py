@@ -15,6 +15,7 @@ import logging
 import shutil
 from datetime import date
 
+from aanlevering.actor import current_actor
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.deliver.events import DeliveryStaged, delivery_stream
 from aanlevering.deliver.ledger import load_ledger
@@ -94,6 +95,7 @@ def retract_period(
                 kind="retraction",
                 content_sha256=f"retraction:{reason[:200]}",
                 provider=settings.provider_id,
+                actor=current_actor(),
             )
         ],
         None,

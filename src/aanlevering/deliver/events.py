@@ -40,6 +40,8 @@ class DeliveryStaged(DomainEvent):
     excluded_optouts: int = 0
     content_sha256: str = ""
     provider: str = ""
+    #: Who ran it (aanlevering.actor); None in events written before actors were recorded.
+    actor: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,6 +57,8 @@ class DeliveryAttemptFailed(DomainEvent):
     retryable: bool
     reason: str
     provider: str = ""
+    #: Who ran it (aanlevering.actor); None in events written before actors were recorded.
+    actor: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +78,8 @@ class DeliveryReceipted(DomainEvent):
     duplicate: bool = False
     provider: str = ""
     manifest_sha256: str = ""
+    #: Who ran it (aanlevering.actor); None in events written before actors were recorded.
+    actor: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +93,8 @@ class DeliveryAborted(DomainEvent):
     idempotency_key: str
     reason: str
     provider: str = ""
+    #: Who ran it (aanlevering.actor); None in events written before actors were recorded.
+    actor: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

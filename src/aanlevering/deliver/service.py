@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from aanlevering.actor import current_actor
 from aanlevering.deliver.channels import Channel
 from aanlevering.deliver.events import (
     DeliveryAborted,
@@ -75,6 +76,7 @@ def send_with_retries(
                             idempotency_key=key,
                             reason=str(refusal),
                             provider=manifest.provider_id,
+                            actor=current_actor(),
                         )
                     ],
                     None,
@@ -117,6 +119,7 @@ def send_with_retries(
                     duplicate=receipt.duplicate,
                     provider=receipt.provider,
                     manifest_sha256=receipt.manifest_sha256,
+                    actor=current_actor(),
                 )
             ],
             None,
@@ -146,6 +149,7 @@ def _record_failure(
                 retryable=retryable,
                 reason=reason[:1000],
                 provider=manifest.provider_id,
+                actor=current_actor(),
             )
         ],
         None,
