@@ -227,6 +227,11 @@ def _summary(outcome: ValidationOutcome, report: dict[str, Any], out: TextIO) ->
         print(f"  ... and {len(failed) - SUMMARY_RULES} more (see the report)", file=out)
     print(f"  report for the registry holder: {outcome.report_paths['html']}", file=out)
     print(f"                           (JSON): {outcome.report_paths['json']}", file=out)
+    if "hospital" in outcome.report_paths:
+        print(
+            f"  failing records by row (hospital only): {outcome.report_paths['hospital']}",
+            file=out,
+        )
     if "data_docs" in outcome.report_paths:
         print(
             f"  GX data docs (hospital only, may show values): {outcome.report_paths['data_docs']}",

@@ -45,6 +45,7 @@ CheckKind = Literal[
     "max_length",
     "pattern",
     "relation",
+    "identity",
     "date_order",
     "compare",
     "required_if",

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -26,7 +27,10 @@ from aanlevering.validate.checks import check_provider_type
 from aanlevering.validate.decision import ValidationOutcome, decide
 from aanlevering.validate.events import ValidationCompleted, validation_stream
 from aanlevering.validate.gx import file_context_dir as default_file_context_dir
+from aanlevering.validate.hospital_report import write_hospital_report
+from aanlevering.validate.identity import IdentityFinding, check_identity
 from aanlevering.validate.report import ReportContext, build_report, write_report
+from aanlevering.validate.results import CheckResult, DatasetResult
 from aanlevering.validate.run import build_data_docs, open_run, validate_datasets
 
 log = logging.getLogger(__name__)
@@ -54,6 +58,19 @@ def _datasets_in_order(extract: Extract, config: RegistrationConfig) -> list[Ext
             f"{config.dictionary.version}"
         )
     return [extract.datasets[name] for name in expected]
+
+
+def _with_identity(
+    results: Sequence[DatasetResult], identity: Sequence[IdentityFinding]
+) -> tuple[DatasetResult, ...]:
+    """Each dataset's results followed by its identity checks (counts only, see identity.py)."""
+    by_dataset: dict[str, list[CheckResult]] = {}
+    for finding in identity:
+        by_dataset.setdefault(finding.dataset, []).append(finding.result())
+    return tuple(
+        replace(result, checks=(*result.checks, *by_dataset.get(result.name, ())))
+        for result in results
+    )
 
 
 def validate_extract(
@@ -95,6 +112,9 @@ def validate_extract(
         file_context_dir=gx_dir,
     )
     docs_index = build_data_docs(run)
+    types = [str(t) for t in config.pseudonymisation.types]
+    identity = [finding for dataset in datasets for finding in check_identity(dataset, types)]
+    results = _with_identity(results, identity)
     decision = decide(results, config.validation.block_on)
     extra = dict(counts or {})
     if extract.rows_outside_period:
@@ -114,6 +134,9 @@ def validate_extract(
     )
     written = write_report(report, report_dir)
     paths = {"json": str(written.json_path), "html": str(written.html_path)}
+    paths["hospital"] = str(
+        write_hospital_report(report_dir, registration=config.id, period=period, identity=identity)
+    )
     if docs_index is not None:
         paths["data_docs"] = str(docs_index)
     outcome = ValidationOutcome(
