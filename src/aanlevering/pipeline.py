@@ -392,6 +392,7 @@ def stage_delivery(
     from aanlevering.fhir.context import DeliveryContext
     from aanlevering.fhir.ids import RecordKeys, derive_salt
     from aanlevering.output.content import DeliveryInput
+    from aanlevering.output.guard import check_delivery
     from aanlevering.output.writer import write_delivery
 
     secret = load_or_create_key(settings.secrets_dir / "resource-ids.key")
@@ -402,6 +403,7 @@ def stage_delivery(
     )
     content = DeliveryInput(context=context, datasets=extracted.datasets, pseudonyms=pseudonyms)
     output = write_delivery(staging, content, config.delivery.format)
+    check_delivery(staging, output, content)  # exit 2 if a file holds the run's identifiers
     files = output.manifest_files()
     if config.pseudonymisation.ttp_mode == "local":
         # The TTP replaces the digests at upload; checksums are of what is uploaded.

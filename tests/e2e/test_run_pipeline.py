@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -25,7 +27,7 @@ from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
 from aanlevering.pipeline import Ports, RunRequest, run_delivery
-from conftest import World, fhir_identity_values, identity_values
+from conftest import CATALOGUE, World, fhir_identity_values, identity_values
 
 TODAY = date(2026, 11, 22)
 
@@ -209,6 +211,74 @@ def test_cli_exit_codes(world: World, tmp_path: Path) -> None:
     }
     assert (landed / "validation" / "validation-report.json").is_file()
     assert not (landed / "validation" / "data-docs").exists()  # data docs stay at the hospital
+
+
+def _with_free_text(catalogue: Path) -> None:
+    """The DSAA dictionary gets a free-text ``opmerking``, mapped from CSV and FHIR."""
+    dictionary = catalogue / "dictionaries" / "dsaa" / "2026.1.yaml"
+    dictionary.write_text(
+        dictionary.read_text(encoding="utf-8").replace(
+            "      - {name: datum_operatie,",
+            "      - {name: opmerking, type: string, max_length: 500}\n"
+            "      - {name: datum_operatie,",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    registration = catalogue / "registrations" / "dica-dsaa.yaml"
+    registration.write_text(
+        registration.read_text(encoding="utf-8")
+        .replace(
+            "          ASA: asa_klasse\n",
+            "          ASA: asa_klasse\n          OPMERKING: opmerking\n",
+        )
+        .replace(
+            "          datum_operatie: performedDateTime\n",
+            "          datum_operatie: performedDateTime\n          opmerking: note.text\n",
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(world: World, tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    _with_free_text(catalogue)
+    source = tmp_path / "export"
+    shutil.copytree(world.demo / "csv-utf8", source)
+    planted: set[str] = set()
+    for file in source.glob("dsaa_operaties*.csv"):
+        text = file.read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+        for row in rows:  # the EHR's free text names the patient's BSN
+            row["OPMERKING"] = f"teruggebeld, bsn {row['BSN']} geverifieerd"
+            planted.add(row["BSN"])
+        with file.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+            writer.writeheader()
+            writer.writerows(rows)
+    arguments = ["--registration", "dica-dsaa", "--input", str(source), "--period", "2026-Q4"]
+    result = subprocess.run(
+        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments, "--allow-open-period"],
+        capture_output=True,
+        text=True,
+        env={
+            **world.env,
+            "AANLEVERING_CATALOGUE": str(catalogue),
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "delivery blocked" in result.stderr
+    assert "file operatie.csv, column opmerking: a BSN" in result.stderr
+    assert not [bsn for bsn in planted if bsn in result.stdout + result.stderr]
+    staged = world.settings.staging_dir / "dica-dsaa" / "2026-Q4"
+    assert not list(staged.rglob("*.csv")) if staged.exists() else True
+    with world.store() as store:
+        assert load_ledger(store).versions("dica-dsaa", "2026-Q4") == []
 
 
 def test_local_mode_upload_is_pseudonymised_and_forwarded_by_the_ttp(world: World) -> None:

@@ -13,6 +13,9 @@ break, empty field = no value):
 No identity column of the extract is ever written: the pseudonym columns
 replace them. Dates are ISO (or the variable's declared format), decimals use
 a point unless :class:`CsvOptions` says comma, booleans are ``true``/``false``.
+Text that a spreadsheet would run as a formula (starting with ``=``, ``+``,
+``-``, ``@``, tab or CR) gets a leading ``'`` (OWASP's CSV-injection advice);
+codes of the variable's option set are written as they are.
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aanlevering.catalogue.model import Dataset
+from aanlevering.catalogue.model import DataDictionary, Dataset
 from aanlevering.errors import OutputError
 from aanlevering.fhir.approved import ApprovedPseudonyms
 from aanlevering.fhir.context import DeliveryContext
 from aanlevering.output.content import DeliveryInput, index_patients
 from aanlevering.output.files import FileSet
 from aanlevering.output.result import OutputResult
-from aanlevering.output.values import ValueProblem, csv_text
+from aanlevering.output.values import ValueProblem, csv_text, neutralise_formulas
 from aanlevering.pseudonym.model import PatientPseudonyms
 
 log = logging.getLogger(__name__)
@@ -144,7 +147,9 @@ def write_csv(
                 columns: list[Sequence[str | None]] = [
                     [row[j] for row in per_row] for j in range(width)
                 ]
-                columns += _variable_columns(dataset, batch, refs, start, chosen)
+                columns += _variable_columns(
+                    context.dictionary, dataset, batch=batch, refs=refs, start=start, options=chosen
+                )
                 handle.write(_text(zip(*columns, strict=True), chosen))
                 handle.records += batch.num_rows
             counts[name] = extracted.num_rows
@@ -168,7 +173,9 @@ def write_csv(
 
 
 def _variable_columns(
+    dictionary: DataDictionary,
     dataset: Dataset,
+    *,
     batch: Any,
     refs: Sequence[Any],
     start: int,
@@ -188,5 +195,9 @@ def _variable_columns(
                 f"dataset {dataset.name}, row {where}, variable {variable.name}: "
                 f"expected {problem.expected}"
             ) from None
+        if variable.type in ("string", "code"):
+            option_set = dictionary.option_sets.get(variable.option_set or "")
+            codes = frozenset(option_set.codes) if option_set else frozenset()
+            text = neutralise_formulas(text, codes)
         columns.append(text.to_pylist())
     return columns

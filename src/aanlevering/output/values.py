@@ -186,3 +186,26 @@ def _python_datetimes(stamps: pa.Array, timezone: str) -> pa.Array:
         else:  # pragma: no cover - Arrow gives datetimes for timestamp("s")
             raise ValueProblem(len(items), "a date-time")
     return pa.array(items, pa.string())
+
+
+#: First characters a spreadsheet reads as the start of a formula (OWASP, CSV injection).
+FORMULA_STARTS = "=+-@\t\r"
+_FORMULA = r"^[=+\-@\t\r]"
+
+
+def neutralise_formulas(text: pa.Array, keep: frozenset[str] = frozenset()) -> pa.Array:
+    """CSV text with a ``'`` before values a spreadsheet would run as a formula.
+
+    Registry holders open deliveries in spreadsheets; an EHR value such as
+    ``=HYPERLINK(...)`` or ``@SUM(...)`` would run there. OWASP's advice: put
+    a single quote before any field that starts with ``=``, ``+``, ``-``,
+    ``@``, a tab or a carriage return (the CSV writer quotes the field when
+    needed). ``keep``: values left as they are (codes of the variable's
+    option set, which the registry holder defined itself).
+    """
+    risky = pc.fill_null(pc.match_substring_regex(text, _FORMULA), False)
+    if keep:
+        risky = pc.and_(risky, pc.invert(pc.is_in(text, value_set=pa.array(sorted(keep)))))
+    if not pc.any(risky).as_py():
+        return text
+    return pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)

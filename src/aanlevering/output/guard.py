@@ -1,0 +1,324 @@
+"""Last check before a delivery is staged: none of the run's own identifiers is in its files.
+
+The catalogue guard refuses mappings that deliver identity columns, but an
+EHR still puts a BSN in a free-text field, or a patient number in a
+"remarks" column. So, like :mod:`aanlevering.events.guard` for the event log,
+the written delivery files are searched for the identifiers of *this* run's
+patients, taken from the extract's identity tables: BSNs that pass the
+elfproef, MRNs (patient numbers), birth and partner names and six-position
+postcodes. A hit blocks the delivery with :class:`IdentifierInDelivery`
+(exit code 2), naming the file and column, never the value.
+
+Two passes keep it fast: a columnar pass over whole lines (Arrow tokenises
+and looks every token up in the identifier sets) finds candidate lines; only
+those are parsed, and each value is checked with its column (CSV header,
+FHIR ``linkId`` or element path). Pseudonyms, record keys, resource ids,
+references and code systems are ours, not the patient's, and are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import DataDictionary
+from aanlevering.errors import ExtractError
+from aanlevering.events.guard import passes_elfproef
+from aanlevering.extract.model import ExtractedDataset
+from aanlevering.output.content import DeliveryInput
+from aanlevering.output.result import OutputResult
+
+log = logging.getLogger(__name__)
+
+#: Shortest name token worth looking for (shorter ones are common words).
+MIN_NAME = 4
+#: Shortest patient-number token (shorter ones are years, counts, pieces of UUIDs).
+MIN_NUMBER = 6
+CHUNK_BYTES = 64 << 20
+#: CSV columns of our own pseudonyms (``pseudoniem_NGGV``, its key version and status).
+PSEUDONYM_PREFIX = "pseudoniem_"
+
+_SPLIT_ARROW = r"[^\p{L}\p{N}]+"
+_SPLIT = re.compile(r"[\W_]+")
+_DOTTED_BSN = (r"\b([0-9]{4})\.([0-9]{2})\.([0-9]{3})\b", r"\1\2\3")
+_POSTCODE = (r"\b([1-9][0-9]{3}) ([a-z]{2})\b", r"\1\2")
+
+#: JSON members that hold our own ids, references, code systems or metadata.
+_SKIPPED_MEMBERS = frozenset(
+    {"id", "reference", "fullUrl", "system", "url", "profile", "questionnaire", "meta", "linkId"}
+)
+
+
+class IdentifierInDelivery(ExtractError):
+    """A delivery file holds an identifier of this run's patients; nothing is staged."""
+
+
+@dataclass(frozen=True)
+class RunIdentifiers:
+    """The run's identifiers as lower-case tokens, by kind (never logged or shown)."""
+
+    by_kind: Mapping[str, frozenset[str]]
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}: {len(v)}" for k, v in self.by_kind.items())
+        return f"RunIdentifiers({sizes})"
+
+    @property
+    def tokens(self) -> frozenset[str]:
+        """Every token of every kind."""
+        return frozenset().union(*self.by_kind.values())
+
+    def kind_of(self, token: str) -> str | None:
+        """Which kind of identifier ``token`` is, or None."""
+        return next((kind for kind, values in self.by_kind.items() if token in values), None)
+
+
+def _values(datasets: Iterable[ExtractedDataset], fields: Iterable[str]) -> set[str]:
+    found: set[str] = set()
+    for dataset in datasets:
+        for field in fields:
+            if field in dataset.identity.column_names:
+                column = pc.drop_null(pc.cast(dataset.identity.column(field), pa.string()))
+                found.update(pc.unique(column).to_pylist())
+    return found
+
+
+def _vocabulary(dictionary: DataDictionary) -> set[str]:
+    """Tokens the delivery itself is made of: names, codes and labels of the dictionary."""
+    words = [dictionary.id, dictionary.name]
+    for dataset in dictionary.datasets:
+        words += [dataset.name, *dataset.variable_names]
+    for option_set in dictionary.option_sets.values():
+        words += [o.code for o in option_set.options] + [o.label for o in option_set.options]
+    return {token for word in words for token in _SPLIT.split(word.lower()) if token}
+
+
+def run_identifiers(
+    datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
+) -> RunIdentifiers:
+    """The identifiers to search the delivery for, from the identity tables of ``datasets``."""
+    tables = list(datasets.values())
+    bsns = set()
+    for value in _values(tables, ("bsn",)):
+        digits = re.sub(r"\D", "", value)
+        digits = digits.zfill(9) if len(digits) == 8 else digits
+        if passes_elfproef(digits):
+            bsns.add(digits)
+            if digits.startswith("0"):
+                bsns.add(digits[1:])
+    vocabulary = _vocabulary(dictionary)
+
+    def tokens(values: Iterable[str], shortest: int, letters: bool) -> set[str]:
+        return {
+            token
+            for value in values
+            for token in _SPLIT.split(value.lower())
+            if len(token) >= shortest
+            and token not in vocabulary
+            and (not letters or not token.isdigit())
+        }
+
+    postcodes = {
+        compact
+        for value in _values(tables, ("postcode",))
+        if re.fullmatch(r"[1-9][0-9]{3}[a-z]{2}", compact := value.replace(" ", "").lower())
+    }
+    return RunIdentifiers(
+        {
+            "a BSN": frozenset(bsns),
+            "a patient number": frozenset(
+                tokens(_values(tables, ("mrn", "patient_id")), MIN_NUMBER, letters=False)
+            ),
+            "a name": frozenset(
+                tokens(_values(tables, ("own_name", "partner_name")), MIN_NAME, letters=True)
+            ),
+            "a postcode": frozenset(postcodes),
+        }
+    )
+
+
+def _normalised(text: pa.Array) -> pa.Array:
+    lowered = pc.utf8_lower(text)
+    for pattern, replacement in (_DOTTED_BSN, _POSTCODE):
+        lowered = pc.replace_substring_regex(lowered, pattern, replacement)
+    return lowered
+
+
+def _candidate_lines(lines: pa.Array, tokens: pa.Array) -> list[int]:
+    """Indexes of ``lines`` that hold at least one token of ``tokens`` (coarse pass)."""
+    split = pc.split_pattern_regex(_normalised(lines), _SPLIT_ARROW)
+    flat = pc.list_flatten(split)
+    hit = pc.is_in(flat, value_set=tokens)
+    if not pc.any(hit).as_py():
+        return []
+    parents = pc.filter(pc.list_parent_indices(split), hit)
+    return sorted(set(parents.to_pylist()))
+
+
+def _lines(path: Path) -> Iterator[tuple[int, pa.Array]]:
+    """(number of the first line, lines) per chunk of the file, read without Python strings."""
+    first = 0
+    with path.open("rb") as handle:
+        rest = b""
+        while True:
+            data = handle.read(CHUNK_BYTES)
+            chunk = rest + data
+            if not data:
+                if chunk:
+                    yield first, pa.array([chunk.decode("utf-8", errors="replace")])
+                return
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                rest = chunk
+                continue
+            body, rest = chunk[: cut + 1], chunk[cut + 1 :]
+            raw = np.frombuffer(body, dtype=np.uint8)
+            ends = np.flatnonzero(raw == 10)
+            offsets = np.concatenate(([0], ends + 1)).astype(np.int64)
+            count = len(ends)
+            array = pa.LargeStringArray.from_buffers(
+                count, pa.py_buffer(offsets.tobytes()), pa.py_buffer(body)
+            )
+            yield first, array.cast(pa.string())
+            first += count
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Where an identifier was found: file, column and kind, never the value."""
+
+    file: str
+    column: str
+    kind: str
+
+
+def _value_tokens(value: str) -> set[str]:
+    lowered = value.lower()
+    lowered = re.sub(_DOTTED_BSN[0], _DOTTED_BSN[1], lowered)
+    lowered = re.sub(_POSTCODE[0], _POSTCODE[1], lowered)
+    return {token for token in _SPLIT.split(lowered) if token}
+
+
+def _json_leaves(value: Any, path: str, within: str) -> Iterator[tuple[str, str]]:
+    """(column, text) of every string or number leaf worth checking in a FHIR resource.
+
+    ``within``: the resource type (``Patient.address.postalCode``); answers of
+    a QuestionnaireResponse are named by their item (``item opmerking``).
+    """
+    if isinstance(value, dict):
+        if not path and "resourceType" in value:
+            within = str(value["resourceType"])
+        if within == "QuestionnaireResponse" and "linkId" in value and "answer" in value:
+            for answer in value["answer"]:
+                for _, text in _json_leaves(answer, "answer", "item"):
+                    yield f"item {value['linkId']}", text
+            return
+        for key, item in value.items():
+            if key in _SKIPPED_MEMBERS or key == "resourceType":
+                continue
+            if within == "Patient" and key == "identifier":
+                continue  # our pseudonyms
+            if key == "resource" and isinstance(item, dict):
+                yield from _json_leaves(item, "", "")
+                continue
+            yield from _json_leaves(item, f"{path}.{key}" if path else key, within)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_leaves(item, path, within)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield (f"{within}.{path}" if within else path), str(value)
+
+
+def _csv_cells(line: str, header: list[str], skipped: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+    row = next(csv.reader(io.StringIO(line), delimiter=";"), [])
+    if len(row) != len(header):
+        # part of a value that spans lines: the line as a whole names no column
+        yield "(a value written over several lines)", line
+        return
+    for column, text in zip(header, row, strict=True):
+        if not column.startswith(skipped):
+            yield column, text
+
+
+def _json_cells(text: str, name: str) -> Iterator[tuple[str, str]]:
+    try:
+        resource = json.loads(text)
+    except ValueError:
+        yield name, text  # not a whole JSON document: the text counts as it is
+        return
+    yield from _json_leaves(resource, "", "")
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle, delimiter=";"), [])
+
+
+def scan_file(path: Path, identifiers: RunIdentifiers, skipped: tuple[str, ...] = ()) -> list[Hit]:
+    """Every (column, kind) of ``path`` that holds one of ``identifiers``.
+
+    ``skipped``: CSV column-name prefixes that hold our own pseudonyms.
+    """
+    tokens = pa.array(sorted(identifiers.tokens), pa.string())
+    if not len(tokens):
+        return []
+    header = _csv_header(path) if path.suffix == ".csv" else None
+    cells: list[tuple[str, str]] = []
+    candidates = False
+    for first, lines in _lines(path):
+        for index in _candidate_lines(lines, tokens):
+            candidates = True
+            line = str(lines[index]).rstrip("\r\n")
+            if header is not None:
+                if first + index > 0:  # the header names variables, not people
+                    cells.extend(_csv_cells(line, header, skipped))
+            elif path.suffix == ".ndjson":
+                cells.extend(_json_cells(line, path.name))
+    if candidates and header is None and path.suffix != ".ndjson":
+        # a Bundle (or another JSON document) is checked as a whole
+        cells.extend(_json_cells(path.read_text(encoding="utf-8"), path.name))
+    hits: dict[tuple[str, str], Hit] = {}
+    for column, text in cells:
+        for token in _value_tokens(text):
+            kind = identifiers.kind_of(token)
+            if kind is not None:
+                hits.setdefault((column, kind), Hit(path.name, column, kind))
+    return list(hits.values())
+
+
+def check_delivery(folder: Path, output: OutputResult, content: DeliveryInput) -> None:
+    """Refuse (:class:`IdentifierInDelivery`, exit 2) delivery files holding run identifiers.
+
+    Called by the pipeline right after the files are written and before the
+    manifest is made: ``output`` names the files under ``folder``,
+    ``content`` is what they were written from (its identity tables give the
+    identifiers). The message names file, column and kind of identifier, never
+    the value. The files are removed before raising.
+    """
+    identifiers = run_identifiers(content.datasets, content.context.dictionary)
+    hits = [
+        hit
+        for item in output.files
+        for hit in scan_file(folder / item.name, identifiers, (PSEUDONYM_PREFIX,))
+    ]
+    if hits:
+        for item in output.files:  # they hold identifiers: they must not linger in staging
+            (folder / item.name).unlink(missing_ok=True)
+        where = "; ".join(f"file {h.file}, column {h.column}: {h.kind}" for h in hits[:10])
+        raise IdentifierInDelivery(
+            f"registration {content.context.registration_id}: delivery blocked, "
+            f"{len(hits)} column(s) of the delivery files hold an identifier of this run's "
+            f"patients ({where}); remove it from the EHR field or the mapping; nothing was staged"
+        )
+    log.info("output guard: %d file(s) hold none of the run's identifiers", len(output.files))
