@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aanlevering.errors import ConfigError
+from aanlevering.private_files import make_process_private
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -75,11 +76,16 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     ``AANLEVERING_EVENT_STORE``: ``sqlite:///path`` or ``postgresql://...``.
     ``AANLEVERING_PROVIDER_TYPE``: hospital | umc | zbc (which variables apply).
     ``AANLEVERING_PROVIDER_ID``: this hospital's organisation id at the TTP.
+
+    Every entry point reads its settings here, so this is also where the
+    process is made private (umask 077, home 0700): see
+    :mod:`aanlevering.private_files`.
     """
     env = dict(os.environ) if env is None else env
     home = Path(env.get("AANLEVERING_HOME") or _default_home()).expanduser().resolve()
     catalogue = Path(env.get("AANLEVERING_CATALOGUE") or _default_catalogue()).expanduser()
     store = env.get("AANLEVERING_EVENT_STORE") or f"sqlite:///{home / 'events.sqlite3'}"
+    make_process_private(home)
     return Settings(
         home=home,
         catalogue_dir=catalogue.resolve(),

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from datetime import date
@@ -279,6 +280,34 @@ def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(world: World, tmp_p
     assert not list(staged.rglob("*.csv")) if staged.exists() else True
     with world.store() as store:
         assert load_ledger(store).versions("dica-dsaa", "2026-Q4") == []
+
+
+def test_nothing_written_is_readable_by_group_or_others_even_under_umask_022(
+    world: World, tmp_path: Path
+) -> None:
+    outbox = tmp_path / "outbox"
+    arguments = ["--registration", "dica-dsaa", "--input", str(world.demo / "csv-utf8")]
+    arguments += ["--period", "2026-Q4", "--allow-open-period", "--outbox", str(outbox)]
+    result = subprocess.run(
+        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments],
+        capture_output=True,
+        text=True,
+        env={**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        check=False,
+        timeout=300,
+        preexec_fn=lambda: os.umask(0o022),  # the umask a careless shell gives
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = [p for root in (world.home / "var", outbox) for p in root.rglob("*")]
+    assert any(p.name == "validation-report.html" for p in written)
+    assert any(p.suffix == ".csv" for p in written if outbox in p.parents)
+    open_to_others = sorted(
+        f"{p.relative_to(world.home if world.home in p.parents else tmp_path)} "
+        f"{stat.S_IMODE(p.lstat().st_mode):o}"
+        for p in written
+        if not p.is_symlink() and stat.S_IMODE(p.lstat().st_mode) & 0o077
+    )
+    assert open_to_others == []
 
 
 def test_local_mode_upload_is_pseudonymised_and_forwarded_by_the_ttp(world: World) -> None:

@@ -21,6 +21,7 @@ placed, so any delivery built from the extract would be wrong.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -59,6 +60,19 @@ def period_mask(values: ArrayLike, period: Period) -> ArrayLike:
     return pc.and_(pc.greater_equal(values, start), pc.less(values, end))
 
 
+_DATE_LIKE = re.compile(r"[0-9 :./TZ+-]{1,30}")
+_LONG_NUMBER = re.compile(r"[0-9]{5,}")
+
+
+def looks_like_a_date(text: str) -> bool:
+    """Whether an unusable period date may be echoed: date-shaped, no run of 5+ digits.
+
+    A row whose columns shifted puts a BSN, a patient number or a name where
+    the date should be; those are never echoed in an error.
+    """
+    return bool(_DATE_LIKE.fullmatch(text)) and not _LONG_NUMBER.search(text)
+
+
 class PeriodDateFailures:
     """Records whose period date is empty or unparseable, gathered over batches, raised once.
 
@@ -90,7 +104,7 @@ class PeriodDateFailures:
         for ref, value in zip(refs, values, strict=True):
             if value is None:
                 self.listed.append(f"{ref} (empty)")
-            elif self.printable:
+            elif self.printable and looks_like_a_date(str(value)):
                 self.listed.append(f"{ref} ({str(value)[:40]!r})")
             else:
                 self.listed.append(f"{ref} (value not shown)")

@@ -141,7 +141,10 @@ def _read_key_json(
         except OSError as error:
             raise ConfigError(f"{where}: cannot read ({error.strerror})") from None
         if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("key file %s is readable by group or others; use mode 0600", path)
+            raise ConfigError(
+                f"{where} is accessible to group or others (mode {stat.S_IMODE(mode):o}); "
+                "run chmod 600 on it"
+            )
     else:
         assert env_var is not None
         where = f"environment variable {env_var}"

@@ -370,6 +370,24 @@ def test_unparseable_period_dates_name_file_rows_and_column(
     assert "dsaa_operaties_2026.csv:6 (empty)" in message
 
 
+def test_a_shifted_bsn_or_name_in_the_period_date_is_never_echoed(
+    tmp_path: Path, dsaa: RegistrationConfig
+) -> None:
+    # a row whose columns shifted puts the BSN, a patient number or a name where the date was
+    extra = [
+        operatie("OK-4", PERSON_A, "999911120"),
+        operatie("OK-5", PERSON_A, "ZH-100234"),
+        operatie("OK-6", PERSON_A, "Bruïne"),
+        operatie("OK-7", PERSON_A, "31-02-2026"),
+    ]
+    message = _error(dsaa, dsaa_export(tmp_path, extra_operaties=extra))
+    assert "4 record(s)" in message
+    for value in ("999911120", "100234", "Bruïne"):
+        assert value not in message
+    assert "dsaa_operaties_2026.csv:5 (value not shown)" in message
+    assert "dsaa_operaties_2026.csv:8 ('31-02-2026')" in message  # a date is still shown
+
+
 def test_a_period_date_from_an_identity_column_is_never_echoed(
     tmp_path: Path, dsaa: RegistrationConfig
 ) -> None:

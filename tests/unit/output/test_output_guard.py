@@ -23,7 +23,10 @@ from aanlevering.output.guard import (
     scan_file,
 )
 from aanlevering.output.writer import write_delivery
-from conftest import PEOPLE
+
+#: A BSN and an MRN of the output tests' people (tests/unit/output/conftest.py).
+BSN_OF_THIRD = "999990019"
+MRN_OF_FIRST = "MRN0012345"
 
 
 def _planted(
@@ -54,9 +57,9 @@ def test_clean_deliveries_pass(
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        (f"controle bsn {PEOPLE[2]['bsn']}", "a BSN"),
+        (f"controle bsn {BSN_OF_THIRD}", "a BSN"),
         ("bsn 9999.90.019 gezien", "a BSN"),
-        (f"zie dossier {PEOPLE[0]['mrn']}", "a patient number"),
+        (f"zie dossier {MRN_OF_FIRST}", "a patient number"),
         ("mw. Oosterhuis belde", "a name"),
         ("woont op 9711 LM", "a postcode"),
         ("woont op 9711lm", "a postcode"),

@@ -201,16 +201,14 @@ def test_load_mrn_key_from_file(tmp_path: Path) -> None:
     assert load_mrn_key(path=path) == MRN_KEY
 
 
-def test_key_file_readable_by_others_is_warned_about(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_key_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "open.key.json"
     path.write_text(json.dumps(VECTORS["source_keys"][0]), "utf-8")
     path.chmod(0o644)
-    with caplog.at_level(logging.WARNING):
+    with pytest.raises(ConfigError, match="accessible to group or others") as caught:
         load_source_key(REGISTRATION, path=path)
-    assert "0600" in caplog.text
-    assert VECTORS["source_keys"][0]["secret"] not in caplog.text
+    assert "mode 644" in str(caught.value)
+    assert VECTORS["source_keys"][0]["secret"] not in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from aanlevering.counterparts.ttp.config import KeyStatus, Registration, TTPConfig
 from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.errors import ConfigError
+from aanlevering.private_files import check_key_file
 from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ MIN_SECRET_BYTES = 32
 
 def read_secret_file(path: Path) -> bytes:
     """A hex-encoded secret of at least 32 bytes; ConfigError names the file, never the content."""
+    check_key_file(path, "TTP key")
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as error:
@@ -57,6 +59,7 @@ def read_secret_file(path: Path) -> bytes:
 
 def read_secret_text(path: Path) -> str:
     """A clear API key from a file (one line), for calls the TTP itself makes."""
+    check_key_file(path, "API key")
     try:
         text = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as error:

@@ -18,6 +18,7 @@ from aanlevering.deliver.channels.outbox import OutboxChannel
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
 from aanlevering.deliver.channels.ttp_local import TtpLocalChannel
 from aanlevering.errors import ConfigError
+from aanlevering.private_files import check_key_file
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings, expand_env
 from aanlevering.tls import ClientTLS
@@ -38,6 +39,7 @@ def registry_holder_api_key(settings: Settings, env: Mapping[str, str] | None = 
         "AANLEVERING_REGISTRY_HOLDER_API_KEY_FILE",
         settings.secrets_dir / "registry-holder.api-key",
     )
+    check_key_file(path, "registry holder API key")
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -98,6 +100,7 @@ def build_channel(
                 env, "AANLEVERING_SFTP_KNOWN_HOSTS", settings.secrets_dir / "sftp" / "known_hosts"
             ),
         )
+        check_key_file(target.private_key_file, "SFTP private key")
         return SftpChannel(target, receipt_timeout=delivery.receipt_timeout_seconds)
     if ttp is None:
         raise ConfigError(f"registration {config.id}: channel ttp-local needs a TTP client")

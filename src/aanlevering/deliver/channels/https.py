@@ -48,7 +48,7 @@ class HttpsChannel:
     """Client side of the registry holder's delivery endpoint."""
 
     endpoint: str
-    api_key: str
+    api_key: str = field(repr=False)  # never in a log line or a traceback
     timeout: float = 60.0
     name: str = "https"
     tls: ClientTLS = field(default_factory=ClientTLS)

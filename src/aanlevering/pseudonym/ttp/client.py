@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import requests
 
 from aanlevering.errors import ConfigError, TTPError
+from aanlevering.private_files import check_key_file
 from aanlevering.pseudonym.ttp.answers import LabelCheck, check_refs
 from aanlevering.pseudonym.ttp.guards import check_bsn_allowed, check_run_id
 from aanlevering.pseudonym.ttp.models import (
@@ -55,6 +56,7 @@ def load_api_key(env: Mapping[str, str] | None = None) -> str:
     path = env.get(API_KEY_FILE_ENV)
     if not path:
         raise ConfigError(f"set {API_KEY_ENV} or {API_KEY_FILE_ENV} to reach the TTP")
+    check_key_file(path, "TTP API key")
     try:
         key = Path(path).read_text(encoding="utf-8").strip()
     except OSError as error:
