@@ -424,9 +424,10 @@ def _todo_problems(config: RegistrationConfig) -> Iterator[Problem]:
 
 
 def mapping_problems(config: RegistrationConfig) -> list[Problem]:
-    """Every problem of the registration's source mappings that data is not needed to see."""
-    return [
-        *_todo_problems(config),
-        *_fhir_problems(config),
-        *_csv_problems(config),
-    ]
+    """Every problem of the registration's source mappings that data is not needed to see.
+
+    Messages start with the registration, then dataset and variable (or the
+    line of an unresolved TODO), and end with the fix.
+    """
+    found = [*_todo_problems(config), *_fhir_problems(config), *_csv_problems(config)]
+    return [(path, f"registration {config.id}, {message}") for path, message in found]
