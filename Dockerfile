@@ -16,8 +16,10 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends openssh-client curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 50000 aanlevering \
- && mkdir -p /opt/airflow /var/lib/aanlevering \
- && chown aanlevering /opt/airflow /var/lib/aanlevering
+ && mkdir -p /opt/airflow /var/lib/aanlevering /var/lib/ttp /var/lib/registry-holder \
+    /etc/aanlevering/secrets \
+ && chown aanlevering /opt/airflow /var/lib/aanlevering /var/lib/ttp /var/lib/registry-holder \
+    /etc/aanlevering/secrets
 
 WORKDIR /opt/aanlevering
 COPY requirements.lock pyproject.toml ./

@@ -120,7 +120,12 @@ class TTPClient:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> TTPClient:
-        """A client for ``AANLEVERING_TTP_URL`` (default the local reference TTP)."""
+        """A client for ``AANLEVERING_TTP_URL`` (default the local reference TTP).
+
+        TLS towards the TTP comes from "AANLEVERING_TTP_CA_FILE",
+        "AANLEVERING_TTP_CLIENT_CERT_FILE", "AANLEVERING_TTP_CLIENT_KEY_FILE" and
+        "AANLEVERING_TTP_ALLOW_INSECURE_HTTP" (see :meth:`ClientTLS.from_env`).
+        """
         env = os.environ if env is None else env
         options.setdefault("tls", ClientTLS.from_env("AANLEVERING_TTP", env))
         return cls(env.get(URL_ENV) or DEFAULT_URL, load_api_key(env), **options)
