@@ -135,3 +135,31 @@ def test_a_relative_report_dir_is_made_absolute(
 
     monkeypatch.chdir(tmp_path)
     assert _report_dir(Path("reports/x")) == tmp_path / "reports" / "x"
+
+
+def test_a_csv_column_mapped_to_mrn_is_the_mrn(tmp_path: Path, dsaa: RegistrationConfig) -> None:
+    """A CSV export whose hospital number is not its patient id maps that column to ``mrn``."""
+    import csv
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests" / "unit" / "extract"))
+    from extract_fixtures import dsaa_export
+
+    folder = dsaa_export(tmp_path / "export")
+    path = next(folder.glob("dsaa_operaties*.csv"))
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    for number, row in enumerate(rows):
+        row["ZIS_NUMMER"] = f"ZIS-{number}"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, list(rows[0]), delimiter=";")
+        writer.writeheader()
+        writer.writerows(rows)
+    assert dsaa.csv_source is not None
+    operatie = dsaa.csv_source.datasets["operatie"]
+    sources = dict(dsaa.csv_source.datasets)
+    sources["operatie"] = replace(operatie, identity={**operatie.identity, "ZIS_NUMMER": "mrn"})
+    config = replace(dsaa, csv_source=replace(dsaa.csv_source, datasets=sources))
+    identity = extract(config, folder, YEAR).datasets["operatie"].identity.to_pylist()
+    assert identity and all(row["mrn"].startswith("ZIS-") for row in identity)
+    assert all(row["patient_id"].startswith("ZH-") for row in identity)
