@@ -145,7 +145,7 @@ def name_score(header: str, variable: str) -> float:
 def read_sample(path: Path) -> tuple[CsvLayout, dict[str, pa.Array]]:
     """The first rows of a CSV file as cleaned text columns (empty cells null)."""
     layout = sniff_layout(path, "auto", "auto", '"')
-    table = pacsv.read_csv(
+    reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(
             encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
@@ -160,7 +160,16 @@ def read_sample(path: Path) -> tuple[CsvLayout, dict[str, pa.Array]]:
             strings_can_be_null=True,
             null_values=[""],
         ),
-    ).slice(0, SAMPLE_ROWS)
+    )
+    batches = []
+    rows = 0
+    for batch in reader:  # streamed: a million-row export is not read whole
+        batches.append(batch)
+        rows += batch.num_rows
+        if rows >= SAMPLE_ROWS:
+            break
+    schema = pa.schema([(name, pa.string()) for name in layout.header])
+    table = pa.Table.from_batches(batches, schema=schema).slice(0, SAMPLE_ROWS)
     columns = {}
     for name in layout.header:
         cleaned = clean(table.column(name))
@@ -255,6 +264,25 @@ def _content_fit(
     return share, tightness
 
 
+def whole_column(layout: CsvLayout, column: str) -> pa.Array:
+    """Every value of one column (a parent's keys, which a sample of rows would not all hold)."""
+    table = pacsv.read_csv(
+        layout.path,
+        read_options=pacsv.ReadOptions(
+            encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=layout.delimiter, quote_char=layout.quote or False, newlines_in_values=True
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={column: pa.string()}, include_columns=[column], null_values=[""]
+        ),
+    )
+    values = clean(table.column(column))
+    flat = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return pc.unique(pc.drop_null(flat))
+
+
 def _is_unique(values: pa.Array) -> bool:
     present = pc.drop_null(values)
     return len(present) > 0 and len(pc.unique(present)) == len(present)
@@ -328,7 +356,8 @@ class _Matcher:
                     continue
                 for column in self.free_columns:
                     values = pc.drop_null(self.values[column])
-                    if len(values) and pc.all(pc.is_in(values, value_set=parent)).as_py():
+                    found = pc.sum(pc.is_in(values, value_set=parent)).as_py() or 0
+                    if len(values) and found >= FITS * len(values):
                         certain = name_score(column, variable.name) >= 0.9
                         self.take(column, variable, certain, f"values of {target.dataset}'s key")
                         break
@@ -366,7 +395,12 @@ class _Matcher:
                 self.take(column, variable, False, "content only")
 
     def identities_by_content(self) -> None:
+        """Identity that no header announced (BSNs, postcodes, initials): taken before the
+        clinical matching, so an unforeseen BSN column never becomes a delivered variable,
+        unless its header names a variable outright."""
         for column in list(self.free_columns):
+            if any(name_score(column, v.name) >= 0.9 for v in self.free_variables):
+                continue
             found = identity_by_content(self.values[column])
             if found is not None:
                 self.identity.append(Proposal(column, found[0], False, found[1]))
@@ -385,9 +419,9 @@ def match_file(
     dataset = dictionary.dataset(assign_dataset(layout.header, dictionary)[0])
     matcher = _Matcher(dictionary, dataset, columns, formats.spec, parent_keys)
     matcher.identities()
+    matcher.identities_by_content()
     matcher.keys()
     matcher.by_name_and_content()
-    matcher.identities_by_content()
     order = {name: i for i, name in enumerate(layout.header)}
     match = FileMatch(
         path=path,
@@ -404,5 +438,5 @@ def match_file(
     for key in dataset.key:
         mapped = next((p.column for p in match.columns if p.target == key), None)
         if mapped is not None:
-            parent_keys[f"{dataset.name}.{key}"] = pc.drop_null(columns[mapped])
+            parent_keys[f"{dataset.name}.{key}"] = whole_column(layout, mapped)
     return match

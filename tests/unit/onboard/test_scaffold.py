@@ -186,3 +186,28 @@ def test_new_refuses_to_overwrite_and_unknown_dictionaries(
     assert main([*args[:-1], str(tmp_path / "new.yaml")]) == 2
     assert "no dictionary 'onbekend'" in capsys.readouterr().err
     assert load_catalogue(CATALOGUE)  # the examples are untouched
+
+
+def test_identity_under_an_unforeseen_header_is_recognised_by_content(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import csv
+
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    source = next((demo / "csv-utf8").glob("ltr_trauma*.csv"))
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    renamed = {"BSN": "SOFI", "POSTCODE": "PC_WOON", "VOORLETTERS": "VL"}
+    with (sample / "ltr_trauma_2026.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow([renamed.get(c, c) for c in rows[0]])
+        writer.writerows([list(row.values()) for row in rows])
+    text = _new(CATALOGUE, "ltr", "x", sample, tmp_path / "new.yaml", capsys)
+    lines = {line.split(":")[0].strip(): line for line in text.splitlines() if ": " in line}
+    assert lines["SOFI"].startswith("          SOFI: bsn  # TODO: recognised by 9 digits")
+    assert "PC_WOON: postcode  # TODO: recognised by Dutch postcodes" in lines["PC_WOON"]
+    assert "VL: initials  # TODO: recognised by initials" in lines["VL"]
+    # under identity, never under columns
+    identity_at = text.index("        identity:")
+    assert all(text.index(lines[c]) > identity_at for c in ("SOFI", "PC_WOON", "VL"))
