@@ -22,11 +22,22 @@ from aanlevering.counterparts.ttp.demo_config import (
     write_demo_config,
 )
 from aanlevering.pseudonym.crypto import b64url_decode, b64url_encode
+from aanlevering.pseudonym.key_check import source_key_check
+from aanlevering.pseudonym.source_step import SourceKey
 from aanlevering.pseudonym.ttp.client import TTPClient
 from support.servers import PYTHON, ServerProcess, start_server
 
 #: Registrations of the test TTP: the three demos plus one that may receive B.
 REGISTRATIONS = (*DEFAULT_REGISTRATIONS, DemoRegistration("bsn-pilot", "dica", ("B", "GG")))
+#: The secret of the shared source key every test hospital holds (one per registration).
+SOURCE_SECRET = bytes(range(64))
+#: Check values of those keys, which every TTP request carries (decision 0224).
+SOURCE_KEYS = {
+    reg.id: source_key_check(SourceKey(reg.id, 1, SOURCE_SECRET)) for reg in REGISTRATIONS
+}
+SOURCE_KEY = SOURCE_KEYS["dica-dsaa"]
+#: The same, as raw request bodies for dica-dsaa carry it.
+SOURCE_KEY_JSON = SOURCE_KEY.as_json()
 
 
 def digest(seed: str) -> str:
@@ -68,6 +79,7 @@ class TTPSetup:
     def client(self, organisation: str, **options: Any) -> TTPClient:
         options.setdefault("backoff", 0.01)
         options.setdefault("timeout", 10.0)
+        options.setdefault("source_key_checks", SOURCE_KEYS)
         return TTPClient(self.url, self.api_keys[organisation], **options)
 
     def headers(self, organisation: str) -> dict[str, str]:

@@ -147,7 +147,12 @@ def register(subparsers: Any) -> None:
         metavar="ID:HOLDER:TYPES",
         help="a registration, e.g. ldtr:lnaz:NGG,C,MRN (repeatable; default: the three demos)",
     )
-    init.add_argument("--hospital", action="append", help="hospital organisation id (repeatable)")
+    init.add_argument(
+        "--hospital",
+        action="append",
+        help="hospital organisation id, optionally ID:REG,REG (the registrations it delivers to; "
+        "default all); repeatable",
+    )
     init.add_argument("--forward-base-url", default="http://127.0.0.1:8766")
     init.add_argument("--forward-ca-bundle", help="PEM CA that signs the registry holder's cert")
     init.add_argument("--fault-injection", action="store_true", help="testing only")

@@ -4,17 +4,23 @@ Per registration, the source key (HMAC, the same at every hospital: handed out
 by the TTP) lives in ``<secrets>/source-keys/<registration>.json``; the
 hospital's own MRN key (AES-SIV, never shared) in ``<secrets>/mrn-key.json``.
 Production places the TTP's key files there; the embedded default creates
-random ones with :func:`ensure_demo_keys`.
+random ones with :func:`ensure_demo_keys`. Hospitals of one registration
+share its source key with ``aanlevering keys export`` / ``keys import``
+(:func:`export_source_key`, :func:`import_source_key`; decision 0224).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from aanlevering.errors import ConfigError
+from aanlevering.pseudonym.key_check import SourceKeyCheck, source_key_check
 from aanlevering.pseudonym.source_step import (
     MrnKey,
     SourceKey,
@@ -71,3 +77,91 @@ def ensure_demo_keys(settings: Settings, registrations: Iterable[str]) -> list[P
     for path in created:
         log.info("created demo key %s", path)
     return created
+
+
+EXPORT_FORMAT = "aanlevering-source-key/1"
+
+
+@dataclass(frozen=True)
+class ImportedKey:
+    """What ``keys import`` did: the key's registration, version and check value."""
+
+    registration: str
+    version: int
+    check_value: str
+    replaced_version: int | None
+    unchanged: bool
+
+
+def export_source_key(settings: Settings, registration: str, out: Path) -> SourceKeyCheck:
+    """Write this hospital's source key of ``registration`` to ``out`` (0600, never overwritten).
+
+    The file holds the key version and its check value, so the hospital that
+    imports it (and the TTP, on every request) can tell it is the same key.
+    """
+    key = load_source_key(registration, path=source_key_path(settings, registration))
+    check = source_key_check(key)
+    document = {
+        "format": EXPORT_FORMAT,
+        "registration": registration,
+        "version": key.version,
+        "secret": base64.b64encode(key.secret).decode("ascii"),
+        "check_value": check.check_value,
+    }
+    try:
+        _write_secret(out, json.dumps(document, indent=2) + "\n")
+    except FileExistsError:
+        raise ConfigError(f"{out} already exists; choose another file name") from None
+    return check
+
+
+def import_source_key(settings: Settings, path: Path, *, replace: bool = False) -> ImportedKey:
+    """Install a source key exported by another hospital (or the TTP) for its registration.
+
+    The check value in the file must match the key (a damaged or edited file
+    is refused). A newer version replaces the installed key (rotation); the
+    same version with another secret, or an older version, is refused unless
+    ``replace``: digests made with different keys never link.
+    """
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: not a source key export ({type(error).__name__})") from None
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise ConfigError(f"{path}: not a source key export (format {EXPORT_FORMAT} expected)")
+    registration = str(document.get("registration", ""))
+    key = load_source_key(registration, path=path)
+    check = source_key_check(key)
+    if document.get("check_value") != check.check_value:
+        raise ConfigError(
+            f"{path}: the check value in the file does not match its key for {registration} "
+            f"version {key.version}: the file is damaged or was edited; ask for a new export"
+        )
+    target = source_key_path(settings, registration)
+    replaced: int | None = None
+    if target.is_file():
+        current = load_source_key(registration, path=target)
+        current_check = source_key_check(current)
+        if current.version == key.version and current_check == check:
+            return ImportedKey(registration, key.version, check.check_value, None, True)
+        if current.version >= key.version and not replace:
+            raise ConfigError(
+                f"{target} already holds source key {registration} version {current.version} "
+                f"(check value {current_check.check_value}); the import is version {key.version} "
+                f"(check value {check.check_value}). Only a newer version replaces it; pass "
+                "--replace to install this one anyway (digests of different keys never link)"
+            )
+        replaced = current.version
+    text = json.dumps(
+        {
+            "registration": registration,
+            "version": key.version,
+            "secret": base64.b64encode(key.secret).decode("ascii"),
+        }
+    )
+    temporary = target.with_name(f".{target.name}.import")
+    temporary.unlink(missing_ok=True)
+    _write_secret(temporary, text)
+    temporary.replace(target)
+    log.info("installed source key %s version %d", registration, key.version)
+    return ImportedKey(registration, key.version, check.check_value, replaced, False)

@@ -23,6 +23,7 @@ from aanlevering.errors import PseudonymisationError
 from aanlevering.events.store import EventStore
 from aanlevering.pseudonym.crypto import parse_label
 from aanlevering.pseudonym.events import PseudonymFailure, PseudonymisationCompleted
+from aanlevering.pseudonym.key_check import SourceKeyCheck, source_key_check
 from aanlevering.pseudonym.model import PseudonymColumn, PseudonymTable
 from aanlevering.pseudonym.normalise.registry import get_profile
 from aanlevering.pseudonym.source_step import MrnKey, SourceBatch, SourceKey, apply_source_step
@@ -215,7 +216,12 @@ def _prepare_chunk(
 
 
 def _finish_chunk(
-    config: RegistrationConfig, prepared: _Prepared, *, client: TTPClient, run_id: str
+    config: RegistrationConfig,
+    prepared: _Prepared,
+    *,
+    client: TTPClient,
+    run_id: str,
+    key_check: SourceKeyCheck,
 ) -> _Chunk:
     """The chunk's pseudonyms: from the TTP (web mode) or the source digests (local mode).
 
@@ -238,6 +244,7 @@ def _finish_chunk(
             profile_version=batch.profile_version,
             bsn_justification=pseudo.bsn_justification,
             first_batch=prepared.first_row // client.batch_size,
+            source_key_check=key_check,
         )
         table = _web_table(result, sendable, id_column, sent, batch.profile_version)
         type_counts = dict(result.type_counts)
@@ -289,7 +296,14 @@ def _chunks(
             )
             if pending is not None:
                 done.append(pending.result())
-            pending = pool.submit(_finish_chunk, config, prepared, client=client, run_id=run_id)
+            pending = pool.submit(
+                _finish_chunk,
+                config,
+                prepared,
+                client=client,
+                run_id=run_id,
+                key_check=source_key_check(source_key),
+            )
         if pending is not None:
             done.append(pending.result())
     return done

@@ -8,7 +8,7 @@ import requests
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.pseudonym.ttp.errors import TTPRefused
 from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
-from support.ttp import Hospital, TTPSetup, digest
+from support.ttp import SOURCE_KEY, Hospital, TTPSetup, digest
 
 
 def temporaries(ttp: TTPSetup, run_id: str, hospital: Hospital | None = None):
@@ -23,7 +23,9 @@ def temporaries(ttp: TTPSetup, run_id: str, hospital: Hospital | None = None):
 
 
 def test_wrong_or_missing_api_key_is_401(ttp: TTPSetup) -> None:
-    wrong = TTPClient(ttp.url, "not-a-key", backoff=0.01)
+    wrong = TTPClient(
+        ttp.url, "not-a-key", backoff=0.01, source_key_checks={"dica-dsaa": SOURCE_KEY}
+    )
     with pytest.raises(TTPRefused) as refused:
         wrong.temporary_pseudonyms(
             "dica-dsaa",
@@ -74,6 +76,7 @@ def test_unknown_registration_is_404(ttp: TTPSetup) -> None:
             [PseudonymInputs("p", {"NGG": digest("p")})],
             run_id="unknown",
             profile_version="nl-2026.1",
+            source_key_check=SOURCE_KEY,
         )
     assert (refused.value.status, refused.value.code) == (404, "unknown_registration")
 

@@ -13,7 +13,7 @@ from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.pseudonym.ttp.errors import TTPRefused
 from aanlevering.pseudonym.ttp.models import PseudonymInputs
 from support.servers import PYTHON, ServerProcess, running_server
-from support.ttp import digest
+from support.ttp import SOURCE_KEY, digest
 
 SCRIPT = Path(__file__).with_name("scripted_ttp.py")
 LABEL = "T1:NGGV:v1:" + "A" * 64
@@ -35,7 +35,9 @@ def scripted(answer_file: Path) -> Iterator[ServerProcess]:
 
 
 def ask(server: ServerProcess, refs: list[str]) -> None:
-    TTPClient(server.url, "key", backoff=0.01).temporary_pseudonyms(
+    TTPClient(
+        server.url, "key", backoff=0.01, source_key_checks={"dica-dsaa": SOURCE_KEY}
+    ).temporary_pseudonyms(
         "dica-dsaa",
         [PseudonymInputs(ref, {"NGGV": digest(ref)}) for ref in refs],
         run_id="verify",

@@ -13,7 +13,7 @@ from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from aanlevering.pseudonym.ttp.models import PseudonymInputs
 from support.servers import free_port
-from support.ttp import TTPSetup, digest
+from support.ttp import SOURCE_KEY_JSON, TTPSetup, digest
 
 Arm = Callable[..., None]
 
@@ -23,6 +23,7 @@ def body(request_id: str, seed: str) -> dict[str, object]:
         "registration": "dica-dsaa",
         "request_id": request_id,
         "profile_version": "nl-2026.1",
+        "source_key": SOURCE_KEY_JSON,
         "records": [{"ref": "1", "digests": {"NGGV": digest(seed)}}],
     }
 

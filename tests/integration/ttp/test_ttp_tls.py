@@ -22,7 +22,7 @@ from aanlevering.pseudonym.ttp.errors import TTPRefused
 from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
 from aanlevering.tls import ClientTLS
 from support.tls import client_pair, server_args
-from support.ttp import TTPSetup, digest
+from support.ttp import SOURCE_KEY, TTPSetup, digest
 
 
 @pytest.fixture
@@ -45,7 +45,13 @@ def test_web_mode_with_client_certificates_instead_of_api_keys(
     tls_ttp: TTPSetup, demo_ca: DemoCA
 ) -> None:
     assert tls_ttp.url.startswith("https://")
-    hospital = TTPClient(tls_ttp.url, "", tls=_mtls(demo_ca, "demo-hospital"), backoff=0.01)
+    hospital = TTPClient(
+        tls_ttp.url,
+        "",
+        tls=_mtls(demo_ca, "demo-hospital"),
+        backoff=0.01,
+        source_key_checks={"dica-dsaa": SOURCE_KEY},
+    )
     temps = hospital.temporary_pseudonyms(
         "dica-dsaa",
         [PseudonymInputs("p", {"NGGV": digest("tls-1")})],
@@ -84,6 +90,7 @@ def test_unverifiable_ttp_is_refused_at_once_not_retried(
         tls=ClientTLS(ca_bundle=other_ca.ca_cert),
         max_retries=3,
         sleep=sleeps.append,
+        source_key_checks={"dica-dsaa": SOURCE_KEY},
     )
     with pytest.raises(TTPRefused) as refused:
         client.temporary_pseudonyms(

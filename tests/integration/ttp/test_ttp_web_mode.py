@@ -11,7 +11,7 @@ from aanlevering.errors import TTPError
 from aanlevering.pseudonym.crypto import parse_label
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
-from support.ttp import Hospital, TTPSetup, digest
+from support.ttp import SOURCE_KEY_JSON, Hospital, TTPSetup, digest
 
 
 def person(ref: str, seed: str, hospital: Hospital | None = None) -> PseudonymInputs:
@@ -180,6 +180,7 @@ def test_malformed_digest_is_refused_naming_record_and_type_not_value(ttp: TTPSe
             "registration": "dica-dsaa",
             "request_id": "malformed-1",
             "profile_version": "nl-2026.1",
+            "source_key": SOURCE_KEY_JSON,
             "records": [
                 {"ref": "a", "digests": {"NGGV": digest("fine")}},
                 {"ref": "b", "digests": {"RGG": bad}},

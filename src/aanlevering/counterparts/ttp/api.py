@@ -246,6 +246,13 @@ def create_app(service: TTPService | None) -> FastAPI:
         request_id: Annotated[str, Form(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/+-]{0,199}$")],
         profile_version: Annotated[str, Form(min_length=1, max_length=64)],
         manifest: Annotated[str, Form(description="The delivery manifest (JSON).")],
+        source_key_check: Annotated[
+            str,
+            Form(
+                pattern=r"^v[1-9][0-9]*:[0-9a-f]{16}$",
+                description="v<version>:<check value> of the source key that made the digests.",
+            ),
+        ],
         files: Annotated[
             list[UploadFile],
             File(description="Data files named as in the manifest (.csv, .ndjson, .json)."),
@@ -268,6 +275,7 @@ def create_app(service: TTPService | None) -> FastAPI:
                 profile_version=profile_version,
                 manifest_text=manifest,
                 files=uploaded,
+                source_key_check=source_key_check,
             )
         )
         return _json_bytes(body)

@@ -70,3 +70,19 @@ def require_role(organisation: Organisation, roles: Iterable[Role], action: str)
             f"organisation {organisation.id!r} has role {organisation.role}; "
             f"{action} needs role {' or '.join(allowed)}",
         )
+
+
+def require_registration(organisation: Organisation, registration: str) -> None:
+    """Refusal 403 unless the hospital is configured to deliver to ``registration``.
+
+    Why: a hospital key must not get pseudonyms (or deliver) for
+    registrations it has no part in (decision 0223).
+    """
+    if registration not in organisation.registrations:
+        raise Refusal(
+            403,
+            "registration_not_allowed",
+            f"organisation {organisation.id!r} is not configured to deliver to registration "
+            f"{registration!r}",
+            registration=registration,
+        )

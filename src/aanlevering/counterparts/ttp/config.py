@@ -41,6 +41,8 @@ class Organisation:
     name: str = ""
     #: RFC 4514 subject of its client certificate: mTLS stands in for the API key.
     certificate_subject: str | None = None
+    #: Hospitals: the registrations it delivers to; any other is refused (403).
+    registrations: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class Registration:
     keys: tuple[KeyVersion, ...]
     forward_url: str | None = None
     forward_api_key_file: Path | None = None
+    #: Source key version -> key check value every hospital must send (else learned).
+    source_key_checks: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def active_version(self) -> int:
@@ -171,6 +175,10 @@ def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
         if org["id"] in roles:
             problems.append(f"$.organisations[{index}].id: duplicate organisation {org['id']!r}")
         roles[org["id"]] = org["role"]
+    known = {reg["id"] for reg in data["registrations"]}
+    for index, org in enumerate(data["organisations"]):
+        for unknown in sorted(set(org.get("registrations", ())) - known):
+            problems.append(f"$.organisations[{index}].registrations: no registration {unknown!r}")
     seen: set[str] = set()
     has_master = "master_key_file" in data
     for index, reg in enumerate(data["registrations"]):
@@ -228,6 +236,7 @@ def _build(path: Path, data: Mapping[str, Any]) -> TTPConfig:
             api_key_sha256=org["api_key_sha256"],
             name=org.get("name", ""),
             certificate_subject=org.get("certificate_subject"),
+            registrations=frozenset(org.get("registrations", ())),
         )
         for org in data["organisations"]
     }
@@ -254,6 +263,10 @@ def _build(path: Path, data: Mapping[str, Any]) -> TTPConfig:
             keys=keys,
             forward_url=reg.get("forward_url"),
             forward_api_key_file=_resolve(base, reg.get("forward_api_key_file")),
+            source_key_checks={
+                int(version): str(value)
+                for version, value in reg.get("source_key_checks", {}).items()
+            },
         )
     limits = data.get("limits", {})
     forwarding = dict(data.get("forwarding", {}))

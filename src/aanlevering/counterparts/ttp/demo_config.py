@@ -73,6 +73,21 @@ def parse_registration(spec: str) -> DemoRegistration:
     return DemoRegistration(parts[0], parts[1], tuple(t for t in parts[2].split(",") if t))
 
 
+def parse_hospital(
+    spec: str, registrations: Iterable[DemoRegistration]
+) -> tuple[str, tuple[str, ...]]:
+    """``ID`` (delivers to every registration) or ``ID:REG,REG`` (the CLI's --hospital)."""
+    known = [reg.id for reg in registrations]
+    hospital, _, listed = spec.partition(":")
+    chosen = tuple(r for r in listed.split(",") if r) if listed else tuple(known)
+    unknown = sorted(set(chosen) - set(known))
+    if not hospital or unknown:
+        raise ConfigError(
+            f"--hospital {spec!r}: expected ID or ID:REGISTRATION,...; unknown {unknown}"
+        )
+    return hospital, chosen
+
+
 def registrations_from_catalogue(catalogue_dir: Path) -> tuple[DemoRegistration, ...]:
     """The registrations of a hospital's catalogue, so the demo TTP matches it."""
     from aanlevering.catalogue import load_catalogue
@@ -113,7 +128,8 @@ def write_demo_config(
     write_secret(out / "keys" / "master.key", secrets.token_hex(32))
 
     holders = sorted({reg.registry_holder for reg in registrations})
-    roles = [(org, "hospital") for org in hospitals]
+    delivers = dict(parse_hospital(spec, registrations) for spec in hospitals)
+    roles = [(org, "hospital") for org in delivers]
     roles += [(org, "registry_holder") for org in holders]
     roles.append((ADMIN_ORGANISATION, "admin"))
     organisations: list[dict[str, Any]] = []
@@ -122,7 +138,14 @@ def write_demo_config(
         key = new_api_key()
         key_files[org] = out / "clients" / f"{org}.key"
         write_secret(key_files[org], key)
-        organisations.append({"id": org, "role": role, "api_key_sha256": hash_api_key(key)})
+        organisation: dict[str, Any] = {
+            "id": org,
+            "role": role,
+            "api_key_sha256": hash_api_key(key),
+        }
+        if role == "hospital":
+            organisation["registrations"] = list(delivers[org])
+        organisations.append(organisation)
     forwarding: dict[str, Path] = {}
     for holder in holders:
         forwarding[holder] = out / "forwarding" / f"{holder}.key"

@@ -50,12 +50,24 @@ class PseudonymInputRecord(_Strict):
     )
 
 
+class SourceKeyCheckBody(_Strict):
+    """Which shared source key made the digests: its version and key check value."""
+
+    version: int = Field(ge=1, description="Version of the registration's shared source key.")
+    check_value: str = Field(
+        pattern=r"^[0-9a-f]{16}$",
+        description="First 16 hex digits of HMAC-SHA256(source key, "
+        "'aanlevering-source-key-check|<registration>|v<version>').",
+    )
+
+
 class TemporaryPseudonymRequest(_Strict):
     """Web mode: temporary pseudonyms for a batch of persons."""
 
     registration: RegistrationId
     request_id: RequestId
     profile_version: ProfileVersion
+    source_key: SourceKeyCheckBody
     records: list[PseudonymInputRecord] = Field(min_length=1)
 
 

@@ -19,18 +19,24 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from aanlevering.counterparts.ttp.audit import AuditEntry, AuditLog
-from aanlevering.counterparts.ttp.auth import Authenticator, require_role
+from aanlevering.counterparts.ttp.auth import (
+    Authenticator,
+    require_registration,
+    require_role,
+)
 from aanlevering.counterparts.ttp.config import Organisation, Registration, TTPConfig
 from aanlevering.counterparts.ttp.dataset import pseudonymise_file
 from aanlevering.counterparts.ttp.faults import FaultInjector
 from aanlevering.counterparts.ttp.forwarder import Forwarder
 from aanlevering.counterparts.ttp.idempotency import IdempotencyCache
+from aanlevering.counterparts.ttp.key_checks import SourceKeyChecks
 from aanlevering.counterparts.ttp.keys import KeyRing
 from aanlevering.counterparts.ttp.models import (
     ExchangeRequest,
     MrnReverseRequest,
     PseudonymInputRecord,
     PseudonymRecord,
+    SourceKeyCheckBody,
     TemporaryPseudonymRequest,
 )
 from aanlevering.counterparts.ttp.pseudonyms import (
@@ -119,6 +125,20 @@ def _type_counts(records: Sequence[PseudonymRecord]) -> dict[str, int]:
     return dict(counts)
 
 
+def _parse_key_check(text: str, registration: str) -> SourceKeyCheckBody:
+    """``v<version>:<check value>`` of a local-mode upload; Refusal 422 when malformed."""
+    version, _, value = text.partition(":")
+    try:
+        return SourceKeyCheckBody(version=int(version.removeprefix("v")), check_value=value)
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        raise Refusal(
+            422,
+            "invalid_request",
+            "source_key_check must be v<version>:<16 hex digits> (the source key's check value)",
+            registration=registration,
+        ) from None
+
+
 @dataclass(frozen=True)
 class UploadedFile:
     """One file part of a local-mode upload."""
@@ -142,6 +162,7 @@ class TTPService:
         self.audit = AuditLog(config.audit_log)
         self.cache = IdempotencyCache(config.limits.idempotency_cache_bytes)
         self.faults = FaultInjector()
+        self.key_checks = SourceKeyChecks(config)
         self.forwarder = forwarder or Forwarder(config.forwarding)
 
     # -- plumbing -------------------------------------------------------------------------
@@ -253,8 +274,10 @@ class TTPService:
             facts.registration, facts.request_id = request.registration, request.request_id
             facts.records = len(request.records)
             registration = self.registration(request.registration)
+            require_registration(organisation, registration.id)
             self._check_size(registration.id, len(request.records))
             self._check_profile(registration, request.profile_version)
+            self.key_checks.check(registration, request.source_key, organisation.id)
             keys = self.keyring.active(registration.id)
             facts.key_versions = (keys.version,)
             facts.batch_id = batch_id(organisation.id, endpoint, request.request_id)
@@ -336,6 +359,7 @@ class TTPService:
             facts.registration = request.registration
             facts.records = len(request.pseudonyms)
             registration = self.registration(request.registration)
+            require_registration(organisation, registration.id)
             self._check_size(registration.id, len(request.pseudonyms))
             ciphertexts, versions = reverse_mrn(
                 registration, self.keyring, organisation.id, request.pseudonyms
@@ -361,15 +385,24 @@ class TTPService:
         profile_version: str,
         manifest_text: str,
         files: Sequence[UploadedFile],
+        source_key_check: str = "",
     ) -> bytes:
-        """Local-client mode: pseudonymise an uploaded delivery and forward it."""
+        """Local-client mode: pseudonymise an uploaded delivery and forward it.
+
+        ``source_key_check`` is ``v<version>:<check value>`` of the source key
+        that made the uploaded digests.
+        """
         endpoint = "/local/deliveries"
 
         def work(facts: AuditFacts) -> bytes:
             require_role(organisation, ["hospital"], "uploading a local-mode delivery")
             facts.registration, facts.request_id = registration_id, request_id
             registration = self.registration(registration_id)
+            require_registration(organisation, registration.id)
             self._check_profile(registration, profile_version)
+            self.key_checks.check(
+                registration, _parse_key_check(source_key_check, registration.id), organisation.id
+            )
             manifest = self._upload_manifest(organisation, registration, manifest_text, files)
             keys = self.keyring.active(registration.id)
             facts.key_versions = (keys.version,)

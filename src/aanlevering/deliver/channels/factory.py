@@ -104,4 +104,10 @@ def build_channel(
         return SftpChannel(target, receipt_timeout=delivery.receipt_timeout_seconds)
     if ttp is None:
         raise ConfigError(f"registration {config.id}: channel ttp-local needs a TTP client")
-    return TtpLocalChannel(ttp, config.pseudonymisation.profile)
+    from aanlevering.pseudonym.key_check import source_key_check
+    from aanlevering.pseudonym.keys import load_keys
+
+    source_key, _ = load_keys(settings, config.id)
+    return TtpLocalChannel(
+        ttp, config.pseudonymisation.profile, source_key_check=source_key_check(source_key)
+    )

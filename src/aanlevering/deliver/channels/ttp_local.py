@@ -31,6 +31,7 @@ from aanlevering.deliver.receipt import (
 )
 from aanlevering.errors import TTPError
 from aanlevering.fhir.rewrite import rewrite_resources
+from aanlevering.pseudonym.key_check import SourceKeyCheck
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from aanlevering.pseudonym.ttp.guards import check_bsn_allowed, check_run_id
@@ -119,6 +120,7 @@ def upload_local(
     profile_version: str,
     request_id: str | None = None,
     bsn_justification: str | None = None,
+    source_key_check: SourceKeyCheck | None = None,
 ) -> LocalUploadResult:
     """Local-client mode: upload a staged delivery; the TTP pseudonymises and forwards it.
 
@@ -143,6 +145,7 @@ def upload_local(
         profile_version=profile_version,
         manifest_json=manifest.to_json(),
         files=files,
+        source_key_check=source_key_check,
     )
     reports = tuple(
         LocalFileReport(
@@ -175,6 +178,8 @@ class TtpLocalChannel:
     client: TTPClient
     profile_version: str
     name: str = "ttp-local"
+    #: The hospital's source key check value (default: the client's for the registration).
+    source_key_check: SourceKeyCheck | None = None
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
         """Upload; the TTP dedupes on the idempotency key, so a retry is answered, not redone.
@@ -189,6 +194,7 @@ class TtpLocalChannel:
                 folder,
                 manifest,
                 profile_version=self.profile_version,
+                source_key_check=self.source_key_check,
             )
         except TTPUnavailable as error:
             raise RetryableDeliveryError(f"TTP unavailable for local upload: {error}") from error

@@ -22,6 +22,7 @@ import requests
 
 from aanlevering.errors import ConfigError, TTPError
 from aanlevering.private_files import check_key_file
+from aanlevering.pseudonym.key_check import SourceKeyCheck
 from aanlevering.pseudonym.ttp.answers import LabelCheck, check_refs
 from aanlevering.pseudonym.ttp.guards import check_bsn_allowed, check_run_id
 from aanlevering.pseudonym.ttp.models import (
@@ -93,10 +94,13 @@ class TTPClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         tls: ClientTLS | None = None,
+        source_key_checks: Mapping[str, SourceKeyCheck] | None = None,
     ) -> None:
         if batch_size < 1 or max_retries < 0:
             raise ValueError("batch_size must be >= 1 and max_retries >= 0")
         self.batch_size = batch_size
+        #: Per registration, the check value of this hospital's source key (decision 0224).
+        self.source_key_checks = dict(source_key_checks or {})
         self.transport = Transport(
             base_url,
             api_key,
@@ -130,6 +134,24 @@ class TTPClient:
         options.setdefault("tls", ClientTLS.from_env("AANLEVERING_TTP", env))
         return cls(env.get(URL_ENV) or DEFAULT_URL, load_api_key(env), **options)
 
+    def source_key_check(
+        self, registration: str, explicit: SourceKeyCheck | None = None
+    ) -> SourceKeyCheck:
+        """The check value a request for ``registration`` carries; TTPError before any call.
+
+        Why refuse without one: the TTP compares it with the value every other
+        hospital of the registration sent, which is the only place a
+        hospital with a different source key (0 % linkage) is noticed.
+        """
+        check = explicit or self.source_key_checks.get(registration)
+        if check is None:
+            raise TTPError(
+                f"no source key check value for registration {registration!r}: requests to the "
+                "TTP must say which shared source key made the digests (see `aanlevering keys "
+                "import`)"
+            )
+        return check
+
     def health(self) -> TTPHealth:
         """Whether the TTP is up (no API key needed)."""
         body = self.transport.request("GET", "/health", registration=None, what="health check")
@@ -144,8 +166,12 @@ class TTPClient:
         profile_version: str,
         bsn_justification: str | None = None,
         first_batch: int = 0,
+        source_key_check: SourceKeyCheck | None = None,
     ) -> PseudonymResult:
         """Web mode: temporary (and MRN) pseudonyms for every record, batched.
+
+        ``source_key_check`` names the source key the digests were made with
+        (default: the client's ``source_key_checks`` entry for the registration).
 
         ``first_batch``: number of the first batch in the request ids, for a
         caller that sends one run in several calls (each a whole number of
@@ -164,6 +190,7 @@ class TTPClient:
                 requested.add(_MRN)
         check_bsn_allowed(registration, {str(t) for t in requested}, bsn_justification)
         _unique_refs(registration, (r.ref for r in items), len(items))
+        key_check = self.source_key_check(registration, source_key_check)
         pseudonyms: dict[str, Mapping[str, str]] = {}
         batches: list[BatchReceipt] = []
         counts: dict[str, int] = {}
@@ -179,6 +206,7 @@ class TTPClient:
                     "registration": registration,
                     "request_id": request_id,
                     "profile_version": profile_version,
+                    "source_key": key_check.as_json(),
                     "records": [
                         {"ref": r.ref, "digests": {str(k): v for k, v in r.digests.items()}}
                         | ({"mrn_ciphertext": r.mrn_ciphertext} if r.mrn_ciphertext else {})
@@ -321,6 +349,7 @@ class TTPClient:
         profile_version: str,
         manifest_json: str,
         files: Sequence[FilePart],
+        source_key_check: SourceKeyCheck | None = None,
     ) -> Any:
         """Local-client mode: POST a staged delivery; the TTP pseudonymises and forwards it.
 
@@ -329,6 +358,7 @@ class TTPClient:
         which knows manifests and receipts. The caller checks the run id and
         type B first (:mod:`.guards`).
         """
+        key_check = self.source_key_check(registration, source_key_check)
         return self.transport.request(
             "POST",
             "/local/deliveries",
@@ -339,6 +369,7 @@ class TTPClient:
                 "request_id": request_id,
                 "profile_version": profile_version,
                 "manifest": manifest_json,
+                "source_key_check": key_check.as_form(),
             },
             files=files,
         )
