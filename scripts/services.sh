@@ -37,6 +37,13 @@ start_one() {  # name port command...
   echo "$name listening on https://127.0.0.1:$port (log $RUN_DIR/$name.log)"
 }
 
+# Hospitals the demo counterparties serve (space-separated ids); each gets
+# $HOME_DIR/ttp/clients/<id>.key and $HOME_DIR/registry-holder/<id>.api-key.
+HOSPITALS="${AANLEVERING_DEMO_HOSPITALS:-demo-hospital}"
+HOSPITAL_ARGS=()
+for hospital in $HOSPITALS; do HOSPITAL_ARGS+=(--hospital "$hospital"); done
+FIRST_HOSPITAL="${HOSPITALS%% *}"
+
 case "${1:-start}" in
   start)
     if [ ! -f "$TLS_DIR/ca.pem" ]; then
@@ -45,15 +52,25 @@ case "${1:-start}" in
     if [ ! -f "$HOME_DIR/ttp/ttp.yaml" ]; then
       "$BIN/aanlevering" ttp init-config --out "$HOME_DIR/ttp" \
         --catalogue "${AANLEVERING_CATALOGUE:-schemas/catalogue}" \
-        --forward-base-url "https://127.0.0.1:$RH_PORT" --forward-ca-bundle "$TLS_DIR/ca.pem" > /dev/null
+        --forward-base-url "https://127.0.0.1:$RH_PORT" --forward-ca-bundle "$TLS_DIR/ca.pem" \
+        "${HOSPITAL_ARGS[@]}" > /dev/null
     fi
+    for hospital in $HOSPITALS; do
+      if [ ! -f "$HOME_DIR/ttp/clients/$hospital.key" ]; then
+        echo "error: $HOME_DIR/ttp was set up without hospital $hospital; stop the services and" \
+          "remove $HOME_DIR/ttp and $HOME_DIR/registry-holder to set them up for:" \
+          "$HOSPITALS" >&2
+        exit 2
+      fi
+    done
     if [ ! -f "$HOME_DIR/registry-holder/registry-holder.yaml" ]; then
       "$BIN/aanlevering" registry-holder init-config --out "$HOME_DIR/registry-holder" \
         --ttp-url "https://127.0.0.1:$TTP_PORT" --ttp-ca-bundle "$TLS_DIR/ca.pem" \
         --ttp-clients "$HOME_DIR/ttp/clients" \
-        --ttp-forwarding "$HOME_DIR/ttp/forwarding" > /dev/null
+        --ttp-forwarding "$HOME_DIR/ttp/forwarding" "${HOSPITAL_ARGS[@]}" > /dev/null
       mkdir -p "$HOME_DIR/secrets" && chmod 700 "$HOME_DIR/secrets"
-      install -m 600 "$HOME_DIR/registry-holder/demo-hospital.api-key" \
+      # The embedded default hospital run (make run) is the first hospital.
+      install -m 600 "$HOME_DIR/registry-holder/$FIRST_HOSPITAL.api-key" \
         "$HOME_DIR/secrets/registry-holder.api-key"
     fi
     start_one ttp "$TTP_PORT" "$BIN/aanlevering" ttp serve \

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from aanlevering.deliver.manifest import Manifest, ManifestFile
-from support.ttp import Hospital, TTPSetup, digest
+from support.ttp import SOURCE_KEYS, Hospital, TTPSetup, digest
 
 UPLOAD = "/local/deliveries"
 
@@ -51,6 +51,7 @@ def _post(ttp: TTPSetup, name: str, data: bytes, key: str, manifest: str | None 
             "registration": "nkr-borst",
             "request_id": key,
             "profile_version": "nl-2026.1",
+            "source_key_check": SOURCE_KEYS["nkr-borst"].as_form(),
             "manifest": manifest if manifest is not None else _manifest(name, data, key),
         },
         files=[("files", (name, data, "application/octet-stream"))],
