@@ -42,6 +42,7 @@ from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ValidationBlocked
 from aanlevering.events.store import EventStore
 from aanlevering.extract.model import Extract, ExtractedDataset
+from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.obligation.permission import check_may_deliver
 from aanlevering.obligation.status import load_status
 from aanlevering.optout.deliveries import record_delivery_contents
@@ -123,13 +124,6 @@ def _filter(dataset: ExtractedDataset, keep: pa.BooleanArray) -> ExtractedDatase
     )
 
 
-def _patient_numbers(dataset: ExtractedDataset) -> pa.Array:
-    identity = dataset.identity
-    if "mrn" in identity.column_names and identity.column("mrn").null_count < identity.num_rows:
-        return identity.column("mrn")
-    return identity.column("patient_id")
-
-
 def apply_optouts_to_extract(
     extract: Extract,
     settings: Settings,
@@ -149,7 +143,8 @@ def apply_optouts_to_extract(
     excluded = considered = 0
     known = MrnRefCache()  # for this call only (it holds MRNs; patients recur across datasets)
     for name, dataset in extract.datasets.items():
-        refs = patient_refs_for_mrns(_patient_numbers(dataset), hasher, f"dataset {name}", known)
+        numbers = patient_numbers(dataset, extract.source_kind)
+        refs = patient_refs_for_mrns(numbers, hasher, f"dataset {name}", known, dataset.row_refs)
         keep, removed = apply_optouts(
             refs, extract.registration_id, extract.period, register=register, as_of=today
         )

@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.retract",
     "aanlevering.cli.staging",
     "aanlevering.cli.demo_ca",
+    "aanlevering.cli.failures",
 )
 
 log = logging.getLogger("aanlevering")

@@ -1,8 +1,12 @@
 """``aanlevering optout ingest | list | deliveries``: the opt-out register.
 
-``ingest FILE`` records opt-outs from the EHR: a CSV extract (``.csv``) or
-FHIR Consent resources (``.ndjson``); patient numbers are hashed while
-reading and never printed. ``list`` prints counts per state and scope.
+``ingest FILE`` records opt-outs from the EHR: a CSV extract (``.csv``),
+FHIR Consent resources (``.ndjson``), or a FHIR export folder holding
+Consents next to the Patients they name; patient numbers are hashed while
+reading and never printed. A Consent's ``Patient/<id>`` is resolved against
+the export's Patients (the folder itself, or ``--patients EXPORT``) to the
+hospital patient number, the key every opt-out match uses. ``list`` prints
+counts per state and scope.
 ``deliveries --mrn MRN`` hashes the MRN locally and prints which deliveries
 (registration, period, version) contained that patient; ``--mrn -`` reads
 the MRN from standard input, keeping it out of the shell history.
@@ -22,8 +26,9 @@ from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_optout_rules
 from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import ReadResult, RowProblem, mrn_hasher, patient_ref_of
-from aanlevering.optout.sources.consent import read_consent_ndjson
+from aanlevering.optout.sources.consent import read_consent_ndjson, read_consents_in_export
 from aanlevering.optout.sources.ehr_csv import read_optout_csv
+from aanlevering.optout.sources.patient_index import load_patient_index
 from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.settings import load_settings
 
@@ -39,6 +44,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--format",
         choices=("csv", "ndjson"),
         help="source format (default: from the file name: .csv or .ndjson/.jsonl)",
+    )
+    ingest.add_argument(
+        "--patients",
+        type=Path,
+        metavar="EXPORT",
+        help="the FHIR export whose Patients the Consents name (resolves Patient/<id> "
+        "to the hospital patient number; default: FILE itself when it is an export folder)",
     )
     ingest.add_argument(
         "--mrn-system",
@@ -61,8 +73,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _read(
-    path: Path, fmt: str | None, mrn_systems: list[str], hasher: PatientRefHasher
+    path: Path,
+    fmt: str | None,
+    mrn_systems: list[str],
+    hasher: PatientRefHasher,
+    patients: Path | None = None,
 ) -> ReadResult:
+    mrn_system = mrn_systems[0] if mrn_systems else None
+    if path.is_dir():
+        return read_consents_in_export(path, mrn_hasher(hasher), mrn_systems, mrn_system)
     suffix = path.suffix.lower()
     kind = fmt or (
         "csv" if suffix == ".csv" else "ndjson" if suffix in (".ndjson", ".jsonl") else ""
@@ -70,7 +89,8 @@ def _read(
     if kind == "csv":
         return read_optout_csv(path, mrn_hasher(hasher))
     if kind == "ndjson":
-        return read_consent_ndjson(path, mrn_hasher(hasher), mrn_systems)
+        index = load_patient_index(patients, mrn_system) if patients is not None else None
+        return read_consent_ndjson(path, mrn_hasher(hasher), mrn_systems, index)
     raise ConfigError(
         f"opt-out source {path}: unknown format; name it .csv or .ndjson, or use --format"
     )
@@ -79,7 +99,7 @@ def _read(
 def _ingest(args: argparse.Namespace) -> int:
     settings = load_settings()
     hasher = PatientRefHasher.from_settings(settings)
-    result = _read(args.file, args.format, args.mrn_system, hasher)
+    result = _read(args.file, args.format, args.mrn_system, hasher, args.patients)
     with open_event_store(settings.event_store_url) as store:
         outcome = record_optouts(
             store,

@@ -76,13 +76,14 @@ def patient_refs_for_mrns(
     hasher: PatientRefHasher,
     where: str,
     known: MrnRefCache | None = None,
+    row_refs: pa.Array | None = None,
 ) -> pa.StringArray:
     """Patient references of an extract's MRN column, hashed exactly as the opt-out readers do.
 
     ``known``: the references already computed in this run (filled as it goes).
     A row without a usable MRN can not be checked against the opt-outs, so it
-    stops the run: :class:`ExtractError` names ``where`` (e.g. the file) and
-    the first such rows by 1-based position, never the values.
+    stops the run: :class:`ExtractError` names ``where`` and the first such
+    rows by ``row_refs`` (``file:line``; else by 1-based position), never the values.
     """
     # A patient has several rows (operations, complications): hash each distinct
     # MRN once (PatientRefHasher.mrn_refs, the readers' mrn_ref in bulk), then
@@ -92,10 +93,15 @@ def patient_refs_for_mrns(
     refs = pc.take(distinct, encoded.indices)
     if refs.null_count:
         bad = pc.indices_nonzero(pc.is_null(refs)).to_pylist()
-        shown = ", ".join(str(row + 1) for row in bad[:10]) + (" ..." if len(bad) > 10 else "")
+        more = " ..." if len(bad) > 10 else ""
+        if row_refs is not None:
+            named = pc.take(row_refs, pa.array(bad[:10], pa.int64())).to_pylist()
+            shown = ", ".join(str(ref) for ref in named) + more
+        else:
+            shown = "rows " + ", ".join(str(row + 1) for row in bad[:10]) + more
         raise ExtractError(
             f"{where}: {len(bad)} row(s) without a usable patient number (MRN), so opt-outs "
-            f"can not be checked: rows {shown}"
+            f"can not be checked: {shown}"
         )
     return refs
 

@@ -195,6 +195,9 @@ def _prepare_chunk(
     canonical = get_profile(pseudo.profile).normalise_columns(columns, pseudo.types)
     batch = apply_source_step(canonical, source_key, mrn_key)
     patient_ids = [str(p) for p in columns["patient_id"]]
+    # failures are named by the hospital patient number (the MRN), the key opt-outs use too
+    mrns = columns.get("mrn") or patient_ids
+    numbers = [m if m else p for m, p in zip(mrns, patient_ids, strict=True)]
     refs = [f"r{first_row + row}" for row in range(batch.num_rows)]
     located = [f for f in canonical.failures if f.row is not None]
     counts: dict[str, int] = {}
@@ -202,7 +205,7 @@ def _prepare_chunk(
         counts[str(failure.type)] = counts.get(str(failure.type), 0) + 1
     failures = tuple(
         PseudonymFailure(
-            patient_ref=patient_ref(patient_ids[f.row]),
+            patient_ref=patient_ref(str(numbers[f.row])),
             type=str(f.type),
             field=f.field,
             reason=f.reason,

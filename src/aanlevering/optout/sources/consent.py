@@ -16,9 +16,13 @@ The accepted profile (everything else on a Consent is ignored):
 - Scope: codings in ``provision.code`` with system
   ``https://aanlevering.example/fhir/CodeSystem/registration`` name the
   registrations (codes = registration ids); none means all registrations.
-- Patient number: ``patient.identifier`` when its ``type`` is
-  ``http://terminology.hl7.org/CodeSystem/v2-0203#MR`` or its ``system`` is
-  one of the configured MRN systems; otherwise the id of
+- Patient number: with the export the Consents came with (a bulk export
+  folder holding them, or ``--patients``), ``patient`` is resolved against its
+  Patients, by id and by identifier, to the hospital patient number (see
+  :mod:`aanlevering.optout.sources.patient_index`); a reference to a Patient
+  that is not there is a problem. Without an export: ``patient.identifier``
+  when its ``type`` is ``http://terminology.hl7.org/CodeSystem/v2-0203#MR`` or
+  its ``system`` is one of the configured MRN systems; otherwise the id of
   ``patient.reference`` (``Patient/<id>``), which must then be the MRN.
   A BSN identifier is never used.
 """
@@ -26,6 +30,7 @@ The accepted profile (everything else on a Consent is ignored):
 from __future__ import annotations
 
 import codecs
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -33,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.errors import ConfigError
+from aanlevering.extract.fhir_store import load_store
 from aanlevering.json_input import JsonInputError, parse
 from aanlevering.optout.sources import (
     MrnHasher,
@@ -43,6 +49,9 @@ from aanlevering.optout.sources import (
     parse_scope,
     patient_ref_of,
 )
+from aanlevering.optout.sources.patient_index import PatientIndex, index_of_store
+
+log = logging.getLogger(__name__)
 
 CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
 CATEGORY_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/consent-category"
@@ -76,9 +85,15 @@ def _day(value: Any, field: str) -> date | None:
     raise RowProblem(field, "expected a FHIR date or dateTime (2027-01-15 or 2027-01-15T10:00:00Z)")
 
 
-def _patient_number(patient: Any, mrn_systems: frozenset[str]) -> str:
+def _patient_number(
+    patient: Any, mrn_systems: frozenset[str], index: PatientIndex | None = None
+) -> str:
     if not isinstance(patient, Mapping):
         raise RowProblem("patient", "a patient reference is required")
+    if index is not None:
+        number = index.number_of(patient)
+        if number is not None:
+            return number
     identifier = patient.get("identifier")
     if isinstance(identifier, Mapping) and identifier.get("system") != BSN_SYSTEM:
         typed_mr = (IDENTIFIER_TYPE_SYSTEM, "MR") in set(_codings(identifier.get("type")))
@@ -88,6 +103,12 @@ def _patient_number(patient: Any, mrn_systems: frozenset[str]) -> str:
                 return value
             raise RowProblem("patient.identifier.value", "the MRN identifier has no value")
     reference = patient.get("reference")
+    if index is not None and isinstance(reference, str):
+        raise RowProblem(
+            "patient.reference",
+            "the referenced Patient is not in the export (or has no MRN while others have one); "
+            "give an export that holds it, or an identifier typed MR",
+        )
     if isinstance(reference, str) and reference.startswith("Patient/") and len(reference) > 8:
         return reference.split("/", 1)[1].split("/_history", 1)[0]
     raise RowProblem(
@@ -96,7 +117,10 @@ def _patient_number(patient: Any, mrn_systems: frozenset[str]) -> str:
 
 
 def consent_entry(
-    resource: Any, hash_mrn: MrnHasher, mrn_systems: frozenset[str] = frozenset()
+    resource: Any,
+    hash_mrn: MrnHasher,
+    mrn_systems: frozenset[str] = frozenset(),
+    index: PatientIndex | None = None,
 ) -> OptOutEntry | str:
     """The opt-out in one Consent, or the reason it is skipped; :class:`RowProblem` if malformed."""
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "Consent":
@@ -134,15 +158,22 @@ def consent_entry(
     all_registrations, registrations = (
         parse_scope("|".join(codes), "provision.code") if codes else (True, frozenset[str]())
     )
-    number = _patient_number(resource.get("patient"), mrn_systems)
+    number = _patient_number(resource.get("patient"), mrn_systems, index)
     ref = patient_ref_of(hash_mrn, number, "patient")
     return OptOutEntry(ref, registered, all_registrations, registrations, withdrawn, "fhir-consent")
 
 
 def read_consent_ndjson(
-    path: Path, hash_mrn: MrnHasher, mrn_systems: Sequence[str] = ()
+    path: Path,
+    hash_mrn: MrnHasher,
+    mrn_systems: Sequence[str] = (),
+    index: PatientIndex | None = None,
 ) -> ReadResult:
-    """Every opt-out in an NDJSON file of Consents; :class:`OptOutSourceInvalid` lists bad lines."""
+    """Every opt-out in an NDJSON file of Consents; :class:`OptOutSourceInvalid` lists bad lines.
+
+    ``index``: the Patients of the export the Consents came with; a ``patient``
+    reference is then resolved to the hospital patient number through it.
+    """
     systems = frozenset(mrn_systems)
     entries: list[OptOutEntry] = []
     skipped: Counter[str] = Counter()
@@ -162,7 +193,7 @@ def read_consent_ndjson(
                 problems.append(f"line {number}: not a JSON object")
                 continue
             try:
-                found = consent_entry(resource, hash_mrn, systems)
+                found = consent_entry(resource, hash_mrn, systems, index)
             except RowProblem as problem:
                 problems.append(f"line {number}, {problem.column}: {problem.expected}")
                 continue
@@ -178,4 +209,41 @@ def read_consent_ndjson(
                 entries.append(found)
     if problems:
         raise OptOutSourceInvalid(str(path), problems)
+    return ReadResult(tuple(entries), skipped)
+
+
+def read_consents_in_export(
+    export: Path,
+    hash_mrn: MrnHasher,
+    mrn_systems: Sequence[str] = (),
+    mrn_system: str | None = None,
+) -> ReadResult:
+    """Every opt-out among the Consent resources of a FHIR export, resolved against its Patients.
+
+    Other resources are ignored; problems are listed by resource location
+    (``Consent.ndjson:3``), never by value.
+    """
+    store = load_store(Path(export))
+    index = index_of_store(store, mrn_system)
+    systems = frozenset(mrn_systems)
+    entries: list[OptOutEntry] = []
+    skipped: Counter[str] = Counter()
+    problems: list[str] = []
+    for located in store.of_type("Consent"):
+        try:
+            found = consent_entry(located.resource, hash_mrn, systems, index)
+        except RowProblem as problem:
+            problems.append(f"{located.location}, {problem.column}: {problem.expected}")
+            continue
+        except (TypeError, AttributeError, KeyError, IndexError, ValueError):
+            problems.append(f"{located.location}: an element has the wrong JSON shape")
+            continue
+        if isinstance(found, str):
+            skipped[found] += 1
+        else:
+            entries.append(found)
+    if problems:
+        raise OptOutSourceInvalid(str(export), problems)
+    if not store.of_type("Consent"):
+        log.warning("no Consent resources in %s", export)
     return ReadResult(tuple(entries), skipped)
