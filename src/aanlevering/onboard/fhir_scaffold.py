@@ -334,10 +334,29 @@ def _dataset_lines(store: ResourceStore, dictionary: DataDictionary, dataset: Da
     return lines
 
 
+def _mrn_system(store: ResourceStore) -> str | None:
+    """The identifier system the sample's Patients type ``MR`` most often."""
+    systems: Counter[str] = Counter()
+    for located in store.of_type("Patient")[:PER_TYPE]:
+        for identifier in located.resource.get("identifier") or ():
+            if not isinstance(identifier, Mapping) or not identifier.get("system"):
+                continue
+            codings = (identifier.get("type") or {}).get("coding") or ()
+            if any(isinstance(c, Mapping) and c.get("code") == "MR" for c in codings):
+                systems[str(identifier["system"])] += 1
+    return systems.most_common(1)[0][0] if systems else None
+
+
 def fhir_source_lines(dictionary: DataDictionary, sample: Path) -> tuple[list[str], set[str]]:
     """The ``source.fhir`` block proposed from a FHIR export, and the identity it offers."""
     store = load_store(sample)
-    lines = ["  fhir:", "    datasets:"]
+    lines = ["  fhir:"]
+    if system := _mrn_system(store):
+        lines.append(
+            f"    mrn_system: {_q(system)}  # TODO: the system of the hospital's own patient "
+            "number (the MR-typed identifier of the sample)"
+        )
+    lines.append("    datasets:")
     for dataset in dictionary.datasets:
         lines.extend(_dataset_lines(store, dictionary, dataset))
     # A FHIR Patient carries every identity field nl-core defines (fhir_identity).

@@ -136,7 +136,9 @@ def test_fhir_scaffold_proposes_the_example_paths_it_can_name(
         for dataset in want.values()
         for name, value in dataset["variables"].items()
     }
-    got = yaml.safe_load(_resolve(text, decide))["source"]["fhir"]["datasets"]
+    config = yaml.safe_load(_resolve(text, decide))
+    got = config["source"]["fhir"]["datasets"]
+    assert config["source"]["fhir"]["mrn_system"].endswith("/demo-hospital-patientnummer")
     proposed = 0
     for name, dataset in want.items():
         assert got[name]["resource"] == dataset["resource"], name
@@ -147,6 +149,14 @@ def test_fhir_scaffold_proposes_the_example_paths_it_can_name(
         proposed += sum(1 for v in dataset["variables"] if f"# {v}: ?" not in text)
     # most variables are proposed right from the sample's elements, not left to a person
     assert proposed >= 0.5 * sum(len(d["variables"]) for d in want.values())
+    # decided (the filter's codes as the example keeps them), the config checks and fits
+    for name, dataset in want.items():
+        got[name]["where"] = dataset["where"]
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    (catalogue / "registrations" / "nieuw.yaml").write_text(yaml.safe_dump(config), "utf-8")
+    check = ["registrations", "--catalogue", str(catalogue), "check", "nieuw"]
+    assert main([*check, "--sample", str(sample)]) == 0, capsys.readouterr()
 
 
 def test_a_csv_export_without_record_ids_gets_record_keys_to_decide(
