@@ -292,28 +292,26 @@ def test_sftp_three_hospitals_three_receipts_and_linkage(
     network: Network, sftp_server: SftpServer
 ) -> None:
     receipts = {}
-    base = network.catalogue.get("dica-dsaa")
+    base = network.catalogue.get("ldtr")  # FHIR NDJSON over SFTP, web mode
     for hospital in SHARING:
         h = network.hospitals[hospital]
-        inbox = network.holder.home / "sftp-inbox" / hospital / "dica-dsaa"
+        inbox = network.holder.home / "sftp-inbox" / hospital / "ldtr"
         config = replace(
             base,
             delivery=replace(
                 base.delivery,
-                channel="sftp",
                 endpoint=f"{sftp_server.url_prefix}{inbox}",
                 receipt_timeout_seconds=30,
             ),
         )
         h.env["AANLEVERING_SFTP_KEY_FILE"] = str(sftp_server.client_key)
         h.env["AANLEVERING_SFTP_KNOWN_HOSTS"] = str(sftp_server.known_hosts)
-        result = network.deliver(
-            hospital, "dica-dsaa", "2026-Q3", h.demo / "csv-utf8", config=config
-        )
+        result = network.deliver(hospital, "ldtr", "2026-03", h.demo / "csv-utf8", config=config)
         assert result.status == "delivered" and result.receipt is not None
         assert result.receipt.channel == "sftp" and not result.receipt.duplicate
         receipts[hospital] = result.receipt
-    _three_deliveries(network, "dica-dsaa", "2026-Q3", receipts)
+    labels = _three_deliveries(network, "ldtr", "2026-03", receipts)
+    assert any(label.startswith("NGG:v1:") for label in labels[A])
 
 
 def test_hospital_with_another_source_key_is_refused_naming_the_key(network: Network) -> None:

@@ -37,9 +37,22 @@ def _validate_resource(resource: dict[str, Any]) -> str | None:
         for identifier in resource.get("identifier", ()):
             if identifier.get("system") == BSN_SYSTEM:
                 return "Patient carries a BSN identifier: identifiers must be pseudonymised"
-        if resource.get("name") or resource.get("address") or resource.get("telecom"):
-            return "Patient carries name, address or telecom: must be removed before delivery"
+        if resource.get("name") or resource.get("telecom"):
+            return "Patient carries name or telecom: must be removed before delivery"
+        if not all(_is_pc4_only(address) for address in resource.get("address") or ()):
+            return (
+                "Patient carries an address beyond a 4-digit postal code: "
+                "must be generalised before delivery"
+            )
     return None
+
+
+def _is_pc4_only(address: object) -> bool:
+    """An address that is only the 4 digits of a Dutch postal code (the generalised form)."""
+    if not isinstance(address, dict) or set(address) - {"postalCode", "use"}:
+        return False
+    code = address.get("postalCode")
+    return isinstance(code, str) and len(code) == 4 and code.isdigit()
 
 
 def _fhir_problems(path: Path) -> tuple[int, list[str]]:
