@@ -129,3 +129,30 @@ def test_demo_ca_command_writes_usable_files(tmp_path: Path) -> None:
     assert "localhost" in names.get_values_for_type(x509.DNSName)
     assert oct((out / "server.key").stat().st_mode & 0o777) == "0o600"
     assert not (out / "ca.key").exists()
+
+
+def test_pc4_address_is_accepted_and_a_full_address_rejected(
+    tls_holder: RegistryHolder, demo_ca: DemoCA, tmp_path: Path
+) -> None:
+    from conftest import PATIENT
+
+    tls = ClientTLS(ca_bundle=demo_ca.ca_cert)
+    pc4 = {**PATIENT, "address": [{"postalCode": "3511"}]}
+    folder = tmp_path / "pc4"
+    receipt = _channel(tls_holder, tls_holder.api_key, tls).send(
+        folder, stage(folder, patients=[pc4])
+    )
+    assert not receipt.duplicate
+    for number, address in enumerate(
+        (
+            {"postalCode": "3511 AB"},
+            {"postalCode": "3511", "line": ["Domplein 1"]},
+            {"postalCode": "3511", "city": "Utrecht"},
+        )
+    ):
+        leaky = {**PATIENT, "address": [address]}
+        folder = tmp_path / f"leaky-{number}"
+        with pytest.raises(RejectedDelivery, match="4-digit postal code"):
+            _channel(tls_holder, tls_holder.api_key, tls).send(
+                folder, stage(folder, version=2 + number, patients=[leaky])
+            )
