@@ -11,6 +11,7 @@
 #
 # The DAG tasks inherit this process's environment (AANLEVERING_* settings).
 set -euo pipefail
+umask 077  # staging, event log, reports and Airflow logs are for this account only (docs/privacy.md)
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BIN=$ROOT/.venv/bin

@@ -6,6 +6,7 @@
 # 2026-01-01 and unpaused. Everything it writes lives under $AANLEVERING_HOME
 # (default ./var); `make stop` stops what it started, `make clean-home` wipes it.
 set -euo pipefail
+umask 077  # staging, event log, reports and Airflow logs are for this account only (docs/privacy.md)
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export AANLEVERING_HOME="${AANLEVERING_HOME:-$PWD/var}"

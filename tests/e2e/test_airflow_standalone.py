@@ -14,8 +14,6 @@ screenshot is kept in test-artefacts/deliveries-page.png.
 from __future__ import annotations
 
 import base64
-import contextlib
-import itertools
 import json
 import os
 import subprocess
@@ -26,10 +24,10 @@ from typing import Any
 
 import pytest
 import requests
-from websockets.sync.client import connect
 
 from aanlevering.deliver.ledger import load_ledger
 from conftest import World, identity_values
+from support.browser import Browser
 from support.servers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -199,66 +197,6 @@ def test_backfill_from_the_rest_api_delivers_2026_and_skips_2025(
         timeout=30,
     )
     assert report.status_code == 200 and "<html" in report.text.lower()
-
-
-class Browser:
-    """Headless Chromium from Debian driven over the DevTools protocol (no downloaded browsers)."""
-
-    def __init__(self, profile: Path) -> None:
-        self.process = subprocess.Popen(
-            [
-                "chromium",
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--remote-debugging-port=0",
-                f"--user-data-dir={profile}",
-                "--window-size=1400,1000",
-                "about:blank",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not (port_file.is_file() and port_file.read_text().strip()):
-            assert time.monotonic() < deadline, "chromium did not open its DevTools port"
-            assert self.process.poll() is None, "chromium exited"
-            time.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        targets = requests.get(f"http://127.0.0.1:{port}/json/list", timeout=10).json()
-        url = next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
-        self.exits = contextlib.ExitStack()
-        self.socket = self.exits.enter_context(connect(url, max_size=50_000_000))
-        self.ids = itertools.count(1)
-        self.call("Page.enable")
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        message_id = next(self.ids)
-        self.socket.send(json.dumps({"id": message_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv(timeout=60))
-            if message.get("id") == message_id:
-                assert "error" not in message, message["error"]
-                result: dict[str, Any] = message["result"]
-                return result
-
-    def js(self, expression: str) -> Any:
-        answer = self.call(
-            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
-        )
-        return answer["result"].get("value")
-
-    def wait_for(self, expression: str, seconds: float = 60) -> None:
-        deadline = time.monotonic() + seconds
-        while not self.js(expression):
-            assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-            time.sleep(0.3)
-
-    def close(self) -> None:
-        self.exits.close()
-        self.process.terminate()
-        self.process.wait(timeout=30)
 
 
 def test_a_browser_logs_in_and_sees_receipted_deliveries(

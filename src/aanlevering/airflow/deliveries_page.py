@@ -10,20 +10,43 @@ Plugin apps get no Airflow authentication by themselves, so every route
 depends on an ``authenticate`` callable: in Airflow it is Airflow's own
 ``get_user`` (the JWT of the logged-in user, from the ``_token`` cookie the UI
 sets or an ``Authorization: Bearer`` header); without a valid token the page
-answers 401/403.
+answers 401/403. A user sees a registration's rows (and its reports) only
+when ``readable`` says they may read that registration's DAG: in Airflow, the
+auth manager's ``filter_authorized_dag_ids``.
+
+Only the registry holder's report (``validation-report.html``/``.json``,
+which holds no values) is served, with ``Content-Security-Policy: sandbox``
+and ``nosniff``: GX Data Docs show clinical values and are never served here
+(they stay files for the hospital's engineers). Every cell is escaped.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: FastAPI resolves the local dependency alias at runtime.
 
 import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+
+#: (user, registration ids) -> the ids whose DAG the user may read.
+Readable = Callable[[Any, Collection[str]], Collection[str]]
+
+#: The only files the page serves: the registry holder's report, which has no values.
+REPORT_NAMES = frozenset({"validation-report.html", "validation-report.json"})
+
+#: Headers on every answer; reports get a sandbox on top (no script, no form, no origin).
+PAGE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "frame-ancestors 'self'",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+REPORT_HEADERS = {**PAGE_HEADERS, "Content-Security-Policy": "sandbox"}
 
 STATE_STYLE = {
     "delivered": "background:#d7f5dd",
@@ -45,6 +68,21 @@ def deliveries_document(on: date | None = None) -> dict[str, Any]:
     catalogue = load_catalogue(settings.catalogue_dir)
     with open_event_store(settings.event_store_url) as store:
         return build_projections(store, catalogue, on or date.today())
+
+
+def visible(document: dict[str, Any], allowed: Collection[str]) -> dict[str, Any]:
+    """``document`` with only the registrations (and their deliveries) in ``allowed``."""
+    return {
+        **document,
+        "registrations": {
+            key: value for key, value in document["registrations"].items() if key in allowed
+        },
+        "deliveries": [e for e in document["deliveries"] if e.get("registration") in allowed],
+    }
+
+
+def _cell(value: object) -> str:
+    return html.escape("-" if value is None else str(value))
 
 
 def _report_link(report: str | None, reports_dir: Path) -> str:
@@ -69,8 +107,8 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
         "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;"
         "margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
         "</style></head><body>",
-        f"<h1>Deliveries</h1><p>As of {html.escape(document['as_of'])}; "
-        f"event log position {document['last_position']}. Counts only: no patient data "
+        f"<h1>Deliveries</h1><p>As of {_cell(document['as_of'])}; "
+        f"event log position {_cell(document['last_position'])}. Counts only: no patient data "
         "is shown or kept here.</p>",
     ]
     for registration_id, registration in sorted(document["registrations"].items()):
@@ -106,8 +144,9 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
                 f"<tr class='{html.escape(state)}' style='{STATE_STYLE.get(state, '')}'>"
                 f"<td>{html.escape(period['period'])}</td><td>{html.escape(state)}</td>"
                 f"<td>{html.escape(period['due_by'] or '-')}</td>"
-                f"<td>{entry['version'] if entry else '-'}</td><td>{html.escape(records)}</td>"
-                f"<td>{entry['excluded_optouts'] if entry else '-'}</td>"
+                f"<td>{_cell(entry['version'] if entry else None)}</td>"
+                f"<td>{html.escape(records)}</td>"
+                f"<td>{_cell(entry['excluded_optouts'] if entry else None)}</td>"
                 f"<td>{report}</td>"
                 f"<td>{receipt}</td></tr>"
             )
@@ -116,29 +155,63 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
     return "".join(parts)
 
 
-def create_app(authenticate: Callable[..., Any]) -> FastAPI:
-    """The page's app; every route requires ``authenticate`` to accept the request."""
+def report_file(reports_dir: Path, path: str, allowed: Collection[str]) -> Path:
+    """The report at ``path`` under ``reports_dir``; 404 for anything else.
+
+    Served: ``<registration>/<period>/v<N>/validation-report.html|json`` of a
+    registration in ``allowed``. Not served: Data Docs (they show values),
+    other files, other registrations' reports, paths that leave the folder.
+    """
+    root = reports_dir.resolve()
+    target = (root / path).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(status_code=404, detail="no such report")
+    parts = target.relative_to(root).parts
+    if len(parts) != 4 or parts[3] not in REPORT_NAMES or parts[0] not in allowed:
+        raise HTTPException(status_code=404, detail="no such report")
+    return target
+
+
+def create_app(authenticate: Callable[..., Any], readable: Readable) -> FastAPI:
+    """The page's app; every route requires ``authenticate`` to accept the request.
+
+    ``readable`` narrows every answer to the registrations whose DAG the
+    user may read; it is required, so no caller gets all rows by omission.
+    """
     from aanlevering.settings import load_settings
 
-    app = FastAPI(title="aanlevering deliveries", dependencies=[Depends(authenticate)])
+    app = FastAPI(title="aanlevering deliveries")
+
+    User = Annotated[Any, Depends(authenticate)]  # noqa: N806 - a type alias
+
+    def allowed_for(user: Any, document: dict[str, Any]) -> set[str]:
+        return set(readable(user, sorted(document["registrations"])))
 
     @app.get("/", response_class=HTMLResponse)
-    def page(dag_id: str | None = None, registration: str | None = None) -> str:
+    def page(
+        response: Response,
+        user: User,
+        dag_id: str | None = None,
+        registration: str | None = None,
+    ) -> str:
         only = registration or (dag_id.removeprefix("deliver-") if dag_id else None)
-        return render(deliveries_document(), load_settings().reports_dir, only)
+        document = deliveries_document()
+        shown = visible(document, allowed_for(user, document))
+        response.headers.update(PAGE_HEADERS)
+        return render(shown, load_settings().reports_dir, only)
 
     @app.get("/api/deliveries.json")
-    def document() -> JSONResponse:
-        return JSONResponse(json.loads(json.dumps(deliveries_document(), default=str)))
+    def document(user: User) -> JSONResponse:
+        full = deliveries_document()
+        shown = visible(full, allowed_for(user, full))
+        return JSONResponse(json.loads(json.dumps(shown, default=str)), headers=PAGE_HEADERS)
 
     @app.get("/reports/{path:path}")
-    def report(path: str) -> FileResponse:
-        root = load_settings().reports_dir.resolve()
-        target = (root / path).resolve()
-        if not target.is_relative_to(root) or target.suffix not in {".html", ".json"}:
-            raise HTTPException(status_code=404, detail="no such report")
-        if not target.is_file():
-            raise HTTPException(status_code=404, detail="no such report")
-        return FileResponse(target)
+    def report(path: str, user: User) -> FileResponse:
+        first = path.split("/", 1)[0]
+        allowed = set(readable(user, [first]))
+        target = report_file(load_settings().reports_dir, path, allowed)
+        media = "text/html" if target.suffix == ".html" else "application/json"
+        return FileResponse(target, media_type=media, headers=REPORT_HEADERS)
 
     return app

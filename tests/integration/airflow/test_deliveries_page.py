@@ -90,7 +90,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TestClient:
     report.parent.mkdir(parents=True)
     report.write_text("<html>report</html>")
     (tmp_path / "secret.txt").write_text("not a report")
-    return TestClient(create_app(_accept_token))
+    return TestClient(create_app(_accept_token, lambda user, registrations: set(registrations)))
 
 
 def test_every_route_needs_the_token(client: TestClient) -> None:
