@@ -72,8 +72,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         403: "Role, registry holder or pseudonym type not allowed",
         404: "Unknown registration",
         409: "Request id reused with a different body",
-        413: "Too many records or bytes",
+        413: "Too many records or bytes (a declared body over the limit is refused unread)",
         422: "Invalid request (field paths named, values never echoed)",
+        429: "Rate limited, too many failed logins or uploads in progress; see Retry-After",
     }.items()
 }
 _BODY_MODELS: tuple[type[BaseModel], ...] = (
