@@ -86,13 +86,16 @@ def write_demo_config(
     ttp_url: str | None = None,
     ttp_api_key_files: dict[str, Path] | None = None,
     forwarder_key_files: dict[str, Path] | None = None,
+    forwarder_registrations: dict[str, list[str]] | None = None,
     ttp_ca_bundle: Path | None = None,
 ) -> Path:
     """Write config + an API key file per hospital (``<id>.api-key``, 0600); return the config.
 
     Each hospital gets its own SFTP inbox per registration,
     ``sftp-inbox/<hospital>/<registration>``. Key files already there are
-    kept, so adding a hospital does not change the others' keys.
+    kept, so adding a hospital does not change the others' keys. Each
+    forwarder key (the TTP's, per registry holder) may deliver only to that
+    holder's registrations (``forwarder_registrations``; default: all).
     """
     from aanlevering.counterparts.registry_holder.config import hash_api_key
 
@@ -109,6 +112,13 @@ def write_demo_config(
         "forwarders": {
             f"ttp-forwarder-{holder}": hash_api_key(path.read_text(encoding="utf-8").strip())
             for holder, path in (forwarder_key_files or {}).items()
+        },
+        # Each forwarder key delivers only to its registry holder's registrations.
+        "forwarder_registrations": {
+            f"ttp-forwarder-{holder}": list(
+                (forwarder_registrations or {}).get(holder, registrations)
+            )
+            for holder in (forwarder_key_files or {})
         },
         "sftp_inboxes": {h: [f"sftp-inbox/{h}/{r}" for r in registrations] for h in ids},
         "fault_injection": fault_injection,
@@ -149,6 +159,10 @@ def _init_config(args: argparse.Namespace) -> int:
         }
         if args.ttp_forwarding
         else None,
+        forwarder_registrations={
+            holder: [c.id for c in configs if c.registry_holder_id == holder]
+            for holder in {c.registry_holder_id for c in configs}
+        },
     )
     print(f"wrote {path}")
     return 0

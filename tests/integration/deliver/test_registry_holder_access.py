@@ -32,7 +32,13 @@ def holder(tmp_path: Path) -> Iterator[RegistryHolder]:
     home = tmp_path / "registry-holder"
     forwarding = tmp_path / "forwarding.key"
     forwarding.write_text("forwarder-secret\n")
-    write_demo_config(home, [A, B], ["ldtr"], forwarder_key_files={"lnaz": forwarding})
+    write_demo_config(
+        home,
+        [A, B],
+        ["ldtr", "dica-dsaa"],
+        forwarder_key_files={"lnaz": forwarding},
+        forwarder_registrations={"lnaz": ["ldtr"]},  # LNAZ's forwarder key: LNAZ's registration
+    )
     running = RegistryHolder(home, free_port(), (home / f"{A}.api-key").read_text().strip())
     running.start()
     try:
@@ -133,6 +139,14 @@ def test_a_forwarder_acts_only_for_a_named_known_provider(
     assert requests.get(url, headers=unknown, timeout=5).status_code == 403
     named = requests.get(url, headers={**bare, "On-Behalf-Of": A}, timeout=5)
     assert named.status_code == 200 and named.json() == []
+    # LNAZ's forwarder key delivers to LNAZ's registration only.
+    for registration, status in (("ldtr", 404), ("dica-dsaa", 403)):
+        receipt = requests.get(
+            f"{holder.endpoint(registration)}/{A}.{registration}.2026-03.v1/receipt",
+            headers={**bare, "On-Behalf-Of": A},
+            timeout=5,
+        )
+        assert receipt.status_code == status, receipt.text
     # A hospital cannot act on behalf of another.
     spoof = requests.get(url, headers=_as(holder, B, **{"On-Behalf-Of": A}), timeout=5)
     assert spoof.status_code == 403

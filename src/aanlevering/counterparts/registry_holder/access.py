@@ -29,6 +29,8 @@ class Caller:
 
     provider: str
     forwarder: str | None = None
+    #: A forwarder delivers only to these registrations (None: a hospital, not limited here).
+    registrations: frozenset[str] | None = None
 
 
 def identify(
@@ -62,7 +64,8 @@ def identify(
         raise Denied(403, f"forwarder {forwarder!r} must name the provider in On-Behalf-Of")
     if on_behalf_of not in config.hospital_key_hashes:
         raise Denied(403, f"forwarder {forwarder!r}: {on_behalf_of!r} is not a known provider")
-    return Caller(on_behalf_of, forwarder)
+    allowed = frozenset(config.forwarder_registrations.get(forwarder, ()))
+    return Caller(on_behalf_of, forwarder, allowed)
 
 
 def check_name(name: str) -> None:
@@ -74,6 +77,10 @@ def check_name(name: str) -> None:
 def check_key(caller: Caller, registration: str, key: str) -> None:
     """Denied unless ``key`` is one of the caller's keys for ``registration``."""
     check_name(key)
+    if caller.registrations is not None and registration not in caller.registrations:
+        raise Denied(
+            403, f"forwarder {caller.forwarder!r} does not deliver to registration {registration!r}"
+        )
     if not key.startswith(f"{caller.provider}.{registration}."):
         raise Denied(
             403,

@@ -47,6 +47,8 @@ class ReceiverConfig:
     sftp_inboxes: dict[Path, str] = field(default_factory=dict)  # folder -> hospital
     fault_injection: bool = False
     forwarder_key_hashes: dict[str, str] = field(default_factory=dict)
+    #: forwarder id -> the registrations it may deliver to (unlisted: none).
+    forwarder_registrations: dict[str, frozenset[str]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     hospital_subjects: dict[str, str] = field(default_factory=dict)
     ttp_tls: ClientTLS = field(default_factory=ClientTLS)
@@ -136,6 +138,10 @@ def load_receiver_config(path: Path) -> ReceiverConfig:
             audit_log=(base / raw.get("audit_log", "audit.jsonl")).resolve(),
             forwarder_key_hashes={
                 str(k): str(v) for k, v in dict(raw.get("forwarders") or {}).items()
+            },
+            forwarder_registrations={
+                str(k): frozenset(str(r) for r in v)
+                for k, v in dict(raw.get("forwarder_registrations") or {}).items()
             },
         )
     except (OSError, yaml.YAMLError) as error:
