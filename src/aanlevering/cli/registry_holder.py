@@ -190,6 +190,7 @@ def _exchanger(config: ReceiverConfig) -> Exchanger | None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from aanlevering.counterparts.common.audit import ChainedAuditLog
     from aanlevering.counterparts.common.tls import server_tls_from_args
     from aanlevering.counterparts.registry_holder.app import create_app
     from aanlevering.counterparts.registry_holder.config import load_receiver_config
@@ -199,10 +200,12 @@ def _serve(args: argparse.Namespace) -> int:
     tls = server_tls_from_args(args)
     config = load_receiver_config(args.config)
     store = DeliveryStore(config.storage_dir, config.receiver_id, exchanger=_exchanger(config))
-    stop = start_watcher(config.sftp_inboxes, store) if config.sftp_inboxes else None
+    # One audit log per process: the HTTP interface and the SFTP inboxes share its chain.
+    audit = ChainedAuditLog(config.audit_log) if config.audit_log is not None else None
+    stop = start_watcher(config.sftp_inboxes, store, audit=audit) if config.sftp_inboxes else None
     try:
         uvicorn.run(
-            create_app(config, store),
+            create_app(config, store, audit=audit),
             host=args.host,
             port=args.port,
             log_level="warning",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from aanlevering.counterparts.common.audit import ChainedAuditLog, verify_chain
 from aanlevering.counterparts.registry_holder.sftp_inbox import start_watcher
 from aanlevering.counterparts.registry_holder.store import DeliveryStore
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
@@ -31,12 +33,19 @@ def test_upload_is_receipted_by_the_receiver_and_not_repeated(
     inbox = sftp_server.root / "ldtr"
     inbox.mkdir()
     store = DeliveryStore(tmp_path / "receiver", "reference")
-    stop = start_watcher({inbox: "demo-hospital"}, store, interval=0.1)
+    audit = ChainedAuditLog(tmp_path / "audit.jsonl")
+    stop = start_watcher({inbox: "demo-hospital"}, store, interval=0.1, audit=audit)
     try:
         receipt = _channel(sftp_server, inbox).send(folder, manifest)
         again = _channel(sftp_server, inbox).send(folder, manifest)
     finally:
         stop.set()
+    entries = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [(e["who"], e["endpoint"], e["outcome"]) for e in entries] == [
+        ("demo-hospital", "sftp-inbox", "ok")
+    ]
+    assert entries[0]["delivery"] == manifest.idempotency_key and entries[0]["records"] == 2
+    assert verify_chain(tmp_path / "audit.jsonl") == (1, [])
     assert receipt.idempotency_key == manifest.idempotency_key
     assert again.duplicate and again.receipt_id == receipt.receipt_id
     assert len(store.ledger()) == 1
@@ -92,13 +101,18 @@ def test_inbox_refuses_a_delivery_of_another_provider(
     inbox = sftp_server.root / "ldtr"
     inbox.mkdir()
     store = DeliveryStore(tmp_path / "receiver", "reference")
-    stop = start_watcher({inbox: "hospital-b"}, store, interval=0.1)
+    audit = ChainedAuditLog(tmp_path / "audit.jsonl")
+    stop = start_watcher({inbox: "hospital-b"}, store, interval=0.1, audit=audit)
     try:
         with pytest.raises(RejectedDelivery, match="not one of provider 'hospital-b'"):
             _channel(sftp_server, inbox).send(folder, manifest)
     finally:
         stop.set()
     assert store.ledger() == []
+    # Refused before its manifest was accepted: neither registration nor key is logged.
+    (entry,) = [json.loads(line) for line in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert entry["who"] == "hospital-b" and entry["outcome"] == "refused:403"
+    assert "registration" not in entry and "delivery" not in entry
 
 
 def test_resend_of_other_content_under_a_receipted_key_is_never_adopted(

@@ -124,8 +124,14 @@ def _caller_of(config: ReceiverConfig) -> Callable[..., access.Caller]:
     return hospital
 
 
-def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
-    """Build the app for one receiver config and store."""
+def create_app(
+    config: ReceiverConfig, store: DeliveryStore, audit: ChainedAuditLog | None = None
+) -> FastAPI:
+    """Build the app for one receiver config and store.
+
+    ``audit``: the process's one audit log (shared with the SFTP watcher); by
+    default one is opened at ``config.audit_log``.
+    """
     app = FastAPI(title="aanlevering reference registry holder", version="1")
     faults = Faults()
 
@@ -216,18 +222,22 @@ def create_app(config: ReceiverConfig, store: DeliveryStore) -> FastAPI:
         """The caller's own receipted deliveries (never another provider's)."""
         return store.ledger(provider=caller.provider)
 
-    _add_guards(app, config, faults)
+    _add_guards(app, config, faults, audit)
     return app
 
 
-def _add_guards(app: FastAPI, config: ReceiverConfig, faults: Faults) -> None:
+def _add_guards(
+    app: FastAPI, config: ReceiverConfig, faults: Faults, audit: ChainedAuditLog | None
+) -> None:
     """Fault routes (tests only), then limits and the audit trail around every route."""
     if config.fault_injection:
         _add_fault_routes(app, faults)
-    _add_limits(app, config)
+    if audit is None and config.audit_log is not None:
+        audit = ChainedAuditLog(config.audit_log)
+    _add_limits(app, config, audit)
 
 
-def _add_limits(app: FastAPI, config: ReceiverConfig) -> None:
+def _add_limits(app: FastAPI, config: ReceiverConfig, audit: ChainedAuditLog | None) -> None:
     """Authenticate, rate-limit and size-check before any route reads a body (limits.py)."""
     limits = config.limits
     delivery = r"/registrations/[^/]+/deliveries/[^/]+"
@@ -263,11 +273,11 @@ def _add_limits(app: FastAPI, config: ReceiverConfig) -> None:
         return f"forwarder:{forwarder}" if forwarder is not None else None
 
     app.add_middleware(RequestLimits, policy=policy, identify=identify)
-    if config.audit_log is not None:
+    if audit is not None:
         # Added last, so outermost: it also records what the limits refused.
         app.add_middleware(
             AuditTrail,
-            log=ChainedAuditLog(config.audit_log),
+            log=audit,
             identify=identify,
             registrations=config.registrations,
             providers=frozenset(config.hospital_key_hashes),

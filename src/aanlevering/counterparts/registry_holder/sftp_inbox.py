@@ -5,7 +5,9 @@ hospital uploads it last). The watcher checks it with the same store as the
 HTTP interface and writes ``receipt.json`` (or ``rejected.txt``) next to it.
 Each inbox belongs to one hospital (its SFTP account writes only there), and
 the same rules as over HTTP apply: the manifest must be that hospital's, the
-folder its idempotency key, the file names plain (:mod:`.access`).
+folder its idempotency key, the file names plain (:mod:`.access`). Every
+delivery it decides on gets a line in the registry holder's audit trail
+(``peer`` ``sftp``; registration and key only once :mod:`.access` accepted them).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from aanlevering.counterparts.common.audit import ChainedAuditLog
 from aanlevering.counterparts.registry_holder import access
 from aanlevering.counterparts.registry_holder.checks import summarise
 from aanlevering.counterparts.registry_holder.store import Conflict, DeliveryStore, Rejected
@@ -24,37 +27,77 @@ from aanlevering.errors import DeliveryError
 log = logging.getLogger(__name__)
 
 
-def process_inbox_once(inbox: Path, store: DeliveryStore, provider: str) -> int:
+def _audit(
+    audit: ChainedAuditLog | None,
+    provider: str,
+    outcome: str,
+    manifest: Manifest | None = None,
+) -> None:
+    if audit is None:
+        return
+    what: dict[str, object] = {}
+    if manifest is not None:  # only after access.check_key/check_manifest accepted it
+        what = {
+            "registration": manifest.registration,
+            "delivery": manifest.idempotency_key,
+            "files": len(manifest.files),
+            "records": sum(item.records for item in manifest.files),
+        }
+    audit.append(
+        {
+            "who": provider,
+            "credential": "sftp-account",
+            "peer": "sftp",
+            "method": "SFTP",
+            "endpoint": "sftp-inbox",
+            **what,
+            "outcome": outcome,
+        }
+    )
+
+
+def process_inbox_once(
+    inbox: Path, store: DeliveryStore, provider: str, audit: ChainedAuditLog | None = None
+) -> int:
     """Receipt every complete, unreceipted delivery folder in ``provider``'s ``inbox``."""
     done = 0
     for manifest_path in sorted(inbox.glob(f"*/{MANIFEST_NAME}")):
         folder = manifest_path.parent
         if (folder / "receipt.json").exists() or (folder / "rejected.txt").exists():
             continue
+        checked: Manifest | None = None
         try:
             manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
             caller = access.Caller(provider)
             access.check_key(caller, manifest.registration, folder.name)
             access.check_manifest(caller, manifest.registration, folder.name, manifest)
+            checked = manifest
             receipt = store.commit(folder, manifest)
         except access.Denied as denied:
             (folder / "rejected.txt").write_text(f"- refused: {denied}\n", encoding="utf-8")
+            _audit(audit, provider, f"refused:{denied.status}")
             continue
         except Rejected as error:
             (folder / "rejected.txt").write_text(summarise(error.problems), encoding="utf-8")
+            _audit(audit, provider, "rejected", checked)
             continue
         except (Conflict, DeliveryError) as error:
             (folder / "rejected.txt").write_text(f"- {error}\n", encoding="utf-8")
+            _audit(audit, provider, "rejected", checked)
             continue
         partial = folder / ".receipt.json.part"
         partial.write_text(receipt.to_json(), encoding="utf-8")
         partial.replace(folder / "receipt.json")
+        _audit(audit, provider, "duplicate" if receipt.duplicate else "ok", checked)
         done += 1
     return done
 
 
 def start_watcher(
-    inboxes: Mapping[Path, str], store: DeliveryStore, interval: float = 0.5
+    inboxes: Mapping[Path, str],
+    store: DeliveryStore,
+    interval: float = 0.5,
+    audit: ChainedAuditLog | None = None,
 ) -> threading.Event:
     """Poll the inboxes (folder -> owning hospital) in a daemon thread; set the event to stop."""
     stop = threading.Event()
@@ -63,7 +106,7 @@ def start_watcher(
         while not stop.is_set():
             for inbox, provider in inboxes.items():
                 try:
-                    process_inbox_once(inbox, store, provider)
+                    process_inbox_once(inbox, store, provider, audit)
                 except OSError:
                     log.exception("SFTP inbox %s could not be processed", inbox)
             stop.wait(interval)
