@@ -386,3 +386,30 @@ def test_rerun_after_a_wiped_home_with_changed_content_gets_a_new_receipt(
         (1, None),
         (2, f"{B}.dica-dsaa.2026-Q2.v1"),
     ]
+
+
+def test_ttp_local_rerun_after_a_wiped_home_is_never_answered_with_the_old_receipt(
+    network: Network,
+) -> None:
+    c = network.hospitals[C]
+    key = f"{C}.nkr-borst.2026.v1"
+    if key not in [e["idempotency_key"] for e in network.ledger(C)]:
+        _include(network, "nkr-borst")
+        network.deliver(
+            C, "nkr-borst", "2026", c.demo / "fhir-bulk" / "nkr-borst", allow_open_period=True
+        )
+    old = next(e for e in network.ledger(C) if e["idempotency_key"] == key)
+    shutil.rmtree(c.settings.home)
+    ensure_demo_keys(c.settings, [cfg.id for cfg in network.catalogue])
+    for export in network.shared_keys.values():
+        import_source_key(c.settings, export, replace=True)
+    _include(network, "nkr-borst")
+    changed = network.hospitals[A].demo / "fhir-bulk" / "nkr-borst"
+    with pytest.raises(VersionTaken, match="already holds"):
+        network.deliver(C, "nkr-borst", "2026", changed, allow_open_period=True)
+    again = network.deliver(C, "nkr-borst", "2026", changed, allow_open_period=True)
+    assert again.status == "delivered" and again.receipt is not None
+    assert again.version == 2 and again.receipt.receipt_id != old["receipt_id"]
+    assert again.receipt.channel == "ttp-local"
+    held = [e for e in network.ledger(C) if e["registration"] == "nkr-borst"]
+    assert [(e["version"], e["supersedes"]) for e in held] == [(1, None), (2, key)]

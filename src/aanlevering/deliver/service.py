@@ -86,8 +86,7 @@ def send_with_retries(
             receipt = verify_receipt(channel.send(folder, manifest), manifest)
         except VersionTaken as error:
             _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
-            if error.receipt is not None:
-                _record_taken(store, stream, manifest, error.receipt)
+            _record_taken(store, stream, manifest, error.receipt)
             raise
         except RejectedDelivery as error:
             _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
@@ -156,7 +155,10 @@ def _record_failure(
     )
 
 
-def _record_taken(store: EventStore, stream: str, manifest: Manifest, receipt: Receipt) -> None:
+def _record_taken(
+    store: EventStore, stream: str, manifest: Manifest, receipt: Receipt | None
+) -> None:
+    """The receiver holds this version with other content (its receipt, when it was shown)."""
     store.append(
         stream,
         [
@@ -165,9 +167,9 @@ def _record_taken(store: EventStore, stream: str, manifest: Manifest, receipt: R
                 period=manifest.period,
                 version=manifest.version,
                 idempotency_key=manifest.idempotency_key,
-                receipt_id=receipt.receipt_id,
-                receiver=receipt.receiver,
-                received_at=receipt.received_at,
+                receipt_id=receipt.receipt_id if receipt else "",
+                receiver=receipt.receiver if receipt else "",
+                received_at=receipt.received_at if receipt else "",
                 provider=manifest.provider_id,
             )
         ],

@@ -26,7 +26,12 @@ from aanlevering.counterparts.ttp.keys import read_secret_text
 from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.deliver.manifest import Manifest
-from aanlevering.deliver.receipt import Receipt, RejectedDelivery, RetryableDeliveryError
+from aanlevering.deliver.receipt import (
+    Receipt,
+    RejectedDelivery,
+    RetryableDeliveryError,
+    VersionTaken,
+)
 from aanlevering.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
@@ -91,6 +96,15 @@ class Forwarder:
         for attempt in range(1, self._policy.max_attempts + 1):
             try:
                 receipt = channel.send(folder, manifest)
+            except VersionTaken as error:
+                raise Refusal(
+                    409,
+                    "version_taken",
+                    f"the registry holder of {registration!r} already holds "
+                    f"{manifest.idempotency_key} from {manifest.provider_id} with other content "
+                    f"(receipt {error.receipt.receipt_id if error.receipt else 'unknown'}).",
+                    registration=registration,
+                ) from None
             except RejectedDelivery as error:
                 raise Refusal(
                     422,

@@ -27,6 +27,7 @@ from aanlevering.deliver.receipt import (
     Receipt,
     RejectedDelivery,
     RetryableDeliveryError,
+    VersionTaken,
     verify_receipt,
 )
 from aanlevering.errors import TTPError
@@ -111,6 +112,17 @@ def _input_types(name: str, data: bytes) -> set[str]:
     return types
 
 
+def local_request_id(manifest: Manifest) -> str:
+    """``<idempotency key>:<manifest digest prefix>``: a retry reuses it, other content never.
+
+    Why the digest: after a wiped home the same key can come with other
+    content; the TTP must not answer it from its cache of the earlier
+    upload, but forward it, so the registry holder says the version is
+    taken (decision 0221).
+    """
+    return f"{manifest.idempotency_key}:{manifest.sha256()[:16]}"
+
+
 def upload_local(
     client: TTPClient,
     registration: str,
@@ -130,7 +142,7 @@ def upload_local(
     key, so a retried delivery is answered, not served twice. Returns the
     registry holder's receipt.
     """
-    request_id = request_id or manifest.idempotency_key
+    request_id = request_id or local_request_id(manifest)
     check_run_id(request_id)
     files = []
     declared = set(manifest.pseudonym_types)
@@ -199,5 +211,12 @@ class TtpLocalChannel:
         except TTPUnavailable as error:
             raise RetryableDeliveryError(f"TTP unavailable for local upload: {error}") from error
         except TTPRefused as error:
+            if error.code == "version_taken":
+                raise VersionTaken(
+                    f"{error.server_message} This content was NOT delivered; the ledger now "
+                    "records that version, and the next run delivers this content as the next "
+                    "version, superseding it.",
+                    None,
+                ) from error
             raise RejectedDelivery(f"TTP refused the local upload: {error}") from error
         return verify_receipt(result.receipt, manifest)
