@@ -5,7 +5,9 @@ hospital's MRN key is its own. ``init-demo`` creates random keys that are
 missing (never overwrites; never against production secrets). ``export``
 writes one registration's source key to a 0600 file with its version and
 key check value, for the other hospitals of the registration; ``import``
-installs such a file (a newer version replaces the old one: rotation).
+installs such a file (a newer version replaces the old one: rotation);
+``check-values`` prints each installed key's version and check value, which
+hospitals can compare without showing the key.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     export.add_argument("--registration", required=True)
     export.add_argument("--out", required=True, type=Path, help="new file (mode 0600)")
     export.set_defaults(handler=_export)
+    actions.add_parser(
+        "check-values", help="version and check value of each installed source key"
+    ).set_defaults(handler=_check_values)
     imported = actions.add_parser("import", help="install a source key exported elsewhere")
     imported.add_argument("file", type=Path)
     imported.add_argument(
@@ -66,4 +71,21 @@ def _import(args: argparse.Namespace) -> int:
             f"installed source key {done.registration} version {done.version}{was}, "
             f"check value {done.check_value}"
         )
+    return 0
+
+
+def _check_values(args: argparse.Namespace) -> int:
+    """Print what hospitals compare to know they share a registration's key (never the key)."""
+    from aanlevering.pseudonym.key_check import source_key_check
+    from aanlevering.pseudonym.keys import source_key_path
+    from aanlevering.pseudonym.source_step import load_source_key
+
+    settings = load_settings()
+    for config in load_catalogue(settings.catalogue_dir):
+        path = source_key_path(settings, config.id)
+        if not path.is_file():
+            print(f"{config.id}\t-\tno source key installed")
+            continue
+        check = source_key_check(load_source_key(config.id, path=path))
+        print(f"{config.id}\tv{check.version}\t{check.check_value}")
     return 0

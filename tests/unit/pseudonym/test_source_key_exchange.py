@@ -82,3 +82,25 @@ def test_rotation_a_newer_version_replaces_the_installed_key(tmp_path: Path) -> 
     assert source_key_check(load_keys(b, "ldtr")[0]) == check
     with pytest.raises(ConfigError, match="Only a newer version replaces it"):
         import_source_key(b, v1)
+
+
+def test_cli_export_import_and_check_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aanlevering.cli.main import main
+
+    monkeypatch.setenv("AANLEVERING_HOME", str(tmp_path / "a"))
+    assert main(["keys", "init-demo"]) == 0
+    out = tmp_path / "ldtr.json"
+    assert main(["keys", "export", "--registration", "ldtr", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["keys", "check-values"]) == 0
+    at_a = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
+    monkeypatch.setenv("AANLEVERING_HOME", str(tmp_path / "b"))
+    assert main(["keys", "import", str(out)]) == 0
+    assert "installed source key ldtr version 1" in capsys.readouterr().out
+    assert main(["keys", "check-values"]) == 0
+    at_b = dict(line.split("\t", 1) for line in capsys.readouterr().out.splitlines())
+    assert at_b["ldtr"] == at_a["ldtr"]  # the same key: the same version and check value
+    assert at_b["dica-dsaa"].endswith("no source key installed")
+    assert main(["keys", "export", "--registration", "ldtr", "--out", str(out)]) == 2
