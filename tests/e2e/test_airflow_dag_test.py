@@ -161,6 +161,10 @@ def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
     assert entry is not None and entry.status == "receipted" and entry.receipt_id
     key = "demo-hospital.dica-dsaa.2026-Q1.v1"
     assert key in [e["idempotency_key"] for e in world.holder.ledger()]
+    # The delivery events name the actor: this DAG run (NEN 7513 "who").
+    with world.store() as store:
+        actors = {e.payload.get("actor") for e in store.read_stream("delivery-dica-dsaa-2026-Q1")}
+    assert actors and all(str(a).startswith("airflow:deliver-dica-dsaa/") for a in actors), actors
     # The staging folder (identifiers) is gone after the receipt.
     assert list((world.settings.staging_dir / "dica-dsaa" / "2026-Q1").glob("run-*")) == []
     # XCom carries references and counts only.
