@@ -51,8 +51,10 @@ PSEUDONYM_PREFIX = "pseudoniem_"
 
 _SPLIT_ARROW = r"[^\p{L}\p{N}]+"
 _SPLIT = re.compile(r"[\W_]+")
-_DOTTED_BSN = (r"\b([0-9]{4})\.([0-9]{2})\.([0-9]{3})\b", r"\1\2\3")
-_POSTCODE = (r"\b([1-9][0-9]{3}) ([a-z]{2})\b", r"\1\2")
+#: One pass joins a BSN written 1234.56.782 and a postcode written 1012 nx into one token.
+_JOINED = r"\b([0-9]{4})\.([0-9]{2})\.([0-9]{3})\b|\b([1-9][0-9]{3}) ([a-z]{2})\b"
+_JOINED_AS = r"\1\2\3\4\5"
+_JOINED_PY = re.compile(_JOINED)
 
 #: JSON members that hold our own ids, references, code systems or metadata.
 _SKIPPED_MEMBERS = frozenset(
@@ -149,10 +151,7 @@ def run_identifiers(
 
 
 def _normalised(text: pa.Array) -> pa.Array:
-    lowered = pc.utf8_lower(text)
-    for pattern, replacement in (_DOTTED_BSN, _POSTCODE):
-        lowered = pc.replace_substring_regex(lowered, pattern, replacement)
-    return lowered
+    return pc.replace_substring_regex(pc.utf8_lower(text), _JOINED, _JOINED_AS)
 
 
 def _candidate_lines(lines: pa.Array, tokens: pa.Array) -> list[int]:
@@ -204,9 +203,7 @@ class Hit:
 
 
 def _value_tokens(value: str) -> set[str]:
-    lowered = value.lower()
-    lowered = re.sub(_DOTTED_BSN[0], _DOTTED_BSN[1], lowered)
-    lowered = re.sub(_POSTCODE[0], _POSTCODE[1], lowered)
+    lowered = _JOINED_PY.sub(lambda m: "".join(g or "" for g in m.groups()), value.lower())
     return {token for token in _SPLIT.split(lowered) if token}
 
 
