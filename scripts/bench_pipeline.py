@@ -12,11 +12,14 @@ What it does (docs/performance.md, "Whole run"):
    (CSV for each ``--csv-patients``, FHIR NDJSON for ``--fhir-patients``);
 3. starts a reference TTP (``aanlevering ttp serve``) on a free loopback port;
 4. runs each delivery in its own worker process (so peak RSS is that run's),
-   timing the stages in the order of ``pipeline.run_delivery``: extract,
-   opt-outs, fingerprint, validate, pseudonymise (TTP round trips included),
-   output, outbox delivery, recording the delivery's contents; then the
-   floor: reading the same input with pyarrow and writing the same output
-   bytes, with no logic.
+   timing each stage of ``pipeline.stages.STAGES`` (the list the CLI and the
+   Airflow DAG run: check_obligation, extract, apply_optouts, validate,
+   pseudonymise with its TTP round trips, build_output, deliver,
+   confirm_receipt); then the floor: reading the same input with pyarrow and
+   writing the same output bytes, with no logic;
+5. with ``--steps csv`` (the default) runs each CSV delivery again as Airflow
+   runs it, every stage in its own process through the run folder
+   (``<label>_steps_*`` figures and ``<label>_steps_over_in_process``).
 
 Prints ``bench: <name> <value> <unit>`` per figure and writes them all to
 ``bench/results.json`` (``--results``). Not a test: nothing asserts timings.
@@ -50,25 +53,16 @@ import yaml
 
 from aanlevering.catalogue import load_catalogue
 from aanlevering.deliver.channels.factory import build_channel
-from aanlevering.deliver.service import send_with_retries
 from aanlevering.events.factory import open_event_store
-from aanlevering.extract.api import extract
-from aanlevering.optout.deliveries import record_delivery_contents
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import mrn_hasher
 from aanlevering.optout.sources.ehr_csv import read_optout_csv
 from aanlevering.periods import Period
-from aanlevering.pipeline import (
-    apply_optouts_to_extract,
-    copy_reports,
-    delivered_patient_refs,
-    pseudonymise_extract,
-    stage_delivery,
-    validate_for_delivery,
-)
-from aanlevering.pipeline import plan_version as plan_stage
+from aanlevering.pipeline.run import Ports, RunRequest, start_state
+from aanlevering.pipeline.stages import STAGES, RunContext, execute_stage
+from aanlevering.pipeline.state import MemoryRunState
 from aanlevering.pseudonym.keys import ensure_demo_keys
-from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import load_settings
 from aanlevering.validate.gx import import_gx
@@ -241,10 +235,16 @@ def worker_env(home: Path, catalogue: Path, ttp: TTPProcess) -> dict[str, str]:
 
 
 def run_worker(
-    label: str, input_dir: Path, optouts: Path | None, env: dict[str, str]
+    label: str,
+    input_dir: Path,
+    optouts: Path | None,
+    env: dict[str, str],
+    *,
+    steps: bool = False,
 ) -> list[dict[str, Any]]:
     """One delivery run in a fresh process; figures stream as printed, then come back as JSON."""
-    command = [sys.executable, __file__, "--worker", label, "--input", str(input_dir)]
+    mode = "--steps-worker" if steps else "--worker"
+    command = [sys.executable, __file__, mode, label, "--input", str(input_dir)]
     if optouts is not None:
         command += ["--optouts", str(optouts)]
     figures: list[dict[str, Any]] = []
@@ -312,8 +312,82 @@ def floor(figures: Figures, label: str, input_dir: Path, delivered: Path, work: 
 
 
 def worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict[str, Any]]:
-    """Deliver ``input_dir`` once, timing each stage as ``pipeline.run_delivery`` runs it."""
+    """Deliver ``input_dir`` once in this process, timing each stage of ``STAGES``.
+
+    The stages are the ones the CLI and the Airflow DAG run
+    (:data:`aanlevering.pipeline.stages.STAGES`), with the in-memory run state.
+    """
     figures = Figures()
+    settings, config, store, request = _prepare_run(optouts, input_dir)
+    ttp = TTPClient(os.environ["AANLEVERING_TTP_URL"], os.environ["AANLEVERING_TTP_API_KEY"])
+    ports = Ports(
+        store=store,
+        ttp=ttp,
+        channel_for=lambda registration, outbox: build_channel(
+            registration, settings, outbox=outbox, ttp=ttp
+        ),
+    )
+    with stage(figures, "gx_import"):
+        import_gx()
+    started = time.perf_counter()
+    state = start_state(MemoryRunState, config, settings, request)
+    ctx = RunContext.from_values(config, settings, ports, state.values())
+    for step in STAGES:
+        with stage(figures, f"{label}_{step.name}"):
+            execute_stage(step, ctx, state)
+    total = time.perf_counter() - started
+    _record_run(
+        figures, label, total=total, values=state.values(), store=store, registration=config.id
+    )
+    floor_seconds = floor(figures, label, input_dir, settings.home / "outbox", settings.home)
+    figures.add(f"{label}_run_over_floor", total / floor_seconds, "x")
+    return figures.items
+
+
+def steps_worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict[str, Any]]:
+    """Deliver ``input_dir`` as Airflow does: each stage in its own process, over a run folder.
+
+    The same :data:`STAGES` through :mod:`aanlevering.runs.steps`, state handed
+    over as Arrow IPC files; what this costs over :func:`worker` is the
+    process start-up, the catalogue load and the hand-over of each task.
+    """
+    figures = Figures()
+    _, config, store, request = _prepare_run(optouts, input_dir)
+    os.environ[f"AANLEVERING_OUTBOX__{config.id.upper().replace('-', '_')}"] = str(request.outbox)
+    started = time.perf_counter()
+    summaries: dict[str, dict[str, Any]] = {}
+    summary: dict[str, Any] = {}
+    for step in STAGES:
+        call = (
+            f"start_run({config.id!r}, {PERIOD!r}, today=date.fromisoformat({TODAY.isoformat()!r}),"
+            f" input_path=Path({str(input_dir)!r}), run_id='bench')"
+            if step is STAGES[0]
+            else f"run_stage({step.name!r}, {summary['run_dir']!r})"
+        )
+        code = (
+            "import json, sys\nfrom datetime import date\nfrom pathlib import Path\n"
+            "from aanlevering.runs.steps import run_stage, start_run\n"
+            f"print(json.dumps({call}))"
+        )
+        step_started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"step {step.name} failed:\n{done.stderr[-3000:]}")
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        summaries[step.name] = summary
+        figures.add(f"{label}_{step.name}", time.perf_counter() - step_started, "s")
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        figures.add(f"{label}_{step.name}_peak_rss", children, "MiB")
+    total = time.perf_counter() - started
+    store.close()
+    figures.add(f"{label}_run", total, "s")
+    figures.add(f"{label}_records", sum(summaries["extract"]["records"].values()), "records")
+    return figures.items
+
+
+def _prepare_run(optouts: Path | None, input_dir: Path) -> tuple[Any, Any, Any, RunRequest]:
     settings = load_settings()
     config = load_catalogue(settings.catalogue_dir).get(BENCH_REGISTRATION)
     ensure_demo_keys(settings, [config.id])
@@ -321,78 +395,37 @@ def worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict[str, 
     if optouts is not None:
         hasher = mrn_hasher(PatientRefHasher.from_settings(settings))
         record_optouts(store, read_optout_csv(optouts, hasher).entries)
-    ttp = TTPClient(os.environ["AANLEVERING_TTP_URL"], os.environ["AANLEVERING_TTP_API_KEY"])
-    period = Period.parse(PERIOD)
-    run_id = uuid.uuid4().hex[:12]
-    outbox = settings.home / "outbox"
-    with stage(figures, "gx_import"):
-        import_gx()
+    request = RunRequest(
+        registration_id=config.id,
+        input_path=input_dir,
+        period=Period.parse(PERIOD),
+        today=TODAY,
+        outbox=settings.home / "outbox",
+        run_id=uuid.uuid4().hex[:12],
+    )
+    return settings, config, store, request
 
-    started = time.perf_counter()
-    with stage(figures, f"{label}_extract"):
-        extracted = extract(config, input_dir, period)
-    rows = sum(d.num_rows for d in extracted.datasets.values())
-    with stage(figures, f"{label}_optout"):
-        extracted, excluded, refs = apply_optouts_to_extract(
-            extracted, settings, store, TODAY, run_id
-        )
-    with stage(figures, f"{label}_fingerprint"):
-        plan = plan_stage(config, store, period, extracted, refs, provider=settings.provider_id)
-    staging = settings.staging_dir / config.id / period.label / f"v{plan.version}"
-    staging.mkdir(parents=True)
-    with stage(figures, f"{label}_validate"):
-        outcome = validate_for_delivery(
-            extracted,
-            config,
-            settings,
-            store=store,
-            period=period,
-            version=plan.version,
-            excluded=excluded,
-        )
-        copy_reports(outcome.report_paths, staging)
-    patients_started = time.perf_counter()
-    with stage(figures, f"{label}_pseudonymise"):
-        extracted, pseudonyms = pseudonymise_extract(
-            config, settings, extracted, ttp=ttp, store=store, period=period, run_id=run_id
-        )
-    pseudonymise_seconds = time.perf_counter() - patients_started
-    channel = build_channel(config, settings, outbox=outbox, ttp=ttp)
-    with stage(figures, f"{label}_output"):
-        manifest = stage_delivery(
-            config,
-            settings,
-            store=store,
-            staging=staging,
-            extracted=extracted,
-            pseudonyms=pseudonyms,
-            plan=plan,
-            period=period,
-            channel_name=channel.name,
-            validation_report=outcome.report_paths.get("json"),
-            excluded=excluded,
-        )
-    with stage(figures, f"{label}_deliver"):
-        send_with_retries(channel, staging, manifest, store)
-    with stage(figures, f"{label}_record_contents"):
-        record_delivery_contents(
-            store, config.id, period.label, plan.version, delivered_patient_refs(refs)
-        )
-        shutil.rmtree(staging)
-    total = time.perf_counter() - started
+
+def _record_run(
+    figures: Figures,
+    label: str,
+    *,
+    total: float,
+    values: dict[str, Any],
+    store: Any,
+    registration: str,
+) -> None:
+    seconds = {f["name"]: float(f["value"]) for f in figures.items}
     _summary(
         figures,
         label=label,
         total=total,
-        rows=rows,
-        excluded=excluded,
-        patients=len(pseudonyms),
-        pseudonymise_seconds=pseudonymise_seconds,
+        rows=sum(values["extracted"].values()),
+        excluded=int(values["excluded_optouts"]),
+        patients=int(values["patients"]),
+        pseudonymise_seconds=seconds[f"{label}_pseudonymise"],
     )
-    figures.add(f"{label}_ttp_batches", len(_batch_ids(store, config.id)), "requests")
-    floor_seconds = floor(figures, label, input_dir, outbox, settings.home)
-    figures.add(f"{label}_run_over_floor", total / floor_seconds, "x")
-    return figures.items
+    figures.add(f"{label}_ttp_batches", len(_batch_ids(store, registration)), "requests")
 
 
 def _summary(
@@ -432,14 +465,22 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--steps",
+        default="csv",
+        choices=("csv", "all", "none"),
+        help="also run these deliveries as Airflow does, each stage in its own process",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--steps-worker", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--optouts", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 
-    if args.worker:
-        items = worker(args.worker, args.input, args.optouts)
+    if args.worker or args.steps_worker:
+        work_function = worker if args.worker else steps_worker
+        items = work_function(args.worker or args.steps_worker, args.input, args.optouts)
         print(json.dumps(items))
         return 0
 
@@ -466,6 +507,10 @@ def main() -> int:
             env = worker_env(work / f"home-{label}", catalogue, ttp)
             figures.items.extend(run_worker(label, input_dir, optouts, env))
             figures.add(f"ttp_peak_rss_after_{label}", _ttp_rss(ttp), "MiB")
+            if args.steps == "all" or (args.steps == "csv" and label.startswith("csv_")):
+                _steps_run(
+                    figures, label, (input_dir, optouts), work=work, catalogue=catalogue, ttp=ttp
+                )
         _growth(figures)
     finally:
         if ttp is not None:
@@ -493,6 +538,25 @@ def main() -> int:
     )
     print(f"results: {args.results}", file=sys.stderr)
     return 0
+
+
+def _steps_run(
+    figures: Figures,
+    label: str,
+    inputs: tuple[Path, Path | None],
+    *,
+    work: Path,
+    catalogue: Path,
+    ttp: TTPProcess,
+) -> None:
+    """The same delivery as Airflow runs it, and its cost over the in-process run."""
+    steps_label = f"{label}_steps"
+    env = worker_env(work / f"home-{steps_label}", catalogue, ttp)
+    steps = run_worker(steps_label, inputs[0], inputs[1], env, steps=True)
+    figures.items.extend(steps)
+    in_process = next(f["value"] for f in figures.items if f["name"] == f"{label}_run")
+    steps_run = next(f["value"] for f in steps if f["name"] == f"{steps_label}_run")
+    figures.add(f"{steps_label}_over_in_process", steps_run / in_process, "x")
 
 
 def _short(patients: int) -> str:

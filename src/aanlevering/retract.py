@@ -24,7 +24,7 @@ from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ConfigError
 from aanlevering.periods import Period
-from aanlevering.pipeline import Ports
+from aanlevering.pipeline.run import Ports
 from aanlevering.settings import Settings
 
 log = logging.getLogger(__name__)

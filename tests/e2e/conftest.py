@@ -23,7 +23,7 @@ from aanlevering.deliver.channels.factory import build_channel
 from aanlevering.demo.generator import DemoOptions, generate_demo_data
 from aanlevering.events.factory import open_event_store
 from aanlevering.events.store import EventStore
-from aanlevering.pipeline import Ports
+from aanlevering.pipeline.run import Ports
 from aanlevering.pseudonym.keys import ensure_demo_keys
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings, load_settings

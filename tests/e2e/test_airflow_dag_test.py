@@ -18,20 +18,12 @@ from pathlib import Path
 import pytest
 
 from aanlevering.deliver.ledger import load_ledger
+from aanlevering.pipeline.stages import STAGE_NAMES
 from conftest import World, fhir_identity_values, identity_values
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
-STAGES = [
-    "check_obligation",
-    "extract",
-    "apply_optouts",
-    "validate",
-    "pseudonymise",
-    "build_output",
-    "deliver",
-    "confirm_receipt",
-]
+STAGES = list(STAGE_NAMES)
 
 RUNNER = """
 import json, sys, importlib.util
@@ -166,7 +158,14 @@ def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
         actors = {e.payload.get("actor") for e in store.read_stream("delivery-dica-dsaa-2026-Q1")}
     assert actors and all(str(a).startswith("airflow:deliver-dica-dsaa/") for a in actors), actors
     # The staging folder (identifiers) is gone after the receipt.
-    assert list((world.settings.staging_dir / "dica-dsaa" / "2026-Q1").glob("run-*")) == []
+    assert (
+        list(
+            (
+                world.settings.staging_dir / world.settings.provider_id / "dica-dsaa" / "2026-Q1"
+            ).glob("run-*")
+        )
+        == []
+    )
     # XCom carries references and counts only.
     by_task = {x["task"]: x["value"] for x in result["xcoms"]}
     assert set(by_task) == set(STAGES)
@@ -196,8 +195,9 @@ def test_blocked_validation_fails_the_validate_task_naming_the_report(
     assert list(report.glob("v*/validation-report.html"))
     with world.store() as store:
         assert load_ledger(store).current("dica-dsaa", "2026-Q2") is None
-    # The failed run's staging folder stays for inspection (purged after the retention).
-    assert list((world.settings.staging_dir / "dica-dsaa" / "2026-Q2").glob("run-*"))
+    # A blocked validation needs new data: its staging (identifiers) is removed, on both paths.
+    staging = world.settings.staging_dir / world.settings.provider_id / "dica-dsaa" / "2026-Q2"
+    assert list(staging.glob("run-*")) == []
     _no_identifiers(world, result["log"])
 
 

@@ -14,7 +14,7 @@ import requests
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import TTPError
 from aanlevering.periods import Period
-from aanlevering.pipeline import RunRequest, run_delivery
+from aanlevering.pipeline.run import RunRequest, run_delivery
 from conftest import World
 
 TODAY = date(2026, 11, 22)

@@ -27,7 +27,7 @@ from aanlevering.errors import NoObligation
 from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
-from aanlevering.pipeline import Ports, RunRequest, run_delivery
+from aanlevering.pipeline.run import Ports, RunRequest, run_delivery
 from conftest import CATALOGUE, World, fhir_identity_values, identity_values
 
 TODAY = date(2026, 11, 22)

@@ -21,6 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from aanlevering.airflow.schedule import period_label
 from aanlevering.errors import ConfigError, ExtractError, NoObligation, ValidationBlocked
+from aanlevering.pipeline.stages import AlreadyDelivered
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ Summary = dict[str, Any]
 @contextmanager
 def task_outcomes() -> Iterator[None]:
     """Turn product errors into the task states described in the module docstring."""
-    from aanlevering.runs.steps import AlreadyDelivered
-
     try:
         yield
     except (NoObligation, AlreadyDelivered) as reason:
@@ -77,8 +76,8 @@ def run_period(
     return _last_closed_period(frequency, today), allow_open
 
 
-def check_obligation(registration_id: str, frequency: str, context: Mapping[str, Any]) -> Summary:
-    """First task: decide the period from the run, check the obligation, create the run folder."""
+def start_run(registration_id: str, frequency: str, context: Mapping[str, Any]) -> Summary:
+    """First task: decide the period from the run, create the run folder, run the first stage."""
     from aanlevering.runs import steps
 
     today = date.today()
@@ -93,14 +92,13 @@ def check_obligation(registration_id: str, frequency: str, context: Mapping[str,
 
 
 def step(name: str) -> Callable[[Summary], Summary]:
-    """The task body for run step ``name`` of :mod:`aanlevering.runs.steps`."""
+    """The task body for stage ``name``: :func:`aanlevering.runs.steps.run_stage` on the folder."""
 
     def body(ref: Summary) -> Summary:
         from aanlevering.runs import steps
 
-        function: Callable[[str], Summary] = getattr(steps, name)
         with task_outcomes():
-            return function(ref["run_dir"])
+            return steps.run_stage(name, ref["run_dir"])
 
     body.__name__ = name
     return body

@@ -2,8 +2,9 @@
 
 Parse-time work is the cheap catalogue listing of :mod:`aanlevering.airflow.listing`;
 every task body is one call into :mod:`aanlevering.airflow.callables`, which
-imports the pipeline only when the task runs. Task order mirrors the stages
-of :func:`aanlevering.pipeline.run_delivery`; XCom carries the run folder
+imports the pipeline only when the task runs. Tasks are the stages of
+:data:`aanlevering.pipeline.stages.STAGES`, in their order, under their names
+(the same list the CLI and the benchmark run); XCom carries the run folder
 path and counts, never data.
 """
 
@@ -21,17 +22,7 @@ from aanlevering.airflow import callables
 from aanlevering.airflow.listing import RegistrationListing, list_registrations
 from aanlevering.airflow.schedule import START_DATE, TIMEZONE, cron_for
 from aanlevering.airflow.tags import Kind, TagNamespace, tag
-
-#: Stages after check_obligation, in order (names of :mod:`aanlevering.runs.steps`).
-STAGES = (
-    "extract",
-    "apply_optouts",
-    "validate",
-    "pseudonymise",
-    "build_output",
-    "deliver",
-    "confirm_receipt",
-)
+from aanlevering.pipeline.stages import STAGE_NAMES, STAGES
 
 DEFAULT_ARGS: dict[str, Any] = {
     # AANLEVERING_AIRFLOW_RETRIES: fewer retries for tests and debugging (default 3).
@@ -62,8 +53,7 @@ def _doc(reg: RegistrationListing) -> str:
 | delivery | `{reg.format}` over `{reg.channel}` |
 | owner | {reg.owner} |
 
-Tasks follow the stages: check_obligation, extract, apply_optouts, validate,
-pseudonymise, build_output, deliver, confirm_receipt. A run whose period is
+Tasks follow the stages: {", ".join(STAGE_NAMES)}. A run whose period is
 not owed (no register decision allowing it, before 2026, not closed) ends as
 **skipped**; a run of a period that was already delivered with the same
 content is skipped after apply_optouts. A blocked validation **fails** the
@@ -116,17 +106,16 @@ def registration_dag(reg: RegistrationListing) -> DAG:
         },
         render_template_as_native_obj=False,
     ) as dag:
+        first, *rest = STAGES
 
-        @task(task_id="check_obligation")
-        def check_obligation(**context: Any) -> dict[str, Any]:
-            return callables.check_obligation(reg.id, reg.frequency, context)
+        @task(task_id=first.name)
+        def start(**context: Any) -> dict[str, Any]:
+            return callables.start_run(reg.id, reg.frequency, context)
 
-        ref: Any = check_obligation()
-        for stage in STAGES:
-            overrides: dict[str, Any] = {}
-            if stage == "validate":
-                overrides["retries"] = 0  # a blocked validation needs new data, not a retry
-            ref = task(task_id=stage, **overrides)(callables.step(stage))(ref)
+        ref: Any = start()
+        for stage in rest:
+            overrides: dict[str, Any] = {} if stage.retries else {"retries": 0}
+            ref = task(task_id=stage.name, **overrides)(callables.step(stage.name))(ref)
     return dag
 
 

@@ -20,9 +20,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _retract(args: argparse.Namespace) -> int:
-    from aanlevering.cli.wiring import default_ports
     from aanlevering.events.factory import open_event_store
     from aanlevering.retract import retract_period
+    from aanlevering.runs.ports import default_ports
 
     settings = load_settings()
     config = load_catalogue(settings.catalogue_dir).get(args.registration)

@@ -33,9 +33,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    from aanlevering.cli.wiring import default_ports
     from aanlevering.events.factory import open_event_store
-    from aanlevering.pipeline import RunRequest, run_delivery
+    from aanlevering.pipeline.run import RunRequest, run_delivery
+    from aanlevering.runs.ports import default_ports
 
     settings = load_settings()
     config = load_catalogue(settings.catalogue_dir).get(args.registration)
@@ -57,6 +57,6 @@ def _run(args: argparse.Namespace) -> int:
     )
     if result.receipt is not None:
         print(f"receipt {result.receipt.receipt_id} from {result.receipt.receiver}")
-    if result.validation is not None:
-        print(f"validation report: {result.validation.report_paths.get('html', '-')}")
-    return result.exit_code
+    if result.validation_reports:
+        print(f"validation report: {result.validation_reports.get('html', '-')}")
+    return 0

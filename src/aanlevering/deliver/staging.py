@@ -42,11 +42,17 @@ class PurgedFolder:
 def purge_staging(
     settings: Settings, store: EventStore, *, older_than_days: float, now: float | None = None
 ) -> list[PurgedFolder]:
-    """Remove version folders under staging not modified for ``older_than_days``."""
+    """Remove run folders under staging not modified for ``older_than_days``.
+
+    Run folders are ``<provider>/<registration>/<period>/run-<id>`` (every
+    stage rewrites ``run.json``, so a live run's folder is recent); version
+    folders ``<registration>/<period>/v<n>`` of earlier releases are purged too.
+    """
     now = time.time() if now is None else now
     cutoff = now - older_than_days * 86400
     purged: list[PurgedFolder] = []
-    for folder in sorted(settings.staging_dir.glob("*/*/*")):
+    candidates = [*settings.staging_dir.glob("*/*/*/run-*"), *settings.staging_dir.glob("*/*/v*")]
+    for folder in sorted(candidates):
         if not folder.is_dir() or folder.stat().st_mtime > cutoff:
             continue
         registration, period = folder.parent.parent.name, folder.parent.name

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 # Modules that define event classes, imported lazily by resolve(). Stage packages add theirs.
 EVENT_MODULES: tuple[str, ...] = (
+    "aanlevering.pipeline.events",
     "aanlevering.deliver.events",
     "aanlevering.obligation.events",
     "aanlevering.optout.events",

@@ -13,6 +13,7 @@ that must never be delivered or logged, so the ``repr`` leaves it out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -236,6 +237,47 @@ class PseudonymTable(Mapping[str, PatientPseudonyms]):
             )
         ids = [table.patient_ids for table in tables]
         return cls(pa.chunked_array(ids, pa.string()).combine_chunks(), columns)
+
+    # -- hand-over between processes ------------------------------------------------------
+
+    def to_arrow(self) -> pa.Table:
+        """One Arrow table (``patient_id``, ``<TYPE>``, ``<TYPE>.key_version`` per type).
+
+        Why: the Airflow path hands pseudonyms from the pseudonymise task to the
+        output task as one IPC file, in the same columnar shape the in-process
+        path keeps, so both run the same fast output code. Status and profile
+        per type travel in the schema metadata.
+        """
+        arrays: list[pa.Array] = [self.patient_ids]
+        names = ["patient_id"]
+        meta: dict[str, dict[str, object]] = {}
+        for column in self.columns:
+            arrays += [column.values, column.key_versions]
+            names += [str(column.type), f"{column.type}.key_version"]
+            meta[str(column.type)] = {"temporary": column.temporary, "profile": column.profile}
+        table = pa.Table.from_arrays(arrays, names=names)
+        return table.replace_schema_metadata(
+            {"aanlevering.pseudonym_types": json.dumps(meta)}
+        )
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> PseudonymTable:
+        """The table :meth:`to_arrow` wrote; ValueError when the metadata is missing."""
+        raw = (table.schema.metadata or {}).get(b"aanlevering.pseudonym_types")
+        if raw is None:
+            raise ValueError("not a pseudonym table: no aanlevering.pseudonym_types metadata")
+        labels: dict[str, dict[str, object]] = json.loads(raw)
+        columns = [
+            PseudonymColumn(
+                PseudonymType(name),
+                table.column(name).combine_chunks(),
+                table.column(f"{name}.key_version").combine_chunks(),
+                bool(label["temporary"]),
+                str(label["profile"]),
+            )
+            for name, label in labels.items()
+        ]
+        return cls(table.column("patient_id").combine_chunks(), columns)
 
     @classmethod
     def from_patients(cls, patients: Iterable[PatientPseudonyms]) -> PseudonymTable:

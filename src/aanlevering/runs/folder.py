@@ -1,15 +1,17 @@
-"""The staging folder of one persisted run: state, extracts and pseudonyms as files.
+"""The run state on disk: what the Airflow path hands from one task's process to the next.
 
-Layout under ``$AANLEVERING_HOME/staging/<registration>/<period>/run-<id>/``:
-``run.json`` (the run's state: references and counts, no patient data),
-``work/<stage>/`` (Arrow IPC tables handed from one step to the next; these
-may hold identifiers and live only as long as the run) and ``out/`` (the
-delivery files and manifest as they are sent).
+Implements :class:`aanlevering.pipeline.state.RunState` (layout described
+there): ``run.json``, ``work/<stage>/`` with Arrow IPC tables (identifiers
+included, so files are 0600 in 0700 folders and live only as long as the run)
+and ``work/pseudonyms.arrow``, the run's
+:class:`~aanlevering.pseudonym.model.PseudonymTable` in one IPC file, so the
+output task reads the same columns the in-process path keeps.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,13 +24,15 @@ from pyarrow import ipc
 from aanlevering.errors import ConfigError
 from aanlevering.extract.model import Extract, ExtractedDataset, TypeProblem
 from aanlevering.periods import Period
-from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
-from aanlevering.pseudonym_types import PseudonymType
+from aanlevering.pipeline.state import JsonStateFile, make_private_dir
+from aanlevering.pseudonym.model import PseudonymTable
 
-STATE_FILE = "run.json"
+PSEUDONYMS_FILE = "pseudonyms.arrow"
 
 
 def _write_table(path: Path, table: pa.Table) -> None:
+    # 0600 from the start: these tables hold identifiers (BSN, names, birth dates).
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
 
@@ -49,24 +53,13 @@ class RunFolder:
         """The delivery files and manifest, exactly as sent."""
         return self.path / "out"
 
-    def state(self) -> dict[str, Any]:
+    def values(self) -> dict[str, Any]:
         """The run's state (references and counts only)."""
-        file = self.path / STATE_FILE
-        if not file.is_file():
-            raise ConfigError(f"run folder {self.path} has no {STATE_FILE} (removed or never made)")
-        loaded: dict[str, Any] = json.loads(file.read_text(encoding="utf-8"))
-        return loaded
+        return JsonStateFile(self.path).read()
 
     def update(self, **values: Any) -> dict[str, Any]:
         """Merge ``values`` into the state, atomically (a killed step leaves the old state)."""
-        file = self.path / STATE_FILE
-        self.path.mkdir(parents=True, exist_ok=True)
-        state = self.state() if file.is_file() else {}
-        state.update(values)
-        tmp = file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-        tmp.replace(file)
-        return state
+        return JsonStateFile(self.path).update(values)
 
     def save_extract(
         self, stage: str, extract: Extract, refs: Mapping[str, pa.Array] | None = None
@@ -75,7 +68,7 @@ class RunFolder:
         folder = self.path / "work" / stage
         if folder.exists():
             shutil.rmtree(folder)
-        folder.mkdir(parents=True)
+        make_private_dir(folder)
         meta: dict[str, Any] = {
             "registration": extract.registration_id,
             "period": extract.period.label,
@@ -100,7 +93,9 @@ class RunFolder:
                 "rows_outside_period": dataset.rows_outside_period,
                 "orphan_row_refs": list(dataset.orphan_row_refs),
             }
-        (folder / "extract.json").write_text(json.dumps(meta), encoding="utf-8")
+        meta_file = folder / "extract.json"
+        os.close(os.open(meta_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        meta_file.write_text(json.dumps(meta), encoding="utf-8")
 
     def load_extract(self, stage: str) -> tuple[Extract, dict[str, pa.Array]]:
         """The extract ``stage`` saved, and its patient refs (empty when it saved none)."""
@@ -139,51 +134,35 @@ class RunFolder:
         )
         return extract, refs
 
-    def save_pseudonyms(self, pseudonyms: Mapping[str, PatientPseudonyms]) -> None:
-        """Persist the pseudonyms per patient number for the output step."""
-        columns: dict[str, list[Any]] = {
-            k: [] for k in ("patient_id", "type", "value", "key_version", "temporary", "profile")
-        }
-        for patient_id, patient in pseudonyms.items():
-            for pseudonym in patient.pseudonyms:
-                columns["patient_id"].append(patient_id)
-                columns["type"].append(str(pseudonym.type))
-                columns["value"].append(pseudonym.value)
-                columns["key_version"].append(pseudonym.key_version)
-                columns["temporary"].append(pseudonym.temporary)
-                columns["profile"].append(pseudonym.profile)
-        schema = pa.schema(
-            [
-                ("patient_id", pa.string()),
-                ("type", pa.string()),
-                ("value", pa.string()),
-                ("key_version", pa.int64()),
-                ("temporary", pa.bool_()),
-                ("profile", pa.string()),
-            ]
-        )
-        folder = self.path / "work"
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_table(folder / "pseudonyms.arrow", pa.table(columns, schema=schema))
+    def load_patient_refs(self, stage: str) -> dict[str, pa.Array]:
+        """Only the patient refs ``stage`` saved (reads the small rows files, not the tables)."""
+        folder = self.path / "work" / stage
+        meta_file = folder / "extract.json"
+        if not meta_file.is_file():
+            raise ConfigError(
+                f"run folder {self.path}: the output of step {stage!r} is missing "
+                "(run that step first, or clear the whole run)"
+            )
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        refs: dict[str, pa.Array] = {}
+        for name, info in meta["datasets"].items():
+            rows = _read_table(folder / f"{info['stem']}.rows.arrow")
+            if "patient_ref" in rows.column_names:
+                refs[name] = rows.column("patient_ref").combine_chunks()
+        return refs
 
-    def load_pseudonyms(self) -> dict[str, PatientPseudonyms]:
-        """The pseudonyms the pseudonymise step saved, per patient number, in saved order."""
-        file = self.path / "work" / "pseudonyms.arrow"
+    def save_pseudonyms(self, pseudonyms: PseudonymTable) -> None:
+        """Persist the pseudonyms as one Arrow IPC file, in the columns the output reads."""
+        folder = self.path / "work"
+        make_private_dir(folder)
+        _write_table(folder / PSEUDONYMS_FILE, pseudonyms.to_arrow())
+
+    def load_pseudonyms(self) -> PseudonymTable:
+        """The pseudonyms the pseudonymise step saved (memory-mapped, no per-person objects)."""
+        file = self.path / "work" / PSEUDONYMS_FILE
         if not file.is_file():
             raise ConfigError(f"run folder {self.path}: no pseudonyms (run pseudonymise first)")
-        rows = _read_table(file).to_pylist()
-        grouped: dict[str, list[Pseudonym]] = {}
-        for row in rows:
-            grouped.setdefault(row["patient_id"], []).append(
-                Pseudonym(
-                    type=PseudonymType(row["type"]),
-                    value=row["value"],
-                    key_version=row["key_version"],
-                    temporary=row["temporary"],
-                    profile=row["profile"],
-                )
-            )
-        return {pid: PatientPseudonyms(pid, tuple(items)) for pid, items in grouped.items()}
+        return PseudonymTable.from_arrow(_read_table(file))
 
     def remove(self) -> None:
         """Delete the whole run folder (after the receipt: identifiers are kept no longer)."""

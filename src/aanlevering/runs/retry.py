@@ -31,11 +31,11 @@ class RetryOutcome:
 def retry_unreceipted(today: date | None = None) -> list[RetryOutcome]:
     """Rerun each period whose latest delivery has no receipt; a failure stops no other."""
     from aanlevering.catalogue import load_catalogue
-    from aanlevering.cli.wiring import default_ports
     from aanlevering.deliver.ledger import load_ledger
     from aanlevering.errors import NoObligation
     from aanlevering.events.factory import open_event_store
-    from aanlevering.pipeline import RunRequest, run_delivery
+    from aanlevering.pipeline.run import RunRequest, run_delivery
+    from aanlevering.runs.ports import default_ports
     from aanlevering.settings import load_settings
 
     today = today or date.today()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import date
@@ -13,7 +14,7 @@ import pytest
 from aanlevering.errors import ConfigError
 from aanlevering.extract.model import Extract, ExtractedDataset, TypeProblem
 from aanlevering.periods import Period
-from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym
+from aanlevering.pseudonym.model import PseudonymColumn, PseudonymTable
 from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.runs.folder import RunFolder
 
@@ -69,23 +70,67 @@ def test_extract_and_refs_round_trip_in_another_process(tmp_path: Path) -> None:
     assert '"2026-Q1"' in done.stdout and '"pr_b"' in done.stdout
 
 
-def test_pseudonyms_round_trip_and_state_updates(tmp_path: Path) -> None:
+def _pseudonym_table() -> PseudonymTable:
+    return PseudonymTable(
+        pa.array(["P1", "P2", "P3"]),
+        [
+            PseudonymColumn(
+                PseudonymType.NGGV,
+                pa.array(["T1:abc", None, "T1:def"]),
+                pa.array([1, None, 1], pa.int64()),
+                True,
+                "nl-2026.1",
+            ),
+            PseudonymColumn(
+                PseudonymType.MRN,
+                pa.array(["M:xyz", "M:uvw", None]),
+                pa.array([3, 3, None], pa.int64()),
+                False,
+                "nl-2026.1",
+            ),
+        ],
+    )
+
+
+def test_pseudonyms_travel_as_arrow_columns_and_state_updates(tmp_path: Path) -> None:
     folder = RunFolder(tmp_path / "run-2")
     folder.update(registration="dica-dsaa", period="2026-Q1")
     folder.update(version=2)
-    assert folder.state() == {"registration": "dica-dsaa", "period": "2026-Q1", "version": 2}
-    pseudonyms = {
-        "P1": PatientPseudonyms(
-            "P1",
-            (
-                Pseudonym(PseudonymType.NGGV, "T1:abc", 1, True, "nl-2026.1"),
-                Pseudonym(PseudonymType.MRN, "M:xyz", 3, False, "nl-2026.1"),
-            ),
-        )
-    }
-    folder.save_pseudonyms(pseudonyms)
+    assert folder.values() == {"registration": "dica-dsaa", "period": "2026-Q1", "version": 2}
+    original = _pseudonym_table()
+    folder.save_pseudonyms(original)
+    # Another process (the output task) gets the same columns, as a PseudonymTable.
+    script = (
+        "import sys, json\n"
+        "from pathlib import Path\n"
+        "from aanlevering.runs.folder import RunFolder\n"
+        "t = RunFolder(Path(sys.argv[1])).load_pseudonyms()\n"
+        "print(json.dumps([type(t).__name__, t.patient_ids.to_pylist(),"
+        " [[str(c.type), c.values.to_pylist(), c.key_versions.to_pylist(), c.temporary,"
+        " c.profile] for c in t.columns]]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(folder.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    expected = [
+        "PseudonymTable",
+        ["P1", "P2", "P3"],
+        [
+            ["NGGV", ["T1:abc", None, "T1:def"], [1, None, 1], True, "nl-2026.1"],
+            ["MRN", ["M:xyz", "M:uvw", None], [3, 3, None], False, "nl-2026.1"],
+        ],
+    ]
+    assert json.loads(done.stdout) == expected
     loaded = folder.load_pseudonyms()
-    assert loaded["P1"].pseudonyms == pseudonyms["P1"].pseudonyms
+    assert loaded["P1"].pseudonyms == original["P1"].pseudonyms
+    assert loaded["P2"].pseudonyms == original["P2"].pseudonyms
+    # Identifiers live in these files: owner-only, whatever the umask.
+    for path in folder.path.rglob("*"):
+        assert path.stat().st_mode & 0o077 == 0, path
     folder.remove()
     assert not folder.path.exists()
 
@@ -95,4 +140,4 @@ def test_a_missing_step_output_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="output of step 'filtered' is missing"):
         folder.load_extract("filtered")
     with pytest.raises(ConfigError, match=r"has no run\.json"):
-        folder.state()
+        folder.values()

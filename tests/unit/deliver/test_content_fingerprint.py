@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.periods import Period
-from aanlevering.pipeline import content_fingerprint
+from aanlevering.pipeline.operations import content_fingerprint
 
 
 def _held_whole(extract: Extract, refs: Mapping[str, pa.Array]) -> str:

@@ -6,7 +6,7 @@ import random
 
 import pyarrow as pa
 
-from aanlevering.pipeline import delivered_patient_refs
+from aanlevering.pipeline.operations import delivered_patient_refs
 
 
 def test_same_refs_as_a_python_set_sorted() -> None:

@@ -13,7 +13,7 @@ from aanlevering.errors import AanleveringError, ExtractError
 from aanlevering.extract.model import ExtractedDataset, TypeProblem
 from aanlevering.optout.filter import MrnRefCache, patient_refs_for_mrns
 from aanlevering.optout.sources import MrnHasher
-from aanlevering.pipeline import _filter
+from aanlevering.pipeline.operations import _filter
 from aanlevering.pseudonym.patient_ref import PatientRefHasher
 
 

@@ -1,10 +1,9 @@
-"""One delivery run of one registration and period, composed from the stages.
+"""The operations the stages of a delivery run are made of (see :mod:`.stages`).
 
-The same function serves the CLI (``aanlevering run``) and, task by task, the
-Airflow DAGs. Order: check the obligation, extract, drop opted-out patients,
-validate what will be delivered, pseudonymise, build the output, send with
-retries (re-checking the obligation just before sending), record the receipt
-and what the delivery contained, purge staging.
+Why apart from the stages: each operation takes plain values (config,
+settings, an extract, the store) and returns plain values, so it can be
+tested, pinned and benchmarked on its own; the stages only move their inputs
+and outputs through the run state.
 
 Idempotent: the content fingerprint of a period's data decides whether a run
 is a no-op (already receipted), a resend of an unreceipted version (same
@@ -16,9 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -27,7 +25,6 @@ import pyarrow.compute as pc
 
 from aanlevering.actor import current_actor
 from aanlevering.catalogue.model import RegistrationConfig
-from aanlevering.deliver.channels import Channel
 from aanlevering.deliver.channels.ttp_local import mark_pseudonym_inputs
 from aanlevering.deliver.events import DeliveryStaged, delivery_stream
 from aanlevering.deliver.ledger import LedgerEntry, load_ledger
@@ -37,15 +34,12 @@ from aanlevering.deliver.manifest import (
     idempotency_key,
     write_manifest,
 )
-from aanlevering.deliver.receipt import Receipt
-from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ValidationBlocked
 from aanlevering.events.store import EventStore
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.obligation.permission import check_may_deliver
 from aanlevering.obligation.status import load_status
-from aanlevering.optout.deliveries import record_delivery_contents
 from aanlevering.optout.filter import (
     MrnRefCache,
     apply_optouts,
@@ -64,48 +58,6 @@ from aanlevering.settings import Settings
 from aanlevering.validate.decision import ValidationOutcome
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """What to deliver: a registration, a period and where its EHR extract is."""
-
-    registration_id: str
-    input_path: Path
-    period: Period
-    today: date = field(default_factory=date.today)
-    outbox: Path | None = None
-    allow_open_period: bool = False
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """How a run ended; never holds patient data."""
-
-    status: str  # delivered | already-delivered
-    registration: str
-    period: str
-    version: int
-    idempotency_key: str
-    record_counts: Mapping[str, int]
-    excluded_optouts: int
-    validation: ValidationOutcome | None
-    receipt: Receipt | None
-    staging_dir: Path | None = None
-
-    @property
-    def exit_code(self) -> int:
-        """0: delivered or already delivered (idempotent)."""
-        return 0
-
-
-@dataclass(frozen=True)
-class Ports:
-    """The adapters a run talks to (real ones in production, reference ones in tests)."""
-
-    store: EventStore
-    ttp: TTPClient
-    channel_for: Callable[[RegistrationConfig, Path | None], Channel]
 
 
 def _filter(dataset: ExtractedDataset, keep: pa.BooleanArray) -> ExtractedDataset:
@@ -461,104 +413,3 @@ def delivered_patient_refs(refs: Mapping[str, pa.Array]) -> list[str]:
     # Patient refs are ASCII (pr_ + hex): Arrow's byte order is Python's str order.
     distinct: list[str] = pc.unique(pa.chunked_array(arrays, pa.string())).sort().to_pylist()
     return distinct
-
-
-def run_delivery(
-    config: RegistrationConfig,
-    settings: Settings,
-    request: RunRequest,
-    ports: Ports,
-) -> RunResult:
-    """Deliver one period of one registration, end to end.
-
-    Raises NoObligation (exit 3), ExtractError/ConfigError (exit 2),
-    ValidationBlocked (exit 1), TTPError or DeliveryError when a step fails;
-    a run that fails before the receipt leaves the delivery unreceipted, and
-    a rerun resumes it with the same idempotency key.
-    """
-    from aanlevering.extract.api import extract as extract_stage
-
-    store, period = ports.store, request.period
-    run_id = uuid.uuid4().hex[:12]
-
-    def obligation() -> None:
-        check_obligation(
-            config, store, period, request.today, allow_open_period=request.allow_open_period
-        )
-
-    obligation()
-    log.info("run %s: %s %s from %s", run_id, config.id, period.label, request.input_path)
-    extracted = extract_stage(config, request.input_path, period)
-    extracted, excluded, refs = apply_optouts_to_extract(
-        extracted, settings, store, request.today, run_id
-    )
-    plan = plan_version(config, store, period, extracted, refs, provider=settings.provider_id)
-    counts = {name: d.num_rows for name, d in extracted.datasets.items()}
-    if plan.already_receipted:
-        assert plan.same is not None
-        log.info(
-            "%s already delivered and receipted (%s)", plan.idempotency_key, plan.same.receipt_id
-        )
-        return RunResult(
-            "already-delivered",
-            config.id,
-            period.label,
-            plan.version,
-            plan.idempotency_key,
-            counts,
-            excluded,
-            None,
-            None,
-        )
-
-    staging = settings.staging_dir / config.id / period.label / f"v{plan.version}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    try:
-        outcome = validate_for_delivery(
-            extracted,
-            config,
-            settings,
-            store=store,
-            period=period,
-            version=plan.version,
-            excluded=excluded,
-        )
-    except ValidationBlocked:
-        shutil.rmtree(staging)
-        raise
-    copy_reports(outcome.report_paths, staging)
-    extracted, pseudonyms = pseudonymise_extract(
-        config, settings, extracted, ttp=ports.ttp, store=store, period=period, run_id=run_id
-    )
-    channel = ports.channel_for(config, request.outbox)
-    manifest = stage_delivery(
-        config,
-        settings,
-        store=store,
-        staging=staging,
-        extracted=extracted,
-        pseudonyms=pseudonyms,
-        plan=plan,
-        period=period,
-        channel_name=channel.name,
-        validation_report=outcome.report_paths.get("json"),
-        excluded=excluded,
-    )
-    receipt = send_with_retries(channel, staging, manifest, store, guard=obligation)
-    record_delivery_contents(
-        store, config.id, period.label, plan.version, delivered_patient_refs(refs)
-    )
-    shutil.rmtree(staging)
-    return RunResult(
-        "delivered",
-        config.id,
-        period.label,
-        plan.version,
-        plan.idempotency_key,
-        dict(manifest.record_counts),
-        excluded,
-        outcome,
-        receipt,
-    )

@@ -1,4 +1,4 @@
-"""The adapters the CLI runs with on embedded defaults (and production, by settings)."""
+"""The adapters a run talks to on embedded defaults (and in production, by settings)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from aanlevering.catalogue import RegistrationConfig
 from aanlevering.deliver.channels import Channel
 from aanlevering.events.store import EventStore
-from aanlevering.pipeline import Ports
+from aanlevering.pipeline.run import Ports
 from aanlevering.settings import Settings
 
 

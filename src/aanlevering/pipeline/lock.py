@@ -1,0 +1,155 @@
+"""One run per provider, registration and period at a time, across CLI, Airflow and retries.
+
+Why: two runs of one period share a version number and race for the
+receiver; with different content both would believe they delivered ``v1``.
+The lock is a lease recorded in the event log (see
+:mod:`aanlevering.pipeline.events`): a run takes it before its first stage,
+renews it before each later stage (Airflow runs them in other processes,
+hours apart when retried) and releases it when the run ends. A run that dies
+leaves a lease that expires; until then a second run waits a bounded time
+and then stops with :class:`RunLocked` (exit 2), naming the holder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aanlevering.errors import AanleveringError, ConcurrencyConflict
+from aanlevering.events.store import EventStore
+from aanlevering.pipeline.events import (
+    RunLockRefused,
+    RunLockReleased,
+    RunLockTaken,
+    run_lock_stream,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LEASE = timedelta(minutes=60)
+
+
+class RunLocked(AanleveringError):
+    """Another run holds this provider's registration and period."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class LockScope:
+    """What one lock covers."""
+
+    provider_id: str
+    registration: str
+    period: str
+
+    @property
+    def stream(self) -> str:
+        """The event stream of this lock."""
+        return run_lock_stream(self.provider_id, self.registration, self.period)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The run that holds a lock, and until when."""
+
+    run_id: str
+    expires_at: datetime
+    version: int
+
+
+def current_holder(store: EventStore, scope: LockScope) -> Holder | None:
+    """The run holding the lock now (None when free), and the stream version seen."""
+    records = store.read_stream(scope.stream)
+    holder: Holder | None = None
+    for record in records:
+        event = record.to_event()
+        if isinstance(event, RunLockTaken):
+            holder = Holder(event.run_id, datetime.fromisoformat(event.expires_at), record.version)
+        elif isinstance(event, RunLockReleased) and holder and holder.run_id == event.run_id:
+            holder = None
+    version = records[-1].version if records else 0
+    if holder is not None:
+        return Holder(holder.run_id, holder.expires_at, version)
+    return Holder("", datetime.min.replace(tzinfo=UTC), version) if records else None
+
+
+def acquire(
+    store: EventStore,
+    scope: LockScope,
+    run_id: str,
+    *,
+    lease: timedelta = DEFAULT_LEASE,
+    wait_seconds: float = 0.0,
+    actor: str = "",
+    poll_seconds: float = 0.5,
+) -> None:
+    """Take or renew the lock for ``run_id``; RunLocked after ``wait_seconds`` when taken."""
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    while True:
+        now = datetime.now(UTC)
+        seen = current_holder(store, scope)
+        held_by_other = (
+            seen is not None and seen.run_id not in ("", run_id) and seen.expires_at > now
+        )
+        if not held_by_other:
+            taken = RunLockTaken(
+                provider_id=scope.provider_id,
+                registration=scope.registration,
+                period=scope.period,
+                run_id=run_id,
+                expires_at=(now + lease).isoformat(),
+                actor=actor,
+            )
+            try:
+                store.append(scope.stream, [taken], seen.version if seen else 0)
+                return
+            except ConcurrencyConflict:
+                continue  # someone appended meanwhile: look again
+        assert seen is not None
+        if time.monotonic() >= deadline:
+            store.append(
+                scope.stream,
+                [
+                    RunLockRefused(
+                        provider_id=scope.provider_id,
+                        registration=scope.registration,
+                        period=scope.period,
+                        run_id=run_id,
+                        held_by=seen.run_id,
+                    )
+                ],
+                None,
+            )
+            raise RunLocked(
+                f"{scope.registration} {scope.period} (provider {scope.provider_id}) is being "
+                f"delivered by run {seen.run_id} (lease until {seen.expires_at:%Y-%m-%d %H:%M} "
+                "UTC); this run stops without touching it. Try again when that run has "
+                "ended, or after the lease expires if it died."
+            )
+        time.sleep(poll_seconds)
+
+
+def release(store: EventStore, scope: LockScope, run_id: str, outcome: str) -> None:
+    """Give the lock up (only when ``run_id`` still holds it); safe to call twice."""
+    seen = current_holder(store, scope)
+    if seen is None or seen.run_id != run_id:
+        return
+    try:
+        store.append(
+            scope.stream,
+            [
+                RunLockReleased(
+                    provider_id=scope.provider_id,
+                    registration=scope.registration,
+                    period=scope.period,
+                    run_id=run_id,
+                    outcome=outcome,
+                )
+            ],
+            seen.version,
+        )
+    except ConcurrencyConflict:
+        log.warning("run %s: lock of %s changed while releasing it", run_id, scope.stream)

@@ -1,0 +1,456 @@
+"""The one declaration of a delivery run's stages, in order: :data:`STAGES`.
+
+Why one list: the CLI (:func:`aanlevering.pipeline.run.run_delivery`, every
+stage in one process), the Airflow DAG (one task per stage, each in its own
+process) and the benchmark all iterate this tuple, so they run the same code
+in the same order with the same staging and clean-up rules. Each stage is a
+function of a :class:`RunContext` (what the run is and the adapters it talks
+to) and a :class:`~aanlevering.pipeline.state.RunState` (what earlier stages
+left), and returns a small summary (counts and references, never data or
+identifiers) that a scheduler may pass on as XCom.
+
+Light at import time (the DAG files import it to name their tasks): every
+heavy module is imported inside the stage that needs it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aanlevering.errors import AanleveringError, ValidationBlocked
+from aanlevering.periods import Period
+
+if TYPE_CHECKING:
+    from aanlevering.catalogue.model import RegistrationConfig
+    from aanlevering.pipeline.lock import LockScope
+    from aanlevering.pipeline.run import Ports
+    from aanlevering.pipeline.state import RunState
+    from aanlevering.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Summary = dict[str, Any]
+
+
+class AlreadyDelivered(Exception):
+    """This period's content was delivered and receipted before: nothing left to do.
+
+    ``summary`` says which version and receipt (counts and keys, no data).
+    """
+
+    def __init__(self, message: str, summary: Summary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What one run is (from its state) and the adapters it talks to."""
+
+    config: RegistrationConfig
+    settings: Settings
+    ports: Ports
+    run_id: str
+    period: Period
+    today: date
+    input_path: Path
+    outbox: Path | None
+    allow_open_period: bool
+
+    @classmethod
+    def from_values(
+        cls,
+        config: RegistrationConfig,
+        settings: Settings,
+        ports: Ports,
+        values: dict[str, Any],
+    ) -> RunContext:
+        """The context of a run whose state holds ``values`` (see :func:`initial_values`)."""
+        return cls(
+            config=config,
+            settings=settings,
+            ports=ports,
+            run_id=str(values["run_id"]),
+            period=Period.parse(values["period"]),
+            today=date.fromisoformat(values["today"]),
+            input_path=Path(values["input_path"]),
+            outbox=Path(values["outbox"]) if values.get("outbox") else None,
+            allow_open_period=bool(values["allow_open_period"]),
+        )
+
+    @property
+    def lock_scope(self) -> LockScope:
+        """The provider, registration and period this run holds while it runs."""
+        from aanlevering.pipeline.lock import LockScope
+
+        return LockScope(self.settings.provider_id, self.config.id, self.period.label)
+
+    def summary(self, **extra: Any) -> Summary:
+        """The common part of every stage's summary."""
+        return {"registration": self.config.id, "period": self.period.label, **extra}
+
+
+def initial_values(
+    *,
+    registration_id: str,
+    period: Period,
+    run_id: str,
+    today: date,
+    input_path: Path,
+    outbox: Path | None,
+    allow_open_period: bool,
+) -> dict[str, Any]:
+    """The state a run starts with: what it is, no data."""
+    return {
+        "registration": registration_id,
+        "period": period.label,
+        "run_id": run_id,
+        "today": today.isoformat(),
+        "input_path": str(input_path),
+        "outbox": str(outbox) if outbox else None,
+        "allow_open_period": allow_open_period,
+        "status": "started",
+    }
+
+
+def _actor() -> str:
+    """Who runs this: the Airflow DAG run when there is one, else the OS user."""
+    dag_run = os.environ.get("AIRFLOW_CTX_DAG_RUN_ID")
+    if dag_run:
+        return f"airflow:{os.environ.get('AIRFLOW_CTX_DAG_ID', '?')}/{dag_run}"
+    try:
+        return f"user:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return f"uid:{os.getuid()}"
+
+
+def lock_wait_seconds() -> float:
+    """How long a second run of a period waits for the first (``AANLEVERING_RUN_LOCK_WAIT``)."""
+    return float(os.environ.get("AANLEVERING_RUN_LOCK_WAIT") or 30)
+
+
+def _release(ctx: RunContext, outcome: str) -> None:
+    from aanlevering.pipeline.lock import release
+
+    release(ctx.ports.store, ctx.lock_scope, ctx.run_id, outcome)
+
+
+# -- the stages --------------------------------------------------------------------------
+
+
+def check_obligation(ctx: RunContext, state: RunState) -> Summary:
+    """Refuse a period that is not owed (NoObligation), then take the period's run lock."""
+    from aanlevering.pipeline.lock import acquire
+    from aanlevering.pipeline.operations import check_obligation as check
+
+    try:
+        check(
+            ctx.config,
+            ctx.ports.store,
+            ctx.period,
+            ctx.today,
+            allow_open_period=ctx.allow_open_period,
+        )
+        acquire(
+            ctx.ports.store,
+            ctx.lock_scope,
+            ctx.run_id,
+            wait_seconds=lock_wait_seconds(),
+            actor=_actor(),
+        )
+    except AanleveringError:
+        state.remove()  # not owed, or another run has the period: this run leaves nothing
+        raise
+    state.update(status="obligation-checked")
+    log.info("run %s: %s %s from %s", ctx.run_id, ctx.config.id, ctx.period.label, ctx.input_path)
+    return ctx.summary(run_id=ctx.run_id)
+
+
+def extract(ctx: RunContext, state: RunState) -> Summary:
+    """Read the EHR extract for the period."""
+    from aanlevering.extract.api import extract as extract_stage
+
+    extracted = extract_stage(ctx.config, ctx.input_path, ctx.period)
+    state.save_extract("extract", extracted)
+    counts = {name: d.num_rows for name, d in extracted.datasets.items()}
+    state.update(status="extracted", extracted=counts)
+    return ctx.summary(records=counts)
+
+
+def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
+    """Drop opted-out patients and decide the version; AlreadyDelivered when receipted before.
+
+    A receipted version whose contents were never recorded (the run died
+    between receipt and contents) gets them recorded here: the next run repairs it.
+    """
+    from aanlevering.optout.deliveries import record_delivery_contents
+    from aanlevering.pipeline.operations import (
+        apply_optouts_to_extract,
+        delivered_patient_refs,
+        plan_version,
+    )
+
+    extracted, _ = state.load_extract("extract")
+    store = ctx.ports.store
+    filtered, excluded, refs = apply_optouts_to_extract(
+        extracted, ctx.settings, store, ctx.today, ctx.run_id
+    )
+    plan = plan_version(
+        ctx.config, store, ctx.period, filtered, refs, provider=ctx.settings.provider_id
+    )
+    counts = {name: d.num_rows for name, d in filtered.datasets.items()}
+    common = {
+        "records": counts,
+        "excluded_optouts": excluded,
+        "version": plan.version,
+        "idempotency_key": plan.idempotency_key,
+    }
+    if plan.already_receipted:
+        assert plan.same is not None
+        record_delivery_contents(
+            store, ctx.config.id, ctx.period.label, plan.version, delivered_patient_refs(refs)
+        )
+        _release(ctx, "already-delivered")
+        state.remove()
+        raise AlreadyDelivered(
+            f"{plan.idempotency_key} was delivered and receipted before "
+            f"(receipt {plan.same.receipt_id}); nothing to do",
+            ctx.summary(receipt_id=plan.same.receipt_id, **common),
+        )
+    state.save_extract("filtered", filtered, refs)
+    state.update(
+        status="optouts-applied",
+        supersedes=plan.supersedes,
+        fingerprint=plan.fingerprint,
+        **common,
+    )
+    return ctx.summary(records=counts, excluded_optouts=excluded, version=plan.version)
+
+
+def validate(ctx: RunContext, state: RunState) -> Summary:
+    """Validate what will be delivered; a blocked validation ends the run and removes staging."""
+    from aanlevering.pipeline.operations import (
+        copy_reports,
+        report_dir_for,
+        validate_for_delivery,
+    )
+    from aanlevering.pipeline.state import make_private_dir
+
+    filtered, _ = state.load_extract("filtered")
+    values = state.values()
+    try:
+        outcome = validate_for_delivery(
+            filtered,
+            ctx.config,
+            ctx.settings,
+            store=ctx.ports.store,
+            period=ctx.period,
+            version=values["version"],
+            excluded=values["excluded_optouts"],
+        )
+    except ValidationBlocked:
+        report = report_dir_for(ctx.settings, ctx.config, ctx.period, values["version"])
+        log.error("validation blocked the delivery; reports under %s", report)
+        _release(ctx, "validation-blocked")
+        state.remove()  # new data is needed: nothing of this run is kept
+        raise
+    make_private_dir(state.out)
+    copy_reports(outcome.report_paths, state.out)
+    reports = {k: str(v) for k, v in outcome.report_paths.items()}
+    log.info("validation report: %s", reports.get("html"))
+    state.update(
+        status="validated",
+        validation_reports=reports,
+        checks=outcome.checks,
+        failed_warnings=outcome.failed_warnings,
+    )
+    return ctx.summary(
+        validation_report=reports.get("html"),
+        checks=outcome.checks,
+        failed_warnings=outcome.failed_warnings,
+    )
+
+
+def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
+    """Pseudonymise at the source and through the TTP; pseudonyms stay in the run state."""
+    from aanlevering.pipeline.operations import pseudonymise_extract
+
+    filtered, _ = state.load_extract("filtered")
+    kept, pseudonyms = pseudonymise_extract(
+        ctx.config,
+        ctx.settings,
+        filtered,
+        ttp=ctx.ports.ttp,
+        store=ctx.ports.store,
+        period=ctx.period,
+        run_id=ctx.run_id,
+    )
+    state.save_extract("pseudonymised", kept)
+    state.save_pseudonyms(pseudonyms)
+    counts = {name: d.num_rows for name, d in kept.datasets.items()}
+    state.update(status="pseudonymised", pseudonymised=counts, patients=len(pseudonyms))
+    return ctx.summary(records=counts, patients=len(pseudonyms))
+
+
+def build_output(ctx: RunContext, state: RunState) -> Summary:
+    """Write the delivery files and manifest into ``out/`` (and record DeliveryStaged)."""
+    from aanlevering.pipeline.operations import VersionPlan, stage_delivery
+    from aanlevering.pipeline.state import make_private_dir
+
+    kept, _ = state.load_extract("pseudonymised")
+    pseudonyms = state.load_pseudonyms()
+    values = state.values()
+    plan = VersionPlan(
+        values["version"],
+        values["idempotency_key"],
+        values["supersedes"],
+        values["fingerprint"],
+        None,
+    )
+    out = state.out
+    for stale in [p for p in out.iterdir() if p.is_file()] if out.exists() else []:
+        stale.unlink()  # a retried step rewrites its own output
+    make_private_dir(out)
+    channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
+    manifest = stage_delivery(
+        ctx.config,
+        ctx.settings,
+        store=ctx.ports.store,
+        staging=out,
+        extracted=kept,
+        pseudonyms=pseudonyms,
+        plan=plan,
+        period=ctx.period,
+        channel_name=channel.name,
+        validation_report=values.get("validation_reports", {}).get("json"),
+        excluded=values["excluded_optouts"],
+    )
+    counts = dict(manifest.record_counts)
+    state.update(status="staged", delivered_records=counts)
+    return ctx.summary(records=counts, idempotency_key=plan.idempotency_key)
+
+
+def deliver(ctx: RunContext, state: RunState) -> Summary:
+    """Send through the registration's channel until receipted (obligation re-checked first)."""
+    from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
+    from aanlevering.deliver.service import send_with_retries
+    from aanlevering.pipeline.operations import check_obligation as check
+
+    manifest = Manifest.from_json((state.out / MANIFEST_NAME).read_text(encoding="utf-8"))
+
+    def guard() -> None:
+        check(
+            ctx.config,
+            ctx.ports.store,
+            ctx.period,
+            ctx.today,
+            allow_open_period=ctx.allow_open_period,
+        )
+
+    channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
+    receipt = send_with_retries(channel, state.out, manifest, ctx.ports.store, guard=guard)
+    state.update(
+        status="receipted",
+        receipt_id=receipt.receipt_id,
+        receipt=json.loads(receipt.to_json()),
+        channel=channel.name,
+    )
+    return ctx.summary(idempotency_key=manifest.idempotency_key, receipt_id=receipt.receipt_id)
+
+
+def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
+    """Check the ledger holds the receipt, record what the delivery contained, drop staging.
+
+    Staging (which holds identifiers) is removed only here, after the receipt,
+    or when validation blocks; a failed run's folder stays for
+    ``AANLEVERING_STAGING_RETENTION_DAYS`` so it can be inspected, then is purged.
+    """
+    from aanlevering.deliver.ledger import load_ledger
+    from aanlevering.errors import DeliveryError
+    from aanlevering.optout.deliveries import record_delivery_contents
+    from aanlevering.pipeline.operations import delivered_patient_refs
+
+    values = state.values()
+    key = values["idempotency_key"]
+    refs = state.load_patient_refs("filtered")
+    store = ctx.ports.store
+    entry = next(
+        (
+            e
+            for e in load_ledger(store).versions(ctx.config.id, ctx.period.label)
+            if e.idempotency_key == key
+        ),
+        None,
+    )
+    if entry is None or entry.status != "receipted":
+        raise DeliveryError(
+            f"delivery {key} has no receipt in the ledger "
+            f"(status {entry.status if entry else 'unknown'}); run deliver again"
+        )
+    record_delivery_contents(
+        store, ctx.config.id, ctx.period.label, values["version"], delivered_patient_refs(refs)
+    )
+    state.update(status="delivered")
+    _release(ctx, "delivered")
+    summary = ctx.summary(
+        idempotency_key=key,
+        receipt_id=entry.receipt_id,
+        records=values.get("delivered_records", {}),
+    )
+    state.remove()
+    return summary
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One named stage: the DAG's task id and the function both paths call."""
+
+    name: str
+    run: Callable[[RunContext, RunState], Summary]
+    retries: bool = True  # False: waiting does not help (a blocked validation needs new data)
+
+
+#: The stages of one delivery run, in order. The only place the order is written.
+STAGES: tuple[Stage, ...] = (
+    Stage("check_obligation", check_obligation),
+    Stage("extract", extract),
+    Stage("apply_optouts", apply_optouts),
+    Stage("validate", validate, retries=False),
+    Stage("pseudonymise", pseudonymise),
+    Stage("build_output", build_output),
+    Stage("deliver", deliver),
+    Stage("confirm_receipt", confirm_receipt),
+)
+
+STAGE_NAMES: tuple[str, ...] = tuple(stage.name for stage in STAGES)
+
+
+def stage_named(name: str) -> Stage:
+    """The stage called ``name``; KeyError names the known ones."""
+    for stage in STAGES:
+        if stage.name == name:
+            return stage
+    raise KeyError(f"no stage {name!r}; stages: {', '.join(STAGE_NAMES)}")
+
+
+def execute_stage(stage: Stage, ctx: RunContext, state: RunState) -> Summary:
+    """Run one stage; every stage after the first renews the run lock before it starts.
+
+    Renewing (rather than only checking) keeps the lease alive across the
+    hours an Airflow run may take between retried tasks; a run whose lease
+    expired and was taken over stops here with RunLocked.
+    """
+    if stage.name != STAGES[0].name:
+        from aanlevering.pipeline.lock import acquire
+
+        acquire(ctx.ports.store, ctx.lock_scope, ctx.run_id, actor=_actor())
+    log.info("run %s: stage %s", ctx.run_id, stage.name)
+    return stage.run(ctx, state)

@@ -1,0 +1,202 @@
+"""What one run hands from stage to stage: a small JSON state, Arrow tables, a staging folder.
+
+Why a protocol with two implementations: the CLI runs every stage in one
+process and can keep the tables in memory; Airflow runs each stage in its own
+process and hands them over through files (:class:`aanlevering.runs.folder.RunFolder`).
+The stages are written once against :class:`RunState`, so both paths run the
+same code on the same data shapes (Arrow tables, pseudonyms as a
+:class:`~aanlevering.pseudonym.model.PseudonymTable`), with the same staging
+layout and clean-up rules.
+
+Staging layout, the same on both paths::
+
+    $AANLEVERING_HOME/staging/<provider>/<registration>/<period>/run-<run id>/
+        run.json        the state: references and counts, never patient data
+        work/           tables handed between stages (folder state only)
+        out/            the delivery files and manifest, exactly as sent
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+from aanlevering.errors import ConfigError
+from aanlevering.extract.model import Extract
+from aanlevering.pseudonym.model import PseudonymTable
+
+STATE_FILE = "run.json"
+
+
+def run_folder_path(
+    staging_dir: Path, provider_id: str, registration_id: str, period_label: str, run_id: str
+) -> Path:
+    """The staging folder of one run; every run has its own, so runs never share files."""
+    safe_run = safe_name(run_id)
+    return staging_dir / safe_name(provider_id) / registration_id / period_label / f"run-{safe_run}"
+
+
+def safe_name(value: str) -> str:
+    """A path segment from an outside id (an Airflow run id holds ``:`` and ``+``)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value) or "_"
+
+
+class RunState(Protocol):
+    """The hand-over between stages of one run (see the module docstring)."""
+
+    @property
+    def path(self) -> Path:
+        """The run's staging folder."""
+        ...
+
+    @property
+    def out(self) -> Path:
+        """The delivery files and manifest, exactly as sent."""
+        ...
+
+    def values(self) -> dict[str, Any]:
+        """The JSON state: references and counts only."""
+        ...
+
+    def update(self, **values: Any) -> dict[str, Any]:
+        """Merge ``values`` into the state and persist it."""
+        ...
+
+    def save_extract(
+        self, stage: str, extract: Extract, refs: Mapping[str, pa.Array] | None = None
+    ) -> None:
+        """Keep an extract (and the patient refs per dataset) as the output of ``stage``."""
+        ...
+
+    def load_extract(self, stage: str) -> tuple[Extract, dict[str, pa.Array]]:
+        """The extract ``stage`` saved and its patient refs (empty when none were saved)."""
+        ...
+
+    def load_patient_refs(self, stage: str) -> dict[str, pa.Array]:
+        """Only the patient refs ``stage`` saved (its tables may be gone by then)."""
+        ...
+
+    def save_pseudonyms(self, pseudonyms: PseudonymTable) -> None:
+        """Keep the run's pseudonyms (Arrow columns) for the output stage."""
+        ...
+
+    def load_pseudonyms(self) -> PseudonymTable:
+        """The pseudonyms the pseudonymise stage saved."""
+        ...
+
+    def remove(self) -> None:
+        """Delete the staging folder and everything held (identifiers live no longer)."""
+        ...
+
+
+class JsonStateFile:
+    """The ``run.json`` both implementations keep, written atomically with mode 0600."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @property
+    def file(self) -> Path:
+        """Where the state lives."""
+        return self.folder / STATE_FILE
+
+    def read(self) -> dict[str, Any]:
+        """The state; ConfigError when the folder was removed or never made."""
+        if not self.file.is_file():
+            raise ConfigError(
+                f"run folder {self.folder} has no {STATE_FILE} (removed or never made)"
+            )
+        loaded: dict[str, Any] = json.loads(self.file.read_text(encoding="utf-8"))
+        return loaded
+
+    def update(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge and persist atomically: a killed step leaves the old state."""
+        make_private_dir(self.folder)
+        state = self.read() if self.file.is_file() else {}
+        state.update(values)
+        tmp = self.file.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(state, indent=1, sort_keys=True))
+        tmp.replace(self.file)
+        return state
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) readable by the owner only: staging holds identifiers."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+
+
+class MemoryRunState:
+    """The in-process state: tables stay in memory, files only in ``out/`` and ``run.json``."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._json = JsonStateFile(path)
+        self._extracts: dict[str, Extract] = {}
+        self._refs: dict[str, dict[str, pa.Array]] = {}
+        self._pseudonyms: PseudonymTable | None = None
+        self._values: dict[str, Any] = {}
+
+    @property
+    def path(self) -> Path:
+        """The run's staging folder."""
+        return self._path
+
+    @property
+    def out(self) -> Path:
+        """The delivery files and manifest, exactly as sent."""
+        return self._path / "out"
+
+    def values(self) -> dict[str, Any]:
+        """The state, also after :meth:`remove` (the caller reports from it)."""
+        return dict(self._values)
+
+    def update(self, **values: Any) -> dict[str, Any]:
+        """Merge ``values`` into the state; ``run.json`` mirrors it for purge and inspection."""
+        self._values.update(values)
+        return self._json.update(values)
+
+    def save_extract(
+        self, stage: str, extract: Extract, refs: Mapping[str, pa.Array] | None = None
+    ) -> None:
+        """Hold the extract of ``stage``; earlier stages' tables are dropped to save memory."""
+        self._extracts = {stage: extract}
+        self._refs[stage] = dict(refs or {})
+
+    def load_extract(self, stage: str) -> tuple[Extract, dict[str, pa.Array]]:
+        """The extract ``stage`` saved (only the latest stage's tables are held)."""
+        if stage not in self._extracts:
+            raise ConfigError(f"run {self._path.name}: the output of step {stage!r} is missing")
+        return self._extracts[stage], self._refs[stage]
+
+    def load_patient_refs(self, stage: str) -> dict[str, pa.Array]:
+        """The patient refs ``stage`` saved."""
+        if stage not in self._refs:
+            raise ConfigError(f"run {self._path.name}: the output of step {stage!r} is missing")
+        return self._refs[stage]
+
+    def save_pseudonyms(self, pseudonyms: PseudonymTable) -> None:
+        """Hold the pseudonyms."""
+        self._pseudonyms = pseudonyms
+
+    def load_pseudonyms(self) -> PseudonymTable:
+        """The pseudonyms the pseudonymise stage saved."""
+        if self._pseudonyms is None:
+            raise ConfigError(f"run {self._path.name}: no pseudonyms (run pseudonymise first)")
+        return self._pseudonyms
+
+    def remove(self) -> None:
+        """Drop the tables and the staging folder."""
+        self._extracts.clear()
+        self._refs.clear()
+        self._pseudonyms = None
+        if self._path.exists():
+            shutil.rmtree(self._path)
