@@ -360,7 +360,7 @@ def steps_worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict
     for step in STAGES:
         call = (
             f"start_run({config.id!r}, {PERIOD!r}, today=date.fromisoformat({TODAY.isoformat()!r}),"
-            f" input_path=Path({str(input_dir)!r}), run_id='bench')"
+            f" input_path=Path({str(input_dir)!r}), run_id={request.run_id!r})"
             if step is STAGES[0]
             else f"run_stage({step.name!r}, {summary['run_dir']!r})"
         )

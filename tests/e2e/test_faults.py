@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import TTPError
+from aanlevering.optout.events import contents_stream
 from aanlevering.periods import Period
+from aanlevering.pipeline.events import RunLockRefused, RunLockTaken, run_lock_stream
 from aanlevering.pipeline.run import RunRequest, run_delivery
 from conftest import World
 
@@ -107,3 +111,147 @@ def test_process_killed_between_sending_and_receipt_then_run_again(
         assert result.receipt is not None and result.receipt.duplicate
         assert load_ledger(store).current("dica-dsaa", "2026-Q2").status == "receipted"  # type: ignore[union-attr]
     assert _deliveries(world, key) == 1
+
+
+def _lock_events(world: World, registration: str, period: str) -> list[Any]:
+    with world.store() as store:
+        stream = run_lock_stream(world.settings.provider_id, registration, period)
+        return [r.to_event() for r in store.read_stream(stream)]
+
+
+def test_a_second_run_of_a_period_in_progress_stops_naming_the_first(
+    world: World, tmp_path: Path
+) -> None:
+    """Two runs of one period with different content: one delivery, and the log says which."""
+    period, key = "2026-Q3", "dica-dsaa.2026-Q3.v1"
+    changed = tmp_path / "changed"
+    shutil.copytree(world.demo / "csv-utf8", changed)
+    operatie = next(changed.glob("*perati*.csv"))
+    lines = operatie.read_text(encoding="utf-8").splitlines(keepends=True)
+    operatie.write_text("".join(lines[:-1]), encoding="utf-8")  # one record fewer
+    # Hold the first run in pseudonymisation long enough for the second to start.
+    response = requests.post(
+        world.ttp.url + "/admin/faults",
+        json={"count": 1, "mode": "hang", "hang_seconds": 6},
+        headers=_admin(world),
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+    first = subprocess.Popen(
+        _cli_run("dica-dsaa", world.demo / "csv-utf8", period),
+        env={**world.env, "PATH": "/usr/bin:/bin"},
+        stdout=subprocess.PIPE,
+        stderr=(tmp_path / "first.log").open("wb"),
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not any(isinstance(e, RunLockTaken) for e in _lock_events(world, "dica-dsaa", period)):
+        assert time.monotonic() < deadline and first.poll() is None, (
+            tmp_path / "first.log"
+        ).read_text()[-2000:]
+        time.sleep(0.1)
+    first_run = next(
+        e.run_id for e in _lock_events(world, "dica-dsaa", period) if isinstance(e, RunLockTaken)
+    )
+    second = subprocess.run(
+        _cli_run("dica-dsaa", changed, period),
+        env={**world.env, "PATH": "/usr/bin:/bin", "AANLEVERING_RUN_LOCK_WAIT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    first_out, _ = first.communicate(timeout=300)
+    assert first.returncode == 0, (tmp_path / "first.log").read_text()[-2000:]
+    assert first_out.startswith("delivered: dica-dsaa 2026-Q3 v1")
+    assert second.returncode == 2, second.stderr[-2000:]
+    assert f"being delivered by run {first_run}" in second.stderr
+    assert _deliveries(world, key) == 1
+    assert _deliveries(world, "dica-dsaa.2026-Q3.v2") == 0
+    refused = [e for e in _lock_events(world, "dica-dsaa", period) if isinstance(e, RunLockRefused)]
+    assert [e.held_by for e in refused] == [first_run]
+    with world.store() as store:
+        versions = load_ledger(store).versions("dica-dsaa", period)
+    assert [(e.version, e.status) for e in versions] == [(1, "receipted")]
+    # The turned-away run left nothing behind in staging; the first cleaned up after itself.
+    staging = world.settings.staging_dir / world.settings.provider_id / "dica-dsaa" / period
+    assert list(staging.glob("run-*")) == []
+
+
+def _cli_run(registration: str, source: Path, period: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "aanlevering.cli.main",
+        "run",
+        "--registration",
+        registration,
+        "--input",
+        str(source),
+        "--period",
+        period,
+    ]
+
+
+KILL_AFTER = ("extract", "apply_optouts", "validate", "pseudonymise", "build_output", "deliver")
+
+_PARTIAL_RUN = """
+import os, sys
+from datetime import date
+from pathlib import Path
+from aanlevering.catalogue import load_catalogue
+from aanlevering.events.factory import open_event_store
+from aanlevering.optout.events import contents_stream
+from aanlevering.periods import Period
+from aanlevering.pipeline.events import RunLockRefused, RunLockTaken, run_lock_stream
+from aanlevering.pipeline.run import RunRequest, start_state
+from aanlevering.pipeline.stages import STAGE_NAMES, STAGES, RunContext, execute_stage
+from aanlevering.pipeline.state import MemoryRunState
+from aanlevering.runs.ports import default_ports
+from aanlevering.settings import load_settings
+
+registration, source, period, outbox, last = sys.argv[1:6]
+settings = load_settings()
+config = load_catalogue(settings.catalogue_dir).get(registration)
+store = open_event_store(settings.event_store_url)
+request = RunRequest(registration, Path(source), Period.parse(period),
+                     today=date(2026, 11, 22), outbox=Path(outbox))
+state = start_state(MemoryRunState, config, settings, request)
+ctx = RunContext.from_values(config, settings, default_ports(settings, store), state.values())
+for stage in STAGES[: STAGE_NAMES.index(last) + 1]:
+    execute_stage(stage, ctx, state)
+os._exit(137)  # killed right after this stage: no clean-up, no lock release
+"""
+
+
+@pytest.mark.parametrize("last", KILL_AFTER)
+def test_killed_after_any_stage_a_rerun_ends_with_one_delivery_and_its_contents(
+    world: World, tmp_path: Path, last: str
+) -> None:
+    period = f"2026-{KILL_AFTER.index(last) + 3:02d}"  # a month of its own per boundary
+    source, outbox = world.demo / "fhir-bulk" / "ldtr", world.home / "outbox-kill"
+    killed = subprocess.run(
+        [sys.executable, "-c", _PARTIAL_RUN, "ldtr", str(source), period, str(outbox), last],
+        env={**world.env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    with world.store() as store:
+        result = run_delivery(
+            world.config("ldtr"),
+            world.settings,
+            RunRequest("ldtr", source, Period.parse(period), today=TODAY, outbox=outbox),
+            world.ports(store),
+        )
+        versions = load_ledger(store).versions("ldtr", period)
+        contents = [r.to_event() for r in store.read_stream(contents_stream("ldtr", period, 1))]
+    # The rerun finishes the same version: resent, or (killed after the receipt) repaired.
+    expected = "already-delivered" if last == "deliver" else "delivered"
+    assert (result.status, result.version) == (expected, 1)
+    assert [(e.version, e.status) for e in versions] == [(1, "receipted")]
+    assert [p.name for p in (outbox / "ldtr" / period).iterdir()] == ["v1"]
+    assert contents and {e.parts for e in contents} == {len(contents)}
+    assert sum(len(e.patient_refs) for e in contents) > 0

@@ -31,6 +31,9 @@ class RunLockTaken(DomainEvent):
     run_id: str
     expires_at: str
     actor: str = ""
+    host: str = ""
+    pid: int = 0  # set when one process is the whole run (the CLI): its death frees the lock
+    pid_started: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)

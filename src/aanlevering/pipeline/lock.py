@@ -6,16 +6,21 @@ The lock is a lease recorded in the event log (see
 :mod:`aanlevering.pipeline.events`): a run takes it before its first stage,
 renews it before each later stage (Airflow runs them in other processes,
 hours apart when retried) and releases it when the run ends. A run that dies
-leaves a lease that expires; until then a second run waits a bounded time
-and then stops with :class:`RunLocked` (exit 2), naming the holder.
+leaves a lease that expires (a CLI run, one process, frees it at once when
+that process is gone); until then a second run waits a bounded time and then
+stops with :class:`RunLocked` (exit 2), naming the holder.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+
+import psutil
 
 from aanlevering.errors import AanleveringError, ConcurrencyConflict
 from aanlevering.events.store import EventStore
@@ -58,6 +63,29 @@ class Holder:
     run_id: str
     expires_at: datetime
     version: int
+    host: str = ""
+    pid: int = 0
+    pid_started: float = 0.0
+
+    def alive(self, now: datetime) -> bool:
+        """Within its lease, and (for a one-process run on this host) its process still runs."""
+        if self.expires_at <= now:
+            return False
+        if self.pid and self.host == socket.gethostname():
+            return _process_runs(self.pid, self.pid_started)
+        return True
+
+
+def _process_runs(pid: int, started: float) -> bool:
+    try:
+        return bool(abs(psutil.Process(pid).create_time() - started) < 1.0)
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def _this_process() -> tuple[str, int, float]:
+    pid = os.getpid()
+    return socket.gethostname(), pid, psutil.Process(pid).create_time()
 
 
 def current_holder(store: EventStore, scope: LockScope) -> Holder | None:
@@ -67,12 +95,19 @@ def current_holder(store: EventStore, scope: LockScope) -> Holder | None:
     for record in records:
         event = record.to_event()
         if isinstance(event, RunLockTaken):
-            holder = Holder(event.run_id, datetime.fromisoformat(event.expires_at), record.version)
+            holder = Holder(
+                event.run_id,
+                datetime.fromisoformat(event.expires_at),
+                record.version,
+                event.host,
+                event.pid,
+                event.pid_started,
+            )
         elif isinstance(event, RunLockReleased) and holder and holder.run_id == event.run_id:
             holder = None
     version = records[-1].version if records else 0
     if holder is not None:
-        return Holder(holder.run_id, holder.expires_at, version)
+        return replace(holder, version=version)
     return Holder("", datetime.min.replace(tzinfo=UTC), version) if records else None
 
 
@@ -85,15 +120,19 @@ def acquire(
     wait_seconds: float = 0.0,
     actor: str = "",
     poll_seconds: float = 0.5,
+    one_process: bool = False,
 ) -> None:
-    """Take or renew the lock for ``run_id``; RunLocked after ``wait_seconds`` when taken."""
+    """Take or renew the lock for ``run_id``; RunLocked after ``wait_seconds`` when taken.
+
+    ``one_process``: this process is the whole run (the CLI), so when it dies
+    the lock is free at once; otherwise (Airflow tasks) only the lease expires.
+    """
+    host, pid, pid_started = _this_process() if one_process else ("", 0, 0.0)
     deadline = time.monotonic() + max(wait_seconds, 0.0)
     while True:
         now = datetime.now(UTC)
         seen = current_holder(store, scope)
-        held_by_other = (
-            seen is not None and seen.run_id not in ("", run_id) and seen.expires_at > now
-        )
+        held_by_other = seen is not None and seen.run_id not in ("", run_id) and seen.alive(now)
         if not held_by_other:
             taken = RunLockTaken(
                 provider_id=scope.provider_id,
@@ -102,6 +141,9 @@ def acquire(
                 run_id=run_id,
                 expires_at=(now + lease).isoformat(),
                 actor=actor,
+                host=host,
+                pid=pid,
+                pid_started=pid_started,
             )
             try:
                 store.append(scope.stream, [taken], seen.version if seen else 0)

@@ -102,6 +102,7 @@ def start_state(
             input_path=request.input_path,
             outbox=request.outbox,
             allow_open_period=request.allow_open_period,
+            one_process=isinstance(state, MemoryRunState),
         )
     )
     return state

@@ -64,6 +64,7 @@ class RunContext:
     input_path: Path
     outbox: Path | None
     allow_open_period: bool
+    one_process: bool = False  # every stage runs in this process (the CLI path)
 
     @classmethod
     def from_values(
@@ -84,6 +85,7 @@ class RunContext:
             input_path=Path(values["input_path"]),
             outbox=Path(values["outbox"]) if values.get("outbox") else None,
             allow_open_period=bool(values["allow_open_period"]),
+            one_process=bool(values.get("one_process", False)),
         )
 
     @property
@@ -107,6 +109,7 @@ def initial_values(
     input_path: Path,
     outbox: Path | None,
     allow_open_period: bool,
+    one_process: bool = False,
 ) -> dict[str, Any]:
     """The state a run starts with: what it is, no data."""
     return {
@@ -117,6 +120,7 @@ def initial_values(
         "input_path": str(input_path),
         "outbox": str(outbox) if outbox else None,
         "allow_open_period": allow_open_period,
+        "one_process": one_process,
         "status": "started",
     }
 
@@ -165,6 +169,7 @@ def check_obligation(ctx: RunContext, state: RunState) -> Summary:
             ctx.run_id,
             wait_seconds=lock_wait_seconds(),
             actor=_actor(),
+            one_process=ctx.one_process,
         )
     except AanleveringError:
         state.remove()  # not owed, or another run has the period: this run leaves nothing
@@ -451,6 +456,12 @@ def execute_stage(stage: Stage, ctx: RunContext, state: RunState) -> Summary:
     if stage.name != STAGES[0].name:
         from aanlevering.pipeline.lock import acquire
 
-        acquire(ctx.ports.store, ctx.lock_scope, ctx.run_id, actor=_actor())
+        acquire(
+            ctx.ports.store,
+            ctx.lock_scope,
+            ctx.run_id,
+            actor=_actor(),
+            one_process=ctx.one_process,
+        )
     log.info("run %s: stage %s", ctx.run_id, stage.name)
     return stage.run(ctx, state)

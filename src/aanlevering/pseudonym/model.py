@@ -256,9 +256,7 @@ class PseudonymTable(Mapping[str, PatientPseudonyms]):
             names += [str(column.type), f"{column.type}.key_version"]
             meta[str(column.type)] = {"temporary": column.temporary, "profile": column.profile}
         table = pa.Table.from_arrays(arrays, names=names)
-        return table.replace_schema_metadata(
-            {"aanlevering.pseudonym_types": json.dumps(meta)}
-        )
+        return table.replace_schema_metadata({"aanlevering.pseudonym_types": json.dumps(meta)})
 
     @classmethod
     def from_arrow(cls, table: pa.Table) -> PseudonymTable:

@@ -1,0 +1,124 @@
+"""The CLI and the Airflow task path are one pipeline: the same extract gives the same bytes.
+
+Each path runs in its own processes and its own home (with the same keys, the
+same TTP and provider): ``aanlevering run`` runs every stage in one process
+with the in-memory state; the task path runs ``start_run`` and then each stage
+of ``STAGES`` in a fresh process over the run folder, as Airflow workers do.
+Both deliver into an outbox, whose files are compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aanlevering.pipeline.stages import STAGE_NAMES
+from conftest import World
+
+PYTHON = sys.executable
+AIRFLOW_RUN_ID = "scheduled__2026-12-01T00:00:00+00:00"
+
+
+def _home(world: World, root: Path) -> dict[str, str]:
+    """A fresh hospital home holding the world's keys (so pseudonyms and ids agree)."""
+    home = root / "var"
+    home.mkdir(parents=True)
+    shutil.copytree(world.settings.secrets_dir, home / "secrets")
+    return {**os.environ, **world.env, "AANLEVERING_HOME": str(home)}
+
+
+def _python(env: dict[str, str], code: str) -> str:
+    done = subprocess.run(
+        [PYTHON, "-c", code], env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def _files(outbox: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(outbox)): p.read_bytes() for p in sorted(outbox.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    ("registration", "period", "source"),
+    [("dica-dsaa", "2026-Q1", "csv-utf8"), ("ldtr", "2026-02", "fhir-bulk/ldtr")],
+)
+def test_cli_and_task_steps_deliver_byte_identical_files(
+    world: World, tmp_path: Path, registration: str, period: str, source: str
+) -> None:
+    source_path = world.demo / source
+    cli_env = _home(world, tmp_path / "cli")
+    cli_outbox = tmp_path / "cli-outbox"
+    done = subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "aanlevering.cli.main",
+            "run",
+            "--registration",
+            registration,
+            "--input",
+            str(source_path),
+            "--period",
+            period,
+            "--outbox",
+            str(cli_outbox),
+        ],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("delivered: ")
+
+    steps_env = _home(world, tmp_path / "steps")
+    steps_outbox = tmp_path / "steps-outbox"
+    steps_env["AANLEVERING_OUTBOX__" + registration.upper().replace("-", "_")] = str(steps_outbox)
+    started = json.loads(
+        _python(
+            steps_env,
+            "import json\nfrom pathlib import Path\nfrom aanlevering.runs.steps import start_run\n"
+            f"print(json.dumps(start_run({registration!r}, {period!r}, "
+            f"input_path=Path({str(source_path)!r}), run_id={AIRFLOW_RUN_ID!r})))",
+        ).splitlines()[-1]
+    )
+    run_dir = started["run_dir"]
+    assert "/staging/" in run_dir and run_dir.endswith("run-scheduled__2026-12-01T00_00_00_00_00")
+    pids = set()
+    for stage in STAGE_NAMES[1:]:
+        out = _python(
+            steps_env,
+            "import json, os\nfrom aanlevering.runs.steps import run_stage\n"
+            f"s = run_stage({stage!r}, {run_dir!r})\nprint(json.dumps([os.getpid(), s]))",
+        )
+        pid, summary = json.loads(out.splitlines()[-1])
+        pids.add(pid)
+        assert summary["registration"] == registration
+    assert len(pids) == len(STAGE_NAMES) - 1  # every stage ran in a process of its own
+    assert not Path(run_dir).exists()  # staging (identifiers) removed after the receipt
+
+    cli_files, steps_files = _files(cli_outbox), _files(steps_outbox)
+    assert cli_files.keys() == steps_files.keys()
+    data_files = [n for n in cli_files if n.endswith((".csv", ".ndjson", ".json"))]
+    assert any(n.endswith((".csv", ".ndjson")) for n in data_files)
+    for name in cli_files:
+        if name.endswith("manifest.json"):
+            # The manifest says when it was made; everything else in it must agree.
+            cli_manifest, steps_manifest = (
+                json.loads(cli_files[name]),
+                json.loads(steps_files[name]),
+            )
+            cli_manifest.pop("created_at"), steps_manifest.pop("created_at")
+            assert cli_manifest == steps_manifest, name
+        else:
+            assert cli_files[name] == steps_files[name], name
