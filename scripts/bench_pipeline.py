@@ -54,7 +54,6 @@ import yaml
 from aanlevering.catalogue import load_catalogue
 from aanlevering.deliver.channels.factory import build_channel
 from aanlevering.events.factory import open_event_store
-from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import mrn_hasher
 from aanlevering.optout.sources.ehr_csv import read_optout_csv
@@ -63,6 +62,7 @@ from aanlevering.pipeline.run import Ports, RunRequest, start_state
 from aanlevering.pipeline.stages import STAGES, RunContext, execute_stage
 from aanlevering.pipeline.state import MemoryRunState
 from aanlevering.pseudonym.keys import ensure_demo_keys
+from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import load_settings
 from aanlevering.validate.gx import import_gx

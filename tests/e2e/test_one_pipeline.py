@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from aanlevering.pipeline.stages import STAGE_NAMES
+from aanlevering.pseudonym.patient_ref import load_or_create_key
 from conftest import World
 
 PYTHON = sys.executable
@@ -27,6 +28,8 @@ AIRFLOW_RUN_ID = "scheduled__2026-12-01T00:00:00+00:00"
 
 def _home(world: World, root: Path) -> dict[str, str]:
     """A fresh hospital home holding the world's keys (so pseudonyms and ids agree)."""
+    for lazily_made in ("resource-ids.key", "patient-ref.key"):
+        load_or_create_key(world.settings.secrets_dir / lazily_made)
     home = root / "var"
     home.mkdir(parents=True)
     shutil.copytree(world.settings.secrets_dir, home / "secrets")
@@ -112,7 +115,12 @@ def test_cli_and_task_steps_deliver_byte_identical_files(
     data_files = [n for n in cli_files if n.endswith((".csv", ".ndjson", ".json"))]
     assert any(n.endswith((".csv", ".ndjson")) for n in data_files)
     for name in cli_files:
-        if name.endswith("manifest.json"):
+        if name.endswith("receipt.json"):
+            # The outbox's receipt of each delivery: its own id and time, the same counts.
+            cli_receipt, steps_receipt = json.loads(cli_files[name]), json.loads(steps_files[name])
+            assert cli_receipt["record_counts"] == steps_receipt["record_counts"], name
+            assert cli_receipt["receipt_id"] != steps_receipt["receipt_id"], name
+        elif name.endswith("manifest.json"):
             # The manifest says when it was made; everything else in it must agree.
             cli_manifest, steps_manifest = (
                 json.loads(cli_files[name]),

@@ -1,6 +1,6 @@
 """Resend deliveries that were staged but never receipted (receiver or network was down).
 
-A rerun of the period through :func:`aanlevering.pipeline.run_delivery`
+A rerun of the period through :func:`aanlevering.pipeline.run.run_delivery`
 rebuilds the same content, hence the same idempotency key, so the receiver
 dedupes it; if the EHR data changed meanwhile it becomes a new version that
 supersedes the old one. Either way there is one code path.
