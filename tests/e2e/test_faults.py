@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -84,7 +85,7 @@ def test_process_killed_between_sending_and_receipt_then_run_again(
             "--period",
             "2026-Q2",
         ],
-        env={**world.env, "PATH": "/usr/bin:/bin"},
+        env=_env(world),
         stdout=subprocess.DEVNULL,
         stderr=(tmp_path / "run.log").open("wb"),
     )
@@ -113,6 +114,12 @@ def test_process_killed_between_sending_and_receipt_then_run_again(
     assert _deliveries(world, key) == 1
 
 
+def _env(world: World, **extra: str) -> dict[str, str]:
+    """The world's environment for a CLI subprocess (a checkout's PYTHONPATH passes through)."""
+    passed = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
+    return {**world.env, "PATH": "/usr/bin:/bin", **passed, **extra}
+
+
 def _lock_events(world: World, registration: str, period: str) -> list[Any]:
     with world.store() as store:
         stream = run_lock_stream(world.settings.provider_id, registration, period)
@@ -123,7 +130,7 @@ def test_a_second_run_of_a_period_in_progress_stops_naming_the_first(
     world: World, tmp_path: Path
 ) -> None:
     """Two runs of one period with different content: one delivery, and the log says which."""
-    period, key = "2026-Q3", "dica-dsaa.2026-Q3.v1"
+    period, key = "2026-Q3", "demo-hospital.dica-dsaa.2026-Q3.v1"
     changed = tmp_path / "changed"
     shutil.copytree(world.demo / "csv-utf8", changed)
     operatie = next(changed.glob("*perati*.csv"))
@@ -139,7 +146,7 @@ def test_a_second_run_of_a_period_in_progress_stops_naming_the_first(
     assert response.status_code == 200, response.text
     first = subprocess.Popen(
         _cli_run("dica-dsaa", world.demo / "csv-utf8", period),
-        env={**world.env, "PATH": "/usr/bin:/bin"},
+        env=_env(world),
         stdout=subprocess.PIPE,
         stderr=(tmp_path / "first.log").open("wb"),
         text=True,
@@ -155,7 +162,7 @@ def test_a_second_run_of_a_period_in_progress_stops_naming_the_first(
     )
     second = subprocess.run(
         _cli_run("dica-dsaa", changed, period),
-        env={**world.env, "PATH": "/usr/bin:/bin", "AANLEVERING_RUN_LOCK_WAIT": "0"},
+        env=_env(world, AANLEVERING_RUN_LOCK_WAIT="0"),
         capture_output=True,
         text=True,
         timeout=300,
@@ -167,7 +174,7 @@ def test_a_second_run_of_a_period_in_progress_stops_naming_the_first(
     assert second.returncode == 2, second.stderr[-2000:]
     assert f"being delivered by run {first_run}" in second.stderr
     assert _deliveries(world, key) == 1
-    assert _deliveries(world, "dica-dsaa.2026-Q3.v2") == 0
+    assert _deliveries(world, "demo-hospital.dica-dsaa.2026-Q3.v2") == 0
     refused = [e for e in _lock_events(world, "dica-dsaa", period) if isinstance(e, RunLockRefused)]
     assert [e.held_by for e in refused] == [first_run]
     with world.store() as store:
@@ -232,7 +239,7 @@ def test_killed_after_any_stage_a_rerun_ends_with_one_delivery_and_its_contents(
     source, outbox = world.demo / "fhir-bulk" / "ldtr", world.home / "outbox-kill"
     killed = subprocess.run(
         [sys.executable, "-c", _PARTIAL_RUN, "ldtr", str(source), period, str(outbox), last],
-        env={**world.env, "PATH": "/usr/bin:/bin"},
+        env=_env(world),
         capture_output=True,
         text=True,
         timeout=300,

@@ -15,7 +15,6 @@ heavy module is imported inside the stage that needs it.
 
 from __future__ import annotations
 
-import getpass
 import json
 import logging
 import os
@@ -126,14 +125,9 @@ def initial_values(
 
 
 def _actor() -> str:
-    """Who runs this: the Airflow DAG run when there is one, else the OS user."""
-    dag_run = os.environ.get("AIRFLOW_CTX_DAG_RUN_ID")
-    if dag_run:
-        return f"airflow:{os.environ.get('AIRFLOW_CTX_DAG_ID', '?')}/{dag_run}"
-    try:
-        return f"user:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return f"uid:{os.getuid()}"
+    from aanlevering.actor import current_actor
+
+    return current_actor()
 
 
 def lock_wait_seconds() -> float:
