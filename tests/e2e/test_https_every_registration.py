@@ -31,7 +31,7 @@ from aanlevering.events.factory import open_event_store
 from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
-from aanlevering.pipeline import Ports, RunRequest, run_delivery
+from aanlevering.pipeline.run import Ports, RunRequest, run_delivery
 from aanlevering.pseudonym.keys import ensure_demo_keys
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import load_settings

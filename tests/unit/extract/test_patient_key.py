@@ -15,7 +15,7 @@ from aanlevering.events.sqlite import SqliteEventStore
 from aanlevering.extract import extract
 from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.periods import Period
-from aanlevering.pipeline import identity_for_pseudonymisation
+from aanlevering.pipeline.operations import identity_for_pseudonymisation
 from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.pseudonym.service import pseudonymise
 from aanlevering.pseudonym.source_step import MrnKey, SourceKey

@@ -25,7 +25,7 @@ from aanlevering.optout.sources import OptOutSourceInvalid, mrn_hasher
 from aanlevering.optout.sources.consent import read_consent_ndjson, read_consents_in_export
 from aanlevering.optout.sources.patient_index import load_patient_index
 from aanlevering.periods import Period
-from aanlevering.pipeline import apply_optouts_to_extract
+from aanlevering.pipeline.operations import apply_optouts_to_extract
 from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.settings import load_settings
 
