@@ -279,6 +279,7 @@ def _csv_source(raw: Mapping[str, Any] | None) -> CsvSource | None:
             columns=dict(spec["columns"]),
             identity=dict(spec.get("identity", {})),
             record_keys={k: tuple(v) for k, v in spec.get("record_keys", {}).items()},
+            maps={column: dict(m) for column, m in spec.get("maps", {}).items()},
         )
         for name, spec in raw["datasets"].items()
     }

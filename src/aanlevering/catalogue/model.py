@@ -177,6 +177,8 @@ class CsvDatasetSource:
     #: Key or relation variable -> columns whose values together identify the record
     #: (exports without a record id); digested by the extract, keyed-hashed on delivery.
     record_keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: EHR column -> (value as exported -> option code), like FhirVariableSource.map.
+    maps: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def mapped_variables(self) -> set[str]:

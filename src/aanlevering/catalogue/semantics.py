@@ -10,7 +10,7 @@ import difflib
 import re
 from collections.abc import Iterator
 
-from aanlevering.catalogue.model import Dataset, RegistrationConfig
+from aanlevering.catalogue.model import CsvSource, Dataset, RegistrationConfig
 from aanlevering.pseudonym_types import PseudonymType
 
 #: Identity fields each pseudonym type needs (any one of a tuple suffices).
@@ -125,6 +125,13 @@ def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
         for dataset_name in source.datasets:
             if dataset_name not in names:
                 yield f"$.source.{kind}.datasets.{dataset_name}", "not a dataset of the dictionary"
+        if isinstance(source, CsvSource):
+            for dataset_name, csv in source.datasets.items():
+                for column in sorted(set(csv.maps) - set(csv.columns)):
+                    yield (
+                        f"$.source.csv.datasets.{dataset_name}.maps.{column}",
+                        "maps a column that columns does not map to a variable",
+                    )
         for dataset in config.dictionary.datasets:
             yield from _mapped_problems(config, dataset, kind)
 

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable
 from datetime import date
 
+from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.events.codec import canonical_json
 from aanlevering.events.factory import open_event_store
 from aanlevering.events.model import RecordedEvent
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "rebuild", help="rebuild every projection from the log and write projections.json"
     )
     rebuild.add_argument("--on", type=date.fromisoformat, default=None, help="as of this day")
+    add_catalogue_option(rebuild)
     rebuild.set_defaults(handler=_rebuild)
 
 
@@ -49,9 +51,8 @@ def _rebuild(args: argparse.Namespace) -> int:
         digest,
         write_projections,
     )
-    from aanlevering.settings import load_settings
 
-    settings = load_settings()
+    settings = settings_for(args)
     catalogue = load_catalogue(settings.catalogue_dir)
     with open_event_store(settings.event_store_url) as store:
         document = build_projections(store, catalogue, args.on or date.today())

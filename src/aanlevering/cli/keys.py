@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 
 from aanlevering.catalogue import load_catalogue
+from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.settings import load_settings
 
 
@@ -23,7 +24,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the ``keys`` command group."""
     parser = subparsers.add_parser("keys", help="hospital-side pseudonymisation keys")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    actions.add_parser("init-demo", help="create missing demo keys").set_defaults(handler=_init)
+    init = actions.add_parser("init-demo", help="create missing demo keys")
+    add_catalogue_option(init)
+    init.set_defaults(handler=_init)
     export = actions.add_parser("export", help="write a registration's source key to a file")
     export.add_argument("--registration", required=True)
     export.add_argument("--out", required=True, type=Path, help="new file (mode 0600)")
@@ -42,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _init(args: argparse.Namespace) -> int:
     from aanlevering.pseudonym.keys import ensure_demo_keys
 
-    settings = load_settings()
+    settings = settings_for(args)
     created = ensure_demo_keys(settings, [c.id for c in load_catalogue(settings.catalogue_dir)])
     print(f"created {len(created)} key file(s) under {settings.secrets_dir}")
     return 0

@@ -17,7 +17,7 @@ from aanlevering.counterparts.common.tls import add_tls_arguments
 if TYPE_CHECKING:
     from aanlevering.counterparts.registry_holder.config import ReceiverConfig
     from aanlevering.counterparts.registry_holder.store import Exchanger
-from aanlevering.settings import load_settings
+from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=None,
         help="folder with <registry-holder-id>.key API keys at the TTP (from `ttp init-config`)",
     )
+    add_catalogue_option(init)
     init.set_defaults(handler=_init_config)
     audit = actions.add_parser("audit", help="the audit trail")
     audit_actions = audit.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
@@ -137,7 +138,7 @@ def write_demo_config(
 
 
 def _init_config(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = settings_for(args)
     configs = list(load_catalogue(settings.catalogue_dir))
     registrations = [c.id for c in configs]
     key_files = (

@@ -6,8 +6,8 @@ import argparse
 from datetime import date
 
 from aanlevering.catalogue import load_catalogue
+from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.periods import Period
-from aanlevering.settings import load_settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--registration", required=True, metavar="ID")
     parser.add_argument("--period", required=True)
     parser.add_argument("--reason", required=True, help="why (recorded in the event log)")
+    add_catalogue_option(parser)
     parser.set_defaults(handler=_retract)
 
 
@@ -24,7 +25,7 @@ def _retract(args: argparse.Namespace) -> int:
     from aanlevering.retract import retract_period
     from aanlevering.runs.ports import default_ports
 
-    settings = load_settings()
+    settings = settings_for(args)
     config = load_catalogue(settings.catalogue_dir).get(args.registration)
     with open_event_store(settings.event_store_url) as store:
         receipt = retract_period(

@@ -11,8 +11,8 @@ import logging
 from pathlib import Path
 
 from aanlevering.catalogue import load_catalogue
+from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.periods import Period
-from aanlevering.settings import load_settings
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="deliver a period that has not closed yet (a year-to-date delivery)",
     )
+    add_catalogue_option(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -37,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
     from aanlevering.pipeline.run import RunRequest, run_delivery
     from aanlevering.runs.ports import default_ports
 
-    settings = load_settings()
+    settings = settings_for(args)
     config = load_catalogue(settings.catalogue_dir).get(args.registration)
     request = RunRequest(
         registration_id=config.id,

@@ -6,7 +6,7 @@ import argparse
 from datetime import date
 
 from aanlevering.catalogue import load_catalogue
-from aanlevering.settings import load_settings
+from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 
 _MARK = {"overdue": "!!", "due": "! ", "delivered": "ok", "open": "..", "not-owed": "--"}
 
@@ -16,6 +16,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("status", help="deliveries, due and overdue periods")
     parser.add_argument("--on", type=date.fromisoformat, default=None, help="as of this day")
     parser.add_argument("--registration", default=None, metavar="ID")
+    add_catalogue_option(parser)
     parser.set_defaults(handler=_status)
 
 
@@ -23,7 +24,7 @@ def _status(args: argparse.Namespace) -> int:
     from aanlevering.events.factory import open_event_store
     from aanlevering.projections import build_projections
 
-    settings = load_settings()
+    settings = settings_for(args)
     catalogue = load_catalogue(settings.catalogue_dir)
     with open_event_store(settings.event_store_url) as store:
         document = build_projections(store, catalogue, args.on or date.today())

@@ -74,9 +74,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _gx_dir(args: argparse.Namespace) -> Path | None:
-    from aanlevering.validate.gx import file_context_dir
+    """``--gx-dir``, else the file context of the catalogue in use (see ``suite_dir_for``)."""
+    from aanlevering.settings import load_settings
+    from aanlevering.validate.gx import suite_dir_for
 
-    return Path(args.gx_dir) if args.gx_dir else file_context_dir()
+    if args.gx_dir:
+        return Path(args.gx_dir)
+    return suite_dir_for(Path(args.catalogue) if args.catalogue else load_settings().catalogue_dir)
 
 
 def _suites(args: argparse.Namespace, out: TextIO) -> int:
@@ -182,7 +186,7 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
             provider_id=settings.provider_id,
             event_store=store,
             data_docs=not args.no_data_docs,
-            file_context_dir=_gx_dir(args),
+            file_context_dir=Path(args.gx_dir) if args.gx_dir else "default",
         )
     report = json.loads(Path(outcome.report_paths["json"]).read_text(encoding="utf-8"))
     _summary(outcome, report, out)

@@ -10,7 +10,9 @@ FHIR (notes, a manifest of one's own) do not count as FHIR input.
 
 from __future__ import annotations
 
+import glob
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +21,7 @@ from aanlevering.errors import ExtractError
 from aanlevering.extract.csv import extract_csv
 from aanlevering.extract.fhir import extract_fhir
 from aanlevering.extract.fhir_store import MANIFEST, is_fhir_document
+from aanlevering.extract.fhir_xml import root_type
 from aanlevering.extract.model import Extract
 from aanlevering.extract.options import ExtractOptions
 from aanlevering.periods import Period
@@ -30,10 +33,13 @@ def detect_source_kind(config: RegistrationConfig, input_path: Path) -> SourceKi
     """``csv`` or ``fhir`` from what ``input_path`` holds; ExtractError when unclear."""
     path = Path(input_path)
     if path.is_file():
-        if path.suffix in {".ndjson", ".json"}:
+        if path.suffix in {".ndjson", ".json", ".xml"}:
             return "fhir"
+        if path.suffix.lower() == ".csv" and config.csv_source is not None:
+            return "csv"
         raise ExtractError(
-            f"{path}: give the folder that holds the export, or a .ndjson / .json FHIR file"
+            f"{path}: give the folder that holds the export, a .ndjson / .json / .xml FHIR "
+            "file, or (for a registration with one dataset) its .csv file"
         )
     if not path.is_dir():
         raise ExtractError(f"input {path} does not exist")
@@ -42,7 +48,7 @@ def detect_source_kind(config: RegistrationConfig, input_path: Path) -> SourceKi
     fhir_files = sorted(
         p.name
         for p in path.iterdir()
-        if p.is_file() and (p.suffix in {".ndjson", ".json"} or p.name == MANIFEST)
+        if p.is_file() and (p.suffix in {".ndjson", ".json", ".xml"} or p.name == MANIFEST)
     )
     if csv_files and fhir_files:
         fhir_files = [name for name in fhir_files if _holds_fhir(path / name)]
@@ -64,10 +70,33 @@ def detect_source_kind(config: RegistrationConfig, input_path: Path) -> SourceKi
     )
 
 
+def single_csv_file(config: RegistrationConfig, path: Path) -> tuple[RegistrationConfig, Path]:
+    """A registration with one dataset reads that dataset from one CSV file given by name.
+
+    The dataset's file pattern becomes the file's own name, in its folder;
+    a registration with more datasets needs the folder (which file is which?).
+    """
+    csv = config.csv_source
+    assert csv is not None
+    if len(csv.datasets) != 1:
+        raise ExtractError(
+            f"{path}: registration {config.id} has {len(csv.datasets)} datasets "
+            f"({', '.join(sorted(csv.datasets))}); give the folder that holds their files"
+        )
+    ((name, source),) = csv.datasets.items()
+    only = replace(source, file=glob.escape(path.name))
+    return replace(config, csv_source=replace(csv, datasets={name: only})), path.parent
+
+
 def _holds_fhir(path: Path) -> bool:
     """Whether a file next to CSV exports is FHIR input (not notes or a manifest of one's own)."""
     if path.suffix == ".ndjson":
         return True
+    if path.suffix == ".xml":
+        try:
+            return root_type(path.read_bytes()) is not None
+        except OSError:
+            return False
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -90,5 +119,8 @@ def extract(
     runs on a broken extract.
     """
     if detect_source_kind(config, input_path) == "csv":
-        return extract_csv(config, Path(input_path), period, options)
+        path = Path(input_path)
+        if path.is_file():
+            return extract_csv(*single_csv_file(config, path), period, options)
+        return extract_csv(config, path, period, options)
     return extract_fhir(config, Path(input_path), period, options)

@@ -343,12 +343,13 @@ class DatasetReader:
             if variable.name in typed:
                 values = typed[variable.name]
             elif column is not None:
-                values = cast_text(cleaned[column], variable.type, self.spec)
+                source = self._mapped(column, cleaned[column])
+                values = cast_text(source, variable.type, self.spec)
                 self._note(
                     problems,
                     variable=variable.name,
                     expected=expected_text(variable.type, self.spec),
-                    source=cleaned[column],
+                    source=source,
                     parsed=values,
                     row_refs=row_refs,
                 )
@@ -374,6 +375,16 @@ class DatasetReader:
         return Rows(
             clinical=clinical, identity=identity, row_refs=row_refs, problems=tuple(problems)
         )
+
+    def _mapped(self, column: str, values: ArrayLike) -> ArrayLike:
+        """The column's value map applied: mapped values replaced, the others kept."""
+        mapping = self.source.maps.get(column)
+        if not mapping:
+            return values
+        keys = pa.array(list(mapping), pa.string())
+        index = pc.index_in(values, value_set=keys)
+        mapped = pc.take(pa.array(list(mapping.values()), pa.string()), index)
+        return pc.coalesce(mapped, values)
 
     @staticmethod
     def _note(

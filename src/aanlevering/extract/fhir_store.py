@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.errors import ExtractError
+from aanlevering.extract.fhir_xml import read_xml
 from aanlevering.json_input import JsonInputError, parse
 
 log = logging.getLogger(__name__)
@@ -171,7 +172,14 @@ class ResourceStore:
         return index.get(target_key, [])
 
 
-def _ndjson_resources(path: Path) -> Iterator[tuple[Resource, str]]:
+def _ndjson_resources(path: Path, others: list[int]) -> Iterator[tuple[Resource, str]]:
+    """The resources of an NDJSON file; lines of other JSON (a bulk server's log) are counted.
+
+    ``others`` receives the line numbers of JSON values that are no FHIR resource
+    (no ``resourceType``) in a file not named by a resource type (``log.ndjson``);
+    in ``Observation.ndjson`` such a line, and anywhere a line that is not JSON,
+    stops the extract: resources of the export would be lost.
+    """
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             if not raw.strip():
@@ -183,8 +191,13 @@ def _ndjson_resources(path: Path) -> Iterator[tuple[Resource, str]]:
                 raise ExtractError(
                     f"{path}: line {number}: not valid JSON ({error.reason}{column})"
                 ) from None
-            if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
-                raise ExtractError(f"{path}: line {number}: not a FHIR resource (no resourceType)")
+            if not is_fhir_document(resource):
+                if _TYPE.match(path.name.split(".", 1)[0]):
+                    raise ExtractError(
+                        f"{path}: line {number}: not a FHIR resource (no resourceType)"
+                    )
+                others.append(number)
+                continue
             yield resource, f"{path.name}:{number}"
 
 
@@ -195,6 +208,8 @@ def _short(value: object) -> str:
 
 
 def _read_json(path: Path) -> Any:
+    if path.suffix.lower() == ".xml":
+        return read_xml(path)
     try:
         return parse(path.read_bytes())
     except JsonInputError as error:
@@ -318,20 +333,22 @@ def input_files(input_path: Path) -> tuple[list[Path], list[Path]]:
     if input_path.is_file():
         if input_path.suffix == ".ndjson":
             return [input_path], []
-        if input_path.suffix == ".json":
+        if input_path.suffix in (".json", ".xml"):
             return [], [input_path]
-        raise ExtractError(f"{input_path}: not a FHIR input (expected .ndjson or .json)")
+        raise ExtractError(f"{input_path}: not a FHIR input (expected .ndjson, .json or .xml)")
     if not input_path.is_dir():
         raise ExtractError(f"input {input_path} does not exist")
     manifest = _bulk_manifest(input_path)
     if manifest is not None:
         return _manifest_files(input_path, manifest), []
     ndjson = sorted(p for p in input_path.glob("*.ndjson") if p.is_file())
-    bundles = sorted(p for p in input_path.glob("*.json") if p.is_file())
+    bundles = sorted(
+        p for p in input_path.iterdir() if p.is_file() and p.suffix in (".json", ".xml")
+    )
     if not ndjson and not bundles:
         raise ExtractError(
             f"no FHIR input in {input_path}: expected bulk export files (*.ndjson) "
-            "or Bundles (*.json)"
+            "or Bundles or resources (*.json, *.xml)"
         )
     return ndjson, bundles
 
@@ -346,14 +363,28 @@ def load_store(
     """
     ndjson, bundles = input_files(input_path)
     store = ResourceStore(project=project)
+    skipped: list[str] = []
     for path in ndjson:
-        for resource, location in _ndjson_resources(path):
+        others: list[int] = []
+        read = 0
+        for resource, location in _ndjson_resources(path, others):
+            read += 1
             try:
                 store.add(resource, location)
             except SHAPE_ERRORS as error:
                 raise malformed(location, resource, error) from None
-        store.files.append(path.name)
-    skipped: list[str] = []
+        if read or not others:
+            store.files.append(path.name)
+            if others:
+                log.info(
+                    "left out %d line(s) of %s that are not FHIR resources (no resourceType), "
+                    "first at line %d",
+                    len(others),
+                    path.name,
+                    others[0],
+                )
+        else:
+            skipped.append(path.name)
     for path in bundles:
         if _load_bundle(store, path, skip_others=input_path.is_dir()):
             store.files.append(path.name)

@@ -67,6 +67,29 @@ def file_context_dir(env: dict[str, str] | None = None) -> Path | None:
     return None
 
 
+def suite_dir_for(catalogue_dir: Path | None, env: dict[str, str] | None = None) -> Path | None:
+    """Where a catalogue's generated suites live: its own GX file context.
+
+    ``$AANLEVERING_GX_DIR`` wins. The checkout's catalogue (``schemas/catalogue``)
+    has ``great_expectations/`` of the checkout; any other catalogue has
+    ``<catalogue>/great_expectations``, so regenerating the suites of an external
+    catalogue never touches (or deletes) the checkout's committed ones.
+    """
+    env = dict(os.environ) if env is None else env
+    if env.get(GX_DIR_ENV) or catalogue_dir is None:
+        return file_context_dir(env)
+    root = checkout_root()
+    own = Path(catalogue_dir).resolve()
+    if root is not None and own == (root / "schemas" / "catalogue").resolve():
+        return file_context_dir(env)
+    return own / "great_expectations"
+
+
+def has_file_context(root: Path | None) -> bool:
+    """Whether ``root`` holds a GX file context (runs never scaffold one)."""
+    return root is not None and (root / "great_expectations.yml").is_file()
+
+
 def open_file_context(root: Path) -> Any:
     """Open (scaffolding on first use) the GX file context in ``root``."""
     gx = import_gx()

@@ -27,6 +27,7 @@ from aanlevering.validate.checks import check_provider_type
 from aanlevering.validate.decision import ValidationOutcome, decide
 from aanlevering.validate.events import ValidationCompleted, validation_stream
 from aanlevering.validate.gx import file_context_dir as default_file_context_dir
+from aanlevering.validate.gx import has_file_context, suite_dir_for
 from aanlevering.validate.hospital_report import write_hospital_report
 from aanlevering.validate.identity import IdentityFinding, check_identity
 from aanlevering.validate.report import ReportContext, build_report, write_report
@@ -58,6 +59,22 @@ def _datasets_in_order(extract: Extract, config: RegistrationConfig) -> list[Ext
             f"{config.dictionary.version}"
         )
     return [extract.datasets[name] for name in expected]
+
+
+def _suite_dir(config: RegistrationConfig) -> Path | None:
+    """The committed suites of the registration's own catalogue; None (generate) if none."""
+    catalogue = Path(config.source_file).parents[1] if config.source_file else None
+    root = suite_dir_for(catalogue) if catalogue is not None else default_file_context_dir()
+    if root is not None and not has_file_context(root):
+        log.warning(
+            "no expectation suites for catalogue %s in %s; using suites generated from the "
+            "dictionaries; run `aanlevering validate --regenerate-suites --catalogue %s`",
+            catalogue,
+            root,
+            catalogue,
+        )
+        return None
+    return root
 
 
 def _with_identity(
@@ -95,7 +112,7 @@ def validate_extract(
     """
     check_provider_type(provider_type)
     datasets = _datasets_in_order(extract, config)
-    gx_dir = default_file_context_dir() if isinstance(file_context_dir, str) else file_context_dir
+    gx_dir = _suite_dir(config) if isinstance(file_context_dir, str) else file_context_dir
     report_dir = Path(report_dir)
     report_dir.mkdir(parents=True, exist_ok=True)
     docs_dir = report_dir / DATA_DOCS_DIR

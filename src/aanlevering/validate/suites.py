@@ -4,7 +4,7 @@ One suite per dictionary version, dataset and provider type, named
 ``<dictionary>-<version>-<dataset>-<provider type>`` with the version's dots
 written as underscores (``dsaa-2026_1-operatie-umc``: GX's file store would
 turn dots into sub-folders).
-Nobody edits them: :func:`sync_suites` (``aanlevering suites generate``)
+Nobody edits them: :func:`sync_suites` (``aanlevering validate --regenerate-suites``)
 writes what the dictionaries imply, and a test fails when the committed files
 differ from freshly generated ones. Each suite's meta carries a fingerprint
 of its dictionary inputs plus the generator version; :func:`load_suite_document`
@@ -137,7 +137,7 @@ def build_suite(dictionary: DataDictionary, dataset: Dataset, provider_type: str
         },
         notes=(
             f"Generated from data dictionary {dictionary.id} {dictionary.version} "
-            "by `aanlevering suites generate`. Do not edit: change the dictionary."
+            "by `aanlevering validate --regenerate-suites`. Do not edit: change the dictionary."
         ),
     )
 
@@ -240,7 +240,7 @@ def load_suite_document(
 
     When the file context has no such suite, or its fingerprint or content
     differs from what the dictionary implies now, the freshly generated suite
-    is used and a warning asks for ``aanlevering suites generate``.
+    is used and a warning asks for ``aanlevering validate --regenerate-suites``.
     """
     fresh = build_suite(dictionary, dataset, provider_type)
     fresh_document = canonical(fresh)
@@ -254,7 +254,7 @@ def load_suite_document(
         except DataContextError:
             log.warning(
                 "expectation suite %s not found in %s; using one generated from the "
-                "dictionary; run `aanlevering suites generate`",
+                "dictionary; run `aanlevering validate --regenerate-suites`",
                 print_name,
                 root,
             )
@@ -266,7 +266,7 @@ def load_suite_document(
                 stale = (stored.meta or {}).get("fingerprint") != fresh.meta["fingerprint"]
                 log.warning(
                     "expectation suite %s in %s is %s; using one generated from the "
-                    "dictionary; run `aanlevering suites generate`",
+                    "dictionary; run `aanlevering validate --regenerate-suites`",
                     print_name,
                     root,
                     "stale (dictionary changed)" if stale else "edited by hand",
