@@ -1,11 +1,15 @@
-"""The packages of ``aanlevering`` import each other without cycles.
+"""The packages of ``aanlevering`` import each other in one direction, without cycles.
 
 Why: a cycle between packages means none of them can be understood, tested or
 changed on its own, and import order starts to matter (a function-level import
 "to break the cycle" only hides it). This test reads every module of
 ``src/aanlevering`` with :mod:`ast` (nothing is imported, so it is fast and sees
-imports inside functions too) and fails on any cycle in the package graph,
-naming the file and line of every import inside the cycle.
+imports inside functions too) and checks two things:
+
+- the package graph has no cycle (independent of the declared order below);
+- every import points down :data:`LAYERS`: to a package of a lower layer, or
+  to one listed before it in its own layer. A wrong-direction import fails
+  with the importing file and line.
 
 "Package" means a sub-package (``aanlevering.fhir``) or a top-level module
 (``aanlevering.errors``); imports inside one package are free. Imports under
@@ -14,8 +18,9 @@ annotations. Imports by name at run time (the event registry's
 ``EVENT_MODULES``, the CLI's sub-command modules) are plug-in lists, not
 ``import`` statements, and are not counted either.
 
-If an import closes a cycle, move the shared part down instead of importing
-it late inside a function (that counts here too).
+To place a new package, add it to the layer whose packages it may use; if an
+import fails here, move the shared part down instead of reordering the layers
+around it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "src" / "aanlevering"
+
+#: The allowed direction, lowest layer first. A package may import packages of
+#: lower layers and packages listed before it in its own layer, nothing else.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "leaf modules",
+        ("errors", "settings", "periods", "pseudonym_types", "tls", "json_input", "actor"),
+    ),
+    ("core models", ("catalogue", "events")),
+    (
+        "stages",
+        (
+            "pseudonym",
+            "extract",
+            "validate",
+            "obligation",
+            "optout",
+            "fhir",
+            "deliver",
+            "output",
+            "demo",
+        ),
+    ),
+    ("services", ("counterparts", "projections", "onboard")),
+    ("composition", ("pipeline", "retract", "runs")),
+    ("entry points", ("cli", "airflow")),
+)
+
+#: Each package's place in the total order LAYERS declares.
+RANK = {
+    package: rank
+    for rank, package in enumerate(package for _, packages in LAYERS for package in packages)
+}
+LAYER_OF = {package: layer for layer, packages in LAYERS for package in packages}
+DIRECTION = " -> ".join(layer for layer, _ in LAYERS)
 
 
 @dataclass(frozen=True)
@@ -156,6 +196,19 @@ def find_cycles(imports: list[Import]) -> list[list[str]]:
     return groups
 
 
+def test_every_package_has_its_place_in_the_layers() -> None:
+    present = {
+        path.stem if path.is_file() else path.name
+        for path in ROOT.iterdir()
+        if (path.suffix == ".py" and path.name != "__init__.py")
+        or (path.is_dir() and (path / "__init__.py").exists())
+    }
+    declared = [package for _, packages in LAYERS for package in packages]
+    assert len(declared) == len(set(declared)), "a package is declared in two places"
+    assert present - set(declared) == set(), "new packages: add them to LAYERS"
+    assert set(declared) - present == set(), "LAYERS names packages that no longer exist"
+
+
 def test_no_import_cycle_between_packages() -> None:
     imports = project_imports()
     cycles = find_cycles(imports)
@@ -168,6 +221,19 @@ def test_no_import_cycle_between_packages() -> None:
             if item.source in group and item.target in group
         )
     assert cycles == [], "\n".join(lines)
+
+
+def test_imports_point_down_the_layers() -> None:
+    wrong = [
+        f"{_where(item)}: {item.source} ({LAYER_OF.get(item.source, 'not in LAYERS')}) "
+        f"imports {item.module} ({item.target}, {LAYER_OF.get(item.target, 'not in LAYERS')})"
+        for item in project_imports()
+        if RANK.get(item.target, -1) >= RANK.get(item.source, -1)
+    ]
+    assert wrong == [], (
+        f"imports must point down the layers ({DIRECTION}), or within a layer to a package "
+        "listed before the importer in LAYERS:\n" + "\n".join(wrong)
+    )
 
 
 def test_the_scanner_sees_imports_in_functions_and_skips_type_checking_blocks() -> None:
