@@ -38,14 +38,23 @@ ROOT = Path(__file__).resolve().parents[2] / "src" / "aanlevering"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "leaf modules",
-        ("errors", "settings", "periods", "pseudonym_types", "tls", "json_input", "actor"),
+        (
+            "errors",
+            "private_files",
+            "settings",
+            "periods",
+            "pseudonym_types",
+            "tls",
+            "json_input",
+            "actor",
+        ),
     ),
     ("core models", ("catalogue", "events")),
     (
         "stages",
         (
-            "pseudonym",
             "extract",
+            "pseudonym",
             "validate",
             "obligation",
             "optout",
