@@ -342,6 +342,7 @@ def build_registration(
             receipt_timeout_seconds=delivery.get("receipt_timeout_seconds", 60),
             tls={str(k): str(v) for k, v in delivery.get("tls", {}).items()},
             allow_insecure_http=bool(delivery.get("allow_insecure_http", False)),
+            fhir_content=delivery.get("fhir_content", "questionnaire"),
         ),
         validation=ValidationPolicy(
             block_on=validation.get("block_on", "error"),

@@ -19,6 +19,8 @@ Severity = Literal["error", "warning"]
 ProviderType = Literal["hospital", "umc", "zbc"]
 Frequency = Literal["month", "quarter", "year"]
 DeliveryFormat = Literal["csv", "fhir-ndjson", "fhir-bundle"]
+#: What a FHIR delivery carries: minimised source resources, QuestionnaireResponses, or both.
+FhirContent = Literal["resources", "questionnaire", "both"]
 Channel = Literal["https", "sftp", "ttp-local", "outbox"]
 TTPMode = Literal["web", "local"]
 
@@ -265,6 +267,8 @@ class Delivery:
     #: ``ca_bundle`` / ``client_cert`` / ``client_key`` paths, env-expanded at run time.
     tls: Mapping[str, str] = field(default_factory=dict)
     allow_insecure_http: bool = False
+    #: FHIR formats only; ``questionnaire`` is what deliveries carried before (decision 0230).
+    fhir_content: FhirContent = "questionnaire"
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_projection import projector, read_names
+from aanlevering.extract.fhir_resources import KeptResources, ReadElements, concat, required
 from aanlevering.extract.fhir_store import (
     SHAPE_ERRORS,
     Located,
@@ -202,6 +203,19 @@ class _DatasetBuilder:
                 found.append(variable.where[1])
         return found
 
+    def read_elements(self, read: ReadElements) -> None:
+        """Add what this dataset's mappings read, per resource type, to ``read``."""
+        focus = self.mapping.resource
+        if self.where is not None:
+            read.add_path(focus, self.where[1])
+        for variable in self.variables:
+            resource_type = variable.source.resource or focus
+            read.add_path(resource_type, variable.path)
+            if variable.where is not None:
+                read.add_path(resource_type, variable.where[1])
+            if variable.source.resource:
+                read.add_name(resource_type, variable.source.link or "subject")
+
     def links(self) -> list[str]:
         """Elements through which related resources reference the focus."""
         return [v.source.link or "subject" for v in self.variables if v.source.resource]
@@ -252,14 +266,17 @@ class _DatasetBuilder:
             return store.key_of(reference["reference"])
         return None
 
-    def _value(self, variable: _Variable, located: Located, store: ResourceStore) -> Any:
+    def _value(
+        self, variable: _Variable, located: Located, store: ResourceStore
+    ) -> tuple[Any, Located | None]:
+        """The variable's value for the record of ``located``, and the resource it came from."""
         source = variable.source
         if source.resource is None:
             candidates = [located]
         else:
             target = self._related_target(located, source.link or "subject", store)
             if target is None:
-                return None
+                return None, None
             candidates = [
                 related
                 for related in store.referencing(source.resource, source.link or "subject", target)
@@ -275,10 +292,10 @@ class _DatasetBuilder:
                 if source.map and isinstance(value, str | int | bool):
                     key = str(value).lower() if isinstance(value, bool) else str(value)
                     value = source.map.get(key, value)
-                return value
-        return None
+                return value, candidate
+        return None, None
 
-    def _collect(self, store: ResourceStore) -> _Collected:
+    def _collect(self, store: ResourceStore, kept: KeptResources | None) -> _Collected:
         collected = _Collected(
             values={v.name: [] for v in self.variables},
             identities={name: [] for name in IDENTITY_FIELDS},
@@ -299,8 +316,12 @@ class _DatasetBuilder:
             collected.refs.append(located.location)
             for field_name, column in collected.identities.items():
                 column.append(identity.get(field_name))
+            if kept is not None:
+                kept.add(located.location, located.key, located.resource)
             for variable in self.variables:
-                raw = self._value(variable, located, store)
+                raw, used = self._value(variable, located, store)
+                if kept is not None and used is not None and used is not located:
+                    kept.add(located.location, used.key, used.resource)
                 converted, ok = convert(raw, variable.type)
                 if not ok:
                     collected.failed.setdefault(variable.name, []).append(located.location)
@@ -318,12 +339,18 @@ class _DatasetBuilder:
             )
         return collected
 
-    def rows(self, store: ResourceStore, failures: PeriodDateFailures | None) -> Rows:
+    def rows(
+        self,
+        store: ResourceStore,
+        failures: PeriodDateFailures | None,
+        kept: KeptResources | None = None,
+    ) -> Rows:
         """Every matching focus resource as one record.
 
-        ``failures`` (period dataset only) collects records without a usable period date.
+        ``failures`` (period dataset only) collects records without a usable period date;
+        ``kept`` collects the resources each record was read from.
         """
-        collected = self._collect(store)
+        collected = self._collect(store, kept)
         row_refs = pa.array(collected.refs, pa.string())
         identity = identity_table(
             {name: pa.array(c, pa.string()) for name, c in collected.identities.items()},
@@ -394,7 +421,13 @@ def extract_fhir(
         (path for builder in builders.values() for path in builder.paths()),
         (link for builder in builders.values() for link in builder.links()),
     )
+    read = ReadElements()
+    for builder in builders.values():
+        builder.read_elements(read)
+    # Elements R4B requires of the delivered types stay in the store, so deliveries validate.
+    names = names.union(*(required(resource_type) for resource_type in read.names))
     store = load_store(Path(input_path), projector(names))
+    kept = KeptResources(read, store.key_of)
     selected: dict[str, PeriodSelection] = {}
     unrestricted: dict[str, Rows] = {}
     for dataset in config.dictionary.datasets:
@@ -411,7 +444,7 @@ def extract_fhir(
                     builder.mapping.variables[config.period_variable].element
                 ).reads_patient,
             )
-            rows = builder.rows(store, failures)
+            rows = builder.rows(store, failures, kept)
             failures.raise_if_any()
             selected[dataset.name] = select_period(
                 rows,
@@ -420,6 +453,7 @@ def extract_fhir(
                 referenced_variables(config, dataset.name),
             )
         else:
-            unrestricted[dataset.name] = builder.rows(store, None)
+            unrestricted[dataset.name] = builder.rows(store, None, kept)
     files = {dataset.name: tuple(store.files) for dataset in config.dictionary.datasets}
-    return assemble_extract(config, period, "fhir", selected, unrestricted, files=files)
+    extracted = assemble_extract(config, period, "fhir", selected, unrestricted, files=files)
+    return replace(extracted, source_resources=concat([kept.table()]))

@@ -75,3 +75,6 @@ class Extract:
     source_kind: str  # "csv" | "fhir"
     datasets: Mapping[str, ExtractedDataset] = field(default_factory=dict)
     rows_outside_period: int = 0
+    #: FHIR sources: the resources each record's values were read from, cut to what the
+    #: mappings read (``row_ref``, ``key``, ``text``; see extract.fhir_resources). None for CSV.
+    source_resources: pa.Table | None = None

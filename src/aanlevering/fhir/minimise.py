@@ -13,7 +13,9 @@ the patient or carries free text. The rules, applied at every depth:
 - extensions whose value is free text or personal data (string, markdown,
   Identifier, HumanName, Address, ContactPoint, Attachment, Annotation,
   Signature) are dropped; others are kept, with references inside re-pointed;
-- references: ``display`` and logical ``identifier`` always go; a reference
+- references: ``display`` and logical ``identifier`` always go; in a closed
+  map (what the pipeline uses) a reference to anything not delivered is
+  removed, so every reference resolves inside the delivery; otherwise a reference
   to a Patient is re-pointed to the pseudonymised Patient (a Patient that is
   not being delivered is an error); references to resources in the delivery
   get their delivered ids; references to other patient-specific resources get
@@ -117,9 +119,11 @@ class ReferenceMap:
     references between them resolve whatever the order.
     """
 
-    def __init__(self, ids: ResourceIds) -> None:
+    def __init__(self, ids: ResourceIds, closed: bool = False) -> None:
         self._ids = ids
         self._targets: dict[str, tuple[str, str]] = {}
+        #: A closed delivery keeps only references to what it delivers (decision 0232).
+        self.closed = closed
 
     def __repr__(self) -> str:
         return f"ReferenceMap({len(self._targets)} references)"
@@ -241,7 +245,7 @@ class _Minimiser:
                 f"{self.where} references a Patient that is not in this delivery "
                 "(register it with ReferenceMap.add_patient)"
             )
-        if resource_type in DROPPED_REFERENCE_TYPES:
+        if self.references.closed or resource_type in DROPPED_REFERENCE_TYPES:
             return None
         if resource_type in SHARED_TYPES:
             return key

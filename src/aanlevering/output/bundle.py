@@ -40,7 +40,7 @@ def _groups(stream: FhirStream) -> Iterator[list[Encoded]]:
             orphans.append(item)
         else:
             minimised.setdefault(item.patient, []).append(item)
-    records = stream.records_by_patient()
+    records = stream.records_by_patient() if stream.content.records else iter(())
     pending = next(records, None)
     for patient in stream.patients():
         group = [patient]

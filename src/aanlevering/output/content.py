@@ -55,7 +55,10 @@ class DeliveryInput:
     ``patient_id``. ``source_patients``: per ``patient_id``, the source FHIR
     Patient (FHIR sources only): references to it in ``source_resources`` are
     re-pointed, and the generalised forms the dictionary asks for are taken
-    from it when the clinical table has none.
+    from it when the clinical table has none. ``records``: write one
+    QuestionnaireResponse per record (``delivery.fhir_content`` questionnaire or
+    both). ``closed``: references to anything not delivered are removed, so
+    every reference resolves inside the delivery (what the pipeline delivers).
     """
 
     context: DeliveryContext
@@ -63,6 +66,8 @@ class DeliveryInput:
     pseudonyms: Mapping[str, PatientPseudonyms]
     source_patients: Mapping[str, SourceResource] = field(default_factory=dict)
     source_resources: Sequence[SourceResource] = ()
+    records: bool = True
+    closed: bool = False
 
     def dataset_names(self) -> tuple[str, ...]:
         """Datasets to write, in dictionary order."""

@@ -90,7 +90,7 @@ class FhirStream:
         self.index: PatientIndex = index_patients(content)
         self.patient_builder = PatientBuilder(content.context)
         self._counters: dict[str, int] = {}
-        self.references = ReferenceMap(content.context.ids)
+        self.references = ReferenceMap(content.context.ids, closed=content.closed)
         if content.source_resources:
             # FHIR sources: the extract's patient_id is the source Patient.id.
             for patient, delivered in self.index.delivered_ids.items():

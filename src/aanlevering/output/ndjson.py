@@ -40,8 +40,13 @@ def write_ndjson(
         for delivered, lines in stream.patient_texts(end="\n"):
             patients.write_bytes(text_data(lines))
             patients.records += len(delivered)
-        records = files.file("QuestionnaireResponse.ndjson", MEDIA_TYPE)
+        records = (
+            files.file("QuestionnaireResponse.ndjson", MEDIA_TYPE) if content.records else None
+        )
         for dataset in stream.index.row_patients:
+            counts[dataset] = len(stream.index.row_patients[dataset])
+            if records is None:
+                continue  # delivery.fhir_content resources: the records travel as resources
             counts[dataset] = 0
             for records_batch in stream.record_batches(dataset, end="\n"):
                 records.write_bytes(records_batch.data())

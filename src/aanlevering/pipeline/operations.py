@@ -340,6 +340,7 @@ def stage_delivery(
     from aanlevering.fhir.ids import RecordKeys, derive_salt
     from aanlevering.output.content import DeliveryInput
     from aanlevering.output.guard import check_delivery
+    from aanlevering.output.sources import delivered_sources, delivers_records
     from aanlevering.output.writer import write_delivery
 
     secret = load_or_create_key(settings.secrets_dir / "resource-ids.key")
@@ -348,7 +349,15 @@ def stage_delivery(
         derive_salt(secret, plan.idempotency_key),
         record_keys=RecordKeys(secret, config.id, settings.provider_id),
     )
-    content = DeliveryInput(context=context, datasets=extracted.datasets, pseudonyms=pseudonyms)
+    fhir_content = config.delivery.fhir_content
+    content = DeliveryInput(
+        context=context,
+        datasets=extracted.datasets,
+        pseudonyms=pseudonyms,
+        source_resources=delivered_sources(extracted, fhir_content),
+        records=delivers_records(extracted, fhir_content),
+        closed=True,
+    )
     output = write_delivery(staging, content, config.delivery.format)
     check_delivery(staging, output, content)  # exit 2 if a file holds the run's identifiers
     files = output.manifest_files()

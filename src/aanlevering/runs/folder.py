@@ -28,6 +28,8 @@ from aanlevering.pipeline.state import JsonStateFile, make_private_dir
 from aanlevering.pseudonym.model import PseudonymTable
 
 PSEUDONYMS_FILE = "pseudonyms.arrow"
+#: The FHIR source resources an extract keeps for delivery (see extract.fhir_resources).
+RESOURCES_FILE = "resources.arrow"
 
 
 def _write_table(path: Path, table: pa.Table) -> None:
@@ -93,6 +95,8 @@ class RunFolder:
                 "rows_outside_period": dataset.rows_outside_period,
                 "orphan_row_refs": list(dataset.orphan_row_refs),
             }
+        if extract.source_resources is not None:
+            _write_table(folder / RESOURCES_FILE, extract.source_resources)
         meta_file = folder / "extract.json"
         os.close(os.open(meta_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
         meta_file.write_text(json.dumps(meta), encoding="utf-8")
@@ -131,6 +135,11 @@ class RunFolder:
             source_kind=meta["source_kind"],
             datasets=datasets,
             rows_outside_period=meta["rows_outside_period"],
+            source_resources=(
+                _read_table(folder / RESOURCES_FILE)
+                if (folder / RESOURCES_FILE).is_file()
+                else None
+            ),
         )
         return extract, refs
 

@@ -1,0 +1,178 @@
+"""The source resources a FHIR extract keeps for delivery, cut to what the mappings read.
+
+Registry holders that take FHIR want the clinical resources themselves (decision
+0231). The extract already holds every resource the mappings read; this module
+decides which of them belong to a record (the focus resource and each related
+resource a value was read from) and cuts each one to an allowlist per resource
+type: the top-level elements the dictionary's paths read plus a few structural
+ones (``status``, ``code``, ``category`` and the patient/encounter links), and
+only the extensions whose url a path names. What is not on the list (narrative,
+notes, performers, identifiers, unread dates and extensions) is never kept, so
+it cannot be delivered by mistake. References are rewritten to their canonical
+``Type/id`` in the input (``urn:uuid:`` and absolute URLs resolved), so the
+output can re-point them without the input's Bundle ``fullUrl`` values.
+
+The kept resources travel as one Arrow table (``row_ref``, ``key``, ``text``):
+``row_ref`` is the record the resource belongs to, so the later stages (period,
+opt-outs, records without pseudonyms) restrict it by the records they keep.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import pyarrow as pa
+
+from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
+
+#: Elements kept whenever present: what a resource is and whom it is about.
+STRUCTURAL = frozenset(
+    {"resourceType", "id", "status", "code", "category", "subject", "patient", "encounter"}
+)
+#: People are never delivered as source resources (the Patient is rebuilt from pseudonyms).
+PERSON_TYPES = frozenset(
+    {"Patient", "RelatedPerson", "Person", "Practitioner", "PractitionerRole", "Group"}
+)
+#: The table the extract hands on (one row per record and resource).
+SCHEMA = pa.schema([("row_ref", pa.string()), ("key", pa.string()), ("text", pa.string())])
+
+
+@dataclass
+class ReadElements:
+    """Per resource type the top-level elements the mappings read, and the extension urls."""
+
+    names: dict[str, set[str]] = field(default_factory=dict)
+    extensions: set[str] = field(default_factory=set)
+
+    def add_path(self, resource_type: str, path: FhirPath) -> None:
+        """Record what ``path`` reads when it is evaluated on a ``resource_type``."""
+        names = self.names.setdefault(resource_type, set())
+        if path.root_type is not None and path.root_type != resource_type:
+            names.update(ROOT_LINKS.get(path.root_type, ()))
+            return
+        first = True
+        for step in path.steps:
+            if step.kind == "resolve":
+                return  # the rest is read from another resource (never delivered from here)
+            if step.kind == "extension":
+                self.extensions.add(step.value)
+                if first:
+                    names.add("extension")
+            elif step.kind == "name" and first:
+                names.add(step.name)
+            first = False
+
+    def add_name(self, resource_type: str, name: str) -> None:
+        """Record a top-level element read outside the paths (a link element)."""
+        self.names.setdefault(resource_type, set()).add(name)
+
+    def allowed(self, resource_type: str) -> frozenset[str]:
+        """The top-level allowlist of ``resource_type``."""
+        return STRUCTURAL | required(resource_type) | frozenset(self.names.get(resource_type, ()))
+
+
+@cache
+def required(resource_type: str) -> frozenset[str]:
+    """Elements R4B requires of ``resource_type`` (``Encounter.class``): kept so it stays valid."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        model = get_fhir_model_class(resource_type)
+    except (KeyError, ValueError, LookupError):
+        return frozenset()
+    return frozenset(
+        field_info.alias or name
+        for name, field_info in model.model_fields.items()
+        if field_info.is_required() or (field_info.json_schema_extra or {}).get("element_required")  # type: ignore[union-attr]
+    )
+
+
+def _kept(key: str, allowed: frozenset[str]) -> bool:
+    if key in allowed:
+        return True
+    # A choice element (valueQuantity for ``value``, onsetDateTime for ``onset``).
+    return any(key[end].isupper() and key[:end] in allowed for end in range(1, len(key)))
+
+
+def cut(
+    resource: Mapping[str, Any],
+    read: ReadElements,
+    canonical: Callable[[str], str | None],
+) -> dict[str, Any]:
+    """``resource`` with only its allowlisted elements, read extensions and canonical references."""
+    allowed = read.allowed(str(resource.get("resourceType", "")))
+    return {
+        key: _inner(value, read.extensions, canonical)
+        for key, value in resource.items()
+        if _kept(key, allowed)
+    }
+
+
+def _inner(value: Any, extensions: set[str], canonical: Callable[[str], str | None]) -> Any:
+    if isinstance(value, list):
+        return [_inner(item, extensions, canonical) for item in value]
+    if not isinstance(value, Mapping):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        kept = item
+        if key in {"extension", "modifierExtension"} and isinstance(item, list):
+            kept = [e for e in item if isinstance(e, Mapping) and e.get("url") in extensions]
+            if not kept:
+                continue
+        if key == "reference" and isinstance(item, str):
+            kept = canonical(item) or item
+        out[key] = _inner(kept, extensions, canonical)
+    return out
+
+
+class KeptResources:
+    """Collects (record, resource) pairs while the extract reads the records."""
+
+    def __init__(self, read: ReadElements, canonical: Callable[[str], str | None]) -> None:
+        self.read = read
+        self.canonical = canonical
+        self._rows: list[str] = []
+        self._keys: list[str] = []
+        self._texts: list[str] = []
+        self._cut: dict[str, str] = {}  # key -> text: a resource shared by records is cut once
+
+    def __repr__(self) -> str:
+        return f"KeptResources({len(self._rows)} links, {len(self._cut)} resources)"
+
+    def add(self, row_ref: str, key: str, resource: Mapping[str, Any]) -> None:
+        """Keep ``resource`` (input key ``Type/id``) for the record ``row_ref``."""
+        if resource.get("resourceType") in PERSON_TYPES:
+            return
+        if not isinstance(resource.get("id"), str) or "/" not in key:
+            return  # without an id nothing could reference it; it is not delivered
+        text = self._cut.get(key)
+        if text is None:
+            text = json.dumps(
+                cut(resource, self.read, self.canonical), ensure_ascii=False, sort_keys=True
+            )
+            self._cut[key] = text
+        self._rows.append(row_ref)
+        self._keys.append(key)
+        self._texts.append(text)
+
+    def table(self) -> pa.Table:
+        """Every kept pair, in reading order."""
+        return pa.table(
+            [
+                pa.array(self._rows, pa.string()),
+                pa.array(self._keys, pa.string()),
+                pa.array(self._texts, pa.string()),
+            ],
+            schema=SCHEMA,
+        )
+
+
+def concat(tables: Iterable[pa.Table]) -> pa.Table:
+    """One table of the kept resources of several datasets."""
+    listed = list(tables)
+    return pa.concat_tables(listed) if listed else SCHEMA.empty_table()

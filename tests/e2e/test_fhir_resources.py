@@ -1,0 +1,227 @@
+"""FHIR example registrations deliver their clinical resources: valid, closed and minimised.
+
+For each FHIR example registration (``ldtr``: resources and QuestionnaireResponses,
+``nkr-borst``: resources only) the pipeline delivers the demo's FHIR export into an
+outbox, and the test checks what issue 15 asks: every resource valid R4B, every
+reference resolving inside the delivery, nothing of the source left that could
+identify (source ids, identifier values, names, narrative, notes, performers,
+extensions no mapping reads), PSEUDED on every Patient, and the same bytes from a
+second, independent run (a fresh home with the same keys).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B import get_fhir_model_class
+
+from aanlevering.catalogue import RegistrationConfig
+from aanlevering.deliver.channels import Channel
+from aanlevering.deliver.channels.factory import build_channel
+from aanlevering.events.factory import open_event_store
+from aanlevering.obligation.decisions import RegisterDecision, to_event
+from aanlevering.obligation.events import stream_name
+from aanlevering.periods import Period
+from aanlevering.pipeline.run import Ports, RunRequest, run_delivery
+from aanlevering.pseudonym.patient_ref import load_or_create_key
+from aanlevering.pseudonym.ttp.client import TTPClient
+from aanlevering.settings import Settings, load_settings
+from conftest import World
+
+TODAY = date(2026, 11, 22)
+CASES = [
+    ("ldtr", "2026-02", {"Encounter", "Observation", "QuestionnaireResponse"}),
+    ("nkr-borst", "2026", {"Condition", "Observation"}),
+]
+#: Elements of the source that are never delivered, at any depth.
+NEVER = {"text", "note", "performer", "identifier", "contained", "asserter", "recorder"}
+
+
+def _settings(world: World, root: Path) -> tuple[Settings, dict[str, str]]:
+    """A fresh hospital home holding the world's keys, so ids and pseudonyms agree."""
+    for lazily_made in ("resource-ids.key", "patient-ref.key"):
+        load_or_create_key(world.settings.secrets_dir / lazily_made)
+    home = root / "var"
+    home.mkdir(parents=True)
+    shutil.copytree(world.settings.secrets_dir, home / "secrets")
+    env = {**world.env, "AANLEVERING_HOME": str(home)}
+    return load_settings(env), env
+
+
+def _deliver(world: World, root: Path, registration: str, period: str) -> Path:
+    settings, env = _settings(world, root)
+    outbox = root / "outbox"
+    client = TTPClient(world.ttp.url, env["AANLEVERING_TTP_API_KEY"], backoff=0.01)
+
+    def channel_for(config: RegistrationConfig, box: Path | None) -> Channel:
+        return build_channel(config, settings, outbox=box, env=env, ttp=client)
+
+    with open_event_store(settings.event_store_url) as store:
+        included = RegisterDecision(
+            registration=registration,
+            kind="included",
+            decided_on=date(2026, 1, 1),
+            effective_from=date(2026, 1, 1),
+            term_years=5,
+        )
+        store.append(stream_name(registration), [to_event(included)], None)
+        result = run_delivery(
+            world.config(registration),
+            settings,
+            RunRequest(
+                registration,
+                world.demo / "fhir-bulk" / registration,
+                Period.parse(period),
+                today=TODAY,
+                outbox=outbox,
+                allow_open_period=True,
+            ),
+            Ports(store=store, ttp=client, channel_for=channel_for),
+        )
+    assert result.status == "delivered"
+    return outbox
+
+
+def _data_files(outbox: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(outbox)): p.read_bytes()
+        for p in sorted(outbox.rglob("*"))
+        if p.is_file()
+        and p.suffix in {".ndjson", ".json"}
+        and p.name != "manifest.json"
+        and "validation" not in p.parts
+        and p.name != "receipt.json"
+    }
+
+
+def _references(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                yield item
+            else:
+                yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+
+
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
+
+
+def _extension_urls(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in {"extension", "modifierExtension"} and isinstance(item, list):
+                yield from (e["url"] for e in item)
+            yield from _extension_urls(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _extension_urls(item)
+
+
+def _groups(files: dict[str, bytes]) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Units that must be closed: the whole NDJSON delivery, or each Bundle on its own."""
+    ndjson: list[tuple[str, dict[str, Any]]] = []
+    groups = []
+    for name, data in files.items():
+        if name.endswith(".ndjson"):
+            for line in data.decode().splitlines():
+                resource = json.loads(line)
+                ndjson.append((f"{resource['resourceType']}/{resource['id']}", resource))
+        else:
+            bundle = json.loads(data)
+            assert bundle["resourceType"] == "Bundle"
+            groups.append([(e["fullUrl"], e["resource"]) for e in bundle["entry"]])
+    return [*groups, ndjson] if ndjson else groups
+
+
+def _source(world: World, registration: str) -> list[dict[str, Any]]:
+    folder = world.demo / "fhir-bulk" / registration
+    found = []
+    for path in folder.glob("*.ndjson"):
+        found += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for path in folder.glob("*.json"):
+        document = json.loads(path.read_text())
+        if document.get("resourceType") == "Bundle":
+            found += [e["resource"] for e in document.get("entry", ())]
+    return found
+
+
+def _identifying(source: list[dict[str, Any]]) -> set[str]:
+    """Ids, identifier values, names and narrative of every source resource."""
+    values: set[str] = set()
+    for resource in source:
+        values.add(resource["id"])
+        values.update(
+            str(i["value"]) for i in resource.get("identifier", ()) if len(str(i.get("value"))) > 3
+        )
+        for name in resource.get("name", ()):
+            values.update(p for p in [name.get("family", ""), *name.get("given", ())] if len(p) > 3)
+        if isinstance(resource.get("text"), dict):
+            values.add(resource["text"]["div"])
+        values.update(n["text"] for n in resource.get("note", ()) if n.get("text"))
+    return values
+
+
+@pytest.mark.parametrize(("registration", "period", "expected_types"), CASES)
+def test_fhir_registration_delivers_valid_closed_minimised_resources_reproducibly(
+    world: World, tmp_path: Path, registration: str, period: str, expected_types: set[str]
+) -> None:
+    config = world.config(registration)
+    first = _data_files(_deliver(world, tmp_path / "first", registration, period))
+    groups = _groups(first)
+    resources = [resource for group in groups for _, resource in group]
+    types = {r["resourceType"] for r in resources}
+    assert types == {"Patient", *expected_types}
+    if config.delivery.fhir_content == "resources":
+        assert "QuestionnaireResponse" not in types
+
+    for resource in resources:  # valid R4B, every one
+        get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+        codes = {s["code"] for s in resource.get("meta", {}).get("security", ())}
+        if resource["resourceType"] == "Patient":
+            assert "PSEUDED" in codes
+
+    for group in groups:  # closed: every reference resolves inside the delivery (or Bundle)
+        delivered = {address for address, _ in group}
+        for _, resource in group:
+            for reference in _references(resource):
+                assert reference in delivered, (resource["resourceType"], reference)
+
+    text = b"".join(first.values()).decode()
+    source = _source(world, registration)
+    leaked = sorted(v for v in _identifying(source) if v in text)
+    assert leaked == []
+    read_urls = {
+        step.value
+        for mapping in config.fhir_source.datasets.values()  # type: ignore[union-attr]
+        for variable in mapping.variables.values()
+        for step in __import__("aanlevering.extract.fhirpath", fromlist=["compile_path"])
+        .compile_path(variable.element)
+        .steps
+        if step.kind == "extension"
+    }
+    source_urls = set(_extension_urls(source))
+    assert source_urls - read_urls, "the demo input should carry extensions no mapping reads"
+    for resource in resources:
+        if resource["resourceType"] in {"Patient", "QuestionnaireResponse"}:
+            continue
+        assert not NEVER & set(_keys(resource)), resource["resourceType"]
+        assert set(_extension_urls(resource)) <= read_urls
+
+    again = _data_files(_deliver(world, tmp_path / "again", registration, period))
+    assert again == first
