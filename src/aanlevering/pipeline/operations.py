@@ -239,7 +239,25 @@ def plan_version(
     provider: str,
 ) -> VersionPlan:
     """Decide the version from the content fingerprint and the ledger (idempotent reruns)."""
-    fingerprint = content_fingerprint(extracted, refs)
+    return plan_for_fingerprint(
+        config, store, period, content_fingerprint(extracted, refs), provider=provider
+    )
+
+
+def plan_for_fingerprint(
+    config: RegistrationConfig,
+    store: EventStore,
+    period: Period,
+    fingerprint: str,
+    *,
+    provider: str,
+) -> VersionPlan:
+    """The version for content with this fingerprint, as the ledger stands now.
+
+    Called again when the receiver turns out to hold the planned version with
+    other content (a home wiped and re-run): the ledger then records that
+    version as taken, and the content becomes the next version.
+    """
     entries = load_ledger(store).versions(config.id, period.label)
     version, supersedes, same = _next_version(entries, fingerprint)
     key = idempotency_key(provider, config.id, period.label, version)

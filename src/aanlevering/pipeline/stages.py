@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aanlevering.errors import AanleveringError, ValidationBlocked
+from aanlevering.errors import AanleveringError, DeliveryError, ValidationBlocked
 from aanlevering.periods import Period
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Summary = dict[str, Any]
+
+#: Versions the receiver may turn out to hold with unknown content before a run gives up.
+MAX_VERSIONS_TAKEN = 3
 
 
 class AlreadyDelivered(Exception):
@@ -338,12 +341,18 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
 
 
 def deliver(ctx: RunContext, state: RunState) -> Summary:
-    """Send through the registration's channel until receipted (obligation re-checked first)."""
+    """Send through the registration's channel until receipted (obligation re-checked first).
+
+    When the receiver already holds this version with other content (an
+    earlier run whose home was wiped), that receipt is never adopted: the
+    content becomes the next version, superseding it, and is staged and sent
+    again in this run.
+    """
     from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
+    from aanlevering.deliver.receipt import VersionTaken
     from aanlevering.deliver.service import send_with_retries
     from aanlevering.pipeline.operations import check_obligation as check
-
-    manifest = Manifest.from_json((state.out / MANIFEST_NAME).read_text(encoding="utf-8"))
+    from aanlevering.pipeline.operations import plan_for_fingerprint
 
     def guard() -> None:
         check(
@@ -355,7 +364,38 @@ def deliver(ctx: RunContext, state: RunState) -> Summary:
         )
 
     channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
-    receipt = send_with_retries(channel, state.out, manifest, ctx.ports.store, guard=guard)
+    for _ in range(MAX_VERSIONS_TAKEN):
+        manifest = Manifest.from_json((state.out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        try:
+            receipt = send_with_retries(channel, state.out, manifest, ctx.ports.store, guard=guard)
+            break
+        except VersionTaken:
+            plan = plan_for_fingerprint(
+                ctx.config,
+                ctx.ports.store,
+                ctx.period,
+                state.values()["fingerprint"],
+                provider=ctx.settings.provider_id,
+            )
+            log.warning(
+                "the receiver holds %s with content this log does not know (an earlier run, "
+                "e.g. before the home was wiped); it is not adopted: this run delivers its "
+                "content as version %d, superseding it",
+                manifest.idempotency_key,
+                plan.version,
+            )
+            state.update(
+                version=plan.version,
+                idempotency_key=plan.idempotency_key,
+                supersedes=plan.supersedes,
+            )
+            build_output(ctx, state)
+    else:
+        raise DeliveryError(
+            f"{ctx.config.id} {ctx.period.label}: the receiver holds {MAX_VERSIONS_TAKEN} "
+            "versions with content this hospital's log does not know; ask the registry "
+            "holder what it holds before delivering again"
+        )
     state.update(
         status="receipted",
         receipt_id=receipt.receipt_id,
@@ -373,7 +413,6 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     ``AANLEVERING_STAGING_RETENTION_DAYS`` so it can be inspected, then is purged.
     """
     from aanlevering.deliver.ledger import load_ledger
-    from aanlevering.errors import DeliveryError
     from aanlevering.optout.deliveries import record_delivery_contents
     from aanlevering.pipeline.operations import delivered_patient_refs
 
