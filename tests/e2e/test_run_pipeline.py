@@ -330,7 +330,9 @@ def test_local_mode_upload_is_pseudonymised_and_forwarded_by_the_ttp(world: Worl
     bundles = list(folder.glob("*.json"))
     assert bundles
     text = "".join(p.read_text(encoding="utf-8") for p in bundles)
-    assert "urn:aanlevering:pseudonym:NGGV" in text  # replaced by the TTP
+    # replaced by the TTP, under the registration's NamingSystem as in web mode
+    assert "/NamingSystem/pseudonym/nkr-borst/NGGV" in text
+    assert "urn:aanlevering:pseudonym" not in text
     assert "pseudonym-input" not in text
 
 

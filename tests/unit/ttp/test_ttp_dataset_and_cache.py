@@ -75,7 +75,11 @@ def test_fhir_identifiers_in_a_json_document_are_replaced(
     }
     out = rewrite(config, keys, "bundle.json", json.dumps(bundle).encode())
     identifiers = json.loads(out.data)["entry"][0]["resource"]["identifier"]
-    assert identifiers[0]["system"] == "urn:aanlevering:pseudonym:NGGV"
+    # the registration's NamingSystem, the same system web mode delivers
+    assert (
+        identifiers[0]["system"]
+        == "https://aanlevering.example/fhir/NamingSystem/pseudonym/reg/NGGV"
+    )
     assert identifiers[0]["value"].startswith("NGGV:v1:")
     assert identifiers[1] == {"system": "urn:other", "value": "kept"}
 

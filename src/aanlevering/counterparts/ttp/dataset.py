@@ -11,7 +11,8 @@ In JSON, wherever an object has a ``pseudonym_inputs`` member
 replaced in place by ``pseudonyms`` with the labels; and wherever an object is
 an identifier ``{"system": "urn:aanlevering:pseudonym-input:<TYPE>", "value": ...}``
 (the FHIR form for ``Patient.identifier``), its system becomes
-``urn:aanlevering:pseudonym:<TYPE>`` and its value the label. Everything else
+the registration's NamingSystem of that type (as web mode delivers it,
+``…/NamingSystem/pseudonym/<registration>/<TYPE>``) and its value the label. Everything else
 passes through untouched. Any disallowed type anywhere refuses the whole
 upload; errors name the file, line or row and the type, never a value.
 """
@@ -35,7 +36,9 @@ from aanlevering.counterparts.ttp.pseudonyms import (
     check_types_allowed,
 )
 from aanlevering.counterparts.ttp.refusal import Refusal
+from aanlevering.fhir.conventions import pseudonym_system
 from aanlevering.json_input import JsonInputError, parse
+from aanlevering.pseudonym_types import PseudonymType
 
 DataFormat = Literal["csv", "ndjson", "json"]
 
@@ -44,7 +47,6 @@ OUTPUT_MEMBER = "pseudonyms"
 CSV_INPUT_PREFIX = "pseudonym_input."
 CSV_OUTPUT_PREFIX = "pseudonym."
 INPUT_SYSTEM_PREFIX = "urn:aanlevering:pseudonym-input:"
-OUTPUT_SYSTEM_PREFIX = "urn:aanlevering:pseudonym:"
 
 _SUFFIXES: dict[str, DataFormat] = {
     ".csv": "csv",
@@ -131,8 +133,9 @@ def _walk(node: Any, replacer: _Replacer, where: str, index: int) -> Any:
     if isinstance(system, str) and system.startswith(INPUT_SYSTEM_PREFIX):
         code = system.removeprefix(INPUT_SYSTEM_PREFIX)
         out = dict(node)
-        out["system"] = OUTPUT_SYSTEM_PREFIX + code
-        out["value"] = replacer.label(code, node.get("value"), where, index)
+        out["value"] = replacer.label(code, node.get("value"), where, index)  # refuses bad types
+        # The registration's NamingSystem, as in web mode (decision 0233).
+        out["system"] = pseudonym_system(replacer.registration.id, PseudonymType(code))
         return out
     result: dict[str, Any] = {}
     for key, value in node.items():
