@@ -74,6 +74,7 @@ def test_api_key_from_env_or_file(tmp_path: Path) -> None:
     assert load_api_key({"AANLEVERING_TTP_API_KEY": " k1 \n"}) == "k1"
     key_file = tmp_path / "key"
     key_file.write_text("k2\n")
+    key_file.chmod(0o600)  # key files must be owner-only, whatever the umask
     assert load_api_key({"AANLEVERING_TTP_API_KEY_FILE": str(key_file)}) == "k2"
     with pytest.raises(ConfigError, match="AANLEVERING_TTP_API_KEY"):
         load_api_key({})

@@ -188,10 +188,12 @@ def test_key_files_must_exist_and_be_long_enough(tmp_path: Path, config: TTPConf
 
     short = tmp_path / "short.key"
     short.write_text("00" * 16)
+    short.chmod(0o600)
     with pytest.raises(ConfigError, match="at least 32 bytes"):
         read_secret_file(short)
     text = tmp_path / "text.key"
     text.write_text("not hex at all")
+    text.chmod(0o600)
     with pytest.raises(ConfigError) as error:
         read_secret_file(text)
     assert "not hex at all" not in str(error.value)
