@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from aanlevering.counterparts.registry_holder.closure import Closure
 from aanlevering.deliver.manifest import Manifest, verify_files
 
 BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
@@ -55,13 +56,14 @@ def _is_pc4_only(address: object) -> bool:
     return isinstance(code, str) and len(code) == 4 and code.isdigit()
 
 
-def _fhir_problems(path: Path) -> tuple[int, list[str]]:
+def _fhir_problems(path: Path, closure: Closure) -> tuple[int, list[str]]:
     problems: list[str] = []
     count = 0
     if path.suffix == ".ndjson":
         try:
             for number, resource in _ndjson(path):
                 count += 1
+                closure.add(resource, f"{path.name} line {number}")
                 if count <= VALIDATE_LIMIT and (problem := _validate_resource(resource)):
                     problems.append(f"{path.name} line {number}: {problem}")
         except json.JSONDecodeError as error:
@@ -73,6 +75,7 @@ def _fhir_problems(path: Path) -> tuple[int, list[str]]:
     for index, entry in enumerate(bundle.get("entry", ())):
         count += 1
         resource = entry.get("resource", {})
+        closure.add(resource, f"{path.name} entry {index}", entry.get("fullUrl"))
         if count <= VALIDATE_LIMIT and (problem := _validate_resource(resource)):
             problems.append(f"{path.name} entry {index}: {problem}")
     return count, problems
@@ -89,14 +92,18 @@ def _csv_records(path: Path) -> int:
 
 
 def check_delivery(folder: Path, manifest: Manifest) -> list[str]:
-    """Every problem that makes the delivery unacceptable (empty list: receipt it)."""
+    """Every problem that makes the delivery unacceptable (empty list: receipt it).
+
+    FHIR deliveries must also be closed: every reference resolves inside the delivery.
+    """
     problems = verify_files(folder, manifest)
     if problems:
         return problems
+    closure = Closure()
     for item in manifest.files:
         path = folder / item.name
         if item.name.endswith((".ndjson", ".json")):
-            count, fhir_problems = _fhir_problems(path)
+            count, fhir_problems = _fhir_problems(path, closure)
             problems.extend(fhir_problems[:20])
         elif item.name.endswith(".csv"):
             count = _csv_records(path)
@@ -105,6 +112,7 @@ def check_delivery(folder: Path, manifest: Manifest) -> list[str]:
             continue
         if count != item.records:
             problems.append(f"{item.name}: {count} records, manifest says {item.records}")
+    problems.extend(closure.problems())
     return problems
 
 
