@@ -2,11 +2,13 @@
 
 For each FHIR example registration (``ldtr``: resources and QuestionnaireResponses,
 ``nkr-borst``: resources only) the pipeline delivers the demo's FHIR export into an
-outbox, and the test checks what issue 15 asks: every resource valid R4B, every
-reference resolving inside the delivery, nothing of the source left that could
-identify (source ids, identifier values, names, narrative, notes, performers,
-extensions no mapping reads), PSEUDED on every Patient, and the same bytes from a
-second, independent run (a fresh home with the same keys).
+outbox, after every clinical resource of it got what a real EHR export carries and
+no mapping reads (narrative, visit identifiers, notes, performers, contained people,
+unread extensions, source meta). The test checks what issue 15 asks: every resource
+valid R4B, every reference resolving inside the delivery, nothing of the source left
+that could identify (source ids, identifier values, names, narrative, notes,
+performers, extensions or dates no mapping reads), PSEUDED on every Patient, and the
+same bytes from a second, independent run (a fresh home with the same keys).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from aanlevering.catalogue import RegistrationConfig
 from aanlevering.deliver.channels import Channel
 from aanlevering.deliver.channels.factory import build_channel
 from aanlevering.events.factory import open_event_store
+from aanlevering.extract.fhirpath import compile_path
 from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
@@ -54,7 +57,47 @@ def _settings(world: World, root: Path) -> tuple[Settings, dict[str, str]]:
     return load_settings(env), env
 
 
-def _deliver(world: World, root: Path, registration: str, period: str) -> Path:
+#: Markers of what the dirty copy adds; none may reach a delivery.
+MARKERS = ("NARRATIVE-", "VISIT-", "NOTE-", "PRAC-", "DRNAME-", "EXTRA-", "CONTAINED-", "METASRC-")
+
+
+def _dirty_copy(source: Path, target: Path) -> Path:
+    """The export with unread, identifying elements added to every clinical resource."""
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.suffix != ".ndjson" or path.name.startswith("Patient"):
+            shutil.copy(path, target / path.name)
+            continue
+        lines = []
+        for line in path.read_text(encoding="utf-8").splitlines():
+            resource = json.loads(line)
+            tag = resource["id"]
+            div = f'<div xmlns="http://www.w3.org/1999/xhtml">NARRATIVE-{tag}</div>'
+            resource["text"] = {"status": "generated", "div": div}
+            resource["identifier"] = [{"system": "urn:visit", "value": f"VISIT-{tag}"}]
+            resource["note"] = [{"text": f"NOTE-{tag}"}]
+            resource["performer"] = [
+                {"reference": f"Practitioner/PRAC-{tag}", "display": f"DRNAME-{tag}"}
+            ]
+            resource["extension"] = [
+                *resource.get("extension", ()),
+                {"url": "https://ehr.example/unread", "valueString": f"EXTRA-{tag}"},
+                {"url": "https://ehr.example/unread-code", "valueCode": "UNREAD"},
+            ]
+            resource["contained"] = [
+                {
+                    "resourceType": "Practitioner",
+                    "id": "c",
+                    "name": [{"family": f"CONTAINED-{tag}"}],
+                }
+            ]
+            resource["meta"] = {"source": f"METASRC-{tag}"}
+            lines.append(json.dumps(resource))
+        (target / path.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return target
+
+
+def _deliver(world: World, root: Path, registration: str, period: str, source: Path) -> Path:
     settings, env = _settings(world, root)
     outbox = root / "outbox"
     client = TTPClient(world.ttp.url, env["AANLEVERING_TTP_API_KEY"], backoff=0.01)
@@ -76,7 +119,7 @@ def _deliver(world: World, root: Path, registration: str, period: str) -> Path:
             settings,
             RunRequest(
                 registration,
-                world.demo / "fhir-bulk" / registration,
+                source,
                 Period.parse(period),
                 today=TODAY,
                 outbox=outbox,
@@ -149,8 +192,7 @@ def _groups(files: dict[str, bytes]) -> list[list[tuple[str, dict[str, Any]]]]:
     return [*groups, ndjson] if ndjson else groups
 
 
-def _source(world: World, registration: str) -> list[dict[str, Any]]:
-    folder = world.demo / "fhir-bulk" / registration
+def _source(folder: Path) -> list[dict[str, Any]]:
     found = []
     for path in folder.glob("*.ndjson"):
         found += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -182,7 +224,8 @@ def test_fhir_registration_delivers_valid_closed_minimised_resources_reproducibl
     world: World, tmp_path: Path, registration: str, period: str, expected_types: set[str]
 ) -> None:
     config = world.config(registration)
-    first = _data_files(_deliver(world, tmp_path / "first", registration, period))
+    source_folder = _dirty_copy(world.demo / "fhir-bulk" / registration, tmp_path / "input")
+    first = _data_files(_deliver(world, tmp_path / "first", registration, period, source_folder))
     groups = _groups(first)
     resources = [resource for group in groups for _, resource in group]
     types = {r["resourceType"] for r in resources}
@@ -203,25 +246,28 @@ def test_fhir_registration_delivers_valid_closed_minimised_resources_reproducibl
                 assert reference in delivered, (resource["resourceType"], reference)
 
     text = b"".join(first.values()).decode()
-    source = _source(world, registration)
+    source = _source(source_folder)
+    assert all(marker in json.dumps(source) for marker in MARKERS)  # the input carries them
+    assert [marker for marker in MARKERS if marker in text] == []
     leaked = sorted(v for v in _identifying(source) if v in text)
     assert leaked == []
+    # dates are delivered only where the dictionary reads them (no mapping reads these)
+    observations = [r for r in resources if r["resourceType"] == "Observation"]
+    assert observations and not any("effectiveDateTime" in r for r in observations)
     read_urls = {
         step.value
         for mapping in config.fhir_source.datasets.values()  # type: ignore[union-attr]
         for variable in mapping.variables.values()
-        for step in __import__("aanlevering.extract.fhirpath", fromlist=["compile_path"])
-        .compile_path(variable.element)
-        .steps
+        for step in compile_path(variable.element).steps
         if step.kind == "extension"
     }
     source_urls = set(_extension_urls(source))
-    assert source_urls - read_urls, "the demo input should carry extensions no mapping reads"
+    assert source_urls - read_urls, "the input should carry extensions no mapping reads"
     for resource in resources:
         if resource["resourceType"] in {"Patient", "QuestionnaireResponse"}:
             continue
         assert not NEVER & set(_keys(resource)), resource["resourceType"]
         assert set(_extension_urls(resource)) <= read_urls
 
-    again = _data_files(_deliver(world, tmp_path / "again", registration, period))
+    again = _data_files(_deliver(world, tmp_path / "again", registration, period, source_folder))
     assert again == first

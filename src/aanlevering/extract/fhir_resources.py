@@ -105,11 +105,9 @@ def cut(
 ) -> dict[str, Any]:
     """``resource`` with only its allowlisted elements, read extensions and canonical references."""
     allowed = read.allowed(str(resource.get("resourceType", "")))
-    return {
-        key: _inner(value, read.extensions, canonical)
-        for key, value in resource.items()
-        if _kept(key, allowed)
-    }
+    kept = {key: value for key, value in resource.items() if _kept(key, allowed)}
+    out: dict[str, Any] = _inner(kept, read.extensions, canonical)
+    return out
 
 
 def _inner(value: Any, extensions: set[str], canonical: Callable[[str], str | None]) -> Any:

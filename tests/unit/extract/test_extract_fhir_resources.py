@@ -1,0 +1,126 @@
+"""The extract keeps each record's read resources, cut to an allowlist (decision 0231)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow as pa
+
+from aanlevering.catalogue import RegistrationConfig
+from aanlevering.extract import extract
+from aanlevering.extract.fhir_resources import ReadElements, cut
+from aanlevering.extract.fhirpath import compile_path
+from aanlevering.output.sources import delivered_sources, delivers_records
+from aanlevering.periods import Period
+
+NL = Path(__file__).resolve().parents[2] / "fixtures" / "extract" / "fhir-nl"
+YEAR = Period.parse("2026")
+
+
+def test_cut_keeps_read_structural_and_required_elements_and_read_extensions_only() -> None:
+    read = ReadElements()
+    read.add_path("Observation", compile_path("valueQuantity.value"))
+    read.add_path("Observation", compile_path("extension('https://x/read').valueCode"))
+    read.add_path("Observation", compile_path("subject.resolve().gender"))  # reads the Patient
+    observation = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "meta": {"source": "ehr"},
+        "text": {"status": "generated", "div": "<div>Jansen</div>"},
+        "identifier": [{"value": "LAB-1"}],
+        "status": "final",
+        "code": {
+            "coding": [{"system": "http://loinc.org", "code": "8480-6"}],
+            "extension": [{"url": "https://x/unread", "valueString": "free text"}],
+        },
+        "subject": {"reference": "urn:uuid:abc", "display": "J. Jansen"},
+        "effectiveDateTime": "2026-03-14",
+        "performer": [{"reference": "Practitioner/9"}],
+        "note": [{"text": "called the family"}],
+        "valueQuantity": {"value": 125, "unit": "mm[Hg]"},
+        "extension": [
+            {"url": "https://x/read", "valueCode": "A"},
+            {"url": "https://x/unread", "valueCode": "B"},
+        ],
+    }
+    canonical = {"urn:uuid:abc": "Patient/p1"}.get
+    assert cut(observation, read, canonical) == {
+        "resourceType": "Observation",
+        "id": "o1",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+        "subject": {"reference": "Patient/p1", "display": "J. Jansen"},  # display: 0083
+        "valueQuantity": {"value": 125, "unit": "mm[Hg]"},
+        "extension": [{"url": "https://x/read", "valueCode": "A"}],
+    }
+    encounter = {"resourceType": "Encounter", "id": "e1", "class": {"code": "EMER"}, "period": {}}
+    assert cut(encounter, read, canonical) == {  # class: R4B requires it
+        "resourceType": "Encounter",
+        "id": "e1",
+        "class": {"code": "EMER"},
+    }
+
+
+def _kept(table: pa.Table) -> list[tuple[str, str]]:
+    return list(
+        zip(table.column("row_ref").to_pylist(), table.column("key").to_pylist(), strict=True)
+    )
+
+
+def test_ldtr_keeps_each_encounter_and_the_observations_its_values_came_from(
+    ldtr: RegistrationConfig,
+) -> None:
+    extracted = extract(ldtr, NL, Period.parse("2026-03"))
+    assert extracted.source_resources is not None
+    kept = _kept(extracted.source_resources)
+    march = [key for _, key in kept if key.startswith("Encounter/")]
+    assert "Encounter/trauma-1" in march and "Encounter/enc-1" not in march  # not a trauma
+    trauma_1 = sorted(key for ref, key in kept if ref == "Encounter.ndjson:2")
+    assert trauma_1 == [
+        "Encounter/trauma-1",
+        "Observation/obs-af-1",
+        "Observation/obs-gcs-1",
+        "Observation/obs-iss-1",
+        "Observation/obs-rr-1",
+    ]  # never the Patient, never the BMI or creatinine Observations of enc-1
+    observation = json.loads(
+        next(
+            text
+            for key, text in zip(
+                extracted.source_resources.column("key").to_pylist(),
+                extracted.source_resources.column("text").to_pylist(),
+                strict=True,
+            )
+            if key == "Observation/obs-gcs-1"
+        )
+    )
+    assert set(observation) == {
+        "resourceType", "id", "status", "code", "subject", "encounter", "valueInteger"
+    }  # fmt: skip
+
+
+def test_the_delivery_takes_the_resources_of_the_records_still_delivered_once_each(
+    nkr: RegistrationConfig,
+) -> None:
+    extracted = extract(nkr, NL, YEAR)
+    sources = delivered_sources(extracted, "resources")
+    keys = [f"{s.resource['resourceType']}/{s.resource['id']}" for s in sources]
+    assert keys == [
+        "Condition/tumor-1",
+        "Observation/obs-er-1",
+        "Observation/obs-pr-1",
+        "Observation/obs-her2-1",
+        "Observation/obs-size-1",
+    ]
+    assert delivered_sources(extracted, "questionnaire") == ()
+    assert delivers_records(extracted, "both") and not delivers_records(extracted, "resources")
+
+    tumor = extracted.datasets["tumor"]  # the record left (opted out, no pseudonym, ...)
+    emptied = replace(tumor, row_refs=tumor.row_refs.slice(0, 0))
+    assert delivered_sources(replace(extracted, datasets={"tumor": emptied}), "both") == ()
+
+    from_csv = replace(extracted, source_resources=None)  # CSV: the records carry the data
+    assert delivered_sources(from_csv, "resources") == ()
+    assert delivers_records(from_csv, "resources")
