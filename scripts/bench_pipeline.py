@@ -214,9 +214,24 @@ def start_ttp(work: Path, catalogue: Path) -> TTPProcess:
     raise SystemExit(f"TTP did not become healthy in 60 s; see {work / 'ttp.log'}")
 
 
+def shared_secrets(work: Path, catalogue: Path) -> Path:
+    """One hospital's keys for every worker: the TTP knows one source key per registration.
+
+    A worker with keys of its own would be refused by the TTP (another key
+    check value for the same registration and key version), as a real
+    hospital with the wrong key would be.
+    """
+    keys_home = work / "keys-home"
+    if not keys_home.exists():
+        env = {"AANLEVERING_HOME": str(keys_home), "AANLEVERING_CATALOGUE": str(catalogue)}
+        ensure_demo_keys(load_settings(env), [BENCH_REGISTRATION])
+    return keys_home / "secrets"
+
+
 def worker_env(home: Path, catalogue: Path, ttp: TTPProcess) -> dict[str, str]:
-    """Environment of one run: its own home (event store, keys, staging), the shared TTP."""
+    """Environment of one run: its own home (event store, staging), the shared TTP and keys."""
     home.mkdir(parents=True)
+    shutil.copytree(shared_secrets(home.parent, catalogue), home / "secrets")
     (home / "optout-rules.yaml").write_text(
         # Opt-outs count from 2027; the bench delivers 2026 with them in force, so
         # the filter removes rows (the work it does in production).
