@@ -46,7 +46,7 @@ from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_projection import projector, read_names
-from aanlevering.extract.fhir_resources import KeptResources, ReadElements, concat, required
+from aanlevering.extract.fhir_resources import KeptResources, ReadElements, required
 from aanlevering.extract.fhir_store import (
     SHAPE_ERRORS,
     Located,
@@ -427,7 +427,9 @@ def extract_fhir(
     # Elements R4B requires of the delivered types stay in the store, so deliveries validate.
     names = names.union(*(required(resource_type) for resource_type in read.names))
     store = load_store(Path(input_path), projector(names))
-    kept = KeptResources(read, store.key_of)
+    # Resources are kept only when the delivery carries them (decision 0231).
+    carries = config.delivery.fhir_content != "questionnaire" and config.delivery.format != "csv"
+    kept = KeptResources(read, store.key_of) if carries else None
     selected: dict[str, PeriodSelection] = {}
     unrestricted: dict[str, Rows] = {}
     for dataset in config.dictionary.datasets:
@@ -456,4 +458,6 @@ def extract_fhir(
             unrestricted[dataset.name] = builder.rows(store, None, kept)
     files = {dataset.name: tuple(store.files) for dataset in config.dictionary.datasets}
     extracted = assemble_extract(config, period, "fhir", selected, unrestricted, files=files)
-    return replace(extracted, source_resources=concat([kept.table()]))
+    if kept is None:
+        return extracted
+    return replace(extracted, source_resources=kept.table())

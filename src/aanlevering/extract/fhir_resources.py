@@ -20,7 +20,7 @@ opt-outs, records without pseudonyms) restrict it by the records they keep.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -119,7 +119,7 @@ def _inner(value: Any, extensions: set[str], canonical: Callable[[str], str | No
     for key, item in value.items():
         kept = item
         if key in {"extension", "modifierExtension"} and isinstance(item, list):
-            kept = [e for e in item if isinstance(e, Mapping) and e.get("url") in extensions]
+            kept = [e for e in item if isinstance(e, Mapping) and _url(e) in extensions]
             if not kept:
                 continue
         if key == "reference" and isinstance(item, str):
@@ -170,7 +170,7 @@ class KeptResources:
         )
 
 
-def concat(tables: Iterable[pa.Table]) -> pa.Table:
-    """One table of the kept resources of several datasets."""
-    listed = list(tables)
-    return pa.concat_tables(listed) if listed else SCHEMA.empty_table()
+def _url(extension: Mapping[str, Any]) -> str | None:
+    """An extension's url; hostile input may put anything there."""
+    url = extension.get("url")
+    return url if isinstance(url, str) else None
