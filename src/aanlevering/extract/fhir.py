@@ -460,4 +460,5 @@ def extract_fhir(
     extracted = assemble_extract(config, period, "fhir", selected, unrestricted, files=files)
     if kept is None:
         return extracted
-    return replace(extracted, source_resources=kept.table())
+    records = (ref for d in extracted.datasets.values() for ref in d.row_refs.to_pylist())
+    return replace(extracted, source_resources=kept.table(records))

@@ -20,7 +20,7 @@ opt-outs, records without pseudonyms) restrict it by the records they keep.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -129,42 +129,52 @@ def _inner(value: Any, extensions: set[str], canonical: Callable[[str], str | No
 
 
 class KeptResources:
-    """Collects (record, resource) pairs while the extract reads the records."""
+    """Collects (record, resource) pairs while the extract reads the records.
+
+    Pairs are only noted while reading (the resources are in the store anyway);
+    :meth:`table` cuts and encodes just those of the records the extract kept,
+    so records outside the period cost no work or memory.
+    """
 
     def __init__(self, read: ReadElements, canonical: Callable[[str], str | None]) -> None:
         self.read = read
         self.canonical = canonical
-        self._rows: list[str] = []
-        self._keys: list[str] = []
-        self._texts: list[str] = []
-        self._cut: dict[str, str] = {}  # key -> text: a resource shared by records is cut once
+        self._links: list[tuple[str, str, Mapping[str, Any]]] = []
 
     def __repr__(self) -> str:
-        return f"KeptResources({len(self._rows)} links, {len(self._cut)} resources)"
+        return f"KeptResources({len(self._links)} links)"
 
     def add(self, row_ref: str, key: str, resource: Mapping[str, Any]) -> None:
-        """Keep ``resource`` (input key ``Type/id``) for the record ``row_ref``."""
+        """Note ``resource`` (input key ``Type/id``) for the record ``row_ref``."""
         if resource.get("resourceType") in PERSON_TYPES:
             return
         if not isinstance(resource.get("id"), str) or "/" not in key:
             return  # without an id nothing could reference it; it is not delivered
-        text = self._cut.get(key)
-        if text is None:
-            text = json.dumps(
-                cut(resource, self.read, self.canonical), ensure_ascii=False, sort_keys=True
-            )
-            self._cut[key] = text
-        self._rows.append(row_ref)
-        self._keys.append(key)
-        self._texts.append(text)
+        self._links.append((row_ref, key, resource))
 
-    def table(self) -> pa.Table:
-        """Every kept pair, in reading order."""
+    def table(self, records: Iterable[str]) -> pa.Table:
+        """The pairs of ``records`` (row refs), in reading order, each resource cut once."""
+        wanted = set(records)
+        rows: list[str] = []
+        keys: list[str] = []
+        texts: list[str] = []
+        done: dict[str, str] = {}  # a resource shared by records is cut once
+        for row_ref, key, resource in self._links:
+            if row_ref not in wanted:
+                continue
+            text = done.get(key)
+            if text is None:
+                text = done[key] = json.dumps(
+                    cut(resource, self.read, self.canonical), ensure_ascii=False, sort_keys=True
+                )
+            rows.append(row_ref)
+            keys.append(key)
+            texts.append(text)
         return pa.table(
             [
-                pa.array(self._rows, pa.string()),
-                pa.array(self._keys, pa.string()),
-                pa.array(self._texts, pa.string()),
+                pa.array(rows, pa.string()),
+                pa.array(keys, pa.string()),
+                pa.array(texts, pa.string()),
             ],
             schema=SCHEMA,
         )
