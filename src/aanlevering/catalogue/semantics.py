@@ -163,6 +163,24 @@ def _pseudonym_problems(config: RegistrationConfig) -> Iterator[Problem]:
                 )
 
 
+def _content_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """``fhir_content`` other than the default needs a FHIR format and a FHIR source (0230)."""
+    content = config.delivery.fhir_content
+    if content == "questionnaire":
+        return
+    if config.delivery.format == "csv":
+        yield (
+            "$.delivery.fhir_content",
+            f"{content!r} applies to FHIR formats only (format is 'csv'); leave it out",
+        )
+    elif config.fhir_source is None:
+        yield (
+            "$.delivery.fhir_content",
+            f"{content!r} delivers the FHIR source resources the mappings read, "
+            "but the registration has no source.fhir mapping",
+        )
+
+
 def check_registration(config: RegistrationConfig) -> list[Problem]:
     """Every cross-reference problem of a registration and its dictionary."""
     problems = list(_dictionary_problems(config))
@@ -177,4 +195,5 @@ def check_registration(config: RegistrationConfig) -> list[Problem]:
             )
     problems.extend(_source_problems(config))
     problems.extend(_pseudonym_problems(config))
+    problems.extend(_content_problems(config))
     return problems
