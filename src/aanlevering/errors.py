@@ -64,6 +64,14 @@ class NoObligation(AanleveringError):
     exit_code = 3
 
 
+class NothingToDeliver(NoObligation):
+    """The input has no records in the period (and the registration does not deliver nil reports).
+
+    Exit 3 like :class:`NoObligation`: nothing is owed from this input; Airflow
+    skips the run rather than failing it.
+    """
+
+
 class EventStoreError(AanleveringError):
     """The event log refused or failed an operation."""
 

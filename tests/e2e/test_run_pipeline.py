@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from aanlevering.deliver.ledger import load_ledger
-from aanlevering.errors import NoObligation
+from aanlevering.errors import NoObligation, ValidationBlocked
 from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
@@ -449,3 +449,134 @@ def _appears(value: str, text: str) -> bool:
         return True
     pattern = rf"(?<![0-9a-fA-F]){re.escape(value)}(?![0-9a-fA-F])"
     return re.search(pattern, text) is not None
+
+
+# --- accounting and thresholds (issue 14) ---------------------------------------------------
+
+
+def _rewritten_export(world: World, target: Path, change: object) -> Path:
+    """The demo's dsaa CSV export with ``change(header, row)`` applied to every operation row
+    (a row for which it returns None is left out)."""
+    source = world.demo / "csv-utf8"
+    target.mkdir(parents=True)
+    for path in source.glob("dsaa_*.csv"):
+        text = path.read_text(encoding="utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+        header, body = rows[0], rows[1:]
+        if "OPERATIEDATUM" in header or "GESLACHTSNAAM" in header:
+            body = [r for r in (change(header, row) for row in body) if r is not None]  # type: ignore[operator]
+        out = io.StringIO()
+        csv.writer(out, delimiter=";", lineterminator="\n").writerows([header, *body])
+        (target / path.name).write_text(out.getvalue(), encoding="utf-8")
+    return target
+
+
+def test_an_input_with_nothing_in_the_period_is_exit_3_nothing_to_deliver(
+    world: World, tmp_path: Path
+) -> None:
+    from aanlevering.errors import NothingToDeliver
+
+    def only_q1(header: list[str], row: list[str]) -> list[str] | None:
+        if "OPERATIEDATUM" not in header:
+            return row
+        month = int(row[header.index("OPERATIEDATUM")].split("-")[1])
+        return row if month <= 3 else None
+
+    export = _rewritten_export(world, tmp_path / "q1-only", only_q1)
+    before = _versions(world, "2026-Q3")
+    with pytest.raises(NothingToDeliver, match="nothing to deliver for 2026-Q3") as nothing:
+        _run(world, "dica-dsaa", "2026-Q3", export)
+    assert nothing.value.exit_code == 3
+    assert _versions(world, "2026-Q3") == before  # nothing staged, nothing sent
+
+
+def _versions(world: World, period: str) -> list[tuple[str, str]]:
+    with world.store() as store:
+        return [
+            (e.idempotency_key, e.status) for e in load_ledger(store).versions("dica-dsaa", period)
+        ]
+
+
+def _without_birth_names(header: list[str], row: list[str]) -> list[str]:
+    if "GESLACHTSNAAM" in header:
+        row[header.index("GESLACHTSNAAM")] = ""
+        row[header.index("VOORVOEGSELS")] = ""
+    return row
+
+
+def test_a_type_nobody_gets_blocks_the_run_naming_type_count_and_reason(
+    world: World, tmp_path: Path
+) -> None:
+    export = _rewritten_export(world, tmp_path / "no-names", _without_birth_names)
+    before = _versions(world, "2026-Q4")
+
+    with pytest.raises(ValidationBlocked) as blocked:
+        _run(world, "dica-dsaa", "2026-Q4", export, allow_open_period=True)
+
+    message = str(blocked.value)
+    assert blocked.value.exit_code == 1
+    assert re.search(r"NGGV: (\d+) of \1 patients \(100\.0%\) without it", message), message
+    assert "mostly own_name: missing" in message and "aanlevering failures" in message
+    assert _versions(world, "2026-Q4") == before
+
+
+def test_an_empty_delivery_from_a_non_empty_extract_is_always_blocked(
+    world: World, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from aanlevering.pseudonym_types import PseudonymType
+
+    export = _rewritten_export(world, tmp_path / "no-names-2", _without_birth_names)
+    base = world.config("dica-dsaa")
+    only_nggv = replace(
+        base,
+        pseudonymisation=replace(base.pseudonymisation, types=(PseudonymType.NGGV,)),
+        validation=replace(base.validation, max_unpseudonymised_share=1.0),
+    )
+    with world.store() as store, pytest.raises(ValidationBlocked, match="no record left"):
+        run_delivery(
+            only_nggv,
+            world.settings,
+            RunRequest(
+                "dica-dsaa", export, Period.parse("2026-Q4"), today=TODAY, allow_open_period=True
+            ),
+            world.ports(store),
+        )
+
+
+def test_a_delivered_run_accounts_for_every_record(world: World, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    first: list[bool] = []
+
+    def one_without_name(header: list[str], row: list[str]) -> list[str]:
+        if "GESLACHTSNAAM" in header and not first:
+            first.append(True)
+            return _without_birth_names(header, row)
+        return row
+
+    export = _rewritten_export(world, tmp_path / "one-without", one_without_name)
+    base = world.config("dica-dsaa")
+    lenient = replace(base, validation=replace(base.validation, max_unpseudonymised_share=0.5))
+    with world.store() as store:
+        result = run_delivery(
+            lenient,
+            world.settings,
+            RunRequest(
+                "dica-dsaa", export, Period.parse("2026-Q4"), today=TODAY, allow_open_period=True
+            ),
+            world.ports(store),
+        )
+        entry = load_ledger(store).versions("dica-dsaa", "2026-Q4")[-1]
+
+    accounting = result.accounting
+    assert result.status == "delivered"
+    assert accounting["delivered"] == sum(result.record_counts.values()) > 0
+    assert (
+        accounting["records_read"]
+        == accounting["excluded_optout"] + accounting["dropped"] + accounting["delivered"]
+    )
+    failed = accounting["failed"]
+    assert set(failed) <= {"NGGV", "RGG"} and failed.get("NGGV", {}).get("patients", 0) <= 1
+    assert entry.accounting == accounting  # the ledger holds the same numbers

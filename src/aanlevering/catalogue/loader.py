@@ -347,6 +347,8 @@ def build_registration(
         validation=ValidationPolicy(
             block_on=validation.get("block_on", "error"),
             row_detail_limit=validation.get("row_detail_limit", 20),
+            max_unpseudonymised_share=float(validation.get("max_unpseudonymised_share", 0.05)),
+            empty_period=validation.get("empty_period", "refuse"),
         ),
         csv_source=_csv_source(raw["source"].get("csv")),
         fhir_source=_fhir_source(raw["source"].get("fhir")),

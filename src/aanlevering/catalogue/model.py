@@ -277,6 +277,10 @@ class ValidationPolicy:
 
     block_on: Literal["error", "warning", "never"] = "error"
     row_detail_limit: int = 20
+    #: Per pseudonym type, the largest share of a run's patients that may go without it.
+    max_unpseudonymised_share: float = 0.05
+    #: No records in the period: ``refuse`` (exit 3) or ``deliver`` an explicit nil report.
+    empty_period: Literal["refuse", "deliver"] = "refuse"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """``aanlevering run``: one delivery on embedded defaults, without Airflow.
 
-Exit codes: 0 delivered (or already delivered), 1 blocked by validation,
-2 unusable input or config, 3 no delivery obligation.
+Exit codes: 0 delivered (or already delivered), 1 blocked by validation
+(also: too many patients without a pseudonym type, or nothing left to
+deliver from a non-empty extract), 2 unusable input or config, 3 no delivery
+obligation or nothing in the period, 4 internal error.
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ def _run(args: argparse.Namespace) -> int:
         f"({result.idempotency_key}); records {dict(result.record_counts)}; "
         f"excluded by opt-out {result.excluded_optouts}"
     )
+    if result.accounting:
+        from aanlevering.deliver.accounting import Accounting
+
+        print(f"accounting: {Accounting.from_summary(result.accounting).describe()}")
     if result.receipt is not None:
         print(f"receipt {result.receipt.receipt_id} from {result.receipt.receiver}")
     if result.validation_reports:

@@ -53,6 +53,10 @@ def _status(args: argparse.Namespace) -> int:
             f"via {entry['channel']} ({counts}; opt-out excluded {entry['excluded_optouts']}) "
             f"receipt {receipt}"
         )
+        if entry.get("accounting"):
+            from aanlevering.deliver.accounting import Accounting
+
+            print(f"      {Accounting.from_summary(entry['accounting']).describe()}")
     if not deliveries:
         print("  none yet")
     return 0

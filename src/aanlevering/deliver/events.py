@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from aanlevering.deliver.accounting import Accounting
 from aanlevering.events.model import DomainEvent
 
 
@@ -42,6 +43,8 @@ class DeliveryStaged(DomainEvent):
     provider: str = ""
     #: Who ran it (aanlevering.actor); None in events written before actors were recorded.
     actor: str | None = None
+    #: Every record of the run accounted for (deliver/accounting.py); None in older events.
+    accounting: Accounting | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

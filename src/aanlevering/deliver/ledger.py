@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from typing import Any
 
 from aanlevering.events.model import RecordedEvent
 from aanlevering.events.store import EventStore
@@ -41,6 +42,8 @@ class LedgerEntry:
     attempts: int = 0
     last_error: str | None = None
     staged_at: str = ""
+    #: Read, excluded, failed per type, dropped, delivered (counts; empty for older versions).
+    accounting: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +71,7 @@ class DeliveryLedgerView:
                 kind=p.get("kind", "delivery"),
                 validation_report=p.get("validation_report"),
                 staged_at=record.occurred_at.isoformat(),
+                accounting=_accounting(p.get("accounting")),
             )
             return
         entry = self.entries.get(p.get("idempotency_key", ""))
@@ -159,3 +163,21 @@ def project_ledger(records: Iterable[RecordedEvent]) -> DeliveryLedgerView:
 def load_ledger(store: EventStore) -> DeliveryLedgerView:
     """Project the ledger from the whole log."""
     return project_ledger(store.read_all())
+
+
+def _accounting(raw: Any) -> dict[str, Any]:
+    """The staged event's accounting as a plain summary (see deliver/accounting.py)."""
+    if not isinstance(raw, dict):
+        return {}
+    failed = raw.get("failed") or ()
+    return {
+        "records_read": int(raw.get("records_read", 0)),
+        "excluded_optout": int(raw.get("excluded_optout", 0)),
+        "patients": int(raw.get("patients", 0)),
+        "failed": {
+            str(item["type"]): {"patients": int(item["patients"]), "reasons": item["reasons"]}
+            for item in failed
+        },
+        "dropped": int(raw.get("dropped", 0)),
+        "delivered": int(raw.get("delivered", 0)),
+    }

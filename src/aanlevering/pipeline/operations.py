@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 
 from aanlevering.actor import current_actor
 from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.channels.ttp_local import mark_pseudonym_inputs
 from aanlevering.deliver.events import DeliveryStaged, delivery_stream
 from aanlevering.deliver.ledger import LedgerEntry, load_ledger
@@ -352,6 +353,7 @@ def stage_delivery(
     channel_name: str,
     validation_report: str | None,
     excluded: int,
+    accounting: Accounting | None = None,
 ) -> Manifest:
     """Write the delivery files and manifest into ``staging`` and record DeliveryStaged."""
     from aanlevering.fhir.context import DeliveryContext
@@ -425,6 +427,7 @@ def stage_delivery(
                 content_sha256=plan.fingerprint,
                 provider=settings.provider_id,
                 actor=current_actor(),
+                accounting=accounting,
             )
         ],
         None,

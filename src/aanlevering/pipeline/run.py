@@ -65,6 +65,8 @@ class RunResult:
     validation_reports: Mapping[str, str]
     receipt: Receipt | None
     run_id: str = ""
+    #: Read, excluded by opt-out, failed per type, dropped, delivered (deliver/accounting.py).
+    accounting: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -167,4 +169,5 @@ def run_delivery(
         dict(final.get("validation_reports", {})),
         Receipt.from_mapping(final["receipt"], str(final["channel"])),
         run_id=ctx.run_id,
+        accounting=dict(final.get("accounting", {})),
     )

@@ -19,11 +19,12 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from aanlevering.deliver.accounting import Accounting, TypeFailures, check_thresholds
 from aanlevering.errors import AanleveringError, DeliveryError, ValidationBlocked
 from aanlevering.periods import Period
 
@@ -181,8 +182,18 @@ def extract(ctx: RunContext, state: RunState) -> Summary:
     from aanlevering.extract.api import extract as extract_stage
 
     extracted = extract_stage(ctx.config, ctx.input_path, ctx.period)
-    state.save_extract("extract", extracted)
     counts = {name: d.num_rows for name, d in extracted.datasets.items()}
+    if not sum(counts.values()) and ctx.config.validation.empty_period != "deliver":
+        from aanlevering.errors import NothingToDeliver
+
+        _release(ctx, "nothing-to-deliver")
+        state.remove()
+        raise NothingToDeliver(
+            f"nothing to deliver for {ctx.period.label}: {ctx.config.id}'s input "
+            f"{ctx.input_path} has no records in the period ({extracted.rows_outside_period} "
+            "outside it); set validation.empty_period: deliver to send an explicit nil report"
+        )
+    state.save_extract("extract", extracted)
     state.update(status="extracted", extracted=counts)
     return ctx.summary(records=counts)
 
@@ -295,11 +306,84 @@ def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
         period=ctx.period,
         run_id=ctx.run_id,
     )
+    counts = {name: d.num_rows for name, d in kept.datasets.items()}
+    accounting = _account(ctx, state.values(), filtered, counts)
+    try:
+        check_thresholds(
+            accounting,
+            max_share=ctx.config.validation.max_unpseudonymised_share,
+            registration=ctx.config.id,
+            period=ctx.period.label,
+        )
+    except ValidationBlocked:
+        _report_failures(ctx, state.values(), filtered, accounting)
+        _release(ctx, "validation-blocked")
+        state.remove()  # new data is needed: nothing of this run is kept
+        raise
+    _report_failures(ctx, state.values(), filtered, accounting)
     state.save_extract("pseudonymised", kept)
     state.save_pseudonyms(pseudonyms)
-    counts = {name: d.num_rows for name, d in kept.datasets.items()}
-    state.update(status="pseudonymised", pseudonymised=counts, patients=len(pseudonyms))
-    return ctx.summary(records=counts, patients=len(pseudonyms))
+    state.update(
+        status="pseudonymised",
+        pseudonymised=counts,
+        patients=len(pseudonyms),
+        accounting=accounting.as_summary(),
+    )
+    log.info("run %s: %s", ctx.run_id, accounting.describe())
+    return ctx.summary(records=counts, patients=len(pseudonyms), accounting=accounting.as_summary())
+
+
+def _account(
+    ctx: RunContext, values: dict[str, Any], filtered: Any, kept_counts: dict[str, int]
+) -> Accounting:
+    """The run's accounting after pseudonymisation, from the state and the run's event."""
+    from aanlevering.pseudonym.events import PseudonymisationCompleted
+    from aanlevering.pseudonym.service import pseudonym_stream
+
+    event = None
+    for record in ctx.ports.store.read_stream(pseudonym_stream(ctx.config.id, ctx.period.label)):
+        candidate = record.to_event()
+        if isinstance(candidate, PseudonymisationCompleted) and candidate.run_id == ctx.run_id:
+            event = candidate
+    filtered_records = sum(d.num_rows for d in filtered.datasets.values())
+    failed = (
+        tuple(
+            TypeFailures(code, count, dict(event.failure_reasons.get(code, {})))
+            for code, count in sorted(event.failures_by_type.items())
+        )
+        if event is not None
+        else ()
+    )
+    return Accounting(
+        records_read=sum(int(n) for n in values.get("extracted", {}).values()),
+        excluded_optout=int(values.get("excluded_optouts", 0)),
+        patients=event.patients if event is not None else 0,
+        failed=failed,
+        dropped=filtered_records - sum(kept_counts.values()),
+    )
+
+
+def _report_failures(
+    ctx: RunContext, values: dict[str, Any], filtered: Any, accounting: Accounting
+) -> None:
+    """The hospital's report gets the accounting and the failing records (no values, no who)."""
+    from aanlevering.pseudonym.failure_list import failing_patients
+    from aanlevering.validate.hospital_report import add_sections
+
+    hospital = values.get("validation_reports", {}).get("hospital")
+    if not hospital:
+        return
+    listing = []
+    if any(f.patients for f in accounting.failed):
+        listing = [
+            {"types": {t: f"{field}: {reason}" for t, (field, reason) in p.types.items()},
+             "rows": list(p.rows)}
+            for p in failing_patients(ctx.config, filtered)
+        ]  # fmt: skip
+    add_sections(
+        Path(hospital).parent,
+        {"accounting": accounting.as_summary(), "pseudonymisation_failures": listing},
+    )
 
 
 def build_output(ctx: RunContext, state: RunState) -> Summary:
@@ -316,6 +400,10 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         values["supersedes"],
         values["fingerprint"],
         None,
+    )
+    accounting = replace(
+        Accounting.from_summary(values.get("accounting") or {}),
+        delivered=sum(d.num_rows for d in kept.datasets.values()),
     )
     out = state.out
     for stale in [p for p in out.iterdir() if p.is_file()] if out.exists() else []:
@@ -334,9 +422,10 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         channel_name=channel.name,
         validation_report=values.get("validation_reports", {}).get("json"),
         excluded=values["excluded_optouts"],
+        accounting=accounting,
     )
     counts = dict(manifest.record_counts)
-    state.update(status="staged", delivered_records=counts)
+    state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())
     return ctx.summary(records=counts, idempotency_key=plan.idempotency_key)
 
 

@@ -40,6 +40,10 @@ class PseudonymisationCompleted(DomainEvent):
     key_versions: Mapping[str, int] = field(default_factory=dict)
     ttp_key_versions: tuple[int, ...] = ()
     batch_ids: tuple[str, ...] = ()
+    #: Patients per type that did not get it (each patient counted once per type).
     failures_by_type: Mapping[str, int] = field(default_factory=dict)
     failures: tuple[PseudonymFailure, ...] = ()
     patients_without_pseudonym: int = 0
+    #: Per type, ``"<field>: <reason>"`` -> patients (reasons are constants, never values);
+    #: empty in events written before the reasons were counted.
+    failure_reasons: Mapping[str, Mapping[str, int]] = field(default_factory=dict)

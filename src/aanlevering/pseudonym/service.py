@@ -149,6 +149,7 @@ class _Chunk:
     failures: tuple[PseudonymFailure, ...]
     failure_counts: Mapping[str, int]
     without_pseudonym: int
+    failure_reasons: Mapping[str, Mapping[str, int]]
 
 
 def _mrn_missing(patients: pa.Table) -> bool:
@@ -169,6 +170,7 @@ class _Prepared:
     sendable: list[PseudonymInputs]
     failures: tuple[PseudonymFailure, ...]
     failure_counts: Mapping[str, int]
+    failure_reasons: Mapping[str, Mapping[str, int]]
 
 
 def _prepare_chunk(
@@ -201,8 +203,17 @@ def _prepare_chunk(
     refs = [f"r{first_row + row}" for row in range(batch.num_rows)]
     located = [f for f in canonical.failures if f.row is not None]
     counts: dict[str, int] = {}
-    for failure in located:
-        counts[str(failure.type)] = counts.get(str(failure.type), 0) + 1
+    reasons: dict[str, dict[str, int]] = {}
+    seen: set[tuple[int, str]] = set()
+    for failure in located:  # per patient and type: the first field that failed
+        key = (int(failure.row or 0), str(failure.type))
+        if key in seen:
+            continue
+        seen.add(key)
+        counts[key[1]] = counts.get(key[1], 0) + 1
+        why = reasons.setdefault(key[1], {})
+        text = f"{failure.field}: {failure.reason}"
+        why[text] = why.get(text, 0) + 1
     failures = tuple(
         PseudonymFailure(
             patient_ref=patient_ref(str(numbers[f.row])),
@@ -214,7 +225,14 @@ def _prepare_chunk(
         if f.row is not None
     )
     return _Prepared(
-        first_row, batch, patient_ids, refs, inputs_from_columns(batch, refs), failures, counts
+        first_row,
+        batch,
+        patient_ids,
+        refs,
+        inputs_from_columns(batch, refs),
+        failures,
+        counts,
+        reasons,
     )
 
 
@@ -263,6 +281,7 @@ def _finish_chunk(
         prepared.failures,
         prepared.failure_counts,
         batch.num_rows - len(sendable),
+        prepared.failure_reasons,
     )
 
 
@@ -352,9 +371,14 @@ def pseudonymise(
     batch_ids = tuple(b for c in chunks for b in c.batch_ids)
     failures = tuple(f for c in chunks for f in c.failures)
     failures_by_type: dict[str, int] = {}
+    failure_reasons: dict[str, dict[str, int]] = {}
     for chunk in chunks:
         for code, count in chunk.failure_counts.items():
             failures_by_type[code] = failures_by_type.get(code, 0) + count
+        for code, why in chunk.failure_reasons.items():
+            merged = failure_reasons.setdefault(code, {})
+            for text, count in why.items():
+                merged[text] = merged.get(text, 0) + count
     event = PseudonymisationCompleted(
         registration=config.id,
         period=period_label,
@@ -367,6 +391,7 @@ def pseudonymise(
         ttp_key_versions=ttp_versions,
         batch_ids=batch_ids,
         failures_by_type=failures_by_type,
+        failure_reasons=failure_reasons,
         failures=failures[:MAX_FAILURES_IN_EVENT],
         patients_without_pseudonym=sum(c.without_pseudonym for c in chunks),
     )

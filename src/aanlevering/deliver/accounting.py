@@ -1,0 +1,121 @@
+"""Every record of a run accounted for: read, excluded by opt-out, failed, dropped, delivered.
+
+A run that silently loses records looks like success; these numbers make
+every loss visible (``RunResult``, the ``DeliveryStaged`` event and so the
+ledger, ``aanlevering status``) and feed the thresholds that block a run:
+more patients without a pseudonym type than
+``validation.max_unpseudonymised_share`` allows, or zero records delivered
+from an extract that had some. Counts and fixed reason texts only, never
+values or who.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aanlevering.errors import ValidationBlocked
+
+
+@dataclass(frozen=True)
+class TypeFailures:
+    """Patients of the run that did not get one pseudonym type, and why (reason -> patients)."""
+
+    type: str
+    patients: int
+    reasons: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def main_reason(self) -> tuple[str, int]:
+        """The most frequent reason and its count (("unknown", n) when none was recorded)."""
+        if not self.reasons:
+            return "unknown", self.patients
+        reason = max(sorted(self.reasons), key=lambda text: self.reasons[text])
+        return reason, self.reasons[reason]
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """Records and patients of one run, stage by stage."""
+
+    records_read: int = 0
+    excluded_optout: int = 0
+    patients: int = 0
+    failed: tuple[TypeFailures, ...] = ()
+    dropped: int = 0
+    delivered: int = 0
+
+    def as_summary(self) -> dict[str, Any]:
+        """A plain mapping for run state, XCom and printing (counts only)."""
+        return {
+            "records_read": self.records_read,
+            "excluded_optout": self.excluded_optout,
+            "patients": self.patients,
+            "failed": {
+                f.type: {"patients": f.patients, "reasons": dict(f.reasons)} for f in self.failed
+            },
+            "dropped": self.dropped,
+            "delivered": self.delivered,
+        }
+
+    @classmethod
+    def from_summary(cls, raw: Mapping[str, Any]) -> Accounting:
+        """The inverse of :meth:`as_summary`."""
+        failed = raw.get("failed") or {}
+        return cls(
+            records_read=int(raw.get("records_read", 0)),
+            excluded_optout=int(raw.get("excluded_optout", 0)),
+            patients=int(raw.get("patients", 0)),
+            failed=tuple(
+                TypeFailures(str(t), int(v["patients"]), dict(v.get("reasons") or {}))
+                for t, v in failed.items()
+            ),
+            dropped=int(raw.get("dropped", 0)),
+            delivered=int(raw.get("delivered", 0)),
+        )
+
+    def describe(self) -> str:
+        """One line for people: read, excluded, failed per type, dropped, delivered."""
+        failed = ", ".join(f"{f.type} {f.patients}" for f in self.failed if f.patients) or "none"
+        return (
+            f"read {self.records_read}, excluded by opt-out {self.excluded_optout}, "
+            f"patients {self.patients}, without a pseudonym type: {failed}, "
+            f"dropped {self.dropped}, delivered {self.delivered}"
+        )
+
+
+def check_thresholds(
+    accounting: Accounting, *, max_share: float, registration: str, period: str
+) -> None:
+    """Block (ValidationBlocked, exit 1) a run that loses too much.
+
+    Zero records left from an extract that had some is always blocked; so is
+    any pseudonym type that more than ``max_share`` of the patients lack. The
+    message names the type, the count and the most frequent reason.
+    """
+    remaining = accounting.records_read - accounting.excluded_optout - accounting.dropped
+    if accounting.records_read and remaining <= 0:
+        raise ValidationBlocked(
+            f"{registration} {period}: no record left to deliver from {accounting.records_read} "
+            f"read ({accounting.excluded_optout} excluded by opt-out, {accounting.dropped} "
+            "without any pseudonym); an empty delivery from a non-empty extract is never sent"
+        )
+    if not accounting.patients:
+        return
+    over = [f for f in accounting.failed if f.patients / accounting.patients > max_share + 1e-12]
+    if over:
+        parts = []
+        for failures in over:
+            reason, count = failures.main_reason
+            parts.append(
+                f"{failures.type}: {failures.patients} of {accounting.patients} patients "
+                f"({failures.patients / accounting.patients:.1%}) without it, mostly "
+                f"{reason} ({count})"
+            )
+        raise ValidationBlocked(
+            f"{registration} {period}: too many patients without a pseudonym type (more than "
+            f"validation.max_unpseudonymised_share {max_share:.1%}): {'; '.join(parts)}; "
+            f"`aanlevering failures --registration {registration} --period {period} --input ...` "
+            "lists them by patient number"
+        )

@@ -1,0 +1,57 @@
+"""The thresholds that block a run that loses records, and the accounting's round trip."""
+
+from __future__ import annotations
+
+import pytest
+
+from aanlevering.deliver.accounting import Accounting, TypeFailures, check_thresholds
+from aanlevering.errors import ValidationBlocked
+
+
+def _accounting(**changes: object) -> Accounting:
+    values: dict[str, object] = {
+        "records_read": 120,
+        "excluded_optout": 10,
+        "patients": 100,
+        "failed": (
+            TypeFailures("NGGV", 5, {"own_name: missing": 4, "birth_date: lies in the future": 1}),
+            TypeFailures("C", 2, {"postcode: missing": 2}),
+        ),
+        "dropped": 0,
+        "delivered": 110,
+    }
+    values.update(changes)
+    return Accounting(**values)  # type: ignore[arg-type]
+
+
+def test_a_share_at_the_threshold_passes_and_above_it_blocks_naming_type_count_reason() -> None:
+    check_thresholds(_accounting(), max_share=0.05, registration="r", period="2026")
+
+    failed = (TypeFailures("NGGV", 6, {"own_name: missing": 6}),)
+    with pytest.raises(ValidationBlocked) as blocked:
+        check_thresholds(
+            _accounting(failed=failed), max_share=0.05, registration="r", period="2026"
+        )
+    message = str(blocked.value)
+    assert "NGGV: 6 of 100 patients (6.0%) without it, mostly own_name: missing (6)" in message
+    assert "max_unpseudonymised_share 5.0%" in message and blocked.value.exit_code == 1
+
+
+def test_zero_records_left_from_a_non_empty_extract_is_always_blocked() -> None:
+    everything_dropped = _accounting(excluded_optout=20, dropped=100, delivered=0, failed=())
+    with pytest.raises(ValidationBlocked, match="no record left to deliver from 120 read"):
+        check_thresholds(everything_dropped, max_share=1.0, registration="r", period="2026")
+    all_opted_out = _accounting(excluded_optout=120, patients=0, failed=(), delivered=0)
+    with pytest.raises(ValidationBlocked, match="120 excluded by opt-out"):
+        check_thresholds(all_opted_out, max_share=1.0, registration="r", period="2026")
+    empty = Accounting()  # an empty period delivered on purpose (empty_period: deliver)
+    check_thresholds(empty, max_share=0.05, registration="r", period="2026")
+
+
+def test_the_summary_round_trips_and_reads_for_people() -> None:
+    accounting = _accounting()
+    assert Accounting.from_summary(accounting.as_summary()) == accounting
+    assert accounting.describe() == (
+        "read 120, excluded by opt-out 10, patients 100, without a pseudonym type: NGGV 5, C 2, "
+        "dropped 0, delivered 110"
+    )
