@@ -454,9 +454,10 @@ def _appears(value: str, text: str) -> bool:
 # --- accounting and thresholds (issue 14) ---------------------------------------------------
 
 
-def _rewritten_export(world: World, target: Path, change: object) -> Path:
+def _rewritten_export(world: World, target: Path, change: object, marker: str = "") -> Path:
     """The demo's dsaa CSV export with ``change(header, row)`` applied to every operation row
-    (a row for which it returns None is left out)."""
+    (a row for which it returns None is left out). ``marker`` (a creatinine value) makes
+    the clinical content new, so earlier deliveries of the period do not make it a no-op."""
     source = world.demo / "csv-utf8"
     target.mkdir(parents=True)
     for path in source.glob("dsaa_*.csv"):
@@ -465,6 +466,9 @@ def _rewritten_export(world: World, target: Path, change: object) -> Path:
         header, body = rows[0], rows[1:]
         if "OPERATIEDATUM" in header or "GESLACHTSNAAM" in header:
             body = [r for r in (change(header, row) for row in body) if r is not None]  # type: ignore[operator]
+        if marker and "KREATININE" in header:
+            for row in body:
+                row[header.index("KREATININE")] = marker
         out = io.StringIO()
         csv.writer(out, delimiter=";", lineterminator="\n").writerows([header, *body])
         (target / path.name).write_text(out.getvalue(), encoding="utf-8")
@@ -507,7 +511,7 @@ def _without_birth_names(header: list[str], row: list[str]) -> list[str]:
 def test_a_type_nobody_gets_blocks_the_run_naming_type_count_and_reason(
     world: World, tmp_path: Path
 ) -> None:
-    export = _rewritten_export(world, tmp_path / "no-names", _without_birth_names)
+    export = _rewritten_export(world, tmp_path / "no-names", _without_birth_names, "91")
     before = _versions(world, "2026-Q4")
 
     with pytest.raises(ValidationBlocked) as blocked:
@@ -527,7 +531,7 @@ def test_an_empty_delivery_from_a_non_empty_extract_is_always_blocked(
 
     from aanlevering.pseudonym_types import PseudonymType
 
-    export = _rewritten_export(world, tmp_path / "no-names-2", _without_birth_names)
+    export = _rewritten_export(world, tmp_path / "no-names-2", _without_birth_names, "92")
     base = world.config("dica-dsaa")
     only_nggv = replace(
         base,
@@ -556,7 +560,7 @@ def test_a_delivered_run_accounts_for_every_record(world: World, tmp_path: Path)
             return _without_birth_names(header, row)
         return row
 
-    export = _rewritten_export(world, tmp_path / "one-without", one_without_name)
+    export = _rewritten_export(world, tmp_path / "one-without", one_without_name, "93")
     base = world.config("dica-dsaa")
     lenient = replace(base, validation=replace(base.validation, max_unpseudonymised_share=0.5))
     with world.store() as store:

@@ -24,7 +24,7 @@ and ``nosniff``: GX Data Docs show clinical values and are never served here
 
 import html
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -124,7 +124,8 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
         )
         parts.append(
             "<table><tr><th>period</th><th>status</th><th>due by</th><th>version</th>"
-            "<th>records</th><th>excluded (opt-out)</th><th>validation</th><th>receipt</th></tr>"
+            "<th>records</th><th>excluded (opt-out)</th><th>accounting</th><th>validation</th>"
+            "<th>receipt</th></tr>"
         )
         for period in registration["periods"]:
             entry = by_period.get((registration_id, period["period"]))
@@ -147,12 +148,25 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
                 f"<td>{_cell(entry['version'] if entry else None)}</td>"
                 f"<td>{html.escape(records)}</td>"
                 f"<td>{_cell(entry['excluded_optouts'] if entry else None)}</td>"
+                f"<td>{html.escape(_accounting(entry))}</td>"
                 f"<td>{report}</td>"
                 f"<td>{receipt}</td></tr>"
             )
         parts.append("</table>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _accounting(entry: Mapping[str, Any] | None) -> str:
+    """Read, without a pseudonym type, dropped, delivered: counts only ("-" for older versions)."""
+    raw = entry.get("accounting") if entry else None
+    if not raw:
+        return "-"
+    failed = ", ".join(f"{t} {v['patients']}" for t, v in raw["failed"].items() if v["patients"])
+    return (
+        f"read {raw['records_read']}; without a type: {failed or 'none'}; "
+        f"dropped {raw['dropped']}; delivered {raw['delivered']}"
+    )
 
 
 def report_file(reports_dir: Path, path: str, allowed: Collection[str]) -> Path:

@@ -55,3 +55,12 @@ def test_the_summary_round_trips_and_reads_for_people() -> None:
         "read 120, excluded by opt-out 10, patients 100, without a pseudonym type: NGGV 5, C 2, "
         "dropped 0, delivered 110"
     )
+
+
+def test_the_deliveries_page_shows_the_counts_of_a_version() -> None:
+    from aanlevering.airflow.deliveries_page import _accounting as cell
+
+    assert cell({"accounting": _accounting().as_summary()}) == (
+        "read 120; without a type: NGGV 5, C 2; dropped 0; delivered 110"
+    )
+    assert cell({"accounting": {}}) == "-" and cell(None) == "-"
