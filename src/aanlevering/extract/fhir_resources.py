@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
+from aanlevering.extract.model import Extract
 
 #: Elements kept whenever present: what a resource is and whom it is about.
 STRUCTURAL = frozenset(
@@ -184,3 +186,18 @@ def _url(extension: Mapping[str, Any]) -> str | None:
     """An extension's url; hostile input may put anything there."""
     url = extension.get("url")
     return url if isinstance(url, str) else None
+
+
+def restricted(extract: Extract) -> Extract:
+    """``extract`` with only the source resources of the records it still holds.
+
+    Called wherever records leave (opt-outs, records without pseudonyms), so
+    the resources of an opted-out patient are not kept in staging either.
+    """
+    table = extract.source_resources
+    if table is None or table.num_rows == 0:
+        return extract
+    arrays = [d.row_refs for d in extract.datasets.values() if len(d.row_refs)]
+    records = pa.chunked_array(arrays, pa.string()) if arrays else pa.array([], pa.string())
+    keep = pc.is_in(table.column("row_ref"), value_set=pc.unique(records))
+    return replace(extract, source_resources=table.filter(keep))

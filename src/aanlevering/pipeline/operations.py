@@ -37,6 +37,7 @@ from aanlevering.deliver.manifest import (
 )
 from aanlevering.errors import ValidationBlocked
 from aanlevering.events.store import EventStore
+from aanlevering.extract.fhir_resources import restricted
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.obligation.permission import check_may_deliver
@@ -115,7 +116,7 @@ def apply_optouts_to_extract(
         as_of=today,
         run_id=run_id,
     )
-    return replace(extract, datasets=datasets), excluded, refs_by_dataset
+    return restricted(replace(extract, datasets=datasets)), excluded, refs_by_dataset
 
 
 def content_fingerprint(extract: Extract, refs: Mapping[str, pa.Array]) -> str:
@@ -169,7 +170,7 @@ def _drop_unpseudonymised(extract: Extract, pseudonyms: PseudonymTable) -> tuple
         kept = _filter(dataset, keep)
         dropped += dataset.num_rows - kept.num_rows
         datasets[name] = kept
-    return replace(extract, datasets=datasets), dropped
+    return restricted(replace(extract, datasets=datasets)), dropped
 
 
 def _next_version(

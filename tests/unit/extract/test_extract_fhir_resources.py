@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from aanlevering.catalogue import RegistrationConfig
 from aanlevering.extract import extract
-from aanlevering.extract.fhir_resources import ReadElements, cut
+from aanlevering.extract.fhir_resources import ReadElements, cut, restricted
 from aanlevering.extract.fhirpath import compile_path
 from aanlevering.output.sources import delivered_sources, delivers_records
 from aanlevering.periods import Period
@@ -124,3 +124,12 @@ def test_the_delivery_takes_the_resources_of_the_records_still_delivered_once_ea
     from_csv = replace(extracted, source_resources=None)  # CSV: the records carry the data
     assert delivered_sources(from_csv, "resources") == ()
     assert delivers_records(from_csv, "resources")
+
+
+def test_resources_of_records_that_leave_leave_with_them(ldtr: RegistrationConfig) -> None:
+    extracted = extract(ldtr, NL, Period.parse("2026-03"))
+    assert restricted(extracted) == extracted  # every kept resource belongs to a record
+    trauma = extracted.datasets["trauma"]
+    none_left = replace(trauma, row_refs=trauma.row_refs.slice(0, 0))
+    emptied = restricted(replace(extracted, datasets={"trauma": none_left}))
+    assert emptied.source_resources is not None and emptied.source_resources.num_rows == 0
