@@ -120,7 +120,10 @@ def apply_optouts_to_extract(
 
 
 def content_fingerprint(extract: Extract, refs: Mapping[str, pa.Array]) -> str:
-    """sha256 over the delivered clinical data and patient refs: same data, same print."""
+    """sha256 over the delivered clinical data, patient refs and source resources.
+
+    Same data, same print; without source resources (CSV) the print is what it always was.
+    """
     digest = hashlib.sha256()
     for name in sorted(extract.datasets):
         table = extract.datasets[name].clinical.append_column("__patient_ref", refs[name])
@@ -128,6 +131,13 @@ def content_fingerprint(extract: Extract, refs: Mapping[str, pa.Array]) -> str:
         # The IPC stream goes straight into the hash: same bytes, never held whole.
         with pa.ipc.new_stream(_HashingSink(digest), table.schema) as writer:
             writer.write_table(table)
+    resources = extract.source_resources
+    if resources is not None and resources.num_rows:
+        # Delivered resources are content too (decision 0231): a changed one is a new version.
+        kept = resources.select(["key", "text"])
+        digest.update(b"\x00source_resources")
+        with pa.ipc.new_stream(_HashingSink(digest), kept.schema) as writer:
+            writer.write_table(kept)
     return digest.hexdigest()
 
 

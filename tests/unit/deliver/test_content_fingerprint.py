@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from dataclasses import replace
 
 import pyarrow as pa
 
+from aanlevering.extract.fhir_resources import SCHEMA
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.periods import Period
 from aanlevering.pipeline.operations import content_fingerprint
@@ -52,3 +54,23 @@ def test_other_content_other_fingerprint() -> None:
     first, refs = _extract(100)
     second, _ = _extract(100, shift=1)
     assert content_fingerprint(first, refs) != content_fingerprint(second, refs)
+
+
+def test_a_changed_source_resource_is_other_content() -> None:
+    """FHIR deliveries carry resources (decision 0231): they count, CSV prints stay as they were."""
+    extract, refs = _extract(10)
+
+    def with_text(text: str) -> Extract:
+        table = pa.table(
+            [pa.array(["operaties.csv:2"]), pa.array(["Observation/o1"]), pa.array([text])],
+            schema=SCHEMA,
+        )
+        return replace(extract, source_resources=table)
+
+    preliminary = content_fingerprint(with_text('{"status":"preliminary"}'), refs)
+    final = content_fingerprint(with_text('{"status":"final"}'), refs)
+    assert preliminary != final
+    assert content_fingerprint(with_text('{"status":"final"}'), refs) == final
+    assert content_fingerprint(replace(extract, source_resources=None), refs) == _held_whole(
+        extract, refs
+    )
