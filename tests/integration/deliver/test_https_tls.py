@@ -22,7 +22,7 @@ from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.deliver.receipt import RejectedDelivery
 from aanlevering.errors import ConfigError
 from aanlevering.tls import ClientTLS
-from conftest import stage
+from conftest import PATIENT, stage
 from support.registry_holder import HOSPITAL, REGISTRATIONS, RegistryHolder, _free_port
 from support.tls import client_pair, server_args
 
@@ -134,7 +134,6 @@ def test_demo_ca_command_writes_usable_files(tmp_path: Path) -> None:
 def test_pc4_address_is_accepted_and_a_full_address_rejected(
     tls_holder: RegistryHolder, demo_ca: DemoCA, tmp_path: Path
 ) -> None:
-    from conftest import PATIENT
 
     tls = ClientTLS(ca_bundle=demo_ca.ca_cert)
     pc4 = {**PATIENT, "address": [{"postalCode": "3511"}]}

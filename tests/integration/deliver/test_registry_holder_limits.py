@@ -16,6 +16,7 @@ import pytest
 import requests
 import yaml
 
+from conftest import stage  # module level: a later import may find another conftest
 from support.raw_http import open_request, request_without_body
 from support.registry_holder import HOSPITAL, REGISTRATIONS, RegistryHolder, _free_port
 
@@ -99,7 +100,6 @@ def test_failed_logins_and_deliveries_are_audited_in_a_verifiable_chain(
     limited_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     from aanlevering.deliver.channels.https import HttpsChannel
-    from conftest import stage
 
     bsn = "123456782"
     for _ in range(2):
