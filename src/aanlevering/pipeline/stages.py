@@ -426,6 +426,11 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
     )
     counts = dict(manifest.record_counts)
     state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())
+    hospital = values.get("validation_reports", {}).get("hospital")
+    if hospital:  # the hospital's report gets the final numbers (delivered included)
+        from aanlevering.validate.hospital_report import add_sections
+
+        add_sections(Path(hospital).parent, {"accounting": accounting.as_summary()})
     return ctx.summary(records=counts, idempotency_key=plan.idempotency_key)
 
 
