@@ -593,3 +593,19 @@ def test_a_delivered_run_accounts_for_every_record(world: World, tmp_path: Path)
     for patient in listed:  # rows and reasons, never a value or a patient number
         assert patient["types"] == {"NGGV": "own_name: missing"}
         assert all(re.fullmatch(r"dsaa_operaties_2026\.csv:\d+", row) for row in patient["rows"])
+
+
+def test_a_bulk_export_without_the_focus_resource_is_nothing_to_deliver(
+    world: World, tmp_path: Path
+) -> None:
+    from aanlevering.errors import NothingToDeliver
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "extract" / "fhir-nl"
+    export = tmp_path / "bulk"
+    shutil.copytree(fixture, export)
+    (export / "Procedure.ndjson").unlink()  # dsaa's records are Procedures
+
+    before = _versions(world, "2026-Q3")
+    with pytest.raises(NothingToDeliver, match="nothing to deliver for 2026-Q3"):
+        _run(world, "dica-dsaa", "2026-Q3", export)
+    assert _versions(world, "2026-Q3") == before
