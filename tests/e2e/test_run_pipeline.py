@@ -609,3 +609,39 @@ def test_a_bulk_export_without_the_focus_resource_is_nothing_to_deliver(
     with pytest.raises(NothingToDeliver, match="nothing to deliver for 2026-Q3"):
         _run(world, "dica-dsaa", "2026-Q3", export)
     assert _versions(world, "2026-Q3") == before
+
+
+def test_the_delivered_validation_report_carries_the_runs_counts_only(
+    world: World, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    export = _rewritten_export(world, tmp_path / "outbox-run", lambda header, row: row, "94")
+    base = world.config("dica-dsaa")
+    lenient = replace(base, validation=replace(base.validation, max_unpseudonymised_share=0.5))
+    outbox = tmp_path / "outbox"
+    with world.store() as store:
+        result = run_delivery(
+            lenient,
+            world.settings,
+            RunRequest(
+                "dica-dsaa",
+                export,
+                Period.parse("2026-Q4"),
+                today=TODAY,
+                allow_open_period=True,
+                outbox=outbox,
+            ),
+            world.ports(store),
+        )
+
+    (folder,) = outbox.glob(f"**/v{result.version}/validation")
+    report = json.loads((folder / "validation-report.json").read_text("utf-8"))
+    counts = report["accounting"]
+    assert counts["delivered"] == sum(result.record_counts.values()) > 0
+    assert counts["records_read"] == result.accounting["records_read"]
+    assert set(counts) == {
+        "records_read", "excluded_optout", "patients", "without_type", "dropped", "delivered"
+    }  # fmt: skip
+    assert "missing" not in json.dumps(counts)  # counts only: no reasons, rows or values
+    assert "Accounting of the delivery run" in (folder / "validation-report.html").read_text()

@@ -426,6 +426,9 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
     )
     counts = dict(manifest.record_counts)
     state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())
+    from aanlevering.validate.report import add_accounting
+
+    add_accounting(out / "validation", accounting.as_summary())  # the copy that travels
     hospital = values.get("validation_reports", {}).get("hospital")
     if hospital:  # the hospital's report gets the final numbers (delivered included)
         from aanlevering.validate.hospital_report import add_sections

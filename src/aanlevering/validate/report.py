@@ -163,3 +163,29 @@ def write_report(report: Mapping[str, Any], report_dir: Path) -> WrittenReport:
         html_path=html_path,
         json_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
+
+
+def add_accounting(folder: Path, accounting: Mapping[str, Any]) -> bool:
+    """Add the run's accounting, counts only, to the report copy in ``folder`` (both files).
+
+    The copy that travels with a delivery is completed after pseudonymisation:
+    records read, excluded by opt-out, patients, patients without each
+    pseudonym type, dropped and delivered. No reasons, rows or values. Returns
+    False when ``folder`` holds no report.
+    """
+    json_path = folder / JSON_NAME
+    if not json_path.is_file():
+        return False
+    report = json.loads(json_path.read_text(encoding="utf-8"))
+    failed = accounting.get("failed") or {}
+    report["accounting"] = {
+        "records_read": int(accounting.get("records_read", 0)),
+        "excluded_optout": int(accounting.get("excluded_optout", 0)),
+        "patients": int(accounting.get("patients", 0)),
+        "without_type": {str(t): int(v["patients"]) for t, v in failed.items()},
+        "dropped": int(accounting.get("dropped", 0)),
+        "delivered": int(accounting.get("delivered", 0)),
+    }
+    json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (folder / HTML_NAME).write_text(render_html(report), encoding="utf-8")
+    return True
