@@ -549,7 +549,9 @@ def test_an_empty_delivery_from_a_non_empty_extract_is_always_blocked(
         )
 
 
-def test_a_delivered_run_accounts_for_every_record(world: World, tmp_path: Path) -> None:
+def test_a_delivered_run_accounts_for_every_record(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from dataclasses import replace
 
     first: list[bool] = []
@@ -586,6 +588,13 @@ def test_a_delivered_run_accounts_for_every_record(world: World, tmp_path: Path)
     assert failed["NGGV"]["patients"] == 1
     assert failed["NGGV"]["reasons"] == {"own_name: missing": 1}
     assert entry.accounting == accounting  # the ledger holds the same numbers
+    from aanlevering.cli.main import main
+
+    assert main(["status", "--registration", "dica-dsaa"]) == 0
+    assert (
+        f"read {accounting['records_read']}, excluded by opt-out {accounting['excluded_optout']}"
+        in capsys.readouterr().out
+    )
     hospital = json.loads(Path(result.validation_reports["hospital"]).read_text("utf-8"))
     assert hospital["accounting"] == accounting
     listed = hospital["pseudonymisation_failures"]
