@@ -73,7 +73,7 @@ def test_bad_csv_rows_name_line_and_column_but_never_the_value(tmp_path: Path, h
     assert error.value.problems == [
         "line 3, column datum_registratie: expected a date like 31-12-2026 or 2026-12-31",
         "line 4, column patientnummer: expected a patient number (MRN): letters, digits "
-        "and - . / _, at most 32",
+        "and - . / _, at most 64",
         "line 5, column scope: expected 'all' or registration ids separated by '|' or ','",
         "line 6, column datum_intrekking: the withdrawal date is before the registration",
         "line 7, column patientnummer: a patient number (MRN) is required",

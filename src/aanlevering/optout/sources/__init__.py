@@ -70,7 +70,7 @@ class RowProblem(Exception):
 def mrn_hasher(hasher: PatientRefHasher) -> MrnHasher:
     """Patient reference of a patient number: the same call the pipeline makes for extract rows.
 
-    The MRN is checked (letters, digits and ``- . / _``, at most 32) before it
+    The MRN is checked (letters, digits and ``- . / _``, at most 64) before it
     is hashed, so a shifted column (a name, a date) is caught instead of hashed.
     """
 
@@ -85,7 +85,7 @@ def patient_ref_of(hash_mrn: MrnHasher, value: object, column: str) -> str:
         return hash_mrn(value)
     except (FieldInvalid, PseudonymisationError):
         raise RowProblem(
-            column, "expected a patient number (MRN): letters, digits and - . / _, at most 32"
+            column, "expected a patient number (MRN): letters, digits and - . / _, at most 64"
         ) from None
 
 
