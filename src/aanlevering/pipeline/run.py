@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,7 +27,6 @@ from aanlevering.pipeline.stages import (
     STAGES,
     AlreadyDelivered,
     RunContext,
-    Stage,
     execute_stage,
     initial_values,
 )
@@ -110,14 +109,6 @@ def start_state(
     return state
 
 
-def iterate_stages(
-    ctx: RunContext, state: RunState, stages: tuple[Stage, ...] = STAGES
-) -> Iterator[tuple[Stage, dict[str, object]]]:
-    """Run the stages in order, yielding each with its summary (the benchmark times these)."""
-    for stage in stages:
-        yield stage, execute_stage(stage, ctx, state)
-
-
 def run_delivery(
     config: RegistrationConfig,
     settings: Settings,
@@ -134,8 +125,8 @@ def run_delivery(
     state = start_state(MemoryRunState, config, settings, request)
     ctx = RunContext.from_values(config, settings, ports, state.values())
     try:
-        for _stage, _summary in iterate_stages(ctx, state):
-            pass
+        for stage in STAGES:
+            execute_stage(stage, ctx, state)
     except AlreadyDelivered as done:
         log.info("%s", done)
         summary = done.summary

@@ -121,11 +121,15 @@ class JsonStateFile:
         state = self.read() if self.file.is_file() else {}
         state.update(values)
         tmp = self.file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps(state, indent=1, sort_keys=True))
+        create_private_file(tmp)
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
         tmp.replace(self.file)
         return state
+
+
+def create_private_file(path: Path) -> None:
+    """Create (or empty) ``path`` readable by the owner only, before anything is written to it."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
 
 
 def make_private_dir(path: Path) -> None:

@@ -11,7 +11,6 @@ output task reads the same columns the in-process path keeps.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from pyarrow import ipc
 from aanlevering.errors import ConfigError
 from aanlevering.extract.model import Extract, ExtractedDataset, TypeProblem
 from aanlevering.periods import Period
-from aanlevering.pipeline.state import JsonStateFile, make_private_dir
+from aanlevering.pipeline.state import JsonStateFile, create_private_file, make_private_dir
 from aanlevering.pseudonym.model import PseudonymTable
 
 PSEUDONYMS_FILE = "pseudonyms.arrow"
@@ -33,8 +32,7 @@ RESOURCES_FILE = "resources.arrow"
 
 
 def _write_table(path: Path, table: pa.Table) -> None:
-    # 0600 from the start: these tables hold identifiers (BSN, names, birth dates).
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+    create_private_file(path)  # 0600 from the start: these tables hold identifiers
     with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
 
@@ -98,11 +96,11 @@ class RunFolder:
         if extract.source_resources is not None:
             _write_table(folder / RESOURCES_FILE, extract.source_resources)
         meta_file = folder / "extract.json"
-        os.close(os.open(meta_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        create_private_file(meta_file)
         meta_file.write_text(json.dumps(meta), encoding="utf-8")
 
-    def load_extract(self, stage: str) -> tuple[Extract, dict[str, pa.Array]]:
-        """The extract ``stage`` saved, and its patient refs (empty when it saved none)."""
+    def _saved(self, stage: str) -> tuple[Path, dict[str, Any]]:
+        """The folder ``stage`` saved into and its ``extract.json``; ConfigError when absent."""
         folder = self.path / "work" / stage
         meta_file = folder / "extract.json"
         if not meta_file.is_file():
@@ -110,7 +108,12 @@ class RunFolder:
                 f"run folder {self.path}: the output of step {stage!r} is missing "
                 "(run that step first, or clear the whole run)"
             )
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        meta: dict[str, Any] = json.loads(meta_file.read_text(encoding="utf-8"))
+        return folder, meta
+
+    def load_extract(self, stage: str) -> tuple[Extract, dict[str, pa.Array]]:
+        """The extract ``stage`` saved, and its patient refs (empty when it saved none)."""
+        folder, meta = self._saved(stage)
         period = Period.parse(meta["period"])
         datasets: dict[str, ExtractedDataset] = {}
         refs: dict[str, pa.Array] = {}
@@ -145,14 +148,7 @@ class RunFolder:
 
     def load_patient_refs(self, stage: str) -> dict[str, pa.Array]:
         """Only the patient refs ``stage`` saved (reads the small rows files, not the tables)."""
-        folder = self.path / "work" / stage
-        meta_file = folder / "extract.json"
-        if not meta_file.is_file():
-            raise ConfigError(
-                f"run folder {self.path}: the output of step {stage!r} is missing "
-                "(run that step first, or clear the whole run)"
-            )
-        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        folder, meta = self._saved(stage)
         refs: dict[str, pa.Array] = {}
         for name, info in meta["datasets"].items():
             rows = _read_table(folder / f"{info['stem']}.rows.arrow")
