@@ -57,7 +57,7 @@ bench: venv ## Benchmarks (scripts that print numbers, not tests)
 
 lock: ## Re-resolve dependencies into requirements.lock (needs network to PyPI)
 	rm -rf /tmp/aanlevering-lock && $(PYTHON) -m venv /tmp/aanlevering-lock
-	/tmp/aanlevering-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/aanlevering-lock/bin/pip install --quiet -e '.[dev,celery]'
 	/tmp/aanlevering-lock/bin/pip freeze --exclude-editable --exclude aanlevering > requirements.lock
 	printf '# build tools for the editable install (pip freeze leaves them out)\nsetuptools==65.5.0\nwheel==0.45.1\n' >> requirements.lock
 
