@@ -21,6 +21,7 @@ from aanlevering.deliver.ledger import project_ledger
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.calendar import delivery_calendar
 from aanlevering.obligation.permission import may_deliver
+from aanlevering.obligation.run_outcomes import project_run_outcomes
 from aanlevering.obligation.status import project_statuses
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.settings import Settings
@@ -34,6 +35,7 @@ def build_projections(store: EventStore, catalogue: Catalogue, on: date) -> dict
     ledger = project_ledger(records)
     statuses = project_statuses(records)
     optouts = OptOutRegister.from_records(records)
+    outcomes = project_run_outcomes(records)
     registrations: dict[str, Any] = {}
     for config in catalogue:
         status = statuses.get(config.id)
@@ -54,8 +56,10 @@ def build_projections(store: EventStore, catalogue: Catalogue, on: date) -> dict
                 {
                     "period": entry.period.label,
                     "state": entry.state.value,
+                    "owed": entry.owed,
                     "due_by": entry.due_by.isoformat() if entry.due_by else None,
                     "reason": entry.reason,
+                    "last_run": outcomes.outcome(config.id, entry.period.label),
                 }
                 for entry in calendar.entries
             ],

@@ -1,10 +1,13 @@
-"""The Deliveries page: registrations x periods with status, counts, report links and receipts.
+"""The Deliveries page: a calendar per registration, then periods with counts, reports, receipts.
 
 A small FastAPI app that the Airflow plugin mounts under ``/deliveries`` in
 the api-server. It reads the event log (through
 :func:`aanlevering.projections.build_projections`, so it always shows what
 the log says) and renders plain HTML; no patient data exists in what it
-reads, and it shows only counts, periods, states and receipt ids.
+reads, and it shows only counts, periods, states and receipt ids. The
+calendar at a glance (cells per period, the legal-minimum line) comes from
+the library's renderer, :mod:`aanlevering.obligation.calendar_html`, which
+``aanlevering status --format html`` uses too.
 
 Plugin apps get no Airflow authentication by themselves, so every route
 depends on an ``authenticate`` callable: in Airflow it is Airflow's own
@@ -31,6 +34,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+
+from aanlevering.obligation.calendar_html import CALENDAR_CSS, calendars_html, legend_html
 
 #: (user, registration ids) -> the ids whose DAG the user may read.
 Readable = Callable[[Any, Collection[str]], Collection[str]]
@@ -106,11 +111,13 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
         "<!doctype html><html><head><meta charset='utf-8'><title>Deliveries</title>",
         "<style>body{font-family:sans-serif;margin:1em}table{border-collapse:collapse;"
         "margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
-        "</style></head><body>",
+        f"{CALENDAR_CSS}</style></head><body>",
         f"<h1>Deliveries</h1><p>As of {_cell(document['as_of'])}; "
         f"event log position {_cell(document['last_position'])}. Counts only: no patient data "
         "is shown or kept here.</p>",
+        legend_html(),
     ]
+    calendars = calendars_html(document, only)
     for registration_id, registration in sorted(document["registrations"].items()):
         if only and registration_id != only:
             continue
@@ -122,6 +129,7 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
             f"</small></h2><p>Register: {html.escape(str(registration['register_state']))}; "
             f"may deliver: {'yes' if registration['may_deliver'] else 'no'}</p>"
         )
+        parts.append(calendars.get(registration_id, ""))
         parts.append(
             "<table><tr><th>period</th><th>status</th><th>due by</th><th>version</th>"
             "<th>records</th><th>excluded (opt-out)</th><th>accounting</th><th>validation</th>"

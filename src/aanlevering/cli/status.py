@@ -1,14 +1,29 @@
-"""``aanlevering status``: the delivery ledger and what is due, per registration."""
+"""``aanlevering status``: the delivery ledger and what is due, per registration.
+
+``--format html`` writes the calendar at a glance (the Deliveries page's own
+renderer, :mod:`aanlevering.obligation.calendar_html`) as one self-contained
+HTML file: to stdout, or to ``--output``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
+from pathlib import Path
 
 from aanlevering.catalogue import load_catalogue
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 
-_MARK = {"overdue": "!!", "due": "! ", "delivered": "ok", "open": "..", "not-owed": "--"}
+_MARK = {
+    "overdue": "!!",
+    "due": "! ",
+    "delivered": "ok",
+    "open": "..",
+    "not-owed": "--",
+    "blocked": "xx",
+    "lapsed": "-!",
+}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -16,6 +31,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("status", help="deliveries, due and overdue periods")
     parser.add_argument("--on", type=date.fromisoformat, default=None, help="as of this day")
     parser.add_argument("--registration", default=None, metavar="ID")
+    parser.add_argument(
+        "--format",
+        choices=("text", "html"),
+        default="text",
+        help="text (default) or html: the delivery calendar at a glance",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, metavar="FILE", help="write here instead of stdout"
+    )
     add_catalogue_option(parser)
     parser.set_defaults(handler=_status)
 
@@ -28,17 +52,19 @@ def _status(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(settings.catalogue_dir)
     with open_event_store(settings.event_store_url) as store:
         document = build_projections(store, catalogue, args.on or date.today())
-    for registration, view in document["registrations"].items():
-        if args.registration and registration != args.registration:
-            continue
+    if args.format == "html":
+        return _html(document, args)
+    from aanlevering.obligation.calendar_view import calendars
+
+    for calendar in calendars(document, args.registration):
+        view = document["registrations"][calendar.registration]
         allowed = "may deliver" if view["may_deliver"] else "may NOT deliver"
-        print(f"{registration}  [{view['register_state']}, {allowed}] {view['name']}")
-        if view["yearly_check"]["flagged"]:
-            print(f"  !! {view['yearly_check']['reason']}")
-        for period in view["periods"]:
-            mark = _MARK.get(period["state"], "  ")
-            due = f" (due by {period['due_by']})" if period["due_by"] else ""
-            print(f"  {mark} {period['period']:<8} {period['state']}{due}")
+        print(f"{calendar.registration}  [{view['register_state']}, {allowed}] {view['name']}")
+        print(f"  {calendar.legal_minimum.describe()}")
+        for cell in calendar.cells:
+            mark = _MARK.get(cell.state.value, "  ")
+            due = f" (due by {cell.due_by})" if cell.due_by else ""
+            print(f"  {mark} {cell.period:<8} {cell.state.value}{due}")
     deliveries = [
         d
         for d in document["deliveries"]
@@ -59,4 +85,18 @@ def _status(args: argparse.Namespace) -> int:
             print(f"      {Accounting.from_summary(entry['accounting']).describe()}")
     if not deliveries:
         print("  none yet")
+    return 0
+
+
+def _html(document: dict[str, object], args: argparse.Namespace) -> int:
+    """Write the calendar page to ``--output`` (created privately) or stdout."""
+    from aanlevering.obligation.calendar_html import calendar_page
+
+    page = calendar_page(document, args.registration)
+    if args.output is None:
+        sys.stdout.write(page)
+        return 0
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(page, encoding="utf-8")
+    print(f"calendar written to {args.output}", file=sys.stderr)
     return 0
