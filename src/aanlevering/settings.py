@@ -95,7 +95,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-_ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
+#: A ``${VAR}`` or ``${VAR:-default}`` reference in a config value.
+ENV_REFERENCE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::-([^}]*))?\}")
 
 
 def expand_env(text: str, env: dict[str, str] | None = None) -> str:
@@ -115,4 +116,4 @@ def expand_env(text: str, env: dict[str, str] | None = None) -> str:
             return default
         raise ConfigError(f"environment variable {name} is not set (used in {text!r})")
 
-    return _ENV_REFERENCE.sub(replace, text)
+    return ENV_REFERENCE.sub(replace, text)

@@ -15,13 +15,16 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from aanlevering.airflow.schedule import period_label
 from aanlevering.errors import ConfigError, ExtractError, NoObligation, ValidationBlocked
 from aanlevering.pipeline.stages import AlreadyDelivered
+
+if TYPE_CHECKING:
+    from aanlevering.airflow.connections import AirflowConnections
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,13 @@ def task_outcomes() -> Iterator[None]:
         raise AirflowFailException(str(blocked)) from blocked
     except (ConfigError, ExtractError) as unusable:
         raise AirflowFailException(str(unusable)) from unusable
+
+
+def credentials() -> AirflowConnections:
+    """Endpoints and credentials from Airflow Connections, the environment as fall back."""
+    from aanlevering.airflow.connections import AirflowConnections
+
+    return AirflowConnections()
 
 
 def _last_closed_period(frequency: str, today: date) -> str:
@@ -87,7 +97,12 @@ def start_run(registration_id: str, frequency: str, context: Mapping[str, Any]) 
     run_id = str(context.get("run_id") or "manual")
     with task_outcomes():
         return steps.start_run(
-            registration_id, period, today=today, allow_open_period=allow_open, run_id=run_id
+            registration_id,
+            period,
+            today=today,
+            allow_open_period=allow_open,
+            run_id=run_id,
+            credentials=credentials(),
         )
 
 
@@ -98,7 +113,7 @@ def step(name: str) -> Callable[[Summary], Summary]:
         from aanlevering.runs import steps
 
         with task_outcomes():
-            return steps.run_stage(name, ref["run_dir"])
+            return steps.run_stage(name, ref["run_dir"], credentials())
 
     body.__name__ = name
     return body

@@ -187,7 +187,7 @@ gets the same idempotency key, so receivers dedupe it.""",
         def retry_unreceipted() -> dict[str, int]:
             from aanlevering.runs.retry import retry_unreceipted as retry
 
-            outcomes = retry()
+            outcomes = retry(credentials=callables.credentials())
             counts: dict[str, int] = {}
             for outcome in outcomes:
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1

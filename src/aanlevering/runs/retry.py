@@ -11,10 +11,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from aanlevering.errors import AanleveringError
 from aanlevering.periods import Period
 from aanlevering.runs.inputs import input_path_for, outbox_for
+
+if TYPE_CHECKING:
+    from aanlevering.runs.credentials import CredentialsSource
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +32,19 @@ class RetryOutcome:
     detail: str = ""
 
 
-def retry_unreceipted(today: date | None = None) -> list[RetryOutcome]:
-    """Rerun each period whose latest delivery has no receipt; a failure stops no other."""
+def retry_unreceipted(
+    today: date | None = None, credentials: CredentialsSource | None = None
+) -> list[RetryOutcome]:
+    """Rerun each period whose latest delivery has no receipt; a failure stops no other.
+
+    ``credentials``: the scheduler's source (Airflow Connections); the environment otherwise.
+    """
     from aanlevering.catalogue import load_catalogue
     from aanlevering.deliver.ledger import load_ledger
     from aanlevering.errors import NoObligation
     from aanlevering.events.factory import open_event_store
     from aanlevering.pipeline.run import RunRequest, run_delivery
-    from aanlevering.runs.ports import default_ports
+    from aanlevering.runs.ports import open_ports
     from aanlevering.settings import load_settings
 
     today = today or date.today()
@@ -60,7 +69,8 @@ def retry_unreceipted(today: date | None = None) -> list[RetryOutcome]:
                 allow_open_period=period.end > today,
             )
             try:
-                result = run_delivery(config, settings, request, default_ports(settings, store))
+                with open_ports(settings, store, credentials, settings.staging_dir) as ports:
+                    result = run_delivery(config, settings, request, ports)
             except NoObligation as refusal:
                 outcomes.append(RetryOutcome(entry.idempotency_key, "no-obligation", str(refusal)))
                 continue

@@ -30,6 +30,7 @@ from aanlevering.pipeline.stages import (
     execute_stage,
     stage_named,
 )
+from aanlevering.runs.credentials import CredentialsSource
 from aanlevering.runs.folder import RunFolder
 from aanlevering.runs.inputs import input_path_for, outbox_for
 from aanlevering.settings import load_settings
@@ -40,16 +41,23 @@ log = logging.getLogger(__name__)
 
 
 @contextmanager
-def _context(folder: RunFolder) -> Iterator[RunContext]:
-    """The run context of a folder, with adapters open for the length of one step."""
+def _context(folder: RunFolder, credentials: CredentialsSource | None) -> Iterator[RunContext]:
+    """The run context of a folder, with adapters open for the length of one step.
+
+    Key material from ``credentials`` given as text lives in private files in
+    the run folder for the length of the step (:func:`aanlevering.runs.ports.open_ports`).
+    """
     from aanlevering.events.factory import open_event_store
-    from aanlevering.runs.ports import default_ports
+    from aanlevering.runs.ports import open_ports
 
     values = folder.values()
     settings = load_settings()
     config = load_catalogue(settings.catalogue_dir).get(values["registration"])
-    with open_event_store(settings.event_store_url) as store:
-        yield RunContext.from_values(config, settings, default_ports(settings, store), values)
+    with (
+        open_event_store(settings.event_store_url) as store,
+        open_ports(settings, store, credentials, folder.path) as ports,
+    ):
+        yield RunContext.from_values(config, settings, ports, values)
 
 
 def _with_folder_path(summary: Summary, folder: RunFolder) -> Summary:
@@ -64,10 +72,12 @@ def start_run(
     allow_open_period: bool = False,
     input_path: Path | None = None,
     run_id: str | None = None,
+    credentials: CredentialsSource | None = None,
 ) -> Summary:
     """Create the run folder and run the first stage (obligation check and run lock).
 
-    A scheduler passes its own run id so a retried first step reuses the folder.
+    A scheduler passes its own run id so a retried first step reuses the folder,
+    and its credentials source (Airflow Connections); the environment otherwise.
     """
     from aanlevering.pipeline.run import RunRequest, start_state
 
@@ -89,12 +99,14 @@ def start_run(
     )
     state = start_state(RunFolder, config, settings, request)
     assert isinstance(state, RunFolder)
-    return run_stage(STAGES[0].name, state.path)
+    return run_stage(STAGES[0].name, state.path, credentials)
 
 
-def run_stage(name: str, run_dir: str | Path) -> Summary:
-    """Run stage ``name`` of the run whose folder is ``run_dir``."""
+def run_stage(
+    name: str, run_dir: str | Path, credentials: CredentialsSource | None = None
+) -> Summary:
+    """Run stage ``name`` of the run whose folder is ``run_dir`` (credentials as in start_run)."""
     stage = stage_named(name)
     folder = RunFolder(Path(run_dir))
-    with _context(folder) as ctx:
+    with _context(folder, credentials) as ctx:
         return _with_folder_path(execute_stage(stage, ctx, folder), folder)

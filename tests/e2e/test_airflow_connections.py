@@ -1,0 +1,136 @@
+"""A delivery DAG with the TTP and registry-holder credentials only in Airflow Connections.
+
+``dag.test()`` of ``deliver-dica-dsaa`` against the real TTP and registry
+holder processes of the e2e ``world``, with ``AIRFLOW_CONN_AANLEVERING_TTP``
+(JSON form) and ``AIRFLOW_CONN_AANLEVERING_REGISTRY_HOLDER__DICA_DSAA`` (URI
+form) and none of the ``AANLEVERING_TTP_*`` / ``AANLEVERING_REGISTRY_HOLDER_*``
+variables; ``AANLEVERING_REQUIRE_CONNECTIONS=true`` so a fall back to the
+environment would fail the run. The delivery must be receipted, the logs must
+say which source was used, and neither API key may appear in the task logs,
+XCom, the event log or any file of the hospital's or Airflow's home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from test_airflow_dag_test import REPO, RUNNER
+
+from aanlevering.deliver.ledger import load_ledger
+from aanlevering.pipeline.stages import STAGE_NAMES
+from conftest import World
+
+pytestmark = pytest.mark.slow
+LOGICAL_DATE = "2026-04-01T00:00:00+02:00"  # 2026-Q1 closes
+COUNTERPARTY_VARIABLES = ("AANLEVERING_TTP_", "AANLEVERING_REGISTRY_HOLDER_")
+
+
+def _keys(world: World) -> tuple[str, str]:
+    return world.env["AANLEVERING_TTP_API_KEY"], world.holder.api_key
+
+
+@pytest.fixture(scope="module")
+def connections_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    ttp_key, holder_key = _keys(world)
+    ttp = world.ttp.url.removeprefix("http://")
+    ttp_host, ttp_port = ttp.split(":")
+    airflow_home = tmp_path_factory.mktemp("airflow-home")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(COUNTERPARTY_VARIABLES)}
+    env.update(
+        {
+            "AANLEVERING_HOME": str(world.settings.home),
+            "AANLEVERING_CATALOGUE": world.env["AANLEVERING_CATALOGUE"],
+            "AIRFLOW_HOME": str(airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{airflow_home / 'airflow.db'}",
+            "AANLEVERING_AIRFLOW_RETRIES": "0",
+            "AANLEVERING_INPUT__DICA_DSAA": str(world.demo / "csv-utf8"),
+            "AANLEVERING_REQUIRE_CONNECTIONS": "true",
+            "AIRFLOW_CONN_AANLEVERING_TTP": json.dumps(
+                {"conn_type": "http", "host": ttp_host, "port": int(ttp_port), "password": ttp_key}
+            ),
+            "AIRFLOW_CONN_AANLEVERING_REGISTRY_HOLDER__DICA_DSAA": (
+                f"http://:{quote(holder_key, safe='')}@127.0.0.1:{world.holder.port}"
+            ),
+        }
+    )
+    assert not [k for k in env if k.startswith(COUNTERPARTY_VARIABLES)]
+    # The environment's default key file must not exist either: the connection is the only source.
+    assert not (world.settings.secrets_dir / "registry-holder.api-key").exists()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return env
+
+
+def _dag_test(env: dict[str, str]) -> dict:  # type: ignore[type-arg]
+    done = subprocess.run(
+        [
+            *(sys.executable, "-c", RUNNER, str(REPO / "dags" / "registrations.py")),
+            *("deliver-dica-dsaa", LOGICAL_DATE, "{}"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, f"dag.test gave no result (exit {done.returncode}):\n{done.stderr[-4000:]}"
+    result: dict = json.loads(lines[-1].removeprefix("RESULT "))  # type: ignore[type-arg]
+    result["log"] = done.stdout + done.stderr
+    return result
+
+
+def _files_holding(folder: Path, secrets: tuple[str, ...]) -> list[str]:
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            found += [f"{path.name}" for s in secrets if s.encode() in content]
+    return found
+
+
+def test_delivery_dag_with_credentials_only_in_connections_is_receipted(
+    world: World, connections_env: dict[str, str]
+) -> None:
+    result = _dag_test(connections_env)
+    assert result["tasks"] == dict.fromkeys(STAGE_NAMES, "success"), result["log"][-4000:]
+
+    with world.store() as store:
+        entry = load_ledger(store).current("dica-dsaa", "2026-Q1")
+    assert entry is not None and entry.status == "receipted" and entry.receipt_id
+    assert "demo-hospital.dica-dsaa.2026-Q1.v1" in [
+        e["idempotency_key"] for e in world.holder.ledger()
+    ]
+
+    log = result["log"]
+    assert "TTP: endpoint and credentials from Airflow connection 'aanlevering_ttp'" in log
+    assert (
+        "registry holder of dica-dsaa: endpoint and credentials from Airflow connection "
+        "'aanlevering_registry_holder__dica_dsaa'"
+    ) in log
+    assert "from the environment" not in log
+
+    secrets = _keys(world)
+    xcoms = json.dumps(result["xcoms"])
+    assert [s for s in secrets if s in log] == []
+    assert [s for s in secrets if s in xcoms] == []
+    with world.store() as store:
+        events = json.dumps([e.payload for e in store.read_all()], default=str)
+    assert "2026-Q1" in events and [s for s in secrets if s in events] == []
+    # No file of the hospital's home (event log, staging, reports) or of Airflow's home
+    # (metadata database with XCom, task logs) holds either key.
+    assert _files_holding(world.settings.home, secrets) == []
+    assert _files_holding(Path(connections_env["AIRFLOW_HOME"]), secrets) == []
