@@ -47,6 +47,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tls",
             "json_input",
             "actor",
+            "progress",
         ),
     ),
     ("core models", ("catalogue", "events")),

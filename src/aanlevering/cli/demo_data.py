@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from aanlevering.errors import ConfigError
@@ -50,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _run(args: argparse.Namespace) -> int:
     from aanlevering.catalogue import load_catalogue
     from aanlevering.demo import DemoOptions, generate_demo_data
+    from aanlevering.progress import StageProgress
     from aanlevering.settings import load_settings
 
     settings = load_settings()
@@ -68,9 +68,17 @@ def _run(args: argparse.Namespace) -> int:
         bad_share=args.bad_share,
         formats=formats,
     )
-    result = generate_demo_data(
-        catalogue, options, progress=lambda message: print(message, file=sys.stderr)
-    )
+    selected = registrations or tuple(config.id for config in catalogue)
+    with StageProgress(f"demo-data ({args.patients} patients each)", selected) as progress:
+
+        def report(message: str) -> None:
+            # The generator's messages start with the registration it works on.
+            registration = message.split(":", 1)[0]
+            if registration in selected and registration != progress.current:
+                progress.switch(registration)
+            progress.note(message.split(": ", 1)[-1])
+
+        result = generate_demo_data(catalogue, options, progress=report)
     for registration, output in result.registrations.items():
         records = ", ".join(f"{name} {count}" for name, count in output.records.items())
         bad = sum(output.bad_rows.values())

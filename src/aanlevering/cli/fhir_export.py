@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run(args: argparse.Namespace) -> int:
     from aanlevering.extract.bulk_client import Level, PollPolicy, bulk_export
+    from aanlevering.progress import StageProgress
 
     token = None
     if args.token_env:
@@ -51,17 +52,19 @@ def _run(args: argparse.Namespace) -> int:
             raise ConfigError(f"environment variable {args.token_env} holds no token")
     level: Level = "group" if args.group else "patient" if args.patient else "system"
     types = [t.strip() for t in (args.types or "").split(",") if t.strip()]
-    result = bulk_export(
-        args.base_url,
-        Path(args.out),
-        level=level,
-        group_id=args.group,
-        types=types,
-        since=args.since,
-        token=token,
-        policy=PollPolicy(max_wait_seconds=args.max_wait),
-        delete_when_done=not args.keep_on_server,
-    )
+    with StageProgress("fhir-export", ("kick-off", "wait", "download")) as progress:
+        result = bulk_export(
+            args.base_url,
+            Path(args.out),
+            level=level,
+            group_id=args.group,
+            types=types,
+            since=args.since,
+            token=token,
+            policy=PollPolicy(max_wait_seconds=args.max_wait),
+            delete_when_done=not args.keep_on_server,
+            progress=progress.switch,
+        )
     counts: dict[str, int] = {}
     for path in result.files:
         resource_type = path.name.split(".", 1)[0]

@@ -157,6 +157,7 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
     from aanlevering.events import open_event_store
     from aanlevering.extract import extract
     from aanlevering.periods import Period
+    from aanlevering.progress import StageProgress
     from aanlevering.settings import load_settings
     from aanlevering.validate.checks import check_provider_type
     from aanlevering.validate.service import validate_extract
@@ -175,19 +176,22 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
         if args.report_dir
         else settings.reports_dir / config.id / period.label
     )
-    data = extract(config, input_path, period)
-    _create(report_dir)
-    with open_event_store(settings.event_store_url) as store:
-        outcome = validate_extract(
-            data,
-            config,
-            provider_type=provider_type,
-            report_dir=report_dir,
-            provider_id=settings.provider_id,
-            event_store=store,
-            data_docs=not args.no_data_docs,
-            file_context_dir=Path(args.gx_dir) if args.gx_dir else "default",
-        )
+    title = f"validate {config.id} {period.label}"
+    with StageProgress(title, ("extract", "validate")) as progress:
+        with progress.stage("extract"):
+            data = extract(config, input_path, period)
+        _create(report_dir)
+        with open_event_store(settings.event_store_url) as store, progress.stage("validate"):
+            outcome = validate_extract(
+                data,
+                config,
+                provider_type=provider_type,
+                report_dir=report_dir,
+                provider_id=settings.provider_id,
+                event_store=store,
+                data_docs=not args.no_data_docs,
+                file_context_dir=Path(args.gx_dir) if args.gx_dir else "default",
+            )
     report = json.loads(Path(outcome.report_paths["json"]).read_text(encoding="utf-8"))
     _summary(outcome, report, out)
     return 1 if outcome.blocked else 0

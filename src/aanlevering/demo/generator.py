@@ -235,6 +235,8 @@ def _run(
     outputs: dict[str, RegistrationOutput] = {}
     try:
         for registration in selected:
+            if progress is not None:
+                progress(f"{registration}: 0/{options.patients} patients")
             plan = plan_registration(catalogue.get(registration))
             outputs[registration], bad_report["registrations"][registration] = _registration(
                 plan,

@@ -328,13 +328,21 @@ def bulk_export(
     policy: PollPolicy | None = None,
     delete_when_done: bool = True,
     session: requests.Session | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ExportResult:
-    """Run a whole bulk export into ``out_dir`` (new or empty) and return what it wrote."""
+    """Run a whole bulk export into ``out_dir`` (new or empty) and return what it wrote.
+
+    ``progress`` is told each step as it begins (``kick-off``, ``wait``, ``download``).
+    """
+    step = progress or (lambda _name: None)
     folder = Path(out_dir)
     _prepare(folder)
     client = BulkExportClient(base_url, token=token, policy=policy, session=session)
+    step("kick-off")
     status_url = client.kick_off(level, group_id=group_id, types=types, since=since)
+    step("wait")
     manifest = client.wait(status_url)
+    step("download")
     files, errors = client.download(manifest, folder)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     if errors:

@@ -31,6 +31,7 @@ from aanlevering.pipeline.stages import (
     initial_values,
 )
 from aanlevering.pipeline.state import MemoryRunState, RunState, run_folder_path
+from aanlevering.progress import StageProgress
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings
 
@@ -124,9 +125,12 @@ def run_delivery(
     """
     state = start_state(MemoryRunState, config, settings, request)
     ctx = RunContext.from_values(config, settings, ports, state.values())
+    progress = StageProgress(f"{config.id} {request.period.label}", [s.name for s in STAGES])
     try:
-        for stage in STAGES:
-            execute_stage(stage, ctx, state)
+        with progress:
+            for stage in STAGES:
+                with progress.stage(stage.name):
+                    execute_stage(stage, ctx, state)
     except AlreadyDelivered as done:
         log.info("%s", done)
         summary = done.summary
