@@ -138,7 +138,7 @@ def _data_files(outbox: Path) -> dict[str, bytes]:
         if p.is_file()
         and p.suffix in {".ndjson", ".json"}
         and p.name != "manifest.json"
-        and "validation" not in p.parts
+        and not p.name.startswith("validation-report.")
         and p.name != "receipt.json"
     }
 

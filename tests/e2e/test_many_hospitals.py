@@ -12,6 +12,7 @@ the others. A hospital whose home was wiped never adopts its old receipt.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -229,6 +230,19 @@ def _labels(folder: Path) -> set[str]:
     return {match.group(0) for match in LABEL.finditer(text)}
 
 
+def _check_travelling_report(
+    folder: Path, hospital: str, registration: str, receipt: Receipt
+) -> None:
+    """The validation report reached the registry holder over this channel, with the counts."""
+    report = json.loads((folder / "validation-report.json").read_text(encoding="utf-8"))
+    assert report["provider"]["id"] == hospital
+    assert report["registration"]["id"] == registration
+    assert report["accounting"]["delivered"] == sum(receipt.record_counts.values()) > 0
+    assert "Accounting of the delivery run" in (folder / "validation-report.html").read_text(
+        encoding="utf-8"
+    )
+
+
 def _three_deliveries(
     network: Network, registration: str, period: str, receipts: dict[str, Receipt]
 ) -> dict[str, set[str]]:
@@ -243,6 +257,7 @@ def _three_deliveries(
         assert {e["provider"] for e in entries} == {hospital}
         assert key in [e["idempotency_key"] for e in entries]
         folder = network.held(hospital, key) / "accepted"
+        _check_travelling_report(folder, hospital, registration, receipts[hospital])
         labels[hospital] = _labels(folder)
         assert labels[hospital], f"no linkage pseudonyms held for {hospital}"
     # The same people treated at A and B link; C treated others.

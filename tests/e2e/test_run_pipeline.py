@@ -210,8 +210,13 @@ def test_cli_exit_codes(world: World, tmp_path: Path) -> None:
     assert {"manifest.json", "operatie.csv", "complicatie.csv", "receipt.json"} <= {
         p.name for p in landed.iterdir()
     }
-    assert (landed / "validation" / "validation-report.json").is_file()
-    assert not (landed / "validation" / "data-docs").exists()  # data docs stay at the hospital
+    assert (landed / "validation-report.json").is_file()
+    assert not list(landed.rglob("data-docs"))  # data docs stay at the hospital
+    manifest = json.loads((landed / "manifest.json").read_text(encoding="utf-8"))
+    assert [r["name"] for r in manifest["reports"]] == [
+        "validation-report.html",
+        "validation-report.json",
+    ]
 
 
 def _with_free_text(catalogue: Path) -> None:
@@ -644,7 +649,7 @@ def test_the_delivered_validation_report_carries_the_runs_counts_only(
             world.ports(store),
         )
 
-    (folder,) = outbox.glob(f"**/v{result.version}/validation")
+    (folder,) = outbox.glob(f"**/v{result.version}")
     report = json.loads((folder / "validation-report.json").read_text("utf-8"))
     counts = report["accounting"]
     assert counts["delivered"] == sum(result.record_counts.values()) > 0

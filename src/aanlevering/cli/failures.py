@@ -1,11 +1,15 @@
 """``aanlevering failures``: the patients of a period who will not get (all) their pseudonyms.
 
-    aanlevering failures --registration ID --period P --input PATH [--catalogue DIR]
+    aanlevering failures --registration ID --period P [--input PATH] [--catalogue DIR]
 
 For the hospital only: it prints hospital patient numbers (with the failed
 types, the field and the reason, and the records as ``file:line``), so an
 engineer can fix them in the EHR. Nothing is logged or stored. Exit 0 when it
 could tell (also when nobody fails), 2 on unusable input or config.
+
+Without ``--input`` it reads the export the registration's scheduled runs read
+(``AANLEVERING_INPUT__<ID>``, ``AANLEVERING_INPUT_DIR`` or the demo; see
+:mod:`aanlevering.runs.inputs`), so the list matches what Airflow delivered.
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--registration", required=True, metavar="ID")
     parser.add_argument("--period", required=True, help="2026, 2026-Q1 or 2026-01")
-    parser.add_argument("--input", required=True, type=Path, help="the EHR export (folder or file)")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        help="the EHR export (folder or file); default: where scheduled runs read it",
+    )
     parser.add_argument("--catalogue", metavar="DIR", help="catalogue folder")
     parser.set_defaults(handler=_failures)
 
@@ -39,7 +47,13 @@ def _failures(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(args.catalogue or settings.catalogue_dir)
     config = catalogue.get(args.registration)
     period = Period.parse(args.period)
-    failed = failing_patients(config, extract(config, args.input, period))
+    source = args.input
+    if source is None:
+        from aanlevering.runs.inputs import input_path_for
+
+        source = input_path_for(config, settings)
+        print(f"input: {source} (where scheduled runs of {config.id} read; --input to override)")
+    failed = failing_patients(config, extract(config, source, period))
     print(
         f"{config.id} {period.label}: {len(failed)} patient(s) without every pseudonym "
         f"({', '.join(str(t) for t in config.pseudonymisation.types)}); hospital only, "

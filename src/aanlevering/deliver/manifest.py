@@ -96,20 +96,26 @@ class Manifest:
     manifest_version: int = MANIFEST_VERSION
     #: Set by a TTP that rewrote the manifest (local mode): sha256 of the provider's own.
     source_manifest_sha256: str | None = None
+    #: The registry holder's validation report (JSON and HTML, counts only) travelling with
+    #: the data: checksummed like the data files, but no records and not bound by the receipt.
+    reports: tuple[ManifestFile, ...] = ()
 
     def to_json(self) -> str:
         """Canonical JSON (sorted keys) so the manifest itself can be hashed."""
         return json.dumps(asdict(self), sort_keys=True, indent=2, ensure_ascii=False)
 
     def sha256(self) -> str:
-        """Hex sha256 of the canonical JSON without ``created_at``: what a receipt is bound to.
+        """Hex sha256 of the canonical JSON without time and reports: what a receipt is bound to.
 
-        Why without the time: a run that restages an unreceipted version
-        makes the same manifest at another moment; it must match the receipt
-        of the same content, and only of the same content.
+        Why without the time and the reports: a run that restages an
+        unreceipted version makes the same manifest at another moment, with a
+        validation report generated at that moment; it must match the receipt
+        of the same content, and only of the same content. The reports are
+        still checked by the receiver against their checksums here.
         """
         data = asdict(self)
         data.pop("created_at")
+        data.pop("reports")
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -132,21 +138,30 @@ class Manifest:
             raise DeliveryError("invalid delivery manifest: expected a JSON object")
         _check_fields(raw, _MANIFEST_FIELDS, "")
         files = raw["files"]
-        if not isinstance(files, list):
-            raise DeliveryError("invalid delivery manifest: files: expected a list")
-        for index, item in enumerate(files):
-            if not isinstance(item, dict):
-                raise DeliveryError(
-                    f"invalid delivery manifest: files[{index}]: expected an object"
-                )
-            _check_fields(item, _FILE_FIELDS, f"files[{index}].")
-        raw["files"] = tuple(ManifestFile(**item) for item in files)
+        raw["files"] = _parse_files(files, "files")
+        raw["reports"] = _parse_files(raw.get("reports", []), "reports")
         raw["pseudonym_types"] = tuple(raw["pseudonym_types"])
         return cls(**raw)
 
+    def transferred(self) -> tuple[ManifestFile, ...]:
+        """Every file a channel moves: the data files, then the reports."""
+        return (*self.files, *self.reports)
+
     def unsafe_file_names(self) -> list[str]:
         """File names a receiver must refuse (see :func:`is_plain_name`)."""
-        return [item.name for item in self.files if not is_plain_name(item.name)]
+        return [item.name for item in self.transferred() if not is_plain_name(item.name)]
+
+
+def _parse_files(items: object, field_name: str) -> tuple[ManifestFile, ...]:
+    if not isinstance(items, list):
+        raise DeliveryError(f"invalid delivery manifest: {field_name}: expected a list")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise DeliveryError(
+                f"invalid delivery manifest: {field_name}[{index}]: expected an object"
+            )
+        _check_fields(item, _FILE_FIELDS, f"{field_name}[{index}].")
+    return tuple(ManifestFile(**item) for item in items)
 
 
 def _is_str(value: object) -> bool:
@@ -184,6 +199,7 @@ _MANIFEST_FIELDS: dict[str, _Check] = {
     "created_at": (False, _is_str, "text"),
     "manifest_version": (False, _is_int, "an integer"),
     "source_manifest_sha256": (False, lambda v: v is None or isinstance(v, str), "text or null"),
+    "reports": (False, lambda v: isinstance(v, list), "a list"),
 }
 _FILE_FIELDS: dict[str, _Check] = {
     "name": (True, _is_str, "text"),
@@ -232,7 +248,7 @@ def describe_files(
 def verify_files(folder: Path, manifest: Manifest) -> list[str]:
     """Problems with the files of ``folder`` against ``manifest`` (empty when all match)."""
     problems = []
-    for item in manifest.files:
+    for item in manifest.transferred():
         path = folder / item.name
         if not path.is_file():
             problems.append(f"{item.name}: missing")

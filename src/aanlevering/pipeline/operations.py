@@ -315,10 +315,21 @@ def validate_for_delivery(
 
 
 def copy_reports(report_paths: Mapping[str, str], staging: Path) -> None:
-    """The registry holder's report travels with the delivery (GX data docs stay home)."""
-    (staging / "validation").mkdir(exist_ok=True)
+    """The registry holder's report travels with the delivery (GX data docs stay home).
+
+    It sits next to the data files and is listed in the manifest's ``reports``,
+    so every channel (outbox, HTTPS, SFTP, through the TTP) moves and
+    checksums it like the data.
+    """
     for kind in ("json", "html"):
-        shutil.copy2(report_paths[kind], staging / "validation")
+        shutil.copy2(report_paths[kind], staging)
+
+
+#: Media types of the travelling report, by file name.
+REPORT_MEDIA_TYPES = {
+    "validation-report.json": "application/json",
+    "validation-report.html": "text/html; charset=utf-8",
+}
 
 
 def pseudonymise_extract(
@@ -417,6 +428,11 @@ def stage_delivery(
         files=files,
         record_counts=dict(output.record_counts),
         supersedes=plan.supersedes,
+        reports=describe_files(
+            staging,
+            {name: 0 for name in REPORT_MEDIA_TYPES if (staging / name).is_file()},
+            REPORT_MEDIA_TYPES,
+        ),
     )
     write_manifest(staging, manifest)
     store.append(

@@ -250,12 +250,7 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
 
 def validate(ctx: RunContext, state: RunState) -> Summary:
     """Validate what will be delivered; a blocked validation ends the run and removes staging."""
-    from aanlevering.pipeline.operations import (
-        copy_reports,
-        report_dir_for,
-        validate_for_delivery,
-    )
-    from aanlevering.pipeline.state import make_private_dir
+    from aanlevering.pipeline.operations import report_dir_for, validate_for_delivery
 
     filtered, _ = state.load_extract("filtered")
     values = state.values()
@@ -275,8 +270,6 @@ def validate(ctx: RunContext, state: RunState) -> Summary:
         _release(ctx, "validation-blocked")
         state.remove()  # new data is needed: nothing of this run is kept
         raise
-    make_private_dir(state.out)
-    copy_reports(outcome.report_paths, state.out)
     reports = {k: str(v) for k, v in outcome.report_paths.items()}
     log.info("validation report: %s", reports.get("html"))
     state.update(
@@ -388,7 +381,7 @@ def _report_failures(
 
 def build_output(ctx: RunContext, state: RunState) -> Summary:
     """Write the delivery files and manifest into ``out/`` (and record DeliveryStaged)."""
-    from aanlevering.pipeline.operations import VersionPlan, stage_delivery
+    from aanlevering.pipeline.operations import VersionPlan, copy_reports, stage_delivery
     from aanlevering.pipeline.state import make_private_dir
 
     kept, _ = state.load_extract("pseudonymised")
@@ -409,6 +402,12 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
     for stale in [p for p in out.iterdir() if p.is_file()] if out.exists() else []:
         stale.unlink()  # a retried step rewrites its own output
     make_private_dir(out)
+    reports = values.get("validation_reports", {})
+    if reports:  # the registry holder's copy travels with the data, with the final numbers
+        from aanlevering.validate.report import add_accounting
+
+        copy_reports(reports, out)
+        add_accounting(out, accounting.as_summary())
     channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
     manifest = stage_delivery(
         ctx.config,
@@ -420,16 +419,13 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         plan=plan,
         period=ctx.period,
         channel_name=channel.name,
-        validation_report=values.get("validation_reports", {}).get("json"),
+        validation_report=reports.get("json"),
         excluded=values["excluded_optouts"],
         accounting=accounting,
     )
     counts = dict(manifest.record_counts)
     state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())
-    from aanlevering.validate.report import add_accounting
-
-    add_accounting(out / "validation", accounting.as_summary())  # the copy that travels
-    hospital = values.get("validation_reports", {}).get("hospital")
+    hospital = reports.get("hospital")
     if hospital:  # the hospital's report gets the final numbers (delivered included)
         from aanlevering.validate.hospital_report import add_sections
 

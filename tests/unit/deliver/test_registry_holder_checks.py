@@ -63,3 +63,75 @@ def test_anything_more_identifying_is_refused(
 ) -> None:
     problems = check_delivery(tmp_path / "d", _delivery(tmp_path / "d", {**PATIENT, **extra}))
     assert problems and problem in problems[0]
+
+
+# --- the validation report travelling with the delivery (issue 14) ---------------------------
+
+
+def _with_report(folder: Path, report: object, media_type: str = "application/json") -> Manifest:
+    from dataclasses import replace
+
+    manifest = _delivery(folder, PATIENT)
+    text = report if isinstance(report, str) else json.dumps(report)
+    (folder / "validation-report.json").write_text(text, encoding="utf-8")
+    reports = describe_files(
+        folder, {"validation-report.json": 0}, {"validation-report.json": media_type}
+    )
+    return replace(manifest, reports=reports)
+
+
+GOOD_REPORT = {
+    "report": "aanlevering validation report",
+    "registration": {"id": "ldtr"},
+    "period": {"label": "2026-03"},
+    "provider": {"id": "h"},
+    "accounting": {"delivered": 1},
+}
+
+
+def test_the_report_of_this_delivery_is_accepted(tmp_path: Path) -> None:
+    manifest = _with_report(tmp_path / "d", GOOD_REPORT)
+    assert check_delivery(tmp_path / "d", manifest) == []
+
+
+@pytest.mark.parametrize(
+    ("report", "media_type", "problem"),
+    [
+        ({**GOOD_REPORT, "registration": {"id": "dica-dsaa"}}, "application/json", "is for"),
+        ({**GOOD_REPORT, "period": {"label": "2026-04"}}, "application/json", "is for"),
+        ({**GOOD_REPORT, "provider": {"id": "other"}}, "application/json", "names provider"),
+        ({**GOOD_REPORT, "report": "something else"}, "application/json", "not a validation"),
+        ({**GOOD_REPORT, "registration": "ldtr"}, "application/json", "is for"),
+        ("[" * 100_000, "application/json", "not valid JSON"),
+        (GOOD_REPORT, "application/zip", "must be JSON or HTML"),
+    ],
+)
+def test_a_report_that_is_not_this_deliverys_is_refused(
+    tmp_path: Path, report: object, media_type: str, problem: str
+) -> None:
+    manifest = _with_report(tmp_path / "d", report, media_type)
+    problems = check_delivery(tmp_path / "d", manifest)
+    assert any(problem in p and "validation-report.json" in p for p in problems), problems
+
+
+def test_a_report_changed_on_the_way_fails_its_checksum(tmp_path: Path) -> None:
+    manifest = _with_report(tmp_path / "d", GOOD_REPORT)
+    (tmp_path / "d" / "validation-report.json").write_text(
+        json.dumps({**GOOD_REPORT, "accounting": {"delivered": 2}}), encoding="utf-8"
+    )
+    assert check_delivery(tmp_path / "d", manifest) == [
+        "validation-report.json: sha256 differs from the manifest"
+    ]
+
+
+def test_reports_travel_in_the_manifest_but_do_not_bind_the_receipt(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    manifest = _with_report(tmp_path / "d", GOOD_REPORT)
+    parsed = Manifest.from_json(manifest.to_json())
+    assert parsed == manifest
+    assert [f.name for f in parsed.transferred()] == ["Patient.ndjson", "validation-report.json"]
+    # A restaged version regenerates its report (another time): the same receipt still fits.
+    assert replace(manifest, reports=()).sha256() == manifest.sha256()
+    unsafe = replace(manifest, reports=(replace(manifest.reports[0], name="../x.json"),))
+    assert unsafe.unsafe_file_names() == ["../x.json"]

@@ -119,6 +119,13 @@ def test_the_failures_command_lists_the_failing_patients_by_patient_number(
     assert [row[:3] for row in rows] == [["ZH-0077", "C", "postcode"]]
     assert rows[0][4].startswith("Encounter.ndjson:")
 
+    # Without --input: the export the scheduled runs read (here AANLEVERING_INPUT__LDTR).
+    monkeypatch.setenv("AANLEVERING_INPUT__LDTR", str(folder))
+    assert main(["failures", "--registration", "ldtr", "--period", "2026"]) == 0
+    scheduled = capsys.readouterr().out
+    assert f"input: {folder}" in scheduled
+    assert scheduled.splitlines()[1:] == out.splitlines()
+
 
 def test_a_patient_number_that_is_no_mrn_is_named_by_file_and_line() -> None:
     import pyarrow as pa

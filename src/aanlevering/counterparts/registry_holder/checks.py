@@ -113,7 +113,45 @@ def check_delivery(folder: Path, manifest: Manifest) -> list[str]:
         if count != item.records:
             problems.append(f"{item.name}: {count} records, manifest says {item.records}")
     problems.extend(closure.problems())
+    for report in manifest.reports:
+        problems.extend(_report_problems(folder / report.name, report.media_type, manifest))
     return problems
+
+
+def _inner(report: dict[str, Any], section: str, key: str) -> object:
+    value = report.get(section)
+    return value.get(key) if isinstance(value, dict) else None
+
+
+#: What a validation report travelling with a delivery may be, by file name suffix.
+REPORT_MEDIA_TYPES = {".json": "application/json", ".html": "text/html"}
+
+
+def _report_problems(path: Path, media_type: str, manifest: Manifest) -> list[str]:
+    """A report must be the validation report of this very delivery (counts only)."""
+    expected = REPORT_MEDIA_TYPES.get(path.suffix)
+    if expected is None or not media_type.startswith(expected):
+        return [f"{path.name}: a report must be JSON or HTML, got {media_type!r}"]
+    return _json_report_problems(path, manifest) if expected == "application/json" else []
+
+
+def _json_report_problems(path: Path, manifest: Manifest) -> list[str]:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        return [f"{path.name}: not valid JSON ({type(error).__name__})"]
+    if not isinstance(report, dict) or report.get("report") != "aanlevering validation report":
+        return [f"{path.name}: not a validation report"]
+    named = _inner(report, "registration", "id"), _inner(report, "period", "label")
+    if named != (manifest.registration, manifest.period):
+        return [
+            f"{path.name}: the report is for {named[0]!r} {named[1]!r}, "
+            f"the delivery for {manifest.registration!r} {manifest.period!r}"
+        ]
+    provider = _inner(report, "provider", "id")
+    if provider != manifest.provider_id:
+        return [f"{path.name}: the report names provider {provider!r}, not the deliverer"]
+    return []
 
 
 def summarise(problems: list[str]) -> str:

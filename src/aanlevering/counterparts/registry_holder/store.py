@@ -100,7 +100,7 @@ class DeliveryStore:
             if accepted.exists():
                 shutil.rmtree(accepted)
             accepted.mkdir(parents=True)
-            for item in manifest.files:
+            for item in manifest.transferred():
                 shutil.copyfile(folder / item.name, accepted / item.name)
             if self.exchanger is not None and manifest.ttp_mode == "web":
                 self.exchanger(accepted, manifest)

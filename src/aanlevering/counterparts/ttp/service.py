@@ -414,10 +414,13 @@ class TTPService:
                 ).encode()
             ).hexdigest()
 
+            report_names = {entry.name for entry in manifest.reports}
+
             def compute() -> bytes:
                 done = [
                     pseudonymise_file(registration, keys, organisation.id, f.name, f.data)
                     for f in files
+                    if f.name not in report_names
                 ]
                 counts: Counter[str] = Counter()
                 for item in done:
@@ -438,8 +441,9 @@ class TTPService:
                     key_versions={code: keys.version for code in sorted(counts)},
                     source_manifest_sha256=manifest.sha256(),
                 )
+                reports = [(f.name, f.data) for f in files if f.name in report_names]
                 forwarded = self.forwarder.forward(
-                    registration, forwarded_manifest, [(i.name, i.data) for i in done]
+                    registration, forwarded_manifest, [(i.name, i.data) for i in done] + reports
                 )
                 return _json(
                     {
@@ -498,7 +502,7 @@ class TTPService:
                 registration=registration.id,
             )
         uploaded = {f.name: f for f in files}
-        expected = {entry.name: entry for entry in manifest.files}
+        expected = {entry.name: entry for entry in manifest.transferred()}
         if len(uploaded) != len(files) or set(uploaded) != set(expected):
             raise Refusal(
                 422,

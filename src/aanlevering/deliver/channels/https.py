@@ -112,7 +112,7 @@ class HttpsChannel:
             log.info("delivery %s was already receipted", manifest.idempotency_key)
             return receipt
         try:
-            for item in manifest.files:
+            for item in manifest.transferred():
                 with (folder / item.name).open("rb") as body:
                     response = requests.put(
                         self._url(manifest, "files", item.name),

@@ -63,14 +63,11 @@ class OutboxChannel:
             if not verify_files(target, stored):
                 return adopt_existing(receipt, manifest)
         target.mkdir(parents=True, exist_ok=True)
-        for item in manifest.files:
+        for item in manifest.transferred():
             partial = target / f".{item.name}.part"
             partial.unlink(missing_ok=True)
             place_file(folder / item.name, partial)
             partial.replace(target / item.name)
-        for extra in ("validation",):
-            if (folder / extra).is_dir():
-                shutil.copytree(folder / extra, target / extra, dirs_exist_ok=True)
         problems = verify_files(target, manifest)
         if problems:
             raise RetryableDeliveryError(f"outbox copy in {target} is incomplete: {problems}")

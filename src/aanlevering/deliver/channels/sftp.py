@@ -160,7 +160,7 @@ class SftpChannel:
             if existing is not None:
                 return adopt_existing(Receipt.from_mapping(existing, self.name), manifest)
             self._ensure_dir(sftp, remote)
-            for item in manifest.files:
+            for item in manifest.transferred():
                 partial = posixpath.join(remote, f".{item.name}.part")
                 sftp.put(str(folder / item.name), partial, confirm=True)
                 if sftp.stat(partial).st_size != item.bytes:

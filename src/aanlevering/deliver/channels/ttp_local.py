@@ -150,6 +150,8 @@ def upload_local(
         data = (folder / entry.name).read_bytes()
         declared |= _input_types(entry.name, data)
         files.append(("files", (entry.name, data, entry.media_type)))
+    for entry in manifest.reports:  # passed on untouched to the registry holder
+        files.append(("files", (entry.name, (folder / entry.name).read_bytes(), entry.media_type)))
     check_bsn_allowed(registration, declared, bsn_justification)
     answer = client.local_delivery(
         registration,
