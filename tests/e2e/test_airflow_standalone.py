@@ -7,8 +7,12 @@ Airflow does not clamp ``from_date`` to the DAG's ``start_date``, so the
 2025-Q4 run exists and must end without a delivery (skipped), while 2026-Q1
 is delivered and receipted. The Deliveries page is checked without a token
 (refused), with a bad token (refused) and with the logged-in user's token,
-and last in headless Chromium after logging in through the login form; its
-screenshot is kept in test-artefacts/deliveries-page.png.
+and last in headless Chromium after logging in through the login form: the
+calendar at a glance is there (cells with their states in words, the
+legal-minimum lines, the legend) and hovering a delivered cell shows its
+counts and opt-out exclusions. Screenshots are kept in test-artefacts/:
+deliveries-page.png (inside the Airflow UI) and
+deliveries-calendar-hover.png (the page with a cell's tooltip open).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,8 @@ import pytest
 import requests
 
 from aanlevering.deliver.ledger import load_ledger
+from aanlevering.obligation.decisions import RegisterDecision
+from aanlevering.obligation.service import record_decisions
 from conftest import World, identity_values
 from support.browser import Browser
 from support.servers import free_port
@@ -205,6 +212,19 @@ def test_a_browser_logs_in_and_sees_receipted_deliveries(
     with world.store() as store:
         receipted = [e for e in load_ledger(store).rows() if e.status == "receipted"]
     assert receipted  # the backfill test ran first
+    with world.store() as store:  # an obligation for ldtr, so its calendar has owed periods
+        record_decisions(
+            store,
+            [
+                RegisterDecision(
+                    registration="ldtr",
+                    kind="included",
+                    decided_on=date(2026, 1, 15),
+                    effective_from=date(2026, 1, 15),
+                    term_years=5,
+                )
+            ],
+        )
     password = json.loads((airflow["home"] / "passwords.json").read_text())["admin"]
     browser = Browser(tmp_path / "chromium-profile")
     try:
@@ -229,14 +249,71 @@ def test_a_browser_logs_in_and_sees_receipted_deliveries(
         assert "delivered" in text
         leaked = [v for v in identity_values(world.demo) if len(v) >= 6 and v in text]
         assert leaked == []
+        calendar = _check_the_calendar(browser, receipted[0])
+        leaked = [v for v in identity_values(world.demo) if len(v) >= 6 and v in calendar]
+        assert leaked == []
+        hovered = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
 
         # The page inside the Airflow UI (nav entry), kept as a screenshot.
         browser.call("Page.navigate", url=f"{airflow['url']}/plugin/deliveries")
         browser.wait_for("!!document.querySelector('iframe[src*=\"/deliveries/\"]')")
-        time.sleep(2)  # let the iframe paint: nothing to poll for inside another document
+        browser.wait_for(  # same origin: the calendar inside the iframe can be seen from here
+            "(() => { const d = document.querySelector('iframe[src*=\"/deliveries/\"]')"
+            ".contentDocument; return !!d && !!d.querySelector('table.cal td.cell') })()"
+        )
+        time.sleep(1)  # let the iframe paint
         shot = base64.b64decode(browser.call("Page.captureScreenshot", format="png")["data"])
     finally:
         browser.close()
     assert shot.startswith(b"\x89PNG") and len(shot) > 10_000
+    assert hovered.startswith(b"\x89PNG") and len(hovered) > 10_000
     ARTEFACTS.mkdir(exist_ok=True)
     (ARTEFACTS / "deliveries-page.png").write_bytes(shot)
+    (ARTEFACTS / "deliveries-calendar-hover.png").write_bytes(hovered)
+
+
+def _check_the_calendar(browser: Browser, delivered: Any) -> str:
+    """The calendar's cells and legal-minimum lines are there; hovering shows counts only.
+
+    Returns every text the calendar holds (cells, tooltips, lines) for the privacy check.
+    """
+    cells = browser.js(
+        "[...document.querySelectorAll('table.cal td.cell')].map(c => "
+        "[c.closest('table').dataset.registration, c.dataset.period, c.dataset.state, "
+        "c.innerText])"
+    )
+    by_cell = {(registration, period): (state, text) for registration, period, state, text in cells}
+    state, label = by_cell[(delivered.registration, delivered.period)]
+    assert state == "delivered" and "delivered" in label  # the state in words, not colour only
+    # ldtr was included in January (by the caller): its closed months are owed, not delivered.
+    ldtr = {period: state for (registration, period), (state, _) in by_cell.items()
+            if registration == "ldtr"}  # fmt: skip
+    assert ldtr["2026-01"] == "overdue" and "open" in ldtr.values()
+    verdicts = browser.js(
+        "Object.fromEntries([...document.querySelectorAll('p.legal')].map(p => "
+        "[p.previousElementSibling.dataset.registration, p.dataset.verdict]))"
+    )
+    assert verdicts[delivered.registration] == "met"
+    # Nothing delivered for ldtr: 2026 is "not yet due" until its deadline (1 April 2027).
+    assert verdicts["ldtr"] == ("not yet due" if date.today() < date(2027, 4, 1) else "not met")
+    assert browser.js("document.querySelectorAll('.legend li').length") == 7
+
+    selector = (
+        f"table.cal[data-registration='{delivered.registration}'] "
+        f"td.cell[data-period='{delivered.period}']"
+    )
+    tip = f'document.querySelector("{selector} .tip")'
+    assert browser.js(f"getComputedStyle({tip}).display") == "none"
+    box = browser.js(
+        f'(() => {{ const r = document.querySelector("{selector}").getBoundingClientRect();'
+        " return [r.x + r.width / 2, r.y + r.height / 2] })()"
+    )
+    browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=box[0], y=box[1])
+    browser.wait_for(f"getComputedStyle({tip}).display === 'block'", seconds=10)
+    hover = browser.js(f"{tip}.innerText")
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(delivered.record_counts.items()))
+    assert f"records: {counts}" in hover
+    assert f"excluded by opt-out: {delivered.excluded_optouts}" in hover
+    assert delivered.receipt_id in hover
+    return str(browser.js("[...document.querySelectorAll('table.cal, p.legal')]"
+                          ".map(e => e.textContent).join('\\n')"))  # fmt: skip

@@ -100,7 +100,8 @@ class Cell:
 
     def hover(self) -> str:
         """The cell's detail: state, dates, counts, opt-out exclusions, receipt (no values)."""
-        parts = [f"{self.period}: {self.state.value}", self.reason]
+        reason = "" if self.reason == self.state.value else self.reason
+        parts = [f"{self.period}: {self.state.value}", reason]
         if self.due_by and self.state is not CellState.NOT_OWED:
             parts.append(f"due by {self.due_by}")
         if self.version is not None:

@@ -174,6 +174,7 @@ def test_every_colour_comes_from_the_events(store_url: str) -> None:
 def test_hover_text_has_counts_and_opt_out_exclusions_only(store_url: str) -> None:
     cells = {c.period: c for c in _calendars(store_url)["ldtr"].cells}
     delivered = cells["2026-01"].hover()
+    assert delivered.startswith("2026-01: delivered; due by 2026-03-01; version 1; ")
     assert "records: trauma 42" in delivered
     assert "excluded by opt-out: 3" in delivered
     assert "receipt r-ldtr-2026-01 (2026-09-01)" in delivered
