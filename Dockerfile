@@ -1,11 +1,12 @@
 # One image for every Airflow component and the reference counterparties.
 # Pinned dependencies from requirements.lock; the project installed editable so
 # schemas/, great_expectations/, dags/ and plugins/ sit next to the code.
-# Build arg AIRFLOW_EXTRA_PACKAGES adds e.g. the Celery provider for the
-# `celery` compose profile (not in the lock: the embedded default needs none).
+# The lock holds the `celery` extra too (apache-airflow-providers-celery and the
+# Redis client), so the same image runs the LocalExecutor and, in the compose
+# `celery` profile, the CeleryExecutor's workers. tests/integration/airflow/
+# test_dockerfile.py runs these pip steps in a fresh virtualenv.
 FROM python:3.11-slim-bookworm
 
-ARG AIRFLOW_EXTRA_PACKAGES=""
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -24,7 +25,7 @@ RUN apt-get update \
 WORKDIR /opt/aanlevering
 COPY requirements.lock pyproject.toml ./
 RUN pip install -r requirements.lock \
- && if [ -n "$AIRFLOW_EXTRA_PACKAGES" ]; then pip install $AIRFLOW_EXTRA_PACKAGES; fi
+ && pip check
 
 COPY src ./src
 COPY schemas ./schemas

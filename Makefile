@@ -21,7 +21,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## Create .venv and install the pinned dependencies
 
-system-deps: ## Install the Debian packages the tests need (PostgreSQL, OpenSSH server)
+system-deps: ## Install the Debian packages the tests need (PostgreSQL, OpenSSH server, Chromium, Redis)
 	@bash scripts/ensure-system-packages.sh
 
 run: venv ## Main job: demo data, counterparties, Airflow (UI on :8790) delivering 2026 by backfill

@@ -4,7 +4,9 @@
 #                   runs its own throwaway cluster with initdb/pg_ctl; no service is used)
 #   openssh-server  a real sshd for the SFTP delivery channel tests
 #   chromium        headless browser for the Deliveries page test (driven over DevTools)
-# Idempotent and quiet: on a machine that has both it only says so. Runs apt-get
+#   redis-server    the Celery broker for the CeleryExecutor tests (tests/e2e/test_airflow_celery.py
+#                   starts its own redis-server on loopback; the Debian service is not used)
+# Idempotent and quiet: on a machine that has them all it only says so. Runs apt-get
 # directly as root, otherwise through sudo.
 set -euo pipefail
 
@@ -17,14 +19,18 @@ have_sshd() {
 have_chromium() {
   command -v chromium > /dev/null 2>&1
 }
+have_redis() {
+  [ -x /usr/bin/redis-server ] || command -v redis-server > /dev/null 2>&1
+}
 
 missing=()
 have_postgres || missing+=(postgresql)
 have_sshd || missing+=(openssh-server)
 have_chromium || missing+=(chromium)
+have_redis || missing+=(redis-server)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  echo "system packages: PostgreSQL server, OpenSSH server and Chromium are present, nothing to install"
+  echo "system packages: PostgreSQL server, OpenSSH server, Chromium and Redis server are present, nothing to install"
   exit 0
 fi
 
@@ -52,6 +58,7 @@ still_missing=()
 have_postgres || still_missing+=(postgresql)
 have_sshd || still_missing+=(openssh-server)
 have_chromium || still_missing+=(chromium)
+have_redis || still_missing+=(redis-server)
 if [ "${#still_missing[@]}" -ne 0 ]; then
   echo "error: apt-get finished but ${still_missing[*]} is still not usable" >&2
   exit 1
