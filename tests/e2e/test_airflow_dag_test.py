@@ -201,6 +201,31 @@ def test_blocked_validation_fails_the_validate_task_naming_the_report(
     _no_identifiers(world, result["log"])
 
 
+def test_a_run_that_failed_for_good_gives_its_period_lock_up(
+    world: World, airflow_env: dict[str, str], tmp_path: Path
+) -> None:
+    from aanlevering.pipeline.events import (
+        RunLockReleased,
+        RunLockTaken,
+        run_lock_stream,
+    )
+
+    env = {**airflow_env, "AANLEVERING_INPUT__DICA_DSAA": str(tmp_path / "no-such-export")}
+    result = _dag_test(env, "dica-dsaa", {"period": "2026-Q3"})
+    assert result["state"] == "failed"
+    assert result["tasks"]["check_obligation"] == "success"  # it took the lock
+    assert result["tasks"]["extract"] == "failed"
+    stream = run_lock_stream(world.settings.provider_id, "dica-dsaa", "2026-Q3")
+    with world.store() as store:
+        events = [r.to_event() for r in store.read_stream(stream)]
+    taken = [e for e in events if isinstance(e, RunLockTaken)]
+    assert taken, events
+    last = events[-1]
+    # Without the failure callback the lease would stay for an hour.
+    assert isinstance(last, RunLockReleased), events
+    assert (last.run_id, last.outcome) == (taken[-1].run_id, "failed")
+
+
 def test_monthly_registration_delivers_into_its_outbox(
     world: World, airflow_env: dict[str, str]
 ) -> None:

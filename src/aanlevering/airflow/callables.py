@@ -24,6 +24,8 @@ from aanlevering.errors import ConfigError, ExtractError, NoObligation, Validati
 from aanlevering.pipeline.stages import AlreadyDelivered
 
 if TYPE_CHECKING:
+    from airflow.sdk import Context
+
     from aanlevering.airflow.connections import AirflowConnections
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,32 @@ def start_run(registration_id: str, frequency: str, context: Mapping[str, Any]) 
             run_id=run_id,
             credentials=credentials(),
         )
+
+
+def release_on_failure(registration_id: str, frequency: str) -> Callable[[Context], None]:
+    """A task's ``on_failure_callback``: a run that failed for good gives its period lock up.
+
+    Airflow calls it only when the task will not be retried, so a retried
+    step keeps the lock. The period is decided as :func:`start_run` decided it.
+    """
+
+    def callback(context: Context) -> None:
+        from aanlevering.runs import steps
+
+        period, _ = run_period(
+            frequency,
+            context.get("params") or {},
+            context.get("data_interval_start"),
+            date.today(),
+        )
+        try:
+            steps.release_failed_run(
+                registration_id, period, str(context.get("run_id") or "manual")
+            )
+        except Exception:  # a callback must never hide the task's own failure
+            log.exception("could not release the run lock of %s %s", registration_id, period)
+
+    return callback
 
 
 def step(name: str) -> Callable[[Summary], Summary]:

@@ -85,7 +85,11 @@ def registration_dag(reg: RegistrationListing) -> DAG:
         start_date=START_DATE,
         catchup=True,
         max_active_runs=1,
-        default_args={**DEFAULT_ARGS, "owner": reg.owner},
+        default_args={
+            **DEFAULT_ARGS,
+            "owner": reg.owner,
+            "on_failure_callback": callables.release_on_failure(reg.id, reg.frequency),
+        },
         tags=[
             tag(TagNamespace.KIND, Kind.DELIVERY),
             tag(TagNamespace.REGISTRATION, reg.id),

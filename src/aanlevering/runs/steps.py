@@ -35,7 +35,7 @@ from aanlevering.runs.folder import RunFolder
 from aanlevering.runs.inputs import input_path_for, outbox_for
 from aanlevering.settings import load_settings
 
-__all__ = ["AlreadyDelivered", "run_stage", "start_run"]
+__all__ = ["AlreadyDelivered", "release_failed_run", "run_stage", "start_run"]
 
 log = logging.getLogger(__name__)
 
@@ -110,3 +110,28 @@ def run_stage(
     folder = RunFolder(Path(run_dir))
     with _context(folder, credentials) as ctx:
         return _with_folder_path(execute_stage(stage, ctx, folder), folder)
+
+
+def release_failed_run(registration_id: str, period_label: str, run_id: str) -> None:
+    """Free the period's run lock once a scheduled run has failed for good.
+
+    Why: a task that will be retried keeps the lock (its retry continues the
+    run), but when a run has no retries left nothing would renew or release
+    it, and every later run of the period would wait for the lease to expire
+    (up to an hour). Only this run's own lock is released; the run folder
+    stays for inspection (and is purged after the retention).
+    """
+    from aanlevering.events.factory import open_event_store
+    from aanlevering.pipeline.lock import LockScope, release
+    from aanlevering.pipeline.state import safe_name
+
+    settings = load_settings()
+    scope = LockScope(settings.provider_id, registration_id, Period.parse(period_label).label)
+    with open_event_store(settings.event_store_url) as store:
+        release(store, scope, safe_name(run_id), "failed")
+    log.info(
+        "run %s: failed for good; the lock of %s %s is released",
+        run_id,
+        registration_id,
+        period_label,
+    )
