@@ -67,10 +67,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     openapi.set_defaults(handler=_openapi)
 
 
+def _read_key_file(path: Path, what: str) -> str:
+    """A key from a file only the owner may read (ConfigError names file and mode otherwise)."""
+    from aanlevering.private_files import check_key_file
+
+    check_key_file(path, what)
+    return path.read_text(encoding="utf-8").strip()
+
+
 def _new_key_file(path: Path) -> str:
     """A fresh API key in ``path`` (mode 0600 from the start); the existing one if there."""
     if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
+        return _read_key_file(path, "registry holder API key")
     api_key = secrets.token_urlsafe(32)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
@@ -111,7 +119,7 @@ def write_demo_config(
         # The TTP forwards local-mode deliveries with its own key per registry holder,
         # always on behalf of a named hospital.
         "forwarders": {
-            f"ttp-forwarder-{holder}": hash_api_key(path.read_text(encoding="utf-8").strip())
+            f"ttp-forwarder-{holder}": hash_api_key(_read_key_file(path, "TTP forwarder API key"))
             for holder, path in (forwarder_key_files or {}).items()
         },
         # Each forwarder key delivers only to its registry holder's registrations.
@@ -183,7 +191,7 @@ def _exchanger(config: ReceiverConfig) -> Exchanger | None:
         key_file = config.ttp_api_key_files.get(registration)
         if key_file is None:
             raise ConfigError(f"no TTP API key file for registration {registration}")
-        return TTPClient(ttp_url, key_file.read_text(encoding="utf-8").strip(), tls=config.ttp_tls)
+        return TTPClient(ttp_url, _read_key_file(key_file, "TTP API key"), tls=config.ttp_tls)
 
     return make_exchanger(client_for)
 

@@ -59,7 +59,10 @@ def purge_staging(
         files = sum(1 for p in folder.rglob("*") if p.is_file())
         shutil.rmtree(folder)
         purged.append(PurgedFolder(registration, period, folder.name, files))
-        key = f"{registration}.{period}.{folder.name}"
+        # Names the folder as a key does (provider first; decision 0220), so the
+        # event says whose run was purged; pre-0150 version folders had no provider.
+        owner = folder.parent.parent.parent.name if folder.name.startswith("run-") else ""
+        key = ".".join(part for part in (owner, registration, period, folder.name) if part)
         store.append(
             delivery_stream(registration, period),
             [
