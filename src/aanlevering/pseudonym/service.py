@@ -28,7 +28,7 @@ from aanlevering.pseudonym.model import PseudonymColumn, PseudonymTable
 from aanlevering.pseudonym.normalise.registry import get_profile
 from aanlevering.pseudonym.source_step import MrnKey, SourceBatch, SourceKey, apply_source_step
 from aanlevering.pseudonym.ttp.client import TTPClient
-from aanlevering.pseudonym.ttp.models import PseudonymInputs, PseudonymResult, inputs_from_columns
+from aanlevering.pseudonym.ttp.columns import ColumnPseudonyms
 from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
@@ -67,10 +67,13 @@ def unique_patients(identity: pa.Table) -> pa.Table:
     return identity.take(pc.take(first_rows, pc.array_sort_indices(first_rows)))
 
 
-def _sent_rows(refs: list[str], sendable: list[PseudonymInputs]) -> pa.Array:
-    """Rows (positions in ``refs``) of the records that went to the TTP, in order."""
-    position = {ref: row for row, ref in enumerate(refs)}
-    return pa.array([position[record.ref] for record in sendable], pa.int64())
+def _sent_rows(batch: SourceBatch) -> pa.Array:
+    """Rows that have at least one value: the TTP gets those (the others failed every type)."""
+    any_value = pa.array([False] * batch.num_rows)
+    for column in batch.values.values():
+        present = pc.fill_null(pc.not_equal(pa.array(column, pa.string()), ""), False)
+        any_value = pc.or_(any_value, present)
+    return pc.indices_nonzero(any_value).cast(pa.int64())
 
 
 def _local_table(batch: SourceBatch, patient_ids: pa.Array, sent: pa.Array) -> PseudonymTable:
@@ -116,17 +119,11 @@ def _label_versions(code: str, labels: pa.Array) -> tuple[pa.Array, bool]:
 
 
 def _web_table(
-    result: PseudonymResult,
-    sendable: list[PseudonymInputs],
-    patient_ids: pa.Array,
-    sent: pa.Array,
-    profile: str,
+    result: ColumnPseudonyms, patient_ids: pa.Array, sent: pa.Array, profile: str
 ) -> PseudonymTable:
     """Web mode: the TTP's labels per type, one row per record sent."""
-    answers = result.pseudonyms
     columns = []
-    for code in result.type_counts:
-        labels = pa.array([answers[record.ref].get(code) for record in sendable], pa.string())
+    for code, labels in result.labels.items():
         versions, temporary = _label_versions(code, labels)
         columns.append(PseudonymColumn(PseudonymType(code), labels, versions, temporary, profile))
     return PseudonymTable(patient_ids.take(sent), columns)
@@ -166,8 +163,7 @@ class _Prepared:
     first_row: int
     batch: SourceBatch
     patient_ids: list[str]
-    refs: list[str]
-    sendable: list[PseudonymInputs]
+    sent: pa.Array
     failures: tuple[PseudonymFailure, ...]
     failure_counts: Mapping[str, int]
     failure_reasons: Mapping[str, Mapping[str, int]]
@@ -200,7 +196,6 @@ def _prepare_chunk(
     # failures are named by the hospital patient number (the MRN), the key opt-outs use too
     mrns = columns.get("mrn") or patient_ids
     numbers = [m if m else p for m, p in zip(mrns, patient_ids, strict=True)]
-    refs = [f"r{first_row + row}" for row in range(batch.num_rows)]
     located = [f for f in canonical.failures if f.row is not None]
     counts: dict[str, int] = {}
     reasons: dict[str, dict[str, int]] = {}
@@ -228,8 +223,7 @@ def _prepare_chunk(
         first_row,
         batch,
         patient_ids,
-        refs,
-        inputs_from_columns(batch, refs),
+        _sent_rows(batch),
         failures,
         counts,
         reasons,
@@ -249,8 +243,7 @@ def _finish_chunk(
     TTP request ids count on from earlier chunks, as in one call.
     """
     pseudo = config.pseudonymisation
-    batch, sendable = prepared.batch, prepared.sendable
-    sent = _sent_rows(prepared.refs, sendable)
+    batch, sent = prepared.batch, prepared.sent
     id_column = pa.array(prepared.patient_ids, pa.string())
     if pseudo.ttp_mode == "local":
         table = _local_table(batch, id_column, sent)
@@ -258,16 +251,25 @@ def _finish_chunk(
         ttp_versions: tuple[int, ...] = ()
         batch_ids: tuple[str, ...] = ()
     else:
-        result = client.temporary_pseudonyms(
+        result = client.temporary_columns(
             config.id,
-            sendable,
+            {
+                str(t): pa.array(v, pa.string()).take(sent)
+                for t, v in batch.values.items()
+                if t is not PseudonymType.MRN
+            },
+            (
+                pa.array(batch.values[PseudonymType.MRN], pa.string()).take(sent)
+                if PseudonymType.MRN in batch.values
+                else None
+            ),
             run_id=run_id,
             profile_version=batch.profile_version,
             bsn_justification=pseudo.bsn_justification,
             first_batch=prepared.first_row // client.batch_size,
             source_key_check=key_check,
         )
-        table = _web_table(result, sendable, id_column, sent, batch.profile_version)
+        table = _web_table(result, id_column, sent, batch.profile_version)
         type_counts = dict(result.type_counts)
         ttp_versions = tuple(sorted(result.key_versions))
         batch_ids = tuple(b.batch_id for b in result.batches)
@@ -280,7 +282,7 @@ def _finish_chunk(
         batch_ids,
         prepared.failures,
         prepared.failure_counts,
-        batch.num_rows - len(sendable),
+        batch.num_rows - len(sent),
         prepared.failure_reasons,
     )
 

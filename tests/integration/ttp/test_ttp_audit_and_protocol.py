@@ -91,6 +91,7 @@ def test_committed_openapi_matches_the_app() -> None:
     assert {
         "/health",
         "/pseudonyms/temporary",
+        "/pseudonyms/temporary/columns",
         "/pseudonyms/exchange",
         "/mrn/reverse",
         "/local/deliveries",

@@ -43,6 +43,8 @@ from aanlevering.counterparts.ttp.models import (
     LocalUploadResponse,
     MrnReverseRequest,
     MrnReverseResponse,
+    TemporaryColumnsRequest,
+    TemporaryColumnsResponse,
     TemporaryPseudonymRequest,
     TemporaryPseudonymResponse,
 )
@@ -200,6 +202,25 @@ def create_app(service: TTPService | None) -> FastAPI:
         raw = await request.body()
         return _json_bytes(
             await run_in_threadpool(_service(request).temporary_pseudonyms, caller, raw)
+        )
+
+    @app.post(
+        "/pseudonyms/temporary/columns",
+        response_model=TemporaryColumnsResponse,
+        responses=_ERRORS,
+        openapi_extra=_body(TemporaryColumnsRequest),
+        tags=["web mode"],
+    )
+    async def temporary_columns(request: Request, caller: Caller) -> Response:
+        """Hospital: /pseudonyms/temporary in columns (one field per type, rows for records).
+
+        The same checks and the same pseudonyms as the record form; a batch of
+        thousands of persons is a handful of strings each way, so neither side
+        spends time per record on the encoding.
+        """
+        raw = await request.body()
+        return _json_bytes(
+            await run_in_threadpool(_service(request).temporary_columns, caller, raw)
         )
 
     @app.post(

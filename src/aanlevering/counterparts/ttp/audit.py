@@ -48,6 +48,7 @@ _TYPES = frozenset(t.value for t in PseudonymType)
 ENDPOINTS = frozenset(
     {
         "/pseudonyms/temporary",
+        "/pseudonyms/temporary/columns",
         "/pseudonyms/exchange",
         "/mrn/reverse",
         "/local/deliveries",

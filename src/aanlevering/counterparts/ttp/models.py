@@ -92,6 +92,55 @@ class TemporaryPseudonymResponse(_Strict):
     records: list[PseudonymRecord]
 
 
+class TypeDigests(_Strict):
+    """One type's source digests of a column batch: every row's, in row order."""
+
+    digests: str = Field(
+        description="The 64-hex-digit source digests of the rows that have this type, "
+        "concatenated in row order (64 x (count - len(missing)) lower-case hex digits)."
+    )
+    missing: list[int] = Field(
+        default_factory=list,
+        description="Rows (0-based, ascending) without a digest of this type.",
+    )
+
+
+class TemporaryColumnsRequest(_Strict):
+    """Web mode in columns: the same request as /pseudonyms/temporary, one field per type.
+
+    Rows stand for records: row ``i`` of every type is the same person, and the
+    answer's lists are in row order. Nothing per record but the values travels.
+    """
+
+    registration: RegistrationId
+    request_id: RequestId
+    profile_version: ProfileVersion
+    source_key: SourceKeyCheckBody
+    count: int = Field(ge=1, description="Rows in the batch.")
+    types: dict[str, TypeDigests] = Field(
+        default_factory=dict, description="Pseudonym type (not MRN) -> its digests."
+    )
+    mrn_ciphertexts: list[str | None] | None = Field(
+        default=None,
+        description="Per row the MRN ciphertext (unpadded base64url), null where a row has "
+        "none; absent when no row asks for MRN.",
+    )
+
+
+class TemporaryColumnsResponse(_Strict):
+    """Temporary (and MRN) pseudonym payloads per type, in row order.
+
+    A label is ``T1:<type>:v<key_version>:<payload>`` (MRN: ``MRN:v<key_version>:<payload>``).
+    """
+
+    registration: str
+    request_id: str
+    batch_id: str
+    key_version: int
+    record_count: int
+    payloads: dict[str, list[str | None]]
+
+
 class ExchangeRequest(_Strict):
     """Registry holder: temporary pseudonyms -> definitive ones."""
 

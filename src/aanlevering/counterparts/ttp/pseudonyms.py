@@ -20,6 +20,7 @@ the cryptographic calls themselves.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
@@ -235,6 +236,133 @@ def issue_temporaries(
         {"ref": record.ref, "pseudonyms": pseudonyms}
         for record, pseudonyms in zip(records, outputs, strict=True)
     ]
+
+
+def _column_rows(registration: str, code: str, count: int, missing: Sequence[int]) -> list[int]:
+    """Rows that have type ``code``: all but ``missing`` (ascending, in range, once)."""
+    if any(not 0 <= row < count for row in missing) or any(
+        a >= b for a, b in itertools.pairwise(missing)
+    ):
+        raise Refusal(
+            422,
+            "invalid_missing_rows",
+            f"missing rows of type {code} must be ascending row numbers below {count}",
+            registration=registration,
+            pseudonym_type=code,
+        )
+    if not missing:
+        return list(range(count))
+    absent = set(missing)
+    return [row for row in range(count) if row not in absent]
+
+
+def _column_codes(
+    registration: Registration,
+    count: int,
+    digests: Mapping[str, tuple[str, Sequence[int]]],
+    mrn_ciphertexts: Sequence[str | None] | None,
+) -> tuple[set[str], dict[str, list[int]]]:
+    """Types asked for and each digest type's rows, after the checks of the record form."""
+    codes = set(digests)
+    if MRN in codes:
+        raise Refusal(
+            422,
+            "mrn_as_digest",
+            "MRN is sent as mrn_ciphertexts, not as a digest column",
+            registration=registration.id,
+            pseudonym_type=MRN,
+        )
+    covered = [False] * count
+    if mrn_ciphertexts is not None:
+        if len(mrn_ciphertexts) != count:
+            raise Refusal(
+                422,
+                "invalid_mrn_ciphertext",
+                f"{len(mrn_ciphertexts)} MRN ciphertexts for {count} rows",
+                registration=registration.id,
+                pseudonym_type=MRN,
+            )
+        covered = [text is not None for text in mrn_ciphertexts]
+        if any(covered):
+            codes.add(MRN)
+    check_types_allowed(registration, codes)
+    rows_of = {}
+    for code in sorted(codes - {MRN}):
+        rows = rows_of[code] = _column_rows(registration.id, code, count, digests[code][1])
+        if len(rows) == count:
+            covered = [True] * count
+        for row in rows if len(rows) < count else ():
+            covered[row] = True
+    if not all(covered):
+        index = covered.index(False)
+        raise Refusal(
+            422,
+            "no_inputs",
+            f"record {index} has neither digests nor an MRN ciphertext",
+            registration=registration.id,
+            index=index,
+        )
+    return codes, rows_of
+
+
+def _column_bytes(registration: str, code: str, text: str, rows: Sequence[int]) -> bytes:
+    """The concatenated hex digests of one type, decoded in one call (32 bytes each)."""
+    if len(text) != 64 * len(rows):
+        raise Refusal(
+            422,
+            "invalid_digest",
+            f"type {code}: {len(text)} hex digits for {len(rows)} digests of 64",
+            registration=registration,
+            pseudonym_type=code,
+        )
+    raw = b""
+    if text.isascii() and text.lower() == text:
+        try:
+            raw = bytes.fromhex(text)
+        except ValueError:
+            raw = b""
+    if len(raw) != 32 * len(rows):  # name the first bad record
+        pieces = [text[64 * k : 64 * k + 64] for k in range(len(rows))]
+        raw = _digest_column(registration, code, pieces, rows)
+    return raw
+
+
+def issue_temporary_columns(
+    registration: Registration,
+    keys: VersionKeys,
+    hospital: str,
+    *,
+    count: int,
+    digests: Mapping[str, tuple[str, Sequence[int]]],
+    mrn_ciphertexts: Sequence[str | None] | None,
+) -> dict[str, list[str | None]]:
+    """:func:`issue_temporaries` for a column batch: label payloads per type in row order.
+
+    ``digests``: per type, the concatenated hex digests of its rows and the
+    rows without one. The same checks as the record form (types the
+    registration may receive, MRN only as a ciphertext, every row some input,
+    well-formed digests and ciphertexts) and the same sealing: a payload is
+    the label :func:`issue_temporaries` makes, after its ``T1:<type>:v<n>:`` head.
+    """
+    codes, rows_of = _column_codes(registration, count, digests, mrn_ciphertexts)
+    out: dict[str, list[str | None]] = {}
+    seal = keys.temporary.encrypt
+    for code, rows in rows_of.items():
+        raw = _column_bytes(registration.id, code, digests[code][0], rows)
+        ad = [keys.temporary_ad[PseudonymType(code)]]
+        sealed = b64url_encode(b"".join(seal(raw[k : k + 32], ad) for k in range(0, len(raw), 32)))
+        payloads: list[str | None] = [None] * count
+        for k, row in enumerate(rows):
+            payloads[row] = sealed[64 * k : 64 * k + 64]
+        out[code] = payloads
+    if MRN in codes and mrn_ciphertexts is not None:
+        mrn = MrnWrapper(keys, hospital)
+        head = len(f"{MRN}:v{keys.version}:")
+        out[MRN] = [
+            None if text is None else mrn.wrap(text, index)[head:]
+            for index, text in enumerate(mrn_ciphertexts)
+        ]
+    return out
 
 
 class DefinitiveMaker:

@@ -37,11 +37,14 @@ from aanlevering.counterparts.ttp.models import (
     PseudonymInputRecord,
     PseudonymRecord,
     SourceKeyCheckBody,
+    TemporaryColumnsRequest,
     TemporaryPseudonymRequest,
+    TypeDigests,
 )
 from aanlevering.counterparts.ttp.pseudonyms import (
     exchange_temporaries,
     issue_temporaries,
+    issue_temporary_columns,
     reverse_mrn,
 )
 from aanlevering.counterparts.ttp.refusal import Refusal
@@ -82,7 +85,13 @@ def _loc(parts: Iterable[int | str], known: frozenset[str]) -> str:
 
 _FIELD_NAMES = frozenset(
     name
-    for model in (TemporaryPseudonymRequest, ExchangeRequest, MrnReverseRequest)
+    for model in (
+        TemporaryPseudonymRequest,
+        TemporaryColumnsRequest,
+        TypeDigests,
+        ExchangeRequest,
+        MrnReverseRequest,
+    )
     for name in model.model_fields
 ) | frozenset({"ref", "digests", "mrn_ciphertext", "pseudonyms"})
 
@@ -293,6 +302,64 @@ class TTPService:
                         "key_version": keys.version,
                         "record_count": len(records),
                         "records": records,
+                    }
+                )
+
+            fingerprint = hashlib.sha256(raw).hexdigest()
+            return self._idempotent(
+                organisation, endpoint, request.request_id, fingerprint, compute
+            )
+
+        return self.run(organisation, endpoint, work)
+
+    def temporary_columns(self, organisation: Organisation, raw: bytes) -> bytes:
+        """Web mode in columns: :meth:`temporary_pseudonyms` with one field per type.
+
+        Every check of the record form applies (role, registration, size,
+        profile, source key, types, inputs); only the encoding differs, so a
+        hospital spends no Python per record on building or reading it.
+        """
+        endpoint = "/pseudonyms/temporary/columns"
+
+        def work(facts: AuditFacts) -> bytes:
+            require_role(organisation, ["hospital"], "requesting temporary pseudonyms")
+            request = parse_body(TemporaryColumnsRequest, raw)
+            facts.registration, facts.request_id = request.registration, request.request_id
+            facts.records = request.count
+            registration = self.registration(request.registration)
+            require_registration(organisation, registration.id)
+            self._check_size(registration.id, request.count)
+            self._check_profile(registration, request.profile_version)
+            self.key_checks.check(registration, request.source_key, organisation.id)
+            keys = self.keyring.active(registration.id)
+            facts.key_versions = (keys.version,)
+            facts.batch_id = batch_id(organisation.id, endpoint, request.request_id)
+            counts = {
+                code: request.count - len(column.missing) for code, column in request.types.items()
+            }
+            if request.mrn_ciphertexts is not None:
+                counts[PseudonymType.MRN.value] = sum(
+                    1 for text in request.mrn_ciphertexts if text is not None
+                )
+            facts.types = {code: n for code, n in counts.items() if n}
+
+            def compute() -> bytes:
+                payloads = issue_temporary_columns(
+                    registration,
+                    keys,
+                    organisation.id,
+                    count=request.count,
+                    digests={code: (c.digests, c.missing) for code, c in request.types.items()},
+                    mrn_ciphertexts=request.mrn_ciphertexts,
+                )
+                return _json(
+                    {
+                        "registration": registration.id,
+                        "request_id": request.request_id,
+                        "batch_id": facts.batch_id,
+                        "key_version": keys.version,
+                        "record_count": request.count,
+                        "payloads": payloads,
                     }
                 )
 

@@ -18,12 +18,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+import pyarrow as pa
 import requests
 
 from aanlevering.errors import ConfigError, TTPError
 from aanlevering.private_files import check_key_file
 from aanlevering.pseudonym.key_check import SourceKeyCheck
 from aanlevering.pseudonym.ttp.answers import LabelCheck, check_refs
+from aanlevering.pseudonym.ttp.columns import ColumnPseudonyms, as_column, batch_body, read_answer
 from aanlevering.pseudonym.ttp.guards import check_bsn_allowed, check_run_id
 from aanlevering.pseudonym.ttp.models import (
     BatchReceipt,
@@ -252,6 +254,85 @@ class TTPClient:
             key_versions=frozenset(v for b in batches for v in b.key_versions),
             batches=tuple(batches),
             type_counts=MappingProxyType(counts),
+        )
+
+    def temporary_columns(
+        self,
+        registration: str,
+        digests: Mapping[str, pa.Array],
+        mrn_ciphertexts: pa.Array | None,
+        *,
+        run_id: str,
+        profile_version: str,
+        bsn_justification: str | None = None,
+        first_batch: int = 0,
+        source_key_check: SourceKeyCheck | None = None,
+    ) -> ColumnPseudonyms:
+        """:meth:`temporary_pseudonyms` in columns (``/pseudonyms/temporary/columns``).
+
+        ``digests``: per type (not MRN) one hex digest per row, null where the
+        row has none; ``mrn_ciphertexts`` likewise (or None). Every row must
+        have some input. Answers are labels per type in row order, checked as
+        :mod:`.columns` says. The same batches, request ids and checks before
+        any call as the record form.
+        """
+        check_run_id(run_id)
+        columns = {str(code): as_column(column) for code, column in digests.items()}
+        mrn = as_column(mrn_ciphertexts) if mrn_ciphertexts is not None else None
+        requested = {code for code, column in columns.items() if column.null_count < len(column)}
+        if mrn is not None and mrn.null_count < len(mrn):
+            requested.add(_MRN)
+        check_bsn_allowed(registration, requested, bsn_justification)
+        key_check = self.source_key_check(registration, source_key_check).as_json()
+        rows = len(mrn) if mrn is not None else len(next(iter(columns.values()), pa.array([])))
+        spans = [
+            (start, min(rows, start + self.batch_size)) for start in range(0, rows, self.batch_size)
+        ]
+
+        def call(index: int, span: Sequence[int]) -> Any:
+            start, stop = span
+            request_id = f"{run_id}:{registration}:temporary:{index:05d}"
+            body = batch_body(
+                registration,
+                request_id,
+                profile_version=profile_version,
+                source_key=key_check,
+                digests={c: column.slice(start, stop - start) for c, column in columns.items()},
+                mrn=mrn.slice(start, stop - start) if mrn is not None else None,
+            )
+            answer = self.transport.request(
+                "POST",
+                "/pseudonyms/temporary/columns",
+                registration=registration,
+                what=f"temporary pseudonyms batch {index}",
+                json_body=body,
+            )
+            return body, answer
+
+        labels: dict[str, list[pa.Array]] = {code: [] for code in sorted(requested)}
+        batches: list[BatchReceipt] = []
+        numbered = ((first_batch + i, span) for i, span in enumerate(spans))
+        for index, span, (body, answer) in self.transport.in_flight(numbered, call):
+            request_id = body["request_id"]
+            got, version = read_answer(registration, request_id, body, answer)
+            count = span[1] - span[0]
+            for code, parts in labels.items():
+                parts.append(got.get(code, pa.nulls(count, pa.string())))
+            batches.append(BatchReceipt(request_id, str(answer.get("batch_id")), count, (version,)))
+            log.info(
+                "TTP batch %d for %s: %d records, key version %d",
+                index,
+                registration,
+                count,
+                version,
+            )
+        joined = {code: pa.concat_arrays(parts) for code, parts in labels.items() if parts}
+        return ColumnPseudonyms(
+            registration=registration,
+            labels=joined,
+            key_versions=frozenset(v for b in batches for v in b.key_versions),
+            batches=tuple(batches),
+            type_counts={code: len(a) - a.null_count for code, a in joined.items()},
         )
 
     def exchange(

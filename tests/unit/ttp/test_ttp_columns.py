@@ -1,0 +1,177 @@
+"""The column form of temporary pseudonyms, without HTTP: TTP side pinned to the record form,
+refusals of its own, and the hospital's checks of a column answer."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aanlevering.counterparts.ttp.config import TTPConfig, load_config
+from aanlevering.counterparts.ttp.demo_config import DemoRegistration, write_demo_config
+from aanlevering.counterparts.ttp.keys import KeyRing
+from aanlevering.counterparts.ttp.pseudonyms import issue_temporaries, issue_temporary_columns
+from aanlevering.counterparts.ttp.refusal import Refusal
+from aanlevering.errors import TTPError
+from aanlevering.pseudonym.crypto import b64url_encode
+from aanlevering.pseudonym.ttp.columns import batch_body, joined, read_answer
+
+
+@dataclass(frozen=True)
+class Inputs:
+    ref: str
+    digests: dict[str, str]
+    mrn_ciphertext: str | None = None
+
+
+@pytest.fixture(scope="module")
+def config(tmp_path_factory: pytest.TempPathFactory) -> TTPConfig:
+    setup = write_demo_config(
+        tmp_path_factory.mktemp("ttp-columns"),
+        registrations=[DemoRegistration("reg-a", "holder-a", ("NGGV", "C", "MRN"))],
+    )
+    return load_config(setup.config)
+
+
+@pytest.fixture(scope="module")
+def keyring(config: TTPConfig) -> KeyRing:
+    return KeyRing(config)
+
+
+def _issue(config: TTPConfig, keyring: KeyRing, people: list[Inputs]) -> dict[str, list[Any]]:
+    digests = {}
+    for code in ("NGGV", "C"):
+        column = [p.digests.get(code) for p in people]
+        if any(column):
+            missing = [i for i, v in enumerate(column) if v is None]
+            digests[code] = ("".join(v for v in column if v), missing)
+    mrn = [p.mrn_ciphertext for p in people]
+    return issue_temporary_columns(
+        config.registrations["reg-a"],
+        keyring.active("reg-a"),
+        "h1",
+        count=len(people),
+        digests=digests,
+        mrn_ciphertexts=mrn if any(mrn) else None,
+    )
+
+
+row = st.tuples(st.booleans(), st.booleans(), st.booleans()).filter(any)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(row, min_size=1, max_size=12), st.integers(0, 10**6))
+def test_column_payloads_are_the_record_labels(
+    config: TTPConfig, keyring: KeyRing, rows: list[tuple[bool, bool, bool]], seed: int
+) -> None:
+    people = []
+    for i, (nggv, c, mrn) in enumerate(rows):
+        digests = {}
+        if nggv:
+            digests["NGGV"] = hashlib.sha256(f"N{seed}-{i}".encode()).hexdigest()
+        if c:
+            digests["C"] = hashlib.sha256(f"C{seed}-{i}".encode()).hexdigest()
+        token = b64url_encode(hashlib.sha512(f"M{seed}-{i}".encode()).digest()[:48])
+        people.append(Inputs(f"r{i}", digests, token if mrn else None))
+    records = issue_temporaries(
+        config.registrations["reg-a"], keyring.active("reg-a"), "h1", people
+    )
+    payloads = _issue(config, keyring, people)
+    for code, column in payloads.items():
+        for record, payload in zip(records, column, strict=True):
+            label = record["pseudonyms"].get(code)  # type: ignore[attr-defined]
+            assert (label.rsplit(":", 1)[1] if label else None) == payload
+    for record in records:
+        assert set(record["pseudonyms"]) <= set(payloads)  # type: ignore[arg-type]
+
+
+def test_column_refusals(config: TTPConfig, keyring: KeyRing) -> None:
+    registration, keys = config.registrations["reg-a"], keyring.active("reg-a")
+    hexed = "ab" * 32
+
+    def refused(**kwargs: Any) -> str:
+        with pytest.raises(Refusal) as caught:
+            issue_temporary_columns(registration, keys, "h1", **kwargs)
+        return caught.value.code
+
+    assert refused(count=1, digests={"MRN": (hexed, [])}, mrn_ciphertexts=None) == "mrn_as_digest"
+    assert (
+        refused(count=2, digests={"NGGV": (hexed, [5])}, mrn_ciphertexts=None)
+        == "invalid_missing_rows"
+    )
+    assert (
+        refused(count=3, digests={"NGGV": (hexed, [1, 1])}, mrn_ciphertexts=None)
+        == "invalid_missing_rows"
+    )
+    assert refused(count=2, digests={"NGGV": (hexed, [])}, mrn_ciphertexts=None) == (
+        "invalid_digest"
+    )
+    assert (
+        refused(count=2, digests={"NGGV": (hexed * 2, [])}, mrn_ciphertexts=["x"])
+        == "invalid_mrn_ciphertext"
+    )
+
+
+def _body() -> dict[str, Any]:
+    return batch_body(
+        "reg-a",
+        "run:reg-a:temporary:00000",
+        profile_version="nl-2026.1",
+        source_key={"version": 1, "check_value": "0" * 16},
+        digests={"NGGV": pa.array(["ab" * 32, None, "cd" * 32])},
+        mrn=pa.array(["tok1", "tok2", None]),
+    )
+
+
+def _answer(**changes: Any) -> dict[str, Any]:
+    answer = {
+        "request_id": "run:reg-a:temporary:00000",
+        "batch_id": "ttp-1",
+        "key_version": 1,
+        "record_count": 3,
+        "payloads": {"NGGV": ["aaaa", None, "bbbb"], "MRN": ["cccc", "dddd", None]},
+    }
+    answer.update(changes)
+    return answer
+
+
+def test_batch_body_is_one_string_per_type() -> None:
+    body = _body()
+    assert body["count"] == 3
+    assert body["types"] == {"NGGV": {"digests": "ab" * 32 + "cd" * 32, "missing": [1]}}
+    assert body["mrn_ciphertexts"] == ["tok1", "tok2", None]
+    assert joined(pa.array(["a", None, "bc"]).slice(1)) == "bc"
+
+
+def test_a_good_answer_becomes_label_columns() -> None:
+    labels, version = read_answer("reg-a", "run:reg-a:temporary:00000", _body(), _answer())
+    assert version == 1
+    assert labels["NGGV"].to_pylist() == ["T1:NGGV:v1:aaaa", None, "T1:NGGV:v1:bbbb"]
+    assert labels["MRN"].to_pylist() == ["MRN:v1:cccc", "MRN:v1:dddd", None]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"record_count": 2},
+        {"request_id": "other"},
+        {"key_version": 0},
+        {"key_version": "1"},
+        {"payloads": {"NGGV": ["aaaa", None, "bbbb"]}},
+        {"payloads": {"NGGV": ["aaaa", "x", "bbbb"], "MRN": ["cccc", "dddd", None]}},
+        {"payloads": {"NGGV": ["aaaa", None], "MRN": ["cccc", "dddd", None]}},
+        {"payloads": {"NGGV": ["aa:a", None, "bbbb"], "MRN": ["cccc", "dddd", None]}},
+        {"payloads": {"NGGV": ["", None, "bbbb"], "MRN": ["cccc", "dddd", None]}},
+        {"payloads": {"NGGV": [1, None, 2], "MRN": ["cccc", "dddd", None]}},
+        {"payloads": {"NGGV": ["aaaa", None, "bbbb"], "MRN": ["cccc", "dddd", "eeee"]}},
+        {"payloads": None},
+    ],
+)
+def test_a_wrong_answer_is_refused_whole(changes: dict[str, Any]) -> None:
+    with pytest.raises(TTPError):
+        read_answer("reg-a", "run:reg-a:temporary:00000", _body(), _answer(**changes))
