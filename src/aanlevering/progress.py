@@ -125,8 +125,8 @@ class StageProgress:
         self._current = name
         self._stage_started = self._last_note = time.monotonic()
         position = f"{self.done + 1}/{len(self.stages)}" if self.stages else f"{self.done + 1}"
-        if self._live is not None:
-            self._live.show(f"{position} {name}")
+        if self._live is not None:  # with known stages the bar shows the position already
+            self._live.show(name if self.stages else f"{position} {name}")
         try:
             yield
         except BaseException:
@@ -236,7 +236,7 @@ class _ConsoleWriter:
 
     def write(self, text: str) -> int:
         if text.strip():
-            self.console.print(text.rstrip("\n"), markup=False, highlight=False)
+            self.console.print(text.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
         return len(text)
 
     def flush(self) -> None:
