@@ -11,19 +11,15 @@ may hold an identifier of the input.
 from __future__ import annotations
 
 import os
-import pty
-import re
-import select
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from aanlevering.pipeline.stages import STAGE_NAMES
 from conftest import World, identity_values
+from support.terminal import ESCAPE, run_in_terminal
 
 DEADLINE_SECONDS = 240
-ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def _env(world: World, **extra: str) -> dict[str, str]:
@@ -46,42 +42,12 @@ def _argv(world: World, period: str) -> list[str]:
     ]
 
 
-def _in_a_terminal(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
-    """Run ``argv`` with stdin, stdout and stderr on a pseudo-terminal; (exit code, output)."""
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        argv, stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True
-    )
-    os.close(follower)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([leader], [], [], 0.5)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # EIO: the child closed its end of the terminal
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-        else:
-            process.kill()
-            raise AssertionError(f"no end in {DEADLINE_SECONDS}s: {b''.join(chunks)[-2000:]!r}")
-        code = process.wait(timeout=60)
-    finally:
-        os.close(leader)
-    return code, b"".join(chunks).decode("utf-8", errors="replace")
-
-
 def _no_identifiers(world: World, output: str) -> None:
     _no_identifiers_in(world.demo, output)
 
 
 def test_a_run_on_a_terminal_shows_each_stage(world: World) -> None:
-    code, output = _in_a_terminal(_argv(world, "2026-Q1"), _env(world))
+    code, output = run_in_terminal(_argv(world, "2026-Q1"), _env(world))
     assert code == 0, output[-3000:]
     assert "\x1b[" in output and "\r" in output  # a live display, redrawn in place
     plain = ESCAPE.sub("", output)
@@ -115,7 +81,7 @@ def test_a_run_without_a_terminal_writes_plain_log_lines(world: World) -> None:
 
 def test_an_airflow_task_on_a_terminal_still_gets_log_lines(world: World) -> None:
     env = _env(world, AIRFLOW_CTX_DAG_ID="retry-unreceipted")
-    code, output = _in_a_terminal(_argv(world, "2026-Q1"), env)
+    code, output = run_in_terminal(_argv(world, "2026-Q1"), env)
     assert code == 0, output[-3000:]
     assert "\x1b[" not in output and "━" not in output
     assert "already-delivered: dica-dsaa 2026-Q1" in output
@@ -127,7 +93,7 @@ def test_demo_data_on_a_terminal_shows_each_registration(tmp_path: Path) -> None
     passed = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
     env = {"PATH": "/usr/bin:/bin", "TERM": "xterm", "AANLEVERING_HOME": str(tmp_path), **passed}
     argv = [sys.executable, "-m", "aanlevering.cli.main", "demo-data", "--patients", "60"]
-    code, output = _in_a_terminal([*argv, "--out", str(tmp_path / "demo")], env)
+    code, output = run_in_terminal([*argv, "--out", str(tmp_path / "demo")], env)
     assert code == 0, output[-3000:]
     plain = ESCAPE.sub("", output)
     for registration in ("dica-dsaa", "ldtr", "nkr-borst"):
@@ -139,3 +105,15 @@ def test_demo_data_on_a_terminal_shows_each_registration(tmp_path: Path) -> None
 def _no_identifiers_in(demo: Path, output: str) -> None:
     leaked = [v for v in identity_values(demo) if len(v) >= 6 and v in output]
     assert leaked == []
+
+
+def test_validate_on_a_terminal_shows_extract_and_validate(world: World, tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "aanlevering.cli.main", "validate", "--registration",
+            "dica-dsaa", "--input", str(world.demo / "csv-utf8"), "--period", "2026-Q3",
+            "--no-data-docs", "--report-dir", str(tmp_path / "reports")]  # fmt: skip
+    code, output = run_in_terminal(argv, _env(world))
+    assert code == 0, output[-3000:]
+    plain = ESCAPE.sub("", output)
+    assert "✓ extract (" in plain and "✓ validate (" in plain
+    assert "validate dica-dsaa 2026-Q3: done after" in plain
+    _no_identifiers(world, output)
