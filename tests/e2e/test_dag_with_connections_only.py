@@ -1,11 +1,14 @@
 """A delivery DAG with the TTP and registry-holder credentials only in Airflow Connections.
 
 ``dag.test()`` of ``deliver-dica-dsaa`` against the real TTP and registry
-holder processes of the e2e ``world``, with ``AIRFLOW_CONN_AANLEVERING_TTP``
-(JSON form) and ``AIRFLOW_CONN_AANLEVERING_REGISTRY_HOLDER__DICA_DSAA`` (URI
-form) and none of the ``AANLEVERING_TTP_*`` / ``AANLEVERING_REGISTRY_HOLDER_*``
-variables; ``AANLEVERING_REQUIRE_CONNECTIONS=true`` so a fall back to the
-environment would fail the run. The delivery must be receipted, the logs must
+holder processes of the e2e ``world``, with the TTP in
+``AIRFLOW_CONN_AANLEVERING_TTP`` (JSON form, the environment-variable
+backend), the registry holder in Airflow's metadata database (``airflow
+connections add`` with a URI, encrypted with a Fernet key: another secrets
+backend, reached through the Task SDK's execution API), and none of the
+``AANLEVERING_TTP_*`` / ``AANLEVERING_REGISTRY_HOLDER_*`` variables;
+``AANLEVERING_REQUIRE_CONNECTIONS=true`` so a fall back to the environment
+would fail the run. The delivery must be receipted, the logs must
 say which source was used, and neither API key may appear in the task logs,
 XCom, the event log or any file of the hospital's or Airflow's home.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cryptography.fernet import Fernet
 from test_airflow_dag_test import REPO, RUNNER
 
 from aanlevering.deliver.ledger import load_ledger
@@ -56,16 +60,26 @@ def connections_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> d
             "AIRFLOW_CONN_AANLEVERING_TTP": json.dumps(
                 {"conn_type": "http", "host": ttp_host, "port": int(ttp_port), "password": ttp_key}
             ),
-            "AIRFLOW_CONN_AANLEVERING_REGISTRY_HOLDER__DICA_DSAA": (
-                f"http://:{quote(holder_key, safe='')}@127.0.0.1:{world.holder.port}"
-            ),
+            "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         }
     )
     assert not [k for k in env if k.startswith(COUNTERPARTY_VARIABLES)]
     # The environment's default key file must not exist either: the connection is the only source.
     assert not (world.settings.secrets_dir / "registry-holder.api-key").exists()
+    airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        [airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300
+    )
+    uri = f"http://:{quote(holder_key, safe='')}@127.0.0.1:{world.holder.port}"
+    subprocess.run(
+        [
+            airflow,
+            "connections",
+            "add",
+            "aanlevering_registry_holder__dica_dsaa",
+            "--conn-uri",
+            uri,
+        ],
         env=env,
         check=True,
         capture_output=True,
@@ -131,6 +145,6 @@ def test_delivery_dag_with_credentials_only_in_connections_is_receipted(
         events = json.dumps([e.payload for e in store.read_all()], default=str)
     assert "2026-Q1" in events and [s for s in secrets if s in events] == []
     # No file of the hospital's home (event log, staging, reports) or of Airflow's home
-    # (metadata database with XCom, task logs) holds either key.
+    # (metadata database with XCom and the encrypted connection, task logs) holds either key.
     assert _files_holding(world.settings.home, secrets) == []
     assert _files_holding(Path(connections_env["AIRFLOW_HOME"]), secrets) == []

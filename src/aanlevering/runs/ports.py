@@ -41,7 +41,8 @@ def default_ports(settings: Settings, store: EventStore) -> Ports:
     from aanlevering.deliver.channels.factory import build_channel
 
     ttp = TTPClient.from_env()
-    log.info("TTP: endpoint and credentials from the environment (%s)", ttp.base_url)
+    # The CLI has no other source: a debug line, not noise on every run.
+    log.debug("TTP: endpoint and credentials from the environment (%s)", ttp.base_url)
 
     def channel_for(registration: RegistrationConfig, outbox: Path | None) -> Channel:
         return build_channel(registration, settings, outbox=outbox, ttp=ttp)
@@ -70,15 +71,19 @@ def open_ports(
         sourced = credentials.ttp()
         if sourced is None:
             ttp = TTPClient.from_env()
-            log.info("TTP: no connection; endpoint and credentials from the environment")
+            log.info(
+                "TTP: no connection; endpoint and credentials from the environment (%s)",
+                ttp.base_url,
+            )
         else:
             ttp = TTPClient(sourced.url, sourced.api_key, tls=files.client_tls(sourced, "ttp"))
             log.info("TTP: endpoint and credentials from %s (%s)", sourced.source, ttp.base_url)
 
         def channel_for(registration: RegistrationConfig, outbox: Path | None) -> Channel:
-            found = None
-            if outbox is None and registration.delivery.channel in SOURCED_CHANNELS:
-                found = credentials.registry_holder(registration.id)
+            if outbox is not None or registration.delivery.channel not in SOURCED_CHANNELS:
+                # An outbox, or ttp-local (through the TTP client above): no registry holder here.
+                return build_channel(registration, settings, outbox=outbox, ttp=ttp)
+            found = credentials.registry_holder(registration.id)
             if found is None:
                 log.info(
                     "registry holder of %s: endpoint and credentials from the environment",
