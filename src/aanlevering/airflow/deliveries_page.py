@@ -35,7 +35,8 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from aanlevering.obligation.calendar_html import CALENDAR_CSS, calendars_html, legend_html
+from aanlevering.obligation.calendar_html import CALENDAR_CSS, calendar_html, legend_html
+from aanlevering.obligation.calendar_view import calendars
 
 #: (user, registration ids) -> the ids whose DAG the user may read.
 Readable = Callable[[Any, Collection[str]], Collection[str]]
@@ -59,6 +60,8 @@ STATE_STYLE = {
     "due": "background:#fff3c4",
     "open": "background:#eef2f7",
     "not-owed": "color:#777",
+    "blocked": "background:#e6d7f2;font-weight:bold",
+    "lapsed": "background:#d7ccc8",
 }
 
 
@@ -117,7 +120,7 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
         "is shown or kept here.</p>",
         legend_html(),
     ]
-    calendars = calendars_html(document, only)
+    shown = {calendar.registration: calendar for calendar in calendars(document, only)}
     for registration_id, registration in sorted(document["registrations"].items()):
         if only and registration_id != only:
             continue
@@ -129,7 +132,10 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
             f"</small></h2><p>Register: {html.escape(str(registration['register_state']))}; "
             f"may deliver: {'yes' if registration['may_deliver'] else 'no'}</p>"
         )
-        parts.append(calendars.get(registration_id, ""))
+        calendar = shown.get(registration_id)
+        parts.append(calendar_html(calendar) if calendar else "")
+        # A period the calendar shows blocked reads blocked in the table too.
+        blocked = {c.period for c in calendar.cells if c.state == "blocked"} if calendar else set()
         parts.append(
             "<table><tr><th>period</th><th>status</th><th>due by</th><th>version</th>"
             "<th>records</th><th>excluded (opt-out)</th><th>accounting</th><th>validation</th>"
@@ -137,7 +143,7 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
         )
         for period in registration["periods"]:
             entry = by_period.get((registration_id, period["period"]))
-            state = period["state"]
+            state = "blocked" if period["period"] in blocked else period["state"]
             records = (
                 ", ".join(f"{k}: {v}" for k, v in sorted(entry["record_counts"].items()))
                 if entry

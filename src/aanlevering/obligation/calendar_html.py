@@ -113,11 +113,6 @@ def calendar_html(calendar: RegistrationCalendar) -> str:
     return table + line
 
 
-def calendars_html(document: Mapping[str, Any], only: str | None = None) -> dict[str, str]:
-    """Each registration's calendar fragment, by registration id."""
-    return {c.registration: calendar_html(c) for c in calendars(document, only)}
-
-
 def calendar_page(document: Mapping[str, Any], only: str | None = None) -> str:
     """A whole HTML document with every registration's calendar (``status --format html``)."""
     parts = [

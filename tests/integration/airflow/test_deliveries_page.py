@@ -77,6 +77,22 @@ def test_rows_show_state_counts_report_and_receipt_with_overdue_highlighted(
     assert "rcpt-123" not in only and "LTR" in only
 
 
+def test_the_calendar_comes_first_and_the_table_agrees_with_it(tmp_path: Path) -> None:
+    document = _document(tmp_path)
+    periods = document["registrations"]["dica-dsaa"]["periods"]
+    periods[1] = {**periods[1], "owed": True, "last_run": "validation-blocked"}
+    page = render(document, tmp_path)
+    section = page.split("id='dica-dsaa'", 1)[1]
+    assert section.index("<table class='cal'") < section.index("<th>period</th>")
+    assert "data-period='2026-Q2' data-state='blocked'" in section
+    assert "data-verdict='met'" in section  # 2026-Q1 delivered
+    blocked_row = section.split("<tr class='blocked'", 1)[1].split("</tr>", 1)[0]
+    assert "2026-Q2" in blocked_row
+    assert page.count("class='legend'") == 1
+    only = render(document, tmp_path, only="ldtr")
+    assert "data-registration='dica-dsaa'" not in only and "No periods yet." in only
+
+
 def _accept_token(request: Request) -> str:
     if request.headers.get("Authorization") != "Bearer good":
         raise HTTPException(status_code=401, detail="Not authenticated")
