@@ -187,14 +187,16 @@ def _prepare_chunk(
     from earlier chunks: they are those of one call.
     """
     pseudo = config.pseudonymisation
-    columns = {name: patients.column(name).to_pylist() for name in patients.column_names}
     if mrn_from_patient_id:
-        columns["mrn"] = columns["patient_id"]
-    canonical = get_profile(pseudo.profile).normalise_columns(columns, pseudo.types)
+        if "mrn" in patients.column_names:
+            patients = patients.drop_columns(["mrn"])
+        patients = patients.append_column("mrn", patients.column("patient_id"))
+    # a table: each distinct value of a field is normalised once (normalise/distinct.py)
+    canonical = get_profile(pseudo.profile).normalise_columns(patients, pseudo.types)
     batch = apply_source_step(canonical, source_key, mrn_key)
-    patient_ids = [str(p) for p in columns["patient_id"]]
+    patient_ids = [str(p) for p in patients.column("patient_id").to_pylist()]
     # failures are named by the hospital patient number (the MRN), the key opt-outs use too
-    mrns = columns.get("mrn") or patient_ids
+    mrns = patients.column("mrn").to_pylist() if "mrn" in patients.column_names else patient_ids
     numbers = [m if m else p for m, p in zip(mrns, patient_ids, strict=True)]
     located = [f for f in canonical.failures if f.row is not None]
     counts: dict[str, int] = {}

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from aanlevering.errors import ConfigError
 from aanlevering.pseudonym.identifiers import PERSON_FIELDS, PersonIdentifiers
@@ -201,7 +201,63 @@ class DutchProfile:
         """Canonical inputs for a batch; failures are collected per row and type, never raised.
 
         ``columns`` are keyed by :class:`PersonIdentifiers` field name (lists,
-        pyarrow arrays, or a pyarrow table with those column names).
+        pyarrow arrays, or a pyarrow table with those column names). A table
+        takes :meth:`_normalise_table` (each distinct value once); the result
+        is the same.
+        """
+        if hasattr(columns, "column_names") and hasattr(columns, "column"):
+            return self._normalise_table(columns, types)
+        return self.normalise_lists(columns, types)
+
+    def _normalise_table(
+        self, table: Any, types: Iterable[PseudonymType | str]
+    ) -> CanonicalColumns:
+        """:meth:`normalise_lists` over an Arrow table, each distinct value normalised once."""
+        from aanlevering.pseudonym.normalise import distinct  # pyarrow only when needed
+
+        requested = self._requested(types)
+        cols, num_rows = distinct.table_columns(table)
+        cache: dict[str, distinct.Derived] = {}
+
+        def derive(part: str) -> distinct.Derived:
+            if part in cache:
+                return cache[part]
+            if part in ("name8", "name4"):
+                if "name" not in cache:
+                    cache["name"] = distinct.distinct_map(
+                        birth_name_letters, cols["own_name"], "own_name"
+                    )
+                letters, errors = cache["name"]
+                length = 8 if part == "name8" else 4
+                fitted, _ = distinct.distinct_map(
+                    lambda v: fit(str(v), length), letters, "own_name", missing=False
+                )
+                cache[part] = (fitted, errors)
+            elif part in _ROW_PARTS:
+                listed: dict[str, _Derived] = {}
+                self._derive(part, distinct.lists_of(cols, _ROW_PARTS[part]), listed)
+                for name, derived in listed.items():
+                    cache[name] = distinct.from_lists(derived)
+            else:
+                fn, field = _SIMPLE_PARTS[part]
+                cache[part] = distinct.distinct_map(fn, cols[field], field)
+            return cache[part]
+
+        values: dict[PseudonymType, list[str | None]] = {}
+        failures: list[NormalisationFailure] = []
+        for type_ in requested:
+            parts = [derive(part) for part in TYPE_PARTS[type_]]
+            values[type_] = distinct.join_type(type_, parts, SEPARATOR, failures)
+        failures.sort(key=lambda f: (f.row or 0, requested.index(f.type)))
+        return CanonicalColumns(self.version, num_rows, values, tuple(failures))
+
+    def normalise_lists(
+        self, columns: ColumnsInput, types: Iterable[PseudonymType | str]
+    ) -> CanonicalColumns:
+        """The straightforward path: every row through the field functions as Python values.
+
+        The reference :meth:`_normalise_table` is pinned to; tables given here
+        are turned into lists first.
         """
         requested = self._requested(types)
         cols, num_rows = column_lists(columns)
@@ -255,6 +311,14 @@ _SIMPLE_PARTS: dict[str, tuple[Callable[[object], str], str]] = {
     "sex": (normalise_sex, "sex"),
     "pc6": (normalise_pc6, "postcode"),
     "pc4": (normalise_pc4, "postcode"),
+}
+
+#: Parts made row by row from two columns (by the list path's functions), and those columns.
+_ROW_PARTS: dict[str, tuple[str, ...]] = {
+    "initial": ("initials", "given_names"),
+    "mrn": ("mrn", "patient_id"),
+    "house_number": ("house_number", "house_number_addition"),
+    "addition": ("house_number", "house_number_addition"),
 }
 
 #: Our own Dutch profile; the default of every registration config.
