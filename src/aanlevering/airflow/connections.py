@@ -26,10 +26,14 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aanlevering.errors import ConfigError
-from aanlevering.runs.credentials import EndpointCredentials, Secret
+
+if TYPE_CHECKING:
+    # The DAG file imports this module at parse time (for the connection ids in
+    # doc_md); the run's modules are imported only when a task runs.
+    from aanlevering.runs.credentials import EndpointCredentials, Secret
 
 log = logging.getLogger(__name__)
 
@@ -121,13 +125,19 @@ def _extras(conn: ConnectionFields) -> dict[str, Any]:
     return extras
 
 
+def _secret(*, text: str | None = None, path: Path | None = None) -> Secret:
+    from aanlevering.runs.credentials import Secret
+
+    return Secret(text=text, path=path)
+
+
 def _file(conn: ConnectionFields, name: str, value: str) -> Secret:
     printable = "\n" not in value and len(value) < 512
     path = Path(value).expanduser() if printable else None
     if path is None or not path.is_file():
         shown = f"file {value} not found" if printable else "not a file path"
         raise _problem(conn, f"extra '{name}': {shown} (give PEM text or a file path)")
-    return Secret(path=path)
+    return _secret(path=path)
 
 
 def _pem_or_file(conn: ConnectionFields, extras: Mapping[str, Any], name: str) -> Secret | None:
@@ -137,7 +147,7 @@ def _pem_or_file(conn: ConnectionFields, extras: Mapping[str, Any], name: str) -
     if not isinstance(value, str):
         raise _problem(conn, f"extra '{name}' must be a string (PEM text or a file path)")
     if "-----BEGIN " in value:
-        return Secret(text=value)
+        return _secret(text=value)
     return _file(conn, name, value.strip())
 
 
@@ -150,7 +160,7 @@ def _text_or_file(
     if text:
         if not isinstance(text, str):
             raise _problem(conn, f"extra '{text_name}' must be a string")
-        return Secret(text=text)
+        return _secret(text=text)
     if path:
         if not isinstance(path, str):
             raise _problem(conn, f"extra '{file_name}' must be a file path")
@@ -163,6 +173,8 @@ def endpoint_from_connection(conn: ConnectionFields, what: str) -> EndpointCrede
 
     ``what`` names the counterparty in the log (``TTP``, ``registry holder of ldtr``).
     """
+    from aanlevering.runs.credentials import EndpointCredentials
+
     url = endpoint_url_of(conn)
     extras = _extras(conn)
     api_key = (conn.password or "").strip()

@@ -19,6 +19,7 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from aanlevering.airflow import callables
+from aanlevering.airflow.connections import TTP_CONNECTION_ID, registry_holder_connection_id
 from aanlevering.airflow.listing import RegistrationListing, list_registrations
 from aanlevering.airflow.schedule import START_DATE, TIMEZONE, cron_for
 from aanlevering.airflow.tags import Kind, TagNamespace, tag
@@ -73,6 +74,11 @@ Periods before 2026 produce no delivery (skipped).
 
 Input: `AANLEVERING_INPUT__{reg.id.upper().replace("-", "_")}` or
 `$AANLEVERING_INPUT_DIR/{reg.id}` (default: the demo data under `$AANLEVERING_HOME/demo/clean`).
+
+Credentials: Airflow connections `{TTP_CONNECTION_ID}` and
+`{registry_holder_connection_id(reg.id)}` when they exist (URL, API key as
+password, TLS material in extras), else the `AANLEVERING_TTP_*` /
+`AANLEVERING_REGISTRY_HOLDER_*` environment (docs/airflow.md).
 """
 
 
