@@ -33,6 +33,7 @@ from conftest import World
 pytestmark = pytest.mark.slow
 LOGICAL_DATE = "2026-04-01T00:00:00+02:00"  # 2026-Q1 closes
 COUNTERPARTY_VARIABLES = ("AANLEVERING_TTP_", "AANLEVERING_REGISTRY_HOLDER_")
+CA_TEXT = "-----BEGIN CERTIFICATE-----\nMIIBdGVzdA==\n-----END CERTIFICATE-----\n"
 
 
 def _keys(world: World) -> tuple[str, str]:
@@ -57,9 +58,18 @@ def connections_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> d
             "AANLEVERING_AIRFLOW_RETRIES": "0",
             "AANLEVERING_INPUT__DICA_DSAA": str(world.demo / "csv-utf8"),
             "AANLEVERING_REQUIRE_CONNECTIONS": "true",
+            # A CA bundle as PEM text (unused over loopback http): every task writes it to
+            # a private file in AANLEVERING_CREDENTIALS_DIR and must remove it again.
             "AIRFLOW_CONN_AANLEVERING_TTP": json.dumps(
-                {"conn_type": "http", "host": ttp_host, "port": int(ttp_port), "password": ttp_key}
+                {
+                    "conn_type": "http",
+                    "host": ttp_host,
+                    "port": int(ttp_port),
+                    "password": ttp_key,
+                    "extra": {"ca_bundle": CA_TEXT},
+                }
             ),
+            "AANLEVERING_CREDENTIALS_DIR": str(airflow_home.with_name(f"{airflow_home.name}-keys")),
             "AIRFLOW__CORE__FERNET_KEY": Fernet.generate_key().decode(),
         }
     )
@@ -148,3 +158,6 @@ def test_delivery_dag_with_credentials_only_in_connections_is_receipted(
     # (metadata database with XCom and the encrypted connection, task logs) holds either key.
     assert _files_holding(world.settings.home, secrets) == []
     assert _files_holding(Path(connections_env["AIRFLOW_HOME"]), secrets) == []
+    # The PEM text was written for the tasks (the folder exists) and removed by each of them.
+    credentials = Path(connections_env["AANLEVERING_CREDENTIALS_DIR"])
+    assert credentials.is_dir() and list(credentials.iterdir()) == []

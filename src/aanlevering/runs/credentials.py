@@ -10,8 +10,10 @@ counterparty it knows nothing about, and the environment is used instead.
 
 TLS material may arrive as PEM text rather than file paths. ``requests`` only
 takes files, so :class:`PrivateFiles` writes the text to 0600 files in a
-fresh 0700 folder of the run's private staging folder and removes them when
-the step ends. The text never appears in a ``repr``, a log line or XCom.
+fresh 0700 folder and removes them when the step ends. The folder is in
+memory (``/dev/shm``) where the machine has it, never on the staging share
+that Celery workers may mount over the network (``AANLEVERING_CREDENTIALS_DIR``
+overrides the place). The text never appears in a ``repr``, a log line or XCom.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -74,15 +77,64 @@ class CredentialsSource(Protocol):
         ...
 
 
+#: Where PEM text becomes files, when set; else memory (/dev/shm) or the temp folder.
+CREDENTIALS_DIR_ENV = "AANLEVERING_CREDENTIALS_DIR"
+_FOLDER_PREFIX = "aanlevering-credentials-"
+
+
+def credentials_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The local folder for key material files: the variable, /dev/shm, or the temp folder."""
+    env = os.environ if env is None else env
+    if env.get(CREDENTIALS_DIR_ENV):
+        return Path(env[CREDENTIALS_DIR_ENV]).expanduser()
+    # Only ever a parent for mkdtemp (unique name, 0700): memory, not disk or a share.
+    shm = Path("/dev/shm")  # noqa: S108
+    if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK):
+        return shm
+    return Path(tempfile.gettempdir())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale(parent: Path) -> int:
+    """Remove folders this account left behind in ``parent`` from processes that are gone.
+
+    A worker killed mid-task cannot clean up; the next task on that machine does.
+    """
+    removed = 0
+    for folder in parent.glob(f"{_FOLDER_PREFIX}*-*"):
+        pid = folder.name.removeprefix(_FOLDER_PREFIX).split("-", 1)[0]
+        try:
+            ours = folder.stat().st_uid == os.geteuid()
+        except OSError:
+            continue
+        if ours and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
+    if removed:
+        log.info("removed %d credential folder(s) left by ended processes in %s", removed, parent)
+    return removed
+
+
 class PrivateFiles:
     """Key material as files for as long as a step runs: 0600 files in a 0700 folder.
 
-    The folder is created on first use inside ``parent`` (the run's staging
-    folder, itself 0700) and removed, with everything in it, on exit.
+    The folder is created on first use inside ``parent`` (default
+    :func:`credentials_dir`), named after this process so a later process can
+    remove it if this one is killed (:func:`sweep_stale`), and removed with
+    everything in it on exit.
     """
 
-    def __init__(self, parent: Path) -> None:
-        self.parent = parent
+    def __init__(self, parent: Path | None = None) -> None:
+        self.parent = parent if parent is not None else credentials_dir()
         self.folder: Path | None = None
 
     def __enter__(self) -> PrivateFiles:
@@ -97,7 +149,7 @@ class PrivateFiles:
         self.close()
 
     def close(self) -> None:
-        """Remove every file written (the run folder may already be gone: fine)."""
+        """Remove every file written."""
         if self.folder is not None:
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None
@@ -110,7 +162,9 @@ class PrivateFiles:
             return secret.path
         if self.folder is None:
             self.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self.folder = Path(tempfile.mkdtemp(prefix=".credentials-", dir=self.parent))
+            sweep_stale(self.parent)
+            prefix = f"{_FOLDER_PREFIX}{os.getpid()}-"
+            self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=self.parent))
         path = self.folder / name
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

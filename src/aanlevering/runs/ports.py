@@ -55,12 +55,13 @@ def open_ports(
     settings: Settings,
     store: EventStore,
     credentials: CredentialsSource | None,
-    private_dir: Path,
+    private_dir: Path | None = None,
 ) -> Iterator[Ports]:
     """The ports of one step, credentials from ``credentials`` first (see the module docstring).
 
     TLS or SSH material given as text is written to private files under
-    ``private_dir`` (the run's staging folder) and removed when the block ends.
+    ``private_dir`` (default: in memory, :func:`~aanlevering.runs.credentials.credentials_dir`)
+    and removed when the block ends.
     """
     if credentials is None:
         yield default_ports(settings, store)

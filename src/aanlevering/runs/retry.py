@@ -69,7 +69,7 @@ def retry_unreceipted(
                 allow_open_period=period.end > today,
             )
             try:
-                with open_ports(settings, store, credentials, settings.staging_dir) as ports:
+                with open_ports(settings, store, credentials) as ports:
                     result = run_delivery(config, settings, request, ports)
             except NoObligation as refusal:
                 outcomes.append(RetryOutcome(entry.idempotency_key, "no-obligation", str(refusal)))

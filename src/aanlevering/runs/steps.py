@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 def _context(folder: RunFolder, credentials: CredentialsSource | None) -> Iterator[RunContext]:
     """The run context of a folder, with adapters open for the length of one step.
 
-    Key material from ``credentials`` given as text lives in private files in
-    the run folder for the length of the step (:func:`aanlevering.runs.ports.open_ports`).
+    Key material from ``credentials`` given as text lives in private files
+    for the length of the step (:func:`aanlevering.runs.ports.open_ports`).
     """
     from aanlevering.events.factory import open_event_store
     from aanlevering.runs.ports import open_ports
@@ -55,7 +55,7 @@ def _context(folder: RunFolder, credentials: CredentialsSource | None) -> Iterat
     config = load_catalogue(settings.catalogue_dir).get(values["registration"])
     with (
         open_event_store(settings.event_store_url) as store,
-        open_ports(settings, store, credentials, folder.path) as ports,
+        open_ports(settings, store, credentials) as ports,
     ):
         yield RunContext.from_values(config, settings, ports, values)
 

@@ -2,10 +2,10 @@
 
 ``AIRFLOW_CONN_AANLEVERING_TTP`` (JSON, no password: the client certificate
 identifies the hospital) is looked up by Airflow's own ``Connection.get``;
-the run ports write the PEM text to 0600 files in a private folder of the run
-folder, the TTP answers over mTLS, and the files are gone when the step
-ends. A CA that did not sign the TTP's certificate is refused: the text is
-really what the client verifies with.
+the run ports write the PEM text to 0600 files in a private folder (here
+``AANLEVERING_CREDENTIALS_DIR``; /dev/shm by default), the TTP answers over
+mTLS, and the files are gone when the step ends. A CA that did not sign the
+TTP's certificate is refused: the text is really what the client verifies with.
 """
 
 from __future__ import annotations
@@ -83,14 +83,14 @@ def test_pem_text_from_a_connection_gives_mtls_and_leaves_no_file(
 ) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_AANLEVERING_TTP", _connection(mtls_ttp, demo_ca, demo_ca))
     monkeypatch.delenv("AANLEVERING_TTP_API_KEY", raising=False)
-    run_dir = tmp_path / "run"
-    run_dir.mkdir(mode=0o700)
+    credentials = tmp_path / "credentials"
+    monkeypatch.setenv("AANLEVERING_CREDENTIALS_DIR", str(credentials))
     with (
         open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}") as store,
-        open_ports(settings, store, AirflowConnections(required=True), run_dir) as ports,
+        open_ports(settings, store, AirflowConnections(required=True)) as ports,
     ):
         assert _pseudonymise(ports.ttp, "conn-mtls-1").startswith("T1:NGGV:v1:")
-        written = sorted(p for p in run_dir.rglob("*") if p.is_file())
+        written = sorted(p for p in credentials.rglob("*") if p.is_file())
         assert [p.name for p in written] == [
             "ttp-ca.pem",
             "ttp-client-cert.pem",
@@ -98,7 +98,7 @@ def test_pem_text_from_a_connection_gives_mtls_and_leaves_no_file(
         ]
         assert {stat.S_IMODE(p.stat().st_mode) for p in written} == {0o600}
         assert stat.S_IMODE(written[0].parent.stat().st_mode) == 0o700
-    assert list(run_dir.iterdir()) == []
+    assert list(credentials.iterdir()) == []
 
 
 def test_a_ca_that_did_not_sign_the_ttp_is_refused(
@@ -112,7 +112,7 @@ def test_a_ca_that_did_not_sign_the_ttp_is_refused(
     monkeypatch.setenv("AIRFLOW_CONN_AANLEVERING_TTP", _connection(mtls_ttp, other_ca, demo_ca))
     with (
         open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}") as store,
-        open_ports(settings, store, AirflowConnections(), tmp_path) as ports,
+        open_ports(settings, store, AirflowConnections(), tmp_path / "credentials") as ports,
         pytest.raises(TTPRefused) as refused,
     ):
         _pseudonymise(ports.ttp, "conn-mtls-2")

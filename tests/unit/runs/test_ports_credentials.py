@@ -10,7 +10,11 @@ secret never. No network: clients and channels are built, not used.
 from __future__ import annotations
 
 import logging
+import os
 import stat
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,7 +24,13 @@ from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.deliver.channels.sftp import SftpChannel
 from aanlevering.errors import ConfigError
 from aanlevering.events.factory import open_event_store
-from aanlevering.runs.credentials import EndpointCredentials, PrivateFiles, Secret
+from aanlevering.runs.credentials import (
+    EndpointCredentials,
+    PrivateFiles,
+    Secret,
+    credentials_dir,
+    sweep_stale,
+)
 from aanlevering.runs.ports import endpoint_url, open_ports
 from aanlevering.settings import load_settings
 
@@ -85,8 +95,42 @@ def test_private_files_are_0600_in_a_0700_folder_and_gone_afterwards(tmp_path: P
         assert stat.S_IMODE(written.stat().st_mode) == 0o600
         assert stat.S_IMODE(written.parent.stat().st_mode) == 0o700
         assert written.parent.parent == tmp_path / "run"
+        assert written.parent.name.startswith(f"aanlevering-credentials-{os.getpid()}-")
     assert not written.exists() and not written.parent.exists()
     assert given.exists()
+
+
+def test_key_material_goes_to_memory_or_the_configured_folder_never_the_staging_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AANLEVERING_CREDENTIALS_DIR", raising=False)
+    shm = Path("/dev/shm")
+    expected = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    assert credentials_dir() == expected
+    monkeypatch.setenv("AANLEVERING_CREDENTIALS_DIR", str(tmp_path / "creds"))
+    with PrivateFiles() as files:
+        written = files.path_of(Secret(text=PRIVATE), "key.pem")
+        assert written is not None and written.parent.parent == tmp_path / "creds"
+    assert list((tmp_path / "creds").iterdir()) == []
+
+
+def test_folders_of_ended_processes_are_swept_others_kept(tmp_path: Path) -> None:
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = tmp_path / f"aanlevering-credentials-{ended.stdout.strip()}-x1"
+    mine = tmp_path / f"aanlevering-credentials-{os.getpid()}-x2"
+    living = tmp_path / f"aanlevering-credentials-{os.getppid()}-x3"
+    other = tmp_path / "something-else-1-x4"
+    for folder in (dead, mine, living, other):
+        folder.mkdir()
+        (folder / "key.pem").write_text(PRIVATE)
+    assert sweep_stale(tmp_path) == 1
+    assert not dead.exists()
+    assert mine.exists() and living.exists() and other.exists()
 
 
 @pytest.fixture
