@@ -380,6 +380,37 @@ def test_compose_celery_profile_is_what_this_test_runs(cluster: Cluster) -> None
     assert sorted(options - set(cluster.env)) == []
 
 
+def test_the_compose_worker_healthcheck_pings_each_worker(cluster: Cluster) -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+    kind, script = compose["services"]["airflow-worker"]["healthcheck"]["test"]
+    assert kind == "CMD-SHELL"
+    # Compose turns $$ into $; a container's worker is celery@$HOSTNAME, these two are
+    # worker1@<host> and worker2@<host> (two on one machine).
+    script = script.replace("$$", "$").replace('"celery@${HOSTNAME}"', '"$NODE"')
+    assert "$NODE" in script
+    for worker, node in cluster.nodes.items():
+        done = subprocess.run(
+            ["sh", "-c", script],
+            env={**cluster.env, "PATH": f"{BIN}:{os.environ['PATH']}", "NODE": node},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        cluster.check(done.returncode == 0 and "pong" in output, f"{worker}: {output[-2000:]}")
+    # And it fails for a worker that does not exist.
+    done = subprocess.run(
+        ["sh", "-c", script],
+        env={**cluster.env, "PATH": f"{BIN}:{os.environ['PATH']}", "NODE": "nobody@nowhere"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+
+
 def test_backfills_of_two_registrations_run_on_both_celery_workers_to_receipts(
     world: World, cluster: Cluster
 ) -> None:
