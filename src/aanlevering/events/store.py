@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -159,6 +159,41 @@ class EventStore(ABC):
             return []
         return self._append(stream, pending, expected_version, metadata_json)
 
+    def append_streams(
+        self,
+        batches: Sequence[tuple[str, Sequence[DomainEvent], int | None]],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> list[RecordedEvent]:
+        """Append to several streams in one transaction: every batch or none.
+
+        Each ``(stream, events, expected_version)`` is checked as :meth:`append`
+        checks it (a batch whose event ids are all recorded is a retry and is
+        returned, not written again). Why: ingesting thousands of opt-outs,
+        one stream per patient, or building a benchmark log, one commit per
+        stream would be one disk flush per patient.
+        """
+        prepared: list[tuple[str, list[PendingEvent], int | None]] = []
+        for stream, events, expected_version in batches:
+            check_stream_name(stream)
+            check_expected_version(expected_version)
+            pending = prepare_batch(events)
+            if pending:
+                prepared.append((stream, pending, expected_version))
+        metadata_json = prepare_metadata(metadata)
+        if not prepared:
+            return []
+        return self._append_streams(prepared, metadata_json)
+
+    def _append_streams(
+        self, prepared: list[tuple[str, list[PendingEvent], int | None]], metadata_json: str
+    ) -> list[RecordedEvent]:
+        """Backend part of :meth:`append_streams`; this default is not atomic across streams."""
+        records: list[RecordedEvent] = []
+        for stream, pending, expected_version in prepared:
+            records.extend(self._append(stream, pending, expected_version, metadata_json))
+        return records
+
     @abstractmethod
     def _append(
         self,
@@ -186,6 +221,34 @@ class EventStore(ABC):
         Positions are gap-free and become visible in order, so ``after_position``
         = the last position a projection processed is a complete resume point.
         """
+
+    def read_streams(self, streams: Iterable[str]) -> list[RecordedEvent]:
+        """The events of several streams (each name once), in global order.
+
+        Why: a projection about a few things (the run's patients, one period)
+        reads their streams by name, an index lookup each, instead of the
+        whole log. This default reads stream by stream; backends batch it.
+        """
+        found = [record for name in dict.fromkeys(streams) for record in self.read_stream(name)]
+        return sorted(found, key=lambda record: record.position)
+
+    def read_types(
+        self, event_types: Iterable[str], after_position: int = 0
+    ) -> Iterator[RecordedEvent]:
+        """The events of these types after ``after_position``, in global order.
+
+        Why: a projection that folds one kind of fact (deliveries, register
+        decisions, opt-outs) reads that kind only, through an index, so the
+        rest of the log (delivery contents, locks) costs it nothing. This
+        default filters :meth:`read_all`, the straightforward version the
+        backends are checked against.
+        """
+        wanted = frozenset(event_types)
+        return (record for record in self.read_all(after_position) if record.event_type in wanted)
+
+    def count_types(self, event_types: Iterable[str]) -> int:
+        """How many events of these types the log holds (to choose how to read them)."""
+        return sum(1 for _ in self.read_types(event_types))
 
     @abstractmethod
     def stream_version(self, stream: str) -> int:

@@ -214,6 +214,6 @@ def load_status(store: EventStore, registration: str) -> RegistrationStatus:
 
 def load_statuses(store: EventStore) -> dict[str, RegistrationStatus]:
     """The status of every registration the log has decisions about."""
-    statuses = project_statuses(store.read_all())
+    statuses = project_statuses(store.read_types(REGISTER_EVENT_TYPES))
     log.debug("projected register status of %d registration(s)", len(statuses))
     return statuses

@@ -27,12 +27,18 @@ from aanlevering.optout.events import (
     OPTOUT_EVENT_TYPES,
     OptOutRegistered,
     OptOutWithdrawn,
+    optout_stream,
     scope_key,
 )
 from aanlevering.optout.rules import OptOutRules
 from aanlevering.periods import Period
 
 log = logging.getLogger(__name__)
+
+#: Reading one opt-out event by type costs about this many looked-up stream names
+#: (decoding against an index probe, measured on SQLite); it decides how
+#: :meth:`OptOutRegister.load_for` reads.
+LOOKUP_COST_RATIO = 8
 
 
 @dataclass(frozen=True)
@@ -194,9 +200,31 @@ class OptOutRegister:
 
     @classmethod
     def load(cls, store: EventStore, rules: OptOutRules | None = None) -> OptOutRegister:
-        """Project the register from the whole event log."""
-        register = cls.from_records(store.read_all(), rules)
+        """Project the register from every opt-out event (read by type, not the whole log)."""
+        register = cls.from_records(store.read_types(OPTOUT_EVENT_TYPES), rules)
         log.debug("opt-out register: %d patient(s)", len(register))
+        return register
+
+    @classmethod
+    def load_for(
+        cls, store: EventStore, patient_refs: Iterable[str], rules: OptOutRules | None = None
+    ) -> OptOutRegister:
+        """The register as far as these patients are concerned (what one run needs).
+
+        Why: a run asks only about its own patients, and every opt-out fact of
+        a patient is in the stream ``optout-<ref>``. When the log holds fewer
+        opt-out events than the run has patients the whole register is read
+        by type; otherwise the patients' streams are looked up by name, so
+        the cost follows the run, not the size of the log or the register.
+        Either way the answers for these patients are those of :meth:`load`
+        (pinned by a test).
+        """
+        refs = list(dict.fromkeys(patient_refs))
+        if store.count_types(OPTOUT_EVENT_TYPES) * LOOKUP_COST_RATIO <= len(refs):
+            return cls.load(store, rules)
+        records = store.read_streams(optout_stream(ref) for ref in refs)
+        register = cls.from_records(records, rules)
+        log.debug("opt-out register: %d of %d patient(s) opted out", len(register), len(refs))
         return register
 
     def __len__(self) -> int:

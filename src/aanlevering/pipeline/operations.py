@@ -28,7 +28,7 @@ from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.channels.ttp_local import mark_pseudonym_inputs
 from aanlevering.deliver.events import DeliveryStaged, delivery_stream
-from aanlevering.deliver.ledger import LedgerEntry, load_ledger
+from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
 from aanlevering.deliver.manifest import (
     Manifest,
     describe_files,
@@ -91,14 +91,25 @@ def apply_optouts_to_extract(
     patient references (keyed hashes) of the remaining rows per dataset.
     """
     hasher = PatientRefHasher.from_settings(settings)
-    register = OptOutRegister.load(store, load_optout_rules(settings))
+    known = MrnRefCache()  # for this call only (it holds MRNs; patients recur across datasets)
+    refs_of = {
+        name: patient_refs_for_mrns(
+            patient_numbers(dataset, extract.source_kind),
+            hasher,
+            f"dataset {name}",
+            known,
+            dataset.row_refs,
+        )
+        for name, dataset in extract.datasets.items()
+    }
+    # Only this run's patients: their opt-out streams, not the whole log (decision 0250).
+    distinct = {ref for refs in refs_of.values() for ref in pc.unique(refs).to_pylist() if ref}
+    register = OptOutRegister.load_for(store, distinct, load_optout_rules(settings))
     datasets: dict[str, ExtractedDataset] = {}
     refs_by_dataset: dict[str, pa.Array] = {}
     excluded = considered = 0
-    known = MrnRefCache()  # for this call only (it holds MRNs; patients recur across datasets)
     for name, dataset in extract.datasets.items():
-        numbers = patient_numbers(dataset, extract.source_kind)
-        refs = patient_refs_for_mrns(numbers, hasher, f"dataset {name}", known, dataset.row_refs)
+        refs = refs_of[name]
         keep, removed = apply_optouts(
             refs, extract.registration_id, extract.period, register=register, as_of=today
         )
@@ -270,7 +281,7 @@ def plan_for_fingerprint(
     other content (a home wiped and re-run): the ledger then records that
     version as taken, and the content becomes the next version.
     """
-    entries = load_ledger(store).versions(config.id, period.label)
+    entries = load_period_ledger(store, config.id, period.label).versions(config.id, period.label)
     version, supersedes, same = _next_version(entries, fingerprint)
     key = idempotency_key(provider, config.id, period.label, version)
     return VersionPlan(version, key, supersedes, fingerprint, same)

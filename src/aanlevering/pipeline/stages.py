@@ -505,7 +505,7 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     or when validation blocks; a failed run's folder stays for
     ``AANLEVERING_STAGING_RETENTION_DAYS`` so it can be inspected, then is purged.
     """
-    from aanlevering.deliver.ledger import load_ledger
+    from aanlevering.deliver.ledger import load_period_ledger
     from aanlevering.optout.deliveries import record_delivery_contents
     from aanlevering.pipeline.operations import delivered_patient_refs
 
@@ -516,7 +516,9 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     entry = next(
         (
             e
-            for e in load_ledger(store).versions(ctx.config.id, ctx.period.label)
+            for e in load_period_ledger(store, ctx.config.id, ctx.period.label).versions(
+                ctx.config.id, ctx.period.label
+            )
             if e.idempotency_key == key
         ),
         None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import date
@@ -87,6 +88,8 @@ def test_events_rebuild_twice_gives_the_same_state(tmp_path: Path) -> None:
         "AANLEVERING_HOME": str(tmp_path),
         "AANLEVERING_EVENT_STORE": url,
         "PATH": "/usr/bin:/bin",
+        # the sources under test, not whichever copy the virtualenv installed
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
     }
     command = [
         sys.executable,

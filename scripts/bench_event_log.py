@@ -1,0 +1,219 @@
+"""Benchmark of a delivery run against a large event log, and how its time grows with the log.
+
+    .venv/bin/python scripts/bench_event_log.py                  # empty, large and 10x log
+    .venv/bin/python scripts/bench_event_log.py --quick          # empty and large log only
+    .venv/bin/python scripts/bench_event_log.py --patients 20000 --registrations 20 --optouts 200000
+
+What it does (docs/performance.md, "Event log"):
+
+1. generates one deterministic demo CSV export (``--patients``, default
+   20,000: small on purpose, so what the log costs a run is not hidden in
+   the run) and starts a reference TTP, as ``bench_pipeline.py`` does;
+2. delivers it once against an empty log (``log_empty_*``);
+3. writes a synthetic history through the real store API
+   (:mod:`aanlevering.demo.event_history`): ``--months`` (60: five years) of
+   monthly deliveries for ``--registrations`` (20), each with its opt-out
+   counts, validation, pseudonymisation, staged/receipted events and
+   delivery contents, plus ``--optouts`` (200,000) opt-outs, one stream per
+   patient; then delivers the same export against it (``log_large_*``);
+4. unless ``--quick``: appends nine times as much again (ten times the
+   registrations and the opt-outs in all) and delivers once more
+   (``log_large10x_*``).
+
+Each delivery runs in its own worker process (``bench_pipeline.py --worker``:
+the stages of ``STAGES``, timed one by one) in a home of its own, so every
+run is a first delivery of its period. Prints ``bench: run_with_large_log``
+(the run against the large log), ``run_with_large_log_over_empty`` and
+``run_with_large_log_growth`` (10x log over the large log; the target is at
+most 1.2), plus the size and build time of each log. ``--store postgres``
+runs the same against a throwaway PostgreSQL server (needs the server
+binaries, ``make system-deps``). Not a test: nothing asserts timings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import bench_pipeline as pipeline
+
+from aanlevering.demo.event_history import HistoryShape, write_history
+from aanlevering.events.factory import open_event_store
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _log_size_mib(url: str) -> float:
+    if url.startswith("sqlite:///"):
+        path = Path("/" + url.removeprefix("sqlite:///").lstrip("/"))
+        return sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT pg_total_relation_size('event_log')").fetchone()
+    return float(row[0] if row else 0) / 2**20
+
+
+def build_log(figures: pipeline.Figures, label: str, url: str, shapes: list[HistoryShape]) -> None:
+    """Write the histories into the store at ``url``; time, events and size as figures."""
+    started = time.perf_counter()
+    events = 0
+    with open_event_store(url) as store:
+        for shape in shapes:
+            events += write_history(store, shape).events
+        total = store.last_position()
+    figures.add(f"{label}_build", time.perf_counter() - started, "s")
+    figures.add(f"{label}_events", total, "events")
+    figures.add(f"{label}_appended", events, "events")
+    figures.add(f"{label}_size", _log_size_mib(url), "MiB")
+
+
+@contextmanager
+def postgres_server(work: Path) -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster on loopback (the one the tests use)."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from support.postgres import ThrowawayCluster, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None:
+        raise SystemExit("PostgreSQL server binaries not found (make system-deps)")
+    cluster = ThrowawayCluster(bindir)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _new_database(cluster: Any, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return str(cluster.url(name))
+
+
+def _store_url(home: Path, cluster: Any, name: str) -> str:
+    if cluster is None:
+        return f"sqlite:///{home / 'events.sqlite3'}"
+    return _new_database(cluster, name)
+
+
+def _deliver(
+    figures: pipeline.Figures,
+    label: str,
+    inputs: tuple[Path, Path],
+    env: dict[str, str],
+) -> float:
+    items = pipeline.run_worker(label, inputs[0], inputs[1], env)
+    figures.items.extend(items)
+    return float(next(f["value"] for f in items if f["name"] == f"{label}_run"))
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=20_000, help="patients in the delivery")
+    parser.add_argument("--registrations", type=int, default=20)
+    parser.add_argument("--months", type=int, default=60)
+    parser.add_argument("--patients-per-delivery", type=int, default=500)
+    parser.add_argument("--optouts", type=int, default=200_000)
+    parser.add_argument("--growth", type=int, default=10, help="the larger log, times the large")
+    parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--quick", action="store_true", help="no growth run (no 10x log)")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--results", type=Path, help="also write the figures here (JSON)")
+    parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    return parser.parse_args()
+
+
+def _plans(args: argparse.Namespace) -> list[tuple[str, list[HistoryShape]]]:
+    """Which logs to deliver against: empty, large, and (unless quick) ``growth`` x large."""
+    base = HistoryShape(
+        registrations=args.registrations,
+        months=args.months,
+        patients_per_delivery=args.patients_per_delivery,
+        optouts=args.optouts,
+        seed=args.seed,
+    )
+    plans: list[tuple[str, list[HistoryShape]]] = [("empty", []), ("large", [base])]
+    if not args.quick and args.growth > 1:
+        extra = replace(
+            base,
+            registrations=base.registrations * (args.growth - 1),
+            optouts=base.optouts * (args.growth - 1),
+            registration_prefix="more",
+            seed=args.seed + 1,
+        )
+        plans.append((f"large{args.growth}x", [base, extra]))
+    return plans
+
+
+def measure(args: argparse.Namespace, work: Path, cluster: Any, figures: pipeline.Figures) -> None:
+    """Deliver the same export against each log, each in a home and worker of its own."""
+    prefix = "" if cluster is None else "pg_"
+    catalogue = pipeline.write_catalogue(work / "catalogue")
+    out = work / "demo"
+    seconds = pipeline.generate(catalogue, out, args.patients, "csv", args.seed)
+    figures.add(f"{prefix}log_run_generate", seconds, "s")
+    inputs = (out / "csv-utf8", out / "optouts.csv")
+    ttp = pipeline.start_ttp(work, catalogue)
+    runs: dict[str, float] = {}
+    try:
+        for name, shapes in _plans(args):
+            label = f"{prefix}log_{name}"
+            env = pipeline.worker_env(work / f"home-{name}", catalogue, ttp)
+            url = _store_url(work / f"home-{name}", cluster, f"bench_{name}")
+            env["AANLEVERING_EVENT_STORE"] = url
+            if shapes:
+                build_log(figures, f"{label}_log", url, shapes)
+            runs[name] = _deliver(figures, label, inputs, env)
+    finally:
+        ttp.stop()
+    figures.add(f"{prefix}run_with_large_log", runs["large"], "s")
+    figures.add(f"{prefix}run_with_large_log_over_empty", runs["large"] / runs["empty"], "x")
+    grown = f"large{args.growth}x"
+    if grown in runs:
+        figures.add(f"{prefix}run_with_large_log_growth", runs[grown] / runs["large"], "x")
+
+
+def main() -> int:
+    args = _arguments()
+    figures = pipeline.Figures()
+    work = Path(tempfile.mkdtemp(prefix="bench-event-log-"))
+    try:
+        with contextmanager_or_none(args.store == "postgres", work) as cluster:
+            measure(args, work, cluster, figures)
+    finally:
+        if args.keep:
+            print(f"work folder kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.results is not None:
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        args.results.write_text(json.dumps({"figures": figures.items}, indent=2) + "\n", "utf-8")
+    return 0
+
+
+@contextmanager
+def contextmanager_or_none(wanted: bool, work: Path) -> Iterator[Any]:
+    """The PostgreSQL server when ``wanted``, else None."""
+    if not wanted:
+        yield None
+        return
+    with postgres_server(work) as cluster:
+        yield cluster
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
