@@ -167,8 +167,10 @@ def cluster(
     password = uuid.uuid4().hex
     (airflow_home / "passwords.json").write_text(json.dumps({"admin": password}))
     alchemy = airflow_db.replace("postgresql://", "postgresql+psycopg://", 1)
+    # Nothing of Airflow's from the test process (another test's AIRFLOW_HOME, connections).
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env = {
-        **os.environ,
+        **inherited,
         **world.env,
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
@@ -209,7 +211,6 @@ def cluster(
         "AANLEVERING_INPUT__LDTR": str(world.demo / "csv-utf8"),
         "AANLEVERING_OUTBOX__LDTR": str(world.home / "outbox"),
     }
-    env.pop("AIRFLOW_CONFIG", None)
     worker_command, _ = compose_celery_profile()
     commands = {
         "api-server": [str(BIN / "airflow"), "api-server", "--port", str(port)],
