@@ -52,8 +52,8 @@ fmt: venv ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests dags plugins scripts
 	$(BIN)/ruff format src tests dags plugins scripts
 
-bench: venv ## Benchmarks (scripts that print numbers, not tests)
-	@bash scripts/bench.sh
+bench: venv ## Benchmarks (scripts that print numbers, not tests); QUICK=1: the 200k figures only
+	@bash scripts/bench.sh $(if $(filter-out 0,$(QUICK)),--quick)
 
 lock: ## Re-resolve dependencies into requirements.lock (needs network to PyPI)
 	rm -rf /tmp/aanlevering-lock && $(PYTHON) -m venv /tmp/aanlevering-lock

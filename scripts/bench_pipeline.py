@@ -21,8 +21,9 @@ What it does (docs/performance.md, "Whole run"):
    runs it, every stage in its own process through the run folder
    (``<label>_steps_*`` figures and ``<label>_steps_over_in_process``).
 
-Prints ``bench: <name> <value> <unit>`` per figure and writes them all to
-``bench/results.json`` (``--results``). Not a test: nothing asserts timings.
+Prints ``bench: <name> <value> <unit>`` per figure (``make bench`` collects them
+into ``bench/results.json``) and writes them to ``--results`` when given.
+``--quick``: the 200k runs only. Not a test: nothing asserts timings.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ BENCH_TYPES = ("NGGV", "sNGG", "RGG", "MRN")
 PERIOD = "2026"
 TODAY = date(2027, 3, 1)
 HOSPITAL = "demo-hospital"
+QUICK_PATIENTS = 200_000
 
 
 # -- figures ------------------------------------------------------------------------------
@@ -471,14 +473,22 @@ def _batch_ids(store: Any, registration: str) -> tuple[str, ...]:
 # -- orchestration ------------------------------------------------------------------------
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--csv-patients", default="200000,1000000", help="comma separated; 0: no CSV run"
     )
     parser.add_argument("--fhir-patients", type=int, default=200_000, help="0: no FHIR run")
     parser.add_argument("--seed", type=int, default=2026)
-    parser.add_argument("--results", type=Path, default=REPO / "bench" / "results.json")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        help="also write the figures here (make bench collects every script's into "
+        "bench/results.json itself)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help=f"only the {QUICK_PATIENTS:,}-patient runs"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     parser.add_argument(
         "--steps",
@@ -490,8 +500,14 @@ def main() -> int:
     parser.add_argument("--steps-worker", help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--optouts", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = _arguments()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.quick:
+        _quick(args)
 
     if args.worker or args.steps_worker:
         work_function = worker if args.worker else steps_worker
@@ -534,8 +550,15 @@ def main() -> int:
             print(f"work folder kept: {work}", file=sys.stderr)
         else:
             shutil.rmtree(work, ignore_errors=True)
-    args.results.parent.mkdir(parents=True, exist_ok=True)
-    args.results.write_text(
+    if args.results is not None:
+        write_results(args.results, figures)
+    return 0
+
+
+def write_results(path: Path, figures: Figures) -> None:
+    """The figures and the machine as JSON (``--results``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
         json.dumps(
             {
                 "machine": {
@@ -551,8 +574,14 @@ def main() -> int:
         + "\n",
         encoding="utf-8",
     )
-    print(f"results: {args.results}", file=sys.stderr)
-    return 0
+    print(f"results: {path}", file=sys.stderr)
+
+
+def _quick(args: argparse.Namespace) -> None:
+    """``--quick``: keep only the runs of :data:`QUICK_PATIENTS` (``make bench QUICK=1``)."""
+    args.csv_patients = str(QUICK_PATIENTS)
+    if args.fhir_patients:
+        args.fhir_patients = type(args.fhir_patients)(QUICK_PATIENTS)
 
 
 def _steps_run(
