@@ -16,18 +16,26 @@ What it does (docs/performance.md, "Event log"):
    counts, validation, pseudonymisation, staged/receipted events and
    delivery contents, plus ``--optouts`` (200,000) opt-outs, one stream per
    patient; then delivers the same export against it (``log_large_*``);
-4. unless ``--quick``: appends nine times as much again (ten times the
-   registrations and the opt-outs in all) and delivers once more
-   (``log_large10x_*``).
+4. unless ``--quick``: a copy of that log with nine times as much again
+   (ten times the registrations and the opt-outs in all), and the same
+   delivery once more (``log_large10x_*``).
 
 Each delivery runs in its own worker process (``bench_pipeline.py --worker``:
-the stages of ``STAGES``, timed one by one) in a home of its own, so every
-run is a first delivery of its period. Prints ``bench: run_with_large_log``
-(the run against the large log), ``run_with_large_log_over_empty`` and
-``run_with_large_log_growth`` (10x log over the large log; the target is at
-most 1.2), plus the size and build time of each log. ``--store postgres``
-runs the same against a throwaway PostgreSQL server (needs the server
-binaries, ``make system-deps``). Not a test: nothing asserts timings.
+the stages of ``STAGES``, timed one by one) in a home of its own with its own
+copy of the log, so every run is a first delivery of its period. After each
+run against a large log, this process times what a run reads of the log
+(its patients' opt-outs, its period's ledger, its register status:
+``<label>_reads_indexed``) and, for the large log, the whole-log replay runs
+did before (``log_large_reads_replay``), checking both give the same answers.
+
+Prints ``bench: run_with_large_log`` (the run against the large log),
+``run_with_large_log_over_empty``, ``run_with_large_log_growth`` (10x log over
+the large log; the target is at most 1.2) and
+``run_with_large_log_reads_growth`` (the same for the log reads alone, which
+machine load disturbs less), plus the size and build time of each log.
+``--store postgres`` runs the same against a throwaway PostgreSQL server
+(``pg_`` figures; needs the server binaries, ``make system-deps``). Not a
+test: nothing asserts timings.
 """
 
 from __future__ import annotations
@@ -136,8 +144,8 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def _plans(args: argparse.Namespace) -> list[tuple[str, list[HistoryShape]]]:
-    """Which logs to deliver against: empty, large, and (unless quick) ``growth`` x large."""
+def _shapes(args: argparse.Namespace) -> tuple[HistoryShape, HistoryShape]:
+    """The large log's history, and what the grown log has on top of it."""
     base = HistoryShape(
         registrations=args.registrations,
         months=args.months,
@@ -145,17 +153,63 @@ def _plans(args: argparse.Namespace) -> list[tuple[str, list[HistoryShape]]]:
         optouts=args.optouts,
         seed=args.seed,
     )
-    plans: list[tuple[str, list[HistoryShape]]] = [("empty", []), ("large", [base])]
-    if not args.quick and args.growth > 1:
-        extra = replace(
-            base,
-            registrations=base.registrations * (args.growth - 1),
-            optouts=base.optouts * (args.growth - 1),
-            registration_prefix="more",
-            seed=args.seed + 1,
-        )
-        plans.append((f"large{args.growth}x", [base, extra]))
-    return plans
+    extra = replace(
+        base,
+        registrations=base.registrations * (args.growth - 1),
+        optouts=base.optouts * (args.growth - 1),
+        registration_prefix="more",
+        seed=args.seed + 1,
+    )
+    return base, extra
+
+
+def _clone(source: str, home: Path, cluster: Any, name: str) -> str:
+    """A copy of the log at ``source`` for another run (a file copy, or a template database)."""
+    if cluster is None:
+        target = home / "events.sqlite3"
+        shutil.copyfile(source.removeprefix("sqlite://"), target)
+        return f"sqlite:///{target}"
+    import psycopg
+
+    template = source.rsplit("/", 1)[1].split("?", 1)[0]
+    with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return str(cluster.url(name))
+
+
+def log_reads(figures: pipeline.Figures, label: str, url: str, *, replay: bool) -> float:
+    """What the run reads of the log, timed in this process: indexed, and (``replay``) as before.
+
+    The run's patients are those its delivery contents name (it just ran).
+    """
+    from aanlevering.deliver.ledger import load_period_ledger, project_ledger
+    from aanlevering.obligation.status import load_status
+    from aanlevering.optout.events import contents_stream
+    from aanlevering.optout.register import OptOutRegister
+
+    registration, period = pipeline.BENCH_REGISTRATION, pipeline.PERIOD
+    with open_event_store(url) as store:
+        refs = [
+            ref
+            for record in store.read_stream(contents_stream(registration, period, 1))
+            for ref in record.payload["patient_refs"]
+        ]
+        started = time.perf_counter()
+        register = OptOutRegister.load_for(store, refs)
+        versions = load_period_ledger(store, registration, period).versions(registration, period)
+        load_status(store, registration)
+        indexed = time.perf_counter() - started
+        figures.add(f"{label}_reads_indexed", indexed, "s")
+        figures.add(f"{label}_reads_patients", len(refs), "patients")
+        if replay:
+            started = time.perf_counter()
+            records = list(store.read_all())
+            replayed = OptOutRegister.from_records(records)
+            old_versions = project_ledger(records).versions(registration, period)
+            figures.add(f"{label}_reads_replay", time.perf_counter() - started, "s")
+            assert old_versions == versions  # the same answer, read two ways
+            assert all(register.optouts_of(r) == replayed.optouts_of(r) for r in refs)
+    return indexed
 
 
 def measure(args: argparse.Namespace, work: Path, cluster: Any, figures: pipeline.Figures) -> None:
@@ -166,24 +220,37 @@ def measure(args: argparse.Namespace, work: Path, cluster: Any, figures: pipelin
     seconds = pipeline.generate(catalogue, out, args.patients, "csv", args.seed)
     figures.add(f"{prefix}log_run_generate", seconds, "s")
     inputs = (out / "csv-utf8", out / "optouts.csv")
+    base, extra = _shapes(args)
+    grown = f"large{args.growth}x"
+    plans = ["empty", "large"] + ([grown] if not args.quick and args.growth > 1 else [])
+    (work / "template").mkdir()
+    template = _store_url(work / "template", cluster, "bench_template")
+    build_log(figures, f"{prefix}log_large_log", template, [base])
     ttp = pipeline.start_ttp(work, catalogue)
     runs: dict[str, float] = {}
+    reads: dict[str, float] = {}
     try:
-        for name, shapes in _plans(args):
+        for name in plans:
             label = f"{prefix}log_{name}"
-            env = pipeline.worker_env(work / f"home-{name}", catalogue, ttp)
-            url = _store_url(work / f"home-{name}", cluster, f"bench_{name}")
+            home = work / f"home-{name}"
+            env = pipeline.worker_env(home, catalogue, ttp)
+            if name == "empty":
+                url = _store_url(home, cluster, f"bench_{name}")
+            else:
+                url = _clone(template, home, cluster, f"bench_{name}")
+            if name == grown:
+                build_log(figures, f"{label}_log", url, [extra])
             env["AANLEVERING_EVENT_STORE"] = url
-            if shapes:
-                build_log(figures, f"{label}_log", url, shapes)
             runs[name] = _deliver(figures, label, inputs, env)
+            if name != "empty":
+                reads[name] = log_reads(figures, label, url, replay=name == "large")
     finally:
         ttp.stop()
     figures.add(f"{prefix}run_with_large_log", runs["large"], "s")
     figures.add(f"{prefix}run_with_large_log_over_empty", runs["large"] / runs["empty"], "x")
-    grown = f"large{args.growth}x"
     if grown in runs:
         figures.add(f"{prefix}run_with_large_log_growth", runs[grown] / runs["large"], "x")
+        figures.add(f"{prefix}run_with_large_log_reads_growth", reads[grown] / reads["large"], "x")
 
 
 def main() -> int:

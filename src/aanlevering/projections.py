@@ -1,4 +1,4 @@
-"""Every read model, projected from the event log in one pass and materialised as JSON.
+"""Every read model, projected from the events of its kinds and materialised as JSON.
 
 The log is the system of record; these views (delivery ledger, compliance
 calendar, register status, opt-out summary) are derived from it and can be
@@ -17,21 +17,44 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue.model import Catalogue
-from aanlevering.deliver.ledger import project_ledger
+from aanlevering.deliver.ledger import LEDGER_EVENT_TYPES, project_ledger
+from aanlevering.events.model import RecordedEvent
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.calendar import delivery_calendar
+from aanlevering.obligation.events import REGISTER_EVENT_TYPES
 from aanlevering.obligation.permission import may_deliver
-from aanlevering.obligation.run_outcomes import project_run_outcomes
+from aanlevering.obligation.run_outcomes import RELEASED, project_run_outcomes
 from aanlevering.obligation.status import project_statuses
+from aanlevering.optout.events import OPTOUT_EVENT_TYPES
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.settings import Settings
 
 PROJECTIONS_FILE = "projections.json"
 
 
+#: Every event type a read model here folds; other events (delivery contents, lock
+#: renewals, validation and pseudonymisation facts) are never read (decision 0250).
+PROJECTED_EVENT_TYPES = frozenset(
+    {*LEDGER_EVENT_TYPES, *REGISTER_EVENT_TYPES, *OPTOUT_EVENT_TYPES, RELEASED}
+)
+
+
 def build_projections(store: EventStore, catalogue: Catalogue, on: date) -> dict[str, Any]:
-    """All read models as one JSON-ready document (no patient data, counts only)."""
-    records = list(store.read_all())
+    """All read models as one JSON-ready document (no patient data, counts only).
+
+    Reads only the event types the models fold, through the type index, as
+    the log stood at one position; the same document as a replay of the
+    whole log up to that position (pinned by a test).
+    """
+    last = store.last_position()
+    records = [r for r in store.read_types(PROJECTED_EVENT_TYPES) if r.position <= last]
+    return document_from_records(records, last, catalogue, on)
+
+
+def document_from_records(
+    records: list[RecordedEvent], last_position: int, catalogue: Catalogue, on: date
+) -> dict[str, Any]:
+    """The document from events in log order (any other types among them are ignored)."""
     ledger = project_ledger(records)
     statuses = project_statuses(records)
     optouts = OptOutRegister.from_records(records)
@@ -66,7 +89,7 @@ def build_projections(store: EventStore, catalogue: Catalogue, on: date) -> dict
         }
     return {
         "as_of": on.isoformat(),
-        "last_position": records[-1].position if records else 0,
+        "last_position": last_position,
         "deliveries": [asdict(entry) for entry in ledger.rows()],
         "registrations": registrations,
         "optouts": {"patients": len(optouts)},

@@ -129,7 +129,11 @@ def test_reading_by_type_is_the_whole_log_filtered(store: EventStore) -> None:
             assert list(store.read_types(wanted, after)) == expected
             # the port's straightforward version (read_all, filtered) says the same
             assert list(EventStore.read_types(store, wanted, after)) == expected
-        assert store.count_types(wanted) == sum(r.event_type in wanted for r in everything)
+        count = sum(r.event_type in wanted for r in everything)
+        assert store.count_types(wanted) == count
+        for at_most in (0, 1, count, count + 5):
+            assert store.count_types(wanted, at_most=at_most) == min(count, at_most)
+            assert EventStore.count_types(store, wanted, at_most=at_most) == min(count, at_most)
 
 
 def test_reading_streams_by_name_is_reading_them_one_by_one(store: EventStore) -> None:
@@ -175,9 +179,10 @@ def test_the_register_of_a_runs_patients_answers_as_the_whole_register(
     store: EventStore, read: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Force each way of reading: by the patients' streams, or every opt-out by type.
-    monkeypatch.setattr(
-        register_module, "LOOKUP_COST_RATIO", 10**9 if read != "whole-register" else 0
-    )
+    if read == "whole-register":
+        monkeypatch.setattr(store, "count_types", lambda *_args, **_kw: 0)
+    else:
+        monkeypatch.setattr(register_module, "LOOKUP_COST_RATIO", 10**9)
     replayed = OptOutRegister.from_records(store.read_all(), RULES)
     assert len(replayed) == SHAPE.optouts
     rng = random.Random(3)
@@ -202,7 +207,7 @@ def test_the_register_of_a_runs_patients_answers_as_the_whole_register(
     assert OptOutRegister.load(store, RULES).summary(date(2026, 1, 1)) == replayed.summary(
         date(2026, 1, 1)
     )
-    assert store.count_types(OPTOUT_EVENT_TYPES) >= SHAPE.optouts
+    assert type(store).count_types(store, OPTOUT_EVENT_TYPES) >= SHAPE.optouts
 
 
 def test_appending_to_many_streams_is_all_or_nothing_and_retries_return_the_stored(
@@ -255,3 +260,29 @@ def test_an_older_sqlite_log_gains_the_type_index_when_opened(tmp_path: Path) ->
             )
         )
         assert "event_log_type_position" in plan
+
+
+def test_the_projections_document_read_by_type_is_the_replayed_document(
+    store: EventStore,
+) -> None:
+    from aanlevering.catalogue import load_catalogue
+    from aanlevering.pipeline.events import RunLockReleased, RunLockTaken, run_lock_stream
+    from aanlevering.projections import build_projections, document_from_records
+
+    lock = run_lock_stream("demo-hospital", "hist-001", "2021-02")
+    common = {"provider_id": "demo-hospital", "registration": "hist-001", "period": "2021-02"}
+    store.append(
+        lock,
+        [
+            RunLockTaken(**common, run_id="r1", expires_at="2021-03-01T00:00:00+00:00"),
+            RunLockReleased(**common, run_id="r1", outcome="validation-blocked"),
+        ],
+        None,
+    )
+    catalogue = load_catalogue(Path(__file__).resolve().parents[2] / "schemas" / "catalogue")
+    on = date(2026, 3, 1)
+    built = build_projections(store, catalogue, on)
+    replayed = document_from_records(list(store.read_all()), store.last_position(), catalogue, on)
+    assert built == replayed
+    assert built["optouts"] == {"patients": SHAPE.optouts}
+    assert len(built["deliveries"]) == SHAPE.registrations * SHAPE.months + 3

@@ -290,16 +290,18 @@ class SqlEventStore(EventStore):
             if len(rows) < _TYPE_BATCH:
                 return
 
-    def count_types(self, event_types: Iterable[str]) -> int:
-        """How many events of these types the log holds (an index-only count)."""
+    def count_types(self, event_types: Iterable[str], at_most: int | None = None) -> int:
+        """How many events of these types the log holds, up to ``at_most`` (index only)."""
         kinds = sorted(set(event_types))
-        if not kinds:
+        if not kinds or (at_most is not None and at_most <= 0):
             return 0
         marks = ", ".join("?" for _ in kinds)
-        rows = self._query(
-            f"SELECT COUNT(*) FROM event_log WHERE event_type IN ({marks})",  # noqa: S608
-            kinds,
-        )
+        inner = f"SELECT 1 FROM event_log WHERE event_type IN ({marks})"  # noqa: S608
+        params: list[Any] = list(kinds)
+        if at_most is not None:
+            inner += " LIMIT ?"
+            params.append(at_most)
+        rows = self._query(f"SELECT COUNT(*) FROM ({inner}) AS found", params)  # noqa: S608
         return int(rows[0][0])
 
     def stream_version(self, stream: str) -> int:

@@ -246,9 +246,18 @@ class EventStore(ABC):
         wanted = frozenset(event_types)
         return (record for record in self.read_all(after_position) if record.event_type in wanted)
 
-    def count_types(self, event_types: Iterable[str]) -> int:
-        """How many events of these types the log holds (to choose how to read them)."""
-        return sum(1 for _ in self.read_types(event_types))
+    def count_types(self, event_types: Iterable[str], at_most: int | None = None) -> int:
+        """How many events of these types the log holds, counting up to ``at_most``.
+
+        Why ``at_most``: to choose how to read, a caller needs to know only
+        whether there are more than some number, and counting stops there.
+        """
+        count = 0
+        for _ in self.read_types(event_types):
+            if at_most is not None and count >= at_most:
+                break
+            count += 1
+        return count
 
     @abstractmethod
     def stream_version(self, stream: str) -> int:

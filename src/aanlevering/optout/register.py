@@ -220,7 +220,8 @@ class OptOutRegister:
         (pinned by a test).
         """
         refs = list(dict.fromkeys(patient_refs))
-        if store.count_types(OPTOUT_EVENT_TYPES) * LOOKUP_COST_RATIO <= len(refs):
+        cheap = len(refs) // LOOKUP_COST_RATIO  # read them all when there are at most this many
+        if store.count_types(OPTOUT_EVENT_TYPES, at_most=cheap + 1) <= cheap:
             return cls.load(store, rules)
         records = store.read_streams(optout_stream(ref) for ref in refs)
         register = cls.from_records(records, rules)
