@@ -44,6 +44,7 @@ from aanlevering.catalogue.model import (
 )
 from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.assemble import assemble_extract
+from aanlevering.extract.fhir_columns import Unsupported
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_projection import projector, read_names
 from aanlevering.extract.fhir_resources import KeptResources, ReadElements, required
@@ -53,6 +54,13 @@ from aanlevering.extract.fhir_store import (
     ResourceStore,
     load_store,
     malformed,
+)
+from aanlevering.extract.fhir_stream import (
+    Assembler,
+    DatasetSpec,
+    StreamedRecords,
+    VariableSpec,
+    read_input,
 )
 from aanlevering.extract.fhir_values import EXPECTED, convert
 from aanlevering.extract.fhirpath import FhirPath, PathSyntaxError, compile_path, evaluate
@@ -351,28 +359,59 @@ class _DatasetBuilder:
         ``kept`` collects the resources each record was read from.
         """
         collected = self._collect(store, kept)
-        row_refs = pa.array(collected.refs, pa.string())
-        identity = identity_table(
-            {name: pa.array(c, pa.string()) for name, c in collected.identities.items()},
-            len(collected.refs),
+        types = {v.name: ARROW_TYPES[self.dataset.variable(v.name).type] for v in self.variables}
+        records = StreamedRecords(
+            refs=pa.array(collected.refs, pa.string()),
+            identities={n: pa.array(c, pa.string()) for n, c in collected.identities.items()},
+            values={n: pa.array(c, types[n]) for n, c in collected.values.items()},
+            raw_text={n: pa.array(c, pa.string()) for n, c in collected.raw_text.items()},
+            failed={n: pa.array(where, pa.string()) for n, where in collected.failed.items()},
         )
+        return self.rows_from(records, failures)
+
+    def spec(self, raw_text: bool) -> DatasetSpec:
+        """What the streaming reader reads for this dataset (``raw_text``: the period dataset)."""
+        return DatasetSpec(
+            name=self.dataset.name,
+            focus=self.mapping.resource,
+            where=self.where,
+            variables=tuple(
+                VariableSpec(
+                    name=v.name,
+                    type=v.type,
+                    path=v.path,
+                    resource=v.source.resource,
+                    link=v.source.link or "subject",
+                    where=v.where,
+                    value_map=v.source.map,
+                    raw_text=raw_text and v.name == self.config.period_variable,
+                )
+                for v in self.variables
+            ),
+        )
+
+    def rows_from(self, records: StreamedRecords, failures: PeriodDateFailures | None) -> Rows:
+        """The records' Arrow tables from their columns (both readers end here)."""
+        row_refs = records.refs
+        count = len(row_refs)
+        identity = identity_table(records.identities, count)
         problems = [
-            ProblemGroup(name, EXPECTED[self.dataset.variable(name).type], pa.array(where))
-            for name, where in collected.failed.items()
+            ProblemGroup(name, EXPECTED[self.dataset.variable(name).type], where)
+            for name, where in records.failed.items()
         ]
         columns: list[pa.Array] = []
         for variable in self.dataset.variables:
             target = ARROW_TYPES[variable.type]
-            if variable.name in collected.values:
-                column: ArrayLike = pa.array(collected.values[variable.name], target)
+            if variable.name in records.values:
+                column: ArrayLike = records.values[variable.name]
                 if failures is not None and variable.name == self.config.period_variable:
-                    raw = pa.array(collected.raw_text.get(variable.name, []), pa.string())
+                    raw = records.raw_text.get(variable.name, pa.nulls(count, pa.string()))
                     failures.check(raw, column, row_refs)
             elif variable.generalised_from:
                 column = self._generalised(variable, identity, row_refs, problems)
                 column = column if column.type == target else pc.cast(column, target)
             else:
-                column = pa.nulls(len(collected.refs), target)
+                column = pa.nulls(count, target)
             columns.append(
                 column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
             )
@@ -401,64 +440,143 @@ def extract_fhir(
 ) -> Extract:
     """Read every dataset of ``config`` from FHIR NDJSON or Bundles in ``input_path``.
 
-    Raises :class:`ExtractError` on unusable input (malformed JSON line, missing
-    patient, missing or unparseable period date) and :class:`ConfigError` on a
-    mapping path outside the supported FHIRPath subset.
+    Streams the input into columns (:mod:`aanlevering.extract.fhir_stream`);
+    a mapping or input that reader does not project is read with the store
+    reader instead (decision 0235). Raises :class:`ExtractError` on unusable
+    input (malformed JSON line, missing patient, missing or unparseable period
+    date) and :class:`ConfigError` on a mapping path outside the supported
+    FHIRPath subset.
     """
-    options = options or ExtractOptions()
-    source = fhir_source_of(config)
-    if options.mrn_system is None and source.mrn_system is not None:
-        options = replace(options, mrn_system=source.mrn_system)
-    builders = {}
-    for dataset in config.dictionary.datasets:
-        mapping = source.datasets.get(dataset.name)
-        if mapping is None:
-            raise ExtractError(
-                f"registration {config.id}: source.fhir has no mapping for dataset {dataset.name!r}"
+    plan = _Plan.of(config, options)
+    try:
+        return plan.streamed(Path(input_path), period)
+    except Unsupported as why:
+        log.info("%s: reading the FHIR input with the store reader (%s)", config.id, why)
+    return plan.stored(Path(input_path), period)
+
+
+@dataclass
+class _Plan:
+    """The compiled mappings of one registration, for either reader."""
+
+    config: RegistrationConfig
+    options: ExtractOptions
+    builders: dict[str, _DatasetBuilder]
+    read: ReadElements
+    carries: bool
+
+    @classmethod
+    def of(cls, config: RegistrationConfig, options: ExtractOptions | None) -> _Plan:
+        """Compile ``config``'s FHIR mappings (ConfigError/ExtractError on a bad mapping)."""
+        options = options or ExtractOptions()
+        source = fhir_source_of(config)
+        if options.mrn_system is None and source.mrn_system is not None:
+            options = replace(options, mrn_system=source.mrn_system)
+        builders = {}
+        for dataset in config.dictionary.datasets:
+            mapping = source.datasets.get(dataset.name)
+            if mapping is None:
+                raise ExtractError(
+                    f"registration {config.id}: source.fhir has no mapping for dataset "
+                    f"{dataset.name!r}"
+                )
+            builders[dataset.name] = _DatasetBuilder(config, dataset, mapping, options)
+        read = ReadElements()
+        for builder in builders.values():
+            builder.read_elements(read)
+        # Resources are kept only when the delivery carries them (decision 0231).
+        carries = (
+            config.delivery.fhir_content != "questionnaire" and config.delivery.format != "csv"
+        )
+        return cls(config, options, builders, read, carries)
+
+    def _failures(self, dataset_name: str) -> PeriodDateFailures:
+        config = self.config
+        builder = self.builders[dataset_name]
+        element = builder.mapping.variables[config.period_variable].element
+        return PeriodDateFailures(
+            what=(
+                f"{dataset_name}.{config.period_variable} (element "
+                f"{element} of {builder.mapping.resource})"
+            ),
+            expected=EXPECTED[builder.dataset.variable(config.period_variable).type],
+            printable=not compile_path(element).reads_patient,
+        )
+
+    def _assemble(
+        self, period: Period, rows_of: Any, files: tuple[str, ...]
+    ) -> tuple[Extract, list[str]]:
+        config = self.config
+        selected: dict[str, PeriodSelection] = {}
+        unrestricted: dict[str, Rows] = {}
+        for dataset in config.dictionary.datasets:
+            if dataset.name == config.period_dataset:
+                failures = self._failures(dataset.name)
+                rows = rows_of(dataset.name, failures)
+                failures.raise_if_any()
+                selected[dataset.name] = select_period(
+                    rows,
+                    config.period_variable,
+                    period,
+                    referenced_variables(config, dataset.name),
+                )
+            else:
+                unrestricted[dataset.name] = rows_of(dataset.name, None)
+        by_dataset = {dataset.name: files for dataset in config.dictionary.datasets}
+        extracted = assemble_extract(
+            config, period, "fhir", selected, unrestricted, files=by_dataset
+        )
+        records = [ref for d in extracted.datasets.values() for ref in d.row_refs.to_pylist()]
+        return extracted, records
+
+    def stored(self, input_path: Path, period: Period) -> Extract:
+        """The extract through the store reader (every resource held as a dict)."""
+        builders = self.builders
+        names = read_names(
+            (path for builder in builders.values() for path in builder.paths()),
+            (link for builder in builders.values() for link in builder.links()),
+        )
+        # Elements R4B requires of the delivered types stay in the store, so deliveries validate.
+        names = names.union(*(required(resource_type) for resource_type in self.read.names))
+        store = load_store(input_path, projector(names))
+        kept = KeptResources(self.read, store.key_of) if self.carries else None
+
+        def rows_of(name: str, failures: PeriodDateFailures | None) -> Rows:
+            return builders[name].rows(store, failures, kept)
+
+        extracted, records = self._assemble(period, rows_of, tuple(store.files))
+        if kept is None:
+            return extracted
+        return replace(extracted, source_resources=kept.table(records))
+
+    def streamed(self, input_path: Path, period: Period) -> Extract:
+        """The extract through the streaming reader; :class:`Unsupported` when it cannot."""
+        config = self.config
+        specs = [
+            self.builders[d.name].spec(raw_text=d.name == config.period_dataset)
+            for d in config.dictionary.datasets
+        ]
+        streamed = read_input(
+            input_path, specs, self.options.mrn_system, self.read if self.carries else None
+        )
+        if streamed.duplicates:
+            log.info(
+                "%d resource(s) appeared more than once; the first copy is used",
+                streamed.duplicates,
             )
-        builders[dataset.name] = _DatasetBuilder(config, dataset, mapping, options)
-    names = read_names(
-        (path for builder in builders.values() for path in builder.paths()),
-        (link for builder in builders.values() for link in builder.links()),
-    )
-    read = ReadElements()
-    for builder in builders.values():
-        builder.read_elements(read)
-    # Elements R4B requires of the delivered types stay in the store, so deliveries validate.
-    names = names.union(*(required(resource_type) for resource_type in read.names))
-    store = load_store(Path(input_path), projector(names))
-    # Resources are kept only when the delivery carries them (decision 0231).
-    carries = config.delivery.fhir_content != "questionnaire" and config.delivery.format != "csv"
-    kept = KeptResources(read, store.key_of) if carries else None
-    selected: dict[str, PeriodSelection] = {}
-    unrestricted: dict[str, Rows] = {}
-    for dataset in config.dictionary.datasets:
-        builder = builders[dataset.name]
-        if dataset.name == config.period_dataset:
-            failures = PeriodDateFailures(
-                what=(
-                    f"{dataset.name}.{config.period_variable} (element "
-                    f"{builder.mapping.variables[config.period_variable].element} of "
-                    f"{builder.mapping.resource})"
-                ),
-                expected=EXPECTED[dataset.variable(config.period_variable).type],
-                printable=not compile_path(
-                    builder.mapping.variables[config.period_variable].element
-                ).reads_patient,
-            )
-            rows = builder.rows(store, failures, kept)
-            failures.raise_if_any()
-            selected[dataset.name] = select_period(
-                rows,
-                config.period_variable,
-                period,
-                referenced_variables(config, dataset.name),
-            )
-        else:
-            unrestricted[dataset.name] = builder.rows(store, None, kept)
-    files = {dataset.name: tuple(store.files) for dataset in config.dictionary.datasets}
-    extracted = assemble_extract(config, period, "fhir", selected, unrestricted, files=files)
-    if kept is None:
-        return extracted
-    records = (ref for d in extracted.datasets.values() for ref in d.row_refs.to_pylist())
-    return replace(extracted, source_resources=kept.table(records))
+        log.info(
+            "read %d FHIR resource(s) from %d file(s): %s",
+            streamed.keys.count - streamed.duplicates,
+            len(streamed.files),
+            ", ".join(f"{t} {n}" for t, n in sorted(streamed.counts.items())),
+        )
+        assembler = Assembler(streamed)
+        by_name = {spec.name: spec for spec in specs}
+
+        def rows_of(name: str, failures: PeriodDateFailures | None) -> Rows:
+            return self.builders[name].rows_from(assembler.records(by_name[name]), failures)
+
+        extracted, records = self._assemble(period, rows_of, tuple(streamed.files))
+        if not self.carries:
+            return extracted
+        return replace(extracted, source_resources=assembler.kept_table(records, self.read))

@@ -19,7 +19,6 @@ opt-outs, records without pseudonyms) restrict it by the records they keep.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -28,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.extract.fhir_columns import encode
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
 from aanlevering.extract.model import Extract
 
@@ -166,9 +166,7 @@ class KeptResources:
                 continue
             text = done.get(key)
             if text is None:
-                text = done[key] = json.dumps(
-                    cut(resource, self.read, self.canonical), ensure_ascii=False, sort_keys=True
-                )
+                text = done[key] = encode(cut(resource, self.read, self.canonical))
             rows.append(row_ref)
             keys.append(key)
             texts.append(text)

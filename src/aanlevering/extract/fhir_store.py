@@ -223,30 +223,27 @@ def is_fhir_document(document: Any) -> bool:
     return isinstance(document, dict) and bool(_TYPE.match(str(document.get("resourceType", ""))))
 
 
-def _load_bundle(store: ResourceStore, path: Path, skip_others: bool = False) -> bool:
+def _bundle_resources(
+    path: Path, skip_others: bool = False
+) -> Iterator[tuple[Resource, str, str | None]] | None:
     """Read one ``*.json`` file: a Bundle's entries, or a single resource.
 
     A file that is JSON but no FHIR resource (a manifest of one's own, notes) is
     refused, or, for a file found in an export folder (``skip_others``), left out:
-    returns False so the caller can name it.
+    returns None so the caller can name it.
     """
     bundle = _read_json(path)
     if not is_fhir_document(bundle):
         if skip_others:
-            return False
+            return None
         found = bundle.get("resourceType") if isinstance(bundle, dict) else type(bundle).__name__
         raise ExtractError(f"{path}: not a FHIR resource or Bundle (resourceType {_short(found)})")
     if bundle.get("resourceType") != "Bundle":
-        try:
-            store.add(bundle, path.name)
-        except SHAPE_ERRORS as error:
-            raise malformed(path.name, bundle, error) from None
-        return True
-    _add_entries(store, path, bundle)
-    return True
+        return iter([(bundle, path.name, None)])
+    return _entries(path, bundle)
 
 
-def _add_entries(store: ResourceStore, path: Path, bundle: dict[str, Any]) -> None:
+def _entries(path: Path, bundle: dict[str, Any]) -> Iterator[tuple[Resource, str, str | None]]:
     bundle_type = bundle.get("type")
     if not isinstance(bundle_type, str) or bundle_type not in BUNDLE_TYPES:
         raise ExtractError(
@@ -270,11 +267,7 @@ def _add_entries(store: ResourceStore, path: Path, bundle: dict[str, Any]) -> No
         full_url = entry.get("fullUrl")
         if full_url is not None and not isinstance(full_url, str):
             raise ExtractError(f"{path}: entry[{index}]: fullUrl must be a string")
-        location = f"{path.name}:entry[{index}]"
-        try:
-            store.add(resource, location, full_url if full_url else None)
-        except SHAPE_ERRORS as error:
-            raise malformed(location, resource, error) from None
+        yield resource, f"{path.name}:entry[{index}]", full_url if full_url else None
 
 
 def _bulk_manifest(folder: Path) -> dict[str, Any] | None:
@@ -353,6 +346,61 @@ def input_files(input_path: Path) -> tuple[list[Path], list[Path]]:
     return ndjson, bundles
 
 
+@dataclass
+class InputResources:
+    """Every resource of an input in reading order, with where it was read.
+
+    Iterating yields ``(resource, location, full_url)``; afterwards ``files``
+    names the files read and the files left out were logged. Both readers (the
+    store and the streaming columns) read through this, so they see the same
+    resources and refuse the same input.
+    """
+
+    input_path: Path
+    files: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[tuple[Resource, str, str | None]]:
+        ndjson, bundles = input_files(self.input_path)
+        skipped: list[str] = []
+        for path in ndjson:
+            others: list[int] = []
+            read = 0
+            for resource, location in _ndjson_resources(path, others):
+                read += 1
+                yield resource, location, None
+            if read or not others:
+                self.files.append(path.name)
+                if others:
+                    log.info(
+                        "left out %d line(s) of %s that are not FHIR resources (no resourceType), "
+                        "first at line %d",
+                        len(others),
+                        path.name,
+                        others[0],
+                    )
+            else:
+                skipped.append(path.name)
+        for path in bundles:
+            entries = _bundle_resources(path, skip_others=self.input_path.is_dir())
+            if entries is None:
+                skipped.append(path.name)
+                continue
+            yield from entries
+            self.files.append(path.name)
+        if skipped:
+            log.info(
+                "left out %d file(s) of %s that are not FHIR resources or Bundles: %s",
+                len(skipped),
+                self.input_path,
+                ", ".join(skipped),
+            )
+        if not self.files:
+            raise ExtractError(
+                f"no FHIR input in {self.input_path}: {', '.join(skipped)} hold no FHIR "
+                "resources or Bundles, and there are no bulk export files (*.ndjson)"
+            )
+
+
 def load_store(
     input_path: Path, project: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 ) -> ResourceStore:
@@ -361,47 +409,14 @@ def load_store(
     ``project`` keeps only the elements the mappings read, so memory follows what is
     extracted rather than the raw export (decision 0135).
     """
-    ndjson, bundles = input_files(input_path)
     store = ResourceStore(project=project)
-    skipped: list[str] = []
-    for path in ndjson:
-        others: list[int] = []
-        read = 0
-        for resource, location in _ndjson_resources(path, others):
-            read += 1
-            try:
-                store.add(resource, location)
-            except SHAPE_ERRORS as error:
-                raise malformed(location, resource, error) from None
-        if read or not others:
-            store.files.append(path.name)
-            if others:
-                log.info(
-                    "left out %d line(s) of %s that are not FHIR resources (no resourceType), "
-                    "first at line %d",
-                    len(others),
-                    path.name,
-                    others[0],
-                )
-        else:
-            skipped.append(path.name)
-    for path in bundles:
-        if _load_bundle(store, path, skip_others=input_path.is_dir()):
-            store.files.append(path.name)
-        else:
-            skipped.append(path.name)
-    if skipped:
-        log.info(
-            "left out %d file(s) of %s that are not FHIR resources or Bundles: %s",
-            len(skipped),
-            input_path,
-            ", ".join(skipped),
-        )
-    if not store.files:
-        raise ExtractError(
-            f"no FHIR input in {input_path}: {', '.join(skipped)} hold no FHIR resources "
-            "or Bundles, and there are no bulk export files (*.ndjson)"
-        )
+    resources = InputResources(Path(input_path))
+    for resource, location, full_url in resources:
+        try:
+            store.add(resource, location, full_url)
+        except SHAPE_ERRORS as error:
+            raise malformed(location, resource, error) from None
+    store.files = resources.files
     if store.duplicates:
         log.info("%d resource(s) appeared more than once; the first copy is used", store.duplicates)
     log.info(

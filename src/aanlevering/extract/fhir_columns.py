@@ -1,0 +1,389 @@
+"""A streaming FHIR reader: each resource projected into Arrow columns as it is read.
+
+The store-based reader (:mod:`aanlevering.extract.fhir_store`) keeps every
+resource of the export as a Python dict until the records are built, so memory
+and garbage-collection time grow with the export (6.4 GiB for 200k patients).
+This reader decodes one NDJSON line (or Bundle entry) at a time, evaluates on
+it the local part of every mapping path, appends the results to column
+builders that turn into Arrow arrays every :data:`BATCH` rows, and drops the
+resource. What stays is what the joins need: one row per resource (key, type,
+id, fullUrl), the focus resources' projected values and reference strings,
+the values of related resources with the references that link them, the
+values that ``resolve()`` reads on a target, the Patients' identity fields
+and, when the delivery carries them, the cut resources' JSON bytes.
+
+References are resolved after reading, all at once in Arrow (hash lookups of
+the reference strings against the keys), with the store's rules: a Bundle
+``fullUrl`` first, ``urn:uuid:`` through a unique resource id, otherwise the
+``Type/id`` at the end of the reference. Then each record takes its values in
+the store reader's order ("the first one read that has a value wins").
+
+Mappings or inputs outside what this reader projects (a ``resolve()`` after a
+``resolve()``, ``first()`` after ``resolve()``, a ``where`` filter that
+resolves, conditional references ``Type?identifier=``, non-text ids read by a
+path) raise :class:`Unsupported`; the extract then reads with the store reader,
+which handles them at its memory cost (decision 0235).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath, Step, evaluate
+
+#: Rows per Arrow batch: bounds the Python lists held while reading.
+BATCH = 65_536
+_TYPE = re.compile(r"^[A-Z][A-Za-z]+$")
+_HISTORY = re.compile(r"/_history/[^/]*$")
+_ENCODER = msgspec.json.Encoder(order="sorted")
+
+
+class Unsupported(Exception):
+    """The mapping or the input needs the store-based reader (the message says why)."""
+
+
+def _no_resolve(reference: str) -> Mapping[str, Any] | None:
+    raise Unsupported("a path resolves a reference where this reader reads locally")
+
+
+def local_items(path: FhirPath, resource: Mapping[str, Any]) -> list[Any]:
+    """The items of a path without ``resolve()`` on one resource."""
+    return evaluate(path, resource, _no_resolve)
+
+
+def reference_of(item: Any) -> str | None:
+    """The reference text an item stands for (a Reference's ``reference``, or a string)."""
+    reference = item.get("reference") if isinstance(item, Mapping) else item
+    return reference.strip() if isinstance(reference, str) else None
+
+
+def typed_key(reference: str) -> str | None:
+    """``Type/id`` at the end of a relative or absolute reference (``_history`` ignored)."""
+    parts = _HISTORY.sub("", reference).rstrip("/").split("/")
+    if len(parts) >= 2 and _TYPE.match(parts[-2]):
+        return f"{parts[-2]}/{parts[-1]}"
+    return None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A mapping path split at its ``resolve()``.
+
+    ``refs`` are the steps read on the base resource that give references
+    (None for a leading type such as ``Patient.``, which follows ``subject`` /
+    ``patient``); ``target`` the steps read on what they point at; ``root`` the
+    type a leading-type path needs its target to have.
+    """
+
+    refs: FhirPath | None
+    target: FhirPath
+    root: str | None = None
+
+    @cached_property
+    def reads_id(self) -> bool:
+        """Whether the target part is just ``id`` (answered from the key columns)."""
+        return self.target.steps == (Step("name", "id"),)
+
+
+def split(path: FhirPath, base_type: str) -> FhirPath | Chain:
+    """``path`` as a local path, or as a chain through one reference; Unsupported otherwise."""
+    steps = path.steps
+    kinds = [step.kind for step in steps]
+    if path.root_type is not None and path.root_type != base_type:
+        if "resolve" in kinds or "first" in kinds or path.root_type not in ROOT_LINKS:
+            raise Unsupported(f"{path.text!r}: a leading type followed by resolve() or first()")
+        return Chain(None, FhirPath(path.text, None, steps), path.root_type)
+    if "resolve" not in kinds:
+        return path
+    at = kinds.index("resolve")
+    after = steps[at + 1 :]
+    if any(step.kind in ("resolve", "first") for step in after):
+        raise Unsupported(f"{path.text!r}: resolve() or first() after resolve()")
+    before = FhirPath(path.text, path.root_type, steps[:at])
+    return Chain(before, FhirPath(path.text, None, after))
+
+
+class Builder:
+    """Column builders that become Arrow batches every :data:`BATCH` rows.
+
+    Rows are appended as tuples in column order (one list append per row) and
+    transposed once per batch.
+    """
+
+    def __init__(self, types: Mapping[str, pa.DataType]) -> None:
+        self.types = dict(types)
+        self.names = list(types)
+        self.pending: list[tuple[Any, ...]] = []
+        self.batches: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def add(self, row: tuple[Any, ...]) -> None:
+        """Append one row (a tuple in column order)."""
+        self.pending.append(row)
+        self.rows += 1
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def add_named(self, values: Mapping[str, Any]) -> None:
+        """Append one row given by column name (missing names are null)."""
+        self.add(tuple(values.get(name) for name in self.names))
+
+    def flush(self) -> None:
+        """Turn the rows held as Python values into one Arrow batch."""
+        if not self.pending:
+            return
+        columns = list(zip(*self.pending, strict=True))
+        arrays = [
+            pa.array(column, self.types[name])
+            for name, column in zip(self.names, columns, strict=True)
+        ]
+        self.batches.append(pa.RecordBatch.from_arrays(arrays, names=self.names))
+        self.pending = []
+
+    def table(self) -> pa.Table:
+        """Every row as one table (no copy of the batches)."""
+        self.flush()
+        schema = pa.schema(list(self.types.items()))
+        return pa.Table.from_batches(self.batches, schema=schema)
+
+
+def compile_local(path: FhirPath) -> Callable[[dict[str, Any]], list[Any]]:
+    """A fast evaluator of a path without ``resolve()`` on decoded JSON (as :func:`evaluate`).
+
+    Decoded JSON objects are plain dicts, so the checks are ``dict`` checks rather
+    than the ``Mapping`` ABC the general evaluator needs.
+    """
+    if any(step.kind == "resolve" for step in path.steps):
+        raise Unsupported(f"{path.text!r} resolves a reference")
+    steps = path.steps
+
+    def run(resource: dict[str, Any]) -> list[Any]:
+        items: list[Any] = [resource]
+        for step in steps:
+            if not items:
+                return items
+            kind = step.kind
+            if kind == "name":
+                items = _names(items, step.name)
+            elif kind == "where":
+                name, wanted = step.name, step.value
+                items = [
+                    item
+                    for item in items
+                    if type(item) is dict
+                    and item.get(name) is not None
+                    and str(item.get(name)) == wanted
+                ]
+            elif kind == "extension":
+                url = step.value
+                items = [
+                    extension
+                    for extension in _names(items, "extension")
+                    if type(extension) is dict and extension.get("url") == url
+                ]
+            else:
+                items = items[:1]
+        return items
+
+    return run
+
+
+def _names(items: list[Any], name: str) -> list[Any]:
+    out: list[Any] = []
+    for item in items:
+        if type(item) is not dict:
+            continue
+        value = item.get(name)
+        if value is None and name not in item:
+            size = len(name)
+            for key in item:
+                if len(key) > size and key.startswith(name) and key[size].isupper():
+                    value = item[key]
+                    break
+        if value is None:
+            continue
+        if type(value) is list:
+            out.extend(value)
+        else:
+            out.append(value)
+    return out
+
+
+@contextmanager
+def quiet_gc() -> Any:
+    """No cyclic garbage collection while millions of short-lived dicts pass through.
+
+    Decoded resources hold no cycles; what is kept lives in Arrow buffers, which
+    the collector does not track. Collection runs once afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def encode(resource: Mapping[str, Any]) -> str:
+    """The text a kept resource travels as: compact JSON with sorted keys (both readers)."""
+    return _ENCODER.encode(resource).decode("utf-8")
+
+
+@dataclass
+class Keys:
+    """One row per distinct resource (the first copy read) and its identity in the input."""
+
+    key: pa.Array
+    type: pa.Array
+    id: pa.Array
+    first_of: np.ndarray  # per resource row: the row of the first copy of its key
+    full_urls: pa.Table  # (full_url, row) of Bundle entries, first wins
+
+    @property
+    def first(self) -> np.ndarray:
+        """Per resource row: whether it is the first copy of its key (later copies are ignored)."""
+        return np.asarray(self.first_of == np.arange(len(self.first_of)))
+
+    @property
+    def count(self) -> int:
+        """Resources read (copies included)."""
+        return len(self.key)
+
+    def rows_of(self, references: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        """The resource row (first copy) each reference points at, -1 where it is not here."""
+        refs = references.cast(pa.string())
+        if isinstance(refs, pa.ChunkedArray):
+            refs = refs.combine_chunks()
+        out = np.full(len(refs), -1, dtype=np.int64)
+        if len(refs) == 0:
+            return out
+        if self.full_urls.num_rows:
+            found = _index(refs, self.full_urls.column("full_url"))
+            rows = self.full_urls.column("row").to_numpy()
+            hit = found >= 0
+            out[hit] = self.first_of[rows[found[hit]]]
+        valid = np.asarray(pc.is_valid(refs).to_numpy(zero_copy_only=False), dtype=bool)
+        todo = np.where((out < 0) & valid)[0]
+        if len(todo) == 0:
+            return out
+        texts = pc.take(refs, pa.array(todo)).to_pylist()
+        urn: list[tuple[int, str]] = []
+        typed: list[tuple[int, str]] = []
+        for position, text in zip(todo.tolist(), texts, strict=True):
+            if text.startswith(("urn:uuid:", "urn:oid:")):
+                urn.append((position, text.rsplit(":", 1)[-1]))
+            elif "?" in text:
+                raise Unsupported("a conditional reference (Type?identifier=...)")
+            else:
+                key = typed_key(text)
+                if key is not None:
+                    typed.append((position, key))
+        if typed:
+            found = _index(pa.array([key for _, key in typed], pa.string()), self.key)
+            positions = np.array([position for position, _ in typed], dtype=np.int64)
+            hit = found >= 0
+            out[positions[hit]] = found[hit]
+        if urn:
+            self._urn(urn, out)
+        return out
+
+    def _urn(self, urn: list[tuple[int, str]], out: np.ndarray) -> None:
+        """``urn:uuid:<id>`` points at the one resource with that id (none when ambiguous)."""
+        firsts = pa.array(self.first)
+        ids = pc.filter(self.id, firsts)
+        rows = pc.filter(pa.array(np.arange(self.count)), firsts)
+        counts = pc.value_counts(ids)
+        unique = pc.filter(counts.field("values"), pc.equal(counts.field("counts"), 1))
+        wanted = pa.array([bare for _, bare in urn], pa.string())
+        where = pc.index_in(wanted, value_set=ids).to_pylist()
+        unique_set = pc.is_in(wanted, value_set=unique).to_pylist()
+        for (position, _), index, single in zip(urn, where, unique_set, strict=True):
+            if index is not None and single:
+                out[position] = rows[index].as_py()
+
+
+def _index(values: pa.Array, value_set: pa.Array) -> np.ndarray:
+    """Position of each value in ``value_set`` (first match), -1 where absent."""
+    found = pc.fill_null(pc.index_in(values, value_set=value_set), -1)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+class KeyBuilder:
+    """Collects the key columns while reading."""
+
+    def __init__(self) -> None:
+        self.columns = Builder({"key": pa.string(), "type": pa.string(), "id": pa.string()})
+        self.full_urls: dict[str, int] = {}
+        self.odd_ids = False
+
+    def add(self, resource: Mapping[str, Any], location: str, full_url: str | None) -> int:
+        """Register one resource; returns its row."""
+        row = self.columns.rows
+        resource_type = str(resource["resourceType"])
+        resource_id = resource.get("id")
+        if isinstance(resource_id, str) and resource_id:
+            key = f"{resource_type}/{resource_id}"
+        else:
+            key = full_url or f"{resource_type}@{location}"
+            if resource_id is not None:
+                self.odd_ids = True
+        if full_url and full_url not in self.full_urls:
+            self.full_urls[full_url] = row
+        self.columns.add(
+            (key, resource_type, resource_id if isinstance(resource_id, str) else None)
+        )
+        return row
+
+    def done(self) -> Keys:
+        """The key columns, with the first copy of each key marked."""
+        table = self.columns.table()
+        key = table.column("key").combine_chunks()
+        first_of = np.asarray(
+            pc.index_in(key, value_set=key).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        full_urls = pa.table(
+            {
+                "full_url": pa.array(list(self.full_urls), pa.string()),
+                "row": pa.array(list(self.full_urls.values()), pa.int64()),
+            }
+        )
+        return Keys(
+            key=key,
+            type=table.column("type").combine_chunks(),
+            id=table.column("id").combine_chunks(),
+            first_of=first_of,
+            full_urls=full_urls,
+        )
+
+
+def first_per_group(groups: np.ndarray, candidates: np.ndarray) -> dict[int, int]:
+    """For each group value, the first position (array order) among ``candidates`` positions."""
+    if len(candidates) == 0:
+        return {}
+    values, index = np.unique(groups[candidates], return_index=True)
+    return dict(zip(values.tolist(), candidates[index].tolist(), strict=True))
+
+
+def dense(rows: Iterable[int], size: int) -> np.ndarray:
+    """An index over resource rows: position of each row in ``rows`` (-1: absent, first wins)."""
+    out = np.full(size, -1, dtype=np.int64)
+    positions = np.fromiter(rows, dtype=np.int64)
+    if len(positions):
+        order = np.arange(len(positions))[::-1]  # later writes lose: the first position stays
+        out[positions[order]] = order
+    return out
+
+
+Encoder = Callable[[Mapping[str, Any]], str]

@@ -1,0 +1,818 @@
+"""FHIR records from the streaming columns: the store reader's rules, with Arrow joins.
+
+:mod:`aanlevering.extract.fhir_columns` reads each resource once into
+columns; this module says what to read (per dataset its focus resources,
+direct values, references to follow, related resources and Patients) and
+then builds each dataset's records from those columns exactly as
+:mod:`aanlevering.extract.fhir` does from the store: the same focus
+selection (filter, entered-in-error), the same Patient link, "the first
+related resource read that has a value wins", the same kept resources, and
+the same input errors (file and line of the resource at fault).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import IDENTITY_FIELDS, CodeFilter
+from aanlevering.errors import ExtractError
+from aanlevering.extract.fhir_columns import (
+    Builder,
+    Chain,
+    KeyBuilder,
+    Keys,
+    Unsupported,
+    compile_local,
+    dense,
+    encode,
+    first_per_group,
+    quiet_gc,
+    reference_of,
+    split,
+)
+from aanlevering.extract.fhir_identity import patient_identity
+from aanlevering.extract.fhir_resources import PERSON_TYPES, SCHEMA, ReadElements, cut
+from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources, malformed
+from aanlevering.extract.fhir_values import convert
+from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
+from aanlevering.extract.model import ARROW_TYPES
+from aanlevering.extract.select import MAX_LISTED
+
+log = logging.getLogger(__name__)
+
+_PATIENT_LINKS = ("subject", "patient")
+_SHAPES: dict[str, type[Exception]] = {error.__name__: error for error in SHAPE_ERRORS}
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """One mapped variable as the store reader compiled it."""
+
+    name: str
+    type: str
+    path: FhirPath
+    resource: str | None
+    link: str
+    where: tuple[CodeFilter, FhirPath] | None
+    value_map: Mapping[str, str] | None
+    raw_text: bool = False
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset's focus resource, filter and variables."""
+
+    name: str
+    focus: str
+    where: tuple[CodeFilter, FhirPath] | None
+    variables: tuple[VariableSpec, ...]
+
+
+@dataclass(frozen=True)
+class StreamedRecords:
+    """One dataset's records as columns, in focus reading order."""
+
+    refs: pa.Array
+    identities: dict[str, pa.Array]
+    values: dict[str, pa.Array]
+    raw_text: dict[str, pa.Array]
+    failed: dict[str, pa.Array]
+
+
+def entered_in_error(resource: Mapping[str, Any]) -> bool:
+    """Resources recorded by mistake are never delivered."""
+    if resource.get("status") == "entered-in-error":
+        return True
+    verification = resource.get("verificationStatus") or {}
+    codings = verification.get("coding") if isinstance(verification, Mapping) else None
+    return any(
+        isinstance(c, Mapping) and c.get("code") == "entered-in-error" for c in codings or ()
+    )
+
+
+Items = Callable[[dict[str, Any]], list[Any]]
+
+
+def code_matcher(
+    code_filter: tuple[CodeFilter, FhirPath] | None,
+) -> Callable[[dict[str, Any]], bool] | None:
+    """A test whether a coded element of a resource has the filter's system (and a code)."""
+    if code_filter is None:
+        return None
+    spec, path = code_filter
+    items = compile_local(path)
+    system, codes = spec.system, spec.codes
+
+    def matches(resource: dict[str, Any]) -> bool:
+        for item in items(resource):
+            if type(item) is not dict:
+                continue
+            codings = item.get("coding") if "coding" in item else [item]
+            for coding in codings or ():
+                if (
+                    type(coding) is dict
+                    and coding.get("system") == system
+                    and (not codes or coding.get("code") in codes)
+                ):
+                    return True
+        return False
+
+    return matches
+
+
+def _finisher(variable: VariableSpec) -> Callable[[Any], tuple[Any, ...]]:
+    """Map, convert and (for the period variable) keep the text of one read value."""
+    value_map = variable.value_map
+    type_name = variable.type
+    keep_text = variable.raw_text
+
+    def finish(value: Any) -> tuple[Any, ...]:
+        if value_map and isinstance(value, str | int | bool):
+            key = str(value).lower() if isinstance(value, bool) else str(value)
+            value = value_map.get(key, value)
+        converted, ok = convert(value, type_name)
+        if keep_text:
+            return converted, ok, (None if value is None else str(value))
+        return converted, ok
+
+    return finish
+
+
+def _reference(resource: Mapping[str, Any], name: str) -> str | None:
+    value = resource.get(name)
+    if isinstance(value, Mapping) and isinstance(value.get("reference"), str):
+        return str(value["reference"]).strip()
+    return None
+
+
+def _value_columns(variable: VariableSpec) -> dict[str, pa.DataType]:
+    columns = {f"v_{variable.name}": ARROW_TYPES[variable.type]}
+    columns[f"ok_{variable.name}"] = pa.bool_()
+    if variable.raw_text:
+        columns[f"raw_{variable.name}"] = pa.string()
+    return columns
+
+
+def _resolves(path: FhirPath, base_type: str) -> bool:
+    """Whether evaluating ``path`` on a ``base_type`` would follow a reference."""
+    leading = path.root_type is not None and path.root_type != base_type
+    return leading or any(step.kind == "resolve" for step in path.steps)
+
+
+_FOCUS_COLUMNS: dict[str, pa.DataType] = {
+    "row": pa.int64(),
+    "loc": pa.string(),
+    "excluded": pa.bool_(),
+    "error": pa.string(),
+    "subject": pa.string(),
+    "patient": pa.string(),
+    "encounter": pa.string(),
+}
+
+
+class _Focus:
+    """Reads one dataset's focus resources."""
+
+    def __init__(self, spec: DatasetSpec) -> None:
+        self.spec = spec
+        self.local: list[tuple[VariableSpec, Items, Callable[[Any], tuple[Any, ...]]]] = []
+        self.chains: list[tuple[VariableSpec, Chain]] = []
+        self.related: list[_Related] = []
+        if spec.where is not None and _resolves(spec.where[1], spec.focus):
+            raise Unsupported("a dataset filter that resolves a reference")
+        self.where = code_matcher(spec.where)
+        columns = dict(_FOCUS_COLUMNS)
+        for variable in spec.variables:
+            if variable.resource is not None:
+                self.related.append(_Related(variable))
+                continue
+            compiled = split(variable.path, spec.focus)
+            if isinstance(compiled, Chain):
+                self.chains.append((variable, compiled))
+            else:
+                self.local.append((variable, compile_local(compiled), _finisher(variable)))
+                columns.update(_value_columns(variable))
+        self.rows = Builder(columns)
+        self.chain_refs = [
+            (variable.name, chain, compile_local(chain.refs) if chain.refs else None)
+            for variable, chain in self.chains
+        ]
+        self.refs = {
+            variable.name: Builder({"frow": pa.int64(), "link": pa.int8(), "ref": pa.string()})
+            for variable, _ in self.chains
+        }
+        self._blank = (None,) * (len(columns) - len(_FOCUS_COLUMNS))
+
+    def read(self, resource: dict[str, Any], row: int, location: str) -> bool:
+        """Project one focus-type resource; True when it is a record (so its text may be kept)."""
+        try:
+            if self.where is not None and not self.where(resource):
+                return False
+            if entered_in_error(resource):
+                self.rows.add((row, location, True, None, None, None, None, *self._blank))
+                return False
+            encounter = resource.get("encounter") or resource.get("context")
+            encounter_ref = (
+                str(encounter["reference"]).strip()
+                if isinstance(encounter, Mapping) and isinstance(encounter.get("reference"), str)
+                else None
+            )
+            values: list[Any] = []
+            for _, items, finish in self.local:
+                found = items(resource)
+                values.extend(finish(found[0] if found else None))
+            frow = self.rows.rows
+            for name, chain, refs in self.chain_refs:
+                builder = self.refs[name]
+                for link, ref in _chain_refs(chain, refs, resource):
+                    builder.add((frow, link, ref))
+            record = (
+                row,
+                location,
+                False,
+                None,
+                _reference(resource, "subject"),
+                _reference(resource, "patient"),
+                encounter_ref,
+                *values,
+            )
+        except SHAPE_ERRORS as error:
+            self.rows.add(
+                (row, location, False, type(error).__name__, None, None, None, *self._blank)
+            )
+            return False
+        self.rows.add(record)
+        return True
+
+
+def _chain_refs(
+    chain: Chain, refs: Items | None, resource: dict[str, Any]
+) -> list[tuple[int, str]]:
+    """The references a chain follows from ``resource``, with the link they came through."""
+    found: list[tuple[int, str]] = []
+    if refs is None:
+        for link, name in enumerate(ROOT_LINKS[str(chain.root)]):
+            value = resource.get(name)
+            for item in value if isinstance(value, list) else [value]:
+                reference = reference_of(item)
+                if reference is not None:
+                    found.append((link, reference))
+        return found
+    for item in refs(resource):
+        reference = reference_of(item)
+        if reference is not None:
+            found.append((0, reference))
+    return found
+
+
+class _Related:
+    """Reads the related resources of one variable (type, link, filter, value)."""
+
+    def __init__(self, variable: VariableSpec) -> None:
+        self.variable = variable
+        compiled = split(variable.path, str(variable.resource))
+        if isinstance(compiled, Chain):
+            raise Unsupported("a related resource's path that resolves a reference")
+        self.items = compile_local(compiled)
+        if variable.where is not None and _resolves(variable.where[1], str(variable.resource)):
+            raise Unsupported("a related resource's filter that resolves a reference")
+        self.where = code_matcher(variable.where)
+        self.finish = _finisher(variable)
+        columns: dict[str, pa.DataType] = {
+            "row": pa.int64(),
+            "loc": pa.string(),
+            "ref": pa.string(),
+            "error": pa.string(),
+        }
+        columns.update(_value_columns(variable))
+        self.rows = Builder(columns)
+        self._blank = (None,) * (len(columns) - 4)
+
+    def read(self, resource: dict[str, Any], row: int, location: str, usable: bool | str) -> bool:
+        """Project one resource of the related type; True when it has a value (may be kept).
+
+        ``usable``: not entered in error (checked once per resource by the caller), or
+        the name of the error that check met.
+        """
+        error = usable if isinstance(usable, str) else None
+        values: tuple[Any, ...] = self._blank
+        if error is None:
+            try:
+                if not usable or (self.where is not None and not self.where(resource)):
+                    return False
+                found = self.items(resource)
+            except SHAPE_ERRORS as failure:
+                error = type(failure).__name__
+            else:
+                if not found:
+                    return False
+                values = self.finish(found[0])
+        value = resource.get(self.variable.link)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, Mapping) and isinstance(item.get("reference"), str):
+                self.rows.add((row, location, str(item["reference"]).strip(), error, *values))
+        return error is None
+
+
+class _Target:
+    """Reads what a chain's ``resolve()`` reads on every resource it may point at."""
+
+    def __init__(self, variable: VariableSpec, chain: Chain) -> None:
+        self.variable = variable
+        self.chain = chain
+        self.root = chain.root
+        self.items = compile_local(chain.target)
+        self.finish = _finisher(variable)
+        columns: dict[str, pa.DataType] = {"row": pa.int64(), "error": pa.string()}
+        columns.update(_value_columns(variable))
+        self.rows = Builder(columns)
+        self._blank = (None,) * (len(columns) - 2)
+
+    def read(self, resource: dict[str, Any], row: int, resource_type: str) -> None:
+        """Evaluate the target steps on one resource; keep a row when they select something."""
+        if self.root and resource_type != self.root:
+            return
+        try:
+            found = self.items(resource)
+        except SHAPE_ERRORS as error:
+            self.rows.add((row, type(error).__name__, *self._blank))
+            return
+        if found:
+            self.rows.add((row, None, *self.finish(found[0])))
+
+
+_IDENTITY_COLUMNS: dict[str, pa.DataType] = {
+    "row": pa.int64(),
+    "loc": pa.string(),
+    "error": pa.string(),
+    **{name: pa.string() for name in IDENTITY_FIELDS},
+}
+
+
+@dataclass
+class StreamedInput:
+    """Everything read from the input, as columns."""
+
+    keys: Keys
+    files: list[str]
+    focus: dict[str, _Focus]
+    targets: dict[tuple[str, str], _Target]
+    patients: pa.Table
+    texts: pa.Table | None
+    duplicates: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+class _Dispatch:
+    """Hands each resource to the readers of its type, once."""
+
+    def __init__(self, datasets: Sequence[DatasetSpec], read: ReadElements | None) -> None:
+        self.focus = {spec.name: _Focus(spec) for spec in datasets}
+        self.by_focus: dict[str, list[_Focus]] = {}
+        self.by_related: dict[str, list[_Related]] = {}
+        self.targets: dict[tuple[str, str], _Target] = {}
+        for reader in self.focus.values():
+            self.by_focus.setdefault(reader.spec.focus, []).append(reader)
+            for related in reader.related:
+                self.by_related.setdefault(str(related.variable.resource), []).append(related)
+            for variable, chain in reader.chains:
+                self.targets[(reader.spec.name, variable.name)] = _Target(variable, chain)
+        self.evaluated = [t for t in self.targets.values() if not t.chain.reads_id]
+        self.read = read
+        self.texts = Builder({"row": pa.int64(), "text": pa.string()}) if read else None
+
+    def __call__(self, resource: dict[str, Any], row: int, location: str, kind: str) -> None:
+        keep = False
+        for reader in self.by_focus.get(kind, ()):
+            keep = reader.read(resource, row, location) or keep
+        related_readers = self.by_related.get(kind)
+        if related_readers:
+            usable: bool | str
+            try:
+                usable = not entered_in_error(resource)
+            except SHAPE_ERRORS as error:
+                usable = type(error).__name__  # each reader records it against its candidates
+            for related in related_readers:
+                keep = related.read(resource, row, location, usable) or keep
+        for target in self.evaluated:
+            target.read(resource, row, kind)
+        if keep and self.texts is not None and self.read is not None:
+            self.texts.add((row, _cut_text(resource, self.read)))
+
+
+def read_input(
+    input_path: Path,
+    datasets: Sequence[DatasetSpec],
+    mrn_system: str | None,
+    read: ReadElements | None,
+) -> StreamedInput:
+    """Read every resource of the input once into columns (``read``: keep cut texts)."""
+    dispatch = _Dispatch(datasets, read)
+    keys = KeyBuilder()
+    patients = Builder(_IDENTITY_COLUMNS)
+    resources = InputResources(Path(input_path))
+    counts: dict[str, int] = {}
+    with quiet_gc():
+        for found, location, full_url in resources:
+            resource = cast(dict[str, Any], found)  # decoded JSON (and XML) objects are dicts
+            try:
+                row = keys.add(resource, location, full_url)
+            except SHAPE_ERRORS as error:
+                raise malformed(location, resource, error) from None
+            kind = str(resource["resourceType"])
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind == "Patient":
+                _read_patient(patients, resource, row, location, mrn_system)
+            dispatch(resource, row, location, kind)
+    gc.collect()
+    key_columns = keys.done()
+    if keys.odd_ids and any(t.chain.reads_id for t in dispatch.targets.values()):
+        raise Unsupported("a path reads the id of a resource whose id is not text")
+    return StreamedInput(
+        keys=key_columns,
+        files=resources.files,
+        focus=dispatch.focus,
+        targets=dispatch.targets,
+        patients=patients.table(),
+        texts=dispatch.texts.table() if dispatch.texts is not None else None,
+        duplicates=int((~key_columns.first).sum()),
+        counts=counts,
+    )
+
+
+def _read_patient(
+    patients: Builder, resource: dict[str, Any], row: int, location: str, mrn_system: str | None
+) -> None:
+    try:
+        identity = patient_identity(resource, mrn_system)
+    except SHAPE_ERRORS as error:
+        patients.add((row, location, type(error).__name__, *(None for _ in IDENTITY_FIELDS)))
+        return
+    patients.add((row, location, None, *(identity.get(name) for name in IDENTITY_FIELDS)))
+
+
+def _cut_text(resource: Mapping[str, Any], read: ReadElements) -> str:
+    """The kept text with references as written (canonical ones are fixed when kept)."""
+    if resource.get("resourceType") in PERSON_TYPES:
+        return ""
+    return encode(cut(resource, read, _as_written))
+
+
+def _as_written(reference: str) -> str | None:
+    return None
+
+
+def _shape_error(location: str, resource_type: str, name: str) -> ExtractError:
+    return malformed(location, {"resourceType": resource_type}, _SHAPES.get(name, TypeError)())
+
+
+def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(array.to_numpy(zero_copy_only=False))
+
+
+class Assembler:
+    """Builds each dataset's records from the streamed columns."""
+
+    def __init__(self, streamed: StreamedInput) -> None:
+        self.streamed = streamed
+        self.keys = streamed.keys
+        self.first = streamed.keys.first
+        self.is_patient = _numpy(pc.equal(streamed.keys.type, "Patient")).astype(bool)
+        patients = streamed.patients
+        self.patients = patients.filter(pa.array(self.first[_numpy(patients.column("row"))]))
+        self.patient_at = dense(_numpy(self.patients.column("row")).tolist(), self.keys.count)
+        self.kept: list[tuple[pa.Array, np.ndarray]] = []
+
+    def records(self, spec: DatasetSpec) -> StreamedRecords:
+        """The records of one dataset; raises what the store reader raises on the same input."""
+        reader = self.streamed.focus[spec.name]
+        table = reader.rows.table()
+        table = table.append_column("position", pa.array(np.arange(table.num_rows)))
+        rows = _numpy(table.column("row")).astype(np.int64)
+        table = table.filter(pa.array(self.first[rows]))
+        errors = table.filter(pc.is_valid(table.column("error")))
+        if errors.num_rows:
+            raise _shape_error(
+                str(errors.column("loc")[0]), spec.focus, str(errors.column("error")[0])
+            )
+        excluded = pc.fill_null(table.column("excluded"), False)
+        if pc.any(excluded).as_py():
+            log.info(
+                "%s: %d %s resource(s) entered-in-error left out",
+                spec.name,
+                pc.sum(excluded).as_py(),
+                spec.focus,
+            )
+        table = table.filter(pc.invert(excluded))
+        rows = _numpy(table.column("row")).astype(np.int64)
+        patient = self._patients(spec, table, rows)
+        orphan = patient < 0
+        locations = table.column("loc")
+        if orphan.any():
+            self._refuse_orphans(spec, locations, orphan)
+        patient_rows = self.patient_at[patient]
+        errors_at = self.patients.column("error").take(pa.array(patient_rows))
+        if pc.any(pc.is_valid(errors_at)).as_py():
+            first = int(np.where(_numpy(pc.is_valid(errors_at)))[0][0])
+            position = int(patient_rows[first])
+            raise _shape_error(
+                str(self.patients.column("loc")[position]),
+                "Patient",
+                str(self.patients.column("error")[position]),
+            )
+        identities = {
+            name: self.patients.column(name).take(pa.array(patient_rows)).combine_chunks()
+            for name in IDENTITY_FIELDS
+        }
+        values: dict[str, pa.Array] = {}
+        oks: dict[str, np.ndarray] = {}
+        raws: dict[str, pa.Array] = {}
+        used: dict[str, np.ndarray] = {}
+        chains = {variable.name: chain for variable, chain in reader.chains}
+        related = {r.variable.name: r for r in reader.related}
+        for variable in spec.variables:
+            if variable.name in related:
+                picked, source, used_rows = self._related(spec, related[variable.name], table, rows)
+                used[variable.name] = used_rows
+            elif variable.name in chains:
+                picked, source = self._chain(spec, reader, variable, chains[variable.name], table)
+            else:
+                picked, source = np.arange(table.num_rows), table
+            values[variable.name], oks[variable.name], raws[variable.name] = _take(
+                variable, source, picked
+            )
+        self.kept.append((locations.combine_chunks(), self._kept_rows(spec, rows, used)))
+        refs = locations.combine_chunks()
+        failed = {name: pc.filter(refs, pa.array(~ok)) for name, ok in oks.items() if (~ok).any()}
+        return StreamedRecords(refs, identities, values, raws, failed)
+
+    def _patients(self, spec: DatasetSpec, table: pa.Table, rows: np.ndarray) -> np.ndarray:
+        if spec.focus == "Patient":
+            return rows.copy()
+        patient = np.full(len(rows), -1, dtype=np.int64)
+        for name in _PATIENT_LINKS:
+            found = self.keys.rows_of(table.column(name))
+            good = (patient < 0) & (found >= 0)
+            good[good] = self.is_patient[found[good]]
+            patient[good] = found[good]
+        return patient
+
+    def _refuse_orphans(
+        self, spec: DatasetSpec, locations: pa.ChunkedArray, orphan: np.ndarray
+    ) -> None:
+        orphans = pc.filter(locations, pa.array(orphan)).to_pylist()
+        listed = ", ".join(orphans[:MAX_LISTED])
+        more = f" and {len(orphans) - MAX_LISTED} more" if len(orphans) > MAX_LISTED else ""
+        raise ExtractError(
+            f"{len(orphans)} {spec.focus} resource(s) of dataset {spec.name!r} refer to a "
+            f"patient that is not in the input: {listed}{more} (a bulk export must include "
+            "Patient resources)"
+        )
+
+    def _related(
+        self, spec: DatasetSpec, related: _Related, table: pa.Table, rows: np.ndarray
+    ) -> tuple[np.ndarray, pa.Table, np.ndarray]:
+        """Per record the row of the related table its value comes from (-1: none)."""
+        variable = related.variable
+        candidates = related.rows.table()
+        first = self.first[_numpy(candidates.column("row")).astype(np.int64)]
+        candidates = candidates.filter(pa.array(first))
+        target = self.keys.rows_of(candidates.column("ref"))
+        if variable.link != "encounter" or spec.focus == "Encounter":
+            wanted = rows
+        else:
+            wanted = self.keys.rows_of(table.column("encounter"))
+        error = _numpy(pc.is_valid(candidates.column("error"))).astype(bool)
+        if error.any():
+            bad = np.where(error & np.isin(target, wanted[wanted >= 0]))[0]
+            if len(bad):
+                raise _shape_error(
+                    str(candidates.column("loc")[int(bad[0])]),
+                    str(variable.resource),
+                    str(candidates.column("error")[int(bad[0])]),
+                )
+        best = first_per_group(target, np.where((target >= 0) & ~error)[0])
+        picked = np.array([best.get(int(t), -1) if t >= 0 else -1 for t in wanted], np.int64)
+        candidate_rows = _numpy(candidates.column("row")).astype(np.int64)
+        used = _at(candidate_rows, picked)
+        return picked, candidates, used
+
+    def _chain(
+        self,
+        spec: DatasetSpec,
+        reader: _Focus,
+        variable: VariableSpec,
+        chain: Chain,
+        table: pa.Table,
+    ) -> tuple[np.ndarray, pa.Table]:
+        """Per record the row of the target table its value comes from (-1: none)."""
+        refs = reader.refs[variable.name].table()
+        position_of = self._focus_positions(reader, table)
+        frow = _numpy(refs.column("frow")).astype(np.int64)
+        record = position_of[frow] if len(frow) else frow
+        keep = record >= 0
+        refs = refs.filter(pa.array(keep))
+        record = record[keep]
+        target = self.keys.rows_of(refs.column("ref"))
+        link = _numpy(refs.column("link")).astype(np.int64)
+        if chain.root is not None:
+            typed = target >= 0
+            typed[typed] = _numpy(
+                pc.equal(self.keys.type.take(pa.array(target[typed])), chain.root)
+            )
+            lowest = np.full(table.num_rows, 99, dtype=np.int64)
+            np.minimum.at(lowest, record[typed], link[typed])
+            eligible = typed & (link == lowest[record])
+        else:
+            eligible = target >= 0
+        if chain.reads_id:
+            ids = self.keys.id.take(pa.array(np.maximum(target, 0), pa.int64()))
+            claims = eligible & _numpy(pc.is_valid(ids)).astype(bool)
+            best = first_per_group(record, np.where(claims)[0])
+            picked = np.array([best.get(i, -1) for i in range(table.num_rows)], np.int64)
+            chosen = np.maximum(_at(target, picked), 0)
+            id_values = self.keys.id.take(pa.array(chosen)).to_pylist()
+            finish = _finisher(variable)
+            results = [
+                finish(value if index >= 0 else None)
+                for index, value in zip(picked.tolist(), id_values, strict=True)
+            ]
+            types = _value_columns(variable)
+            columns = list(zip(*results, strict=True)) if results else [()] * len(types)
+            source = pa.table(
+                {
+                    name: pa.array(column, types[name])
+                    for name, column in zip(types, columns, strict=True)
+                }
+            )
+            return np.arange(table.num_rows), source
+        nodes = self.streamed.targets[(spec.name, variable.name)].rows.table()
+        node_at = dense(_numpy(nodes.column("row")).astype(np.int64).tolist(), self.keys.count)
+        node = np.where(eligible, _at(node_at, target), -1)
+        errors = _numpy(pc.is_valid(nodes.column("error"))).astype(bool)
+        if errors.any():
+            bad = _at(errors.astype(np.int64), node) > 0
+            if bad.any():
+                at = int(record[np.where(bad)[0][0]])
+                name = str(nodes.column("error")[int(node[np.where(bad)[0][0]])])
+                raise _shape_error(str(table.column("loc")[at]), spec.focus, name)
+        best = first_per_group(record, np.where(node >= 0)[0])
+        picked = np.array(
+            [int(node[best[i]]) if i in best else -1 for i in range(table.num_rows)], np.int64
+        )
+        return picked, nodes
+
+    def _focus_positions(self, reader: _Focus, table: pa.Table) -> np.ndarray:
+        """Builder position of each focus row -> record index in ``table`` (-1: not a record)."""
+        positions = _numpy(table.column("position")).astype(np.int64)
+        out = np.full(reader.rows.rows, -1, dtype=np.int64)
+        out[positions] = np.arange(len(positions))
+        return out
+
+    def _kept_rows(
+        self, spec: DatasetSpec, rows: np.ndarray, used: dict[str, np.ndarray]
+    ) -> np.ndarray:
+        """Per record its resources, in the store reader's order: focus, then per variable."""
+        columns = [rows] + [
+            np.where(used[v.name] == rows, -1, used[v.name])
+            for v in spec.variables
+            if v.name in used
+        ]
+        return np.stack(columns, axis=1) if columns else np.empty((len(rows), 0), np.int64)
+
+    def kept_table(self, records: Sequence[str], read: ReadElements) -> pa.Table:
+        """(row_ref, key, text) of the kept records' resources, in reading order."""
+        texts = self.streamed.texts
+        if texts is None:
+            return SCHEMA.empty_table()
+        wanted = pa.array(list(records), pa.string())
+        text_rows = _numpy(texts.column("row")).astype(np.int64)
+        text_at = dense(text_rows.tolist(), self.keys.count)
+        out_refs: list[pa.Array] = []
+        out_rows: list[np.ndarray] = []
+        for locations, kept in self.kept:
+            mask = _numpy(pc.is_in(locations, value_set=wanted)).astype(bool)
+            chosen = kept[mask]
+            flat = chosen.reshape(-1)
+            repeat = np.repeat(np.where(mask)[0], kept.shape[1])
+            keep = flat >= 0
+            out_refs.append(locations.take(pa.array(repeat[keep])))
+            out_rows.append(flat[keep])
+        if not out_rows:
+            return SCHEMA.empty_table()
+        rows = np.concatenate(out_rows)
+        refs = pa.concat_arrays(out_refs) if out_refs else pa.array([], pa.string())
+        keys = self.keys.key.take(pa.array(rows))
+        types = self.keys.type.take(pa.array(rows))
+        ids = self.keys.id.take(pa.array(rows))
+        good = _numpy(
+            pc.and_(
+                pc.invert(pc.is_in(types, value_set=pa.array(sorted(PERSON_TYPES)))),
+                pc.and_(pc.is_valid(ids), pc.match_substring(keys, "/")),
+            )
+        ).astype(bool)
+        good &= text_at[rows] >= 0
+        rows = rows[good]
+        text_positions = text_at[rows]
+        text = texts.column("text").take(pa.array(text_positions))
+        if self.keys.full_urls.num_rows or _has_odd_references(text):
+            text = self._canonical(text)
+        return pa.table(
+            [
+                pc.filter(refs, pa.array(good)),
+                pc.filter(keys, pa.array(good)),
+                text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text,
+            ],
+            schema=SCHEMA,
+        )
+
+    def _canonical(self, texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """References rewritten to ``Type/id`` in the input, as the store reader writes them."""
+        decoded = [msgspec.json.decode(t) for t in texts.to_pylist()]
+        found: list[str] = []
+        _collect_references(decoded, found)
+        distinct = sorted(set(found))
+        rows = self.keys.rows_of(pa.array(distinct, pa.string()))
+        keys = self.keys.key.take(pa.array(np.maximum(rows, 0))).to_pylist()
+        mapping = {
+            ref: key
+            for ref, row, key in zip(distinct, rows.tolist(), keys, strict=True)
+            if row >= 0
+        }
+        return pa.array([encode(_rewrite(item, mapping)) for item in decoded], pa.string())
+
+
+def _has_odd_references(texts: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a kept text has a reference that is not a plain ``Type/id``."""
+    every = pc.sum(pc.count_substring(texts, '"reference":"')).as_py() or 0
+    plain = r'"reference":"[A-Z][A-Za-z]+/[A-Za-z0-9.\-]+"'
+    return bool(every != (pc.sum(pc.count_substring_regex(texts, plain)).as_py() or 0))
+
+
+def _collect_references(value: Any, found: list[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _collect_references(item, found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "reference" and isinstance(item, str):
+                found.append(item.strip())
+            else:
+                _collect_references(item, found)
+
+
+def _rewrite(value: Any, mapping: Mapping[str, str]) -> Any:
+    if isinstance(value, list):
+        return [_rewrite(item, mapping) for item in value]
+    if isinstance(value, dict):
+        return {
+            key: (
+                mapping.get(item.strip(), item)
+                if key == "reference" and isinstance(item, str)
+                else _rewrite(item, mapping)
+            )
+            for key, item in value.items()
+        }
+    return value
+
+
+def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``values[index]`` where ``index`` >= 0, -1 elsewhere (safe on empty ``values``)."""
+    out = np.full(len(index), -1, dtype=np.int64)
+    hit = index >= 0
+    if hit.any():
+        out[hit] = values[index[hit]]
+    return out
+
+
+def _take(
+    variable: VariableSpec, source: pa.Table, picked: np.ndarray
+) -> tuple[pa.Array, np.ndarray, pa.Array]:
+    """The value, ok flag and text of each record from ``source`` rows (-1: missing, ok)."""
+    name = variable.name
+    target = ARROW_TYPES[variable.type]
+    if len(picked) == 0 or source.num_rows == 0:
+        count = len(picked)
+        return pa.nulls(count, target), np.ones(count, bool), pa.nulls(count, pa.string())
+    index = pa.array(np.where(picked >= 0, picked, 0))
+    missing = pa.array(picked < 0)
+    value = source.column(f"v_{name}").take(index).combine_chunks()
+    value = pc.if_else(missing, pa.nulls(len(picked), target), value)
+    ok = _numpy(pc.fill_null(source.column(f"ok_{name}").take(index), True)).astype(bool)
+    ok[picked < 0] = True
+    if f"raw_{name}" in source.column_names:
+        raw = source.column(f"raw_{name}").take(index).combine_chunks()
+        raw = pc.if_else(missing, pa.nulls(len(picked), pa.string()), raw)
+    else:
+        raw = pa.nulls(len(picked), pa.string())
+    return value, ok, raw

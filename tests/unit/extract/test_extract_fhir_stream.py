@@ -1,0 +1,125 @@
+"""The streaming FHIR reader gives what the store reader gives (decision 0235).
+
+The store reader (every resource held as a dict, paths evaluated on demand)
+is the straightforward version; the streaming reader must match it exactly:
+records, identities, type problems, the kept resources and their texts.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from aanlevering.catalogue import Catalogue, RegistrationConfig, load_catalogue
+from aanlevering.demo import DemoOptions, DemoResult, generate_demo_data
+from aanlevering.errors import ExtractError
+from aanlevering.extract import Extract
+from aanlevering.extract.fhir import _Plan, extract_fhir
+from aanlevering.extract.fhir_columns import Unsupported
+from aanlevering.periods import Period
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "extract"
+YEAR = Period.parse("2026")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, catalogue: Catalogue) -> DemoResult:
+    out = tmp_path_factory.mktemp("stream") / "demo"
+    return generate_demo_data(catalogue, DemoOptions(out_dir=out, patients=300, seed=41))
+
+
+def _both(config: RegistrationConfig) -> RegistrationConfig:
+    """The registration delivering resources too, so the kept resources are compared."""
+    return replace(
+        config, delivery=replace(config.delivery, format="fhir-ndjson", fhir_content="both")
+    )
+
+
+def _same(streamed: Extract, stored: Extract) -> None:
+    assert streamed.datasets.keys() == stored.datasets.keys()
+    for name, ours in streamed.datasets.items():
+        theirs = stored.datasets[name]
+        assert ours.row_refs.equals(theirs.row_refs), name
+        assert ours.clinical.equals(theirs.clinical), name
+        assert ours.identity.equals(theirs.identity), name
+        assert ours.type_problems == theirs.type_problems, name
+        assert ours.rows_outside_period == theirs.rows_outside_period, name
+        assert ours.orphan_row_refs == theirs.orphan_row_refs, name
+        assert ours.source_files == theirs.source_files, name
+    assert streamed.source_resources is not None and stored.source_resources is not None
+    assert streamed.source_resources.equals(stored.source_resources)
+
+
+@pytest.mark.parametrize("fmt", ["fhir-bulk", "fhir-bundles"])
+@pytest.mark.parametrize("registration_id", ["dica-dsaa", "ldtr", "nkr-borst"])
+def test_streamed_extract_equals_the_store_reader_on_demo_exports(
+    demo: DemoResult, catalogue: Catalogue, registration_id: str, fmt: str
+) -> None:
+    plan = _Plan.of(_both(catalogue.get(registration_id)), None)
+    folder = demo.out_dir / fmt / registration_id
+    streamed = plan.streamed(folder, YEAR)
+    _same(streamed, plan.stored(folder, YEAR))
+    assert sum(d.num_rows for d in streamed.datasets.values()) > 100
+    assert streamed.source_resources is not None and streamed.source_resources.num_rows > 300
+
+
+def test_streamed_extract_equals_the_store_reader_on_duplicates_and_odd_references(
+    tmp_path: Path, demo: DemoResult, catalogue: Catalogue
+) -> None:
+    """A resource twice (first copy wins), absolute and urn:uuid references, _history."""
+    source = demo.out_dir / "fhir-bulk" / "dica-dsaa"
+    target = tmp_path / "export"
+    target.mkdir()
+    for path in source.glob("*.ndjson"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        changed = []
+        for number, line in enumerate(lines):
+            resource = json.loads(line)
+            if path.name.startswith("Procedure") and number % 3 == 0:
+                subject = resource["subject"]["reference"]
+                resource["subject"]["reference"] = "https://ehr.example/fhir/" + subject
+            if path.name.startswith("Observation") and number % 4 == 1 and "partOf" in resource:
+                resource["partOf"][0]["reference"] += "/_history/2"
+            if path.name.startswith("Condition") and number % 5 == 2:
+                resource["subject"]["reference"] = (
+                    "urn:uuid:" + resource["subject"]["reference"].split("/")[-1]
+                )
+            changed.append(json.dumps(resource))
+        if path.name.startswith("Observation"):
+            changed.extend(changed[:7])  # copies: ignored, the first one read is used
+        (target / path.name).write_text("\n".join(changed) + "\n", encoding="utf-8")
+    plan = _Plan.of(_both(catalogue.get("dica-dsaa")), None)
+    _same(plan.streamed(target, YEAR), plan.stored(target, YEAR))
+
+
+@pytest.mark.parametrize("registration_id,period", [("ldtr", "2026-03"), ("nkr-borst", "2026")])
+def test_streamed_extract_equals_the_store_reader_on_the_nl_fixtures(
+    catalogue: Catalogue, registration_id: str, period: str
+) -> None:
+    plan = _Plan.of(_both(catalogue.get(registration_id)), None)
+    folder = FIXTURES / "fhir-nl"
+    try:
+        stored = plan.stored(folder, Period.parse(period))
+    except ExtractError as error:
+        with pytest.raises(ExtractError) as streamed_error:
+            plan.streamed(folder, Period.parse(period))
+        assert str(streamed_error.value) == str(error)
+        return
+    _same(plan.streamed(folder, Period.parse(period)), stored)
+
+
+def test_a_nested_resolve_is_read_by_the_store_reader() -> None:
+    """``encounter.resolve().serviceProvider.resolve().name``: outside the streamed subset."""
+    catalogue = load_catalogue(FIXTURES / "synthea" / "catalogue")
+    config = catalogue.get("synthea-test")
+    plan = _Plan.of(config, None)
+    export = FIXTURES / "synthea" / "export"
+    with pytest.raises(Unsupported):
+        plan.streamed(export, YEAR)
+    result = extract_fhir(config, export, YEAR)
+    stored = plan.stored(export, YEAR)
+    for name, dataset in result.datasets.items():
+        assert dataset.clinical.equals(stored.datasets[name].clinical)
