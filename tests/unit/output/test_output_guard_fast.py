@@ -153,3 +153,13 @@ def test_vectorised_elfproef_edges() -> None:
         "012345672",
     }
     assert _elfproef_bsns([]) == set()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(line_text, st.booleans()), min_size=1, max_size=12))
+def test_lookup_in_the_run_sets_finds_the_same_lines(lines: list[tuple[str, bool]]) -> None:
+    texts = [text + ("\n" if newline else "") for text, newline in lines]
+    array = pa.array(texts, pa.string())
+    tokens = pa.array(TOKENS, pa.string())
+    known = (frozenset(TOKENS[:3]), frozenset(TOKENS[3:]))
+    assert _fast_candidate_lines(array, tokens, known) == _candidate_lines(array, tokens)
