@@ -108,9 +108,10 @@ def write_catalogue(target: Path) -> Path:
     base = target / "registrations" / f"{BASE_REGISTRATION}.yaml"
     document = yaml.safe_load(base.read_text(encoding="utf-8"))
     document["id"] = BENCH_REGISTRATION
-    document["name"] = "DSAA benchmark (four pseudonym types, FHIR NDJSON, outbox)"
+    document["name"] = "DSAA benchmark (four pseudonym types, FHIR NDJSON with resources, outbox)"
     document["pseudonymisation"]["types"] = list(BENCH_TYPES)
-    document["delivery"] = {"format": "fhir-ndjson", "channel": "outbox"}
+    # FHIR runs deliver the source resources too (issue 15), CSV runs their records.
+    document["delivery"] = {"format": "fhir-ndjson", "fhir_content": "both", "channel": "outbox"}
     (target / "registrations" / f"{BENCH_REGISTRATION}.yaml").write_text(
         yaml.safe_dump(document, sort_keys=False), encoding="utf-8"
     )

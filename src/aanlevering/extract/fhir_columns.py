@@ -43,7 +43,7 @@ import pyarrow.compute as pc
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath, Step, evaluate
 
 #: Rows per Arrow batch: bounds the Python lists held while reading.
-BATCH = 65_536
+BATCH = 8_192
 _TYPE = re.compile(r"^[A-Z][A-Za-z]+$")
 _HISTORY = re.compile(r"/_history/[^/]*$")
 _ENCODER = msgspec.json.Encoder(order="sorted")

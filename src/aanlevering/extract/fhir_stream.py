@@ -724,19 +724,17 @@ class Assembler:
         good &= text_at[rows] >= 0
         rows = rows[good]
         text_positions = text_at[rows]
+        # One text column of the kept resources; the read texts are released as it is built.
         text = texts.column("text").take(pa.array(text_positions))
+        self.streamed.texts = None
         if self.keys.full_urls.num_rows or _has_odd_references(text):
             text = self._canonical(text)
         return pa.table(
-            [
-                pc.filter(refs, pa.array(good)),
-                pc.filter(keys, pa.array(good)),
-                text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text,
-            ],
+            [pc.filter(refs, pa.array(good)), pc.filter(keys, pa.array(good)), text],
             schema=SCHEMA,
         )
 
-    def _canonical(self, texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    def _canonical(self, texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         """References rewritten to ``Type/id`` in the input, as the store reader writes them."""
         decoded = [msgspec.json.decode(t) for t in texts.to_pylist()]
         found: list[str] = []
