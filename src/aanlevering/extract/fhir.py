@@ -215,12 +215,12 @@ class _DatasetBuilder:
         """Add what this dataset's mappings read, per resource type, to ``read``."""
         focus = self.mapping.resource
         if self.where is not None:
-            read.add_path(focus, self.where[1])
+            read.add_path(focus, self.where[1], filter_element=True)
         for variable in self.variables:
             resource_type = variable.source.resource or focus
             read.add_path(resource_type, variable.path)
             if variable.where is not None:
-                read.add_path(resource_type, variable.where[1])
+                read.add_path(resource_type, variable.where[1], filter_element=True)
             if variable.source.resource:
                 read.add_name(resource_type, variable.source.link or "subject")
 

@@ -4,9 +4,11 @@ Registry holders that take FHIR want the clinical resources themselves (decision
 0231). The extract already holds every resource the mappings read; this module
 decides which of them belong to a record (the focus resource and each related
 resource a value was read from) and cuts each one to an allowlist per resource
-type: the top-level elements the dictionary's paths read plus a few structural
-ones (``status``, ``code``, ``category`` and the patient/encounter links), and
-only the extensions whose url a path names. What is not on the list (narrative,
+type: a few structural top-level elements (``status``, ``code``, ``category`` and
+the patient/encounter links) whole, the elements the dictionary's paths read per
+element path (decision 0236: the element holding the read value whole, its
+ancestors with only the children a path reads), and only the extensions whose
+url a path names. What is not on the list (narrative,
 notes, performers, identifiers, unread dates and extensions) is never kept, so
 it cannot be delivered by mistake. References are rewritten to their canonical
 ``Type/id`` in the input (``urn:uuid:`` and absolute URLs resolved), so the
@@ -43,38 +45,86 @@ PERSON_TYPES = frozenset(
 SCHEMA = pa.schema([("row_ref", pa.string()), ("key", pa.string()), ("text", pa.string())])
 
 
+#: Per element name: None keeps the element whole, a tree keeps only those children.
+Tree = dict[str, "Tree | None"]
+
+
+def _insert(tree: Tree, names: list[str], whole_at: int) -> None:
+    """Keep the elements along ``names``, the one at ``whole_at`` and below whole."""
+    node: Tree | None = tree
+    for depth, name in enumerate(names):
+        if node is None:
+            return  # an element above is kept whole already
+        if depth >= whole_at:
+            node[name] = None
+            return
+        child = node.get(name, {}) if name in node else {}
+        if child is None:
+            return
+        node[name] = child
+        node = child
+
+
 @dataclass
 class ReadElements:
-    """Per resource type the top-level elements the mappings read, and the extension urls."""
+    """Per resource type the elements the mappings read (as element trees), and extension urls.
+
+    Top-level structural elements are kept whole; an element a path reads is kept
+    only along the path: the element holding the value that is read (``valueQuantity``
+    of ``valueQuantity.value``, the ``coding`` of ``code.coding.where(...).code``)
+    whole, its ancestors with only the children some path reads. A filter keeps the
+    element it tests whole; a ``where(x=...)`` step keeps ``x``.
+    """
 
     names: dict[str, set[str]] = field(default_factory=dict)
     extensions: set[str] = field(default_factory=set)
+    trees: dict[str, Tree] = field(default_factory=dict)
 
-    def add_path(self, resource_type: str, path: FhirPath) -> None:
-        """Record what ``path`` reads when it is evaluated on a ``resource_type``."""
+    def add_path(self, resource_type: str, path: FhirPath, *, filter_element: bool = False) -> None:
+        """Record what ``path`` reads when it is evaluated on a ``resource_type``.
+
+        ``filter_element``: the path names a coded element a filter tests (kept whole).
+        """
         names = self.names.setdefault(resource_type, set())
+        tree = self.trees.setdefault(resource_type, {})
         if path.root_type is not None and path.root_type != resource_type:
-            names.update(ROOT_LINKS.get(path.root_type, ()))
+            for link in ROOT_LINKS.get(path.root_type, ()):
+                names.add(link)
+                tree[link] = None
             return
-        first = True
+        walked: list[str] = []
         for step in path.steps:
             if step.kind == "resolve":
-                return  # the rest is read from another resource (never delivered from here)
+                if walked:  # the reference itself is read; the rest is another resource
+                    names.add(walked[0])
+                    _insert(tree, walked, len(walked) - 1)
+                return
             if step.kind == "extension":
                 self.extensions.add(step.value)
-                if first:
-                    names.add("extension")
-            elif step.kind == "name" and first:
-                names.add(step.name)
-            first = False
+                walked.append("extension")
+                _insert(tree, [*walked, "url"], len(walked))
+            elif step.kind == "name":
+                walked.append(step.name)
+            elif step.kind == "where":
+                _insert(tree, [*walked, step.name], len(walked))
+        if not walked:
+            return
+        names.add(walked[0])
+        leaf = len(walked) - 1
+        _insert(tree, walked, leaf if filter_element or leaf == 0 else leaf - 1)
 
     def add_name(self, resource_type: str, name: str) -> None:
-        """Record a top-level element read outside the paths (a link element)."""
+        """Record a top-level element read outside the paths (a link element), kept whole."""
         self.names.setdefault(resource_type, set()).add(name)
+        self.trees.setdefault(resource_type, {})[name] = None
 
     def allowed(self, resource_type: str) -> frozenset[str]:
-        """The top-level allowlist of ``resource_type``."""
-        return STRUCTURAL | required(resource_type) | frozenset(self.names.get(resource_type, ()))
+        """The top-level elements kept whole: structural, required by R4B."""
+        return STRUCTURAL | required(resource_type)
+
+    def tree(self, resource_type: str) -> Tree:
+        """The read elements of ``resource_type`` below the top level."""
+        return self.trees.get(resource_type, {})
 
 
 @cache
@@ -100,15 +150,69 @@ def _kept(key: str, allowed: frozenset[str]) -> bool:
     return any(key[end].isupper() and key[:end] in allowed for end in range(1, len(key)))
 
 
+def _match(key: str, tree: Tree) -> tuple[bool, Tree | None]:
+    """Whether ``key`` is in ``tree`` (a choice element such as valueQuantity for ``value``)."""
+    if key in tree:
+        return True, tree[key]
+    for end in range(1, len(key)):
+        if key[end].isupper() and key[:end] in tree:
+            return True, tree[key[:end]]
+    return False, None
+
+
 def cut(
     resource: Mapping[str, Any],
     read: ReadElements,
     canonical: Callable[[str], str | None],
 ) -> dict[str, Any]:
     """``resource`` with only its allowlisted elements, read extensions and canonical references."""
-    allowed = read.allowed(str(resource.get("resourceType", "")))
-    kept = {key: value for key, value in resource.items() if _kept(key, allowed)}
-    out: dict[str, Any] = _inner(kept, read.extensions, canonical)
+    resource_type = str(resource.get("resourceType", ""))
+    allowed = read.allowed(resource_type)
+    tree = read.tree(resource_type)
+    out: dict[str, Any] = {}
+    for key, value in resource.items():
+        if _kept(key, allowed):
+            out[key] = _inner(value, read.extensions, canonical)
+            continue
+        found, subtree = _match(key, tree)
+        if found:
+            kept = _element(key, value, subtree, read.extensions, canonical)
+            if kept not in (None, {}, []):
+                out[key] = kept
+    return out
+
+
+def _element(
+    key: str,
+    value: Any,
+    subtree: Tree | None,
+    extensions: set[str],
+    canonical: Callable[[str], str | None],
+) -> Any:
+    """One read element: whole (``subtree`` None) or only the children the tree names."""
+    if key in {"extension", "modifierExtension"} and isinstance(value, list):
+        value = [e for e in value if isinstance(e, dict) and _url(e) in extensions]
+    if subtree is None:
+        return _inner(value, extensions, canonical)
+    return _walk(value, subtree, extensions, canonical)
+
+
+def _walk(
+    value: Any, tree: Tree, extensions: set[str], canonical: Callable[[str], str | None]
+) -> Any:
+    """Only the children of ``value`` that ``tree`` names (lists item by item)."""
+    if isinstance(value, list):
+        items = [_walk(item, tree, extensions, canonical) for item in value]
+        return [item for item in items if item not in (None, {}, [])]
+    if not isinstance(value, dict):
+        return None  # the read path expects an object here; nothing is kept
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        found, subtree = _match(key, tree)
+        if found:
+            kept = _element(key, item, subtree, extensions, canonical)
+            if kept not in (None, {}, []):
+                out[key] = kept
     return out
 
 

@@ -133,3 +133,83 @@ def test_resources_of_records_that_leave_leave_with_them(ldtr: RegistrationConfi
     none_left = replace(trauma, row_refs=trauma.row_refs.slice(0, 0))
     emptied = restricted(replace(extracted, datasets={"trauma": none_left}))
     assert emptied.source_resources is not None and emptied.source_resources.num_rows == 0
+
+
+def test_cut_keeps_nested_elements_only_along_the_paths_that_read_them() -> None:
+    """Issue 15: the allowlist is per element path, not per top-level element."""
+    read = ReadElements()
+    read.add_path(
+        "Encounter",
+        compile_path(
+            "hospitalization.dischargeDisposition.coding.where(system='https://x/bestemming').code"
+        ),
+    )
+    read.add_path(
+        "Condition", compile_path("stage.summary.coding.where(system='https://x/t').code")
+    )
+    read.add_path(
+        "Condition", compile_path("bodySite.extension('https://x/lateraliteit').valueCode")
+    )
+    read.add_path("Observation", compile_path("component.valueQuantity.value"))
+    read.add_path("Observation", compile_path("component.code"), filter_element=True)
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "class": {"code": "EMER"},
+        "hospitalization": {
+            "admitSource": {"text": "via huisarts"},
+            "destination": {"reference": "Location/7", "display": "Verpleeghuis De Linde"},
+            "dischargeDisposition": {
+                "text": "naar huis",
+                "coding": [{"system": "https://x/bestemming", "code": "1", "display": "thuis"}],
+            },
+        },
+    }
+    assert cut(encounter, read, lambda ref: None)["hospitalization"] == {
+        "dischargeDisposition": {
+            "coding": [{"system": "https://x/bestemming", "code": "1", "display": "thuis"}]
+        }
+    }
+    condition = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "stage": [
+            {
+                "summary": {"coding": [{"system": "https://x/t", "code": "T2"}], "text": "T2"},
+                "assessment": [{"reference": "DiagnosticReport/9"}],
+            }
+        ],
+        "bodySite": [
+            {
+                "coding": [{"system": "http://snomed.info/sct", "code": "80248007"}],
+                "extension": [
+                    {"url": "https://x/lateraliteit", "valueCode": "L"},
+                    {"url": "https://x/unread", "valueString": "links, oud litteken"},
+                ],
+            }
+        ],
+    }
+    kept = cut(condition, read, lambda ref: None)
+    assert kept["stage"] == [{"summary": {"coding": [{"system": "https://x/t", "code": "T2"}]}}]
+    assert kept["bodySite"] == [
+        {"extension": [{"url": "https://x/lateraliteit", "valueCode": "L"}]}
+    ]
+    observation = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "code": {"coding": [{"code": "85354-9"}]},
+        "component": [
+            {
+                "code": {"coding": [{"code": "8480-6"}]},
+                "valueQuantity": {"value": 120, "unit": "mm[Hg]"},
+                "interpretation": [{"text": "hoog"}],
+                "dataAbsentReason": {"text": "n.v.t."},
+            }
+        ],
+    }
+    assert cut(observation, read, lambda ref: None)["component"] == [
+        {
+            "code": {"coding": [{"code": "8480-6"}]},
+            "valueQuantity": {"value": 120, "unit": "mm[Hg]"},
+        }
+    ]
