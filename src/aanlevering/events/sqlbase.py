@@ -110,18 +110,18 @@ class SqlEventStore(EventStore):
             rows: list[Sequence[Any]] = []
             records: list[RecordedEvent] = []
             added: dict[str, int] = {}  # events per stream earlier in this transaction
+            # One lookup of every event id and every stream version for the whole batch,
+            # not two queries per stream (thousands of streams per commit when ingesting).
+            recorded = self._already_recorded(tx, [e for _, batch, _ in prepared for e in batch])
+            versions = self._stream_versions(tx, [stream for stream, _, _ in prepared])
             for stream, pending, expected_version in prepared:
-                already = self._already_recorded(tx, pending)
+                already = {
+                    e.event_id: recorded[e.event_id] for e in pending if e.event_id in recorded
+                }
                 if already:
                     records.extend(self._confirm_retry(stream, pending, already))
                     continue
-                current = int(
-                    tx.query(
-                        "SELECT COALESCE(MAX(version), 0) FROM event_log WHERE stream = ?",
-                        [stream],
-                    )[0][0]
-                )
-                current += added.get(stream, 0)
+                current = versions.get(stream, 0) + added.get(stream, 0)
                 added[stream] = added.get(stream, 0) + len(pending)
                 if expected_version is not None and current != expected_version:
                     raise ConcurrencyConflict(
@@ -181,6 +181,22 @@ class SqlEventStore(EventStore):
             for row in rows:
                 record = self._record(row)
                 found[record.event_id] = record
+        return found
+
+    @staticmethod
+    def _stream_versions(tx: WriteTransaction, streams: list[str]) -> dict[str, int]:
+        """The current version of each stream that has events (inside the write transaction)."""
+        names = list(dict.fromkeys(streams))
+        found: dict[str, int] = {}
+        for start in range(0, len(names), _ID_CHUNK):
+            chunk = names[start : start + _ID_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            rows = tx.query(
+                f"SELECT stream, MAX(version) FROM event_log WHERE stream IN ({marks}) "  # noqa: S608
+                "GROUP BY stream",
+                chunk,
+            )
+            found.update((str(stream), int(version)) for stream, version in rows)
         return found
 
     @staticmethod
