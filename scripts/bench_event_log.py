@@ -22,7 +22,9 @@ What it does (docs/performance.md, "Event log"):
 
 Each delivery runs in its own worker process (``bench_pipeline.py --worker``:
 the stages of ``STAGES``, timed one by one) in a home of its own with its own
-copy of the log, so every run is a first delivery of its period. After each
+copy of the log, so every run is a first delivery of its period;
+``--repeat`` (2) deliveries per log, of which the fastest counts (this
+machine is shared: load makes single runs vary by more than the log). After each
 run against a large log, this process times what a run reads of the log
 (its patients' opt-outs, its period's ledger, its register status:
 ``<label>_reads_indexed``) and, for the large log, the whole-log replay runs
@@ -138,6 +140,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--growth", type=int, default=10, help="the larger log, times the large")
     parser.add_argument("--store", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--quick", action="store_true", help="no growth run (no 10x log)")
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="deliveries per log (the fastest counts: load)"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--results", type=Path, help="also write the figures here (JSON)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -232,21 +237,32 @@ def measure(args: argparse.Namespace, work: Path, cluster: Any, figures: pipelin
     try:
         for name in plans:
             label = f"{prefix}log_{name}"
-            home = work / f"home-{name}"
-            env = pipeline.worker_env(home, catalogue, ttp)
-            if name == "empty":
-                url = _store_url(home, cluster, f"bench_{name}")
-            else:
-                url = _clone(template, home, cluster, f"bench_{name}")
-            if name == grown:
-                build_log(figures, f"{label}_log", url, [extra])
-            env["AANLEVERING_EVENT_STORE"] = url
-            runs[name] = _deliver(figures, label, inputs, env)
-            if name != "empty":
-                reads[name] = log_reads(figures, label, url, replay=name == "large")
+            source = template
+            if name == grown:  # the large log and nine times as much again
+                (work / "grown").mkdir()
+                source = _clone(template, work / "grown", cluster, f"bench_{name}_template")
+                build_log(figures, f"{label}_log", source, [extra])
+            times: list[float] = []
+            for repeat in range(args.repeat):  # each on a fresh copy: a first delivery each time
+                run_label = label if repeat == 0 else f"{label}_again{repeat if repeat > 1 else ''}"
+                home = work / f"home-{name}-{repeat}"
+                env = pipeline.worker_env(home, catalogue, ttp)
+                if name == "empty":
+                    url = _store_url(home, cluster, f"bench_{name}_{repeat}")
+                else:
+                    url = _clone(source, home, cluster, f"bench_{name}_{repeat}")
+                env["AANLEVERING_EVENT_STORE"] = url
+                times.append(_deliver(figures, run_label, inputs, env))
+                if name != "empty":
+                    seconds = log_reads(
+                        figures, run_label, url, replay=name == "large" and repeat == 0
+                    )
+                    reads[name] = min(reads.get(name, seconds), seconds)
+            runs[name] = min(times)
+            figures.add(f"{label}_best_run", runs[name], "s")
     finally:
         ttp.stop()
-    figures.add(f"{prefix}run_with_large_log", runs["large"], "s")
+    figures.add(f"{prefix}run_with_large_log", runs["large"], "s")  # the fastest of --repeat
     figures.add(f"{prefix}run_with_large_log_over_empty", runs["large"] / runs["empty"], "x")
     if grown in runs:
         figures.add(f"{prefix}run_with_large_log_growth", runs[grown] / runs["large"], "x")
