@@ -28,6 +28,7 @@ from aanlevering.fhir.patient_columns import patient_texts
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
 from aanlevering.output.content import DeliveryInput, PatientIndex, index_patients
 from aanlevering.output.fhir_records import RESOURCE_TYPE, RecordEncoder
+from aanlevering.output.sources import SourceTexts
 from aanlevering.pseudonym.model import PseudonymTable
 
 BATCH_ROWS = 20_000
@@ -100,8 +101,13 @@ class FhirStream:
             if source.full_url:
                 aliases.append(source.full_url)
             self.references.add_patient(aliases, self.index.delivered_ids[patient])
-        for source in content.source_resources:
-            self.references.add(source.resource, source.full_url)
+        sources = content.source_resources
+        if isinstance(sources, SourceTexts):  # registered by key, never all decoded at once
+            for resource_type, source_id in sources.type_ids():
+                self.references.add({"resourceType": resource_type, "id": source_id})
+        else:
+            for source in sources:
+                self.references.add(source.resource, source.full_url)
 
     def _sampled(self, resource_type: str, count: int) -> list[int]:
         """Positions (within the next ``count`` of this type) the policy validates."""

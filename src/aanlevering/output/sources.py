@@ -8,14 +8,19 @@ resources of the records still delivered go out, each once, in reading order.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator, Sequence
+from typing import overload
 
+import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.catalogue.model import FhirContent
 from aanlevering.extract.model import Extract
 from aanlevering.output.content import SourceResource
+
+_BATCH = 8_192
 
 
 def delivers_records(extract: Extract, content: FhirContent) -> bool:
@@ -26,7 +31,46 @@ def delivers_records(extract: Extract, content: FhirContent) -> bool:
     return content != "resources" or extract.source_resources is None
 
 
-def delivered_sources(extract: Extract, content: FhirContent) -> tuple[SourceResource, ...]:
+class SourceTexts(Sequence[SourceResource]):
+    """The delivered source resources as the extract's texts, decoded one batch at a time.
+
+    A million-patient delivery carries millions of resources; holding them all as
+    dicts costs gigabytes. The writer registers them by key (:meth:`type_ids`) and
+    minimises them as they are decoded here.
+    """
+
+    def __init__(self, keys: pa.Array, texts: pa.Array) -> None:
+        self._keys = keys
+        self._texts = texts
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @overload
+    def __getitem__(self, index: int) -> SourceResource: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[SourceResource]: ...
+
+    def __getitem__(self, index: int | slice) -> SourceResource | Sequence[SourceResource]:
+        if isinstance(index, slice):
+            return SourceTexts(self._keys[index], self._texts[index])
+        return SourceResource(msgspec.json.decode(self._texts[index].as_py()))
+
+    def __iter__(self) -> Iterator[SourceResource]:
+        for start in range(0, len(self._texts), _BATCH):
+            for text in self._texts.slice(start, _BATCH).to_pylist():
+                yield SourceResource(msgspec.json.decode(text))
+
+    def type_ids(self) -> Iterator[tuple[str, str]]:
+        """(resource type, source id) of each resource, without decoding it."""
+        for start in range(0, len(self._keys), _BATCH):
+            for key in self._keys.slice(start, _BATCH).to_pylist():
+                resource_type, _, source_id = key.partition("/")
+                yield resource_type, source_id
+
+
+def delivered_sources(extract: Extract, content: FhirContent) -> Sequence[SourceResource]:
     """The resources of the records in ``extract``, each once (none unless asked for)."""
     table = extract.source_resources
     if table is None or content == "questionnaire" or table.num_rows == 0:
@@ -36,13 +80,9 @@ def delivered_sources(extract: Extract, content: FhirContent) -> tuple[SourceRes
         return ()
     kept = pc.unique(pa.chunked_array(arrays, pa.string()))
     chosen = table.filter(pc.is_in(table.column("row_ref"), value_set=kept))
-    seen: set[str] = set()
-    out: list[SourceResource] = []
-    for key, text in zip(
-        chosen.column("key").to_pylist(), chosen.column("text").to_pylist(), strict=True
-    ):
-        if key in seen:
-            continue
-        seen.add(key)
-        out.append(SourceResource(json.loads(text)))
-    return tuple(out)
+    keys = chosen.column("key").combine_chunks()
+    # Each resource once, in reading order: the first row of each key.
+    first = pc.equal(pc.index_in(keys, value_set=keys), pa.array(np.arange(len(keys))))
+    return SourceTexts(
+        pc.filter(keys, first), pc.filter(chosen.column("text").combine_chunks(), first)
+    )

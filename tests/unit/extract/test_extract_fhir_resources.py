@@ -12,7 +12,7 @@ from aanlevering.catalogue import RegistrationConfig
 from aanlevering.extract import extract
 from aanlevering.extract.fhir_resources import ReadElements, cut, restricted
 from aanlevering.extract.fhirpath import compile_path
-from aanlevering.output.sources import delivered_sources, delivers_records
+from aanlevering.output.sources import SourceTexts, delivered_sources, delivers_records
 from aanlevering.periods import Period
 
 NL = Path(__file__).resolve().parents[2] / "fixtures" / "extract" / "fhir-nl"
@@ -213,3 +213,22 @@ def test_cut_keeps_nested_elements_only_along_the_paths_that_read_them() -> None
             "valueQuantity": {"value": 120, "unit": "mm[Hg]"},
         }
     ]
+
+
+def test_delivered_sources_decode_lazily_to_what_decoding_every_text_gives(
+    ldtr: RegistrationConfig,
+) -> None:
+    """The lazy sequence equals the straightforward one: each key's first text, decoded."""
+    extracted = extract(ldtr, NL, Period.parse("2026-03"))
+    table = extracted.source_resources
+    assert table is not None
+    records = {ref for d in extracted.datasets.values() for ref in d.row_refs.to_pylist()}
+    expected: dict[str, dict[str, object]] = {}
+    for row in table.to_pylist():
+        if row["row_ref"] in records and row["key"] not in expected:
+            expected[row["key"]] = json.loads(row["text"])
+    sources = delivered_sources(extracted, "resources")
+    assert [s.resource for s in sources] == list(expected.values())
+    assert len(sources) == len(expected) and sources[-1].resource == list(expected.values())[-1]
+    assert isinstance(sources, SourceTexts)
+    assert [f"{t}/{i}" for t, i in sources.type_ids()] == list(expected)
