@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 
 
 def _filter(dataset: ExtractedDataset, keep: pa.BooleanArray) -> ExtractedDataset:
+    if keep.null_count == 0 and pc.all(keep).as_py() is not False:
+        return dataset  # every row kept: the same tables, no copy (a run folder links them)
     row_refs = pc.filter(dataset.row_refs, keep)
     problems = dataset.type_problems
     if problems:  # keep the problems of kept rows; only problem rows go through Python

@@ -11,9 +11,10 @@ output task reads the same columns the in-process path keeps.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,26 @@ class RunFolder:
     """One run's staging folder; every step of the run opens it by path."""
 
     path: Path
+    #: Tables this process read from the folder, by id: a step that saves one unchanged
+    #: (pseudonymise keeps every record of a clean extract) links its file instead of
+    #: writing the same bytes again.
+    _read: dict[int, tuple[pa.Table, Path]] = field(default_factory=dict, compare=False, repr=False)
+
+    def _load(self, path: Path) -> pa.Table:
+        table = _read_table(path)
+        self._read[id(table)] = (table, path)
+        return table
+
+    def _save(self, path: Path, table: pa.Table) -> None:
+        """Write ``table``, or hard-link the file it was read from (same bytes, 0600 already)."""
+        source = self._read.get(id(table))
+        if source is not None and source[0] is table and source[1].parent != path.parent:
+            try:
+                os.link(source[1], path)
+                return
+            except OSError:
+                pass  # another file system, or the source is gone: write it
+        _write_table(path, table)
 
     @property
     def out(self) -> Path:
@@ -78,8 +99,8 @@ class RunFolder:
         }
         for index, (name, dataset) in enumerate(extract.datasets.items()):
             stem = f"d{index}"
-            _write_table(folder / f"{stem}.clinical.arrow", dataset.clinical)
-            _write_table(folder / f"{stem}.identity.arrow", dataset.identity)
+            self._save(folder / f"{stem}.clinical.arrow", dataset.clinical)
+            self._save(folder / f"{stem}.identity.arrow", dataset.identity)
             rows = {"row_ref": dataset.row_refs}
             if refs is not None:
                 rows["patient_ref"] = refs[name]
@@ -122,8 +143,8 @@ class RunFolder:
             rows = _read_table(folder / f"{stem}.rows.arrow")
             datasets[name] = ExtractedDataset(
                 name=name,
-                clinical=_read_table(folder / f"{stem}.clinical.arrow"),
-                identity=_read_table(folder / f"{stem}.identity.arrow"),
+                clinical=self._load(folder / f"{stem}.clinical.arrow"),
+                identity=self._load(folder / f"{stem}.identity.arrow"),
                 row_refs=rows.column("row_ref").combine_chunks(),
                 type_problems=tuple(TypeProblem(*p) for p in info["type_problems"]),
                 source_files=tuple(info["source_files"]),

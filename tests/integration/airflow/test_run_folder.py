@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -141,3 +142,37 @@ def test_a_missing_step_output_is_a_clear_error(tmp_path: Path) -> None:
         folder.load_extract("filtered")
     with pytest.raises(ConfigError, match=r"has no run\.json"):
         folder.values()
+
+
+def test_an_unchanged_table_is_linked_not_written_again(tmp_path: Path) -> None:
+    folder = RunFolder(tmp_path / "run-2")
+    folder.save_extract("filtered", _extract())
+    again = RunFolder(folder.path)  # the next step: another process in Airflow
+    loaded, _ = again.load_extract("filtered")
+    again.save_extract("pseudonymised", loaded)
+    work = folder.path / "work"
+    for part in ("clinical", "identity"):
+        first = (work / "filtered" / f"d0.{part}.arrow").stat()
+        second = (work / "pseudonymised" / f"d0.{part}.arrow").stat()
+        assert first.st_ino == second.st_ino and first.st_nlink == 2
+        assert oct(second.st_mode & 0o777) == "0o600"
+    reread, _ = RunFolder(folder.path).load_extract("pseudonymised")
+    assert reread.datasets["operatie"].clinical.equals(loaded.datasets["operatie"].clinical)
+
+    changed = loaded.datasets["operatie"]
+    table = changed.clinical.slice(0, 1)
+    smaller = replace(
+        loaded,
+        datasets={
+            "operatie": replace(
+                changed,
+                clinical=table,
+                identity=changed.identity.slice(0, 1),
+                row_refs=changed.row_refs.slice(0, 1),
+            )
+        },
+    )
+    again.save_extract("kept", smaller)
+    written = (work / "kept" / "d0.clinical.arrow").stat()
+    assert written.st_ino != (work / "filtered" / "d0.clinical.arrow").stat().st_ino
+    assert RunFolder(folder.path).load_extract("kept")[0].datasets["operatie"].num_rows == 1
