@@ -411,7 +411,7 @@ def _prepare_run(optouts: Path | None, input_dir: Path) -> tuple[Any, Any, Any, 
     ensure_demo_keys(settings, [config.id])
     store = open_event_store(settings.event_store_url)
     if optouts is not None:
-        hasher = mrn_hasher(PatientRefHasher.from_settings(settings))
+        hasher = mrn_hasher(PatientRefHasher.from_settings(settings, store))
         record_optouts(store, read_optout_csv(optouts, hasher).entries)
     request = RunRequest(
         registration_id=config.id,

@@ -358,8 +358,8 @@ def test_us_bulk_export_patients_get_the_computable_types_and_the_rest_is_report
     )
     config = world.config("ldtr")  # NGG, C and MRN
     source_key, mrn_key = load_keys(world.settings, "ldtr")
-    hasher = PatientRefHasher.from_settings(world.settings)
     with world.store() as store:
+        hasher = PatientRefHasher.from_settings(world.settings, store)
         outcome = pseudonymise(
             config,
             "2026",

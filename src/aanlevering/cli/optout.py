@@ -98,9 +98,9 @@ def _read(
 
 def _ingest(args: argparse.Namespace) -> int:
     settings = load_settings()
-    hasher = PatientRefHasher.from_settings(settings)
-    result = _read(args.file, args.format, args.mrn_system, hasher, args.patients)
     with open_event_store(settings.event_store_url) as store:
+        hasher = PatientRefHasher.from_settings(settings, store)
+        result = _read(args.file, args.format, args.mrn_system, hasher, args.patients)
         outcome = record_optouts(
             store,
             result.entries,
@@ -136,11 +136,12 @@ def _list(args: argparse.Namespace) -> int:
 def _deliveries(args: argparse.Namespace) -> int:
     settings = load_settings()
     mrn = sys.stdin.readline().strip() if args.mrn == "-" else args.mrn
-    try:
-        ref = patient_ref_of(mrn_hasher(PatientRefHasher.from_settings(settings)), mrn, "--mrn")
-    except RowProblem as problem:
-        raise ConfigError(f"--mrn: {problem.expected}") from None
     with open_event_store(settings.event_store_url) as store:
+        try:
+            hasher = PatientRefHasher.from_settings(settings, store)
+            ref = patient_ref_of(mrn_hasher(hasher), mrn, "--mrn")
+        except RowProblem as problem:
+            raise ConfigError(f"--mrn: {problem.expected}") from None
         found = deliveries_containing(store, ref)
     if not found:
         print("no recorded delivery contained this patient")

@@ -53,7 +53,7 @@ from aanlevering.optout.rules import load_optout_rules
 from aanlevering.periods import Period
 from aanlevering.pseudonym.keys import load_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
-from aanlevering.pseudonym.patient_ref import PatientRefHasher, load_or_create_key
+from aanlevering.pseudonym.patient_ref import PatientRefHasher, checked_local_key
 from aanlevering.pseudonym.service import pseudonymise
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings
@@ -92,7 +92,7 @@ def apply_optouts_to_extract(
     Returns the filtered extract, the number of records removed, and the
     patient references (keyed hashes) of the remaining rows per dataset.
     """
-    hasher = PatientRefHasher.from_settings(settings)
+    hasher = PatientRefHasher.from_settings(settings, store)
     known = MrnRefCache()  # for this call only (it holds MRNs; patients recur across datasets)
     refs_of = {
         name: patient_refs_for_mrns(
@@ -357,7 +357,7 @@ def pseudonymise_extract(
 ) -> tuple[Extract, PseudonymTable]:
     """Pseudonyms for every patient; records without one are left out (and counted)."""
     source_key, mrn_key = load_keys(settings, config.id)
-    hasher = PatientRefHasher.from_settings(settings)
+    hasher = PatientRefHasher.from_settings(settings, store)
     pseudonymised = pseudonymise(
         config,
         period.label,
@@ -398,7 +398,7 @@ def stage_delivery(
     from aanlevering.output.sources import delivered_sources, delivers_records
     from aanlevering.output.writer import write_delivery
 
-    secret = load_or_create_key(settings.secrets_dir / "resource-ids.key")
+    secret = checked_local_key(settings, store, "resource-ids.key", "resource-ids")
     context = DeliveryContext.for_registration(
         config,
         derive_salt(secret, plan.idempotency_key),

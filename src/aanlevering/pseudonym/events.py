@@ -47,3 +47,19 @@ class PseudonymisationCompleted(DomainEvent):
     #: Per type, ``"<field>: <reason>"`` -> patients (reasons are constants, never values);
     #: empty in events written before the reasons were counted.
     failure_reasons: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HospitalKeyInUse(DomainEvent):
+    """A hospital-local key (patient references, resource ids) was first used with this log.
+
+    Holds only a check value (an HMAC of a constant under the key), never the
+    key: enough to tell that a machine holds another key than the one the log's
+    patient references were made with.
+    """
+
+    event_type: ClassVar[str] = "pseudonym.HospitalKeyInUse"
+
+    provider_id: str
+    key_name: str
+    check_value: str

@@ -27,7 +27,7 @@ import secrets
 import stat
 import unicodedata
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +38,9 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 from aanlevering.errors import AanleveringError, ConfigError, PseudonymisationError
 from aanlevering.pseudonym.normalise.mrn import normalise_mrn
 from aanlevering.settings import Settings
+
+if TYPE_CHECKING:
+    from aanlevering.events.store import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +107,13 @@ class PatientRefHasher:
         self.__mrn_hmac: crypto_hmac.HMAC | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> PatientRefHasher:
-        """The hasher with this installation's key, created on first use."""
-        return cls(load_or_create_key(settings.secrets_dir / KEY_FILE_NAME))
+    def from_settings(cls, settings: Settings, store: EventStore) -> PatientRefHasher:
+        """The hasher with this installation's key, created on first use.
+
+        The key must be the one ``store``'s patient references were made with
+        (:mod:`aanlevering.pseudonym.key_continuity`); ConfigError otherwise.
+        """
+        return cls(checked_local_key(settings, store, KEY_FILE_NAME, "patient-ref"))
 
     def ref(self, identifier: str, *, scheme: str) -> str:
         """The patient reference of ``identifier`` under ``scheme`` (``"bsn"``, ``"mrn"``, ...).
@@ -221,6 +228,16 @@ class PatientRefHasher:
         raise TypeError(
             "PatientRefHasher holds a secret key and can not be pickled (e.g. into XCom)"
         )
+
+
+def checked_local_key(settings: Settings, store: EventStore, file_name: str, name: str) -> bytes:
+    """A hospital-local key from the secrets folder, checked against the event log."""
+    from aanlevering.pseudonym.key_continuity import check_key_continuity
+
+    path = settings.secrets_dir / file_name
+    key = load_or_create_key(path)
+    check_key_continuity(store, settings.provider_id, name, key, path)
+    return key
 
 
 def load_or_create_key(path: Path) -> bytes:

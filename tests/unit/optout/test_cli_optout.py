@@ -94,8 +94,8 @@ def test_ingest_list_and_deliveries_never_show_an_mrn(
 
     # the delivery step records what it delivered; then ask by MRN
     settings = load_settings()
-    ref = mrn_hasher(PatientRefHasher.from_settings(settings))
     with open_event_store(settings.event_store_url) as store:
+        ref = mrn_hasher(PatientRefHasher.from_settings(settings, store))
         record_delivery_contents(store, "nkr-borst", "2026", 1, [ref(MRNS[0]), ref(MRNS[1])])
         record_delivery_contents(store, "ldtr", "2027-01", 1, [ref(MRNS[0])])
     code, out, err = run(capsys, "optout", "deliveries", "--mrn", MRNS[0].lower())

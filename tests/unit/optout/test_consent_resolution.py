@@ -56,7 +56,9 @@ def export(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def hasher(tmp_path: Path) -> PatientRefHasher:
-    return PatientRefHasher.from_settings(load_settings({"AANLEVERING_HOME": str(tmp_path)}))
+    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    with open_event_store(settings.event_store_url) as store:
+        return PatientRefHasher.from_settings(settings, store)
 
 
 def test_a_consent_in_an_export_is_keyed_by_the_patients_mrn(
@@ -103,7 +105,8 @@ def test_the_resolved_opt_out_removes_the_patients_records_before_pseudonymisati
     (home).mkdir()
     (home / "optout-rules.yaml").write_text("effective_from: 2026-01-01\n")
     settings = load_settings({"AANLEVERING_HOME": str(home)})
-    hasher = PatientRefHasher.from_settings(settings)
+    with open_event_store(settings.event_store_url) as store:
+        hasher = PatientRefHasher.from_settings(settings, store)
     dsaa = load_catalogue(REPO / "schemas" / "catalogue").get("dica-dsaa")
     extracted = extract(dsaa, export, Period.parse("2026"))
     before = {n: d.identity.column("mrn").to_pylist() for n, d in extracted.datasets.items()}

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aanlevering.errors import ConfigError, PseudonymisationError
+from aanlevering.events.factory import open_event_store
 from aanlevering.pseudonym.patient_ref import (
     KEY_FILE_NAME,
     PatientRefHasher,
@@ -96,13 +97,15 @@ def test_a_short_key_is_refused() -> None:
 
 def test_the_key_file_is_created_once_with_private_permissions(tmp_path: Path) -> None:
     settings = load_settings({"AANLEVERING_HOME": str(tmp_path / "home")})
-    first = PatientRefHasher.from_settings(settings)
+    with open_event_store(settings.event_store_url) as store:
+        first = PatientRefHasher.from_settings(settings, store)
     key_file = settings.secrets_dir / KEY_FILE_NAME
     assert key_file.stat().st_size == 32
     assert mode(key_file) == 0o600
     assert mode(settings.secrets_dir) == 0o700
     assert [p.name for p in settings.secrets_dir.iterdir()] == [KEY_FILE_NAME]  # no temp files left
-    again = PatientRefHasher.from_settings(settings)
+    with open_event_store(settings.event_store_url) as store:
+        again = PatientRefHasher.from_settings(settings, store)
     assert again.ref(BSN, scheme="bsn") == first.ref(BSN, scheme="bsn")
 
 
