@@ -197,3 +197,12 @@ print(json.dumps({"unknown": unknown, "bad": bad}))
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == {"unknown": [], "bad": []}
+
+
+def test_services_that_run_tasks_can_use_a_secrets_backend(compose: dict[str, Any]) -> None:
+    # Connections come from a secrets backend in production (docs/airflow.md): every
+    # service that runs or parses tasks must be able to be pointed at it.
+    for name in ("scheduler", "airflow-worker", "dag-processor", "api-server", "triggerer"):
+        env = _environment(compose["services"][name])
+        assert env.get("AIRFLOW__SECRETS__BACKEND") == "${AIRFLOW_SECRETS_BACKEND:-}", name
+        assert "AIRFLOW__SECRETS__BACKEND_KWARGS" in env, name
