@@ -724,9 +724,10 @@ class Assembler:
         good &= text_at[rows] >= 0
         rows = rows[good]
         text_positions = text_at[rows]
-        # One text column of the kept resources; the read texts are released as it is built.
-        text = texts.column("text").take(pa.array(text_positions))
+        chunks = list(texts.column("text").chunks)
         self.streamed.texts = None
+        del texts
+        text = _take_releasing(chunks, text_positions)
         if self.keys.full_urls.num_rows or _has_odd_references(text):
             text = self._canonical(text)
         return pa.table(
@@ -748,6 +749,32 @@ class Assembler:
             if row >= 0
         }
         return pa.array([encode(_rewrite(item, mapping)) for item in decoded], pa.string())
+
+
+def _take_releasing(chunks: list[pa.Array], positions: np.ndarray) -> pa.Array:
+    """``chunked.take(positions)`` without concatenating the chunks first (Arrow does).
+
+    Each chunk gives its own rows and is released at once, so the peak is about
+    twice the taken texts rather than the whole read column on top.
+    """
+    if len(positions) == 0:
+        return pa.array([], pa.string())
+    starts = np.cumsum([0] + [len(chunk) for chunk in chunks])
+    chunk_of = np.searchsorted(starts, positions, side="right") - 1
+    grouped = np.argsort(chunk_of, kind="stable")
+    bounds = np.searchsorted(chunk_of[grouped], np.arange(len(chunks) + 1))
+    pieces: list[pa.Array] = []
+    for index in range(len(chunks)):
+        low, high = int(bounds[index]), int(bounds[index + 1])
+        if high > low:
+            local = positions[grouped[low:high]] - starts[index]
+            pieces.append(chunks[index].take(pa.array(local)))
+        chunks[index] = pa.array([], pa.string())  # released: the builder holds no other copy
+    combined = pa.concat_arrays(pieces)
+    del pieces
+    inverse = np.empty_like(grouped)
+    inverse[grouped] = np.arange(len(grouped))
+    return combined.take(pa.array(inverse))
 
 
 def _has_odd_references(texts: pa.Array | pa.ChunkedArray) -> bool:
