@@ -36,6 +36,8 @@ def test_bench_event_log_prints_every_figure(tmp_path: Path) -> None:
             "2",
             "--results",
             str(results),
+            "--cache-dir",
+            str(tmp_path / "cache"),
         ],
         capture_output=True,
         text=True,
@@ -64,3 +66,5 @@ def test_bench_event_log_prints_every_figure(tmp_path: Path) -> None:
         assert recorded[f"{label}_reads_patients"] == recorded[f"{label}_patients"]
         assert recorded[f"{label}_reads_indexed"] >= 0
     assert recorded["log_large_reads_replay"] > 0
+    # both built logs are kept for the next run (they take minutes at full size)
+    assert len(list((tmp_path / "cache").glob("history-*.sqlite3"))) == 2
