@@ -45,6 +45,10 @@ PERSON_TYPES = frozenset(
 SCHEMA = pa.schema([("row_ref", pa.string()), ("key", pa.string()), ("text", pa.string())])
 
 
+#: What :func:`cut` does with a top-level element: drop it, keep it whole (structural), or
+#: keep what the paths read (``_element``: extensions by url, the tree's children).
+_DROP, _WHOLE, _WALK = 0, 1, 2
+
 #: Per element name: None keeps the element whole, a tree keeps only those children.
 Tree = dict[str, "Tree | None"]
 
@@ -79,12 +83,16 @@ class ReadElements:
     names: dict[str, set[str]] = field(default_factory=dict)
     extensions: set[str] = field(default_factory=set)
     trees: dict[str, Tree] = field(default_factory=dict)
+    _verdicts: dict[tuple[str, str], tuple[int, Tree | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def add_path(self, resource_type: str, path: FhirPath, *, filter_element: bool = False) -> None:
         """Record what ``path`` reads when it is evaluated on a ``resource_type``.
 
         ``filter_element``: the path names a coded element a filter tests (kept whole).
         """
+        self._verdicts.clear()
         names = self.names.setdefault(resource_type, set())
         tree = self.trees.setdefault(resource_type, {})
         if path.root_type is not None and path.root_type != resource_type:
@@ -115,6 +123,7 @@ class ReadElements:
 
     def add_name(self, resource_type: str, name: str) -> None:
         """Record a top-level element read outside the paths (a link element), kept whole."""
+        self._verdicts.clear()
         self.names.setdefault(resource_type, set()).add(name)
         self.trees.setdefault(resource_type, {})[name] = None
 
@@ -125,6 +134,21 @@ class ReadElements:
     def tree(self, resource_type: str) -> Tree:
         """The read elements of ``resource_type`` below the top level."""
         return self.trees.get(resource_type, {})
+
+    def verdict(self, resource_type: str, key: str) -> tuple[int, Tree | None]:
+        """What :func:`cut` does with a top-level ``key``: drop, keep whole, or walk a tree.
+
+        Element names repeat across millions of resources, so each is decided once.
+        """
+        found = self._verdicts.get((resource_type, key))
+        if found is None:
+            if _kept(key, self.allowed(resource_type)):
+                found = (_WHOLE, None)
+            else:
+                matched, subtree = _match(key, self.tree(resource_type))
+                found = (_WALK, subtree) if matched else (_DROP, None)
+            self._verdicts[(resource_type, key)] = found
+        return found
 
 
 @cache
@@ -167,15 +191,12 @@ def cut(
 ) -> dict[str, Any]:
     """``resource`` with only its allowlisted elements, read extensions and canonical references."""
     resource_type = str(resource.get("resourceType", ""))
-    allowed = read.allowed(resource_type)
-    tree = read.tree(resource_type)
     out: dict[str, Any] = {}
     for key, value in resource.items():
-        if _kept(key, allowed):
+        mode, subtree = read.verdict(resource_type, key)
+        if mode == _WHOLE:
             out[key] = _inner(value, read.extensions, canonical)
-            continue
-        found, subtree = _match(key, tree)
-        if found:
+        elif mode == _WALK:
             kept = _element(key, value, subtree, read.extensions, canonical)
             if kept not in (None, {}, []):
                 out[key] = kept
@@ -217,15 +238,15 @@ def _walk(
 
 
 def _inner(value: Any, extensions: set[str], canonical: Callable[[str], str | None]) -> Any:
-    if isinstance(value, list):
+    if type(value) is list:
         return [_inner(item, extensions, canonical) for item in value]
-    if not isinstance(value, Mapping):
-        return value
+    if type(value) is not dict:
+        return value  # decoded JSON: objects are plain dicts
     out: dict[str, Any] = {}
     for key, item in value.items():
         kept = item
         if key in {"extension", "modifierExtension"} and isinstance(item, list):
-            kept = [e for e in item if isinstance(e, Mapping) and _url(e) in extensions]
+            kept = [e for e in item if type(e) is dict and _url(e) in extensions]
             if not kept:
                 continue
         if key == "reference" and isinstance(item, str):
