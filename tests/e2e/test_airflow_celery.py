@@ -199,6 +199,9 @@ def cluster(
         "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + alchemy,
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "1",
         "AIRFLOW__CELERY__SYNC_PARALLELISM": "1",
+        # As compose gives them without a secrets backend configured (its default).
+        "AIRFLOW__SECRETS__BACKEND": "",
+        "AIRFLOW__SECRETS__BACKEND_KWARGS": "",
         # Fast and small for 2 cores: short loops, no catch-up scheduling, no health server.
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
