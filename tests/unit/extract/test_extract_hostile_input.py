@@ -9,6 +9,7 @@ or an :class:`ExtractError`. Anything else (``RecursionError``, ``csv.Error``,
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import shutil
@@ -223,11 +224,17 @@ def _fuzz(cases: int, seed: int, one_case: Callable[[random.Random], str]) -> se
     """Run ``cases`` mutated inputs; the outcomes seen (``ok`` or error texts)."""
     rng = random.Random(seed)
     seen: set[str] = set()
-    for number in range(cases):
-        try:
-            seen.add(one_case(rng))
-        except Exception as error:
-            raise AssertionError(f"seed {seed}, case {number}: {error!r}") from error
+    # In the whole suite the process holds millions of objects (GX, Airflow, ...); without
+    # freezing them every full collection walks them all, which made these loops 3x slower.
+    gc.freeze()
+    try:
+        for number in range(cases):
+            try:
+                seen.add(one_case(rng))
+            except Exception as error:
+                raise AssertionError(f"seed {seed}, case {number}: {error!r}") from error
+    finally:
+        gc.unfreeze()
     return seen
 
 
