@@ -618,18 +618,30 @@ def _ttp_rss(ttp: TTPProcess) -> float:
 
 
 def _growth(figures: Figures) -> None:
-    """Cost ratio of the largest to the smallest CSV run, per patient ratio (1.0 is linear)."""
-    runs = {
-        f["name"].removesuffix("_run"): float(f["value"])
-        for f in figures.items
-        if f["name"].endswith("_run") and f["name"].startswith("csv_")
-    }
-    sizes = sorted((_patients(label), label) for label in runs)
-    if len(sizes) >= 2:
-        (small, small_label), (large, large_label) = sizes[0], sizes[-1]
-        ratio = runs[large_label] / runs[small_label]
-        figures.add(f"growth_{large_label}_over_{small_label}", ratio, "x")
-        figures.add("growth_per_patient_ratio", ratio / (large / small), "x")
+    """Cost ratio of the largest to the smallest in-process run per format, per patient ratio.
+
+    Only the in-process runs (``csv_200k_run``, ``csv_1m_run``) are compared: the task-path
+    runs (``csv_1m_steps_run``) have their own ratio, ``<label>_steps_over_in_process``.
+    """
+    for source in ("csv", "fhir"):
+        runs = {
+            f["name"].removesuffix("_run"): float(f["value"])
+            for f in figures.items
+            if _is_in_process_run(f["name"], source)
+        }
+        sizes = sorted((_patients(label), label) for label in runs)
+        if len(sizes) >= 2:
+            (small, small_label), (large, large_label) = sizes[0], sizes[-1]
+            ratio = runs[large_label] / runs[small_label]
+            figures.add(f"growth_{large_label}_over_{small_label}", ratio, "x")
+            suffix = "" if source == "csv" else f"_{source}"
+            figures.add(f"growth_per_patient_ratio{suffix}", ratio / (large / small), "x")
+
+
+def _is_in_process_run(name: str, source: str) -> bool:
+    """``csv_1m_run`` yes; ``csv_1m_steps_run`` and ``fhir_1m_run`` (for csv) no."""
+    parts = name.split("_")
+    return len(parts) == 3 and parts[0] == source and parts[2] == "run"
 
 
 def _patients(label: str) -> int:
