@@ -28,6 +28,7 @@ REPO = Path(__file__).resolve().parents[3]
 SECRET_VOLUMES = {"ttp-data": "ttp", "registry-holder-data": "registry-holder"}
 AIRFLOW = {"airflow-init", "api-server", "scheduler", "dag-processor", "triggerer"}
 INIT = "counterparts-init"
+TASK_RUNNERS = {"scheduler", "airflow-worker"}  # LocalExecutor runs tasks in the scheduler
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +51,27 @@ def test_each_secret_volume_is_mounted_by_its_own_service_only(services: dict[st
         users = {name for name, service in services.items() if volume in _mounts(service)}
         assert users == {owner, INIT}, volume
     hospital = {name for name, s in services.items() if "hospital-secrets" in _mounts(s)}
-    assert hospital == {*AIRFLOW, "airflow-worker", INIT}
+    assert hospital == {*TASK_RUNNERS, INIT}
     for name in hospital - {INIT}:
         assert _mounts(services[name])["hospital-secrets"][1] == "ro", name
     for name in ("ttp", "registry-holder"):
         assert set(_mounts(services[name])) == {f"{name}-data"}, name
+
+
+def test_the_hospital_keys_reach_only_the_services_that_run_tasks(
+    services: dict[str, Any],
+) -> None:
+    # patient-ref.key and the other hospital keys: not on the staging volume every Airflow
+    # service mounts, not in the web-facing api-server (docs/airflow.md).
+    home = services["scheduler"]["environment"]["AANLEVERING_HOME"]
+    keys = {name for name, s in services.items() if "hospital-keys" in _mounts(s)}
+    assert keys == TASK_RUNNERS
+    for name in TASK_RUNNERS:
+        mounts = _mounts(services[name])
+        assert mounts["hospital-keys"] == (f"{home}/secrets", "rw"), name
+        assert mounts["aanlevering-data"][0] == home, name
+    for name in AIRFLOW - TASK_RUNNERS:
+        assert not {"hospital-keys", "hospital-secrets"} & set(_mounts(services[name])), name
 
 
 def test_counterparties_get_no_airflow_settings_and_run_locked_down(
