@@ -85,6 +85,11 @@ class RunIdentifiers:
         return frozenset().union(*self.by_kind.values())
 
     @cached_property
+    def token_set(self) -> frozenset[str]:
+        """:attr:`tokens`, built once per run (not per file or chunk)."""
+        return self.tokens
+
+    @cached_property
     def token_array(self) -> pa.Array:
         """:attr:`tokens` as one Arrow array, built once per run (not per file)."""
         return pa.array(list(self.tokens), pa.string())
@@ -311,8 +316,10 @@ def _fast_candidate_lines(
     flat = pc.list_flatten(split)
     distinct = pc.unique(flat)
     if known:
-        words = [w for w in distinct.to_pylist() if any(w in kind for kind in known)]
-        present = pa.array(words, pa.string())
+        # Set intersection runs in C: a Python test per distinct token was half the guard.
+        listed = distinct.to_pylist()
+        words: set[str] = set().union(*(kind.intersection(listed) for kind in known))
+        present = pa.array(sorted(words), pa.string())
     else:
         present = pc.filter(tokens, pc.is_in(tokens, value_set=distinct))
     if len(present):
@@ -424,14 +431,14 @@ def scan_file(path: Path, identifiers: RunIdentifiers, skipped: tuple[str, ...] 
 
     ``skipped``: CSV column-name prefixes that hold our own pseudonyms.
     """
-    tokens = identifiers.token_array
-    if not len(tokens):
+    if not identifiers.token_set:
         return []
+    tokens = identifiers.token_array
     header = _csv_header(path) if path.suffix == ".csv" else None
     cells: list[tuple[str, str]] = []
     candidates = False
     for first, lines in _lines(path):
-        for index in _fast_candidate_lines(lines, tokens, tuple(identifiers.by_kind.values())):
+        for index in _fast_candidate_lines(lines, tokens, (identifiers.token_set,)):
             candidates = True
             line = str(lines[index]).rstrip("\r\n")
             if header is not None:
