@@ -25,7 +25,7 @@ from aanlevering.obligation.events import REGISTER_EVENT_TYPES
 from aanlevering.obligation.permission import may_deliver
 from aanlevering.obligation.run_outcomes import RELEASED, project_run_outcomes
 from aanlevering.obligation.status import project_statuses
-from aanlevering.optout.events import OPTOUT_EVENT_TYPES
+from aanlevering.optout.events import OPTOUT_EVENT_TYPES, OptOutRegistered
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.settings import Settings
 
@@ -43,21 +43,40 @@ def build_projections(store: EventStore, catalogue: Catalogue, on: date) -> dict
     """All read models as one JSON-ready document (no patient data, counts only).
 
     Reads only the event types the models fold, through the type index, as
-    the log stood at one position; the same document as a replay of the
-    whole log up to that position (pinned by a test).
+    the log stood at one position; the opt-out summary is a count of
+    patients' streams, not a fold of every opt-out (seconds per request at
+    200,000 opt-outs). The same document as a replay of the whole log up to
+    that position (pinned by a test).
     """
     last = store.last_position()
-    records = [r for r in store.read_types(PROJECTED_EVENT_TYPES) if r.position <= last]
-    return document_from_records(records, last, catalogue, on)
+    folded = PROJECTED_EVENT_TYPES - OPTOUT_EVENT_TYPES
+    records = [r for r in store.read_types(folded) if r.position <= last]
+    optout_patients = store.count_streams({OptOutRegistered.event_type}, up_to_position=last)
+    return _document(records, last, catalogue, on, optout_patients)
 
 
 def document_from_records(
     records: list[RecordedEvent], last_position: int, catalogue: Catalogue, on: date
 ) -> dict[str, Any]:
-    """The document from events in log order (any other types among them are ignored)."""
+    """The document from events in log order (any other types among them are ignored).
+
+    The straightforward version: it folds every opt-out event into the
+    register to count its patients, where :func:`build_projections` counts
+    their streams in the database (pinned equal by a test).
+    """
+    optout_patients = len(OptOutRegister.from_records(records))
+    return _document(records, last_position, catalogue, on, optout_patients)
+
+
+def _document(
+    records: list[RecordedEvent],
+    last_position: int,
+    catalogue: Catalogue,
+    on: date,
+    optout_patients: int,
+) -> dict[str, Any]:
     ledger = project_ledger(records)
     statuses = project_statuses(records)
-    optouts = OptOutRegister.from_records(records)
     outcomes = project_run_outcomes(records)
     registrations: dict[str, Any] = {}
     for config in catalogue:
@@ -92,7 +111,7 @@ def document_from_records(
         "last_position": last_position,
         "deliveries": [asdict(entry) for entry in ledger.rows()],
         "registrations": registrations,
-        "optouts": {"patients": len(optouts)},
+        "optouts": {"patients": optout_patients},
     }
 
 

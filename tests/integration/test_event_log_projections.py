@@ -134,6 +134,14 @@ def test_reading_by_type_is_the_whole_log_filtered(store: EventStore) -> None:
         for at_most in (0, 1, count, count + 5):
             assert store.count_types(wanted, at_most=at_most) == min(count, at_most)
             assert EventStore.count_types(store, wanted, at_most=at_most) == min(count, at_most)
+        for up_to in (None, 0, everything[len(everything) // 2].position):
+            streams = {
+                r.stream
+                for r in everything
+                if r.event_type in wanted and (up_to is None or r.position <= up_to)
+            }
+            assert store.count_streams(wanted, up_to_position=up_to) == len(streams)
+            assert EventStore.count_streams(store, wanted, up_to_position=up_to) == len(streams)
 
 
 def test_reading_streams_by_name_is_reading_them_one_by_one(store: EventStore) -> None:

@@ -362,6 +362,7 @@ class EventStoreContract:
             "read_all",
             "read_types",
             "count_types",
+            "count_streams",
             "stream_version",
             "last_position",
             "close",

@@ -320,6 +320,19 @@ class SqlEventStore(EventStore):
         rows = self._query(f"SELECT COUNT(*) FROM ({inner}) AS found", params)  # noqa: S608
         return int(rows[0][0])
 
+    def count_streams(self, event_types: Iterable[str], up_to_position: int | None = None) -> int:
+        """How many streams hold an event of these types, counted in the database."""
+        kinds = sorted(set(event_types))
+        if not kinds:
+            return 0
+        marks = ", ".join("?" for _ in kinds)
+        sql = f"SELECT COUNT(DISTINCT stream) FROM event_log WHERE event_type IN ({marks})"  # noqa: S608
+        params: list[Any] = list(kinds)
+        if up_to_position is not None:
+            sql += " AND position <= ?"
+            params.append(up_to_position)
+        return int(self._query(sql, params)[0][0])
+
     def stream_version(self, stream: str) -> int:
         """The stream's current version (0 when it has no events)."""
         check_stream_name(stream)
