@@ -402,16 +402,22 @@ class InputResources:
 
 
 def load_store(
-    input_path: Path, project: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    input_path: Path,
+    project: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    keep_types: frozenset[str] | None = None,
 ) -> ResourceStore:
     """Read every resource of the input into one store.
 
     ``project`` keeps only the elements the mappings read, so memory follows what is
-    extracted rather than the raw export (decision 0135).
+    extracted rather than the raw export (decision 0135). ``keep_types``: only
+    resources of these types are stored (the rest are read and dropped), for readers
+    that need two types of a whole hospital export, such as the Consent reader.
     """
     store = ResourceStore(project=project)
     resources = InputResources(Path(input_path))
     for resource, location, full_url in resources:
+        if keep_types is not None and resource.get("resourceType") not in keep_types:
+            continue
         try:
             store.add(resource, location, full_url)
         except SHAPE_ERRORS as error:

@@ -122,3 +122,37 @@ def test_the_resolved_opt_out_removes_the_patients_records_before_pseudonymisati
     assert excluded == sum(mrns.count(MRN_OF_PAT_2) for mrns in before.values()) > 0
     assert all(MRN_OF_PAT_2 not in mrns for mrns in after.values())
     assert sum(map(len, after.values())) == sum(map(len, before.values())) - excluded
+
+
+def test_reading_consents_keeps_only_patients_ids_and_identifiers_and_consents(
+    export: Path, hasher: PatientRefHasher
+) -> None:
+    """A whole hospital export is read for its Consents: the straightforward version (every
+    resource whole in one store) gives the same entries and the same patient index."""
+    from aanlevering.extract.fhir_store import load_store
+    from aanlevering.optout.sources.consent import CONSENT_EXPORT_TYPES, consent_entry
+    from aanlevering.optout.sources.patient_index import index_of_store, index_projection
+
+    patients = [{"reference": "Patient/pat-2"}, {"reference": "Patient/pat-1"}]
+    (export / "Consent.ndjson").write_text(
+        "\n".join(json.dumps(consent(p, f"c{n}")) for n, p in enumerate(patients))
+    )
+    whole = load_store(export)
+    kept = load_store(export, project=index_projection, keep_types=CONSENT_EXPORT_TYPES)
+    assert set(whole.by_type) > {"Patient", "Consent"}  # the fixture has clinical resources
+    assert set(kept.by_type) == {"Patient", "Consent"}
+    for located in kept.of_type("Patient"):
+        assert set(located.resource) <= {"resourceType", "id", "identifier"}
+    assert any("name" in located.resource for located in whole.of_type("Patient"))
+
+    hash_mrn = mrn_hasher(hasher)
+    index = index_of_store(whole)
+    assert index.by_id and index.by_identifier
+    assert index_of_store(kept) == index
+    assert load_patient_index(export) == index
+    expected = [
+        consent_entry(located.resource, hash_mrn, frozenset(), index)
+        for located in whole.of_type("Consent")
+    ]
+    assert len(expected) == 2
+    assert list(read_consents_in_export(export, hash_mrn).entries) == expected

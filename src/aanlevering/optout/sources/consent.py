@@ -49,7 +49,11 @@ from aanlevering.optout.sources import (
     parse_scope,
     patient_ref_of,
 )
-from aanlevering.optout.sources.patient_index import PatientIndex, index_of_store
+from aanlevering.optout.sources.patient_index import (
+    PatientIndex,
+    index_of_store,
+    index_projection,
+)
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +216,10 @@ def read_consent_ndjson(
     return ReadResult(tuple(entries), skipped)
 
 
+#: What a Consent reader keeps of an export: the Consents and the Patients they name.
+CONSENT_EXPORT_TYPES = frozenset({"Consent", "Patient"})
+
+
 def read_consents_in_export(
     export: Path,
     hash_mrn: MrnHasher,
@@ -220,10 +228,11 @@ def read_consents_in_export(
 ) -> ReadResult:
     """Every opt-out among the Consent resources of a FHIR export, resolved against its Patients.
 
-    Other resources are ignored; problems are listed by resource location
-    (``Consent.ndjson:3``), never by value.
+    Other resources are read and dropped, and of a Patient only its id and
+    identifiers are kept, so a whole hospital export fits in memory; problems
+    are listed by resource location (``Consent.ndjson:3``), never by value.
     """
-    store = load_store(Path(export))
+    store = load_store(Path(export), project=index_projection, keep_types=CONSENT_EXPORT_TYPES)
     index = index_of_store(store, mrn_system)
     systems = frozenset(mrn_systems)
     entries: list[OptOutEntry] = []

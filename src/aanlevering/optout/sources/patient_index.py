@@ -87,6 +87,19 @@ def index_of_store(store: ResourceStore, mrn_system: str | None = None) -> Patie
     return index
 
 
+def index_projection(resource: dict[str, Any]) -> dict[str, Any]:
+    """What the index reads of a Patient (id and identifiers); other resources stay whole.
+
+    Why: the index is built from every Patient of a hospital export; names,
+    addresses and contact details would only fill memory (and hold identity
+    data longer than needed).
+    """
+    if resource.get("resourceType") != "Patient":
+        return resource
+    return {key: resource[key] for key in ("resourceType", "id", "identifier") if key in resource}
+
+
 def load_patient_index(export: Path, mrn_system: str | None = None) -> PatientIndex:
     """The index of the Patients in a FHIR export (bulk NDJSON folder, Bundle or NDJSON file)."""
-    return index_of_store(load_store(Path(export)), mrn_system)
+    store = load_store(Path(export), project=index_projection, keep_types=frozenset({"Patient"}))
+    return index_of_store(store, mrn_system)
