@@ -6,4 +6,10 @@ the plugins import as ``support.<name>``. Add new fixture modules to the tuple.
 
 from __future__ import annotations
 
-pytest_plugins = ("support.postgres", "support.sshd", "support.registry_holder", "support.tls")
+pytest_plugins = (
+    "support.postgres",
+    "support.sshd",
+    "support.registry_holder",
+    "support.tls",
+    "support.event_stores",
+)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,6 @@ from aanlevering.pseudonym.events import HospitalKeyInUse
 from aanlevering.pseudonym.key_continuity import check_value, key_stream
 from aanlevering.pseudonym.patient_ref import KEY_FILE_NAME, PatientRefHasher
 from aanlevering.settings import Settings, load_settings
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'events.db'}"
-    url: str = request.getfixturevalue("postgres_schema_url")
-    return url
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[EventStore]:
-    with open_event_store(store_url) as store:
-        yield store
 
 
 def _machine(tmp_path: Path, name: str, provider: str = "hospital-a") -> Settings:

@@ -6,10 +6,8 @@ Real SQLite files and a real PostgreSQL; the race is between real processes.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Barrier as BarrierType
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,20 +17,6 @@ from aanlevering.pipeline.events import RunLockRefused, RunLockReleased, RunLock
 from aanlevering.pipeline.lock import LockScope, RunLocked, acquire, current_holder, release
 
 SCOPE = LockScope("hospital-a", "dica-dsaa", "2026-Q1")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'events.sqlite'}"
-    url: str = request.getfixturevalue("postgres_schema_url")
-    return url
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[EventStore]:
-    with open_event_store(store_url) as opened:
-        yield opened
 
 
 def _events(store: EventStore) -> list[Any]:
