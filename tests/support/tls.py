@@ -14,7 +14,7 @@ import pytest
 
 from aanlevering.counterparts.common.demo_ca import DemoCA, make_demo_ca
 
-CLIENTS = ("demo-hospital", "other-hospital", "dica", "ttp-admin")
+CLIENTS = ("demo-hospital", "other-hospital", "dica", "ttp-admin", "ttp")
 
 
 @pytest.fixture(scope="session")

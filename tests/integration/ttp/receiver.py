@@ -7,6 +7,12 @@ so the TTP's retries can be tested. Committed deliveries land in
 ``<dir>/<idempotency key>/`` with their manifest and the request headers.
 
     python receiver.py --dir DIR --port N --api-key-file FILE
+        [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+
+With ``--tls-client-ca`` every request but ``/health`` must come with a client
+certificate that CA signed (403 otherwise), and a committed delivery records
+the certificate's subject in ``headers.json`` (``_client_subject``), so a
+test can see which certificate the TTP presented when it forwarded.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import argparse
 import hashlib
 import json
 import re
+import ssl
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -27,7 +34,10 @@ _PATH = re.compile(
 
 
 class State:
-    def __init__(self, folder: Path, api_key: str, fail_commits: int) -> None:
+    def __init__(
+        self, folder: Path, api_key: str, fail_commits: int, require_client_cert: bool = False
+    ) -> None:
+        self.require_client_cert = require_client_cert
         self.folder = folder
         self.api_key = api_key
         self.fail_commits = fail_commits
@@ -48,7 +58,18 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _client_subject(self) -> str | None:
+            getpeercert = getattr(self.connection, "getpeercert", None)
+            certificate = getpeercert() if getpeercert is not None else None
+            if not certificate:
+                return None
+            parts = [f"{name}={value}" for rdn in certificate["subject"] for name, value in rdn]
+            return ",".join(parts)
+
         def _route(self) -> re.Match[str] | None:
+            if state.require_client_cert and self._client_subject() is None:
+                self._answer(403, {"detail": "client certificate required"})
+                return None
             if self.headers.get("Authorization") != f"Bearer {state.api_key}":
                 self._answer(401, {"detail": "unknown API key"})
                 return None
@@ -115,7 +136,8 @@ def make_handler(state: State) -> type[BaseHTTPRequestHandler]:
                     return
             incoming.rename(target)
             (target / "manifest.json").write_text(json.dumps(manifest))
-            (target / "headers.json").write_text(json.dumps(dict(self.headers.items())))
+            headers = {**dict(self.headers.items()), "_client_subject": self._client_subject()}
+            (target / "headers.json").write_text(json.dumps(headers))
             receipt = {
                 "idempotency_key": key,
                 "receipt_id": f"r-{hashlib.sha256(key.encode()).hexdigest()[:12]}",
@@ -137,11 +159,23 @@ def main() -> None:
     parser.add_argument("--dir", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--api-key-file", required=True)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--tls-client-ca")
     args = parser.parse_args()
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    state = State(folder, Path(args.api_key_file).read_text().strip(), 0)
-    ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state)).serve_forever()
+    api_key = Path(args.api_key_file).read_text().strip()
+    state = State(folder, api_key, 0, require_client_cert=bool(args.tls_client_ca))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(state))
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            context.verify_mode = ssl.CERT_OPTIONAL  # /health answers without one
+            context.load_verify_locations(args.tls_client_ca)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
 
 
 if __name__ == "__main__":
