@@ -20,7 +20,7 @@ formatting it uses; ``fhir`` holds what every FHIR resource shares.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -35,6 +35,12 @@ from aanlevering.fhir.patient import SECURITY_META
 from aanlevering.output.values import ValueProblem, fhir_text
 
 RESOURCE_TYPE = "QuestionnaireResponse"
+
+#: Told each column (as the output guard names it) and the JSON literals written in it.
+Note = Callable[[str, pa.Array], None]
+#: The one constant value of a record the output guard reads (``status``).
+STATUS = "completed"
+STATUS_LITERAL = f'"{STATUS}"'
 
 _ANSWER_ELEMENT = {
     "string": "valueString",
@@ -84,7 +90,7 @@ class RecordEncoder:
             "resourceType": RESOURCE_TYPE,
             "meta": SECURITY_META,
             "questionnaire": questionnaire_canonical(context, dataset.name),
-            "status": "completed",
+            "status": STATUS,
         }
         head_text = _dumps(head)[:-1]
         self._open = '{"resourceType":"QuestionnaireResponse","id":"'
@@ -101,6 +107,8 @@ class RecordEncoder:
         subjects: Sequence[str],
         row_refs: Sequence[str],
         end: str = "",
+        *,
+        note: Note | None = None,
     ) -> pa.Array:
         """JSON text of each record of ``clinical`` (a batch of the dataset's table).
 
@@ -113,6 +121,8 @@ class RecordEncoder:
         variable of a value FHIR cannot carry.
         """
         rows = clinical.num_rows
+        if note is not None and rows:
+            note(f"{RESOURCE_TYPE}.status", pa.array([STATUS_LITERAL], pa.string()))
         item_columns = []
         for variable, prefix, suffix in self._item_parts:
             if variable.name not in clinical.column_names:
@@ -128,6 +138,8 @@ class RecordEncoder:
                     f"expected {problem.expected} (Arrow type "
                     f"{ARROW_TYPES[variable.type]} per the dictionary)"
                 ) from None
+            if note is not None:
+                note(f"item {variable.name}", text)
             item_columns.append(pc.binary_join_element_wise(prefix, text, suffix, ""))
         if item_columns:
             # "replace", not "skip": Arrow 26 drops rows whose inputs are all

@@ -16,18 +16,20 @@ import heapq
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aanlevering.fhir.generalised import NO_FORMS
+from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
 from aanlevering.fhir.minimise import ReferenceMap, ReferenceStyle, minimise_resource, render
 from aanlevering.fhir.patient import PatientBuilder
 from aanlevering.fhir.patient_columns import patient_texts
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
 from aanlevering.output.content import DeliveryInput, PatientIndex, index_patients
-from aanlevering.output.fhir_records import RESOURCE_TYPE, RecordEncoder
+from aanlevering.output.fhir_records import RESOURCE_TYPE, Note, RecordEncoder
+from aanlevering.output.result import BuiltValues
 from aanlevering.output.sources import SourceTexts
 from aanlevering.pseudonym.model import PseudonymTable
 
@@ -84,8 +86,16 @@ class RecordBatch:
 class FhirStream:
     """Produces the resources of one delivery; one instance per written delivery."""
 
-    def __init__(self, content: DeliveryInput, policy: SamplePolicy, style: ReferenceStyle) -> None:
+    def __init__(
+        self,
+        content: DeliveryInput,
+        policy: SamplePolicy,
+        style: ReferenceStyle,
+        built: BuiltValues | None = None,
+    ) -> None:
+        """``built``: told the value literals of Patient and record texts (decision 0300)."""
         self.content = content
+        self.built = built
         self.policy = policy
         self.style = style
         self.index: PatientIndex = index_patients(content)
@@ -153,10 +163,23 @@ class FhirStream:
                     ],
                     pa.string(),
                 )
+            if self.built is not None:
+                self._note_forms([forms.get(item[1], NO_FORMS) for item in chunk])
             for k in self._sampled("Patient", len(chunk)):
                 text = texts[k].as_py()
                 validate_resource(text[: len(text) - len(end)], f"Patient #{start + k + 1}")
             yield delivered, texts
+
+    def _note_forms(self, forms: Sequence[GeneralisedForms]) -> None:
+        """The generalised forms a batch of Patients carries, as JSON literals, by element."""
+        assert self.built is not None
+        for column, values in (
+            ("Patient.gender", {f.gender for f in forms}),
+            ("Patient.birthDate", {f.birth_year for f in forms}),
+            ("Patient.address.postalCode", {f.pc4 for f in forms}),
+        ):
+            literals = [encode_basestring(v) for v in values if v is not None]
+            self.built.add("Patient.ndjson", column, pa.array(literals, pa.string()))
 
     def patient_batches(self) -> Iterator[list[Encoded]]:
         """Every delivered Patient, in delivered-id order, a batch at a time."""
@@ -199,6 +222,13 @@ class FhirStream:
         patients = self.index.row_patients[dataset]
         delivered_ids = self.index.delivered_ids
         refs: list[Any] = extracted.row_refs.to_pylist()
+        note: Note | None = None
+        if self.built is not None:
+            built = self.built
+
+            def note(column: str, literals: pa.Array) -> None:
+                built.add(f"{RESOURCE_TYPE}.ndjson", column, literals)
+
         rows = extracted.num_rows
         for start in range(0, rows, BATCH_ROWS):
             if order is None:
@@ -212,7 +242,7 @@ class FhirStream:
             subjects = [delivered_ids[patients[i]] for i in positions]
             record_ids = [make_id(encoder.kind, ref) for ref in row_refs]
             references = [self.subject(subject) for subject in subjects]
-            lines = encoder.encode(table, record_ids, references, row_refs, end)
+            lines = encoder.encode(table, record_ids, references, row_refs, end, note=note)
             for k in self._sampled(RESOURCE_TYPE, len(row_refs)):
                 validate_resource(lines[k].as_py(), f"dataset {dataset}, row {row_refs[k]}")
             yield RecordBatch(dataset, record_ids, subjects, lines)

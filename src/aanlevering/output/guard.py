@@ -458,6 +458,67 @@ def scan_file(path: Path, identifiers: RunIdentifiers, skipped: tuple[str, ...] 
     return list(hits.values())
 
 
+#: JSON literals whose value is their own text (ASCII string without escapes, integer): their
+#: tokens are taken in Arrow; every other literal is decoded and tokenised one by one.
+_PLAIN_STRING = r'^"[ !#-\[\]-~]*"$'
+_INTEGER = r"^-?(0|[1-9][0-9]*)$"
+
+
+def _literal_values(literals: pa.Array) -> Iterator[str]:
+    """The text the guard's JSON pass would tokenise for each literal (booleans give none)."""
+    for literal in literals.to_pylist():
+        value = json.loads(literal)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            yield str(value)
+
+
+def literal_tokens(literals: pa.Array) -> set[str]:
+    """Every token :func:`_value_tokens` finds in the values of ``literals`` (JSON texts).
+
+    What :func:`scan_file` would find parsing each line of a file joined from
+    these literals: a plain literal's value is its own text (without quotes),
+    for ASCII text Arrow's lower-casing, ``_JOINED`` and a split on anything
+    but ``[a-z0-9]`` are Python's; the rest go through :func:`json.loads`.
+    Pinned to the text pass by tests.
+    """
+    literals = pc.drop_null(literals)
+    plain_string = pc.match_substring_regex(literals, _PLAIN_STRING)
+    integer = pc.match_substring_regex(literals, _INTEGER)
+    plain = pc.or_(plain_string, integer)
+    found: set[str] = set()
+    for value in _literal_values(pc.filter(literals, pc.invert(plain))):
+        found |= _value_tokens(value)
+    values = pc.if_else(plain_string, pc.utf8_slice_codeunits(literals, 1, -1), literals).filter(
+        plain
+    )
+    if len(values):
+        split = pc.split_pattern_regex(_normalised(values), r"[^a-z0-9]+")
+        found.update(t for t in pc.unique(pc.list_flatten(split)).to_pylist() if t)
+    return found
+
+
+def scan_values(
+    name: str, columns: Mapping[str, pa.Array], identifiers: RunIdentifiers
+) -> list[Hit]:
+    """Every (column, kind) of the file ``name`` whose written literals hold one of ``identifiers``.
+
+    For a file joined only from template text (ids, references, code systems:
+    ours) and ``columns`` (the distinct JSON literals written per column, as
+    the writer noted them): what :func:`scan_file` finds in its text, or
+    more (decision 0300).
+    """
+    known = identifiers.token_set
+    hits: list[Hit] = []
+    for column, literals in columns.items():
+        kinds: dict[str, None] = {}
+        for token in sorted(known.intersection(literal_tokens(literals))):
+            kind = identifiers.kind_of(token)
+            if kind is not None:
+                kinds[kind] = None
+        hits.extend(Hit(name, column, kind) for kind in kinds)
+    return hits
+
+
 def check_delivery(folder: Path, output: OutputResult, content: DeliveryInput) -> None:
     """Refuse (:class:`IdentifierInDelivery`, exit 2) delivery files holding run identifiers.
 
@@ -468,11 +529,13 @@ def check_delivery(folder: Path, output: OutputResult, content: DeliveryInput) -
     the value. The files are removed before raising.
     """
     identifiers = run_identifiers(content.datasets, content.context.dictionary)
-    hits = [
-        hit
-        for item in output.files
-        for hit in scan_file(folder / item.name, identifiers, (PSEUDONYM_PREFIX,))
-    ]
+    hits: list[Hit] = []
+    for item in output.files:
+        built = output.built.get(item.name)
+        if built is not None:  # joined from checked values: no need to read it back
+            hits += scan_values(item.name, built, identifiers)
+        else:
+            hits += scan_file(folder / item.name, identifiers, (PSEUDONYM_PREFIX,))
     if hits:
         for item in output.files:  # they hold identifiers: they must not linger in staging
             (folder / item.name).unlink(missing_ok=True)

@@ -17,7 +17,7 @@ from aanlevering.fhir.validate import SamplePolicy
 from aanlevering.output.content import DeliveryInput
 from aanlevering.output.fhir_stream import FhirStream, text_data
 from aanlevering.output.files import FileSet
-from aanlevering.output.result import OutputResult
+from aanlevering.output.result import BuiltValues, OutputResult
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ def write_ndjson(
     carry, an invalid resource, a record without pseudonyms) and
     :class:`aanlevering.errors.PseudonymisationError` (an unapproved type).
     """
-    stream = FhirStream(content, policy or SamplePolicy(), "relative")
+    built = BuiltValues()
+    stream = FhirStream(content, policy or SamplePolicy(), "relative", built)
     counts: dict[str, int] = {}
     with FileSet(folder) as files:
         patients = files.file("Patient.ndjson", MEDIA_TYPE)
@@ -53,7 +54,9 @@ def write_ndjson(
                 records.records += len(records_batch.ids)
                 counts[dataset] += len(records_batch.ids)
         for item in stream.minimised():
-            handle = files.file(f"{item.resource_type}.ndjson", MEDIA_TYPE)
+            name = f"{item.resource_type}.ndjson"
+            built.drop(name)  # source text: the output guard scans this file's text
+            handle = files.file(name, MEDIA_TYPE)
             handle.write(item.text + "\n")
             handle.records += 1
         written = files.commit()
@@ -72,4 +75,5 @@ def write_ndjson(
         patients=len(stream.index.delivered_ids),
         key_versions=versions,
         profiles=profiles,
+        built=built.columns(),
     )

@@ -1,0 +1,217 @@
+"""The output guard's value check finds what a full pass over the delivered text finds.
+
+Decision 0300: files joined only from template text and noted value literals
+(NDJSON Patients and QuestionnaireResponses) are checked by their literals,
+not read back. Pinned here against the text: every line parsed and every
+leaf tokenised (the guard's text pass without its coarse filter), and the
+guard's own text scan, which may find less (a token behind a JSON escape such
+as ``\\n`` is split differently in the text) but never more. Planted
+identifiers in every kind of delivered value, and random values with quotes,
+backslashes, control characters, non-ASCII and empty strings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from json.encoder import encode_basestring
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aanlevering.extract.model import ARROW_TYPES
+from aanlevering.output.content import DeliveryInput
+from aanlevering.output.guard import (
+    Hit,
+    IdentifierInDelivery,
+    RunIdentifiers,
+    _json_cells,
+    _value_tokens,
+    check_delivery,
+    literal_tokens,
+    run_identifiers,
+    scan_file,
+    scan_values,
+)
+from aanlevering.output.ndjson import write_ndjson
+from aanlevering.output.result import OutputResult
+
+#: Identifiers of the output tests' people, in the spellings the guard joins.
+PLANTED_TEXT = "mw. Oosterhuis belde, bsn 9999.90.019, woont 9711 LM, dossier MRN0055555"
+PLANTED_NUMBER = 999990019  # a BSN of the output tests' people, within FHIR's 32-bit range
+
+
+def _full_text_hits(path: Path, identifiers: RunIdentifiers) -> set[Hit]:
+    """Every line parsed, every leaf tokenised: what the text holds, no coarse filter."""
+    hits = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        for column, text in _json_cells(line, path.name):
+            for token in _value_tokens(text):
+                kind = identifiers.kind_of(token)
+                if kind is not None:
+                    hits.add(Hit(path.name, column, kind))
+    return hits
+
+
+def _compare(folder: Path, output: OutputResult, content: DeliveryInput) -> set[Hit]:
+    """Value hits of every built file, after checking them against the text."""
+    identifiers = run_identifiers(content.datasets, content.context.dictionary)
+    assert set(output.built) == {"Patient.ndjson", "QuestionnaireResponse.ndjson"}
+    found: set[Hit] = set()
+    for name, columns in output.built.items():
+        by_values = set(scan_values(name, columns, identifiers))
+        in_text = _full_text_hits(folder / name, identifiers)
+        assert by_values == in_text
+        assert set(scan_file(folder / name, identifiers)) <= by_values
+        found |= by_values
+    return found
+
+
+def _planted_value(kind: str) -> Any:
+    if kind in ("string", "code"):
+        return PLANTED_TEXT
+    if kind == "integer":
+        return PLANTED_NUMBER
+    if kind == "decimal":
+        return float(PLANTED_NUMBER)
+    return None  # dates, date-times and booleans cannot hold these identifiers
+
+
+def _with_column(
+    content: DeliveryInput, dataset: str, variable: str, values: list[Any]
+) -> DeliveryInput:
+    extracted = content.datasets[dataset]
+    table = extracted.clinical
+    position = table.column_names.index(variable)
+    kind = content.context.dictionary.dataset(dataset).variable(variable).type
+    column = pa.array(values, ARROW_TYPES[kind])
+    table = table.set_column(position, table.field(position), column)
+    datasets = dict(content.datasets)
+    datasets[dataset] = replace(extracted, clinical=table)
+    return replace(content, datasets=datasets)
+
+
+@pytest.mark.parametrize("registration", ["dica-dsaa", "ldtr", "nkr-borst"])
+def test_identifiers_planted_in_every_kind_of_value_are_found_as_in_the_text(
+    tmp_path: Path, delivery: Callable[..., DeliveryInput], registration: str
+) -> None:
+    content = delivery(registration)
+    expected = set()
+    for dataset in content.context.dictionary.datasets:
+        table = content.datasets[dataset.name].clinical
+        for variable in dataset.variables:
+            planted = _planted_value(variable.type)
+            if planted is None:
+                continue
+            values = table.column(variable.name).to_pylist()
+            values[4] = planted  # a record of the third person (Oosterhuis)
+            content = _with_column(content, dataset.name, variable.name, values)
+            table = content.datasets[dataset.name].clinical
+            kinds = (
+                ["a BSN", "a name", "a postcode", "a patient number"]
+                if variable.type in ("string", "code")
+                else ["a BSN"]
+            )
+            expected |= {
+                Hit("QuestionnaireResponse.ndjson", f"item {variable.name}", k) for k in kinds
+            }
+    output = write_ndjson(tmp_path, content)
+    assert _compare(tmp_path, output, content) == expected
+    with pytest.raises(IdentifierInDelivery) as caught:
+        check_delivery(tmp_path, output, content)
+    message = str(caught.value)
+    assert "QuestionnaireResponse.ndjson" in message and "item " in message
+    assert "Oosterhuis" not in message and "999990019" not in message
+    assert not (tmp_path / "QuestionnaireResponse.ndjson").exists()
+
+
+def test_a_clean_delivery_has_no_value_hits(
+    tmp_path: Path, delivery: Callable[..., DeliveryInput]
+) -> None:
+    content = delivery("ldtr")
+    output = write_ndjson(tmp_path, content)
+    assert _compare(tmp_path, output, content) == set()
+    assert output.built["Patient.ndjson"]  # the Patients' forms were noted
+    check_delivery(tmp_path, output, content)
+
+
+def test_files_with_source_text_are_scanned_as_text(
+    tmp_path: Path, delivery: Callable[..., DeliveryInput]
+) -> None:
+    content = delivery("ldtr", fhir_source=True)
+    output = write_ndjson(tmp_path, content)
+    sources = {f.name for f in output.files} - {"Patient.ndjson", "QuestionnaireResponse.ndjson"}
+    assert sources and not sources & set(output.built)
+
+
+_PIECES = [
+    *'ab"\\\n\t\x00\x1f\x7f .-_/é€Ç😀\u0131',
+    "Oosterhuis",
+    "999990019",
+    "9711",
+    "LM",
+    "MRN0055555",
+]
+_AWKWARD = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(st.one_of(st.none(), _AWKWARD), min_size=8, max_size=8),
+    numbers=st.lists(
+        st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1), st.sampled_from([PLANTED_NUMBER])),
+        min_size=8,
+        max_size=8,
+    ),
+    decimals=st.lists(
+        st.one_of(
+            st.none(),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.sampled_from([float(PLANTED_NUMBER), 1e-05, 1e22]),
+        ),
+        min_size=8,
+        max_size=8,
+    ),
+)
+def test_random_values_are_found_as_in_the_text(
+    tmp_path_factory: pytest.TempPathFactory,
+    delivery: Callable[..., DeliveryInput],
+    texts: list[str | None],
+    numbers: list[int | None],
+    decimals: list[float | None],
+) -> None:
+    content = delivery("dica-dsaa")
+    content = _with_column(content, "operatie", "operatie_id", texts)
+    content = _with_column(content, "complicatie", "complicatie_id", texts[::-1])
+    content = _with_column(content, "operatie", "diameter_aneurysma", numbers)
+    content = _with_column(content, "operatie", "bmi", decimals)
+    folder = tmp_path_factory.mktemp("values")
+    output = write_ndjson(folder, content)
+    _compare(folder, output, content)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.text(),
+            _AWKWARD,
+            st.integers(-(2**63), 2**63 - 1),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.booleans(),
+        ),
+        max_size=10,
+    )
+)
+def test_literal_tokens_are_the_tokens_of_the_decoded_values(values: list[Any]) -> None:
+    literals = [encode_basestring(v) if isinstance(v, str) else json.dumps(v) for v in values]
+    expected: set[str] = set()
+    for value in values:
+        if not isinstance(value, bool):
+            expected |= _value_tokens(str(json.loads(json.dumps(value))))
+    assert literal_tokens(pa.array(literals, pa.string())) == expected
