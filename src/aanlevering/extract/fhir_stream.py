@@ -31,6 +31,7 @@ from aanlevering.extract.fhir_columns import (
     Chain,
     KeyBuilder,
     Keys,
+    PackedTexts,
     Unsupported,
     compile_local,
     dense,
@@ -368,7 +369,7 @@ class StreamedInput:
     focus: dict[str, _Focus]
     targets: dict[tuple[str, str], _Target]
     patients: pa.Table
-    texts: pa.Table | None
+    texts: PackedTexts | None
     duplicates: int = 0
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -389,7 +390,7 @@ class _Dispatch:
                 self.targets[(reader.spec.name, variable.name)] = _Target(variable, chain)
         self.evaluated = [t for t in self.targets.values() if not t.chain.reads_id]
         self.read = read
-        self.texts = Builder({"row": pa.int64(), "text": pa.string()}) if read else None
+        self.texts = PackedTexts() if read else None
 
     def __call__(self, resource: dict[str, Any], row: int, location: str, kind: str) -> None:
         keep = False
@@ -444,7 +445,7 @@ def read_input(
         focus=dispatch.focus,
         targets=dispatch.targets,
         patients=patients.table(),
-        texts=dispatch.texts.table() if dispatch.texts is not None else None,
+        texts=dispatch.texts,
         duplicates=int((~key_columns.first).sum()),
         counts=counts,
     )
@@ -696,7 +697,7 @@ class Assembler:
         if texts is None:
             return SCHEMA.empty_table()
         wanted = pa.array(list(records), pa.string())
-        text_rows = _numpy(texts.column("row")).astype(np.int64)
+        text_rows = texts.text_rows()
         text_at = dense(text_rows.tolist(), self.keys.count)
         out_refs: list[pa.Array] = []
         out_rows: list[np.ndarray] = []
@@ -724,10 +725,8 @@ class Assembler:
         good &= text_at[rows] >= 0
         rows = rows[good]
         text_positions = text_at[rows]
-        chunks = list(texts.column("text").chunks)
         self.streamed.texts = None
-        del texts
-        text = _take_releasing(chunks, text_positions)
+        text = _take_releasing(texts, text_positions)
         if self.keys.full_urls.num_rows or _has_odd_references(text):
             text = self._canonical(text)
         return pa.table(
@@ -751,30 +750,77 @@ class Assembler:
         return pa.array([encode(_rewrite(item, mapping)) for item in decoded], pa.string())
 
 
-def _take_releasing(chunks: list[pa.Array], positions: np.ndarray) -> pa.Array:
-    """``chunked.take(positions)`` without concatenating the chunks first (Arrow does).
+#: Bytes per string array of kept texts (Arrow strings address at most 2 GiB).
+_SLICE_BYTES = 1 << 29
 
-    Each chunk gives its own rows and is released at once, so the peak is about
-    twice the taken texts rather than the whole read column on top.
+
+def _take_releasing(texts: PackedTexts, positions: np.ndarray) -> pa.ChunkedArray:
+    """The texts at ``positions`` (in that order), unpacking one batch at a time.
+
+    The texts' lengths are known from packing, so the result is laid out first (one
+    byte buffer, cut into string arrays of at most :data:`_SLICE_BYTES`) and each
+    unpacked batch copies its kept texts straight to their places and is released:
+    the peak is the taken texts once, never the read texts (decision 0238).
     """
-    if len(positions) == 0:
-        return pa.array([], pa.string())
-    starts = np.cumsum([0] + [len(chunk) for chunk in chunks])
-    chunk_of = np.searchsorted(starts, positions, side="right") - 1
+    lengths = np.concatenate(texts.lengths) if texts.lengths else np.empty(0, np.int64)
+    sizes = lengths[positions]
+    ends = np.cumsum(sizes)
+    data = np.empty(int(ends[-1]) if len(ends) else 0, np.uint8)
+    starts_out = ends - sizes
+    batch_starts = np.cumsum([0, *texts.sizes])
+    chunk_of = np.searchsorted(batch_starts, positions, side="right") - 1
     grouped = np.argsort(chunk_of, kind="stable")
-    bounds = np.searchsorted(chunk_of[grouped], np.arange(len(chunks) + 1))
-    pieces: list[pa.Array] = []
-    for index in range(len(chunks)):
+    bounds = np.searchsorted(chunk_of[grouped], np.arange(len(texts.sizes) + 1))
+    for index in range(len(texts.sizes)):
         low, high = int(bounds[index]), int(bounds[index + 1])
         if high > low:
-            local = positions[grouped[low:high]] - starts[index]
-            pieces.append(chunks[index].take(pa.array(local)))
-        chunks[index] = pa.array([], pa.string())  # released: the builder holds no other copy
-    combined = pa.concat_arrays(pieces)
-    del pieces
-    inverse = np.empty_like(grouped)
-    inverse[grouped] = np.arange(len(grouped))
-    return combined.take(pa.array(inverse))
+            chunk = texts.unpack(index)
+            out_rows = grouped[low:high]
+            local = positions[out_rows] - batch_starts[index]
+            offsets = np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset :]
+            source = np.frombuffer(chunk.buffers()[2], np.uint8)
+            _copy_spans(data, starts_out[out_rows], source, offsets[local], sizes[out_rows])
+            del chunk, source, offsets
+        texts.packed[index] = None  # released whether or not a text of it was kept
+    return _string_slices(data, ends)
+
+
+def _copy_spans(
+    target: np.ndarray, at: np.ndarray, source: np.ndarray, start: np.ndarray, size: np.ndarray
+) -> None:
+    """``target[at[i]:at[i]+size[i]] = source[start[i]:start[i]+size[i]]`` for every i.
+
+    Vectorised over groups of 1,024 spans, so the byte index arrays stay small.
+    """
+    for low in range(0, len(size), 1024):
+        part = size[low : low + 1024]
+        total = int(part.sum())
+        if total == 0:
+            continue
+        step = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(part) - part, part)
+        target[np.repeat(at[low : low + 1024], part) + step] = source[
+            np.repeat(start[low : low + 1024], part) + step
+        ]
+
+
+def _string_slices(data: np.ndarray, ends: np.ndarray) -> pa.ChunkedArray:
+    """Strings ending at ``ends`` in ``data``, as arrays of at most :data:`_SLICE_BYTES` each."""
+    if len(ends) == 0:
+        return pa.chunked_array([], pa.string())
+    arrays: list[pa.Array] = []
+    row, base = 0, 0
+    buffer = pa.py_buffer(data)
+    while row < len(ends):
+        last = max(int(np.searchsorted(ends, base + _SLICE_BYTES, side="right")), row + 1)
+        offsets = np.concatenate([[0], ends[row:last] - base]).astype(np.int32)
+        end = int(ends[last - 1])
+        arrays.append(
+            pa.StringArray.from_buffers(
+                last - row, pa.py_buffer(offsets), buffer.slice(base, end - base)
+            )
+        )
+        row, base = last, end
+    return pa.chunked_array(arrays, pa.string())
 
 
 def _has_odd_references(texts: pa.Array | pa.ChunkedArray) -> bool:

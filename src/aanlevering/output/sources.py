@@ -39,7 +39,7 @@ class SourceTexts(Sequence[SourceResource]):
     minimises them as they are decoded here.
     """
 
-    def __init__(self, keys: pa.Array, texts: pa.Array) -> None:
+    def __init__(self, keys: pa.Array, texts: pa.Array | pa.ChunkedArray) -> None:
         self._keys = keys
         self._texts = texts
 
@@ -83,6 +83,5 @@ def delivered_sources(extract: Extract, content: FhirContent) -> Sequence[Source
     keys = chosen.column("key").combine_chunks()
     # Each resource once, in reading order: the first row of each key.
     first = pc.equal(pc.index_in(keys, value_set=keys), pa.array(np.arange(len(keys))))
-    return SourceTexts(
-        pc.filter(keys, first), pc.filter(chosen.column("text").combine_chunks(), first)
-    )
+    # The texts stay chunked: at a million patients they pass Arrow's 2 GiB per string array.
+    return SourceTexts(pc.filter(keys, first), pc.filter(chosen.column("text"), first))

@@ -11,14 +11,16 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from aanlevering.catalogue import Catalogue, RegistrationConfig, load_catalogue
 from aanlevering.demo import DemoOptions, DemoResult, generate_demo_data
 from aanlevering.errors import ExtractError
-from aanlevering.extract import Extract
+from aanlevering.extract import Extract, fhir_stream
 from aanlevering.extract.fhir import _Plan, extract_fhir
-from aanlevering.extract.fhir_columns import Unsupported
+from aanlevering.extract.fhir_columns import BATCH, PackedTexts, Unsupported
 from aanlevering.periods import Period
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "extract"
@@ -123,3 +125,26 @@ def test_a_nested_resolve_is_read_by_the_store_reader() -> None:
     stored = plan.stored(export, YEAR)
     for name, dataset in result.datasets.items():
         assert dataset.clinical.equals(stored.datasets[name].clinical)
+
+
+@pytest.mark.parametrize("slice_bytes", [1 << 29, 4_000])
+def test_kept_texts_packed_and_taken_equal_a_plain_take(
+    slice_bytes: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Packed (zstd) texts taken batch by batch into one laid-out buffer equal Arrow's take.
+
+    Decision 0238; ``slice_bytes`` 4,000 cuts the result into many string arrays.
+    """
+    monkeypatch.setattr(fhir_stream, "_SLICE_BYTES", slice_bytes)
+    rng = np.random.default_rng(7)
+    words = ["", "é", '{"a":1}', "x" * 300, "ß" * 40]
+    plain = [words[i % 5] + str(i) * int(rng.integers(0, 5)) for i in range(3 * BATCH + 17)]
+    packed = PackedTexts()
+    for row, text in enumerate(plain):
+        packed.add((row * 2, text))
+    assert packed.text_rows().tolist() == [row * 2 for row in range(len(plain))]
+    positions = rng.integers(0, len(plain), 5_000)
+    taken = fhir_stream._take_releasing(packed, positions)
+    assert taken.to_pylist() == pa.array(plain, pa.string()).take(pa.array(positions)).to_pylist()
+    assert all(len(chunk.buffers()[2] or b"") <= max(slice_bytes, 400) for chunk in taken.chunks)
+    assert all(buffer is None for buffer in packed.packed)  # every batch released
