@@ -37,6 +37,7 @@ from aanlevering.output.guard import (
     run_identifiers,
     scan_file,
     scan_values,
+    unnoted_leaf,
 )
 from aanlevering.output.ndjson import write_ndjson
 from aanlevering.output.result import OutputResult
@@ -68,6 +69,8 @@ def _compare(folder: Path, output: OutputResult, content: DeliveryInput) -> set[
         in_text = _full_text_hits(folder / name, identifiers)
         assert by_values == in_text
         assert set(scan_file(folder / name, identifiers)) <= by_values
+        noted = {column: literal_tokens(literals) for column, literals in columns.items()}
+        assert unnoted_leaf(folder / name, noted) is None  # the notes cover what was written
         found |= by_values
     return found
 
@@ -138,6 +141,30 @@ def test_a_clean_delivery_has_no_value_hits(
     assert _compare(tmp_path, output, content) == set()
     assert output.built["Patient.ndjson"]  # the Patients' forms were noted
     check_delivery(tmp_path, output, content)
+
+
+def test_a_writer_that_adds_text_it_did_not_note_is_caught_and_the_text_scanned(
+    tmp_path: Path, delivery: Callable[..., DeliveryInput], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The guard checks its own premise: an element the writer did not note (here a note with
+    a BSN in the middle of the Patients file) sends the file back to the text scan."""
+    content = delivery("ldtr")
+    output = write_ndjson(tmp_path, content)
+    patients = tmp_path / "Patient.ndjson"
+    lines = patients.read_text(encoding="utf-8").splitlines(keepends=True)
+    sneaked = json.loads(lines[len(lines) // 2])
+    sneaked["extension"] = [{"url": "urn:x", "valueString": PLANTED_TEXT}]
+    lines[len(lines) // 2] = json.dumps(sneaked, separators=(",", ":")) + "\n"
+    patients.write_text("".join(lines), encoding="utf-8")
+    identifiers = run_identifiers(content.datasets, content.context.dictionary)
+    columns = output.built["Patient.ndjson"]
+    assert scan_values("Patient.ndjson", columns, identifiers) == []  # the notes alone: blind
+    noted = {column: literal_tokens(literals) for column, literals in columns.items()}
+    assert unnoted_leaf(patients, noted) == "Patient.extension.valueString"
+
+    with pytest.raises(IdentifierInDelivery, match=r"Patient\.ndjson"):
+        check_delivery(tmp_path, output, content)
+    assert "did not note" in caplog.text and "Oosterhuis" not in caplog.text
 
 
 def test_files_with_source_text_are_scanned_as_text(
