@@ -9,7 +9,7 @@ import pytest
 
 from aanlevering.errors import OutputError
 from aanlevering.fhir.ids import ResourceIds
-from aanlevering.fhir.minimise import ReferenceMap, minimise_resource
+from aanlevering.fhir.minimise import ReferenceMap, _key, minimise_resource
 from aanlevering.fhir.validate import validate_resource
 
 PATIENT_1 = "11111111-1111-4111-8111-111111111111"
@@ -194,3 +194,69 @@ def test_a_source_resource_without_id_cannot_be_registered() -> None:
     references = ReferenceMap(ResourceIds(SALT))
     with pytest.raises(OutputError, match="without an id"):
         references.add({"resourceType": "Observation"})
+
+
+class _DictReferenceMap:
+    """The straightforward version: every registered reference -> (type, delivered id)."""
+
+    def __init__(self, ids: ResourceIds) -> None:
+        self.ids = ids
+        self.targets: dict[str, tuple[str, str]] = {}
+
+    def add_patient(self, references: list[str], delivered_id: str) -> None:
+        for reference in references:
+            self.targets[reference] = ("Patient", delivered_id)
+            self.targets[_key(reference)] = ("Patient", delivered_id)
+
+    def add(self, resource: dict[str, Any], full_url: str | None = None) -> str:
+        delivered = self.ids.make(resource["resourceType"], resource["id"])
+        self.targets[f"{resource['resourceType']}/{resource['id']}"] = (
+            resource["resourceType"],
+            delivered,
+        )
+        if full_url:
+            self.targets[full_url] = (resource["resourceType"], delivered)
+        return delivered
+
+    def resolve(self, reference: str) -> tuple[str, str] | None:
+        return self.targets.get(reference) or self.targets.get(_key(reference))
+
+
+def test_reference_map_holding_keys_resolves_as_a_dict_of_every_target() -> None:
+    """ReferenceMap keeps keys and makes ids on demand; same answers as the full dict."""
+    ids = ResourceIds(SALT)
+    compact, plain = ReferenceMap(ids, closed=True), _DictReferenceMap(ids)
+    for references in (["Patient/p1", "urn:uuid:aaaa"], ["Patient/p2"]):
+        for target in (compact, plain):
+            target.add_patient(references, f"pseudo-{references[0][-1]}")
+    resources = [
+        ({"resourceType": "Observation", "id": "o1"}, None),
+        ({"resourceType": "Observation", "id": "o.2-x"}, "urn:uuid:bbbb"),
+        ({"resourceType": "Encounter", "id": "e1"}, "https://ehr.example/fhir/Encounter/e1"),
+        ({"resourceType": "Condition", "id": "c1"}, None),
+    ]
+    for resource, full_url in resources:
+        assert compact.add(resource, full_url) == plain.add(resource, full_url)
+    asked = [
+        "Observation/o1",
+        "Observation/o.2-x",
+        "https://ehr.example/fhir/Observation/o1",
+        "https://ehr.example/fhir/Observation/o1/_history/3",
+        "urn:uuid:bbbb",
+        "urn:uuid:aaaa",
+        "urn:uuid:cccc",
+        "Encounter/e1",
+        "https://ehr.example/fhir/Encounter/e1",
+        "Patient/p1",
+        "https://other.example/Patient/p2",
+        "Patient/p3",
+        "Observation/o3",
+        "Condition/c1?x=1",
+        "Practitioner/d1",
+        "",
+    ]
+    for reference in asked:
+        assert compact.resolve(reference) == plain.resolve(reference), reference
+    assert compact.delivered_id("Observation", "o1") == ids.make("Observation", "o1")
+    assert compact.delivered_id("Observation", "o3") is None
+    assert compact.delivered_id("Patient", "p1") == "pseudo-1"
