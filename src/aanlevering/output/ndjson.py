@@ -22,6 +22,8 @@ from aanlevering.output.result import BuiltValues, OutputResult
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/fhir+ndjson"
+#: Minimised source resources joined into one write.
+_SOURCE_LINES = 4_096
 
 
 def write_ndjson(
@@ -53,12 +55,18 @@ def write_ndjson(
                 records.write_bytes(records_batch.data())
                 records.records += len(records_batch.ids)
                 counts[dataset] += len(records_batch.ids)
+        # Source resources are written a few thousand lines at a time: one write (one
+        # hand-over to the writer thread) per resource cost more than minimising it.
+        pending: dict[str, list[str]] = {}
         for item in stream.minimised():
             name = f"{item.resource_type}.ndjson"
-            built.drop(name)  # source text: the output guard scans this file's text
-            handle = files.file(name, MEDIA_TYPE)
-            handle.write(item.text + "\n")
-            handle.records += 1
+            lines = pending.setdefault(name, [])
+            lines.append(item.text)
+            if len(lines) >= _SOURCE_LINES:
+                _write_lines(files, name, lines, built)
+                pending[name] = []
+        for name, lines in pending.items():
+            _write_lines(files, name, lines, built)
         written = files.commit()
     versions, profiles = stream.patient_builder.labels()
     log.info(
@@ -77,3 +85,13 @@ def write_ndjson(
         profiles=profiles,
         built=built.columns(),
     )
+
+
+def _write_lines(files: FileSet, name: str, lines: list[str], built: BuiltValues) -> None:
+    """Append ``lines`` (each followed by a newline) to the file ``name``."""
+    if not lines:
+        return
+    built.drop(name)  # source text: the output guard scans this file's text
+    handle = files.file(name, MEDIA_TYPE)
+    handle.write("\n".join(lines) + "\n")
+    handle.records += len(lines)

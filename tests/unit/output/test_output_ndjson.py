@@ -14,6 +14,7 @@ import pytest
 
 from aanlevering.errors import OutputError
 from aanlevering.fhir.validate import VALIDATE_ALL, validate_resource
+from aanlevering.output import ndjson
 from aanlevering.output.content import DeliveryInput
 from aanlevering.output.ndjson import write_ndjson
 from aanlevering.output.writer import write_delivery
@@ -175,3 +176,17 @@ def test_sampled_validation_is_the_default_and_still_validates(
     content = delivery("ldtr")
     result = write_ndjson(tmp_path, content)
     assert result.file("QuestionnaireResponse.ndjson").records == 8
+
+
+def test_source_resources_written_in_batches_give_the_bytes_of_one_write_per_resource(
+    tmp_path: Path, delivery: Callable[..., DeliveryInput], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Minimised source resources are joined into batches of lines; same files either way."""
+    content = delivery("ldtr", fhir_source=True)
+    write_ndjson(tmp_path / "batched", content)
+    monkeypatch.setattr(ndjson, "_SOURCE_LINES", 1)
+    write_ndjson(tmp_path / "one-by-one", content)
+    batched = {p.name: p.read_bytes() for p in (tmp_path / "batched").iterdir()}
+    one_by_one = {p.name: p.read_bytes() for p in (tmp_path / "one-by-one").iterdir()}
+    assert batched == one_by_one
+    assert batched["Observation.ndjson"].count(b"\n") == 2
