@@ -232,3 +232,12 @@ def test_delivered_sources_decode_lazily_to_what_decoding_every_text_gives(
     assert len(sources) == len(expected) and sources[-1].resource == list(expected.values())[-1]
     assert isinstance(sources, SourceTexts)
     assert [f"{t}/{i}" for t, i in sources.type_ids()] == list(expected)
+    # The texts are taken from the extract's column without a copy, chunk by chunk.
+    text = table.column("text").combine_chunks()
+    pieces = [text.slice(start, 1) for start in range(len(text))]
+    chunked = table.set_column(2, "text", pa.chunked_array(pieces, pa.string()))
+    assert chunked.column("text").num_chunks > 2
+    rechunked = delivered_sources(replace(extracted, source_resources=chunked), "resources")
+    assert [s.resource for s in rechunked] == list(expected.values())
+    assert [s.resource for s in rechunked[1:]] == list(expected.values())[1:]
+    assert rechunked[-2].resource == list(expected.values())[-2]
