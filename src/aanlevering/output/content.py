@@ -93,6 +93,18 @@ class PatientIndex:
         """(delivered id, patient_id) sorted by delivered id: an order that reveals nothing."""
         return sorted((delivered, source) for source, delivered in self.delivered_ids.items())
 
+    def ordered_columns(self) -> tuple[pa.Array, pa.Array]:
+        """:meth:`ordered` as two Arrow columns (delivered ids, patient ids), sorted in Arrow.
+
+        Delivered ids are unique (a keyed hash of the patient id), so sorting by
+        them alone is :meth:`ordered`'s order; a million patients as Python
+        tuples cost seconds and about 80 MB.
+        """
+        delivered = pa.array(list(self.delivered_ids.values()), pa.string())
+        sources = pa.array(list(self.delivered_ids), pa.string())
+        order = pc.sort_indices(delivered)
+        return delivered.take(order), sources.take(order)
+
 
 def row_patient_ids(dataset: ExtractedDataset) -> list[str]:
     """The ``patient_id`` of every row; OutputError names the row when it is missing."""

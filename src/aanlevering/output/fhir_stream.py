@@ -33,7 +33,7 @@ from aanlevering.output.result import BuiltValues
 from aanlevering.output.sources import SourceTexts
 from aanlevering.pseudonym.model import PseudonymTable
 
-BATCH_ROWS = 20_000
+BATCH_ROWS = 8_192
 
 
 def dumps(resource: object) -> str:
@@ -140,32 +140,33 @@ class FhirStream:
         """
         pseudonyms = self.content.pseudonyms
         forms = self.index.forms
-        ordered = self.index.ordered()
+        all_delivered, all_sources = self.index.ordered_columns()
         builder = self.patient_builder
-        for start in range(0, len(ordered), BATCH_ROWS):
-            chunk = ordered[start : start + BATCH_ROWS]
-            delivered = [item[0] for item in chunk]
+        for start in range(0, len(all_delivered), BATCH_ROWS):
+            delivered: list[str] = all_delivered.slice(start, BATCH_ROWS).to_pylist()
+            sources = all_sources.slice(start, BATCH_ROWS)
+            patients: list[str] = sources.to_pylist()
+            batch_forms = [forms.get(p, NO_FORMS) for p in patients]
             if isinstance(pseudonyms, PseudonymTable):
-                sources = pa.array([item[1] for item in chunk], pa.string())
                 texts = patient_texts(
                     builder,
                     pseudonyms,
                     pseudonyms.rows_of(sources),
                     delivered,
-                    [forms.get(item[1], NO_FORMS) for item in chunk],
+                    batch_forms,
                     end=end,
                 )
             else:
                 texts = pa.array(
                     [
-                        builder.text(pseudonyms[p], forms.get(p, NO_FORMS), d) + end
-                        for d, p in chunk
+                        builder.text(pseudonyms[p], f, d) + end
+                        for d, p, f in zip(delivered, patients, batch_forms, strict=True)
                     ],
                     pa.string(),
                 )
             if self.built is not None:
-                self._note_forms([forms.get(item[1], NO_FORMS) for item in chunk])
-            for k in self._sampled("Patient", len(chunk)):
+                self._note_forms(batch_forms)
+            for k in self._sampled("Patient", len(delivered)):
                 text = texts[k].as_py()
                 validate_resource(text[: len(text) - len(end)], f"Patient #{start + k + 1}")
             yield delivered, texts

@@ -107,3 +107,14 @@ def test_first_record_without_pseudonyms_is_named(delivery: Callable[..., Delive
             index_patients(replace(content, pseudonyms=pseudonyms))
         assert str(raised.value).startswith(f"dataset {first}, row {ref}: the patient of this")
         assert dropped not in str(raised.value)
+
+
+def test_ordered_columns_are_the_ordered_pairs() -> None:
+    """The Arrow sort the writers use gives :meth:`PatientIndex.ordered`'s order."""
+    rng = random.Random(7)
+    delivered = {
+        f"p{n}": "".join(rng.choice("0123456789abcdef-") for _ in range(36)) for n in range(2000)
+    }
+    index = PatientIndex(delivered_ids=delivered, forms={}, row_patients={})
+    ids, sources = index.ordered_columns()
+    assert list(zip(ids.to_pylist(), sources.to_pylist(), strict=True)) == index.ordered()
