@@ -151,11 +151,32 @@ def _first_unknown_row(patients: list[str], ids: pa.Array, pseudonyms: Mapping[s
 
 
 def _form_values(column: pa.ChunkedArray | pa.Array, kind: str) -> list[str | None]:
-    """One generalised form per row, computed once per distinct value."""
+    """One generalised form per row, computed once per distinct value.
+
+    Rows share the distinct value's string object (a million rows of a few
+    thousand forms would otherwise be a million strings).
+    """
     distinct = pc.unique(column)
-    mapped = pa.array([FORM_FUNCTIONS[kind](v) for v in distinct.to_pylist()], pa.string())
-    values: list[str | None] = mapped.take(pc.index_in(column, value_set=distinct)).to_pylist()
-    return values
+    mapped = [FORM_FUNCTIONS[kind](v) for v in distinct.to_pylist()]
+    # Every value is among the distinct ones (null too), so every row has a position.
+    positions: list[int] = pc.index_in(column, value_set=distinct).to_numpy().tolist()
+    return [mapped[i] for i in positions]
+
+
+def _shared_forms(
+    patients: Iterable[str], first_form: Mapping[str, Mapping[str, str]]
+) -> dict[str, GeneralisedForms]:
+    """Each patient's forms; patients with the same forms share one object (memory)."""
+    birth_years, pc4s, genders = (first_form[k] for k in (BIRTH_YEAR, PC4, SEX))
+    shared: dict[tuple[str | None, ...], GeneralisedForms] = {}
+    forms: dict[str, GeneralisedForms] = {}
+    for patient in patients:
+        key = (birth_years.get(patient), pc4s.get(patient), genders.get(patient))
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = GeneralisedForms(birth_year=key[0], pc4=key[1], gender=key[2])
+        forms[patient] = found
+    return forms
 
 
 def index_patients(content: DeliveryInput) -> PatientIndex:
@@ -205,13 +226,7 @@ def index_patients(content: DeliveryInput) -> PatientIndex:
             ):
                 if value is not None and patient not in found:
                     found[patient] = value
-    birth_years, pc4s, genders = (first_form[k] for k in (BIRTH_YEAR, PC4, SEX))
-    forms: dict[str, GeneralisedForms] = {
-        patient: GeneralisedForms(
-            birth_year=birth_years.get(patient), pc4=pc4s.get(patient), gender=genders.get(patient)
-        )
-        for patient in with_forms
-    }
+    forms = _shared_forms(with_forms, first_form)
     for patient, source in content.source_patients.items():
         if patient not in pseudonyms:
             raise OutputError("a source Patient has no pseudonyms; it cannot be delivered")

@@ -222,7 +222,7 @@ class FhirStream:
         make_id = context.ids.make
         patients = self.index.row_patients[dataset]
         delivered_ids = self.index.delivered_ids
-        refs: list[Any] = extracted.row_refs.to_pylist()
+        refs = extracted.row_refs  # taken per batch: a million Python strings cost ~80 MB
         note: Note | None = None
         if self.built is not None:
             built = self.built
@@ -235,11 +235,13 @@ class FhirStream:
             if order is None:
                 positions: Sequence[int] = range(start, min(start + BATCH_ROWS, rows))
                 table = extracted.clinical.slice(start, len(positions))
+                batch_refs: list[Any] = refs.slice(start, len(positions)).to_pylist()
             else:
                 taken = order.slice(start, BATCH_ROWS)
                 positions = taken.to_pylist()
                 table = extracted.clinical.take(taken)
-            row_refs = [str(refs[i]) for i in positions]
+                batch_refs = refs.take(taken).to_pylist()
+            row_refs = [str(ref) for ref in batch_refs]
             subjects = [delivered_ids[patients[i]] for i in positions]
             record_ids = [make_id(encoder.kind, ref) for ref in row_refs]
             references = [self.subject(subject) for subject in subjects]
