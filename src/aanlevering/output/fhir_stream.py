@@ -141,17 +141,21 @@ class FhirStream:
         pseudonyms = self.content.pseudonyms
         forms = self.index.forms
         all_delivered, all_sources = self.index.ordered_columns()
+        all_rows = None
+        if isinstance(pseudonyms, PseudonymTable):
+            # Once: each lookup hashes the whole table's patient ids (116 times at 1M).
+            all_rows = pseudonyms.rows_of(all_sources)
         builder = self.patient_builder
         for start in range(0, len(all_delivered), BATCH_ROWS):
             delivered: list[str] = all_delivered.slice(start, BATCH_ROWS).to_pylist()
             sources = all_sources.slice(start, BATCH_ROWS)
             patients: list[str] = sources.to_pylist()
             batch_forms = [forms.get(p, NO_FORMS) for p in patients]
-            if isinstance(pseudonyms, PseudonymTable):
+            if isinstance(pseudonyms, PseudonymTable) and all_rows is not None:
                 texts = patient_texts(
                     builder,
                     pseudonyms,
-                    pseudonyms.rows_of(sources),
+                    all_rows.slice(start, BATCH_ROWS),
                     delivered,
                     batch_forms,
                     end=end,
