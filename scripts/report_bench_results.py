@@ -63,21 +63,21 @@ def _value(name: str) -> Callable[[Mapping[str, float]], float | None]:
 
 
 TARGETS = (
-    Target("`fhir_1m_run` ≤ 5× `fhir_1m_floor`", _ratio("fhir_1m_run", "fhir_1m_floor"), "×", 5),
+    Target("`fhir_1m_run` ≤ 5x `fhir_1m_floor`", _ratio("fhir_1m_run", "fhir_1m_floor"), "x", 5),
     Target("`fhir_1m_peak_rss` ≤ 4,096 MiB", _value("fhir_1m_peak_rss"), "MiB", 4096),
     Target("`csv_1m_run` ≤ 60 s", _value("csv_1m_run"), "s", 60),
-    Target("`csv_1m_run` ≤ 5× `csv_1m_floor`", _ratio("csv_1m_run", "csv_1m_floor"), "×", 5),
+    Target("`csv_1m_run` ≤ 5x `csv_1m_floor`", _ratio("csv_1m_run", "csv_1m_floor"), "x", 5),
     Target("`csv_1m_peak_rss` ≤ 2,048 MiB", _value("csv_1m_peak_rss"), "MiB", 2048),
     Target(
-        "`csv_1m_steps_run` ≤ 1.25× `csv_1m_run`",
+        "`csv_1m_steps_run` ≤ 1.25x `csv_1m_run`",
         _ratio("csv_1m_steps_run", "csv_1m_run"),
-        "×",
+        "x",
         1.25,
     ),
     Target(
-        "`run_with_large_log_growth` ≤ 1.2× (log 10× larger)",
+        "`run_with_large_log_growth` ≤ 1.2x (log 10x larger)",
         _value("run_with_large_log_growth"),
-        "×",
+        "x",
         1.2,
     ),
     Target("`make_bench_seconds` < 1,800 s", _value("make_bench_seconds"), "s", 1800, True),
@@ -105,8 +105,8 @@ def _number(value: float | None, unit: str) -> str:
         return "-"
     if unit == "MiB":
         return f"{value:,.0f} MiB"
-    if unit == "×":
-        return f"{value:.2f}×"
+    if unit == "x":
+        return f"{value:.2f}x"
     return f"{value:,.1f} s"
 
 
@@ -115,13 +115,12 @@ def stage_table(values: Mapping[str, float]) -> str:
     runs = runs_in(values)
     lines = ["| stage | " + " | ".join(runs) + " |", "|---" * (len(runs) + 1) + "|"]
     rows: list[tuple[str, Callable[[str], float | None], str]] = [
-        (stage, lambda run, stage=stage: values.get(f"{run}_{stage}"), "s")
-        for stage in STAGE_NAMES
+        (stage, lambda run, stage=stage: values.get(f"{run}_{stage}"), "s") for stage in STAGE_NAMES
     ]
     rows += [
         ("**run**", lambda run: values.get(f"{run}_run"), "s"),
         ("floor (read + write)", lambda run: values.get(f"{run}_floor"), "s"),
-        ("run / floor", lambda run: values.get(f"{run}_run_over_floor"), "×"),
+        ("run / floor", lambda run: values.get(f"{run}_run_over_floor"), "x"),
         ("peak RSS", lambda run: values.get(f"{run}_peak_rss"), "MiB"),
         ("delivered", lambda run: values.get(f"{run}_output_bytes"), "MiB"),
     ]
