@@ -100,6 +100,12 @@ _PERSONAL_EXTENSION_VALUES = frozenset(
         "valueSignature",
     }
 )
+#: Per element name whether :meth:`_Minimiser.mapping` drops it (names repeat millions of times).
+_DROPPED_AT_TOP: dict[str, bool] = {}
+_DROPPED_BELOW: dict[str, bool] = {}
+_MAX_NAMES = 10_000
+#: JSON values kept as they are (never empty in the sense of ``(None, {}, [])``).
+_SCALARS = frozenset({str, int, float, bool})
 _REFERENCE_KEYS = frozenset({"reference", "type", "identifier", "display", "id", "extension"})
 
 
@@ -211,7 +217,7 @@ class _Minimiser:
         if key in {"extension", "modifierExtension"}:
             return self.extension(value)
         if isinstance(value.get("reference"), str) or (
-            value.keys() <= _REFERENCE_KEYS and {"display", "identifier"} & value.keys()
+            ("display" in value or "identifier" in value) and value.keys() <= _REFERENCE_KEYS
         ):
             return self.reference(value)
         return self.mapping(value, top)
@@ -219,10 +225,23 @@ class _Minimiser:
     def mapping(self, value: Mapping[str, Any], top: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {}
         coded = "coding" in value
+        dropped = _DROPPED_AT_TOP if top else _DROPPED_BELOW
         for key, item in value.items():
-            if key in _DROPPED_KEYS or key.startswith("_") or (top and key in _DROPPED_TOP_KEYS):
+            drop = dropped.get(key)
+            if drop is None:
+                drop = (
+                    key in _DROPPED_KEYS
+                    or key.startswith("_")
+                    or (top and key in _DROPPED_TOP_KEYS)
+                )
+                if len(dropped) < _MAX_NAMES:  # hostile input may invent names without end
+                    dropped[key] = drop
+            if drop:
                 continue
             if key == "text" and coded:
+                continue
+            if type(item) in _SCALARS:  # most elements: kept as they are, no call
+                out[key] = item
                 continue
             kept = self.element(item, key)
             if kept not in (None, {}, []):

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from aanlevering.errors import OutputError
+from aanlevering.fhir import minimise
 from aanlevering.fhir.ids import ResourceIds
 from aanlevering.fhir.minimise import ReferenceMap, _key, minimise_resource
 from aanlevering.fhir.validate import validate_resource
@@ -260,3 +261,43 @@ def test_reference_map_holding_keys_resolves_as_a_dict_of_every_target() -> None
     assert compact.delivered_id("Observation", "o1") == ids.make("Observation", "o1")
     assert compact.delivered_id("Observation", "o3") is None
     assert compact.delivered_id("Patient", "p1") == "pseudo-1"
+
+
+def test_remembered_element_verdicts_give_what_deciding_each_time_gives(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Names dropped or kept are remembered per name; the same output with nothing remembered."""
+    resource = {
+        "resourceType": "Observation",
+        "id": "o1",
+        "text": {"div": "<div>narrative</div>"},
+        "identifier": [{"value": "visit-1"}],
+        "_status": {"extension": []},
+        "status": "final",
+        "code": {"text": "repeats", "coding": [{"system": "s", "code": "c", "_code": {}}]},
+        "valueQuantity": {"value": 0, "unit": "mm", "comparator": "<"},
+        "interpretation": [{"text": "free text only"}],
+        "component": [{"code": {"text": "t"}, "valueBoolean": False, "note": [{"text": "n"}]}],
+        "subject": {"reference": "Patient/p1", "display": "Name"},
+        "performer": [{"display": "Dr. Name", "identifier": {"value": "x"}}],
+        "extension": [{"url": "u", "valueInteger": 3}],
+    }
+    references = ReferenceMap(ResourceIds(SALT), closed=True)
+    references.add_patient(["Patient/p1"], "pp1")
+    references.add(resource)
+    monkeypatch.setattr(minimise, "_DROPPED_AT_TOP", {})
+    monkeypatch.setattr(minimise, "_DROPPED_BELOW", {})
+    remembered = [minimise_resource(resource, references) for _ in range(2)]
+    monkeypatch.setattr(minimise, "_MAX_NAMES", 0)
+    monkeypatch.setattr(minimise, "_DROPPED_AT_TOP", {})
+    monkeypatch.setattr(minimise, "_DROPPED_BELOW", {})
+    decided = minimise_resource(resource, references)
+    assert remembered[0] == remembered[1] == decided
+    assert minimise._DROPPED_AT_TOP == {} and minimise._DROPPED_BELOW == {}
+    assert "text" not in decided and "identifier" not in decided and "_status" not in decided
+    assert decided["code"] == {"coding": [{"system": "s", "code": "c"}]}
+    assert decided["interpretation"] == [{"text": "free text only"}]
+    assert decided["component"] == [{"code": {"text": "t"}, "valueBoolean": False}]
+    assert decided["valueQuantity"] == {"value": 0, "unit": "mm", "comparator": "<"}
+    assert decided["subject"] == {"reference": "Patient/pp1"}
+    assert "performer" not in decided
