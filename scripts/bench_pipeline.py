@@ -1,6 +1,6 @@
 """Benchmark of a whole delivery run at hospital scale, stage by stage, against its floor.
 
-    .venv/bin/python scripts/bench_pipeline.py                       # 200k + 1M CSV, 200k FHIR
+    .venv/bin/python scripts/bench_pipeline.py                       # 200k + 1M CSV and FHIR
     .venv/bin/python scripts/bench_pipeline.py --csv-patients 200000 --fhir-patients 0
 
 What it does (docs/performance.md, "Whole run"):
@@ -479,7 +479,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--csv-patients", default="200000,1000000", help="comma separated; 0: no CSV run"
     )
-    parser.add_argument("--fhir-patients", type=int, default=200_000, help="0: no FHIR run")
+    parser.add_argument(
+        "--fhir-patients", default="200000,1000000", help="comma separated; 0: no FHIR run"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
         "--results",
@@ -522,18 +524,16 @@ def main() -> int:
     try:
         catalogue = write_catalogue(work / "catalogue")
         runs: list[tuple[str, Path, Path | None]] = []
-        for patients in (int(p) for p in args.csv_patients.split(",") if p and int(p) > 0):
+        for patients in _sizes(args.csv_patients):
             out = work / f"demo-csv-{patients}"
             seconds = generate(catalogue, out, patients, "csv", args.seed)
             figures.add(f"csv_{_short(patients)}_generate", seconds, "s")
             runs.append((f"csv_{_short(patients)}", out / "csv-utf8", out / "optouts.csv"))
-        if args.fhir_patients:
-            out = work / f"demo-fhir-{args.fhir_patients}"
-            seconds = generate(catalogue, out, args.fhir_patients, "fhir", args.seed)
-            figures.add(f"fhir_{_short(args.fhir_patients)}_generate", seconds, "s")
-            runs.append(
-                (f"fhir_{_short(args.fhir_patients)}", out / "fhir-bulk" / BASE_REGISTRATION, None)
-            )
+        for patients in _sizes(args.fhir_patients):
+            out = work / f"demo-fhir-{patients}"
+            seconds = generate(catalogue, out, patients, "fhir", args.seed)
+            figures.add(f"fhir_{_short(patients)}_generate", seconds, "s")
+            runs.append((f"fhir_{_short(patients)}", out / "fhir-bulk" / BASE_REGISTRATION, None))
         ttp = start_ttp(work, catalogue)
         for label, input_dir, optouts in runs:
             env = worker_env(work / f"home-{label}", catalogue, ttp)
@@ -581,8 +581,8 @@ def write_results(path: Path, figures: Figures) -> None:
 def _quick(args: argparse.Namespace) -> None:
     """``--quick``: keep only the runs of :data:`QUICK_PATIENTS` (``make bench QUICK=1``)."""
     args.csv_patients = str(QUICK_PATIENTS)
-    if args.fhir_patients:
-        args.fhir_patients = type(args.fhir_patients)(QUICK_PATIENTS)
+    if _sizes(args.fhir_patients):
+        args.fhir_patients = str(QUICK_PATIENTS)
 
 
 def _steps_run(
@@ -602,6 +602,11 @@ def _steps_run(
     in_process = next(f["value"] for f in figures.items if f["name"] == f"{label}_run")
     steps_run = next(f["value"] for f in steps if f["name"] == f"{steps_label}_run")
     figures.add(f"{steps_label}_over_in_process", steps_run / in_process, "x")
+
+
+def _sizes(text: str) -> list[int]:
+    """``--csv-patients`` / ``--fhir-patients``: comma-separated sizes, 0 or empty for none."""
+    return [int(part) for part in str(text).split(",") if part.strip() and int(part) > 0]
 
 
 def _short(patients: int) -> str:

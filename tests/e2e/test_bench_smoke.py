@@ -28,7 +28,7 @@ def test_bench_pipeline_prints_and_records_every_figure(tmp_path: Path) -> None:
             "--csv-patients",
             "300,600",
             "--fhir-patients",
-            "150",
+            "150,300",
             "--results",
             str(results),
         ],
@@ -45,7 +45,7 @@ def test_bench_pipeline_prints_and_records_every_figure(tmp_path: Path) -> None:
     }
     recorded = {f["name"]: f["value"] for f in json.loads(results.read_text())["figures"]}
     assert printed == recorded
-    for label in ("csv_300", "csv_600", "fhir_150"):
+    for label in ("csv_300", "csv_600", "fhir_150", "fhir_300"):
         for stage in STAGES:
             assert recorded[f"{label}_{stage}"] >= 0
             assert recorded[f"{label}_{stage}_peak_rss"] > 0
@@ -65,6 +65,8 @@ def test_bench_pipeline_prints_and_records_every_figure(tmp_path: Path) -> None:
         assert recorded[f"{label}_records"] == recorded[label.removesuffix("_steps") + "_records"]
         assert recorded[f"{label}_over_in_process"] > 0
     assert "fhir_150_steps_run" not in recorded
+    assert recorded["growth_per_patient_ratio_fhir"] > 0  # two FHIR sizes, their own growth
+    assert not any("steps_over_csv" in name for name in recorded)
     assert recorded["csv_600_excluded_optout"] >= 0
     assert recorded["growth_per_patient_ratio"] > 0
     assert recorded["gx_import"] > 0
