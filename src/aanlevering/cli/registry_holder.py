@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,7 @@ from aanlevering.counterparts.common.tls import add_tls_arguments
 if TYPE_CHECKING:
     from aanlevering.counterparts.registry_holder.config import ReceiverConfig
     from aanlevering.counterparts.registry_holder.store import Exchanger
+    from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 
 
@@ -177,23 +178,43 @@ def _init_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exchanger(config: ReceiverConfig) -> Exchanger | None:
-    """Web-mode exchange at the TTP, when the config names the TTP and holder keys."""
-    from aanlevering.counterparts.registry_holder.exchange import make_exchanger
+def ttp_client_for(config: ReceiverConfig) -> Callable[[str], TTPClient]:
+    """The TTP client the exchange uses per registration: its API key, or the client certificate.
+
+    Why both: a TTP that knows the registry holder by its certificate subject
+    (mTLS) needs no API key, so ``ttp_tls.client_cert`` alone is enough; a
+    registration with neither is a configuration error naming it.
+    """
     from aanlevering.errors import ConfigError
     from aanlevering.pseudonym.ttp.client import TTPClient
 
     if not config.ttp_url:
-        return None
+        raise ConfigError("the registry holder config names no ttp_url")
     ttp_url = config.ttp_url
 
     def client_for(registration: str) -> TTPClient:
         key_file = config.ttp_api_key_files.get(registration)
-        if key_file is None:
-            raise ConfigError(f"no TTP API key file for registration {registration}")
-        return TTPClient(ttp_url, _read_key_file(key_file, "TTP API key"), tls=config.ttp_tls)
+        if key_file is not None:
+            api_key = _read_key_file(key_file, "TTP API key")
+        elif config.ttp_tls.client_cert is not None:
+            api_key = ""  # the client certificate authenticates (mTLS)
+        else:
+            raise ConfigError(
+                f"no TTP API key file for registration {registration} and no ttp_tls "
+                "client_cert: the registry holder cannot authenticate at the TTP"
+            )
+        return TTPClient(ttp_url, api_key, tls=config.ttp_tls)
 
-    return make_exchanger(client_for)
+    return client_for
+
+
+def _exchanger(config: ReceiverConfig) -> Exchanger | None:
+    """Web-mode exchange at the TTP, when the config names the TTP and holder keys."""
+    from aanlevering.counterparts.registry_holder.exchange import make_exchanger
+
+    if not config.ttp_url:
+        return None
+    return make_exchanger(ttp_client_for(config))
 
 
 def _serve(args: argparse.Namespace) -> int:

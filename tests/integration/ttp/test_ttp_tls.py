@@ -9,11 +9,14 @@ work without an API key; a client that cannot verify the TTP fails at once
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
 
+from aanlevering.cli.registry_holder import ttp_client_for
 from aanlevering.counterparts.common.demo_ca import DemoCA, client_subject
+from aanlevering.counterparts.registry_holder.config import ReceiverConfig
 from aanlevering.counterparts.ttp.config import read_config_document
 from aanlevering.counterparts.ttp.demo_config import write_config_document
 from aanlevering.errors import ConfigError
@@ -58,7 +61,16 @@ def test_web_mode_with_client_certificates_instead_of_api_keys(
         run_id="tls-1",
         profile_version="nl-2026.1",
     )
-    holder = TTPClient(tls_ttp.url, "", tls=_mtls(demo_ca, "dica"), backoff=0.01)
+    # The registry holder's exchange, configured with its certificate and no TTP API key.
+    holder_config = ReceiverConfig(
+        receiver_id="dica",
+        storage_dir=tls_ttp.folder / "holder",
+        registrations=frozenset({"dica-dsaa"}),
+        hospital_key_hashes={},
+        ttp_url=tls_ttp.url,
+        ttp_tls=_mtls(demo_ca, "dica"),
+    )
+    holder = ttp_client_for(holder_config)("dica-dsaa")
     final = holder.exchange(
         "dica-dsaa", [RecordPseudonyms("p", dict(temps.pseudonyms["p"]))], run_id="tls-1x"
     )
@@ -101,6 +113,18 @@ def test_unverifiable_ttp_is_refused_at_once_not_retried(
         )
     assert refused.value.code == "tls_verification_failed"
     assert sleeps == []
+
+
+def test_a_registry_holder_without_key_or_certificate_for_the_ttp_is_told_which() -> None:
+    config = ReceiverConfig(
+        receiver_id="dica",
+        storage_dir=Path("/nonexistent"),
+        registrations=frozenset({"dica-dsaa"}),
+        hospital_key_hashes={},
+        ttp_url="https://127.0.0.1:1",
+    )
+    with pytest.raises(ConfigError, match="dica-dsaa and no ttp_tls client_cert"):
+        ttp_client_for(config)("dica-dsaa")
 
 
 def test_plain_http_to_a_remote_ttp_is_refused() -> None:
