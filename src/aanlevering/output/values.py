@@ -102,11 +102,28 @@ def _strings(values: pa.Array) -> pa.Array:
     return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
 
 
+#: Text JSON carries as it is (``encode_basestring`` escapes only quotes, backslashes and
+#: control characters; non-ASCII stays as it is).
+_UNESCAPED = r'^[^"\\\x00-\x1f]*$'
+
+
 def _json_strings(text: pa.Array) -> pa.Array:
-    return pa.array(
-        [None if item is None else encode_basestring(item) for item in text.to_pylist()],
+    """``encode_basestring`` of each value: quoted in Arrow, escaped in Python only where needed.
+
+    Pinned to ``encode_basestring`` value by value by tests.
+    """
+    plain = pc.fill_null(pc.match_substring_regex(text, _UNESCAPED), True)
+    quoted = pc.binary_join_element_wise('"', text, '"', "")
+    if pc.all(plain).as_py():
+        return quoted
+    escaped = pa.array(
+        [
+            None if item is None or ok else encode_basestring(item)
+            for item, ok in zip(text.to_pylist(), plain.to_pylist(), strict=True)
+        ],
         pa.string(),
     )
+    return pc.if_else(plain, quoted, escaped)
 
 
 def _quoted(text: pa.Array) -> pa.Array:
