@@ -524,6 +524,15 @@ def _sampled_lines(path: Path) -> Iterator[bytes]:
             yield from (line for line in lines if line.strip())
 
 
+def sampled_leaf_tokens(path: Path) -> dict[str, set[str]]:
+    """Per column, the tokens of every leaf in sampled windows of the written ``path``."""
+    found: dict[str, set[str]] = {}
+    for line in _sampled_lines(path):
+        for column, text in _json_cells(line.decode("utf-8", errors="replace"), path.name):
+            found.setdefault(column, set()).update(_value_tokens(text))
+    return found
+
+
 def unnoted_leaf(path: Path, noted_tokens: Mapping[str, set[str]]) -> str | None:
     """The column of a leaf in sampled lines of ``path`` that the noted literals do not cover.
 
@@ -533,12 +542,32 @@ def unnoted_leaf(path: Path, noted_tokens: Mapping[str, set[str]]) -> str | None
     of the written text and checking every leaf's tokens against the noted
     ones catches such a writer on every run, for milliseconds.
     """
-    for line in _sampled_lines(path):
-        for column, text in _json_cells(line.decode("utf-8", errors="replace"), path.name):
-            noted = noted_tokens.get(column)
-            if noted is None or not _value_tokens(text) <= noted:
-                return column
+    for column, tokens in sampled_leaf_tokens(path).items():
+        noted = noted_tokens.get(column)
+        if noted is None or not tokens <= noted:
+            return column
     return None
+
+
+def _checked_value_hits(
+    path: Path, columns: Mapping[str, pa.Array], identifiers: RunIdentifiers
+) -> tuple[list[Hit], str | None]:
+    """:func:`scan_values` after :func:`unnoted_leaf`'s check, one column's tokens at a time.
+
+    Returns the hits, or the first column the notes do not cover (then the
+    hits are not complete and the caller scans the text).
+    """
+    sampled = sampled_leaf_tokens(path)
+    missing = sorted(set(sampled) - set(columns))
+    if missing:
+        return [], missing[0]
+    hits: list[Hit] = []
+    for column, literals in columns.items():
+        tokens = literal_tokens(literals)  # a column at a time: 1M distinct record keys at 1M
+        if not sampled.get(column, set()) <= tokens:
+            return [], column
+        hits += _token_hits(path.name, {column: tokens}, identifiers)
+    return hits, None
 
 
 def scan_values(
@@ -584,10 +613,9 @@ def check_delivery(folder: Path, output: OutputResult, content: DeliveryInput) -
         built = output.built.get(item.name)
         path = folder / item.name
         if built is not None:  # joined from checked values: no need to read it back
-            noted = {column: literal_tokens(literals) for column, literals in built.items()}
-            unnoted = unnoted_leaf(path, noted)
+            value_hits, unnoted = _checked_value_hits(path, built, identifiers)
             if unnoted is None:
-                hits += _token_hits(item.name, noted, identifiers)
+                hits += value_hits
                 continue
             log.warning(
                 "output guard: %s holds values of %s that its writer did not note; "

@@ -167,6 +167,24 @@ def test_a_writer_that_adds_text_it_did_not_note_is_caught_and_the_text_scanned(
     assert "did not note" in caplog.text and "Oosterhuis" not in caplog.text
 
 
+def test_a_noted_column_holding_a_value_it_did_not_note_is_scanned_as_text(
+    tmp_path: Path, delivery: Callable[..., DeliveryInput], caplog: pytest.LogCaptureFixture
+) -> None:
+    content = delivery("ldtr")
+    output = write_ndjson(tmp_path, content)
+    patients = tmp_path / "Patient.ndjson"
+    lines = patients.read_text(encoding="utf-8").splitlines(keepends=True)
+    changed = json.loads(lines[-1])
+    changed["gender"] = "Oosterhuis"  # a noted element, a value the writer never noted
+    lines[-1] = json.dumps(changed, separators=(",", ":")) + "\n"
+    patients.write_text("".join(lines), encoding="utf-8")
+    assert "Patient.gender" in output.built["Patient.ndjson"]
+
+    with pytest.raises(IdentifierInDelivery, match=r"Patient\.gender: a name"):
+        check_delivery(tmp_path, output, content)
+    assert "Patient.gender" in caplog.text and "did not note" in caplog.text
+
+
 def test_files_with_source_text_are_scanned_as_text(
     tmp_path: Path, delivery: Callable[..., DeliveryInput]
 ) -> None:
