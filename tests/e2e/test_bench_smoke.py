@@ -56,6 +56,8 @@ def test_bench_pipeline_prints_and_records_every_figure(tmp_path: Path) -> None:
         assert recorded[f"{label}_ttp_batches"] >= 1
         assert recorded[f"{label}_output_bytes"] > 0
         assert recorded[f"{label}_floor"] > 0
+        assert recorded[f"{label}_floor_write"] > 0  # synced, as the delivery's files are
+        assert recorded[f"{label}_floor_write_unsynced"] >= 0  # microseconds at this size
         assert recorded[f"{label}_run_over_floor"] > 0
     # The Airflow path (each stage its own process, state through the run folder) is measured.
     for label in ("csv_300_steps", "csv_600_steps"):
