@@ -93,8 +93,12 @@ def values_of(document: Mapping[str, Any]) -> dict[str, float]:
 
 
 def runs_in(values: Mapping[str, float]) -> list[str]:
-    """The delivery runs the record holds, in a fixed order, then any others."""
-    found = [name.removesuffix("_run") for name in values if name.endswith("_run")]
+    """The delivery runs of bench_pipeline the record holds, in a fixed order, then any others."""
+    found = [
+        name.removesuffix("_run")
+        for name in values
+        if name.endswith("_run") and name.startswith(("csv_", "fhir_"))  # not the event log's
+    ]
     runs = [label for label in found if any(f"{label}_{s}" in values for s in STAGE_NAMES)]
     known = [label for label in RUN_ORDER if label in runs]
     return known + sorted(set(runs) - set(known))
