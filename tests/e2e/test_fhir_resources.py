@@ -208,8 +208,8 @@ def _appears(value: str, text: str) -> bool:
     """``value`` occurs in ``text`` as itself, not by chance inside a random pseudonym or id.
 
     Pseudonyms and delivered ids are random base64url/hex text made with this
-    run's keys: a four-letter given name turned up inside one now and then
-    (the test failed about once in five sessions). A value shorter than 12
+    run's keys, so a four-letter given name can turn up inside one by chance
+    (the likely cause of this test's rare failures). A value shorter than 12
     characters counts only where no character of that alphabet touches it.
     """
     if value not in text:
