@@ -9,14 +9,14 @@ with a different note is skipped too; the log keeps what it first learned.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from aanlevering.errors import ConcurrencyConflict, EventStoreError
 from aanlevering.events.codec import encode_payload
-from aanlevering.events.model import DomainEvent
+from aanlevering.events.model import DomainEvent, RecordedEvent
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import RegisterEvent, stream_name
@@ -60,6 +60,29 @@ def record_decisions(
     return IngestResult(appended, already, tuple(sorted(by_registration)))
 
 
+def not_yet_recorded(
+    stream: str, events: Iterable[DomainEvent], recorded: Mapping[UUID, RecordedEvent]
+) -> list[DomainEvent]:
+    """The events whose ids ``recorded`` (the stream as read) does not hold.
+
+    An id recorded with other content is not new either, and is logged: the
+    log keeps what it first learned.
+    """
+    new: list[DomainEvent] = []
+    for event in events:
+        record = recorded.get(event.event_id)
+        if record is None:
+            new.append(event)
+        elif dict(record.payload) != encode_payload(event):
+            log.warning(
+                "stream %s: a %s with this id is already recorded with other details; "
+                "keeping the recorded one",
+                stream,
+                event.event_type,
+            )
+    return new
+
+
 def append_missing(
     store: EventStore,
     stream: str,
@@ -74,16 +97,7 @@ def append_missing(
     """
     for _attempt in range(_ATTEMPTS):
         stored = {record.event_id: record for record in store.read_stream(stream)}
-        new = [event for event in events if event.event_id not in stored]
-        for event in events:
-            record = stored.get(event.event_id)
-            if record is not None and dict(record.payload) != encode_payload(event):
-                log.warning(
-                    "stream %s: a %s with this id is already recorded with other details; "
-                    "keeping the recorded one",
-                    stream,
-                    event.event_type,
-                )
+        new = not_yet_recorded(stream, events, stored)
         if not new:
             return 0, len(events)
         try:

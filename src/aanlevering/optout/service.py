@@ -15,16 +15,15 @@ disk flush per patient (minutes on PostgreSQL).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from aanlevering.errors import ConcurrencyConflict
-from aanlevering.events.codec import encode_payload
 from aanlevering.events.model import DomainEvent, RecordedEvent
 from aanlevering.events.store import EventStore
-from aanlevering.obligation.service import append_missing
+from aanlevering.obligation.service import append_missing, not_yet_recorded
 from aanlevering.optout.events import (
     OptOutRegistered,
     OptOutWithdrawn,
@@ -130,13 +129,11 @@ def _append_batch(
     batches: list[tuple[str, Sequence[DomainEvent], int | None]] = []
     appended = already = 0
     for name, events in streams.items():
-        recorded = stored[name]
-        _warn_on_changed_details(name, events.values(), recorded)
-        new = [event for event in events.values() if event.event_id not in recorded]
+        new = not_yet_recorded(name, events.values(), stored[name])
         already += len(events) - len(new)
         appended += len(new)
         if new:
-            batches.append((name, new, len(recorded)))
+            batches.append((name, new, len(stored[name])))
     if not batches:
         return 0, already
     try:
@@ -149,18 +146,3 @@ def _append_batch(
             appended += new_count
             already += old_count
     return appended, already
-
-
-def _warn_on_changed_details(
-    stream: str, events: Iterable[DomainEvent], recorded: Mapping[UUID, RecordedEvent]
-) -> None:
-    """The log keeps what it first learned; say so when the extract now says otherwise."""
-    for event in events:
-        record = recorded.get(event.event_id)
-        if record is not None and dict(record.payload) != encode_payload(event):
-            log.warning(
-                "stream %s: a %s with this id is already recorded with other details; "
-                "keeping the recorded one",
-                stream,
-                event.event_type,
-            )
