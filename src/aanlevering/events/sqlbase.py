@@ -308,12 +308,10 @@ class SqlEventStore(EventStore):
 
     def count_types(self, event_types: Iterable[str], at_most: int | None = None) -> int:
         """How many events of these types the log holds, up to ``at_most`` (index only)."""
-        kinds = sorted(set(event_types))
-        if not kinds or (at_most is not None and at_most <= 0):
+        where, params = _of_types(event_types)
+        if not params or (at_most is not None and at_most <= 0):
             return 0
-        marks = ", ".join("?" for _ in kinds)
-        inner = f"SELECT 1 FROM event_log WHERE event_type IN ({marks})"  # noqa: S608
-        params: list[Any] = list(kinds)
+        inner = f"SELECT 1 FROM event_log WHERE {where}"  # noqa: S608
         if at_most is not None:
             inner += " LIMIT ?"
             params.append(at_most)
@@ -322,12 +320,10 @@ class SqlEventStore(EventStore):
 
     def count_streams(self, event_types: Iterable[str], up_to_position: int | None = None) -> int:
         """How many streams hold an event of these types, counted in the database."""
-        kinds = sorted(set(event_types))
-        if not kinds:
+        where, params = _of_types(event_types)
+        if not params:
             return 0
-        marks = ", ".join("?" for _ in kinds)
-        sql = f"SELECT COUNT(DISTINCT stream) FROM event_log WHERE event_type IN ({marks})"  # noqa: S608
-        params: list[Any] = list(kinds)
+        sql = f"SELECT COUNT(DISTINCT stream) FROM event_log WHERE {where}"  # noqa: S608
         if up_to_position is not None:
             sql += " AND position <= ?"
             params.append(up_to_position)
@@ -344,3 +340,9 @@ class SqlEventStore(EventStore):
     def last_position(self) -> int:
         """The highest global position (0 when the log is empty)."""
         return int(self._query("SELECT COALESCE(MAX(position), 0) FROM event_log", [])[0][0])
+
+
+def _of_types(event_types: Iterable[str]) -> tuple[str, list[Any]]:
+    """``event_type IN (?, ...)`` and its parameters (none: no types asked for)."""
+    kinds = sorted(set(event_types))
+    return f"event_type IN ({', '.join('?' for _ in kinds)})", list(kinds)
