@@ -104,6 +104,12 @@ class TTPSetup:
             self.server = None
 
 
+def use_receiver_key(setup: TTPSetup, receiver_key: Path) -> None:
+    """The TTP presents this key when it forwards; the test receiver accepts only it."""
+    for path in (setup.folder / "forwarding").iterdir():
+        path.write_text(receiver_key.read_text())
+
+
 def make_setup(folder: Path, forward_base_url: str) -> TTPSetup:
     """Write a fresh TTP config with fault injection and fast forwarding retries."""
     demo = write_demo_config(

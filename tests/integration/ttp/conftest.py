@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from support.servers import PYTHON, ServerProcess, running_server
-from support.ttp import Hospital, TTPSetup, make_setup
+from support.ttp import Hospital, TTPSetup, make_setup, use_receiver_key
 
 RECEIVER = Path(__file__).with_name("receiver.py")
 
@@ -48,17 +48,11 @@ def receiver(ttp_root: Path, receiver_key: Path) -> Iterator[ServerProcess]:
         yield server
 
 
-def _use_receiver_key(setup: TTPSetup, receiver_key: Path) -> None:
-    # The TTP presents this key when it forwards; the test receiver accepts only it.
-    for path in (setup.folder / "forwarding").iterdir():
-        path.write_text(receiver_key.read_text())
-
-
 @pytest.fixture(scope="session")
 def ttp(ttp_root: Path, receiver: ServerProcess, receiver_key: Path) -> Iterator[TTPSetup]:
     """The session's TTP, running."""
     setup = make_setup(ttp_root / "ttp", receiver.url)
-    _use_receiver_key(setup, receiver_key)
+    use_receiver_key(setup, receiver_key)
     setup.start()
     yield setup
     setup.stop()
@@ -68,7 +62,7 @@ def ttp(ttp_root: Path, receiver: ServerProcess, receiver_key: Path) -> Iterator
 def fresh_ttp(tmp_path: Path, receiver: ServerProcess, receiver_key: Path) -> Iterator[TTPSetup]:
     """A TTP of its own (not started), for tests that change config and restart."""
     setup = make_setup(tmp_path / "ttp", receiver.url)
-    _use_receiver_key(setup, receiver_key)
+    use_receiver_key(setup, receiver_key)
     yield setup
     setup.stop()
 

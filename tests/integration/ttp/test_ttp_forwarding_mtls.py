@@ -18,11 +18,12 @@ from test_ttp_local_mode import received, stage
 from aanlevering.counterparts.common.demo_ca import DemoCA
 from aanlevering.counterparts.ttp.config import read_config_document
 from aanlevering.counterparts.ttp.demo_config import write_config_document
-from aanlevering.deliver.channels.ttp_local import upload_local
+from aanlevering.deliver.channels.ttp_local import LocalUploadResult, upload_local
+from aanlevering.deliver.manifest import Manifest
 from aanlevering.pseudonym.ttp.errors import TTPRefused
 from support.servers import PYTHON, ServerProcess, start_server
 from support.tls import client_pair
-from support.ttp import Hospital, TTPSetup, make_setup
+from support.ttp import Hospital, TTPSetup, make_setup, use_receiver_key
 
 RECEIVER = Path(__file__).with_name("receiver.py")
 
@@ -49,13 +50,22 @@ def _forwarding_ttp(
     folder: Path, receiver: ServerProcess, receiver_key: Path, tls: dict[str, str]
 ) -> TTPSetup:
     setup = make_setup(folder, receiver.url)
-    for path in (setup.folder / "forwarding").iterdir():
-        path.write_text(receiver_key.read_text())
+    use_receiver_key(setup, receiver_key)
     document = read_config_document(setup.config)
     document["forwarding"].update(tls)
     write_config_document(setup.config, document)
     setup.start()
     return setup
+
+
+def _upload(ttp: TTPSetup, staged: Path, manifest: Manifest) -> LocalUploadResult:
+    """The hospital's local-mode upload of ``staged``; the TTP is stopped afterwards."""
+    try:
+        return upload_local(
+            ttp.client("demo-hospital"), "nkr-borst", staged, manifest, profile_version="nl-2026.1"
+        )
+    finally:
+        ttp.stop()
 
 
 def test_the_ttp_forwards_with_its_client_certificate(
@@ -67,18 +77,9 @@ def test_the_ttp_forwards_with_its_client_certificate(
 ) -> None:
     cert, key = client_pair(demo_ca, "ttp")
     tls = {"ca_bundle": str(demo_ca.ca_cert), "client_cert": str(cert), "client_key": str(key)}
+    manifest = stage(tmp_path / "staged", "2026-M1", hospital_a)
     ttp = _forwarding_ttp(tmp_path / "ttp", mtls_receiver, receiver_key, tls)
-    try:
-        manifest = stage(tmp_path / "staged", "2026-M1", hospital_a)
-        result = upload_local(
-            ttp.client("demo-hospital"),
-            "nkr-borst",
-            tmp_path / "staged",
-            manifest,
-            profile_version="nl-2026.1",
-        )
-    finally:
-        ttp.stop()
+    result = _upload(ttp, tmp_path / "staged", manifest)
     assert result.receipt.idempotency_key == manifest.idempotency_key
     headers = json.loads((received(tmp_path, manifest) / "headers.json").read_text())
     assert headers["_client_subject"] == "commonName=ttp"  # the TTP's own, not a hospital's
@@ -91,20 +92,11 @@ def test_a_ttp_without_a_client_certificate_is_refused_and_nothing_is_stored(
     demo_ca: DemoCA,
     hospital_a: Hospital,
 ) -> None:
+    manifest = stage(tmp_path / "staged", "2026-M2", hospital_a)
     ttp = _forwarding_ttp(
         tmp_path / "ttp", mtls_receiver, receiver_key, {"ca_bundle": str(demo_ca.ca_cert)}
     )
-    try:
-        manifest = stage(tmp_path / "staged", "2026-M2", hospital_a)
-        with pytest.raises(TTPRefused) as refused:
-            upload_local(
-                ttp.client("demo-hospital"),
-                "nkr-borst",
-                tmp_path / "staged",
-                manifest,
-                profile_version="nl-2026.1",
-            )
-    finally:
-        ttp.stop()
+    with pytest.raises(TTPRefused) as refused:
+        _upload(ttp, tmp_path / "staged", manifest)
     assert "client certificate required" in str(refused.value)
     assert not received(tmp_path, manifest).exists()
