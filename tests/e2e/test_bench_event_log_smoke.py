@@ -8,50 +8,31 @@ the benchmark cannot rot unnoticed.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from support.bench import run_bench
 
 
 def test_bench_event_log_prints_every_figure(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "bench_event_log.py"),
-            "--patients",
-            "200",
-            "--registrations",
-            "2",
-            "--months",
-            "3",
-            "--patients-per-delivery",
-            "20",
-            "--optouts",
-            "300",
-            "--growth",
-            "2",
-            "--results",
-            str(results),
-            "--cache-dir",
-            str(tmp_path / "cache"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    recorded = run_bench(
+        "bench_event_log.py",
+        "--patients",
+        "200",
+        "--registrations",
+        "2",
+        "--months",
+        "3",
+        "--patients-per-delivery",
+        "20",
+        "--optouts",
+        "300",
+        "--growth",
+        "2",
+        "--cache-dir",
+        str(tmp_path / "cache"),
+        results=results,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    printed = {
-        line.split()[1]: float(line.split()[2])
-        for line in done.stdout.splitlines()
-        if line.startswith("bench: ")
-    }
-    recorded = {f["name"]: f["value"] for f in json.loads(results.read_text())["figures"]}
-    assert printed == recorded
     fastest = min(recorded["log_large_run"], recorded["log_large_again_run"])
     assert recorded["run_with_large_log"] == recorded["log_large_best_run"] == fastest > 0
     assert recorded["run_with_large_log_over_empty"] > 0

@@ -8,43 +8,24 @@ unnoticed while the pipeline's stage functions change.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 from aanlevering.pipeline.stages import STAGE_NAMES
+from support.bench import run_bench
 
-REPO = Path(__file__).resolve().parents[2]
 STAGES = STAGE_NAMES  # the benchmark times the stages the CLI and the DAG run
 
 
 def test_bench_pipeline_prints_and_records_every_figure(tmp_path: Path) -> None:
     results = tmp_path / "results.json"
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "bench_pipeline.py"),
-            "--csv-patients",
-            "300,600",
-            "--fhir-patients",
-            "150,300",
-            "--results",
-            str(results),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    recorded = run_bench(
+        "bench_pipeline.py",
+        "--csv-patients",
+        "300,600",
+        "--fhir-patients",
+        "150,300",
+        results=results,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
-    printed = {
-        line.split()[1]: float(line.split()[2])
-        for line in done.stdout.splitlines()
-        if line.startswith("bench: ")
-    }
-    recorded = {f["name"]: f["value"] for f in json.loads(results.read_text())["figures"]}
-    assert printed == recorded
     for label in ("csv_300", "csv_600", "fhir_150", "fhir_300"):
         for stage in STAGES:
             assert recorded[f"{label}_{stage}"] >= 0
