@@ -300,51 +300,26 @@ def test_an_application_role_opens_a_log_without_the_index_and_reads_stay_correc
     postgres_schema_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A log created before the type index, opened by a role that may not add it."""
-    import uuid
-    from urllib.parse import urlsplit, urlunsplit
-
     import psycopg
 
-    def as_role(url: str, user: str, password: str) -> str:
-        parts = urlsplit(url)
-        return urlunsplit(parts._replace(netloc=f"{user}:{password}@{parts.hostname}:{parts.port}"))
+    from support.postgres import owner_and_app_roles
 
-    suffix = uuid.uuid4().hex[:8]
-    owner, app = f"idx_owner_{suffix}", f"idx_app_{suffix}"
-    with psycopg.connect(postgres_schema_url) as probe:
-        row = probe.execute("SELECT current_schema()").fetchone()
-    assert row is not None
-    schema = row[0]
-    admin = psycopg.connect(postgres_schema_url, autocommit=True)
-    try:
-        for role in (owner, app):
-            admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{suffix}'")
-        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {owner}")
-        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {app}")
-        owner_url = as_role(postgres_schema_url, owner, f"pw-{suffix}")
-        with open_event_store(owner_url) as store:
+    with owner_and_app_roles(postgres_schema_url, "idx") as roles:
+        with open_event_store(roles.owner_url) as store:
             write_history(store, HistoryShape(registrations=1, months=2, optouts=5))
-        with psycopg.connect(owner_url, autocommit=True) as own:
+        with psycopg.connect(roles.owner_url, autocommit=True) as own:
             own.execute("DROP INDEX event_log_type_position")  # as an older release left it
-            own.execute(f"GRANT SELECT, INSERT ON event_log TO {app}")
-            own.execute(f"GRANT SELECT ON event_log_schema TO {app}")
-        with (
-            caplog.at_level("WARNING"),
-            open_event_store(as_role(postgres_schema_url, app, f"pw-{suffix}")) as store,
-        ):
+            own.execute(f"GRANT SELECT, INSERT ON event_log TO {roles.app}")
+            own.execute(f"GRANT SELECT ON event_log_schema TO {roles.app}")
+        with caplog.at_level("WARNING"), open_event_store(roles.app_url) as store:
             everything = list(store.read_all())
             wanted = sorted(OPTOUT_EVENT_TYPES)
             assert list(store.read_types(wanted)) == [
                 r for r in everything if r.event_type in wanted
             ]
         assert "no index event_log_type_position" in caplog.text
-        with open_event_store(owner_url):  # the owner adds it on its next open
+        with open_event_store(roles.owner_url):  # the owner adds it on its next open
             pass
-        with psycopg.connect(owner_url) as own:
+        with psycopg.connect(roles.owner_url) as own:
             found = own.execute("SELECT to_regclass('event_log_type_position')").fetchone()
         assert found is not None and found[0] is not None
-    finally:
-        for role in (app, owner):
-            admin.execute(f"DROP OWNED BY {role} CASCADE")
-            admin.execute(f"DROP ROLE {role}")
-        admin.close()

@@ -20,7 +20,6 @@ from multiprocessing.synchronize import Barrier as BarrierType
 from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -29,6 +28,7 @@ from aanlevering.errors import ConcurrencyConflict, EventStoreError
 from aanlevering.events import EventStore, UnknownEvent, open_event_store
 from aanlevering.pseudonym_types import PseudonymType
 from support.event_examples import ExampleDeliveryReceipted, ExampleOptOutRegistered
+from support.postgres import owner_and_app_roles
 
 BSN = "123456782"  # passes the eleven-test (a test number, not a person's)
 SPAWN = multiprocessing.get_context("spawn")  # like Airflow: every task a fresh interpreter
@@ -578,12 +578,6 @@ class TestSqliteEventStore(EventStoreContract):
         assert triggers == {"event_log_refuse_update", "event_log_refuse_delete"}
 
 
-def as_role(url: str, user: str, password: str) -> str:
-    parts = urlsplit(url)
-    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
-
-
 def url_path(url: str) -> str:
     return "/" + url.removeprefix("sqlite:///").lstrip("/")
 
@@ -614,34 +608,18 @@ class TestPostgresEventStore(EventStoreContract):
         self, store_url: str
     ) -> None:
         """The production setup in docs/event-log.md: an owner creates, the app only appends."""
-        suffix = uuid.uuid4().hex[:8]
-        owner, app = f"events_owner_{suffix}", f"events_app_{suffix}"
-        schema = psycopg.connect(store_url).execute("SELECT current_schema()").fetchone()
-        assert schema is not None
-        schema_name = schema[0]
-        admin = psycopg.connect(store_url, autocommit=True)
-        try:
-            for role in (owner, app):
-                admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'pw-{suffix}'")
-            admin.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema_name} TO {owner}")
-            admin.execute(f"GRANT USAGE ON SCHEMA {schema_name} TO {app}")
-            with open_event_store(as_role(store_url, owner, f"pw-{suffix}")) as store:
+        with owner_and_app_roles(store_url, "events") as roles:
+            with open_event_store(roles.owner_url) as store:
                 store.append("delivery-ltr-2026", [receipt(1)], 0)  # creates the schema
-            with psycopg.connect(as_role(store_url, owner, f"pw-{suffix}"), autocommit=True) as own:
-                own.execute(f"GRANT SELECT, INSERT ON event_log TO {app}")
-                own.execute(f"GRANT SELECT ON event_log_schema TO {app}")
+            with psycopg.connect(roles.owner_url, autocommit=True) as own:
+                own.execute(f"GRANT SELECT, INSERT ON event_log TO {roles.app}")
+                own.execute(f"GRANT SELECT ON event_log_schema TO {roles.app}")
 
-            app_url = as_role(store_url, app, f"pw-{suffix}")
-            with open_event_store(app_url) as store:
+            with open_event_store(roles.app_url) as store:
                 store.append("delivery-ltr-2026", [receipt(2)], 1)
                 assert [r.version for r in store.read_stream("delivery-ltr-2026")] == [1, 2]
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                self.raw_execute(app_url, "DELETE FROM event_log")
-        finally:
-            for role in (app, owner):
-                admin.execute(f"DROP OWNED BY {role} CASCADE")
-                admin.execute(f"DROP ROLE {role}")
-            admin.close()
+                self.raw_execute(roles.app_url, "DELETE FROM event_log")
 
     def test_an_unreachable_server_is_an_event_store_error_without_credentials(self) -> None:
         with pytest.raises(EventStoreError) as failed:

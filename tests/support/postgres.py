@@ -13,6 +13,7 @@ selected through ``search_path`` in the URL's ``options``, dropped afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -22,6 +23,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -162,3 +164,46 @@ def postgres_schema_url(postgres_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def as_role(url: str, user: str, password: str) -> str:
+    """``url`` with another user and password (same host, port, database and options)."""
+    parts = urlsplit(url)
+    host = f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    return urlunsplit(parts._replace(netloc=f"{user}:{password}@{host}"))
+
+
+@dataclass(frozen=True)
+class OwnerAndApp:
+    """Two login roles on one schema: the owner may create, the application role may not."""
+
+    owner_url: str
+    app_url: str
+    app: str
+
+
+@contextlib.contextmanager
+def owner_and_app_roles(url: str, prefix: str) -> Iterator[OwnerAndApp]:
+    """The production split of docs/event-log.md on the schema of ``url``; roles dropped after.
+
+    The owner gets USAGE and CREATE on the schema, the application role USAGE
+    only; the test grants the table privileges it wants to try.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    owner, app, password = f"{prefix}_owner_{suffix}", f"{prefix}_app_{suffix}", f"pw-{suffix}"
+    with psycopg.connect(url) as probe:
+        row = probe.execute("SELECT current_schema()").fetchone()
+    assert row is not None
+    schema = row[0]
+    admin = psycopg.connect(url, autocommit=True)
+    try:
+        for role in (owner, app):
+            admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+        admin.execute(f"GRANT USAGE, CREATE ON SCHEMA {schema} TO {owner}")
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {app}")
+        yield OwnerAndApp(as_role(url, owner, password), as_role(url, app, password), app)
+    finally:
+        for role in (app, owner):
+            admin.execute(f"DROP OWNED BY {role} CASCADE")
+            admin.execute(f"DROP ROLE {role}")
+        admin.close()
