@@ -29,6 +29,7 @@ from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
 from aanlevering.pipeline.run import Ports, RunRequest, run_delivery
 from conftest import CATALOGUE, World, fhir_identity_values, identity_values
+from support.leaks import LeakFinder
 
 TODAY = date(2026, 11, 22)
 
@@ -433,27 +434,12 @@ def test_no_input_identifier_in_anything_written(world: World) -> None:
     ]
     written += [world.holder.home / "registry-holder.log", world.home / "ttp.log"]
     assert any(p.name == "events.sqlite3" for p in written)
-    output = cli.stdout + cli.stderr
-    leaks = [("run stderr", value) for value in identifiers if _appears(value, output)]
+    finder = LeakFinder(identifiers)
+    leaks = [("run stderr", value) for value in finder.found_in(cli.stdout + cli.stderr)]
     for path in written:
         text = path.read_bytes().decode("utf-8", errors="replace")
-        leaks += [(path.name, value) for value in identifiers if _appears(value, text)]
+        leaks += [(path.name, value) for value in finder.found_in(text)]
     assert leaks == []
-
-
-def _appears(value: str, text: str) -> bool:
-    """``value`` occurs in ``text``; a short value that could be hex must stand on its own.
-
-    Hashes and keyed references fill the log with hex: a postcode such as
-    ``3087ed`` occurs inside one by chance, which is no leak. Such values count
-    only where no hex character touches them on either side.
-    """
-    if value not in text:
-        return False
-    if len(value) >= 12 or not re.fullmatch(r"[0-9a-fA-F]+", value):
-        return True
-    pattern = rf"(?<![0-9a-fA-F]){re.escape(value)}(?![0-9a-fA-F])"
-    return re.search(pattern, text) is not None
 
 
 # --- accounting and thresholds (issue 14) ---------------------------------------------------

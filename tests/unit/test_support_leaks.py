@@ -1,0 +1,52 @@
+"""The one-pass leak search finds exactly what the per-identifier search finds.
+
+Why: the privacy test of the whole run relies on `LeakFinder`; a finder that
+missed an occurrence would let a leak pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+
+from support.leaks import LeakFinder, appears
+
+
+def _random_text(rng: random.Random, planted: list[str]) -> str:
+    alphabet = string.ascii_letters + string.digits + " ;,:{}\"'-_\n"
+    pieces = ["".join(rng.choices(alphabet, k=rng.randint(0, 40)))]
+    for value in rng.sample(planted, k=rng.randint(0, len(planted))):
+        glue = rng.choice(["", " ", "a", "F", "0", ";", "x"])
+        pieces += [glue, value, glue, "".join(rng.choices(alphabet, k=rng.randint(0, 20)))]
+    return "".join(pieces)
+
+
+def test_the_finder_agrees_with_the_per_identifier_search() -> None:
+    rng = random.Random(18)
+    identifiers = [
+        "123456782",  # a BSN: all digits, so hex-like and short
+        "3087ed",  # a postcode that could be hex
+        "3087 ED",
+        "Jansen",
+        "Jan",
+        "Janssen-de Vries",
+        "0123456789abcdef0",  # long hex: counts anywhere
+        "Dorpsstraat 12",
+        "a",
+    ]
+    disagreements = []
+    for _ in range(3000):
+        text = _random_text(rng, identifiers)
+        expected = {value for value in identifiers if appears(value, text)}
+        found = LeakFinder(identifiers).found_in(text)
+        if found != expected:
+            disagreements.append((text, expected, found))
+    assert disagreements == []
+
+
+def test_a_short_hex_value_counts_only_where_it_stands_alone() -> None:
+    finder = LeakFinder(["3087ed", "Jansen"])
+    assert finder.found_in("pr_a93087edff and Jansen") == {"Jansen"}
+    assert finder.found_in("pr_a93087edff, later postcode 3087ed.") == {"3087ed"}
+    assert finder.found_in("3087ed") == {"3087ed"}
+    assert finder.found_in("") == set()
