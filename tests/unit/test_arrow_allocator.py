@@ -8,6 +8,7 @@ case runs in its own interpreter: the settings are read once, before pyarrow all
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -62,3 +63,19 @@ def test_mimalloc_with_its_delay_keeps_freed_memory_so_the_test_can_fail() -> No
     assert backend == "mimalloc"
     assert held > 300
     assert left > held * 2 / 3
+
+
+def test_the_image_chooses_jemalloc_for_a_process_that_imports_pyarrow_first() -> None:
+    """Airflow or a script may load pyarrow before the package sets its default."""
+    from pathlib import Path
+
+    dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text(encoding="utf-8")
+    image_env = dict(
+        re.findall(r"\b(ARROW_DEFAULT_MEMORY_POOL|MIMALLOC_PURGE_DELAY)=(\S+)", dockerfile)
+    )
+    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS} | image_env
+    probe = "import pyarrow as pa; pa.array([1]); print(pa.default_memory_pool().backend_name)"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "jemalloc"
