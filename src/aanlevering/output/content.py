@@ -192,6 +192,7 @@ def index_patients(content: DeliveryInput) -> PatientIndex:
     context = content.context
     pseudonyms = content.pseudonyms
     make_id = context.ids.make
+    make_ids = context.ids.column
     generalised = generalised_variables(context.dictionary)
     kinds = generalised.kinds
     delivered: dict[str, str] = {}
@@ -209,9 +210,8 @@ def index_patients(content: DeliveryInput) -> PatientIndex:
                 f"dataset {name}, row {_row_ref(dataset, missing)}: the patient of this "
                 "record has no pseudonyms; it cannot be delivered"
             )
-        for patient in pc.unique(ids).to_pylist():
-            if patient not in delivered:
-                delivered[patient] = make_id(PATIENT_KIND, patient)
+        new = [p for p in pc.unique(ids).to_pylist() if p not in delivered]
+        delivered.update(zip(new, make_ids(PATIENT_KIND, new).to_pylist(), strict=True))
         wanted = {
             kind: variable
             for kind, variable in generalised.by_dataset.get(name, {}).items()

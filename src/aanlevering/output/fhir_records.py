@@ -57,6 +57,21 @@ def _dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+_COMMA = pa.scalar(",", pa.string())
+_NOTHING = pa.scalar("", pa.string())
+
+
+def _item(prefix: str, text: pa.Array, suffix: str) -> list[pa.Array | str]:
+    """Join pieces of one item: ``prefix``/``suffix`` only where ``text`` is not null."""
+    if text.null_count == 0:  # spliced into the record's join as they are: no copy here
+        return [prefix, text, suffix]
+    return [pc.binary_join_element_wise(prefix, text, suffix, "")]
+
+
+def _strings(values: Sequence[str] | pa.Array) -> pa.Array:
+    return values if isinstance(values, pa.Array) else pa.array(values, pa.string())
+
+
 def questionnaire_canonical(context: DeliveryContext, dataset: str) -> str:
     """``questionnaire`` of a record: the dataset's Questionnaire at the dictionary version."""
     dictionary = context.dictionary
@@ -103,8 +118,8 @@ class RecordEncoder:
     def encode(
         self,
         clinical: pa.Table,
-        ids: Sequence[str],
-        subjects: Sequence[str],
+        ids: Sequence[str] | pa.Array,
+        subjects: Sequence[str] | pa.Array,
         row_refs: Sequence[str],
         end: str = "",
         *,
@@ -123,46 +138,72 @@ class RecordEncoder:
         rows = clinical.num_rows
         if note is not None and rows:
             note(f"{RESOURCE_TYPE}.status", pa.array([STATUS_LITERAL], pa.string()))
-        item_columns = []
+        # One join writes each record's text: the items' pieces go in as they
+        # are (a scalar prefix and suffix where the column has no nulls), so
+        # the record text is copied once, not once per step.
+        item_pieces: list[pa.Array | pa.Scalar | str] = []
+        # Per record, whether an item was written before (None: for no record
+        # yet); once it holds for every record, every later item has a comma.
+        earlier: pa.Array | None = None
+        earlier_all = False
         for variable, prefix, suffix in self._item_parts:
-            if variable.name not in clinical.column_names:
-                raise OutputError(
-                    f"dataset {self.dataset.name}: clinical table has no column {variable.name!r}"
-                )
-            try:
-                text = fhir_text(clinical.column(variable.name), variable, self.context.timezone)
-            except ValueProblem as problem:
-                where = row_refs[problem.index] if problem.index >= 0 else "every row"
-                raise OutputError(
-                    f"dataset {self.dataset.name}, row {where}, variable {variable.name}: "
-                    f"expected {problem.expected} (Arrow type "
-                    f"{ARROW_TYPES[variable.type]} per the dictionary)"
-                ) from None
-            if note is not None:
-                note(f"item {variable.name}", text)
-            item_columns.append(pc.binary_join_element_wise(prefix, text, suffix, ""))
-        if item_columns:
-            # "replace", not "skip": Arrow 26 drops rows whose inputs are all
-            # null when skipping nulls in binary_join_element_wise.
-            joined = pc.binary_join_element_wise(
-                *item_columns, "", null_handling="replace", null_replacement=""
-            )
-            items = pc.utf8_slice_codeunits(joined, 1)
+            text = self._answer_text(clinical, variable, row_refs, note)
+            if earlier_all:
+                item_pieces += _item(prefix, text, suffix)
+                continue
+            bare = prefix[1:]  # without the separating comma
+            valid = None if text.null_count == 0 else pc.is_valid(text)
+            if earlier is not None:
+                has_comma = earlier if valid is None else pc.and_(earlier, valid)
+                item_pieces.append(pc.if_else(has_comma, _COMMA, _NOTHING))
+            item_pieces += _item(bare, text, suffix)
+            if valid is None:
+                earlier_all = True
+            else:
+                earlier = valid if earlier is None else pc.or_(earlier, valid)
+                earlier_all = pc.all(earlier).as_py() is True
+        if earlier_all:
+            head: pa.Array | pa.Scalar | str = self._items_open
+            close: pa.Array | pa.Scalar | str = self._items_close
+        elif earlier is None:
+            head, close = self._no_items, ""
         else:
-            items = pa.nulls(rows, pa.string())
-        empty = pc.fill_null(pc.equal(items, ""), True)
-        with_items = pc.binary_join_element_wise(self._items_open, items, self._items_close, "")
-        tails = pc.if_else(empty, pa.scalar(self._no_items), with_items)
-        lines = pc.binary_join_element_wise(
+            head = pc.if_else(earlier, pa.scalar(self._items_open), pa.scalar(self._no_items))
+            close = pc.if_else(earlier, pa.scalar(self._items_close), _NOTHING)
+        return pc.binary_join_element_wise(
             self._open,
-            pa.array(ids, pa.string()),
+            _strings(ids),
             self._after_id,
-            pa.array(subjects, pa.string()),
-            tails,
+            _strings(subjects),
+            head,
+            *item_pieces,
+            close,
             end,
             "",
+            null_handling="replace",
+            null_replacement="",
         )
-        return lines
+
+    def _answer_text(
+        self, clinical: pa.Table, variable: Variable, row_refs: Sequence[str], note: Note | None
+    ) -> pa.Array:
+        """JSON literals of one variable's answers; OutputError names row and variable."""
+        if variable.name not in clinical.column_names:
+            raise OutputError(
+                f"dataset {self.dataset.name}: clinical table has no column {variable.name!r}"
+            )
+        try:
+            text = fhir_text(clinical.column(variable.name), variable, self.context.timezone)
+        except ValueProblem as problem:
+            where = row_refs[problem.index] if problem.index >= 0 else "every row"
+            raise OutputError(
+                f"dataset {self.dataset.name}, row {where}, variable {variable.name}: "
+                f"expected {problem.expected} (Arrow type "
+                f"{ARROW_TYPES[variable.type]} per the dictionary)"
+            ) from None
+        if note is not None:
+            note(f"item {variable.name}", text)
+        return text
 
 
 def questionnaire_response(

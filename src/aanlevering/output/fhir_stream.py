@@ -66,8 +66,8 @@ class RecordBatch:
     """Encoded records of one dataset: ids, delivered Patient ids and JSON text per record."""
 
     dataset: str
-    ids: Sequence[str]
-    patients: Sequence[str]
+    ids: pa.Array
+    patients: pa.Array
     lines: pa.Array
 
     def data(self) -> memoryview:
@@ -76,10 +76,12 @@ class RecordBatch:
 
     def encoded(self) -> list[Encoded]:
         """The records as separate resources (for Bundles)."""
+        ids: list[str] = self.ids.to_pylist()
+        patients: list[str] = self.patients.to_pylist()
         texts: list[str] = self.lines.to_pylist()
         return [
             Encoded(RESOURCE_TYPE, record_id, patient, text)
-            for record_id, patient, text in zip(self.ids, self.patients, texts, strict=True)
+            for record_id, patient, text in zip(ids, patients, texts, strict=True)
         ]
 
 
@@ -223,7 +225,8 @@ class FhirStream:
         extracted = self.content.datasets[dataset]
         context = self.content.context
         encoder = RecordEncoder(context, context.dictionary.dataset(dataset))
-        make_id = context.ids.make
+        make_ids = context.ids.column
+        reference_prefix = self.subject("")  # "Patient/" or "urn:uuid:"
         patients = self.index.row_patients[dataset]
         delivered_ids = self.index.delivered_ids
         refs = extracted.row_refs  # taken per batch: a million Python strings cost ~80 MB
@@ -246,9 +249,9 @@ class FhirStream:
                 table = extracted.clinical.take(taken)
                 batch_refs = refs.take(taken).to_pylist()
             row_refs = [str(ref) for ref in batch_refs]
-            subjects = [delivered_ids[patients[i]] for i in positions]
-            record_ids = [make_id(encoder.kind, ref) for ref in row_refs]
-            references = [self.subject(subject) for subject in subjects]
+            subjects = pa.array([delivered_ids[patients[i]] for i in positions], pa.string())
+            record_ids = make_ids(encoder.kind, row_refs)
+            references = pc.binary_join_element_wise(reference_prefix, subjects, "")
             lines = encoder.encode(table, record_ids, references, row_refs, end, note=note)
             for k in self._sampled(RESOURCE_TYPE, len(row_refs)):
                 validate_resource(lines[k].as_py(), f"dataset {dataset}, row {row_refs[k]}")
