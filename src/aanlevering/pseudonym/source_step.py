@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
@@ -40,6 +41,7 @@ from aanlevering.errors import ConfigError, PseudonymisationError
 from aanlevering.pseudonym.normalise.base import CanonicalColumns
 from aanlevering.pseudonym.normalise.failures import NormalisationFailure
 from aanlevering.pseudonym.normalise.mrn import MAX_LENGTH as MRN_MAX_LENGTH
+from aanlevering.pseudonym.siv_columns import b64url_rows, siv_encrypt_rows
 from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
@@ -255,13 +257,6 @@ def _associated_data(registration: str, profile_version: str) -> list[bytes]:
     return [b"aanlevering-mrn", registration.encode(), profile_version.encode()]
 
 
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
-
-
-def _b64url(raw: bytes) -> str:
-    return binascii.b2a_base64(raw, newline=False).rstrip(b"=").translate(_URLSAFE).decode()
-
-
 def _unb64url(text: str) -> bytes:
     if not text or "=" in text:
         raise ValueError("not unpadded base64url")
@@ -277,21 +272,30 @@ def encrypt_mrn_column(
     a multiple of :data:`MRN_PAD_BLOCK` first, so tokens do not reveal the
     number's length (beyond short number versus FHIR id).
     """
-    encrypt = AESSIV(key.secret).encrypt
-    ad = _associated_data(registration, profile_version)
-    out: list[str | None] = []
-    append = out.append
-    for value in canonical:
+    values = list(canonical)
+    padded: dict[int, list[int]] = {}  # padded length -> positions, encrypted a batch at a time
+    data: list[bytes] = []
+    for position, value in enumerate(values):
         if value is None:
-            append(None)
+            data.append(b"")
             continue
-        data = value.encode("ascii")
-        if not data or len(data) > MRN_PADDED_BYTES or _MRN_PAD in data:
+        raw = value.encode("ascii")
+        if not raw or len(raw) > MRN_PADDED_BYTES or _MRN_PAD in raw:
             raise PseudonymisationError(
                 "MRN pseudonym input is not a canonical MRN (normalise it first)"
             )
-        padded = -(-len(data) // MRN_PAD_BLOCK) * MRN_PAD_BLOCK
-        append(_b64url(encrypt(data.ljust(padded, _MRN_PAD), ad)))
+        data.append(raw)
+        padded.setdefault(-(-len(raw) // MRN_PAD_BLOCK) * MRN_PAD_BLOCK, []).append(position)
+    out: list[str | None] = [None] * len(values)
+    ad = _associated_data(registration, profile_version)
+    for length, positions in padded.items():
+        rows = np.frombuffer(
+            b"".join([data[p].ljust(length, _MRN_PAD) for p in positions]), np.uint8
+        ).reshape(len(positions), length)
+        for position, token in zip(
+            positions, b64url_rows(siv_encrypt_rows(key.secret, ad, rows)), strict=True
+        ):
+            out[position] = token
     return out
 
 
