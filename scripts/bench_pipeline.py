@@ -422,12 +422,21 @@ def steps_worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict
             "from aanlevering.runs.steps import run_stage, start_run\n"
             f"print(json.dumps({call}))"
         )
+        if os.environ.get("BENCH_PROFILE") == step.name:  # the whole process, imports too
+            code = (
+                "import cProfile, pstats, sys\nprofiler = cProfile.Profile()\n"
+                f"profiler.runctx({code!r}, {{}}, {{}})\n"
+                "pstats.Stats(profiler, stream=sys.stderr).sort_stats('cumulative')"
+                ".print_stats(40)"
+            )
         step_started = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=False
         )
         if done.returncode != 0:
             raise SystemExit(f"step {step.name} failed:\n{done.stderr[-3000:]}")
+        if os.environ.get("BENCH_PROFILE") == step.name:
+            sys.stderr.write(done.stderr)
         summary = json.loads(done.stdout.strip().splitlines()[-1])
         summaries[step.name] = summary
         figures.add(f"{label}_{step.name}", time.perf_counter() - step_started, "s")
