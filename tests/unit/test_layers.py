@@ -46,6 +46,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "pseudonym_types",
             "tls",
             "json_input",
+            "yaml_input",
             "actor",
             "progress",
         ),

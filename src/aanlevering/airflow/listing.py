@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from aanlevering import yaml_input
 from aanlevering.errors import ConfigError
 
 FREQUENCIES = ("month", "quarter", "year")
@@ -52,7 +51,7 @@ def list_registrations(catalogue_dir: Path) -> list[RegistrationListing]:
     """
     listings: list[RegistrationListing] = []
     for file in sorted((catalogue_dir / "registrations").glob("*.yaml")):
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = yaml_input.safe_load(file.read_text(encoding="utf-8"))
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: not a mapping")
         holder = raw.get("registry_holder") or {}

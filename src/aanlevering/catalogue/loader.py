@@ -23,6 +23,7 @@ import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
+from aanlevering import yaml_input
 from aanlevering.catalogue.identity_guard import identity_problems
 from aanlevering.catalogue.model import (
     CalculatedVariable,
@@ -97,7 +98,7 @@ def _json_path(parts: Iterable[object]) -> str:
 
 def _read_yaml(file: Path, problems: list[CatalogueProblem]) -> dict[str, Any] | None:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml_input.safe_load(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         problems.append(CatalogueProblem(str(file), "$", f"cannot read: {error}"))
         return None

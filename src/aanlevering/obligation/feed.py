@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 
+from aanlevering import yaml_input
 from aanlevering.errors import ConfigError
 from aanlevering.obligation.decisions import (
     DECISION_KINDS,
@@ -187,7 +188,7 @@ def _csv_rows(text: str, source: str) -> list[tuple[str, Mapping[str, Any]]]:
 
 def _document_rows(text: str, fmt: FeedFormat, source: str) -> list[tuple[str, Mapping[str, Any]]]:
     try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+        data = json.loads(text) if fmt == "json" else yaml_input.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
         raise FeedInvalid(source, [f"not valid {fmt.upper()}: {error}"]) from error
     if isinstance(data, Mapping):

@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from aanlevering import yaml_input
 from aanlevering.errors import ConfigError
 from aanlevering.periods import Frequency
 from aanlevering.settings import Settings
@@ -54,7 +55,7 @@ def read_rules_mapping(path: Path, what: str) -> Mapping[str, Any]:
     except OSError as error:
         raise ConfigError(f"{what} {path}: cannot read: {error.strerror}") from error
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml_input.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
         raise ConfigError(f"{what} {path}: not valid YAML/JSON ({type(error).__name__})") from error
     if data is None:

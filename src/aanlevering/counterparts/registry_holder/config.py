@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from aanlevering import yaml_input
 from aanlevering.errors import ConfigError
 from aanlevering.tls import ClientTLS
 
@@ -107,7 +108,7 @@ def _client_tls(base: Path, raw: dict[str, Any]) -> ClientTLS:
 def load_receiver_config(path: Path) -> ReceiverConfig:
     """Read the YAML config; ConfigError names the file and the missing field."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml_input.safe_load(path.read_text(encoding="utf-8"))
         base = path.parent
         if isinstance(raw.get("sftp_inboxes"), list):
             raise ConfigError(

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import yaml
 from jsonschema import Draft202012Validator, ValidationError
 
+from aanlevering import yaml_input
 from aanlevering.errors import ConfigError
 from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.settings import checkout_root
@@ -149,7 +150,7 @@ def _message(error: ValidationError) -> str:
 def read_config_document(path: Path) -> dict[str, Any]:
     """The raw YAML mapping of a config file; ConfigError names the file and line."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_input.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"{path}: cannot read TTP config: {error.strerror}") from error
     except yaml.YAMLError as error:
