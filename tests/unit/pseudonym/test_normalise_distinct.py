@@ -103,3 +103,24 @@ def test_pinned_digests_do_not_change_with_the_table_path() -> None:
     reference = apply_source_step(PROFILE.normalise_columns(columns, types), key)
     assert dict(fast.values) == dict(reference.values)
     assert any(v for v in fast.values[PseudonymType.GG])
+
+
+PLAIN_MRN = st.text(alphabet="abcXYZ0189./_-", min_size=1, max_size=64)
+
+
+@SETTINGS
+@given(
+    mrns=st.lists(PLAIN_MRN, min_size=1, max_size=30),
+    odd=st.one_of(st.none(), st.sampled_from(["", " A1", "é1", "x" * 65, "A B", "\t", "A1\n"])),
+    at=st.integers(min_value=0),
+)
+def test_plain_mrns_in_arrow_equal_the_list_path(mrns: list[str], odd: str | None, at: int) -> None:
+    """All plain: upper-cased in Arrow; one odd value anywhere: the list path; same result."""
+    for column in (mrns, [*mrns[: at % len(mrns)], odd, *mrns[at % len(mrns) :]]):
+        table = pa.table(
+            {
+                "mrn": pa.array(column, pa.string()),
+                "patient_id": pa.array([f"p{i}" for i in range(len(column))], pa.string()),
+            }
+        )
+        _same(table, [PseudonymType.MRN])

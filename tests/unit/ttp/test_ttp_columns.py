@@ -175,3 +175,36 @@ def test_a_good_answer_becomes_label_columns() -> None:
 def test_a_wrong_answer_is_refused_whole(changes: dict[str, Any]) -> None:
     with pytest.raises(TTPError):
         read_answer("reg-a", "run:reg-a:temporary:00000", _body(), _answer(**changes))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.none(), st.sampled_from([33, 47, 48, 64, 80, 95, 96])), min_size=1, max_size=16
+    ),
+    st.integers(0, 10**6),
+)
+def test_mrn_payloads_of_every_length_are_the_record_labels(
+    config: TTPConfig, keyring: KeyRing, lengths: list[int | None], seed: int
+) -> None:
+    """MRN ciphertexts wrapped a length at a time (decision 0301) equal one wrap per record."""
+    people = [
+        Inputs(
+            f"r{i}",
+            {"NGGV": hashlib.sha256(f"N{seed}-{i}".encode()).hexdigest()},
+            None
+            if size is None
+            else b64url_encode((hashlib.sha512(f"M{seed}-{i}".encode()).digest() * 2)[:size]),
+        )
+        for i, size in enumerate(lengths)
+    ]
+    records = issue_temporaries(
+        config.registrations["reg-a"], keyring.active("reg-a"), "h1", people
+    )
+    payloads = _issue(config, keyring, people)
+    if "MRN" not in payloads:
+        assert all(size is None for size in lengths)
+        return
+    for record, payload in zip(records, payloads["MRN"], strict=True):
+        label = record["pseudonyms"].get("MRN")  # type: ignore[attr-defined]
+        assert (label.rsplit(":", 1)[1] if label else None) == payload

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -99,6 +99,10 @@ class VersionKeys:
     temporary: AESSIV
     temporary_ad: Mapping[PseudonymType, bytes]
     mrn: AESSIV
+    #: The raw keys behind ``temporary`` and ``mrn``, for sealing whole columns at once
+    #: (:mod:`aanlevering.pseudonym.siv_columns`, pinned to the AESSIV objects).
+    temporary_secret: bytes = field(repr=False)
+    mrn_secret: bytes = field(repr=False)
 
     def definitive(self, ptype: PseudonymType, digest: bytes) -> bytes:
         """HMAC-SHA256(definitive key, type || 0x00 || source digest)."""
@@ -118,14 +122,18 @@ def _version_keys(
         mac.update(ptype.value.encode() + b"\x00")
         prefixes[ptype] = mac
         ads[ptype] = temporary_associated_data(registration.id, ptype, version)
+    temporary_secret = derive_key(secret, registration.id, version, "temporary", 64)
+    mrn_secret = derive_key(secret, registration.id, version, "mrn", 64)
     return VersionKeys(
         registration=registration.id,
         version=version,
         status=status,
         definitive_prefix=prefixes,
-        temporary=AESSIV(derive_key(secret, registration.id, version, "temporary", 64)),
+        temporary=AESSIV(temporary_secret),
         temporary_ad=ads,
-        mrn=AESSIV(derive_key(secret, registration.id, version, "mrn", 64)),
+        mrn=AESSIV(mrn_secret),
+        temporary_secret=temporary_secret,
+        mrn_secret=mrn_secret,
     )
 
 

@@ -24,6 +24,7 @@ import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+import numpy as np
 from cryptography.exceptions import InvalidTag
 
 from aanlevering.counterparts.ttp.config import Registration
@@ -39,6 +40,7 @@ from aanlevering.pseudonym.crypto import (
     pseudonym_type,
     source_digest_bytes,
 )
+from aanlevering.pseudonym.siv_columns import b64url_rows, siv_encrypt_rows
 from aanlevering.pseudonym_types import PseudonymType
 
 MRN = PseudonymType.MRN.value
@@ -346,22 +348,51 @@ def issue_temporary_columns(
     """
     codes, rows_of = _column_codes(registration, count, digests, mrn_ciphertexts)
     out: dict[str, list[str | None]] = {}
-    seal = keys.temporary.encrypt
     for code, rows in rows_of.items():
         raw = _column_bytes(registration.id, code, digests[code][0], rows)
         ad = [keys.temporary_ad[PseudonymType(code)]]
-        sealed = b64url_encode(b"".join(seal(raw[k : k + 32], ad) for k in range(0, len(raw), 32)))
+        # One AES-SIV of the whole column (decision 0301): the sealed rows are
+        # 48 bytes, whole base64 groups, so one encoding serves every row.
+        sealed_rows = siv_encrypt_rows(
+            keys.temporary_secret, ad, np.frombuffer(raw, np.uint8).reshape(len(rows), 32)
+        )
+        sealed = b64url_encode(sealed_rows.tobytes())
         payloads: list[str | None] = [None] * count
         for k, row in enumerate(rows):
             payloads[row] = sealed[64 * k : 64 * k + 64]
         out[code] = payloads
     if MRN in codes and mrn_ciphertexts is not None:
-        mrn = MrnWrapper(keys, hospital)
-        head = len(f"{MRN}:v{keys.version}:")
-        out[MRN] = [
-            None if text is None else mrn.wrap(text, index)[head:]
-            for index, text in enumerate(mrn_ciphertexts)
-        ]
+        out[MRN] = _wrapped_mrns(registration.id, keys, hospital, mrn_ciphertexts)
+    return out
+
+
+def _wrapped_mrns(
+    registration: str, keys: VersionKeys, hospital: str, texts: Sequence[str | None]
+) -> list[str | None]:
+    """:meth:`MrnWrapper.wrap` of every ciphertext without its head, a column at a time.
+
+    Ciphertexts are checked one by one as the wrapper checks them (the first
+    bad one is refused with its row); the encryption runs per length over
+    all rows of that length (decision 0301).
+    """
+    raw: list[bytes] = [b""] * len(texts)
+    by_length: dict[int, list[int]] = {}
+    for index, text in enumerate(texts):
+        if text is not None:
+            raw[index] = _mrn_ciphertext(registration, text, index)
+            by_length.setdefault(len(raw[index]), []).append(index)
+    out: list[str | None] = [None] * len(texts)
+    ad = [mrn_associated_data(keys.registration, hospital, keys.version)]
+    for length, indexes in by_length.items():
+        if length % 16:  # not whole AES blocks: one call each, as the wrapper does
+            for index in indexes:
+                out[index] = b64url_encode(keys.mrn.encrypt(raw[index], ad))
+            continue
+        rows = np.frombuffer(b"".join(raw[i] for i in indexes), np.uint8).reshape(-1, length)
+        for index, token in zip(
+            indexes, b64url_rows(siv_encrypt_rows(keys.mrn_secret, ad, rows)), strict=True
+        ):
+            out[index] = token
     return out
 
 

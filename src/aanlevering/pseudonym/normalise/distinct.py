@@ -66,6 +66,28 @@ def distinct_map(
     return values, errors
 
 
+#: An MRN ``normalise_mrn`` only upper-cases: ASCII letters, digits, ``. / _ -``, 1 to 64.
+_PLAIN_MRN = r"^[A-Za-z0-9./_-]{1,64}$"
+
+
+def plain_mrns(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
+    """The canonical MRNs of a text column whose every value is plain, else None.
+
+    Why: an MRN is distinct per person, so the per-distinct-value path saves
+    nothing and the list path costs a Python call per person. A plain value
+    is never blank (so the patient id column is not consulted), has no space
+    to trim and only ASCII letters to upper-case: ``normalise_mrn`` gives
+    ``ascii_upper``. Any other value (a null, a space, another character, an
+    integer column) returns None and the caller takes the list path.
+    """
+    column = _array(column)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return None
+    if column.null_count or not pc.all(pc.match_substring_regex(column, _PLAIN_MRN)).as_py():
+        return None
+    return pc.ascii_upper(column).cast(pa.string())
+
+
 def from_lists(derived: tuple[list[str | None], dict[int, _Error]]) -> Derived:
     """A derived part of the list path as an Arrow column."""
     values, errors = derived

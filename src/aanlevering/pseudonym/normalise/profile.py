@@ -233,6 +233,8 @@ class DutchProfile:
                     lambda v: fit(str(v), length), letters, "own_name", missing=False
                 )
                 cache[part] = (fitted, errors)
+            elif part == "mrn" and (plain := distinct.plain_mrns(cols["mrn"])) is not None:
+                cache[part] = (plain, {})
             elif part in _ROW_PARTS:
                 listed: dict[str, _Derived] = {}
                 self._derive(part, distinct.lists_of(cols, _ROW_PARTS[part]), listed)
