@@ -62,6 +62,7 @@ from aanlevering.extract.fhir_stream import (
     VariableSpec,
     read_input,
 )
+from aanlevering.extract.fhir_texts import KeptSources
 from aanlevering.extract.fhir_values import EXPECTED, convert
 from aanlevering.extract.fhirpath import FhirPath, PathSyntaxError, compile_path, evaluate
 from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
@@ -547,7 +548,10 @@ class _Plan:
         extracted, records = self._assemble(period, rows_of, tuple(store.files))
         if kept is None:
             return extracted
-        return replace(extracted, source_resources=kept.table(records))
+        return replace(
+            extracted,
+            source_resources=KeptSources.of_table(kept.table(records), self.options.work_dir),
+        )
 
     def streamed(self, input_path: Path, period: Period) -> Extract:
         """The extract through the streaming reader; :class:`Unsupported` when it cannot."""
@@ -557,7 +561,11 @@ class _Plan:
             for d in config.dictionary.datasets
         ]
         streamed = read_input(
-            input_path, specs, self.options.mrn_system, self.read if self.carries else None
+            input_path,
+            specs,
+            self.options.mrn_system,
+            self.read if self.carries else None,
+            self.options.work_dir,
         )
         if streamed.duplicates:
             log.info(
@@ -579,4 +587,4 @@ class _Plan:
         extracted, records = self._assemble(period, rows_of, tuple(streamed.files))
         if not self.carries:
             return extracted
-        return replace(extracted, source_resources=assembler.kept_table(records, self.read))
+        return replace(extracted, source_resources=assembler.kept_table(records))

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -40,6 +41,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.extract.fhir_texts import TextFile, TextFileWriter
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath, Step, evaluate
 
 #: Rows per Arrow batch: bounds the Python lists held while reading.
@@ -158,56 +160,54 @@ class Builder:
         return pa.Table.from_batches(self.batches, schema=schema)
 
 
-#: Kept resource texts wait for the records compressed: JSON of one shape packs about 8x.
-_PACKED = pa.ipc.IpcWriteOptions(compression="zstd")
-
-
 class PackedTexts(Builder):
-    """(row, text) rows whose texts are held zstd-compressed until read back, a batch at a time.
+    """(row, text) rows whose texts go to a compressed file on disk as they are read.
 
     The cut texts of every focus and related resource are needed only once the
-    records are known (decision 0238); held plain they were the largest part of the
-    extract's memory (about 450 bytes per resource).
+    records are known, and then only by whoever writes them out (decisions 0238,
+    0310): here only their resource rows stay in memory, the texts wait in a
+    :class:`~aanlevering.extract.fhir_texts.TextFile` (``folder``: the run's work
+    folder; a private temporary one when None).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         super().__init__({"row": pa.int64(), "text": pa.string()})
+        self.folder = folder
+        self.writer = TextFileWriter(folder)
         self.row_arrays: list[pa.Array] = []
-        self.packed: list[pa.Buffer | None] = []
-        self.sizes: list[int] = []
-        self.lengths: list[np.ndarray] = []
+        self.odd_references = False
 
     def flush(self) -> None:
-        """Compress the pending rows' texts into one IPC buffer; keep their rows plain."""
+        """Write the pending rows' texts to the file; keep their rows."""
         super().flush()
         if not self.batches:
             return
         batch = self.batches.pop()
         self.row_arrays.append(batch.column(0))
-        offsets = np.frombuffer(batch.column(1).buffers()[1], np.int32)
-        start = batch.column(1).offset
-        self.lengths.append(np.diff(offsets[start : start + batch.num_rows + 1]).astype(np.int64))
-        texts = batch.select([1])
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, texts.schema, options=_PACKED) as writer:
-            writer.write_batch(texts)
-        self.packed.append(sink.getvalue())
-        self.sizes.append(batch.num_rows)
+        texts = batch.column(1)
+        self.odd_references = self.odd_references or has_odd_references(texts)
+        self.writer.write(texts)
 
     def text_rows(self) -> np.ndarray:
-        """The resource row of each kept text, in the order added."""
+        """The resource row of each kept text, in the order added (= its position in the file)."""
         self.flush()
         if not self.row_arrays:
             return np.empty(0, np.int64)
         return np.concatenate([np.asarray(a.to_numpy(), np.int64) for a in self.row_arrays])
 
-    def unpack(self, index: int) -> pa.Array:
-        """The texts of batch ``index``, decompressed; its packed bytes are released."""
-        buffer = self.packed[index]
-        if buffer is None:
-            raise ValueError(f"packed batch {index} was read already")
-        self.packed[index] = None
-        return pa.ipc.open_stream(buffer).read_next_batch().column(0)
+    def close(self) -> tuple[TextFile, np.ndarray]:
+        """The file of every text added, and each text's size in bytes."""
+        self.flush()
+        return self.writer.close(), self.writer.sizes()
+
+
+_PLAIN_REFERENCE = r'"reference":"[A-Z][A-Za-z]+/[A-Za-z0-9.\-]+"'
+
+
+def has_odd_references(texts: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether a text has a reference that is not a plain ``Type/id``."""
+    every = pc.sum(pc.count_substring(texts, '"reference":"')).as_py() or 0
+    return bool(every != (pc.sum(pc.count_substring_regex(texts, _PLAIN_REFERENCE)).as_py() or 0))
 
 
 def compile_local(path: FhirPath) -> Callable[[dict[str, Any]], list[Any]]:

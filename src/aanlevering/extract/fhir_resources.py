@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.extract.fhir_columns import encode
+from aanlevering.extract.fhir_texts import SCHEMA
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
 from aanlevering.extract.model import Extract
 
@@ -41,8 +42,6 @@ STRUCTURAL = frozenset(
 PERSON_TYPES = frozenset(
     {"Patient", "RelatedPerson", "Person", "Practitioner", "PractitionerRole", "Group"}
 )
-#: The table the extract hands on (one row per record and resource).
-SCHEMA = pa.schema([("row_ref", pa.string()), ("key", pa.string()), ("text", pa.string())])
 
 
 #: What :func:`cut` does with a top-level element: drop it, keep it whole (structural), or
@@ -315,14 +314,15 @@ def restricted(extract: Extract) -> Extract:
     """``extract`` with only the source resources of the records it still holds.
 
     Called wherever records leave (opt-outs, records without pseudonyms), so
-    the resources of an opted-out patient are not kept in staging either.
+    the resources of an opted-out patient are not delivered. Only the rows are
+    filtered; the texts file stays as it is (decision 0310).
     """
-    table = extract.source_resources
-    if table is None or table.num_rows == 0:
+    kept = extract.source_resources
+    if kept is None or kept.num_rows == 0:
         return extract
     arrays = [d.row_refs for d in extract.datasets.values() if len(d.row_refs)]
     records = pa.chunked_array(arrays, pa.string()) if arrays else pa.array([], pa.string())
-    keep = pc.is_in(table.column("row_ref"), value_set=pc.unique(records))
+    keep = pc.is_in(kept.row_refs, value_set=pc.unique(records))
     if pc.all(keep).as_py():
-        return extract  # nothing left: no copy of the texts (2.4 GiB at 1M patients)
-    return replace(extract, source_resources=table.filter(keep))
+        return extract  # nothing left: no copy
+    return replace(extract, source_resources=kept.filter(keep))

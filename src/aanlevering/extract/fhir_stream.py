@@ -42,8 +42,9 @@ from aanlevering.extract.fhir_columns import (
     split,
 )
 from aanlevering.extract.fhir_identity import patient_identity
-from aanlevering.extract.fhir_resources import PERSON_TYPES, SCHEMA, ReadElements, cut
+from aanlevering.extract.fhir_resources import PERSON_TYPES, ReadElements, cut
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources, malformed
+from aanlevering.extract.fhir_texts import ROWS_SCHEMA, KeptSources, TextFile, TextFileWriter
 from aanlevering.extract.fhir_values import convert
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
 from aanlevering.extract.model import ARROW_TYPES
@@ -377,7 +378,9 @@ class StreamedInput:
 class _Dispatch:
     """Hands each resource to the readers of its type, once."""
 
-    def __init__(self, datasets: Sequence[DatasetSpec], read: ReadElements | None) -> None:
+    def __init__(
+        self, datasets: Sequence[DatasetSpec], read: ReadElements | None, folder: Path | None
+    ) -> None:
         self.focus = {spec.name: _Focus(spec) for spec in datasets}
         self.by_focus: dict[str, list[_Focus]] = {}
         self.by_related: dict[str, list[_Related]] = {}
@@ -390,7 +393,7 @@ class _Dispatch:
                 self.targets[(reader.spec.name, variable.name)] = _Target(variable, chain)
         self.evaluated = [t for t in self.targets.values() if not t.chain.reads_id]
         self.read = read
-        self.texts = PackedTexts() if read else None
+        self.texts = PackedTexts(folder) if read else None
 
     def __call__(self, resource: dict[str, Any], row: int, location: str, kind: str) -> None:
         keep = False
@@ -416,9 +419,14 @@ def read_input(
     datasets: Sequence[DatasetSpec],
     mrn_system: str | None,
     read: ReadElements | None,
+    texts_folder: Path | None = None,
 ) -> StreamedInput:
-    """Read every resource of the input once into columns (``read``: keep cut texts)."""
-    dispatch = _Dispatch(datasets, read)
+    """Read every resource of the input once into columns (``read``: keep cut texts).
+
+    ``texts_folder``: where the cut texts wait on disk (the run's work folder; a
+    private temporary folder when None).
+    """
+    dispatch = _Dispatch(datasets, read, texts_folder)
     keys = KeyBuilder()
     patients = Builder(_IDENTITY_COLUMNS)
     resources = InputResources(Path(input_path))
@@ -691,11 +699,13 @@ class Assembler:
         ]
         return np.stack(columns, axis=1) if columns else np.empty((len(rows), 0), np.int64)
 
-    def kept_table(self, records: Sequence[str], read: ReadElements) -> pa.Table:
-        """(row_ref, key, text) of the kept records' resources, in reading order."""
+    def kept_table(self, records: Sequence[str]) -> KeptSources:
+        """(row_ref, key, where the text is) of the kept records' resources, in reading order.
+
+        The texts stay in the file they were written to while reading (decision 0310).
+        """
         texts = self.streamed.texts
-        if texts is None:
-            return SCHEMA.empty_table()
+        assert texts is not None, "the input was read without keeping texts"
         wanted = pa.array(list(records), pa.string())
         text_rows = texts.text_rows()
         text_at = dense(text_rows.tolist(), self.keys.count)
@@ -709,13 +719,11 @@ class Assembler:
             keep = flat >= 0
             out_refs.append(locations.take(pa.array(repeat[keep])))
             out_rows.append(flat[keep])
-        if not out_rows:
-            return SCHEMA.empty_table()
-        rows = np.concatenate(out_rows)
+        rows = np.concatenate(out_rows) if out_rows else np.empty(0, np.int64)
         refs = pa.concat_arrays(out_refs) if out_refs else pa.array([], pa.string())
-        keys = self.keys.key.take(pa.array(rows))
-        types = self.keys.type.take(pa.array(rows))
-        ids = self.keys.id.take(pa.array(rows))
+        keys = self.keys.key.take(pa.array(rows, pa.int64()))
+        types = self.keys.type.take(pa.array(rows, pa.int64()))
+        ids = self.keys.id.take(pa.array(rows, pa.int64()))
         good = _numpy(
             pc.and_(
                 pc.invert(pc.is_in(types, value_set=pa.array(sorted(PERSON_TYPES)))),
@@ -723,17 +731,25 @@ class Assembler:
             )
         ).astype(bool)
         good &= text_at[rows] >= 0
-        rows = rows[good]
-        text_positions = text_at[rows]
+        positions = text_at[rows[good]]
         self.streamed.texts = None
         self._release_joins()
-        text = _take_releasing(texts, text_positions)
-        if self.keys.full_urls.num_rows or _has_odd_references(text):
-            text = self._canonical(text)
-        return pa.table(
-            [pc.filter(refs, pa.array(good)), pc.filter(keys, pa.array(good)), text],
-            schema=SCHEMA,
+        file, sizes = texts.close()
+        kept_sources = KeptSources(
+            pa.table(
+                [
+                    pc.filter(refs, pa.array(good)),
+                    pc.filter(keys, pa.array(good)),
+                    pa.array(positions, pa.int64()),
+                    pa.array(sizes[positions], pa.int64()),
+                ],
+                schema=ROWS_SCHEMA,
+            ),
+            file,
         )
+        if self.keys.full_urls.num_rows or texts.odd_references:
+            return self._canonical(kept_sources, texts.folder)
+        return kept_sources
 
     def _release_joins(self) -> None:
         """Every record is built: what the joins read goes before the kept texts are laid out.
@@ -748,12 +764,20 @@ class Assembler:
         self.patients = self.patients.slice(0, 0)
         self.patient_at = np.empty(0, np.int64)
 
-    def _canonical(self, texts: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
-        """References rewritten to ``Type/id`` in the input, as the store reader writes them."""
-        decoded = [msgspec.json.decode(t) for t in texts.to_pylist()]
-        found: list[str] = []
-        _collect_references(decoded, found)
-        distinct = sorted(set(found))
+    def _canonical(self, kept: KeptSources, folder: Path | None) -> KeptSources:
+        """References rewritten to ``Type/id`` in the input, as the store reader writes them.
+
+        Bundles (``fullUrl``, ``urn:uuid:``) and absolute references only: two passes
+        over the kept texts, a window at a time; the rewritten texts get a file of
+        their own, in row order.
+        """
+        found: set[str] = set()
+        for _, texts in kept.text_windows():
+            for text in texts.to_pylist():
+                references: list[str] = []
+                _collect_references(msgspec.json.decode(text), references)
+                found.update(references)
+        distinct = sorted(found)
         rows = self.keys.rows_of(pa.array(distinct, pa.string()))
         keys = self.keys.key.take(pa.array(np.maximum(rows, 0))).to_pylist()
         mapping = {
@@ -761,87 +785,19 @@ class Assembler:
             for ref, row, key in zip(distinct, rows.tolist(), keys, strict=True)
             if row >= 0
         }
-        return pa.array([encode(_rewrite(item, mapping)) for item in decoded], pa.string())
-
-
-#: Bytes per string array of kept texts (Arrow strings address at most 2 GiB).
-_SLICE_BYTES = 1 << 29
-
-
-def _take_releasing(texts: PackedTexts, positions: np.ndarray) -> pa.ChunkedArray:
-    """The texts at ``positions`` (in that order), unpacking one batch at a time.
-
-    The texts' lengths are known from packing, so the result is laid out first (one
-    byte buffer, cut into string arrays of at most :data:`_SLICE_BYTES`) and each
-    unpacked batch copies its kept texts straight to their places and is released:
-    the peak is the taken texts once, never the read texts (decision 0238).
-    """
-    lengths = np.concatenate(texts.lengths) if texts.lengths else np.empty(0, np.int64)
-    sizes = lengths[positions]
-    ends = np.cumsum(sizes)
-    data = np.empty(int(ends[-1]) if len(ends) else 0, np.uint8)
-    starts_out = ends - sizes
-    batch_starts = np.cumsum([0, *texts.sizes])
-    chunk_of = np.searchsorted(batch_starts, positions, side="right") - 1
-    grouped = np.argsort(chunk_of, kind="stable")
-    bounds = np.searchsorted(chunk_of[grouped], np.arange(len(texts.sizes) + 1))
-    for index in range(len(texts.sizes)):
-        low, high = int(bounds[index]), int(bounds[index + 1])
-        if high > low:
-            chunk = texts.unpack(index)
-            out_rows = grouped[low:high]
-            local = positions[out_rows] - batch_starts[index]
-            offsets = np.frombuffer(chunk.buffers()[1], np.int32)[chunk.offset :]
-            source = np.frombuffer(chunk.buffers()[2], np.uint8)
-            _copy_spans(data, starts_out[out_rows], source, offsets[local], sizes[out_rows])
-            del chunk, source, offsets
-        texts.packed[index] = None  # released whether or not a text of it was kept
-    return _string_slices(data, ends)
-
-
-def _copy_spans(
-    target: np.ndarray, at: np.ndarray, source: np.ndarray, start: np.ndarray, size: np.ndarray
-) -> None:
-    """``target[at[i]:at[i]+size[i]] = source[start[i]:start[i]+size[i]]`` for every i.
-
-    Vectorised over groups of 1,024 spans, so the byte index arrays stay small.
-    """
-    for low in range(0, len(size), 1024):
-        part = size[low : low + 1024]
-        total = int(part.sum())
-        if total == 0:
-            continue
-        step = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(part) - part, part)
-        target[np.repeat(at[low : low + 1024], part) + step] = source[
-            np.repeat(start[low : low + 1024], part) + step
-        ]
-
-
-def _string_slices(data: np.ndarray, ends: np.ndarray) -> pa.ChunkedArray:
-    """Strings ending at ``ends`` in ``data``, as arrays of at most :data:`_SLICE_BYTES` each."""
-    if len(ends) == 0:
-        return pa.chunked_array([], pa.string())
-    arrays: list[pa.Array] = []
-    row, base = 0, 0
-    buffer = pa.py_buffer(data)
-    while row < len(ends):
-        last = max(int(np.searchsorted(ends, base + _SLICE_BYTES, side="right")), row + 1)
-        offsets = np.concatenate([[0], ends[row:last] - base]).astype(np.int32)
-        end = int(ends[last - 1])
-        arrays.append(
-            pa.StringArray.from_buffers(
-                last - row, pa.py_buffer(offsets), buffer.slice(base, end - base)
-            )
-        )
-        row, base = last, end
-    return pa.chunked_array(arrays, pa.string())
-
-
-def _has_odd_references(texts: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether a kept text has a reference that is not a plain ``Type/id``."""
-    every = pc.sum(pc.count_substring(texts, '"reference":"')).as_py() or 0
-    plain = r'"reference":"[A-Z][A-Za-z]+/[A-Za-z0-9.\-]+"'
-    return bool(every != (pc.sum(pc.count_substring_regex(texts, plain)).as_py() or 0))
+        writer = TextFileWriter(folder, "canonical-texts")
+        for _, texts in kept.text_windows():
+            rewritten = [
+                encode(_rewrite(msgspec.json.decode(text), mapping)) for text in texts.to_pylist()
+            ]
+            writer.write(pa.array(rewritten, pa.string()))
+        file: TextFile = writer.close()
+        sizes = writer.sizes()
+        kept.texts.discard()
+        table = kept.rows.set_column(
+            2, "at", pa.array(np.arange(kept.num_rows), pa.int64())
+        ).set_column(3, "size", pa.array(sizes, pa.int64()))
+        return KeptSources(table, file)
 
 
 def _collect_references(value: Any, found: list[str]) -> None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from aanlevering.periods import Period
+
+if TYPE_CHECKING:
+    from aanlevering.extract.fhir_texts import KeptSources
 
 #: Arrow type of each dictionary variable type.
 ARROW_TYPES: Mapping[str, pa.DataType] = {
@@ -76,5 +80,5 @@ class Extract:
     datasets: Mapping[str, ExtractedDataset] = field(default_factory=dict)
     rows_outside_period: int = 0
     #: FHIR sources: the resources each record's values were read from, cut to what the
-    #: mappings read (``row_ref``, ``key``, ``text``; see extract.fhir_resources). None for CSV.
-    source_resources: pa.Table | None = None
+    #: mappings read (rows in memory, texts on disk; see extract.fhir_texts). None for CSV.
+    source_resources: KeptSources | None = None

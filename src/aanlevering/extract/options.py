@@ -8,6 +8,7 @@ while the mapping is being updated) or what a test tunes (batch size).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,11 @@ class ExtractOptions:
     ``mrn_system``: FHIR identifier system of the hospital's own patient
     number, overriding the registration's ``source.fhir.mrn_system``; a patient
     without it falls back to the identifier typed ``MR`` (see ``fhir_identity``).
+    ``work_dir``: where a FHIR extract's kept resource texts wait on disk (the run's
+    ``work`` folder, removed with the run); a private temporary folder when None.
     """
 
     allow_unknown_columns: bool = False
     block_size: int = 8 << 20
     mrn_system: str | None = None
+    work_dir: Path | None = None

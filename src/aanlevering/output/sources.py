@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.catalogue.model import FhirContent
+from aanlevering.extract.fhir_texts import TextFile
 from aanlevering.extract.model import Extract
 from aanlevering.output.content import SourceResource
 
@@ -35,20 +36,18 @@ class SourceTexts(Sequence[SourceResource]):
     """The delivered source resources as the extract's texts, decoded one batch at a time.
 
     A million-patient delivery carries millions of resources; holding them all as
-    dicts costs gigabytes. The writer registers them by key (:meth:`type_ids`) and
-    minimises them as they are decoded here. The texts are not copied: this holds
-    the extract's text column and the ascending positions of the delivered rows,
-    and takes each batch from the chunks it lies in (a filtered copy of the column,
-    2.4 GiB at 1M patients, was made twice before).
+    dicts costs gigabytes, and holding their texts 2.4 GiB. The writer registers
+    them by key (:meth:`type_ids`) and minimises them as they are decoded here.
+    The texts are read back from the extract's file (decision 0310) in delivered
+    order, a window at a time: this holds the keys and, per resource, where its
+    text lies (``at``) and how long it is (``sizes``).
     """
 
-    def __init__(
-        self, keys: pa.Array, texts: pa.Array | pa.ChunkedArray, positions: np.ndarray
-    ) -> None:
+    def __init__(self, keys: pa.Array, texts: TextFile, at: np.ndarray, sizes: np.ndarray) -> None:
         self._keys = keys
-        self._texts = texts if isinstance(texts, pa.ChunkedArray) else pa.chunked_array([texts])
-        self._positions = positions
-        self._starts = np.cumsum([0, *(len(chunk) for chunk in self._texts.chunks)])
+        self._texts = texts
+        self._at = at
+        self._sizes = sizes
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -61,23 +60,18 @@ class SourceTexts(Sequence[SourceResource]):
 
     def __getitem__(self, index: int | slice) -> SourceResource | Sequence[SourceResource]:
         if isinstance(index, slice):
-            return SourceTexts(self._keys[index], self._texts, self._positions[index])
-        position = int(self._positions[range(len(self))[index]])
-        return SourceResource(msgspec.json.decode(self._texts[position].as_py()))
+            return SourceTexts(self._keys[index], self._texts, self._at[index], self._sizes[index])
+        position = range(len(self))[index]
+        span = slice(position, position + 1)
+        (texts,) = self._texts.take(self._at[span], self._sizes[span])
+        return SourceResource(msgspec.json.decode(texts[0].as_py()))
 
     def __iter__(self) -> Iterator[SourceResource]:
-        for start in range(0, len(self._positions), _BATCH):
-            for text in self._taken(self._positions[start : start + _BATCH]):
-                yield SourceResource(msgspec.json.decode(text))
-
-    def _taken(self, positions: np.ndarray) -> list[str]:
-        """The texts at ascending ``positions``, chunk by chunk (a chunked take concatenates)."""
-        chunk_of = np.searchsorted(self._starts, positions, side="right") - 1
-        texts: list[str] = []
-        for chunk in np.unique(chunk_of).tolist():
-            local = positions[chunk_of == chunk] - self._starts[chunk]
-            texts.extend(self._texts.chunk(chunk).take(pa.array(local)).to_pylist())
-        return texts
+        decode = msgspec.json.decode
+        for texts in self._texts.take(self._at, self._sizes):
+            for start in range(0, len(texts), _BATCH):
+                for text in texts.slice(start, _BATCH).to_pylist():
+                    yield SourceResource(decode(text))
 
     def type_ids(self) -> Iterator[tuple[str, str]]:
         """(resource type, source id) of each resource, without decoding it."""
@@ -89,22 +83,22 @@ class SourceTexts(Sequence[SourceResource]):
 
 def delivered_sources(extract: Extract, content: FhirContent) -> Sequence[SourceResource]:
     """The resources of the records in ``extract``, each once (none unless asked for)."""
-    table = extract.source_resources
-    if table is None or content == "questionnaire" or table.num_rows == 0:
+    kept = extract.source_resources
+    if kept is None or content == "questionnaire" or kept.num_rows == 0:
         return ()
     arrays = [d.row_refs for d in extract.datasets.values() if len(d.row_refs)]
     if not arrays:
         return ()
-    kept = pc.unique(pa.chunked_array(arrays, pa.string()))
-    chosen = np.flatnonzero(
-        np.asarray(
-            pc.is_in(table.column("row_ref"), value_set=kept).to_numpy(zero_copy_only=False),
-            dtype=bool,
-        )
-    )
-    keys = table.column("key").take(pa.array(chosen)).combine_chunks()
+    records = pc.unique(pa.chunked_array(arrays, pa.string()))
+    chosen = np.flatnonzero(_numpy(pc.is_in(kept.row_refs, value_set=records)).astype(bool))
+    keys = kept.keys.take(pa.array(chosen)).combine_chunks()
     # Each resource once, in reading order: the first row of each key.
-    first = np.asarray(
-        pc.index_in(keys, value_set=keys).to_numpy(zero_copy_only=False), np.int64
-    ) == np.arange(len(keys))
-    return SourceTexts(pc.filter(keys, pa.array(first)), table.column("text"), chosen[first])
+    first = _numpy(pc.index_in(keys, value_set=keys)) == np.arange(len(keys))
+    rows = chosen[first]
+    at = _numpy(kept.rows.column("at").take(pa.array(rows))).astype(np.int64)
+    sizes = _numpy(kept.rows.column("size").take(pa.array(rows))).astype(np.int64)
+    return SourceTexts(pc.filter(keys, pa.array(first)), kept.texts, at, sizes)
+
+
+def _numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(array.to_numpy(zero_copy_only=False))

@@ -38,6 +38,7 @@ from aanlevering.deliver.manifest import (
 from aanlevering.errors import ValidationBlocked
 from aanlevering.events.store import EventStore
 from aanlevering.extract.fhir_resources import restricted
+from aanlevering.extract.fhir_texts import hash_rows
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.obligation.permission import check_may_deliver
@@ -147,10 +148,9 @@ def content_fingerprint(extract: Extract, refs: Mapping[str, pa.Array]) -> str:
     resources = extract.source_resources
     if resources is not None and resources.num_rows:
         # Delivered resources are content too (decision 0231): a changed one is a new version.
-        kept = resources.select(["key", "text"])
+        # Their texts are read back from disk a window at a time (decision 0310).
         digest.update(b"\x00source_resources")
-        with pa.ipc.new_stream(_HashingSink(digest), kept.schema) as writer:
-            writer.write_table(kept)
+        hash_rows(resources, digest.update)
     return digest.hexdigest()
 
 

@@ -180,8 +180,11 @@ def check_obligation(ctx: RunContext, state: RunState) -> Summary:
 def extract(ctx: RunContext, state: RunState) -> Summary:
     """Read the EHR extract for the period."""
     from aanlevering.extract.api import extract as extract_stage
+    from aanlevering.extract.options import ExtractOptions
 
-    extracted = extract_stage(ctx.config, ctx.input_path, ctx.period)
+    # Kept FHIR resource texts wait in the run's work folder, removed with the run (0310).
+    options = ExtractOptions(work_dir=state.path / "work")
+    extracted = extract_stage(ctx.config, ctx.input_path, ctx.period, options)
     counts = {name: d.num_rows for name, d in extracted.datasets.items()}
     if not sum(counts.values()) and ctx.config.validation.empty_period != "deliver":
         from aanlevering.errors import NothingToDeliver

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +22,17 @@ import pyarrow as pa
 from pyarrow import ipc
 
 from aanlevering.errors import ConfigError
+from aanlevering.extract.fhir_texts import KeptSources, TextFile
 from aanlevering.extract.model import Extract, ExtractedDataset, TypeProblem
 from aanlevering.periods import Period
 from aanlevering.pipeline.state import JsonStateFile, create_private_file, make_private_dir
 from aanlevering.pseudonym.model import PseudonymTable
 
 PSEUDONYMS_FILE = "pseudonyms.arrow"
-#: The FHIR source resources an extract keeps for delivery (see extract.fhir_resources).
+#: The FHIR source resources an extract keeps for delivery (see extract.fhir_texts): the
+#: rows (record, key, where the text is) and, beside them, the texts file they point into.
 RESOURCES_FILE = "resources.arrow"
+TEXTS_FILE = "resource-texts.arrow"
 
 
 def _write_table(path: Path, table: pa.Table) -> None:
@@ -87,6 +90,10 @@ class RunFolder:
     ) -> None:
         """Persist an extract (and patient refs per dataset) as the output of ``stage``."""
         folder = self.path / "work" / stage
+        kept = extract.source_resources
+        if kept is not None and kept.texts.path.parent == folder:
+            # Saved again over the folder its texts were read from: keep them first.
+            kept = replace(kept, texts=kept.texts.link_to(self.path / "work" / TEXTS_FILE))
         if folder.exists():
             shutil.rmtree(folder)
         make_private_dir(folder)
@@ -114,8 +121,9 @@ class RunFolder:
                 "rows_outside_period": dataset.rows_outside_period,
                 "orphan_row_refs": list(dataset.orphan_row_refs),
             }
-        if extract.source_resources is not None:
-            _write_table(folder / RESOURCES_FILE, extract.source_resources)
+        if kept is not None:
+            _write_table(folder / RESOURCES_FILE, kept.rows)
+            kept.texts.link_to(folder / TEXTS_FILE)  # the same file: no copy of the texts
         meta_file = folder / "extract.json"
         create_private_file(meta_file)
         meta_file.write_text(json.dumps(meta), encoding="utf-8")
@@ -160,7 +168,7 @@ class RunFolder:
             datasets=datasets,
             rows_outside_period=meta["rows_outside_period"],
             source_resources=(
-                _read_table(folder / RESOURCES_FILE)
+                KeptSources(_read_table(folder / RESOURCES_FILE), TextFile(folder / TEXTS_FILE))
                 if (folder / RESOURCES_FILE).is_file()
                 else None
             ),

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from aanlevering.extract.fhir_resources import SCHEMA
+from aanlevering.extract.fhir_texts import SCHEMA, KeptSources
 from aanlevering.extract.model import Extract
 from aanlevering.periods import Period
-from aanlevering.runs.folder import RESOURCES_FILE, RunFolder
+from aanlevering.runs.folder import RESOURCES_FILE, TEXTS_FILE, RunFolder
 
 
 def test_source_resources_round_trip_private_and_absent_stays_absent(tmp_path: Path) -> None:
@@ -23,14 +23,30 @@ def test_source_resources_round_trip_private_and_absent_stays_absent(tmp_path: P
         ],
         schema=SCHEMA,
     )
-    extract = Extract("ldtr", Period.parse("2026-02"), "fhir", {}, 0, source_resources=kept)
     folder = RunFolder(tmp_path / "run")
+    sources = KeptSources.of_table(kept, folder.path / "work")
+    extract = Extract("ldtr", Period.parse("2026-02"), "fhir", {}, 0, source_resources=sources)
     folder.save_extract("extract", extract)
-    file = folder.path / "work" / "extract" / RESOURCES_FILE
-    assert stat.S_IMODE(file.stat().st_mode) == 0o600  # source ids and values: owner only
+    for name in (RESOURCES_FILE, TEXTS_FILE):
+        file = folder.path / "work" / "extract" / name
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600  # source ids and values: owner only
+    texts = folder.path / "work" / "extract" / TEXTS_FILE
+    assert texts.stat().st_ino == sources.texts.path.stat().st_ino  # linked, not copied
     loaded, _ = folder.load_extract("extract")
     assert loaded.source_resources is not None
-    assert loaded.source_resources.equals(kept)
+    assert loaded.source_resources.to_table().equals(kept)
+
+    # A step saving what it loaded from the same stage folder keeps the texts.
+    folder.save_extract("extract", loaded)
+    again = folder.load_extract("extract")[0].source_resources
+    assert again is not None and again.to_table().equals(kept)
+    # A later stage with fewer rows shares the texts file.
+    fewer = replace(
+        loaded, source_resources=loaded.source_resources.filter(pa.array([False, True]))
+    )
+    folder.save_extract("pseudonymised", fewer)
+    last = folder.load_extract("pseudonymised")[0].source_resources
+    assert last is not None and last.to_table().equals(kept.slice(1))
 
     folder.save_extract("filtered", replace(extract, source_resources=None))
     assert not (folder.path / "work" / "filtered" / RESOURCES_FILE).exists()

@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 import pyarrow as pa
+import pytest
 
-from aanlevering.extract.fhir_resources import SCHEMA
+from aanlevering.extract import fhir_texts
+from aanlevering.extract.fhir_texts import SCHEMA, KeptSources
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.periods import Period
 from aanlevering.pipeline.operations import content_fingerprint
@@ -65,7 +67,7 @@ def test_a_changed_source_resource_is_other_content() -> None:
             [pa.array(["operaties.csv:2"]), pa.array(["Observation/o1"]), pa.array([text])],
             schema=SCHEMA,
         )
-        return replace(extract, source_resources=table)
+        return replace(extract, source_resources=KeptSources.of_table(table))
 
     preliminary = content_fingerprint(with_text('{"status":"preliminary"}'), refs)
     final = content_fingerprint(with_text('{"status":"final"}'), refs)
@@ -74,3 +76,20 @@ def test_a_changed_source_resource_is_other_content() -> None:
     assert content_fingerprint(replace(extract, source_resources=None), refs) == _held_whole(
         extract, refs
     )
+
+
+@pytest.mark.parametrize("window", [None, 1, 50])
+def test_source_resources_hash_as_key_and_text_of_each_row_whatever_the_windows(
+    window: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 0310: texts read back from disk a window at a time hash as the rows in order."""
+    if window is not None:
+        monkeypatch.setattr(fhir_texts, "WINDOW_BYTES", window)
+    rows = [("r1", f"Observation/o{i}", '{"value":' + "9" * (i % 40) + "}") for i in range(300)]
+    table = pa.table([pa.array(column) for column in zip(*rows, strict=True)], schema=SCHEMA)
+    straightforward = hashlib.sha256()
+    for _, key, text in rows:
+        straightforward.update(f"{key}\x00{text}\x00".encode())
+    digest = hashlib.sha256()
+    fhir_texts.hash_rows(KeptSources.of_table(table), digest.update)
+    assert digest.hexdigest() == straightforward.hexdigest()

@@ -7,7 +7,9 @@ records, identities, type problems, the kept resources and their texts.
 
 from __future__ import annotations
 
+import gc
 import json
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import pytest
 from aanlevering.catalogue import Catalogue, RegistrationConfig, load_catalogue
 from aanlevering.demo import DemoOptions, DemoResult, generate_demo_data
 from aanlevering.errors import ExtractError
-from aanlevering.extract import Extract, fhir_stream
+from aanlevering.extract import Extract
 from aanlevering.extract.fhir import _Plan, extract_fhir
 from aanlevering.extract.fhir_columns import BATCH, PackedTexts, Unsupported
 from aanlevering.periods import Period
@@ -127,24 +129,38 @@ def test_a_nested_resolve_is_read_by_the_store_reader() -> None:
         assert dataset.clinical.equals(stored.datasets[name].clinical)
 
 
-@pytest.mark.parametrize("slice_bytes", [1 << 29, 4_000])
-def test_kept_texts_packed_and_taken_equal_a_plain_take(
-    slice_bytes: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Packed (zstd) texts taken batch by batch into one laid-out buffer equal Arrow's take.
+@pytest.mark.parametrize("window", [64 << 20, 4_000, 1])
+def test_kept_texts_on_disk_taken_back_equal_a_plain_take(window: int, tmp_path: Path) -> None:
+    """Texts written to the file while reading, taken back a window at a time, equal Arrow's take.
 
-    Decision 0238; ``slice_bytes`` 4,000 cuts the result into many string arrays.
+    Decision 0310: any order, repeats, windows of one text or a few; the file is private.
     """
-    monkeypatch.setattr(fhir_stream, "_SLICE_BYTES", slice_bytes)
     rng = np.random.default_rng(7)
     words = ["", "é", '{"a":1}', "x" * 300, "ß" * 40]
     plain = [words[i % 5] + str(i) * int(rng.integers(0, 5)) for i in range(3 * BATCH + 17)]
-    packed = PackedTexts()
+    packed = PackedTexts(tmp_path / "work")
     for row, text in enumerate(plain):
         packed.add((row * 2, text))
     assert packed.text_rows().tolist() == [row * 2 for row in range(len(plain))]
-    positions = rng.integers(0, len(plain), 5_000)
-    taken = fhir_stream._take_releasing(packed, positions)
-    assert taken.to_pylist() == pa.array(plain, pa.string()).take(pa.array(positions)).to_pylist()
-    assert all(len(chunk.buffers()[2] or b"") <= max(slice_bytes, 400) for chunk in taken.chunks)
-    assert all(buffer is None for buffer in packed.packed)  # every batch released
+    file, sizes = packed.close()
+    assert stat.S_IMODE(file.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "work").stat().st_mode) == 0o700
+    assert sizes.tolist() == [len(text.encode()) for text in plain]
+    positions = np.concatenate([rng.integers(0, len(plain), 5_000), np.arange(len(plain))])
+    windows = list(file.take(positions, sizes[positions], window))
+    taken = [text for texts in windows for text in texts.to_pylist()]
+    assert taken == pa.array(plain, pa.string()).take(pa.array(positions)).to_pylist()
+    assert all(texts.nbytes <= max(window, 700) + 8 * len(texts) + 8 for texts in windows)
+    assert list(file.take(np.empty(0, np.int64), np.empty(0, np.int64))) == []
+
+
+def test_kept_texts_of_an_extract_outside_a_run_go_when_it_goes() -> None:
+    """Without a work folder the texts get a private temporary one, removed with the extract."""
+    packed = PackedTexts()
+    packed.add((0, '{"id":"a"}'))
+    file, _ = packed.close()
+    folder = file.path.parent
+    assert folder.is_dir() and stat.S_IMODE(folder.stat().st_mode) == 0o700
+    del file, packed
+    gc.collect()
+    assert not folder.exists()
