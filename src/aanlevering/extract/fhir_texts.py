@@ -32,7 +32,7 @@ from pyarrow import ipc
 #: Texts per compressed batch of the file (all batches but the last are full).
 TEXTS_PER_BATCH = 8_192
 #: Bytes of texts one :meth:`TextFile.take` window holds (at least one text).
-WINDOW_BYTES = 64 << 20
+WINDOW_BYTES = 16 << 20
 #: Decoded batches kept between windows: windows of neighbouring records share batches.
 _CACHED_BATCHES = 16
 _SCHEMA = pa.schema([("text", pa.string())])
@@ -198,6 +198,7 @@ def _gathered(
             cache.move_to_end(index)
         pieces.append(texts.take(pa.array(at[group] - index * TEXTS_PER_BATCH)))
     joined = pa.concat_arrays(pieces) if len(pieces) > 1 else pieces[0]
+    del pieces  # the window is held twice at most: joined, and reordered
     if np.all(order[1:] > order[:-1]):
         return joined
     return joined.take(pa.array(np.argsort(order)))
