@@ -45,12 +45,16 @@ ROWS_SCHEMA = pa.schema(
 SCHEMA = pa.schema([("row_ref", pa.string()), ("key", pa.string()), ("text", pa.string())])
 
 
-def private_folder(parent: Path | None) -> tuple[Path, bool]:
-    """A folder for text files: ``parent`` (made 0700), or a private temporary one (True)."""
-    if parent is None:
-        return Path(tempfile.mkdtemp(prefix="aanlevering-texts-")), True
-    parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return parent, False
+class TemporaryFolder:
+    """A private temporary folder (0700), removed once nothing refers to it any more.
+
+    Held by a writer and by the file it wrote, so an extract outside a run leaves
+    nothing behind, whether it finished or failed half-way through reading.
+    """
+
+    def __init__(self) -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="aanlevering-texts-"))
+        weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
 
 
 def _private_file(folder: Path, stem: str) -> Path:
@@ -64,7 +68,12 @@ class TextFileWriter:
     """Appends texts to a new compressed IPC file, :data:`TEXTS_PER_BATCH` per batch."""
 
     def __init__(self, folder: Path | None, stem: str = "kept-texts") -> None:
-        self.folder, self._temporary = private_folder(folder)
+        self._temporary: TemporaryFolder | None = None
+        if folder is None:
+            self._temporary = TemporaryFolder()
+            folder = self._temporary.path
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.folder = folder
         self.path = _private_file(self.folder, stem)
         self._sink = pa.OSFile(str(self.path), "wb")
         self._writer = ipc.new_file(self._sink, _SCHEMA, options=_COMPRESSED)
@@ -99,7 +108,7 @@ class TextFileWriter:
             self._pending = []
         self._writer.close()
         self._sink.close()
-        return TextFile(self.path, self.folder if self._temporary else None)
+        return TextFile(self.path, self._temporary)
 
     def sizes(self) -> np.ndarray:
         """The byte length of each text written, by position."""
@@ -109,14 +118,13 @@ class TextFileWriter:
 class TextFile:
     """Texts in a compressed IPC file, taken back a batch at a time (never memory-mapped).
 
-    ``temporary``: a folder of this file's own, removed once the file is no longer
-    referenced (extracts made outside a run).
+    ``temporary``: the folder of this file's own (extracts made outside a run), kept
+    as long as the file is.
     """
 
-    def __init__(self, path: Path, temporary: Path | None = None) -> None:
+    def __init__(self, path: Path, temporary: TemporaryFolder | None = None) -> None:
         self.path = path
-        if temporary is not None:
-            weakref.finalize(self, shutil.rmtree, temporary, ignore_errors=True)
+        self._temporary = temporary
 
     def __repr__(self) -> str:
         return f"TextFile({self.path.name})"

@@ -164,3 +164,12 @@ def test_kept_texts_of_an_extract_outside_a_run_go_when_it_goes() -> None:
     del file, packed
     gc.collect()
     assert not folder.exists()
+
+    unfinished = PackedTexts()  # a read that fails half-way leaves nothing either
+    unfinished.add((0, '{"id":"b"}'))
+    unfinished.flush()
+    folder = unfinished.writer.folder
+    assert folder.is_dir()
+    del unfinished
+    gc.collect()
+    assert not folder.exists()
