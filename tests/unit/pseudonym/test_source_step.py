@@ -226,6 +226,7 @@ def test_bad_source_key_documents(tmp_path: Path, document: str, message: str) -
     secret = base64.b64encode(os.urandom(32)).decode()
     path = tmp_path / "bad.json"
     path.write_text(document.replace("%s", secret), "utf-8")
+    path.chmod(0o600)  # key files must be owner-only, whatever the umask
     with pytest.raises(ConfigError, match=message) as raised:
         load_source_key(REGISTRATION, path=path)
     assert secret not in str(raised.value)
@@ -248,10 +249,12 @@ def test_missing_key_sources_are_config_errors(
 def test_new_key_json_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "fresh.json"
     path.write_text(new_key_json(version=3, registration=REGISTRATION), "utf-8")
+    path.chmod(0o600)  # key files must be owner-only, whatever the umask
     key = load_source_key(REGISTRATION, path=path)
     assert key.version == 3 and len(key.secret) == 64
     mrn_path = tmp_path / "mrn.json"
     mrn_path.write_text(new_key_json(version=1), "utf-8")
+    mrn_path.chmod(0o600)
     assert len(load_mrn_key(path=mrn_path).secret) == 64
 
 
