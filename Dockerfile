@@ -8,10 +8,11 @@
 FROM python:3.11-slim-bookworm
 
 # Arrow's allocator for every process in the image, whatever it imports first
-# (importing aanlevering sets the same default; decision 0237).
+# (importing aanlevering sets the same defaults; decisions 0237 and 0311).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     ARROW_DEFAULT_MEMORY_POOL=jemalloc \
+    JE_ARROW_MALLOC_CONF=dirty_decay_ms:0,muzzy_decay_ms:0 \
     MIMALLOC_PURGE_DELAY=0 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

@@ -7,6 +7,7 @@ case runs in its own interpreter: the settings are read once, before pyarrow all
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -95,10 +96,18 @@ def test_the_image_chooses_jemalloc_for_a_process_that_imports_pyarrow_first() -
     from pathlib import Path
 
     dockerfile = (Path(__file__).resolve().parents[2] / "Dockerfile").read_text(encoding="utf-8")
-    image_env = dict(
-        re.findall(r"\b(ARROW_DEFAULT_MEMORY_POOL|MIMALLOC_PURGE_DELAY)=(\S+)", dockerfile)
+    image_env = dict(re.findall(r"\b(ARROW_DEFAULT_MEMORY_POOL|\w*MALLOC\w*)=(\S+)", dockerfile))
+    clean = {k: v for k, v in os.environ.items() if k not in _SETTINGS}
+    defaults = "import aanlevering, json, os; print(json.dumps({k: os.environ[k] for k in %r}))"
+    package = subprocess.run(
+        [sys.executable, "-c", defaults % (_SETTINGS,)],
+        env=clean,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    env = {k: v for k, v in os.environ.items() if k not in _SETTINGS} | image_env
+    assert image_env == json.loads(package.stdout)  # the image sets what the package sets
+    env = clean | image_env
     probe = "import pyarrow as pa; pa.array([1]); print(pa.default_memory_pool().backend_name)"
     done = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
