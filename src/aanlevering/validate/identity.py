@@ -38,8 +38,13 @@ from aanlevering.extract.model import ExtractedDataset
 from aanlevering.pseudonym.normalise.bsn import normalise_bsn
 from aanlevering.pseudonym.normalise.dates import normalise_birth_date
 from aanlevering.pseudonym.normalise.failures import MISSING, FieldInvalid
-from aanlevering.pseudonym.normalise.mrn import normalise_mrn
-from aanlevering.pseudonym.normalise.postcode import normalise_pc4, normalise_pc6
+from aanlevering.pseudonym.normalise.mrn import UPPER_CASE_ONLY, normalise_mrn
+from aanlevering.pseudonym.normalise.postcode import (
+    SURELY_PC4,
+    SURELY_PC6,
+    normalise_pc4,
+    normalise_pc6,
+)
 from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.validate.checks import Check
 from aanlevering.validate.results import CheckResult
@@ -53,9 +58,6 @@ IMPLAUSIBLE_EARLY = "before 1900, which is not a plausible birth date of a patie
 _BIRTH_DATE_TYPES = frozenset({T.NGGV, T.SNGGV, T.NGG, T.SNGG, T.C, T.RGG, T.GG})
 _PC6_TYPES = frozenset({T.C, T.A})
 _POSTCODE_TYPES = frozenset({T.C, T.RGG, T.A})
-#: Canonical shapes only; anything else (other spacing, lower-case SA/SD/SS...) is judged.
-_SURE_PC6 = r"^[1-9][0-9]{3} ?(?:[A-RT-Za-rt-z][A-Za-z]|[Ss][BCE-RT-Zbce-rt-z])$"
-_SURE_MRN = r"^[A-Za-z0-9./_-]{1,64}$"
 
 
 def _plausible_birth_date(value: object) -> str:
@@ -108,7 +110,7 @@ def identity_rules(types: Sequence[str]) -> list[IdentityRule]:
                 if pc6
                 else "postcode is a Dutch postcode (1234 or 1234 AB)",
                 normalise_pc6 if pc6 else normalise_pc4,
-                surely_valid=_SURE_PC6 if pc6 else f"{_SURE_PC6}|^[1-9][0-9]{{3}}$",
+                surely_valid=SURELY_PC6 if pc6 else SURELY_PC4,
             )
         )
     rules.append(
@@ -119,7 +121,7 @@ def identity_rules(types: Sequence[str]) -> list[IdentityRule]:
             "(letters, digits and - . / _, at most 64)",
             normalise_mrn,
             missing_fails=True,
-            surely_valid=_SURE_MRN,
+            surely_valid=UPPER_CASE_ONLY,
         )
     )
     return rules

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from aanlevering.pseudonym.identifiers import PERSON_FIELDS
 from aanlevering.pseudonym.normalise.failures import MISSING, FieldInvalid, NormalisationFailure
+from aanlevering.pseudonym.normalise.mrn import UPPER_CASE_ONLY
 from aanlevering.pseudonym_types import PseudonymType
 
 _Error = tuple[str, str]
@@ -66,10 +67,6 @@ def distinct_map(
     return values, errors
 
 
-#: An MRN ``normalise_mrn`` only upper-cases: ASCII letters, digits, ``. / _ -``, 1 to 64.
-_PLAIN_MRN = r"^[A-Za-z0-9./_-]{1,64}$"
-
-
 def plain_mrns(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
     """The canonical MRNs of a text column whose every value is plain, else None.
 
@@ -83,7 +80,7 @@ def plain_mrns(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
     column = _array(column)
     if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         return None
-    if column.null_count or not pc.all(pc.match_substring_regex(column, _PLAIN_MRN)).as_py():
+    if column.null_count or not pc.all(pc.match_substring_regex(column, UPPER_CASE_ONLY)).as_py():
         return None
     return pc.ascii_upper(column).cast(pa.string())
 

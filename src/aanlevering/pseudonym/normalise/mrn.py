@@ -26,6 +26,9 @@ from aanlevering.pseudonym.normalise.failures import (
 
 MAX_LENGTH = 64
 _ALLOWED = re.compile(r"[A-Z0-9./_-]+")
+#: RE2 pattern of the values :func:`normalise_mrn` accepts and only upper-cases (nothing
+#: to trim, nothing refused): for checks over whole Arrow columns.
+UPPER_CASE_ONLY = rf"^[A-Za-z0-9./_-]{{1,{MAX_LENGTH}}}$"
 
 
 def normalise_mrn(value: object) -> str:

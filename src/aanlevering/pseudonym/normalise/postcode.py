@@ -23,6 +23,11 @@ from aanlevering.pseudonym.normalise.failures import (
 _PC6 = re.compile(r"[1-9][0-9]{3}[A-Z]{2}")
 _PC4 = re.compile(r"[1-9][0-9]{3}")
 _NOT_ISSUED = frozenset({"SA", "SD", "SS"})
+#: RE2 patterns of values :func:`normalise_pc6` and :func:`normalise_pc4` surely accept,
+#: in their usual shapes only (``1234AB``, ``1234 AB``, letters other than SA/SD/SS); for
+#: checks over whole Arrow columns, which judge anything else value by value.
+SURELY_PC6 = r"^[1-9][0-9]{3} ?(?:[A-RT-Za-rt-z][A-Za-z]|[Ss][BCE-RT-Zbce-rt-z])$"
+SURELY_PC4 = rf"{SURELY_PC6}|^[1-9][0-9]{{3}}$"
 
 
 def _clean(text: str) -> str:
