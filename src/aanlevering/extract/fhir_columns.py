@@ -258,11 +258,10 @@ def _names(items: list[Any], name: str) -> list[Any]:
             continue
         value = item.get(name)
         if value is None and name not in item:
-            size = len(name)
-            for key in item:
-                if len(key) > size and key.startswith(name) and key[size].isupper():
-                    value = item[key]
-                    break
+            key = choice_key(item, name)
+            if key is None:
+                continue
+            value = item[key]
         if value is None:
             continue
         if type(value) is list:
@@ -270,6 +269,50 @@ def _names(items: list[Any], name: str) -> list[Any]:
         else:
             out.append(value)
     return out
+
+
+#: Choice keys found so far, per (element name, keys of an object in order).
+_CHOICES: dict[tuple[str, tuple[str, ...]], str | None] = {}
+#: Objects of the same shape repeat across millions of resources; hostile input may not.
+_MAX_CHOICES = 4_096
+_MAX_SHAPE = 64
+
+
+def choice_key(item: dict[str, Any], name: str) -> str | None:
+    """The first key of ``item`` holding choice element ``name[x]`` (``valueQuantity``), or None.
+
+    ``item`` has no key ``name`` itself. Looking through every key of every object
+    for names a resource does not have (``gender`` on an Observation) was the
+    reader's largest cost; objects repeat their keys, so the answer is kept per
+    (name, keys in order), for objects of at most :data:`_MAX_SHAPE` short keys.
+    """
+    keys = tuple(item)
+    shape = (name, keys)
+    found = _CHOICES.get(shape, _UNSEEN)
+    if found is not _UNSEEN:
+        return found  # type: ignore[return-value]
+    size = len(name)
+    found = None
+    for key in keys:
+        if len(key) > size and key.startswith(name) and key[size].isupper():
+            found = key
+            break
+    remember(_CHOICES, shape, keys, found)
+    return found
+
+
+def remember(memo: dict[Any, Any], shape: Any, keys: tuple[str, ...], value: Any) -> None:
+    """Keep ``value`` for ``shape`` when the object's keys are few and short (bounded memory).
+
+    The memo holds at most :data:`_MAX_CHOICES` shapes; when full it starts again.
+    """
+    if len(keys) <= _MAX_SHAPE and all(len(key) <= _MAX_SHAPE for key in keys):
+        if len(memo) >= _MAX_CHOICES:
+            memo.clear()
+        memo[shape] = value
+
+
+_UNSEEN: Any = object()
 
 
 @contextmanager

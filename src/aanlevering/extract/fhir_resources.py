@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aanlevering.extract.fhir_columns import encode
+from aanlevering.extract.fhir_columns import encode, remember
 from aanlevering.extract.fhir_texts import SCHEMA
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
 from aanlevering.extract.model import Extract
@@ -85,6 +85,9 @@ class ReadElements:
     _verdicts: dict[tuple[str, str], tuple[int, Tree | None]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _plans: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, int, Tree | None], ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def add_path(self, resource_type: str, path: FhirPath, *, filter_element: bool = False) -> None:
         """Record what ``path`` reads when it is evaluated on a ``resource_type``.
@@ -92,6 +95,7 @@ class ReadElements:
         ``filter_element``: the path names a coded element a filter tests (kept whole).
         """
         self._verdicts.clear()
+        self._plans.clear()
         names = self.names.setdefault(resource_type, set())
         tree = self.trees.setdefault(resource_type, {})
         if path.root_type is not None and path.root_type != resource_type:
@@ -123,6 +127,7 @@ class ReadElements:
     def add_name(self, resource_type: str, name: str) -> None:
         """Record a top-level element read outside the paths (a link element), kept whole."""
         self._verdicts.clear()
+        self._plans.clear()
         self.names.setdefault(resource_type, set()).add(name)
         self.trees.setdefault(resource_type, {})[name] = None
 
@@ -200,6 +205,59 @@ def cut(
             if kept not in (None, {}, []):
                 out[key] = kept
     return out
+
+
+def _as_written(reference: str) -> str | None:
+    return None
+
+
+_EXTENSION_LISTS = ('"extension":[', '"modifierExtension":[')
+
+
+def cut_as_written(resource: dict[str, Any], read: ReadElements) -> str:
+    """``encode(cut(resource, read, ...))`` with references as written, without copying the tree.
+
+    :func:`cut` rebuilds every kept element only to filter extension lists by url
+    (references as written are left as they are). Here the kept top-level elements
+    go into the text as they are and only top-level extension lists and read
+    subtrees are cut; when the text shows an extension list below the top level,
+    the resource is cut the general way instead, so the text is always
+    :func:`cut`'s. Which top-level elements are kept is decided once per resource
+    type and keys in order.
+    """
+    resource_type = str(resource.get("resourceType", ""))
+    keys = tuple(resource)
+    shape = (resource_type, keys)
+    plan = read._plans.get(shape)
+    if plan is None:
+        plan = tuple(
+            (key, *read.verdict(resource_type, key))
+            for key in keys
+            if read.verdict(resource_type, key)[0] != _DROP
+        )
+        remember(read._plans, shape, keys, plan)
+    extensions = read.extensions
+    out: dict[str, Any] = {}
+    lists = 0  # extension lists kept at the top level
+    for key, mode, subtree in plan:
+        value = resource[key]
+        if mode == _WHOLE:
+            out[key] = value
+        elif subtree is not None:
+            kept = _element(key, value, subtree, extensions, _as_written)
+            if kept not in (None, {}, []):
+                out[key] = kept
+        else:
+            if key in {"extension", "modifierExtension"} and isinstance(value, list):
+                value = [e for e in value if isinstance(e, dict) and _url(e) in extensions]
+            if value not in (None, {}, []):
+                out[key] = value
+        if key in {"extension", "modifierExtension"} and type(out.get(key)) is list:
+            lists += 1
+    text = encode(out)
+    if text.count(_EXTENSION_LISTS[0]) + text.count(_EXTENSION_LISTS[1]) != lists:
+        return encode(cut(resource, read, _as_written))
+    return text
 
 
 def _element(

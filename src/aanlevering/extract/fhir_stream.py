@@ -33,16 +33,18 @@ from aanlevering.extract.fhir_columns import (
     Keys,
     PackedTexts,
     Unsupported,
+    choice_key,
     compile_local,
     dense,
     encode,
     first_per_group,
     quiet_gc,
     reference_of,
+    remember,
     split,
 )
 from aanlevering.extract.fhir_identity import patient_identity
-from aanlevering.extract.fhir_resources import PERSON_TYPES, ReadElements, cut
+from aanlevering.extract.fhir_resources import PERSON_TYPES, ReadElements, cut_as_written
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources, malformed
 from aanlevering.extract.fhir_texts import ROWS_SCHEMA, KeptSources, TextFile, TextFileWriter
 from aanlevering.extract.fhir_values import convert
@@ -334,11 +336,24 @@ class _Target:
         self.chain = chain
         self.root = chain.root
         self.items = compile_local(chain.target)
+        steps = chain.target.steps
+        #: The element the path starts with: without it the path selects nothing.
+        self.first: str | None = None
+        if steps and steps[0].kind in ("name", "extension"):
+            self.first = steps[0].name if steps[0].kind == "name" else "extension"
         self.finish = _finisher(variable)
         columns: dict[str, pa.DataType] = {"row": pa.int64(), "error": pa.string()}
         columns.update(_value_columns(variable))
         self.rows = Builder(columns)
         self._blank = (None,) * (len(columns) - 2)
+
+    def may_select(self, resource: dict[str, Any], resource_type: str) -> bool:
+        """False when :meth:`read` surely keeps nothing of ``resource`` (its first element absent)."""
+        if self.root and resource_type != self.root:
+            return False
+        if self.first is None:
+            return True
+        return self.first in resource or choice_key(resource, self.first) is not None
 
     def read(self, resource: dict[str, Any], row: int, resource_type: str) -> None:
         """Evaluate the target steps on one resource; keep a row when they select something."""
@@ -392,8 +407,25 @@ class _Dispatch:
             for variable, chain in reader.chains:
                 self.targets[(reader.spec.name, variable.name)] = _Target(variable, chain)
         self.evaluated = [t for t in self.targets.values() if not t.chain.reads_id]
+        self._applicable: dict[tuple[str, tuple[str, ...]], list[_Target]] = {}
         self.read = read
         self.texts = PackedTexts(folder) if read else None
+
+    def applicable(self, resource: dict[str, Any], kind: str) -> list[_Target]:
+        """The targets whose path may select something on ``resource`` (the rest select nothing).
+
+        A target path starting with an element name (or ``extension(...)``) selects
+        nothing on a resource without that element, and one with a leading type
+        nothing on another type; so each is evaluated only on resources that have
+        its first element. Decided once per resource type and keys in order.
+        """
+        keys = tuple(resource)
+        shape = (kind, keys)
+        found = self._applicable.get(shape)
+        if found is None:
+            found = [t for t in self.evaluated if t.may_select(resource, kind)]
+            remember(self._applicable, shape, keys, found)
+        return found
 
     def __call__(self, resource: dict[str, Any], row: int, location: str, kind: str) -> None:
         keep = False
@@ -408,8 +440,9 @@ class _Dispatch:
                 usable = type(error).__name__  # each reader records it against its candidates
             for related in related_readers:
                 keep = related.read(resource, row, location, usable) or keep
-        for target in self.evaluated:
-            target.read(resource, row, kind)
+        if self.evaluated:
+            for target in self.applicable(resource, kind):
+                target.read(resource, row, kind)
         if keep and self.texts is not None and self.read is not None:
             self.texts.add((row, _cut_text(resource, self.read)))
 
@@ -474,11 +507,7 @@ def _cut_text(resource: Mapping[str, Any], read: ReadElements) -> str:
     """The kept text with references as written (canonical ones are fixed when kept)."""
     if resource.get("resourceType") in PERSON_TYPES:
         return ""
-    return encode(cut(resource, read, _as_written))
-
-
-def _as_written(reference: str) -> str | None:
-    return None
+    return cut_as_written(resource, read)
 
 
 def _shape_error(location: str, resource_type: str, name: str) -> ExtractError:
