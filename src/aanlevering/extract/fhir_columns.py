@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -271,6 +271,7 @@ def _names(items: list[Any], name: str) -> list[Any]:
     return out
 
 
+_UNSEEN = object()
 #: Choice keys found so far, per (element name, keys of an object in order).
 _CHOICES: dict[tuple[str, tuple[str, ...]], str | None] = {}
 #: Objects of the same shape repeat across millions of resources; hostile input may not.
@@ -288,11 +289,11 @@ def choice_key(item: dict[str, Any], name: str) -> str | None:
     """
     keys = tuple(item)
     shape = (name, keys)
-    found = _CHOICES.get(shape, _UNSEEN)
-    if found is not _UNSEEN:
-        return found  # type: ignore[return-value]
+    known = _CHOICES.get(shape, _UNSEEN)
+    if known is not _UNSEEN:
+        return cast(str | None, known)
     size = len(name)
-    found = None
+    found: str | None = None
     for key in keys:
         if len(key) > size and key.startswith(name) and key[size].isupper():
             found = key
@@ -310,9 +311,6 @@ def remember(memo: dict[Any, Any], shape: Any, keys: tuple[str, ...], value: Any
         if len(memo) >= _MAX_CHOICES:
             memo.clear()
         memo[shape] = value
-
-
-_UNSEEN: Any = object()
 
 
 @contextmanager

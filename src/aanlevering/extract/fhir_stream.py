@@ -348,7 +348,7 @@ class _Target:
         self._blank = (None,) * (len(columns) - 2)
 
     def may_select(self, resource: dict[str, Any], resource_type: str) -> bool:
-        """False when :meth:`read` surely keeps nothing of ``resource`` (its first element absent)."""
+        """False when :meth:`read` surely keeps nothing of ``resource`` (no first element)."""
         if self.root and resource_type != self.root:
             return False
         if self.first is None:
@@ -503,7 +503,7 @@ def _read_patient(
     patients.add((row, location, None, *(identity.get(name) for name in IDENTITY_FIELDS)))
 
 
-def _cut_text(resource: Mapping[str, Any], read: ReadElements) -> str:
+def _cut_text(resource: dict[str, Any], read: ReadElements) -> str:
     """The kept text with references as written (canonical ones are fixed when kept)."""
     if resource.get("resourceType") in PERSON_TYPES:
         return ""

@@ -20,10 +20,17 @@ from aanlevering.catalogue import Catalogue
 from aanlevering.demo import DemoOptions, DemoResult, generate_demo_data
 from aanlevering.extract import fhir_columns
 from aanlevering.extract.fhir import _Plan
-from aanlevering.extract.fhir_columns import choice_key, compile_local, encode, local_items
+from aanlevering.extract.fhir_columns import (
+    Chain,
+    choice_key,
+    compile_local,
+    encode,
+    local_items,
+    split,
+)
 from aanlevering.extract.fhir_resources import ReadElements, cut, cut_as_written
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources
-from aanlevering.extract.fhir_stream import _Dispatch, _Target
+from aanlevering.extract.fhir_stream import VariableSpec, _Dispatch, _Target
 from aanlevering.extract.fhirpath import compile_path
 
 REGISTRATIONS = ("dica-dsaa", "ldtr", "nkr-borst")
@@ -248,6 +255,31 @@ def test_targets_left_out_of_a_resource_select_nothing_there(
             skipped += 1
             _selects_nothing(target, resource, kind)
     assert skipped > 1_000 or not dispatch.evaluated
+
+
+@pytest.mark.parametrize(
+    "after",
+    ["value", "deceased", "valueQuantity.value", "extension('https://x/read').value", "code"],
+)
+def test_random_targets_left_out_of_a_resource_select_nothing_there(after: str) -> None:
+    path = compile_path(f"subject.resolve().{after}")
+    chain = split(path, "Observation")
+    assert isinstance(chain, Chain)
+    variable = VariableSpec("v", "string", path, None, "subject", None, None)
+    target = _Target(variable, chain)
+    rng = random.Random(after)
+    skipped = evaluated = 0
+    for _ in range(5_000):
+        resource = _resource(rng)
+        if rng.random() < 0.3:
+            resource[rng.choice(["valueString", "deceasedBoolean", "valueX"])] = "v"
+        kind = str(resource["resourceType"])
+        if target.may_select(resource, kind):
+            evaluated += 1
+        else:
+            skipped += 1
+            _selects_nothing(target, resource, kind)
+    assert skipped > 500 and evaluated > 300
 
 
 def _selects_nothing(target: _Target, resource: dict[str, Any], kind: str) -> None:
