@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from aanlevering.catalogue import Catalogue
@@ -22,11 +24,16 @@ from aanlevering.extract import fhir_columns
 from aanlevering.extract.fhir import _Plan
 from aanlevering.extract.fhir_columns import (
     Chain,
+    KeyBuilder,
+    Keys,
+    Unsupported,
+    _index,
     choice_key,
     compile_local,
     encode,
     local_items,
     split,
+    typed_key,
 )
 from aanlevering.extract.fhir_resources import ReadElements, cut, cut_as_written
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources
@@ -286,3 +293,93 @@ def _selects_nothing(target: _Target, resource: dict[str, Any], kind: str) -> No
     before = target.rows.rows
     target.read(resource, 0, kind)
     assert target.rows.rows == before, (target.variable.name, resource)
+
+
+def _straight_rows_of(keys: Keys, references: list[str | None]) -> np.ndarray:
+    """The lookup as it was: every reference's key found among all keys (decision 0313)."""
+    refs = pa.array(references, pa.string())
+    out = np.full(len(refs), -1, dtype=np.int64)
+    if keys.full_urls.num_rows:
+        found = _index(refs, keys.full_urls.column("full_url"))
+        rows = keys.full_urls.column("row").to_numpy()
+        hit = found >= 0
+        out[hit] = keys.first_of[rows[found[hit]]]
+    urn: list[tuple[int, str]] = []
+    typed: list[tuple[int, str]] = []
+    for position, text in enumerate(references):
+        if text is None or out[position] >= 0:
+            continue
+        if text.startswith(("urn:uuid:", "urn:oid:")):
+            urn.append((position, text.rsplit(":", 1)[-1]))
+        elif "?" in text:
+            raise Unsupported("a conditional reference (Type?identifier=...)")
+        else:
+            key = typed_key(text)
+            if key is not None:
+                typed.append((position, key))
+    if typed:
+        found = _index(pa.array([key for _, key in typed], pa.string()), keys.key)
+        positions = np.array([position for position, _ in typed], dtype=np.int64)
+        hit = found >= 0
+        out[positions[hit]] = found[hit]
+    if urn:
+        keys._urn(urn, out)
+    return out
+
+
+TYPES = ("Patient", "Encounter", "Observation", "Pa/tient", "X", "Patient\n", "Ärzt")
+IDS = ("a", "b", "c.1", "d-2", "é", "a/b", "", "x\n", None, 7)
+
+
+def _random_keys(rng: random.Random) -> Keys:
+    builder = KeyBuilder()
+    for number in range(rng.randint(0, 60)):
+        resource: dict[str, Any] = {"resourceType": rng.choice(TYPES)}
+        if rng.random() < 0.9:
+            resource["id"] = rng.choice(IDS)
+        full_url = rng.choice([None, None, "urn:uuid:a", "Patient/b", "https://h/Patient/c"])
+        builder.add(resource, f"f:{number}", full_url)
+    return builder.done()
+
+
+def _random_reference(rng: random.Random) -> str | None:
+    kind = rng.choice((*TYPES, "Condition"))
+    bare = rng.choice([i for i in IDS if isinstance(i, str)])
+    return rng.choice(
+        [
+            None,
+            f"{kind}/{bare}",
+            f"{kind}/{bare}",
+            f"https://h/fhir/{kind}/{bare}",
+            f"{kind}/{bare}/_history/2",
+            f"{kind}/{bare}/",
+            f"urn:uuid:{bare}",
+            f"urn:oid:{bare}",
+            bare,
+            f" {kind}/{bare}",
+            "Patient/b",
+        ]
+    )
+
+
+def test_references_are_found_as_among_all_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lookups per type give what one lookup among all keys gave, errors included."""
+    rng = random.Random(313)
+    hits = 0
+    for trial in range(400):
+        if trial % 50 == 0:  # more types than are looked up one at a time
+            monkeypatch.setattr(fhir_columns, "_MAX_TYPES_LOOKED_UP", rng.choice([0, 1, 64]))
+        keys = _random_keys(rng)
+        references = [_random_reference(rng) for _ in range(rng.randint(0, 80))]
+        if rng.random() < 0.05:
+            references.append("Patient?identifier=x|1")
+        try:
+            expected = _straight_rows_of(keys, references)
+        except Unsupported:
+            with pytest.raises(Unsupported):
+                keys.rows_of(pa.array(references, pa.string()))
+            continue
+        found = keys.rows_of(pa.chunked_array([pa.array(references, pa.string())]))
+        assert found.tolist() == expected.tolist(), (references, keys.key.to_pylist())
+        hits += int((found >= 0).sum())
+    assert hits > 1_000
