@@ -222,10 +222,14 @@ def compile_local(path: FhirPath) -> Callable[[dict[str, Any]], list[Any]]:
     """
     if any(step.kind == "resolve" for step in path.steps):
         raise Unsupported(f"{path.text!r} resolves a reference")
-    steps = path.steps
+    if not path.steps:
+        return _whole
+    first, steps = _first_step(path.steps[0]), path.steps[1:]
+    if not steps:
+        return first
 
     def run(resource: dict[str, Any]) -> list[Any]:
-        items: list[Any] = [resource]
+        items = first(resource)
         for step in steps:
             if not items:
                 return items
@@ -253,6 +257,52 @@ def compile_local(path: FhirPath) -> Callable[[dict[str, Any]], list[Any]]:
         return items
 
     return run
+
+
+def _whole(resource: dict[str, Any]) -> list[Any]:
+    return [resource]
+
+
+def _first_step(step: Step) -> Callable[[dict[str, Any]], list[Any]]:
+    """The first step of a path, on the resource itself (a dict): what the general loop does."""
+    if step.kind == "name":
+        name = step.name
+        return lambda resource: _top(resource, name)
+    if step.kind == "extension":
+        url = step.value
+
+        def extensions(resource: dict[str, Any]) -> list[Any]:
+            return [
+                extension
+                for extension in _top(resource, "extension")
+                if type(extension) is dict and extension.get("url") == url
+            ]
+
+        return extensions
+    if step.kind == "where":
+        name, wanted = step.name, step.value
+
+        def where(resource: dict[str, Any]) -> list[Any]:
+            value = resource.get(name)
+            return [resource] if value is not None and str(value) == wanted else []
+
+        return where
+    return _whole  # first()
+
+
+def _top(resource: dict[str, Any], name: str) -> list[Any]:
+    """``_names([resource], name)`` for a resource (always a dict)."""
+    value = resource.get(name)
+    if value is None:
+        if name in resource:
+            return []
+        key = choice_key(resource, name)
+        if key is None:
+            return []
+        value = resource[key]
+        if value is None:
+            return []
+    return list(value) if type(value) is list else [value]
 
 
 def _names(items: list[Any], name: str) -> list[Any]:

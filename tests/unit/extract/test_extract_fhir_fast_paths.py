@@ -229,6 +229,7 @@ def test_choice_keys_are_the_first_typed_key_of_each_object(
 def test_compiled_paths_select_what_the_general_evaluator_selects() -> None:
     rng = random.Random(5)
     local = [p for p in PATHS if "resolve" not in p]
+    local += ["where(status='x').code", "first().value", "deceased.first()", "where(id='r1')"]
     for _ in range(3_000):
         resource = _resource(rng)
         for text in local:
