@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from aanlevering.catalogue import Catalogue
@@ -31,6 +32,7 @@ from aanlevering.extract.fhir_columns import (
     choice_key,
     compile_local,
     encode,
+    has_odd_references,
     local_items,
     split,
     typed_key,
@@ -384,3 +386,35 @@ def test_references_are_found_as_among_all_keys(monkeypatch: pytest.MonkeyPatch)
         assert found.tolist() == expected.tolist(), (references, keys.key.to_pylist())
         hits += int((found >= 0).sum())
     assert hits > 1_000
+
+
+def _straight_odd_references(texts: pa.Array) -> bool:
+    """The check as it was: fewer plain references than references (decision 0314)."""
+    plain = r'"reference":"[A-Z][A-Za-z]+/[A-Za-z0-9.\-]+"'
+    every = pc.sum(pc.count_substring(texts, '"reference":"')).as_py() or 0
+    return bool(every != (pc.sum(pc.count_substring_regex(texts, plain)).as_py() or 0))
+
+
+def test_odd_references_are_found_as_by_counting_the_plain_ones() -> None:
+    """On compact JSON texts with random references: the one-pass check agrees."""
+    rng = random.Random(314)
+    pieces = ["Patient", "P", "Pa", "/", "a", "Z9", ".", "-", "_", '"', "\\", "é", " ", "?", ""]
+    odd = plain = 0
+    for _ in range(3_000):
+        texts = []
+        for _ in range(rng.randint(0, 4)):
+            resource = _resource(rng)
+            for _ in range(rng.randint(0, 3)):
+                reference = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 6)))
+                if rng.random() < 0.5:
+                    reference = rng.choice(["Patient/", "Encounter/", "X/"]) + reference
+                element = rng.choice(["subject", "encounter", "partOf", "extension"])
+                resource[element] = {"reference": reference, "display": reference}
+            texts.append(encode(resource) if rng.random() < 0.9 else "")
+        array = pa.array(texts, pa.string())
+        expected = _straight_odd_references(array)
+        assert has_odd_references(array) == expected, texts
+        assert has_odd_references(pa.chunked_array([array], pa.string())) == expected
+        odd += expected
+        plain += not expected
+    assert odd > 300 and plain > 300
