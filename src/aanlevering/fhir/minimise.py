@@ -36,8 +36,12 @@ Person resources themselves are refused: the Patient is rebuilt by
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import json
+from collections.abc import Callable, Iterable, Mapping
+from json.encoder import encode_basestring
 from typing import Any, Literal
+
+import msgspec
 
 from aanlevering.errors import OutputError
 from aanlevering.fhir.ids import ResourceIds
@@ -111,6 +115,13 @@ _REFERENCE_KEYS = frozenset({"reference", "type", "identifier", "display", "id",
 
 def _key(reference: str) -> str:
     """``Type/id`` of a relative or absolute reference, ignoring ``_history``."""
+    if (
+        reference.count("/") == 1
+        and not reference.endswith("/")
+        and "?" not in reference
+        and "_history" not in reference
+    ):
+        return reference  # already ``Type/id`` (most references): what the split gives
     parts = reference.split("?", maxsplit=1)[0].rstrip("/").split("/")
     if "_history" in parts:
         parts = parts[: parts.index("_history")]
@@ -138,12 +149,15 @@ class ReferenceMap:
         self._members: set[str] = set()
         #: A closed delivery keeps only references to what it delivers (decision 0232).
         self.closed = closed
+        #: Counts registrations: what was minimised before a change may resolve differently.
+        self.changes = 0
 
     def __repr__(self) -> str:
         return f"ReferenceMap({len(self._targets) + len(self._members)} references)"
 
     def add_patient(self, source_references: Iterable[str], delivered_id: str) -> None:
         """Map a source Patient (``Patient/123``, full URL, ``urn:uuid:``) to its delivered id."""
+        self.changes += 1
         for reference in source_references:
             self._targets[reference] = ("Patient", delivered_id)
             self._targets[_key(reference)] = ("Patient", delivered_id)
@@ -157,11 +171,29 @@ class ReferenceMap:
                 f"source {resource_type or 'resource'} without an id cannot be delivered "
                 "(references to it could not be re-pointed)"
             )
+        self.changes += 1
         delivered_id = self._ids.make(resource_type, source_id)
         self._members.add(f"{resource_type}/{source_id}")
         if full_url:
             self._targets[full_url] = (resource_type, delivered_id)
         return delivered_id
+
+    def add_keys(self, keys: Iterable[str]) -> None:
+        """Register source resources by key (``Type/id``), as :meth:`add` of each would.
+
+        Why: :meth:`add` also makes the delivered id, which registration throws
+        away; at a million patients that was a keyed hash for each of 5M keys.
+        """
+        self.changes += 1
+        members = self._members
+        for key in keys:
+            resource_type, _, source_id = key.partition("/")
+            if not resource_type or not source_id:
+                raise OutputError(
+                    f"source {resource_type or 'resource'} without an id cannot be delivered "
+                    "(references to it could not be re-pointed)"
+                )
+            members.add(key)
 
     def delivered_id(self, resource_type: str, source_id: str) -> str | None:
         """The delivered id of a registered source resource."""
@@ -174,7 +206,10 @@ class ReferenceMap:
     def resolve(self, reference: str) -> tuple[str, str] | None:
         """(type, delivered id) of a registered reference, else None."""
         found = self._member_or_target(reference)
-        return found if found is not None else self._member_or_target(_key(reference))
+        if found is not None:
+            return found
+        key = _key(reference)
+        return None if key == reference else self._member_or_target(key)
 
     def _member_or_target(self, key: str) -> tuple[str, str] | None:
         found = self._targets.get(key)
@@ -229,11 +264,7 @@ class _Minimiser:
         for key, item in value.items():
             drop = dropped.get(key)
             if drop is None:
-                drop = (
-                    key in _DROPPED_KEYS
-                    or key.startswith("_")
-                    or (top and key in _DROPPED_TOP_KEYS)
-                )
+                drop = _dropped(key, top)
                 if len(dropped) < _MAX_NAMES:  # hostile input may invent names without end
                     dropped[key] = drop
             if drop:
@@ -290,6 +321,11 @@ class _Minimiser:
         if resource_type in SHARED_TYPES:
             return key
         return f"{resource_type}/{self.references.keyed(resource_type, source_id)}"
+
+
+def _dropped(key: str, top: bool) -> bool:
+    """Whether :meth:`_Minimiser.mapping` drops the element ``key`` (at the top or below)."""
+    return key in _DROPPED_KEYS or key.startswith("_") or (top and key in _DROPPED_TOP_KEYS)
 
 
 def _has_value(extension: Mapping[str, Any]) -> bool:
@@ -352,3 +388,225 @@ def _minimise_contained(
         out["id"] = local_ids[local]
     out.update(parent.mapping(item, top=True))
     return out
+
+
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` builds this encoder per call.
+_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _text(value: object) -> str:
+    """Compact JSON as delivered (UTF-8, no spaces): what the writers put on a line."""
+    return _TEXT(value)
+
+
+#: A resource's text decoded one level deep: its elements, each still as JSON text.
+_ELEMENTS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_META_TEXT = _text(SECURITY_META)
+#: Elements a delivered resource names its Patient in (what the Bundle writer groups by).
+PATIENT_ELEMENTS = ("subject", "patient", "beneficiary", "individual")
+#: About the bytes of element texts (with their minimised texts and values) remembered before
+#: starting afresh.
+REMEMBERED_BYTES = 4 << 20
+#: Longer element texts are minimised every time: rarely repeated, and costly to hold.
+LONGEST_REMEMBERED = 2048
+
+#: Told each top-level element a minimised text carries as it is made (resource type,
+#: element name, minimised value); remembered elements are told once.
+ElementNote = Callable[[str, str, Any], None]
+
+
+class MinimisedText:
+    """One minimised resource as delivered text, with the elements that name its Patient."""
+
+    __slots__ = ("id", "patient_elements", "resource_type", "text")
+
+    def __init__(
+        self, resource_type: str, id: str, text: str, patient_elements: dict[str, Any]
+    ) -> None:
+        self.resource_type = resource_type
+        self.id = id
+        self.text = text
+        #: The minimised values of :data:`PATIENT_ELEMENTS` present (the Bundle's grouping).
+        self.patient_elements = patient_elements
+
+
+def _plain_reference(member: bytes) -> tuple[str, bool] | None:
+    """The text of ``{"reference":"<text>"}`` or ``[{"reference":"<text>"}]`` and whether in a
+    list, for a text without escapes and not empty; else None."""
+    if member.startswith(b'{"reference":"') and member.endswith(b'"}'):
+        inner, in_list = member[14:-2], False
+    elif member.startswith(b'[{"reference":"') and member.endswith(b'"}]'):
+        inner, in_list = member[15:-3], True
+    else:
+        return None
+    if not inner or b'"' in inner or b"\\" in inner:
+        return None
+    return inner.decode("utf-8"), in_list
+
+
+class _Element:
+    """What the top level does with one element name, and its remembered texts."""
+
+    __slots__ = ("dropped", "head", "names_patient", "plain_references", "remembered")
+
+    def __init__(self, key: str) -> None:
+        self.dropped = _dropped(key, top=True)
+        #: Extensions are minimised as extensions, whatever they hold.
+        self.plain_references = key not in {"extension", "modifierExtension"}
+        self.head = f"{encode_basestring(key)}:"
+        self.names_patient = key in PATIENT_ELEMENTS
+        #: element text -> (its ``"key":value`` text or None when minimised away, the value)
+        self.remembered: dict[bytes, tuple[str | None, Any]] = {}
+
+
+class TextMinimiser:
+    """:func:`minimise_resource` of resource texts, to delivered text, remembering elements.
+
+    Why: a million-patient delivery minimises about 5M resources, and walking
+    each as a dict was most of the output stage. The resources of one
+    registration repeat their elements (the same ``code``, ``category``,
+    ``valueQuantity``, a Patient's ``subject``, a Procedure's ``partOf``).
+    Each top-level element is minimised by the same :class:`_Minimiser` on its
+    first appearance and its minimised text is remembered by the resource
+    type, element name and the element's JSON text; the resource's text is
+    then joined from the header and the elements' texts, exactly as
+    ``json.dumps`` joins a dict's members. ``note`` is told each element as
+    it is made, so every element of every resource type is told at least once.
+
+    What an element minimises to depends only on its text, the element name
+    and the reference map (the resource's own id only names it in errors), so
+    the remembered text is what minimising it again would give. Resources with
+    ``contained`` (local ids depend on the resource), without a registered
+    id, or of person types take :func:`minimise_resource` whole; a change to
+    the reference map forgets everything remembered. Pinned to
+    :func:`minimise_resource` by tests.
+    """
+
+    def __init__(
+        self, references: ReferenceMap, style: ReferenceStyle, note: ElementNote | None = None
+    ) -> None:
+        self.references = references
+        self.style = style
+        self.note = note
+        self._minimiser = _Minimiser(references, style, "", {})
+        #: Per resource type and element name (what is told is by resource type).
+        self._elements: dict[str, dict[str, _Element]] = {}
+        self._held = 0
+        self._changes = references.changes
+
+    def minimised(self, text: str | bytes) -> MinimisedText:
+        """The delivered text of the resource ``text`` (as :func:`minimise_resource` + dumps)."""
+        if self.references.changes != self._changes:
+            self._forget()
+        try:
+            elements = _ELEMENTS.decode(text)
+        except msgspec.ValidationError:
+            return self._whole(text)  # not an object: minimise_resource says what is wrong
+        header = self._header(elements)
+        if header is None:
+            return self._whole(text)
+        resource_type, delivered_id = header
+        parts = [
+            f'{{"resourceType":{encode_basestring(resource_type)},'
+            f'"id":{encode_basestring(delivered_id)},"meta":{_META_TEXT}'
+        ]
+        patient_elements: dict[str, Any] = {}
+        known = self._known(resource_type)
+        for key, raw in elements.items():
+            element = known.get(key)
+            if element is None:
+                element = _Element(key)
+                if len(known) < _MAX_NAMES:  # hostile input may invent names without end
+                    known[key] = element
+            if element.dropped:
+                continue
+            member = bytes(raw)
+            done = element.remembered.get(member)
+            if done is None:
+                done = self._element(resource_type, delivered_id, key, member, element)
+            if done[0] is not None:
+                parts.append(done[0])
+                if element.names_patient:
+                    patient_elements[key] = done[1]
+        return MinimisedText(resource_type, delivered_id, ",".join(parts) + "}", patient_elements)
+
+    def _header(self, elements: dict[str, msgspec.Raw]) -> tuple[str, str] | None:
+        """Resource type and delivered id, or None: the resource takes minimise_resource."""
+        type_text = elements.get("resourceType")
+        id_text = elements.get("id")
+        if type_text is None or id_text is None or "contained" in elements:
+            return None
+        resource_type = msgspec.json.decode(type_text)
+        source_id = msgspec.json.decode(id_text)
+        if (
+            type(resource_type) is not str
+            or type(source_id) is not str
+            or resource_type in PERSON_TYPES
+        ):
+            return None
+        delivered_id = self.references.delivered_id(resource_type, source_id)
+        if delivered_id is None:
+            return None  # minimise_resource registers it: a change to the map
+        return resource_type, delivered_id
+
+    def _known(self, resource_type: str) -> dict[str, _Element]:
+        known = self._elements.get(resource_type)
+        if known is None:
+            known = {}
+            if len(self._elements) < _MAX_NAMES:  # hostile input may invent types without end
+                self._elements[resource_type] = known
+        return known
+
+    def _element(
+        self, resource_type: str, delivered_id: str, key: str, member: bytes, element: _Element
+    ) -> tuple[str | None, Any]:
+        """Minimise one top-level element as :meth:`_Minimiser.mapping` does, and remember it."""
+        done: tuple[str | None, Any] = (None, None)
+        plain = _plain_reference(member) if element.plain_references else None
+        if plain is not None:
+            # {"reference":"Type/id"} (or a list of one), by far the most common distinct
+            # element: what _Minimiser.reference makes of it, without decoding and encoding.
+            self._minimiser.where = f"{resource_type} {delivered_id}"
+            target = self._minimiser.target(plain[0])
+            kept: Any = None
+            if target is not None:
+                text = f'{{"reference":{encode_basestring(target)}}}'
+                kept = {"reference": target}
+                if plain[1]:
+                    text, kept = f"[{text}]", [kept]
+                done = (element.head + text, kept)
+        else:
+            value = msgspec.json.decode(member)
+            if type(value) in _SCALARS:
+                kept = value
+            else:
+                self._minimiser.where = f"{resource_type} {delivered_id}"
+                kept = self._minimiser.element(value, key)
+            if type(value) in _SCALARS or kept not in (None, {}, []):
+                done = (element.head + _text(kept), kept)
+        if done[0] is not None and self.note is not None:
+            self.note(resource_type, key, kept)
+        if len(member) <= LONGEST_REMEMBERED:
+            if self._held > REMEMBERED_BYTES:
+                self._forget()
+            element.remembered[member] = done
+            self._held += len(member) + len(done[0] or "") + 400  # with the objects around them
+        return done
+
+    def _forget(self) -> None:
+        for elements in self._elements.values():
+            for element in elements.values():
+                element.remembered.clear()
+        self._held = 0
+        self._changes = self.references.changes
+
+    def _whole(self, text: str | bytes) -> MinimisedText:
+        resource = minimise_resource(msgspec.json.decode(text), self.references, self.style)
+        if self.note is not None:
+            for key, value in resource.items():
+                if key not in {"resourceType", "id", "meta"}:
+                    self.note(str(resource["resourceType"]), key, value)
+        patient_elements = {k: resource[k] for k in PATIENT_ELEMENTS if k in resource}
+        return MinimisedText(
+            str(resource["resourceType"]), str(resource["id"]), _text(resource), patient_elements
+        )

@@ -23,13 +23,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
-from aanlevering.fhir.minimise import ReferenceMap, ReferenceStyle, minimise_resource, render
+from aanlevering.fhir.minimise import (
+    PATIENT_ELEMENTS,
+    ReferenceMap,
+    ReferenceStyle,
+    TextMinimiser,
+    minimise_resource,
+    render,
+)
 from aanlevering.fhir.patient import PatientBuilder
 from aanlevering.fhir.patient_columns import patient_texts
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
 from aanlevering.output.content import DeliveryInput, PatientIndex, index_patients
 from aanlevering.output.fhir_records import RESOURCE_TYPE, Note, RecordEncoder
 from aanlevering.output.result import BuiltValues
+from aanlevering.output.source_notes import SourceNotes
 from aanlevering.output.sources import SourceTexts
 from aanlevering.pseudonym.model import PseudonymTable
 
@@ -115,8 +123,7 @@ class FhirStream:
             self.references.add_patient(aliases, self.index.delivered_ids[patient])
         sources = content.source_resources
         if isinstance(sources, SourceTexts):  # registered by key, never all decoded at once
-            for resource_type, source_id in sources.type_ids():
-                self.references.add({"resourceType": resource_type, "id": source_id})
+            self.references.add_keys(sources.keys())
         else:
             for source in sources:
                 self.references.add(source.resource, source.full_url)
@@ -257,23 +264,65 @@ class FhirStream:
                 validate_resource(lines[k].as_py(), f"dataset {dataset}, row {row_refs[k]}")
             yield RecordBatch(dataset, record_ids, subjects, lines)
 
+    def _selected(self, resource_type: str) -> bool:
+        """Whether the policy validates the next resource of ``resource_type`` (one at a time)."""
+        index = self._counters.get(resource_type, 0)
+        self._counters[resource_type] = index + 1
+        return self.policy.selects(index)
+
     def minimised(self) -> Iterator[Encoded]:
-        """The minimised source resources, in source order."""
+        """The minimised source resources, in source order.
+
+        With ``built``, the leaves of every resource are noted for the output guard
+        (decision 0304) once the last resource has been handed on.
+        """
+        notes = SourceNotes(self.built) if self.built is not None else None
         patient_refs = {self.subject(d): d for d in self.index.delivered_ids.values()}
-        for source in self.content.source_resources:
-            resource = minimise_resource(source.resource, self.references, self.style)
-            text = dumps(resource)
-            resource_type = str(resource["resourceType"])
-            if self._sampled(resource_type, 1):
-                validate_resource(text, f"{resource_type} {resource['id']}")
-            yield Encoded(
-                resource_type, str(resource["id"]), _patient_of(resource, patient_refs), text
+        sources = self.content.source_resources
+        if isinstance(sources, SourceTexts):
+            # Straight from the extract's texts, remembering repeated elements (the same
+            # bytes as minimise_resource and dumps; see TextMinimiser).
+            minimiser = TextMinimiser(
+                self.references, self.style, notes.element if notes is not None else None
             )
+            for source_text in sources.texts():
+                item = minimiser.minimised(source_text)
+                if notes is not None:
+                    notes.resource(item.resource_type)
+                if self._selected(item.resource_type):
+                    validate_resource(item.text, f"{item.resource_type} {item.id}")
+                yield Encoded(
+                    item.resource_type,
+                    item.id,
+                    _patient_of(item.patient_elements, patient_refs),
+                    item.text,
+                )
+        else:
+            for source in sources:
+                resource = minimise_resource(source.resource, self.references, self.style)
+                text = dumps(resource)
+                resource_type = str(resource["resourceType"])
+                if notes is not None:
+                    notes.resource(resource_type)
+                    for key, value in resource.items():
+                        if key not in _HEADER:
+                            notes.element(resource_type, key, value)
+                if self._selected(resource_type):
+                    validate_resource(text, f"{resource_type} {resource['id']}")
+                yield Encoded(
+                    resource_type, str(resource["id"]), _patient_of(resource, patient_refs), text
+                )
+        if notes is not None:
+            notes.close()
+
+
+#: The members every minimised resource starts with: ours (the guard skips them).
+_HEADER = frozenset({"resourceType", "id", "meta"})
 
 
 def _patient_of(resource: dict[str, Any], patient_refs: dict[str, str]) -> str | None:
     """The delivered Patient a minimised resource is about (subject, patient, ...)."""
-    for key in ("subject", "patient", "beneficiary", "individual"):
+    for key in PATIENT_ELEMENTS:
         value = resource.get(key)
         if isinstance(value, dict):
             found = patient_refs.get(str(value.get("reference")))

@@ -452,6 +452,26 @@ def _json_leaves(value: Any, path: str, within: str) -> Iterator[tuple[str, str]
         yield (f"{within}.{path}" if within else path), str(value)
 
 
+def leaf_texts(resource_type: str, key: str, value: Any) -> Iterator[tuple[str, str]]:
+    """(column, text) of every leaf :func:`_json_leaves` checks in one top-level element.
+
+    What the text scan finds in the element ``key`` of a ``resource_type`` line: its
+    leaves are tokenised member by member, so the leaves of a line are those of its
+    elements together (``resourceType``, ``id`` and ``meta`` are skipped members).
+    Not for QuestionnaireResponses and Patients, whose leaves are named differently.
+    """
+    if _only_skipped(value):  # a reference alone (most elements told): nothing to check
+        return
+    yield from _json_leaves({"resourceType": resource_type, key: value}, "", "")
+
+
+def _only_skipped(value: Any) -> bool:
+    """Whether ``value`` is an object (or a list of them) of skipped members only."""
+    if type(value) is list:
+        return all(type(item) is dict and _SKIPPED_MEMBERS.issuperset(item) for item in value)
+    return type(value) is dict and _SKIPPED_MEMBERS.issuperset(value)
+
+
 def _csv_cells(line: str, header: list[str], skipped: tuple[str, ...]) -> Iterator[tuple[str, str]]:
     row = next(csv.reader(io.StringIO(line), delimiter=";"), [])
     if len(row) != len(header):

@@ -63,10 +63,10 @@ def write_ndjson(
             lines = pending.setdefault(name, [])
             lines.append(item.text)
             if len(lines) >= _SOURCE_LINES:
-                _write_lines(files, name, lines, built)
+                _write_lines(files, name, lines)
                 pending[name] = []
         for name, lines in pending.items():
-            _write_lines(files, name, lines, built)
+            _write_lines(files, name, lines)
         written = files.commit()
     versions, profiles = stream.patient_builder.labels()
     log.info(
@@ -87,11 +87,13 @@ def write_ndjson(
     )
 
 
-def _write_lines(files: FileSet, name: str, lines: list[str], built: BuiltValues) -> None:
-    """Append ``lines`` (each followed by a newline) to the file ``name``."""
+def _write_lines(files: FileSet, name: str, lines: list[str]) -> None:
+    """Append ``lines`` (each followed by a newline) to the file ``name``.
+
+    Their leaves were noted by the stream for the output guard (decision 0304).
+    """
     if not lines:
         return
-    built.drop(name)  # source text: the output guard scans this file's text
     handle = files.file(name, MEDIA_TYPE)
     handle.write("\n".join(lines) + "\n")
     handle.records += len(lines)

@@ -31,6 +31,10 @@ class BuiltValues:
             distinct = distinct.combine_chunks()
         self._files.setdefault(file, {}).setdefault(column, []).append(distinct.cast(pa.string()))
 
+    def expect(self, file: str) -> None:
+        """``file`` is joined only from noted literals, whether or not any gets noted."""
+        self._files.setdefault(file, {})
+
     def drop(self, file: str) -> None:
         """Forget ``file``: something not noted here was written into it too."""
         self._files.pop(file, None)

@@ -37,7 +37,7 @@ class SourceTexts(Sequence[SourceResource]):
 
     A million-patient delivery carries millions of resources; holding them all as
     dicts costs gigabytes, and holding their texts 2.4 GiB. The writer registers
-    them by key (:meth:`type_ids`) and minimises them as they are decoded here.
+    them by key (:meth:`keys`) and minimises them as they are decoded here.
     The texts are read back from the extract's file (decision 0310) in delivered
     order, a window at a time: this holds the keys and, per resource, where its
     text lies (``at``) and how long it is (``sizes``).
@@ -73,12 +73,22 @@ class SourceTexts(Sequence[SourceResource]):
                 for text in texts.slice(start, _BATCH).to_pylist():
                     yield SourceResource(decode(text))
 
+    def texts(self) -> Iterator[str]:
+        """The text of each resource, in order, not decoded (the writer minimises texts)."""
+        for texts in self._texts.take(self._at, self._sizes):
+            for start in range(0, len(texts), _BATCH):
+                yield from texts.slice(start, _BATCH).to_pylist()
+
     def type_ids(self) -> Iterator[tuple[str, str]]:
         """(resource type, source id) of each resource, without decoding it."""
+        for key in self.keys():
+            resource_type, _, source_id = key.partition("/")
+            yield resource_type, source_id
+
+    def keys(self) -> Iterator[str]:
+        """The key (``Type/id``) of each resource, without decoding it."""
         for start in range(0, len(self._keys), _BATCH):
-            for key in self._keys.slice(start, _BATCH).to_pylist():
-                resource_type, _, source_id = key.partition("/")
-                yield resource_type, source_id
+            yield from self._keys.slice(start, _BATCH).to_pylist()
 
 
 def delivered_sources(extract: Extract, content: FhirContent) -> Sequence[SourceResource]:

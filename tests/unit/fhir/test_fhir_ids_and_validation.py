@@ -66,3 +66,12 @@ def test_validation_of_json_text_and_unknown_types() -> None:
         validate_resource({"resourceType": "Nonsense"}, "x")
     with pytest.raises(OutputError, match="no resourceType"):
         validate_resource('{"id":"a"}', "x")
+
+
+def test_positions_of_a_batch_are_the_positions_selected_one_by_one() -> None:
+    """The writers ask per batch (``positions``) or per resource (``selects``): same choice."""
+    for policy in (SamplePolicy(), SamplePolicy(head=3, every=10), SamplePolicy(mode="all")):
+        for start in (0, 1, 2, 3, 9, 10, 99, 100, 101, 999, 1000, 1001, 2500):
+            for count in (0, 1, 2, 7, 1000):
+                one_by_one = [k for k in range(count) if policy.selects(start + k)]
+                assert policy.positions(start, count) == one_by_one, (policy, start, count)

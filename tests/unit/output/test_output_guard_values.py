@@ -1,17 +1,19 @@
 """The output guard's value check finds what a full pass over the delivered text finds.
 
 Decision 0300: files joined only from template text and noted value literals
-(NDJSON Patients and QuestionnaireResponses) are checked by their literals,
-not read back. Pinned here against the text: every line parsed and every
-leaf tokenised (the guard's text pass without its coarse filter), and the
-guard's own text scan, which may find less (a token behind a JSON escape such
-as ``\\n`` is split differently in the text) but never more. Planted
-identifiers in every kind of delivered value, and random values with quotes,
-backslashes, control characters, non-ASCII and empty strings.
+(NDJSON Patients and QuestionnaireResponses; since decision 0304 also the
+minimised source resources) are checked by their literals, not read back.
+Pinned here against the text: every line parsed and every leaf tokenised
+(the guard's text pass without its coarse filter), and the guard's own text
+scan, which may find less (a token behind a JSON escape such as ``\\n`` is
+split differently in the text) but never more. Planted identifiers in every
+kind of delivered value, and random values with quotes, backslashes, control
+characters, non-ASCII and empty strings.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -25,7 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aanlevering.extract.model import ARROW_TYPES
-from aanlevering.output.content import DeliveryInput
+from aanlevering.output import source_notes
+from aanlevering.output.content import DeliveryInput, SourceResource
 from aanlevering.output.guard import (
     Hit,
     IdentifierInDelivery,
@@ -41,6 +44,7 @@ from aanlevering.output.guard import (
 )
 from aanlevering.output.ndjson import write_ndjson
 from aanlevering.output.result import OutputResult
+from support.source_texts import source_texts
 
 #: Identifiers of the output tests' people, in the spellings the guard joins.
 PLANTED_TEXT = "mw. Oosterhuis belde, bsn 9999.90.019, woont 9711 LM, dossier MRN0055555"
@@ -185,13 +189,85 @@ def test_a_noted_column_holding_a_value_it_did_not_note_is_scanned_as_text(
     assert "Patient.gender" in caplog.text and "did not note" in caplog.text
 
 
-def test_files_with_source_text_are_scanned_as_text(
+def _planted_sources(content: DeliveryInput) -> list[SourceResource]:
+    """The test source with identifiers planted in kept elements of every resource type."""
+    planted = []
+    for source in content.source_resources:
+        resource = copy.deepcopy(source.resource)
+        resource["extension"] = [
+            {"url": "urn:x", "valueCoding": {"system": "urn:x", "display": PLANTED_TEXT}}
+        ]
+        if resource["resourceType"] == "Observation":
+            for key in [k for k in resource if k.startswith("value")]:
+                del resource[key]
+            resource["valueQuantity"] = {"value": PLANTED_NUMBER, "unit": "9711 LM"}
+        planted.append(SourceResource(resource))
+    return planted
+
+
+@pytest.mark.parametrize("as_texts", [True, False])
+def test_source_resource_files_are_checked_by_their_values_as_in_the_text(
+    tmp_path: Path, delivery: Callable[..., DeliveryInput], as_texts: bool
+) -> None:
+    """Decision 0304: minimised source resources are noted too; same hits as the text."""
+    content = delivery("ldtr", fhir_source=True)
+    planted = _planted_sources(content)
+    content = replace(content, source_resources=source_texts(planted, 2) if as_texts else planted)
+    output = write_ndjson(tmp_path, content)
+    identifiers = run_identifiers(content.datasets, content.context.dictionary)
+    sources = {f.name for f in output.files} - {"Patient.ndjson", "QuestionnaireResponse.ndjson"}
+    assert {"Observation.ndjson", "Encounter.ndjson"} <= sources <= set(output.built)
+    for name in sources:
+        columns = output.built[name]
+        by_values = set(scan_values(name, columns, identifiers))
+        assert by_values == _full_text_hits(tmp_path / name, identifiers), name
+        assert set(scan_file(tmp_path / name, identifiers)) <= by_values
+        noted = {column: literal_tokens(literals) for column, literals in columns.items()}
+        assert unnoted_leaf(tmp_path / name, noted) is None
+    observed = {(h.column, h.kind) for h in scan_values(
+        "Observation.ndjson", output.built["Observation.ndjson"], identifiers
+    )}  # fmt: skip
+    assert {
+        ("Observation.extension.valueCoding.display", "a name"),
+        ("Observation.valueQuantity.value", "a BSN"),
+        ("Observation.valueQuantity.unit", "a postcode"),
+    } <= observed
+    with pytest.raises(IdentifierInDelivery, match="delivery blocked, 22 column"):
+        check_delivery(tmp_path, output, content)
+
+
+def test_an_identifier_in_a_source_resource_the_writer_did_not_note_is_still_caught(
+    tmp_path: Path,
+    delivery: Callable[..., DeliveryInput],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A minimiser that forgets to tell an element: the guard's sampled parse sees a leaf
+    the notes do not cover and scans the file's whole text, which holds the BSN."""
+    content = delivery("ldtr", fhir_source=True)
+    content = replace(content, source_resources=source_texts(_planted_sources(content)))
+    monkeypatch.setattr(source_notes.SourceNotes, "element", lambda *_: None)
+    output = write_ndjson(tmp_path, content)
+    identifiers = run_identifiers(content.datasets, content.context.dictionary)
+    assert output.built["Observation.ndjson"] == {}  # expected to be noted, nothing noted
+    assert scan_values("Observation.ndjson", {}, identifiers) == []  # the notes alone: blind
+
+    with pytest.raises(IdentifierInDelivery, match=r"file Condition\.ndjson") as raised:
+        check_delivery(tmp_path, output, content)
+    assert "did not note" in caplog.text and "Oosterhuis" not in caplog.text
+    assert "999990019" not in str(raised.value)
+
+
+def test_a_source_questionnaire_response_sends_the_records_file_to_the_text_scan(
     tmp_path: Path, delivery: Callable[..., DeliveryInput]
 ) -> None:
+    """Answers are named by item in the guard's columns: such a file is not noted."""
     content = delivery("ldtr", fhir_source=True)
-    output = write_ndjson(tmp_path, content)
-    sources = {f.name for f in output.files} - {"Patient.ndjson", "QuestionnaireResponse.ndjson"}
-    assert sources and not sources & set(output.built)
+    answer = {"resourceType": "QuestionnaireResponse", "id": "qr-1", "status": "completed"}
+    sources = [*content.source_resources, SourceResource(answer)]
+    output = write_ndjson(tmp_path, replace(content, source_resources=sources))
+    assert "QuestionnaireResponse.ndjson" not in output.built
+    assert "Observation.ndjson" in output.built
 
 
 _PIECES = [
