@@ -302,17 +302,27 @@ class _Related:
         self.rows = Builder(columns)
         self._blank = (None,) * (len(columns) - 4)
 
-    def read(self, resource: dict[str, Any], row: int, location: str, usable: bool | str) -> bool:
+    def read(
+        self,
+        resource: dict[str, Any],
+        row: int,
+        location: str,
+        usable: bool | str,
+        matched: bool = False,
+    ) -> bool:
         """Project one resource of the related type; True when it has a value (may be kept).
 
         ``usable``: not entered in error (checked once per resource by the caller), or
-        the name of the error that check met.
+        the name of the error that check met. ``matched``: the caller found that the
+        filter selects ``resource`` (:class:`_RelatedOfType`).
         """
         error = usable if isinstance(usable, str) else None
         values: tuple[Any, ...] = self._blank
         if error is None:
             try:
-                if not usable or (self.where is not None and not self.where(resource)):
+                if not usable or (
+                    not matched and self.where is not None and not self.where(resource)
+                ):
                     return False
                 found = self.items(resource)
             except SHAPE_ERRORS as failure:
@@ -326,6 +336,66 @@ class _Related:
             if isinstance(item, Mapping) and isinstance(item.get("reference"), str):
                 self.rows.add((row, location, str(item["reference"]).strip(), error, *values))
         return error is None
+
+
+class _RelatedOfType:
+    """The related readers of one resource type, their code filters tested in one pass.
+
+    Readers of a type usually filter the same element (``code``) for different
+    codes (four Observations per operation): instead of each walking the codings
+    again, one walk finds which readers' filters select the resource, and only
+    those read it (decision 0315). Readers with differing or no filter paths, a
+    resource entered in error or with an error, or codings of the wrong shape take
+    the general way, reader by reader.
+    """
+
+    def __init__(self, readers: list[_Related]) -> None:
+        self.readers = readers
+        filters = [reader.variable.where for reader in readers]
+        paths = {f[1] for f in filters if f is not None}
+        self.items: Items | None = None
+        self.by_system: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        if len(readers) > 1 and all(f is not None for f in filters) and len(paths) == 1:
+            self.items = compile_local(paths.pop())
+            for index, found in enumerate(filters):
+                spec = cast(tuple[CodeFilter, FhirPath], found)[0]
+                self.by_system.setdefault(spec.system, []).append((index, spec.codes))
+
+    def read(self, resource: dict[str, Any], row: int, location: str, usable: bool | str) -> bool:
+        """Hand ``resource`` to the readers whose filters select it (or to all, the general way)."""
+        matched = self._matched(resource) if usable is True else None
+        keep = False
+        if matched is None:
+            for related in self.readers:
+                keep = related.read(resource, row, location, usable) or keep
+            return keep
+        for related, hit in zip(self.readers, matched, strict=True):
+            if hit:
+                keep = related.read(resource, row, location, usable, matched=True) or keep
+        return keep
+
+    def _matched(self, resource: dict[str, Any]) -> list[bool] | None:
+        """Per reader whether its filter selects ``resource``; None: ask each reader."""
+        if self.items is None:
+            return None
+        found = [False] * len(self.readers)
+        try:
+            for item in self.items(resource):
+                if type(item) is not dict:
+                    continue
+                codings = item.get("coding") if "coding" in item else [item]
+                for coding in codings or ():
+                    if type(coding) is not dict:
+                        continue
+                    system = coding.get("system")
+                    if type(system) is not str:
+                        continue
+                    for index, codes in self.by_system.get(system, ()):
+                        if not codes or coding.get("code") in codes:
+                            found[index] = True
+        except SHAPE_ERRORS:
+            return None  # each reader meets (and records) the error itself
+        return found
 
 
 class _Target:
@@ -406,6 +476,9 @@ class _Dispatch:
                 self.by_related.setdefault(str(related.variable.resource), []).append(related)
             for variable, chain in reader.chains:
                 self.targets[(reader.spec.name, variable.name)] = _Target(variable, chain)
+        self.related_of_type = {
+            kind: _RelatedOfType(readers) for kind, readers in self.by_related.items()
+        }
         self.evaluated = [t for t in self.targets.values() if not t.chain.reads_id]
         self._applicable: dict[tuple[str, tuple[str, ...]], list[_Target]] = {}
         self.read = read
@@ -431,15 +504,14 @@ class _Dispatch:
         keep = False
         for reader in self.by_focus.get(kind, ()):
             keep = reader.read(resource, row, location) or keep
-        related_readers = self.by_related.get(kind)
+        related_readers = self.related_of_type.get(kind)
         if related_readers:
             usable: bool | str
             try:
                 usable = not entered_in_error(resource)
             except SHAPE_ERRORS as error:
                 usable = type(error).__name__  # each reader records it against its candidates
-            for related in related_readers:
-                keep = related.read(resource, row, location, usable) or keep
+            keep = related_readers.read(resource, row, location, usable) or keep
         if self.evaluated:
             for target in self.applicable(resource, kind):
                 target.read(resource, row, kind)

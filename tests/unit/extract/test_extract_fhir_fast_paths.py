@@ -21,7 +21,8 @@ import pytest
 
 from aanlevering.catalogue import Catalogue
 from aanlevering.demo import DemoOptions, DemoResult, generate_demo_data
-from aanlevering.extract import fhir_columns
+from aanlevering.errors import ExtractError
+from aanlevering.extract import fhir_columns, fhir_store
 from aanlevering.extract.fhir import _Plan
 from aanlevering.extract.fhir_columns import (
     Chain,
@@ -39,7 +40,7 @@ from aanlevering.extract.fhir_columns import (
 )
 from aanlevering.extract.fhir_resources import ReadElements, cut, cut_as_written
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources
-from aanlevering.extract.fhir_stream import VariableSpec, _Dispatch, _Target
+from aanlevering.extract.fhir_stream import VariableSpec, _Dispatch, _Target, entered_in_error
 from aanlevering.extract.fhirpath import compile_path
 
 REGISTRATIONS = ("dica-dsaa", "ldtr", "nkr-borst")
@@ -418,3 +419,121 @@ def test_odd_references_are_found_as_by_counting_the_plain_ones() -> None:
         odd += expected
         plain += not expected
     assert odd > 300 and plain > 300
+
+
+LINES = (
+    b"",
+    b"   ",
+    b"\t\r",
+    b'{"resourceType":"Patient","id":"p1"}',
+    b' {"resourceType":"Observation","id":"o1","valueQuantity":{"value":1.5}} ',
+    b'{"resourceType":"Patient\\n","id":"p2"}',
+    b'{"resourceType":"patient","id":"p3"}',
+    b'{"resourceType":5}',
+    b'{"id":"no-type"}',
+    b"[1,2,3]",
+    b'"text"',
+    b"{not json",
+    b'{"resourceType":"Patient","value":NaN}',
+    b'{"resourceType":"Patient","value":1e999}',
+    b'{"resourceType":"Patient","big":' + b"9" * 5000 + b"}",
+    b'{"resourceType":"Patient","name":"\\ud800"}',
+    b'{"resourceType":"Patient","name":"\xff"}',
+    b'{"resourceType":"Patient","deep":' + b"[" * 120 + b"]" * 120 + b"}",
+    b'{"resourceType":"Patient","flat":"' + b"[" * 150 + b'"}',
+    b"\xef\xbb\xbf" + b'{"resourceType":"Patient","id":"bom"}',
+    b'{"resourceType":"Encounter","id":"e1","period":{"start":"2026"}}',
+)
+
+
+@pytest.mark.parametrize("name", ["Observation.ndjson", "log.ndjson"])
+def test_ndjson_lines_read_as_the_general_path_reads_them(
+    tmp_path: Path, name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same resources, locations, left-out lines and errors (decision 0315)."""
+    rng = random.Random(name)
+    outcomes = set()
+    for trial in range(300):
+        path = tmp_path / f"{trial}" / name
+        path.parent.mkdir()
+        chosen = [rng.choice(LINES) for _ in range(rng.randint(1, 6))]
+        path.write_bytes(b"\n".join(chosen) + rng.choice([b"", b"\n"]))
+        results = []
+        for fast in (True, False):
+            if not fast:
+                monkeypatch.setattr(fhir_store, "_plain_resource", lambda raw: None)
+            others: list[int] = []
+            try:
+                read = list(fhir_store._ndjson_resources(path, others))
+                results.append(("read", repr(read), others))
+            except ExtractError as error:
+                results.append(("error", str(error), others))
+            monkeypatch.undo()
+        assert results[0] == results[1], chosen
+        outcomes.add(results[0][0])
+    assert outcomes == {"read", "error"}
+
+
+CODINGS = (
+    {"system": "http://loinc.org", "code": "39156-5"},
+    {"system": "http://loinc.org", "code": "8480-6"},
+    {"system": "https://aanlevering.example/fhir/CodeSystem/meting", "code": "ASA"},
+    {"system": "https://aanlevering.example/fhir/CodeSystem/meting", "code": "ER"},
+    {"system": "https://aanlevering.example/fhir/CodeSystem/meting", "code": ["ASA"]},
+    {"system": ["http://loinc.org"], "code": "39156-5"},
+    {"system": "http://loinc.org"},
+    {"code": "ASA"},
+    "http://loinc.org",
+    None,
+)
+
+
+def _coded(rng: random.Random, resource: dict[str, Any]) -> dict[str, Any]:
+    roll = rng.random()
+    if roll < 0.6:
+        resource["code"] = {"coding": [rng.choice(CODINGS) for _ in range(rng.randint(0, 3))]}
+    elif roll < 0.7:
+        resource["code"] = rng.choice([{"coding": 5}, {"coding": "x"}, [1], 3, None])
+    elif roll < 0.8:
+        resource["code"] = rng.choice(CODINGS)  # a Coding where a CodeableConcept belongs
+    elif roll < 0.9:
+        resource["status"] = rng.choice(["entered-in-error", "final", 7])
+    resource["partOf"] = [{"reference": "Procedure/p1"}]
+    resource["encounter"] = rng.choice([{"reference": "Encounter/e1"}, [{"reference": 5}]])
+    resource["focus"] = [{"reference": "Condition/c1"}]
+    value = rng.choice([{"valueQuantity": {"value": 3}}, {"valueInteger": 2}, {"valueCode": "A"}])
+    resource.update(value)
+    return resource
+
+
+@pytest.mark.parametrize("registration_id", REGISTRATIONS)
+def test_related_readers_of_a_type_read_what_each_reads_on_its_own(
+    demo: DemoResult, catalogue: Catalogue, registration_id: str
+) -> None:
+    """One walk of the codings gives each reader the rows (and errors) it gives alone."""
+    plan = _plan(catalogue, registration_id)
+    specs = [plan.builders[d.name].spec(raw_text=False) for d in plan.config.dictionary.datasets]
+    grouped, alone = _Dispatch(specs, plan.read, None), _Dispatch(specs, plan.read, None)
+    assert grouped.related_of_type and all(g.items for g in grouped.related_of_type.values())
+    rng = random.Random(315)
+    resources = _demo_resources(demo, registration_id)
+    resources += [_coded(rng, _resource(rng)) for _ in range(4_000)]
+    kept = 0
+    for row, resource in enumerate(resources):
+        kind = str(resource["resourceType"])
+        group = grouped.related_of_type.get(kind)
+        if group is None:
+            continue
+        try:
+            usable: bool | str = not entered_in_error(resource)
+        except SHAPE_ERRORS as error:
+            usable = type(error).__name__
+        one = group.read(resource, row, "f:1", usable)
+        each = [r.read(resource, row, "f:1", usable) for r in alone.related_of_type[kind].readers]
+        assert one == any(each)
+        kept += one
+    assert kept > 100
+    for ours, theirs in zip(grouped.focus.values(), alone.focus.values(), strict=True):
+        for a, b in zip(ours.related, theirs.related, strict=True):
+            assert a.rows.table().equals(b.rows.table())
+            assert a.rows.rows == b.rows.rows
