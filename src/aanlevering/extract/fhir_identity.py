@@ -63,26 +63,31 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+def _is_object(value: object) -> bool:
+    """``isinstance(value, Mapping)``, answered at once for the dicts decoded JSON holds."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _extension(element: Json | None, url: str) -> Any:
     for extension in (element or {}).get("extension") or ():
-        if isinstance(extension, Mapping) and extension.get("url") == url:
-            return next(
-                (v for k, v in extension.items() if k.startswith("value")),
-                None,
-            )
+        if _is_object(extension) and extension.get("url") == url:
+            for key, value in extension.items():
+                if key.startswith("value"):
+                    return value
+            return None
     return None
 
 
 def _type_codes(identifier: Json) -> set[str]:
     codings = (identifier.get("type") or {}).get("coding") or ()
-    return {str(c.get("code")) for c in codings if isinstance(c, Mapping)}
+    return {str(c.get("code")) for c in codings if _is_object(c)}
 
 
 def _current(items: Sequence[Any]) -> list[Json]:
     return [
         item
         for item in items
-        if isinstance(item, Mapping)
+        if _is_object(item)
         and item.get("use") != "old"
         and not (item.get("period") or {}).get("end")
     ]
@@ -138,7 +143,7 @@ def _names(patient: Json) -> dict[str, str | None]:
         if value is None:
             continue
         element = given_elements[index] if index < len(given_elements) else None
-        qualifier = _extension(element, EN_QUALIFIER) if isinstance(element, Mapping) else None
+        qualifier = _extension(element, EN_QUALIFIER) if _is_object(element) else None
         qualified.setdefault(str(qualifier or ""), []).append(value)
     given_names = qualified["BR"] or qualified[""] or qualified["CL"]
     return {
@@ -158,7 +163,7 @@ def _address(patient: Json) -> dict[str, str | None]:
     lines = address.get("line") or ()
     line_elements = address.get("_line") or ()
     line = _text(lines[0]) if lines else None
-    element = line_elements[0] if line_elements and isinstance(line_elements[0], Mapping) else None
+    element = line_elements[0] if line_elements and _is_object(line_elements[0]) else None
     number = _text(_extension(element, HOUSE_NUMBER))
     addition = _text(_extension(element, NUMBER_SUFFIX))
     if number is None and line and not _US_LINE.match(line) and (match := _DUTCH_LINE.match(line)):

@@ -12,6 +12,7 @@ import json
 import random
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ from aanlevering.extract.fhir_columns import (
     split,
     typed_key,
 )
+from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_resources import ReadElements, cut, cut_as_written
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources
 from aanlevering.extract.fhir_stream import VariableSpec, _Dispatch, _Target, entered_in_error
@@ -537,3 +539,53 @@ def test_related_readers_of_a_type_read_what_each_reads_on_its_own(
         for a, b in zip(ours.related, theirs.related, strict=True):
             assert a.rows.table().equals(b.rows.table())
             assert a.rows.rows == b.rows.rows
+
+
+def _proxied(value: Any) -> Any:
+    """The same JSON with every object a read-only Mapping that is no dict."""
+    if isinstance(value, dict):
+        return MappingProxyType({key: _proxied(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return [_proxied(item) for item in value]
+    return value
+
+
+def _identity_or_error(patient: Any) -> Any:
+    try:
+        return patient_identity(patient, None), patient_identity(patient, "urn:mrn")
+    except SHAPE_ERRORS as error:
+        return type(error).__name__
+
+
+def test_patient_identity_reads_dicts_as_any_mapping(demo: DemoResult) -> None:
+    """The dict shortcut of the Mapping checks changes nothing (decision 0315)."""
+    rng = random.Random(18)
+    patients = [r for r in _demo_resources(demo, "dica-dsaa") if r["resourceType"] == "Patient"]
+    awkward: list[Any] = [None, 5, "x", [], {}, [5], [{"extension": 3}], {"extension": [7]}]
+    seen = set()
+    for number in range(2_000):
+        patient = json.loads(json.dumps(rng.choice(patients)))
+        for _ in range(rng.randint(0, 3)):
+            target: Any = patient
+            path = rng.choice(
+                [
+                    ("identifier",),
+                    ("name",),
+                    ("address",),
+                    ("name", 0, "_family"),
+                    ("name", 0, "_given"),
+                    ("address", 0, "_line"),
+                    ("identifier", 0, "type"),
+                ]
+            )
+            for step in path[:-1]:
+                if isinstance(step, int):
+                    target = target[0] if isinstance(target, list) and target else None
+                else:
+                    target = target.get(step) if isinstance(target, dict) else None
+            if isinstance(target, dict):
+                target[path[-1]] = json.loads(json.dumps(rng.choice(awkward)))
+        plain = _identity_or_error(patient)
+        assert _identity_or_error(_proxied(patient)) == plain, number
+        seen.add(isinstance(plain, str))
+    assert seen == {True, False}
