@@ -580,12 +580,20 @@ class KeyBuilder:
         )
 
 
-def first_per_group(groups: np.ndarray, candidates: np.ndarray) -> dict[int, int]:
-    """For each group value, the first position (array order) among ``candidates`` positions."""
-    if len(candidates) == 0:
-        return {}
+def first_at(groups: np.ndarray, candidates: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per ``wanted`` group value the first of the ``candidates`` positions in it (-1: none).
+
+    "First" in array order of ``candidates``; a whole column at a time (decision 0316).
+    """
+    out = np.full(len(wanted), -1, dtype=np.int64)
+    if len(candidates) == 0 or len(wanted) == 0:
+        return out
     values, index = np.unique(groups[candidates], return_index=True)
-    return dict(zip(values.tolist(), candidates[index].tolist(), strict=True))
+    wanted = np.asarray(wanted, dtype=values.dtype)
+    at = np.minimum(np.searchsorted(values, wanted), len(values) - 1)
+    hit = values[at] == wanted
+    out[hit] = candidates[index[at[hit]]]
+    return out
 
 
 def dense(rows: Iterable[int], size: int) -> np.ndarray:

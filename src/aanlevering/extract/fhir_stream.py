@@ -37,7 +37,7 @@ from aanlevering.extract.fhir_columns import (
     compile_local,
     dense,
     encode,
-    first_per_group,
+    first_at,
     quiet_gc,
     reference_of,
     remember,
@@ -711,8 +711,7 @@ class Assembler:
                     str(variable.resource),
                     str(candidates.column("error")[int(bad[0])]),
                 )
-        best = first_per_group(target, np.where((target >= 0) & ~error)[0])
-        picked = np.array([best.get(int(t), -1) if t >= 0 else -1 for t in wanted], np.int64)
+        picked = first_at(target, np.where((target >= 0) & ~error)[0], wanted)
         candidate_rows = _numpy(candidates.column("row")).astype(np.int64)
         used = _at(candidate_rows, picked)
         return picked, candidates, used
@@ -748,8 +747,7 @@ class Assembler:
         if chain.reads_id:
             ids = self.keys.id.take(pa.array(np.maximum(target, 0), pa.int64()))
             claims = eligible & _numpy(pc.is_valid(ids)).astype(bool)
-            best = first_per_group(record, np.where(claims)[0])
-            picked = np.array([best.get(i, -1) for i in range(table.num_rows)], np.int64)
+            picked = first_at(record, np.where(claims)[0], np.arange(table.num_rows))
             chosen = np.maximum(_at(target, picked), 0)
             id_values = self.keys.id.take(pa.array(chosen)).to_pylist()
             finish = _finisher(variable)
@@ -776,10 +774,8 @@ class Assembler:
                 at = int(record[np.where(bad)[0][0]])
                 name = str(nodes.column("error")[int(node[np.where(bad)[0][0]])])
                 raise _shape_error(str(table.column("loc")[at]), spec.focus, name)
-        best = first_per_group(record, np.where(node >= 0)[0])
-        picked = np.array(
-            [int(node[best[i]]) if i in best else -1 for i in range(table.num_rows)], np.int64
-        )
+        best = first_at(record, np.where(node >= 0)[0], np.arange(table.num_rows))
+        picked = _at(node, best)
         return picked, nodes
 
     def _focus_positions(self, reader: _Focus, table: pa.Table) -> np.ndarray:

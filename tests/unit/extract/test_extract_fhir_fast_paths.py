@@ -34,6 +34,7 @@ from aanlevering.extract.fhir_columns import (
     choice_key,
     compile_local,
     encode,
+    first_at,
     has_odd_references,
     local_items,
     split,
@@ -589,3 +590,26 @@ def test_patient_identity_reads_dicts_as_any_mapping(demo: DemoResult) -> None:
         assert _identity_or_error(_proxied(patient)) == plain, number
         seen.add(isinstance(plain, str))
     assert seen == {True, False}
+
+
+def _straight_first(groups: np.ndarray, candidates: np.ndarray, wanted: np.ndarray) -> list[int]:
+    """As it was: a dict of each group's first candidate, asked per wanted value."""
+    best: dict[int, int] = {}
+    for position in candidates.tolist():
+        best.setdefault(int(groups[position]), position)
+    return [best.get(int(value), -1) for value in wanted.tolist()]
+
+
+def test_first_candidates_per_group_are_the_dict_lookups() -> None:
+    """Decision 0316: the picks of the joins a column at a time."""
+    rng = np.random.default_rng(316)
+    hits = 0
+    for _ in range(2_000):
+        size = int(rng.integers(0, 40))
+        groups = rng.integers(-3, 12, size=size)
+        candidates = np.flatnonzero(rng.random(size) < 0.6)
+        wanted = rng.integers(-5, 15, size=int(rng.integers(0, 30)))
+        found = first_at(groups, candidates, wanted)
+        assert found.tolist() == _straight_first(groups, candidates, wanted)
+        hits += int((found >= 0).sum())
+    assert hits > 5_000
