@@ -506,7 +506,7 @@ class _Plan:
 
     def _assemble(
         self, period: Period, rows_of: Any, files: tuple[str, ...]
-    ) -> tuple[Extract, list[str]]:
+    ) -> tuple[Extract, pa.Array]:
         config = self.config
         selected: dict[str, PeriodSelection] = {}
         unrestricted: dict[str, Rows] = {}
@@ -527,7 +527,8 @@ class _Plan:
         extracted = assemble_extract(
             config, period, "fhir", selected, unrestricted, files=by_dataset
         )
-        records = [ref for d in extracted.datasets.values() for ref in d.row_refs.to_pylist()]
+        refs = [d.row_refs.cast(pa.string()) for d in extracted.datasets.values()]
+        records = pa.concat_arrays(refs) if refs else pa.array([], pa.string())
         return extracted, records
 
     def stored(self, input_path: Path, period: Period) -> Extract:
@@ -550,7 +551,9 @@ class _Plan:
             return extracted
         return replace(
             extracted,
-            source_resources=KeptSources.of_table(kept.table(records), self.options.work_dir),
+            source_resources=KeptSources.of_table(
+                kept.table(records.to_pylist()), self.options.work_dir
+            ),
         )
 
     def streamed(self, input_path: Path, period: Period) -> Extract:

@@ -596,10 +596,13 @@ def first_at(groups: np.ndarray, candidates: np.ndarray, wanted: np.ndarray) -> 
     return out
 
 
-def dense(rows: Iterable[int], size: int) -> np.ndarray:
+def dense(rows: Iterable[int] | np.ndarray, size: int) -> np.ndarray:
     """An index over resource rows: position of each row in ``rows`` (-1: absent, first wins)."""
     out = np.full(size, -1, dtype=np.int64)
-    positions = np.fromiter(rows, dtype=np.int64)
+    if isinstance(rows, np.ndarray):
+        positions = rows.astype(np.int64, copy=False)
+    else:
+        positions = np.fromiter(rows, dtype=np.int64)
     if len(positions):
         order = np.arange(len(positions))[::-1]  # later writes lose: the first position stays
         out[positions[order]] = order

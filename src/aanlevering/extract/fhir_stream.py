@@ -600,7 +600,8 @@ class Assembler:
         self.is_patient = _numpy(pc.equal(streamed.keys.type, "Patient")).astype(bool)
         patients = streamed.patients
         self.patients = patients.filter(pa.array(self.first[_numpy(patients.column("row"))]))
-        self.patient_at = dense(_numpy(self.patients.column("row")).tolist(), self.keys.count)
+        patient_rows = _numpy(self.patients.column("row")).astype(np.int64)
+        self.patient_at = dense(patient_rows, self.keys.count)
         self.kept: list[tuple[pa.Array, np.ndarray]] = []
 
     def records(self, spec: DatasetSpec) -> StreamedRecords:
@@ -765,7 +766,7 @@ class Assembler:
             )
             return np.arange(table.num_rows), source
         nodes = self.streamed.targets[(spec.name, variable.name)].rows.table()
-        node_at = dense(_numpy(nodes.column("row")).astype(np.int64).tolist(), self.keys.count)
+        node_at = dense(_numpy(nodes.column("row")).astype(np.int64), self.keys.count)
         node = np.where(eligible, _at(node_at, target), -1)
         errors = _numpy(pc.is_valid(nodes.column("error"))).astype(bool)
         if errors.any():
@@ -796,16 +797,20 @@ class Assembler:
         ]
         return np.stack(columns, axis=1) if columns else np.empty((len(rows), 0), np.int64)
 
-    def kept_table(self, records: Sequence[str]) -> KeptSources:
+    def kept_table(self, records: Sequence[str] | pa.Array | pa.ChunkedArray) -> KeptSources:
         """(row_ref, key, where the text is) of the kept records' resources, in reading order.
 
         The texts stay in the file they were written to while reading (decision 0310).
         """
         texts = self.streamed.texts
         assert texts is not None, "the input was read without keeping texts"
-        wanted = pa.array(list(records), pa.string())
+        wanted = (
+            records.cast(pa.string())
+            if isinstance(records, pa.Array | pa.ChunkedArray)
+            else pa.array(list(records), pa.string())
+        )
         text_rows = texts.text_rows()
-        text_at = dense(text_rows.tolist(), self.keys.count)
+        text_at = dense(text_rows, self.keys.count)
         out_refs: list[pa.Array] = []
         out_rows: list[np.ndarray] = []
         for locations, kept in self.kept:
