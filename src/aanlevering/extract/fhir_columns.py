@@ -132,13 +132,18 @@ class Builder:
         self.names = list(types)
         self.pending: list[tuple[Any, ...]] = []
         self.batches: list[pa.RecordBatch] = []
-        self.rows = 0
+        self._flushed = 0
+
+    @property
+    def rows(self) -> int:
+        """Rows added so far."""
+        return self._flushed + len(self.pending)
 
     def add(self, row: tuple[Any, ...]) -> None:
         """Append one row (a tuple in column order)."""
-        self.pending.append(row)
-        self.rows += 1
-        if len(self.pending) >= BATCH:
+        pending = self.pending
+        pending.append(row)
+        if len(pending) >= BATCH:
             self.flush()
 
     def add_named(self, values: Mapping[str, Any]) -> None:
@@ -155,6 +160,7 @@ class Builder:
             for name, column in zip(self.names, columns, strict=True)
         ]
         self.batches.append(pa.RecordBatch.from_arrays(arrays, names=self.names))
+        self._flushed += len(self.pending)
         self.pending = []
 
     def table(self) -> pa.Table:

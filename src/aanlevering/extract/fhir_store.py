@@ -182,11 +182,12 @@ def _ndjson_resources(path: Path, others: list[int]) -> Iterator[tuple[Resource,
     in ``Observation.ndjson`` such a line, and anywhere a line that is not JSON,
     stops the extract: resources of the export would be lost.
     """
+    name = path.name
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             fast = _plain_resource(raw)
             if fast is not None:
-                yield fast, f"{path.name}:{number}"
+                yield fast, f"{name}:{number}"
                 continue
             if not raw.strip():
                 continue
