@@ -207,14 +207,19 @@ class _Focus:
                 self.local.append((variable, compile_local(compiled), _finisher(variable)))
                 columns.update(_value_columns(variable))
         self.rows = Builder(columns)
-        self.chain_refs = [
-            (variable.name, chain, compile_local(chain.refs) if chain.refs else None)
-            for variable, chain in self.chains
-        ]
-        self.refs = {
-            variable.name: Builder({"frow": pa.int64(), "link": pa.int8(), "ref": pa.string()})
-            for variable, _ in self.chains
-        }
+        # Chains that follow the same references (subject.resolve().gender and
+        # .deceasedDateTime) share one evaluation and one column of them.
+        self.chain_refs: list[tuple[Builder, Chain, Items | None]] = []
+        self.refs: dict[str, Builder] = {}
+        shared: dict[tuple[FhirPath | None, str | None], Builder] = {}
+        for variable, chain in self.chains:
+            builder = shared.get((chain.refs, chain.root))
+            if builder is None:
+                builder = Builder({"frow": pa.int64(), "link": pa.int8(), "ref": pa.string()})
+                shared[(chain.refs, chain.root)] = builder
+                compiled_refs = compile_local(chain.refs) if chain.refs else None
+                self.chain_refs.append((builder, chain, compiled_refs))
+            self.refs[variable.name] = builder
         self._blank = (None,) * (len(columns) - len(_FOCUS_COLUMNS))
 
     def read(self, resource: dict[str, Any], row: int, location: str) -> bool:
@@ -236,8 +241,7 @@ class _Focus:
                 found = items(resource)
                 values.extend(finish(found[0] if found else None))
             frow = self.rows.rows
-            for name, chain, refs in self.chain_refs:
-                builder = self.refs[name]
+            for builder, chain, refs in self.chain_refs:
                 for link, ref in _chain_refs(chain, refs, resource):
                     builder.add((frow, link, ref))
             record = (
