@@ -808,6 +808,8 @@ class Assembler:
         """
         texts = self.streamed.texts
         assert texts is not None, "the input was read without keeping texts"
+        self.streamed.texts = None
+        self._release_joins()  # before the kept rows' columns are taken (the extract's peak)
         wanted = (
             records.cast(pa.string())
             if isinstance(records, pa.Array | pa.ChunkedArray)
@@ -838,8 +840,6 @@ class Assembler:
         ).astype(bool)
         good &= text_at[rows] >= 0
         positions = text_at[rows[good]]
-        self.streamed.texts = None
-        self._release_joins()
         file, sizes = texts.close()
         kept_sources = KeptSources(
             pa.table(
