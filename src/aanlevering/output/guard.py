@@ -460,16 +460,18 @@ def leaf_texts(resource_type: str, key: str, value: Any) -> Iterator[tuple[str, 
     elements together (``resourceType``, ``id`` and ``meta`` are skipped members).
     Not for QuestionnaireResponses and Patients, whose leaves are named differently.
     """
-    if _only_skipped(value):  # a reference alone (most elements told): nothing to check
+    if only_skipped(value):  # a reference alone: nothing to check
         return
     yield from _json_leaves({"resourceType": resource_type, key: value}, "", "")
 
 
-def _only_skipped(value: Any) -> bool:
+def only_skipped(value: Any) -> bool:
     """Whether ``value`` is an object (or a list of them) of skipped members only."""
+    if type(value) is dict:
+        return _SKIPPED_MEMBERS.issuperset(value)
     if type(value) is list:
         return all(type(item) is dict and _SKIPPED_MEMBERS.issuperset(item) for item in value)
-    return type(value) is dict and _SKIPPED_MEMBERS.issuperset(value)
+    return False
 
 
 def _csv_cells(line: str, header: list[str], skipped: tuple[str, ...]) -> Iterator[tuple[str, str]]:

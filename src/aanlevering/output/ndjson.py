@@ -58,7 +58,7 @@ def write_ndjson(
         # Source resources are written a few thousand lines at a time: one write (one
         # hand-over to the writer thread) per resource cost more than minimising it.
         pending: dict[str, list[str]] = {}
-        for item in stream.minimised():
+        for item in stream.minimised(patients=False):
             name = f"{item.resource_type}.ndjson"
             lines = pending.setdefault(name, [])
             lines.append(item.text)

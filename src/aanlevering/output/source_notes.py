@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from aanlevering.output.guard import leaf_texts
+from aanlevering.output.guard import leaf_texts, only_skipped
 from aanlevering.output.result import BuiltValues
 
 #: Files the guard names leaves in differently (answers by item, the Patient's
@@ -44,8 +44,8 @@ class SourceNotes:
 
     def element(self, resource_type: str, key: str, value: Any) -> None:
         """The element ``key`` of a minimised ``resource_type`` holds ``value``."""
-        if resource_type in UNNOTED_TYPES:
-            return
+        if resource_type in UNNOTED_TYPES or only_skipped(value):
+            return  # most elements told: a reference alone, which the guard skips
         file = f"{resource_type}.ndjson"
         for column, text in leaf_texts(resource_type, key, value):
             noted = self._texts.get((file, column))
