@@ -411,7 +411,9 @@ REMEMBERED_BYTES = 4 << 20
 LONGEST_REMEMBERED = 2048
 
 #: Told each top-level element a minimised text carries as it is made (resource type,
-#: element name, minimised value); remembered elements are told once.
+#: element name, minimised value); remembered elements are told once. A plain reference
+#: (``{"reference": ...}`` or a list of one) is not told: its only value is the delivered
+#: reference this module wrote, nothing of the source.
 ElementNote = Callable[[str, str, Any], None]
 
 
@@ -584,7 +586,7 @@ class TextMinimiser:
                 kept = self._minimiser.element(value, key)
             if type(value) in _SCALARS or kept not in (None, {}, []):
                 done = (element.head + _text(kept), kept)
-        if done[0] is not None and self.note is not None:
+        if done[0] is not None and self.note is not None and plain is None:
             self.note(resource_type, key, kept)
         if len(member) <= LONGEST_REMEMBERED:
             if self._held > REMEMBERED_BYTES:

@@ -34,7 +34,12 @@ from aanlevering.fhir.minimise import (
 from aanlevering.fhir.patient import PatientBuilder
 from aanlevering.fhir.patient_columns import patient_texts
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
-from aanlevering.output.content import DeliveryInput, PatientIndex, index_patients
+from aanlevering.output.content import (
+    DeliveryInput,
+    PatientIndex,
+    SourceResource,
+    index_patients,
+)
 from aanlevering.output.fhir_records import RESOURCE_TYPE, Note, RecordEncoder
 from aanlevering.output.result import BuiltValues
 from aanlevering.output.source_notes import SourceNotes
@@ -270,51 +275,79 @@ class FhirStream:
         self._counters[resource_type] = index + 1
         return self.policy.selects(index)
 
-    def minimised(self, patients: bool = True) -> Iterator[Encoded]:
-        """The minimised source resources, in source order.
+    def minimised(self) -> Iterator[Encoded]:
+        """The minimised source resources, in source order, with the Patient each is about."""
+        for resource_type, delivered_id, patient, text in self._minimised(patients=True):
+            yield Encoded(resource_type, delivered_id, patient, text)
+
+    def minimised_texts(self) -> Iterator[tuple[str, str]]:
+        """(resource type, text) of each minimised source resource, in source order.
+
+        What NDJSON needs: no Patient per resource (only Bundles group by it) and no
+        :class:`Encoded` (5M of each at a million patients).
+        """
+        for resource_type, _, _, text in self._minimised(patients=False):
+            yield resource_type, text
+
+    def _minimised(self, patients: bool) -> Iterator[tuple[str, str, str | None, str]]:
+        """(type, delivered id, Patient or None, text) of each minimised source resource.
 
         With ``built``, the leaves of every resource are noted for the output guard
-        (decision 0304) once the last resource has been handed on. ``patients``: say
-        which delivered Patient each resource is about (Bundles group by it; NDJSON
-        does not ask, 5M lookups at a million patients).
+        (decision 0304) once the last resource has been handed on.
         """
         notes = SourceNotes(self.built) if self.built is not None else None
-        patient_refs = {self.subject(d): d for d in self.index.delivered_ids.values()}
+        patient_refs = (
+            {self.subject(d): d for d in self.index.delivered_ids.values()} if patients else None
+        )
         sources = self.content.source_resources
         if isinstance(sources, SourceTexts):
-            # Straight from the extract's texts, remembering repeated elements (the same
-            # bytes as minimise_resource and dumps; see TextMinimiser).
-            minimiser = TextMinimiser(
-                self.references, self.style, notes.element if notes is not None else None
-            )
-            for source_text in sources.texts():
-                item = minimiser.minimised(source_text)
-                if notes is not None:
-                    notes.resource(item.resource_type)
-                if self._selected(item.resource_type):
-                    validate_resource(item.text, f"{item.resource_type} {item.id}")
-                yield Encoded(
-                    item.resource_type,
-                    item.id,
-                    _patient_of(item.patient_elements, patient_refs) if patients else None,
-                    item.text,
-                )
+            yield from self._from_texts(sources, notes, patient_refs)
         else:
-            for source in sources:
-                resource = minimise_resource(source.resource, self.references, self.style)
-                text = dumps(resource)
-                resource_type = str(resource["resourceType"])
-                if notes is not None:
-                    notes.resource(resource_type)
-                    for key, value in resource.items():
-                        if key not in _HEADER:
-                            notes.element(resource_type, key, value)
-                if self._selected(resource_type):
-                    validate_resource(text, f"{resource_type} {resource['id']}")
-                patient = _patient_of(resource, patient_refs) if patients else None
-                yield Encoded(resource_type, str(resource["id"]), patient, text)
+            yield from self._from_resources(sources, notes, patient_refs)
         if notes is not None:
             notes.close()
+
+    def _from_texts(
+        self, sources: SourceTexts, notes: SourceNotes | None, patient_refs: dict[str, str] | None
+    ) -> Iterator[tuple[str, str, str | None, str]]:
+        """Straight from the extract's texts, remembering repeated elements (the same bytes
+        as minimise_resource and dumps; see TextMinimiser)."""
+        minimiser = TextMinimiser(
+            self.references, self.style, notes.element if notes is not None else None
+        )
+        patient = None
+        for source_text in sources.texts():
+            item = minimiser.minimised(source_text)
+            if notes is not None:
+                notes.resource(item.resource_type)
+            if self._selected(item.resource_type):
+                validate_resource(item.text, f"{item.resource_type} {item.id}")
+            if patient_refs is not None:
+                patient = _patient_of(item.patient_elements, patient_refs)
+            yield item.resource_type, item.id, patient, item.text
+
+    def _from_resources(
+        self,
+        sources: Sequence[SourceResource],
+        notes: SourceNotes | None,
+        patient_refs: dict[str, str] | None,
+    ) -> Iterator[tuple[str, str, str | None, str]]:
+        """Decoded resources (tests, callers outside the pipeline), one by one."""
+        patient = None
+        for source in sources:
+            resource = minimise_resource(source.resource, self.references, self.style)
+            text = dumps(resource)
+            resource_type = str(resource["resourceType"])
+            if notes is not None:
+                notes.resource(resource_type)
+                for key, value in resource.items():
+                    if key not in _HEADER:
+                        notes.element(resource_type, key, value)
+            if self._selected(resource_type):
+                validate_resource(text, f"{resource_type} {resource['id']}")
+            if patient_refs is not None:
+                patient = _patient_of(resource, patient_refs)
+            yield resource_type, str(resource["id"]), patient, text
 
 
 #: The members every minimised resource starts with: ours (the guard skips them).

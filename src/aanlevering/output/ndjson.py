@@ -57,16 +57,17 @@ def write_ndjson(
                 counts[dataset] += len(records_batch.ids)
         # Source resources are written a few thousand lines at a time: one write (one
         # hand-over to the writer thread) per resource cost more than minimising it.
-        pending: dict[str, list[str]] = {}
-        for item in stream.minimised(patients=False):
-            name = f"{item.resource_type}.ndjson"
-            lines = pending.setdefault(name, [])
-            lines.append(item.text)
+        pending: dict[str, list[str]] = {}  # by resource type
+        for resource_type, text in stream.minimised_texts():
+            lines = pending.get(resource_type)
+            if lines is None:
+                lines = pending[resource_type] = []
+            lines.append(text)
             if len(lines) >= _SOURCE_LINES:
-                _write_lines(files, name, lines)
-                pending[name] = []
-        for name, lines in pending.items():
-            _write_lines(files, name, lines)
+                _write_lines(files, f"{resource_type}.ndjson", lines)
+                pending[resource_type] = []
+        for resource_type, lines in pending.items():
+            _write_lines(files, f"{resource_type}.ndjson", lines)
         written = files.commit()
     versions, profiles = stream.patient_builder.labels()
     log.info(

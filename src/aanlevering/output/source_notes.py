@@ -33,9 +33,13 @@ class SourceNotes:
         self._texts: dict[tuple[str, str], set[str]] = {}
         self._files: set[str] = set()
         self._dropped: set[str] = set()
+        self._types: set[str] = set()
 
     def resource(self, resource_type: str) -> None:
         """A resource of ``resource_type`` is written (its file is noted, or scanned)."""
+        if resource_type in self._types:
+            return  # 5M resources at a million patients, a handful of types
+        self._types.add(resource_type)
         file = f"{resource_type}.ndjson"
         if resource_type in UNNOTED_TYPES:
             self._dropped.add(file)
