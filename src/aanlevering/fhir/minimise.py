@@ -473,7 +473,8 @@ class TextMinimiser:
     type, element name and the element's JSON text; the resource's text is
     then joined from the header and the elements' texts, exactly as
     ``json.dumps`` joins a dict's members. ``note`` is told each element as
-    it is made, so every element of every resource type is told at least once.
+    it is made, so every element of every resource type (but a plain
+    reference, see :data:`ElementNote`) is told at least once.
 
     What an element minimises to depends only on its text, the element name
     and the reference map (the resource's own id only names it in errors), so
