@@ -470,7 +470,9 @@ class TextMinimiser:
     ``valueQuantity``, a Patient's ``subject``, a Procedure's ``partOf``).
     Each top-level element is minimised by the same :class:`_Minimiser` on its
     first appearance and its minimised text is remembered by the resource
-    type, element name and the element's JSON text; the resource's text is
+    type, element name and the element's JSON text (a plain reference is made
+    every time instead: mostly seen once, it crowded out the repeated elements,
+    decision 0305); the resource's text is
     then joined from the header and the elements' texts, exactly as
     ``json.dumps`` joins a dict's members. ``note`` is told each element as
     it is made, so every element of every resource type (but a plain
@@ -569,25 +571,18 @@ class TextMinimiser:
         if plain is not None:
             # {"reference":"Type/id"} (or a list of one), by far the most common distinct
             # element: what _Minimiser.reference makes of it, without decoding and encoding.
-            self._minimiser.where = f"{resource_type} {delivered_id}"
-            target = self._minimiser.target(plain[0])
-            kept: Any = None
-            if target is not None:
-                text = f'{{"reference":{encode_basestring(target)}}}'
-                kept = {"reference": target}
-                if plain[1]:
-                    text, kept = f"[{text}]", [kept]
-                done = (element.head + text, kept)
+            # Not remembered: mostly seen once (a Patient's subject recurs far apart), it
+            # filled the memory and made the repeated elements be forgotten and made anew.
+            return self._plain(resource_type, delivered_id, element, plain)
+        value = msgspec.json.decode(member)
+        if type(value) in _SCALARS:
+            kept = value
         else:
-            value = msgspec.json.decode(member)
-            if type(value) in _SCALARS:
-                kept = value
-            else:
-                self._minimiser.where = f"{resource_type} {delivered_id}"
-                kept = self._minimiser.element(value, key)
-            if type(value) in _SCALARS or kept not in (None, {}, []):
-                done = (element.head + _text(kept), kept)
-        if done[0] is not None and self.note is not None and plain is None:
+            self._minimiser.where = f"{resource_type} {delivered_id}"
+            kept = self._minimiser.element(value, key)
+        if type(value) in _SCALARS or kept not in (None, {}, []):
+            done = (element.head + _text(kept), kept)
+        if done[0] is not None and self.note is not None:
             self.note(resource_type, key, kept)
         if len(member) <= LONGEST_REMEMBERED:
             if self._held > REMEMBERED_BYTES:
@@ -595,6 +590,25 @@ class TextMinimiser:
             element.remembered[member] = done
             self._held += len(member) + len(done[0] or "") + 400  # with the objects around them
         return done
+
+    def _plain(
+        self, resource_type: str, delivered_id: str, element: _Element, plain: tuple[str, bool]
+    ) -> tuple[str | None, Any]:
+        """A plain reference element: what :meth:`_Minimiser.reference` makes of it."""
+        minimiser = self._minimiser
+        try:
+            target = minimiser.target(plain[0])
+        except OutputError:
+            # The error names the resource; named only now (most references resolve).
+            minimiser.where = f"{resource_type} {delivered_id}"
+            target = minimiser.target(plain[0])
+        if target is None:
+            return (None, None)
+        text = f'{{"reference":{encode_basestring(target)}}}'
+        kept: Any = {"reference": target}
+        if plain[1]:
+            text, kept = f"[{text}]", [kept]
+        return (element.head + text, kept)
 
     def _forget(self) -> None:
         for elements in self._elements.values():

@@ -337,3 +337,33 @@ def test_every_element_written_is_told_for_its_resource_type(closed: bool) -> No
         }
     assert carried and carried <= told
     assert len({kind for kind, _, _ in carried}) >= 3
+
+
+def test_plain_references_do_not_crowd_out_the_remembered_elements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Plain references (mostly each seen once) are made every time and not remembered, so a
+    memory of a few elements keeps the repeated ``code``: made (and told) once, same texts."""
+    monkeypatch.setattr(minimise, "REMEMBERED_BYTES", 5_000)
+    code = {"coding": [{"system": "http://loinc.org", "code": "8867-4"}], "text": "hartslag"}
+    resources = [
+        {
+            "resourceType": "Observation",
+            "id": f"o{n}",
+            "status": "final",
+            "code": code,
+            "encounter": {"reference": f"Encounter/e{n}"},
+            "partOf": [{"reference": f"Procedure/p{n}"}],
+            "subject": {"reference": f"Patient/p{n % 2 + 1}"},
+        }
+        for n in range(1_000)
+    ]
+    texts = [SORTED.encode(r) for r in resources]
+    straight = _both(texts, resources, closed=False, style="relative")[0]
+    told: list[str] = []
+    minimiser = TextMinimiser(
+        _references(resources, False), "relative", lambda _, key, __: told.append(key)
+    )
+    assert [_from_text(t, minimiser) for t in texts] == straight
+    assert told.count("code") == 1 and told.count("status") == 1
+    assert '"partOf":[{"reference":"Procedure/' in straight[0][0]  # keyed (an open map)
