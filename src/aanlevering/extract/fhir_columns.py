@@ -568,7 +568,9 @@ class KeyBuilder:
         """The key columns, with the first copy of each key marked."""
         table = self.columns.table()
         key = table.column("key").combine_chunks()
-        first_of = first_copies(key)
+        first_of = np.asarray(
+            pc.index_in(key, value_set=key).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
         full_urls = pa.table(
             {
                 "full_url": pa.array(list(self.full_urls), pa.string()),
@@ -582,27 +584,6 @@ class KeyBuilder:
             first_of=first_of,
             full_urls=full_urls,
         )
-
-
-def first_copies(values: pa.Array) -> np.ndarray:
-    """Per value, the position of its first copy (``index_in(values, value_set=values)``).
-
-    One hash pass (decision 0317): ``dictionary_encode`` numbers the distinct values
-    in order of first appearance, so a value is new where its number exceeds every
-    number before it, and the n-th new position is the first copy of number n.
-    (``index_in`` hashed every value twice, once to build its set and once to look up.)
-    """
-    numbers = np.asarray(
-        values.dictionary_encode().indices.to_numpy(zero_copy_only=False), dtype=np.int64
-    )
-    if len(numbers) == 0:
-        return numbers
-    highest = np.maximum.accumulate(numbers)
-    new = np.empty(len(numbers), dtype=bool)
-    new[0] = True
-    np.greater(highest[1:], highest[:-1], out=new[1:])
-    del highest
-    return np.flatnonzero(new)[numbers]
 
 
 def first_at(groups: np.ndarray, candidates: np.ndarray, wanted: np.ndarray) -> np.ndarray:

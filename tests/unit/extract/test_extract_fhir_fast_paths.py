@@ -35,7 +35,6 @@ from aanlevering.extract.fhir_columns import (
     compile_local,
     encode,
     first_at,
-    first_copies,
     has_odd_references,
     local_items,
     split,
@@ -614,30 +613,3 @@ def test_first_candidates_per_group_are_the_dict_lookups() -> None:
         assert found.tolist() == _straight_first(groups, candidates, wanted)
         hits += int((found >= 0).sum())
     assert hits > 5_000
-
-
-def _straight_first_copies(values: pa.Array) -> list[int]:
-    return pc.index_in(values, value_set=values).to_pylist()
-
-
-def test_first_copies_are_where_index_in_finds_each_key(demo: DemoResult) -> None:
-    """Decision 0317: the key check's first copies, one hash pass instead of two."""
-    rng = random.Random(317)
-    for _ in range(500):
-        alphabet = rng.choice(["ab", "abc/", "é\x00P", "Patient/1"])
-        values = pa.array(
-            [
-                "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 3)))
-                for _ in range(rng.randint(0, 60))
-            ],
-            pa.string(),
-        )
-        assert first_copies(values).tolist() == _straight_first_copies(values)
-    for registration_id in REGISTRATIONS:
-        builder = KeyBuilder()
-        for resource in _demo_resources(demo, registration_id) * 2:  # every key twice
-            builder.add(resource, "x.ndjson:1", None)
-        keys = builder.done()
-        assert keys.first_of.tolist() == _straight_first_copies(keys.key)
-        half = len(keys.key) // 2
-        assert half and (keys.first_of[half:] < half).all()
