@@ -449,7 +449,15 @@ def _plain_reference(member: bytes) -> tuple[str, bool] | None:
 class _Element:
     """What the top level does with one element name, and its remembered texts."""
 
-    __slots__ = ("dropped", "head", "names_patient", "plain_references", "remembered")
+    __slots__ = (
+        "dropped",
+        "head",
+        "last_made",
+        "last_text",
+        "names_patient",
+        "plain_references",
+        "remembered",
+    )
 
     def __init__(self, key: str) -> None:
         self.dropped = _dropped(key, top=True)
@@ -459,6 +467,10 @@ class _Element:
         self.names_patient = key in PATIENT_ELEMENTS
         #: element text -> (its ``"key":value`` text or None when minimised away, the value)
         self.remembered: dict[bytes, tuple[str | None, Any]] = {}
+        #: The last plain reference made for this name (a Patient's ``subject`` on the
+        #: resources that follow each other), its text and what it became.
+        self.last_text = b""
+        self.last_made: tuple[str | None, Any] = (None, None)
 
 
 class TextMinimiser:
@@ -472,7 +484,7 @@ class TextMinimiser:
     first appearance and its minimised text is remembered by the resource
     type, element name and the element's JSON text (a plain reference is made
     every time instead: mostly seen once, it crowded out the repeated elements,
-    decision 0305); the resource's text is
+    decision 0305; only the last one per name is kept, decision 0306); the resource's text is
     then joined from the header and the elements' texts, exactly as
     ``json.dumps`` joins a dict's members. ``note`` is told each element as
     it is made, so every element of every resource type (but a plain
@@ -566,6 +578,8 @@ class TextMinimiser:
         self, resource_type: str, delivered_id: str, key: str, member: bytes, element: _Element
     ) -> tuple[str | None, Any]:
         """Minimise one top-level element as :meth:`_Minimiser.mapping` does, and remember it."""
+        if member == element.last_text:  # only plain references are kept there
+            return element.last_made
         done: tuple[str | None, Any] = (None, None)
         plain = _plain_reference(member) if element.plain_references else None
         if plain is not None:
@@ -573,7 +587,10 @@ class TextMinimiser:
             # element: what _Minimiser.reference makes of it, without decoding and encoding.
             # Not remembered: mostly seen once (a Patient's subject recurs far apart), it
             # filled the memory and made the repeated elements be forgotten and made anew.
-            return self._plain(resource_type, delivered_id, element, plain)
+            # Only the last one per name is kept, for the resources that follow it.
+            done = self._plain(resource_type, delivered_id, element, plain)
+            element.last_text, element.last_made = member, done
+            return done
         value = msgspec.json.decode(member)
         if type(value) in _SCALARS:
             kept = value
@@ -614,6 +631,7 @@ class TextMinimiser:
         for elements in self._elements.values():
             for element in elements.values():
                 element.remembered.clear()
+                element.last_text, element.last_made = b"", (None, None)
         self._held = 0
         self._changes = self.references.changes
 

@@ -367,3 +367,30 @@ def test_plain_references_do_not_crowd_out_the_remembered_elements(
     assert [_from_text(t, minimiser) for t in texts] == straight
     assert told.count("code") == 1 and told.count("status") == 1
     assert '"partOf":[{"reference":"Procedure/' in straight[0][0]  # keyed (an open map)
+
+
+def test_a_plain_reference_repeated_by_the_next_resources_is_made_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The last plain reference per name is kept: a Patient's ``subject`` on resources that
+    follow each other is resolved once, with the texts of minimise_resource."""
+    resources = [
+        {
+            "resourceType": "Observation",
+            "id": f"o{n}",
+            "subject": {"reference": f"Patient/p{n // 4 + 1}"},
+            "encounter": {"reference": "Encounter/e1" if n % 2 else "Encounter/e2"},
+        }
+        for n in range(8)
+    ]
+    texts = [SORTED.encode(r) for r in resources]
+    straight = _both(texts, resources, closed=False, style="urn")[0]
+    made: list[str] = []
+    target = minimise._Minimiser.target
+    monkeypatch.setattr(
+        minimise._Minimiser, "target", lambda self, text: made.append(text) or target(self, text)
+    )
+    minimiser = TextMinimiser(_references(resources, False), "urn")
+    assert [_from_text(t, minimiser) for t in texts] == straight
+    assert made.count("Patient/p1") == made.count("Patient/p2") == 1
+    assert made.count("Encounter/e1") == 4  # alternating: made every time
