@@ -402,6 +402,29 @@ def encode(resource: Mapping[str, Any]) -> str:
     return _ENCODER.encode(resource).decode("utf-8")
 
 
+def sort_references(
+    references: Iterable[tuple[int, str]],
+) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(position, id) of ``urn:`` references and (position, ``Type/id`` key) of the others.
+
+    The streaming reader and its pin tests sort references the same way; a reference
+    no key is made of (no FHIR type) is in neither list, a conditional one is
+    :class:`Unsupported`.
+    """
+    urn: list[tuple[int, str]] = []
+    typed: list[tuple[int, str]] = []
+    for position, text in references:
+        if text.startswith(("urn:uuid:", "urn:oid:")):
+            urn.append((position, text.rsplit(":", 1)[-1]))
+        elif "?" in text:
+            raise Unsupported("a conditional reference (Type?identifier=...)")
+        else:
+            key = typed_key(text)
+            if key is not None:
+                typed.append((position, key))
+    return urn, typed
+
+
 @dataclass
 class Keys:
     """One row per distinct resource (the first copy read) and its identity in the input."""
@@ -447,17 +470,7 @@ class Keys:
         )
         rest = todo[~plain]
         texts = pc.filter(pending, pa.array(~plain)).to_pylist() if len(rest) else []
-        urn: list[tuple[int, str]] = []
-        typed: list[tuple[int, str]] = []
-        for position, text in zip(rest.tolist(), texts, strict=True):
-            if text.startswith(("urn:uuid:", "urn:oid:")):
-                urn.append((position, text.rsplit(":", 1)[-1]))
-            elif "?" in text:
-                raise Unsupported("a conditional reference (Type?identifier=...)")
-            else:
-                key = typed_key(text)
-                if key is not None:
-                    typed.append((position, key))
+        urn, typed = sort_references(zip(rest.tolist(), texts, strict=True))
         wanted = [pc.filter(pending, pa.array(plain))]
         positions = [todo[plain]]
         if typed:

@@ -37,13 +37,19 @@ from aanlevering.extract.fhir_columns import (
     first_at,
     has_odd_references,
     local_items,
+    sort_references,
     split,
-    typed_key,
 )
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_resources import ReadElements, cut, cut_as_written
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources
-from aanlevering.extract.fhir_stream import VariableSpec, _Dispatch, _Target, entered_in_error
+from aanlevering.extract.fhir_stream import (
+    DatasetSpec,
+    VariableSpec,
+    _Dispatch,
+    _Target,
+    entered_in_error,
+)
 from aanlevering.extract.fhirpath import compile_path
 
 REGISTRATIONS = ("dica-dsaa", "ldtr", "nkr-borst")
@@ -175,6 +181,10 @@ def _plan(catalogue: Catalogue, registration_id: str) -> _Plan:
     return _Plan.of(replace(config, delivery=both), None)
 
 
+def _dataset_specs(plan: _Plan) -> list[DatasetSpec]:
+    return [plan.builders[d.name].spec(raw_text=False) for d in plan.config.dictionary.datasets]
+
+
 def _demo_resources(demo: DemoResult, registration_id: str) -> list[dict[str, Any]]:
     found = InputResources(Path(demo.out_dir / "fhir-bulk" / registration_id))
     return [dict(resource) for resource, _, _ in found]
@@ -255,7 +265,7 @@ def test_targets_left_out_of_a_resource_select_nothing_there(
 ) -> None:
     """A target the dispatch does not evaluate on a resource would have kept no row of it."""
     plan = _plan(catalogue, registration_id)
-    specs = [plan.builders[d.name].spec(raw_text=False) for d in plan.config.dictionary.datasets]
+    specs = _dataset_specs(plan)
     dispatch = _Dispatch(specs, plan.read, None)
     rng = random.Random(registration_id)
     resources = _demo_resources(demo, registration_id) + [_resource(rng) for _ in range(3_000)]
@@ -311,19 +321,11 @@ def _straight_rows_of(keys: Keys, references: list[str | None]) -> np.ndarray:
         rows = keys.full_urls.column("row").to_numpy()
         hit = found >= 0
         out[hit] = keys.first_of[rows[found[hit]]]
-    urn: list[tuple[int, str]] = []
-    typed: list[tuple[int, str]] = []
-    for position, text in enumerate(references):
-        if text is None or out[position] >= 0:
-            continue
-        if text.startswith(("urn:uuid:", "urn:oid:")):
-            urn.append((position, text.rsplit(":", 1)[-1]))
-        elif "?" in text:
-            raise Unsupported("a conditional reference (Type?identifier=...)")
-        else:
-            key = typed_key(text)
-            if key is not None:
-                typed.append((position, key))
+    urn, typed = sort_references(
+        (position, text)
+        for position, text in enumerate(references)
+        if text is not None and out[position] < 0
+    )
     if typed:
         found = _index(pa.array([key for _, key in typed], pa.string()), keys.key)
         positions = np.array([position for position, _ in typed], dtype=np.int64)
@@ -515,7 +517,7 @@ def test_related_readers_of_a_type_read_what_each_reads_on_its_own(
 ) -> None:
     """One walk of the codings gives each reader the rows (and errors) it gives alone."""
     plan = _plan(catalogue, registration_id)
-    specs = [plan.builders[d.name].spec(raw_text=False) for d in plan.config.dictionary.datasets]
+    specs = _dataset_specs(plan)
     grouped, alone = _Dispatch(specs, plan.read, None), _Dispatch(specs, plan.read, None)
     assert grouped.related_of_type and all(g.items for g in grouped.related_of_type.values())
     rng = random.Random(315)
