@@ -9,7 +9,23 @@ Change them only with a new version of that contract.
 
 from __future__ import annotations
 
+import json
+
 from aanlevering.pseudonym_types import PseudonymType
+
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` builds this encoder
+#: per call; millions of delivered resources use one.
+_DELIVERED_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def delivered_json(value: object) -> str:
+    """A resource as every FHIR file of a delivery writes it: compact JSON, UTF-8, no spaces.
+
+    One spelling for the Patient, record and source-resource writers, so their
+    lines (and the bytes pinned on rerun) cannot drift apart.
+    """
+    return _DELIVERED_JSON(value)
+
 
 BASE = "https://aanlevering.example/fhir"
 

@@ -36,7 +36,6 @@ Person resources themselves are refused: the Patient is rebuilt by
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from json.encoder import encode_basestring
 from typing import Any, Literal
@@ -44,6 +43,7 @@ from typing import Any, Literal
 import msgspec
 
 from aanlevering.errors import OutputError
+from aanlevering.fhir.conventions import delivered_json
 from aanlevering.fhir.ids import ResourceIds
 from aanlevering.fhir.patient import SECURITY_META
 
@@ -390,18 +390,9 @@ def _minimise_contained(
     return out
 
 
-#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` builds this encoder per call.
-_TEXT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def _text(value: object) -> str:
-    """Compact JSON as delivered (UTF-8, no spaces): what the writers put on a line."""
-    return _TEXT(value)
-
-
 #: A resource's text decoded one level deep: its elements, each still as JSON text.
 _ELEMENTS = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_META_TEXT = _text(SECURITY_META)
+_META_TEXT = delivered_json(SECURITY_META)
 #: Elements a delivered resource names its Patient in (what the Bundle writer groups by).
 PATIENT_ELEMENTS = ("subject", "patient", "beneficiary", "individual")
 #: About the bytes of element texts (with their minimised texts and values) remembered before
@@ -598,7 +589,7 @@ class TextMinimiser:
             self._minimiser.where = f"{resource_type} {delivered_id}"
             kept = self._minimiser.element(value, key)
         if type(value) in _SCALARS or kept not in (None, {}, []):
-            done = (element.head + _text(kept), kept)
+            done = (element.head + delivered_json(kept), kept)
         if done[0] is not None and self.note is not None:
             self.note(resource_type, key, kept)
         if len(member) <= LONGEST_REMEMBERED:
@@ -643,5 +634,8 @@ class TextMinimiser:
                     self.note(str(resource["resourceType"]), key, value)
         patient_elements = {k: resource[k] for k in PATIENT_ELEMENTS if k in resource}
         return MinimisedText(
-            str(resource["resourceType"]), str(resource["id"]), _text(resource), patient_elements
+            str(resource["resourceType"]),
+            str(resource["id"]),
+            delivered_json(resource),
+            patient_elements,
         )

@@ -17,7 +17,6 @@ validate a sample with the R4B models (see :mod:`aanlevering.fhir.validate`).
 
 from __future__ import annotations
 
-import json
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -32,6 +31,7 @@ from aanlevering.fhir.conventions import (
     PSEUDONYM_TYPE_SYSTEM,
     STATUS_EXTENSION,
     TEMPORARY,
+    delivered_json,
     pseudonym_system,
 )
 from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
@@ -62,7 +62,7 @@ class PatientBuilder:
         self._prefixes: dict[tuple[PseudonymType, int, str, bool], str] = {}
         self.approved = ApprovedPseudonyms(context)
         self.head = '{"resourceType":"Patient","id":'
-        self.meta = ',"meta":' + _dumps(SECURITY_META)
+        self.meta = ',"meta":' + delivered_json(SECURITY_META)
 
     def prefix(self, pseudonym: Pseudonym) -> str:
         """JSON text of an Identifier of this label up to its value (cached per label)."""
@@ -83,7 +83,7 @@ class PatientBuilder:
                 "coding": [{"system": PSEUDONYM_TYPE_SYSTEM, "code": pseudonym.type.value}]
             }
             identifier["system"] = pseudonym_system(self.context.registration_id, pseudonym.type)
-            prefix = _dumps(identifier)[:-1] + ',"value":'
+            prefix = delivered_json(identifier)[:-1] + ',"value":'
             self._prefixes[label] = prefix
         return prefix
 
@@ -122,7 +122,3 @@ class PatientBuilder:
     def labels(self) -> tuple[dict[str, tuple[int, ...]], tuple[str, ...]]:
         """Key versions per type and profiles of the Patients built so far."""
         return self.approved.labels()
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

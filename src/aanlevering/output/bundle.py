@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from aanlevering.errors import OutputError
+from aanlevering.fhir.conventions import delivered_json
 from aanlevering.fhir.patient import SECURITY_META
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
 from aanlevering.output.content import DeliveryInput
-from aanlevering.output.fhir_stream import Encoded, FhirStream, dumps
+from aanlevering.output.fhir_stream import Encoded, FhirStream
 from aanlevering.output.files import FileSet
 from aanlevering.output.result import OutputResult
 
@@ -76,7 +77,7 @@ def _packed(groups: Iterator[list[Encoded]], limit: int) -> Iterator[list[Encode
 
 def bundle_text(bundle_id: str, entries: list[Encoded]) -> str:
     """JSON text of a collection Bundle of already-encoded resources."""
-    head = dumps(
+    head = delivered_json(
         {"resourceType": "Bundle", "id": bundle_id, "meta": SECURITY_META, "type": "collection"}
     )[:-1]
     body = ",".join(

@@ -30,7 +30,7 @@ from aanlevering.catalogue.model import Dataset, Variable
 from aanlevering.errors import OutputError
 from aanlevering.extract.model import ARROW_TYPES
 from aanlevering.fhir.context import DeliveryContext
-from aanlevering.fhir.conventions import option_set_system, questionnaire_url
+from aanlevering.fhir.conventions import delivered_json, option_set_system, questionnaire_url
 from aanlevering.fhir.patient import SECURITY_META
 from aanlevering.output.values import ValueProblem, fhir_text
 
@@ -51,10 +51,6 @@ _ANSWER_ELEMENT = {
     "boolean": "valueBoolean",
     "code": "valueCoding",
 }
-
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 _COMMA = pa.scalar(",", pa.string())
@@ -94,11 +90,11 @@ class RecordEncoder:
         for variable in dataset.variables:
             element = _ANSWER_ELEMENT[variable.type]
             # Each item starts with its separator; the first one is cut off below.
-            prefix = f',{{"linkId":{_dumps(variable.name)},"answer":[{{"{element}":'
+            prefix = f',{{"linkId":{delivered_json(variable.name)},"answer":[{{"{element}":'
             suffix = "}]}"
             if variable.type == "code":
                 system = option_set_system(context.dictionary.id, variable.option_set or "")
-                prefix += f'{{"system":{_dumps(system)},"code":'
+                prefix += f'{{"system":{delivered_json(system)},"code":'
                 suffix = "}" + suffix
             self._item_parts.append((variable, prefix, suffix))
         head = {
@@ -107,7 +103,7 @@ class RecordEncoder:
             "questionnaire": questionnaire_canonical(context, dataset.name),
             "status": STATUS,
         }
-        head_text = _dumps(head)[:-1]
+        head_text = delivered_json(head)[:-1]
         self._open = '{"resourceType":"QuestionnaireResponse","id":"'
         self._after_id = '",' + head_text[len('{"resourceType":"QuestionnaireResponse",') :]
         self._after_id += ',"subject":{"reference":"'

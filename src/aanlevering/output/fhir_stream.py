@@ -13,7 +13,6 @@ one string array whose data buffer is already the NDJSON text.
 from __future__ import annotations
 
 import heapq
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
@@ -22,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.fhir.conventions import delivered_json
 from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
 from aanlevering.fhir.minimise import (
     PATIENT_ELEMENTS,
@@ -47,11 +47,6 @@ from aanlevering.output.sources import SourceTexts
 from aanlevering.pseudonym.model import PseudonymTable
 
 BATCH_ROWS = 8_192
-
-
-def dumps(resource: object) -> str:
-    """Compact JSON as delivered (UTF-8, no spaces)."""
-    return json.dumps(resource, ensure_ascii=False, separators=(",", ":"))
 
 
 def text_data(lines: pa.Array) -> memoryview:
@@ -336,7 +331,7 @@ class FhirStream:
         patient = None
         for source in sources:
             resource = minimise_resource(source.resource, self.references, self.style)
-            text = dumps(resource)
+            text = delivered_json(resource)
             resource_type = str(resource["resourceType"])
             if notes is not None:
                 notes.resource(resource_type)
