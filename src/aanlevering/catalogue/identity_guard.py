@@ -10,6 +10,11 @@ delivery are the pseudonyms and the dictionary's declared generalisations
 
 Sex is not identifying on its own and may be mapped directly (the examples
 map ``GESLACHT`` both as identity and as the ``geslacht`` variable).
+
+Source ids and identifiers of any resource (``encounter.reference``,
+``id``, ``identifier.value``) lead straight back into the EHR (decision
+0081): only the dictionary's key and relation variables may read them,
+because those are delivered as keyed hashes (decision 0181).
 """
 
 from __future__ import annotations
@@ -63,6 +68,13 @@ PATIENT_REFERENCES: frozenset[str] = frozenset({"subject", "patient"})
 
 #: Parts of a Reference element that carry the Patient's id, identifier or name.
 REFERENCE_PARTS: frozenset[str] = frozenset({"reference", "identifier", "display"})
+
+#: Elements that carry a source id or identifier of whatever resource they are on.
+SOURCE_ID_ELEMENTS: dict[str, str] = {
+    "id": "a source resource id",
+    "reference": "a reference (a source resource id)",
+    "identifier": "a source identifier",
+}
 
 
 def _header_key(column: str) -> str:
@@ -136,6 +148,20 @@ def fhir_identity_reason(focus: str, expression: str) -> str | None:
     return None
 
 
+def source_id_reason(expression: str) -> str | None:
+    """Why ``expression`` reads a source id or identifier (of any resource), or None.
+
+    Only the key and relation variables may do so: they are delivered as keyed
+    hashes. On any other variable the source id would go out as written.
+    """
+    raw = split_fhirpath(expression)
+    for index, step in enumerate(_element(step) for step in raw):
+        meaning = SOURCE_ID_ELEMENTS.get(step)
+        if meaning is not None:
+            return f"it reads {meaning} (at {'.'.join(raw[: index + 1])})"
+    return None
+
+
 def _csv_problems(
     config: RegistrationConfig, name: str, csv: CsvDatasetSource
 ) -> Iterator[Problem]:
@@ -171,7 +197,7 @@ def _fhir_variable_problem(
     focus = source.resource or mapping.resource
     reason = fhir_identity_reason(focus, source.element)
     if reason is None:
-        return None
+        return _source_id_problem(config, name, variable, source, focus)
     generalised = ""
     try:
         declared = config.dictionary.dataset(name).variable(variable).generalised_from
@@ -187,6 +213,32 @@ def _fhir_variable_problem(
         f"registration {config.id}, dataset {name}, variable {variable}: source "
         f"{source.element!r} on {focus} is patient identity: {reason}; identity is never "
         f"delivered, only pseudonyms and the dictionary's generalisations{generalised}",
+    )
+
+
+def _keyed_variables(config: RegistrationConfig, dataset: str) -> set[str]:
+    """The variables of ``dataset`` delivered as keyed hashes (keys and relations)."""
+    try:
+        found = config.dictionary.dataset(dataset)
+    except KeyError:
+        return set()
+    return set(found.key) | {relation.variable for relation in found.relations}
+
+
+def _source_id_problem(
+    config: RegistrationConfig, name: str, variable: str, source: FhirVariableSource, focus: str
+) -> Problem | None:
+    if variable in _keyed_variables(config, name):
+        return None
+    reason = source_id_reason(source.element)
+    if reason is None:
+        return None
+    return (
+        f"$.source.fhir.datasets.{name}.variables.{variable}",
+        f"registration {config.id}, dataset {name}, variable {variable}: source "
+        f"{source.element!r} on {focus} would deliver a source id as written: {reason}; "
+        "source ids and identifiers go out only as keyed hashes, in the dictionary's key "
+        "and relation variables (decision 0181)",
     )
 
 

@@ -17,7 +17,11 @@ import pytest
 import yaml
 
 from aanlevering.catalogue import load_catalogue
-from aanlevering.catalogue.identity_guard import fhir_identity_reason, split_fhirpath
+from aanlevering.catalogue.identity_guard import (
+    fhir_identity_reason,
+    source_id_reason,
+    split_fhirpath,
+)
 from aanlevering.catalogue.loader import CatalogueInvalid
 
 REPO = Path(__file__).resolve().parents[3]
@@ -244,4 +248,51 @@ def test_record_keys_must_be_text_long_enough_for_the_hash(catalogue_copy: Path)
     assert (
         "variable operatie_id: a record key is delivered as a keyed hash of 32 hex digits, "
         "longer than its max_length 20" in messages
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "element", "reason"),
+    [
+        ("mechanisme", "encounter.reference", "a reference (a source resource id)"),
+        ("vervoer", "encounter.resolve().id", "a source resource id"),
+        ("mechanisme", "identifier.where(system='https://x.example/vn').value", "identifier"),
+        ("vervoer", "encounter.resolve().identifier.value", "a source identifier"),
+    ],
+)
+def test_fhir_source_ids_onto_a_clinical_variable_are_refused(
+    catalogue_copy: Path, variable: str, element: str, reason: str
+) -> None:
+    def change(data: dict[str, Any]) -> None:
+        _fhir(data, "trauma")[variable] = element
+
+    (problem,) = _refused(catalogue_copy, "ldtr", change)
+    assert problem.startswith(f"$.source.fhir.datasets.trauma.variables.{variable}: ")
+    assert f"variable {variable}: source {element!r} on " in problem
+    assert "would deliver a source id as written" in problem
+    assert reason in problem
+
+
+def test_key_and_relation_variables_may_read_source_ids(catalogue_copy: Path) -> None:
+    """They go out as keyed hashes (decision 0181), so the guard lets them read ids."""
+    file = catalogue_copy / "registrations" / "dica-dsaa.yaml"
+    data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    datasets = data["source"]["fhir"]["datasets"]
+    assert datasets["operatie"]["variables"]["operatie_id"] == "id"  # the key
+    datasets["complicatie"]["variables"]["operatie_id"] = (  # the relation
+        "extension('https://aanlevering.example/fhir/StructureDefinition/na-verrichting')"
+        ".valueReference.reference"
+    )
+    file.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert "dica-dsaa" in load_catalogue(catalogue_copy).registrations
+
+
+def test_source_id_reason_names_the_step() -> None:
+    assert source_id_reason("encounter.resolve().period.start") is None
+    assert source_id_reason("extension('https://x.example/id').valueCode") is None
+    assert source_id_reason("valueReference.reference") == (
+        "it reads a reference (a source resource id) (at valueReference.reference)"
+    )
+    assert source_id_reason("encounter.resolve().id") == (
+        "it reads a source resource id (at encounter.resolve().id)"
     )
