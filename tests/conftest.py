@@ -6,6 +6,11 @@ the plugins import as ``support.<name>``. Add new fixture modules to the tuple.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
+import pytest
+
 pytest_plugins = (
     "support.postgres",
     "support.sshd",
@@ -13,3 +18,20 @@ pytest_plugins = (
     "support.tls",
     "support.event_stores",
 )
+
+
+@pytest.fixture(autouse=True)
+def _catalogue_choice_stays_in_its_test() -> Iterator[None]:
+    """A test's ``--catalogue`` must not reach the tests after it.
+
+    The CLI's ``--catalogue`` sets ``AANLEVERING_CATALOGUE`` for the rest of the
+    process on purpose (a run reopens its registration per step); in one pytest
+    process that made later in-process and subprocess CLI calls read a deleted
+    temporary catalogue.
+    """
+    before = os.environ.get("AANLEVERING_CATALOGUE")
+    yield
+    if before is None:
+        os.environ.pop("AANLEVERING_CATALOGUE", None)
+    else:
+        os.environ["AANLEVERING_CATALOGUE"] = before
