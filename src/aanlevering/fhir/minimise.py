@@ -357,7 +357,7 @@ def minimise_resource(
     if delivered_id is None:
         delivered_id = references.add(resource)
     where = f"{resource_type} {delivered_id}"
-    contained, local_ids = _contained(resource.get("contained") or [])
+    contained, local_ids = _contained(resource.get("contained") or [], where)
     minimiser = _Minimiser(references, style, where, local_ids)
     out: dict[str, Any] = {"resourceType": resource_type, "id": delivered_id, "meta": SECURITY_META}
     if contained:
@@ -366,11 +366,22 @@ def minimise_resource(
     return out
 
 
-def _contained(items: list[Any]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def _contained(items: Any, where: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The contained resources kept (people dropped) and their new local ids.
+
+    A ``contained`` that is not a list of resources is refused with the resource
+    and the position at fault, as every other malformed element is.
+    """
+    if not isinstance(items, list):
+        raise OutputError(f"{where}: contained must be a list of resources")
     kept: list[dict[str, Any]] = []
     local_ids: dict[str, str] = {}
-    for item in items:
-        if not isinstance(item, dict) or item.get("resourceType") in PERSON_TYPES:
+    for position, item in enumerate(items):
+        if not isinstance(item, dict) or not isinstance(item.get("resourceType"), str):
+            raise OutputError(
+                f"{where}: contained[{position}] is not a resource (an object with a resourceType)"
+            )
+        if item["resourceType"] in PERSON_TYPES:
             continue
         local = item.get("id")
         if isinstance(local, str):

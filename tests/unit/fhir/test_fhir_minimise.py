@@ -184,6 +184,27 @@ def test_a_reference_to_a_patient_outside_the_delivery_is_an_error(source: dict[
     assert "MRN0099999" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("contained", "message"),
+    [
+        (5, "contained must be a list of resources"),
+        ("Observation", "contained must be a list of resources"),
+        ([{"id": "loose"}], r"contained\[0\] is not a resource"),
+        ([{"resourceType": "Observation", "id": "o"}, "x"], r"contained\[1\] is not a resource"),
+    ],
+)
+def test_a_malformed_contained_is_an_output_error_naming_the_position(
+    source: dict[str, Any], contained: Any, message: str
+) -> None:
+    references = _references(source)
+    (observation,) = [r for r in source["resources"] if r["id"] == "obs-2"]
+    observation["contained"] = contained
+    with pytest.raises(OutputError, match=message) as err:
+        minimise_resource(observation, references)
+    assert str(err.value).startswith("Observation ")
+    assert "obs-2" not in str(err.value)
+
+
 @pytest.mark.parametrize("resource_type", ["Patient", "RelatedPerson", "Practitioner", "Person"])
 def test_person_resources_are_refused(source: dict[str, Any], resource_type: str) -> None:
     references = _references(source)
