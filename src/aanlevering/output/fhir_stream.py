@@ -33,7 +33,8 @@ from aanlevering.fhir.minimise import (
 )
 from aanlevering.fhir.patient import PatientBuilder
 from aanlevering.fhir.patient_columns import patient_texts
-from aanlevering.fhir.validate import SamplePolicy, validate_resource
+from aanlevering.fhir.validate import SamplePolicy
+from aanlevering.fhir.validation_worker import InlineValidator, Validator
 from aanlevering.output.content import (
     DeliveryInput,
     PatientIndex,
@@ -102,10 +103,16 @@ class FhirStream:
         policy: SamplePolicy,
         style: ReferenceStyle,
         built: BuiltValues | None = None,
+        validator: Validator | None = None,
     ) -> None:
-        """``built``: told the value literals of Patient and record texts (decision 0300)."""
+        """``built``: told the value literals of Patient and record texts (decision 0300).
+
+        ``validator``: where the resources the policy selects are validated (by
+        default at once, on this thread; see :mod:`aanlevering.fhir.validation_worker`).
+        """
         self.content = content
         self.built = built
+        self.validator: Validator = validator if validator is not None else InlineValidator()
         self.policy = policy
         self.style = style
         self.index: PatientIndex = index_patients(content)
@@ -181,7 +188,7 @@ class FhirStream:
                 self._note_forms(batch_forms)
             for k in self._sampled("Patient", len(delivered)):
                 text = texts[k].as_py()
-                validate_resource(text[: len(text) - len(end)], f"Patient #{start + k + 1}")
+                self.validator.check(text[: len(text) - len(end)], f"Patient #{start + k + 1}")
             yield delivered, texts
 
     def _note_forms(self, forms: Sequence[GeneralisedForms]) -> None:
@@ -261,7 +268,7 @@ class FhirStream:
             references = pc.binary_join_element_wise(reference_prefix, subjects, "")
             lines = encoder.encode(table, record_ids, references, row_refs, end, note=note)
             for k in self._sampled(RESOURCE_TYPE, len(row_refs)):
-                validate_resource(lines[k].as_py(), f"dataset {dataset}, row {row_refs[k]}")
+                self.validator.check(lines[k].as_py(), f"dataset {dataset}, row {row_refs[k]}")
             yield RecordBatch(dataset, record_ids, subjects, lines)
 
     def _selected(self, resource_type: str) -> bool:
@@ -316,7 +323,7 @@ class FhirStream:
             if notes is not None:
                 notes.resource(item.resource_type)
             if self._selected(item.resource_type):
-                validate_resource(item.text, f"{item.resource_type} {item.id}")
+                self.validator.check(item.text, f"{item.resource_type} {item.id}")
             if patient_refs is not None:
                 patient = _patient_of(item.patient_elements, patient_refs)
             yield item.resource_type, item.id, patient, item.text
@@ -339,7 +346,7 @@ class FhirStream:
                     if key not in _HEADER:
                         notes.element(resource_type, key, value)
             if self._selected(resource_type):
-                validate_resource(text, f"{resource_type} {resource['id']}")
+                self.validator.check(text, f"{resource_type} {resource['id']}")
             if patient_refs is not None:
                 patient = _patient_of(resource, patient_refs)
             yield resource_type, str(resource["id"]), patient, text

@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from aanlevering.fhir.validate import SamplePolicy
+from aanlevering.fhir.validation_worker import BackgroundValidator
 from aanlevering.output.content import DeliveryInput
 from aanlevering.output.fhir_stream import FhirStream, text_data
 from aanlevering.output.files import FileSet
@@ -36,39 +37,22 @@ def write_ndjson(
     :class:`aanlevering.errors.PseudonymisationError` (an unapproved type).
     """
     built = BuiltValues()
-    stream = FhirStream(content, policy or SamplePolicy(), "relative", built)
-    counts: dict[str, int] = {}
-    with FileSet(folder) as files:
-        patients = files.file("Patient.ndjson", MEDIA_TYPE)
-        for delivered, lines in stream.patient_texts(end="\n"):
-            patients.write_bytes(text_data(lines))
-            patients.records += len(delivered)
-        records = (
-            files.file("QuestionnaireResponse.ndjson", MEDIA_TYPE) if content.records else None
-        )
-        for dataset in stream.index.row_patients:
-            counts[dataset] = len(stream.index.row_patients[dataset])
-            if records is None:
-                continue  # delivery.fhir_content resources: the records travel as resources
-            counts[dataset] = 0
-            for records_batch in stream.record_batches(dataset, end="\n"):
-                records.write_bytes(records_batch.data())
-                records.records += len(records_batch.ids)
-                counts[dataset] += len(records_batch.ids)
-        # Source resources are written a few thousand lines at a time: one write (one
-        # hand-over to the writer thread) per resource cost more than minimising it.
-        pending: dict[str, list[str]] = {}  # by resource type
-        for resource_type, text in stream.minimised_texts():
-            lines = pending.get(resource_type)
-            if lines is None:
-                lines = pending[resource_type] = []
-            lines.append(text)
-            if len(lines) >= _SOURCE_LINES:
-                _write_lines(files, f"{resource_type}.ndjson", lines)
-                pending[resource_type] = []
-        for resource_type, lines in pending.items():
-            _write_lines(files, f"{resource_type}.ndjson", lines)
-        written = files.commit()
+    # Started first: the child's imports overlap with indexing the patients (decision 0307).
+    with BackgroundValidator() as validator:
+        stream = FhirStream(content, policy or SamplePolicy(), "relative", built, validator)
+        counts: dict[str, int] = {}
+        with FileSet(folder) as files:
+            try:
+                _write_resources(files, stream, content, counts)
+            except Exception:
+                # Inline validation would have stopped at an invalid resource handed over
+                # before this error: that one is the delivery's error, as it was.
+                earlier = validator.first_failure()
+                if earlier is not None:
+                    raise earlier from None
+                raise
+            validator.finish()  # before any file is committed: nothing unvalidated appears
+            written = files.commit()
     versions, profiles = stream.patient_builder.labels()
     log.info(
         "wrote FHIR NDJSON for %s: %d patients, %d records, %d files",
@@ -86,6 +70,39 @@ def write_ndjson(
         profiles=profiles,
         built=built.columns(),
     )
+
+
+def _write_resources(
+    files: FileSet, stream: FhirStream, content: DeliveryInput, counts: dict[str, int]
+) -> None:
+    """Patients, records and minimised source resources into their files; ``counts`` per dataset."""
+    patients = files.file("Patient.ndjson", MEDIA_TYPE)
+    for delivered, lines in stream.patient_texts(end="\n"):
+        patients.write_bytes(text_data(lines))
+        patients.records += len(delivered)
+    records = files.file("QuestionnaireResponse.ndjson", MEDIA_TYPE) if content.records else None
+    for dataset in stream.index.row_patients:
+        counts[dataset] = len(stream.index.row_patients[dataset])
+        if records is None:
+            continue  # delivery.fhir_content resources: the records travel as resources
+        counts[dataset] = 0
+        for records_batch in stream.record_batches(dataset, end="\n"):
+            records.write_bytes(records_batch.data())
+            records.records += len(records_batch.ids)
+            counts[dataset] += len(records_batch.ids)
+    # Source resources are written a few thousand lines at a time: one write (one
+    # hand-over to the writer thread) per resource cost more than minimising it.
+    pending: dict[str, list[str]] = {}  # by resource type
+    for resource_type, text in stream.minimised_texts():
+        lines = pending.get(resource_type)
+        if lines is None:
+            lines = pending[resource_type] = []
+        lines.append(text)
+        if len(lines) >= _SOURCE_LINES:
+            _write_lines(files, f"{resource_type}.ndjson", lines)
+            pending[resource_type] = []
+    for resource_type, lines in pending.items():
+        _write_lines(files, f"{resource_type}.ndjson", lines)
 
 
 def _write_lines(files: FileSet, name: str, lines: list[str]) -> None:
