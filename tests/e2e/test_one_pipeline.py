@@ -4,7 +4,9 @@ Each path runs in its own processes and its own home (with the same keys, the
 same TTP and provider): ``aanlevering run`` runs every stage in one process
 with the in-memory state; the task path runs ``start_run`` and then each stage
 of ``STAGES`` in a fresh process over the run folder, as Airflow workers do.
-Both deliver into an outbox, whose files are compared byte for byte.
+Both deliver into an outbox, whose files are compared byte for byte. The task path
+reads a FHIR input in two processes (a worker process started from the extract step),
+the CLI in one.
 """
 
 from __future__ import annotations
@@ -43,7 +45,19 @@ def _python(env: dict[str, str], code: str) -> str:
         [PYTHON, "-c", code], env=env, capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    if "reads in parts" in code:
+        assert "read the FHIR input in 2 parts" in done.stderr, done.stderr[-3000:]
     return done.stdout
+
+
+#: The FHIR extract of the task path reads its (small) input in two processes (decision 0317);
+#: the CLI reads it in one: the same bytes either way.
+PARALLEL = {"AANLEVERING_FHIR_READ_WORKERS": "2", "AANLEVERING_FHIR_PARALLEL_MIN_MIB": "0"}
+LOG_PARTS = (
+    "import logging  # reads in parts\n"
+    "logging.basicConfig(level=logging.WARNING)\n"
+    "logging.getLogger('aanlevering.extract.fhir_parallel').setLevel(logging.INFO)\n"
+)
 
 
 def _files(outbox: Path) -> dict[str, bytes]:
@@ -60,7 +74,7 @@ def test_cli_and_task_steps_deliver_byte_identical_files(
     world: World, tmp_path: Path, registration: str, period: str, source: str
 ) -> None:
     source_path = world.demo / source
-    cli_env = _home(world, tmp_path / "cli")
+    cli_env = {**_home(world, tmp_path / "cli"), "AANLEVERING_FHIR_READ_WORKERS": "1"}
     cli_outbox = tmp_path / "cli-outbox"
     done = subprocess.run(
         [
@@ -86,7 +100,7 @@ def test_cli_and_task_steps_deliver_byte_identical_files(
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("delivered: ")
 
-    steps_env = _home(world, tmp_path / "steps")
+    steps_env = {**_home(world, tmp_path / "steps"), **PARALLEL}
     steps_outbox = tmp_path / "steps-outbox"
     steps_env["AANLEVERING_OUTBOX__" + registration.upper().replace("-", "_")] = str(steps_outbox)
     started = json.loads(
@@ -101,9 +115,10 @@ def test_cli_and_task_steps_deliver_byte_identical_files(
     assert "/staging/" in run_dir and run_dir.endswith("run-scheduled__2026-12-01T00_00_00_00_00")
     pids = set()
     for stage in STAGE_NAMES[1:]:
+        reads = LOG_PARTS if stage == "extract" and source.startswith("fhir") else ""
         out = _python(
             steps_env,
-            "import json, os\nfrom aanlevering.runs.steps import run_stage\n"
+            reads + "import json, os\nfrom aanlevering.runs.steps import run_stage\n"
             f"s = run_stage({stage!r}, {run_dir!r})\nprint(json.dumps([os.getpid(), s]))",
         )
         pid, summary = json.loads(out.splitlines()[-1])

@@ -46,6 +46,7 @@ from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.fhir_columns import Unsupported
 from aanlevering.extract.fhir_identity import patient_identity
+from aanlevering.extract.fhir_parallel import read_input
 from aanlevering.extract.fhir_projection import projector, read_names
 from aanlevering.extract.fhir_resources import KeptResources, ReadElements, required
 from aanlevering.extract.fhir_store import (
@@ -60,7 +61,6 @@ from aanlevering.extract.fhir_stream import (
     DatasetSpec,
     StreamedRecords,
     VariableSpec,
-    read_input,
 )
 from aanlevering.extract.fhir_texts import KeptSources
 from aanlevering.extract.fhir_values import EXPECTED, convert
@@ -569,6 +569,8 @@ class _Plan:
             self.options.mrn_system,
             self.read if self.carries else None,
             self.options.work_dir,
+            workers=self.options.read_workers,
+            min_bytes=self.options.parallel_min_bytes,
         )
         if streamed.duplicates:
             log.info(

@@ -40,6 +40,7 @@ import msgspec
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow import ipc
 
 from aanlevering.extract.fhir_texts import TextFile, TextFileWriter
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath, Step, evaluate
@@ -169,6 +170,24 @@ class Builder:
         schema = pa.schema(list(self.types.items()))
         return pa.Table.from_batches(self.batches, schema=schema)
 
+    def extend(self, table: pa.Table, column: str | None = None, offset: int = 0) -> None:
+        """Append the rows of ``table`` (another process's builder), ``offset`` added to ``column``.
+
+        The rows a builder numbers (resource rows, focus positions) count from 0 in
+        each process that read a part of the input; here they get their place
+        after the rows read before them.
+        """
+        self.flush()
+        for batch in table.to_batches():
+            if column is None or not offset:
+                self.batches.append(batch)
+                continue
+            index = batch.schema.get_field_index(column)
+            arrays = list(batch.columns)
+            arrays[index] = pc.add(arrays[index], pa.scalar(offset, pa.int64()))
+            self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=batch.schema))
+        self._flushed += table.num_rows
+
 
 class PackedTexts(Builder):
     """(row, text) rows whose texts go to a compressed file on disk as they are read.
@@ -204,6 +223,20 @@ class PackedTexts(Builder):
         if not self.row_arrays:
             return np.empty(0, np.int64)
         return np.concatenate([np.asarray(a.to_numpy(), np.int64) for a in self.row_arrays])
+
+    def extend_from(self, texts: Path, rows: pa.Array, odd_references: bool) -> None:
+        """Append the texts of another process's file, of resource rows ``rows`` (already offset).
+
+        The texts are copied batch by batch into this reader's file, after its own,
+        so the kept texts stay one file in reading order.
+        """
+        self.flush()
+        with pa.OSFile(str(texts), "rb") as source:
+            reader = ipc.open_file(source)
+            for index in range(reader.num_record_batches):
+                self.writer.write(reader.get_batch(index).column(0))
+        self.row_arrays.append(rows)
+        self.odd_references = self.odd_references or odd_references
 
     def close(self) -> tuple[TextFile, np.ndarray]:
         """The file of every text added, and each text's size in bytes."""

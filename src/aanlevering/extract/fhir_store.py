@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 import msgspec
 
@@ -174,17 +174,31 @@ class ResourceStore:
         return index.get(target_key, [])
 
 
-def _ndjson_resources(path: Path, others: list[int]) -> Iterator[tuple[Resource, str]]:
+def _ndjson_resources(
+    path: Path, others: list[int], start: int = 0, end: int | None = None
+) -> Iterator[tuple[Resource, str]]:
     """The resources of an NDJSON file; lines of other JSON (a bulk server's log) are counted.
 
     ``others`` receives the line numbers of JSON values that are no FHIR resource
     (no ``resourceType``) in a file not named by a resource type (``log.ndjson``);
     in ``Observation.ndjson`` such a line, and anywhere a line that is not JSON,
     stops the extract: resources of the export would be lost.
+
+    ``start``/``end``: only the lines from byte ``start`` (a line's first byte) up
+    to byte ``end`` (None: the file's end), numbered as in the whole file
+    (:class:`Segment`, decision 0317).
     """
     name = path.name
     with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+        first = 1
+        if start:
+            first = line_number_at(handle, start)
+        at = start
+        for number, raw in enumerate(handle, start=first):
+            if end is not None:
+                if at >= end:
+                    break
+                at += len(raw)
             fast = _plain_resource(raw)
             if fast is not None:
                 yield fast, f"{name}:{number}"
@@ -206,6 +220,24 @@ def _ndjson_resources(path: Path, others: list[int]) -> Iterator[tuple[Resource,
                 others.append(number)
                 continue
             yield resource, f"{path.name}:{number}"
+
+
+#: Bytes read at a time when counting the lines before a segment.
+_COUNT_BLOCK = 16 << 20
+
+
+def line_number_at(handle: BinaryIO, start: int) -> int:
+    """The number of the line that begins at byte ``start``; leaves ``handle`` there."""
+    handle.seek(0)
+    lines, left = 1, start
+    while left:
+        block = handle.read(min(left, _COUNT_BLOCK))
+        if not block:
+            break
+        lines += block.count(b"\n")
+        left -= len(block)
+    handle.seek(start)
+    return lines
 
 
 #: Resource types seen to match :data:`_TYPE` (few; bounded against hostile input).
@@ -385,6 +417,125 @@ def input_files(input_path: Path) -> tuple[list[Path], list[Path]]:
     return ndjson, bundles
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A piece of the input read as one: lines of an NDJSON file, or a whole ``*.json``/``*.xml``.
+
+    NDJSON lines from byte ``start`` (the first byte of a line) up to byte ``end``
+    (None: the file's end), located by their line numbers in the whole file; a
+    file's segments in order are its lines. Bundles and single resources are never
+    cut (``bundle``). The input split over processes is a list of these per part
+    (:mod:`aanlevering.extract.fhir_parts`, decision 0317).
+    """
+
+    path: Path
+    start: int = 0
+    end: int | None = None
+    bundle: bool = False
+
+    @property
+    def ends_file(self) -> bool:
+        """Whether this segment reads up to the end of its file."""
+        return self.bundle or self.end is None
+
+
+def whole_files(ndjson: list[Path], bundles: list[Path]) -> list[Segment]:
+    """Every input file as one segment, in reading order (NDJSON files, then Bundles)."""
+    return [Segment(path) for path in ndjson] + [Segment(path, bundle=True) for path in bundles]
+
+
+class FileOutcomes:
+    """Which files were read and which were left out, as each file ends (the logs and ``files``).
+
+    An NDJSON file read in several segments counts as one file: its resources and
+    left-out lines are added up until its last segment, and only then is it
+    named (or left out) and logged, as if it had been read in one go.
+    """
+
+    def __init__(self, input_path: Path, files: list[str]) -> None:
+        self.input_path = input_path
+        self.files = files
+        self.skipped: list[str] = []
+        self._pending: tuple[str, int, list[int]] | None = None
+
+    def ndjson(self, name: str, read: int, others: list[int], ends_file: bool) -> None:
+        """A segment of NDJSON file ``name`` was read: ``read`` resources, ``others`` left out."""
+        if self._pending is not None and self._pending[0] == name:
+            read += self._pending[1]
+            others = self._pending[2] + others
+        self._pending = None
+        if not ends_file:
+            self._pending = (name, read, others)
+            return
+        if read or not others:
+            self.files.append(name)
+            if others:
+                log.info(
+                    "left out %d line(s) of %s that are not FHIR resources (no resourceType), "
+                    "first at line %d",
+                    len(others),
+                    name,
+                    others[0],
+                )
+        else:
+            self.skipped.append(name)
+
+    def bundle(self, name: str, read: bool) -> None:
+        """A ``*.json``/``*.xml`` file was read (``read``) or left out as no FHIR at all."""
+        (self.files if read else self.skipped).append(name)
+
+    def finish(self) -> None:
+        """Every segment is read: log the files left out; refuse an input without FHIR."""
+        if self.skipped:
+            log.info(
+                "left out %d file(s) of %s that are not FHIR resources or Bundles: %s",
+                len(self.skipped),
+                self.input_path,
+                ", ".join(self.skipped),
+            )
+        if not self.files:
+            raise ExtractError(
+                f"no FHIR input in {self.input_path}: {', '.join(self.skipped)} hold no FHIR "
+                "resources or Bundles, and there are no bulk export files (*.ndjson)"
+            )
+
+
+class Outcomes(Protocol):
+    """Where :func:`read_segments` reports each segment read (:class:`FileOutcomes`, or a list)."""
+
+    def ndjson(self, name: str, read: int, others: list[int], ends_file: bool) -> None:
+        """A segment of an NDJSON file was read."""
+
+    def bundle(self, name: str, read: bool) -> None:
+        """A ``*.json``/``*.xml`` file was read or left out."""
+
+
+def read_segments(
+    segments: Iterable[Segment], outcomes: Outcomes, skip_others: bool
+) -> Iterator[tuple[Resource, str, str | None]]:
+    """The resources of ``segments`` in order, ``(resource, location, full_url)``.
+
+    ``skip_others``: a ``*.json`` file that is no FHIR is left out (an export
+    folder) rather than refused (a file given on its own).
+    """
+    for segment in segments:
+        path = segment.path
+        if segment.bundle:
+            entries = _bundle_resources(path, skip_others=skip_others)
+            if entries is None:
+                outcomes.bundle(path.name, False)
+                continue
+            yield from entries
+            outcomes.bundle(path.name, True)
+            continue
+        others: list[int] = []
+        read = 0
+        for resource, location in _ndjson_resources(path, others, segment.start, segment.end):
+            read += 1
+            yield resource, location, None
+        outcomes.ndjson(path.name, read, others, segment.ends_file)
+
+
 @dataclass
 class InputResources:
     """Every resource of an input in reading order, with where it was read.
@@ -400,44 +551,11 @@ class InputResources:
 
     def __iter__(self) -> Iterator[tuple[Resource, str, str | None]]:
         ndjson, bundles = input_files(self.input_path)
-        skipped: list[str] = []
-        for path in ndjson:
-            others: list[int] = []
-            read = 0
-            for resource, location in _ndjson_resources(path, others):
-                read += 1
-                yield resource, location, None
-            if read or not others:
-                self.files.append(path.name)
-                if others:
-                    log.info(
-                        "left out %d line(s) of %s that are not FHIR resources (no resourceType), "
-                        "first at line %d",
-                        len(others),
-                        path.name,
-                        others[0],
-                    )
-            else:
-                skipped.append(path.name)
-        for path in bundles:
-            entries = _bundle_resources(path, skip_others=self.input_path.is_dir())
-            if entries is None:
-                skipped.append(path.name)
-                continue
-            yield from entries
-            self.files.append(path.name)
-        if skipped:
-            log.info(
-                "left out %d file(s) of %s that are not FHIR resources or Bundles: %s",
-                len(skipped),
-                self.input_path,
-                ", ".join(skipped),
-            )
-        if not self.files:
-            raise ExtractError(
-                f"no FHIR input in {self.input_path}: {', '.join(skipped)} hold no FHIR "
-                "resources or Bundles, and there are no bulk export files (*.ndjson)"
-            )
+        outcomes = FileOutcomes(self.input_path, self.files)
+        yield from read_segments(
+            whole_files(ndjson, bundles), outcomes, skip_others=self.input_path.is_dir()
+        )
+        outcomes.finish()
 
 
 def load_store(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -523,6 +523,82 @@ class _Dispatch:
             self.texts.add((row, _cut_text(resource, self.read)))
 
 
+class PartReader:
+    """Reads resources into the columns: the key, Patient, focus, related, target and text builders.
+
+    One per process: the whole input in one process, or one part of it in each
+    (:mod:`aanlevering.extract.fhir_parallel`), with rows counted from 0.
+    """
+
+    def __init__(
+        self,
+        datasets: Sequence[DatasetSpec],
+        mrn_system: str | None,
+        read: ReadElements | None,
+        texts_folder: Path | None,
+    ) -> None:
+        self.dispatch = _Dispatch(datasets, read, texts_folder)
+        self.keys = KeyBuilder()
+        self.patients = Builder(_IDENTITY_COLUMNS)
+        self.mrn_system = mrn_system
+        self.counts: dict[str, int] = {}
+
+    def read(self, resources: Iterable[tuple[Mapping[str, Any], str, str | None]]) -> None:
+        """Project every resource of ``resources`` (in reading order) into the builders."""
+        keys, patients, dispatch, counts = self.keys, self.patients, self.dispatch, self.counts
+        mrn_system = self.mrn_system
+        with quiet_gc():
+            for found, location, full_url in resources:
+                resource = cast(dict[str, Any], found)  # decoded JSON (and XML) objects are dicts
+                try:
+                    row = keys.add(resource, location, full_url)
+                except SHAPE_ERRORS as error:
+                    raise malformed(location, resource, error) from None
+                kind = str(resource["resourceType"])
+                counts[kind] = counts.get(kind, 0) + 1
+                if kind == "Patient":
+                    _read_patient(patients, resource, row, location, mrn_system)
+                dispatch(resource, row, location, kind)
+        gc.collect()
+
+    def builders(self) -> list[tuple[Builder, str, Builder] | tuple[Builder, None, None]]:
+        """Every column builder but the texts', in a fixed order, with its column of row numbers.
+
+        Each builder comes with the column that numbers rows of another builder
+        (``row``: resource rows, counted by the key builder; ``frow``: the focus
+        builder's positions, for the chains' references) and that builder.
+        Processes that read parts of one input list the same builders in the same order.
+        """
+        rows = self.keys.columns
+        found: list[tuple[Builder, str, Builder] | tuple[Builder, None, None]] = [
+            (rows, None, None),
+            (self.patients, "row", rows),
+        ]
+        for reader in self.dispatch.focus.values():
+            found.append((reader.rows, "row", rows))
+            found.extend((builder, "frow", reader.rows) for builder, _, _ in reader.chain_refs)
+            found.extend((related.rows, "row", rows) for related in reader.related)
+        found.extend((target.rows, "row", rows) for target in self.dispatch.targets.values())
+        return found
+
+    def done(self, files: list[str]) -> StreamedInput:
+        """Everything read, as columns (``files``: the files read, in order)."""
+        dispatch = self.dispatch
+        key_columns = self.keys.done()
+        if self.keys.odd_ids and any(t.chain.reads_id for t in dispatch.targets.values()):
+            raise Unsupported("a path reads the id of a resource whose id is not text")
+        return StreamedInput(
+            keys=key_columns,
+            files=files,
+            focus=dispatch.focus,
+            targets=dispatch.targets,
+            patients=self.patients.table(),
+            texts=dispatch.texts,
+            duplicates=int((~key_columns.first).sum()),
+            counts=self.counts,
+        )
+
+
 def read_input(
     input_path: Path,
     datasets: Sequence[DatasetSpec],
@@ -530,42 +606,15 @@ def read_input(
     read: ReadElements | None,
     texts_folder: Path | None = None,
 ) -> StreamedInput:
-    """Read every resource of the input once into columns (``read``: keep cut texts).
+    """Read every resource of the input into columns in one process (``read``: keep cut texts).
 
     ``texts_folder``: where the cut texts wait on disk (the run's work folder; a
     private temporary folder when None).
     """
-    dispatch = _Dispatch(datasets, read, texts_folder)
-    keys = KeyBuilder()
-    patients = Builder(_IDENTITY_COLUMNS)
+    reader = PartReader(datasets, mrn_system, read, texts_folder)
     resources = InputResources(Path(input_path))
-    counts: dict[str, int] = {}
-    with quiet_gc():
-        for found, location, full_url in resources:
-            resource = cast(dict[str, Any], found)  # decoded JSON (and XML) objects are dicts
-            try:
-                row = keys.add(resource, location, full_url)
-            except SHAPE_ERRORS as error:
-                raise malformed(location, resource, error) from None
-            kind = str(resource["resourceType"])
-            counts[kind] = counts.get(kind, 0) + 1
-            if kind == "Patient":
-                _read_patient(patients, resource, row, location, mrn_system)
-            dispatch(resource, row, location, kind)
-    gc.collect()
-    key_columns = keys.done()
-    if keys.odd_ids and any(t.chain.reads_id for t in dispatch.targets.values()):
-        raise Unsupported("a path reads the id of a resource whose id is not text")
-    return StreamedInput(
-        keys=key_columns,
-        files=resources.files,
-        focus=dispatch.focus,
-        targets=dispatch.targets,
-        patients=patients.table(),
-        texts=dispatch.texts,
-        duplicates=int((~key_columns.first).sum()),
-        counts=counts,
-    )
+    reader.read(resources)
+    return reader.done(resources.files)
 
 
 def _read_patient(

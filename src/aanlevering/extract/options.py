@@ -7,8 +7,40 @@ while the mapping is being updated) or what a test tunes (batch size).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from aanlevering.errors import ConfigError
+
+#: Environment settings of the FHIR reader's processes (docs/extract.md, decision 0317).
+READ_WORKERS_ENV = "AANLEVERING_FHIR_READ_WORKERS"
+PARALLEL_MIN_ENV = "AANLEVERING_FHIR_PARALLEL_MIN_MIB"
+#: Below this, a FHIR input is read in one process: starting another costs about a second.
+DEFAULT_PARALLEL_MIN_MIB = 64
+
+
+def default_read_workers() -> int:
+    """``AANLEVERING_FHIR_READ_WORKERS``, else 2 on a machine with two cores or more, else 1."""
+    return _setting(READ_WORKERS_ENV, min(2, os.cpu_count() or 1), minimum=1)
+
+
+def default_parallel_min_bytes() -> int:
+    """``AANLEVERING_FHIR_PARALLEL_MIN_MIB`` (default 64) in bytes."""
+    return _setting(PARALLEL_MIN_ENV, DEFAULT_PARALLEL_MIN_MIB, minimum=0) << 20
+
+
+def _setting(name: str, default: int, minimum: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -25,9 +57,14 @@ class ExtractOptions:
     without it falls back to the identifier typed ``MR`` (see ``fhir_identity``).
     ``work_dir``: where a FHIR extract's kept resource texts wait on disk (the run's
     ``work`` folder, removed with the run); a private temporary folder when None.
+    ``read_workers``: processes that read a FHIR input of at least
+    ``parallel_min_bytes`` bytes, each a part of about equal bytes (1: this process
+    alone); from the environment by default (decision 0317).
     """
 
     allow_unknown_columns: bool = False
     block_size: int = 8 << 20
     mrn_system: str | None = None
     work_dir: Path | None = None
+    read_workers: int = field(default_factory=default_read_workers)
+    parallel_min_bytes: int = field(default_factory=default_parallel_min_bytes)
