@@ -152,27 +152,50 @@ def _identifier_pieces(
     return pa.array(options, pa.string()).take(pa.array(chosen, pa.int32())), valued
 
 
-def _optional(prefix: str, suffix: str, values: list[str | None]) -> pa.Array:
-    """``prefix + JSON string + suffix`` where a value is present, "" otherwise."""
+def form_texts(forms: Sequence[GeneralisedForms]) -> pa.Array:
+    """The text a Patient with ``forms`` carries after its identifiers, one per form.
+
+    Gender, birth year and PC4 as :meth:`PatientBuilder.text` writes them (""
+    for none). Why: a batch takes each person's text from the few distinct
+    forms of the delivery instead of escaping three values per person.
+    """
     return pa.array(
-        ["" if value is None else prefix + encode_basestring(value) + suffix for value in values],
+        [
+            _optional(',"gender":', "", form.gender)
+            + _optional(',"birthDate":', "", form.birth_year)
+            + _optional(',"address":[{"postalCode":', "}]", form.pc4)
+            for form in forms
+        ],
         pa.string(),
     )
+
+
+def _optional(prefix: str, suffix: str, value: str | None) -> str:
+    """``prefix + JSON string + suffix`` where a value is present, "" otherwise."""
+    return "" if value is None else prefix + encode_basestring(value) + suffix
+
+
+def _json_ids(delivered_ids: pa.Array) -> pa.Array:
+    """Delivered ids as JSON strings: quoted in Arrow when none needs escaping (UUIDs)."""
+    if pc.all(pc.match_substring_regex(delivered_ids, _PLAIN)).as_py() is not False:
+        return pc.binary_join_element_wise('"', delivered_ids, '"', "")
+    return pa.array([encode_basestring(v) for v in delivered_ids.to_pylist()], pa.string())
 
 
 def patient_texts(
     builder: PatientBuilder,
     table: PseudonymTable,
     rows: pa.Array,
-    delivered_ids: Sequence[str],
-    forms: Sequence[GeneralisedForms],
+    delivered_ids: pa.Array,
+    forms: pa.Array,
     *,
     end: str = "",
 ) -> pa.Array:
     """JSON text of the delivered Patient of each person at ``rows`` of ``table``.
 
-    ``delivered_ids[i]`` and ``forms[i]`` belong to ``rows[i]``; ``end``
-    follows each text (``"\\n"`` for NDJSON). Raises
+    ``delivered_ids[i]`` and ``forms[i]`` belong to ``rows[i]``: the
+    delivered id, and the :func:`form_texts` text of the person's generalised
+    forms. ``end`` follows each text (``"\\n"`` for NDJSON). Raises
     :class:`PseudonymisationError` as :meth:`PatientBuilder.text` does.
     """
     chosen = _approved_columns(builder, table, rows)
@@ -185,15 +208,6 @@ def patient_texts(
         earlier = valid if earlier is None else pc.or_(earlier, valid)
     if earlier is not None:
         pieces.append(pc.if_else(earlier, pa.scalar("]"), _EMPTY))
-    ids = pa.array([encode_basestring(value) for value in delivered_ids], pa.string())
     return pc.binary_join_element_wise(
-        builder.head,
-        ids,
-        builder.meta,
-        *pieces,
-        _optional(',"gender":', "", [f.gender for f in forms]),
-        _optional(',"birthDate":', "", [f.birth_year for f in forms]),
-        _optional(',"address":[{"postalCode":', "}]", [f.pc4 for f in forms]),
-        "}" + end,
-        "",
+        builder.head, _json_ids(delivered_ids), builder.meta, *pieces, forms, "}" + end, ""
     )

@@ -13,7 +13,7 @@ one string array whose data buffer is already the NDJSON text.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from typing import Any
@@ -32,7 +32,7 @@ from aanlevering.fhir.minimise import (
     render,
 )
 from aanlevering.fhir.patient import PatientBuilder
-from aanlevering.fhir.patient_columns import patient_texts
+from aanlevering.fhir.patient_columns import form_texts, patient_texts
 from aanlevering.fhir.validate import SamplePolicy
 from aanlevering.fhir.validation_worker import InlineValidator, Validator
 from aanlevering.output.content import (
@@ -157,26 +157,29 @@ class FhirStream:
         pseudonyms = self.content.pseudonyms
         forms = self.index.forms
         all_delivered, all_sources = self.index.ordered_columns()
-        all_rows = None
+        builder = self.patient_builder
         if isinstance(pseudonyms, PseudonymTable):
             # Once: each lookup hashes the whole table's patient ids (116 times at 1M).
             all_rows = pseudonyms.rows_of(all_sources)
-        builder = self.patient_builder
+            numbers, distinct = form_numbers(forms, all_sources)
+            distinct_texts = form_texts(distinct)
         for start in range(0, len(all_delivered), BATCH_ROWS):
-            delivered: list[str] = all_delivered.slice(start, BATCH_ROWS).to_pylist()
-            sources = all_sources.slice(start, BATCH_ROWS)
-            patients: list[str] = sources.to_pylist()
-            batch_forms = [forms.get(p, NO_FORMS) for p in patients]
-            if isinstance(pseudonyms, PseudonymTable) and all_rows is not None:
+            batch_delivered = all_delivered.slice(start, BATCH_ROWS)
+            delivered: list[str] = batch_delivered.to_pylist()
+            if isinstance(pseudonyms, PseudonymTable):
+                batch_numbers = numbers.slice(start, BATCH_ROWS)
                 texts = patient_texts(
                     builder,
                     pseudonyms,
                     all_rows.slice(start, BATCH_ROWS),
-                    delivered,
-                    batch_forms,
+                    batch_delivered,
+                    distinct_texts.take(batch_numbers),
                     end=end,
                 )
+                batch_forms = [distinct[n] for n in pc.unique(batch_numbers).to_pylist()]
             else:
+                patients: list[str] = all_sources.slice(start, BATCH_ROWS).to_pylist()
+                batch_forms = [forms.get(p, NO_FORMS) for p in patients]
                 texts = pa.array(
                     [
                         builder.text(pseudonyms[p], f, d) + end
@@ -350,6 +353,29 @@ class FhirStream:
             if patient_refs is not None:
                 patient = _patient_of(resource, patient_refs)
             yield resource_type, str(resource["id"]), patient, text
+
+
+def form_numbers(
+    forms: Mapping[str, GeneralisedForms], patients: pa.Array
+) -> tuple[pa.Array, list[GeneralisedForms]]:
+    """The number of each patient's forms among the distinct ones (0: :data:`NO_FORMS`).
+
+    Why: the index gives patients with equal forms one object, so numbering
+    the objects numbers the forms; the Patients then take their form text by
+    number (:func:`form_texts`) instead of three escaped values per person.
+    """
+    distinct: list[GeneralisedForms] = [NO_FORMS]
+    numbering: dict[int, int] = {id(NO_FORMS): 0}
+    numbers: list[int] = []
+    for form in forms.values():
+        number = numbering.get(id(form))
+        if number is None:
+            number = numbering[id(form)] = len(distinct)
+            distinct.append(form)
+        numbers.append(number)
+    positions = pc.index_in(patients, value_set=pa.array(list(forms), pa.string()))
+    per_patient = pc.fill_null(pa.array(numbers, pa.int32()).take(positions), 0)
+    return per_patient, distinct
 
 
 #: The members every minimised resource starts with: ours (the guard skips them).

@@ -10,14 +10,20 @@ every FHIR and CSV format.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from aanlevering.errors import PseudonymisationError
+from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
+from aanlevering.fhir.patient import PatientBuilder
+from aanlevering.fhir.patient_columns import form_texts, patient_texts
 from aanlevering.output.content import DeliveryInput, OutputFormat
+from aanlevering.output.fhir_stream import form_numbers
 from aanlevering.output.writer import write_delivery
 from aanlevering.pseudonym.model import PatientPseudonyms, Pseudonym, PseudonymTable
 from aanlevering.pseudonym_types import PseudonymType
@@ -129,3 +135,72 @@ def test_a_person_without_any_pseudonym_gets_a_patient_without_identifiers(
     new = _written(tmp_path / "new", replace(content, pseudonyms=table), "fhir-ndjson")
     assert new["Patient.ndjson"] == old["Patient.ndjson"]
     assert new["Patient.ndjson"].count(b'"identifier"') == 1
+
+
+_AWKWARD = ['"', "\\", "é", "\u2028", "\x01", "a b", "1950", "1012", "male", "x" * 40, ""]
+
+
+def _awkward_forms(rng: random.Random, count: int) -> list[GeneralisedForms]:
+    def one() -> str | None:
+        return None if rng.random() < 0.3 else "".join(rng.choices(_AWKWARD, k=rng.randint(1, 3)))
+
+    return [GeneralisedForms(birth_year=one(), pc4=one(), gender=one()) for _ in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_patient_texts_from_form_numbers_are_those_of_the_builder(
+    delivery: Callable[..., DeliveryInput], seed: int
+) -> None:
+    """Form texts taken by number and ids quoted in Arrow: :meth:`PatientBuilder.text`'s bytes.
+
+    For awkward forms (quotes, backslashes, control and non-ASCII characters,
+    missing parts), shared or not, people without forms, and delivered ids that
+    need escaping (the per-value fallback) or not (UUIDs, quoted in Arrow).
+    """
+    rng = random.Random(seed)
+    content = delivery("dica-dsaa")
+    templates = list(content.pseudonyms.values())
+    people = {
+        f"p{n}": PatientPseudonyms(
+            f"p{n}",
+            tuple(
+                replace(p, value=f"{p.value}{n}") for p in templates[n % len(templates)].pseudonyms
+            ),
+        )
+        for n in range(300)
+    }
+    table = PseudonymTable.from_patients(people.values())
+    builder = PatientBuilder(content.context)
+    patients = list(people)
+    shared = _awkward_forms(rng, 5)
+    forms: dict[str, GeneralisedForms] = {}
+    for patient in patients:
+        pick = rng.random()
+        if pick < 0.5:
+            forms[patient] = rng.choice(shared)  # one object for equal forms, as the index
+        elif pick < 0.8:
+            forms[patient] = _awkward_forms(rng, 1)[0]
+    order = rng.sample(patients, len(patients))
+    sources = pa.array(order, pa.string())
+    numbers, distinct = form_numbers(forms, sources)
+    if seed % 2:
+        delivered = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in order]
+    else:
+        delivered = [
+            rng.choice(["id", 'i"d', "i\\d", "ïd", "i d"]) + str(n) for n in range(len(order))
+        ]
+    texts = patient_texts(
+        builder,
+        table,
+        table.rows_of(sources),
+        pa.array(delivered, pa.string()),
+        form_texts(distinct).take(numbers),
+        end="\n",
+    ).to_pylist()
+    expected = [
+        builder.text(people[p], forms.get(p, NO_FORMS), d) + "\n"
+        for p, d in zip(order, delivered, strict=True)
+    ]
+    assert texts == expected
+    assert [distinct[n] for n in numbers.to_pylist()] == [forms.get(p, NO_FORMS) for p in order]
+    assert len(distinct) == 1 + len({id(f) for f in forms.values()})
