@@ -124,3 +124,47 @@ def test_plain_mrns_in_arrow_equal_the_list_path(mrns: list[str], odd: str | Non
             }
         )
         _same(table, [PseudonymType.MRN])
+
+
+_DIGIT = st.sampled_from("0123456789") | st.sampled_from(
+    ["\u0661", "\uff11", "x"]
+)  # Arabic-Indic and fullwidth one
+_LETTER = st.sampled_from("ABDSXZabdsxz") | st.sampled_from(
+    ["É", "ß", "\u0131", "ﬀ", "1"]
+)  # 0131: dotless i
+_GAP = st.sampled_from(["", "", " ", "  ", "-", "\t", "\n", " - "])
+postcodes = st.one_of(
+    st.builds(
+        lambda d, gap, letters, tail: "".join(d) + gap + "".join(letters) + tail,
+        st.lists(_DIGIT, min_size=3, max_size=5),
+        _GAP,
+        st.lists(_LETTER, min_size=0, max_size=3),
+        st.sampled_from(["", "", " ", "\n", "x"]),
+    ),
+    st.sampled_from(["1012 SA", "1012sd", "1012 Ss", "1012 sb", "9999zZ", "1000", "0999", ""]),
+    st.text(max_size=8),
+)
+
+
+@given(st.lists(st.none() | postcodes, max_size=40))
+@SETTINGS
+def test_postcodes_in_arrow_equal_the_field_functions(values: list[str | None]) -> None:
+    """The usual postcodes are canonical in Arrow (decision 0309); every value still gets
+    what ``normalise_pc4`` / ``normalise_pc6`` give it, failures included."""
+    from aanlevering.pseudonym.normalise.distinct import distinct_map
+    from aanlevering.pseudonym.normalise.failures import FieldInvalid
+    from aanlevering.pseudonym.normalise.postcode import normalise_pc4, normalise_pc6
+
+    column = pa.array(values, pa.string())
+    for fn in (normalise_pc4, normalise_pc6):
+        expected: list[str | None] = []
+        errors = {}
+        for row, value in enumerate(values):
+            try:
+                expected.append(fn(value))
+            except FieldInvalid as error:
+                expected.append(None)
+                errors[row] = ("postcode", error.reason)
+        got, got_errors = distinct_map(fn, column, "postcode")
+        assert got.to_pylist() == expected
+        assert got_errors == errors

@@ -23,6 +23,12 @@ import pyarrow.compute as pc
 from aanlevering.pseudonym.identifiers import PERSON_FIELDS
 from aanlevering.pseudonym.normalise.failures import MISSING, FieldInvalid, NormalisationFailure
 from aanlevering.pseudonym.normalise.mrn import UPPER_CASE_ONLY
+from aanlevering.pseudonym.normalise.postcode import (
+    SURELY_PC4,
+    SURELY_PC6,
+    normalise_pc4,
+    normalise_pc6,
+)
 from aanlevering.pseudonym_types import PseudonymType
 
 _Error = tuple[str, str]
@@ -33,6 +39,18 @@ def _array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     if isinstance(column, pa.ChunkedArray):
         return column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     return column
+
+
+#: Field functions with an Arrow form for their usual values: (RE2 pattern of values the
+#: function surely accepts, the canonical form of such values). Pinned by tests to the
+#: function itself; anything the pattern does not match goes through the function.
+_SURELY: dict[Callable[[object], str], tuple[str, Callable[[pa.Array], pa.Array]]] = {
+    normalise_pc4: (SURELY_PC4, lambda values: pc.utf8_slice_codeunits(values, 0, 4)),
+    normalise_pc6: (
+        SURELY_PC6,
+        lambda values: pc.ascii_upper(pc.replace_substring(values, " ", "")),
+    ),
+}
 
 
 def distinct_map(
@@ -47,15 +65,33 @@ def distinct_map(
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
     encoded = column.dictionary_encode()
+    dictionary = encoded.dictionary
+    surely = _SURELY.get(fn) if pa.types.is_string(dictionary.type) else None
     results: list[str | None] = []
     bad: dict[int, _Error] = {}
-    for index, value in enumerate(encoded.dictionary.to_pylist()):
+    listed: Iterable[tuple[int, Any]]
+    if surely is None:
+        listed = enumerate(dictionary.to_pylist())
+    else:  # the usual values in Arrow; the rest (and every failure) by ``fn``
+        pattern, canonical = surely
+        usual = pc.match_substring_regex(dictionary, pattern)
+        other = pc.indices_nonzero(pc.invert(usual))
+        listed = zip(other.to_pylist(), dictionary.take(other).to_pylist(), strict=True)
+    for index, value in listed:
         try:
             results.append(fn(value))
         except FieldInvalid as error:
             results.append(None)
             bad[index] = (error.field or field, error.reason)
-    values = pa.array(results, pa.string()).take(encoded.indices)
+    mapped = pa.array(results, pa.string())
+    if surely is not None:
+        if len(mapped) == 0:
+            mapped = canonical(dictionary)
+        else:  # each unusual value's result back at its place among the dictionary's
+            unusual_before = pc.cumulative_sum(pc.cast(pc.invert(usual), pa.int64()))
+            at = pc.max_element_wise(pc.subtract(unusual_before, 1), 0)
+            mapped = pc.if_else(usual, canonical(dictionary), mapped.take(at))
+    values = mapped.take(encoded.indices)
     errors: dict[int, _Error] = {}
     if missing and column.null_count:
         for row in np.flatnonzero(pc.is_null(column).to_numpy(zero_copy_only=False)):
