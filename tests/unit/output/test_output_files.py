@@ -46,3 +46,41 @@ def test_a_failing_write_surfaces_and_nothing_is_committed(tmp_path: Path) -> No
             handle.write("more\n")
         files.commit()
     assert not (tmp_path / "A.ndjson").exists()
+
+
+def test_checksums_on_their_own_thread_follow_the_write_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large chunks (hashing releases the GIL) to several files, a slow checksum thread: each
+    file's sha256 is of its bytes in write order, and commit waits for the last checksum."""
+    import random
+    import threading
+    import time
+
+    from aanlevering.output import files as files_module
+
+    rng = random.Random(3)
+    slow = files_module.ThreadPoolExecutor
+
+    class SlowChecksums(slow):  # type: ignore[misc,valid-type]
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            def late():  # type: ignore[no-untyped-def]
+                if threading.current_thread().name.startswith("delivery-checksum"):
+                    time.sleep(0.002)
+                return fn(*args, **kwargs)
+
+            return super().submit(late)
+
+    monkeypatch.setattr(files_module, "ThreadPoolExecutor", SlowChecksums)
+    chunks = {
+        name: [rng.randbytes(rng.randint(1, 300_000)) for _ in range(30)] for name in ("A", "B")
+    }
+    with FileSet(tmp_path) as files:
+        for a, b in zip(chunks["A"], chunks["B"], strict=True):
+            files.file("A.ndjson", "x").write_bytes(memoryview(a))
+            files.file("B.ndjson", "x").write_bytes(b)
+        written = {w.name: w for w in files.commit()}
+    for name, parts in chunks.items():
+        expected = b"".join(parts)
+        assert (tmp_path / f"{name}.ndjson").read_bytes() == expected
+        assert written[f"{name}.ndjson"].sha256 == hashlib.sha256(expected).hexdigest()
