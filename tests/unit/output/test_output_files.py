@@ -84,3 +84,84 @@ def test_checksums_on_their_own_thread_follow_the_write_order(
         expected = b"".join(parts)
         assert (tmp_path / f"{name}.ndjson").read_bytes() == expected
         assert written[f"{name}.ndjson"].sha256 == hashlib.sha256(expected).hexdigest()
+
+
+def test_the_disk_catches_up_in_the_background_and_commit_still_syncs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import threading
+
+    from aanlevering.output import files as files_module
+
+    synced: list[str] = []
+    real_fdatasync = os.fdatasync
+
+    def recorded(fd: int) -> None:
+        synced.append(threading.current_thread().name)
+        real_fdatasync(fd)
+
+    fsynced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(files_module, "SYNC_EVERY", 10_000)
+    monkeypatch.setattr(files_module.os, "fdatasync", recorded)
+    monkeypatch.setattr(files_module.os, "fsync", lambda fd: (fsynced.append(fd), real_fsync(fd)))
+    chunks = [bytes([i % 251]) * 7_000 for i in range(60)]
+    with FileSet(tmp_path) as files:
+        for chunk in chunks:
+            files.file("A.ndjson", "x").write_bytes(chunk)
+        written = files.commit()
+    assert synced and all(name.startswith("delivery-sync") for name in synced)
+    assert len(fsynced) == 1  # the commit's own sync of the whole file
+    assert (tmp_path / "A.ndjson").read_bytes() == b"".join(chunks)
+    assert written[0].sha256 == hashlib.sha256(b"".join(chunks)).hexdigest()
+
+
+@pytest.mark.parametrize("writes", [1, 3])
+def test_a_failed_background_sync_stops_the_delivery(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, writes: int
+) -> None:
+    """Raised by the commit, also when more was written after it failed."""
+    import time
+
+    from aanlevering.output import files as files_module
+
+    calls: list[int] = []
+
+    def failing(fd: int) -> None:
+        calls.append(fd)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(files_module, "SYNC_EVERY", 10_000)
+    monkeypatch.setattr(files_module.os, "fdatasync", failing)
+    with pytest.raises(OSError, match="Input/output error"), FileSet(tmp_path) as files:
+        for _ in range(writes):
+            files.file("A.ndjson", "x").write_bytes(b"y" * 20_000)
+            time.sleep(0.05)  # the sync has failed before the next write
+        files.commit()
+    assert list(tmp_path.iterdir()) == []
+    assert len(calls) == 1  # no sync after a failed one
+
+
+def test_giving_up_waits_for_a_running_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from aanlevering.output import files as files_module
+
+    finished: list[bool] = []
+
+    def slow(fd: int) -> None:
+        time.sleep(0.2)
+        finished.append(True)
+
+    monkeypatch.setattr(files_module, "SYNC_EVERY", 10_000)
+    monkeypatch.setattr(files_module.os, "fdatasync", slow)
+    with pytest.raises(RuntimeError), FileSet(tmp_path) as files:
+        files.file("A.ndjson", "x").write_bytes(b"y" * 20_000)
+        files.file("A.ndjson", "x").write_bytes(b"y" * 20_000)
+        time.sleep(0.05)
+        raise RuntimeError("a record cannot be encoded")
+    assert finished
+    assert list(tmp_path.iterdir()) == []
