@@ -14,6 +14,9 @@ import json
 import logging
 import random
 import shutil
+import subprocess
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -460,3 +463,52 @@ def test_the_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv("AANLEVERING_FHIR_READ_WORKERS", bad)
         with pytest.raises(ConfigError, match="AANLEVERING_FHIR_READ_WORKERS must be"):
             ExtractOptions()
+
+
+SLOW_WORKER = (
+    "import time\n"
+    "from aanlevering.extract import fhir_parallel as f\n"
+    "read = f._read_part\n"
+    "f._read_part = lambda request, folder: (\n"
+    "    (folder / 'reading').touch(), time.sleep(60), read(request, folder)\n"
+    ")[2]\n"
+    "f.worker_main()\n"
+)
+READER = """
+import sys
+from pathlib import Path
+from aanlevering.extract import fhir_parallel
+from aanlevering.extract.fhir_parts import plan_parts
+from aanlevering.extract.fhir_store import input_files
+
+fhir_parallel.WORKER_CODE = {worker!r}
+started = fhir_parallel._Worker.__init__
+def spy(self, *args):
+    started(self, *args)
+    print(self.process.pid, flush=True)
+fhir_parallel._Worker.__init__ = spy
+folder = Path({folder!r})
+parts = plan_parts(*input_files(folder), 2, 0)
+fhir_parallel.read_parts(
+    folder, parts, [], mrn_system=None, read=None, texts_folder=Path({work!r})
+)
+"""
+
+
+def test_a_worker_does_not_outlive_a_killed_reader(demo: DemoResult, tmp_path: Path) -> None:
+    """The kernel kills the worker when the reading process dies (an OOM kill, say)."""
+    folder, work = demo.out_dir / "fhir-bulk" / "ldtr", tmp_path / "work"
+    code = READER.format(worker=SLOW_WORKER, folder=str(folder), work=str(work))
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE) as reader:
+        assert reader.stdout is not None
+        worker = psutil.Process(int(reader.stdout.readline()))
+        for _ in range(300):  # the worker has asked to die with its parent, and reads
+            if list(work.glob("fhir-part-*/reading")):
+                break
+            time.sleep(0.05)
+        assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE
+        assert list(work.glob("fhir-part-*/reading"))
+        reader.kill()
+        reader.wait(timeout=30)
+        worker.wait(timeout=30)  # raises TimeoutExpired when it lives on
+    assert not worker.is_running()
