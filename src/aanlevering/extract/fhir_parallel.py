@@ -29,6 +29,7 @@ import ctypes
 import logging
 import os
 import pickle
+import resource
 import shutil
 import signal
 import subprocess
@@ -149,6 +150,7 @@ def read_parts(
         return reader.done(files)
     request = _Request(parts[0], skip_others, tuple(datasets), mrn_system, read, os.getpid())
     started = time.perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     waited = merged = 0.0
     with _workers(parts[1:], request, texts_folder) as workers:
         reader.read(read_segments(parts[0].segments, outcomes, skip_others))
@@ -165,15 +167,18 @@ def read_parts(
             _merge(reader, result, worker.folder)
             merged += time.perf_counter() - at
     outcomes.finish()
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
     log.info(
         "read the FHIR input in %d parts, %d of them in worker processes: %.1f s (this "
-        "process's part %.1f s, then waiting for the workers %.1f s, merging %.1f s)",
+        "process's part %.1f s, then waiting for the workers %.1f s, merging %.1f s; the "
+        "workers' CPU time %.1f s)",
         len(parts),
         len(parts) - 1,
         time.perf_counter() - started,
         own,
         waited,
         merged,
+        ended.ru_utime + ended.ru_stime - children.ru_utime - children.ru_stime,
     )
     return reader.done(files)
 
@@ -204,15 +209,21 @@ class _Worker:
             **os.environ,
             "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
         }
-        with (self.folder / _ERRORS).open("wb") as errors:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", WORKER_CODE, str(self.folder)],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-                env=env,
-                close_fds=True,
-            )
+        try:
+            with (self.folder / _ERRORS).open("wb") as errors:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-c", WORKER_CODE, str(self.folder)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=errors,
+                    env=env,
+                    close_fds=True,
+                )
+        except OSError as error:
+            self.remove()
+            raise ExtractError(
+                f"cannot start a worker process to read the FHIR input ({error.strerror})"
+            ) from None
 
     def result(self, number: int, parts: int) -> _Result:
         """The worker's result, once it has ended (ExtractError when it gave none)."""
