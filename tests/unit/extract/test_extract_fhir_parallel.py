@@ -512,3 +512,22 @@ def test_a_worker_does_not_outlive_a_killed_reader(demo: DemoResult, tmp_path: P
         reader.wait(timeout=30)
         worker.wait(timeout=30)  # raises TimeoutExpired when it lives on
     assert not worker.is_running()
+
+
+@pytest.mark.parametrize("name", ["Procedure.ndjson", "Patient.ndjson"])
+def test_a_single_ndjson_file_given_alone_is_cut_too(
+    demo: DemoResult,
+    catalogue: Catalogue,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+) -> None:
+    """An input that is one file (no folder): the same extract, or the same error."""
+    path = demo.out_dir / "fhir-bulk" / "dica-dsaa" / name
+    one = _outcome(_plan(catalogue, "dica-dsaa", tmp_path / "one"), path, caplog)
+    started = _workers_started(monkeypatch)
+    parts = _outcome(_plan(catalogue, "dica-dsaa", tmp_path / "two", workers=2), path, caplog)
+    assert len(started) == 1
+    _same(one, parts)
+    assert one[0] == ("ok" if name == "Patient.ndjson" else "error")  # Procedures: no patients
