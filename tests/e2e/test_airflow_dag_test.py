@@ -246,8 +246,16 @@ def test_yearly_local_mode_registration_skips_2025_and_delivers_2026_year_to_dat
     assert before["state"] == "success"
     assert "before the registration's start" in before["log"]
 
-    ytd = _dag_test(airflow_env, "nkr-borst", {"period": "2026", "allow_open_period": True})
+    # The extract task reads the FHIR input in two processes (decision 0317): a worker
+    # process started from inside an Airflow task.
+    parallel = {
+        **airflow_env,
+        "AANLEVERING_FHIR_READ_WORKERS": "2",
+        "AANLEVERING_FHIR_PARALLEL_MIN_MIB": "0",
+    }
+    ytd = _dag_test(parallel, "nkr-borst", {"period": "2026", "allow_open_period": True})
     assert ytd["tasks"] == dict.fromkeys(STAGES, "success"), ytd["log"][-3000:]
+    assert "read the FHIR input in 2 parts" in ytd["log"], ytd["log"][-3000:]
     with world.store() as store:
         entry = load_ledger(store).current("nkr-borst", "2026")
     assert entry is not None and entry.status == "receipted"
