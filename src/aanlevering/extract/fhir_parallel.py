@@ -29,6 +29,7 @@ import ctypes
 import logging
 import os
 import pickle
+import re
 import resource
 import shutil
 import signal
@@ -266,13 +267,26 @@ def _where(part: Part) -> str:
     return f"{first.path.name} from byte {first.start}" if first.start else first.path.name
 
 
+#: The last line of a Python traceback: the exception's (dotted) class name, then its message.
+_EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))\b")
+
+
 def _last_line(errors: Path) -> str:
-    """The worker's last words when it died before answering (an import error, say)."""
+    """What the worker died of, when it died before answering (an import error, say).
+
+    Only the exception's class name: its message may quote input (a value Arrow
+    could not convert), and this text goes into the error the run records. The
+    whole traceback shows when the same input is read in one process
+    (``AANLEVERING_FHIR_READ_WORKERS=1``).
+    """
     try:
         lines = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
     except OSError:
         return ""
-    return f": {lines[-1][:200]}" if lines else ""
+    found = _EXCEPTION_LINE.match(lines[-1]) if lines else None
+    if found is None:
+        return ""
+    return f": {found.group(1)} (read with AANLEVERING_FHIR_READ_WORKERS=1 to see it in full)"
 
 
 @contextmanager
