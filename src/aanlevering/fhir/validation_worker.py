@@ -69,6 +69,17 @@ class InlineValidator:
     def finish(self) -> None:
         """Nothing is pending."""
 
+    def __enter__(self) -> InlineValidator:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        """Nothing to stop."""
+
 
 class BackgroundValidator:
     """Validates in a child process; use as a context manager around the writing.

@@ -22,7 +22,7 @@ from aanlevering.errors import OutputError
 from aanlevering.fhir.patient import PatientBuilder
 from aanlevering.fhir.validate import SamplePolicy, validate_resource
 from aanlevering.fhir.validation_worker import BackgroundValidator, InlineValidator, serve
-from aanlevering.output import fhir_stream
+from aanlevering.output import fhir_stream, ndjson
 from aanlevering.output.content import DeliveryInput
 from aanlevering.output.ndjson import write_ndjson
 
@@ -154,10 +154,17 @@ def _corrupt_patient(monkeypatch: pytest.MonkeyPatch, number: int) -> None:
     monkeypatch.setattr(PatientBuilder, "text", corrupted)
 
 
+@pytest.fixture
+def background(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test deliveries are small: validate them in the second process all the same."""
+    monkeypatch.setattr(ndjson, "BACKGROUND_VALIDATION_ROWS", 0)
+
+
 def test_an_invalid_resource_stops_the_delivery_with_nothing_written(
     tmp_path: Path,
     delivery: Callable[..., DeliveryInput],
     monkeypatch: pytest.MonkeyPatch,
+    background: None,
 ) -> None:
     content = delivery("ldtr")
     _corrupt_patient(monkeypatch, 2)
@@ -171,6 +178,7 @@ def test_an_invalid_resource_wins_over_a_later_error_as_inline(
     tmp_path: Path,
     delivery: Callable[..., DeliveryInput],
     monkeypatch: pytest.MonkeyPatch,
+    background: None,
 ) -> None:
     """Inline validation stopped at the invalid Patient before the records were built."""
     content = delivery("ldtr")
@@ -187,3 +195,28 @@ def test_an_invalid_resource_wins_over_a_later_error_as_inline(
     with pytest.raises(OutputError, match=r"^Patient #1: invalid FHIR R4B Patient"):
         write_ndjson(tmp_path / "out", content, policy)
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_large_deliveries_validate_in_the_second_process_small_ones_inline(
+    tmp_path: Path, delivery: Callable[..., DeliveryInput], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aanlevering.fhir import validation_worker
+
+    started: list[bool] = []
+    original = validation_worker.BackgroundValidator.__init__
+
+    def counted(self: BackgroundValidator, *args: Any, **kwargs: Any) -> None:
+        started.append(True)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ndjson.BackgroundValidator, "__init__", counted)
+    content = delivery("ldtr")
+    rows = sum(d.num_rows for d in content.datasets.values())
+    monkeypatch.setattr(ndjson, "BACKGROUND_VALIDATION_ROWS", rows + 1)
+    write_ndjson(tmp_path / "small", content)
+    assert started == []
+    monkeypatch.setattr(ndjson, "BACKGROUND_VALIDATION_ROWS", rows)
+    write_ndjson(tmp_path / "large", content)
+    assert started == [True]
+    for name in ("Patient.ndjson", "QuestionnaireResponse.ndjson"):
+        assert (tmp_path / "small" / name).read_bytes() == (tmp_path / "large" / name).read_bytes()
