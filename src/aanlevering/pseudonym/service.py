@@ -67,11 +67,16 @@ def unique_patients(identity: pa.Table) -> pa.Table:
     return identity.take(pc.take(first_rows, pc.array_sort_indices(first_rows)))
 
 
-def _sent_rows(batch: SourceBatch) -> pa.Array:
+def _columns(batch: SourceBatch) -> dict[PseudonymType, pa.Array]:
+    """The source step's values per type as Arrow columns, converted once per chunk."""
+    return {type_: pa.array(column, pa.string()) for type_, column in batch.values.items()}
+
+
+def _sent_rows(batch: SourceBatch, columns: Mapping[PseudonymType, pa.Array]) -> pa.Array:
     """Rows that have at least one value: the TTP gets those (the others failed every type)."""
     any_value = pa.array([False] * batch.num_rows)
-    for column in batch.values.values():
-        present = pc.fill_null(pc.not_equal(pa.array(column, pa.string()), ""), False)
+    for column in columns.values():
+        present = pc.fill_null(pc.not_equal(column, ""), False)
         any_value = pc.or_(any_value, present)
     return pc.indices_nonzero(any_value).cast(pa.int64())
 
@@ -190,6 +195,7 @@ class _Prepared:
 
     first_row: int
     batch: SourceBatch
+    columns: Mapping[PseudonymType, pa.Array]  # batch.values as Arrow (converted once)
     patient_ids: list[str]
     sent: pa.Array
     failures: tuple[PseudonymFailure, ...]
@@ -249,11 +255,13 @@ def _prepare_chunk(
         for f in located[:MAX_FAILURES_IN_EVENT]
         if f.row is not None
     )
+    columns = _columns(batch)
     return _Prepared(
         first_row,
         batch,
+        columns,
         patient_ids,
-        _sent_rows(batch),
+        _sent_rows(batch, columns),
         failures,
         counts,
         reasons,
@@ -284,13 +292,13 @@ def _finish_chunk(
         result = client.temporary_columns(
             config.id,
             {
-                str(t): pa.array(v, pa.string()).take(sent)
-                for t, v in batch.values.items()
+                str(t): column.take(sent)
+                for t, column in prepared.columns.items()
                 if t is not PseudonymType.MRN
             },
             (
-                pa.array(batch.values[PseudonymType.MRN], pa.string()).take(sent)
-                if PseudonymType.MRN in batch.values
+                prepared.columns[PseudonymType.MRN].take(sent)
+                if PseudonymType.MRN in prepared.columns
                 else None
             ),
             run_id=run_id,
