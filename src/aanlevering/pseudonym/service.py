@@ -72,6 +72,14 @@ def _columns(batch: SourceBatch) -> dict[PseudonymType, pa.Array]:
     return {type_: pa.array(column, pa.string()) for type_, column in batch.values.items()}
 
 
+def _id_column(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The patient ids as text: a text column as it is, any other as ``str`` of each value."""
+    if pa.types.is_string(ids.type) or pa.types.is_large_string(ids.type):
+        flat = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        return flat.cast(pa.string())
+    return pa.array([str(p) for p in ids.to_pylist()], pa.string())
+
+
 def _sent_rows(batch: SourceBatch, columns: Mapping[PseudonymType, pa.Array]) -> pa.Array:
     """Rows that have at least one value: the TTP gets those (the others failed every type)."""
     any_value = pa.array([False] * batch.num_rows)
@@ -196,7 +204,7 @@ class _Prepared:
     first_row: int
     batch: SourceBatch
     columns: Mapping[PseudonymType, pa.Array]  # batch.values as Arrow (converted once)
-    patient_ids: list[str]
+    patient_ids: pa.Array
     sent: pa.Array
     failures: tuple[PseudonymFailure, ...]
     failure_counts: Mapping[str, int]
@@ -228,10 +236,16 @@ def _prepare_chunk(
     # a table: each distinct value of a field is normalised once (normalise/distinct.py)
     canonical = get_profile(pseudo.profile).normalise_columns(patients, pseudo.types)
     batch = apply_source_step(canonical, source_key, mrn_key)
-    patient_ids = [str(p) for p in patients.column("patient_id").to_pylist()]
-    # failures are named by the hospital patient number (the MRN), the key opt-outs use too
-    mrns = patients.column("mrn").to_pylist() if "mrn" in patients.column_names else patient_ids
-    numbers = [m if m else p for m, p in zip(mrns, patient_ids, strict=True)]
+    ids = patients.column("patient_id")
+    mrns = patients.column("mrn") if "mrn" in patients.column_names else None
+
+    def number(row: int) -> str:
+        """Failures are named by the hospital patient number (the MRN), the key opt-outs use
+        too, else the patient id; looked up for the few failures only, not made per person."""
+        patient = str(ids[row].as_py())
+        mrn = mrns[row].as_py() if mrns is not None else patient
+        return str(mrn if mrn else patient)
+
     located = [f for f in canonical.failures if f.row is not None]
     counts: dict[str, int] = {}
     reasons: dict[str, dict[str, int]] = {}
@@ -247,7 +261,7 @@ def _prepare_chunk(
         why[text] = why.get(text, 0) + 1
     failures = tuple(
         PseudonymFailure(
-            patient_ref=patient_ref(str(numbers[f.row])),
+            patient_ref=patient_ref(number(f.row)),
             type=str(f.type),
             field=f.field,
             reason=f.reason,
@@ -260,7 +274,7 @@ def _prepare_chunk(
         first_row,
         batch,
         columns,
-        patient_ids,
+        _id_column(ids),
         _sent_rows(batch, columns),
         failures,
         counts,
@@ -282,7 +296,7 @@ def _finish_chunk(
     """
     pseudo = config.pseudonymisation
     batch, sent = prepared.batch, prepared.sent
-    id_column = pa.array(prepared.patient_ids, pa.string())
+    id_column = prepared.patient_ids
     if pseudo.ttp_mode == "local":
         table = _local_table(batch, id_column, sent)
         type_counts = {str(t): sum(1 for v in batch.values[t] if v) for t in batch.values}

@@ -58,3 +58,19 @@ def test_the_usual_column_takes_the_one_header_path(monkeypatch: pytest.MonkeyPa
     versions, temporary = service._label_versions("NGGV", labels)
     assert versions.to_pylist() == [2, None, 2]
     assert temporary is True
+
+
+def test_id_column_is_the_text_of_each_patient_id() -> None:
+    """What ``pa.array([str(p) for p in ids])`` gave, for text, chunked and integer ids."""
+    from aanlevering.pseudonym.service import _id_column
+
+    cases = [
+        pa.array(["a", "0012", "é", ""], pa.string()),
+        pa.array(["x", "y"], pa.large_string()),
+        pa.chunked_array([["p1"], ["p2", "p3"]], pa.string()),
+        pa.array([12, 7, 123456789], pa.int64()),
+    ]
+    for ids in cases:
+        got = _id_column(ids)
+        assert got.type == pa.string()
+        assert got.to_pylist() == [str(p) for p in ids.to_pylist()]
