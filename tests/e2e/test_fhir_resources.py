@@ -31,6 +31,7 @@ from aanlevering.events.factory import open_event_store
 from aanlevering.extract.fhirpath import compile_path
 from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import stream_name
+from aanlevering.output import source_parts
 from aanlevering.periods import Period
 from aanlevering.pipeline.run import Ports, RunRequest, run_delivery
 from aanlevering.pseudonym.patient_ref import load_or_create_key
@@ -288,3 +289,37 @@ def test_fhir_registration_delivers_valid_closed_minimised_resources_reproducibl
 
     again = _data_files(_deliver(world, tmp_path / "again", registration, period, source_folder))
     assert again == first
+
+
+@pytest.mark.parametrize(("registration", "period", "expected_types"), CASES)
+def test_source_resources_minimised_in_two_processes_are_the_one_process_bytes(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    registration: str,
+    period: str,
+    expected_types: set[str],
+) -> None:
+    """Decision 0318 through the whole pipeline: the worker's half appended after this
+    process's gives the files one process writes (NDJSON; Bundles stay one process)."""
+    answered: list[int] = []
+    original = source_parts.SecondPart.result
+
+    def result(self: source_parts.SecondPart) -> source_parts.PartResult:
+        answer = original(self)
+        answered.append(sum(lines for _, lines in answer.files.values()))
+        return answer
+
+    monkeypatch.setattr(source_parts.SecondPart, "result", result)
+    source = _dirty_copy(world.demo / "fhir-bulk" / registration, tmp_path / "input")
+    monkeypatch.setenv(source_parts.WORKERS_ENV, "1")
+    one = _data_files(_deliver(world, tmp_path / "one", registration, period, source))
+    assert answered == []
+    monkeypatch.setenv(source_parts.WORKERS_ENV, "2")
+    monkeypatch.setenv(source_parts.MIN_ENV, "0")
+    two = _data_files(_deliver(world, tmp_path / "two", registration, period, source))
+    assert two == one
+    if world.config(registration).delivery.format == "fhir-ndjson":
+        assert len(answered) == 1 and answered[0] > 0
+    else:
+        assert answered == []

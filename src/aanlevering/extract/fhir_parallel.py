@@ -242,7 +242,7 @@ class _Worker:
             how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
             raise ExtractError(
                 f"reading {where} failed: its worker process {how} without an answer"
-                f"{_last_line(self.folder / _ERRORS)}"
+                f"{last_line(self.folder / _ERRORS)}"
             )
         with result_file.open("rb") as handle:
             result: _Result = pickle.load(handle)  # noqa: S301 - written by our own worker
@@ -271,8 +271,10 @@ def _where(part: Part) -> str:
 _EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))\b")
 
 
-def _last_line(errors: Path) -> str:
-    """What the worker died of, when it died before answering (an import error, say).
+def last_line(
+    errors: Path, hint: str = "read with AANLEVERING_FHIR_READ_WORKERS=1 to see it in full"
+) -> str:
+    """What a worker died of, when it died before answering (an import error, say).
 
     Only the exception's class name: its message may quote input (a value Arrow
     could not convert), and this text goes into the error the run records. The
@@ -286,7 +288,7 @@ def _last_line(errors: Path) -> str:
     found = _EXCEPTION_LINE.match(lines[-1]) if lines else None
     if found is None:
         return ""
-    return f": {found.group(1)} (read with AANLEVERING_FHIR_READ_WORKERS=1 to see it in full)"
+    return f": {found.group(1)} ({hint})"
 
 
 @contextmanager
@@ -343,7 +345,7 @@ def worker_main() -> None:
     os.umask(0o077)
     with (folder / _REQUEST).open("rb") as handle:
         request: _Request = pickle.load(handle)  # noqa: S301 - written by our own parent
-    _die_with(request.parent)
+    die_with_parent(request.parent)
     result = _read_part(request, folder)
     partial = folder / (_RESULT + ".partial")
     with partial.open("wb") as handle:
@@ -351,7 +353,7 @@ def worker_main() -> None:
     partial.rename(folder / _RESULT)
 
 
-def _die_with(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Have the kernel kill this worker when the reading process dies (Linux), or stop now."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)

@@ -38,16 +38,28 @@ def derive_salt(secret: bytes, idempotency_key: str) -> bytes:
 class ResourceIds:
     """Maps source keys to delivered ids under one delivery's salt."""
 
-    __slots__ = ("_keyed",)
+    __slots__ = ("_key", "_keyed")
 
     def __init__(self, salt: bytes) -> None:
         if len(salt) < 16:
             raise ValueError("the resource id salt must be at least 16 bytes")
-        key = hashlib.blake2b(salt, digest_size=32).digest()
-        self._keyed = hashlib.blake2b(key=key, digest_size=16)
+        self._key = hashlib.blake2b(salt, digest_size=32).digest()
+        self._keyed = hashlib.blake2b(key=self._key, digest_size=16)
 
     def __repr__(self) -> str:
         return "ResourceIds(<salt hidden>)"
+
+    def worker_key(self) -> bytes:
+        """The hash key, for a worker process of this delivery (over a pipe, never to disk)."""
+        return self._key
+
+    @classmethod
+    def of_worker_key(cls, key: bytes) -> ResourceIds:
+        """The ids of :meth:`worker_key` (in the worker process)."""
+        ids = cls.__new__(cls)
+        ids._key = key
+        ids._keyed = hashlib.blake2b(key=key, digest_size=16)
+        return ids
 
     def make(self, kind: str, source_key: str) -> str:
         """The delivered id of the source item ``source_key`` of ``kind`` (a UUID string).

@@ -41,6 +41,7 @@ from json.encoder import encode_basestring
 from typing import Any, Literal
 
 import msgspec
+import pyarrow as pa
 
 from aanlevering.errors import OutputError
 from aanlevering.fhir.conventions import delivered_json
@@ -194,6 +195,42 @@ class ReferenceMap:
                     "(references to it could not be re-pointed)"
                 )
             members.add(key)
+
+    def members(self) -> int:
+        """How many source resources are registered by key."""
+        return len(self._members)
+
+    def targets(self) -> pa.Table:
+        """The references registered with delivered ids of their own (Patients, full URLs).
+
+        With the keys (:meth:`add_keys`), what a worker process needs to make the same
+        map (:meth:`add_targets`): Arrow, so a million Patients' aliases travel compactly.
+        """
+        items = list(self._targets.items())
+        return pa.table(
+            {
+                "reference": pa.array([reference for reference, _ in items], pa.string()),
+                "type": pa.array([found[0] for _, found in items], pa.string()),
+                "id": pa.array([found[1] for _, found in items], pa.string()),
+            }
+        )
+
+    def add_targets(self, targets: pa.Table) -> None:
+        """Register the references of :meth:`targets` (made by another process's map)."""
+        self.changes += 1
+        types: dict[str, str] = {}  # one string per type, not one per row
+        for start in range(0, targets.num_rows, 65_536):
+            batch = targets.slice(start, 65_536)
+            for reference, resource_type, delivered_id in zip(
+                batch.column("reference").to_pylist(),
+                batch.column("type").to_pylist(),
+                batch.column("id").to_pylist(),
+                strict=True,
+            ):
+                self._targets[reference] = (
+                    types.setdefault(resource_type, resource_type),
+                    delivered_id,
+                )
 
     def delivered_id(self, resource_type: str, source_id: str) -> str | None:
         """The delivered id of a registered source resource."""

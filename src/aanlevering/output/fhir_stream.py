@@ -13,6 +13,9 @@ one string array whose data buffer is already the NDJSON text.
 from __future__ import annotations
 
 import heapq
+import logging
+import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
@@ -21,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.errors import OutputError
 from aanlevering.fhir.conventions import delivered_json
 from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
 from aanlevering.fhir.minimise import (
@@ -44,8 +48,11 @@ from aanlevering.output.content import (
 from aanlevering.output.fhir_records import RESOURCE_TYPE, Note, RecordEncoder
 from aanlevering.output.result import BuiltValues
 from aanlevering.output.source_notes import SourceNotes
+from aanlevering.output.source_parts import SecondPart
 from aanlevering.output.sources import SourceTexts
 from aanlevering.pseudonym.model import PseudonymTable
+
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 8_192
 
@@ -285,16 +292,21 @@ class FhirStream:
         for resource_type, delivered_id, patient, text in self._minimised(patients=True):
             yield Encoded(resource_type, delivered_id, patient, text)
 
-    def minimised_texts(self) -> Iterator[tuple[str, str]]:
+    def minimised_texts(self, second: SecondPart | None = None) -> Iterator[tuple[str, str]]:
         """(resource type, text) of each minimised source resource, in source order.
 
         What NDJSON needs: no Patient per resource (only Bundles group by it) and no
-        :class:`Encoded` (5M of each at a million patients).
+        :class:`Encoded` (5M of each at a million patients). With ``second``, only the
+        first part's: the worker makes the second part's files (decision 0318), and
+        ``second.answer`` holds them once the last text of the first part is handed on
+        (None when this process minimised the second part too, and yielded it).
         """
-        for resource_type, _, _, text in self._minimised(patients=False):
+        for resource_type, _, _, text in self._minimised(patients=False, second=second):
             yield resource_type, text
 
-    def _minimised(self, patients: bool) -> Iterator[tuple[str, str, str | None, str]]:
+    def _minimised(
+        self, patients: bool, second: SecondPart | None = None
+    ) -> Iterator[tuple[str, str, str | None, str]]:
         """(type, delivered id, Patient or None, text) of each minimised source resource.
 
         With ``built``, the leaves of every resource are noted for the output guard
@@ -306,22 +318,89 @@ class FhirStream:
         )
         sources = self.content.source_resources
         if isinstance(sources, SourceTexts):
-            yield from self._from_texts(sources, notes, patient_refs)
+            yield from self._from_texts(sources, notes, patient_refs, second)
         else:
             yield from self._from_resources(sources, notes, patient_refs)
         if notes is not None:
             notes.close()
 
     def _from_texts(
-        self, sources: SourceTexts, notes: SourceNotes | None, patient_refs: dict[str, str] | None
+        self,
+        sources: SourceTexts,
+        notes: SourceNotes | None,
+        patient_refs: dict[str, str] | None,
+        second: SecondPart | None = None,
     ) -> Iterator[tuple[str, str, str | None, str]]:
         """Straight from the extract's texts, remembering repeated elements (the same bytes
-        as minimise_resource and dumps; see TextMinimiser)."""
+        as minimise_resource and dumps; see TextMinimiser); the second part in a worker."""
         minimiser = TextMinimiser(
             self.references, self.style, notes.element if notes is not None else None
         )
+        if second is None:
+            yield from self._texts_minimised(sources.texts(), minimiser, notes, patient_refs)
+            return
+        # The worker counts each type on from this process's counts at the cut.
+        expected = dict(self._counters)
+        for resource_type, count in second.first_counts().items():
+            expected[resource_type] = expected.get(resource_type, 0) + count
+        changes = self.references.changes
+        second.start(
+            references=self.references,
+            ids=self.content.context.ids,
+            style=self.style,
+            counters=expected,
+            policy=self.policy,
+            notes=notes is not None,
+        )
+        first = second.first().texts()
+        started, cpu = time.perf_counter(), time.process_time()
+        yield from self._texts_minimised(first, minimiser, notes, patient_refs)
+        own, own_cpu = time.perf_counter() - started, time.process_time() - cpu
+        if self._counters != expected or self.references.changes != changes:
+            # Odd input (a text that is not its key's resource): the worker's counts or map
+            # are not this process's at the cut, so the second part is minimised here.
+            second.stop()
+            rest = second.second().texts()
+            yield from self._texts_minimised(rest, minimiser, notes, patient_refs)
+            return
+        at = time.perf_counter()
+        answer = second.result()
+        log.info(
+            "minimised %d source resources in 2 processes: this process's part %.1f s "
+            "(CPU %.1f s), then waiting for the worker %.1f s (the worker's CPU %.1f s, "
+            "peak %.0f MiB; this process %.0f MiB)",
+            len(sources),
+            own,
+            own_cpu,
+            time.perf_counter() - at,
+            answer.cpu,
+            answer.peak_mib,
+            _rss_mib(),
+        )
+        for text, where in answer.selected:
+            self.validator.check(text, where)
+        if answer.error is not None:
+            kind, message = answer.error
+            if kind == "OutputError":
+                raise OutputError(message)
+            raise OutputError(
+                f"minimising source resources {second.at + 1}-{len(sources)} failed in "
+                f"its worker process ({kind})"
+            )
+        if notes is not None:
+            notes.merge(answer.types, answer.texts)
+        self._counters = dict(answer.counters)
+        second.answer = answer
+
+    def _texts_minimised(
+        self,
+        texts: Iterator[str],
+        minimiser: TextMinimiser,
+        notes: SourceNotes | None,
+        patient_refs: dict[str, str] | None,
+    ) -> Iterator[tuple[str, str, str | None, str]]:
         patient = None
-        for source_text in sources.texts():
+        for source_text in texts:
             item = minimiser.minimised(source_text)
             if notes is not None:
                 notes.resource(item.resource_type)
@@ -391,3 +470,12 @@ def _patient_of(resource: dict[str, Any], patient_refs: dict[str, str]) -> str |
             if found:
                 return found
     return None
+
+
+def _rss_mib() -> float:
+    """This process's resident memory now, in MiB (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0

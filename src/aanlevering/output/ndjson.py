@@ -10,6 +10,7 @@ the same tools.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from aanlevering.output.content import DeliveryInput
 from aanlevering.output.fhir_stream import FhirStream, text_data
 from aanlevering.output.files import FileSet
 from aanlevering.output.result import BuiltValues, OutputResult
+from aanlevering.output.source_parts import SecondPart, split_at
+from aanlevering.output.sources import SourceTexts
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +101,30 @@ def _write_resources(
             counts[dataset] += len(records_batch.ids)
     # Source resources are written a few thousand lines at a time: one write (one
     # hand-over to the writer thread) per resource cost more than minimising it.
-    pending: dict[str, list[str]] = {}  # by resource type
-    for resource_type, text in stream.minimised_texts():
-        lines = pending.get(resource_type)
-        if lines is None:
-            lines = pending[resource_type] = []
-        lines.append(text)
-        if len(lines) >= _SOURCE_LINES:
+    # A large delivery's second part is minimised by a worker process (decision 0318).
+    sources = content.source_resources
+    second = None
+    if isinstance(sources, SourceTexts) and (at := split_at(sources, stream.references)):
+        second = SecondPart(sources, at)
+    with second if second is not None else contextlib.nullcontext():
+        pending: dict[str, list[str]] = {}  # by resource type
+        for resource_type, text in stream.minimised_texts(second):
+            lines = pending.get(resource_type)
+            if lines is None:
+                lines = pending[resource_type] = []
+            lines.append(text)
+            if len(lines) >= _SOURCE_LINES:
+                _write_lines(files, f"{resource_type}.ndjson", lines)
+                pending[resource_type] = []
+        for resource_type, lines in pending.items():
             _write_lines(files, f"{resource_type}.ndjson", lines)
-            pending[resource_type] = []
-    for resource_type, lines in pending.items():
-        _write_lines(files, f"{resource_type}.ndjson", lines)
+        if second is not None and second.answer is not None:
+            # The worker's lines of each type follow this process's: source order.
+            for resource_type, count, chunks in second.files(second.answer):
+                handle = files.file(f"{resource_type}.ndjson", MEDIA_TYPE)
+                for chunk in chunks:
+                    handle.write_bytes(chunk)
+                handle.records += count
 
 
 def _write_lines(files: FileSet, name: str, lines: list[str]) -> None:

@@ -57,6 +57,25 @@ class SourceNotes:
                 noted = self._texts[(file, column)] = set()
             noted.add(text)
 
+    def handed(self) -> tuple[set[str], dict[tuple[str, str], set[str]]]:
+        """What was noted, to be merged into another process's notes (:meth:`merge`)."""
+        return self._types, self._texts
+
+    def merge(self, types: set[str], texts: dict[tuple[str, str], set[str]]) -> None:
+        """Add the notes of another part of the same resources (:meth:`handed`).
+
+        Notes are sets (nothing depends on the order resources were noted in), so the
+        union of two parts' notes is what noting every resource in one process gives.
+        """
+        for resource_type in sorted(types):
+            self.resource(resource_type)
+        for key, noted in texts.items():
+            mine = self._texts.get(key)
+            if mine is None:
+                self._texts[key] = set(noted)
+            else:
+                mine |= noted
+
     def close(self) -> None:
         """Hand the notes to ``built``; files that also got text from elsewhere are dropped."""
         for file in sorted(self._files):

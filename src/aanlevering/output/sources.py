@@ -85,6 +85,10 @@ class SourceTexts(Sequence[SourceResource]):
             resource_type, _, source_id = key.partition("/")
             yield resource_type, source_id
 
+    def parts(self) -> tuple[pa.Array, TextFile, np.ndarray, np.ndarray]:
+        """Keys, the text file, and where and how long each text is (a worker's copy)."""
+        return self._keys, self._texts, self._at, self._sizes
+
     def keys(self) -> Iterator[str]:
         """The key (``Type/id``) of each resource, without decoding it."""
         for start in range(0, len(self._keys), _BATCH):
