@@ -400,6 +400,7 @@ def test_a_worker_that_dies_without_an_answer_fails_the_extract(
     code: str,
     expected: str,
 ) -> None:
+    started = _workers_started(monkeypatch)
     monkeypatch.setattr(fhir_parallel, "WORKER_CODE", code)
     plan = _plan(catalogue, "dica-dsaa", tmp_path / "work", workers=2)
     with pytest.raises(ExtractError, match="part 2 of 2 of the FHIR input") as failed:
@@ -408,20 +409,23 @@ def test_a_worker_that_dies_without_an_answer_fails_the_extract(
     if "RuntimeError" in code:  # the class name, never the message (it may quote input)
         assert ": RuntimeError (read with AANLEVERING_FHIR_READ_WORKERS=1" in str(failed.value)
         assert "MRN0012345" not in str(failed.value)
-    assert not psutil.Process().children()
+    assert len(started) == 1
+    assert not any(psutil.pid_exists(pid) for pid in started)
     assert not list((tmp_path / "work").glob("fhir-part-*"))
 
 
 def test_a_hung_worker_is_stopped_after_its_bound(
     demo: DemoResult, catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    started = _workers_started(monkeypatch)
     monkeypatch.setattr(fhir_parallel, "WORKER_CODE", "import time; time.sleep(120)")
     monkeypatch.setattr(fhir_parallel, "_WAIT_BASE", 1.0)
     monkeypatch.setattr(fhir_parallel, "_WAIT_PER_BYTE", 0.0)
     plan = _plan(catalogue, "dica-dsaa", tmp_path / "work", workers=2)
     with pytest.raises(ExtractError, match=r"took more than 1 s in its worker process; stopped"):
         plan.streamed(demo.out_dir / "fhir-bulk" / "dica-dsaa", YEAR)
-    assert not psutil.Process().children()
+    assert len(started) == 1
+    assert not any(psutil.pid_exists(pid) for pid in started)
     assert not list((tmp_path / "work").glob("fhir-part-*"))
 
 
