@@ -63,9 +63,10 @@ MIN_ENV = "AANLEVERING_FHIR_MINIMISE_MIN_RESOURCES"
 #: a second to start; 100k resources take about 1.5 s).
 DEFAULT_MIN_RESOURCES = 200_000
 MAX_ENV = "AANLEVERING_FHIR_MINIMISE_MAX_RESOURCES"
-#: Above this many, one process minimises them all: the worker holds its own reference map
-#: and interpreter (383 MiB at 510k resources, about 600 bytes per resource), which would
-#: raise a million-patient delivery's peak (about 5M resources) past its memory target.
+#: Above this many, one process minimises them all: the worker holds its own interpreter,
+#: texts and reference map (383 MiB at 510k resources, 504 MiB at 1.02M: about 260 MiB and
+#: 240 bytes per resource), which would raise a million-patient delivery's peak (about 5M
+#: resources, so about 1.4 GiB more) past its memory target (decision 0318).
 DEFAULT_MAX_RESOURCES = 2_000_000
 #: A worker may take this long, plus a millisecond per resource, before it counts as hung.
 _WAIT_BASE = 300.0
