@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "yaml_input",
             "actor",
             "progress",
+            "worker_processes",
         ),
     ),
     ("core models", ("catalogue", "events")),

@@ -25,15 +25,11 @@ process may have threads (an Airflow task process, pyarrow's pools).
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import pickle
-import re
 import resource
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,13 +43,19 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import ipc
 
-import aanlevering
 from aanlevering.errors import ExtractError
 from aanlevering.extract.fhir_columns import Unsupported
 from aanlevering.extract.fhir_parts import Part, plan_parts
 from aanlevering.extract.fhir_resources import ReadElements
 from aanlevering.extract.fhir_store import FileOutcomes, input_files, read_segments
 from aanlevering.extract.fhir_stream import DatasetSpec, PartReader, StreamedInput
+from aanlevering.worker_processes import (
+    die_with_parent,
+    start_worker,
+    stop_worker,
+    wait_for_answer,
+    write_answer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +64,10 @@ log = logging.getLogger(__name__)
 _WAIT_BASE = 300.0
 _WAIT_PER_BYTE = 1 / (1 << 20)
 _REQUEST = "request.pickle"
-_RESULT = "result.pickle"
-_ERRORS = "stderr.txt"
 #: What a worker process runs (``python -c``; its folder is the argument).
 WORKER_CODE = "from aanlevering.extract.fhir_parallel import worker_main; worker_main()"
-#: Python's prctl option that signals a child when its parent dies (Linux).
-_PR_SET_PDEATHSIG = 1
+#: How to see a worker's crash in full.
+_HINT = "read with AANLEVERING_FHIR_READ_WORKERS=1 to see it in full"
 
 
 @dataclass(frozen=True)
@@ -204,22 +204,8 @@ class _Worker:
         self.folder = Path(tempfile.mkdtemp(prefix="fhir-part-", dir=root))  # 0700
         with (self.folder / _REQUEST).open("wb") as handle:
             pickle.dump(replace(request, part=part), handle)
-        package_root = str(Path(aanlevering.__file__).resolve().parents[1])
-        path = os.environ.get("PYTHONPATH")
-        env = {
-            **os.environ,
-            "PYTHONPATH": package_root + (os.pathsep + path if path else ""),
-        }
         try:
-            with (self.folder / _ERRORS).open("wb") as errors:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-c", WORKER_CODE, str(self.folder)],
-                    stdin=subprocess.DEVNULL,
-                    stdout=subprocess.DEVNULL,
-                    stderr=errors,
-                    env=env,
-                    close_fds=True,
-                )
+            self.process = start_worker(WORKER_CODE, self.folder)
         except OSError as error:
             self.remove()
             raise ExtractError(
@@ -230,32 +216,19 @@ class _Worker:
         """The worker's result, once it has ended (ExtractError when it gave none)."""
         where = f"part {number} of {parts} of the FHIR input ({_where(self.part)})"
         bound = _WAIT_BASE + self.part.size * _WAIT_PER_BYTE
-        try:
-            code = self.process.wait(timeout=bound)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise ExtractError(
-                f"reading {where} took more than {bound:.0f} s in its worker process; stopped"
-            ) from None
-        result_file = self.folder / _RESULT
-        if code != 0 or not result_file.is_file():
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            raise ExtractError(
-                f"reading {where} failed: its worker process {how} without an answer"
-                f"{last_line(self.folder / _ERRORS)}"
-            )
-        with result_file.open("rb") as handle:
-            result: _Result = pickle.load(handle)  # noqa: S301 - written by our own worker
+        result: _Result = wait_for_answer(
+            self.process,
+            self.folder,
+            bound=bound,
+            doing=f"reading {where}",
+            error=ExtractError,
+            hint=_HINT,
+        )
         return result
 
     def stop(self) -> None:
         """Kill the worker if it still runs, and wait for it (never leaves a stray process)."""
-        if self.process.poll() is None:
-            self.process.kill()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a kill is not refused
-            log.warning("FHIR reading worker %d did not end after SIGKILL", self.process.pid)
+        stop_worker(self.process)
 
     def remove(self) -> None:
         """Remove the worker's folder (its columns are mapped or copied by now)."""
@@ -265,30 +238,6 @@ class _Worker:
 def _where(part: Part) -> str:
     first = part.segments[0]
     return f"{first.path.name} from byte {first.start}" if first.start else first.path.name
-
-
-#: The last line of a Python traceback: the exception's (dotted) class name, then its message.
-_EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))\b")
-
-
-def last_line(
-    errors: Path, hint: str = "read with AANLEVERING_FHIR_READ_WORKERS=1 to see it in full"
-) -> str:
-    """What a worker died of, when it died before answering (an import error, say).
-
-    Only the exception's class name: its message may quote input (a value Arrow
-    could not convert), and this text goes into the error the run records. The
-    whole traceback shows when the same input is read in one process
-    (``AANLEVERING_FHIR_READ_WORKERS=1``).
-    """
-    try:
-        lines = errors.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    found = _EXCEPTION_LINE.match(lines[-1]) if lines else None
-    if found is None:
-        return ""
-    return f": {found.group(1)} ({hint})"
 
 
 @contextmanager
@@ -346,22 +295,7 @@ def worker_main() -> None:
     with (folder / _REQUEST).open("rb") as handle:
         request: _Request = pickle.load(handle)  # noqa: S301 - written by our own parent
     die_with_parent(request.parent)
-    result = _read_part(request, folder)
-    partial = folder / (_RESULT + ".partial")
-    with partial.open("wb") as handle:
-        pickle.dump(result, handle)
-    partial.rename(folder / _RESULT)
-
-
-def die_with_parent(parent: int) -> None:
-    """Have the kernel kill this worker when the reading process dies (Linux), or stop now."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
-    if os.getppid() != parent:
-        os._exit(1)  # the reading process is gone already
+    write_answer(folder, _read_part(request, folder))
 
 
 def _read_part(request: _Request, folder: Path) -> _Result:

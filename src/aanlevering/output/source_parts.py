@@ -43,9 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import ipc
 
-import aanlevering
 from aanlevering.errors import ConfigError, OutputError
-from aanlevering.extract.fhir_parallel import die_with_parent, last_line
 from aanlevering.extract.fhir_texts import TextFile
 from aanlevering.fhir.ids import ResourceIds
 from aanlevering.fhir.minimise import ReferenceMap, ReferenceStyle, TextMinimiser
@@ -53,6 +51,13 @@ from aanlevering.fhir.validate import SamplePolicy
 from aanlevering.output.result import BuiltValues
 from aanlevering.output.source_notes import SourceNotes
 from aanlevering.output.sources import SourceTexts
+from aanlevering.worker_processes import (
+    die_with_parent,
+    start_worker,
+    stop_worker,
+    wait_for_answer,
+    write_answer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +76,6 @@ DEFAULT_MAX_RESOURCES = 2_000_000
 #: A worker may take this long, plus a millisecond per resource, before it counts as hung.
 _WAIT_BASE = 300.0
 _WAIT_PER_RESOURCE = 1e-3
-_RESULT = "result.pickle"
-_ERRORS = "stderr.txt"
 _HINT = f"write with {WORKERS_ENV}=1 to see it in full"
 WORKER_CODE = "from aanlevering.output.source_parts import worker_main; worker_main()"
 #: Lines joined into one write of a worker's file.
@@ -226,20 +229,9 @@ class SecondPart:
             str(texts.path), style, references.closed, ids.worker_key(), counters, policy,
             notes, os.getpid(),
         )  # fmt: skip
-        package_root = str(Path(aanlevering.__file__).resolve().parents[1])
-        path = os.environ.get("PYTHONPATH")
-        env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
         self.started = time.perf_counter()
         try:
-            with (self.folder / _ERRORS).open("wb") as errors:
-                self.process = subprocess.Popen(
-                    [sys.executable, "-c", WORKER_CODE, str(self.folder)],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.DEVNULL,
-                    stderr=errors,
-                    env=env,
-                    close_fds=True,
-                )
+            self.process = start_worker(WORKER_CODE, self.folder, stdin=subprocess.PIPE)
         except OSError as error:
             raise OutputError(
                 f"cannot start a worker process to minimise source resources ({error.strerror})"
@@ -254,22 +246,14 @@ class SecondPart:
         assert self.process is not None and self.folder is not None
         bound = _WAIT_BASE + (len(self.sources) - self.at) * _WAIT_PER_RESOURCE
         where = f"minimising source resources {self.at + 1}-{len(self.sources)}"
-        try:
-            code = self.process.wait(timeout=bound)
-        except subprocess.TimeoutExpired:
-            self.stop()
-            raise OutputError(
-                f"{where} took more than {bound:.0f} s in its worker process; stopped"
-            ) from None
-        result_file = self.folder / _RESULT
-        if code != 0 or not result_file.is_file():
-            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
-            raise OutputError(
-                f"{where} failed: its worker process {how} without an answer"
-                f"{last_line(self.folder / _ERRORS, _HINT)}"
-            )
-        with result_file.open("rb") as handle:
-            answer: PartResult = pickle.load(handle)  # noqa: S301 - written by our own worker
+        answer: PartResult = wait_for_answer(
+            self.process,
+            self.folder,
+            bound=bound,
+            doing=where,
+            error=OutputError,
+            hint=_HINT,
+        )
         return answer
 
     def files(self, answer: PartResult) -> Iterator[tuple[str, int, Iterator[bytes]]]:
@@ -283,12 +267,7 @@ class SecondPart:
         process = self.process
         if process is None:
             return
-        if process.poll() is None:
-            process.kill()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a kill is not refused
-            log.warning("minimising worker %d did not end after SIGKILL", process.pid)
+        stop_worker(process)
 
     def __enter__(self) -> SecondPart:
         return self
@@ -333,10 +312,7 @@ def worker_main() -> None:
     used = resource.getrusage(resource.RUSAGE_SELF)
     answer.cpu = used.ru_utime + used.ru_stime
     answer.peak_mib = _own_peak_mib()
-    partial = folder / (_RESULT + ".partial")
-    with partial.open("wb") as handle:
-        pickle.dump(answer, handle)
-    partial.rename(folder / _RESULT)
+    write_answer(folder, answer)
 
 
 def _own_peak_mib() -> float:
