@@ -38,6 +38,17 @@ _PR_SET_PDEATHSIG = 1
 _EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))\b")
 
 
+def worker_environment() -> dict[str, str]:
+    """This environment, with this copy of ``aanlevering`` first on the child's path.
+
+    Why: a worker must run the same code as its parent (a checkout, a wheel, a
+    test's source tree), whatever the environment's own path says.
+    """
+    package_root = str(Path(aanlevering.__file__).resolve().parents[1])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
+
+
 def start_worker(
     code: str, folder: Path, stdin: int = subprocess.DEVNULL
 ) -> subprocess.Popen[bytes]:
@@ -46,16 +57,13 @@ def start_worker(
     Raises ``OSError`` when no process can be started (the caller says which
     stage could not start its worker).
     """
-    package_root = str(Path(aanlevering.__file__).resolve().parents[1])
-    path = os.environ.get("PYTHONPATH")
-    env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
     with (folder / ERRORS).open("wb") as errors:
         return subprocess.Popen(
             [sys.executable, "-c", code, str(folder)],
             stdin=stdin,
             stdout=subprocess.DEVNULL,
             stderr=errors,
-            env=env,
+            env=worker_environment(),
             close_fds=True,
         )
 

@@ -21,18 +21,17 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import queue
 import struct
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from types import TracebackType
 from typing import IO, BinaryIO, Protocol
 
 from aanlevering.errors import OutputError
 from aanlevering.fhir.validate import validate_resource
+from aanlevering.worker_processes import worker_environment
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ class BackgroundValidator:
                 command or [sys.executable, "-m", __name__],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                env=_child_environment(),
+                env=worker_environment(),
             )
         except OSError as error:
             log.warning("R4B validation runs inline: no validation process (%s)", error.strerror)
@@ -193,14 +192,6 @@ class BackgroundValidator:
         trace: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _child_environment() -> dict[str, str]:
-    """This environment, with this copy of ``aanlevering`` first on the child's path."""
-    source = str(Path(__file__).resolve().parents[2])
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
-    return env
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
