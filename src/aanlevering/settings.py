@@ -117,3 +117,21 @@ def expand_env(text: str, env: dict[str, str] | None = None) -> str:
         raise ConfigError(f"environment variable {name} is not set (used in {text!r})")
 
     return ENV_REFERENCE.sub(replace, text)
+
+
+def whole_number_setting(name: str, default: int, minimum: int) -> int:
+    """The environment variable ``name`` as a whole number of at least ``minimum``.
+
+    Why one rule: a tuning setting that is mistyped must stop the run with its
+    name and the text given, not be read as its default.
+    """
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return value

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aanlevering.errors import ConfigError
+from aanlevering.settings import whole_number_setting
 
 #: Environment settings of the FHIR reader's processes (docs/extract.md, decision 0317).
 READ_WORKERS_ENV = "AANLEVERING_FHIR_READ_WORKERS"
@@ -22,25 +22,12 @@ DEFAULT_PARALLEL_MIN_MIB = 64
 
 def default_read_workers() -> int:
     """``AANLEVERING_FHIR_READ_WORKERS``, else 2 on a machine with two cores or more, else 1."""
-    return _setting(READ_WORKERS_ENV, min(2, os.cpu_count() or 1), minimum=1)
+    return whole_number_setting(READ_WORKERS_ENV, min(2, os.cpu_count() or 1), minimum=1)
 
 
 def default_parallel_min_bytes() -> int:
     """``AANLEVERING_FHIR_PARALLEL_MIN_MIB`` (default 64) in bytes."""
-    return _setting(PARALLEL_MIN_ENV, DEFAULT_PARALLEL_MIN_MIB, minimum=0) << 20
-
-
-def _setting(name: str, default: int, minimum: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = minimum - 1
-    if value < minimum:
-        raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
-    return value
+    return whole_number_setting(PARALLEL_MIN_ENV, DEFAULT_PARALLEL_MIN_MIB, minimum=0) << 20
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ from aanlevering.fhir.validate import SamplePolicy
 from aanlevering.output.result import BuiltValues
 from aanlevering.output.source_notes import SourceNotes
 from aanlevering.output.sources import SourceTexts
+from aanlevering.settings import whole_number_setting
 from aanlevering.worker_processes import (
     die_with_parent,
     start_worker,
@@ -96,25 +97,12 @@ def minimise_workers() -> int:
 
 def minimise_min_resources() -> int:
     """``AANLEVERING_FHIR_MINIMISE_MIN_RESOURCES`` (default 200,000)."""
-    return _resources(MIN_ENV, DEFAULT_MIN_RESOURCES)
+    return whole_number_setting(MIN_ENV, DEFAULT_MIN_RESOURCES, minimum=0)
 
 
 def minimise_max_resources() -> int:
     """``AANLEVERING_FHIR_MINIMISE_MAX_RESOURCES`` (default 2,000,000)."""
-    return _resources(MAX_ENV, DEFAULT_MAX_RESOURCES)
-
-
-def _resources(name: str, default: int) -> int:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(f"{name} must be a whole number of resources >= 0, not {text!r}")
-    return value
+    return whole_number_setting(MAX_ENV, DEFAULT_MAX_RESOURCES, minimum=0)
 
 
 def split_at(sources: SourceTexts, references: ReferenceMap) -> int | None:
