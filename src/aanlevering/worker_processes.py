@@ -25,6 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+from pyarrow import ipc
+
 import aanlevering
 
 log = logging.getLogger(__name__)
@@ -145,3 +148,26 @@ def last_line(errors: Path, hint: str) -> str:
     if found is None:
         return ""
     return f": {found.group(1)} ({hint})"
+
+
+def write_table(path: Path, table: pa.Table) -> None:
+    """Hand a table to the other process: an uncompressed Arrow IPC file (mapped, not decoded)."""
+    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def mapped_table(path: Path) -> pa.Table:
+    """A table the other process wrote, memory-mapped (the file may be removed while in use)."""
+    return ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+
+
+def own_peak_mib() -> float:
+    """In the worker: its peak resident memory since its exec (``ru_maxrss`` keeps the fork's)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0

@@ -41,7 +41,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyarrow import ipc
 
 from aanlevering.errors import ExtractError
 from aanlevering.extract.fhir_columns import Unsupported
@@ -51,10 +50,12 @@ from aanlevering.extract.fhir_store import FileOutcomes, input_files, read_segme
 from aanlevering.extract.fhir_stream import DatasetSpec, PartReader, StreamedInput
 from aanlevering.worker_processes import (
     die_with_parent,
+    mapped_table,
     start_worker,
     stop_worker,
     wait_for_answer,
     write_answer,
+    write_table,
 )
 
 log = logging.getLogger(__name__)
@@ -266,7 +267,7 @@ def _merge(reader: PartReader, result: _Result, folder: Path) -> None:
     offsets = [base.rows if base is not None else 0 for _, _, base in builders]
     rows = reader.keys.columns.rows
     for (builder, column, _), offset, name in zip(builders, offsets, result.tables, strict=True):
-        builder.extend(_mapped(folder / name), column, offset)
+        builder.extend(mapped_table(folder / name), column, offset)
     full_urls = reader.keys.full_urls
     for url, row in result.full_urls.items():
         full_urls.setdefault(url, row + rows)
@@ -275,14 +276,9 @@ def _merge(reader: PartReader, result: _Result, folder: Path) -> None:
         reader.counts[kind] = reader.counts.get(kind, 0) + count
     texts = reader.dispatch.texts
     if texts is not None and result.texts is not None and result.text_rows is not None:
-        text_rows = _mapped(folder / result.text_rows).column(0).combine_chunks()
+        text_rows = mapped_table(folder / result.text_rows).column(0).combine_chunks()
         offset_rows = pc.add(text_rows, pa.scalar(rows, pa.int64()))
         texts.extend_from(folder / result.texts, offset_rows, result.odd_references)
-
-
-def _mapped(path: Path) -> pa.Table:
-    """A worker's table, memory-mapped (the file may be removed while it is in use)."""
-    return ipc.open_file(pa.memory_map(str(path), "r")).read_all()
 
 
 # -- the worker process ---------------------------------------------------------------------
@@ -312,7 +308,7 @@ def _read_part(request: _Request, folder: Path) -> _Result:
         return result
     for index, (builder, _, _) in enumerate(reader.builders()):
         name = f"columns-{index}.arrow"
-        _write(folder / name, builder.table())
+        write_table(folder / name, builder.table())
         result.tables.append(name)
     result.full_urls = reader.keys.full_urls
     result.odd_ids = reader.keys.odd_ids
@@ -323,12 +319,6 @@ def _read_part(request: _Request, folder: Path) -> _Result:
         file, _ = texts.close()
         result.texts = file.path.name
         result.text_rows = "text-rows.arrow"
-        _write(folder / result.text_rows, pa.table({"row": pa.array(rows, pa.int64())}))
+        write_table(folder / result.text_rows, pa.table({"row": pa.array(rows, pa.int64())}))
         result.odd_references = texts.odd_references
     return result
-
-
-def _write(path: Path, table: pa.Table) -> None:
-    """One table as an uncompressed IPC file (mapped, not decoded, by the reading process)."""
-    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)

@@ -41,7 +41,6 @@ from typing import IO, Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyarrow import ipc
 
 from aanlevering.errors import ConfigError, OutputError
 from aanlevering.extract.fhir_texts import TextFile
@@ -54,10 +53,13 @@ from aanlevering.output.sources import SourceTexts
 from aanlevering.settings import whole_number_setting
 from aanlevering.worker_processes import (
     die_with_parent,
+    mapped_table,
+    own_peak_mib,
     start_worker,
     stop_worker,
     wait_for_answer,
     write_answer,
+    write_table,
 )
 
 log = logging.getLogger(__name__)
@@ -207,9 +209,9 @@ class SecondPart:
         keys, texts, at, sizes = self.sources.parts()
         root = texts.path.parent  # the run's work folder (or the extract's private one)
         self.folder = Path(tempfile.mkdtemp(prefix="fhir-minimise-", dir=root))  # 0700
-        _write(self.folder / "keys.arrow", pa.table({"key": keys}))
-        _write(self.folder / "targets.arrow", references.targets())
-        _write(
+        write_table(self.folder / "keys.arrow", pa.table({"key": keys}))
+        write_table(self.folder / "targets.arrow", references.targets())
+        write_table(
             self.folder / "part.arrow",
             pa.table({"at": at[self.at :], "size": sizes[self.at :]}),
         )
@@ -278,15 +280,6 @@ def _chunks(path: Path) -> Iterator[bytes]:
             yield chunk
 
 
-def _write(path: Path, table: pa.Table) -> None:
-    with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-
-
-def _read(path: Path) -> pa.Table:
-    return ipc.open_file(pa.memory_map(str(path), "r")).read_all()
-
-
 # -- the worker process ---------------------------------------------------------------------
 
 
@@ -299,33 +292,21 @@ def worker_main() -> None:
     answer = minimise_part(request, folder)
     used = resource.getrusage(resource.RUSAGE_SELF)
     answer.cpu = used.ru_utime + used.ru_stime
-    answer.peak_mib = _own_peak_mib()
+    answer.peak_mib = own_peak_mib()
     write_answer(folder, answer)
-
-
-def _own_peak_mib() -> float:
-    """This process's peak resident memory since its exec (``ru_maxrss`` keeps the fork's)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
 
 
 def minimise_part(request: _Request, folder: Path) -> PartResult:
     """Minimise the request's texts into one NDJSON file per type in ``folder``."""
     answer = PartResult()
     references = ReferenceMap(ResourceIds.of_worker_key(request.ids_key), closed=request.closed)
-    keys = _read(folder / "keys.arrow").column("key")
+    keys = mapped_table(folder / "keys.arrow").column("key")
     for chunk in keys.chunks:
         for start in range(0, len(chunk), 65_536):
             references.add_keys(chunk.slice(start, 65_536).to_pylist())
     del keys
-    references.add_targets(_read(folder / "targets.arrow"))
-    part = _read(folder / "part.arrow")
+    references.add_targets(mapped_table(folder / "targets.arrow"))
+    part = mapped_table(folder / "part.arrow")
     at = np.asarray(part.column("at").to_numpy(), np.int64)
     sizes = np.asarray(part.column("size").to_numpy(), np.int64)
     texts = TextFile(Path(request.texts))
