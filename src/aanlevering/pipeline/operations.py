@@ -38,7 +38,6 @@ from aanlevering.deliver.manifest import (
 from aanlevering.errors import ValidationBlocked
 from aanlevering.events.store import EventStore
 from aanlevering.extract.fhir_resources import restricted
-from aanlevering.extract.fhir_texts import hash_rows
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.obligation.permission import check_may_deliver
@@ -52,6 +51,7 @@ from aanlevering.optout.filter import (
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_optout_rules
 from aanlevering.periods import Period
+from aanlevering.pipeline.source_digest import hash_rows_read_ahead
 from aanlevering.pseudonym.keys import load_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
 from aanlevering.pseudonym.patient_ref import PatientRefHasher, checked_local_key
@@ -148,9 +148,10 @@ def content_fingerprint(extract: Extract, refs: Mapping[str, pa.Array]) -> str:
     resources = extract.source_resources
     if resources is not None and resources.num_rows:
         # Delivered resources are content too (decision 0231): a changed one is a new version.
-        # Their texts are read back from disk a window at a time (decision 0310).
+        # Their texts are read back from disk a window at a time (decision 0310), the
+        # next window while this one is hashed (decision 0323).
         digest.update(b"\x00source_resources")
-        hash_rows(resources, digest.update)
+        hash_rows_read_ahead(resources, digest.update)
     return digest.hexdigest()
 
 
