@@ -45,8 +45,15 @@ import pyarrow.compute as pc
 from aanlevering.errors import ConfigError, OutputError
 from aanlevering.extract.fhir_texts import TextFile
 from aanlevering.fhir.ids import ResourceIds
-from aanlevering.fhir.minimise import ReferenceMap, ReferenceStyle, TextMinimiser
+from aanlevering.fhir.minimise import (
+    PartReferenceMap,
+    ReferenceMap,
+    ReferenceStyle,
+    TextMinimiser,
+    UnsureReference,
+)
 from aanlevering.fhir.validate import SamplePolicy
+from aanlevering.output.part_references import BATCH_ROWS, own_keys, part_map, table_batches
 from aanlevering.output.result import BuiltValues
 from aanlevering.output.source_notes import SourceNotes
 from aanlevering.output.sources import SourceTexts
@@ -150,6 +157,8 @@ class _Request:
     policy: SamplePolicy
     notes: bool
     parent: int
+    #: Where the worker's part starts among the keys.
+    start: int
 
 
 @dataclass
@@ -162,6 +171,8 @@ class PartResult:
     types: set[str] = field(default_factory=set)
     texts: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     error: tuple[str, str] | None = None
+    #: The worker's map could not answer a lookup exactly: the part is minimised by the parent.
+    unsure: bool = False
     cpu: float = 0.0
     peak_mib: float = 0.0
 
@@ -209,7 +220,8 @@ class SecondPart:
         keys, texts, at, sizes = self.sources.parts()
         root = texts.path.parent  # the run's work folder (or the extract's private one)
         self.folder = Path(tempfile.mkdtemp(prefix="fhir-minimise-", dir=root))  # 0700
-        write_table(self.folder / "keys.arrow", pa.table({"key": keys}))
+        # In batches: the worker reads the keys a batch at a time (decision 0330).
+        write_table(self.folder / "keys.arrow", _batched(pa.table({"key": keys})))
         write_table(self.folder / "targets.arrow", references.targets())
         write_table(
             self.folder / "part.arrow",
@@ -217,7 +229,7 @@ class SecondPart:
         )
         request = _Request(
             str(texts.path), style, references.closed, ids.worker_key(), counters, policy,
-            notes, os.getpid(),
+            notes, os.getpid(), self.at,
         )  # fmt: skip
         self.started = time.perf_counter()
         try:
@@ -268,6 +280,11 @@ class SecondPart:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _batched(table: pa.Table) -> pa.Table:
+    """``table`` in batches of :data:`BATCH_ROWS` rows (how write_table writes it)."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=BATCH_ROWS), table.schema)
+
+
 def _send(pipe: IO[bytes], data: bytes) -> None:
     with contextlib.suppress(OSError):
         pipe.write(data)
@@ -299,17 +316,18 @@ def worker_main() -> None:
 def minimise_part(request: _Request, folder: Path) -> PartResult:
     """Minimise the request's texts into one NDJSON file per type in ``folder``."""
     answer = PartResult()
-    references = ReferenceMap(ResourceIds.of_worker_key(request.ids_key), closed=request.closed)
-    keys = mapped_table(folder / "keys.arrow").column("key")
-    for chunk in keys.chunks:
-        for start in range(0, len(chunk), 65_536):
-            references.add_keys(chunk.slice(start, 65_536).to_pylist())
-    del keys
-    references.add_targets(mapped_table(folder / "targets.arrow"))
     part = mapped_table(folder / "part.arrow")
     at = np.asarray(part.column("at").to_numpy(), np.int64)
     sizes = np.asarray(part.column("size").to_numpy(), np.int64)
     texts = TextFile(Path(request.texts))
+    # Only the entries its part can look up (decision 0330), not the whole map.
+    references = part_map(
+        ResourceIds.of_worker_key(request.ids_key),
+        closed=request.closed,
+        keys=table_batches(folder / "keys.arrow"),
+        targets=mapped_table(folder / "targets.arrow"),
+        texts=texts.take(at, sizes),
+    )
     notes = SourceNotes(BuiltValues()) if request.notes else None
     minimiser = TextMinimiser(
         references, request.style, notes.element if notes is not None else None
@@ -317,12 +335,16 @@ def minimise_part(request: _Request, folder: Path) -> PartResult:
     try:
         _minimise_texts(
             texts.take(at, sizes),
+            own_keys(table_batches(folder / "keys.arrow"), request.start),
+            references=references,
             minimiser=minimiser,
             notes=notes,
             request=request,
             answer=answer,
             folder=folder,
         )
+    except UnsureReference:
+        answer.unsure = True
     except OutputError as error:
         answer.error = ("OutputError", str(error))
     except Exception as error:  # an unexpected failure: named by kind, not by value
@@ -334,7 +356,9 @@ def minimise_part(request: _Request, folder: Path) -> PartResult:
 
 def _minimise_texts(
     windows: Iterator[pa.Array],
+    keys: Iterator[str],
     *,
+    references: PartReferenceMap,
     minimiser: TextMinimiser,
     notes: SourceNotes | None,
     request: _Request,
@@ -349,6 +373,7 @@ def _minimise_texts(
     try:
         for window in windows:
             for text in window.to_pylist():
+                references.current = next(keys)  # the key of the text's resource
                 item = minimiser.minimised(text)
                 resource_type = item.resource_type
                 if notes is not None:

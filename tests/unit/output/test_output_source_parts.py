@@ -9,19 +9,30 @@ is an OutputError that leaves nothing behind.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
 from aanlevering.errors import OutputError
+from aanlevering.extract.fhir_texts import TextFile
+from aanlevering.fhir.ids import ResourceIds
+from aanlevering.fhir.minimise import (
+    PartReferenceMap,
+    ReferenceMap,
+    TextMinimiser,
+    UnsureReference,
+)
 from aanlevering.fhir.validate import SamplePolicy
 from aanlevering.output import source_parts
-from aanlevering.output.content import DeliveryInput, SourceResource
+from aanlevering.output.content import DeliveryInput, SourceResource, index_patients
 from aanlevering.output.fhir_stream import FhirStream
 from aanlevering.output.ndjson import write_ndjson
+from aanlevering.output.part_references import candidates, own_keys, part_map, references_in
 from aanlevering.output.result import BuiltValues
 from aanlevering.output.source_parts import SecondPart, split_at
 from aanlevering.output.sources import SourceTexts
@@ -57,6 +68,21 @@ def parallel(monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], None]:
         monkeypatch.delenv(source_parts.MAX_ENV, raising=False)
 
     return choose
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[source_parts.PartResult]:
+    """Each worker's answer, as the parent received it."""
+    received: list[source_parts.PartResult] = []
+    original = SecondPart.result
+
+    def result(self: SecondPart) -> source_parts.PartResult:
+        answer = original(self)
+        received.append(answer)
+        return answer
+
+    monkeypatch.setattr(SecondPart, "result", result)
+    return received
 
 
 @pytest.fixture
@@ -290,3 +316,206 @@ def test_a_first_part_that_is_not_what_its_keys_say_has_the_second_minimised_her
     assert two_files == one_files
     assert two.built == one.built
     assert list(file.path.parent.glob("fhir-minimise-*")) == []
+
+
+# -- decision 0330: the worker's map holds only what its part can look up ----------------------
+
+SALT = b"part-map-salt-0123456789abcdef"
+#: Source resources as raw texts (escapes as a source may write them): the first two are the
+#: first part, the rest the worker's. Keys: their ``Type/id``.
+CODE = '"code":{"coding":[{"system":"http://loinc.org","code":"8302-2"}]}'
+TRICKY = [
+    '{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},'
+    '"subject":{"reference":"Patient/p1"}}',
+    '{"resourceType":"Observation","id":"o1","status":"final",' + CODE + ","
+    '"subject":{"reference":"Patient/p2"},"encounter":{"reference":"Encounter/e1"}}',
+    # Escaped slash and \\u escapes in references; a reference to the first part.
+    '{"resourceType":"Observation","id":"o2","status":"final",' + CODE + ","
+    '"subject":{"reference":"Patient\\/p1"},"encounter":{"reference":"\\u0045ncounter/e1"},'
+    '"hasMember":[{"reference":"Observation/o1"},{"reference":"Observation/gone"}]}',
+    # Absolute URLs, _history, urn:uuid aliases, conditional references, undelivered ones.
+    '{"resourceType":"Procedure","id":"pr1","status":"completed",'
+    '"subject":{"reference":"Patient/p2"},"recorder":{"reference":"urn:uuid:aaaa-1111"},'
+    '"encounter":{"reference":"http://ehr.example/fhir/Encounter/e2/_history/3"},'
+    '"partOf":[{"reference":"Procedure/pr2"},{"reference":"Procedure?identifier=x|1"}],'
+    '"performer":[{"actor":{"reference":"Practitioner/dr1"}}],'
+    '"reasonReference":[{"reference":"Condition/c9"}]}',
+    # References inside extensions (with spaces around the colon) and a contained resource.
+    '{"resourceType":"Procedure","id":"pr2","status":"completed",'
+    '"subject":{"reference":"http://ehr.example/fhir/Patient/p2"},'
+    '"extension":[{"url":"http://x/e","valueReference":{"reference" : "Observation/o2"}},'
+    '{"url":"http://x/f","valueReference":{"reference":"Encounter/elsewhere"}}],'
+    '"contained":[{"resourceType":"Observation","id":"loc1","status":"final",' + CODE + ","
+    '"subject":{"reference":"Patient/p2"},"derivedFrom":[{"reference":"Observation/o1"}]}],'
+    '"report":[{"reference":"#loc1"}],"focalDevice":[{"manipulated":{"reference":"Device/d1"}}]}',
+    '{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p2"},'
+    '"evidence":[{"detail":[{"reference":"Observation/o3/_history/1"}]}],'
+    '"encounter":{"reference":"Encounter/e3?x=1"}}',
+]
+
+
+def _whole_map(closed: bool) -> ReferenceMap:
+    references = ReferenceMap(ResourceIds(SALT), closed=closed)
+    references.add_patient(["Patient/p1"], "pseudo-1")
+    references.add_patient(
+        ["Patient/p2", "urn:uuid:aaaa-1111", "http://ehr.example/fhir/Patient/p2"], "pseudo-2"
+    )
+    references.add_patient(["Patient/p3", "urn:uuid:bbbb-3333"], "pseudo-3")  # not referenced
+    references.add_keys(WHOLE_KEYS)
+    return references
+
+
+def _keys_of(texts: list[str]) -> list[str]:
+    return [f"{r['resourceType']}/{r['id']}" for r in map(json.loads, texts)]
+
+
+#: The whole delivery's keys: first-part resources without a text here (one its second part
+#: never references), then the texts'. Each form of reference (escaped, URL, _history,
+#: conditional) is the part's only way to one of them, so each must be foreseen.
+WHOLE_KEYS = [
+    "Observation/unreferenced",
+    "Encounter/e2",
+    "Encounter/e3",
+    "Observation/o3",
+    *_keys_of(TRICKY),
+]
+
+
+def _part_map(whole: ReferenceMap, texts: list[str], start: int) -> PartReferenceMap:
+    keys = pa.table({"key": WHOLE_KEYS})
+    assert start == 2  # the texts' first part
+    return part_map(
+        ResourceIds(SALT),
+        closed=whole.closed,
+        keys=keys.to_batches(max_chunksize=2),
+        targets=whole.targets(),
+        texts=[pa.array(texts[start:], pa.string())],
+    )
+
+
+@pytest.mark.parametrize("closed", [True, False])
+def test_the_part_map_minimises_each_text_of_its_part_as_the_whole_map_does(closed: bool) -> None:
+    whole = _whole_map(closed)
+    part = _part_map(whole, TRICKY, 2)
+    assert part.members() < whole.members()  # the first part's unreferenced keys are left out
+    assert part.targets().num_rows < whole.targets().num_rows  # so are unreferenced Patients
+    minimiser = TextMinimiser(part, "relative")
+    for key, text in zip(_keys_of(TRICKY[2:]), TRICKY[2:], strict=True):
+        part.current = key  # as the worker names each resource it minimises
+        made = minimiser.minimised(text)
+        expected = TextMinimiser(whole, "relative").minimised(text)
+        assert made.text == expected.text
+        assert made.id == expected.id
+    written = references_in(pa.array(TRICKY[2:], pa.string())).to_pylist()
+    looked_up = [json.loads(f'"{text}"') for text in written]
+    assert "Patient/p1" in looked_up and "Encounter/e1" in looked_up  # escapes decoded
+    wanted = set(candidates([references_in(pa.array(TRICKY[2:], pa.string()))]).to_pylist())
+    assert {"Patient/p1", "Encounter/e1", "Encounter/e2", "Encounter/e3", "Observation/o3"} <= (
+        wanted
+    )  # decoded, and as the map looks them up
+    for written in ['"Patient/p1"', '"Encounter/e1"', '"Encounter/e2"', '"Observation/o3"']:
+        assert not any(written in text for text in TRICKY[2:])  # only in another form
+    for reference in looked_up:
+        assert part.resolve(reference) == whole.resolve(reference)
+    # Undelivered references: known absent, resolved to nothing as the whole map does.
+    for reference in ["Observation/gone", "Practitioner/dr1", "Encounter/elsewhere"]:
+        assert part.resolve(reference) is None
+
+
+def test_a_closed_delivery_drops_references_to_undelivered_resources_in_the_worker_too() -> None:
+    whole = _whole_map(closed=True)
+    part = _part_map(whole, TRICKY, 2)
+    part.current = "Procedure/pr1"
+    text = TextMinimiser(part, "relative").minimised(TRICKY[3]).text
+    for gone in ["Practitioner", "dr1", "Condition", "identifier=x", "_history", "ehr.example"]:
+        assert gone not in text
+    assert '"reference":"Patient/pseudo-2"' in text
+    assert '"Procedure/' in text  # partOf Procedure/pr2 (delivered) kept, re-keyed
+
+
+def test_the_part_map_is_unsure_of_what_its_texts_do_not_show() -> None:
+    """A lookup the scan did not foresee is never answered by a guess."""
+    whole = _whole_map(closed=True)
+    part = _part_map(whole, TRICKY, 2)
+    with pytest.raises(UnsureReference):
+        part.resolve("Observation/unreferenced")  # held by the whole map, not a candidate
+    with pytest.raises(UnsureReference):
+        part.resolve("Observation/nowhere")  # held by neither, not a candidate
+    with pytest.raises(UnsureReference):
+        part.delivered_id("Encounter", "e1x")
+    # Its own resource is known only as the one being minimised (not referenced by any).
+    with pytest.raises(UnsureReference):
+        TextMinimiser(part, "relative").minimised(TRICKY[5])
+    part.current = "Condition/c1"
+    assert TextMinimiser(part, "relative").minimised(TRICKY[5]).id == whole.delivered_id(
+        "Condition", "c1"
+    )
+    # A member name written with escapes: the scan does not see that reference.
+    hidden = '{"resourceType":"Condition","id":"c1","subject":{"refer\\u0065nce":"Patient/p3"}}'
+    with pytest.raises(UnsureReference):
+        TextMinimiser(part, "relative").minimised(hidden)
+
+
+def test_the_worker_names_its_own_keys_from_where_its_part_starts() -> None:
+    keys = pa.table({"key": [f"Observation/o{n}" for n in range(10)]}).to_batches(3)
+    assert list(own_keys(keys, 4)) == [f"Observation/o{n}" for n in range(4, 10)]
+    assert list(own_keys(keys, 0)) == [f"Observation/o{n}" for n in range(10)]
+    assert list(own_keys(keys, 10)) == []
+
+
+def _raw_sources(texts: list[str]) -> SourceTexts:
+    """Raw texts (as a source wrote them, escapes and all) as the extract's kept texts."""
+    column = pa.array(texts, pa.string())
+    file, sizes = TextFile.of(column, None)
+    keys = pa.array(_keys_of(texts), pa.string())
+    order = np.arange(len(texts))
+    return SourceTexts(keys, file, order, sizes[order])
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_two_processes_with_the_part_map_give_one_process_bytes_for_tricky_texts(
+    tmp_path: Path,
+    delivery: Callable[..., DeliveryInput],
+    parallel: Callable[[bool], None],
+    answers: list[source_parts.PartResult],
+    hidden: bool,
+) -> None:
+    """Escapes, URLs, _history, extensions, contained: the worker's bytes; an escaped member
+    name its scan cannot see: the worker is unsure and this process minimises its part."""
+    content = delivery("ldtr", fhir_source=True)
+    patients = sorted(index_patients(content).delivered_ids)
+    texts = []
+    for copy in range(6):
+        for text in TRICKY:
+            texts.append(_renamed(text, copy, patients))
+    if hidden:
+        # Its own Patient, referenced nowhere else in the part: not a candidate.
+        texts[-1] = texts[-1].replace(
+            f'"subject":{{"reference":"Patient/{patients[1]}"}}',
+            f'"subject":{{"refer\\u0065nce":"Patient/{patients[2]}"}}',
+        )
+        assert patients[2] in texts[-1]
+    odd = dataclasses.replace(content, source_resources=_raw_sources(texts), closed=True)
+    parallel(False)
+    one, one_files = _write(tmp_path / "one", odd)
+    parallel(True)
+    two, two_files = _write(tmp_path / "two", odd)
+    assert [answer.unsure for answer in answers] == [hidden]
+    assert two_files == one_files
+    assert two.files == one.files
+    assert two.built == one.built
+    assert {"Procedure.ndjson", "Observation.ndjson", "Condition.ndjson"} <= set(one_files)
+    for gone in [b"Practitioner", b"ehr.example", b"_history", b"identifier=x", b"aaaa-1111"]:
+        assert gone not in b"".join(one_files.values())
+
+
+def _renamed(text: str, copy: int, patients: list[str]) -> str:
+    """The text with ids of its own per copy and the delivery's own Patients as subjects."""
+    out = text
+    for name in ["e1", "e2", "e3", "o1", "o2", "o3", "pr1", "pr2", "c1", "gone", "c9", "elsewhere"]:
+        out = out.replace(f'/{name}"', f'/{name}-{copy}"').replace(f'"{name}"', f'"{name}-{copy}"')
+        out = out.replace(f"/{name}/_history", f"/{name}-{copy}/_history")
+        out = out.replace(f"/{name}?", f"/{name}-{copy}?")
+    for number, patient in (("1", patients[0]), ("2", patients[1])):
+        out = out.replace(f'/p{number}"', f'/{patient}"')
+    return out
