@@ -71,7 +71,8 @@ def local_items(path: FhirPath, resource: Mapping[str, Any]) -> list[Any]:
 
 def reference_of(item: Any) -> str | None:
     """The reference text an item stands for (a Reference's ``reference``, or a string)."""
-    reference = item.get("reference") if isinstance(item, Mapping) else item
+    mapping = type(item) is dict or isinstance(item, Mapping)  # no ABC check for JSON objects
+    reference = item.get("reference") if mapping else item
     return reference.strip() if isinstance(reference, str) else None
 
 

@@ -68,6 +68,12 @@ def _insert(tree: Tree, names: list[str], whole_at: int) -> None:
         node = child
 
 
+#: A cut's plan for one shape (type, keys in order): the top-level keys that go into the
+#: text as they are, and the rest with what :func:`cut` does with them.
+_SplitPlan = tuple[tuple[str, ...], tuple[tuple[str, int, "Tree | None"], ...]]
+_EXTENSION_KEYS = frozenset({"extension", "modifierExtension"})
+
+
 @dataclass
 class ReadElements:
     """Per resource type the elements the mappings read (as element trees), and extension urls.
@@ -85,7 +91,7 @@ class ReadElements:
     _verdicts: dict[tuple[str, str], tuple[int, Tree | None]] = field(
         default_factory=dict, repr=False, compare=False
     )
-    _plans: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, int, Tree | None], ...]] = field(
+    _plans: dict[tuple[str, tuple[str, ...]], _SplitPlan] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -223,41 +229,55 @@ def cut_as_written(resource: dict[str, Any], read: ReadElements) -> str:
     subtrees are cut; when the text shows an extension list below the top level,
     the resource is cut the general way instead, so the text is always
     :func:`cut`'s. Which top-level elements are kept is decided once per resource
-    type and keys in order.
+    type and keys in order, and split into those kept whole (taken in one dict
+    display) and the rest (decision 0335).
     """
     resource_type = str(resource.get("resourceType", ""))
     keys = tuple(resource)
     shape = (resource_type, keys)
     plan = read._plans.get(shape)
     if plan is None:
-        plan = tuple(
-            (key, *read.verdict(resource_type, key))
-            for key in keys
-            if read.verdict(resource_type, key)[0] != _DROP
-        )
+        plan = _split_plan(read, resource_type, keys)
         remember(read._plans, shape, keys, plan)
-    extensions = read.extensions
-    out: dict[str, Any] = {}
+    whole, rest = plan
+    out = {key: resource[key] for key in whole}
     lists = 0  # extension lists kept at the top level
-    for key, mode, subtree in plan:
-        value = resource[key]
-        if mode == _WHOLE:
-            out[key] = value
-        elif subtree is not None:
-            kept = _element(key, value, subtree, extensions, _as_written)
-            if kept not in (None, {}, []):
-                out[key] = kept
-        else:
-            if key in {"extension", "modifierExtension"} and isinstance(value, list):
-                value = [e for e in value if isinstance(e, dict) and _url(e) in extensions]
-            if value not in (None, {}, []):
+    if rest:
+        extensions = read.extensions
+        for key, mode, subtree in rest:
+            value = resource[key]
+            if subtree is not None:
+                kept = _element(key, value, subtree, extensions, _as_written)
+                if kept not in (None, {}, []):
+                    out[key] = kept
+            elif mode == _WHOLE:  # an extension list kept whole
                 out[key] = value
-        if key in {"extension", "modifierExtension"} and type(out.get(key)) is list:
-            lists += 1
+            else:
+                if key in _EXTENSION_KEYS and isinstance(value, list):
+                    value = [e for e in value if isinstance(e, dict) and _url(e) in extensions]
+                if value not in (None, {}, []):
+                    out[key] = value
+            if key in _EXTENSION_KEYS and type(out.get(key)) is list:
+                lists += 1
     text = encode(out)
     if text.count(_EXTENSION_LISTS[0]) + text.count(_EXTENSION_LISTS[1]) != lists:
         return encode(cut(resource, read, _as_written))
     return text
+
+
+def _split_plan(read: ReadElements, resource_type: str, keys: tuple[str, ...]) -> _SplitPlan:
+    """The keys of one shape kept whole (not extension lists), and the rest that are kept."""
+    whole: list[str] = []
+    rest: list[tuple[str, int, Tree | None]] = []
+    for key in keys:
+        mode, subtree = read.verdict(resource_type, key)
+        if mode == _DROP:
+            continue
+        if mode == _WHOLE and key not in _EXTENSION_KEYS:
+            whole.append(key)
+        else:
+            rest.append((key, mode, subtree))
+    return tuple(whole), tuple(rest)
 
 
 def _element(

@@ -97,7 +97,10 @@ def entered_in_error(resource: Mapping[str, Any]) -> bool:
     """Resources recorded by mistake are never delivered."""
     if resource.get("status") == "entered-in-error":
         return True
-    verification = resource.get("verificationStatus") or {}
+    verification = resource.get("verificationStatus")
+    if verification is None:
+        return False  # most resources: no generator, no ABC check (decision 0335)
+    verification = verification or {}
     codings = verification.get("coding") if isinstance(verification, Mapping) else None
     return any(
         isinstance(c, Mapping) and c.get("code") == "entered-in-error" for c in codings or ()
@@ -144,7 +147,7 @@ def _finisher(variable: VariableSpec) -> Callable[[Any], tuple[Any, ...]]:
         if value_map and isinstance(value, str | int | bool):
             key = str(value).lower() if isinstance(value, bool) else str(value)
             value = value_map.get(key, value)
-        converted, ok = convert(value, type_name)
+        converted, ok = (None, True) if value is None else convert(value, type_name)
         if keep_text:
             return converted, ok, (None if value is None else str(value))
         return converted, ok
@@ -154,7 +157,11 @@ def _finisher(variable: VariableSpec) -> Callable[[Any], tuple[Any, ...]]:
 
 def _reference(resource: Mapping[str, Any], name: str) -> str | None:
     value = resource.get(name)
-    if isinstance(value, Mapping) and isinstance(value.get("reference"), str):
+    if value is None:
+        return None
+    if (type(value) is dict or isinstance(value, Mapping)) and isinstance(
+        value.get("reference"), str
+    ):
         return str(value["reference"]).strip()
     return None
 
@@ -233,7 +240,8 @@ class _Focus:
             encounter = resource.get("encounter") or resource.get("context")
             encounter_ref = (
                 str(encounter["reference"]).strip()
-                if isinstance(encounter, Mapping) and isinstance(encounter.get("reference"), str)
+                if (type(encounter) is dict or isinstance(encounter, Mapping))
+                and isinstance(encounter.get("reference"), str)
                 else None
             )
             values: list[Any] = []
@@ -337,7 +345,9 @@ class _Related:
                 values = self.finish(found[0])
         value = resource.get(self.variable.link)
         for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, Mapping) and isinstance(item.get("reference"), str):
+            if (type(item) is dict or isinstance(item, Mapping)) and isinstance(
+                item.get("reference"), str
+            ):
                 self.rows.add((row, location, str(item["reference"]).strip(), error, *values))
         return error is None
 
@@ -548,8 +558,8 @@ class PartReader:
         keys, patients, dispatch, counts = self.keys, self.patients, self.dispatch, self.counts
         mrn_system = self.mrn_system
         with quiet_gc():
-            for found, location, full_url in resources:
-                resource = cast(dict[str, Any], found)  # decoded JSON (and XML) objects are dicts
+            resource: dict[str, Any]  # decoded JSON (and XML) objects are dicts
+            for resource, location, full_url in resources:  # type: ignore[assignment]
                 try:
                     row = keys.add(resource, location, full_url)
                 except SHAPE_ERRORS as error:

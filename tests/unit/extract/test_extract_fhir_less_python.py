@@ -1,0 +1,160 @@
+"""Less Python per resource in the streaming reader: each shortcut is the straightforward code (0335).
+
+The shortcuts skip work the general code does for every resource (an ABC check
+for decoded JSON objects, which are dicts; a generator for a resource without
+``verificationStatus``; a loop over kept keys that are only copied). Each is
+compared with the straightforward version on random awkward values and, where
+the values may be any Mapping, on read-only Mappings that are no dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from aanlevering.extract import fhir_resources
+from aanlevering.extract.fhir import entered_in_error as stored_entered_in_error
+from aanlevering.extract.fhir_columns import encode, reference_of
+from aanlevering.extract.fhir_resources import ReadElements, cut, cut_as_written
+from aanlevering.extract.fhir_store import SHAPE_ERRORS
+from aanlevering.extract.fhir_stream import _reference, entered_in_error
+from aanlevering.extract.fhirpath import compile_path
+
+AWKWARD: tuple[Any, ...] = (
+    None,
+    0,
+    False,
+    True,
+    "",
+    "entered-in-error",
+    "Patient/p1",
+    " Patient/p2 ",
+    [],
+    {},
+    [None],
+    [5],
+    5,
+    {"coding": None},
+    {"coding": []},
+    {"coding": 5},
+    {"coding": "entered-in-error"},
+    {"coding": [{"code": "entered-in-error"}]},
+    {"coding": [{"code": "confirmed"}, {"code": "entered-in-error"}]},
+    {"coding": [5, {"code": ["entered-in-error"]}]},
+    {"reference": "Encounter/e1"},
+    {"reference": 5},
+    {"reference": None},
+    {"reference": ["Encounter/e1"]},
+    [{"reference": "Encounter/e1"}, {"reference": "Encounter/e2"}],
+)
+
+
+def _proxied(value: Any) -> Any:
+    """The same JSON with every object a read-only Mapping that is no dict."""
+    if isinstance(value, dict):
+        return MappingProxyType({key: _proxied(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return [_proxied(item) for item in value]
+    return value
+
+
+def _outcome(function: Callable[..., Any], *arguments: Any) -> Any:
+    try:
+        return ("value", function(*arguments))
+    except SHAPE_ERRORS as error:
+        return ("error", type(error).__name__)
+
+
+def _random_resource(rng: random.Random) -> dict[str, Any]:
+    resource: dict[str, Any] = {"resourceType": "Condition", "id": "c1"}
+    for name in ("status", "verificationStatus", "encounter", "subject", "context"):
+        if rng.random() < 0.6:
+            resource[name] = json.loads(json.dumps(rng.choice(AWKWARD)))
+    return resource
+
+
+def test_entered_in_error_is_the_store_readers_check() -> None:
+    """The same answer (or the same error) as the store reader's check, dicts or Mappings."""
+    rng = random.Random(335)
+    seen = set()
+    for _ in range(5_000):
+        resource = _random_resource(rng)
+        expected = _outcome(stored_entered_in_error, resource)
+        assert _outcome(entered_in_error, resource) == expected, resource
+        assert _outcome(entered_in_error, _proxied(resource)) == expected, resource
+        seen.add(repr(expected))
+    assert {"('value', True)", "('value', False)"} < seen
+    assert any("error" in outcome for outcome in seen)
+
+
+def _straight_reference(resource: Mapping[str, Any], name: str) -> str | None:
+    """As it was: any Mapping with a text ``reference``."""
+    value = resource.get(name)
+    if isinstance(value, Mapping) and isinstance(value.get("reference"), str):
+        return str(value["reference"]).strip()
+    return None
+
+
+def _straight_reference_of(item: Any) -> str | None:
+    reference = item.get("reference") if isinstance(item, Mapping) else item
+    return reference.strip() if isinstance(reference, str) else None
+
+
+@pytest.mark.parametrize("proxied", [False, True])
+def test_reference_readers_are_the_mapping_checks(proxied: bool) -> None:
+    found = set()
+    for value in AWKWARD:
+        item = _proxied(value) if proxied else value
+        resource = {"encounter": item}
+        assert _reference(resource, "encounter") == _straight_reference(resource, "encounter")
+        assert _reference(resource, "subject") is None
+        found.add(_reference(resource, "encounter"))
+        if not isinstance(item, list):
+            assert reference_of(item) == _straight_reference_of(item)
+    assert "Encounter/e1" in found
+
+
+def _as_written(reference: str) -> str | None:
+    return None
+
+
+def test_cut_as_written_keeps_an_extension_list_kept_whole_as_cut_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A top-level extension list that a type requires goes the general way, not the dict display."""
+    required = fhir_resources.required
+    monkeypatch.setattr(
+        fhir_resources,
+        "required",
+        lambda kind: frozenset({"extension"}) if kind == "Basic" else required(kind),
+    )
+    read = ReadElements()
+    read.add_path("Basic", compile_path("code.coding.code"))
+    rng = random.Random(336)
+    lists = 0
+    for _ in range(2_000):
+        resource: dict[str, Any] = {"resourceType": "Basic", "id": "b1"}
+        if rng.random() < 0.8:
+            resource["extension"] = rng.choice(
+                [
+                    [{"url": "https://x/unread", "valueCode": "A"}],
+                    [{"url": "https://x/u", "extension": [{"url": "https://x/v"}]}],
+                    [],
+                    None,
+                    {"url": "https://x/u"},
+                    "text",
+                ]
+            )
+        if rng.random() < 0.5:
+            resource["code"] = {"coding": [{"code": "x", "system": "s"}], "text": "t"}
+        if rng.random() < 0.3:
+            resource["note"] = [{"text": "left out"}]
+        text = cut_as_written(resource, read)
+        assert text == encode(cut(resource, read, _as_written)), resource
+        lists += '"extension":[' in text
+    assert lists > 100
