@@ -1,4 +1,4 @@
-"""Less Python per resource in the streaming reader: each shortcut is the straightforward code (0335).
+"""Less Python per resource in the streaming reader: each shortcut equals the plain code (0335).
 
 The shortcuts skip work the general code does for every resource (an ABC check
 for decoded JSON objects, which are dicts; a generator for a resource without
@@ -126,7 +126,7 @@ def _as_written(reference: str) -> str | None:
 def test_cut_as_written_keeps_an_extension_list_kept_whole_as_cut_does(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A top-level extension list that a type requires goes the general way, not the dict display."""
+    """An extension list a type requires is kept whole the general way, not in the dict display."""
     required = fhir_resources.required
     monkeypatch.setattr(
         fhir_resources,
