@@ -289,9 +289,20 @@ class PartReferenceMap(ReferenceMap):
     :class:`UnsureReference`, never a guess.
     """
 
-    def __init__(self, ids: ResourceIds, closed: bool, absent: set[str]) -> None:
+    def __init__(
+        self,
+        ids: ResourceIds,
+        closed: bool,
+        absent: set[str],
+        complete: Callable[[PartReferenceMap], None] | None = None,
+    ) -> None:
+        """``complete``: registers the rest of the whole map in this one when a lookup was
+        not foreseen (then it answers as the whole map); without it, such a lookup raises
+        :class:`UnsureReference`."""
         super().__init__(ids, closed)
         self._absent = absent
+        self._complete = complete
+        self._whole = False
         #: The key of the resource being minimised (registered in the whole map).
         self.current = ""
 
@@ -301,15 +312,26 @@ class PartReferenceMap(ReferenceMap):
         if key == self.current:  # a member of the whole map: its id is made, as there
             return self._ids.make(resource_type, source_id)
         found = super().delivered_id(resource_type, source_id)
-        if found is None and key not in self._absent:
-            raise UnsureReference
+        if found is None and not self._whole and key not in self._absent:
+            self._make_whole()
+            return super().delivered_id(resource_type, source_id)
         return found
 
     def _member_or_target(self, key: str) -> tuple[str, str] | None:
         found = super()._member_or_target(key)
-        if found is None and key not in self._absent:
-            raise UnsureReference
+        if found is None and not self._whole and key not in self._absent:
+            self._make_whole()
+            return super()._member_or_target(key)
         return found
+
+    def _make_whole(self) -> None:
+        if self._complete is None:
+            raise UnsureReference
+        changes = self.changes
+        self._complete(self)
+        # Not a change: every answer given so far is the whole map's (nothing to forget).
+        self.changes = changes
+        self._whole = True
 
 
 def render(resource_type: str, delivered_id: str, style: ReferenceStyle) -> str:

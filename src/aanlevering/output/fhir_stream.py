@@ -29,6 +29,7 @@ from aanlevering.fhir.conventions import delivered_json
 from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
 from aanlevering.fhir.minimise import (
     PATIENT_ELEMENTS,
+    PartReferenceMap,
     ReferenceMap,
     ReferenceStyle,
     TextMinimiser,
@@ -46,6 +47,7 @@ from aanlevering.output.content import (
     index_patients,
 )
 from aanlevering.output.fhir_records import RESOURCE_TYPE, Note, RecordEncoder
+from aanlevering.output.part_references import part_map
 from aanlevering.output.result import BuiltValues
 from aanlevering.output.source_notes import SourceNotes
 from aanlevering.output.source_parts import SecondPart
@@ -55,6 +57,10 @@ from aanlevering.pseudonym.model import PseudonymTable
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 8_192
+#: A key ``add_keys`` takes: a type and an id either side of the first slash.
+_WELL_FORMED_KEY = r"(?s)^[^/]+/."
+#: A reference that is its own key (``_key`` gives it back), as part_references has it.
+_PLAIN_KEY = r"^[^/?]*/[^/?]*[^/?]$"
 
 
 def text_data(lines: pa.Array) -> memoryview:
@@ -125,22 +131,74 @@ class FhirStream:
         self.index: PatientIndex = index_patients(content)
         self.patient_builder = PatientBuilder(content.context)
         self._counters: dict[str, int] = {}
-        self.references = ReferenceMap(content.context.ids, closed=content.closed)
+        self._references: ReferenceMap | None = None
+        if not self._deferrable():
+            self._references = self._whole_map()  # its errors now, before anything is made
+
+    @property
+    def references(self) -> ReferenceMap:
+        """The whole delivery's reference map, made when first asked for.
+
+        A delivery minimised in two processes never makes it: each process holds
+        only the entries its half looks up (decision 0330).
+        """
+        if self._references is None:
+            self._references = self._whole_map()
+        return self._references
+
+    def _whole_map(self) -> ReferenceMap:
+        content = self.content
+        references = ReferenceMap(content.context.ids, closed=content.closed)
         if content.source_resources:
             # FHIR sources: the extract's patient_id is the source Patient.id.
             for patient, delivered in self.index.delivered_ids.items():
-                self.references.add_patient([f"Patient/{patient}"], delivered)
+                references.add_patient([f"Patient/{patient}"], delivered)
         for patient, source in content.source_patients.items():
             aliases = [f"Patient/{source.resource.get('id')}"]
             if source.full_url:
                 aliases.append(source.full_url)
-            self.references.add_patient(aliases, self.index.delivered_ids[patient])
+            references.add_patient(aliases, self.index.delivered_ids[patient])
         sources = content.source_resources
         if isinstance(sources, SourceTexts):  # registered by key, never all decoded at once
-            self.references.add_keys(sources.keys())
+            references.add_keys(sources.keys())
         else:
             for source in sources:
-                self.references.add(source.resource, source.full_url)
+                references.add(source.resource, source.full_url)
+        return references
+
+    def _deferrable(self) -> bool:
+        """Whether the whole map may wait: kept texts whose keys it would take without an
+        error, and Patients whose targets :meth:`patient_targets` gives exactly."""
+        content = self.content
+        sources = content.source_resources
+        if not isinstance(sources, SourceTexts) or content.source_patients or not len(sources):
+            return False
+        keys, _, _, _ = sources.parts()
+        if not pc.all(pc.match_substring_regex(keys, _WELL_FORMED_KEY)).as_py():
+            return False  # add_keys says which resource has no id
+        references = self._patient_references()
+        return bool(
+            pc.all(pc.match_substring_regex(references, _PLAIN_KEY)).as_py()
+            and not pc.any(pc.match_substring(references, "_history")).as_py()
+        )
+
+    def _patient_references(self) -> pa.Array:
+        patients = pa.array(list(self.index.delivered_ids), pa.string())
+        return pc.binary_join_element_wise("Patient/", patients, "")
+
+    def patient_targets(self) -> pa.Table:
+        """The whole map's :meth:`ReferenceMap.targets` without making the map: the
+        Patients' references (each its own key, as :meth:`_deferrable` checked)."""
+        if self._references is not None:
+            return self._references.targets()
+        references = self._patient_references()
+        return pa.table(
+            {
+                "reference": references,
+                "type": pa.repeat("Patient", len(references)).cast(pa.string()),
+                "id": pa.array(list(self.index.delivered_ids.values()), pa.string()),
+            }
+        )
 
     def _sampled(self, resource_type: str, count: int) -> list[int]:
         """Positions (within the next ``count`` of this type) the policy validates."""
@@ -333,19 +391,42 @@ class FhirStream:
     ) -> Iterator[tuple[str, str, str | None, str]]:
         """Straight from the extract's texts, remembering repeated elements (the same bytes
         as minimise_resource and dumps; see TextMinimiser); the second part in a worker."""
-        minimiser = TextMinimiser(
-            self.references, self.style, notes.element if notes is not None else None
-        )
+        note = notes.element if notes is not None else None
         if second is None:
+            minimiser = TextMinimiser(self.references, self.style, note)
             yield from self._texts_minimised(sources.texts(), minimiser, notes, patient_refs)
             return
         # The worker counts each type on from this process's counts at the cut.
         expected = dict(self._counters)
         for resource_type, count in second.first_counts().items():
             expected[resource_type] = expected.get(resource_type, 0) + count
-        changes = self.references.changes
+        targets = self.patient_targets()
+        own: Iterator[str] | None = None
+        if self._references is None:
+            # Neither process makes the whole map (decision 0330): this one holds what its
+            # half looks up, and the rest of the map only if a lookup was not foreseen.
+            keys, _, _, _ = sources.parts()
+
+            def complete(part: PartReferenceMap) -> None:
+                part.add_keys(sources.keys())
+                part.add_targets(targets)
+
+            references: ReferenceMap = part_map(
+                self.content.context.ids,
+                closed=self.content.closed,
+                keys=[keys],
+                targets=targets.to_batches(),
+                texts=second.first().windows(),
+                complete=complete,
+            )
+            own = second.first().keys()
+        else:
+            references = self.references
+        minimiser = TextMinimiser(references, self.style, note)
+        changes = references.changes
         second.start(
-            references=self.references,
+            targets=targets,
+            closed=self.content.closed,
             ids=self.content.context.ids,
             style=self.style,
             counters=expected,
@@ -354,9 +435,9 @@ class FhirStream:
         )
         first = second.first().texts()
         started, cpu = time.perf_counter(), time.process_time()
-        yield from self._texts_minimised(first, minimiser, notes, patient_refs)
-        own, own_cpu = time.perf_counter() - started, time.process_time() - cpu
-        if self._counters != expected or self.references.changes != changes:
+        yield from self._texts_minimised(first, minimiser, notes, patient_refs, own)
+        own_time, own_cpu = time.perf_counter() - started, time.process_time() - cpu
+        if self._counters != expected or references.changes != changes:
             # Odd input (a text that is not its key's resource): the worker's counts or map
             # are not this process's at the cut, so the second part is minimised here.
             second.stop()
@@ -370,7 +451,7 @@ class FhirStream:
             "(CPU %.1f s), then waiting for the worker %.1f s (the worker's CPU %.1f s, "
             "peak %.0f MiB; this process %.0f MiB)",
             len(sources),
-            own,
+            own_time,
             own_cpu,
             time.perf_counter() - at,
             answer.cpu,
@@ -405,9 +486,18 @@ class FhirStream:
         minimiser: TextMinimiser,
         notes: SourceNotes | None,
         patient_refs: dict[str, str] | None,
+        keys: Iterator[str] | None = None,
     ) -> Iterator[tuple[str, str, str | None, str]]:
+        """``keys``: each text's key, named to a :class:`PartReferenceMap` as it is minimised."""
         patient = None
+        part: PartReferenceMap | None = None
+        if keys is not None:
+            assert isinstance(minimiser.references, PartReferenceMap)
+            part = minimiser.references
+        named = keys if keys is not None else iter(())
         for source_text in texts:
+            if part is not None:
+                part.current = next(named)
             item = minimiser.minimised(source_text)
             if notes is not None:
                 notes.resource(item.resource_type)

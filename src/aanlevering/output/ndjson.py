@@ -104,7 +104,7 @@ def _write_resources(
     # A large delivery's second part is minimised by a worker process (decision 0318).
     sources = content.source_resources
     second = None
-    if isinstance(sources, SourceTexts) and (at := split_at(sources, stream.references)):
+    if isinstance(sources, SourceTexts) and (at := split_at(sources)):
         second = SecondPart(sources, at)
     with second if second is not None else contextlib.nullcontext():
         pending: dict[str, list[str]] = {}  # by resource type

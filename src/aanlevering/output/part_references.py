@@ -15,7 +15,7 @@ the map says it is unsure and this process's parent minimises the part itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -36,6 +36,8 @@ _PLAIN_KEY = r"^[^/?]*/[^/?]*[^/?]$"
 #: is one hash lookup of the candidates, which Arrow builds afresh per call).
 BATCH_ROWS = 1 << 20
 _KEYS_AT_ONCE = 8_192
+#: Windows whose references are kept before they are made distinct together.
+_MERGED = 16
 
 
 def references_in(texts: pa.Array) -> pa.Array:
@@ -81,6 +83,17 @@ def _decoded(escaped: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _distinct(found: Iterable[pa.Array]) -> Iterator[pa.Array]:
+    """The windows' references, made distinct every :data:`_MERGED` windows (held once)."""
+    pending: list[pa.Array] = []
+    for references in found:
+        pending.append(references)
+        if len(pending) >= _MERGED:
+            merged = pc.unique(pa.chunked_array(pending, pa.string()))
+            pending = [merged.combine_chunks() if isinstance(merged, pa.ChunkedArray) else merged]
+    yield from pending
+
+
 def table_batches(path: Path) -> Iterator[pa.RecordBatch]:
     """The batches of a table the parent wrote, read one at a time (not memory-mapped)."""
     with pa.OSFile(str(path), "rb") as source:
@@ -105,31 +118,36 @@ def part_map(
     ids: ResourceIds,
     *,
     closed: bool,
-    keys: Iterable[pa.RecordBatch],
-    targets: pa.Table,
+    keys: Iterable[pa.RecordBatch | pa.Array],
+    targets: Iterable[pa.RecordBatch],
     texts: Iterable[pa.Array],
+    complete: Callable[[PartReferenceMap], None] | None = None,
 ) -> PartReferenceMap:
     """The whole map's entries for each reference the part's ``texts`` hold.
 
     ``keys``: every resource's key, in batches; ``targets``: the whole map's
-    :meth:`ReferenceMap.targets`. The part's own keys are not held: each is the map's
-    :attr:`PartReferenceMap.current` while its resource is minimised.
+    :meth:`ReferenceMap.targets`, in batches (read one at a time). The part's own keys
+    are not held: each is the map's :attr:`PartReferenceMap.current` while its resource is
+    minimised. ``complete``: see :class:`PartReferenceMap`.
     """
-    wanted = candidates(references_in(window) for window in texts)
+    wanted = candidates(_distinct(references_in(window) for window in texts))
     absent: set[str] = set()
-    references = PartReferenceMap(ids, closed, absent)
+    references = PartReferenceMap(ids, closed, absent, complete)
     held: list[pa.Array] = []
     for batch in keys:
-        column = batch.column(0)
+        column = batch.column(0) if isinstance(batch, pa.RecordBatch) else batch
         found = pc.filter(column, pc.is_in(column, value_set=wanted))
         if len(found):
             references.add_keys(found.to_pylist())
             held.append(found)
-    kept = targets.filter(pc.is_in(targets.column("reference"), value_set=wanted))
-    if kept.num_rows:
-        references.add_targets(kept)
-        held.append(kept.column("reference").combine_chunks())
+    for targets_batch in targets:
+        kept = targets_batch.filter(pc.is_in(targets_batch.column(0), value_set=wanted))
+        if kept.num_rows:
+            references.add_targets(pa.Table.from_batches([kept]))
+            held.append(kept.column(0))
     found_all = pa.chunked_array(held, pa.string()).combine_chunks()
     missing = pc.filter(wanted, pc.invert(pc.is_in(wanted, value_set=found_all)))
     absent.update(text for text in missing.to_pylist() if text is not None)
+    del wanted, held, found_all, missing
+    pa.default_memory_pool().release_unused()  # the scan's and filters' buffers, back now
     return references

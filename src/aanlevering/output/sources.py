@@ -79,6 +79,10 @@ class SourceTexts(Sequence[SourceResource]):
             for start in range(0, len(texts), _BATCH):
                 yield from texts.slice(start, _BATCH).to_pylist()
 
+    def windows(self) -> Iterator[pa.Array]:
+        """The texts in order, a window of them at a time (a scan in Arrow)."""
+        yield from self._texts.take(self._at, self._sizes)
+
     def type_ids(self) -> Iterator[tuple[str, str]]:
         """(resource type, source id) of each resource, without decoding it."""
         for key in self.keys():

@@ -120,13 +120,21 @@ def _changed(resource: dict[str, Any], copy: int) -> dict[str, Any]:
 
 
 def _content(
-    delivery: Callable[..., DeliveryInput], registration: str, copies: int = 3
+    delivery: Callable[..., DeliveryInput],
+    registration: str,
+    copies: int = 3,
+    source_patients: bool = False,
 ) -> tuple[DeliveryInput, list[SourceResource]]:
+    """The registration's demo sources with copies, as the pipeline hands them over (no
+    source Patients: the extract keeps none); ``source_patients``: with them, so this
+    process makes the whole reference map (the worker still its part)."""
     content = delivery(registration, fhir_source=True)
     sources = _copies(content, copies)
-    return dataclasses.replace(content, source_resources=source_texts(sources), closed=True), (
-        sources
+    kept = content.source_patients if source_patients else {}
+    replaced = dataclasses.replace(
+        content, source_resources=source_texts(sources), closed=True, source_patients=kept
     )
+    return replaced, sources
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -138,6 +146,7 @@ def _write(folder: Path, content: DeliveryInput) -> tuple[Any, dict[str, bytes]]
     return output, _files(folder)
 
 
+@pytest.mark.parametrize("source_patients", [False, True])
 @pytest.mark.parametrize("registration", ["ldtr", "nkr-borst", "dica-dsaa"])
 def test_two_processes_deliver_the_bytes_notes_and_figures_of_one(
     tmp_path: Path,
@@ -145,16 +154,18 @@ def test_two_processes_deliver_the_bytes_notes_and_figures_of_one(
     parallel: Callable[[bool], None],
     answered: list[int],
     registration: str,
+    source_patients: bool,
 ) -> None:
-    content, _ = _content(delivery, registration)
+    content, _ = _content(delivery, registration, source_patients=source_patients)
     assert isinstance(content.source_resources, SourceTexts)
     parallel(False)
     one, one_files = _write(tmp_path / "one", content)
     assert answered == []
     parallel(True)
     two, two_files = _write(tmp_path / "two", content)
-    half = len(content.source_resources) - len(content.source_resources) // 2
-    assert answered == [half]  # the worker made the second half
+    at = split_at(content.source_resources)
+    assert at is not None
+    assert answered == [len(content.source_resources) - at]  # the worker made the second part
     assert two_files == one_files
     assert len([n for n in one_files if n not in {"Patient.ndjson"}]) >= 2
     assert two.files == one.files  # checksums, sizes, lines per file
@@ -177,7 +188,7 @@ def _stream_run(
     second = None
     if two:
         assert isinstance(content.source_resources, SourceTexts)
-        at = split_at(content.source_resources, stream.references)
+        at = split_at(content.source_resources)
         assert at is not None
         second = SecondPart(content.source_resources, at)
     with second if second is not None else _Null():
@@ -187,6 +198,8 @@ def _stream_run(
             for resource_type, _, chunks in second.files(second.answer):
                 for line in b"".join(chunks).decode().splitlines():
                     texts.append((resource_type, line))
+    # Two processes: neither makes the whole map (decision 0330); one process: this one does.
+    assert (stream._references is None) == two
     return texts, validator.checked, built.columns(), stream._counters
 
 
@@ -273,23 +286,20 @@ def test_small_deliveries_and_one_worker_keep_the_one_process_path(
 ) -> None:
     content, _ = _content(delivery, "ldtr")
     assert isinstance(content.source_resources, SourceTexts)
-    stream = FhirStream(content, POLICY, "relative")
     monkeypatch.setenv(source_parts.WORKERS_ENV, "2")
     monkeypatch.delenv(source_parts.MIN_ENV, raising=False)
-    assert split_at(content.source_resources, stream.references) is None  # below 200,000
+    assert split_at(content.source_resources) is None  # below 200,000
     monkeypatch.setenv(source_parts.MIN_ENV, "0")
-    assert (
-        split_at(content.source_resources, stream.references) == len(content.source_resources) // 2
-    )
+    assert split_at(content.source_resources) == len(content.source_resources) * 3 // 5
     monkeypatch.setenv(source_parts.MAX_ENV, str(len(content.source_resources) - 1))
-    assert split_at(content.source_resources, stream.references) is None  # too many
+    assert split_at(content.source_resources) is None  # too many
     monkeypatch.setenv(source_parts.MAX_ENV, str(len(content.source_resources)))
-    assert split_at(content.source_resources, stream.references) is not None
+    assert split_at(content.source_resources) is not None
     monkeypatch.setenv(source_parts.WORKERS_ENV, "1")
-    assert split_at(content.source_resources, stream.references) is None
+    assert split_at(content.source_resources) is None
     monkeypatch.setenv(source_parts.WORKERS_ENV, "3")
     with pytest.raises(Exception, match="must be 1 or 2"):
-        split_at(content.source_resources, stream.references)
+        split_at(content.source_resources)
 
 
 def test_a_first_part_that_is_not_what_its_keys_say_has_the_second_minimised_here(
@@ -388,7 +398,7 @@ def _part_map(whole: ReferenceMap, texts: list[str], start: int) -> PartReferenc
         ResourceIds(SALT),
         closed=whole.closed,
         keys=keys.to_batches(max_chunksize=2),
-        targets=whole.targets(),
+        targets=whole.targets().to_batches(max_chunksize=2),
         texts=[pa.array(texts[start:], pa.string())],
     )
 
@@ -472,16 +482,26 @@ def _raw_sources(texts: list[str]) -> SourceTexts:
     return SourceTexts(keys, file, order, sizes[order])
 
 
-@pytest.mark.parametrize("hidden", [False, True])
+@pytest.mark.parametrize("hidden", ["", "first", "second"])
 def test_two_processes_with_the_part_map_give_one_process_bytes_for_tricky_texts(
     tmp_path: Path,
     delivery: Callable[..., DeliveryInput],
     parallel: Callable[[bool], None],
     answers: list[source_parts.PartResult],
-    hidden: bool,
+    monkeypatch: pytest.MonkeyPatch,
+    hidden: str,
 ) -> None:
-    """Escapes, URLs, _history, extensions, contained: the worker's bytes; an escaped member
-    name its scan cannot see: the worker is unsure and this process minimises its part."""
+    """Escapes, URLs, _history, extensions, contained: the worker's bytes. An escaped member
+    name the scan cannot see: in the worker's half the worker is unsure and this process
+    minimises that half; in this process's half its map takes in the whole map's entries."""
+    completed: list[int] = []
+    original = PartReferenceMap._make_whole
+
+    def make_whole(self: PartReferenceMap) -> None:
+        completed.append(1)
+        original(self)
+
+    monkeypatch.setattr(PartReferenceMap, "_make_whole", make_whole)
     content = delivery("ldtr", fhir_source=True)
     patients = sorted(index_patients(content).delivered_ids)
     texts = []
@@ -490,17 +510,22 @@ def test_two_processes_with_the_part_map_give_one_process_bytes_for_tricky_texts
             texts.append(_renamed(text, copy, patients))
     if hidden:
         # Its own Patient, referenced nowhere else in the part: not a candidate.
-        texts[-1] = texts[-1].replace(
+        at = -1 if hidden == "second" else 5  # a Condition
+        texts[at] = texts[at].replace(
             f'"subject":{{"reference":"Patient/{patients[1]}"}}',
             f'"subject":{{"refer\\u0065nce":"Patient/{patients[2]}"}}',
         )
-        assert patients[2] in texts[-1]
-    odd = dataclasses.replace(content, source_resources=_raw_sources(texts), closed=True)
+        assert patients[2] in texts[at]
+    odd = dataclasses.replace(
+        content, source_resources=_raw_sources(texts), closed=True, source_patients={}
+    )
     parallel(False)
     one, one_files = _write(tmp_path / "one", odd)
     parallel(True)
     two, two_files = _write(tmp_path / "two", odd)
-    assert [answer.unsure for answer in answers] == [hidden]
+    assert [answer.unsure for answer in answers] == [hidden == "second"]
+    # This process's map took in the whole map once: for its own half, or the worker's.
+    assert len(completed) == (1 if hidden else 0)
     assert two_files == one_files
     assert two.files == one.files
     assert two.built == one.built
@@ -519,3 +544,55 @@ def _renamed(text: str, copy: int, patients: list[str]) -> str:
     for number, patient in (("1", patients[0]), ("2", patients[1])):
         out = out.replace(f'/p{number}"', f'/{patient}"')
     return out
+
+
+def _rows(table: pa.Table) -> list[tuple[str, str, str]]:
+    return sorted(
+        zip(*(table.column(name).to_pylist() for name in ("reference", "type", "id")), strict=True)
+    )
+
+
+def test_this_process_hands_the_worker_the_whole_maps_patients_without_making_it(
+    delivery: Callable[..., DeliveryInput],
+) -> None:
+    content, _ = _content(delivery, "nkr-borst")
+    stream = FhirStream(content, POLICY, "relative")
+    assert stream._references is None  # not made unless asked for
+    targets = stream.patient_targets()
+    assert targets.num_rows == len(index_patients(content).delivered_ids) > 0
+    assert _rows(targets) == _rows(stream._whole_map().targets())
+
+
+def test_deliveries_the_part_maps_cannot_stand_for_make_the_whole_map_at_once(
+    delivery: Callable[..., DeliveryInput],
+) -> None:
+    content, _ = _content(delivery, "ldtr")
+    assert isinstance(content.source_resources, SourceTexts)
+    keys, file, at, sizes = content.source_resources.parts()
+    names = keys.to_pylist()
+    names[3] = names[3].partition("/")[0] + "/"  # a resource without an id
+    bad = dataclasses.replace(
+        content, source_resources=SourceTexts(pa.array(names, pa.string()), file, at, sizes)
+    )
+    with pytest.raises(OutputError, match="without an id cannot be delivered"):
+        FhirStream(bad, POLICY, "relative")
+    with_patients, _ = _content(delivery, "ldtr", source_patients=True)
+    assert FhirStream(with_patients, POLICY, "relative")._references is not None
+
+
+def test_resources_kept_twice_are_minimised_alike_in_either_part(
+    tmp_path: Path,
+    delivery: Callable[..., DeliveryInput],
+    parallel: Callable[[bool], None],
+    answered: list[int],
+) -> None:
+    """The same resource in both parts (each part's map names it by its key)."""
+    content, sources = _content(delivery, "nkr-borst")
+    twice = dataclasses.replace(content, source_resources=source_texts(sources, repeat=2))
+    parallel(False)
+    one, one_files = _write(tmp_path / "one", twice)
+    parallel(True)
+    two, two_files = _write(tmp_path / "two", twice)
+    assert len(answered) == 1 and answered[0] > len(sources) // 2
+    assert two_files == one_files
+    assert two.built == one.built
