@@ -553,7 +553,9 @@ class Keys:
             of_type = np.flatnonzero(
                 np.asarray(pc.equal(self.type, resource_type).to_numpy(zero_copy_only=False))
             )
-            rows = np.union1d(of_type, self.other_rows)
+            others = self.other_rows
+            # flatnonzero is ascending and unique already: no sort when nothing is added
+            rows = np.union1d(of_type, others) if len(others) else of_type
             self._typed_rows[resource_type] = rows
         return rows
 

@@ -15,11 +15,13 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 from aanlevering.extract import fhir_resources
 from aanlevering.extract.fhir import entered_in_error as stored_entered_in_error
-from aanlevering.extract.fhir_columns import encode, reference_of
+from aanlevering.extract.fhir_columns import KeyBuilder, encode, reference_of
 from aanlevering.extract.fhir_resources import ReadElements, cut, cut_as_written
 from aanlevering.extract.fhir_store import SHAPE_ERRORS
 from aanlevering.extract.fhir_stream import _reference, entered_in_error
@@ -158,3 +160,26 @@ def test_cut_as_written_keeps_an_extension_list_kept_whole_as_cut_does(
         assert text == encode(cut(resource, read, _as_written)), resource
         lists += '"extension":[' in text
     assert lists > 100
+
+
+def test_rows_of_a_type_are_the_union_with_the_other_rows() -> None:
+    """Without other rows the rows of a type are taken as found, not sorted again (0335)."""
+    rng = random.Random(337)
+    plain = 0
+    for _ in range(300):
+        builder = KeyBuilder()
+        odd = rng.random() < 0.5
+        for number in range(rng.randint(0, 40)):
+            resource: dict[str, Any] = {"resourceType": rng.choice(["Patient", "Encounter"])}
+            if not odd or rng.random() < 0.8:
+                resource["id"] = rng.choice(["a", "b", "c", "d"])
+            full_url = rng.choice([None, "urn:uuid:a"]) if odd else None
+            builder.add(resource, f"f:{number}", full_url)
+        keys = builder.done()
+        plain += len(keys.other_rows) == 0
+        for kind in ("Patient", "Encounter", "Condition"):
+            of_type = np.flatnonzero(np.asarray(pc.equal(keys.type, kind).to_numpy(False)))
+            expected = np.union1d(of_type, keys.other_rows)
+            found = keys.rows_of_type(kind)
+            assert found.dtype == expected.dtype and found.tolist() == expected.tolist()
+    assert 50 < plain < 300
