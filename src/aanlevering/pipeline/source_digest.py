@@ -16,11 +16,9 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from aanlevering.extract.fhir_texts import KeptSources
+from aanlevering.extract.fhir_texts import KeptSources, feed_joined
 
 #: Windows read ahead of the hashing (each about WINDOW_BYTES of texts).
 _AHEAD = 2
@@ -35,13 +33,7 @@ def hash_rows_read_ahead(
     The same bytes as ``hash_rows``; the next window is read while this one is hashed.
     """
     for keys, texts in _read_ahead(sources.text_windows(window)):
-        joined = pc.binary_join_element_wise(keys, texts, pa.scalar("", pa.string()), "\x00")
-        offsets = np.frombuffer(joined.buffers()[1], np.int32)[joined.offset :]
-        data = joined.buffers()[2]
-        if data is not None:
-            start, end = int(offsets[0]), int(offsets[len(joined)])
-            feed(memoryview(data)[start:end])
-        del joined
+        feed_joined(keys, texts, feed)
 
 
 def _read_ahead(

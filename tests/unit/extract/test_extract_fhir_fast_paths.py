@@ -12,13 +12,13 @@ import json
 import random
 from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from tests.support.mapping_proxies import proxied
 
 from aanlevering.catalogue import Catalogue
 from aanlevering.demo import DemoOptions, DemoResult, generate_demo_data
@@ -544,15 +544,6 @@ def test_related_readers_of_a_type_read_what_each_reads_on_its_own(
             assert a.rows.rows == b.rows.rows
 
 
-def _proxied(value: Any) -> Any:
-    """The same JSON with every object a read-only Mapping that is no dict."""
-    if isinstance(value, dict):
-        return MappingProxyType({key: _proxied(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return [_proxied(item) for item in value]
-    return value
-
-
 def _identity_or_error(patient: Any) -> Any:
     try:
         return patient_identity(patient, None), patient_identity(patient, "urn:mrn")
@@ -589,7 +580,7 @@ def test_patient_identity_reads_dicts_as_any_mapping(demo: DemoResult) -> None:
             if isinstance(target, dict):
                 target[path[-1]] = json.loads(json.dumps(rng.choice(awkward)))
         plain = _identity_or_error(patient)
-        assert _identity_or_error(_proxied(patient)) == plain, number
+        assert _identity_or_error(proxied(patient)) == plain, number
         seen.add(isinstance(plain, str))
     assert seen == {True, False}
 

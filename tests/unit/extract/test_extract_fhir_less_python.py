@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pyarrow.compute as pc
 import pytest
+from tests.support.mapping_proxies import proxied
 
 from aanlevering.extract import fhir_resources
 from aanlevering.extract.fhir import entered_in_error as stored_entered_in_error
@@ -56,15 +56,6 @@ AWKWARD: tuple[Any, ...] = (
 )
 
 
-def _proxied(value: Any) -> Any:
-    """The same JSON with every object a read-only Mapping that is no dict."""
-    if isinstance(value, dict):
-        return MappingProxyType({key: _proxied(item) for key, item in value.items()})
-    if isinstance(value, list):
-        return [_proxied(item) for item in value]
-    return value
-
-
 def _outcome(function: Callable[..., Any], *arguments: Any) -> Any:
     try:
         return ("value", function(*arguments))
@@ -88,7 +79,7 @@ def test_entered_in_error_is_the_store_readers_check() -> None:
         resource = _random_resource(rng)
         expected = _outcome(stored_entered_in_error, resource)
         assert _outcome(entered_in_error, resource) == expected, resource
-        assert _outcome(entered_in_error, _proxied(resource)) == expected, resource
+        assert _outcome(entered_in_error, proxied(resource)) == expected, resource
         seen.add(repr(expected))
     assert {"('value', True)", "('value', False)"} < seen
     assert any("error" in outcome for outcome in seen)
@@ -107,11 +98,11 @@ def _straight_reference_of(item: Any) -> str | None:
     return reference.strip() if isinstance(reference, str) else None
 
 
-@pytest.mark.parametrize("proxied", [False, True])
-def test_reference_readers_are_the_mapping_checks(proxied: bool) -> None:
+@pytest.mark.parametrize("as_proxies", [False, True])
+def test_reference_readers_are_the_mapping_checks(as_proxies: bool) -> None:
     found = set()
     for value in AWKWARD:
-        item = _proxied(value) if proxied else value
+        item = proxied(value) if as_proxies else value
         resource = {"encounter": item}
         assert _reference(resource, "encounter") == _straight_reference(resource, "encounter")
         assert _reference(resource, "subject") is None
