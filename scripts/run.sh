@@ -76,11 +76,20 @@ done
 # NKR is yearly and 2026 has not closed: a year-to-date delivery, triggered by hand.
 bash scripts/airflow.sh trigger deliver-nkr-borst '{"period": "2026", "allow_open_period": true}'
 
-step "Waiting (at most ${AANLEVERING_RUN_WAIT_SECONDS:-300} s) for the first receipted deliveries"
+step "Waiting (at most ${AANLEVERING_RUN_WAIT_SECONDS:-300} s) for a receipted delivery of every registration"
 deadline=$((SECONDS + ${AANLEVERING_RUN_WAIT_SECONDS:-300}))
-until "$BIN/aanlevering" status 2> /dev/null | grep -q receipted; do
+registrations=$("$BIN/aanlevering" registrations list | cut -f1)
+while :; do
+  # A registration counts once one of its deliveries is receipted (status lists
+  # "  <registration> <period> v<n> receipted via ..."); a staged one is still under way.
+  listed=$("$BIN/aanlevering" status 2> /dev/null || true)
+  waiting=""
+  for registration in $registrations; do
+    grep -qE "^  $registration [^ ]+ v[0-9]+ receipted " <<< "$listed" || waiting="$waiting $registration"
+  done
+  [ -z "$waiting" ] && break
   if [ $SECONDS -ge $deadline ]; then
-    echo "none yet; the DAGs keep running: watch the Airflow UI"
+    echo "not receipted yet:$waiting; the DAGs keep running: watch the Airflow UI"
     break
   fi
   sleep 5
