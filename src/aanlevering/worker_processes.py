@@ -21,7 +21,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +159,17 @@ def write_table(path: Path, table: pa.Table) -> None:
 def mapped_table(path: Path) -> pa.Table:
     """A table the other process wrote, memory-mapped (the file may be removed while in use)."""
     return ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+
+
+def table_batches(path: Path) -> Iterator[pa.RecordBatch]:
+    """The batches of a table the other process wrote, read one at a time (not mapped).
+
+    Why: a million-patient delivery's keys are held a batch at a time, never whole.
+    """
+    with pa.OSFile(str(path), "rb") as source:
+        reader = ipc.open_file(source)
+        for index in range(reader.num_record_batches):
+            yield reader.get_batch(index)
 
 
 def own_peak_mib() -> float:

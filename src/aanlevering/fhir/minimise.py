@@ -262,6 +262,11 @@ class ReferenceMap:
         return self._ids.make(resource_type, source_id)
 
 
+#: References :func:`source_key` gives back as they are, as a regular expression for Arrow's
+#: kernels (also excluding ``_history`` is the caller's part, as in :func:`_key`).
+PLAIN_KEY = r"^[^/?]*/[^/?]*[^/?]$"
+
+
 def source_key(reference: str) -> str:
     """``Type/id`` of a reference, as :class:`ReferenceMap` looks it up (a part's map needs it)."""
     return _key(reference)
@@ -312,17 +317,23 @@ class PartReferenceMap(ReferenceMap):
         if key == self.current:  # a member of the whole map: its id is made, as there
             return self._ids.make(resource_type, source_id)
         found = super().delivered_id(resource_type, source_id)
-        if found is None and not self._whole and key not in self._absent:
-            self._make_whole()
+        if found is None and self._made_whole_for(key):
             return super().delivered_id(resource_type, source_id)
         return found
 
     def _member_or_target(self, key: str) -> tuple[str, str] | None:
         found = super()._member_or_target(key)
-        if found is None and not self._whole and key not in self._absent:
-            self._make_whole()
+        if found is None and self._made_whole_for(key):
             return super()._member_or_target(key)
         return found
+
+    def _made_whole_for(self, missed: str) -> bool:
+        """After a miss: True once the map is made whole (ask again), False when the miss
+        is the whole map's too; :class:`UnsureReference` when it cannot be made whole."""
+        if self._whole or missed in self._absent:
+            return False
+        self._make_whole()
+        return True
 
     def _make_whole(self) -> None:
         if self._complete is None:

@@ -29,6 +29,7 @@ from aanlevering.fhir.conventions import delivered_json
 from aanlevering.fhir.generalised import NO_FORMS, GeneralisedForms
 from aanlevering.fhir.minimise import (
     PATIENT_ELEMENTS,
+    PLAIN_KEY,
     PartReferenceMap,
     ReferenceMap,
     ReferenceStyle,
@@ -59,8 +60,6 @@ log = logging.getLogger(__name__)
 BATCH_ROWS = 8_192
 #: A key ``add_keys`` takes: a type and an id either side of the first slash.
 _WELL_FORMED_KEY = r"(?s)^[^/]+/."
-#: A reference that is its own key (``_key`` gives it back), as part_references has it.
-_PLAIN_KEY = r"^[^/?]*/[^/?]*[^/?]$"
 
 
 def text_data(lines: pa.Array) -> memoryview:
@@ -178,7 +177,7 @@ class FhirStream:
             return False  # add_keys says which resource has no id
         references = self._patient_references()
         return bool(
-            pc.all(pc.match_substring_regex(references, _PLAIN_KEY)).as_py()
+            pc.all(pc.match_substring_regex(references, PLAIN_KEY)).as_py()
             and not pc.any(pc.match_substring(references, "_history")).as_py()
         )
 

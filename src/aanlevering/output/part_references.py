@@ -16,22 +16,18 @@ the map says it is unsure and this process's parent minimises the part itself.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 
 import msgspec
 import pyarrow as pa
 import pyarrow.compute as pc
-from pyarrow import ipc
 
 from aanlevering.fhir.ids import ResourceIds
-from aanlevering.fhir.minimise import PartReferenceMap, source_key
+from aanlevering.fhir.minimise import PLAIN_KEY, PartReferenceMap, source_key
 
 #: What precedes a reference's text: the member name ``reference``, a colon, a quote.
 _REFERENCE_MEMBER = r'"reference"\s*:\s*"'
 #: A JSON string's content up to its closing quote (escapes kept as written).
 _STRING_CONTENT = r'^(?P<value>(?:[^"\\]|\\.)*)"'
-#: References that are already their own ``Type/id`` key (the fast path of source_key).
-_PLAIN_KEY = r"^[^/?]*/[^/?]*[^/?]$"
 #: Rows per batch of the keys handed to the worker (read one batch at a time; each batch
 #: is one hash lookup of the candidates, which Arrow builds afresh per call).
 BATCH_ROWS = 1 << 20
@@ -65,7 +61,7 @@ def candidates(written: Iterable[pa.Array]) -> pa.Array:
     plain = pc.filter(values, pc.invert(escaped))
     texts = [plain, pa.array([t for t in decoded if t is not None], pa.string())]
     odd = pc.or_(
-        pc.invert(pc.match_substring_regex(texts[0], _PLAIN_KEY)),
+        pc.invert(pc.match_substring_regex(texts[0], PLAIN_KEY)),
         pc.match_substring(texts[0], "_history"),
     )
     forms = pc.filter(texts[0], odd).to_pylist() + texts[1].to_pylist()
@@ -92,14 +88,6 @@ def _distinct(found: Iterable[pa.Array]) -> Iterator[pa.Array]:
             merged = pc.unique(pa.chunked_array(pending, pa.string()))
             pending = [merged.combine_chunks() if isinstance(merged, pa.ChunkedArray) else merged]
     yield from pending
-
-
-def table_batches(path: Path) -> Iterator[pa.RecordBatch]:
-    """The batches of a table the parent wrote, read one at a time (not memory-mapped)."""
-    with pa.OSFile(str(path), "rb") as source:
-        reader = ipc.open_file(source)
-        for index in range(reader.num_record_batches):
-            yield reader.get_batch(index)
 
 
 def own_keys(keys: Iterable[pa.RecordBatch], start: int) -> Iterator[str]:

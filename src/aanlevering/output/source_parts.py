@@ -52,7 +52,7 @@ from aanlevering.fhir.minimise import (
     UnsureReference,
 )
 from aanlevering.fhir.validate import SamplePolicy
-from aanlevering.output.part_references import BATCH_ROWS, own_keys, part_map, table_batches
+from aanlevering.output.part_references import BATCH_ROWS, own_keys, part_map
 from aanlevering.output.result import BuiltValues
 from aanlevering.output.source_notes import SourceNotes
 from aanlevering.output.sources import SourceTexts
@@ -63,6 +63,7 @@ from aanlevering.worker_processes import (
     own_peak_mib,
     start_worker,
     stop_worker,
+    table_batches,
     wait_for_answer,
     write_answer,
     write_table,
