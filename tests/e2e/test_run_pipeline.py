@@ -288,6 +288,63 @@ def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(world: World, tmp_p
         assert load_ledger(store).versions("dica-dsaa", "2026-Q4") == []
 
 
+def test_a_birth_date_column_mapped_to_a_clinical_date_blocks_the_run(
+    world: World, tmp_path: Path
+) -> None:
+    """The export's birth date under a name of its own, mapped to the date of death: exit 2.
+
+    The catalogue guard knows identity columns by name (GEBOORTEDATUM), and the output
+    guard's tokens are no dates; decision 0340 refuses such a column before writing.
+    """
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    registration = catalogue / "registrations" / "dica-dsaa.yaml"
+    registration.write_text(
+        registration.read_text(encoding="utf-8").replace(
+            "          OVERLIJDENSDATUM: datum_overlijden\n", "          GEB_DT: datum_overlijden\n"
+        ),
+        encoding="utf-8",
+    )
+    source = tmp_path / "export"
+    shutil.copytree(world.demo / "csv-utf8", source)
+    births: set[str] = set()
+    for file in source.glob("dsaa_operaties*.csv"):
+        text = file.read_text(encoding="utf-8-sig")
+        rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+        for row in rows:  # the export's date of death column gives way to GEB_DT
+            del row["OVERLIJDENSDATUM"]
+            row["GEB_DT"] = row["GEBOORTEDATUM"]
+            births.add(row["GEBOORTEDATUM"])
+        with file.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
+            writer.writeheader()
+            writer.writerows(rows)
+    arguments = ["--registration", "dica-dsaa", "--input", str(source), "--period", "2026-Q4"]
+    result = subprocess.run(
+        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments, "--allow-open-period"],
+        capture_output=True,
+        text=True,
+        env={
+            **world.env,
+            "AANLEVERING_CATALOGUE": str(catalogue),
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+        },
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "delivery blocked" in result.stderr
+    assert re.search(r"operatie\.datum_overlijden in (\d+) of \1 record\(s\)", result.stderr)
+    assert not [day for day in births if day and day in result.stdout + result.stderr]
+    staged = world.settings.staging_dir / "dica-dsaa" / "2026-Q4"
+    assert not list(staged.rglob("*.csv")) if staged.exists() else True
+    with world.store() as store:
+        assert load_ledger(store).versions("dica-dsaa", "2026-Q4") == []
+        logged = "".join(str(event.payload) for event in store.read_all())
+    assert not [day for day in births if day and day in logged]
+
+
 def test_nothing_written_is_readable_by_group_or_others_even_under_umask_022(
     world: World, tmp_path: Path
 ) -> None:

@@ -394,11 +394,14 @@ def stage_delivery(
     """Write the delivery files and manifest into ``staging`` and record DeliveryStaged."""
     from aanlevering.fhir.context import DeliveryContext
     from aanlevering.fhir.ids import RecordKeys, derive_salt
+    from aanlevering.output.birth_dates import refuse_birth_date_columns
     from aanlevering.output.content import DeliveryInput
     from aanlevering.output.guard import check_delivery
     from aanlevering.output.sources import delivered_sources, delivers_records
     from aanlevering.output.writer import write_delivery
 
+    # Before anything is written: a birth date column mapped to a variable (exit 2).
+    refuse_birth_date_columns(config.id, extracted.datasets)
     secret = checked_local_key(settings, store, "resource-ids.key", "resource-ids")
     context = DeliveryContext.for_registration(
         config,
