@@ -60,17 +60,25 @@ def period_mask(values: ArrayLike, period: Period) -> ArrayLike:
     return pc.and_(pc.greater_equal(values, start), pc.less(values, end))
 
 
-_DATE_LIKE = re.compile(r"[0-9 :./TZ+-]{1,30}")
-_LONG_NUMBER = re.compile(r"[0-9]{5,}")
+_SEPARATOR = r"[-./]"
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+_DATE_SHAPED = re.compile(
+    rf"(?:\d{{4}}(?:{_SEPARATOR}\d{{1,2}}){{0,2}}"  # 2026, 2026-02, 2026-02-31
+    rf"|\d{{1,2}}{_SEPARATOR}\d{{1,2}}{_SEPARATOR}(?:\d{{4}}|\d{{2}}))"  # 31-02-2026, 2-3-50
+    rf"{_TIME}"
+)
 
 
 def looks_like_a_date(text: str) -> bool:
-    """Whether an unusable period date may be echoed: date-shaped, no run of 5+ digits.
+    """Whether an unusable period date may be echoed: it has the shape of a date (and time).
 
-    A row whose columns shifted puts a BSN, a patient number or a name where
-    the date should be; those are never echoed in an error.
+    A row whose columns shifted puts a BSN, a patient number, a phone number or
+    a name where the date should be; those are never echoed in an error. Only
+    the shape of a date is enough: digits and separators alone are not, since a
+    BSN is often written ``1234.56.789`` or ``123 456 789``. A date part holds
+    at most eight digits, too few for a nine-digit BSN.
     """
-    return bool(_DATE_LIKE.fullmatch(text)) and not _LONG_NUMBER.search(text)
+    return _DATE_SHAPED.fullmatch(text) is not None
 
 
 class PeriodDateFailures:

@@ -388,6 +388,37 @@ def test_a_shifted_bsn_or_name_in_the_period_date_is_never_echoed(
     assert "dsaa_operaties_2026.csv:8 ('31-02-2026')" in message  # a date is still shown
 
 
+@pytest.mark.parametrize(
+    "written",
+    [
+        "9999.11.120",  # the BSN as it is printed on documents (4.2.3)
+        "999 911 120",
+        "999-91-1120",
+        "06-1234 5678",  # a phone number
+    ],
+)
+def test_an_identifier_with_separators_in_the_period_date_is_never_echoed(
+    tmp_path: Path, dsaa: RegistrationConfig, written: str
+) -> None:
+    # digits and date separators alone do not make a date: only a date's shape is shown
+    extra = [operatie("OK-4", PERSON_A, written)]
+    message = _error(dsaa, dsaa_export(tmp_path, extra_operaties=extra))
+    assert written not in message
+    assert "dsaa_operaties_2026.csv:5 (value not shown)" in message
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["31-02-2026", "2026-13-01", "31.02.2026", "2026-02-31T10:00", "2026-02", "1-2-26 25:00"],
+)
+def test_a_date_shaped_period_date_is_still_shown(
+    tmp_path: Path, dsaa: RegistrationConfig, written: str
+) -> None:
+    extra = [operatie("OK-4", PERSON_A, written)]
+    message = _error(dsaa, dsaa_export(tmp_path, extra_operaties=extra))
+    assert f"dsaa_operaties_2026.csv:5 ({written!r})" in message
+
+
 def test_a_period_date_from_an_identity_column_is_never_echoed(
     tmp_path: Path, dsaa: RegistrationConfig
 ) -> None:
