@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -34,7 +35,6 @@ from aanlevering.deliver.receipt import (
     RejectedDelivery,
     RetryableDeliveryError,
     adopt_existing,
-    taken_by_other_content,
     verify_receipt,
 )
 from aanlevering.errors import DeliveryError
@@ -102,7 +102,7 @@ class HttpsChannel:
         if response.status_code == 404:
             return None
         self._raise_for(response, "the receipt request")
-        return Receipt.from_mapping(response.json(), self.name)
+        return Receipt.from_mapping(_json(response), self.name)
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
         """Upload every file (streamed), then commit; only this delivery's receipt is reused."""
@@ -136,11 +136,24 @@ class HttpsChannel:
                 error, f"delivery {manifest.idempotency_key} not completed"
             ) from error
         if response.status_code == 409:
-            # The key is taken: by this very delivery (a race) or by other content.
+            # The key is taken: by this very delivery (a race) or by other content. Only
+            # a receipt naming this provider and key can say so (adopt_existing): any
+            # other is a mismatch, never a version taken (which counts as receipted).
             existing = self.fetch_receipt(manifest)
             if existing is not None:
-                if existing.manifest_sha256 == manifest.provider_sha256():
-                    return adopt_existing(existing, manifest)
-                raise taken_by_other_content(existing, manifest)
+                return adopt_existing(existing, manifest)
         self._raise_for(response, "the delivery")
-        return verify_receipt(Receipt.from_mapping(response.json(), self.name), manifest)
+        return verify_receipt(Receipt.from_mapping(_json(response), self.name), manifest)
+
+
+def _json(response: requests.Response) -> dict[str, Any]:
+    """The answer's JSON object; any other body is an invalid receipt, never success."""
+    try:
+        data = response.json()
+    except ValueError:  # requests' JSONDecodeError is one
+        data = None
+    if not isinstance(data, dict):
+        raise DeliveryError(
+            f"receiver sent an invalid receipt: HTTP {response.status_code} without a JSON object"
+        )
+    return data
