@@ -131,19 +131,24 @@ class DeliveryLedgerView:
         )
 
     def delivered_periods(self, registration: str) -> frozenset[str]:
-        """Labels of periods with a receipted delivery (for the calendar)."""
-        return frozenset(
-            e.period
-            for e in self.entries.values()
-            if e.registration == registration and e.status == "receipted" and e.kind == "delivery"
-        )
+        """Labels of periods whose latest receipted version is a delivery (for the calendar).
+
+        Why the latest: after a receipted retraction the registry holder holds
+        nothing of the period, so it is owed again (not delivered) until a
+        later delivery is receipted, whatever receipts older versions have.
+        """
+        latest: dict[str, LedgerEntry] = {}
+        for e in sorted(self.entries.values(), key=lambda e: e.version):
+            if e.registration == registration and e.status == "receipted":
+                latest[e.period] = e
+        return frozenset(period for period, e in latest.items() if e.kind == "delivery")
 
     def last_receipted_on(self, registration: str) -> date | None:
-        """Day of the latest receipted delivery to ``registration``."""
+        """Day of the latest receipted delivery to ``registration`` (a retraction is none)."""
         days = [
             date.fromisoformat(e.received_at[:10])
             for e in self.entries.values()
-            if e.registration == registration and e.received_at
+            if e.registration == registration and e.received_at and e.kind == "delivery"
         ]
         return max(days, default=None)
 
