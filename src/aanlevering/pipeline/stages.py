@@ -514,7 +514,6 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
 
     values = state.values()
     key = values["idempotency_key"]
-    refs = state.load_patient_refs("filtered")
     store = ctx.ports.store
     entry = next(
         (
@@ -531,6 +530,14 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
             f"delivery {key} has no receipt in the ledger "
             f"(status {entry.status if entry else 'unknown'}); run deliver again"
         )
+    if entry.content_sha256 != values["fingerprint"]:
+        # A version taken by other content (DeliveryVersionTaken) is receipted, but not ours.
+        raise DeliveryError(
+            f"delivery {key}: the receipt in the ledger ({entry.receipt_id or 'none'}) is of "
+            "other content than this run's (the receiver held this version already); this "
+            "run's content is NOT delivered: run deliver again"
+        )
+    refs = state.load_patient_refs("filtered")
     record_delivery_contents(
         store, ctx.config.id, ctx.period.label, values["version"], delivered_patient_refs(refs)
     )
