@@ -53,14 +53,19 @@ class OutboxChannel:
         """Place files, verify them, write the manifest last; reuse only this delivery's receipt.
 
         A receipt already there for other content under this key is never
-        adopted (VersionTaken), nor overwritten.
+        adopted (VersionTaken), nor overwritten. A receipt counts only as the
+        receipt of the manifest and files beside it: one that is not (placed
+        by someone else, or left by a run that died between writing the
+        manifest and its receipt) is ignored, and the delivery placed afresh.
         """
         target = outbox_folder(self.root, manifest)
         existing = target / RECEIPT_NAME
         if existing.is_file() and (target / MANIFEST_NAME).is_file():
             stored = Manifest.from_json((target / MANIFEST_NAME).read_text(encoding="utf-8"))
             receipt = Receipt.from_mapping(json.loads(existing.read_text()), self.name)
-            if not verify_files(target, stored):
+            if receipt.manifest_sha256 == stored.provider_sha256() and not verify_files(
+                target, stored
+            ):
                 return adopt_existing(receipt, manifest)
         target.mkdir(parents=True, exist_ok=True)
         for item in manifest.transferred():
