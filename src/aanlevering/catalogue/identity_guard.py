@@ -69,6 +69,55 @@ PATIENT_REFERENCES: frozenset[str] = frozenset({"subject", "patient"})
 #: Parts of a Reference element that carry the Patient's id, identifier or name.
 REFERENCE_PARTS: frozenset[str] = frozenset({"reference", "identifier", "display"})
 
+#: Reference elements that may point at the Patient or another person (RelatedPerson,
+#: Practitioner): a performer may be the patient, ``Patient.link.other`` is the same
+#: person's other record. What they resolve to is treated as a person (decision 0355).
+PERSON_REFERENCES: frozenset[str] = frozenset(
+    {
+        "performer",
+        "actor",
+        "asserter",
+        "recorder",
+        "requester",
+        "author",
+        "source",
+        "informationSource",
+        "informant",
+        "individual",
+        "participant",
+        "other",
+        "generalPractitioner",
+        "resultsInterpreter",
+        "collector",
+        "expressedBy",
+        "sender",
+        "recipient",
+        "contributor",
+        "focus",
+        "who",
+        "onBehalfOf",
+        "enterer",
+        "attester",
+        "party",
+    }
+)
+
+#: Resource types that are a person: read like the Patient (decision 0355).
+PERSON_TYPES: frozenset[str] = frozenset({"RelatedPerson", "Person", "Practitioner"})
+
+#: Elements of a person (other than the Patient) that identify them; their ids and
+#: identifiers are source ids, refused unless the variable is a keyed hash.
+PERSON_IDENTITY_ELEMENTS: frozenset[str] = PATIENT_IDENTITY_ELEMENTS - {"id"}
+
+#: Extensions of a person (last URL segment) that hold identity: a name, an address, the
+#: full birth date and time.
+IDENTITY_EXTENSIONS: frozenset[str] = frozenset(
+    {"patient-mothersMaidenName", "patient-birthPlace", "patient-birthTime"}
+)
+
+#: Steps that keep the focus of a path (``subject.first().resolve()``).
+FILTER_STEPS: frozenset[str] = frozenset({"first(", "where("})
+
 #: Elements that carry a source id or identifier of whatever resource they are on.
 SOURCE_ID_ELEMENTS: dict[str, str] = {
     "id": "a source resource id",
@@ -115,33 +164,125 @@ def _element(step: str) -> str:
     return step.split("[", 1)[0]
 
 
+def _matches(step: str, elements: frozenset[str]) -> str | None:
+    """The element of ``elements`` that ``step`` reads, as the evaluator finds it.
+
+    ``fhirpath`` reads a choice element by its prefix (``birth`` reads
+    ``birthDate``) and ``_birthDate`` holds the extensions of ``birthDate``
+    (the patient-birthTime extension is the full birth date and time).
+    """
+    name = step[1:] if step.startswith("_") else step
+    for element in elements:
+        if element == name or (element.startswith(name) and name and element[len(name)].isupper()):
+            return element
+    return None
+
+
+def _next_element(steps: list[str], index: int) -> tuple[str | None, int]:
+    """The next step after ``index`` that is not a filter (first(), where()), and its index."""
+    index += 1
+    while index < len(steps) and steps[index] in FILTER_STEPS:
+        index += 1
+    return (steps[index], index) if index < len(steps) else (None, index)
+
+
+def _contained(following: str) -> str:
+    """What ``contained`` gives: the type its ``where(resourceType='…')`` names, else a person.
+
+    Without the filter the contained resources may be of any type, the Patient included.
+    """
+    match = re.fullmatch(r"where\(\s*resourceType\s*=\s*'([^']*)'\s*\)", following)
+    if match is None or match.group(1) == "Patient":
+        return "Patient" if match else "person"
+    return "person" if match.group(1) in PERSON_TYPES else "other"
+
+
+def _start(focus: str, steps: list[str]) -> tuple[str, int]:
+    """The resource the path starts on and the index of its first step after a leading type."""
+    on = "Patient" if focus == "Patient" else "person" if focus in PERSON_TYPES else "other"
+    if not steps or not steps[0][:1].isupper() or "(" in steps[0]:
+        return on, 0
+    # A leading type: the focus itself, or the Patient its subject points at.
+    if steps[0] == "Patient":
+        return "Patient", 1
+    if steps[0] in PERSON_TYPES:
+        return "person", 1
+    return (on if steps[0] == focus else "other"), 1
+
+
+def _read_reason(on: str, step: str, raw: str, at: str) -> str | None:
+    """Why reading ``step`` on the Patient or a person reads identity, or None."""
+    if on == "Patient" and (element := _matches(step, PATIENT_IDENTITY_ELEMENTS)):
+        return f"it reads Patient.{element} (at {at})"
+    if on == "person" and (element := _matches(step, PERSON_IDENTITY_ELEMENTS)):
+        return (
+            f"it reads the {element} of a person, who may be the patient (at {at}); "
+            "a reference such as performer or link.other may point at the Patient"
+        )
+    if on in ("Patient", "person") and step == "extension(":
+        url = raw.split("(", 1)[1].rstrip(")").strip().strip("'\"")
+        if url.rstrip("/").rsplit("/", 1)[-1] in IDENTITY_EXTENSIONS:
+            return f"it reads an identity extension of the {on} ({url})"
+    return None
+
+
+def _reference_reason(step: str, following: str | None) -> str | None:
+    """Why reading ``following`` of the reference ``step`` names the patient or a person."""
+    if step in PATIENT_REFERENCES and following is None:
+        return f"it reads the reference to the Patient ({step})"
+    if step in PATIENT_REFERENCES and following in REFERENCE_PARTS:
+        return f"it reads the {following} of the reference to the Patient"
+    if step in PERSON_REFERENCES and following in ("display", "identifier"):
+        return (
+            f"it reads the {following} of {step}, a reference that may name the "
+            "patient or another person"
+        )
+    return None
+
+
+def _resolved(on: str, step: str) -> str:
+    """What ``step.resolve()`` on a resource ``on`` gives."""
+    if step in PATIENT_REFERENCES:
+        return "Patient"
+    return "person" if on == "Patient" or step in PERSON_REFERENCES else "other"
+
+
 def fhir_identity_reason(focus: str, expression: str) -> str | None:
     """Why ``expression`` evaluated on a ``focus`` resource reads patient identity, or None.
 
-    Walks the path with the resource each step is on: the focus, the Patient
-    after ``subject.resolve()`` / ``patient.resolve()``, or "other" after any
-    other reference. Reading an identity element of the Patient, or the
-    reference to it (``subject.reference``, ``.identifier``, ``.display`` or
-    the bare reference), is refused.
+    Walks the path as ``extract.fhirpath`` evaluates it (decision 0355), with the
+    resource each step is on: the focus, the Patient after ``subject.resolve()`` /
+    ``patient.resolve()`` or a leading ``Patient`` type, a person after a
+    reference that may point at one (:data:`PERSON_REFERENCES`, any reference of
+    the Patient), or "other" after any other reference. Reading an identity
+    element or extension of the Patient or a person, or a reference to them
+    (``subject.reference``, ``.identifier``, ``.display`` or the bare
+    reference), is refused. ``first()`` and ``where()`` between a reference and
+    what is read of it change nothing.
     """
-    on = "Patient" if focus == "Patient" else "other"
     raw = split_fhirpath(expression)
     steps = [_element(step) for step in raw]
-    index = 0
+    on, index = _start(focus, steps)
     while index < len(steps):
         step = steps[index]
-        if on == "Patient" and step in PATIENT_IDENTITY_ELEMENTS:
-            return f"it reads Patient.{step} (at {'.'.join(raw[: index + 1])})"
-        if step in PATIENT_REFERENCES:
-            following = steps[index + 1] if index + 1 < len(steps) else None
+        reason = _read_reason(on, step, raw[index], ".".join(raw[: index + 1]))
+        if reason is not None:
+            return reason
+        if step == "contained":
+            on = _contained(raw[index + 1] if index + 1 < len(raw) else "")
+            index += 1
+            continue
+        if step in PATIENT_REFERENCES | PERSON_REFERENCES or (
+            on == "Patient" and step != "resolve("
+        ):
+            following, at_index = _next_element(steps, index)
             if following == "resolve(":
-                on = "Patient"
-                index += 2
+                on = _resolved(on, step)
+                index = at_index + 1
                 continue
-            if following is None:
-                return f"it reads the reference to the Patient ({step})"
-            if following in REFERENCE_PARTS:
-                return f"it reads the {following} of the reference to the Patient"
+            reason = _reference_reason(step, following)
+            if reason is not None:
+                return reason
         if step == "resolve(":
             on = "other"
         index += 1
