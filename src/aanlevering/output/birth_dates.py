@@ -11,9 +11,9 @@ A column is taken for a birth date column when, of its records that have both a 
 and a birth date, at least :data:`BLOCKING_SHARE` hold the patient's own birth date
 (and at least one does). A few records whose clinical date is the birth day (a
 newborn's operation) are not a mapping error: they are counted in the log, never shown.
-Compared are date and datetime variables, and string variables whose whole value is a
-date in a format Dutch exports use (what :func:`normalise_birth_date` reads). Nothing
-here logs or raises a value.
+Compared are date and datetime variables, string variables whose whole value is a
+date in a format Dutch exports use (what :func:`normalise_birth_date` reads), and integer
+variables holding the number YYYYMMDD. Nothing here logs or raises a value.
 """
 
 from __future__ import annotations
@@ -97,11 +97,19 @@ def birth_date_columns(datasets: Mapping[str, ExtractedDataset]) -> list[BirthDa
         births = birth_dates(dataset.identity.column("birth_date"))
         if births.null_count == len(births):
             continue
+        compact: pa.Array | None = None
         for variable in dataset.clinical.column_names:
-            values = as_dates(dataset.clinical.column(variable))
-            if values is None:
-                continue
-            same = pc.equal(values, births)  # null where either is missing
+            column = _flat(dataset.clinical.column(variable))
+            if pa.types.is_integer(column.type):
+                # A birth date written as the number YYYYMMDD (19480105).
+                if compact is None:
+                    compact = compact_dates(births)
+                same = pc.equal(pc.cast(column, pa.int64()), compact)
+            else:
+                values = as_dates(column)
+                if values is None:
+                    continue
+                same = pc.equal(values, births)  # null where either is missing
             matches = pc.sum(same).as_py() or 0
             if matches:
                 compared = len(same) - same.null_count
@@ -114,8 +122,16 @@ def birth_dates(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     return _dates_of_texts(pc.cast(_flat(column), pa.string()))
 
 
+def compact_dates(dates: pa.Array) -> pa.Array:
+    """Each date as the number YYYYMMDD (int64), as a compact birth date is written."""
+    year = pc.multiply(pc.cast(pc.year(dates), pa.int64()), 10_000)
+    month = pc.multiply(pc.cast(pc.month(dates), pa.int64()), 100)
+    return pc.add(pc.add(year, month), pc.cast(pc.day(dates), pa.int64()))
+
+
 def as_dates(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
-    """A clinical column as dates (None for a type that cannot hold a birth date)."""
+    """A date, datetime or string column as dates (None for any other type; integers are
+    compared as YYYYMMDD by :func:`birth_date_columns`)."""
     flat = _flat(column)
     if pa.types.is_date32(flat.type):
         return flat

@@ -3,7 +3,7 @@
 The output guard's tokens are BSNs, patient numbers, names and postcodes; a birth date
 column mapped to a clinical variable under a name the catalogue guard does not know
 would be delivered in full. These tests plant the people's own birth dates (from
-tests/unit/output/conftest.py) in date, datetime and string variables and check that
+tests/unit/output/conftest.py) in date, datetime, string and integer variables and check that
 the delivery is refused naming dataset, variable and counts only, and that a few
 records on the birth day (a newborn's operation) are delivered.
 """
@@ -27,6 +27,7 @@ from aanlevering.output.birth_dates import (
     as_dates,
     birth_date_columns,
     birth_dates,
+    compact_dates,
     refuse_birth_date_columns,
 )
 from aanlevering.output.content import DeliveryInput
@@ -88,8 +89,9 @@ def test_the_example_deliveries_hold_no_birth_date_column(
         (pa.string(), lambda day: f"{day.day}/{day.month}/{day.year}"),
         (pa.string(), lambda day: day.isoformat()),
         (pa.string(), lambda day: day.strftime("%Y%m%d")),
+        (pa.int64(), lambda day: int(day.strftime("%Y%m%d"))),
     ],
-    ids=["date", "datetime", "dutch", "slashes", "iso", "compact"],
+    ids=["date", "datetime", "dutch", "slashes", "iso", "compact", "number"],
 )
 def test_a_birth_date_column_blocks_the_delivery_naming_variable_and_counts_only(
     delivery: Callable[..., DeliveryInput],
@@ -168,7 +170,22 @@ def test_texts_are_read_as_the_birth_date_normaliser_reads_them() -> None:
     assert birth_dates(texts).to_pylist() == [day] * 5 + [None] * 7
 
 
-def test_only_date_datetime_and_string_variables_are_compared() -> None:
+def test_birth_dates_as_numbers_are_yyyymmdd() -> None:
+    dates = pa.array([dt.date(1948, 1, 5), None, dt.date(2001, 12, 31)], pa.date32())
+    assert compact_dates(dates).to_pylist() == [19480105, None, 20011231]
+
+
+def test_an_integer_variable_of_other_numbers_is_no_birth_date_column(
+    delivery: Callable[..., DeliveryInput],
+) -> None:
+    content = delivery("dica-dsaa")
+    operaties = content.datasets["operatie"]
+    years = [None if day is None else day.year for day in _own_birth_dates(operaties)]
+    content = _with_column(content, "operatie", "geboortejaar", years, pa.int64())
+    assert birth_date_columns(content.datasets) == []
+
+
+def test_only_date_datetime_and_string_columns_are_read_as_dates() -> None:
     assert as_dates(pa.array([19480105], pa.int64())) is None
     assert as_dates(pa.array([True], pa.bool_())) is None
     stamp = pa.array([dt.datetime(1948, 1, 5, 23, 59)], pa.timestamp("s"))
