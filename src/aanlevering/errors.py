@@ -31,6 +31,15 @@ class ValidationBlocked(AanleveringError):
     exit_code = 1
 
 
+class OptOutArrived(ValidationBlocked):
+    """A patient still in the run opted out after the run applied its opt-outs.
+
+    Nothing is offered to the TTP or sent; like a blocked validation, the run
+    ends and the period must be run again (from a new extract, which leaves the
+    patient out). The message carries counts only.
+    """
+
+
 class PseudonymisationError(AanleveringError):
     """A record cannot be normalised or pseudonymised."""
 

@@ -33,12 +33,13 @@ from aanlevering.deliver.receipt import (
     VersionTaken,
     verify_receipt,
 )
-from aanlevering.errors import DeliveryError, NoObligation
+from aanlevering.errors import DeliveryError, NoObligation, OptOutArrived
 from aanlevering.events.store import EventStore
 
 log = logging.getLogger(__name__)
 
-#: Raises NoObligation when delivery is no longer allowed.
+#: Raises NoObligation when delivery is no longer allowed, OptOutArrived when a patient
+#: of the delivery opted out since the run applied its opt-outs.
 Guard = Callable[[], None]
 
 
@@ -56,7 +57,8 @@ def send_with_retries(
 ) -> Receipt:
     """Send until receipted or out of attempts; append events for each outcome.
 
-    Raises NoObligation (nothing sent) when the guard refuses, RejectedDelivery
+    Raises NoObligation or OptOutArrived (nothing sent, DeliveryAborted recorded) when the
+    guard refuses, RejectedDelivery
     when the receiver refuses the content, and DeliveryError when every attempt
     failed (the delivery stays unreceipted and is retried by a later run).
     """
@@ -66,7 +68,7 @@ def send_with_retries(
         if guard is not None:
             try:
                 guard()
-            except NoObligation as refusal:
+            except (NoObligation, OptOutArrived) as refusal:
                 store.append(
                     stream,
                     [

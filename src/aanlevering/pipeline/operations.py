@@ -35,7 +35,7 @@ from aanlevering.deliver.manifest import (
     idempotency_key,
     write_manifest,
 )
-from aanlevering.errors import ValidationBlocked
+from aanlevering.errors import OptOutArrived, ValidationBlocked
 from aanlevering.events.store import EventStore
 from aanlevering.extract.fhir_resources import restricted
 from aanlevering.extract.model import Extract, ExtractedDataset
@@ -131,6 +131,38 @@ def apply_optouts_to_extract(
         run_id=run_id,
     )
     return restricted(replace(extract, datasets=datasets)), excluded, refs_by_dataset
+
+
+def check_no_new_optouts(
+    store: EventStore,
+    settings: Settings,
+    registration_id: str,
+    period: Period,
+    refs: Mapping[str, pa.Array],
+    *,
+    as_of: date,
+) -> None:
+    """Refuse (OptOutArrived) a run still holding a patient who opted out since apply_optouts.
+
+    Why: the stages of an Airflow run are separate tasks, hours or days apart;
+    an opt-out recorded after ``apply_optouts`` would otherwise reach the TTP
+    and the registry holder. Called right before pseudonymisation and before
+    every send attempt (like the register decision); ``as_of`` is the later of
+    the run's delivery day and today. The message carries counts only.
+    """
+    distinct = delivered_patient_refs(refs)
+    if not distinct:
+        return
+    register = OptOutRegister.load_for(store, distinct, load_optout_rules(settings))
+    _, removed = apply_optouts(
+        pa.array(distinct, pa.string()), registration_id, period, register=register, as_of=as_of
+    )
+    if removed:
+        raise OptOutArrived(
+            f"registration {registration_id}, period {period.label}: {removed} patient(s) of "
+            "this run opted out after its opt-outs were applied; nothing of this run is "
+            "pseudonymised or sent: run the period again (a new run leaves them out)"
+        )
 
 
 def content_fingerprint(extract: Extract, refs: Mapping[str, pa.Array]) -> str:

@@ -292,7 +292,8 @@ def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
     """Pseudonymise at the source and through the TTP; pseudonyms stay in the run state."""
     from aanlevering.pipeline.operations import pseudonymise_extract
 
-    filtered, _ = state.load_extract("filtered")
+    filtered, refs = state.load_extract("filtered")
+    _check_no_new_optouts(ctx, state, refs)  # before the TTP is offered any patient
     kept, pseudonyms = pseudonymise_extract(
         ctx.config,
         ctx.settings,
@@ -327,6 +328,31 @@ def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
     )
     log.info("run %s: %s", ctx.run_id, accounting.describe())
     return ctx.summary(records=counts, patients=len(pseudonyms), accounting=accounting.as_summary())
+
+
+def _check_no_new_optouts(ctx: RunContext, state: RunState, refs: dict[str, Any]) -> None:
+    """OptOutArrived when a patient of the run opted out since apply_optouts; the run ends.
+
+    Like a blocked validation: the lock is released and the run's data (which
+    holds the patient) removed, since only a new run can leave the patient out.
+    """
+    from aanlevering.errors import OptOutArrived
+    from aanlevering.pipeline.operations import check_no_new_optouts
+
+    try:
+        check_no_new_optouts(
+            ctx.ports.store,
+            ctx.settings,
+            ctx.config.id,
+            ctx.period,
+            refs,
+            as_of=max(ctx.today, date.today()),
+        )
+    except OptOutArrived:
+        log.error("run %s: a patient opted out during the run; nothing sent", ctx.run_id)
+        _release(ctx, "optout-arrived")
+        state.remove()
+        raise
 
 
 def _account(
@@ -450,6 +476,8 @@ def deliver(ctx: RunContext, state: RunState) -> Summary:
     from aanlevering.pipeline.operations import check_obligation as check
     from aanlevering.pipeline.operations import plan_for_fingerprint
 
+    refs = state.load_patient_refs("filtered")
+
     def guard() -> None:
         check(
             ctx.config,
@@ -458,6 +486,7 @@ def deliver(ctx: RunContext, state: RunState) -> Summary:
             ctx.today,
             allow_open_period=ctx.allow_open_period,
         )
+        _check_no_new_optouts(ctx, state, refs)
 
     channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
     for _ in range(MAX_VERSIONS_TAKEN):
