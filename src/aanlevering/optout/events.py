@@ -6,7 +6,8 @@ as an MRN, BSN or name.
 
 Streams:
 
-``optout-<patient ref>``                          OptOutRegistered, OptOutWithdrawn
+``optout-<patient ref>``                          OptOutRegistered, OptOutWithdrawn,
+                                                  OptOutReinstated
 ``optouts-applied/<registration>``                OptOutsApplied (counts only)
 ``delivery-contents/<registration>.<period>.v<n>`` DeliveryContentsRecorded
 
@@ -90,6 +91,24 @@ class OptOutWithdrawn(DomainEvent):
 
 
 @dataclass(frozen=True)
+class OptOutReinstated(DomainEvent):
+    """The source again states the opt-out in force, without the withdrawal recorded before.
+
+    Appended when an ingest meets an opt-out without a withdrawal date whose
+    latest fact in the log is a withdrawal (a withdrawal cleared in the EHR, a
+    Consent ``active`` again): the withdrawal no longer counts (decision 0351).
+    """
+
+    event_type: ClassVar[str] = "optout.OptOutReinstated"
+
+    patient_ref: str
+    registered_on: date
+    all_registrations: bool
+    registrations: frozenset[str] = frozenset()
+    source: OptOutSource = "ehr-csv"
+
+
+@dataclass(frozen=True)
 class OptOutsApplied(DomainEvent):
     """A run removed ``excluded_count`` of ``considered_count`` patients for a period; never who."""
 
@@ -118,5 +137,5 @@ class DeliveryContentsRecorded(DomainEvent):
 
 
 OPTOUT_EVENT_TYPES: frozenset[str] = frozenset(
-    {OptOutRegistered.event_type, OptOutWithdrawn.event_type}
+    {OptOutRegistered.event_type, OptOutWithdrawn.event_type, OptOutReinstated.event_type}
 )

@@ -7,7 +7,8 @@ day), under :class:`~aanlevering.optout.rules.OptOutRules`:
 
 - nothing counts for care before ``effective_from`` (2027-01-01 by default);
 - an opt-out counts on ``as_of`` (the delivery day) when it was registered on
-  or before it and not withdrawn by then;
+  or before it and not withdrawn by then; of its withdrawals and
+  reinstatements, the latest recorded one counts (decision 0351);
 - ``whole-period``: it removes the patient from every period ending after
   ``effective_from``; ``from-registration-date``: only from the later of its
   registration date and ``effective_from`` on.
@@ -26,6 +27,7 @@ from aanlevering.events.store import EventStore
 from aanlevering.optout.events import (
     OPTOUT_EVENT_TYPES,
     OptOutRegistered,
+    OptOutReinstated,
     OptOutWithdrawn,
     optout_stream,
     scope_key,
@@ -86,6 +88,7 @@ class _Fact:
     all_registrations: bool
     registrations: frozenset[str]
     withdrawn_on: date | None
+    reinstated: bool = False
 
 
 def _fact(event: object) -> _Fact | None:
@@ -104,6 +107,15 @@ def _fact(event: object) -> _Fact | None:
             event.all_registrations,
             event.registrations,
             event.withdrawn_on,
+        )
+    if isinstance(event, OptOutReinstated):
+        return _Fact(
+            event.patient_ref,
+            event.registered_on,
+            event.all_registrations,
+            event.registrations,
+            None,
+            reinstated=True,
         )
     return None
 
@@ -163,16 +175,21 @@ class OptOutRegister:
     def from_records(
         cls, records: Iterable[RecordedEvent], rules: OptOutRules | None = None
     ) -> OptOutRegister:
-        """Fold opt-out events (any order; other types ignored) into a register."""
+        """Fold opt-out events (other types ignored) into a register.
+
+        Registrations may come in any order. Of an opt-out's withdrawals and
+        reinstatements the one latest in the log counts (decision 0351): all of
+        one opt-out's facts are in one stream, so this is the source's latest word.
+        """
         registered: dict[tuple[str, date, str], OptOut] = {}
-        withdrawals: dict[tuple[str, date, str], date] = {}
+        withdrawals: dict[tuple[str, date, str], tuple[int, date | None]] = {}
         for record in records:
             if record.event_type not in OPTOUT_EVENT_TYPES:
                 continue
             fact = _read_quickly(record) or _fact(record.to_event())
             if fact is None:
                 continue
-            if fact.withdrawn_on is None:
+            if fact.withdrawn_on is None and not fact.reinstated:
                 optout = OptOut(
                     fact.patient_ref,
                     fact.registered_on,
@@ -189,12 +206,14 @@ class OptOutRegister:
                     scope_key(fact.all_registrations, fact.registrations),
                 )
                 earlier = withdrawals.get(key)
-                withdrawals[key] = min(fact.withdrawn_on, earlier or fact.withdrawn_on)
+                if earlier is None or earlier[0] < record.position:
+                    withdrawals[key] = (record.position, fact.withdrawn_on)
         orphans = len(set(withdrawals) - set(registered))
         if orphans:
             log.warning("%d withdrawal(s) name an opt-out the log does not hold; ignored", orphans)
         optouts = [
-            replace(optout, withdrawn_on=withdrawals.get(key)) for key, optout in registered.items()
+            replace(optout, withdrawn_on=withdrawals[key][1] if key in withdrawals else None)
+            for key, optout in registered.items()
         ]
         return cls(optouts, rules)
 

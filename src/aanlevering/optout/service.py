@@ -4,7 +4,9 @@ An entry becomes an ``OptOutRegistered`` and, when it carries a withdrawal
 date, an ``OptOutWithdrawn``. Ids are uuid5 over the patient reference, the
 kind, the dates and the scope, so reading the same extract again appends
 nothing, and an extract that later adds a withdrawal date appends only the
-withdrawal.
+withdrawal. An opt-out stated without a withdrawal date whose latest fact in
+the log is a withdrawal (cleared in the EHR) gets an ``OptOutReinstated``
+(decision 0351).
 
 Patients are written in batches of :data:`STREAMS_PER_COMMIT` streams, one
 transaction each (``EventStore.append_streams``): a hospital's first ingest
@@ -15,8 +17,9 @@ disk flush per patient (minutes on PostgreSQL).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +28,9 @@ from aanlevering.events.model import DomainEvent, RecordedEvent
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.service import append_missing, not_yet_recorded
 from aanlevering.optout.events import (
+    OPTOUT_EVENT_TYPES,
     OptOutRegistered,
+    OptOutReinstated,
     OptOutWithdrawn,
     derived_id,
     optout_stream,
@@ -129,6 +134,8 @@ def _append_batch(
     batches: list[tuple[str, Sequence[DomainEvent], int | None]] = []
     appended = already = 0
     for name, events in streams.items():
+        for event in _reinstatements(events.values(), stored[name].values()):
+            events.setdefault(event.event_id, event)
         new = not_yet_recorded(name, events.values(), stored[name])
         already += len(events) - len(new)
         appended += len(new)
@@ -146,3 +153,56 @@ def _append_batch(
             appended += new_count
             already += old_count
     return appended, already
+
+
+def _reinstatements(
+    events: Iterable[DomainEvent], stored: Iterable[RecordedEvent]
+) -> list[DomainEvent]:
+    """Reinstatements for opt-outs stated in force whose latest stored fact is a withdrawal.
+
+    Why: sources are snapshots. A withdrawal cleared in the EHR (the row again
+    without a withdrawal date, a Consent ``active`` again) appends no new
+    registration (same id), so without this the log kept the withdrawal and
+    the patient was delivered. The id names the withdrawal it voids, so
+    ingesting the same snapshot again appends nothing.
+    """
+    withdrawn = {
+        (e.patient_ref, e.registered_on, scope_key(e.all_registrations, e.registrations))
+        for e in events
+        if isinstance(e, OptOutWithdrawn)
+    }
+    latest: dict[tuple[str, date, str], tuple[str, UUID]] = {}
+    for record in sorted(stored, key=lambda r: r.version):
+        if record.event_type not in OPTOUT_EVENT_TYPES:
+            continue
+        fact = record.to_event()
+        if isinstance(fact, (OptOutWithdrawn, OptOutReinstated)):
+            key = (
+                fact.patient_ref,
+                fact.registered_on,
+                scope_key(fact.all_registrations, fact.registrations),
+            )
+            latest[key] = (fact.event_type, record.event_id)
+    found: list[DomainEvent] = []
+    for event in events:
+        if not isinstance(event, OptOutRegistered):
+            continue
+        scope = scope_key(event.all_registrations, event.registrations)
+        if (event.patient_ref, event.registered_on, scope) in withdrawn:
+            continue  # the source states a withdrawal: nothing to reinstate
+        last = latest.get((event.patient_ref, event.registered_on, scope))
+        if last is None or last[0] != OptOutWithdrawn.event_type:
+            continue
+        found.append(
+            OptOutReinstated(
+                event_id=derived_id(
+                    event.patient_ref, "reinstated", event.registered_on, scope, last[1]
+                ),
+                patient_ref=event.patient_ref,
+                registered_on=event.registered_on,
+                all_registrations=event.all_registrations,
+                registrations=event.registrations,
+                source=event.source,
+            )
+        )
+    return found
