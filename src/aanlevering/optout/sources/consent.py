@@ -7,7 +7,9 @@ The accepted profile (everything else on a Consent is ignored):
   ``http://terminology.hl7.org/CodeSystem/consentscope#research`` or
   ``https://aanlevering.example/fhir/CodeSystem/consent-category#quality-registries``.
   Other consents are skipped (counted as ``not-about-registries``).
-- ``provision.type`` ``deny`` (an objection). ``permit`` is skipped.
+- ``provision.type`` ``deny`` (an objection). ``permit`` is skipped, unless a
+  nested ``provision`` denies (permit, except deny): that is a problem of its
+  line, never silently skipped.
 - ``status`` ``active`` (in force) or ``inactive`` (withdrawn); ``draft``,
   ``proposed``, ``rejected`` and ``entered-in-error`` are skipped.
 - ``provision.period.start``: the registration date (date or dateTime; the
@@ -120,6 +122,15 @@ def _patient_number(
     )
 
 
+def _nested_deny(provision: Mapping[str, Any]) -> bool:
+    """Whether a nested provision (at any depth) denies: an objection this reader can not read."""
+    nested = provision.get("provision")
+    for item in nested if isinstance(nested, list) else [nested]:
+        if isinstance(item, Mapping) and (item.get("type") == "deny" or _nested_deny(item)):
+            return True
+    return False
+
+
 def consent_entry(
     resource: Any,
     hash_mrn: MrnHasher,
@@ -141,6 +152,12 @@ def consent_entry(
     if not isinstance(provision, Mapping):
         raise RowProblem("provision", "expected a provision with type deny and a period")
     if provision.get("type") != "deny":
+        if _nested_deny(provision):
+            raise RowProblem(
+                "provision.provision",
+                "a deny nested under a permit is not read: record the objection to quality "
+                "registries as provision.type deny",
+            )
         return "not-an-objection"
     raw_period = provision.get("period")
     period: Mapping[str, Any] = raw_period if isinstance(raw_period, Mapping) else {}
