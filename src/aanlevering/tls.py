@@ -104,3 +104,19 @@ class ClientTLS:
 def is_certificate_error(error: BaseException) -> bool:
     """True for a TLS verification or handshake failure (permanent: fix the configuration)."""
     return isinstance(error, requests.exceptions.SSLError)
+
+
+def redirect_refusal(counterparty: str, what: str, response: requests.Response) -> str:
+    """Why a 3xx answer is refused; names the status and the target's origin only.
+
+    Clients send with ``allow_redirects=False``: a redirect would carry the
+    data (and headers) to a host, scheme or port never checked against
+    :meth:`ClientTLS.check_url` (decision 0360). The target's path and query
+    are left out of the message, as they may hold anything.
+    """
+    target = urlsplit(response.headers.get("Location", ""))
+    origin = f"{target.scheme}://{target.netloc.rpartition('@')[2]}" if target.netloc else "?"
+    return (
+        f"{counterparty} answered {what} with HTTP {response.status_code}, a redirect to "
+        f"{origin}; redirects are not followed: configure the URL it points to, if it is right"
+    )

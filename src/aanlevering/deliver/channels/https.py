@@ -16,7 +16,9 @@ only when it is this delivery's (decision 0221).
 Files are streamed, never loaded whole, so large deliveries fit in memory.
 TLS settings come from :class:`~aanlevering.tls.ClientTLS`: ``http://`` is
 refused unless loopback or explicitly allowed, and a certificate failure is a
-rejection (fix the configuration), never retried.
+rejection (fix the configuration), never retried. Redirects are not followed:
+a 3xx is a rejection, so nothing is sent past the configured endpoint
+(decision 0360).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from aanlevering.deliver.receipt import (
     verify_receipt,
 )
 from aanlevering.errors import DeliveryError
-from aanlevering.tls import ClientTLS, is_certificate_error
+from aanlevering.tls import ClientTLS, is_certificate_error, redirect_refusal
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ class HttpsChannel:
         return headers
 
     def _raise_for(self, response: requests.Response, what: str) -> None:
+        if 300 <= response.status_code < 400:
+            raise RejectedDelivery(redirect_refusal("registry holder", what, response))
         if response.status_code < 400:
             return
         detail = response.text[:500]
@@ -96,6 +100,7 @@ class HttpsChannel:
                 timeout=self.timeout,
                 verify=self.tls.verify,
                 cert=self.tls.cert,
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             raise self._unreachable(error, "registry holder unreachable") from error
@@ -121,6 +126,7 @@ class HttpsChannel:
                         timeout=self.timeout,
                         verify=self.tls.verify,
                         cert=self.tls.cert,
+                        allow_redirects=False,
                     )
                 self._raise_for(response, f"file {item.name}")
             response = requests.post(
@@ -130,6 +136,7 @@ class HttpsChannel:
                 timeout=self.timeout,
                 verify=self.tls.verify,
                 cert=self.tls.cert,
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             raise self._unreachable(

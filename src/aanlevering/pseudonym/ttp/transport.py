@@ -2,7 +2,8 @@
 
 Why apart from the use cases: what is retried and how (timeouts, connection
 errors and 5xx, exponential backoff; a 4xx raised at once as
-:class:`TTPRefused`, never retried) is the same for every endpoint, and so is
+:class:`TTPRefused`, never retried; a 3xx likewise, redirects are never
+followed) is the same for every endpoint, and so is
 keeping a few batches on the wire while earlier answers are checked.
 """
 
@@ -20,7 +21,7 @@ import requests
 
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
-from aanlevering.tls import ClientTLS
+from aanlevering.tls import ClientTLS, redirect_refusal
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,8 @@ class Transport:
                     # Per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.
                     verify=self._tls.verify,
                     cert=self._tls.cert,
+                    # Data goes only where check_url allowed it to (decision 0360).
+                    allow_redirects=False,
                 )
             except requests.exceptions.SSLError as error:
                 # A certificate problem is configuration, not an outage: never retried.
@@ -122,6 +125,15 @@ class Transport:
             except (requests.Timeout, requests.ConnectionError) as error:
                 problem = type(error).__name__
             else:
+                if 300 <= response.status_code < 400:
+                    raise TTPRefused(
+                        redirect_refusal("TTP", what, response),
+                        status=response.status_code,
+                        code="redirect_refused",
+                        registration=registration,
+                        pseudonym_type=None,
+                        server_message="",
+                    )
                 if response.status_code < 400:
                     return _json(response, what)
                 if response.status_code == 429:
