@@ -8,11 +8,18 @@ the same rules as over HTTP apply: the manifest must be that hospital's, the
 folder its idempotency key, the file names plain (:mod:`.access`). Every
 delivery it decides on gets a line in the registry holder's audit trail
 (``peer`` ``sftp``; registration and key only once :mod:`.access` accepted them).
+
+The hospital's account may make symbolic links in its inbox; the watcher
+follows none (decision 0361). A delivery folder that is a link is left alone;
+a delivery with a link in it is refused; ``receipt.json`` and ``rejected.txt``
+are written only as new files (``O_EXCL | O_NOFOLLOW``), so no link makes the
+registry holder write elsewhere.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,6 +63,21 @@ def _audit(
     )
 
 
+def _write_new(folder: Path, name: str, text: str) -> Path:
+    """Write ``folder/name`` as a new file; never through a link (FileExistsError if any)."""
+    path = folder / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
+def _links(folder: Path) -> list[str]:
+    """Names of the symbolic links in a delivery folder."""
+    with os.scandir(folder) as entries:
+        return sorted(entry.name for entry in entries if entry.is_symlink())
+
+
 def process_inbox_once(
     inbox: Path, store: DeliveryStore, provider: str, audit: ChainedAuditLog | None = None
 ) -> int:
@@ -63,10 +85,17 @@ def process_inbox_once(
     done = 0
     for manifest_path in sorted(inbox.glob(f"*/{MANIFEST_NAME}")):
         folder = manifest_path.parent
-        if (folder / "receipt.json").exists() or (folder / "rejected.txt").exists():
+        if folder.is_symlink():
+            continue  # it may point at anything, another inbox too: never read or written
+        if os.path.lexists(folder / "receipt.json") or os.path.lexists(folder / "rejected.txt"):
             continue
         checked: Manifest | None = None
         try:
+            links = _links(folder)
+            if links:
+                raise access.Denied(
+                    400, f"a delivery holds regular files only; symbolic links: {links[:5]!r}"
+                )
             manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
             caller = access.Caller(provider)
             access.check_key(caller, manifest.registration, folder.name)
@@ -74,20 +103,20 @@ def process_inbox_once(
             checked = manifest
             receipt = store.commit(folder, manifest)
         except access.Denied as denied:
-            (folder / "rejected.txt").write_text(f"- refused: {denied}\n", encoding="utf-8")
+            _write_new(folder, "rejected.txt", f"- refused: {denied}\n")
             _audit(audit, provider, f"refused:{denied.status}")
             continue
         except Rejected as error:
-            (folder / "rejected.txt").write_text(summarise(error.problems), encoding="utf-8")
+            _write_new(folder, "rejected.txt", summarise(error.problems))
             _audit(audit, provider, "rejected", checked)
             continue
         except (Conflict, DeliveryError) as error:
-            (folder / "rejected.txt").write_text(f"- {error}\n", encoding="utf-8")
+            _write_new(folder, "rejected.txt", f"- {error}\n")
             _audit(audit, provider, "rejected", checked)
             continue
-        partial = folder / ".receipt.json.part"
-        partial.write_text(receipt.to_json(), encoding="utf-8")
-        partial.replace(folder / "receipt.json")
+        if os.path.lexists(folder / ".receipt.json.part"):
+            (folder / ".receipt.json.part").unlink()  # the link itself, never its target
+        _write_new(folder, ".receipt.json.part", receipt.to_json()).replace(folder / "receipt.json")
         _audit(audit, provider, "duplicate" if receipt.duplicate else "ok", checked)
         done += 1
     return done
