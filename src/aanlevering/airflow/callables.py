@@ -134,14 +134,25 @@ def release_on_failure(registration_id: str, frequency: str) -> Callable[[Contex
     return callback
 
 
-def step(name: str) -> Callable[[Summary], Summary]:
-    """The task body for stage ``name``: :func:`aanlevering.runs.steps.run_stage` on the folder."""
+def step(name: str, registration_id: str) -> Callable[..., Summary]:
+    """The task body for stage ``name``: :func:`aanlevering.runs.steps.run_stage` on the folder.
 
-    def body(ref: Summary) -> Summary:
+    The folder comes from XCom, which can be edited: the step works on it only
+    when it is this registration's and this DAG run's own (else it fails, no retry).
+    """
+
+    def body(ref: Summary, **context: Any) -> Summary:
         from aanlevering.runs import steps
 
+        run_dir = ref.get("run_dir") if isinstance(ref, Mapping) else None
         with task_outcomes():
-            return steps.run_stage(name, ref["run_dir"], credentials())
+            return steps.run_stage(
+                name,
+                str(run_dir or ""),  # no folder named: refused as not this run's
+                credentials(),
+                registration_id=registration_id,
+                run_id=str(context.get("run_id") or "manual"),
+            )
 
     body.__name__ = name
     return body

@@ -125,7 +125,7 @@ def registration_dag(reg: RegistrationListing) -> DAG:
         ref: Any = start()
         for stage in rest:
             overrides: dict[str, Any] = {} if stage.retries else {"retries": 0}
-            ref = task(task_id=stage.name, **overrides)(callables.step(stage.name))(ref)
+            ref = task(task_id=stage.name, **overrides)(callables.step(stage.name, reg.id))(ref)
     return dag
 
 

@@ -35,7 +35,13 @@ from aanlevering.runs.folder import RunFolder
 from aanlevering.runs.inputs import input_path_for, outbox_for
 from aanlevering.settings import load_settings
 
-__all__ = ["AlreadyDelivered", "release_failed_run", "run_stage", "start_run"]
+__all__ = [
+    "AlreadyDelivered",
+    "check_own_folder",
+    "release_failed_run",
+    "run_stage",
+    "start_run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +109,60 @@ def start_run(
 
 
 def run_stage(
-    name: str, run_dir: str | Path, credentials: CredentialsSource | None = None
+    name: str,
+    run_dir: str | Path,
+    credentials: CredentialsSource | None = None,
+    *,
+    registration_id: str | None = None,
+    run_id: str | None = None,
 ) -> Summary:
-    """Run stage ``name`` of the run whose folder is ``run_dir`` (credentials as in start_run)."""
+    """Run stage ``name`` of the run whose folder is ``run_dir`` (credentials as in start_run).
+
+    A scheduler passes the registration and run id the task belongs to: the
+    folder reaches it as XCom, which can be edited, so a folder that is not
+    this run's own is refused (:func:`check_own_folder`) before anything is opened.
+    """
     stage = stage_named(name)
     folder = RunFolder(Path(run_dir))
+    if registration_id is not None or run_id is not None:
+        check_own_folder(folder, name, registration_id, run_id)
     with _context(folder, credentials) as ctx:
         return _with_folder_path(execute_stage(stage, ctx, folder), folder)
+
+
+def check_own_folder(
+    folder: RunFolder, stage: str, registration_id: str | None, run_id: str | None
+) -> None:
+    """ConfigError unless ``folder`` is the one :func:`start_run` made for this run.
+
+    Checked: the folder is exactly ``run_folder_path`` of this provider,
+    registration, the period in its state and this run id, under this home's
+    staging folder, and its state names this registration and run. The error
+    names neither the folder handed over nor anything in it.
+    """
+    from aanlevering.errors import ConfigError
+    from aanlevering.pipeline.state import run_folder_path, safe_name
+
+    settings = load_settings()
+    refused = ConfigError(
+        f"step {stage}: the run folder handed over is not the run folder of this run "
+        f"(registration {registration_id or '?'}, run {run_id or '?'}); refusing to work on it "
+        "(was the task's XCom edited? clear the whole run to start it afresh)"
+    )
+    try:
+        values = folder.values()
+        period = Period.parse(str(values["period"])).label
+    except (ConfigError, KeyError, TypeError, ValueError, OSError):
+        raise refused from None
+    registration = registration_id if registration_id is not None else values.get("registration")
+    run = safe_name(run_id) if run_id is not None else values.get("run_id")
+    if values.get("registration") != registration or values.get("run_id") != run:
+        raise refused
+    expected = run_folder_path(
+        settings.staging_dir, settings.provider_id, str(registration), period, str(run)
+    )
+    if folder.path.resolve() != expected.resolve():
+        raise refused
 
 
 def release_failed_run(registration_id: str, period_label: str, run_id: str) -> None:

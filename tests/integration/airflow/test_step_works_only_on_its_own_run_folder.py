@@ -1,0 +1,160 @@
+"""A delivery task works only on the run folder of its own registration and DAG run.
+
+Why: the folder reaches a task as XCom (the previous task's return value), and
+XCom entries can be created and changed through Airflow's REST API
+(``POST``/``PATCH .../xcomEntries``) by anyone allowed to edit a DAG's XCom. A
+task of ``deliver-dica-dsaa`` handed another registration's run folder, or
+another run's, must refuse it before it opens the event log or touches the
+folder, instead of running that run's stage (renewing its lock, sending its
+data, removing its staging).
+
+Each task body runs in a process of its own, called with the keyword arguments
+Airflow gives it (``determine_kwargs`` on the task context), as a worker does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from aanlevering.periods import Period
+from aanlevering.pipeline.stages import initial_values
+from aanlevering.pipeline.state import run_folder_path
+from aanlevering.runs.folder import RunFolder
+
+REPO = Path(__file__).resolve().parents[3]
+PROVIDER = "demo-hospital"
+OWN_RUN = "scheduled__2026-04-01T00:00:00+00:00"
+OTHER_RUN = "manual__2026-04-02T08:00:00+00:00"
+
+TASK = """\
+import json, sys
+from pathlib import Path
+from airflow.sdk.bases.decorator import determine_kwargs
+from airflow.sdk.exceptions import AirflowFailException
+from aanlevering.airflow.factory import registration_dag
+from aanlevering.airflow.listing import list_registrations
+
+registration, stage, run_dir, run_id = sys.argv[1:5]
+listing = next(r for r in list_registrations(Path(sys.argv[5])) if r.id == registration)
+body = registration_dag(listing).task_dict[stage].python_callable
+ref = {"run_dir": run_dir, "registration": registration}
+context = {"run_id": run_id, "params": {}, "data_interval_start": None}
+try:
+    body(ref, **determine_kwargs(body, [ref], context))
+    print(json.dumps(["ran", ""]))
+except AirflowFailException as refused:
+    print(json.dumps(["failed", str(refused)]))
+"""
+
+
+def _folder(staging: Path, registration: str, period: str, run_id: str) -> Path:
+    path = run_folder_path(staging, PROVIDER, registration, period, run_id)
+    RunFolder(path).update(
+        **initial_values(
+            registration_id=registration,
+            period=Period.parse(period),
+            run_id=path.name.removeprefix("run-"),
+            today=date(2026, 4, 2),
+            input_path=staging.parent / "no-input",
+            outbox=None,
+            allow_open_period=False,
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    return home
+
+
+def _task(home: Path, stage: str, run_dir: Path, run_id: str) -> tuple[str, str]:
+    env = {
+        **os.environ,
+        "AANLEVERING_HOME": str(home),
+        "AANLEVERING_CATALOGUE": str(REPO / "schemas" / "catalogue"),
+        "AANLEVERING_PROVIDER_ID": PROVIDER,
+        "AIRFLOW_HOME": str(home.parent / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        # Endpoints a step needs to open its ports; nothing here is contacted.
+        "AANLEVERING_TTP_URL": "http://127.0.0.1:9",
+        "AANLEVERING_TTP_API_KEY": "not-used",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            TASK,
+            "dica-dsaa",
+            stage,
+            str(run_dir),
+            run_id,
+            str(REPO / "schemas" / "catalogue"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcome, message = json.loads(done.stdout.strip().splitlines()[-1])
+    return str(outcome), str(message)
+
+
+def _untouched(home: Path, folder: Path, before: dict[str, object]) -> None:
+    assert RunFolder(folder).values() == before
+    assert not (folder / "work").exists()
+    # Refused before the event log was opened: no lock was taken or renewed for anyone.
+    assert not (home / "events.sqlite3").exists()
+
+
+def test_another_registrations_run_folder_is_refused(home: Path) -> None:
+    other = _folder(home / "staging", "ldtr", "2026-03", OWN_RUN)
+    before = RunFolder(other).values()
+    outcome, message = _task(home, "extract", other, OWN_RUN)
+    assert outcome == "failed"
+    assert "not the run folder of this run" in message
+    assert str(other) not in message
+    _untouched(home, other, before)
+
+
+def test_another_runs_folder_of_the_same_registration_is_refused(home: Path) -> None:
+    other = _folder(home / "staging", "dica-dsaa", "2026-Q1", OTHER_RUN)
+    before = RunFolder(other).values()
+    outcome, message = _task(home, "apply_optouts", other, OWN_RUN)
+    assert outcome == "failed" and "not the run folder of this run" in message
+    _untouched(home, other, before)
+
+
+def test_a_folder_outside_staging_claiming_to_be_this_run_is_refused(home: Path) -> None:
+    # Same registration, period and run id in its run.json, but not under $AANLEVERING_HOME.
+    outside = _folder(home.parent / "elsewhere", "dica-dsaa", "2026-Q1", OWN_RUN)
+    before = RunFolder(outside).values()
+    outcome, message = _task(home, "extract", outside, OWN_RUN)
+    assert outcome == "failed" and "not the run folder of this run" in message
+    _untouched(home, outside, before)
+
+
+def test_the_runs_own_folder_is_worked_on(home: Path) -> None:
+    own = _folder(home / "staging", "dica-dsaa", "2026-Q1", OWN_RUN)
+    outcome, message = _task(home, "extract", own, OWN_RUN)
+    # Accepted: the step ran (and failed on the missing input, not on the folder).
+    assert "not the run folder of this run" not in message
+    assert (home / "events.sqlite3").exists()
+    assert outcome == "failed" and "no-input" in message
+
+
+def test_a_hand_over_naming_no_folder_is_refused(home: Path) -> None:
+    outcome, message = _task(home, "deliver", Path(""), OWN_RUN)
+    assert outcome == "failed" and "not the run folder of this run" in message
+    assert not (home / "events.sqlite3").exists()
