@@ -50,14 +50,17 @@ class Period:
     def parse(cls, label: str) -> Period:
         """Parse ``2026``, ``2026-Q1`` or ``2026-01``; ConfigError on anything else."""
         text = label.strip()
-        if match := _YEAR.match(text):
-            year = int(match.group(1))
-            return cls(date(year, 1, 1), date(year + 1, 1, 1), "year")
-        if match := _QUARTER.match(text):
-            year, quarter = int(match.group(1)), int(match.group(2))
-            return cls.containing(date(year, 3 * quarter - 2, 1), "quarter")
-        if match := _MONTH.match(text):
-            return cls.containing(date(int(match.group(1)), int(match.group(2)), 1), "month")
+        try:
+            if match := _YEAR.match(text):
+                year = int(match.group(1))
+                return cls(date(year, 1, 1), date(year + 1, 1, 1), "year")
+            if match := _QUARTER.match(text):
+                year, quarter = int(match.group(1)), int(match.group(2))
+                return cls.containing(date(year, 3 * quarter - 2, 1), "quarter")
+            if match := _MONTH.match(text):
+                return cls.containing(date(int(match.group(1)), int(match.group(2)), 1), "month")
+        except ValueError:  # year 0000, or a period ending after 9999: not on the calendar
+            pass
         raise ConfigError(
             f"period {label!r} is not a year (2026), quarter (2026-Q1) or month (2026-01)"
         )

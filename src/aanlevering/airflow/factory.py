@@ -34,6 +34,10 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
+#: A period label as the ``period`` param takes it: 2026, 2026-Q1 or 2026-01.
+PERIOD_PATTERN = r"^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$"
+
+
 def dag_id_for(registration_id: str) -> str:
     """The delivery DAG's id: ``deliver-<registration>``."""
     return f"deliver-{registration_id}"
@@ -108,6 +112,10 @@ def registration_dag(reg: RegistrationListing) -> DAG:
             "period": Param(
                 None,
                 type=["null", "string"],
+                # Checked when the run is created (UI, REST API, backfill conf): shape only;
+                # the first task refuses what is not on the calendar (0000) as bad input.
+                pattern=PERIOD_PATTERN,
+                maxLength=7,
                 description="deliver this period instead of the run's (2026, 2026-Q1, 2026-01)",
             ),
             "allow_open_period": Param(
