@@ -58,17 +58,19 @@ def retry_unreceipted(
             current = ledger.current(registration, label)
             if current is not None and current.status == "receipted":
                 continue
-            config = catalogue.get(registration)
-            period = Period.parse(label)
-            request = RunRequest(
-                registration_id=registration,
-                input_path=input_path_for(config, settings),
-                period=period,
-                today=today,
-                outbox=outbox_for(config),
-                allow_open_period=period.end > today,
-            )
             try:
+                # Inside the try: an entry whose registration left the catalogue (or whose
+                # config no longer loads) fails on its own and stops no other retry.
+                config = catalogue.get(registration)
+                period = Period.parse(label)
+                request = RunRequest(
+                    registration_id=registration,
+                    input_path=input_path_for(config, settings),
+                    period=period,
+                    today=today,
+                    outbox=outbox_for(config),
+                    allow_open_period=period.end > today,
+                )
                 with open_ports(settings, store, credentials) as ports:
                     result = run_delivery(config, settings, request, ports)
             except NoObligation as refusal:
