@@ -135,10 +135,11 @@ def check_own_folder(
 ) -> None:
     """ConfigError unless ``folder`` is the one :func:`start_run` made for this run.
 
-    Checked: the folder is exactly ``run_folder_path`` of this provider,
-    registration, the period in its state and this run id, under this home's
-    staging folder, and its state names this registration and run. The error
-    names neither the folder handed over nor anything in it.
+    Checked: the folder is exactly ``run_folder_path`` of this home's staging
+    folder, provider, registration, a period and this run id, and its state
+    names the same registration, period and run. The error names neither the
+    folder handed over nor anything in it. This run's own folder without a
+    state (removed after the receipt, or purged) keeps the error saying so.
     """
     from aanlevering.errors import ConfigError
     from aanlevering.pipeline.state import run_folder_path, safe_name
@@ -149,19 +150,23 @@ def check_own_folder(
         f"(registration {registration_id or '?'}, run {run_id or '?'}); refusing to work on it "
         "(was the task's XCom edited? clear the whole run to start it afresh)"
     )
+    path = folder.path.resolve()
+    registration = registration_id if registration_id is not None else path.parent.parent.name
+    run = safe_name(run_id) if run_id is not None else path.name.removeprefix("run-")
     try:
-        values = folder.values()
-        period = Period.parse(str(values["period"])).label
-    except (ConfigError, KeyError, TypeError, ValueError, OSError):
+        period = Period.parse(path.parent.name).label
+    except ConfigError:
         raise refused from None
-    registration = registration_id if registration_id is not None else values.get("registration")
-    run = safe_name(run_id) if run_id is not None else values.get("run_id")
-    if values.get("registration") != registration or values.get("run_id") != run:
+    staging, provider = settings.staging_dir, settings.provider_id
+    expected = run_folder_path(staging, provider, registration, period, run).resolve()
+    if path.parent.name != period or path != expected:
         raise refused
-    expected = run_folder_path(
-        settings.staging_dir, settings.provider_id, str(registration), period, str(run)
-    )
-    if folder.path.resolve() != expected.resolve():
+    values = folder.values()
+    if (values.get("registration"), values.get("period"), values.get("run_id")) != (
+        registration,
+        period,
+        run,
+    ):
         raise refused
 
 

@@ -158,3 +158,21 @@ def test_a_hand_over_naming_no_folder_is_refused(home: Path) -> None:
     outcome, message = _task(home, "deliver", Path(""), OWN_RUN)
     assert outcome == "failed" and "not the run folder of this run" in message
     assert not (home / "events.sqlite3").exists()
+
+
+def test_the_runs_own_folder_without_its_state_says_so(home: Path) -> None:
+    # Removed after the receipt (a retried confirm_receipt) or purged: not "someone else's".
+    own = _folder(home / "staging", "dica-dsaa", "2026-Q1", OWN_RUN)
+    (own / "run.json").unlink()
+    outcome, message = _task(home, "confirm_receipt", own, OWN_RUN)
+    assert outcome == "failed" and "has no run.json" in message
+    assert "not the run folder of this run" not in message
+
+
+def test_a_state_naming_another_registration_in_this_runs_folder_is_refused(home: Path) -> None:
+    own = _folder(home / "staging", "dica-dsaa", "2026-Q1", OWN_RUN)
+    RunFolder(own).update(registration="ldtr")
+    before = RunFolder(own).values()
+    outcome, message = _task(home, "extract", own, OWN_RUN)
+    assert outcome == "failed" and "not the run folder of this run" in message
+    _untouched(home, own, before)
