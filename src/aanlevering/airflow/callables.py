@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pendulum
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from aanlevering.airflow.schedule import period_label
+from aanlevering.airflow.schedule import TIMEZONE, period_label
 from aanlevering.errors import ConfigError, ExtractError, NoObligation, ValidationBlocked
 from aanlevering.pipeline.stages import AlreadyDelivered
 
@@ -88,14 +89,31 @@ def run_period(
     return _last_closed_period(frequency, today), allow_open
 
 
+def context_period(frequency: str, context: Mapping[str, Any]) -> tuple[str, bool]:
+    """:func:`run_period` of a task's context, the same in every task and callback of the run.
+
+    A run without ``period`` or data interval delivers the period last closed
+    when it was triggered (its ``run_after``, in Amsterdam time), not on the
+    day a task happens to run: the failure callback must name the period the
+    first task chose, and a worker's clock may be in UTC.
+    """
+    run_after = getattr(context.get("dag_run"), "run_after", None)
+    if run_after is not None:
+        local = pendulum.instance(run_after).in_timezone(TIMEZONE)
+        triggered = date(local.year, local.month, local.day)
+    else:
+        triggered = date.today()
+    return run_period(
+        frequency, context.get("params") or {}, context.get("data_interval_start"), triggered
+    )
+
+
 def start_run(registration_id: str, frequency: str, context: Mapping[str, Any]) -> Summary:
     """First task: decide the period from the run, create the run folder, run the first stage."""
     from aanlevering.runs import steps
 
     today = date.today()
-    period, allow_open = run_period(
-        frequency, context.get("params") or {}, context.get("data_interval_start"), today
-    )
+    period, allow_open = context_period(frequency, context)
     run_id = str(context.get("run_id") or "manual")
     with task_outcomes():
         return steps.start_run(
@@ -118,12 +136,7 @@ def release_on_failure(registration_id: str, frequency: str) -> Callable[[Contex
     def callback(context: Context) -> None:
         from aanlevering.runs import steps
 
-        period, _ = run_period(
-            frequency,
-            context.get("params") or {},
-            context.get("data_interval_start"),
-            date.today(),
-        )
+        period, _ = context_period(frequency, context)
         try:
             steps.release_failed_run(
                 registration_id, period, str(context.get("run_id") or "manual")
