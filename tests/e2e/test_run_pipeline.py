@@ -17,6 +17,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -247,25 +248,23 @@ def _with_free_text(catalogue: Path) -> None:
     )
 
 
-def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(world: World, tmp_path: Path) -> None:
-    catalogue = tmp_path / "catalogue"
-    shutil.copytree(CATALOGUE, catalogue)
-    _with_free_text(catalogue)
-    source = tmp_path / "export"
-    shutil.copytree(world.demo / "csv-utf8", source)
-    planted: set[str] = set()
+def _rewrite_operaties(source: Path, change: Callable[[dict[str, str]], None]) -> None:
+    """Apply ``change`` to every row of the export's DSAA operation files, in place."""
     for file in source.glob("dsaa_operaties*.csv"):
         text = file.read_text(encoding="utf-8-sig")
         rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-        for row in rows:  # the EHR's free text names the patient's BSN
-            row["OPMERKING"] = f"teruggebeld, bsn {row['BSN']} geverifieerd"
-            planted.add(row["BSN"])
+        for row in rows:
+            change(row)
         with file.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
             writer.writeheader()
             writer.writerows(rows)
+
+
+def _run_cli_on(world: World, catalogue: Path, source: Path) -> subprocess.CompletedProcess[str]:
+    """`aanlevering run` of dica-dsaa 2026-Q4 from ``source`` with ``catalogue``, as users do."""
     arguments = ["--registration", "dica-dsaa", "--input", str(source), "--period", "2026-Q4"]
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments, "--allow-open-period"],
         capture_output=True,
         text=True,
@@ -278,6 +277,22 @@ def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(world: World, tmp_p
         check=False,
         timeout=300,
     )
+
+
+def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(world: World, tmp_path: Path) -> None:
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    _with_free_text(catalogue)
+    source = tmp_path / "export"
+    shutil.copytree(world.demo / "csv-utf8", source)
+    planted: set[str] = set()
+
+    def plant(row: dict[str, str]) -> None:  # the EHR's free text names the patient's BSN
+        row["OPMERKING"] = f"teruggebeld, bsn {row['BSN']} geverifieerd"
+        planted.add(row["BSN"])
+
+    _rewrite_operaties(source, plant)
+    result = _run_cli_on(world, catalogue, source)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "delivery blocked" in result.stderr
     assert "file operatie.csv, column opmerking: a BSN" in result.stderr
@@ -308,31 +323,14 @@ def test_a_birth_date_column_mapped_to_a_clinical_date_blocks_the_run(
     source = tmp_path / "export"
     shutil.copytree(world.demo / "csv-utf8", source)
     births: set[str] = set()
-    for file in source.glob("dsaa_operaties*.csv"):
-        text = file.read_text(encoding="utf-8-sig")
-        rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-        for row in rows:  # the export's date of death column gives way to GEB_DT
-            del row["OVERLIJDENSDATUM"]
-            row["GEB_DT"] = row["GEBOORTEDATUM"]
-            births.add(row["GEBOORTEDATUM"])
-        with file.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
-            writer.writeheader()
-            writer.writerows(rows)
-    arguments = ["--registration", "dica-dsaa", "--input", str(source), "--period", "2026-Q4"]
-    result = subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments, "--allow-open-period"],
-        capture_output=True,
-        text=True,
-        env={
-            **world.env,
-            "AANLEVERING_CATALOGUE": str(catalogue),
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
-        check=False,
-        timeout=300,
-    )
+
+    def birth_date_as_geb_dt(row: dict[str, str]) -> None:  # instead of the date of death
+        del row["OVERLIJDENSDATUM"]
+        row["GEB_DT"] = row["GEBOORTEDATUM"]
+        births.add(row["GEBOORTEDATUM"])
+
+    _rewrite_operaties(source, birth_date_as_geb_dt)
+    result = _run_cli_on(world, catalogue, source)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "delivery blocked" in result.stderr
     assert re.search(r"operatie\.datum_overlijden in (\d+) of \1 record\(s\)", result.stderr)
