@@ -92,30 +92,14 @@ class _Fact:
 
 
 def _fact(event: object) -> _Fact | None:
-    if isinstance(event, OptOutRegistered):
+    if isinstance(event, OptOutRegistered | OptOutWithdrawn | OptOutReinstated):
         return _Fact(
             event.patient_ref,
             event.registered_on,
             event.all_registrations,
             event.registrations,
-            None,
-        )
-    if isinstance(event, OptOutWithdrawn):
-        return _Fact(
-            event.patient_ref,
-            event.registered_on,
-            event.all_registrations,
-            event.registrations,
-            event.withdrawn_on,
-        )
-    if isinstance(event, OptOutReinstated):
-        return _Fact(
-            event.patient_ref,
-            event.registered_on,
-            event.all_registrations,
-            event.registrations,
-            None,
-            reinstated=True,
+            event.withdrawn_on if isinstance(event, OptOutWithdrawn) else None,
+            reinstated=isinstance(event, OptOutReinstated),
         )
     return None
 
