@@ -91,8 +91,25 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         catalogue_dir=catalogue.resolve(),
         event_store_url=store,
         provider_type=env.get("AANLEVERING_PROVIDER_TYPE", "hospital"),
-        provider_id=env.get("AANLEVERING_PROVIDER_ID", "demo-hospital"),
+        provider_id=_provider_id(env.get("AANLEVERING_PROVIDER_ID", "demo-hospital")),
     )
+
+
+#: What a provider id may be: it starts every idempotency key
+#: (``<provider>.<registration>.<period>.v<n>``, split at the dots by receivers), the SFTP
+#: inbox path and the staging folders, so no dots, slashes, spaces or empty text.
+PROVIDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+
+
+def _provider_id(text: str) -> str:
+    """``AANLEVERING_PROVIDER_ID`` when it is one; a ConfigError naming the rule otherwise."""
+    if not PROVIDER_ID.fullmatch(text):
+        raise ConfigError(
+            f"AANLEVERING_PROVIDER_ID must be 1-64 letters, digits, '-' or '_' (starting with a "
+            f"letter or digit; e.g. the AGB code), not {text!r}: it is part of every delivery's "
+            "key and of the paths at the registry holder"
+        )
+    return text
 
 
 #: A ``${VAR}`` or ``${VAR:-default}`` reference in a config value.
