@@ -26,6 +26,7 @@ from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.validate.checks import check_provider_type
 from aanlevering.validate.decision import ValidationOutcome, decide
 from aanlevering.validate.events import ValidationCompleted, validation_stream
+from aanlevering.validate.file_names import withhold_identifying_names
 from aanlevering.validate.gx import file_context_dir as default_file_context_dir
 from aanlevering.validate.gx import has_file_context, suite_dir_for
 from aanlevering.validate.hospital_report import write_hospital_report
@@ -145,7 +146,7 @@ def validate_extract(
             source_kind=extract.source_kind,
             generated_at=datetime.now(UTC),
         ),
-        results,
+        withhold_identifying_names(results, datasets),  # decision 0375
         decision,
         extra,
     )

@@ -1,0 +1,142 @@
+"""Row references in the registry holder's report: a file name naming a patient is withheld.
+
+A row reference is ``<file name>:<line>`` (decision 0066), and the file name
+is the hospital's: an export split per patient (``dsaa_operaties_<patient
+number>.csv``, matched by the catalogue's glob; a FHIR Bundle per patient
+named after the patient) would carry a patient number, BSN or name into the
+report that leaves the hospital. So, for ``validation-report.json``/``.html``
+only, a referenced file whose name contains an identifier of this run's
+patients (patient number, BSN, name, birth date or postcode as the identity
+table holds it, compared without separators and case) is referred to as
+``input file <n> (name withheld)``, ``n`` being its place among the dataset's
+input files in name order. The hospital's report and data docs keep the name.
+A name withheld needlessly (a short identifier that happens to occur in it)
+costs only convenience; one not withheld would leak (decision 0375).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.extract.model import ExtractedDataset
+from aanlevering.validate.results import DatasetResult
+
+#: Identity fields whose values must not appear in a file name of the report.
+FIELDS = (
+    "patient_id",
+    "bsn",
+    "mrn",
+    "own_name",
+    "partner_name",
+    "given_names",
+    "birth_date",
+    "postcode",
+)
+#: Shortest identifier looked for: four characters with a letter (a name), five digits.
+MIN_WITH_LETTER = 4
+MIN_DIGITS = 5
+
+_REF = re.compile(r"(?P<name>.+?)(?P<at>:(?:\d+|entry\[\d+\]))?")
+_NOT_ALNUM = r"[^\p{L}\p{N}]+"
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[\W_]+", "", text.lower())
+
+
+def _split(ref: str) -> tuple[str, str]:
+    match = _REF.fullmatch(ref)
+    if match is None:  # an empty reference
+        return ref, ""
+    return match["name"], match["at"] or ""
+
+
+def _pieces(name: str, lengths: Iterable[int]) -> set[str]:
+    """Every piece of ``name`` (compacted) as long as some identifier and long enough to be one."""
+    compact = _compact(name)
+    return {
+        piece
+        for length in lengths
+        for start in range(len(compact) - length + 1)
+        if _long_enough(piece := compact[start : start + length])
+    }
+
+
+def _long_enough(piece: str) -> bool:
+    has_letter = any(not c.isdigit() for c in piece)
+    return len(piece) >= (MIN_WITH_LETTER if has_letter else MIN_DIGITS)
+
+
+def _identifiers(datasets: Sequence[ExtractedDataset]) -> list[pa.Array]:
+    """The run's identity values, lower case without separators, per dataset and field."""
+    arrays = []
+    for dataset in datasets:
+        for field in FIELDS:
+            if field in dataset.identity.column_names:
+                column = pc.drop_null(pc.cast(dataset.identity.column(field), pa.string()))
+                lowered = pc.utf8_lower(column)
+                arrays.append(pc.unique(pc.replace_substring_regex(lowered, _NOT_ALNUM, "")))
+    return arrays
+
+
+def identifying_names(names: Iterable[str], datasets: Sequence[ExtractedDataset]) -> set[str]:
+    """The file names among ``names`` that contain an identifier of a patient of ``datasets``."""
+    names = set(names)
+    if not names:
+        return set()
+    identifiers = _identifiers(datasets)
+    lengths = {n for a in identifiers for n in pc.unique(pc.utf8_length(a)).to_pylist() if n}
+    pieces: dict[str, set[str]] = {}
+    for name in names:
+        for piece in _pieces(name, lengths):
+            pieces.setdefault(piece, set()).add(name)
+    if not pieces:
+        return set()
+    wanted = pa.array(sorted(pieces), pa.string())
+    found: set[str] = set()
+    for values in identifiers:
+        for piece in pc.filter(values, pc.is_in(values, value_set=wanted)).to_pylist():
+            found |= pieces[piece]
+    return found
+
+
+def withhold_identifying_names(
+    results: Sequence[DatasetResult], datasets: Sequence[ExtractedDataset]
+) -> tuple[DatasetResult, ...]:
+    """``results`` with each reference to a file whose name identifies a patient withheld."""
+    names = {
+        _split(ref)[0]
+        for result in results
+        for check in result.checks
+        for ref in check.failing_row_refs
+    }
+    withheld = identifying_names(names, datasets)
+    if not withheld:
+        return tuple(results)
+    files = {dataset.name: dataset.source_files for dataset in datasets}
+
+    def label(dataset: str, ref: str) -> str:
+        name, at = _split(ref)
+        if name not in withheld:
+            return ref
+        ordered = sorted(files.get(dataset, ()))
+        place = f" {ordered.index(name) + 1}" if name in ordered else ""
+        return f"input file{place} (name withheld){at}"
+
+    return tuple(
+        replace(
+            result,
+            checks=tuple(
+                replace(check, failing_row_refs=tuple(label(result.name, r) for r in refs))
+                if (refs := check.failing_row_refs)
+                else check
+                for check in result.checks
+            ),
+        )
+        for result in results
+    )
