@@ -87,11 +87,16 @@ class DeliveryLedgerView:
                 received_at=p["received_at"],
             )
         elif kind == "deliver.DeliveryVersionTaken":
-            # Receipted at the receiver with content this log never had.
+            # Receipted at the receiver with content this log never had. Its counts are
+            # unknown too: the staged ones are the run's, which re-stages them as the
+            # next version (shown twice otherwise; decision 0380).
             self.entries[entry.idempotency_key] = replace(
                 entry,
                 status="receipted",
                 content_sha256="",
+                record_counts={},
+                excluded_optouts=0,
+                accounting={},
                 receipt_id=p["receipt_id"],
                 receiver=p["receiver"],
                 received_at=p["received_at"],
