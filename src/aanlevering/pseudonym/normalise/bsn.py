@@ -3,15 +3,21 @@
 Spaces, dots and hyphens between the digits are allowed ("1234.56.782").
 Exports that stored the BSN as a number lose a leading zero; eight digits
 (or an integer of eight digits) therefore get it back. More lost zeros are not
-guessed: strings and integers follow the same rule. Anything else, and any
-number that fails the elfproef, is an error for that record: an invalid BSN
-is never hashed, because its pseudonym would link nobody or the wrong person.
+guessed: strings and integers follow the same rule. Text of a decimal number
+("10000094.0", what an export that held the BSN as a float writes) is an error:
+dropping the dot as a separator would make it another, possibly valid, BSN
+(decision 0385). Anything else, and any number that fails the elfproef, is an
+error for that record: an invalid BSN is never hashed, because its pseudonym
+would link nobody or the wrong person.
 """
 
 from __future__ import annotations
 
+import re
+
 from aanlevering.pseudonym.normalise.failures import (
     BSN_CHARACTERS,
+    BSN_DECIMAL,
     BSN_ELFPROEF,
     BSN_LENGTH,
     BSN_ZERO,
@@ -20,6 +26,8 @@ from aanlevering.pseudonym.normalise.failures import (
 )
 
 _WEIGHTS = (9, 8, 7, 6, 5, 4, 3, 2, -1)
+#: A number with a decimal point and only zeros after it: a float written as text.
+_DECIMAL_TEXT = re.compile(r"\s*[0-9]+\.0+\s*")
 
 
 def passes_elfproef(digits: str) -> bool:
@@ -36,6 +44,8 @@ def normalise_bsn(value: object) -> str:
             raise FieldInvalid(BSN_LENGTH)
         digits = f"{value:09d}"
     elif isinstance(value, str):
+        if _DECIMAL_TEXT.fullmatch(value):
+            raise FieldInvalid(BSN_DECIMAL)
         digits = "".join(value.split()).replace(".", "").replace("-", "")
         if not digits:
             raise FieldInvalid(MISSING)

@@ -20,6 +20,10 @@ BSN_CHARACTERS = "not a BSN: expected 9 digits (spaces, dots or hyphens between 
 BSN_LENGTH = "wrong number of digits: expected 9 (or 8 when the export lost a leading zero)"
 BSN_ELFPROEF = "fails the elfproef (11-test), so it is not a valid BSN"
 BSN_ZERO = "all zeros, so it is not a valid BSN"
+BSN_DECIMAL = (
+    "written as a decimal number (e.g. ending in .0), so digits may be lost or added; "
+    "export the BSN as text"
+)
 
 DATE_FORMAT = (
     "not a date in a known format: expected YYYY-MM-DD, DD-MM-YYYY, DD/MM/YYYY, DD.MM.YYYY "
