@@ -12,8 +12,10 @@ replaced in place by ``pseudonyms`` with the labels; and wherever an object is
 an identifier ``{"system": "urn:aanlevering:pseudonym-input:<TYPE>", "value": ...}``
 (the FHIR form for ``Patient.identifier``), its system becomes
 the registration's NamingSystem of that type (as web mode delivers it,
-``…/NamingSystem/pseudonym/<registration>/<TYPE>``) and its value the label. Everything else
-passes through untouched. Any disallowed type anywhere refuses the whole
+``…/NamingSystem/pseudonym/<registration>/<TYPE>``) and its value the label; its
+labels follow the value (decision 0386): the key-version extension becomes this
+TTP key's version, the status extension ``definitive``, and ``use: temp`` goes.
+Everything else passes through untouched. Any disallowed type anywhere refuses the whole
 upload; errors name the file, line or row and the type, never a value.
 """
 
@@ -36,7 +38,12 @@ from aanlevering.counterparts.ttp.pseudonyms import (
     check_types_allowed,
 )
 from aanlevering.counterparts.ttp.refusal import Refusal
-from aanlevering.fhir.conventions import pseudonym_system
+from aanlevering.fhir.conventions import (
+    DEFINITIVE,
+    KEY_VERSION_EXTENSION,
+    STATUS_EXTENSION,
+    pseudonym_system,
+)
 from aanlevering.json_input import JsonInputError, parse
 from aanlevering.pseudonym_types import PseudonymType
 
@@ -81,6 +88,7 @@ class _Replacer:
         self.registration = registration
         self.allowed = frozenset(ptype.value for ptype in registration.types)
         self.definitive = DefinitiveMaker(keys)
+        self.key_version = keys.version
         self.mrn = MrnWrapper(keys, hospital)
         self.file_name = file_name
         self.counts: Counter[str] = Counter()
@@ -124,6 +132,29 @@ class _Replacer:
         return {code: self.label(code, value, where, index) for code, value in inputs.items()}
 
 
+def _label_definitive(identifier: dict[str, Any], key_version: int) -> None:
+    """Make an identifier's labels say what its new value is (decision 0386).
+
+    The hospital labelled its input with its source key's version and status
+    temporary; the value is now a definitive pseudonym of ``key_version``.
+    """
+    if identifier.get("use") == "temp":
+        del identifier["use"]
+    extensions = identifier.get("extension")
+    if not isinstance(extensions, list):
+        return
+    replaced = {
+        KEY_VERSION_EXTENSION: {"url": KEY_VERSION_EXTENSION, "valueInteger": key_version},
+        STATUS_EXTENSION: {"url": STATUS_EXTENSION, "valueCode": DEFINITIVE},
+    }
+    identifier["extension"] = [
+        replaced.get(str(extension.get("url")), extension)
+        if isinstance(extension, dict)
+        else extension
+        for extension in extensions
+    ]
+
+
 def _walk(node: Any, replacer: _Replacer, where: str, index: int) -> Any:
     if isinstance(node, list):
         return [_walk(item, replacer, where, index) for item in node]
@@ -136,6 +167,7 @@ def _walk(node: Any, replacer: _Replacer, where: str, index: int) -> Any:
         out["value"] = replacer.label(code, node.get("value"), where, index)  # refuses bad types
         # The registration's NamingSystem, as in web mode (decision 0233).
         out["system"] = pseudonym_system(replacer.registration.id, PseudonymType(code))
+        _label_definitive(out, replacer.key_version)
         return out
     result: dict[str, Any] = {}
     for key, value in node.items():
