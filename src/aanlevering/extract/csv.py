@@ -188,7 +188,14 @@ class DatasetReader:
             yield from self._file_batches(path)
 
     def _file_batches(self, path: Path) -> Iterator[BatchResult]:
-        layout = sniff_layout(path, self.csv.encoding, self.csv.delimiter, self.csv.quote)
+        expected = frozenset(self.source.columns) | frozenset(self.source.identity)
+        layout = sniff_layout(
+            path,
+            self.csv.encoding,
+            self.csv.delimiter,
+            self.csv.quote,
+            expected | _record_key_columns(self.source),
+        )
         _check_columns(layout, self.dataset.name, self.source, self.options.allow_unknown_columns)
         state = _FileState(layout, record_lines(layout) if layout.blank_lines else None)
         failures = self._period_failures(path)
@@ -206,8 +213,8 @@ class DatasetReader:
                 batch = reader.read_next_batch()
             except StopIteration:
                 break
-            except (pa.ArrowInvalid, UnicodeDecodeError):
-                self._malformed(layout)
+            except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+                self._malformed(layout, error)
             if state.invalid_rows:
                 self._malformed(layout)
             if batch.num_rows:
@@ -244,8 +251,8 @@ class DatasetReader:
                     quoted_strings_can_be_null=True,
                 ),
             )
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            self._malformed(layout)
+        except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+            self._malformed(layout, error)
 
     def _period_failures(self, path: Path) -> PeriodDateFailures | None:
         if self.period_variable is None:
@@ -258,8 +265,15 @@ class DatasetReader:
             printable=column not in self.source.identity,
         )
 
-    def _malformed(self, layout: CsvLayout) -> NoReturn:
-        problem = find_malformed(layout)
+    def _malformed(self, layout: CsvLayout, error: Exception | None = None) -> NoReturn:
+        # pyarrow's "straddling object straddles two block boundaries": a record over a block
+        too_long = error is not None and "straddl" in str(error)
+        problem = find_malformed(layout, self.options.block_size if too_long else None)
+        if problem is None and too_long:
+            problem = (
+                f"a record is longer than {self.options.block_size} bytes, the most the reader "
+                "takes (is a quote left open, or a document pasted into a field?)"
+            )
         raise ExtractError(
             f"{layout.path}: {problem or 'the CSV parser stopped at a problem it could not locate'}"
             f": malformed CSV (delimiter {describe_delimiter(layout.delimiter)}, "

@@ -28,6 +28,9 @@ _CHUNK = 4 << 20
 #: Longest value the slow paths read (pyarrow's reader takes any value within a block).
 _FIELD_LIMIT = 1 << 30
 _BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+#: Longest header line read (characters): a header names tens of columns, not megabytes.
+HEADER_LIMIT = 1 << 20
 DELIMITERS: tuple[str, ...] = (";", ",", "\t", "|")
 _DELIMITER_NAMES = {";": "';'", ",": "','", "\t": "tab", "|": "'|'"}
 
@@ -115,8 +118,14 @@ def _scan(path: Path, codec: str, skip: int = 0) -> _Scan:
 
 def _detect_encoding(path: Path, configured: str) -> tuple[str, _Scan]:
     with path.open("rb") as handle:
-        has_bom = handle.read(len(_BOM)) == _BOM
+        start = handle.read(len(_BOM))
+    has_bom = start == _BOM
     if configured == "auto":
+        if start.startswith(_UTF16_BOMS):
+            raise ExtractError(
+                f"{path}: cannot read the file: it is UTF-16 (it starts with a UTF-16 byte "
+                "order mark); export it as UTF-8"
+            )
         if has_bom:
             return _checked(path, "utf-8-sig")
         utf8 = _scan(path, "utf-8")
@@ -149,8 +158,15 @@ def _checked(path: Path, encoding: str) -> tuple[str, _Scan]:
 
 
 def _first_line(path: Path, encoding: str) -> str:
+    """Line 1, read no further than :data:`HEADER_LIMIT` characters; ExtractError if longer."""
     with path.open(encoding=encoding, newline="") as handle:
-        return handle.readline().rstrip("\r\n")
+        line = handle.readline(HEADER_LIMIT + 1)
+    if len(line) > HEADER_LIMIT:
+        raise ExtractError(
+            f"{path}: line 1 is longer than {HEADER_LIMIT} characters: it is not a header line "
+            "(a header names the columns); check the export"
+        )
+    return line.rstrip("\r\n")
 
 
 def _count_outside_quotes(line: str, quote: str) -> Counter[str]:
@@ -193,7 +209,29 @@ def dialect_kwargs(delimiter: str, quote: str) -> dict[str, object]:
     return {"delimiter": delimiter, "quoting": csv.QUOTE_NONE, "strict": True}
 
 
-def _read_header(path: Path, encoding: str, delimiter: str, quote: str) -> tuple[str, ...]:
+def _not_a_header(
+    path: Path, names: tuple[str, ...], delimiter: str, expected: frozenset[str]
+) -> ExtractError:
+    """Line 1 names none of the expected columns: it may be a record, so none of it is quoted."""
+    hint = ""
+    if any("\x00" in name for name in names):
+        hint = "; it holds NUL characters: is the file UTF-16? export it as UTF-8"
+    elif len(names) == 1 and len(expected) > 1:
+        hint = (
+            f"; it has a single field when split on {describe_delimiter(delimiter)}: "
+            "is source.csv.delimiter right?"
+        )
+    return ExtractError(
+        f"{path}: line 1 is not a header: none of its {len(names)} field(s) is a column of "
+        f"the mapping (expected {', '.join(sorted(expected))}); is the header line missing? "
+        f"(line 1 is not shown: it may be a record){hint}"
+    )
+
+
+def _read_header(
+    path: Path, encoding: str, delimiter: str, quote: str, expected: frozenset[str]
+) -> tuple[str, ...]:
+    _first_line(path, encoding)  # bounds the memory a header line can take
     with path.open(encoding=encoding, newline="") as handle:
         # the default 128 KiB value limit stays: no column name is that long
         reader = csv.reader(handle, **dialect_kwargs(delimiter, quote))  # type: ignore[arg-type]
@@ -204,6 +242,8 @@ def _read_header(path: Path, encoding: str, delimiter: str, quote: str) -> tuple
         except csv.Error as error:
             raise ExtractError(f"{path}: line 1: malformed header: {error}") from None
     names = tuple(name.strip() for name in row)
+    if expected and expected.isdisjoint(names):
+        raise _not_a_header(path, names, delimiter, expected)
     if not any(names):
         raise ExtractError(f"{path}: line 1: the header line is empty")
     duplicates = sorted(name for name, n in Counter(names).items() if n > 1)
@@ -216,15 +256,21 @@ def _read_header(path: Path, encoding: str, delimiter: str, quote: str) -> tuple
     return names
 
 
-def sniff_layout(path: Path, encoding: str, delimiter: str, quote: str) -> CsvLayout:
-    """Encoding, delimiter and header of ``path`` as configured or detected (``auto``)."""
+def sniff_layout(
+    path: Path, encoding: str, delimiter: str, quote: str, expected: frozenset[str] = frozenset()
+) -> CsvLayout:
+    """Encoding, delimiter and header of ``path`` as configured or detected (``auto``).
+
+    ``expected``: the column names the mapping knows; a line 1 with none of
+    them is refused as no header, without quoting it (it may be a record).
+    """
     if path.stat().st_size == 0:
         raise ExtractError(f"{path}: the file is empty (no header line)")
     actual_encoding, scan = _detect_encoding(path, encoding)
     actual_delimiter = (
         _detect_delimiter(path, actual_encoding, quote) if delimiter == "auto" else delimiter
     )
-    header = _read_header(path, actual_encoding, actual_delimiter, quote)
+    header = _read_header(path, actual_encoding, actual_delimiter, quote, expected)
     return CsvLayout(
         path=path,
         encoding=actual_encoding,
@@ -281,11 +327,21 @@ def record_lines(layout: CsvLayout) -> list[int]:
     return lines
 
 
-def find_malformed(layout: CsvLayout) -> str | None:
+def _record_bytes(row: list[str], layout: CsvLayout, longest: int) -> bool:
+    """Whether ``row`` takes more than ``longest`` bytes in the file (quotes not counted)."""
+    chars = sum(len(value) for value in row) + len(row)
+    if chars * 4 <= longest:  # no encoding takes more than 4 bytes a character
+        return False
+    text = layout.delimiter.join(row)
+    return len(text.encode(layout.python_encoding, "replace")) > longest
+
+
+def find_malformed(layout: CsvLayout, longest: int | None = None) -> str | None:
     """Locate the first malformed record ("line N: what is wrong"), or None.
 
     Used when the fast reader reported a problem: its own messages quote the
     offending row, which may hold identifiers, so we re-read to say where.
+    ``longest``: the reader's block size; a record longer than that is a problem too.
     """
     expected = len(layout.header)
     with (
@@ -300,6 +356,11 @@ def find_malformed(layout: CsvLayout) -> str | None:
                 previous_end = reader.line_num
                 if row and len(row) != expected:
                     return f"line {start}: expected {expected} fields, found {len(row)}"
+                if longest is not None and _record_bytes(row, layout, longest):
+                    return (
+                        f"line {start}: the record is longer than {longest} bytes, the most the "
+                        "reader takes (is a quote left open, or a document pasted into a field?)"
+                    )
         except csv.Error as error:
             return f"line {previous_end + 1}: {_safe_csv_error(error)}"
     return None

@@ -1,0 +1,86 @@
+"""CSV exports found in the input audit (decision 0370): each is an input error that says what is
+wrong, quotes no value of a record, and needs memory bounded by the reader, not by the file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from extract_fixtures import IDENTIFYING, dsaa_export
+
+from aanlevering.catalogue import RegistrationConfig
+from aanlevering.errors import ExtractError
+from aanlevering.extract import extract
+from aanlevering.extract.csv_layout import HEADER_LIMIT
+from aanlevering.extract.options import ExtractOptions
+from aanlevering.periods import Period
+
+YEAR = Period.parse("2026")
+OPERATIES = "dsaa_operaties_2026.csv"
+COMPLICATIES = "dsaa_complicaties_2026.csv"
+
+
+def _error(config: RegistrationConfig, folder: Path, options: ExtractOptions | None = None) -> str:
+    with pytest.raises(ExtractError) as caught:
+        extract(config, folder, YEAR, options)
+    return str(caught.value)
+
+
+def _without_header(path: Path) -> None:
+    path.write_bytes(path.read_bytes().split(b"\n", 1)[1])
+
+
+@pytest.mark.parametrize("name", [OPERATIES, COMPLICATIES])
+def test_a_file_without_its_header_line_quotes_none_of_its_first_record(
+    dsaa: RegistrationConfig, tmp_path: Path, name: str
+) -> None:
+    folder = dsaa_export(tmp_path / "export")
+    _without_header(folder / name)
+    message = _error(dsaa, folder)
+    assert f"{name}: line 1 is not a header" in message
+    assert "PATIENTNUMMER" in message  # the columns the mapping expects are named
+    leaked = [value for value in (*IDENTIFYING, "2026-05-04", "05-02-2026") if value in message]
+    assert not leaked, message
+
+
+def test_a_header_in_the_wrong_delimiter_still_gets_the_delimiter_hint(
+    dsaa: RegistrationConfig, tmp_path: Path
+) -> None:
+    folder = dsaa_export(tmp_path / "export", delimiter="|")
+    assert dsaa.csv_source is not None
+    config = replace(dsaa, csv_source=replace(dsaa.csv_source, delimiter=";"))
+    message = _error(config, folder)
+    assert "is source.csv.delimiter right?" in message
+    assert not [value for value in IDENTIFYING if value in message], message
+
+
+def test_a_utf16_export_is_named_as_such(dsaa: RegistrationConfig, tmp_path: Path) -> None:
+    folder = dsaa_export(tmp_path / "export")
+    path = folder / OPERATIES
+    path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
+    message = _error(dsaa, folder)
+    assert "UTF-16" in message and OPERATIES in message
+    assert "\x00" not in message
+
+
+def test_a_header_line_longer_than_the_limit_is_refused_without_reading_it_whole(
+    dsaa: RegistrationConfig, tmp_path: Path
+) -> None:
+    folder = dsaa_export(tmp_path / "export")
+    (folder / OPERATIES).write_bytes(b"X;" * (HEADER_LIMIT // 2 + 10) + b"\n")
+    message = _error(dsaa, folder)
+    assert f"{OPERATIES}: line 1 is longer than" in message
+
+
+def test_a_record_longer_than_a_reader_block_names_its_line(
+    dsaa: RegistrationConfig, tmp_path: Path
+) -> None:
+    folder = dsaa_export(tmp_path / "export")
+    path = folder / OPERATIES
+    lines = path.read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b";EVAR;", b";" + b"E" * (40 << 10) + b";")
+    path.write_bytes(b"\n".join(lines))
+    message = _error(dsaa, folder, ExtractOptions(block_size=16 << 10))
+    assert f"{OPERATIES}: line 2: the record is longer than" in message, message
