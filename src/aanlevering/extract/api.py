@@ -11,7 +11,6 @@ FHIR (notes, a manifest of one's own) do not count as FHIR input.
 from __future__ import annotations
 
 import glob
-import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -24,6 +23,7 @@ from aanlevering.extract.fhir_store import MANIFEST, is_fhir_document
 from aanlevering.extract.fhir_xml import root_type
 from aanlevering.extract.model import Extract
 from aanlevering.extract.options import ExtractOptions
+from aanlevering.json_input import JsonInputError, parse
 from aanlevering.periods import Period
 
 SourceKind = Literal["csv", "fhir"]
@@ -97,9 +97,9 @@ def _holds_fhir(path: Path) -> bool:
             return root_type(path.read_bytes()) is not None
         except OSError:
             return False
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+    try:  # the hardened parser: a file of 100k "[" is no FHIR, not a RecursionError
+        document = parse(path.read_bytes())
+    except (OSError, JsonInputError):
         return False
     if path.name == MANIFEST:
         return isinstance(document, dict) and isinstance(document.get("output"), list)

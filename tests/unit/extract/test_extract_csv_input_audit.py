@@ -84,3 +84,17 @@ def test_a_record_longer_than_a_reader_block_names_its_line(
     path.write_bytes(b"\n".join(lines))
     message = _error(dsaa, folder, ExtractOptions(block_size=16 << 10))
     assert f"{OPERATIES}: line 2: the record is longer than" in message, message
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 100_000 + "]" * 100_000, '{"n": ' + "9" * 5_000 + "}", '{"n": NaN}'],
+    ids=["deeply-nested", "too-many-digits", "nan"],
+)
+def test_a_hostile_json_file_next_to_csv_exports_is_no_fhir_input_and_no_crash(
+    dsaa: RegistrationConfig, tmp_path: Path, text: str
+) -> None:
+    folder = dsaa_export(tmp_path / "export")
+    (folder / "notes.json").write_text(text)
+    result = extract(dsaa, folder, YEAR)
+    assert result.source_kind == "csv"
