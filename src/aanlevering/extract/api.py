@@ -118,9 +118,23 @@ def extract(
     (exit code 2) on anything unusable, before returning: nothing downstream
     runs on a broken extract.
     """
-    if detect_source_kind(config, input_path) == "csv":
-        path = Path(input_path)
-        if path.is_file():
-            return extract_csv(*single_csv_file(config, path), period, options)
-        return extract_csv(config, path, period, options)
-    return extract_fhir(config, Path(input_path), period, options)
+    try:
+        if detect_source_kind(config, input_path) == "csv":
+            path = Path(input_path)
+            if path.is_file():
+                return extract_csv(*single_csv_file(config, path), period, options)
+            return extract_csv(config, path, period, options)
+        return extract_fhir(config, Path(input_path), period, options)
+    except OSError as error:
+        if not _in_input(error, Path(input_path)):
+            raise
+        raise ExtractError(f"{error.filename}: cannot be read ({error.strerror})") from None
+
+
+def _in_input(error: OSError, input_path: Path) -> bool:
+    """Whether ``error`` is about the input itself (unreadable, vanished), not our own files."""
+    if not isinstance(error.filename, str):
+        return False
+    failed = Path(error.filename).absolute()
+    root = input_path.absolute()
+    return failed == root or root in failed.parents

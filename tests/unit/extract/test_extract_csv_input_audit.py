@@ -4,8 +4,11 @@ wrong, quotes no value of a record, and needs memory bounded by the reader, not 
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from extract_fixtures import IDENTIFYING, dsaa_export
@@ -20,6 +23,7 @@ from aanlevering.periods import Period
 YEAR = Period.parse("2026")
 OPERATIES = "dsaa_operaties_2026.csv"
 COMPLICATIES = "dsaa_complicaties_2026.csv"
+FHIR_NL = Path(__file__).resolve().parents[2] / "fixtures" / "extract" / "fhir-nl"
 
 
 def _error(config: RegistrationConfig, folder: Path, options: ExtractOptions | None = None) -> str:
@@ -98,3 +102,47 @@ def test_a_hostile_json_file_next_to_csv_exports_is_no_fhir_input_and_no_crash(
     (folder / "notes.json").write_text(text)
     result = extract(dsaa, folder, YEAR)
     assert result.source_kind == "csv"
+
+
+def _unreadable(monkeypatch: pytest.MonkeyPatch, target: Path) -> None:
+    """``target`` cannot be opened, as for a file of another user (root reads any file)."""
+    real_open = Path.open
+
+    def deny(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self == target:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", deny)
+
+
+def test_an_unreadable_csv_file_is_an_input_error_naming_it(
+    dsaa: RegistrationConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = dsaa_export(tmp_path / "export")
+    _unreadable(monkeypatch, folder / OPERATIES)
+    message = _error(dsaa, folder)
+    assert f"{OPERATIES}: cannot be read (Permission denied)" in message
+
+
+def test_an_unreadable_fhir_file_is_an_input_error_naming_it(
+    dsaa: RegistrationConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "export"
+    shutil.copytree(FHIR_NL, folder)
+    _unreadable(monkeypatch, folder / "Procedure.ndjson")
+    message = _error(dsaa, folder)
+    assert "Procedure.ndjson: cannot be read (Permission denied)" in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file of mode 000")
+def test_an_input_folder_without_read_rights_is_an_input_error(
+    dsaa: RegistrationConfig, tmp_path: Path
+) -> None:
+    folder = dsaa_export(tmp_path / "export")
+    folder.chmod(0)
+    try:
+        message = _error(dsaa, folder)
+    finally:
+        folder.chmod(0o700)
+    assert "cannot be read (Permission denied)" in message
