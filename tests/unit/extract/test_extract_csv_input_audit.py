@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -135,14 +137,40 @@ def test_an_unreadable_fhir_file_is_an_input_error_naming_it(
     assert "Procedure.ndjson: cannot be read (Permission denied)" in message
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file of mode 000")
-def test_an_input_folder_without_read_rights_is_an_input_error(
-    dsaa: RegistrationConfig, tmp_path: Path
-) -> None:
+#: Extract dica-dsaa 2026 from argv[1] in a process of its own; print the ExtractError.
+_EXTRACT_IN_A_PROCESS = """
+import sys
+from pathlib import Path
+from aanlevering.catalogue import load_catalogue
+from aanlevering.errors import ExtractError
+from aanlevering.extract import extract
+from aanlevering.periods import Period
+config = load_catalogue(Path(sys.argv[2])).get("dica-dsaa")
+try:
+    extract(config, Path(sys.argv[1]), Period.parse("2026"))
+except ExtractError as error:
+    print(error)
+"""
+
+
+def test_an_input_folder_without_read_rights_is_an_input_error(tmp_path: Path) -> None:
+    """Root reads a folder of mode 000: the extract then runs without the capabilities that
+    override file permissions (``setpriv``), as any other user would."""
     folder = dsaa_export(tmp_path / "export")
     folder.chmod(0)
+    without_override = (
+        ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search"]
+        if os.geteuid() == 0
+        else []
+    )
+    catalogue = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"
     try:
-        message = _error(dsaa, folder)
+        done = subprocess.run(
+            [*without_override, sys.executable, "-c", _EXTRACT_IN_A_PROCESS, str(folder),
+             str(catalogue)],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
     finally:
         folder.chmod(0o700)
-    assert "cannot be read (Permission denied)" in message
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{folder}: cannot be read (Permission denied)" in done.stdout
