@@ -139,3 +139,11 @@ class DeliveryContentsRecorded(DomainEvent):
 OPTOUT_EVENT_TYPES: frozenset[str] = frozenset(
     {OptOutRegistered.event_type, OptOutWithdrawn.event_type, OptOutReinstated.event_type}
 )
+
+
+def optout_key(
+    fact: OptOutRegistered | OptOutWithdrawn | OptOutReinstated,
+) -> tuple[str, date, str]:
+    """Which opt-out a fact is about: patient, registration day and scope (as in its ids)."""
+    scope = scope_key(fact.all_registrations, fact.registrations)
+    return fact.patient_ref, fact.registered_on, scope

@@ -28,11 +28,11 @@ from aanlevering.events.model import DomainEvent, RecordedEvent
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.service import append_missing, not_yet_recorded
 from aanlevering.optout.events import (
-    OPTOUT_EVENT_TYPES,
     OptOutRegistered,
     OptOutReinstated,
     OptOutWithdrawn,
     derived_id,
+    optout_key,
     optout_stream,
     scope_key,
 )
@@ -166,37 +166,28 @@ def _reinstatements(
     the patient was delivered. The id names the withdrawal it voids, so
     ingesting the same snapshot again appends nothing.
     """
-    withdrawn = {
-        (e.patient_ref, e.registered_on, scope_key(e.all_registrations, e.registrations))
-        for e in events
-        if isinstance(e, OptOutWithdrawn)
-    }
+    withdrawn = {optout_key(e) for e in events if isinstance(e, OptOutWithdrawn)}
     latest: dict[tuple[str, date, str], tuple[str, UUID]] = {}
     for record in sorted(stored, key=lambda r: r.version):
-        if record.event_type not in OPTOUT_EVENT_TYPES:
-            continue
+        if record.event_type not in _VOIDING_TYPES:
+            continue  # registrations (most of the log) are not decoded
         fact = record.to_event()
-        if isinstance(fact, (OptOutWithdrawn, OptOutReinstated)):
-            key = (
-                fact.patient_ref,
-                fact.registered_on,
-                scope_key(fact.all_registrations, fact.registrations),
-            )
-            latest[key] = (fact.event_type, record.event_id)
+        if isinstance(fact, OptOutWithdrawn | OptOutReinstated):
+            latest[optout_key(fact)] = (fact.event_type, record.event_id)
     found: list[DomainEvent] = []
     for event in events:
         if not isinstance(event, OptOutRegistered):
             continue
-        scope = scope_key(event.all_registrations, event.registrations)
-        if (event.patient_ref, event.registered_on, scope) in withdrawn:
+        key = optout_key(event)
+        if key in withdrawn:
             continue  # the source states a withdrawal: nothing to reinstate
-        last = latest.get((event.patient_ref, event.registered_on, scope))
+        last = latest.get(key)
         if last is None or last[0] != OptOutWithdrawn.event_type:
             continue
         found.append(
             OptOutReinstated(
                 event_id=derived_id(
-                    event.patient_ref, "reinstated", event.registered_on, scope, last[1]
+                    event.patient_ref, "reinstated", event.registered_on, key[2], last[1]
                 ),
                 patient_ref=event.patient_ref,
                 registered_on=event.registered_on,
@@ -206,3 +197,7 @@ def _reinstatements(
             )
         )
     return found
+
+
+#: Stored facts that decide whether a stated opt-out is withdrawn (decision 0351).
+_VOIDING_TYPES = frozenset({OptOutWithdrawn.event_type, OptOutReinstated.event_type})
