@@ -42,14 +42,13 @@ from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.obligation.permission import check_may_deliver
 from aanlevering.obligation.status import load_status
-from aanlevering.optout.events import OPTOUT_EVENT_TYPES
 from aanlevering.optout.filter import (
     MrnRefCache,
     apply_optouts,
     patient_refs_for_mrns,
     record_optouts_applied,
 )
-from aanlevering.optout.register import LOOKUP_COST_RATIO, OptOutRegister
+from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_optout_rules
 from aanlevering.periods import Period
 from aanlevering.pipeline.source_digest import hash_rows_read_ahead
@@ -154,18 +153,8 @@ def check_no_new_optouts(
     arrays = [array for array in refs.values() if len(array)]
     if not arrays:
         return
-    rules = load_optout_rules(settings)
     column = pa.chunked_array(arrays, pa.string())
-    cheap = len(column) // LOOKUP_COST_RATIO
-    if store.count_types(OPTOUT_EVENT_TYPES, at_most=cheap + 1) <= cheap:
-        # A register smaller than the run: only the run's patients it names are asked
-        # about (a million references as Python strings cost about a second, twice a run).
-        register = OptOutRegister.load(store, rules)
-        named = pa.array(sorted({optout.patient_ref for optout in register}), pa.string())
-        candidates = pc.unique(pc.filter(column, pc.is_in(column, value_set=named))).to_pylist()
-    else:
-        candidates = delivered_patient_refs(refs)
-        register = OptOutRegister.load_for(store, candidates, rules)
+    register, candidates = OptOutRegister.load_naming(store, column, load_optout_rules(settings))
     if not candidates:
         return
     _, removed = apply_optouts(
