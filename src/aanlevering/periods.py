@@ -1,8 +1,8 @@
 """Calendar-aligned delivery periods (month, quarter, year).
 
-A period is what a delivery covers: records whose reference date falls in
-``[start, end)``. Labels are what engineers type and read: ``2026``,
-``2026-Q2``, ``2026-03``.
+A period is what a delivery covers: records whose reference date (the
+Amsterdam calendar day, decision 0390) falls in ``[start, end)``. Labels are
+what engineers type and read: ``2026``, ``2026-Q2``, ``2026-03``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from typing import Literal
 from aanlevering.errors import ConfigError
 
 Frequency = Literal["month", "quarter", "year"]
+
+#: The clock periods are counted in: a record belongs to the Amsterdam calendar day it happened on.
+TIMEZONE = "Europe/Amsterdam"
 
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)
