@@ -91,3 +91,25 @@ def periods_between(first_day: date, until: date, frequency: Frequency) -> Itera
     while period.start < until:
         yield period
         period = period.next()
+
+
+def require_frequency(period: Period, frequency: Frequency, registration: str) -> None:
+    """ConfigError unless ``period`` is one of the registration's own periods (decision 0391).
+
+    Periods of one frequency tile the calendar, so each record is delivered in
+    exactly one of them. A period of another length overlaps them: its records
+    would be delivered a second time, under a ledger key nothing connects to
+    the first.
+    """
+    if period.frequency == frequency:
+        return
+    own = list(periods_between(period.start, period.end, frequency))
+    if len(own) == 1:
+        instead = f"run {own[0]} instead (it holds the records of {period})"
+    else:
+        instead = f"run {', '.join(str(p) for p in own)} instead"
+    raise ConfigError(
+        f"registration {registration} delivers per {frequency}; period {period} is a "
+        f"{period.frequency}, which overlaps the registration's own periods, so its "
+        f"records could be delivered twice: {instead}"
+    )
