@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 from aanlevering.errors import ConfigError
@@ -79,6 +79,15 @@ class Period:
         end_month = first_month + months
         end = date(day.year + 1, 1, 1) if end_month > 12 else date(day.year, end_month, 1)
         return cls(start, end, frequency)
+
+    def up_to(self, last_day: date) -> Period:
+        """This period without the days after ``last_day``, under the same label.
+
+        What a run of a period that has not closed covers (decision 0393): care
+        dated after the run's day has not happened yet.
+        """
+        end = min(self.end, max(self.start, last_day + timedelta(days=1)))
+        return self if end == self.end else Period(self.start, end, self.frequency)
 
     def next(self) -> Period:
         """The period right after this one."""
