@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from aanlevering.errors import ConfigError
 
@@ -19,6 +20,17 @@ Frequency = Literal["month", "quarter", "year"]
 
 #: The clock periods are counted in: a record belongs to the Amsterdam calendar day it happened on.
 TIMEZONE = "Europe/Amsterdam"
+
+
+def run_day(now: datetime | None = None) -> date:
+    """The day a run starts on: today in Amsterdam, whatever the machine's clock zone (0394).
+
+    Scheduled runs start at midnight in Amsterdam, 22:00 or 23:00 UTC the day
+    before: with ``date.today()`` on a machine in UTC the period that just
+    closed would still be open, and the run skipped as not owed.
+    """
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(TIMEZONE)).date()
+
 
 _YEAR = re.compile(r"^(\d{4})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from aanlevering.deliver.accounting import Accounting, TypeFailures, check_thresholds
 from aanlevering.errors import AanleveringError, DeliveryError, ValidationBlocked
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 
 if TYPE_CHECKING:
     from aanlevering.catalogue.model import RegistrationConfig
@@ -354,7 +354,7 @@ def _check_no_new_optouts(ctx: RunContext, state: RunState, refs: dict[str, Any]
             ctx.config.id,
             ctx.period,
             refs,
-            as_of=max(ctx.today, date.today()),
+            as_of=max(ctx.today, run_day()),
         )
     except OptOutArrived:
         log.error("run %s: a patient opted out during the run; nothing sent", ctx.run_id)
