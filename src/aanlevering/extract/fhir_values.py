@@ -90,7 +90,35 @@ def _decimal(value: object) -> Converted:
     return (number, True) if math.isfinite(number) else (None, False)
 
 
+#: A dateTime whose Amsterdam date is the date written: Dutch offset (or none, which is
+#: Dutch time) and a time from 01:00 to 22:59, which the at most one hour between
+#: +01:00 and +02:00 cannot move across midnight.
+_SAME_DAY_IN_AMSTERDAM = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T(?:0[1-9]|1\d|2[0-2]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\+0[12]:00)?$"
+)
+
+
 def _date(value: object) -> Converted:
+    """The Amsterdam date of a date or dateTime (decision 0390).
+
+    Most dateTimes in a Dutch export are written in Dutch time during the day:
+    their date is read straight from the text (:data:`_SAME_DAY_IN_AMSTERDAM`,
+    about 0.5 µs against 2 µs for the conversion, pinned to
+    :func:`date_reference` by a test); the rest are converted.
+    """
+    if not isinstance(value, str) or not _DATE.match(value):
+        return None, False
+    if len(value) == 10 or _SAME_DAY_IN_AMSTERDAM.match(value):
+        try:
+            return date.fromisoformat(value[:10]), True
+        except ValueError:
+            return None, False
+    moment, _ = _datetime(value)
+    return (moment.date(), True) if isinstance(moment, datetime) else (None, False)
+
+
+def date_reference(value: object) -> Converted:
+    """The straightforward :func:`_date`: every dateTime converted to Amsterdam time."""
     if not isinstance(value, str) or not _DATE.match(value):
         return None, False
     if len(value) > 10:  # a dateTime: the date of its instant in Amsterdam
