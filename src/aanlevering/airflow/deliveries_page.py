@@ -37,6 +37,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from aanlevering.obligation.calendar_html import CALENDAR_CSS, calendar_html, legend_html
 from aanlevering.obligation.calendar_view import calendars
+from aanlevering.periods import run_day
 
 #: (user, registration ids) -> the ids whose DAG the user may read.
 Readable = Callable[[Any, Collection[str]], Collection[str]]
@@ -75,7 +76,7 @@ def deliveries_document(on: date | None = None) -> dict[str, Any]:
     settings = load_settings()
     catalogue = load_catalogue(settings.catalogue_dir)
     with open_event_store(settings.event_store_url) as store:
-        return build_projections(store, catalogue, on or date.today())
+        return build_projections(store, catalogue, on or run_day())
 
 
 def visible(document: dict[str, Any], allowed: Collection[str]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.events.codec import canonical_json
 from aanlevering.events.factory import open_event_store
 from aanlevering.events.model import RecordedEvent
+from aanlevering.periods import run_day
 from aanlevering.settings import load_settings
 
 PAYLOAD_WIDTH = 160
@@ -55,7 +56,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     catalogue = load_catalogue(settings.catalogue_dir)
     with open_event_store(settings.event_store_url) as store:
-        document = build_projections(store, catalogue, args.on or date.today())
+        document = build_projections(store, catalogue, args.on or run_day())
     previous = settings.home / PROJECTIONS_FILE
     before = digest(json.loads(previous.read_text("utf-8"))) if previous.is_file() else None
     path = write_projections(settings, document)

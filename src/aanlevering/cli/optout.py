@@ -29,6 +29,7 @@ from aanlevering.optout.sources import ReadResult, RowProblem, mrn_hasher, patie
 from aanlevering.optout.sources.consent import read_consent_ndjson, read_consents_in_export
 from aanlevering.optout.sources.ehr_csv import read_optout_csv
 from aanlevering.optout.sources.patient_index import load_patient_index
+from aanlevering.periods import run_day
 from aanlevering.pseudonym.patient_ref import PatientRefHasher
 from aanlevering.settings import load_settings
 
@@ -119,7 +120,7 @@ def _ingest(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     settings = load_settings()
     rules = load_optout_rules(settings)
-    as_of = args.as_of or date.today()
+    as_of = args.as_of or run_day()
     with open_event_store(settings.event_store_url) as store:
         summary = OptOutRegister.load(store, rules).summary(as_of)
     regime = "applies" if as_of >= rules.effective_from else "does not apply yet"

@@ -22,7 +22,7 @@ from aanlevering.obligation.permission import may_deliver
 from aanlevering.obligation.rules import load_calendar_rules
 from aanlevering.obligation.service import record_decisions
 from aanlevering.obligation.status import RegistrationStatus, load_status, load_statuses
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 from aanlevering.settings import Settings, load_settings
 
 
@@ -123,7 +123,7 @@ def _decide(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     settings = load_settings()
-    on = args.on or date.today()
+    on = args.on or run_day()
     catalogue = _catalogue(args, settings)
     with open_event_store(settings.event_store_url) as store:
         if args.registration:
@@ -174,7 +174,7 @@ def _ledger(values: list[str]) -> StaticLedger:
 
 def _calendar(args: argparse.Namespace) -> int:
     settings = load_settings()
-    on = args.on or date.today()
+    on = args.on or run_day()
     catalogue = _catalogue(args, settings)
     rules = load_calendar_rules(settings)
     ledger = _ledger(args.delivered)

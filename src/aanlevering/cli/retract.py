@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
 from aanlevering.catalogue import load_catalogue
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +33,7 @@ def _retract(args: argparse.Namespace) -> int:
             Period.parse(args.period),
             default_ports(settings, store),
             reason=args.reason,
-            today=date.today(),
+            today=run_day(),
         )
     print(f"retracted: {receipt.idempotency_key} receipted as {receipt.receipt_id}")
     return 0

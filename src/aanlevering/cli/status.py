@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aanlevering.catalogue import load_catalogue
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.periods import run_day
 
 _MARK = {
     "overdue": "!!",
@@ -51,7 +52,7 @@ def _status(args: argparse.Namespace) -> int:
     settings = settings_for(args)
     catalogue = load_catalogue(settings.catalogue_dir)
     with open_event_store(settings.event_store_url) as store:
-        document = build_projections(store, catalogue, args.on or date.today())
+        document = build_projections(store, catalogue, args.on or run_day())
     if args.format == "html":
         return _html(document, args)
     from aanlevering.obligation.calendar_view import calendars

@@ -29,6 +29,7 @@ from typing import Any
 from aanlevering.obligation.calendar import add_months
 from aanlevering.obligation.rules import DEFAULT_GRACE_MONTHS
 from aanlevering.obligation.run_outcomes import BLOCKING_OUTCOMES
+from aanlevering.periods import run_day
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -323,7 +324,7 @@ def registration_calendar(
     latest = latest_versions(deliveries)
     cells = tuple(cell_for(registration, p, chosen, latest) for p in view.get("periods", []))
     yearly = view.get("yearly_check") or {}
-    as_of = _day(document.get("as_of")) or date.today()
+    as_of = _day(document.get("as_of")) or run_day()
     return RegistrationCalendar(
         registration=registration,
         name=str(view.get("name", registration)),

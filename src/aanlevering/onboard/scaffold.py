@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,6 +28,7 @@ from aanlevering.onboard.csv_match import (
     read_sample,
 )
 from aanlevering.onboard.fhir_scaffold import fhir_source_lines
+from aanlevering.periods import run_day
 from aanlevering.pseudonym_types import PseudonymType
 
 TODO = "# TODO"
@@ -140,7 +140,7 @@ def _header_lines(
     types = ", ".join(str(t) for t in matches_types) or "MRN"
     return [
         f"# Scaffolded by `aanlevering registrations new` from {sample.name} on "
-        f"{date.today().isoformat()}.",
+        f"{run_day().isoformat()}.",
         "# Decide every line marked TODO, then delete that TODO comment;",
         "# `aanlevering registrations check` fails while one is left.",
         f"id: {new_id}",

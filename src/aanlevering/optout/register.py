@@ -36,7 +36,7 @@ from aanlevering.optout.events import (
     scope_key,
 )
 from aanlevering.optout.rules import OptOutRules
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 
 log = logging.getLogger(__name__)
 
@@ -284,7 +284,7 @@ class OptOutRegister:
         self, registration: str, period: Period, as_of: date | None = None
     ) -> dict[str, date]:
         """Per opted-out patient reference, the first day of ``period`` whose care is removed."""
-        as_of = as_of or date.today()
+        as_of = as_of or run_day()
         starts: dict[str, date] = {}
         for ref, items in self._by_patient.items():
             days = [d for o in items if (d := self.exclusion_start(o, registration, period, as_of))]
@@ -303,7 +303,7 @@ class OptOutRegister:
         """
         if isinstance(when, Period):
             period = when
-            as_of = as_of or date.today()
+            as_of = as_of or run_day()
         else:
             period = Period(when, date.fromordinal(when.toordinal() + 1), "month")
             as_of = max(as_of or when, when)
