@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-
 REPO = Path(__file__).resolve().parents[3]
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
