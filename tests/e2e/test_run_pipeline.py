@@ -208,7 +208,7 @@ def test_cli_exit_codes(world: World, tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert outbox.returncode == 0, outbox.stderr[-2000:]
-    landed = tmp_path / "dica-dsaa" / "2026-Q3" / "v1"
+    landed = tmp_path / world.settings.provider_id / "dica-dsaa" / "2026-Q3" / "v1"
     assert {"manifest.json", "operatie.csv", "complicatie.csv", "receipt.json"} <= {
         p.name for p in landed.iterdir()
     }
