@@ -10,6 +10,7 @@ classes with their line and column, so callers keep their error handling.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, cast
 
 import yaml
@@ -20,6 +21,20 @@ _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def safe_load(text: str) -> Any:
     """The document in ``text`` (plain data only, as ``yaml.safe_load``), parsed by libyaml."""
     return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader
+
+
+#: Largest hand-written file read (the largest catalogue example is about 6 kB): a file
+#: beyond it is a mistake (a data export saved in the catalogue) and is not read into memory.
+MAX_FILE_BYTES = 1024 * 1024
+
+
+def read_hand_written(file: Path) -> str:
+    """The UTF-8 text of a hand-written file; OSError when larger than :data:`MAX_FILE_BYTES`."""
+    with file.open("rb") as handle:
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise OSError(f"larger than {MAX_FILE_BYTES} bytes; a catalogue file is hand-written YAML")
+    return data.decode("utf-8")
 
 
 #: Largest node count a hand-written catalogue file may expand to through aliases.

@@ -96,23 +96,9 @@ def _json_path(parts: Iterable[object]) -> str:
     return path
 
 
-#: Largest catalogue file read (the largest example is about 6 kB): a file beyond it
-#: is a mistake (a data export saved under the catalogue) and is not read into memory.
-MAX_FILE_BYTES = 1024 * 1024
-
-
-def read_catalogue_text(file: Path) -> str:
-    """The text of one catalogue file; OSError when it is larger than :data:`MAX_FILE_BYTES`."""
-    with file.open("rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise OSError(f"larger than {MAX_FILE_BYTES} bytes; a catalogue file is hand-written YAML")
-    return data.decode("utf-8")
-
-
 def _read_yaml(file: Path, problems: list[CatalogueProblem]) -> dict[str, Any] | None:
     try:
-        data = yaml_input.strict_load(read_catalogue_text(file))
+        data = yaml_input.strict_load(yaml_input.read_hand_written(file))
     except (OSError, UnicodeDecodeError) as error:
         problems.append(CatalogueProblem(str(file), "$", f"cannot read: {error}"))
         return None
