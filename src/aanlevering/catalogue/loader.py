@@ -437,6 +437,33 @@ def load_catalogue(root: Path | str) -> Catalogue:
     return Catalogue(registrations=registrations, root=str(root))
 
 
+def load_registration(root: Path | str, registration_id: str) -> RegistrationConfig:
+    """One registration, fully checked, whatever state the other files are in.
+
+    A run needs only its own registration: another engineer's broken file
+    must not stop it (decision 0421). Raises CatalogueInvalid listing every
+    problem when this registration does not load (its own file's and those of
+    the dictionaries), ConfigError naming the known ids when there is none.
+    """
+    registrations, problems = load_registrations(root)
+    if registration_id in registrations:
+        if problems:
+            log.warning(
+                "%d problem(s) in other files of catalogue %s; run `aanlevering registrations "
+                "check`",
+                len(problems),
+                root,
+            )
+        return registrations[registration_id]
+    own = Path(root) / "registrations" / f"{registration_id}.yaml"
+    if own.is_file():
+        dictionaries = Path(root) / "dictionaries"
+        raise CatalogueInvalid(
+            [p for p in problems if p.file == str(own) or Path(p.file).is_relative_to(dictionaries)]
+        )
+    return Catalogue(registrations=registrations, root=str(root)).get(registration_id)
+
+
 def load_registrations(
     root: Path | str,
 ) -> tuple[dict[str, RegistrationConfig], list[CatalogueProblem]]:
