@@ -10,8 +10,10 @@ import difflib
 import re
 from collections.abc import Iterator
 
-from aanlevering.catalogue.model import CsvSource, Dataset, RegistrationConfig
+from aanlevering.catalogue.model import WKZ_START, CsvSource, Dataset, RegistrationConfig
 from aanlevering.pseudonym_types import PseudonymType
+from aanlevering.settings import ENV_REFERENCE
+from aanlevering.tls import is_loopback_url
 
 #: Identity fields each pseudonym type needs (any one of a tuple suffices).
 PSEUDONYM_INPUTS: dict[PseudonymType, tuple[tuple[str, ...], ...]] = {
@@ -181,6 +183,48 @@ def _content_problems(config: RegistrationConfig) -> Iterator[Problem]:
         )
 
 
+#: Schemes an endpoint of each channel may have (http only to loopback or when allowed).
+_CHANNEL_SCHEMES = {"https": ("https", "http"), "sftp": ("sftp",)}
+
+
+def _endpoint_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """What the file itself fixes of the endpoint: no password, the channel's scheme (0422).
+
+    Parts that come from ``${VAR}`` references are checked when the run expands them.
+    """
+    delivery = config.delivery
+    scheme, separator, rest = (delivery.endpoint or "").partition("://")
+    if not separator or "$" in scheme:
+        return
+    where = "$.delivery.endpoint"
+    authority = rest.split("/", 1)[0]
+    userinfo, _, host = authority.rpartition("@")
+    if ":" in ENV_REFERENCE.sub("", userinfo):
+        yield (
+            where,
+            "carries a password (user:password@host); secrets stay out of the catalogue: "
+            "the channels read keys from files (AANLEVERING_REGISTRY_HOLDER_API_KEY_FILE, "
+            "AANLEVERING_SFTP_KEY_FILE)",
+        )
+    allowed = _CHANNEL_SCHEMES.get(delivery.channel)
+    if allowed and scheme.lower() not in allowed:
+        yield (
+            where,
+            f"channel {delivery.channel} needs an {allowed[0]}:// endpoint, not {scheme}://",
+        )
+    elif (
+        scheme.lower() == "http"
+        and not delivery.allow_insecure_http
+        and "$" not in host
+        and not is_loopback_url(f"http://{host}/")
+    ):
+        yield (
+            where,
+            "plain http:// to a non-loopback host is refused; use https:// "
+            "(or allow_insecure_http: true, never in production)",
+        )
+
+
 def check_registration(config: RegistrationConfig) -> list[Problem]:
     """Every cross-reference problem of a registration and its dictionary."""
     problems = list(_dictionary_problems(config))
@@ -196,4 +240,13 @@ def check_registration(config: RegistrationConfig) -> list[Problem]:
     problems.extend(_source_problems(config))
     problems.extend(_pseudonym_problems(config))
     problems.extend(_content_problems(config))
+    problems.extend(_endpoint_problems(config))
+    if config.start < WKZ_START:
+        problems.append(
+            (
+                "$.start",
+                f"{config.start} is before {WKZ_START}, when the Wkz took effect; "
+                "no period before it is owed",
+            )
+        )
     return problems
