@@ -129,6 +129,13 @@ def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
                 yield f"$.source.{kind}.datasets.{dataset_name}", "not a dataset of the dictionary"
         if isinstance(source, CsvSource):
             for dataset_name, csv in source.datasets.items():
+                if not {"patient_id", "mrn"} & set(csv.identity.values()):
+                    # Without it no record matches its patient's opt-out or pseudonym (0423).
+                    yield (
+                        f"$.source.csv.datasets.{dataset_name}.identity",
+                        "no column maps to patient_id or mrn: every dataset needs the "
+                        "patient's number, to match opt-outs and pseudonyms to its records",
+                    )
                 for column in sorted(set(csv.maps) - set(csv.columns)):
                     yield (
                         f"$.source.csv.datasets.{dataset_name}.maps.{column}",
