@@ -146,6 +146,8 @@ def _explain(error: ValidationError) -> str:
     """A message that names the field and, where the schema lists them, the allowed values."""
     parts = list(error.absolute_path)
     field = str(parts[-1]) if parts else "the file"
+    if len(parts) > 1 and isinstance(parts[-1], int):
+        field = f"{parts[-2]}[{parts[-1]}]"  # ``types[1] 'BSN'``, not ``1 'BSN'``
     label = _label(parts)
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
@@ -251,6 +253,11 @@ def build_dictionary(raw: Mapping[str, Any]) -> DataDictionary:
         option_sets=option_sets,
         published=_date(raw.get("published")),
         description=raw.get("description", ""),
+        pseudonym_types=(
+            tuple(PseudonymType(t) for t in raw["pseudonym_types"])
+            if "pseudonym_types" in raw
+            else None
+        ),
     )
 
 
@@ -497,8 +504,12 @@ def load_registrations(
                 CatalogueProblem(
                     str(file),
                     "$.dictionary",
-                    f"dictionary {key[0]} version {key[1]} not found under "
-                    f"{root / 'dictionaries' / key[0]}",
+                    (
+                        f"dictionary {key[0]} version {key[1]} has problems (listed for its file)"
+                        if (root / "dictionaries" / key[0] / f"{key[1]}.yaml").is_file()
+                        else f"dictionary {key[0]} version {key[1]} not found under "
+                        f"{root / 'dictionaries' / key[0]}"
+                    ),
                 )
             )
             continue

@@ -160,6 +160,8 @@ class DataDictionary:
     option_sets: Mapping[str, OptionSet] = field(default_factory=dict)
     published: date | None = None
     description: str = ""
+    #: The pseudonym types the registration's approval allows; None when not stated.
+    pseudonym_types: tuple[PseudonymType, ...] | None = None
 
     def dataset(self, name: str) -> Dataset:
         """The dataset called ``name``."""

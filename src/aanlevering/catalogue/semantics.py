@@ -155,6 +155,16 @@ def _pseudonym_problems(config: RegistrationConfig) -> Iterator[Problem]:
                 f"(got ttp_mode {pseudo.ttp_mode!r}, channel {config.delivery.channel!r})"
             ),
         )
+    approved = config.dictionary.pseudonym_types
+    if approved is not None:
+        for pseudonym_type in pseudo.types:
+            if pseudonym_type not in approved:
+                yield (
+                    "$.pseudonymisation.types",
+                    f"{pseudonym_type} is not among the types dictionary {config.dictionary.id} "
+                    f"{config.dictionary.version} allows ({', '.join(approved)}): "
+                    "the registration's approval decides which pseudonyms it may receive",
+                )
     if config.csv_source is None:
         return
     identity: set[str] = set()
