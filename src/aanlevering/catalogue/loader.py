@@ -453,6 +453,16 @@ def load_registration(root: Path | str, registration_id: str) -> RegistrationCon
     the dictionaries), ConfigError naming the known ids when there is none.
     """
     registrations, problems = load_registrations(root)
+    return pick_registration(root, registrations, problems, registration_id)
+
+
+def pick_registration(
+    root: Path | str,
+    registrations: Mapping[str, RegistrationConfig],
+    problems: list[CatalogueProblem],
+    registration_id: str,
+) -> RegistrationConfig:
+    """``registration_id`` of a :func:`load_registrations` result, as :func:`load_registration`."""
     if registration_id in registrations:
         if problems:
             log.warning(
@@ -468,7 +478,7 @@ def load_registration(root: Path | str, registration_id: str) -> RegistrationCon
         raise CatalogueInvalid(
             [p for p in problems if p.file == str(own) or Path(p.file).is_relative_to(dictionaries)]
         )
-    return Catalogue(registrations=registrations, root=str(root)).get(registration_id)
+    return Catalogue(registrations=dict(registrations), root=str(root)).get(registration_id)
 
 
 def load_registrations(
