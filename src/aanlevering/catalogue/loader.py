@@ -10,6 +10,7 @@ first. Layout of a catalogue folder::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -322,8 +323,17 @@ def _fhir_source(raw: Mapping[str, Any] | None) -> FhirSource | None:
     )
 
 
+def content_sha256(*documents: Mapping[str, Any]) -> str:
+    """sha256 of documents as data: the same keys and values give the same print."""
+    canonical = json.dumps(documents, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def build_registration(
-    raw: Mapping[str, Any], dictionary: DataDictionary, source_file: str = ""
+    raw: Mapping[str, Any],
+    dictionary: DataDictionary,
+    source_file: str = "",
+    config_sha256: str = "",
 ) -> RegistrationConfig:
     """Build the typed registration config from schema-valid data."""
     period_dataset, period_variable = raw["period_variable"].split(".", 1)
@@ -367,13 +377,15 @@ def build_registration(
         before_inclusion=raw.get("before_inclusion", "wait"),
         owner=raw.get("owner", "aanlevering"),
         source_file=source_file,
+        config_sha256=config_sha256,
     )
 
 
 def _load_dictionaries(
     root: Path, problems: list[CatalogueProblem]
-) -> dict[tuple[str, str], tuple[Path, DataDictionary]]:
-    dictionaries: dict[tuple[str, str], tuple[Path, DataDictionary]] = {}
+) -> dict[tuple[str, str], tuple[Path, DataDictionary, str]]:
+    """Every sound dictionary by (id, version): its file, the dictionary and its content print."""
+    dictionaries: dict[tuple[str, str], tuple[Path, DataDictionary, str]] = {}
     for file in sorted((root / "dictionaries").glob("*/*.yaml")):
         raw = _read_yaml(file, problems)
         if raw is None:
@@ -393,7 +405,7 @@ def _load_dictionaries(
                 )
             )
             continue
-        dictionaries[expected] = (file, build_dictionary(raw))
+        dictionaries[expected] = (file, build_dictionary(raw), content_sha256(raw))
     return dictionaries
 
 
@@ -523,7 +535,10 @@ def load_registrations(
                 )
             )
             continue
-        registration = build_registration(raw, dictionaries[key][1], str(file))
+        _, dictionary, dictionary_sha256 = dictionaries[key]
+        registration = build_registration(
+            raw, dictionary, str(file), content_sha256(raw, {"dictionary": dictionary_sha256})
+        )
         found = check_registration(registration) + identity_problems(registration)
         semantic = [CatalogueProblem(str(file), p, m) for p, m in found]
         if semantic:

@@ -307,6 +307,9 @@ class RegistrationConfig:
     owner: str = "aanlevering"
     description: str = ""
     source_file: str = ""
+    #: sha256 of the registration's and its dictionary's content as read (canonical JSON:
+    #: comments and layout do not count); the ledger keeps it per version (decision 0425).
+    config_sha256: str = ""
 
 
 @dataclass(frozen=True)

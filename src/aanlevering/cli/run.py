@@ -58,6 +58,16 @@ def _run(args: argparse.Namespace) -> int:
         f"({result.idempotency_key}); records {dict(result.record_counts)}; "
         f"excluded by opt-out {result.excluded_optouts}"
     )
+    if result.config_changed:
+        print(
+            f"note: the registration config of {result.registration} or its dictionary changed "
+            f"since the previous version of {result.period}"
+            + (
+                "; the data did not, so the registry holder keeps what it has"
+                if result.status == "already-delivered"
+                else ""
+            )
+        )
     if result.accounting:
         from aanlevering.deliver.accounting import Accounting
 
