@@ -210,7 +210,16 @@ def _endpoint_problems(config: RegistrationConfig) -> Iterator[Problem]:
     Parts that come from ``${VAR}`` references are checked when the run expands them.
     """
     delivery = config.delivery
-    scheme, separator, rest = (delivery.endpoint or "").partition("://")
+    endpoint = delivery.endpoint or ""
+    if delivery.channel == "outbox" and endpoint and not endpoint.startswith(("/", "${")):
+        # A relative folder lands wherever the process runs (the CLI's, a worker's cwd).
+        yield (
+            "$.delivery.endpoint",
+            "channel outbox needs an absolute folder (or a ${VAR} that holds one), "
+            "not a relative path or a URL",
+        )
+        return
+    scheme, separator, rest = endpoint.partition("://")
     if not separator or "$" in scheme:
         return
     where = "$.delivery.endpoint"

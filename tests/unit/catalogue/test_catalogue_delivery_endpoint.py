@@ -110,3 +110,19 @@ def test_a_start_before_the_wkz_is_refused(catalogue_copy: Path) -> None:
 
 def test_a_later_start_loads(catalogue_copy: Path) -> None:
     assert _problems_of(catalogue_copy, "ldtr", lambda data: data.update(start="2026-04-01")) == ""
+
+
+@pytest.mark.parametrize("endpoint", ["outbox/dica", "../../srv/out", "file:///srv/outbox"])
+def test_an_outbox_that_is_no_absolute_folder_is_refused(
+    catalogue_copy: Path, endpoint: str
+) -> None:
+    # A relative folder lands wherever the process happens to run (CLI, Airflow worker).
+    problems = _problems_of(catalogue_copy, "dica-dsaa", _endpoint("outbox", endpoint))
+    assert (
+        "dica-dsaa.yaml: $.delivery.endpoint: channel outbox needs an absolute folder" in problems
+    )
+
+
+@pytest.mark.parametrize("endpoint", ["/srv/aanlevering/outbox", "${AANLEVERING_HOME}/outbox"])
+def test_an_absolute_or_environment_outbox_loads(catalogue_copy: Path, endpoint: str) -> None:
+    assert _problems_of(catalogue_copy, "dica-dsaa", _endpoint("outbox", endpoint)) == ""
