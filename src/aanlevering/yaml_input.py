@@ -10,6 +10,7 @@ classes with their line and column, so callers keep their error handling.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,6 +36,18 @@ def read_hand_written(file: Path) -> str:
     if len(data) > MAX_FILE_BYTES:
         raise OSError(f"larger than {MAX_FILE_BYTES} bytes; a catalogue file is hand-written YAML")
     return data.decode("utf-8")
+
+
+#: What a misnamed catalogue file is told (decision 0426).
+MISNAMED = "only files named <id>.yaml are read; rename it to end in .yaml"
+
+
+def misnamed_yaml_files(files: Iterable[Path]) -> list[Path]:
+    """The files that are YAML by name but not ``*.yaml`` (``x.yml``, ``X.YAML``), sorted.
+
+    Catalogue folders are read as ``*.yaml``; such a file would be left out silently.
+    """
+    return sorted(f for f in files if f.suffix.lower() in (".yml", ".yaml") and f.suffix != ".yaml")
 
 
 #: Largest node count a hand-written catalogue file may expand to through aliases.

@@ -106,7 +106,11 @@ def read_registrations(
     the second, so one broken file does not take every DAG down with it.
     """
     listings: list[RegistrationListing] = []
-    broken: list[BrokenRegistration] = []
+    folder = catalogue_dir / "registrations"
+    broken = [
+        BrokenRegistration(str(file), file.stem, f"{file}: {yaml_input.MISNAMED}")
+        for file in yaml_input.misnamed_yaml_files(folder.iterdir() if folder.is_dir() else ())
+    ]
     for file in sorted((catalogue_dir / "registrations").glob("*.yaml")):
         try:
             listings.append(_listing(file))

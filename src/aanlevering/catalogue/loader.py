@@ -386,6 +386,8 @@ def _load_dictionaries(
 ) -> dict[tuple[str, str], tuple[Path, DataDictionary, str]]:
     """Every sound dictionary by (id, version): its file, the dictionary and its content print."""
     dictionaries: dict[tuple[str, str], tuple[Path, DataDictionary, str]] = {}
+    for file in yaml_input.misnamed_yaml_files((root / "dictionaries").glob("*/*")):
+        problems.append(CatalogueProblem(str(file), "$", yaml_input.MISNAMED))
     for file in sorted((root / "dictionaries").glob("*/*.yaml")):
         raw = _read_yaml(file, problems)
         if raw is None:
@@ -507,6 +509,8 @@ def load_registrations(
     problems: list[CatalogueProblem] = []
     dictionaries = _load_dictionaries(root, problems)
     registrations: dict[str, RegistrationConfig] = {}
+    for file in yaml_input.misnamed_yaml_files((root / "registrations").iterdir()):
+        problems.append(CatalogueProblem(str(file), "$", yaml_input.MISNAMED))
     for file in sorted((root / "registrations").glob("*.yaml")):
         raw = _read_yaml(file, problems)
         if raw is None:
