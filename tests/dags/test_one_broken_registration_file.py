@@ -15,6 +15,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk.exceptions import AirflowFailException
 
 from aanlevering.airflow.factory import build_dags
+from aanlevering.errors import ConfigError
 from conftest import REPO
 
 CATALOGUE = REPO / "schemas" / "catalogue"
@@ -83,3 +84,9 @@ def test_the_dag_processor_reports_no_import_error_and_a_warning(
     assert {"deliver-dica-dsaa", "deliver-nkr-borst", *SUPPORT} <= set(dagbag.dag_ids)
     warned = " ".join(w for ws in dagbag.captured_warnings.values() for w in ws)
     assert "ldtr.yaml: frequency must be one of" in warned
+
+
+def test_a_catalogue_folder_that_is_not_there_is_an_error_not_zero_dags(tmp_path: Path) -> None:
+    # A mistyped AANLEVERING_CATALOGUE made every delivery DAG vanish without a word.
+    with pytest.raises(ConfigError, match=r"has no 'registrations' folder"):
+        build_dags(tmp_path / "catalogus")

@@ -107,9 +107,15 @@ def read_registrations(
     """
     listings: list[RegistrationListing] = []
     folder = catalogue_dir / "registrations"
+    if not folder.is_dir():
+        # The whole installation's setting is wrong: an import error, not zero DAGs.
+        raise ConfigError(
+            f"catalogue folder {catalogue_dir} has no 'registrations' folder "
+            "(check AANLEVERING_CATALOGUE)"
+        )
     broken = [
         BrokenRegistration(str(file), file.stem, f"{file}: {yaml_input.MISNAMED}")
-        for file in yaml_input.misnamed_yaml_files(folder.iterdir() if folder.is_dir() else ())
+        for file in yaml_input.misnamed_yaml_files(folder.iterdir())
     ]
     for file in sorted((catalogue_dir / "registrations").glob("*.yaml")):
         try:
