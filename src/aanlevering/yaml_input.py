@@ -66,6 +66,16 @@ class _StrictLoader(_SAFE_LOADER):  # type: ignore[misc]
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, list | dict):
                 continue  # unhashable; the safe constructor reports it
+            if isinstance(key, bool) or not isinstance(key, str | int):
+                # YAML 1.1 reads ``yes:`` as true and ``2026-01-01:`` as a date; as JSON
+                # they would become "true" or crash, never the text the engineer wrote.
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"key {key_node.value!r} is read as {type(key).__name__}, not as text; "
+                    f"quote it ('{key_node.value}') to mean the text",
+                    key_node.start_mark,
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     "while reading a mapping",

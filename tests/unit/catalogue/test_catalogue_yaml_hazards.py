@@ -120,3 +120,30 @@ def test_the_cli_exits_2_naming_the_file_for_each_hazard(catalogue_copy: Path) -
     assert result.returncode == 2, result.stderr
     assert "kring.yaml: $: invalid YAML" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "read_as"), [("yes", "bool"), ("No", "bool"), ("2026-01-01", "date"), ("~", "NoneType")]
+)
+def test_a_map_key_yaml_reads_as_no_text_is_refused_with_its_line(
+    catalogue_copy: Path, key: str, read_as: str
+) -> None:
+    # YAML 1.1 reads ``yes:`` as true: a map of Yes/No export values became
+    # {"true": ..., "false": ...} without a word; a date key crashed the loader.
+    file = catalogue_copy / "registrations" / "ldtr.yaml"
+    text = file.read_text(encoding="utf-8")
+    text = text.replace("map: {male: M,", f"map: {{{key}: M, male: M,")
+    file.write_text(text, encoding="utf-8")
+    loaded, problems = _problems(catalogue_copy)
+    assert "ldtr" not in loaded
+    assert len(problems) == 1, problems
+    assert "ldtr.yaml: $: invalid YAML: line" in problems[0]
+    assert f"key {key!r} is read as {read_as}, not as text; quote it" in problems[0]
+
+
+def test_a_number_key_is_read_as_its_text(catalogue_copy: Path) -> None:
+    file = catalogue_copy / "registrations" / "ldtr.yaml"
+    text = file.read_text(encoding="utf-8").replace("map: {male: M,", "map: {1: M, male: M,")
+    file.write_text(text, encoding="utf-8")
+    loaded, problems = _problems(catalogue_copy)
+    assert problems == [] and "ldtr" in loaded
