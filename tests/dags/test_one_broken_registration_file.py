@@ -90,3 +90,16 @@ def test_a_catalogue_folder_that_is_not_there_is_an_error_not_zero_dags(tmp_path
     # A mistyped AANLEVERING_CATALOGUE made every delivery DAG vanish without a word.
     with pytest.raises(ConfigError, match=r"has no 'registrations' folder"):
         build_dags(tmp_path / "catalogus")
+
+
+def test_a_registration_without_frequency_gets_no_yearly_schedule(tmp_path: Path) -> None:
+    # The schema requires frequency; the listing used to schedule such a file yearly.
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    ldtr = catalogue / "registrations" / "ldtr.yaml"
+    ldtr.write_text(
+        ldtr.read_text(encoding="utf-8").replace("frequency: month\n", ""), encoding="utf-8"
+    )
+    with pytest.warns(UserWarning, match=r"ldtr.yaml: 'frequency' must be a non-empty string"):
+        dags = build_dags(catalogue)
+    assert [t.task_id for t in dags["deliver-ldtr"].tasks] == ["config_error"]

@@ -79,7 +79,7 @@ def _listing(file: Path) -> RegistrationListing:
             f"{file}: 'id' must be the file name without .yaml, in lower-case letters, "
             "digits and '-'"
         )
-    frequency = _text(raw, "frequency", file, "year")
+    frequency = _text(raw, "frequency", file)
     if frequency not in FREQUENCIES:
         raise ConfigError(f"{file}: frequency must be one of {', '.join(FREQUENCIES)}")
     return RegistrationListing(
