@@ -119,6 +119,12 @@ def _target_hint(config: RegistrationConfig, dataset: Dataset, target: str) -> s
     return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
+def _inside_the_input(pattern: str) -> bool:
+    """Whether a CSV ``file`` pattern stays inside the input folder (decision 0428)."""
+    parts = pattern.replace("\\", "/").split("/")
+    return bool(pattern) and not pattern.startswith(("/", "\\", "~")) and ".." not in parts
+
+
 def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
     names = {d.name for d in config.dictionary.datasets}
     for kind, source in (("csv", config.csv_source), ("fhir", config.fhir_source)):
@@ -129,6 +135,12 @@ def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
                 yield f"$.source.{kind}.datasets.{dataset_name}", "not a dataset of the dictionary"
         if isinstance(source, CsvSource):
             for dataset_name, csv in source.datasets.items():
+                if not _inside_the_input(csv.file):
+                    yield (
+                        f"$.source.csv.datasets.{dataset_name}.file",
+                        "must be a file name or glob inside the input folder (relative, "
+                        f"without '..'), not {csv.file!r}",
+                    )
                 if not {"patient_id", "mrn"} & set(csv.identity.values()):
                     # Without it no record matches its patient's opt-out or pseudonym (0423).
                     yield (
