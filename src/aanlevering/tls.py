@@ -27,9 +27,14 @@ _TRUE = {"1", "true", "yes", "on"}
 
 
 def is_loopback_url(url: str) -> bool:
-    """True when the URL's host is localhost or a loopback address."""
+    """True when the URL's host is ``localhost``, in 127.0.0.0/8, or ``::1``.
+
+    Not a name under ``.localhost`` (decision 0403): RFC 6761 asks resolvers to
+    keep those on loopback, but whether this host's resolver (or a DNS server
+    behind it) does is not ours to know, and ``evil.localhost`` may point anywhere.
+    """
     host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

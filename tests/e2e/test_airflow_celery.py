@@ -452,7 +452,8 @@ def test_backfills_of_two_registrations_run_on_both_celery_workers_to_receipts(
     assert "demo-hospital.dica-dsaa.2026-Q1.v1" in [
         e["idempotency_key"] for e in world.holder.ledger()
     ]
-    assert (world.home / "outbox" / "ldtr" / "2026-02" / "v1" / "manifest.json").is_file()
+    outbox = world.home / "outbox" / world.settings.provider_id  # decision 0400
+    assert (outbox / "ldtr" / "2026-02" / "v1" / "manifest.json").is_file()
     # Nothing in the components' logs or the task logs identifies a patient.
     task_logs = sorted((cluster.home / "logs").rglob("*.log"))
     assert len(task_logs) >= 2 * len(STAGE_NAMES)

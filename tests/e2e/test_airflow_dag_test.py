@@ -234,7 +234,8 @@ def test_monthly_registration_delivers_into_its_outbox(
     with world.store() as store:
         entry = load_ledger(store).current("ldtr", "2026-02")
     assert entry is not None and entry.status == "receipted"
-    assert (world.home / "outbox" / "ldtr" / "2026-02" / "v1" / "manifest.json").is_file()
+    outbox = world.home / "outbox" / world.settings.provider_id  # decision 0400
+    assert (outbox / "ldtr" / "2026-02" / "v1" / "manifest.json").is_file()
     _no_identifiers(world, json.dumps(result["xcoms"]) + result["log"])
 
 

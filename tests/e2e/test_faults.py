@@ -259,6 +259,7 @@ def test_killed_after_any_stage_a_rerun_ends_with_one_delivery_and_its_contents(
     expected = "already-delivered" if last == "deliver" else "delivered"
     assert (result.status, result.version) == (expected, 1)
     assert [(e.version, e.status) for e in versions] == [(1, "receipted")]
-    assert [p.name for p in (outbox / "ldtr" / period).iterdir()] == ["v1"]
+    placed = outbox / world.settings.provider_id / "ldtr" / period  # decision 0400
+    assert [p.name for p in placed.iterdir()] == ["v1"]
     assert contents and {e.parts for e in contents} == {len(contents)}
     assert sum(len(e.patient_refs) for e in contents) > 0

@@ -87,6 +87,7 @@ class Network:
         *,
         config: RegistrationConfig | None = None,
         allow_open_period: bool = False,
+        outbox: Path | None = None,
     ) -> RunResult:
         """One run of the pipeline for ``hospital`` (in its home, with its keys)."""
         h = self.hospitals[hospital]
@@ -106,6 +107,7 @@ class Network:
                     Period.parse(period),
                     today=TODAY,
                     allow_open_period=allow_open_period,
+                    outbox=outbox,
                 ),
                 Ports(store=store, ttp=client, channel_for=channel_for),
             )
@@ -328,6 +330,35 @@ def test_sftp_three_hospitals_three_receipts_and_linkage(
         receipts[hospital] = result.receipt
     labels = _three_deliveries(network, "ldtr", "2026-03", receipts)
     assert any(label.startswith("NGG:v1:") for label in labels[A])
+
+
+def test_outbox_shared_by_three_hospitals_three_receipts_in_three_folders(
+    network: Network,
+) -> None:
+    """One outbox root for all (decision 0400): each hospital its own folder and receipt."""
+    shared = network.home / "shared-outbox"
+    receipts = {}
+    for hospital in SHARING:
+        h = network.hospitals[hospital]
+        result = network.deliver(
+            hospital, "dica-dsaa", "2026-Q3", h.demo / "csv-utf8", outbox=shared
+        )
+        assert result.status == "delivered" and result.receipt is not None
+        assert result.receipt.channel == "outbox" and not result.receipt.duplicate
+        assert result.receipt.provider == hospital
+        receipts[hospital] = result.receipt
+    assert len({r.receipt_id for r in receipts.values()}) == 3
+    assert sorted(p.name for p in shared.iterdir()) == sorted(SHARING)
+    for hospital, receipt in receipts.items():
+        folder = shared / hospital / "dica-dsaa" / "2026-Q3" / "v1"
+        held = json.loads((folder / "receipt.json").read_text(encoding="utf-8"))
+        assert held["receipt_id"] == receipt.receipt_id and held["provider"] == hospital
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["idempotency_key"] == f"{hospital}.dica-dsaa.2026-Q3.v1"
+    again = network.deliver(
+        B, "dica-dsaa", "2026-Q3", network.hospitals[B].demo / "csv-utf8", outbox=shared
+    )
+    assert again.status == "already-delivered"
 
 
 def test_hospital_with_another_source_key_is_refused_naming_the_key(network: Network) -> None:

@@ -30,8 +30,12 @@ def _serve(server: ThreadingHTTPServer) -> None:
 
 
 @contextmanager
-def redirecting_server(ca: DemoCA, status: int = 307) -> Iterator[tuple[str, Recorder]]:
-    """(https base URL that redirects, recorder on ``http://localhost`` it redirects to)."""
+def redirecting_server(ca: DemoCA | None, status: int = 307) -> Iterator[tuple[str, Recorder]]:
+    """(base URL that redirects, recorder on ``http://localhost`` it redirects to).
+
+    With ``ca`` the redirecting server speaks TLS (``https://127.0.0.1``); without,
+    plain ``http://127.0.0.1`` (for clients inside the hospital, decision 0402).
+    """
     recorder = Recorder(url="")
 
     class Record(BaseHTTPRequestHandler):
@@ -47,7 +51,7 @@ def redirecting_server(ca: DemoCA, status: int = 307) -> Iterator[tuple[str, Rec
             self.end_headers()
             self.wfile.write(answer)
 
-        do_GET = do_PUT = do_POST = _answer  # noqa: N815 - http.server's names
+        do_GET = do_PUT = do_POST = do_DELETE = _answer  # noqa: N815 - http.server's names
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
@@ -65,19 +69,22 @@ def redirecting_server(ca: DemoCA, status: int = 307) -> Iterator[tuple[str, Rec
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-        do_GET = do_PUT = do_POST = _answer  # noqa: N815 - http.server's names
+        do_GET = do_PUT = do_POST = do_DELETE = _answer  # noqa: N815 - http.server's names
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
 
     origin = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(ca.server_cert, ca.server_key)
-    origin.socket = context.wrap_socket(origin.socket, server_side=True)
+    scheme = "http"
+    if ca is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(ca.server_cert, ca.server_key)
+        origin.socket = context.wrap_socket(origin.socket, server_side=True)
+        scheme = "https"
     for server in (target, origin):
         _serve(server)
     try:
-        yield f"https://127.0.0.1:{origin.server_address[1]}", recorder
+        yield f"{scheme}://127.0.0.1:{origin.server_address[1]}", recorder
     finally:
         for server in (target, origin):
             server.shutdown()

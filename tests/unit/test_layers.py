@@ -45,6 +45,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "periods",
             "pseudonym_types",
             "tls",
+            "bounded_answers",
             "json_input",
             "yaml_input",
             "actor",

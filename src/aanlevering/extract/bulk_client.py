@@ -36,6 +36,7 @@ from typing import Any, Literal
 import requests
 
 from aanlevering.errors import ExtractError
+from aanlevering.tls import redirect_refusal
 
 log = logging.getLogger(__name__)
 
@@ -153,13 +154,29 @@ class BulkExportClient:
             headers["Authorization"] = f"Bearer {self.token}"
         return headers
 
-    def _get(self, url: str, headers: Mapping[str, str], **kwargs: Any) -> requests.Response:
+    def _get(
+        self, url: str, headers: Mapping[str, str], what: str, **kwargs: Any
+    ) -> requests.Response:
+        """GET without following redirects: a 3xx is a BulkExportError (decision 0402).
+
+        Why: a redirect would take the bearer token's request (and on to the
+        download) to a host never configured; the manifest names every file
+        URL itself, so a server has no need to redirect.
+        """
         try:
-            return self.session.get(
-                url, headers=dict(headers), timeout=self.policy.request_timeout, **kwargs
+            response = self.session.get(
+                url,
+                headers=dict(headers),
+                timeout=self.policy.request_timeout,
+                allow_redirects=False,
+                **kwargs,
             )
         except requests.RequestException as error:
             raise BulkExportError(f"bulk export: cannot reach {url}: {error}") from None
+        if 300 <= response.status_code < 400:
+            response.close()
+            raise BulkExportError(redirect_refusal("FHIR server", what, response))
+        return response
 
     def kick_off(
         self,
@@ -177,7 +194,7 @@ class BulkExportClient:
         if since:
             params["_since"] = since
         headers = self._headers(FHIR_JSON) | {"Prefer": "respond-async"}
-        response = self._get(url, headers, params=params)
+        response = self._get(url, headers, "the bulk export kick-off", params=params)
         if response.status_code != 202:
             raise BulkExportError(
                 f"bulk export kick-off {url} failed: HTTP {response.status_code}: "
@@ -195,7 +212,9 @@ class BulkExportClient:
         progress = ""
         polls = 0
         while True:
-            response = self._get(status_url, self._headers("application/json"))
+            response = self._get(
+                status_url, self._headers("application/json"), "the bulk export status request"
+            )
             polls += 1
             if response.status_code == 200:
                 return self._manifest(response, status_url)
@@ -274,7 +293,7 @@ class BulkExportClient:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".part")
         headers = self._headers(FHIR_NDJSON, with_token=needs_token)
-        response = self._get(url, headers, stream=True)
+        response = self._get(url, headers, f"the download of {target.name}", stream=True)
         with response:
             if response.status_code != 200:
                 raise BulkExportError(
@@ -296,11 +315,12 @@ class BulkExportClient:
                 status_url,
                 headers=self._headers("application/json"),
                 timeout=self.policy.request_timeout,
+                allow_redirects=False,
             )
         except requests.RequestException as error:
             log.warning("could not delete bulk export %s: %s", status_url, error)
             return
-        if response.status_code >= 400:
+        if response.status_code >= 300:  # a redirect is not followed either
             log.warning(
                 "deleting bulk export %s answered HTTP %d", status_url, response.status_code
             )

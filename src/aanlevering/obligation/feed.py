@@ -43,6 +43,7 @@ from aanlevering.obligation.decisions import (
     RegisterDecision,
     to_event,
 )
+from aanlevering.tls import redirect_refusal
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,14 @@ def read_feed(source: str) -> list[RegisterDecision]:
 
 def _download(url: str) -> tuple[str, FeedFormat]:
     try:
-        response = requests.get(url, timeout=HTTP_TIMEOUT)
+        # No redirect is followed (decision 0402): the feed comes from the URL configured.
+        response = requests.get(url, timeout=HTTP_TIMEOUT, allow_redirects=False)
     except requests.RequestException as error:
         raise ConfigError(f"decision feed {url}: cannot fetch ({type(error).__name__})") from error
+    if 300 <= response.status_code < 400:
+        raise ConfigError(
+            f"decision feed {url}: " + redirect_refusal("its server", "the request", response)
+        )
     if response.status_code != 200:
         raise ConfigError(f"decision feed {url}: HTTP {response.status_code}, expected 200")
     try:

@@ -30,7 +30,7 @@ from aanlevering.pipeline.stages import (
     execute_stage,
     initial_values,
 )
-from aanlevering.pipeline.state import MemoryRunState, RunState, run_folder_path
+from aanlevering.pipeline.state import GIVEN_RUN_ID, MemoryRunState, RunState, run_folder_path
 from aanlevering.progress import StageProgress
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings
@@ -107,7 +107,8 @@ def start_state(
             outbox=request.outbox,
             allow_open_period=request.allow_open_period,
             one_process=isinstance(state, MemoryRunState),
-        )
+        ),
+        **{GIVEN_RUN_ID: run_id},  # which id this folder is for (decision 0404)
     )
     return state
 

@@ -10,7 +10,7 @@ layout and clean-up rules.
 
 Staging layout, the same on both paths::
 
-    $AANLEVERING_HOME/staging/<provider>/<registration>/<period>/run-<run id>/
+    $AANLEVERING_HOME/staging/<provider>/<registration>/<period>/run-<safe_name(run id)>/
         run.json        the state: references and counts, never patient data
         work/           tables handed between stages (folder state only)
         out/            the delivery files and manifest, exactly as sent
@@ -18,6 +18,7 @@ Staging layout, the same on both paths::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -32,19 +33,61 @@ from aanlevering.extract.model import Extract
 from aanlevering.pseudonym.model import PseudonymTable
 
 STATE_FILE = "run.json"
+#: The run id as it was given (Airflow's, a manual one), beside its folder name ``run_id``.
+GIVEN_RUN_ID = "given_run_id"
 
 
 def run_folder_path(
     staging_dir: Path, provider_id: str, registration_id: str, period_label: str, run_id: str
 ) -> Path:
     """The staging folder of one run; every run has its own, so runs never share files."""
-    safe_run = safe_name(run_id)
-    return staging_dir / safe_name(provider_id) / registration_id / period_label / f"run-{safe_run}"
+    return run_folder_named(
+        staging_dir, provider_id, registration_id, period_label, safe_name(run_id)
+    )
+
+
+def run_folder_named(
+    staging_dir: Path, provider_id: str, registration_id: str, period_label: str, run_name: str
+) -> Path:
+    """The staging folder of the run whose :func:`safe_name` is ``run_name`` (applied once)."""
+    return staging_dir / safe_name(provider_id) / registration_id / period_label / f"run-{run_name}"
+
+
+_KEPT = frozenset("-_.")
+_HASH_MARK = "@"  # never kept from an id, so it marks a hashed name (decision 0404)
+_HASH_HEX = 12
+#: The readable part of a hashed name is cut here: the name stays a valid file name and
+#: part of a TTP request id (``guards.check_run_id``: at most 151 characters).
+_READABLE_MAX = 100
 
 
 def safe_name(value: str) -> str:
-    """A path segment from an outside id (an Airflow run id holds ``:`` and ``+``)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in value) or "_"
+    """A path segment from an outside id, different for every different id.
+
+    Why: the run id names the run's folder and holds its lock, and it comes
+    from outside (an Airflow run id holds ``:`` and ``+``; a manual one holds
+    anything). An id of only ASCII letters, digits, ``-``, ``_`` and ``.`` is its
+    own name (the CLI's ids, provider ids: names as before). Any other keeps its
+    readable part (other characters as ``_``, at most 100 of them) and gets
+    ``@`` and 12 hex digits of the id's sha256: ``@`` is never kept from an id,
+    so a hashed name is never another id's own name, and two ids share a name
+    only if their hashes collide. ``@`` is also one of the characters a TTP
+    request id may hold (the name is sent as the run id). Not idempotent:
+    apply it once, to the original id.
+    """
+    readable = "".join(c if c.isascii() and (c.isalnum() or c in _KEPT) else "_" for c in value)
+    if readable == value and value not in {"", ".", ".."}:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{readable[:_READABLE_MAX]}{_HASH_MARK}{digest[:_HASH_HEX]}"
+
+
+def legacy_safe_name(value: str) -> str:
+    """The name :func:`safe_name` gave before decision 0404 (not injective).
+
+    Only for finding a run folder or lock made before then; never for a new one.
+    """
+    return "".join(c if c.isalnum() or c in _KEPT else "_" for c in value) or "_"
 
 
 class RunState(Protocol):

@@ -15,10 +15,11 @@ this content was delivered and receipted before.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from aanlevering.catalogue.loader import load_registration
 from aanlevering.periods import Period
@@ -33,7 +34,7 @@ from aanlevering.pipeline.stages import (
 from aanlevering.runs.credentials import CredentialsSource
 from aanlevering.runs.folder import RunFolder
 from aanlevering.runs.inputs import input_path_for, outbox_for
-from aanlevering.settings import load_settings
+from aanlevering.settings import Settings, load_settings
 
 __all__ = [
     "AlreadyDelivered",
@@ -142,7 +143,7 @@ def check_own_folder(
     state (removed after the receipt, or purged) keeps the error saying so.
     """
     from aanlevering.errors import ConfigError
-    from aanlevering.pipeline.state import run_folder_path, safe_name
+    from aanlevering.pipeline.state import run_folder_named
 
     settings = load_settings()
     refused = ConfigError(
@@ -152,22 +153,61 @@ def check_own_folder(
     )
     path = folder.path.resolve()
     registration = registration_id if registration_id is not None else path.parent.parent.name
-    run = safe_name(run_id) if run_id is not None else path.name.removeprefix("run-")
     try:
         period = Period.parse(path.parent.name).label
     except ConfigError:
         raise refused from None
     staging, provider = settings.staging_dir, settings.provider_id
-    expected = run_folder_path(staging, provider, registration, period, run).resolve()
-    if path.parent.name != period or path != expected:
+    names = [path.name.removeprefix("run-")] if run_id is None else run_names(run_id)
+    run = next(
+        (
+            name
+            for name in names
+            if path == run_folder_named(staging, provider, registration, period, name).resolve()
+        ),
+        None,
+    )
+    if path.parent.name != period or run is None:
         raise refused
     values = folder.values()
+    if run_id is not None and own_run_name(run_id, values) != run:
+        raise refused
     if (values.get("registration"), values.get("period"), values.get("run_id")) != (
         registration,
         period,
         run,
     ):
         raise refused
+
+
+def run_names(run_id: str) -> list[str]:
+    """The names ``run_id``'s folder and lock may have: its own, then its pre-0404 one."""
+    from aanlevering.pipeline.state import legacy_safe_name, safe_name
+
+    names = [safe_name(run_id)]
+    if legacy_safe_name(run_id) != names[0]:
+        names.append(legacy_safe_name(run_id))
+    return names
+
+
+def own_run_name(run_id: str, values: Mapping[str, Any]) -> str | None:
+    """The folder and lock name of ``run_id`` for a run whose state holds ``values``.
+
+    Its :func:`safe_name` when the state names ``run_id`` as the id it was
+    given. Its name from before decision 0404 only for a state written before
+    then (it names no given id, and that name): a run started before the
+    upgrade continues in its folder, under its lock. A folder made since for
+    another id that once had the same name names that other id, and is never
+    taken for this run's. None: the state is not this run's.
+    """
+    from aanlevering.pipeline.state import GIVEN_RUN_ID, legacy_safe_name, safe_name
+
+    given = values.get(GIVEN_RUN_ID)
+    if given is not None:
+        return safe_name(run_id) if given == run_id else None
+    if values.get("run_id") == legacy_safe_name(run_id):
+        return legacy_safe_name(run_id)
+    return safe_name(run_id)
 
 
 def release_failed_run(registration_id: str, period_label: str, run_id: str) -> None:
@@ -186,10 +226,35 @@ def release_failed_run(registration_id: str, period_label: str, run_id: str) -> 
     settings = load_settings()
     scope = LockScope(settings.provider_id, registration_id, Period.parse(period_label).label)
     with open_event_store(settings.event_store_url) as store:
-        release(store, scope, safe_name(run_id), "failed")
+        release(store, scope, safe_name(run_id), "failed")  # only if that name holds it
+        legacy = _legacy_run_folder(settings, registration_id, period_label, run_id)
+        if legacy is not None:  # a run started before decision 0404: its lock has that name
+            release(store, scope, legacy, "failed")
     log.info(
         "run %s: failed for good; the lock of %s %s is released",
         run_id,
         registration_id,
         period_label,
     )
+
+
+def _legacy_run_folder(
+    settings: Settings, registration_id: str, period_label: str, run_id: str
+) -> str | None:
+    """``run_id``'s pre-0404 name if a folder by it holds a state written before 0404 for it.
+
+    Why so strict: that name may since be another run's own (an id equal to it);
+    that run's folder names its id, so its lock is never released for this run.
+    """
+    from aanlevering.pipeline.state import legacy_safe_name, run_folder_named, safe_name
+
+    name = legacy_safe_name(run_id)
+    if name == safe_name(run_id):
+        return None
+    period = Period.parse(period_label).label
+    staging, provider = settings.staging_dir, settings.provider_id
+    path = run_folder_named(staging, provider, registration_id, period, name)
+    if not (path / "run.json").is_file():
+        return None
+    values = RunFolder(path).values()
+    return name if own_run_name(run_id, values) == name else None

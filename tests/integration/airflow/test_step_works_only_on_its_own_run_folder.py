@@ -25,7 +25,7 @@ import pytest
 
 from aanlevering.periods import Period
 from aanlevering.pipeline.stages import initial_values
-from aanlevering.pipeline.state import run_folder_path
+from aanlevering.pipeline.state import GIVEN_RUN_ID, run_folder_path
 from aanlevering.runs.folder import RunFolder
 
 REPO = Path(__file__).resolve().parents[3]
@@ -55,6 +55,7 @@ except AirflowFailException as refused:
 
 
 def _folder(staging: Path, registration: str, period: str, run_id: str) -> Path:
+    """A run folder as start_run makes it (its state names the run id it was given)."""
     path = run_folder_path(staging, PROVIDER, registration, period, run_id)
     RunFolder(path).update(
         **initial_values(
@@ -65,7 +66,8 @@ def _folder(staging: Path, registration: str, period: str, run_id: str) -> Path:
             input_path=staging.parent / "no-input",
             outbox=None,
             allow_open_period=False,
-        )
+        ),
+        **{GIVEN_RUN_ID: run_id},
     )
     return path
 
@@ -176,3 +178,51 @@ def test_a_state_naming_another_registration_in_this_runs_folder_is_refused(home
     outcome, message = _task(home, "extract", own, OWN_RUN)
     assert outcome == "failed" and "not the run folder of this run" in message
     _untouched(home, own, before)
+
+
+def _legacy_folder(staging: Path, registration: str, period: str, run_id: str) -> Path:
+    """A run folder as start_run named it before decision 0404 (no hash of the run id)."""
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id) or "_"
+    path = staging / PROVIDER / registration / period / f"run-{name}"
+    RunFolder(path).update(
+        **initial_values(
+            registration_id=registration,
+            period=Period.parse(period),
+            run_id=name,
+            today=date(2026, 4, 2),
+            input_path=staging.parent / "no-input",
+            outbox=None,
+            allow_open_period=False,
+        )
+    )
+    return path
+
+
+def test_a_crafted_run_id_that_once_named_the_same_folder_is_refused(home: Path) -> None:
+    # A manual run id made to be what OWN_RUN's folder name used to be (decision 0404).
+    crafted = "scheduled__2026-04-01T00_00_00_00_00"
+    own = _folder(home / "staging", "dica-dsaa", "2026-Q1", OWN_RUN)
+    before = RunFolder(own).values()
+    outcome, message = _task(home, "apply_optouts", own, crafted)
+    assert outcome == "failed" and "not the run folder of this run" in message
+    _untouched(home, own, before)
+
+
+def test_a_run_folder_made_before_the_hashed_names_is_still_its_runs(home: Path) -> None:
+    # A run started before the upgrade continues in the folder it has (decision 0404).
+    legacy = _legacy_folder(home / "staging", "dica-dsaa", "2026-Q1", OWN_RUN)
+    outcome, message = _task(home, "extract", legacy, OWN_RUN)
+    assert "not the run folder of this run" not in message
+    assert outcome == "failed" and "no-input" in message
+
+
+def test_a_folder_made_since_for_an_id_equal_to_the_old_name_is_not_this_runs(
+    home: Path,
+) -> None:
+    # The crafted run's own folder is named as OWN_RUN's was before 0404; it is not OWN_RUN's.
+    crafted = "scheduled__2026-04-01T00_00_00_00_00"
+    theirs = _folder(home / "staging", "dica-dsaa", "2026-Q1", crafted)
+    before = RunFolder(theirs).values()
+    outcome, message = _task(home, "apply_optouts", theirs, OWN_RUN)
+    assert outcome == "failed" and "not the run folder of this run" in message
+    _untouched(home, theirs, before)

@@ -16,7 +16,7 @@ def test_delivery_lands_in_registration_period_version_folder(
 ) -> None:
     folder, manifest = staged
     receipt = OutboxChannel(tmp_path / "outbox").send(folder, manifest)
-    target = tmp_path / "outbox" / "ldtr" / "2026-03" / "v1"
+    target = tmp_path / "outbox" / "demo-hospital" / "ldtr" / "2026-03" / "v1"
     assert sorted(p.name for p in target.iterdir()) == [
         "Patient.ndjson",
         "QuestionnaireResponse.ndjson",
@@ -48,7 +48,7 @@ def test_staged_files_are_linked_not_written_twice(
 ) -> None:
     folder, manifest = staged
     OutboxChannel(tmp_path / "outbox").send(folder, manifest)
-    target = tmp_path / "outbox" / "ldtr" / "2026-03" / "v1"
+    target = tmp_path / "outbox" / "demo-hospital" / "ldtr" / "2026-03" / "v1"
     for item in manifest.files:
         assert (target / item.name).stat().st_ino == (folder / item.name).stat().st_ino
     # Removing staging (as after the receipt) leaves the outbox whole.
@@ -66,7 +66,7 @@ def test_outbox_on_another_file_system_gets_copies(
     root = Path(tempfile.mkdtemp(dir=shm))
     try:
         OutboxChannel(root).send(folder, manifest)
-        target = root / "ldtr" / "2026-03" / "v1"
+        target = root / "demo-hospital" / "ldtr" / "2026-03" / "v1"
         assert verify_files(target, manifest) == []
         for item in manifest.files:
             assert (target / item.name).stat().st_ino != (folder / item.name).stat().st_ino

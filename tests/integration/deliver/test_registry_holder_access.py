@@ -32,6 +32,7 @@ def holder(tmp_path: Path) -> Iterator[RegistryHolder]:
     home = tmp_path / "registry-holder"
     forwarding = tmp_path / "forwarding.key"
     forwarding.write_text("forwarder-secret\n")
+    forwarding.chmod(0o600)  # key files must be owner-only, whatever the umask
     write_demo_config(
         home,
         [A, B],

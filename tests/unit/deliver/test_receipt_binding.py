@@ -140,7 +140,8 @@ def test_outbox_never_adopts_the_receipt_of_other_content_under_the_same_key(
         send_with_retries(outbox, tmp_path / "second", second, store, sleep=lambda _: None)
     assert raised.value.receipt is not None and raised.value.receipt.receipt_id == old.receipt_id
     assert "deliver.DeliveryReceipted" not in _types(store)
-    stored = json.loads((tmp_path / "outbox/dica-dsaa/2026-Q1/v1/receipt.json").read_text())
+    held = tmp_path / "outbox/hospital-a/dica-dsaa/2026-Q1/v1/receipt.json"
+    stored = json.loads(held.read_text())
     assert stored["receipt_id"] == old.receipt_id  # the earlier delivery is left alone
 
 

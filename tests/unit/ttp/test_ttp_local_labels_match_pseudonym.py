@@ -22,6 +22,7 @@ from aanlevering.counterparts.ttp.config import TTPConfig, load_config
 from aanlevering.counterparts.ttp.dataset import pseudonymise_file
 from aanlevering.counterparts.ttp.demo_config import DemoRegistration, write_demo_config
 from aanlevering.counterparts.ttp.keys import KeyRing, VersionKeys
+from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.deliver.channels.ttp_local import mark_pseudonym_inputs
 from aanlevering.fhir.context import DeliveryContext
 from aanlevering.fhir.conventions import KEY_VERSION_EXTENSION, STATUS_EXTENSION
@@ -91,3 +92,51 @@ def test_delivered_patient_labels_say_definitive_and_the_ttp_key_version(
         assert "use" not in identifier
         assert _extension(identifier, STATUS_EXTENSION) == "definitive"
         assert _extension(identifier, KEY_VERSION_EXTENSION) == ring.version
+
+
+def test_delivered_csv_labels_say_definitive_and_the_ttp_key_version(
+    tmp_path: Path, keys: tuple[TTPConfig, VersionKeys]
+) -> None:
+    """The CSV form of the same rule: the label cells follow the TTP's value (decision 0387)."""
+    config, ring = keys
+    digest = hashlib.sha256(b"NGGV").hexdigest()
+    staged = tmp_path / "operaties.csv"
+    staged.write_text(
+        "pseudoniem_NGGV;pseudoniem_NGGV_sleutelversie;pseudoniem_NGGV_status;asa\r\n"
+        f"{digest};{SOURCE_KEY_VERSION};tijdelijk;2\r\n"
+        ";;;3\r\n",
+        encoding="utf-8",
+    )
+    mark_pseudonym_inputs(tmp_path, [staged.name])
+    out = pseudonymise_file(
+        config.registrations[REGISTRATION], ring, "hospital", staged.name, staged.read_bytes()
+    )
+    header, with_pseudonym, without = (line.split(";") for line in out.data.decode().splitlines())
+    assert header == [
+        "pseudonym.NGGV",
+        "pseudonym.NGGV.key_version",
+        "pseudonym.NGGV.status",
+        "asa",
+    ]
+    assert with_pseudonym[0].startswith(f"NGGV:v{ring.version}:")
+    assert with_pseudonym[1:] == [str(ring.version), "definitive", "2"]
+    assert without == ["", "", "", "3"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("pseudonym_input.NGGV;pseudonym_input.NGGV.colour", "not an input column or one of"),
+        ("pseudonym_input.NGGV.status;asa", "label columns for NGGV without its input column"),
+    ],
+)
+def test_csv_label_columns_the_ttp_does_not_know_refuse_the_file(
+    tmp_path: Path, keys: tuple[TTPConfig, VersionKeys], header: str, expected: str
+) -> None:
+    """A label the TTP would pass through unchanged would keep the hospital's word."""
+    config, ring = keys
+    data = f"{header}\n{hashlib.sha256(b'x').hexdigest()};2\n".encode()
+    with pytest.raises(Refusal) as refused:
+        pseudonymise_file(config.registrations[REGISTRATION], ring, "hospital", "o.csv", data)
+    assert expected in refused.value.message
+    assert refused.value.code == "invalid_file"

@@ -2,7 +2,10 @@
 
 Three file forms (docs/ttp.md, decision 0043), chosen by the file name:
 
-* ``.csv``: columns ``pseudonym_input.<TYPE>`` become ``pseudonym.<TYPE>``;
+* ``.csv``: columns ``pseudonym_input.<TYPE>`` become ``pseudonym.<TYPE>``, and its
+  label columns ``pseudonym_input.<TYPE>.key_version`` / ``.status``, when
+  present, become ``pseudonym.<TYPE>.key_version`` / ``.status`` holding this
+  TTP key's version and ``definitive`` where the row has a value (decision 0387);
 * ``.ndjson`` / ``.jsonl``: one JSON value per line;
 * ``.json``: one JSON document (for example a FHIR Bundle).
 
@@ -53,6 +56,8 @@ INPUT_MEMBER = "pseudonym_inputs"
 OUTPUT_MEMBER = "pseudonyms"
 CSV_INPUT_PREFIX = "pseudonym_input."
 CSV_OUTPUT_PREFIX = "pseudonym."
+#: The label columns a CSV input column may have, and what they hold after the rewrite.
+CSV_LABELS = ("key_version", "status")
 INPUT_SYSTEM_PREFIX = "urn:aanlevering:pseudonym-input:"
 
 _SUFFIXES: dict[str, DataFormat] = {
@@ -248,6 +253,42 @@ def _csv(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
         ) from None
 
 
+def _csv_columns(
+    header: list[str], replacer: _Replacer
+) -> tuple[dict[int, str], dict[int, tuple[str, str]]]:
+    """Input columns by position (type code), and label columns (type code, label)."""
+    name = replacer.file_name
+    inputs: dict[int, str] = {}
+    labels: dict[int, tuple[str, str]] = {}
+    for position, column in enumerate(header):
+        if not column.startswith(CSV_INPUT_PREFIX):
+            continue
+        code, dot, label = column.removeprefix(CSV_INPUT_PREFIX).partition(".")
+        if code not in replacer.allowed:
+            replacer._refuse_type(code, f"{name} header", 0)
+        if not dot:
+            inputs[position] = code
+        elif label in CSV_LABELS:
+            labels[position] = (code, label)
+        else:
+            raise Refusal(
+                422,
+                "invalid_file",
+                f"{name} header: column {position + 1} is not an input column or one of its "
+                f"labels ({', '.join(CSV_LABELS)})",
+                registration=replacer.registration.id,
+            )
+    orphans = sorted({code for code, _ in labels.values()} - set(inputs.values()))
+    if orphans:
+        raise Refusal(
+            422,
+            "invalid_file",
+            f"{name} header: label columns for {', '.join(orphans)} without its input column",
+            registration=replacer.registration.id,
+        )
+    return inputs, labels
+
+
 def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple[bytes, int]:
     name = replacer.file_name
     first_line = text[: text.find("\n") + 1] if "\n" in text else text
@@ -255,18 +296,15 @@ def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple
     header = next(reader, None)
     if header is None:
         return data, 0
-    columns: dict[int, str] = {
-        position: column.removeprefix(CSV_INPUT_PREFIX)
-        for position, column in enumerate(header)
-        if column.startswith(CSV_INPUT_PREFIX)
-    }
-    for code in columns.values():
-        if code not in replacer.allowed:
-            replacer._refuse_type(code, f"{name} header", 0)
+    columns, labels = _csv_columns(header, replacer)
+    input_of = {code: position for position, code in columns.items()}
+    label_value = {"key_version": str(replacer.key_version), "status": DEFINITIVE}
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=reader.dialect.delimiter, lineterminator=newline)
     writer.writerow(
-        CSV_OUTPUT_PREFIX + columns[i] if i in columns else column
+        CSV_OUTPUT_PREFIX + column.removeprefix(CSV_INPUT_PREFIX)
+        if i in columns or i in labels
+        else column
         for i, column in enumerate(header)
     )
     records = 0
@@ -280,6 +318,8 @@ def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple
                 registration=replacer.registration.id,
                 index=records,
             )
+        for position, (code, label) in labels.items():
+            row[position] = label_value[label] if row[input_of[code]] != "" else ""
         for position, code in columns.items():
             if row[position] != "":
                 row[position] = replacer.label(code, row[position], where, records)

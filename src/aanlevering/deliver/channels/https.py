@@ -18,7 +18,8 @@ TLS settings come from :class:`~aanlevering.tls.ClientTLS`: ``http://`` is
 refused unless loopback or explicitly allowed, and a certificate failure is a
 rejection (fix the configuration), never retried. Redirects are not followed:
 a 3xx is a rejection, so nothing is sent past the configured endpoint
-(decision 0360).
+(decision 0360). Answers are read no further than 1 MiB (decision 0401): a
+longer receipt is a DeliveryError, never "delivered".
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from urllib.parse import quote
 
 import requests
 
+from aanlevering import json_input
+from aanlevering.bounded_answers import LIMIT_TEXT, read_capped
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
@@ -43,6 +46,19 @@ from aanlevering.errors import DeliveryError
 from aanlevering.tls import ClientTLS, is_certificate_error, redirect_refusal
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """The receiver's answer: status, headers, and its body read no further than the cap."""
+
+    response: requests.Response  # closed; for the status and headers only
+    body: bytes
+    whole: bool
+
+    @property
+    def status_code(self) -> int:
+        return self.response.status_code
 
 
 @dataclass(frozen=True)
@@ -68,6 +84,24 @@ class HttpsChannel:
             )
         return RetryableDeliveryError(f"{what}: {error}")
 
+    def _exchange(self, method: str, url: str, unreachable: str, **kwargs: Any) -> _Answer:
+        """One request (no redirects followed); its answer read no further than the cap."""
+        try:
+            with requests.request(
+                method,
+                url,
+                timeout=self.timeout,
+                verify=self.tls.verify,
+                cert=self.tls.cert,
+                allow_redirects=False,
+                stream=True,
+                **kwargs,
+            ) as response:
+                body, whole = read_capped(response)
+        except requests.RequestException as error:
+            raise self._unreachable(error, unreachable) from error
+        return _Answer(response, body, whole)
+
     def _url(self, manifest: Manifest, *parts: str) -> str:
         key = quote(manifest.idempotency_key, safe="")
         return "/".join([self.endpoint.rstrip("/"), key, *(quote(p, safe="") for p in parts)])
@@ -80,34 +114,29 @@ class HttpsChannel:
             headers["On-Behalf-Of"] = self.on_behalf_of
         return headers
 
-    def _raise_for(self, response: requests.Response, what: str) -> None:
-        if 300 <= response.status_code < 400:
-            raise RejectedDelivery(redirect_refusal("registry holder", what, response))
-        if response.status_code < 400:
+    def _raise_for(self, answer: _Answer, what: str) -> None:
+        if 300 <= answer.status_code < 400:
+            raise RejectedDelivery(redirect_refusal("registry holder", what, answer.response))
+        if answer.status_code < 400:
             return
-        detail = response.text[:500]
-        message = f"registry holder refused {what}: HTTP {response.status_code}: {detail}"
-        if response.status_code >= 500 or response.status_code in {408, 429}:
+        detail = answer.body[:500].decode("utf-8", errors="replace")
+        message = f"registry holder refused {what}: HTTP {answer.status_code}: {detail}"
+        if answer.status_code >= 500 or answer.status_code in {408, 429}:
             raise RetryableDeliveryError(message)
         raise RejectedDelivery(message)
 
     def fetch_receipt(self, manifest: Manifest) -> Receipt | None:
         """The receipt for this key if the receiver has one, else None."""
-        try:
-            response = requests.get(
-                self._url(manifest, "receipt"),
-                headers=self._headers(manifest),
-                timeout=self.timeout,
-                verify=self.tls.verify,
-                cert=self.tls.cert,
-                allow_redirects=False,
-            )
-        except requests.RequestException as error:
-            raise self._unreachable(error, "registry holder unreachable") from error
-        if response.status_code == 404:
+        answer = self._exchange(
+            "GET",
+            self._url(manifest, "receipt"),
+            "registry holder unreachable",
+            headers=self._headers(manifest),
+        )
+        if answer.status_code == 404:
             return None
-        self._raise_for(response, "the receipt request")
-        return Receipt.from_mapping(_json(response), self.name)
+        self._raise_for(answer, "the receipt request")
+        return Receipt.from_mapping(_json(answer, "the receipt request"), self.name)
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
         """Upload every file (streamed), then commit; only this delivery's receipt is reused."""
@@ -116,51 +145,50 @@ class HttpsChannel:
             receipt = adopt_existing(existing, manifest)
             log.info("delivery %s was already receipted", manifest.idempotency_key)
             return receipt
-        try:
-            for item in manifest.transferred():
-                with (folder / item.name).open("rb") as body:
-                    response = requests.put(
-                        self._url(manifest, "files", item.name),
-                        data=body,
-                        headers={**self._headers(manifest), "Content-Type": item.media_type},
-                        timeout=self.timeout,
-                        verify=self.tls.verify,
-                        cert=self.tls.cert,
-                        allow_redirects=False,
-                    )
-                self._raise_for(response, f"file {item.name}")
-            response = requests.post(
-                self._url(manifest, "commit"),
-                data=manifest.to_json().encode("utf-8"),
-                headers={**self._headers(manifest), "Content-Type": "application/json"},
-                timeout=self.timeout,
-                verify=self.tls.verify,
-                cert=self.tls.cert,
-                allow_redirects=False,
-            )
-        except requests.RequestException as error:
-            raise self._unreachable(
-                error, f"delivery {manifest.idempotency_key} not completed"
-            ) from error
-        if response.status_code == 409:
+        unfinished = f"delivery {manifest.idempotency_key} not completed"
+        for item in manifest.transferred():
+            with (folder / item.name).open("rb") as body:
+                answer = self._exchange(
+                    "PUT",
+                    self._url(manifest, "files", item.name),
+                    unfinished,
+                    data=body,
+                    headers={**self._headers(manifest), "Content-Type": item.media_type},
+                )
+            self._raise_for(answer, f"file {item.name}")
+        answer = self._exchange(
+            "POST",
+            self._url(manifest, "commit"),
+            unfinished,
+            data=manifest.to_json().encode("utf-8"),
+            headers={**self._headers(manifest), "Content-Type": "application/json"},
+        )
+        if answer.status_code == 409:
             # The key is taken: by this very delivery (a race) or by other content. Only
             # a receipt naming this provider and key can say so (adopt_existing): any
             # other is a mismatch, never a version taken (which counts as receipted).
             existing = self.fetch_receipt(manifest)
             if existing is not None:
                 return adopt_existing(existing, manifest)
-        self._raise_for(response, "the delivery")
-        return verify_receipt(Receipt.from_mapping(_json(response), self.name), manifest)
+        self._raise_for(answer, "the delivery")
+        return verify_receipt(
+            Receipt.from_mapping(_json(answer, "the delivery"), self.name), manifest
+        )
 
 
-def _json(response: requests.Response) -> dict[str, Any]:
-    """The answer's JSON object; any other body is an invalid receipt, never success."""
+def _json(answer: _Answer, what: str) -> dict[str, Any]:
+    """The answer's JSON object; a longer or any other body is an error, never success."""
+    if not answer.whole:
+        raise RejectedDelivery(
+            f"the registry holder's answer to {what} is larger than {LIMIT_TEXT} (a receipt is "
+            "a few hundred bytes); it was not read. The delivery is NOT recorded as delivered."
+        )
     try:
-        data = response.json()
-    except ValueError:  # requests' JSONDecodeError is one
+        data = json_input.parse(answer.body)
+    except json_input.JsonInputError:
         data = None
     if not isinstance(data, dict):
         raise DeliveryError(
-            f"receiver sent an invalid receipt: HTTP {response.status_code} without a JSON object"
+            f"receiver sent an invalid receipt: HTTP {answer.status_code} without a JSON object"
         )
     return data

@@ -1,9 +1,13 @@
 """Outbox channel: a folder the hospital uploads from by hand (e.g. a registry portal).
 
-The delivery lands in ``<outbox>/<registration>/<period>/v<version>/`` with its
-manifest and data files; the receipt is the outbox's own, written next to
-them, and records that the files arrived whole (checksums verified). Files are
-hard-linked from staging when both are on one file system, copied otherwise.
+The delivery lands in ``<outbox>/<provider>/<registration>/<period>/v<version>/``
+with its manifest and data files; the receipt is the outbox's own, written next
+to them, and records that the files arrived whole (checksums verified). Files
+are hard-linked from staging when both are on one file system, copied otherwise.
+Several hospitals may share one outbox root: each writes and reads only its own
+provider folder (decision 0400). A delivery placed before provider folders
+existed (``<outbox>/<registration>/<period>/v<version>/``) is still found by
+its own provider, never by another.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, verify_files, write_manifest
 from aanlevering.deliver.receipt import Receipt, RetryableDeliveryError, adopt_existing
+from aanlevering.errors import DeliveryError
+from aanlevering.settings import PROVIDER_ID
 
 RECEIPT_NAME = "receipt.json"
 
@@ -38,8 +44,53 @@ def place_file(source: Path, target: Path) -> None:
 
 
 def outbox_folder(root: Path, manifest: Manifest) -> Path:
-    """Where a delivery lands in the outbox."""
+    """Where a delivery lands in the outbox: under its provider's own folder.
+
+    Why the provider: hospitals sharing one outbox root deliver the same
+    registration, period and version; without it the second one found the
+    first one's receipt (a ReceiptMismatch) and could read its files.
+    """
+    if not PROVIDER_ID.fullmatch(manifest.provider_id):
+        raise DeliveryError(
+            "the manifest's provider id is not a folder name (1-64 letters, digits, '-' or "
+            "'_'); nothing was placed in the outbox"
+        )
+    return root / manifest.provider_id / legacy_outbox_folder(Path(), manifest)
+
+
+def legacy_outbox_folder(root: Path, manifest: Manifest) -> Path:
+    """Where the outbox put a delivery before provider folders existed (read only)."""
     return root / manifest.registration / manifest.period / f"v{manifest.version}"
+
+
+def _held_receipt(target: Path, name: str) -> tuple[Receipt, Manifest] | None:
+    """The receipt in ``target`` if it is the receipt of the manifest and files beside it."""
+    existing = target / RECEIPT_NAME
+    if not (existing.is_file() and (target / MANIFEST_NAME).is_file()):
+        return None
+    stored = Manifest.from_json((target / MANIFEST_NAME).read_text(encoding="utf-8"))
+    receipt = Receipt.from_mapping(json.loads(existing.read_text()), name)
+    if receipt.manifest_sha256 != stored.provider_sha256() or verify_files(target, stored):
+        return None
+    return receipt, stored
+
+
+def _legacy_receipt(root: Path, manifest: Manifest, name: str) -> Receipt | None:
+    """This provider's receipt for this key in the old layout, if one is there.
+
+    A receipt there of another provider or key belongs to someone else: it is
+    left alone, and this delivery goes to this provider's own folder.
+    """
+    held = _held_receipt(legacy_outbox_folder(root, manifest), name)
+    if held is None:
+        return None
+    receipt, stored = held
+    mine = (receipt.provider, receipt.idempotency_key, stored.provider_id) == (
+        manifest.provider_id,
+        manifest.idempotency_key,
+        manifest.provider_id,
+    )
+    return receipt if mine else None
 
 
 @dataclass(frozen=True)
@@ -57,16 +108,15 @@ class OutboxChannel:
         receipt of the manifest and files beside it: one that is not (placed
         by someone else, or left by a run that died between writing the
         manifest and its receipt) is ignored, and the delivery placed afresh.
+        One that names another provider is a ReceiptMismatch, never adopted.
         """
         target = outbox_folder(self.root, manifest)
-        existing = target / RECEIPT_NAME
-        if existing.is_file() and (target / MANIFEST_NAME).is_file():
-            stored = Manifest.from_json((target / MANIFEST_NAME).read_text(encoding="utf-8"))
-            receipt = Receipt.from_mapping(json.loads(existing.read_text()), self.name)
-            if receipt.manifest_sha256 == stored.provider_sha256() and not verify_files(
-                target, stored
-            ):
-                return adopt_existing(receipt, manifest)
+        held = _held_receipt(target, self.name)
+        if held is not None:  # adopt_existing checks it names this provider and key
+            return adopt_existing(held[0], manifest)
+        legacy = _legacy_receipt(self.root, manifest, self.name)
+        if legacy is not None:
+            return adopt_existing(legacy, manifest)
         target.mkdir(parents=True, exist_ok=True)
         for item in manifest.transferred():
             partial = target / f".{item.name}.part"

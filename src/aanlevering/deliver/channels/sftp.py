@@ -12,7 +12,6 @@ rejection (fix known_hosts), never retried as if the server were down.
 
 from __future__ import annotations
 
-import json
 import logging
 import posixpath
 import stat
@@ -25,6 +24,8 @@ from urllib.parse import unquote, urlsplit
 
 import paramiko
 
+from aanlevering import json_input
+from aanlevering.bounded_answers import ANSWER_LIMIT, LIMIT_TEXT
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
@@ -33,7 +34,7 @@ from aanlevering.deliver.receipt import (
     adopt_existing,
     verify_receipt,
 )
-from aanlevering.errors import ConfigError
+from aanlevering.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
 RECEIPT_NAME = "receipt.json"
@@ -128,12 +129,29 @@ class SftpChannel:
 
     @staticmethod
     def _read_receipt(sftp: paramiko.SFTPClient, folder: str) -> dict[str, object] | None:
+        """The receiver's ``receipt.json``, read no further than 1 MiB (decision 0401)."""
         try:
             with sftp.open(posixpath.join(folder, RECEIPT_NAME), "r") as handle:
-                data: dict[str, object] = json.loads(handle.read().decode("utf-8"))
-                return data
+                raw = handle.read(ANSWER_LIMIT + 1)
         except FileNotFoundError:
             return None
+        if len(raw) > ANSWER_LIMIT:
+            raise RejectedDelivery(
+                f"the receiver's {RECEIPT_NAME} in {folder} is larger than {LIMIT_TEXT} (a "
+                "receipt is a few hundred bytes); it was not read. The delivery is NOT "
+                "recorded as delivered."
+            )
+        try:
+            data = json_input.parse(raw)
+        except json_input.JsonInputError as error:
+            raise DeliveryError(
+                f"receiver sent an invalid receipt: {RECEIPT_NAME} in {folder}: {error}"
+            ) from None
+        if not isinstance(data, dict):
+            raise DeliveryError(
+                f"receiver sent an invalid receipt: {RECEIPT_NAME} in {folder} is no JSON object"
+            )
+        return data
 
     @staticmethod
     def _read_rejection(sftp: paramiko.SFTPClient, folder: str) -> str | None:

@@ -42,6 +42,9 @@ _OUR_SYSTEM = re.compile(
     r"^https://aanlevering\.example/fhir/NamingSystem/pseudonym/[^/]+/([A-Za-z]+)$"
 )
 _CSV_COLUMN = re.compile(r"^pseudoniem_([A-Za-z]+)$")
+#: output/csv.py's label columns and the TTP's names for them (decision 0387).
+_CSV_LABEL_COLUMN = re.compile(r"^pseudoniem_([A-Za-z]+)_(sleutelversie|status)$")
+_CSV_LABELS = {"sleutelversie": "key_version", "status": "status"}
 _JSON_INPUTS = re.compile(rb'"pseudonym_inputs"\s*:\s*\{([^}]*)\}')
 _JSON_KEYS = re.compile(rb'"([A-Za-z]{1,8})"\s*:')
 _SYSTEM_INPUT = re.compile(rb"urn:aanlevering:pseudonym-input:([A-Za-z]{1,8})\"")
@@ -54,13 +57,24 @@ def _mark_resource(resource: dict[str, Any]) -> None:
             identifier["system"] = INPUT_SYSTEM.format(type=match.group(1))
 
 
+def _marked_column(name: str) -> str:
+    if match := _CSV_COLUMN.match(name):
+        return f"pseudonym_input.{match.group(1)}"
+    if match := _CSV_LABEL_COLUMN.match(name):
+        return f"pseudonym_input.{match.group(1)}.{_CSV_LABELS[match.group(2)]}"
+    return name
+
+
 def _mark_csv(path: Path) -> None:
+    """Name the pseudonym columns and their labels as the TTP's protocol does (0387).
+
+    The labels go along so the TTP sets them to its own key version and
+    ``definitive``: left as they were, the registry holder would read the
+    hospital's source key version and ``tijdelijk`` next to a definitive value.
+    """
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle, delimiter=";"))
-    rows[0] = [
-        f"pseudonym_input.{m.group(1)}" if (m := _CSV_COLUMN.match(name)) else name
-        for name in rows[0]
-    ]
+    rows[0] = [_marked_column(name) for name in rows[0]]
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, delimiter=";", lineterminator="\n").writerows(rows)
 
@@ -102,7 +116,7 @@ def _input_types(name: str, data: bytes) -> set[str]:
     if name.lower().endswith(".csv"):
         header = data.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
         return {
-            column.strip().strip('"').removeprefix("pseudonym_input.")
+            column.strip().strip('"').removeprefix("pseudonym_input.").partition(".")[0]
             for column in re.split(r"[,;\t|]", header)
             if column.strip().strip('"').startswith("pseudonym_input.")
         }
