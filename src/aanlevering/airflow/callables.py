@@ -22,6 +22,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from aanlevering.airflow.schedule import TIMEZONE, period_label
 from aanlevering.errors import ConfigError, ExtractError, NoObligation, ValidationBlocked
+from aanlevering.periods import run_day
 from aanlevering.pipeline.stages import AlreadyDelivered
 
 if TYPE_CHECKING:
@@ -102,7 +103,7 @@ def context_period(frequency: str, context: Mapping[str, Any]) -> tuple[str, boo
         local = pendulum.instance(run_after).in_timezone(TIMEZONE)
         triggered = date(local.year, local.month, local.day)
     else:
-        triggered = date.today()
+        triggered = run_day()
     return run_period(
         frequency, context.get("params") or {}, context.get("data_interval_start"), triggered
     )
@@ -112,7 +113,7 @@ def start_run(registration_id: str, frequency: str, context: Mapping[str, Any]) 
     """First task: decide the period from the run, create the run folder, run the first stage."""
     from aanlevering.runs import steps
 
-    today = date.today()
+    today = run_day()
     period, allow_open = context_period(frequency, context)
     run_id = str(context.get("run_id") or "manual")
     with task_outcomes():

@@ -263,6 +263,34 @@ def _endpoint_problems(config: RegistrationConfig) -> Iterator[Problem]:
         )
 
 
+def _unplaced_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """Datasets that no chain of relations leads to the period dataset (decision 0392).
+
+    A record is placed in a period by its period date or by its parent's; a
+    dataset reaching neither has no period, and every run would deliver all
+    of its records again.
+    """
+    dictionary = config.dictionary
+    placed = {config.period_dataset}
+    grew = True
+    while grew:
+        grew = False
+        for dataset in dictionary.datasets:
+            if dataset.name not in placed and any(
+                relation.dataset in placed for relation in dataset.relations
+            ):
+                placed.add(dataset.name)
+                grew = True
+    for i, dataset in enumerate(dictionary.datasets):
+        if dataset.name not in placed:
+            yield (
+                f"$.dictionary({dictionary.id} {dictionary.version}).datasets[{i}].relations",
+                f"dataset {dataset.name} has no relation (directly or through other datasets) "
+                f"to the period dataset {config.period_dataset}, so its records cannot be "
+                "placed in a delivery period and every run would deliver all of them again",
+            )
+
+
 def check_registration(config: RegistrationConfig) -> list[Problem]:
     """Every cross-reference problem of a registration and its dictionary."""
     problems = list(_dictionary_problems(config))
@@ -275,6 +303,7 @@ def check_registration(config: RegistrationConfig) -> list[Problem]:
             problems.append(
                 ("$.period_variable", f"{period.name} is of type {period.type}, not a date")
             )
+        problems.extend(_unplaced_problems(config))
     problems.extend(_source_problems(config))
     problems.extend(_pseudonym_problems(config))
     problems.extend(_content_problems(config))

@@ -3,11 +3,14 @@
 FHIR already types its values (``valueInteger`` is a number, ``performedDateTime``
 an ISO string), so conversion is mostly checking. Choices made here:
 
-* a ``date`` variable accepts a FHIR ``date`` or the date part of a
-  ``dateTime`` (``2026-02-03T10:15:00+01:00`` -> 3 February 2026); partial
-  dates (``2026-02``) are type problems;
-* a ``datetime`` variable needs a time; the wall-clock time is kept as written
-  and the UTC offset dropped (registries record local Dutch time);
+* a ``date`` variable accepts a FHIR ``date`` or the Amsterdam date of a
+  ``dateTime`` (``2026-02-03T10:15:00+01:00`` -> 3 February 2026, and
+  ``2026-03-31T23:30:00Z`` -> 1 April 2026); partial dates (``2026-02``) and a
+  time that does not parse (``T24:00``) are type problems;
+* a ``datetime`` variable needs a time; it is kept as the Amsterdam wall-clock
+  time of the instant written, so a UTC ``Z`` or any other offset is converted
+  first (registries record local Dutch time, and periods are Amsterdam calendar
+  periods: decision 0390); a time without an offset is taken as Dutch time;
 * an ``integer`` accepts a whole number written as decimal (``55.0``), since
   ``Quantity.value`` is always a decimal;
 * codes and strings take numbers and booleans as their text (``2``, ``true``).
@@ -18,6 +21,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from aanlevering.periods import TIMEZONE
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
@@ -37,6 +43,8 @@ EXPECTED: dict[str, str] = {
 }
 
 Converted = tuple[object | None, bool]
+
+_ZONE = ZoneInfo(TIMEZONE)
 
 
 def _text(value: object) -> Converted:
@@ -82,16 +90,44 @@ def _decimal(value: object) -> Converted:
     return (number, True) if math.isfinite(number) else (None, False)
 
 
+#: A dateTime whose Amsterdam date is the date written: Dutch offset (or none, which is
+#: Dutch time) and a time from 01:00 to 22:59, which the at most one hour between
+#: +01:00 and +02:00 cannot move across midnight.
+_SAME_DAY_IN_AMSTERDAM = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T(?:0[1-9]|1\d|2[0-2]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?(?:\+0[12]:00)?$"
+)
+
+
 def _date(value: object) -> Converted:
-    if isinstance(value, str) and _DATE.match(value):
-        rest = value[10:]
-        if rest and not rest.startswith("T"):
-            return None, False
+    """The Amsterdam date of a date or dateTime (decision 0390).
+
+    Most dateTimes in a Dutch export are written in Dutch time during the day:
+    their date is read straight from the text (:data:`_SAME_DAY_IN_AMSTERDAM`,
+    about 0.5 µs against 2 µs for the conversion, pinned to
+    :func:`date_reference` by a test); the rest are converted.
+    """
+    if not isinstance(value, str) or not _DATE.match(value):
+        return None, False
+    if len(value) == 10 or _SAME_DAY_IN_AMSTERDAM.match(value):
         try:
             return date.fromisoformat(value[:10]), True
         except ValueError:
             return None, False
-    return None, False
+    moment, _ = _datetime(value)
+    return (moment.date(), True) if isinstance(moment, datetime) else (None, False)
+
+
+def date_reference(value: object) -> Converted:
+    """The straightforward :func:`_date`: every dateTime converted to Amsterdam time."""
+    if not isinstance(value, str) or not _DATE.match(value):
+        return None, False
+    if len(value) > 10:  # a dateTime: the date of its instant in Amsterdam
+        moment, _ = _datetime(value)
+        return (moment.date(), True) if isinstance(moment, datetime) else (None, False)
+    try:
+        return date.fromisoformat(value), True
+    except ValueError:
+        return None, False
 
 
 def _datetime(value: object) -> Converted:
@@ -100,6 +136,8 @@ def _datetime(value: object) -> Converted:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             return None, False
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(_ZONE)
         return parsed.replace(tzinfo=None, microsecond=0), True
     return None, False
 

@@ -11,7 +11,8 @@ A related record whose parent is not in the extract at all (not even outside
 the period) is an *orphan*: it is left out too, and its row reference is
 listed so validation can report it instead of it silently disappearing.
 A dataset with no relation path to the period dataset cannot be placed in a
-period; it is kept whole (and a warning is logged).
+period: a :class:`ConfigError` (the catalogue refuses such a registration
+already, decision 0392; kept whole it would be delivered again every period).
 
 A period date that is empty or does not parse is not a type problem to report
 later but an :class:`ExtractError` now: without it the record cannot be
@@ -20,7 +21,6 @@ placed, so any delivery built from the extract would be wrong.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,11 +30,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.catalogue.model import RegistrationConfig
-from aanlevering.errors import ExtractError
+from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.rows import ArrayLike, Rows
 from aanlevering.periods import Period
-
-log = logging.getLogger(__name__)
 
 #: Failing rows named in a period-date error; the rest are counted.
 MAX_LISTED = 5
@@ -222,13 +220,10 @@ def restrict_related(
             outside = rows.num_rows - kept.num_rows - len(orphans)
             done[name] = Restricted(kept, outside, orphans)
             progress = True
-    for name, rows in pending.items():
-        log.warning(
-            "dataset %s of %s has no relation to the period dataset %s; all %d record(s) kept",
-            name,
-            config.id,
-            config.period_dataset,
-            rows.num_rows,
+    if pending:
+        raise ConfigError(
+            f"registration {config.id}: dataset(s) {', '.join(sorted(pending))} have no "
+            f"relation to the period dataset {config.period_dataset}, so their records cannot "
+            "be placed in a delivery period (decision 0392)"
         )
-        done[name] = Restricted(rows, 0)
     return done

@@ -50,7 +50,7 @@ from aanlevering.optout.filter import (
 )
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_optout_rules
-from aanlevering.periods import Period
+from aanlevering.periods import Period, require_frequency
 from aanlevering.pipeline.source_digest import hash_rows_read_ahead
 from aanlevering.pseudonym.keys import load_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
@@ -287,8 +287,11 @@ def check_obligation(
     """Refuse (NoObligation) a period the register or the calendar does not allow.
 
     Checked first and again right before sending, so a negative decision
-    that arrives mid-run stops the delivery.
+    that arrives mid-run stops the delivery. A period of another length than
+    the registration's frequency is refused first (ConfigError, decision 0391):
+    it would deliver records of the registration's own periods a second time.
     """
+    require_frequency(period, config.frequency, config.id)
     check_may_deliver(
         config,
         load_status(store, config.id),

@@ -22,7 +22,7 @@ from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.deliver.channels import Channel
 from aanlevering.deliver.receipt import Receipt
 from aanlevering.events.store import EventStore
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 from aanlevering.pipeline.stages import (
     STAGES,
     AlreadyDelivered,
@@ -45,7 +45,7 @@ class RunRequest:
     registration_id: str
     input_path: Path
     period: Period
-    today: date = field(default_factory=date.today)
+    today: date = field(default_factory=run_day)  # in Amsterdam (0394)
     outbox: Path | None = None
     allow_open_period: bool = False
     run_id: str | None = None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from aanlevering.deliver.accounting import Accounting, TypeFailures, check_thresholds
 from aanlevering.errors import AanleveringError, DeliveryError, ValidationBlocked
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 
 if TYPE_CHECKING:
     from aanlevering.catalogue.model import RegistrationConfig
@@ -184,17 +184,25 @@ def extract(ctx: RunContext, state: RunState) -> Summary:
 
     # Kept FHIR resource texts wait in the run's work folder, removed with the run (0310).
     options = ExtractOptions(work_dir=state.path / "work")
-    extracted = extract_stage(ctx.config, ctx.input_path, ctx.period, options)
+    # A period that has not closed is delivered up to the run's day (decision 0393).
+    covered = ctx.period.up_to(ctx.today)
+    if covered != ctx.period:
+        log.info("period %s is open: records dated after %s are left out", ctx.period, ctx.today)
+    extracted = extract_stage(ctx.config, ctx.input_path, covered, options)
+    if covered != ctx.period:  # later stages see the period itself, as a run folder keeps it
+        extracted = replace(extracted, period=ctx.period)
     counts = {name: d.num_rows for name, d in extracted.datasets.items()}
     if not sum(counts.values()) and ctx.config.validation.empty_period != "deliver":
         from aanlevering.errors import NothingToDeliver
 
+        so_far = f" up to {ctx.today} (it is open)" if covered != ctx.period else ""
         _release(ctx, "nothing-to-deliver")
         state.remove()
         raise NothingToDeliver(
             f"nothing to deliver for {ctx.period.label}: {ctx.config.id}'s input "
-            f"{ctx.input_path} has no records in the period ({extracted.rows_outside_period} "
-            "outside it); set validation.empty_period: deliver to send an explicit nil report"
+            f"{ctx.input_path} has no records in the period{so_far} "
+            f"({extracted.rows_outside_period} outside it); set validation.empty_period: "
+            "deliver to send an explicit nil report"
         )
     state.save_extract("extract", extracted)
     state.update(status="extracted", extracted=counts)
@@ -362,7 +370,7 @@ def _check_no_new_optouts(ctx: RunContext, state: RunState, refs: dict[str, Any]
             ctx.config.id,
             ctx.period,
             refs,
-            as_of=max(ctx.today, date.today()),
+            as_of=max(ctx.today, run_day()),
         )
     except OptOutArrived:
         log.error("run %s: a patient opted out during the run; nothing sent", ctx.run_id)

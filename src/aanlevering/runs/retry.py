@@ -14,7 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from aanlevering.errors import AanleveringError
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 from aanlevering.runs.inputs import input_path_for, outbox_for
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def retry_unreceipted(
     from aanlevering.runs.ports import open_ports
     from aanlevering.settings import load_settings
 
-    today = today or date.today()
+    today = today or run_day()
     settings = load_settings()
     registrations, problems = load_registrations(settings.catalogue_dir)
     outcomes: list[RetryOutcome] = []

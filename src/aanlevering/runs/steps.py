@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue.loader import load_registration
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 from aanlevering.pipeline.stages import (
     STAGES,
     AlreadyDelivered,
@@ -91,15 +91,11 @@ def start_run(
     settings = load_settings()
     config = load_registration(settings.catalogue_dir, registration_id)
     period = Period.parse(period_label)
-    if period.frequency != config.frequency:
-        log.info(
-            "%s: %s is a %s period; delivering it anyway", config.id, period.label, period.frequency
-        )
     request = RunRequest(
         registration_id=config.id,
         input_path=input_path or input_path_for(config, settings),
         period=period,
-        today=today or date.today(),
+        today=today or run_day(),
         outbox=outbox_for(config),
         allow_open_period=allow_open_period,
         run_id=run_id,

@@ -286,7 +286,8 @@ def test_synthea_like_us_bulk_export() -> None:
     assert [r["geboortejaar"] for r in rows] == [1951, 1948]
     assert [r["bmi"] for r in rows] == [27.84, 31.2]  # through urn:uuid encounter references
     assert {r["zorgaanbieder"] for r in rows} == {"SPRINGFIELD GENERAL HOSPITAL"}  # conditional ref
-    assert rows[1]["opname_start"] == datetime(2026, 7, 11, 22, 40)
+    # 22:40 at -04:00 is 04:40 the next morning in Amsterdam, the clock registries record (0390)
+    assert rows[1]["opname_start"] == datetime(2026, 7, 12, 4, 40)
     assert [r["pc4"] for r in rows] == [None, None]  # US ZIP codes are no Dutch postcodes
     assert {p.variable for p in ingrepen.type_problems} == {"pc4"}
     identity = ingrepen.identity.to_pylist()

@@ -55,7 +55,7 @@ def _run_with_optouts_applied(
     state.update(
         **stages.initial_values(
             registration_id="dica-dsaa",
-            period=Period.parse("2026"),
+            period=Period.parse("2026-Q2"),  # pat-2 operated in Q2 (a quarterly registration, 0391)
             run_id="1",
             today=TODAY,
             input_path=export,
@@ -97,10 +97,10 @@ def test_deliver_sends_nothing_when_a_patient_opted_out_after_apply_optouts(
     tmp_path: Path, store: EventStore
 ) -> None:
     ctx, state, ref = _run_with_optouts_applied(tmp_path, store)
-    key = "demo-hospital.dica-dsaa.2026.v1"
+    key = "demo-hospital.dica-dsaa.2026-Q2.v1"
     manifest = Manifest(
-        idempotency_key=key, registration="dica-dsaa", registry_holder="dica", period="2026",
-        period_start="2026-01-01", period_end="2027-01-01", version=1, dictionary_id="dsaa",
+        idempotency_key=key, registration="dica-dsaa", registry_holder="dica", period="2026-Q2",
+        period_start="2026-04-01", period_end="2026-07-01", version=1, dictionary_id="dsaa",
         dictionary_version="1", format="fhir-ndjson", normalisation_profile="nl-v1",
         pseudonym_types=(), key_versions={}, ttp_mode="none", provider_id="demo-hospital",
         files=(), record_counts={},
@@ -108,16 +108,16 @@ def test_deliver_sends_nothing_when_a_patient_opted_out_after_apply_optouts(
     make_private_dir(state.out)
     write_manifest(state.out, manifest)
     staged = DeliveryStaged(
-        registration="dica-dsaa", period="2026", version=1, idempotency_key=key,
+        registration="dica-dsaa", period="2026-Q2", version=1, idempotency_key=key,
         channel="outbox", format="fhir-ndjson", content_sha256="x", provider="demo-hospital",
     )  # fmt: skip
-    store.append(delivery_stream("dica-dsaa", "2026"), [staged], None)
+    store.append(delivery_stream("dica-dsaa", "2026-Q2"), [staged], None)
 
     with pytest.raises(OptOutArrived, match="1 patient") as raised:
         stages.deliver(ctx, state)
 
     assert MRN not in str(raised.value) and ref not in str(raised.value)
     assert not (tmp_path / "outbox").exists() or not any((tmp_path / "outbox").rglob("*"))
-    entry = load_ledger(store).current("dica-dsaa", "2026")
+    entry = load_ledger(store).current("dica-dsaa", "2026-Q2")
     assert entry is not None and entry.status == "aborted"
     assert not state.path.exists()
