@@ -11,6 +11,8 @@ path and counts, never data.
 from __future__ import annotations
 
 import os
+import re
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,11 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from aanlevering.airflow import callables
 from aanlevering.airflow.connections import TTP_CONNECTION_ID, registry_holder_connection_id
-from aanlevering.airflow.listing import RegistrationListing, list_registrations
+from aanlevering.airflow.listing import (
+    BrokenRegistration,
+    RegistrationListing,
+    read_registrations,
+)
 from aanlevering.airflow.schedule import START_DATE, TIMEZONE, cron_for
 from aanlevering.airflow.tags import Kind, TagNamespace, tag
 from aanlevering.pipeline.stages import STAGE_NAMES, STAGES
@@ -249,6 +255,53 @@ def build_dags(catalogue_dir: Path | None = None) -> dict[str, DAG]:
         from aanlevering.settings import load_settings
 
         catalogue_dir = load_settings().catalogue_dir
-    dags = {dag_id_for(r.id): registration_dag(r) for r in list_registrations(catalogue_dir)}
+    listings, broken = read_registrations(catalogue_dir)
+    dags = {dag_id_for(r.id): registration_dag(r) for r in listings}
+    for registration in broken:
+        # Airflow shows warnings raised while parsing beside the DAG file (decision 0420).
+        warnings.warn(registration.message, UserWarning, stacklevel=1)
+        stand_in = broken_registration_dag(registration)
+        dags.setdefault(stand_in.dag_id, stand_in)
     dags.update(support_dags())
     return dags
+
+
+def broken_registration_dag(registration: BrokenRegistration) -> DAG:
+    """A DAG that shows why a registration file cannot be read, instead of its deliveries.
+
+    It has no schedule (nothing of the registration runs until the file is
+    fixed) and one task that fails with the problem when triggered, so the
+    registration stays visible in the UI under its own name while the other
+    registrations' DAGs load as usual (decision 0420).
+    """
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", registration.name)[:200] or "_"
+    with DAG(
+        dag_id=dag_id_for(name),
+        description=f"Registration file cannot be read: {registration.file}",
+        schedule=None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args={**DEFAULT_ARGS, "owner": "aanlevering", "retries": 0},
+        tags=[tag(TagNamespace.KIND, Kind.DELIVERY), tag(TagNamespace.REGISTRATION, name)],
+        doc_md=f"""\
+### Registration file cannot be read
+
+`{registration.file}` has a problem, so this registration delivers nothing
+until it is fixed:
+
+    {registration.message}
+
+Fix the file and check the whole catalogue with
+`aanlevering registrations check` (exit 0 when every file is sound); the
+delivery DAG comes back at the next parse. The other registrations' DAGs are
+not affected.
+""",
+    ) as dag:
+
+        @task(task_id="config_error")
+        def config_error() -> None:
+            raise AirflowFailException(registration.message)
+
+        config_error()
+    return dag

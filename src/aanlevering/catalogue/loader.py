@@ -10,6 +10,7 @@ first. Layout of a catalogue folder::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping
@@ -98,9 +99,12 @@ def _json_path(parts: Iterable[object]) -> str:
 
 def _read_yaml(file: Path, problems: list[CatalogueProblem]) -> dict[str, Any] | None:
     try:
-        data = yaml_input.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml_input.strict_load(yaml_input.read_hand_written(file))
     except (OSError, UnicodeDecodeError) as error:
         problems.append(CatalogueProblem(str(file), "$", f"cannot read: {error}"))
+        return None
+    except RecursionError:
+        problems.append(CatalogueProblem(str(file), "$", "invalid YAML: nested too deeply"))
         return None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -143,6 +147,8 @@ def _explain(error: ValidationError) -> str:
     """A message that names the field and, where the schema lists them, the allowed values."""
     parts = list(error.absolute_path)
     field = str(parts[-1]) if parts else "the file"
+    if len(parts) > 1 and isinstance(parts[-1], int):
+        field = f"{parts[-2]}[{parts[-1]}]"  # ``types[1] 'BSN'``, not ``1 'BSN'``
     label = _label(parts)
     if error.validator == "enum":
         allowed = ", ".join(str(v) for v in error.validator_value)
@@ -248,6 +254,11 @@ def build_dictionary(raw: Mapping[str, Any]) -> DataDictionary:
         option_sets=option_sets,
         published=_date(raw.get("published")),
         description=raw.get("description", ""),
+        pseudonym_types=(
+            tuple(PseudonymType(t) for t in raw["pseudonym_types"])
+            if "pseudonym_types" in raw
+            else None
+        ),
     )
 
 
@@ -312,8 +323,17 @@ def _fhir_source(raw: Mapping[str, Any] | None) -> FhirSource | None:
     )
 
 
+def content_sha256(*documents: Mapping[str, Any]) -> str:
+    """sha256 of documents as data: the same keys and values give the same print."""
+    canonical = json.dumps(documents, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
 def build_registration(
-    raw: Mapping[str, Any], dictionary: DataDictionary, source_file: str = ""
+    raw: Mapping[str, Any],
+    dictionary: DataDictionary,
+    source_file: str = "",
+    config_sha256: str = "",
 ) -> RegistrationConfig:
     """Build the typed registration config from schema-valid data."""
     period_dataset, period_variable = raw["period_variable"].split(".", 1)
@@ -357,13 +377,17 @@ def build_registration(
         before_inclusion=raw.get("before_inclusion", "wait"),
         owner=raw.get("owner", "aanlevering"),
         source_file=source_file,
+        config_sha256=config_sha256,
     )
 
 
 def _load_dictionaries(
     root: Path, problems: list[CatalogueProblem]
-) -> dict[tuple[str, str], tuple[Path, DataDictionary]]:
-    dictionaries: dict[tuple[str, str], tuple[Path, DataDictionary]] = {}
+) -> dict[tuple[str, str], tuple[Path, DataDictionary, str]]:
+    """Every sound dictionary by (id, version): its file, the dictionary and its content print."""
+    dictionaries: dict[tuple[str, str], tuple[Path, DataDictionary, str]] = {}
+    for file in yaml_input.misnamed_yaml_files((root / "dictionaries").glob("*/*")):
+        problems.append(CatalogueProblem(str(file), "$", yaml_input.MISNAMED))
     for file in sorted((root / "dictionaries").glob("*/*.yaml")):
         raw = _read_yaml(file, problems)
         if raw is None:
@@ -383,7 +407,7 @@ def _load_dictionaries(
                 )
             )
             continue
-        dictionaries[expected] = (file, build_dictionary(raw))
+        dictionaries[expected] = (file, build_dictionary(raw), content_sha256(raw))
     return dictionaries
 
 
@@ -434,6 +458,43 @@ def load_catalogue(root: Path | str) -> Catalogue:
     return Catalogue(registrations=registrations, root=str(root))
 
 
+def load_registration(root: Path | str, registration_id: str) -> RegistrationConfig:
+    """One registration, fully checked, whatever state the other files are in.
+
+    A run needs only its own registration: another engineer's broken file
+    must not stop it (decision 0421). Raises CatalogueInvalid listing every
+    problem when this registration does not load (its own file's and those of
+    the dictionaries), ConfigError naming the known ids when there is none.
+    """
+    registrations, problems = load_registrations(root)
+    return pick_registration(root, registrations, problems, registration_id)
+
+
+def pick_registration(
+    root: Path | str,
+    registrations: Mapping[str, RegistrationConfig],
+    problems: list[CatalogueProblem],
+    registration_id: str,
+) -> RegistrationConfig:
+    """``registration_id`` of a :func:`load_registrations` result, as :func:`load_registration`."""
+    if registration_id in registrations:
+        if problems:
+            log.warning(
+                "%d problem(s) in other files of catalogue %s; run `aanlevering registrations "
+                "check`",
+                len(problems),
+                root,
+            )
+        return registrations[registration_id]
+    own = Path(root) / "registrations" / f"{registration_id}.yaml"
+    if own.is_file():
+        dictionaries = Path(root) / "dictionaries"
+        raise CatalogueInvalid(
+            [p for p in problems if p.file == str(own) or Path(p.file).is_relative_to(dictionaries)]
+        )
+    return Catalogue(registrations=dict(registrations), root=str(root)).get(registration_id)
+
+
 def load_registrations(
     root: Path | str,
 ) -> tuple[dict[str, RegistrationConfig], list[CatalogueProblem]]:
@@ -448,6 +509,8 @@ def load_registrations(
     problems: list[CatalogueProblem] = []
     dictionaries = _load_dictionaries(root, problems)
     registrations: dict[str, RegistrationConfig] = {}
+    for file in yaml_input.misnamed_yaml_files((root / "registrations").iterdir()):
+        problems.append(CatalogueProblem(str(file), "$", yaml_input.MISNAMED))
     for file in sorted((root / "registrations").glob("*.yaml")):
         raw = _read_yaml(file, problems)
         if raw is None:
@@ -467,12 +530,19 @@ def load_registrations(
                 CatalogueProblem(
                     str(file),
                     "$.dictionary",
-                    f"dictionary {key[0]} version {key[1]} not found under "
-                    f"{root / 'dictionaries' / key[0]}",
+                    (
+                        f"dictionary {key[0]} version {key[1]} has problems (listed for its file)"
+                        if (root / "dictionaries" / key[0] / f"{key[1]}.yaml").is_file()
+                        else f"dictionary {key[0]} version {key[1]} not found under "
+                        f"{root / 'dictionaries' / key[0]}"
+                    ),
                 )
             )
             continue
-        registration = build_registration(raw, dictionaries[key][1], str(file))
+        _, dictionary, dictionary_sha256 = dictionaries[key]
+        registration = build_registration(
+            raw, dictionary, str(file), content_sha256(raw, {"dictionary": dictionary_sha256})
+        )
         found = check_registration(registration) + identity_problems(registration)
         semantic = [CatalogueProblem(str(file), p, m) for p, m in found]
         if semantic:

@@ -160,6 +160,8 @@ class DataDictionary:
     option_sets: Mapping[str, OptionSet] = field(default_factory=dict)
     published: date | None = None
     description: str = ""
+    #: The pseudonym types the registration's approval allows; None when not stated.
+    pseudonym_types: tuple[PseudonymType, ...] | None = None
 
     def dataset(self, name: str) -> Dataset:
         """The dataset called ``name``."""
@@ -305,6 +307,9 @@ class RegistrationConfig:
     owner: str = "aanlevering"
     description: str = ""
     source_file: str = ""
+    #: sha256 of the registration's and its dictionary's content as read (canonical JSON:
+    #: comments and layout do not count); the ledger keeps it per version (decision 0425).
+    config_sha256: str = ""
 
 
 @dataclass(frozen=True)

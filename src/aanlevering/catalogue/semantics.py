@@ -10,8 +10,10 @@ import difflib
 import re
 from collections.abc import Iterator
 
-from aanlevering.catalogue.model import CsvSource, Dataset, RegistrationConfig
+from aanlevering.catalogue.model import WKZ_START, CsvSource, Dataset, RegistrationConfig
 from aanlevering.pseudonym_types import PseudonymType
+from aanlevering.settings import ENV_REFERENCE
+from aanlevering.tls import is_loopback_url
 
 #: Identity fields each pseudonym type needs (any one of a tuple suffices).
 PSEUDONYM_INPUTS: dict[PseudonymType, tuple[tuple[str, ...], ...]] = {
@@ -117,6 +119,12 @@ def _target_hint(config: RegistrationConfig, dataset: Dataset, target: str) -> s
     return f"; did you mean {' or '.join(close)}?" if close else ""
 
 
+def _inside_the_input(pattern: str) -> bool:
+    """Whether a CSV ``file`` pattern stays inside the input folder (decision 0428)."""
+    parts = pattern.replace("\\", "/").split("/")
+    return bool(pattern) and not pattern.startswith(("/", "\\", "~")) and ".." not in parts
+
+
 def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
     names = {d.name for d in config.dictionary.datasets}
     for kind, source in (("csv", config.csv_source), ("fhir", config.fhir_source)):
@@ -127,6 +135,19 @@ def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
                 yield f"$.source.{kind}.datasets.{dataset_name}", "not a dataset of the dictionary"
         if isinstance(source, CsvSource):
             for dataset_name, csv in source.datasets.items():
+                if not _inside_the_input(csv.file):
+                    yield (
+                        f"$.source.csv.datasets.{dataset_name}.file",
+                        "must be a file name or glob inside the input folder (relative, "
+                        f"without '..'), not {csv.file!r}",
+                    )
+                if not {"patient_id", "mrn"} & set(csv.identity.values()):
+                    # Without it no record matches its patient's opt-out or pseudonym (0423).
+                    yield (
+                        f"$.source.csv.datasets.{dataset_name}.identity",
+                        "no column maps to patient_id or mrn: every dataset needs the "
+                        "patient's number, to match opt-outs and pseudonyms to its records",
+                    )
                 for column in sorted(set(csv.maps) - set(csv.columns)):
                     yield (
                         f"$.source.csv.datasets.{dataset_name}.maps.{column}",
@@ -146,6 +167,16 @@ def _pseudonym_problems(config: RegistrationConfig) -> Iterator[Problem]:
                 f"(got ttp_mode {pseudo.ttp_mode!r}, channel {config.delivery.channel!r})"
             ),
         )
+    approved = config.dictionary.pseudonym_types
+    if approved is not None:
+        for pseudonym_type in pseudo.types:
+            if pseudonym_type not in approved:
+                yield (
+                    "$.pseudonymisation.types",
+                    f"{pseudonym_type} is not among the types dictionary {config.dictionary.id} "
+                    f"{config.dictionary.version} allows ({', '.join(approved)}): "
+                    "the registration's approval decides which pseudonyms it may receive",
+                )
     if config.csv_source is None:
         return
     identity: set[str] = set()
@@ -178,6 +209,57 @@ def _content_problems(config: RegistrationConfig) -> Iterator[Problem]:
             "$.delivery.fhir_content",
             f"{content!r} delivers the FHIR source resources the mappings read, "
             "but the registration has no source.fhir mapping",
+        )
+
+
+#: Schemes an endpoint of each channel may have (http only to loopback or when allowed).
+_CHANNEL_SCHEMES = {"https": ("https", "http"), "sftp": ("sftp",)}
+
+
+def _endpoint_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """What the file itself fixes of the endpoint: no password, the channel's scheme (0422).
+
+    Parts that come from ``${VAR}`` references are checked when the run expands them.
+    """
+    delivery = config.delivery
+    endpoint = delivery.endpoint or ""
+    if delivery.channel == "outbox" and endpoint and not endpoint.startswith(("/", "${")):
+        # A relative folder lands wherever the process runs (the CLI's, a worker's cwd).
+        yield (
+            "$.delivery.endpoint",
+            "channel outbox needs an absolute folder (or a ${VAR} that holds one), "
+            "not a relative path or a URL",
+        )
+        return
+    scheme, separator, rest = endpoint.partition("://")
+    if not separator or "$" in scheme:
+        return
+    where = "$.delivery.endpoint"
+    authority = rest.split("/", 1)[0]
+    userinfo, _, host = authority.rpartition("@")
+    if ":" in ENV_REFERENCE.sub("", userinfo):
+        yield (
+            where,
+            "carries a password (user:password@host); secrets stay out of the catalogue: "
+            "the channels read keys from files (AANLEVERING_REGISTRY_HOLDER_API_KEY_FILE, "
+            "AANLEVERING_SFTP_KEY_FILE)",
+        )
+    allowed = _CHANNEL_SCHEMES.get(delivery.channel)
+    if allowed and scheme.lower() not in allowed:
+        yield (
+            where,
+            f"channel {delivery.channel} needs an {allowed[0]}:// endpoint, not {scheme}://",
+        )
+    elif (
+        scheme.lower() == "http"
+        and not delivery.allow_insecure_http
+        and "$" not in host
+        and not is_loopback_url(f"http://{host}/")
+    ):
+        yield (
+            where,
+            "plain http:// to a non-loopback host is refused; use https:// "
+            "(or allow_insecure_http: true, never in production)",
         )
 
 
@@ -225,4 +307,13 @@ def check_registration(config: RegistrationConfig) -> list[Problem]:
     problems.extend(_source_problems(config))
     problems.extend(_pseudonym_problems(config))
     problems.extend(_content_problems(config))
+    problems.extend(_endpoint_problems(config))
+    if config.start < WKZ_START:
+        problems.append(
+            (
+                "$.start",
+                f"{config.start} is before {WKZ_START}, when the Wkz took effect; "
+                "no period before it is owed",
+            )
+        )
     return problems

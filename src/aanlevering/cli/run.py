@@ -12,7 +12,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from aanlevering.catalogue import load_catalogue
+from aanlevering.catalogue.loader import load_registration
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.periods import Period
 
@@ -41,7 +41,7 @@ def _run(args: argparse.Namespace) -> int:
     from aanlevering.runs.ports import default_ports
 
     settings = settings_for(args)
-    config = load_catalogue(settings.catalogue_dir).get(args.registration)
+    config = load_registration(settings.catalogue_dir, args.registration)
     request = RunRequest(
         registration_id=config.id,
         input_path=args.input,
@@ -58,6 +58,16 @@ def _run(args: argparse.Namespace) -> int:
         f"({result.idempotency_key}); records {dict(result.record_counts)}; "
         f"excluded by opt-out {result.excluded_optouts}"
     )
+    if result.config_changed:
+        print(
+            f"note: the registration config of {result.registration} or its dictionary changed "
+            f"since the previous version of {result.period}"
+            + (
+                "; the data did not, so the registry holder keeps what it has"
+                if result.status == "already-delivered"
+                else ""
+            )
+        )
     if result.accounting:
         from aanlevering.deliver.accounting import Accounting
 

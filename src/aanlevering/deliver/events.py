@@ -40,6 +40,8 @@ class DeliveryStaged(DomainEvent):
     validation_report: str | None = None
     excluded_optouts: int = 0
     content_sha256: str = ""
+    #: The registration config's print this version was built under ("" in older events).
+    config_sha256: str = ""
     provider: str = ""
     #: Who ran it (aanlevering.actor); None in events written before actors were recorded.
     actor: str | None = None

@@ -34,6 +34,8 @@ class LedgerEntry:
     record_counts: dict[str, int] = field(default_factory=dict)
     excluded_optouts: int = 0
     content_sha256: str = ""
+    #: The registration config's print it was built under ("" for older versions).
+    config_sha256: str = ""
     supersedes: str | None = None
     kind: str = "delivery"
     validation_report: str | None = None
@@ -68,6 +70,7 @@ class DeliveryLedgerView:
                 record_counts=dict(p.get("record_counts", {})),
                 excluded_optouts=int(p.get("excluded_optouts", 0)),
                 content_sha256=p.get("content_sha256", ""),
+                config_sha256=p.get("config_sha256", ""),
                 supersedes=p.get("supersedes"),
                 kind=p.get("kind", "delivery"),
                 validation_report=p.get("validation_report"),

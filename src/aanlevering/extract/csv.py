@@ -22,6 +22,7 @@ are accounted for.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +87,20 @@ def dataset_files(folder: Path, name: str, source: CsvDatasetSource) -> list[Pat
     """Files of one dataset in ``folder``, sorted by name; ExtractError when there are none."""
     if not folder.is_dir():
         raise ExtractError(f"input folder {folder} does not exist or is not a folder")
-    files = sorted(path for path in folder.glob(source.file) if path.is_file())
+    # The catalogue refuses a pattern that leaves the folder (0428); this is the backstop.
+    root = os.path.normpath(folder.absolute())
+    try:
+        found = [path for path in folder.glob(source.file) if path.is_file()]
+    except (NotImplementedError, ValueError):  # an absolute or empty pattern
+        found = []
+    files = sorted(
+        path for path in found if Path(os.path.normpath(path.absolute())).is_relative_to(root)
+    )
+    if not files and (found or not source.file or Path(source.file).is_absolute()):
+        raise ExtractError(
+            f"no file for dataset {name!r}: its file pattern matches nothing inside the input "
+            f"folder {folder}; it must be a file name or glob inside that folder"
+        )
     if not files:
         raise ExtractError(
             f"no file for dataset {name!r}: nothing in {folder} matches {source.file!r}"

@@ -261,11 +261,19 @@ class VersionPlan:
     supersedes: str | None
     fingerprint: str
     same: LedgerEntry | None
+    #: The config print of the period's latest version ("" when none or not recorded).
+    previous_config_sha256: str = ""
 
     @property
     def already_receipted(self) -> bool:
         """The same content was delivered and acknowledged before: nothing to do."""
         return self.same is not None and self.same.status == "receipted"
+
+    def config_changed(self, config_sha256: str) -> bool:
+        """The latest version was built under another registration config (decision 0425)."""
+        return bool(self.previous_config_sha256 and config_sha256) and (
+            self.previous_config_sha256 != config_sha256
+        )
 
 
 def check_obligation(
@@ -325,7 +333,8 @@ def plan_for_fingerprint(
     entries = load_period_ledger(store, config.id, period.label).versions(config.id, period.label)
     version, supersedes, same = _next_version(entries, fingerprint)
     key = idempotency_key(provider, config.id, period.label, version)
-    return VersionPlan(version, key, supersedes, fingerprint, same)
+    previous = entries[-1].config_sha256 if entries else ""
+    return VersionPlan(version, key, supersedes, fingerprint, same, previous)
 
 
 def report_dir_for(
@@ -507,6 +516,7 @@ def stage_delivery(
                 validation_report=validation_report,
                 excluded_optouts=excluded,
                 content_sha256=plan.fingerprint,
+                config_sha256=config.config_sha256,
                 provider=settings.provider_id,
                 actor=current_actor(),
                 accounting=accounting,

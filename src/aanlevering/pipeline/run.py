@@ -67,6 +67,8 @@ class RunResult:
     run_id: str = ""
     #: Read, excluded by opt-out, failed per type, dropped, delivered (deliver/accounting.py).
     accounting: Mapping[str, Any] = field(default_factory=dict)
+    #: The period's previous version was built under another registration config (0425).
+    config_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ def run_delivery(
             {},
             None,
             run_id=ctx.run_id,
+            config_changed=bool(summary.get("config_changed")),
         )
     except BaseException:
         # This process is the whole run: whatever stopped it, the period is free again.
@@ -166,4 +169,5 @@ def run_delivery(
         Receipt.from_mapping(final["receipt"], str(final["channel"])),
         run_id=ctx.run_id,
         accounting=dict(final.get("accounting", {})),
+        config_changed=bool(final.get("config_changed")),
     )

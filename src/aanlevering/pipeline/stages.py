@@ -231,12 +231,22 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
         ctx.config, store, ctx.period, filtered, refs, provider=ctx.settings.provider_id
     )
     counts = {name: d.num_rows for name, d in filtered.datasets.items()}
+    config_changed = plan.config_changed(ctx.config.config_sha256)
     common = {
         "records": counts,
         "excluded_optouts": excluded,
         "version": plan.version,
         "idempotency_key": plan.idempotency_key,
+        "config_changed": config_changed,
     }
+    drift = (
+        f"; note: the registration config ({ctx.config.source_file or ctx.config.id}) or its "
+        "dictionary changed since the period's latest version"
+        if config_changed
+        else ""
+    )
+    if drift:
+        log.warning("%s %s%s", ctx.config.id, ctx.period.label, drift)
     if plan.already_receipted:
         assert plan.same is not None
         record_delivery_contents(
@@ -246,7 +256,13 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
         state.remove()
         raise AlreadyDelivered(
             f"{plan.idempotency_key} was delivered and receipted before "
-            f"(receipt {plan.same.receipt_id}); nothing to do",
+            f"(receipt {plan.same.receipt_id}); nothing to do"
+            + (
+                f"{drift}, but the delivered data did not: the registry holder keeps the "
+                "version it has (retract the period to deliver it again under this config)"
+                if drift
+                else ""
+            ),
             ctx.summary(receipt_id=plan.same.receipt_id, **common),
         )
     state.save_extract("filtered", filtered, refs)

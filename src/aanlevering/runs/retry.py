@@ -39,7 +39,7 @@ def retry_unreceipted(
 
     ``credentials``: the scheduler's source (Airflow Connections); the environment otherwise.
     """
-    from aanlevering.catalogue import load_catalogue
+    from aanlevering.catalogue.loader import load_registrations, pick_registration
     from aanlevering.deliver.ledger import load_ledger
     from aanlevering.errors import NoObligation
     from aanlevering.events.factory import open_event_store
@@ -49,7 +49,7 @@ def retry_unreceipted(
 
     today = today or run_day()
     settings = load_settings()
-    catalogue = load_catalogue(settings.catalogue_dir)
+    registrations, problems = load_registrations(settings.catalogue_dir)
     outcomes: list[RetryOutcome] = []
     with open_event_store(settings.event_store_url) as store:
         ledger = load_ledger(store)
@@ -61,7 +61,9 @@ def retry_unreceipted(
             try:
                 # Inside the try: an entry whose registration left the catalogue (or whose
                 # config no longer loads) fails on its own and stops no other retry.
-                config = catalogue.get(registration)
+                config = pick_registration(
+                    settings.catalogue_dir, registrations, problems, registration
+                )
                 period = Period.parse(label)
                 request = RunRequest(
                     registration_id=registration,

@@ -21,7 +21,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from aanlevering.catalogue import load_catalogue
+from aanlevering.catalogue.loader import load_registration
 from aanlevering.periods import Period, run_day
 from aanlevering.pipeline.stages import (
     STAGES,
@@ -59,7 +59,7 @@ def _context(folder: RunFolder, credentials: CredentialsSource | None) -> Iterat
 
     values = folder.values()
     settings = load_settings()
-    config = load_catalogue(settings.catalogue_dir).get(values["registration"])
+    config = load_registration(settings.catalogue_dir, values["registration"])
     with (
         open_event_store(settings.event_store_url) as store,
         open_ports(settings, store, credentials) as ports,
@@ -89,7 +89,7 @@ def start_run(
     from aanlevering.pipeline.run import RunRequest, start_state
 
     settings = load_settings()
-    config = load_catalogue(settings.catalogue_dir).get(registration_id)
+    config = load_registration(settings.catalogue_dir, registration_id)
     period = Period.parse(period_label)
     request = RunRequest(
         registration_id=config.id,
