@@ -58,7 +58,13 @@ class SftpTarget:
         parts = urlsplit(url)
         if parts.scheme != "sftp" or not parts.hostname or not parts.username:
             raise ConfigError(
-                f"SFTP endpoint must look like sftp://user@host:port/path, got {url!r}"
+                "SFTP endpoint must look like sftp://user@host:port/path, got "
+                f"{_without_password(url)!r}"
+            )
+        if parts.password is not None:
+            raise ConfigError(
+                f"SFTP endpoint {_without_password(url)!r} holds a password: the SFTP channel "
+                "logs in with its private key only; remove the password from the URL"
             )
         return cls(
             host=parts.hostname,
@@ -68,6 +74,16 @@ class SftpTarget:
             private_key_file=private_key_file,
             known_hosts_file=known_hosts_file,
         )
+
+
+def _without_password(url: str) -> str:
+    """The URL as an error may quote it: a password (from an environment value) starred."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 class _UnknownHostKey(paramiko.MissingHostKeyPolicy):
