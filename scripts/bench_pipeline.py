@@ -182,6 +182,9 @@ def write_catalogue(target: Path) -> Path:
     document["id"] = BENCH_REGISTRATION
     document["name"] = "DSAA benchmark (four pseudonym types, FHIR NDJSON with resources, outbox)"
     document["pseudonymisation"]["types"] = list(BENCH_TYPES)
+    # One delivery of the whole year: a run covers a period of its registration's own
+    # frequency (decision 0391), and the yearly run is what this measures.
+    document["frequency"] = "year"
     # FHIR runs deliver the source resources too (issue 15), CSV runs their records.
     document["delivery"] = {"format": "fhir-ndjson", "fhir_content": "both", "channel": "outbox"}
     (target / "registrations" / f"{BENCH_REGISTRATION}.yaml").write_text(
