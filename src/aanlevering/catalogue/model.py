@@ -25,7 +25,9 @@ Channel = Literal["https", "sftp", "ttp-local", "outbox"]
 TTPMode = Literal["web", "local"]
 
 #: Fields of a person that identify them; mapped from the source, used for
-#: pseudonymisation and opt-out matching, never delivered in the clear.
+#: pseudonymisation and opt-out matching, never delivered in the clear. ``street``,
+#: ``phone`` and ``email`` serve only the output guard, which searches the delivery
+#: for them (decision 0410).
 IDENTITY_FIELDS: tuple[str, ...] = (
     "patient_id",
     "bsn",
@@ -41,6 +43,9 @@ IDENTITY_FIELDS: tuple[str, ...] = (
     "postcode",
     "house_number",
     "house_number_addition",
+    "street",
+    "phone",
+    "email",
 )
 
 #: Start of the delivery obligation under the Wkz.

@@ -22,7 +22,11 @@
   ``postalCode``; ``house_number`` and ``house_number_addition`` from the
   ``iso21090-ADXP-houseNumber`` / ``-buildingNumberSuffix`` extensions on
   ``line``, else parsed from a line ending in the number ("Kerkstraat 12A"),
-  unless the line starts with its number as US addresses do.
+  unless the line starts with its number as US addresses do; ``street`` from the
+  ``iso21090-ADXP-streetName`` extension, else the part of that line before the
+  number (only the output guard reads it, decision 0410).
+* ``phone`` and ``email``: every current ``telecom`` of system ``phone`` (or
+  ``sms``) / ``email``, joined with ``; `` (only the output guard reads them).
 
 Values are passed through as strings, trimmed; normalisation is the
 pseudonymisation stage's job.
@@ -45,6 +49,7 @@ PARTNER_NAME = _SD + "humanname-partner-name"
 EN_QUALIFIER = _SD + "iso21090-EN-qualifier"
 HOUSE_NUMBER = _SD + "iso21090-ADXP-houseNumber"
 NUMBER_SUFFIX = _SD + "iso21090-ADXP-buildingNumberSuffix"
+STREET_NAME = _SD + "iso21090-ADXP-streetName"
 #: v2-0203 identifier types that are documents or national numbers, never an MRN.
 _NOT_MRN_TYPES = frozenset({"SS", "SB", "NI", "NN", "DL", "PPN", "TAX", "PRN", "CZ", "BSNR"})
 #: "123 Main Street Apt 4": the number leads, so a trailing number is not a house number.
@@ -166,14 +171,30 @@ def _address(patient: Json) -> dict[str, str | None]:
     element = line_elements[0] if line_elements and _is_object(line_elements[0]) else None
     number = _text(_extension(element, HOUSE_NUMBER))
     addition = _text(_extension(element, NUMBER_SUFFIX))
-    if number is None and line and not _US_LINE.match(line) and (match := _DUTCH_LINE.match(line)):
-        number = match.group("number")
-        addition = addition or _text(match.group("addition"))
+    street = _text(_extension(element, STREET_NAME))
+    if line and not _US_LINE.match(line) and (match := _DUTCH_LINE.match(line)):
+        if number is None:
+            number = match.group("number")
+            addition = addition or _text(match.group("addition"))
+        street = street or _text(match.group("street"))
     return {
         "postcode": _text(address.get("postalCode")),
         "house_number": number,
         "house_number_addition": addition,
+        "street": street,
     }
+
+
+def _telecom(patient: Json) -> dict[str, str | None]:
+    """Current phone numbers and e-mail addresses, each kind joined with ``; ``."""
+    found: dict[str, list[str]] = {"phone": [], "email": []}
+    for contact in _current(patient.get("telecom") or ()):
+        system = contact.get("system")
+        field = "phone" if system in ("phone", "sms") else "email" if system == "email" else None
+        value = _text(contact.get("value"))
+        if field is not None and value is not None and value not in found[field]:
+            found[field].append(value)
+    return {field: "; ".join(values) or None for field, values in found.items()}
 
 
 def patient_identity(patient: Json, mrn_system: str | None = None) -> dict[str, str | None]:
@@ -186,4 +207,5 @@ def patient_identity(patient: Json, mrn_system: str | None = None) -> dict[str, 
     identity.update(_identifiers(patient, mrn_system))
     identity.update(_names(patient))
     identity.update(_address(patient))
+    identity.update(_telecom(patient))
     return identity

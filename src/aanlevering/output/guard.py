@@ -6,8 +6,11 @@ EHR still puts a BSN in a free-text field, or a patient number in a
 the written delivery files are searched for the identifiers of *this* run's
 patients, taken from the extract's identity tables: BSNs that pass the
 elfproef, MRNs (patient numbers), birth and partner names and six-position
-postcodes. A hit blocks the delivery with :class:`IdentifierInDelivery`
-(exit code 2), naming the file and column, never the value.
+postcodes as tokens; phone numbers as digits (:mod:`aanlevering.output.phones`);
+streets with house numbers, e-mail addresses and family names that are
+ordinary words as phrases (:mod:`aanlevering.output.phrases`, decision 0411).
+A hit blocks the delivery with :class:`IdentifierInDelivery` (exit code 2),
+naming the file, column, kind and number of values, never the value.
 
 Two passes keep it fast: a columnar pass over whole lines (Arrow tokenises
 and looks every token up in the identifier sets) finds candidate lines; only
@@ -23,8 +26,10 @@ import io
 import json
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -37,7 +42,11 @@ from aanlevering.catalogue.model import DataDictionary
 from aanlevering.errors import ExtractError
 from aanlevering.events.guard import passes_elfproef
 from aanlevering.extract.model import ExtractedDataset
+from aanlevering.output import phones as phone_numbers
+from aanlevering.output import phrases as phrase_search
+from aanlevering.output.common_words import COMMON_WORDS
 from aanlevering.output.content import DeliveryInput
+from aanlevering.output.phrases import Phrases
 from aanlevering.output.result import OutputResult
 
 log = logging.getLogger(__name__)
@@ -70,30 +79,65 @@ class IdentifierInDelivery(ExtractError):
     """A delivery file holds an identifier of this run's patients; nothing is staged."""
 
 
+PHONE = "a phone number"
+_NO_PHRASES = Phrases({}, frozenset())
+
+
 @dataclass(frozen=True)
 class RunIdentifiers:
-    """The run's identifiers as lower-case tokens, by kind (never logged or shown)."""
+    """The run's identifiers (never logged or shown).
+
+    ``by_kind``: lower-case tokens, each identifying alone; ``phrases``: token
+    sequences identifying together, found through their anchors;
+    ``phones``: phone numbers as nine-digit NSNs.
+    """
 
     by_kind: Mapping[str, frozenset[str]]
+    phrases: Phrases = _NO_PHRASES
+    phones: frozenset[str] = dataclass_field(default_factory=frozenset)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}: {len(v)}" for k, v in self.by_kind.items())
-        return f"RunIdentifiers({sizes})"
+        return f"RunIdentifiers({sizes}, {self.phrases!r}, phones: {len(self.phones)})"
 
     @property
     def tokens(self) -> frozenset[str]:
-        """Every token of every kind."""
-        return frozenset().union(*self.by_kind.values())
+        """Every token the coarse pass looks for: each kind's, and the phrases' anchors."""
+        return frozenset().union(*self.by_kind.values(), self.phrases.anchors)
 
     @cached_property
     def token_set(self) -> frozenset[str]:
         """:attr:`tokens`, built once per run (not per file or chunk)."""
         return self.tokens
 
+    @property
+    def empty(self) -> bool:
+        """Whether there is nothing to search for."""
+        return not self.token_set and not self.phones
+
+    def kinds_in(self, text: str) -> set[str]:
+        """The kinds of identifier one value (or line) ``text`` holds: the precise check."""
+        words = _value_words(text)
+        kinds = {kind for token in set(words) if (kind := self.kind_of(token)) is not None}
+        if self.phrases.by_kind:
+            kinds |= self.phrases.kinds_in(words)
+        if self.phones and not phone_numbers.text_numbers(text).isdisjoint(self.phones):
+            kinds.add(PHONE)
+        return kinds
+
+    def candidates(self, lines: pa.Array) -> list[int]:
+        """Indexes of ``lines`` that may hold an identifier (the coarse pass, a superset)."""
+        found = set()
+        if self.token_set:
+            found.update(_fast_candidate_lines(lines, self.token_array, (self.token_set,)))
+        if self.phones:
+            found.update(phone_numbers.phone_lines(lines, self.phones))
+        return sorted(found)
+
     @cached_property
     def token_array(self) -> pa.Array:
         """:attr:`tokens` as one Arrow array, built once per run (not per file)."""
-        return pa.array(list(self.tokens), pa.string())
+        return pa.array(list(self.token_set), pa.string())
 
     def kind_of(self, token: str) -> str | None:
         """Which kind of identifier ``token`` is, or None."""
@@ -234,17 +278,19 @@ def run_identifiers(
         return identifier_tokens(values, shortest, letters, vocabulary)
 
     postcodes = postcode_tokens(_values(tables, ("postcode",)))
+    family = tokens(_values(tables, ("own_name", "partner_name")), MIN_NAME, letters=True)
+    names = frozenset(family - COMMON_WORDS)  # the rest only as a phrase (decision 0411)
     return RunIdentifiers(
         {
             "a BSN": frozenset(bsns),
             "a patient number": frozenset(
                 tokens(_values(tables, ("mrn", "patient_id")), MIN_NUMBER, letters=False)
             ),
-            "a name": frozenset(
-                tokens(_values(tables, ("own_name", "partner_name")), MIN_NAME, letters=True)
-            ),
+            "a name": names,
             "a postcode": frozenset(postcodes),
-        }
+        },
+        phrase_search.build((t.identity for t in tables), names),
+        frozenset(phone_numbers.run_phone_numbers(_values(tables, ("phone",)))),
     )
 
 
@@ -410,16 +456,26 @@ def _lines(path: Path) -> Iterator[tuple[int, pa.Array]]:
 
 @dataclass(frozen=True)
 class Hit:
-    """Where an identifier was found: file, column and kind, never the value."""
+    """Where an identifier was found: file, column and kind, never the value.
+
+    ``values``: how many values of the column hold it (distinct values for a file
+    checked by its noted values); not part of a hit's identity.
+    """
 
     file: str
     column: str
     kind: str
+    values: int = dataclass_field(default=1, compare=False)
+
+
+def _value_words(value: str) -> list[str]:
+    """The tokens of one value, in order (as the phrases are compared)."""
+    lowered = _JOINED_PY.sub(lambda m: "".join(g or "" for g in m.groups()), value.lower())
+    return [token for token in _SPLIT.split(lowered) if token]
 
 
 def _value_tokens(value: str) -> set[str]:
-    lowered = _JOINED_PY.sub(lambda m: "".join(g or "" for g in m.groups()), value.lower())
-    return {token for token in _SPLIT.split(lowered) if token}
+    return set(_value_words(value))
 
 
 def _json_leaves(value: Any, path: str, within: str) -> Iterator[tuple[str, str]]:
@@ -504,14 +560,13 @@ def scan_file(path: Path, identifiers: RunIdentifiers, skipped: tuple[str, ...] 
 
     ``skipped``: CSV column-name prefixes that hold our own pseudonyms.
     """
-    if not identifiers.token_set:
+    if identifiers.empty:
         return []
-    tokens = identifiers.token_array
     header = _csv_header(path) if path.suffix == ".csv" else None
     cells: list[tuple[str, str]] = []
     candidates = False
     for first, lines in _lines(path):
-        for index in _fast_candidate_lines(lines, tokens, (identifiers.token_set,)):
+        for index in identifiers.candidates(lines):
             candidates = True
             line = str(lines[index]).rstrip("\r\n")
             if header is not None:
@@ -522,13 +577,11 @@ def scan_file(path: Path, identifiers: RunIdentifiers, skipped: tuple[str, ...] 
     if candidates and header is None and path.suffix != ".ndjson":
         # a Bundle (or another JSON document) is checked as a whole
         cells.extend(_json_cells(path.read_text(encoding="utf-8"), path.name))
-    hits: dict[tuple[str, str], Hit] = {}
+    counts: Counter[tuple[str, str]] = Counter()
     for column, text in cells:
-        for token in _value_tokens(text):
-            kind = identifiers.kind_of(token)
-            if kind is not None:
-                hits.setdefault((column, kind), Hit(path.name, column, kind))
-    return list(hits.values())
+        for kind in identifiers.kinds_in(text):
+            counts[(column, kind)] += 1
+    return [Hit(path.name, column, kind, n) for (column, kind), n in counts.items()]
 
 
 #: JSON literals whose value is their own text (ASCII string without escapes, integer): their
@@ -639,7 +692,7 @@ def _checked_value_hits(
         tokens = literal_tokens(literals)  # a column at a time: 1M distinct record keys at 1M
         if not sampled.get(column, set()) <= tokens:
             return [], column
-        hits += _token_hits(path.name, {column: tokens}, identifiers)
+        hits += _column_hits(path.name, column, literals, tokens, identifiers)
     return hits, None
 
 
@@ -653,22 +706,55 @@ def scan_values(
     the writer noted them): what :func:`scan_file` finds in its text, or
     more (decision 0300).
     """
-    return _token_hits(name, {c: literal_tokens(v) for c, v in columns.items()}, identifiers)
+    return [
+        hit
+        for column, literals in columns.items()
+        for hit in _column_hits(name, column, literals, literal_tokens(literals), identifiers)
+    ]
 
 
-def _token_hits(
-    name: str, column_tokens: Mapping[str, set[str]], identifiers: RunIdentifiers
+def literal_texts(literals: pa.Array) -> pa.Array:
+    """The value of each JSON literal as text (null for booleans and nulls), aligned with them.
+
+    Plain literals (:data:`_PLAIN_STRING`, :data:`_INTEGER`) in Arrow, the rest
+    through :func:`json.loads` one by one, as :func:`literal_tokens` reads them.
+    """
+    plain_string = pc.fill_null(pc.match_substring_regex(literals, _PLAIN_STRING), False)
+    integer = pc.fill_null(pc.match_substring_regex(literals, _INTEGER), False)
+    texts = pc.if_else(plain_string, pc.utf8_slice_codeunits(literals, 1, -1), literals)
+    other = np.flatnonzero(~pc.or_(plain_string, integer).to_numpy(zero_copy_only=False))
+    if not len(other):
+        return texts
+    values = texts.to_pylist()
+    for index in other:
+        literal = values[index]
+        value = json.loads(literal) if literal is not None else None
+        plain = isinstance(value, str | int | float) and not isinstance(value, bool)
+        values[index] = str(value) if plain else None
+    return pa.array(values, pa.string())
+
+
+def _column_hits(
+    name: str, column: str, literals: pa.Array, tokens: set[str], identifiers: RunIdentifiers
 ) -> list[Hit]:
-    known = identifiers.token_set
-    hits: list[Hit] = []
-    for column, tokens in column_tokens.items():
-        kinds: dict[str, None] = {}
-        for token in sorted(known.intersection(tokens)):
-            kind = identifiers.kind_of(token)
-            if kind is not None:
-                kinds[kind] = None
-        hits.extend(Hit(name, column, kind) for kind in kinds)
-    return hits
+    """The hits of one column of noted literals whose tokens are ``tokens``.
+
+    Tokens that identify alone are found in ``tokens`` (a set intersection, in C).
+    Phrases and phone numbers need the values themselves: those are read only when
+    a phrase's anchor is among ``tokens`` or the run has phone numbers, and only
+    the values the coarse pass picks are checked one by one (also to count them).
+    """
+    kinds = {
+        kind
+        for token in identifiers.token_set.intersection(tokens)
+        if (kind := identifiers.kind_of(token)) is not None
+    }
+    counts: Counter[str] = Counter()
+    if kinds or identifiers.phones or not identifiers.phrases.anchors.isdisjoint(tokens):
+        texts = pc.drop_null(literal_texts(pc.drop_null(literals)))
+        for index in identifiers.candidates(texts):
+            counts.update(identifiers.kinds_in(texts[index].as_py()))
+    return [Hit(name, column, kind, max(1, counts[kind])) for kind in sorted(kinds | set(counts))]
 
 
 def check_delivery(folder: Path, output: OutputResult, content: DeliveryInput) -> None:
@@ -677,8 +763,8 @@ def check_delivery(folder: Path, output: OutputResult, content: DeliveryInput) -
     Called by the pipeline right after the files are written and before the
     manifest is made: ``output`` names the files under ``folder``,
     ``content`` is what they were written from (its identity tables give the
-    identifiers). The message names file, column and kind of identifier, never
-    the value. The files are removed before raising.
+    identifiers). The message names file, column, kind of identifier and how
+    many values hold it, never the value. The files are removed before raising.
     """
     identifiers = run_identifiers(content.datasets, content.context.dictionary)
     hits: list[Hit] = []
@@ -700,7 +786,9 @@ def check_delivery(folder: Path, output: OutputResult, content: DeliveryInput) -
     if hits:
         for item in output.files:  # they hold identifiers: they must not linger in staging
             (folder / item.name).unlink(missing_ok=True)
-        where = "; ".join(f"file {h.file}, column {h.column}: {h.kind}" for h in hits[:10])
+        where = "; ".join(
+            f"file {h.file}, column {h.column}: {h.kind} in {h.values} value(s)" for h in hits[:10]
+        )
         raise IdentifierInDelivery(
             f"registration {content.context.registration_id}: delivery blocked, "
             f"{len(hits)} column(s) of the delivery files hold an identifier of this run's "

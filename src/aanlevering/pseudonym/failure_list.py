@@ -19,6 +19,7 @@ import pyarrow as pa
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.extract.model import Extract
 from aanlevering.extract.patient_key import patient_numbers
+from aanlevering.pseudonym.identifiers import PERSON_FIELDS
 from aanlevering.pseudonym.normalise.registry import get_profile
 
 
@@ -52,7 +53,12 @@ def failing_patients(config: RegistrationConfig, extracted: Extract) -> list[Pat
         first.setdefault(number, row)
     patients = identity.take(pa.array(sorted(first.values()), pa.int64()))
     ordered = [numbers[row] for row in sorted(first.values())]
-    columns = {name: patients.column(name).to_pylist() for name in patients.column_names}
+    # only the person's fields: street, phone and e-mail serve the output guard alone
+    columns = {
+        name: patients.column(name).to_pylist()
+        for name in patients.column_names
+        if name in PERSON_FIELDS
+    }
     columns["mrn"] = ordered  # the number is the MRN pseudonym's input too
     pseudo = config.pseudonymisation
     canonical = get_profile(pseudo.profile).normalise_columns(columns, pseudo.types)

@@ -33,6 +33,9 @@ def test_dutch_patient_with_name_and_address_parts() -> None:
         "postcode": "1012 NX",
         "house_number": "12",
         "house_number_addition": "A",
+        "street": "Kerkstraat",  # for the output guard only (decision 0410)
+        "phone": None,
+        "email": None,
     }
 
 
@@ -91,3 +94,34 @@ def test_separate_initials_are_joined_as_dutch_exports_write_them() -> None:
         "name": [{"family": "Beek", "given": ["B.", "P."], "_given": [initial, initial]}],
     }
     assert patient_identity(patient)["initials"] == "B.P."
+
+
+def test_street_phone_and_email_are_kept_for_the_output_guard() -> None:
+    """Decision 0410: street (extension or parsed line), current phones and e-mails, joined."""
+    sd = "http://hl7.org/fhir/StructureDefinition/"
+    patient = {
+        "resourceType": "Patient",
+        "address": [
+            {
+                "use": "home",
+                "line": ["Dorpsstraat 12"],
+                "_line": [{"extension": [{"url": sd + "iso21090-ADXP-streetName",
+                                          "valueString": "Dorpsstraat"}]}],
+            }
+        ],
+        "telecom": [
+            {"system": "phone", "value": "06-12345678"},
+            {"system": "sms", "value": "+31 6 87654321"},
+            {"system": "phone", "value": "020-1234567", "period": {"end": "2020-01-01"}},
+            {"system": "email", "value": "a.devries@example.nl"},
+            {"system": "fax", "value": "020-7654321"},
+        ],
+    }  # fmt: skip
+    identity = patient_identity(patient)
+    assert identity["street"] == "Dorpsstraat"
+    assert identity["house_number"] == "12"
+    assert identity["phone"] == "06-12345678; +31 6 87654321"
+    assert identity["email"] == "a.devries@example.nl"
+    parsed = patient_identity({"address": [{"line": ["Van Heemstralaan 7-bis"]}]})
+    assert parsed["street"] == "Van Heemstralaan"
+    assert patient_identity({"address": [{"line": ["123 Main Street"]}]})["street"] is None

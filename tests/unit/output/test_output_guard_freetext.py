@@ -1,0 +1,203 @@
+"""The output guard finds given names, streets, phone numbers and e-mail addresses in free text.
+
+Decisions 0410 and 0411: phone numbers are compared as digits in any written
+form, streets with their house number, e-mail addresses and family names that
+are ordinary words as phrases; a lone given name ("Anna-score") and a common
+word ("klein hematoom") do not block. The fast phone pass is pinned to the
+straightforward one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aanlevering.output.content import DeliveryInput
+from aanlevering.output.guard import (
+    IdentifierInDelivery,
+    RunIdentifiers,
+    check_delivery,
+    run_identifiers,
+)
+from aanlevering.output.phones import phone_lines, phone_lines_reference, text_numbers
+from aanlevering.output.writer import write_delivery
+
+#: The ldtr test people get these (tests/unit/output/conftest.py has no street, phone, e-mail).
+EXTRA: dict[str, list[str | None]] = {
+    "street": ["Dorpsstraat", "Van Heemstralaan", None, "Kerkweg"],
+    "phone": ["06-12345678", "+31 (0)20 123 4567", "0031 50 7654321", None],
+    "email": ["anna.devries@example.nl", None, "m.oosterhuis@mail.example", None],
+    "own_name": ["Groot", "Berg", "Oosterhuis", "Çelik"],
+    "own_prefix": ["de", "van den", None, None],
+    "given_names": ["Anna Maria", "Hendrik", "Maria Anna", "Emre"],
+}
+
+
+def _with_identity(content: DeliveryInput, dataset: str) -> DeliveryInput:
+    extracted = content.datasets[dataset]
+    identity = extracted.identity
+    for name, values in EXTRA.items():
+        column = [values[row // 2 % len(values)] for row in range(identity.num_rows)]  # 2 a person
+        position = identity.column_names.index(name)
+        identity = identity.set_column(position, name, pa.array(column, pa.string()))
+    datasets = {**content.datasets, dataset: replace(extracted, identity=identity)}
+    return replace(content, datasets=datasets)
+
+
+def _planted(content: DeliveryInput, dataset: str, variable: str, text: str) -> DeliveryInput:
+    extracted = content.datasets[dataset]
+    table = extracted.clinical
+    position = table.column_names.index(variable)
+    values = table.column(variable).to_pylist()
+    values[5] = text
+    values[7] = text
+    table = table.set_column(position, table.field(position), pa.array(values, pa.string()))
+    datasets = {**content.datasets, dataset: replace(extracted, clinical=table)}
+    return replace(content, datasets=datasets)
+
+
+@pytest.fixture
+def ldtr(delivery: Callable[..., DeliveryInput]) -> DeliveryInput:
+    return _with_identity(delivery("ldtr"), "trauma")
+
+
+def test_the_run_identifiers_hold_each_kind_without_showing_them(ldtr: DeliveryInput) -> None:
+    identifiers = run_identifiers(ldtr.datasets, ldtr.context.dictionary)
+    assert "612345678" in identifiers.phones
+    assert "201234567" in identifiers.phones and "507654321" in identifiers.phones
+    phrases = identifiers.phrases.by_kind
+    assert ("dorpsstraat", "92") in phrases["a street and house number"]
+    assert ("dorpsstraat", "92a") in phrases["a street and house number"]
+    assert ("anna", "devries", "example", "nl") in phrases["an e-mail address"]
+    assert ("mw", "de", "groot") in phrases["a name"]
+    assert ("anna", "de", "groot") in phrases["a name"]
+    assert "groot" not in identifiers.by_kind["a name"]  # a common word: only as a phrase
+    assert "oosterhuis" in identifiers.by_kind["a name"]
+    shown = repr(identifiers)
+    assert not any(secret in shown for secret in ("groot", "dorpsstraat", "612345678", "anna"))
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("mw. Anna de Groot belde", "a name"),
+        ("A. de Groot", "a name"),
+        ("gesproken met mw. Groot", "a name"),
+        ("Groot, Anna", "a name"),
+        ("woont Dorpsstraat 92, 1e etage", "a street and house number"),
+        ("adres: Dorpsstraat 92A", "a street and house number"),
+        ("Van Heemstralaan 5", "a street and house number"),
+        ("bel 06-12345678 na 17u", "a phone number"),
+        ("tel 06 1234 5678", "a phone number"),
+        ("+31 6 12345678", "a phone number"),
+        ("0031612345678", "a phone number"),
+        ("(020) 123 45 67", "a phone number"),
+        ("+31 (0)20-1234567", "a phone number"),
+        ("050-7654321", "a phone number"),
+        ("mail Anna.deVries@example.nl", "an e-mail address"),
+        ("ANNA.DEVRIES@EXAMPLE.NL", "an e-mail address"),
+    ],
+)
+@pytest.mark.parametrize("format_", ["csv", "fhir-ndjson", "fhir-bundle"])
+def test_each_kind_in_free_text_blocks_and_is_named_with_a_count(
+    tmp_path: Path, ldtr: DeliveryInput, text: str, kind: str, format_: str
+) -> None:
+    content = _planted(ldtr, "trauma", "trauma_id", text)
+    output = write_delivery(tmp_path, content, format_)  # type: ignore[arg-type]
+    with pytest.raises(IdentifierInDelivery) as caught:
+        check_delivery(tmp_path, output, content)
+    message = str(caught.value)
+    assert kind in message
+    assert "trauma_id" in message
+    values = "1 value(s)" if format_ == "fhir-ndjson" else "2 value(s)"  # noted: distinct values
+    assert f"{kind} in {values}" in message
+    for secret in ("Groot", "Dorpsstraat", "Heemstralaan", "12345678", "1234567", "7654321"):
+        assert secret not in message
+    assert "devries" not in message.lower()
+    assert not any((tmp_path / f.name).exists() for f in output.files)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Anna-score 4, pijn onder controle",  # a given name alone
+        "Hendrik belde terug",
+        "klein hematoom, groot herstel, post-operatief",  # common words that are names here
+        "de grote wond is klein",
+        "Dorpsstraat is afgesloten, 92 minuten vertraging",  # street, number apart
+        "huisnummer 92 bij de Dorpsstraat",
+        "opname 2026-06-12, 345678 ml",  # digits of no phone number of the run
+        "score 06-12345679",  # another number
+        "12345678",  # part of a number only
+        "anna example nl",  # the e-mail's words, not as the address
+    ],
+)
+@pytest.mark.parametrize("format_", ["csv", "fhir-ndjson"])
+def test_common_words_a_lone_given_name_and_near_misses_do_not_block(
+    tmp_path: Path, ldtr: DeliveryInput, text: str, format_: str
+) -> None:
+    content = _planted(ldtr, "trauma", "trauma_id", text)
+    output = write_delivery(tmp_path, content, format_)  # type: ignore[arg-type]
+    check_delivery(tmp_path, output, content)
+    assert all((tmp_path / f.name).exists() for f in output.files)
+
+
+def test_kinds_in_a_value() -> None:
+    identifiers = run_identifiers_for_text()
+    assert identifiers.kinds_in("mw. Anna de Vries, Dorpsstraat 12, 06-12345678") == {
+        "a name",
+        "a street and house number",
+        "a phone number",
+    }
+    assert identifiers.kinds_in("Anna-score 3, dorpsstraat") == set()
+
+
+def run_identifiers_for_text() -> RunIdentifiers:
+    from aanlevering.output.phrases import Phrases
+
+    phrases = Phrases(
+        {"a street and house number": frozenset({("dorpsstraat", "12")})},
+        frozenset({"dorpsstraat"}),
+    )
+    return RunIdentifiers({"a name": frozenset({"vries"})}, phrases, frozenset({"612345678"}))
+
+
+NUMBERS = frozenset({"612345678", "201234567", "507654321"})
+PIECES = [
+    "06", "-", " ", "  ", "   ", "    ", ".", "/", "(", ")", "+", "31", "0031", "(0)", "0",
+    "12345678", "1234", "5678", "20", "123", "4567", "12", "34", "56", "78", "6",
+    "7654321", "50", "a", "é", "\u00a0", ";", "\r", "9",
+]  # fmt: skip
+line_text = st.lists(st.sampled_from(PIECES), max_size=14).map("".join) | st.text(max_size=30)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(line_text, st.booleans()), min_size=1, max_size=10))
+def test_fast_phone_pass_finds_the_lines_of_the_reference(lines: list[tuple[str, bool]]) -> None:
+    array = pa.array([text + ("\n" if newline else "") for text, newline in lines], pa.string())
+    assert phone_lines(array, NUMBERS) == phone_lines_reference(array, NUMBERS)
+    sliced = array.slice(1)
+    assert phone_lines(sliced, NUMBERS) == phone_lines_reference(sliced, NUMBERS)
+
+
+def test_phone_edge_lines() -> None:
+    lines = [
+        "06-12345678\n",  # at the start
+        "x 0612345678",  # at the end, no newline
+        "06    12345678\n",  # four separators: two numbers
+        "2024-06-12345678\n",  # joined into one longer number
+        "é 06.12.34.56.78\n",  # non-ASCII line
+        "06\n12345678\n",  # over two lines
+        "tel: 020 - 123 4567\n",
+        "",
+    ]
+    array = pa.array(lines, pa.string())
+    assert phone_lines(array, NUMBERS) == phone_lines_reference(array, NUMBERS) == [0, 1, 4, 6]
+    assert text_numbers("+31 (0)6 1234-5678") == {"612345678"}
+    assert phone_lines(pa.array([], pa.string()), NUMBERS) == []
