@@ -8,7 +8,9 @@ a run of at most three separators (space, ``-``, ``.``, ``/``, ``(``, ``)``)
 between two digits is removed, and each maximal run of digits is read as
 a number with an optional trunk or country prefix (``0``, ``31``, ``0031``,
 ``310``, ``00310``). Longer gaps, letters or other punctuation end a number,
-so unrelated numbers in a sentence are not joined.
+so unrelated numbers in a sentence are not joined. A run that touches a
+letter, ``_`` or a non-ASCII character is part of a word (a record key in
+hex, "MRN0612345678"), not a written phone number.
 
 :func:`phone_lines_reference` says this with regular expressions, line by
 line; :func:`phone_lines` does the same with byte tables for a chunk of
@@ -30,7 +32,7 @@ _NSN = re.compile(NSN)
 #: Separators that may stand between the digits of one written number.
 SEPARATORS = b" -./()"
 _JOIN = re.compile(r"(?<=[0-9])[ \-./()]{1,3}(?=[0-9])")
-_RUN = re.compile(r"[0-9]+")
+_RUN = re.compile(r"(?<![0-9A-Za-z_\u0080-\U0010ffff])[0-9]+(?![0-9A-Za-z_\u0080-\U0010ffff])")
 #: Longest digit run that can hold a number (``00310`` and nine digits).
 LONGEST = 14
 
@@ -38,7 +40,15 @@ _DIGIT = np.zeros(256, dtype=bool)
 _DIGIT[list(b"0123456789")] = True
 _SEPARATOR = np.zeros(256, dtype=bool)
 _SEPARATOR[list(SEPARATORS)] = True
-_DIGITS_ONLY = bytes(b if b in b"0123456789" else ord(" ") for b in range(256))
+#: Digits stay, word bytes (letters, ``_``, UTF-8) become ``x``, every other byte a space.
+_DIGITS_ONLY = bytes(
+    b
+    if b in b"0123456789"
+    else ord("x")
+    if (chr(b).isascii() and (chr(b).isalpha() or b == ord("_"))) or b >= 0x80
+    else ord(" ")
+    for b in range(256)
+)
 
 
 def national_number(digits: str) -> str | None:
@@ -47,7 +57,7 @@ def national_number(digits: str) -> str | None:
     return match.group("nsn") if match else None
 
 
-def run_phone_numbers(values: Iterable[str]) -> set[str]:
+def run_phone_numbers_reference(values: Iterable[str]) -> set[str]:
     """The NSNs of the run's phone field values (several per value: ``;`` or ``,`` apart)."""
     found: set[str] = set()
     for value in values:
@@ -56,6 +66,15 @@ def run_phone_numbers(values: Iterable[str]) -> set[str]:
             if nsn is not None:
                 found.add(nsn)
     return found
+
+
+def run_phone_numbers(values: Iterable[str]) -> set[str]:
+    """:func:`run_phone_numbers_reference` in Arrow (a million numbers; pinned by tests)."""
+    column = pa.array(list(values), pa.string())
+    parts = pc.list_flatten(pc.split_pattern_regex(column, "[;,]"))
+    digits = pc.replace_substring_regex(parts, "[^0-9]", "")
+    nsns = pc.struct_field(pc.extract_regex(digits, NSN), [0])
+    return set(pc.unique(pc.drop_null(nsns)).to_pylist())
 
 
 def text_numbers(text: str) -> set[str]:
@@ -73,63 +92,105 @@ def phone_lines_reference(lines: pa.Array, numbers: Collection[str]) -> list[int
     ]
 
 
-def _joinable(raw: np.ndarray) -> np.ndarray:
-    """Mask of the separator bytes :data:`_JOIN` removes: runs of 1-3 between two digits."""
+def _joinable(raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Positions of the separator bytes :data:`_JOIN` removes: runs of 1-3 between two
+    digits of one line (``starts``: a mask of the bytes that begin a line)."""
     n = len(raw)
-    separator = _SEPARATOR[raw].astype(np.int8)
-    edges = np.diff(np.concatenate(([0], separator, [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)  # exclusive
     digit = _DIGIT[raw]
-    ok = (ends - starts <= 3) & (starts > 0) & (ends < n)
-    ok &= digit[np.maximum(starts - 1, 0)] & digit[np.minimum(ends, n - 1)]
-    mark = np.zeros(n + 1, dtype=np.int32)
-    np.add.at(mark, starts[ok], 1)
-    np.add.at(mark, ends[ok], -1)
-    removed: np.ndarray = np.cumsum(mark[:n]) > 0
-    return removed
+    separator = _SEPARATOR[raw]
+    # a digit followed by a separator of its own line: the few places a number may go on
+    after = np.flatnonzero(digit[:-1] & separator[1:] & ~starts[1:])
+    removed = []
+    same_run = np.ones(len(after), dtype=bool)  # p+1..p+k are separators of p's line
+    for k in (1, 2, 3):
+        end = after + k + 1  # the digit that closes a run of k
+        inside = end < n
+        closes = np.zeros(len(after), dtype=bool)
+        closes[inside] = digit[end[inside]] & ~starts[end[inside]]
+        hit = after[same_run & closes]
+        removed += [hit + j for j in range(1, k + 1)]
+        if k < 3:
+            more = np.zeros(len(after), dtype=bool)
+            more[inside] = separator[end[inside]] & ~starts[end[inside]]
+            same_run &= more
+    if not removed:
+        return np.zeros(0, dtype=np.int64)
+    return np.sort(np.concatenate(removed))
 
 
-def phone_lines(lines: pa.Array, numbers: Collection[str]) -> list[int]:
-    """:func:`phone_lines_reference` over a chunk of lines at once (pinned by tests).
+def _digit_runs(mapped: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) of each run of digits that stands apart: not within a line's word."""
+    n = len(mapped)
+    digit = _DIGIT[mapped]
+    breaks = starts.copy()
+    breaks[1:] |= ~digit[:-1]
+    first = np.flatnonzero(digit & breaks)  # digits after a non-digit or a line start
+    following = np.zeros(n, dtype=bool)
+    following[:-1] = ~digit[1:] | starts[1:]
+    following[-1] = True
+    last = np.flatnonzero(digit & following) + 1  # exclusive
+    word = mapped == ord("x")
+    apart = starts[first] | ~word[np.maximum(first - 1, 0)]
+    closed = last >= n
+    apart &= closed | starts[np.minimum(last, n - 1)] | ~word[np.minimum(last, n - 1)]
+    length = last - first
+    keep = apart & (length >= 9) & (length <= LONGEST)
+    return first[keep], last[keep]
 
-    Every byte but a digit becomes a space (a UTF-8 sequence holds no ASCII
-    digit, so any text takes this path), joinable separators are dropped,
-    and only the chunk's distinct digit runs of a phone number's length are
-    read as numbers.
-    """
-    if not numbers or not len(lines):
-        return []
-    if lines.null_count:
-        return phone_lines_reference(lines, numbers)
+
+def _standing_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The digit runs of ``lines`` that may be numbers (:func:`_digit_runs`), and their lines."""
+    nothing = (pa.array([], pa.large_string()), np.zeros(0, dtype=np.int64))
     lines = lines.cast(pa.large_string())
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     offsets = offsets[lines.offset : lines.offset + len(lines) + 1]
     data = lines.buffers()[2]
     body = data[int(offsets[0]) : int(offsets[-1])].to_pybytes() if data is not None else b""
     offsets = offsets - offsets[0]
-    if not body:
-        return []
     raw = np.frombuffer(body, dtype=np.uint8)
+
+    def line_starts(size: int, at: np.ndarray) -> np.ndarray:
+        mask = np.zeros(size, dtype=bool)
+        mask[at[at < size]] = True
+        return mask
+
+    removed = _joinable(raw, line_starts(len(raw), offsets[:-1]))
     mapped = np.frombuffer(body.translate(_DIGITS_ONLY), dtype=np.uint8)
-    removed = _joinable(raw)
-    if removed.any():
-        before = np.concatenate(([0], np.cumsum(removed)))
-        offsets = offsets - before[offsets]
-        mapped = mapped[~removed]
-    text = pa.LargeStringArray.from_buffers(
-        len(offsets) - 1, pa.py_buffer(offsets.astype(np.int64)), pa.py_buffer(mapped.tobytes())
+    if len(removed):
+        offsets = offsets - np.searchsorted(removed, offsets)
+        mapped = np.delete(mapped, removed)
+    if not len(mapped):
+        return nothing
+    first, last = _digit_runs(mapped, line_starts(len(mapped), offsets[:-1]))
+    if not len(first):
+        return nothing
+    bounds = np.empty(2 * len(first), dtype=np.int64)
+    bounds[0::2], bounds[1::2] = first, last
+    pieces = pa.LargeStringArray.from_buffers(
+        len(bounds) - 1, pa.py_buffer(bounds - bounds[0]), pa.py_buffer(mapped[first[0] :])
     )
-    split = pc.ascii_split_whitespace(text)
-    flat = pc.list_flatten(split)
-    length = pc.utf8_length(flat)
-    fits = pc.and_(pc.greater_equal(length, 9), pc.less_equal(length, LONGEST))
-    distinct = pc.unique(pc.filter(flat, fits))
+    runs = pieces.take(pa.array(np.arange(0, len(bounds), 2)))  # the runs, not the gaps
+    return runs, np.searchsorted(offsets, first, side="right") - 1
+
+
+def phone_lines(lines: pa.Array, numbers: Collection[str]) -> list[int]:
+    """:func:`phone_lines_reference` over a chunk of lines at once (pinned by tests).
+
+    Digits stay, word bytes become ``x`` and the rest a space (a UTF-8
+    sequence holds no ASCII byte, so any text takes this path), joinable
+    separators are dropped, and only the runs of digits of a phone number's
+    length that stand apart are read as numbers, in Arrow.
+    """
+    if not numbers or not len(lines):
+        return []
+    if lines.null_count:
+        return phone_lines_reference(lines, numbers)
+    runs, line = _standing_runs(lines)
+    distinct = pc.unique(runs)
     nsns = pc.struct_field(pc.extract_regex(distinct, NSN), [0])
     known = set(numbers).intersection(pc.drop_null(nsns).to_pylist())
     if not known:
         return []
     present = pc.filter(distinct, pc.is_in(nsns, value_set=pa.array(sorted(known), pa.string())))
-    hit = pc.is_in(flat, value_set=present)
-    parents = pc.filter(pc.list_parent_indices(split), hit).to_numpy()
-    return [int(i) for i in np.unique(parents)]
+    hit = pc.is_in(runs, value_set=present).to_numpy(zero_copy_only=False)
+    return [int(i) for i in np.unique(line[hit])]

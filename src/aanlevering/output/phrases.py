@@ -10,7 +10,13 @@ name, an initial, a title or the patient's own prefix ("Anna Groot",
 Each phrase has an *anchor*: one of its tokens that the guard's token pass
 looks for to find candidate lines (any line holding the phrase holds its
 anchor); only those lines are parsed and their values' token sequences
-compared with the phrases.
+compared with the phrases. A phrase is kept as its tokens joined by one
+space (tokens hold no space): a string per phrase, not a tuple of them, for
+the memory of a million patients' addresses.
+
+Streets and e-mail addresses of a million patients are split in Arrow
+(:func:`street_phrases`, :func:`email_phrases`); the ``*_reference``
+functions say the same per value in Python and pin them in tests.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -31,6 +38,8 @@ STREET = "a street and house number"
 EMAIL = "an e-mail address"
 NAME = "a name"
 _SPLIT = re.compile(r"[\W_]+")
+#: What stands between two e-mail addresses in one field (the same in Python and RE2).
+_EMAIL_SEPARATORS = r"[;,\t\n\f\r ]+"
 
 
 def words(value: str) -> tuple[str, ...]:
@@ -40,27 +49,45 @@ def words(value: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Phrases:
-    """Phrases by kind, and the anchor tokens that find their lines (never logged)."""
+    """Phrases by kind, and the anchor tokens that find their lines (never logged).
 
-    by_kind: Mapping[str, frozenset[tuple[str, ...]]]
+    ``titled``: family names (with and without prefix) that are a name after
+    any of :data:`TITLES`; kept apart so a title is not multiplied into a
+    phrase per patient (memory at a million patients).
+    """
+
+    by_kind: Mapping[str, frozenset[str]]
     anchors: frozenset[str]
+    titled: frozenset[str] = frozenset()
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}: {len(v)}" for k, v in self.by_kind.items())
-        return f"Phrases({sizes})"
+        return f"Phrases({sizes}, titled: {len(self.titled)})"
 
     @cached_property
     def lengths(self) -> frozenset[int]:
         """How many tokens the phrases have (a few distinct lengths)."""
-        return frozenset(len(p) for phrases in self.by_kind.values() for p in phrases)
+        return frozenset(p.count(" ") + 1 for phrases in self.by_kind.values() for p in phrases)
+
+    @cached_property
+    def titled_lengths(self) -> frozenset[int]:
+        """How many tokens the :attr:`titled` names have."""
+        return frozenset(p.count(" ") + 1 for p in self.titled)
 
     def kinds_in(self, tokens: Sequence[str]) -> set[str]:
         """The kinds of phrase that ``tokens`` (one value, in order) holds."""
         found: set[str] = set()
-        grams = {tuple(tokens[i : i + k]) for k in self.lengths for i in range(len(tokens) - k + 1)}
+        grams = {
+            " ".join(tokens[i : i + k]) for k in self.lengths for i in range(len(tokens) - k + 1)
+        }
         for kind, phrases in self.by_kind.items():
             if not phrases.isdisjoint(grams):
                 found.add(kind)
+        for i, token in enumerate(tokens):
+            if token in TITLES and any(
+                " ".join(tokens[i + 1 : i + 1 + k]) in self.titled for k in self.titled_lengths
+            ):
+                found.add(NAME)
         return found
 
 
@@ -69,35 +96,108 @@ def _longest(tokens: Sequence[str]) -> str:
     return max(tokens, key=len)
 
 
-def street_phrases(
+def street_phrases_reference(
     streets: Iterable[str | None],
     numbers: Iterable[str | None],
     additions: Iterable[str | None],
-) -> dict[tuple[str, ...], str]:
-    """(street tokens, house number) and, with an addition, (street tokens, number+addition),
-    each with its anchor (the longest street token)."""
-    found: dict[tuple[str, ...], str] = {}
+) -> dict[str, str]:
+    """ "street tokens, house number" and, with an addition, "street tokens, number+addition",
+    each with its anchor (the longest street token), address by address."""
+    found: dict[str, str] = {}
     for street, number, addition in zip(streets, numbers, additions, strict=True):
         street_words = words(street or "")
         number_words = words(number or "")
         if not street_words or len(number_words) != 1:
             continue
         anchor = _longest(street_words)
-        found[(*street_words, *number_words)] = anchor
+        found[" ".join((*street_words, *number_words))] = anchor
         if addition and (extra := "".join(words(addition))):
-            found[(*street_words, number_words[0] + extra)] = anchor
+            found[" ".join((*street_words, number_words[0] + extra))] = anchor
     return found
 
 
-def email_phrases(values: Iterable[str | None]) -> dict[tuple[str, ...], str]:
+def _split_ascii(column: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(tokens joined by a space, the longest token) of ASCII values, as :func:`words` splits.
+
+    Arrow's ``ascii_lower`` and split on ``[^a-z0-9]+`` are Python's for ASCII;
+    the first longest token per value is picked with NumPy.
+    """
+    tokens = pc.split_pattern_regex(pc.ascii_lower(column), "[^a-z0-9]+")
+    joined = pc.utf8_trim(pc.binary_join(tokens, " "), " ")
+    flat = pc.list_flatten(tokens)
+    lengths = pc.utf8_length(flat).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(tokens).to_numpy(zero_copy_only=False)
+    order = np.lexsort((np.arange(len(flat)), -lengths, parents))
+    firsts = order[np.flatnonzero(np.diff(parents[order], prepend=-1))]
+    longest = pc.take(flat, pa.array(firsts, pa.int64()))  # every value has a token ("")
+    return joined, longest
+
+
+def _is_ascii(*columns: pa.Array) -> pa.Array:
+    mask = pa.array([True] * len(columns[0]), pa.bool_())
+    for column in columns:
+        mask = pc.and_(mask, pc.fill_null(pc.string_is_ascii(column), True))
+    return mask
+
+
+def street_phrases(streets: pa.Array, numbers: pa.Array, additions: pa.Array) -> dict[str, str]:
+    """:func:`street_phrases_reference` for distinct addresses at once (pinned by tests)."""
+    ascii_mask = _is_ascii(streets, numbers, additions)
+    other = pc.invert(ascii_mask)
+    found = street_phrases_reference(
+        *(pc.filter(c, other).to_pylist() for c in (streets, numbers, additions))
+    )
+    streets, numbers, additions = (
+        pc.fill_null(pc.filter(c, ascii_mask), "") for c in (streets, numbers, additions)
+    )
+    street, anchor = _split_ascii(streets)
+    number, _ = _split_ascii(numbers)
+    extra = pc.replace_substring_regex(pc.ascii_lower(additions), "[^a-z0-9]+", "")
+    usable = pc.and_(pc.greater(pc.utf8_length(street), 0), pc.greater(pc.utf8_length(number), 0))
+    usable = pc.and_(usable, pc.invert(pc.match_substring(number, " ")))
+    street, anchor, number, extra = (pc.filter(c, usable) for c in (street, anchor, number, extra))
+    plain = pc.binary_join_element_wise(street, number, " ")
+    found.update(zip(plain.to_pylist(), anchor.to_pylist(), strict=True))
+    added = pc.greater(pc.utf8_length(extra), 0)
+    with_extra = pc.binary_join_element_wise(pc.filter(plain, added), pc.filter(extra, added), "")
+    found.update(zip(with_extra.to_pylist(), pc.filter(anchor, added).to_pylist(), strict=True))
+    return found
+
+
+def email_phrases_reference(values: Iterable[str | None]) -> dict[str, str]:
     """The tokens of each e-mail address, in order (several per value: ``;`` or ``,`` apart),
     each with its anchor: the longest token before the ``@`` (the domain is shared)."""
-    found: dict[tuple[str, ...], str] = {}
+    found: dict[str, str] = {}
     for value in values:
-        for part in re.split(r"[;,\s]+", value or ""):
+        for part in re.split(_EMAIL_SEPARATORS, value or ""):
             local, at, domain = part.partition("@")
             if at and words(local) and words(domain):
-                found[words(part)] = _longest(words(local))
+                found[" ".join(words(part))] = _longest(words(local))
+    return found
+
+
+def email_phrases(values: Iterable[str | None]) -> dict[str, str]:
+    """:func:`email_phrases_reference` with the splitting in Arrow (pinned by tests).
+
+    For ASCII addresses (any other takes the reference) Arrow's ``ascii_lower``
+    and split on ``[^a-z0-9]`` are Python's ``[\\W_]`` split.
+    """
+    column = pa.array([v for v in values if v], pa.string())
+    parts = pc.list_flatten(pc.split_pattern_regex(column, _EMAIL_SEPARATORS))
+    parts = pc.unique(pc.filter(parts, pc.match_substring(parts, "@")))
+    ascii_mask = pc.string_is_ascii(parts)
+    found = email_phrases_reference(pc.filter(parts, pc.invert(ascii_mask)).to_pylist())
+    parts = pc.filter(parts, ascii_mask)
+    halves = pc.split_pattern(parts, "@", max_splits=1)
+    local, domain = pc.list_element(halves, 0), pc.list_element(halves, 1)
+    phrase, _ = _split_ascii(parts)
+    local_words, anchor = _split_ascii(local)
+    domain_words, _ = _split_ascii(domain)
+    usable = pc.and_(
+        pc.greater(pc.utf8_length(local_words), 0), pc.greater(pc.utf8_length(domain_words), 0)
+    )
+    phrase, anchor = pc.filter(phrase, usable), pc.filter(anchor, usable)
+    found.update(zip(phrase.to_pylist(), anchor.to_pylist(), strict=True))
     return found
 
 
@@ -107,7 +207,7 @@ def _initials(value: str | None) -> set[str]:
 
 def name_phrases(
     rows: Iterable[Mapping[str, str | None]], searched: frozenset[str]
-) -> dict[tuple[str, ...], str]:
+) -> tuple[dict[str, str], dict[str, str]]:
     """Phrases of the family names no token of which is searched alone (``searched``).
 
     ``rows``: identity rows (``own_prefix``, ``own_name``, ``partner_prefix``,
@@ -115,9 +215,11 @@ def name_phrases(
     every token is a common word or too short is searched after the patient's
     prefix, after a title, one of the patient's given names or initials (with
     or without the prefix), and before a given name ("Groot, Anna"); the
-    anchor is the longest token of the family name.
+    anchor is the longest token of the family name. Returns the phrases and,
+    apart, the names to search after a title (:attr:`Phrases.titled`).
     """
-    found: dict[tuple[str, ...], str] = {}
+    found: dict[str, str] = {}
+    titled: dict[str, str] = {}
     for row in rows:
         given = [g for g in words(row.get("given_names") or "") if len(g) >= 2]
         initials = _initials(row.get("initials")) | {g[0] for g in given if g.isalpha()}
@@ -129,16 +231,17 @@ def name_phrases(
             if not family or not searched.isdisjoint(family):
                 continue  # found alone already
             anchor = _longest(family)
-            prefix = words(row.get(prefix_field) or "")
-            if prefix:
-                found[(*prefix, *family)] = anchor
-            for lead in (*TITLES, *given, *initials):
-                found[(lead, *prefix, *family)] = anchor
-                found[(lead, *family)] = anchor  # the prefix left out ("mw. Groot")
-            for name in given:
-                found[(*prefix, *family, name)] = anchor
-                found[(*family, name)] = anchor
-    return found
+            name = " ".join(family)
+            full = " ".join((*words(row.get(prefix_field) or ""), *family))
+            if full != name:
+                found[full] = anchor
+            for written in {full, name}:  # with the prefix and without ("mw. Groot")
+                titled[written] = anchor
+                for lead in (*given, *initials):
+                    found[f"{lead} {written}"] = anchor
+                for given_name in given:
+                    found[f"{written} {given_name}"] = anchor
+    return found, titled
 
 
 def common_family_rows(table: pa.Table, searched: frozenset[str]) -> list[dict[str, str | None]]:
@@ -169,34 +272,38 @@ def common_family_rows(table: pa.Table, searched: frozenset[str]) -> list[dict[s
         mask = this if mask is None else pc.or_(mask, this)
     if mask is None:
         return []
-    rows: list[dict[str, str | None]] = table.select(present).filter(mask).to_pylist()
-    return rows
+    picked = table.select(present).filter(mask)
+    rows: list[dict[str, str | None]] = picked.group_by(present).aggregate([]).to_pylist()
+    return rows  # distinct: a patient has a row per record
 
 
 _ADDRESS = ("street", "house_number", "house_number_addition")
 
 
-def _column(table: pa.Table, name: str) -> list[str | None]:
+def _strings(table: pa.Table, name: str) -> pa.Array:
     if name not in table.column_names:
-        return [None] * table.num_rows
-    values: list[str | None] = table.column(name).to_pylist()
-    return values
+        return pa.nulls(table.num_rows, pa.string())
+    return table.column(name).combine_chunks().cast(pa.string())
 
 
 def build(tables: Iterable[pa.Table], searched: frozenset[str]) -> Phrases:
     """The run's phrases, from its identity tables; ``searched``: the name tokens searched alone."""
-    streets: dict[tuple[str, ...], str] = {}
-    emails: dict[tuple[str, ...], str] = {}
-    names: dict[tuple[str, ...], str] = {}
+    streets: dict[str, str] = {}
+    emails: dict[str, str] = {}
+    names: dict[str, str] = {}
+    titled: dict[str, str] = {}
     for table in tables:
         if "street" in table.column_names and table.column("street").null_count < table.num_rows:
-            present = [c for c in _ADDRESS if c in table.column_names]
-            address = table.select(present).group_by(present).aggregate([])  # distinct
-            streets.update(street_phrases(*(_column(address, c) for c in _ADDRESS)))
+            address = pa.table({c: _strings(table, c) for c in _ADDRESS})
+            address = address.filter(pc.is_valid(address.column("street")))
+            address = address.group_by(list(_ADDRESS)).aggregate([])  # distinct addresses
+            streets.update(street_phrases(*(_strings(address, c) for c in _ADDRESS)))
         if "email" in table.column_names:
             distinct = pc.unique(pc.drop_null(table.column("email"))).to_pylist()
             emails.update(email_phrases(distinct))
-        names.update(name_phrases(common_family_rows(table, searched), searched))
-    anchors = {*streets.values(), *emails.values(), *names.values()}
+        phrases, after_title = name_phrases(common_family_rows(table, searched), searched)
+        names.update(phrases)
+        titled.update(after_title)
+    anchors = {*streets.values(), *emails.values(), *names.values(), *titled.values()}
     by_kind = {STREET: frozenset(streets), EMAIL: frozenset(emails), NAME: frozenset(names)}
-    return Phrases({k: v for k, v in by_kind.items() if v}, frozenset(anchors))
+    return Phrases({k: v for k, v in by_kind.items() if v}, frozenset(anchors), frozenset(titled))

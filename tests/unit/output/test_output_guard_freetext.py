@@ -25,7 +25,19 @@ from aanlevering.output.guard import (
     check_delivery,
     run_identifiers,
 )
-from aanlevering.output.phones import phone_lines, phone_lines_reference, text_numbers
+from aanlevering.output.phones import (
+    phone_lines,
+    phone_lines_reference,
+    run_phone_numbers,
+    run_phone_numbers_reference,
+    text_numbers,
+)
+from aanlevering.output.phrases import (
+    email_phrases,
+    email_phrases_reference,
+    street_phrases,
+    street_phrases_reference,
+)
 from aanlevering.output.writer import write_delivery
 
 #: The ldtr test people get these (tests/unit/output/conftest.py has no street, phone, e-mail).
@@ -72,11 +84,12 @@ def test_the_run_identifiers_hold_each_kind_without_showing_them(ldtr: DeliveryI
     assert "612345678" in identifiers.phones
     assert "201234567" in identifiers.phones and "507654321" in identifiers.phones
     phrases = identifiers.phrases.by_kind
-    assert ("dorpsstraat", "92") in phrases["a street and house number"]
-    assert ("dorpsstraat", "92a") in phrases["a street and house number"]
-    assert ("anna", "devries", "example", "nl") in phrases["an e-mail address"]
-    assert ("mw", "de", "groot") in phrases["a name"]
-    assert ("anna", "de", "groot") in phrases["a name"]
+    assert "dorpsstraat 92" in phrases["a street and house number"]
+    assert "dorpsstraat 92a" in phrases["a street and house number"]
+    assert "van heemstralaan 5" in phrases["a street and house number"]
+    assert "anna devries example nl" in phrases["an e-mail address"]
+    assert "de groot" in identifiers.phrases.titled  # after mw, dhr, ...
+    assert "anna de groot" in phrases["a name"]
     assert "groot" not in identifiers.by_kind["a name"]  # a common word: only as a phrase
     assert "oosterhuis" in identifiers.by_kind["a name"]
     shown = repr(identifiers)
@@ -162,7 +175,7 @@ def run_identifiers_for_text() -> RunIdentifiers:
     from aanlevering.output.phrases import Phrases
 
     phrases = Phrases(
-        {"a street and house number": frozenset({("dorpsstraat", "12")})},
+        {"a street and house number": frozenset({"dorpsstraat 12"})},
         frozenset({"dorpsstraat"}),
     )
     return RunIdentifiers({"a name": frozenset({"vries"})}, phrases, frozenset({"612345678"}))
@@ -172,7 +185,7 @@ NUMBERS = frozenset({"612345678", "201234567", "507654321"})
 PIECES = [
     "06", "-", " ", "  ", "   ", "    ", ".", "/", "(", ")", "+", "31", "0031", "(0)", "0",
     "12345678", "1234", "5678", "20", "123", "4567", "12", "34", "56", "78", "6",
-    "7654321", "50", "a", "é", "\u00a0", ";", "\r", "9",
+    "7654321", "50", "a", "é", "\u00a0", ";", "\r", "9", "_", "\n",
 ]  # fmt: skip
 line_text = st.lists(st.sampled_from(PIECES), max_size=14).map("".join) | st.text(max_size=30)
 
@@ -201,3 +214,58 @@ def test_phone_edge_lines() -> None:
     assert phone_lines(array, NUMBERS) == phone_lines_reference(array, NUMBERS) == [0, 1, 4, 6]
     assert text_numbers("+31 (0)6 1234-5678") == {"612345678"}
     assert phone_lines(pa.array([], pa.string()), NUMBERS) == []
+
+
+def test_a_number_inside_a_word_is_no_phone_number() -> None:
+    """Hex record keys and "MRN0612345678" hold digit runs; a written number stands apart."""
+    lines = [
+        "3fa0612345678bc\n",
+        "MRN0612345678\n",
+        "0612345678_x\n",
+        "é0612345678\n",
+        "06-12345678\n",
+    ]
+    array = pa.array(lines, pa.string())
+    assert phone_lines(array, NUMBERS) == phone_lines_reference(array, NUMBERS) == [4]
+
+
+phone_value = st.lists(st.sampled_from([*PIECES, ",", ";", "+31 ", "06-"]), max_size=10).map(
+    "".join
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(phone_value | st.text(max_size=20), max_size=8))
+def test_the_runs_phone_numbers_in_arrow_are_the_references(values: list[str]) -> None:
+    assert run_phone_numbers(values) == run_phone_numbers_reference(values)
+
+
+email_value = st.lists(
+    st.sampled_from(
+        ["anna", ".", "@", "example", "nl", "_", "De", "-", " ", ";", ",", "é", "\t", "1"]
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(email_value | st.text(max_size=20) | st.none(), max_size=8))
+def test_the_runs_email_phrases_in_arrow_are_the_references(values: list[str | None]) -> None:
+    assert email_phrases(values) == email_phrases_reference(values)
+
+
+street_value = st.lists(
+    st.sampled_from(["Dorps", "straat", "Van", " ", "-", "'", "é", "ß", "12", "a", "_", "."]),
+    max_size=6,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(street_value | st.none(), street_value | st.none(),
+                          street_value | st.none()), max_size=8))  # fmt: skip
+def test_the_runs_street_phrases_in_arrow_are_the_references(
+    addresses: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    columns = [pa.array([a[k] for a in addresses], pa.string()) for k in range(3)]
+    reference = street_phrases_reference(*(c.to_pylist() for c in columns))
+    assert street_phrases(*columns) == reference
