@@ -50,6 +50,10 @@ IDENTITY_HEADERS: dict[str, str] = {
         "postcode": ("POSTCODE", "PC6"),
         "house_number": ("HUISNUMMER", "HUISNR"),
         "house_number_addition": ("HUISNUMMERTOEVOEGING", "TOEVOEGING", "HUISNRTOEV"),
+        # for the output guard only (decision 0410)
+        "street": ("STRAAT", "STRAATNAAM"),
+        "phone": ("TELEFOON", "TELEFOONNUMMER", "TELNR", "MOBIEL", "MOBIELNUMMER"),
+        "email": ("EMAIL", "EMAILADRES"),
     }.items()
     for header in headers
 }

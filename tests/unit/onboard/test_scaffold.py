@@ -221,3 +221,27 @@ def test_identity_under_an_unforeseen_header_is_recognised_by_content(
     # under identity, never under columns
     identity_at = text.index("        identity:")
     assert all(text.index(lines[c]) > identity_at for c in ("SOFI", "PC_WOON", "VL"))
+
+
+def test_street_phone_and_email_headers_are_proposed_as_identity_for_the_guard(
+    demo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Decision 0410: an export's STRAAT, TELEFOON and EMAIL are identity, never a variable."""
+    import csv
+
+    sample = tmp_path / "sample"
+    sample.mkdir()
+    source = next((demo / "csv-utf8").glob("ltr_trauma*.csv"))
+    with source.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter=";"))
+    extra = {"STRAAT": "Dorpsstraat", "TELEFOON": "06-12345678", "EMAIL": "a@example.nl"}
+    with (sample / "ltr_trauma_2026.csv").open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";")
+        writer.writerow([*rows[0], *extra])
+        writer.writerows([[*row.values(), *extra.values()] for row in rows])
+    text = _new(CATALOGUE, "ltr", "x", sample, tmp_path / "new.yaml", capsys)
+    identity_at = text.index("        identity:")
+    for header, field_name in (("STRAAT", "street"), ("TELEFOON", "phone"), ("EMAIL", "email")):
+        line = f"          {header}: {field_name}"
+        assert line in text
+        assert text.index(line) > identity_at
