@@ -722,16 +722,15 @@ def literal_texts(literals: pa.Array) -> pa.Array:
     plain_string = pc.fill_null(pc.match_substring_regex(literals, _PLAIN_STRING), False)
     integer = pc.fill_null(pc.match_substring_regex(literals, _INTEGER), False)
     texts = pc.if_else(plain_string, pc.utf8_slice_codeunits(literals, 1, -1), literals)
-    other = np.flatnonzero(~pc.or_(plain_string, integer).to_numpy(zero_copy_only=False))
-    if not len(other):
+    other = pc.and_(pc.invert(pc.or_(plain_string, integer)), pc.is_valid(literals))
+    if not pc.any(other).as_py():
         return texts
-    values = texts.to_pylist()
-    for index in other:
-        literal = values[index]
-        value = json.loads(literal) if literal is not None else None
+    decoded = []
+    for literal in pc.filter(literals, other).to_pylist():  # escapes, non-ASCII, decimals
+        value = json.loads(literal)
         plain = isinstance(value, str | int | float) and not isinstance(value, bool)
-        values[index] = str(value) if plain else None
-    return pa.array(values, pa.string())
+        decoded.append(str(value) if plain else None)
+    return pc.replace_with_mask(texts, other, pa.array(decoded, pa.string()))
 
 
 def _column_hits(
@@ -750,9 +749,14 @@ def _column_hits(
         if (kind := identifiers.kind_of(token)) is not None
     }
     counts: Counter[str] = Counter()
-    if kinds or identifiers.phones or not identifiers.phrases.anchors.isdisjoint(tokens):
+    by_token = bool(kinds) or not identifiers.phrases.anchors.isdisjoint(tokens)
+    if by_token or identifiers.phones:
         texts = pc.drop_null(literal_texts(pc.drop_null(literals)))
-        for index in identifiers.candidates(texts):
+        if by_token:
+            picked = identifiers.candidates(texts)
+        else:  # only a phone number can be there: the token pass would find nothing
+            picked = phone_numbers.phone_lines(texts, identifiers.phones)
+        for index in picked:
             counts.update(identifiers.kinds_in(texts[index].as_py()))
     return [Hit(name, column, kind, max(1, counts[kind])) for kind in sorted(kinds | set(counts))]
 

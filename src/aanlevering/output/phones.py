@@ -8,9 +8,12 @@ a run of at most three separators (space, ``-``, ``.``, ``/``, ``(``, ``)``)
 between two digits is removed, and each maximal run of digits is read as
 a number with an optional trunk or country prefix (``0``, ``31``, ``0031``,
 ``310``, ``00310``). Longer gaps, letters or other punctuation end a number,
-so unrelated numbers in a sentence are not joined. A run that touches a
-letter, ``_`` or a non-ASCII character is part of a word (a record key in
-hex, "MRN0612345678"), not a written phone number.
+so unrelated numbers in a sentence are not joined. In a value (the precise
+check, :func:`text_numbers`) a run that touches a letter, digit or ``_``
+(Unicode ``\\w``) is part of a word (a hex record key, "MRN0612345678"), not
+a written phone number; the coarse pass over whole lines ignores that rule
+(a superset: a JSON escape such as ``\\n`` puts a letter before a number in
+the text that is not in the value).
 
 :func:`phone_lines_reference` says this with regular expressions, line by
 line; :func:`phone_lines` does the same with byte tables for a chunk of
@@ -32,23 +35,23 @@ _NSN = re.compile(NSN)
 #: Separators that may stand between the digits of one written number.
 SEPARATORS = b" -./()"
 _JOIN = re.compile(r"(?<=[0-9])[ \-./()]{1,3}(?=[0-9])")
-_RUN = re.compile(r"(?<![0-9A-Za-z_\u0080-\U0010ffff])[0-9]+(?![0-9A-Za-z_\u0080-\U0010ffff])")
+_RUN = re.compile(r"[0-9]+")
+_WORD_RUN = re.compile(r"(?<!\w)[0-9]+(?!\w)")
 #: Longest digit run that can hold a number (``00310`` and nine digits).
 LONGEST = 14
 
-_DIGIT = np.zeros(256, dtype=bool)
-_DIGIT[list(b"0123456789")] = True
-_SEPARATOR = np.zeros(256, dtype=bool)
-_SEPARATOR[list(SEPARATORS)] = True
-#: Digits stay, word bytes (letters, ``_``, UTF-8) become ``x``, every other byte a space.
-_DIGITS_ONLY = bytes(
-    b
-    if b in b"0123456789"
-    else ord("x")
-    if (chr(b).isascii() and (chr(b).isalpha() or b == ord("_"))) or b >= 0x80
-    else ord(" ")
-    for b in range(256)
+#: Byte tables for :meth:`bytes.translate` (a mask in one C pass, no NumPy gather):
+#: 1 for a digit, for a separator.
+_IS_DIGIT = bytes(int(b in b"0123456789") for b in range(256))
+_IS_SEPARATOR = bytes(int(b in SEPARATORS) for b in range(256))
+_IS_WORD = bytes(
+    int((chr(b).isascii() and (chr(b).isalpha() or b == ord("_"))) or b >= 0x80) for b in range(256)
 )
+
+
+def _mask(body: bytes, table: bytes) -> np.ndarray:
+    mask: np.ndarray = np.frombuffer(body.translate(table), dtype=np.bool_)
+    return mask
 
 
 def national_number(digits: str) -> str | None:
@@ -78,8 +81,14 @@ def run_phone_numbers(values: Iterable[str]) -> set[str]:
 
 
 def text_numbers(text: str) -> set[str]:
-    """The NSNs written in ``text`` (the reference reading of one value or line)."""
+    """The NSNs written in one value ``text``: runs that stand apart (the precise check)."""
     joined = _JOIN.sub("", text)
+    return {nsn for run in _WORD_RUN.findall(joined) if (nsn := national_number(run)) is not None}
+
+
+def _line_numbers(line: str) -> set[str]:
+    """The NSNs of every run of ``line``, words or not (the coarse reading of a line)."""
+    joined = _JOIN.sub("", line)
     return {nsn for run in _RUN.findall(joined) if (nsn := national_number(run)) is not None}
 
 
@@ -88,16 +97,14 @@ def phone_lines_reference(lines: pa.Array, numbers: Collection[str]) -> list[int
     return [
         index
         for index, line in enumerate(lines.to_pylist())
-        if line is not None and not text_numbers(line).isdisjoint(numbers)
+        if line is not None and not _line_numbers(line).isdisjoint(numbers)
     ]
 
 
-def _joinable(raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
+def _joinable(digit: np.ndarray, separator: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Positions of the separator bytes :data:`_JOIN` removes: runs of 1-3 between two
     digits of one line (``starts``: a mask of the bytes that begin a line)."""
-    n = len(raw)
-    digit = _DIGIT[raw]
-    separator = _SEPARATOR[raw]
+    n = len(digit)
     # a digit followed by a separator of its own line: the few places a number may go on
     after = np.flatnonzero(digit[:-1] & separator[1:] & ~starts[1:])
     removed = []
@@ -118,10 +125,9 @@ def _joinable(raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate(removed))
 
 
-def _digit_runs(mapped: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start, end) of each run of digits that stands apart: not within a line's word."""
-    n = len(mapped)
-    digit = _DIGIT[mapped]
+def _digit_runs(digit: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, end) of each run of digits of a phone number's length within one line."""
+    n = len(digit)
     breaks = starts.copy()
     breaks[1:] |= ~digit[:-1]
     first = np.flatnonzero(digit & breaks)  # digits after a non-digit or a line start
@@ -129,16 +135,12 @@ def _digit_runs(mapped: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.
     following[:-1] = ~digit[1:] | starts[1:]
     following[-1] = True
     last = np.flatnonzero(digit & following) + 1  # exclusive
-    word = mapped == ord("x")
-    apart = starts[first] | ~word[np.maximum(first - 1, 0)]
-    closed = last >= n
-    apart &= closed | starts[np.minimum(last, n - 1)] | ~word[np.minimum(last, n - 1)]
     length = last - first
-    keep = apart & (length >= 9) & (length <= LONGEST)
+    keep = (length >= 9) & (length <= LONGEST)
     return first[keep], last[keep]
 
 
-def _standing_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
+def _number_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """The digit runs of ``lines`` that may be numbers (:func:`_digit_runs`), and their lines."""
     nothing = (pa.array([], pa.large_string()), np.zeros(0, dtype=np.int64))
     lines = lines.cast(pa.large_string())
@@ -154,20 +156,20 @@ def _standing_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
         mask[at[at < size]] = True
         return mask
 
-    removed = _joinable(raw, line_starts(len(raw), offsets[:-1]))
-    mapped = np.frombuffer(body.translate(_DIGITS_ONLY), dtype=np.uint8)
+    digit = _mask(body, _IS_DIGIT)
+    removed = _joinable(digit, _mask(body, _IS_SEPARATOR), line_starts(len(raw), offsets[:-1]))
     if len(removed):
         offsets = offsets - np.searchsorted(removed, offsets)
-        mapped = np.delete(mapped, removed)
-    if not len(mapped):
+        raw, digit = np.delete(raw, removed), np.delete(digit, removed)
+    if not len(raw):
         return nothing
-    first, last = _digit_runs(mapped, line_starts(len(mapped), offsets[:-1]))
+    first, last = _digit_runs(digit, line_starts(len(raw), offsets[:-1]))
     if not len(first):
         return nothing
     bounds = np.empty(2 * len(first), dtype=np.int64)
     bounds[0::2], bounds[1::2] = first, last
     pieces = pa.LargeStringArray.from_buffers(
-        len(bounds) - 1, pa.py_buffer(bounds - bounds[0]), pa.py_buffer(mapped[first[0] :])
+        len(bounds) - 1, pa.py_buffer(bounds - bounds[0]), pa.py_buffer(raw[first[0] :])
     )
     runs = pieces.take(pa.array(np.arange(0, len(bounds), 2)))  # the runs, not the gaps
     return runs, np.searchsorted(offsets, first, side="right") - 1
@@ -176,16 +178,16 @@ def _standing_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
 def phone_lines(lines: pa.Array, numbers: Collection[str]) -> list[int]:
     """:func:`phone_lines_reference` over a chunk of lines at once (pinned by tests).
 
-    Digits stay, word bytes become ``x`` and the rest a space (a UTF-8
-    sequence holds no ASCII byte, so any text takes this path), joinable
-    separators are dropped, and only the runs of digits of a phone number's
-    length that stand apart are read as numbers, in Arrow.
+    Byte masks of digits and separators (a UTF-8 sequence holds no ASCII
+    byte, so any text takes this path), joinable separators dropped, and only
+    the runs of digits of a phone number's length are read as numbers, in
+    Arrow.
     """
     if not numbers or not len(lines):
         return []
     if lines.null_count:
         return phone_lines_reference(lines, numbers)
-    runs, line = _standing_runs(lines)
+    runs, line = _number_runs(lines)
     distinct = pc.unique(runs)
     nsns = pc.struct_field(pc.extract_regex(distinct, NSN), [0])
     known = set(numbers).intersection(pc.drop_null(nsns).to_pylist())
