@@ -125,11 +125,16 @@ class RunIdentifiers:
             kinds.add(PHONE)
         return kinds
 
-    def candidates(self, lines: pa.Array) -> list[int]:
-        """Indexes of ``lines`` that may hold an identifier (the coarse pass, a superset)."""
+    def candidates(self, lines: pa.Array, json_text: bool = False) -> list[int]:
+        """Indexes of ``lines`` that may hold an identifier (the coarse pass, a superset).
+
+        ``json_text``: the lines are JSON text (escapes are no part of a token).
+        """
         found = set()
         if self.token_set:
-            found.update(_fast_candidate_lines(lines, self.token_array, (self.token_set,)))
+            found.update(
+                _fast_candidate_lines(lines, self.token_array, (self.token_set,), json_text)
+            )
         if self.phones:
             found.update(phone_numbers.phone_lines(lines, self.phones))
         return sorted(found)
@@ -298,12 +303,32 @@ def _normalised(text: pa.Array) -> pa.Array:
     return pc.replace_substring_regex(pc.utf8_lower(text), _JOINED, _JOINED_AS)
 
 
-def _candidate_lines(lines: pa.Array, tokens: pa.Array) -> list[int]:
+#: JSON escapes whose characters are no part of a token: two-character ones (``\\n``,
+#: ``\\"``, ``\\\\``, ...) and control characters (``\\u0000``-``\\u001f``).
+_ESCAPE_TWO = r'\\["\\/bfnrt]'
+_ESCAPE_CONTROL = r"\\u00[01][0-9a-fA-F]"
+
+
+def _unescaped(lines: pa.Array) -> pa.Array:
+    """``lines`` of JSON text with each escape above blanked, byte for byte.
+
+    Why: ``"regel\\nJansen"`` holds the value "regel", newline, "Jansen", but its
+    text tokenised as it stands gives ``njansen``, and the coarse pass missed the
+    name. Two passes are one left-to-right pass: the first never takes a ``u``.
+    """
+    lines = pc.replace_substring_regex(lines, _ESCAPE_TWO, "  ")
+    return pc.replace_substring_regex(lines, _ESCAPE_CONTROL, "      ")
+
+
+def _candidate_lines(lines: pa.Array, tokens: pa.Array, json_text: bool = False) -> list[int]:
     """Indexes of ``lines`` that hold at least one token of ``tokens`` (coarse pass).
 
     The reference: regular expressions over every line. :func:`_fast_candidate_lines`
     gives the same indexes (pinned by tests) and is what :func:`scan_file` runs.
+    ``json_text``: the lines are JSON text, whose escapes are no part of a token.
     """
+    if json_text:
+        lines = _unescaped(lines)
     split = pc.split_pattern_regex(_normalised(lines), _SPLIT_ARROW)
     flat = pc.list_flatten(split)
     hit = pc.is_in(flat, value_set=tokens)
@@ -368,8 +393,45 @@ def _joined_separators(raw: np.ndarray, line_of: Callable[[np.ndarray], np.ndarr
     return np.sort(np.concatenate((spaces, dots, dots + 3)))
 
 
+def _json_escapes(raw: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Positions of the bytes :func:`_unescaped` blanks (``starts``: bytes that begin a line).
+
+    A run of backslashes within a line is pairs (``\\\\``, blanked); an odd run's
+    last backslash escapes the next byte when that is one of ``"\\/bfnrt``, or
+    ``u00[01]X`` when the five bytes after it are a control character.
+    """
+    n = len(raw)
+    back = raw == ord("\\")
+    first = np.flatnonzero(back & (starts | ~np.concatenate(([False], back[:-1]))))
+    closes = np.concatenate((~back[1:] | starts[1:], [True]))
+    last = np.flatnonzero(back & closes) + 1  # exclusive
+    pairs = (last - first) // 2 * 2
+    blank = [
+        np.repeat(first, pairs)
+        + (np.arange(pairs.sum()) - np.repeat(np.cumsum(pairs) - pairs, pairs))
+    ]
+    odd = (last - first) % 2 == 1
+    lone, after = last[odd] - 1, last[odd]
+    inside = after < n
+    lone, after = lone[inside], after[inside]
+    after_ok = ~starts[after]
+    two = after_ok & np.isin(raw[after], np.frombuffer(b'"/bfnrt', dtype=np.uint8))
+    blank += [lone[two], after[two]]
+    control = after_ok & (raw[after] == ord("u")) & (after + 4 < n)
+    candidates = after[control]
+    ok = np.ones(len(candidates), dtype=bool)
+    for k, allowed in ((1, b"0"), (2, b"0"), (3, b"01"), (4, b"0123456789abcdefABCDEF")):
+        ok &= np.isin(raw[candidates + k], np.frombuffer(allowed, dtype=np.uint8))
+        ok &= ~starts[candidates + k]
+    blank += [lone[control][ok]] + [candidates[ok] + k for k in range(5)]
+    return np.concatenate(blank)
+
+
 def _fast_candidate_lines(
-    lines: pa.Array, tokens: pa.Array, known: Collection[frozenset[str]] = ()
+    lines: pa.Array,
+    tokens: pa.Array,
+    known: Collection[frozenset[str]] = (),
+    json_text: bool = False,
 ) -> list[int]:
     """What :func:`_candidate_lines` returns, with byte tables instead of regexes.
 
@@ -382,7 +444,7 @@ def _fast_candidate_lines(
     other bytes take the reference pass.
     """
     if lines.null_count or not len(lines):
-        return _candidate_lines(lines, tokens)
+        return _candidate_lines(lines, tokens, json_text)
     lines = lines.cast(pa.large_string())
     all_offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     offsets = all_offsets[lines.offset : lines.offset + len(lines) + 1]
@@ -390,11 +452,17 @@ def _fast_candidate_lines(
     body = data[int(offsets[0]) : int(offsets[-1])].to_pybytes() if data is not None else b""
     offsets = offsets - offsets[0]
     raw = np.frombuffer(body, dtype=np.uint8)
+    if json_text and b"\\" in body:
+        starts = np.zeros(len(raw), dtype=bool)
+        starts[offsets[:-1][offsets[:-1] < len(raw)]] = True
+        raw = raw.copy()
+        raw[_json_escapes(raw, starts)] = ord(" ")
+        body = raw.tobytes()
     found: set[int] = set()
     other = np.zeros(0, dtype=np.int64)
     if not body.isascii():
         other = np.unique(np.searchsorted(offsets, np.flatnonzero(raw >= 0x80), side="right") - 1)
-        found.update(int(other[i]) for i in _candidate_lines(lines.take(other), tokens))
+        found.update(int(other[i]) for i in _candidate_lines(lines.take(other), tokens, json_text))
 
     def line_of(positions: np.ndarray) -> np.ndarray:
         return np.searchsorted(offsets, positions, side="right") - 1
@@ -566,7 +634,7 @@ def scan_file(path: Path, identifiers: RunIdentifiers, skipped: tuple[str, ...] 
     cells: list[tuple[str, str]] = []
     candidates = False
     for first, lines in _lines(path):
-        for index in identifiers.candidates(lines):
+        for index in identifiers.candidates(lines, json_text=header is None):
             candidates = True
             line = str(lines[index]).rstrip("\r\n")
             if header is not None:

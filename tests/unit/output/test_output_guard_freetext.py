@@ -22,8 +22,11 @@ from aanlevering.output.content import DeliveryInput
 from aanlevering.output.guard import (
     IdentifierInDelivery,
     RunIdentifiers,
+    _candidate_lines,
+    _fast_candidate_lines,
     check_delivery,
     run_identifiers,
+    scan_file,
 )
 from aanlevering.output.phones import (
     phone_lines,
@@ -273,3 +276,37 @@ def test_the_runs_street_phrases_in_arrow_are_the_references(
     columns = [pa.array([a[k] for a in addresses], pa.string()) for k in range(3)]
     reference = street_phrases_reference(*(c.to_pylist() for c in columns))
     assert street_phrases(*columns) == reference
+
+
+def test_a_name_right_after_a_json_escape_in_a_scanned_file_is_found(tmp_path: Path) -> None:
+    """``"regel\\nJansen"`` in JSON text: the coarse pass read the token ``njansen`` and missed
+    the name the value holds (a Bundle or minimised resource file is scanned as text)."""
+    file = tmp_path / "Observation.ndjson"
+    identifiers = RunIdentifiers({"a name": frozenset({"jansen"})})
+    for text in ("regel\\nJansen belde", 'zei \\"Jansen\\"', "pad\\\\Jansen", "x\\u0009Jansen"):
+        file.write_text(f'{{"resourceType":"Observation","note":[{{"text":"{text}"}}]}}\n')
+        (hit,) = scan_file(file, identifiers)
+        assert (hit.column, hit.kind) == ("Observation.note.text", "a name"), text
+    csv_file = tmp_path / "trauma.csv"  # CSV has no escapes: a backslash is a character
+    csv_file.write_text("id;opmerking\n1;pad\\Jansen\n", encoding="utf-8")
+    assert len(scan_file(csv_file, identifiers)) == 1
+
+
+ESCAPE_PIECES = [
+    "\\", "\\\\", "\\n", '\\"', "\\/", "\\t", "\\u0009", "\\u001F", "\\u00e9", "\\u00", "u0010",
+    "\\\\n", "n", "Jansen", "jansen", "1012 nx", "1234.56.782", " ", '"', "é", "\n", "0",
+]  # fmt: skip
+escaped_line = st.lists(st.sampled_from(ESCAPE_PIECES), max_size=10).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(escaped_line, min_size=1, max_size=8))
+def test_the_fast_pass_blanks_json_escapes_as_the_reference(lines: list[str]) -> None:
+    array = pa.array(lines, pa.string())
+    tokens = pa.array(["jansen", "1012nx", "123456782", "n", "u0010"], pa.string())
+    for json_text in (True, False):
+        reference = _candidate_lines(array, tokens, json_text)
+        assert _fast_candidate_lines(array, tokens, (), json_text) == reference
+        sliced = array.slice(1)
+        reference = _candidate_lines(sliced, tokens, json_text)
+        assert _fast_candidate_lines(sliced, tokens, (), json_text) == reference
