@@ -34,6 +34,8 @@ import pyarrow.compute as pc
 TITLES = frozenset(
     {"mw", "mevr", "mevrouw", "dhr", "hr", "heer", "meneer", "fam", "familie", "dr", "drs", "ir"}
 )
+#: An e-mail anchor shorter than this would make most lines candidates (the coarse pass).
+SHORTEST_ANCHOR = 3
 STREET = "a street and house number"
 EMAIL = "an e-mail address"
 NAME = "a name"
@@ -166,13 +168,17 @@ def street_phrases(streets: pa.Array, numbers: pa.Array, additions: pa.Array) ->
 
 def email_phrases_reference(values: Iterable[str | None]) -> dict[str, str]:
     """The tokens of each e-mail address, in order (several per value: ``;`` or ``,`` apart),
-    each with its anchor: the longest token before the ``@`` (the domain is shared)."""
+    each with its anchor: the longest token before the ``@`` (the domain is shared), or of
+    the whole address when that is shorter than :data:`SHORTEST_ANCHOR`."""
     found: dict[str, str] = {}
     for value in values:
         for part in re.split(_EMAIL_SEPARATORS, value or ""):
             local, at, domain = part.partition("@")
             if at and words(local) and words(domain):
-                found[" ".join(words(part))] = _longest(words(local))
+                anchor = _longest(words(local))
+                if len(anchor) < SHORTEST_ANCHOR:  # "a.b@...": a token in every other line
+                    anchor = _longest(words(part))
+                found[" ".join(words(part))] = anchor
     return found
 
 
@@ -190,8 +196,9 @@ def email_phrases(values: Iterable[str | None]) -> dict[str, str]:
     parts = pc.filter(parts, ascii_mask)
     halves = pc.split_pattern(parts, "@", max_splits=1)
     local, domain = pc.list_element(halves, 0), pc.list_element(halves, 1)
-    phrase, _ = _split_ascii(parts)
+    phrase, longest = _split_ascii(parts)
     local_words, anchor = _split_ascii(local)
+    anchor = pc.if_else(pc.less(pc.utf8_length(anchor), SHORTEST_ANCHOR), longest, anchor)
     domain_words, _ = _split_ascii(domain)
     usable = pc.and_(
         pc.greater(pc.utf8_length(local_words), 0), pc.greater(pc.utf8_length(domain_words), 0)

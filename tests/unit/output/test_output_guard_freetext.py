@@ -249,7 +249,24 @@ def test_the_runs_phone_numbers_in_arrow_are_the_references(values: list[str]) -
 
 email_value = st.lists(
     st.sampled_from(
-        ["anna", ".", "@", "example", "nl", "_", "De", "-", " ", ";", ",", "é", "\t", "1"]
+        [
+            "anna",
+            ".",
+            "@",
+            "example",
+            "nl",
+            "_",
+            "De",
+            "-",
+            " ",
+            ";",
+            ",",
+            "é",
+            "\t",
+            "1",
+            "a",
+            "bc",
+        ]
     ),
     max_size=12,
 ).map("".join)
