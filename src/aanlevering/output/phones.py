@@ -126,7 +126,12 @@ def _joinable(digit: np.ndarray, separator: np.ndarray, starts: np.ndarray) -> n
 
 
 def _digit_runs(digit: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(start, end) of each run of digits of a phone number's length within one line."""
+    """(start, end) of each run of ``digit`` within one line long enough for a number.
+
+    ``digit``: the digits and the separators joined between them, so a run is
+    one written number; its bytes are 9 to :data:`LONGEST` digits and at most
+    three separators between two of them.
+    """
     n = len(digit)
     breaks = starts.copy()
     breaks[1:] |= ~digit[:-1]
@@ -136,7 +141,7 @@ def _digit_runs(digit: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.n
     following[-1] = True
     last = np.flatnonzero(digit & following) + 1  # exclusive
     length = last - first
-    keep = (length >= 9) & (length <= LONGEST)
+    keep = (length >= 9) & (length <= LONGEST + 3 * (LONGEST - 1))
     return first[keep], last[keep]
 
 
@@ -156,14 +161,19 @@ def _number_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
         mask[at[at < size]] = True
         return mask
 
-    digit = _mask(body, _IS_DIGIT)
-    removed = _joinable(digit, _mask(body, _IS_SEPARATOR), line_starts(len(raw), offsets[:-1]))
-    if len(removed):
-        offsets = offsets - np.searchsorted(removed, offsets)
-        raw, digit = np.delete(raw, removed), np.delete(digit, removed)
     if not len(raw):
         return nothing
-    first, last = _digit_runs(digit, line_starts(len(raw), offsets[:-1]))
+    starts = line_starts(len(raw), offsets[:-1])
+    digit = _mask(body, _IS_DIGIT)
+    removed = _joinable(digit, _mask(body, _IS_SEPARATOR), starts)
+    if len(removed):  # the joined separators become part of their number's run
+        digit = digit.copy()
+        digit[removed] = True
+    first, last = _digit_runs(digit, starts)
+    joined = np.searchsorted(removed, last) - np.searchsorted(removed, first)
+    digits = last - first - joined
+    fits = (digits >= 9) & (digits <= LONGEST)  # a date "2026-10-01" joined is 8: no number
+    first, last = first[fits], last[fits]
     if not len(first):
         return nothing
     bounds = np.empty(2 * len(first), dtype=np.int64)
@@ -172,6 +182,7 @@ def _number_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
         len(bounds) - 1, pa.py_buffer(bounds - bounds[0]), pa.py_buffer(raw[first[0] :])
     )
     runs = pieces.take(pa.array(np.arange(0, len(bounds), 2)))  # the runs, not the gaps
+    runs = pc.replace_substring_regex(runs, "[^0-9]", "")  # the joined separators
     return runs, np.searchsorted(offsets, first, side="right") - 1
 
 
@@ -179,9 +190,9 @@ def phone_lines(lines: pa.Array, numbers: Collection[str]) -> list[int]:
     """:func:`phone_lines_reference` over a chunk of lines at once (pinned by tests).
 
     Byte masks of digits and separators (a UTF-8 sequence holds no ASCII
-    byte, so any text takes this path), joinable separators dropped, and only
-    the runs of digits of a phone number's length are read as numbers, in
-    Arrow.
+    byte, so any text takes this path); a written number is a run of digits
+    and the separators joined between them, and only runs long enough are
+    taken out of the text and read as numbers, in Arrow.
     """
     if not numbers or not len(lines):
         return []
