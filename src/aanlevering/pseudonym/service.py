@@ -29,6 +29,7 @@ from aanlevering.pseudonym.normalise.registry import get_profile
 from aanlevering.pseudonym.source_step import MrnKey, SourceBatch, SourceKey, apply_source_step
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.pseudonym.ttp.columns import ColumnPseudonyms
+from aanlevering.pseudonym.ttp.one_to_one import OneToOne
 from aanlevering.pseudonym_types import PseudonymType
 
 log = logging.getLogger(__name__)
@@ -289,6 +290,7 @@ def _finish_chunk(
     client: TTPClient,
     run_id: str,
     key_check: SourceKeyCheck,
+    one_to_one: OneToOne,
 ) -> _Chunk:
     """The chunk's pseudonyms: from the TTP (web mode) or the source digests (local mode).
 
@@ -320,6 +322,7 @@ def _finish_chunk(
             bsn_justification=pseudo.bsn_justification,
             first_batch=prepared.first_row // client.batch_size,
             source_key_check=key_check,
+            one_to_one=one_to_one,
         )
         table = _web_table(result, id_column, sent, batch.profile_version)
         type_counts = dict(result.type_counts)
@@ -353,8 +356,11 @@ def _chunks(
 
     Normalisation and the source step are Python work on this process; the
     TTP's is on its own: overlapping them keeps both busy. Errors (a TTP
-    refusal, a lost TTP) surface here in chunk order.
+    refusal, a lost TTP) surface here in chunk order; the answers of every
+    chunk are then checked together (:class:`OneToOne`: no pseudonym given to
+    two different inputs, in one batch or across batches).
     """
+    one_to_one = OneToOne(config.id)
     mrn_from_patient_id = _mrn_missing(patients)
     chunk_rows = client.batch_size * CHUNK_BATCHES
     done: list[_Chunk] = []
@@ -379,9 +385,11 @@ def _chunks(
                 client=client,
                 run_id=run_id,
                 key_check=source_key_check(source_key),
+                one_to_one=one_to_one,
             )
         if pending is not None:
             done.append(pending.result())
+    one_to_one.check()
     return done
 
 

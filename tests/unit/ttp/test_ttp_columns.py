@@ -124,17 +124,23 @@ def _body() -> dict[str, Any]:
         profile_version="nl-2026.1",
         source_key={"version": 1, "check_value": "0" * 16},
         digests={"NGGV": pa.array(["ab" * 32, None, "cd" * 32])},
-        mrn=pa.array(["tok1", "tok2", None]),
+        mrn=pa.array([TOK1, TOK2, None]),
     )
+
+
+#: Payloads and MRN ciphertexts of the lengths AES-SIV gives (decision 0440).
+A, B, C, D = ("a" * 64, "b" * 64, "c" * 64, "d" * 64)
+TOK1, TOK2 = ("t" * 43, "u" * 43)  # 32 bytes: sealed with its 16-byte tag, 64 characters
 
 
 def _answer(**changes: Any) -> dict[str, Any]:
     answer = {
+        "registration": "reg-a",
         "request_id": "run:reg-a:temporary:00000",
         "batch_id": "ttp-1",
         "key_version": 1,
         "record_count": 3,
-        "payloads": {"NGGV": ["aaaa", None, "bbbb"], "MRN": ["cccc", "dddd", None]},
+        "payloads": {"NGGV": [A, None, B], "MRN": [C, D, None]},
     }
     answer.update(changes)
     return answer
@@ -144,15 +150,15 @@ def test_batch_body_is_one_string_per_type() -> None:
     body = _body()
     assert body["count"] == 3
     assert body["types"] == {"NGGV": {"digests": "ab" * 32 + "cd" * 32, "missing": [1]}}
-    assert body["mrn_ciphertexts"] == ["tok1", "tok2", None]
+    assert body["mrn_ciphertexts"] == [TOK1, TOK2, None]
     assert joined(pa.array(["a", None, "bc"]).slice(1)) == "bc"
 
 
 def test_a_good_answer_becomes_label_columns() -> None:
     labels, version = read_answer("reg-a", "run:reg-a:temporary:00000", _body(), _answer())
     assert version == 1
-    assert labels["NGGV"].to_pylist() == ["T1:NGGV:v1:aaaa", None, "T1:NGGV:v1:bbbb"]
-    assert labels["MRN"].to_pylist() == ["MRN:v1:cccc", "MRN:v1:dddd", None]
+    assert labels["NGGV"].to_pylist() == ["T1:NGGV:v1:" + A, None, "T1:NGGV:v1:" + B]
+    assert labels["MRN"].to_pylist() == ["MRN:v1:" + C, "MRN:v1:" + D, None]
 
 
 @pytest.mark.parametrize(
@@ -162,13 +168,20 @@ def test_a_good_answer_becomes_label_columns() -> None:
         {"request_id": "other"},
         {"key_version": 0},
         {"key_version": "1"},
-        {"payloads": {"NGGV": ["aaaa", None, "bbbb"]}},
-        {"payloads": {"NGGV": ["aaaa", "x", "bbbb"], "MRN": ["cccc", "dddd", None]}},
-        {"payloads": {"NGGV": ["aaaa", None], "MRN": ["cccc", "dddd", None]}},
-        {"payloads": {"NGGV": ["aa:a", None, "bbbb"], "MRN": ["cccc", "dddd", None]}},
-        {"payloads": {"NGGV": ["", None, "bbbb"], "MRN": ["cccc", "dddd", None]}},
-        {"payloads": {"NGGV": [1, None, 2], "MRN": ["cccc", "dddd", None]}},
-        {"payloads": {"NGGV": ["aaaa", None, "bbbb"], "MRN": ["cccc", "dddd", "eeee"]}},
+        {"payloads": {"NGGV": [A, None, B]}},
+        {"payloads": {"NGGV": [A, "x", B], "MRN": [C, D, None]}},
+        {"payloads": {"NGGV": [A, None], "MRN": [C, D, None]}},
+        {"payloads": {"NGGV": ["aa:a" + A[4:], None, B], "MRN": [C, D, None]}},
+        {"payloads": {"NGGV": ["", None, B], "MRN": [C, D, None]}},
+        {"payloads": {"NGGV": [1, None, 2], "MRN": [C, D, None]}},
+        {"payloads": {"NGGV": [A, None, B], "MRN": [C, D, "e" * 64]}},
+        # decision 0440: another registration, payloads of another length than sealed
+        {"registration": "reg-b"},
+        {"registration": None},
+        {"payloads": {"NGGV": [A, None, B[1:]], "MRN": [C, D, None]}},
+        {"payloads": {"NGGV": [A, None, B + "b"], "MRN": [C, D, None]}},
+        {"payloads": {"NGGV": [A, None, "123456782"], "MRN": [C, D, None]}},
+        {"payloads": {"NGGV": [A, None, B], "MRN": [C, D[:43], None]}},
         {"payloads": None},
     ],
 )

@@ -25,7 +25,13 @@ from aanlevering.errors import ConfigError, TTPError
 from aanlevering.private_files import check_key_file
 from aanlevering.pseudonym.key_check import SourceKeyCheck
 from aanlevering.pseudonym.ttp.answers import LabelCheck, check_refs
-from aanlevering.pseudonym.ttp.columns import ColumnPseudonyms, as_column, batch_body, read_answer
+from aanlevering.pseudonym.ttp.columns import (
+    ColumnPseudonyms,
+    as_column,
+    batch_body,
+    label_head,
+    read_answer,
+)
 from aanlevering.pseudonym.ttp.guards import check_bsn_allowed, check_run_id
 from aanlevering.pseudonym.ttp.models import (
     BatchReceipt,
@@ -34,6 +40,7 @@ from aanlevering.pseudonym.ttp.models import (
     RecordPseudonyms,
     TTPHealth,
 )
+from aanlevering.pseudonym.ttp.one_to_one import OneToOne
 from aanlevering.pseudonym.ttp.transport import DEFAULT_CONCURRENCY, FilePart, Transport
 from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.tls import ClientTLS
@@ -267,6 +274,7 @@ class TTPClient:
         bsn_justification: str | None = None,
         first_batch: int = 0,
         source_key_check: SourceKeyCheck | None = None,
+        one_to_one: OneToOne | None = None,
     ) -> ColumnPseudonyms:
         """:meth:`temporary_pseudonyms` in columns (``/pseudonyms/temporary/columns``).
 
@@ -275,6 +283,10 @@ class TTPClient:
         have some input. Answers are labels per type in row order, checked as
         :mod:`.columns` says. The same batches, request ids and checks before
         any call as the record form.
+
+        ``one_to_one``: the run's :class:`OneToOne`, for a caller that sends a
+        run in several calls and checks it once at the end; without one, this
+        call's answers are checked as a whole before they are returned.
         """
         check_run_id(run_id)
         columns = {str(code): as_column(column) for code, column in digests.items()}
@@ -292,12 +304,13 @@ class TTPClient:
         def call(index: int, span: Sequence[int]) -> Any:
             start, stop = span
             request_id = f"{run_id}:{registration}:temporary:{index:05d}"
+            sent = {c: column.slice(start, stop - start) for c, column in columns.items()}
             body = batch_body(
                 registration,
                 request_id,
                 profile_version=profile_version,
                 source_key=key_check,
-                digests={c: column.slice(start, stop - start) for c, column in columns.items()},
+                digests=sent,
                 mrn=mrn.slice(start, stop - start) if mrn is not None else None,
             )
             answer = self.transport.request(
@@ -311,11 +324,24 @@ class TTPClient:
 
         labels: dict[str, list[pa.Array]] = {code: [] for code in sorted(requested)}
         batches: list[BatchReceipt] = []
+        whole = one_to_one or OneToOne(registration)
         numbered = ((first_batch + i, span) for i, span in enumerate(spans))
         for index, span, (body, answer) in self.transport.in_flight(numbered, call):
             request_id = body["request_id"]
             got, version = read_answer(registration, request_id, body, answer)
             count = span[1] - span[0]
+            where = f"TTP answer to {request_id} ({registration})"
+            for code, column in got.items():
+                sent_column = mrn if code == _MRN else columns[code]
+                assert sent_column is not None
+                whole.add(
+                    where,
+                    code,
+                    version,
+                    sent_column.slice(span[0], count),
+                    column,
+                    skip=len(label_head(code, version)),
+                )
             for code, parts in labels.items():
                 parts.append(got.get(code, pa.nulls(count, pa.string())))
             batches.append(BatchReceipt(request_id, str(answer.get("batch_id")), count, (version,)))
@@ -326,6 +352,8 @@ class TTPClient:
                 count,
                 version,
             )
+        if one_to_one is None:
+            whole.check()
         joined = {code: pa.concat_arrays(parts) for code, parts in labels.items() if parts}
         return ColumnPseudonyms(
             registration=registration,

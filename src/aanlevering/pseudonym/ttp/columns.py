@@ -27,6 +27,10 @@ from aanlevering.pseudonym_types import PseudonymType
 
 _MRN = PseudonymType.MRN.value
 _PAYLOAD = r"^[A-Za-z0-9_-]+$"
+#: AES-SIV adds a 16-byte tag to what it seals (docs/ttp.md: every payload is AES-SIV output).
+_SIV_TAG = 16
+#: A temporary payload: a 32-byte digest sealed, 48 bytes in base64url (decision 0440).
+TEMPORARY_PAYLOAD_CHARS = 64
 
 
 @dataclass(frozen=True, repr=False)
@@ -101,7 +105,8 @@ def batch_body(
     return body
 
 
-def _head(code: str, version: int) -> str:
+def label_head(code: str, version: int) -> str:
+    """What goes before a payload of ``code`` and key version ``version`` (its label head)."""
     if code == _MRN:
         return f"{_MRN}:v{version}:"
     return f"{TEMPORARY_MARKER}:{code}:v{version}:"
@@ -122,6 +127,10 @@ def read_answer(
     version = answer.get("key_version")
     if type(version) is not int or version < 1:
         raise TTPError(f"{where} has no valid key version")
+    if answer.get("registration") != registration:
+        raise TTPError(
+            f"{where} is for another registration; nothing from this run may be delivered"
+        )
     if answer.get("record_count") != count or answer.get("request_id") != request_id:
         raise TTPError(
             f"{where} is incomplete: {answer.get('record_count')} records for {count} sent; "
@@ -149,10 +158,33 @@ def read_answer(
             )
         if not pc.all(pc.match_substring_regex(column, _PAYLOAD)).as_py():
             raise TTPError(f"{where}: malformed {code} label")
-        labels = pc.binary_join_element_wise(_head(code, version), column, "")
+        _check_lengths(where, code, column, body)
+        labels = pc.binary_join_element_wise(label_head(code, version), column, "")
         _check_head(where, code, version, labels)
         asked[code] = labels
     return asked, version
+
+
+def _check_lengths(where: str, code: str, column: pa.Array, body: Mapping[str, Any]) -> None:
+    """Every payload as long as AES-SIV makes it from what was sent (decision 0440).
+
+    A temporary payload seals a 32-byte digest: 64 characters. An MRN payload
+    seals the hospital's ciphertext: its bytes plus the tag. Anything else (a
+    BSN, a truncated or padded value, the input sent back) is no pseudonym of
+    this protocol.
+    """
+    lengths = pc.utf8_length(column)
+    if code == _MRN:
+        sent = pc.utf8_length(pa.array(body["mrn_ciphertexts"], pa.string()))
+        sealed = pc.add(pc.divide(pc.multiply(sent, 3), 4), _SIV_TAG)  # bytes
+        expected = pc.divide(pc.add(pc.multiply(sealed, 4), 2), 3)  # unpadded base64url
+    else:
+        expected = pa.scalar(TEMPORARY_PAYLOAD_CHARS, pa.int32())
+    if not pc.all(pc.equal(lengths, expected)).as_py():
+        raise TTPError(
+            f"{where}: {code} payloads of the wrong length for pseudonyms of what was sent; "
+            "nothing from this run may be delivered"
+        )
 
 
 def _check_head(where: str, code: str, version: int, labels: pa.Array) -> None:
