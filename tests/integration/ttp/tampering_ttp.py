@@ -18,6 +18,9 @@ number; default every batch):
 * ``registration`` / ``key_version``: that field of the answer becomes ``value``,
 * ``trickle``: the real answer, one byte every ``delay`` seconds,
 * ``huge``: the real answer followed by ``size`` bytes of spaces,
+* ``cut``: the first half of the real answer (Content-Length says so),
+* ``error``: 200 with an error body instead of the answer,
+* ``redirect``: 307 to the real TTP,
 * ``none``: the real answer.
 
     python tampering_ttp.py --port N --upstream URL --plan-file FILE
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -35,6 +39,8 @@ from pathlib import Path
 from typing import Any
 
 COLUMNS = "/pseudonyms/temporary/columns"
+#: Guards the payloads ``carry`` keeps between requests (answered on several threads).
+SEEN = threading.Condition()
 
 
 def _digests(request: dict[str, Any], code: str) -> list[str | None]:
@@ -62,10 +68,14 @@ def tamper(
     payloads = answer.get("payloads", {}).get(code)
     if mode == "carry":
         run = request["request_id"].rsplit(":", 3)[0]
-        if batch == 0:
-            first[run] = payloads[0]
-        elif plan.get("batch") in (None, batch):
-            payloads[0] = first[run]
+        with SEEN:
+            if batch == 0:
+                first[run] = payloads[0]
+                SEEN.notify_all()
+            elif plan.get("batch") in (None, batch):
+                # Two batches are in flight: wait for batch 0's answer to pass first.
+                SEEN.wait_for(lambda: run in first, timeout=10)
+                payloads[0] = first[run]
         return
     if plan.get("batch") is not None and plan["batch"] != batch:
         return
@@ -140,6 +150,17 @@ def main() -> None:
                 answer = json.loads(body)
                 tamper(plan, json.loads(raw), answer, first)
                 body = json.dumps(answer).encode()
+            mode = plan.get("mode")
+            if mode == "cut":
+                body = body[: len(body) // 2]
+            elif mode == "error":
+                body = json.dumps({"detail": {"code": "internal", "message": "oops"}}).encode()
+            elif mode == "redirect":
+                self.send_response(307)
+                self.send_header("Location", args.upstream + self.path)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
             self._send(status, body, plan)
 
     ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()

@@ -9,6 +9,7 @@ exactly the pseudonyms the honest TTP gives.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -22,6 +23,7 @@ from aanlevering.errors import TTPError
 from aanlevering.events.sqlite import SqliteEventStore
 from aanlevering.pseudonym.service import PseudonymisationOutcome, pseudonymise
 from aanlevering.pseudonym.source_step import MrnKey, SourceKey
+from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from support.servers import PYTHON, ServerProcess, running_server
 from support.ttp import TTPSetup
 
@@ -67,9 +69,14 @@ def _identity() -> pa.Table:
 
 
 def run(
-    ttp: TTPSetup, url: str, tmp_path: Path, run_id: str, batch_size: int = 10
+    ttp: TTPSetup,
+    url: str,
+    tmp_path: Path,
+    run_id: str,
+    batch_size: int = 10,
+    **options: Any,
 ) -> PseudonymisationOutcome:
-    client = ttp.client("demo-hospital", batch_size=batch_size, max_retries=0)
+    client = ttp.client("demo-hospital", batch_size=batch_size, max_retries=0, **options)
     client.transport.base_url = url
     return pseudonymise(
         load_catalogue(REPO / "schemas" / "catalogue").get("dica-dsaa"),
@@ -133,3 +140,37 @@ def test_an_untampered_answer_through_the_proxy_is_the_honest_one(
     direct = run(ttp, ttp.url, tmp_path / "b", "hostile-direct")
     assert labels(through) == labels(direct)
     assert through.event.patients == PEOPLE
+
+
+@pytest.mark.parametrize(
+    ("plan", "error", "text"),
+    [
+        ({"mode": "cut"}, TTPError, "not JSON"),
+        ({"mode": "error"}, TTPError, "has no payloads"),
+        ({"mode": "redirect"}, TTPRefused, "307"),
+        ({"mode": "huge", "size": 80 * 1024 * 1024}, TTPError, "longer than 64 MiB"),
+    ],
+)
+def test_a_broken_answer_stops_the_stage(
+    ttp: TTPSetup,
+    hostile: ServerProcess,
+    plan_file: Path,
+    tmp_path: Path,
+    plan: dict[str, Any],
+    error: type[TTPError],
+    text: str,
+) -> None:
+    plan_file.write_text(json.dumps(plan))
+    with pytest.raises(error, match=text):
+        run(ttp, hostile.url, tmp_path, f"hostile-broken-{plan['mode']}")
+
+
+def test_an_answer_trickling_in_runs_into_the_timeout(
+    ttp: TTPSetup, hostile: ServerProcess, plan_file: Path, tmp_path: Path
+) -> None:
+    """A byte every 50 ms never trips a read timeout of 1 s; the answer deadline does."""
+    plan_file.write_text(json.dumps({"mode": "trickle", "delay": 0.05}))
+    started = time.monotonic()
+    with pytest.raises(TTPUnavailable, match=r"answer not complete within 2\.0 s"):
+        run(ttp, hostile.url, tmp_path, "hostile-trickle", timeout=1.0, answer_timeout=2.0)
+    assert time.monotonic() - started < 10

@@ -41,7 +41,12 @@ from aanlevering.pseudonym.ttp.models import (
     TTPHealth,
 )
 from aanlevering.pseudonym.ttp.one_to_one import OneToOne
-from aanlevering.pseudonym.ttp.transport import DEFAULT_CONCURRENCY, FilePart, Transport
+from aanlevering.pseudonym.ttp.transport import (
+    DEFAULT_ANSWER_TIMEOUT,
+    DEFAULT_CONCURRENCY,
+    FilePart,
+    Transport,
+)
 from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.tls import ClientTLS
 
@@ -104,6 +109,7 @@ class TTPClient:
         sleep: Callable[[float], None] = time.sleep,
         tls: ClientTLS | None = None,
         source_key_checks: Mapping[str, SourceKeyCheck] | None = None,
+        answer_timeout: float = DEFAULT_ANSWER_TIMEOUT,
     ) -> None:
         if batch_size < 1 or max_retries < 0:
             raise ValueError("batch_size must be >= 1 and max_retries >= 0")
@@ -121,6 +127,7 @@ class TTPClient:
             session=session,
             sleep=sleep,
             tls=tls,
+            answer_timeout=answer_timeout,
         )
 
     @property

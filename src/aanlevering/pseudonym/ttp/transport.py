@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import msgspec
 import requests
+import urllib3
 
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
@@ -32,6 +33,18 @@ DEFAULT_CONCURRENCY = 2
 
 #: One multipart file part: (field name, (file name, content, media type)).
 FilePart = tuple[str, tuple[str, bytes, str]]
+
+#: The most one TTP answer may be (decision 0441): a batch of the TTP's largest
+#: size (20,000 records) answers well under 32 MiB in either form.
+ANSWER_LIMIT = 64 * 1024 * 1024
+ANSWER_LIMIT_TEXT = "64 MiB"
+#: Seconds one attempt may take from sending to the answer's last byte (decision 0441).
+DEFAULT_ANSWER_TIMEOUT = 120.0
+_CHUNK = 64 * 1024
+
+
+class _TooSlow(Exception):
+    """The answer did not arrive whole within the answer timeout (retried like a timeout)."""
 
 
 class Transport:
@@ -50,13 +63,17 @@ class Transport:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         tls: ClientTLS | None = None,
+        answer_timeout: float = DEFAULT_ANSWER_TIMEOUT,
     ) -> None:
+        """``timeout``: seconds to connect and between two reads; ``answer_timeout``:
+        seconds for a whole attempt, so an answer trickling in cannot hold a run."""
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         self._tls = tls or ClientTLS()
         self._tls.check_url(base_url, "TTP")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.answer_timeout = answer_timeout
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -98,6 +115,7 @@ class Transport:
             headers = self._json_headers
         for attempt in range(attempts):
             wait = 0.0
+            deadline = time.monotonic() + self.answer_timeout
             try:
                 response = self._session.request(
                     method,
@@ -111,7 +129,10 @@ class Transport:
                     cert=self._tls.cert,
                     # Data goes only where check_url allowed it to (decision 0360).
                     allow_redirects=False,
+                    stream=True,  # read by _body: capped and against the deadline (0441)
                 )
+                with response:
+                    content = _body(response, deadline, what)
             except requests.exceptions.SSLError as error:
                 # A certificate problem is configuration, not an outage: never retried.
                 raise TTPRefused(
@@ -124,6 +145,8 @@ class Transport:
                 ) from None
             except (requests.Timeout, requests.ConnectionError) as error:
                 problem = type(error).__name__
+            except _TooSlow:
+                problem = f"answer not complete within {self.answer_timeout} s"
             else:
                 if 300 <= response.status_code < 400:
                     raise TTPRefused(
@@ -135,13 +158,13 @@ class Transport:
                         server_message="",
                     )
                 if response.status_code < 400:
-                    return _json(response, what)
+                    return _json(content, what)
                 if response.status_code == 429:
                     # Rate limited: wait as the TTP asks (bounded), then retry.
                     retry_after = response.headers.get("Retry-After", "")
                     wait = float(retry_after) if retry_after.isdigit() else 0.0
                 elif response.status_code < 500:
-                    raise _refused(response, registration, what)
+                    raise _refused(response, content, registration, what)
                 problem = f"HTTP {response.status_code}"
             if attempt + 1 < attempts:
                 delay = min(max(wait, self.backoff * 2**attempt), self.max_backoff)
@@ -191,20 +214,57 @@ class Transport:
                     future.cancel()
 
 
-def _json(response: requests.Response, what: str) -> Any:
+def _body(response: requests.Response, deadline: float, what: str) -> bytes:
+    """The whole answer body: TTPError past :data:`ANSWER_LIMIT`, _TooSlow past ``deadline``.
+
+    ``read1`` returns what one read of the socket gives, so a TTP sending a
+    byte now and then (which never trips the read timeout) meets the deadline
+    between two reads.
+    """
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > ANSWER_LIMIT:
+        raise _too_long(what)
+    body = bytearray()
+    raw = response.raw
     try:
-        return msgspec.json.decode(response.content)
+        while True:
+            if time.monotonic() > deadline:
+                raise _TooSlow
+            chunk = raw.read1(_CHUNK, decode_content=True)
+            if not chunk:
+                return bytes(body)
+            body += chunk
+            if len(body) > ANSWER_LIMIT:
+                raise _too_long(what)
+    except urllib3.exceptions.ReadTimeoutError:
+        raise requests.Timeout("ReadTimeout") from None
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as error:
+        raise requests.ConnectionError(type(error).__name__) from None
+
+
+def _too_long(what: str) -> TTPError:
+    return TTPError(
+        f"TTP {what}: the answer is longer than {ANSWER_LIMIT_TEXT}; "
+        "nothing from this run may be delivered"
+    )
+
+
+def _json(content: bytes, what: str) -> Any:
+    try:
+        return msgspec.json.decode(content)
     except (msgspec.DecodeError, ValueError):
         raise TTPError(f"TTP {what}: the answer is not JSON") from None
 
 
-def _refused(response: requests.Response, registration: str | None, what: str) -> TTPRefused:
+def _refused(
+    response: requests.Response, content: bytes, registration: str | None, what: str
+) -> TTPRefused:
     detail: Mapping[str, Any] = {}
     try:
-        body = response.json()
+        body = msgspec.json.decode(content)
         if isinstance(body, dict) and isinstance(body.get("detail"), dict):
             detail = body["detail"]
-    except ValueError:
+    except (msgspec.DecodeError, ValueError):
         pass
     server_message = str(detail.get("message", response.reason or ""))
     pseudonym_type = detail.get("pseudonym_type")
