@@ -12,6 +12,7 @@ number; default every batch):
 
 * ``same``: row 1 gets row 0's payload (two people, one pseudonym),
 * ``swap``: rows 0 and 1 exchange payloads,
+* ``extra``: one payload more than rows sent,
 * ``carry``: row 0 of later batches (or of ``batch``) gets row 0 of batch 0,
 * ``echo``: every payload is the row's own digest (or MRN ciphertext) sent,
 * ``value``: row ``row``'s (default 1) payload becomes ``value`` (a BSN, ""),
@@ -81,6 +82,8 @@ def tamper(
         return
     if mode == "same":
         payloads[1] = payloads[0]
+    elif mode == "extra":
+        payloads.append(payloads[0])
     elif mode == "swap":
         payloads[0], payloads[1] = payloads[1], payloads[0]
     elif mode == "echo":
