@@ -43,6 +43,8 @@ class Accounting:
     excluded_optout: int = 0
     patients: int = 0
     failed: tuple[TypeFailures, ...] = ()
+    #: Patients without any pseudonym type: their records are the dropped ones (decision 0442).
+    without_pseudonym: int = 0
     dropped: int = 0
     delivered: int = 0
 
@@ -55,6 +57,7 @@ class Accounting:
             "failed": {
                 f.type: {"patients": f.patients, "reasons": dict(f.reasons)} for f in self.failed
             },
+            "without_pseudonym": self.without_pseudonym,
             "dropped": self.dropped,
             "delivered": self.delivered,
         }
@@ -71,6 +74,7 @@ class Accounting:
                 TypeFailures(str(t), int(v["patients"]), dict(v.get("reasons") or {}))
                 for t, v in failed.items()
             ),
+            without_pseudonym=int(raw.get("without_pseudonym", 0)),
             dropped=int(raw.get("dropped", 0)),
             delivered=int(raw.get("delivered", 0)),
         )
@@ -81,6 +85,7 @@ class Accounting:
         return (
             f"read {self.records_read}, excluded by opt-out {self.excluded_optout}, "
             f"patients {self.patients}, without a pseudonym type: {failed}, "
+            f"without any pseudonym {self.without_pseudonym}, "
             f"dropped {self.dropped}, delivered {self.delivered}"
         )
 

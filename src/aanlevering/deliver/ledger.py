@@ -222,6 +222,7 @@ def _accounting(raw: Any) -> dict[str, Any]:
             str(item["type"]): {"patients": int(item["patients"]), "reasons": item["reasons"]}
             for item in failed
         },
+        "without_pseudonym": int(raw.get("without_pseudonym", 0)),
         "dropped": int(raw.get("dropped", 0)),
         "delivered": int(raw.get("delivered", 0)),
     }

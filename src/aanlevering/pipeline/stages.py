@@ -405,6 +405,7 @@ def _account(
         excluded_optout=int(values.get("excluded_optouts", 0)),
         patients=event.patients if event is not None else 0,
         failed=failed,
+        without_pseudonym=event.patients_without_pseudonym if event is not None else 0,
         dropped=filtered_records - sum(kept_counts.values()),
     )
 

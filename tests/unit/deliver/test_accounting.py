@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aanlevering.deliver.accounting import Accounting, TypeFailures, check_thresholds
+from aanlevering.deliver.events import DeliveryStaged, delivery_stream
+from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import ValidationBlocked
+from aanlevering.events.factory import open_event_store
 
 
 def _accounting(**changes: object) -> Accounting:
@@ -17,6 +22,7 @@ def _accounting(**changes: object) -> Accounting:
             TypeFailures("NGGV", 5, {"own_name: missing": 4, "birth_date: lies in the future": 1}),
             TypeFailures("C", 2, {"postcode: missing": 2}),
         ),
+        "without_pseudonym": 0,
         "dropped": 0,
         "delivered": 110,
     }
@@ -53,8 +59,12 @@ def test_the_summary_round_trips_and_reads_for_people() -> None:
     assert Accounting.from_summary(accounting.as_summary()) == accounting
     assert accounting.describe() == (
         "read 120, excluded by opt-out 10, patients 100, without a pseudonym type: NGGV 5, C 2, "
-        "dropped 0, delivered 110"
+        "without any pseudonym 0, dropped 0, delivered 110"
     )
+    lost = _accounting(without_pseudonym=2, dropped=3, delivered=107)
+    assert lost.as_summary()["without_pseudonym"] == 2
+    assert Accounting.from_summary(lost.as_summary()) == lost
+    assert "without any pseudonym 2, dropped 3" in lost.describe()
 
 
 def test_the_deliveries_page_shows_the_counts_of_a_version() -> None:
@@ -64,3 +74,18 @@ def test_the_deliveries_page_shows_the_counts_of_a_version() -> None:
         "read 120; without a type: NGGV 5, C 2; dropped 0; delivered 110"
     )
     assert cell({"accounting": {}}) == "-" and cell(None) == "-"
+
+
+def test_the_ledger_keeps_the_patients_without_any_pseudonym(tmp_path: Path) -> None:
+    """Decision 0442: the run's accounting, so RunResult, ledger and hospital report, count them."""
+    counts = _accounting(without_pseudonym=2, dropped=3, delivered=107)
+    staged = DeliveryStaged(
+        registration="ldtr", period="2026-03", version=1, idempotency_key="h.ldtr.2026-03.v1",
+        channel="https", format="fhir-ndjson", record_counts={"trauma": 107},
+        excluded_optouts=10, content_sha256="c", provider="h", accounting=counts,
+    )  # fmt: skip
+    with open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}") as store:
+        store.append(delivery_stream("ldtr", "2026-03"), [staged], None)
+        (entry,) = load_ledger(store).versions("ldtr", "2026-03")
+    assert entry.accounting == counts.as_summary()
+    assert entry.accounting["without_pseudonym"] == 2
