@@ -17,6 +17,7 @@ number; default every batch):
 * ``echo``: every payload is the row's own digest (or MRN ciphertext) sent,
 * ``value``: row ``row``'s (default 1) payload becomes ``value`` (a BSN, ""),
 * ``registration`` / ``key_version``: that field of the answer becomes ``value``,
+* ``field``: the answer's field ``field`` becomes ``value``,
 * ``trickle``: the real answer, one byte every ``delay`` seconds,
 * ``huge``: the real answer followed by ``size`` bytes of spaces,
 * ``cut``: the first half of the real answer (Content-Length says so),
@@ -93,6 +94,8 @@ def tamper(
         payloads[int(plan.get("row", 1))] = plan["value"]
     elif mode in ("registration", "key_version"):
         answer[mode] = plan["value"]
+    elif mode == "field":
+        answer[plan["field"]] = plan["value"]
 
 
 def main() -> None:

@@ -107,6 +107,7 @@ PLANS = {
     "an MRN payload cut short": {"mode": "value", "type": "MRN", "value": "A" * 64},
     "a payload with a character more": {"mode": "value", "type": "NGGV", "value": "A" * 65},
     "another registration": {"mode": "registration", "value": "ldtr"},
+    "no batch id": {"mode": "field", "field": "batch_id", "value": None},
     "a definitive payload for a temporary": {"mode": "value", "type": "RGG", "value": "A" * 43},
     "no payload for a row sent": {"mode": "value", "type": "RGG", "value": None},
     "a payload more than rows sent": {"mode": "extra", "type": "MRN", "batch": 3},

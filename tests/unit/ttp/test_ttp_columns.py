@@ -177,6 +177,8 @@ def test_a_good_answer_becomes_label_columns() -> None:
         {"payloads": {"NGGV": [A, None, B], "MRN": [C, D, "e" * 64]}},
         # decision 0440: another registration, payloads of another length than sealed
         {"registration": "reg-b"},
+        {"batch_id": None},
+        {"batch_id": ""},
         {"registration": None},
         {"payloads": {"NGGV": [A, None, B[1:]], "MRN": [C, D, None]}},
         {"payloads": {"NGGV": [A, None, B + "b"], "MRN": [C, D, None]}},

@@ -127,6 +127,9 @@ def read_answer(
     version = answer.get("key_version")
     if type(version) is not int or version < 1:
         raise TTPError(f"{where} has no valid key version")
+    batch_id = answer.get("batch_id")
+    if type(batch_id) is not str or not batch_id or len(batch_id) > 200:
+        raise TTPError(f"{where} has no batch id (the run's event must name every batch)")
     if answer.get("registration") != registration:
         raise TTPError(
             f"{where} is for another registration; nothing from this run may be delivered"
