@@ -87,3 +87,33 @@ def test_labels_of_the_wrong_kind_or_version_raise(
     answer_file.write_text(answer([{"ref": "a", "pseudonyms": {"NGGV": LABEL}}], key_version=2))
     with pytest.raises(TTPError, match="key version 1, expected 2"):
         ask(scripted, ["a"])
+
+
+def test_the_record_form_is_checked_one_to_one_too(
+    scripted: ServerProcess, answer_file: Path
+) -> None:
+    """Decision 0440: the record form's answers get the column form's length and 1:1 checks."""
+    other = "T1:NGGV:v1:" + "B" * 64
+    answer_file.write_text(answer([{"ref": r, "pseudonyms": {"NGGV": LABEL}} for r in ("a", "b")]))
+    with pytest.raises(TTPError, match=r"1 NGGV pseudonym\(s\) of key version 1 were given"):
+        ask(scripted, ["a", "b"])
+    answer_file.write_text(
+        answer(
+            [
+                {"ref": "a", "pseudonyms": {"NGGV": other}},
+                {"ref": "b", "pseudonyms": {"NGGV": "T1:NGGV:v1:" + digest("b")}},
+            ]
+        )
+    )
+    with pytest.raises(TTPError, match="1 NGGV payload"):
+        ask(scripted, ["a", "b"])
+    answer_file.write_text(
+        answer(
+            [
+                {"ref": "a", "pseudonyms": {"NGGV": other}},
+                {"ref": "b", "pseudonyms": {"NGGV": "T1:NGGV:v1:123456782"}},
+            ]
+        )
+    )
+    with pytest.raises(TTPError, match="wrong length"):
+        ask(scripted, ["a", "b"])

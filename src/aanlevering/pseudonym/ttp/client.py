@@ -29,6 +29,7 @@ from aanlevering.pseudonym.ttp.columns import (
     ColumnPseudonyms,
     as_column,
     batch_body,
+    check_payload_lengths,
     label_head,
     read_answer,
 )
@@ -89,6 +90,28 @@ def _batches(items: Sequence[T], size: int) -> Iterator[tuple[int, Sequence[T]]]
 def _unique_refs(registration: str, refs: Iterable[str], count: int) -> None:
     if len(set(refs)) != count:
         raise TTPError(f"registration {registration!r}: record refs must be unique")
+
+
+def _one_to_one(
+    whole: OneToOne,
+    where: str,
+    version: int,
+    batch: Sequence[PseudonymInputs],
+    pseudonyms: Mapping[str, Mapping[str, str]],
+) -> None:
+    """The record form's answer to one batch, checked as the column form's (decision 0440)."""
+    codes = {code for r in batch for code in r.types}
+    for code in sorted(codes):
+        sent = [
+            r.mrn_ciphertext if code == _MRN else r.digests.get(code)
+            for r in batch
+            if code in r.types
+        ]
+        got = [pseudonyms[r.ref][code] for r in batch if code in r.types]
+        inputs, labels = pa.array(sent, pa.string()), pa.array(got, pa.string())
+        skip = len(label_head(code, version))
+        check_payload_lengths(where, code, labels, inputs if code == _MRN else None, skip)
+        whole.add(where, code, version, inputs, labels, skip=skip)
 
 
 class TTPClient:
@@ -232,6 +255,7 @@ class TTPClient:
             )
 
         numbered = ((first_batch + i, b) for i, b in _batches(items, self.batch_size))
+        whole = OneToOne(registration)
         for index, batch, answer in self.transport.in_flight(numbered, call):
             request_id = f"{run_id}:{registration}:temporary:{index:05d}"
             version = int(answer["key_version"])
@@ -251,6 +275,9 @@ class TTPClient:
                 pseudonyms[ref] = MappingProxyType(dict(labels))
                 for code in labels:
                     counts[code] = counts.get(code, 0) + 1
+            _one_to_one(
+                whole, f"TTP answer to {request_id} ({registration})", version, batch, pseudonyms
+            )
             batches.append(
                 BatchReceipt(request_id, str(answer["batch_id"]), len(batch), (version,))
             )
@@ -261,6 +288,7 @@ class TTPClient:
                 len(batch),
                 version,
             )
+        whole.check()
         return PseudonymResult(
             registration=registration,
             kind="temporary",

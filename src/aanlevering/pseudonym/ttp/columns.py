@@ -169,16 +169,25 @@ def read_answer(
 
 
 def _check_lengths(where: str, code: str, column: pa.Array, body: Mapping[str, Any]) -> None:
+    mrn = pa.array(body["mrn_ciphertexts"], pa.string()) if code == _MRN else None
+    check_payload_lengths(where, code, column, mrn)
+
+
+def check_payload_lengths(
+    where: str, code: str, column: pa.Array, mrn_sent: pa.Array | None, skip: int = 0
+) -> None:
     """Every payload as long as AES-SIV makes it from what was sent (decision 0440).
 
     A temporary payload seals a 32-byte digest: 64 characters. An MRN payload
-    seals the hospital's ciphertext: its bytes plus the tag. Anything else (a
-    BSN, a truncated or padded value, the input sent back) is no pseudonym of
-    this protocol.
+    seals the hospital's ciphertext (``mrn_sent``, row for row): its bytes plus
+    the tag. Anything else (a BSN, a truncated or padded value, another kind's
+    payload) is no pseudonym of this protocol. ``skip``: characters before
+    the payload (a label's head).
     """
-    lengths = pc.utf8_length(column)
+    lengths = pc.subtract(pc.utf8_length(column), skip) if skip else pc.utf8_length(column)
     if code == _MRN:
-        sent = pc.utf8_length(pa.array(body["mrn_ciphertexts"], pa.string()))
+        assert mrn_sent is not None
+        sent = pc.utf8_length(mrn_sent)
         sealed = pc.add(pc.divide(pc.multiply(sent, 3), 4), _SIV_TAG)  # bytes
         expected = pc.divide(pc.add(pc.multiply(sealed, 4), 2), 3)  # unpadded base64url
     else:
