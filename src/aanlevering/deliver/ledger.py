@@ -8,12 +8,13 @@ is still unreceipted. It also serves the delivery calendar
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
 from aanlevering.deliver.events import delivery_stream
+from aanlevering.errors import EventStoreError
 from aanlevering.events.model import RecordedEvent
 from aanlevering.events.store import EventStore
 
@@ -56,7 +57,27 @@ class DeliveryLedgerView:
     entries: dict[str, LedgerEntry] = field(default_factory=dict)  # by idempotency key
 
     def apply(self, record: RecordedEvent) -> None:
-        """Fold one event into the view (events of other kinds are ignored)."""
+        """Fold one event into the view (events of other kinds are ignored).
+
+        A payload without the fields its type must have (a damaged or foreign
+        row) is an :class:`EventStoreError` naming the row, not a bare
+        ``KeyError``: the ledger decides what counts as delivered.
+        """
+        if not isinstance(record.payload, Mapping):
+            raise EventStoreError(f"{record.place}: {record.event_type}: payload is no JSON object")
+        try:
+            self._apply(record)
+        except KeyError as missing:
+            raise EventStoreError(
+                f"{record.place}: {record.event_type}: the payload has no field {missing}"
+            ) from None
+        except (TypeError, ValueError, AttributeError):
+            # The message may quote the value; say which event, not what it held.
+            raise EventStoreError(
+                f"{record.place}: {record.event_type}: a field of the payload has the wrong type"
+            ) from None
+
+    def _apply(self, record: RecordedEvent) -> None:
         p = record.payload
         kind = record.event_type
         if kind == "deliver.DeliveryStaged":

@@ -135,6 +135,15 @@ class RecordedEvent:
     payload: Mapping[str, Any] = field(hash=False)
     metadata: Mapping[str, Any] = field(hash=False)
 
+    @property
+    def place(self) -> str:
+        """Where the record is, for errors: position, stream and version (never the payload).
+
+        Why: an engineer finds a damaged row with ``aanlevering events tail``
+        by these; the payload may hold what must not be printed.
+        """
+        return f"event at position {self.position} (stream {self.stream!r}, version {self.version})"
+
     def to_event(self) -> DomainEvent:
         """Decode into the registered event class (or :class:`UnknownEvent`)."""
         from aanlevering.events.registry import decode

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aanlevering.errors import EventStoreError
@@ -111,9 +111,19 @@ def upcast(
 
 
 def decode(record: RecordedEvent) -> DomainEvent:
-    """Turn a stored record into its event object; unknown types become :class:`UnknownEvent`."""
+    """Turn a stored record into its event object; unknown types become :class:`UnknownEvent`.
+
+    A record this code can not read (a newer schema version, a payload that
+    is no JSON object or does not fit the class) is an :class:`EventStoreError`
+    naming its position, stream and version: a projection must stop on it,
+    not skip it (a skipped opt-out is a patient delivered against their will).
+    """
     cls = resolve(record.event_type)
     envelope: dict[str, Any] = {"event_id": record.event_id, "occurred_at": record.occurred_at}
+    if not isinstance(record.payload, Mapping):
+        raise EventStoreError(
+            f"{record.place}: {record.event_type}: the payload is not a JSON object"
+        )
     if cls is None:
         log.debug("unknown event type %s at position %d", record.event_type, record.position)
         return UnknownEvent(
@@ -122,10 +132,10 @@ def decode(record: RecordedEvent) -> DomainEvent:
             payload=dict(record.payload),
             **envelope,
         )
-    payload = upcast(
-        record.event_type, record.schema_version, cls.schema_version, dict(record.payload)
-    )
     try:
+        payload = upcast(
+            record.event_type, record.schema_version, cls.schema_version, dict(record.payload)
+        )
         return decode_payload(cls, payload, **envelope)
     except EventStoreError as error:
-        raise EventStoreError(f"event at position {record.position}: {error}") from error
+        raise EventStoreError(f"{record.place}: {error}") from error

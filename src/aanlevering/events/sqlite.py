@@ -212,18 +212,30 @@ class SqliteEventStore(SqlEventStore):
             payload,
             metadata,
         ) = row
-        return RecordedEvent(
-            position=int(position),
-            event_id=UUID(event_id),
-            stream=str(stream),
-            version=int(version),
-            event_type=str(event_type),
-            schema_version=int(schema_version),
-            occurred_at=datetime.fromisoformat(occurred),
-            recorded_at=datetime.fromisoformat(recorded),
-            payload=json.loads(payload),
-            metadata=json.loads(metadata),
-        )
+        where = f"event at position {position} (stream {stream!r}, version {version})"
+        try:
+            return RecordedEvent(
+                position=int(position),
+                event_id=UUID(event_id),
+                stream=str(stream),
+                version=int(version),
+                event_type=str(event_type),
+                schema_version=int(schema_version),
+                occurred_at=datetime.fromisoformat(occurred),
+                recorded_at=datetime.fromisoformat(recorded),
+                payload=json.loads(payload),
+                metadata=json.loads(metadata),
+            )
+        except json.JSONDecodeError as error:
+            # Line and column only: the error's document is the payload.
+            raise EventStoreError(
+                f"SQLite event log {self.path}: {where}: payload or metadata is not valid JSON "
+                f"(line {error.lineno}, column {error.colno})"
+            ) from None
+        except (TypeError, ValueError):
+            raise EventStoreError(
+                f"SQLite event log {self.path}: {where}: event id or time is malformed"
+            ) from None
 
     def close(self) -> None:
         """Close the connection; safe to call twice."""

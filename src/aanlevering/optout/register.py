@@ -124,6 +124,8 @@ def _read_quickly(record: RecordedEvent) -> _Fact | None:
     if record.schema_version != _SCHEMA_VERSIONS.get(record.event_type):
         return None
     payload = record.payload
+    if not isinstance(payload, Mapping):
+        return None  # the decoder names the row
     withdrawn = record.event_type == OptOutWithdrawn.event_type
     try:
         ref, all_registrations = payload["patient_ref"], payload["all_registrations"]

@@ -100,7 +100,10 @@ def test_a_second_upcaster_for_the_same_step_is_refused() -> None:
 
 def test_a_payload_that_does_not_fit_after_upcasting_names_the_position() -> None:
     record = stored("testregistry.ThresholdChanged", 3, {"registration": "ltr"})
-    with pytest.raises(EventStoreError, match=r"event at position 7: .*missing field max_missing"):
+    with pytest.raises(
+        EventStoreError,
+        match=r"event at position 7 \(stream .*, version .*\): .*missing field max_missing",
+    ):
         registry.decode(record)
 
 
