@@ -52,7 +52,7 @@ from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_optout_rules
 from aanlevering.periods import Period, require_frequency
 from aanlevering.pipeline.source_digest import hash_rows_read_ahead
-from aanlevering.pseudonym.keys import load_keys
+from aanlevering.pseudonym.keys import load_checked_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
 from aanlevering.pseudonym.patient_ref import PatientRefHasher, checked_local_key
 from aanlevering.pseudonym.service import pseudonymise
@@ -404,7 +404,7 @@ def pseudonymise_extract(
     run_id: str,
 ) -> tuple[Extract, PseudonymTable]:
     """Pseudonyms for every patient; records without one are left out (and counted)."""
-    source_key, mrn_key = load_keys(settings, config.id)
+    source_key, mrn_key = load_checked_keys(settings, store, config.id)
     hasher = PatientRefHasher.from_settings(settings, store)
     pseudonymised = pseudonymise(
         config,

@@ -35,10 +35,26 @@ def check_value(key: bytes) -> str:
     return hmac.new(key, _CHECK_MESSAGE, hashlib.sha256).hexdigest()[:16]
 
 
+#: What another patient-reference or resource-id key would break.
+REFERENCES_MISMATCH = (
+    "Patient references made with another key match nothing in the log "
+    "(opt-outs would be missed), so nothing is done."
+)
+
+
 def check_key_continuity(
-    store: EventStore, provider_id: str, key_name: str, key: bytes, key_file: Path
+    store: EventStore,
+    provider_id: str,
+    key_name: str,
+    key: bytes,
+    key_file: Path,
+    *,
+    consequence: str = REFERENCES_MISMATCH,
 ) -> None:
-    """Record the key's check value on first use; ConfigError when the log knows another key."""
+    """Record the key's check value on first use; ConfigError when the log knows another key.
+
+    ``consequence`` says in the error what using another key would break.
+    """
     mine = check_value(key)
     stream = key_stream(provider_id)
     for _ in range(3):  # a racing first use by another process: read again
@@ -53,8 +69,7 @@ def check_key_continuity(
                 raise ConfigError(
                     f"{key_file} is not the {key_name} key this hospital's event log was "
                     f"written with (check value {mine}; the log has {known[key_name]}). "
-                    "Patient references made with another key match nothing in the log "
-                    "(opt-outs would be missed), so nothing is done. Restore the key file "
+                    f"{consequence} Restore the key file "
                     "from backup or copy it from the machine that has it (every Airflow "
                     "worker needs the same secrets; docs/airflow.md)."
                 )

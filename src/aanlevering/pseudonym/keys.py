@@ -20,7 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aanlevering.errors import ConfigError
+from aanlevering.events.store import EventStore
 from aanlevering.pseudonym.key_check import SourceKeyCheck, source_key_check
+from aanlevering.pseudonym.key_continuity import check_key_continuity
 from aanlevering.pseudonym.source_step import (
     MrnKey,
     SourceKey,
@@ -53,6 +55,38 @@ def load_keys(settings: Settings, registration: str) -> tuple[SourceKey, MrnKey]
                 "(production) or run `aanlevering keys init-demo` (embedded default)"
             )
     return load_source_key(registration, path=source), load_mrn_key(path=mrn)
+
+
+#: What another MRN key would break (decision 0451).
+MRN_KEY_MISMATCH = (
+    "MRN pseudonyms made with another key differ from those delivered before: the registry "
+    "holder would take the hospital's patients for new ones, and the earlier MRN pseudonyms "
+    "could no longer be revealed, so nothing is done."
+)
+
+
+def load_checked_keys(
+    settings: Settings, store: EventStore, registration: str
+) -> tuple[SourceKey, MrnKey]:
+    """:func:`load_keys`, with the MRN key checked against the event log (decision 0451).
+
+    Why: the MRN key is the hospital's own and made by ``keys init-demo``
+    when missing, so a home restored without it, or a worker provisioned
+    without it, silently gets a new one. The first use records its check
+    value (per key version) in the log; another key of that version is a
+    ConfigError before the TTP sees any patient. The source key is checked
+    by the TTP on every request (decision 0224).
+    """
+    source, mrn = load_keys(settings, registration)
+    check_key_continuity(
+        store,
+        settings.provider_id,
+        f"mrn-v{mrn.version}",
+        mrn.secret,
+        mrn_key_path(settings),
+        consequence=MRN_KEY_MISMATCH,
+    )
+    return source, mrn
 
 
 def _write_secret(path: Path, text: str) -> None:
