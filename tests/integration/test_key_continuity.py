@@ -64,12 +64,6 @@ def test_a_worker_that_made_its_own_key_is_refused_naming_both_check_values(
     assert len(_recorded(store, "hospital-a")) == 1  # the log keeps the first key
 
 
-def test_each_provider_has_its_own_key(store: EventStore, tmp_path: Path) -> None:
-    PatientRefHasher.from_settings(_machine(tmp_path, "a", "hospital-a"), store)
-    PatientRefHasher.from_settings(_machine(tmp_path, "b", "hospital-b"), store)
-    assert len(_recorded(store, "hospital-a")) == len(_recorded(store, "hospital-b")) == 1
-
-
 def test_a_wiped_secrets_folder_stops_the_optout_command_before_it_records_anything(
     store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -42,6 +42,32 @@ REFERENCES_MISMATCH = (
 )
 
 
+def check_one_provider(store: EventStore, provider_id: str) -> None:
+    """ConfigError when the log's keys were recorded by another provider id (decision 0452).
+
+    Why: deliveries, register decisions and opt-out counts are not kept
+    apart by provider, so a second hospital on one log would take the
+    other's receipts for its own deliveries; and a changed provider id would
+    start an empty key stream that accepts any key. Every use of a
+    hospital-local key passes here first, so neither can write a patient fact.
+    """
+    others = sorted(
+        {
+            event.provider_id
+            for event in (r.to_event() for r in store.read_types([HospitalKeyInUse.event_type]))
+            if isinstance(event, HospitalKeyInUse) and event.provider_id != provider_id
+        }
+    )
+    if others:
+        raise ConfigError(
+            f"this event log belongs to provider {', '.join(others)}, and "
+            f"AANLEVERING_PROVIDER_ID is {provider_id}: one event log holds one hospital's "
+            "deliveries (another's receipts would count as this one's), so nothing is done. "
+            "Give each hospital its own AANLEVERING_EVENT_STORE (a database or schema of its "
+            "own); if this hospital's id changed, set the id the log was written with."
+        )
+
+
 def check_key_continuity(
     store: EventStore,
     provider_id: str,
@@ -55,6 +81,7 @@ def check_key_continuity(
 
     ``consequence`` says in the error what using another key would break.
     """
+    check_one_provider(store, provider_id)
     mine = check_value(key)
     stream = key_stream(provider_id)
     for _ in range(3):  # a racing first use by another process: read again
