@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from aanlevering.errors import ConfigError
+from aanlevering.events.store import EventStore
 from aanlevering.obligation.rules import read_rules_mapping
+from aanlevering.optout.events import OptOutsApplied
 from aanlevering.settings import Settings
 
 OptOutMode = Literal["whole-period", "from-registration-date"]
@@ -83,3 +85,38 @@ def load_optout_rules(settings: Settings, env: Mapping[str, str] | None = None) 
     if not named and not path.exists():
         return OptOutRules()
     return parse_optout_rules(read_rules_mapping(path, "opt-out rules"), str(path))
+
+
+def load_checked_optout_rules(
+    settings: Settings, store: EventStore, env: Mapping[str, str] | None = None
+) -> OptOutRules:
+    """:func:`load_optout_rules` for a run: defaults only if the log's last run used them too.
+
+    Why (decision 0453): the rules file lives in the home, and a home wiped
+    or restored from an older backup loses it in silence; the defaults may
+    apply fewer opt-outs (a 2027 start where the hospital chose 2026), and
+    patients who objected would be delivered. Every run records the rules it
+    applied (``OptOutsApplied.rules``) in the log, which survives: when no
+    file is there and the last run applied other rules, that is a
+    ConfigError naming both. A file with the defaults written out is a
+    deliberate choice and is followed.
+    """
+    env = os.environ if env is None else env
+    rules = load_optout_rules(settings, env)
+    path = settings.home / RULES_FILE
+    if env.get(ENV_RULES) or path.exists():
+        return rules
+    last = None
+    for record in store.read_types([OptOutsApplied.event_type]):
+        last = record
+    if last is None:
+        return rules
+    applied = last.to_event()
+    if isinstance(applied, OptOutsApplied) and applied.rules != rules.describe():
+        raise ConfigError(
+            f"the opt-out rules file {path} is missing, but the last run applied "
+            f"{applied.rules} (the defaults are {rules.describe()}); was the home restored "
+            "or wiped? Restore the file, or write the rules to apply in it (also when they "
+            f"are the defaults), or name it with {ENV_RULES}"
+        )
+    return rules

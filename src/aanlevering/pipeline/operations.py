@@ -49,7 +49,7 @@ from aanlevering.optout.filter import (
     record_optouts_applied,
 )
 from aanlevering.optout.register import OptOutRegister
-from aanlevering.optout.rules import load_optout_rules
+from aanlevering.optout.rules import load_checked_optout_rules
 from aanlevering.periods import Period, require_frequency
 from aanlevering.pipeline.source_digest import hash_rows_read_ahead
 from aanlevering.pseudonym.keys import load_checked_keys
@@ -107,7 +107,7 @@ def apply_optouts_to_extract(
     }
     # Only this run's patients: their opt-out streams, not the whole log (decision 0250).
     distinct = {ref for refs in refs_of.values() for ref in pc.unique(refs).to_pylist() if ref}
-    register = OptOutRegister.load_for(store, distinct, load_optout_rules(settings))
+    register = OptOutRegister.load_for(store, distinct, load_checked_optout_rules(settings, store))
     datasets: dict[str, ExtractedDataset] = {}
     refs_by_dataset: dict[str, pa.Array] = {}
     excluded = considered = 0
@@ -154,7 +154,9 @@ def check_no_new_optouts(
     if not arrays:
         return
     column = pa.chunked_array(arrays, pa.string())
-    register, candidates = OptOutRegister.load_naming(store, column, load_optout_rules(settings))
+    register, candidates = OptOutRegister.load_naming(
+        store, column, load_checked_optout_rules(settings, store)
+    )
     if not candidates:
         return
     _, removed = apply_optouts(
