@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from aanlevering.errors import ConfigError
+from aanlevering.errors import AanleveringError, ConfigError
 from aanlevering.periods import Period
 from aanlevering.pipeline.run import RunRequest, RunResult, run_delivery
-from aanlevering.pseudonym.keys import ensure_demo_keys, mrn_key_path
+from aanlevering.pseudonym.keys import ensure_demo_keys, mrn_key_path, source_key_path
 from conftest import World
 
 TODAY = date(2026, 11, 22)
@@ -56,3 +56,37 @@ def test_a_remade_mrn_key_stops_the_next_run_before_anything_is_delivered(
     # The key restored from backup works again.
     mrn_key_path(world.settings).write_bytes(old_key)
     assert _run(world, "2026-Q2", world.demo / "csv-utf8").status == "delivered"
+
+
+def _corrected(world: World, target: Path) -> Path:
+    """The demo export with the Q3 operations' diameters changed: a correction."""
+    target.mkdir()
+    for file in (world.demo / "csv-utf8").glob("dsaa_*.csv"):
+        lines = file.read_text(encoding="utf-8-sig").splitlines()
+        header = lines[0].split(";")
+        if "DIAMETER_MM" in header:
+            column = header.index("DIAMETER_MM")
+            for index, line in enumerate(lines[1:], start=1):
+                if "-08-2026" in line:
+                    cells = line.split(";")
+                    cells[column] = "71"
+                    lines[index] = ";".join(cells)
+        (target / file.name).write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    return target
+
+
+def test_a_remade_source_key_is_refused_by_the_ttp_before_anything_is_delivered(
+    world: World, tmp_path: Path
+) -> None:
+    """The source key is shared, so the TTP checks it (decision 0224); pinned for a wiped home."""
+    assert _run(world, "2026-Q3", world.demo / "csv-utf8").status == "delivered"
+    before = world.holder.ledger()
+    path = source_key_path(world.settings, "dica-dsaa")
+    old_key = path.read_bytes()
+    path.unlink()
+    assert ensure_demo_keys(world.settings, ["dica-dsaa"]) == [path]
+    with pytest.raises(AanleveringError, match=r"source_key_mismatch|source key"):
+        _run(world, "2026-Q3", _corrected(world, tmp_path / "corrected"))
+    assert world.holder.ledger() == before
+    path.write_bytes(old_key)
+    assert _run(world, "2026-Q3", tmp_path / "corrected").version == 2
