@@ -75,6 +75,31 @@ _SCHEMA_V1 = (
         FOR EACH STATEMENT EXECUTE FUNCTION event_log_refuse_change()
     """,
 )
+# The append-only guard again, for a log whose trigger was dropped or disabled (a restore from
+# a data-only dump, a "quick fix" in a SQL shell): checked on every open (decision 0454).
+_GUARD = (
+    """
+    CREATE OR REPLACE FUNCTION event_log_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        RAISE EXCEPTION 'event_log is append-only: % refused', TG_OP
+            USING HINT = 'record a new event that corrects the earlier one';
+    END
+    $$
+    """,
+    "DROP TRIGGER IF EXISTS event_log_append_only ON event_log",
+    """
+    CREATE TRIGGER event_log_append_only
+        BEFORE UPDATE OR DELETE OR TRUNCATE ON event_log
+        FOR EACH STATEMENT EXECUTE FUNCTION event_log_refuse_change()
+    """,
+)
+_GUARD_IN_FORCE = """
+    SELECT EXISTS (
+        SELECT 1 FROM pg_trigger
+        WHERE tgrelid = 'event_log'::regclass AND tgname = 'event_log_append_only'
+          AND tgenabled <> 'D'
+    )
+"""
 # Indexes only (no change of what is stored, so no schema version): the projections a run
 # needs read one kind of event, not the whole log (decision 0250). Added to older logs on open.
 _INDEXES = (
@@ -195,6 +220,7 @@ class PostgresEventStore(SqlEventStore):
                         )
                         log.info("created event log schema v%d at %s", SCHEMA_VERSION, self._where)
                         current = SCHEMA_VERSION
+            self._ensure_guard(connection)
             self._ensure_indexes(connection)
         except psycopg.Error as error:
             raise EventStoreError(
@@ -208,6 +234,31 @@ class PostgresEventStore(SqlEventStore):
         row = connection.execute("SELECT 'event_log'::regclass::oid::bigint").fetchone()
         assert row is not None
         self._append_lock_key = (_APPEND_LOCK_CLASS << 32) | int(row[0])
+
+    def _ensure_guard(self, connection: psycopg.Connection[Any]) -> None:
+        """Put the append-only trigger back when it is missing or disabled (decision 0454).
+
+        Production's application role may not (it has only SELECT and INSERT,
+        so it can not change history either): it logs an error naming what
+        the owner must do, and goes on.
+        """
+        row = connection.execute(_GUARD_IN_FORCE).fetchone()
+        if row and row[0]:
+            return
+        try:
+            with connection.transaction():
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK_KEY])
+                for statement in _GUARD:
+                    connection.execute(statement)
+            log.warning(
+                "event log at %s had no append-only trigger in force; it is back", self._where
+            )
+        except psycopg.errors.InsufficientPrivilege:
+            log.error(
+                "event log at %s has no append-only trigger in force; open it once as its "
+                "owner to put it back (docs/event-log.md)",
+                self._where,
+            )
 
     def _ensure_indexes(self, connection: psycopg.Connection[Any]) -> None:
         """Add missing indexes; a role that may not create them keeps working, slower.

@@ -46,6 +46,10 @@ _SCHEMA_V1 = (
         UNIQUE (stream, version)
     ) STRICT
     """,
+)
+# Made again on every open (a no-op when present): a file restored from a data-only dump,
+# or whose triggers someone dropped, is append-only again from its next open (decision 0454).
+_TRIGGERS = (
     """
     CREATE TRIGGER IF NOT EXISTS event_log_refuse_update BEFORE UPDATE ON event_log
     BEGIN SELECT RAISE(ABORT, 'event_log is append-only: UPDATE refused'); END
@@ -138,7 +142,7 @@ class SqliteEventStore(SqlEventStore):
                     connection.execute(statement)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 log.info("created event log schema v%d in %s", SCHEMA_VERSION, self.path)
-            for statement in _INDEXES:
+            for statement in (*_TRIGGERS, *_INDEXES):
                 connection.execute(statement)
 
     @contextmanager
