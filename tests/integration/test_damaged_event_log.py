@@ -169,3 +169,42 @@ def test_a_sqlite_row_whose_payload_is_not_json_names_its_stream_and_version(
         with pytest.raises(EventStoreError, match="not valid JSON") as refused:
             OptOutRegister.load(store)
     _names_the_row(str(refused.value))
+
+
+def test_a_receipt_written_by_a_newer_release_is_not_folded_as_if_it_were_current(
+    store: EventStore, store_url: str
+) -> None:
+    """A worker not yet upgraded must not read a newer payload shape as its own."""
+    stream = "delivery-dica-dsaa-2026-Q2"
+    key = "demo-hospital.dica-dsaa.2026-Q2.v1"
+    staged = DeliveryStaged(
+        registration="dica-dsaa",
+        period="2026-Q2",
+        version=1,
+        idempotency_key=key,
+        channel="https",
+        format="fhir",
+    )
+    store.append(stream, [staged], 0)
+    receipted = {
+        "registration": "dica-dsaa",
+        "period": "2026-Q2",
+        "version": 1,
+        "idempotency_key": key,
+        "receipt_id": "r-1",
+        "receiver": "holder",
+        "channel": "https",
+        "received_at": "2026-07-02T10:00:00+00:00",
+    }
+    _insert(
+        store_url,
+        stream=stream,
+        version=2,
+        position=2,
+        kind="deliver.DeliveryReceipted",
+        schema=7,
+        payload=json.dumps(receipted),
+    )
+    with pytest.raises(EventStoreError, match="newer than this code") as refused:
+        load_ledger(store)
+    _names_the_row(str(refused.value), stream, version=2, position=2)

@@ -16,6 +16,7 @@ from typing import Any
 from aanlevering.deliver.events import delivery_stream
 from aanlevering.errors import EventStoreError
 from aanlevering.events.model import RecordedEvent
+from aanlevering.events.registry import resolve
 from aanlevering.events.store import EventStore
 
 Status = str  # "staged" | "failed" | "receipted" | "aborted" | "rejected"
@@ -65,6 +66,7 @@ class DeliveryLedgerView:
         """
         if not isinstance(record.payload, Mapping):
             raise EventStoreError(f"{record.place}: {record.event_type}: payload is no JSON object")
+        _check_known_shape(record)
         try:
             self._apply(record)
         except KeyError as missing:
@@ -184,6 +186,23 @@ class DeliveryLedgerView:
     def rows(self) -> list[LedgerEntry]:
         """Entries sorted by registration, period and version."""
         return sorted(self.entries.values(), key=lambda e: (e.registration, e.period, e.version))
+
+
+def _check_known_shape(record: RecordedEvent) -> None:
+    """Refuse a payload of a newer schema version than this code's class of its type.
+
+    Why: the ledger folds payloads as stored (no decoding, for speed), so a
+    worker not yet upgraded would read a newer release's shape as its own
+    and could count a version as receipted that is not. Older versions are
+    folded as always (their fields are read with defaults).
+    """
+    cls = resolve(record.event_type)
+    if cls is not None and record.schema_version > cls.schema_version:
+        raise EventStoreError(
+            f"{record.place}: {record.event_type}: stored schema version "
+            f"{record.schema_version} is newer than this code's {cls.schema_version}; "
+            "upgrade aanlevering before reading this log"
+        )
 
 
 def project_ledger(records: Iterable[RecordedEvent]) -> DeliveryLedgerView:
