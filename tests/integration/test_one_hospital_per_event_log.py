@@ -77,3 +77,22 @@ def test_a_second_hospitals_optout_ingest_records_nothing(
             assert main(["optout", "ingest", str(optouts)]) == 2
     with open_event_store(store_url) as store:
         assert store.last_position() == before
+
+
+def test_a_second_hospitals_register_decision_is_not_recorded_either(
+    store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another hospital's inclusion would let this one deliver without its own."""
+    from aanlevering.cli.main import main
+
+    monkeypatch.setenv("AANLEVERING_EVENT_STORE", store_url)
+    with open_event_store(store_url) as store:
+        PatientRefHasher.from_settings(_hospital(tmp_path, "hospital-a"), store)
+        before = store.last_position()
+    monkeypatch.setenv("AANLEVERING_HOME", str(tmp_path / "hospital-b"))
+    monkeypatch.setenv("AANLEVERING_PROVIDER_ID", "hospital-b")
+    decide = ["register", "decide", "--registration", "dica-dsaa", "--decision", "included"]
+    decide += ["--term-years", "5"]
+    assert main([*decide, "--decided-on", "2026-03-01", "--effective-from", "2026-03-01"]) == 2
+    with open_event_store(store_url) as store:
+        assert store.last_position() == before

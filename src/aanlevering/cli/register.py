@@ -23,6 +23,7 @@ from aanlevering.obligation.rules import load_calendar_rules
 from aanlevering.obligation.service import record_decisions
 from aanlevering.obligation.status import RegistrationStatus, load_status, load_statuses
 from aanlevering.periods import Period, run_day
+from aanlevering.pseudonym.key_continuity import check_one_provider
 from aanlevering.settings import Settings, load_settings
 
 
@@ -88,6 +89,7 @@ def _ingest(args: argparse.Namespace) -> int:
     settings = load_settings()
     decisions = read_feed(args.source)
     with open_event_store(settings.event_store_url) as store:
+        check_one_provider(store, settings.provider_id)  # decision 0452
         result = record_decisions(
             store, decisions, metadata={"actor": "register ingest", "source": args.source}
         )
@@ -111,6 +113,7 @@ def _decide(args: argparse.Namespace) -> int:
         note=args.note,
     )
     with open_event_store(settings.event_store_url) as store:
+        check_one_provider(store, settings.provider_id)  # decision 0452
         result = record_decisions(store, [decision], metadata={"actor": "register decide"})
         status = load_status(store, args.registration)
     what = "recorded" if result.appended else "already in the log; nothing recorded"

@@ -21,12 +21,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _retract(args: argparse.Namespace) -> int:
     from aanlevering.events.factory import open_event_store
+    from aanlevering.pseudonym.key_continuity import check_one_provider
     from aanlevering.retract import retract_period
     from aanlevering.runs.ports import default_ports
 
     settings = settings_for(args)
     config = load_catalogue(settings.catalogue_dir).get(args.registration)
     with open_event_store(settings.event_store_url) as store:
+        check_one_provider(store, settings.provider_id)  # decision 0452
         receipt = retract_period(
             config,
             settings,
