@@ -13,7 +13,12 @@ from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_k
 PATIENT = {
     "resourceType": "Patient",
     "id": "p-1",
-    "identifier": [{"system": "urn:aanlevering:pseudonym:NGG", "value": "NGG:v1:abc"}],
+    "identifier": [
+        {
+            "system": "https://aanlevering.example/fhir/NamingSystem/pseudonym/ldtr/NGG",
+            "value": "NGG:v1:abc",
+        }
+    ],
     "birthDate": "1961",
 }
 
@@ -135,3 +140,41 @@ def test_reports_travel_in_the_manifest_but_do_not_bind_the_receipt(tmp_path: Pa
     assert replace(manifest, reports=()).sha256() == manifest.sha256()
     unsafe = replace(manifest, reports=(replace(manifest.reports[0], name="../x.json"),))
     assert unsafe.unsafe_file_names() == ["../x.json"]
+
+
+# --- identifiers and BSN-like values in every resource (decision 0432) ----------------------
+
+
+def test_a_terminology_code_that_passes_the_eleven_test_is_accepted(tmp_path: Path) -> None:
+    """A nine-digit SNOMED code may pass the BSN test by chance: codes are not scanned."""
+    coded = {
+        **PATIENT,
+        "maritalStatus": {"coding": [{"system": "http://snomed.info/sct", "code": "111222333"}]},
+    }
+    assert check_delivery(tmp_path / "d", _delivery(tmp_path / "d", coded)) == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ({"identifier": [{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "x"}]}, "BSN"),
+        (
+            {
+                "identifier": [
+                    {
+                        "system": "https://aanlevering.example/fhir/NamingSystem/pseudonym/ldtr/B",
+                        "value": "B:v1:abc",
+                    }
+                ]
+            },
+            "not a pseudonym of registration 'ldtr' of an approved type",
+        ),
+        ({"generalPractitioner": [{"display": "1112.22.333"}]}, "looks like a BSN"),
+    ],
+)
+def test_an_identifier_or_bsn_like_text_is_refused_without_its_value(
+    tmp_path: Path, extra: dict[str, object], problem: str
+) -> None:
+    problems = check_delivery(tmp_path / "d", _delivery(tmp_path / "d", {**PATIENT, **extra}))
+    assert problems and problem in problems[0], problems
+    assert not any("111222333" in p or "1112.22.333" in p or "B:v1" in p for p in problems)

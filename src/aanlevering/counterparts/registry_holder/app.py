@@ -14,7 +14,9 @@ project's fault tests.
 import asyncio
 import logging
 import re
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
@@ -101,6 +103,26 @@ def _parse_manifest(body: bytes) -> Manifest:
         raise HTTPException(422, str(error)) from error
 
 
+async def _receive_file(request: Request, incoming: Path, name: str) -> int:
+    """Stream the body to ``incoming/name``; its size.
+
+    Written aside and renamed whole: a commit never reads a half-written file,
+    and two uploads of one name never interleave (decision 0430). The aside
+    name starts with a dot, which no uploaded name does.
+    """
+    partial = incoming / f".upload-{uuid.uuid4().hex}"
+    size = 0
+    try:
+        with partial.open("xb") as handle:
+            async for chunk in request.stream():
+                size += len(chunk)
+                handle.write(chunk)
+        partial.replace(incoming / name)
+    finally:
+        partial.unlink(missing_ok=True)
+    return size
+
+
 def _caller_of(config: ReceiverConfig) -> Callable[..., access.Caller]:
     """The dependency that identifies the caller (bearer key or client certificate).
 
@@ -163,12 +185,7 @@ def create_app(
             raise HTTPException(400, "file names are letters, digits, '.', '_' and '-'")
         if store.receipt(caller.provider, key) is not None:
             raise HTTPException(409, f"{key} is already receipted; its files cannot change")
-        target = store.incoming(caller.provider, key) / name
-        size = 0
-        with target.open("wb") as handle:
-            async for chunk in request.stream():
-                size += len(chunk)
-                handle.write(chunk)
+        size = await _receive_file(request, store.incoming(caller.provider, key), name)
         _audit(request, bytes=size)
         return {"file": name, "bytes": size}
 

@@ -10,14 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.counterparts.registry_holder.closure import Closure
+from aanlevering.counterparts.registry_holder.pseudonymised import (
+    Pseudonymised,
+    contains_probable_bsn,
+)
 from aanlevering.deliver.manifest import Manifest, verify_files
 
-BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
+#: Problems listed per file in a refusal.
+MAX_LISTED = 20
 #: Resources validated per file with the R4B models; the rest are counted only.
 VALIDATE_LIMIT = 5000
 
 
-def _ndjson(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def _ndjson(path: Path) -> Iterator[tuple[int, object]]:
     with path.open("r", encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
@@ -34,17 +39,19 @@ def _validate_resource(resource: dict[str, Any]) -> str | None:
         get_fhir_model_class(resource_type).model_validate(resource)
     except (ValueError, TypeError) as error:  # pydantic's ValidationError is a ValueError
         return f"{resource_type} invalid: {str(error).splitlines()[0]}"
-    if resource_type == "Patient":
-        for identifier in resource.get("identifier", ()):
-            if identifier.get("system") == BSN_SYSTEM:
-                return "Patient carries a BSN identifier: identifiers must be pseudonymised"
-        if resource.get("name") or resource.get("telecom"):
-            return "Patient carries name or telecom: must be removed before delivery"
-        if not all(_is_pc4_only(address) for address in resource.get("address") or ()):
-            return (
-                "Patient carries an address beyond a 4-digit postal code: "
-                "must be generalised before delivery"
-            )
+    return None
+
+
+def _patient_problem(resource: dict[str, Any]) -> str | None:
+    if resource.get("resourceType") != "Patient":
+        return None
+    if resource.get("name") or resource.get("telecom"):
+        return "Patient carries name or telecom: must be removed before delivery"
+    if not all(_is_pc4_only(address) for address in resource.get("address") or ()):
+        return (
+            "Patient carries an address beyond a 4-digit postal code: "
+            "must be generalised before delivery"
+        )
     return None
 
 
@@ -56,39 +63,121 @@ def _is_pc4_only(address: object) -> bool:
     return isinstance(code, str) and len(code) == 4 and code.isdigit()
 
 
-def _fhir_problems(path: Path, closure: Closure) -> tuple[int, list[str]]:
+class _Resources:
+    """Checks every resource of one delivery; the R4B models only the first VALIDATE_LIMIT.
+
+    Why every resource for the rest: a leak in resource 5001 is as much a leak
+    as one in resource 1, and these checks are cheap (decision 0432).
+    """
+
+    def __init__(self, manifest: Manifest) -> None:
+        self.closure = Closure()
+        self.privacy = Pseudonymised(manifest.registration, manifest.pseudonym_types)
+        self.validated = 0
+
+    def problem(self, resource: object, where: str, full_url: object = None) -> str | None:
+        """Record ``resource`` for the closure; the first thing wrong with it, or None."""
+        if not isinstance(resource, dict):
+            return "not a JSON object"
+        self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
+        problem = self.privacy.problem(resource) or _patient_problem(resource)
+        if problem is None and self.validated < VALIDATE_LIMIT:
+            self.validated += 1
+            problem = _validate_resource(resource)
+        return problem
+
+
+def _fhir_problems(path: Path, resources: _Resources) -> tuple[int, list[str]]:
+    """Count and check the resources of one file; unreadable content is one problem."""
+    try:
+        return _fhir_file_problems(path, resources)
+    except UnicodeDecodeError:
+        return 0, [f"{path.name}: not UTF-8 text"]
+    except json.JSONDecodeError as error:
+        return 0, [f"{path.name}: malformed JSON at line {error.lineno}"]
+    except RecursionError:
+        return 0, [f"{path.name}: JSON nested too deeply"]
+
+
+def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[str]]:
     problems: list[str] = []
     count = 0
     if path.suffix == ".ndjson":
-        try:
-            for number, resource in _ndjson(path):
-                count += 1
-                closure.add(resource, f"{path.name} line {number}")
-                if count <= VALIDATE_LIMIT and (problem := _validate_resource(resource)):
-                    problems.append(f"{path.name} line {number}: {problem}")
-        except json.JSONDecodeError as error:
-            problems.append(f"{path.name}: malformed JSON line {error.lineno}")
+        for number, resource in _ndjson(path):
+            count += 1
+            if problem := resources.problem(resource, f"{path.name} line {number}"):
+                problems.append(f"{path.name} line {number}: {problem}")
         return count, problems
     bundle = json.loads(path.read_text(encoding="utf-8"))
-    if bundle.get("resourceType") != "Bundle":
+    if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         return 0, [f"{path.name}: not a Bundle"]
-    for index, entry in enumerate(bundle.get("entry", ())):
+    entries = bundle.get("entry", ())
+    if not isinstance(entries, list):
+        return 0, [f"{path.name}: Bundle.entry is not a list"]
+    for index, entry in enumerate(entries):
         count += 1
-        resource = entry.get("resource", {})
-        closure.add(resource, f"{path.name} entry {index}", entry.get("fullUrl"))
-        if count <= VALIDATE_LIMIT and (problem := _validate_resource(resource)):
-            problems.append(f"{path.name} entry {index}: {problem}")
+        where = f"{path.name} entry {index}"
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: not a JSON object")
+            continue
+        if problem := resources.problem(entry.get("resource", {}), where, entry.get("fullUrl")):
+            problems.append(f"{where}: {problem}")
     return count, problems
 
 
-def _csv_records(path: Path) -> int:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        sample = handle.read(4096)
-        handle.seek(0)
-        delimiter = ";" if sample.count(";") >= sample.count(",") else ","
-        reader = csv.reader(handle, delimiter=delimiter)
-        next(reader, None)
-        return sum(1 for _ in reader)
+def _csv_problems(path: Path) -> tuple[int, list[str]]:
+    """Count the records of one CSV file; BSN-like cells and unreadable text are problems."""
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            sample = handle.read(4096)
+            handle.seek(0)
+            delimiter = ";" if sample.count(";") >= sample.count(",") else ","
+            return _csv_rows(path.name, csv.reader(handle, delimiter=delimiter))
+    except UnicodeDecodeError:
+        return 0, [f"{path.name}: not UTF-8 text"]
+    except csv.Error as error:
+        return 0, [f"{path.name}: not readable as CSV ({error})"]
+
+
+def _csv_rows(name: str, reader: Iterator[list[str]]) -> tuple[int, list[str]]:
+    header = next(reader, [])
+    problems = [
+        f"{name} row 1 column {index}: a column name that looks like a BSN"
+        for index, cell in enumerate(header, start=1)
+        if contains_probable_bsn(cell)
+    ]
+    count = 0
+    for number, row in enumerate(reader, start=2):
+        count += 1
+        for index, cell in enumerate(row):
+            if contains_probable_bsn(cell):
+                column = header[index] if index < len(header) else str(index + 1)
+                shown = column if not contains_probable_bsn(column) else str(index + 1)
+                problems.append(
+                    f"{name} row {number} column {shown!r}: a value that looks like a BSN "
+                    "(nine digits passing the eleven-test): identifiers must be pseudonymised"
+                )
+    return count, problems
+
+
+def manifest_problems(manifest: Manifest) -> list[str]:
+    """What makes a manifest unacceptable whatever the files hold (decision 0431).
+
+    A name listed twice would be checked and counted twice but stored once; a
+    delivery (not a retraction) without data files delivers nothing, and a
+    receipt for it would count a period as delivered.
+    """
+    problems = []
+    seen: set[str] = set()
+    for item in manifest.transferred():
+        if item.name in seen:
+            problems.append(f"{item.name}: named more than once in the manifest")
+        seen.add(item.name)
+    if manifest.kind == "delivery" and not manifest.files:
+        problems.append("the manifest lists no data files: a delivery holds at least one")
+    if manifest.kind == "retraction" and manifest.files:
+        problems.append("a retraction holds no data files")
+    return problems
 
 
 def check_delivery(folder: Path, manifest: Manifest) -> list[str]:
@@ -96,23 +185,23 @@ def check_delivery(folder: Path, manifest: Manifest) -> list[str]:
 
     FHIR deliveries must also be closed: every reference resolves inside the delivery.
     """
-    problems = verify_files(folder, manifest)
+    problems = manifest_problems(manifest) or verify_files(folder, manifest)
     if problems:
         return problems
-    closure = Closure()
+    resources = _Resources(manifest)
     for item in manifest.files:
         path = folder / item.name
         if item.name.endswith((".ndjson", ".json")):
-            count, fhir_problems = _fhir_problems(path, closure)
-            problems.extend(fhir_problems[:20])
+            count, file_problems = _fhir_problems(path, resources)
         elif item.name.endswith(".csv"):
-            count = _csv_records(path)
+            count, file_problems = _csv_problems(path)
         else:
             problems.append(f"{item.name}: unsupported file type")
             continue
+        problems.extend(file_problems[:MAX_LISTED])
         if count != item.records:
             problems.append(f"{item.name}: {count} records, manifest says {item.records}")
-    problems.extend(closure.problems())
+    problems.extend(resources.closure.problems())
     for report in manifest.reports:
         problems.extend(_report_problems(folder / report.name, report.media_type, manifest))
     return problems

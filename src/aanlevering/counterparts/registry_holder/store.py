@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import stat
 import threading
 import uuid
 from collections.abc import Callable
@@ -47,6 +49,30 @@ class Rejected(Exception):
 
 def _manifest_digest(manifest: Manifest) -> str:
     return manifest.sha256()
+
+
+def snapshot(folder: Path, into: Path, manifest: Manifest) -> Path:
+    """Copy the regular files ``manifest`` names from ``folder`` into a fresh ``into``.
+
+    Why: the checks and the receipt must be about the very bytes that are
+    stored, so they run on this private copy. A name that is missing, or is a
+    link or no regular file, is not copied, so the checks report it missing;
+    no link is followed (decision 0361).
+    """
+    if into.exists():
+        shutil.rmtree(into)
+    into.mkdir(parents=True)
+    for name in dict.fromkeys(item.name for item in manifest.transferred()):
+        try:
+            source = os.open(folder / name, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue  # missing, or a link: reported missing by the checks
+        with os.fdopen(source, "rb") as reader:
+            if not stat.S_ISREG(os.fstat(reader.fileno()).st_mode):
+                continue
+            with (into / name).open("xb") as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+    return into
 
 
 @dataclass
@@ -93,15 +119,17 @@ class DeliveryStore:
                         f"idempotency key {manifest.idempotency_key} was used for another delivery"
                     )
                 return Receipt(**{**existing.__dict__, "duplicate": True})
-            problems = check_delivery(folder, manifest)
+            # Check the copies, not the upload folder: an upload (or an SFTP write) during
+            # the checks must not change what is stored after them (decision 0430).
+            checking = snapshot(folder, target / ".checking", manifest)
+            problems = check_delivery(checking, manifest)
             if problems:
+                shutil.rmtree(checking)
                 raise Rejected(problems)
             accepted = target / "accepted"
             if accepted.exists():
                 shutil.rmtree(accepted)
-            accepted.mkdir(parents=True)
-            for item in manifest.transferred():
-                shutil.copyfile(folder / item.name, accepted / item.name)
+            checking.rename(accepted)
             if self.exchanger is not None and manifest.ttp_mode == "web":
                 self.exchanger(accepted, manifest)
             write_manifest(target, manifest)

@@ -1,0 +1,86 @@
+"""Whether a delivered FHIR resource identifies nobody: pseudonym identifiers only, no BSN.
+
+A registry holder receives pseudonymised data. Every ``identifier`` in a
+delivered resource, at any depth (a logical reference's too), must be a
+pseudonym of the delivery's registration of an approved type (the manifest's
+``pseudonym_types``), in the registration's NamingSystem. Any other text that
+holds nine digits passing the BSN eleven-test is refused, except terminology
+codes and canonical URLs (a SNOMED code may pass the test by chance).
+Problems name the place and the kind, never the value (decision 0432).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from aanlevering.events.guard import contains_probable_bsn
+from aanlevering.fhir.conventions import BASE
+
+__all__ = ["BSN_SYSTEM", "Pseudonymised", "contains_probable_bsn"]
+
+BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
+#: Keys whose text is terminology or a canonical address, not data about a person.
+NOT_SCANNED = frozenset({"code", "system", "url", "version", "profile", "questionnaire"})
+
+
+class Pseudonymised:
+    """The identifier and BSN checks of one delivery's resources."""
+
+    def __init__(self, registration: str, pseudonym_types: Iterable[str]) -> None:
+        self.systems = frozenset(
+            f"{BASE}/NamingSystem/pseudonym/{registration}/{type_}" for type_ in pseudonym_types
+        )
+        self.registration = registration
+
+    def __repr__(self) -> str:
+        return f"Pseudonymised({self.registration!r}, {len(self.systems)} pseudonym systems)"
+
+    def problem(self, resource: dict[str, Any]) -> str | None:
+        """The first identifying thing in ``resource``, or None."""
+        return self._walk(resource, "")
+
+    def _walk(self, value: object, key: str) -> str | None:
+        if isinstance(value, str):
+            return _text_problem(value, key)
+        if isinstance(value, list):
+            for item in value:
+                if found := self._walk(item, key):
+                    return found
+            return None
+        if not isinstance(value, dict):
+            return None
+        for name, item in value.items():
+            if name == "identifier":
+                found = self._identifiers(item)
+            else:
+                found = self._walk(name, "key") or self._walk(item, name)
+            if found:
+                return found
+        return None
+
+    def _identifiers(self, value: object) -> str | None:
+        for identifier in value if isinstance(value, list) else [value]:
+            if not isinstance(identifier, dict):
+                return "an identifier that is not an object"
+            system = identifier.get("system")
+            if system == BSN_SYSTEM:
+                return "carries a BSN identifier: identifiers must be pseudonymised"
+            if system not in self.systems:
+                return (
+                    "carries an identifier that is not a pseudonym of registration "
+                    f"{self.registration!r} of an approved type: only those may be delivered"
+                )
+            rest = {k: v for k, v in identifier.items() if k != "value"}
+            if found := self._walk(rest, "identifier"):
+                return found
+        return None
+
+
+def _text_problem(value: str, key: str) -> str | None:
+    if key in NOT_SCANNED or not contains_probable_bsn(value):
+        return None
+    return (
+        f"{key or 'a text'} holds a value that looks like a BSN "
+        "(nine digits passing the eleven-test): identifiers must be pseudonymised"
+    )

@@ -1,0 +1,116 @@
+"""A hostile or buggy hospital against the reference registry holder (a real process).
+
+The product's "delivered" is only as good as the receiver's checks: these
+attack it over loopback as a hospital could, and pin that it refuses with a
+specific reason before any receipt, and that a receipt only ever names what
+it stored (decisions 0430-0433).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import requests
+
+from conftest import PATIENT, stage  # module level: a later import may find another conftest
+from support.holder_requests import commit as _commit
+from support.holder_requests import put as _put
+from support.holder_requests import send as _send
+from support.holder_requests import stored as _stored
+from support.registry_holder import RegistryHolder
+
+#: Passes the BSN eleven-test (9*1+8*1+...-1*2 is a multiple of 11); never a real person.
+BSN_LIKE = "111222333"
+
+
+# --- a receipt names only what was stored -------------------------------------------------
+
+
+def test_a_file_overwritten_while_the_commit_checks_never_gets_a_receipt_for_other_bytes(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """Re-uploading a file during the commit's checks must not swap what is stored."""
+    patients: list[dict[str, object]] = [{**PATIENT, "id": f"p-{n}"} for n in range(8000)]
+    manifest = stage(tmp_path / "d", patients=patients)
+    for item in manifest.transferred():
+        assert _put(registry_holder, manifest, item.name, (tmp_path / "d" / item.name).read_bytes())
+    original = (tmp_path / "d" / "Patient.ndjson").read_bytes()
+    swapped = original.replace(b'"1961"', b'"1962"')  # same size, other content
+    assert len(swapped) == len(original) and swapped != original
+    answers: list[requests.Response] = []
+    committing = threading.Thread(target=lambda: answers.append(_commit(registry_holder, manifest)))
+    committing.start()
+    time.sleep(0.3)  # past the first look at the files; the checks of 8000 resources take longer
+    overwrites = []
+    while committing.is_alive():
+        overwrites.append(_put(registry_holder, manifest, "Patient.ndjson", swapped).status_code)
+    committing.join()
+    (answer,) = answers
+    assert 201 in overwrites, f"no overwrite before the receipt: no race tested {overwrites}"
+    assert answer.status_code == 201, answer.text
+    stored = (_stored(registry_holder, manifest) / "Patient.ndjson").read_bytes()
+    assert hashlib.sha256(stored).hexdigest() == manifest.files[0].sha256
+
+
+def test_concurrent_commits_of_one_key_with_other_content_get_one_receipt(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    manifest = stage(tmp_path / "d")
+    for item in manifest.transferred():
+        assert _put(registry_holder, manifest, item.name, (tmp_path / "d" / item.name).read_bytes())
+    other = replace(manifest, normalisation_profile="nl-2026.2")  # same key, other manifest
+    answers: dict[str, requests.Response] = {}
+    threads = [
+        threading.Thread(
+            target=lambda m=m, n=n: answers.__setitem__(n, _commit(registry_holder, m))
+        )
+        for n, m in (("first", manifest), ("second", other))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a.status_code for a in answers.values()) == [201, 409]
+    winner = next(a for a in answers.values() if a.status_code == 201).json()
+    retry = _commit(
+        registry_holder, manifest if winner["manifest_sha256"] == manifest.sha256() else other
+    )
+    assert retry.status_code == 200 and retry.json()["receipt_id"] == winner["receipt_id"]
+    assert retry.json()["duplicate"] is True
+    assert len(registry_holder.ledger()) == 1
+    late = _put(registry_holder, manifest, "Patient.ndjson", b"{}\n")
+    assert late.status_code == 409
+
+
+# --- the delivery is exactly what the manifest lists -------------------------------------
+
+
+def test_a_commit_without_uploads_is_refused(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    answer = _commit(registry_holder, stage(tmp_path / "d"))
+    assert answer.status_code == 422
+    assert "Patient.ndjson: missing" in answer.text
+    assert registry_holder.ledger() == []
+
+
+def test_a_delivery_of_no_files_is_refused(registry_holder: RegistryHolder, tmp_path: Path) -> None:
+    empty = replace(stage(tmp_path / "d"), files=(), record_counts={})
+    answer = _commit(registry_holder, empty)
+    assert answer.status_code == 422, answer.text
+    assert "lists no data files" in answer.text
+    assert registry_holder.ledger() == []
+
+
+def test_a_file_named_twice_in_the_manifest_is_refused(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    manifest = stage(tmp_path / "d")
+    twice = replace(manifest, files=(*manifest.files, manifest.files[0]))
+    answer = _send(registry_holder, tmp_path / "d", twice)
+    assert answer.status_code == 422, answer.text
+    assert "Patient.ndjson: named more than once in the manifest" in answer.text
