@@ -11,17 +11,21 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import requests
+import yaml
 
 from conftest import PATIENT, stage  # module level: a later import may find another conftest
 from support.holder_requests import commit as _commit
 from support.holder_requests import put as _put
 from support.holder_requests import send as _send
 from support.holder_requests import stored as _stored
-from support.registry_holder import RegistryHolder
+from support.registry_holder import HOSPITAL, REGISTRATIONS, RegistryHolder
+from support.servers import free_port
 
 #: Passes the BSN eleven-test (9*1+8*1+...-1*2 is a multiple of 11); never a real person.
 BSN_LIKE = "111222333"
@@ -114,3 +118,52 @@ def test_a_file_named_twice_in_the_manifest_is_refused(
     answer = _send(registry_holder, tmp_path / "d", twice)
     assert answer.status_code == 422, answer.text
     assert "Patient.ndjson: named more than once in the manifest" in answer.text
+
+
+# --- one delivery cannot fill the holder's disk ---------------------------------------------
+
+
+@pytest.fixture
+def capped_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
+    from aanlevering.cli.registry_holder import write_demo_config
+
+    home = tmp_path / "capped-holder"
+    config_path = write_demo_config(home, HOSPITAL, REGISTRATIONS)
+    config = yaml.safe_load(config_path.read_text())
+    config["limits"] = {"max_files_per_delivery": 2, "max_delivery_bytes": 2000}
+    config_path.write_text(yaml.safe_dump(config))
+    holder = RegistryHolder(home, free_port(), (home / f"{HOSPITAL}.api-key").read_text().strip())
+    holder.start()
+    try:
+        yield holder
+    finally:
+        holder.stop()
+
+
+def test_a_delivery_holds_a_bounded_number_of_files(
+    capped_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    manifest = stage(tmp_path / "d")
+    assert _put(capped_holder, manifest, "a.ndjson", b"{}\n").status_code == 201
+    assert _put(capped_holder, manifest, "b.ndjson", b"{}\n").status_code == 201
+    third = _put(capped_holder, manifest, "c.ndjson", b"{}\n")
+    assert third.status_code == 413 and "at most 2 files" in third.text
+    assert _put(capped_holder, manifest, "b.ndjson", b"{}\n").status_code == 201  # replaced
+    extra = replace(manifest.files[0], name="Extra.ndjson")
+    answer = _commit(capped_holder, replace(manifest, files=(*manifest.files, extra)))
+    assert answer.status_code == 413 and "at most 2 files" in answer.text
+    incoming = _stored(capped_holder, manifest).parent / "incoming"
+    assert sorted(p.name for p in incoming.iterdir()) == ["a.ndjson", "b.ndjson"]
+
+
+def test_a_delivery_holds_a_bounded_number_of_bytes(
+    capped_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    manifest = stage(tmp_path / "d")
+    assert _put(capped_holder, manifest, "a.ndjson", b"x" * 1500).status_code == 201
+    too_much = _put(capped_holder, manifest, "b.ndjson", b"y" * 1000)
+    assert too_much.status_code == 413 and "max_delivery_bytes" in too_much.text
+    # Replacing a file counts its new size only.
+    assert _put(capped_holder, manifest, "a.ndjson", b"x" * 1900).status_code == 201
+    incoming = _stored(capped_holder, manifest).parent / "incoming"
+    assert sorted(p.name for p in incoming.iterdir()) == ["a.ndjson"]

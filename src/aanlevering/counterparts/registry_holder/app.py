@@ -13,6 +13,7 @@ project's fault tests.
 
 import asyncio
 import logging
+import os
 import re
 import uuid
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from aanlevering.counterparts.common.limits import (
 from aanlevering.counterparts.common.tls import SUBJECT_STATE, client_subject
 from aanlevering.counterparts.registry_holder import access
 from aanlevering.counterparts.registry_holder.audit import AuditTrail
-from aanlevering.counterparts.registry_holder.config import ReceiverConfig
+from aanlevering.counterparts.registry_holder.config import ReceiverConfig, ReceiverLimits
 from aanlevering.counterparts.registry_holder.store import Conflict, DeliveryStore, Rejected
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.errors import DeliveryError
@@ -103,8 +104,25 @@ def _parse_manifest(body: bytes) -> Manifest:
         raise HTTPException(422, str(error)) from error
 
 
-async def _receive_file(request: Request, incoming: Path, name: str) -> int:
-    """Stream the body to ``incoming/name``; its size.
+def _room_for(incoming: Path, name: str, limits: ReceiverLimits) -> int:
+    """Bytes ``name`` may take in this delivery; HTTP 413 when it may hold no more files.
+
+    Why: without a bound per delivery, one hospital key fills the holder's disk
+    with uploads it never commits (decision 0433). A file uploaded again
+    replaces itself, so its old size and place do not count.
+    """
+    others = [
+        entry
+        for entry in os.scandir(incoming)
+        if not entry.name.startswith(".") and entry.name != name
+    ]
+    if len(others) >= limits.max_files_per_delivery:
+        raise HTTPException(413, f"a delivery holds at most {limits.max_files_per_delivery} files")
+    return limits.max_delivery_bytes - sum(entry.stat().st_size for entry in others)
+
+
+async def _receive_file(request: Request, incoming: Path, name: str, room: int) -> int:
+    """Stream the body to ``incoming/name``; its size. HTTP 413 past ``room`` bytes.
 
     Written aside and renamed whole: a commit never reads a half-written file,
     and two uploads of one name never interleave (decision 0430). The aside
@@ -116,6 +134,10 @@ async def _receive_file(request: Request, incoming: Path, name: str) -> int:
         with partial.open("xb") as handle:
             async for chunk in request.stream():
                 size += len(chunk)
+                if size > room:
+                    raise HTTPException(
+                        413, "the delivery's files together exceed max_delivery_bytes"
+                    )
                 handle.write(chunk)
         partial.replace(incoming / name)
     finally:
@@ -185,7 +207,9 @@ def create_app(
             raise HTTPException(400, "file names are letters, digits, '.', '_' and '-'")
         if store.receipt(caller.provider, key) is not None:
             raise HTTPException(409, f"{key} is already receipted; its files cannot change")
-        size = await _receive_file(request, store.incoming(caller.provider, key), name)
+        incoming = store.incoming(caller.provider, key)
+        room = _room_for(incoming, name, config.limits)
+        size = await _receive_file(request, incoming, name, room)
         _audit(request, bytes=size)
         return {"file": name, "bytes": size}
 
@@ -206,6 +230,10 @@ def create_app(
         manifest = _parse_manifest(await request.body())
         _allow(access.check_key, caller, registration, key)
         _allow(access.check_manifest, caller, registration, key, manifest)
+        if len(manifest.transferred()) > config.limits.max_files_per_delivery:
+            raise HTTPException(
+                413, f"a delivery holds at most {config.limits.max_files_per_delivery} files"
+            )
         incoming = store.incoming(caller.provider, key)
         try:
             receipt = await asyncio.to_thread(store.commit, incoming, manifest)

@@ -23,6 +23,10 @@ class ReceiverLimits:
     requests_per_minute: int = 1200
     failed_auth_per_minute: int = 30
     max_concurrent_uploads: int = 4
+    #: Files one delivery (one provider's key) may hold, uploaded or in its manifest.
+    max_files_per_delivery: int = 1000
+    #: Bytes of all files of one uncommitted delivery together (decision 0433).
+    max_delivery_bytes: int = 8 * 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
