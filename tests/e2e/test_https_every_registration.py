@@ -85,6 +85,7 @@ def delivered(
             for c in catalogue
         },
         ttp_ca_bundle=demo_ca.ca_cert,
+        catalogue_dir=CATALOGUE,  # it checks pseudonym types and CSV headers too (0435)
     )
     holder_key = (home / "registry-holder" / f"{HOSPITAL}.api-key").read_text().strip()
     holder = RegistryHolder(

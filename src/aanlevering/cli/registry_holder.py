@@ -98,6 +98,7 @@ def write_demo_config(
     forwarder_key_files: dict[str, Path] | None = None,
     forwarder_registrations: dict[str, list[str]] | None = None,
     ttp_ca_bundle: Path | None = None,
+    catalogue_dir: Path | None = None,
 ) -> Path:
     """Write config + an API key file per hospital (``<id>.api-key``, 0600); return the config.
 
@@ -133,6 +134,9 @@ def write_demo_config(
         "sftp_inboxes": {h: [f"sftp-inbox/{h}/{r}" for r in registrations] for h in ids},
         "fault_injection": fault_injection,
     }
+    if catalogue_dir is not None:
+        # The registrations' terms (pseudonym types, dictionary columns) it checks against.
+        config["catalogue_dir"] = str(catalogue_dir.resolve())
     if ttp_url:
         config["ttp_url"] = ttp_url
         config["ttp_api_key_files"] = {k: str(v) for k, v in (ttp_api_key_files or {}).items()}
@@ -163,6 +167,7 @@ def _init_config(args: argparse.Namespace) -> int:
         ttp_url=args.ttp_url,
         ttp_api_key_files=key_files,
         ttp_ca_bundle=args.ttp_ca_bundle,
+        catalogue_dir=Path(settings.catalogue_dir),
         forwarder_key_files={
             c.registry_holder_id: args.ttp_forwarding / f"{c.registry_holder_id}.key"
             for c in configs
@@ -229,7 +234,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     tls = server_tls_from_args(args)
     config = load_receiver_config(args.config)
-    store = DeliveryStore(config.storage_dir, config.receiver_id, exchanger=_exchanger(config))
+    from aanlevering.counterparts.registry_holder.terms import load_terms
+
+    terms = load_terms(config.catalogue_dir) if config.catalogue_dir is not None else {}
+    store = DeliveryStore(
+        config.storage_dir, config.receiver_id, exchanger=_exchanger(config), terms=terms
+    )
     # One audit log per process: the HTTP interface and the SFTP inboxes share its chain.
     audit = ChainedAuditLog(config.audit_log) if config.audit_log is not None else None
     stop = start_watcher(config.sftp_inboxes, store, audit=audit) if config.sftp_inboxes else None

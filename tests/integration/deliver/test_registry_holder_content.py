@@ -9,14 +9,18 @@ number anywhere, in every resource and every CSV cell (decision 0432).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from aanlevering.deliver.manifest import describe_files
+import pytest
+
+from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import PATIENT, stage  # module level: a later import may find another conftest
 from support.holder_requests import restaged as _restaged
 from support.holder_requests import send as _send
-from support.registry_holder import RegistryHolder
+from support.registry_holder import HOSPITAL, REGISTRATIONS, RegistryHolder
+from support.servers import free_port
 
 #: Passes the BSN eleven-test; never a real person.
 BSN_LIKE = "111222333"
@@ -126,3 +130,122 @@ def test_undecodable_or_malformed_content_is_refused_with_a_reason(
         assert answer.status_code == 422, (reason, answer.status_code, answer.text)
         assert "Patient.ndjson" in answer.text, reason
     assert registry_holder.ledger() == []
+
+
+# --- record counts are what the files hold (decision 0434) ---------------------------------
+
+
+def test_csv_record_counts_other_than_the_rows_are_refused(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder)
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    (folder / "trauma.csv").write_text("NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:def;70\n")
+    files = describe_files(folder, {"trauma.csv": 2}, {"trauma.csv": "text/csv"})
+    claimed = replace(manifest, format="csv", files=files, record_counts={"trauma": 2000})
+    answer = _send(registry_holder, folder, claimed)
+    assert answer.status_code == 422, answer.text
+    assert "record_counts says 2000 record(s) of dataset 'trauma', the files hold 2" in answer.text
+    honest = replace(claimed, record_counts={"trauma": 2})
+    receipt = _send(registry_holder, folder, honest)
+    assert receipt.status_code == 201, receipt.text
+    assert receipt.json()["record_counts"] == {"trauma": 2}
+
+
+def test_fhir_record_counts_are_the_questionnaire_responses_per_dataset(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    manifest = stage(tmp_path / "d")
+    questionnaire = "https://aanlevering.example/fhir/Questionnaire/ltr-trauma"
+    responses = [
+        {
+            "resourceType": "QuestionnaireResponse",
+            "id": f"q-{n}",
+            "status": "completed",
+            "questionnaire": f"{questionnaire}|{version}",
+            "subject": {"reference": "Patient/p-1"},
+        }
+        for n, version in enumerate(["2026.1", "2026.1", "2026.1"])
+    ]
+    texts: dict[str, str | bytes] = {
+        "Patient.ndjson": json.dumps(PATIENT) + "\n",
+        "QuestionnaireResponse.ndjson": "".join(json.dumps(r) + "\n" for r in responses),
+    }
+    overcounted = _restaged(tmp_path / "d", manifest, texts)  # record_counts: trauma 1
+    answer = _send(registry_holder, tmp_path / "d", overcounted)
+    assert answer.status_code == 422, answer.text
+    assert "record_counts says 1 record(s) of dataset 'trauma', the files hold 3" in answer.text
+    responses[2]["questionnaire"] = f"{questionnaire}|2025.1"
+    texts["QuestionnaireResponse.ndjson"] = "".join(json.dumps(r) + "\n" for r in responses)
+    other_version = _restaged(tmp_path / "d", manifest, texts)
+    answer = _send(
+        registry_holder, tmp_path / "d", replace(other_version, record_counts={"trauma": 3})
+    )
+    assert answer.status_code == 422, answer.text
+    assert "QuestionnaireResponse.ndjson line 3" in answer.text
+    assert "another dictionary or version than the manifest's ltr 2026.1" in answer.text
+
+
+# --- the registration's terms: approved pseudonym types and dictionary (decision 0435) -------
+
+CATALOGUE = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"
+
+
+@pytest.fixture
+def knowing_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
+    """A registry holder that knows its registrations' terms from the catalogue."""
+    from aanlevering.cli.registry_holder import write_demo_config
+
+    home = tmp_path / "knowing-holder"
+    write_demo_config(home, HOSPITAL, REGISTRATIONS, catalogue_dir=CATALOGUE)
+    holder = RegistryHolder(home, free_port(), (home / f"{HOSPITAL}.api-key").read_text().strip())
+    holder.start()
+    try:
+        yield holder
+    finally:
+        holder.stop()
+
+
+def _trauma_csv(folder: Path, header: list[str], manifest: Manifest) -> Manifest:
+    for item in manifest.files:
+        (folder / item.name).unlink(missing_ok=True)
+    row = ["NGG:v1:abc", "1", "definitief", *(["x"] * (len(header) - 3))]
+    (folder / "trauma.csv").write_text(";".join(header) + "\n" + ";".join(row) + "\n")
+    files = describe_files(folder, {"trauma.csv": 1}, {"trauma.csv": "text/csv"})
+    return replace(manifest, format="csv", files=files, record_counts={"trauma": 1})
+
+
+def test_a_header_other_than_the_dictionarys_columns_is_refused(
+    knowing_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    from aanlevering.counterparts.registry_holder.terms import load_terms
+
+    columns = list(load_terms(CATALOGUE)["ldtr"].datasets["trauma"])
+    pseudonym = ["pseudoniem_NGG", "pseudoniem_NGG_sleutelversie", "pseudoniem_NGG_status"]
+    folder = tmp_path / "d"
+    manifest = stage(folder)
+    wrong = _trauma_csv(folder, [*pseudonym, *columns[:-1], "naam_patient"], manifest)
+    answer = _send(knowing_holder, folder, wrong)
+    assert answer.status_code == 422, answer.text
+    expected = "trauma.csv: the header is not the columns of dataset 'trauma': missing"
+    assert f"{expected} ['{columns[-1]}'], 1 column(s)" in answer.text
+    assert "naam_patient" not in answer.text
+    right = _trauma_csv(folder, [*pseudonym, *columns], manifest)
+    assert _send(knowing_holder, folder, right).status_code == 201
+
+
+def test_unapproved_pseudonym_types_or_another_dictionary_are_refused(
+    knowing_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    manifest = stage(tmp_path / "d")
+    with_bsn = replace(manifest, pseudonym_types=("NGG", "B"), key_versions={"NGG": 1, "B": 1})
+    answer = _send(knowing_holder, tmp_path / "d", with_bsn)
+    assert answer.status_code == 422, answer.text
+    assert "pseudonym type(s) B not approved for registration 'ldtr'" in answer.text
+    older = replace(manifest, dictionary_version="2025.1")
+    answer = _send(knowing_holder, tmp_path / "d", older)
+    assert answer.status_code == 422, answer.text
+    assert "dictionary ltr 2025.1 is not the registration's (ltr 2026.1)" in answer.text
+    assert _send(knowing_holder, tmp_path / "d", manifest).status_code == 201

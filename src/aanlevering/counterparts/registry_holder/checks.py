@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.counterparts.registry_holder.closure import Closure
+from aanlevering.counterparts.registry_holder.counts import RecordTally
 from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
     contains_probable_bsn,
 )
+from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.deliver.manifest import Manifest, verify_files
 
 #: Problems listed per file in a refusal.
@@ -73,6 +75,7 @@ class _Resources:
     def __init__(self, manifest: Manifest) -> None:
         self.closure = Closure()
         self.privacy = Pseudonymised(manifest.registration, manifest.pseudonym_types)
+        self.tally = RecordTally(manifest)
         self.validated = 0
 
     def problem(self, resource: object, where: str, full_url: object = None) -> str | None:
@@ -80,7 +83,11 @@ class _Resources:
         if not isinstance(resource, dict):
             return "not a JSON object"
         self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
-        problem = self.privacy.problem(resource) or _patient_problem(resource)
+        problem = (
+            self.privacy.problem(resource)
+            or _patient_problem(resource)
+            or self.tally.add_resource(resource)
+        )
         if problem is None and self.validated < VALIDATE_LIMIT:
             self.validated += 1
             problem = _validate_resource(resource)
@@ -125,22 +132,29 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[st
     return count, problems
 
 
-def _csv_problems(path: Path) -> tuple[int, list[str]]:
-    """Count the records of one CSV file; BSN-like cells and unreadable text are problems."""
+def _csv_problems(
+    path: Path, manifest: Manifest, terms: RegistrationTerms | None
+) -> tuple[int, list[str]]:
+    """Count the records of one CSV file; a header other than the dictionary's columns,
+    BSN-like cells and unreadable text are problems."""
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
             sample = handle.read(4096)
             handle.seek(0)
             delimiter = ";" if sample.count(";") >= sample.count(",") else ","
-            return _csv_rows(path.name, csv.reader(handle, delimiter=delimiter))
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = next(reader, [])
+            count, problems = _csv_rows(path.name, header, reader)
+        if terms is not None and (problem := terms.header_problem(path.name, header, manifest)):
+            problems.insert(0, problem)
+        return count, problems
     except UnicodeDecodeError:
         return 0, [f"{path.name}: not UTF-8 text"]
     except csv.Error as error:
         return 0, [f"{path.name}: not readable as CSV ({error})"]
 
 
-def _csv_rows(name: str, reader: Iterator[list[str]]) -> tuple[int, list[str]]:
-    header = next(reader, [])
+def _csv_rows(name: str, header: list[str], reader: Iterator[list[str]]) -> tuple[int, list[str]]:
     problems = [
         f"{name} row 1 column {index}: a column name that looks like a BSN"
         for index, cell in enumerate(header, start=1)
@@ -180,12 +194,18 @@ def manifest_problems(manifest: Manifest) -> list[str]:
     return problems
 
 
-def check_delivery(folder: Path, manifest: Manifest) -> list[str]:
+def check_delivery(
+    folder: Path, manifest: Manifest, terms: RegistrationTerms | None = None
+) -> list[str]:
     """Every problem that makes the delivery unacceptable (empty list: receipt it).
 
     FHIR deliveries must also be closed: every reference resolves inside the delivery.
+    ``terms``: the registration's approved pseudonym types and dictionary, when known.
     """
-    problems = manifest_problems(manifest) or verify_files(folder, manifest)
+    problems = manifest_problems(manifest)
+    if terms is not None:
+        problems += terms.manifest_problems(manifest)
+    problems = problems or verify_files(folder, manifest)
     if problems:
         return problems
     resources = _Resources(manifest)
@@ -194,7 +214,8 @@ def check_delivery(folder: Path, manifest: Manifest) -> list[str]:
         if item.name.endswith((".ndjson", ".json")):
             count, file_problems = _fhir_problems(path, resources)
         elif item.name.endswith(".csv"):
-            count, file_problems = _csv_problems(path)
+            count, file_problems = _csv_problems(path, manifest, terms)
+            resources.tally.add_csv(item.name, count)
         else:
             problems.append(f"{item.name}: unsupported file type")
             continue
@@ -202,6 +223,7 @@ def check_delivery(folder: Path, manifest: Manifest) -> list[str]:
         if count != item.records:
             problems.append(f"{item.name}: {count} records, manifest says {item.records}")
     problems.extend(resources.closure.problems())
+    problems.extend(resources.tally.problems())
     for report in manifest.reports:
         problems.extend(_report_problems(folder / report.name, report.media_type, manifest))
     return problems

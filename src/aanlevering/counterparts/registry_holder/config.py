@@ -59,6 +59,8 @@ class ReceiverConfig:
     ttp_tls: ClientTLS = field(default_factory=ClientTLS)
     limits: ReceiverLimits = ReceiverLimits()
     audit_log: Path | None = None
+    #: Catalogue the holder knows its registrations' terms from (decision 0435); None: unchecked.
+    catalogue_dir: Path | None = None
 
     def hospital_for_subject(self, subject: str | None) -> str | None:
         """The hospital whose client certificate has this subject, or None."""
@@ -144,6 +146,9 @@ def load_receiver_config(path: Path) -> ReceiverConfig:
             forwarder_key_hashes={
                 str(k): str(v) for k, v in dict(raw.get("forwarders") or {}).items()
             },
+            catalogue_dir=(base / raw["catalogue_dir"]).resolve()
+            if raw.get("catalogue_dir")
+            else None,
             forwarder_registrations={
                 str(k): frozenset(str(r) for r in v)
                 for k, v in dict(raw.get("forwarder_registrations") or {}).items()

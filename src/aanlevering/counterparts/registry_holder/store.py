@@ -17,13 +17,14 @@ import shutil
 import stat
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aanlevering.counterparts.registry_holder.checks import check_delivery
+from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, is_plain_name, write_manifest
 from aanlevering.deliver.receipt import Receipt
 
@@ -82,6 +83,8 @@ class DeliveryStore:
     root: Path
     receiver_id: str
     exchanger: Exchanger | None = None
+    #: registration -> its approved pseudonym types and dictionary (empty: not checked).
+    terms: Mapping[str, RegistrationTerms] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -122,7 +125,7 @@ class DeliveryStore:
             # Check the copies, not the upload folder: an upload (or an SFTP write) during
             # the checks must not change what is stored after them (decision 0430).
             checking = snapshot(folder, target / ".checking", manifest)
-            problems = check_delivery(checking, manifest)
+            problems = check_delivery(checking, manifest, self.terms.get(manifest.registration))
             if problems:
                 shutil.rmtree(checking)
                 raise Rejected(problems)

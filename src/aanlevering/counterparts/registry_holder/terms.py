@@ -1,0 +1,86 @@
+"""What a registration accepts, as its registry holder knows it: pseudonym types and dictionary.
+
+A real registry holder knows the terms of its own registrations: which
+pseudonym types were approved, which dictionary version is current and the
+columns of each dataset. The reference holder reads them from the catalogue
+named in its config (``catalogue_dir``) and refuses a delivery that asks for
+another pseudonym type, names another dictionary or whose CSV header is not
+the dictionary's columns (decision 0435). Without a catalogue these checks
+are off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from aanlevering.deliver.manifest import Manifest
+
+
+@dataclass(frozen=True)
+class RegistrationTerms:
+    """One registration's approved pseudonym types and dictionary (datasets -> columns)."""
+
+    pseudonym_types: frozenset[str]
+    dictionary_id: str
+    dictionary_version: str
+    datasets: Mapping[str, tuple[str, ...]]
+
+    def manifest_problems(self, manifest: Manifest) -> list[str]:
+        """How the manifest asks for more, or other, than the registration's terms."""
+        if manifest.kind != "delivery":
+            return []
+        problems = []
+        unapproved = sorted(set(manifest.pseudonym_types) - self.pseudonym_types)
+        if unapproved:
+            problems.append(
+                f"pseudonym type(s) {', '.join(unapproved)} not approved for registration "
+                f"{manifest.registration!r} (approved: {', '.join(sorted(self.pseudonym_types))})"
+            )
+        dictionary = (manifest.dictionary_id, manifest.dictionary_version)
+        if dictionary != (self.dictionary_id, self.dictionary_version):
+            problems.append(
+                f"dictionary {dictionary[0]} {dictionary[1]} is not the registration's "
+                f"({self.dictionary_id} {self.dictionary_version})"
+            )
+        return problems
+
+    def header_problem(self, name: str, header: list[str], manifest: Manifest) -> str | None:
+        """Why a CSV file's header is not its dataset's columns (names of others never shown)."""
+        dataset = name.removesuffix(".csv")
+        variables = self.datasets.get(dataset)
+        if variables is None:
+            return f"{name}: no dataset {dataset!r} in dictionary {self.dictionary_id}"
+        expected = [
+            f"pseudoniem_{type_}{suffix}"
+            for type_ in manifest.pseudonym_types
+            for suffix in ("", "_sleutelversie", "_status")
+        ] + list(variables)
+        if header == expected:
+            return None
+        missing = [column for column in expected if column not in header]
+        others = sum(1 for column in header if column not in expected)
+        if not missing and not others:
+            return f"{name}: the header has the dataset's columns in another order or twice"
+        return (
+            f"{name}: the header is not the columns of dataset {dataset!r}: "
+            f"missing {missing[:10]!r}, {others} column(s) the dictionary does not have"
+        )
+
+
+def load_terms(catalogue_dir: Path) -> dict[str, RegistrationTerms]:
+    """Every registration's terms from a catalogue folder (ConfigError if it does not load)."""
+    from aanlevering.catalogue import load_catalogue
+
+    return {
+        config.id: RegistrationTerms(
+            pseudonym_types=frozenset(str(type_) for type_ in config.pseudonymisation.types),
+            dictionary_id=config.dictionary.id,
+            dictionary_version=config.dictionary.version,
+            datasets={
+                dataset.name: dataset.variable_names for dataset in config.dictionary.datasets
+            },
+        )
+        for config in load_catalogue(catalogue_dir)
+    }
