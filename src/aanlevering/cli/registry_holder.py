@@ -230,7 +230,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aanlevering.counterparts.registry_holder.app import create_app
     from aanlevering.counterparts.registry_holder.config import load_receiver_config
     from aanlevering.counterparts.registry_holder.sftp_inbox import start_watcher
-    from aanlevering.counterparts.registry_holder.store import DeliveryStore
+    from aanlevering.counterparts.registry_holder.store import DeliveryStore, start_expiry
 
     tls = server_tls_from_args(args)
     config = load_receiver_config(args.config)
@@ -243,6 +243,7 @@ def _serve(args: argparse.Namespace) -> int:
     # One audit log per process: the HTTP interface and the SFTP inboxes share its chain.
     audit = ChainedAuditLog(config.audit_log) if config.audit_log is not None else None
     stop = start_watcher(config.sftp_inboxes, store, audit=audit) if config.sftp_inboxes else None
+    expiry = start_expiry(store, config.limits.incoming_max_age_seconds)
     try:
         uvicorn.run(
             create_app(config, store, audit=audit),
@@ -252,6 +253,7 @@ def _serve(args: argparse.Namespace) -> int:
             **tls.uvicorn_options(),
         )
     finally:
+        expiry.set()
         if stop is not None:
             stop.set()
     return 0

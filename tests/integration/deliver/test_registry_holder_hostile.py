@@ -8,6 +8,7 @@ it stored (decisions 0430-0433).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -120,17 +121,38 @@ def test_a_file_named_twice_in_the_manifest_is_refused(
     assert "Patient.ndjson: named more than once in the manifest" in answer.text
 
 
+@pytest.mark.parametrize(
+    ("kind", "supersedes"),
+    [
+        ("retraction", "hospital-b.ldtr.2026-03.v1"),  # another hospital's delivery
+        ("retraction", "demo-hospital.ldtr.2026-02.v1"),  # another period's
+        ("delivery", "demo-hospital.ldtr.2026-03.v2"),  # a later version than itself
+        ("retraction", None),  # retracting nothing
+    ],
+)
+def test_a_delivery_supersedes_only_an_earlier_version_of_its_own(
+    registry_holder: RegistryHolder, tmp_path: Path, kind: str, supersedes: str | None
+) -> None:
+    manifest = stage(tmp_path / "d", version=2)
+    if kind == "retraction":
+        manifest = replace(manifest, kind="retraction", files=(), record_counts={})
+    answer = _send(registry_holder, tmp_path / "d", replace(manifest, supersedes=supersedes))
+    assert answer.status_code == 422, answer.text
+    assert "retraction names the version" in answer.text or "earlier version of" in answer.text
+    assert registry_holder.ledger() == []
+
+
 # --- one delivery cannot fill the holder's disk ---------------------------------------------
 
 
-@pytest.fixture
-def capped_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
+@contextlib.contextmanager
+def _holder_with(tmp_path: Path, limits: dict[str, float]) -> Iterator[RegistryHolder]:
     from aanlevering.cli.registry_holder import write_demo_config
 
-    home = tmp_path / "capped-holder"
+    home = tmp_path / "limited-holder"
     config_path = write_demo_config(home, HOSPITAL, REGISTRATIONS)
     config = yaml.safe_load(config_path.read_text())
-    config["limits"] = {"max_files_per_delivery": 2, "max_delivery_bytes": 2000}
+    config["limits"] = limits
     config_path.write_text(yaml.safe_dump(config))
     holder = RegistryHolder(home, free_port(), (home / f"{HOSPITAL}.api-key").read_text().strip())
     holder.start()
@@ -138,6 +160,12 @@ def capped_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
         yield holder
     finally:
         holder.stop()
+
+
+@pytest.fixture
+def capped_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
+    with _holder_with(tmp_path, {"max_files_per_delivery": 2, "max_delivery_bytes": 2000}) as h:
+        yield h
 
 
 def test_a_delivery_holds_a_bounded_number_of_files(
@@ -167,3 +195,19 @@ def test_a_delivery_holds_a_bounded_number_of_bytes(
     assert _put(capped_holder, manifest, "a.ndjson", b"x" * 1900).status_code == 201
     incoming = _stored(capped_holder, manifest).parent / "incoming"
     assert sorted(p.name for p in incoming.iterdir()) == ["a.ndjson"]
+
+
+def test_uploads_never_committed_expire_and_receipted_deliveries_stay(tmp_path: Path) -> None:
+    with _holder_with(tmp_path, {"incoming_max_age_seconds": 2}) as holder:
+        kept = stage(tmp_path / "kept")
+        assert _send(holder, tmp_path / "kept", kept).status_code == 201
+        abandoned = stage(tmp_path / "abandoned", version=2)
+        assert _put(holder, abandoned, "Patient.ndjson", b"{}\n").status_code == 201
+        incoming = _stored(holder, abandoned).parent / "incoming"
+        assert incoming.is_dir()
+        deadline = time.monotonic() + 20
+        while incoming.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not incoming.exists(), "an abandoned upload stayed on the holder's disk"
+        assert (_stored(holder, kept) / "Patient.ndjson").is_file()
+        assert _commit(holder, kept).json()["duplicate"] is True

@@ -16,7 +16,7 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
     contains_probable_bsn,
 )
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
-from aanlevering.deliver.manifest import Manifest, verify_files
+from aanlevering.deliver.manifest import Manifest, idempotency_key, verify_files
 
 #: Problems listed per file in a refusal.
 MAX_LISTED = 20
@@ -191,7 +191,35 @@ def manifest_problems(manifest: Manifest) -> list[str]:
         problems.append("the manifest lists no data files: a delivery holds at least one")
     if manifest.kind == "retraction" and manifest.files:
         problems.append("a retraction holds no data files")
-    return problems
+    return problems + _supersedes_problems(manifest)
+
+
+def _supersedes_problems(manifest: Manifest) -> list[str]:
+    """``supersedes`` names an earlier version of this provider's registration and period.
+
+    Why: a delivery or retraction superseding another provider's key, another
+    period's or a later version would have the holder replace data that is not
+    this delivery's to replace (decision 0436).
+    """
+    if manifest.supersedes is None:
+        return (
+            ["a retraction names the version it retracts"] if manifest.kind == "retraction" else []
+        )
+    earlier = {
+        key
+        for version in range(1, manifest.version)
+        for key in (
+            idempotency_key(manifest.provider_id, manifest.registration, manifest.period, version),
+            # A key recorded before keys named the provider (decision 0220).
+            f"{manifest.registration}.{manifest.period}.v{version}",
+        )
+    }
+    if manifest.supersedes in earlier:
+        return []
+    return [
+        f"supersedes must name an earlier version of {manifest.provider_id}'s "
+        f"{manifest.registration} {manifest.period} (v1 to v{manifest.version - 1})"
+    ]
 
 
 def check_delivery(

@@ -27,6 +27,8 @@ class ReceiverLimits:
     max_files_per_delivery: int = 1000
     #: Bytes of all files of one uncommitted delivery together (decision 0433).
     max_delivery_bytes: int = 8 * 1024 * 1024 * 1024
+    #: Uploads of a key not committed within this many seconds of its last upload go.
+    incoming_max_age_seconds: float = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import os
 import shutil
 import stat
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -102,6 +103,28 @@ class DeliveryStore:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
+    def expire_incoming(self, max_age: float, now: float | None = None) -> int:
+        """Remove uploads of keys never committed and untouched for ``max_age`` seconds.
+
+        Why: a delivery that is uploaded in part and never committed would
+        otherwise keep its bytes on the holder's disk for good (decision 0437).
+        A receipted key's uploads go too (its files are in ``accepted/``). A key
+        is touched by every upload; a later upload starts it again.
+        """
+        moment = time.time() if now is None else now
+        removed = 0
+        with self._lock:  # never while a commit copies from an upload folder
+            for incoming in self.root.glob("deliveries/*/*/incoming"):
+                if incoming.is_symlink() or not incoming.is_dir():
+                    continue
+                newest = max(
+                    [incoming.stat().st_mtime, *(p.lstat().st_mtime for p in incoming.iterdir())]
+                )
+                if moment - newest > max_age:
+                    shutil.rmtree(incoming)
+                    removed += 1
+        return removed
+
     def receipt(self, provider: str, key: str) -> Receipt | None:
         """The receipt of one provider's committed key, or None."""
         path = self.folder(provider, key) / RECEIPT_NAME
@@ -176,3 +199,22 @@ class DeliveryStore:
             json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line
         ]
         return [e for e in entries if provider is None or e.get("provider") == provider]
+
+
+def start_expiry(store: DeliveryStore, max_age: float) -> threading.Event:
+    """Expire stale uploads (:meth:`DeliveryStore.expire_incoming`) in a daemon thread."""
+    stop = threading.Event()
+    interval = max(0.5, min(3600.0, max_age / 4))
+
+    def loop() -> None:
+        while not stop.wait(interval):
+            try:
+                removed = store.expire_incoming(max_age)
+            except OSError:
+                log.exception("stale uploads could not be expired")
+                continue
+            if removed:
+                log.info("expired the uploads of %d uncommitted deliveries", removed)
+
+    threading.Thread(target=loop, name="upload-expiry", daemon=True).start()
+    return stop
