@@ -178,3 +178,33 @@ def test_an_identifier_or_bsn_like_text_is_refused_without_its_value(
     problems = check_delivery(tmp_path / "d", _delivery(tmp_path / "d", {**PATIENT, **extra}))
     assert problems and problem in problems[0], problems
     assert not any("111222333" in p or "1112.22.333" in p or "B:v1" in p for p in problems)
+
+
+@pytest.mark.parametrize("where", ["value", "key"])
+def test_a_report_holding_a_bsn_like_text_is_refused_without_it(tmp_path: Path, where: str) -> None:
+    """A report holds counts only (decision 0438): a failing row's BSN must not travel in it."""
+    bsn = "1112.22.333"  # passes the eleven-test; never a real person
+    failures = {"examples": [f"row 7: {bsn}"]} if where == "value" else {bsn: 1}
+    manifest = _with_report(tmp_path / "d", {**GOOD_REPORT, "failures": failures})
+    problems = check_delivery(tmp_path / "d", manifest)
+    assert (
+        problems
+        and "validation-report.json: the report holds a value that looks like a BSN" in problems[0]
+    )
+    assert not any(bsn in p or "111222333" in p for p in problems)
+
+
+def test_an_html_report_holding_a_bsn_like_text_is_refused(tmp_path: Path) -> None:
+    manifest = _delivery(tmp_path / "d", PATIENT)
+    html = tmp_path / "d" / "validation-report.html"
+    html.write_text("<html><body><p>rows: 12</p><p>failed: 111222333</p></body></html>")
+    reports = describe_files(
+        tmp_path / "d", {"validation-report.html": 0}, {"validation-report.html": "text/html"}
+    )
+    from dataclasses import replace
+
+    problems = check_delivery(tmp_path / "d", replace(manifest, reports=reports))
+    assert problems == [
+        "validation-report.html: the report holds a value that looks like a BSN (nine digits "
+        "passing the eleven-test): a report holds counts only"
+    ]

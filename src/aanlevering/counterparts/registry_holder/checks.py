@@ -271,7 +271,33 @@ def _report_problems(path: Path, media_type: str, manifest: Manifest) -> list[st
     expected = REPORT_MEDIA_TYPES.get(path.suffix)
     if expected is None or not media_type.startswith(expected):
         return [f"{path.name}: a report must be JSON or HTML, got {media_type!r}"]
-    return _json_report_problems(path, manifest) if expected == "application/json" else []
+    if expected == "application/json":
+        return _json_report_problems(path, manifest)
+    try:
+        html = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return [f"{path.name}: not UTF-8 text"]
+    return [_BSN_IN_REPORT.format(name=path.name)] if contains_probable_bsn(html) else []
+
+
+#: A report holds counts only; one with a BSN-like text is refused (decision 0438).
+_BSN_IN_REPORT = (
+    "{name}: the report holds a value that looks like a BSN (nine digits passing the "
+    "eleven-test): a report holds counts only"
+)
+
+
+def _texts(value: object) -> Iterator[str]:
+    """Every text in a parsed JSON value, keys included (numbers are counts)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
 
 
 def _json_report_problems(path: Path, manifest: Manifest) -> list[str]:
@@ -281,6 +307,8 @@ def _json_report_problems(path: Path, manifest: Manifest) -> list[str]:
         return [f"{path.name}: not valid JSON ({type(error).__name__})"]
     if not isinstance(report, dict) or report.get("report") != "aanlevering validation report":
         return [f"{path.name}: not a validation report"]
+    if any(contains_probable_bsn(text) for text in _texts(report)):
+        return [_BSN_IN_REPORT.format(name=path.name)]
     named = _inner(report, "registration", "id"), _inner(report, "period", "label")
     if named != (manifest.registration, manifest.period):
         return [
