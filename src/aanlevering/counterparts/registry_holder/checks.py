@@ -144,7 +144,8 @@ def _csv_problems(
             delimiter = ";" if sample.count(";") >= sample.count(",") else ","
             reader = csv.reader(handle, delimiter=delimiter)
             header = next(reader, [])
-            count, problems = _csv_rows(path.name, header, reader)
+            known = frozenset((terms.columns(path.name, manifest) or ()) if terms else ())
+            count, problems = _csv_rows(path.name, header, reader, known)
         if terms is not None and (problem := terms.header_problem(path.name, header, manifest)):
             problems.insert(0, problem)
         return count, problems
@@ -154,7 +155,14 @@ def _csv_problems(
         return 0, [f"{path.name}: not readable as CSV ({error})"]
 
 
-def _csv_rows(name: str, header: list[str], reader: Iterator[list[str]]) -> tuple[int, list[str]]:
+def _csv_rows(
+    name: str, header: list[str], reader: Iterator[list[str]], known: frozenset[str]
+) -> tuple[int, list[str]]:
+    """Count rows and find BSN-like cells; a column is named only if the dictionary has it.
+
+    Why: line 1 of a file that is not what it should be may hold anything,
+    a patient's data too (decision 0370); its cells are never quoted.
+    """
     problems = [
         f"{name} row 1 column {index}: a column name that looks like a BSN"
         for index, cell in enumerate(header, start=1)
@@ -165,10 +173,10 @@ def _csv_rows(name: str, header: list[str], reader: Iterator[list[str]]) -> tupl
         count += 1
         for index, cell in enumerate(row):
             if contains_probable_bsn(cell):
-                column = header[index] if index < len(header) else str(index + 1)
-                shown = column if not contains_probable_bsn(column) else str(index + 1)
+                column = header[index] if index < len(header) else None
+                shown = repr(column) if column in known else str(index + 1)
                 problems.append(
-                    f"{name} row {number} column {shown!r}: a value that looks like a BSN "
+                    f"{name} row {number} column {shown}: a value that looks like a BSN "
                     "(nine digits passing the eleven-test): identifiers must be pseudonymised"
                 )
     return count, problems

@@ -46,17 +46,23 @@ class RegistrationTerms:
             )
         return problems
 
-    def header_problem(self, name: str, header: list[str], manifest: Manifest) -> str | None:
-        """Why a CSV file's header is not its dataset's columns (names of others never shown)."""
-        dataset = name.removesuffix(".csv")
-        variables = self.datasets.get(dataset)
+    def columns(self, name: str, manifest: Manifest) -> list[str] | None:
+        """The columns ``<dataset>.csv`` must have, in order; None for no such dataset."""
+        variables = self.datasets.get(name.removesuffix(".csv"))
         if variables is None:
-            return f"{name}: no dataset {dataset!r} in dictionary {self.dictionary_id}"
-        expected = [
+            return None
+        return [
             f"pseudoniem_{type_}{suffix}"
             for type_ in manifest.pseudonym_types
             for suffix in ("", "_sleutelversie", "_status")
         ] + list(variables)
+
+    def header_problem(self, name: str, header: list[str], manifest: Manifest) -> str | None:
+        """Why a CSV file's header is not its dataset's columns (names of others never shown)."""
+        dataset = name.removesuffix(".csv")
+        expected = self.columns(name, manifest)
+        if expected is None:
+            return f"{name}: no dataset {dataset!r} in dictionary {self.dictionary_id}"
         if header == expected:
             return None
         missing = [column for column in expected if column not in header]
