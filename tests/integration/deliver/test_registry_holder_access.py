@@ -20,7 +20,7 @@ from aanlevering.cli.registry_holder import write_demo_config
 from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.deliver.manifest import Manifest, idempotency_key
 from aanlevering.deliver.receipt import RejectedDelivery
-from conftest import stage
+from conftest import PATIENT, stage
 from support.registry_holder import RegistryHolder
 from support.servers import free_port
 
@@ -152,3 +152,23 @@ def test_a_forwarder_acts_only_for_a_named_known_provider(
     spoof = requests.get(url, headers=_as(holder, B, **{"On-Behalf-Of": A}), timeout=5)
     assert spoof.status_code == 403
     assert json.loads(spoof.text)["detail"].startswith("hospital 'hospital-b' may not act")
+
+
+def test_a_forwarder_sees_only_its_registrations_in_the_ledger(
+    holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """LNAZ's forwarder key acts for A at LDTR only: A's DICA deliveries are not its business."""
+    system = "https://aanlevering.example/fhir/NamingSystem/pseudonym/dica-dsaa/NGG"
+    patient = {**PATIENT, "identifier": [{"system": system, "value": "NGG:v1:abc"}]}
+    manifest = replace(
+        stage(tmp_path / "dica", registration="dica-dsaa", patients=[patient]),
+        provider_id=A,
+        idempotency_key=idempotency_key(A, "dica-dsaa", "2026-03", 1),
+    )
+    HttpsChannel(holder.endpoint("dica-dsaa"), _key(holder, A), timeout=10).send(
+        tmp_path / "dica", manifest
+    )
+    assert [e["registration"] for e in _ledger(holder, A)] == ["dica-dsaa"]
+    forwarder = {"Authorization": "Bearer forwarder-secret", "On-Behalf-Of": A}
+    seen = requests.get(f"{holder.base_url}/ledger", headers=forwarder, timeout=5)
+    assert seen.status_code == 200 and seen.json() == []

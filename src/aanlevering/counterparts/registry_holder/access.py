@@ -9,7 +9,9 @@ rules are HTTP-free so the SFTP inbox applies the same ones (decision 0222).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aanlevering.counterparts.registry_holder.config import ReceiverConfig
 from aanlevering.deliver.manifest import Manifest, idempotency_key, is_plain_name
@@ -111,3 +113,16 @@ def check_manifest(caller: Caller, registration: str, key: str, manifest: Manife
         )
     if manifest.source_manifest_sha256 and caller.forwarder is None:
         raise Denied(400, "only a forwarder may set source_manifest_sha256")
+
+
+def visible(caller: Caller, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The ledger entries of the caller's provider it may read (decision 0439).
+
+    A forwarder reads only the registrations it delivers to, as it may only
+    write and fetch receipts there (:func:`check_key`).
+    """
+    return [
+        dict(entry)
+        for entry in entries
+        if caller.registrations is None or entry.get("registration") in caller.registrations
+    ]

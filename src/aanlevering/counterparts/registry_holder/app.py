@@ -264,8 +264,11 @@ def create_app(
 
     @app.get("/ledger")
     def ledger(caller: Caller) -> list[dict[str, Any]]:
-        """The caller's own receipted deliveries (never another provider's)."""
-        return store.ledger(provider=caller.provider)
+        """The caller's own receipted deliveries (never another provider's).
+
+        A forwarder sees only the registrations it delivers to (decision 0439).
+        """
+        return access.visible(caller, store.ledger(provider=caller.provider))
 
     _add_guards(app, config, faults, audit)
     return app
