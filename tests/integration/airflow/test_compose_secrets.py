@@ -46,6 +46,9 @@ def _mounts(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
     return found
 
 
+CATALOGUE = "./schemas/catalogue"
+
+
 def test_each_secret_volume_is_mounted_by_its_own_service_only(services: dict[str, Any]) -> None:
     for volume, owner in SECRET_VOLUMES.items():
         users = {name for name, service in services.items() if volume in _mounts(service)}
@@ -55,7 +58,11 @@ def test_each_secret_volume_is_mounted_by_its_own_service_only(services: dict[st
     for name in hospital - {INIT}:
         assert _mounts(services[name])["hospital-secrets"][1] == "ro", name
     for name in ("ttp", "registry-holder"):
-        assert set(_mounts(services[name])) == {f"{name}-data"}, name
+        assert set(_mounts(services[name])) - {CATALOGUE} == {f"{name}-data"}, name
+    # The registry holder reads its registrations' terms from the public catalogue, read-only
+    # (decision 0435); the TTP needs no catalogue at run time.
+    assert _mounts(services["registry-holder"])[CATALOGUE][1] == "ro"
+    assert CATALOGUE not in _mounts(services["ttp"])
 
 
 def test_the_hospital_keys_reach_only_the_services_that_run_tasks(
