@@ -39,7 +39,7 @@ def test_a_file_overwritten_while_the_commit_checks_never_gets_a_receipt_for_oth
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     """Re-uploading a file during the commit's checks must not swap what is stored."""
-    patients: list[dict[str, object]] = [{**PATIENT, "id": f"p-{n}"} for n in range(8000)]
+    patients: list[dict[str, object]] = [{**PATIENT, "id": f"p-{n}"} for n in range(30000)]
     manifest = stage(tmp_path / "d", patients=patients)
     for item in manifest.transferred():
         assert _put(registry_holder, manifest, item.name, (tmp_path / "d" / item.name).read_bytes())
@@ -48,8 +48,13 @@ def test_a_file_overwritten_while_the_commit_checks_never_gets_a_receipt_for_oth
     assert len(swapped) == len(original) and swapped != original
     answers: list[requests.Response] = []
     committing = threading.Thread(target=lambda: answers.append(_commit(registry_holder, manifest)))
+    # The commit's checks run while its private copy is there (decision 0430): overwrite
+    # then, not after a guessed sleep (on a quiet machine the commit was over by then).
+    checking = _stored(registry_holder, manifest).parent / ".checking"
     committing.start()
-    time.sleep(0.3)  # past the first look at the files; the checks of 8000 resources take longer
+    deadline = time.monotonic() + 30
+    while not checking.exists() and committing.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.0005)
     overwrites = []
     while committing.is_alive():
         overwrites.append(_put(registry_holder, manifest, "Patient.ndjson", swapped).status_code)
