@@ -21,6 +21,7 @@ functions say the same per value in Python and pin them in tests.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ _EMAIL_SEPARATORS = r"[;,\t\n\f\r ]+"
 def words(value: str) -> tuple[str, ...]:
     """The lower-case tokens of ``value``, in order (as the guard splits values)."""
     return tuple(token for token in _SPLIT.split(value.lower()) if token)
+
+
+#: :func:`words` remembered: names and given names repeat across a million patients.
+_name_words = functools.lru_cache(maxsize=1 << 16)(words)
 
 
 @dataclass(frozen=True)
@@ -209,7 +214,7 @@ def email_phrases(values: Iterable[str | None]) -> dict[str, str]:
 
 
 def _initials(value: str | None) -> set[str]:
-    return {token[0] for token in words(value or "") if token.isalpha()}
+    return {token[0] for token in _name_words(value or "") if token.isalpha()}
 
 
 def name_phrases(
@@ -228,18 +233,18 @@ def name_phrases(
     found: dict[str, str] = {}
     titled: dict[str, str] = {}
     for row in rows:
-        given = [g for g in words(row.get("given_names") or "") if len(g) >= 2]
+        given = [g for g in _name_words(row.get("given_names") or "") if len(g) >= 2]
         initials = _initials(row.get("initials")) | {g[0] for g in given if g.isalpha()}
         for prefix_field, name_field in (
             ("own_prefix", "own_name"),
             ("partner_prefix", "partner_name"),
         ):
-            family = words(row.get(name_field) or "")
+            family = _name_words(row.get(name_field) or "")
             if not family or not searched.isdisjoint(family):
                 continue  # found alone already
             anchor = _longest(family)
             name = " ".join(family)
-            full = " ".join((*words(row.get(prefix_field) or ""), *family))
+            full = " ".join((*_name_words(row.get(prefix_field) or ""), *family))
             if full != name:
                 found[full] = anchor
             for written in {full, name}:  # with the prefix and without ("mw. Groot")
@@ -274,7 +279,9 @@ def common_family_rows(table: pa.Table, searched: frozenset[str]) -> list[dict[s
         has_name = pc.and_(
             pc.is_valid(lowered), pc.greater(pc.utf8_length(pc.utf8_trim_whitespace(lowered)), 0)
         )
-        alone = pc.is_in(pa.array(range(table.num_rows)), value_set=searched_rows)
+        alone_rows = np.zeros(table.num_rows, dtype=bool)
+        alone_rows[searched_rows.to_numpy(zero_copy_only=False)] = True
+        alone = pa.array(alone_rows)
         this = pc.and_(has_name, pc.invert(alone))
         mask = this if mask is None else pc.or_(mask, this)
     if mask is None:
@@ -297,8 +304,7 @@ def build(tables: Iterable[pa.Table], searched: frozenset[str]) -> Phrases:
     """The run's phrases, from its identity tables; ``searched``: the name tokens searched alone."""
     streets: dict[str, str] = {}
     emails: dict[str, str] = {}
-    names: dict[str, str] = {}
-    titled: dict[str, str] = {}
+    family_rows: dict[tuple[tuple[str, str | None], ...], dict[str, str | None]] = {}
     for table in tables:
         if "street" in table.column_names and table.column("street").null_count < table.num_rows:
             address = pa.table({c: _strings(table, c) for c in _ADDRESS})
@@ -308,9 +314,9 @@ def build(tables: Iterable[pa.Table], searched: frozenset[str]) -> Phrases:
         if "email" in table.column_names:
             distinct = pc.unique(pc.drop_null(table.column("email"))).to_pylist()
             emails.update(email_phrases(distinct))
-        phrases, after_title = name_phrases(common_family_rows(table, searched), searched)
-        names.update(phrases)
-        titled.update(after_title)
+        for row in common_family_rows(table, searched):  # a patient is in several tables
+            family_rows.setdefault(tuple(sorted(row.items())), row)
+    names, titled = name_phrases(family_rows.values(), searched)
     anchors = {*streets.values(), *emails.values(), *names.values(), *titled.values()}
     by_kind = {STREET: frozenset(streets), EMAIL: frozenset(emails), NAME: frozenset(names)}
     return Phrases({k: v for k, v in by_kind.items() if v}, frozenset(anchors), frozenset(titled))
