@@ -445,12 +445,7 @@ def _fast_candidate_lines(
     """
     if lines.null_count or not len(lines):
         return _candidate_lines(lines, tokens, json_text)
-    lines = lines.cast(pa.large_string())
-    all_offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
-    offsets = all_offsets[lines.offset : lines.offset + len(lines) + 1]
-    data = lines.buffers()[2]
-    body = data[int(offsets[0]) : int(offsets[-1])].to_pybytes() if data is not None else b""
-    offsets = offsets - offsets[0]
+    body, offsets = phone_numbers.line_bytes(lines)
     raw = np.frombuffer(body, dtype=np.uint8)
     if json_text and b"\\" in body:
         starts = np.zeros(len(raw), dtype=bool)

@@ -145,15 +145,24 @@ def _digit_runs(digit: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.n
     return first[keep], last[keep]
 
 
-def _number_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """The digit runs of ``lines`` that may be numbers (:func:`_digit_runs`), and their lines."""
-    nothing = (pa.array([], pa.large_string()), np.zeros(0, dtype=np.int64))
+def line_bytes(lines: pa.Array) -> tuple[bytes, np.ndarray]:
+    """The bytes of a string array's lines end to end, and each line's start (plus the end).
+
+    Both the guard's token pass and the phone pass work on the bytes of a chunk
+    of lines at once; this is the one place that lays them out.
+    """
     lines = lines.cast(pa.large_string())
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     offsets = offsets[lines.offset : lines.offset + len(lines) + 1]
     data = lines.buffers()[2]
     body = data[int(offsets[0]) : int(offsets[-1])].to_pybytes() if data is not None else b""
-    offsets = offsets - offsets[0]
+    return body, offsets - offsets[0]
+
+
+def _number_runs(lines: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """The digit runs of ``lines`` that may be numbers (:func:`_digit_runs`), and their lines."""
+    nothing = (pa.array([], pa.large_string()), np.zeros(0, dtype=np.int64))
+    body, offsets = line_bytes(lines)
     raw = np.frombuffer(body, dtype=np.uint8)
 
     def line_starts(size: int, at: np.ndarray) -> np.ndarray:
