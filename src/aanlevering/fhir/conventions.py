@@ -86,13 +86,14 @@ TYPE_DEFINITIONS: dict[PseudonymType, tuple[str, str]] = {
 }
 
 
-def pseudonym_system(registration_id: str, type_: PseudonymType) -> str:
-    """Identifier.system of one pseudonym type of one registration.
+def pseudonym_system(registration_id: str, type_: PseudonymType | str) -> str:
+    """Identifier.system of one pseudonym type (or its code) of one registration.
 
     Keys are per registration, so equal values of different registrations are
     different identifiers: the registration is part of the namespace.
     """
-    return f"{BASE}/NamingSystem/pseudonym/{registration_id}/{type_.value}"
+    code = type_.value if isinstance(type_, PseudonymType) else type_
+    return f"{BASE}/NamingSystem/pseudonym/{registration_id}/{code}"
 
 
 def questionnaire_url(dictionary_id: str, dataset: str) -> str:

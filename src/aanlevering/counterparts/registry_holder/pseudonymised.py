@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aanlevering.events.guard import contains_probable_bsn
-from aanlevering.fhir.conventions import BASE
+from aanlevering.fhir.conventions import pseudonym_system
 
 __all__ = ["BSN_SYSTEM", "Pseudonymised", "contains_probable_bsn"]
 
@@ -28,9 +28,7 @@ class Pseudonymised:
     """The identifier and BSN checks of one delivery's resources."""
 
     def __init__(self, registration: str, pseudonym_types: Iterable[str]) -> None:
-        self.systems = frozenset(
-            f"{BASE}/NamingSystem/pseudonym/{registration}/{type_}" for type_ in pseudonym_types
-        )
+        self.systems = frozenset(pseudonym_system(registration, t) for t in pseudonym_types)
         self.registration = registration
 
     def __repr__(self) -> str:
