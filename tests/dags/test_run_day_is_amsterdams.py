@@ -23,23 +23,14 @@ import pendulum
 
 from aanlevering.periods import run_day
 from conftest import REPO
+from support.time_zones import AMSTERDAM, zone_on_another_day
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 FIRST_TASK = """
 from types import SimpleNamespace
 from aanlevering.airflow import callables
 context = {"params": {"period": "2026-Q3"}, "run_id": "manual__tz", "dag_run": None}
 callables.start_run("dica-dsaa", "quarter", context)
 """
-
-
-def _zone_on_another_day(now: datetime) -> str:
-    """A fixed-offset zone (POSIX sign: Etc/GMT-14 is UTC+14) whose date is not Amsterdam's."""
-    here = now.astimezone(AMSTERDAM).date()
-    for zone in ("Etc/GMT-14", "Etc/GMT+12"):
-        if now.astimezone(ZoneInfo(zone)).date() != here:
-            return zone
-    raise AssertionError("one of UTC+14 and UTC-12 is always on another day")
 
 
 def test_the_scheduled_run_at_midnight_in_amsterdam_has_the_new_day() -> None:
@@ -50,7 +41,7 @@ def test_the_scheduled_run_at_midnight_in_amsterdam_has_the_new_day() -> None:
 
 def test_the_first_task_records_amsterdams_day_whatever_the_workers_zone(tmp_path: Path) -> None:
     now = datetime.now(UTC) + timedelta(seconds=5)
-    zone = _zone_on_another_day(now)
+    zone = zone_on_another_day(now)
     home = tmp_path / "home"
     env = {
         **os.environ,

@@ -18,21 +18,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from support.time_zones import AMSTERDAM, zone_on_another_day
+
 REPO = Path(__file__).resolve().parents[3]
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
-
-def _zone_on_another_day(now: datetime) -> str:
-    here = now.astimezone(AMSTERDAM).date()
-    for zone in ("Etc/GMT-14", "Etc/GMT+12"):  # POSIX sign: Etc/GMT-14 is UTC+14
-        if now.astimezone(ZoneInfo(zone)).date() != here:
-            return zone
-    raise AssertionError("one of UTC+14 and UTC-12 is always on another day")
 
 
 def test_rebuilt_projections_are_as_of_amsterdams_day(tmp_path: Path) -> None:
     now = datetime.now(UTC) + timedelta(seconds=5)
-    zone = _zone_on_another_day(now)
+    zone = zone_on_another_day(now)
     home = tmp_path / "home"
     env = {
         **os.environ,
