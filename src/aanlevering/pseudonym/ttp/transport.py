@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 import msgspec
 import requests
-import urllib3
 
+from aanlevering.bounded_answers import AnswerTooSlow, read_capped
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from aanlevering.tls import ClientTLS, redirect_refusal
@@ -40,7 +40,6 @@ ANSWER_LIMIT = 64 * 1024 * 1024
 ANSWER_LIMIT_TEXT = "64 MiB"
 #: Seconds one attempt may take from sending to the answer's last byte (decision 0441).
 DEFAULT_ANSWER_TIMEOUT = 120.0
-_CHUNK = 64 * 1024
 
 
 class _TooSlow(Exception):
@@ -215,31 +214,14 @@ class Transport:
 
 
 def _body(response: requests.Response, deadline: float, what: str) -> bytes:
-    """The whole answer body: TTPError past :data:`ANSWER_LIMIT`, _TooSlow past ``deadline``.
-
-    ``read1`` returns what one read of the socket gives, so a TTP sending a
-    byte now and then (which never trips the read timeout) meets the deadline
-    between two reads.
-    """
-    declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > ANSWER_LIMIT:
-        raise _too_long(what)
-    body = bytearray()
-    raw = response.raw
+    """The whole answer body: TTPError past :data:`ANSWER_LIMIT`, _TooSlow past ``deadline``."""
     try:
-        while True:
-            if time.monotonic() > deadline:
-                raise _TooSlow
-            chunk = raw.read1(_CHUNK, decode_content=True)
-            if not chunk:
-                return bytes(body)
-            body += chunk
-            if len(body) > ANSWER_LIMIT:
-                raise _too_long(what)
-    except urllib3.exceptions.ReadTimeoutError:
-        raise requests.Timeout("ReadTimeout") from None
-    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as error:
-        raise requests.ConnectionError(type(error).__name__) from None
+        body, whole = read_capped(response, ANSWER_LIMIT, deadline)
+    except AnswerTooSlow:
+        raise _TooSlow from None
+    if not whole:
+        raise _too_long(what)
+    return body
 
 
 def _too_long(what: str) -> TTPError:
