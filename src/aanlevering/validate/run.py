@@ -10,6 +10,9 @@ the DataFrame keeps Arrow's row order (a RangeIndex), so an index is a
 position in ``row_refs``. That gives bounded row detail from the one
 validation pass, without COMPLETE (which lists every failing row and value)
 and without a second pass. See docs/decisions/0072-row-detail-from-summary.md.
+``exclude_unexpected_values`` keeps the failing values themselves out of the
+results and the data docs (decision 0470): a column may hold identifiers by a
+mapping error, and a value is never needed to find the row.
 """
 
 from __future__ import annotations
@@ -152,6 +155,10 @@ def validate_dataset(
             # the pandas query text lists every failing index; nothing reads it (a filter
             # of the whole frame per expectation)
             "return_unexpected_index_query": False,
+            # no failing value in the results or the data docs: a mis-mapped identifier
+            # column (a birth date as a date of death) would otherwise be written there
+            # (decision 0470); the row positions stay
+            "exclude_unexpected_values": True,
         },
         run_id=RunIdentifier(run_name=run.run_name, run_time=run.run_time),
     )
