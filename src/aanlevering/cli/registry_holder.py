@@ -242,7 +242,11 @@ def _serve(args: argparse.Namespace) -> int:
     )
     # One audit log per process: the HTTP interface and the SFTP inboxes share its chain.
     audit = ChainedAuditLog(config.audit_log) if config.audit_log is not None else None
-    stop = start_watcher(config.sftp_inboxes, store, audit=audit) if config.sftp_inboxes else None
+    stop = (
+        start_watcher(config.sftp_inboxes, store, audit=audit, limits=config.limits)
+        if config.sftp_inboxes
+        else None
+    )
     expiry = start_expiry(store, config.limits.incoming_max_age_seconds)
     try:
         uvicorn.run(

@@ -5,7 +5,8 @@ hospital uploads it last). The watcher checks it with the same store as the
 HTTP interface and writes ``receipt.json`` (or ``rejected.txt``) next to it.
 Each inbox belongs to one hospital (its SFTP account writes only there), and
 the same rules as over HTTP apply: the manifest must be that hospital's, the
-folder its idempotency key, the file names plain (:mod:`.access`). Every
+folder its idempotency key, the file names plain (:mod:`.access`), and the same
+limits on files and bytes per delivery (:mod:`.inbox_caps`). Every
 delivery it decides on gets a line in the registry holder's audit trail
 (``peer`` ``sftp``; registration and key only once :mod:`.access` accepted them).
 
@@ -25,13 +26,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aanlevering.counterparts.common.audit import ChainedAuditLog
-from aanlevering.counterparts.registry_holder import access
+from aanlevering.counterparts.registry_holder import access, inbox_caps
 from aanlevering.counterparts.registry_holder.checks import summarise
+from aanlevering.counterparts.registry_holder.config import ReceiverLimits
 from aanlevering.counterparts.registry_holder.store import Conflict, DeliveryStore, Rejected
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
 from aanlevering.errors import DeliveryError
 
 log = logging.getLogger(__name__)
+#: The registry holder's default limits, for callers that pass none.
+DEFAULT_LIMITS = ReceiverLimits()
 
 
 def _audit(
@@ -69,6 +73,8 @@ def _write_new(folder: Path, name: str, text: str) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())  # renamed to receipt.json: whole after a power cut too
     return path
 
 
@@ -79,9 +85,17 @@ def _links(folder: Path) -> list[str]:
 
 
 def process_inbox_once(
-    inbox: Path, store: DeliveryStore, provider: str, audit: ChainedAuditLog | None = None
+    inbox: Path,
+    store: DeliveryStore,
+    provider: str,
+    audit: ChainedAuditLog | None = None,
+    limits: ReceiverLimits = DEFAULT_LIMITS,
 ) -> int:
-    """Receipt every complete, unreceipted delivery folder in ``provider``'s ``inbox``."""
+    """Receipt every complete, unreceipted delivery folder in ``provider``'s ``inbox``.
+
+    ``limits``: the registry holder's, as over HTTPS (files, bytes, manifest size per
+    delivery; decision 0473).
+    """
     done = 0
     for manifest_path in sorted(inbox.glob(f"*/{MANIFEST_NAME}")):
         folder = manifest_path.parent
@@ -96,7 +110,9 @@ def process_inbox_once(
                 raise access.Denied(
                     400, f"a delivery holds regular files only; symbolic links: {links[:5]!r}"
                 )
+            inbox_caps.check_folder(folder, limits)
             manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
+            inbox_caps.check_manifest(manifest, limits)
             caller = access.Caller(provider)
             access.check_key(caller, manifest.registration, folder.name)
             access.check_manifest(caller, manifest.registration, folder.name, manifest)
@@ -127,6 +143,7 @@ def start_watcher(
     store: DeliveryStore,
     interval: float = 0.5,
     audit: ChainedAuditLog | None = None,
+    limits: ReceiverLimits = DEFAULT_LIMITS,
 ) -> threading.Event:
     """Poll the inboxes (folder -> owning hospital) in a daemon thread; set the event to stop."""
     stop = threading.Event()
@@ -135,7 +152,7 @@ def start_watcher(
         while not stop.is_set():
             for inbox, provider in inboxes.items():
                 try:
-                    process_inbox_once(inbox, store, provider, audit)
+                    process_inbox_once(inbox, store, provider, audit, limits)
                 except OSError:
                     log.exception("SFTP inbox %s could not be processed", inbox)
             stop.wait(interval)

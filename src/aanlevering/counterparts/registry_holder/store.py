@@ -1,8 +1,8 @@
 """Where the reference registry holder keeps what it received, and its receipts.
 
-One folder per provider and idempotency key
-(``deliveries/<provider>/<key>/``); the receipt file is written last and is
-what makes a delivery count. A second commit of the same key returns the
+One folder per provider and idempotency key (``deliveries/<provider>/<key>/``);
+the receipt file is written last, whole (temp, fsync, rename: decision 0472),
+and is what makes a delivery count. A second commit of the same key returns the
 stored receipt (``duplicate``); a different manifest under a used key is a
 conflict. Receipts name provider, key, the sha256 of the provider's manifest
 and the record counts, so the hospital can check them (decision 0221).
@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aanlevering.counterparts.common.whole_files import write_whole
 from aanlevering.counterparts.registry_holder.checks import check_delivery
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, is_plain_name, write_manifest
@@ -169,7 +170,7 @@ class DeliveryStore:
                 provider=provider,
                 manifest_sha256=manifest.provider_sha256(),
             )
-            (target / RECEIPT_NAME).write_text(receipt.to_json(), encoding="utf-8")
+            write_whole(target / RECEIPT_NAME, receipt.to_json())  # decision 0472
             self._append_ledger(manifest, receipt)
             log.info("receipted %s", manifest.idempotency_key)
             return receipt
