@@ -12,13 +12,21 @@ import csv
 import io
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from conftest import CATALOGUE, World, identity_values
+import pytest
+import requests
+
+from aanlevering.pipeline.lock import LockScope, acquire, release
+from conftest import CATALOGUE, World, fhir_identity_values, identity_values
 from support.leaks import LeakFinder
+
+#: Where the LDTR runs deliver (a folder of ``world.home``).
+OUTBOX = "outbox-leaks"
 
 
 def _rewrite_operaties(source: Path, change: Callable[[dict[str, str]], None]) -> None:
@@ -58,7 +66,7 @@ def _run_dsaa(world: World, catalogue: Path, source: Path) -> subprocess.Complet
 
 def _written(world: World) -> list[Path]:
     """Every file the hospital's side and its counterparties wrote (keys left out)."""
-    roots = (world.home / "var", world.holder.home / "storage")
+    roots = (world.home / "var", world.holder.home / "storage", world.home / OUTBOX)
     written = [
         p
         for root in roots
@@ -109,3 +117,226 @@ def test_a_birth_date_mapped_to_a_clinical_date_leaves_no_birth_date_behind(
     assert (world.home / "var" / "reports").exists()
     planted = births | identity_values(world.demo)
     assert leaks_left(world, planted, result.stdout, result.stderr) == []
+
+
+def _with_free_text(catalogue: Path) -> None:
+    """The DSAA dictionary gets a free-text ``opmerking``, mapped from CSV and FHIR."""
+    dictionary = catalogue / "dictionaries" / "dsaa" / "2026.1.yaml"
+    dictionary.write_text(
+        dictionary.read_text(encoding="utf-8").replace(
+            "      - {name: datum_operatie,",
+            "      - {name: opmerking, type: string, max_length: 500}\n"
+            "      - {name: datum_operatie,",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    registration = catalogue / "registrations" / "dica-dsaa.yaml"
+    registration.write_text(
+        registration.read_text(encoding="utf-8")
+        .replace(
+            "          ASA: asa_klasse\n",
+            "          ASA: asa_klasse\n          OPMERKING: opmerking\n",
+        )
+        .replace(
+            "          datum_operatie: performedDateTime\n",
+            "          datum_operatie: performedDateTime\n          opmerking: note.text\n",
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_an_output_guard_hit_leaves_no_identifier_behind(world: World, tmp_path: Path) -> None:
+    """The guard finds the BSN, name and phone in free text: nothing of them stays anywhere."""
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    _with_free_text(catalogue)
+    source = tmp_path / "export"
+    shutil.copytree(world.demo / "csv-utf8", source)
+    planted: set[str] = set()
+
+    def plant(row: dict[str, str]) -> None:
+        row["OPMERKING"] = f"teruggebeld 06-{row['BSN'][:8]}, bsn {row['BSN']} geverifieerd"
+        planted.update({row["BSN"], f"06-{row['BSN'][:8]}"})
+
+    _rewrite_operaties(source, plant)
+    result = _run_dsaa(world, catalogue, source)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "delivery blocked" in result.stderr
+    planted |= identity_values(world.demo)
+    assert leaks_left(world, planted, result.stdout, result.stderr) == []
+
+
+def _admin(world: World) -> dict[str, str]:
+    key = (world.home / "ttp" / "clients" / "ttp-admin.key").read_text().strip()
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _arm_ttp(world: World, count: int, mode: str = "error", hang: float = 0) -> None:
+    response = requests.post(
+        world.ttp.url + "/admin/faults",
+        json={"count": count, "mode": mode, "hang_seconds": hang},
+        headers=_admin(world),
+        timeout=5,
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("mode", ["error", "hang"])
+def test_a_ttp_that_fails_leaves_no_identifier_behind(world: World, mode: str) -> None:
+    """The TTP answers 500, or not in time, past every retry: the run stops, exit non-zero."""
+    _arm_ttp(world, 50, mode, hang=3)
+    try:
+        result = _cli(
+            world,
+            CATALOGUE,
+            "run",
+            "--registration",
+            "dica-dsaa",
+            "--input",
+            str(world.demo / "csv-utf8"),
+            "--period",
+            "2026-Q1",
+        )
+    finally:
+        _arm_ttp(world, 0)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert "TTP" in result.stderr
+    planted = identity_values(world.demo)
+    assert leaks_left(world, planted, result.stdout, result.stderr) == []
+
+
+def _run_cli(
+    world: World, period: str, *extra: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    arguments = ["--registration", "dica-dsaa", "--input", str(world.demo / "csv-utf8")]
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aanlevering.cli.main",
+            "run",
+            *arguments,
+            "--period",
+            period,
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        env={
+            **world.env,
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+            **env,
+        },
+        check=False,
+        timeout=300,
+    )
+
+
+def test_a_run_turned_away_by_the_lock_leaves_no_identifier_behind(world: World) -> None:
+    scope = LockScope(world.settings.provider_id, "dica-dsaa", "2026-Q2")
+    with world.store() as store:
+        acquire(store, scope, "another-run")
+    try:
+        result = _run_cli(world, "2026-Q2", AANLEVERING_RUN_LOCK_WAIT="0")
+    finally:
+        with world.store() as store:
+            release(store, scope, "another-run", "failed")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "another-run" in result.stderr
+    assert leaks_left(world, identity_values(world.demo), result.stdout, result.stderr) == []
+
+
+def test_a_delivery_the_registry_holder_keeps_refusing_leaves_no_identifier_behind(
+    world: World,
+) -> None:
+    world.holder.faults(fail_commits=100)
+    try:
+        result = _run_cli(world, "2026-Q3")
+    finally:
+        world.holder.faults(fail_commits=0)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert leaks_left(world, identity_values(world.demo), result.stdout, result.stderr) == []
+
+
+def _only_in_private_run_folders(world: World, leaks: list[tuple[str, str]]) -> None:
+    """Identifiers a stopped run keeps for its rerun: in its run folder only, 0600 files."""
+    staging = world.settings.staging_dir
+    for where, _ in leaks:
+        path = Path(where)
+        assert path.is_relative_to(staging), where
+        assert any(part.startswith("run-") for part in path.relative_to(staging).parts), where
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, where
+
+
+_PARTIAL_RUN = """
+import os, sys
+from datetime import date
+from pathlib import Path
+from aanlevering.catalogue import load_catalogue
+from aanlevering.events.factory import open_event_store
+from aanlevering.periods import Period
+from aanlevering.pipeline.run import RunRequest, start_state
+from aanlevering.pipeline.stages import STAGE_NAMES, STAGES, RunContext, execute_stage
+from aanlevering.pipeline.state import MemoryRunState
+from aanlevering.runs.ports import default_ports
+from aanlevering.settings import load_settings
+
+registration, source, period, last, outbox = sys.argv[1:6]
+settings = load_settings()
+config = load_catalogue(settings.catalogue_dir).get(registration)
+store = open_event_store(settings.event_store_url)
+request = RunRequest(
+    registration, Path(source), Period.parse(period), today=date(2026, 11, 22), outbox=Path(outbox)
+)
+state = start_state(MemoryRunState, config, settings, request)
+ctx = RunContext.from_values(config, settings, default_ports(settings, store), state.values())
+for stage in STAGES[: STAGE_NAMES.index(last) + 1]:
+    execute_stage(stage, ctx, state)
+os._exit(137)  # killed right after this stage: no clean-up, no lock release
+"""
+
+KILL_AFTER = ("extract", "validate", "pseudonymise", "build_output")
+
+
+@pytest.mark.parametrize("last", KILL_AFTER)
+def test_a_run_killed_between_stages_keeps_identifiers_only_privately_until_its_rerun(
+    world: World, last: str
+) -> None:
+    """LDTR (monthly, FHIR) killed after a stage: its rerun finishes and leaves nothing."""
+    period = f"2026-{KILL_AFTER.index(last) + 1:02d}"
+    source = world.demo / "fhir-bulk" / "ldtr"
+    env = {**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    killed = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _PARTIAL_RUN,
+            "ldtr",
+            str(source),
+            period,
+            last,
+            str(world.home / OUTBOX),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert killed.returncode == 137, killed.stderr[-2000:]
+    planted = fhir_identity_values(world.demo)
+    _only_in_private_run_folders(world, leaks_left(world, planted, killed.stdout, killed.stderr))
+    arguments = ["--registration", "ldtr", "--input", str(source), "--period", period]
+    arguments += ["--outbox", str(world.home / OUTBOX)]
+    rerun = subprocess.run(
+        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert leaks_left(world, planted, rerun.stdout, rerun.stderr) == []
