@@ -340,3 +340,127 @@ def test_a_run_killed_between_stages_keeps_identifiers_only_privately_until_its_
     )
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert leaks_left(world, planted, rerun.stdout, rerun.stderr) == []
+
+
+_SCHEDULED_RUN = """
+import sys
+from datetime import date
+from pathlib import Path
+from aanlevering.errors import TTPError
+from aanlevering.pipeline.stages import STAGE_NAMES
+from aanlevering.runs.steps import release_failed_run, run_stage, start_run
+
+source, period, run_id = sys.argv[1:4]
+summary = start_run(
+    "dica-dsaa", period, today=date(2026, 11, 22), input_path=Path(source), run_id=run_id
+)
+try:
+    for name in STAGE_NAMES[1:]:
+        run_stage(name, summary["run_dir"], registration_id="dica-dsaa", run_id=run_id)
+except TTPError as error:
+    print(f"failed: {error}", file=sys.stderr)
+    release_failed_run("dica-dsaa", period, run_id)  # no retries left
+    sys.exit(3)
+"""
+
+
+def test_a_scheduled_run_that_fails_for_good_keeps_identifiers_privately_until_the_purge(
+    world: World,
+) -> None:
+    """The Airflow task path (a run folder per run) with the TTP failing past every retry.
+
+    Its run folder stays for inspection until the retention (decision 0150): the
+    identifiers in it are 0600 files there and nowhere else, and the purge takes them.
+    """
+    env = {**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    _arm_ttp(world, 50)
+    try:
+        failed = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _SCHEDULED_RUN,
+                str(world.demo / "csv-utf8"),
+                "2026-Q1",
+                "leaks",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        _arm_ttp(world, 0)
+    assert failed.returncode == 3, failed.stderr[-2000:]
+    planted = identity_values(world.demo)
+    kept = leaks_left(world, planted, failed.stdout, failed.stderr)
+    assert kept  # the run folder holds the extract for a retry or an inspection
+    _only_in_private_run_folders(world, kept)
+    purge = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aanlevering.cli.main",
+            "staging",
+            "purge",
+            "--older-than-days",
+            "0",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert purge.returncode == 0, purge.stderr[-2000:]
+    assert leaks_left(world, planted, purge.stdout, purge.stderr) == []
+
+
+@pytest.mark.parametrize("export", ["csv-utf8", "fhir-bulk/dica-dsaa"])
+def test_an_export_with_bad_rows_is_blocked_and_leaves_no_identifier_behind(
+    world: World, export: str
+) -> None:
+    """The demo's bad rows (malformed BSNs, dates, postcodes, codes): blocked, nothing kept."""
+    arguments = ["--registration", "dica-dsaa", "--input", str(world.bad_demo / export)]
+    result = subprocess.run(
+        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments, "--period", "2026-Q2"],
+        env={**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    planted = identity_values(world.bad_demo) | fhir_identity_values(world.bad_demo)
+    assert leaks_left(world, planted, result.stdout, result.stderr) == []
+
+
+def _shift_into(column: str, identifier: str) -> Callable[[dict[str, str]], None]:
+    def change(row: dict[str, str]) -> None:  # an export whose columns slid by one
+        row[column] = row[identifier]
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("column", "identifier"),
+    [
+        ("KREATININE", "BSN"),  # an integer column
+        ("OPERATIEDATUM", "GESLACHTSNAAM"),  # a date column
+        ("ASA", "PATIENTNUMMER"),  # a code column
+        ("TECHNIEK", "POSTCODE"),  # a code column with text
+        ("OVERLEDEN_30D", "GEBOORTEDATUM"),  # a yes/no column
+    ],
+)
+def test_identifiers_in_a_clinical_column_of_the_wrong_type_are_never_quoted(
+    world: World, tmp_path: Path, column: str, identifier: str
+) -> None:
+    """Shifted columns: identifiers fail a clinical column's type or codes; none is written."""
+    source = tmp_path / "export"
+    shutil.copytree(world.demo / "csv-utf8", source)
+    _rewrite_operaties(source, _shift_into(column, identifier))
+    result = _run_dsaa(world, CATALOGUE, source)
+    assert result.returncode in (1, 2), result.stderr[-2000:]
+    planted = identity_values(world.demo)
+    assert leaks_left(world, planted, result.stdout, result.stderr) == []
