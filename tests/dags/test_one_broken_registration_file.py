@@ -103,3 +103,13 @@ def test_a_registration_without_frequency_gets_no_yearly_schedule(tmp_path: Path
     with pytest.warns(UserWarning, match=r"ldtr.yaml: 'frequency' must be a non-empty string"):
         dags = build_dags(catalogue)
     assert [t.task_id for t in dags["deliver-ldtr"].tasks] == ["config_error"]
+
+
+def test_staging_is_purged_also_when_the_rebuild_fails(broken_catalogue: Path) -> None:
+    """``events rebuild`` exits 2 over a broken file (decision 0474); the purge still runs."""
+    with pytest.warns(UserWarning):
+        dags = build_dags(broken_catalogue)
+    rebuild = dags["rebuild-projections"]
+    purge = rebuild.task_dict["purge_staging"]
+    assert purge.upstream_task_ids == {"rebuild_projections"}
+    assert purge.trigger_rule == "all_done"

@@ -240,7 +240,10 @@ folders of failed runs older than `AANLEVERING_STAGING_RETENTION_DAYS`.""",
         def rebuild_projections() -> int:
             return callables.cli("events", "rebuild")
 
-        @task(task_id="purge_staging")
+        # Runs also when the rebuild failed (a broken registration file exits 2 there,
+        # decision 0474): staging folders of failed runs hold identifiers and must go
+        # at their retention whatever else is wrong.
+        @task(task_id="purge_staging", trigger_rule="all_done")
         def purge_staging() -> int:
             return callables.cli("staging", "purge")
 

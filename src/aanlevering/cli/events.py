@@ -44,8 +44,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _rebuild(args: argparse.Namespace) -> int:
-    """Project everything from the log; say whether it equals the materialised copy."""
-    from aanlevering.catalogue import load_catalogue
+    """Project everything from the log; say whether it equals the materialised copy.
+
+    A registration file that does not load leaves only its calendar out; it is named
+    on stderr with exit 2 (decision 0474).
+    """
+    from aanlevering.cli.loadable_catalogue import load_loadable, report_broken
     from aanlevering.projections import (
         PROJECTIONS_FILE,
         build_projections,
@@ -54,7 +58,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     )
 
     settings = settings_for(args)
-    catalogue = load_catalogue(settings.catalogue_dir)
+    catalogue, broken = load_loadable(settings.catalogue_dir)  # decision 0474
     with open_event_store(settings.event_store_url) as store:
         document = build_projections(store, catalogue, args.on or run_day())
     previous = settings.home / PROJECTIONS_FILE
@@ -63,7 +67,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     after = digest(json.loads(path.read_text("utf-8")))
     state = "unchanged" if before == after else ("new" if before is None else "changed")
     print(f"rebuilt {path} from {document['last_position']} events: digest {after} ({state})")
-    return 0
+    return report_broken(broken)
 
 
 def _positive_int(text: str) -> int:

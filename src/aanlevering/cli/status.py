@@ -2,7 +2,8 @@
 
 ``--format html`` writes the calendar at a glance (the Deliveries page's own
 renderer, :mod:`aanlevering.obligation.calendar_html`) as one self-contained
-HTML file: to stdout, or to ``--output``.
+HTML file: to stdout, or to ``--output``. A registration file that does not
+load is named on stderr (exit 2) after the others are shown (decision 0474).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from aanlevering.catalogue import load_catalogue
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.cli.loadable_catalogue import load_loadable, report_broken
 from aanlevering.periods import run_day
 
 _MARK = {
@@ -50,11 +51,11 @@ def _status(args: argparse.Namespace) -> int:
     from aanlevering.projections import build_projections
 
     settings = settings_for(args)
-    catalogue = load_catalogue(settings.catalogue_dir)
+    catalogue, broken = load_loadable(settings.catalogue_dir)  # decision 0474
     with open_event_store(settings.event_store_url) as store:
         document = build_projections(store, catalogue, args.on or run_day())
     if args.format == "html":
-        return _html(document, args)
+        return _html(document, args) or report_broken(broken)
     from aanlevering.obligation.calendar_view import calendars
 
     for calendar in calendars(document, args.registration):
@@ -86,7 +87,7 @@ def _status(args: argparse.Namespace) -> int:
             print(f"      {Accounting.from_summary(entry['accounting']).describe()}")
     if not deliveries:
         print("  none yet")
-    return 0
+    return report_broken(broken)
 
 
 def _html(document: dict[str, object], args: argparse.Namespace) -> int:
