@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ import requests
 from aanlevering.pipeline.lock import LockScope, acquire, release
 from conftest import CATALOGUE, World, fhir_identity_values, identity_values
 from support.leaks import LeakFinder
+from support.servers import PYTHON, ServerProcess, running_server
 
 #: Where the LDTR runs deliver (a folder of ``world.home``).
 OUTBOX = "outbox-leaks"
@@ -463,4 +465,100 @@ def test_identifiers_in_a_clinical_column_of_the_wrong_type_are_never_quoted(
     result = _run_dsaa(world, CATALOGUE, source)
     assert result.returncode in (1, 2), result.stderr[-2000:]
     planted = identity_values(world.demo)
+    assert leaks_left(world, planted, result.stdout, result.stderr) == []
+
+
+def _damage_csv(source: Path, how: str) -> set[str]:
+    """Damage the second data row of the operations file ``how``; the identifiers it holds."""
+    file = next(source.glob("dsaa_operaties*.csv"))
+    lines = file.read_text(encoding="utf-8-sig").splitlines(keepends=True)
+    fields = lines[2].rstrip("\n").split(";")
+    planted = {fields[0], fields[1], fields[3]}  # patient number, BSN, family name
+    if how == "extra-field":
+        lines[2] = lines[2].rstrip("\n") + ";Vliet-Kwaadsteniet\n"
+        planted.add("Vliet-Kwaadsteniet")
+    elif how == "open-quote":
+        lines[2] = lines[2].replace(f";{fields[3]};", f';"{fields[3]};', 1)
+    file.write_text("".join(lines), encoding="utf-8")
+    return planted
+
+
+@pytest.mark.parametrize("how", ["extra-field", "open-quote"])
+def test_a_damaged_csv_row_is_reported_without_its_identifiers(
+    world: World, tmp_path: Path, how: str
+) -> None:
+    source = tmp_path / "export"
+    shutil.copytree(world.demo / "csv-utf8", source)
+    planted = _damage_csv(source, how)
+    result = _run_dsaa(world, CATALOGUE, source)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert leaks_left(world, planted, result.stdout, result.stderr) == []
+
+
+def test_a_damaged_fhir_line_is_reported_without_its_identifiers(
+    world: World, tmp_path: Path
+) -> None:
+    source = tmp_path / "export"
+    shutil.copytree(world.demo / "fhir-bulk" / "dica-dsaa", source)
+    patients = source / "Patient.ndjson"
+    lines = patients.read_text(encoding="utf-8").splitlines(keepends=True)
+    patient = json.loads(lines[1])
+    planted = {i["value"] for i in patient.get("identifier", ()) if i.get("value")}
+    planted |= {name["family"] for name in patient.get("name", ()) if name.get("family")}
+    lines[1] = lines[1].rstrip("\n")[:-1] + "\n"  # the closing brace lost
+    patients.write_text("".join(lines), encoding="utf-8")
+    result = _run_dsaa(world, CATALOGUE, source)
+    assert result.returncode != 0, result.stdout[-2000:]
+    assert leaks_left(world, planted, result.stdout, result.stderr) == []
+
+
+TAMPERING = Path(__file__).resolve().parents[1] / "integration" / "ttp" / "tampering_ttp.py"
+
+
+@pytest.fixture(scope="module")
+def tampering(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ServerProcess, Path]]:
+    """The tampering proxy of tests/integration/ttp in front of the world's real TTP."""
+    plan = tmp_path_factory.mktemp("tampering") / "plan.json"
+    plan.write_text("{}")
+    with running_server(
+        [
+            *(PYTHON, str(TAMPERING), "--port", "{port}", "--upstream", world.ttp.url),
+            *("--plan-file", str(plan)),
+        ],
+        log_path=plan.with_name("tampering.log"),
+    ) as server:
+        yield server, plan
+
+
+def _a_bsn(world: World) -> str:
+    file = next((world.demo / "csv-utf8").glob("dsaa_operaties*.csv"))
+    with file.open(encoding="utf-8-sig", newline="") as handle:
+        return next(csv.DictReader(handle, delimiter=";"))["BSN"]
+
+
+@pytest.mark.parametrize(
+    "plan",
+    [
+        {"mode": "same", "type": "NGGV", "batch": 0},
+        {"mode": "echo", "type": "NGGV", "batch": 0},
+        {"mode": "value", "type": "NGGV", "batch": 0, "row": 1, "value": "BSN"},
+        {"mode": "field", "field": "registration", "value": "BSN"},
+    ],
+    ids=["same", "echo", "a-bsn-as-pseudonym", "a-bsn-as-registration"],
+)
+def test_a_ttp_answering_wrong_leaves_no_identifier_behind(
+    world: World, tampering: tuple[ServerProcess, Path], plan: dict[str, object]
+) -> None:
+    """A TTP whose answer is wrong (decision 0440), even one carrying a BSN: nothing kept."""
+    server, plan_file = tampering
+    bsn = _a_bsn(world)
+    plan_file.write_text(json.dumps({k: bsn if v == "BSN" else v for k, v in plan.items()}))
+    try:
+        result = _run_cli(world, "2026-Q1", AANLEVERING_TTP_URL=server.url)
+    finally:
+        plan_file.write_text("{}")
+    assert result.returncode == 2, result.stderr[-2000:]
+    planted = identity_values(world.demo) | {bsn}
     assert leaks_left(world, planted, result.stdout, result.stderr) == []
