@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from aanlevering.counterparts.common.audit import ChainedAuditLog
 from aanlevering.counterparts.registry_holder.config import ReceiverLimits
@@ -21,6 +22,8 @@ from aanlevering.counterparts.registry_holder.store import DeliveryStore
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import RejectedDelivery
+from support.registry_holder import HOSPITAL, REGISTRATIONS, RegistryHolder
+from support.servers import free_port
 from support.sshd import SftpServer
 
 
@@ -112,3 +115,27 @@ def test_a_delivery_within_the_limits_is_receipted(
     )
     store, _ = _send(sftp_server, staged, tmp_path, limits)
     assert [entry["idempotency_key"] for entry in store.ledger()] == [manifest.idempotency_key]
+
+
+def test_the_served_registry_holder_gives_its_inbox_the_configs_limits(
+    sftp_server: SftpServer, staged: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    """``registry-holder serve`` with ``sftp_inboxes`` and ``limits`` in its config."""
+    from aanlevering.cli.registry_holder import write_demo_config
+
+    inbox = sftp_server.root / "ldtr"
+    inbox.mkdir()
+    home = tmp_path / "holder"
+    config_path = write_demo_config(home, HOSPITAL, REGISTRATIONS)
+    config = yaml.safe_load(config_path.read_text())
+    config["limits"] = {"max_files_per_delivery": 1}
+    config["sftp_inboxes"] = {HOSPITAL: [str(inbox)]}
+    config_path.write_text(yaml.safe_dump(config))
+    holder = RegistryHolder(home, free_port(), (home / f"{HOSPITAL}.api-key").read_text().strip())
+    holder.start()
+    try:
+        with pytest.raises(RejectedDelivery, match="at most 1 files"):
+            _channel(sftp_server, inbox).send(*staged)
+    finally:
+        holder.stop()
+    assert list(home.rglob("*.ndjson")) == []
