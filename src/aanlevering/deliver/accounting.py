@@ -1,4 +1,4 @@
-"""Every record of a run accounted for: read, excluded by opt-out, failed, dropped, delivered.
+"""Every record of a run accounted for: outside the period, read, excluded, dropped, delivered.
 
 A run that silently loses records looks like success; these numbers make
 every loss visible (``RunResult``, the ``DeliveryStaged`` event and so the
@@ -7,6 +7,12 @@ more patients without a pseudonym type than
 ``validation.max_unpseudonymised_share`` allows, or zero records delivered
 from an extract that had some. Counts and fixed reason texts only, never
 values or who.
+
+The totals add up (decision 0466): ``records_in_source`` = ``outside_before``
++ ``outside_after`` + ``orphans`` + ``records_read`` (the records in the
+period), and ``records_read`` = ``excluded_optout`` + ``dropped`` +
+``delivered``. ``moved_from`` says how many of the delivered records an
+earlier version of another period held (their date moved; decision 0465).
 """
 
 from __future__ import annotations
@@ -47,6 +53,18 @@ class Accounting:
     without_pseudonym: int = 0
     dropped: int = 0
     delivered: int = 0
+    #: Records of the source dated before / after the period (a related record by its parent's).
+    outside_before: int = 0
+    outside_after: int = 0
+    #: Related records whose parent record is not in the source at all (left out, listed).
+    orphans: int = 0
+    #: Other period -> delivered records an earlier version of that period held (0465).
+    moved_from: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def records_in_source(self) -> int:
+        """Every record the extract read, in the period or not."""
+        return self.records_read + self.outside_before + self.outside_after + self.orphans
 
     def as_summary(self) -> dict[str, Any]:
         """A plain mapping for run state, XCom and printing (counts only)."""
@@ -60,6 +78,11 @@ class Accounting:
             "without_pseudonym": self.without_pseudonym,
             "dropped": self.dropped,
             "delivered": self.delivered,
+            "records_in_source": self.records_in_source,
+            "outside_before": self.outside_before,
+            "outside_after": self.outside_after,
+            "orphans": self.orphans,
+            "moved_from": dict(sorted(self.moved_from.items())),
         }
 
     @classmethod
@@ -77,16 +100,25 @@ class Accounting:
             without_pseudonym=int(raw.get("without_pseudonym", 0)),
             dropped=int(raw.get("dropped", 0)),
             delivered=int(raw.get("delivered", 0)),
+            outside_before=int(raw.get("outside_before", 0)),
+            outside_after=int(raw.get("outside_after", 0)),
+            orphans=int(raw.get("orphans", 0)),
+            moved_from={str(k): int(v) for k, v in (raw.get("moved_from") or {}).items()},
         )
 
     def describe(self) -> str:
-        """One line for people: read, excluded, failed per type, dropped, delivered."""
+        """One line for people: source, outside, read, excluded, failed, dropped, delivered."""
         failed = ", ".join(f"{f.type} {f.patients}" for f in self.failed if f.patients) or "none"
+        moved = "".join(
+            f", moved from {period} {count}" for period, count in sorted(self.moved_from.items())
+        )
         return (
+            f"in the source {self.records_in_source}: outside the period "
+            f"{self.outside_before} before, {self.outside_after} after, orphans {self.orphans}; "
             f"read {self.records_read}, excluded by opt-out {self.excluded_optout}, "
             f"patients {self.patients}, without a pseudonym type: {failed}, "
             f"without any pseudonym {self.without_pseudonym}, "
-            f"dropped {self.dropped}, delivered {self.delivered}"
+            f"dropped {self.dropped}, delivered {self.delivered}{moved}"
         )
 
 

@@ -134,3 +134,32 @@ class StagingPurged(DomainEvent):
     period: str
     idempotency_key: str
     files_removed: int
+
+
+def record_keys_stream(registration: str, period: str, version: int) -> str:
+    """Stream of the record digests one delivered version of a period carried."""
+    return f"record-keys/{registration}.{period}.v{version}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordKeysDelivered(DomainEvent):
+    """Which records one version of a period carries, as keyed digests (decision 0465).
+
+    ``digests`` is the hex text of sorted 8-byte digests, 16 hex digits per
+    record: a keyed hash (the hospital's record-key secret, per registration
+    and provider) of the dataset and its record key, never the key or the
+    source id itself. One event per dataset and part of at most
+    :data:`aanlevering.deliver.record_digests.PART_SIZE` records. A later run
+    of another period reads them to find records delivered there already.
+    """
+
+    event_type: ClassVar[str] = "deliver.RecordKeysDelivered"
+
+    registration: str
+    period: str
+    version: int
+    dataset: str
+    part: int
+    parts: int
+    records: int
+    digests: str = ""

@@ -265,4 +265,12 @@ def _accounting(raw: Any) -> dict[str, Any]:
         "without_pseudonym": int(raw.get("without_pseudonym", 0)),
         "dropped": int(raw.get("dropped", 0)),
         "delivered": int(raw.get("delivered", 0)),
+        "records_in_source": int(raw.get("records_read", 0))
+        + int(raw.get("outside_before", 0))
+        + int(raw.get("outside_after", 0))
+        + int(raw.get("orphans", 0)),
+        "outside_before": int(raw.get("outside_before", 0)),
+        "outside_after": int(raw.get("outside_after", 0)),
+        "orphans": int(raw.get("orphans", 0)),
+        "moved_from": {str(k): int(v) for k, v in sorted((raw.get("moved_from") or {}).items())},
     }

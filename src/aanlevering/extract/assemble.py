@@ -36,6 +36,7 @@ def assemble_extract(
             restricted[dataset.name].rows,
             source_files=files[dataset.name],
             rows_outside_period=restricted[dataset.name].outside,
+            rows_before_period=restricted[dataset.name].before,
             orphan_row_refs=restricted[dataset.name].orphans,
         )
         for dataset in config.dictionary.datasets
@@ -46,6 +47,7 @@ def assemble_extract(
         source_kind=source_kind,
         datasets=datasets,
         rows_outside_period=sum(r.outside for r in restricted.values()),
+        rows_before_period=sum(r.before for r in restricted.values()),
     )
     log.info(
         "extracted %s %s from %s: %s; %d record(s) outside the period",

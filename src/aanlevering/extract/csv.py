@@ -62,6 +62,7 @@ from aanlevering.extract.rows import (
 from aanlevering.extract.select import (
     PeriodDateFailures,
     PeriodSelection,
+    before_mask,
     period_mask,
     referenced_variables,
 )
@@ -160,6 +161,9 @@ class BatchResult:
     rows: Rows
     outside: int = 0
     dropped_keys: dict[str, ArrayLike] = field(default_factory=dict)
+    #: Of ``outside``, the records dated before the period, and their keys (decision 0466).
+    before: int = 0
+    before_keys: dict[str, ArrayLike] = field(default_factory=dict)
 
 
 class DatasetReader:
@@ -331,8 +335,9 @@ class DatasetReader:
                 [cleaned[column] for column in key_columns]
             )
         typed: dict[str, ArrayLike] = {}
-        outside = 0
+        outside = before = 0
         dropped: dict[str, ArrayLike] = {}
+        early: dict[str, ArrayLike] = {}
         if self.period_variable is not None and self.period is not None:
             column = self.column_of[self.period_variable]
             variable = self.dataset.variable(self.period_variable)
@@ -343,6 +348,8 @@ class DatasetReader:
             outside = batch.num_rows - int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
             if outside:
                 left_out = pc.invert(mask)
+                is_before = before_mask(dates, self.period)
+                before = int(pc.sum(pc.cast(is_before, pa.int64())).as_py() or 0)
                 for key in self.key_variables:
                     key_column = self.column_of.get(key)
                     if key_column is not None:
@@ -350,11 +357,15 @@ class DatasetReader:
                         dropped[key] = cast_text(
                             pc.filter(cleaned[key_column], left_out), key_type, self.spec
                         )
+                        early[key] = cast_text(
+                            pc.filter(cleaned[key_column], is_before), key_type, self.spec
+                        )
                 cleaned = {name: pc.filter(values, mask) for name, values in cleaned.items()}
                 row_refs = pc.filter(row_refs, mask)
                 dates = pc.filter(dates, mask)
             typed[self.period_variable] = dates
-        return BatchResult(self._rows(cleaned, typed, row_refs), outside, dropped)
+        rows = self._rows(cleaned, typed, row_refs)
+        return BatchResult(rows, outside, dropped, before, early)
 
     def _rows(
         self, cleaned: Mapping[str, ArrayLike], typed: dict[str, ArrayLike], row_refs: ArrayLike
@@ -435,25 +446,35 @@ def _read_all(
     folder: Path,
     period: Period,
     options: ExtractOptions,
-) -> tuple[Rows, int, dict[str, ArrayLike], tuple[str, ...]]:
+) -> tuple[PeriodSelection, tuple[str, ...]]:
     reader = DatasetReader(config, dataset, folder, period, options)
     parts: list[Rows] = []
-    outside = 0
+    outside = before = 0
     dropped: dict[str, list[ArrayLike]] = {}
+    early: dict[str, list[ArrayLike]] = {}
     for result in reader.batches():
         parts.append(result.rows)
         outside += result.outside
+        before += result.before
         for key, values in result.dropped_keys.items():
             dropped.setdefault(key, []).append(values)
-    merged = {
-        key: pa.chunked_array(values).combine_chunks() for key, values in dropped.items() if values
-    }
-    return (
+        for key, values in result.before_keys.items():
+            early.setdefault(key, []).append(values)
+    selection = PeriodSelection(
         concat_rows(dataset, parts),
         outside,
-        merged,
-        tuple(path.name for path in reader.files),
+        _merged(dropped),
+        before,
+        _merged(early),
     )
+    return selection, tuple(path.name for path in reader.files)
+
+
+def _merged(parts: dict[str, list[ArrayLike]]) -> dict[str, ArrayLike]:
+    """Each key's arrays of every batch as one array."""
+    return {
+        key: pa.chunked_array(values).combine_chunks() for key, values in parts.items() if values
+    }
 
 
 def extract_csv(
@@ -473,10 +494,10 @@ def extract_csv(
     unrestricted: dict[str, Rows] = {}
     files: dict[str, tuple[str, ...]] = {}
     for dataset in config.dictionary.datasets:
-        rows, outside, dropped, names = _read_all(config, dataset, folder, period, options)
+        selection, names = _read_all(config, dataset, folder, period, options)
         files[dataset.name] = names
         if dataset.name == config.period_dataset:
-            selected[dataset.name] = PeriodSelection(rows, outside, dropped)
+            selected[dataset.name] = selection
         else:
-            unrestricted[dataset.name] = rows
+            unrestricted[dataset.name] = selection.kept
     return assemble_extract(config, period, "csv", selected, unrestricted, files=files)

@@ -63,6 +63,8 @@ class ExtractedDataset:
     source_files: tuple[str, ...] = ()
     rows_outside_period: int = 0
     orphan_row_refs: tuple[str, ...] = ()
+    #: How many of ``rows_outside_period`` lie before the period (the rest after it).
+    rows_before_period: int = 0
 
     @property
     def num_rows(self) -> int:
@@ -79,6 +81,8 @@ class Extract:
     source_kind: str  # "csv" | "fhir"
     datasets: Mapping[str, ExtractedDataset] = field(default_factory=dict)
     rows_outside_period: int = 0
+    #: How many of ``rows_outside_period`` lie before the period (the rest after it).
+    rows_before_period: int = 0
     #: FHIR sources: the resources each record's values were read from, cut to what the
     #: mappings read (rows in memory, texts on disk; see extract.fhir_texts). None for CSV.
     source_resources: KeptSources | None = None

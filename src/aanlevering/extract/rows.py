@@ -121,6 +121,7 @@ def to_dataset(
     *,
     source_files: Sequence[str],
     rows_outside_period: int,
+    rows_before_period: int = 0,
     orphan_row_refs: Sequence[str] = (),
 ) -> ExtractedDataset:
     """The public, immutable form handed to the next stages."""
@@ -139,5 +140,6 @@ def to_dataset(
         type_problems=problems,
         source_files=tuple(source_files),
         rows_outside_period=rows_outside_period,
+        rows_before_period=rows_before_period,
         orphan_row_refs=tuple(orphan_row_refs),
     )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 
 import pyarrow as pa
@@ -40,11 +40,18 @@ MAX_LISTED = 5
 
 @dataclass(frozen=True)
 class PeriodSelection:
-    """Records of a dataset in the period, and the keys of those left out."""
+    """Records of a dataset in the period, and the keys of those left out.
+
+    ``before``: how many of the ``outside`` records are dated before the
+    period (the rest after it); ``before_keys`` their keys, so a related
+    record is placed before or after with its parent (decision 0466).
+    """
 
     kept: Rows
     outside: int
     dropped_keys: Mapping[str, ArrayLike]
+    before: int = 0
+    before_keys: Mapping[str, ArrayLike] = field(default_factory=dict)
 
 
 def period_mask(values: ArrayLike, period: Period) -> ArrayLike:
@@ -56,6 +63,15 @@ def period_mask(values: ArrayLike, period: Period) -> ArrayLike:
         start = pa.scalar(period.start, pa.date32())
         end = pa.scalar(period.end, pa.date32())
     return pc.and_(pc.greater_equal(values, start), pc.less(values, end))
+
+
+def before_mask(values: ArrayLike, period: Period) -> ArrayLike:
+    """True where a date (or date-time) lies before the period's first day."""
+    if pa.types.is_timestamp(values.type):
+        start: pa.Scalar = pa.scalar(datetime.combine(period.start, time()), values.type)
+    else:
+        start = pa.scalar(period.start, pa.date32())
+    return pc.fill_null(pc.less(values, start), False)
 
 
 _SEPARATOR = r"[-./]"
@@ -131,11 +147,21 @@ def select_period(
     rows: Rows, variable: str, period: Period, key_variables: Iterable[str]
 ) -> PeriodSelection:
     """Keep the records whose ``variable`` falls in ``period``."""
-    mask = period_mask(rows.clinical.column(variable), period)
+    dates = rows.clinical.column(variable)
+    mask = period_mask(dates, period)
     kept = rows.filter(mask)
     outside = pc.invert(mask)
-    dropped = {name: pc.filter(rows.clinical.column(name), outside) for name in key_variables}
-    return PeriodSelection(kept=kept, outside=rows.num_rows - kept.num_rows, dropped_keys=dropped)
+    early = before_mask(dates, period)
+    names = list(key_variables)
+    dropped = {name: pc.filter(rows.clinical.column(name), outside) for name in names}
+    before_keys = {name: pc.filter(rows.clinical.column(name), early) for name in names}
+    return PeriodSelection(
+        kept=kept,
+        outside=rows.num_rows - kept.num_rows,
+        dropped_keys=dropped,
+        before=int(pc.sum(pc.cast(early, pa.int64())).as_py() or 0),
+        before_keys=before_keys,
+    )
 
 
 def referenced_variables(config: RegistrationConfig, dataset_name: str) -> set[str]:
@@ -155,6 +181,8 @@ class Restricted:
     rows: Rows
     outside: int
     orphans: tuple[str, ...] = ()
+    #: How many of ``outside`` are placed before the period (by their own or a parent's date).
+    before: int = 0
 
 
 def relation_masks(
@@ -166,6 +194,12 @@ def relation_masks(
         return in_period, in_period
     outside = pc.fill_null(pc.is_in(values, value_set=_plain(dropped_keys, values.type)), False)
     return in_period, pc.or_(in_period, outside)
+
+
+def _in(values: ArrayLike, keys: ArrayLike | None) -> ArrayLike:
+    """True where ``values`` is one of ``keys`` (all False when there are none)."""
+    found = keys if keys is not None else pa.array([], values.type)
+    return pc.fill_null(pc.is_in(values, value_set=_plain(found, values.type)), False)
 
 
 def _plain(values: ArrayLike, target: pa.DataType) -> pa.Array:
@@ -184,10 +218,13 @@ def restrict_related(
     ``unrestricted`` every other dataset with all its records.
     """
     done: dict[str, Restricted] = {
-        name: Restricted(s.kept, s.outside) for name, s in selected.items()
+        name: Restricted(s.kept, s.outside, before=s.before) for name, s in selected.items()
     }
     dropped: dict[str, Mapping[str, ArrayLike]] = {
         name: s.dropped_keys for name, s in selected.items()
+    }
+    early: dict[str, Mapping[str, ArrayLike]] = {
+        name: s.before_keys for name, s in selected.items()
     }
     pending = dict(unrestricted)
     progress = True
@@ -200,7 +237,13 @@ def restrict_related(
             rows = pending.pop(name)
             keep: ArrayLike | None = None
             known: ArrayLike | None = None
+            before: ArrayLike | None = None
             for relation in relations:
+                is_before = _in(
+                    rows.clinical.column(relation.variable),
+                    early.get(relation.dataset, {}).get(relation.target_variable),
+                )
+                before = is_before if before is None else pc.or_(before, is_before)
                 in_period, has_parent = relation_masks(
                     rows.clinical.column(relation.variable),
                     done[relation.dataset].rows.clinical.column(relation.target_variable),
@@ -208,17 +251,24 @@ def restrict_related(
                 )
                 keep = in_period if keep is None else pc.and_(keep, in_period)
                 known = has_parent if known is None else pc.and_(known, has_parent)
-            assert keep is not None and known is not None
+            assert keep is not None and known is not None and before is not None
             orphan_mask = pc.invert(known)
             orphans = tuple(pc.filter(rows.row_refs, orphan_mask).to_pylist())
             kept = rows.filter(keep)
             left_out = pc.invert(keep)
+            # Before the period: a parent is before it, the record neither kept nor an orphan.
+            before = pc.and_(pc.and_(before, left_out), known)
             dropped[name] = {
                 variable: pc.filter(rows.clinical.column(variable), left_out)
                 for variable in referenced_variables(config, name)
             }
+            early[name] = {
+                variable: pc.filter(rows.clinical.column(variable), before)
+                for variable in referenced_variables(config, name)
+            }
             outside = rows.num_rows - kept.num_rows - len(orphans)
-            done[name] = Restricted(kept, outside, orphans)
+            count_before = int(pc.sum(pc.cast(before, pa.int64())).as_py() or 0)
+            done[name] = Restricted(kept, outside, orphans, before=count_before)
             progress = True
     if pending:
         raise ConfigError(

@@ -205,8 +205,19 @@ def extract(ctx: RunContext, state: RunState) -> Summary:
             "deliver to send an explicit nil report"
         )
     state.save_extract("extract", extracted)
-    state.update(status="extracted", extracted=counts)
+    state.update(status="extracted", extracted=counts, placement=_placement(extracted))
     return ctx.summary(records=counts)
+
+
+def _placement(extracted: Any) -> dict[str, int]:
+    """Where the extract's records outside the period went: before, after, orphans (0466)."""
+    orphans = sum(len(d.orphan_row_refs) for d in extracted.datasets.values())
+    before = int(extracted.rows_before_period)
+    return {
+        "outside_before": before,
+        "outside_after": int(extracted.rows_outside_period) - before,
+        "orphans": orphans,
+    }
 
 
 def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
@@ -400,7 +411,11 @@ def _account(
         if event is not None
         else ()
     )
+    placement = values.get("placement") or {}
     return Accounting(
+        outside_before=int(placement.get("outside_before", 0)),
+        outside_after=int(placement.get("outside_after", 0)),
+        orphans=int(placement.get("orphans", 0)),
         records_read=sum(int(n) for n in values.get("extracted", {}).values()),
         excluded_optout=int(values.get("excluded_optouts", 0)),
         patients=event.patients if event is not None else 0,
@@ -433,6 +448,52 @@ def _report_failures(
     )
 
 
+def _place_records(ctx: RunContext, state: RunState, kept: Any) -> tuple[Any, dict[str, int]]:
+    """This run's record digests, and the periods records moved from; stops a double delivery.
+
+    A record another period's held version carries (its date moved after that
+    delivery) would be at the registry holder twice: the run stops like a
+    blocked validation (exit 1, lock released, run data removed) and the
+    hospital's report names the periods and counts (decision 0465).
+    """
+    from aanlevering.deliver.ledger import load_ledger
+    from aanlevering.deliver.record_digests import (
+        held_elsewhere_message,
+        place_records,
+        record_digests,
+    )
+    from aanlevering.fhir.ids import RecordKeys
+    from aanlevering.pseudonym.patient_ref import checked_local_key
+
+    store = ctx.ports.store
+    secret = checked_local_key(ctx.settings, store, "resource-ids.key", "resource-ids")
+    keys = RecordKeys(secret, ctx.config.id, ctx.settings.provider_id)
+    digests = record_digests(kept, ctx.config.dictionary, keys)
+    placement = place_records(store, load_ledger(store), ctx.config.id, ctx.period.label, digests)
+    if placement.unknown:
+        log.warning(
+            "%s %s: the held version of %s recorded no record keys (delivered before decision "
+            "0465): records delivered there cannot be recognised",
+            ctx.config.id,
+            ctx.period.label,
+            ", ".join(placement.unknown),
+        )
+    if placement.held_elsewhere:
+        hospital = state.values().get("validation_reports", {}).get("hospital")
+        if hospital:
+            from aanlevering.validate.hospital_report import add_sections
+
+            held = {
+                h.period: {"version": h.version, "records": dict(h.records)}
+                for h in placement.held_elsewhere
+            }
+            add_sections(Path(hospital).parent, {"delivered_in_other_periods": held})
+        _release(ctx, "validation-blocked")
+        state.remove()  # the other period must be corrected first: nothing of this run is kept
+        raise ValidationBlocked(held_elsewhere_message(ctx.config.id, ctx.period.label, placement))
+    return digests, dict(placement.moved_from)
+
+
 def build_output(ctx: RunContext, state: RunState) -> Summary:
     """Write the delivery files and manifest into ``out/`` (and record DeliveryStaged)."""
     from aanlevering.pipeline.operations import VersionPlan, copy_reports, stage_delivery
@@ -448,9 +509,17 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         values["fingerprint"],
         None,
     )
+    digests, moved_from = _place_records(ctx, state, kept)
     accounting = replace(
         Accounting.from_summary(values.get("accounting") or {}),
         delivered=sum(d.num_rows for d in kept.datasets.values()),
+        moved_from=moved_from,
+    )
+    from aanlevering.deliver.record_digests import record_delivered_digests
+
+    # Before DeliveryStaged: a staged version always has its records' digests (0465).
+    record_delivered_digests(
+        ctx.ports.store, ctx.config.id, ctx.period.label, int(values["version"]), digests
     )
     out = state.out
     for stale in [p for p in out.iterdir() if p.is_file()] if out.exists() else []:

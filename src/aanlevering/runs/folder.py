@@ -102,6 +102,7 @@ class RunFolder:
             "period": extract.period.label,
             "source_kind": extract.source_kind,
             "rows_outside_period": extract.rows_outside_period,
+            "rows_before_period": extract.rows_before_period,
             "datasets": {},
         }
         for index, (name, dataset) in enumerate(extract.datasets.items()):
@@ -119,6 +120,7 @@ class RunFolder:
                 ],
                 "source_files": list(dataset.source_files),
                 "rows_outside_period": dataset.rows_outside_period,
+                "rows_before_period": dataset.rows_before_period,
                 "orphan_row_refs": list(dataset.orphan_row_refs),
             }
         if kept is not None:
@@ -157,6 +159,7 @@ class RunFolder:
                 type_problems=tuple(TypeProblem(*p) for p in info["type_problems"]),
                 source_files=tuple(info["source_files"]),
                 rows_outside_period=info["rows_outside_period"],
+                rows_before_period=int(info.get("rows_before_period", 0)),
                 orphan_row_refs=tuple(info["orphan_row_refs"]),
             )
             if "patient_ref" in rows.column_names:
@@ -167,6 +170,7 @@ class RunFolder:
             source_kind=meta["source_kind"],
             datasets=datasets,
             rows_outside_period=meta["rows_outside_period"],
+            rows_before_period=int(meta.get("rows_before_period", 0)),
             source_resources=(
                 KeptSources(_read_table(folder / RESOURCES_FILE), TextFile(folder / TEXTS_FILE))
                 if (folder / RESOURCES_FILE).is_file()

@@ -58,6 +58,7 @@ def test_the_summary_round_trips_and_reads_for_people() -> None:
     accounting = _accounting()
     assert Accounting.from_summary(accounting.as_summary()) == accounting
     assert accounting.describe() == (
+        "in the source 120: outside the period 0 before, 0 after, orphans 0; "
         "read 120, excluded by opt-out 10, patients 100, without a pseudonym type: NGGV 5, C 2, "
         "without any pseudonym 0, dropped 0, delivered 110"
     )
@@ -65,6 +66,13 @@ def test_the_summary_round_trips_and_reads_for_people() -> None:
     assert lost.as_summary()["without_pseudonym"] == 2
     assert Accounting.from_summary(lost.as_summary()) == lost
     assert "without any pseudonym 2, dropped 3" in lost.describe()
+    placed = _accounting(outside_before=4, outside_after=6, orphans=1, moved_from={"2026-Q1": 3})
+    assert placed.as_summary()["records_in_source"] == 131
+    assert Accounting.from_summary(placed.as_summary()) == placed
+    assert placed.describe().startswith(
+        "in the source 131: outside the period 4 before, 6 after, orphans 1; read 120"
+    )
+    assert placed.describe().endswith("delivered 110, moved from 2026-Q1 3")
 
 
 def test_the_deliveries_page_shows_the_counts_of_a_version() -> None:

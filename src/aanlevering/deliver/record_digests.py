@@ -1,0 +1,237 @@
+"""Each record goes to one period: which records every delivered version carried, compactly.
+
+A record whose date the source corrects after delivery (31 March becomes
+1 April) falls in another period on the next run; delivered again there,
+the registry holder would hold it twice (decision 0465). So every version
+records, per dataset, the digests of its records' keys
+(:class:`~aanlevering.deliver.events.RecordKeysDelivered`), and a run of a
+period looks up its own records in the versions of the registration's other
+periods:
+
+- in the version of another period the registry holder holds (or will
+  hold: a staged version not yet receipted): the run stops, naming the period;
+- only in an earlier version of another period (a correction left them out
+  since): they *moved* from there, and the run's accounting says so.
+
+A digest is the first 8 bytes of a keyed BLAKE2b (:class:`aanlevering.fhir.ids.RecordKeys`,
+the hospital's secret per registration and provider) of the dataset name and
+the record key: nothing in it leads back to a record id or a patient, and it
+is no prefix of the delivered key (another namespace). 8 bytes keep the set
+small (16 hex digits a record) while a false match stays below one in 10^9
+for a million records against a million.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import DataDictionary
+from aanlevering.deliver.events import RecordKeysDelivered, record_keys_stream
+from aanlevering.deliver.ledger import DeliveryLedgerView, LedgerEntry
+from aanlevering.events.store import EventStore
+from aanlevering.extract.model import Extract
+from aanlevering.fhir.ids import RecordKeys
+
+#: Digests per event: 50 000 records are 800 kB of hex text.
+PART_SIZE = 50_000
+_NAMESPACE = "aanlevering/placement/v1"
+_ID_NAMESPACE = uuid.UUID("6b1d8f0e-4c57-4e0b-9a51-2f4c8e7d3a90")
+_SEPARATOR = "\x1f"
+#: Statuses of a version that is, or may yet be, at the registry holder.
+_HELD = frozenset({"receipted", "staged", "failed"})
+
+Digests = Mapping[str, np.ndarray]
+
+
+def record_digests(
+    extract: Extract, dictionary: DataDictionary, keys: RecordKeys
+) -> dict[str, np.ndarray]:
+    """Per dataset, the sorted distinct digests of its records' keys (none without a key)."""
+    found: dict[str, np.ndarray] = {}
+    for name, dataset in extract.datasets.items():
+        variables = dictionary.dataset(name).key
+        table = dataset.clinical
+        if (
+            not variables
+            or not table.num_rows
+            or any(v not in table.column_names for v in variables)
+        ):
+            continue
+        texts = [pc.cast(table.column(v), pa.string()) for v in variables]
+        joined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, _SEPARATOR)
+        values = pc.drop_null(joined)
+        raw = keys.digests(f"{_NAMESPACE}\x00{name}", values.to_pylist())
+        first = np.frombuffer(bytes(raw), dtype=">u8").reshape(-1, 2)[:, 0]
+        found[name] = np.unique(first.astype(np.uint64))
+    return found
+
+
+def digest_events(
+    registration: str, period: str, version: int, digests: Digests
+) -> list[RecordKeysDelivered]:
+    """The events recording ``digests`` for one version (ids derived: a retry appends nothing)."""
+    events = []
+    for name in sorted(digests):
+        values = digests[name]
+        parts = max(1, -(-len(values) // PART_SIZE))
+        for number in range(1, parts + 1):
+            chunk = values[(number - 1) * PART_SIZE : number * PART_SIZE]
+            events.append(
+                RecordKeysDelivered(
+                    event_id=uuid.uuid5(
+                        _ID_NAMESPACE,
+                        f"{registration}|{period}|{version}|{name}|{number}|{parts}",
+                    ),
+                    registration=registration,
+                    period=period,
+                    version=version,
+                    dataset=name,
+                    part=number,
+                    parts=parts,
+                    records=len(chunk),
+                    digests=chunk.astype(">u8").tobytes().hex(),
+                )
+            )
+    return events
+
+
+def record_delivered_digests(
+    store: EventStore, registration: str, period: str, version: int, digests: Digests
+) -> None:
+    """Append the digests of one version (idempotent: parts already recorded are skipped)."""
+    from aanlevering.obligation.service import append_missing
+
+    events = digest_events(registration, period, version, digests)
+    append_missing(store, record_keys_stream(registration, period, version), events)
+
+
+def _read(
+    store: EventStore, registration: str, period: str, version: int
+) -> dict[str, np.ndarray] | None:
+    """The digests one version recorded, per dataset; None when it recorded none (older runs)."""
+    parts: dict[str, list[np.ndarray]] = {}
+    for record in store.read_stream(record_keys_stream(registration, period, version)):
+        if record.event_type != RecordKeysDelivered.event_type:
+            continue
+        payload = record.payload
+        values = np.frombuffer(bytes.fromhex(str(payload.get("digests", ""))), dtype=">u8")
+        parts.setdefault(str(payload["dataset"]), []).append(values.astype(np.uint64))
+    if not parts:
+        return None
+    return {name: np.unique(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+@dataclass(frozen=True)
+class HeldElsewhere:
+    """Records of this run that a version of another period carries, per dataset."""
+
+    period: str
+    version: int
+    records: Mapping[str, int]
+
+    @property
+    def total(self) -> int:
+        """All such records."""
+        return sum(self.records.values())
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where this run's records were delivered before, if anywhere (counts only)."""
+
+    held_elsewhere: tuple[HeldElsewhere, ...] = ()
+    moved_from: Mapping[str, int] = field(default_factory=dict)
+    #: Other periods whose held version recorded no digests (delivered before 0465).
+    unknown: tuple[str, ...] = ()
+
+
+def _overlap(ours: Digests, theirs: Mapping[str, np.ndarray]) -> dict[str, int]:
+    counts = {}
+    for name, values in ours.items():
+        other = theirs.get(name)
+        if other is not None and len(other) and len(values):
+            count = int(np.isin(values, other, assume_unique=True).sum())
+            if count:
+                counts[name] = count
+    return counts
+
+
+def _held_version(entries: list[LedgerEntry]) -> LedgerEntry | None:
+    """The latest version that is or may yet be at the registry holder (receipted or to be sent)."""
+    held = [e for e in entries if e.status in _HELD]
+    return held[-1] if held else None
+
+
+def place_records(
+    store: EventStore,
+    ledger: DeliveryLedgerView,
+    registration: str,
+    period: str,
+    ours: Digests,
+) -> Placement:
+    """Look this run's record digests up in every other period's versions of ``registration``."""
+    if not any(len(v) for v in ours.values()):
+        return Placement()
+    others = sorted(
+        {e.period for e in ledger.entries.values() if e.registration == registration} - {period}
+    )
+    held_elsewhere: list[HeldElsewhere] = []
+    moved: dict[str, int] = {}
+    unknown: list[str] = []
+    for other in others:
+        entries = ledger.versions(registration, other)
+        held = _held_version(entries)
+        held_digests: dict[str, np.ndarray] = {}
+        if held is not None and held.kind == "delivery":
+            recorded = _read(store, registration, other, held.version)
+            if recorded is None:
+                unknown.append(other)
+            else:
+                held_digests = recorded
+                found = _overlap(ours, recorded)
+                if found:
+                    held_elsewhere.append(HeldElsewhere(other, held.version, found))
+                    continue
+        earlier: dict[str, list[np.ndarray]] = {}
+        for entry in entries:
+            if held is not None and entry.version >= held.version:
+                continue
+            if entry.status != "receipted" or entry.kind != "delivery":
+                continue
+            for name, values in (_read(store, registration, other, entry.version) or {}).items():
+                earlier.setdefault(name, []).append(values)
+        if earlier:
+            left = {
+                name: np.setdiff1d(
+                    np.concatenate(chunks), held_digests.get(name, np.empty(0, np.uint64))
+                )
+                for name, chunks in earlier.items()
+            }
+            count = sum(_overlap(ours, left).values())
+            if count:
+                moved[other] = count
+    return Placement(tuple(held_elsewhere), moved, tuple(unknown))
+
+
+def held_elsewhere_message(registration: str, period: str, placement: Placement) -> str:
+    """Why the run stops and what to run first (counts and period labels only)."""
+    parts = []
+    for held in placement.held_elsewhere:
+        per_dataset = ", ".join(f"{name} {count}" for name, count in sorted(held.records.items()))
+        parts.append(f"{held.total} record(s) ({per_dataset}) in {held.period} v{held.version}")
+    first = placement.held_elsewhere[0].period
+    return (
+        f"{registration} {period}: records of this run were delivered in another period "
+        f"already: {'; '.join(parts)}, the version the registry holder holds (or is sent) of "
+        f"that period; their date moved into {period} after it was delivered. Nothing is sent, "
+        "so no record is held in two periods: deliver the other period again from the "
+        f"corrected source first (`aanlevering run --registration {registration} --period "
+        f"{first} --input ...`; its new version leaves them out), then run {period} again "
+        "(decision 0465)"
+    )

@@ -1,0 +1,181 @@
+"""Each record goes to one period, and a run says where every record of its extract went.
+
+Through the real pipeline with the reference TTP and registry holder: a
+record whose date the source moves from Q1 to Q2 after Q1 was delivered is
+not delivered a second time (the Q2 run stops, naming Q1; the corrected Q1
+leaves it out, then Q2 delivers it and says it moved), and the accounting of
+every run adds up over the records outside the period too (decision
+0465-0469).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from aanlevering.deliver.ledger import load_ledger
+from aanlevering.errors import ValidationBlocked
+from aanlevering.periods import Period
+from aanlevering.pipeline.run import RunRequest, RunResult, run_delivery
+from conftest import World
+
+TODAY = date(2026, 11, 22)
+Q1 = Period.parse("2026-Q1")
+
+
+def _run(world: World, period: str, source: Path) -> RunResult:
+    with world.store() as store:
+        return run_delivery(
+            world.config("dica-dsaa"),
+            world.settings,
+            RunRequest("dica-dsaa", source, Period.parse(period), today=TODAY),
+            world.ports(store),
+        )
+
+
+def _day(text: str) -> date:
+    for pattern in ("%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise AssertionError(f"not a date: {text!r}")
+
+
+def _read(path: Path) -> tuple[list[str], list[list[str]]]:
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"))
+    return rows[0], rows[1:]
+
+
+def _write(path: Path, header: list[str], body: list[list[str]]) -> None:
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", lineterminator="\n").writerows([header, *body])
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+def _last_q1_operation(world: World) -> str:
+    header, body = _read(world.demo / "csv-utf8" / "dsaa_operaties_2026.csv")
+    at = header.index("OPERATIEDATUM")
+    in_q1 = [row for row in body if Q1.contains(_day(row[at]))]
+    return max(in_q1, key=lambda row: _day(row[at]))[header.index("OK_ID")]
+
+
+def _moved_export(world: World, target: Path, ok_id: str) -> Path:
+    """The demo export with operation ``ok_id`` (and its complications) dated 1 April instead."""
+    target.mkdir(parents=True)
+    operations = world.demo / "csv-utf8" / "dsaa_operaties_2026.csv"
+    header, body = _read(operations)
+    row = next(r for r in body if r[header.index("OK_ID")] == ok_id)
+    shift = date(2026, 4, 1) - _day(row[header.index("OPERATIEDATUM")])
+    for path in (world.demo / "csv-utf8").glob("dsaa_*.csv"):
+        header, body = _read(path)
+        columns = [
+            c for c in ("OPNAMEDATUM", "OPERATIEDATUM", "ONTSLAGDATUM", "DATUM") if c in header
+        ]
+        for row in body:
+            if row[header.index("OK_ID")] != ok_id:
+                continue
+            for column in columns:
+                at = header.index(column)
+                if row[at]:
+                    row[at] = (_day(row[at]) + shift).strftime("%d-%m-%Y")
+        _write(target / path.name, header, body)
+    return target
+
+
+def _complications_of(world: World, ok_id: str) -> int:
+    header, body = _read(world.demo / "csv-utf8" / "dsaa_complicaties_2026.csv")
+    return sum(1 for row in body if row[header.index("OK_ID")] == ok_id)
+
+
+def test_a_record_whose_date_moved_to_q2_is_not_delivered_twice(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ok_id = _last_q1_operation(world)
+    moved_records = 1 + _complications_of(world, ok_id)
+    first = _run(world, "2026-Q1", world.demo / "csv-utf8")
+    assert first.status == "delivered" and first.version == 1
+    moved = _moved_export(world, tmp_path / "moved", ok_id)
+
+    # Q2 first: the record is in Q1's current version, so Q2 stops and sends nothing.
+    with pytest.raises(ValidationBlocked) as blocked:
+        _run(world, "2026-Q2", moved)
+    message = str(blocked.value)
+    assert f"{moved_records} record(s)" in message and "2026-Q1 v1" in message
+    assert "--period 2026-Q1" in message  # what to run to correct it
+    assert ok_id not in message
+    assert blocked.value.exit_code == 1
+    assert not [e for e in world.holder.ledger() if ".2026-Q2." in e["idempotency_key"]]
+
+    # The corrected Q1 leaves it out, then Q2 delivers it and says where it came from.
+    corrected = _run(world, "2026-Q1", moved)
+    assert corrected.status == "delivered" and corrected.version == 2
+    assert corrected.accounting["outside_after"] >= moved_records
+    second = _run(world, "2026-Q2", moved)
+    assert second.status == "delivered"
+    assert second.accounting["moved_from"] == {"2026-Q1": moved_records}
+    with world.store() as store:
+        entry = load_ledger(store).versions("dica-dsaa", "2026-Q2")[-1]
+    assert entry.accounting == second.accounting
+    from aanlevering.cli.main import main
+
+    capsys.readouterr()
+    assert main(["status", "--registration", "dica-dsaa"]) == 0
+    assert f"moved from 2026-Q1 {moved_records}" in capsys.readouterr().out
+    hospital = json.loads(Path(second.validation_reports["hospital"]).read_text("utf-8"))
+    assert hospital["accounting"]["moved_from"] == {"2026-Q1": moved_records}
+
+    # Every delivered version's record keys are in the log as keyed digests, never the ids.
+    with world.store() as store:
+        texts = [json.dumps(r.payload) for r in store.read_all()]
+    log_text = "\n".join(texts)
+    with world.store() as store:
+        kinds = {r.event_type for r in store.read_all()}
+    assert "deliver.RecordKeysDelivered" in kinds
+    assert ok_id not in log_text
+
+
+def test_every_record_of_the_extract_is_accounted_for_outside_the_period_too(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    header, body = _read(world.demo / "csv-utf8" / "dsaa_operaties_2026.csv")
+    at = header.index("OPERATIEDATUM")
+    days = {row[header.index("OK_ID")]: _day(row[at]) for row in body}
+    c_header, c_body = _read(world.demo / "csv-utf8" / "dsaa_complicaties_2026.csv")
+    parents = [row[c_header.index("OK_ID")] for row in c_body]
+    period = Period.parse("2026-Q3")
+    before = sum(1 for d in days.values() if d < period.start)
+    before += sum(1 for p in parents if p in days and days[p] < period.start)
+    after = sum(1 for d in days.values() if d >= period.end)
+    after += sum(1 for p in parents if p in days and days[p] >= period.end)
+    assert before and after  # the demo holds records on both sides of the quarter
+
+    result = _run(world, "2026-Q3", world.demo / "csv-utf8")
+    accounting = result.accounting
+    assert accounting["outside_before"] == before
+    assert accounting["outside_after"] == after
+    assert accounting["records_in_source"] == len(body) + len(c_body)
+    assert accounting["records_in_source"] == (
+        accounting["outside_before"]
+        + accounting["outside_after"]
+        + accounting["orphans"]
+        + accounting["records_read"]
+    )
+    assert accounting["records_read"] == (
+        accounting["excluded_optout"] + accounting["dropped"] + accounting["delivered"]
+    )
+    with world.store() as store:
+        entry = load_ledger(store).versions("dica-dsaa", "2026-Q3")[-1]
+    assert entry.accounting == accounting
+    from aanlevering.cli.main import main
+
+    capsys.readouterr()
+    assert main(["status", "--registration", "dica-dsaa"]) == 0
+    assert f"outside the period {before} before, {after} after" in capsys.readouterr().out
+    hospital = json.loads(Path(result.validation_reports["hospital"]).read_text("utf-8"))
+    assert hospital["accounting"] == accounting
