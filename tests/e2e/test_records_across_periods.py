@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -93,6 +94,11 @@ def _complications_of(world: World, ok_id: str) -> int:
     return sum(1 for row in body if row[header.index("OK_ID")] == ok_id)
 
 
+def _per_dataset(moved_records: int) -> dict[str, int]:
+    complications = moved_records - 1
+    return {"operatie": 1, **({"complicatie": complications} if complications else {})}
+
+
 def test_a_record_whose_date_moved_to_q2_is_not_delivered_twice(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -111,6 +117,9 @@ def test_a_record_whose_date_moved_to_q2_is_not_delivered_twice(
     assert ok_id not in message
     assert blocked.value.exit_code == 1
     assert not [e for e in world.holder.ledger() if ".2026-Q2." in e["idempotency_key"]]
+    report = world.settings.reports_dir / "dica-dsaa" / "2026-Q2" / "v1" / "hospital-report.json"
+    held = json.loads(report.read_text("utf-8"))["delivered_in_other_periods"]
+    assert held == {"2026-Q1": {"version": 1, "records": _per_dataset(moved_records)}}
 
     # The corrected Q1 leaves it out, then Q2 delivers it and says where it came from.
     corrected = _run(world, "2026-Q1", moved)
@@ -135,8 +144,17 @@ def test_a_record_whose_date_moved_to_q2_is_not_delivered_twice(
         texts = [json.dumps(r.payload) for r in store.read_all()]
     log_text = "\n".join(texts)
     with world.store() as store:
-        kinds = {r.event_type for r in store.read_all()}
-    assert "deliver.RecordKeysDelivered" in kinds
+        digests = [
+            r.payload for r in store.read_all() if r.event_type.endswith("RecordKeysDelivered")
+        ]
+    assert {(d["period"], d["version"]) for d in digests} == {
+        ("2026-Q1", 1),
+        ("2026-Q1", 2),
+        ("2026-Q2", 1),
+    }
+    for payload in digests:  # 16 hex digits a record, nothing else
+        assert re.fullmatch(r"(?:[0-9a-f]{16})*", payload["digests"])
+        assert len(payload["digests"]) == 16 * payload["records"] > 0
     assert ok_id not in log_text
 
 
