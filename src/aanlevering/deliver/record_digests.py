@@ -13,12 +13,13 @@ periods:
 - only in an earlier version of another period (a correction left them out
   since): they *moved* from there, and the run's accounting says so.
 
-A digest is the first 8 bytes of a keyed BLAKE2b (:class:`aanlevering.fhir.ids.RecordKeys`,
-the hospital's secret per registration and provider) of the dataset name and
-the record key: nothing in it leads back to a record id or a patient, and it
-is no prefix of the delivered key (another namespace). 8 bytes keep the set
-small (16 hex digits a record) while a false match stays below one in 10^9
-for a million records against a million.
+A digest is the first 8 bytes of the record's delivered key (a keyed BLAKE2b
+of :class:`aanlevering.fhir.ids.RecordKeys`, the hospital's secret per
+registration and provider, namespaced by dataset and key variable): nothing in
+it leads back to a record id or a patient, and it costs no hashing of its own
+(the keys are hashed once, for the delivery). 8 bytes keep the set small (16
+hex digits a record) while a false match stays below one in 10^7 for a
+million records against a million.
 """
 
 from __future__ import annotations
@@ -35,14 +36,13 @@ from aanlevering.catalogue.model import DataDictionary
 from aanlevering.deliver.events import RecordKeysDelivered, record_keys_stream
 from aanlevering.deliver.ledger import DeliveryLedgerView, LedgerEntry
 from aanlevering.events.store import EventStore
-from aanlevering.extract.model import Extract
-from aanlevering.fhir.ids import RecordKeys
+from aanlevering.extract.model import ExtractedDataset
 
 #: Digests per event: 50 000 records are 800 kB of hex text.
 PART_SIZE = 50_000
-_NAMESPACE = "aanlevering/placement/v1"
+#: A delivered key's length in hex digits.
+KEY_DIGITS = 32
 _ID_NAMESPACE = uuid.UUID("6b1d8f0e-4c57-4e0b-9a51-2f4c8e7d3a90")
-_SEPARATOR = "\x1f"
 #: Statuses of a version that is, or may yet be, at the registry holder.
 _HELD = frozenset({"receipted", "staged", "failed"})
 
@@ -50,26 +50,47 @@ Digests = Mapping[str, np.ndarray]
 
 
 def record_digests(
-    extract: Extract, dictionary: DataDictionary, keys: RecordKeys
+    hashed: Mapping[str, ExtractedDataset], dictionary: DataDictionary
 ) -> dict[str, np.ndarray]:
-    """Per dataset, the sorted distinct digests of its records' keys (none without a key)."""
+    """Per dataset, the sorted distinct digests of its records (none without a key variable).
+
+    ``hashed`` holds the datasets as delivered: key variables already replaced
+    by their delivered keys (:func:`aanlevering.output.record_keys.hash_record_keys`),
+    so no record is hashed twice. A digest is the first 8 bytes of the delivered
+    key (of several key variables: their first 8 bytes XORed).
+    """
     found: dict[str, np.ndarray] = {}
-    for name, dataset in extract.datasets.items():
+    for name, dataset in hashed.items():
         variables = dictionary.dataset(name).key
         table = dataset.clinical
-        if (
-            not variables
-            or not table.num_rows
-            or any(v not in table.column_names for v in variables)
-        ):
+        if not variables or not table.num_rows:
             continue
-        texts = [pc.cast(table.column(v), pa.string()) for v in variables]
-        joined = texts[0] if len(texts) == 1 else pc.binary_join_element_wise(*texts, _SEPARATOR)
-        values = pc.drop_null(joined)
-        raw = keys.digests(f"{_NAMESPACE}\x00{name}", values.to_pylist())
-        first = np.frombuffer(bytes(raw), dtype=">u8").reshape(-1, 2)[:, 0]
-        found[name] = np.unique(first.astype(np.uint64))
+        if any(v not in table.column_names for v in variables):
+            continue
+        present = pc.is_valid(table.column(variables[0]))
+        for variable in variables[1:]:
+            present = pc.and_(present, pc.is_valid(table.column(variable)))
+        digest: np.ndarray | None = None
+        for variable in variables:
+            values = _first_bytes(pc.filter(table.column(variable), present))
+            digest = values if digest is None else np.bitwise_xor(digest, values)
+        if digest is not None and len(digest):
+            found[name] = np.unique(digest)
     return found
+
+
+def _first_bytes(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The first 8 bytes of each delivered key (32 hex digits) as an unsigned 64-bit number."""
+    flat = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+    count = len(flat)
+    if not count:
+        return np.empty(0, np.uint64)
+    offsets = np.frombuffer(flat.buffers()[1], np.int32)[flat.offset : flat.offset + count + 1]
+    if not (np.diff(offsets) == KEY_DIGITS).all():
+        raise ValueError("record digests need delivered keys of 32 hex digits")
+    text = np.frombuffer(flat.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
+    leading = text.reshape(count, KEY_DIGITS)[:, :16].tobytes().decode("ascii")
+    return np.frombuffer(bytes.fromhex(leading), dtype=">u8").astype(np.uint64)
 
 
 def digest_events(

@@ -174,7 +174,3 @@ class RecordKeys:
         distinct = pc.unique(pc.drop_null(text))
         hashed = _hex_texts(_digests(self._keyed, namespace, distinct.to_pylist()), 16)
         return hashed.take(pc.index_in(text, value_set=distinct))
-
-    def digests(self, namespace: str, values: Iterable[str]) -> bytearray:
-        """The raw 16-byte keyed hash of every value, back to back (for compact key sets)."""
-        return _digests(self._keyed, namespace, values)

@@ -439,8 +439,14 @@ def stage_delivery(
     validation_report: str | None,
     excluded: int,
     accounting: Accounting | None = None,
+    keys_hashed: bool = False,
 ) -> Manifest:
-    """Write the delivery files and manifest into ``staging`` and record DeliveryStaged."""
+    """Write the delivery files and manifest into ``staging`` and record DeliveryStaged.
+
+    ``keys_hashed``: the key variables of ``extracted`` hold their delivered
+    keys already (:func:`hashed_record_keys`; the run reads its record digests
+    from them), so the writer does not hash them a second time.
+    """
     from aanlevering.fhir.context import DeliveryContext
     from aanlevering.fhir.ids import RecordKeys, derive_salt
     from aanlevering.output.birth_dates import refuse_birth_date_columns
@@ -455,7 +461,7 @@ def stage_delivery(
     context = DeliveryContext.for_registration(
         config,
         derive_salt(secret, plan.idempotency_key),
-        record_keys=RecordKeys(secret, config.id, settings.provider_id),
+        record_keys=None if keys_hashed else RecordKeys(secret, config.id, settings.provider_id),
     )
     fhir_content = config.delivery.fhir_content
     content = DeliveryInput(
@@ -527,6 +533,20 @@ def stage_delivery(
         None,
     )
     return manifest
+
+
+def hashed_record_keys(
+    config: RegistrationConfig, settings: Settings, store: EventStore, extracted: Extract
+) -> Extract:
+    """``extracted`` with its key variables (and relations to them) as delivered keys."""
+    from aanlevering.fhir.ids import RecordKeys
+    from aanlevering.output.record_keys import hash_record_keys
+
+    secret = checked_local_key(settings, store, "resource-ids.key", "resource-ids")
+    keys = RecordKeys(secret, config.id, settings.provider_id)
+    return replace(
+        extracted, datasets=hash_record_keys(extracted.datasets, config.dictionary, keys)
+    )
 
 
 def delivered_patient_refs(refs: Mapping[str, pa.Array]) -> list[str]:

@@ -448,7 +448,7 @@ def _report_failures(
     )
 
 
-def _place_records(ctx: RunContext, state: RunState, kept: Any) -> tuple[Any, dict[str, int]]:
+def _place_records(ctx: RunContext, state: RunState, hashed: Any) -> tuple[Any, dict[str, int]]:
     """This run's record digests, and the periods records moved from; stops a double delivery.
 
     A record another period's held version carries (its date moved after that
@@ -462,13 +462,9 @@ def _place_records(ctx: RunContext, state: RunState, kept: Any) -> tuple[Any, di
         place_records,
         record_digests,
     )
-    from aanlevering.fhir.ids import RecordKeys
-    from aanlevering.pseudonym.patient_ref import checked_local_key
 
     store = ctx.ports.store
-    secret = checked_local_key(ctx.settings, store, "resource-ids.key", "resource-ids")
-    keys = RecordKeys(secret, ctx.config.id, ctx.settings.provider_id)
-    digests = record_digests(kept, ctx.config.dictionary, keys)
+    digests = record_digests(hashed.datasets, ctx.config.dictionary)
     placement = place_records(store, load_ledger(store), ctx.config.id, ctx.period.label, digests)
     if placement.unknown:
         log.warning(
@@ -496,10 +492,17 @@ def _place_records(ctx: RunContext, state: RunState, kept: Any) -> tuple[Any, di
 
 def build_output(ctx: RunContext, state: RunState) -> Summary:
     """Write the delivery files and manifest into ``out/`` (and record DeliveryStaged)."""
-    from aanlevering.pipeline.operations import VersionPlan, copy_reports, stage_delivery
+    from aanlevering.pipeline.operations import (
+        VersionPlan,
+        copy_reports,
+        hashed_record_keys,
+        stage_delivery,
+    )
     from aanlevering.pipeline.state import make_private_dir
 
     kept, _ = state.load_extract("pseudonymised")
+    # Record keys hashed once: the delivery's keys and the run's record digests (0467).
+    kept = hashed_record_keys(ctx.config, ctx.settings, ctx.ports.store, kept)
     pseudonyms = state.load_pseudonyms()
     values = state.values()
     plan = VersionPlan(
@@ -545,6 +548,7 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         validation_report=reports.get("json"),
         excluded=values["excluded_optouts"],
         accounting=accounting,
+        keys_hashed=True,
     )
     counts = dict(manifest.record_counts)
     state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())

@@ -25,6 +25,7 @@ from aanlevering.deliver.record_digests import (
 from aanlevering.events.store import EventStore
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.fhir.ids import RecordKeys
+from aanlevering.output.record_keys import hash_record_keys
 from aanlevering.periods import Period
 
 REG = "dica-dsaa"
@@ -32,15 +33,17 @@ SECRET = b"s" * 32
 
 
 class _Dataset:
-    def __init__(self, key: tuple[str, ...]) -> None:
+    def __init__(self, name: str, key: tuple[str, ...]) -> None:
+        self.name = name
         self.key = key
+        self.relations = ()
 
 
 class _Dictionary:
-    """The one thing record_digests asks of a dictionary: each dataset's key variables."""
+    """What hashing and digests ask of a dictionary: each dataset's key variables."""
 
     def dataset(self, name: str) -> _Dataset:
-        return _Dataset(("operatie_id",) if name == "operatie" else ())
+        return _Dataset(name, ("operatie_id",) if name == "operatie" else ())
 
 
 def _extract(ids: list[str | None]) -> Extract:
@@ -52,9 +55,10 @@ def _extract(ids: list[str | None]) -> Extract:
     return Extract(REG, Period.parse("2026-Q2"), "csv", {"operatie": dataset, "los": other})
 
 
-def _digests(ids: list[str | None]) -> dict[str, np.ndarray]:
+def _digests(ids: list[str | None], provider: str = "hospital-a") -> dict[str, np.ndarray]:
     dictionary: DataDictionary = _Dictionary()  # type: ignore[assignment]
-    return record_digests(_extract(ids), dictionary, RecordKeys(SECRET, REG, "hospital-a"))
+    keys = RecordKeys(SECRET, REG, provider)
+    return record_digests(hash_record_keys(_extract(ids).datasets, dictionary, keys), dictionary)
 
 
 def _version(store: EventStore, period: str, version: int, ids: list[str], **options: str) -> None:
@@ -101,16 +105,14 @@ def test_digests_are_keyed_distinct_sorted_and_never_the_ids() -> None:
     assert set(digests) == {"operatie"}  # a dataset without a key is not followed
     values = digests["operatie"]
     assert len(values) == 2 and list(values) == sorted(values)
-    other_hospital = record_digests(
-        _extract(["OK1", "OK2"]),
-        _Dictionary(),  # type: ignore[arg-type]
-        RecordKeys(SECRET, REG, "hospital-b"),
-    )
+    other_hospital = _digests(["OK1", "OK2"], provider="hospital-b")
     assert not set(values) & set(other_hospital["operatie"])
-    delivered = RecordKeys(SECRET, REG, "hospital-a").make("operatie.operatie_id", "OK1")
+    keys = RecordKeys(SECRET, REG, "hospital-a")
+    delivered = sorted(keys.make("operatie.operatie_id", k)[:16] for k in ("OK1", "OK2"))
     events = digest_events(REG, "2026-Q1", 1, digests)
     assert [e.records for e in events] == [2]
-    assert delivered[:16] not in events[0].digests and "OK1" not in events[0].digests
+    assert events[0].digests == "".join(delivered)  # the delivered keys' first 8 bytes
+    assert "OK1" not in events[0].digests
     assert digest_events(REG, "2026-Q1", 1, digests)[0].event_id == events[0].event_id
 
 
