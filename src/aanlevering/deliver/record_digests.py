@@ -8,8 +8,9 @@ records, per dataset, the digests of its records' keys
 period looks up its own records in the versions of the registration's other
 periods:
 
-- in the version of another period the registry holder holds (or will
-  hold: a staged version not yet receipted): the run stops, naming the period;
+- in a version of another period the registry holder holds (the latest
+  receipted one) or will hold (a later one staged, not yet receipted): the
+  run stops, naming the period;
 - only in an earlier version of another period (a correction left them out
   since): they *moved* from there, and the run's accounting says so.
 
@@ -43,8 +44,8 @@ PART_SIZE = 50_000
 #: A delivered key's length in hex digits.
 KEY_DIGITS = 32
 _ID_NAMESPACE = uuid.UUID("6b1d8f0e-4c57-4e0b-9a51-2f4c8e7d3a90")
-#: Statuses of a version that is, or may yet be, at the registry holder.
-_HELD = frozenset({"receipted", "staged", "failed"})
+#: Statuses of a version not receipted that the retry still sends.
+_PENDING = frozenset({"staged", "failed"})
 
 Digests = Mapping[str, np.ndarray]
 
@@ -183,10 +184,27 @@ def _overlap(ours: Digests, theirs: Mapping[str, np.ndarray]) -> dict[str, int]:
     return counts
 
 
-def _held_version(entries: list[LedgerEntry]) -> LedgerEntry | None:
-    """The latest version that is or may yet be at the registry holder (receipted or to be sent)."""
-    held = [e for e in entries if e.status in _HELD]
-    return held[-1] if held else None
+def _held_versions(entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """The versions that are, or may yet be, at the registry holder, oldest first.
+
+    The latest receipted one (unless a retraction), and every later one staged
+    but not yet receipted (the retry still sends it): until that one is
+    receipted, the registry holder holds the receipted one.
+    """
+    receipted = [e for e in entries if e.status == "receipted"]
+    latest = receipted[-1].version if receipted else 0
+    held = [e for e in receipted[-1:] if e.kind == "delivery"]
+    held += [e for e in entries if e.status in _PENDING and e.version > latest]
+    return [e for e in held if e.kind == "delivery"]
+
+
+def _union(store: EventStore, registration: str, period: str, versions: list[int]) -> Digests:
+    """The digests of ``versions`` of one period together, per dataset."""
+    parts: dict[str, list[np.ndarray]] = {}
+    for version in versions:
+        for name, values in (_read(store, registration, period, version) or {}).items():
+            parts.setdefault(name, []).append(values)
+    return {name: np.unique(np.concatenate(chunks)) for name, chunks in parts.items()}
 
 
 def place_records(
@@ -207,37 +225,37 @@ def place_records(
     unknown: list[str] = []
     for other in others:
         entries = ledger.versions(registration, other)
-        held = _held_version(entries)
-        held_digests: dict[str, np.ndarray] = {}
-        if held is not None and held.kind == "delivery":
-            recorded = _read(store, registration, other, held.version)
+        held = _held_versions(entries)
+        found_held = False
+        for entry in held:
+            recorded = _read(store, registration, other, entry.version)
             if recorded is None:
                 unknown.append(other)
-            else:
-                held_digests = recorded
-                found = _overlap(ours, recorded)
-                if found:
-                    held_elsewhere.append(HeldElsewhere(other, held.version, found))
-                    continue
-        earlier: dict[str, list[np.ndarray]] = {}
-        for entry in entries:
-            if held is not None and entry.version >= held.version:
                 continue
-            if entry.status != "receipted" or entry.kind != "delivery":
-                continue
-            for name, values in (_read(store, registration, other, entry.version) or {}).items():
-                earlier.setdefault(name, []).append(values)
-        if earlier:
-            left = {
-                name: np.setdiff1d(
-                    np.concatenate(chunks), held_digests.get(name, np.empty(0, np.uint64))
-                )
-                for name, chunks in earlier.items()
-            }
-            count = sum(_overlap(ours, left).values())
-            if count:
-                moved[other] = count
-    return Placement(tuple(held_elsewhere), moved, tuple(unknown))
+            found = _overlap(ours, recorded)
+            if found:
+                held_elsewhere.append(HeldElsewhere(other, entry.version, found))
+                found_held = True
+                break
+        if found_held:
+            continue
+        versions = {e.version for e in held}
+        earlier = [
+            e.version
+            for e in entries
+            if e.status == "receipted" and e.kind == "delivery" and e.version not in versions
+        ]
+        if not earlier:
+            continue
+        now = _union(store, registration, other, sorted(versions))
+        left = {
+            name: np.setdiff1d(values, now.get(name, np.empty(0, np.uint64)), assume_unique=True)
+            for name, values in _union(store, registration, other, earlier).items()
+        }
+        count = sum(_overlap(ours, left).values())
+        if count:
+            moved[other] = count
+    return Placement(tuple(held_elsewhere), moved, tuple(sorted(set(unknown))))
 
 
 def held_elsewhere_message(registration: str, period: str, placement: Placement) -> str:

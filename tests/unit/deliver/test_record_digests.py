@@ -140,6 +140,18 @@ def test_the_held_version_stops_an_earlier_one_says_moved(store: EventStore) -> 
     assert place_records(store, load_ledger(store), REG, "2026-Q1", ours).held_elsewhere == ()
 
 
+def test_a_correction_not_yet_receipted_leaves_the_receipted_version_held(
+    store: EventStore,
+) -> None:
+    _version(store, "2026-Q1", 1, ["OK1", "OK2"])
+    _version(store, "2026-Q1", 2, ["OK2"], receipted="no")  # the registry holder holds v1 yet
+    placed = place_records(store, load_ledger(store), REG, "2026-Q2", _digests(["OK1"]))
+    assert [(h.period, h.version) for h in placed.held_elsewhere] == [("2026-Q1", 1)]
+    _version(store, "2026-Q1", 3, ["OK2"])  # a receipted correction without OK1
+    placed = place_records(store, load_ledger(store), REG, "2026-Q2", _digests(["OK1"]))
+    assert placed.held_elsewhere == () and placed.moved_from == {"2026-Q1": 1}
+
+
 def test_a_staged_version_counts_a_retraction_holds_nothing_and_no_digests_is_unknown(
     store: EventStore,
 ) -> None:
