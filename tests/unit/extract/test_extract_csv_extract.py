@@ -132,6 +132,10 @@ def test_related_records_follow_their_parent_and_orphans_are_listed(
     assert complicaties.orphan_row_refs == ("dsaa_complicaties_2026.csv:5",)
     assert complicaties.rows_outside_period == 2  # C-2 (Q4 2025) and C-3 (Q2 2026)
     assert q1.rows_outside_period == 2 + 2
+    # before or after the period by the parent's date (decision 0466); orphans are neither
+    assert complicaties.rows_before_period == 1  # C-2
+    assert q1.datasets["operatie"].rows_before_period == 1
+    assert q1.rows_before_period == 1 + 1
 
     q4 = extract_csv(dsaa, folder, Period.parse("2025-Q4")).datasets["complicatie"]
     assert q4.clinical.column("complicatie_id").to_pylist() == ["C-2"]

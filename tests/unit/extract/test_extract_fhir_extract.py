@@ -99,6 +99,9 @@ def test_dsaa_from_bulk_ndjson(dsaa: RegistrationConfig) -> None:
          "soort_complicatie": "PNEU", "clavien_dindo": "2", "reinterventie": False},
     ]  # fmt: skip
     assert complicaties.rows_outside_period == 1  # comp-2 belongs to the 2025 operation
+    # before the period, by its parent's date (decision 0466)
+    assert complicaties.rows_before_period == operaties.rows_before_period == 1
+    assert result.rows_before_period == 2
     for dataset in result.datasets.values():
         _no_identifiers(str(dataset.clinical.to_pylist()))
 
