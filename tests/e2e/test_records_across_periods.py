@@ -197,3 +197,18 @@ def test_every_record_of_the_extract_is_accounted_for_outside_the_period_too(
     assert f"outside the period {before} before, {after} after" in capsys.readouterr().out
     hospital = json.loads(Path(result.validation_reports["hospital"]).read_text("utf-8"))
     assert hospital["accounting"] == accounting
+
+
+def test_a_fhir_run_accounts_for_its_records_outside_the_period_too(world: World) -> None:
+    result = _run(world, "2026-Q2", world.demo / "fhir-bulk" / "dica-dsaa")
+    accounting = result.accounting
+    assert accounting["outside_before"] > 0 and accounting["outside_after"] > 0
+    assert accounting["records_in_source"] == (
+        accounting["outside_before"]
+        + accounting["outside_after"]
+        + accounting["orphans"]
+        + accounting["records_read"]
+    )
+    assert accounting["records_read"] == (
+        accounting["excluded_optout"] + accounting["dropped"] + accounting["delivered"]
+    )
