@@ -3,9 +3,10 @@
 Through the real pipeline with the reference TTP and registry holder: a
 record whose date the source moves from Q1 to Q2 after Q1 was delivered is
 not delivered a second time (the Q2 run stops, naming Q1; the corrected Q1
-leaves it out, then Q2 delivers it and says it moved), and the accounting of
-every run adds up over the records outside the period too (decision
-0465-0469).
+leaves it out, then Q2 delivers it and says it moved; records moved both ways
+stop both runs until one period is retracted), and the accounting of every
+run, CSV or FHIR, adds up over the records outside the period too (decisions
+0465-0467).
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def _run(world: World, period: str, source: Path) -> RunResult:
         return run_delivery(
             world.config("dica-dsaa"),
             world.settings,
-            RunRequest("dica-dsaa", source, Period.parse(period), today=TODAY),
+            RunRequest(
+                "dica-dsaa",
+                source,
+                Period.parse(period),
+                today=TODAY,
+                allow_open_period=period == "2026-Q4",  # open on TODAY: up to TODAY (0393)
+            ),
             world.ports(store),
         )
 
@@ -59,27 +66,33 @@ def _write(path: Path, header: list[str], body: list[list[str]]) -> None:
     path.write_text(out.getvalue(), encoding="utf-8")
 
 
-def _last_q1_operation(world: World) -> str:
+def _operation_in(world: World, period: Period = Q1, first: bool = False) -> str:
+    """The OK_ID of the period's last operation (``first``: its first)."""
     header, body = _read(world.demo / "csv-utf8" / "dsaa_operaties_2026.csv")
     at = header.index("OPERATIEDATUM")
-    in_q1 = [row for row in body if Q1.contains(_day(row[at]))]
-    return max(in_q1, key=lambda row: _day(row[at]))[header.index("OK_ID")]
+    inside = [row for row in body if period.contains(_day(row[at]))]
+    pick = min if first else max
+    return pick(inside, key=lambda row: _day(row[at]))[header.index("OK_ID")]
 
 
-def _moved_export(world: World, target: Path, ok_id: str) -> Path:
-    """The demo export with operation ``ok_id`` (and its complications) dated 1 April instead."""
+def _moved_export(
+    world: World, target: Path, ok_id: str, to: date = date(2026, 4, 1), *more: tuple[str, date]
+) -> Path:
+    """The demo export with operation ``ok_id`` (and its complications) dated ``to`` instead."""
     target.mkdir(parents=True)
-    operations = world.demo / "csv-utf8" / "dsaa_operaties_2026.csv"
-    header, body = _read(operations)
-    row = next(r for r in body if r[header.index("OK_ID")] == ok_id)
-    shift = date(2026, 4, 1) - _day(row[header.index("OPERATIEDATUM")])
+    header, body = _read(world.demo / "csv-utf8" / "dsaa_operaties_2026.csv")
+    shifts = {}
+    for moved, day in ((ok_id, to), *more):
+        row = next(r for r in body if r[header.index("OK_ID")] == moved)
+        shifts[moved] = day - _day(row[header.index("OPERATIEDATUM")])
     for path in (world.demo / "csv-utf8").glob("dsaa_*.csv"):
         header, body = _read(path)
         columns = [
             c for c in ("OPNAMEDATUM", "OPERATIEDATUM", "ONTSLAGDATUM", "DATUM") if c in header
         ]
         for row in body:
-            if row[header.index("OK_ID")] != ok_id:
+            shift = shifts.get(row[header.index("OK_ID")])
+            if shift is None:
                 continue
             for column in columns:
                 at = header.index(column)
@@ -102,7 +115,7 @@ def _per_dataset(moved_records: int) -> dict[str, int]:
 def test_a_record_whose_date_moved_to_q2_is_not_delivered_twice(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ok_id = _last_q1_operation(world)
+    ok_id = _operation_in(world)
     moved_records = 1 + _complications_of(world, ok_id)
     first = _run(world, "2026-Q1", world.demo / "csv-utf8")
     assert first.status == "delivered" and first.version == 1
@@ -212,3 +225,37 @@ def test_a_fhir_run_accounts_for_its_records_outside_the_period_too(world: World
     assert accounting["records_read"] == (
         accounting["excluded_optout"] + accounting["dropped"] + accounting["delivered"]
     )
+
+
+def test_records_moved_both_ways_stop_both_runs_until_one_period_is_retracted(
+    world: World, tmp_path: Path
+) -> None:
+    from aanlevering.retract import retract_period
+
+    q3, q4 = Period.parse("2026-Q3"), Period.parse("2026-Q4")
+    late_q3 = _operation_in(world, q3)
+    early_q4 = _operation_in(world, q4, first=True)
+    for period in ("2026-Q3", "2026-Q4"):
+        assert _run(world, period, world.demo / "csv-utf8").status in {
+            "delivered",
+            "already-delivered",
+        }
+    swapped = _moved_export(
+        world, tmp_path / "swapped", late_q3, date(2026, 10, 1), (early_q4, date(2026, 9, 30))
+    )
+    with pytest.raises(ValidationBlocked, match="in 2026-Q3 v"):
+        _run(world, "2026-Q4", swapped)
+    with pytest.raises(ValidationBlocked, match="in 2026-Q4 v"):
+        _run(world, "2026-Q3", swapped)
+
+    # The way out decision 0465 names: retract one period, deliver the other, then the first.
+    with world.store() as store:
+        retract_period(
+            world.config("dica-dsaa"), world.settings, q4, world.ports(store), reason="swap"
+        )
+    into_q3 = _run(world, "2026-Q3", swapped)
+    assert into_q3.status == "delivered"
+    assert into_q3.accounting["moved_from"] == {"2026-Q4": 1 + _complications_of(world, early_q4)}
+    into_q4 = _run(world, "2026-Q4", swapped)
+    assert into_q4.status == "delivered"
+    assert into_q4.accounting["moved_from"] == {"2026-Q3": 1 + _complications_of(world, late_q3)}
