@@ -18,12 +18,14 @@ from datetime import date
 from aanlevering.actor import current_actor
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.deliver.events import DeliveryStaged, delivery_stream
-from aanlevering.deliver.ledger import load_ledger
+from aanlevering.deliver.held import Holdings
+from aanlevering.deliver.ledger import LedgerEntry, load_ledger
 from aanlevering.deliver.manifest import Manifest, idempotency_key, write_manifest
 from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ConfigError
 from aanlevering.periods import Period
+from aanlevering.pipeline.receiver_check import ask_receiver, check_not_ahead
 from aanlevering.pipeline.run import Ports
 from aanlevering.settings import Settings
 
@@ -41,18 +43,24 @@ def retract_period(
 ) -> Receipt:
     """Send a retraction of the period's current receipted version; return its receipt.
 
-    Raises ConfigError when nothing receipted is there to retract (or it was
+    The target is the latest version the receiver holds or the log has
+    receipted (decision 0461): a later version sent but never receipted here
+    that the receiver holds is the one withdrawn. Raises ReceiverAhead when the
+    receiver holds a version the log does not know (decision 0460), and
+    ConfigError when nothing receipted is there to retract (or it was
     already retracted). Unlike a delivery, a retraction is never refused for
     lack of an obligation: withdrawing data is always allowed.
     """
     store = ports.store
+    channel = ports.channel_for(config, None)
+    holdings = ask_receiver(channel, settings.provider_id, config.id, period.label)
     versions = load_ledger(store).versions(config.id, period.label)
-    receipted = [v for v in versions if v.status == "receipted"]
-    if not receipted or receipted[-1].kind == "retraction":
+    check_not_ahead(store, holdings, versions, provider=settings.provider_id, doing="retracted")
+    target = _latest_held(versions, holdings)
+    if target is None or target.kind == "retraction":
         raise ConfigError(
             f"registration {config.id}, period {period.label}: no receipted delivery to retract"
         )
-    target = receipted[-1]
     version = versions[-1].version + 1
     key = idempotency_key(settings.provider_id, config.id, period.label, version)
     staging = settings.staging_dir / config.id / period.label / f"v{version}"
@@ -79,7 +87,6 @@ def retract_period(
         supersedes=target.idempotency_key,
     )
     write_manifest(staging, manifest)
-    channel = ports.channel_for(config, None)
     store.append(
         delivery_stream(config.id, period.label),
         [
@@ -104,3 +111,14 @@ def retract_period(
     receipt = send_with_retries(channel, staging, manifest, store)
     shutil.rmtree(staging)
     return receipt
+
+
+def _latest_held(versions: list[LedgerEntry], holdings: Holdings | None) -> LedgerEntry | None:
+    """The latest version receipted in the log or held by the receiver (None: none is).
+
+    Why the receiver's: a version whose receipt never came back (pending in
+    the log) may still be the one the registry holder has as current.
+    """
+    held = {h.version for h in holdings.versions} if holdings is not None else set()
+    candidates = [v for v in versions if v.status == "receipted" or v.version in held]
+    return candidates[-1] if candidates else None

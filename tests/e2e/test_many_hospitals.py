@@ -36,6 +36,7 @@ from aanlevering.events.factory import open_event_store
 from aanlevering.obligation.decisions import RegisterDecision, to_event
 from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
+from aanlevering.pipeline.receiver_check import ReceiverAhead
 from aanlevering.pipeline.run import Ports, RunRequest, RunResult, run_delivery
 from aanlevering.pseudonym.keys import ensure_demo_keys, export_source_key, import_source_key
 from aanlevering.pseudonym.ttp.client import TTPClient
@@ -428,7 +429,11 @@ def test_rerun_after_a_wiped_home_with_changed_content_gets_a_new_receipt(
     ensure_demo_keys(b.settings, [c.id for c in network.catalogue])
     import_source_key(b.settings, network.shared_keys["dica-dsaa"], replace=True)
     changed = network.hospitals[C].demo / "csv-utf8"
-    # One rerun: v1 turns out to be held with other content, so this content is v2.
+    # The rerun asks the holder first: it holds v1, which this log does not know, so the
+    # run stops and the log records v1 as the holder's (decision 0460) ...
+    with pytest.raises(ReceiverAhead, match="the event log knows no version"):
+        network.deliver(B, "dica-dsaa", "2026-Q2", changed)
+    # ... and the next run delivers this content as v2, superseding it.
     again = network.deliver(B, "dica-dsaa", "2026-Q2", changed)
     assert again.status == "delivered" and again.receipt is not None
     assert again.version == 2 and again.receipt.receipt_id != first.receipt.receipt_id

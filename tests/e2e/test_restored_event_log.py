@@ -13,7 +13,10 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
+import pytest
+
 from aanlevering.periods import Period
+from aanlevering.pipeline.receiver_check import ReceiverAhead
 from aanlevering.pipeline.run import RunRequest, RunResult, run_delivery
 from conftest import World
 
@@ -80,7 +83,12 @@ def test_a_run_after_the_log_was_restored_never_reuses_a_version_the_holder_has(
         Path(f"{log_file}{suffix}").unlink(missing_ok=True)
     (tmp_path / "last-week.sqlite3").replace(log_file)
 
-    third = _run(world, _changed(world, tmp_path / "v3", "66"))
+    # The run asks the holder first: it stops, the log learns v2 (decision 0460) ...
+    with pytest.raises(ReceiverAhead, match="the event log knows v1, but the receiver"):
+        _run(world, _changed(world, tmp_path / "v3", "66"))
+    assert _holder_versions(world) == held
+    # ... and the next run delivers its content past it.
+    third = _run(world, tmp_path / "v3")
     assert third.status == "delivered"
     assert third.version == 3, "version 2 is the holder's, with other content"
     after = _holder_versions(world)

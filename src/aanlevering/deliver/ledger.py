@@ -102,6 +102,16 @@ class DeliveryLedgerView:
             )
             return
         entry = self.entries.get(p.get("idempotency_key", ""))
+        if entry is None and kind == "deliver.DeliveryVersionTaken":
+            # Held by the receiver, never staged by this log (a log restored from an
+            # older backup, decision 0460): known from here on, content unknown.
+            entry = LedgerEntry(
+                registration=p["registration"],
+                period=p["period"],
+                version=int(p["version"]),
+                idempotency_key=p["idempotency_key"],
+                channel="",
+            )
         if entry is None:
             return
         if kind == "deliver.DeliveryReceipted":

@@ -238,6 +238,7 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
     filtered, excluded, refs = apply_optouts_to_extract(
         extracted, ctx.settings, store, ctx.today, ctx.run_id
     )
+    asked = _check_receiver(ctx, state)
     plan = plan_version(
         ctx.config, store, ctx.period, filtered, refs, provider=ctx.settings.provider_id
     )
@@ -269,6 +270,12 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
             f"{plan.idempotency_key} was delivered and receipted before "
             f"(receipt {plan.same.receipt_id}); nothing to do"
             + (
+                ""
+                if asked
+                else " (from this hospital's event log only: the channel cannot ask the "
+                "receiver which versions it holds)"
+            )
+            + (
                 f"{drift}, but the delivered data did not: the registry holder keeps the "
                 "version it has (retract the period to deliver it again under this config)"
                 if drift
@@ -284,6 +291,37 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
         **common,
     )
     return ctx.summary(records=counts, excluded_optouts=excluded, version=plan.version)
+
+
+def _check_receiver(ctx: RunContext, state: RunState) -> bool:
+    """Ask the receiver once which versions it holds; stop when it holds one the log does not.
+
+    Before "already delivered" and before a version number is picked
+    (decision 0460). Returns whether the receiver could be asked at all
+    (False for a channel that cannot list, e.g. ttp-local).
+    """
+    from aanlevering.deliver.ledger import load_period_ledger
+    from aanlevering.pipeline.receiver_check import ReceiverAhead, ask_receiver, check_not_ahead
+
+    registration, period = ctx.config.id, ctx.period.label
+    channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
+    holdings = ask_receiver(channel, ctx.settings.provider_id, registration, period)
+    entries = load_period_ledger(ctx.ports.store, registration, period).versions(
+        registration, period
+    )
+    try:
+        check_not_ahead(
+            ctx.ports.store,
+            holdings,
+            entries,
+            provider=ctx.settings.provider_id,
+            doing="sent",
+        )
+    except ReceiverAhead:
+        _release(ctx, "receiver-ahead")
+        state.remove()
+        raise
+    return holdings is not None
 
 
 def validate(ctx: RunContext, state: RunState) -> Summary:

@@ -91,6 +91,33 @@ def check_key(caller: Caller, registration: str, key: str) -> None:
         )
 
 
+def check_period(caller: Caller, registration: str, period: str) -> None:
+    """Denied unless the caller may read ``registration`` and ``period`` is a plain name."""
+    if not is_plain_name(period):
+        raise Denied(400, "the period must be a plain name such as 2026-Q3")
+    if caller.registrations is not None and registration not in caller.registrations:
+        raise Denied(
+            403, f"forwarder {caller.forwarder!r} does not deliver to registration {registration!r}"
+        )
+
+
+def held_versions(
+    entries: Sequence[Mapping[str, Any]], registration: str, period: str
+) -> list[dict[str, Any]]:
+    """One provider's receipted versions of one period, oldest first (no content, no counts)."""
+    return [
+        {
+            "version": entry["version"],
+            "idempotency_key": entry["idempotency_key"],
+            "kind": entry.get("kind", "delivery"),
+            "receipt_id": entry.get("receipt_id", ""),
+            "received_at": entry.get("received_at", ""),
+        }
+        for entry in sorted(entries, key=lambda e: int(e.get("version", 0)))
+        if entry.get("registration") == registration and entry.get("period") == period
+    ]
+
+
 def check_manifest(caller: Caller, registration: str, key: str, manifest: Manifest) -> None:
     """Denied unless the manifest is the caller's, for this URL, with plain file names."""
     if manifest.provider_id != caller.provider:

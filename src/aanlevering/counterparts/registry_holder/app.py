@@ -2,7 +2,8 @@
 
 ``PUT .../files/{name}`` streams a data file, ``POST .../commit`` checks the
 delivery against its manifest and answers with a receipt, ``GET .../receipt``
-returns the receipt of a committed key. Hospitals authenticate with a bearer
+returns the receipt of a committed key, ``GET .../deliveries?period=`` lists
+the caller's receipted versions of a period. Hospitals authenticate with a bearer
 API key; a forwarder (the TTP) adds ``On-Behalf-Of: <provider>``. A caller
 only ever touches its own provider's deliveries (:mod:`.access`). A
 fault-injection endpoint exists only when the config enables it, for the
@@ -262,6 +263,10 @@ def create_app(
             raise HTTPException(404, f"no receipt for {key}")
         return dict(found.__dict__)
 
+    @app.get("/registrations/{registration}/deliveries")
+    def held(registration: Registration, period: str, caller: Caller) -> dict[str, Any]:
+        return _held_listing(config, store, caller, registration, period)
+
     @app.get("/ledger")
     def ledger(caller: Caller) -> list[dict[str, Any]]:
         """The caller's own receipted deliveries (never another provider's).
@@ -272,6 +277,31 @@ def create_app(
 
     _add_guards(app, config, faults, audit)
     return app
+
+
+def _held_listing(
+    config: ReceiverConfig,
+    store: DeliveryStore,
+    caller: access.Caller,
+    registration: str,
+    period: str,
+) -> dict[str, Any]:
+    """The caller's own receipted versions of one period (decision 0460).
+
+    Why: a hospital whose event log was restored, or whose receipt never
+    came back, asks here before it says "already delivered", numbers a new
+    version or retracts. Only the caller's provider's versions, and a
+    forwarder only for the registrations it delivers to.
+    """
+    _allow(access.check_period, caller, registration, period)
+    return {
+        "registration": registration,
+        "period": period,
+        "receiver": config.receiver_id,
+        "versions": access.held_versions(
+            store.ledger(provider=caller.provider), registration, period
+        ),
+    }
 
 
 def _add_guards(

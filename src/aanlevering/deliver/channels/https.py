@@ -7,7 +7,9 @@ Protocol (OpenAPI in ``schemas/openapi/registry-holder.openapi.json``):
   checksums and content and answers with a receipt (``duplicate`` true when
   the key was committed before);
 * ``GET {endpoint}/{key}/receipt`` returns the receipt of a committed key, so
-  a run that died between sending and receipt can pick it up.
+  a run that died between sending and receipt can pick it up;
+* ``GET {endpoint}?period=P`` lists the versions of a period the receiver
+  holds for this provider (decision 0460).
 
 Every receipt is checked against the manifest sent (provider, key, manifest
 sha256, record counts) before it is returned: an earlier receipt is adopted
@@ -34,6 +36,7 @@ import requests
 
 from aanlevering import json_input
 from aanlevering.bounded_answers import LIMIT_TEXT, read_capped
+from aanlevering.deliver.held import HeldVersion, Holdings, keep_own
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
@@ -106,13 +109,55 @@ class HttpsChannel:
         key = quote(manifest.idempotency_key, safe="")
         return "/".join([self.endpoint.rstrip("/"), key, *(quote(p, safe="") for p in parts)])
 
-    def _headers(self, manifest: Manifest) -> dict[str, str]:
+    def _auth_headers(self) -> dict[str, str]:
         # Without an API key the client certificate (mTLS) identifies the hospital.
-        auth = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        headers = {**auth, "Idempotency-Key": manifest.idempotency_key}
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         if self.on_behalf_of:
             headers["On-Behalf-Of"] = self.on_behalf_of
         return headers
+
+    def _headers(self, manifest: Manifest) -> dict[str, str]:
+        return {**self._auth_headers(), "Idempotency-Key": manifest.idempotency_key}
+
+    def held_versions(self, provider: str, registration: str, period: str) -> Holdings:
+        """The versions of the period the registry holder holds receipted for this provider.
+
+        One request per run (decision 0460); an unreachable holder is a
+        RetryableDeliveryError, an answer that is no listing a DeliveryError.
+        """
+        answer = self._exchange(
+            "GET",
+            self.endpoint.rstrip("/"),
+            "registry holder unreachable (asking which versions it holds)",
+            headers=self._auth_headers(),
+            params={"period": period},
+        )
+        self._raise_for(answer, "the listing of held versions")
+        data = _json(answer, "the listing of held versions")
+        listing = data.get("versions")
+        if not isinstance(listing, list) or not all(isinstance(i, dict) for i in listing):
+            raise DeliveryError(
+                "the registry holder's listing of held versions has no list of versions"
+            )
+        try:
+            found = [
+                HeldVersion(
+                    version=int(item["version"]),
+                    idempotency_key=str(item["idempotency_key"]),
+                    receipt_id=str(item.get("receipt_id", "")),
+                    receiver=str(data.get("receiver", "")),
+                    received_at=str(item.get("received_at", "")),
+                )
+                for item in listing
+            ]
+        except (KeyError, TypeError, ValueError):
+            raise DeliveryError(
+                "the registry holder's listing of held versions has an entry without a "
+                "version number or key"
+            ) from None
+        return Holdings(
+            registration, period, keep_own(found, provider, registration, period), self.name
+        )
 
     def _raise_for(self, answer: _Answer, what: str) -> None:
         if 300 <= answer.status_code < 400:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aanlevering.deliver.held import HeldVersion, Holdings, keep_own, version_of_key
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, verify_files, write_manifest
 from aanlevering.deliver.receipt import Receipt, RetryableDeliveryError, adopt_existing
 from aanlevering.errors import DeliveryError
@@ -93,12 +94,57 @@ def _legacy_receipt(root: Path, manifest: Manifest, name: str) -> Receipt | None
     return receipt if mine else None
 
 
+def _receipts_in(root: Path, provider: str, registration: str, period: str) -> list[HeldVersion]:
+    """This provider's receipts under ``root/<registration>/<period>/v<n>/`` (others skipped)."""
+    found: list[HeldVersion] = []
+    period_folder = root / registration / period
+    if not period_folder.is_dir():
+        return found
+    for folder in period_folder.iterdir():
+        path = folder / RECEIPT_NAME
+        if not path.is_file():
+            continue
+        try:
+            receipt = Receipt.from_mapping(json.loads(path.read_text(encoding="utf-8")), "outbox")
+        except (OSError, ValueError, DeliveryError):
+            continue  # not a receipt this outbox wrote: it holds nothing here
+        version = version_of_key(receipt.idempotency_key, provider, registration, period)
+        if receipt.provider != provider or folder.name != f"v{version}":
+            continue
+        found.append(
+            HeldVersion(
+                version=int(folder.name[1:]),
+                idempotency_key=receipt.idempotency_key,
+                receipt_id=receipt.receipt_id,
+                receiver=receipt.receiver,
+                received_at=receipt.received_at,
+            )
+        )
+    return found
+
+
 @dataclass(frozen=True)
 class OutboxChannel:
     """Publish the staged delivery into the outbox folder (linked or copied)."""
 
     root: Path
     name: str = "outbox"
+
+    def held_versions(self, provider: str, registration: str, period: str) -> Holdings:
+        """The versions of the period with this provider's receipt in the outbox (decision 0460).
+
+        Read from the provider's own folder and the layout before provider
+        folders; a folder without a receipt (a run that died before it) holds nothing.
+        """
+        if not PROVIDER_ID.fullmatch(provider):
+            raise DeliveryError("the provider id is not a folder name; the outbox was not read")
+        found = [
+            *_receipts_in(self.root / provider, provider, registration, period),
+            *_receipts_in(self.root, provider, registration, period),
+        ]
+        return Holdings(
+            registration, period, keep_own(found, provider, registration, period), self.name
+        )
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
         """Place files, verify them, write the manifest last; reuse only this delivery's receipt.

@@ -26,6 +26,7 @@ import paramiko
 
 from aanlevering import json_input
 from aanlevering.bounded_answers import ANSWER_LIMIT, LIMIT_TEXT
+from aanlevering.deliver.held import HeldVersion, Holdings, keep_own, version_of_key
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
@@ -185,6 +186,37 @@ class SftpChannel:
         except FileNotFoundError:
             pass
         sftp.mkdir(folder)
+
+    def held_versions(self, provider: str, registration: str, period: str) -> Holdings:
+        """The versions of the period whose inbox folder holds this provider's receipt.
+
+        One listing of the inbox and one read per folder of the period (decision
+        0460); a folder without ``receipt.json`` (not yet, or refused) holds nothing.
+        """
+        found: list[HeldVersion] = []
+        with self._session() as sftp:
+            for name in sftp.listdir(self.target.path):
+                version = version_of_key(name, provider, registration, period)
+                if version is None:
+                    continue
+                raw = self._read_receipt(sftp, posixpath.join(self.target.path, name))
+                if raw is None:
+                    continue
+                receipt = Receipt.from_mapping(raw, self.name)
+                if (receipt.provider, receipt.idempotency_key) != (provider, name):
+                    continue
+                found.append(
+                    HeldVersion(
+                        version=version,
+                        idempotency_key=name,
+                        receipt_id=receipt.receipt_id,
+                        receiver=receipt.receiver,
+                        received_at=receipt.received_at,
+                    )
+                )
+        return Holdings(
+            registration, period, keep_own(found, provider, registration, period), self.name
+        )
 
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
         """Upload files then the manifest; wait for ``receipt.json``; reuse an existing one."""

@@ -1,0 +1,109 @@
+"""Compare the event log with what the receiver holds before a run trusts the log.
+
+Why: "already delivered" and the next version number were decided from the
+event log alone, so a log restored from an older backup said "already
+delivered v1" while the registry holder's current version was v2 with other
+content (decision 0460). One lookup per run asks the channel which versions
+of the period the receiver holds receipted; a version later than any the log
+knows stops the run (:class:`ReceiverAhead`), after the log records it as
+held by the receiver with unknown content, so the next run plans past it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aanlevering.deliver.events import DeliveryVersionTaken, delivery_stream
+from aanlevering.deliver.held import HeldVersion, Holdings, holdings_of
+from aanlevering.deliver.ledger import LedgerEntry
+from aanlevering.deliver.receipt import RetryableDeliveryError
+from aanlevering.errors import DeliveryError
+from aanlevering.events.store import EventStore
+
+
+class ReceiverAhead(DeliveryError):
+    """The receiver holds a version of the period the event log does not know (exit 2)."""
+
+
+class ReceiverNotAsked(RetryableDeliveryError):
+    """The receiver could not be asked what it holds; the run does not trust the log alone."""
+
+
+def ask_receiver(channel: object, provider: str, registration: str, period: str) -> Holdings | None:
+    """The receiver's versions of the period (None: the channel cannot be asked).
+
+    A receiver that cannot be reached fails the run as a send would
+    (:class:`ReceiverNotAsked`, retried later): "already delivered" is never
+    said from the log alone when the receiver could have been asked.
+    """
+    try:
+        return holdings_of(channel, provider, registration, period)
+    except RetryableDeliveryError as error:
+        raise ReceiverNotAsked(
+            f"registration {registration}, period {period}: the receiver could not be asked "
+            f"which versions it holds ({error}); nothing was sent and nothing is reported "
+            "delivered: run again when it is reachable"
+        ) from error
+
+
+def check_not_ahead(
+    store: EventStore,
+    holdings: Holdings | None,
+    entries: Sequence[LedgerEntry],
+    *,
+    provider: str,
+    doing: str,
+) -> None:
+    """ReceiverAhead when the receiver holds a version later than every one the log knows.
+
+    The later versions are first recorded (``DeliveryVersionTaken``, with the
+    receiver's receipt) so the log knows them from now on: a rerun numbers
+    past them and supersedes the latest, a retraction names it.
+    """
+    if holdings is None:
+        return
+    known = max((entry.version for entry in entries), default=0)
+    later = holdings.after(known)
+    if not later:
+        return
+    _record_held(store, holdings, later, provider)
+    latest = later[-1]
+    log_knows = f"v{known}" if known else "no version"
+    raise ReceiverAhead(
+        f"registration {holdings.registration}, period {holdings.period}: the event log knows "
+        f"{log_knows}, but the receiver ({holdings.channel}) holds v{latest.version} "
+        f"({latest.idempotency_key}, receipt {latest.receipt_id or 'unnamed'}"
+        f"{', received ' + latest.received_at if latest.received_at else ''}), delivered by a "
+        "run this log does not know (e.g. the log was restored from an older backup). "
+        f"Nothing was {doing}, and nothing is reported delivered. The log now records "
+        f"{_versions(later)} as held by the receiver with content it does not know (no command "
+        "can fetch that content). Decide which data belongs at the registry holder: run "
+        "`aanlevering run` again with that input (it is delivered as the next version, "
+        f"superseding v{latest.version}), or `aanlevering retract` the period."
+    )
+
+
+def _versions(held: Sequence[HeldVersion]) -> str:
+    return ", ".join(f"v{h.version}" for h in held)
+
+
+def _record_held(
+    store: EventStore, holdings: Holdings, later: Sequence[HeldVersion], provider: str
+) -> None:
+    store.append(
+        delivery_stream(holdings.registration, holdings.period),
+        [
+            DeliveryVersionTaken(
+                registration=holdings.registration,
+                period=holdings.period,
+                version=held.version,
+                idempotency_key=held.idempotency_key,
+                receipt_id=held.receipt_id,
+                receiver=held.receiver,
+                received_at=held.received_at,
+                provider=provider,
+            )
+            for held in later
+        ],
+        None,
+    )

@@ -1,0 +1,76 @@
+"""A log restored behind the receiver never says "already delivered" (decision 0460).
+
+Deliver v1 with content Y, back up the event log, deliver v2 with content X,
+restore the backup and run Y again: the log alone said "already delivered
+v1" (exit 0) while the registry holder's current version was v2 with X. Now
+the run asks the receiver first and stops, naming registration, period, the
+version the log knows and the one the receiver holds; the next run delivers
+Y as v3, superseding v2. For each channel: HTTPS, outbox and SFTP.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aanlevering.pipeline.receiver_check import ReceiverAhead
+from conftest import World
+from support.receivers import (
+    REGISTRATION,
+    Receiver,
+    back_up,
+    changed_export,
+    https_receiver,
+    outbox_receiver,
+    restore,
+    run,
+    sftp_receiver,
+)
+from support.sshd import SftpServer
+
+
+def _key(period: str, version: int) -> str:
+    return f"demo-hospital.{REGISTRATION}.{period}.v{version}"
+
+
+def _restored_log_reruns_y(world: World, receiver: Receiver, tmp_path: Path, period: str) -> None:
+    content_y = world.demo / "csv-utf8"
+    first = run(world, receiver, content_y, period)
+    assert (first.status, first.version) == ("delivered", 1)
+    back_up(world, tmp_path / "last-week.sqlite3")
+    second = run(world, receiver, changed_export(world, tmp_path / "x", period, "77"), period)
+    assert (second.status, second.version) == ("delivered", 2)
+    assert set(receiver.held()) == {_key(period, 1), _key(period, 2)}
+    restore(world, tmp_path / "last-week.sqlite3")
+
+    with pytest.raises(ReceiverAhead) as stopped:
+        run(world, receiver, content_y, period)
+
+    message = str(stopped.value)
+    assert REGISTRATION in message and period in message
+    assert "the event log knows v1" in message and f"holds v2 ({_key(period, 2)}" in message
+    assert "aanlevering run" in message and "aanlevering retract" in message
+    assert stopped.value.exit_code != 0
+    assert set(receiver.held()) == {_key(period, 1), _key(period, 2)}  # nothing sent
+
+    # The log now knows v2 is the receiver's: the next run delivers Y as v3 over it.
+    third = run(world, receiver, content_y, period)
+    assert (third.status, third.version) == ("delivered", 3)
+    assert receiver.supersedes()[_key(period, 3)] == _key(period, 2)
+    assert receiver.held()[_key(period, 3)] == receiver.held()[_key(period, 1)]
+
+
+def test_https_restored_log_does_not_say_already_delivered(world: World, tmp_path: Path) -> None:
+    _restored_log_reruns_y(world, https_receiver(world), tmp_path, "2026-Q1")
+
+
+def test_outbox_restored_log_does_not_say_already_delivered(world: World, tmp_path: Path) -> None:
+    _restored_log_reruns_y(world, outbox_receiver(world, tmp_path / "outbox"), tmp_path, "2026-Q2")
+
+
+def test_sftp_restored_log_does_not_say_already_delivered(
+    world: World, sftp_server: SftpServer, tmp_path: Path
+) -> None:
+    with sftp_receiver(world, sftp_server, tmp_path / "holder") as receiver:
+        _restored_log_reruns_y(world, receiver, tmp_path, "2026-Q3")
