@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aanlevering.pipeline.receiver_check import ReceiverAhead
+from aanlevering.pipeline.receiver_check import ReceiverAhead, ReceiverNotAsked
 from conftest import World
 from support.receivers import (
     REGISTRATION,
@@ -74,3 +74,19 @@ def test_sftp_restored_log_does_not_say_already_delivered(
 ) -> None:
     with sftp_receiver(world, sftp_server, tmp_path / "holder") as receiver:
         _restored_log_reruns_y(world, receiver, tmp_path, "2026-Q3")
+
+
+def test_a_holder_that_cannot_be_asked_is_no_already_delivered(world: World) -> None:
+    receiver = https_receiver(world)
+    content_y = world.demo / "csv-utf8"
+    run(world, receiver, content_y, "2026-Q1")  # delivered, or delivered before
+    agreed = run(world, receiver, content_y, "2026-Q1")
+    assert agreed.status == "already-delivered"  # log and holder agree: the cheap path
+    world.holder.stop()
+    try:
+        with pytest.raises(ReceiverNotAsked, match="could not be asked") as down:
+            run(world, receiver, content_y, "2026-Q1")
+    finally:
+        world.holder.start()
+    assert "nothing is reported delivered" in str(down.value)
+    assert down.value.exit_code != 0
