@@ -58,6 +58,15 @@ class DeliveryError(AanleveringError):
     exit_code = 2
 
 
+class ReceiverAhead(DeliveryError):
+    """The receiver holds a version of the period the event log does not know (decision 0460).
+
+    Nothing is sent or reported delivered; the log has recorded the receiver's
+    versions, and an engineer decides what belongs at the registry holder
+    (waiting does not fix it: a scheduler fails the task without retries).
+    """
+
+
 class OutputError(DeliveryError):
     """Delivery files could not be made from the data given (nothing is delivered).
 

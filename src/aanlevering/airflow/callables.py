@@ -4,8 +4,9 @@ Imported at parse time, so it imports nothing heavy itself: the run steps
 (pyarrow, GX, FHIR models) are imported inside each function, in the worker.
 
 Mapping: NoObligation and AlreadyDelivered end the task (and the rest of the
-run) as *skipped*; bad input and blocked validation *fail* without retries
-(waiting does not fix them); anything else (TTP or receiver down) fails and is
+run) as *skipped*; bad input, blocked validation and a receiver holding a
+version the log does not know *fail* without retries (waiting does not fix
+them); anything else (TTP or receiver down) fails and is
 retried with backoff.
 """
 
@@ -21,7 +22,13 @@ import pendulum
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from aanlevering.airflow.schedule import TIMEZONE, period_label
-from aanlevering.errors import ConfigError, ExtractError, NoObligation, ValidationBlocked
+from aanlevering.errors import (
+    ConfigError,
+    ExtractError,
+    NoObligation,
+    ReceiverAhead,
+    ValidationBlocked,
+)
 from aanlevering.periods import run_day
 from aanlevering.pipeline.stages import AlreadyDelivered
 
@@ -48,6 +55,9 @@ def task_outcomes() -> Iterator[None]:
         raise AirflowFailException(str(blocked)) from blocked
     except (ConfigError, ExtractError) as unusable:
         raise AirflowFailException(str(unusable)) from unusable
+    except ReceiverAhead as behind:  # an engineer decides (decision 0460); no retries
+        log.error("%s", behind)
+        raise AirflowFailException(str(behind)) from behind
 
 
 def credentials() -> AirflowConnections:

@@ -17,12 +17,10 @@ from aanlevering.deliver.events import DeliveryVersionTaken, delivery_stream
 from aanlevering.deliver.held import HeldVersion, Holdings, holdings_of
 from aanlevering.deliver.ledger import LedgerEntry
 from aanlevering.deliver.receipt import RetryableDeliveryError
-from aanlevering.errors import DeliveryError
+from aanlevering.errors import ReceiverAhead
 from aanlevering.events.store import EventStore
 
-
-class ReceiverAhead(DeliveryError):
-    """The receiver holds a version of the period the event log does not know (exit 2)."""
+__all__ = ["ReceiverAhead", "ReceiverNotAsked", "ask_receiver", "check_not_ahead"]
 
 
 class ReceiverNotAsked(RetryableDeliveryError):
