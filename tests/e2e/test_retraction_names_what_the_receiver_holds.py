@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aanlevering.deliver.events import DeliveryAttemptFailed, DeliveryStaged, delivery_stream
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.periods import Period
 from aanlevering.retract import retract_period
@@ -21,13 +20,10 @@ from support.receivers import (
     REGISTRATION,
     TODAY,
     Receiver,
-    back_up,
-    changed_export,
     https_receiver,
     outbox_receiver,
-    restore,
-    run,
     sftp_receiver,
+    v2_held_but_pending_in_the_log,
 )
 from support.sshd import SftpServer
 
@@ -49,41 +45,10 @@ def _retract(world: World, receiver: Receiver, period: str) -> str:
     return receipt.idempotency_key
 
 
-def _v2_held_but_pending_in_the_log(
-    world: World, receiver: Receiver, tmp_path: Path, period: str
-) -> None:
-    """v1 receipted, v2 at the receiver; the log has v2 staged with failed attempts only."""
-    assert run(world, receiver, world.demo / "csv-utf8", period).version == 1
-    back_up(world, tmp_path / "before-v2.sqlite3")
-    changed = changed_export(world, tmp_path / "x", period, "77")
-    assert run(world, receiver, changed, period).version == 2
-    stream = delivery_stream(REGISTRATION, period)
-    with world.store() as store:
-        staged = [
-            e
-            for e in (r.to_event() for r in store.read_stream(stream))
-            if isinstance(e, DeliveryStaged) and e.version == 2
-        ]
-    restore(world, tmp_path / "before-v2.sqlite3")
-    failed = DeliveryAttemptFailed(
-        registration=REGISTRATION,
-        period=period,
-        idempotency_key=_key(period, 2),
-        attempt=5,
-        retryable=True,
-        reason="not receipted within 60 s",
-        provider="demo-hospital",
-    )
-    with world.store() as store:
-        store.append(stream, [*staged, failed], None)
-        entries = load_ledger(store).versions(REGISTRATION, period)
-    assert [(e.version, e.status) for e in entries] == [(1, "receipted"), (2, "failed")]
-
-
 def _retraction_supersedes_the_pending_v2(
     world: World, receiver: Receiver, tmp_path: Path, period: str
 ) -> None:
-    _v2_held_but_pending_in_the_log(world, receiver, tmp_path, period)
+    v2_held_but_pending_in_the_log(world, receiver, tmp_path, period)
 
     key = _retract(world, receiver, period)
 

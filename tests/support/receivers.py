@@ -23,6 +23,9 @@ from aanlevering.counterparts.registry_holder.store import DeliveryStore
 from aanlevering.deliver.channels import Channel
 from aanlevering.deliver.channels.outbox import OutboxChannel
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
+from aanlevering.deliver.events import DeliveryAttemptFailed, DeliveryStaged, delivery_stream
+from aanlevering.deliver.ledger import load_ledger
+from aanlevering.deliver.manifest import idempotency_key
 from aanlevering.events.store import EventStore
 from aanlevering.periods import Period
 from aanlevering.pipeline.run import Ports, RunRequest, RunResult, run_delivery
@@ -155,3 +158,34 @@ def restore(world: Any, backup: Path) -> None:
     for suffix in ("-wal", "-shm"):
         Path(f"{live}{suffix}").unlink(missing_ok=True)
     backup.replace(live)
+
+
+def v2_held_but_pending_in_the_log(
+    world: Any, receiver: Receiver, tmp_path: Path, period: str
+) -> None:
+    """v1 receipted, v2 at the receiver; the log has v2 staged with failed attempts only."""
+    assert run(world, receiver, world.demo / "csv-utf8", period).version == 1
+    back_up(world, tmp_path / "before-v2.sqlite3")
+    changed = changed_export(world, tmp_path / "x", period, "77")
+    assert run(world, receiver, changed, period).version == 2
+    stream = delivery_stream(REGISTRATION, period)
+    with world.store() as store:
+        staged = [
+            e
+            for e in (r.to_event() for r in store.read_stream(stream))
+            if isinstance(e, DeliveryStaged) and e.version == 2
+        ]
+    restore(world, tmp_path / "before-v2.sqlite3")
+    failed = DeliveryAttemptFailed(
+        registration=REGISTRATION,
+        period=period,
+        idempotency_key=idempotency_key(HOSPITAL, REGISTRATION, period, 2),
+        attempt=5,
+        retryable=True,
+        reason="not receipted within 60 s",
+        provider="demo-hospital",
+    )
+    with world.store() as store:
+        store.append(stream, [*staged, failed], None)
+        entries = load_ledger(store).versions(REGISTRATION, period)
+    assert [(e.version, e.status) for e in entries] == [(1, "receipted"), (2, "failed")]

@@ -14,13 +14,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aanlevering.deliver.events import DeliveryVersionTaken, delivery_stream
-from aanlevering.deliver.held import HeldVersion, Holdings, holdings_of
+from aanlevering.deliver.held import HeldVersion, Holdings, holdings_of, version_of_key
 from aanlevering.deliver.ledger import LedgerEntry
 from aanlevering.deliver.receipt import RetryableDeliveryError
 from aanlevering.errors import ReceiverAhead
 from aanlevering.events.store import EventStore
 
-__all__ = ["ReceiverAhead", "ReceiverNotAsked", "ask_receiver", "check_not_ahead"]
+__all__ = [
+    "ReceiverAhead",
+    "ReceiverNotAsked",
+    "ask_receiver",
+    "check_not_ahead",
+    "held_supersedes",
+]
 
 
 class ReceiverNotAsked(RetryableDeliveryError):
@@ -79,6 +85,29 @@ def check_not_ahead(
         "`aanlevering run` again with that input (it is delivered as the next version, "
         f"superseding v{latest.version}), or `aanlevering retract` the period."
     )
+
+
+def held_supersedes(
+    holdings: Holdings | None, provider: str, version: int, supersedes: str | None
+) -> str | None:
+    """What a new ``version`` supersedes: the receiver's latest earlier version if later.
+
+    Why: a version sent whose receipt never came back is pending in the log,
+    which then named the last receipted one; the receiver holds the pending
+    one as current, so that is what the new version replaces (decision 0461).
+    """
+    if holdings is None:
+        return supersedes
+    earlier = [held for held in holdings.versions if held.version < version]
+    if not earlier:
+        return supersedes
+    latest = max(earlier, key=lambda held: held.version)
+    named = (
+        version_of_key(supersedes, provider, holdings.registration, holdings.period)
+        if supersedes
+        else None
+    )
+    return latest.idempotency_key if latest.version > (named or 0) else supersedes
 
 
 def _versions(held: Sequence[HeldVersion]) -> str:

@@ -30,6 +30,7 @@ from aanlevering.periods import Period, run_day
 
 if TYPE_CHECKING:
     from aanlevering.catalogue.model import RegistrationConfig
+    from aanlevering.deliver.held import Holdings
     from aanlevering.pipeline.lock import LockScope
     from aanlevering.pipeline.run import Ports
     from aanlevering.pipeline.state import RunState
@@ -238,10 +239,17 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
     filtered, excluded, refs = apply_optouts_to_extract(
         extracted, ctx.settings, store, ctx.today, ctx.run_id
     )
-    asked = _check_receiver(ctx, state)
+    holdings = _check_receiver(ctx, state)
     plan = plan_version(
         ctx.config, store, ctx.period, filtered, refs, provider=ctx.settings.provider_id
     )
+    if plan.same is None:  # a new version replaces what the receiver holds (decision 0461)
+        from aanlevering.pipeline.receiver_check import held_supersedes
+
+        supersedes = held_supersedes(
+            holdings, ctx.settings.provider_id, plan.version, plan.supersedes
+        )
+        plan = replace(plan, supersedes=supersedes)
     counts = {name: d.num_rows for name, d in filtered.datasets.items()}
     config_changed = plan.config_changed(ctx.config.config_sha256)
     common = {
@@ -271,7 +279,7 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
             f"(receipt {plan.same.receipt_id}); nothing to do"
             + (
                 ""
-                if asked
+                if holdings is not None
                 else " (from this hospital's event log only: the channel cannot ask the "
                 "receiver which versions it holds)"
             )
@@ -293,12 +301,12 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
     return ctx.summary(records=counts, excluded_optouts=excluded, version=plan.version)
 
 
-def _check_receiver(ctx: RunContext, state: RunState) -> bool:
+def _check_receiver(ctx: RunContext, state: RunState) -> Holdings | None:
     """Ask the receiver once which versions it holds; stop when it holds one the log does not.
 
     Before "already delivered" and before a version number is picked
-    (decision 0460). Returns whether the receiver could be asked at all
-    (False for a channel that cannot list, e.g. ttp-local).
+    (decision 0460). Returns what the receiver holds, or None for a channel
+    that cannot be asked (e.g. ttp-local).
     """
     from aanlevering.deliver.ledger import load_period_ledger
     from aanlevering.pipeline.receiver_check import ReceiverAhead, ask_receiver, check_not_ahead
@@ -321,7 +329,7 @@ def _check_receiver(ctx: RunContext, state: RunState) -> bool:
         _release(ctx, "receiver-ahead")
         state.remove()
         raise
-    return holdings is not None
+    return holdings
 
 
 def validate(ctx: RunContext, state: RunState) -> Summary:
