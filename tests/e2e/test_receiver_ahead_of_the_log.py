@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from aanlevering.cli.main import main
 from aanlevering.pipeline.receiver_check import ReceiverAhead, ReceiverNotAsked
 from conftest import World
 from support.receivers import (
@@ -90,3 +91,26 @@ def test_a_holder_that_cannot_be_asked_is_no_already_delivered(world: World) -> 
         world.holder.start()
     assert "nothing is reported delivered" in str(down.value)
     assert down.value.exit_code != 0
+
+
+def test_the_cli_exits_2_naming_both_versions_and_what_to_do(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    receiver = https_receiver(world)
+    content_y = world.demo / "csv-utf8"
+    run(world, receiver, content_y, "2026-Q1")  # delivered, or delivered before
+    back_up(world, tmp_path / "last-week.sqlite3")
+    known = run(world, receiver, content_y, "2026-Q1").version
+    later = run(world, receiver, changed_export(world, tmp_path / "x", "2026-Q1", "44"), "2026-Q1")
+    assert later.version == known + 1
+    restore(world, tmp_path / "last-week.sqlite3")
+    capsys.readouterr()
+
+    code = main(
+        ["run", "--registration", REGISTRATION, "--input", str(content_y), "--period", "2026-Q1"]
+    )
+
+    out, err = capsys.readouterr()
+    assert code == 2 and "delivered" not in out
+    assert f"the event log knows v{known}, but the receiver (https) holds v{later.version}" in err
+    assert "aanlevering run" in err and "aanlevering retract" in err

@@ -2,8 +2,10 @@
 
 Exit codes: 0 delivered (or already delivered), 1 blocked by validation
 (also: too many patients without a pseudonym type, or nothing left to
-deliver from a non-empty extract), 2 unusable input or config, 3 no delivery
-obligation or nothing in the period, 4 internal error.
+deliver from a non-empty extract), 2 unusable input or config (also: not
+delivered, e.g. the receiver down, or holding a version the event log does
+not know, decision 0460), 3 no delivery obligation or nothing in the period,
+4 internal error.
 """
 
 from __future__ import annotations
