@@ -68,6 +68,12 @@ def test_delivery_over_tls_with_api_key_and_with_client_certificate(
     receipt2 = _channel(tls_holder, "", mtls).send(second, manifest2)
     assert receipt2.idempotency_key == manifest2.idempotency_key
     assert [entry["version"] for entry in tls_holder.ledger()] == [1, 2]
+    # What the holder holds is asked over the same TLS, as the certificate's hospital (0460).
+    held = _channel(tls_holder, "", mtls).held_versions(HOSPITAL, "ldtr", manifest.period)
+    assert [h.idempotency_key for h in held.versions] == [
+        manifest.idempotency_key,
+        manifest2.idempotency_key,
+    ]
 
 
 def test_certificate_of_an_unknown_hospital_or_none_is_401(
