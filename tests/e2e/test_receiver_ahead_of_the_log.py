@@ -10,6 +10,7 @@ Y as v3, superseding v2. For each channel: HTTPS, outbox and SFTP.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,13 @@ from support.receivers import (
     sftp_receiver,
 )
 from support.sshd import SftpServer
+
+
+def _listings(world: World) -> int:
+    """How often the registry holder was asked which versions it holds (its audit trail)."""
+    lines = (world.holder.home / "audit.jsonl").read_text(encoding="utf-8").splitlines()
+    listing = "/registrations/{registration}/deliveries"
+    return sum(json.loads(line)["endpoint"] == listing for line in lines)
 
 
 def _key(period: str, version: int) -> str:
@@ -81,8 +89,10 @@ def test_a_holder_that_cannot_be_asked_is_no_already_delivered(world: World) -> 
     receiver = https_receiver(world)
     content_y = world.demo / "csv-utf8"
     run(world, receiver, content_y, "2026-Q1")  # delivered, or delivered before
+    before = _listings(world)
     agreed = run(world, receiver, content_y, "2026-Q1")
     assert agreed.status == "already-delivered"  # log and holder agree: the cheap path
+    assert _listings(world) == before + 1  # one question per run
     world.holder.stop()
     try:
         with pytest.raises(ReceiverNotAsked, match="could not be asked") as down:

@@ -8,6 +8,7 @@ loopback, as a hospital's HTTPS channel asks it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -83,6 +84,15 @@ def test_each_hospital_lists_only_its_own_versions(holder: RegistryHolder, tmp_p
         timeout=5,
     )
     assert raw.status_code == 200 and A not in raw.text
+    audit = [json.loads(line) for line in (holder.home / "audit.jsonl").read_text().splitlines()]
+    listings = [e for e in audit if e["endpoint"] == "/registrations/{registration}/deliveries"]
+    assert [(e["who"], e["method"], e["registration"], e["status"]) for e in listings] == [
+        (A, "GET", "ldtr", 200),
+        (B, "GET", "ldtr", 200),
+        (A, "GET", "ldtr", 200),
+        (B, "GET", "ldtr", 200),
+        (B, "GET", "ldtr", 200),
+    ]
 
 
 def test_the_listing_checks_who_asks_and_what(holder: RegistryHolder, tmp_path: Path) -> None:

@@ -43,6 +43,10 @@ _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             "/registrations/{registration}/deliveries/{key}/receipt",
             r"/registrations/(?P<registration>[^/]+)/deliveries/(?P<key>[^/]+)/receipt",
         ),
+        (
+            "/registrations/{registration}/deliveries",
+            r"/registrations/(?P<registration>[^/]+)/deliveries/?",
+        ),
         ("/ledger", r"/ledger"),
         ("/_faults", r"/_faults"),
     )
@@ -87,7 +91,9 @@ class AuditTrail:
             if registration is not None:
                 known = registration in self.registrations
                 what["registration"] = registration if known else "(unknown)"
-                what["delivery"] = self._key(match.group("key"), registration if known else None)
+                key = match.groupdict().get("key")
+                if key is not None:  # the listing of held versions names no delivery
+                    what["delivery"] = self._key(key, registration if known else None)
             return what
         return {"endpoint": "(other)"}
 
