@@ -11,12 +11,15 @@ outbox's ``receipt.json`` files.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from aanlevering.deliver.manifest import idempotency_key
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,15 @@ def _number(held: HeldVersion) -> int:
     return held.version
 
 
+class ListingUnavailable(Exception):
+    """The receiver answers, but offers no listing of what it holds (e.g. HTTP 404 or 405).
+
+    Not a transport error: a registry holder without the listing of
+    decision 0462 is asked nothing, and the run keeps the log's answer,
+    saying so (decision 0460).
+    """
+
+
 @runtime_checkable
 class ListsHoldings(Protocol):
     """A channel that can say which versions of a period the receiver holds."""
@@ -73,10 +85,14 @@ def version_of_key(key: str, provider: str, registration: str, period: str) -> i
 
 
 def holdings_of(channel: object, provider: str, registration: str, period: str) -> Holdings | None:
-    """What the receiver holds, or None when ``channel`` cannot be asked (e.g. ttp-local)."""
-    if isinstance(channel, ListsHoldings):
+    """What the receiver holds, or None when it cannot be asked (ttp-local, no listing)."""
+    if not isinstance(channel, ListsHoldings):
+        return None
+    try:
         return channel.held_versions(provider, registration, period)
-    return None
+    except ListingUnavailable as unavailable:
+        log.warning("%s; %s %s: the event log alone decides", unavailable, registration, period)
+        return None
 
 
 def keep_own(

@@ -280,8 +280,8 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
             + (
                 ""
                 if holdings is not None
-                else " (from this hospital's event log only: the channel cannot ask the "
-                "receiver which versions it holds)"
+                else " (from this hospital's event log only: the receiver could not be asked "
+                "which versions it holds, as its channel or the receiver offers no listing)"
             )
             + (
                 f"{drift}, but the delivered data did not: the registry holder keeps the "

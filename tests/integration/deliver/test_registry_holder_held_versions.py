@@ -18,8 +18,9 @@ import requests
 
 from aanlevering.cli.registry_holder import write_demo_config
 from aanlevering.deliver.channels.https import HttpsChannel
+from aanlevering.deliver.held import ListingUnavailable
 from aanlevering.deliver.manifest import idempotency_key
-from aanlevering.deliver.receipt import RejectedDelivery, RetryableDeliveryError
+from aanlevering.deliver.receipt import RetryableDeliveryError
 from conftest import stage
 from support.registry_holder import RegistryHolder
 from support.servers import free_port
@@ -108,7 +109,7 @@ def test_the_listing_checks_who_asks_and_what(holder: RegistryHolder, tmp_path: 
     assert other.status_code == 403  # LNAZ's forwarder reads LNAZ's registration only
     bad = requests.get(url, params={"period": "../2026"}, headers=forwarder, timeout=5)
     assert bad.status_code == 400
-    with pytest.raises(RejectedDelivery, match="HTTP 404"):
+    with pytest.raises(ListingUnavailable, match="HTTP 404"):
         HttpsChannel(holder.endpoint("nope"), _channel(holder, A).api_key).held_versions(
             A, "nope", PERIOD
         )

@@ -36,7 +36,7 @@ import requests
 
 from aanlevering import json_input
 from aanlevering.bounded_answers import LIMIT_TEXT, read_capped
-from aanlevering.deliver.held import HeldVersion, Holdings, keep_own
+from aanlevering.deliver.held import HeldVersion, Holdings, ListingUnavailable, keep_own
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
@@ -123,7 +123,8 @@ class HttpsChannel:
         """The versions of the period the registry holder holds receipted for this provider.
 
         One request per run (decision 0460); an unreachable holder is a
-        RetryableDeliveryError, an answer that is no listing a DeliveryError.
+        RetryableDeliveryError, one without the listing (404, 405, 501)
+        ListingUnavailable, an answer that is no listing a DeliveryError.
         """
         answer = self._exchange(
             "GET",
@@ -132,6 +133,11 @@ class HttpsChannel:
             headers=self._auth_headers(),
             params={"period": period},
         )
+        if answer.status_code in {404, 405, 501}:
+            raise ListingUnavailable(
+                f"the registry holder at {self.endpoint} offers no listing of the versions it "
+                f"holds (HTTP {answer.status_code})"
+            )
         self._raise_for(answer, "the listing of held versions")
         data = _json(answer, "the listing of held versions")
         listing = data.get("versions")
