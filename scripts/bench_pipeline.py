@@ -50,7 +50,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ import yaml
 from aanlevering.catalogue import load_catalogue
 from aanlevering.deliver.channels.factory import build_channel
 from aanlevering.events.factory import open_event_store
+from aanlevering.optout.ingests import record_ingest
 from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import mrn_hasher
 from aanlevering.optout.sources.ehr_csv import read_optout_csv
@@ -532,9 +533,15 @@ def _prepare_run(optouts: Path | None, input_dir: Path) -> tuple[Any, Any, Any, 
     config = load_catalogue(settings.catalogue_dir).get(BENCH_REGISTRATION)
     ensure_demo_keys(settings, [config.id])
     store = open_event_store(settings.event_store_url)
+    entries = patients = 0
     if optouts is not None:
         hasher = mrn_hasher(PatientRefHasher.from_settings(settings, store))
-        record_optouts(store, read_optout_csv(optouts, hasher).entries)
+        outcome = record_optouts(store, read_optout_csv(optouts, hasher).entries)
+        entries, patients = outcome.read, outcome.patients
+    # A run needs a current register (decision 0475); without opt-outs the bench's is empty.
+    record_ingest(
+        store, taken_at=datetime.now(UTC), source="ehr-csv", entries=entries, patients=patients
+    )
     request = RunRequest(
         registration_id=config.id,
         input_path=input_dir,

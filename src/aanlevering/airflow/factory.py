@@ -183,7 +183,11 @@ obligation check.""",
         doc_md="""\
 Reads the EHR's opt-out export in `AANLEVERING_OPTOUT_SOURCE` (CSV or Consent
 NDJSON) into the opt-out register (`aanlevering optout ingest`). Only counts
-reach the log output; patients are kept as keyed hashes.""",
+reach the log output; patients are kept as keyed hashes. Each ingest records
+when the export was taken (the file's time): a delivery run stops when the
+newest is older than `AANLEVERING_OPTOUT_MAX_AGE_HOURS` (default 36), and an
+export with fewer than half the opt-outs of the last one fails this task
+(decisions 0475, 0476).""",
         **common,
     ) as dag:
 

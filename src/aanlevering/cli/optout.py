@@ -5,8 +5,12 @@ FHIR Consent resources (``.ndjson``), or a FHIR export folder holding
 Consents next to the Patients they name; patient numbers are hashed while
 reading and never printed. A Consent's ``Patient/<id>`` is resolved against
 the export's Patients (the folder itself, or ``--patients EXPORT``) to the
-hospital patient number, the key every opt-out match uses. ``list`` prints
-counts per state and scope.
+hospital patient number, the key every opt-out match uses. Each ingest
+records when the export was taken (the file's time, or
+``--snapshot-taken-at``): a run needs a recent one (decision 0475). An export
+with fewer than half the opt-outs of the last one of its kind is refused
+unless ``--confirm-shrunk-export`` (0476). ``list`` prints counts per state
+and scope, and when the newest ingested export was taken.
 ``deliveries --mrn MRN`` hashes the MRN locally and prints which deliveries
 (registration, period, version) contained that patient; ``--mrn -`` reads
 the MRN from standard input, keeping it out of the shell history.
@@ -16,12 +20,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from aanlevering.errors import ConfigError
 from aanlevering.events import open_event_store
 from aanlevering.optout.deliveries import deliveries_containing
+from aanlevering.optout.events import OptOutSource
+from aanlevering.optout.ingests import (
+    check_not_shrunk,
+    check_snapshot_time,
+    newest_snapshot,
+    parse_snapshot_time,
+    record_ingest,
+    snapshot_time_of,
+)
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_optout_rules
 from aanlevering.optout.service import record_optouts
@@ -60,6 +73,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="URI",
         help="identifier system of the hospital's MRN in Consent.patient (repeatable)",
     )
+    ingest.add_argument(
+        "--snapshot-taken-at",
+        metavar="DATETIME",
+        help="when the EHR took this export (ISO, e.g. 2026-12-05T06:00+01:00; default: the "
+        "file's modification time). A run needs a recent one (AANLEVERING_OPTOUT_MAX_AGE_HOURS)",
+    )
+    ingest.add_argument(
+        "--confirm-shrunk-export",
+        action="store_true",
+        help="record an export holding fewer than half the opt-outs of the last one of its "
+        "kind (refused otherwise: an empty or truncated export is almost always a failed one)",
+    )
     ingest.set_defaults(handler=_ingest)
 
     listing = actions.add_parser("list", help="counts per state and scope, never who")
@@ -97,21 +122,46 @@ def _read(
     )
 
 
+def _source_kind(path: Path, fmt: str | None) -> OptOutSource:
+    """Which kind of export ``path`` is (shrinkage is judged per kind, decision 0476)."""
+    if fmt == "csv" or (fmt is None and not path.is_dir() and path.suffix.lower() == ".csv"):
+        return "ehr-csv"
+    return "fhir-consent"
+
+
 def _ingest(args: argparse.Namespace) -> int:
     settings = load_settings()
+    name = args.file.name
+    if args.snapshot_taken_at:
+        taken_at = parse_snapshot_time(args.snapshot_taken_at)
+    else:
+        taken_at = snapshot_time_of(args.file) if args.file.exists() else datetime.now(UTC)
+    check_snapshot_time(taken_at, name)
     with open_event_store(settings.event_store_url) as store:
         hasher = PatientRefHasher.from_settings(settings, store)
         result = _read(args.file, args.format, args.mrn_system, hasher, args.patients)
+        kind = _source_kind(args.file, args.format)
+        entries = len(result.entries)
+        check_not_shrunk(store, kind, entries, confirmed=args.confirm_shrunk_export, name=name)
         outcome = record_optouts(
             store,
             result.entries,
             skipped=result.skipped,
-            metadata={"actor": "optout ingest", "source": args.file.name},
+            metadata={"actor": "optout ingest", "source": name},
+        )
+        record_ingest(
+            store,
+            taken_at=taken_at,
+            source=kind,
+            entries=entries,
+            patients=outcome.patients,
+            shrink_confirmed=args.confirm_shrunk_export,
         )
     print(
         f"{outcome.read} opt-out(s) read for {outcome.patients} patient(s): "
         f"{outcome.appended} event(s) recorded, {outcome.already_recorded} already in the log"
     )
+    print(f"export taken {taken_at:%Y-%m-%d %H:%M} UTC")
     for reason, count in sorted(outcome.skipped.items()):
         print(f"skipped {count}: {reason}")
     return 0
@@ -123,6 +173,7 @@ def _list(args: argparse.Namespace) -> int:
     as_of = args.as_of or run_day()
     with open_event_store(settings.event_store_url) as store:
         summary = OptOutRegister.load(store, rules).summary(as_of)
+        newest = newest_snapshot(store)
     regime = "applies" if as_of >= rules.effective_from else "does not apply yet"
     print(f"opt-out rules: {rules.describe()} (on {as_of} the regime {regime})")
     print(f"patients with an opt-out: {summary.patients}")
@@ -131,6 +182,12 @@ def _list(args: argparse.Namespace) -> int:
     print(f"registered after {as_of}: {summary.registered_later}")
     for scope, count in sorted(summary.by_scope.items()):
         print(f"  scope {scope}: {count}")
+    print(
+        f"newest export ingested: taken {newest.taken_at:%Y-%m-%d %H:%M} UTC "
+        f"({newest.fact.source}, {newest.fact.entries} opt-out(s))"
+        if newest
+        else "newest export ingested: none (a run of a period the regime covers will stop)"
+    )
     return 0
 
 

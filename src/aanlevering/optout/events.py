@@ -9,6 +9,7 @@ Streams:
 ``optout-<patient ref>``                          OptOutRegistered, OptOutWithdrawn,
                                                   OptOutReinstated
 ``optouts-applied/<registration>``                OptOutsApplied (counts only)
+``optout-ingests``                                 OptOutsIngested (snapshot time, counts only)
 ``delivery-contents/<registration>.<period>.v<n>`` DeliveryContentsRecorded
 
 Event ids are uuid5 over the patient reference, the kind, the date and the
@@ -41,6 +42,10 @@ OptOutSource = Literal["ehr-csv", "fhir-consent", "manual"]
 def optout_stream(patient_ref: str) -> str:
     """The stream of every opt-out fact about one patient."""
     return f"optout-{patient_ref}"
+
+
+#: The stream of every ingest of an opt-out export (when its snapshot was taken, how many).
+INGESTS_STREAM = "optout-ingests"
 
 
 def applied_stream(registration: str) -> str:
@@ -120,6 +125,26 @@ class OptOutsApplied(DomainEvent):
     considered_count: int
     as_of: date
     rules: str
+
+
+@dataclass(frozen=True)
+class OptOutsIngested(DomainEvent):
+    """An opt-out export taken at ``snapshot_taken_at`` was read into the log; never who.
+
+    Why: a run must know how current the register is (decision 0475), and a
+    later ingest whether its export is far smaller than this one (0476).
+    ``snapshot_taken_at`` is an ISO datetime with offset: the export file's
+    modification time, or what the data engineer stated. ``source`` is the
+    kind of export (``ehr-csv``, ``fhir-consent``): shrinkage is judged per kind.
+    """
+
+    event_type: ClassVar[str] = "optout.OptOutsIngested"
+
+    snapshot_taken_at: str
+    source: OptOutSource
+    entries: int
+    patients: int
+    shrink_confirmed: bool = False
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ from aanlevering.optout.filter import (
     patient_refs_for_mrns,
     record_optouts_applied,
 )
+from aanlevering.optout.freshness import require_current_register
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_checked_optout_rules
 from aanlevering.periods import Period, require_frequency
@@ -105,9 +106,11 @@ def apply_optouts_to_extract(
         )
         for name, dataset in extract.datasets.items()
     }
+    rules = load_checked_optout_rules(settings, store)
+    require_current_register(store, rules, extract.registration_id, extract.period)
     # Only this run's patients: their opt-out streams, not the whole log (decision 0250).
     distinct = {ref for refs in refs_of.values() for ref in pc.unique(refs).to_pylist() if ref}
-    register = OptOutRegister.load_for(store, distinct, load_checked_optout_rules(settings, store))
+    register = OptOutRegister.load_for(store, distinct, rules)
     datasets: dict[str, ExtractedDataset] = {}
     refs_by_dataset: dict[str, pa.Array] = {}
     excluded = considered = 0
@@ -153,10 +156,10 @@ def check_no_new_optouts(
     arrays = [array for array in refs.values() if len(array)]
     if not arrays:
         return
+    rules = load_checked_optout_rules(settings, store)
+    require_current_register(store, rules, registration_id, period)  # still current (0475)
     column = pa.chunked_array(arrays, pa.string())
-    register, candidates = OptOutRegister.load_naming(
-        store, column, load_checked_optout_rules(settings, store)
-    )
+    register, candidates = OptOutRegister.load_naming(store, column, rules)
     if not candidates:
         return
     _, removed = apply_optouts(

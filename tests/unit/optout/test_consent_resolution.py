@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pytest
 from aanlevering.catalogue import load_catalogue
 from aanlevering.events import open_event_store
 from aanlevering.extract import extract
+from aanlevering.optout.ingests import record_ingest
 from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import OptOutSourceInvalid, mrn_hasher
 from aanlevering.optout.sources.consent import read_consent_ndjson, read_consents_in_export
@@ -113,7 +114,15 @@ def test_the_resolved_opt_out_removes_the_patients_records_before_pseudonymisati
     assert any(MRN_OF_PAT_2 in mrns for mrns in before.values())
 
     with open_event_store(settings.event_store_url) as store:
-        record_optouts(store, read_consents_in_export(export, mrn_hasher(hasher)).entries)
+        outcome = record_optouts(store, read_consents_in_export(export, mrn_hasher(hasher)).entries)
+        taken = datetime.now(UTC)  # the export was just taken: the register is current (0475)
+        record_ingest(
+            store,
+            taken_at=taken,
+            source="fhir-consent",
+            entries=outcome.read,
+            patients=outcome.patients,
+        )
         filtered, excluded, _ = apply_optouts_to_extract(
             extracted, settings, store, date(2026, 12, 31), "run-1"
         )

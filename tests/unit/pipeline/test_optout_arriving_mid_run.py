@@ -11,7 +11,7 @@ fixture export, the real outbox channel.
 from __future__ import annotations
 
 import shutil
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,7 @@ from aanlevering.deliver.ledger import load_ledger
 from aanlevering.deliver.manifest import Manifest, write_manifest
 from aanlevering.errors import OptOutArrived
 from aanlevering.events import EventStore, open_event_store
+from aanlevering.optout.ingests import record_ingest
 from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import OptOutEntry
 from aanlevering.periods import Period
@@ -65,6 +66,8 @@ def _run_with_optouts_applied(
         )
     )
     ctx = stages.RunContext.from_values(config, settings, ports, state.values())
+    # The register is current: an export taken now was ingested (decision 0475).
+    record_ingest(store, taken_at=datetime.now(UTC), source="ehr-csv", entries=0, patients=0)
     stages.extract(ctx, state)
     stages.apply_optouts(ctx, state)
     ref = PatientRefHasher.from_settings(settings, store).mrn_ref(MRN)

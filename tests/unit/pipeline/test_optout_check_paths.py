@@ -9,7 +9,7 @@ opted-out ones in the run, not the withdrawn ones, not the ones of other runs.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,6 +18,7 @@ import pytest
 from aanlevering.errors import OptOutArrived
 from aanlevering.events import EventStore, open_event_store
 from aanlevering.optout.events import OPTOUT_EVENT_TYPES
+from aanlevering.optout.ingests import record_ingest
 from aanlevering.optout.register import LOOKUP_COST_RATIO
 from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import OptOutEntry
@@ -41,6 +42,7 @@ def _record(store: EventStore, run: list[str]) -> None:
     entries.append(OptOutEntry(run[3], date(2027, 1, 20), True, withdrawn_on=date(2027, 1, 25)))
     entries += [OptOutEntry(f"pr_other{n:04d}", date(2027, 1, 20), True) for n in range(2)]
     record_optouts(store, entries)
+    record_ingest(store, taken_at=datetime.now(UTC), source="ehr-csv", entries=6, patients=6)
 
 
 @pytest.mark.parametrize("patients", [8, 200], ids=["streams", "whole-register"])
@@ -63,6 +65,7 @@ def test_a_run_without_opted_out_patients_passes_both_ways(tmp_path: Path) -> No
     settings = _settings(tmp_path)
     with open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}") as store:
         record_optouts(store, [OptOutEntry("pr_elsewhere", date(2027, 1, 20), True)])
+        record_ingest(store, taken_at=datetime.now(UTC), source="ehr-csv", entries=1, patients=1)
         for patients in (4, 200):
             run = pa.array([f"pr_{n:08x}" for n in range(patients)])
             check_no_new_optouts(
