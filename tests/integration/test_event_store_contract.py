@@ -365,8 +365,19 @@ class EventStoreContract:
             "count_streams",
             "stream_version",
             "last_position",
+            "open_another",
             "close",
         }
+
+    def test_another_connection_reads_and_writes_the_same_log(self, store: EventStore) -> None:
+        store.append("delivery-nkr-borst-2026", [receipt(1)], 0)
+        with store.open_another() as other:
+            assert other is not store
+            assert [r.version for r in other.read_stream("delivery-nkr-borst-2026")] == [1]
+            other.append("delivery-nkr-borst-2026", [receipt(2)], 1)
+            with pytest.raises(ConcurrencyConflict):
+                store.append("delivery-nkr-borst-2026", [receipt(3)], 1)
+        assert store.stream_version("delivery-nkr-borst-2026") == 2  # closing it left this open
 
     # --- decoding: upcasting and unknown types ---
 

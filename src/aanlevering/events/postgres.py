@@ -362,6 +362,10 @@ class PostgresEventStore(SqlEventStore):
             metadata=metadata,
         )
 
+    def open_another(self) -> PostgresEventStore:
+        """The same database (and schema) through a connection of its own."""
+        return PostgresEventStore(self._url, connect_timeout_seconds=self._connect_timeout)
+
     def close(self) -> None:
         """Close the connection; safe to call twice."""
         self._closed = True

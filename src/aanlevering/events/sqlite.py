@@ -100,6 +100,10 @@ class SqliteEventStore(SqlEventStore):
             self.close()
             raise
 
+    def open_another(self) -> SqliteEventStore:
+        """The same SQLite file through a connection of its own."""
+        return SqliteEventStore(self.path, busy_timeout_seconds=self._busy_timeout)
+
     def __repr__(self) -> str:
         return f"SqliteEventStore({str(self.path)!r})"
 

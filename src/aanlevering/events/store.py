@@ -284,6 +284,14 @@ class EventStore(ABC):
         """The highest global position (0 when the log is empty)."""
 
     @abstractmethod
+    def open_another(self) -> EventStore:
+        """A second, independent connection to the same log; the caller closes it.
+
+        Why: a thread working beside the one using this store (the run lock's
+        heartbeat, decision 0477) must not share its connection or transaction.
+        """
+
+    @abstractmethod
     def close(self) -> None:
         """Release the connection; safe to call twice."""
 

@@ -9,6 +9,11 @@ hours apart when retried) and releases it when the run ends. A run that dies
 leaves a lease that expires (a CLI run, one process, frees it at once when
 that process is gone); until then a second run waits a bounded time and then
 stops with :class:`RunLocked` (exit 2), naming the holder.
+
+While a stage runs, a heartbeat renews the lease (:mod:`aanlevering.pipeline.heartbeat`,
+decision 0477): a stage may outlast the lease. A run whose lease another run
+took over meanwhile gets :class:`LeaseLost` at its next stage and before every
+send attempt, and never takes the period back (:func:`renew`).
 """
 
 from __future__ import annotations
@@ -30,16 +35,30 @@ from aanlevering.pipeline.events import (
     RunLockTaken,
     run_lock_stream,
 )
+from aanlevering.settings import whole_number_setting
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LEASE = timedelta(minutes=60)
+LEASE_SETTING = "AANLEVERING_RUN_LOCK_LEASE_SECONDS"
+#: Attempts of :func:`release` when a heartbeat renews the lease at the same moment.
+RELEASE_ATTEMPTS = 5
 
 
 class RunLocked(AanleveringError):
     """Another run holds this provider's registration and period."""
 
     exit_code = 2
+
+
+class LeaseLost(RunLocked):
+    """This run no longer holds its period (taken over, or the run ended): it must not go on."""
+
+
+def lease_length() -> timedelta:
+    """How long a lease lasts unless renewed (``AANLEVERING_RUN_LOCK_LEASE_SECONDS``, 3600)."""
+    default = int(DEFAULT_LEASE.total_seconds())
+    return timedelta(seconds=whole_number_setting(LEASE_SETTING, default, 1))
 
 
 @dataclass(frozen=True)
@@ -174,24 +193,98 @@ def acquire(
         time.sleep(poll_seconds)
 
 
-def release(store: EventStore, scope: LockScope, run_id: str, outcome: str) -> None:
-    """Give the lock up (only when ``run_id`` still holds it); safe to call twice."""
-    seen = current_holder(store, scope)
-    if seen is None or seen.run_id != run_id:
-        return
-    try:
-        store.append(
-            scope.stream,
-            [
-                RunLockReleased(
-                    provider_id=scope.provider_id,
-                    registration=scope.registration,
-                    period=scope.period,
-                    run_id=run_id,
-                    outcome=outcome,
-                )
-            ],
-            seen.version,
+def renew(
+    store: EventStore,
+    scope: LockScope,
+    run_id: str,
+    *,
+    lease: timedelta = DEFAULT_LEASE,
+    actor: str = "",
+    one_process: bool = False,
+) -> datetime:
+    """Extend ``run_id``'s lease from now; LeaseLost when the lock's latest holder is not it.
+
+    Unlike :func:`acquire`, never takes a lock another run held since: a run
+    whose lease ran out and was taken over (even if that run has ended since)
+    must stop, not deliver beside or after it. A lease of this run that ran
+    out with nobody taking it over is taken again (an Airflow task retried
+    after an hour). Returns the new expiry.
+    """
+    host, pid, pid_started = _this_process() if one_process else ("", 0, 0.0)
+    while True:
+        seen = current_holder(store, scope)
+        if seen is None or seen.run_id != run_id:
+            raise LeaseLost(_lost_message(store, scope, run_id, seen))
+        expires = datetime.now(UTC) + lease
+        taken = RunLockTaken(
+            provider_id=scope.provider_id,
+            registration=scope.registration,
+            period=scope.period,
+            run_id=run_id,
+            expires_at=expires.isoformat(),
+            actor=actor,
+            host=host,
+            pid=pid,
+            pid_started=pid_started,
         )
-    except ConcurrencyConflict:
-        log.warning("run %s: lock of %s changed while releasing it", run_id, scope.stream)
+        try:
+            store.append(scope.stream, [taken], seen.version)
+            return expires
+        except ConcurrencyConflict:
+            continue  # someone appended meanwhile: look again
+
+
+def ended_by(store: EventStore, scope: LockScope, run_id: str) -> bool:
+    """Whether the lock's last fact is ``run_id`` releasing it (its run ended, not lost)."""
+    records = store.read_stream(scope.stream)
+    last = records[-1].to_event() if records else None
+    return isinstance(last, RunLockReleased) and last.run_id == run_id
+
+
+def _lost_message(store: EventStore, scope: LockScope, run_id: str, seen: Holder | None) -> str:
+    what = f"{scope.registration} {scope.period} (provider {scope.provider_id})"
+    if ended_by(store, scope, run_id):
+        why = "it released the period (the run ended)"
+    elif seen is not None and seen.run_id:
+        why = (
+            f"its lease ran out and run {seen.run_id} took the period over "
+            f"(lease until {seen.expires_at:%Y-%m-%d %H:%M} UTC)"
+        )
+    elif seen is not None:
+        why = "its lease ran out and another run took the period over and ended"
+    else:
+        why = "the event log holds no lock of this run"
+    return (
+        f"run {run_id} no longer holds {what}: {why}. This run stops without sending; "
+        "look at the period's deliveries (aanlevering status) before running it again"
+    )
+
+
+def release(store: EventStore, scope: LockScope, run_id: str, outcome: str) -> None:
+    """Give the lock up (only when ``run_id`` still holds it); safe to call twice.
+
+    Retried when the stream changed meanwhile: the run's own heartbeat may
+    renew the lease at the same moment.
+    """
+    for _ in range(RELEASE_ATTEMPTS):
+        seen = current_holder(store, scope)
+        if seen is None or seen.run_id != run_id:
+            return
+        try:
+            store.append(
+                scope.stream,
+                [
+                    RunLockReleased(
+                        provider_id=scope.provider_id,
+                        registration=scope.registration,
+                        period=scope.period,
+                        run_id=run_id,
+                        outcome=outcome,
+                    )
+                ],
+                seen.version,
+            )
+            return
+        except ConcurrencyConflict:
+            continue
+    log.warning("run %s: lock of %s kept changing while releasing it", run_id, scope.stream)

@@ -151,7 +151,7 @@ def _release(ctx: RunContext, outcome: str) -> None:
 
 def check_obligation(ctx: RunContext, state: RunState) -> Summary:
     """Refuse a period that is not owed (NoObligation), then take the period's run lock."""
-    from aanlevering.pipeline.lock import acquire
+    from aanlevering.pipeline.lock import acquire, lease_length
     from aanlevering.pipeline.operations import check_obligation as check
 
     try:
@@ -166,6 +166,7 @@ def check_obligation(ctx: RunContext, state: RunState) -> Summary:
             ctx.ports.store,
             ctx.lock_scope,
             ctx.run_id,
+            lease=lease_length(),
             wait_seconds=lock_wait_seconds(),
             actor=_actor(),
             one_process=ctx.one_process,
@@ -623,6 +624,7 @@ def deliver(ctx: RunContext, state: RunState) -> Summary:
     refs = state.load_patient_refs("filtered")
 
     def guard() -> None:
+        _renew(ctx)  # LeaseLost when another run took the period over: nothing is sent (0477)
         check(
             ctx.config,
             ctx.ports.store,
@@ -757,22 +759,42 @@ def stage_named(name: str) -> Stage:
     raise KeyError(f"no stage {name!r}; stages: {', '.join(STAGE_NAMES)}")
 
 
+def _renew(ctx: RunContext) -> None:
+    from aanlevering.pipeline.lock import lease_length, renew
+
+    renew(
+        ctx.ports.store,
+        ctx.lock_scope,
+        ctx.run_id,
+        lease=lease_length(),
+        actor=_actor(),
+        one_process=ctx.one_process,
+    )
+
+
 def execute_stage(stage: Stage, ctx: RunContext, state: RunState) -> Summary:
-    """Run one stage; every stage after the first renews the run lock before it starts.
+    """Run one stage; every stage after the first renews the run lock and keeps it renewed.
 
-    Renewing (rather than only checking) keeps the lease alive across the
-    hours an Airflow run may take between retried tasks; a run whose lease
-    expired and was taken over stops here with RunLocked.
+    Renewing before the stage keeps the lease alive across the hours an
+    Airflow run may take between retried tasks; a heartbeat renews it while
+    the stage runs, however long (decision 0477). A run whose lease was taken
+    over stops here with LeaseLost (a RunLocked), also when the other run has
+    ended: it never takes its period back.
     """
-    if stage.name != STAGES[0].name:
-        from aanlevering.pipeline.lock import acquire
+    if stage.name == STAGES[0].name:
+        log.info("run %s: stage %s", ctx.run_id, stage.name)
+        return stage.run(ctx, state)
+    from aanlevering.pipeline.heartbeat import LeaseHeartbeat
+    from aanlevering.pipeline.lock import lease_length
 
-        acquire(
-            ctx.ports.store,
-            ctx.lock_scope,
-            ctx.run_id,
-            actor=_actor(),
-            one_process=ctx.one_process,
-        )
+    _renew(ctx)
     log.info("run %s: stage %s", ctx.run_id, stage.name)
-    return stage.run(ctx, state)
+    with LeaseHeartbeat(
+        ctx.ports.store,
+        ctx.lock_scope,
+        ctx.run_id,
+        lease=lease_length(),
+        actor=_actor(),
+        one_process=ctx.one_process,
+    ):
+        return stage.run(ctx, state)

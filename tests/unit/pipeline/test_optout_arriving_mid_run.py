@@ -28,6 +28,7 @@ from aanlevering.optout.service import record_optouts
 from aanlevering.optout.sources import OptOutEntry
 from aanlevering.periods import Period
 from aanlevering.pipeline import stages
+from aanlevering.pipeline.lock import acquire
 from aanlevering.pipeline.run import Ports
 from aanlevering.pipeline.state import MemoryRunState, make_private_dir
 from aanlevering.pseudonym.patient_ref import PatientRefHasher
@@ -68,6 +69,7 @@ def _run_with_optouts_applied(
     ctx = stages.RunContext.from_values(config, settings, ports, state.values())
     # The register is current: an export taken now was ingested (decision 0475).
     record_ingest(store, taken_at=datetime.now(UTC), source="ehr-csv", entries=0, patients=0)
+    acquire(store, ctx.lock_scope, ctx.run_id)  # the run holds its period, as check_obligation does
     stages.extract(ctx, state)
     stages.apply_optouts(ctx, state)
     ref = PatientRefHasher.from_settings(settings, store).mrn_ref(MRN)
