@@ -11,21 +11,31 @@ missed day's slack). The age is measured against the clock now, not the
 period: an objection applies to every later delivery, also a backfill of an
 old period. Periods that end on or before the rules' ``effective_from`` are
 never filtered, so they need no register.
+
+When ``AANLEVERING_OPTOUT_SOURCE`` names the export the ingest DAG reads, a
+run also stops when that export is newer than the newest one ingested
+(decision 0478): after a restore of the event log from a recent backup the
+age alone does not show that the opt-outs ingested since are gone.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from aanlevering.errors import AanleveringError
+from aanlevering.errors import AanleveringError, ConfigError
 from aanlevering.events.store import EventStore
-from aanlevering.optout.ingests import newest_snapshot
+from aanlevering.optout.ingests import newest_snapshot, snapshot_time_of
 from aanlevering.optout.rules import OptOutRules
 from aanlevering.periods import Period
 from aanlevering.settings import whole_number_setting
 
 MAX_AGE_SETTING = "AANLEVERING_OPTOUT_MAX_AGE_HOURS"
 DEFAULT_MAX_AGE_HOURS = 36
+SOURCE_SETTING = "AANLEVERING_OPTOUT_SOURCE"
+#: How much newer the export on disk may be than the newest ingested (a copy's time stamp).
+WAITING_SLACK = timedelta(minutes=1)
 
 _WHAT_TO_RUN = (
     "Run `aanlevering optout ingest <the EHR's current opt-out export>` (in Airflow: the "
@@ -72,6 +82,26 @@ def require_current_register(
             f"UTC), {_hours(age)} ago; a run needs one taken within the last {_hours(limit)} "
             f"({MAX_AGE_SETTING}). {_WHAT_TO_RUN}"
         )
+    waiting = _configured_export_time()
+    if waiting is not None and waiting > newest.taken_at + WAITING_SLACK:
+        raise OptOutRegisterStale(
+            f"{where}: the opt-out export in {SOURCE_SETTING} was taken "
+            f"{waiting:%Y-%m-%d %H:%M} UTC, later than the newest one in the register "
+            f"({newest.taken_at:%Y-%m-%d %H:%M} UTC): it was never ingested, or its ingest was "
+            f"lost (e.g. in a restore of the event log). {_WHAT_TO_RUN}"
+        )
+
+
+def _configured_export_time() -> datetime | None:
+    """When the export the ingest DAG reads was taken; None when none is configured or there."""
+    configured = os.environ.get(SOURCE_SETTING, "").strip()
+    path = Path(configured) if configured else None
+    if path is None or not path.exists():
+        return None
+    try:
+        return snapshot_time_of(path)
+    except ConfigError:
+        return None  # an empty folder: nothing waiting (the ingest itself says what is wrong)
 
 
 def _hours(span: timedelta) -> str:

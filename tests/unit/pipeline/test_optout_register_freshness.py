@@ -8,7 +8,9 @@ extract of the fixture export; the TTP port is None, so any call to it fails.
 
 from __future__ import annotations
 
+import os
 import shutil
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -163,3 +165,35 @@ def test_a_period_before_the_regime_needs_no_register(tmp_path: Path, store: Eve
     summary = stages.apply_optouts(ctx, state)  # no ingest at all: nothing to filter in 2026
 
     assert summary["excluded_optouts"] == 0
+
+
+def test_after_a_restore_the_newer_export_not_in_the_log_stops_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opt-outs lost in a restore of a recent backup: the age alone does not show it (0478)."""
+    log = tmp_path / "events.sqlite3"
+    backup = tmp_path / "backup.sqlite3"
+    export = tmp_path / "optouts.csv"
+    export.write_text("patientnummer;datum_registratie;scope\n", encoding="utf-8")
+    with open_event_store(f"sqlite:///{log}") as store:
+        ctx, state = _extracted_run(tmp_path, store, date(2026, 11, 1))
+        _ingest(store, ctx, datetime.now(UTC) - timedelta(hours=5), mrn="ZH-9999")
+    shutil.copyfile(log, backup)  # last night's backup
+    taken = datetime.now(UTC) - timedelta(hours=1)
+    with open_event_store(f"sqlite:///{log}") as store:
+        _ingest(store, ctx, taken)  # this morning's export: the patient objected
+    os.utime(export, (taken.timestamp(), taken.timestamp()))  # it stays where the DAG reads it
+    shutil.copyfile(backup, log)  # the event log is restored from the backup
+    monkeypatch.setenv("AANLEVERING_OPTOUT_SOURCE", str(export))
+
+    with open_event_store(f"sqlite:///{log}") as store:
+        ctx = replace(ctx, ports=replace(ctx.ports, store=store))
+        with pytest.raises(OptOutRegisterStale) as raised:
+            stages.apply_optouts(ctx, state)
+        monkeypatch.setenv("AANLEVERING_OPTOUT_SOURCE", str(tmp_path / "elsewhere.csv"))
+        stages.apply_optouts(ctx, state)  # no such export: the age alone is checked
+
+    assert f"taken {taken:%Y-%m-%d %H:%M} UTC, later than the newest one in the register" in str(
+        raised.value
+    )
+    assert "lost (e.g. in a restore of the event log)" in str(raised.value)
