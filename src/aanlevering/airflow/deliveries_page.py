@@ -30,7 +30,7 @@ import json
 from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
@@ -38,6 +38,9 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from aanlevering.obligation.calendar_html import CALENDAR_CSS, calendar_html, legend_html
 from aanlevering.obligation.calendar_view import calendars
 from aanlevering.periods import run_day
+
+if TYPE_CHECKING:
+    from aanlevering.catalogue.loader import CatalogueInvalid
 
 #: (user, registration ids) -> the ids whose DAG the user may read.
 Readable = Callable[[Any, Collection[str]], Collection[str]]
@@ -68,15 +71,41 @@ STATE_STYLE = {
 
 def deliveries_document(on: date | None = None) -> dict[str, Any]:
     """The projection document as of ``on`` (default today), fresh from the event log."""
-    from aanlevering.catalogue import load_catalogue
+    from aanlevering.catalogue.loader import load_loadable_catalogue
     from aanlevering.events.factory import open_event_store
     from aanlevering.projections import build_projections
     from aanlevering.settings import load_settings
 
     settings = load_settings()
-    catalogue = load_catalogue(settings.catalogue_dir)
+    # One broken registration file must not blank the page for every other
+    # registration; the page names it instead (decision 0474).
+    catalogue, broken = load_loadable_catalogue(settings.catalogue_dir)
     with open_event_store(settings.event_store_url) as store:
-        return build_projections(store, catalogue, on or run_day())
+        document = build_projections(store, catalogue, on or run_day())
+    document[UNLOADABLE] = unloadable_files(broken, settings.catalogue_dir)
+    return document
+
+
+#: The document's list of catalogue files that do not load (names only).
+UNLOADABLE = "unloadable_catalogue_files"
+
+
+def unloadable_files(broken: "CatalogueInvalid | None", catalogue_dir: Path) -> list[str]:
+    """The catalogue files that do not load, relative to the catalogue folder.
+
+    Only the names: the problems themselves (a YAML excerpt, a path) stay in
+    ``aanlevering registrations check``, which the page points to.
+    """
+    if broken is None:
+        return []
+    names = set()
+    for problem in broken.problems:
+        file = Path(problem.file)
+        try:
+            names.add(file.resolve().relative_to(catalogue_dir.resolve()).as_posix())
+        except ValueError:
+            names.add(file.name)
+    return sorted(names)
 
 
 def visible(document: dict[str, Any], allowed: Collection[str]) -> dict[str, Any]:
@@ -121,6 +150,14 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
         "is shown or kept here.</p>",
         legend_html(),
     ]
+    if document.get(UNLOADABLE):
+        parts.append(
+            "<p class='unloadable' style='background:#ffd2cc;padding:4px 8px'><b>Not shown: "
+            "catalogue files that do not load</b> (their DAGs fail; run <code>aanlevering "
+            "registrations check</code>): "
+            + ", ".join(html.escape(name) for name in document[UNLOADABLE])
+            + "</p>"
+        )
     shown = {calendar.registration: calendar for calendar in calendars(document, only)}
     for registration_id, registration in sorted(document["registrations"].items()):
         if only and registration_id != only:
@@ -178,9 +215,17 @@ def _accounting(entry: Mapping[str, Any] | None) -> str:
     if not raw:
         return "-"
     failed = ", ".join(f"{t} {v['patients']}" for t, v in raw["failed"].items() if v["patients"])
+    outside = (
+        f"outside the period {raw.get('outside_before', 0)} before, "
+        f"{raw.get('outside_after', 0)} after, orphans {raw.get('orphans', 0)}; "
+        if "records_in_source" in raw
+        else ""
+    )
+    moved = ", ".join(f"{n} from {p}" for p, n in sorted((raw.get("moved_from") or {}).items()))
     return (
-        f"read {raw['records_read']}; without a type: {failed or 'none'}; "
+        f"{outside}read {raw['records_read']}; without a type: {failed or 'none'}; "
         f"dropped {raw['dropped']}; delivered {raw['delivered']}"
+        + (f" (moved: {moved})" if moved else "")
     )
 
 

@@ -495,6 +495,18 @@ def pick_registration(
     return Catalogue(registrations=dict(registrations), root=str(root)).get(registration_id)
 
 
+def load_loadable_catalogue(root: Path | str) -> tuple[Catalogue, CatalogueInvalid | None]:
+    """The registrations under ``root`` that load, and the problems of the rest (or None).
+
+    Why: the views over every registration (``status``, ``events rebuild``, the
+    Deliveries page) show what loads and name what does not, so one broken file
+    neither hides the rest nor goes unnoticed (decision 0474).
+    """
+    registrations, problems = load_registrations(root)
+    catalogue = Catalogue(registrations=registrations, root=str(root))
+    return catalogue, (CatalogueInvalid(problems) if problems else None)
+
+
 def load_registrations(
     root: Path | str,
 ) -> tuple[dict[str, RegistrationConfig], list[CatalogueProblem]]:

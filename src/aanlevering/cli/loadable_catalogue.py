@@ -1,4 +1,4 @@
-"""The catalogue's registrations that load, and the problems of the files that do not.
+"""How the views over all registrations report the registration files that do not load.
 
 Why: runs and DAGs tolerate one broken registration file (decisions 0420, 0421); the
 views over all registrations (``status``, ``events rebuild``) refused the whole
@@ -11,17 +11,11 @@ allowed to hide the rest.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from aanlevering.catalogue.loader import CatalogueInvalid, load_registrations
-from aanlevering.catalogue.model import Catalogue
+from aanlevering.catalogue.loader import CatalogueInvalid
+from aanlevering.catalogue.loader import load_loadable_catalogue as load_loadable
 
-
-def load_loadable(root: Path) -> tuple[Catalogue, CatalogueInvalid | None]:
-    """The registrations under ``root`` that load, and the problems of the rest (or None)."""
-    registrations, problems = load_registrations(root)
-    catalogue = Catalogue(registrations=registrations, root=str(root))
-    return catalogue, (CatalogueInvalid(problems) if problems else None)
+__all__ = ["load_loadable", "report_broken"]
 
 
 def report_broken(broken: CatalogueInvalid | None) -> int:

@@ -134,3 +134,24 @@ def test_the_page_reads_the_event_log(client: TestClient) -> None:
     assert "<h1>Deliveries</h1>" in page.text and "dica-dsaa" in page.text
     document = client.get("/api/deliveries.json", headers={"Authorization": "Bearer good"})
     assert set(document.json()["registrations"]) >= {"dica-dsaa", "ldtr", "nkr-borst"}
+
+
+def test_one_broken_registration_file_is_named_and_the_others_still_show(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decision 0474: the page showed nothing (a 500) when one registration file broke."""
+    import shutil
+
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(Path(__file__).resolve().parents[3] / "schemas" / "catalogue", catalogue)
+    (catalogue / "registrations" / "ldtr.yaml").write_text("id: ldtr\nfrequency: [\n")
+    monkeypatch.setenv("AANLEVERING_CATALOGUE", str(catalogue))
+    page = client.get("/", headers={"Authorization": "Bearer good"})
+    assert page.status_code == 200
+    assert "id='dica-dsaa'" in page.text and "id='nkr-borst'" in page.text
+    assert "id='ldtr'" not in page.text
+    banner = page.text.split("class='unloadable'", 1)[1].split("</p>", 1)[0]
+    assert "registrations/ldtr.yaml" in banner and "registrations check" in banner
+    assert str(tmp_path) not in banner  # names relative to the catalogue, no problem text
+    document = client.get("/api/deliveries.json", headers={"Authorization": "Bearer good"})
+    assert document.json()["unloadable_catalogue_files"] == ["registrations/ldtr.yaml"]

@@ -79,8 +79,16 @@ def test_the_deliveries_page_shows_the_counts_of_a_version() -> None:
     from aanlevering.airflow.deliveries_page import _accounting as cell
 
     assert cell({"accounting": _accounting().as_summary()}) == (
+        "outside the period 0 before, 0 after, orphans 0; "
         "read 120; without a type: NGGV 5, C 2; dropped 0; delivered 110"
     )
+    placed = _accounting(outside_before=4, outside_after=6, orphans=1, moved_from={"2026-Q1": 3})
+    assert cell({"accounting": placed.as_summary()}) == (
+        "outside the period 4 before, 6 after, orphans 1; "
+        "read 120; without a type: NGGV 5, C 2; dropped 0; delivered 110 (moved: 3 from 2026-Q1)"
+    )
+    older = {k: v for k, v in _accounting().as_summary().items() if k != "records_in_source"}
+    assert cell({"accounting": older}).startswith("read 120;")  # a version before 0466
     assert cell({"accounting": {}}) == "-" and cell(None) == "-"
 
 
