@@ -282,7 +282,9 @@ def common_family_rows(table: pa.Table, searched: frozenset[str]) -> list[dict[s
         alone_rows = np.zeros(table.num_rows, dtype=bool)
         alone_rows[searched_rows.to_numpy(zero_copy_only=False)] = True
         alone = pa.array(alone_rows)
-        this = pc.and_(has_name, pc.invert(alone))
+        # A null name is no name: False, not null (a null row of the mask is dropped by the
+        # filter, and or_ with null is null, so a patient without a partner name had no phrases).
+        this = pc.fill_null(pc.and_(has_name, pc.invert(alone)), False)
         mask = this if mask is None else pc.or_(mask, this)
     if mask is None:
         return []
