@@ -11,7 +11,12 @@ import pytest
 
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.crypto import b64url_encode
-from aanlevering.pseudonym.ttp.one_to_one import OneToOne, value_keys
+from aanlevering.pseudonym.ttp.one_to_one import (
+    OneToOne,
+    mixed_count,
+    mixed_count_reference,
+    value_keys,
+)
 
 HEAD = "T1:NGGV:v1:"
 
@@ -85,3 +90,29 @@ def test_random_payloads_of_many_rows_pass() -> None:
     check.add("batch 0", "NGGV", 1, inputs, labels, skip=11)
     check.check()
     assert len(np.unique(value_keys(labels, 11))) == rows
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_count_of_mixed_payloads_is_the_straightforward_one(seed: int) -> None:
+    """mixed_count (one sort, the repeated rows picked in Arrow) against the dict of sets."""
+    rng = np.random.default_rng(seed)
+    rows = int(rng.integers(0, 400))
+    people = rng.integers(0, 2**64, max(rows, 1), dtype=np.uint64)
+    # Some inputs sent twice or more (one person, two patient numbers): same payload, honest.
+    inputs = people[rng.integers(0, max(1, rows // (1 + seed % 4)), rows)]
+    payloads = inputs ^ np.uint64(0x5DEECE66D)
+    if seed % 2:  # a wrong answer: some rows get the payload of another row
+        wrong = rng.integers(0, rows, int(rng.integers(1, 6))) if rows else np.zeros(0, int)
+        payloads[wrong] = payloads[rng.integers(0, rows, len(wrong))]
+    expected = mixed_count_reference(payloads, inputs)
+    assert mixed_count(payloads, inputs) == expected
+    if seed == 1:
+        assert expected > 0  # the wrong case is really taken
+
+
+def test_the_mixed_count_counts_every_extra_input_of_a_payload() -> None:
+    payloads = np.array([7, 7, 7, 7, 9, 9, 3], dtype=np.uint64)
+    inputs = np.array([1, 2, 1, 3, 4, 4, 5], dtype=np.uint64)
+    assert mixed_count_reference(payloads, inputs) == 2
+    assert mixed_count(payloads, inputs) == 2
+    assert mixed_count(payloads[:0], inputs[:0]) == 0
