@@ -87,7 +87,7 @@ def test_column_payloads_are_the_record_labels(
             label = record["pseudonyms"].get(code)  # type: ignore[attr-defined]
             assert (label.rsplit(":", 1)[1] if label else None) == payload
     for record in records:
-        assert set(record["pseudonyms"]) <= set(payloads)  # type: ignore[arg-type]
+        assert set(record["pseudonyms"]) <= set(payloads)  # type: ignore[call-overload]
 
 
 def test_column_refusals(config: TTPConfig, keyring: KeyRing) -> None:
@@ -154,8 +154,15 @@ def test_batch_body_is_one_string_per_type() -> None:
     assert joined(pa.array(["a", None, "bc"]).slice(1)) == "bc"
 
 
-def test_a_good_answer_becomes_label_columns() -> None:
-    labels, version = read_answer("reg-a", "run:reg-a:temporary:00000", _body(), _answer())
+#: The MRN ciphertexts sent, as the client holds them: read_answer takes them or the body's list.
+MRN_SENT = [None, pa.array([None, TOK1, TOK2, None]).slice(1)]
+
+
+@pytest.mark.parametrize("mrn_sent", MRN_SENT, ids=["body-list", "arrow-column"])
+def test_a_good_answer_becomes_label_columns(mrn_sent: pa.Array | None) -> None:
+    labels, version = read_answer(
+        "reg-a", "run:reg-a:temporary:00000", _body(), _answer(), mrn_sent=mrn_sent
+    )
     assert version == 1
     assert labels["NGGV"].to_pylist() == ["T1:NGGV:v1:" + A, None, "T1:NGGV:v1:" + B]
     assert labels["MRN"].to_pylist() == ["MRN:v1:" + C, "MRN:v1:" + D, None]
@@ -187,9 +194,18 @@ def test_a_good_answer_becomes_label_columns() -> None:
         {"payloads": None},
     ],
 )
-def test_a_wrong_answer_is_refused_whole(changes: dict[str, Any]) -> None:
+@pytest.mark.parametrize("mrn_sent", MRN_SENT, ids=["body-list", "arrow-column"])
+def test_a_wrong_answer_is_refused_whole(
+    changes: dict[str, Any], mrn_sent: pa.Array | None
+) -> None:
     with pytest.raises(TTPError):
-        read_answer("reg-a", "run:reg-a:temporary:00000", _body(), _answer(**changes))
+        read_answer(
+            "reg-a",
+            "run:reg-a:temporary:00000",
+            _body(),
+            _answer(**changes),
+            mrn_sent=mrn_sent,
+        )
 
 
 @settings(max_examples=60, deadline=None)

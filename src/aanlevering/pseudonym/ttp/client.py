@@ -363,8 +363,14 @@ class TTPClient:
         numbered = ((first_batch + i, span) for i, span in enumerate(spans))
         for index, span, (body, answer) in self.transport.in_flight(numbered, call):
             request_id = body["request_id"]
-            got, version = read_answer(registration, request_id, body, answer)
             count = span[1] - span[0]
+            got, version = read_answer(
+                registration,
+                request_id,
+                body,
+                answer,
+                mrn_sent=mrn.slice(span[0], count) if mrn is not None else None,
+            )
             where = f"TTP answer to {request_id} ({registration})"
             for code, column in got.items():
                 sent_column = mrn if code == _MRN else columns[code]
