@@ -109,8 +109,8 @@ def apply_optouts_to_extract(
     rules = load_checked_optout_rules(settings, store)
     require_current_register(store, rules, extract.registration_id, extract.period)
     # Only this run's patients: their opt-out streams, not the whole log (decision 0250).
-    distinct = {ref for refs in refs_of.values() for ref in pc.unique(refs).to_pylist() if ref}
-    register = OptOutRegister.load_for(store, distinct, rules)
+    run_refs = pa.chunked_array([refs for refs in refs_of.values() if len(refs)], pa.string())
+    register = OptOutRegister.load_for_column(store, run_refs, rules)
     datasets: dict[str, ExtractedDataset] = {}
     refs_by_dataset: dict[str, pa.Array] = {}
     excluded = considered = 0
