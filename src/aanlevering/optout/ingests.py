@@ -43,14 +43,25 @@ class Ingest:
 
 
 def snapshot_time_of(path: Path) -> datetime:
-    """When the export at ``path`` was written: its modification time (a folder: newest file).
+    """When the export at ``path`` was written: its modification time (a folder: newest file read).
 
     Why the file's time: a failed EHR export job leaves yesterday's file in
-    place, and re-reading it must not make the register look current.
+    place, and re-reading it must not make the register look current. Of a
+    folder only the files an ingest reads count (its FHIR input files): a log
+    or half-copied part file the failing job writes beside them is no export.
     """
-    files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+    from aanlevering.errors import ExtractError
+    from aanlevering.extract.fhir_store import input_files
+
+    files: list[Path] = [path]
+    if path.is_dir():
+        try:
+            ndjson, bundles = input_files(path)
+        except ExtractError:
+            ndjson, bundles = [], []
+        files = [*ndjson, *bundles]
     if not files:
-        raise ConfigError(f"opt-out source {path}: the folder holds no files")
+        raise ConfigError(f"opt-out source {path}: the folder holds no export files")
     return datetime.fromtimestamp(max(p.stat().st_mtime for p in files), UTC)
 
 

@@ -121,3 +121,23 @@ def test_a_consent_export_is_not_compared_with_a_csv_export(home: Path, tmp_path
 
     assert main(["optout", "ingest", str(consents)]) == 0
     assert [(f.source, f.entries) for f in _ingests()] == [("ehr-csv", 4), ("fhir-consent", 0)]
+
+
+def test_a_folders_time_is_that_of_the_export_files_read_not_a_log_beside_them(
+    home: Path, tmp_path: Path
+) -> None:
+    # A failing EHR export job leaves last week's export and writes its log (or a
+    # half-copied part file) into the folder: the register must not look current.
+    folder = tmp_path / "consent-export"
+    folder.mkdir()
+    export = folder / "Consent.ndjson"
+    export.write_text("", encoding="utf-8")
+    taken = datetime.now(UTC) - timedelta(days=7)
+    os.utime(export, (taken.timestamp(), taken.timestamp()))
+    (folder / "export.log").write_text("export failed\n", encoding="utf-8")
+    (folder / ".Consent.ndjson.part").write_text("{", encoding="utf-8")
+
+    assert main(["optout", "ingest", str(folder)]) == 0
+
+    [fact] = _ingests()
+    assert abs(datetime.fromisoformat(fact.snapshot_taken_at) - taken) < timedelta(seconds=1)
