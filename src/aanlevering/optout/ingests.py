@@ -103,15 +103,21 @@ def check_not_shrunk(
     """OptOutExportShrunk when ``entries`` is below :data:`SHRINK_FLOOR` of the last such ingest.
 
     Only the kind of export is compared (a CSV extract and Consent resources
-    are two sources a hospital may use side by side).
+    are two sources a hospital may use side by side, of different sizes). The
+    first export of a kind is refused only when empty while an earlier export
+    of another kind held opt-outs (decision 0490): a stray empty file of
+    another kind made the register look current as well.
     """
-    previous = [i for i in recorded_ingests(store) if i.fact.source == source]
+    ingests = recorded_ingests(store)
+    previous = [i for i in ingests if i.fact.source == source]
+    if not previous and not entries:
+        previous = [i for i in ingests if i.fact.entries]
     if confirmed or not previous:
         return
     last = previous[-1]
     if last.fact.entries and entries < last.fact.entries * SHRINK_FLOOR:
         raise OptOutExportShrunk(
-            f"opt-out source {name}: {entries} opt-out(s), but the last {source} export "
+            f"opt-out source {name}: {entries} opt-out(s), but the last {last.fact.source} export "
             f"(taken {last.taken_at:%Y-%m-%d %H:%M} UTC) held {last.fact.entries}; an empty or "
             "truncated export is almost always a failed EHR export, so nothing was recorded. "
             "Check the export; if the EHR really holds this few opt-outs, ingest it again "

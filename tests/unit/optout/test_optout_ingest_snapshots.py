@@ -114,13 +114,28 @@ def test_a_shrunken_export_is_refused_unless_confirmed_and_never_withdraws_anyon
     assert newest is not None and newest.fact.entries == rows
 
 
-def test_a_consent_export_is_not_compared_with_a_csv_export(home: Path, tmp_path: Path) -> None:
+def test_an_empty_first_export_of_another_kind_is_refused_unless_confirmed(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Decision 0490: an empty Consent export (a stray or misconfigured path) made
+    # the register of a CSV hospital look current; as the first of its kind it was
+    # compared with nothing. A first export of a kind holding opt-outs is accepted
+    # (test_cli_optout: two sources side by side differ in size).
     assert main(["optout", "ingest", str(_full_export(tmp_path))]) == 0
+    capsys.readouterr()
     consents = tmp_path / "consents.ndjson"
-    consents.write_text("", encoding="utf-8")  # another source, holding none yet
+    consents.write_text("", encoding="utf-8")
 
-    assert main(["optout", "ingest", str(consents)]) == 0
+    assert main(["optout", "ingest", str(consents)]) == 2
+    err = capsys.readouterr().err
+    assert "0 opt-out(s), but the last ehr-csv export" in err and "held 4" in err
+    assert [(f.source, f.entries) for f in _ingests()] == [("ehr-csv", 4)]
+
+    # A hospital that really adds a second source confirms its first export once.
+    assert main(["optout", "ingest", str(consents), "--confirm-shrunk-export"]) == 0
     assert [(f.source, f.entries) for f in _ingests()] == [("ehr-csv", 4), ("fhir-consent", 0)]
+    # From then on each kind is compared with its own last export.
+    assert main(["optout", "ingest", str(_full_export(tmp_path))]) == 0
 
 
 def test_a_folders_time_is_that_of_the_export_files_read_not_a_log_beside_them(
