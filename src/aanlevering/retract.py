@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import uuid
 from datetime import date
 
 from aanlevering.actor import current_actor
@@ -25,8 +26,10 @@ from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ConfigError
 from aanlevering.periods import Period
+from aanlevering.pipeline.lock import LockScope, acquire, lease_length, release
 from aanlevering.pipeline.receiver_check import ask_receiver, check_not_ahead
 from aanlevering.pipeline.run import Ports
+from aanlevering.pipeline.stages import lock_wait_seconds
 from aanlevering.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,9 +51,37 @@ def retract_period(
     that the receiver holds is the one withdrawn. Raises ReceiverAhead when the
     receiver holds a version the log does not know (decision 0460), and
     ConfigError when nothing receipted is there to retract (or it was
-    already retracted). Unlike a delivery, a retraction is never refused for
-    lack of an obligation: withdrawing data is always allowed.
+    already retracted), RunLocked when a run of the period holds it longer
+    than ``AANLEVERING_RUN_LOCK_WAIT`` (nothing sent). Unlike a delivery, a
+    retraction is never refused for lack of an obligation: withdrawing data
+    is always allowed.
     """
+    scope = LockScope(settings.provider_id, config.id, period.label)
+    run_id = f"retract-{uuid.uuid4()}"
+    # A delivery run of the period may be staging or sending its next version: the
+    # retraction waits for it, never numbering or targeting beside it (decision 0491).
+    acquire(
+        ports.store,
+        scope,
+        run_id,
+        lease=lease_length(),
+        wait_seconds=lock_wait_seconds(),
+        actor=current_actor(),
+        one_process=True,
+    )
+    outcome = "failed"
+    try:
+        receipt = _retract(config, settings, period, ports, reason)
+        outcome = "retracted"
+        return receipt
+    finally:
+        release(ports.store, scope, run_id, outcome)
+
+
+def _retract(
+    config: RegistrationConfig, settings: Settings, period: Period, ports: Ports, reason: str
+) -> Receipt:
+    """The retraction itself, with the period's run lock held."""
     store = ports.store
     channel = ports.channel_for(config, None)
     holdings = ask_receiver(channel, settings.provider_id, config.id, period.label)
