@@ -22,7 +22,12 @@ from pathlib import Path
 
 from aanlevering.deliver.held import HeldVersion, Holdings, keep_own, version_of_key
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, verify_files, write_manifest
-from aanlevering.deliver.receipt import Receipt, RetryableDeliveryError, adopt_existing
+from aanlevering.deliver.receipt import (
+    Receipt,
+    RejectedDelivery,
+    RetryableDeliveryError,
+    adopt_existing,
+)
 from aanlevering.errors import DeliveryError
 from aanlevering.settings import PROVIDER_ID
 
@@ -64,6 +69,24 @@ def legacy_outbox_folder(root: Path, manifest: Manifest) -> Path:
     return root / manifest.registration / manifest.period / f"v{manifest.version}"
 
 
+def refuse_links(root: Path, target: Path) -> None:
+    """RejectedDelivery when a folder between ``root`` and ``target`` is a symbolic link.
+
+    Why: hospitals may share one outbox root (decision 0400); a link planted
+    where this provider's folders go (another hospital's, say) would carry
+    the delivery into a folder someone else reads, and its receipts into this
+    provider's listing (decision 0492). Nothing is written or read through one.
+    """
+    path = root
+    for part in target.relative_to(root).parts:
+        path = path / part
+        if path.is_symlink():
+            raise RejectedDelivery(
+                f"the outbox folder {path} is a symbolic link, not a folder of this provider; "
+                "nothing was placed or read there. Remove the link (and find out who placed it)"
+            )
+
+
 def _held_receipt(target: Path, name: str) -> tuple[Receipt, Manifest] | None:
     """The receipt in ``target`` if it is the receipt of the manifest and files beside it."""
     existing = target / RECEIPT_NAME
@@ -102,8 +125,8 @@ def _receipts_in(root: Path, provider: str, registration: str, period: str) -> l
         return found
     for folder in period_folder.iterdir():
         path = folder / RECEIPT_NAME
-        if not path.is_file():
-            continue
+        if folder.is_symlink() or not path.is_file():
+            continue  # a link holds nothing of this provider (decision 0492)
         try:
             receipt = Receipt.from_mapping(json.loads(path.read_text(encoding="utf-8")), "outbox")
         except (OSError, ValueError, DeliveryError):
@@ -138,6 +161,7 @@ class OutboxChannel:
         """
         if not PROVIDER_ID.fullmatch(provider):
             raise DeliveryError("the provider id is not a folder name; the outbox was not read")
+        refuse_links(self.root, self.root / provider / registration / period)
         found = [
             *_receipts_in(self.root / provider, provider, registration, period),
             *_receipts_in(self.root, provider, registration, period),
@@ -157,6 +181,7 @@ class OutboxChannel:
         One that names another provider is a ReceiptMismatch, never adopted.
         """
         target = outbox_folder(self.root, manifest)
+        refuse_links(self.root, target)
         held = _held_receipt(target, self.name)
         if held is not None:  # adopt_existing checks it names this provider and key
             return adopt_existing(held[0], manifest)
