@@ -7,10 +7,11 @@ reading and never printed. A Consent's ``Patient/<id>`` is resolved against
 the export's Patients (the folder itself, or ``--patients EXPORT``) to the
 hospital patient number, the key every opt-out match uses. Each ingest
 records when the export was taken (the file's time, or
-``--snapshot-taken-at``): a run needs a recent one (decision 0475). An export
-with fewer than half the opt-outs of the last one of its kind is refused
-unless ``--confirm-shrunk-export`` (0476). ``list`` prints counts per state
-and scope, and when the newest ingested export was taken.
+``--snapshot-taken-at``, never later than the file's: 0493): a run needs a
+recent one (decision 0475). An export with fewer than half the opt-outs of
+the last one of its kind is refused unless ``--confirm-shrunk-export``
+(0476). ``list`` prints counts per state and scope, and when the newest
+ingested export was taken.
 ``deliveries --mrn MRN`` hashes the MRN locally and prints which deliveries
 (registration, period, version) contained that patient; ``--mrn -`` reads
 the MRN from standard input, keeping it out of the shell history.
@@ -30,6 +31,7 @@ from aanlevering.optout.events import OptOutSource
 from aanlevering.optout.ingests import (
     check_not_shrunk,
     check_snapshot_time,
+    check_stated_time,
     newest_snapshot,
     parse_snapshot_time,
     record_ingest,
@@ -77,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--snapshot-taken-at",
         metavar="DATETIME",
         help="when the EHR took this export (ISO, e.g. 2026-12-05T06:00+01:00; default: the "
-        "file's modification time). A run needs a recent one (AANLEVERING_OPTOUT_MAX_AGE_HOURS)",
+        "file's modification time; never later than it). A run needs a recent one "
+        "(AANLEVERING_OPTOUT_MAX_AGE_HOURS)",
     )
     ingest.add_argument(
         "--confirm-shrunk-export",
@@ -137,6 +140,8 @@ def _ingest(args: argparse.Namespace) -> int:
     else:
         taken_at = snapshot_time_of(args.file) if args.file.exists() else datetime.now(UTC)
     check_snapshot_time(taken_at, name)
+    if args.snapshot_taken_at and args.file.exists():  # never after the file (decision 0493)
+        check_stated_time(taken_at, snapshot_time_of(args.file), name)
     with open_event_store(settings.event_store_url) as store:
         hasher = PatientRefHasher.from_settings(settings, store)
         result = _read(args.file, args.format, args.mrn_system, hasher, args.patients)

@@ -135,6 +135,23 @@ def check_snapshot_time(taken_at: datetime, name: str, now: datetime | None = No
         )
 
 
+def check_stated_time(stated: datetime, written: datetime, name: str) -> None:
+    """ConfigError for a ``--snapshot-taken-at`` later than the export's own file time.
+
+    Why: an export is taken before its file is written, so a stated time may
+    only be earlier (a copy that got a new modification time). A later one is
+    a stale file presented as current (decision 0493); the clocks of two
+    machines may differ by :data:`FUTURE_SLACK`.
+    """
+    if stated > written + FUTURE_SLACK:
+        raise ConfigError(
+            f"opt-out source {name}: --snapshot-taken-at {stated:%Y-%m-%d %H:%M} UTC is after "
+            f"its file was last written ({written:%Y-%m-%d %H:%M} UTC); an export cannot be "
+            "taken after it was written, and a stale export does not make the register "
+            "current. Ingest the EHR's current export, or state an earlier time"
+        )
+
+
 def record_ingest(
     store: EventStore,
     *,

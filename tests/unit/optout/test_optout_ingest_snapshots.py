@@ -156,3 +156,23 @@ def test_a_folders_time_is_that_of_the_export_files_read_not_a_log_beside_them(
 
     [fact] = _ingests()
     assert abs(datetime.fromisoformat(fact.snapshot_taken_at) - taken) < timedelta(seconds=1)
+
+
+def test_a_stated_snapshot_time_after_the_files_own_is_refused(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Decision 0493: re-reading last week's export with --snapshot-taken-at now made
+    # the register look current; an export cannot be taken after its file was written.
+    export = _full_export(tmp_path)
+    written = datetime.now(UTC) - timedelta(days=7)
+    os.utime(export, (written.timestamp(), written.timestamp()))
+    now = datetime.now(UTC).isoformat()
+
+    assert main(["optout", "ingest", str(export), "--snapshot-taken-at", now]) == 2
+
+    err = capsys.readouterr().err
+    assert "after its file was last written" in err and not any(mrn in err for mrn in MRNS)
+    assert _ingests() == []
+    earlier = (written - timedelta(hours=2)).isoformat()  # a copy's time is later: allowed
+    assert main(["optout", "ingest", str(export), "--snapshot-taken-at", earlier]) == 0
+    assert len(_ingests()) == 1
