@@ -244,6 +244,15 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
     plan = plan_version(
         ctx.config, store, ctx.period, filtered, refs, provider=ctx.settings.provider_id
     )
+    if plan.already_receipted and _holder_lost(holdings, plan.version):
+        log.warning(
+            "%s %s: the log records v%d as receipted, but the registry holder does not hold it "
+            "(e.g. restored from an older backup): it is sent again under its key",
+            ctx.config.id,
+            ctx.period.label,
+            plan.version,
+        )
+        plan = replace(plan, same=None)  # resent as a version not yet receipted (0494)
     if plan.same is None:  # a new version replaces what the receiver holds (decision 0461)
         from aanlevering.pipeline.receiver_check import held_supersedes
 
@@ -300,6 +309,20 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
         **common,
     )
     return ctx.summary(records=counts, excluded_optouts=excluded, version=plan.version)
+
+
+def _holder_lost(holdings: Holdings | None, version: int) -> bool:
+    """Whether the registry holder's own ledger says it does not hold ``version`` (0494).
+
+    Only the HTTPS listing is the holder's ledger: an outbox is emptied after a
+    manual upload, and an SFTP inbox may be cleared after pickup, so there a
+    missing version keeps the log's answer (decision 0460).
+    """
+    return (
+        holdings is not None
+        and holdings.channel == "https"
+        and all(held.version != version for held in holdings.versions)
+    )
 
 
 def _check_receiver(ctx: RunContext, state: RunState) -> Holdings | None:
