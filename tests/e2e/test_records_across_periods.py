@@ -15,11 +15,13 @@ import csv
 import io
 import json
 import re
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
+from aanlevering.catalogue import RegistrationConfig
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import ValidationBlocked
 from aanlevering.periods import Period
@@ -259,3 +261,74 @@ def test_records_moved_both_ways_stop_both_runs_until_one_period_is_retracted(
     into_q4 = _run(world, "2026-Q4", swapped)
     assert into_q4.status == "delivered"
     assert into_q4.accounting["moved_from"] == {"2026-Q3": 1 + _complications_of(world, late_q3)}
+
+
+def _key_optional(world: World) -> RegistrationConfig:
+    """dica-dsaa with ``operatie_id`` optional: a dictionary may leave a key unrequired."""
+    config = world.config("dica-dsaa")
+    dictionary = config.dictionary
+    datasets = []
+    for dataset in dictionary.datasets:
+        variables = tuple(
+            replace(v, required_for=frozenset()) if v.name == "operatie_id" else v
+            for v in dataset.variables
+        )
+        datasets.append(replace(dataset, variables=variables))
+    return replace(config, dictionary=replace(dictionary, datasets=tuple(datasets)))
+
+
+def _empty_key_export(world: World, target: Path, period: Period) -> Path:
+    """The demo export with one operation of ``period`` (no complications) without its OK_ID."""
+    header, body = _read(world.demo / "csv-utf8" / "dsaa_operaties_2026.csv")
+    at, key = header.index("OPERATIEDATUM"), header.index("OK_ID")
+    lonely = next(
+        row[key]
+        for row in body
+        if period.contains(_day(row[at])) and not _complications_of(world, row[key])
+    )
+    target.mkdir()
+    for path in (world.demo / "csv-utf8").glob("dsaa_*.csv"):
+        header, body = _read(path)
+        if path.name == "dsaa_operaties_2026.csv":
+            for row in body:
+                if row[key] == lonely:
+                    row[key] = ""
+        _write(target / path.name, header, body)
+    return target
+
+
+def test_a_record_with_an_empty_required_key_blocks_validation(
+    world: World, tmp_path: Path
+) -> None:
+    """The dictionary requires operatie_id: an empty one blocks, nothing is sent (0495)."""
+    source = _empty_key_export(world, tmp_path / "empty-key", Period.parse("2026-Q2"))
+    held = world.holder.ledger()
+    with pytest.raises(ValidationBlocked, match="validation failed"):
+        _run(world, "2026-Q2", source)
+    assert world.holder.ledger() == held  # nothing sent
+
+
+def test_a_record_with_an_empty_optional_key_is_delivered_and_counted_not_followable(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its record has no digest, so no later run can see it here: the run says so (0495)."""
+    source = _empty_key_export(world, tmp_path / "empty-key", Period.parse("2026-Q2"))
+    with world.store() as store:
+        result = run_delivery(
+            _key_optional(world),
+            world.settings,
+            RunRequest("dica-dsaa", source, Period.parse("2026-Q2"), today=TODAY),
+            world.ports(store),
+        )
+    assert result.status == "delivered"
+    assert result.accounting["not_followable"] == {"operatie": 1}
+    with world.store() as store:
+        entry = load_ledger(store).versions("dica-dsaa", "2026-Q2")[-1]
+    assert entry.accounting["not_followable"] == {"operatie": 1}
+    from aanlevering.cli.main import main
+
+    capsys.readouterr()
+    assert main(["status", "--registration", "dica-dsaa"]) == 0
+    assert "not followable across periods: operatie 1" in capsys.readouterr().out
+    hospital = json.loads(Path(result.validation_reports["hospital"]).read_text("utf-8"))
+    assert hospital["accounting"]["not_followable"] == {"operatie": 1}

@@ -13,6 +13,11 @@ The totals add up (decision 0466): ``records_in_source`` = ``outside_before``
 period), and ``records_read`` = ``excluded_optout`` + ``dropped`` +
 ``delivered``. ``moved_from`` says how many of the delivered records an
 earlier version of another period held (their date moved; decision 0465).
+``not_followable`` says, per dataset, how many delivered records cannot be
+looked up in the other periods (no key variable, or a key part left empty;
+decision 0495) and ``unchecked_periods`` which other periods' held versions
+recorded no record keys to look them up in (decision 0496): a run that could
+not check says so where it says what it delivered.
 """
 
 from __future__ import annotations
@@ -60,6 +65,10 @@ class Accounting:
     orphans: int = 0
     #: Other period -> delivered records an earlier version of that period held (0465).
     moved_from: Mapping[str, int] = field(default_factory=dict)
+    #: Dataset -> delivered records that cannot be followed across periods (0495).
+    not_followable: Mapping[str, int] = field(default_factory=dict)
+    #: Other periods whose held version recorded no record keys: not checked (0496).
+    unchecked_periods: tuple[str, ...] = ()
 
     @property
     def records_in_source(self) -> int:
@@ -83,6 +92,8 @@ class Accounting:
             "outside_after": self.outside_after,
             "orphans": self.orphans,
             "moved_from": dict(sorted(self.moved_from.items())),
+            "not_followable": dict(sorted(self.not_followable.items())),
+            "unchecked_periods": sorted(self.unchecked_periods),
         }
 
     @classmethod
@@ -104,6 +115,8 @@ class Accounting:
             outside_after=int(raw.get("outside_after", 0)),
             orphans=int(raw.get("orphans", 0)),
             moved_from={str(k): int(v) for k, v in (raw.get("moved_from") or {}).items()},
+            not_followable={str(k): int(v) for k, v in (raw.get("not_followable") or {}).items()},
+            unchecked_periods=tuple(str(p) for p in raw.get("unchecked_periods") or ()),
         )
 
     def describe(self) -> str:
@@ -112,6 +125,14 @@ class Accounting:
         moved = "".join(
             f", moved from {period} {count}" for period, count in sorted(self.moved_from.items())
         )
+        if self.not_followable:
+            per_dataset = ", ".join(f"{n} {c}" for n, c in sorted(self.not_followable.items()))
+            moved += f"; not followable across periods: {per_dataset}"
+        if self.unchecked_periods:
+            moved += (
+                "; not checked against "
+                f"{', '.join(sorted(self.unchecked_periods))} (no record keys recorded there)"
+            )
         return (
             f"in the source {self.records_in_source}: outside the period "
             f"{self.outside_before} before, {self.outside_after} after, orphans {self.orphans}; "

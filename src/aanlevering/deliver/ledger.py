@@ -49,6 +49,8 @@ class LedgerEntry:
     staged_at: str = ""
     #: Read, excluded, failed per type, dropped, delivered (counts; empty for older versions).
     accounting: dict[str, Any] = field(default_factory=dict)
+    #: The receiver holds other content under this version (DeliveryVersionTaken): unknown.
+    taken: bool = False
 
 
 @dataclass
@@ -133,6 +135,7 @@ class DeliveryLedgerView:
                 record_counts={},
                 excluded_optouts=0,
                 accounting={},
+                taken=True,
                 receipt_id=p["receipt_id"],
                 receiver=p["receiver"],
                 received_at=p["received_at"],
@@ -283,4 +286,8 @@ def _accounting(raw: Any) -> dict[str, Any]:
         "outside_after": int(raw.get("outside_after", 0)),
         "orphans": int(raw.get("orphans", 0)),
         "moved_from": {str(k): int(v) for k, v in sorted((raw.get("moved_from") or {}).items())},
+        "not_followable": {
+            str(k): int(v) for k, v in sorted((raw.get("not_followable") or {}).items())
+        },
+        "unchecked_periods": sorted(str(p) for p in raw.get("unchecked_periods") or ()),
     }

@@ -80,6 +80,37 @@ def record_digests(
     return found
 
 
+def unfollowable_records(
+    hashed: Mapping[str, ExtractedDataset], dictionary: DataDictionary
+) -> dict[str, int]:
+    """Per dataset, the records :func:`record_digests` cannot follow across periods (0495).
+
+    A dataset without a key variable, or whose key column is missing, has no
+    record to follow; a record with an empty key part has no digest. They are
+    delivered (nothing says they were delivered elsewhere) but counted, so the
+    run says which records no other period was checked for. One pass over the
+    key columns' validity bitmaps.
+    """
+    counts: dict[str, int] = {}
+    for name, dataset in hashed.items():
+        table = dataset.clinical
+        if not table.num_rows:
+            continue
+        variables = dictionary.dataset(name).key
+        if not variables or any(v not in table.column_names for v in variables):
+            counts[name] = table.num_rows
+            continue
+        empty = sum(table.column(v).null_count for v in variables)
+        if empty and len(variables) > 1:  # a record empty in two parts counts once
+            present = pc.is_valid(table.column(variables[0]))
+            for variable in variables[1:]:
+                present = pc.and_(present, pc.is_valid(table.column(variable)))
+            empty = table.num_rows - int(pc.sum(present).as_py() or 0)
+        if empty:
+            counts[name] = empty
+    return counts
+
+
 def _first_bytes(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """The first 8 bytes of each delivered key (32 hex digits) as an unsigned 64-bit number."""
     flat = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
@@ -169,7 +200,8 @@ class Placement:
 
     held_elsewhere: tuple[HeldElsewhere, ...] = ()
     moved_from: Mapping[str, int] = field(default_factory=dict)
-    #: Other periods whose held version recorded no digests (delivered before 0465).
+    #: Other periods whose held version recorded no digests (delivered before 0465, or
+    #: taken from the receiver with content this log never had: decision 0496).
     unknown: tuple[str, ...] = ()
 
 
@@ -228,7 +260,8 @@ def place_records(
         held = _held_versions(entries)
         found_held = False
         for entry in held:
-            recorded = _read(store, registration, other, entry.version)
+            # A version taken from the receiver: what it holds is not what this log built.
+            recorded = None if entry.taken else _read(store, registration, other, entry.version)
             if recorded is None:
                 unknown.append(other)
                 continue

@@ -518,19 +518,23 @@ def _report_failures(
     )
 
 
-def _place_records(ctx: RunContext, state: RunState, hashed: Any) -> tuple[Any, dict[str, int]]:
+def _place_records(ctx: RunContext, state: RunState, hashed: Any) -> tuple[Any, dict[str, Any]]:
     """This run's record digests, and the periods records moved from; stops a double delivery.
 
     A record another period's held version carries (its date moved after that
     delivery) would be at the registry holder twice: the run stops like a
     blocked validation (exit 1, lock released, run data removed) and the
-    hospital's report names the periods and counts (decision 0465).
+    hospital's report names the periods and counts (decision 0465). Returns
+    the digests and the accounting fields: ``moved_from``, ``not_followable``
+    (records no other period can be checked for, 0495) and
+    ``unchecked_periods`` (other periods with no record keys to check, 0496).
     """
     from aanlevering.deliver.ledger import load_ledger
     from aanlevering.deliver.record_digests import (
         held_elsewhere_message,
         place_records,
         record_digests,
+        unfollowable_records,
     )
 
     store = ctx.ports.store
@@ -539,7 +543,8 @@ def _place_records(ctx: RunContext, state: RunState, hashed: Any) -> tuple[Any, 
     if placement.unknown:
         log.warning(
             "%s %s: the held version of %s recorded no record keys (delivered before decision "
-            "0465): records delivered there cannot be recognised",
+            "0465, or taken from the registry holder): records delivered there cannot be "
+            "recognised (in the run's accounting as unchecked_periods, decision 0496)",
             ctx.config.id,
             ctx.period.label,
             ", ".join(placement.unknown),
@@ -557,7 +562,11 @@ def _place_records(ctx: RunContext, state: RunState, hashed: Any) -> tuple[Any, 
         _release(ctx, "validation-blocked")
         state.remove()  # the other period must be corrected first: nothing of this run is kept
         raise ValidationBlocked(held_elsewhere_message(ctx.config.id, ctx.period.label, placement))
-    return digests, dict(placement.moved_from)
+    return digests, {
+        "moved_from": dict(placement.moved_from),
+        "not_followable": unfollowable_records(hashed.datasets, ctx.config.dictionary),
+        "unchecked_periods": placement.unknown,
+    }
 
 
 def build_output(ctx: RunContext, state: RunState) -> Summary:
@@ -582,11 +591,11 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         values["fingerprint"],
         None,
     )
-    digests, moved_from = _place_records(ctx, state, kept)
+    digests, placed = _place_records(ctx, state, kept)
     accounting = replace(
         Accounting.from_summary(values.get("accounting") or {}),
         delivered=sum(d.num_rows for d in kept.datasets.values()),
-        moved_from=moved_from,
+        **placed,
     )
     from aanlevering.deliver.record_digests import record_delivered_digests
 
