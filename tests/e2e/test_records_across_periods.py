@@ -332,3 +332,9 @@ def test_a_record_with_an_empty_optional_key_is_delivered_and_counted_not_follow
     assert "not followable across periods: operatie 1" in capsys.readouterr().out
     hospital = json.loads(Path(result.validation_reports["hospital"]).read_text("utf-8"))
     assert hospital["accounting"]["not_followable"] == {"operatie": 1}
+    # The registry holder's copy of the report says so too (counts only).
+    key = str(entry.idempotency_key)
+    (held,) = (world.holder.home / "storage" / "deliveries").glob(f"*/{key}/accepted")
+    copy = json.loads((held / "validation-report.json").read_text("utf-8"))
+    assert copy["accounting"]["not_followable"] == {"operatie": 1}
+    assert "cannot be followed across periods" in (held / "validation-report.html").read_text()

@@ -222,10 +222,16 @@ def _accounting(entry: Mapping[str, Any] | None) -> str:
         else ""
     )
     moved = ", ".join(f"{n} from {p}" for p, n in sorted((raw.get("moved_from") or {}).items()))
+    unfollowable = ", ".join(
+        f"{d} {n}" for d, n in sorted((raw.get("not_followable") or {}).items())
+    )
+    unchecked = sorted(raw.get("unchecked_periods") or ())
     return (
         f"{outside}read {raw['records_read']}; without a type: {failed or 'none'}; "
         f"dropped {raw['dropped']}; delivered {raw['delivered']}"
         + (f" (moved: {moved})" if moved else "")
+        + (f"; not followable across periods: {unfollowable}" if unfollowable else "")
+        + (f"; not checked against {', '.join(unchecked)}" if unchecked else "")
     )
 
 

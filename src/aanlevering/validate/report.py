@@ -170,7 +170,9 @@ def add_accounting(folder: Path, accounting: Mapping[str, Any]) -> bool:
 
     The copy that travels with a delivery is completed after pseudonymisation:
     records read, excluded by opt-out, patients, patients without each
-    pseudonym type, dropped and delivered. No reasons, rows or values. Returns
+    pseudonym type, dropped and delivered, and per dataset the delivered
+    records that cannot be followed across periods (0495). No reasons, rows
+    or values. Returns
     False when ``folder`` holds no report.
     """
     json_path = folder / JSON_NAME
@@ -185,6 +187,10 @@ def add_accounting(folder: Path, accounting: Mapping[str, Any]) -> bool:
         "without_type": {str(t): int(v["patients"]) for t, v in failed.items()},
         "dropped": int(accounting.get("dropped", 0)),
         "delivered": int(accounting.get("delivered", 0)),
+        # Delivered records no other period was checked for (decision 0495).
+        "not_followable": {
+            str(k): int(v) for k, v in sorted((accounting.get("not_followable") or {}).items())
+        },
     }
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / HTML_NAME).write_text(render_html(report), encoding="utf-8")

@@ -145,3 +145,14 @@ def test_the_accounting_carries_both_to_the_ledger_and_the_status_line(
     entry = load_ledger(store).versions(REG, "2026-Q2")[-1]
     assert entry.accounting["not_followable"] == {"los": 2}
     assert entry.accounting["unchecked_periods"] == ["2026-Q1"]
+
+
+def test_the_deliveries_page_shows_both() -> None:
+    from aanlevering.airflow.deliveries_page import _accounting
+
+    summary = Accounting(
+        records_read=5, delivered=5, not_followable={"los": 2}, unchecked_periods=("2026-Q1",)
+    ).as_summary()
+    cell = _accounting({"accounting": summary})
+    assert "not followable across periods: los 2" in cell
+    assert "not checked against 2026-Q1" in cell
