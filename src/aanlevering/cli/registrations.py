@@ -161,6 +161,11 @@ def _check(args: argparse.Namespace) -> int:
     if problems:
         raise CatalogueInvalid(problems)
     print(f"ok: {len(registrations)} registration(s) valid in {root}")
+    from aanlevering.catalogue.followable import optional_key_warnings
+
+    for config in registrations.values():
+        for warning in optional_key_warnings(config):
+            print(f"warning: {warning}")
     if args.sample is None:
         return 0
     if wanted is None:
