@@ -23,7 +23,7 @@ import pytest
 
 from aanlevering.catalogue import RegistrationConfig
 from aanlevering.deliver.ledger import load_ledger
-from aanlevering.errors import ValidationBlocked
+from aanlevering.errors import ExtractError, ValidationBlocked
 from aanlevering.periods import Period
 from aanlevering.pipeline.run import RunRequest, RunResult, run_delivery
 from conftest import World
@@ -338,3 +338,23 @@ def test_a_record_with_an_empty_optional_key_is_delivered_and_counted_not_follow
     copy = json.loads((held / "validation-report.json").read_text("utf-8"))
     assert copy["accounting"]["not_followable"] == {"operatie": 1}
     assert "cannot be followed across periods" in (held / "validation-report.html").read_text()
+
+
+def test_an_export_without_its_key_column_is_refused_before_anything_is_sent(
+    world: World, tmp_path: Path
+) -> None:
+    """No OK_ID column: the extract stops, naming the file and column (0495)."""
+    source = tmp_path / "no-key-column"
+    source.mkdir()
+    for path in (world.demo / "csv-utf8").glob("dsaa_*.csv"):
+        header, body = _read(path)
+        if path.name == "dsaa_operaties_2026.csv":
+            at = header.index("OK_ID")
+            header = header[:at] + header[at + 1 :]
+            body = [row[:at] + row[at + 1 :] for row in body]
+        _write(source / path.name, header, body)
+    held = world.holder.ledger()
+    with pytest.raises(ExtractError, match=r"missing column\(s\): OK_ID") as refused:
+        _run(world, "2026-Q2", source)
+    assert refused.value.exit_code != 0
+    assert world.holder.ledger() == held  # nothing sent
