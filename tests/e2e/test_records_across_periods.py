@@ -358,38 +358,3 @@ def test_an_export_without_its_key_column_is_refused_before_anything_is_sent(
         _run(world, "2026-Q2", source)
     assert refused.value.exit_code != 0
     assert world.holder.ledger() == held  # nothing sent
-
-
-def test_a_period_delivered_without_record_keys_is_named_unchecked_in_the_run(
-    world: World, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Q1 held by a version of a release before 0465 (no digests): Q2 says it was not checked."""
-    from aanlevering.deliver.events import DeliveryReceipted, DeliveryStaged, delivery_stream
-
-    key = f"{world.settings.provider_id}.dica-dsaa.2026-Q1.v1"
-    with world.store() as store:
-        store.append(
-            delivery_stream("dica-dsaa", "2026-Q1"),
-            [
-                DeliveryStaged(
-                    registration="dica-dsaa", period="2026-Q1", version=1,
-                    idempotency_key=key, channel="https", format="csv",
-                ),
-                DeliveryReceipted(
-                    registration="dica-dsaa", period="2026-Q1", version=1,
-                    idempotency_key=key, receipt_id="r-old", receiver="dica",
-                    channel="https", received_at="2026-04-15T00:00:00+00:00",
-                ),
-            ],
-            None,
-        )  # fmt: skip
-    result = _run(world, "2026-Q2", world.demo / "csv-utf8")
-    assert result.status == "delivered"
-    assert result.accounting["unchecked_periods"] == ["2026-Q1"]
-    from aanlevering.cli.main import main
-
-    capsys.readouterr()
-    assert main(["status", "--registration", "dica-dsaa"]) == 0
-    assert "not checked against 2026-Q1" in capsys.readouterr().out
-    hospital = json.loads(Path(result.validation_reports["hospital"]).read_text("utf-8"))
-    assert hospital["accounting"]["unchecked_periods"] == ["2026-Q1"]
