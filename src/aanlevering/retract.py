@@ -84,7 +84,7 @@ def _retract(
     """The retraction itself, with the period's run lock held."""
     store = ports.store
     channel = ports.channel_for(config, None)
-    holdings = ask_receiver(channel, settings.provider_id, config.id, period.label)
+    holdings = ask_receiver(channel, settings.provider_id, config.id, period.label, store=store)
     versions = load_ledger(store).versions(config.id, period.label)
     check_not_ahead(store, holdings, versions, provider=settings.provider_id, doing="retracted")
     target = _latest_held(versions, holdings)

@@ -163,3 +163,21 @@ class RecordKeysDelivered(DomainEvent):
     parts: int
     records: int
     digests: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiverListingAnswered(DomainEvent):
+    """The registration's receiver answered the listing of held versions once (decision 0455).
+
+    From then on a 404, 405 or 501 to the listing from that receiver is not
+    "a holder without the listing" (which leaves the log to decide) but a
+    receiver that could not be asked: a proxy or middlebox answering 404
+    must not bring back "already delivered" from the log alone.
+    ``endpoint_digest`` is a digest of the endpoint (never its text, which
+    may carry credentials); recorded once per registration and endpoint.
+    """
+
+    event_type: ClassVar[str] = "deliver.ReceiverListingAnswered"
+
+    registration: str
+    endpoint_digest: str

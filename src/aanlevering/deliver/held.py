@@ -11,15 +11,12 @@ outbox's ``receipt.json`` files.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from aanlevering.deliver.manifest import idempotency_key
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -82,17 +79,6 @@ def version_of_key(key: str, provider: str, registration: str, period: str) -> i
         return None
     match = re.fullmatch(r"v([1-9][0-9]{0,8})", key[len(prefix) :])
     return int(match.group(1)) if match else None
-
-
-def holdings_of(channel: object, provider: str, registration: str, period: str) -> Holdings | None:
-    """What the receiver holds, or None when it cannot be asked (ttp-local, no listing)."""
-    if not isinstance(channel, ListsHoldings):
-        return None
-    try:
-        return channel.held_versions(provider, registration, period)
-    except ListingUnavailable as unavailable:
-        log.warning("%s; %s %s: the event log alone decides", unavailable, registration, period)
-        return None
 
 
 def keep_own(

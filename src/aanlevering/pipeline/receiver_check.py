@@ -11,14 +11,22 @@ held by the receiver with unknown content, so the next run plans past it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from aanlevering.deliver.events import DeliveryVersionTaken, delivery_stream
-from aanlevering.deliver.held import HeldVersion, Holdings, holdings_of, version_of_key
+from aanlevering.deliver.held import (
+    HeldVersion,
+    Holdings,
+    ListingUnavailable,
+    ListsHoldings,
+    version_of_key,
+)
 from aanlevering.deliver.ledger import LedgerEntry
 from aanlevering.deliver.receipt import RetryableDeliveryError
 from aanlevering.errors import ReceiverAhead
 from aanlevering.events.store import EventStore
+from aanlevering.pipeline.listing_memory import answered_before, remember_answer
 
 __all__ = [
     "ReceiverAhead",
@@ -28,26 +36,48 @@ __all__ = [
     "held_supersedes",
 ]
 
+log = logging.getLogger(__name__)
+
 
 class ReceiverNotAsked(RetryableDeliveryError):
     """The receiver could not be asked what it holds; the run does not trust the log alone."""
 
 
-def ask_receiver(channel: object, provider: str, registration: str, period: str) -> Holdings | None:
+def ask_receiver(
+    channel: object, provider: str, registration: str, period: str, *, store: EventStore
+) -> Holdings | None:
     """The receiver's versions of the period (None: the channel cannot be asked).
 
     A receiver that cannot be reached fails the run as a send would
     (:class:`ReceiverNotAsked`, retried later): "already delivered" is never
-    said from the log alone when the receiver could have been asked.
+    said from the log alone when the receiver could have been asked. A
+    receiver that answered the listing once and now answers "no listing"
+    (404, 405, 501) is one that could not be asked, not one of the older
+    protocol (decision 0455): the log remembers its first answer.
     """
+    if not isinstance(channel, ListsHoldings):
+        return None
+    endpoint = str(getattr(channel, "endpoint", "") or getattr(channel, "name", ""))
     try:
-        return holdings_of(channel, provider, registration, period)
+        holdings = channel.held_versions(provider, registration, period)
+    except ListingUnavailable as unavailable:
+        if answered_before(store, registration, endpoint):
+            raise ReceiverNotAsked(
+                f"registration {registration}, period {period}: {unavailable}, but this "
+                "receiver answered the listing before (a proxy or middlebox in the way, or a "
+                "misconfigured endpoint?); nothing was sent and nothing is reported delivered: "
+                "run again when the registry holder answers its listing"
+            ) from unavailable
+        log.warning("%s; %s %s: the event log alone decides", unavailable, registration, period)
+        return None
     except RetryableDeliveryError as error:
         raise ReceiverNotAsked(
             f"registration {registration}, period {period}: the receiver could not be asked "
             f"which versions it holds ({error}); nothing was sent and nothing is reported "
             "delivered: run again when it is reachable"
         ) from error
+    remember_answer(store, registration, endpoint)
+    return holdings
 
 
 def check_not_ahead(

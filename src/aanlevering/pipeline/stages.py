@@ -337,7 +337,9 @@ def _check_receiver(ctx: RunContext, state: RunState) -> Holdings | None:
 
     registration, period = ctx.config.id, ctx.period.label
     channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
-    holdings = ask_receiver(channel, ctx.settings.provider_id, registration, period)
+    holdings = ask_receiver(
+        channel, ctx.settings.provider_id, registration, period, store=ctx.ports.store
+    )
     entries = load_period_ledger(ctx.ports.store, registration, period).versions(
         registration, period
     )
