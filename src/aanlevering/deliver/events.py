@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aanlevering.deliver.accounting import Accounting
 from aanlevering.events.model import DomainEvent
+from aanlevering.events.registry import upcaster
 
 
 def delivery_stream(registration: str, period: str) -> str:
@@ -113,6 +114,9 @@ class DeliveryVersionTaken(DomainEvent):
     """
 
     event_type: ClassVar[str] = "deliver.DeliveryVersionTaken"
+    #: 2 added ``kind`` (decision 0456): a worker that would read a taken
+    #: retraction as a delivery refuses the log instead of counting it.
+    schema_version: ClassVar[int] = 2
 
     registration: str
     period: str
@@ -122,6 +126,16 @@ class DeliveryVersionTaken(DomainEvent):
     receiver: str
     received_at: str
     provider: str = ""
+    #: ``delivery`` or ``retraction`` as the receiver said; "" when it did not say
+    #: (and in version 1 events): the ledger keeps what it knew, a delivery by default.
+    kind: str = ""
+
+
+@upcaster("deliver.DeliveryVersionTaken", from_version=1)
+def _taken_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 did not record the kind: unknown, read as before."""
+    payload.setdefault("kind", "")
+    return payload
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -28,6 +28,8 @@ class HeldVersion:
     receipt_id: str = ""
     receiver: str = ""
     received_at: str = ""
+    #: ``delivery`` or ``retraction`` when the receiver says which, else "".
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class ListsHoldings(Protocol):
     def held_versions(self, provider: str, registration: str, period: str) -> Holdings:
         """The receipted versions of this provider's period; RetryableDeliveryError if down."""
         ...
+
+
+#: The kinds of version a receiver may name; anything else is read as unknown ("").
+KINDS = frozenset({"delivery", "retraction"})
 
 
 def version_of_key(key: str, provider: str, registration: str, period: str) -> int | None:

@@ -139,6 +139,9 @@ class DeliveryLedgerView:
                 receipt_id=p["receipt_id"],
                 receiver=p["receiver"],
                 received_at=p["received_at"],
+                # What the receiver said it is (decision 0456): a taken retraction leaves
+                # the period owed. Unsaid (older events): what the log knew, a delivery.
+                kind=p["kind"] if p.get("kind") in {"delivery", "retraction"} else entry.kind,
                 last_error="receiver holds this version with other content (earlier run)",
             )
         elif kind == "deliver.DeliveryAttemptFailed" and entry.status != "receipted":

@@ -159,6 +159,7 @@ def _record_held(
                 receiver=held.receiver,
                 received_at=held.received_at,
                 provider=provider,
+                kind=held.kind,
             )
             for held in later
         ],

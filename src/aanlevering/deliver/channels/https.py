@@ -36,7 +36,7 @@ import requests
 
 from aanlevering import json_input
 from aanlevering.bounded_answers import LIMIT_TEXT, read_capped
-from aanlevering.deliver.held import HeldVersion, Holdings, ListingUnavailable, keep_own
+from aanlevering.deliver.held import KINDS, HeldVersion, Holdings, ListingUnavailable, keep_own
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
@@ -153,6 +153,7 @@ class HttpsChannel:
                     receipt_id=str(item.get("receipt_id", "")),
                     receiver=str(data.get("receiver", "")),
                     received_at=str(item.get("received_at", "")),
+                    kind=str(item.get("kind", "")) if item.get("kind") in KINDS else "",
                 )
                 for item in listing
             ]

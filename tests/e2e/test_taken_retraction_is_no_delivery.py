@@ -1,0 +1,56 @@
+"""A retraction the log learns from the receiver is a retraction, not a delivery (0456).
+
+Found auditing decision 0460: when a run found the registry holder ahead of
+a restored log, the log recorded each later version (`DeliveryVersionTaken`)
+without its kind, and the ledger counted a retraction held by the holder as
+a delivery: the calendar showed the period delivered while the registry
+holder held a retraction (decision 0345 says the period is owed again).
+Real registry holder process over HTTPS, real event log restored from a copy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aanlevering.deliver.ledger import load_ledger
+from aanlevering.periods import Period
+from aanlevering.pipeline.receiver_check import ReceiverAhead
+from aanlevering.retract import retract_period
+from conftest import World
+from support.receivers import REGISTRATION, TODAY, back_up, https_receiver, restore, run
+
+
+def test_a_retraction_the_holder_holds_leaves_the_period_owed(world: World, tmp_path: Path) -> None:
+    period = "2026-Q2"
+    receiver = https_receiver(world)
+    content = world.demo / "csv-utf8"
+    assert run(world, receiver, content, period).status == "delivered"
+    back_up(world, tmp_path / "before-retraction.sqlite3")
+    with world.store() as store:
+        retracted = retract_period(
+            world.config(REGISTRATION),
+            world.settings,
+            Period.parse(period),
+            receiver.ports(world, store),
+            reason="delivered without a legal basis",
+            today=TODAY,
+        )
+    restore(world, tmp_path / "before-retraction.sqlite3")
+
+    with pytest.raises(ReceiverAhead, match="the event log knows v1"):
+        run(world, receiver, content, period)
+
+    with world.store() as store:
+        ledger = load_ledger(store)
+    taken = ledger.current(REGISTRATION, period)
+    assert taken is not None and taken.idempotency_key == retracted.idempotency_key
+    assert taken.kind == "retraction"
+    assert period not in ledger.delivered_periods(REGISTRATION)
+
+    # Owed again: the next run delivers the period as v3, superseding the retraction.
+    again = run(world, receiver, content, period)
+    assert (again.status, again.version) == ("delivered", 3)
+    with world.store() as store:
+        assert period in load_ledger(store).delivered_periods(REGISTRATION)
