@@ -11,18 +11,16 @@ registry holder behind a real forwarding proxy process on loopback.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import requests
 
 from aanlevering.cli.registry_holder import write_demo_config
 from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.events.sqlite import SqliteEventStore
 from aanlevering.pipeline.receiver_check import ReceiverNotAsked, ask_receiver
+from support.listing_proxy import ListingProxy, listing_proxy
 from support.registry_holder import RegistryHolder
 from support.servers import free_port
 
@@ -41,47 +39,10 @@ def holder(tmp_path: Path) -> Iterator[RegistryHolder]:
         running.stop()
 
 
-class Proxy:
-    """Forwards GETs to the holder; ``blocked`` makes it answer the listing itself."""
-
-    def __init__(self, upstream: str) -> None:
-        self.blocked: int | None = None
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if proxy.blocked is not None:
-                    status, body = proxy.blocked, b'{"detail": "Not Found"}'
-                else:
-                    answer = requests.get(
-                        upstream + self.path,
-                        headers={"Authorization": self.headers.get("Authorization", "")},
-                        timeout=10,
-                    )
-                    status, body = answer.status_code, answer.content
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                """Quiet."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def endpoint(self, registration: str) -> str:
-        port = self.server.server_address[1]
-        return f"http://127.0.0.1:{port}/registrations/{registration}/deliveries"
-
-
 @pytest.fixture
-def proxy(holder: RegistryHolder) -> Iterator[Proxy]:
-    running = Proxy(holder.base_url)
-    yield running
-    running.server.shutdown()
-    running.server.server_close()
+def proxy(holder: RegistryHolder) -> Iterator[ListingProxy]:
+    with listing_proxy(holder.base_url) as running:
+        yield running
 
 
 @pytest.fixture
@@ -91,13 +52,15 @@ def store(tmp_path: Path) -> Iterator[SqliteEventStore]:
     opened.close()
 
 
-def _channel(holder: RegistryHolder, proxy: Proxy, registration: str = "ldtr") -> HttpsChannel:
+def _channel(
+    holder: RegistryHolder, proxy: ListingProxy, registration: str = "ldtr"
+) -> HttpsChannel:
     return HttpsChannel(proxy.endpoint(registration), holder.api_key, timeout=10)
 
 
 @pytest.mark.parametrize("status", [404, 405, 501])
 def test_a_holder_that_answered_once_is_not_asked_when_it_answers_no_listing(
-    holder: RegistryHolder, proxy: Proxy, store: SqliteEventStore, status: int
+    holder: RegistryHolder, proxy: ListingProxy, store: SqliteEventStore, status: int
 ) -> None:
     channel = _channel(holder, proxy)
     held = ask_receiver(channel, HOSPITAL, "ldtr", PERIOD, store=store)
@@ -114,7 +77,7 @@ def test_a_holder_that_answered_once_is_not_asked_when_it_answers_no_listing(
 
 
 def test_the_answer_is_remembered_once_per_registration(
-    holder: RegistryHolder, proxy: Proxy, store: SqliteEventStore
+    holder: RegistryHolder, proxy: ListingProxy, store: SqliteEventStore
 ) -> None:
     for period in ("2026-03", "2026-04", "2026-05"):
         ask_receiver(_channel(holder, proxy), HOSPITAL, "ldtr", period, store=store)
