@@ -5,7 +5,8 @@ a restored log, the log recorded each later version (`DeliveryVersionTaken`)
 without its kind, and the ledger counted a retraction held by the holder as
 a delivery: the calendar showed the period delivered while the registry
 holder held a retraction (decision 0345 says the period is owed again).
-Real registry holder process over HTTPS, real event log restored from a copy.
+Real registry holder process over HTTPS, and an outbox (whose version folders
+keep their manifest), real event log restored from a copy.
 """
 
 from __future__ import annotations
@@ -19,12 +20,25 @@ from aanlevering.periods import Period
 from aanlevering.pipeline.receiver_check import ReceiverAhead
 from aanlevering.retract import retract_period
 from conftest import World
-from support.receivers import REGISTRATION, TODAY, back_up, https_receiver, restore, run
+from support.receivers import (
+    REGISTRATION,
+    TODAY,
+    back_up,
+    https_receiver,
+    outbox_receiver,
+    restore,
+    run,
+)
 
 
-def test_a_retraction_the_holder_holds_leaves_the_period_owed(world: World, tmp_path: Path) -> None:
-    period = "2026-Q2"
-    receiver = https_receiver(world)
+@pytest.mark.parametrize("over", ["https", "outbox"])
+def test_a_retraction_the_holder_holds_leaves_the_period_owed(
+    world: World, tmp_path: Path, over: str
+) -> None:
+    period = "2026-Q2" if over == "https" else "2026-Q3"  # the world is shared
+    receiver = (
+        https_receiver(world) if over == "https" else outbox_receiver(world, tmp_path / "outbox")
+    )
     content = world.demo / "csv-utf8"
     assert run(world, receiver, content, period).status == "delivered"
     back_up(world, tmp_path / "before-retraction.sqlite3")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aanlevering.deliver.held import HeldVersion, Holdings, keep_own, version_of_key
+from aanlevering.deliver.held import KINDS, HeldVersion, Holdings, keep_own, version_of_key
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, verify_files, write_manifest
 from aanlevering.deliver.receipt import (
     Receipt,
@@ -141,9 +141,26 @@ def _receipts_in(root: Path, provider: str, registration: str, period: str) -> l
                 receipt_id=receipt.receipt_id,
                 receiver=receipt.receiver,
                 received_at=receipt.received_at,
+                kind=_kind_in(folder),
             )
         )
     return found
+
+
+def _kind_in(folder: Path) -> str:
+    """The kind the version's own manifest names (decision 0456), "" when it says none.
+
+    A link is not read (decision 0492); a manifest that is unreadable or names
+    another kind leaves the kind unknown, which the ledger reads as before.
+    """
+    path = folder / MANIFEST_NAME
+    if path.is_symlink() or not path.is_file():
+        return ""
+    try:
+        kind = json.loads(path.read_text(encoding="utf-8")).get("kind", "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+    return kind if kind in KINDS else ""
 
 
 @dataclass(frozen=True)
