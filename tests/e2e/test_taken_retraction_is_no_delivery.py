@@ -5,8 +5,8 @@ a restored log, the log recorded each later version (`DeliveryVersionTaken`)
 without its kind, and the ledger counted a retraction held by the holder as
 a delivery: the calendar showed the period delivered while the registry
 holder held a retraction (decision 0345 says the period is owed again).
-Real registry holder process over HTTPS, and an outbox (whose version folders
-keep their manifest), real event log restored from a copy.
+Real registry holder process over HTTPS, an outbox and a real sshd inbox
+(whose version folders keep their manifest), real event log restored from a copy.
 """
 
 from __future__ import annotations
@@ -23,22 +23,38 @@ from conftest import World
 from support.receivers import (
     REGISTRATION,
     TODAY,
+    Receiver,
     back_up,
     https_receiver,
     outbox_receiver,
     restore,
     run,
+    sftp_receiver,
 )
+from support.sshd import SftpServer
 
 
-@pytest.mark.parametrize("over", ["https", "outbox"])
-def test_a_retraction_the_holder_holds_leaves_the_period_owed(
-    world: World, tmp_path: Path, over: str
+def test_a_retraction_the_https_holder_holds_leaves_the_period_owed(
+    world: World, tmp_path: Path
 ) -> None:
-    period = "2026-Q2" if over == "https" else "2026-Q3"  # the world is shared
-    receiver = (
-        https_receiver(world) if over == "https" else outbox_receiver(world, tmp_path / "outbox")
-    )
+    _a_taken_retraction_leaves_the_period_owed(world, https_receiver(world), tmp_path, "2026-Q1")
+
+
+def test_a_retraction_in_the_outbox_leaves_the_period_owed(world: World, tmp_path: Path) -> None:
+    receiver = outbox_receiver(world, tmp_path / "outbox")
+    _a_taken_retraction_leaves_the_period_owed(world, receiver, tmp_path, "2026-Q2")
+
+
+def test_a_retraction_in_the_sftp_inbox_leaves_the_period_owed(
+    world: World, sftp_server: SftpServer, tmp_path: Path
+) -> None:
+    with sftp_receiver(world, sftp_server, tmp_path / "holder") as receiver:
+        _a_taken_retraction_leaves_the_period_owed(world, receiver, tmp_path, "2026-Q3")
+
+
+def _a_taken_retraction_leaves_the_period_owed(
+    world: World, receiver: Receiver, tmp_path: Path, period: str
+) -> None:
     content = world.demo / "csv-utf8"
     assert run(world, receiver, content, period).status == "delivered"
     back_up(world, tmp_path / "before-retraction.sqlite3")

@@ -26,7 +26,7 @@ import paramiko
 
 from aanlevering import json_input
 from aanlevering.bounded_answers import ANSWER_LIMIT, LIMIT_TEXT
-from aanlevering.deliver.held import HeldVersion, Holdings, keep_own, version_of_key
+from aanlevering.deliver.held import KINDS, HeldVersion, Holdings, keep_own, version_of_key
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
@@ -171,6 +171,30 @@ class SftpChannel:
         return data
 
     @staticmethod
+    def _read_kind(sftp: paramiko.SFTPClient, folder: str) -> str:
+        """The kind the version's own manifest names (decision 0456), "" when it says none.
+
+        A link, a manifest over the answer limit or one that is no JSON object
+        leaves the kind unknown, which the ledger reads as before.
+        """
+        path = posixpath.join(folder, MANIFEST_NAME)
+        try:
+            if stat.S_ISLNK(sftp.lstat(path).st_mode or 0):
+                return ""
+            with sftp.open(path, "r") as handle:
+                raw = handle.read(ANSWER_LIMIT + 1)
+        except OSError:
+            return ""
+        if len(raw) > ANSWER_LIMIT:
+            return ""
+        try:
+            data = json_input.parse(raw)
+        except json_input.JsonInputError:
+            return ""
+        kind = data.get("kind", "") if isinstance(data, dict) else ""
+        return kind if kind in KINDS else ""
+
+    @staticmethod
     def _read_rejection(sftp: paramiko.SFTPClient, folder: str) -> str | None:
         try:
             with sftp.open(posixpath.join(folder, REJECTED_NAME), "r") as handle:
@@ -212,6 +236,7 @@ class SftpChannel:
                         receipt_id=receipt.receipt_id,
                         receiver=receipt.receiver,
                         received_at=receipt.received_at,
+                        kind=self._read_kind(sftp, posixpath.join(self.target.path, name)),
                     )
                 )
         return Holdings(
