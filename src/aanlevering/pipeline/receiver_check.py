@@ -57,11 +57,13 @@ def ask_receiver(
     """
     if not isinstance(channel, ListsHoldings):
         return None
-    endpoint = str(getattr(channel, "endpoint", "") or getattr(channel, "name", ""))
+    # Only a channel with an endpoint (HTTPS) can answer "no listing"; the others are
+    # not remembered (their listing is a folder, nothing to downgrade).
+    endpoint = getattr(channel, "endpoint", None)
     try:
         holdings = channel.held_versions(provider, registration, period)
     except ListingUnavailable as unavailable:
-        if answered_before(store, registration, endpoint):
+        if isinstance(endpoint, str) and answered_before(store, registration, endpoint):
             raise ReceiverNotAsked(
                 f"registration {registration}, period {period}: {unavailable}, but this "
                 "receiver answered the listing before (a proxy or middlebox in the way, or a "
@@ -76,7 +78,8 @@ def ask_receiver(
             f"which versions it holds ({error}); nothing was sent and nothing is reported "
             "delivered: run again when it is reachable"
         ) from error
-    remember_answer(store, registration, endpoint)
+    if isinstance(endpoint, str):
+        remember_answer(store, registration, endpoint)
     return holdings
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from aanlevering.cli.registry_holder import write_demo_config
 from aanlevering.deliver.channels.https import HttpsChannel
+from aanlevering.deliver.channels.outbox import OutboxChannel
 from aanlevering.events.sqlite import SqliteEventStore
 from aanlevering.pipeline.receiver_check import ReceiverNotAsked, ask_receiver
 from support.listing_proxy import ListingProxy, listing_proxy
@@ -90,3 +91,10 @@ def test_the_answer_is_remembered_once_per_registration(
     proxy.blocked = 404
     other = _channel(holder, proxy, "dica-dsaa")
     assert ask_receiver(other, HOSPITAL, "dica-dsaa", PERIOD, store=store) is None
+
+
+def test_a_folder_channel_is_not_remembered(tmp_path: Path, store: SqliteEventStore) -> None:
+    # An outbox lists its folders: there is no "no listing" answer to downgrade to.
+    held = ask_receiver(OutboxChannel(tmp_path / "outbox"), HOSPITAL, "ldtr", PERIOD, store=store)
+    assert held is not None and held.versions == ()
+    assert list(store.read_types(["deliver.ReceiverListingAnswered"])) == []
