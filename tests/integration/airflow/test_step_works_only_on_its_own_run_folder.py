@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
+from aanlevering.events.factory import open_event_store
 from aanlevering.periods import Period
+from aanlevering.pipeline.lock import LockScope, acquire
 from aanlevering.pipeline.stages import initial_values
 from aanlevering.pipeline.state import GIVEN_RUN_ID, run_folder_path
 from aanlevering.runs.folder import RunFolder
@@ -113,6 +115,17 @@ def _task(home: Path, stage: str, run_dir: Path, run_id: str) -> tuple[str, str]
     return str(outcome), str(message)
 
 
+def _held_by_its_run(home: Path, folder: Path, registration: str, period: str) -> None:
+    """The period's run lock taken by the folder's run, as its first stage (start_run) does.
+
+    A later stage only renews the lease of its own run (decision 0477); without
+    the lock it stops with LeaseLost before it works on the folder.
+    """
+    run_id = str(RunFolder(folder).values()["run_id"])
+    with open_event_store(f"sqlite:///{home / 'events.sqlite3'}") as store:
+        acquire(store, LockScope(PROVIDER, registration, period), run_id)
+
+
 def _untouched(home: Path, folder: Path, before: dict[str, object]) -> None:
     assert RunFolder(folder).values() == before
     assert not (folder / "work").exists()
@@ -149,6 +162,7 @@ def test_a_folder_outside_staging_claiming_to_be_this_run_is_refused(home: Path)
 
 def test_the_runs_own_folder_is_worked_on(home: Path) -> None:
     own = _folder(home / "staging", "dica-dsaa", "2026-Q1", OWN_RUN)
+    _held_by_its_run(home, own, "dica-dsaa", "2026-Q1")
     outcome, message = _task(home, "extract", own, OWN_RUN)
     # Accepted: the step ran (and failed on the missing input, not on the folder).
     assert "not the run folder of this run" not in message
@@ -211,6 +225,7 @@ def test_a_crafted_run_id_that_once_named_the_same_folder_is_refused(home: Path)
 def test_a_run_folder_made_before_the_hashed_names_is_still_its_runs(home: Path) -> None:
     # A run started before the upgrade continues in the folder it has (decision 0404).
     legacy = _legacy_folder(home / "staging", "dica-dsaa", "2026-Q1", OWN_RUN)
+    _held_by_its_run(home, legacy, "dica-dsaa", "2026-Q1")
     outcome, message = _task(home, "extract", legacy, OWN_RUN)
     assert "not the run folder of this run" not in message
     assert outcome == "failed" and "no-input" in message
