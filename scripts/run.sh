@@ -57,6 +57,9 @@ done
 "$BIN/aanlevering" register status
 
 step "Opt-outs from the EHR (the opt-out regime starts 2027-01-01; 2026 is not affected)"
+# The demo file stands in for the EHR's daily export, taken now: an ingest records the
+# export's time, and from 2027 a run needs one from the last 36 hours (decision 0475).
+touch "$DEMO/clean/optouts.csv"
 "$BIN/aanlevering" optout ingest "$DEMO/clean/optouts.csv"
 
 step "Validation of data with bad rows (the report shows what a registry holder would see)"
