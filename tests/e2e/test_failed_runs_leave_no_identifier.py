@@ -9,7 +9,6 @@ module must not be able to hide a leak by overwriting the file that held it.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from test_run_pipeline import _rewrite_operaties, _with_free_text
 
 from aanlevering.pipeline.lock import LockScope, acquire, release
 from conftest import CATALOGUE, World, fhir_identity_values, identity_values
@@ -29,19 +29,6 @@ from support.servers import PYTHON, ServerProcess, running_server
 
 #: Where the LDTR runs deliver (a folder of ``world.home``).
 OUTBOX = "outbox-leaks"
-
-
-def _rewrite_operaties(source: Path, change: Callable[[dict[str, str]], None]) -> None:
-    """Apply ``change`` to every row of the export's DSAA operation files, in place."""
-    for file in source.glob("dsaa_operaties*.csv"):
-        text = file.read_text(encoding="utf-8-sig")
-        rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
-        for row in rows:
-            change(row)
-        with file.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]), delimiter=";")
-            writer.writeheader()
-            writer.writerows(rows)
 
 
 def _cli(world: World, catalogue: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -119,33 +106,6 @@ def test_a_birth_date_mapped_to_a_clinical_date_leaves_no_birth_date_behind(
     assert (world.home / "var" / "reports").exists()
     planted = births | identity_values(world.demo)
     assert leaks_left(world, planted, result.stdout, result.stderr) == []
-
-
-def _with_free_text(catalogue: Path) -> None:
-    """The DSAA dictionary gets a free-text ``opmerking``, mapped from CSV and FHIR."""
-    dictionary = catalogue / "dictionaries" / "dsaa" / "2026.1.yaml"
-    dictionary.write_text(
-        dictionary.read_text(encoding="utf-8").replace(
-            "      - {name: datum_operatie,",
-            "      - {name: opmerking, type: string, max_length: 500}\n"
-            "      - {name: datum_operatie,",
-            1,
-        ),
-        encoding="utf-8",
-    )
-    registration = catalogue / "registrations" / "dica-dsaa.yaml"
-    registration.write_text(
-        registration.read_text(encoding="utf-8")
-        .replace(
-            "          ASA: asa_klasse\n",
-            "          ASA: asa_klasse\n          OPMERKING: opmerking\n",
-        )
-        .replace(
-            "          datum_operatie: performedDateTime\n",
-            "          datum_operatie: performedDateTime\n          opmerking: note.text\n",
-        ),
-        encoding="utf-8",
-    )
 
 
 def test_an_output_guard_hit_leaves_no_identifier_behind(world: World, tmp_path: Path) -> None:
