@@ -26,8 +26,9 @@ million records against a million.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache, partial
 
 import numpy as np
 import pyarrow as pa
@@ -230,11 +231,11 @@ def _held_versions(entries: list[LedgerEntry]) -> list[LedgerEntry]:
     return [e for e in held if e.kind == "delivery"]
 
 
-def _union(store: EventStore, registration: str, period: str, versions: list[int]) -> Digests:
+def _union(recorded: Callable[[int], Digests | None], versions: list[int]) -> Digests:
     """The digests of ``versions`` of one period together, per dataset."""
     parts: dict[str, list[np.ndarray]] = {}
     for version in versions:
-        for name, values in (_read(store, registration, period, version) or {}).items():
+        for name, values in (recorded(version) or {}).items():
             parts.setdefault(name, []).append(values)
     return {name: np.unique(np.concatenate(chunks)) for name, chunks in parts.items()}
 
@@ -258,10 +259,12 @@ def place_records(
     for other in others:
         entries = ledger.versions(registration, other)
         held = _held_versions(entries)
+        # Each version's digests are read once, for the held lookup and the moved count alike.
+        recorded_of = cache(partial(_read, store, registration, other))
         found_held = False
         for entry in held:
             # A version taken from the receiver: what it holds is not what this log built.
-            recorded = None if entry.taken else _read(store, registration, other, entry.version)
+            recorded = None if entry.taken else recorded_of(entry.version)
             if recorded is None:
                 unknown.append(other)
                 continue
@@ -280,10 +283,10 @@ def place_records(
         ]
         if not earlier:
             continue
-        now = _union(store, registration, other, sorted(versions))
+        now = _union(recorded_of, sorted(versions))
         left = {
             name: np.setdiff1d(values, now.get(name, np.empty(0, np.uint64)), assume_unique=True)
-            for name, values in _union(store, registration, other, earlier).items()
+            for name, values in _union(recorded_of, earlier).items()
         }
         count = sum(_overlap(ours, left).values())
         if count:
