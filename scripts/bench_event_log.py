@@ -13,9 +13,12 @@ What it does (docs/performance.md, "Event log"):
 3. writes a synthetic history through the real store API
    (:mod:`aanlevering.demo.event_history`): ``--months`` (60: five years) of
    monthly deliveries for ``--registrations`` (20), each with its opt-out
-   counts, validation, pseudonymisation, staged/receipted events and
-   delivery contents, plus ``--optouts`` (200,000) opt-outs, one stream per
-   patient; then delivers the same export against it (``log_large_*``);
+   counts, validation, pseudonymisation, staged/receipted events, delivery
+   contents and record digests, plus ``--optouts`` (200,000) opt-outs, one
+   stream per patient, plus the five years before ``PERIOD`` of the
+   benchmark's own registration with ``--patients`` record digests per
+   dataset, which the run looks its records up in (decision 0466); then
+   delivers the same export against it (``log_large_*``);
 4. unless ``--quick``: a copy of that log with nine times as much again
    (ten times the registrations and the opt-outs in all), and the same
    delivery once more (``log_large10x_*``).
@@ -62,6 +65,8 @@ from aanlevering.demo.event_history import HistoryShape, write_history
 from aanlevering.events.factory import open_event_store
 
 REPO = Path(__file__).resolve().parents[1]
+#: The datasets of the benchmark's registration (the DSAA dictionary's).
+BENCH_DATASETS = ("complicatie", "operatie")
 
 
 def _log_size_mib(url: str) -> float:
@@ -174,6 +179,7 @@ def _cache_file(args: argparse.Namespace, shapes: list[HistoryShape]) -> Path | 
             source / "demo" / "event_history.py",
             *(source / "events").glob("*.py"),
             *(source / name / "events.py" for name in ("deliver", "optout", "pseudonym")),
+            source / "deliver" / "record_digests.py",
             source / "validate" / "events.py",
         ]
     ):
@@ -215,6 +221,10 @@ def _shapes(args: argparse.Namespace) -> tuple[HistoryShape, HistoryShape]:
         patients_per_delivery=args.patients_per_delivery,
         optouts=args.optouts,
         seed=args.seed,
+        prior_registration=pipeline.BENCH_REGISTRATION,
+        prior_periods=tuple(str(int(pipeline.PERIOD) - back) for back in range(5, 0, -1)),
+        prior_datasets=BENCH_DATASETS,
+        prior_records=args.patients,
     )
     extra = replace(
         base,
@@ -222,6 +232,8 @@ def _shapes(args: argparse.Namespace) -> tuple[HistoryShape, HistoryShape]:
         optouts=base.optouts * (args.growth - 1),
         registration_prefix="more",
         seed=args.seed + 1,
+        prior_registration=None,
+        prior_periods=(),
     )
     return base, extra
 

@@ -20,7 +20,7 @@ from aanlevering.actor import current_actor
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.deliver.events import DeliveryStaged, delivery_stream
 from aanlevering.deliver.held import Holdings
-from aanlevering.deliver.ledger import LedgerEntry, load_ledger
+from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
 from aanlevering.deliver.manifest import Manifest, idempotency_key, write_manifest
 from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
@@ -85,7 +85,7 @@ def _retract(
     store = ports.store
     channel = ports.channel_for(config, None)
     holdings = ask_receiver(channel, settings.provider_id, config.id, period.label, store=store)
-    versions = load_ledger(store).versions(config.id, period.label)
+    versions = load_period_ledger(store, config.id, period.label).versions(config.id, period.label)
     check_not_ahead(store, holdings, versions, provider=settings.provider_id, doing="retracted")
     target = _latest_held(versions, holdings)
     if target is None or target.kind == "retraction":

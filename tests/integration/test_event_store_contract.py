@@ -361,6 +361,8 @@ class EventStoreContract:
             "read_streams",
             "read_all",
             "read_types",
+            "read_stream_prefix",
+            "last_of_type",
             "count_types",
             "count_streams",
             "stream_version",

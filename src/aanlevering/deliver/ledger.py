@@ -265,6 +265,25 @@ def load_period_ledger(store: EventStore, registration: str, period: str) -> Del
     return view
 
 
+def load_registration_ledger(store: EventStore, registration: str) -> DeliveryLedgerView:
+    """The ledger of every period of one registration, from its delivery streams only.
+
+    Why: a run looks its records up in the registration's other periods
+    (decision 0465); reading every registration's delivery facts for that
+    made the run's cost grow with the whole log (decision 0497). The streams
+    ``delivery-<registration>-*`` are read by one prefix range; a longer
+    registration id sharing the prefix (``x`` and ``x-y``) is filtered out
+    by the entries' own registration. Same entries as :func:`load_ledger`
+    gives for the registration (pinned by a test).
+    """
+    prefix = delivery_stream(registration, "")
+    view = project_ledger(store.read_stream_prefix(prefix))
+    view.entries = {
+        key: entry for key, entry in view.entries.items() if entry.registration == registration
+    }
+    return view
+
+
 def _accounting(raw: Any) -> dict[str, Any]:
     """The staged event's accounting as a plain summary (see deliver/accounting.py)."""
     if not isinstance(raw, dict):

@@ -7,10 +7,14 @@ hospital's after years of use. This writes one through the real store API
 transaction so that building it takes seconds, not one disk flush per fact.
 
 Per delivery (registration x month): opt-outs applied, validation,
-pseudonymisation, staged, (one in ten first failing once) receipted, and
-the delivery contents (patient references). Opt-outs: one stream per
-patient, one in twenty later withdrawn. Patient references are random
-``pr_`` values (no person behind them).
+pseudonymisation, staged, (one in ten first failing once) receipted, the
+delivery contents (patient references) and the record digests the version
+carried (decision 0465), as a real run leaves them. Optionally a few earlier
+periods of one more registration (``prior_registration``: the benchmark's
+own), whose record digests a run of that registration reads (decision
+0466). Opt-outs: one stream per patient, one in twenty later withdrawn.
+Patient references are random ``pr_`` values and digests random numbers (no
+person or record behind them).
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
 
 from aanlevering.deliver.events import (
     DeliveryAttemptFailed,
     DeliveryReceipted,
     DeliveryStaged,
     delivery_stream,
+    record_keys_stream,
 )
+from aanlevering.deliver.record_digests import digest_events
 from aanlevering.events.model import DomainEvent
 from aanlevering.events.store import EventStore
 from aanlevering.optout.deliveries import delivery_contents_events
@@ -56,6 +65,12 @@ class HistoryShape:
     provider: str = "demo-hospital"
     registration_prefix: str = "hist"
     seed: int = 2026
+    #: A registration of the run being measured, and earlier periods of it
+    #: (receipted, with record digests) that its run looks its records up in.
+    prior_registration: str | None = None
+    prior_periods: tuple[str, ...] = ()
+    prior_datasets: tuple[str, ...] = ("records",)
+    prior_records: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,78 @@ def _month(first: date, offset: int) -> tuple[str, date]:
     year, month = divmod(first.month - 1 + offset, 12)
     start = date(first.year + year, month + 1, 1)
     return f"{start:%Y-%m}", start
+
+
+def _random_digests(rng: random.Random, datasets: Sequence[str], records: int) -> dict[str, Any]:
+    """Sorted distinct random record digests per dataset, as a version records them."""
+    numbers = np.random.default_rng(rng.getrandbits(64))
+    return {
+        name: np.unique(numbers.integers(0, 2**63, size=records, dtype=np.uint64))
+        for name in datasets
+    }
+
+
+def _receipted(
+    shape: HistoryShape,
+    *,
+    registration: str,
+    period: str,
+    when: datetime,
+    counts: dict[str, int],
+    ref: str,
+) -> tuple[DeliveryStaged, DeliveryReceipted]:
+    """A first version staged and receipted (``ref``: its content hash, random)."""
+    key = f"{shape.provider}.{registration}.{period}.v1"
+    staged = DeliveryStaged(
+        registration=registration,
+        period=period,
+        version=1,
+        idempotency_key=key,
+        channel="https",
+        format="csv",
+        record_counts=counts,
+        content_sha256=ref,
+        provider=shape.provider,
+        occurred_at=when,
+    )
+    receipted = DeliveryReceipted(
+        registration=registration,
+        period=period,
+        version=1,
+        idempotency_key=key,
+        receipt_id=f"r-{ref[:12]}",
+        receiver="registry-holder",
+        channel="https",
+        received_at=when.isoformat(),
+        provider=shape.provider,
+        occurred_at=when,
+    )
+    return staged, receipted
+
+
+def prior_period_batches(shape: HistoryShape, rng: random.Random) -> Iterator[Batch]:
+    """Receipted first versions of ``prior_periods`` of ``prior_registration``, with digests."""
+    if shape.prior_registration is None:
+        return
+    registration = shape.prior_registration
+    for period in shape.prior_periods:
+        when = datetime(int(period[:4]) + 1, 2, 1, tzinfo=UTC)
+        counts = dict.fromkeys(shape.prior_datasets, shape.prior_records)
+        staged, receipted = _receipted(
+            shape,
+            registration=registration,
+            period=period,
+            when=when,
+            counts=counts,
+            ref=f"{rng.getrandbits(256):064x}",
+        )
+        yield delivery_stream(registration, period), [staged, receipted], None
+        digests = _random_digests(rng, shape.prior_datasets, shape.prior_records)
+        yield (
+            record_keys_stream(registration, period, 1),
+            digest_events(registration, period, 1, digests),
+            None,
+        )
 
 
 def delivery_batches(shape: HistoryShape, rng: random.Random) -> Iterator[Batch]:
@@ -142,20 +229,15 @@ def delivery_batches(shape: HistoryShape, rng: random.Random) -> Iterator[Batch]
                 ],
                 None,
             )
-            events: list[DomainEvent] = [
-                DeliveryStaged(
-                    registration=registration,
-                    period=period,
-                    version=1,
-                    idempotency_key=key,
-                    channel="https",
-                    format="csv",
-                    record_counts=counts,
-                    content_sha256=f"{rng.getrandbits(256):064x}",
-                    provider=shape.provider,
-                    occurred_at=when,
-                )
-            ]
+            staged, receipted = _receipted(
+                shape,
+                registration=registration,
+                period=period,
+                when=when,
+                counts=counts,
+                ref=f"{rng.getrandbits(256):064x}",
+            )
+            events: list[DomainEvent] = [staged]
             if rng.random() < 0.1:
                 events.append(
                     DeliveryAttemptFailed(
@@ -169,24 +251,17 @@ def delivery_batches(shape: HistoryShape, rng: random.Random) -> Iterator[Batch]
                         occurred_at=when,
                     )
                 )
-            events.append(
-                DeliveryReceipted(
-                    registration=registration,
-                    period=period,
-                    version=1,
-                    idempotency_key=key,
-                    receipt_id=f"r-{run_id}",
-                    receiver="registry-holder",
-                    channel="https",
-                    received_at=when.isoformat(),
-                    provider=shape.provider,
-                    occurred_at=when,
-                )
-            )
+            events.append(receipted)
             yield delivery_stream(registration, period), events, None
             yield (
                 contents_stream(registration, period, 1),
                 delivery_contents_events(registration, period, 1, refs),
+                None,
+            )
+            digests = _random_digests(rng, ("records",), shape.patients_per_delivery)
+            yield (
+                record_keys_stream(registration, period, 1),
+                digest_events(registration, period, 1, digests),
                 None,
             )
 
@@ -238,7 +313,11 @@ def write_history(
         events += len(store.append_streams(pending))
         pending.clear()
 
-    for batches in (delivery_batches(shape, rng), optout_batches(shape, rng, optout_refs)):
+    for batches in (
+        delivery_batches(shape, rng),
+        prior_period_batches(shape, rng),
+        optout_batches(shape, rng, optout_refs),
+    ):
         for batch in batches:
             pending.append(batch)
             if len(pending) >= streams_per_commit:

@@ -107,6 +107,12 @@ _INDEXES = (
         "event_log_type_position",
         "CREATE INDEX IF NOT EXISTS event_log_type_position ON event_log (event_type, position)",
     ),
+    # Byte-order comparisons whatever the database's collation (a locale collation may
+    # ignore punctuation), for the stream-prefix reads (decision 0497).
+    (
+        "event_log_stream_bytes",
+        "CREATE INDEX IF NOT EXISTS event_log_stream_bytes ON event_log (stream text_pattern_ops)",
+    ),
 )
 
 
@@ -143,6 +149,9 @@ class _Tx:
 
 class PostgresEventStore(SqlEventStore):
     """The event log in a PostgreSQL database given by a ``postgresql://`` URL."""
+
+    # text_pattern_ops comparisons: byte order, served by event_log_stream_bytes.
+    _STREAM_RANGE = "stream ~>=~ ? AND stream ~<~ ?"
 
     INSERT_SQL = (
         f"INSERT INTO event_log ({COLUMNS}) "  # noqa: S608 - constant column list

@@ -276,6 +276,24 @@ class SqlEventStore(EventStore):
         records.sort(key=lambda record: record.position)
         return records
 
+    #: Names from ``?`` up to (not including) ``?``, in byte order, through an index.
+    _STREAM_RANGE: ClassVar[str] = "stream >= ? AND stream < ?"
+
+    def read_stream_prefix(self, prefix: str) -> list[RecordedEvent]:
+        """The events of the streams named ``prefix...``: one index range scan, by position.
+
+        Stream names are ASCII (:func:`check_stream_name`), so the names
+        starting with ``prefix`` are exactly those from ``prefix`` up to the
+        prefix with its last character raised by one, in byte order.
+        """
+        check_stream_name(prefix)
+        beyond = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = self._query(
+            f"SELECT {COLUMNS} FROM event_log WHERE {self._STREAM_RANGE} ORDER BY position",  # noqa: S608 - a class constant
+            [prefix, beyond],
+        )
+        return [self._record(row) for row in rows]
+
     def read_types(
         self, event_types: Iterable[str], after_position: int = 0
     ) -> Iterator[RecordedEvent]:
@@ -291,6 +309,15 @@ class SqlEventStore(EventStore):
             *(self._read_type(kind, after_position) for kind in kinds),
             key=lambda record: record.position,
         )
+
+    def last_of_type(self, event_type: str) -> RecordedEvent | None:
+        """The latest event of ``event_type``: one step down the (type, position) index."""
+        rows = self._query(
+            f"SELECT {COLUMNS} FROM event_log WHERE event_type = ? "  # noqa: S608 - constant columns
+            "ORDER BY position DESC LIMIT 1",
+            [event_type],
+        )
+        return self._record(rows[0]) if rows else None
 
     def _read_type(self, event_type: str, after_position: int) -> Iterator[RecordedEvent]:
         while True:

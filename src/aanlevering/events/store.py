@@ -232,6 +232,19 @@ class EventStore(ABC):
         found = [record for name in dict.fromkeys(streams) for record in self.read_stream(name)]
         return sorted(found, key=lambda record: record.position)
 
+    def read_stream_prefix(self, prefix: str) -> list[RecordedEvent]:
+        """The events of every stream whose name starts with ``prefix``, in global order.
+
+        Why: the facts of one registration across all its periods (its
+        ``delivery-<registration>-<period>`` streams) without knowing the
+        periods beforehand, and without reading every registration's facts:
+        a run's cost must not grow with the other registrations in the log
+        (decision 0497). This default filters :meth:`read_all`, the
+        straightforward version the backends are checked against.
+        """
+        check_stream_name(prefix)
+        return [record for record in self.read_all() if record.stream.startswith(prefix)]
+
     def read_types(
         self, event_types: Iterable[str], after_position: int = 0
     ) -> Iterator[RecordedEvent]:
@@ -245,6 +258,18 @@ class EventStore(ABC):
         """
         wanted = frozenset(event_types)
         return (record for record in self.read_all(after_position) if record.event_type in wanted)
+
+    def last_of_type(self, event_type: str) -> RecordedEvent | None:
+        """The latest event of ``event_type`` in the log, or None.
+
+        Why: "what did the last run apply" needs one event, and reading every
+        one of its kind made that cost grow with the log (decision 0497).
+        This default walks :meth:`read_types`, the straightforward version.
+        """
+        last = None
+        for record in self.read_types([event_type]):
+            last = record
+        return last
 
     def count_types(self, event_types: Iterable[str], at_most: int | None = None) -> int:
         """How many events of these types the log holds, counting up to ``at_most``.

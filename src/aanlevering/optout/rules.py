@@ -106,9 +106,7 @@ def load_checked_optout_rules(
     path = settings.home / RULES_FILE
     if env.get(ENV_RULES) or path.exists():
         return rules
-    last = None
-    for record in store.read_types([OptOutsApplied.event_type]):
-        last = record
+    last = store.last_of_type(OptOutsApplied.event_type)
     if last is None:
         return rules
     applied = last.to_event()

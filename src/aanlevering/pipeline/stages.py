@@ -531,7 +531,7 @@ def _place_records(ctx: RunContext, state: RunState, hashed: Any) -> tuple[Any, 
     (records no other period can be checked for, 0495) and
     ``unchecked_periods`` (other periods with no record keys to check, 0496).
     """
-    from aanlevering.deliver.ledger import load_ledger
+    from aanlevering.deliver.ledger import load_registration_ledger
     from aanlevering.deliver.record_digests import (
         held_elsewhere_message,
         place_records,
@@ -541,7 +541,8 @@ def _place_records(ctx: RunContext, state: RunState, hashed: Any) -> tuple[Any, 
 
     store = ctx.ports.store
     digests = record_digests(hashed.datasets, ctx.config.dictionary)
-    placement = place_records(store, load_ledger(store), ctx.config.id, ctx.period.label, digests)
+    ledger = load_registration_ledger(store, ctx.config.id)
+    placement = place_records(store, ledger, ctx.config.id, ctx.period.label, digests)
     if placement.unknown:
         log.warning(
             "%s %s: the held version of %s recorded no record keys (delivered before decision "
