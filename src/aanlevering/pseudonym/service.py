@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,9 +27,10 @@ from aanlevering.pseudonym.events import PseudonymFailure, PseudonymisationCompl
 from aanlevering.pseudonym.key_check import SourceKeyCheck, source_key_check
 from aanlevering.pseudonym.model import PseudonymColumn, PseudonymTable
 from aanlevering.pseudonym.normalise.registry import get_profile
-from aanlevering.pseudonym.source_step import MrnKey, SourceBatch, SourceKey, apply_source_step
+from aanlevering.pseudonym.source_columns import SourceColumns, source_step_columns
+from aanlevering.pseudonym.source_step import MrnKey, SourceKey
 from aanlevering.pseudonym.ttp.client import TTPClient
-from aanlevering.pseudonym.ttp.columns import ColumnPseudonyms
+from aanlevering.pseudonym.ttp.columns import ColumnPseudonyms, value_bytes
 from aanlevering.pseudonym.ttp.one_to_one import OneToOne
 from aanlevering.pseudonym_types import PseudonymType
 
@@ -62,15 +64,28 @@ def unique_patients(identity: pa.Table) -> pa.Table:
         raise PseudonymisationError(
             f"{patient_ids.null_count} record(s) have no patient number; they cannot be linked"
         )
+    # Each id's number in one hash pass, then the first row of each number by one sort
+    # (np.unique): no Python range or grouping plan (pinned to unique_patients_reference).
+    flat = patient_ids.combine_chunks() if isinstance(patient_ids, pa.ChunkedArray) else patient_ids
+    codes = pc.dictionary_encode(flat).indices.to_numpy(zero_copy_only=False)
+    _, first_rows = np.unique(codes, return_index=True)
+    first_rows.sort()
+    return identity.take(pa.array(first_rows, pa.int64()))
+
+
+def unique_patients_reference(identity: pa.Table) -> pa.Table:
+    """:func:`unique_patients` by grouping row numbers per id (the straightforward version)."""
+    if identity.num_rows == 0:
+        return identity
+    patient_ids = identity.column("patient_id")
+    if patient_ids.null_count:
+        raise PseudonymisationError(
+            f"{patient_ids.null_count} record(s) have no patient number; they cannot be linked"
+        )
     indices = pa.table({"patient_id": patient_ids, "i": pa.array(range(identity.num_rows))})
     first = indices.group_by("patient_id", use_threads=False).aggregate([("i", "min")])
     first_rows = first.column("i_min").combine_chunks()
     return identity.take(pc.take(first_rows, pc.array_sort_indices(first_rows)))
-
-
-def _columns(batch: SourceBatch) -> dict[PseudonymType, pa.Array]:
-    """The source step's values per type as Arrow columns, converted once per chunk."""
-    return {type_: pa.array(column, pa.string()) for type_, column in batch.values.items()}
 
 
 def _id_column(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -81,7 +96,7 @@ def _id_column(ids: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pa.array([str(p) for p in ids.to_pylist()], pa.string())
 
 
-def _sent_rows(batch: SourceBatch, columns: Mapping[PseudonymType, pa.Array]) -> pa.Array:
+def _sent_rows(batch: SourceColumns, columns: Mapping[PseudonymType, pa.Array]) -> pa.Array:
     """Rows that have at least one value: the TTP gets those (the others failed every type)."""
     any_value = pa.array([False] * batch.num_rows)
     for column in columns.values():
@@ -90,12 +105,12 @@ def _sent_rows(batch: SourceBatch, columns: Mapping[PseudonymType, pa.Array]) ->
     return pc.indices_nonzero(any_value).cast(pa.int64())
 
 
-def _local_table(batch: SourceBatch, patient_ids: pa.Array, sent: pa.Array) -> PseudonymTable:
+def _local_table(batch: SourceColumns, patient_ids: pa.Array, sent: pa.Array) -> PseudonymTable:
     """Local mode: the source step's digests are what the TTP will replace at upload."""
     columns = []
     ordered: list[PseudonymType] = sorted(batch.values, key=lambda t: t == PseudonymType.MRN)
     for type_ in ordered:
-        values = pa.array(batch.values[type_], pa.string()).take(sent)
+        values = batch.values[type_].take(sent)
         values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
         if values.null_count == len(values):
             continue
@@ -123,12 +138,12 @@ def _label_versions(code: str, labels: pa.Array) -> tuple[pa.Array, bool]:
         cut = first.rfind(":")
         if cut >= 0:
             head = first[: cut + 1]
-            one_head = (
-                pc.all(pc.starts_with(present, head)).as_py()
-                and not pc.any(
-                    pc.match_substring(pc.utf8_slice_codeunits(present, len(head)), ":")
-                ).as_py()
-            )
+            # Every label starts with the head, so it has no ":" after it exactly when
+            # the labels' bytes hold the head's colons once per label (one count over
+            # all bytes instead of a cut copy of every label, pinned by the same tests).
+            one_head = pc.all(pc.starts_with(present, head)).as_py() and value_bytes(present).count(
+                b":"
+            ) == head.count(":") * len(present)
             if one_head:
                 parsed = parse_label(first)
                 if parsed.type.value != code:
@@ -203,8 +218,7 @@ class _Prepared:
     """One chunk after normalisation and the source step: ready for the TTP."""
 
     first_row: int
-    batch: SourceBatch
-    columns: Mapping[PseudonymType, pa.Array]  # batch.values as Arrow (converted once)
+    batch: SourceColumns
     patient_ids: pa.Array
     sent: pa.Array
     failures: tuple[PseudonymFailure, ...]
@@ -236,7 +250,9 @@ def _prepare_chunk(
         patients = patients.append_column("mrn", patients.column("patient_id"))
     # a table: each distinct value of a field is normalised once (normalise/distinct.py)
     canonical = get_profile(pseudo.profile).normalise_columns(patients, pseudo.types)
-    batch = apply_source_step(canonical, source_key, mrn_key)
+    # Arrow columns straight away: the HMAC of each value is the only per-value step
+    # (source_columns.py; the same values as apply_source_step, pinned by tests).
+    batch = source_step_columns(canonical, source_key, mrn_key)
     ids = patients.column("patient_id")
     mrns = patients.column("mrn") if "mrn" in patients.column_names else None
 
@@ -270,13 +286,11 @@ def _prepare_chunk(
         for f in located[:MAX_FAILURES_IN_EVENT]
         if f.row is not None
     )
-    columns = _columns(batch)
     return _Prepared(
         first_row,
         batch,
-        columns,
         _id_column(ids),
-        _sent_rows(batch, columns),
+        _sent_rows(batch, batch.values),
         failures,
         counts,
         reasons,
@@ -301,7 +315,8 @@ def _finish_chunk(
     id_column = prepared.patient_ids
     if pseudo.ttp_mode == "local":
         table = _local_table(batch, id_column, sent)
-        type_counts = {str(t): sum(1 for v in batch.values[t] if v) for t in batch.values}
+        # A digest or token is never empty: every value that is not null counts.
+        type_counts = {str(t): len(v) - v.null_count for t, v in batch.values.items()}
         ttp_versions: tuple[int, ...] = ()
         batch_ids: tuple[str, ...] = ()
     else:
@@ -309,12 +324,12 @@ def _finish_chunk(
             config.id,
             {
                 str(t): column.take(sent)
-                for t, column in prepared.columns.items()
+                for t, column in batch.values.items()
                 if t is not PseudonymType.MRN
             },
             (
-                prepared.columns[PseudonymType.MRN].take(sent)
-                if PseudonymType.MRN in prepared.columns
+                batch.values[PseudonymType.MRN].take(sent)
+                if PseudonymType.MRN in batch.values
                 else None
             ),
             run_id=run_id,

@@ -228,6 +228,22 @@ def _hasher(key: SourceKey, profile_version: str, type_: PseudonymType) -> Calla
     return digest
 
 
+def _hasher_raw(
+    key: SourceKey, profile_version: str, type_: PseudonymType
+) -> Callable[[str], bytes]:
+    """:func:`_hasher` giving the 32 digest bytes (the column form hex-encodes them at once)."""
+    primed = hmac.HMAC(key.secret, hashes.SHA256())
+    primed.update(f"{profile_version}|{type_}|".encode())
+    copy = primed.copy
+
+    def digest(canonical: str) -> bytes:
+        mac = copy()
+        mac.update(canonical.encode())
+        return mac.finalize()
+
+    return digest
+
+
 def hash_canonical(
     key: SourceKey, profile_version: str, type_: PseudonymType, canonical: str
 ) -> str:
