@@ -81,6 +81,12 @@ def joined(column: pa.Array) -> str:
     return value_bytes(column).decode("ascii")
 
 
+def _offsets(column: pa.Array) -> np.ndarray:
+    """The value offsets of a ``string`` column (its own rows: a slice's offset applied)."""
+    offsets = np.frombuffer(column.buffers()[1], np.int32)
+    return offsets[column.offset : column.offset + len(column) + 1]
+
+
 def payload_letters(column: pa.Array) -> bool:
     """Whether every non-null value is one or more base64url letters (``_PAYLOAD``).
 
@@ -91,7 +97,10 @@ def payload_letters(column: pa.Array) -> bool:
     """
     if column.null_count == len(column):  # as ``pc.all`` of no values: not passed
         return False
-    if pc.any(pc.equal(pc.binary_length(column), 0)).as_py():
+    if column.null_count or not pa.types.is_string(column.type):
+        if pc.any(pc.equal(pc.binary_length(column), 0)).as_py():
+            return False
+    elif not bool(np.all(np.diff(_offsets(column)) > 0)):  # an empty value
         return False
     return not value_bytes(column).translate(None, _PAYLOAD_LETTERS)
 
@@ -254,9 +263,7 @@ def with_head(head: str, column: pa.Array) -> pa.Array:
     """
     count = len(column)
     if count and not column.null_count and pa.types.is_string(column.type):
-        offsets = np.frombuffer(column.buffers()[1], np.int32)[
-            column.offset : column.offset + count + 1
-        ]
+        offsets = _offsets(column)
         width = int(offsets[1] - offsets[0])
         if width and bool(np.all(np.diff(offsets) == width)):
             data = column.buffers()[2]
@@ -269,7 +276,7 @@ def with_head(head: str, column: pa.Array) -> pa.Array:
             rows[:, len(prefix) :] = payloads.reshape(count, width)
             new_offsets = np.arange(0, count * step + 1, step, dtype=np.int32)
             return pa.Array.from_buffers(
-                pa.string(), count, [None, pa.py_buffer(new_offsets), pa.py_buffer(rows.tobytes())]
+                pa.string(), count, [None, pa.py_buffer(new_offsets), pa.py_buffer(rows)]
             )
     return pc.binary_join_element_wise(head, column, "")
 
