@@ -197,13 +197,14 @@ class PackedTexts(Builder):
     records are known, and then only by whoever writes them out (decisions 0238,
     0310): here only their resource rows stay in memory, the texts wait in a
     :class:`~aanlevering.extract.fhir_texts.TextFile` (``folder``: the run's work
-    folder; a private temporary one when None).
+    folder; a private temporary one when None). ``compressed`` False: a worker's
+    hand-over file (:class:`~aanlevering.extract.fhir_texts.TextFileWriter`).
     """
 
-    def __init__(self, folder: Path | None = None) -> None:
+    def __init__(self, folder: Path | None = None, *, compressed: bool = True) -> None:
         super().__init__({"row": pa.int64(), "text": pa.string()})
         self.folder = folder
-        self.writer = TextFileWriter(folder)
+        self.writer = TextFileWriter(folder, compressed=compressed)
         self.row_arrays: list[pa.Array] = []
         self.odd_references = False
 
@@ -597,7 +598,8 @@ class KeyBuilder:
 
     def add(self, resource: Mapping[str, Any], location: str, full_url: str | None) -> int:
         """Register one resource; returns its row."""
-        row = self.columns.rows
+        columns = self.columns
+        row = columns._flushed + len(columns.pending)  # columns.rows, once per resource
         resource_type = str(resource["resourceType"])
         resource_id = resource.get("id")
         if isinstance(resource_id, str) and resource_id:
@@ -608,9 +610,7 @@ class KeyBuilder:
                 self.odd_ids = True
         if full_url and full_url not in self.full_urls:
             self.full_urls[full_url] = row
-        self.columns.add(
-            (key, resource_type, resource_id if isinstance(resource_id, str) else None)
-        )
+        columns.add((key, resource_type, resource_id if isinstance(resource_id, str) else None))
         return row
 
     def done(self) -> Keys:

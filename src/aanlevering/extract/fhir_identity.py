@@ -75,7 +75,10 @@ def _is_object(value: object) -> bool:
 
 def _extension(element: Json | None, url: str) -> Any:
     for extension in (element or {}).get("extension") or ():
-        if _is_object(extension) and extension.get("url") == url:
+        # _is_object inline: about nine calls per Patient, a million Patients (decision 0500)
+        if (type(extension) is dict or isinstance(extension, Mapping)) and extension.get(
+            "url"
+        ) == url:
             for key, value in extension.items():
                 if key.startswith("value"):
                     return value
@@ -92,7 +95,7 @@ def _current(items: Sequence[Any]) -> list[Json]:
     return [
         item
         for item in items
-        if _is_object(item)
+        if (type(item) is dict or isinstance(item, Mapping))
         and item.get("use") != "old"
         and not (item.get("period") or {}).get("end")
     ]

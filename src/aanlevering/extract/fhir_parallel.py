@@ -297,7 +297,11 @@ def worker_main() -> None:
 def _read_part(request: _Request, folder: Path) -> _Result:
     """Read the request's part into columns and write them to ``folder``."""
     result = _Result()
-    reader = PartReader(request.datasets, request.mrn_system, request.read, folder)
+    # The texts are read back once, by the reading process, which compresses them into
+    # the run's file: compressing them here too would be undone there (decision 0500).
+    reader = PartReader(
+        request.datasets, request.mrn_system, request.read, folder, compress_texts=False
+    )
     try:
         reader.read(read_segments(request.part.segments, result, request.skip_others))
     except (ExtractError, Unsupported) as error:

@@ -47,7 +47,7 @@ from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_resources import PERSON_TYPES, ReadElements, cut_as_written
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources, malformed
 from aanlevering.extract.fhir_texts import ROWS_SCHEMA, KeptSources, TextFile, TextFileWriter
-from aanlevering.extract.fhir_values import convert
+from aanlevering.extract.fhir_values import converter
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
 from aanlevering.extract.model import ARROW_TYPES
 from aanlevering.extract.select import MAX_LISTED
@@ -140,14 +140,14 @@ def code_matcher(
 def _finisher(variable: VariableSpec) -> Callable[[Any], tuple[Any, ...]]:
     """Map, convert and (for the period variable) keep the text of one read value."""
     value_map = variable.value_map
-    type_name = variable.type
+    conversion = converter(variable.type)  # what convert() applies, looked up once
     keep_text = variable.raw_text
 
     def finish(value: Any) -> tuple[Any, ...]:
         if value_map and isinstance(value, str | int | bool):
             key = str(value).lower() if isinstance(value, bool) else str(value)
             value = value_map.get(key, value)
-        converted, ok = (None, True) if value is None else convert(value, type_name)
+        converted, ok = (None, True) if value is None else conversion(value)
         if keep_text:
             return converted, ok, (None if value is None else str(value))
         return converted, ok
@@ -478,7 +478,12 @@ class _Dispatch:
     """Hands each resource to the readers of its type, once."""
 
     def __init__(
-        self, datasets: Sequence[DatasetSpec], read: ReadElements | None, folder: Path | None
+        self,
+        datasets: Sequence[DatasetSpec],
+        read: ReadElements | None,
+        folder: Path | None,
+        *,
+        compress_texts: bool = True,
     ) -> None:
         self.focus = {spec.name: _Focus(spec) for spec in datasets}
         self.by_focus: dict[str, list[_Focus]] = {}
@@ -496,7 +501,7 @@ class _Dispatch:
         self.evaluated = [t for t in self.targets.values() if not t.chain.reads_id]
         self._applicable: dict[tuple[str, tuple[str, ...]], list[_Target]] = {}
         self.read = read
-        self.texts = PackedTexts(folder) if read else None
+        self.texts = PackedTexts(folder, compressed=compress_texts) if read else None
 
     def applicable(self, resource: dict[str, Any], kind: str) -> list[_Target]:
         """The targets whose path may select something on ``resource`` (the rest select nothing).
@@ -538,6 +543,7 @@ class PartReader:
 
     One per process: the whole input in one process, or one part of it in each
     (:mod:`aanlevering.extract.fhir_parallel`), with rows counted from 0.
+    ``compress_texts`` False: the kept texts are a worker's hand-over file (decision 0500).
     """
 
     def __init__(
@@ -546,8 +552,10 @@ class PartReader:
         mrn_system: str | None,
         read: ReadElements | None,
         texts_folder: Path | None,
+        *,
+        compress_texts: bool = True,
     ) -> None:
-        self.dispatch = _Dispatch(datasets, read, texts_folder)
+        self.dispatch = _Dispatch(datasets, read, texts_folder, compress_texts=compress_texts)
         self.keys = KeyBuilder()
         self.patients = Builder(_IDENTITY_COLUMNS)
         self.mrn_system = mrn_system
@@ -635,7 +643,7 @@ def _read_patient(
     except SHAPE_ERRORS as error:
         patients.add((row, location, type(error).__name__, *(None for _ in IDENTITY_FIELDS)))
         return
-    patients.add((row, location, None, *(identity.get(name) for name in IDENTITY_FIELDS)))
+    patients.add((row, location, None, *map(identity.get, IDENTITY_FIELDS)))
 
 
 def _cut_text(resource: dict[str, Any], read: ReadElements) -> str:

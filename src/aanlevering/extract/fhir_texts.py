@@ -37,6 +37,8 @@ WINDOW_BYTES = 16 << 20
 _CACHED_BATCHES = 16
 _SCHEMA = pa.schema([("text", pa.string())])
 _COMPRESSED = ipc.IpcWriteOptions(compression="zstd")
+#: A hand-over file read once by the reading process (a worker's texts, decision 0500).
+_PLAIN = ipc.IpcWriteOptions()
 #: The rows the run holds: the record, the resource's input key, where its text is.
 ROWS_SCHEMA = pa.schema(
     [("row_ref", pa.string()), ("key", pa.string()), ("at", pa.int64()), ("size", pa.int64())]
@@ -65,9 +67,16 @@ def _private_file(folder: Path, stem: str) -> Path:
 
 
 class TextFileWriter:
-    """Appends texts to a new compressed IPC file, :data:`TEXTS_PER_BATCH` per batch."""
+    """Appends texts to a new compressed IPC file, :data:`TEXTS_PER_BATCH` per batch.
 
-    def __init__(self, folder: Path | None, stem: str = "kept-texts") -> None:
+    ``compressed`` False: a hand-over file that is read once, at once, by the process
+    that writes the run's file (a reading worker's texts): compressing it would only
+    be undone there (decision 0500).
+    """
+
+    def __init__(
+        self, folder: Path | None, stem: str = "kept-texts", *, compressed: bool = True
+    ) -> None:
         self._temporary: TemporaryFolder | None = None
         if folder is None:
             self._temporary = TemporaryFolder()
@@ -76,7 +85,8 @@ class TextFileWriter:
         self.folder = folder
         self.path = _private_file(self.folder, stem)
         self._sink = pa.OSFile(str(self.path), "wb")
-        self._writer = ipc.new_file(self._sink, _SCHEMA, options=_COMPRESSED)
+        options = _COMPRESSED if compressed else _PLAIN
+        self._writer = ipc.new_file(self._sink, _SCHEMA, options=options)
         self._pending: list[pa.Array] = []
         self._pending_rows = 0
         self._sizes: list[np.ndarray] = []
