@@ -175,7 +175,10 @@ def _address(patient: Json) -> dict[str, str | None]:
     number = _text(_extension(element, HOUSE_NUMBER))
     addition = _text(_extension(element, NUMBER_SUFFIX))
     street = _text(_extension(element, STREET_NAME))
-    if line and not _US_LINE.match(line) and (match := _DUTCH_LINE.match(line)):
+    # Both from the line's extensions (nl-core exports write them): parsing the line
+    # would change nothing (decision 0500).
+    parsed = number is None or street is None
+    if parsed and line and not _US_LINE.match(line) and (match := _DUTCH_LINE.match(line)):
         if number is None:
             number = match.group("number")
             addition = addition or _text(match.group("addition"))
