@@ -633,15 +633,23 @@ class TextMinimiser:
         self._held = 0
         self._changes = references.changes
 
-    def minimised(self, text: str | bytes) -> MinimisedText:
-        """The delivered text of the resource ``text`` (as :func:`minimise_resource` + dumps)."""
+    def minimised(
+        self, text: str | bytes, own_key: str | None = None, own_id: str | None = None
+    ) -> MinimisedText:
+        """The delivered text of the resource ``text`` (as :func:`minimise_resource` + dumps).
+
+        ``own_key`` and ``own_id``: the key (``Type/id``) the text was kept under, a member of
+        the reference map (or its :attr:`PartReferenceMap.current`), and the delivered id
+        it hashes to (:meth:`ResourceIds.of_keys`, a window of keys at once). Used when
+        the text's own type and id are that key; otherwise the map is asked, as without.
+        """
         if self.references.changes != self._changes:
             self._forget()
         try:
             elements = _ELEMENTS.decode(text)
         except msgspec.ValidationError:
             return self._whole(text)  # not an object: minimise_resource says what is wrong
-        header = self._header(elements)
+        header = self._header(elements, own_key, own_id)
         if header is None:
             return self._whole(text)
         resource_type, delivered_id = header
@@ -669,7 +677,12 @@ class TextMinimiser:
                     patient_elements[key] = done[1]
         return MinimisedText(resource_type, delivered_id, ",".join(parts) + "}", patient_elements)
 
-    def _header(self, elements: dict[str, msgspec.Raw]) -> tuple[str, str] | None:
+    def _header(
+        self,
+        elements: dict[str, msgspec.Raw],
+        own_key: str | None = None,
+        own_id: str | None = None,
+    ) -> tuple[str, str] | None:
         """Resource type and delivered id, or None: the resource takes minimise_resource."""
         type_text = elements.get("resourceType")
         id_text = elements.get("id")
@@ -683,6 +696,8 @@ class TextMinimiser:
             or resource_type in PERSON_TYPES
         ):
             return None
+        if own_id is not None and own_key == f"{resource_type}/{source_id}":
+            return resource_type, own_id  # what the map's delivered_id makes for a member
         delivered_id = self.references.delivered_id(resource_type, source_id)
         if delivered_id is None:
             return None  # minimise_resource registers it: a change to the map

@@ -393,7 +393,11 @@ class FhirStream:
         note = notes.element if notes is not None else None
         if second is None:
             minimiser = TextMinimiser(self.references, self.style, note)
-            yield from self._texts_minimised(sources.texts(), minimiser, notes, patient_refs)
+            # Every key is a member of the whole map (add_keys): its ids made a batch at a time.
+            own_ids = sources.keyed_ids(self.content.context.ids)
+            yield from self._texts_minimised(
+                sources.texts(), minimiser, notes, patient_refs, own_ids=own_ids
+            )
             return
         # The worker counts each type on from this process's counts at the cut.
         expected = dict(self._counters)
@@ -486,8 +490,17 @@ class FhirStream:
         notes: SourceNotes | None,
         patient_refs: dict[str, str] | None,
         keys: Iterator[str] | None = None,
+        *,
+        own_ids: Iterator[tuple[str, str]] | None = None,
     ) -> Iterator[tuple[str, str, str | None, str]]:
-        """``keys``: each text's key, named to a :class:`PartReferenceMap` as it is minimised."""
+        """``keys``: each text's key, named to a :class:`PartReferenceMap` as it is minimised.
+
+        ``own_ids``: each text's key, a member of the map, and the delivered id it hashes
+        to (:meth:`SourceTexts.keyed_ids`), handed to the minimiser (decision 0510).
+        """
+        if own_ids is not None:
+            yield from self._texts_minimised_keyed(texts, minimiser, notes, patient_refs, own_ids)
+            return
         patient = None
         part: PartReferenceMap | None = None
         if keys is not None:
@@ -498,6 +511,26 @@ class FhirStream:
             if part is not None:
                 part.current = next(named)
             item = minimiser.minimised(source_text)
+            if notes is not None:
+                notes.resource(item.resource_type)
+            if self._selected(item.resource_type):
+                self.validator.check(item.text, f"{item.resource_type} {item.id}")
+            if patient_refs is not None:
+                patient = _patient_of(item.patient_elements, patient_refs)
+            yield item.resource_type, item.id, patient, item.text
+
+    def _texts_minimised_keyed(
+        self,
+        texts: Iterator[str],
+        minimiser: TextMinimiser,
+        notes: SourceNotes | None,
+        patient_refs: dict[str, str] | None,
+        own_ids: Iterator[tuple[str, str]],
+    ) -> Iterator[tuple[str, str, str | None, str]]:
+        """:meth:`_texts_minimised` with each text's key and delivered id made beforehand."""
+        patient = None
+        for source_text, (key, own_id) in zip(texts, own_ids, strict=True):
+            item = minimiser.minimised(source_text, key, own_id)
             if notes is not None:
                 notes.resource(item.resource_type)
             if self._selected(item.resource_type):

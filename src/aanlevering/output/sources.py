@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from aanlevering.catalogue.model import FhirContent
 from aanlevering.extract.fhir_texts import TextFile
 from aanlevering.extract.model import Extract
+from aanlevering.fhir.ids import ResourceIds
 from aanlevering.output.content import SourceResource
 
 _BATCH = 8_192
@@ -92,6 +93,13 @@ class SourceTexts(Sequence[SourceResource]):
     def parts(self) -> tuple[pa.Array, TextFile, np.ndarray, np.ndarray]:
         """Keys, the text file, and where and how long each text is (a worker's copy)."""
         return self._keys, self._texts, self._at, self._sizes
+
+    def keyed_ids(self, ids: ResourceIds) -> Iterator[tuple[str, str]]:
+        """(key, delivered id) of each resource in order: :meth:`ResourceIds.of_keys`, a
+        batch of keys at a time (the minimiser's own ids, decision 0510)."""
+        for start in range(0, len(self._keys), _BATCH):
+            keys: list[str] = self._keys.slice(start, _BATCH).to_pylist()
+            yield from zip(keys, ids.of_keys(keys), strict=True)
 
     def keys(self) -> Iterator[str]:
         """The key (``Type/id``) of each resource, without decoding it."""
