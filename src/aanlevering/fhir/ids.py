@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,17 @@ class ResourceIds:
         BLAKE2b per key) and NumPy writes the text of the whole column.
         """
         return uuid_texts(_digests(self._keyed, kind, source_keys))
+
+
+def keyed_ids(ids: ResourceIds, keys: Iterable[str]) -> Iterator[tuple[str, str]]:
+    """Each key (``Type/id``) with :meth:`ResourceIds.of_keys` of it, a batch at a time."""
+    remaining = iter(keys)
+    while batch := list(islice(remaining, _KEYS_AT_ONCE)):
+        yield from zip(batch, ids.of_keys(batch), strict=True)
+
+
+#: Keys hashed at once by :func:`keyed_ids` (a window of kept texts).
+_KEYS_AT_ONCE = 8_192
 
 
 def key_digests(keyed: Any, keys: Iterable[str]) -> bytearray:

@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -404,7 +405,6 @@ class FhirStream:
         for resource_type, count in second.first_counts().items():
             expected[resource_type] = expected.get(resource_type, 0) + count
         targets = self.patient_targets()
-        own: Iterator[str] | None = None
         if self._references is None:
             # Neither process makes the whole map (decision 0330): this one holds what its
             # half looks up, and the rest of the map only if a lookup was not foreseen.
@@ -422,7 +422,6 @@ class FhirStream:
                 texts=second.first().windows(),
                 complete=complete,
             )
-            own = second.first().keys()
         else:
             references = self.references
         minimiser = TextMinimiser(references, self.style, note)
@@ -438,7 +437,9 @@ class FhirStream:
         )
         first = second.first().texts()
         started, cpu = time.perf_counter(), time.process_time()
-        yield from self._texts_minimised(first, minimiser, notes, patient_refs, own)
+        # Each key named to a part map as its text is minimised; a whole map holds them all.
+        own_ids = second.first().keyed_ids(self.content.context.ids)
+        yield from self._texts_minimised(first, minimiser, notes, patient_refs, own_ids=own_ids)
         own_time, own_cpu = time.perf_counter() - started, time.process_time() - cpu
         if self._counters != expected or references.changes != changes:
             # Odd input (a text that is not its key's resource): the worker's counts or map
@@ -489,47 +490,21 @@ class FhirStream:
         minimiser: TextMinimiser,
         notes: SourceNotes | None,
         patient_refs: dict[str, str] | None,
-        keys: Iterator[str] | None = None,
-        *,
         own_ids: Iterator[tuple[str, str]] | None = None,
     ) -> Iterator[tuple[str, str, str | None, str]]:
-        """``keys``: each text's key, named to a :class:`PartReferenceMap` as it is minimised.
-
-        ``own_ids``: each text's key, a member of the map, and the delivered id it hashes
-        to (:meth:`SourceTexts.keyed_ids`), handed to the minimiser (decision 0510).
-        """
-        if own_ids is not None:
-            yield from self._texts_minimised_keyed(texts, minimiser, notes, patient_refs, own_ids)
-            return
+        """``own_ids``: each text's key and the delivered id it hashes to
+        (:meth:`SourceTexts.keyed_ids`, decision 0510), handed to the minimiser; the key is
+        named to a :class:`PartReferenceMap` as its text is minimised. Without: the rest of
+        a part minimised here after all (the map answers as the whole map)."""
         patient = None
-        part: PartReferenceMap | None = None
-        if keys is not None:
-            assert isinstance(minimiser.references, PartReferenceMap)
-            part = minimiser.references
-        named = keys if keys is not None else iter(())
-        for source_text in texts:
-            if part is not None:
-                part.current = next(named)
-            item = minimiser.minimised(source_text)
-            if notes is not None:
-                notes.resource(item.resource_type)
-            if self._selected(item.resource_type):
-                self.validator.check(item.text, f"{item.resource_type} {item.id}")
-            if patient_refs is not None:
-                patient = _patient_of(item.patient_elements, patient_refs)
-            yield item.resource_type, item.id, patient, item.text
-
-    def _texts_minimised_keyed(
-        self,
-        texts: Iterator[str],
-        minimiser: TextMinimiser,
-        notes: SourceNotes | None,
-        patient_refs: dict[str, str] | None,
-        own_ids: Iterator[tuple[str, str]],
-    ) -> Iterator[tuple[str, str, str | None, str]]:
-        """:meth:`_texts_minimised` with each text's key and delivered id made beforehand."""
-        patient = None
-        for source_text, (key, own_id) in zip(texts, own_ids, strict=True):
+        references = minimiser.references
+        part = references if isinstance(references, PartReferenceMap) else None
+        keyed: Iterator[tuple[str | None, str | None]] = (
+            own_ids if own_ids is not None else repeat((None, None))
+        )
+        for source_text, (key, own_id) in zip(texts, keyed, strict=own_ids is not None):
+            if part is not None and key is not None:
+                part.current = key
             item = minimiser.minimised(source_text, key, own_id)
             if notes is not None:
                 notes.resource(item.resource_type)

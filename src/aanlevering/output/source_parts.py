@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 
 from aanlevering.errors import ConfigError, OutputError
 from aanlevering.extract.fhir_texts import TextFile
-from aanlevering.fhir.ids import ResourceIds
+from aanlevering.fhir.ids import ResourceIds, keyed_ids
 from aanlevering.fhir.minimise import (
     PartReferenceMap,
     ReferenceStyle,
@@ -328,8 +328,9 @@ def minimise_part(request: _Request, folder: Path) -> PartResult:
     sizes = np.asarray(part.column("size").to_numpy(), np.int64)
     texts = TextFile(Path(request.texts))
     # Only the entries its part can look up (decision 0330), not the whole map.
+    ids = ResourceIds.of_worker_key(request.ids_key)
     references = part_map(
-        ResourceIds.of_worker_key(request.ids_key),
+        ids,
         closed=request.closed,
         keys=table_batches(folder / "keys.arrow"),
         targets=table_batches(folder / "targets.arrow"),
@@ -342,7 +343,7 @@ def minimise_part(request: _Request, folder: Path) -> PartResult:
     try:
         _minimise_texts(
             texts.take(at, sizes),
-            own_keys(table_batches(folder / "keys.arrow"), request.start),
+            keyed_ids(ids, own_keys(table_batches(folder / "keys.arrow"), request.start)),
             references=references,
             minimiser=minimiser,
             notes=notes,
@@ -363,7 +364,7 @@ def minimise_part(request: _Request, folder: Path) -> PartResult:
 
 def _minimise_texts(
     windows: Iterator[pa.Array],
-    keys: Iterator[str],
+    keys: Iterator[tuple[str, str]],
     *,
     references: PartReferenceMap,
     minimiser: TextMinimiser,
@@ -380,8 +381,10 @@ def _minimise_texts(
     try:
         for window in windows:
             for text in window.to_pylist():
-                references.current = next(keys)  # the key of the text's resource
-                item = minimiser.minimised(text)
+                # The key of the text's resource and its id (hashed a batch at a time, 0510).
+                key, own_id = next(keys)
+                references.current = key
+                item = minimiser.minimised(text, key, own_id)
                 resource_type = item.resource_type
                 if notes is not None:
                     notes.resource(resource_type)

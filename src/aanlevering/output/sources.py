@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from aanlevering.catalogue.model import FhirContent
 from aanlevering.extract.fhir_texts import TextFile
 from aanlevering.extract.model import Extract
-from aanlevering.fhir.ids import ResourceIds
+from aanlevering.fhir.ids import ResourceIds, keyed_ids
 from aanlevering.output.content import SourceResource
 
 _BATCH = 8_192
@@ -97,9 +97,7 @@ class SourceTexts(Sequence[SourceResource]):
     def keyed_ids(self, ids: ResourceIds) -> Iterator[tuple[str, str]]:
         """(key, delivered id) of each resource in order: :meth:`ResourceIds.of_keys`, a
         batch of keys at a time (the minimiser's own ids, decision 0510)."""
-        for start in range(0, len(self._keys), _BATCH):
-            keys: list[str] = self._keys.slice(start, _BATCH).to_pylist()
-            yield from zip(keys, ids.of_keys(keys), strict=True)
+        return keyed_ids(ids, self.keys())
 
     def keys(self) -> Iterator[str]:
         """The key (``Type/id``) of each resource, without decoding it."""
