@@ -37,8 +37,11 @@ demo: venv ## Generate demo EHR data into $AANLEVERING_HOME/demo
 check: venv ## Validate every registration config and dictionary
 	$(BIN)/aanlevering registrations check
 
-test: venv system-deps ## Install everything and run the whole test suite
-	$(BIN)/python -m pytest
+#: pytest-xdist workers for `make test` (decision 0520); 0 runs everything in one process.
+TEST_WORKERS ?= 2
+
+test: venv system-deps ## Install everything and run the whole test suite (TEST_WORKERS=2 processes)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: venv ## Unit tests only
 	$(BIN)/python -m pytest tests/unit -q
