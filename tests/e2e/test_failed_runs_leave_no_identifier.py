@@ -147,7 +147,7 @@ def _arm_ttp(world: World, count: int, mode: str = "error", hang: float = 0) -> 
 @pytest.mark.parametrize("mode", ["error", "hang"])
 def test_a_ttp_that_fails_leaves_no_identifier_behind(world: World, mode: str) -> None:
     """The TTP answers 500, or not in time, past every retry: the run stops, exit non-zero."""
-    _arm_ttp(world, 50, mode, hang=3)
+    _arm_ttp(world, 50, mode, hang=1)
     try:
         result = _cli(
             world,
