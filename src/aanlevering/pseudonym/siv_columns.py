@@ -85,20 +85,25 @@ def siv_encrypt_rows(key: bytes, associated_data: Sequence[bytes], rows: np.ndar
     return np.concatenate([v, rows ^ stream], axis=1)
 
 
-def b64url_rows(rows: np.ndarray) -> list[str]:
-    """Unpadded base64url text of every row of an ``(n, width)`` uint8 array.
+def b64url_blocks(rows: np.ndarray) -> tuple[bytes, int, int]:
+    """Base64url of every row of an ``(n, width)`` uint8 array, back to back, in one C call.
 
     Each row is padded with zero bytes to whole 3-byte groups, so the base64
-    of the whole array is the rows' texts back to back (one C call); a row's
-    text is then its first ``ceil(4 * width / 3)`` characters, as the zero
-    bits that pad a last group are what base64 itself pads with.
+    of the whole array is the rows' texts back to back; a row's text is then
+    the first ``chars`` (``ceil(4 * width / 3)``) of its ``step`` characters,
+    as the zero bits that pad a last group are what base64 itself pads with.
+    Returns the text, ``step`` and ``chars``.
     """
     count, width = rows.shape
     stride = -(-width // 3) * 3
     padded = np.zeros((count, stride), np.uint8)
     padded[:, :width] = rows
     text = binascii.b2a_base64(padded.tobytes(), newline=False).translate(_URLSAFE)
-    step = stride // 3 * 4
-    chars = -(-width * 4 // 3)
+    return text, stride // 3 * 4, -(-width * 4 // 3)
+
+
+def b64url_rows(rows: np.ndarray) -> list[str]:
+    """Unpadded base64url text of every row of an ``(n, width)`` uint8 array."""
+    text, step, chars = b64url_blocks(rows)
     decoded = text.decode("ascii")
-    return [decoded[start : start + chars] for start in range(0, count * step, step)]
+    return [decoded[start : start + chars] for start in range(0, len(rows) * step, step)]

@@ -15,7 +15,6 @@ the list path, which raises its own error.
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -25,7 +24,7 @@ import pyarrow.compute as pc
 
 from aanlevering.errors import ConfigError
 from aanlevering.pseudonym.normalise.base import CanonicalColumns
-from aanlevering.pseudonym.siv_columns import siv_encrypt_rows
+from aanlevering.pseudonym.siv_columns import b64url_blocks, siv_encrypt_rows
 from aanlevering.pseudonym.source_step import (
     MRN_PAD_BLOCK,
     MRN_PADDED_BYTES,
@@ -37,7 +36,6 @@ from aanlevering.pseudonym.source_step import (
 )
 from aanlevering.pseudonym_types import PseudonymType
 
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _DIGEST_HEX = 64
 
 
@@ -91,16 +89,11 @@ def hash_column_arrow(
 def _b64url_column(rows: np.ndarray) -> pa.Array:
     """Unpadded base64url of every row of an ``(n, width)`` uint8 array, as a string column.
 
-    As :func:`~.siv_columns.b64url_rows` (rows zero-padded to whole 3-byte
-    groups, one encoding call), but the texts are cut out in NumPy.
+    As :func:`~.siv_columns.b64url_rows` (one encoding call), but the texts
+    are cut out in NumPy.
     """
-    count, width = rows.shape
-    stride = -(-width // 3) * 3
-    padded = np.zeros((count, stride), np.uint8)
-    padded[:, :width] = rows
-    text = binascii.b2a_base64(padded.tobytes(), newline=False).translate(_URLSAFE)
-    step = stride // 3 * 4
-    chars = -(-width * 4 // 3)
+    count = len(rows)
+    text, step, chars = b64url_blocks(rows)
     cut = np.frombuffer(text, np.uint8).reshape(count, step)[:, :chars]
     return _fixed_width(cut.tobytes(), count, chars)
 
