@@ -13,6 +13,18 @@ from typing import Any
 import requests
 from websockets.sync.client import connect
 
+# Errors Chromium answers while a page is being replaced (a login redirect, a click that
+# navigates): the evaluation was lost with the old page, not wrong, so a wait asks again.
+NAVIGATION_ERRORS = (
+    "Inspected target navigated or closed",
+    "Execution context was destroyed",
+    "Cannot find context with specified id",
+)
+
+
+class PageNavigated(AssertionError):
+    """An evaluation that Chromium dropped because the page navigated while it ran."""
+
 
 class Browser:
     """Headless Chromium from Debian driven over the DevTools protocol (no downloaded browsers)."""
@@ -52,7 +64,10 @@ class Browser:
         while True:
             message = json.loads(self.socket.recv(timeout=60))
             if message.get("id") == message_id:
-                assert "error" not in message, message["error"]
+                error = message.get("error")
+                if error and any(text in str(error.get("message")) for text in NAVIGATION_ERRORS):
+                    raise PageNavigated(error)
+                assert error is None, error
                 result: dict[str, Any] = message["result"]
                 return result
 
@@ -64,9 +79,16 @@ class Browser:
 
     def wait_for(self, expression: str, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
-        while not self.js(expression):
+        while not self._holds(expression):
             assert time.monotonic() < deadline, f"timed out waiting for {expression}"
             time.sleep(0.3)
+
+    def _holds(self, expression: str) -> bool:
+        """False while the page is navigating: the answer belongs to the page still loading."""
+        try:
+            return bool(self.js(expression))
+        except PageNavigated:
+            return False
 
     def close(self) -> None:
         self.exits.close()
