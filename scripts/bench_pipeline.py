@@ -364,7 +364,8 @@ def stage(figures: Figures, name: str) -> Iterator[None]:
     The peak is the process tree's (:class:`TreePeak`): the FHIR extract may read
     part of its input in a worker process of its own.
 
-    The cProfile of the chosen stage goes to stderr.
+    The cProfile of the chosen stage goes to stderr, and all of it to the file
+    ``BENCH_PROFILE_DUMP`` names when set (read it with :mod:`pstats`).
     """
     wanted = os.environ.get("BENCH_PROFILE")
     profiler = cProfile.Profile() if wanted and name.endswith(f"_{wanted}") else None
@@ -375,6 +376,8 @@ def stage(figures: Figures, name: str) -> Iterator[None]:
     if profiler is not None:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+        if dump := os.environ.get("BENCH_PROFILE_DUMP"):  # the whole profile, for pstats
+            profiler.dump_stats(dump)
     figures.add(name, time.perf_counter() - started, "s")
     if name != "gx_import":
         # Peak so far: the first stage whose figure jumps is the one that sets the peak.

@@ -43,9 +43,16 @@ def _quiet_gx_loggers() -> None:
 
 
 def import_gx() -> ModuleType:
-    """Import ``great_expectations`` with its chatty loggers turned down to warnings."""
+    """Import ``great_expectations`` with its chatty loggers turned down to warnings.
+
+    The modules GX imports only for expectations our suites never hold are
+    loaded at their first use (:mod:`aanlevering.validate.lazy_modules`, 0521).
+    """
+    from aanlevering.validate.lazy_modules import lazily_loaded
+
     _quiet_gx_loggers()
-    import great_expectations
+    with lazily_loaded():
+        import great_expectations
 
     _quiet_gx_loggers()
     return great_expectations
