@@ -38,13 +38,14 @@ SOURCED_CHANNELS = ("https", "sftp")
 
 def default_ports(settings: Settings, store: EventStore) -> Ports:
     """TTP client and channels from the environment and files (the CLI's only source)."""
-    from aanlevering.deliver.channels.factory import build_channel
-
     ttp = TTPClient.from_env()
     # The CLI has no other source: a debug line, not noise on every run.
     log.debug("TTP: endpoint and credentials from the environment (%s)", ttp.base_url)
 
     def channel_for(registration: RegistrationConfig, outbox: Path | None) -> Channel:
+        # Imported at first use: most steps never build a channel (decision 0522).
+        from aanlevering.deliver.channels.factory import build_channel
+
         return build_channel(registration, settings, outbox=outbox, ttp=ttp)
 
     return Ports(store=store, ttp=ttp, channel_for=channel_for)
@@ -66,8 +67,6 @@ def open_ports(
     if credentials is None:
         yield default_ports(settings, store)
         return
-    from aanlevering.deliver.channels.factory import build_channel
-
     with PrivateFiles(private_dir) as files:
         sourced = credentials.ttp()
         if sourced is None:
@@ -81,6 +80,8 @@ def open_ports(
             log.info("TTP: endpoint and credentials from %s (%s)", sourced.source, ttp.base_url)
 
         def channel_for(registration: RegistrationConfig, outbox: Path | None) -> Channel:
+            from aanlevering.deliver.channels.factory import build_channel  # at first use, 0522
+
             if outbox is not None or registration.delivery.channel not in SOURCED_CHANNELS:
                 # An outbox, or ttp-local (through the TTP client above): no registry holder here.
                 return build_channel(registration, settings, outbox=outbox, ttp=ttp)
