@@ -22,7 +22,8 @@ What it does (docs/performance.md, "Whole run"):
    writing the same output bytes, with no logic;
 5. with ``--steps csv`` (the default) runs each CSV delivery again as Airflow
    runs it, every stage in its own process through the run folder
-   (``<label>_steps_*`` figures and ``<label>_steps_over_in_process``).
+   (``<label>_steps_*`` figures, ``_cpu``: CPU of the step's process, and
+   ``<label>_steps_over_in_process``).
 
 Prints ``bench: <name> <value> <unit>`` per figure (``make bench`` collects them
 into ``bench/results.json``) and writes them to ``--results`` when given.
@@ -513,9 +514,11 @@ def steps_worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict
                 ".print_stats(40)"
             )
         step_started = time.perf_counter()
+        cpu_before = _children_cpu()
         done = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=False
         )
+        step_cpu = _children_cpu() - cpu_before
         if done.returncode != 0:
             raise SystemExit(f"step {step.name} failed:\n{done.stderr[-3000:]}")
         if os.environ.get("BENCH_PROFILE") == step.name:
@@ -523,12 +526,20 @@ def steps_worker(label: str, input_dir: Path, optouts: Path | None) -> list[dict
         summary = json.loads(done.stdout.strip().splitlines()[-1])
         summaries[step.name] = summary
         figures.add(f"{label}_{step.name}", time.perf_counter() - step_started, "s")
+        # CPU of the step's process (user + sys): comparable on a shared machine, wall is not.
+        figures.add(f"{label}_{step.name}_cpu", step_cpu, "s")
         figures.add(f"{label}_{step.name}_peak_rss", steps_peak.mib(), "MiB")
     total = time.perf_counter() - started
     store.close()
     figures.add(f"{label}_run", total, "s")
     figures.add(f"{label}_records", sum(summaries["extract"]["records"].values()), "records")
     return figures.items
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of this process's finished (waited-for) children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _prepare_run(optouts: Path | None, input_dir: Path) -> tuple[Any, Any, Any, RunRequest]:

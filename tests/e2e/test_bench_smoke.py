@@ -44,6 +44,9 @@ def test_bench_pipeline_prints_and_records_every_figure(tmp_path: Path) -> None:
     for label in ("csv_300_steps", "csv_600_steps"):
         for stage in STAGES:
             assert recorded[f"{label}_{stage}"] > 0
+            assert (
+                recorded[f"{label}_{stage}_cpu"] > 0
+            )  # the step's process, comparable when shared
         assert recorded[f"{label}_run"] >= sum(recorded[f"{label}_{s}"] for s in STAGES) * 0.99
         assert recorded[f"{label}_records"] == recorded[label.removesuffix("_steps") + "_records"]
         assert recorded[f"{label}_over_in_process"] > 0
