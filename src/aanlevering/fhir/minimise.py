@@ -258,6 +258,11 @@ class ReferenceMap:
             return resource_type, self._ids.make(resource_type, source_id)
         return None
 
+    def misses(self, key: str) -> bool:
+        """Whether a key this map does not hold is missing from the whole delivery's map
+        too (this map is the whole map; a part map knows it of some keys only)."""
+        return True
+
     def keyed(self, resource_type: str, source_id: str) -> str:
         """A keyed id for an undelivered patient-specific resource (consistent, non-identifying)."""
         return self._ids.make(resource_type, source_id)
@@ -328,6 +333,11 @@ class PartReferenceMap(ReferenceMap):
             return super()._member_or_target(key)
         return found
 
+    def misses(self, key: str) -> bool:
+        """As :meth:`ReferenceMap.misses`, for a key this part map does not hold: sure once
+        made whole, or for a candidate the whole map lacks (``absent``)."""
+        return self._whole or key in self._absent
+
     def _made_whole_for(self, missed: str) -> bool:
         """After a miss: True once the map is made whole (ask again), False when the miss
         is the whole map's too; :class:`UnsureReference` when it cannot be made whole."""
@@ -363,8 +373,6 @@ class _Minimiser:
         self.style = style
         self.where = where
         self.local_ids = local_ids
-        #: A whole map answers a miss itself; a part map may first have to be made whole.
-        self.whole_map = type(references) is ReferenceMap
 
     def element(self, value: Any, key: str, top: bool = False) -> Any:
         if isinstance(value, list):
@@ -452,8 +460,8 @@ class _Minimiser:
         most of its cost. Found: the registered target, else the member's id, as
         ``ReferenceMap._member_or_target`` gives them for a key. Not found in a whole map
         of a closed delivery: removed, as :meth:`unresolved` does (but for a Patient,
-        whose error it gives). A part map's misses are its own to answer. Pinned to the
-        general lookup by tests.
+        whose error it gives), and so in a part map when the whole map misses it too
+        (:meth:`ReferenceMap.misses`). Pinned to the general lookup by tests.
         """
         references = self.references
         found = references._targets.get(key)
@@ -462,7 +470,7 @@ class _Minimiser:
             found = (resource_type, references._ids.make(resource_type, source_id))
         if found is not None:
             return render(found[0], found[1], self.style)
-        if self.whole_map and references.closed and not key.startswith("Patient/"):
+        if references.closed and not key.startswith("Patient/") and references.misses(key):
             return None  # a closed delivery keeps no reference to what it does not deliver
         return _ASK
 
