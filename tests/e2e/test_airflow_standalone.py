@@ -238,7 +238,7 @@ def test_a_browser_logs_in_and_sees_receipted_deliveries(
             browser.js(f"document.querySelector('{selector}').focus()")
             browser.call("Input.insertText", text=text)
         browser.wait_for("!document.querySelector('button[type=submit]').disabled")
-        browser.js("document.querySelector('button[type=submit]').click()")
+        browser.act("document.querySelector('button[type=submit]').click()")
         browser.wait_for("!location.pathname.startsWith('/auth/login')")
 
         browser.call("Page.navigate", url=f"{airflow['url']}/deliveries/")

@@ -77,6 +77,12 @@ class Browser:
         )
         return answer["result"].get("value")
 
+    def act(self, expression: str) -> None:
+        """Evaluate ``expression`` for its effect (a click that submits a form): a navigation
+        it starts may drop the evaluation's answer, which is then no error."""
+        with contextlib.suppress(PageNavigated):
+            self.js(expression)
+
     def wait_for(self, expression: str, seconds: float = 60) -> None:
         deadline = time.monotonic() + seconds
         while not self._holds(expression):
