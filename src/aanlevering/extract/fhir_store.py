@@ -36,6 +36,7 @@ from typing import Any, BinaryIO, Protocol
 import msgspec
 
 from aanlevering.errors import ExtractError
+from aanlevering.extract.fhir_bundle_outline import BundleOutline, outline_bundle
 from aanlevering.extract.fhir_xml import read_xml
 from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
 
@@ -303,6 +304,22 @@ def _bundle_resources(
     refused, or, for a file found in an export folder (``skip_others``), left out:
     returns None so the caller can name it.
     """
+    outline = None if path.suffix.lower() == ".xml" else _outline(path)
+    if outline is not None:  # a JSON Bundle, read an entry at a time (fhir_bundle_outline)
+        return _entries(path, outline.members.get("type"), outline.entries())
+    return _bundle_resources_whole(path, skip_others)
+
+
+def _outline(path: Path) -> BundleOutline | None:
+    """The Bundle's outline, or None: the file is read whole (also for the exact errors)."""
+    return outline_bundle(path.read_bytes())
+
+
+def _bundle_resources_whole(
+    path: Path, skip_others: bool
+) -> Iterator[tuple[Resource, str, str | None]] | None:
+    """:func:`_bundle_resources` from the whole file decoded at once: the straightforward read,
+    for XML, single resources, files that are no FHIR and every error."""
     bundle = _read_json(path)
     if not is_fhir_document(bundle):
         if skip_others:
@@ -311,19 +328,25 @@ def _bundle_resources(
         raise ExtractError(f"{path}: not a FHIR resource or Bundle (resourceType {_short(found)})")
     if bundle.get("resourceType") != "Bundle":
         return iter([(bundle, path.name, None)])
-    return _entries(path, bundle)
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list):
+        _check_bundle_type(path, bundle.get("type"))  # named first, as before
+        raise ExtractError(f"{path}: Bundle.entry must be a list of entries")
+    return _entries(path, bundle.get("type"), entries)
 
 
-def _entries(path: Path, bundle: dict[str, Any]) -> Iterator[tuple[Resource, str, str | None]]:
-    bundle_type = bundle.get("type")
+def _check_bundle_type(path: Path, bundle_type: object) -> None:
     if not isinstance(bundle_type, str) or bundle_type not in BUNDLE_TYPES:
         raise ExtractError(
             f"{path}: Bundle type {_short(bundle_type)} is not supported "
             f"(expected one of {', '.join(sorted(BUNDLE_TYPES))})"
         )
-    entries = bundle.get("entry") or []
-    if not isinstance(entries, list):
-        raise ExtractError(f"{path}: Bundle.entry must be a list of entries")
+
+
+def _entries(
+    path: Path, bundle_type: object, entries: Iterable[Any]
+) -> Iterator[tuple[Resource, str, str | None]]:
+    _check_bundle_type(path, bundle_type)
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ExtractError(f"{path}: entry[{index}]: a Bundle entry must be an object")

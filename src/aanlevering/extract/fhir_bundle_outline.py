@@ -1,0 +1,83 @@
+"""A Bundle file's entries decoded one at a time, not the whole Bundle as one value.
+
+Why: a Bundle is one JSON document, and decoding it whole holds every entry as
+Python objects at once, several times the file's size (a searchset of a
+hospital's year is gigabytes), while the readers after it take one entry at a
+time. Here the file is outlined first (msgspec: its top-level members and the
+entries as raw byte slices of the file, no objects), each piece is checked by
+the same :func:`aanlevering.json_input.parse` a whole file gets (with the depth
+limit less the levels above it), and only then are the entries decoded again,
+one at a time, as they are read. The file's bytes and one entry are held, not
+the decoded Bundle.
+
+Anything the outline cannot show to be the same as the whole read (not an
+object, another ``resourceType`` than ``Bundle``, ``entry`` not a list, any
+piece that ``parse`` refuses) returns None: the caller then reads the file
+whole, which gives the exact error (line, column) or the same resources. So
+the errors and the resources are the whole read's, pinned by tests against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
+
+#: Levels above an entry's value in the file: the Bundle object and its ``entry`` list.
+_ENTRY_LEVELS = 2
+#: Levels above a top-level member's value: the Bundle object.
+_MEMBER_LEVELS = 1
+
+#: What msgspec raises for a file the outline leaves to the whole read (RecursionError: nesting
+#: deeper than msgspec's own limit, which the whole read names as an input error).
+_NOT_OUTLINED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError)
+
+_outline_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_entries_decoder = msgspec.json.Decoder(list[msgspec.Raw] | None)
+
+
+@dataclass(frozen=True)
+class BundleOutline:
+    """A Bundle's top-level members other than ``entry`` (decoded) and its raw entries."""
+
+    members: dict[str, Any]
+    raw_entries: Sequence[msgspec.Raw]
+
+    def entries(self) -> Iterator[Any]:
+        """The entries decoded one at a time (each was checked when outlined)."""
+        for raw in self.raw_entries:
+            yield parse(bytes(raw), max_depth=MAX_DEPTH - _ENTRY_LEVELS)
+
+
+def outline_bundle(data: bytes) -> BundleOutline | None:
+    """The outline of a Bundle file, or None when only the whole read can answer for it."""
+    try:
+        top = _outline_decoder.decode(data)
+    except _NOT_OUTLINED:
+        return None
+    try:
+        members = {
+            name: parse(bytes(raw), max_depth=MAX_DEPTH - _MEMBER_LEVELS)
+            for name, raw in top.items()
+            if name != "entry"
+        }
+    except JsonInputError:
+        return None
+    if members.get("resourceType") != "Bundle":
+        return None  # a single resource, or no FHIR: small, or refused; read whole
+    entry = top.get("entry")
+    try:
+        raw_entries = _entries_decoder.decode(entry) if entry is not None else []  # no copy
+    except _NOT_OUTLINED:
+        return None  # not a list (or not JSON): the whole read names what is wrong
+    outline = BundleOutline(members, raw_entries or [])
+    try:
+        for _ in outline.entries():
+            pass  # every entry checked before any is read, as a whole read does
+    except JsonInputError:
+        return None
+    return outline
