@@ -86,6 +86,12 @@ def catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def resources_catalogue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """NKR with an optional key, delivering the source resources as shipped."""
+    return _catalogue(tmp_path_factory.mktemp("resources"), "resources")
+
+
+@pytest.fixture(scope="module")
 def demo(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A small NKR demo export, and NKR's inclusion registered (it waits for it otherwise)."""
     out = tmp_path_factory.mktemp("nkr-demo") / "demo"
@@ -293,3 +299,28 @@ def test_fhir_records_without_their_key_are_delivered_and_counted_not_followable
     assert {where: sorted(finder.found_in(text)) for where, text in texts.items()} == {
         where: [] for where in texts
     }
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_resource_delivery_refuses_records_whose_own_resource_has_no_id(
+    world: World, demo: Path, resources_catalogue: Path, tmp_path: Path, form: str
+) -> None:
+    """Their record would be counted as delivered while its Condition, the record itself in a
+    delivery of resources, could not be delivered (an id-less resource was left out): a false
+    "delivered". The run stops before anything is sent, naming where (decision 0541)."""
+    source = _export(demo, form, tmp_path / "export")
+    with world.store() as store:
+        before = load_ledger(store).versions(REGISTRATION, PERIOD)
+    held = world.holder.ledger()
+
+    result = _run_cli(world, resources_catalogue, source)
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert f"{WITHOUT_ID} Condition resource(s) of the period have no id" in result.stderr
+    assert "decision 0541" in result.stderr
+    where = "Condition.ndjson:" if form == "fhir-bulk" else "nkr-borst-00001-collection.json:entry["
+    assert f"error: {where}" in result.stderr  # names the file and the first resource
+    with world.store() as store:
+        assert load_ledger(store).versions(REGISTRATION, PERIOD) == before
+    assert world.holder.ledger() == held  # nothing sent
+    finder = LeakFinder(fhir_identity_values(demo))
+    assert finder.found_in(result.stdout + result.stderr) == set()

@@ -326,7 +326,7 @@ class _DatasetBuilder:
             for field_name, column in collected.identities.items():
                 column.append(identity.get(field_name))
             if kept is not None:
-                kept.add(located.location, located.key, located.resource)
+                kept.add_focus(located.location, located.key, located.resource)
             for variable in self.variables:
                 raw, used = self._value(variable, located, store)
                 if kept is not None and used is not None and used is not located:

@@ -21,14 +21,15 @@ opt-outs, records without pseudonyms) restrict it by the records they keep.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from typing import Any
+from typing import Any, NoReturn
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.errors import ExtractError
 from aanlevering.extract.fhir_columns import encode, remember
 from aanlevering.extract.fhir_texts import SCHEMA
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
@@ -344,6 +345,8 @@ class KeptResources:
         self.read = read
         self.canonical = canonical
         self._links: list[tuple[str, str, Mapping[str, Any]]] = []
+        #: Records whose focus resource has no id: (row_ref, resource type).
+        self._without_id: list[tuple[str, str]] = []
 
     def __repr__(self) -> str:
         return f"KeptResources({len(self._links)} links)"
@@ -356,9 +359,21 @@ class KeptResources:
             return  # without an id nothing could reference it; it is not delivered
         self._links.append((row_ref, key, resource))
 
+    def add_focus(self, row_ref: str, key: str, resource: Mapping[str, Any]) -> None:
+        """Note the record's own resource; one without an id cannot be delivered (0541)."""
+        if not isinstance(resource.get("id"), str) or not resource.get("id"):
+            self._without_id.append((row_ref, str(resource.get("resourceType"))))
+        self.add(row_ref, key, resource)
+
     def table(self, records: Iterable[str]) -> pa.Table:
-        """The pairs of ``records`` (row refs), in reading order, each resource cut once."""
+        """The pairs of ``records`` (row refs), in reading order, each resource cut once.
+
+        Raises :class:`ExtractError` when a record's own resource has no id (0541).
+        """
         wanted = set(records)
+        missing = [(ref, kind) for ref, kind in self._without_id if ref in wanted]
+        if missing:
+            refuse_without_id(missing[0][1], [ref for ref, _ in missing])
         rows: list[str] = []
         keys: list[str] = []
         texts: list[str] = []
@@ -380,6 +395,22 @@ class KeptResources:
             ],
             schema=SCHEMA,
         )
+
+
+def refuse_without_id(resource_type: str, locations: Sequence[str]) -> NoReturn:
+    """Stop the run: records whose own resource has no id would be counted but not delivered.
+
+    A delivery of FHIR resources carries each record as its own (minimised)
+    resource, and a resource without an id can be neither delivered nor
+    referenced; delivering the rest would say "delivered" for records the
+    registry holder never gets (decision 0541). Names locations, never values.
+    """
+    raise ExtractError(
+        f"{locations[0]}: {len(locations)} {resource_type} resource(s) of the period have no "
+        f"id (the first is here): a delivery of FHIR resources carries each record's own "
+        f"resource, which needs its id; give every {resource_type} an id in the export "
+        "(decision 0541)"
+    )
 
 
 def _url(extension: Mapping[str, Any]) -> str | None:

@@ -44,7 +44,12 @@ from aanlevering.extract.fhir_columns import (
     split,
 )
 from aanlevering.extract.fhir_identity import patient_identity
-from aanlevering.extract.fhir_resources import PERSON_TYPES, ReadElements, cut_as_written
+from aanlevering.extract.fhir_resources import (
+    PERSON_TYPES,
+    ReadElements,
+    cut_as_written,
+    refuse_without_id,
+)
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, InputResources, malformed
 from aanlevering.extract.fhir_texts import ROWS_SCHEMA, KeptSources, TextFile, TextFileWriter
 from aanlevering.extract.fhir_values import converter
@@ -889,6 +894,7 @@ class Assembler:
         for locations, kept in self.kept:
             mask = _numpy(pc.is_in(locations, value_set=wanted)).astype(bool)
             chosen = kept[mask]
+            self._refuse_focus_without_id(locations.filter(pa.array(mask)), chosen)
             flat = chosen.reshape(-1)
             repeat = np.repeat(np.where(mask)[0], kept.shape[1])
             keep = flat >= 0
@@ -923,6 +929,22 @@ class Assembler:
         if self.keys.full_urls.num_rows or texts.odd_references:
             return self._canonical(kept_sources, texts.folder)
         return kept_sources
+
+    def _refuse_focus_without_id(self, locations: pa.Array, chosen: np.ndarray) -> None:
+        """Stop when a kept record's own resource (the first column) has no id (0541)."""
+        if not len(chosen) or not chosen.shape[1]:
+            return
+        focus = pa.array(chosen[:, 0], pa.int64())
+        ids = self.keys.id.take(focus)
+        keys = self.keys.key.take(focus)
+        bad = _numpy(
+            pc.fill_null(pc.or_(pc.invert(pc.is_valid(ids)), pc.equal(ids, "")), True)
+        ).astype(bool)
+        bad |= ~_numpy(pc.fill_null(pc.match_substring(keys, "/"), False)).astype(bool)
+        if bad.any():
+            where = np.flatnonzero(bad)
+            kind = str(self.keys.type[int(chosen[where[0], 0])])
+            refuse_without_id(kind, locations.take(pa.array(where)).to_pylist())
 
     def _release_joins(self) -> None:
         """Every record is built: what the joins read goes before the kept texts are laid out.
