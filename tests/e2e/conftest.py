@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +63,22 @@ class World:
             return build_channel(config, self.settings, outbox=outbox, env=self.env, ttp=client)
 
         return Ports(store=store, ttp=client, channel_for=channel_for)
+
+    def cli(self, catalogue: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        """The CLI as a hospital runs it, with ``catalogue`` (a test's copy, or the shipped one)."""
+        return subprocess.run(
+            [sys.executable, "-m", "aanlevering.cli.main", *args],
+            capture_output=True,
+            text=True,
+            env={
+                **self.env,
+                "AANLEVERING_CATALOGUE": str(catalogue),
+                "PATH": "/usr/bin:/bin",
+                "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+            },
+            check=False,
+            timeout=300,
+        )
 
 
 def identity_values(demo: Path) -> set[str]:

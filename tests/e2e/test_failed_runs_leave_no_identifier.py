@@ -33,19 +33,7 @@ OUTBOX = "outbox-leaks"
 
 def _cli(world: World, catalogue: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The CLI as a hospital runs it, with ``catalogue``."""
-    return subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env={
-            **world.env,
-            "AANLEVERING_CATALOGUE": str(catalogue),
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
-        check=False,
-        timeout=300,
-    )
+    return world.cli(catalogue, *args)
 
 
 def _run_dsaa(world: World, catalogue: Path, source: Path) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,6 @@ the receptor statuses they carry optional too.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -179,19 +178,7 @@ def _bundle_without_ids(source: Path, target: Path) -> Path:
 def _run_cli(world: World, catalogue: Path, source: Path) -> subprocess.CompletedProcess[str]:
     """`aanlevering run` of NKR 2026 from ``source`` with ``catalogue``, as users do."""
     arguments = ["--registration", REGISTRATION, "--input", str(source), "--period", PERIOD]
-    return subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments, "--allow-open-period"],
-        capture_output=True,
-        text=True,
-        env={
-            **world.env,
-            "AANLEVERING_CATALOGUE": str(catalogue),
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
-        check=False,
-        timeout=300,
-    )
+    return world.cli(catalogue, "run", *arguments, "--allow-open-period")
 
 
 def _latest(world: World) -> LedgerEntry:

@@ -264,19 +264,7 @@ def _rewrite_operaties(source: Path, change: Callable[[dict[str, str]], None]) -
 def _run_cli_on(world: World, catalogue: Path, source: Path) -> subprocess.CompletedProcess[str]:
     """`aanlevering run` of dica-dsaa 2026-Q4 from ``source`` with ``catalogue``, as users do."""
     arguments = ["--registration", "dica-dsaa", "--input", str(source), "--period", "2026-Q4"]
-    return subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments, "--allow-open-period"],
-        capture_output=True,
-        text=True,
-        env={
-            **world.env,
-            "AANLEVERING_CATALOGUE": str(catalogue),
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
-        check=False,
-        timeout=300,
-    )
+    return world.cli(catalogue, "run", *arguments, "--allow-open-period")
 
 
 def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(world: World, tmp_path: Path) -> None:
