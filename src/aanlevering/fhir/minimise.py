@@ -115,14 +115,19 @@ _SCALARS = frozenset({str, int, float, bool})
 _REFERENCE_KEYS = frozenset({"reference", "type", "identifier", "display", "id", "extension"})
 
 
-def _key(reference: str) -> str:
-    """``Type/id`` of a relative or absolute reference, ignoring ``_history``."""
-    if (
+def _is_own_key(reference: str) -> bool:
+    """Whether ``reference`` is already its ``Type/id`` key (most are): :func:`_key` keeps it."""
+    return (
         reference.count("/") == 1
         and not reference.endswith("/")
         and "?" not in reference
         and "_history" not in reference
-    ):
+    )
+
+
+def _key(reference: str) -> str:
+    """``Type/id`` of a relative or absolute reference, ignoring ``_history``."""
+    if _is_own_key(reference):
         return reference  # already ``Type/id`` (most references): what the split gives
     parts = reference.split("?", maxsplit=1)[0].rstrip("/").split("/")
     if "_history" in parts:
@@ -434,13 +439,7 @@ class _Minimiser:
 
     def target(self, text: str) -> str | None:
         """The delivered reference text for the source reference ``text``, or None: removed."""
-        if (
-            text.count("/") == 1
-            and not text.endswith("/")
-            and "?" not in text
-            and "_history" not in text
-            and not text.startswith("#")
-        ):
+        if not text.startswith("#") and _is_own_key(text):
             own = self.own_key(text)
             if own is not _ASK:
                 return own  # type: ignore[return-value]
@@ -464,10 +463,7 @@ class _Minimiser:
         (:meth:`ReferenceMap.misses`). Pinned to the general lookup by tests.
         """
         references = self.references
-        found = references._targets.get(key)
-        if found is None and key in references._members:
-            resource_type, _, source_id = key.partition("/")
-            found = (resource_type, references._ids.make(resource_type, source_id))
+        found = ReferenceMap._member_or_target(references, key)  # not a part map's: no remaking
         if found is not None:
             return render(found[0], found[1], self.style)
         if references.closed and not key.startswith("Patient/") and references.misses(key):
