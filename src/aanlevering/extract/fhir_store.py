@@ -36,7 +36,7 @@ from typing import Any, BinaryIO, Protocol
 import msgspec
 
 from aanlevering.errors import ExtractError
-from aanlevering.extract.fhir_bundle_outline import BundleOutline, outline_bundle
+from aanlevering.extract.fhir_bundle_outline import outline_bundle
 from aanlevering.extract.fhir_xml import read_xml
 from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
 
@@ -279,11 +279,11 @@ def _short(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: Path, data: bytes | None = None) -> Any:
     if path.suffix.lower() == ".xml":
         return read_xml(path)
     try:
-        return parse(path.read_bytes())
+        return parse(path.read_bytes() if data is None else data)
     except JsonInputError as error:
         where = f"line {error.line}: " if error.line is not None else ""
         column = f" at column {error.column}" if error.column is not None else ""
@@ -304,23 +304,22 @@ def _bundle_resources(
     refused, or, for a file found in an export folder (``skip_others``), left out:
     returns None so the caller can name it.
     """
-    outline = None if path.suffix.lower() == ".xml" else _outline(path)
+    if path.suffix.lower() == ".xml":
+        return _bundle_resources_whole(path, skip_others)
+    data = path.read_bytes()
+    outline = outline_bundle(data)
     if outline is not None:  # a JSON Bundle, read an entry at a time (fhir_bundle_outline)
         return _entries(path, outline.members.get("type"), outline.entries())
-    return _bundle_resources_whole(path, skip_others)
-
-
-def _outline(path: Path) -> BundleOutline | None:
-    """The Bundle's outline, or None: the file is read whole (also for the exact errors)."""
-    return outline_bundle(path.read_bytes())
+    return _bundle_resources_whole(path, skip_others, data)
 
 
 def _bundle_resources_whole(
-    path: Path, skip_others: bool
+    path: Path, skip_others: bool, data: bytes | None = None
 ) -> Iterator[tuple[Resource, str, str | None]] | None:
     """:func:`_bundle_resources` from the whole file decoded at once: the straightforward read,
-    for XML, single resources, files that are no FHIR and every error."""
-    bundle = _read_json(path)
+    for XML, single resources, files that are no FHIR and every error (``data``: the file's
+    bytes when already read)."""
+    bundle = _read_json(path, data)
     if not is_fhir_document(bundle):
         if skip_others:
             return None
