@@ -35,8 +35,8 @@ import pytest
 from aanlevering.catalogue import load_catalogue
 from aanlevering.deliver.ledger import LedgerEntry, load_ledger
 from aanlevering.demo.generator import DemoOptions, generate_demo_data
-from aanlevering.obligation.decisions import RegisterDecision, to_event
-from aanlevering.obligation.events import stream_name
+from aanlevering.obligation.decisions import RegisterDecision
+from aanlevering.obligation.service import record_decisions
 from conftest import CATALOGUE, World, fhir_identity_values
 from support.leaks import LeakFinder
 
@@ -106,7 +106,7 @@ def demo(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
             effective_from=date(2026, 1, 1),
             term_years=5,
         )
-        store.append(stream_name(REGISTRATION), [to_event(included)], None)
+        record_decisions(store, [included])
     yield out
 
 
