@@ -7,8 +7,10 @@ time. Here the file is outlined first (msgspec: its top-level members and the
 entries as raw byte slices of the file, no objects), each piece is checked by
 the same :func:`aanlevering.json_input.parse` a whole file gets (with the depth
 limit less the levels above it), and only then are the entries decoded again,
-one at a time, as they are read. The file's bytes and one entry are held, not
-the decoded Bundle.
+one at a time, as they are read. The file is mapped (:func:`mapped_file`), not
+read into memory: its pages are the operating system's file cache, which it can
+drop and read again, so what this process holds is the outline's slices and one
+entry, not the file nor the decoded Bundle (decision 0503).
 
 Anything the outline cannot show to be the same as the whole read (not an
 object, another ``resourceType`` than ``Bundle``, ``entry`` not a list, any
@@ -19,8 +21,11 @@ the errors and the resources are the whole read's, pinned by tests against it.
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -35,6 +40,9 @@ _MEMBER_LEVELS = 1
 #: What msgspec raises for a file the outline leaves to the whole read (RecursionError: nesting
 #: deeper than msgspec's own limit, which the whole read names as an input error).
 _NOT_OUTLINED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError)
+
+#: Files of this many bytes or more are mapped, not read (:func:`mapped_file`).
+MAP_FROM = 64 << 20
 
 _outline_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _entries_decoder = msgspec.json.Decoder(list[msgspec.Raw] | None)
@@ -53,7 +61,26 @@ class BundleOutline:
             yield parse(bytes(raw), max_depth=MAX_DEPTH - _ENTRY_LEVELS)
 
 
-def outline_bundle(data: bytes) -> BundleOutline | None:
+def mapped_file(path: Path) -> mmap.mmap | bytes:
+    """The file's bytes: read, or for a file of :data:`MAP_FROM` bytes or more a read-only map.
+
+    Why mapped: a Bundle can be gigabytes; read whole, its bytes would sit in this
+    process's memory until its last entry is read, and a large enough one would have
+    the process killed for memory. Mapped, its pages are the file cache's, which the
+    system can drop and read again. Why not every file: a map of a file that is cut
+    short while it is read (an export rewritten under a running extract, a network
+    share that fails) ends the process with SIGBUS instead of an error with the
+    file's name, so the ordinary files of an export are read as before (0503).
+    The map is closed when the last slice of it (the outline's raw entries) is dropped.
+    """
+    with path.open("rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size < max(MAP_FROM, 1):  # an empty file cannot be mapped
+            return handle.read()
+        return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def outline_bundle(data: bytes | mmap.mmap) -> BundleOutline | None:
     """The outline of a Bundle file, or None when only the whole read can answer for it."""
     try:
         top = _outline_decoder.decode(data)

@@ -36,7 +36,7 @@ from typing import Any, BinaryIO, Protocol
 import msgspec
 
 from aanlevering.errors import ExtractError
-from aanlevering.extract.fhir_bundle_outline import outline_bundle
+from aanlevering.extract.fhir_bundle_outline import mapped_file, outline_bundle
 from aanlevering.extract.fhir_xml import read_xml
 from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
 
@@ -306,11 +306,11 @@ def _bundle_resources(
     """
     if path.suffix.lower() == ".xml":
         return _bundle_resources_whole(path, skip_others)
-    data = path.read_bytes()
+    data = mapped_file(path)
     outline = outline_bundle(data)
     if outline is not None:  # a JSON Bundle, read an entry at a time (fhir_bundle_outline)
         return _entries(path, outline.members.get("type"), outline.entries())
-    return _bundle_resources_whole(path, skip_others, data)
+    return _bundle_resources_whole(path, skip_others, data[:])
 
 
 def _bundle_resources_whole(

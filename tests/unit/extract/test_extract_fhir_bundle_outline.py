@@ -20,7 +20,8 @@ import pytest
 from aanlevering.catalogue import Catalogue
 from aanlevering.demo import DemoOptions, DemoResult, generate_demo_data
 from aanlevering.errors import ExtractError
-from aanlevering.extract.fhir_bundle_outline import outline_bundle
+from aanlevering.extract import fhir_bundle_outline
+from aanlevering.extract.fhir_bundle_outline import mapped_file, outline_bundle
 from aanlevering.extract.fhir_store import _bundle_resources, _bundle_resources_whole
 from aanlevering.json_input import MAX_DEPTH
 
@@ -166,7 +167,10 @@ def test_the_demo_bundles_are_outlined_and_read_as_whole(demo: DemoResult) -> No
         assert outlined == _read(lambda p: _bundle_resources_whole(p, False), path)
 
 
-def test_an_outlined_bundle_holds_a_fraction_of_what_the_whole_read_holds(tmp_path: Path) -> None:
+def test_an_outlined_bundle_holds_a_fraction_of_what_the_whole_read_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fhir_bundle_outline, "MAP_FROM", 1 << 20)  # this file is mapped
     entry = {
         "fullUrl": "urn:uuid:00000000-0000-0000-0000-000000000000",
         "resource": {
@@ -189,5 +193,33 @@ def test_an_outlined_bundle_holds_a_fraction_of_what_the_whole_read_holds(tmp_pa
     whole = peak(lambda p: _bundle_resources_whole(p, False))
     outlined = peak(_bundle_resources)
     assert whole > 0 and outlined > 0
-    # The file's bytes and one entry at a time, against every entry decoded at once.
-    assert outlined < whole / 2, (outlined, whole)
+    # One entry at a time, against every entry decoded at once.
+    assert outlined < whole / 4, (outlined, whole)
+    # Nor the file's bytes: the file is mapped, not read into memory (decision 0503).
+    assert outlined < path.stat().st_size / 2, (outlined, path.stat().st_size)
+
+
+def test_only_large_files_are_mapped_and_both_read_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ordinary files are read (a map of a file cut short ends the process, 0503); large ones
+    are mapped, and both give the whole read's resources and errors."""
+    monkeypatch.setattr(fhir_bundle_outline, "MAP_FROM", 4096)
+    small, large, empty = tmp_path / "small.json", tmp_path / "large.json", tmp_path / "empty.json"
+    small.write_text(json.dumps(_bundle([{"resource": PATIENT}])))
+    entries = [{"resource": {**OBSERVATION, "id": f"o{n}"}} for n in range(200)]
+    large.write_text(json.dumps(_bundle([{"resource": PATIENT}, *entries])))
+    empty.write_bytes(b"")
+    assert small.stat().st_size < 4096 <= large.stat().st_size
+    assert isinstance(mapped_file(small), bytes)
+    assert isinstance(mapped_file(empty), bytes) and mapped_file(empty) == b""
+    mapped = mapped_file(large)
+    assert not isinstance(mapped, bytes) and mapped[:] == large.read_bytes()
+    whole = partial(_bundle_resources_whole, skip_others=False)
+    for path in (small, large, empty):
+        assert _read(_bundle_resources, path) == _read(whole, path), path.name
+    broken = tmp_path / "broken.json"  # a large file the outline leaves to the whole read
+    broken.write_bytes(large.read_bytes()[:-1])
+    error = _read(_bundle_resources, broken)
+    assert error[0] == "error" and "not valid JSON" in error[1]
+    assert error == _read(whole, broken)
