@@ -33,6 +33,15 @@ def _keygen(path: Path) -> None:
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
 
 
+#: Ports tried before the fixture gives up: a free port can be taken by another test
+#: process between the probe that found it and sshd's bind.
+_PORT_TRIES = 4
+
+
+class PortTaken(RuntimeError):
+    """sshd exited while starting: its port was taken between the probe and its bind."""
+
+
 @dataclass
 class SftpServer:
     """Handle on the running sshd and what a client needs to reach it."""
@@ -59,6 +68,9 @@ class SftpServer:
         )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:  # exited: most often its port was taken
+                self.process = None
+                raise PortTaken(f"sshd exited at start on port {self.port}; see {log.name}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
                     if sock.recv(4).startswith(b"SSH-"):
@@ -90,35 +102,43 @@ def sftp_server(tmp_path: Path) -> Iterator[SftpServer]:
     authorized = base / "authorized_keys"
     authorized.write_text(client_key.with_suffix(".pub").read_text())
     authorized.chmod(0o600)
-    port = _free_port()
-    config = base / "sshd_config"
-    config.write_text(
-        "\n".join(
-            [
-                f"Port {port}",
-                "ListenAddress 127.0.0.1",
-                f"HostKey {host_key}",
-                f"PidFile {base / 'sshd.pid'}",
-                f"AuthorizedKeysFile {authorized}",
-                "PasswordAuthentication no",
-                "KbdInteractiveAuthentication no",
-                "PubkeyAuthentication yes",
-                "PermitRootLogin prohibit-password",
-                "StrictModes no",
-                "UsePAM no",
-                "Subsystem sftp internal-sftp",
-                "LogLevel ERROR",
-                "",
-            ]
-        )
-    )
-    known_hosts = base / "known_hosts"
+    known_hosts, config = base / "known_hosts", base / "sshd_config"
     host_public = host_key.with_suffix(".pub").read_text().split()
-    known_hosts.write_text(f"[127.0.0.1]:{port} {host_public[0]} {host_public[1]}\n")
     user = os.environ.get("USER") or getpass.getuser()
-    server = SftpServer(root, port, user, client_key, known_hosts, config)
-    server.start()
+    for attempt in range(_PORT_TRIES):
+        port = _free_port()
+        config.write_text(_config(port, base, host_key, authorized))
+        known_hosts.write_text(f"[127.0.0.1]:{port} {host_public[0]} {host_public[1]}\n")
+        server = SftpServer(root, port, user, client_key, known_hosts, config)
+        try:
+            server.start()
+            break
+        except PortTaken:
+            if attempt == _PORT_TRIES - 1:
+                raise
     try:
         yield server
     finally:
         server.stop()
+
+
+def _config(port: int, base: Path, host_key: Path, authorized: Path) -> str:
+    """The sshd configuration: key-only SFTP on 127.0.0.1:``port``."""
+    return "\n".join(
+        [
+            f"Port {port}",
+            "ListenAddress 127.0.0.1",
+            f"HostKey {host_key}",
+            f"PidFile {base / 'sshd.pid'}",
+            f"AuthorizedKeysFile {authorized}",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PubkeyAuthentication yes",
+            "PermitRootLogin prohibit-password",
+            "StrictModes no",
+            "UsePAM no",
+            "Subsystem sftp internal-sftp",
+            "LogLevel ERROR",
+            "",
+        ]
+    )
