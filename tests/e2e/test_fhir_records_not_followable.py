@@ -11,8 +11,9 @@ dataset as ``not_followable`` in the ledger and both validation reports (the
 hospital's and the registry holder's copy, JSON and HTML), and write no
 identifier of the input into either report.
 
-In a Bundle the Conditions keep a ``urn:uuid:`` fullUrl that their
-Observations point at, so the records are complete except for their key. In
+In a Bundle the Conditions keep a ``urn:oid:`` fullUrl that their
+Observations point at, so the records are complete except for their key (a
+``urn:uuid:`` fullUrl would give them its uuid as their id, decision 0560). In
 bulk NDJSON nothing can point at a resource without an id: the Observations
 of those Conditions are left out of the export, and the catalogue copy leaves
 the receptor statuses they carry optional too.
@@ -21,10 +22,10 @@ the receptor statuses they carry optional too.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -151,8 +152,8 @@ def _write_ndjson(path: Path, resources: list[dict[str, Any]]) -> None:
 
 
 def _bundle_without_ids(source: Path, target: Path) -> Path:
-    """The Bundle with the first tumour Conditions' ids left out: a ``urn:uuid:`` fullUrl instead,
-    and their Observations pointing at it."""
+    """The Bundle with the first tumour Conditions' ids left out: a ``urn:oid:`` fullUrl instead,
+    and their Observations pointing at it (no uuid: that would be read as their id, 0560)."""
     shutil.copytree(source, target)
     (path,) = target.glob("*.json")
     bundle = json.loads(path.read_text(encoding="utf-8"))
@@ -160,7 +161,7 @@ def _bundle_without_ids(source: Path, target: Path) -> Path:
     for entry in bundle["entry"]:
         resource = entry["resource"]
         if _is_tumour(resource) and len(renamed) < WITHOUT_ID:
-            urn = f"urn:uuid:{uuid.uuid4()}"
+            urn = f"urn:oid:1.3.6.1.4.1.99999.{random.randrange(10**9)}.{len(renamed)}"
             renamed[f"Condition/{resource.pop('id')}"] = urn
             entry["fullUrl"] = urn
     assert len(renamed) == WITHOUT_ID
@@ -259,7 +260,7 @@ def test_fhir_records_without_their_key_are_delivered_and_counted_not_followable
     assert len(answers) == entry.record_counts[DATASET] == entry.accounting["delivered"]
     keyless = [a for a in answers if "tumor_id" not in set(_link_ids(a))]
     assert len(keyless) == WITHOUT_ID
-    if form == "fhir-bundles":  # their Observations still point at them (a urn:uuid: fullUrl)
+    if form == "fhir-bundles":  # their Observations still point at them (a urn:oid: fullUrl)
         assert all({"er_status", "pr_status"} <= set(_link_ids(a)) for a in keyless)
 
     # Both validation reports say so: the hospital's and the registry holder's copy.

@@ -409,7 +409,8 @@ def refuse_without_id(resource_type: str, locations: Sequence[str]) -> NoReturn:
         f"{locations[0]}: {len(locations)} {resource_type} resource(s) of the period have no "
         f"id (the first is here): a delivery of FHIR resources carries each record's own "
         f"resource, which needs its id; give every {resource_type} an id in the export "
-        "(decision 0541)"
+        "(decision 0541), or in a Bundle an entry fullUrl urn:uuid:<uuid>, read as its id "
+        "(decision 0560)"
     )
 
 

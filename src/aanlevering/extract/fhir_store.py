@@ -18,7 +18,9 @@ References resolve from ``Type/id``, ``urn:uuid:…`` (through the entries'
 ending in ``/Type/id`` (``/_history/n`` ignored) and conditional references
 ``Type?identifier=system|value``. Contained resources (``#id``) are not
 supported. A resource that appears twice (the same Patient in every bundle)
-is kept once, the first time it is seen.
+is kept once, the first time it is seen. A Bundle entry's resource without an
+id takes the uuid of its ``urn:uuid:`` fullUrl as its id
+(:mod:`aanlevering.extract.fhir_entry_ids`, decision 0560).
 
 Every resource keeps its location (``Procedure.000.ndjson:12`` or
 ``bundle-3.json:entry[4]``), used as the row reference of records built from it.
@@ -37,6 +39,7 @@ import msgspec
 
 from aanlevering.errors import ExtractError
 from aanlevering.extract.fhir_bundle_outline import mapped_file, outline_bundle
+from aanlevering.extract.fhir_entry_ids import clash_error, identified_by_full_url
 from aanlevering.extract.fhir_xml import read_xml
 from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
 
@@ -92,10 +95,24 @@ class ResourceStore:
     files: list[str] = field(default_factory=list)
     #: Drops elements no mapping reads, once a resource is indexed (decision 0135).
     project: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    #: The first uuid read as an id that identifies two resources (decision 0560).
+    clash: ExtractError | None = None
     _links: dict[tuple[str, str], dict[str, list[Located]]] = field(default_factory=dict)
+    #: Keys of resources whose id is the uuid of their entry's fullUrl (decision 0560).
+    _by_full_url_ids: set[str] = field(default_factory=set)
 
-    def add(self, resource: Resource, location: str, full_url: str | None = None) -> None:
-        """Index one resource; a second copy of the same resource is counted and ignored."""
+    def add(
+        self,
+        resource: Resource,
+        location: str,
+        full_url: str | None = None,
+        id_from_full_url: bool = False,
+    ) -> None:
+        """Index one resource; a second copy of the same resource is counted and ignored.
+
+        ``id_from_full_url``: the resource's id is its entry's uuid (it had none); a
+        second resource with its key is then a clash (:attr:`clash`), not a copy.
+        """
         resource_type = str(resource["resourceType"])
         resource_id = resource.get("id")
         if isinstance(resource_id, str) and resource_id:
@@ -105,8 +122,15 @@ class ResourceStore:
         if full_url and full_url not in self.by_full_url:
             self.by_full_url[full_url] = key
         if key in self.by_key:
+            if self.clash is None and (id_from_full_url or key in self._by_full_url_ids):
+                # Named: the first copy when its id is a uuid, else this one (as the columns).
+                first = key in self._by_full_url_ids
+                where = self.by_key[key].location if first else location
+                self.clash = clash_error(where, resource_type)
             self.duplicates += 1
             return
+        if id_from_full_url:
+            self._by_full_url_ids.add(key)
         if self.project is not None and isinstance(resource, dict):
             resource = self.project(resource)
         located = Located(resource, location, key)
@@ -597,10 +621,16 @@ def load_store(
     for resource, location, full_url in resources:
         if keep_types is not None and resource.get("resourceType") not in keep_types:
             continue
+        identified = identified_by_full_url(resource, full_url) if full_url else None
         try:
-            store.add(resource, location, full_url)
+            if identified is None:
+                store.add(resource, location, full_url)
+            else:
+                store.add(identified, location, full_url, id_from_full_url=True)
         except SHAPE_ERRORS as error:
             raise malformed(location, resource, error) from None
+    if store.clash is not None:
+        raise store.clash
     store.files = resources.files
     if store.duplicates:
         log.info("%d resource(s) appeared more than once; the first copy is used", store.duplicates)

@@ -43,6 +43,7 @@ from aanlevering.extract.fhir_columns import (
     remember,
     split,
 )
+from aanlevering.extract.fhir_entry_ids import identified_by_full_url
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_resources import (
     PERSON_TYPES,
@@ -572,9 +573,12 @@ class PartReader:
         mrn_system = self.mrn_system
         with quiet_gc():
             resource: dict[str, Any]  # decoded JSON (and XML) objects are dicts
-            for resource, location, full_url in resources:  # type: ignore[assignment]
+            for entry, location, full_url in resources:
+                # An id-less Bundle entry's resource takes its fullUrl's uuid (decision 0560).
+                identified = identified_by_full_url(entry, full_url) if full_url else None
+                resource = entry if identified is None else identified  # type: ignore[assignment]
                 try:
-                    row = keys.add(resource, location, full_url)
+                    row = keys.add(resource, location, full_url, identified is not None)
                 except SHAPE_ERRORS as error:
                     raise malformed(location, resource, error) from None
                 kind = str(resource["resourceType"])

@@ -1,0 +1,228 @@
+"""Both FHIR readers key a Bundle entry's resource without an id by its ``urn:uuid:`` fullUrl.
+
+A transaction Bundle that creates resources gives them no ``id``: each entry is
+identified by its ``fullUrl`` ``urn:uuid:<uuid>`` and references between entries
+are written as that ``urn:uuid:``. Decision 0560: such a resource is read as if
+its id were the uuid (key ``Type/<uuid>``), by the store reader, the streaming
+reader and the streaming reader in two processes alike: its records are built
+and its resource is kept exactly as for the same export with those ids. Still
+refused: an id-less record resource whose fullUrl is missing or not a valid
+``urn:uuid:`` (decision 0541), and a uuid that is the identity of two resources
+(decision 0560), with the same message from every reader, naming the entry and
+never a value.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aanlevering.catalogue import Catalogue, RegistrationConfig
+from aanlevering.demo import DemoOptions, generate_demo_data
+from aanlevering.errors import ExtractError
+from aanlevering.extract.fhir import _Plan
+from aanlevering.extract.model import Extract
+from aanlevering.extract.options import ExtractOptions
+from aanlevering.periods import Period
+from support.transaction_bundles import as_transaction, entry_uuid
+
+YEAR = Period.parse("2026")
+CONDITION_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/conditie-categorie"
+#: The two Bundle files an export is written to (the two-process reader reads one each).
+FILES = ("a-transaction.json", "b-transaction.json")
+
+Read = Callable[[Path], Extract]
+
+
+@pytest.fixture(scope="module")
+def collection(tmp_path_factory: pytest.TempPathFactory, catalogue: Catalogue) -> dict[str, Any]:
+    """The NKR demo export as one collection Bundle (resource ids, relative references)."""
+    out = tmp_path_factory.mktemp("demo") / "demo"
+    options = DemoOptions(out_dir=out, patients=12, seed=5, registrations=("nkr-borst",))
+    generate_demo_data(catalogue, options)
+    (path,) = (out / "fhir-bundles" / "nkr-borst").glob("*.json")
+    bundle: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return bundle
+
+
+def _content(config: RegistrationConfig, content: str) -> RegistrationConfig:
+    return replace(config, delivery=replace(config.delivery, fhir_content=content))  # type: ignore[arg-type]
+
+
+def _readers(catalogue: Catalogue, work: Path, content: str = "resources") -> dict[str, Read]:
+    """The store reader, the streaming reader, and the streaming reader in two processes."""
+    config = _content(catalogue.get("nkr-borst"), content)
+    one = _Plan.of(config, ExtractOptions(work_dir=work, read_workers=1))
+    two = _Plan.of(config, ExtractOptions(work_dir=work, read_workers=2, parallel_min_bytes=0))
+    return {
+        "store": lambda folder: one.stored(folder, YEAR),
+        "streaming": lambda folder: one.streamed(folder, YEAR),
+        "two processes": lambda folder: two.streamed(folder, YEAR),
+    }
+
+
+def _write(folder: Path, bundle: dict[str, Any]) -> Path:
+    """``bundle``'s entries in two Bundle files of its type, halves in order."""
+    folder.mkdir()
+    entries = bundle["entry"]
+    half = len(entries) // 2
+    for name, part in zip(FILES, (entries[:half], entries[half:]), strict=True):
+        (folder / name).write_text(json.dumps({**bundle, "entry": part}), encoding="utf-8")
+    return folder
+
+
+def _where(bundle: dict[str, Any], index: int) -> str:
+    """The location the readers give entry ``index`` of ``bundle`` written by :func:`_write`."""
+    half = len(bundle["entry"]) // 2
+    return f"{FILES[0]}:entry[{index}]" if index < half else f"{FILES[1]}:entry[{index - half}]"
+
+
+def _tumours(bundle: dict[str, Any]) -> list[int]:
+    """Positions of the tumour Conditions of the period (the records of the run)."""
+    return [
+        index
+        for index, entry in enumerate(bundle["entry"])
+        if entry["resource"]["resourceType"] == "Condition"
+        and str(entry["resource"].get("onsetDateTime", "")).startswith("2026")
+        and any(
+            coding.get("system") == CONDITION_SYSTEM and coding.get("code") == "tumor"
+            for category in entry["resource"].get("category", ())
+            for coding in category.get("coding", ())
+        )
+    ]
+
+
+def _outcome(extract: Extract) -> tuple[Any, ...]:
+    tumour = extract.datasets["tumor"]
+    assert extract.source_resources is not None
+    return tumour.row_refs, tumour.clinical, extract.source_resources.to_table()
+
+
+def test_entries_identified_by_their_urn_uuid_are_read_as_with_that_id(
+    collection: dict[str, Any], catalogue: Catalogue, tmp_path: Path
+) -> None:
+    without = _write(tmp_path / "without", as_transaction(collection))
+    with_ids = _write(tmp_path / "with", as_transaction(collection, keep_ids=True))
+    assert not any(
+        "id" in e["resource"] for e in json.loads((without / FILES[0]).read_text())["entry"]
+    )
+    readers = _readers(catalogue, tmp_path / "work")
+    records = _readers(catalogue, tmp_path / "work")["store"](_write(tmp_path / "c", collection))
+    expected = {
+        f"Condition/{entry_uuid('Condition/' + collection['entry'][i]['resource']['id'])}"
+        for i in _tumours(collection)
+    }
+    assert len(expected) == records.datasets["tumor"].num_rows > 3
+    outcomes = {}
+    for name, read in readers.items():
+        outcome = _outcome(read(without))
+        assert outcome[0].equals(_outcome(read(with_ids))[0]), name
+        same = _outcome(read(with_ids))
+        assert outcome[1].equals(same[1]) and outcome[2].equals(same[2]), name
+        # Every record is there, kept as its resource under the uuid key.
+        assert outcome[1].num_rows == len(expected), name
+        kept = outcome[2]
+        assert expected <= set(kept.column("key").to_pylist()), name
+        assert set(outcome[1].column("tumor_id").to_pylist()) == {k[10:] for k in expected}
+        # The Observations' focus references, written as urn:uuid:, were read and kept resolved.
+        assert outcome[1].column("er_status").null_count == 0, name
+        texts = "".join(kept.column("text").to_pylist())
+        assert "urn:uuid:" not in texts, name
+        outcomes[name] = outcome
+    first = outcomes["store"]
+    for name, outcome in outcomes.items():
+        assert all(a.equals(b) for a, b in zip(first, outcome, strict=True)), name
+
+
+def _errors(readers: dict[str, Read], folder: Path) -> dict[str, str]:
+    found = {}
+    for name, read in readers.items():
+        with pytest.raises(ExtractError) as raised:
+            read(folder)
+        found[name] = str(raised.value)
+    return found
+
+
+@pytest.mark.parametrize(
+    "full_url",
+    [
+        None,
+        "urn:uuid:TU-6C316D9A",
+        "urn:uuid:0B5F0C56-0560-4C1E-9D2A-5E8F6A7B8C9D",
+        "urn:oid:1.2.3",
+    ],
+    ids=["none", "not a uuid", "upper case", "urn:oid"],
+)
+def test_without_an_id_or_a_urn_uuid_full_url_a_record_is_still_refused(
+    collection: dict[str, Any], catalogue: Catalogue, tmp_path: Path, full_url: str | None
+) -> None:
+    bundle = as_transaction(collection)
+    at = _tumours(bundle)[0]
+    entry = bundle["entry"][at]
+    if full_url is None:
+        del entry["fullUrl"]
+    else:
+        entry["fullUrl"] = full_url
+    errors = _errors(_readers(catalogue, tmp_path / "work"), _write(tmp_path / "in", bundle))
+    assert len(set(errors.values())) == 1, errors
+    message = errors["store"]
+    assert message.startswith(f"{_where(bundle, at)}: 1 Condition resource(s) of the period")
+    assert "have no id" in message and "decision 0541" in message
+    assert "decision 0560" in message  # where the urn:uuid alternative is explained
+    assert full_url is None or full_url[9:] not in message
+
+
+def _clash_same_uuid(bundle: dict[str, Any]) -> tuple[int, int]:
+    """A later tumour entry with the first one's fullUrl: (the entry named, the other)."""
+    tumours = _tumours(bundle)
+    first, second = tumours[0], tumours[-1]
+    bundle["entry"][second]["fullUrl"] = bundle["entry"][first]["fullUrl"]
+    return first, second
+
+
+def _clash_real_id_after(bundle: dict[str, Any]) -> tuple[int, int]:
+    """A later tumour Condition with an id: the uuid of an earlier id-less one."""
+    tumours = _tumours(bundle)
+    first, second = tumours[0], tumours[-1]
+    bundle["entry"][second]["resource"]["id"] = bundle["entry"][first]["fullUrl"][9:]
+    return first, second
+
+
+def _clash_real_id_before(bundle: dict[str, Any]) -> tuple[int, int]:
+    """An earlier tumour Condition with an id: the uuid of a later id-less one."""
+    tumours = _tumours(bundle)
+    first, second = tumours[0], tumours[-1]
+    bundle["entry"][first]["resource"]["id"] = bundle["entry"][second]["fullUrl"][9:]
+    return second, first
+
+
+@pytest.mark.parametrize(
+    "clash",
+    [_clash_same_uuid, _clash_real_id_after, _clash_real_id_before],
+    ids=["two entries, one uuid", "a later id is the uuid", "an earlier id is the uuid"],
+)
+@pytest.mark.parametrize("content", ["resources", "questionnaire"])
+def test_a_uuid_that_identifies_two_resources_is_refused_naming_the_entry(
+    collection: dict[str, Any],
+    catalogue: Catalogue,
+    tmp_path: Path,
+    clash: Callable[[dict[str, Any]], tuple[int, int]],
+    content: str,
+) -> None:
+    """Keeping the first copy (as for a repeated id) would drop a record without a word."""
+    bundle = as_transaction(collection)
+    named, other = clash(bundle)
+    uuid = bundle["entry"][named]["fullUrl"][9:]
+    folder = _write(tmp_path / "in", bundle)
+    assert _where(bundle, named).split(":")[0] != _where(bundle, other).split(":")[0]
+    errors = _errors(_readers(catalogue, tmp_path / "work", content), folder)
+    assert len(set(errors.values())) == 1, errors
+    message = errors["store"]
+    assert message.startswith(f"{_where(bundle, named)}: ")
+    assert "Condition" in message and "decision 0560" in message
+    assert uuid not in message
