@@ -147,8 +147,10 @@ def test_a_transaction_without_ids_is_delivered_counted_closed_and_valid(
     collection: LedgerEntry,
     delivered: tuple[LedgerEntry, str],
 ) -> None:
-    exported = json.dumps([json.loads(p.read_text()) for p in sorted(without_ids.glob("*.json"))])
-    assert '"id":' not in exported.replace('"resourceType": "Bundle"', "")  # no resource id
+    exported = [json.loads(p.read_text()) for p in sorted(without_ids.glob("*.json"))]
+    entries = [entry for bundle in exported for entry in bundle["entry"]]
+    assert entries and not any("id" in entry["resource"] for entry in entries)
+    assert all(entry["fullUrl"].startswith("urn:uuid:") for entry in entries)
     # The records of the same export with ids (in the period, up to today: the open period).
     records = collection.record_counts[DATASET]
     assert records > 5

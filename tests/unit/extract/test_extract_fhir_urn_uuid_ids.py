@@ -15,6 +15,7 @@ never a value.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +26,10 @@ import pytest
 from aanlevering.catalogue import Catalogue, RegistrationConfig
 from aanlevering.demo import DemoOptions, generate_demo_data
 from aanlevering.errors import ExtractError
+from aanlevering.extract import fhir_parallel
 from aanlevering.extract.fhir import _Plan
+from aanlevering.extract.fhir_parts import cut_parts
+from aanlevering.extract.fhir_store import whole_files
 from aanlevering.extract.model import Extract
 from aanlevering.extract.options import ExtractOptions
 from aanlevering.periods import Period
@@ -54,15 +58,40 @@ def _content(config: RegistrationConfig, content: str) -> RegistrationConfig:
     return replace(config, delivery=replace(config.delivery, fhir_content=content))  # type: ignore[arg-type]
 
 
-def _readers(catalogue: Catalogue, work: Path, content: str = "resources") -> dict[str, Read]:
+def _readers(
+    catalogue: Catalogue, work: Path, monkeypatch: pytest.MonkeyPatch, content: str = "resources"
+) -> dict[str, Read]:
     """The store reader, the streaming reader, and the streaming reader in two processes."""
     config = _content(catalogue.get("nkr-borst"), content)
+
+    def by_file(ndjson: list[Path], bundles: list[Path], workers: int, min_bytes: int) -> Any:
+        return cut_parts(whole_files(ndjson, bundles), [1])  # a cut in the first: at its end
+
+    monkeypatch.setattr(fhir_parallel, "plan_parts", by_file)
     one = _Plan.of(config, ExtractOptions(work_dir=work, read_workers=1))
     two = _Plan.of(config, ExtractOptions(work_dir=work, read_workers=2, parallel_min_bytes=0))
+
+    def in_two_processes(folder: Path) -> Extract:
+        """Each file read in a process of its own (the second in a worker), as logged."""
+        logged: list[logging.LogRecord] = []
+        handler = logging.Handler()
+        handler.emit = logged.append  # type: ignore[method-assign]
+        logger = logging.getLogger("aanlevering.extract.fhir_parallel")
+        logger.addHandler(handler)
+        level = logger.level
+        logger.setLevel(logging.INFO)
+        try:
+            return two.streamed(folder, YEAR)
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            parts = [r.args[0] for r in logged if r.args and "parts" in str(r.msg)]
+            assert parts == [len(FILES)], parts
+
     return {
         "store": lambda folder: one.stored(folder, YEAR),
         "streaming": lambda folder: one.streamed(folder, YEAR),
-        "two processes": lambda folder: two.streamed(folder, YEAR),
+        "two processes": in_two_processes,
     }
 
 
@@ -104,15 +133,20 @@ def _outcome(extract: Extract) -> tuple[Any, ...]:
 
 
 def test_entries_identified_by_their_urn_uuid_are_read_as_with_that_id(
-    collection: dict[str, Any], catalogue: Catalogue, tmp_path: Path
+    collection: dict[str, Any],
+    catalogue: Catalogue,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     without = _write(tmp_path / "without", as_transaction(collection))
     with_ids = _write(tmp_path / "with", as_transaction(collection, keep_ids=True))
     assert not any(
-        "id" in e["resource"] for e in json.loads((without / FILES[0]).read_text())["entry"]
+        "id" in e["resource"]
+        for name in FILES
+        for e in json.loads((without / name).read_text())["entry"]
     )
-    readers = _readers(catalogue, tmp_path / "work")
-    records = _readers(catalogue, tmp_path / "work")["store"](_write(tmp_path / "c", collection))
+    readers = _readers(catalogue, tmp_path / "work", monkeypatch)
+    records = readers["store"](_write(tmp_path / "c", collection))
     expected = {
         f"Condition/{entry_uuid('Condition/' + collection['entry'][i]['resource']['id'])}"
         for i in _tumours(collection)
@@ -159,7 +193,11 @@ def _errors(readers: dict[str, Read], folder: Path) -> dict[str, str]:
     ids=["none", "not a uuid", "upper case", "urn:oid"],
 )
 def test_without_an_id_or_a_urn_uuid_full_url_a_record_is_still_refused(
-    collection: dict[str, Any], catalogue: Catalogue, tmp_path: Path, full_url: str | None
+    collection: dict[str, Any],
+    catalogue: Catalogue,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    full_url: str | None,
 ) -> None:
     bundle = as_transaction(collection)
     at = _tumours(bundle)[0]
@@ -168,7 +206,8 @@ def test_without_an_id_or_a_urn_uuid_full_url_a_record_is_still_refused(
         del entry["fullUrl"]
     else:
         entry["fullUrl"] = full_url
-    errors = _errors(_readers(catalogue, tmp_path / "work"), _write(tmp_path / "in", bundle))
+    readers = _readers(catalogue, tmp_path / "work", monkeypatch)
+    errors = _errors(readers, _write(tmp_path / "in", bundle))
     assert len(set(errors.values())) == 1, errors
     message = errors["store"]
     assert message.startswith(f"{_where(bundle, at)}: 1 Condition resource(s) of the period")
@@ -211,6 +250,7 @@ def test_a_uuid_that_identifies_two_resources_is_refused_naming_the_entry(
     collection: dict[str, Any],
     catalogue: Catalogue,
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     clash: Callable[[dict[str, Any]], tuple[int, int]],
     content: str,
 ) -> None:
@@ -220,7 +260,7 @@ def test_a_uuid_that_identifies_two_resources_is_refused_naming_the_entry(
     uuid = bundle["entry"][named]["fullUrl"][9:]
     folder = _write(tmp_path / "in", bundle)
     assert _where(bundle, named).split(":")[0] != _where(bundle, other).split(":")[0]
-    errors = _errors(_readers(catalogue, tmp_path / "work", content), folder)
+    errors = _errors(_readers(catalogue, tmp_path / "work", monkeypatch, content), folder)
     assert len(set(errors.values())) == 1, errors
     message = errors["store"]
     assert message.startswith(f"{_where(bundle, named)}: ")
