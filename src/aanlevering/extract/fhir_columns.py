@@ -42,7 +42,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import ipc
 
-from aanlevering.extract.fhir_entry_ids import clash_error
 from aanlevering.extract.fhir_texts import TextFile, TextFileWriter
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath, Step, evaluate
 
@@ -598,26 +597,12 @@ class KeyBuilder:
     def __init__(self) -> None:
         self.columns = Builder({"key": pa.string(), "type": pa.string(), "id": pa.string()})
         self.full_urls: dict[str, int] = {}
-        #: Rows whose id is the uuid of their entry's fullUrl, and where (decision 0560).
-        self.ids_from_full_urls: dict[int, str] = {}
         self.odd_ids = False
 
-    def add(
-        self,
-        resource: Mapping[str, Any],
-        location: str,
-        full_url: str | None,
-        id_from_full_url: bool = False,
-    ) -> int:
-        """Register one resource; returns its row.
-
-        ``id_from_full_url``: the resource's id is its entry's uuid (it had none);
-        :meth:`done` refuses a second resource with its key (decision 0560).
-        """
+    def add(self, resource: Mapping[str, Any], location: str, full_url: str | None) -> int:
+        """Register one resource; returns its row."""
         columns = self.columns
         row = columns._flushed + len(columns.pending)  # columns.rows, once per resource
-        if id_from_full_url:
-            self.ids_from_full_urls[row] = location
         resource_type = str(resource["resourceType"])
         resource_id = resource.get("id")
         if isinstance(resource_id, str) and resource_id:
@@ -632,18 +617,12 @@ class KeyBuilder:
         return row
 
     def done(self) -> Keys:
-        """The key columns, with the first copy of each key marked.
-
-        Raises :class:`ExtractError` when a uuid read as an id identifies two
-        resources (decision 0560), naming the entry the store reader names.
-        """
+        """The key columns, with the first copy of each key marked."""
         table = self.columns.table()
         key = table.column("key").combine_chunks()
         first_of = np.asarray(
             pc.index_in(key, value_set=key).to_numpy(zero_copy_only=False), dtype=np.int64
         )
-        if self.ids_from_full_urls:
-            self._refuse_clash(first_of, table.column("type"))
         full_urls = pa.table(
             {
                 "full_url": pa.array(list(self.full_urls), pa.string()),
@@ -657,22 +636,6 @@ class KeyBuilder:
             first_of=first_of,
             full_urls=full_urls,
         )
-
-    def _refuse_clash(self, first_of: np.ndarray, types: pa.ChunkedArray) -> None:
-        """Stop at the first resource read whose key an entry's uuid gave it or its first copy.
-
-        The same entry as :meth:`ResourceStore.add` names: of the first such later copy
-        (in reading order), the first copy when its id is a uuid, else the copy itself.
-        """
-        from_url = np.zeros(len(first_of), dtype=bool)
-        from_url[np.fromiter(self.ids_from_full_urls, dtype=np.int64)] = True
-        later = first_of != np.arange(len(first_of))
-        clashing = np.flatnonzero(later & (from_url | from_url[first_of]))
-        if not len(clashing):
-            return
-        row = int(clashing[0])
-        named = int(first_of[row]) if from_url[first_of[row]] else row
-        raise clash_error(self.ids_from_full_urls[named], str(types[row]))
 
 
 def first_at(groups: np.ndarray, candidates: np.ndarray, wanted: np.ndarray) -> np.ndarray:

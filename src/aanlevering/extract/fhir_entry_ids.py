@@ -10,9 +10,9 @@ after the read needs to know (decision 0560). The uuid must be one as FHIR
 writes it (lower-case hex, hyphenated); any other fullUrl gives no id, and a
 record whose own resource has none is refused as before (decision 0541).
 
-A uuid that turns out to identify two resources (two entries with the same
-fullUrl, or a resource whose real id it is) is refused: keeping the first copy,
-as for a repeated id, could drop a record without a word.
+The same uuid in several entries is the same resource, as FHIR's fullUrl says
+(a Patient or an Organization written into every Bundle of an export): the first
+copy is read, as for a repeated id.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-
-from aanlevering.errors import ExtractError
 
 #: ``urn:uuid:`` and a uuid as FHIR's ``uuid`` type writes it.
 _UUID_URN = re.compile(r"urn:uuid:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
@@ -43,16 +41,3 @@ def identified_by_full_url(resource: Mapping[str, Any], full_url: str) -> dict[s
         if key not in ("resourceType", "id"):
             identified[key] = value
     return identified
-
-
-def clash_error(location: str, resource_type: str) -> ExtractError:
-    """The error for an entry whose uuid is the identity of another resource too.
-
-    Names the entry (file and position) and the type, never the uuid.
-    """
-    return ExtractError(
-        f"{location}: this {resource_type} has no id and the urn:uuid of its Bundle entry's "
-        "fullUrl, which is read as its id, identifies another resource of the input too (an "
-        "entry with the same fullUrl, or a resource with that id): give each entry a fullUrl "
-        "of its own (decision 0560)"
-    )

@@ -91,7 +91,6 @@ class _Result:
     error: tuple[str, str] | None = None
     tables: list[str] = field(default_factory=list)
     full_urls: dict[str, int] = field(default_factory=dict)
-    ids_from_full_urls: dict[int, str] = field(default_factory=dict)
     odd_ids: bool = False
     counts: dict[str, int] = field(default_factory=dict)
     texts: str | None = None
@@ -272,8 +271,6 @@ def _merge(reader: PartReader, result: _Result, folder: Path) -> None:
     full_urls = reader.keys.full_urls
     for url, row in result.full_urls.items():
         full_urls.setdefault(url, row + rows)
-    for row, location in result.ids_from_full_urls.items():
-        reader.keys.ids_from_full_urls[row + rows] = location
     reader.keys.odd_ids = reader.keys.odd_ids or result.odd_ids
     for kind, count in result.counts.items():
         reader.counts[kind] = reader.counts.get(kind, 0) + count
@@ -318,7 +315,6 @@ def _read_part(request: _Request, folder: Path) -> _Result:
         write_table(folder / name, builder.table())
         result.tables.append(name)
     result.full_urls = reader.keys.full_urls
-    result.ids_from_full_urls = reader.keys.ids_from_full_urls
     result.odd_ids = reader.keys.odd_ids
     result.counts = reader.counts
     texts = reader.dispatch.texts

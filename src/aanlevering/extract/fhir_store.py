@@ -39,7 +39,7 @@ import msgspec
 
 from aanlevering.errors import ExtractError
 from aanlevering.extract.fhir_bundle_outline import mapped_file, outline_bundle
-from aanlevering.extract.fhir_entry_ids import clash_error, identified_by_full_url
+from aanlevering.extract.fhir_entry_ids import identified_by_full_url
 from aanlevering.extract.fhir_xml import read_xml
 from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
 
@@ -95,24 +95,10 @@ class ResourceStore:
     files: list[str] = field(default_factory=list)
     #: Drops elements no mapping reads, once a resource is indexed (decision 0135).
     project: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    #: The first uuid read as an id that identifies two resources (decision 0560).
-    clash: ExtractError | None = None
     _links: dict[tuple[str, str], dict[str, list[Located]]] = field(default_factory=dict)
-    #: Keys of resources whose id is the uuid of their entry's fullUrl (decision 0560).
-    _by_full_url_ids: set[str] = field(default_factory=set)
 
-    def add(
-        self,
-        resource: Resource,
-        location: str,
-        full_url: str | None = None,
-        id_from_full_url: bool = False,
-    ) -> None:
-        """Index one resource; a second copy of the same resource is counted and ignored.
-
-        ``id_from_full_url``: the resource's id is its entry's uuid (it had none); a
-        second resource with its key is then a clash (:attr:`clash`), not a copy.
-        """
+    def add(self, resource: Resource, location: str, full_url: str | None = None) -> None:
+        """Index one resource; a second copy of the same resource is counted and ignored."""
         resource_type = str(resource["resourceType"])
         resource_id = resource.get("id")
         if isinstance(resource_id, str) and resource_id:
@@ -122,15 +108,8 @@ class ResourceStore:
         if full_url and full_url not in self.by_full_url:
             self.by_full_url[full_url] = key
         if key in self.by_key:
-            if self.clash is None and (id_from_full_url or key in self._by_full_url_ids):
-                # Named: the first copy when its id is a uuid, else this one (as the columns).
-                first = key in self._by_full_url_ids
-                where = self.by_key[key].location if first else location
-                self.clash = clash_error(where, resource_type)
             self.duplicates += 1
             return
-        if id_from_full_url:
-            self._by_full_url_ids.add(key)
         if self.project is not None and isinstance(resource, dict):
             resource = self.project(resource)
         located = Located(resource, location, key)
@@ -621,16 +600,12 @@ def load_store(
     for resource, location, full_url in resources:
         if keep_types is not None and resource.get("resourceType") not in keep_types:
             continue
+        # An id-less Bundle entry's resource takes its fullUrl's uuid (decision 0560).
         identified = identified_by_full_url(resource, full_url) if full_url else None
         try:
-            if identified is None:
-                store.add(resource, location, full_url)
-            else:
-                store.add(identified, location, full_url, id_from_full_url=True)
+            store.add(resource if identified is None else identified, location, full_url)
         except SHAPE_ERRORS as error:
             raise malformed(location, resource, error) from None
-    if store.clash is not None:
-        raise store.clash
     store.files = resources.files
     if store.duplicates:
         log.info("%d resource(s) appeared more than once; the first copy is used", store.duplicates)

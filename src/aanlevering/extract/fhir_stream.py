@@ -578,7 +578,7 @@ class PartReader:
                 identified = identified_by_full_url(entry, full_url) if full_url else None
                 resource = entry if identified is None else identified  # type: ignore[assignment]
                 try:
-                    row = keys.add(resource, location, full_url, identified is not None)
+                    row = keys.add(resource, location, full_url)
                 except SHAPE_ERRORS as error:
                     raise malformed(location, resource, error) from None
                 kind = str(resource["resourceType"])

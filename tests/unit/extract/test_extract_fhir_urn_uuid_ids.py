@@ -7,9 +7,9 @@ its id were the uuid (key ``Type/<uuid>``), by the store reader, the streaming
 reader and the streaming reader in two processes alike: its records are built
 and its resource is kept exactly as for the same export with those ids. Still
 refused: an id-less record resource whose fullUrl is missing or not a valid
-``urn:uuid:`` (decision 0541), and a uuid that is the identity of two resources
-(decision 0560), with the same message from every reader, naming the entry and
-never a value.
+``urn:uuid:`` (decision 0541), with the same message from every reader, naming
+the entry and never a value. A uuid in several entries is one resource, as a
+repeated id is.
 """
 
 from __future__ import annotations
@@ -216,53 +216,32 @@ def test_without_an_id_or_a_urn_uuid_full_url_a_record_is_still_refused(
     assert full_url is None or full_url[9:] not in message
 
 
-def _clash_same_uuid(bundle: dict[str, Any]) -> tuple[int, int]:
-    """A later tumour entry with the first one's fullUrl: (the entry named, the other)."""
-    tumours = _tumours(bundle)
-    first, second = tumours[0], tumours[-1]
-    bundle["entry"][second]["fullUrl"] = bundle["entry"][first]["fullUrl"]
-    return first, second
-
-
-def _clash_real_id_after(bundle: dict[str, Any]) -> tuple[int, int]:
-    """A later tumour Condition with an id: the uuid of an earlier id-less one."""
-    tumours = _tumours(bundle)
-    first, second = tumours[0], tumours[-1]
-    bundle["entry"][second]["resource"]["id"] = bundle["entry"][first]["fullUrl"][9:]
-    return first, second
-
-
-def _clash_real_id_before(bundle: dict[str, Any]) -> tuple[int, int]:
-    """An earlier tumour Condition with an id: the uuid of a later id-less one."""
-    tumours = _tumours(bundle)
-    first, second = tumours[0], tumours[-1]
-    bundle["entry"][first]["resource"]["id"] = bundle["entry"][second]["fullUrl"][9:]
-    return second, first
-
-
-@pytest.mark.parametrize(
-    "clash",
-    [_clash_same_uuid, _clash_real_id_after, _clash_real_id_before],
-    ids=["two entries, one uuid", "a later id is the uuid", "an earlier id is the uuid"],
-)
 @pytest.mark.parametrize("content", ["resources", "questionnaire"])
-def test_a_uuid_that_identifies_two_resources_is_refused_naming_the_entry(
+def test_a_uuid_repeated_in_several_entries_is_one_resource_as_a_repeated_id_is(
     collection: dict[str, Any],
     catalogue: Catalogue,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    clash: Callable[[dict[str, Any]], tuple[int, int]],
     content: str,
 ) -> None:
-    """Keeping the first copy (as for a repeated id) would drop a record without a word."""
-    bundle = as_transaction(collection)
-    named, other = clash(bundle)
-    uuid = bundle["entry"][named]["fullUrl"][9:]
-    folder = _write(tmp_path / "in", bundle)
-    assert _where(bundle, named).split(":")[0] != _where(bundle, other).split(":")[0]
-    errors = _errors(_readers(catalogue, tmp_path / "work", monkeypatch, content), folder)
-    assert len(set(errors.values())) == 1, errors
-    message = errors["store"]
-    assert message.startswith(f"{_where(bundle, named)}: ")
-    assert "Condition" in message and "decision 0560" in message
-    assert uuid not in message
+    """The same fullUrl is the same resource (a Patient written into every Bundle of an
+    export): the first copy is read, exactly as the same export with ids repeated is."""
+
+    def repeated(bundle: dict[str, Any]) -> dict[str, Any]:
+        entries = bundle["entry"]
+        copies = [e for e in entries if e["resource"]["resourceType"] == "Patient"][:2]
+        copies.append(entries[_tumours(bundle)[0]])
+        return {**bundle, "entry": [*entries, *json.loads(json.dumps(copies))]}
+
+    readers = _readers(catalogue, tmp_path / "work", monkeypatch, content)
+    without = _write(tmp_path / "without", repeated(as_transaction(collection)))
+    with_ids = _write(tmp_path / "with", repeated(as_transaction(collection, keep_ids=True)))
+    once = _write(tmp_path / "once", as_transaction(collection, keep_ids=True))
+    for name, read in readers.items():
+        outcome = read(without)
+        expected = read(with_ids)
+        assert outcome.datasets["tumor"].row_refs.equals(expected.datasets["tumor"].row_refs)
+        assert outcome.datasets["tumor"].clinical.equals(expected.datasets["tumor"].clinical)
+        single = read(once).datasets["tumor"]
+        assert outcome.datasets["tumor"].num_rows == single.num_rows > 3, name
+        assert outcome.datasets["tumor"].clinical.equals(single.clinical), name
