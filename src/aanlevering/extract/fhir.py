@@ -47,6 +47,7 @@ from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.fhir_columns import Unsupported
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_parallel import read_input
+from aanlevering.extract.fhir_patient_links import of_other_patient
 from aanlevering.extract.fhir_projection import projector, read_names
 from aanlevering.extract.fhir_resources import KeptResources, ReadElements, required
 from aanlevering.extract.fhir_store import (
@@ -68,7 +69,13 @@ from aanlevering.extract.fhirpath import FhirPath, PathSyntaxError, compile_path
 from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
 from aanlevering.extract.model import ARROW_TYPES, Extract
 from aanlevering.extract.options import ExtractOptions
-from aanlevering.extract.rows import ArrayLike, ProblemGroup, Rows, identity_table
+from aanlevering.extract.rows import (
+    OTHER_PATIENT_SCHEMA,
+    ArrayLike,
+    ProblemGroup,
+    Rows,
+    identity_table,
+)
 from aanlevering.extract.select import (
     MAX_LISTED,
     PeriodDateFailures,
@@ -94,6 +101,8 @@ class _Collected:
     refs: list[str] = field(default_factory=list)
     raw_text: dict[str, list[str | None]] = field(default_factory=dict)
     failed: dict[str, list[str]] = field(default_factory=dict)
+    #: (record, location of a linked resource of another patient), decision 0570.
+    others: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -276,9 +285,19 @@ class _DatasetBuilder:
         return None
 
     def _value(
-        self, variable: _Variable, located: Located, store: ResourceStore
+        self,
+        variable: _Variable,
+        located: Located,
+        store: ResourceStore,
+        patient_key: str,
+        others: list[str],
     ) -> tuple[Any, Located | None]:
-        """The variable's value for the record of ``located``, and the resource it came from."""
+        """The variable's value for the record of ``located``, and the resource it came from.
+
+        A related resource naming another patient than the record's (``patient_key``)
+        is not read; its location goes to ``others`` when it would have given a value
+        (decision 0570).
+        """
         source = variable.source
         if source.resource is None:
             candidates = [located]
@@ -291,18 +310,28 @@ class _DatasetBuilder:
                 for related in store.referencing(source.resource, source.link or "subject", target)
                 if _usable_related(related, variable, store)
             ]
+        found: tuple[Any, Located | None] = (None, None)
         for candidate in candidates:
+            foreign = candidate is not located and of_other_patient(
+                candidate.resource, patient_key, store
+            )
+            if found[1] is not None and not foreign:
+                continue  # a value was found: only resources of another patient are counted
             try:
                 items = evaluate(variable.path, candidate.resource, store.resolve)
             except SHAPE_ERRORS as error:
                 raise malformed(candidate.location, candidate.resource, error) from None
-            if items:
-                value = items[0]
-                if source.map and isinstance(value, str | int | bool):
-                    key = str(value).lower() if isinstance(value, bool) else str(value)
-                    value = source.map.get(key, value)
-                return value, candidate
-        return None, None
+            if not items:
+                continue
+            if foreign:
+                others.append(candidate.location)
+                continue
+            value = items[0]
+            if source.map and isinstance(value, str | int | bool):
+                key = str(value).lower() if isinstance(value, bool) else str(value)
+                value = source.map.get(key, value)
+            found = (value, candidate)
+        return found
 
     def _collect(self, store: ResourceStore, kept: KeptResources | None) -> _Collected:
         collected = _Collected(
@@ -328,7 +357,9 @@ class _DatasetBuilder:
             if kept is not None:
                 kept.add_focus(located.location, located.key, located.resource)
             for variable in self.variables:
-                raw, used = self._value(variable, located, store)
+                others: list[str] = []
+                raw, used = self._value(variable, located, store, patient.key, others)
+                collected.others.extend((located.location, where) for where in others)
                 if kept is not None and used is not None and used is not located:
                     kept.add(located.location, used.key, used.resource)
                 converted, ok = convert(raw, variable.type)
@@ -367,6 +398,10 @@ class _DatasetBuilder:
             values={n: pa.array(c, types[n]) for n, c in collected.values.items()},
             raw_text={n: pa.array(c, pa.string()) for n, c in collected.raw_text.items()},
             failed={n: pa.array(where, pa.string()) for n, where in collected.failed.items()},
+            other_patient=pa.Table.from_pylist(
+                [{"record": r, "location": at} for r, at in collected.others],
+                schema=OTHER_PATIENT_SCHEMA,
+            ),
         )
         return self.rows_from(records, failures)
 
@@ -417,7 +452,7 @@ class _DatasetBuilder:
                 column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
             )
         clinical = pa.Table.from_arrays(columns, names=list(self.dataset.variable_names))
-        return Rows(clinical, identity, row_refs, tuple(problems))
+        return Rows(clinical, identity, row_refs, tuple(problems), records.other_patient)
 
     @staticmethod
     def _generalised(

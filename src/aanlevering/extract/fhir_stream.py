@@ -45,6 +45,11 @@ from aanlevering.extract.fhir_columns import (
 )
 from aanlevering.extract.fhir_entry_ids import identified_by_full_url
 from aanlevering.extract.fhir_identity import patient_identity
+from aanlevering.extract.fhir_patient_links import (
+    NAMES_NONE,
+    named_patients,
+    patient_references,
+)
 from aanlevering.extract.fhir_resources import (
     PERSON_TYPES,
     ReadElements,
@@ -56,6 +61,7 @@ from aanlevering.extract.fhir_texts import ROWS_SCHEMA, KeptSources, TextFile, T
 from aanlevering.extract.fhir_values import converter
 from aanlevering.extract.fhirpath import ROOT_LINKS, FhirPath
 from aanlevering.extract.model import ARROW_TYPES
+from aanlevering.extract.rows import no_other_patient_links
 from aanlevering.extract.select import MAX_LISTED
 
 log = logging.getLogger(__name__)
@@ -97,6 +103,8 @@ class StreamedRecords:
     values: dict[str, pa.Array]
     raw_text: dict[str, pa.Array]
     failed: dict[str, pa.Array]
+    #: (record, location of a linked resource of another patient), decision 0570.
+    other_patient: pa.Table = field(default_factory=no_other_patient_links)
 
 
 def entered_in_error(resource: Mapping[str, Any]) -> bool:
@@ -315,10 +323,13 @@ class _Related:
             "loc": pa.string(),
             "ref": pa.string(),
             "error": pa.string(),
+            # whom the resource names, to leave out another patient's (decision 0570)
+            "subject": pa.string(),
+            "patient": pa.string(),
         }
         columns.update(_value_columns(variable))
         self.rows = Builder(columns)
-        self._blank = (None,) * (len(columns) - 4)
+        self._blank = (None,) * (len(columns) - 6)
 
     def read(
         self,
@@ -350,11 +361,13 @@ class _Related:
                     return False
                 values = self.finish(found[0])
         value = resource.get(self.variable.link)
+        subject, patient = patient_references(resource)
         for item in value if isinstance(value, list) else [value]:
             if (type(item) is dict or isinstance(item, Mapping)) and isinstance(
                 item.get("reference"), str
             ):
-                self.rows.add((row, location, str(item["reference"]).strip(), error, *values))
+                reference = str(item["reference"]).strip()
+                self.rows.add((row, location, reference, error, subject, patient, *values))
         return error is None
 
 
@@ -683,6 +696,8 @@ class Assembler:
         patient_rows = _numpy(self.patients.column("row")).astype(np.int64)
         self.patient_at = dense(patient_rows, self.keys.count)
         self.kept: list[tuple[pa.Array, np.ndarray]] = []
+        #: The current dataset's (record, location) of linked resources of another patient.
+        self.others: list[pa.Table] = []
 
     def records(self, spec: DatasetSpec) -> StreamedRecords:
         """The records of one dataset; raises what the store reader raises on the same input."""
@@ -733,7 +748,9 @@ class Assembler:
         related = {r.variable.name: r for r in reader.related}
         for variable in spec.variables:
             if variable.name in related:
-                picked, source, used_rows = self._related(spec, related[variable.name], table, rows)
+                picked, source, used_rows = self._related(
+                    spec, related[variable.name], table, rows, patient
+                )
                 used[variable.name] = used_rows
             elif variable.name in chains:
                 picked, source = self._chain(spec, reader, variable, chains[variable.name], table)
@@ -745,7 +762,9 @@ class Assembler:
         self.kept.append((locations.combine_chunks(), self._kept_rows(spec, rows, used)))
         refs = locations.combine_chunks()
         failed = {name: pc.filter(refs, pa.array(~ok)) for name, ok in oks.items() if (~ok).any()}
-        return StreamedRecords(refs, identities, values, raws, failed)
+        others = pa.concat_tables([no_other_patient_links(), *self.others]).combine_chunks()
+        self.others = []
+        return StreamedRecords(refs, identities, values, raws, failed, others)
 
     def _patients(self, spec: DatasetSpec, table: pa.Table, rows: np.ndarray) -> np.ndarray:
         if spec.focus == "Patient":
@@ -771,7 +790,12 @@ class Assembler:
         )
 
     def _related(
-        self, spec: DatasetSpec, related: _Related, table: pa.Table, rows: np.ndarray
+        self,
+        spec: DatasetSpec,
+        related: _Related,
+        table: pa.Table,
+        rows: np.ndarray,
+        patient: np.ndarray,
     ) -> tuple[np.ndarray, pa.Table, np.ndarray]:
         """Per record the row of the related table its value comes from (-1: none)."""
         variable = related.variable
@@ -792,10 +816,58 @@ class Assembler:
                     str(variable.resource),
                     str(candidates.column("error")[int(bad[0])]),
                 )
-        picked = first_at(target, np.where((target >= 0) & ~error)[0], wanted)
+        named = named_patients(
+            self.keys, self.is_patient, [candidates.column("subject"), candidates.column("patient")]
+        )
+        readable = (target >= 0) & ~error
+        picked = _first_own(target, named, readable, wanted, patient)
+        self._count_others(
+            table,
+            candidates,
+            target=target,
+            named=named,
+            readable=readable,
+            wanted=wanted,
+            patient=patient,
+        )
         candidate_rows = _numpy(candidates.column("row")).astype(np.int64)
         used = _at(candidate_rows, picked)
         return picked, candidates, used
+
+    def _count_others(
+        self,
+        table: pa.Table,
+        candidates: pa.Table,
+        *,
+        target: np.ndarray,
+        named: np.ndarray,
+        readable: np.ndarray,
+        wanted: np.ndarray,
+        patient: np.ndarray,
+    ) -> None:
+        """Note (record, location) of every candidate of a record that names another patient."""
+        naming = np.flatnonzero(readable & (named != NAMES_NONE))
+        if not len(naming) or not len(wanted):
+            return
+        order = np.argsort(wanted, kind="stable")
+        ordered = wanted[order]
+        low = np.searchsorted(ordered, target[naming], "left")
+        high = np.searchsorted(ordered, target[naming], "right")
+        sizes = high - low
+        candidate = np.repeat(naming, sizes)
+        starts = np.repeat(low - np.cumsum(sizes) + sizes, sizes)
+        record = order[starts + np.arange(int(sizes.sum()))]
+        other = patient[record] != named[candidate]
+        if not other.any():
+            return
+        self.others.append(
+            pa.table(
+                {
+                    "record": table.column("loc").take(pa.array(record[other])),
+                    "location": candidates.column("loc").take(pa.array(candidate[other])),
+                }
+            )
+        )
 
     def _chain(
         self,
@@ -1024,6 +1096,31 @@ def _rewrite(value: Any, mapping: Mapping[str, str]) -> Any:
             for key, item in value.items()
         }
     return value
+
+
+def _first_own(
+    target: np.ndarray,
+    named: np.ndarray,
+    readable: np.ndarray,
+    wanted: np.ndarray,
+    patient: np.ndarray,
+) -> np.ndarray:
+    """Per record the first readable candidate on its target naming no patient or its own.
+
+    The store reader's "first one read that has a value wins", among the candidates
+    a record may read (decision 0570): one naming no patient, on any record of its
+    target; one naming a patient, only on records of that patient (matched on the
+    pair target and patient).
+    """
+    anyone = first_at(target, np.flatnonzero(readable & (named == NAMES_NONE)), wanted)
+    width = np.int64(max(int(named.max(initial=0)), int(patient.max(initial=0))) + 1)
+    pairs = np.where(target >= 0, target * width + np.maximum(named, 0), -1)
+    own = first_at(
+        pairs,
+        np.flatnonzero(readable & (named >= 0)),
+        np.where(wanted >= 0, wanted * width + patient, -2),
+    )
+    return np.where((own >= 0) & ((anyone < 0) | (own < anyone)), own, anyone)
 
 
 def _at(values: np.ndarray, index: np.ndarray) -> np.ndarray:

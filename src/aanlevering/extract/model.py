@@ -53,6 +53,9 @@ class ExtractedDataset:
     their parent record) fall outside the period. ``orphan_row_refs``: records
     of a related dataset whose parent record is not in the extract at all
     (left out too, listed so validation can report them).
+    ``other_patient_links``: (row_ref of a record, location of a linked resource)
+    for each FHIR resource linked to the record that names another patient: it
+    was neither read nor kept for the record (decision 0570); locations only.
     """
 
     name: str
@@ -65,11 +68,17 @@ class ExtractedDataset:
     orphan_row_refs: tuple[str, ...] = ()
     #: How many of ``rows_outside_period`` lie before the period (the rest after it).
     rows_before_period: int = 0
+    other_patient_links: tuple[tuple[str, str], ...] = ()
 
     @property
     def num_rows(self) -> int:
         """Records in the period."""
         return int(self.clinical.num_rows)
+
+    @property
+    def other_patient_resources(self) -> tuple[str, ...]:
+        """Locations of the linked resources of another patient left out (each once, in order)."""
+        return tuple(dict.fromkeys(location for _, location in self.other_patient_links))
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ vectorised; they become :class:`TypeProblem` objects only at the end.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeAlias
 
 import pyarrow as pa
@@ -30,14 +31,29 @@ class ProblemGroup:
     row_refs: ArrayLike
 
 
+#: (record row_ref, location of a linked resource of another patient), decision 0570.
+OTHER_PATIENT_SCHEMA = pa.schema([("record", pa.string()), ("location", pa.string())])
+
+
+def no_other_patient_links() -> pa.Table:
+    """No linked resource of another patient (CSV input, or none found)."""
+    return OTHER_PATIENT_SCHEMA.empty_table()
+
+
 @dataclass(frozen=True)
 class Rows:
-    """Some records of one dataset: clinical and identity tables, row references, problems."""
+    """Some records of one dataset: clinical and identity tables, row references, problems.
+
+    ``other_patient``: per record the linked resources of another patient that
+    were left out (FHIR only, decision 0570); they go with their record when
+    records are filtered, so only records of the extract are reported.
+    """
 
     clinical: pa.Table
     identity: pa.Table
     row_refs: ArrayLike
     problems: tuple[ProblemGroup, ...] = ()
+    other_patient: pa.Table = field(default_factory=no_other_patient_links)
 
     @property
     def num_rows(self) -> int:
@@ -52,11 +68,15 @@ class Rows:
             still = pc.filter(group.row_refs, pc.is_in(group.row_refs, value_set=kept_refs))
             if len(still):
                 problems.append(ProblemGroup(group.variable, group.expected, still))
+        others = self.other_patient
+        if others.num_rows:
+            others = others.filter(pc.is_in(others.column("record"), value_set=kept_refs))
         return Rows(
             clinical=self.clinical.filter(mask),
             identity=self.identity.filter(mask),
             row_refs=kept_refs,
             problems=tuple(problems),
+            other_patient=others,
         )
 
 
@@ -108,11 +128,37 @@ def concat_rows(dataset: Dataset, parts: Sequence[Rows]) -> Rows:
             ProblemGroup(variable, expected, pa.concat_arrays([_chunks(a) for a in arrays]))
             for (variable, expected), arrays in merged.items()
         ),
+        other_patient=pa.concat_tables([p.other_patient for p in parts]),
     )
 
 
 def _chunks(array: ArrayLike) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def _natural(location: str) -> list[str | int]:
+    """``Observation.ndjson:9`` before ``Observation.ndjson:10`` (numbers compared as numbers)."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", location)]
+
+
+def other_patient_pairs(rows: Rows) -> tuple[tuple[str, str], ...]:
+    """Each (record, linked resource) once, in record order, then by location.
+
+    Both FHIR readers find the same pairs in different orders; this order is
+    the one both hand over (decision 0570).
+    """
+    others = rows.other_patient
+    if not others.num_rows:
+        return ()
+    position = {ref: at for at, ref in enumerate(_chunks(rows.row_refs).to_pylist())}
+    pairs = set(
+        zip(
+            others.column("record").to_pylist(),
+            others.column("location").to_pylist(),
+            strict=True,
+        )
+    )
+    return tuple(sorted(pairs, key=lambda p: (position.get(p[0], -1), _natural(p[1]))))
 
 
 def to_dataset(
@@ -142,4 +188,5 @@ def to_dataset(
         rows_outside_period=rows_outside_period,
         rows_before_period=rows_before_period,
         orphan_row_refs=tuple(orphan_row_refs),
+        other_patient_links=other_patient_pairs(rows),
     )
