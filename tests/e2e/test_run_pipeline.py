@@ -685,7 +685,7 @@ def test_the_delivered_validation_report_carries_the_runs_counts_only(
     assert counts["records_read"] == result.accounting["records_read"]
     assert set(counts) == {
         "records_read", "excluded_optout", "patients", "without_type", "dropped", "delivered",
-        "not_followable",
+        "not_followable", "other_patient",
     }  # fmt: skip
     assert "missing" not in json.dumps(counts)  # counts only: no reasons, rows or values
     assert "Accounting of the delivery run" in (folder / "validation-report.html").read_text()

@@ -17,7 +17,9 @@ earlier version of another period held (their date moved; decision 0465).
 looked up in the other periods (no key variable, or a key part left empty;
 decision 0495) and ``unchecked_periods`` which other periods' held versions
 recorded no record keys to look them up in (decision 0496): a run that could
-not check says so where it says what it delivered.
+not check says so where it says what it delivered. ``other_patient`` says, per
+dataset, how many resources linked to the run's records named another patient
+and were left out, neither read nor delivered (decision 0570).
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class Accounting:
     not_followable: Mapping[str, int] = field(default_factory=dict)
     #: Other periods whose held version recorded no record keys: not checked (0496).
     unchecked_periods: tuple[str, ...] = ()
+    #: Dataset -> linked resources of another patient left out (decision 0570).
+    other_patient: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def records_in_source(self) -> int:
@@ -94,6 +98,7 @@ class Accounting:
             "moved_from": dict(sorted(self.moved_from.items())),
             "not_followable": dict(sorted(self.not_followable.items())),
             "unchecked_periods": sorted(self.unchecked_periods),
+            "other_patient": dict(sorted(self.other_patient.items())),
         }
 
     @classmethod
@@ -117,6 +122,7 @@ class Accounting:
             moved_from={str(k): int(v) for k, v in (raw.get("moved_from") or {}).items()},
             not_followable={str(k): int(v) for k, v in (raw.get("not_followable") or {}).items()},
             unchecked_periods=tuple(str(p) for p in raw.get("unchecked_periods") or ()),
+            other_patient={str(k): int(v) for k, v in (raw.get("other_patient") or {}).items()},
         )
 
     def describe(self) -> str:
@@ -128,6 +134,11 @@ class Accounting:
         if self.not_followable:
             per_dataset = ", ".join(f"{n} {c}" for n, c in sorted(self.not_followable.items()))
             moved += f"; not followable across periods: {per_dataset}"
+        if self.other_patient:
+            per_dataset = ", ".join(f"{n} {c}" for n, c in sorted(self.other_patient.items()))
+            moved += (
+                f"; linked resources of another patient left out (not delivered): {per_dataset}"
+            )
         if self.unchecked_periods:
             moved += (
                 "; not checked against "

@@ -312,4 +312,7 @@ def _accounting(raw: Any) -> dict[str, Any]:
             str(k): int(v) for k, v in sorted((raw.get("not_followable") or {}).items())
         },
         "unchecked_periods": sorted(str(p) for p in raw.get("unchecked_periods") or ()),
+        "other_patient": {
+            str(k): int(v) for k, v in sorted((raw.get("other_patient") or {}).items())
+        },
     }

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.extract.model import Extract
 from aanlevering.extract.rows import Rows, to_dataset
-from aanlevering.extract.select import PeriodSelection, restrict_related
+from aanlevering.extract.select import MAX_LISTED, PeriodSelection, restrict_related
 from aanlevering.periods import Period
 
 log = logging.getLogger(__name__)
@@ -57,4 +57,22 @@ def assemble_extract(
         ", ".join(f"{n} {d.num_rows}" for n, d in datasets.items()),
         result.rows_outside_period,
     )
+    for name, dataset in datasets.items():
+        if dataset.other_patient_links:
+            _log_other_patient(config.id, name, dataset.other_patient_resources)
     return result
+
+
+def _log_other_patient(registration: str, dataset: str, locations: tuple[str, ...]) -> None:
+    """Say where the linked resources of another patient are (locations only, decision 0570)."""
+    listed = ", ".join(locations[:MAX_LISTED])
+    more = f" and {len(locations) - MAX_LISTED} more" if len(locations) > MAX_LISTED else ""
+    log.warning(
+        "%s.%s: %d linked resource(s) name another patient than their record's and were left "
+        "out, neither read nor delivered (decision 0570): %s%s",
+        registration,
+        dataset,
+        len(locations),
+        listed,
+        more,
+    )

@@ -73,12 +73,17 @@ def _filter(dataset: ExtractedDataset, keep: pa.BooleanArray) -> ExtractedDatase
         wanted = pa.array([p.row_ref for p in problems], type=row_refs.type)
         kept = set(pc.filter(row_refs, pc.is_in(row_refs, value_set=wanted)).to_pylist())
         problems = tuple(p for p in problems if p.row_ref in kept)
+    others = dataset.other_patient_links
+    if others:  # findings of linked resources go with their record (decision 0570)
+        kept_refs = set(row_refs.to_pylist())
+        others = tuple(pair for pair in others if pair[0] in kept_refs)
     return replace(
         dataset,
         clinical=dataset.clinical.filter(keep),
         identity=dataset.identity.filter(keep),
         row_refs=row_refs,
         type_problems=problems,
+        other_patient_links=others,
     )
 
 

@@ -494,6 +494,11 @@ def _account(
         failed=failed,
         without_pseudonym=event.patients_without_pseudonym if event is not None else 0,
         dropped=filtered_records - sum(kept_counts.values()),
+        other_patient={
+            name: len(dataset.other_patient_resources)
+            for name, dataset in filtered.datasets.items()
+            if dataset.other_patient_links
+        },
     )
 
 

@@ -122,6 +122,7 @@ class RunFolder:
                 "rows_outside_period": dataset.rows_outside_period,
                 "rows_before_period": dataset.rows_before_period,
                 "orphan_row_refs": list(dataset.orphan_row_refs),
+                "other_patient_links": [list(pair) for pair in dataset.other_patient_links],
             }
         if kept is not None:
             _write_table(folder / RESOURCES_FILE, kept.rows)
@@ -161,6 +162,10 @@ class RunFolder:
                 rows_outside_period=info["rows_outside_period"],
                 rows_before_period=int(info.get("rows_before_period", 0)),
                 orphan_row_refs=tuple(info["orphan_row_refs"]),
+                other_patient_links=tuple(
+                    (str(record), str(location))
+                    for record, location in info.get("other_patient_links", ())
+                ),
             )
             if "patient_ref" in rows.column_names:
                 refs[name] = rows.column("patient_ref").combine_chunks()

@@ -171,8 +171,8 @@ def add_accounting(folder: Path, accounting: Mapping[str, Any]) -> bool:
     The copy that travels with a delivery is completed after pseudonymisation:
     records read, excluded by opt-out, patients, patients without each
     pseudonym type, dropped and delivered, and per dataset the delivered
-    records that cannot be followed across periods (0495). No reasons, rows
-    or values. Returns
+    records that cannot be followed across periods (0495) and the linked
+    resources of another patient left out (0570). No reasons, rows or values. Returns
     False when ``folder`` holds no report.
     """
     json_path = folder / JSON_NAME
@@ -190,6 +190,10 @@ def add_accounting(folder: Path, accounting: Mapping[str, Any]) -> bool:
         # Delivered records no other period was checked for (decision 0495).
         "not_followable": {
             str(k): int(v) for k, v in sorted((accounting.get("not_followable") or {}).items())
+        },
+        # Linked resources of another patient, left out (decision 0570).
+        "other_patient": {
+            str(k): int(v) for k, v in sorted((accounting.get("other_patient") or {}).items())
         },
     }
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

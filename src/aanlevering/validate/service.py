@@ -31,6 +31,13 @@ from aanlevering.validate.gx import file_context_dir as default_file_context_dir
 from aanlevering.validate.gx import has_file_context, suite_dir_for
 from aanlevering.validate.hospital_report import write_hospital_report
 from aanlevering.validate.identity import IdentityFinding, check_identity
+from aanlevering.validate.other_patient import (
+    COUNT_KEY,
+    SECTION,
+    hospital_section,
+    left_out,
+    other_patient_results,
+)
 from aanlevering.validate.report import ReportContext, build_report, write_report
 from aanlevering.validate.results import CheckResult, DatasetResult
 from aanlevering.validate.run import build_data_docs, open_run, validate_datasets
@@ -79,12 +86,19 @@ def _suite_dir(config: RegistrationConfig) -> Path | None:
 
 
 def _with_identity(
-    results: Sequence[DatasetResult], identity: Sequence[IdentityFinding]
+    results: Sequence[DatasetResult],
+    identity: Sequence[IdentityFinding],
+    others: Sequence[CheckResult] = (),
 ) -> tuple[DatasetResult, ...]:
-    """Each dataset's results followed by its identity checks (counts only, see identity.py)."""
+    """Each dataset's results followed by its identity checks (counts only, see identity.py).
+
+    ``others``: the findings of linked resources of another patient (decision 0570).
+    """
     by_dataset: dict[str, list[CheckResult]] = {}
     for finding in identity:
         by_dataset.setdefault(finding.dataset, []).append(finding.result())
+    for result in others:
+        by_dataset.setdefault(result.dataset, []).append(result)
     return tuple(
         replace(result, checks=(*result.checks, *by_dataset.get(result.name, ())))
         for result in results
@@ -132,11 +146,14 @@ def validate_extract(
     docs_index = build_data_docs(run)
     types = [str(t) for t in config.pseudonymisation.types]
     identity = [finding for dataset in datasets for finding in check_identity(dataset, types)]
-    results = _with_identity(results, identity)
+    limit = config.validation.row_detail_limit
+    results = _with_identity(results, identity, other_patient_results(datasets, limit))
     decision = decide(results, config.validation.block_on)
     extra = dict(counts or {})
     if extract.rows_outside_period:
         extra.setdefault("rows_outside_period", int(extract.rows_outside_period))
+    if left_out(datasets):
+        extra.setdefault(COUNT_KEY, left_out(datasets))
     report = build_report(
         ReportContext(
             config=config,
@@ -153,7 +170,13 @@ def validate_extract(
     written = write_report(report, report_dir)
     paths = {"json": str(written.json_path), "html": str(written.html_path)}
     paths["hospital"] = str(
-        write_hospital_report(report_dir, registration=config.id, period=period, identity=identity)
+        write_hospital_report(
+            report_dir,
+            registration=config.id,
+            period=period,
+            identity=identity,
+            sections={SECTION: hospital_section(datasets)} if left_out(datasets) else None,
+        )
     )
     if docs_index is not None:
         paths["data_docs"] = str(docs_index)
