@@ -44,10 +44,10 @@ from aanlevering.catalogue.model import (
 )
 from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.assemble import assemble_extract
-from aanlevering.extract.fhir_columns import Unsupported
+from aanlevering.extract.fhir_columns import Chain, Unsupported, split
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_parallel import read_input
-from aanlevering.extract.fhir_patient_links import of_other_patient
+from aanlevering.extract.fhir_patient_links import RecordResolver, of_other_patient
 from aanlevering.extract.fhir_projection import projector, read_names
 from aanlevering.extract.fhir_resources import KeptResources, ReadElements, required
 from aanlevering.extract.fhir_store import (
@@ -112,6 +112,28 @@ class _Variable:
     source: FhirVariableSource
     path: FhirPath
     where: tuple[CodeFilter, FhirPath] | None
+    #: The path follows a reference from the focus to a resource it reads more than the id of
+    #: (decision 0571); ``target``: what it reads there, when one ``resolve()`` splits it.
+    follows: bool = False
+    target: FhirPath | None = None
+
+
+def _follows(path: FhirPath, focus: str) -> tuple[bool, FhirPath | None]:
+    """Whether a focus path reads a resource it follows a reference to, and what it reads there.
+
+    A chain that reads only the target's id (a record key, delivered as a keyed hash) is
+    not checked (decision 0571).
+    """
+    leading = path.root_type is not None and path.root_type != focus
+    if not leading and not any(step.kind == "resolve" for step in path.steps):
+        return False, None
+    try:
+        compiled = split(path, focus)
+    except Unsupported:
+        return True, None  # the store reader's alone: every refused target is counted
+    if not isinstance(compiled, Chain) or compiled.reads_id:
+        return False, None
+    return True, compiled.target
 
 
 def fhir_source_of(config: RegistrationConfig) -> FhirSource:
@@ -202,13 +224,19 @@ class _DatasetBuilder:
         for name, source in mapping.variables.items():
             variable = dataset.variable(name)
             where = f"{prefix}.variables.{name}"
+            path = _compile(source.element, config, where)
+            follows, target = (
+                _follows(path, mapping.resource) if source.resource is None else (False, None)
+            )
             self.variables.append(
                 _Variable(
                     name=name,
                     type=variable.type,
                     source=source,
-                    path=_compile(source.element, config, where),
+                    path=path,
                     where=_filter(source.where, config, where),
+                    follows=follows,
+                    target=target,
                 )
             )
 
@@ -299,6 +327,8 @@ class _DatasetBuilder:
         (decision 0570).
         """
         source = variable.source
+        if source.resource is None and variable.follows:
+            return self._followed(variable, located, store, patient_key, others)
         if source.resource is None:
             candidates = [located]
         else:
@@ -332,6 +362,42 @@ class _DatasetBuilder:
                 value = source.map.get(key, value)
             found = (value, candidate)
         return found
+
+    def _followed(
+        self,
+        variable: _Variable,
+        located: Located,
+        store: ResourceStore,
+        patient_key: str,
+        others: list[str],
+    ) -> tuple[Any, Located | None]:
+        """A focus path through ``resolve()``: never into a resource of another patient (0571).
+
+        A refused target goes to ``others`` when the rest of the path selects
+        something on it (what the streaming reader reads of targets).
+        """
+        resolver = RecordResolver(store, patient_key)
+        try:
+            items = evaluate(variable.path, located.resource, resolver)
+        except SHAPE_ERRORS as error:
+            raise malformed(located.location, located.resource, error) from None
+        for refused in {r.key: r for r in resolver.refused}.values():
+            try:
+                selects = variable.target is None or bool(
+                    evaluate(variable.target, refused.resource, resolver)
+                )
+            except SHAPE_ERRORS:
+                selects = True  # the streaming reader keeps the error as what it read
+            if selects:
+                others.append(refused.location)
+        if not items:
+            return None, None
+        value = items[0]
+        value_map = variable.source.map
+        if value_map and isinstance(value, str | int | bool):
+            key = str(value).lower() if isinstance(value, bool) else str(value)
+            value = value_map.get(key, value)
+        return value, located
 
     def _collect(self, store: ResourceStore, kept: KeptResources | None) -> _Collected:
         collected = _Collected(

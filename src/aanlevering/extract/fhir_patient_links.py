@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from aanlevering.extract.fhir_columns import Keys, typed_key
 
 if TYPE_CHECKING:
-    from aanlevering.extract.fhir_store import ResourceStore
+    from aanlevering.extract.fhir_store import Located, ResourceStore
 
 #: The elements through which a resource names its patient.
 PATIENT_LINKS = ("subject", "patient")
@@ -112,3 +112,32 @@ def named_patients(
         named = np.where(named == NAMES_NONE, this, named)
         named[both] = NAMES_UNKNOWN
     return named
+
+
+class RecordResolver:
+    """``store.resolve`` for one record: a resource of another patient resolves to nothing.
+
+    What a chain (``encounter.resolve().period.start``) follows is read for the
+    record only when it is the record's Patient or names no other patient, as
+    for related resources (decision 0571). What it refused is in ``refused``.
+    """
+
+    def __init__(self, store: ResourceStore, patient_key: str) -> None:
+        self.store = store
+        self.patient_key = patient_key
+        self.refused: list[Located] = []
+
+    def __call__(self, reference: str) -> Mapping[str, Any] | None:
+        """The resource ``reference`` points at, unless it is another patient's."""
+        key = self.store.key_of(reference)
+        if key is None:
+            return None
+        found = self.store.by_key[key]
+        if found.resource.get("resourceType") == "Patient":
+            other = key != self.patient_key
+        else:
+            other = of_other_patient(found.resource, self.patient_key, self.store)
+        if other:
+            self.refused.append(found)
+            return None
+        return found.resource

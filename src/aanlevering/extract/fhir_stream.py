@@ -445,10 +445,17 @@ class _Target:
         if steps and steps[0].kind in ("name", "extension"):
             self.first = steps[0].name if steps[0].kind == "name" else "extension"
         self.finish = _finisher(variable)
-        columns: dict[str, pa.DataType] = {"row": pa.int64(), "error": pa.string()}
+        columns: dict[str, pa.DataType] = {
+            "row": pa.int64(),
+            "error": pa.string(),
+            # where the target is and whom it names: another patient's is not read (0571)
+            "loc": pa.string(),
+            "subject": pa.string(),
+            "patient": pa.string(),
+        }
         columns.update(_value_columns(variable))
         self.rows = Builder(columns)
-        self._blank = (None,) * (len(columns) - 2)
+        self._blank = (None,) * (len(columns) - 5)
 
     def may_select(self, resource: dict[str, Any], resource_type: str) -> bool:
         """False when :meth:`read` surely keeps nothing of ``resource`` (no first element)."""
@@ -458,17 +465,19 @@ class _Target:
             return True
         return self.first in resource or choice_key(resource, self.first) is not None
 
-    def read(self, resource: dict[str, Any], row: int, resource_type: str) -> None:
+    def read(self, resource: dict[str, Any], row: int, location: str, resource_type: str) -> None:
         """Evaluate the target steps on one resource; keep a row when they select something."""
         if self.root and resource_type != self.root:
             return
         try:
             found = self.items(resource)
         except SHAPE_ERRORS as error:
-            self.rows.add((row, type(error).__name__, *self._blank))
+            subject, patient = patient_references(resource)
+            self.rows.add((row, type(error).__name__, location, subject, patient, *self._blank))
             return
         if found:
-            self.rows.add((row, None, *self.finish(found[0])))
+            subject, patient = patient_references(resource)
+            self.rows.add((row, None, location, subject, patient, *self.finish(found[0])))
 
 
 _IDENTITY_COLUMNS: dict[str, pa.DataType] = {
@@ -552,7 +561,7 @@ class _Dispatch:
             keep = related_readers.read(resource, row, location, usable) or keep
         if self.evaluated:
             for target in self.applicable(resource, kind):
-                target.read(resource, row, kind)
+                target.read(resource, row, location, kind)
         if keep and self.texts is not None and self.read is not None:
             self.texts.add((row, _cut_text(resource, self.read)))
 
@@ -753,7 +762,9 @@ class Assembler:
                 )
                 used[variable.name] = used_rows
             elif variable.name in chains:
-                picked, source = self._chain(spec, reader, variable, chains[variable.name], table)
+                picked, source = self._chain(
+                    spec, reader, variable, chains[variable.name], table, patient=patient
+                )
             else:
                 picked, source = np.arange(table.num_rows), table
             values[variable.name], oks[variable.name], raws[variable.name] = _take(
@@ -876,6 +887,8 @@ class Assembler:
         variable: VariableSpec,
         chain: Chain,
         table: pa.Table,
+        *,
+        patient: np.ndarray,
     ) -> tuple[np.ndarray, pa.Table]:
         """Per record the row of the target table its value comes from (-1: none)."""
         refs = reader.refs[variable.name].table()
@@ -920,6 +933,9 @@ class Assembler:
         nodes = self.streamed.targets[(spec.name, variable.name)].rows.table()
         node_at = dense(_numpy(nodes.column("row")).astype(np.int64), self.keys.count)
         node = np.where(eligible, _at(node_at, target), -1)
+        self._refuse_other_patients(
+            table, nodes, node, target=target, record=record, patient=patient
+        )
         errors = _numpy(pc.is_valid(nodes.column("error"))).astype(bool)
         if errors.any():
             bad = _at(errors.astype(np.int64), node) > 0
@@ -930,6 +946,45 @@ class Assembler:
         best = first_at(record, np.where(node >= 0)[0], np.arange(table.num_rows))
         picked = _at(node, best)
         return picked, nodes
+
+    def _refuse_other_patients(
+        self,
+        table: pa.Table,
+        nodes: pa.Table,
+        node: np.ndarray,
+        *,
+        target: np.ndarray,
+        record: np.ndarray,
+        patient: np.ndarray,
+    ) -> None:
+        """Unset (-1) each target of another patient in ``node``, noting it (decision 0571).
+
+        Another patient's is a Patient that is not the record's, or a resource naming
+        a patient that is not the record's (as for related resources, 0570).
+        """
+        hit = np.flatnonzero(node >= 0)
+        if not len(hit):
+            return
+        at = pa.array(node[hit])
+        named = named_patients(
+            self.keys,
+            self.is_patient,
+            [nodes.column("subject").take(at), nodes.column("patient").take(at)],
+        )
+        named = np.where(self.is_patient[target[hit]], target[hit], named)
+        other = (named != NAMES_NONE) & (named != patient[record[hit]])
+        if not other.any():
+            return
+        refused = hit[other]
+        self.others.append(
+            pa.table(
+                {
+                    "record": table.column("loc").take(pa.array(record[refused])),
+                    "location": nodes.column("loc").take(pa.array(node[refused])),
+                }
+            )
+        )
+        node[refused] = -1
 
     def _focus_positions(self, reader: _Focus, table: pa.Table) -> np.ndarray:
         """Builder position of each focus row -> record index in ``table`` (-1: not a record)."""

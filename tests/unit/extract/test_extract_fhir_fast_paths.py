@@ -308,7 +308,7 @@ def test_random_targets_left_out_of_a_resource_select_nothing_there(after: str) 
 
 def _selects_nothing(target: _Target, resource: dict[str, Any], kind: str) -> None:
     before = target.rows.rows
-    target.read(resource, 0, kind)
+    target.read(resource, 0, "test.ndjson:1", kind)
     assert target.rows.rows == before, (target.variable.name, resource)
 
 

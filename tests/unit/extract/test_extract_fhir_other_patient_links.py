@@ -228,3 +228,55 @@ def test_a_tumour_observation_of_another_patient_is_not_read_nor_kept(
     )
     assert streamed.source_resources is not None
     assert f"Observation/{planted['id']}" not in streamed.source_resources.keys.to_pylist()
+
+
+@pytest.fixture(scope="module")
+def dsaa(tmp_path_factory: pytest.TempPathFactory, catalogue: Catalogue) -> Path:
+    return _export(tmp_path_factory, catalogue, "dica-dsaa")
+
+
+def _is_operation(resource: Resource) -> bool:
+    return str(resource.get("performedDateTime", "")).startswith("2026") and all(
+        name in resource for name in ("encounter", "reasonReference")
+    )
+
+
+@pytest.mark.parametrize(
+    "followed,variables",
+    [
+        ("encounter", ("datum_opname", "datum_ontslag")),  # encounter.resolve().period
+        ("reasonReference", ("type_aneurysma",)),  # reasonReference.resolve().extension(...)
+    ],
+)
+def test_a_chain_never_reads_a_resource_of_another_patient(
+    dsaa: Path, catalogue: Catalogue, tmp_path: Path, followed: str, variables: tuple[str, ...]
+) -> None:
+    """``x.resolve()...`` into another patient's resource reads nothing there (decision 0571)."""
+    procedures = _lines(dsaa, "Procedure.ndjson")
+    at, operation = next((i, p) for i, p in enumerate(procedures) if _is_operation(p))
+    reference = operation[followed]
+    reference = reference[0]["reference"] if isinstance(reference, list) else reference["reference"]
+    kind, _, target_id = reference.partition("/")
+    other = _other_patient(dsaa, operation["subject"]["reference"])
+
+    def change(resource: Resource) -> None:
+        resource["subject"] = {"reference": f"Patient/{other}"}
+
+    def pick(resource: Resource) -> bool:
+        return resource.get("id") == target_id
+
+    _, line = _changed(dsaa, tmp_path / "export", f"{kind}.ndjson", pick, change)
+    folder = tmp_path / "export"
+    record = f"Procedure.ndjson:{at + 1}"
+    before, _ = _read_both(_Plan.of(_both(catalogue.get("dica-dsaa")), None), dsaa)
+    streamed, _ = _read_both(_Plan.of(_both(catalogue.get("dica-dsaa")), None), folder)
+    for name in variables:
+        assert _record(before, "operatie", record)[name] is not None, name
+        assert _record(streamed, "operatie", record)[name] is None, name
+    assert _record(streamed, "operatie", record)["geslacht"] is not None  # its own Patient
+    assert (record, f"{kind}.ndjson:{line}") in streamed.datasets["operatie"].other_patient_links
+    assert all(
+        location == f"{kind}.ndjson:{line}"
+        for _, location in streamed.datasets["operatie"].other_patient_links
+    )
+    assert before.datasets["operatie"].other_patient_links == ()
