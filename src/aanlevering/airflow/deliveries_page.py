@@ -225,12 +225,14 @@ def _accounting(entry: Mapping[str, Any] | None) -> str:
     unfollowable = ", ".join(
         f"{d} {n}" for d, n in sorted((raw.get("not_followable") or {}).items())
     )
+    others = ", ".join(f"{d} {n}" for d, n in sorted((raw.get("other_patient") or {}).items()))
     unchecked = sorted(raw.get("unchecked_periods") or ())
     return (
         f"{outside}read {raw['records_read']}; without a type: {failed or 'none'}; "
         f"dropped {raw['dropped']}; delivered {raw['delivered']}"
         + (f" (moved: {moved})" if moved else "")
         + (f"; not followable across periods: {unfollowable}" if unfollowable else "")
+        + (f"; linked resources of another patient left out: {others}" if others else "")
         + (f"; not checked against {', '.join(unchecked)}" if unchecked else "")
     )
 

@@ -156,3 +156,15 @@ def test_the_deliveries_page_shows_both() -> None:
     cell = _accounting({"accounting": summary})
     assert "not followable across periods: los 2" in cell
     assert "not checked against 2026-Q1" in cell
+
+
+def test_the_deliveries_page_shows_linked_resources_of_another_patient_left_out() -> None:
+    """Decision 0570's count is on the page where the engineer reads what was delivered."""
+    from aanlevering.airflow.deliveries_page import _accounting
+
+    summary = Accounting(records_read=5, delivered=5, other_patient={"trauma": 3}).as_summary()
+    cell = _accounting({"accounting": summary})
+    assert "linked resources of another patient left out: trauma 3" in cell
+    assert "another patient" not in _accounting(
+        {"accounting": Accounting(records_read=5, delivered=5).as_summary()}
+    )
