@@ -38,6 +38,7 @@ from aanlevering.validate.other_patient import (
     left_out,
     other_patient_results,
 )
+from aanlevering.validate.related_patient import related_patient_results
 from aanlevering.validate.report import ReportContext, build_report, write_report
 from aanlevering.validate.results import CheckResult, DatasetResult
 from aanlevering.validate.run import build_data_docs, open_run, validate_datasets
@@ -147,7 +148,11 @@ def validate_extract(
     types = [str(t) for t in config.pseudonymisation.types]
     identity = [finding for dataset in datasets for finding in check_identity(dataset, types)]
     limit = config.validation.row_detail_limit
-    results = _with_identity(results, identity, other_patient_results(datasets, limit))
+    linkage = [
+        *other_patient_results(datasets, limit),
+        *related_patient_results(config.dictionary, datasets, limit),
+    ]
+    results = _with_identity(results, identity, linkage)
     decision = decide(results, config.validation.block_on)
     extra = dict(counts or {})
     if extract.rows_outside_period:

@@ -143,8 +143,13 @@ def synthetic_dataset(
     seed: int = 2026,
     parents: Mapping[str, pa.Array] | None = None,
     file_name: str | None = None,
+    parent_identities: Mapping[str, pa.Table] | None = None,
 ) -> ExtractedDataset:
-    """``n`` valid records of ``dataset`` in ``period`` (``parents``: key values to refer to)."""
+    """``n`` valid records of ``dataset`` in ``period`` (``parents``: key values to refer to).
+
+    ``parent_identities``: the parents' identity tables; a record that refers to a
+    parent is then its patient's, as in a real export (decision 0572 checks that).
+    """
     rng = np.random.default_rng(seed)
     span = max(1, (period.end - period.start).days - 40)
     first = (period.start - date(1970, 1, 1)).days
@@ -154,18 +159,22 @@ def synthetic_dataset(
         columns[variable.name] = _column(
             rng, dictionary, dataset, variable, n=n, day=day, position=position
         )
+    identity = identity_table(rng, n)
     for relation in dataset.relations:
         keys = (parents or {}).get(relation.dataset)
         if keys is not None and len(keys):
             picks = rng.integers(0, len(keys), n)
             columns[relation.variable] = keys.take(pa.array(picks))
+            parent_identity = (parent_identities or {}).get(relation.dataset)
+            if parent_identity is not None:
+                identity = parent_identity.take(pa.array(picks))
     _apply_conditions(dataset, columns)
     table = pa.table({v.name: columns[v.name].cast(ARROW_TYPES[v.type]) for v in dataset.variables})
     file_name = file_name or f"{dictionary.id}_{dataset.name}_{period.label}.csv"
     return ExtractedDataset(
         name=dataset.name,
         clinical=table,
-        identity=identity_table(rng, n),
+        identity=identity,
         row_refs=numbered(f"{file_name}:", n, start=2),
         source_files=(file_name,),
     )
@@ -187,12 +196,20 @@ def synthetic_extract(
     """
     datasets: dict[str, ExtractedDataset] = {}
     keys: dict[str, pa.Array] = {}
+    identities: dict[str, pa.Table] = {}
     for index, dataset in enumerate(config.dictionary.datasets):
         count = round(rows * child_ratio) if dataset.relations else rows
         extracted = synthetic_dataset(
-            config.dictionary, dataset, count, period, seed=seed + index, parents=keys
+            config.dictionary,
+            dataset,
+            count,
+            period,
+            seed=seed + index,
+            parents=keys,
+            parent_identities=identities,
         )
         datasets[dataset.name] = extracted
+        identities[dataset.name] = extracted.identity
         if len(dataset.key) == 1:
             keys[dataset.name] = extracted.clinical.column(dataset.key[0]).combine_chunks()
     return Extract(registration_id=config.id, period=period, source_kind="csv", datasets=datasets)
