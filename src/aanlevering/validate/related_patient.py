@@ -55,8 +55,8 @@ def mismatched_rows(
     name = shared[0]
     links = child.clinical.column(relation.variable)
     targets = parent.clinical.column(relation.target_variable)
-    if links.type != targets.type:
-        links = pc.cast(links, targets.type, safe=False)
+    if links.type != targets.type:  # compared as text: a cast of the values could fail
+        links, targets = pc.cast(links, pa.string()), pc.cast(targets, pa.string())
     at = pc.index_in(links, value_set=targets.combine_chunks())
     found = pc.is_valid(at)
     parent_patient = pc.take(_stripped(parent.identity.column(name)), pc.fill_null(at, 0))

@@ -14,12 +14,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 from aanlevering.catalogue import load_catalogue
+from aanlevering.catalogue.model import Relation
 from aanlevering.demo import DemoOptions, generate_demo_data
 from aanlevering.extract import extract
+from aanlevering.extract.model import ExtractedDataset
 from aanlevering.periods import Period
+from aanlevering.validate.related_patient import mismatched_rows
 from aanlevering.validate.service import validate_extract
 
 REPO = Path(__file__).resolve().parents[3]
@@ -133,3 +137,21 @@ def test_a_relation_mapped_to_the_wrong_column_shows_as_many_records(
     check = run["checks"][RULE]
     assert not check["passed"] and check["severity"] == "warning"
     assert check["unexpected_percent"] > 50
+
+
+def test_relation_columns_of_different_types_are_compared_as_text() -> None:
+    """A parent key read as a number and a child's as text still join, and never raise."""
+    parent = ExtractedDataset(
+        name="operatie",
+        clinical=pa.table({"operatie_id": pa.array([1, 2], pa.int64())}),
+        identity=pa.table({"patient_id": ["P1", "P2"]}),
+        row_refs=pa.array(["o.csv:2", "o.csv:3"]),
+    )
+    child = ExtractedDataset(
+        name="complicatie",
+        clinical=pa.table({"operatie_id": ["1", "2", "x", None]}),
+        identity=pa.table({"patient_id": ["P1", "P1", "P2", "P2"]}),
+        row_refs=pa.array(["c.csv:2", "c.csv:3", "c.csv:4", "c.csv:5"]),
+    )
+    relation = Relation("operatie_id", "operatie", "operatie_id")
+    assert mismatched_rows(child, parent, relation).tolist() == [1]
