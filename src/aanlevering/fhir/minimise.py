@@ -416,7 +416,8 @@ class _Minimiser:
         return out
 
     def extension(self, value: Mapping[str, Any]) -> dict[str, Any] | None:
-        if _PERSONAL_EXTENSION_VALUES & value.keys():
+        # Not ``frozenset & keys``: that is a set at run time, typed frozenset (mypyc checks it).
+        if not _PERSONAL_EXTENSION_VALUES.isdisjoint(value.keys()):
             return None
         kept = self.mapping(value)
         return kept if _has_value(kept) or kept.get("extension") else None
@@ -726,10 +727,12 @@ class TextMinimiser:
             if element.dropped:
                 continue
             member = bytes(raw)
+            # Declared as possibly None: mypyc checks each assignment's type at run time.
+            done: tuple[str | None, Any] | None
             if member == element.last_text:  # a plain reference the resource before had
                 done = element.last_made
             else:
-                done = element.remembered.get(member)  # type: ignore[assignment]
+                done = element.remembered.get(member)
                 if done is None:
                     plain = _PLAIN_REFERENCE.fullmatch(member) if element.plain_references else None
                     if plain is not None and len(plain[1]) == len(plain[3]):
