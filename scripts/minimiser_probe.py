@@ -3,8 +3,8 @@
     .venv/bin/python scripts/minimiser_probe.py EXPORT_DIR [PER_TYPE] [PASSES]
 
 EXPORT_DIR is a ``demo-data`` FHIR bulk export (``fhir-bulk/dica-dsaa``). The first
-PER_TYPE (default 100,000) resources of each source type the registration delivers are
-kept as the extract keeps them (sorted compact JSON), every resource of the export is
+PER_TYPE (default 100,000) resources of each of :data:`TYPES` are kept as sorted compact
+JSON (whole, so larger than the extract's kept texts), every resource of the export is
 registered in a closed reference map, and each pass minimises them all with a fresh
 :class:`TextMinimiser` (own keys and ids given, as the writer gives them). Prints the
 CPU (``time.process_time``) per resource of each pass and the sha256 of all delivered
@@ -27,7 +27,7 @@ from aanlevering.fhir import minimise
 from aanlevering.fhir.ids import ResourceIds
 from aanlevering.fhir.minimise import ReferenceMap, TextMinimiser
 
-#: Source types of the dica-dsaa export that are delivered minimised (Patients are rebuilt).
+#: Source types of the dica-dsaa export minimised here (Patients are rebuilt, not minimised).
 TYPES = ("Encounter", "Procedure", "Condition", "Observation")
 SALT = b"minimiser-probe-salt-of-32-bytes"
 SORTED = msgspec.json.Encoder(order="sorted")  # as the extract writes the kept texts
