@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ from aanlevering.deliver.channels.factory import build_channel
 from aanlevering.demo.generator import DemoOptions, generate_demo_data
 from aanlevering.events.factory import open_event_store
 from aanlevering.events.store import EventStore
+from aanlevering.obligation.decisions import RegisterDecision
+from aanlevering.obligation.service import record_decisions
 from aanlevering.pipeline.run import Ports
 from aanlevering.pseudonym.keys import ensure_demo_keys
 from aanlevering.pseudonym.ttp.client import TTPClient
@@ -63,6 +66,18 @@ class World:
             return build_channel(config, self.settings, outbox=outbox, env=self.env, ttp=client)
 
         return Ports(store=store, ttp=client, channel_for=channel_for)
+
+    def include(self, registration: str, on: date = date(2026, 1, 1)) -> None:
+        """The registration's inclusion in the register, from ``on`` (runs wait for it)."""
+        decision = RegisterDecision(
+            registration=registration,
+            kind="included",
+            decided_on=on,
+            effective_from=on,
+            term_years=5,
+        )
+        with self.store() as store:
+            record_decisions(store, [decision])
 
     def cli(self, catalogue: Path, *args: str) -> subprocess.CompletedProcess[str]:
         """The CLI as a hospital runs it, with ``catalogue`` (a test's copy, or the shipped one)."""

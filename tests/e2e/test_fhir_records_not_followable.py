@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +35,6 @@ import pytest
 from aanlevering.catalogue import load_catalogue
 from aanlevering.deliver.ledger import LedgerEntry, load_ledger
 from aanlevering.demo.generator import DemoOptions, generate_demo_data
-from aanlevering.obligation.decisions import RegisterDecision
-from aanlevering.obligation.service import record_decisions
 from conftest import CATALOGUE, World, fhir_identity_values
 from support.leaks import LeakFinder
 
@@ -99,15 +96,7 @@ def demo(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         out_dir=out, patients=24, seed=31, bad_share=0, registrations=(REGISTRATION,)
     )
     generate_demo_data(load_catalogue(CATALOGUE), options)
-    with world.store() as store:
-        included = RegisterDecision(
-            registration=REGISTRATION,
-            kind="included",
-            decided_on=date(2026, 1, 1),
-            effective_from=date(2026, 1, 1),
-            term_years=5,
-        )
-        record_decisions(store, [included])
+    world.include(REGISTRATION)
     yield out
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +28,6 @@ from fhir.resources.R4B import get_fhir_model_class
 from aanlevering.catalogue import load_catalogue
 from aanlevering.deliver.ledger import LedgerEntry, load_ledger
 from aanlevering.demo.generator import DemoOptions, generate_demo_data
-from aanlevering.obligation.decisions import RegisterDecision
-from aanlevering.obligation.service import record_decisions
 from conftest import CATALOGUE, World, fhir_identity_values
 from support.leaks import LeakFinder
 from support.transaction_bundles import entry_uuid, transaction_folder
@@ -49,15 +46,7 @@ def demo(world: World, tmp_path_factory: pytest.TempPathFactory) -> Path:
         out_dir=out, patients=24, seed=43, bad_share=0, registrations=(REGISTRATION,)
     )
     generate_demo_data(load_catalogue(CATALOGUE), options)
-    with world.store() as store:
-        included = RegisterDecision(
-            registration=REGISTRATION,
-            kind="included",
-            decided_on=date(2026, 1, 1),
-            effective_from=date(2026, 1, 1),
-            term_years=5,
-        )
-        record_decisions(store, [included])
+    world.include(REGISTRATION)
     return out
 
 
