@@ -37,6 +37,7 @@ from aanlevering.deliver.ledger import LedgerEntry, load_ledger
 from aanlevering.demo.generator import DemoOptions, generate_demo_data
 from conftest import CATALOGUE, World, fhir_identity_values
 from support.leaks import LeakFinder
+from support.nkr_tumours import is_tumour
 
 REGISTRATION = "nkr-borst"
 PERIOD = "2026"
@@ -46,7 +47,6 @@ WITHOUT_ID = 3
 #: Receptor statuses read from Observations that point at the Condition (``link: focus``).
 RECEPTORS = ("er_status", "pr_status", "her2_status")
 REQUIRED = ", required_for: [hospital, umc, zbc]"
-CONDITION_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/conditie-categorie"
 
 
 def _optional(dictionary: Path, variable: str) -> None:
@@ -102,15 +102,7 @@ def demo(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
 
 def _is_tumour(resource: dict[str, Any]) -> bool:
     """A tumour Condition of the period (a record of this run)."""
-    return (
-        resource.get("resourceType") == "Condition"
-        and str(resource.get("onsetDateTime", "")).startswith(PERIOD)
-        and any(
-            c.get("system") == CONDITION_SYSTEM and c.get("code") == "tumor"
-            for category in resource.get("category", ())
-            for c in category.get("coding", ())
-        )
-    )
+    return is_tumour(resource, PERIOD)
 
 
 def _focus_of(resource: dict[str, Any]) -> set[str]:

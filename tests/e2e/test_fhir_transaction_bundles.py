@@ -30,12 +30,12 @@ from aanlevering.deliver.ledger import LedgerEntry, load_ledger
 from aanlevering.demo.generator import DemoOptions, generate_demo_data
 from conftest import CATALOGUE, World, fhir_identity_values
 from support.leaks import LeakFinder
+from support.nkr_tumours import is_tumour
 from support.transaction_bundles import entry_uuid, transaction_folder
 
 REGISTRATION = "nkr-borst"
 PERIOD = "2026"
 DATASET = "tumor"
-CONDITION_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/conditie-categorie"
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +60,7 @@ def _source(demo: Path) -> list[dict[str, Any]]:
 
 def _is_tumour(resource: dict[str, Any]) -> bool:
     """A tumour Condition of the period (a record of this run)."""
-    return (
-        resource.get("resourceType") == "Condition"
-        and str(resource.get("onsetDateTime", "")).startswith(PERIOD)
-        and any(
-            c.get("system") == CONDITION_SYSTEM and c.get("code") == "tumor"
-            for category in resource.get("category", ())
-            for c in category.get("coding", ())
-        )
-    )
+    return is_tumour(resource, PERIOD)
 
 
 def _run(world: World, source: Path) -> tuple[LedgerEntry, str]:

@@ -33,10 +33,10 @@ from aanlevering.extract.fhir_store import whole_files
 from aanlevering.extract.model import Extract
 from aanlevering.extract.options import ExtractOptions
 from aanlevering.periods import Period
+from support.nkr_tumours import is_tumour
 from support.transaction_bundles import as_transaction, entry_uuid
 
 YEAR = Period.parse("2026")
-CONDITION_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/conditie-categorie"
 #: The two Bundle files an export is written to (the two-process reader reads one each).
 FILES = ("a-transaction.json", "b-transaction.json")
 
@@ -113,17 +113,7 @@ def _where(bundle: dict[str, Any], index: int) -> str:
 
 def _tumours(bundle: dict[str, Any]) -> list[int]:
     """Positions of the tumour Conditions of the period (the records of the run)."""
-    return [
-        index
-        for index, entry in enumerate(bundle["entry"])
-        if entry["resource"]["resourceType"] == "Condition"
-        and str(entry["resource"].get("onsetDateTime", "")).startswith("2026")
-        and any(
-            coding.get("system") == CONDITION_SYSTEM and coding.get("code") == "tumor"
-            for category in entry["resource"].get("category", ())
-            for coding in category.get("coding", ())
-        )
-    ]
+    return [i for i, entry in enumerate(bundle["entry"]) if is_tumour(entry["resource"], "2026")]
 
 
 def _outcome(extract: Extract) -> tuple[Any, ...]:
