@@ -174,6 +174,13 @@ class Builder:
         schema = pa.schema(list(self.types.items()))
         return pa.Table.from_batches(self.batches, schema=schema)
 
+    def drain(self) -> pa.Table:
+        """Every row as one table, the builder left empty: the rows' memory is the table's alone."""
+        table = self.table()
+        self.batches = []
+        self._flushed = 0
+        return table
+
     def extend(self, table: pa.Table, column: str | None = None, offset: int = 0) -> None:
         """Append the rows of ``table`` (another process's builder), ``offset`` added to ``column``.
 

@@ -704,9 +704,30 @@ class Assembler:
         self.patients = patients.filter(pa.array(self.first[_numpy(patients.column("row"))]))
         patient_rows = _numpy(self.patients.column("row")).astype(np.int64)
         self.patient_at = dense(patient_rows, self.keys.count)
+        self.related_rows = {
+            (name, related.variable.name): self._with_named(related.rows)
+            for name, reader in streamed.focus.items()
+            for related in reader.related
+        }
+        self.target_rows = {key: self._with_named(t.rows) for key, t in streamed.targets.items()}
         self.kept: list[tuple[pa.Array, np.ndarray]] = []
         #: The current dataset's (record, location) of linked resources of another patient.
         self.others: list[pa.Table] = []
+
+    def _with_named(self, builder: Builder) -> pa.Table:
+        """The builder's rows with the patient each names instead of its reference texts.
+
+        Whom a related resource or a chain's target names (decision 0570) is kept as
+        the Patient's row (:func:`named_patients`), eight bytes, instead of the two
+        reference texts of about fifty: they were the largest columns held through
+        the assembly, the extract's peak (decision 0580). The builder is emptied, so
+        the texts' memory goes now.
+        """
+        table = builder.drain()
+        named = named_patients(
+            self.keys, self.is_patient, [table.column("subject"), table.column("patient")]
+        )
+        return table.drop_columns(list(_PATIENT_LINKS)).append_column("named", pa.array(named))
 
     def records(self, spec: DatasetSpec) -> StreamedRecords:
         """The records of one dataset; raises what the store reader raises on the same input."""
@@ -758,7 +779,7 @@ class Assembler:
         for variable in spec.variables:
             if variable.name in related:
                 picked, source, used_rows = self._related(
-                    spec, related[variable.name], table, rows, patient
+                    spec, related[variable.name].variable, table, rows, patient
                 )
                 used[variable.name] = used_rows
             elif variable.name in chains:
@@ -803,16 +824,16 @@ class Assembler:
     def _related(
         self,
         spec: DatasetSpec,
-        related: _Related,
+        variable: VariableSpec,
         table: pa.Table,
         rows: np.ndarray,
         patient: np.ndarray,
     ) -> tuple[np.ndarray, pa.Table, np.ndarray]:
         """Per record the row of the related table its value comes from (-1: none)."""
-        variable = related.variable
-        candidates = related.rows.table()
+        candidates = self.related_rows.pop((spec.name, variable.name))
         first = self.first[_numpy(candidates.column("row")).astype(np.int64)]
-        candidates = candidates.filter(pa.array(first))
+        if not first.all():  # a filter copies every column, even when it keeps them all
+            candidates = candidates.filter(pa.array(first))
         target = self.keys.rows_of(candidates.column("ref"))
         if variable.link != "encounter" or spec.focus == "Encounter":
             wanted = rows
@@ -827,9 +848,7 @@ class Assembler:
                     str(variable.resource),
                     str(candidates.column("error")[int(bad[0])]),
                 )
-        named = named_patients(
-            self.keys, self.is_patient, [candidates.column("subject"), candidates.column("patient")]
-        )
+        named = _numpy(candidates.column("named")).astype(np.int64)
         readable = (target >= 0) & ~error
         picked = _first_own(target, named, readable, wanted, patient)
         self._count_others(
@@ -930,7 +949,7 @@ class Assembler:
                 }
             )
             return np.arange(table.num_rows), source
-        nodes = self.streamed.targets[(spec.name, variable.name)].rows.table()
+        nodes = self.target_rows.pop((spec.name, variable.name))
         node_at = dense(_numpy(nodes.column("row")).astype(np.int64), self.keys.count)
         node = np.where(eligible, _at(node_at, target), -1)
         self._refuse_other_patients(
@@ -965,12 +984,7 @@ class Assembler:
         hit = np.flatnonzero(node >= 0)
         if not len(hit):
             return
-        at = pa.array(node[hit])
-        named = named_patients(
-            self.keys,
-            self.is_patient,
-            [nodes.column("subject").take(at), nodes.column("patient").take(at)],
-        )
+        named = _numpy(nodes.column("named").take(pa.array(node[hit]))).astype(np.int64)
         named = np.where(self.is_patient[target[hit]], target[hit], named)
         other = (named != NAMES_NONE) & (named != patient[record[hit]])
         if not other.any():
@@ -1086,6 +1100,8 @@ class Assembler:
         """
         self.streamed.focus = {}
         self.streamed.targets = {}
+        self.related_rows = {}
+        self.target_rows = {}
         self.streamed.patients = self.streamed.patients.slice(0, 0)
         self.patients = self.patients.slice(0, 0)
         self.patient_at = np.empty(0, np.int64)
