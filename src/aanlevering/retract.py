@@ -18,6 +18,7 @@ from datetime import date
 
 from aanlevering.actor import current_actor
 from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.deliver.channels import Channel
 from aanlevering.deliver.events import DeliveryStaged, delivery_stream
 from aanlevering.deliver.held import Holdings
 from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
@@ -94,30 +95,9 @@ def _retract(
         )
     version = versions[-1].version + 1
     key = idempotency_key(settings.provider_id, config.id, period.label, version)
-    staging = settings.staging_dir / config.id / period.label / f"v{version}"
-    staging.mkdir(parents=True, exist_ok=True)
-    manifest = Manifest(
-        idempotency_key=key,
-        registration=config.id,
-        registry_holder=config.registry_holder_id,
-        period=period.label,
-        period_start=period.start.isoformat(),
-        period_end=period.end.isoformat(),
-        version=version,
-        dictionary_id=config.dictionary.id,
-        dictionary_version=config.dictionary.version,
-        format=config.delivery.format,
-        normalisation_profile=config.pseudonymisation.profile,
-        pseudonym_types=(),
-        key_versions={},
-        ttp_mode=config.pseudonymisation.ttp_mode,
-        provider_id=settings.provider_id,
-        files=(),
-        record_counts={},
-        kind="retraction",
-        supersedes=target.idempotency_key,
+    manifest = _retraction_manifest(
+        config, settings, period, key=key, version=version, supersedes=target.idempotency_key
     )
-    write_manifest(staging, manifest)
     store.append(
         delivery_stream(config.id, period.label),
         [
@@ -139,7 +119,116 @@ def _retract(
         None,
     )
     log.info("retracting %s (%s)", target.idempotency_key, reason)
-    receipt = send_with_retries(channel, staging, manifest, store)
+    return _send(channel, settings, manifest, ports)
+
+
+def resend_retraction(
+    config: RegistrationConfig,
+    settings: Settings,
+    period: Period,
+    ports: Ports,
+    pending: LedgerEntry,
+) -> Receipt:
+    """Send the period's unreceipted retraction ``pending`` again, under its own key.
+
+    Why: a retraction whose process stopped before the receipt is the
+    period's latest version, unreceipted; the retry of unreceipted versions
+    reran the period's delivery for it, which sent the withdrawn data again
+    as the next version and never the retraction (decision 0590). The same
+    manifest goes again (the receiver dedupes on the key), with the period's
+    run lock held and the receiver asked first, as :func:`retract_period`
+    does. ConfigError when ``pending`` is no longer the period's latest,
+    unreceipted retraction (nothing is sent).
+    """
+    scope = LockScope(settings.provider_id, config.id, period.label)
+    run_id = f"retract-{uuid.uuid4()}"
+    acquire(
+        ports.store,
+        scope,
+        run_id,
+        lease=lease_length(),
+        wait_seconds=lock_wait_seconds(),
+        actor=current_actor(),
+        one_process=True,
+    )
+    outcome = "failed"
+    try:
+        store = ports.store
+        channel = ports.channel_for(config, None)
+        holdings = ask_receiver(channel, settings.provider_id, config.id, period.label, store=store)
+        versions = load_period_ledger(store, config.id, period.label).versions(
+            config.id, period.label
+        )
+        check_not_ahead(store, holdings, versions, provider=settings.provider_id, doing="retracted")
+        latest = versions[-1] if versions else None
+        if (
+            latest is None
+            or latest.idempotency_key != pending.idempotency_key
+            or latest.kind != "retraction"
+            or latest.status == "receipted"
+            or latest.supersedes is None
+        ):
+            raise ConfigError(
+                f"registration {config.id}, period {period.label}: "
+                f"{pending.idempotency_key} is no longer an unreceipted retraction and the "
+                "period's latest version; nothing was sent"
+            )
+        manifest = _retraction_manifest(
+            config,
+            settings,
+            period,
+            key=latest.idempotency_key,
+            version=latest.version,
+            supersedes=latest.supersedes,
+        )
+        log.info("retracting %s again (%s)", latest.supersedes, latest.idempotency_key)
+        receipt = _send(channel, settings, manifest, ports)
+        outcome = "retracted"
+        return receipt
+    finally:
+        release(ports.store, scope, run_id, outcome)
+
+
+def _retraction_manifest(
+    config: RegistrationConfig,
+    settings: Settings,
+    period: Period,
+    *,
+    key: str,
+    version: int,
+    supersedes: str,
+) -> Manifest:
+    """The manifest of a retraction: no data files, the version it withdraws."""
+    return Manifest(
+        idempotency_key=key,
+        registration=config.id,
+        registry_holder=config.registry_holder_id,
+        period=period.label,
+        period_start=period.start.isoformat(),
+        period_end=period.end.isoformat(),
+        version=version,
+        dictionary_id=config.dictionary.id,
+        dictionary_version=config.dictionary.version,
+        format=config.delivery.format,
+        normalisation_profile=config.pseudonymisation.profile,
+        pseudonym_types=(),
+        key_versions={},
+        ttp_mode=config.pseudonymisation.ttp_mode,
+        provider_id=settings.provider_id,
+        files=(),
+        record_counts={},
+        kind="retraction",
+        supersedes=supersedes,
+    )
+
+
+def _send(channel: Channel, settings: Settings, manifest: Manifest, ports: Ports) -> Receipt:
+    """Stage the retraction's manifest, send it until receipted, drop the staging folder."""
+    folder = settings.staging_dir / manifest.registration / manifest.period
+    staging = folder / f"v{manifest.version}"
+    staging.mkdir(parents=True, exist_ok=True)
+    write_manifest(staging, manifest)
+    receipt = send_with_retries(channel, staging, manifest, ports.store)
     shutil.rmtree(staging)
     return receipt
 

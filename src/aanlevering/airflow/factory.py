@@ -207,7 +207,9 @@ export with fewer than half the opt-outs of the last one fails this task
         doc_md="""\
 Resends every delivery the ledger shows as staged or failed without a receipt
 (`DeliveryLedger.unreceipted()`), by rerunning its period: the same content
-gets the same idempotency key, so receivers dedupe it.""",
+gets the same idempotency key, so receivers dedupe it. An unreceipted
+retraction is sent again as the retraction it is, never as the period's data
+(decision 0590).""",
         **common,
     ) as dag:
 

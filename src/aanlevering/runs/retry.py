@@ -3,7 +3,9 @@
 A rerun of the period through :func:`aanlevering.pipeline.run.run_delivery`
 rebuilds the same content, hence the same idempotency key, so the receiver
 dedupes it; if the EHR data changed meanwhile it becomes a new version that
-supersedes the old one. Either way there is one code path.
+supersedes the old one. Either way there is one code path. A period whose
+latest version is an unreceipted retraction gets that retraction again,
+never its data (decision 0590).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class RetryOutcome:
     """What became of one unreceipted delivery (no patient data)."""
 
     idempotency_key: str
-    status: str  # delivered | already-delivered | failed | no-obligation
+    status: str  # delivered | already-delivered | retracted | failed | no-obligation
     detail: str = ""
 
 
@@ -44,6 +46,7 @@ def retry_unreceipted(
     from aanlevering.errors import NoObligation
     from aanlevering.events.factory import open_event_store
     from aanlevering.pipeline.run import RunRequest, run_delivery
+    from aanlevering.retract import resend_retraction
     from aanlevering.runs.ports import open_ports
     from aanlevering.settings import load_settings
 
@@ -74,6 +77,13 @@ def retry_unreceipted(
                     allow_open_period=period.end > today,
                 )
                 with open_ports(settings, store, credentials) as ports:
+                    if current is not None and current.kind == "retraction":
+                        # The retraction goes again, never the data it withdraws (0590).
+                        receipt = resend_retraction(config, settings, period, ports, current)
+                        outcomes.append(
+                            RetryOutcome(entry.idempotency_key, "retracted", receipt.receipt_id)
+                        )
+                        continue
                     result = run_delivery(config, settings, request, ports)
             except NoObligation as refusal:
                 outcomes.append(RetryOutcome(entry.idempotency_key, "no-obligation", str(refusal)))
