@@ -52,7 +52,12 @@ class DeliveryStaged(DomainEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class DeliveryAttemptFailed(DomainEvent):
-    """One attempt to send failed; ``retryable`` says whether it will be tried again."""
+    """One attempt to send failed; ``retryable`` says whether sending again may succeed.
+
+    True for a receiver that was down or answered 5xx, also on a run's last
+    attempt (a later run or the retry DAG sends it again; decision 0591); false
+    when the receiver refused the content, which the ledger shows as rejected.
+    """
 
     event_type: ClassVar[str] = "deliver.DeliveryAttemptFailed"
 

@@ -94,9 +94,9 @@ def send_with_retries(
             _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
             raise
         except RetryableDeliveryError as error:
-            _record_failure(
-                store, stream, manifest, attempt, retryable=attempt < attempts, reason=str(error)
-            )
+            # Retryable on the last attempt too: nothing was refused, and a later run or the
+            # retry DAG sends it again; "rejected" would say the receiver refused it (0591).
+            _record_failure(store, stream, manifest, attempt, retryable=True, reason=str(error))
             if attempt == attempts:
                 raise DeliveryError(
                     f"delivery {key} not receipted after {attempts} attempts: {error}"
