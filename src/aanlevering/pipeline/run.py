@@ -148,6 +148,7 @@ def run_delivery(
             {},
             None,
             run_id=ctx.run_id,
+            accounting=dict(summary.get("accounting") or {}),
             config_changed=bool(summary.get("config_changed")),
         )
     except BaseException:

@@ -299,7 +299,17 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
                 if drift
                 else ""
             ),
-            ctx.summary(receipt_id=plan.same.receipt_id, **common),
+            # What the registry holder receipted, not this extract's counts: records of
+            # patients without any pseudonym were dropped after these (decision 0592).
+            ctx.summary(
+                receipt_id=plan.same.receipt_id,
+                **{
+                    **common,
+                    "records": dict(plan.same.record_counts),
+                    "excluded_optouts": plan.same.excluded_optouts,
+                    "accounting": dict(plan.same.accounting),
+                },
+            ),
         )
     state.save_extract("filtered", filtered, refs)
     state.update(
