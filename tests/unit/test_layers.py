@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "actor",
             "progress",
             "worker_processes",
+            "whole_files",
         ),
     ),
     ("core models", ("catalogue", "events")),

@@ -1,36 +1,11 @@
-"""Write a small file so that a reader only ever sees it whole (temp, fsync, rename).
+"""The registry holder writes its receipts whole: :func:`aanlevering.whole_files.write_whole`.
 
-Why: a receipt is what makes a delivery count. Written in place, it exists under its
-own name while it is being filled: a reader then (the SFTP channel polling its inbox,
-an operator's script) reads half a JSON document, and a crash leaves half a receipt
-that every later commit of the key trips over. Written to a temporary name in the
-same folder, fsynced and renamed over, it appears whole or not at all, also after a
-power cut (decision 0472).
+Kept under this name for the counterparts' imports; the function lives with the
+product, whose outbox writes its receipts the same way (decision 0593).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-from pathlib import Path
+from aanlevering.whole_files import write_whole
 
-
-def write_whole(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` by a rename of a fsynced temporary file beside it."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)  # the rename itself survives a power cut
-    finally:
-        os.close(folder)
-    return path
+__all__ = ["write_whole"]

@@ -30,6 +30,7 @@ from aanlevering.deliver.receipt import (
 )
 from aanlevering.errors import DeliveryError
 from aanlevering.settings import PROVIDER_ID
+from aanlevering.whole_files import write_whole
 
 RECEIPT_NAME = "receipt.json"
 
@@ -93,7 +94,12 @@ def _held_receipt(target: Path, name: str) -> tuple[Receipt, Manifest] | None:
     if not (existing.is_file() and (target / MANIFEST_NAME).is_file()):
         return None
     stored = Manifest.from_json((target / MANIFEST_NAME).read_text(encoding="utf-8"))
-    receipt = Receipt.from_mapping(json.loads(existing.read_text()), name)
+    try:
+        receipt = Receipt.from_mapping(json.loads(existing.read_text(encoding="utf-8")), name)
+    except (ValueError, TypeError, DeliveryError):
+        # Cut short while written (before decision 0593 wrote it whole), or not a receipt
+        # at all: it proves nothing, and the delivery is placed and receipted afresh.
+        return None
     if receipt.manifest_sha256 != stored.provider_sha256() or verify_files(target, stored):
         return None
     return receipt, stored
@@ -211,6 +217,9 @@ class OutboxChannel:
             partial.unlink(missing_ok=True)
             place_file(folder / item.name, partial)
             partial.replace(target / item.name)
+            # A rename onto a link of the same file does nothing: the .part would stay
+            # beside the delivery, for whoever uploads the folder by hand (decision 0593).
+            partial.unlink(missing_ok=True)
         problems = verify_files(target, manifest)
         if problems:
             raise RetryableDeliveryError(f"outbox copy in {target} is incomplete: {problems}")
@@ -225,5 +234,5 @@ class OutboxChannel:
             provider=manifest.provider_id,
             manifest_sha256=manifest.provider_sha256(),
         )
-        (target / RECEIPT_NAME).write_text(receipt.to_json(), encoding="utf-8")
+        write_whole(target / RECEIPT_NAME, receipt.to_json())  # whole or not at all (0593)
         return receipt
