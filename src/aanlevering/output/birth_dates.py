@@ -13,7 +13,7 @@ and a birth date, at least :data:`BLOCKING_SHARE` hold the patient's own birth d
 newborn's operation) are not a mapping error: they are counted in the log, never shown.
 Compared are date and datetime variables, string variables whose whole value is a
 date in a format Dutch exports use (what :func:`normalise_birth_date` reads), and integer
-variables holding the number YYYYMMDD. Nothing here logs or raises a value.
+and decimal variables holding the number YYYYMMDD. Nothing here logs or raises a value.
 """
 
 from __future__ import annotations
@@ -100,11 +100,15 @@ def birth_date_columns(datasets: Mapping[str, ExtractedDataset]) -> list[BirthDa
         compact: pa.Array | None = None
         for variable in dataset.clinical.column_names:
             column = _flat(dataset.clinical.column(variable))
-            if pa.types.is_integer(column.type):
-                # A birth date written as the number YYYYMMDD (19480105).
+            if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+                # A birth date written as the number YYYYMMDD (19480105), in an integer
+                # or a decimal variable (decision 0600).
                 if compact is None:
                     compact = compact_dates(births)
-                same = pc.equal(pc.cast(column, pa.int64()), compact)
+                if pa.types.is_integer(column.type):
+                    same = pc.equal(pc.cast(column, pa.int64()), compact)
+                else:
+                    same = pc.equal(pc.cast(column, pa.float64()), pc.cast(compact, pa.float64()))
             else:
                 values = as_dates(column)
                 if values is None:
@@ -130,8 +134,8 @@ def compact_dates(dates: pa.Array) -> pa.Array:
 
 
 def as_dates(column: pa.Array | pa.ChunkedArray) -> pa.Array | None:
-    """A date, datetime or string column as dates (None for any other type; integers are
-    compared as YYYYMMDD by :func:`birth_date_columns`)."""
+    """A date, datetime or string column as dates (None for any other type; integers and
+    decimals are compared as YYYYMMDD by :func:`birth_date_columns`)."""
     flat = _flat(column)
     if pa.types.is_date32(flat.type):
         return flat

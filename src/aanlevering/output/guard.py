@@ -295,6 +295,22 @@ def postcode_tokens(values: Iterable[str] | pa.Array) -> set[str]:
     return found
 
 
+def without_leading_zeros(tokens: Iterable[str]) -> set[str]:
+    """Patient numbers with leading zeros as a number column writes them (decision 0601).
+
+    ``0069386181`` mapped by mistake onto an integer or decimal variable goes out as
+    ``69386181``: the same patient to anyone holding the EHR, but not the token the
+    guard looked for. Only numbers that stay :data:`MIN_NUMBER` digits long are added.
+    """
+    return {
+        stripped
+        for token in tokens
+        if token.isdigit()
+        and token.startswith("0")
+        and len(stripped := token.lstrip("0")) >= MIN_NUMBER
+    }
+
+
 def run_identifiers(
     datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
 ) -> RunIdentifiers:
@@ -310,15 +326,14 @@ def run_identifiers(
     def tokens(values: pa.Array, shortest: int, letters: bool) -> set[str]:
         return identifier_tokens(values, shortest, letters, vocabulary)
 
+    numbers = tokens(_values(tables, ("mrn", "patient_id")), MIN_NUMBER, letters=False)
     postcodes = postcode_tokens(_values(tables, ("postcode",)))
     family = tokens(_values(tables, ("own_name", "partner_name")), MIN_NAME, letters=True)
     names = frozenset(family - COMMON_WORDS)  # the rest only as a phrase (decision 0411)
     return RunIdentifiers(
         {
             "a BSN": frozenset(bsns),
-            "a patient number": frozenset(
-                tokens(_values(tables, ("mrn", "patient_id")), MIN_NUMBER, letters=False)
-            ),
+            "a patient number": frozenset(numbers | without_leading_zeros(numbers)),
             "a name": names,
             "a postcode": frozenset(postcodes),
         },
