@@ -45,7 +45,9 @@ from aanlevering.extract.csv_layout import (
     CsvLayout,
     describe_delimiter,
     find_malformed,
+    look_alikes,
     record_lines,
+    shown_name,
     sniff_layout,
 )
 from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
@@ -122,16 +124,16 @@ def _check_columns(
     unknown = sorted(present - expected) if not allow_unknown else []
     if not missing and not unknown:
         return
-    hint = ""
+    hint = "".join(f"; {line}" for line in look_alikes(missing, sorted(present - expected)))
     if len(layout.header) == 1 and len(expected) > 1:
-        hint = (
+        hint += (
             f"; the header has a single column when split on "
             f"{describe_delimiter(layout.delimiter)}: is source.csv.delimiter right?"
         )
     raise ExtractError(
         f"{layout.path}: the columns do not match the mapping of dataset {name!r}: "
-        f"missing column(s): {', '.join(missing) or 'none'}; "
-        f"unknown column(s): {', '.join(unknown) or 'none'}"
+        f"missing column(s): {', '.join(map(shown_name, missing)) or 'none'}; "
+        f"unknown column(s): {', '.join(map(shown_name, unknown)) or 'none'}"
         f"{hint} (an export that changed shape must be checked before delivery; "
         "update source.csv.datasets or the EHR export)"
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -228,6 +229,42 @@ def _not_a_header(
     )
 
 
+def _invisible(char: str) -> bool:
+    """A character a terminal does not show: control, format (zero-width, BOM, soft
+    hyphen) and separators other than the plain space."""
+    category = unicodedata.category(char)
+    return category.startswith("C") or (category[0] == "Z" and char != " ")
+
+
+def shown_name(name: str) -> str:
+    """A column name for a message, each invisible character as ``<U+XXXX>`` (0602).
+
+    Without this "missing column(s): BSN; unknown column(s): BSN" named two columns
+    that look the same, one with a zero-width space or a second BOM pasted in.
+    """
+    return "".join(f"<U+{ord(c):04X}>" if _invisible(c) else c for c in name)
+
+
+def look_alikes(missing: list[str], unknown: list[str]) -> list[str]:
+    """For each header name that is a missing mapped name but for invisible characters
+    or case, a line saying which (decision 0602)."""
+    lines: list[str] = []
+    for found in unknown:
+        visible = "".join(c for c in found if not _invisible(c))
+        for wanted in missing:
+            if visible == wanted and visible != found:
+                lines.append(
+                    f"{shown_name(found)} is {wanted} with an invisible character: remove it "
+                    "from the export's header"
+                )
+            elif visible.casefold() == wanted.casefold() and visible != wanted:
+                lines.append(
+                    f"{shown_name(found)} is {wanted} in another case: column names are "
+                    "compared exactly; correct the header or source.csv.datasets"
+                )
+    return lines
+
+
 def _read_header(
     path: Path, encoding: str, delimiter: str, quote: str, expected: frozenset[str]
 ) -> tuple[str, ...]:
@@ -248,7 +285,9 @@ def _read_header(
         raise ExtractError(f"{path}: line 1: the header line is empty")
     duplicates = sorted(name for name, n in Counter(names).items() if n > 1)
     if duplicates:
-        raise ExtractError(f"{path}: line 1: column(s) named twice: {', '.join(duplicates)}")
+        raise ExtractError(
+            f"{path}: line 1: column(s) named twice: {', '.join(map(shown_name, duplicates))}"
+        )
     if "" in names:
         raise ExtractError(
             f"{path}: line 1: column {names.index('') + 1} of the header has no name"
