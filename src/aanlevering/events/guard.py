@@ -41,6 +41,12 @@ def contains_probable_bsn(text: str) -> bool:
     return any(passes_elfproef("".join(match.groups())) for match in _CANDIDATE.finditer(text))
 
 
+def probable_bsns(text: str) -> set[str]:
+    """The nine-digit tokens of ``text`` that pass the eleven-test, as nine digits."""
+    found = ("".join(match.groups()) for match in _CANDIDATE.finditer(text))
+    return {digits for digits in found if passes_elfproef(digits)}
+
+
 def check_no_identifiers(value: Any, where: str) -> None:
     """Raise :class:`EventStoreError` naming the path of the first BSN-like string in ``value``."""
     if isinstance(value, str):

@@ -311,16 +311,23 @@ def without_leading_zeros(tokens: Iterable[str]) -> set[str]:
     }
 
 
+def run_bsns(datasets: Iterable[ExtractedDataset]) -> frozenset[str]:
+    """The run's own BSNs as nine digits (and without a leading zero), as the guard
+    searches for them."""
+    bsns = set()
+    for digits in _elfproef_bsns(_values(list(datasets), ("bsn",))):
+        bsns.add(digits)
+        if digits.startswith("0"):
+            bsns.add(digits[1:])
+    return frozenset(bsns)
+
+
 def run_identifiers(
     datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
 ) -> RunIdentifiers:
     """The identifiers to search the delivery for, from the identity tables of ``datasets``."""
     tables = list(datasets.values())
-    bsns = set()
-    for digits in _elfproef_bsns(_values(tables, ("bsn",))):
-        bsns.add(digits)
-        if digits.startswith("0"):
-            bsns.add(digits[1:])
+    bsns = run_bsns(tables)
     vocabulary = _vocabulary(dictionary)
 
     def tokens(values: pa.Array, shortest: int, letters: bool) -> set[str]:

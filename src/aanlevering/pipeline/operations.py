@@ -460,11 +460,14 @@ def stage_delivery(
     from aanlevering.output.birth_dates import refuse_birth_date_columns
     from aanlevering.output.content import DeliveryInput
     from aanlevering.output.guard import check_delivery
+    from aanlevering.output.probable_bsns import refuse_probable_bsns
     from aanlevering.output.sources import delivered_sources, delivers_records
     from aanlevering.output.writer import write_delivery
 
     # Before anything is written: a birth date column mapped to a variable (exit 2).
     refuse_birth_date_columns(config.id, extracted.datasets)
+    # ... or a number that passes the BSN eleven-test, not the run's own BSN (exit 2).
+    refuse_probable_bsns(config.id, extracted.datasets, config.dictionary)
     secret = checked_local_key(settings, store, "resource-ids.key", "resource-ids")
     context = DeliveryContext.for_registration(
         config,
