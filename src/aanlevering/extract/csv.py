@@ -345,7 +345,10 @@ class DatasetReader:
             variable = self.dataset.variable(self.period_variable)
             dates = cast_text(cleaned[column], variable.type, self.spec)
             assert failures is not None
-            failures.check(cleaned[column], dates, row_refs)
+            births = next(
+                (cleaned[c] for c, f in self.source.identity.items() if f == "birth_date"), None
+            )
+            failures.check(cleaned[column], dates, row_refs, births)
             mask = pc.fill_null(period_mask(dates, self.period), False)
             outside = batch.num_rows - int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
             if outside:

@@ -95,6 +95,32 @@ def looks_like_a_date(text: str) -> bool:
     return _DATE_SHAPED.fullmatch(text) is not None
 
 
+_DATE_PART = re.compile(r"\s*(\d{8})|\s*(\d{1,4})[-./ ](\d{1,2})[-./ ](\d{1,4})")
+
+
+def _day(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of a date written ISO, day-first or as YYYYMMDD, time ignored."""
+    match = _DATE_PART.match(text)
+    if match is None:
+        return None
+    if match.group(1):
+        digits = match.group(1)
+        return int(digits[:4]), int(digits[4:6]), int(digits[6:])
+    first, month, last = match.group(2, 3, 4)
+    if len(first) == 4:
+        return int(first), int(month), int(last)
+    return (int(last), int(month), int(first)) if len(last) == 4 else None
+
+
+def same_birth_date(value: str, birth: str) -> bool:
+    """Whether ``value`` is the birth date ``birth``: the same text, or the same day
+    however either is written (``03/09/1954`` is ``1954-09-03``)."""
+    if value.strip() == birth.strip():
+        return True
+    day = _day(value)
+    return day is not None and day == _day(birth)
+
+
 class PeriodDateFailures:
     """Records whose period date is empty or unparseable, gathered over batches, raised once.
 
@@ -110,8 +136,19 @@ class PeriodDateFailures:
         self.count = 0
         self.listed: list[str] = []
 
-    def check(self, raw: ArrayLike, parsed: ArrayLike, row_refs: ArrayLike) -> None:
-        """Note every record of this batch whose ``parsed`` period date is null."""
+    def check(
+        self,
+        raw: ArrayLike,
+        parsed: ArrayLike,
+        row_refs: ArrayLike,
+        births: ArrayLike | None = None,
+    ) -> None:
+        """Note every record of this batch whose ``parsed`` period date is null.
+
+        ``births``: each record's birth date as exported, when the source has one; a
+        value that is the record's own birth date is never shown (decision 0604): a
+        birth date column mapped as the period date would otherwise be echoed.
+        """
         bad = pc.is_null(parsed)
         count = int(pc.sum(pc.cast(bad, pa.int64())).as_py() or 0)
         if not count:
@@ -123,9 +160,12 @@ class PeriodDateFailures:
         indices = pa.array(pc.indices_nonzero(bad).to_pylist()[:room], pa.int64())
         refs = pc.take(row_refs, indices).to_pylist()
         values = pc.take(raw, indices).to_pylist()
-        for ref, value in zip(refs, values, strict=True):
+        own = pc.take(births, indices).to_pylist() if births is not None else [None] * len(refs)
+        for ref, value, birth in zip(refs, values, own, strict=True):
             if value is None:
                 self.listed.append(f"{ref} (empty)")
+            elif birth is not None and same_birth_date(str(value), str(birth)):
+                self.listed.append(f"{ref} (the record's own birth date, not shown)")
             elif self.printable and looks_like_a_date(str(value)):
                 self.listed.append(f"{ref} ({str(value)[:40]!r})")
             else:
