@@ -164,7 +164,7 @@ class PeriodDateFailures:
         for ref, value, birth in zip(refs, values, own, strict=True):
             if value is None:
                 self.listed.append(f"{ref} (empty)")
-            elif birth is not None and same_birth_date(str(value), str(birth)):
+            elif self.printable and birth is not None and same_birth_date(str(value), str(birth)):
                 self.listed.append(f"{ref} (the record's own birth date, not shown)")
             elif self.printable and looks_like_a_date(str(value)):
                 self.listed.append(f"{ref} ({str(value)[:40]!r})")
