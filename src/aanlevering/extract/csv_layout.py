@@ -65,6 +65,8 @@ class _Scan:
     error_line: int | None
     blank_lines: bool
     quote_bytes: frozenset[int] = frozenset()
+    #: (byte offset, line) of the first NUL byte, which no text export holds (0605).
+    nul_at: tuple[int, int] | None = None
 
 
 def describe_delimiter(delimiter: str) -> str:
@@ -81,6 +83,7 @@ def _scan(path: Path, codec: str, skip: int = 0) -> _Scan:
     last_content = -1
     tail = b""
     quotes: set[int] = set()
+    nul_at: tuple[int, int] | None = None
     with path.open("rb") as handle:
         if skip:
             handle.read(skip)
@@ -107,6 +110,8 @@ def _scan(path: Path, codec: str, skip: int = 0) -> _Scan:
                             position if first_blank is None else min(first_blank, position)
                         )
             quotes.update(q for q in (0x22, 0x27) if q in chunk)
+            if nul_at is None and (nul := chunk.find(b"\x00")) >= 0:
+                nul_at = (consumed + nul, newlines + chunk.count(b"\n", 0, nul) + 1)
             stripped = chunk.rstrip(b"\r\n")
             if stripped:
                 last_content = consumed + len(stripped) - 1
@@ -114,7 +119,7 @@ def _scan(path: Path, codec: str, skip: int = 0) -> _Scan:
             consumed += len(chunk)
             tail = chunk[-2:]
     blank = first_blank is not None and first_blank < last_content
-    return _Scan(None, None, blank, frozenset(quotes))
+    return _Scan(None, None, blank, frozenset(quotes), nul_at)
 
 
 def _detect_encoding(path: Path, configured: str) -> tuple[str, _Scan]:
@@ -310,6 +315,12 @@ def sniff_layout(
         _detect_delimiter(path, actual_encoding, quote) if delimiter == "auto" else delimiter
     )
     header = _read_header(path, actual_encoding, actual_delimiter, quote, expected)
+    if scan.nul_at is not None:
+        offset, line = scan.nul_at
+        raise ExtractError(
+            f"{path}: line {line}: a NUL character (byte 0) at offset {offset}: a text export "
+            "holds none; is the file cut short, overwritten or binary? export it again"
+        )
     return CsvLayout(
         path=path,
         encoding=actual_encoding,
