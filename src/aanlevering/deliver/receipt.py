@@ -46,7 +46,12 @@ class Receipt:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], channel: str) -> Receipt:
-        """Parse a receiver's JSON answer; DeliveryError when fields are missing."""
+        """Parse a receiver's JSON answer; InvalidReceipt when it cannot be proof.
+
+        Counts must be JSON integers (not booleans), non-negative: a receipt
+        saying ``"5"`` or ``true`` does not say the holder counted 5 or 1, and
+        Python would compare ``True == 1`` as equal (decision 0594).
+        """
         try:
             return cls(
                 idempotency_key=str(raw["idempotency_key"]),
@@ -54,15 +59,45 @@ class Receipt:
                 received_at=str(raw["received_at"]),
                 receiver=str(raw["receiver"]),
                 channel=channel,
-                record_counts={
-                    str(k): int(v) for k, v in dict(raw.get("record_counts", {})).items()
-                },
-                duplicate=bool(raw.get("duplicate", False)),
+                record_counts=_counts(raw.get("record_counts", {})),
+                duplicate=_flag(raw.get("duplicate", False)),
                 provider=str(raw.get("provider", "")),
                 manifest_sha256=str(raw.get("manifest_sha256", "")),
             )
         except (KeyError, TypeError, ValueError) as error:
-            raise DeliveryError(f"receiver sent an invalid receipt: {error}") from error
+            raise InvalidReceipt(f"receiver sent an invalid receipt: {error}") from error
+
+
+def _counts(value: object) -> dict[str, int]:
+    """Record counts of a receipt: an object of non-negative JSON integers, else ValueError."""
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"record_counts: expected an object of non-negative integers, got {_kind(value)}"
+        )
+    counts: dict[str, int] = {}
+    for name, count in value.items():
+        if not (isinstance(count, int) and not isinstance(count, bool) and 0 <= count < 2**63):
+            raise ValueError(
+                f"record_counts.{name}: expected a non-negative integer, got {_kind(count)}"
+            )
+        counts[str(name)] = count
+    return counts
+
+
+def _flag(value: object) -> bool:
+    """The duplicate flag: a JSON boolean (``"false"`` is no false), else ValueError."""
+    if not isinstance(value, bool):
+        raise ValueError(f"duplicate: expected true or false, got {_kind(value)}")
+    return value
+
+
+def _kind(value: object) -> str:
+    """What a value is, for messages; never the value itself beyond a number or flag."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool | int | float):
+        return f"{type(value).__name__} {value!r}"
+    return type(value).__name__
 
 
 class RetryableDeliveryError(DeliveryError):
@@ -75,6 +110,14 @@ class RejectedDelivery(DeliveryError):
 
 class ReceiptMismatch(RejectedDelivery):
     """The receipt that came back is not the receipt of what was sent; never success."""
+
+
+class InvalidReceipt(ReceiptMismatch):
+    """The receiver's answer is no receipt (a field missing, a count that is no integer).
+
+    A ReceiptMismatch: the attempt is recorded as failed and the delivery is
+    never recorded as delivered (decision 0594).
+    """
 
 
 class VersionTaken(RejectedDelivery):

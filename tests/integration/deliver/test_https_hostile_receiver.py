@@ -144,3 +144,28 @@ def test_a_commit_answered_200_without_a_receipt_is_not_delivered(
             HttpsChannel(receiver(script), "key"), folder, manifest, store, sleep=lambda _: None
         )
     assert "deliver.DeliveryReceipted" not in _types(store)
+
+
+@pytest.mark.parametrize("spell", [str, lambda n: n == 1])
+def test_a_receipt_with_counts_that_are_no_integers_is_no_proof(
+    receiver: Callable[[Script], str],
+    staged: tuple[Path, Manifest],
+    store: EventStore,
+    spell: Callable[[int], object],
+) -> None:
+    """``"1"`` or ``true`` for a count is not the holder counting 1 (decision 0594)."""
+    folder, manifest = staged
+    assert dict(manifest.record_counts) == {"trauma": 1}  # so true == 1 would have passed
+    body = json.loads(_receipt_of(manifest, manifest_sha256=manifest.provider_sha256()))
+    body["record_counts"] = {k: spell(v) for k, v in manifest.record_counts.items()}
+
+    def script(method: str, path: str) -> tuple[int, bytes]:
+        if method == "GET":
+            return 404, b"{}"
+        return (200, json.dumps(body).encode()) if path.endswith("/commit") else (201, b"{}")
+
+    with pytest.raises(DeliveryError, match=r"record_counts\.trauma"):
+        send_with_retries(
+            HttpsChannel(receiver(script), "key"), folder, manifest, store, sleep=lambda _: None
+        )
+    assert _types(store) == ["deliver.DeliveryAttemptFailed"]  # failed, never receipted
