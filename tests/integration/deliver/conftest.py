@@ -33,6 +33,8 @@ RESPONSE = {
     "resourceType": "QuestionnaireResponse",
     "id": "q-1",
     "status": "completed",
+    # The dataset it is a record of: a response naming none is not countable (decision 0595).
+    "questionnaire": "https://aanlevering.example/fhir/Questionnaire/ltr-trauma|2026.1",
     "subject": {"reference": "Patient/p-1"},
     "item": [{"linkId": "iss", "answer": [{"valueInteger": 9}]}],
 }

@@ -190,6 +190,28 @@ def test_fhir_record_counts_are_the_questionnaire_responses_per_dataset(
     assert "another dictionary or version than the manifest's ltr 2026.1" in answer.text
 
 
+def test_a_questionnaire_response_naming_no_questionnaire_is_refused_as_not_countable(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """Uncountable is refused: before, one such response switched the counts check off (0595)."""
+    manifest = stage(tmp_path / "d")
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "id": "q-1",
+        "status": "completed",
+        "subject": {"reference": "Patient/p-1"},
+    }
+    texts: dict[str, str | bytes] = {
+        "Patient.ndjson": json.dumps(PATIENT) + "\n",
+        "QuestionnaireResponse.ndjson": json.dumps(response) + "\n",
+    }
+    claimed = replace(_restaged(tmp_path / "d", manifest, texts), record_counts={"trauma": 7})
+    answer = _send(registry_holder, tmp_path / "d", claimed)
+    assert answer.status_code == 422, answer.text
+    assert "QuestionnaireResponse.ndjson line 1" in answer.text
+    assert "naming no Questionnaire: its record cannot be counted" in answer.text
+
+
 # --- the registration's terms: approved pseudonym types and dictionary (decision 0435) -------
 
 CATALOGUE = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"

@@ -72,10 +72,10 @@ class _Resources:
     as one in resource 1, and these checks are cheap (decision 0432).
     """
 
-    def __init__(self, manifest: Manifest) -> None:
+    def __init__(self, manifest: Manifest, terms: RegistrationTerms | None = None) -> None:
         self.closure = Closure()
         self.privacy = Pseudonymised(manifest.registration, manifest.pseudonym_types)
-        self.tally = RecordTally(manifest)
+        self.tally = RecordTally(manifest, terms)
         self.validated = 0
 
     def problem(self, resource: object, where: str, full_url: object = None) -> str | None:
@@ -244,7 +244,7 @@ def check_delivery(
     problems = problems or verify_files(folder, manifest)
     if problems:
         return problems
-    resources = _Resources(manifest)
+    resources = _Resources(manifest, terms)
     for item in manifest.files:
         path = folder / item.name
         if item.name.endswith((".ndjson", ".json")):

@@ -12,20 +12,31 @@ are off.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from aanlevering.catalogue.model import CodeFilter
 from aanlevering.deliver.manifest import Manifest
+
+#: Per dataset, the resource type of its records and the codes they carry (``where``).
+RecordResources = Mapping[str, tuple[str, CodeFilter | None]]
 
 
 @dataclass(frozen=True)
 class RegistrationTerms:
-    """One registration's approved pseudonym types and dictionary (datasets -> columns)."""
+    """One registration's approved pseudonym types and dictionary (datasets -> columns).
+
+    ``fhir_content`` and ``record_resources`` say how a FHIR delivery's records
+    travel: as QuestionnaireResponses, or (``resources``, ``both``) as the
+    resources they were read from, one focus resource per record (decision 0595).
+    """
 
     pseudonym_types: frozenset[str]
     dictionary_id: str
     dictionary_version: str
     datasets: Mapping[str, tuple[str, ...]]
+    fhir_content: str = "questionnaire"
+    record_resources: RecordResources = field(default_factory=dict)
 
     def manifest_problems(self, manifest: Manifest) -> list[str]:
         """How the manifest asks for more, or other, than the registration's terms."""
@@ -86,6 +97,13 @@ def load_terms(catalogue_dir: Path) -> dict[str, RegistrationTerms]:
             dictionary_version=config.dictionary.version,
             datasets={
                 dataset.name: dataset.variable_names for dataset in config.dictionary.datasets
+            },
+            fhir_content=config.delivery.fhir_content,
+            record_resources={
+                name: (mapping.resource, mapping.where)
+                for name, mapping in (
+                    config.fhir_source.datasets if config.fhir_source is not None else {}
+                ).items()
             },
         )
         for config in load_catalogue(catalogue_dir)
