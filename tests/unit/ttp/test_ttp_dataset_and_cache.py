@@ -170,3 +170,19 @@ def test_example_config_in_schemas_loads(tmp_path: Path) -> None:
     config = load_config(target)
     assert config.registrations["nkr-borst"].forward_url is not None
     assert config.master_key_file == tmp_path / "keys" / "master.key"
+
+
+@pytest.mark.parametrize(
+    ("document", "records"),
+    [
+        ({"resourceType": "Bundle", "type": "collection", "entry": [{}, {}, {}]}, 3),
+        ({"resourceType": "Bundle", "type": "collection"}, 0),
+        ({"some": "document"}, 1),
+    ],
+)
+def test_a_bundles_records_are_its_entries_as_the_manifest_counts_them(
+    config: TTPConfig, keys: VersionKeys, document: dict[str, object], records: int
+) -> None:
+    """The hospital compares this count with its manifest's per file (decision 0596)."""
+    out = rewrite(config, keys, "Bundle-000001.json", json.dumps(document).encode())
+    assert out.records == records

@@ -224,7 +224,19 @@ def _ndjson(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
 def _json_document(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
     where = replacer.file_name
     value = _json_value(data, where, replacer.registration.id, 0)
-    return _dump(_walk(value, replacer, where, 0)).encode("utf-8"), 1
+    return _dump(_walk(value, replacer, where, 0)).encode("utf-8"), _document_records(value)
+
+
+def _document_records(value: object) -> int:
+    """Records of one JSON document: a FHIR Bundle's entries, else the document itself.
+
+    Why: the manifest and the registry holder count a Bundle file's entries;
+    the hospital compares this count with its manifest's (decision 0596).
+    """
+    if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        entries = value.get("entry", [])
+        return len(entries) if isinstance(entries, list) else 1
+    return 1
 
 
 def _delimiter(text: str) -> str:

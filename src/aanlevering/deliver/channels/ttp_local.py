@@ -25,6 +25,7 @@ from typing import Any
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
+    ReceiptMismatch,
     RejectedDelivery,
     RetryableDeliveryError,
     VersionTaken,
@@ -178,7 +179,7 @@ def upload_local(
     reports = tuple(
         LocalFileReport(
             name=str(item["name"]),
-            records=int(item["records"]),
+            records=_count(item["records"], "records"),
             pseudonyms=MappingProxyType({str(k): int(v) for k, v in item["pseudonyms"].items()}),
         )
         for item in answer.get("files", [])
@@ -235,4 +236,34 @@ class TtpLocalChannel:
                     None,
                 ) from error
             raise RejectedDelivery(f"TTP refused the local upload: {error}") from error
+        problems = count_problems(result.files, manifest)
+        if problems:
+            raise ReceiptMismatch(
+                f"the TTP's answer to local upload {result.request_id} does not count what was "
+                f"sent: {'; '.join(problems)}. The registry holder's receipt is no proof of "
+                "this delivery; it is NOT recorded as delivered (decision 0596)."
+            )
         return verify_receipt(result.receipt, manifest)
+
+
+def count_problems(reports: tuple[LocalFileReport, ...], manifest: Manifest) -> list[str]:
+    """How the TTP's per-file record counts differ from the manifest's (empty: they agree).
+
+    Why: the TTP pseudonymises and forwards the files itself; a file whose
+    records it counts otherwise than the manifest was not forwarded as sent,
+    whatever receipt comes back with it (decision 0596).
+    """
+    sent = {entry.name: entry.records for entry in manifest.files}
+    return [
+        f"{report.name}: the TTP processed {report.records} record(s), the manifest says "
+        f"{sent[report.name]}"
+        for report in reports
+        if report.name in sent and report.records != sent[report.name]
+    ]
+
+
+def _count(value: object, field: str) -> int:
+    """A count of the TTP's answer: a JSON integer, never ``"5"`` or ``true``; else TTPError."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise TTPError(f"TTP answer to a local upload: {field} is not a non-negative integer")
+    return value
