@@ -155,6 +155,9 @@ class OptOutRegister:
 
     def __init__(self, optouts: Iterable[OptOut], rules: OptOutRules | None = None) -> None:
         self.rules = rules or OptOutRules()
+        #: Read from every opt-out event (:meth:`load`), not only some patients' streams:
+        #: what it does not hold is in force for nobody (decision 0610).
+        self.complete = False
         by_patient: dict[str, list[OptOut]] = {}
         for optout in optouts:
             by_patient.setdefault(optout.patient_ref, []).append(optout)
@@ -212,6 +215,7 @@ class OptOutRegister:
     def load(cls, store: EventStore, rules: OptOutRules | None = None) -> OptOutRegister:
         """Project the register from every opt-out event (read by type, not the whole log)."""
         register = cls.from_records(store.read_types(OPTOUT_EVENT_TYPES), rules)
+        register.complete = True
         log.debug("opt-out register: %d patient(s)", len(register))
         return register
 

@@ -51,6 +51,7 @@ from aanlevering.optout.filter import (
 from aanlevering.optout.freshness import require_current_register
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_checked_optout_rules
+from aanlevering.optout.swap_check import check_mrn_not_swapped
 from aanlevering.periods import Period, require_frequency
 from aanlevering.pipeline.source_digest import hash_rows_read_ahead
 from aanlevering.pseudonym.keys import load_checked_keys
@@ -93,11 +94,15 @@ def apply_optouts_to_extract(
     store: EventStore,
     today: date,
     run_id: str,
+    *,
+    columns: Mapping[str, tuple[str, str]] | None = None,
 ) -> tuple[Extract, int, dict[str, pa.Array]]:
     """Remove opted-out patients from every dataset before anything else sees them.
 
     Returns the filtered extract, the number of records removed, and the
     patient references (keyed hashes) of the remaining rows per dataset.
+    First stops (ConfigError) a run whose MRN and patient-number columns look
+    swapped (decision 0610); ``columns`` names them per dataset for that message.
     """
     hasher = PatientRefHasher.from_settings(settings, store)
     known = MrnRefCache()  # for this call only (it holds MRNs; patients recur across datasets)
@@ -116,6 +121,17 @@ def apply_optouts_to_extract(
     # Only this run's patients: their opt-out streams, not the whole log (decision 0250).
     run_refs = pa.chunked_array([refs for refs in refs_of.values() if len(refs)], pa.string())
     register = OptOutRegister.load_for_column(store, run_refs, rules)
+    check_mrn_not_swapped(
+        extract,
+        refs_of,
+        register,
+        store=store,
+        hasher=hasher,
+        known=known,
+        rules=rules,
+        as_of=today,
+        columns=columns,
+    )
     datasets: dict[str, ExtractedDataset] = {}
     refs_by_dataset: dict[str, pa.Array] = {}
     excluded = considered = 0
@@ -139,6 +155,25 @@ def apply_optouts_to_extract(
         run_id=run_id,
     )
     return restricted(replace(extract, datasets=datasets)), excluded, refs_by_dataset
+
+
+def identity_columns(config: RegistrationConfig, source_kind: str) -> dict[str, tuple[str, str]]:
+    """Per dataset, where its ``mrn`` and ``patient_id`` come from, as the config names them.
+
+    Why: the swap check (decision 0610) tells the data engineer which two
+    columns of ``source.csv.datasets`` to compare; for FHIR, which elements.
+    """
+    if source_kind == "fhir":
+        return {
+            name: ("the MRN identifier (source.fhir.mrn_system, or type MR)", "Patient.id")
+            for name in (config.fhir_source.datasets if config.fhir_source else {})
+        }
+    found: dict[str, tuple[str, str]] = {}
+    for name, source in (config.csv_source.datasets if config.csv_source else {}).items():
+        column_of = {field: column for column, field in source.identity.items()}
+        if "mrn" in column_of and "patient_id" in column_of:
+            found[name] = (column_of["mrn"], column_of["patient_id"])
+    return found
 
 
 def check_no_new_optouts(

@@ -232,13 +232,15 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
     from aanlevering.pipeline.operations import (
         apply_optouts_to_extract,
         delivered_patient_refs,
+        identity_columns,
         plan_version,
     )
 
     extracted, _ = state.load_extract("extract")
     store = ctx.ports.store
+    columns = identity_columns(ctx.config, extracted.source_kind)
     filtered, excluded, refs = apply_optouts_to_extract(
-        extracted, ctx.settings, store, ctx.today, ctx.run_id
+        extracted, ctx.settings, store, ctx.today, ctx.run_id, columns=columns
     )
     holdings = _check_receiver(ctx, state)
     plan = plan_version(
