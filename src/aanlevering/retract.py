@@ -14,6 +14,7 @@ import hashlib
 import logging
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import date
 
 from aanlevering.actor import current_actor
@@ -57,10 +58,25 @@ def retract_period(
     retraction is never refused for lack of an obligation: withdrawing data
     is always allowed.
     """
+    return _with_period_lock(
+        settings, config, period, ports, lambda: _retract(config, settings, period, ports, reason)
+    )
+
+
+def _with_period_lock(
+    settings: Settings,
+    config: RegistrationConfig,
+    period: Period,
+    ports: Ports,
+    send: Callable[[], Receipt],
+) -> Receipt:
+    """Run ``send`` with the period's run lock held; its outcome is "retracted" when it returns.
+
+    A delivery run of the period may be staging or sending its next version: a
+    retraction waits for it, never numbering or targeting beside it (decision 0491).
+    """
     scope = LockScope(settings.provider_id, config.id, period.label)
     run_id = f"retract-{uuid.uuid4()}"
-    # A delivery run of the period may be staging or sending its next version: the
-    # retraction waits for it, never numbering or targeting beside it (decision 0491).
     acquire(
         ports.store,
         scope,
@@ -72,11 +88,26 @@ def retract_period(
     )
     outcome = "failed"
     try:
-        receipt = _retract(config, settings, period, ports, reason)
+        receipt = send()
         outcome = "retracted"
         return receipt
     finally:
         release(ports.store, scope, run_id, outcome)
+
+
+def _versions_checked(
+    config: RegistrationConfig, settings: Settings, period: Period, ports: Ports, channel: Channel
+) -> tuple[list[LedgerEntry], Holdings | None]:
+    """The period's versions in the log, after asking the receiver what it holds.
+
+    Raises ReceiverAhead when the receiver holds a version the log does not know
+    (decision 0460): nothing is retracted beside it.
+    """
+    store = ports.store
+    holdings = ask_receiver(channel, settings.provider_id, config.id, period.label, store=store)
+    versions = load_period_ledger(store, config.id, period.label).versions(config.id, period.label)
+    check_not_ahead(store, holdings, versions, provider=settings.provider_id, doing="retracted")
+    return versions, holdings
 
 
 def _retract(
@@ -85,9 +116,7 @@ def _retract(
     """The retraction itself, with the period's run lock held."""
     store = ports.store
     channel = ports.channel_for(config, None)
-    holdings = ask_receiver(channel, settings.provider_id, config.id, period.label, store=store)
-    versions = load_period_ledger(store, config.id, period.label).versions(config.id, period.label)
-    check_not_ahead(store, holdings, versions, provider=settings.provider_id, doing="retracted")
+    versions, holdings = _versions_checked(config, settings, period, ports, channel)
     target = _latest_held(versions, holdings)
     if target is None or target.kind == "retraction":
         raise ConfigError(
@@ -140,53 +169,44 @@ def resend_retraction(
     does. ConfigError when ``pending`` is no longer the period's latest,
     unreceipted retraction (nothing is sent).
     """
-    scope = LockScope(settings.provider_id, config.id, period.label)
-    run_id = f"retract-{uuid.uuid4()}"
-    acquire(
-        ports.store,
-        scope,
-        run_id,
-        lease=lease_length(),
-        wait_seconds=lock_wait_seconds(),
-        actor=current_actor(),
-        one_process=True,
+    return _with_period_lock(
+        settings, config, period, ports, lambda: _resend(config, settings, period, ports, pending)
     )
-    outcome = "failed"
-    try:
-        store = ports.store
-        channel = ports.channel_for(config, None)
-        holdings = ask_receiver(channel, settings.provider_id, config.id, period.label, store=store)
-        versions = load_period_ledger(store, config.id, period.label).versions(
-            config.id, period.label
+
+
+def _resend(
+    config: RegistrationConfig,
+    settings: Settings,
+    period: Period,
+    ports: Ports,
+    pending: LedgerEntry,
+) -> Receipt:
+    """The resend itself, with the period's run lock held."""
+    channel = ports.channel_for(config, None)
+    versions, _ = _versions_checked(config, settings, period, ports, channel)
+    latest = versions[-1] if versions else None
+    if (
+        latest is None
+        or latest.idempotency_key != pending.idempotency_key
+        or latest.kind != "retraction"
+        or latest.status == "receipted"
+        or latest.supersedes is None
+    ):
+        raise ConfigError(
+            f"registration {config.id}, period {period.label}: "
+            f"{pending.idempotency_key} is no longer an unreceipted retraction and the "
+            "period's latest version; nothing was sent"
         )
-        check_not_ahead(store, holdings, versions, provider=settings.provider_id, doing="retracted")
-        latest = versions[-1] if versions else None
-        if (
-            latest is None
-            or latest.idempotency_key != pending.idempotency_key
-            or latest.kind != "retraction"
-            or latest.status == "receipted"
-            or latest.supersedes is None
-        ):
-            raise ConfigError(
-                f"registration {config.id}, period {period.label}: "
-                f"{pending.idempotency_key} is no longer an unreceipted retraction and the "
-                "period's latest version; nothing was sent"
-            )
-        manifest = _retraction_manifest(
-            config,
-            settings,
-            period,
-            key=latest.idempotency_key,
-            version=latest.version,
-            supersedes=latest.supersedes,
-        )
-        log.info("retracting %s again (%s)", latest.supersedes, latest.idempotency_key)
-        receipt = _send(channel, settings, manifest, ports)
-        outcome = "retracted"
-        return receipt
-    finally:
-        release(ports.store, scope, run_id, outcome)
+    manifest = _retraction_manifest(
+        config,
+        settings,
+        period,
+        key=latest.idempotency_key,
+        version=latest.version,
+        supersedes=latest.supersedes,
+    )
+    log.info("retracting %s again (%s)", latest.supersedes, latest.idempotency_key)
+    return _send(channel, settings, manifest, ports)
 
 
 def _retraction_manifest(
