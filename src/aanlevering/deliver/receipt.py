@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from aanlevering.errors import DeliveryError
 
@@ -76,12 +76,20 @@ def _counts(value: object) -> dict[str, int]:
         )
     counts: dict[str, int] = {}
     for name, count in value.items():
-        if not (isinstance(count, int) and not isinstance(count, bool) and 0 <= count < 2**63):
+        if not is_json_count(count):
             raise ValueError(
                 f"record_counts.{name}: expected a non-negative integer, got {_kind(count)}"
             )
         counts[str(name)] = count
     return counts
+
+
+def is_json_count(value: object) -> TypeGuard[int]:
+    """Whether ``value`` is a count as JSON gives it: a non-negative integer, no boolean.
+
+    Receipts and the TTP's answers are proof only when their counts are (decision 0594).
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 def _flag(value: object) -> bool:

@@ -29,6 +29,7 @@ from aanlevering.deliver.receipt import (
     RejectedDelivery,
     RetryableDeliveryError,
     VersionTaken,
+    is_json_count,
     verify_receipt,
 )
 from aanlevering.errors import TTPError
@@ -264,6 +265,6 @@ def count_problems(reports: tuple[LocalFileReport, ...], manifest: Manifest) -> 
 
 def _count(value: object, field: str) -> int:
     """A count of the TTP's answer: a JSON integer, never ``"5"`` or ``true``; else TTPError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if not is_json_count(value):
         raise TTPError(f"TTP answer to a local upload: {field} is not a non-negative integer")
     return value
