@@ -135,3 +135,54 @@ def test_the_ttps_honest_counts_are_a_delivery(
     )
     assert receipt.idempotency_key == manifest.idempotency_key
     assert _types(store, "2026-C0")[-1] == "deliver.DeliveryReceipted"
+
+
+def _pseudonym_count_as_text(answer: dict[str, Any]) -> None:
+    item = answer["files"][0]
+    item["pseudonyms"] = {name: str(count) for name, count in item["pseudonyms"].items()}
+
+
+def _without_batch_id(answer: dict[str, Any]) -> None:
+    del answer["batch_id"]
+
+
+def _one_file_left_out(answer: dict[str, Any]) -> None:
+    answer["files"] = answer["files"][1:]
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (_pseudonym_count_as_text, "pseudonyms"),
+        (_without_batch_id, "batch_id"),
+        (_one_file_left_out, "does not cover every file of the manifest"),
+    ],
+)
+def test_an_answer_of_the_ttp_that_is_no_proof_is_a_recorded_failed_attempt(
+    ttp: TTPSetup,
+    hospital_a: Hospital,
+    tmp_path: Path,
+    store: EventStore,
+    through_proxy: Callable[[Change | None], str],
+    change: Change,
+    said: str,
+) -> None:
+    """A malformed TTP answer (a count as text, a field missing, a file not reported) is
+    no receipt: the attempt is recorded as failed, with what was wrong, and nothing as
+    delivered; before, the error escaped with no attempt in the log (or as a KeyError)."""
+    period = f"2026-M{len(said) % 10}"
+    manifest = stage(tmp_path / "staged", period, hospital_a)
+    client = ttp.client("demo-hospital")
+    client.transport.base_url = through_proxy(change)
+
+    with pytest.raises(ReceiptMismatch) as refused:
+        send_with_retries(
+            TtpLocalChannel(client, "nl-2026.1"),
+            tmp_path / "staged",
+            manifest,
+            store,
+            sleep=lambda _: None,
+        )
+    assert said in str(refused.value)
+    assert "NOT recorded as delivered" in str(refused.value)
+    assert _types(store, period) == ["deliver.DeliveryAttemptFailed"]

@@ -24,6 +24,7 @@ from typing import Any
 
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import (
+    InvalidReceipt,
     Receipt,
     ReceiptMismatch,
     RejectedDelivery,
@@ -38,6 +39,12 @@ from aanlevering.pseudonym.key_check import SourceKeyCheck
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from aanlevering.pseudonym.ttp.guards import check_bsn_allowed, check_run_id
+
+
+class MalformedAnswer(TTPError):
+    """The TTP answered a local upload, but not with what proves it: a field missing, a
+    count that is no JSON integer, a file of the manifest not reported (decision 0597)."""
+
 
 INPUT_SYSTEM = "urn:aanlevering:pseudonym-input:{type}"
 _OUR_SYSTEM = re.compile(
@@ -177,16 +184,31 @@ def upload_local(
         files=files,
         source_key_check=source_key_check,
     )
+    try:
+        return _result(answer, manifest, registration, request_id)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise MalformedAnswer(
+            f"TTP answer to local upload {request_id} ({registration}) is malformed: "
+            f"{type(error).__name__} {error}"
+        ) from error
+
+
+def _result(
+    answer: Mapping[str, Any], manifest: Manifest, registration: str, request_id: str
+) -> LocalUploadResult:
+    """The TTP's answer read strictly: every field present, every count a JSON integer."""
     reports = tuple(
         LocalFileReport(
             name=str(item["name"]),
             records=_count(item["records"], "records"),
-            pseudonyms=MappingProxyType({str(k): int(v) for k, v in item["pseudonyms"].items()}),
+            pseudonyms=MappingProxyType(
+                {str(k): _count(v, f"pseudonyms.{k}") for k, v in item["pseudonyms"].items()}
+            ),
         )
-        for item in answer.get("files", [])
+        for item in answer["files"]
     )
     if sorted(r.name for r in reports) != sorted(e.name for e in manifest.files):
-        raise TTPError(
+        raise MalformedAnswer(
             f"TTP answer to local upload {request_id} ({registration}) does not cover "
             "every file of the manifest"
         )
@@ -194,9 +216,9 @@ def upload_local(
         registration=registration,
         request_id=request_id,
         batch_id=str(answer["batch_id"]),
-        key_version=int(answer["key_version"]),
+        key_version=_count(answer["key_version"], "key_version"),
         files=reports,
-        forward_attempts=int(answer["forward_attempts"]),
+        forward_attempts=_count(answer["forward_attempts"], "forward_attempts"),
         receipt=Receipt.from_mapping(answer["receipt"], "ttp-local"),
     )
 
@@ -237,6 +259,13 @@ class TtpLocalChannel:
                     None,
                 ) from error
             raise RejectedDelivery(f"TTP refused the local upload: {error}") from error
+        except MalformedAnswer as error:
+            # Forwarded or not, an answer that is no proof is a failed attempt, recorded
+            # as such: never delivered, never an attempt missing from the log (0597).
+            raise InvalidReceipt(
+                f"{error}. The registry holder's receipt is no proof of this delivery; it is "
+                "NOT recorded as delivered (decision 0597)."
+            ) from error
         problems = count_problems(result.files, manifest)
         if problems:
             raise ReceiptMismatch(
@@ -264,7 +293,9 @@ def count_problems(reports: tuple[LocalFileReport, ...], manifest: Manifest) -> 
 
 
 def _count(value: object, field: str) -> int:
-    """A count of the TTP's answer: a JSON integer, never ``"5"`` or ``true``; else TTPError."""
+    """A count of the TTP's answer: a JSON integer, never ``"5"`` or ``true``; else MalformedAnswer."""
     if not is_json_count(value):
-        raise TTPError(f"TTP answer to a local upload: {field} is not a non-negative integer")
+        raise MalformedAnswer(
+            f"TTP answer to a local upload: {field} is not a non-negative integer"
+        )
     return value
