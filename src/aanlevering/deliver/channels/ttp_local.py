@@ -293,7 +293,7 @@ def count_problems(reports: tuple[LocalFileReport, ...], manifest: Manifest) -> 
 
 
 def _count(value: object, field: str) -> int:
-    """A count of the TTP's answer: a JSON integer, never ``"5"`` or ``true``; else MalformedAnswer."""
+    """A count of the TTP's answer: a JSON integer, never ``"5"`` or ``true``; else raises."""
     if not is_json_count(value):
         raise MalformedAnswer(
             f"TTP answer to a local upload: {field} is not a non-negative integer"
