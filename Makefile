@@ -41,7 +41,7 @@ check: venv ## Validate every registration config and dictionary
 TEST_WORKERS ?= 2
 
 test: venv system-deps ## Install everything and run the whole test suite (TEST_WORKERS=2 processes)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=30
 
 test-fast: venv ## Unit tests only
 	$(BIN)/python -m pytest tests/unit -q
