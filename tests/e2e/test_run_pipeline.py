@@ -131,8 +131,9 @@ def test_negative_decision_between_validate_and_deliver_stops_the_delivery(world
                 Ports(store=store, ttp=ports.ttp, channel_for=decision_arrives),
             )
         assert not [e for e in world.holder.ledger() if e["registration"] == "ldtr"]
-        entry = load_ledger(store).current("ldtr", "2026-02")
-        assert entry is not None and entry.status == "aborted"
+        # It arrived while the receiver was asked (apply_optouts): the run stopped before
+        # the TTP was offered anyone, so nothing was staged either (decision 0640).
+        assert load_ledger(store).current("ldtr", "2026-02") is None
         # A later run is refused before it extracts anything.
         with pytest.raises(NoObligation):
             run_delivery(

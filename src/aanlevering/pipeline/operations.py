@@ -52,7 +52,7 @@ from aanlevering.optout.freshness import require_current_register
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_checked_optout_rules
 from aanlevering.optout.swap_check import check_mrn_not_swapped
-from aanlevering.periods import Period, require_frequency
+from aanlevering.periods import Period, require_frequency, run_day
 from aanlevering.pipeline.source_digest import hash_rows_read_ahead
 from aanlevering.pseudonym.keys import load_checked_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
@@ -331,19 +331,21 @@ def check_obligation(
 ) -> None:
     """Refuse (NoObligation) a period the register or the calendar does not allow.
 
-    Checked first and again right before sending, so a negative decision
-    that arrives mid-run stops the delivery. A period of another length than
-    the registration's frequency is refused first (ConfigError, decision 0391):
-    it would deliver records of the registration's own periods a second time.
+    Checked first, again before the TTP is offered any patient and before
+    every send attempt, so a negative decision that arrives mid-run stops the
+    delivery. ``today`` is the run's day, which its folder keeps: the stages
+    of an Airflow run may run days later (a cleared task), so the register
+    must also allow delivery on the day the check runs (decision 0640). A
+    period of another length than the registration's frequency is refused
+    first (ConfigError, decision 0391): it would deliver records of the
+    registration's own periods a second time.
     """
     require_frequency(period, config.frequency, config.id)
-    check_may_deliver(
-        config,
-        load_status(store, config.id),
-        today,
-        period,
-        require_closed=not allow_open_period,
-    )
+    status = load_status(store, config.id)
+    check_may_deliver(config, status, today, period, require_closed=not allow_open_period)
+    now = run_day()
+    if now > today:  # the decision in force now, not on the day the run began (0640)
+        check_may_deliver(config, status, now, period, require_closed=False)
 
 
 def plan_version(

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aanlevering.deliver.accounting import Accounting, TypeFailures, check_thresholds
-from aanlevering.errors import AanleveringError, DeliveryError, ValidationBlocked
+from aanlevering.errors import AanleveringError, DeliveryError, NoObligation, ValidationBlocked
 from aanlevering.periods import Period, run_day
 
 if TYPE_CHECKING:
@@ -412,7 +412,8 @@ def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
     from aanlevering.pipeline.operations import pseudonymise_extract
 
     filtered, refs = state.load_extract("filtered")
-    _check_no_new_optouts(ctx, state, refs)  # before the TTP is offered any patient
+    _check_still_allowed(ctx, state)  # before the TTP is offered any patient (0640)
+    _check_no_new_optouts(ctx, state, refs)
     kept, pseudonyms = pseudonymise_extract(
         ctx.config,
         ctx.settings,
@@ -447,6 +448,30 @@ def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
     )
     log.info("run %s: %s", ctx.run_id, accounting.describe())
     return ctx.summary(records=counts, patients=len(pseudonyms), accounting=accounting.as_summary())
+
+
+def _check_still_allowed(ctx: RunContext, state: RunState) -> None:
+    """NoObligation when the register no longer allows delivery (checked as of now); the run ends.
+
+    Like an opt-out that arrived (decision 0640): the lock is released and the
+    run's data removed, since nothing of this run may leave the hospital; a
+    later decision that allows delivery again needs a new run.
+    """
+    from aanlevering.pipeline.operations import check_obligation
+
+    try:
+        check_obligation(
+            ctx.config,
+            ctx.ports.store,
+            ctx.period,
+            ctx.today,
+            allow_open_period=ctx.allow_open_period,
+        )
+    except NoObligation:
+        log.error("run %s: the register no longer allows this delivery; nothing sent", ctx.run_id)
+        _release(ctx, "no-obligation")
+        state.remove()
+        raise
 
 
 def _check_no_new_optouts(ctx: RunContext, state: RunState, refs: dict[str, Any]) -> None:
@@ -670,20 +695,13 @@ def deliver(ctx: RunContext, state: RunState) -> Summary:
     from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
     from aanlevering.deliver.receipt import VersionTaken
     from aanlevering.deliver.service import send_with_retries
-    from aanlevering.pipeline.operations import check_obligation as check
     from aanlevering.pipeline.operations import plan_for_fingerprint
 
     refs = state.load_patient_refs("filtered")
 
     def guard() -> None:
         _renew(ctx)  # LeaseLost when another run took the period over: nothing is sent (0477)
-        check(
-            ctx.config,
-            ctx.ports.store,
-            ctx.period,
-            ctx.today,
-            allow_open_period=ctx.allow_open_period,
-        )
+        _check_still_allowed(ctx, state)
         _check_no_new_optouts(ctx, state, refs)
 
     channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
