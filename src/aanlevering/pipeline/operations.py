@@ -42,6 +42,7 @@ from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.obligation.permission import check_may_deliver
 from aanlevering.obligation.status import load_status
+from aanlevering.optout.bsn_check import check_patient_numbers_are_no_bsns
 from aanlevering.optout.filter import (
     MrnRefCache,
     apply_optouts,
@@ -101,14 +102,22 @@ def apply_optouts_to_extract(
 
     Returns the filtered extract, the number of records removed, and the
     patient references (keyed hashes) of the remaining rows per dataset.
-    First stops (ConfigError) a run whose MRN and patient-number columns look
-    swapped (decision 0610); ``columns`` names them per dataset for that message.
+    First stops (ConfigError) a run whose patient numbers are BSNs (decision
+    0641) or whose MRN and patient-number columns look swapped (decision
+    0610); ``columns`` names them per dataset for that message.
     """
+    numbers = {
+        name: patient_numbers(dataset, extract.source_kind)
+        for name, dataset in extract.datasets.items()
+    }
+    check_patient_numbers_are_no_bsns(  # never a BSN as the MRN (decision 0641)
+        extract.registration_id, extract.period.label, numbers, extract.source_kind
+    )
     hasher = PatientRefHasher.from_settings(settings, store)
     known = MrnRefCache()  # for this call only (it holds MRNs; patients recur across datasets)
     refs_of = {
         name: patient_refs_for_mrns(
-            patient_numbers(dataset, extract.source_kind),
+            numbers[name],
             hasher,
             f"dataset {name}",
             known,
