@@ -11,6 +11,12 @@ call) against the real TTP process, into an outbox.
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -85,3 +91,63 @@ def test_a_negative_decision_stops_runs_begun_before_it_on_the_day_their_tasks_r
                 store, LockScope(world.settings.provider_id, REGISTRATION, period)
             )
             assert holder is not None and holder.run_id == ""
+
+
+def _q1_mrn(world: World) -> str:
+    """The patient number of a patient operated on in 2026-Q1 (in that period's delivery)."""
+    for file in sorted((world.demo / "csv-utf8").glob("dsaa_operaties*.csv")):
+        for row in csv.DictReader(io.StringIO(file.read_text("utf-8-sig")), delimiter=";"):
+            if row["OPERATIEDATUM"][3:10] in {"01-2026", "02-2026", "03-2026"}:
+                return row["PATIENTNUMMER"]
+    raise AssertionError("no operation in 2026-Q1 in the demo export")
+
+
+def test_a_delivery_sent_without_receipt_before_a_negative_decision_is_named_for_deletion(
+    world: World, tmp_path: Path
+) -> None:
+    """The registry holder stored v1, its receipt was lost, then delivery stopped for good (0642).
+
+    No run may repair the version's contents any more (a rerun is refused), yet the
+    registry holder holds the patients: the deletion answer must name it.
+    """
+    key = f"{world.settings.provider_id}.dica-dsaa.2026-Q1.v1"
+    env = {**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    run = [sys.executable, "-m", "aanlevering.cli.main", "run", "--registration", "dica-dsaa"]
+    run += ["--input", str(world.demo / "csv-utf8"), "--period", "2026-Q1"]
+    world.holder.faults(drop_receipt=100)  # stored at the registry holder, no receipt back
+    try:
+        process = subprocess.Popen(
+            run, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "run.log").open("wb")
+        )
+        deadline = time.monotonic() + 120
+        while key not in {e["idempotency_key"] for e in world.holder.ledger()}:
+            assert process.poll() is None, (tmp_path / "run.log").read_text()[-2000:]
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        process.kill()
+        process.wait(timeout=10)
+    finally:
+        world.holder.faults(drop_receipt=0)
+    today = run_day()
+    with world.store() as store:
+        record_decisions(
+            store,
+            [RegisterDecision("dica-dsaa", "rejected", decided_on=today, effective_from=today)],
+        )
+    refused = subprocess.run(run, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert refused.returncode == 3, refused.stderr[-2000:]  # no run repairs anything now
+
+    asked = subprocess.run(
+        [sys.executable, "-m", "aanlevering.cli.main", "optout", "deliveries", "--mrn", "-"],
+        input=_q1_mrn(world) + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert asked.returncode == 0, asked.stderr[-2000:]
+    assert asked.stdout.splitlines() == [
+        "registration\tperiod\tversion\treceipt",
+        "dica-dsaa\t2026-Q1\tv1\tnone: sent, the registry holder may hold it",
+    ]

@@ -209,7 +209,9 @@ def _deliveries(args: argparse.Namespace) -> int:
     if not found:
         print("no recorded delivery contained this patient")
         return 0
-    print("registration\tperiod\tversion")
+    print("registration\tperiod\tversion\treceipt")
     for delivery in found:
-        print(f"{delivery.registration}\t{delivery.period}\tv{delivery.version}")
+        print(
+            f"{delivery.registration}\t{delivery.period}\tv{delivery.version}\t{delivery.receipt}"
+        )
     return 0

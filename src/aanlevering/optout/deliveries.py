@@ -7,9 +7,19 @@ patient references it contained (:func:`record_delivery_contents`);
 :func:`deliveries_containing` searches those records for one reference,
 which the caller computes by hashing the MRN locally (``PatientRefHasher``).
 
-The search reads the ``DeliveryContentsRecorded`` events in log order: one
-pass over the log, which is fine for the occasional deletion request. A
-lookup table can be added as a projection if it ever needs to be fast.
+The contents are recorded when a version is staged, before it is sent, and
+again (idempotently) after its receipt: a version the registry holder stored
+without its receipt reaching the hospital holds the patients too, and after
+a negative decision no later run can repair its contents (decision 0642).
+So the answer says per version whether it was receipted or only sent; a
+version never sent (aborted before any attempt) or refused by the receiver
+is left out.
+
+The search reads the ``DeliveryContentsRecorded`` events in log order, and
+the delivery events by type name and payload (this package sits below
+``deliver``): one pass over the log, which is fine for the occasional
+deletion request. A lookup table can be added as a projection if it ever
+needs to be fast.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from itertools import islice
 from typing import Any
 
 from aanlevering.errors import EventStoreError
+from aanlevering.events.model import RecordedEvent
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.service import append_missing
 from aanlevering.optout.events import (
@@ -31,14 +42,60 @@ from aanlevering.optout.events import (
 )
 from aanlevering.pseudonym.patient_ref import all_patient_refs, is_patient_ref
 
+#: What the answer says of a version sent without a receipt (decision 0642).
+SENT_WITHOUT_RECEIPT = "none: sent, the registry holder may hold it"
+
 
 @dataclass(frozen=True, order=True)
 class DeliveryRef:
-    """One delivered dataset version: what ``optout deliveries`` prints (nothing else)."""
+    """One delivered dataset version: what ``optout deliveries`` prints (nothing else).
+
+    ``receipt``: ``receipted``, or :data:`SENT_WITHOUT_RECEIPT`.
+    """
 
     registration: str
     period: str
     version: int
+    receipt: str = "receipted"
+
+
+@dataclass
+class _Sent:
+    """What the delivery events say of one version (by its idempotency key)."""
+
+    where: tuple[str, str, int]
+    status: str = "staged"  # staged | failed | rejected | aborted | receipted
+    attempts: int = 0
+
+
+def _fold_delivery(record: RecordedEvent, sent: dict[str, _Sent]) -> None:
+    """Fold one ``deliver.*`` event by type name and payload (see the module docstring)."""
+    payload = record.payload
+    kind = record.event_type.removeprefix("deliver.")
+    key = str(payload.get("idempotency_key", ""))
+    if kind == "DeliveryStaged":
+        where = (str(payload["registration"]), str(payload["period"]), int(payload["version"]))
+        sent[key] = _Sent(where)
+        return
+    entry = sent.get(key)
+    if entry is None or entry.status == "receipted":
+        return
+    if kind in {"DeliveryReceipted", "DeliveryVersionTaken"}:
+        entry.status = "receipted"
+    elif kind == "DeliveryAttemptFailed":
+        entry.attempts += 1
+        entry.status = "failed" if payload.get("retryable") else "rejected"
+    elif kind == "DeliveryAborted":
+        entry.status = "aborted"
+
+
+def _receipt(entry: _Sent | None) -> str | None:
+    """How the answer names a version; None when the registry holder cannot hold it."""
+    if entry is None or entry.status == "receipted":
+        return "receipted"  # contents without a staged version: recorded after a receipt
+    if entry.status == "rejected" or (entry.status == "aborted" and not entry.attempts):
+        return None  # refused by the receiver, or never sent
+    return SENT_WITHOUT_RECEIPT
 
 
 def delivery_contents_events(
@@ -98,22 +155,28 @@ def deliveries_containing(store: EventStore, patient_ref: str) -> tuple[Delivery
     """Every delivered dataset version whose recorded contents include ``patient_ref``."""
     if not is_patient_ref(patient_ref):
         raise EventStoreError("deliveries_containing: expected a patient reference (pr_...)")
-    found: set[DeliveryRef] = set()
+    found: set[tuple[str, str, int]] = set()
+    sent: dict[str, _Sent] = {}
     for record in store.read_all():
+        if record.event_type.startswith("deliver."):
+            _fold_delivery(record, sent)
+            continue
         if record.event_type != DeliveryContentsRecorded.event_type:
             continue
         if record.schema_version == DeliveryContentsRecorded.schema_version:
             payload = record.payload  # the stored shape is current: skip decoding every part
             if patient_ref in payload.get("patient_refs", ()):
                 found.add(
-                    DeliveryRef(
-                        str(payload["registration"]),
-                        str(payload["period"]),
-                        int(payload["version"]),
-                    )
+                    (str(payload["registration"]), str(payload["period"]), int(payload["version"]))
                 )
             continue
         event = record.to_event()
         if isinstance(event, DeliveryContentsRecorded) and patient_ref in event.patient_refs:
-            found.add(DeliveryRef(event.registration, event.period, event.version))
-    return tuple(sorted(found))
+            found.add((event.registration, event.period, event.version))
+    by_version = {entry.where: entry for entry in sent.values()}
+    answer = []
+    for where in found:
+        receipt = _receipt(by_version.get(where))
+        if receipt is not None:
+            answer.append(DeliveryRef(*where, receipt=receipt))
+    return tuple(sorted(answer))

@@ -643,10 +643,20 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         **placed,
     )
     from aanlevering.deliver.record_digests import record_delivered_digests
+    from aanlevering.optout.deliveries import record_delivery_contents
+    from aanlevering.pipeline.operations import delivered_patient_refs
 
-    # Before DeliveryStaged: a staged version always has its records' digests (0465).
+    # Before DeliveryStaged: a staged version always has its records' digests (0465) and
+    # its patients (0642): a version sent without a receipt may be held all the same.
     record_delivered_digests(
         ctx.ports.store, ctx.config.id, ctx.period.label, int(values["version"]), digests
+    )
+    record_delivery_contents(
+        ctx.ports.store,
+        ctx.config.id,
+        ctx.period.label,
+        int(values["version"]),
+        delivered_patient_refs(state.load_patient_refs("filtered")),
     )
     out = state.out
     for stale in [p for p in out.iterdir() if p.is_file()] if out.exists() else []:

@@ -102,9 +102,9 @@ def test_ingest_list_and_deliveries_never_show_an_mrn(
     outputs += [out, err]
     assert code == 0
     assert out.splitlines() == [
-        "registration\tperiod\tversion",
-        "ldtr\t2027-01\tv1",
-        "nkr-borst\t2026\tv1",
+        "registration\tperiod\tversion\treceipt",
+        "ldtr\t2027-01\tv1\treceipted",
+        "nkr-borst\t2026\tv1\treceipted",
     ]
     monkeypatch.setattr("sys.stdin", io.StringIO(MRNS[2] + "\n"))
     code, out, err = run(capsys, "optout", "deliveries", "--mrn", "-")

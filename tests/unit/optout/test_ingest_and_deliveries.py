@@ -116,3 +116,55 @@ def test_delivery_contents_are_split_in_parts_and_refuse_identifiers(store, hash
         delivery_contents_events("ldtr", "2027-01", 1, [refs[0], MRNS[0]])
     with pytest.raises(EventStoreError, match="expected a patient reference"):
         deliveries_containing(store, MRNS[0])
+
+
+def test_the_deletion_answer_says_which_versions_were_receipted_or_only_sent(
+    store, hash_mrn
+) -> None:
+    """Contents are recorded when staged (0642): the answer follows what became of each send."""
+    from aanlevering.deliver.events import (
+        DeliveryAborted,
+        DeliveryAttemptFailed,
+        DeliveryReceipted,
+        DeliveryStaged,
+        delivery_stream,
+    )
+    from aanlevering.optout.deliveries import SENT_WITHOUT_RECEIPT
+
+    patient = hash_mrn(MRNS[0])
+    outcomes = {  # version -> what happened after it was staged
+        1: [DeliveryReceipted],
+        2: [],  # staged, then the process died (it may have been sent)
+        3: [True],  # an attempt failed retryably (timeout: maybe stored)
+        4: [False],  # refused by the receiver
+        5: [DeliveryAborted],  # a negative decision before any attempt
+        6: [True, DeliveryAborted],  # aborted after an attempt that may have arrived
+    }
+    stream = delivery_stream("ldtr", "2026-03")
+    for version, after in outcomes.items():
+        record_delivery_contents(store, "ldtr", "2026-03", version, [patient])
+        key = f"h.ldtr.2026-03.v{version}"
+        common = {"registration": "ldtr", "period": "2026-03", "idempotency_key": key}
+        events: list = [DeliveryStaged(**common, version=version, channel="sftp", format="x")]
+        for outcome in after:
+            if outcome is DeliveryReceipted:
+                events.append(
+                    DeliveryReceipted(
+                        **common, version=version, receipt_id="r", receiver="lnaz",
+                        channel="sftp", received_at="2026-04-02T10:00:00+00:00",
+                    )
+                )  # fmt: skip
+            elif outcome is DeliveryAborted:
+                events.append(DeliveryAborted(**common, reason="no obligation"))
+            else:
+                events.append(
+                    DeliveryAttemptFailed(**common, attempt=1, retryable=outcome, reason="x")
+                )
+        store.append(stream, events, None)
+
+    assert deliveries_containing(store, patient) == (
+        DeliveryRef("ldtr", "2026-03", 1, "receipted"),
+        DeliveryRef("ldtr", "2026-03", 2, SENT_WITHOUT_RECEIPT),
+        DeliveryRef("ldtr", "2026-03", 3, SENT_WITHOUT_RECEIPT),
+        DeliveryRef("ldtr", "2026-03", 6, SENT_WITHOUT_RECEIPT),
+    )
