@@ -18,6 +18,7 @@ from aanlevering.events import open_event_store
 from aanlevering.obligation.calendar import StaticLedger, delivery_calendar
 from aanlevering.obligation.decisions import DECISION_KINDS, RegisterDecision
 from aanlevering.obligation.feed import read_feed
+from aanlevering.obligation.freshness import record_feed_read
 from aanlevering.obligation.permission import may_deliver
 from aanlevering.obligation.rules import load_calendar_rules
 from aanlevering.obligation.service import record_decisions
@@ -93,6 +94,7 @@ def _ingest(args: argparse.Namespace) -> int:
         result = record_decisions(
             store, decisions, metadata={"actor": "register ingest", "source": args.source}
         )
+        record_feed_read(store, len(decisions))  # runs ask how current this is (0643)
     print(
         f"{len(decisions)} decision(s) read: {result.appended} recorded, "
         f"{result.already_recorded} already in the log "

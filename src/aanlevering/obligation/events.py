@@ -111,6 +111,23 @@ class InclusionEnded(DomainEvent):
     note: str = ""
 
 
+#: The stream recording each read of the decision feed (decision 0643).
+FEED_READS_STREAM = "register-feed-reads"
+
+
+@dataclass(frozen=True)
+class RegisterFeedRead(DomainEvent):
+    """The decision feed was read whole and recorded: the register is current as of then.
+
+    Not a decision (not in :data:`REGISTER_EVENT_TYPES`); a run asks when the
+    newest one was recorded (decision 0643). Counts only.
+    """
+
+    event_type: ClassVar[str] = "obligation.RegisterFeedRead"
+
+    decisions: int
+
+
 RegisterEvent = (
     RegistrationIncluded | RegistrationRejected | ObjectionFiled | ObjectionDecided | InclusionEnded
 )

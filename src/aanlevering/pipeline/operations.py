@@ -40,6 +40,7 @@ from aanlevering.events.store import EventStore
 from aanlevering.extract.fhir_resources import restricted
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.extract.patient_key import patient_numbers
+from aanlevering.obligation.freshness import require_current_decisions
 from aanlevering.obligation.permission import check_may_deliver
 from aanlevering.obligation.status import load_status
 from aanlevering.optout.bsn_check import check_patient_numbers_are_no_bsns
@@ -350,6 +351,7 @@ def check_obligation(
     registration's own periods a second time.
     """
     require_frequency(period, config.frequency, config.id)
+    require_current_decisions(store, config.id)  # RegisterStale: the feed unread too long (0643)
     status = load_status(store, config.id)
     check_may_deliver(config, status, today, period, require_closed=not allow_open_period)
     now = run_day()

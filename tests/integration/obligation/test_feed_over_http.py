@@ -83,3 +83,48 @@ def test_unreachable_feed_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="cannot fetch"):
         read_feed(f"http://127.0.0.1:{free_port()}/decisions.json")
+
+
+def test_a_run_stops_while_the_feed_was_last_read_too_long_ago(
+    feed_server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event log restored from a backup made before the feed's rejection was read (0643).
+
+    DSAA delivers before any decision (``before_inclusion: deliver``); the feed has
+    rejected it since the backup. Until the feed is read again a run must not go on
+    the log's stale view; after the read, the rejection stops it.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from aanlevering.catalogue import load_catalogue
+    from aanlevering.errors import NoObligation
+    from aanlevering.events.factory import open_event_store
+    from aanlevering.obligation.events import FEED_READS_STREAM, RegisterFeedRead
+    from aanlevering.obligation.freshness import RegisterStale
+    from aanlevering.periods import Period
+    from aanlevering.pipeline.operations import check_obligation
+    from aanlevering.settings import load_settings
+
+    monkeypatch.setenv("AANLEVERING_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("AANLEVERING_EVENT_STORE", raising=False)
+    monkeypatch.delenv("AANLEVERING_REGISTER_MAX_AGE_HOURS", raising=False)
+    url = f"{feed_server.url}/decisions.json"
+    config = load_catalogue(Path(__file__).resolve().parents[3] / "schemas" / "catalogue").get(
+        "dica-dsaa"
+    )
+    period, today = Period.parse("2026-Q3"), date(2026, 11, 22)
+    backup_read = RegisterFeedRead(decisions=0, occurred_at=datetime.now(UTC) - timedelta(days=3))
+    with open_event_store(load_settings().event_store_url) as store:
+        store.append(FEED_READS_STREAM, [backup_read], None)
+        check_obligation(config, store, period, today)  # decisions by hand: nothing required
+        monkeypatch.setenv("AANLEVERING_REGISTER_FEED", url)
+        with pytest.raises(RegisterStale, match="72 hours ago") as stale:
+            check_obligation(config, store, period, today)
+    assert stale.value.exit_code == 2 and "register ingest" in str(stale.value)
+
+    assert main(["register", "ingest", url]) == 0
+    with (
+        open_event_store(load_settings().event_store_url) as store,
+        pytest.raises(NoObligation, match="negative register decision"),
+    ):
+        check_obligation(config, store, period, today)
