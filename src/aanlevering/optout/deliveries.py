@@ -74,7 +74,10 @@ def _fold_delivery(record: RecordedEvent, sent: dict[str, _Sent]) -> None:
     kind = record.event_type.removeprefix("deliver.")
     key = str(payload.get("idempotency_key", ""))
     if kind == "DeliveryStaged":
-        where = (str(payload["registration"]), str(payload["period"]), int(payload["version"]))
+        try:
+            where = (str(payload["registration"]), str(payload["period"]), int(payload["version"]))
+        except (KeyError, TypeError, ValueError):
+            return  # damaged: the version reads as receipted (the safe side); the ledger says so
         sent[key] = _Sent(where)
         return
     entry = sent.get(key)
