@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,10 @@ from aanlevering.obligation.calendar import delivery_calendar
 from aanlevering.obligation.events import REGISTER_EVENT_TYPES
 from aanlevering.obligation.permission import may_deliver
 from aanlevering.obligation.run_outcomes import RELEASED, project_run_outcomes
-from aanlevering.obligation.status import project_statuses
+from aanlevering.obligation.status import RegistrationStatus, project_statuses
 from aanlevering.optout.events import OPTOUT_EVENT_TYPES, OptOutRegistered
 from aanlevering.optout.register import OptOutRegister
+from aanlevering.periods import run_day
 from aanlevering.settings import Settings
 
 PROJECTIONS_FILE = "projections.json"
@@ -109,9 +110,38 @@ def _document(
     return {
         "as_of": on.isoformat(),
         "last_position": last_position,
-        "deliveries": [asdict(entry) for entry in ledger.rows()],
+        "deliveries": [
+            _with_basis(asdict(entry), catalogue, statuses, on) for entry in ledger.rows()
+        ],
         "registrations": registrations,
         "optouts": {"patients": optout_patients},
+    }
+
+
+def _with_basis(
+    row: dict[str, Any], catalogue: Catalogue, statuses: dict[str, RegistrationStatus], on: date
+) -> dict[str, Any]:
+    """The ledger row, with ``without_legal_basis`` when the register did not allow it (0644).
+
+    Why: a negative decision (or the end of a term) can reach the log after a
+    delivery it applies to (a feed ingested late); the registry holder then
+    holds data without a legal basis and only a retraction withdraws it. A
+    receipted delivery whose receipt day (in Amsterdam) the register, as it
+    reads on ``on``, did not allow says why; other rows are unchanged.
+    """
+    received = row.get("received_at")
+    if row.get("status") != "receipted" or row.get("kind") != "delivery" or not received:
+        return row
+    day = run_day(datetime.fromisoformat(str(received)))
+    config = next((c for c in catalogue if c.id == row.get("registration")), None)
+    if config is None or day > on:
+        return row
+    permission = may_deliver(config, statuses.get(config.id), day)
+    if permission.allowed:
+        return row
+    return {
+        **row,
+        "without_legal_basis": f"received {day} without a legal basis: {permission.reason}",
     }
 
 

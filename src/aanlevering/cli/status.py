@@ -85,6 +85,12 @@ def _status(args: argparse.Namespace) -> int:
             from aanlevering.deliver.accounting import Accounting
 
             print(f"      {Accounting.from_summary(entry['accounting']).describe()}")
+        if entry.get("without_legal_basis"):  # decision 0644
+            print(
+                f"      !! {entry['without_legal_basis']}; the registry holder holds it: "
+                f"withdraw it with `aanlevering retract --registration {entry['registration']} "
+                f"--period {entry['period']} --reason ...`"
+            )
     if not deliveries:
         print("  none yet")
     return report_broken(broken)
