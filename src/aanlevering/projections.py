@@ -107,11 +107,17 @@ def _document(
                 for entry in calendar.entries
             ],
         }
+    latest: dict[tuple[str, str], Any] = {}
+    for entry in sorted(ledger.rows(), key=lambda e: e.version):
+        if entry.status == "receipted":
+            latest[(entry.registration, entry.period)] = entry
+    held = {e.idempotency_key for e in latest.values() if e.kind == "delivery"}  # holder keeps
     return {
         "as_of": on.isoformat(),
         "last_position": last_position,
         "deliveries": [
-            _with_basis(asdict(entry), catalogue, statuses, on) for entry in ledger.rows()
+            _with_basis(asdict(entry), catalogue, statuses, on, held=entry.idempotency_key in held)
+            for entry in ledger.rows()
         ],
         "registrations": registrations,
         "optouts": {"patients": optout_patients},
@@ -119,7 +125,12 @@ def _document(
 
 
 def _with_basis(
-    row: dict[str, Any], catalogue: Catalogue, statuses: dict[str, RegistrationStatus], on: date
+    row: dict[str, Any],
+    catalogue: Catalogue,
+    statuses: dict[str, RegistrationStatus],
+    on: date,
+    *,
+    held: bool,
 ) -> dict[str, Any]:
     """The ledger row, with ``without_legal_basis`` when the register did not allow it (0644).
 
@@ -127,10 +138,12 @@ def _with_basis(
     delivery it applies to (a feed ingested late); the registry holder then
     holds data without a legal basis and only a retraction withdraws it. A
     receipted delivery whose receipt day (in Amsterdam) the register, as it
-    reads on ``on``, did not allow says why; other rows are unchanged.
+    reads on ``on``, did not allow says why, when it is what the registry holder
+    keeps of its period (``held``: not retracted nor superseded since); other
+    rows are unchanged.
     """
     received = row.get("received_at")
-    if row.get("status") != "receipted" or row.get("kind") != "delivery" or not received:
+    if not held or not received:
         return row
     day = run_day(datetime.fromisoformat(str(received)))
     config = next((c for c in catalogue if c.id == row.get("registration")), None)

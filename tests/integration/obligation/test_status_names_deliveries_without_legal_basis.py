@@ -24,13 +24,16 @@ from aanlevering.settings import load_settings
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _delivered(store, period: str, received: str) -> None:  # type: ignore[no-untyped-def]
-    key = f"demo-hospital.dica-dsaa.{period}.v1"
-    common = {"registration": "dica-dsaa", "period": period, "version": 1, "idempotency_key": key}
+def _delivered(store, period: str, received: str, version: int = 1, kind: str = "delivery") -> None:  # type: ignore[no-untyped-def]
+    key = f"demo-hospital.dica-dsaa.{period}.v{version}"
+    common = {"registration": "dica-dsaa", "period": period, "version": version}
+    common["idempotency_key"] = key
     store.append(
         delivery_stream("dica-dsaa", period),
         [
-            DeliveryStaged(**common, channel="https", format="csv", provider="demo-hospital"),
+            DeliveryStaged(
+                **common, channel="https", format="csv", provider="demo-hospital", kind=kind
+            ),
             DeliveryReceipted(
                 **common,
                 receipt_id=f"r-{period}",
@@ -57,6 +60,8 @@ def test_status_names_a_delivery_received_after_a_negative_decision_took_effect(
     with open_event_store(load_settings(env).event_store_url) as store:
         _delivered(store, "2026-Q1", "2026-04-02T08:00:00+00:00")  # allowed then
         _delivered(store, "2026-Q2", "2026-07-03T08:00:00+00:00")  # after the decision
+        _delivered(store, "2026-Q3", "2026-07-03T09:00:00+00:00")  # a year-to-date delivery,
+        _delivered(store, "2026-Q3", "2026-07-04T09:00:00+00:00", 2, "retraction")  # withdrawn
         record_decisions(
             store,
             [RegisterDecision("dica-dsaa", "rejected", date(2026, 7, 1), note="ZIN-2026-114")],
@@ -74,3 +79,4 @@ def test_status_names_a_delivery_received_after_a_negative_decision_took_effect(
     flagged = " ".join(lines[q2 + 1 : q2 + 3])
     assert "received 2026-07-03 without a legal basis" in flagged
     assert "negative register decision" in flagged and "aanlevering retract" in flagged
+    assert done.stdout.count("without a legal basis") == 1  # not the withdrawn 2026-Q3
