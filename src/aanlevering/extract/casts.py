@@ -8,6 +8,11 @@ Dates are stricter than ``strptime`` alone: Arrow's ``strptime`` silently
 rolls ``31-02-2026`` over to 3 March and accepts two-digit years for ``%Y``,
 so each format is first matched as a regular expression and the parsed day,
 month, hour and minute are compared with the digits written.
+
+A format with ``%z`` (an export written in UTC or with offsets) gives an
+instant; it is turned into Amsterdam wall time (decision 0650), the clock
+periods are counted in, as the FHIR reader does (decision 0390). The hour and
+minute written are then compared before that conversion.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.extract.model import ARROW_TYPES
+from aanlevering.periods import TIMEZONE
 
 #: Spellings of booleans in Dutch and English EHR exports (compared lower case).
 TRUE_SPELLINGS: tuple[str, ...] = ("ja", "j", "1", "true", "t", "waar", "yes", "y")
@@ -40,7 +46,9 @@ _DIRECTIVES: dict[str, tuple[str, str | None]] = {
     "H": (r"(?P<H>\d{1,2})", "H"),
     "M": (r"(?P<M>\d{2})", "M"),
     "S": (r"\d{2}", None),
+    "z": (r"(?:Z|[+-]\d{2}(?::?\d{2})?)", None),  # only at the end: see _parse_checked
 }
+_OFFSET = _DIRECTIVES["z"][0]
 _CHECKS = {"d": pc.day, "m": pc.month, "H": pc.hour, "M": pc.minute}
 
 
@@ -74,6 +82,8 @@ def format_pattern(fmt: str) -> tuple[str, tuple[str, ...]] | None:
             directive = fmt[i + 1]
             if directive == "%":
                 parts.append("%")
+            elif directive == "z" and i + 2 < len(fmt):
+                return None  # an offset is checked only at the end (see _parse_checked)
             elif directive in _DIRECTIVES:
                 regex, check = _DIRECTIVES[directive]
                 if check is not None:
@@ -110,7 +120,42 @@ def _parse_exact(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.
     return pc.if_else(ok, parsed, _NULL_TIMESTAMP)
 
 
+def _wall_time(stamps: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Amsterdam wall time (naive) of instants parsed with ``%z``; naive values unchanged.
+
+    ``2026-12-31T23:30:00Z`` is 00:30 on 1 January 2027 in Amsterdam: its day
+    and so its period are Amsterdam's, never the UTC calendar day (0650).
+    """
+    if getattr(stamps.type, "tz", None) is None:
+        return stamps
+    zoned = pc.cast(stamps, pa.timestamp("s", tz=TIMEZONE))
+    return pc.cast(pc.local_timestamp(zoned), pa.timestamp("s"))
+
+
 def _parse_one(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:
+    """Naive timestamps (Amsterdam wall time) of ``values`` written as ``fmt``."""
+    return _wall_time(_parse_checked(values, fmt))
+
+
+def _parse_checked(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:
+    """strptime, checked as strictly as the format allows.
+
+    A format ending in ``%z`` parses to a UTC instant, whose day and hour are
+    no longer those written; the check is then made on the text without its
+    offset, against the format without ``%z``.
+    """
+    pattern = format_pattern(fmt)
+    if fmt.endswith("%z") and pattern is not None:
+        matched = pc.match_substring_regex(values, pattern[0])
+        written = pc.if_else(matched, values, _NULL_STRING)
+        local = pc.replace_substring_regex(written, _OFFSET + "$", "")
+        checked = _parse_plain(local, fmt[:-2])
+        parsed = pc.strptime(written, format=fmt, unit="s", error_is_null=True)
+        return pc.if_else(pc.is_valid(checked), parsed, pa.scalar(None, parsed.type))
+    return _parse_plain(values, fmt)
+
+
+def _parse_plain(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:
     """strptime with the strict check only where it can matter, to stay fast.
 
     A day past the month's end rolls over onto day 1-3 of the next month, and
