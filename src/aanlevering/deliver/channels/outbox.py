@@ -13,6 +13,7 @@ its own provider, never by another.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -33,6 +34,8 @@ from aanlevering.settings import PROVIDER_ID
 from aanlevering.whole_files import write_whole
 
 RECEIPT_NAME = "receipt.json"
+
+log = logging.getLogger(__name__)
 
 
 def place_file(source: Path, target: Path) -> None:
@@ -86,6 +89,38 @@ def refuse_links(root: Path, target: Path) -> None:
                 f"the outbox folder {path} is a symbolic link, not a folder of this provider; "
                 "nothing was placed or read there. Remove the link (and find out who placed it)"
             )
+
+
+def clear_leftovers(target: Path, manifest: Manifest) -> list[str]:
+    """Remove what an unreceipted earlier attempt left in ``target``; the names removed.
+
+    Why (decision 0651): a send killed while placing a version leaves files,
+    ``.part`` copies, or a manifest without receipt. The rerun places the
+    version again under the same key, but its files may differ (the content
+    print covers the clinical data, not the delivery format), and whoever
+    uploads the folder by hand takes every file in it. Called only when the
+    folder holds no receipt of its own, so nothing in it was delivered. The
+    manifest goes first: the folder never shows an old manifest beside new
+    files. A folder inside (never made by this channel) is left, with a warning.
+    """
+    removed: list[str] = []
+    keep = {item.name for item in manifest.transferred()}
+    entries = sorted(target.iterdir(), key=lambda p: p.name not in (MANIFEST_NAME, RECEIPT_NAME))
+    for entry in entries:
+        if entry.name in keep:
+            continue  # replaced below by this delivery's own file
+        if entry.is_dir() and not entry.is_symlink():
+            log.warning("outbox %s: folder %s is not part of a delivery; left", target, entry.name)
+            continue
+        entry.unlink(missing_ok=True)
+        removed.append(entry.name)
+    if removed:
+        log.warning(
+            "outbox %s: removed what an earlier unreceipted attempt left: %s",
+            target,
+            ", ".join(removed),
+        )
+    return removed
 
 
 def _held_receipt(target: Path, name: str) -> tuple[Receipt, Manifest] | None:
@@ -212,6 +247,7 @@ class OutboxChannel:
         if legacy is not None:
             return adopt_existing(legacy, manifest)
         target.mkdir(parents=True, exist_ok=True)
+        clear_leftovers(target, manifest)
         for item in manifest.transferred():
             partial = target / f".{item.name}.part"
             partial.unlink(missing_ok=True)
