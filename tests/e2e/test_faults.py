@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -263,3 +264,63 @@ def test_killed_after_any_stage_a_rerun_ends_with_one_delivery_and_its_contents(
     assert [p.name for p in placed.iterdir()] == ["v1"]
     assert contents and {e.parts for e in contents} == {len(contents)}
     assert sum(len(e.patient_refs) for e in contents) > 0
+
+
+_TASKS_THEN_RETRY = """
+import json, shutil, sys
+from datetime import date
+from pathlib import Path
+from aanlevering.errors import ConfigError
+from aanlevering.pipeline.stages import STAGE_NAMES
+from aanlevering.runs.steps import run_stage, start_run
+
+source, period, run_id, last = sys.argv[1:5]
+summary = start_run("ldtr", period, today=date(2026, 11, 22), input_path=Path(source),
+                    run_id=run_id)
+run_dir = summary["run_dir"]
+for name in STAGE_NAMES[1 : STAGE_NAMES.index(last) + 1]:
+    run_stage(name, run_dir, registration_id="ldtr", run_id=run_id)
+shutil.rmtree(run_dir, ignore_errors=True)  # removed by the run itself, or by a purge
+try:  # Airflow retries confirm_receipt: its worker died before the task was recorded done
+    again = run_stage("confirm_receipt", run_dir, registration_id="ldtr", run_id=run_id)
+except ConfigError as error:
+    print(json.dumps({"error": str(error)}))
+else:
+    print(json.dumps(again))
+"""
+
+
+@pytest.mark.parametrize(
+    ("last", "period"), [("confirm_receipt", "2026-09"), ("deliver", "2026-10")]
+)
+def test_a_retried_confirmation_after_its_run_folder_is_gone_says_what_happened(
+    world: World, last: str, period: str
+) -> None:
+    """A confirm_receipt retried after its run ended delivered is done; any other is not (0652).
+
+    The task removes the run folder as its last act; a worker killed right after
+    that gets the task retried, which found no ``run.json`` and failed the DAG
+    run of a delivered period. Its lock's release says the run delivered: the
+    retry says so. A folder gone before the confirmation (purged after
+    ``deliver``) stays an error: a run is never called delivered from a guess.
+    """
+    run_id = f"scheduled__{period}-retried-confirmation"
+    done = subprocess.run(
+        [sys.executable, "-c", _TASKS_THEN_RETRY, str(world.demo / "fhir-bulk" / "ldtr"),
+         period, run_id, last],
+        env=_env(world, AANLEVERING_OUTBOX__LDTR=str(world.home / "outbox-retried")),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.splitlines()[-1])
+    if last == "confirm_receipt":
+        assert answer["registration"] == "ldtr" and answer["period"] == period
+        assert answer["status"] == "delivered" and answer["confirmed_before"] is True
+    else:
+        assert "error" in answer and "run.json" in answer["error"]
+    with world.store() as store:
+        versions = load_ledger(store).versions("ldtr", period)
+    assert [(e.version, e.status) for e in versions] == [(1, "receipted")]

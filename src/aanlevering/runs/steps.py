@@ -39,6 +39,7 @@ from aanlevering.settings import Settings, load_settings
 __all__ = [
     "AlreadyDelivered",
     "check_own_folder",
+    "confirmed_before",
     "release_failed_run",
     "run_stage",
     "start_run",
@@ -122,6 +123,10 @@ def run_stage(
     stage = stage_named(name)
     folder = RunFolder(Path(run_dir))
     if registration_id is not None or run_id is not None:
+        if name == STAGES[-1].name:
+            done = confirmed_before(folder, registration_id, run_id)
+            if done is not None:
+                return done
         check_own_folder(folder, name, registration_id, run_id)
     with _context(folder, credentials) as ctx:
         return _with_folder_path(execute_stage(stage, ctx, folder), folder)
@@ -139,20 +144,45 @@ def check_own_folder(
     state (removed after the receipt, or purged) keeps the error saying so.
     """
     from aanlevering.errors import ConfigError
-    from aanlevering.pipeline.state import run_folder_named
 
-    settings = load_settings()
     refused = ConfigError(
         f"step {stage}: the run folder handed over is not the run folder of this run "
         f"(registration {registration_id or '?'}, run {run_id or '?'}); refusing to work on it "
         "(was the task's XCom edited? clear the whole run to start it afresh)"
     )
+    place = _folder_place(folder, registration_id, run_id)
+    if place is None:
+        raise refused
+    registration, period, run = place
+    values = folder.values()
+    if run_id is not None and own_run_name(run_id, values) != run:
+        raise refused
+    if (values.get("registration"), values.get("period"), values.get("run_id")) != (
+        registration,
+        period,
+        run,
+    ):
+        raise refused
+
+
+def _folder_place(
+    folder: RunFolder, registration_id: str | None, run_id: str | None
+) -> tuple[str, str, str] | None:
+    """(registration, period, run name) when ``folder`` is exactly this run's folder path.
+
+    The path alone: exactly ``run_folder_path`` of this home's staging folder,
+    provider, registration, a period and one of ``run_id``'s names. None otherwise.
+    """
+    from aanlevering.errors import ConfigError
+    from aanlevering.pipeline.state import run_folder_named
+
+    settings = load_settings()
     path = folder.path.resolve()
     registration = registration_id if registration_id is not None else path.parent.parent.name
     try:
         period = Period.parse(path.parent.name).label
     except ConfigError:
-        raise refused from None
+        return None
     staging, provider = settings.staging_dir, settings.provider_id
     names = [path.name.removeprefix("run-")] if run_id is None else run_names(run_id)
     run = next(
@@ -164,16 +194,59 @@ def check_own_folder(
         None,
     )
     if path.parent.name != period or run is None:
-        raise refused
-    values = folder.values()
-    if run_id is not None and own_run_name(run_id, values) != run:
-        raise refused
-    if (values.get("registration"), values.get("period"), values.get("run_id")) != (
+        return None
+    return registration, period, run
+
+
+def confirmed_before(
+    folder: RunFolder, registration_id: str | None, run_id: str | None
+) -> Summary | None:
+    """The summary of a confirmation this run already made, when its folder is gone (0652).
+
+    Why: ``confirm_receipt`` removes the run folder as its last act; a worker
+    killed right after that gets the task retried, which found no state and
+    failed the scheduled run of a delivered period. The event log says what
+    happened: the run released its period with the outcome ``delivered`` only
+    after the ledger held its receipt of the run's content. None (the usual
+    checks and errors follow) when the folder still has its state, is not this
+    run's own, or the run's last lock fact is not that release (a DAG run
+    cleared after it delivered took the lock again).
+    """
+    from aanlevering.events.factory import open_event_store
+    from aanlevering.pipeline.events import RunLockReleased, RunLockTaken, run_lock_stream
+    from aanlevering.pipeline.state import STATE_FILE
+
+    if (folder.path / STATE_FILE).exists():
+        return None
+    place = _folder_place(folder, registration_id, run_id)
+    if place is None:
+        return None
+    registration, period, run = place
+    settings = load_settings()
+    with open_event_store(settings.event_store_url) as store:
+        records = store.read_stream(run_lock_stream(settings.provider_id, registration, period))
+        own = [
+            event
+            for event in (record.to_event() for record in records)
+            if isinstance(event, RunLockTaken | RunLockReleased) and event.run_id == run
+        ]
+    # The run's last lock fact: a DAG run cleared after it delivered takes the lock again.
+    last = own[-1] if own else None
+    if not (isinstance(last, RunLockReleased) and last.outcome == "delivered"):
+        return None
+    log.info(
+        "run %s: %s %s was delivered and confirmed before this attempt (its folder is removed)",
+        run,
         registration,
         period,
-        run,
-    ):
-        raise refused
+    )
+    return {
+        "run_dir": str(folder.path),
+        "registration": registration,
+        "period": period,
+        "status": "delivered",
+        "confirmed_before": True,
+    }
 
 
 def run_names(run_id: str) -> list[str]:
