@@ -74,7 +74,11 @@ validate task; its log names the validation report.
 backfill runs of a paused DAG never start):
 
     airflow dags unpause {dag_id}
-    airflow backfill create --dag-id {dag_id} --from-date 2026-01-01 --to-date <today>
+    airflow backfill create --dag-id {dag_id} --from-date 2026-01-01T00:00+01:00 --to-date <today>
+
+Keep the `+01:00`: a date without an offset is read in Airflow's default time
+zone (UTC), and the first period starts at midnight in Amsterdam, 23:00 UTC
+the day before, so `--from-date 2026-01-01` silently leaves it out (decision 0653).
 
 or the *Backfill* form of the trigger button, or `POST /api/v2/backfills`.
 Periods before 2026 produce no delivery (skipped).
