@@ -5,7 +5,8 @@ tolerated, other times are not), Dutch ``31-01-1980`` / ``31/01/1980`` /
 ``31.01.1980`` (day and month may have one digit) and compact ``19800131``
 (also as an integer). Slash dates are read day first, as Dutch sources write
 them. Incomplete dates (BRP "00-00-1980", FHIR "1980-01"), impossible dates,
-dates before 1890 and dates in the future are errors: a guessed birth date
+dates before 1890 and dates in the future (after today in Amsterdam, whatever
+the machine's clock zone, decision 0654) are errors: a guessed birth date
 would link the wrong people.
 """
 
@@ -15,6 +16,7 @@ import re
 from datetime import date, datetime, time
 from functools import lru_cache
 
+from aanlevering.periods import run_day
 from aanlevering.pseudonym.normalise.failures import (
     DATE_FORMAT,
     DATE_FUTURE,
@@ -48,7 +50,8 @@ def _check(year: int, month: int, day: int) -> str:
 def _check_range(parsed: date) -> str:
     if parsed.year < EARLIEST_YEAR:
         raise FieldInvalid(DATE_TOO_EARLY) from None
-    if parsed > date.today():
+    # Amsterdam's day, not the machine's (0654): at 00:30 in Amsterdam a UTC clock says yesterday.
+    if parsed > run_day():
         raise FieldInvalid(DATE_FUTURE) from None
     return f"{parsed.year:04d}{parsed.month:02d}{parsed.day:02d}"
 
