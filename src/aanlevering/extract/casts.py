@@ -129,7 +129,18 @@ def _wall_time(stamps: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray
     if getattr(stamps.type, "tz", None) is None:
         return stamps
     zoned = pc.cast(stamps, pa.timestamp("s", tz=TIMEZONE))
-    return pc.cast(pc.local_timestamp(zoned), pa.timestamp("s"))
+    local = pc.cast(pc.local_timestamp(zoned), pa.timestamp("s"))
+    utc = pc.cast(stamps, pa.timestamp("s"))  # the UTC wall time, offset dropped
+    # A sentinel such as 9999-12-31T23:59:59Z is in year 10000 in Amsterdam, off
+    # Python's calendar: it keeps its UTC day; a value off the calendar either way is none.
+    wall = pc.if_else(_on_calendar(local), local, utc)
+    return pc.if_else(_on_calendar(wall), wall, _NULL_TIMESTAMP)
+
+
+def _on_calendar(stamps: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """True where a naive timestamp's year is 1..9999 (what Python's dates can hold)."""
+    years = pc.year(stamps)
+    return pc.fill_null(pc.and_(pc.greater_equal(years, 1), pc.less_equal(years, 9999)), False)
 
 
 def _parse_one(values: pa.Array | pa.ChunkedArray, fmt: str) -> pa.Array | pa.ChunkedArray:

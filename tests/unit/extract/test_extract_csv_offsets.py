@@ -68,6 +68,14 @@ def test_offsets_and_local_times_in_one_column_are_one_naive_column() -> None:
     ]
 
 
+def test_a_far_future_sentinel_in_utc_keeps_its_day_on_pythons_calendar() -> None:
+    """9999-12-31T23:59:59Z is in year 10000 in Amsterdam: it stays 9999-12-31."""
+    assert _cast(["9999-12-31T23:59:59Z"], "date") == [date(9999, 12, 31)]
+    assert _cast(["9999-12-31T23:59:59Z"], "datetime") == [datetime(9999, 12, 31, 23, 59, 59)]
+    # Year 0 in UTC and in Amsterdam's local mean time of year 1: no date, never a crash.
+    assert _cast(["0001-01-01T00:10:00+01:00"], "date") == [None]
+
+
 def test_an_impossible_day_or_short_year_with_an_offset_is_no_date() -> None:
     """Arrow's strptime rolls 31 February over to 3 March; with ``%z`` it must not."""
     assert _cast(["2026-02-31T10:00:00Z", "26-02-03T10:00:00+01:00"], "date") == [None, None]
