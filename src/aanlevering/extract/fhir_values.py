@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from aanlevering.periods import TIMEZONE
@@ -138,7 +138,15 @@ def _datetime(value: object) -> Converted:
         except ValueError:
             return None, False
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(_ZONE)
+            try:
+                parsed = parsed.astimezone(_ZONE)
+            except OverflowError:
+                # 9999-12-31T23:59:59Z (an "open end") is in year 10000 in Amsterdam,
+                # off Python's calendar: it keeps its UTC day; off it either way, none (0655).
+                try:
+                    parsed = parsed.astimezone(UTC)
+                except OverflowError:
+                    return None, False
         return parsed.replace(tzinfo=None, microsecond=0), True
     return None, False
 

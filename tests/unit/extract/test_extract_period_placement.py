@@ -114,3 +114,31 @@ def test_a_date_with_a_broken_time_is_no_usable_period_date(
 )
 def test_a_datetime_is_kept_as_amsterdam_wall_time(value: str, expected: datetime) -> None:
     assert convert(value, "datetime") == (expected, True)
+
+
+@pytest.mark.parametrize(
+    ("value", "type_name", "expected"),
+    [
+        ("9999-12-31T23:59:59Z", "date", date(9999, 12, 31)),
+        ("9999-12-31T23:59:59Z", "datetime", datetime(9999, 12, 31, 23, 59, 59)),
+        ("9999-12-31T23:30:00+00:00", "date", date(9999, 12, 31)),
+        ("0001-01-01T00:10:00+01:00", "date", None),
+    ],
+)
+def test_a_sentinel_at_the_calendars_edge_keeps_its_day_or_is_none(
+    value: str, type_name: str, expected: object
+) -> None:
+    """A far-future "open end" in UTC is in year 10000 in Amsterdam: never a crash (0655)."""
+    assert convert(value, type_name) == (expected, expected is not None)
+
+
+def test_a_far_future_sentinel_is_placed_after_the_period(
+    tmp_path: Path, dsaa: RegistrationConfig
+) -> None:
+    folder = _export(tmp_path, "9999-12-31T23:59:59Z")
+    plan = _Plan.of(dsaa, None)
+    for reader in (plan.stored, plan.streamed):
+        extract = reader(folder, Period.parse("2026-Q1"))
+        ids = [r["operatie_id"] for r in extract.datasets["operatie"].clinical.to_pylist()]
+        assert "proc-1" not in ids
+        assert extract.rows_outside_period > extract.rows_before_period
