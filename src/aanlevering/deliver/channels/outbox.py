@@ -12,6 +12,7 @@ its own provider, never by another.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -121,6 +122,27 @@ def clear_leftovers(target: Path, manifest: Manifest) -> list[str]:
             ", ".join(removed),
         )
     return removed
+
+
+def abandon(target: Path) -> None:
+    """Remove what a failed placement put in ``target`` (no receipt there), best effort.
+
+    Why: data files without a manifest, or a manifest without a receipt, look
+    like a delivery to whoever uploads the folder by hand (decision 0656).
+    """
+    try:
+        entries = list(target.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir() and not entry.is_symlink():
+            continue
+        try:
+            entry.unlink()
+        except OSError:
+            log.warning("outbox %s: could not remove %s after a failed placement", target, entry)
+    with contextlib.suppress(OSError):  # not empty (a folder someone put there), or gone
+        target.rmdir()
 
 
 def _held_receipt(target: Path, name: str) -> tuple[Receipt, Manifest] | None:
@@ -246,6 +268,23 @@ class OutboxChannel:
         legacy = _legacy_receipt(self.root, manifest, self.name)
         if legacy is not None:
             return adopt_existing(legacy, manifest)
+        try:
+            self._place(folder, target, manifest)
+        except OSError as error:
+            # A full or read-only disk is no bug and refuses nothing: a later run places it
+            # again. Nothing half-placed stays for whoever uploads by hand (decision 0656).
+            abandon(target)
+            raise RetryableDeliveryError(
+                f"the outbox folder {target} could not be written "
+                f"({error.strerror or error}); nothing of {manifest.idempotency_key} was "
+                "left there. Free space or make the folder writable; it is placed again by "
+                "the next run (or the retry of unreceipted deliveries)"
+            ) from error
+        return self._receipt(target, manifest)
+
+    @staticmethod
+    def _place(folder: Path, target: Path, manifest: Manifest) -> None:
+        """The data files and reports, checked, then the manifest."""
         target.mkdir(parents=True, exist_ok=True)
         clear_leftovers(target, manifest)
         for item in manifest.transferred():
@@ -260,6 +299,9 @@ class OutboxChannel:
         if problems:
             raise RetryableDeliveryError(f"outbox copy in {target} is incomplete: {problems}")
         write_manifest(target, manifest)
+
+    def _receipt(self, target: Path, manifest: Manifest) -> Receipt:
+        """The outbox's own receipt, written whole beside the manifest."""
         receipt = Receipt(
             idempotency_key=manifest.idempotency_key,
             receipt_id=f"outbox-{uuid.uuid4()}",
@@ -270,5 +312,14 @@ class OutboxChannel:
             provider=manifest.provider_id,
             manifest_sha256=manifest.provider_sha256(),
         )
-        write_whole(target / RECEIPT_NAME, receipt.to_json())  # whole or not at all (0593)
+        try:
+            write_whole(target / RECEIPT_NAME, receipt.to_json())  # whole or not at all (0593)
+        except OSError as error:
+            abandon(target)
+            raise RetryableDeliveryError(
+                f"the outbox folder {target} could not be written "
+                f"({error.strerror or error}); nothing of {manifest.idempotency_key} was "
+                "left there. Free space or make the folder writable; it is placed again by "
+                "the next run (or the retry of unreceipted deliveries)"
+            ) from error
         return receipt
