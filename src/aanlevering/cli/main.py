@@ -3,9 +3,10 @@
 Each command group lives in its own module under :mod:`aanlevering.cli` and
 exposes ``register(subparsers)``; this module only assembles them and maps the
 product's exceptions to exit codes (0 ok, 1 validation blocked, 2 unusable
-input or config, 3 no delivery obligation or nothing to deliver, 4 internal
-error). An exception the product did not raise on purpose is a bug, never a
-verdict on the input: it exits 4 with one line on stderr, and its traceback
+input or config, also a disk or folder too full or read-only to write to, 3
+no delivery obligation or nothing to deliver, 4 internal error). An exception
+the product did not raise on purpose is a bug, never a verdict on the input:
+it exits 4 with one line on stderr, and its traceback
 goes to the log file only (``$AANLEVERING_HOME/logs/aanlevering.log``), so it
 is never mistaken for a blocked validation (exit 1, Python's own code for an
 uncaught exception).
@@ -14,6 +15,7 @@ uncaught exception).
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -45,6 +47,10 @@ log = logging.getLogger("aanlevering")
 
 #: Exit code of an unexpected exception (a bug): distinct from every product outcome.
 INTERNAL_ERROR = 4
+#: A file that could not be written for want of room (disk full, quota, read-only, too
+#: large) is no bug: the environment is unusable, exit 2 with what to fix (decision 0657).
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
+NO_ROOM_EXIT = 2
 
 
 def command_name(module_name: str) -> str:
@@ -90,15 +96,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AanleveringError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except Exception as error:  # the last line of defence, see the module docstring
-        where = _log_internal_error(args.command, error)
+    except OSError as error:
+        if error.errno not in NO_ROOM:
+            return _internal_error(args.command, error)
+        where = f" ({error.filename})" if error.filename else ""
         print(
-            f"internal error: {type(error).__name__} in `aanlevering {args.command}` "
-            f"(a bug, not a problem with your input or configuration); "
-            f"the traceback is in {where}",
+            f"error: `aanlevering {args.command}` could not write a file{where}: "
+            f"{error.strerror}. The disk or folder (AANLEVERING_HOME, the outbox or --out) is "
+            "full or read-only: free space or make it writable, then run the command again",
             file=sys.stderr,
         )
-        return INTERNAL_ERROR
+        return NO_ROOM_EXIT
+    except Exception as error:  # the last line of defence, see the module docstring
+        return _internal_error(args.command, error)
+
+
+def _internal_error(command: str, error: Exception) -> int:
+    """Exit 4: one line on stderr, the traceback in the log file only."""
+    where = _log_internal_error(command, error)
+    print(
+        f"internal error: {type(error).__name__} in `aanlevering {command}` "
+        f"(a bug, not a problem with your input or configuration); "
+        f"the traceback is in {where}",
+        file=sys.stderr,
+    )
+    return INTERNAL_ERROR
 
 
 def _log_internal_error(command: str, error: BaseException) -> str:
