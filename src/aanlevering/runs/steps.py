@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue.loader import load_registration
+from aanlevering.errors import AanleveringError
 from aanlevering.periods import Period, run_day
 from aanlevering.pipeline.stages import (
     STAGES,
@@ -152,6 +153,13 @@ def check_own_folder(
     )
     place = _folder_place(folder, registration_id, run_id)
     if place is None:
+        if _under_another_home(folder, registration_id, run_id):
+            raise ConfigError(
+                f"step {stage}: the run folder handed over is this run's by its name, but not "
+                f"under this home's staging folder {load_settings().staging_dir}: was "
+                "AANLEVERING_HOME moved or changed since the run began? Its state names the "
+                "old paths; clear the whole run to start it afresh under this home (0658)"
+            )
         raise refused
     registration, period, run = place
     values = folder.values()
@@ -196,6 +204,31 @@ def _folder_place(
     if path.parent.name != period or run is None:
         return None
     return registration, period, run
+
+
+def _under_another_home(folder: RunFolder, registration_id: str | None, run_id: str | None) -> bool:
+    """Whether ``folder`` ends like this run's own folder, under another staging root (0658).
+
+    Why: a home moved or renamed between two tasks hands the next task the old
+    path; "was the XCom edited?" sent the engineer looking for an intruder.
+    """
+    if registration_id is None or run_id is None:
+        return False
+    parts = folder.path.parts
+    if len(parts) < 5 or parts[-3] != registration_id:
+        return False
+    try:
+        period = Period.parse(parts[-2]).label
+    except AanleveringError:
+        return False
+    settings = load_settings()
+    from aanlevering.pipeline.state import run_folder_named
+
+    own = {
+        run_folder_named(Path("/"), settings.provider_id, registration_id, period, name).parts[1:]
+        for name in run_names(run_id)
+    }
+    return tuple(parts[-4:]) in own and period == parts[-2]
 
 
 def confirmed_before(
