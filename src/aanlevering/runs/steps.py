@@ -155,10 +155,11 @@ def check_own_folder(
     if place is None:
         if _under_another_home(folder, registration_id, run_id):
             raise ConfigError(
-                f"step {stage}: the run folder handed over is this run's by its name, but not "
-                f"under this home's staging folder {load_settings().staging_dir}: was "
-                "AANLEVERING_HOME moved or changed since the run began? Its state names the "
-                "old paths; clear the whole run to start it afresh under this home (0658)"
+                f"step {stage}: the run folder handed over is not the run folder of this run: "
+                "it is named like it, but not under this home's staging folder "
+                f"{load_settings().staging_dir}; refusing to work on it. Was AANLEVERING_HOME "
+                "moved or changed since the run began (its state names the old paths), or the "
+                "task's XCom edited? Clear the whole run to start it afresh (decision 0658)"
             )
         raise refused
     registration, period, run = place

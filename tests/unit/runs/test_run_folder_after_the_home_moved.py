@@ -3,7 +3,8 @@
 The next task of a DAG run gets the folder path the previous task returned.
 When the home was moved or renamed in between, that path is this run's own by
 its name, under a staging folder that is no longer this home's: the task is
-refused as before, but no longer asks whether the XCom was edited.
+refused as before, and now also asks whether the home moved, naming this
+home's staging folder (a planted folder looks the same, so the XCom stays asked).
 """
 
 from __future__ import annotations
@@ -51,12 +52,13 @@ def test_the_old_path_after_a_move_names_the_home_not_an_edited_xcom(
     with pytest.raises(ConfigError) as moved:
         check_own_folder(RunFolder(old_path), "extract", "dica-dsaa", RUN_ID)
     assert "AANLEVERING_HOME moved" in str(moved.value)
-    assert str(new_home / "staging") in str(moved.value) and "XCom" not in str(moved.value)
+    assert str(new_home / "staging") in str(moved.value) and str(old_path) not in str(moved.value)
 
-    # Another registration's folder is still an edited XCom, under any home.
+    # Another registration's folder is only an edited XCom, under any home.
     other = _started(new_home, "ldtr")
-    with pytest.raises(ConfigError, match="XCom edited"):
+    with pytest.raises(ConfigError, match="XCom edited") as edited:
         check_own_folder(RunFolder(other), "extract", "dica-dsaa", RUN_ID)
+    assert "AANLEVERING_HOME" not in str(edited.value)
     # And the moved folder itself, handed over by its new path, is this run's own.
     moved_path = new_home / old_path.relative_to(old_home)
     check_own_folder(RunFolder(moved_path), "extract", "dica-dsaa", RUN_ID)
