@@ -3,7 +3,8 @@
 A receipted delivery's staging folder is removed right away by the run.
 Folders left by runs that failed or were stopped are kept for inspection and
 retry, at most ``AANLEVERING_STAGING_RETENTION_DAYS`` days (default 7), then
-:func:`purge_staging` removes them and records that it did.
+:func:`purge_staging` removes them and records that it did; never the folder of
+a run that still holds its period's lock (decision 0659).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import shutil
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 from aanlevering.deliver.events import StagingPurged, delivery_stream
 from aanlevering.events.store import EventStore
@@ -55,6 +58,9 @@ def purge_staging(
     for folder in sorted(candidates):
         if not folder.is_dir() or folder.stat().st_mtime > cutoff:
             continue
+        if folder.name.startswith("run-") and _still_running(store, folder):
+            log.info("staging %s: its run still holds the period; not purged", folder)
+            continue
         registration, period = folder.parent.parent.name, folder.parent.name
         files = sum(1 for p in folder.rglob("*") if p.is_file())
         shutil.rmtree(folder)
@@ -77,3 +83,22 @@ def purge_staging(
         )
         log.info("purged staging %s (%d files)", folder, files)
     return purged
+
+
+def _still_running(store: EventStore, folder: Path) -> bool:
+    """Whether the run of ``folder`` holds its period's lock with a live lease (0659).
+
+    Why: a purge by hand (``--older-than-days 0``), or an Airflow run waiting
+    between two tasks, must not take a live run's folder: its next task would
+    fail on a missing state, a CLI run lose its files while sending them.
+    """
+    from aanlevering.pipeline.lock import LockScope, current_holder
+
+    provider, registration, period = (
+        folder.parent.parent.parent.name,
+        folder.parent.parent.name,
+        folder.parent.name,
+    )
+    holder = current_holder(store, LockScope(provider, registration, period))
+    run = folder.name.removeprefix("run-")
+    return holder is not None and holder.run_id == run and holder.alive(datetime.now(UTC))
