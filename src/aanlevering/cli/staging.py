@@ -24,11 +24,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _purge(args: argparse.Namespace) -> int:
     from aanlevering.deliver.staging import purge_staging, retention_days
     from aanlevering.events.factory import open_event_store
+    from aanlevering.pipeline.lock import run_folder_is_live
 
     settings = load_settings()
     days = retention_days() if args.older_than_days is None else args.older_than_days
     with open_event_store(settings.event_store_url) as store:
-        purged = purge_staging(settings, store, older_than_days=days)
+        purged = purge_staging(
+            settings,
+            store,
+            older_than_days=days,
+            still_running=lambda folder: run_folder_is_live(store, folder),
+        )
     for item in purged:
         print(
             f"purged {item.registration} {item.period} {item.version} ({item.files_removed} files)"

@@ -13,9 +13,8 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from aanlevering.deliver.events import StagingPurged, delivery_stream
@@ -43,9 +42,19 @@ class PurgedFolder:
 
 
 def purge_staging(
-    settings: Settings, store: EventStore, *, older_than_days: float, now: float | None = None
+    settings: Settings,
+    store: EventStore,
+    *,
+    older_than_days: float,
+    still_running: Callable[[Path], bool],
+    now: float | None = None,
 ) -> list[PurgedFolder]:
     """Remove run folders under staging not modified for ``older_than_days``.
+
+    ``still_running(folder)``: whether the run of a ``run-<id>`` folder still
+    holds its period (:func:`aanlevering.pipeline.lock.run_folder_is_live`);
+    such a folder is kept whatever its age (decision 0659). Passed in because
+    the run lock is the pipeline's, a layer above this one.
 
     Run folders are ``<provider>/<registration>/<period>/run-<id>`` (every
     stage rewrites ``run.json``, so a live run's folder is recent); version
@@ -58,7 +67,7 @@ def purge_staging(
     for folder in sorted(candidates):
         if not folder.is_dir() or folder.stat().st_mtime > cutoff:
             continue
-        if folder.name.startswith("run-") and _still_running(store, folder):
+        if folder.name.startswith("run-") and still_running(folder):
             log.info("staging %s: its run still holds the period; not purged", folder)
             continue
         registration, period = folder.parent.parent.name, folder.parent.name
@@ -83,22 +92,3 @@ def purge_staging(
         )
         log.info("purged staging %s (%d files)", folder, files)
     return purged
-
-
-def _still_running(store: EventStore, folder: Path) -> bool:
-    """Whether the run of ``folder`` holds its period's lock with a live lease (0659).
-
-    Why: a purge by hand (``--older-than-days 0``), or an Airflow run waiting
-    between two tasks, must not take a live run's folder: its next task would
-    fail on a missing state, a CLI run lose its files while sending them.
-    """
-    from aanlevering.pipeline.lock import LockScope, current_holder
-
-    provider, registration, period = (
-        folder.parent.parent.parent.name,
-        folder.parent.parent.name,
-        folder.parent.name,
-    )
-    holder = current_holder(store, LockScope(provider, registration, period))
-    run = folder.name.removeprefix("run-")
-    return holder is not None and holder.run_id == run and holder.alive(datetime.now(UTC))

@@ -24,6 +24,7 @@ import socket
 import time
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psutil
 
@@ -288,3 +289,21 @@ def release(store: EventStore, scope: LockScope, run_id: str, outcome: str) -> N
         except ConcurrencyConflict:
             continue
     log.warning("run %s: lock of %s kept changing while releasing it", run_id, scope.stream)
+
+
+def run_folder_is_live(store: EventStore, folder: Path) -> bool:
+    """Whether the run of staging ``folder`` (``<provider>/<registration>/<period>/run-<id>``)
+    holds its period's lock with a live lease (decision 0659).
+
+    Why: a purge by hand (``--older-than-days 0``), or an Airflow run waiting
+    between two tasks, must not take a live run's folder: its next task would
+    fail on a missing state, a CLI run lose its files while sending them.
+    """
+    provider, registration, period = (
+        folder.parent.parent.parent.name,
+        folder.parent.parent.name,
+        folder.parent.name,
+    )
+    holder = current_holder(store, LockScope(provider, registration, period))
+    run = folder.name.removeprefix("run-")
+    return holder is not None and holder.run_id == run and holder.alive(datetime.now(UTC))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from aanlevering.deliver.staging import purge_staging
 from aanlevering.events.factory import open_event_store
-from aanlevering.pipeline.lock import LockScope, acquire, release
+from aanlevering.pipeline.lock import LockScope, acquire, release, run_folder_is_live
 from aanlevering.settings import load_settings
 
 
@@ -38,10 +38,14 @@ def test_the_folder_of_a_run_holding_its_period_is_kept_until_it_ends(tmp_path: 
     with open_event_store(settings.event_store_url) as store:
         acquire(store, scope, "running")  # an Airflow run between two tasks: a live lease
 
-        first = purge_staging(settings, store, older_than_days=0)
+        first = purge_staging(
+            settings, store, still_running=lambda f: run_folder_is_live(store, f), older_than_days=0
+        )
         assert [p.version for p in first] == ["run-ended"]
         assert running.is_dir() and not ended.exists()
 
         release(store, scope, "running", "delivered")
-        second = purge_staging(settings, store, older_than_days=0)
+        second = purge_staging(
+            settings, store, still_running=lambda f: run_folder_is_live(store, f), older_than_days=0
+        )
         assert [p.version for p in second] == ["run-running"] and not running.exists()
