@@ -966,21 +966,43 @@ class TextMinimiser:
     def _plain(
         self, resource_type: str, delivered_id: str, element: _Element, plain: tuple[str, bool]
     ) -> tuple[str | None, Any]:
-        """A plain reference element: what :meth:`_Minimiser.reference` makes of it."""
-        minimiser = self._minimiser
-        try:
-            target = minimiser.target(plain[0])
-        except OutputError:
-            # The error names the resource; named only now (most references resolve).
-            minimiser.where = f"{resource_type} {delivered_id}"
-            target = minimiser.target(plain[0])
+        """A plain reference element: what :meth:`_Minimiser.reference` makes of it.
+
+        A reference the map holds as a target (a Patient, a fullUrl) or, written as its own
+        key, as a member is answered here, as :meth:`_Minimiser.target` answers it (both its
+        ways ask the map's targets, then its members by key, before anything else), without
+        its calls: about one reference per resource (decision 0621). The value (``kept``)
+        is only made for an element that names the Patient (the Bundles' grouping).
+        """
+        reference = plain[0]
+        references = self.references
+        local = reference.startswith("#")  # the contained resources' (none here): target's
+        found = None if local else references._targets.get(reference)
+        target: str | None
+        if found is not None:
+            target = render(found[0], found[1], self.style)
+        elif not local and _is_own_key(reference) and reference in references._members:
+            resource_type_of, _, source_id = reference.partition("/")
+            target = render(
+                resource_type_of, references._ids.make(resource_type_of, source_id), self.style
+            )
+        else:
+            minimiser = self._minimiser
+            try:
+                target = minimiser.target(reference)
+            except OutputError:
+                # The error names the resource; named only now (most references resolve).
+                minimiser.where = f"{resource_type} {delivered_id}"
+                target = minimiser.target(reference)
         if target is None:
             return (None, None)
         text = f'{{"reference":{encode_basestring(target)}}}'
-        kept: Any = {"reference": target}
         if plain[1]:
-            text, kept = f"[{text}]", [kept]
-        return (element.head + text, kept)
+            text = f"[{text}]"
+        if not element.names_patient:
+            return (element.head + text, None)
+        kept: Any = {"reference": target}
+        return (element.head + text, [kept] if plain[1] else kept)
 
     def _forget(self) -> None:
         for _, elements in self._elements.values():

@@ -386,9 +386,12 @@ def test_a_plain_reference_repeated_by_the_next_resources_is_made_once(
     texts = [SORTED.encode(r) for r in resources]
     straight = _both(texts, resources, closed=False, style="urn")[0]
     made: list[str] = []
-    target = minimise._Minimiser.target
+    plain = minimise.TextMinimiser._plain
     monkeypatch.setattr(
-        minimise._Minimiser, "target", lambda self, text: made.append(text) or target(self, text)
+        minimise.TextMinimiser,
+        "_plain",
+        lambda self, kind, id, element, found: made.append(found[0])
+        or plain(self, kind, id, element, found),
     )
     minimiser = TextMinimiser(_references(resources, False), "urn")
     assert [_from_text(t, minimiser) for t in texts] == straight
