@@ -584,7 +584,9 @@ REMEMBERED_BYTES = 4 << 20
 LONGEST_REMEMBERED = 2048
 
 #: Told each top-level element a minimised text carries as it is made (resource type,
-#: element name, minimised value); remembered elements are told once. A plain reference
+#: element name, minimised value); remembered elements are told once, and an element made
+#: from a template (its references nested, decision 0620) once per template, with the
+#: first resource's references (the guard never reads a ``reference`` member). A plain reference
 #: (``{"reference": ...}`` or a list of one) is not told: its only value is the delivered
 #: reference this module wrote, nothing of the source.
 ElementNote = Callable[[str, str, Any], None]
