@@ -390,8 +390,9 @@ def test_a_plain_reference_repeated_by_the_next_resources_is_made_once(
     monkeypatch.setattr(
         minimise.TextMinimiser,
         "_plain",
-        lambda self, kind, id, element, found: made.append(found[0])
-        or plain(self, kind, id, element, found),
+        lambda self, kind, id, element, found: (
+            made.append(found[0]) or plain(self, kind, id, element, found)
+        ),
     )
     minimiser = TextMinimiser(_references(resources, False), "urn")
     assert [_from_text(t, minimiser) for t in texts] == straight
