@@ -673,8 +673,6 @@ _NESTED_MARK = b'"reference":"'
 #: What replaces the n-th nested reference text of an element: a string no reference is
 #: (control characters are escaped in JSON, and the element had no backslash).
 _SENTINELS = tuple(b'"reference":"\\u0001%d"' % n for n in range(64))
-#: Templates held per element name (each a few hundred bytes) before starting afresh.
-_MAX_TEMPLATES = 4_096
 #: Where a marked reference's delivered text goes in a template's text.
 _SLOT = re.compile(r"\\u0002(\d+)\\u0002")
 
@@ -773,6 +771,8 @@ class TextMinimiser:
         #: and its elements by name (what is told is by resource type).
         self._elements: dict[str, tuple[str, dict[str, _Element]]] = {}
         self._held = 0
+        #: About the bytes of the templates held (decision 0620).
+        self._template_bytes = 0
         self._changes = references.changes
 
     def minimised(
@@ -939,9 +939,15 @@ class TextMinimiser:
             template = templates[masked]
         else:
             template = _Template.of(masked, key, len(references))
-            if len(templates) >= _MAX_TEMPLATES:  # they do not depend on the map: kept apart
-                templates.clear()
+            # Held apart from the remembered texts (they depend on no map), under a budget
+            # of their own: hostile input may invent shapes without end.
+            if self._template_bytes > REMEMBERED_BYTES:
+                for _, elements in self._elements.values():
+                    for known in elements.values():
+                        known.templates.clear()
+                self._template_bytes = 0
             templates[masked] = template
+            self._template_bytes += 2 * len(masked) + 400
         if template is None:
             return None
         minimiser = self._minimiser

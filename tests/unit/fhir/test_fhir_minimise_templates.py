@@ -293,3 +293,27 @@ def test_the_guard_is_told_what_noting_each_resource_whole_tells_it(closed: bool
             continue
     assert templated.handed()[1] == whole.handed()[1]
     assert len(whole.handed()[1]) > 5
+
+
+def test_templates_over_their_budget_start_afresh_with_the_same_texts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Templates are held under a budget (hostile input may invent shapes without end):
+    over it, every template goes and is made again, the same texts."""
+    texts = _resources("budget", 1_500)
+    straight = [_straight(t, _map(True), "relative") for t in texts]
+    monkeypatch.setattr(minimise, "REMEMBERED_BYTES", 0)
+    made = _counting(monkeypatch)
+    held: list[int] = []
+    minimiser = TextMinimiser(_map(True), "relative")
+    for text, expected in zip(texts, straight, strict=True):
+        assert _templated(text, minimiser) == expected, text
+        held.append(
+            sum(
+                len(e.templates)
+                for _, known in minimiser._elements.values()
+                for e in known.values()
+            )
+        )
+    assert made["template"] > 300
+    assert max(held) <= 2  # cleared before each new one (a budget of 0 bytes)
