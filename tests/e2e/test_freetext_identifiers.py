@@ -17,7 +17,9 @@ from pathlib import Path
 
 from test_run_pipeline import _rewrite_operaties, _run_cli_on, _with_free_text
 
+from aanlevering.deliver.events import record_keys_stream
 from aanlevering.deliver.ledger import load_ledger
+from aanlevering.optout.events import contents_stream
 from conftest import CATALOGUE, World
 
 GUARD_ONLY = "          VOORNAMEN: given_names\n          STRAAT: street\n" + (
@@ -92,6 +94,11 @@ def test_a_free_text_variable_with_each_kind_of_identifier_stops_the_run(
     assert not list((world.holder.home / "storage").rglob("*operatie*"))  # nothing was sent
     with world.store() as store:
         assert load_ledger(store).versions("dica-dsaa", "2026-Q4") == []
+        # Nothing was staged, so nothing is recorded of version 1 either: the next run's
+        # version 1 (other patients, other records) must not find this run's contents and
+        # record digests in its streams and keep them as its own (decision 0598).
+        assert store.read_stream(contents_stream("dica-dsaa", "2026-Q4", 1)) == []
+        assert store.read_stream(record_keys_stream("dica-dsaa", "2026-Q4", 1)) == []
 
 
 def test_common_words_and_a_lone_given_name_in_free_text_do_not_stop_the_run(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -36,6 +36,7 @@ from aanlevering.deliver.manifest import (
     write_manifest,
 )
 from aanlevering.errors import OptOutArrived, ValidationBlocked
+from aanlevering.events.model import DomainEvent
 from aanlevering.events.store import EventStore
 from aanlevering.extract.fhir_resources import restricted
 from aanlevering.extract.model import Extract, ExtractedDataset
@@ -496,12 +497,17 @@ def stage_delivery(
     excluded: int,
     accounting: Accounting | None = None,
     keys_hashed: bool = False,
+    recorded_with: Sequence[tuple[str, Sequence[DomainEvent]]] = (),
 ) -> Manifest:
     """Write the delivery files and manifest into ``staging`` and record DeliveryStaged.
 
     ``keys_hashed``: the key variables of ``extracted`` hold their delivered
     keys already (:func:`hashed_record_keys`; the run reads its record digests
     from them), so the writer does not hash them a second time.
+    ``recorded_with``: (stream, events) recorded in the same transaction as
+    DeliveryStaged (the version's record digests and patients): all or none, so
+    a run stopped before staging leaves nothing a later run's same version
+    number would find and keep as its own (decision 0598).
     """
     from aanlevering.fhir.context import DeliveryContext
     from aanlevering.fhir.ids import RecordKeys, derive_salt
@@ -566,30 +572,30 @@ def stage_delivery(
         ),
     )
     write_manifest(staging, manifest)
-    store.append(
-        delivery_stream(config.id, period.label),
+    staged = DeliveryStaged(
+        registration=config.id,
+        period=period.label,
+        version=plan.version,
+        idempotency_key=plan.idempotency_key,
+        channel=channel_name,
+        format=config.delivery.format,
+        record_counts=dict(output.record_counts),
+        files=tuple(f.name for f in manifest.files),
+        manifest_sha256=hashlib.sha256(manifest.to_json().encode()).hexdigest(),
+        supersedes=plan.supersedes,
+        validation_report=validation_report,
+        excluded_optouts=excluded,
+        content_sha256=plan.fingerprint,
+        config_sha256=config.config_sha256,
+        provider=settings.provider_id,
+        actor=current_actor(),
+        accounting=accounting,
+    )
+    store.append_streams(
         [
-            DeliveryStaged(
-                registration=config.id,
-                period=period.label,
-                version=plan.version,
-                idempotency_key=plan.idempotency_key,
-                channel=channel_name,
-                format=config.delivery.format,
-                record_counts=dict(output.record_counts),
-                files=tuple(f.name for f in manifest.files),
-                manifest_sha256=hashlib.sha256(manifest.to_json().encode()).hexdigest(),
-                supersedes=plan.supersedes,
-                validation_report=validation_report,
-                excluded_optouts=excluded,
-                content_sha256=plan.fingerprint,
-                config_sha256=config.config_sha256,
-                provider=settings.provider_id,
-                actor=current_actor(),
-                accounting=accounting,
-            )
-        ],
-        None,
+            (delivery_stream(config.id, period.label), [staged], None),
+            *((stream, events, None) for stream, events in recorded_with),
+        ]
     )
     return manifest
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -31,6 +31,7 @@ from aanlevering.periods import Period, run_day
 if TYPE_CHECKING:
     from aanlevering.catalogue.model import RegistrationConfig
     from aanlevering.deliver.held import Holdings
+    from aanlevering.events.model import DomainEvent
     from aanlevering.pipeline.lock import LockScope
     from aanlevering.pipeline.run import Ports
     from aanlevering.pipeline.state import RunState
@@ -642,22 +643,27 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         delivered=sum(d.num_rows for d in kept.datasets.values()),
         **placed,
     )
-    from aanlevering.deliver.record_digests import record_delivered_digests
-    from aanlevering.optout.deliveries import record_delivery_contents
+    from aanlevering.deliver.events import record_keys_stream
+    from aanlevering.deliver.record_digests import digest_events
+    from aanlevering.optout.deliveries import delivery_contents_events
+    from aanlevering.optout.events import contents_stream
     from aanlevering.pipeline.operations import delivered_patient_refs
 
-    # Before DeliveryStaged: a staged version always has its records' digests (0465) and
-    # its patients (0642): a version sent without a receipt may be held all the same.
-    record_delivered_digests(
-        ctx.ports.store, ctx.config.id, ctx.period.label, int(values["version"]), digests
-    )
-    record_delivery_contents(
-        ctx.ports.store,
-        ctx.config.id,
-        ctx.period.label,
-        int(values["version"]),
-        delivered_patient_refs(state.load_patient_refs("filtered")),
-    )
+    # With DeliveryStaged, in one transaction: a staged version always has its records'
+    # digests (0465) and its patients (0642: a version sent without a receipt may be held
+    # all the same), and a run stopped before staging leaves neither behind (0598).
+    registration, label, version = ctx.config.id, ctx.period.label, int(values["version"])
+    patients = delivered_patient_refs(state.load_patient_refs("filtered"))
+    recorded_with: list[tuple[str, Sequence[DomainEvent]]] = [
+        (
+            record_keys_stream(registration, label, version),
+            digest_events(registration, label, version, digests),
+        ),
+        (
+            contents_stream(registration, label, version),
+            delivery_contents_events(registration, label, version, patients),
+        ),
+    ]
     out = state.out
     for stale in [p for p in out.iterdir() if p.is_file()] if out.exists() else []:
         stale.unlink()  # a retried step rewrites its own output
@@ -683,6 +689,7 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         excluded=values["excluded_optouts"],
         accounting=accounting,
         keys_hashed=True,
+        recorded_with=recorded_with,
     )
     counts = dict(manifest.record_counts)
     state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())
@@ -765,6 +772,7 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     """
     from aanlevering.deliver.ledger import load_period_ledger
     from aanlevering.optout.deliveries import record_delivery_contents
+    from aanlevering.optout.events import contents_stream
     from aanlevering.pipeline.operations import delivered_patient_refs
 
     values = state.values()
@@ -792,10 +800,14 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
             "other content than this run's (the receiver held this version already); this "
             "run's content is NOT delivered: run deliver again"
         )
-    refs = state.load_patient_refs("filtered")
-    record_delivery_contents(
-        store, ctx.config.id, ctx.period.label, values["version"], delivered_patient_refs(refs)
-    )
+    version = int(values["version"])
+    if not store.stream_version(contents_stream(ctx.config.id, ctx.period.label, version)):
+        # Recorded with DeliveryStaged since 0598; a version staged before that gets it here
+        # (reading back a million references only to find them recorded costs seconds).
+        refs = state.load_patient_refs("filtered")
+        record_delivery_contents(
+            store, ctx.config.id, ctx.period.label, version, delivered_patient_refs(refs)
+        )
     state.update(status="delivered")
     _release(ctx, "delivered")
     summary = ctx.summary(
