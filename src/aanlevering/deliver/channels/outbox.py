@@ -271,15 +271,7 @@ class OutboxChannel:
         try:
             self._place(folder, target, manifest)
         except OSError as error:
-            # A full or read-only disk is no bug and refuses nothing: a later run places it
-            # again. Nothing half-placed stays for whoever uploads by hand (decision 0656).
-            abandon(target)
-            raise RetryableDeliveryError(
-                f"the outbox folder {target} could not be written "
-                f"({error.strerror or error}); nothing of {manifest.idempotency_key} was "
-                "left there. Free space or make the folder writable; it is placed again by "
-                "the next run (or the retry of unreceipted deliveries)"
-            ) from error
+            raise _unwritable(target, manifest, error) from error
         return self._receipt(target, manifest)
 
     @staticmethod
@@ -315,11 +307,20 @@ class OutboxChannel:
         try:
             write_whole(target / RECEIPT_NAME, receipt.to_json())  # whole or not at all (0593)
         except OSError as error:
-            abandon(target)
-            raise RetryableDeliveryError(
-                f"the outbox folder {target} could not be written "
-                f"({error.strerror or error}); nothing of {manifest.idempotency_key} was "
-                "left there. Free space or make the folder writable; it is placed again by "
-                "the next run (or the retry of unreceipted deliveries)"
-            ) from error
+            raise _unwritable(target, manifest, error) from error
         return receipt
+
+
+def _unwritable(target: Path, manifest: Manifest, error: OSError) -> RetryableDeliveryError:
+    """Remove what was placed of ``manifest`` in ``target``; the error that says so.
+
+    A full or read-only disk is no bug and refuses nothing: a later run places it
+    again. Nothing half-placed stays for whoever uploads by hand (decision 0656).
+    """
+    abandon(target)
+    return RetryableDeliveryError(
+        f"the outbox folder {target} could not be written "
+        f"({error.strerror or error}); nothing of {manifest.idempotency_key} was "
+        "left there. Free space or make the folder writable; it is placed again by "
+        "the next run (or the retry of unreceipted deliveries)"
+    )
