@@ -155,7 +155,16 @@ class JsonStateFile:
             raise ConfigError(
                 f"run folder {self.folder} has no {STATE_FILE} (removed or never made)"
             )
-        loaded: dict[str, Any] = json.loads(self.file.read_text(encoding="utf-8"))
+        try:
+            loaded = json.loads(self.file.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            loaded = None
+        if not isinstance(loaded, dict):
+            raise ConfigError(
+                f"run folder {self.folder}: its {STATE_FILE} is damaged (a power cut or disk "
+                "error while a step wrote it?); this run cannot go on: clear the whole run to "
+                "start it afresh"
+            )
         return loaded
 
     def update(self, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,7 +174,10 @@ class JsonStateFile:
         state.update(values)
         tmp = self.file.with_suffix(".tmp")
         create_private_file(tmp)
-        tmp.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(json.dumps(state, indent=1, sort_keys=True))
+            handle.flush()
+            os.fsync(handle.fileno())  # whole on disk before it replaces the old state
         tmp.replace(self.file)
         return state
 
