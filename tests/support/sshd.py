@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,14 +88,18 @@ class SftpServer:
             self.process = None
 
 
-@pytest.fixture
-def sftp_server(tmp_path: Path) -> Iterator[SftpServer]:
-    """A running sshd serving SFTP for the current user, with pinned host key."""
+@contextmanager
+def running_sftp_server(tmp: Path) -> Iterator[SftpServer]:
+    """Start sshd with its keys and root under ``tmp``; stopped on exit.
+
+    Shared by the function-scoped ``sftp_server`` fixture and by modules that
+    want one sshd for all their tests (a module-scoped fixture).
+    """
     if not SSHD.exists():
         pytest.fail("OpenSSH server not installed: run `make system-deps` (apt-get openssh-server)")
-    base = tmp_path / "sshd"
+    base = tmp / "sshd"
     base.mkdir()
-    root = tmp_path / "sftp-root"
+    root = tmp / "sftp-root"
     root.mkdir()
     host_key, client_key = base / "host_ed25519", base / "client_ed25519"
     _keygen(host_key)
@@ -120,6 +125,13 @@ def sftp_server(tmp_path: Path) -> Iterator[SftpServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def sftp_server(tmp_path: Path) -> Iterator[SftpServer]:
+    """A running sshd serving SFTP for the current user, with pinned host key."""
+    with running_sftp_server(tmp_path) as server:
+        yield server
 
 
 def _config(port: int, base: Path, host_key: Path, authorized: Path) -> str:

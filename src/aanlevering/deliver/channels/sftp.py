@@ -1,7 +1,8 @@
 """SFTP channel: upload to the registry holder's inbox and wait for its receipt file.
 
 Layout on the server: ``<path>/<idempotency key>/`` receives the data files
-(each uploaded as ``.name.part`` and renamed when complete), then
+(each uploaded as ``.name.part`` and renamed when complete; what an earlier,
+unreceipted attempt left there is removed first, decision 0660), then
 ``manifest.json`` last, which tells the receiver the delivery is whole. The
 receiver verifies and writes ``receipt.json`` into the same folder; the
 delivery counts only when that file is there and names this provider, key,
@@ -26,6 +27,10 @@ import paramiko
 
 from aanlevering import json_input
 from aanlevering.bounded_answers import ANSWER_LIMIT, LIMIT_TEXT
+from aanlevering.deliver.channels.sftp_leftovers import (
+    clear_remote_leftovers,
+    refuse_linked_folder,
+)
 from aanlevering.deliver.held import KINDS, HeldVersion, Holdings, keep_own, version_of_key
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
 from aanlevering.deliver.receipt import (
@@ -250,7 +255,9 @@ class SftpChannel:
             existing = self._read_receipt(sftp, remote)
             if existing is not None:
                 return adopt_existing(Receipt.from_mapping(existing, self.name), manifest)
+            refuse_linked_folder(sftp, remote)
             self._ensure_dir(sftp, remote)
+            clear_remote_leftovers(sftp, remote, manifest)  # no receipt: nothing delivered
             for item in manifest.transferred():
                 partial = posixpath.join(remote, f".{item.name}.part")
                 sftp.put(str(folder / item.name), partial, confirm=True)
