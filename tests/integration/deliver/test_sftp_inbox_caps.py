@@ -93,12 +93,16 @@ def test_a_delivery_past_a_limit_is_refused_and_nothing_stored(
 def test_files_the_manifest_does_not_name_count_too(
     sftp_server: SftpServer, staged: tuple[Path, Manifest], tmp_path: Path
 ) -> None:
-    """A hospital account writes extra files into the folder: they count as uploads do."""
+    """A hospital account puts extra entries into the folder: they count as uploads do.
+
+    Folders here: loose files an earlier, unreceipted attempt left are removed by
+    the channel before it uploads (decision 0660); folders it leaves.
+    """
     _, manifest = staged
     folder = sftp_server.root / "ldtr" / manifest.idempotency_key
     folder.mkdir(parents=True)
     for number in range(3):
-        (folder / f".junk-{number}").write_bytes(b"x" * 10)
+        (folder / f".junk-{number}").mkdir()
     with pytest.raises(RejectedDelivery, match="at most 4 files"):
         _send(sftp_server, staged, tmp_path, ReceiverLimits(max_files_per_delivery=4))
 
