@@ -74,16 +74,17 @@ def test_a_rerun_leaves_no_file_of_the_killed_attempt_beside_its_manifest(
     outside = tmp_path / "outside.txt"
     outside.write_text(PRECIOUS)
     (remote / "linked.ndjson").symlink_to(outside)
+    (remote / ".Patient.ndjson.part").symlink_to(outside)  # put() would write through it
 
     rerun = stage(tmp_path / "rerun", patients=[PATIENT, {**PATIENT, "id": "p-2"}])
     assert rerun.idempotency_key == first.idempotency_key
     with pytest.raises(RetryableDeliveryError, match="not receipted"):
         _channel(server, inbox).send(tmp_path / "rerun", rerun)  # receiver not running yet
 
+    assert outside.read_text() == PRECIOUS  # the links went, never what they pointed at
     expected = {item.name for item in rerun.transferred()} | {MANIFEST_NAME}
     assert _names(remote) == expected
     assert Manifest.from_json((remote / MANIFEST_NAME).read_text()).sha256() == rerun.sha256()
-    assert outside.read_text() == PRECIOUS  # the link went, never what it pointed at
 
     store = DeliveryStore(tmp_path / "receiver", "reference")
     assert process_inbox_once(inbox, store, "demo-hospital") == 1
