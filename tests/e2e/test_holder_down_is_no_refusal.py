@@ -12,6 +12,9 @@ Real registry holder process over HTTP, real TTP, real event log.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from aanlevering.deliver.ledger import load_ledger
@@ -20,7 +23,7 @@ from aanlevering.obligation.calendar_view import calendars
 from aanlevering.projections import build_projections
 from aanlevering.runs.retry import retry_unreceipted
 from conftest import World
-from support.receivers import REGISTRATION, TODAY, https_receiver, run
+from support.receivers import REGISTRATION, TODAY, changed_export, https_receiver, run
 
 PERIOD = "2026-Q2"
 
@@ -53,3 +56,63 @@ def test_a_delivery_the_holder_never_answered_stays_to_retry(
     assert sorted(receiver.held()) == [entry.idempotency_key]
     with world.store() as store:
         assert load_ledger(store).current(REGISTRATION, PERIOD).status == "receipted"  # type: ignore[union-attr]
+
+
+def test_the_retry_sends_what_the_failed_run_read_not_the_default_input(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A one-off ``--input`` export whose send failed is retried from that export (0665).
+
+    The default input holds another export meanwhile; before 0665 the retry read
+    it and delivered its content as a new version over the one the hospital sent.
+    """
+    period = "2026-Q3"
+    receiver = https_receiver(world)
+    special = changed_export(world, tmp_path / "special", period, "99")
+    monkeypatch.setenv("AANLEVERING_INPUT__DICA_DSAA", str(world.demo / "csv-utf8"))
+    world.holder.faults(fail_commits=5)
+    with pytest.raises(DeliveryError, match="not receipted after 5 attempts"):
+        run(world, receiver, special, period)
+    with world.store() as store:
+        entry = load_ledger(store).current(REGISTRATION, period)
+    assert entry is not None and (entry.status, entry.version) == ("failed", 1)
+
+    outcomes = retry_unreceipted(today=TODAY)
+
+    assert [(o.idempotency_key, o.status) for o in outcomes] == [
+        (entry.idempotency_key, "delivered")
+    ], outcomes
+    assert entry.idempotency_key in receiver.held()
+    with world.store() as store:
+        current = load_ledger(store).current(REGISTRATION, period)
+    assert current is not None
+    assert (current.version, current.status) == (1, "receipted")
+    assert current.idempotency_key == entry.idempotency_key
+
+
+def test_the_retry_refuses_when_the_failed_runs_input_is_gone(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The export a failed run read was removed: the retry fails naming it, sends nothing."""
+    period = "2026-Q1"
+    receiver = https_receiver(world)
+    special = changed_export(world, tmp_path / "special", period, "98")
+    monkeypatch.setenv("AANLEVERING_INPUT__DICA_DSAA", str(world.demo / "csv-utf8"))
+    world.holder.faults(fail_commits=5)
+    with pytest.raises(DeliveryError, match="not receipted after 5 attempts"):
+        run(world, receiver, special, period)
+    with world.store() as store:
+        entry = load_ledger(store).current(REGISTRATION, period)
+    assert entry is not None and entry.status == "failed"
+    held = set(receiver.held())
+    shutil.rmtree(special)
+
+    outcomes = retry_unreceipted(today=TODAY)
+
+    (outcome,) = [o for o in outcomes if o.idempotency_key == entry.idempotency_key]
+    assert outcome.status == "failed"
+    assert str(special) in outcome.detail and "no longer" in outcome.detail, outcome.detail
+    assert set(receiver.held()) == held
+    with world.store() as store:
+        current = load_ledger(store).current(REGISTRATION, period)
+    assert current is not None and (current.version, current.status) == (1, "failed")

@@ -48,6 +48,11 @@ class DeliveryStaged(DomainEvent):
     actor: str | None = None
     #: Every record of the run accounted for (deliver/accounting.py); None in older events.
     accounting: Accounting | None = None
+    #: The EHR extract the run read and the outbox it delivered into ("": none), so the
+    #: hourly retry reruns that input, never the registration's default (decision 0665).
+    #: "" for input_path in older events and retractions.
+    input_path: str = ""
+    outbox: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -51,6 +51,9 @@ class LedgerEntry:
     accounting: dict[str, Any] = field(default_factory=dict)
     #: The receiver holds other content under this version (DeliveryVersionTaken): unknown.
     taken: bool = False
+    #: The extract the run read and its outbox ("": not recorded / none; decision 0665).
+    input_path: str = ""
+    outbox: str = ""
 
 
 @dataclass
@@ -101,6 +104,8 @@ class DeliveryLedgerView:
                 validation_report=p.get("validation_report"),
                 staged_at=record.occurred_at.isoformat(),
                 accounting=_accounting(p.get("accounting")),
+                input_path=str(p.get("input_path") or ""),
+                outbox=str(p.get("outbox") or ""),
             )
             return
         entry = self.entries.get(p.get("idempotency_key", ""))

@@ -498,6 +498,8 @@ def stage_delivery(
     accounting: Accounting | None = None,
     keys_hashed: bool = False,
     recorded_with: Sequence[tuple[str, Sequence[DomainEvent]]] = (),
+    input_path: Path | None = None,
+    outbox: Path | None = None,
 ) -> Manifest:
     """Write the delivery files and manifest into ``staging`` and record DeliveryStaged.
 
@@ -508,6 +510,8 @@ def stage_delivery(
     DeliveryStaged (the version's record digests and patients): all or none, so
     a run stopped before staging leaves nothing a later run's same version
     number would find and keep as its own (decision 0598).
+    ``input_path``/``outbox``: what the run read and delivered into, recorded so
+    the hourly retry reruns exactly that (decision 0665).
     """
     from aanlevering.fhir.context import DeliveryContext
     from aanlevering.fhir.ids import RecordKeys, derive_salt
@@ -590,6 +594,8 @@ def stage_delivery(
         provider=settings.provider_id,
         actor=current_actor(),
         accounting=accounting,
+        input_path=str(input_path.absolute()) if input_path is not None else "",
+        outbox=str(outbox.absolute()) if outbox is not None else "",
     )
     store.append_streams(
         [

@@ -690,6 +690,8 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         accounting=accounting,
         keys_hashed=True,
         recorded_with=recorded_with,
+        input_path=ctx.input_path,
+        outbox=ctx.outbox,
     )
     counts = dict(manifest.record_counts)
     state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())

@@ -6,6 +6,13 @@ dedupes it; if the EHR data changed meanwhile it becomes a new version that
 supersedes the old one. Either way there is one code path. A period whose
 latest version is an unreceipted retraction gets that retraction again,
 never its data (decision 0590).
+
+The rerun reads the extract the failed run read and delivers into its outbox,
+as recorded with DeliveryStaged, not the registration's default input: a
+one-off ``--input`` export is retried from that export, and a retry whose
+export is gone fails naming it instead of sending whatever the default folder
+holds now (decision 0665). Versions staged before 0665 recorded neither and
+are retried from the default input as before.
 """
 
 from __future__ import annotations
@@ -15,12 +22,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from aanlevering.errors import AanleveringError
+from aanlevering.errors import AanleveringError, ConfigError
 from aanlevering.periods import Period, run_day
 from aanlevering.runs.inputs import input_path_for, outbox_for
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from aanlevering.catalogue.model import RegistrationConfig
+    from aanlevering.deliver.ledger import LedgerEntry
     from aanlevering.runs.credentials import CredentialsSource
+    from aanlevering.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +80,6 @@ def retry_unreceipted(
                     settings.catalogue_dir, registrations, problems, registration
                 )
                 period = Period.parse(label)
-                request = RunRequest(
-                    registration_id=registration,
-                    input_path=input_path_for(config, settings),
-                    period=period,
-                    today=today,
-                    outbox=outbox_for(config),
-                    allow_open_period=period.end > today,
-                )
                 with open_ports(settings, store, credentials) as ports:
                     if current is not None and current.kind == "retraction":
                         # The retraction goes again, never the data it withdraws (0590).
@@ -84,6 +88,15 @@ def retry_unreceipted(
                             RetryOutcome(entry.idempotency_key, "retracted", receipt.receipt_id)
                         )
                         continue
+                    source, outbox = _inputs_of(current or entry, config, settings)
+                    request = RunRequest(
+                        registration_id=registration,
+                        input_path=source,
+                        period=period,
+                        today=today,
+                        outbox=outbox,
+                        allow_open_period=period.end > today,
+                    )
                     result = run_delivery(config, settings, request, ports)
             except NoObligation as refusal:
                 outcomes.append(RetryOutcome(entry.idempotency_key, "no-obligation", str(refusal)))
@@ -96,3 +109,27 @@ def retry_unreceipted(
                 RetryOutcome(entry.idempotency_key, result.status, result.idempotency_key)
             )
     return outcomes
+
+
+def _inputs_of(
+    entry: LedgerEntry, config: RegistrationConfig, settings: Settings
+) -> tuple[Path, Path | None]:
+    """The extract and outbox the unreceipted version was built from (decision 0665).
+
+    Why: rerunning the registration's default input would send whatever export
+    it holds now (another one, a later one) in place of the one the hospital
+    delivered; an export that is gone is refused by name, never replaced.
+    """
+    from pathlib import Path
+
+    if not entry.input_path:  # staged before 0665: only the default is known
+        return input_path_for(config, settings), outbox_for(config)
+    source = Path(entry.input_path)
+    if not source.exists():
+        raise ConfigError(
+            f"{entry.idempotency_key} was built from {source}, which no longer exists; "
+            "the retry does not send another export in its place. Put that export back, "
+            f"or deliver the period again with `aanlevering run --registration "
+            f"{entry.registration} --period {entry.period} --input <export>`"
+        )
+    return source, Path(entry.outbox) if entry.outbox else None
