@@ -213,7 +213,9 @@ Resends every delivery the ledger shows as staged or failed without a receipt
 (`DeliveryLedger.unreceipted()`), by rerunning its period: the same content
 gets the same idempotency key, so receivers dedupe it. An unreceipted
 retraction is sent again as the retraction it is, never as the period's data
-(decision 0590).""",
+(decision 0590). The period is rerun from the input and into the outbox its
+failed run used, never the current default; a gone input fails naming it
+(decision 0665).""",
         **common,
     ) as dag:
 
