@@ -19,6 +19,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 from aanlevering.errors import EventStoreError
 
 # Nine digits as a token of their own: not inside a longer number, word or hex string,
@@ -34,6 +37,24 @@ def passes_elfproef(digits: str) -> bool:
     if len(digits) != 9 or not digits.isdigit() or digits == "000000000":
         return False
     return sum(w * int(d) for w, d in zip(_WEIGHTS, digits, strict=True)) % 11 == 0
+
+
+def elfproef_mask(nine_digits: pa.Array) -> np.ndarray:
+    """:func:`passes_elfproef` of each value of ``nine_digits`` (each exactly nine ASCII
+    digits, no nulls), as a boolean array.
+
+    Why: a column of a million numbers (the run's BSNs, its patient numbers) is a
+    second of Python value by value; here it is one matrix product over the bytes.
+    """
+    if not len(nine_digits):
+        return np.zeros(0, dtype=bool)
+    wide = nine_digits.cast(pa.large_string())
+    offsets = np.frombuffer(wide.buffers()[1], dtype=np.int64)
+    offsets = offsets[wide.offset : wide.offset + len(wide) + 1]
+    data = np.frombuffer(wide.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    matrix = data.reshape(-1, 9).astype(np.int64) - ord("0")
+    passes: np.ndarray = (matrix @ np.array(_WEIGHTS, dtype=np.int64)) % 11 == 0
+    return passes & matrix.any(axis=1)  # all zeros is no BSN
 
 
 def contains_probable_bsn(text: str) -> bool:

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.errors import ConfigError
+from aanlevering.events.guard import elfproef_mask
 
 #: Fewer passing numbers than this say nothing (a small extract, a chance match).
 MIN_PASSING = 10
-_WEIGHTS = np.array([9, 8, 7, 6, 5, 4, 3, 2, -1], dtype=np.int64)
 _BSN_SHAPED = r"^[0-9]{8,9}$"
 _SOURCES = {
     "csv": "the column listed under identity as 'mrn', else 'patient_id'",
@@ -46,11 +45,7 @@ def bsn_passing_count(numbers: pa.Array) -> tuple[int, int]:
     shaped = pc.filter(distinct, pc.match_substring_regex(distinct, _BSN_SHAPED))
     if not len(shaped):
         return len(distinct), 0
-    padded = pc.utf8_lpad(shaped, 9, "0")
-    digits = np.frombuffer("".join(padded.to_pylist()).encode("ascii"), dtype=np.uint8)
-    matrix = digits.reshape(-1, 9).astype(np.int64) - 48
-    sums = matrix @ _WEIGHTS
-    passing = (sums % 11 == 0) & (matrix.sum(axis=1) > 0)
+    passing = elfproef_mask(pc.utf8_lpad(shaped, 9, "0"))
     return len(distinct), int(passing.sum())
 
 
