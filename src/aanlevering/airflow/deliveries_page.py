@@ -170,6 +170,7 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
             f"</small></h2><p>Register: {html.escape(str(registration['register_state']))}; "
             f"may deliver: {'yes' if registration['may_deliver'] else 'no'}</p>"
         )
+        parts.extend(_without_legal_basis(document["deliveries"], registration_id))
         calendar = shown.get(registration_id)
         parts.append(calendar_html(calendar) if calendar else "")
         # A period the calendar shows blocked reads blocked in the table too.
@@ -207,6 +208,28 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
         parts.append("</table>")
     parts.append("</body></html>")
     return "".join(parts)
+
+
+def _without_legal_basis(deliveries: list[dict[str, Any]], registration_id: str) -> list[str]:
+    """A warning per version the holder keeps without a legal basis (decision 0645).
+
+    Why: the engineer watches this page, not ``aanlevering status``; a
+    rejection ingested after a delivery leaves the registry holder with data it
+    may not keep, and only a retraction withdraws it, so the page says so above
+    the calendar with the command that does it (as ``status`` does, 0644). The
+    flag is read from every row, not only the period's latest version: a later
+    version that failed does not withdraw the one the holder keeps.
+    """
+    return [
+        "<p class='without-legal-basis' style='background:#ffd2cc;padding:4px 8px'><b>!! "
+        f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}: "
+        f"{html.escape(str(entry['without_legal_basis']))}</b>; the registry holder holds it: "
+        f"withdraw it with <code>aanlevering retract --registration "
+        f"{html.escape(registration_id)} --period {html.escape(str(entry['period']))} "
+        "--reason ...</code></p>"
+        for entry in deliveries
+        if entry.get("registration") == registration_id and entry.get("without_legal_basis")
+    ]
 
 
 def _accounting(entry: Mapping[str, Any] | None) -> str:

@@ -1,4 +1,6 @@
-"""``status`` names a receipted delivery the register, as it now reads, did not allow (0644).
+"""``status`` and the Deliveries page name a receipted delivery the register did not allow.
+
+(Decisions 0644 and 0645.)
 
 DSAA delivers before any decision (``before_inclusion: deliver``). Its 2026-Q2
 was receipted on 2026-07-03; a negative decision effective 2026-07-01 reached
@@ -15,6 +17,9 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pytest
+
+from aanlevering.airflow.deliveries_page import deliveries_document, render
 from aanlevering.deliver.events import DeliveryReceipted, DeliveryStaged, delivery_stream
 from aanlevering.events.factory import open_event_store
 from aanlevering.obligation.decisions import RegisterDecision
@@ -47,9 +52,7 @@ def _delivered(store, period: str, received: str, version: int = 1, kind: str = 
     )
 
 
-def test_status_names_a_delivery_received_after_a_negative_decision_took_effect(
-    tmp_path: Path,
-) -> None:
+def _home_with_a_delivery_after_a_rejection(tmp_path: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "AANLEVERING_HOME": str(tmp_path / "home"),
@@ -66,6 +69,13 @@ def test_status_names_a_delivery_received_after_a_negative_decision_took_effect(
             store,
             [RegisterDecision("dica-dsaa", "rejected", date(2026, 7, 1), note="ZIN-2026-114")],
         )
+    return env
+
+
+def test_status_names_a_delivery_received_after_a_negative_decision_took_effect(
+    tmp_path: Path,
+) -> None:
+    env = _home_with_a_delivery_after_a_rejection(tmp_path)
     done = subprocess.run(
         [sys.executable, "-m", "aanlevering.cli.main", "status", "--on", "2026-07-06",
          "--registration", "dica-dsaa"],
@@ -80,3 +90,20 @@ def test_status_names_a_delivery_received_after_a_negative_decision_took_effect(
     assert "received 2026-07-03 without a legal basis" in flagged
     assert "negative register decision" in flagged and "aanlevering retract" in flagged
     assert done.stdout.count("without a legal basis") == 1  # not the withdrawn 2026-Q3
+
+
+def test_the_deliveries_page_warns_above_the_calendar_with_the_retract_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engineer watches the Airflow page: it must say what ``status`` says (0645)."""
+    env = _home_with_a_delivery_after_a_rejection(tmp_path)
+    for name in ("AANLEVERING_HOME", "AANLEVERING_CATALOGUE"):
+        monkeypatch.setenv(name, env[name])
+    monkeypatch.delenv("AANLEVERING_EVENT_STORE", raising=False)
+    page = render(deliveries_document(date(2026, 7, 6)), tmp_path, only="dica-dsaa")
+    section = page.split("id='dica-dsaa'", 1)[1]
+    warnings = section.split("class='without-legal-basis'")[1:]
+    assert len(warnings) == 1, page  # 2026-Q2 only: Q1 was allowed, Q3 was withdrawn
+    assert "2026-Q2 v1: received 2026-07-03 without a legal basis" in warnings[0]
+    assert "aanlevering retract --registration dica-dsaa --period 2026-Q2" in warnings[0]
+    assert section.index("without-legal-basis") < section.index("<table class='cal'")
