@@ -8,8 +8,10 @@ through environment variables; nothing else changes.
 
 from __future__ import annotations
 
+import math
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,4 +153,27 @@ def whole_number_setting(name: str, default: int, minimum: int) -> int:
         value = minimum - 1
     if value < minimum:
         raise ConfigError(f"{name} must be a whole number of at least {minimum}, not {text!r}")
+    return value
+
+
+def number_setting(
+    name: str, default: float, minimum: float, env: Mapping[str, str] | None = None
+) -> float:
+    """The environment variable ``name`` as a number (fractions allowed) of at least ``minimum``.
+
+    Why: like :func:`whole_number_setting`, for settings that may be fractions
+    (seconds, days); a mistyped one (``30s``, ``-1``, ``nan``) stops the command
+    naming the setting and the text, instead of an internal error or a value
+    nobody meant.
+    """
+    env = os.environ if env is None else env
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name} must be a number of at least {minimum:g}, not {text!r}")
     return value

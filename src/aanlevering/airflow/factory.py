@@ -10,7 +10,6 @@ path and counts, never data.
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from datetime import timedelta
@@ -30,14 +29,22 @@ from aanlevering.airflow.listing import (
 from aanlevering.airflow.schedule import START_DATE, TIMEZONE, cron_for
 from aanlevering.airflow.tags import Kind, TagNamespace, tag
 from aanlevering.pipeline.stages import STAGE_NAMES, STAGES
+from aanlevering.settings import whole_number_setting
 
-DEFAULT_ARGS: dict[str, Any] = {
-    # AANLEVERING_AIRFLOW_RETRIES: fewer retries for tests and debugging (default 3).
-    "retries": int(os.environ.get("AANLEVERING_AIRFLOW_RETRIES") or 3),
-    "retry_delay": timedelta(minutes=1),
-    "retry_exponential_backoff": 2.0,
-    "max_retry_delay": timedelta(hours=1),
-}
+
+def default_args() -> dict[str, Any]:
+    """Retry policy of every task; ``AANLEVERING_AIRFLOW_RETRIES`` overrides the count (3).
+
+    Read when the DAGs are built, not when this module is imported, so the
+    setting in force is the one used, and a mistyped one is a ConfigError
+    naming it rather than a bare ValueError that drops every DAG.
+    """
+    return {
+        "retries": whole_number_setting("AANLEVERING_AIRFLOW_RETRIES", 3, minimum=0),
+        "retry_delay": timedelta(minutes=1),
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(hours=1),
+    }
 
 
 #: A period label as the ``period`` param takes it: 2026, 2026-Q1 or 2026-01.
@@ -106,7 +113,7 @@ def registration_dag(reg: RegistrationListing) -> DAG:
         catchup=True,
         max_active_runs=1,
         default_args={
-            **DEFAULT_ARGS,
+            **default_args(),
             "owner": reg.owner,
             "on_failure_callback": callables.release_on_failure(reg.id, reg.frequency),
         },
@@ -153,7 +160,7 @@ def support_dags() -> dict[str, DAG]:
         "start_date": START_DATE,
         "catchup": False,
         "max_active_runs": 1,
-        "default_args": {**DEFAULT_ARGS, "owner": "aanlevering"},
+        "default_args": {**default_args(), "owner": "aanlevering"},
     }
     support = tag(TagNamespace.KIND, Kind.SUPPORT)
     dags: dict[str, DAG] = {}
@@ -297,7 +304,7 @@ def broken_registration_dag(registration: BrokenRegistration) -> DAG:
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
-        default_args={**DEFAULT_ARGS, "owner": "aanlevering", "retries": 0},
+        default_args={**default_args(), "owner": "aanlevering", "retries": 0},
         tags=[tag(TagNamespace.KIND, Kind.DELIVERY), tag(TagNamespace.REGISTRATION, name)],
         doc_md=f"""\
 ### Registration file cannot be read

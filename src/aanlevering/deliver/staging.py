@@ -10,7 +10,6 @@ a run that still holds its period's lock (decision 0659).
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from aanlevering.deliver.events import StagingPurged, delivery_stream
 from aanlevering.events.store import EventStore
-from aanlevering.settings import Settings
+from aanlevering.settings import Settings, number_setting
 
 log = logging.getLogger(__name__)
 DEFAULT_RETENTION_DAYS = 7
@@ -27,8 +26,7 @@ DEFAULT_RETENTION_DAYS = 7
 
 def retention_days(env: Mapping[str, str] | None = None) -> float:
     """Configured retention of leftover staging folders, in days."""
-    env = os.environ if env is None else env
-    return float(env.get("AANLEVERING_STAGING_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+    return number_setting("AANLEVERING_STAGING_RETENTION_DAYS", DEFAULT_RETENTION_DAYS, 0, env)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from aanlevering.deliver.accounting import Accounting, TypeFailures, check_thresholds
 from aanlevering.errors import AanleveringError, DeliveryError, NoObligation, ValidationBlocked
 from aanlevering.periods import Period, run_day
+from aanlevering.settings import number_setting
 
 if TYPE_CHECKING:
     from aanlevering.catalogue.model import RegistrationConfig
@@ -138,7 +138,7 @@ def _actor() -> str:
 
 def lock_wait_seconds() -> float:
     """How long a second run of a period waits for the first (``AANLEVERING_RUN_LOCK_WAIT``)."""
-    return float(os.environ.get("AANLEVERING_RUN_LOCK_WAIT") or 30)
+    return number_setting("AANLEVERING_RUN_LOCK_WAIT", 30, minimum=0)
 
 
 def _release(ctx: RunContext, outcome: str) -> None:
