@@ -47,6 +47,7 @@ _TLS_EXTRAS = ("ca_bundle", "client_cert", "client_key")
 _SSH_EXTRAS = ("private_key", "key_file", "known_hosts", "known_hosts_file")
 KNOWN_EXTRAS = (*_TLS_EXTRAS, *_SSH_EXTRAS, "allow_insecure_http")
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
 
 
 class ConnectionFields(Protocol):
@@ -216,6 +217,21 @@ def _airflow_get(conn_id: str) -> ConnectionFields | None:
     return found
 
 
+def _required_setting(text: str) -> bool:
+    """``AANLEVERING_REQUIRE_CONNECTIONS`` as a yes or no; anything else is refused.
+
+    Why refuse: read as "no", a typo (``ture``, ``required``) would quietly let
+    production tasks fall back to the environment when the secrets backend
+    does not answer, the very case the setting exists to stop.
+    """
+    wanted = text.strip().lower()
+    if wanted in _TRUE:
+        return True
+    if wanted in _FALSE:
+        return False
+    raise ConfigError(f"{REQUIRE_ENV} must be true or false (1/0, yes/no, on/off), not {text!r}")
+
+
 class AirflowConnections:
     """The Airflow :class:`~aanlevering.runs.credentials.CredentialsSource` of the DAG tasks.
 
@@ -232,7 +248,7 @@ class AirflowConnections:
     ) -> None:
         self._get = get
         if required is None:
-            required = os.environ.get(REQUIRE_ENV, "").strip().lower() in _TRUE
+            required = _required_setting(os.environ.get(REQUIRE_ENV, ""))
         self.required = required
 
     def _find(self, conn_id: str, what: str) -> EndpointCredentials | None:

@@ -202,3 +202,18 @@ def test_required_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
     assert AirflowConnections().required
     monkeypatch.setenv("AANLEVERING_REQUIRE_CONNECTIONS", "")
     assert not AirflowConnections().required
+    monkeypatch.setenv("AANLEVERING_REQUIRE_CONNECTIONS", " Off ")
+    assert not AirflowConnections().required
+
+
+@pytest.mark.parametrize("text", ["ture", "required", "enabled"])
+def test_a_mistyped_require_is_refused_not_read_as_off(
+    monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    # Read as "off", a typo would let tasks fall back to the environment in production.
+    monkeypatch.setenv("AANLEVERING_REQUIRE_CONNECTIONS", text)
+    with pytest.raises(ConfigError) as refused:
+        AirflowConnections()
+    assert str(refused.value) == (
+        f"AANLEVERING_REQUIRE_CONNECTIONS must be true or false (1/0, yes/no, on/off), not {text!r}"
+    )
