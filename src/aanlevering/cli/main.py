@@ -4,7 +4,8 @@ Each command group lives in its own module under :mod:`aanlevering.cli` and
 exposes ``register(subparsers)``; this module only assembles them and maps the
 product's exceptions to exit codes (0 ok, 1 validation blocked, 2 unusable
 input or config, also a disk or folder too full or read-only to write to, 3
-no delivery obligation or nothing to deliver, 4 internal error). An exception
+no delivery obligation or nothing to deliver, 4 internal error; 141, silently,
+when the reader of the output closed it, as ``| head`` does). An exception
 the product did not raise on purpose is a bug, never a verdict on the input:
 it exits 4 with one line on stderr, and its traceback
 goes to the log file only (``$AANLEVERING_HOME/logs/aanlevering.log``), so it
@@ -15,9 +16,12 @@ uncaught exception).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import logging
+import os
+import select
 import sys
 from collections.abc import Sequence
 
@@ -51,6 +55,9 @@ INTERNAL_ERROR = 4
 #: large) is no bug: the environment is unusable, exit 2 with what to fix (decision 0657).
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 NO_ROOM_EXIT = 2
+#: The reader of the output went away (``aanlevering status | head``): no bug, no verdict;
+#: exit as a Unix tool ended by SIGPIPE does, 128 + 13, which the shell reports anyway.
+READER_GONE_EXIT = 141
 
 
 def command_name(module_name: str) -> str:
@@ -97,18 +104,51 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except OSError as error:
-        if error.errno not in NO_ROOM:
-            return _internal_error(args.command, error)
-        where = f" ({error.filename})" if error.filename else ""
-        print(
-            f"error: `aanlevering {args.command}` could not write a file{where}: "
-            f"{error.strerror}. The disk or folder (AANLEVERING_HOME, the outbox or --out) is "
-            "full or read-only: free space or make it writable, then run the command again",
-            file=sys.stderr,
-        )
-        return NO_ROOM_EXIT
+        return _os_error(args.command, error)
     except Exception as error:  # the last line of defence, see the module docstring
         return _internal_error(args.command, error)
+
+
+def _os_error(command: str, error: OSError) -> int:
+    """A closed output pipe (141, silent) or a full disk (2, saying so); else a bug (4)."""
+    if isinstance(error, BrokenPipeError) and _output_reader_gone():
+        return _reader_gone()
+    if error.errno not in NO_ROOM:
+        return _internal_error(command, error)  # a broken socket too: worth a traceback
+    where = f" ({error.filename})" if error.filename else ""
+    print(
+        f"error: `aanlevering {command}` could not write a file{where}: "
+        f"{error.strerror}. The disk or folder (AANLEVERING_HOME, the outbox or --out) is "
+        "full or read-only: free space or make it writable, then run the command again",
+        file=sys.stderr,
+    )
+    return NO_ROOM_EXIT
+
+
+def _output_reader_gone() -> bool:
+    """Whether stdout or stderr is a pipe whose reader has closed it (poll says POLLERR)."""
+    poll = select.poll()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            poll.register(stream.fileno(), select.POLLOUT)
+        except (OSError, ValueError, AttributeError):  # replaced or closed streams
+            continue
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+
+
+def _reader_gone() -> int:
+    """Exit 141 in silence: the pipe's reader closed it (``| head``), so nothing can be said.
+
+    Whatever the command did before its output (a delivery, a recorded
+    decision) is done and in the event log; only the printing stopped. Python
+    flushes stdout again at exit, so it is pointed at ``/dev/null`` first.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a stream without a descriptor
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
+    return READER_GONE_EXIT
 
 
 def _internal_error(command: str, error: Exception) -> int:
