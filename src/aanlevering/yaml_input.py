@@ -87,6 +87,28 @@ class _StrictLoader(_SAFE_LOADER):  # type: ignore[misc]
         return cast(dict[Any, Any], super().construct_mapping(node, deep=deep))
 
 
+def _timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    """An unquoted date or time, or a YAMLError with its line when it is not on the calendar.
+
+    YAML reads ``start: 2026-02-29`` as a date and PyYAML raised a bare ValueError
+    for a day that does not exist: an internal error in the CLI, and an import
+    error that dropped every DAG in the DAG processor (decision 0674).
+    """
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError as error:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"{node.value!r} is not a day on the calendar ({error}); write a real date, "
+            f"or quote it ('{node.value}') if it is meant as text",
+            node.start_mark,
+        ) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
+
+
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], path: set[int]) -> int:
     """Nodes ``node`` stands for with every alias expanded; refuses a node inside itself."""
     if id(node) in sizes:

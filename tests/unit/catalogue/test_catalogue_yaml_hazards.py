@@ -147,3 +147,27 @@ def test_a_number_key_is_read_as_its_text(catalogue_copy: Path) -> None:
     file.write_text(text, encoding="utf-8")
     loaded, problems = _problems(catalogue_copy)
     assert problems == [] and "ldtr" in loaded
+
+
+def test_a_date_not_on_the_calendar_is_refused_with_its_line(catalogue_copy: Path) -> None:
+    # Unquoted, YAML reads it as a date; 2026 has no 29 February. That was a bare
+    # ValueError: `registrations check` exit 4 ("a bug") and, in the DAG listing,
+    # an import error that took every DAG down, not only this registration's.
+    from aanlevering.airflow.listing import read_registrations
+    from aanlevering.cli.main import main
+
+    file = catalogue_copy / "registrations" / "ldtr.yaml"
+    text = file.read_text(encoding="utf-8")
+    assert 'start: "2026-01-01"' in text
+    file.write_text(text.replace('start: "2026-01-01"', "start: 2026-02-29"), encoding="utf-8")
+    loaded, problems = _problems(catalogue_copy)
+    assert loaded == {"dica-dsaa", "nkr-borst"}
+    assert len(problems) == 1, problems
+    assert "ldtr.yaml: $: invalid YAML: line" in problems[0]
+    assert "'2026-02-29' is not a day on the calendar" in problems[0]
+    assert "quote it" in problems[0]
+
+    listings, broken = read_registrations(catalogue_copy)
+    assert [r.id for r in listings] == ["dica-dsaa", "nkr-borst"]
+    assert [b.name for b in broken] == ["ldtr"]
+    assert main(["registrations", "--catalogue", str(catalogue_copy), "check"]) == 2
