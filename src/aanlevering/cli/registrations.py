@@ -148,7 +148,12 @@ def _check(args: argparse.Namespace) -> int:
     registrations, problems = load_registrations(root)
     wanted = args.registration_id
     if wanted is not None:
-        problems = [p for p in problems if _file_id(p) == wanted]
+        dictionary_file = _dictionary_file(Path(root), wanted)
+        problems = [
+            p
+            for p in problems
+            if _file_id(p) == wanted or Path(p.file).resolve() == dictionary_file
+        ]
         if wanted not in registrations and not problems:
             known = ", ".join(sorted(registrations)) or "none"
             raise ConfigError(f"unknown registration {wanted!r} in {root} (known: {known})")
@@ -181,3 +186,27 @@ def _check(args: argparse.Namespace) -> int:
 
 def _file_id(problem: CatalogueProblem) -> str:
     return Path(problem.file).stem
+
+
+def _dictionary_file(root: Path, registration_id: str) -> Path | None:
+    """The dictionary file a registration names, so its problems are the registration's too.
+
+    Why: a check of one registration that hid its dictionary's problems said only
+    "has problems (listed for its file)", and listed none. Read leniently: a
+    registration file that does not read has its own problem already.
+    """
+    import yaml
+
+    from aanlevering import yaml_input
+
+    try:
+        raw = yaml_input.strict_load(
+            yaml_input.read_hand_written(root / "registrations" / f"{registration_id}.yaml")
+        )
+        dictionary = raw["dictionary"]
+        name, version = str(dictionary["id"]), str(dictionary["version"])
+    except (OSError, ValueError, yaml.YAMLError, RecursionError, KeyError, TypeError):
+        return None  # the loader reports a file that does not read as its own problem
+    if not name or not version or "/" in name + version or ".." in name + version:
+        return None
+    return (root / "dictionaries" / name / f"{version}.yaml").resolve()

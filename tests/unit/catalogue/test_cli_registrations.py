@@ -54,3 +54,24 @@ def test_show_unknown_registration_exits_2() -> None:
     result = _run("--catalogue", str(CATALOGUE), "show", "onbekend")
     assert result.returncode == 2
     assert "unknown registration 'onbekend'" in result.stderr
+
+
+def test_check_of_one_registration_lists_the_problems_of_its_dictionary(tmp_path: Path) -> None:
+    # `registrations check dica-dsaa` said only "dictionary dsaa version 2026.1 has
+    # problems (listed for its file)" and then did not list them: they were filtered
+    # out as another file's.
+    broken = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, broken)
+    dictionary = broken / "dictionaries" / "dsaa" / "2026.1.yaml"
+    text = dictionary.read_text(encoding="utf-8")
+    assert '{code: "M", label: man}' in text
+    dictionary.write_text(text.replace('{code: "M", label: man}', "{code: 1, label: man}"))
+    result = _run("--catalogue", str(broken), "check", "dica-dsaa")
+    assert result.returncode == 2
+    assert "dica-dsaa.yaml: $.dictionary: dictionary dsaa version 2026.1 has problems" in (
+        result.stderr
+    )
+    assert f"{dictionary}: $.option_sets.geslacht.options[0].code" in result.stderr
+    # ... and a registration on another dictionary is not blamed for it.
+    other = _run("--catalogue", str(broken), "check", "ldtr")
+    assert other.returncode == 0, other.stderr
