@@ -247,3 +247,31 @@ def test_every_registration_key_the_guides_name_is_in_the_schema() -> None:
 def test_the_key_check_catches_a_misspelt_key(key: str) -> None:
     schema = json.loads((REPO / "schemas" / "registration.schema.json").read_text("utf-8"))
     assert not _schema_has(schema, schema, key.split("."))
+
+
+#: A row of validation.md's accounting table: field(s), which report carries them.
+ACCOUNTING_ROW = re.compile(
+    r"^\| `([a-z_]+)`(?:, `([a-z_]+)`)? \| (hospital|registry holder|both) \|"
+)
+
+
+def test_the_accounting_fields_explained_are_the_ones_the_reports_carry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aanlevering.deliver.accounting import Accounting
+    from aanlevering.validate import report as reports
+
+    text = (REPO / "docs" / "validation.md").read_text(encoding="utf-8")
+    explained: dict[str, set[str]] = {"hospital": set(), "registry holder": set()}
+    for line in text.splitlines():
+        row = ACCOUNTING_ROW.match(line)
+        if row:
+            for where in ("hospital", "registry holder"):
+                if row.group(3) in (where, "both"):
+                    explained[where].update(f for f in row.group(1, 2) if f)
+    hospital = set(Accounting().as_summary())  # hospital-report.json's section
+    (tmp_path / "validation-report.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setattr(reports, "render_html", lambda report: "")  # the JSON is what counts
+    assert reports.add_accounting(tmp_path, Accounting().as_summary())
+    report = json.loads((tmp_path / "validation-report.json").read_text(encoding="utf-8"))
+    assert explained == {"hospital": hospital, "registry holder": set(report["accounting"])}
