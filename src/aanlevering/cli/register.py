@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 
 from aanlevering.catalogue import Catalogue, RegistrationConfig, load_catalogue
 from aanlevering.errors import ConfigError, NoObligation
@@ -105,6 +106,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _decide(args: argparse.Namespace) -> int:
     settings = load_settings()
+    _check_known(str(args.catalogue or settings.catalogue_dir), args.registration)
     decision = RegisterDecision(
         registration=args.registration,
         kind=args.decision,
@@ -124,6 +126,30 @@ def _decide(args: argparse.Namespace) -> int:
     if change is not None:
         print(f"{args.registration}: {change.describe()}")
     return 0
+
+
+def _check_known(catalogue_dir: str, registration: str) -> None:
+    """Refuse a decision by hand for a registration the catalogue does not have.
+
+    Why: the log is append-only, so a typo (``dsaa-zud``) stays in it for good,
+    and the run of the real registration says only that no decision exists. A
+    registration whose file does not load is still known (the register does not
+    depend on the file); the feed (``register ingest``) records every
+    registration, delivered here or not.
+    """
+    from aanlevering.catalogue.loader import load_registrations
+
+    registrations, problems = load_registrations(catalogue_dir)
+    known = set(registrations) | {
+        Path(p.file).stem for p in problems if Path(p.file).parent.name == "registrations"
+    }
+    if registration not in known:
+        raise ConfigError(
+            f"registration {registration!r} is not in the catalogue {catalogue_dir} (known: "
+            f"{', '.join(sorted(known)) or 'none'}); nothing recorded: a decision stays in the "
+            "append-only log for good. Decisions about registrations this hospital does not "
+            "deliver come with the feed (`register ingest`)"
+        )
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -120,3 +120,18 @@ def test_calendar_lists_overdue_periods(home: Path, capsys) -> None:
         "--delivered", "nkr-borst:2026",
     )  # fmt: skip
     assert "  2026\tdelivered" in out
+
+
+def test_decide_refuses_a_registration_the_catalogue_does_not_have(home: Path, capsys) -> None:
+    # A typo (dsaa-zud for dsaa-zuid) was recorded for good in the append-only log,
+    # and the run of the real registration then said only: no register decision.
+    code, out, err = run(
+        capsys, "register", "decide", "--registration", "nkr-brost", "--decision", "included",
+        "--decided-on", "2026-03-01", "--term-years", "5",
+    )  # fmt: skip
+    assert code == 2
+    assert out == ""
+    assert "registration 'nkr-brost' is not in the catalogue" in err
+    assert "dica-dsaa, ldtr, nkr-borst" in err
+    code, out, _ = run(capsys, "events", "tail")
+    assert "nkr-brost" not in out
