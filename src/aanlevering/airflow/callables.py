@@ -13,6 +13,7 @@ retried with backoff.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -180,6 +181,18 @@ def step(name: str, registration_id: str) -> Callable[..., Summary]:
 
     body.__name__ = name
     return body
+
+
+def required_setting(name: str, what: str) -> str:
+    """The environment variable a supporting task reads; a task failure naming it, if unset.
+
+    Why not ``os.environ[name]``: a bare KeyError said nothing of what to set and
+    was retried as if the setting could appear by itself.
+    """
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise AirflowFailException(f"{name} is not set: {what}")
+    return value
 
 
 def cli(*argv: str) -> int:

@@ -180,9 +180,11 @@ obligation check.""",
 
         @task(task_id="ingest_decisions")
         def ingest_decisions() -> int:
-            import os
-
-            return callables.cli("register", "ingest", os.environ["AANLEVERING_REGISTER_FEED"])
+            feed = callables.required_setting(
+                "AANLEVERING_REGISTER_FEED",
+                "the file or http(s) URL of Zorginstituut's register decisions this DAG reads",
+            )
+            return callables.cli("register", "ingest", feed)
 
         ingest_decisions()
     dags[dag.dag_id] = dag
@@ -204,9 +206,11 @@ export with fewer than half the opt-outs of the last one fails this task
 
         @task(task_id="ingest_optouts")
         def ingest_optouts() -> int:
-            import os
-
-            return callables.cli("optout", "ingest", os.environ["AANLEVERING_OPTOUT_SOURCE"])
+            source = callables.required_setting(
+                "AANLEVERING_OPTOUT_SOURCE",
+                "the EHR's opt-out export (CSV, Consent NDJSON or a FHIR export) this DAG reads",
+            )
+            return callables.cli("optout", "ingest", source)
 
         ingest_optouts()
     dags[dag.dag_id] = dag
