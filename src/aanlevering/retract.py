@@ -16,6 +16,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from aanlevering.actor import current_actor
 from aanlevering.catalogue.model import RegistrationConfig
@@ -27,6 +28,7 @@ from aanlevering.deliver.manifest import Manifest, idempotency_key, write_manife
 from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ConfigError
+from aanlevering.events.store import EventStore
 from aanlevering.periods import Period
 from aanlevering.pipeline.lock import LockScope, acquire, lease_length, release
 from aanlevering.pipeline.receiver_check import ask_receiver, check_not_ahead
@@ -115,7 +117,8 @@ def _retract(
 ) -> Receipt:
     """The retraction itself, with the period's run lock held."""
     store = ports.store
-    channel = ports.channel_for(config, None)
+    outbox = _outbox_of_latest(store, config, period)
+    channel = ports.channel_for(config, outbox)
     versions, holdings = _versions_checked(config, settings, period, ports, channel)
     target = _latest_held(versions, holdings)
     if target is None or target.kind == "retraction":
@@ -143,6 +146,8 @@ def _retract(
                 content_sha256=f"retraction:{reason[:200]}",
                 provider=settings.provider_id,
                 actor=current_actor(),
+                # Where it went, so a resend goes there too (decision 0678).
+                outbox=str(outbox) if outbox is not None else "",
             )
         ],
         None,
@@ -182,7 +187,7 @@ def _resend(
     pending: LedgerEntry,
 ) -> Receipt:
     """The resend itself, with the period's run lock held."""
-    channel = ports.channel_for(config, None)
+    channel = ports.channel_for(config, Path(pending.outbox) if pending.outbox else None)
     versions, _ = _versions_checked(config, settings, period, ports, channel)
     latest = versions[-1] if versions else None
     if (
@@ -251,6 +256,21 @@ def _send(channel: Channel, settings: Settings, manifest: Manifest, ports: Ports
     receipt = send_with_retries(channel, staging, manifest, ports.store)
     shutil.rmtree(staging)
     return receipt
+
+
+def _outbox_of_latest(store: EventStore, config: RegistrationConfig, period: Period) -> Path | None:
+    """The outbox the period's latest version went to (None: the configured channel).
+
+    Why: a version delivered with ``run --outbox DIR`` or ``AANLEVERING_OUTBOX__<ID>``
+    is held in that folder; a retraction over the configured channel reached a
+    receiver that never had the version and was reported "retracted", while the
+    folder kept the data (decision 0678). The latest version is the one a
+    retraction withdraws, or the receiver holds beyond the log's receipt (0461),
+    and every version of a period goes where its run was told to deliver.
+    """
+    versions = load_period_ledger(store, config.id, period.label).versions(config.id, period.label)
+    latest = versions[-1] if versions else None
+    return Path(latest.outbox) if latest is not None and latest.outbox else None
 
 
 def _latest_held(versions: list[LedgerEntry], holdings: Holdings | None) -> LedgerEntry | None:
