@@ -64,3 +64,15 @@ def test_staging_purge_exits_2_naming_the_setting(
     error = capsys.readouterr().err
     assert "AANLEVERING_STAGING_RETENTION_DAYS must be a number of at least 0, not '7d'" in error
     assert "internal error" not in error
+
+
+@pytest.mark.parametrize("text", ["-1", "nan", "inf"])
+def test_staging_purge_refuses_a_nonsense_older_than_days(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    # -1 removed every failed run's folder kept for inspection; nan removed nothing, silently.
+    monkeypatch.setenv("AANLEVERING_HOME", str(tmp_path / "home"))
+    with pytest.raises(SystemExit) as stopped:
+        main(["staging", "purge", "--older-than-days", text])
+    assert stopped.value.code == 2
+    assert "--older-than-days: a number of days of at least 0" in capsys.readouterr().err

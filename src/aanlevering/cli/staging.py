@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from aanlevering.settings import load_settings
 
@@ -14,11 +15,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     purge = actions.add_parser("purge", help="remove folders older than the retention")
     purge.add_argument(
         "--older-than-days",
-        type=float,
+        type=_days,
         default=None,
         help="default: $AANLEVERING_STAGING_RETENTION_DAYS (7)",
     )
     purge.set_defaults(handler=_purge)
+
+
+def _days(text: str) -> float:
+    """A finite number of days of at least 0 (decision 0670): ``-1`` would purge every
+    failed run's folder kept for inspection, ``nan`` silently nothing."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"a number of days of at least 0, not {text!r}")
+    return value
 
 
 def _purge(args: argparse.Namespace) -> int:
