@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from aanlevering.catalogue import load_catalogue
+from aanlevering.catalogue.loader import load_registration
 from aanlevering.periods import Period
 from aanlevering.settings import load_settings
 
@@ -44,8 +44,8 @@ def _failures(args: argparse.Namespace) -> int:
     from aanlevering.pseudonym.failure_list import failing_patients
 
     settings = load_settings()
-    catalogue = load_catalogue(args.catalogue or settings.catalogue_dir)
-    config = catalogue.get(args.registration)
+    # Its own registration only: another's broken file does not stop it (0421, 0679).
+    config = load_registration(args.catalogue or settings.catalogue_dir, args.registration)
     period = Period.parse(args.period)
     source = args.input
     if source is None:

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue import RegistrationConfig, load_catalogue
-from aanlevering.catalogue.loader import CatalogueInvalid, CatalogueProblem, load_registrations
+from aanlevering.catalogue.loader import (
+    CatalogueInvalid,
+    CatalogueProblem,
+    load_registration,
+    load_registrations,
+)
 from aanlevering.errors import ConfigError
 from aanlevering.settings import load_settings
 
@@ -136,7 +141,8 @@ def describe(config: RegistrationConfig) -> dict[str, Any]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    config = load_catalogue(_catalogue_dir(args)).get(args.registration_id)
+    # Its own registration only: another's broken file does not stop it (0421, 0679).
+    config = load_registration(_catalogue_dir(args), args.registration_id)
     print(json.dumps(describe(config), indent=2, ensure_ascii=False))
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from aanlevering.catalogue import load_catalogue
+from aanlevering.catalogue.loader import load_registration
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.periods import Period, run_day
 
@@ -26,7 +26,8 @@ def _retract(args: argparse.Namespace) -> int:
     from aanlevering.runs.ports import default_ports
 
     settings = settings_for(args)
-    config = load_catalogue(settings.catalogue_dir).get(args.registration)
+    # Its own registration only: another's broken file must not hold up a retraction (0679).
+    config = load_registration(settings.catalogue_dir, args.registration)
     with open_event_store(settings.event_store_url) as store:
         check_one_provider(store, settings.provider_id)  # decision 0452
         receipt = retract_period(

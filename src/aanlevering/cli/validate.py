@@ -152,7 +152,7 @@ def _create(path: Path) -> Path:
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
-    from aanlevering.catalogue import load_catalogue
+    from aanlevering.catalogue.loader import load_registration
     from aanlevering.errors import ExtractError
     from aanlevering.events import open_event_store
     from aanlevering.extract import extract
@@ -164,7 +164,8 @@ def _validate(args: argparse.Namespace, out: TextIO) -> int:
 
     _require(args)
     settings = load_settings()
-    config = load_catalogue(args.catalogue or settings.catalogue_dir).get(args.registration)
+    # Its own registration only: another's broken file does not stop it (0421, 0679).
+    config = load_registration(args.catalogue or settings.catalogue_dir, args.registration)
     period = Period.parse(args.period)
     provider_type = args.provider_type or settings.provider_type
     check_provider_type(provider_type)
