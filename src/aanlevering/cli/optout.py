@@ -148,11 +148,13 @@ def _ingest(args: argparse.Namespace) -> int:
         kind = _source_kind(args.file, args.format)
         entries = len(result.entries)
         check_not_shrunk(store, kind, entries, confirmed=args.confirm_shrunk_export, name=name)
+        # The kind of export, never its file name: an EHR that sends each objection as a
+        # file of its own names it after the patient (decision 0680).
         outcome = record_optouts(
             store,
             result.entries,
             skipped=result.skipped,
-            metadata={"actor": "optout ingest", "source": name},
+            metadata={"actor": "optout ingest", "source": kind},
         )
         record_ingest(
             store,
