@@ -19,14 +19,21 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from aanlevering.catalogue.model import DataDictionary, Dataset, Variable
+from aanlevering.errors import ExtractError
 from aanlevering.extract.casts import CastSpec, cast_text, clean
-from aanlevering.extract.csv_layout import CsvLayout, sniff_layout
+from aanlevering.extract.csv_layout import (
+    CsvLayout,
+    describe_delimiter,
+    find_malformed,
+    sniff_layout,
+)
 
 #: Rows read from each sample file: enough to judge content, quick on a big export.
 SAMPLE_ROWS = 5000
@@ -147,31 +154,49 @@ def name_score(header: str, variable: str) -> float:
 
 
 def read_sample(path: Path) -> tuple[CsvLayout, dict[str, pa.Array]]:
-    """The first rows of a CSV file as cleaned text columns (empty cells null)."""
+    """The first rows of a CSV file as cleaned text columns (empty cells null).
+
+    A malformed record is an :class:`ExtractError` naming its line, never the
+    reader's own message: pyarrow quotes the whole offending row, and a sample
+    is real patient data (decision 0681).
+    """
     layout = sniff_layout(path, "auto", "auto", '"')
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(
-            encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=layout.delimiter,
-            quote_char=layout.quote or False,
-            newlines_in_values=True,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(layout.header, pa.string()),
-            strings_can_be_null=True,
-            null_values=[""],
-        ),
-    )
+    invalid = 0
+
+    def skip_invalid(row: object) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
     batches = []
     rows = 0
-    for batch in reader:  # streamed: a million-row export is not read whole
-        batches.append(batch)
-        rows += batch.num_rows
-        if rows >= SAMPLE_ROWS:
-            break
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter,
+                quote_char=layout.quote or False,
+                newlines_in_values=True,
+                invalid_row_handler=skip_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(layout.header, pa.string()),
+                strings_can_be_null=True,
+                null_values=[""],
+            ),
+        )
+        for batch in reader:  # streamed: a million-row export is not read whole
+            batches.append(batch)
+            rows += batch.num_rows
+            if invalid or rows >= SAMPLE_ROWS:
+                break
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        _malformed(layout)
+    if invalid:
+        _malformed(layout)
     schema = pa.schema([(name, pa.string()) for name in layout.header])
     table = pa.Table.from_batches(batches, schema=schema).slice(0, SAMPLE_ROWS)
     columns = {}
@@ -181,6 +206,16 @@ def read_sample(path: Path) -> tuple[CsvLayout, dict[str, pa.Array]]:
             cleaned.combine_chunks() if isinstance(cleaned, pa.ChunkedArray) else cleaned
         )
     return layout, columns
+
+
+def _malformed(layout: CsvLayout) -> NoReturn:
+    """The sample's first malformed record by line, without a value (see :func:`read_sample`)."""
+    problem = find_malformed(layout) or "the CSV parser stopped at a problem it could not locate"
+    raise ExtractError(
+        f"sample {layout.path}: {problem}: malformed CSV (delimiter "
+        f"{describe_delimiter(layout.delimiter)}, quote {layout.quote!r}); correct the export "
+        "or take another sample"
+    ) from None
 
 
 def detect_formats(samples: list[dict[str, pa.Array]]) -> CsvFormats:
@@ -269,19 +304,37 @@ def _content_fit(
 
 
 def whole_column(layout: CsvLayout, column: str) -> pa.Array:
-    """Every value of one column (a parent's keys, which a sample of rows would not all hold)."""
-    table = pacsv.read_csv(
-        layout.path,
-        read_options=pacsv.ReadOptions(
-            encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=layout.delimiter, quote_char=layout.quote or False, newlines_in_values=True
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={column: pa.string()}, include_columns=[column], null_values=[""]
-        ),
-    )
+    """Every value of one column (a parent's keys, which a sample of rows would not all hold).
+
+    A malformed record is an :class:`ExtractError` by line, as in :func:`read_sample`.
+    """
+    invalid = 0
+
+    def skip_invalid(row: object) -> str:
+        nonlocal invalid
+        invalid += 1
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            layout.path,
+            read_options=pacsv.ReadOptions(
+                encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=layout.delimiter,
+                quote_char=layout.quote or False,
+                newlines_in_values=True,
+                invalid_row_handler=skip_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={column: pa.string()}, include_columns=[column], null_values=[""]
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        _malformed(layout)
+    if invalid:
+        _malformed(layout)
     values = clean(table.column(column))
     flat = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     return pc.unique(pc.drop_null(flat))
