@@ -7,7 +7,9 @@ Mapping: NoObligation and AlreadyDelivered end the task (and the rest of the
 run) as *skipped*; bad input, blocked validation and a receiver holding a
 version the log does not know *fail* without retries (waiting does not fix
 them); anything else (TTP or receiver down) fails and is
-retried with backoff.
+retried with backoff. An exception the product did not raise on purpose (a
+bug) is logged as its traceback without messages and re-raised as
+:class:`InternalTaskError`, unchained: its message may quote input (0682).
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pendulum
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from aanlevering.airflow.schedule import TIMEZONE, period_label
 from aanlevering.errors import (
+    AanleveringError,
     ConfigError,
     ExtractError,
     NoObligation,
@@ -32,6 +35,7 @@ from aanlevering.errors import (
 )
 from aanlevering.periods import run_day
 from aanlevering.pipeline.stages import AlreadyDelivered
+from aanlevering.withheld_traceback import exception_line, withheld_traceback
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -41,6 +45,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Summary = dict[str, Any]
+
+
+class InternalTaskError(RuntimeError):
+    """A task failed on an exception the product did not raise on purpose (decision 0682).
+
+    Raised in its place, without chaining it: Airflow logs a failed task's exception
+    and its chain with their messages, and a bug's message may quote input.
+    """
 
 
 @contextmanager
@@ -59,6 +71,14 @@ def task_outcomes() -> Iterator[None]:
     except ReceiverAhead as behind:  # an engineer decides (decision 0460); no retries
         log.error("%s", behind)
         raise AirflowFailException(str(behind)) from behind
+    except (AanleveringError, AirflowException):
+        raise
+    except Exception as bug:  # not raised on purpose: its message may quote input (0682)
+        log.error("internal error (a bug):\n%s", withheld_traceback(bug).rstrip())
+        raise InternalTaskError(
+            f"internal error: {exception_line(bug)}; a bug, not a problem with the input "
+            "(its traceback, without messages, is logged above); retried"
+        ) from None
 
 
 def credentials() -> AirflowConnections:

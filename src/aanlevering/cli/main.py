@@ -7,8 +7,9 @@ input or config, also a disk or folder too full or read-only to write to, 3
 no delivery obligation or nothing to deliver, 4 internal error; 141, silently,
 when the reader of the output closed it, as ``| head`` does). An exception
 the product did not raise on purpose is a bug, never a verdict on the input:
-it exits 4 with one line on stderr, and its traceback
-goes to the log file only (``$AANLEVERING_HOME/logs/aanlevering.log``), so it
+it exits 4 with one line on stderr, and its traceback (frames and exception
+types, never a message: decision 0682) goes to the log file only
+(``$AANLEVERING_HOME/logs/aanlevering.log``), so it
 is never mistaken for a blocked validation (exit 1, Python's own code for an
 uncaught exception).
 """
@@ -26,6 +27,7 @@ import sys
 from collections.abc import Sequence
 
 from aanlevering.errors import AanleveringError
+from aanlevering.withheld_traceback import withheld_traceback
 
 # Command modules, imported lazily by name so `aanlevering --help` stays fast.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -166,7 +168,8 @@ def _internal_error(command: str, error: Exception) -> int:
 def _log_internal_error(command: str, error: BaseException) -> str:
     """Append the traceback to the log file; where it went (stderr if the file cannot be written).
 
-    Only the file gets it: a traceback's text may quote a value from the input.
+    Only the file gets it, and without the exceptions' messages: a message may
+    quote a value from the input (decision 0682).
     """
     from aanlevering.settings import load_settings
 
@@ -184,7 +187,10 @@ def _log_internal_error(command: str, error: BaseException) -> str:
     internal.propagate = False
     internal.addHandler(handler)
     try:
-        internal.error("internal error in `aanlevering %s`", command, exc_info=error)
+        # Frames and exception types, no message: it may quote input (decision 0682).
+        internal.error(
+            "internal error in `aanlevering %s`\n%s", command, withheld_traceback(error).rstrip()
+        )
     finally:
         internal.removeHandler(handler)
         handler.close()

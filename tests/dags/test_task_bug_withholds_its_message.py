@@ -1,0 +1,50 @@
+"""A task that fails on a bug fails without the bug's message, in the log or the exception (0682).
+
+Airflow 3 writes a failed task's exception, with its chain and their messages,
+to the task log. A product error names places, never values; an exception the
+product did not raise on purpose may quote input (pyarrow quotes the record it
+could not parse). The task logs the traceback without messages and fails with
+an unchained ``InternalTaskError`` naming the type; Airflow retries it as before.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import traceback
+
+import pyarrow.csv as pacsv
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from aanlevering.airflow import callables
+from aanlevering.errors import ExtractError, TTPError
+
+PLANTED = ("ZH-100234", "999911120", "Vliet-Kwaadsteniet", "02-03-1950", "1012 NX")
+
+
+def _read_damaged_record() -> None:
+    data = ("a;b;c;d;e\n" + ";".join(PLANTED) + ";extra\n").encode()
+    pacsv.read_csv(io.BytesIO(data), parse_options=pacsv.ParseOptions(delimiter=";"))
+
+
+def test_a_bug_in_a_task_reaches_the_task_log_without_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    with pytest.raises(callables.InternalTaskError) as raised, callables.task_outcomes():
+        _read_damaged_record()
+
+    # everything Airflow prints of the failure: the exception, its chain, the log lines
+    printed = "".join(traceback.format_exception(raised.value)) + caplog.text
+    assert [value for value in PLANTED if value in printed] == []
+    assert "pyarrow.lib.ArrowInvalid" in str(raised.value)
+    assert "_read_damaged_record" in caplog.text  # where the bug is stays known
+
+
+def test_product_errors_keep_their_task_states() -> None:
+    with pytest.raises(AirflowFailException, match="line 3"), callables.task_outcomes():
+        raise ExtractError("export.csv: line 3: malformed CSV")
+    with pytest.raises(TTPError, match="down"), callables.task_outcomes():  # retried as before
+        raise TTPError("the TTP is down")
