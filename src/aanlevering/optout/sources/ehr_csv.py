@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -95,8 +95,10 @@ def read_optout_csv(path: Path, hash_mrn: MrnHasher) -> ReadResult:
     name_of = {role: header[index] for role, index in where.items()}
     entries: list[OptOutEntry] = []
     problems: list[str] = []
-    for values in reader:
-        line = reader.line_num
+    for line, values in _records(reader):
+        if isinstance(values, str):  # the csv module could not read on (decision 0683)
+            problems.append(f"line {line}: {values}")
+            break
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
@@ -112,6 +114,22 @@ def read_optout_csv(path: Path, hash_mrn: MrnHasher) -> ReadResult:
     if problems:
         raise OptOutSourceInvalid(str(path), problems)
     return ReadResult(tuple(entries))
+
+
+def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str] | str]]:
+    """(line, values) of each record; where the csv module can not read on, (line, why).
+
+    Why: ``csv.Error`` (a quote left open swallows the rest of the file into one
+    field, past the module's field limit) escaped as an internal error, exit 4 "a
+    bug" (decision 0683). Its text names characters and limits, never a value.
+    """
+    line = 0
+    try:
+        for values in reader:
+            line = reader.line_num  # type: ignore[attr-defined]
+            yield line, values
+    except csv.Error as error:
+        yield line + 1, f"the record cannot be read as CSV ({error}); is a quote left open?"
 
 
 def _entry(
