@@ -48,3 +48,15 @@ def test_product_errors_keep_their_task_states() -> None:
         raise ExtractError("export.csv: line 3: malformed CSV")
     with pytest.raises(TTPError, match="down"), callables.task_outcomes():  # retried as before
         raise TTPError("the TTP is down")
+
+
+def test_the_retry_task_guard_withholds_a_bugs_message_and_passes_product_errors(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``bugs_withheld`` alone, as the hourly retry task uses it around its periods."""
+    with pytest.raises(callables.InternalTaskError) as raised, callables.bugs_withheld():
+        _read_damaged_record()
+    printed = "".join(traceback.format_exception(raised.value)) + caplog.text
+    assert [value for value in PLANTED if value in printed] == []
+    with pytest.raises(ExtractError, match="line 3"), callables.bugs_withheld():
+        raise ExtractError("export.csv: line 3: malformed CSV")

@@ -56,10 +56,32 @@ class InternalTaskError(RuntimeError):
 
 
 @contextmanager
+def bugs_withheld() -> Iterator[None]:
+    """Fail on a bug without its message (decision 0682); product errors pass unchanged.
+
+    Airflow logs a failed task's exception and its chain with their messages; an
+    exception the product did not raise on purpose may quote input. Logged here as
+    its traceback without messages, then raised as an unchained
+    :class:`InternalTaskError` (retried like any other failure).
+    """
+    try:
+        yield
+    except (AanleveringError, AirflowException):
+        raise
+    except Exception as bug:
+        log.error("internal error (a bug):\n%s", withheld_traceback(bug).rstrip())
+        raise InternalTaskError(
+            f"internal error: {exception_line(bug)}; a bug, not a problem with the input "
+            "(its traceback, without messages, is logged above)"
+        ) from None
+
+
+@contextmanager
 def task_outcomes() -> Iterator[None]:
     """Turn product errors into the task states described in the module docstring."""
     try:
-        yield
+        with bugs_withheld():
+            yield
     except (NoObligation, AlreadyDelivered) as reason:
         log.info("nothing to deliver: %s", reason)
         raise AirflowSkipException(str(reason)) from reason
@@ -71,14 +93,6 @@ def task_outcomes() -> Iterator[None]:
     except ReceiverAhead as behind:  # an engineer decides (decision 0460); no retries
         log.error("%s", behind)
         raise AirflowFailException(str(behind)) from behind
-    except (AanleveringError, AirflowException):
-        raise
-    except Exception as bug:  # not raised on purpose: its message may quote input (0682)
-        log.error("internal error (a bug):\n%s", withheld_traceback(bug).rstrip())
-        raise InternalTaskError(
-            f"internal error: {exception_line(bug)}; a bug, not a problem with the input "
-            "(its traceback, without messages, is logged above); retried"
-        ) from None
 
 
 def credentials() -> AirflowConnections:
@@ -173,8 +187,13 @@ def release_on_failure(registration_id: str, frequency: str) -> Callable[[Contex
             steps.release_failed_run(
                 registration_id, period, str(context.get("run_id") or "manual")
             )
-        except Exception:  # a callback must never hide the task's own failure
-            log.exception("could not release the run lock of %s %s", registration_id, period)
+        except Exception as error:  # a callback must never hide the task's own failure
+            log.error(  # without a bug's message, which may quote input (0682)
+                "could not release the run lock of %s %s:\n%s",
+                registration_id,
+                period,
+                withheld_traceback(error).rstrip(),
+            )
 
     return callback
 
