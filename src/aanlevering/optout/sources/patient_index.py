@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.extract.fhir_identity import BSN_SYSTEM, patient_identity
-from aanlevering.extract.fhir_store import ResourceStore, load_store
+from aanlevering.extract.fhir_store import SHAPE_ERRORS, ResourceStore, load_store, malformed
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +61,12 @@ def index_of_store(store: ResourceStore, mrn_system: str | None = None) -> Patie
     an MRN, a Patient without one is not indexed, so a Consent on it fails
     loudly instead of being keyed by another number.
     """
-    identities = [
-        (located.resource, patient_identity(located.resource, mrn_system))
-        for located in store.of_type("Patient")
-    ]
+    identities = []
+    for located in store.of_type("Patient"):
+        try:
+            identities.append((located.resource, patient_identity(located.resource, mrn_system)))
+        except SHAPE_ERRORS as error:  # named by location, never by value (decision 0684)
+            raise malformed(located.location, located.resource, error) from None
     use_mrn = any(identity.get("mrn") for _, identity in identities)
     if not use_mrn and identities:
         log.warning("no Patient of the export has an MRN identifier; Patient.id is the number")
