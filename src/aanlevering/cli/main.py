@@ -23,8 +23,11 @@ import importlib
 import logging
 import os
 import select
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from aanlevering.errors import AanleveringError
 from aanlevering.withheld_traceback import withheld_traceback
@@ -100,6 +103,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    with terminated_as_exit():
+        return _run(args)
+
+
+@contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """SIGTERM raises SystemExit(143) while a command runs, so it cleans up on the way out.
+
+    Why: by default SIGTERM (``kill``, a cron or systemd timeout) ends Python at
+    once, without ``finally`` blocks or exit handlers: a FHIR extract's
+    temporary folder of kept source resources and its reading workers' folders
+    stayed in ``$TMPDIR`` with patient ids in them (decision 0685). Only where
+    nobody else handles SIGTERM (Airflow's task runner does) and only in the
+    main thread; the previous handler is put back afterwards.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's exit code, product errors mapped (see the module docstring)."""
     try:
         return int(args.handler(args))
     except AanleveringError as error:
