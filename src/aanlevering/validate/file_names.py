@@ -73,15 +73,49 @@ def _long_enough(piece: str) -> bool:
 
 
 def _identifiers(datasets: Sequence[ExtractedDataset]) -> list[pa.Array]:
-    """The run's identity values, lower case without separators, per dataset and field."""
+    """The run's identity values, lower case without separators, per dataset and field.
+
+    With the forms a file name may hold them in too (decision 0686): a number
+    without its leading zeros (``0069386181`` as ``69386181``, as a tool that
+    reads it as a number writes it) and a birth date both year first and day first.
+    """
     arrays = []
     for dataset in datasets:
         for field in FIELDS:
             if field in dataset.identity.column_names:
                 column = pc.drop_null(pc.cast(dataset.identity.column(field), pa.string()))
                 lowered = pc.utf8_lower(column)
-                arrays.append(pc.unique(pc.replace_substring_regex(lowered, _NOT_ALNUM, "")))
+                compact = pc.unique(pc.replace_substring_regex(lowered, _NOT_ALNUM, ""))
+                arrays.append(compact)
+                arrays.append(_without_leading_zeros(compact))
+                if field == "birth_date":
+                    arrays.append(_date_orders(pc.unique(column)))
     return arrays
+
+
+def _without_leading_zeros(values: pa.Array) -> pa.Array:
+    """The all-digit values that start with a zero, without their zeros (if long enough)."""
+    zeros = pc.match_substring_regex(values, f"^0+[0-9]{{{MIN_DIGITS},}}$")
+    return pc.utf8_ltrim(pc.filter(values, pc.fill_null(zeros, False)), characters="0")
+
+
+_YEAR_FIRST = re.compile(r"\s*(\d{4})\D?(\d{1,2})\D?(\d{1,2})")
+_DAY_FIRST = re.compile(r"\s*(\d{1,2})\D(\d{1,2})\D(\d{4})")
+
+
+def _date_orders(births: pa.Array) -> pa.Array:
+    """Each birth date as eight digits year first and day first (few distinct values)."""
+    forms: set[str] = set()
+    for text in births.to_pylist():
+        if match := _YEAR_FIRST.match(text):
+            year, month, day = match.groups()
+        elif match := _DAY_FIRST.match(text):
+            day, month, year = match.groups()
+        else:
+            continue
+        month, day = month.zfill(2), day.zfill(2)
+        forms.update({f"{year}{month}{day}", f"{day}{month}{year}"})
+    return pa.array(sorted(forms), pa.string())
 
 
 def identifying_names(names: Iterable[str], datasets: Sequence[ExtractedDataset]) -> set[str]:

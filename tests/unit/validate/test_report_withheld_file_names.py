@@ -74,3 +74,30 @@ def test_references_keep_line_and_entry_and_number_the_file_in_name_order() -> N
         "x_2026.csv:17",
         "input file (name withheld):4",
     )
+
+
+def test_names_holding_a_number_without_its_leading_zeros_or_a_birth_date_in_the_other_order() -> (
+    None
+):
+    """A tool that writes numbers as numbers drops leading zeros; dates come either way (0686)."""
+    dataset = _dataset()
+    identity = dataset.identity.append_column("mrn", pa.array(["0069386181", None]))
+    dataset = ExtractedDataset(
+        name=dataset.name,
+        clinical=dataset.clinical,
+        identity=identity,
+        row_refs=dataset.row_refs,
+        source_files=dataset.source_files,
+    )
+    names = [
+        "bundle_69386181.json",  # the patient number 0069386181, as an integer writes it
+        "export_12345672.ndjson",  # the BSN 012345672 with its leading zero lost
+        "b_19500208.json",  # the birth date 08-02-1950, year first
+        "b_04031961.json",  # the birth date 1961-03-04, day first
+        "dsaa_operaties_2026.csv",
+        "x_19500802.csv",  # not a birth date of this run: month and day swapped
+    ]
+
+    found = identifying_names(names, [dataset])
+
+    assert found == set(names[:4])
