@@ -18,13 +18,20 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue.identity_guard import PATIENT_IDENTITY_ELEMENTS
 from aanlevering.catalogue.model import DataDictionary, Dataset, Variable
-from aanlevering.extract.fhir_store import ResourceStore, load_store
+from aanlevering.extract.fhir_store import (
+    SHAPE_ERRORS,
+    Located,
+    ResourceStore,
+    load_store,
+    malformed,
+)
 from aanlevering.extract.fhir_values import convert
 from aanlevering.onboard.csv_match import FITS, name_score
 
@@ -96,35 +103,56 @@ def _extensions(items: list[Any], path: str, out: dict[str, _Candidate], depth: 
                 _walk(inner, sub, _last(str(extension["url"])), out, depth + 1)
 
 
+@contextmanager
+def _reading(located: Located) -> Iterator[None]:
+    """A sample resource (or one it references) of the wrong JSON shape, named by location.
+
+    Why: ``"type": "MR"`` where a CodeableConcept belongs made the scaffold raise
+    ``AttributeError``, exit 4 "a bug"; the extract names such a resource by
+    ``file:line`` and type, never a value (decisions 0210, 0687).
+    """
+    try:
+        yield
+    except SHAPE_ERRORS as error:
+        raise malformed(located.location, located.resource, error) from None
+
+
 def _candidates(store: ResourceStore, focus: str) -> list[_Candidate]:
     found: dict[str, _Candidate] = {}
     focus_resources = store.of_type(focus)[:PER_TYPE]
     for located in focus_resources:
-        resource = located.resource
-        _walk(resource, "", "", found, 0)
-        for link, element in resource.items():
-            reference = element[0] if isinstance(element, list) and element else element
-            target = (
-                store.resolve(reference["reference"])
-                if isinstance(reference, Mapping) and isinstance(reference.get("reference"), str)
-                else None
-            )
-            if target is not None:
-                resolved: dict[str, _Candidate] = {}
-                _walk(target, "", "", resolved, 1)
-                for path, candidate in resolved.items():
-                    if target.get("resourceType") == "Patient" and (
-                        path.split(".")[0] in PATIENT_IDENTITY_ELEMENTS
-                    ):
-                        continue  # identity is never a delivered variable (decision 0180)
-                    full = f"{link}.resolve().{path}"
-                    found.setdefault(full, _Candidate(full, candidate.name)).values.extend(
-                        candidate.values
-                    )
-        if "id" in resource:
-            found.setdefault("id", _Candidate("id", "id")).values.append(resource["id"])
+        with _reading(located):
+            _focus_candidates(store, located.resource, found)
     found.update({c.key(): c for c in _related(store, focus, focus_resources)})
     return list(found.values())
+
+
+def _focus_candidates(
+    store: ResourceStore, resource: Mapping[str, Any], found: dict[str, _Candidate]
+) -> None:
+    """The candidates of one focus resource, and one ``resolve()`` step from it."""
+    _walk(resource, "", "", found, 0)
+    for link, element in resource.items():
+        reference = element[0] if isinstance(element, list) and element else element
+        target = (
+            store.resolve(reference["reference"])
+            if isinstance(reference, Mapping) and isinstance(reference.get("reference"), str)
+            else None
+        )
+        if target is not None:
+            resolved: dict[str, _Candidate] = {}
+            _walk(target, "", "", resolved, 1)
+            for path, candidate in resolved.items():
+                if target.get("resourceType") == "Patient" and (
+                    path.split(".")[0] in PATIENT_IDENTITY_ELEMENTS
+                ):
+                    continue  # identity is never a delivered variable (decision 0180)
+                full = f"{link}.resolve().{path}"
+                found.setdefault(full, _Candidate(full, candidate.name)).values.extend(
+                    candidate.values
+                )
+    if "id" in resource:
+        found.setdefault("id", _Candidate("id", "id")).values.append(resource["id"])
 
 
 def _related(store: ResourceStore, focus: str, focus_resources: list[Any]) -> Iterator[_Candidate]:
@@ -136,47 +164,67 @@ def _related(store: ResourceStore, focus: str, focus_resources: list[Any]) -> It
             encounters.add(store.key_of(reference["reference"]))
     grouped: dict[tuple[str, str, str, str], _Candidate] = {}
     for located in store.of_type("Observation"):
-        observation = located.resource
-        for link in _LINKS:
-            targets = observation.get(link)
-            wanted = encounters if link == "encounter" and focus != "Encounter" else keys
-            refs = targets if isinstance(targets, list) else [targets]
-            if not any(
-                isinstance(r, Mapping)
-                and isinstance(r.get("reference"), str)
-                and store.key_of(r["reference"]) in wanted
-                for r in refs
-            ):
-                continue
-            for coding in (observation.get("code") or {}).get("coding") or ():
-                value_key = next((k for k in observation if k.startswith("value")), None)
-                if value_key is None:
-                    continue
-                element = value_key
-                value: Any = observation[value_key]
-                if value_key == "valueQuantity":
-                    element, value = "valueQuantity.value", value.get("value")
-                elif value_key == "valueCodeableConcept":
-                    element = "valueCodeableConcept.coding.code"
-                    first: Mapping[str, Any] = next(iter(value.get("coding") or ()), {})
-                    value = first.get("code")
-                index = (link, str(coding.get("system")), str(coding.get("code")), element)
-                candidate = grouped.setdefault(
-                    index,
-                    _Candidate(
-                        element,
-                        str(coding.get("code")),
-                        related={
-                            "resource": "Observation",
-                            "link": link,
-                            "system": coding.get("system"),
-                            "code": coding.get("code"),
-                        },
-                    ),
-                )
-                candidate.values.append(value)
-            break
+        with _reading(located):
+            _observation_candidates(
+                located.resource,
+                store,
+                focus=focus,
+                keys=keys,
+                encounters=encounters,
+                grouped=grouped,
+            )
     yield from grouped.values()
+
+
+def _observation_candidates(
+    observation: Mapping[str, Any],
+    store: ResourceStore,
+    *,
+    focus: str,
+    keys: set[str],
+    encounters: set[str | None],
+    grouped: dict[tuple[str, str, str, str], _Candidate],
+) -> None:
+    """The candidates one Observation that references a focus resource offers, by code."""
+    for link in _LINKS:
+        targets = observation.get(link)
+        wanted = encounters if link == "encounter" and focus != "Encounter" else keys
+        refs = targets if isinstance(targets, list) else [targets]
+        if not any(
+            isinstance(r, Mapping)
+            and isinstance(r.get("reference"), str)
+            and store.key_of(r["reference"]) in wanted
+            for r in refs
+        ):
+            continue
+        for coding in (observation.get("code") or {}).get("coding") or ():
+            value_key = next((k for k in observation if k.startswith("value")), None)
+            if value_key is None:
+                continue
+            element = value_key
+            value: Any = observation[value_key]
+            if value_key == "valueQuantity":
+                element, value = "valueQuantity.value", value.get("value")
+            elif value_key == "valueCodeableConcept":
+                element = "valueCodeableConcept.coding.code"
+                first: Mapping[str, Any] = next(iter(value.get("coding") or ()), {})
+                value = first.get("code")
+            index = (link, str(coding.get("system")), str(coding.get("code")), element)
+            candidate = grouped.setdefault(
+                index,
+                _Candidate(
+                    element,
+                    str(coding.get("code")),
+                    related={
+                        "resource": "Observation",
+                        "link": link,
+                        "system": coding.get("system"),
+                        "code": coding.get("code"),
+                    },
+                ),
+            )
+            candidate.values.append(value)
+        break
 
 
 def _fit(variable: Variable, candidate: _Candidate, dictionary: DataDictionary) -> float:
@@ -240,12 +288,13 @@ def _focus_filter(store: ResourceStore, focus: str) -> tuple[str, str, list[str]
         codes: defaultdict[str, set[str]] = defaultdict(set)
         for located in store.of_type(focus)[:PER_TYPE]:
             value = located.resource.get(element)
-            for concept in value if isinstance(value, list) else [value]:
-                for coding in (
-                    (concept or {}).get("coding") or () if isinstance(concept, Mapping) else ()
-                ):
-                    systems[str(coding.get("system"))] += 1
-                    codes[str(coding.get("system"))].add(str(coding.get("code")))
+            with _reading(located):
+                for concept in value if isinstance(value, list) else [value]:
+                    for coding in (
+                        (concept or {}).get("coding") or () if isinstance(concept, Mapping) else ()
+                    ):
+                        systems[str(coding.get("system"))] += 1
+                        codes[str(coding.get("system"))].add(str(coding.get("code")))
         if systems:
             system = systems.most_common(1)[0][0]
             return element, system, sorted(codes[system])
@@ -338,12 +387,13 @@ def _mrn_system(store: ResourceStore) -> str | None:
     """The identifier system the sample's Patients type ``MR`` most often."""
     systems: Counter[str] = Counter()
     for located in store.of_type("Patient")[:PER_TYPE]:
-        for identifier in located.resource.get("identifier") or ():
-            if not isinstance(identifier, Mapping) or not identifier.get("system"):
-                continue
-            codings = (identifier.get("type") or {}).get("coding") or ()
-            if any(isinstance(c, Mapping) and c.get("code") == "MR" for c in codings):
-                systems[str(identifier["system"])] += 1
+        with _reading(located):
+            for identifier in located.resource.get("identifier") or ():
+                if not isinstance(identifier, Mapping) or not identifier.get("system"):
+                    continue
+                codings = (identifier.get("type") or {}).get("coding") or ()
+                if any(isinstance(c, Mapping) and c.get("code") == "MR" for c in codings):
+                    systems[str(identifier["system"])] += 1
     return systems.most_common(1)[0][0] if systems else None
 
 
