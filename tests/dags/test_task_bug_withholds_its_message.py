@@ -9,9 +9,11 @@ an unchained ``InternalTaskError`` naming the type; Airflow retries it as before
 
 from __future__ import annotations
 
+import errno
 import io
 import logging
 import traceback
+from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
@@ -60,3 +62,12 @@ def test_the_retry_task_guard_withholds_a_bugs_message_and_passes_product_errors
     assert [value for value in PLANTED if value in printed] == []
     with pytest.raises(ExtractError, match="line 3"), callables.bugs_withheld():
         raise ExtractError("export.csv: line 3: malformed CSV")
+
+
+def test_a_full_disk_in_a_task_is_said_without_the_file_name(tmp_path: Path) -> None:
+    """Not "a bug" (decision 0657), and the file's name (it may name a patient) is left out."""
+    name = tmp_path / "bundle-ZH-100234.json"
+    with pytest.raises(callables.InternalTaskError) as raised, callables.task_outcomes():
+        raise OSError(errno.ENOSPC, "No space left on device", str(name))
+    assert "disk or folder is full" in str(raised.value)
+    assert "ZH-100234" not in "".join(traceback.format_exception(raised.value))

@@ -69,7 +69,14 @@ def bugs_withheld() -> Iterator[None]:
     except (AanleveringError, AirflowException):
         raise
     except Exception as bug:
+        from aanlevering.cli.main import NO_ROOM
+
         log.error("internal error (a bug):\n%s", withheld_traceback(bug).rstrip())
+        if isinstance(bug, OSError) and bug.errno in NO_ROOM:  # no bug: the disk (0657)
+            raise InternalTaskError(
+                f"could not write a file: {exception_line(bug)}; the disk or folder is full "
+                "or read-only: free space or make it writable (retried)"
+            ) from None
         raise InternalTaskError(
             f"internal error: {exception_line(bug)}; a bug, not a problem with the input "
             "(its traceback, without messages, is logged above)"
