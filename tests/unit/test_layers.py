@@ -52,6 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "progress",
             "worker_processes",
             "whole_files",
+            "withheld_traceback",
         ),
     ),
     ("core models", ("catalogue", "events")),
