@@ -71,3 +71,18 @@ def test_a_full_disk_in_a_task_is_said_without_the_file_name(tmp_path: Path) -> 
         raise OSError(errno.ENOSPC, "No space left on device", str(name))
     assert "disk or folder is full" in str(raised.value)
     assert "ZH-100234" not in "".join(traceback.format_exception(raised.value))
+
+
+def test_a_product_error_raised_from_a_bug_fails_without_the_bugs_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``raise ConfigError(...) from error``: Airflow would print the cause's message too."""
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(AirflowFailException, match="line 3") as raised, callables.task_outcomes():
+        try:
+            _read_damaged_record()
+        except Exception as error:
+            raise ExtractError("export.csv: line 3: malformed CSV") from error
+    printed = "".join(traceback.format_exception(raised.value)) + caplog.text
+    assert [value for value in PLANTED if value in printed] == []
+    assert "_read_damaged_record" in caplog.text  # the cause's frames stay known

@@ -66,7 +66,10 @@ def bugs_withheld() -> Iterator[None]:
     """
     try:
         yield
-    except (AanleveringError, AirflowException):
+    except AanleveringError as error:
+        _detach_bugs(error)
+        raise
+    except AirflowException:
         raise
     except Exception as bug:
         from aanlevering.cli.main import NO_ROOM
@@ -81,6 +84,26 @@ def bugs_withheld() -> Iterator[None]:
             f"internal error: {exception_line(bug)}; a bug, not a problem with the input "
             "(its traceback, without messages, is logged above)"
         ) from None
+
+
+def _detach_bugs(error: AanleveringError) -> None:
+    """Cut a product error loose from a bug it was raised from, logging the bug's frames.
+
+    ``raise ConfigError(...) from error`` keeps the cause, and Airflow prints a
+    failed task's whole chain with messages: pyarrow's or ``int()``'s may quote the
+    record. The cause's traceback is logged without messages (0682); the product
+    error's own message (places, never values) is what the task fails with.
+    """
+    cause = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+    if cause is None:
+        return
+    if isinstance(cause, AanleveringError):
+        _detach_bugs(cause)
+        return
+    log.error("%s was raised from:\n%s", type(error).__name__, withheld_traceback(cause).rstrip())
+    error.__cause__ = None
+    error.__context__ = None
+    error.__suppress_context__ = True
 
 
 @contextmanager
