@@ -250,8 +250,16 @@ def _accounting(entry: Mapping[str, Any] | None) -> str:
     )
     others = ", ".join(f"{d} {n}" for d, n in sorted((raw.get("other_patient") or {}).items()))
     unchecked = sorted(raw.get("unchecked_periods") or ())
+    set_aside = "".join(  # FHIR copies and records entered in error, left out (0692)
+        f"{what} left out: {', '.join(f'{d} {n}' for d, n in sorted(counts.items()))}; "
+        for what, counts in (
+            ("second copies", raw.get("duplicates") or {}),
+            ("entered in error", raw.get("entered_in_error") or {}),
+        )
+        if counts
+    )
     return (
-        f"{outside}read {raw['records_read']}; without a type: {failed or 'none'}; "
+        f"{set_aside}{outside}read {raw['records_read']}; without a type: {failed or 'none'}; "
         f"dropped {raw['dropped']}; delivered {raw['delivered']}"
         + (f" (moved: {moved})" if moved else "")
         + (f"; not followable across periods: {unfollowable}" if unfollowable else "")

@@ -8,10 +8,11 @@ more patients without a pseudonym type than
 from an extract that had some. Counts and fixed reason texts only, never
 values or who.
 
-The totals add up (decision 0466): ``records_in_source`` = ``outside_before``
-+ ``outside_after`` + ``orphans`` + ``records_read`` (the records in the
-period), and ``records_read`` = ``excluded_optout`` + ``dropped`` +
-``delivered``. ``moved_from`` says how many of the delivered records an
+The totals add up (decision 0466): ``records_in_source`` = ``duplicates``
++ ``entered_in_error`` (FHIR sources, per dataset; decision 0692) +
+``outside_before`` + ``outside_after`` + ``orphans`` + ``records_read`` (the
+records in the period), and ``records_read`` = ``excluded_optout`` +
+``dropped`` + ``delivered``. ``moved_from`` says how many of the delivered records an
 earlier version of another period held (their date moved; decision 0465).
 ``not_followable`` says, per dataset, how many delivered records cannot be
 looked up in the other periods (no key variable, or a key part left empty;
@@ -73,11 +74,22 @@ class Accounting:
     unchecked_periods: tuple[str, ...] = ()
     #: Dataset -> linked resources of another patient left out (decision 0570).
     other_patient: Mapping[str, int] = field(default_factory=dict)
+    #: Dataset -> further copies of a record's resource in a FHIR source: the first is read.
+    duplicates: Mapping[str, int] = field(default_factory=dict)
+    #: Dataset -> records of a FHIR source entered in error: never delivered (decision 0692).
+    entered_in_error: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def records_in_source(self) -> int:
-        """Every record the extract read, in the period or not."""
-        return self.records_read + self.outside_before + self.outside_after + self.orphans
+        """Every record the extract found, in the period or not, copies and errors included."""
+        return (
+            sum(self.duplicates.values())
+            + sum(self.entered_in_error.values())
+            + self.records_read
+            + self.outside_before
+            + self.outside_after
+            + self.orphans
+        )
 
     def as_summary(self) -> dict[str, Any]:
         """A plain mapping for run state, XCom and printing (counts only)."""
@@ -99,6 +111,8 @@ class Accounting:
             "not_followable": dict(sorted(self.not_followable.items())),
             "unchecked_periods": sorted(self.unchecked_periods),
             "other_patient": dict(sorted(self.other_patient.items())),
+            "duplicates": dict(sorted(self.duplicates.items())),
+            "entered_in_error": dict(sorted(self.entered_in_error.items())),
         }
 
     @classmethod
@@ -123,10 +137,18 @@ class Accounting:
             not_followable={str(k): int(v) for k, v in (raw.get("not_followable") or {}).items()},
             unchecked_periods=tuple(str(p) for p in raw.get("unchecked_periods") or ()),
             other_patient={str(k): int(v) for k, v in (raw.get("other_patient") or {}).items()},
+            duplicates={str(k): int(v) for k, v in (raw.get("duplicates") or {}).items()},
+            entered_in_error={
+                str(k): int(v) for k, v in (raw.get("entered_in_error") or {}).items()
+            },
         )
 
-    def describe(self) -> str:
-        """One line for people: source, outside, read, excluded, failed, dropped, delivered."""
+    def describe(self, *, built: bool = True) -> str:
+        """One line for people: source, outside, read, excluded, failed, dropped, delivered.
+
+        ``built`` False: the delivery is not built yet (right after pseudonymisation);
+        the line then ends in the records *to deliver*, never "delivered 0" (decision 0690).
+        """
         failed = ", ".join(f"{f.type} {f.patients}" for f in self.failed if f.patients) or "none"
         moved = "".join(
             f", moved from {period} {count}" for period, count in sorted(self.moved_from.items())
@@ -144,14 +166,39 @@ class Accounting:
                 "; not checked against "
                 f"{', '.join(sorted(self.unchecked_periods))} (no record keys recorded there)"
             )
+        set_aside = "".join(
+            f"{what} left out: {', '.join(f'{n} {c}' for n, c in sorted(counts.items()))}; "
+            for what, counts in (
+                ("second copies", self.duplicates),
+                ("entered in error", self.entered_in_error),
+            )
+            if counts
+        )
         return (
-            f"in the source {self.records_in_source}: outside the period "
+            f"in the source {self.records_in_source}: {set_aside}outside the period "
             f"{self.outside_before} before, {self.outside_after} after, orphans {self.orphans}; "
             f"read {self.records_read}, excluded by opt-out {self.excluded_optout}, "
             f"patients {self.patients}, without a pseudonym type: {failed}, "
             f"without any pseudonym {self.without_pseudonym}, "
-            f"dropped {self.dropped}, delivered {self.delivered}{moved}"
+            f"dropped {self.dropped}, {self._outcome(built)}{moved}"
         )
+
+    def _outcome(self, built: bool) -> str:
+        if built:
+            return f"delivered {self.delivered}"
+        return f"to deliver {self.records_read - self.excluded_optout - self.dropped}"
+
+    def handed_on(self, *, built: bool = True) -> dict[str, Any]:
+        """:meth:`as_summary` for a task's XCom: before the build, ``to_deliver``, no "delivered".
+
+        Why: the pseudonymise task's summary said ``delivered: 0`` of a run that went on to
+        deliver every record (decision 0690).
+        """
+        summary = self.as_summary()
+        if not built:
+            del summary["delivered"]
+            summary["to_deliver"] = self.records_read - self.excluded_optout - self.dropped
+        return summary
 
 
 def check_thresholds(

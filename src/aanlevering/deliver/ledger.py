@@ -308,7 +308,9 @@ def _accounting(raw: Any) -> dict[str, Any]:
         "records_in_source": int(raw.get("records_read", 0))
         + int(raw.get("outside_before", 0))
         + int(raw.get("outside_after", 0))
-        + int(raw.get("orphans", 0)),
+        + int(raw.get("orphans", 0))
+        + sum(int(v) for v in (raw.get("duplicates") or {}).values())
+        + sum(int(v) for v in (raw.get("entered_in_error") or {}).values()),
         "outside_before": int(raw.get("outside_before", 0)),
         "outside_after": int(raw.get("outside_after", 0)),
         "orphans": int(raw.get("orphans", 0)),
@@ -319,5 +321,9 @@ def _accounting(raw: Any) -> dict[str, Any]:
         "unchecked_periods": sorted(str(p) for p in raw.get("unchecked_periods") or ()),
         "other_patient": {
             str(k): int(v) for k, v in sorted((raw.get("other_patient") or {}).items())
+        },
+        "duplicates": {str(k): int(v) for k, v in sorted((raw.get("duplicates") or {}).items())},
+        "entered_in_error": {
+            str(k): int(v) for k, v in sorted((raw.get("entered_in_error") or {}).items())
         },
     }

@@ -103,6 +103,9 @@ class _Collected:
     failed: dict[str, list[str]] = field(default_factory=dict)
     #: (record, location of a linked resource of another patient), decision 0570.
     others: list[tuple[str, str]] = field(default_factory=list)
+    #: Further copies of the records' resources, and records entered in error (0692).
+    duplicates: int = 0
+    entered_in_error: int = 0
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,8 @@ class _DatasetBuilder:
         self.options = options
         prefix = f"source.fhir.datasets.{dataset.name}"
         self.where = _filter(mapping.where, config, prefix)
+        #: (further copies, entered in error) of the last records built (decision 0692).
+        self.set_aside: tuple[int, int] = (0, 0)
         self.variables: list[_Variable] = []
         for name, source in mapping.variables.items():
             variable = dataset.variable(name)
@@ -266,20 +271,27 @@ class _DatasetBuilder:
         """Elements through which related resources reference the focus."""
         return [v.source.link or "subject" for v in self.variables if v.source.resource]
 
-    def focus(self, store: ResourceStore) -> list[Located]:
-        """Focus resources that match the dataset's filter and were not recorded in error."""
+    def focus(self, store: ResourceStore, counted: _Collected | None = None) -> list[Located]:
+        """Focus resources that match the dataset's filter and were not recorded in error.
+
+        ``counted`` gets how many were entered in error and how many further copies of
+        the matching resources the input held (decision 0692).
+        """
         selected = []
-        excluded = 0
+        excluded = copies = 0
         for located in store.of_type(self.mapping.resource):
             try:
                 if not matches(self.where, located.resource, store):
                     continue
+                copies += store.copies.get(located.key, 0)
                 if entered_in_error(located.resource):
                     excluded += 1
                     continue
             except SHAPE_ERRORS as error:
                 raise malformed(located.location, located.resource, error) from None
             selected.append(located)
+        if counted is not None:
+            counted.duplicates, counted.entered_in_error = copies, excluded
         if excluded:
             log.info(
                 "%s.%s: %d %s resource(s) entered-in-error left out",
@@ -405,7 +417,7 @@ class _DatasetBuilder:
             identities={name: [] for name in IDENTITY_FIELDS},
         )
         orphans: list[str] = []
-        for located in self.focus(store):
+        for located in self.focus(store, collected):
             try:
                 patient = self._patient(located, store)
             except SHAPE_ERRORS as error:
@@ -468,6 +480,8 @@ class _DatasetBuilder:
                 [{"record": r, "location": at} for r, at in collected.others],
                 schema=OTHER_PATIENT_SCHEMA,
             ),
+            duplicates=collected.duplicates,
+            entered_in_error=collected.entered_in_error,
         )
         return self.rows_from(records, failures)
 
@@ -493,7 +507,12 @@ class _DatasetBuilder:
         )
 
     def rows_from(self, records: StreamedRecords, failures: PeriodDateFailures | None) -> Rows:
-        """The records' Arrow tables from their columns (both readers end here)."""
+        """The records' Arrow tables from their columns (both readers end here).
+
+        Remembers what the reader left out (``set_aside``: further copies, entered in
+        error) for the extract's accounting (decision 0692).
+        """
+        self.set_aside = (records.duplicates, records.entered_in_error)
         row_refs = records.refs
         count = len(row_refs)
         identity = identity_table(records.identities, count)
@@ -627,6 +646,13 @@ class _Plan:
         by_dataset = {dataset.name: files for dataset in config.dictionary.datasets}
         extracted = assemble_extract(
             config, period, "fhir", selected, unrestricted, files=by_dataset
+        )
+        extracted = replace(  # what the readers left out, counted (decision 0692)
+            extracted,
+            duplicates={n: b.set_aside[0] for n, b in self.builders.items() if b.set_aside[0]},
+            entered_in_error={
+                n: b.set_aside[1] for n, b in self.builders.items() if b.set_aside[1]
+            },
         )
         refs = [d.row_refs.cast(pa.string()) for d in extracted.datasets.values()]
         records = pa.concat_arrays(refs) if refs else pa.array([], pa.string())

@@ -92,6 +92,8 @@ class ResourceStore:
     by_id: dict[str, list[str]] = field(default_factory=dict)
     by_identifier: dict[tuple[str, str, str], str] = field(default_factory=dict)
     duplicates: int = 0
+    #: Key -> further copies of it the input held (first copy kept; decision 0692).
+    copies: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     #: Drops elements no mapping reads, once a resource is indexed (decision 0135).
     project: Callable[[dict[str, Any]], dict[str, Any]] | None = None
@@ -109,6 +111,7 @@ class ResourceStore:
             self.by_full_url[full_url] = key
         if key in self.by_key:
             self.duplicates += 1
+            self.copies[key] = self.copies.get(key, 0) + 1
             return
         if self.project is not None and isinstance(resource, dict):
             resource = self.project(resource)

@@ -16,6 +16,7 @@ import gc
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
@@ -105,6 +106,10 @@ class StreamedRecords:
     failed: dict[str, pa.Array]
     #: (record, location of a linked resource of another patient), decision 0570.
     other_patient: pa.Table = field(default_factory=no_other_patient_links)
+    #: Further copies of the records' resources (the first copy is read) and records
+    #: entered in error: left out, counted in the run's accounting (decision 0692).
+    duplicates: int = 0
+    entered_in_error: int = 0
 
 
 def entered_in_error(resource: Mapping[str, Any]) -> bool:
@@ -735,14 +740,18 @@ class Assembler:
         table = reader.rows.table()
         table = table.append_column("position", pa.array(np.arange(table.num_rows)))
         rows = _numpy(table.column("row")).astype(np.int64)
-        table = table.filter(pa.array(self.first[rows]))
+        firsts = self.first[rows]
+        table = table.filter(pa.array(firsts))
+        # Every further copy of a record's resource, wherever it was read (decision 0692).
+        duplicates = int(self._copies[rows[firsts]].sum()) if len(rows) else 0
         errors = table.filter(pc.is_valid(table.column("error")))
         if errors.num_rows:
             raise _shape_error(
                 str(errors.column("loc")[0]), spec.focus, str(errors.column("error")[0])
             )
         excluded = pc.fill_null(table.column("excluded"), False)
-        if pc.any(excluded).as_py():
+        entered_in_error = int(pc.sum(excluded).as_py() or 0)
+        if entered_in_error:
             log.info(
                 "%s: %d %s resource(s) entered-in-error left out",
                 spec.name,
@@ -796,7 +805,22 @@ class Assembler:
         failed = {name: pc.filter(refs, pa.array(~ok)) for name, ok in oks.items() if (~ok).any()}
         others = pa.concat_tables([no_other_patient_links(), *self.others]).combine_chunks()
         self.others = []
-        return StreamedRecords(refs, identities, values, raws, failed, others)
+        return StreamedRecords(
+            refs,
+            identities,
+            values,
+            raws,
+            failed,
+            others,
+            duplicates=duplicates,
+            entered_in_error=entered_in_error,
+        )
+
+    @cached_property
+    def _copies(self) -> np.ndarray:
+        """Per resource row: how many further copies of its key the input holds."""
+        first_of = np.asarray(self.keys.first_of, dtype=np.int64)
+        return np.bincount(first_of, minlength=len(first_of)) - 1
 
     def _patients(self, spec: DatasetSpec, table: pa.Table, rows: np.ndarray) -> np.ndarray:
         if spec.focus == "Patient":

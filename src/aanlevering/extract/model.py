@@ -95,3 +95,7 @@ class Extract:
     #: FHIR sources: the resources each record's values were read from, cut to what the
     #: mappings read (rows in memory, texts on disk; see extract.fhir_texts). None for CSV.
     source_resources: KeptSources | None = None
+    #: FHIR sources, per dataset: further copies of a record's resource (the first copy
+    #: is read) and records entered in error, left out and counted (decision 0692).
+    duplicates: Mapping[str, int] = field(default_factory=dict)
+    entered_in_error: Mapping[str, int] = field(default_factory=dict)

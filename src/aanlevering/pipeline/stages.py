@@ -212,14 +212,17 @@ def extract(ctx: RunContext, state: RunState) -> Summary:
     return ctx.summary(records=counts)
 
 
-def _placement(extracted: Any) -> dict[str, int]:
-    """Where the extract's records outside the period went: before, after, orphans (0466)."""
+def _placement(extracted: Any) -> dict[str, Any]:
+    """Where the extract's records not in the period went: before, after, orphans (0466),
+    and per dataset further copies and records entered in error (0692)."""
     orphans = sum(len(d.orphan_row_refs) for d in extracted.datasets.values())
     before = int(extracted.rows_before_period)
     return {
         "outside_before": before,
         "outside_after": int(extracted.rows_outside_period) - before,
         "orphans": orphans,
+        "duplicates": dict(extracted.duplicates),
+        "entered_in_error": dict(extracted.entered_in_error),
     }
 
 
@@ -447,8 +450,10 @@ def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
         patients=len(pseudonyms),
         accounting=accounting.as_summary(),
     )
-    log.info("run %s: %s", ctx.run_id, accounting.describe())
-    return ctx.summary(records=counts, patients=len(pseudonyms), accounting=accounting.as_summary())
+    log.info("run %s: %s", ctx.run_id, accounting.describe(built=False))
+    return ctx.summary(
+        records=counts, patients=len(pseudonyms), accounting=accounting.handed_on(built=False)
+    )
 
 
 def _check_still_allowed(ctx: RunContext, state: RunState) -> None:
@@ -526,6 +531,10 @@ def _account(
         outside_before=int(placement.get("outside_before", 0)),
         outside_after=int(placement.get("outside_after", 0)),
         orphans=int(placement.get("orphans", 0)),
+        duplicates={str(k): int(v) for k, v in (placement.get("duplicates") or {}).items()},
+        entered_in_error={
+            str(k): int(v) for k, v in (placement.get("entered_in_error") or {}).items()
+        },
         records_read=sum(int(n) for n in values.get("extracted", {}).values()),
         excluded_optout=int(values.get("excluded_optouts", 0)),
         patients=event.patients if event is not None else 0,
@@ -700,7 +709,10 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         from aanlevering.validate.hospital_report import add_sections
 
         add_sections(Path(hospital).parent, {"accounting": accounting.as_summary()})
-    return ctx.summary(records=counts, idempotency_key=plan.idempotency_key)
+    log.info("run %s: %s", ctx.run_id, accounting.describe())
+    return ctx.summary(
+        records=counts, idempotency_key=plan.idempotency_key, accounting=accounting.as_summary()
+    )
 
 
 def deliver(ctx: RunContext, state: RunState) -> Summary:
@@ -816,6 +828,7 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
         idempotency_key=key,
         receipt_id=entry.receipt_id,
         records=values.get("delivered_records", {}),
+        accounting=values.get("accounting", {}),  # the run's last word says where all went
     )
     state.remove()
     return summary

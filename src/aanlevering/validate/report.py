@@ -169,11 +169,14 @@ def add_accounting(folder: Path, accounting: Mapping[str, Any]) -> bool:
     """Add the run's accounting, counts only, to the report copy in ``folder`` (both files).
 
     The copy that travels with a delivery is completed after pseudonymisation:
-    records read, excluded by opt-out, patients, patients without each
-    pseudonym type, dropped and delivered, and per dataset the delivered
-    records that cannot be followed across periods (0495) and the linked
-    resources of another patient left out (0570). No reasons, rows or values. Returns
-    False when ``folder`` holds no report.
+    the records in the source and where those not read went (second copies,
+    entered in error, outside the period, orphans), records read, excluded by
+    opt-out, patients, patients without each pseudonym type and without any,
+    dropped and delivered, and per dataset the delivered records that moved from
+    another period (0465) or cannot be followed across periods (0495), the
+    periods not checked (0496) and the linked resources of another patient left
+    out (0570): the registry holder's numbers add up to what was read (0691).
+    No reasons, rows or values. Returns False when ``folder`` holds no report.
     """
     json_path = folder / JSON_NAME
     if not json_path.is_file():
@@ -181,21 +184,36 @@ def add_accounting(folder: Path, accounting: Mapping[str, Any]) -> bool:
     report = json.loads(json_path.read_text(encoding="utf-8"))
     failed = accounting.get("failed") or {}
     report["accounting"] = {
+        # Every record of the source, so the holder's numbers add up to what was read
+        # (decision 0691): records_in_source = duplicates + entered_in_error
+        # + outside_before + outside_after + orphans + records_read.
+        "records_in_source": int(accounting.get("records_in_source", 0)),
+        "duplicates": _per_dataset(accounting.get("duplicates")),
+        "entered_in_error": _per_dataset(accounting.get("entered_in_error")),
+        "outside_before": int(accounting.get("outside_before", 0)),
+        "outside_after": int(accounting.get("outside_after", 0)),
+        "orphans": int(accounting.get("orphans", 0)),
         "records_read": int(accounting.get("records_read", 0)),
         "excluded_optout": int(accounting.get("excluded_optout", 0)),
         "patients": int(accounting.get("patients", 0)),
         "without_type": {str(t): int(v["patients"]) for t, v in failed.items()},
+        "without_pseudonym": int(accounting.get("without_pseudonym", 0)),
         "dropped": int(accounting.get("dropped", 0)),
         "delivered": int(accounting.get("delivered", 0)),
+        # Delivered records an earlier version of another period held (decision 0465).
+        "moved_from": _per_dataset(accounting.get("moved_from")),
         # Delivered records no other period was checked for (decision 0495).
-        "not_followable": {
-            str(k): int(v) for k, v in sorted((accounting.get("not_followable") or {}).items())
-        },
+        "not_followable": _per_dataset(accounting.get("not_followable")),
+        # Other periods whose held version recorded no record keys (decision 0496).
+        "unchecked_periods": sorted(str(p) for p in accounting.get("unchecked_periods") or ()),
         # Linked resources of another patient, left out (decision 0570).
-        "other_patient": {
-            str(k): int(v) for k, v in sorted((accounting.get("other_patient") or {}).items())
-        },
+        "other_patient": _per_dataset(accounting.get("other_patient")),
     }
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (folder / HTML_NAME).write_text(render_html(report), encoding="utf-8")
     return True
+
+
+def _per_dataset(raw: Any) -> dict[str, int]:
+    """A name -> count mapping of the accounting, sorted, counts as integers."""
+    return {str(k): int(v) for k, v in sorted((raw or {}).items())}

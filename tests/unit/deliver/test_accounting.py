@@ -105,3 +105,35 @@ def test_the_ledger_keeps_the_patients_without_any_pseudonym(tmp_path: Path) -> 
         (entry,) = load_ledger(store).versions("ldtr", "2026-03")
     assert entry.accounting == counts.as_summary()
     assert entry.accounting["without_pseudonym"] == 2
+
+
+def test_copies_and_records_entered_in_error_are_in_the_source_and_the_ledger(
+    tmp_path: Path,
+) -> None:
+    """Decision 0692: what a FHIR reader left out adds up with the rest, everywhere."""
+    counts = _accounting(duplicates={"trauma": 2}, entered_in_error={"trauma": 1})
+    assert counts.records_in_source == 123
+    assert Accounting.from_summary(counts.as_summary()) == counts
+    assert counts.describe().startswith(
+        "in the source 123: second copies left out: trauma 2; "
+        "entered in error left out: trauma 1; outside the period 0 before"
+    )
+    staged = DeliveryStaged(
+        registration="ldtr", period="2026-04", version=1, idempotency_key="h.ldtr.2026-04.v1",
+        channel="https", format="fhir-ndjson", record_counts={"trauma": 110},
+        excluded_optouts=10, content_sha256="c", provider="h", accounting=counts,
+    )  # fmt: skip
+    with open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}") as store:
+        store.append(delivery_stream("ldtr", "2026-04"), [staged], None)
+        (entry,) = load_ledger(store).versions("ldtr", "2026-04")
+    assert entry.accounting == counts.as_summary()
+    assert entry.accounting["records_in_source"] == 123
+
+
+def test_before_the_build_the_accounting_says_to_deliver_never_delivered_0() -> None:
+    """Decision 0690: right after pseudonymisation nothing is built yet, and the line adds up."""
+    pending = _accounting(dropped=3, delivered=0)
+    assert pending.describe(built=False).endswith("dropped 3, to deliver 107")
+    handed = pending.handed_on(built=False)
+    assert "delivered" not in handed and handed["to_deliver"] == 107
+    assert pending.handed_on() == pending.as_summary()
