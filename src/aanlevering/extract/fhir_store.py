@@ -40,7 +40,7 @@ import msgspec
 from aanlevering.errors import ExtractError
 from aanlevering.extract.fhir_bundle_outline import mapped_file, outline_bundle
 from aanlevering.extract.fhir_entry_ids import identified_by_full_url
-from aanlevering.extract.fhir_xml import read_xml
+from aanlevering.extract.fhir_xml import read_xml, root_type
 from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
 
 log = logging.getLogger(__name__)
@@ -420,6 +420,63 @@ def _manifest_files(folder: Path, manifest: dict[str, Any]) -> list[Path]:
     return files
 
 
+#: How much of an NDJSON file the manifest does not name is read to see what it holds.
+_FIRST_LINE_BYTES = 1 << 20
+
+
+def _refuse_unlisted(folder: Path, listed: list[Path]) -> None:
+    """ExtractError for files of FHIR resources in ``folder`` that the manifest does not name.
+
+    Why: only the manifest's files are read; a further file of resources (a second
+    export copied in, a file added by hand) would be left out with all its records,
+    counted nowhere (decision 0693). Files without FHIR (log lines, notes, a
+    truncated leftover) are left out as before, with a log line.
+    """
+    names = {path.name for path in listed}
+    unlisted = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.name not in names and p.name != MANIFEST
+        and p.suffix in (".ndjson", ".json", ".xml")
+    )  # fmt: skip
+    holding = [p.name for p in unlisted if _holds_resources(p)]
+    if holding:
+        raise ExtractError(
+            f"{folder / MANIFEST} does not name {', '.join(holding[:5])}"
+            f"{f' and {len(holding) - 5} more' if len(holding) > 5 else ''}, which hold(s) "
+            "FHIR resources: only the manifest's files are read, so their records would be "
+            "left out; move them out of the export folder (or remove manifest.json to read "
+            "every file in it)"
+        )
+    if unlisted:
+        log.info(
+            "%s: %d file(s) not named by the manifest hold no FHIR and are left out: %s",
+            folder,
+            len(unlisted),
+            ", ".join(p.name for p in unlisted[:5]),
+        )
+
+
+def _holds_resources(path: Path) -> bool:
+    """Whether ``path`` holds FHIR: an NDJSON file's first line, a JSON or XML document."""
+    try:
+        if path.suffix == ".ndjson":
+            with path.open("rb") as handle:
+                line = b""
+                while not line.strip():
+                    line = handle.readline(_FIRST_LINE_BYTES)
+                    if not line:
+                        return False
+            if len(line) == _FIRST_LINE_BYTES and not line.endswith(b"\n"):
+                return True  # a first line this long is no log line: taken for a resource
+            return is_fhir_document(parse(line))
+        if path.suffix == ".xml":
+            return root_type(path.read_bytes()) is not None
+        return is_fhir_document(parse(path.read_bytes()))
+    except (JsonInputError, ExtractError):
+        return False
+
+
 def input_files(input_path: Path) -> tuple[list[Path], list[Path]]:
     """NDJSON files and Bundle files of an input (a folder, one .ndjson or one .json)."""
     if input_path.is_file():
@@ -432,7 +489,9 @@ def input_files(input_path: Path) -> tuple[list[Path], list[Path]]:
         raise ExtractError(f"input {input_path} does not exist")
     manifest = _bulk_manifest(input_path)
     if manifest is not None:
-        return _manifest_files(input_path, manifest), []
+        listed = _manifest_files(input_path, manifest)
+        _refuse_unlisted(input_path, listed)
+        return listed, []
     ndjson = sorted(p for p in input_path.glob("*.ndjson") if p.is_file())
     bundles = sorted(
         p for p in input_path.iterdir() if p.is_file() and p.suffix in (".json", ".xml")
