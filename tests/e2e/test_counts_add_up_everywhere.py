@@ -206,3 +206,38 @@ def test_a_second_copy_and_a_record_entered_in_error_are_counted(
     assert copy["accounting"]["duplicates"] == {"operatie": 1}
     assert copy["accounting"]["entered_in_error"] == {"operatie": 1}
     _adds_up(copy["accounting"])
+
+
+def test_status_says_which_versions_the_registry_holder_no_longer_holds(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from aanlevering.cli.main import main
+    from aanlevering.pipeline.run import run_delivery
+    from aanlevering.retract import retract_period
+
+    period = Period.parse("2026-03")
+    with world.store() as store:
+        first = run_delivery(
+            world.config("ldtr"),
+            world.settings,
+            RunRequest("ldtr", world.demo / "csv-utf8", period, today=TODAY),
+            world.ports(store),
+        )
+        retract_period(
+            world.config("ldtr"),
+            world.settings,
+            period,
+            world.ports(store),
+            reason="delivered without a legal basis",
+            today=TODAY,
+        )
+    assert first.status == "delivered" and first.version == 1
+    capsys.readouterr()
+    assert main(["status", "--registration", "ldtr"]) == 0
+    out = capsys.readouterr().out
+    (v1,) = [line for line in out.splitlines() if " 2026-03 v1 " in line]
+    (v2,) = [line for line in out.splitlines() if " 2026-03 v2 " in line]
+    # v1's records are shown, and that the registry holder no longer holds them.
+    assert f"trauma {first.record_counts['trauma']}" in v1
+    assert "withdrawn by the retraction v2" in v1
+    assert "retraction of v1" in v2

@@ -12,6 +12,7 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.cli.loadable_catalogue import load_loadable, report_broken
@@ -73,13 +74,20 @@ def _status(args: argparse.Namespace) -> int:
         if not args.registration or d["registration"] == args.registration
     ]
     print("\ndeliveries:")
+    fates, versions = _fates(deliveries)
     for entry in deliveries:
         counts = ", ".join(f"{k} {v}" for k, v in entry["record_counts"].items())
         receipt = entry["receipt_id"] or "-"
+        if entry.get("kind") == "retraction":  # it carries no records: say what it withdraws
+            target = versions.get(str(entry.get("supersedes")), str(entry.get("supersedes")))
+            what = f"retraction of {target}"
+        else:
+            what = f"{counts}; opt-out excluded {entry['excluded_optouts']}"
+        fate = fates.get(entry["idempotency_key"])
         print(
             f"  {entry['registration']} {entry['period']} v{entry['version']} {entry['status']} "
-            f"via {entry['channel']} ({counts}; opt-out excluded {entry['excluded_optouts']}) "
-            f"receipt {receipt}"
+            f"via {entry['channel']} ({what}) receipt {receipt}"
+            + (f"; {fate}" if fate else "")
         )
         if entry.get("accounting"):
             from aanlevering.deliver.accounting import Accounting
@@ -94,6 +102,27 @@ def _status(args: argparse.Namespace) -> int:
     if not deliveries:
         print("  none yet")
     return report_broken(broken)
+
+
+def _fates(deliveries: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
+    """Per idempotency key, the receipted later version that replaced it; and keys as ``vN``.
+
+    Why: a version the registry holder no longer holds (a retraction withdrew it,
+    a new version superseded it) was listed as receipted with its record counts
+    and nothing else, read as records the holder keeps (decision 0694).
+    """
+    versions = {str(e["idempotency_key"]): f"v{e['version']}" for e in deliveries}
+    fates: dict[str, str] = {}
+    for entry in deliveries:
+        target = entry.get("supersedes")
+        if not target or entry.get("status") != "receipted":
+            continue
+        fates[str(target)] = (
+            f"withdrawn by the retraction v{entry['version']}"
+            if entry.get("kind") == "retraction"
+            else f"superseded by v{entry['version']}"
+        )
+    return fates, versions
 
 
 def _html(document: dict[str, object], args: argparse.Namespace) -> int:
