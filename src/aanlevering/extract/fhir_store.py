@@ -420,17 +420,13 @@ def _manifest_files(folder: Path, manifest: dict[str, Any]) -> list[Path]:
     return files
 
 
-#: How much of an NDJSON file the manifest does not name is read to see what it holds.
-_FIRST_LINE_BYTES = 1 << 20
-
-
 def _refuse_unlisted(folder: Path, listed: list[Path]) -> None:
     """ExtractError for files of FHIR resources in ``folder`` that the manifest does not name.
 
     Why: only the manifest's files are read; a further file of resources (a second
     export copied in, a file added by hand) would be left out with all its records,
     counted nowhere (decision 0693). Files without FHIR (log lines, notes, a
-    truncated leftover) are left out as before, with a log line.
+    leftover that is no JSON) are left out as before, with a log line.
     """
     names = {path.name for path in listed}
     unlisted = sorted(
@@ -458,18 +454,17 @@ def _refuse_unlisted(folder: Path, listed: list[Path]) -> None:
 
 
 def _holds_resources(path: Path) -> bool:
-    """Whether ``path`` holds FHIR: an NDJSON file's first line, a JSON or XML document."""
+    """Whether ``path`` holds FHIR: an NDJSON line that is a resource, a JSON or XML document."""
+    if path.suffix == ".ndjson":
+        with path.open("rb") as handle:
+            for line in handle:  # a server's log lines may have resources between them
+                try:
+                    if line.strip() and is_fhir_document(parse(line)):
+                        return True
+                except JsonInputError:
+                    continue
+        return False
     try:
-        if path.suffix == ".ndjson":
-            with path.open("rb") as handle:
-                line = b""
-                while not line.strip():
-                    line = handle.readline(_FIRST_LINE_BYTES)
-                    if not line:
-                        return False
-            if len(line) == _FIRST_LINE_BYTES and not line.endswith(b"\n"):
-                return True  # a first line this long is no log line: taken for a resource
-            return is_fhir_document(parse(line))
         if path.suffix == ".xml":
             return root_type(path.read_bytes()) is not None
         return is_fhir_document(parse(path.read_bytes()))

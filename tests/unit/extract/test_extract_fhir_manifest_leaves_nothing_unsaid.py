@@ -66,6 +66,13 @@ def test_a_file_of_resources_the_manifest_does_not_name_stops_the_extract(
     (folder / "late.json").write_text(json.dumps(bundle), encoding="utf-8")
     with pytest.raises(ExtractError, match=r"late\.json"):
         extract(dsaa, folder, YEAR)
+    (folder / "late.json").unlink()
+
+    # Nor is a server's log whose second line is a resource.
+    log_lines = ['{"level": "info"}', json.dumps(extra[0])]
+    (folder / "log.ndjson").write_text("\n".join(log_lines) + "\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match=r"log\.ndjson"):
+        extract(dsaa, folder, YEAR)
 
 
 def test_files_without_fhir_next_to_the_manifest_are_still_left_out(
