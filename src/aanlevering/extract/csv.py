@@ -21,6 +21,7 @@ are accounted for.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -108,7 +109,36 @@ def dataset_files(folder: Path, name: str, source: CsvDatasetSource) -> list[Pat
         raise ExtractError(
             f"no file for dataset {name!r}: nothing in {folder} matches {source.file!r}"
         )
+    _refuse_other_case(folder, name, source.file, files)
     return files
+
+
+def _refuse_other_case(folder: Path, name: str, pattern: str, files: list[Path]) -> None:
+    """ExtractError for a file that matches ``pattern`` except for case (decision 0695).
+
+    Why: patterns are matched as written, so a part of the export saved as
+    ``DSAA_operaties_deel2.CSV`` next to ``dsaa_operaties_2026.csv`` was left
+    out, its records in no count of the run. Only names in the folder itself
+    are compared (a pattern naming a subfolder is matched as written).
+    """
+    if "/" in pattern or os.sep in pattern:
+        return
+    read = {path.name for path in files}
+    wanted = pattern.lower()
+    other = sorted(
+        path.name
+        for path in folder.iterdir()
+        if path.name not in read
+        and fnmatch.fnmatchcase(path.name.lower(), wanted)
+        and path.is_file()
+    )
+    if other:
+        raise ExtractError(
+            f"{folder}: {', '.join(other[:5])} match(es) the file pattern {pattern!r} of "
+            f"dataset {name!r} except for case, so it would not be read and its records would "
+            "be left out; rename it to the pattern's case (or change source.csv.datasets."
+            f"{name}.file)"
+        )
 
 
 def _record_key_columns(source: CsvDatasetSource) -> set[str]:
