@@ -150,6 +150,16 @@ def test_the_registry_holders_report_adds_up_to_the_records_in_the_source(world:
     lines = {name: len(_data_rows(held / f"{name}.csv")) for name in manifest["record_counts"]}
     assert lines == manifest["record_counts"] == entry.record_counts
     assert sum(lines.values()) == copy["delivered"]
+    # ... and the patients the report names, less those without any pseudonym.
+    header = _data_rows(held / "operatie.csv")[0]
+    columns = [c for c in header if re.fullmatch(r"pseudoniem_[A-Za-z0-9]+", c)]
+    assert columns
+    patients = {
+        tuple(row[c] for c in columns)
+        for name in manifest["record_counts"]
+        for row in _data_rows(held / f"{name}.csv")
+    }
+    assert len(patients) == copy["patients"] - copy["without_pseudonym"] > 0
     html = (held / "validation-report.html").read_text("utf-8")
     assert f'<tr><th>Records in the source</th><td class="num">{in_source}</td></tr>' in html
 
