@@ -225,16 +225,18 @@ def test_status_says_which_versions_the_registry_holder_no_longer_holds(
     from aanlevering.pipeline.run import run_delivery
     from aanlevering.retract import retract_period
 
-    period = Period.parse("2026-03")
+    period = Period.parse("2026-Q4")  # open on TODAY: delivered up to it (0393)
     with world.store() as store:
         first = run_delivery(
-            world.config("ldtr"),
+            world.config(REGISTRATION),
             world.settings,
-            RunRequest("ldtr", world.demo / "csv-utf8", period, today=TODAY),
+            RunRequest(
+                REGISTRATION, world.demo / "csv-utf8", period, today=TODAY, allow_open_period=True
+            ),
             world.ports(store),
         )
         retract_period(
-            world.config("ldtr"),
+            world.config(REGISTRATION),
             world.settings,
             period,
             world.ports(store),
@@ -243,11 +245,11 @@ def test_status_says_which_versions_the_registry_holder_no_longer_holds(
         )
     assert first.status == "delivered" and first.version == 1
     capsys.readouterr()
-    assert main(["status", "--registration", "ldtr"]) == 0
+    assert main(["status", "--registration", REGISTRATION]) == 0
     out = capsys.readouterr().out
-    (v1,) = [line for line in out.splitlines() if " 2026-03 v1 " in line]
-    (v2,) = [line for line in out.splitlines() if " 2026-03 v2 " in line]
+    (v1,) = [line for line in out.splitlines() if " 2026-Q4 v1 " in line]
+    (v2,) = [line for line in out.splitlines() if " 2026-Q4 v2 " in line]
     # v1's records are shown, and that the registry holder no longer holds them.
-    assert f"trauma {first.record_counts['trauma']}" in v1
+    assert f"operatie {first.record_counts['operatie']}" in v1
     assert "withdrawn by the retraction v2" in v1
-    assert "retraction of v1" in v2
+    assert "retraction of v1" in v2 and "opt-out excluded" not in v2

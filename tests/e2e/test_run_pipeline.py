@@ -684,11 +684,12 @@ def test_the_delivered_validation_report_carries_the_runs_counts_only(
     counts = report["accounting"]
     assert counts["delivered"] == sum(result.record_counts.values()) > 0
     assert counts["records_read"] == result.accounting["records_read"]
+    # Every figure, so the holder's numbers add up to the source (decision 0691).
     assert set(counts) == {
         "records_in_source", "duplicates", "entered_in_error", "outside_before", "outside_after",
         "orphans", "records_read", "excluded_optout", "patients", "without_type",
         "without_pseudonym", "dropped", "delivered", "moved_from", "not_followable",
         "unchecked_periods", "other_patient",
-    }  # fmt: skip (the holder's numbers add up to the source, decision 0691)
+    }  # fmt: skip
     assert "missing" not in json.dumps(counts)  # counts only: no reasons, rows or values
     assert "Accounting of the delivery run" in (folder / "validation-report.html").read_text()

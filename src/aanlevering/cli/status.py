@@ -86,8 +86,7 @@ def _status(args: argparse.Namespace) -> int:
         fate = fates.get(entry["idempotency_key"])
         print(
             f"  {entry['registration']} {entry['period']} v{entry['version']} {entry['status']} "
-            f"via {entry['channel']} ({what}) receipt {receipt}"
-            + (f"; {fate}" if fate else "")
+            f"via {entry['channel']} ({what}) receipt {receipt}" + (f"; {fate}" if fate else "")
         )
         if entry.get("accounting"):
             from aanlevering.deliver.accounting import Accounting
