@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -216,6 +216,71 @@ def test_a_second_copy_and_a_record_entered_in_error_are_counted(
     assert copy["accounting"]["duplicates"] == {"operatie": 1}
     assert copy["accounting"]["entered_in_error"] == {"operatie": 1}
     _adds_up(copy["accounting"])
+
+
+def _day(text: str) -> date:
+    for pattern in ("%d-%m-%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise AssertionError(f"not a date: {text!r}")
+
+
+def _one_without_names(source: Path, target: Path) -> Path:
+    """The demo's dsaa CSV export with the birth names of a patient operated in Q4 left empty."""
+    target.mkdir()
+    for path in source.glob("dsaa_*.csv"):
+        rows = list(csv.reader(io.StringIO(path.read_text("utf-8-sig")), delimiter=";"))
+        header, body = rows[0], rows[1:]
+        if "GESLACHTSNAAM" in header:
+            at = header.index("OPERATIEDATUM")
+            first = next(
+                row[header.index("PATIENTNUMMER")]
+                for row in body
+                if date(2026, 10, 1) <= _day(row[at]) < TODAY
+            )
+            for row in body:
+                if row[header.index("PATIENTNUMMER")] == first:
+                    row[header.index("GESLACHTSNAAM")] = row[header.index("VOORVOEGSELS")] = ""
+        out = io.StringIO()
+        csv.writer(out, delimiter=";", lineterminator="\n").writerows([header, *body])
+        (target / path.name).write_text(out.getvalue(), encoding="utf-8")
+    return target
+
+
+def test_a_stopped_run_says_its_records_were_blocked(world: World, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from aanlevering.errors import ValidationBlocked
+    from aanlevering.pipeline.run import run_delivery
+
+    export = _one_without_names(world.demo / "csv-utf8", tmp_path / "one-without-names")
+    base = world.config(REGISTRATION)
+    strict = replace(base, validation=replace(base.validation, max_unpseudonymised_share=0.0))
+    with world.store() as store, pytest.raises(ValidationBlocked, match="too many patients"):
+        run_delivery(
+            strict,
+            world.settings,
+            RunRequest(
+                REGISTRATION, export, Period.parse("2026-Q4"), today=TODAY, allow_open_period=True
+            ),
+            world.ports(store),
+        )
+    report = world.settings.reports_dir / REGISTRATION / "2026-Q4" / "v1" / "hospital-report.json"
+    accounting = json.loads(report.read_text("utf-8"))["accounting"]
+    assert accounting["delivered"] == 0
+    assert (
+        accounting["blocked"]
+        == (accounting["records_read"] - accounting["excluded_optout"] - accounting["dropped"])
+        > 0
+    )
+    assert accounting["records_read"] == (
+        accounting["excluded_optout"]
+        + accounting["dropped"]
+        + accounting["delivered"]
+        + accounting["blocked"]
+    )
 
 
 def test_status_says_which_versions_the_registry_holder_no_longer_holds(

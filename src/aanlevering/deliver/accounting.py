@@ -12,7 +12,8 @@ The totals add up (decision 0466): ``records_in_source`` = ``duplicates``
 + ``entered_in_error`` (FHIR sources, per dataset; decision 0692) +
 ``outside_before`` + ``outside_after`` + ``orphans`` + ``records_read`` (the
 records in the period), and ``records_read`` = ``excluded_optout`` +
-``dropped`` + ``delivered``. ``moved_from`` says how many of the delivered records an
+``dropped`` + ``delivered`` + ``blocked`` (the records of a run that was
+stopped, decision 0696). ``moved_from`` says how many of the delivered records an
 earlier version of another period held (their date moved; decision 0465).
 ``not_followable`` says, per dataset, how many delivered records cannot be
 looked up in the other periods (no key variable, or a key part left empty;
@@ -78,6 +79,8 @@ class Accounting:
     duplicates: Mapping[str, int] = field(default_factory=dict)
     #: Dataset -> records of a FHIR source entered in error: never delivered (decision 0692).
     entered_in_error: Mapping[str, int] = field(default_factory=dict)
+    #: Records a stopped run did not deliver (a threshold, a record held elsewhere; 0696).
+    blocked: int = 0
 
     @property
     def records_in_source(self) -> int:
@@ -113,6 +116,7 @@ class Accounting:
             "other_patient": dict(sorted(self.other_patient.items())),
             "duplicates": dict(sorted(self.duplicates.items())),
             "entered_in_error": dict(sorted(self.entered_in_error.items())),
+            "blocked": self.blocked,
         }
 
     @classmethod
@@ -141,6 +145,7 @@ class Accounting:
             entered_in_error={
                 str(k): int(v) for k, v in (raw.get("entered_in_error") or {}).items()
             },
+            blocked=int(raw.get("blocked", 0)),
         )
 
     def describe(self, *, built: bool = True) -> str:
@@ -184,6 +189,8 @@ class Accounting:
         )
 
     def _outcome(self, built: bool) -> str:
+        if self.blocked:
+            return f"delivered {self.delivered}, blocked {self.blocked} (the run was stopped)"
         if built:
             return f"delivered {self.delivered}"
         return f"to deliver {self.records_read - self.excluded_optout - self.dropped}"

@@ -326,4 +326,5 @@ def _accounting(raw: Any) -> dict[str, Any]:
         "entered_in_error": {
             str(k): int(v) for k, v in sorted((raw.get("entered_in_error") or {}).items())
         },
+        "blocked": int(raw.get("blocked", 0)),
     }

@@ -437,7 +437,9 @@ def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
             period=ctx.period.label,
         )
     except ValidationBlocked:
-        _report_failures(ctx, state.values(), filtered, accounting)
+        # Nothing of this run is delivered: the records left are counted as blocked (0696).
+        left = accounting.records_read - accounting.excluded_optout - accounting.dropped
+        _report_failures(ctx, state.values(), filtered, replace(accounting, blocked=left))
         _release(ctx, "validation-blocked")
         state.remove()  # new data is needed: nothing of this run is kept
         raise
@@ -613,7 +615,14 @@ def _place_records(ctx: RunContext, state: RunState, hashed: Any) -> tuple[Any, 
                 h.period: {"version": h.version, "records": dict(h.records)}
                 for h in placement.held_elsewhere
             }
-            add_sections(Path(hospital).parent, {"delivered_in_other_periods": held})
+            stopped = replace(  # nothing of this run is delivered (decision 0696)
+                Accounting.from_summary(state.values().get("accounting") or {}),
+                blocked=sum(d.num_rows for d in hashed.datasets.values()),
+            )
+            add_sections(
+                Path(hospital).parent,
+                {"delivered_in_other_periods": held, "accounting": stopped.as_summary()},
+            )
         _release(ctx, "validation-blocked")
         state.remove()  # the other period must be corrected first: nothing of this run is kept
         raise ValidationBlocked(held_elsewhere_message(ctx.config.id, ctx.period.label, placement))

@@ -137,3 +137,10 @@ def test_before_the_build_the_accounting_says_to_deliver_never_delivered_0() -> 
     handed = pending.handed_on(built=False)
     assert "delivered" not in handed and handed["to_deliver"] == 107
     assert pending.handed_on() == pending.as_summary()
+
+
+def test_a_stopped_runs_records_are_counted_as_blocked() -> None:
+    """Decision 0696: a stopped run's line adds up, its records blocked, none delivered."""
+    stopped = _accounting(delivered=0, blocked=110)
+    assert Accounting.from_summary(stopped.as_summary()) == stopped
+    assert stopped.describe().endswith("delivered 0, blocked 110 (the run was stopped)")
