@@ -13,7 +13,7 @@ from typing import ClassVar, Literal
 from uuid import UUID, uuid4
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aanlevering.errors import EventStoreError
@@ -154,6 +154,7 @@ def test_decoding_errors_name_the_field_but_not_the_value() -> None:
         decode_payload(CodecExercised, {**payload, "kind": "other"}, **envelope)
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded CI machine
 @given(
     registration=st.text(min_size=1, max_size=30),
     rows=st.integers(min_value=0, max_value=10**12),
