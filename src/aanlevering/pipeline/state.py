@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from aanlevering.errors import ConfigError
 from aanlevering.extract.model import Extract
+from aanlevering.private_files import make_private_folder
 from aanlevering.pseudonym.model import PseudonymTable
 
 STATE_FILE = "run.json"
@@ -188,9 +189,11 @@ def create_private_file(path: Path) -> None:
 
 
 def make_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) readable by the owner only: staging holds identifiers."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
+    """Create ``path`` (and parents) readable by the owner only: staging holds identifiers.
+
+    A folder that exists already keeps its mode (decision 0702).
+    """
+    make_private_folder(path)
 
 
 class MemoryRunState:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aanlevering.errors import ConfigError
 from aanlevering.events.store import EventStore
+from aanlevering.private_files import make_private_folder
 from aanlevering.pseudonym.key_check import SourceKeyCheck, source_key_check
 from aanlevering.pseudonym.key_continuity import check_key_continuity
 from aanlevering.pseudonym.source_step import (
@@ -90,8 +91,7 @@ def load_checked_keys(
 
 
 def _write_secret(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
+    make_private_folder(path.parent)  # an existing folder keeps its mode (decision 0702)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)

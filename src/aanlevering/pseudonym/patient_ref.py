@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from aanlevering.errors import AanleveringError, ConfigError, PseudonymisationError
+from aanlevering.private_files import make_private_folder
 from aanlevering.pseudonym.normalise.mrn import normalise_mrn
 from aanlevering.settings import Settings
 
@@ -269,8 +270,7 @@ def load_or_create_key(path: Path) -> bytes:
 def _create_key(path: Path) -> None:
     directory = path.parent
     try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(directory, 0o700)
+        make_private_folder(directory)  # an existing folder keeps its mode (decision 0702)
         temporary = directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
