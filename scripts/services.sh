@@ -5,6 +5,7 @@
 # Both speak https with certificates of a throwaway CA ($AANLEVERING_HOME/tls,
 # made by `aanlevering demo-ca`); clients verify them with tls/ca.pem.
 set -euo pipefail
+umask 077  # what it makes under $AANLEVERING_HOME is for this account only (docs/privacy.md)
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 HOME_DIR="${AANLEVERING_HOME:-$PWD/var}"
@@ -68,7 +69,7 @@ case "${1:-start}" in
         --ttp-url "https://127.0.0.1:$TTP_PORT" --ttp-ca-bundle "$TLS_DIR/ca.pem" \
         --ttp-clients "$HOME_DIR/ttp/clients" \
         --ttp-forwarding "$HOME_DIR/ttp/forwarding" "${HOSPITAL_ARGS[@]}" > /dev/null
-      mkdir -p "$HOME_DIR/secrets" && chmod 700 "$HOME_DIR/secrets"
+      mkdir -p "$HOME_DIR/secrets"  # 0700 when made here; an existing folder keeps its mode
       # The embedded default hospital run (make run) is the first hospital.
       install -m 600 "$HOME_DIR/registry-holder/$FIRST_HOSPITAL.api-key" \
         "$HOME_DIR/secrets/registry-holder.api-key"
