@@ -80,7 +80,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     ``AANLEVERING_PROVIDER_ID``: this hospital's organisation id at the TTP.
 
     Every entry point reads its settings here, so this is also where the
-    process is made private (umask 077, home 0700): see
+    process is made private (umask 077, home 0700 when it is clearly its own;
+    a file, `/` or an open folder of other files is a ConfigError): see
     :mod:`aanlevering.private_files`.
     """
     env = dict(os.environ) if env is None else env
