@@ -8,8 +8,9 @@ engineer can fix them in the EHR. Nothing is logged or stored. Exit 0 when it
 could tell (also when nobody fails), 2 on unusable input or config.
 
 Without ``--input`` it reads the export the registration's scheduled runs read
-(``AANLEVERING_INPUT__<ID>``, ``AANLEVERING_INPUT_DIR`` or the demo; see
-:mod:`aanlevering.runs.inputs`), so the list matches what Airflow delivered.
+(``AANLEVERING_INPUT__<ID>`` or ``AANLEVERING_INPUT_DIR``; see
+:mod:`aanlevering.runs.inputs`), so the list matches what Airflow delivered;
+with neither set it exits 2 naming them (never the demo data; decision 0705).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def _failures(args: argparse.Namespace) -> int:
     if source is None:
         from aanlevering.runs.inputs import input_path_for
 
-        source = input_path_for(config, settings)
+        source = input_path_for(config)
         print(f"input: {source} (where scheduled runs of {config.id} read; --input to override)")
     failed = failing_patients(config, extract(config, source, period))
     print(

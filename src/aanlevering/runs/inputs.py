@@ -5,8 +5,15 @@ A scheduler has no ``--input`` argument, so the location is a setting:
 1. ``AANLEVERING_INPUT__<ID>`` (registration id upper-cased, ``-`` as ``_``,
    e.g. ``AANLEVERING_INPUT__DICA_DSAA``): that file or folder;
 2. ``AANLEVERING_INPUT_DIR``: its ``<registration id>`` subfolder;
-3. otherwise the embedded demo: ``$AANLEVERING_HOME/demo/clean/csv-utf8`` for
-   CSV registrations, ``.../fhir-bulk/<id>`` for FHIR-only ones.
+3. otherwise a ConfigError naming both settings, before the run reads or
+   records anything.
+
+There is no default, not even the embedded demo data (decision 0705): a
+production home that holds ``$AANLEVERING_HOME/demo`` (it once ran ``make run``)
+would otherwise deliver synthetic patients to a real registry holder under the
+hospital's name and record them as delivered. The provider id cannot tell the
+demo from production (compose.env.example ships ``demo-hospital``), so
+``make run`` sets every registration's input itself (scripts/run.sh).
 
 ``AANLEVERING_OUTBOX__<ID>`` makes the registration's scheduled runs deliver
 into that folder (a manual-upload outbox) instead of its configured channel,
@@ -20,28 +27,33 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aanlevering.catalogue.model import RegistrationConfig
-from aanlevering.settings import Settings
+from aanlevering.errors import ConfigError
 
 
 def _env_name(prefix: str, registration_id: str) -> str:
     return prefix + registration_id.upper().replace("-", "_").replace(".", "_")
 
 
-def input_path_for(
-    config: RegistrationConfig, settings: Settings, env: Mapping[str, str] | None = None
-) -> Path:
-    """The EHR extract a scheduled run of ``config`` reads (see the module docstring)."""
+def input_path_for(config: RegistrationConfig, env: Mapping[str, str] | None = None) -> Path:
+    """The EHR extract a scheduled run of ``config`` reads (see the module docstring).
+
+    Why no default: whatever a default pointed at would be delivered as this
+    hospital's data without anyone having said so; the home is not consulted.
+    """
     env = os.environ if env is None else env
-    explicit = env.get(_env_name("AANLEVERING_INPUT__", config.id))
+    setting = _env_name("AANLEVERING_INPUT__", config.id)
+    explicit = env.get(setting)
     if explicit:
         return Path(explicit).expanduser()
     root = env.get("AANLEVERING_INPUT_DIR")
     if root:
         return Path(root).expanduser() / config.id
-    demo = settings.home / "demo" / "clean"
-    if config.csv_source is None and config.fhir_source is not None:
-        return demo / "fhir-bulk" / config.id
-    return demo / "csv-utf8"
+    raise ConfigError(
+        f"no EHR export is set for {config.id}: set {setting} to its export (file or folder), "
+        f"or AANLEVERING_INPUT_DIR to a folder holding it as {config.id}/ (docs/airflow.md, "
+        "'Where the DAGs read the EHR extract'); a command takes --input. Nothing was read "
+        "or recorded"
+    )
 
 
 def outbox_for(config: RegistrationConfig, env: Mapping[str, str] | None = None) -> Path | None:

@@ -12,7 +12,8 @@ as recorded with DeliveryStaged, not the registration's default input: a
 one-off ``--input`` export is retried from that export, and a retry whose
 export is gone fails naming it instead of sending whatever the default folder
 holds now (decision 0665). Versions staged before 0665 recorded neither and
-are retried from the default input as before.
+are retried from the registration's input setting; without one they fail
+naming it, never reading the demo data (decision 0705).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from aanlevering.catalogue.model import RegistrationConfig
     from aanlevering.deliver.ledger import LedgerEntry
     from aanlevering.runs.credentials import CredentialsSource
-    from aanlevering.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def retry_unreceipted(
                             RetryOutcome(entry.idempotency_key, "retracted", receipt.receipt_id)
                         )
                         continue
-                    source, outbox = _inputs_of(current or entry, config, settings)
+                    source, outbox = _inputs_of(current or entry, config)
                     request = RunRequest(
                         registration_id=registration,
                         input_path=source,
@@ -111,9 +111,7 @@ def retry_unreceipted(
     return outcomes
 
 
-def _inputs_of(
-    entry: LedgerEntry, config: RegistrationConfig, settings: Settings
-) -> tuple[Path, Path | None]:
+def _inputs_of(entry: LedgerEntry, config: RegistrationConfig) -> tuple[Path, Path | None]:
     """The extract and outbox the unreceipted version was built from (decision 0665).
 
     Why: rerunning the registration's default input would send whatever export
@@ -122,8 +120,8 @@ def _inputs_of(
     """
     from pathlib import Path
 
-    if not entry.input_path:  # staged before 0665: only the default is known
-        return input_path_for(config, settings), outbox_for(config)
+    if not entry.input_path:  # staged before 0665: only the setting is known (none: 0705)
+        return input_path_for(config), outbox_for(config)
     source = Path(entry.input_path)
     if not source.exists():
         raise ConfigError(

@@ -95,7 +95,7 @@ def start_run(
     period = Period.parse(period_label)
     request = RunRequest(
         registration_id=config.id,
-        input_path=input_path or input_path_for(config, settings),
+        input_path=input_path or input_path_for(config),
         period=period,
         today=today or run_day(),
         outbox=outbox_for(config),

@@ -42,6 +42,8 @@ def test_an_entry_of_a_registration_that_left_the_catalogue_stops_no_other(
     monkeypatch.setenv("AANLEVERING_CATALOGUE", str(REPO / "schemas" / "catalogue"))
     monkeypatch.setenv("AANLEVERING_TTP_URL", "http://127.0.0.1:9")  # never reached
     monkeypatch.setenv("AANLEVERING_TTP_API_KEY", "not-used")
+    # Staged before 0665, so retried from the input setting (no demo fallback: 0705).
+    monkeypatch.setenv("AANLEVERING_INPUT_DIR", str(tmp_path / "ehr"))
     settings = load_settings()
     with open_event_store(settings.event_store_url) as store:
         # "aaa-..." sorts first: before the fix it ended the task before dica-dsaa was tried.
@@ -73,6 +75,8 @@ def test_an_entry_whose_config_no_longer_loads_stops_no_other(
     monkeypatch.setenv("AANLEVERING_CATALOGUE", str(catalogue))
     monkeypatch.setenv("AANLEVERING_TTP_URL", "http://127.0.0.1:9")  # never reached
     monkeypatch.setenv("AANLEVERING_TTP_API_KEY", "not-used")
+    # Staged before 0665, so retried from the input setting (no demo fallback: 0705).
+    monkeypatch.setenv("AANLEVERING_INPUT_DIR", str(tmp_path / "ehr"))
     settings = load_settings()
     with open_event_store(settings.event_store_url) as store:
         for registration, period in (("dica-dsaa", "2026-Q1"), ("ldtr", "2026-01")):
