@@ -94,7 +94,8 @@ Periods before 2026 produce no delivery (skipped).
 `2026-Q4`) and `allow_open_period: true`.
 
 Input: `AANLEVERING_INPUT__{reg.id.upper().replace("-", "_")}` or
-`$AANLEVERING_INPUT_DIR/{reg.id}` (default: the demo data under `$AANLEVERING_HOME/demo/clean`).
+`$AANLEVERING_INPUT_DIR/{reg.id}`; with neither set the first task fails naming them
+(no default, not even the demo data: decision 0705).
 
 Credentials: Airflow connections `{TTP_CONNECTION_ID}` and
 `{registry_holder_connection_id(reg.id)}` when they exist (URL, API key as
