@@ -206,3 +206,25 @@ def test_services_that_run_tasks_can_use_a_secrets_backend(compose: dict[str, An
         env = _environment(compose["services"][name])
         assert env.get("AIRFLOW__SECRETS__BACKEND") == "${AIRFLOW_SECRETS_BACKEND:-}", name
         assert "AIRFLOW__SECRETS__BACKEND_KWARGS" in env, name
+
+
+def test_the_hospitals_id_and_ehr_folder_have_no_demo_default(compose: dict[str, Any]) -> None:
+    """Decision 0706: an unset value stops ``docker compose`` instead of meaning the demo.
+
+    Why: with ``${AANLEVERING_EHR_DIR:-./var/demo/clean}`` a deployment without the
+    setting mounted the checkout's demo data as the hospital's EHR folder (its
+    ``optouts.csv`` as the opt-out export), and ``${AANLEVERING_PROVIDER_ID:-demo-hospital}``
+    bound the event log to the demo hospital's id (0452) on the first run.
+    """
+    seen_provider = seen_ehr = 0
+    for name, service in compose["services"].items():
+        provider = _environment(service).get("AANLEVERING_PROVIDER_ID")
+        if provider is not None:
+            seen_provider += 1
+            assert provider.startswith("${AANLEVERING_PROVIDER_ID:?"), name
+        for volume in service.get("volumes", []):
+            if str(volume).endswith(":/data/ehr:ro"):
+                seen_ehr += 1
+                assert str(volume).startswith("${AANLEVERING_EHR_DIR:?"), name
+                assert "demo" not in str(volume), name
+    assert seen_provider >= 6 and seen_ehr >= 6  # every Airflow service and counterparts-init
