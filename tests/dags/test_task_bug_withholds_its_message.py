@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from aanlevering.airflow import callables
 from aanlevering.errors import ExtractError, TTPError
+from aanlevering.pipeline.stages import AlreadyDelivered
 
 PLANTED = ("ZH-100234", "999911120", "Vliet-Kwaadsteniet", "02-03-1950", "1012 NX")
 
@@ -86,3 +87,9 @@ def test_a_product_error_raised_from_a_bug_fails_without_the_bugs_message(
     printed = "".join(traceback.format_exception(raised.value)) + caplog.text
     assert [value for value in PLANTED if value in printed] == []
     assert "_read_damaged_record" in caplog.text  # the cause's frames stay known
+
+
+def test_an_already_delivered_period_still_skips_the_rest_of_the_run() -> None:
+    """AlreadyDelivered is no AanleveringError, yet no bug: the task is skipped, not failed."""
+    with pytest.raises(AirflowSkipException, match="v1"), callables.task_outcomes():
+        raise AlreadyDelivered("2026-Q1 v1 was receipted before", {"version": 1})
