@@ -17,9 +17,10 @@ from __future__ import annotations
 import difflib
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -173,15 +174,8 @@ def read_sample(path: Path) -> tuple[CsvLayout, dict[str, pa.Array]]:
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(
-                encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=layout.delimiter,
-                quote_char=layout.quote or False,
-                newlines_in_values=True,
-                invalid_row_handler=skip_invalid,
-            ),
+            read_options=_read_options(layout),
+            parse_options=_parse_options(layout, skip_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(layout.header, pa.string()),
                 strings_can_be_null=True,
@@ -318,15 +312,8 @@ def whole_column(layout: CsvLayout, column: str) -> pa.Array:
     try:
         table = pacsv.read_csv(
             layout.path,
-            read_options=pacsv.ReadOptions(
-                encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
-            ),
-            parse_options=pacsv.ParseOptions(
-                delimiter=layout.delimiter,
-                quote_char=layout.quote or False,
-                newlines_in_values=True,
-                invalid_row_handler=skip_invalid,
-            ),
+            read_options=_read_options(layout),
+            parse_options=_parse_options(layout, skip_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types={column: pa.string()}, include_columns=[column], null_values=[""]
             ),
@@ -497,3 +484,23 @@ def match_file(
         if mapped is not None:
             parent_keys[f"{dataset.name}.{key}"] = whole_column(layout, mapped)
     return match
+
+
+def _read_options(layout: CsvLayout) -> pacsv.ReadOptions:
+    """Every column by the header's names, as text in the file's encoding (header skipped)."""
+    return pacsv.ReadOptions(
+        encoding=layout.arrow_encoding, column_names=list(layout.header), skip_rows=1
+    )
+
+
+def _parse_options(layout: CsvLayout, on_invalid: Callable[[Any], str]) -> pacsv.ParseOptions:
+    """The sniffed dialect; a record pyarrow cannot split goes to ``on_invalid``, never its text.
+
+    Why the handler: pyarrow's own error quotes the whole record (decision 0681).
+    """
+    return pacsv.ParseOptions(
+        delimiter=layout.delimiter,
+        quote_char=layout.quote or False,
+        newlines_in_values=True,
+        invalid_row_handler=on_invalid,
+    )
