@@ -6,6 +6,8 @@ and must never contain patient identifiers.
 
 from __future__ import annotations
 
+import errno
+
 
 class AanleveringError(Exception):
     """Base of every error the product raises on purpose."""
@@ -98,3 +100,8 @@ class EventStoreError(AanleveringError):
 
 class ConcurrencyConflict(EventStoreError):
     """Another writer appended to the stream first (optimistic concurrency)."""
+
+
+#: errnos that say the disk or folder is full or read-only: no bug, the environment is
+#: unusable (decision 0657); the CLI and the Airflow tasks both say so.
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})

@@ -171,10 +171,20 @@ def number_setting(
     text = env.get(name, "").strip()
     if not text:
         return default
+    value = finite_number_at_least(text, minimum)
+    if value is None:
+        raise ConfigError(f"{name} must be a number of at least {minimum:g}, not {text!r}")
+    return value
+
+
+def finite_number_at_least(text: str, minimum: float) -> float | None:
+    """``text`` as a finite number of at least ``minimum``; None when it is not one.
+
+    The one rule for numbers a person types (settings and options alike):
+    ``30s``, ``nan``, ``inf`` and values under the minimum are refused.
+    """
     try:
         value = float(text)
     except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < minimum:
-        raise ConfigError(f"{name} must be a number of at least {minimum:g}, not {text!r}")
-    return value
+        return None
+    return value if math.isfinite(value) and value >= minimum else None

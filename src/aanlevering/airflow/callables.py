@@ -26,6 +26,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from aanlevering.airflow.schedule import TIMEZONE, period_label
 from aanlevering.errors import (
+    NO_ROOM,
     AanleveringError,
     ConfigError,
     ExtractError,
@@ -72,8 +73,6 @@ def bugs_withheld() -> Iterator[None]:
     except (AirflowException, AlreadyDelivered):  # AlreadyDelivered: no bug, a skip
         raise
     except Exception as bug:
-        from aanlevering.cli.main import NO_ROOM
-
         log.error("internal error (a bug):\n%s", withheld_traceback(bug).rstrip())
         if isinstance(bug, OSError) and bug.errno in NO_ROOM:  # no bug: the disk (0657)
             raise InternalTaskError(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import importlib
 import logging
 import os
@@ -29,7 +28,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from aanlevering.errors import AanleveringError
+from aanlevering.errors import NO_ROOM, AanleveringError
 from aanlevering.withheld_traceback import withheld_traceback
 
 # Command modules, imported lazily by name so `aanlevering --help` stays fast.
@@ -58,7 +57,6 @@ log = logging.getLogger("aanlevering")
 INTERNAL_ERROR = 4
 #: A file that could not be written for want of room (disk full, quota, read-only, too
 #: large) is no bug: the environment is unusable, exit 2 with what to fix (decision 0657).
-NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 NO_ROOM_EXIT = 2
 #: The reader of the output went away (``aanlevering status | head``): no bug, no verdict;
 #: exit as a Unix tool ended by SIGPIPE does, 128 + 13, which the shell reports anyway.

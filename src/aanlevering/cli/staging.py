@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import math
 
-from aanlevering.settings import load_settings
+from aanlevering.settings import finite_number_at_least, load_settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,11 +24,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _days(text: str) -> float:
     """A finite number of days of at least 0 (decision 0670): ``-1`` would purge every
     failed run's folder kept for inspection, ``nan`` silently nothing."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
+    value = finite_number_at_least(text, 0)
+    if value is None:
         raise argparse.ArgumentTypeError(f"a number of days of at least 0, not {text!r}")
     return value
 
