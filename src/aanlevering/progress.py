@@ -43,6 +43,14 @@ def progress_mode(stream: TextIO | None = None, env: Mapping[str, str] | None = 
     wanted = env.get("AANLEVERING_PROGRESS", "auto").strip().lower()
     if wanted in MODES:
         return wanted
+    if wanted != "auto":
+        # A mistyped mode only changes how progress looks, so the run goes on
+        # (no exit 2 as for settings that change what is delivered), but said.
+        log.warning(
+            "AANLEVERING_PROGRESS=%r is not one of auto, %s; choosing by the terminal",
+            wanted[:40],
+            ", ".join(MODES),
+        )
     stream = sys.stderr if stream is None else stream
     if AIRFLOW_TASK_VARIABLE in env or env.get("TERM") == "dumb":
         return "log"

@@ -22,7 +22,22 @@ def test_the_mode_follows_the_terminal_airflow_and_the_override() -> None:
     assert progress_mode(_Terminal(), {"TERM": "dumb"}) == "log"
     assert progress_mode(io.StringIO(), {"AANLEVERING_PROGRESS": "terminal"}) == "terminal"
     assert progress_mode(_Terminal(), {"AANLEVERING_PROGRESS": "off"}) == "off"
-    assert progress_mode(_Terminal(), {"AANLEVERING_PROGRESS": "nonsense"}) == "terminal"
+    assert progress_mode(_Terminal(), {"AANLEVERING_PROGRESS": "auto"}) == "terminal"
+
+
+def test_a_mistyped_mode_is_named_and_the_terminal_decides(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="aanlevering.progress")
+    assert progress_mode(_Terminal(), {"AANLEVERING_PROGRESS": "terminl"}) == "terminal"
+    assert progress_mode(io.StringIO(), {"AANLEVERING_PROGRESS": "terminl"}) == "log"
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "AANLEVERING_PROGRESS='terminl'" in warnings[0]
+    assert "terminal, log, off" in warnings[0]
+    caplog.clear()
+    progress_mode(_Terminal(), {"AANLEVERING_PROGRESS": "auto"})
+    assert not caplog.records
 
 
 def test_log_mode_writes_a_line_per_stage_and_rate_limits_notes(
