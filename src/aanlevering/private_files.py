@@ -78,9 +78,10 @@ def narrow_home(home: Path) -> None:
     """Narrow an open home folder to 0700 if it is aanlevering's own; refuse what is not.
 
     Missing: nothing to do (it is made 0700 when first written, umask 077).
-    Not a folder: ConfigError, mode untouched. Owned by another account or
-    already closed to group and others: left as it is. Open to group or
-    others: narrowed when empty or holding only :data:`HOME_ENTRIES` (a new
+    Not a folder: ConfigError, mode untouched. Already closed to group and
+    others: left as it is. Open and owned by another account: ConfigError
+    (not ours to narrow, and others could read what we would keep there).
+    Open and ours: narrowed when empty or holding only :data:`HOME_ENTRIES` (a new
     Docker volume, an older ``var/``), refused otherwise (a shared or system
     folder). The file system root is always refused. The refusal counts the
     other entries but does not name them: a file name may be an identifier.
@@ -102,8 +103,16 @@ def narrow_home(home: Path) -> None:
             "of its own (a missing one is created), its mode was left as it is"
         )
     mode = stat.S_IMODE(info.st_mode)
-    if not mode & 0o077 or info.st_uid != os.geteuid():
+    if not mode & 0o077:
         return
+    if info.st_uid != os.geteuid():
+        raise ConfigError(
+            f"AANLEVERING_HOME {home} belongs to another account (uid {info.st_uid}, this process "
+            f"runs as uid {os.geteuid()}) and is readable by group or others (mode {mode:o}), so "
+            "it is not changed and not used: the identifiers aanlevering keeps there (staging, "
+            "event log, keys) would be readable by others. Run as the folder's owner, or point "
+            "AANLEVERING_HOME at a folder of this account's own (a missing one is created)"
+        )
     others = sum(1 for name in os.listdir(home) if name not in HOME_ENTRIES)
     if others:
         raise ConfigError(

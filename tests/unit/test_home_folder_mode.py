@@ -131,3 +131,34 @@ def test_the_umask_is_still_set_when_the_home_is_refused(tmp_path: Path) -> None
     with pytest.raises(ConfigError):
         make_process_private(file)
     assert os.umask(0o077) == 0o077
+
+
+def _open_folder_of_another_account(tmp_path: Path) -> Path:
+    """An open folder this process does not own: made so as root, else the system's ``/tmp``."""
+    if os.geteuid() == 0:
+        folder = tmp_path / "someone-elses"
+        folder.mkdir()
+        os.chown(folder, 65534, 65534)
+        folder.chmod(0o755)
+        return folder
+    return Path("/tmp")  # owned by root, 1777: open and not ours when not root
+
+
+def test_an_open_home_of_another_account_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    folder = _open_folder_of_another_account(tmp_path)
+    before = _mode(folder)
+    assert folder.stat().st_uid != os.geteuid() and before & 0o077
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"AANLEVERING_HOME": str(folder)})
+    message = str(caught.value)
+    assert "AANLEVERING_HOME" in message and "belongs to another account" in message
+    assert _mode(folder) == before
+
+
+def test_a_closed_home_of_another_account_is_used_as_it_is(tmp_path: Path) -> None:
+    folder = tmp_path / "closed"
+    folder.mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        os.chown(folder, 65534, 65534)
+    load_settings({"AANLEVERING_HOME": str(folder)})
+    assert _mode(folder) == 0o700
