@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from aanlevering.catalogue.model import WKZ_START, CsvSource, Dataset, RegistrationConfig
+from aanlevering.periods import Period
 from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.settings import ENV_REFERENCE
 from aanlevering.tls import is_loopback_url
@@ -316,4 +317,24 @@ def check_registration(config: RegistrationConfig) -> list[Problem]:
                 "no period before it is owed",
             )
         )
+    problems.extend(_start_problems(config))
     return problems
+
+
+def _start_problems(config: RegistrationConfig) -> Iterator[tuple[str, str]]:
+    """A start inside a period would deliver that period's records from before it.
+
+    Periods tile the calendar (0391) and a run delivers every record of its
+    period, so with ``start: 2026-02-15`` the monthly period 2026-02 went out
+    whole, records of 1-14 February included, which the registration does not
+    cover. The engineer picks the boundary: the period's first day or the next.
+    """
+    period = Period.containing(config.start, config.frequency)
+    if period.start == config.start:
+        return
+    yield (
+        "$.start",
+        f"{config.start} is inside the {config.frequency} period {period}, which would be "
+        f"delivered whole (records from {period.start} on); start on the first day of a "
+        f"period: {period.start} or {period.end}",
+    )

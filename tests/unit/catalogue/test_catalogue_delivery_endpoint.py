@@ -112,6 +112,26 @@ def test_a_later_start_loads(catalogue_copy: Path) -> None:
     assert _problems_of(catalogue_copy, "ldtr", lambda data: data.update(start="2026-04-01")) == ""
 
 
+@pytest.mark.parametrize(
+    ("name", "start", "expected"),
+    [
+        ("ldtr", "2026-02-15", "inside the month period 2026-02"),
+        ("dica-dsaa", "2026-02-01", "inside the quarter period 2026-Q1"),
+        ("nkr-borst", "2026-07-01", "inside the year period 2026"),
+    ],
+)
+def test_a_start_inside_a_period_is_refused_with_both_boundaries(
+    catalogue_copy: Path, name: str, start: str, expected: str
+) -> None:
+    problems = _problems_of(catalogue_copy, name, lambda data: data.update(start=start))
+    assert f"{name}.yaml: $.start: {start} is {expected}" in problems
+    assert "start on the first day of a period" in problems
+
+
+def test_a_start_on_a_period_boundary_loads(catalogue_copy: Path) -> None:
+    assert _problems_of(catalogue_copy, "dica-dsaa", lambda d: d.update(start="2026-04-01")) == ""
+
+
 @pytest.mark.parametrize("endpoint", ["outbox/dica", "../../srv/out", "file:///srv/outbox"])
 def test_an_outbox_that_is_no_absolute_folder_is_refused(
     catalogue_copy: Path, endpoint: str
