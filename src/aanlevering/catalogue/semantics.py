@@ -156,6 +156,46 @@ def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
                     )
         for dataset in config.dictionary.datasets:
             yield from _mapped_problems(config, dataset, kind)
+    yield from _bsn_as_patient_number_problems(config)
+
+
+#: Column names that say "this is the BSN" (compared lower case, without
+#: separators), and the BSN's identifier systems (URI and OID).
+BSN_COLUMN_NAMES = frozenset({"bsn", "burgerservicenummer", "sofinummer", "patientbsn"})
+BSN_SYSTEMS = frozenset(
+    {"http://fhir.nl/fhir/namingsystem/bsn", "urn:oid:2.16.840.1.113883.2.4.6.3"}
+)
+
+
+def _bsn_as_patient_number_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """The BSN mapped as the hospital's patient number, seen in the config itself (0641).
+
+    0641 counts BSN-shaped numbers in the data, which needs at least ten; a
+    small export, or the first run of a new registration, slipped under it and
+    went out with reversible MRN pseudonyms of BSNs and opt-outs that could
+    never match. The config says it outright when the column is called BSN or
+    the FHIR system is the BSN's, so that is refused before any data is read.
+    """
+    if config.csv_source is not None:
+        for dataset_name, csv in config.csv_source.datasets.items():
+            for column, role in csv.identity.items():
+                squashed = re.sub(r"[^a-z]", "", column.lower())
+                if role in {"patient_id", "mrn"} and squashed in BSN_COLUMN_NAMES:
+                    yield (
+                        f"$.source.csv.datasets.{dataset_name}.identity.{column}",
+                        f"maps the column {column} to {role}, the hospital's own patient "
+                        "number; the BSN is never a patient number (its MRN pseudonym would "
+                        "be reversible to the BSN and opt-outs would not match): map the "
+                        "BSN column to bsn and the patient number column to patient_id",
+                    )
+    fhir = config.fhir_source
+    mrn_system = fhir.mrn_system if fhir is not None else None
+    if mrn_system is not None and mrn_system.strip().rstrip("/").lower() in BSN_SYSTEMS:
+        yield (
+            "$.source.fhir.mrn_system",
+            f"{mrn_system} is the BSN's identifier system, not the hospital's own "
+            "patient number's: give the system of the hospital's patient numbers",
+        )
 
 
 def _pseudonym_problems(config: RegistrationConfig) -> Iterator[Problem]:
