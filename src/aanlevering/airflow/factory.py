@@ -240,6 +240,8 @@ failed run used, never the current default; a gone input fails naming it
             counts: dict[str, int] = {}
             for outcome in outcomes:
                 counts[outcome.status] = counts.get(outcome.status, 0) + 1
+                # Which version each outcome is about, and which went out (decision 0750).
+                print(f"{outcome.idempotency_key}: {outcome.status} {outcome.detail}".rstrip())
             if counts.get("failed"):
                 raise AirflowFailException(
                     f"{counts['failed']} unreceipted delivery(ies) still failing: "

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from aanlevering.catalogue.model import RegistrationConfig
     from aanlevering.deliver.ledger import LedgerEntry
+    from aanlevering.pipeline.run import RunResult
     from aanlevering.runs.credentials import CredentialsSource
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,20 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RetryOutcome:
-    """What became of one unreceipted delivery (no patient data)."""
+    """What became of one unreceipted delivery (no patient data).
+
+    ``status`` is about ``idempotency_key``, the version retried: ``delivered``
+    only when that very version was receipted. ``new-version``: it was not sent
+    again, the period's current content went out as another version,
+    ``delivered_key`` (decision 0750).
+    """
 
     idempotency_key: str
-    status: str  # delivered | already-delivered | retracted | failed | no-obligation
+    #: delivered | already-delivered | new-version | retracted | failed | no-obligation
+    status: str
     detail: str = ""
+    #: The version the registry holder receipted in this retry ("" when none was).
+    delivered_key: str = ""
 
 
 def retry_unreceipted(
@@ -85,7 +95,12 @@ def retry_unreceipted(
                         # The retraction goes again, never the data it withdraws (0590).
                         receipt = resend_retraction(config, settings, period, ports, current)
                         outcomes.append(
-                            RetryOutcome(entry.idempotency_key, "retracted", receipt.receipt_id)
+                            RetryOutcome(
+                                entry.idempotency_key,
+                                "retracted",
+                                receipt.receipt_id,
+                                current.idempotency_key,
+                            )
                         )
                         continue
                     source, outbox = _inputs_of(current or entry, config)
@@ -105,10 +120,30 @@ def retry_unreceipted(
                 log.warning("retry of %s failed: %s", entry.idempotency_key, error)
                 outcomes.append(RetryOutcome(entry.idempotency_key, "failed", str(error)))
                 continue
-            outcomes.append(
-                RetryOutcome(entry.idempotency_key, result.status, result.idempotency_key)
-            )
+            outcomes.append(_outcome_of(entry, result))
     return outcomes
+
+
+def _outcome_of(entry: LedgerEntry, result: RunResult) -> RetryOutcome:
+    """The retried version's outcome: "delivered" only when that version was receipted.
+
+    Why: a rerun whose export changed since the failed run builds other content,
+    a new version; the outcome named the old version "delivered" with the new
+    key as its detail, though the old one never reached the registry holder
+    (decision 0750).
+    """
+    if result.idempotency_key == entry.idempotency_key:
+        return RetryOutcome(
+            entry.idempotency_key, result.status, result.idempotency_key, result.idempotency_key
+        )
+    return RetryOutcome(
+        entry.idempotency_key,
+        "new-version",
+        f"v{entry.version} ({entry.idempotency_key}) was not delivered: the period's input "
+        f"holds other content now, {result.status} as v{result.version} "
+        f"({result.idempotency_key})",
+        result.idempotency_key,
+    )
 
 
 def _inputs_of(entry: LedgerEntry, config: RegistrationConfig) -> tuple[Path, Path | None]:
