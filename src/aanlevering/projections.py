@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue.model import Catalogue
-from aanlevering.deliver.ledger import LEDGER_EVENT_TYPES, project_ledger
+from aanlevering.deliver.accounting import Accounting
+from aanlevering.deliver.ledger import LEDGER_EVENT_TYPES, LedgerEntry, project_ledger
 from aanlevering.events.model import RecordedEvent
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.calendar import delivery_calendar
@@ -116,12 +117,31 @@ def _document(
         "as_of": on.isoformat(),
         "last_position": last_position,
         "deliveries": [
-            _with_basis(asdict(entry), catalogue, statuses, on, held=entry.idempotency_key in held)
+            _with_basis(
+                _as_received(entry), catalogue, statuses, on, held=entry.idempotency_key in held
+            )
             for entry in ledger.rows()
         ],
         "registrations": registrations,
         "optouts": {"patients": optout_patients},
     }
+
+
+def _as_received(entry: LedgerEntry) -> dict[str, Any]:
+    """The ledger row; its accounting says delivered only of a receipted version (0751).
+
+    Why: a version's accounting is recorded when it is staged, its records as
+    ``delivered``; ``aanlevering status`` and the Deliveries page showed
+    "delivered N" under a version the registry holder refused or never
+    receipted. The row's ``accounting`` counts them as ``refused``,
+    ``unreceipted`` or (aborted) ``blocked`` instead.
+    """
+    row = asdict(entry)
+    if entry.accounting:
+        row["accounting"] = (
+            Accounting.from_summary(entry.accounting).as_version_status(entry.status).as_summary()
+        )
+    return row
 
 
 def _with_basis(

@@ -103,9 +103,7 @@ def test_a_refused_delivery_is_not_reported_delivered(
     env = {
         **world.env,
         "AANLEVERING_REGISTRY_HOLDER_URL": strict_holder.base_url,
-        "AANLEVERING_REGISTRY_HOLDER_API_KEY_FILE": str(
-            strict_holder.home / f"{HOSPITAL}.api-key"
-        ),
+        "AANLEVERING_REGISTRY_HOLDER_API_KEY_FILE": str(strict_holder.home / f"{HOSPITAL}.api-key"),
     }
     with world.store() as store:
         ports = world.ports(store)
@@ -117,7 +115,9 @@ def test_a_refused_delivery_is_not_reported_delivered(
             run_delivery(
                 ahead,
                 world.settings,
-                RunRequest(REGISTRATION, world.demo / "csv-utf8", Period.parse(period), today=TODAY),
+                RunRequest(
+                    REGISTRATION, world.demo / "csv-utf8", Period.parse(period), today=TODAY
+                ),
                 replace(ports, channel_for=channel_for),
             )
         entry = load_ledger(store).current(REGISTRATION, period)

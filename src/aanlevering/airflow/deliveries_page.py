@@ -261,6 +261,16 @@ def _accounting(entry: Mapping[str, Any] | None) -> str:
     return (
         f"{set_aside}{outside}read {raw['records_read']}; without a type: {failed or 'none'}; "
         f"dropped {raw['dropped']}; delivered {raw['delivered']}"
+        # Not delivered: refused, awaiting a receipt, or stopped (decisions 0696, 0751).
+        + "".join(
+            f"; {what} {raw[key]}"
+            for key, what in (
+                ("refused", "refused by the registry holder"),
+                ("unreceipted", "awaiting the registry holder's receipt"),
+                ("blocked", "blocked (the run was stopped)"),
+            )
+            if raw.get(key)
+        )
         + (f" (moved: {moved})" if moved else "")
         + (f"; not followable across periods: {unfollowable}" if unfollowable else "")
         + (f"; linked resources of another patient left out: {others}" if others else "")

@@ -13,8 +13,12 @@ The totals add up (decision 0466): ``records_in_source`` = ``duplicates``
 ``outside_before`` + ``outside_after`` + ``orphans`` + ``records_read`` (the
 records in the period), and ``records_read`` = ``excluded_optout`` +
 ``dropped`` + ``delivered`` + ``blocked`` (the records of a run that was
-stopped, decision 0696). ``moved_from`` says how many of the delivered records an
-earlier version of another period held (their date moved; decision 0465).
+stopped, decision 0696) + ``unreceipted`` + ``refused``: records are
+``delivered`` only once the registry holder receipted exactly what was sent;
+before that they await its receipt, and a version it refused counts them as
+``refused`` (decision 0751, :meth:`Accounting.as_version_status`).
+``moved_from`` says how many of the delivered records an earlier version of
+another period held (their date moved; decision 0465).
 ``not_followable`` says, per dataset, how many delivered records cannot be
 looked up in the other periods (no key variable, or a key part left empty;
 decision 0495) and ``unchecked_periods`` which other periods' held versions
@@ -27,7 +31,7 @@ and were left out, neither read nor delivered (decision 0570).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aanlevering.errors import ValidationBlocked
@@ -81,6 +85,10 @@ class Accounting:
     entered_in_error: Mapping[str, int] = field(default_factory=dict)
     #: Records a stopped run did not deliver (a threshold, a record held elsewhere; 0696).
     blocked: int = 0
+    #: Records of a version staged or sent whose receipt has not come back (0751).
+    unreceipted: int = 0
+    #: Records of a version the registry holder refused (0751).
+    refused: int = 0
 
     @property
     def records_in_source(self) -> int:
@@ -117,6 +125,8 @@ class Accounting:
             "duplicates": dict(sorted(self.duplicates.items())),
             "entered_in_error": dict(sorted(self.entered_in_error.items())),
             "blocked": self.blocked,
+            "unreceipted": self.unreceipted,
+            "refused": self.refused,
         }
 
     @classmethod
@@ -146,7 +156,28 @@ class Accounting:
                 str(k): int(v) for k, v in (raw.get("entered_in_error") or {}).items()
             },
             blocked=int(raw.get("blocked", 0)),
+            unreceipted=int(raw.get("unreceipted", 0)),
+            refused=int(raw.get("refused", 0)),
         )
+
+    def as_version_status(self, status: str) -> Accounting:
+        """This accounting as a version's ledger ``status`` makes it: delivered only if receipted.
+
+        Why: a version's accounting is recorded when it is staged, with the
+        records it carries as ``delivered``; a version the registry holder
+        refused, or that never got its receipt, read "delivered N" in the
+        hospital's report, ``aanlevering status`` and the Deliveries page
+        (decision 0751). Rejected: ``refused``; staged or failed (to retry):
+        ``unreceipted``; aborted (the run was stopped before a receipt): ``blocked``.
+        """
+        if status == "receipted" or not self.delivered:
+            return self
+        carried = self.delivered
+        if status == "rejected":
+            return replace(self, delivered=0, refused=self.refused + carried)
+        if status == "aborted":
+            return replace(self, delivered=0, blocked=self.blocked + carried)
+        return replace(self, delivered=0, unreceipted=self.unreceipted + carried)
 
     def describe(self, *, built: bool = True) -> str:
         """One line for people: source, outside, read, excluded, failed, dropped, delivered.
@@ -191,6 +222,10 @@ class Accounting:
     def _outcome(self, built: bool) -> str:
         if self.blocked:
             return f"delivered {self.delivered}, blocked {self.blocked} (the run was stopped)"
+        if self.refused:
+            return f"delivered {self.delivered}, refused by the registry holder {self.refused}"
+        if self.unreceipted:  # never "delivered 0" of records sent (decisions 0690, 0751)
+            return f"awaiting the registry holder's receipt {self.unreceipted}"
         if built:
             return f"delivered {self.delivered}"
         return f"to deliver {self.records_read - self.excluded_optout - self.dropped}"
@@ -202,8 +237,9 @@ class Accounting:
         deliver every record (decision 0690).
         """
         summary = self.as_summary()
-        if not built:
+        if not built or self.unreceipted:  # no "delivered" before the receipt (0751)
             del summary["delivered"]
+        if not built:
             summary["to_deliver"] = self.records_read - self.excluded_optout - self.dropped
         return summary
 

@@ -327,4 +327,6 @@ def _accounting(raw: Any) -> dict[str, Any]:
             str(k): int(v) for k, v in sorted((raw.get("entered_in_error") or {}).items())
         },
         "blocked": int(raw.get("blocked", 0)),
+        "unreceipted": int(raw.get("unreceipted", 0)),
+        "refused": int(raw.get("refused", 0)),
     }

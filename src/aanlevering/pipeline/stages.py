@@ -713,14 +713,36 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
     )
     counts = dict(manifest.record_counts)
     state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())
-    hospital = reports.get("hospital")
-    if hospital:  # the hospital's report gets the final numbers (delivered included)
-        from aanlevering.validate.hospital_report import add_sections
-
-        add_sections(Path(hospital).parent, {"accounting": accounting.as_summary()})
-    log.info("run %s: %s", ctx.run_id, accounting.describe())
+    # Staged is not delivered: until the receipt the records await it (decision 0751).
+    staged = accounting.as_version_status("staged")
+    _report_delivery(state.values(), staged, "staged", plan.idempotency_key)
+    log.info("run %s: %s", ctx.run_id, staged.describe())
     return ctx.summary(
-        records=counts, idempotency_key=plan.idempotency_key, accounting=accounting.as_summary()
+        records=counts, idempotency_key=plan.idempotency_key, accounting=staged.handed_on()
+    )
+
+
+def _report_delivery(
+    values: dict[str, Any], accounting: Accounting, status: str, key: str, **facts: Any
+) -> None:
+    """The hospital's report gets the accounting as the delivery stands, and what to do.
+
+    Why: the report said "delivered N" from the build on, also of a version the
+    registry holder then refused or never receipted (decision 0751); it is the
+    page an engineer opens after a run. ``status``: staged, delivered, refused,
+    not-receipted or aborted. Counts, keys and fixed texts only.
+    """
+    hospital = values.get("validation_reports", {}).get("hospital")
+    if not hospital:
+        return
+    from aanlevering.validate.hospital_report import add_sections
+
+    add_sections(
+        Path(hospital).parent,
+        {
+            "accounting": accounting.as_summary(),
+            "delivery": {"status": status, "idempotency_key": key, **facts},
+        },
     )
 
 
@@ -747,6 +769,7 @@ def deliver(ctx: RunContext, state: RunState) -> Summary:
     channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
     for _ in range(MAX_VERSIONS_TAKEN):
         manifest = Manifest.from_json((state.out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        values = state.values()  # the guard removes the run's state when it stops the run
         try:
             receipt = send_with_retries(channel, state.out, manifest, ctx.ports.store, guard=guard)
             break
@@ -771,6 +794,9 @@ def deliver(ctx: RunContext, state: RunState) -> Summary:
                 supersedes=plan.supersedes,
             )
             build_output(ctx, state)
+        except AanleveringError as failure:  # refused, not receipted, or stopped (0751)
+            _report_not_delivered(ctx, values, manifest.idempotency_key, failure)
+            raise
     else:
         raise DeliveryError(
             f"{ctx.config.id} {ctx.period.label}: the receiver holds {MAX_VERSIONS_TAKEN} "
@@ -784,6 +810,37 @@ def deliver(ctx: RunContext, state: RunState) -> Summary:
         channel=channel.name,
     )
     return ctx.summary(idempotency_key=manifest.idempotency_key, receipt_id=receipt.receipt_id)
+
+
+def _report_not_delivered(
+    ctx: RunContext, values: dict[str, Any], key: str, failure: Exception
+) -> None:
+    """Say in the hospital's report that ``key`` was not delivered, and why (decision 0751)."""
+    from aanlevering.deliver.ledger import load_period_ledger
+    from aanlevering.deliver.receipt import RejectedDelivery
+
+    entry = load_period_ledger(ctx.ports.store, ctx.config.id, ctx.period.label).entries.get(key)
+    if entry is None or entry.status == "receipted":
+        return
+    accounting = Accounting.from_summary(values.get("accounting") or {})
+    shown = accounting.as_version_status(entry.status)
+    registration = ctx.config.id
+    if isinstance(failure, RejectedDelivery):
+        status, todo = (
+            "refused",
+            (
+                "the registry holder refused this version (see `aanlevering status --registration "
+                f"{registration}`); correct what it names and run the period again"
+            ),
+        )
+    elif entry.status == "aborted":
+        status, todo = "aborted", "the run was stopped before a receipt; nothing counts delivered"
+    else:
+        status, todo = (
+            "not-receipted",
+            ("no receipt yet: the hourly retry-unreceipted DAG sends it again"),
+        )
+    _report_delivery(values, shown, status, key, attempts=entry.attempts, what_to_do=todo)
 
 
 def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
@@ -832,6 +889,10 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
             store, ctx.config.id, ctx.period.label, version, delivered_patient_refs(refs)
         )
     state.update(status="delivered")
+    # Only now, the receipt being of exactly what was sent, are the records delivered (0751).
+    final = Accounting.from_summary(values.get("accounting") or {})
+    _report_delivery(values, final, "delivered", key, receipt_id=entry.receipt_id)
+    log.info("run %s: %s", ctx.run_id, final.describe())
     _release(ctx, "delivered")
     summary = ctx.summary(
         idempotency_key=key,

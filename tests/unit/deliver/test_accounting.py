@@ -144,3 +144,27 @@ def test_a_stopped_runs_records_are_counted_as_blocked() -> None:
     stopped = _accounting(delivered=0, blocked=110)
     assert Accounting.from_summary(stopped.as_summary()) == stopped
     assert stopped.describe().endswith("delivered 0, blocked 110 (the run was stopped)")
+
+
+def test_records_are_delivered_only_when_their_version_is_receipted() -> None:
+    """Decision 0751: a staged, refused or stopped version's records are not delivered."""
+    staged = Accounting(records_read=10, excluded_optout=1, dropped=2, delivered=7)
+    assert staged.as_version_status("receipted") == staged
+    shown = {
+        status: staged.as_version_status(status).as_summary()
+        for status in ("staged", "failed", "rejected", "aborted")
+    }
+    assert [
+        (s["delivered"], s["unreceipted"], s["refused"], s["blocked"]) for s in shown.values()
+    ] == [
+        (0, 7, 0, 0),
+        (0, 7, 0, 0),
+        (0, 0, 7, 0),
+        (0, 0, 0, 7),
+    ]
+    for summary in shown.values():
+        parts = ("excluded_optout", "dropped", "delivered", "blocked", "unreceipted", "refused")
+        assert summary["records_read"] == sum(summary[k] for k in parts)
+    assert "refused by the registry holder 7" in staged.as_version_status("rejected").describe()
+    awaiting = staged.as_version_status("staged")
+    assert "delivered" not in awaiting.describe() and "delivered" not in awaiting.handed_on()
