@@ -137,6 +137,13 @@ def _as_received(entry: LedgerEntry) -> dict[str, Any]:
     ``unreceipted`` or (aborted) ``blocked`` instead.
     """
     row = asdict(entry)
+    if entry.status == "aborted" and entry.attempts:
+        # Sent, then stopped by a guard (a register decision, an opt-out): the registry
+        # holder may hold it without this log knowing (decision 0752).
+        row["sent_without_receipt"] = (
+            f"sent {entry.attempts} time(s) without a receipt, then stopped: it may have "
+            "arrived at the registry holder"
+        )
     if entry.accounting:
         row["accounting"] = (
             Accounting.from_summary(entry.accounting).as_version_status(entry.status).as_summary()
@@ -176,6 +183,20 @@ def _with_basis(
         **row,
         "without_legal_basis": f"received {day} without a legal basis: {permission.reason}",
     }
+
+
+def may_have_arrived(entry: dict[str, Any]) -> str:
+    """What to do about a version sent without a receipt and then stopped (decision 0752).
+
+    Why: such a version is ``aborted`` in the ledger, yet the registry holder
+    may hold it (its receipt lost on the way back) with no legal basis left.
+    """
+    registration, period = entry["registration"], entry["period"]
+    return (
+        f"{entry['sent_without_receipt']}: ask the registry holder whether it holds "
+        f"{entry['idempotency_key']}; if it does, withdraw it with `aanlevering retract "
+        f"--registration {registration} --period {period} --reason ...`"
+    )
 
 
 def digest(document: dict[str, Any]) -> str:

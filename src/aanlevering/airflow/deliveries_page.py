@@ -38,6 +38,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from aanlevering.obligation.calendar_html import CALENDAR_CSS, calendar_html, legend_html
 from aanlevering.obligation.calendar_view import calendars
 from aanlevering.periods import run_day
+from aanlevering.projections import may_have_arrived
 
 if TYPE_CHECKING:
     from aanlevering.catalogue.loader import CatalogueInvalid
@@ -229,6 +230,13 @@ def _without_legal_basis(deliveries: list[dict[str, Any]], registration_id: str)
         "--reason ...</code></p>"
         for entry in deliveries
         if entry.get("registration") == registration_id and entry.get("without_legal_basis")
+    ] + [
+        # Sent, then stopped before a receipt: the holder may hold it (decision 0752).
+        "<p class='sent-without-receipt' style='background:#ffd2cc;padding:4px 8px'><b>!! "
+        f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
+        f"{html.escape(may_have_arrived(entry))}</p>"
+        for entry in deliveries
+        if entry.get("registration") == registration_id and entry.get("sent_without_receipt")
     ]
 
 

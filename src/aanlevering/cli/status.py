@@ -98,6 +98,10 @@ def _status(args: argparse.Namespace) -> int:
                 f"withdraw it with `aanlevering retract --registration {entry['registration']} "
                 f"--period {entry['period']} --reason ...`"
             )
+        if entry.get("sent_without_receipt"):  # decision 0752
+            from aanlevering.projections import may_have_arrived
+
+            print(f"      !! {may_have_arrived(entry)}")
     if not deliveries:
         print("  none yet")
     return report_broken(broken)

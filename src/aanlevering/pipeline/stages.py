@@ -833,8 +833,18 @@ def _report_not_delivered(
                 f"{registration}`); correct what it names and run the period again"
             ),
         )
+    elif entry.status == "aborted" and entry.attempts:  # sent, then stopped (decision 0752)
+        status, todo = (
+            "aborted",
+            (
+                f"sent {entry.attempts} time(s) without a receipt, then stopped: it may have "
+                f"arrived at the registry holder. Ask it whether it holds {key}; if it does, "
+                f"withdraw it with `aanlevering retract --registration {registration} "
+                f"--period {ctx.period.label} --reason ...`"
+            ),
+        )
     elif entry.status == "aborted":
-        status, todo = "aborted", "the run was stopped before a receipt; nothing counts delivered"
+        status, todo = "aborted", "stopped before it was sent; nothing left the hospital"
     else:
         status, todo = (
             "not-receipted",
