@@ -202,6 +202,20 @@ class Accounting:
                 "; not checked against "
                 f"{', '.join(sorted(self.unchecked_periods))} (no record keys recorded there)"
             )
+        return (
+            f"{self.describe_source()}; "
+            f"read {self.records_read}, excluded by opt-out {self.excluded_optout}, "
+            f"patients {self.patients}, without a pseudonym type: {failed}, "
+            f"without any pseudonym {self.without_pseudonym}, "
+            f"dropped {self.dropped}, {self._outcome(built)}{moved}"
+        )
+
+    def describe_source(self) -> str:
+        """Where the source's records went before any was read: copies, outside, orphans.
+
+        Why apart: a run that finds nothing in its period says where every record of
+        the source went with it, not only those outside the period (decision 0754).
+        """
         set_aside = "".join(
             f"{what} left out: {', '.join(f'{n} {c}' for n, c in sorted(counts.items()))}; "
             for what, counts in (
@@ -212,11 +226,7 @@ class Accounting:
         )
         return (
             f"in the source {self.records_in_source}: {set_aside}outside the period "
-            f"{self.outside_before} before, {self.outside_after} after, orphans {self.orphans}; "
-            f"read {self.records_read}, excluded by opt-out {self.excluded_optout}, "
-            f"patients {self.patients}, without a pseudonym type: {failed}, "
-            f"without any pseudonym {self.without_pseudonym}, "
-            f"dropped {self.dropped}, {self._outcome(built)}{moved}"
+            f"{self.outside_before} before, {self.outside_after} after, orphans {self.orphans}"
         )
 
     def _outcome(self, built: bool) -> str:

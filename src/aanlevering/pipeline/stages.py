@@ -201,10 +201,12 @@ def extract(ctx: RunContext, state: RunState) -> Summary:
         so_far = f" up to {ctx.today} (it is open)" if covered != ctx.period else ""
         _release(ctx, "nothing-to-deliver")
         state.remove()
+        # Where every record of the source went, not only those outside the period (0754).
+        placed = _placed({"placement": _placement(extracted)})
         raise NothingToDeliver(
             f"nothing to deliver for {ctx.period.label}: {ctx.config.id}'s input "
             f"{ctx.input_path} has no records in the period{so_far} "
-            f"({extracted.rows_outside_period} outside it); set validation.empty_period: "
+            f"({placed.describe_source()}); set validation.empty_period: "
             "deliver to send an explicit nil report"
         )
     state.save_extract("extract", extracted)
@@ -390,12 +392,26 @@ def validate(ctx: RunContext, state: RunState) -> Summary:
             version=values["version"],
             excluded=values["excluded_optouts"],
         )
-    except ValidationBlocked:
+    except ValidationBlocked as blocked:
         report = report_dir_for(ctx.settings, ctx.config, ctx.period, values["version"])
         log.error("validation blocked the delivery; reports under %s", report)
+        # Where the run's records went, in the hospital's report and the error (0753).
+        read = sum(int(n) for n in values.get("extracted", {}).values())
+        excluded = int(values.get("excluded_optouts", 0))
+        stopped = replace(_placed(values), blocked=read - excluded)
+        if (report / "hospital-report.json").is_file():
+            from aanlevering.validate.hospital_report import add_sections
+
+            add_sections(
+                report,
+                {
+                    "accounting": stopped.as_summary(),
+                    "delivery": {"status": "blocked-by-validation", "version": values["version"]},
+                },
+            )
         _release(ctx, "validation-blocked")
         state.remove()  # new data is needed: nothing of this run is kept
-        raise
+        raise ValidationBlocked(f"{blocked}; records: {stopped.describe()}") from blocked
     reports = {k: str(v) for k, v in outcome.report_paths.items()}
     log.info("validation report: %s", reports.get("html"))
     state.update(
@@ -528,6 +544,22 @@ def _account(
         if event is not None
         else ()
     )
+    return replace(
+        _placed(values),
+        patients=event.patients if event is not None else 0,
+        failed=failed,
+        without_pseudonym=event.patients_without_pseudonym if event is not None else 0,
+        dropped=filtered_records - sum(kept_counts.values()),
+        other_patient={
+            name: len(dataset.other_patient_resources)
+            for name, dataset in filtered.datasets.items()
+            if dataset.other_patient_links
+        },
+    )
+
+
+def _placed(values: dict[str, Any]) -> Accounting:
+    """The accounting of the run's state before pseudonymisation: placed, read and excluded."""
     placement = values.get("placement") or {}
     return Accounting(
         outside_before=int(placement.get("outside_before", 0)),
@@ -539,15 +571,6 @@ def _account(
         },
         records_read=sum(int(n) for n in values.get("extracted", {}).values()),
         excluded_optout=int(values.get("excluded_optouts", 0)),
-        patients=event.patients if event is not None else 0,
-        failed=failed,
-        without_pseudonym=event.patients_without_pseudonym if event is not None else 0,
-        dropped=filtered_records - sum(kept_counts.values()),
-        other_patient={
-            name: len(dataset.other_patient_resources)
-            for name, dataset in filtered.datasets.items()
-            if dataset.other_patient_links
-        },
     )
 
 

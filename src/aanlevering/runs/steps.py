@@ -15,11 +15,11 @@ this content was delivered and receipted before.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aanlevering.catalogue.loader import load_registration
 from aanlevering.errors import AanleveringError
@@ -36,6 +36,9 @@ from aanlevering.runs.credentials import CredentialsSource
 from aanlevering.runs.folder import RunFolder
 from aanlevering.runs.inputs import input_path_for, outbox_for
 from aanlevering.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from aanlevering.events.store import EventStore
 
 __all__ = [
     "AlreadyDelivered",
@@ -260,14 +263,15 @@ def confirmed_before(
     with open_event_store(settings.event_store_url) as store:
         records = store.read_stream(run_lock_stream(settings.provider_id, registration, period))
         own = [
-            event
-            for event in (record.to_event() for record in records)
+            (record.position, event)
+            for record, event in ((record, record.to_event()) for record in records)
             if isinstance(event, RunLockTaken | RunLockReleased) and event.run_id == run
         ]
-    # The run's last lock fact: a DAG run cleared after it delivered takes the lock again.
-    last = own[-1] if own else None
-    if not (isinstance(last, RunLockReleased) and last.outcome == "delivered"):
-        return None
+        # The run's last lock fact: a DAG run cleared after it delivered takes the lock again.
+        last = own[-1][1] if own else None
+        if not (isinstance(last, RunLockReleased) and last.outcome == "delivered"):
+            return None
+        delivered = _delivered_while_held(store, registration, period, own)
     log.info(
         "run %s: %s %s was delivered and confirmed before this attempt (its folder is removed)",
         run,
@@ -280,6 +284,48 @@ def confirmed_before(
         "period": period,
         "status": "delivered",
         "confirmed_before": True,
+        **delivered,
+    }
+
+
+def _delivered_while_held(
+    store: EventStore, registration: str, period: str, own: Sequence[tuple[int, object]]
+) -> dict[str, Any]:
+    """What the run delivered: the version it staged while it held the period (0755).
+
+    Why: a retried ``confirm_receipt`` whose folder was gone said "delivered" and
+    nothing else; the scheduler's last word on the run lacked its key, receipt and
+    accounting. The run held the period's lock from its last take to its release,
+    so the last version staged between the two is the one it confirmed
+    (a lease renewal is a take too: the holding began at the first take since a
+    release). Empty when
+    none is found (a log written before versions were staged under the lock).
+    """
+    from aanlevering.deliver.events import delivery_stream
+    from aanlevering.deliver.ledger import load_period_ledger
+    from aanlevering.pipeline.events import RunLockTaken
+
+    released = own[-1][0]
+    taken = released
+    for at, event in reversed(own[:-1]):  # renewals are takes too: the first since a release
+        if not isinstance(event, RunLockTaken):
+            break
+        taken = at
+    staged = [
+        str(record.payload.get("idempotency_key", ""))
+        for record in store.read_stream(delivery_stream(registration, period))
+        if record.event_type == "deliver.DeliveryStaged" and taken < record.position < released
+    ]
+    entry = (
+        load_period_ledger(store, registration, period).entries.get(staged[-1]) if staged else None
+    )
+    if entry is None or entry.status != "receipted":
+        return {}
+    return {
+        "idempotency_key": entry.idempotency_key,
+        "receipt_id": entry.receipt_id,
+        "records": dict(entry.record_counts),
+        "accounting": dict(entry.accounting),
     }
 
 
