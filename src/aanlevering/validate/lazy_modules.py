@@ -40,7 +40,9 @@ class _LazyFinder(importlib.abc.MetaPathFinder):
         if fullname not in self.names:
             return None
         for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
+            # Another thread's finder (two first validations at once) would ask this one
+            # back, forever (decision 0756): only the other kinds of finder are asked.
+            if isinstance(finder, _LazyFinder) or not hasattr(finder, "find_spec"):
                 continue
             spec = finder.find_spec(fullname, path, target)
             if spec is None:

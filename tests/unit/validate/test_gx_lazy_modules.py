@@ -63,3 +63,19 @@ def test_a_module_imported_before_gx_stays_as_it_was() -> None:
     state = _run("import scipy.stats\n")
     assert state["stats_ran"] is True
     assert state["entropy"] == pytest.approx(math.log(2))
+
+
+def test_two_threads_importing_gx_at_once_do_not_recurse() -> None:
+    """Each thread's first validation adds a finder; they asked each other forever (0756).
+
+    Found running two hospitals' deliveries in one process: RecursionError in find_spec.
+    """
+    import importlib
+
+    import pytest
+
+    from aanlevering.validate.lazy_modules import lazily_loaded
+
+    name = "no_such_module_for_two_lazy_finders"
+    with lazily_loaded((name,)), lazily_loaded((name,)), pytest.raises(ModuleNotFoundError):
+        importlib.import_module(name)
