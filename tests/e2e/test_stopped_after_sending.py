@@ -85,6 +85,10 @@ def test_a_version_stopped_after_it_was_sent_says_it_may_be_at_the_holder(
     (row,) = [d for d in document["deliveries"] if d["idempotency_key"] == key]
     assert "may have arrived" in str(row.get("sent_without_receipt")), row
     assert row["accounting"]["delivered"] == 0
+    from aanlevering.airflow.deliveries_page import render
+
+    page = render(document, world.settings.reports_dir, REGISTRATION)
+    assert "sent-without-receipt" in page and "may have arrived" in page
 
     capsys.readouterr()
     main(["status", "--registration", REGISTRATION])
