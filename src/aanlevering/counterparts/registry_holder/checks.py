@@ -230,6 +230,24 @@ def _supersedes_problems(manifest: Manifest) -> list[str]:
     ]
 
 
+def unheld_supersedes_problems(manifest: Manifest, held: frozenset[str]) -> list[str]:
+    """``supersedes`` must name a version this holder holds receipted (decision 0720).
+
+    ``held``: the idempotency keys of the provider's receipted versions of
+    the manifest's registration and period. Why: a version that replaces,
+    or a retraction that withdraws, what the holder never received replaces
+    nothing; receipting it would tell the hospital its books and the
+    holder's agree when they do not.
+    """
+    if manifest.supersedes is None or manifest.supersedes in held:
+        return []
+    return [
+        f"supersedes names {manifest.supersedes}, a version this registry holder has never "
+        f"held (never receipted) for {manifest.provider_id}'s {manifest.registration} "
+        f"{manifest.period}: it holds {', '.join(sorted(held)) or 'no version'}"
+    ]
+
+
 def check_delivery(
     folder: Path, manifest: Manifest, terms: RegistrationTerms | None = None
 ) -> list[str]:

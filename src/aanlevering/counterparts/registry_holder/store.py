@@ -25,7 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.counterparts.common.whole_files import write_whole
-from aanlevering.counterparts.registry_holder.checks import check_delivery
+from aanlevering.counterparts.registry_holder.checks import (
+    check_delivery,
+    unheld_supersedes_problems,
+)
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, is_plain_name, write_manifest
 from aanlevering.deliver.receipt import Receipt
@@ -150,6 +153,8 @@ class DeliveryStore:
             # the checks must not change what is stored after them (decision 0430).
             checking = snapshot(folder, target / ".checking", manifest)
             problems = check_delivery(checking, manifest, self.terms.get(manifest.registration))
+            # Under the lock: what this provider holds of the period cannot change meanwhile.
+            problems = problems or unheld_supersedes_problems(manifest, self._held_keys(manifest))
             if problems:
                 shutil.rmtree(checking)
                 raise Rejected(problems)
@@ -174,6 +179,15 @@ class DeliveryStore:
             self._append_ledger(manifest, receipt)
             log.info("receipted %s", manifest.idempotency_key)
             return receipt
+
+    def _held_keys(self, manifest: Manifest) -> frozenset[str]:
+        """Keys of the provider's receipted versions of the manifest's registration and period."""
+        return frozenset(
+            str(entry.get("idempotency_key"))
+            for entry in self.ledger(provider=manifest.provider_id)
+            if (entry.get("registration"), entry.get("period"))
+            == (manifest.registration, manifest.period)
+        )
 
     def _append_ledger(self, manifest: Manifest, receipt: Receipt) -> None:
         entry: dict[str, Any] = {

@@ -1,0 +1,77 @@
+"""A version names only what the registry holder really holds (a real holder process).
+
+A real registry holder replaces or withdraws data it holds; a delivery
+whose ``supersedes`` or a retraction naming a version the holder never
+receipted asks it to replace nothing, and would leave two versions current
+in the hospital's books but one at the holder. It refuses with a reason, and
+the hospital's event log never records it as delivered (decision 0720).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from aanlevering.deliver.channels.https import HttpsChannel
+from aanlevering.deliver.events import delivery_stream
+from aanlevering.deliver.manifest import Manifest
+from aanlevering.deliver.receipt import RejectedDelivery
+from aanlevering.deliver.service import send_with_retries
+from aanlevering.events.factory import open_event_store
+from conftest import stage  # module level: a later import may find another conftest
+from support.holder_requests import send as _send
+from support.registry_holder import RegistryHolder
+
+NEVER_HELD = "never held"
+
+
+def _retraction(manifest: Manifest) -> Manifest:
+    return replace(manifest, kind="retraction", files=(), record_counts={})
+
+
+@pytest.mark.parametrize("kind", ["delivery", "retraction"])
+def test_a_version_naming_one_the_holder_never_held_is_refused(
+    registry_holder: RegistryHolder, tmp_path: Path, kind: str
+) -> None:
+    manifest = stage(tmp_path / "v2", version=2)  # supersedes v1, which was never delivered
+    if kind == "retraction":
+        manifest = _retraction(manifest)
+    answer = _send(registry_holder, tmp_path / "v2", manifest)
+    assert answer.status_code == 422, answer.text
+    assert NEVER_HELD in answer.text and manifest.supersedes in answer.text
+    assert registry_holder.ledger() == []
+
+
+def test_a_version_refused_is_not_held_either(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    refused = replace(stage(tmp_path / "v1"), record_counts={"trauma": 7})  # counts do not add up
+    assert _send(registry_holder, tmp_path / "v1", refused).status_code == 422
+    answer = _send(registry_holder, tmp_path / "v2", stage(tmp_path / "v2", version=2))
+    assert answer.status_code == 422, answer.text
+    assert NEVER_HELD in answer.text
+
+
+def test_versions_naming_held_ones_are_receipted(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    assert _send(registry_holder, tmp_path / "v1", stage(tmp_path / "v1")).status_code == 201
+    assert _send(registry_holder, tmp_path / "v2", stage(tmp_path / "v2", version=2)).ok
+    retraction = _retraction(stage(tmp_path / "v3", version=3))  # retracts v2, which is held
+    assert _send(registry_holder, tmp_path / "v3", retraction).status_code == 201
+    assert [e["version"] for e in registry_holder.ledger()] == [1, 2, 3]
+
+
+def test_the_client_records_a_refusal_never_a_delivery(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    store = open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}")
+    channel = HttpsChannel(registry_holder.endpoint("ldtr"), registry_holder.api_key, timeout=10)
+    manifest = stage(tmp_path / "v2", version=2)
+    with pytest.raises(RejectedDelivery, match=f"HTTP 422.*{NEVER_HELD}"):
+        send_with_retries(channel, tmp_path / "v2", manifest, store, sleep=lambda _: None)
+    events = store.read_stream(delivery_stream("ldtr", "2026-03"))
+    assert [e.event_type.rsplit(".", 1)[-1] for e in events] == ["DeliveryAttemptFailed"]
+    assert events[0].payload["retryable"] is False
