@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
 )
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.deliver.manifest import Manifest, idempotency_key, verify_files
+from aanlevering.errors import ConfigError
+from aanlevering.periods import Period
 
 #: Problems listed per file in a refusal.
 MAX_LISTED = 20
@@ -199,7 +202,33 @@ def manifest_problems(manifest: Manifest) -> list[str]:
         problems.append("the manifest lists no data files: a delivery holds at least one")
     if manifest.kind == "retraction" and manifest.files:
         problems.append("a retraction holds no data files")
-    return problems + _supersedes_problems(manifest)
+    return problems + _period_problems(manifest) + _supersedes_problems(manifest)
+
+
+def _period_problems(manifest: Manifest) -> list[str]:
+    """The period is a calendar period and ``period_start``/``period_end`` lie in it (0721).
+
+    Why: a holder files a delivery under its period; a label that is no
+    period, or dates that are another period's, would file records under a
+    period they do not belong to. ``period_end`` may be earlier than the
+    period's end: a run of a period not yet closed covers the days up to its
+    run day (decision 0393).
+    """
+    try:
+        period = Period.parse(manifest.period)
+    except ConfigError:
+        return [f"period {manifest.period!r} is not a year (2026), quarter (2026-Q1) or month"]
+    try:
+        start = date.fromisoformat(manifest.period_start)
+        end = date.fromisoformat(manifest.period_end)
+    except ValueError:
+        return ["period_start and period_end must be dates (YYYY-MM-DD)"]
+    if start != period.start or not start < end <= period.end:
+        return [
+            f"period_start {manifest.period_start} and period_end {manifest.period_end} are not "
+            f"those of period {period.label} (from {period.start}, before {period.end})"
+        ]
+    return []
 
 
 def _supersedes_problems(manifest: Manifest) -> list[str]:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from aanlevering.catalogue.model import CodeFilter
 from aanlevering.deliver.manifest import Manifest
+from aanlevering.errors import ConfigError
+from aanlevering.periods import Period
 
 #: Per dataset, the resource type of its records and the codes they carry (``where``).
 RecordResources = Mapping[str, tuple[str, CodeFilter | None]]
@@ -37,12 +39,14 @@ class RegistrationTerms:
     datasets: Mapping[str, tuple[str, ...]]
     fhir_content: str = "questionnaire"
     record_resources: RecordResources = field(default_factory=dict)
+    #: The registration's delivery frequency: its periods are months, quarters or years.
+    frequency: str | None = None
 
     def manifest_problems(self, manifest: Manifest) -> list[str]:
         """How the manifest asks for more, or other, than the registration's terms."""
+        problems = self._calendar_problems(manifest)
         if manifest.kind != "delivery":
-            return []
-        problems = []
+            return problems
         unapproved = sorted(set(manifest.pseudonym_types) - self.pseudonym_types)
         if unapproved:
             problems.append(
@@ -56,6 +60,26 @@ class RegistrationTerms:
                 f"({self.dictionary_id} {self.dictionary_version})"
             )
         return problems
+
+    def _calendar_problems(self, manifest: Manifest) -> list[str]:
+        """A period of another length than the registration's (decision 0721).
+
+        Why: periods of one frequency tile the calendar; a quarter delivered to
+        a monthly registration overlaps three of its months, so its records
+        would be held twice (the hospital's own rule, decision 0391).
+        """
+        if self.frequency is None:
+            return []
+        try:
+            frequency = Period.parse(manifest.period).frequency
+        except ConfigError:
+            return []  # not a period at all: the general checks say so
+        if frequency == self.frequency:
+            return []
+        return [
+            f"period {manifest.period} is a {frequency}; registration {manifest.registration!r} "
+            f"is delivered per {self.frequency}"
+        ]
 
     def columns(self, name: str, manifest: Manifest) -> list[str] | None:
         """The columns ``<dataset>.csv`` must have, in order; None for no such dataset."""
@@ -99,6 +123,7 @@ def load_terms(catalogue_dir: Path) -> dict[str, RegistrationTerms]:
                 dataset.name: dataset.variable_names for dataset in config.dictionary.datasets
             },
             fhir_content=config.delivery.fhir_content,
+            frequency=config.frequency,
             record_resources={
                 name: (mapping.resource, mapping.where)
                 for name, mapping in (
