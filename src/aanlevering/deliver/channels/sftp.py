@@ -248,16 +248,42 @@ class SftpChannel:
             registration, period, keep_own(found, provider, registration, period), self.name
         )
 
+    def _earlier_answer(
+        self, sftp: paramiko.SFTPClient, remote: str, manifest: Manifest
+    ) -> Receipt | None:
+        """The receiver's answer already in the version folder; None when it holds none.
+
+        Why: a folder the receiver answered is decided; it never reads it
+        again. Uploading into it would replace the files and manifest it
+        decided on and report its old answer as if about this upload
+        (decision 0722). A receipt is adopted (ours, or the version taken by
+        other content); a refusal is RejectedDelivery naming it as earlier.
+        """
+        existing = self._read_receipt(sftp, remote)
+        if existing is not None:
+            return adopt_existing(Receipt.from_mapping(existing, self.name), manifest)
+        rejection = self._read_rejection(sftp, remote)
+        if rejection is not None:
+            raise RejectedDelivery(
+                f"the receiver refused {manifest.idempotency_key} over SFTP before this attempt "
+                f"and does not read {remote} again; nothing was uploaded. Its reason:\n"
+                f"{rejection}\nTo have this version checked again, the folder must be removed "
+                "on the server (ask the registry holder)."
+            )
+        return None
+
     def send(self, folder: Path, manifest: Manifest) -> Receipt:
         """Upload files then the manifest; wait for ``receipt.json``; reuse an existing one."""
         remote = self._folder(manifest)
         with self._session() as sftp:
-            existing = self._read_receipt(sftp, remote)
-            if existing is not None:
-                return adopt_existing(Receipt.from_mapping(existing, self.name), manifest)
+            if (answered := self._earlier_answer(sftp, remote, manifest)) is not None:
+                return answered
             refuse_linked_folder(sftp, remote)
             self._ensure_dir(sftp, remote)
             clear_remote_leftovers(sftp, remote, manifest)  # no receipt: nothing delivered
+            # The receiver may have answered a whole earlier attempt since the first look.
+            if (answered := self._earlier_answer(sftp, remote, manifest)) is not None:
+                return answered
             for item in manifest.transferred():
                 partial = posixpath.join(remote, f".{item.name}.part")
                 sftp.put(str(folder / item.name), partial, confirm=True)
