@@ -22,9 +22,10 @@ import pytest
 
 from aanlevering.counterparts.registry_holder.sftp_inbox import process_inbox_once
 from aanlevering.counterparts.registry_holder.store import DeliveryStore
+from aanlevering.deliver.channels import sftp as sftp_module
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest
-from aanlevering.deliver.receipt import RejectedDelivery, VersionTaken
+from aanlevering.deliver.receipt import RejectedDelivery, RetryableDeliveryError, VersionTaken
 from conftest import PATIENT, stage  # module level: a later import may find another conftest
 from support.sshd import SftpServer, running_sftp_server
 
@@ -105,3 +106,33 @@ def test_an_earlier_refusal_is_reported_as_such_and_nothing_uploaded(
         channel.send(tmp_path / "staging", manifest)
 
     assert {p.name for p in remote.iterdir()} == {"rejected.txt"}
+
+
+@pytest.mark.parametrize("planted", [".Patient.ndjson.part", f".{MANIFEST_NAME}.part"])
+def test_a_part_link_planted_after_the_clearing_is_never_written_through(
+    server: SftpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planted: str
+) -> None:
+    inbox = server.root / f"planted{planted.count('manifest')}"
+    inbox.mkdir()
+    manifest = stage(tmp_path / "staging")
+    outside = server.root / f"outside-{planted}.txt"
+    outside.write_text("not part of any delivery\n")
+    clear = sftp_module.clear_remote_leftovers
+
+    def clear_then_plant(sftp: paramiko.SFTPClient, folder: str, manifest: Manifest) -> list[str]:
+        removed = clear(sftp, folder, manifest)
+        (Path(folder) / planted).symlink_to(outside)  # someone else with access to the inbox
+        return removed
+
+    monkeypatch.setattr(sftp_module, "clear_remote_leftovers", clear_then_plant)
+    channel = SftpChannel(_target(server, inbox), receipt_timeout=0.5, poll_interval=0.1)
+    with pytest.raises(RetryableDeliveryError, match="could not be made as a new file"):
+        channel.send(tmp_path / "staging", manifest)
+
+    assert outside.read_text() == "not part of any delivery\n"
+    assert not (inbox / manifest.idempotency_key / MANIFEST_NAME).exists()
+    monkeypatch.setattr(sftp_module, "clear_remote_leftovers", clear)
+    with pytest.raises(RetryableDeliveryError, match="not receipted"):  # no receiver running
+        channel.send(tmp_path / "staging", manifest)  # the next attempt clears the link first
+    assert (inbox / manifest.idempotency_key / MANIFEST_NAME).is_file()
+    assert outside.read_text() == "not part of any delivery\n"

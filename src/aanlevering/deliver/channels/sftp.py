@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -45,6 +46,33 @@ from aanlevering.errors import ConfigError, DeliveryError
 log = logging.getLogger(__name__)
 RECEIPT_NAME = "receipt.json"
 REJECTED_NAME = "rejected.txt"
+
+
+#: Bytes per write of an upload (paramiko's own put() uses the same).
+_CHUNK = 32768
+
+
+@contextmanager
+def _new_file(sftp: paramiko.SFTPClient, path: str) -> Iterator[paramiko.SFTPFile]:
+    """Open ``path`` on the server as a new file: refused when anything, a link too, is there.
+
+    Why: an upload opened for plain writing follows a symbolic link someone
+    planted at its ``.part`` name after the leftovers were cleared, and writes
+    the delivery wherever the link points (decision 0723). Exclusive create
+    never follows a link; the refusal is an OSError, so the attempt is retried
+    and the next one clears the link first.
+    """
+    try:
+        opened = sftp.open(path, "wxb")  # write, create, exclusive
+    except OSError as error:
+        raise RetryableDeliveryError(
+            f"SFTP {path} could not be made as a new file ({error}): something is already "
+            "there, such as a link made after the folder was cleared; nothing is written "
+            "through it, and the next attempt clears it first"
+        ) from error
+    with opened as handle:
+        handle.set_pipelined(True)
+        yield handle
 
 
 @dataclass(frozen=True)
@@ -286,12 +314,13 @@ class SftpChannel:
                 return answered
             for item in manifest.transferred():
                 partial = posixpath.join(remote, f".{item.name}.part")
-                sftp.put(str(folder / item.name), partial, confirm=True)
-                if sftp.stat(partial).st_size != item.bytes:
+                with (folder / item.name).open("rb") as source, _new_file(sftp, partial) as handle:
+                    shutil.copyfileobj(source, handle, _CHUNK)
+                if sftp.lstat(partial).st_size != item.bytes:
                     raise RetryableDeliveryError(f"SFTP upload of {item.name} was truncated")
                 sftp.posix_rename(partial, posixpath.join(remote, item.name))
             partial_manifest = posixpath.join(remote, f".{MANIFEST_NAME}.part")
-            with sftp.open(partial_manifest, "w") as handle:
+            with _new_file(sftp, partial_manifest) as handle:
                 handle.write(manifest.to_json().encode("utf-8"))
             sftp.posix_rename(partial_manifest, posixpath.join(remote, MANIFEST_NAME))
             log.info("uploaded %s over SFTP; waiting for the receipt", manifest.idempotency_key)
