@@ -25,9 +25,7 @@ CATALOGUE = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"
 
 def _in(manifest: Manifest, period: str, start: str, end: str) -> Manifest:
     key = idempotency_key(manifest.provider_id, manifest.registration, period, manifest.version)
-    return replace(
-        manifest, period=period, period_start=start, period_end=end, idempotency_key=key
-    )
+    return replace(manifest, period=period, period_start=start, period_end=end, idempotency_key=key)
 
 
 @pytest.mark.parametrize(

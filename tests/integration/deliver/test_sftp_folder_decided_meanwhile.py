@@ -87,7 +87,8 @@ def test_a_receipt_appearing_before_the_clearing_is_adopted_and_nothing_uploaded
     assert [entry["idempotency_key"] for entry in store.ledger()] == [rerun.idempotency_key]
     stored = Manifest.from_json((remote / MANIFEST_NAME).read_text())
     assert stored.sha256() == first.sha256()
-    assert (remote / "Patient.ndjson").read_bytes() == (tmp_path / "first/Patient.ndjson").read_bytes()
+    first_patients = (tmp_path / "first" / "Patient.ndjson").read_bytes()
+    assert (remote / "Patient.ndjson").read_bytes() == first_patients
     assert not list(remote.glob(".*.part"))
 
 
