@@ -243,7 +243,13 @@ def _serve(args: argparse.Namespace) -> int:
     # One audit log per process: the HTTP interface and the SFTP inboxes share its chain.
     audit = ChainedAuditLog(config.audit_log) if config.audit_log is not None else None
     stop = (
-        start_watcher(config.sftp_inboxes, store, audit=audit, limits=config.limits)
+        start_watcher(
+            config.sftp_inboxes,
+            store,
+            audit=audit,
+            limits=config.limits,
+            authorised=config.registrations_of,
+        )
         if config.sftp_inboxes
         else None
     )

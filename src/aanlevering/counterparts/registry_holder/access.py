@@ -33,6 +33,8 @@ class Caller:
     forwarder: str | None = None
     #: A forwarder delivers only to these registrations (None: a hospital, not limited here).
     registrations: frozenset[str] | None = None
+    #: The registrations the provider takes part in at this holder (None: all; decision 0724).
+    authorised: frozenset[str] | None = None
 
 
 def identify(
@@ -53,12 +55,12 @@ def identify(
             raise Denied(401, "missing bearer API key or known client certificate")
         if on_behalf_of and on_behalf_of != by_subject:
             raise Denied(403, f"hospital {by_subject!r} may not act on behalf of {on_behalf_of!r}")
-        return Caller(by_subject)
+        return Caller(by_subject, authorised=config.registrations_of(by_subject))
     hospital = config.hospital_for_key(api_key)
     if hospital is not None:
         if on_behalf_of and on_behalf_of != hospital:
             raise Denied(403, f"hospital {hospital!r} may not act on behalf of {on_behalf_of!r}")
-        return Caller(hospital)
+        return Caller(hospital, authorised=config.registrations_of(hospital))
     forwarder = config.forwarder_for_key(api_key)
     if forwarder is None:
         raise Denied(401, "unknown API key")
@@ -67,13 +69,23 @@ def identify(
     if on_behalf_of not in config.hospital_key_hashes:
         raise Denied(403, f"forwarder {forwarder!r}: {on_behalf_of!r} is not a known provider")
     allowed = frozenset(config.forwarder_registrations.get(forwarder, ()))
-    return Caller(on_behalf_of, forwarder, allowed)
+    return Caller(on_behalf_of, forwarder, allowed, config.registrations_of(on_behalf_of))
 
 
 def check_name(name: str) -> None:
     """Denied 400 unless ``name`` is a plain file name."""
     if not is_plain_name(name):
         raise Denied(400, "file names must be plain names (no folders, no '..')")
+
+
+def check_authorised(caller: Caller, registration: str) -> None:
+    """Denied 403 unless the caller's provider takes part in ``registration`` (decision 0724)."""
+    if caller.authorised is not None and registration not in caller.authorised:
+        raise Denied(
+            403,
+            f"provider {caller.provider!r} is not authorised to deliver to registration "
+            f"{registration!r} at this registry holder",
+        )
 
 
 def check_key(caller: Caller, registration: str, key: str) -> None:
@@ -83,6 +95,7 @@ def check_key(caller: Caller, registration: str, key: str) -> None:
         raise Denied(
             403, f"forwarder {caller.forwarder!r} does not deliver to registration {registration!r}"
         )
+    check_authorised(caller, registration)
     if not key.startswith(f"{caller.provider}.{registration}."):
         raise Denied(
             403,
@@ -99,6 +112,7 @@ def check_period(caller: Caller, registration: str, period: str) -> None:
         raise Denied(
             403, f"forwarder {caller.forwarder!r} does not deliver to registration {registration!r}"
         )
+    check_authorised(caller, registration)
 
 
 def held_versions(

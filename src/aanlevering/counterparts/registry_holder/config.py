@@ -63,6 +63,18 @@ class ReceiverConfig:
     audit_log: Path | None = None
     #: Catalogue the holder knows its registrations' terms from (decision 0435); None: unchecked.
     catalogue_dir: Path | None = None
+    #: hospital -> the registrations it takes part in (decision 0724); None: every hospital all.
+    hospital_registrations: dict[str, frozenset[str]] | None = None
+
+    def registrations_of(self, hospital: str) -> frozenset[str] | None:
+        """The registrations ``hospital`` may deliver to here; None when not restricted.
+
+        Why: a real registry holder takes deliveries only from the hospitals
+        that take part in a registration; a hospital unlisted takes part in none.
+        """
+        if self.hospital_registrations is None:
+            return None
+        return self.hospital_registrations.get(hospital, frozenset())
 
     def hospital_for_subject(self, subject: str | None) -> str | None:
         """The hospital whose client certificate has this subject, or None."""
@@ -151,6 +163,12 @@ def load_receiver_config(path: Path) -> ReceiverConfig:
             catalogue_dir=(base / raw["catalogue_dir"]).resolve()
             if raw.get("catalogue_dir")
             else None,
+            hospital_registrations=None
+            if raw.get("hospital_registrations") is None
+            else {
+                str(k): frozenset(str(r) for r in v)
+                for k, v in dict(raw["hospital_registrations"]).items()
+            },
             forwarder_registrations={
                 str(k): frozenset(str(r) for r in v)
                 for k, v in dict(raw.get("forwarder_registrations") or {}).items()

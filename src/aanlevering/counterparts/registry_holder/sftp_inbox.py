@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from aanlevering.counterparts.common.audit import ChainedAuditLog
@@ -90,11 +90,14 @@ def process_inbox_once(
     provider: str,
     audit: ChainedAuditLog | None = None,
     limits: ReceiverLimits = DEFAULT_LIMITS,
+    *,
+    authorised: frozenset[str] | None = None,
 ) -> int:
     """Receipt every complete, unreceipted delivery folder in ``provider``'s ``inbox``.
 
     ``limits``: the registry holder's, as over HTTPS (files, bytes, manifest size per
-    delivery; decision 0473).
+    delivery; decision 0473). ``authorised``: the registrations ``provider`` takes
+    part in here (None: all; decision 0724).
     """
     done = 0
     for manifest_path in sorted(inbox.glob(f"*/{MANIFEST_NAME}")):
@@ -113,7 +116,7 @@ def process_inbox_once(
             inbox_caps.check_folder(folder, limits)
             manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
             inbox_caps.check_manifest(manifest, limits)
-            caller = access.Caller(provider)
+            caller = access.Caller(provider, authorised=authorised)
             access.check_key(caller, manifest.registration, folder.name)
             access.check_manifest(caller, manifest.registration, folder.name, manifest)
             checked = manifest
@@ -144,6 +147,8 @@ def start_watcher(
     interval: float = 0.5,
     audit: ChainedAuditLog | None = None,
     limits: ReceiverLimits = DEFAULT_LIMITS,
+    *,
+    authorised: Callable[[str], frozenset[str] | None] = lambda _: None,
 ) -> threading.Event:
     """Poll the inboxes (folder -> owning hospital) in a daemon thread; set the event to stop."""
     stop = threading.Event()
@@ -152,7 +157,9 @@ def start_watcher(
         while not stop.is_set():
             for inbox, provider in inboxes.items():
                 try:
-                    process_inbox_once(inbox, store, provider, audit, limits)
+                    process_inbox_once(
+                        inbox, store, provider, audit, limits, authorised=authorised(provider)
+                    )
                 except OSError:
                     log.exception("SFTP inbox %s could not be processed", inbox)
             stop.wait(interval)
