@@ -389,26 +389,36 @@ def _load_dictionaries(
     for file in yaml_input.misnamed_yaml_files((root / "dictionaries").glob("*/*")):
         problems.append(CatalogueProblem(str(file), "$", yaml_input.MISNAMED))
     for file in sorted((root / "dictionaries").glob("*/*.yaml")):
-        raw = _read_yaml(file, problems)
-        if raw is None:
-            continue
-        schema_problems = _schema_problems(file, raw, "data-dictionary.schema.json")
-        if schema_problems:
-            problems.extend(schema_problems)
-            continue
-        expected = (file.parent.name, file.stem)
-        if (raw["dictionary"], raw["version"]) != expected:
-            problems.append(
-                CatalogueProblem(
-                    str(file),
-                    "$.dictionary",
-                    f"file is named for {expected[0]} {expected[1]} but declares "
-                    f"{raw['dictionary']} {raw['version']}",
-                )
-            )
-            continue
-        dictionaries[expected] = (file, build_dictionary(raw), content_sha256(raw))
+        loaded = _dictionary_file(file, problems)
+        if loaded is not None:
+            dictionaries[(file.parent.name, file.stem)] = loaded
     return dictionaries
+
+
+def _dictionary_file(
+    file: Path, problems: list[CatalogueProblem]
+) -> tuple[Path, DataDictionary, str] | None:
+    """One dictionary file: its file, the dictionary and its content print; None (and
+    ``problems``) when it is not sound."""
+    raw = _read_yaml(file, problems)
+    if raw is None:
+        return None
+    schema_problems = _schema_problems(file, raw, "data-dictionary.schema.json")
+    if schema_problems:
+        problems.extend(schema_problems)
+        return None
+    expected = (file.parent.name, file.stem)
+    if (raw["dictionary"], raw["version"]) != expected:
+        problems.append(
+            CatalogueProblem(
+                str(file),
+                "$.dictionary",
+                f"file is named for {expected[0]} {expected[1]} but declares "
+                f"{raw['dictionary']} {raw['version']}",
+            )
+        )
+        return None
+    return file, build_dictionary(raw), content_sha256(raw)
 
 
 def load_dictionary(
@@ -465,9 +475,82 @@ def load_registration(root: Path | str, registration_id: str) -> RegistrationCon
     must not stop it (decision 0421). Raises CatalogueInvalid listing every
     problem when this registration does not load (its own file's and those of
     the dictionaries), ConfigError naming the known ids when there is none.
+
+    Reads only the registration's own file and its dictionary when both are
+    sound (decision 0740: every task process loads its registration, and the
+    other files cost it CPU that grows with the catalogue); the whole
+    catalogue otherwise, so every problem and error reads as before.
     """
+    own = _own_registration(Path(root), registration_id)
+    if own is not None:
+        return own
     registrations, problems = load_registrations(root)
     return pick_registration(root, registrations, problems, registration_id)
+
+
+def _own_registration(root: Path, registration_id: str) -> RegistrationConfig | None:
+    """``registration_id`` from its own file and dictionary alone; None when anything is off.
+
+    The same checks and the same result as :func:`load_registrations` gives
+    for that file (nothing there looks across registrations). None for an id
+    that is not exactly a file name the whole load would read, and for any
+    problem: the caller then loads the whole catalogue to report it.
+    """
+    registrations = root / "registrations"
+    file = registrations / f"{registration_id}.yaml"
+    if not _plain_name(registration_id) or not file.is_file():
+        return None
+    if file.name not in {p.name for p in registrations.glob("*.yaml")}:
+        return None  # another spelling of a file name (case-insensitive file systems)
+    problems: list[CatalogueProblem] = []
+    raw = _read_yaml(file, problems)
+    if raw is None or _schema_problems(file, raw, "registration.schema.json"):
+        return None
+    if raw["id"] != file.stem:
+        return None
+    dictionary_id, version = raw["dictionary"]["id"], raw["dictionary"]["version"]
+    if not (_plain_name(dictionary_id) and _plain_name(version)):
+        return None
+    dictionary_file = root / "dictionaries" / dictionary_id / f"{version}.yaml"
+    if not dictionary_file.is_file():
+        return None
+    loaded = _dictionary_file(dictionary_file, problems)
+    if loaded is None:
+        return None
+    _, dictionary, dictionary_sha256 = loaded
+    return _checked_registration(file, raw, dictionary, dictionary_sha256, problems)
+
+
+def _plain_name(name: object) -> bool:
+    """Whether ``name`` is one path segment that a ``*`` glob matches as itself."""
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and name not in {".", ".."}
+        and Path(name).name == name
+        and "/" not in name
+        and "\\" not in name
+        and not any(c in name for c in "*?[")
+    )
+
+
+def _checked_registration(
+    file: Path,
+    raw: Mapping[str, Any],
+    dictionary: DataDictionary,
+    dictionary_sha256: str,
+    problems: list[CatalogueProblem],
+) -> RegistrationConfig | None:
+    """Build a schema-valid registration and check it; None (and ``problems``) when unsound."""
+    registration = build_registration(
+        raw, dictionary, str(file), content_sha256(raw, {"dictionary": dictionary_sha256})
+    )
+    found = check_registration(registration) + identity_problems(registration)
+    semantic = [CatalogueProblem(str(file), p, m) for p, m in found]
+    if semantic:
+        problems.extend(semantic)
+        return None
+    return registration
 
 
 def pick_registration(
@@ -552,13 +635,7 @@ def load_registrations(
             )
             continue
         _, dictionary, dictionary_sha256 = dictionaries[key]
-        registration = build_registration(
-            raw, dictionary, str(file), content_sha256(raw, {"dictionary": dictionary_sha256})
-        )
-        found = check_registration(registration) + identity_problems(registration)
-        semantic = [CatalogueProblem(str(file), p, m) for p, m in found]
-        if semantic:
-            problems.extend(semantic)
-            continue
-        registrations[registration.id] = registration
+        registration = _checked_registration(file, raw, dictionary, dictionary_sha256, problems)
+        if registration is not None:
+            registrations[registration.id] = registration
     return registrations, problems
