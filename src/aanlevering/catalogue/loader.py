@@ -496,29 +496,36 @@ def _own_registration(root: Path, registration_id: str) -> RegistrationConfig | 
     that is not exactly a file name the whole load would read, and for any
     problem: the caller then loads the whole catalogue to report it.
     """
-    registrations = root / "registrations"
-    file = registrations / f"{registration_id}.yaml"
-    if not _plain_name(registration_id) or not file.is_file():
-        return None
-    if file.name not in {p.name for p in registrations.glob("*.yaml")}:
-        return None  # another spelling of a file name (case-insensitive file systems)
     problems: list[CatalogueProblem] = []
-    raw = _read_yaml(file, problems)
-    if raw is None or _schema_problems(file, raw, "registration.schema.json"):
+    own = _own_file(root, registration_id, problems)
+    if own is None:
         return None
-    if raw["id"] != file.stem:
-        return None
+    file, raw = own
     dictionary_id, version = raw["dictionary"]["id"], raw["dictionary"]["version"]
-    if not (_plain_name(dictionary_id) and _plain_name(version)):
-        return None
-    dictionary_file = root / "dictionaries" / dictionary_id / f"{version}.yaml"
-    if not dictionary_file.is_file():
+    dictionary_file = root / "dictionaries" / str(dictionary_id) / f"{version}.yaml"
+    if not (_plain_name(dictionary_id) and _plain_name(version) and dictionary_file.is_file()):
         return None
     loaded = _dictionary_file(dictionary_file, problems)
     if loaded is None:
         return None
     _, dictionary, dictionary_sha256 = loaded
     return _checked_registration(file, raw, dictionary, dictionary_sha256, problems)
+
+
+def _own_file(
+    root: Path, registration_id: str, problems: list[CatalogueProblem]
+) -> tuple[Path, dict[str, Any]] | None:
+    """The registration's file and its schema-valid data; None when the whole load must say."""
+    registrations = root / "registrations"
+    file = registrations / f"{registration_id}.yaml"
+    if not _plain_name(registration_id) or not file.is_file():
+        return None
+    if file.name not in {p.name for p in registrations.glob("*.yaml")}:
+        return None  # another spelling of a file name (case-insensitive file systems)
+    raw = _read_yaml(file, problems)
+    if raw is None or _schema_problems(file, raw, "registration.schema.json"):
+        return None
+    return (file, raw) if raw["id"] == file.stem else None
 
 
 def _plain_name(name: object) -> bool:

@@ -9,8 +9,8 @@ the catalogue. The result must be exactly what the whole load picks.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
