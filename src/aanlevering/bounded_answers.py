@@ -12,9 +12,10 @@ is an error of the caller's kind, never taken as success.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-import requests
-import urllib3
+if TYPE_CHECKING:  # imported at first use: a task that never calls out does not pay (0741)
+    import requests
 
 #: The most a receipt (or any JSON answer of a counterparty) may be: 1 MiB.
 ANSWER_LIMIT = 1024 * 1024
@@ -39,6 +40,9 @@ def read_capped(
     sending a byte now and then (which never trips the read timeout) meets the
     deadline between two reads. Transport failures are ``requests`` errors.
     """
+    import requests  # loaded already: ``response`` is one of its answers
+    import urllib3
+
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         return b"", False

@@ -17,11 +17,13 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import requests
-
 from aanlevering.errors import ConfigError
+
+if TYPE_CHECKING:  # imported at first use: a task that never calls out does not pay (0741)
+    import requests
 
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -108,6 +110,8 @@ class ClientTLS:
 
 def is_certificate_error(error: BaseException) -> bool:
     """True for a TLS verification or handshake failure (permanent: fix the configuration)."""
+    import requests
+
     return isinstance(error, requests.exceptions.SSLError)
 
 

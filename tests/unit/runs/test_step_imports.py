@@ -99,3 +99,49 @@ def test_a_step_imports_paramiko_only_when_it_builds_an_sftp_channel(tmp_path: P
         "sftp": "SftpChannel",  # still built, with its module imported at that moment
         "after_sftp": True,
     }
+
+
+NO_HTTP = r"""
+import json, os, sys
+from pathlib import Path
+from aanlevering.catalogue.loader import load_registration
+from aanlevering.runs.ports import default_ports
+from aanlevering.settings import load_settings
+
+settings = load_settings()
+config = load_registration(os.environ["CATALOGUE"], "dica-dsaa")
+ports = default_ports(settings, store=None)
+ports.channel_for(config, Path(os.environ["OUTBOX"]))
+state = {"ttp": ports.ttp.base_url, "http": sorted({"requests", "urllib3"} & set(sys.modules))}
+ports.ttp.transport.max_retries = 0  # one attempt: nothing listens there
+try:
+    ports.ttp.health()
+except Exception as error:
+    state["answer"] = type(error).__name__
+state["after_call"] = sorted({"requests", "urllib3"} & set(sys.modules))
+print(json.dumps(state))
+"""
+
+
+def test_a_step_imports_requests_only_when_it_talks_to_the_ttp(tmp_path: Path) -> None:
+    """Decision 0741: the HTTP stack came into every task process with the catalogue and ports."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "AANLEVERING_HOME": str(tmp_path / "home"),
+        "AANLEVERING_TTP_URL": "http://127.0.0.1:9",
+        "AANLEVERING_TTP_API_KEY": "k" * 32,
+        "CATALOGUE": str(CATALOGUE),
+        "OUTBOX": str(tmp_path / "outbox"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", NO_HTTP], capture_output=True, text=True, check=False, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    state = json.loads(done.stdout.strip().splitlines()[-1])
+    assert state == {
+        "ttp": "http://127.0.0.1:9",
+        "http": [],
+        "answer": "TTPUnavailable",  # nothing listens there: the client did try
+        "after_call": ["requests", "urllib3"],
+    }

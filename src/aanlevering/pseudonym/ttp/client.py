@@ -16,10 +16,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
-import requests
 
 from aanlevering.errors import ConfigError, TTPError
 from aanlevering.private_files import check_key_file
@@ -50,6 +49,9 @@ from aanlevering.pseudonym.ttp.transport import (
 )
 from aanlevering.pseudonym_types import PseudonymType
 from aanlevering.tls import ClientTLS
+
+if TYPE_CHECKING:  # only for the ``session`` argument's type (0741)
+    import requests
 
 log = logging.getLogger(__name__)
 

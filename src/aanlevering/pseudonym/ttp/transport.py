@@ -10,19 +10,22 @@ keeping a few batches on the wire while earlier answers are checked.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
-import requests
 
 from aanlevering.bounded_answers import AnswerTooSlow, read_capped
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from aanlevering.tls import ClientTLS, redirect_refusal
+
+if TYPE_CHECKING:  # imported at first use: a task that never calls the TTP does not pay (0741)
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,8 @@ class Transport:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.concurrency = max(1, concurrency)
-        self._session = session or requests.Session()
+        self._session = session  # made at the first request when not given (0741)
+        self._session_lock = threading.Lock()
         # Without an API key the client certificate (mTLS) identifies the organisation.
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
@@ -85,6 +89,15 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"Transport({self.base_url!r})"
+
+    def _http_session(self) -> requests.Session:
+        """The session given, or one made at the first request (batches may ask at once)."""
+        with self._session_lock:
+            if self._session is None:
+                import requests
+
+                self._session = requests.Session()
+            return self._session
 
     def request(
         self,
@@ -102,6 +115,9 @@ class Transport:
         ``what`` and ``registration`` name the call in errors and logs (never
         anything from the body).
         """
+        import requests
+
+        session = self._http_session()
         url = self.base_url + path
         problem = ""
         attempts = self.max_retries + 1
@@ -116,7 +132,7 @@ class Transport:
             wait = 0.0
             deadline = time.monotonic() + self.answer_timeout
             try:
-                response = self._session.request(
+                response = session.request(
                     method,
                     url,
                     data=data,
