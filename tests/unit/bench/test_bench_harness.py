@@ -97,3 +97,15 @@ def test_an_unknown_option_is_refused(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 2 and "usage" in done.stderr
+
+
+def test_the_projects_bytecode_is_written_before_the_scripts_run(tmp_path: Path) -> None:
+    """Decision 0742: with PYTHONDONTWRITEBYTECODE and stale bytecode, each task process of a
+    task-path run compiled what it imported, and the task path was measured slower than it runs."""
+    import importlib.util
+
+    _run(tmp_path)
+    for module in ("runs/steps.py", "pipeline/stages.py", "output/writer.py"):
+        source = REPO / "src" / "aanlevering" / module
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime, module
