@@ -15,6 +15,7 @@ from __future__ import annotations
 import traceback
 
 from aanlevering.errors import AanleveringError
+from aanlevering.shown_names import shown_text
 
 #: What stands where a message was left out.
 WITHHELD = "(message withheld: it may quote input)"
@@ -29,7 +30,7 @@ def exception_line(error: BaseException) -> str:
         else f"{kind.__module__}.{kind.__qualname__}"
     )
     if isinstance(error, AanleveringError):
-        return f"{name}: {error}"
+        return f"{name}: {shown_text(str(error))}"  # input file names per 0730
     if isinstance(error, OSError) and error.errno is not None:
         return f"{name}: [Errno {error.errno}] {error.strerror} (file name withheld)"
     return f"{name}: {WITHHELD}"

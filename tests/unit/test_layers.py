@@ -52,6 +52,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "progress",
             "worker_processes",
             "whole_files",
+            "shown_urls",
+            "shown_names",
             "withheld_traceback",
         ),
     ),

@@ -36,6 +36,7 @@ from aanlevering.errors import (
 )
 from aanlevering.periods import run_day
 from aanlevering.pipeline.stages import AlreadyDelivered
+from aanlevering.shown_names import install_log_filter, withhold_in_error
 from aanlevering.withheld_traceback import exception_line, withheld_traceback
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def bugs_withheld() -> Iterator[None]:
         yield
     except AanleveringError as error:
         _detach_bugs(error)
+        withhold_in_error(error)  # an input file's name per decision 0730
         raise
     except (AirflowException, AlreadyDelivered):  # AlreadyDelivered: no bug, a skip
         raise
@@ -108,6 +110,7 @@ def _detach_bugs(error: AanleveringError) -> None:
 @contextmanager
 def task_outcomes() -> Iterator[None]:
     """Turn product errors into the task states described in the module docstring."""
+    install_log_filter()  # the task log: input file names and URLs per 0730/0731
     try:
         with bugs_withheld():
             yield

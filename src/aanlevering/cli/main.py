@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from aanlevering.errors import NO_ROOM, AanleveringError
+from aanlevering.shown_names import install_log_filter, shown_text
 from aanlevering.withheld_traceback import withheld_traceback
 
 # Command modules, imported lazily by name so `aanlevering --help` stays fast.
@@ -101,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    install_log_filter()  # input file names and URLs in log lines per 0730/0731
     with terminated_as_exit():
         return _run(args)
 
@@ -138,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except AanleveringError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {shown_text(str(error))}", file=sys.stderr)  # decision 0730
         return error.exit_code
     except OSError as error:
         return _os_error(args.command, error)

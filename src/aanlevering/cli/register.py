@@ -27,6 +27,7 @@ from aanlevering.obligation.status import RegistrationStatus, load_status, load_
 from aanlevering.periods import Period, run_day
 from aanlevering.pseudonym.key_continuity import check_one_provider
 from aanlevering.settings import Settings, load_settings
+from aanlevering.shown_names import shown_text
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,7 +94,9 @@ def _ingest(args: argparse.Namespace) -> int:
     with open_event_store(settings.event_store_url) as store:
         check_one_provider(store, settings.provider_id)  # decision 0452
         result = record_decisions(
-            store, decisions, metadata={"actor": "register ingest", "source": args.source}
+            store,
+            decisions,
+            metadata={"actor": "register ingest", "source": shown_text(args.source)},
         )
         record_feed_read(store, len(decisions))  # runs ask how current this is (0643)
     print(

@@ -26,6 +26,9 @@ class DeliveryStaged(DomainEvent):
     """A dataset version was built and is ready to send."""
 
     event_type: ClassVar[str] = "deliver.DeliveryStaged"
+    #: 2 added ``input_withheld`` (decision 0730): a worker that would retry from
+    #: ``input_path`` as a real path refuses the log instead.
+    schema_version: ClassVar[int] = 2
 
     registration: str
     period: str
@@ -53,6 +56,16 @@ class DeliveryStaged(DomainEvent):
     #: "" for input_path in older events and retractions.
     input_path: str = ""
     outbox: str = ""
+    #: ``input_path`` is the path as decision 0730 shows it, a part of it whose name may
+    #: name a patient replaced by its place in its folder: no retry can read it again.
+    input_withheld: bool = False
+
+
+@upcaster("deliver.DeliveryStaged", from_version=1)
+def _staged_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 recorded the input path as it was (or none): nothing was withheld."""
+    payload.setdefault("input_withheld", False)
+    return payload
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -54,6 +54,8 @@ class LedgerEntry:
     #: The extract the run read and its outbox ("": not recorded / none; decision 0665).
     input_path: str = ""
     outbox: str = ""
+    #: ``input_path`` names the input only as decision 0730 shows it: a retry cannot read it.
+    input_withheld: bool = False
 
 
 @dataclass
@@ -106,6 +108,7 @@ class DeliveryLedgerView:
                 accounting=_accounting(p.get("accounting")),
                 input_path=str(p.get("input_path") or ""),
                 outbox=str(p.get("outbox") or ""),
+                input_withheld=p.get("input_withheld") is True,
             )
             return
         entry = self.entries.get(p.get("idempotency_key", ""))

@@ -63,6 +63,7 @@ from aanlevering.pseudonym.patient_ref import PatientRefHasher, checked_local_ke
 from aanlevering.pseudonym.service import pseudonymise
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings
+from aanlevering.shown_names import shown_path, withholds
 from aanlevering.validate.decision import ValidationOutcome
 
 log = logging.getLogger(__name__)
@@ -594,7 +595,8 @@ def stage_delivery(
         provider=settings.provider_id,
         actor=current_actor(),
         accounting=accounting,
-        input_path=str(input_path.absolute()) if input_path is not None else "",
+        input_path=shown_path(input_path.absolute()) if input_path is not None else "",
+        input_withheld=input_path is not None and withholds(input_path.absolute()),
         outbox=str(outbox.absolute()) if outbox is not None else "",
     )
     store.append_streams(

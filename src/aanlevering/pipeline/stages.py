@@ -27,6 +27,7 @@ from aanlevering.deliver.accounting import Accounting, TypeFailures, check_thres
 from aanlevering.errors import AanleveringError, DeliveryError, NoObligation, ValidationBlocked
 from aanlevering.periods import Period, run_day
 from aanlevering.settings import number_setting
+from aanlevering.shown_names import shown_path
 
 if TYPE_CHECKING:
     from aanlevering.catalogue.model import RegistrationConfig
@@ -176,7 +177,13 @@ def check_obligation(ctx: RunContext, state: RunState) -> Summary:
         state.remove()  # not owed, or another run has the period: this run leaves nothing
         raise
     state.update(status="obligation-checked")
-    log.info("run %s: %s %s from %s", ctx.run_id, ctx.config.id, ctx.period.label, ctx.input_path)
+    log.info(  # the input as decision 0730 shows it
+        "run %s: %s %s from %s",
+        ctx.run_id,
+        ctx.config.id,
+        ctx.period.label,
+        shown_path(ctx.input_path),
+    )
     return ctx.summary(run_id=ctx.run_id)
 
 

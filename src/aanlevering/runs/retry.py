@@ -157,6 +157,14 @@ def _inputs_of(entry: LedgerEntry, config: RegistrationConfig) -> tuple[Path, Pa
 
     if not entry.input_path:  # staged before 0665: only the setting is known (none: 0705)
         return input_path_for(config), outbox_for(config)
+    if entry.input_withheld:  # the name may name a patient: not in the log (decision 0730)
+        raise ConfigError(
+            f"{entry.idempotency_key} was built from {entry.input_path}, an input whose name "
+            "was withheld from the event log as it may name a patient, so the retry cannot "
+            "find it; the retry does not send another export in its place. Deliver the period "
+            f"again with `aanlevering run --registration {entry.registration} --period "
+            f"{entry.period} --input <export>`"
+        )
     source = Path(entry.input_path)
     if not source.exists():
         raise ConfigError(

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aanlevering.extract.model import ExtractedDataset
+from aanlevering.shown_names import may_name_a_patient
 from aanlevering.validate.results import DatasetResult
 
 #: Identity fields whose values must not appear in a file name of the report.
@@ -149,7 +150,8 @@ def withhold_identifying_names(
         for check in result.checks
         for ref in check.failing_row_refs
     }
-    withheld = identifying_names(names, datasets)
+    # The shape rule every message follows (0730), and the run's own identities (0375, 0686).
+    withheld = identifying_names(names, datasets) | {n for n in names if may_name_a_patient(n)}
     if not withheld:
         return tuple(results)
     files = {dataset.name: dataset.source_files for dataset in datasets}
