@@ -26,7 +26,7 @@ import logging
 import re
 from pathlib import Path, PurePosixPath
 
-from aanlevering.shown_urls import shown_url
+from aanlevering.shown_urls import shown_query, shown_url
 
 #: What stands where a name was withheld, without the place when it is unknown.
 WITHHELD = "name withheld"
@@ -126,8 +126,9 @@ def shown_text(text: str) -> str:
 
 def _paths_withheld(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
-        token = match.group(0)
-        return shown_path(token) if withholds(token) else token
+        token, mark, query = match.group(0).partition("?")
+        shown = shown_path(token) if withholds(token) else token
+        return f"{shown}{mark}{shown_query(query)}" if mark else shown
 
     return _PATHLIKE.sub(replace, text)
 

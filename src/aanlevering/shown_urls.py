@@ -32,9 +32,17 @@ def shown_url(url: str) -> str:
     if "@" in netloc:
         address = f"[{host}]" if ":" in host else host
         netloc = f"{REDACTED}@{address}{f':{port}' if port is not None else ''}"
-    query = "&".join(_shown_parameter(pair) for pair in parts.query.split("&") if pair)
+    query = shown_query(parts.query)
     fragment = REDACTED if parts.fragment else ""
     return urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+
+
+def shown_query(query: str) -> str:
+    """A URL's query (without ``?``) with each value redacted unless its key is shown.
+
+    Also for a request line a library logs (``GET /feed?token=... HTTP/1.1``).
+    """
+    return "&".join(_shown_parameter(pair) for pair in query.split("&") if pair)
 
 
 def _shown_parameter(pair: str) -> str:

@@ -17,7 +17,9 @@ bulk export rather than CSV. The flow, per the Bulk Data IG:
 
 The folder it writes is what :func:`aanlevering.extract.extract` reads.
 Errors raise :class:`BulkExportError` (an ExtractError, exit code 2) with
-the server's OperationOutcome diagnostics in the message.
+the HTTP status and the OperationOutcome's issue severities and codes, never
+its diagnostics or any other text of the answer: a FHIR server's diagnostics
+may quote the patient or resource it refused (decision 0731).
 """
 
 from __future__ import annotations
@@ -84,21 +86,36 @@ def kickoff_url(base_url: str, level: Level = "system", group_id: str | None = N
     return f"{base}/Group/{group_id}/$export"
 
 
+#: Said in place of a server's own words about an error (decision 0731).
+DETAILS_WITHHELD = (
+    "the server's details are withheld (they may quote patient data); see the FHIR server's log"
+)
+_CODE = re.compile(r"[a-z][a-z-]{0,39}")
+
+
 def outcome_text(response: requests.Response) -> str:
-    """OperationOutcome diagnostics of an error response, or a short excerpt of its body."""
+    """What an error response says without its words: its issue severities and codes.
+
+    Why not the diagnostics: a FHIR server's ``diagnostics`` and ``details.text``
+    (and an HTML error page) may quote the patient or resource it refused, and
+    this message goes to the terminal, the log and an Airflow task log. Issue
+    codes come from a closed FHIR value set (``not-found``, ``not-supported``),
+    kept only when they look like one.
+    """
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip().replace("\n", " ")
-        return text[:300] or response.reason or "no details"
+        body = None
+    codes = []
     if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
-        parts = []
         for issue in body.get("issue") or ():
-            detail = issue.get("diagnostics") or (issue.get("details") or {}).get("text")
-            parts.append(f"{issue.get('severity', 'error')} {issue.get('code', '')}: {detail}")
-        if parts:
-            return "; ".join(parts)
-    return json.dumps(body)[:300]
+            if not isinstance(issue, dict):
+                continue
+            severity, code = str(issue.get("severity", "error")), str(issue.get("code", ""))
+            if _CODE.fullmatch(severity) and _CODE.fullmatch(code):
+                codes.append(f"{severity} {code}")
+    issues = f"OperationOutcome issue(s): {', '.join(codes)}; " if codes else ""
+    return f"{issues}{DETAILS_WITHHELD}"
 
 
 def _is_transient(response: requests.Response) -> bool:

@@ -30,6 +30,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 _HEADERS = ("Accept", "Prefer", "Authorization")
+#: What ``--fail-status`` diagnostics quote: a patient, as a real server's may.
+LEAKY_DIAGNOSTICS = "Patient/0069386181 (Jansen, born 1950-02-08)"
 
 
 def _outcome(code: str, diagnostics: str) -> dict[str, Any]:
@@ -152,7 +154,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(503, _outcome("transient", "busy, try again"))
             return
         if args.fail_status:
-            self._json(500, _outcome("exception", "export job failed: disk quota exceeded"))
+            # As a real server may: the diagnostics quote the patient it failed on.
+            self._json(500, _outcome("exception", f"export job failed at {LEAKY_DIAGNOSTICS}"))
             return
         if state["polls"] <= args.transient + args.polls:
             headers = {"X-Progress": f"poll {state['polls']}"}

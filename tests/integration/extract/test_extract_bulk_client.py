@@ -100,8 +100,12 @@ def test_a_refused_kick_off_reports_the_operation_outcome(
     message = str(raised.value)
     assert raised.value.exit_code == 2
     assert "kick-off" in message and "HTTP 400" in message
-    assert "_type Spaceship not supported" in message
-    with pytest.raises(BulkExportError, match="Group/unknown is not known"):
+    # The issue's code, never the server's words (decision 0731).
+    assert "error not-supported" in message and "details are withheld" in message
+    assert "Spaceship" not in message
+    with pytest.raises(
+        BulkExportError, match="HTTP 404: OperationOutcome issue.s.: error not-found"
+    ):
         bulk_export(server.base_url, tmp_path / "b", level="group", group_id="unknown", policy=FAST)
 
 
@@ -110,7 +114,9 @@ def test_a_failed_job_reports_the_status_error(tmp_path: Path, bulk_server: Star
     with pytest.raises(BulkExportError) as raised:
         bulk_export(server.base_url, tmp_path / "export", policy=FAST)
     message = str(raised.value)
-    assert "HTTP 500" in message and "export job failed: disk quota exceeded" in message
+    assert "HTTP 500" in message and "error exception" in message
+    # The diagnostics quote a patient: withheld (decision 0731).
+    assert "0069386181" not in message and "Jansen" not in message and "1950" not in message
     assert "/status/" in message
     assert not list((tmp_path / "export").glob("*.ndjson"))
 
@@ -158,9 +164,7 @@ def test_wrong_token_download_error_names_the_status(tmp_path: Path, bulk_server
     server = bulk_server("--token", "right")
     with pytest.raises(BulkExportError) as raised:
         bulk_export(server.base_url, tmp_path / "export", token="wrong", policy=FAST)
-    assert "HTTP 401" in str(raised.value) and "a valid bearer token is required" in str(
-        raised.value
-    )
+    assert "HTTP 401" in str(raised.value) and "error login" in str(raised.value)
     assert "wrong" not in str(raised.value).replace("went wrong", "")
 
 
@@ -197,4 +201,19 @@ def test_the_fhir_export_command(tmp_path: Path, bulk_server: Start) -> None:
                server.base_url, "--out", str(tmp_path / "bad"), "--type", "Spaceship"]  # fmt: skip
     failed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
     assert failed.returncode == 2
-    assert "_type Spaceship not supported" in failed.stderr
+    assert "HTTP 400" in failed.stderr and "error not-supported" in failed.stderr
+    assert "not supported" not in failed.stderr  # the server's words stay out (0731)
+
+
+def test_the_fhir_export_command_does_not_echo_the_servers_diagnostics(
+    tmp_path: Path, bulk_server: Start
+) -> None:
+    """A failed job's diagnostics quote a patient; neither stderr nor the log repeats them."""
+    server = bulk_server("--polls", "1", "--fail-status")
+    command = [sys.executable, "-m", "aanlevering.cli.main", "fhir-export", "--base-url",
+               server.base_url, "--out", str(tmp_path / "failed")]  # fmt: skip
+    failed = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert failed.returncode == 2
+    assert "HTTP 500" in failed.stderr and "error exception" in failed.stderr
+    for quoted in ("0069386181", "Jansen", "1950-02-08"):
+        assert quoted not in failed.stderr + failed.stdout
