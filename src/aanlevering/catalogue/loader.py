@@ -597,6 +597,18 @@ def load_loadable_catalogue(root: Path | str) -> tuple[Catalogue, CatalogueInval
     return catalogue, (CatalogueInvalid(problems) if problems else None)
 
 
+def registration_ids(root: Path | str) -> frozenset[str]:
+    """The ids of the catalogue's registrations: the names of its registration files.
+
+    Why not :func:`load_registrations`: an opt-out's scope may name a registration
+    whose file does not load today; it is still one of the hospital's (0732).
+    """
+    folder = Path(root) / "registrations"
+    if not folder.is_dir():
+        raise ConfigError(f"catalogue folder {root} has no 'registrations' folder")
+    return frozenset(file.stem for file in folder.glob("*.yaml"))
+
+
 def load_registrations(
     root: Path | str,
 ) -> tuple[dict[str, RegistrationConfig], list[CatalogueProblem]]:

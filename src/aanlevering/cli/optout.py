@@ -24,6 +24,7 @@ import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from aanlevering.catalogue.loader import registration_ids
 from aanlevering.errors import ConfigError
 from aanlevering.events import open_event_store
 from aanlevering.optout.deliveries import deliveries_containing
@@ -107,19 +108,21 @@ def _read(
     mrn_systems: list[str],
     hasher: PatientRefHasher,
     patients: Path | None = None,
+    *,
+    known: frozenset[str] | None = None,
 ) -> ReadResult:
     mrn_system = mrn_systems[0] if mrn_systems else None
     if path.is_dir():
-        return read_consents_in_export(path, mrn_hasher(hasher), mrn_systems, mrn_system)
+        return read_consents_in_export(path, mrn_hasher(hasher), mrn_systems, mrn_system, known)
     suffix = path.suffix.lower()
     kind = fmt or (
         "csv" if suffix == ".csv" else "ndjson" if suffix in (".ndjson", ".jsonl") else ""
     )
     if kind == "csv":
-        return read_optout_csv(path, mrn_hasher(hasher))
+        return read_optout_csv(path, mrn_hasher(hasher), known)
     if kind == "ndjson":
         index = load_patient_index(patients, mrn_system) if patients is not None else None
-        return read_consent_ndjson(path, mrn_hasher(hasher), mrn_systems, index)
+        return read_consent_ndjson(path, mrn_hasher(hasher), mrn_systems, index, known)
     raise ConfigError(
         f"opt-out source {path}: unknown format; name it .csv or .ndjson, or use --format"
     )
@@ -144,7 +147,9 @@ def _ingest(args: argparse.Namespace) -> int:
         check_stated_time(taken_at, snapshot_time_of(args.file), name)
     with open_event_store(settings.event_store_url) as store:
         hasher = PatientRefHasher.from_settings(settings, store)
-        result = _read(args.file, args.format, args.mrn_system, hasher, args.patients)
+        # A scope names registrations of the catalogue, or it is refused (decision 0732).
+        known = registration_ids(settings.catalogue_dir)
+        result = _read(args.file, args.format, args.mrn_system, hasher, args.patients, known=known)
         kind = _source_kind(args.file, args.format)
         entries = len(result.entries)
         check_not_shrunk(store, kind, entries, confirmed=args.confirm_shrunk_export, name=name)

@@ -104,7 +104,7 @@ def test_a_refused_kick_off_reports_the_operation_outcome(
     assert "error not-supported" in message and "details are withheld" in message
     assert "Spaceship" not in message
     with pytest.raises(
-        BulkExportError, match="HTTP 404: OperationOutcome issue.s.: error not-found"
+        BulkExportError, match=r"HTTP 404: OperationOutcome issue\(s\): error not-found"
     ):
         bulk_export(server.base_url, tmp_path / "b", level="group", group_id="unknown", policy=FAST)
 

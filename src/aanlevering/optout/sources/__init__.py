@@ -89,12 +89,26 @@ def patient_ref_of(hash_mrn: MrnHasher, value: object, column: str) -> str:
         ) from None
 
 
-def parse_scope(text: str, column: str) -> tuple[bool, frozenset[str]]:
-    """``all`` (or ``alle``, ``*``) or registration ids separated by ``|`` or ``,``."""
+def parse_scope(
+    text: str, column: str, known: frozenset[str] | None = None
+) -> tuple[bool, frozenset[str]]:
+    """``all`` (or ``alle``, ``*``) or registration ids separated by ``|`` or ``,``.
+
+    ``known``: the catalogue's registration ids; an id not among them is refused
+    (decision 0732), without quoting it: a scope column that holds something else
+    (a surname, a patient number) must not reach the event log or ``optout list``,
+    and a misspelt id would be an objection that never applies to any delivery.
+    """
     cleaned = text.strip().lower()
     if cleaned in {"all", "alle", "*"}:
         return True, frozenset()
     ids = [part.strip() for part in re.split(r"[|,]", cleaned) if part.strip()]
     if not ids or not all(REGISTRATION_ID.fullmatch(i) for i in ids):
         raise RowProblem(column, "expected 'all' or registration ids separated by '|' or ','")
+    if known is not None and not set(ids) <= known:
+        raise RowProblem(
+            column,
+            "not a registration of the catalogue (the value is not shown: it may be patient "
+            f"data); expected 'all' or ids of {', '.join(sorted(known)) or 'none'}",
+        )
     return False, frozenset(ids)

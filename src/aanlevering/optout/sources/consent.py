@@ -136,8 +136,12 @@ def consent_entry(
     hash_mrn: MrnHasher,
     mrn_systems: frozenset[str] = frozenset(),
     index: PatientIndex | None = None,
+    known: frozenset[str] | None = None,
 ) -> OptOutEntry | str:
-    """The opt-out in one Consent, or the reason it is skipped; :class:`RowProblem` if malformed."""
+    """The opt-out in one Consent, or the reason it is skipped; :class:`RowProblem` if malformed.
+
+    ``known``: the catalogue's registration ids a scope code may name (decision 0732).
+    """
     if not isinstance(resource, Mapping) or resource.get("resourceType") != "Consent":
         raise RowProblem("resourceType", "expected a Consent resource")
     status = resource.get("status")
@@ -177,7 +181,7 @@ def consent_entry(
         if system == REGISTRATION_SYSTEM
     ]
     all_registrations, registrations = (
-        parse_scope("|".join(codes), "provision.code") if codes else (True, frozenset[str]())
+        parse_scope("|".join(codes), "provision.code", known) if codes else (True, frozenset[str]())
     )
     number = _patient_number(resource.get("patient"), mrn_systems, index)
     ref = patient_ref_of(hash_mrn, number, "patient")
@@ -189,6 +193,7 @@ def read_consent_ndjson(
     hash_mrn: MrnHasher,
     mrn_systems: Sequence[str] = (),
     index: PatientIndex | None = None,
+    known: frozenset[str] | None = None,
 ) -> ReadResult:
     """Every opt-out in an NDJSON file of Consents; :class:`OptOutSourceInvalid` lists bad lines.
 
@@ -214,7 +219,7 @@ def read_consent_ndjson(
                 problems.append(f"line {number}: not a JSON object")
                 continue
             try:
-                found = consent_entry(resource, hash_mrn, systems, index)
+                found = consent_entry(resource, hash_mrn, systems, index, known)
             except RowProblem as problem:
                 problems.append(f"line {number}, {problem.column}: {problem.expected}")
                 continue
@@ -242,6 +247,7 @@ def read_consents_in_export(
     hash_mrn: MrnHasher,
     mrn_systems: Sequence[str] = (),
     mrn_system: str | None = None,
+    known: frozenset[str] | None = None,
 ) -> ReadResult:
     """Every opt-out among the Consent resources of a FHIR export, resolved against its Patients.
 
@@ -257,7 +263,7 @@ def read_consents_in_export(
     problems: list[str] = []
     for located in store.of_type("Consent"):
         try:
-            found = consent_entry(located.resource, hash_mrn, systems, index)
+            found = consent_entry(located.resource, hash_mrn, systems, index, known)
         except RowProblem as problem:
             problems.append(f"{located.location}, {problem.column}: {problem.expected}")
             continue

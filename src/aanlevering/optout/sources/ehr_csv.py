@@ -69,8 +69,13 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="strict")
 
 
-def read_optout_csv(path: Path, hash_mrn: MrnHasher) -> ReadResult:
-    """Every opt-out in the CSV extract at ``path``; :class:`OptOutSourceInvalid` lists bad rows."""
+def read_optout_csv(
+    path: Path, hash_mrn: MrnHasher, known: frozenset[str] | None = None
+) -> ReadResult:
+    """Every opt-out in the CSV extract at ``path``; :class:`OptOutSourceInvalid` lists bad rows.
+
+    ``known``: the catalogue's registration ids a scope may name (decision 0732).
+    """
     try:
         text = _decode(path.read_bytes())
     except OSError as error:
@@ -108,7 +113,7 @@ def read_optout_csv(path: Path, hash_mrn: MrnHasher) -> ReadResult:
             )
             continue
         try:
-            entries.append(_entry(values, where, name_of, hash_mrn))
+            entries.append(_entry(values, where, name_of, hash_mrn, known))
         except RowProblem as problem:
             problems.append(f"line {line}, column {problem.column}: {problem.expected}")
     if problems:
@@ -133,12 +138,16 @@ def _records(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str] | str
 
 
 def _entry(
-    values: list[str], where: dict[str, int], name_of: dict[str, str], hash_mrn: MrnHasher
+    values: list[str],
+    where: dict[str, int],
+    name_of: dict[str, str],
+    hash_mrn: MrnHasher,
+    known: frozenset[str] | None = None,
 ) -> OptOutEntry:
     registered = parse_day(values[where["registered"]], name_of["registered"])
     if registered is None:
         raise RowProblem(name_of["registered"], "the registration date is required")
-    all_registrations, registrations = parse_scope(values[where["scope"]], name_of["scope"])
+    all_registrations, registrations = parse_scope(values[where["scope"]], name_of["scope"], known)
     withdrawn = None
     if "withdrawn" in where:
         withdrawn = parse_day(values[where["withdrawn"]], name_of["withdrawn"])
