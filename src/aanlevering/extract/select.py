@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -84,7 +84,7 @@ _DATE_SHAPED = re.compile(
 
 
 def looks_like_a_date(text: str) -> bool:
-    """Whether an unusable period date may be echoed: it has the shape of a date (and time).
+    """Whether an unusable period date's shape may be described: it has the shape of a date.
 
     A row whose columns shifted puts a BSN, a patient number, a phone number or
     a name where the date should be; those are never echoed in an error. Only
@@ -110,6 +110,30 @@ def _day(text: str) -> tuple[int, int, int] | None:
     if len(first) == 4:
         return int(first), int(month), int(last)
     return (int(last), int(month), int(first)) if len(last) == 4 else None
+
+
+def described_date(text: str) -> str:
+    """An unusable date-shaped value as an error may describe it: its shape, never its digits.
+
+    Why not the value (decision 0733): a date column mapped by mistake (the
+    mother's birth date, a shifted row) holds someone's birth date, which 0604
+    recognises only when it is the record's own; a birth date is an identifier
+    wherever it is printed. The shape (``dd/dd/dddd``) says which format the
+    export wrote, and a day off the calendar (``31-02-2026``) is said as such.
+    """
+    shape = re.sub(r"\d", "d", text[:40])
+    day = _day(text)
+    if day is not None and not _on_calendar(*day):
+        return f"written as {shape!r}, not a day on the calendar; value not shown"
+    return f"written as {shape!r}; value not shown"
+
+
+def _on_calendar(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def same_birth_date(value: str, birth: str) -> bool:
@@ -167,7 +191,7 @@ class PeriodDateFailures:
             elif self.printable and birth is not None and same_birth_date(str(value), str(birth)):
                 self.listed.append(f"{ref} (the record's own birth date, not shown)")
             elif self.printable and looks_like_a_date(str(value)):
-                self.listed.append(f"{ref} ({str(value)[:40]!r})")
+                self.listed.append(f"{ref} ({described_date(str(value))})")
             else:
                 self.listed.append(f"{ref} (value not shown)")
 

@@ -370,7 +370,11 @@ def test_unparseable_period_dates_name_file_rows_and_column(
     message = _error(dsaa, dsaa_export(tmp_path, extra_operaties=extra))
     assert "2 record(s)" in message
     assert "operatie.datum_operatie (column OPERATIEDATUM of dsaa_operaties_2026.csv)" in message
-    assert "dsaa_operaties_2026.csv:5 ('32-01-2026')" in message
+    assert "32-01-2026" not in message  # a date is described, never quoted (0733)
+    assert (
+        "dsaa_operaties_2026.csv:5 (written as 'dd-dd-dddd', not a day on the calendar; "
+        "value not shown)" in message
+    )
     assert "dsaa_operaties_2026.csv:6 (empty)" in message
 
 
@@ -389,7 +393,8 @@ def test_a_shifted_bsn_or_name_in_the_period_date_is_never_echoed(
     for value in ("999911120", "100234", "Bruïne"):
         assert value not in message
     assert "dsaa_operaties_2026.csv:5 (value not shown)" in message
-    assert "dsaa_operaties_2026.csv:8 ('31-02-2026')" in message  # a date is still shown
+    assert "31-02-2026" not in message  # a date is described, never quoted (0733)
+    assert "dsaa_operaties_2026.csv:8 (written as 'dd-dd-dddd', not a day" in message
 
 
 @pytest.mark.parametrize(
@@ -412,15 +417,25 @@ def test_an_identifier_with_separators_in_the_period_date_is_never_echoed(
 
 
 @pytest.mark.parametrize(
-    "written",
-    ["31-02-2026", "2026-13-01", "31.02.2026", "2026-02-31T10:00", "2026-02", "1-2-26 25:00"],
+    ("written", "described"),
+    [
+        ("31-02-2026", "written as 'dd-dd-dddd', not a day on the calendar"),
+        ("2026-13-01", "written as 'dddd-dd-dd', not a day on the calendar"),
+        ("31.02.2026", "written as 'dd.dd.dddd', not a day on the calendar"),
+        ("2026-02-31T10:00", "written as 'dddd-dd-ddTdd:dd', not a day on the calendar"),
+        ("2026-02", "written as 'dddd-dd'"),
+        ("1-2-26 25:00", "written as 'd-d-dd dd:dd'"),
+        ("03/09/1954", "written as 'dd/dd/dddd'"),  # another person's birth date, say
+    ],
 )
-def test_a_date_shaped_period_date_is_still_shown(
-    tmp_path: Path, dsaa: RegistrationConfig, written: str
+def test_a_date_shaped_period_date_is_described_never_quoted(
+    tmp_path: Path, dsaa: RegistrationConfig, written: str, described: str
 ) -> None:
+    """The shape says which format the export wrote; the value may be a birth date (0733)."""
     extra = [operatie("OK-4", PERSON_A, written)]
     message = _error(dsaa, dsaa_export(tmp_path, extra_operaties=extra))
-    assert f"dsaa_operaties_2026.csv:5 ({written!r})" in message
+    assert f"dsaa_operaties_2026.csv:5 ({described}" in message
+    assert written not in message
 
 
 def test_a_period_date_from_an_identity_column_is_never_echoed(

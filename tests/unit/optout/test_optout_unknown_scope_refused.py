@@ -41,7 +41,7 @@ def test_a_csv_scope_outside_the_catalogue_is_refused_naming_line_and_column(
 
     assert main(["optout", "ingest", str(extract)]) == 2
 
-    out, err = capsys.readouterr()
+    _, err = capsys.readouterr()
     assert "line 3, column scope: not a registration of the catalogue" in err
     assert "dica-dsaa" in err  # what it may hold instead
     shown = err.replace("dica-dsaa", "")
