@@ -70,6 +70,7 @@ from aanlevering.extract.select import (
     referenced_variables,
 )
 from aanlevering.periods import Period
+from aanlevering.shown_names import shown_path
 
 log = logging.getLogger(__name__)
 
@@ -251,7 +252,7 @@ class DatasetReader:
         failures = self._period_failures(path)
         log.info(
             "reading %s for %s.%s (encoding %s, delimiter %s)",
-            path.name,
+            shown_path(path),  # a per-patient file by its place (decision 0730)
             self.config.id,
             self.dataset.name,
             layout.encoding,
