@@ -11,9 +11,10 @@ so the message still says where to look. The registry holder's report applies
 the same rule and, knowing the run's identities, withholds more (0375, 0686).
 
 The rule looks at the shape of a name, not at the run's data, because most
-messages are said before (or without) any identity being read: a run of five
-or more digits once separators between them are dropped (a patient number, a
-BSN, a date ``1990-05-17`` as ``19900517``, with or without leading zeros), or
+messages are said before (or without) any identity being read: a number of
+five digits or more, leading zeros not counted, separators between groups of
+two digits or more dropped (a patient number, a BSN ``069-386-181``, a date
+``1990-05-17`` as ``19900517``; ``2026_1``, a version, is no such number), or
 a date with its parts separated (``17-5-1990``, ``5.7.90``). A name that only
 holds a surname cannot be told from a dataset's name by its shape; the
 holder's report catches it by the run's identities. A name withheld needlessly
@@ -31,8 +32,10 @@ from aanlevering.shown_urls import shown_query, shown_url
 #: What stands where a name was withheld, without the place when it is unknown.
 WITHHELD = "name withheld"
 
-#: Five digits or more (separators between them dropped), leading zeros not counted.
-_DIGITS = re.compile(r"[1-9](?:[\W_]*\d){4,}")
+#: Digit groups with separators between them (``069-386-181``, ``1990-05-17``).
+_GROUPS = re.compile(r"\d+(?:[\W_]+\d+)*")
+#: Five digits or more make a number that may be a patient's.
+MIN_DIGITS = 5
 _DATE = re.compile(r"(?<!\d)\d{1,4}[-._ /]\d{1,2}[-._ /]\d{2,4}(?!\d)")
 #: Names the product itself makes, never a patient's: a run's folder (``run-<run id>``),
 #: a time stamp (a date with a time: no birth date has one), a hash.
@@ -49,7 +52,26 @@ def may_name_a_patient(name: str) -> bool:
     The one rule of decision 0730; see the module docstring for what it looks for.
     """
     stem = _PRODUCT_MADE.sub("", _SUFFIXES.sub("", name) or name)
-    return _DIGITS.search(stem) is not None or _DATE.search(stem) is not None
+    return _DATE.search(stem) is not None or any(
+        len(number.lstrip("0")) >= MIN_DIGITS
+        for match in _GROUPS.finditer(stem)
+        for number in _numbers(match.group(0))
+    )
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers digit groups make when their separators are dropped.
+
+    A group of one digit is not joined to its neighbours: ``2026_1`` (a version)
+    is no number ``20261``, while ``069-386-181`` is the BSN ``069386181``.
+    """
+    numbers: list[str] = []
+    for group in re.findall(r"\d+", text):
+        if numbers and len(group) >= 2 and len(numbers[-1]) >= 2:
+            numbers[-1] += group
+        else:
+            numbers.append(group)
+    return numbers
 
 
 def _kind(name: str) -> str:

@@ -50,6 +50,7 @@ def test_a_name_that_may_hold_an_identifier_is_withheld(name: str) -> None:
         "run-a12345bcdef0",
         "run-scheduled__2026-01-01T00_00_00_00_00@abcdef123456",
         "Patient.ndjson.gz",
+        "ltr-2026_1-trauma-umc.json",  # a dictionary version, no number
     ],
 )
 def test_an_export_or_product_name_is_shown(name: str) -> None:
