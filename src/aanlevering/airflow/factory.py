@@ -234,7 +234,9 @@ failed run used, never the current default; a gone input fails naming it
         @task(task_id="retry_unreceipted")
         def retry_unreceipted() -> dict[str, int]:
             from aanlevering.runs.retry import retry_unreceipted as retry
+            from aanlevering.shown_names import install_log_filter
 
+            install_log_filter()  # input names and URLs in the task log (0730, 0731)
             with callables.bugs_withheld():  # per period, product errors are outcomes
                 outcomes = retry(credentials=callables.credentials())
             counts: dict[str, int] = {}

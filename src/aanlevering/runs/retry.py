@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from aanlevering.errors import AanleveringError, ConfigError
 from aanlevering.periods import Period, run_day
 from aanlevering.runs.inputs import input_path_for, outbox_for
+from aanlevering.shown_names import shown_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -114,11 +115,15 @@ def retry_unreceipted(
                     )
                     result = run_delivery(config, settings, request, ports)
             except NoObligation as refusal:
-                outcomes.append(RetryOutcome(entry.idempotency_key, "no-obligation", str(refusal)))
+                detail = shown_text(str(refusal))
+                outcomes.append(RetryOutcome(entry.idempotency_key, "no-obligation", detail))
                 continue
             except AanleveringError as error:
-                log.warning("retry of %s failed: %s", entry.idempotency_key, error)
-                outcomes.append(RetryOutcome(entry.idempotency_key, "failed", str(error)))
+                # The detail fails the Airflow task: an input name or URL as 0730/0731 show it
+                # (a version staged before 0730 recorded its input path as it was).
+                detail = shown_text(str(error))
+                log.warning("retry of %s failed: %s", entry.idempotency_key, detail)
+                outcomes.append(RetryOutcome(entry.idempotency_key, "failed", detail))
                 continue
             outcomes.append(_outcome_of(entry, result))
     return outcomes
