@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from aanlevering.errors import NO_ROOM, AanleveringError
-from aanlevering.shown_names import install_log_filter, shown_text
+from aanlevering.shown_names import install_log_filter, shown_path, shown_text
 from aanlevering.withheld_traceback import withheld_traceback
 
 # Command modules, imported lazily by name so `aanlevering --help` stays fast.
@@ -154,7 +154,7 @@ def _os_error(command: str, error: OSError) -> int:
         return _reader_gone()
     if error.errno not in NO_ROOM:
         return _internal_error(command, error)  # a broken socket too: worth a traceback
-    where = f" ({error.filename})" if error.filename else ""
+    where = f" ({shown_path(str(error.filename))})" if error.filename else ""  # 0730
     print(
         f"error: `aanlevering {command}` could not write a file{where}: "
         f"{error.strerror}. The disk or folder (AANLEVERING_HOME, the outbox or --out) is "
