@@ -21,6 +21,7 @@ from pathlib import Path
 from aanlevering.catalogue.loader import load_registration
 from aanlevering.periods import Period
 from aanlevering.settings import load_settings
+from aanlevering.shown_names import shown_path
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +54,8 @@ def _failures(args: argparse.Namespace) -> int:
         from aanlevering.runs.inputs import input_path_for
 
         source = input_path_for(config)
-        print(f"input: {source} (where scheduled runs of {config.id} read; --input to override)")
+        shown = shown_path(source)  # decision 0730
+        print(f"input: {shown} (where scheduled runs of {config.id} read; --input to override)")
     failed = failing_patients(config, extract(config, source, period))
     print(
         f"{config.id} {period.label}: {len(failed)} patient(s) without every pseudonym "
