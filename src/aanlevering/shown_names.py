@@ -115,6 +115,12 @@ def shown_path(path: Path | str) -> str:
     return "/".join(shown)
 
 
+def shown_file_name(path: Path) -> str:
+    """A file's name for a message that names files by name: the name, or when the rule
+    withholds it, the folder and the file's place (the name alone would say nothing)."""
+    return shown_path(path) if may_name_a_patient(path.name) else path.name
+
+
 def withholds(path: Path | str) -> bool:
     """Whether :func:`shown_path` withholds any part of ``path``."""
     return any(may_name_a_patient(part) for part in PurePosixPath(str(path)).parts)

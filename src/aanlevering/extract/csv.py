@@ -70,7 +70,7 @@ from aanlevering.extract.select import (
     referenced_variables,
 )
 from aanlevering.periods import Period
-from aanlevering.shown_names import shown_path
+from aanlevering.shown_names import shown_file_name
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +252,7 @@ class DatasetReader:
         failures = self._period_failures(path)
         log.info(
             "reading %s for %s.%s (encoding %s, delimiter %s)",
-            shown_path(path),  # a per-patient file by its place (decision 0730)
+            shown_file_name(path),  # a per-patient file by its folder and place (decision 0730)
             self.config.id,
             self.dataset.name,
             layout.encoding,

@@ -42,7 +42,7 @@ from aanlevering.extract.fhir_bundle_outline import mapped_file, outline_bundle
 from aanlevering.extract.fhir_entry_ids import identified_by_full_url
 from aanlevering.extract.fhir_xml import read_xml, root_type
 from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
-from aanlevering.shown_names import shown_path
+from aanlevering.shown_names import shown_file_name
 
 log = logging.getLogger(__name__)
 
@@ -450,7 +450,7 @@ def _refuse_unlisted(folder: Path, listed: list[Path]) -> None:
             "%s: %d file(s) not named by the manifest hold no FHIR and are left out: %s",
             folder,
             len(unlisted),
-            ", ".join(shown_path(p) for p in unlisted[:5]),  # decision 0730
+            ", ".join(shown_file_name(p) for p in unlisted[:5]),  # decision 0730
         )
 
 
@@ -565,7 +565,9 @@ class FileOutcomes:
 
     def _shown(self, name: str) -> str:
         """A file of the input as a message names it (decision 0730)."""
-        return shown_path(self.input_path / name if self.input_path.is_dir() else self.input_path)
+        return shown_file_name(
+            self.input_path / name if self.input_path.is_dir() else self.input_path
+        )
 
     def bundle(self, name: str, read: bool) -> None:
         """A ``*.json``/``*.xml`` file was read (``read``) or left out as no FHIR at all."""
