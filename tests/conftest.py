@@ -11,6 +11,11 @@ from collections.abc import Iterator
 
 import pytest
 
+# The suite runs against the reference TTP and registry holder and as demo-hospital: it is
+# the demo (decisions 0710, 0711). Set here, at import, so every subprocess (the CLI, the
+# counterparties, Airflow) inherits it; the tests of production's refusals unset it.
+os.environ.setdefault("AANLEVERING_DEMO_MODE", "yes")
+
 pytest_plugins = (
     "support.postgres",
     "support.sshd",

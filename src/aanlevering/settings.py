@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from aanlevering.demo_mode import DEMO_MODE_ENV, demo_mode
 from aanlevering.errors import ConfigError
 from aanlevering.private_files import make_process_private
 
@@ -47,7 +48,25 @@ class Settings:
     catalogue_dir: Path
     event_store_url: str
     provider_type: str
-    provider_id: str
+    #: ``AANLEVERING_PROVIDER_ID``; None when unset outside demo mode (read :attr:`provider_id`).
+    configured_provider_id: str | None
+
+    @property
+    def provider_id(self) -> str:
+        """This hospital's id at the TTP; a ConfigError when it was not set (decision 0711).
+
+        Why only on use: the reference counterparts, ``registrations check`` and
+        the Airflow UI read settings too and never deliver as anyone; a run asks
+        for the id before it makes a run folder, so it stops before anything.
+        """
+        if self.configured_provider_id is None:
+            raise ConfigError(
+                "AANLEVERING_PROVIDER_ID is not set: it is the name every delivery is made "
+                "under (the hospital's id at the TTP, e.g. its AGB code). Set it; there is no "
+                f"default outside the demo ({DEMO_MODE_ENV}=yes delivers as demo-hospital). "
+                "Nothing was read or recorded"
+            )
+        return self.configured_provider_id
 
     @property
     def staging_dir(self) -> Path:
@@ -77,7 +96,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     ``AANLEVERING_CATALOGUE``: folder of registration configs and dictionaries.
     ``AANLEVERING_EVENT_STORE``: ``sqlite:///path`` or ``postgresql://...``.
     ``AANLEVERING_PROVIDER_TYPE``: hospital | umc | zbc (which variables apply).
-    ``AANLEVERING_PROVIDER_ID``: this hospital's organisation id at the TTP.
+    ``AANLEVERING_PROVIDER_ID``: this hospital's organisation id at the TTP;
+    ``demo-hospital`` only in demo mode (``AANLEVERING_DEMO_MODE=yes``), otherwise
+    required by whatever delivers (decision 0711).
 
     Every entry point reads its settings here, so this is also where the
     process is made private (umask 077, home 0700 when it is clearly its own;
@@ -94,8 +115,25 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         catalogue_dir=catalogue.resolve(),
         event_store_url=store,
         provider_type=env.get("AANLEVERING_PROVIDER_TYPE", "hospital"),
-        provider_id=_provider_id(env.get("AANLEVERING_PROVIDER_ID", "demo-hospital")),
+        configured_provider_id=_configured_provider_id(env),
     )
+
+
+#: The demo's provider id, the default in demo mode only (decision 0711).
+DEMO_PROVIDER_ID = "demo-hospital"
+
+
+def _configured_provider_id(env: Mapping[str, str]) -> str | None:
+    """``AANLEVERING_PROVIDER_ID`` checked; unset: the demo's id in demo mode, else None.
+
+    A value that is set (even empty) is checked at once: a wrong id is wrong
+    for every command. Read as one in demo mode only, so a production install
+    never delivers under the demo hospital's name.
+    """
+    text = env.get("AANLEVERING_PROVIDER_ID")
+    if text is not None:
+        return _provider_id(text)
+    return DEMO_PROVIDER_ID if demo_mode(env) else None
 
 
 #: What a provider id may be: it starts every idempotency key

@@ -27,7 +27,9 @@ class Receipt:
     ``duplicate`` is true when the receiver had already accepted this
     idempotency key (a retry); the receipt is then the original one.
     ``manifest_sha256`` is the sha256 of the manifest the provider made
-    (:meth:`Manifest.provider_sha256`).
+    (:meth:`Manifest.provider_sha256`). ``reference`` is true in every receipt
+    of the project's reference registry holder: no registry received anything,
+    so outside demo mode it is never taken as a delivery (decision 0710).
     """
 
     idempotency_key: str
@@ -39,6 +41,7 @@ class Receipt:
     duplicate: bool = False
     provider: str = ""
     manifest_sha256: str = ""
+    reference: bool = False
 
     def to_json(self) -> str:
         """JSON form, as receivers return and the outbox stores it."""
@@ -60,9 +63,10 @@ class Receipt:
                 receiver=str(raw["receiver"]),
                 channel=channel,
                 record_counts=_counts(raw.get("record_counts", {})),
-                duplicate=_flag(raw.get("duplicate", False)),
+                duplicate=_flag(raw.get("duplicate", False), "duplicate"),
                 provider=str(raw.get("provider", "")),
                 manifest_sha256=str(raw.get("manifest_sha256", "")),
+                reference=_flag(raw.get("reference", False), "reference"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidReceipt(f"receiver sent an invalid receipt: {error}") from error
@@ -92,10 +96,10 @@ def is_json_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
-def _flag(value: object) -> bool:
-    """The duplicate flag: a JSON boolean (``"false"`` is no false), else ValueError."""
+def _flag(value: object, name: str) -> bool:
+    """A flag of the receipt: a JSON boolean (``"false"`` is no false), else ValueError."""
     if not isinstance(value, bool):
-        raise ValueError(f"duplicate: expected true or false, got {_kind(value)}")
+        raise ValueError(f"{name}: expected true or false, got {_kind(value)}")
     return value
 
 

@@ -3,7 +3,8 @@
 At least once, never twice: every attempt uses the same idempotency key, the
 receiver dedupes, and the delivery counts only when a receipt comes back that
 names this provider, key, manifest sha256 and record counts (decision 0221);
-any other receipt is a failed delivery, never success.
+any other receipt is a failed delivery, never success. A receipt of the
+project's reference holder is one too, outside demo mode (decision 0710).
 Before each attempt a guard re-checks that delivery is still allowed, so a
 negative register decision taken while the run was busy stops it before any
 byte leaves.
@@ -33,6 +34,7 @@ from aanlevering.deliver.receipt import (
     VersionTaken,
     verify_receipt,
 )
+from aanlevering.demo_mode import ReferenceCounterpart, refuse_reference
 from aanlevering.errors import DeliveryError, NoObligation, OptOutArrived
 from aanlevering.events.store import EventStore
 
@@ -86,8 +88,14 @@ def send_with_retries(
                 raise
         try:
             receipt = verify_receipt(channel.send(folder, manifest), manifest)
+            _no_reference_receipt(receipt)
+        except ReferenceCounterpart as error:
+            _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
+            raise
         except VersionTaken as error:
             _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
+            if error.receipt is not None:
+                _no_reference_receipt(error.receipt)
             _record_taken(store, stream, manifest, error.receipt)
             raise
         except RejectedDelivery as error:
@@ -128,6 +136,17 @@ def send_with_retries(
         log.info("delivery %s receipted (%s)", key, receipt.receipt_id)
         return receipt
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _no_reference_receipt(receipt: Receipt) -> None:
+    """ReferenceCounterpart for a receipt of the reference holder outside demo mode (0710).
+
+    Why here too, after the channel's own check: whatever channel brought it
+    (SFTP, the TTP's forwarding), a reference receipt is never recorded as a
+    delivery, nor as a version the receiver holds.
+    """
+    if receipt.reference:
+        refuse_reference("registry holder", f"{receipt.receiver} ({receipt.channel})")
 
 
 def _record_failure(

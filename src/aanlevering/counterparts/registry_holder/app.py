@@ -25,6 +25,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from aanlevering.counterparts.common.audit import ChainedAuditLog
+from aanlevering.counterparts.common.reference import ReferenceHeader
 from aanlevering.counterparts.common.limits import (
     EndpointLimit,
     LimitPolicy,
@@ -191,8 +192,9 @@ def create_app(
     Registration = Annotated[str, Depends(registration_known)]  # noqa: N806
 
     @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "receiver": config.receiver_id}
+    def health() -> dict[str, Any]:
+        # A reference service, not a registry (decision 0710).
+        return {"status": "ok", "receiver": config.receiver_id, "reference": True}
 
     @app.put(
         "/registrations/{registration}/deliveries/{key}/files/{name}",
@@ -276,6 +278,8 @@ def create_app(
         return access.visible(caller, store.ledger(provider=caller.provider))
 
     _add_guards(app, config, faults, audit)
+    # Outermost: every answer, a refusal of the limits too, says this is a reference holder.
+    app.add_middleware(ReferenceHeader, service="registry-holder")
     return app
 
 
@@ -298,6 +302,7 @@ def _held_listing(
         "registration": registration,
         "period": period,
         "receiver": config.receiver_id,
+        "reference": True,  # decision 0710
         "versions": access.held_versions(
             store.ledger(provider=caller.provider), registration, period
         ),

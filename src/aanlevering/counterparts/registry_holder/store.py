@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -134,7 +134,9 @@ class DeliveryStore:
         path = self.folder(provider, key) / RECEIPT_NAME
         if not path.is_file():
             return None
-        return Receipt.from_mapping(json.loads(path.read_text(encoding="utf-8")), "receiver")
+        stored = Receipt.from_mapping(json.loads(path.read_text(encoding="utf-8")), "receiver")
+        # Receipts stored before decision 0710 say it too: this holder is a reference one.
+        return replace(stored, reference=True)
 
     def commit(self, folder: Path, manifest: Manifest) -> Receipt:
         """Check, exchange pseudonyms (web mode), store and receipt the files in ``folder``."""
@@ -174,6 +176,7 @@ class DeliveryStore:
                 record_counts=dict(manifest.record_counts),
                 provider=provider,
                 manifest_sha256=manifest.provider_sha256(),
+                reference=True,  # no registry received anything (decision 0710)
             )
             write_whole(target / RECEIPT_NAME, receipt.to_json())  # decision 0472
             self._append_ledger(manifest, receipt)

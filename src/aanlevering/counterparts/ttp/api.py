@@ -24,6 +24,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from aanlevering.counterparts.common.reference import ReferenceHeader
 from aanlevering.counterparts.common.limits import (
     EndpointLimit,
     LimitPolicy,
@@ -315,6 +316,8 @@ def create_app(service: TTPService | None) -> FastAPI:
         _add_fault_injection(app, service)
     if service is not None:
         _add_limits(app, service)
+    # Outermost: every answer, refusals too, says this is a reference TTP (decision 0710).
+    app.add_middleware(ReferenceHeader, service="ttp")
 
     return app
 

@@ -78,6 +78,9 @@ class Forwarder:
                 name="ttp-local",
                 tls=self._policy.tls,
                 on_behalf_of=manifest.provider_id,
+                # This TTP is a reference service itself: the receipt (reference: true)
+                # goes back to the hospital, whose side refuses it (decision 0710).
+                refuse_reference=False,
             )
         except ConfigError as error:
             raise Refusal(

@@ -21,7 +21,9 @@ refused unless loopback or explicitly allowed, and a certificate failure is a
 rejection (fix the configuration), never retried. Redirects are not followed:
 a 3xx is a rejection, so nothing is sent past the configured endpoint
 (decision 0360). Answers are read no further than 1 MiB (decision 0401): a
-longer receipt is a DeliveryError, never "delivered".
+longer receipt is a DeliveryError, never "delivered". An answer of the
+project's reference holder stops the channel outside demo mode, at the first
+request (decision 0710).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from aanlevering.deliver.receipt import (
     adopt_existing,
     verify_receipt,
 )
+from aanlevering.demo_mode import REFERENCE_HEADER, refuse_reference
 from aanlevering.errors import DeliveryError
 from aanlevering.tls import ClientTLS, is_certificate_error, redirect_refusal
 
@@ -75,6 +78,9 @@ class HttpsChannel:
     tls: ClientTLS = field(default_factory=ClientTLS)
     #: A forwarder (the TTP in local mode) names the provider it delivers for.
     on_behalf_of: str | None = None
+    #: Stop at the first answer of a reference (demo) holder outside demo mode (0710).
+    #: Only the reference TTP's own forwarder, itself a demo service, turns this off.
+    refuse_reference: bool = True
 
     def __post_init__(self) -> None:
         self.tls.check_url(self.endpoint, f"{self.name} channel")
@@ -103,6 +109,9 @@ class HttpsChannel:
                 body, whole = read_capped(response)
         except requests.RequestException as error:
             raise self._unreachable(error, unreachable) from error
+        if self.refuse_reference and response.headers.get(REFERENCE_HEADER):
+            # Before a file is sent: the first request of a send is the receipt lookup.
+            refuse_reference("registry holder", self.endpoint)
         return _Answer(response, body, whole)
 
     def _url(self, manifest: Manifest, *parts: str) -> str:

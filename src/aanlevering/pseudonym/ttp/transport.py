@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from aanlevering.bounded_answers import AnswerTooSlow, read_capped
+from aanlevering.demo_mode import REFERENCE_HEADER, refuse_reference
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from aanlevering.tls import ClientTLS, redirect_refusal
@@ -86,6 +87,41 @@ class Transport:
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._json_headers = {**self._headers, "Content-Type": "application/json"}
         self._sleep = sleep
+        self._known_real = False
+        self._handshake_lock = threading.Lock()
+
+    def _check_not_reference(self) -> None:
+        """Before the first request with data: ask ``/health`` whether this is a reference TTP.
+
+        Why a handshake: the header on every answer (decision 0710) is only seen
+        after a request's digests were sent; asked first, the reference TTP is
+        refused before it is offered any patient. In demo mode nothing is asked.
+        A TTP that cannot be asked (down, no ``/health``) is not taken for a
+        reference one: the header on its later answers still stops the run.
+        """
+        if self._known_real or demo_mode():
+            return
+        import requests  # at the first call out (0741)
+
+        with self._handshake_lock:
+            if self._known_real:
+                return
+            try:
+                with self._http_session().request(
+                    "GET",
+                    self.base_url + "/health",  # public: no API key sent
+                    timeout=self.timeout,
+                    verify=self._tls.verify,
+                    cert=self._tls.cert,
+                    allow_redirects=False,
+                    stream=True,
+                ) as response:
+                    marked = bool(response.headers.get(REFERENCE_HEADER))
+            except requests.RequestException:
+                return
+            if marked:
+                refuse_reference("TTP", self.base_url)
+            self._known_real = True
 
     def __repr__(self) -> str:
         return f"Transport({self.base_url!r})"
@@ -115,6 +151,8 @@ class Transport:
         ``what`` and ``registration`` name the call in errors and logs (never
         anything from the body).
         """
+        if path != "/health":
+            self._check_not_reference()
         import requests
 
         session = self._http_session()
@@ -163,6 +201,8 @@ class Transport:
             except _TooSlow:
                 problem = f"answer not complete within {self.answer_timeout} s"
             else:
+                if response.headers.get(REFERENCE_HEADER):
+                    refuse_reference("TTP", self.base_url)  # never used outside demo mode
                 if 300 <= response.status_code < 400:
                     raise TTPRefused(
                         redirect_refusal("TTP", what, response),
