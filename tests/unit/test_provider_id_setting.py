@@ -35,5 +35,8 @@ def test_any_other_provider_id_is_a_config_error_naming_the_setting(
         load_settings(env)
 
 
-def test_the_default_provider_id_is_the_demo_hospital(tmp_path: Path) -> None:
-    assert load_settings({"AANLEVERING_HOME": str(tmp_path)}).provider_id == "demo-hospital"
+def test_the_default_provider_id_is_the_demo_hospital_in_demo_mode_only(tmp_path: Path) -> None:
+    demo = {"AANLEVERING_HOME": str(tmp_path), "AANLEVERING_DEMO_MODE": "yes"}
+    assert load_settings(demo).provider_id == "demo-hospital"
+    with pytest.raises(ConfigError, match="AANLEVERING_PROVIDER_ID is not set"):
+        _ = load_settings({"AANLEVERING_HOME": str(tmp_path)}).provider_id  # decision 0711

@@ -43,6 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     from aanlevering.runs.ports import default_ports
 
     settings = settings_for(args)
+    _ = settings.provider_id  # unset outside the demo: exit 2 before the log is opened (0711)
     config = load_registration(settings.catalogue_dir, args.registration)
     request = RunRequest(
         registration_id=config.id,

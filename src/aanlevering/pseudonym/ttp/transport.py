@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import msgspec
 
 from aanlevering.bounded_answers import AnswerTooSlow, read_capped
-from aanlevering.demo_mode import REFERENCE_HEADER, refuse_reference
+from aanlevering.demo_mode import REFERENCE_HEADER, demo_mode, refuse_reference
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.ttp.errors import TTPRefused, TTPUnavailable
 from aanlevering.tls import ClientTLS, redirect_refusal
