@@ -7,7 +7,7 @@ export AANLEVERING_HOME ?= $(CURDIR)/var
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv system-deps run stop test test-fast lint fmt bench clean-home lock demo check
+.PHONY: help venv system-deps run stop test test-fast lint fmt bench clean-home lock demo demo-ehr check
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ stop: ## Stop what `make run` started (Airflow, TTP, registry holder)
 
 demo: venv ## Generate demo EHR data into $AANLEVERING_HOME/demo
 	$(BIN)/aanlevering demo-data --out $(AANLEVERING_HOME)/demo --patients 2000 --seed 2026
+
+demo-ehr: venv ## Demo EHR folder in compose's shape ($AANLEVERING_HOME/demo/ehr, one subfolder per registration)
+	@bash scripts/demo-ehr.sh
 
 check: venv ## Validate every registration config and dictionary
 	$(BIN)/aanlevering registrations check

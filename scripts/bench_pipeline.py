@@ -326,6 +326,7 @@ def worker_env(home: Path, catalogue: Path, ttp: TTPProcess) -> dict[str, str]:
         "AANLEVERING_TTP_API_KEY": ttp.api_key,
         "AANLEVERING_PROVIDER_TYPE": "umc",
         "AANLEVERING_PROVIDER_ID": HOSPITAL,
+        "AANLEVERING_DEMO_MODE": "yes",  # the reference TTP and holder (decision 0710)
     }
 
 

@@ -10,6 +10,9 @@ umask 077  # staging, event log, reports and Airflow logs are for this account o
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 export AANLEVERING_HOME="${AANLEVERING_HOME:-$PWD/var}"
+# This is the demo: deliver as demo-hospital to the reference TTP and registry holder
+# (outside demo mode both are refused, decisions 0710 and 0711). Airflow's tasks inherit it.
+export AANLEVERING_DEMO_MODE=yes
 export AANLEVERING_TTP_PORT="${AANLEVERING_TTP_PORT:-18765}"
 export AANLEVERING_REGISTRY_HOLDER_PORT="${AANLEVERING_REGISTRY_HOLDER_PORT:-18766}"
 export AANLEVERING_AIRFLOW_PORT="${AANLEVERING_AIRFLOW_PORT:-8790}"

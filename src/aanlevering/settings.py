@@ -48,25 +48,37 @@ class Settings:
     catalogue_dir: Path
     event_store_url: str
     provider_type: str
-    #: ``AANLEVERING_PROVIDER_ID``; None when unset outside demo mode (read :attr:`provider_id`).
+    #: ``AANLEVERING_PROVIDER_ID`` as set (checked), None when unset; read :attr:`provider_id`.
     configured_provider_id: str | None
+    #: ``AANLEVERING_DEMO_MODE`` (decision 0710).
+    demo_mode: bool = False
 
     @property
     def provider_id(self) -> str:
-        """This hospital's id at the TTP; a ConfigError when it was not set (decision 0711).
+        """This hospital's id at the TTP; a ConfigError without a real one (decision 0711).
 
+        Outside demo mode there is no default and the demo's id is refused.
         Why only on use: the reference counterparts, ``registrations check`` and
         the Airflow UI read settings too and never deliver as anyone; a run asks
         for the id before it makes a run folder, so it stops before anything.
         """
-        if self.configured_provider_id is None:
+        configured = self.configured_provider_id
+        if configured is None and self.demo_mode:
+            return DEMO_PROVIDER_ID
+        if configured is None:
             raise ConfigError(
                 "AANLEVERING_PROVIDER_ID is not set: it is the name every delivery is made "
                 "under (the hospital's id at the TTP, e.g. its AGB code). Set it; there is no "
-                f"default outside the demo ({DEMO_MODE_ENV}=yes delivers as demo-hospital). "
-                "Nothing was read or recorded"
+                f"default outside the demo ({DEMO_MODE_ENV}=yes delivers as "
+                f"{DEMO_PROVIDER_ID}). Nothing was read or recorded"
             )
-        return self.configured_provider_id
+        if configured == DEMO_PROVIDER_ID and not self.demo_mode:
+            raise ConfigError(
+                f"AANLEVERING_PROVIDER_ID is {DEMO_PROVIDER_ID}, the demo's id (the value "
+                "deploy/compose.env.example ships): set the hospital's own id at the TTP, or "
+                f"{DEMO_MODE_ENV}=yes when this install is a demo. Nothing was read or recorded"
+            )
+        return configured
 
     @property
     def staging_dir(self) -> Path:
@@ -116,6 +128,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         event_store_url=store,
         provider_type=env.get("AANLEVERING_PROVIDER_TYPE", "hospital"),
         configured_provider_id=_configured_provider_id(env),
+        demo_mode=demo_mode(env),
     )
 
 
@@ -124,16 +137,14 @@ DEMO_PROVIDER_ID = "demo-hospital"
 
 
 def _configured_provider_id(env: Mapping[str, str]) -> str | None:
-    """``AANLEVERING_PROVIDER_ID`` checked; unset: the demo's id in demo mode, else None.
+    """``AANLEVERING_PROVIDER_ID`` checked, or None when unset.
 
     A value that is set (even empty) is checked at once: a wrong id is wrong
-    for every command. Read as one in demo mode only, so a production install
-    never delivers under the demo hospital's name.
+    for every command. Whether it may be missing, or the demo's, is decided on
+    use (:attr:`Settings.provider_id`).
     """
     text = env.get("AANLEVERING_PROVIDER_ID")
-    if text is not None:
-        return _provider_id(text)
-    return DEMO_PROVIDER_ID if demo_mode(env) else None
+    return None if text is None else _provider_id(text)
 
 
 #: What a provider id may be: it starts every idempotency key

@@ -15,7 +15,7 @@ from aanlevering.errors import ConfigError
 from aanlevering.settings import load_settings
 
 
-@pytest.mark.parametrize("provider", ["demo-hospital", "06010101", "hospital_b", "h", "Z" * 64])
+@pytest.mark.parametrize("provider", ["ziekenhuis-oost", "06010101", "hospital_b", "h", "Z" * 64])
 def test_a_provider_id_of_letters_digits_and_dashes_is_taken(tmp_path: Path, provider: str) -> None:
     settings = load_settings(
         {"AANLEVERING_HOME": str(tmp_path), "AANLEVERING_PROVIDER_ID": provider}

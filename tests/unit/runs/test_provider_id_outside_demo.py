@@ -96,3 +96,21 @@ def test_a_demo_mode_that_is_neither_yes_nor_no_is_refused_naming_it(
     env = {"AANLEVERING_HOME": str(tmp_path), "AANLEVERING_DEMO_MODE": typo}
     with pytest.raises(ConfigError, match="AANLEVERING_DEMO_MODE must be yes or no"):
         load_settings(env)
+
+
+def test_the_demo_hospitals_id_is_refused_outside_demo_mode(tmp_path: Path) -> None:
+    """deploy/compose.env.example ships demo-hospital: kept by mistake, it delivers nothing."""
+    env = {"AANLEVERING_HOME": str(tmp_path), "AANLEVERING_PROVIDER_ID": "demo-hospital"}
+    with pytest.raises(ConfigError, match="the demo's id") as refused:
+        _ = load_settings(env).provider_id
+    assert "AANLEVERING_DEMO_MODE=yes" in str(refused.value)
+    assert load_settings({**env, "AANLEVERING_DEMO_MODE": "yes"}).provider_id == "demo-hospital"
+
+
+def test_a_scheduled_run_as_the_demo_hospital_outside_demo_mode_stops_before_anything(
+    production_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AANLEVERING_PROVIDER_ID", "demo-hospital")
+    with pytest.raises(ConfigError, match="the demo's id"):
+        start_run("dica-dsaa", "2026-Q1", today=date(2026, 4, 2), run_id="scheduled__x")
+    _nothing_made(production_home)

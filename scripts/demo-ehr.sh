@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# `make demo-ehr`: the demo EHR folder in the shape docker-compose.yml reads, for
+# trying compose (deploy/compose.env.example: AANLEVERING_EHR_DIR=./var/demo/ehr).
+# Compose mounts that folder at /data/ehr and reads each registration from its
+# <registration id>/ subfolder (AANLEVERING_INPUT_DIR) and the opt-outs from
+# optouts.csv; the demo data `make run` generates is laid out by format instead
+# (decision 0712). Copies, not links: a link may point outside the mount.
+# The same folders as `make run` reads (scripts/run.sh); generated when missing.
+set -euo pipefail
+umask 077  # synthetic, but kept like every file of the home (docs/privacy.md)
+cd "$(dirname "$0")/.."
+BIN="${AANLEVERING_BIN:-.venv/bin}"
+export AANLEVERING_HOME="${AANLEVERING_HOME:-$PWD/var}"
+DEMO="$AANLEVERING_HOME/demo"
+OUT="$DEMO/ehr"
+if [ ! -f "$DEMO/clean/demo-data.json" ]; then
+  "$BIN/aanlevering" demo-data --out "$DEMO/clean" --patients "${AANLEVERING_DEMO_PATIENTS:-2000}" \
+    --seed "${AANLEVERING_DEMO_SEED:-2026}" --bad-share 0
+fi
+rm -rf "$OUT.partial"
+mkdir -p "$OUT.partial"
+cp -R "$DEMO/clean/csv-cp1252" "$OUT.partial/dica-dsaa"
+cp -R "$DEMO/clean/csv-utf8" "$OUT.partial/ldtr"
+cp -R "$DEMO/clean/fhir-bulk/nkr-borst" "$OUT.partial/nkr-borst"
+cp "$DEMO/clean/optouts.csv" "$OUT.partial/optouts.csv"
+rm -rf "$OUT"
+mv "$OUT.partial" "$OUT"
+echo "$OUT: dica-dsaa/ ldtr/ nkr-borst/ optouts.csv (set AANLEVERING_EHR_DIR to it; the" \
+  "containers run as uid 50000, which must be able to read it)"
