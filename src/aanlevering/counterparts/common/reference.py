@@ -21,6 +21,7 @@ class ReferenceHeader:
         self._header = (REFERENCE_HEADER.lower().encode("latin-1"), service.encode("latin-1"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; mark the response's start with the header."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

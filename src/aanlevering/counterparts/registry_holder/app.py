@@ -25,7 +25,6 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from aanlevering.counterparts.common.audit import ChainedAuditLog
-from aanlevering.counterparts.common.reference import ReferenceHeader
 from aanlevering.counterparts.common.limits import (
     EndpointLimit,
     LimitPolicy,
@@ -33,6 +32,7 @@ from aanlevering.counterparts.common.limits import (
     Scope,
     header,
 )
+from aanlevering.counterparts.common.reference import ReferenceHeader
 from aanlevering.counterparts.common.tls import SUBJECT_STATE, client_subject
 from aanlevering.counterparts.registry_holder import access
 from aanlevering.counterparts.registry_holder.audit import AuditTrail
@@ -278,8 +278,6 @@ def create_app(
         return access.visible(caller, store.ledger(provider=caller.provider))
 
     _add_guards(app, config, faults, audit)
-    # Outermost: every answer, a refusal of the limits too, says this is a reference holder.
-    app.add_middleware(ReferenceHeader, service="registry-holder")
     return app
 
 
@@ -312,12 +310,14 @@ def _held_listing(
 def _add_guards(
     app: FastAPI, config: ReceiverConfig, faults: Faults, audit: ChainedAuditLog | None
 ) -> None:
-    """Fault routes (tests only), then limits and the audit trail around every route."""
+    """Fault routes (tests only), limits and the audit trail, the reference header (0710)."""
     if config.fault_injection:
         _add_fault_routes(app, faults)
     if audit is None and config.audit_log is not None:
         audit = ChainedAuditLog(config.audit_log)
     _add_limits(app, config, audit)
+    # Outermost: every answer, a refusal of the limits too, says this is a reference holder.
+    app.add_middleware(ReferenceHeader, service="registry-holder")
 
 
 def _add_limits(app: FastAPI, config: ReceiverConfig, audit: ChainedAuditLog | None) -> None:

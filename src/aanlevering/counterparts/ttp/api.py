@@ -24,7 +24,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from aanlevering.counterparts.common.reference import ReferenceHeader
 from aanlevering.counterparts.common.limits import (
     EndpointLimit,
     LimitPolicy,
@@ -32,6 +31,7 @@ from aanlevering.counterparts.common.limits import (
     Scope,
     header,
 )
+from aanlevering.counterparts.common.reference import ReferenceHeader
 from aanlevering.counterparts.common.tls import SUBJECT_STATE, client_subject
 from aanlevering.counterparts.ttp.config import Organisation
 from aanlevering.counterparts.ttp.models import (

@@ -41,6 +41,7 @@ from aanlevering.deliver.receipt import (
     adopt_existing,
     verify_receipt,
 )
+from aanlevering.demo_mode import refuse_reference
 from aanlevering.errors import ConfigError, DeliveryError
 
 log = logging.getLogger(__name__)
@@ -260,6 +261,8 @@ class SftpChannel:
                 if raw is None:
                     continue
                 receipt = Receipt.from_mapping(raw, self.name)
+                if receipt.reference:  # the reference holder's inbox (decision 0710)
+                    refuse_reference("registry holder", f"the SFTP inbox {self.target.path}")
                 if (receipt.provider, receipt.idempotency_key) != (provider, name):
                     continue
                 found.append(

@@ -123,6 +123,11 @@ class Transport:
                 refuse_reference("TTP", self.base_url)
             self._known_real = True
 
+    def _refuse_if_reference(self, response: requests.Response) -> None:
+        """Every answer: a reference TTP's is never used outside demo mode (decision 0710)."""
+        if response.headers.get(REFERENCE_HEADER):
+            refuse_reference("TTP", self.base_url)
+
     def __repr__(self) -> str:
         return f"Transport({self.base_url!r})"
 
@@ -201,8 +206,7 @@ class Transport:
             except _TooSlow:
                 problem = f"answer not complete within {self.answer_timeout} s"
             else:
-                if response.headers.get(REFERENCE_HEADER):
-                    refuse_reference("TTP", self.base_url)  # never used outside demo mode
+                self._refuse_if_reference(response)
                 if 300 <= response.status_code < 400:
                     raise TTPRefused(
                         redirect_refusal("TTP", what, response),
