@@ -9,12 +9,13 @@
 set -euo pipefail
 umask 077  # synthetic, but kept like every file of the home (docs/privacy.md)
 cd "$(dirname "$0")/.."
-BIN="${AANLEVERING_BIN:-.venv/bin}"
+AANLEVERING=.venv/bin/aanlevering
+[ -x "$AANLEVERING" ] || AANLEVERING=aanlevering  # installed elsewhere: from the PATH
 export AANLEVERING_HOME="${AANLEVERING_HOME:-$PWD/var}"
 DEMO="$AANLEVERING_HOME/demo"
 OUT="$DEMO/ehr"
 if [ ! -f "$DEMO/clean/demo-data.json" ]; then
-  "$BIN/aanlevering" demo-data --out "$DEMO/clean" --patients "${AANLEVERING_DEMO_PATIENTS:-2000}" \
+  "$AANLEVERING" demo-data --out "$DEMO/clean" --patients "${AANLEVERING_DEMO_PATIENTS:-2000}" \
     --seed "${AANLEVERING_DEMO_SEED:-2026}" --bad-share 0
 fi
 rm -rf "$OUT.partial"

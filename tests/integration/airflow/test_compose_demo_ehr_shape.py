@@ -46,7 +46,7 @@ def demo_ehr(tmp_path_factory: pytest.TempPathFactory) -> Path:
         **os.environ,
         "AANLEVERING_HOME": str(home),
         "AANLEVERING_DEMO_PATIENTS": "30",
-        "AANLEVERING_BIN": str(Path(sys.executable).parent),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     done = subprocess.run(
         ["bash", str(REPO / "scripts" / "demo-ehr.sh")],
