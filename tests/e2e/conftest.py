@@ -181,6 +181,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     env = {
         "AANLEVERING_HOME": str(home / "var"),
         "AANLEVERING_CATALOGUE": str(CATALOGUE),
+        # The reference TTP and registry holder, as demo-hospital: the demo (0710, 0711).
+        "AANLEVERING_DEMO_MODE": "yes",
         "AANLEVERING_TTP_URL": ttp.url,
         "AANLEVERING_TTP_API_KEY": (clients / f"{HOSPITAL}.key").read_text().strip(),
         "AANLEVERING_TTP_API_KEY_FILE": str(clients / f"{HOSPITAL}.key"),
