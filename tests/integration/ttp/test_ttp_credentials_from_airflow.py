@@ -47,7 +47,9 @@ def mtls_ttp(fresh_ttp: TTPSetup, demo_ca: DemoCA) -> Iterator[TTPSetup]:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load_settings({"AANLEVERING_HOME": str(tmp_path / "home")})
+    return load_settings(
+        {"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path / "home")}
+    )
 
 
 def _connection(ttp: TTPSetup, ca: DemoCA, client: DemoCA) -> str:

@@ -30,7 +30,9 @@ def _key(tmp_path: Path, name: str, text: str, mode: int) -> Path:
 def test_every_key_reader_refuses_a_key_others_may_read(tmp_path: Path, mode: int) -> None:
     secret = _key(tmp_path, "ttp.secret", "ab" * 32, mode)
     api = _key(tmp_path, "api.key", API_KEY, mode)
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path / "home")})
+    settings = load_settings(
+        {"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path / "home")}
+    )
     readers = [
         lambda: read_secret_file(secret),  # the TTP's master keys
         lambda: read_secret_text(api),  # the TTP's forwarding key
@@ -76,6 +78,8 @@ def test_the_process_is_made_private_whatever_umask_it_started_with(tmp_path: Pa
     ):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
     os.umask(0o022)
-    load_settings({"AANLEVERING_HOME": str(home)})  # every entry point reads its settings
+    load_settings(
+        {"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(home)}
+    )  # every entry point reads its settings
     current = os.umask(0o077)
     assert current == 0o077

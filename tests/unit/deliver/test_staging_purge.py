@@ -13,7 +13,7 @@ from aanlevering.settings import load_settings
 
 
 def test_only_folders_past_retention_are_purged_and_recorded(tmp_path: Path) -> None:
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    settings = load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path)})
     old = settings.staging_dir / "ldtr" / "2026-03" / "v1"
     fresh = settings.staging_dir / "ldtr" / "2026-04" / "v1"
     for folder in (old, fresh):
@@ -37,7 +37,7 @@ def test_retention_comes_from_the_environment() -> None:
 
 
 def test_a_purged_run_folder_is_recorded_with_its_provider(tmp_path: Path) -> None:
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    settings = load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path)})
     runs = [
         settings.staging_dir / provider / "ldtr" / "2026-03" / "run-abc"
         for provider in ("hospital-a", "hospital-b")

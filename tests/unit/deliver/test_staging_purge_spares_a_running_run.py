@@ -29,7 +29,7 @@ def _folder(staging: Path, run: str) -> Path:
 
 
 def test_the_folder_of_a_run_holding_its_period_is_kept_until_it_ends(tmp_path: Path) -> None:
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    settings = load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path)})
     running, ended = (
         _folder(settings.staging_dir, "running"),
         _folder(settings.staging_dir, "ended"),

@@ -190,7 +190,7 @@ def test_calendar_rules_come_from_the_named_file_or_the_home_directory(tmp_path)
     from aanlevering.obligation.rules import load_calendar_rules
     from aanlevering.settings import load_settings
 
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    settings = load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path)})
     assert load_calendar_rules(settings, env={}) == CalendarRules()
     (tmp_path / "obligation-rules.yaml").write_text("grace_months: {quarter: 2}\n")
     assert load_calendar_rules(settings, env={}).grace_for("quarter") == 2

@@ -57,7 +57,7 @@ def export(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def hasher(tmp_path: Path) -> PatientRefHasher:
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    settings = load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path)})
     with open_event_store(settings.event_store_url) as store:
         return PatientRefHasher.from_settings(settings, store)
 
@@ -105,7 +105,7 @@ def test_the_resolved_opt_out_removes_the_patients_records_before_pseudonymisati
     home = tmp_path / "home"
     (home).mkdir()
     (home / "optout-rules.yaml").write_text("effective_from: 2026-01-01\n")
-    settings = load_settings({"AANLEVERING_HOME": str(home)})
+    settings = load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(home)})
     with open_event_store(settings.event_store_url) as store:
         hasher = PatientRefHasher.from_settings(settings, store)
     dsaa = load_catalogue(REPO / "schemas" / "catalogue").get("dica-dsaa")

@@ -35,7 +35,7 @@ def _settings(tmp_path: Path, effective_from: str = "2026-01-01") -> Settings:
     home = tmp_path / "home"
     home.mkdir()
     (home / "optout-rules.yaml").write_text(f"effective_from: {effective_from}\n")
-    return load_settings({"AANLEVERING_HOME": str(home)})
+    return load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(home)})
 
 
 def _mrn(n: int) -> str:

@@ -164,7 +164,7 @@ def test_rules_come_from_the_named_file_or_the_home_directory(tmp_path) -> None:
     from aanlevering.optout.rules import load_optout_rules
     from aanlevering.settings import load_settings
 
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path)})
+    settings = load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path)})
     assert load_optout_rules(settings, env={}) == OptOutRules()
     (tmp_path / "optout-rules.yaml").write_text("effective_from: 2027-04-01\n", encoding="utf-8")
     assert load_optout_rules(settings, env={}).effective_from == date(2027, 4, 1)

@@ -31,7 +31,13 @@ KEY = "demo-hospital.ldtr.2026-03.v1"
 
 def test_a_version_taken_by_other_content_is_not_confirmed_as_delivered(tmp_path: Path) -> None:
     home, catalogue = str(tmp_path), str(REPO / "schemas" / "catalogue")
-    settings = load_settings({"AANLEVERING_HOME": home, "AANLEVERING_CATALOGUE": catalogue})
+    settings = load_settings(
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": home,
+            "AANLEVERING_CATALOGUE": catalogue,
+        }
+    )
     config = load_catalogue(settings.catalogue_dir).get("ldtr")
     store = open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}")
     common = {"registration": "ldtr", "period": "2026-03", "idempotency_key": KEY}

@@ -42,7 +42,13 @@ def _staged_run(tmp_path: Path, store: EventStore) -> tuple[stages.RunContext, M
     home = tmp_path / "home"
     home.mkdir()
     catalogue = str(REPO / "schemas" / "catalogue")
-    settings = load_settings({"AANLEVERING_HOME": str(home), "AANLEVERING_CATALOGUE": catalogue})
+    settings = load_settings(
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": str(home),
+            "AANLEVERING_CATALOGUE": catalogue,
+        }
+    )
     config = load_catalogue(settings.catalogue_dir).get("dica-dsaa")
     export = tmp_path / "export"
     shutil.copytree(NL, export)

@@ -32,7 +32,13 @@ def _extracted(tmp_path: Path, period: str, today: date) -> tuple[list[str], int
     home = tmp_path / "home"
     home.mkdir()
     catalogue = str(REPO / "schemas" / "catalogue")
-    settings = load_settings({"AANLEVERING_HOME": str(home), "AANLEVERING_CATALOGUE": catalogue})
+    settings = load_settings(
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": str(home),
+            "AANLEVERING_CATALOGUE": catalogue,
+        }
+    )
     config = load_catalogue(settings.catalogue_dir).get("dica-dsaa")
     export = tmp_path / "export"
     shutil.copytree(NL, export)

@@ -47,7 +47,13 @@ def _run_with_optouts_applied(
     home.mkdir()
     (home / "optout-rules.yaml").write_text("effective_from: 2026-01-01\n")
     catalogue = str(REPO / "schemas" / "catalogue")
-    settings = load_settings({"AANLEVERING_HOME": str(home), "AANLEVERING_CATALOGUE": catalogue})
+    settings = load_settings(
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": str(home),
+            "AANLEVERING_CATALOGUE": catalogue,
+        }
+    )
     config = load_catalogue(settings.catalogue_dir).get("dica-dsaa")
     export = tmp_path / "export"
     shutil.copytree(NL, export)

@@ -33,7 +33,7 @@ def _settings(tmp_path: Path) -> Settings:
     home = tmp_path / "home"
     home.mkdir()
     (home / "optout-rules.yaml").write_text("effective_from: 2026-01-01\n")
-    return load_settings({"AANLEVERING_HOME": str(home)})
+    return load_settings({"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(home)})
 
 
 def _record(store: EventStore, run: list[str]) -> None:

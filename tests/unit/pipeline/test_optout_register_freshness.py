@@ -48,7 +48,13 @@ def _extracted_run(
     home.mkdir()
     (home / "optout-rules.yaml").write_text(f"effective_from: {effective_from}\n")
     catalogue = str(REPO / "schemas" / "catalogue")
-    settings = load_settings({"AANLEVERING_HOME": str(home), "AANLEVERING_CATALOGUE": catalogue})
+    settings = load_settings(
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": str(home),
+            "AANLEVERING_CATALOGUE": catalogue,
+        }
+    )
     config = load_catalogue(settings.catalogue_dir).get("dica-dsaa")
     export = tmp_path / "export"
     shutil.copytree(NL, export)

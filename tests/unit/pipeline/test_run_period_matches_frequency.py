@@ -42,7 +42,13 @@ def test_a_run_for_a_period_of_another_length_is_refused_before_anything_is_reco
     home = tmp_path / "home"
     home.mkdir()
     catalogue = str(REPO / "schemas" / "catalogue")
-    settings = load_settings({"AANLEVERING_HOME": str(home), "AANLEVERING_CATALOGUE": catalogue})
+    settings = load_settings(
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": str(home),
+            "AANLEVERING_CATALOGUE": catalogue,
+        }
+    )
     config = load_catalogue(settings.catalogue_dir).get(registration)
     outbox = tmp_path / "outbox"
     with open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}") as store:

@@ -44,7 +44,9 @@ def _shared_folder(path: Path) -> Path:
 
 
 def test_demo_keys_leave_an_existing_secrets_folder_as_it_is(tmp_path: Path) -> None:
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path / "home")})
+    settings = load_settings(
+        {"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path / "home")}
+    )
     _shared_folder(settings.secrets_dir)  # e.g. a volume mounted there
     os.umask(0o022)
     ensure_demo_keys(settings, ["ldtr"])
@@ -55,7 +57,9 @@ def test_demo_keys_leave_an_existing_secrets_folder_as_it_is(tmp_path: Path) -> 
 
 
 def test_demo_keys_make_missing_folders_private_whatever_the_umask(tmp_path: Path) -> None:
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path / "home")})
+    settings = load_settings(
+        {"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path / "home")}
+    )
     os.umask(0o022)
     ensure_demo_keys(settings, ["ldtr"])
     assert _mode(settings.secrets_dir) == 0o700

@@ -96,7 +96,9 @@ def test_a_short_key_is_refused() -> None:
 
 
 def test_the_key_file_is_created_once_with_private_permissions(tmp_path: Path) -> None:
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path / "home")})
+    settings = load_settings(
+        {"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path / "home")}
+    )
     with open_event_store(settings.event_store_url) as store:
         first = PatientRefHasher.from_settings(settings, store)
     key_file = settings.secrets_dir / KEY_FILE_NAME

@@ -22,7 +22,9 @@ from aanlevering.settings import Settings, load_settings
 
 
 def _home(tmp_path: Path, name: str) -> Settings:
-    settings = load_settings({"AANLEVERING_HOME": str(tmp_path / name)})
+    settings = load_settings(
+        {"AANLEVERING_DEMO_MODE": "yes", "AANLEVERING_HOME": str(tmp_path / name)}
+    )
     ensure_demo_keys(settings, ["ldtr"])
     return settings
 
