@@ -23,7 +23,11 @@ from aanlevering.settings import Settings, load_settings
 
 def _machine(tmp_path: Path, name: str, provider: str = "hospital-a") -> Settings:
     return load_settings(
-        {"AANLEVERING_HOME": str(tmp_path / name), "AANLEVERING_PROVIDER_ID": provider}
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": str(tmp_path / name),
+            "AANLEVERING_PROVIDER_ID": provider,
+        }
     )
 
 

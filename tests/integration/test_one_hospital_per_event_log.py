@@ -24,7 +24,11 @@ from aanlevering.settings import Settings, load_settings
 
 def _hospital(tmp_path: Path, provider: str) -> Settings:
     return load_settings(
-        {"AANLEVERING_HOME": str(tmp_path / provider), "AANLEVERING_PROVIDER_ID": provider}
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": str(tmp_path / provider),
+            "AANLEVERING_PROVIDER_ID": provider,
+        }
     )
 
 

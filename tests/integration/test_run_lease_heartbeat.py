@@ -39,6 +39,7 @@ def _run_in_child(url: str, home: str, stage_seconds: float, results: Any) -> No
 
     settings = load_settings(
         {
+            "AANLEVERING_DEMO_MODE": "yes",
             "AANLEVERING_HOME": home,
             "AANLEVERING_CATALOGUE": str(REPO / "schemas" / "catalogue"),
             "AANLEVERING_EVENT_STORE": url,

@@ -60,7 +60,11 @@ def test_sftp_delivery_with_key_material_only_in_a_connection(
     keys = tmp_path / "keys"
     monkeypatch.setenv("AANLEVERING_CREDENTIALS_DIR", str(keys))
     settings = load_settings(
-        {"AANLEVERING_HOME": str(tmp_path / "home"), "AANLEVERING_CATALOGUE": str(CATALOGUE)}
+        {
+            "AANLEVERING_DEMO_MODE": "yes",
+            "AANLEVERING_HOME": str(tmp_path / "home"),
+            "AANLEVERING_CATALOGUE": str(CATALOGUE),
+        }
     )
     store = DeliveryStore(tmp_path / "receiver", "reference")
     stop = start_watcher({inbox: "demo-hospital"}, store, interval=0.1)
