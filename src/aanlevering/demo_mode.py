@@ -24,15 +24,13 @@ import os
 from collections.abc import Mapping
 
 from aanlevering.errors import ConfigError
+from aanlevering.switches import yes_or_no
 
 DEMO_MODE_ENV = "AANLEVERING_DEMO_MODE"
 
 #: The response header every answer of a reference counterpart carries; its value
 #: names the service (``ttp`` or ``registry-holder``).
 REFERENCE_HEADER = "Aanlevering-Reference-Service"
-
-_YES = {"1", "true", "yes", "on"}
-_NO = {"", "0", "false", "no", "off"}
 
 
 class ReferenceCounterpart(ConfigError):
@@ -46,13 +44,7 @@ class ReferenceCounterpart(ConfigError):
 def demo_mode(env: Mapping[str, str] | None = None) -> bool:
     """``AANLEVERING_DEMO_MODE`` as yes or no (unset: no); anything else is a ConfigError."""
     env = os.environ if env is None else env
-    text = env.get(DEMO_MODE_ENV, "")
-    wanted = text.strip().lower()
-    if wanted in _YES:
-        return True
-    if wanted in _NO:
-        return False
-    raise ConfigError(f"{DEMO_MODE_ENV} must be yes or no (1/0, true/false, on/off), not {text!r}")
+    return yes_or_no(DEMO_MODE_ENV, env.get(DEMO_MODE_ENV, ""))
 
 
 def refuse_reference(service: str, where: str, env: Mapping[str, str] | None = None) -> None:

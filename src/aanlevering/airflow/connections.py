@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aanlevering.errors import ConfigError
+from aanlevering.switches import YES, yes_or_no
 
 if TYPE_CHECKING:
     # The DAG file imports this module at parse time (for the connection ids in
@@ -46,8 +47,6 @@ _SCHEMES = ("https", "http", "sftp")
 _TLS_EXTRAS = ("ca_bundle", "client_cert", "client_key")
 _SSH_EXTRAS = ("private_key", "key_file", "known_hosts", "known_hosts_file")
 KNOWN_EXTRAS = (*_TLS_EXTRAS, *_SSH_EXTRAS, "allow_insecure_http")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"", "0", "false", "no", "off"}
 
 
 class ConnectionFields(Protocol):
@@ -186,7 +185,7 @@ def endpoint_from_connection(conn: ConnectionFields, what: str) -> EndpointCrede
         ca_bundle=_pem_or_file(conn, extras, "ca_bundle"),
         client_cert=_pem_or_file(conn, extras, "client_cert"),
         client_key=_pem_or_file(conn, extras, "client_key"),
-        allow_insecure_http=str(extras.get("allow_insecure_http", "")).lower() in _TRUE,
+        allow_insecure_http=str(extras.get("allow_insecure_http", "")).lower() in YES,
         ssh_key=_text_or_file(conn, extras, "private_key", "key_file"),
         known_hosts=_text_or_file(conn, extras, "known_hosts", "known_hosts_file"),
     )
@@ -224,12 +223,7 @@ def _required_setting(text: str) -> bool:
     production tasks fall back to the environment when the secrets backend
     does not answer, the very case the setting exists to stop.
     """
-    wanted = text.strip().lower()
-    if wanted in _TRUE:
-        return True
-    if wanted in _FALSE:
-        return False
-    raise ConfigError(f"{REQUIRE_ENV} must be true or false (1/0, yes/no, on/off), not {text!r}")
+    return yes_or_no(REQUIRE_ENV, text)
 
 
 class AirflowConnections:

@@ -215,5 +215,5 @@ def test_a_mistyped_require_is_refused_not_read_as_off(
     with pytest.raises(ConfigError) as refused:
         AirflowConnections()
     assert str(refused.value) == (
-        f"AANLEVERING_REQUIRE_CONNECTIONS must be true or false (1/0, yes/no, on/off), not {text!r}"
+        f"AANLEVERING_REQUIRE_CONNECTIONS must be yes or no (1/0, true/false, on/off), not {text!r}"
     )
