@@ -97,6 +97,7 @@ def delivered(
     )
     holder.start()
     env = {
+        "AANLEVERING_DEMO_MODE": "yes",  # the reference services, as demo-hospital (0710, 0711)
         "AANLEVERING_HOME": str(home / "var"),
         "AANLEVERING_CATALOGUE": str(CATALOGUE),
         "AANLEVERING_TTP_URL": ttp.url,

@@ -2,9 +2,12 @@
 
 A real registry holder replaces or withdraws data it holds; a delivery
 whose ``supersedes`` or a retraction naming a version the holder never
-receipted asks it to replace nothing, and would leave two versions current
-in the hospital's books but one at the holder. It refuses with a reason, and
-the hospital's event log never records it as delivered (decision 0720).
+receipted, while it holds other versions of that period, asks it to replace
+nothing, and would leave two versions current in the hospital's books but one
+at the holder. It refuses with a reason, and the hospital's event log never
+records it as delivered (decision 0720). A period of which it holds nothing
+had its earlier version handed over by another channel (``--outbox``, 0436):
+a new version is taken; a retraction of it is not.
 """
 
 from __future__ import annotations
@@ -35,23 +38,34 @@ def _retraction(manifest: Manifest) -> Manifest:
 def test_a_version_naming_one_the_holder_never_held_is_refused(
     registry_holder: RegistryHolder, tmp_path: Path, kind: str
 ) -> None:
-    manifest = stage(tmp_path / "v2", version=2)  # supersedes v1, which was never delivered
+    assert _send(registry_holder, tmp_path / "v1", stage(tmp_path / "v1")).status_code == 201
+    manifest = stage(tmp_path / "v3", version=3)  # supersedes v2, which was never delivered
     if kind == "retraction":
         manifest = _retraction(manifest)
-    answer = _send(registry_holder, tmp_path / "v2", manifest)
+    answer = _send(registry_holder, tmp_path / "v3", manifest)
     assert answer.status_code == 422, answer.text
     assert NEVER_HELD in answer.text and manifest.supersedes in answer.text
-    assert registry_holder.ledger() == []
+    assert [e["version"] for e in registry_holder.ledger()] == [1]
 
 
-def test_a_version_refused_is_not_held_either(
+def test_a_retraction_of_a_refused_version_is_refused(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     refused = replace(stage(tmp_path / "v1"), record_counts={"trauma": 7})  # counts do not add up
     assert _send(registry_holder, tmp_path / "v1", refused).status_code == 422
-    answer = _send(registry_holder, tmp_path / "v2", stage(tmp_path / "v2", version=2))
+    retraction = _retraction(stage(tmp_path / "v2", version=2))
+    answer = _send(registry_holder, tmp_path / "v2", retraction)
     assert answer.status_code == 422, answer.text
     assert NEVER_HELD in answer.text
+
+
+def test_a_version_superseding_one_handed_over_elsewhere_is_receipted(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """Nothing of the period here: v1 went by --outbox to the portal (0436), v2 replaces it."""
+    answer = _send(registry_holder, tmp_path / "v2", stage(tmp_path / "v2", version=2))
+    assert answer.status_code == 201, answer.text
+    assert [e["version"] for e in registry_holder.ledger()] == [2]
 
 
 def test_versions_naming_held_ones_are_receipted(
@@ -69,9 +83,10 @@ def test_the_client_records_a_refusal_never_a_delivery(
 ) -> None:
     store = open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}")
     channel = HttpsChannel(registry_holder.endpoint("ldtr"), registry_holder.api_key, timeout=10)
-    manifest = stage(tmp_path / "v2", version=2)
+    assert _send(registry_holder, tmp_path / "v1", stage(tmp_path / "v1")).status_code == 201
+    manifest = stage(tmp_path / "v3", version=3)  # supersedes v2, never delivered
     with pytest.raises(RejectedDelivery, match=f"HTTP 422.*{NEVER_HELD}"):
-        send_with_retries(channel, tmp_path / "v2", manifest, store, sleep=lambda _: None)
+        send_with_retries(channel, tmp_path / "v3", manifest, store, sleep=lambda _: None)
     events = store.read_stream(delivery_stream("ldtr", "2026-03"))
     assert [e.event_type.rsplit(".", 1)[-1] for e in events] == ["DeliveryAttemptFailed"]
     assert events[0].payload["retryable"] is False

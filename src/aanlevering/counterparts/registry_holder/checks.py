@@ -270,6 +270,12 @@ def unheld_supersedes_problems(manifest: Manifest, held: frozenset[str]) -> list
     """
     if manifest.supersedes is None or manifest.supersedes in held:
         return []
+    if not held and manifest.kind != "retraction":
+        # Nothing of this period here at all: the earlier version went by another
+        # channel (an --outbox hand-off to the portal, decision 0436), which this
+        # holder cannot see. A version naming one it does not hold while it holds
+        # others stays refused: the books disagree.
+        return []
     return [
         f"supersedes names {manifest.supersedes}, a version this registry holder has never "
         f"held (never receipted) for {manifest.provider_id}'s {manifest.registration} "
