@@ -34,3 +34,6 @@ class PseudonymType(StrEnum):
 BIRTH_NAME_TYPES = frozenset(
     {PseudonymType.NGGV, PseudonymType.SNGGV, PseudonymType.NGG, PseudonymType.SNGG}
 )
+
+#: The BSN's FHIR identifier system (Nictiz); one spelling for every reader and check.
+BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from aanlevering.catalogue.model import WKZ_START, CsvSource, Dataset, RegistrationConfig
 from aanlevering.periods import Period
-from aanlevering.pseudonym_types import PseudonymType
+from aanlevering.pseudonym_types import BSN_SYSTEM, PseudonymType
 from aanlevering.settings import ENV_REFERENCE
 from aanlevering.tls import is_loopback_url
 
@@ -162,9 +162,7 @@ def _source_problems(config: RegistrationConfig) -> Iterator[Problem]:
 #: Column names that say "this is the BSN" (compared lower case, without
 #: separators), and the BSN's identifier systems (URI and OID).
 BSN_COLUMN_NAMES = frozenset({"bsn", "burgerservicenummer", "sofinummer", "patientbsn"})
-BSN_SYSTEMS = frozenset(
-    {"http://fhir.nl/fhir/namingsystem/bsn", "urn:oid:2.16.840.1.113883.2.4.6.3"}
-)
+BSN_SYSTEMS = frozenset({BSN_SYSTEM.lower(), "urn:oid:2.16.840.1.113883.2.4.6.3"})
 
 
 def _bsn_as_patient_number_problems(config: RegistrationConfig) -> Iterator[Problem]:

@@ -31,8 +31,8 @@ from aanlevering.demo.fhirpaths import (
 )
 from aanlevering.demo.people import People
 from aanlevering.demo.records import RegistrationPlan
+from aanlevering.pseudonym_types import BSN_SYSTEM
 
-BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
 MRN_SYSTEM = "https://aanlevering.example/fhir/NamingSystem/demo-hospital-patientnummer"
 SD = "http://hl7.org/fhir/StructureDefinition/"
 NL_CORE_PATIENT = "http://nictiz.nl/fhir/StructureDefinition/nl-core-Patient"

@@ -38,7 +38,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
+from aanlevering.pseudonym_types import BSN_SYSTEM
+
 SSN_SYSTEM = "http://hl7.org/fhir/sid/us-ssn"
 NATIONAL_SYSTEMS = frozenset({BSN_SYSTEM, SSN_SYSTEM})
 _SD = "http://hl7.org/fhir/StructureDefinition/"

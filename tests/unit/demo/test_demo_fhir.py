@@ -13,8 +13,9 @@ from demo_support import csv_file, ndjson, read_csv
 from fhir.resources.R4B import get_fhir_model_class
 
 from aanlevering.catalogue import Catalogue
-from aanlevering.demo.fhirbuild import BSN_SYSTEM, MRN_SYSTEM
+from aanlevering.demo.fhirbuild import MRN_SYSTEM
 from aanlevering.demo.ids import is_valid_bsn
+from aanlevering.pseudonym_types import BSN_SYSTEM
 
 REGISTRATIONS = ("dica-dsaa", "ldtr", "nkr-borst")
 SD = "http://hl7.org/fhir/StructureDefinition/"

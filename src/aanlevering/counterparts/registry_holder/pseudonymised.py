@@ -16,10 +16,10 @@ from typing import Any
 
 from aanlevering.events.guard import contains_probable_bsn
 from aanlevering.fhir.conventions import pseudonym_system
+from aanlevering.pseudonym_types import BSN_SYSTEM
 
 __all__ = ["BSN_SYSTEM", "Pseudonymised", "contains_probable_bsn"]
 
-BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
 #: Keys whose text is terminology or a canonical address, not data about a person.
 NOT_SCANNED = frozenset({"code", "system", "url", "version", "profile", "questionnaire"})
 

@@ -56,6 +56,7 @@ from aanlevering.optout.sources.patient_index import (
     index_of_store,
     index_projection,
 )
+from aanlevering.pseudonym_types import BSN_SYSTEM
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,6 @@ CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
 CATEGORY_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/consent-category"
 REGISTRATION_SYSTEM = "https://aanlevering.example/fhir/CodeSystem/registration"
 IDENTIFIER_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v2-0203"
-BSN_SYSTEM = "http://fhir.nl/fhir/NamingSystem/bsn"
 REGISTRY_CODINGS: frozenset[tuple[str, str]] = frozenset(
     {(CONSENT_SCOPE_SYSTEM, "research"), (CATEGORY_SYSTEM, "quality-registries")}
 )

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aanlevering.extract.fhir_identity import BSN_SYSTEM, patient_identity
+from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_store import SHAPE_ERRORS, ResourceStore, load_store, malformed
+from aanlevering.pseudonym_types import BSN_SYSTEM
 
 log = logging.getLogger(__name__)
 
