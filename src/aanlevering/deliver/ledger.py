@@ -192,20 +192,60 @@ class DeliveryLedgerView:
         nothing of the period, so it is owed again (not delivered) until a
         later delivery is receipted, whatever receipts older versions have.
         """
+        latest = self._latest_receipted(registration)
+        return frozenset(period for period, e in latest.items() if e.kind == "delivery")
+
+    def last_receipted_on(self, registration: str) -> date | None:
+        """Day of the latest receipted delivery the registry holder still holds (decision 0790).
+
+        Why not any receipted delivery: one a receipted retraction withdrew
+        (directly, or a later version of its period was withdrawn) leaves the
+        holder with nothing of the period, so it must not reset the yearly
+        check. A delivery counts when no receipted retraction of a later
+        version of its period followed it; a retraction is never one.
+        """
+        days = [
+            date.fromisoformat(e.received_at[:10])
+            for e in self._standing_deliveries(registration)
+            if e.received_at
+        ]
+        return max(days, default=None)
+
+    def last_retracted_on(self, registration: str) -> date | None:
+        """Day of the latest receipted retraction still standing (its period holds nothing).
+
+        Why: the yearly check says "last delivery retracted on ..." when a
+        withdrawal, not silence, is why no delivery counts (decision 0790).
+        """
+        days = [
+            date.fromisoformat(e.received_at[:10])
+            for e in self._latest_receipted(registration).values()
+            if e.kind == "retraction" and e.received_at
+        ]
+        return max(days, default=None)
+
+    def _latest_receipted(self, registration: str) -> dict[str, LedgerEntry]:
+        """Per period of ``registration``, its receipted version of the highest number."""
         latest: dict[str, LedgerEntry] = {}
         for e in sorted(self.entries.values(), key=lambda e: e.version):
             if e.registration == registration and e.status == "receipted":
                 latest[e.period] = e
-        return frozenset(period for period, e in latest.items() if e.kind == "delivery")
+        return latest
 
-    def last_receipted_on(self, registration: str) -> date | None:
-        """Day of the latest receipted delivery to ``registration`` (a retraction is none)."""
-        days = [
-            date.fromisoformat(e.received_at[:10])
+    def _standing_deliveries(self, registration: str) -> list[LedgerEntry]:
+        """Receipted deliveries of ``registration`` no receipted retraction withdrew since."""
+        withdrawn_up_to: dict[str, int] = {}
+        for e in self.entries.values():
+            if (e.registration, e.status, e.kind) == (registration, "receipted", "retraction"):
+                withdrawn_up_to[e.period] = max(withdrawn_up_to.get(e.period, 0), e.version)
+        return [
+            e
             for e in self.entries.values()
-            if e.registration == registration and e.received_at and e.kind == "delivery"
+            if e.registration == registration
+            and e.status == "receipted"
+            and e.kind == "delivery"
+            and e.version > withdrawn_up_to.get(e.period, 0)
         ]
-        return max(days, default=None)
 
     def rows(self) -> list[LedgerEntry]:
         """Entries sorted by registration, period and version."""

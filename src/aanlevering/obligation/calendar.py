@@ -50,7 +50,11 @@ class DeliveryLedger(Protocol):
         ...
 
     def last_receipted_on(self, registration: str) -> date | None:
-        """The day of the latest receipted delivery, None if there was none."""
+        """The day of the latest receipted delivery not retracted since, None if none is."""
+        ...
+
+    def last_retracted_on(self, registration: str) -> date | None:
+        """The day of the latest receipted retraction its period still stands on, or None."""
         ...
 
 
@@ -60,6 +64,7 @@ class StaticLedger:
 
     delivered: Mapping[str, frozenset[str]] = field(default_factory=dict)
     last_receipted: Mapping[str, date] = field(default_factory=dict)
+    last_retracted: Mapping[str, date] = field(default_factory=dict)
 
     def delivered_periods(self, registration: str) -> frozenset[str]:
         """Labels of periods delivered to ``registration``."""
@@ -68,6 +73,10 @@ class StaticLedger:
     def last_receipted_on(self, registration: str) -> date | None:
         """Latest receipted delivery to ``registration``."""
         return self.last_receipted.get(registration)
+
+    def last_retracted_on(self, registration: str) -> date | None:
+        """Latest standing retraction of a delivery to ``registration``."""
+        return self.last_retracted.get(registration)
 
 
 class PeriodState(StrEnum):
@@ -244,7 +253,8 @@ def yearly_check(
 ) -> YearlyCheck:
     """Flag an obligation with no receipted delivery for more than the yearly limit.
 
-    Counting starts at the later of the last receipted delivery and the day
+    Counting starts at the later of the last receipted delivery the registry
+    holder still holds (a retracted one is none, decision 0790) and the day
     the current obligation began (its real effective date, not the
     retroactive start). Only a registration included on ``on`` is checked.
     """
@@ -264,6 +274,10 @@ def yearly_check(
     what = (
         f"last receipted delivery {last}" if last and last >= began else f"obligation since {began}"
     )
+    retracted = ledger.last_retracted_on(config.id)
+    if retracted is not None and (last is None or retracted >= last):
+        # A withdrawn delivery counts for nothing: say so, not only "obligation since" (0790).
+        what += f"; last delivery retracted on {retracted}"
     if days > limit:
         return YearlyCheck(
             True, f"nothing delivered for {days} days ({what}); the law asks at least once a year",
