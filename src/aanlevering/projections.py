@@ -113,12 +113,21 @@ def _document(
         if entry.status == "receipted":
             latest[(entry.registration, entry.period)] = entry
     held = {e.idempotency_key for e in latest.values() if e.kind == "delivery"}  # holder keeps
+    refused = {  # registration -> why the register no longer allows delivery (decision 0791)
+        config.id: view["reason"]
+        for config in catalogue
+        if not (view := registrations[config.id])["may_deliver"]
+    }
     return {
         "as_of": on.isoformat(),
         "last_position": last_position,
         "deliveries": [
             _with_basis(
-                _as_received(entry), catalogue, statuses, on, held=entry.idempotency_key in held
+                _as_received(entry, refused.get(entry.registration)),
+                catalogue,
+                statuses,
+                on,
+                held=entry.idempotency_key in held,
             )
             for entry in ledger.rows()
         ],
@@ -127,14 +136,15 @@ def _document(
     }
 
 
-def _as_received(entry: LedgerEntry) -> dict[str, Any]:
+def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, Any]:
     """The ledger row; its accounting says delivered only of a receipted version (0751).
 
     Why: a version's accounting is recorded when it is staged, its records as
     ``delivered``; ``aanlevering status`` and the Deliveries page showed
     "delivered N" under a version the registry holder refused or never
     receipted. The row's ``accounting`` counts them as ``refused``,
-    ``unreceipted`` or (aborted) ``blocked`` instead.
+    ``unreceipted`` or (aborted) ``blocked`` instead. ``refused``: why the
+    register no longer allows its registration to deliver (None: it does).
     """
     row = asdict(entry)
     if entry.status == "aborted" and entry.attempts:
@@ -143,6 +153,13 @@ def _as_received(entry: LedgerEntry) -> dict[str, Any]:
         row["sent_without_receipt"] = (
             f"sent {entry.attempts} time(s) without a receipt, then stopped: it may have "
             "arrived at the registry holder"
+        )
+    elif entry.status == "failed" and entry.attempts and entry.kind == "delivery" and refused:
+        # Sent, no receipt, and the register stopped it before a retry could (decision
+        # 0791): no retry will send it again, and the holder may hold it.
+        row["sent_without_receipt"] = (
+            f"sent {entry.attempts} time(s) without a receipt, then stopped by the register "
+            f"({refused}): it may have arrived at the registry holder"
         )
     if entry.accounting:
         row["accounting"] = (

@@ -9,7 +9,9 @@ dates and receipt ids only; nothing here can identify a patient.
 A cell's state is the calendar's (:mod:`.calendar`), with one overlay:
 an owed period that is not delivered and whose last run was stopped by
 validation (or whose latest version the registry holder refused) is
-``blocked``: waiting does not help, new data is needed.
+``blocked``: waiting does not help, new data is needed. A cell not delivered
+whose latest version was sent without a receipt and then stopped says it may
+be at the registry holder (decisions 0752, 0791).
 
 The legal minimum (Wkz, from 2026-01-01): at least one delivery per year.
 Per calendar year with an obligation, the year is *met* when a period of
@@ -262,6 +264,9 @@ def cell_for(
                 CellState.BLOCKED,
                 f"the registry holder refused version {latest.get('version')} ({reason})",
             )
+    sent = latest.get("sent_without_receipt") if latest is not None else None
+    if sent and state is not CellState.DELIVERED:  # "never delivered" is not known (0752, 0791)
+        reason = f"{reason}; version {latest.get('version') if latest else ''}: {sent}"
     return Cell(
         period=key[1],
         state=state,

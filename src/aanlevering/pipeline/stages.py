@@ -173,6 +173,13 @@ def check_obligation(ctx: RunContext, state: RunState) -> Summary:
             actor=_actor(),
             one_process=ctx.one_process,
         )
+    except NoObligation:
+        # The register may have stopped a version sent without a receipt: say so (0791).
+        from aanlevering.pipeline.stopped_versions import stop_sent_versions
+
+        state.remove()  # not owed: this run leaves nothing
+        stop_sent_versions(ctx.config, ctx.settings, ctx.ports.store, ctx.period, run_day())
+        raise
     except AanleveringError:
         state.remove()  # not owed, or another run has the period: this run leaves nothing
         raise
@@ -864,14 +871,11 @@ def _report_not_delivered(
             ),
         )
     elif entry.status == "aborted" and entry.attempts:  # sent, then stopped (decision 0752)
+        from aanlevering.pipeline.stopped_versions import may_be_at_holder
+
         status, todo = (
             "aborted",
-            (
-                f"sent {entry.attempts} time(s) without a receipt, then stopped: it may have "
-                f"arrived at the registry holder. Ask it whether it holds {key}; if it does, "
-                f"withdraw it with `aanlevering retract --registration {registration} "
-                f"--period {ctx.period.label} --reason ...`"
-            ),
+            may_be_at_holder(entry.attempts, key, registration, ctx.period.label),
         )
     elif entry.status == "aborted":
         status, todo = "aborted", "stopped before it was sent; nothing left the hospital"

@@ -1,0 +1,118 @@
+"""Versions sent without a receipt that the register then stopped: say they may be held.
+
+A version whose send attempts all went unanswered stays ``failed`` and the
+hourly retry sends it again under its key. When the register stops delivery
+before that retry (a negative decision, an obligation that ended), nothing
+ever sends it again, yet the registry holder may hold it: the attempt may
+have been stored and only its answer lost. Decision 0752 named such a version
+only when a guard stopped it mid-send (``aborted``); this module stops the
+period's ``failed`` versions when a run of the period is refused by the
+register, and rewrites their hospital report to say so (decision 0791).
+Counts, keys and fixed texts only.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from aanlevering.actor import current_actor
+from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.deliver.accounting import Accounting
+from aanlevering.deliver.events import DeliveryAborted, delivery_stream
+from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
+from aanlevering.events.store import EventStore
+from aanlevering.obligation.permission import may_deliver
+from aanlevering.obligation.status import load_status
+from aanlevering.periods import Period
+from aanlevering.settings import Settings
+from aanlevering.validate.hospital_report import HOSPITAL_REPORT, add_sections
+
+log = logging.getLogger(__name__)
+
+
+def may_be_at_holder(attempts: int, key: str, registration: str, period: str) -> str:
+    """What to do about a version sent ``attempts`` times without a receipt, then stopped.
+
+    One wording for the hospital report of a run stopped mid-send (0752) and of
+    a version the register stopped later (0791): ask, and retract if it is held.
+    """
+    return (
+        f"sent {attempts} time(s) without a receipt, then stopped: it may have arrived at "
+        f"the registry holder. Ask it whether it holds {key}; if it does, withdraw it with "
+        f"`aanlevering retract --registration {registration} --period {period} --reason ...`"
+    )
+
+
+def stop_sent_versions(
+    config: RegistrationConfig,
+    settings: Settings,
+    store: EventStore,
+    period: Period,
+    on: date,
+) -> list[LedgerEntry]:
+    """Record ``DeliveryAborted`` for the period's sent, unreceipted deliveries; the stopped.
+
+    Only when the register does not allow ``config``'s registration to deliver
+    on ``on``: a run refused for another reason (the period still open, a
+    stale register feed) leaves them to the retry. Only deliveries: a
+    retraction is always allowed and is retried as it is. Each stopped
+    version's hospital report (when it is still there) gets the "may have
+    arrived" section of 0752 with the retract command.
+    """
+    permission = may_deliver(config, load_status(store, config.id), on)
+    if permission.allowed:
+        return []
+    ledger = load_period_ledger(store, config.id, period.label)
+    stopped = [
+        entry
+        for entry in ledger.versions(config.id, period.label)
+        if entry.status == "failed" and entry.attempts and entry.kind == "delivery"
+    ]
+    if not stopped:
+        return []
+    store.append(
+        delivery_stream(config.id, period.label),
+        [
+            DeliveryAborted(
+                registration=config.id,
+                period=period.label,
+                idempotency_key=entry.idempotency_key,
+                reason=f"stopped by the register after it was sent: {permission.reason}"[:1000],
+                provider=settings.provider_id,
+                actor=current_actor(),
+            )
+            for entry in stopped
+        ],
+        None,
+    )
+    for entry in stopped:
+        log.error(
+            "%s was sent %d time(s) without a receipt and the register now stops it: it may "
+            "have arrived at the registry holder",
+            entry.idempotency_key,
+            entry.attempts,
+        )
+        _report(settings, entry)
+    return stopped
+
+
+def _report(settings: Settings, entry: LedgerEntry) -> None:
+    """The version's hospital report says it was stopped and may be held (if it is there)."""
+    folder = settings.reports_dir / entry.registration / entry.period / f"v{entry.version}"
+    if not (folder / HOSPITAL_REPORT).is_file():
+        return
+    sections: dict[str, object] = {
+        "delivery": {
+            "status": "aborted",
+            "idempotency_key": entry.idempotency_key,
+            "attempts": entry.attempts,
+            "what_to_do": may_be_at_holder(
+                entry.attempts, entry.idempotency_key, entry.registration, entry.period
+            ),
+        }
+    }
+    if entry.accounting:
+        accounting = Accounting.from_summary(entry.accounting).as_version_status("aborted")
+        sections["accounting"] = accounting.as_summary()
+    add_sections(folder, sections)
