@@ -36,7 +36,7 @@ from fastapi import Depends, FastAPI, HTTPException, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from aanlevering.obligation.calendar_html import CALENDAR_CSS, calendar_html, legend_html
-from aanlevering.obligation.calendar_view import calendars
+from aanlevering.obligation.calendar_view import calendars, withdrawing_retractions, withdrawn_by
 from aanlevering.periods import run_day
 from aanlevering.projections import may_have_arrived
 
@@ -160,6 +160,7 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
             + "</p>"
         )
     shown = {calendar.registration: calendar for calendar in calendars(document, only)}
+    withdrawing = withdrawing_retractions(document["deliveries"])
     for registration_id, registration in sorted(document["registrations"].items()):
         if only and registration_id != only:
             continue
@@ -195,6 +196,9 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
                 if entry and entry.get("receipt_id")
                 else (html.escape(entry["status"]) if entry else "-")
             )
+            retraction = withdrawn_by(entry, withdrawing)
+            if retraction is not None:  # its receipt is not what the holder keeps (0792)
+                receipt = f"withdrawn by the retraction v{retraction} ({receipt})"
             parts.append(
                 f"<tr class='{html.escape(state)}' style='{STATE_STYLE.get(state, '')}'>"
                 f"<td>{html.escape(period['period'])}</td><td>{html.escape(state)}</td>"

@@ -86,6 +86,8 @@ class Cell:
     excluded_optouts: int | None = None
     receipt_id: str | None = None
     received_at: str | None = None
+    #: The receipted retraction that withdrew ``version`` since (None: none did; 0792).
+    withdrawn_by: int | None = None
 
     @property
     def year(self) -> int:
@@ -114,7 +116,9 @@ class Cell:
             parts.append(f"records: {counts or 'none'}")
         if self.excluded_optouts is not None:
             parts.append(f"excluded by opt-out: {self.excluded_optouts}")
-        if self.receipt_id:
+        if self.withdrawn_by is not None:  # its receipt is no longer what the holder keeps
+            parts.append(f"withdrawn by the retraction v{self.withdrawn_by}")
+        elif self.receipt_id:
             parts.append(f"receipt {self.receipt_id} ({(self.received_at or '')[:10]})")
         return "; ".join(part for part in parts if part)
 
@@ -200,6 +204,39 @@ def current_deliveries(deliveries: Iterable[Mapping[str, Any]]) -> dict[tuple[st
     return chosen
 
 
+def withdrawing_retractions(deliveries: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], int]:
+    """Per (registration, period): the version of its latest receipted version, if a retraction.
+
+    Why: every delivery of such a period below that version is withdrawn; its
+    receipt, shown as the period's, read as data the registry holder keeps
+    (decision 0792). Periods whose latest receipted version is a delivery are absent.
+    """
+    latest: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for entry in deliveries:
+        if entry.get("status") != "receipted":
+            continue
+        key = (str(entry["registration"]), str(entry["period"]))
+        held = latest.get(key)
+        if held is None or (_int(entry.get("version")) or 0) >= (_int(held.get("version")) or 0):
+            latest[key] = entry
+    return {
+        key: _int(entry.get("version")) or 0
+        for key, entry in latest.items()
+        if entry.get("kind", "delivery") == "retraction"
+    }
+
+
+def withdrawn_by(
+    entry: Mapping[str, Any] | None, withdrawing: Mapping[tuple[str, str], int]
+) -> int | None:
+    """The retraction version that withdrew ``entry`` (a delivery row), None if it stands."""
+    if entry is None:
+        return None
+    retraction = withdrawing.get((str(entry["registration"]), str(entry["period"])))
+    version = _int(entry.get("version")) or 0
+    return retraction if retraction is not None and version < retraction else None
+
+
 def _rank(entry: Mapping[str, Any]) -> tuple[int, int]:
     return (1 if entry.get("status") == "receipted" else 0, _int(entry.get("version")) or 0)
 
@@ -244,6 +281,7 @@ def cell_for(
     period: Mapping[str, Any],
     chosen: Mapping[tuple[str, str], Any],
     latest_by_period: Mapping[tuple[str, str], Any],
+    withdrawing: Mapping[tuple[str, str], int] | None = None,
 ) -> Cell:
     """The cell of one period of the projection (see the module docstring for ``blocked``)."""
     state = _state(period["state"])
@@ -278,6 +316,7 @@ def cell_for(
         excluded_optouts=_int(entry.get("excluded_optouts") or 0) if entry else None,
         receipt_id=entry.get("receipt_id") if entry else None,
         received_at=str(entry.get("received_at") or "") if entry else None,
+        withdrawn_by=withdrawn_by(entry, withdrawing or {}),
     )
 
 
@@ -327,7 +366,10 @@ def registration_calendar(
     deliveries: Sequence[Mapping[str, Any]] = document.get("deliveries", [])
     chosen = current_deliveries(deliveries)
     latest = latest_versions(deliveries)
-    cells = tuple(cell_for(registration, p, chosen, latest) for p in view.get("periods", []))
+    withdrawing = withdrawing_retractions(deliveries)
+    cells = tuple(
+        cell_for(registration, p, chosen, latest, withdrawing) for p in view.get("periods", [])
+    )
     yearly = view.get("yearly_check") or {}
     as_of = _day(document.get("as_of")) or run_day()
     return RegistrationCalendar(

@@ -104,3 +104,30 @@ def test_a_retraction_of_one_period_leaves_another_periods_delivery(
     assert "last receipted delivery 2028-02-01; last delivery retracted on 2028-04-01" in (
         check.reason
     )
+
+
+def test_the_page_and_the_cell_do_not_show_a_withdrawn_receipt_as_current(
+    catalogue, store: EventStore, tmp_path
+) -> None:
+    """After a receipted retraction the period is due: its old receipt is named withdrawn."""
+    from aanlevering.airflow.deliveries_page import render
+    from aanlevering.obligation.calendar_view import calendars
+    from aanlevering.obligation.decisions import RegisterDecision
+    from aanlevering.obligation.service import record_decisions
+    from aanlevering.projections import build_projections
+
+    record_decisions(
+        store,
+        [RegisterDecision(REG, "included", date(2026, 1, 1), date(2026, 1, 1), term_years=5)],
+    )
+    _version(store, "2026", 1, "2027-02-01", "delivery")
+    _version(store, "2026", 2, "2027-03-01", "retraction")
+    document = build_projections(store, catalogue, date(2027, 3, 10))
+
+    (cell,) = [c for c in calendars(document, REG)[0].cells if c.period == "2026"]
+    assert cell.state.value == "due", cell
+    assert "receipt r-2026-1" not in cell.hover(), cell.hover()
+    assert "withdrawn by the retraction v2" in cell.hover(), cell.hover()
+    page = render(document, tmp_path, REG)
+    row = page[page.index("<td>2026</td>") :].split("</tr>")[0]
+    assert "r-2026-1" not in row or "withdrawn by the retraction v2" in row, row
