@@ -229,7 +229,10 @@ def _serve(args: argparse.Namespace) -> int:
     from aanlevering.counterparts.common.tls import server_tls_from_args
     from aanlevering.counterparts.registry_holder.app import create_app
     from aanlevering.counterparts.registry_holder.config import load_receiver_config
-    from aanlevering.counterparts.registry_holder.sftp_inbox import start_watcher
+    from aanlevering.counterparts.registry_holder.sftp_inbox import (
+        inbox_registration,
+        start_watcher,
+    )
     from aanlevering.counterparts.registry_holder.store import DeliveryStore, start_expiry
 
     tls = server_tls_from_args(args)
@@ -249,6 +252,8 @@ def _serve(args: argparse.Namespace) -> int:
             audit=audit,
             limits=config.limits,
             authorised=config.registrations_of,
+            # An inbox named after a registration takes only that one's deliveries (0793).
+            registration_of=lambda inbox: inbox_registration(inbox, config.registrations),
         )
         if config.sftp_inboxes
         else None

@@ -15,6 +15,11 @@ follows none (decision 0361). A delivery folder that is a link is left alone;
 a delivery with a link in it is refused; ``receipt.json`` and ``rejected.txt``
 are written only as new files (``O_EXCL | O_NOFOLLOW``), so no link makes the
 registry holder write elsewhere.
+
+An inbox whose folder is named after one of the holder's registrations (the
+reference layout ``sftp-inbox/<hospital>/<registration>``) takes that
+registration's deliveries only: a manifest naming another one is refused, as
+the registration in the URL is over HTTPS (decision 0793).
 """
 
 from __future__ import annotations
@@ -84,6 +89,26 @@ def _links(folder: Path) -> list[str]:
         return sorted(entry.name for entry in entries if entry.is_symlink())
 
 
+def inbox_registration(inbox: Path, registrations: frozenset[str]) -> str | None:
+    """The registration ``inbox`` is for: its folder's name when the holder takes it, else None.
+
+    Why: the reference holder lays its inboxes out per hospital and registration;
+    the folder's name is the only place that says which registration an inbox
+    is for (decision 0793). An inbox named otherwise is tied to none.
+    """
+    return inbox.name if inbox.name in registrations else None
+
+
+def _check_registration(inbox_of: str | None, manifest: Manifest) -> None:
+    """access.Denied (403) when ``manifest`` is for another registration than the inbox's."""
+    if inbox_of is not None and manifest.registration != inbox_of:
+        raise access.Denied(
+            403,
+            f"this inbox takes deliveries for registration {inbox_of} only; the manifest "
+            f"names registration {manifest.registration}: upload it to that registration's inbox",
+        )
+
+
 def process_inbox_once(
     inbox: Path,
     store: DeliveryStore,
@@ -92,12 +117,14 @@ def process_inbox_once(
     limits: ReceiverLimits = DEFAULT_LIMITS,
     *,
     authorised: frozenset[str] | None = None,
+    registration: str | None = None,
 ) -> int:
     """Receipt every complete, unreceipted delivery folder in ``provider``'s ``inbox``.
 
     ``limits``: the registry holder's, as over HTTPS (files, bytes, manifest size per
     delivery; decision 0473). ``authorised``: the registrations ``provider`` takes
-    part in here (None: all; decision 0724).
+    part in here (None: all; decision 0724). ``registration``: the one this inbox
+    is for (None: not tied to one; decision 0793).
     """
     done = 0
     for manifest_path in sorted(inbox.glob(f"*/{MANIFEST_NAME}")):
@@ -119,6 +146,7 @@ def process_inbox_once(
             caller = access.Caller(provider, authorised=authorised)
             access.check_key(caller, manifest.registration, folder.name)
             access.check_manifest(caller, manifest.registration, folder.name, manifest)
+            _check_registration(registration, manifest)
             checked = manifest
             receipt = store.commit(folder, manifest)
         except access.Denied as denied:
@@ -149,8 +177,12 @@ def start_watcher(
     limits: ReceiverLimits = DEFAULT_LIMITS,
     *,
     authorised: Callable[[str], frozenset[str] | None] = lambda _: None,
+    registration_of: Callable[[Path], str | None] = lambda _: None,
 ) -> threading.Event:
-    """Poll the inboxes (folder -> owning hospital) in a daemon thread; set the event to stop."""
+    """Poll the inboxes (folder -> owning hospital) in a daemon thread; set the event to stop.
+
+    ``registration_of``: the registration an inbox is for (None: any; decision 0793).
+    """
     stop = threading.Event()
 
     def loop() -> None:
@@ -158,7 +190,13 @@ def start_watcher(
             for inbox, provider in inboxes.items():
                 try:
                     process_inbox_once(
-                        inbox, store, provider, audit, limits, authorised=authorised(provider)
+                        inbox,
+                        store,
+                        provider,
+                        audit,
+                        limits,
+                        authorised=authorised(provider),
+                        registration=registration_of(inbox),
                     )
                 except OSError:
                     log.exception("SFTP inbox %s could not be processed", inbox)
