@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from aanlevering.deliver.handoff import confirm_upload
 from aanlevering.deliver.ledger import load_ledger
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 from aanlevering.pipeline.receiver_check import ReceiverAhead
 from aanlevering.retract import retract_period
 from conftest import World
@@ -82,5 +83,11 @@ def _a_taken_retraction_leaves_the_period_owed(
     # Owed again: the next run delivers the period as v3, superseding the retraction.
     again = run(world, receiver, content, period)
     assert (again.status, again.version) == ("delivered", 3)
+    if receiver.name == "outbox":  # placed for a manual upload: delivered once confirmed (0794)
+        with world.store() as store:
+            assert period not in load_ledger(store).delivered_periods(REGISTRATION)
+            confirm_upload(
+                store, world.settings.provider_id, REGISTRATION, period, 3, received_on=run_day()
+            )
     with world.store() as store:
         assert period in load_ledger(store).delivered_periods(REGISTRATION)

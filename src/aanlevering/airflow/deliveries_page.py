@@ -225,23 +225,34 @@ def _without_legal_basis(deliveries: list[dict[str, Any]], registration_id: str)
     flag is read from every row, not only the period's latest version: a later
     version that failed does not withdraw the one the holder keeps.
     """
-    return [
-        "<p class='without-legal-basis' style='background:#ffd2cc;padding:4px 8px'><b>!! "
-        f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}: "
-        f"{html.escape(str(entry['without_legal_basis']))}</b>; the registry holder holds it: "
-        f"withdraw it with <code>aanlevering retract --registration "
-        f"{html.escape(registration_id)} --period {html.escape(str(entry['period']))} "
-        "--reason ...</code></p>"
-        for entry in deliveries
-        if entry.get("registration") == registration_id and entry.get("without_legal_basis")
-    ] + [
-        # Sent, then stopped before a receipt: the holder may hold it (decision 0752).
-        "<p class='sent-without-receipt' style='background:#ffd2cc;padding:4px 8px'><b>!! "
-        f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
-        f"{html.escape(may_have_arrived(entry))}</p>"
-        for entry in deliveries
-        if entry.get("registration") == registration_id and entry.get("sent_without_receipt")
-    ]
+    return (
+        [
+            "<p class='without-legal-basis' style='background:#ffd2cc;padding:4px 8px'><b>!! "
+            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}: "
+            f"{html.escape(str(entry['without_legal_basis']))}</b>; the registry holder holds it: "
+            f"withdraw it with <code>aanlevering retract --registration "
+            f"{html.escape(registration_id)} --period {html.escape(str(entry['period']))} "
+            "--reason ...</code></p>"
+            for entry in deliveries
+            if entry.get("registration") == registration_id and entry.get("without_legal_basis")
+        ]
+        + [
+            # Sent, then stopped before a receipt: the holder may hold it (decision 0752).
+            "<p class='sent-without-receipt' style='background:#ffd2cc;padding:4px 8px'><b>!! "
+            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
+            f"{html.escape(may_have_arrived(entry))}</p>"
+            for entry in deliveries
+            if entry.get("registration") == registration_id and entry.get("sent_without_receipt")
+        ]
+        + [
+            # In an outbox, its upload not confirmed: not at the registry holder (decision 0794).
+            "<p class='not-confirmed' style='background:#fff3b0;padding:4px 8px'><b>! "
+            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
+            f"{html.escape(str(entry['not_confirmed']))}</p>"
+            for entry in deliveries
+            if entry.get("registration") == registration_id and entry.get("not_confirmed")
+        ]
+    )
 
 
 def _accounting(entry: Mapping[str, Any] | None) -> str:

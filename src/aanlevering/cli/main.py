@@ -47,6 +47,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.status",
     "aanlevering.cli.keys",
     "aanlevering.cli.retract",
+    "aanlevering.cli.confirm_upload",
     "aanlevering.cli.staging",
     "aanlevering.cli.demo_ca",
     "aanlevering.cli.failures",

@@ -98,6 +98,8 @@ def _status(args: argparse.Namespace) -> int:
                 f"withdraw it with `aanlevering retract --registration {entry['registration']} "
                 f"--period {entry['period']} --reason ...`"
             )
+        if entry.get("not_confirmed"):  # an outbox hand-off, decision 0794
+            print(f"      !! {entry['not_confirmed']}")
         if entry.get("sent_without_receipt"):  # decision 0752
             from aanlevering.projections import may_have_arrived
 

@@ -162,6 +162,27 @@ def _taken_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, kw_only=True)
+class HandOffConfirmed(DomainEvent):
+    """The hospital confirmed the registry holder received a version placed in an outbox.
+
+    The outbox's own receipt says only that the files were placed whole for a
+    manual upload; from this fact on the version counts as delivered, received
+    on ``received_on`` (decision 0794).
+    """
+
+    event_type: ClassVar[str] = "deliver.HandOffConfirmed"
+
+    registration: str
+    period: str
+    version: int
+    idempotency_key: str
+    #: The day the registry holder received it (ISO date), as the hospital says.
+    received_on: str
+    provider: str = ""
+    actor: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class StagingPurged(DomainEvent):
     """Staged files (which may hold identifiers) were removed after the receipt."""
 

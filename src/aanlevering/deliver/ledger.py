@@ -56,6 +56,26 @@ class LedgerEntry:
     outbox: str = ""
     #: ``input_path`` names the input only as decision 0730 shows it: a retry cannot read it.
     input_withheld: bool = False
+    #: Receipted by an outbox, not the registry holder: placed for a manual upload (0794).
+    handed_over: bool = False
+    #: The day the hospital confirmed the registry holder received it (HandOffConfirmed).
+    confirmed_on: str | None = None
+
+    @property
+    def at_holder(self) -> bool:
+        """Receipted by the registry holder, or an outbox hand-off whose upload was confirmed.
+
+        Why: an outbox's receipt says the files lie in a folder of the hospital;
+        counting it as delivered told the calendar the registry holder had them (0794).
+        """
+        return self.status == "receipted" and (not self.handed_over or bool(self.confirmed_on))
+
+    @property
+    def received_on(self) -> str:
+        """The day the registry holder received it (ISO; "" when unknown)."""
+        if self.handed_over:
+            return self.confirmed_on or ""
+        return (self.received_at or "")[:10]
 
 
 @dataclass
@@ -131,6 +151,11 @@ class DeliveryLedgerView:
                 receipt_id=p["receipt_id"],
                 receiver=p["receiver"],
                 received_at=p["received_at"],
+                handed_over=_by_outbox(p),
+            )
+        elif kind == "deliver.HandOffConfirmed" and entry.handed_over:
+            self.entries[entry.idempotency_key] = replace(
+                entry, confirmed_on=date.fromisoformat(str(p["received_on"])).isoformat()
             )
         elif kind == "deliver.DeliveryVersionTaken":
             # Receipted at the receiver with content this log never had. Its counts are
@@ -151,6 +176,7 @@ class DeliveryLedgerView:
                 # the period owed. Unsaid (older events): what the log knew, a delivery.
                 kind=p["kind"] if p.get("kind") in {"delivery", "retraction"} else entry.kind,
                 last_error="receiver holds this version with other content (earlier run)",
+                handed_over=_by_outbox(p),
             )
         elif kind == "deliver.DeliveryAttemptFailed" and entry.status != "receipted":
             self.entries[entry.idempotency_key] = replace(
@@ -205,9 +231,9 @@ class DeliveryLedgerView:
         version of its period followed it; a retraction is never one.
         """
         days = [
-            date.fromisoformat(e.received_at[:10])
+            date.fromisoformat(e.received_on)
             for e in self._standing_deliveries(registration)
-            if e.received_at
+            if e.received_on
         ]
         return max(days, default=None)
 
@@ -218,17 +244,20 @@ class DeliveryLedgerView:
         withdrawal, not silence, is why no delivery counts (decision 0790).
         """
         days = [
-            date.fromisoformat(e.received_at[:10])
+            date.fromisoformat(e.received_on)
             for e in self._latest_receipted(registration).values()
-            if e.kind == "retraction" and e.received_at
+            if e.kind == "retraction" and e.received_on
         ]
         return max(days, default=None)
 
     def _latest_receipted(self, registration: str) -> dict[str, LedgerEntry]:
-        """Per period of ``registration``, its receipted version of the highest number."""
+        """Per period of ``registration``, its version of the highest number the holder has.
+
+        Receipted by the registry holder, or handed over by an outbox and confirmed (0794).
+        """
         latest: dict[str, LedgerEntry] = {}
         for e in sorted(self.entries.values(), key=lambda e: e.version):
-            if e.registration == registration and e.status == "receipted":
+            if e.registration == registration and e.at_holder:
                 latest[e.period] = e
         return latest
 
@@ -236,13 +265,13 @@ class DeliveryLedgerView:
         """Receipted deliveries of ``registration`` no receipted retraction withdrew since."""
         withdrawn_up_to: dict[str, int] = {}
         for e in self.entries.values():
-            if (e.registration, e.status, e.kind) == (registration, "receipted", "retraction"):
+            if (e.registration, e.at_holder, e.kind) == (registration, True, "retraction"):
                 withdrawn_up_to[e.period] = max(withdrawn_up_to.get(e.period, 0), e.version)
         return [
             e
             for e in self.entries.values()
             if e.registration == registration
-            and e.status == "receipted"
+            and e.at_holder
             and e.kind == "delivery"
             and e.version > withdrawn_up_to.get(e.period, 0)
         ]
@@ -250,6 +279,13 @@ class DeliveryLedgerView:
     def rows(self) -> list[LedgerEntry]:
         """Entries sorted by registration, period and version."""
         return sorted(self.entries.values(), key=lambda e: (e.registration, e.period, e.version))
+
+
+def _by_outbox(payload: Mapping[str, Any]) -> bool:
+    """Whether a receipt is an outbox's own (the files placed for a manual upload; 0794)."""
+    return payload.get("channel") == "outbox" or str(payload.get("receiver", "")).startswith(
+        "outbox:"
+    )
 
 
 def _check_known_shape(record: RecordedEvent) -> None:
@@ -286,6 +322,7 @@ LEDGER_EVENT_TYPES = frozenset(
         "deliver.DeliveryVersionTaken",
         "deliver.DeliveryAttemptFailed",
         "deliver.DeliveryAborted",
+        "deliver.HandOffConfirmed",
     }
 )
 

@@ -238,7 +238,8 @@ def withdrawn_by(
 
 
 def _rank(entry: Mapping[str, Any]) -> tuple[int, int]:
-    return (1 if entry.get("status") == "receipted" else 0, _int(entry.get("version")) or 0)
+    held = entry.get("status") == "receipted" and not entry.get("not_confirmed")  # 0794
+    return (1 if held else 0, _int(entry.get("version")) or 0)
 
 
 def _int(value: Any) -> int | None:
@@ -302,7 +303,11 @@ def cell_for(
                 CellState.BLOCKED,
                 f"the registry holder refused version {latest.get('version')} ({reason})",
             )
-    sent = latest.get("sent_without_receipt") if latest is not None else None
+    sent = (
+        latest.get("sent_without_receipt") or latest.get("not_confirmed")
+        if latest is not None
+        else None
+    )
     if sent and state is not CellState.DELIVERED:  # "never delivered" is not known (0752, 0791)
         reason = f"{reason}; version {latest.get('version') if latest else ''}: {sent}"
     return Cell(

@@ -1,0 +1,57 @@
+"""``aanlevering confirm-upload``: the registry holder received a version placed in an outbox.
+
+An outbox (``run --outbox DIR``, ``AANLEVERING_OUTBOX__<ID>``, channel
+``outbox``) receipts a version itself once its files lie whole in the folder;
+the registry holder has nothing until someone uploads them (a portal). Until
+the hospital confirms that upload here, the version does not count as
+delivered in the calendar, the legal minimum or the yearly check (decision 0794).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.periods import Period, run_day
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``confirm-upload`` command."""
+    parser = subparsers.add_parser(
+        "confirm-upload", help="record that the registry holder received an outbox version"
+    )
+    parser.add_argument("--registration", required=True, metavar="ID")
+    parser.add_argument("--period", required=True)
+    parser.add_argument("--version", required=True, type=int, metavar="N")
+    parser.add_argument(
+        "--received-on",
+        type=date.fromisoformat,
+        default=None,
+        metavar="DATE",
+        help="the day the registry holder received it (default: today)",
+    )
+    add_catalogue_option(parser)
+    parser.set_defaults(handler=_confirm)
+
+
+def _confirm(args: argparse.Namespace) -> int:
+    from aanlevering.deliver.handoff import confirm_upload
+    from aanlevering.events.factory import open_event_store
+
+    settings = settings_for(args)
+    period = Period.parse(args.period)
+    with open_event_store(settings.event_store_url) as store:
+        entry = confirm_upload(
+            store,
+            settings.provider_id,
+            args.registration,
+            period.label,
+            args.version,
+            received_on=args.received_on or run_day(),
+        )
+    print(
+        f"confirmed: {entry.idempotency_key} received by the registry holder on "
+        f"{entry.confirmed_on}; it now counts as delivered"
+    )
+    return 0

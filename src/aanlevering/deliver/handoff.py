@@ -1,0 +1,72 @@
+"""Confirm that the registry holder received a version an outbox receipted (decision 0794).
+
+Why a fact of its own: the outbox's receipt proves only that the files were
+placed whole for a manual upload. The calendar counts the version as
+delivered from the day the hospital records here that the registry holder
+has it; nothing else in the ledger changes (retries, retractions and later
+versions treat it as before).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+from aanlevering.actor import current_actor
+from aanlevering.deliver.events import HandOffConfirmed, delivery_stream
+from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
+from aanlevering.errors import ConfigError
+from aanlevering.events.store import EventStore
+from aanlevering.periods import run_day
+
+
+def confirm_upload(
+    store: EventStore,
+    provider: str,
+    registration: str,
+    period: str,
+    version: int,
+    *,
+    received_on: date,
+) -> LedgerEntry:
+    """Record ``HandOffConfirmed`` for an outbox version not confirmed yet; the entry after it.
+
+    ConfigError (nothing recorded) when the version is unknown, is not
+    receipted by an outbox, is confirmed already, or ``received_on`` lies
+    after today or before it was placed.
+    """
+    entries = load_period_ledger(store, registration, period).versions(registration, period)
+    entry = next((e for e in entries if e.version == version), None)
+    where = f"registration {registration}, period {period}, v{version}"
+    if entry is None:
+        raise ConfigError(f"{where}: no such version in the event log; nothing recorded")
+    if entry.status != "receipted" or not entry.handed_over:
+        raise ConfigError(
+            f"{where}: not a version placed in an outbox (status {entry.status}, "
+            f"receipt from {entry.receiver or 'none'}); only an outbox's version is confirmed "
+            "by hand; nothing recorded"
+        )
+    if entry.confirmed_on:
+        raise ConfigError(f"{where}: confirmed already (received {entry.confirmed_on})")
+    placed = date.fromisoformat((entry.received_at or "")[:10] or received_on.isoformat())
+    if received_on > run_day() or received_on < placed:
+        raise ConfigError(
+            f"{where}: received on {received_on} is not between the day it was placed "
+            f"({placed}) and today; nothing recorded"
+        )
+    store.append(
+        delivery_stream(registration, period),
+        [
+            HandOffConfirmed(
+                registration=registration,
+                period=period,
+                version=version,
+                idempotency_key=entry.idempotency_key,
+                received_on=received_on.isoformat(),
+                provider=provider,
+                actor=current_actor(),
+            )
+        ],
+        None,
+    )
+    return replace(entry, confirmed_on=received_on.isoformat())
