@@ -170,8 +170,10 @@ def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, An
             f"--period {entry.period} --version {entry.version}`"
         )
     if entry.accounting:
+        # An unconfirmed outbox hand-off awaits the holder's receipt as a staged version does.
+        status = "staged" if row.get("not_confirmed") else entry.status
         row["accounting"] = (
-            Accounting.from_summary(entry.accounting).as_version_status(entry.status).as_summary()
+            Accounting.from_summary(entry.accounting).as_version_status(status).as_summary()
         )
     return row
 

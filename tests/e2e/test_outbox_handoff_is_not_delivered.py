@@ -55,6 +55,11 @@ def test_an_outbox_hand_off_counts_only_once_its_upload_is_confirmed(
     main(["status", "--registration", REGISTRATION])
     out = capsys.readouterr().out
     assert "not confirmed" in out and CONFIRM in out, out
+    with world.store() as store:
+        document = build_projections(store, world.catalogue, run_day())
+    (row,) = [d for d in document["deliveries"] if d["idempotency_key"] == result.idempotency_key]
+    assert row["accounting"]["delivered"] == 0, row["accounting"]
+    assert row["accounting"]["unreceipted"] == sum(result.record_counts.values())
 
     capsys.readouterr()
     # Not before it was placed: nothing recorded.
@@ -67,5 +72,10 @@ def test_an_outbox_hand_off_counts_only_once_its_upload_is_confirmed(
     assert state == "delivered", state
     assert "2026 met" in minimum, minimum
     assert yearly == run_day(), yearly
+    with world.store() as store:
+        document = build_projections(store, world.catalogue, run_day())
+    (row,) = [d for d in document["deliveries"] if d["idempotency_key"] == result.idempotency_key]
+    assert row["accounting"]["delivered"] == sum(result.record_counts.values())
+    assert "not_confirmed" not in row
     # Confirmed once: a second confirmation is refused (exit 2), nothing recorded twice.
     assert main([*CONFIRM.split()[1:]]) == 2
