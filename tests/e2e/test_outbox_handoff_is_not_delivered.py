@@ -11,6 +11,7 @@ outbox folder and the CLI.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ def _state(world: World) -> tuple[str, str, object]:
 def test_an_outbox_hand_off_counts_only_once_its_upload_is_confirmed(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    from aanlevering.airflow.deliveries_page import render
     from aanlevering.cli.main import main
 
     result = run(
@@ -60,6 +62,12 @@ def test_an_outbox_hand_off_counts_only_once_its_upload_is_confirmed(
     (row,) = [d for d in document["deliveries"] if d["idempotency_key"] == result.idempotency_key]
     assert row["accounting"]["delivered"] == 0, row["accounting"]
     assert row["accounting"]["unreceipted"] == sum(result.record_counts.values())
+    page = render(document, world.settings.reports_dir, REGISTRATION)
+    assert "not-confirmed" in page and CONFIRM in page
+    report = json.loads((Path(result.validation_reports["hospital"])).read_text(encoding="utf-8"))
+    assert report["delivery"]["status"] == "handed-over", report["delivery"]
+    assert CONFIRM in report["delivery"]["what_to_do"]
+    assert report["accounting"]["delivered"] == 0, report["accounting"]
 
     capsys.readouterr()
     # Not before it was placed: nothing recorded.

@@ -766,8 +766,9 @@ def _report_delivery(
 
     Why: the report said "delivered N" from the build on, also of a version the
     registry holder then refused or never receipted (decision 0751); it is the
-    page an engineer opens after a run. ``status``: staged, delivered, refused,
-    not-receipted or aborted. Counts, keys and fixed texts only.
+    page an engineer opens after a run. ``status``: staged, delivered, handed-over
+    (in an outbox, 0794), refused, not-receipted or aborted. Counts, keys and fixed
+    texts only.
     """
     hospital = values.get("validation_reports", {}).get("hospital")
     if not hospital:
@@ -935,7 +936,21 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     state.update(status="delivered")
     # Only now, the receipt being of exactly what was sent, are the records delivered (0751).
     final = Accounting.from_summary(values.get("accounting") or {})
-    _report_delivery(values, final, "delivered", key, receipt_id=entry.receipt_id)
+    if entry.handed_over:  # the outbox's own receipt: delivered once its upload is confirmed
+        _report_delivery(
+            values,
+            final.as_version_status("staged"),
+            "handed-over",
+            key,
+            receipt_id=entry.receipt_id,
+            what_to_do=(
+                f"placed in {entry.receiver}; not delivered until the registry holder has it: "
+                f"upload it, then `aanlevering confirm-upload --registration {ctx.config.id} "
+                f"--period {ctx.period.label} --version {entry.version}` (decision 0794)"
+            ),
+        )
+    else:
+        _report_delivery(values, final, "delivered", key, receipt_id=entry.receipt_id)
     log.info("run %s: %s", ctx.run_id, final.describe())
     _release(ctx, "delivered")
     summary = ctx.summary(
