@@ -217,6 +217,7 @@ class DeliveryLedgerView:
         Why the latest: after a receipted retraction the registry holder holds
         nothing of the period, so it is owed again (not delivered) until a
         later delivery is receipted, whatever receipts older versions have.
+        A version an outbox receipted counts once its upload is confirmed (0794).
         """
         latest = self._latest_receipted(registration)
         return frozenset(period for period, e in latest.items() if e.kind == "delivery")
