@@ -8,7 +8,8 @@ the same rules as over HTTP apply: the manifest must be that hospital's, the
 folder its idempotency key, the file names plain (:mod:`.access`), and the same
 limits on files and bytes per delivery (:mod:`.inbox_caps`). Every
 delivery it decides on gets a line in the registry holder's audit trail
-(``peer`` ``sftp``; registration and key only once :mod:`.access` accepted them).
+(``peer`` ``sftp``; registration and key only once :mod:`.access` accepted them),
+written before the answer: whoever sees the answer finds the audit line (decision 0800).
 
 The hospital's account may make symbolic links in its inbox; the watcher
 follows none (decision 0361). A delivery folder that is a link is left alone;
@@ -150,21 +151,21 @@ def process_inbox_once(
             checked = manifest
             receipt = store.commit(folder, manifest)
         except access.Denied as denied:
-            _write_new(folder, "rejected.txt", f"- refused: {denied}\n")
             _audit(audit, provider, f"refused:{denied.status}")
+            _write_new(folder, "rejected.txt", f"- refused: {denied}\n")
             continue
         except Rejected as error:
-            _write_new(folder, "rejected.txt", summarise(error.problems))
             _audit(audit, provider, "rejected", checked)
+            _write_new(folder, "rejected.txt", summarise(error.problems))
             continue
         except (Conflict, DeliveryError) as error:
-            _write_new(folder, "rejected.txt", f"- {error}\n")
             _audit(audit, provider, "rejected", checked)
+            _write_new(folder, "rejected.txt", f"- {error}\n")
             continue
+        _audit(audit, provider, "duplicate" if receipt.duplicate else "ok", checked)
         if os.path.lexists(folder / ".receipt.json.part"):
             (folder / ".receipt.json.part").unlink()  # the link itself, never its target
         _write_new(folder, ".receipt.json.part", receipt.to_json()).replace(folder / "receipt.json")
-        _audit(audit, provider, "duplicate" if receipt.duplicate else "ok", checked)
         done += 1
     return done
 
