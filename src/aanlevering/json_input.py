@@ -11,12 +11,20 @@ code walking the result recursively cannot overflow the stack either.
 msgspec parses first (several times faster on millions of NDJSON lines,
 decision 0122); Python's ``json`` only runs when msgspec refuses, so its
 message and position describe the error.
+
+Both parsers keep the last of two members with the same key, silently: what
+one reader of a file sees (the first ``identifier``, a hospital's viewer) and
+what we read (the last) could differ. :func:`parse` refuses a key twice in one
+object as :class:`DuplicateKeyError` naming the key (a FHIR element name; any
+other key is not shown, it may be a value) and where it is (decision 0801).
+:func:`duplicate_free` is the cheap test the hot NDJSON reader uses.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 import msgspec
@@ -34,6 +42,88 @@ class JsonInputError(ValueError):
         self.column = column
         where = f" at line {line}, column {column}" if line is not None else ""
         super().__init__(f"{reason}{where}")
+
+
+class DuplicateKeyError(JsonInputError):
+    """An object holds the same key twice; ``key`` as shown (a plain element name, or a note)."""
+
+    def __init__(self, key: str, line: int | None = None, column: int | None = None) -> None:
+        self.key = key
+        super().__init__(f"the key {key} appears twice in one object", line, column)
+
+
+_ENCODE = msgspec.json.encode
+#: A JSON string (escape-aware) and, when it is an object's key, the colon after it.
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_STRING_OR_KEY = re.compile(_STRING + rb"([ \t\r\n]*:)?")
+#: Tokens for locating a repeated key: keys, other strings, brackets.
+_TOKENS = re.compile(rb"(" + _STRING + rb")([ \t\r\n]*:)?|[{}\[\]]")
+_SPACED_COLON = re.compile(rb'"[ \t\r\n]+:')
+#: Keys shown in a message: FHIR JSON element names (``identifier``, ``_birthDate``).
+_ELEMENT_NAME = re.compile(r"[a-z_][A-Za-z0-9_]{0,63}")
+
+
+def _key_count(text: bytes) -> int:
+    """The number of object keys written in valid JSON ``text`` (every string tokenised)."""
+    found = _STRING_OR_KEY.findall(text)
+    return len(found) - found.count(b"")
+
+
+def _tight_keys(text: bytes) -> int:
+    """Keys directly followed by ``:``, plus strings starting with ``:`` (for :func:`duplicate_free`)."""
+    return text.count(b'":') - text.count(b'\\":')
+
+
+def duplicate_free(raw: bytes, value: Any) -> bool:
+    """Whether valid JSON ``raw`` (decoded to ``value``) has no key twice in one object.
+
+    Exact, and cheap on the common case. A decoder keeps one member per key, so
+    ``raw`` repeats a key exactly when it writes more keys than ``value`` holds.
+    ``value`` encoded (msgspec, no spaces, canonical escapes) holds as many keys
+    as ``value``: when ``raw`` is that text (a compact export), nothing was
+    dropped. Otherwise the keys are counted: by counting ``":`` when no escaped
+    backslash, space before a colon or ``\\u`` escape at a string's start can
+    make the count differ for another reason, else by tokenising every string.
+    """
+    encoded = _ENCODE(value)
+    if raw.startswith(encoded) and not raw[len(encoded) :].strip():
+        return True
+    if (
+        b"\\\\" not in raw
+        and b"\\\\" not in encoded
+        and b'"\\u' not in raw
+        and _SPACED_COLON.search(raw) is None
+    ):
+        return _tight_keys(raw) == _tight_keys(encoded)
+    return _key_count(raw) == _key_count(encoded)
+
+
+def _shown_key(key: str) -> str:
+    return f'"{key}"' if _ELEMENT_NAME.fullmatch(key) else "(not shown: no FHIR element name)"
+
+
+def repeated_key(text: bytes) -> DuplicateKeyError | None:
+    """The first key written twice in one object of valid JSON ``text``, with its line and column.
+
+    A walk over every token in Python: only for text :func:`duplicate_free` refused.
+    """
+    objects: list[set[str] | None] = []
+    for match in _TOKENS.finditer(text):
+        token = match.group(0)
+        if token in (b"{", b"["):
+            objects.append(set() if token == b"{" else None)
+        elif token in (b"}", b"]"):
+            if objects:
+                objects.pop()
+        elif match.group(2) is not None and objects and objects[-1] is not None:
+            key = json.loads(match.group(1))
+            if key in objects[-1]:
+                start = match.start()
+                line = text.count(b"\n", 0, start) + 1
+                column = start - (text.rfind(b"\n", 0, start) + 1) + 1
+                return DuplicateKeyError(_shown_key(key), line, column)
+            objects[-1].add(key)
+    return None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -101,6 +191,8 @@ def parse(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
         raise JsonInputError(f"nested deeper than {max_depth} levels")
     if fallback:
         _check_encodable(value)
+    if not duplicate_free(data, value):
+        raise repeated_key(data) or DuplicateKeyError("(not shown)")
     return value
 
 

@@ -17,18 +17,24 @@ object, another ``resourceType`` than ``Bundle``, ``entry`` not a list, any
 piece that ``parse`` refuses) returns None: the caller then reads the file
 whole, which gives the exact error (line, column) or the same resources. So
 the errors and the resources are the whole read's, pinned by tests against it.
+That includes a top-level key written twice (``"entry"`` twice: msgspec keeps
+the last silently): the outline accounts for every byte between its members
+(:func:`_every_member_kept`), else the whole read names the key (decision 0801).
 """
 
 from __future__ import annotations
 
+import json
 import mmap
 import os
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
 
@@ -45,6 +51,48 @@ _NOT_OUTLINED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, U
 MAP_FROM = 64 << 20
 
 _outline_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+#: What lies before a top-level member's value: ``{`` or ``,``, its key and a colon.
+_BEFORE_MEMBER = re.compile(
+    rb'[ \t\r\n]*([{,])[ \t\r\n]*("[^"\\]*(?:\\.[^"\\]*)*")[ \t\r\n]*:[ \t\r\n]*'
+)
+_AFTER_MEMBERS = re.compile(rb"[ \t\r\n]*}[ \t\r\n]*")
+
+
+def _address(buffer: Any) -> int:
+    """Where a buffer's bytes are in memory (numpy: no copy, for read-only buffers too)."""
+    return int(np.frombuffer(buffer, dtype=np.uint8).ctypes.data)
+
+
+def _every_member_kept(data: bytes | mmap.mmap, top: dict[str, msgspec.Raw]) -> bool:
+    """Whether the top-level object of ``data`` is exactly ``top``'s members: no key was dropped.
+
+    msgspec's raw members are slices of ``data`` (no copy); their places show what
+    lies between them, which must be one ``{``/``,``, the member's key and a colon
+    each: a member written twice leaves the dropped copy in a gap. Anything not
+    shown so (a copy msgspec made, an odd gap) is False: the whole read decides.
+    """
+    if not top:
+        return False
+    base = _address(data)
+    spans: list[tuple[int, int, str]] = []
+    for name, raw in top.items():
+        size = len(raw)
+        start = _address(raw) - base if size else -1
+        if not 0 <= start <= len(data) - size:
+            return False
+        spans.append((start, start + size, name))
+    spans.sort()
+    at = 0
+    for index, (start, end, name) in enumerate(spans):
+        before = _BEFORE_MEMBER.fullmatch(data[at:start])
+        if before is None or before.group(1) != (b"{" if index == 0 else b","):
+            return False
+        if json.loads(before.group(2)) != name:
+            return False
+        at = end
+    return _AFTER_MEMBERS.fullmatch(data[at:]) is not None
+
+
 _entries_decoder = msgspec.json.Decoder(list[msgspec.Raw] | None)
 
 
@@ -86,6 +134,8 @@ def outline_bundle(data: bytes | mmap.mmap) -> BundleOutline | None:
         top = _outline_decoder.decode(data)
     except _NOT_OUTLINED:
         return None
+    if not _every_member_kept(data, top):
+        return None  # a key twice at the top (or not shown otherwise): the whole read names it
     try:
         members = {
             name: parse(bytes(raw), max_depth=MAX_DEPTH - _MEMBER_LEVELS)

@@ -41,7 +41,13 @@ from aanlevering.errors import ExtractError
 from aanlevering.extract.fhir_bundle_outline import mapped_file, outline_bundle
 from aanlevering.extract.fhir_entry_ids import identified_by_full_url
 from aanlevering.extract.fhir_xml import read_xml, root_type
-from aanlevering.json_input import MAX_DEPTH, JsonInputError, parse
+from aanlevering.json_input import (
+    MAX_DEPTH,
+    DuplicateKeyError,
+    JsonInputError,
+    duplicate_free,
+    parse,
+)
 from aanlevering.shown_names import shown_file_name
 
 log = logging.getLogger(__name__)
@@ -218,7 +224,7 @@ def _ndjson_resources(
             except JsonInputError as error:
                 column = f" at column {error.column}" if error.column is not None else ""
                 raise ExtractError(
-                    f"{path}: line {number}: not valid JSON ({error.reason}{column})"
+                    f"{path}: line {number}: {_what_is_wrong(error)} ({error.reason}{column})"
                 ) from None
             if not is_fhir_document(resource):
                 if _TYPE.match(path.name.split(".", 1)[0]):
@@ -277,6 +283,8 @@ def _plain_resource(raw: bytes) -> dict[str, Any] | None:
         _PLAIN_TYPES.add(kind)
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
         return None
+    if not duplicate_free(raw, value):
+        return None  # a key twice: the general path names it (decision 0801)
     return value
 
 
@@ -294,7 +302,16 @@ def _read_json(path: Path, data: bytes | None = None) -> Any:
     except JsonInputError as error:
         where = f"line {error.line}: " if error.line is not None else ""
         column = f" at column {error.column}" if error.column is not None else ""
-        raise ExtractError(f"{path}: {where}not valid JSON ({error.reason}{column})") from None
+        raise ExtractError(
+            f"{path}: {where}{_what_is_wrong(error)} ({error.reason}{column})"
+        ) from None
+
+
+def _what_is_wrong(error: JsonInputError) -> str:
+    """How an input error of the JSON reader is introduced: a repeated key is valid JSON syntax."""
+    if isinstance(error, DuplicateKeyError):
+        return "not acceptable JSON, readers differ on which copy of a repeated key counts"
+    return "not valid JSON"
 
 
 def is_fhir_document(document: Any) -> bool:
