@@ -70,7 +70,7 @@ def _key_count(text: bytes) -> int:
 
 
 def _tight_keys(text: bytes) -> int:
-    """Keys directly followed by ``:``, plus strings starting with ``:`` (for :func:`duplicate_free`)."""
+    """Keys directly followed by ``:`` and strings starting with ``:`` (:func:`duplicate_free`)."""
     return text.count(b'":') - text.count(b'\\":')
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from aanlevering.json_input import DuplicateKeyError, JsonInputError, duplicate_free, parse
+from aanlevering.json_input import DuplicateKeyError, duplicate_free, parse
 
 NL = Path(__file__).resolve().parents[1] / "fixtures" / "extract" / "fhir-nl"
 BSN = "999911120"

@@ -128,7 +128,7 @@ def mapped_file(path: Path) -> mmap.mmap | bytes:
         return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
 
 
-def outline_bundle(data: bytes | mmap.mmap) -> BundleOutline | None:
+def outline_bundle(data: bytes | mmap.mmap) -> BundleOutline | None:  # noqa: PLR0911
     """The outline of a Bundle file, or None when only the whole read can answer for it."""
     try:
         top = _outline_decoder.decode(data)

@@ -260,7 +260,7 @@ _MAX_PLAIN_TYPES = 1_024
 _DECODE = msgspec.json.decode
 
 
-def _plain_resource(raw: bytes) -> dict[str, Any] | None:
+def _plain_resource(raw: bytes) -> dict[str, Any] | None:  # noqa: PLR0911
     """The resource on an NDJSON line when nothing about it is unusual, else None.
 
     What the general path (``parse`` and :func:`is_fhir_document`) gives a line that

@@ -82,13 +82,14 @@ CASES: list[tuple[str, str | bytes, bool]] = [
         True,
     ),
     (
-        "duplicate keys: the last wins",
+        # Once "the last wins" (both reads alike); a key twice is an input error (0801).
+        "duplicate keys: refused by the whole read",
         '{"resourceType":"Bundle","type":"batch","entry":[{"resource":'
         + json.dumps(OBSERVATION)
         + '}],"entry":[{"resource":'
         + json.dumps(PATIENT)
         + '}],"type":"collection"}',
-        True,
+        False,
     ),
     ("a single resource", json.dumps(PATIENT), False),
     ("no FHIR", json.dumps({"output": []}), False),

@@ -13,7 +13,6 @@ its own provider, never by another.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -31,6 +30,7 @@ from aanlevering.deliver.receipt import (
     adopt_existing,
 )
 from aanlevering.errors import DeliveryError
+from aanlevering.json_input import parse
 from aanlevering.settings import PROVIDER_ID
 from aanlevering.whole_files import write_whole
 
@@ -152,7 +152,8 @@ def _held_receipt(target: Path, name: str) -> tuple[Receipt, Manifest] | None:
         return None
     stored = Manifest.from_json((target / MANIFEST_NAME).read_text(encoding="utf-8"))
     try:
-        receipt = Receipt.from_mapping(json.loads(existing.read_text(encoding="utf-8")), name)
+        # parse: a receipt with a key twice is no receipt (decision 0801).
+        receipt = Receipt.from_mapping(parse(existing.read_bytes()), name)
     except (ValueError, TypeError, DeliveryError):
         # Cut short while written (before decision 0593 wrote it whole), or not a receipt
         # at all: it proves nothing, and the delivery is placed and receipted afresh.
@@ -191,7 +192,7 @@ def _receipts_in(root: Path, provider: str, registration: str, period: str) -> l
         if folder.is_symlink() or not path.is_file():
             continue  # a link holds nothing of this provider (decision 0492)
         try:
-            receipt = Receipt.from_mapping(json.loads(path.read_text(encoding="utf-8")), "outbox")
+            receipt = Receipt.from_mapping(parse(path.read_bytes()), "outbox")
         except (OSError, ValueError, DeliveryError):
             continue  # not a receipt this outbox wrote: it holds nothing here
         version = version_of_key(receipt.idempotency_key, provider, registration, period)
@@ -220,7 +221,7 @@ def _kind_in(folder: Path) -> str:
     if path.is_symlink() or not path.is_file():
         return ""
     try:
-        kind = json.loads(path.read_text(encoding="utf-8")).get("kind", "")
+        kind = parse(path.read_bytes()).get("kind", "")
     except (OSError, ValueError, AttributeError):
         return ""
     return kind if kind in KINDS else ""

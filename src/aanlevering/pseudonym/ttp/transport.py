@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
+from aanlevering import json_input
 from aanlevering.bounded_answers import AnswerTooSlow, read_capped
 from aanlevering.demo_mode import REFERENCE_HEADER, demo_mode, refuse_reference
 from aanlevering.errors import TTPError
@@ -293,9 +294,9 @@ def _too_long(what: str) -> TTPError:
 
 def _json(content: bytes, what: str) -> Any:
     try:
-        return msgspec.json.decode(content)
-    except (msgspec.DecodeError, ValueError):
-        raise TTPError(f"TTP {what}: the answer is not JSON") from None
+        return json_input.parse(content)  # a key twice is refused too (decision 0801)
+    except json_input.JsonInputError:
+        raise TTPError(f"TTP {what}: the answer is not acceptable JSON") from None
 
 
 def _refused(
