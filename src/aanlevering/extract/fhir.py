@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,6 +46,7 @@ from aanlevering.catalogue.model import (
 from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.assemble import assemble_extract
 from aanlevering.extract.fhir_columns import Chain, Unsupported, split
+from aanlevering.extract.fhir_copies import refuse_differing_copies
 from aanlevering.extract.fhir_identity import patient_identity
 from aanlevering.extract.fhir_parallel import read_input
 from aanlevering.extract.fhir_patient_links import RecordResolver, of_other_patient
@@ -700,6 +702,9 @@ class _Plan:
             min_bytes=self.options.parallel_min_bytes,
         )
         if streamed.duplicates:
+            keys = streamed.keys
+            repeated = pc.unique(keys.key.take(pa.array(np.flatnonzero(~keys.first))))
+            refuse_differing_copies(input_path, repeated.to_pylist())  # decision 0802
             log.info(
                 "%d resource(s) appeared more than once; the first copy is used",
                 streamed.duplicates,

@@ -688,6 +688,10 @@ def load_store(
         except SHAPE_ERRORS as error:
             raise malformed(location, resource, error) from None
     store.files = resources.files
+    if store.copies:  # decision 0802: copies must be the same
+        from aanlevering.extract.fhir_copies import refuse_differing_copies
+
+        refuse_differing_copies(Path(input_path), store.copies)
     if store.duplicates:
         log.info("%d resource(s) appeared more than once; the first copy is used", store.duplicates)
     log.info(
