@@ -8,10 +8,13 @@ to the registry holder (decision 0603). The reference registry holder refuses an
 holding nine digits that pass the eleven-test, so such a delivery can never be
 accepted: refusing it before anything is written keeps the number in the hospital.
 
-Compared are the string, integer and decimal variables of every dataset, except the
-dictionary's key and relation variables (delivered as keyed hashes) and codes (the
-registry holder's own option sets). The run's own BSNs are left to the output guard,
-which names the file and column. Nothing here logs or raises a value.
+Compared are the string, integer, decimal and code variables of every dataset, except
+the dictionary's key and relation variables (delivered as keyed hashes); a code of the
+variable's own option set never counts (the registry holder's code). Codes were left
+out at first: a BSN column mapped onto a code variable (``BSN_NR: techniek``) then went
+out whenever the option-set check only warned or there was none (decision 0803). The
+run's own BSNs are left to the output guard, which names the file and column. Nothing
+here logs or raises a value.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.guard import IdentifierInDelivery, run_bsns
 
 #: Variable types whose delivered text may hold a BSN-shaped number.
-CHECKED_TYPES = frozenset({"string", "integer", "decimal"})
+CHECKED_TYPES = frozenset({"string", "integer", "decimal", "code"})
 #: Nine digits, optionally written 1234.56.782: the values worth reading in Python.
 _SHAPED = r"\d{4}\.?\d{2}\.?\d{3}"
 
@@ -54,15 +57,22 @@ def probable_bsn_counts(
             shaped = pc.fill_null(pc.match_substring_regex(text, _SHAPED), False)
             if not pc.any(shaped).as_py():
                 continue
+            allowed = _option_codes(dictionary, variable.option_set)
             bad = [
                 value
                 for value in pc.unique(pc.filter(text, shaped)).to_pylist()
-                if probable_bsns(value) - own
+                if value not in allowed and probable_bsns(value) - own
             ]
             if bad:
                 hits = pc.is_in(text, value_set=pa.array(bad, pa.string()))
                 counts[f"{name}.{variable.name}"] = int(pc.sum(pc.cast(hits, pa.int64())).as_py())
     return counts
+
+
+def _option_codes(dictionary: DataDictionary, option_set: str | None) -> frozenset[str]:
+    """The codes of ``option_set`` (none when the variable has none or it is not there)."""
+    found = dictionary.option_sets.get(option_set) if option_set else None
+    return frozenset(found.codes) if found is not None else frozenset()
 
 
 def refuse_probable_bsns(
