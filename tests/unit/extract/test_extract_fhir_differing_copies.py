@@ -18,6 +18,7 @@ import pytest
 from aanlevering.catalogue import RegistrationConfig
 from aanlevering.errors import ExtractError
 from aanlevering.extract.fhir import _Plan
+from aanlevering.extract.options import ExtractOptions
 from aanlevering.periods import Period
 
 NL = Path(__file__).resolve().parents[2] / "fixtures" / "extract" / "fhir-nl"
@@ -95,3 +96,17 @@ def test_identical_copies_in_other_forms_are_read_once_and_counted(
         for name, dataset in extracted.datasets.items():
             assert dataset.num_rows == clean.datasets[name].num_rows
         assert extracted.duplicates.get("operatie", 0) >= 1
+
+
+def test_differing_copies_are_refused_by_a_read_in_worker_processes(
+    tmp_path: Path, dsaa: RegistrationConfig
+) -> None:
+    """Compared after the parts are joined: a worker sees only its own part."""
+    folder = _export(tmp_path)
+    line = _first(folder / "Procedure.ndjson")
+    number = _append(folder / "Procedure.ndjson", line.replace("2026-02-03T09", "2026-02-04T09"))
+    options = ExtractOptions(work_dir=tmp_path / "work", read_workers=2, parallel_min_bytes=0)
+    plan = _Plan.of(dsaa, options)
+    with pytest.raises(ExtractError) as raised:
+        plan.streamed(folder, YEAR)
+    assert str(raised.value).startswith(f"Procedure.ndjson:1 and Procedure.ndjson:{number}: ")

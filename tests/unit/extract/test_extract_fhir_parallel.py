@@ -220,7 +220,7 @@ LEFT_OUT = '{"level": "info", "message": "export started"}'
 def _awkward(demo: DemoResult, target: Path) -> Path:
     """The dica-dsaa export without its manifest, with what real folders have besides.
 
-    Patients repeated at the end (duplicates across parts, the first copy wins),
+    Patients repeated at the end (copies across parts, counted and read once),
     a ``log.ndjson`` of resources between lines that are none, a ``notes.ndjson``
     of no resources at all (left out as a file), an empty ``Empty.ndjson`` and a
     Bundle of Encounters that Procedures of the NDJSON refer to.
@@ -230,11 +230,11 @@ def _awkward(demo: DemoResult, target: Path) -> Path:
     for path in source.glob("*.ndjson"):
         shutil.copyfile(path, target / path.name)
     patients = (source / "Patient.ndjson").read_text(encoding="utf-8").splitlines()
-    changed = [json.loads(line) for line in patients[:5]]
-    for patient in changed:
-        patient["gender"] = "other"  # a later copy: must not win
+    # Copies in another form (spaces, member order): the same resources, counted once.
+    # Copies with other contents are an input error (decision 0802).
+    copies = [dict(reversed(list(json.loads(line).items()))) for line in patients[:5]]
     with (target / "Procedure.ndjson").open("a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(patient) + "\n" for patient in changed)
+        handle.writelines(json.dumps(patient) + "\n" for patient in copies)
     encounters = (target / "Encounter.ndjson").read_text(encoding="utf-8").splitlines()
     (target / "Encounter.ndjson").write_text("\n".join(encounters[10:]) + "\n", encoding="utf-8")
     bundle = {
