@@ -296,7 +296,7 @@ def _json(content: bytes, what: str) -> Any:
     try:
         return json_input.parse(content)  # a key twice is refused too (decision 0801)
     except json_input.JsonInputError:
-        raise TTPError(f"TTP {what}: the answer is not acceptable JSON") from None
+        raise TTPError(f"TTP {what}: the answer is not JSON or repeats a key") from None
 
 
 def _refused(
