@@ -258,6 +258,7 @@ def line_number_at(handle: BinaryIO, start: int) -> int:
 _PLAIN_TYPES: set[str] = set()
 _MAX_PLAIN_TYPES = 1_024
 _DECODE = msgspec.json.decode
+_ENCODE = msgspec.json.encode
 
 
 def _plain_resource(raw: bytes) -> dict[str, Any] | None:  # noqa: PLR0911
@@ -283,7 +284,10 @@ def _plain_resource(raw: bytes) -> dict[str, Any] | None:  # noqa: PLR0911
         _PLAIN_TYPES.add(kind)
     if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
         return None
-    if not duplicate_free(raw, value):
+    encoded = _ENCODE(value)  # a compact line is its value encoded: no key was dropped
+    if not (len(raw) - len(encoded) <= 2 and raw.startswith(encoded)) and not duplicate_free(
+        raw, value
+    ):
         return None  # a key twice: the general path names it (decision 0801)
     return value
 
