@@ -41,7 +41,7 @@ from typing import Any
 
 from aanlevering.errors import ConfigError
 from aanlevering.extract.fhir_store import load_store
-from aanlevering.json_input import JsonInputError, parse
+from aanlevering.json_input import DuplicateKeyError, JsonInputError, parse
 from aanlevering.optout.sources import (
     MrnHasher,
     OptOutEntry,
@@ -215,6 +215,9 @@ def read_consent_ndjson(
                 continue
             try:
                 resource = parse(line)
+            except DuplicateKeyError as error:  # the reader would pick one copy (0801)
+                problems.append(f"line {number}: {error.reason}")
+                continue
             except JsonInputError:
                 problems.append(f"line {number}: not a JSON object")
                 continue
