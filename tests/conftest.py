@@ -22,6 +22,7 @@ pytest_plugins = (
     "support.registry_holder",
     "support.tls",
     "support.event_stores",
+    "support.gc_freeze",
 )
 
 
