@@ -23,7 +23,8 @@ What it does (docs/performance.md, "Whole run"):
 5. with ``--steps csv`` (the default) runs each CSV delivery again as Airflow
    runs it, every stage in its own process through the run folder
    (``<label>_steps_*`` figures, ``_cpu``: CPU of the step's process, and
-   ``<label>_steps_over_in_process``).
+   ``<label>_steps_over_in_process``); ``--steps smallest-csv``: the smallest
+   CSV delivery only (the smoke test's, decision 0772).
 
 Prints ``bench: <name> <value> <unit>`` per figure (``make bench`` collects them
 into ``bench/results.json``) and writes them to ``--results`` when given.
@@ -640,8 +641,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--steps",
         default="csv",
-        choices=("csv", "all", "none"),
-        help="also run these deliveries as Airflow does, each stage in its own process",
+        choices=("csv", "all", "none", "smallest-csv"),
+        help="also run these deliveries as Airflow does, each stage in its own process "
+        "(smallest-csv: only the smallest CSV size)",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--steps-worker", help=argparse.SUPPRESS)
@@ -673,7 +675,7 @@ def main() -> int:
             env = worker_env(work / f"home-{label}", catalogue, ttp)
             figures.items.extend(run_worker(label, input_dir, optouts, env))
             figures.add(f"ttp_peak_rss_after_{label}", _ttp_rss(ttp), "MiB")
-            if args.steps == "all" or (args.steps == "csv" and label.startswith("csv_")):
+            if _steps_for(args, label):
                 _steps_run(
                     figures, label, (input_dir, optouts), work=work, catalogue=catalogue, ttp=ttp
                 )
@@ -757,6 +759,15 @@ def _steps_run(
     in_process = next(f["value"] for f in figures.items if f["name"] == f"{label}_run")
     steps_run = next(f["value"] for f in steps if f["name"] == f"{steps_label}_run")
     figures.add(f"{steps_label}_over_in_process", steps_run / in_process, "x")
+
+
+def _steps_for(args: argparse.Namespace, label: str) -> bool:
+    """Whether ``--steps`` runs the in-process delivery ``label`` again as Airflow does."""
+    if args.steps == "all":
+        return True
+    if args.steps == "smallest-csv":
+        return label == f"csv_{_short(min(_sizes(args.csv_patients)))}"
+    return args.steps == "csv" and label.startswith("csv_")
 
 
 def _sizes(text: str) -> list[int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -134,15 +135,32 @@ def fhir_identity_values(demo: Path) -> set[str]:
     return values
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    home = tmp_path_factory.mktemp("home")
+@pytest.fixture(scope="session")
+def demo_exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The ``world``'s two demo exports (clean, and 5% bad), generated once per pytest process.
+
+    Seeded, so every module's copy is what its own generation gave; each ``world``
+    copies them into its home (tests may write next to them, decision 0773).
+    """
+    shared = tmp_path_factory.mktemp("demo-exports")
     catalogue = load_catalogue(CATALOGUE)
-    demo, bad_demo = home / "demo", home / "demo-bad"
+    demo, bad_demo = shared / "demo", shared / "demo-bad"
     generate_demo_data(catalogue, DemoOptions(out_dir=demo, patients=PATIENTS, seed=7, bad_share=0))
     generate_demo_data(
         catalogue, DemoOptions(out_dir=bad_demo, patients=PATIENTS, seed=7, bad_share=0.05)
     )
+    return demo, bad_demo
+
+
+@pytest.fixture(scope="module")
+def world(
+    tmp_path_factory: pytest.TempPathFactory, demo_exports: tuple[Path, Path]
+) -> Iterator[World]:
+    home = tmp_path_factory.mktemp("home")
+    catalogue = load_catalogue(CATALOGUE)
+    demo, bad_demo = home / "demo", home / "demo-bad"
+    shutil.copytree(demo_exports[0], demo)
+    shutil.copytree(demo_exports[1], bad_demo)
     holder_port = free_port()
     ttp_setup = write_ttp_config(
         home / "ttp", forward_base_url=f"http://127.0.0.1:{holder_port}", fault_injection=True

@@ -31,18 +31,22 @@ import pendulum
 spec = importlib.util.spec_from_file_location("registrations", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-dag = getattr(module, sys.argv[2])
-run = dag.test(logical_date=pendulum.parse(sys.argv[3]), run_conf=json.loads(sys.argv[4]))
 from airflow import settings
 from airflow.models.xcom import XComModel
-session = settings.Session()
-xcoms = [
-    {"task": x.task_id, "value": x.value}
-    for x in session.query(XComModel).filter(XComModel.run_id == run.run_id)
-]
-states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-result = {"state": str(run.state), "tasks": states, "xcoms": xcoms}
-print("RESULT " + json.dumps(result, default=str))
+for number, (dag_id, logical_date, conf) in enumerate(json.loads(sys.argv[2])):
+    print(f"RUN-START {number}", flush=True)
+    print(f"RUN-START {number}", file=sys.stderr, flush=True)
+    dag = getattr(module, dag_id)
+    run = dag.test(logical_date=pendulum.parse(logical_date), run_conf=conf)
+    session = settings.Session()
+    xcoms = [
+        {"task": x.task_id, "value": x.value}
+        for x in session.query(XComModel).filter(XComModel.run_id == run.run_id)
+    ]
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    session.close()
+    result = {"state": str(run.state), "tasks": states, "xcoms": xcoms}
+    print("RESULT " + json.dumps(result, default=str), flush=True)
 """
 
 CASES = {
@@ -112,16 +116,35 @@ def _dag_test(
     *,
     dag_id: str | None = None,
 ) -> dict:  # type: ignore[type-arg]
-    logical_date = CASES[registration][0] if registration in CASES else "2026-11-22T06:00:00+01:00"
+    return _dag_tests(env, [(registration, conf, dag_id)])[0]
+
+
+def _dag_tests(
+    env: dict[str, str],
+    runs: list[tuple[str, dict[str, object] | None, str | None]],
+) -> list[dict]:  # type: ignore[type-arg]
+    """``dag.test()`` of each (registration, conf, dag id) in turn, in one subprocess.
+
+    Runs a test makes one after the other with the same environment share one
+    process: Airflow's import, the DAG file's parse and the in-process execution
+    API (about ten seconds of CPU) are paid once (decision 0771). Each run's
+    result carries the log lines written during that run only.
+    """
+    planned = [
+        [
+            dag_id or f"deliver-{registration}",
+            CASES[registration][0] if registration in CASES else "2026-11-22T06:00:00+01:00",
+            conf or {},
+        ]
+        for registration, conf, dag_id in runs
+    ]
     done = subprocess.run(
         [
             sys.executable,
             "-c",
             RUNNER,
             str(REPO / "dags" / "registrations.py"),
-            dag_id or f"deliver-{registration}",
-            logical_date,
-            json.dumps(conf or {}),
+            json.dumps(planned),
         ],
         env=env,
         capture_output=True,
@@ -129,11 +152,31 @@ def _dag_test(
         timeout=600,
         check=False,
     )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    assert lines, f"dag.test gave no result (exit {done.returncode}):\n{done.stderr[-4000:]}"
-    result: dict = json.loads(lines[-1].removeprefix("RESULT "))  # type: ignore[type-arg]
-    result["log"] = done.stdout + done.stderr
-    return result
+    stdout_parts = _per_run(done.stdout, len(planned))
+    stderr_parts = _per_run(done.stderr, len(planned))
+    results = []
+    for number in range(len(planned)):
+        lines = [line for line in stdout_parts[number].splitlines() if line.startswith("RESULT ")]
+        assert lines, (
+            f"dag.test of run {number} gave no result (exit {done.returncode}):\n"
+            f"{done.stderr[-4000:]}"
+        )
+        result: dict = json.loads(lines[-1].removeprefix("RESULT "))  # type: ignore[type-arg]
+        result["log"] = stdout_parts[number] + stderr_parts[number]
+        results.append(result)
+    return results
+
+
+def _per_run(output: str, runs: int) -> list[str]:
+    """``output`` cut at the RUNNER's ``RUN-START n`` lines: what each run wrote (and before)."""
+    parts = [""] * runs
+    number = 0
+    for line in output.splitlines(keepends=True):
+        if line.startswith("RUN-START "):
+            number = int(line.split()[1])
+            continue
+        parts[number] += line
+    return parts
 
 
 def _no_identifiers(world: World, text: str) -> None:
@@ -242,21 +285,30 @@ def test_monthly_registration_delivers_into_its_outbox(
 def test_yearly_local_mode_registration_skips_2025_and_delivers_2026_year_to_date(
     world: World, airflow_env: dict[str, str]
 ) -> None:
-    before = _dag_test(airflow_env, "nkr-borst")
-    assert before["tasks"]["check_obligation"] == "skipped"
-    assert before["state"] == "success"
-    assert "before the registration's start" in before["log"]
-
     # The extract task reads the FHIR input in two processes (decision 0317): a worker
-    # process started from inside an Airflow task.
+    # process started from inside an Airflow task. The 2025 run stops before the extract,
+    # so it shares the year-to-date run's process and settings (decision 0771).
     parallel = {
         **airflow_env,
         "AANLEVERING_FHIR_READ_WORKERS": "2",
         "AANLEVERING_FHIR_PARALLEL_MIN_MIB": "0",
     }
-    ytd = _dag_test(parallel, "nkr-borst", {"period": "2026", "allow_open_period": True})
+    before, ytd = _dag_tests(
+        parallel,
+        [
+            ("nkr-borst", None, None),
+            ("nkr-borst", {"period": "2026", "allow_open_period": True}, None),
+        ],
+    )
+    assert before["tasks"]["check_obligation"] == "skipped"
+    assert before["tasks"]["extract"] == "skipped"
+    assert before["state"] == "success"
+    assert "before the registration's start" in before["log"]
+    assert "before the registration's start" not in ytd["log"]
+
     assert ytd["tasks"] == dict.fromkeys(STAGES, "success"), ytd["log"][-3000:]
     assert "read the FHIR input in 2 parts" in ytd["log"], ytd["log"][-3000:]
+    assert "read the FHIR input" not in before["log"]
     with world.store() as store:
         entry = load_ledger(store).current("nkr-borst", "2026")
     assert entry is not None and entry.status == "receipted"
@@ -267,15 +319,23 @@ def test_supporting_dags_ingest_optouts_and_rebuild_the_projections(
     world: World, airflow_env: dict[str, str]
 ) -> None:
     env = {**airflow_env, "AANLEVERING_OPTOUT_SOURCE": str(world.demo / "optouts.csv")}
-    ingest = _dag_test(env, "ingest-optouts", dag_id="ingest-optouts")
+    # One process for the three runs (decision 0771): each result holds its own log.
+    ingest, rebuilt, retry = _dag_tests(
+        env,
+        [
+            ("ingest-optouts", None, "ingest-optouts"),
+            ("rebuild-projections", None, "rebuild-projections"),
+            ("retry-unreceipted", None, "retry-unreceipted"),
+        ],
+    )
     assert ingest["tasks"] == {"ingest_optouts": "success"}, ingest["log"][-3000:]
     assert "opt-out(s) read" in ingest["log"]
+    assert "opt-out(s) read" not in rebuilt["log"] + retry["log"]
 
-    rebuilt = _dag_test(env, "rebuild-projections", dag_id="rebuild-projections")
     assert rebuilt["tasks"] == {"rebuild_projections": "success", "purge_staging": "success"}
+    # Only rebuild-projections writes projections.json (projections.write_projections).
     projections = json.loads((world.settings.home / "projections.json").read_text("utf-8"))
     assert "demo-hospital.dica-dsaa.2026-Q1.v1" in json.dumps(projections)
 
-    retry = _dag_test(env, "retry-unreceipted", dag_id="retry-unreceipted")
     assert retry["tasks"] == {"retry_unreceipted": "success"}, retry["log"][-3000:]
     _no_identifiers(world, json.dumps(ingest["xcoms"]) + ingest["log"] + rebuilt["log"])
