@@ -14,7 +14,7 @@ Three deliberate differences from ``docker build``: pip's cache is kept
 (the Dockerfile's ``PIP_NO_CACHE_DIR`` only keeps the image small; the cache
 saves CI downloading the lock a second time); the interpreter is this
 machine's Python 3.11 instead of the python:3.11-slim image's; and pip does not
-byte-compile the ~11,000 modules of the dependencies (``PIP_NO_COMPILE``,
+byte-compile the ~11,000 modules of the dependencies (``PIP_COMPILE=false``,
 decision 0770): that step only warns on a module it cannot compile, so it
 cannot fail the install and proves nothing here, yet it was a minute of CPU.
 The checks after the install may write bytecode for what they import (the
@@ -42,7 +42,7 @@ DOCKERFILE = REPO / "Dockerfile"
 pytestmark = pytest.mark.slow
 IMAGE_ONLY_ENV = {"PIP_NO_CACHE_DIR", "AIRFLOW_HOME"}
 #: Test-only: skip pip's byte-compilation of the dependencies (module docstring, 0770).
-TEST_ONLY_ENV = {"PIP_NO_COMPILE": "1"}
+TEST_ONLY_ENV = {"PIP_COMPILE": "false"}
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
