@@ -149,7 +149,8 @@ def _cli(world: World, *args: str) -> subprocess.CompletedProcess[str]:
         [sys.executable, "-m", "aanlevering.cli.main", *args],
         capture_output=True,
         text=True,
-        env={**world.env, "PATH": "/usr/bin:/bin"},
+        # PYTHONPATH: this checkout's code, not whatever the venv's editable install names.
+        env={**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
         check=False,
         timeout=300,
     )
@@ -209,6 +210,7 @@ def test_cli_exit_codes(world: World, tmp_path: Path) -> None:
         str(tmp_path),
     )
     assert outbox.returncode == 0, outbox.stderr[-2000:]
+    _says_handed_over_never_delivered(outbox.stdout, "handed-over")
     landed = tmp_path / world.settings.provider_id / "dica-dsaa" / "2026-Q3" / "v1"
     assert {"manifest.json", "operatie.csv", "complicatie.csv", "receipt.json"} <= {
         p.name for p in landed.iterdir()
@@ -220,6 +222,23 @@ def test_cli_exit_codes(world: World, tmp_path: Path) -> None:
         "validation-report.html",
         "validation-report.json",
     ]
+    # The same content again: nothing placed again, and still not called delivered (0820).
+    again = _cli(world, *outbox.args[3:])
+    assert again.returncode == 0, again.stderr[-2000:]
+    _says_handed_over_never_delivered(again.stdout, "already-handed-over")
+    assert "was placed in" in again.stderr and "not delivered" in again.stderr, again.stderr
+
+
+def _says_handed_over_never_delivered(stdout: str, status: str) -> None:
+    """An outbox run's output names the hand-over and the upload to confirm, never "delivered".
+
+    Why: the outbox's own receipt says the files lie in a folder of the hospital;
+    the run printed "delivered: ..." and "delivered N" of them (decisions 0794, 0820).
+    """
+    assert stdout.startswith(f"{status}: dica-dsaa 2026-Q3 v1 "), stdout
+    assert "confirm-upload --registration dica-dsaa --period 2026-Q3 --version 1" in stdout
+    assert re.search(r"\bdelivered[: ]+\d", stdout) is None, stdout
+    assert not re.search(r"^delivered", stdout, re.M), stdout
 
 
 def _with_free_text(catalogue: Path) -> None:

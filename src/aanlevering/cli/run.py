@@ -1,6 +1,6 @@
 """``aanlevering run``: one delivery on embedded defaults, without Airflow.
 
-Exit codes: 0 delivered (or already delivered), 1 blocked by validation
+Exit codes: 0 delivered (or already delivered, or handed over to an outbox), 1 blocked by validation
 (also: too many patients without a pseudonym type, or nothing left to
 deliver from a non-empty extract), 2 unusable input or config (also: not
 delivered, e.g. the receiver down, or holding a version the event log does
@@ -77,6 +77,12 @@ def _run(args: argparse.Namespace) -> int:
         print(f"accounting: {Accounting.from_summary(result.accounting).describe()}")
     if result.receipt is not None:
         print(f"receipt {result.receipt.receipt_id} from {result.receipt.receiver}")
+    if result.status in ("handed-over", "already-handed-over"):
+        print(
+            "not delivered yet: the files lie in the outbox until the registry holder has "
+            f"them; upload them, then `aanlevering confirm-upload --registration "
+            f"{result.registration} --period {result.period} --version {result.version}`"
+        )
     if result.validation_reports:
         print(f"validation report: {result.validation_reports.get('html', '-')}")
     return 0

@@ -55,7 +55,8 @@ class RunRequest:
 class RunResult:
     """How a run ended; never holds patient data."""
 
-    status: str  # delivered | already-delivered
+    #: delivered | already-delivered | handed-over, already-handed-over (an outbox's, 0820)
+    status: str
     registration: str
     period: str
     version: int
@@ -138,7 +139,7 @@ def run_delivery(
         log.info("%s", done)
         summary = done.summary
         return RunResult(
-            "already-delivered",
+            str(summary.get("status") or "already-delivered"),  # or already-handed-over (0820)
             config.id,
             request.period.label,
             int(summary["version"]),
@@ -159,7 +160,7 @@ def run_delivery(
         raise
     final: dict[str, Any] = state.values()
     return RunResult(
-        "delivered",
+        str(final.get("status") or "delivered"),  # delivered, or handed-over (0794, 0820)
         config.id,
         request.period.label,
         int(final["version"]),

@@ -304,11 +304,21 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
         record_delivery_contents(
             store, ctx.config.id, ctx.period.label, plan.version, delivered_patient_refs(refs)
         )
-        _release(ctx, "already-delivered")
+        # An outbox's unconfirmed hand-over is not delivered: the rerun says so (0820).
+        unconfirmed = plan.same.handed_over and not plan.same.confirmed_on
+        _release(ctx, "already-handed-over" if unconfirmed else "already-delivered")
         state.remove()
         raise AlreadyDelivered(
-            f"{plan.idempotency_key} was delivered and receipted before "
-            f"(receipt {plan.same.receipt_id}); nothing to do"
+            (
+                f"{plan.idempotency_key} was placed in {plan.same.receiver} before "
+                f"(receipt {plan.same.receipt_id}) and is not delivered until the registry "
+                "holder has it: nothing placed again; upload it, then `aanlevering "
+                f"confirm-upload --registration {ctx.config.id} --period {ctx.period.label} "
+                f"--version {plan.version}` (decision 0794)"
+                if unconfirmed
+                else f"{plan.idempotency_key} was delivered and receipted before "
+                f"(receipt {plan.same.receipt_id}); nothing to do"
+            )
             + (
                 ""
                 if holdings is not None
@@ -325,11 +335,18 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
             # patients without any pseudonym were dropped after these (decision 0592).
             ctx.summary(
                 receipt_id=plan.same.receipt_id,
+                status="already-handed-over" if unconfirmed else "already-delivered",
                 **{
                     **common,
                     "records": dict(plan.same.record_counts),
                     "excluded_optouts": plan.same.excluded_optouts,
-                    "accounting": dict(plan.same.accounting),
+                    "accounting": (
+                        Accounting.from_summary(plan.same.accounting)
+                        .as_version_status("staged")
+                        .as_summary()
+                        if unconfirmed  # in an outbox, nothing delivered yet (0820)
+                        else dict(plan.same.accounting)
+                    ),
                 },
             ),
         )
@@ -933,13 +950,19 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
         record_delivery_contents(
             store, ctx.config.id, ctx.period.label, version, delivered_patient_refs(refs)
         )
-    state.update(status="delivered")
+    # The outbox's own receipt: the files lie in a folder of the hospital, delivered only
+    # once their upload is confirmed (0794); the run never says "delivered" of them (0820).
+    handed_over = entry.handed_over and not entry.confirmed_on
+    outcome = "handed-over" if handed_over else "delivered"
+    state.update(status=outcome)
     # Only now, the receipt being of exactly what was sent, are the records delivered (0751).
     final = Accounting.from_summary(values.get("accounting") or {})
-    if entry.handed_over:  # the outbox's own receipt: delivered once its upload is confirmed
+    if handed_over:
+        final = final.as_version_status("staged")
+        state.update(accounting=final.as_summary())
         _report_delivery(
             values,
-            final.as_version_status("staged"),
+            final,
             "handed-over",
             key,
             receipt_id=entry.receipt_id,
@@ -952,12 +975,14 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     else:
         _report_delivery(values, final, "delivered", key, receipt_id=entry.receipt_id)
     log.info("run %s: %s", ctx.run_id, final.describe())
-    _release(ctx, "delivered")
+    _release(ctx, outcome)
     summary = ctx.summary(
+        status=outcome,
         idempotency_key=key,
         receipt_id=entry.receipt_id,
         records=values.get("delivered_records", {}),
-        accounting=values.get("accounting", {}),  # the run's last word says where all went
+        # The run's last word says where all went; of a hand-over, nothing delivered yet.
+        accounting=final.as_summary() if handed_over else values.get("accounting", {}),
     )
     state.remove()
     return summary

@@ -269,20 +269,21 @@ def confirmed_before(
         ]
         # The run's last lock fact: a DAG run cleared after it delivered takes the lock again.
         last = own[-1][1] if own else None
-        if not (isinstance(last, RunLockReleased) and last.outcome == "delivered"):
+        if not (isinstance(last, RunLockReleased) and last.outcome in ("delivered", "handed-over")):
             return None
         delivered = _delivered_while_held(store, registration, period, own)
     log.info(
-        "run %s: %s %s was delivered and confirmed before this attempt (its folder is removed)",
+        "run %s: %s %s was %s and confirmed before this attempt (its folder is removed)",
         run,
         registration,
         period,
+        last.outcome,
     )
     return {
         "run_dir": str(folder.path),
         "registration": registration,
         "period": period,
-        "status": "delivered",
+        "status": last.outcome,  # an outbox's hand-over is not "delivered" (0820)
         "confirmed_before": True,
         **delivered,
     }
@@ -321,11 +322,16 @@ def _delivered_while_held(
     )
     if entry is None or entry.status != "receipted":
         return {}
+    accounting = dict(entry.accounting)
+    if entry.handed_over and not entry.confirmed_on:  # in an outbox: nothing delivered (0820)
+        from aanlevering.deliver.accounting import Accounting
+
+        accounting = Accounting.from_summary(accounting).as_version_status("staged").as_summary()
     return {
         "idempotency_key": entry.idempotency_key,
         "receipt_id": entry.receipt_id,
         "records": dict(entry.record_counts),
-        "accounting": dict(entry.accounting),
+        "accounting": accounting,
     }
 
 
