@@ -102,7 +102,7 @@ def _dag_test(env: dict[str, str]) -> dict:  # type: ignore[type-arg]
     done = subprocess.run(
         [
             *(sys.executable, "-c", RUNNER, str(REPO / "dags" / "registrations.py")),
-            *("deliver-dica-dsaa", LOGICAL_DATE, "{}"),
+            json.dumps([["deliver-dica-dsaa", LOGICAL_DATE, {}]]),  # the runs (decision 0771)
         ],
         env=env,
         capture_output=True,
