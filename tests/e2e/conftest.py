@@ -208,6 +208,9 @@ def world(
         "AANLEVERING_REGISTRY_HOLDER_API_KEY_FILE": str(
             home / "registry-holder" / f"{HOSPITAL}.api-key"
         ),
+        # A CLI or Airflow subprocess runs this checkout's code: in a git worktree the
+        # venv's editable install names another checkout (unset in a clean clone's CI).
+        **({"PYTHONPATH": os.environ["PYTHONPATH"]} if os.environ.get("PYTHONPATH") else {}),
     }
     settings = load_settings(env)
     ensure_demo_keys(settings, registrations)
