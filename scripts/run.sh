@@ -113,7 +113,8 @@ The DAGs keep delivering the remaining periods in the background (LDTR has ten m
 Everything lives in $AANLEVERING_HOME:
   airflow/     AIRFLOW_HOME (SQLite database, logs, passwords.json with the login)
   reports/     validation reports (validation-report.html for the registry holder, data-docs/ for you)
-  outbox/      deliveries made to the outbox channel (ldtr here; manual upload)
+  outbox/      deliveries made to the outbox channel (ldtr here; manual upload): not delivered
+               until you confirm the upload ('aanlevering confirm-upload', decision 0794)
   registry-holder/storage/  what the reference registry holder received and receipted
   events.sqlite3            the append-only event log ('aanlevering events tail')
 'make stop' ends Airflow, the TTP and the registry holder.
