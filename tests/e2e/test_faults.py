@@ -257,7 +257,8 @@ def test_killed_after_any_stage_a_rerun_ends_with_one_delivery_and_its_contents(
         versions = load_ledger(store).versions("ldtr", period)
         contents = [r.to_event() for r in store.read_stream(contents_stream("ldtr", period, 1))]
     # The rerun finishes the same version: resent, or (killed after the receipt) repaired.
-    expected = "already-delivered" if last == "deliver" else "delivered"
+    # Into an outbox: handed over, not delivered (0820).
+    expected = "already-handed-over" if last == "deliver" else "handed-over"
     assert (result.status, result.version) == (expected, 1)
     assert [(e.version, e.status) for e in versions] == [(1, "receipted")]
     placed = outbox / world.settings.provider_id / "ldtr" / period  # decision 0400
@@ -318,7 +319,8 @@ def test_a_retried_confirmation_after_its_run_folder_is_gone_says_what_happened(
     answer = json.loads(done.stdout.splitlines()[-1])
     if last == "confirm_receipt":
         assert answer["registration"] == "ldtr" and answer["period"] == period
-        assert answer["status"] == "delivered" and answer["confirmed_before"] is True
+        # Into an outbox: the run released the period as handed over (0820).
+        assert answer["status"] == "handed-over" and answer["confirmed_before"] is True
     else:
         assert "error" in answer and "run.json" in answer["error"]
     with world.store() as store:

@@ -84,7 +84,7 @@ def delivered(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
             ),
             Ports(store=store, ttp=client, channel_for=channel_for),
         )
-    assert result.status == "delivered"
+    assert result.status == "handed-over"  # an outbox's: handed over, not delivered (0820)
     (manifest_path,) = outbox.rglob(MANIFEST_NAME)
     manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
     assert manifest.provider_id == HOSPITAL

@@ -345,7 +345,7 @@ def test_outbox_shared_by_three_hospitals_three_receipts_in_three_folders(
         result = network.deliver(
             hospital, "dica-dsaa", "2026-Q3", h.demo / "csv-utf8", outbox=shared
         )
-        assert result.status == "delivered" and result.receipt is not None
+        assert result.status == "handed-over" and result.receipt is not None  # 0820
         assert result.receipt.channel == "outbox" and not result.receipt.duplicate
         assert result.receipt.provider == hospital
         receipts[hospital] = result.receipt
@@ -360,7 +360,7 @@ def test_outbox_shared_by_three_hospitals_three_receipts_in_three_folders(
     again = network.deliver(
         B, "dica-dsaa", "2026-Q3", network.hospitals[B].demo / "csv-utf8", outbox=shared
     )
-    assert again.status == "already-delivered"
+    assert again.status == "already-handed-over"  # still in the outbox (0820)
 
 
 def test_hospital_with_another_source_key_is_refused_naming_the_key(network: Network) -> None:

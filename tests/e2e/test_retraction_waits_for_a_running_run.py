@@ -27,7 +27,8 @@ def test_a_retraction_stops_while_a_run_holds_the_period_and_releases_its_own_lo
     monkeypatch.setenv("AANLEVERING_RUN_LOCK_WAIT", "0")
     period = "2026-Q3"
     receiver = outbox_receiver(world, tmp_path / "outbox")
-    assert run(world, receiver, world.demo / "csv-utf8", period).status == "delivered"
+    # Into an outbox: handed over, not delivered (0820).
+    assert run(world, receiver, world.demo / "csv-utf8", period).status == "handed-over"
     scope = LockScope(world.settings.provider_id, REGISTRATION, period)
 
     def retract() -> str:

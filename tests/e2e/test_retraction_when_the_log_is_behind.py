@@ -48,7 +48,8 @@ def test_a_retraction_stops_when_the_receiver_holds_a_version_the_log_does_not_k
                 today=TODAY,
             ).idempotency_key
 
-    assert run(world, receiver, world.demo / "csv-utf8", period).status == "delivered"
+    # Into an outbox: handed over, not delivered (0820).
+    assert run(world, receiver, world.demo / "csv-utf8", period).status == "handed-over"
     back_up(world, tmp_path / "before-v2.sqlite3")
     changed = changed_export(world, tmp_path / "x", period, "55")
     assert run(world, receiver, changed, period).version == 2
