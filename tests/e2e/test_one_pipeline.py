@@ -98,7 +98,7 @@ def test_cli_and_task_steps_deliver_byte_identical_files(
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.startswith("delivered: ")
+    assert done.stdout.startswith("handed-over: ")  # into an outbox (0820)
 
     steps_env = {**_home(world, tmp_path / "steps"), **PARALLEL}
     steps_outbox = tmp_path / "steps-outbox"

@@ -189,3 +189,8 @@ def v2_held_but_pending_in_the_log(
         store.append(stream, [*staged, failed], None)
         entries = load_ledger(store).versions(REGISTRATION, period)
     assert [(e.version, e.status) for e in entries] == [(1, "receipted"), (2, "failed")]
+
+
+def finished(receiver: Receiver) -> str:
+    """The status a run through ``receiver`` ends with: an outbox's is a hand-over (0820)."""
+    return "handed-over" if receiver.name == "outbox" else "delivered"
