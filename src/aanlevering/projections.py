@@ -161,7 +161,7 @@ def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, An
             f"sent {entry.attempts} time(s) without a receipt, then stopped by the register "
             f"({refused}): it may have arrived at the registry holder"
         )
-    if entry.status == "receipted" and entry.handed_over and not entry.confirmed_on:
+    if entry.status == "receipted" and entry.awaiting_upload:
         # The outbox's own receipt: the files wait in a folder for a manual upload (0794).
         row["not_confirmed"] = (
             f"placed in {entry.receiver or 'the outbox'} on {(entry.received_at or '')[:10]}; "

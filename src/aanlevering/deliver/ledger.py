@@ -68,7 +68,12 @@ class LedgerEntry:
         Why: an outbox's receipt says the files lie in a folder of the hospital;
         counting it as delivered told the calendar the registry holder had them (0794).
         """
-        return self.status == "receipted" and (not self.handed_over or bool(self.confirmed_on))
+        return self.status == "receipted" and not self.awaiting_upload
+
+    @property
+    def awaiting_upload(self) -> bool:
+        """Placed in an outbox, its upload not confirmed: nothing at the holder yet (0794, 0820)."""
+        return self.handed_over and not self.confirmed_on
 
     @property
     def received_on(self) -> str:

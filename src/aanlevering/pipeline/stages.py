@@ -305,7 +305,7 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
             store, ctx.config.id, ctx.period.label, plan.version, delivered_patient_refs(refs)
         )
         # An outbox's unconfirmed hand-over is not delivered: the rerun says so (0820).
-        unconfirmed = plan.same.handed_over and not plan.same.confirmed_on
+        unconfirmed = plan.same.awaiting_upload
         _release(ctx, "already-handed-over" if unconfirmed else "already-delivered")
         state.remove()
         raise AlreadyDelivered(
@@ -952,7 +952,7 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
         )
     # The outbox's own receipt: the files lie in a folder of the hospital, delivered only
     # once their upload is confirmed (0794); the run never says "delivered" of them (0820).
-    handed_over = entry.handed_over and not entry.confirmed_on
+    handed_over = entry.awaiting_upload
     outcome = "handed-over" if handed_over else "delivered"
     state.update(status=outcome)
     # Only now, the receipt being of exactly what was sent, are the records delivered (0751).

@@ -323,7 +323,7 @@ def _delivered_while_held(
     if entry is None or entry.status != "receipted":
         return {}
     accounting = dict(entry.accounting)
-    if entry.handed_over and not entry.confirmed_on:  # in an outbox: nothing delivered (0820)
+    if entry.awaiting_upload:  # in an outbox: nothing delivered (0820)
         from aanlevering.deliver.accounting import Accounting
 
         accounting = Accounting.from_summary(accounting).as_version_status("staged").as_summary()
