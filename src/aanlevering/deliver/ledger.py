@@ -76,6 +76,18 @@ class LedgerEntry:
         return self.handed_over and not self.confirmed_on
 
     @property
+    def may_reach_holder(self) -> bool:
+        """Not receipted, yet sent or still to be sent: the holder may hold it (0752, 0840).
+
+        Staged or failed (the retry sends it), or aborted after an attempt (the
+        attempt may have been stored, only its answer lost). Not: aborted before
+        any attempt (nothing left the hospital), or refused by the holder.
+        """
+        return self.status in {"staged", "failed"} or (
+            self.status == "aborted" and self.attempts > 0
+        )
+
+    @property
     def received_on(self) -> str:
         """The day the registry holder received it (ISO; "" when unknown)."""
         if self.handed_over:

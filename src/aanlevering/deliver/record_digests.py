@@ -45,8 +45,6 @@ PART_SIZE = 50_000
 #: A delivered key's length in hex digits.
 KEY_DIGITS = 32
 _ID_NAMESPACE = uuid.UUID("6b1d8f0e-4c57-4e0b-9a51-2f4c8e7d3a90")
-#: Statuses of a version not receipted that the retry still sends.
-_PENDING = frozenset({"staged", "failed"})
 
 Digests = Mapping[str, np.ndarray]
 
@@ -218,16 +216,19 @@ def _overlap(ours: Digests, theirs: Mapping[str, np.ndarray]) -> dict[str, int]:
 
 
 def _held_versions(entries: list[LedgerEntry]) -> list[LedgerEntry]:
-    """The versions that are, or may yet be, at the registry holder, oldest first.
+    """The versions that are, or may be, at the registry holder, oldest first.
 
-    The latest receipted one (unless a retraction), and every later one staged
-    but not yet receipted (the retry still sends it): until that one is
-    receipted, the registry holder holds the receipted one.
+    The latest receipted one (unless a retraction), and every later one that
+    was or will be sent (:meth:`LedgerEntry.may_reach_holder`): staged or
+    failed (the retry still sends it), or sent and then stopped (0752, 0791),
+    whose attempt may have been stored with only its answer lost (decision
+    0840). Until a later version is receipted, the holder holds the receipted
+    one or any of these; a receipted later version (or retraction) replaces them.
     """
     receipted = [e for e in entries if e.status == "receipted"]
     latest = receipted[-1].version if receipted else 0
-    held = [e for e in receipted[-1:] if e.kind == "delivery"]
-    held += [e for e in entries if e.status in _PENDING and e.version > latest]
+    held = receipted[-1:]
+    held += [e for e in entries if e.version > latest and e.may_reach_holder]
     return [e for e in held if e.kind == "delivery"]
 
 
@@ -303,10 +304,10 @@ def held_elsewhere_message(registration: str, period: str, placement: Placement)
     first = placement.held_elsewhere[0].period
     return (
         f"{registration} {period}: records of this run were delivered in another period "
-        f"already: {'; '.join(parts)}, the version the registry holder holds (or is sent) of "
-        f"that period; their date moved into {period} after it was delivered. Nothing is sent, "
-        "so no record is held in two periods: deliver the other period again from the "
-        f"corrected source first (`aanlevering run --registration {registration} --period "
-        f"{first} --input ...`; its new version leaves them out), then run {period} again "
-        "(decision 0465)"
+        f"already: {'; '.join(parts)}, the version the registry holder holds (may hold, or "
+        f"is sent) of that period; their date moved into {period} after it was delivered. "
+        "Nothing is sent, so no record is held in two periods: deliver the other period "
+        "again from the corrected source first (`aanlevering run --registration "
+        f"{registration} --period {first} --input ...`; its new version leaves them out), "
+        f"then run {period} again (decision 0465)"
     )
