@@ -98,6 +98,11 @@ def _status(args: argparse.Namespace) -> int:
                 f"withdraw it with `aanlevering retract --registration {entry['registration']} "
                 f"--period {entry['period']} --reason ...`"
             )
+        if entry.get("taken"):  # held by the receiver with other content (0380, 0841)
+            print(
+                "      the registry holder holds this version with content this log does not "
+                "know (an earlier run): not counted as delivered; the next version replaces it"
+            )
         if entry.get("not_confirmed"):  # an outbox hand-off, decision 0794
             print(f"      !! {entry['not_confirmed']}")
         if entry.get("sent_without_receipt"):  # decision 0752

@@ -71,6 +71,16 @@ class LedgerEntry:
         return self.status == "receipted" and not self.awaiting_upload
 
     @property
+    def delivered(self) -> bool:
+        """A delivery of this log's own content that the registry holder has (0794, 0841).
+
+        Why not every version at the holder: one taken by other content (0380)
+        holds what an earlier run this log does not know sent, so it proves no
+        delivery of the period; it still replaces the versions before it.
+        """
+        return self.at_holder and self.kind == "delivery" and not self.taken
+
+    @property
     def awaiting_upload(self) -> bool:
         """Placed in an outbox, its upload not confirmed: nothing at the holder yet (0794, 0820)."""
         return self.handed_over and not self.confirmed_on
@@ -234,10 +244,11 @@ class DeliveryLedgerView:
         Why the latest: after a receipted retraction the registry holder holds
         nothing of the period, so it is owed again (not delivered) until a
         later delivery is receipted, whatever receipts older versions have.
-        A version an outbox receipted counts once its upload is confirmed (0794).
+        A version an outbox receipted counts once its upload is confirmed (0794);
+        one taken by other content never does (decision 0841).
         """
         latest = self._latest_receipted(registration)
-        return frozenset(period for period, e in latest.items() if e.kind == "delivery")
+        return frozenset(period for period, e in latest.items() if e.delivered)
 
     def last_receipted_on(self, registration: str) -> date | None:
         """Day of the latest receipted delivery the registry holder still holds (decision 0790).
@@ -271,7 +282,8 @@ class DeliveryLedgerView:
     def _latest_receipted(self, registration: str) -> dict[str, LedgerEntry]:
         """Per period of ``registration``, its version of the highest number the holder has.
 
-        Receipted by the registry holder, or handed over by an outbox and confirmed (0794).
+        Receipted by the registry holder, or handed over by an outbox and confirmed (0794);
+        also one taken by other content, which replaced the ones before it (0841).
         """
         latest: dict[str, LedgerEntry] = {}
         for e in sorted(self.entries.values(), key=lambda e: e.version):
@@ -280,7 +292,10 @@ class DeliveryLedgerView:
         return latest
 
     def _standing_deliveries(self, registration: str) -> list[LedgerEntry]:
-        """Receipted deliveries of ``registration`` no receipted retraction withdrew since."""
+        """Receipted deliveries of ``registration`` no receipted retraction withdrew since.
+
+        A version taken by other content is none (0841); a taken retraction withdraws.
+        """
         withdrawn_up_to: dict[str, int] = {}
         for e in self.entries.values():
             if (e.registration, e.at_holder, e.kind) == (registration, True, "retraction"):
@@ -289,8 +304,7 @@ class DeliveryLedgerView:
             e
             for e in self.entries.values()
             if e.registration == registration
-            and e.at_holder
-            and e.kind == "delivery"
+            and e.delivered
             and e.version > withdrawn_up_to.get(e.period, 0)
         ]
 

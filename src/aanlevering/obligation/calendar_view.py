@@ -238,7 +238,13 @@ def withdrawn_by(
 
 
 def _rank(entry: Mapping[str, Any]) -> tuple[int, int]:
-    held = entry.get("status") == "receipted" and not entry.get("not_confirmed")  # 0794
+    # An unconfirmed hand-over (0794) or a version taken by other content (0841) is not
+    # the period's delivery: its receipt is not shown as the period's.
+    held = (
+        entry.get("status") == "receipted"
+        and not entry.get("not_confirmed")
+        and not entry.get("taken")
+    )
     return (1 if held else 0, _int(entry.get("version")) or 0)
 
 
