@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue.model import Catalogue
-from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.ledger import LEDGER_EVENT_TYPES, LedgerEntry, project_ledger
 from aanlevering.events.model import RecordedEvent
 from aanlevering.events.store import EventStore
@@ -169,12 +168,17 @@ def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, An
             f"`aanlevering confirm-upload --registration {entry.registration} "
             f"--period {entry.period} --version {entry.version}`"
         )
+    if entry.status == "abandoned":
+        # Given up unconfirmed (0843): never delivered; an upload nobody recorded may be there.
+        row["abandoned"] = (
+            f"placed in {entry.receiver or 'the outbox'} on {(entry.received_at or '')[:10]}, "
+            f"never confirmed; abandoned on {entry.abandoned_on} ({entry.last_error}): not "
+            "delivered. If its files were uploaded after all, the registry holder may hold "
+            "them until the period's next version replaces them"
+        )
     if entry.accounting:
         # An unconfirmed outbox hand-off awaits the holder's receipt as a staged version does.
-        status = "staged" if row.get("not_confirmed") else entry.status
-        row["accounting"] = (
-            Accounting.from_summary(entry.accounting).as_version_status(status).as_summary()
-        )
+        row["accounting"] = entry.shown_accounting().as_summary()
     return row
 
 

@@ -252,6 +252,14 @@ def _without_legal_basis(deliveries: list[dict[str, Any]], registration_id: str)
             for entry in deliveries
             if entry.get("registration") == registration_id and entry.get("not_confirmed")
         ]
+        + [
+            # Placed in an outbox, never confirmed, given up (decision 0843).
+            "<p class='abandoned' style='background:#fff3b0;padding:4px 8px'><b>! "
+            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
+            f"{html.escape(str(entry['abandoned']))}</p>"
+            for entry in deliveries
+            if entry.get("registration") == registration_id and entry.get("abandoned")
+        ]
     )
 
 

@@ -48,6 +48,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "aanlevering.cli.keys",
     "aanlevering.cli.retract",
     "aanlevering.cli.confirm_upload",
+    "aanlevering.cli.abandon_handover",
     "aanlevering.cli.staging",
     "aanlevering.cli.demo_ca",
     "aanlevering.cli.failures",

@@ -78,10 +78,13 @@ def _run(args: argparse.Namespace) -> int:
     if result.receipt is not None:
         print(f"receipt {result.receipt.receipt_id} from {result.receipt.receiver}")
     if result.status in ("handed-over", "already-handed-over"):
+        from aanlevering.deliver.ledger import abandon_hint
+
         print(
             "not delivered yet: the files lie in the outbox until the registry holder has "
             f"them; upload them, then `aanlevering confirm-upload --registration "
-            f"{result.registration} --period {result.period} --version {result.version}`"
+            f"{result.registration} --period {result.period} --version {result.version}`. "
+            + abandon_hint(result.registration, result.period, result.version)
         )
     if result.validation_reports:
         print(f"validation report: {result.validation_reports.get('html', '-')}")

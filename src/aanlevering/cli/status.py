@@ -92,26 +92,38 @@ def _status(args: argparse.Namespace) -> int:
             from aanlevering.deliver.accounting import Accounting
 
             print(f"      {Accounting.from_summary(entry['accounting']).describe()}")
-        if entry.get("without_legal_basis"):  # decision 0644
-            print(
-                f"      !! {entry['without_legal_basis']}; the registry holder holds it: "
-                f"withdraw it with `aanlevering retract --registration {entry['registration']} "
-                f"--period {entry['period']} --reason ...`"
-            )
-        if entry.get("taken"):  # held by the receiver with other content (0380, 0841)
-            print(
-                "      the registry holder holds this version with content this log does not "
-                "know (an earlier run): not counted as delivered; the next version replaces it"
-            )
-        if entry.get("not_confirmed"):  # an outbox hand-off, decision 0794
-            print(f"      !! {entry['not_confirmed']}")
-        if entry.get("sent_without_receipt"):  # decision 0752
-            from aanlevering.projections import may_have_arrived
-
-            print(f"      !! {may_have_arrived(entry)}")
+        for note in _notes(entry):
+            print(f"      {note}")
     if not deliveries:
         print("  none yet")
     return report_broken(broken)
+
+
+def _notes(entry: dict[str, Any]) -> list[str]:
+    """What the engineer must know or do about one version, beyond its status line.
+
+    Received without a legal basis (0644), held with other content (0841), an
+    outbox hand-over not confirmed (0794) or abandoned (0843), sent without a
+    receipt and stopped (0752).
+    """
+    from aanlevering.projections import may_have_arrived
+
+    notes = []
+    if entry.get("without_legal_basis"):
+        notes.append(
+            f"!! {entry['without_legal_basis']}; the registry holder holds it: withdraw it "
+            f"with `aanlevering retract --registration {entry['registration']} --period "
+            f"{entry['period']} --reason ...`"
+        )
+    if entry.get("taken"):
+        notes.append(
+            "the registry holder holds this version with content this log does not know "
+            "(an earlier run): not counted as delivered; the next version replaces it"
+        )
+    notes += [f"!! {entry[key]}" for key in ("not_confirmed", "abandoned") if entry.get(key)]
+    if entry.get("sent_without_receipt"):
+        notes.append(f"!! {may_have_arrived(entry)}")
+    return notes
 
 
 def _fates(deliveries: list[dict[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:

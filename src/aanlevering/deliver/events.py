@@ -183,6 +183,30 @@ class HandOffConfirmed(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HandOffAbandoned(DomainEvent):
+    """The hospital gave up a version placed in an outbox whose upload it never confirmed.
+
+    Why: a registration switched from the outbox to HTTPS (or the outbox
+    removed) found the unconfirmed hand-over taking the content's version, and
+    every rerun stopped at ``already-handed-over``. From this fact on the
+    version is ``abandoned``: never delivered, never confirmed, and the same
+    content goes out as the next version; if it was uploaded after all, the
+    registry holder may hold it until that next version replaces it (0843).
+    """
+
+    event_type: ClassVar[str] = "deliver.HandOffAbandoned"
+
+    registration: str
+    period: str
+    version: int
+    idempotency_key: str
+    #: Why, in the engineer's words (fixed text, no patient data).
+    reason: str
+    provider: str = ""
+    actor: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class StagingPurged(DomainEvent):
     """Staged files (which may hold identifiers) were removed after the receipt."""
 

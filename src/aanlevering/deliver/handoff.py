@@ -1,10 +1,12 @@
-"""Confirm that the registry holder received a version an outbox receipted (decision 0794).
+"""Confirm that the registry holder received a version an outbox receipted (0794), or give it up.
 
 Why a fact of its own: the outbox's receipt proves only that the files were
 placed whole for a manual upload. The calendar counts the version as
 delivered from the day the hospital records here that the registry holder
 has it; nothing else in the ledger changes (retries, retractions and later
-versions treat it as before).
+versions treat it as before). A hand-over that will not be uploaded (the
+registration now delivers over HTTPS) is abandoned instead: its content goes
+out as the next version (decision 0843).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import replace
 from datetime import date
 
 from aanlevering.actor import current_actor
-from aanlevering.deliver.events import HandOffConfirmed, delivery_stream
+from aanlevering.deliver.events import HandOffAbandoned, HandOffConfirmed, delivery_stream
 from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
 from aanlevering.errors import ConfigError
 from aanlevering.events.store import EventStore
@@ -35,11 +37,13 @@ def confirm_upload(
     receipted by an outbox, is confirmed already, or ``received_on`` lies
     after today or before it was placed.
     """
-    entries = load_period_ledger(store, registration, period).versions(registration, period)
-    entry = next((e for e in entries if e.version == version), None)
+    entry = _version(store, registration, period, version)
     where = f"registration {registration}, period {period}, v{version}"
-    if entry is None:
-        raise ConfigError(f"{where}: no such version in the event log; nothing recorded")
+    if entry.status == "abandoned":
+        raise ConfigError(
+            f"{where}: the hand-over was abandoned on {entry.abandoned_on}; it is never "
+            "confirmed: the period goes out as its next version; nothing recorded"
+        )
     if entry.status != "receipted" or not entry.handed_over:
         raise ConfigError(
             f"{where}: not a version placed in an outbox (status {entry.status}, "
@@ -70,3 +74,57 @@ def confirm_upload(
         None,
     )
     return replace(entry, confirmed_on=received_on.isoformat())
+
+
+def abandon_handover(
+    store: EventStore, provider: str, registration: str, period: str, version: int, *, reason: str
+) -> LedgerEntry:
+    """Record ``HandOffAbandoned`` for an outbox version never confirmed; the entry after it.
+
+    Why: a registration switched to HTTPS (or whose outbox was removed) kept
+    stopping at ``already-handed-over``; once abandoned, a run delivers the
+    same content as the next version over the registration's channel (0843).
+    ConfigError (nothing recorded) unless the version is an outbox's,
+    unconfirmed and not abandoned already, and ``reason`` says why.
+    """
+    entry = _version(store, registration, period, version)
+    where = f"registration {registration}, period {period}, v{version}"
+    if not reason.strip():
+        raise ConfigError(f"{where}: --reason must say why the hand-over is abandoned")
+    if entry.status == "abandoned":
+        raise ConfigError(f"{where}: abandoned already (on {entry.abandoned_on})")
+    if not entry.awaiting_upload:
+        raise ConfigError(
+            f"{where}: not an unconfirmed outbox hand-over (status {entry.status}, receipt "
+            f"from {entry.receiver or 'none'}"
+            + (f", upload confirmed on {entry.confirmed_on}" if entry.confirmed_on else "")
+            + "); only such a version is abandoned; nothing recorded"
+        )
+    store.append(
+        delivery_stream(registration, period),
+        [
+            HandOffAbandoned(
+                registration=registration,
+                period=period,
+                version=version,
+                idempotency_key=entry.idempotency_key,
+                reason=reason.strip()[:500],
+                provider=provider,
+                actor=current_actor(),
+            )
+        ],
+        None,
+    )
+    return replace(entry, status="abandoned", abandoned_on=run_day().isoformat())
+
+
+def _version(store: EventStore, registration: str, period: str, version: int) -> LedgerEntry:
+    """The ledger entry of one version; ConfigError when the log has no such version."""
+    entries = load_period_ledger(store, registration, period).versions(registration, period)
+    entry = next((e for e in entries if e.version == version), None)
+    if entry is None:
+        raise ConfigError(
+            f"registration {registration}, period {period}, v{version}: no such version in "
+            "the event log; nothing recorded"
+        )
+    return entry

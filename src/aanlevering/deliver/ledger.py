@@ -13,13 +13,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.events import delivery_stream
 from aanlevering.errors import EventStoreError
 from aanlevering.events.model import RecordedEvent
 from aanlevering.events.registry import resolve
 from aanlevering.events.store import EventStore
+from aanlevering.periods import run_day
 
-Status = str  # "staged" | "failed" | "receipted" | "aborted" | "rejected"
+#: "staged" | "failed" | "receipted" | "aborted" | "rejected" | "abandoned" (an outbox
+#: hand-over given up before its upload was confirmed, decision 0843)
+Status = str
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class LedgerEntry:
     handed_over: bool = False
     #: The day the hospital confirmed the registry holder received it (HandOffConfirmed).
     confirmed_on: str | None = None
+    #: The day the hospital gave the unconfirmed hand-over up (HandOffAbandoned, 0843).
+    abandoned_on: str | None = None
 
     @property
     def at_holder(self) -> bool:
@@ -82,18 +88,43 @@ class LedgerEntry:
 
     @property
     def awaiting_upload(self) -> bool:
-        """Placed in an outbox, its upload not confirmed: nothing at the holder yet (0794, 0820)."""
-        return self.handed_over and not self.confirmed_on
+        """Placed in an outbox, its upload not confirmed: nothing at the holder yet (0794, 0820).
+
+        Not once it was abandoned (0843): nobody is waiting for that upload any more.
+        """
+        return self.status == "receipted" and self.handed_over and not self.confirmed_on
+
+    @property
+    def accounting_status(self) -> Status:
+        """The status its accounting is shown under (:meth:`Accounting.as_version_status`).
+
+        An unconfirmed hand-over awaits the holder's receipt as a staged version
+        does (0794, 0820); an abandoned one was stopped, as an aborted one (0843).
+        """
+        if self.awaiting_upload:
+            return "staged"
+        if self.status == "abandoned":
+            return "aborted"
+        return self.status
+
+    def shown_accounting(self) -> Accounting:
+        """Its accounting as :attr:`accounting_status` makes it: delivered only if at the holder.
+
+        One place for the rule an unconfirmed hand-over needs in the projection,
+        the rerun's summary and the run's last step (decisions 0751, 0820).
+        """
+        return Accounting.from_summary(self.accounting).as_version_status(self.accounting_status)
 
     @property
     def may_reach_holder(self) -> bool:
         """Not receipted, yet sent or still to be sent: the holder may hold it (0752, 0840).
 
-        Staged or failed (the retry sends it), or aborted after an attempt (the
-        attempt may have been stored, only its answer lost). Not: aborted before
-        any attempt (nothing left the hospital), or refused by the holder.
+        Staged or failed (the retry sends it), aborted after an attempt (the
+        attempt may have been stored, only its answer lost), or an outbox hand-over
+        abandoned unconfirmed (it may have been uploaded all the same; 0843). Not:
+        aborted before any attempt (nothing left the hospital), or refused by the holder.
         """
-        return self.status in {"staged", "failed"} or (
+        return self.status in {"staged", "failed", "abandoned"} or (
             self.status == "aborted" and self.attempts > 0
         )
 
@@ -180,7 +211,16 @@ class DeliveryLedgerView:
                 received_at=p["received_at"],
                 handed_over=_by_outbox(p),
             )
-        elif kind == "deliver.HandOffConfirmed" and entry.handed_over:
+        elif kind == "deliver.HandOffAbandoned" and entry.awaiting_upload:
+            self.entries[entry.idempotency_key] = replace(
+                entry,
+                status="abandoned",
+                abandoned_on=run_day(record.occurred_at).isoformat(),
+                last_error=str(p.get("reason") or ""),
+            )
+        elif (
+            kind == "deliver.HandOffConfirmed" and entry.handed_over and entry.status == "receipted"
+        ):
             self.entries[entry.idempotency_key] = replace(
                 entry, confirmed_on=date.fromisoformat(str(p["received_on"])).isoformat()
             )
@@ -355,6 +395,7 @@ LEDGER_EVENT_TYPES = frozenset(
         "deliver.DeliveryAttemptFailed",
         "deliver.DeliveryAborted",
         "deliver.HandOffConfirmed",
+        "deliver.HandOffAbandoned",
     }
 )
 
@@ -442,3 +483,18 @@ def _accounting(raw: Any) -> dict[str, Any]:
         "unreceipted": int(raw.get("unreceipted", 0)),
         "refused": int(raw.get("refused", 0)),
     }
+
+
+def abandon_hint(registration: str, period: str, version: int) -> str:
+    """What to run when an unconfirmed hand-over will not be uploaded (decision 0843).
+
+    Why: a registration switched from the outbox to HTTPS (or whose outbox was
+    removed) stopped at ``already-handed-over`` on every rerun, with only
+    "upload it, then confirm-upload" to go by.
+    """
+    return (
+        "If it will not be uploaded (e.g. the registration now delivers over https), give it "
+        f"up with `aanlevering abandon-handover --registration {registration} --period "
+        f"{period} --version {version} --reason ...`; the next run then sends the period as "
+        f"v{version + 1}"
+    )

@@ -310,7 +310,9 @@ def cell_for(
                 f"the registry holder refused version {latest.get('version')} ({reason})",
             )
     sent = (
-        latest.get("sent_without_receipt") or latest.get("not_confirmed")
+        latest.get("sent_without_receipt")
+        or latest.get("not_confirmed")
+        or latest.get("abandoned")  # 0843
         if latest is not None
         else None
     )

@@ -297,12 +297,13 @@ def _next_version(
     Only the latest version counts: the same content receipted is a no-op,
     the same content not (yet) receipted is resent under the same key; any
     other content is the next version, superseding the last receipted one
-    (a delivery, a correction or a retraction).
+    (a delivery, a correction or a retraction). An abandoned outbox hand-over
+    is never sent again under its key: its content too is the next version (0843).
     """
     if not entries:
         return 1, None, None
     latest = entries[-1]
-    if latest.content_sha256 == fingerprint:
+    if latest.content_sha256 == fingerprint and latest.status != "abandoned":
         return latest.version, latest.supersedes, latest
     receipted = [e for e in entries if e.status == "receipted"]
     supersedes = receipted[-1].idempotency_key if receipted else None

@@ -248,6 +248,7 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
     A receipted version whose contents were never recorded (the run died
     between receipt and contents) gets them recorded here: the next run repairs it.
     """
+    from aanlevering.deliver.ledger import abandon_hint
     from aanlevering.optout.deliveries import record_delivery_contents
     from aanlevering.pipeline.operations import (
         apply_optouts_to_extract,
@@ -314,7 +315,8 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
                 f"(receipt {plan.same.receipt_id}) and is not delivered until the registry "
                 "holder has it: nothing placed again; upload it, then `aanlevering "
                 f"confirm-upload --registration {ctx.config.id} --period {ctx.period.label} "
-                f"--version {plan.version}` (decision 0794)"
+                f"--version {plan.version}` (decision 0794). "
+                + abandon_hint(ctx.config.id, ctx.period.label, plan.version)
                 if unconfirmed
                 else f"{plan.idempotency_key} was delivered and receipted before "
                 f"(receipt {plan.same.receipt_id}); nothing to do"
@@ -340,13 +342,8 @@ def apply_optouts(ctx: RunContext, state: RunState) -> Summary:
                     **common,
                     "records": dict(plan.same.record_counts),
                     "excluded_optouts": plan.same.excluded_optouts,
-                    "accounting": (
-                        Accounting.from_summary(plan.same.accounting)
-                        .as_version_status("staged")
-                        .as_summary()
-                        if unconfirmed  # in an outbox, nothing delivered yet (0820)
-                        else dict(plan.same.accounting)
-                    ),
+                    # In an outbox, nothing delivered yet (0820).
+                    "accounting": plan.same.shown_accounting().as_summary(),
                 },
             ),
         )
@@ -912,7 +909,7 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     or when validation blocks; a failed run's folder stays for
     ``AANLEVERING_STAGING_RETENTION_DAYS`` so it can be inspected, then is purged.
     """
-    from aanlevering.deliver.ledger import load_period_ledger
+    from aanlevering.deliver.ledger import abandon_hint, load_period_ledger
     from aanlevering.optout.deliveries import record_delivery_contents
     from aanlevering.optout.events import contents_stream
     from aanlevering.pipeline.operations import delivered_patient_refs
@@ -958,7 +955,7 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     # Only now, the receipt being of exactly what was sent, are the records delivered (0751).
     final = Accounting.from_summary(values.get("accounting") or {})
     if handed_over:
-        final = final.as_version_status("staged")
+        final = final.as_version_status(entry.accounting_status)
         state.update(accounting=final.as_summary())
         _report_delivery(
             values,
@@ -969,7 +966,8 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
             what_to_do=(
                 f"placed in {entry.receiver}; not delivered until the registry holder has it: "
                 f"upload it, then `aanlevering confirm-upload --registration {ctx.config.id} "
-                f"--period {ctx.period.label} --version {entry.version}` (decision 0794)"
+                f"--period {ctx.period.label} --version {entry.version}` (decision 0794). "
+                + abandon_hint(ctx.config.id, ctx.period.label, entry.version)
             ),
         )
     else:

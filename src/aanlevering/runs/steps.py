@@ -322,11 +322,8 @@ def _delivered_while_held(
     )
     if entry is None or entry.status != "receipted":
         return {}
-    accounting = dict(entry.accounting)
-    if entry.awaiting_upload:  # in an outbox: nothing delivered (0820)
-        from aanlevering.deliver.accounting import Accounting
-
-        accounting = Accounting.from_summary(accounting).as_version_status("staged").as_summary()
+    # In an outbox: nothing delivered (0820).
+    accounting = entry.shown_accounting().as_summary() if entry.accounting else {}
     return {
         "idempotency_key": entry.idempotency_key,
         "receipt_id": entry.receipt_id,

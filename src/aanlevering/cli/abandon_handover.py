@@ -1,0 +1,55 @@
+"""``aanlevering abandon-handover``: give up an outbox version whose upload was never confirmed.
+
+A version placed in an outbox is not delivered until ``confirm-upload``
+(decision 0794), and a rerun of the same content stops at
+``already-handed-over``. When the files will not be uploaded (the
+registration now delivers over HTTPS, or its outbox was removed), this
+records that the hand-over is abandoned: the version never counts as
+delivered and the next run delivers the same content as the next version
+over the registration's channel (decision 0843).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.periods import Period
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``abandon-handover`` command."""
+    parser = subparsers.add_parser(
+        "abandon-handover",
+        help="give up an outbox version never uploaded; the next run delivers it anew",
+    )
+    parser.add_argument("--registration", required=True, metavar="ID")
+    parser.add_argument("--period", required=True)
+    parser.add_argument("--version", required=True, type=int, metavar="N")
+    parser.add_argument("--reason", required=True, help="why (recorded in the event log)")
+    add_catalogue_option(parser)
+    parser.set_defaults(handler=_abandon)
+
+
+def _abandon(args: argparse.Namespace) -> int:
+    from aanlevering.deliver.handoff import abandon_handover
+    from aanlevering.events.factory import open_event_store
+
+    settings = settings_for(args)
+    period = Period.parse(args.period)
+    with open_event_store(settings.event_store_url) as store:
+        entry = abandon_handover(
+            store,
+            settings.provider_id,
+            args.registration,
+            period.label,
+            args.version,
+            reason=args.reason,
+        )
+    print(
+        f"abandoned: {entry.idempotency_key} is not delivered and will not be confirmed; "
+        f"`aanlevering run --registration {args.registration} --period {period.label} ...` "
+        f"delivers the period as v{entry.version + 1}. If its files were uploaded after all, "
+        "the registry holder may hold them until that version replaces them"
+    )
+    return 0
