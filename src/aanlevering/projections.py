@@ -168,6 +168,9 @@ def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, An
             f"`aanlevering confirm-upload --registration {entry.registration} "
             f"--period {entry.period} --version {entry.version}`"
         )
+    if entry.receipt_mismatch and entry.status == "rejected":
+        # The receipt check refused the answer, not the holder the version (decision 0842).
+        row["receipt_mismatch"] = receipt_mismatch_note(entry)
     if entry.status == "abandoned":
         # Given up unconfirmed (0843): never delivered; an upload nobody recorded may be there.
         row["abandoned"] = (
@@ -180,6 +183,24 @@ def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, An
         # An unconfirmed outbox hand-off awaits the holder's receipt as a staged version does.
         row["accounting"] = entry.shown_accounting().as_summary()
     return row
+
+
+def receipt_mismatch_note(entry: LedgerEntry) -> str:
+    """What happened to a version whose receipt did not match, and what to do (0842).
+
+    Why: shown as "refused by the registry holder", the engineer corrected data
+    that was never refused, while the holder, which answered with a receipt,
+    may hold the version. The check's own text says what was expected and got
+    (ids, a digest's first digits, record counts; no patient data).
+    """
+    return (
+        f"receipt did not match what was sent ({entry.last_error or 'no detail recorded'}); "
+        "the registry holder answered with a receipt, so it may hold this version: ask the "
+        f"registry holder what it holds under {entry.idempotency_key}, then run the period "
+        f"again (`aanlevering run --registration {entry.registration} --period "
+        f"{entry.period} ...`): the same content goes out under the same key, or as the "
+        "next version when the holder keeps other content under this one"
+    )
 
 
 def _with_basis(

@@ -253,6 +253,14 @@ def _without_legal_basis(deliveries: list[dict[str, Any]], registration_id: str)
             if entry.get("registration") == registration_id and entry.get("not_confirmed")
         ]
         + [
+            # The receipt check refused the holder's answer: it may hold it (decision 0842).
+            "<p class='receipt-mismatch' style='background:#ffd2cc;padding:4px 8px'><b>!! "
+            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
+            f"{html.escape(str(entry['receipt_mismatch']))}</p>"
+            for entry in deliveries
+            if entry.get("registration") == registration_id and entry.get("receipt_mismatch")
+        ]
+        + [
             # Placed in an outbox, never confirmed, given up (decision 0843).
             "<p class='abandoned' style='background:#fff3b0;padding:4px 8px'><b>! "
             f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "

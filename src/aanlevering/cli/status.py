@@ -102,9 +102,9 @@ def _status(args: argparse.Namespace) -> int:
 def _notes(entry: dict[str, Any]) -> list[str]:
     """What the engineer must know or do about one version, beyond its status line.
 
-    Received without a legal basis (0644), held with other content (0841), an
-    outbox hand-over not confirmed (0794) or abandoned (0843), sent without a
-    receipt and stopped (0752).
+    Received without a legal basis (0644), held with other content (0841), a
+    receipt that did not match (0842), an outbox hand-over not confirmed (0794)
+    or abandoned (0843), sent without a receipt and stopped (0752).
     """
     from aanlevering.projections import may_have_arrived
 
@@ -120,7 +120,11 @@ def _notes(entry: dict[str, Any]) -> list[str]:
             "the registry holder holds this version with content this log does not know "
             "(an earlier run): not counted as delivered; the next version replaces it"
         )
-    notes += [f"!! {entry[key]}" for key in ("not_confirmed", "abandoned") if entry.get(key)]
+    notes += [
+        f"!! {entry[key]}"
+        for key in ("receipt_mismatch", "not_confirmed", "abandoned")
+        if entry.get(key)
+    ]
     if entry.get("sent_without_receipt"):
         notes.append(f"!! {may_have_arrived(entry)}")
     return notes

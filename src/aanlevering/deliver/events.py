@@ -88,6 +88,9 @@ class DeliveryAttemptFailed(DomainEvent):
     provider: str = ""
     #: Who ran it (aanlevering.actor); None in events written before actors were recorded.
     actor: str | None = None
+    #: The receiver answered with a receipt that did not match what was sent (0842): not a
+    #: refusal, it may hold the version. False in events written before it was recorded.
+    receipt_mismatch: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)

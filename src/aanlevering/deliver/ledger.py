@@ -66,6 +66,9 @@ class LedgerEntry:
     confirmed_on: str | None = None
     #: The day the hospital gave the unconfirmed hand-over up (HandOffAbandoned, 0843).
     abandoned_on: str | None = None
+    #: ``rejected`` by the pipeline's receipt check, not by the receiver: the receipt that
+    #: came back did not match what was sent, so the holder may hold it (decision 0842).
+    receipt_mismatch: bool = False
 
     @property
     def at_holder(self) -> bool:
@@ -99,12 +102,15 @@ class LedgerEntry:
         """The status its accounting is shown under (:meth:`Accounting.as_version_status`).
 
         An unconfirmed hand-over awaits the holder's receipt as a staged version
-        does (0794, 0820); an abandoned one was stopped, as an aborted one (0843).
+        does (0794, 0820); an abandoned one was stopped, as an aborted one (0843);
+        one whose receipt did not match awaits a matching one (0842).
         """
         if self.awaiting_upload:
             return "staged"
         if self.status == "abandoned":
             return "aborted"
+        if self.receipt_mismatch:  # not refused: no matching receipt yet (0842)
+            return "failed"
         return self.status
 
     def shown_accounting(self) -> Accounting:
@@ -121,11 +127,14 @@ class LedgerEntry:
 
         Staged or failed (the retry sends it), aborted after an attempt (the
         attempt may have been stored, only its answer lost), or an outbox hand-over
-        abandoned unconfirmed (it may have been uploaded all the same; 0843). Not:
-        aborted before any attempt (nothing left the hospital), or refused by the holder.
+        abandoned unconfirmed (it may have been uploaded all the same; 0843), or
+        answered by a receipt that did not match what was sent (0842). Not: aborted
+        before any attempt (nothing left the hospital), or refused by the holder.
         """
-        return self.status in {"staged", "failed", "abandoned"} or (
-            self.status == "aborted" and self.attempts > 0
+        return (
+            self.status in {"staged", "failed", "abandoned"}
+            or (self.status == "aborted" and self.attempts > 0)
+            or self.receipt_mismatch
         )
 
     @property
@@ -251,6 +260,8 @@ class DeliveryLedgerView:
                 status="failed" if p.get("retryable") else "rejected",
                 attempts=entry.attempts + 1,
                 last_error=p.get("reason"),
+                # Sticky: once a receipt did not match, the holder may hold the version.
+                receipt_mismatch=entry.receipt_mismatch or p.get("receipt_mismatch") is True,
             )
         elif kind == "deliver.DeliveryAborted" and entry.status != "receipted":
             self.entries[entry.idempotency_key] = replace(

@@ -148,22 +148,28 @@ class VersionTaken(RejectedDelivery):
 
 
 def receipt_problems(receipt: Receipt, manifest: Manifest) -> list[str]:
-    """How ``receipt`` differs from what ``manifest`` sent (empty: it is this delivery's)."""
+    """How ``receipt`` differs from what ``manifest`` sent (empty: it is this delivery's).
+
+    Each as "what: expected <sent>, got <in the receipt>" (decision 0842): ids,
+    a digest's first digits and record counts, never any record.
+    """
     problems = []
     if receipt.provider != manifest.provider_id:
-        problems.append(f"provider {receipt.provider!r}, sent {manifest.provider_id!r}")
+        problems.append(f"provider: expected {manifest.provider_id!r}, got {receipt.provider!r}")
     if receipt.idempotency_key != manifest.idempotency_key:
         problems.append(
-            f"idempotency key {receipt.idempotency_key!r}, sent {manifest.idempotency_key!r}"
+            f"idempotency key: expected {manifest.idempotency_key!r}, "
+            f"got {receipt.idempotency_key!r}"
         )
     if receipt.manifest_sha256 != manifest.provider_sha256():
         problems.append(
-            f"manifest sha256 {receipt.manifest_sha256[:16] or '(none)'}..., "
-            f"sent {manifest.provider_sha256()[:16]}..."
+            f"manifest sha256: expected {manifest.provider_sha256()[:16]}..., "
+            f"got {receipt.manifest_sha256[:16] or '(none)'}..."
         )
     if dict(receipt.record_counts) != dict(manifest.record_counts):
         problems.append(
-            f"record counts {dict(receipt.record_counts)}, sent {dict(manifest.record_counts)}"
+            f"record counts: expected {dict(manifest.record_counts)}, "
+            f"got {dict(receipt.record_counts)}"
         )
     return problems
 
@@ -173,8 +179,8 @@ def verify_receipt(receipt: Receipt, manifest: Manifest) -> Receipt:
     problems = receipt_problems(receipt, manifest)
     if problems:
         raise ReceiptMismatch(
-            f"receipt {receipt.receipt_id} from {receipt.receiver} is not the receipt of "
-            f"delivery {manifest.idempotency_key}: {'; '.join(problems)}. "
+            f"receipt {receipt.receipt_id} from {receipt.receiver} did not match what was sent "
+            f"as {manifest.idempotency_key}: {'; '.join(problems)}. "
             "The delivery is NOT recorded as delivered."
         )
     return receipt

@@ -29,6 +29,7 @@ from aanlevering.deliver.events import (
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.receipt import (
     Receipt,
+    ReceiptMismatch,
     RejectedDelivery,
     RetryableDeliveryError,
     VersionTaken,
@@ -99,7 +100,15 @@ def send_with_retries(
             _record_taken(store, stream, manifest, error.receipt)
             raise
         except RejectedDelivery as error:
-            _record_failure(store, stream, manifest, attempt, retryable=False, reason=str(error))
+            _record_failure(
+                store,
+                stream,
+                manifest,
+                attempt,
+                retryable=False,
+                reason=str(error),
+                receipt_mismatch=isinstance(error, ReceiptMismatch),
+            )
             raise
         except RetryableDeliveryError as error:
             # Retryable on the last attempt too: nothing was refused, and a later run or the
@@ -157,6 +166,7 @@ def _record_failure(
     *,
     retryable: bool,
     reason: str,
+    receipt_mismatch: bool = False,
 ) -> None:
     store.append(
         stream,
@@ -168,6 +178,7 @@ def _record_failure(
                 attempt=attempt,
                 retryable=retryable,
                 reason=reason[:1000],
+                receipt_mismatch=receipt_mismatch,
                 provider=manifest.provider_id,
                 actor=current_actor(),
             )

@@ -304,13 +304,18 @@ def cell_for(
                 CellState.BLOCKED,
                 f"validation blocked the last run: new data is needed ({reason})",
             )
-        elif latest is not None and latest.get("status") == "rejected":
+        elif (
+            latest is not None
+            and latest.get("status") == "rejected"
+            and not latest.get("receipt_mismatch")  # not refused, see below (0842)
+        ):
             state, reason = (
                 CellState.BLOCKED,
                 f"the registry holder refused version {latest.get('version')} ({reason})",
             )
     sent = (
         latest.get("sent_without_receipt")
+        or latest.get("receipt_mismatch")  # 0842
         or latest.get("not_confirmed")
         or latest.get("abandoned")  # 0843
         if latest is not None

@@ -869,15 +869,20 @@ def _report_not_delivered(
 ) -> None:
     """Say in the hospital's report that ``key`` was not delivered, and why (decision 0751)."""
     from aanlevering.deliver.ledger import load_period_ledger
-    from aanlevering.deliver.receipt import RejectedDelivery
+    from aanlevering.deliver.receipt import ReceiptMismatch, RejectedDelivery
 
     entry = load_period_ledger(ctx.ports.store, ctx.config.id, ctx.period.label).entries.get(key)
     if entry is None or entry.status == "receipted":
         return
     accounting = Accounting.from_summary(values.get("accounting") or {})
-    shown = accounting.as_version_status(entry.status)
+    shown = accounting.as_version_status(entry.accounting_status)
     registration = ctx.config.id
-    if isinstance(failure, RejectedDelivery):
+    if isinstance(failure, ReceiptMismatch) and entry.receipt_mismatch:
+        from aanlevering.projections import receipt_mismatch_note
+
+        # Not refused: the holder answered with another receipt and may hold it (0842).
+        status, todo = "receipt-mismatch", receipt_mismatch_note(entry)
+    elif isinstance(failure, RejectedDelivery):
         status, todo = (
             "refused",
             (

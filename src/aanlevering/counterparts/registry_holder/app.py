@@ -18,6 +18,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -39,6 +40,7 @@ from aanlevering.counterparts.registry_holder.audit import AuditTrail
 from aanlevering.counterparts.registry_holder.config import ReceiverConfig, ReceiverLimits
 from aanlevering.counterparts.registry_holder.store import Conflict, DeliveryStore, Rejected
 from aanlevering.deliver.manifest import Manifest
+from aanlevering.deliver.receipt import Receipt
 from aanlevering.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,8 @@ class Faults:
         self.delay_commits = 0
         self.delay_seconds = 0.0
         self.drop_receipt = 0
+        #: Answer the next commits with a receipt of other record counts (stored as sent).
+        self.miscount_receipt = 0
 
     async def before_commit(self) -> None:
         """Delay or fail this commit if a fault is armed."""
@@ -90,6 +94,19 @@ class Faults:
         if self.fail_commits > 0:
             self.fail_commits -= 1
             raise HTTPException(500, "injected failure")
+
+    def answer(self, receipt: Receipt) -> Receipt:
+        """The receipt of a stored commit to answer with, as the armed faults make it."""
+        if self.drop_receipt > 0:
+            # Receipted and stored, but the answer never reaches the hospital.
+            self.drop_receipt -= 1
+            raise HTTPException(503, "injected: receipt lost on the way back")
+        if self.miscount_receipt > 0:
+            # Stored as sent, but the answer names other counts: the client's check refuses it.
+            self.miscount_receipt -= 1
+            counts = {name: count + 1 for name, count in receipt.record_counts.items()}
+            return replace(receipt, record_counts=counts)
+        return receipt
 
 
 def _audit(request: Request, **counts: int | bool) -> None:
@@ -244,10 +261,7 @@ def create_app(
             raise HTTPException(409, str(error)) from error
         except Rejected as error:
             raise HTTPException(422, {"problems": error.problems}) from error
-        if faults.drop_receipt > 0:
-            # Receipted and stored, but the answer never reaches the hospital.
-            faults.drop_receipt -= 1
-            raise HTTPException(503, "injected: receipt lost on the way back")
+        receipt = faults.answer(receipt)
         status = 200 if receipt.duplicate else 201
         _audit(
             request,
@@ -374,4 +388,5 @@ def _add_fault_routes(app: FastAPI, faults: Faults) -> None:
         faults.delay_commits = int(settings.get("delay_commits", 0))
         faults.delay_seconds = float(settings.get("delay_seconds", 0.0))
         faults.drop_receipt = int(settings.get("drop_receipt", 0))
+        faults.miscount_receipt = int(settings.get("miscount_receipt", 0))
         return settings
