@@ -98,7 +98,7 @@ def test_manifest_digest_ignores_only_the_creation_time(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
-        ({"provider": "hospital-b"}, "provider 'hospital-b'"),
+        ({"provider": "hospital-b"}, "provider: expected 'hospital-a', got 'hospital-b'"),
         ({"idempotency_key": "hospital-b.dica-dsaa.2026-Q1.v1"}, "idempotency key"),
         ({"manifest_sha256": "0" * 64}, "manifest sha256"),
         ({"record_counts": {"operatie": 7}}, "record counts"),
