@@ -13,7 +13,7 @@ without its receipt reaching the hospital holds the patients too, and after
 a negative decision no later run can repair its contents (decision 0642).
 So the answer says per version whether it was receipted or only sent; a
 version never sent (aborted before any attempt) or refused by the receiver
-is left out.
+is left out, not one whose receipt did not match what was sent (0842).
 
 The search reads the ``DeliveryContentsRecorded`` events in log order, and
 the delivery events by type name and payload (this package sits below
@@ -66,6 +66,8 @@ class _Sent:
     where: tuple[str, str, int]
     status: str = "staged"  # staged | failed | rejected | aborted | receipted
     attempts: int = 0
+    #: A receipt came back that did not match what was sent: the holder may hold it (0842).
+    receipt_mismatch: bool = False
 
 
 def _fold_delivery(record: RecordedEvent, sent: dict[str, _Sent]) -> None:
@@ -88,6 +90,7 @@ def _fold_delivery(record: RecordedEvent, sent: dict[str, _Sent]) -> None:
     elif kind == "DeliveryAttemptFailed":
         entry.attempts += 1
         entry.status = "failed" if payload.get("retryable") else "rejected"
+        entry.receipt_mismatch = entry.receipt_mismatch or payload.get("receipt_mismatch") is True
     elif kind == "DeliveryAborted":
         entry.status = "aborted"
 
@@ -96,6 +99,8 @@ def _receipt(entry: _Sent | None) -> str | None:
     """How the answer names a version; None when the registry holder cannot hold it."""
     if entry is None or entry.status == "receipted":
         return "receipted"  # contents without a staged version: recorded after a receipt
+    if entry.receipt_mismatch:
+        return SENT_WITHOUT_RECEIPT  # it answered with another receipt: it may hold it (0842)
     if entry.status == "rejected" or (entry.status == "aborted" and not entry.attempts):
         return None  # refused by the receiver, or never sent
     return SENT_WITHOUT_RECEIPT
