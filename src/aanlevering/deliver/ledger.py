@@ -109,7 +109,7 @@ class LedgerEntry:
             return "staged"
         if self.status == "abandoned":
             return "aborted"
-        if self.receipt_mismatch:  # not refused: no matching receipt yet (0842)
+        if self.status == "rejected" and self.receipt_mismatch:  # not refused (0842)
             return "failed"
         return self.status
 
@@ -134,7 +134,7 @@ class LedgerEntry:
         return (
             self.status in {"staged", "failed", "abandoned"}
             or (self.status == "aborted" and self.attempts > 0)
-            or self.receipt_mismatch
+            or (self.status == "rejected" and self.receipt_mismatch)
         )
 
     @property
