@@ -4,21 +4,30 @@ Red team, ledger truth (decision 0843): a version placed in an outbox is not
 delivered until ``confirm-upload`` (0794). When the registration then switches
 to HTTPS (or the outbox setting is removed), every rerun of the same content
 stopped at ``already-handed-over`` with only "upload it, then confirm-upload"
-to go by, and nothing could deliver the period over HTTPS. Real TTP and
-registry holder processes, the real outbox folder, the event log and the CLI.
+to go by, and nothing could deliver the period over HTTPS. That is so when the
+receiver cannot say it lacks the version (an HTTPS holder without the listing
+of 0462, an SFTP inbox; decision 0460). Real TTP and registry holder
+processes (behind a real proxy answering the listing 404), the real outbox
+folder, the event log and the CLI.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from aanlevering.deliver.channels.https import HttpsChannel
 from aanlevering.deliver.ledger import load_ledger
+from aanlevering.events.store import EventStore
 from aanlevering.periods import run_day
+from aanlevering.pipeline.run import Ports
 from aanlevering.projections import build_projections
 from conftest import World
-from support.receivers import REGISTRATION, https_receiver, outbox_receiver, run
+from support.listing_proxy import listing_proxy
+from support.receivers import REGISTRATION, Receiver, https_receiver, outbox_receiver, run
 
 PERIOD = "2026-Q1"
 WHERE = ["--registration", REGISTRATION, "--period", PERIOD, "--version", "1"]
@@ -41,14 +50,37 @@ def test_an_unconfirmed_hand_over_is_abandoned_and_the_period_goes_out_over_http
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from aanlevering.cli.main import main
-
     content = world.demo / "csv-utf8"
     outbox = outbox_receiver(world, tmp_path / "outbox")
     assert run(world, outbox, content, PERIOD).status == "handed-over"
 
-    # The registration now delivers over https: the rerun says what to do, both ways.
-    holder = https_receiver(world)
+    # The registration now delivers over https, to a holder without the listing: the rerun
+    # cannot learn the holder lacks v1, and says what to do, both ways.
+    with listing_proxy(world.holder.base_url) as proxy:
+        proxy.blocked = 404
+        _switched_to_https(world, capsys, caplog, _without_listing(world, proxy))
+
+
+def _without_listing(world: World, proxy: Any) -> Receiver:
+    """The registration's https channel to the real holder, whose listing answers 404."""
+    direct = https_receiver(world)
+
+    def ports(world: Any, store: EventStore) -> Ports:
+        channel = HttpsChannel(proxy.endpoint(REGISTRATION), world.holder.api_key, timeout=30)
+        return replace(world.ports(store), channel_for=lambda config, outbox: channel)
+
+    return Receiver("https-without-listing", ports, direct.held, direct.supersedes)
+
+
+def _switched_to_https(
+    world: World,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    holder: Receiver,
+) -> None:
+    from aanlevering.cli.main import main
+
+    content = world.demo / "csv-utf8"
     with caplog.at_level("INFO", logger="aanlevering"):
         again = run(world, holder, content, PERIOD)
     assert (again.status, again.version) == ("already-handed-over", 1)
