@@ -107,7 +107,7 @@ def _types(store: EventStore) -> list[str]:
 @pytest.mark.parametrize(
     ("changes", "named"),
     [
-        ({"provider": "hospital-b"}, "provider 'hospital-b'"),
+        ({"provider": "hospital-b"}, "provider: expected 'demo-hospital', got 'hospital-b'"),
         ({"idempotency_key": "demo-hospital.ldtr.2026-03.v7"}, "idempotency key"),
     ],
 )

@@ -110,7 +110,7 @@ def test_a_receipt_of_another_provider_in_our_folder_is_a_mismatch(tmp_path: Pat
     planted = json.loads((target / RECEIPT_NAME).read_text())
     planted["provider"] = "hospital-a"
     (target / RECEIPT_NAME).write_text(json.dumps(planted))
-    with pytest.raises(ReceiptMismatch, match="provider 'hospital-a'"):
+    with pytest.raises(ReceiptMismatch, match="provider: expected 'hospital-b', got 'hospital-a'"):
         channel.send(tmp_path / "b", ours)
 
 
