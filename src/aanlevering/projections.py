@@ -168,6 +168,13 @@ def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, An
             f"`aanlevering confirm-upload --registration {entry.registration} "
             f"--period {entry.period} --version {entry.version}`"
         )
+    if entry.taken and entry.status == "receipted":
+        # Held by the receiver with content this log never had (0380): no delivery (0841).
+        row["other_content"] = (
+            f"the registry holder holds v{entry.version} with content this log does not know "
+            f"(an earlier run; receipt {entry.receipt_id or 'unnamed'}): not counted as "
+            "delivered; the period's next version replaces it"
+        )
     if entry.receipt_mismatch and entry.status == "rejected":
         # The receipt check refused the answer, not the holder the version (decision 0842).
         row["receipt_mismatch"] = receipt_mismatch_note(entry)

@@ -196,6 +196,8 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
                 if entry and entry.get("receipt_id")
                 else (html.escape(entry["status"]) if entry else "-")
             )
+            if entry and entry.get("taken"):  # other content, not the period's (0841)
+                receipt = f"held with content this log does not know ({receipt})"
             retraction = withdrawn_by(entry, withdrawing)
             if retraction is not None:  # its receipt is not what the holder keeps (0792)
                 receipt = f"withdrawn by the retraction v{retraction} ({receipt})"

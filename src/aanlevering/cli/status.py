@@ -115,11 +115,8 @@ def _notes(entry: dict[str, Any]) -> list[str]:
             f"with `aanlevering retract --registration {entry['registration']} --period "
             f"{entry['period']} --reason ...`"
         )
-    if entry.get("taken"):
-        notes.append(
-            "the registry holder holds this version with content this log does not know "
-            "(an earlier run): not counted as delivered; the next version replaces it"
-        )
+    if entry.get("other_content"):
+        notes.append(str(entry["other_content"]))
     notes += [
         f"!! {entry[key]}"
         for key in ("receipt_mismatch", "not_confirmed", "abandoned")

@@ -318,6 +318,7 @@ def cell_for(
         or latest.get("receipt_mismatch")  # 0842
         or latest.get("not_confirmed")
         or latest.get("abandoned")  # 0843
+        or latest.get("other_content")  # 0841
         if latest is not None
         else None
     )
@@ -332,7 +333,8 @@ def cell_for(
         version=_int(entry["version"]) if entry else None,
         records=dict(entry.get("record_counts") or {}) if entry else None,
         excluded_optouts=_int(entry.get("excluded_optouts") or 0) if entry else None,
-        receipt_id=entry.get("receipt_id") if entry else None,
+        # A taken version's receipt is of content this log does not know: not the period's.
+        receipt_id=entry.get("receipt_id") if entry and not entry.get("taken") else None,
         received_at=str(entry.get("received_at") or "") if entry else None,
         withdrawn_by=withdrawn_by(entry, withdrawing or {}),
     )

@@ -146,3 +146,28 @@ def test_status_says_what_a_taken_version_is(
     line = text[text.index(f"{REG} 2026 v1 ") :].split("\n  nkr")[0]
     assert "not counted as delivered" in line, text
     assert "ok 2026" not in text, text
+
+
+def test_a_taken_version_alone_is_not_shown_as_the_periods_receipt(
+    catalogue, store: EventStore, tmp_path: Path
+) -> None:
+    """The run died after the taken answer (nothing re-staged yet): the period is owed."""
+    from aanlevering.airflow.deliveries_page import render
+    from aanlevering.obligation.calendar_view import calendars
+    from aanlevering.obligation.decisions import RegisterDecision
+    from aanlevering.obligation.service import record_decisions
+    from aanlevering.projections import build_projections
+
+    record_decisions(
+        store,
+        [RegisterDecision(REG, "included", date(2026, 1, 1), date(2026, 1, 1), term_years=5)],
+    )
+    _log(store, _staged(1), _taken(1))
+    document = build_projections(store, catalogue, date(2027, 6, 1))
+    (cell,) = [c for c in calendars(document, REG)[0].cells if c.period == "2026"]
+    assert cell.state.value in {"due", "overdue"}, cell
+    assert "receipt r-earlier-1 (2027" not in cell.hover(), cell.hover()  # not the period's
+    assert "content this log does not know" in cell.hover(), cell.hover()
+    page = render(document, tmp_path, REG)
+    row = page[page.index("<td>2026</td>") :].split("</tr>")[0]
+    assert "held with content this log does not know" in row, row
