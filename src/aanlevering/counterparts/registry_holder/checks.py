@@ -1,10 +1,15 @@
-"""What the reference registry holder checks before it receipts a delivery."""
+"""What the reference registry holder checks before it receipts a delivery.
+
+Uploads are read with :func:`aanlevering.json_input.parse`, as the hospital reads
+its inputs: a key written twice in one JSON object is refused naming file, line and
+key (decision 0850), where ``json.loads`` kept the last member and checked a
+document other than the one a first-wins reader sees.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -19,6 +24,7 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.deliver.manifest import Manifest, idempotency_key, verify_files
 from aanlevering.errors import ConfigError
+from aanlevering.json_input import JsonInputError, parse
 from aanlevering.periods import Period
 
 #: Problems listed per file in a refusal.
@@ -27,11 +33,23 @@ MAX_LISTED = 20
 VALIDATE_LIMIT = 5000
 
 
+class _UnreadableLine(ValueError):
+    """An NDJSON line that is no acceptable JSON (its reason names no value)."""
+
+    def __init__(self, number: int, error: JsonInputError) -> None:
+        self.number = number
+        column = f" (column {error.column})" if error.column is not None else ""
+        super().__init__(f"line {number}: {error.reason}{column}")
+
+
 def _ndjson(path: Path) -> Iterator[tuple[int, object]]:
-    with path.open("r", encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if line.strip():
-                yield number, json.loads(line)
+                try:
+                    yield number, parse(line)
+                except JsonInputError as error:
+                    raise _UnreadableLine(number, error) from None
 
 
 def _validate_resource(resource: dict[str, Any]) -> str | None:
@@ -103,8 +121,10 @@ def _fhir_problems(path: Path, resources: _Resources) -> tuple[int, list[str]]:
         return _fhir_file_problems(path, resources)
     except UnicodeDecodeError:
         return 0, [f"{path.name}: not UTF-8 text"]
-    except json.JSONDecodeError as error:
-        return 0, [f"{path.name}: malformed JSON at line {error.lineno}"]
+    except _UnreadableLine as error:
+        return 0, [f"{path.name} {error}"]
+    except JsonInputError as error:
+        return 0, [f"{path.name}: {error}"]
     except RecursionError:
         return 0, [f"{path.name}: JSON nested too deeply"]
 
@@ -118,7 +138,7 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[st
             if problem := resources.problem(resource, f"{path.name} line {number}"):
                 problems.append(f"{path.name} line {number}: {problem}")
         return count, problems
-    bundle = json.loads(path.read_text(encoding="utf-8"))
+    bundle = parse(path.read_bytes())
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         return 0, [f"{path.name}: not a Bundle"]
     entries = bundle.get("entry", ())
@@ -363,9 +383,9 @@ def _texts(value: object) -> Iterator[str]:
 
 def _json_report_problems(path: Path, manifest: Manifest) -> list[str]:
     try:
-        report = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        return [f"{path.name}: not valid JSON ({type(error).__name__})"]
+        report = parse(path.read_bytes())
+    except JsonInputError as error:
+        return [f"{path.name}: not valid JSON ({error})"]
     if not isinstance(report, dict) or report.get("report") != "aanlevering validation report":
         return [f"{path.name}: not a validation report"]
     if any(contains_probable_bsn(text) for text in _texts(report)):
