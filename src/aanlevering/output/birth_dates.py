@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.guard import IdentifierInDelivery
+from aanlevering.output.patient_identity import identity_column
 from aanlevering.pseudonym.normalise.dates import normalise_birth_date
 from aanlevering.pseudonym.normalise.failures import FieldInvalid
 
@@ -92,9 +93,12 @@ def birth_date_columns(datasets: Mapping[str, ExtractedDataset]) -> list[BirthDa
     """Each date-like variable with at least one record holding its patient's birth date."""
     found: list[BirthDateColumn] = []
     for name, dataset in datasets.items():
-        if "birth_date" not in dataset.identity.column_names or not dataset.num_rows:
+        # A child dataset's records (DSAA's complicatie) take the birth date of their
+        # patient from another dataset of the run (decision 0851).
+        own = identity_column(datasets, name, "birth_date") if dataset.num_rows else None
+        if own is None:
             continue
-        births = birth_dates(dataset.identity.column("birth_date"))
+        births = birth_dates(own)
         if births.null_count == len(births):
             continue
         compact: pa.Array | None = None

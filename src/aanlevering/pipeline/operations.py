@@ -520,6 +520,7 @@ def stage_delivery(
     from aanlevering.output.birth_dates import refuse_birth_date_columns
     from aanlevering.output.content import DeliveryInput
     from aanlevering.output.guard import check_delivery
+    from aanlevering.output.own_identifiers import refuse_own_identifier_columns
     from aanlevering.output.probable_bsns import refuse_probable_bsns
     from aanlevering.output.sources import delivered_sources, delivers_records
     from aanlevering.output.writer import write_delivery
@@ -528,6 +529,8 @@ def stage_delivery(
     refuse_birth_date_columns(config.id, extracted.datasets)
     # ... or a number that passes the BSN eleven-test, not the run's own BSN (exit 2).
     refuse_probable_bsns(config.id, extracted.datasets, config.dictionary)
+    # ... or a column of each record's own patient's name, address or number (exit 2).
+    refuse_own_identifier_columns(config.id, extracted.datasets, config.dictionary)
     secret = checked_local_key(settings, store, "resource-ids.key", "resource-ids")
     context = DeliveryContext.for_registration(
         config,

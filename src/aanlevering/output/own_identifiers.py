@@ -1,0 +1,257 @@
+"""A delivered column that holds each record's own patient's name, address or number: refused.
+
+Why: the output guard (decision 0182) searches the written files for the run's
+identifiers as *tokens*, and leaves out the tokens that would block legal
+deliveries: names shorter than four letters (Bos, Vos, Wit), names that are
+ordinary words (Groot, Post, Bakker; only as a phrase, decision 0411), words of the
+dictionary's own option sets and labels, patient numbers shorter than six digits,
+streets without their house number, given names. A name column exported under a
+header the catalogue guard does not know, mapped by mistake onto a code variable
+whose option-set check only warns, delivered exactly those names in clear.
+
+So, like the birth date columns of decision 0340, each delivered string, code,
+integer and decimal variable is compared record by record with the record's *own*
+patient (:func:`aanlevering.output.patient_identity.identity_column`). The rule
+(decision 0851):
+
+* values are compared in a normal form: lower case, letters and digits only, a
+  number without its leading zeros (``"van den Berg"`` is ``vandenberg``, ``"1012 NX"``
+  is ``1012nx``, ``0012345`` is ``12345``); a normal form of fewer than
+  :data:`SHORTEST` characters (a one-letter code, ``"A"``) is never compared;
+* a value that is a code or label of the variable's own option set never counts:
+  it is the holder's word, whoever else it names (a patient named Open with
+  ``techniek`` OPEN);
+* a variable is an identity column, and the delivery is refused, when at least
+  :data:`BLOCKING_SHARE` of its compared records (a value and the patient's
+  identifier of that kind both present) hold their own patient's identifier, and
+  at least one does. Fewer (a remark that is the patient's name once, a patient
+  named Wit whose colour is "wit") are delivered and counted in the log, without
+  values: a single distinctive name anywhere is the output guard's, which blocks it.
+
+Key, relation and generalised variables are skipped: ours (keyed hashes, birth year,
+PC4). Nothing here logs or raises a value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import DataDictionary, Variable
+from aanlevering.extract.model import ExtractedDataset
+from aanlevering.output.birth_dates import BLOCKING_SHARE
+from aanlevering.output.guard import IdentifierInDelivery
+from aanlevering.output.patient_identity import identity_column
+
+log = logging.getLogger(__name__)
+
+#: Shortest normal form compared: a one-letter value is a code, an initial, a grade.
+SHORTEST = 2
+#: Variable types whose delivered value may be an identity column's value.
+CHECKED_TYPES = frozenset({"string", "code", "integer", "decimal"})
+
+#: Kind of identifier -> the forms of it a record's patient has, each a tuple of identity
+#: fields joined with a space (``("own_prefix", "own_name")`` is "van den" + "Berg").
+KINDS: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "a name": (
+        ("own_name",),
+        ("own_prefix", "own_name"),
+        ("partner_name",),
+        ("partner_prefix", "partner_name"),
+        ("given_names",),
+    ),
+    "an address": (
+        ("street",),
+        ("street", "house_number"),
+        ("street", "house_number", "house_number_addition"),
+        ("postcode",),
+    ),
+    "a patient number": (("patient_id",), ("mrn",)),
+    "a BSN": (("bsn",),),
+    "a phone number": (("phone",),),
+    "an e-mail address": (("email",),),
+}
+#: The first given name alone (a call name column holds "Jan" of "Jan Pieter").
+FIRST_GIVEN_NAME = "given_names:first"
+
+
+@dataclass(frozen=True)
+class OwnIdentifierColumn:
+    """How many records of one variable hold their own patient's identifier of one kind."""
+
+    dataset: str
+    variable: str
+    kind: str
+    matches: int
+    compared: int
+
+    @property
+    def blocks(self) -> bool:
+        """Whether this is an identity column (the delivery is refused), not a coincidence."""
+        return self.matches > 0 and self.matches >= BLOCKING_SHARE * self.compared
+
+
+def normal_forms(texts: pa.Array) -> pa.Array:
+    """Each text in the normal form compared (null where it is shorter than :data:`SHORTEST`)."""
+    compact = pc.replace_substring_regex(pc.utf8_lower(texts), r"[^\p{L}\p{N}]+", "")
+    digits = pc.fill_null(pc.match_substring_regex(compact, r"^[0-9]+$"), False)
+    form = pc.if_else(digits, pc.replace_substring_regex(compact, r"^0+", ""), compact)
+    long_enough = pc.fill_null(pc.greater_equal(pc.utf8_length(form), SHORTEST), False)
+    return pc.if_else(long_enough, form, pa.scalar(None, pa.string()))
+
+
+def _joined(parts: Sequence[pa.Array]) -> pa.Array:
+    """The parts joined with a space, null where the last part is (a prefix may be missing)."""
+    if len(parts) == 1:
+        return parts[0]
+    empty = [pc.fill_null(part, "") for part in parts[:-1]]
+    joined = pc.binary_join_element_wise(*empty, parts[-1], " ")
+    return pc.if_else(pc.is_valid(parts[-1]), joined, pa.scalar(None, pa.string()))
+
+
+def _first_word(texts: pa.Array) -> pa.Array:
+    return pc.list_element(pc.utf8_split_whitespace(pc.utf8_trim_whitespace(texts)), 0)
+
+
+class _Patients:
+    """The normal forms of each record's own patient's identifiers, per kind, for one dataset."""
+
+    def __init__(self, datasets: Mapping[str, ExtractedDataset], name: str) -> None:
+        self._datasets = datasets
+        self._name = name
+        self._fields: dict[str, pa.Array | None] = {}
+
+    def _field(self, field: str) -> pa.Array | None:
+        if field not in self._fields:
+            self._fields[field] = identity_column(self._datasets, self._name, field)
+        return self._fields[field]
+
+    def forms(self, kind: str) -> list[pa.Array]:
+        """The normal forms of the patient's identifiers of ``kind``, one array per form."""
+        found = []
+        for fields in KINDS[kind]:
+            parts = [self._field(field) for field in fields]
+            if parts[-1] is None:
+                continue
+            present = [part for part in parts if part is not None]
+            found.append(normal_forms(_joined(present)))
+        if kind == "a name" and (given := self._field("given_names")) is not None:
+            found.append(normal_forms(_first_word(given)))
+        return found
+
+
+def _value_forms(column: pa.Array, allowed: frozenset[str]) -> pa.Array:
+    """Normal forms of a delivered column, null for option-set words; distinct values once."""
+    if pa.types.is_floating(column.type):
+        integral = pc.fill_null(pc.equal(pc.floor(column), column), False)
+        as_int = pc.cast(pc.if_else(integral, column, pa.scalar(None, column.type)), pa.int64())
+        texts = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(column, pa.string()))
+    else:
+        texts = pc.cast(column, pa.string())
+    distinct = pc.unique(texts)
+    forms = normal_forms(distinct)
+    if allowed:
+        forms = pc.if_else(
+            pc.is_in(forms, value_set=pa.array(sorted(allowed), pa.string())),
+            pa.scalar(None, pa.string()),
+            forms,
+        )
+    return pc.take(forms, pc.index_in(texts, value_set=distinct))
+
+
+def _option_words(dictionary: DataDictionary, variable: Variable) -> frozenset[str]:
+    """Normal forms of the codes and labels of the variable's option set."""
+    found = dictionary.option_sets.get(variable.option_set) if variable.option_set else None
+    if found is None:
+        return frozenset()
+    words = [o.code for o in found.options] + [o.label for o in found.options]
+    return frozenset(v for v in normal_forms(pa.array(words, pa.string())).to_pylist() if v)
+
+
+def _checked_variables(dictionary: DataDictionary, name: str) -> list[Variable]:
+    try:
+        described = dictionary.dataset(name)
+    except KeyError:
+        return []
+    keyed = set(described.key) | {relation.variable for relation in described.relations}
+    return [
+        variable
+        for variable in described.variables
+        if variable.type in CHECKED_TYPES
+        and variable.name not in keyed
+        and variable.generalised_from is None
+    ]
+
+
+def own_identifier_columns(
+    datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
+) -> list[OwnIdentifierColumn]:
+    """Each (variable, kind) with at least one record holding its own patient's identifier."""
+    found: list[OwnIdentifierColumn] = []
+    for name, dataset in datasets.items():
+        if not dataset.num_rows:
+            continue
+        patients = _Patients(datasets, name)
+        for variable in _checked_variables(dictionary, name):
+            if variable.name not in dataset.clinical.column_names:
+                continue
+            column = dataset.clinical.column(variable.name).combine_chunks()
+            values = _value_forms(column, _option_words(dictionary, variable))
+            if values.null_count == len(values):
+                continue
+            for kind in KINDS:
+                forms = patients.forms(kind)
+                if not forms:
+                    continue
+                same = pc.fill_null(pc.equal(values, forms[0]), False)
+                known = pc.is_valid(forms[0])
+                for form in forms[1:]:
+                    same = pc.or_(same, pc.fill_null(pc.equal(values, form), False))
+                    known = pc.or_(known, pc.is_valid(form))
+                matches = int(pc.sum(pc.cast(same, pa.int64())).as_py() or 0)
+                if matches:
+                    compared = pc.and_(pc.is_valid(values), known)
+                    count = int(pc.sum(pc.cast(compared, pa.int64())).as_py() or 0)
+                    found.append(OwnIdentifierColumn(name, variable.name, kind, matches, count))
+    return found
+
+
+def refuse_own_identifier_columns(
+    registration_id: str,
+    datasets: Mapping[str, ExtractedDataset],
+    dictionary: DataDictionary,
+) -> None:
+    """Raise :class:`IdentifierInDelivery` (exit 2) when a variable is an identity column.
+
+    Called before the delivery files are written, so a refused delivery leaves nothing
+    behind. The message names dataset, variable, kind and counts, never a value.
+    """
+    columns = own_identifier_columns(datasets, dictionary)
+    for column in columns:
+        if not column.blocks:
+            log.info(
+                "%s.%s: %d of %d record(s) hold their own patient's identifier (%s) "
+                "(fewer than an identity column would; delivered)",
+                column.dataset,
+                column.variable,
+                column.matches,
+                column.compared,
+                column.kind,
+            )
+    blocking = [column for column in columns if column.blocks]
+    if not blocking:
+        return
+    where = "; ".join(
+        f"{c.dataset}.{c.variable}: {c.kind} in {c.matches} of {c.compared} record(s)"
+        for c in blocking
+    )
+    raise IdentifierInDelivery(
+        f"registration {registration_id}: delivery blocked, {len(blocking)} variable(s) hold "
+        f"each record's own patient's identifier ({where}): an identity column (name, "
+        "address, patient number) mapped to a clinical variable? Identity is never "
+        "delivered; correct the mapping; nothing was staged"
+    )
