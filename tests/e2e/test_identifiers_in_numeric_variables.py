@@ -92,5 +92,6 @@ def test_a_patient_number_with_leading_zeros_in_a_number_variable_blocks_the_run
     result = _run_cli_on(world, CATALOGUE, source)
     output = result.stdout + result.stderr
     assert result.returncode == 2, output[-3000:]
-    assert re.search(r"file operatie\.csv, column bmi: a patient number in \d+ value\(s\)", output)
+    # Each record holds its own patient's number: stopped before writing (decision 0851).
+    assert re.search(r"operatie\.bmi: a patient number in (\d+) of \1 record\(s\)", output)
     _nothing_delivered(world, output, planted)
