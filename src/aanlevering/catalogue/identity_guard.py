@@ -20,7 +20,9 @@ because those are delivered as keyed hashes (decision 0181).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import unicodedata
+from collections import Counter
+from collections.abc import Iterator, Mapping
 
 from aanlevering.catalogue.model import (
     CsvDatasetSource,
@@ -126,8 +128,36 @@ SOURCE_ID_ELEMENTS: dict[str, str] = {
 }
 
 
+def _invisible(char: str) -> bool:
+    """A character a reader does not see: control, format (zero-width, BOM, soft hyphen),
+    separators other than the plain space."""
+    category = unicodedata.category(char)
+    return category.startswith("C") or (category[0] == "Z" and char != " ")
+
+
 def _header_key(column: str) -> str:
-    return re.sub(r"[\s_\-.]", "", column).upper()
+    """``column`` as the identity headers are compared: NFKC (full-width letters are
+    letters), invisible characters dropped, upper case, no spaces, dashes, underscores
+    or dots. A header that looks like ``GESLACHTSNAAM`` is one (decision 0852)."""
+    visible = "".join(c for c in unicodedata.normalize("NFKC", column) if not _invisible(c))
+    return re.sub(r"[\s_\-.]", "", visible).upper()
+
+
+def _shown(column: str) -> str:
+    """``column`` for a message, each invisible character as ``<U+XXXX>``."""
+    return "".join(f"<U+{ord(c):04X}>" if _invisible(c) else c for c in column)
+
+
+def _mapped_twice(mapping: Mapping[str, str], where: str, what: str) -> Iterator[Problem]:
+    """A target mapped from more than one column: the last one was taken, silently."""
+    for target, count in Counter(mapping.values()).items():
+        if count > 1:
+            columns = ", ".join(_shown(c) for c, t in mapping.items() if t == target)
+            yield (
+                where,
+                f"{what} {target} is mapped from {count} columns ({columns}); only one "
+                "would be read, without a word: map it from one column (decision 0852)",
+            )
 
 
 def split_fhirpath(expression: str) -> list[str]:
@@ -307,6 +337,11 @@ def _csv_problems(
     config: RegistrationConfig, name: str, csv: CsvDatasetSource
 ) -> Iterator[Problem]:
     where = f"$.source.csv.datasets.{name}.columns"
+    prefix = f"registration {config.id}, dataset {name}:"
+    yield from _mapped_twice(csv.columns, where, f"{prefix} variable")
+    yield from _mapped_twice(
+        csv.identity, f"$.source.csv.datasets.{name}.identity", f"{prefix} identity field"
+    )
     for column, variable in csv.columns.items():
         field = csv.identity.get(column)
         if field is not None and field not in MAY_BE_DELIVERED:
@@ -323,8 +358,8 @@ def _csv_problems(
             yield (
                 f"{where}.{column}",
                 f"registration {config.id}, dataset {name}, variable {variable}: source column "
-                f"{column} holds {meaning}, which is never delivered (list it under 'identity' "
-                "for pseudonymisation instead)",
+                f"{_shown(column)} holds {meaning}, which is never delivered (list it under "
+                "'identity' for pseudonymisation instead)",
             )
 
 
