@@ -78,8 +78,6 @@ KINDS: Mapping[str, tuple[tuple[str, ...], ...]] = {
 #: Kinds whose values repeat across patients (a few thousand names and streets for a
 #: million patients): normalised per distinct value. Numbers are mostly distinct.
 REPEATING = frozenset({"a name", "an address"})
-#: The first given name alone (a call name column holds "Jan" of "Jan Pieter").
-FIRST_GIVEN_NAME = "given_names:first"
 
 
 @dataclass(frozen=True)
@@ -163,7 +161,7 @@ class _Patients:
                 continue
             found.append(_joined([part for part in parts if part is not None]))
         if kind == "a name" and (given := self._field("given_names")) is not None:
-            found.append(_first_word(given))
+            found.append(_first_word(given))  # a call name column: "Jan" of "Jan Pieter"
         return found
 
     def forms(self, kind: str) -> list[pa.Array]:
