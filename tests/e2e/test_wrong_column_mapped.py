@@ -121,16 +121,16 @@ CASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
     # The option-set check is an error: validation stops the run before staging.
     "name as a code whose option-set check is an error": (
         lambda catalogue, source: _name_as_techniek(catalogue, source, "error"),
-        r"validation|blocked",
+        r"validation failed \(\d+ failing error check\(s\)\)",
     ),
     # The PC4 rule: a name or free text exported as the postcode is no postcode.
     "name as the postcode": (
         _in_every_row("POSTCODE", lambda row: row["GESLACHTSNAAM"]),
-        r"postcode",
+        r"RGG: (\d+) of \1 patients .* without it, mostly postcode: not a Dutch postcode",
     ),
     "free text as the postcode": (
         _in_every_row("POSTCODE", lambda row: f"{row['GESLACHTSNAAM']}, {row['POSTCODE']}"),
-        r"postcode",
+        r"RGG: (\d+) of \1 patients .* without it, mostly postcode: not a Dutch postcode",
     ),
     # Decision 0340 from the other side: the operation date exported as the birth date.
     "operation date as the birth date": (

@@ -84,8 +84,9 @@ def refuse_birth_date_columns(
     raise IdentifierInDelivery(
         f"registration {registration_id}: delivery blocked, {len(blocking)} variable(s) hold "
         f"each patient's own birth date ({where}): a birth date column mapped to a clinical "
-        "variable? A full birth date is never delivered (the dictionary's generalised_from: "
-        "birth_date:year gives the year); correct the mapping; nothing was staged"
+        "variable, or a clinical date exported as the birth date? A full birth date is never "
+        "delivered (the dictionary's generalised_from: birth_date:year gives the year); "
+        "correct the mapping or the export; nothing was staged"
     )
 
 
