@@ -167,7 +167,8 @@ def test_one_variable_from_two_columns_is_caught(
         data["source"]["csv"]["datasets"]["trauma"]["columns"]["ISS_2"] = "iss"
 
     err = _check(catalogue, "ldtr", edit, capsys)
-    assert "dataset trauma, column ISS_2: variable iss is already mapped from column ISS" in err
+    # Refused when the catalogue loads, so a run refuses it too (decision 0852).
+    assert "dataset trauma: variable iss is mapped from 2 columns (ISS, ISS_2)" in err
 
 
 def test_todo_markers_fail_the_check(catalogue: Path, capsys: pytest.CaptureFixture[str]) -> None:
