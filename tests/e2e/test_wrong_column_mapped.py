@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from test_failed_runs_leave_no_identifier import leaks_left
 from test_run_pipeline import _run_cli_on
 
 from aanlevering.deliver.ledger import load_ledger
-from conftest import CATALOGUE, World, identity_values
+from conftest import CATALOGUE, World, fhir_identity_values, identity_values
 
 #: Family names of the demo that the output guard searches only as a phrase or not at all.
 UNSEARCHED = frozenset(
@@ -180,3 +181,62 @@ def _written_identifiers(source: Path) -> set[str]:
                 if len(row.get(column) or "") >= 5:
                     found.add(row[column])
     return found
+
+
+OWN_NAME_URL = "http://hl7.org/fhir/StructureDefinition/humanname-own-name"
+URGENTIE_URL = "https://aanlevering.example/fhir/StructureDefinition/urgentie"
+
+
+def _own_names(patients: Path) -> dict[str, str]:
+    """Patient id -> own family name (the own-name extension, else ``family``)."""
+    names: dict[str, str] = {}
+    for line in patients.read_text(encoding="utf-8").splitlines():
+        patient = json.loads(line)
+        name = patient["name"][0]
+        own = [
+            e["valueString"]
+            for e in name.get("_family", {}).get("extension", ())
+            if e["url"] == OWN_NAME_URL
+        ]
+        names[patient["id"]] = own[0] if own else name["family"]
+    return names
+
+
+def test_a_fhir_extension_holding_the_patients_name_stops_the_run(
+    world: World, tmp_path: Path
+) -> None:
+    """The EHR wrote each patient's name into the urgency extension mapped onto ``urgentie``
+    (option-set check a warning): the FHIR path stops before writing (decision 0851)."""
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CATALOGUE, catalogue)
+    line = TECHNIEK_LINE.replace("techniek", "urgentie")
+    _edit(
+        catalogue / "dictionaries" / "dsaa" / "2026.1.yaml",
+        line,
+        line.replace("]}", "], severity: warning}"),
+    )
+    source = tmp_path / "fhir"
+    shutil.copytree(world.demo / "fhir-bulk" / "dica-dsaa", source)
+    names = _own_names(source / "Patient.ndjson")
+    procedures = []
+    for text in (source / "Procedure.ndjson").read_text(encoding="utf-8").splitlines():
+        procedure = json.loads(text)
+        patient = procedure["subject"]["reference"].removeprefix("Patient/")
+        for extension in procedure.get("extension", ()):
+            if extension["url"] == URGENTIE_URL:
+                extension["valueCode"] = names[patient]
+        procedures.append(json.dumps(procedure, separators=(",", ":")))
+    (source / "Procedure.ndjson").write_text("\n".join(procedures) + "\n", encoding="utf-8")
+    before = world.holder.ledger()
+    result = _run_cli_on(world, catalogue, source)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output[-3000:]
+    assert re.search(r"operatie\.urgentie: a name in (\d+) of \1 record\(s\)", output), output[
+        -3000:
+    ]
+    assert world.holder.ledger() == before
+    with world.store() as store:
+        assert load_ledger(store).versions("dica-dsaa", "2026-Q4") == []
+    planted = identity_values(world.demo) | fhir_identity_values(world.demo)
+    planted |= {name for name in names.values() if len(name) >= 5}
+    assert leaks_left(world, planted, result.stdout, result.stderr) == []
