@@ -39,6 +39,9 @@ TECHNIEK_LINE = (
     "required_for: [hospital, umc, zbc]}\n"
 )
 
+#: The codes of ``techniek`` (no identifier, wherever a swapped export puts them).
+TECHNIQUES = frozenset({"EVAR", "OPEN", "FEVAR", "BEVAR"})
+
 Row = dict[str, str]
 
 
@@ -99,6 +102,23 @@ def _name_as_techniek(catalogue: Path, source: Path, severity: str) -> None:
     _rewrite(source, "dsaa_operaties*.csv", name_column)
 
 
+def _headers_swapped(catalogue: Path, source: Path) -> None:
+    """The export wrote the family names under TECHNIEK and the techniques under
+    GESLACHTSNAAM (``techniek``'s option-set check a warning)."""
+    _edit(
+        catalogue / "dictionaries" / "dsaa" / "2026.1.yaml",
+        TECHNIEK_LINE,
+        TECHNIEK_LINE.replace("]}", "], severity: warning}"),
+    )
+
+    def swapped(rows: list[Row]) -> list[Row]:
+        for row in rows:
+            row["TECHNIEK"], row["GESLACHTSNAAM"] = row["GESLACHTSNAAM"], row["TECHNIEK"]
+        return rows
+
+    _rewrite(source, "dsaa_operaties*.csv", swapped)
+
+
 def _in_every_row(column: str, value: Callable[[Row], str]) -> Callable[[Path, Path], None]:
     """The export's ``column`` of DSAA operations holds ``value(row)`` (a column exported wrong)."""
 
@@ -138,6 +158,12 @@ CASES: dict[str, tuple[Callable[[Path, Path], None], str]] = {
         _in_every_row("GEBOORTEDATUM", lambda row: row["OPERATIEDATUM"]),
         r"operatie\.datum_operatie in (\d+) of \1 record\(s\)",
     ),
+    # Decision 0853: the names under a clinical header, the codes under the name's header
+    # (before, stopped only because some names were other patients' partner names).
+    "family name and technique headers swapped": (
+        _headers_swapped,
+        r"operatie: identity own_name holds codes of techniek in (\d+) of \1 record\(s\)",
+    ),
     # Decision 0601: the patient number as a clinical number (bmi's range only warns).
     "patient number as a clinical value": (
         _in_every_row("BMI", lambda row: row["PATIENTNUMMER"]),
@@ -173,13 +199,15 @@ def test_a_wrong_column_stops_the_run_and_leaves_no_identifier(
 
 def _written_identifiers(source: Path) -> set[str]:
     """Identifiers of the changed export worth searching for: names of five letters or more
-    (shorter ones occur inside other words), postcodes and the texts made of them."""
+    (shorter ones occur inside other words), postcodes and the texts made of them, wherever
+    the change put them (a technique code is none)."""
     found: set[str] = set()
     for file in source.glob("dsaa_operaties*.csv"):
         for row in csv.DictReader(io.StringIO(file.read_text(encoding="utf-8-sig")), delimiter=";"):
-            for column in ("GESLACHTSNAAM", "NM_PAT", "POSTCODE"):
-                if len(row.get(column) or "") >= 5:
-                    found.add(row[column])
+            for column in ("GESLACHTSNAAM", "NM_PAT", "POSTCODE", "TECHNIEK"):
+                value = row.get(column) or ""
+                if len(value) >= 5 and value not in TECHNIQUES:
+                    found.add(value)
     return found
 
 

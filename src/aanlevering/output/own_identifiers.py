@@ -200,7 +200,7 @@ def _value_forms(column: pa.Array, allowed: frozenset[str]) -> pa.Array:
     return pc.take(forms, pc.index_in(column, value_set=distinct))
 
 
-def _option_words(dictionary: DataDictionary, variable: Variable) -> frozenset[str]:
+def option_words(dictionary: DataDictionary, variable: Variable) -> frozenset[str]:
     """Normal forms of the codes and labels of the variable's option set."""
     found = dictionary.option_sets.get(variable.option_set) if variable.option_set else None
     if found is None:
@@ -237,7 +237,7 @@ def own_identifier_columns(
             if variable.name not in dataset.clinical.column_names:
                 continue
             column = dataset.clinical.column(variable.name).combine_chunks()
-            values = _value_forms(column, _option_words(dictionary, variable))
+            values = _value_forms(column, option_words(dictionary, variable))
             if values.null_count == len(values):
                 continue
             held = pc.unique(pc.drop_null(values))

@@ -523,12 +523,15 @@ def stage_delivery(
     from aanlevering.output.own_identifiers import refuse_own_identifier_columns
     from aanlevering.output.probable_bsns import refuse_probable_bsns
     from aanlevering.output.sources import delivered_sources, delivers_records
+    from aanlevering.output.swapped_identity import refuse_swapped_columns
     from aanlevering.output.writer import write_delivery
 
     # Before anything is written: a birth date column mapped to a variable (exit 2).
     refuse_birth_date_columns(config.id, extracted.datasets)
     # ... or a number that passes the BSN eleven-test, not the run's own BSN (exit 2).
     refuse_probable_bsns(config.id, extracted.datasets, config.dictionary)
+    # ... or a name column holding a variable's codes: two export columns swapped (exit 2).
+    refuse_swapped_columns(config.id, extracted.datasets, config.dictionary)
     # ... or a column of each record's own patient's name, address or number (exit 2).
     refuse_own_identifier_columns(config.id, extracted.datasets, config.dictionary)
     secret = checked_local_key(settings, store, "resource-ids.key", "resource-ids")

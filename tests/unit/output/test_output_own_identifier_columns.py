@@ -32,6 +32,11 @@ from aanlevering.output.own_identifiers import (
     own_identifier_columns,
     refuse_own_identifier_columns,
 )
+from aanlevering.output.swapped_identity import (
+    SwappedColumn,
+    refuse_swapped_columns,
+    swapped_columns,
+)
 
 CATALOGUE = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"
 
@@ -212,3 +217,33 @@ def test_a_birth_date_column_of_a_child_dataset_blocks(dictionary: DataDictionar
     datasets = {"operatie": operaties, "complicatie": complicaties}
     with pytest.raises(IdentifierInDelivery, match=r"complicatie\.datum_complicatie in 4 of 4"):
         refuse_birth_date_columns("dica-dsaa", datasets)
+
+
+def test_a_name_column_holding_a_variables_codes_stops_the_run(dictionary: DataDictionary) -> None:
+    """Headers swapped in the export: the names went to techniek, the codes to own_name,
+    and no record's value is its own patient's name (decision 0853)."""
+    codes = ["EVAR", "OPEN", "evar", "Fevar"]
+    people = [{**p, "own_name": code} for p, code in zip(PEOPLE, codes, strict=True)]
+    datasets = {"operatie": _operaties(people, techniek=pa.array(_values("own_name")))}
+    assert own_identifier_columns(datasets, dictionary) == []  # what 0851 alone sees
+    assert swapped_columns(datasets, dictionary) == [
+        SwappedColumn("operatie", "own_name", "techniek", 4, 4)
+    ]
+    with pytest.raises(IdentifierInDelivery, match=r"identity own_name holds codes of techniek"):
+        refuse_swapped_columns("dica-dsaa", datasets, dictionary)
+
+
+def test_a_few_names_that_are_codes_are_no_swap(dictionary: DataDictionary) -> None:
+    """A patient named Open among others: fewer than half the names are codes."""
+    people = [
+        {**p, "own_name": n} for p, n in zip(PEOPLE, ["Open", "Bos", "Post", "Wit"], strict=True)
+    ]
+    assert swapped_columns({"operatie": _operaties(people)}, dictionary) == []
+
+
+@pytest.mark.parametrize("registration", ["dica-dsaa", "ldtr", "nkr-borst"])
+def test_the_example_deliveries_hold_no_swapped_name_column(
+    delivery: Callable[..., DeliveryInput], registration: str
+) -> None:
+    content = delivery(registration)
+    assert swapped_columns(content.datasets, content.context.dictionary) == []
