@@ -1,10 +1,11 @@
 """Each example registration's DAG runs end to end with ``dag.test()`` on demo data.
 
 Real TTP and registry holder processes (the e2e ``world``); Airflow on SQLite
-in a temporary AIRFLOW_HOME, in a subprocess per run so Airflow's global
-settings never leak into other tests. Checks task states, receipts in the
-ledger and at the receiver, the staging folder removed after the receipt, a
-run before 2026 skipped, and no input identifier in XCom or the task logs.
+in a temporary AIRFLOW_HOME, in one subprocess the module's tests send their
+runs to (decision 0830), so Airflow's global settings never reach pytest.
+Checks task states, receipts in the ledger and at the receiver, the staging
+folder removed after the receipt, a run before 2026 skipped, and no input
+identifier in XCom or the task logs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,34 +22,11 @@ import pytest
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.pipeline.stages import STAGE_NAMES
 from conftest import World, fhir_identity_values, identity_values
+from support.dag_test_process import DagTestProcess
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 STAGES = list(STAGE_NAMES)
-
-RUNNER = """
-import json, sys, importlib.util
-import pendulum
-spec = importlib.util.spec_from_file_location("registrations", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-from airflow import settings
-from airflow.models.xcom import XComModel
-for number, (dag_id, logical_date, conf) in enumerate(json.loads(sys.argv[2])):
-    print(f"RUN-START {number}", flush=True)
-    print(f"RUN-START {number}", file=sys.stderr, flush=True)
-    dag = getattr(module, dag_id)
-    run = dag.test(logical_date=pendulum.parse(logical_date), run_conf=conf)
-    session = settings.Session()
-    xcoms = [
-        {"task": x.task_id, "value": x.value}
-        for x in session.query(XComModel).filter(XComModel.run_id == run.run_id)
-    ]
-    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
-    session.close()
-    result = {"state": str(run.state), "tasks": states, "xcoms": xcoms}
-    print("RESULT " + json.dumps(result, default=str), flush=True)
-"""
 
 CASES = {
     # dag id, logical date (the period's close, Amsterdam), period delivered
@@ -109,26 +88,43 @@ def airflow_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[
     return env
 
 
+@pytest.fixture(scope="module")
+def dag_tests(
+    airflow_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DagTestProcess]:
+    """The module's one ``dag.test()`` process (decision 0830), started at its first run."""
+    process = DagTestProcess(
+        REPO / "dags" / "registrations.py", airflow_env, tmp_path_factory.mktemp("dag-test")
+    )
+    try:
+        yield process
+    finally:
+        process.close()
+
+
 def _dag_test(
+    runner: DagTestProcess,
     env: dict[str, str],
     registration: str,
     conf: dict[str, object] | None = None,
     *,
     dag_id: str | None = None,
 ) -> dict:  # type: ignore[type-arg]
-    return _dag_tests(env, [(registration, conf, dag_id)])[0]
+    return _dag_tests(runner, env, [(registration, conf, dag_id)])[0]
 
 
 def _dag_tests(
+    runner: DagTestProcess,
     env: dict[str, str],
     runs: list[tuple[str, dict[str, object] | None, str | None]],
 ) -> list[dict]:  # type: ignore[type-arg]
-    """``dag.test()`` of each (registration, conf, dag id) in turn, in one subprocess.
+    """``dag.test()`` of each (registration, conf, dag id) in turn, with ``env``.
 
-    Runs a test makes one after the other with the same environment share one
-    process: Airflow's import, the DAG file's parse and the in-process execution
-    API (about ten seconds of CPU) are paid once (decision 0771). Each run's
-    result carries the log lines written during that run only.
+    The module's runs share one process: Airflow's import, the DAG file's parse
+    and the in-process execution API (about ten seconds of CPU) are paid once
+    (decisions 0771, 0830); ``env``'s differences from the module's environment
+    hold for these runs only. Each run's result carries the log lines written
+    during that run only.
     """
     planned = [
         [
@@ -138,45 +134,7 @@ def _dag_tests(
         ]
         for registration, conf, dag_id in runs
     ]
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            RUNNER,
-            str(REPO / "dags" / "registrations.py"),
-            json.dumps(planned),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    stdout_parts = _per_run(done.stdout, len(planned))
-    stderr_parts = _per_run(done.stderr, len(planned))
-    results = []
-    for number in range(len(planned)):
-        lines = [line for line in stdout_parts[number].splitlines() if line.startswith("RESULT ")]
-        assert lines, (
-            f"dag.test of run {number} gave no result (exit {done.returncode}):\n"
-            f"{done.stderr[-4000:]}"
-        )
-        result: dict = json.loads(lines[-1].removeprefix("RESULT "))  # type: ignore[type-arg]
-        result["log"] = stdout_parts[number] + stderr_parts[number]
-        results.append(result)
-    return results
-
-
-def _per_run(output: str, runs: int) -> list[str]:
-    """``output`` cut at the RUNNER's ``RUN-START n`` lines: what each run wrote (and before)."""
-    parts = [""] * runs
-    number = 0
-    for line in output.splitlines(keepends=True):
-        if line.startswith("RUN-START "):
-            number = int(line.split()[1])
-            continue
-        parts[number] += line
-    return parts
+    return runner.runs(planned, env)
 
 
 def _no_identifiers(world: World, text: str) -> None:
@@ -186,9 +144,9 @@ def _no_identifiers(world: World, text: str) -> None:
 
 
 def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
-    world: World, airflow_env: dict[str, str]
+    world: World, airflow_env: dict[str, str], dag_tests: DagTestProcess
 ) -> None:
-    result = _dag_test(airflow_env, "dica-dsaa")
+    result = _dag_test(dag_tests, airflow_env, "dica-dsaa")
     assert result["state"] == "success", result["tasks"]
     assert result["tasks"] == dict.fromkeys(STAGES, "success")
     with world.store() as store:
@@ -217,7 +175,7 @@ def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
     _no_identifiers(world, json.dumps(result["xcoms"]) + result["log"])
 
     # Again: same content, already receipted: the rest of the run is skipped.
-    again = _dag_test(airflow_env, "dica-dsaa")
+    again = _dag_test(dag_tests, airflow_env, "dica-dsaa")
     assert again["tasks"]["apply_optouts"] == "skipped"
     assert again["tasks"]["deliver"] == "skipped"
     key = "demo-hospital.dica-dsaa.2026-Q1.v1"
@@ -225,10 +183,10 @@ def test_quarterly_https_registration_delivers_its_period_with_a_receipt(
 
 
 def test_blocked_validation_fails_the_validate_task_naming_the_report(
-    world: World, airflow_env: dict[str, str]
+    world: World, airflow_env: dict[str, str], dag_tests: DagTestProcess
 ) -> None:
     env = {**airflow_env, "AANLEVERING_INPUT__DICA_DSAA": str(world.bad_demo / "csv-utf8")}
-    result = _dag_test(env, "dica-dsaa", {"period": "2026-Q2"})
+    result = _dag_test(dag_tests, env, "dica-dsaa", {"period": "2026-Q2"})
     assert result["state"] == "failed"
     assert result["tasks"]["validate"] == "failed"
     assert result["tasks"]["pseudonymise"] == "upstream_failed"
@@ -245,7 +203,10 @@ def test_blocked_validation_fails_the_validate_task_naming_the_report(
 
 
 def test_a_run_that_failed_for_good_gives_its_period_lock_up(
-    world: World, airflow_env: dict[str, str], tmp_path: Path
+    world: World,
+    airflow_env: dict[str, str],
+    dag_tests: DagTestProcess,
+    tmp_path: Path,
 ) -> None:
     from aanlevering.pipeline.events import (
         RunLockReleased,
@@ -254,7 +215,7 @@ def test_a_run_that_failed_for_good_gives_its_period_lock_up(
     )
 
     env = {**airflow_env, "AANLEVERING_INPUT__DICA_DSAA": str(tmp_path / "no-such-export")}
-    result = _dag_test(env, "dica-dsaa", {"period": "2026-Q3"})
+    result = _dag_test(dag_tests, env, "dica-dsaa", {"period": "2026-Q3"})
     assert result["state"] == "failed"
     assert result["tasks"]["check_obligation"] == "success"  # it took the lock
     assert result["tasks"]["extract"] == "failed"
@@ -270,9 +231,9 @@ def test_a_run_that_failed_for_good_gives_its_period_lock_up(
 
 
 def test_monthly_registration_delivers_into_its_outbox(
-    world: World, airflow_env: dict[str, str]
+    world: World, airflow_env: dict[str, str], dag_tests: DagTestProcess
 ) -> None:
-    result = _dag_test(airflow_env, "ldtr")
+    result = _dag_test(dag_tests, airflow_env, "ldtr")
     assert result["tasks"] == dict.fromkeys(STAGES, "success"), result["log"][-3000:]
     with world.store() as store:
         entry = load_ledger(store).current("ldtr", "2026-02")
@@ -283,22 +244,20 @@ def test_monthly_registration_delivers_into_its_outbox(
 
 
 def test_yearly_local_mode_registration_skips_2025_and_delivers_2026_year_to_date(
-    world: World, airflow_env: dict[str, str]
+    world: World, airflow_env: dict[str, str], dag_tests: DagTestProcess
 ) -> None:
     # The extract task reads the FHIR input in two processes (decision 0317): a worker
-    # process started from inside an Airflow task. The 2025 run stops before the extract,
-    # so it shares the year-to-date run's process and settings (decision 0771).
+    # process started from inside an Airflow task. The 2025 run stops before the extract;
+    # both share the module's Airflow process, the 2026 run with the parallel settings
+    # (decisions 0771, 0830).
     parallel = {
         **airflow_env,
         "AANLEVERING_FHIR_READ_WORKERS": "2",
         "AANLEVERING_FHIR_PARALLEL_MIN_MIB": "0",
     }
-    before, ytd = _dag_tests(
-        parallel,
-        [
-            ("nkr-borst", None, None),
-            ("nkr-borst", {"period": "2026", "allow_open_period": True}, None),
-        ],
+    (before,) = _dag_tests(dag_tests, airflow_env, [("nkr-borst", None, None)])
+    (ytd,) = _dag_tests(
+        dag_tests, parallel, [("nkr-borst", {"period": "2026", "allow_open_period": True}, None)]
     )
     assert before["tasks"]["check_obligation"] == "skipped"
     assert before["tasks"]["extract"] == "skipped"
@@ -316,11 +275,12 @@ def test_yearly_local_mode_registration_skips_2025_and_delivers_2026_year_to_dat
 
 
 def test_supporting_dags_ingest_optouts_and_rebuild_the_projections(
-    world: World, airflow_env: dict[str, str]
+    world: World, airflow_env: dict[str, str], dag_tests: DagTestProcess
 ) -> None:
     env = {**airflow_env, "AANLEVERING_OPTOUT_SOURCE": str(world.demo / "optouts.csv")}
-    # One process for the three runs (decision 0771): each result holds its own log.
+    # One request for the three runs (decisions 0771, 0830): each result holds its own log.
     ingest, rebuilt, retry = _dag_tests(
+        dag_tests,
         env,
         [
             ("ingest-optouts", None, "ingest-optouts"),

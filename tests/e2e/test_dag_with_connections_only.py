@@ -24,11 +24,12 @@ from urllib.parse import quote
 
 import pytest
 from cryptography.fernet import Fernet
-from test_airflow_dag_test import REPO, RUNNER
+from test_airflow_dag_test import REPO
 
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.pipeline.stages import STAGE_NAMES
 from conftest import World
+from support.dag_test_process import RUNNER
 
 pytestmark = pytest.mark.slow
 LOGICAL_DATE = "2026-04-01T00:00:00+02:00"  # 2026-Q1 closes
