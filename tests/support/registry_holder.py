@@ -4,16 +4,22 @@
 injection enabled and an SFTP inbox per registration), starts
 ``aanlevering registry-holder serve`` on a free port and waits, bounded, for
 ``/health``. ``restart()`` and ``stop()`` let fault tests take it down.
+
+``hospital_holder`` (function scope) is a hospital of its own on a holder
+process shared by the test module (``shared_registry_holder``): the holder
+keeps every hospital's deliveries, receipts and ledger apart, so a test that
+needs only an empty store of its own pays no holder start (decision 0831).
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +48,8 @@ class RegistryHolder:
     tls_args: tuple[str, ...] = ()
     #: CA bundle the test's own requests verify the server with (TLS only).
     ca: Path | None = None
+    #: The hospital ``api_key`` belongs to (the provider id of its deliveries).
+    hospital: str = HOSPITAL
 
     @property
     def base_url(self) -> str:
@@ -120,3 +128,64 @@ def registry_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
         yield holder
     finally:
         holder.stop()
+
+
+#: Hospitals on a module's shared holder: one per test, more than any module has tests.
+SHARED_HOSPITALS = 100
+
+
+@dataclass
+class SharedRegistryHolder:
+    """One holder process for a module; ``fresh()`` hands out a hospital never used before."""
+
+    holder: RegistryHolder
+    hospitals: list[str]
+    used: int = 0
+
+    def fresh(self) -> RegistryHolder:
+        """A handle as ``hospital-NNN``: an empty ledger, store and inbox of its own."""
+        assert self.used < len(self.hospitals), "more tests than the shared holder's hospitals"
+        hospital = self.hospitals[self.used]
+        self.used += 1
+        api_key = (self.holder.home / f"{hospital}.api-key").read_text().strip()
+        return replace(self.holder, api_key=api_key, hospital=hospital, process=None)
+
+
+@contextlib.contextmanager
+def started_shared_holder(home: Path, **config: Any) -> Iterator[SharedRegistryHolder]:
+    """A holder with ``SHARED_HOSPITALS`` hospitals (``write_demo_config`` options), started."""
+    from aanlevering.cli.registry_holder import write_demo_config
+
+    hospitals = [f"hospital-{n:03d}" for n in range(SHARED_HOSPITALS)]
+    write_demo_config(home, hospitals, REGISTRATIONS, **config)
+    first = (home / f"{hospitals[0]}.api-key").read_text().strip()
+    holder = RegistryHolder(home, _free_port(), first, hospital=hospitals[0])
+    holder.start()
+    try:
+        yield SharedRegistryHolder(holder, hospitals)
+    finally:
+        holder.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_registry_holder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SharedRegistryHolder]:
+    """The ``registry_holder`` configuration with many hospitals, started once per module."""
+    home = tmp_path_factory.mktemp("shared-registry-holder")
+    with started_shared_holder(home, fault_injection=True) as shared:
+        yield shared
+
+
+@pytest.fixture
+def hospital_holder(shared_registry_holder: SharedRegistryHolder) -> Iterator[RegistryHolder]:
+    """A fresh hospital on the module's holder; the fault settings are cleared after the test.
+
+    For tests that need an empty holder of their own but not a holder process of their
+    own (no restart, no configuration of their own, nothing read from its global log).
+    """
+    holder = shared_registry_holder.fresh()
+    try:
+        yield holder
+    finally:
+        holder.faults()  # the fault route's defaults: none armed

@@ -45,8 +45,12 @@ def stage(
     registration: str = "ldtr",
     version: int = 1,
     patients: list[dict[str, object]] | None = None,
+    provider: str = "demo-hospital",
 ) -> Manifest:
-    """Write a small FHIR NDJSON delivery into ``folder`` and return its manifest."""
+    """Write a small FHIR NDJSON delivery into ``folder`` and return its manifest.
+
+    ``provider``: the hospital delivering it (a shared holder's hospital, decision 0831).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     patients = patients or [PATIENT]
     (folder / "Patient.ndjson").write_text("".join(json.dumps(p) + "\n" for p in patients))
@@ -54,7 +58,7 @@ def stage(
     records = {"Patient.ndjson": len(patients), "QuestionnaireResponse.ndjson": 1}
     files = describe_files(folder, records, {n: "application/fhir+ndjson" for n in records})
     return Manifest(
-        idempotency_key=idempotency_key("demo-hospital", registration, "2026-03", version),
+        idempotency_key=idempotency_key(provider, registration, "2026-03", version),
         registration=registration,
         registry_holder="lnaz",
         period="2026-03",
@@ -68,12 +72,12 @@ def stage(
         pseudonym_types=("NGG",),
         key_versions={"NGG": 1},
         ttp_mode="web",
-        provider_id="demo-hospital",
+        provider_id=provider,
         files=files,
         record_counts={"trauma": 1},
         supersedes=None
         if version == 1
-        else idempotency_key("demo-hospital", registration, "2026-03", version - 1),
+        else idempotency_key(provider, registration, "2026-03", version - 1),
     )
 
 

@@ -17,8 +17,7 @@ import pytest
 from aanlevering.deliver.manifest import Manifest, idempotency_key
 from conftest import stage  # module level: a later import may find another conftest
 from support.holder_requests import send as _send
-from support.registry_holder import HOSPITAL, REGISTRATIONS, RegistryHolder
-from support.servers import free_port
+from support.registry_holder import RegistryHolder, SharedRegistryHolder, started_shared_holder
 
 CATALOGUE = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"
 
@@ -47,7 +46,7 @@ def test_a_period_off_the_calendar_is_refused(
     end: str,
     reason: str,
 ) -> None:
-    manifest = _in(stage(tmp_path / "d"), period, start, end)
+    manifest = _in(stage(tmp_path / "d", provider=registry_holder.hospital), period, start, end)
     answer = _send(registry_holder, tmp_path / "d", manifest)
     assert answer.status_code == 422, answer.text
     assert reason in answer.text
@@ -58,31 +57,46 @@ def test_a_period_up_to_a_run_day_is_one_of_the_calendar(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     # A run of a period not yet closed covers its days up to the run day (decision 0393).
-    manifest = _in(stage(tmp_path / "d"), "2026-03", "2026-03-01", "2026-03-16")
+    manifest = _in(
+        stage(tmp_path / "d", provider=registry_holder.hospital),
+        "2026-03",
+        "2026-03-01",
+        "2026-03-16",
+    )
     answer = _send(registry_holder, tmp_path / "d", manifest)
     assert answer.status_code == 201, answer.text
 
 
-@pytest.fixture
-def knowing_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
+@pytest.fixture(scope="module")
+def knowing_holders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRegistryHolder]:
     """A registry holder that knows its registrations' terms (frequency too) from the catalogue."""
-    from aanlevering.cli.registry_holder import write_demo_config
+    home = tmp_path_factory.mktemp("knowing-holder")
+    with started_shared_holder(home, catalogue_dir=CATALOGUE) as shared:
+        yield shared
 
-    home = tmp_path / "knowing-holder"
-    write_demo_config(home, HOSPITAL, REGISTRATIONS, catalogue_dir=CATALOGUE)
-    holder = RegistryHolder(home, free_port(), (home / f"{HOSPITAL}.api-key").read_text().strip())
-    holder.start()
-    try:
-        yield holder
-    finally:
-        holder.stop()
+
+@pytest.fixture
+def knowing_holder(knowing_holders: SharedRegistryHolder) -> RegistryHolder:
+    """A hospital of its own on the module's knowing holder (decision 0831)."""
+    return knowing_holders.fresh()
+
+
+@pytest.fixture
+def registry_holder(hospital_holder: RegistryHolder) -> RegistryHolder:
+    """A hospital of its own on the module's shared holder (decision 0831)."""
+    return hospital_holder
 
 
 @pytest.mark.parametrize("kind", ["delivery", "retraction"])
 def test_a_period_of_another_length_than_the_registrations_is_refused(
     knowing_holder: RegistryHolder, tmp_path: Path, kind: str
 ) -> None:
-    manifest = _in(stage(tmp_path / "d"), "2026-Q1", "2026-01-01", "2026-04-01")  # ldtr: monthly
+    manifest = _in(
+        stage(tmp_path / "d", provider=knowing_holder.hospital),
+        "2026-Q1",
+        "2026-01-01",
+        "2026-04-01",
+    )  # ldtr: monthly
     if kind == "retraction":
         manifest = replace(manifest, kind="retraction", files=(), record_counts={})
     answer = _send(knowing_holder, tmp_path / "d", manifest)
