@@ -30,6 +30,12 @@ from support.registry_holder import RegistryHolder
 NEVER_HELD = "never held"
 
 
+@pytest.fixture
+def registry_holder(hospital_holder: RegistryHolder) -> RegistryHolder:
+    """A hospital of its own on the module's shared holder (decision 0831)."""
+    return hospital_holder
+
+
 def _retraction(manifest: Manifest) -> Manifest:
     return replace(manifest, kind="retraction", files=(), record_counts={})
 
@@ -38,8 +44,17 @@ def _retraction(manifest: Manifest) -> Manifest:
 def test_a_version_naming_one_the_holder_never_held_is_refused(
     registry_holder: RegistryHolder, tmp_path: Path, kind: str
 ) -> None:
-    assert _send(registry_holder, tmp_path / "v1", stage(tmp_path / "v1")).status_code == 201
-    manifest = stage(tmp_path / "v3", version=3)  # supersedes v2, which was never delivered
+    assert (
+        _send(
+            registry_holder,
+            tmp_path / "v1",
+            stage(tmp_path / "v1", provider=registry_holder.hospital),
+        ).status_code
+        == 201
+    )
+    manifest = stage(
+        tmp_path / "v3", provider=registry_holder.hospital, version=3
+    )  # supersedes v2, which was never delivered
     if kind == "retraction":
         manifest = _retraction(manifest)
     answer = _send(registry_holder, tmp_path / "v3", manifest)
@@ -51,9 +66,11 @@ def test_a_version_naming_one_the_holder_never_held_is_refused(
 def test_a_retraction_of_a_refused_version_is_refused(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    refused = replace(stage(tmp_path / "v1"), record_counts={"trauma": 7})  # counts do not add up
+    refused = replace(
+        stage(tmp_path / "v1", provider=registry_holder.hospital), record_counts={"trauma": 7}
+    )  # counts do not add up
     assert _send(registry_holder, tmp_path / "v1", refused).status_code == 422
-    retraction = _retraction(stage(tmp_path / "v2", version=2))
+    retraction = _retraction(stage(tmp_path / "v2", provider=registry_holder.hospital, version=2))
     answer = _send(registry_holder, tmp_path / "v2", retraction)
     assert answer.status_code == 422, answer.text
     assert NEVER_HELD in answer.text
@@ -63,7 +80,11 @@ def test_a_version_superseding_one_handed_over_elsewhere_is_receipted(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     """Nothing of the period here: v1 went by --outbox to the portal (0436), v2 replaces it."""
-    answer = _send(registry_holder, tmp_path / "v2", stage(tmp_path / "v2", version=2))
+    answer = _send(
+        registry_holder,
+        tmp_path / "v2",
+        stage(tmp_path / "v2", provider=registry_holder.hospital, version=2),
+    )
     assert answer.status_code == 201, answer.text
     assert [e["version"] for e in registry_holder.ledger()] == [2]
 
@@ -71,9 +92,22 @@ def test_a_version_superseding_one_handed_over_elsewhere_is_receipted(
 def test_versions_naming_held_ones_are_receipted(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    assert _send(registry_holder, tmp_path / "v1", stage(tmp_path / "v1")).status_code == 201
-    assert _send(registry_holder, tmp_path / "v2", stage(tmp_path / "v2", version=2)).ok
-    retraction = _retraction(stage(tmp_path / "v3", version=3))  # retracts v2, which is held
+    assert (
+        _send(
+            registry_holder,
+            tmp_path / "v1",
+            stage(tmp_path / "v1", provider=registry_holder.hospital),
+        ).status_code
+        == 201
+    )
+    assert _send(
+        registry_holder,
+        tmp_path / "v2",
+        stage(tmp_path / "v2", provider=registry_holder.hospital, version=2),
+    ).ok
+    retraction = _retraction(
+        stage(tmp_path / "v3", provider=registry_holder.hospital, version=3)
+    )  # retracts v2, which is held
     assert _send(registry_holder, tmp_path / "v3", retraction).status_code == 201
     assert [e["version"] for e in registry_holder.ledger()] == [1, 2, 3]
 
@@ -83,8 +117,17 @@ def test_the_client_records_a_refusal_never_a_delivery(
 ) -> None:
     store = open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}")
     channel = HttpsChannel(registry_holder.endpoint("ldtr"), registry_holder.api_key, timeout=10)
-    assert _send(registry_holder, tmp_path / "v1", stage(tmp_path / "v1")).status_code == 201
-    manifest = stage(tmp_path / "v3", version=3)  # supersedes v2, never delivered
+    assert (
+        _send(
+            registry_holder,
+            tmp_path / "v1",
+            stage(tmp_path / "v1", provider=registry_holder.hospital),
+        ).status_code
+        == 201
+    )
+    manifest = stage(
+        tmp_path / "v3", provider=registry_holder.hospital, version=3
+    )  # supersedes v2, never delivered
     with pytest.raises(RejectedDelivery, match=f"HTTP 422.*{NEVER_HELD}"):
         send_with_retries(channel, tmp_path / "v3", manifest, store, sleep=lambda _: None)
     events = store.read_stream(delivery_stream("ldtr", "2026-03"))
