@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import requests
+import yaml
 
 REGISTRATIONS = ["dica-dsaa", "ldtr", "nkr-borst"]
 HOSPITAL = "demo-hospital"
@@ -152,12 +153,21 @@ class SharedRegistryHolder:
 
 
 @contextlib.contextmanager
-def started_shared_holder(home: Path, **config: Any) -> Iterator[SharedRegistryHolder]:
-    """A holder with ``SHARED_HOSPITALS`` hospitals (``write_demo_config`` options), started."""
+def started_shared_holder(
+    home: Path, limits: dict[str, float] | None = None, **config: Any
+) -> Iterator[SharedRegistryHolder]:
+    """A holder with ``SHARED_HOSPITALS`` hospitals (``write_demo_config`` options), started.
+
+    ``limits``: the config's ``limits`` section (the holder's caps), if any.
+    """
     from aanlevering.cli.registry_holder import write_demo_config
 
     hospitals = [f"hospital-{n:03d}" for n in range(SHARED_HOSPITALS)]
-    write_demo_config(home, hospitals, REGISTRATIONS, **config)
+    path = write_demo_config(home, hospitals, REGISTRATIONS, **config)
+    if limits is not None:
+        written = yaml.safe_load(path.read_text(encoding="utf-8"))
+        written["limits"] = limits
+        path.write_text(yaml.safe_dump(written), encoding="utf-8")
     first = (home / f"{hospitals[0]}.api-key").read_text().strip()
     holder = RegistryHolder(home, _free_port(), first, hospital=hospitals[0])
     holder.start()

@@ -25,7 +25,13 @@ from support.holder_requests import commit as _commit
 from support.holder_requests import put as _put
 from support.holder_requests import send as _send
 from support.holder_requests import stored as _stored
-from support.registry_holder import HOSPITAL, REGISTRATIONS, RegistryHolder
+from support.registry_holder import (
+    HOSPITAL,
+    REGISTRATIONS,
+    RegistryHolder,
+    SharedRegistryHolder,
+    started_shared_holder,
+)
 from support.servers import free_port
 
 #: Passes the BSN eleven-test (9*1+8*1+...-1*2 is a multiple of 11); never a real person.
@@ -40,7 +46,7 @@ def test_a_file_overwritten_while_the_commit_checks_never_gets_a_receipt_for_oth
 ) -> None:
     """Re-uploading a file during the commit's checks must not swap what is stored."""
     patients: list[dict[str, object]] = [{**PATIENT, "id": f"p-{n}"} for n in range(30000)]
-    manifest = stage(tmp_path / "d", patients=patients)
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital, patients=patients)
     for item in manifest.transferred():
         assert _put(registry_holder, manifest, item.name, (tmp_path / "d" / item.name).read_bytes())
     original = (tmp_path / "d" / "Patient.ndjson").read_bytes()
@@ -69,7 +75,7 @@ def test_a_file_overwritten_while_the_commit_checks_never_gets_a_receipt_for_oth
 def test_concurrent_commits_of_one_key_with_other_content_get_one_receipt(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital)
     for item in manifest.transferred():
         assert _put(registry_holder, manifest, item.name, (tmp_path / "d" / item.name).read_bytes())
     other = replace(manifest, normalisation_profile="nl-2026.2")  # same key, other manifest
@@ -102,14 +108,16 @@ def test_concurrent_commits_of_one_key_with_other_content_get_one_receipt(
 def test_a_commit_without_uploads_is_refused(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    answer = _commit(registry_holder, stage(tmp_path / "d"))
+    answer = _commit(registry_holder, stage(tmp_path / "d", provider=registry_holder.hospital))
     assert answer.status_code == 422
     assert "Patient.ndjson: missing" in answer.text
     assert registry_holder.ledger() == []
 
 
 def test_a_delivery_of_no_files_is_refused(registry_holder: RegistryHolder, tmp_path: Path) -> None:
-    empty = replace(stage(tmp_path / "d"), files=(), record_counts={})
+    empty = replace(
+        stage(tmp_path / "d", provider=registry_holder.hospital), files=(), record_counts={}
+    )
     answer = _commit(registry_holder, empty)
     assert answer.status_code == 422, answer.text
     assert "lists no data files" in answer.text
@@ -119,7 +127,7 @@ def test_a_delivery_of_no_files_is_refused(registry_holder: RegistryHolder, tmp_
 def test_a_file_named_twice_in_the_manifest_is_refused(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital)
     twice = replace(manifest, files=(*manifest.files, manifest.files[0]))
     answer = _send(registry_holder, tmp_path / "d", twice)
     assert answer.status_code == 422, answer.text
@@ -138,7 +146,9 @@ def test_a_file_named_twice_in_the_manifest_is_refused(
 def test_a_delivery_supersedes_only_an_earlier_version_of_its_own(
     registry_holder: RegistryHolder, tmp_path: Path, kind: str, supersedes: str | None
 ) -> None:
-    manifest = stage(tmp_path / "d", version=2)
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital, version=2)
+    if supersedes is not None:  # the cases name this test's hospital as demo-hospital
+        supersedes = supersedes.replace("demo-hospital", registry_holder.hospital)
     if kind == "retraction":
         manifest = replace(manifest, kind="retraction", files=(), record_counts={})
     answer = _send(registry_holder, tmp_path / "d", replace(manifest, supersedes=supersedes))
@@ -167,16 +177,31 @@ def _holder_with(tmp_path: Path, limits: dict[str, float]) -> Iterator[RegistryH
         holder.stop()
 
 
+@pytest.fixture(scope="module")
+def capped_holders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRegistryHolder]:
+    """A holder with caps of 2 files and 2000 bytes a delivery, shared by the module (0831)."""
+    home = tmp_path_factory.mktemp("capped-holder")
+    limits = {"max_files_per_delivery": 2, "max_delivery_bytes": 2000}
+    with started_shared_holder(home, limits=limits) as shared:
+        yield shared
+
+
 @pytest.fixture
-def capped_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
-    with _holder_with(tmp_path, {"max_files_per_delivery": 2, "max_delivery_bytes": 2000}) as h:
-        yield h
+def capped_holder(capped_holders: SharedRegistryHolder) -> RegistryHolder:
+    """A hospital of its own on the capped holder: its caps count its own uploads only."""
+    return capped_holders.fresh()
+
+
+@pytest.fixture
+def registry_holder(hospital_holder: RegistryHolder) -> RegistryHolder:
+    """A hospital of its own on the module's shared holder (decision 0831)."""
+    return hospital_holder
 
 
 def test_a_delivery_holds_a_bounded_number_of_files(
     capped_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=capped_holder.hospital)
     assert _put(capped_holder, manifest, "a.ndjson", b"{}\n").status_code == 201
     assert _put(capped_holder, manifest, "b.ndjson", b"{}\n").status_code == 201
     third = _put(capped_holder, manifest, "c.ndjson", b"{}\n")
@@ -192,7 +217,7 @@ def test_a_delivery_holds_a_bounded_number_of_files(
 def test_a_delivery_holds_a_bounded_number_of_bytes(
     capped_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=capped_holder.hospital)
     assert _put(capped_holder, manifest, "a.ndjson", b"x" * 1500).status_code == 201
     too_much = _put(capped_holder, manifest, "b.ndjson", b"y" * 1000)
     assert too_much.status_code == 413 and "max_delivery_bytes" in too_much.text
