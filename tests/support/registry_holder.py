@@ -199,3 +199,23 @@ def hospital_holder(shared_registry_holder: SharedRegistryHolder) -> Iterator[Re
         yield holder
     finally:
         holder.faults()  # the fault route's defaults: none armed
+
+
+#: The shipped catalogue: a holder given it knows its registrations' terms.
+CATALOGUE = Path(__file__).resolve().parents[2] / "schemas" / "catalogue"
+
+
+@pytest.fixture(scope="module")
+def shared_knowing_holder(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SharedRegistryHolder]:
+    """A holder that knows its registrations' terms from the catalogue, started once per module."""
+    home = tmp_path_factory.mktemp("knowing-holder")
+    with started_shared_holder(home, catalogue_dir=CATALOGUE) as shared:
+        yield shared
+
+
+@pytest.fixture
+def knowing_holder(shared_knowing_holder: SharedRegistryHolder) -> RegistryHolder:
+    """A fresh hospital on the module's knowing holder (decision 0831)."""
+    return shared_knowing_holder.fresh()

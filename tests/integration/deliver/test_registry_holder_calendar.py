@@ -8,7 +8,6 @@ refuses them with a reason (decision 0721).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import pytest
 from aanlevering.deliver.manifest import Manifest, idempotency_key
 from conftest import stage  # module level: a later import may find another conftest
 from support.holder_requests import send as _send
-from support.registry_holder import RegistryHolder, SharedRegistryHolder, started_shared_holder
+from support.registry_holder import RegistryHolder
 
 CATALOGUE = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"
 
@@ -65,20 +64,6 @@ def test_a_period_up_to_a_run_day_is_one_of_the_calendar(
     )
     answer = _send(registry_holder, tmp_path / "d", manifest)
     assert answer.status_code == 201, answer.text
-
-
-@pytest.fixture(scope="module")
-def knowing_holders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedRegistryHolder]:
-    """A registry holder that knows its registrations' terms (frequency too) from the catalogue."""
-    home = tmp_path_factory.mktemp("knowing-holder")
-    with started_shared_holder(home, catalogue_dir=CATALOGUE) as shared:
-        yield shared
-
-
-@pytest.fixture
-def knowing_holder(knowing_holders: SharedRegistryHolder) -> RegistryHolder:
-    """A hospital of its own on the module's knowing holder (decision 0831)."""
-    return knowing_holders.fresh()
 
 
 @pytest.fixture

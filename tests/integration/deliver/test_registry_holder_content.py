@@ -9,7 +9,6 @@ number anywhere, in every resource and every CSV cell (decision 0432).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import PATIENT, stage  # module level: a later import may find another conftest
 from support.holder_requests import restaged as _restaged
 from support.holder_requests import send as _send
-from support.registry_holder import HOSPITAL, REGISTRATIONS, RegistryHolder
-from support.servers import free_port
+from support.registry_holder import RegistryHolder
 
 #: Passes the BSN eleven-test; never a real person.
 BSN_LIKE = "111222333"
@@ -35,7 +33,7 @@ def test_a_bsn_identifier_beyond_the_validated_sample_is_refused(
     bsn = {"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": BSN_LIKE}
     patients: list[dict[str, object]] = [{**PATIENT, "id": f"p-{n}"} for n in range(5001)]
     patients.append({**PATIENT, "id": "p-leak", "identifier": [bsn]})
-    manifest = stage(tmp_path / "d", patients=patients)
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital, patients=patients)
     answer = _send(registry_holder, tmp_path / "d", manifest)
     assert answer.status_code == 422, answer.text
     assert "Patient.ndjson line 5002" in answer.text and "BSN" in answer.text
@@ -46,7 +44,7 @@ def test_a_bsn_identifier_beyond_the_validated_sample_is_refused(
 def test_an_identifier_outside_the_registrations_pseudonyms_is_refused(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital)
     mrn = {"system": "https://hospital.example/patientnummer", "value": "MRN-0042"}
     response = {
         "resourceType": "QuestionnaireResponse",
@@ -71,7 +69,7 @@ def test_an_identifier_outside_the_registrations_pseudonyms_is_refused(
 def test_a_bsn_like_value_anywhere_in_a_resource_is_refused(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital)
     response = {
         "resourceType": "QuestionnaireResponse",
         "id": "q-1",
@@ -97,7 +95,7 @@ def test_a_bsn_like_csv_value_is_refused_by_row_and_column(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     folder = tmp_path / "d"
-    manifest = stage(folder)
+    manifest = stage(folder, provider=registry_holder.hospital)
     for item in manifest.files:
         (folder / item.name).unlink()
     (folder / "trauma.csv").write_text(
@@ -122,7 +120,7 @@ def test_undecodable_or_malformed_content_is_refused_with_a_reason(
     }
     for version, (reason, body) in enumerate(cases.items(), start=1):
         folder = tmp_path / f"d{version}"
-        manifest = stage(folder, version=version)
+        manifest = stage(folder, provider=registry_holder.hospital, version=version)
         manifest = _restaged(
             folder,
             manifest,
@@ -141,7 +139,7 @@ def test_csv_record_counts_other_than_the_rows_are_refused(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     folder = tmp_path / "d"
-    manifest = stage(folder)
+    manifest = stage(folder, provider=registry_holder.hospital)
     for item in manifest.files:
         (folder / item.name).unlink()
     (folder / "trauma.csv").write_text("NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:def;70\n")
@@ -159,7 +157,7 @@ def test_csv_record_counts_other_than_the_rows_are_refused(
 def test_fhir_record_counts_are_the_questionnaire_responses_per_dataset(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital)
     questionnaire = "https://aanlevering.example/fhir/Questionnaire/ltr-trauma"
     responses = [
         {
@@ -194,7 +192,7 @@ def test_a_questionnaire_response_naming_no_questionnaire_is_refused_as_not_coun
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     """Uncountable is refused: before, one such response switched the counts check off (0595)."""
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital)
     response = {
         "resourceType": "QuestionnaireResponse",
         "id": "q-1",
@@ -218,18 +216,9 @@ CATALOGUE = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"
 
 
 @pytest.fixture
-def knowing_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
-    """A registry holder that knows its registrations' terms from the catalogue."""
-    from aanlevering.cli.registry_holder import write_demo_config
-
-    home = tmp_path / "knowing-holder"
-    write_demo_config(home, HOSPITAL, REGISTRATIONS, catalogue_dir=CATALOGUE)
-    holder = RegistryHolder(home, free_port(), (home / f"{HOSPITAL}.api-key").read_text().strip())
-    holder.start()
-    try:
-        yield holder
-    finally:
-        holder.stop()
+def registry_holder(hospital_holder: RegistryHolder) -> RegistryHolder:
+    """A hospital of its own on the module's shared holder (decision 0831)."""
+    return hospital_holder
 
 
 def _trauma_csv(folder: Path, header: list[str], manifest: Manifest, last: str = "x") -> Manifest:
@@ -249,7 +238,7 @@ def test_a_header_other_than_the_dictionarys_columns_is_refused(
     columns = list(load_terms(CATALOGUE)["ldtr"].datasets["trauma"])
     pseudonym = ["pseudoniem_NGG", "pseudoniem_NGG_sleutelversie", "pseudoniem_NGG_status"]
     folder = tmp_path / "d"
-    manifest = stage(folder)
+    manifest = stage(folder, provider=knowing_holder.hospital)
     wrong = _trauma_csv(folder, [*pseudonym, *columns[:-1], "naam_patient"], manifest)
     answer = _send(knowing_holder, folder, wrong)
     assert answer.status_code == 422, answer.text
@@ -268,7 +257,7 @@ def test_a_header_other_than_the_dictionarys_columns_is_refused(
 def test_unapproved_pseudonym_types_or_another_dictionary_are_refused(
     knowing_holder: RegistryHolder, tmp_path: Path
 ) -> None:
-    manifest = stage(tmp_path / "d")
+    manifest = stage(tmp_path / "d", provider=knowing_holder.hospital)
     with_bsn = replace(manifest, pseudonym_types=("NGG", "B"), key_versions={"NGG": 1, "B": 1})
     answer = _send(knowing_holder, tmp_path / "d", with_bsn)
     assert answer.status_code == 422, answer.text
