@@ -116,8 +116,8 @@ class RegistryHolder:
         return result
 
 
-@pytest.fixture
-def registry_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
+@contextlib.contextmanager
+def _own_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
     from aanlevering.cli.registry_holder import write_demo_config
 
     home = tmp_path / "registry-holder"
@@ -129,6 +129,19 @@ def registry_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
         yield holder
     finally:
         holder.stop()
+
+
+@pytest.fixture
+def registry_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
+    with _own_holder(tmp_path) as holder:
+        yield holder
+
+
+@pytest.fixture
+def own_registry_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
+    """A holder process of its own (to stop and start) where ``registry_holder`` is shared."""
+    with _own_holder(tmp_path) as holder:
+        yield holder
 
 
 #: Hospitals on a module's shared holder: one per test, more than any module has tests.

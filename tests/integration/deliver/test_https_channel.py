@@ -15,7 +15,18 @@ from aanlevering.deliver.receipt import RejectedDelivery, RetryableDeliveryError
 from conftest import PATIENT, stage
 from support.registry_holder import RegistryHolder
 
-KEY = "demo-hospital.ldtr.2026-03.v1"
+
+@pytest.fixture
+def registry_holder(hospital_holder: RegistryHolder) -> RegistryHolder:
+    """A hospital of its own on the module's shared holder (decision 0831)."""
+    return hospital_holder
+
+
+@pytest.fixture
+def staged(registry_holder: RegistryHolder, tmp_path: Path) -> tuple[Path, Manifest]:
+    """The conftest's staged delivery, from the test's hospital on the shared holder."""
+    folder = tmp_path / "staging"
+    return folder, stage(folder, provider=registry_holder.hospital)
 
 
 def _channel(holder: RegistryHolder, timeout: float = 10.0) -> HttpsChannel:
@@ -32,22 +43,20 @@ def test_delivery_is_receipted_once_and_a_resend_is_deduplicated(
     assert not first.duplicate
     assert second.duplicate and second.receipt_id == first.receipt_id
     assert [e["idempotency_key"] for e in registry_holder.ledger()] == [
-        "demo-hospital.ldtr.2026-03.v1"
+        f"{registry_holder.hospital}.ldtr.2026-03.v1"
     ]
 
 
-def test_receiver_down_then_up(
-    registry_holder: RegistryHolder, staged: tuple[Path, Manifest]
-) -> None:
-    folder, manifest = staged
-    registry_holder.stop()
+def test_receiver_down_then_up(own_registry_holder: RegistryHolder, tmp_path: Path) -> None:
+    holder = own_registry_holder  # stopped and started: a process of its own
+    folder = tmp_path / "staging"
+    manifest = stage(folder)
+    holder.stop()
     with pytest.raises(RetryableDeliveryError, match="unreachable"):
-        _channel(registry_holder).send(folder, manifest)
-    registry_holder.start()
-    assert (
-        _channel(registry_holder).send(folder, manifest).idempotency_key == manifest.idempotency_key
-    )
-    assert len(registry_holder.ledger()) == 1
+        _channel(holder).send(folder, manifest)
+    holder.start()
+    assert _channel(holder).send(folder, manifest).idempotency_key == manifest.idempotency_key
+    assert len(holder.ledger()) == 1
 
 
 def test_receiver_answers_500_then_times_out_then_succeeds(
@@ -99,7 +108,7 @@ def test_patient_with_bsn_or_name_is_rejected(
         "identifier": [{"system": "http://fhir.nl/fhir/NamingSystem/bsn", "value": "111222333"}],
     }
     folder = tmp_path / "leaky"
-    manifest = stage(folder, patients=[leaky])
+    manifest = stage(folder, provider=registry_holder.hospital, patients=[leaky])
     with pytest.raises(RejectedDelivery, match="BSN identifier"):
         _channel(registry_holder).send(folder, manifest)
 
@@ -117,10 +126,11 @@ def test_correction_is_a_new_version_that_supersedes(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     channel = _channel(registry_holder)
-    channel.send(tmp_path / "v1", stage(tmp_path / "v1", version=1))
-    channel.send(tmp_path / "v2", stage(tmp_path / "v2", version=2))
+    hospital = registry_holder.hospital
+    channel.send(tmp_path / "v1", stage(tmp_path / "v1", version=1, provider=hospital))
+    channel.send(tmp_path / "v2", stage(tmp_path / "v2", version=2, provider=hospital))
     ledger = registry_holder.ledger()
     assert [(e["version"], e["supersedes"]) for e in ledger] == [
         (1, None),
-        (2, "demo-hospital.ldtr.2026-03.v1"),
+        (2, f"{hospital}.ldtr.2026-03.v1"),
     ]
