@@ -19,7 +19,21 @@ from aanlevering.deliver.manifest import Manifest
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ConfigError
 from aanlevering.events.factory import open_event_store
+from conftest import stage  # module level: a later import may find another conftest
 from support.registry_holder import RegistryHolder
+
+
+@pytest.fixture
+def registry_holder(hospital_holder: RegistryHolder) -> RegistryHolder:
+    """A hospital of its own on the module's shared holder (decision 0831)."""
+    return hospital_holder
+
+
+@pytest.fixture
+def staged(registry_holder: RegistryHolder, tmp_path: Path) -> tuple[Path, Manifest]:
+    """The conftest's staged delivery, from the test's hospital on the shared holder."""
+    folder = tmp_path / "staging"
+    return folder, stage(folder, provider=registry_holder.hospital)
 
 
 def _event_types(tmp_path: Path) -> list[str]:
@@ -27,9 +41,9 @@ def _event_types(tmp_path: Path) -> list[str]:
     return [e.event_type for e in store.read_stream(delivery_stream("ldtr", "2026-03"))]
 
 
-def _uploaded(holder: RegistryHolder) -> list[str]:
-    """Names of delivery files anywhere in the holder's storage (uploads and accepted)."""
-    return sorted(p.name for p in (holder.home / "storage").rglob("*.ndjson"))
+def _uploaded(holder: RegistryHolder) -> set[Path]:
+    """Delivery files anywhere in the holder's storage (uploads and accepted, every hospital's)."""
+    return set((holder.home / "storage").rglob("*.ndjson"))
 
 
 def test_outside_demo_mode_no_file_is_sent_and_nothing_is_recorded_delivered(
@@ -42,13 +56,14 @@ def test_outside_demo_mode_no_file_is_sent_and_nothing_is_recorded_delivered(
     folder, manifest = staged
     store = open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}")
     channel = HttpsChannel(registry_holder.endpoint("ldtr"), registry_holder.api_key)
+    before = _uploaded(registry_holder)  # the earlier tests' hospitals' (a shared holder, 0831)
 
     with pytest.raises(ConfigError, match="AANLEVERING_DEMO_MODE=yes") as refused:
         send_with_retries(channel, folder, manifest, store, sleep=lambda _: None)
 
     assert "reference" in str(refused.value)
     assert refused.value.exit_code == 2
-    assert _uploaded(registry_holder) == []  # stopped at the receipt lookup, before a PUT
+    assert _uploaded(registry_holder) == before  # stopped at the receipt lookup, before a PUT
     assert registry_holder.ledger() == []
     assert "deliver.DeliveryReceipted" not in _event_types(tmp_path)
     assert _event_types(tmp_path) == ["deliver.DeliveryAttemptFailed"]
@@ -60,7 +75,7 @@ def test_outside_demo_mode_the_listing_of_held_versions_is_refused(
     monkeypatch.delenv("AANLEVERING_DEMO_MODE", raising=False)
     channel = HttpsChannel(registry_holder.endpoint("ldtr"), registry_holder.api_key)
     with pytest.raises(ConfigError, match="AANLEVERING_DEMO_MODE=yes"):
-        channel.held_versions("demo-hospital", "ldtr", "2026-03")
+        channel.held_versions(registry_holder.hospital, "ldtr", "2026-03")
 
 
 def test_a_receipt_kept_from_demo_mode_is_not_adopted_outside_it(
