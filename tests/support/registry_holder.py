@@ -145,7 +145,7 @@ def own_registry_holder(tmp_path: Path) -> Iterator[RegistryHolder]:
 
 
 #: Hospitals on a module's shared holder: one per test, more than any module has tests.
-SHARED_HOSPITALS = 100
+SHARED_HOSPITALS = 40
 
 
 @dataclass
