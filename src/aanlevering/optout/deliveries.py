@@ -11,9 +11,11 @@ The contents are recorded when a version is staged, before it is sent, and
 again (idempotently) after its receipt: a version the registry holder stored
 without its receipt reaching the hospital holds the patients too, and after
 a negative decision no later run can repair its contents (decision 0642).
-So the answer says per version whether it was receipted or only sent; a
-version never sent (aborted before any attempt) or refused by the receiver
-is left out, not one whose receipt did not match what was sent (0842).
+So the answer says per version whether it was receipted or only sent (an
+outbox hand-over not confirmed, a version the holder held with an earlier run's
+content are named as such, 0844); a version never sent (aborted before any
+attempt) or refused by the receiver is left out, not one whose receipt did not
+match what was sent (0842).
 
 The search reads the ``DeliveryContentsRecorded`` events in log order, and
 the delivery events by type name and payload (this package sits below
@@ -44,13 +46,23 @@ from aanlevering.pseudonym.patient_ref import all_patient_refs, is_patient_ref
 
 #: What the answer says of a version sent without a receipt (decision 0642).
 SENT_WITHOUT_RECEIPT = "none: sent, the registry holder may hold it"
+#: ... of a version placed in an outbox whose upload nobody confirmed (0794, 0844).
+HANDED_OVER_UNCONFIRMED = (
+    "none yet: placed in an outbox, its upload not confirmed; the registry holder may hold it"
+)
+#: ... of a version the holder holds with an earlier run's content (0380, 0841, 0844).
+TAKEN_WITH_OTHER_CONTENT = (
+    "other content: the registry holder holds this version from an earlier run this log "
+    "does not know; ask it whether the patient is in that version"
+)
 
 
 @dataclass(frozen=True, order=True)
 class DeliveryRef:
     """One delivered dataset version: what ``optout deliveries`` prints (nothing else).
 
-    ``receipt``: ``receipted``, or :data:`SENT_WITHOUT_RECEIPT`.
+    ``receipt``: ``receipted``, :data:`SENT_WITHOUT_RECEIPT`,
+    :data:`HANDED_OVER_UNCONFIRMED` or :data:`TAKEN_WITH_OTHER_CONTENT`.
     """
 
     registration: str
@@ -64,7 +76,8 @@ class _Sent:
     """What the delivery events say of one version (by its idempotency key)."""
 
     where: tuple[str, str, int]
-    status: str = "staged"  # staged | failed | rejected | aborted | receipted
+    #: staged | failed | rejected | aborted | receipted | handed-over | taken | abandoned
+    status: str = "staged"
     attempts: int = 0
     #: A receipt came back that did not match what was sent: the holder may hold it (0842).
     receipt_mismatch: bool = False
@@ -83,10 +96,21 @@ def _fold_delivery(record: RecordedEvent, sent: dict[str, _Sent]) -> None:
         sent[key] = _Sent(where)
         return
     entry = sent.get(key)
-    if entry is None or entry.status == "receipted":
+    if entry is None or entry.status in {"receipted", "taken", "abandoned"}:
         return
-    if kind in {"DeliveryReceipted", "DeliveryVersionTaken"}:
-        entry.status = "receipted"
+    if entry.status == "handed-over":
+        if kind == "HandOffConfirmed":
+            entry.status = "receipted"
+        elif kind == "HandOffAbandoned":
+            entry.status = "abandoned"  # it may have been uploaded all the same (0843)
+        return
+    if kind == "DeliveryReceipted":
+        by_outbox = payload.get("channel") == "outbox" or str(
+            payload.get("receiver", "")
+        ).startswith("outbox:")
+        entry.status = "handed-over" if by_outbox else "receipted"
+    elif kind == "DeliveryVersionTaken":
+        entry.status = "taken"
     elif kind == "DeliveryAttemptFailed":
         entry.attempts += 1
         entry.status = "failed" if payload.get("retryable") else "rejected"
@@ -99,6 +123,10 @@ def _receipt(entry: _Sent | None) -> str | None:
     """How the answer names a version; None when the registry holder cannot hold it."""
     if entry is None or entry.status == "receipted":
         return "receipted"  # contents without a staged version: recorded after a receipt
+    if entry.status == "handed-over":
+        return HANDED_OVER_UNCONFIRMED
+    if entry.status == "taken":
+        return TAKEN_WITH_OTHER_CONTENT
     if entry.receipt_mismatch:
         return SENT_WITHOUT_RECEIPT  # it answered with another receipt: it may hold it (0842)
     if entry.status == "rejected" or (entry.status == "aborted" and not entry.attempts):
