@@ -13,6 +13,7 @@ folder, the event log and the CLI.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,17 @@ def _switched_to_https(
     assert main(["abandon-handover", *WHERE, "--reason", " "]) == 2
     capsys.readouterr()
     assert main(["abandon-handover", *WHERE, "--reason", "registration switched to https"]) == 0
-    assert "delivers the period as v2" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "delivers the period as v2" in out and "hospital report updated" in out, out
+    # The v1 report the engineer hands on no longer says it waits for its upload (0845).
+    from aanlevering.validate.hospital_report import HOSPITAL_REPORT
+
+    path = world.settings.reports_dir / REGISTRATION / PERIOD / "v1" / HOSPITAL_REPORT
+    report = json.loads(path.read_text(encoding="utf-8"))
+    assert report["delivery"]["status"] == "abandoned", report["delivery"]
+    assert "confirm-upload" not in report["delivery"]["what_to_do"]
+    assert "v2" in report["delivery"]["what_to_do"]
+    assert report["accounting"]["delivered"] == 0, report["accounting"]
     with world.store() as store:
         (abandoned,) = load_ledger(store).versions(REGISTRATION, PERIOD)
     assert abandoned.status == "abandoned" and not abandoned.delivered

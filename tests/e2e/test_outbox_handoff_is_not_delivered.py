@@ -75,7 +75,15 @@ def test_an_outbox_hand_off_counts_only_once_its_upload_is_confirmed(
     assert _state(world)[0] != "delivered"
     capsys.readouterr()
     assert main([*CONFIRM.split()[1:]]) == 0
-    assert "confirmed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "confirmed" in out and "hospital report updated" in out, out
+    # The report the engineer hands on follows the confirmation (0845).
+    report = json.loads((Path(result.validation_reports["hospital"])).read_text(encoding="utf-8"))
+    assert report["delivery"]["status"] == "delivered", report["delivery"]
+    assert report["delivery"]["received_on"] == run_day().isoformat()
+    assert CONFIRM not in report["delivery"]["what_to_do"]
+    assert report["accounting"]["delivered"] == sum(result.record_counts.values())
+    assert report["accounting"]["unreceipted"] == 0, report["accounting"]
     state, minimum, yearly = _state(world)
     assert state == "delivered", state
     assert "2026 met" in minimum, minimum

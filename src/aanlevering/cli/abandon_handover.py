@@ -34,6 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _abandon(args: argparse.Namespace) -> int:
     from aanlevering.deliver.handoff import abandon_handover
     from aanlevering.events.factory import open_event_store
+    from aanlevering.pipeline.handoff_report import report_handoff
 
     settings = settings_for(args)
     period = Period.parse(args.period)
@@ -46,10 +47,13 @@ def _abandon(args: argparse.Namespace) -> int:
             args.version,
             reason=args.reason,
         )
+    report = report_handoff(settings, entry)
     print(
         f"abandoned: {entry.idempotency_key} is not delivered and will not be confirmed; "
         f"`aanlevering run --registration {args.registration} --period {period.label} ...` "
         f"delivers the period as v{entry.version + 1}. If its files were uploaded after all, "
         "the registry holder may hold them until that version replaces them"
     )
+    if report is not None:
+        print(f"hospital report updated: {report}")
     return 0

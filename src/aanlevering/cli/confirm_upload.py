@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _confirm(args: argparse.Namespace) -> int:
     from aanlevering.deliver.handoff import confirm_upload
     from aanlevering.events.factory import open_event_store
+    from aanlevering.pipeline.handoff_report import report_handoff
 
     settings = settings_for(args)
     period = Period.parse(args.period)
@@ -50,8 +51,11 @@ def _confirm(args: argparse.Namespace) -> int:
             args.version,
             received_on=args.received_on or run_day(),
         )
+    report = report_handoff(settings, entry)
     print(
         f"confirmed: {entry.idempotency_key} received by the registry holder on "
         f"{entry.confirmed_on}; it now counts as delivered"
     )
+    if report is not None:
+        print(f"hospital report updated: {report}")
     return 0
