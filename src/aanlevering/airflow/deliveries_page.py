@@ -217,6 +217,20 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
     return "".join(parts)
 
 
+#: Warnings above the calendar for one version, in this order: (row flag, which is also the
+#: paragraph's class with dashes; background; marks; the text from the row).
+_VERSION_WARNINGS: tuple[tuple[str, str, str, Callable[[dict[str, Any]], str]], ...] = (
+    # Sent, then stopped before a receipt: the holder may hold it (decision 0752).
+    ("sent_without_receipt", "#ffd2cc", "!!", may_have_arrived),
+    # In an outbox, its upload not confirmed: not at the registry holder (decision 0794).
+    ("not_confirmed", "#fff3b0", "!", lambda entry: str(entry["not_confirmed"])),
+    # The receipt check refused the holder's answer: it may hold it (decision 0842).
+    ("receipt_mismatch", "#ffd2cc", "!!", lambda entry: str(entry["receipt_mismatch"])),
+    # Placed in an outbox, never confirmed, given up (decision 0843).
+    ("abandoned", "#fff3b0", "!", lambda entry: str(entry["abandoned"])),
+)
+
+
 def _without_legal_basis(deliveries: list[dict[str, Any]], registration_id: str) -> list[str]:
     """A warning per version the holder keeps without a legal basis (decision 0645).
 
@@ -227,50 +241,23 @@ def _without_legal_basis(deliveries: list[dict[str, Any]], registration_id: str)
     flag is read from every row, not only the period's latest version: a later
     version that failed does not withdraw the one the holder keeps.
     """
-    return (
-        [
-            "<p class='without-legal-basis' style='background:#ffd2cc;padding:4px 8px'><b>!! "
-            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}: "
-            f"{html.escape(str(entry['without_legal_basis']))}</b>; the registry holder holds it: "
-            f"withdraw it with <code>aanlevering retract --registration "
-            f"{html.escape(registration_id)} --period {html.escape(str(entry['period']))} "
-            "--reason ...</code></p>"
-            for entry in deliveries
-            if entry.get("registration") == registration_id and entry.get("without_legal_basis")
-        ]
-        + [
-            # Sent, then stopped before a receipt: the holder may hold it (decision 0752).
-            "<p class='sent-without-receipt' style='background:#ffd2cc;padding:4px 8px'><b>!! "
-            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
-            f"{html.escape(may_have_arrived(entry))}</p>"
-            for entry in deliveries
-            if entry.get("registration") == registration_id and entry.get("sent_without_receipt")
-        ]
-        + [
-            # In an outbox, its upload not confirmed: not at the registry holder (decision 0794).
-            "<p class='not-confirmed' style='background:#fff3b0;padding:4px 8px'><b>! "
-            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
-            f"{html.escape(str(entry['not_confirmed']))}</p>"
-            for entry in deliveries
-            if entry.get("registration") == registration_id and entry.get("not_confirmed")
-        ]
-        + [
-            # The receipt check refused the holder's answer: it may hold it (decision 0842).
-            "<p class='receipt-mismatch' style='background:#ffd2cc;padding:4px 8px'><b>!! "
-            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
-            f"{html.escape(str(entry['receipt_mismatch']))}</p>"
-            for entry in deliveries
-            if entry.get("registration") == registration_id and entry.get("receipt_mismatch")
-        ]
-        + [
-            # Placed in an outbox, never confirmed, given up (decision 0843).
-            "<p class='abandoned' style='background:#fff3b0;padding:4px 8px'><b>! "
-            f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}:</b> "
-            f"{html.escape(str(entry['abandoned']))}</p>"
-            for entry in deliveries
-            if entry.get("registration") == registration_id and entry.get("abandoned")
-        ]
-    )
+    return [
+        "<p class='without-legal-basis' style='background:#ffd2cc;padding:4px 8px'><b>!! "
+        f"{html.escape(str(entry['period']))} v{_cell(entry.get('version'))}: "
+        f"{html.escape(str(entry['without_legal_basis']))}</b>; the registry holder holds it: "
+        f"withdraw it with <code>aanlevering retract --registration "
+        f"{html.escape(registration_id)} --period {html.escape(str(entry['period']))} "
+        "--reason ...</code></p>"
+        for entry in deliveries
+        if entry.get("registration") == registration_id and entry.get("without_legal_basis")
+    ] + [
+        f"<p class='{flag.replace('_', '-')}' style='background:{background};padding:4px "
+        f"8px'><b>{marks} {html.escape(str(entry['period']))} "
+        f"v{_cell(entry.get('version'))}:</b> {html.escape(text(entry))}</p>"
+        for flag, background, marks, text in _VERSION_WARNINGS
+        for entry in deliveries
+        if entry.get("registration") == registration_id and entry.get(flag)
+    ]
 
 
 def _accounting(entry: Mapping[str, Any] | None) -> str:
