@@ -187,7 +187,7 @@ def text_column(values: Iterable[str] | pa.Array) -> pa.Array:
     return pa.array(list(values), pa.string())
 
 
-def _vocabulary(dictionary: DataDictionary) -> set[str]:
+def vocabulary(dictionary: DataDictionary) -> set[str]:
     """Tokens the delivery itself is made of: names, codes and labels of the dictionary."""
     words = [dictionary.id, dictionary.name]
     for dataset in dictionary.datasets:
@@ -319,10 +319,10 @@ def run_identifiers(
     """The identifiers to search the delivery for, from the identity tables of ``datasets``."""
     tables = list(datasets.values())
     bsns = run_bsns(tables)
-    vocabulary = _vocabulary(dictionary)
+    words = vocabulary(dictionary)
 
     def tokens(values: pa.Array, shortest: int, letters: bool) -> set[str]:
-        return identifier_tokens(values, shortest, letters, vocabulary)
+        return identifier_tokens(values, shortest, letters, words)
 
     numbers = tokens(_values(tables, ("mrn", "patient_id")), MIN_NUMBER, letters=False)
     postcodes = postcode_tokens(_values(tables, ("postcode",)))

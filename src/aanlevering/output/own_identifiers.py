@@ -24,9 +24,18 @@ patient (:func:`aanlevering.output.patient_identity.identity_column`). The rule
 * a variable is an identity column, and the delivery is refused, when at least
   :data:`BLOCKING_SHARE` of its compared records (a value and the patient's
   identifier of that kind both present) hold their own patient's identifier, and
-  at least one does. Fewer (a remark that is the patient's name once, a patient
-  named Wit whose colour is "wit") are delivered and counted in the log, without
-  values: a single distinctive name anywhere is the output guard's, which blocks it.
+  at least one does;
+* and (decision 0880) a single record blocks when its whole value is one of its
+  own patient's identifiers that name that patient alone (:data:`PER_RECORD`):
+  the family name (own or partner, with or without prefix), patient number or
+  MRN, BSN, phone, e-mail, street with house number, full postcode. Three records
+  of 200 holding "Bos" or "Vos" went out under the share rule; no value of a
+  clinical variable is, as a whole, its own patient's family name by chance often
+  enough to let that go. A number variable's value counts alone only with at least
+  :data:`MIN_NUMBER` digits (a diameter of 55 of patient 55 is a measurement).
+  Given names, the first given name and a street without its number stay with
+  the share rule: they are ordinary words ("Roos", "Markt") and name no one alone.
+  A town is not compared (a registration may ask for it).
 
 Key, relation and generalised variables are skipped: ours (keyed hashes, birth year,
 PC4). Nothing here logs or raises a value.
@@ -36,8 +45,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -45,7 +55,9 @@ from aanlevering.catalogue.model import DataDictionary, Variable
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.birth_dates import BLOCKING_SHARE
 from aanlevering.output.guard import IdentifierInDelivery
+from aanlevering.output.own_names_in_text import own_names_in_text
 from aanlevering.output.patient_identity import identity_column
+from aanlevering.shown_names import shown_text
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +87,30 @@ KINDS: Mapping[str, tuple[tuple[str, ...], ...]] = {
     "a phone number": (("phone",),),
     "an e-mail address": (("email",),),
 }
+#: Forms that name the patient alone: a single record holding one blocks (decision 0880).
+PER_RECORD: frozenset[tuple[str, ...]] = frozenset(
+    {
+        ("own_name",),
+        ("own_prefix", "own_name"),
+        ("partner_name",),
+        ("partner_prefix", "partner_name"),
+        ("street", "house_number"),
+        ("street", "house_number", "house_number_addition"),
+        ("postcode",),
+        ("patient_id",),
+        ("mrn",),
+        ("bsn",),
+        ("phone",),
+        ("email",),
+    }
+)
+#: Shortest number a number variable's value must be to count alone (0601's patient number).
+MIN_NUMBER = 6
+#: Variable types whose values are numbers.
+NUMBER_TYPES = frozenset({"integer", "decimal"})
+#: How many records a refusal names (file and line) for the engineer to find them.
+SHOWN_ROWS = 3
+
 #: Kinds whose values repeat across patients (a few thousand names and streets for a
 #: million patients): normalised per distinct value. Numbers are mostly distinct.
 REPEATING = frozenset({"a name", "an address"})
@@ -89,11 +125,18 @@ class OwnIdentifierColumn:
     kind: str
     matches: int
     compared: int
+    #: Of ``matches``, the records whose value names the patient alone (0880).
+    alone: int = 0
+    #: Where the first of those records are (file and line), for the message.
+    rows: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def blocks(self) -> bool:
-        """Whether this is an identity column (the delivery is refused), not a coincidence."""
-        return self.matches > 0 and self.matches >= BLOCKING_SHARE * self.compared
+        """Whether the delivery is refused: an identity column, or a record naming its
+        patient alone (decision 0880); else a coincidence (a given name, a street)."""
+        return self.alone > 0 or (
+            self.matches > 0 and self.matches >= BLOCKING_SHARE * self.compared
+        )
 
 
 def normal_forms(texts: pa.Array) -> pa.Array:
@@ -145,30 +188,36 @@ class _Patients:
         self._datasets = datasets
         self._name = name
         self._fields: dict[str, pa.Array | None] = {}
-        self._forms: dict[str, list[pa.Array]] = {}
+        self._forms: dict[str, list[tuple[pa.Array, bool]]] = {}
 
     def _field(self, field: str) -> pa.Array | None:
         if field not in self._fields:
             self._fields[field] = identity_column(self._datasets, self._name, field)
         return self._fields[field]
 
-    def _texts(self, kind: str) -> list[pa.Array]:
-        """The patient's identifiers of ``kind`` as texts, one array per form."""
+    def _texts(self, kind: str) -> list[tuple[pa.Array, bool]]:
+        """The patient's identifiers of ``kind`` as texts, one array per form, each with
+        whether it names the patient alone (:data:`PER_RECORD`)."""
         found = []
         for fields in KINDS[kind]:
             parts = [self._field(field) for field in fields]
             if parts[-1] is None:
                 continue
-            found.append(_joined([part for part in parts if part is not None]))
+            joined = _joined([part for part in parts if part is not None])
+            found.append((joined, fields in PER_RECORD))
         if kind == "a name" and (given := self._field("given_names")) is not None:
-            found.append(_first_word(given))  # a call name column: "Jan" of "Jan Pieter"
+            found.append((_first_word(given), False))  # a call name: "Jan" of "Jan Pieter"
         return found
 
     def forms(self, kind: str) -> list[pa.Array]:
         """The normal forms of the patient's identifiers of ``kind``, one array per form."""
+        return [form for form, _ in self.forms_alone(kind)]
+
+    def forms_alone(self, kind: str) -> list[tuple[pa.Array, bool]]:
+        """:meth:`forms`, each with whether it names the patient alone (decision 0880)."""
         if kind not in self._forms:
             forms = repeated_normal_forms if kind in REPEATING else normal_forms
-            self._forms[kind] = [forms(texts) for texts in self._texts(kind)]
+            self._forms[kind] = [(forms(texts), alone) for texts, alone in self._texts(kind)]
         return self._forms[kind]
 
     def any_of(self, kind: str, held: pa.Array) -> bool:
@@ -241,21 +290,60 @@ def own_identifier_columns(
             if values.null_count == len(values):
                 continue
             held = pc.unique(pc.drop_null(values))
+            countable = _countable_alone(values, variable)
             for kind in KINDS:
                 if not patients.any_of(kind, held):  # nearly every variable: no pass per record
                     continue
-                forms = patients.forms(kind)
-                same = pc.fill_null(pc.equal(values, forms[0]), False)
-                known = pc.is_valid(forms[0])
-                for form in forms[1:]:
-                    same = pc.or_(same, pc.fill_null(pc.equal(values, form), False))
-                    known = pc.or_(known, pc.is_valid(form))
-                matches = int(pc.sum(pc.cast(same, pa.int64())).as_py() or 0)
-                if matches:
-                    compared = pc.and_(pc.is_valid(values), known)
-                    count = int(pc.sum(pc.cast(compared, pa.int64())).as_py() or 0)
-                    found.append(OwnIdentifierColumn(name, variable.name, kind, matches, count))
+                column_found = _compared(values, patients.forms_alone(kind), countable)
+                if column_found is None:
+                    continue
+                matches, count, alone = column_found
+                rows = pc.filter(dataset.row_refs, alone).slice(0, SHOWN_ROWS).to_pylist()
+                found.append(
+                    OwnIdentifierColumn(
+                        name,
+                        variable.name,
+                        kind,
+                        matches,
+                        count,
+                        _count(alone),
+                        tuple(shown_text(str(row)) for row in rows),
+                    )
+                )
     return found
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+
+def _countable_alone(values: pa.Array, variable: Variable) -> pa.Array:
+    """Which records' values may count alone: any, but a number variable's only with at
+    least :data:`MIN_NUMBER` digits (decision 0880)."""
+    if variable.type not in NUMBER_TYPES:
+        return pc.is_valid(values)
+    return pc.fill_null(pc.greater_equal(pc.utf8_length(values), MIN_NUMBER), False)
+
+
+def _compared(
+    values: pa.Array, forms: list[tuple[pa.Array, bool]], countable: pa.Array
+) -> tuple[int, int, pa.Array] | None:
+    """(records matching, records compared, mask of records naming the patient alone) of
+    one kind, or None when no record holds its own patient's identifier of it."""
+    same = pa.array(np.zeros(len(values), dtype=bool))
+    alone = same
+    known = same
+    for form, names_alone in forms:
+        equal = pc.fill_null(pc.equal(values, form), False)
+        same = pc.or_(same, equal)
+        if names_alone:
+            alone = pc.or_(alone, equal)
+        known = pc.or_(known, pc.is_valid(form))
+    matches = _count(same)
+    if not matches:
+        return None
+    compared = _count(pc.and_(pc.is_valid(values), known))
+    return matches, compared, pc.and_(alone, countable)
 
 
 def refuse_own_identifier_columns(
@@ -273,23 +361,31 @@ def refuse_own_identifier_columns(
         if not column.blocks:
             log.info(
                 "%s.%s: %d of %d record(s) hold their own patient's identifier (%s) "
-                "(fewer than an identity column would; delivered)",
+                "(fewer than an identity column would, none naming the patient alone; "
+                "delivered)",
                 column.dataset,
                 column.variable,
                 column.matches,
                 column.compared,
                 column.kind,
             )
-    blocking = [column for column in columns if column.blocks]
+    blocking = [_shown(c) for c in columns if c.blocks]
+    blocking += [text.shown for text in own_names_in_text(datasets, dictionary)]
     if not blocking:
         return
-    where = "; ".join(
-        f"{c.dataset}.{c.variable}: {c.kind} in {c.matches} of {c.compared} record(s)"
-        for c in blocking
-    )
     raise IdentifierInDelivery(
         f"registration {registration_id}: delivery blocked, {len(blocking)} variable(s) hold "
-        f"each record's own patient's identifier ({where}): an identity column (name, "
-        "address, patient number) mapped to a clinical variable? Identity is never "
-        "delivered; correct the mapping; nothing was staged"
+        f"their own patient's identifier ({'; '.join(blocking)}): an identity column (name, "
+        "address, patient number) mapped to a clinical variable, or the patient's name or "
+        "number typed into these records? Identity is never delivered; correct the mapping, "
+        "or the value in the EHR; nothing was staged"
+    )
+
+
+def _shown(column: OwnIdentifierColumn) -> str:
+    """One blocking variable as the message names it: counts and where, never a value."""
+    where = f", at {', '.join(column.rows)}" if column.rows else ""
+    return (
+        f"{column.dataset}.{column.variable}: {column.kind} in {column.matches} of "
+        f"{column.compared} record(s){where}"
     )

@@ -123,7 +123,7 @@ def test_a_child_dataset_without_names_is_compared_with_its_patients_names(
     )
     datasets = {"operatie": _operaties(PEOPLE), "complicatie": complicaties}
     assert own_identifier_columns(datasets, dictionary) == [
-        OwnIdentifierColumn("complicatie", "soort_complicatie", "a name", 4, 4)
+        OwnIdentifierColumn("complicatie", "soort_complicatie", "a name", 4, 4, alone=4)
     ]
 
 
@@ -155,9 +155,10 @@ def _with_remark(dictionary: DataDictionary) -> DataDictionary:
 def test_a_coincidence_is_delivered_and_counted_in_the_log(
     dictionary: DataDictionary, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """One patient named Wit whose remark is "wit" (a colour), among others: delivered."""
-    people = PEOPLE * 3
-    remarks = ["goed herstel", "geen", "drain verwijderd", "wit"] + ["geen bijzonderheden"] * 8
+    """One patient whose given name is Roos and whose remark is "roos" (erysipelas),
+    among others: a given name names no one alone, so only the share counts."""
+    people = [{**p, "given_names": "Roos"} if p is PEOPLE[3] else p for p in PEOPLE] * 3
+    remarks = ["goed herstel", "geen", "drain verwijderd", "roos"] + ["geen bijzonderheden"] * 8
     datasets = {"operatie": _operaties(people, opmerking=pa.array(remarks))}
     remarked = _with_remark(dictionary)
     with caplog.at_level(logging.INFO, logger="aanlevering.output.own_identifiers"):
@@ -165,7 +166,7 @@ def test_a_coincidence_is_delivered_and_counted_in_the_log(
     assert own_identifier_columns(datasets, remarked) == [
         OwnIdentifierColumn("operatie", "opmerking", "a name", 1, 12)
     ]
-    assert "operatie.opmerking: 1 of 12 record(s)" in caplog.text and "wit" not in caplog.text
+    assert "operatie.opmerking: 1 of 12 record(s)" in caplog.text and "roos" not in caplog.text
 
 
 def test_a_name_column_mapped_onto_a_free_text_variable_blocks(
@@ -177,10 +178,11 @@ def test_a_name_column_mapped_onto_a_free_text_variable_blocks(
 
 
 def test_the_share_boundary(dictionary: DataDictionary) -> None:
-    """Half of the compared records holding their own name blocks; fewer does not."""
+    """Half of the compared records holding their own given name blocks; fewer does not
+    (a given name names no one alone: decision 0880 leaves it to the share)."""
     people = PEOPLE * 2
-    half = ["Bos", "Groot", "Post", "Wit", "x1", "x2", "x3", "x4"]
-    fewer = ["Bos", "Groot", "Post", "y0", "x1", "x2", "x3", "x4"]
+    half = ["Jan", "Anna", "Kees", "Els", "x1", "x2", "x3", "x4"]
+    fewer = ["Jan", "Anna", "Kees", "y0", "x1", "x2", "x3", "x4"]
     blocked = {"operatie": _operaties(people, techniek=pa.array(half))}
     with pytest.raises(IdentifierInDelivery):
         refuse_own_identifier_columns("dica-dsaa", blocked, dictionary)

@@ -1,0 +1,157 @@
+"""A free-text value holding its own patient's family name as a word: refused (decision 0881).
+
+Why: the output guard (decision 0182) finds a distinctive family name anywhere, but
+leaves out names shorter than four letters (Bos, Vos, Wit) and names that are
+ordinary words (Jong, Groot), finding those only as a phrase: after the prefix, a
+title, a given name or an initial (decision 0411). A remark "pat. bos belde, goed
+herstel" of patient Bos went out in clear. Within the *same record* the family name
+is no chance word: the text is about that patient.
+
+The rule: in each free-text variable (a string without option set; not a key,
+relation or generalised one), a record whose value holds its own patient's own or
+partner family name as whole words, in order, stops the run (exit 2), naming
+dataset, variable, count and where, never a value. Left out, for false positives:
+
+* a name whose every word is an ordinary word (:data:`COMMON_WORDS`: Groot, Post,
+  Jong) or a word of the dictionary (a code, a label): "groot aneurysma" of patient
+  de Groot is the clinical word; such a name blocks as a phrase (the output guard);
+* a name of fewer than :data:`SHORTEST_NAME` letters (Li, Ng: "li" is "links");
+* given names: ordinary words (Roos, Hoop) that name no one alone; with the family
+  name they are the output guard's phrases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from aanlevering.catalogue.model import DataDictionary, Variable
+from aanlevering.extract.model import ExtractedDataset
+from aanlevering.output.common_words import COMMON_WORDS
+from aanlevering.output.guard import vocabulary
+from aanlevering.output.patient_identity import identity_column
+from aanlevering.output.phrases import words
+from aanlevering.shown_names import shown_text
+
+#: Family names looked for in the record's free text (with its prefix the guard's phrase).
+FAMILY_FIELDS = ("own_name", "partner_name")
+#: Shortest family name (letters and digits) looked for as a word.
+SHORTEST_NAME = 3
+#: How many records a refusal names (file and line).
+SHOWN_ROWS = 3
+_SPLIT = r"[^\p{L}\p{N}]+"
+
+
+@dataclass(frozen=True)
+class OwnNameInText:
+    """Records of one free-text variable holding their own patient's family name."""
+
+    dataset: str
+    variable: str
+    records: int
+    rows: tuple[str, ...] = ()
+
+    @property
+    def shown(self) -> str:
+        """As the refusal names it: counts and where, never a value."""
+        where = f", at {', '.join(self.rows)}" if self.rows else ""
+        return (
+            f"{self.dataset}.{self.variable}: the patient's own family name as a word in "
+            f"{self.records} record(s){where}"
+        )
+
+
+def free_text_variables(dictionary: DataDictionary, name: str) -> list[Variable]:
+    """The dataset's free-text variables: strings without option set, not keys,
+    relations or generalised ones (ours)."""
+    try:
+        described = dictionary.dataset(name)
+    except KeyError:
+        return []
+    keyed = set(described.key) | {relation.variable for relation in described.relations}
+    return [
+        variable
+        for variable in described.variables
+        if variable.type == "string"
+        and not variable.option_set
+        and variable.name not in keyed
+        and variable.generalised_from is None
+    ]
+
+
+def _searched_names(
+    names: pa.Array, exempt: frozenset[str]
+) -> tuple[pa.Array, list[tuple[str, ...] | None]]:
+    """(index of each record's name among the distinct names, each distinct name's words
+    or None when it is not looked for)."""
+    encoded = pc.dictionary_encode(names)
+    searched: list[tuple[str, ...] | None] = []
+    for name in encoded.dictionary.to_pylist():
+        tokens = words(name or "")
+        long_enough = len("".join(tokens)) >= SHORTEST_NAME
+        ordinary = all(token in exempt for token in tokens)
+        searched.append(tokens if tokens and long_enough and not ordinary else None)
+    return encoded.indices, searched
+
+
+def _holds(text: tuple[str, ...], name: tuple[str, ...]) -> bool:
+    n = len(name)
+    return any(text[i : i + n] == name for i in range(len(text) - n + 1))
+
+
+def _records_with_own_name(values: pa.Array, names: pa.Array, exempt: frozenset[str]) -> set[int]:
+    """Indexes of the records whose ``values`` hold their own ``names`` as words."""
+    indices, searched = _searched_names(names, exempt)
+    firsts = pa.array([n[0] if n else None for n in searched], pa.string())
+    own_first = pc.take(firsts, indices)  # null where the record's name is not looked for
+    if own_first.null_count == len(own_first):
+        return set()
+    split = pc.split_pattern_regex(pc.utf8_lower(values), _SPLIT)
+    flat = pc.list_flatten(split)
+    parents = pc.list_parent_indices(split)
+    hit = pc.fill_null(pc.equal(flat, pc.take(own_first, parents)), False)
+    found = set()
+    texts = values.to_pylist() if pc.any(hit).as_py() else []
+    for record in pc.unique(pc.filter(parents, hit)).to_pylist():
+        name = searched[indices[record].as_py()]
+        if name is not None and _holds(words(texts[record]), name):
+            found.add(record)
+    return found
+
+
+def own_names_in_text(
+    datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
+) -> list[OwnNameInText]:
+    """Each free-text variable with at least one record holding its own patient's family
+    name as a word (decision 0881)."""
+    exempt = frozenset(COMMON_WORDS | vocabulary(dictionary))
+    found: list[OwnNameInText] = []
+    for name, dataset in datasets.items():
+        if not dataset.num_rows:
+            continue
+        variables = [
+            v
+            for v in free_text_variables(dictionary, name)
+            if v.name in dataset.clinical.column_names
+        ]
+        families = [
+            column
+            for field in FAMILY_FIELDS
+            if variables and (column := identity_column(datasets, name, field)) is not None
+        ]
+        for variable in variables:
+            values = pc.cast(dataset.clinical.column(variable.name).combine_chunks(), pa.string())
+            if values.null_count == len(values):
+                continue
+            records: set[int] = set()
+            for family in families:
+                records |= _records_with_own_name(values, family, exempt)
+            if records:
+                first = sorted(records)[:SHOWN_ROWS]
+                rows = pc.take(dataset.row_refs, pa.array(first, pa.int64())).to_pylist()
+                shown = tuple(shown_text(str(row)) for row in rows)
+                found.append(OwnNameInText(name, variable.name, len(records), shown))
+    return found
