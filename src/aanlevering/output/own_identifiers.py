@@ -55,7 +55,6 @@ from aanlevering.catalogue.model import DataDictionary, Variable
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.birth_dates import BLOCKING_SHARE
 from aanlevering.output.guard import IdentifierInDelivery
-from aanlevering.output.own_names_in_text import own_names_in_text
 from aanlevering.output.patient_identity import identity_column
 from aanlevering.shown_names import shown_text
 
@@ -370,7 +369,6 @@ def refuse_own_identifier_columns(
                 column.kind,
             )
     blocking = [_shown(c) for c in columns if c.blocks]
-    blocking += [text.shown for text in own_names_in_text(datasets, dictionary)]
     if not blocking:
         return
     raise IdentifierInDelivery(

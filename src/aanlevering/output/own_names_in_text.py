@@ -10,7 +10,9 @@ is no chance word: the text is about that patient.
 The rule: in each free-text variable (a string without option set; not a key,
 relation or generalised one), a record whose value holds its own patient's own or
 partner family name as whole words, in order, stops the run (exit 2), naming
-dataset, variable, count and where, never a value. Left out, for false positives:
+dataset, variable, count and where, never a value. It runs right after the output
+guard (the files written, and removed before raising), so a text the guard finds
+(a distinctive name, "mw. Bos") is named by the guard's message. Left out, for false positives:
 
 * a name whose every word is an ordinary word (:data:`COMMON_WORDS`: Groot, Post,
   Jong) or a word of the dictionary (a code, a label): "groot aneurysma" of patient
@@ -22,8 +24,9 @@ dataset, variable, count and where, never a value. Left out, for false positives
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,7 +34,7 @@ import pyarrow.compute as pc
 from aanlevering.catalogue.model import DataDictionary, Variable
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.common_words import COMMON_WORDS
-from aanlevering.output.guard import vocabulary
+from aanlevering.output.guard import IdentifierInDelivery, vocabulary
 from aanlevering.output.patient_identity import identity_column
 from aanlevering.output.phrases import words
 from aanlevering.shown_names import shown_text
@@ -155,3 +158,24 @@ def own_names_in_text(
                 shown = tuple(shown_text(str(row)) for row in rows)
                 found.append(OwnNameInText(name, variable.name, len(records), shown))
     return found
+
+
+def refuse_own_names_in_text(
+    registration_id: str,
+    datasets: Mapping[str, ExtractedDataset],
+    dictionary: DataDictionary,
+    written: Iterable[Path] = (),
+) -> None:
+    """Raise :class:`IdentifierInDelivery` (exit 2) when a free text holds its own
+    patient's family name; the ``written`` delivery files are removed first."""
+    found = own_names_in_text(datasets, dictionary)
+    if not found:
+        return
+    for path in written:  # they hold a name: they must not linger in staging
+        path.unlink(missing_ok=True)
+    raise IdentifierInDelivery(
+        f"registration {registration_id}: delivery blocked, {len(found)} free-text "
+        f"variable(s) hold their own patient's name "
+        f"({'; '.join(text.shown for text in found)}): remove the name from the text in "
+        "the EHR (or leave the variable out of the mapping); nothing was staged"
+    )

@@ -521,6 +521,7 @@ def stage_delivery(
     from aanlevering.output.content import DeliveryInput
     from aanlevering.output.guard import check_delivery
     from aanlevering.output.own_identifiers import refuse_own_identifier_columns
+    from aanlevering.output.own_names_in_text import refuse_own_names_in_text
     from aanlevering.output.probable_bsns import refuse_probable_bsns
     from aanlevering.output.sources import delivered_sources, delivers_records
     from aanlevering.output.swapped_identity import refuse_swapped_columns
@@ -551,6 +552,9 @@ def stage_delivery(
     )
     output = write_delivery(staging, content, config.delivery.format)
     check_delivery(staging, output, content)  # exit 2 if a file holds the run's identifiers
+    # ... or a free text its own patient's short or plain family name (exit 2, decision 0881).
+    written = [staging / item.name for item in output.files]
+    refuse_own_names_in_text(config.id, extracted.datasets, config.dictionary, written)
     files = output.manifest_files()
     if config.pseudonymisation.ttp_mode == "local":
         # The TTP replaces the digests at upload; checksums are of what is uploaded.

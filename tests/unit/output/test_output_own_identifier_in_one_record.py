@@ -12,6 +12,7 @@ short numbers in number variables, another patient's name).
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -31,7 +32,11 @@ from aanlevering.output.own_identifiers import (
     own_identifier_columns,
     refuse_own_identifier_columns,
 )
-from aanlevering.output.own_names_in_text import OwnNameInText, own_names_in_text
+from aanlevering.output.own_names_in_text import (
+    OwnNameInText,
+    own_names_in_text,
+    refuse_own_names_in_text,
+)
 
 #: Twelve records: PEOPLE three times (Bos, de Groot, Post, Wit).
 PEOPLE_12 = PEOPLE * 3
@@ -130,14 +135,19 @@ def test_a_short_number_in_a_number_variable_is_a_measurement(remarked: DataDict
     ],
 )
 def test_a_free_text_holding_its_own_family_name_as_a_word_blocks(
-    remarked: DataDictionary, text: str, at: int
+    remarked: DataDictionary, text: str, at: int, tmp_path: Path
 ) -> None:
     datasets = _one_remark(text, at)
     assert own_names_in_text(datasets, remarked) == [
         OwnNameInText("operatie", "opmerking", 1, (f"x.csv:{at + 2}",))
     ]
+    written = tmp_path / "operatie.csv"
+    written.write_text("written", encoding="utf-8")
+    refuse_own_identifier_columns("dica-dsaa", datasets, remarked)  # not a whole value
     with pytest.raises(IdentifierInDelivery) as refused:
-        refuse_own_identifier_columns("dica-dsaa", datasets, remarked)
+        refuse_own_names_in_text("dica-dsaa", datasets, remarked, [written])
+    assert not written.exists()  # removed before raising
+    assert text.lower() not in str(refused.value).lower()
     assert (
         f"operatie.opmerking: the patient's own family name as a word in 1 record(s), "
         f"at x.csv:{at + 2}" in str(refused.value)
@@ -172,3 +182,4 @@ def test_ordinary_words_short_names_and_given_names_in_free_text_are_delivered(
     datasets = _one_remark(text, at, people)
     assert own_names_in_text(datasets, remarked) == []
     refuse_own_identifier_columns("dica-dsaa", datasets, remarked)  # does not raise
+    refuse_own_names_in_text("dica-dsaa", datasets, remarked)  # does not raise
