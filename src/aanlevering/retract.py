@@ -29,6 +29,7 @@ from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ConfigError
 from aanlevering.events.store import EventStore
+from aanlevering.operator_text import checked_operator_text
 from aanlevering.periods import Period
 from aanlevering.pipeline.lock import LockScope, acquire, lease_length, release
 from aanlevering.pipeline.receiver_check import ask_receiver, check_not_ahead
@@ -60,6 +61,7 @@ def retract_period(
     retraction is never refused for lack of an obligation: withdrawing data
     is always allowed.
     """
+    reason = checked_operator_text(reason, "--reason")  # kept in the event log (0882)
     return _with_period_lock(
         settings, config, period, ports, lambda: _retract(config, settings, period, ports, reason)
     )

@@ -26,7 +26,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--registration", required=True, metavar="ID")
     parser.add_argument("--period", required=True)
     parser.add_argument("--version", required=True, type=int, metavar="N")
-    parser.add_argument("--reason", required=True, help="why (recorded in the event log)")
+    parser.add_argument(
+        "--reason",
+        required=True,
+        help="why, in words (at most 200 characters); kept in the event log for good: "
+        "no patient data (no name, number of five digits or more, date, postcode, phone or "
+        "e-mail; such a reason is refused)",
+    )
     add_catalogue_option(parser)
     parser.set_defaults(handler=_abandon)
 

@@ -24,6 +24,7 @@ from aanlevering.obligation.permission import may_deliver
 from aanlevering.obligation.rules import load_calendar_rules
 from aanlevering.obligation.service import record_decisions
 from aanlevering.obligation.status import RegistrationStatus, load_status, load_statuses
+from aanlevering.operator_text import checked_operator_text
 from aanlevering.periods import Period, run_day
 from aanlevering.pseudonym.key_continuity import check_one_provider
 from aanlevering.settings import Settings, load_settings
@@ -61,7 +62,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     term = decide.add_mutually_exclusive_group()
     term.add_argument("--term-years", type=int, metavar="N")
     term.add_argument("--until", type=_date, metavar="DATE", help="first day no longer included")
-    decide.add_argument("--note", default="")
+    decide.add_argument(
+        "--note",
+        default="",
+        help="a short note, kept in the event log for good: no patient data (no name, "
+        "number of five digits or more, date, postcode, phone or e-mail)",
+    )
     decide.set_defaults(handler=_decide)
 
     calendar = actions.add_parser("calendar", help="delivery periods and their state")
@@ -117,7 +123,7 @@ def _decide(args: argparse.Namespace) -> int:
         effective_from=args.effective_from,
         term_years=args.term_years,
         until=args.until,
-        note=args.note,
+        note=checked_operator_text(args.note, "--note", required=False),  # 0882
     )
     with open_event_store(settings.event_store_url) as store:
         check_one_provider(store, settings.provider_id)  # decision 0452

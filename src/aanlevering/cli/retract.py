@@ -6,6 +6,7 @@ import argparse
 
 from aanlevering.catalogue.loader import load_registration
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.operator_text import checked_operator_text
 from aanlevering.periods import Period, run_day
 
 
@@ -14,7 +15,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = subparsers.add_parser("retract", help="send a retraction of a delivered period")
     parser.add_argument("--registration", required=True, metavar="ID")
     parser.add_argument("--period", required=True)
-    parser.add_argument("--reason", required=True, help="why (recorded in the event log)")
+    parser.add_argument(
+        "--reason",
+        required=True,
+        help="why, in words (at most 200 characters); kept in the event log for good: "
+        "no patient data (no name, number of five digits or more, date, postcode, phone or "
+        "e-mail; such a reason is refused)",
+    )
     add_catalogue_option(parser)
     parser.set_defaults(handler=_retract)
 
@@ -25,6 +32,7 @@ def _retract(args: argparse.Namespace) -> int:
     from aanlevering.retract import retract_period
     from aanlevering.runs.ports import default_ports
 
+    checked_operator_text(args.reason, "--reason")  # before anything else (decision 0882)
     settings = settings_for(args)
     # Its own registration only: another's broken file must not hold up a retraction (0679).
     config = load_registration(settings.catalogue_dir, args.registration)

@@ -19,6 +19,7 @@ from aanlevering.deliver.events import HandOffAbandoned, HandOffConfirmed, deliv
 from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
 from aanlevering.errors import ConfigError
 from aanlevering.events.store import EventStore
+from aanlevering.operator_text import checked_operator_text
 from aanlevering.periods import run_day
 
 
@@ -89,8 +90,10 @@ def abandon_handover(
     """
     entry = _version(store, registration, period, version)
     where = f"registration {registration}, period {period}, v{version}"
-    if not reason.strip():
-        raise ConfigError(f"{where}: --reason must say why the hand-over is abandoned")
+    try:  # no patient data into the event log (decision 0882)
+        reason = checked_operator_text(reason, "--reason")
+    except ConfigError as refused:
+        raise ConfigError(f"{where}: {refused}") from None
     if entry.status == "abandoned":
         raise ConfigError(f"{where}: abandoned already (on {entry.abandoned_on})")
     if not entry.awaiting_upload:
@@ -108,7 +111,7 @@ def abandon_handover(
                 period=period,
                 version=version,
                 idempotency_key=entry.idempotency_key,
-                reason=reason.strip()[:500],
+                reason=reason,
                 provider=provider,
                 actor=current_actor(),
             )
