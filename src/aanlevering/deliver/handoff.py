@@ -17,7 +17,7 @@ from datetime import date
 from aanlevering.actor import current_actor
 from aanlevering.deliver.events import HandOffAbandoned, HandOffConfirmed, delivery_stream
 from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
-from aanlevering.errors import ConfigError
+from aanlevering.errors import ConcurrencyConflict, ConfigError
 from aanlevering.events.store import EventStore
 from aanlevering.operator_text import checked_operator_text
 from aanlevering.periods import run_day
@@ -38,7 +38,7 @@ def confirm_upload(
     receipted by an outbox, is confirmed already, or ``received_on`` lies
     after today or before it was placed.
     """
-    entry = _version(store, registration, period, version)
+    entry, read_at = _version(store, registration, period, version)
     where = f"registration {registration}, period {period}, v{version}"
     if entry.status == "abandoned":
         raise ConfigError(
@@ -59,21 +59,16 @@ def confirm_upload(
             f"{where}: received on {received_on} is not between the day it was placed "
             f"({placed}) and today; nothing recorded"
         )
-    store.append(
-        delivery_stream(registration, period),
-        [
-            HandOffConfirmed(
-                registration=registration,
-                period=period,
-                version=version,
-                idempotency_key=entry.idempotency_key,
-                received_on=received_on.isoformat(),
-                provider=provider,
-                actor=current_actor(),
-            )
-        ],
-        None,
+    confirmed = HandOffConfirmed(
+        registration=registration,
+        period=period,
+        version=version,
+        idempotency_key=entry.idempotency_key,
+        received_on=received_on.isoformat(),
+        provider=provider,
+        actor=current_actor(),
     )
+    _append(store, where, confirmed, read_at)
     return replace(entry, confirmed_on=received_on.isoformat())
 
 
@@ -88,7 +83,7 @@ def abandon_handover(
     ConfigError (nothing recorded) unless the version is an outbox's,
     unconfirmed and not abandoned already, and ``reason`` says why.
     """
-    entry = _version(store, registration, period, version)
+    entry, read_at = _version(store, registration, period, version)
     where = f"registration {registration}, period {period}, v{version}"
     try:  # no patient data into the event log (decision 0882)
         reason = checked_operator_text(reason, "--reason")
@@ -103,26 +98,25 @@ def abandon_handover(
             + (f", upload confirmed on {entry.confirmed_on}" if entry.confirmed_on else "")
             + "); only such a version is abandoned; nothing recorded"
         )
-    store.append(
-        delivery_stream(registration, period),
-        [
-            HandOffAbandoned(
-                registration=registration,
-                period=period,
-                version=version,
-                idempotency_key=entry.idempotency_key,
-                reason=reason,
-                provider=provider,
-                actor=current_actor(),
-            )
-        ],
-        None,
+    abandoned = HandOffAbandoned(
+        registration=registration,
+        period=period,
+        version=version,
+        idempotency_key=entry.idempotency_key,
+        reason=reason,
+        provider=provider,
+        actor=current_actor(),
     )
+    _append(store, where, abandoned, read_at)
     return replace(entry, status="abandoned", abandoned_on=run_day().isoformat())
 
 
-def _version(store: EventStore, registration: str, period: str, version: int) -> LedgerEntry:
-    """The ledger entry of one version; ConfigError when the log has no such version."""
+def _version(
+    store: EventStore, registration: str, period: str, version: int
+) -> tuple[LedgerEntry, int]:
+    """The ledger entry of one version and the version of the period's stream it was read
+    at; ConfigError when the log has no such version."""
+    read_at = store.stream_version(delivery_stream(registration, period))
     entries = load_period_ledger(store, registration, period).versions(registration, period)
     entry = next((e for e in entries if e.version == version), None)
     if entry is None:
@@ -130,4 +124,23 @@ def _version(store: EventStore, registration: str, period: str, version: int) ->
             f"registration {registration}, period {period}, v{version}: no such version in "
             "the event log; nothing recorded"
         )
-    return entry
+    return entry, read_at
+
+
+def _append(
+    store: EventStore, where: str, event: HandOffConfirmed | HandOffAbandoned, read_at: int
+) -> None:
+    """Append ``event`` only if the period's stream is still where it was read (0883).
+
+    Why: a confirm-upload and an abandon-handover of the same version racing each
+    other both passed their checks; the fold keeps the first fact, but the loser
+    printed its outcome and rewrote the hospital report ("delivered") all the same.
+    """
+    try:
+        store.append(delivery_stream(event.registration, event.period), [event], read_at)
+    except ConcurrencyConflict:
+        raise ConfigError(
+            f"{where}: the period's event log changed while this ran (another "
+            "confirm-upload or abandon-handover, or a run of the period); nothing recorded: "
+            "look at `aanlevering status` and run the command again if it still applies"
+        ) from None
