@@ -41,10 +41,12 @@ def _abandon(args: argparse.Namespace) -> int:
     from aanlevering.deliver.handoff import abandon_handover
     from aanlevering.events.factory import open_event_store
     from aanlevering.pipeline.handoff_report import report_handoff
+    from aanlevering.pseudonym.key_continuity import check_one_provider
 
     settings = settings_for(args)
     period = Period.parse(args.period)
     with open_event_store(settings.event_store_url) as store:
+        check_one_provider(store, settings.provider_id)  # another hospital's log (0452, 0883)
         entry = abandon_handover(
             store,
             settings.provider_id,

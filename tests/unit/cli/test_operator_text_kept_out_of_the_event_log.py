@@ -21,6 +21,7 @@ from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import ConfigError
 from aanlevering.events.factory import open_event_store
 from aanlevering.operator_text import checked_operator_text
+from aanlevering.pseudonym.events import HospitalKeyInUse
 from aanlevering.settings import load_settings
 
 REG, PERIOD, KEY = "dica-dsaa", "2026-Q1", "h.dica-dsaa.2026-Q1.v1"
@@ -156,3 +157,23 @@ def test_retract_and_register_decide_refuse_patient_data_before_anything(
     assert code != 0 and "--note holds what looks like patient data" in err
     assert "7654321" not in err and "7654321" not in _event_log_text()
     assert main([*decide, "--note", "VWS letter of March"]) == 0
+
+
+@pytest.mark.parametrize("command", ["confirm-upload", "abandon-handover"])
+def test_a_hand_over_command_on_another_hospitals_log_records_nothing(
+    home: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """The log's keys are another provider's (decision 0452): its outbox version is not this
+    hospital's to confirm or abandon (retract and register already refused; 0883)."""
+    _handed_over()
+    with open_event_store(load_settings().event_store_url) as store:
+        key = HospitalKeyInUse(provider_id="other-hospital", key_name="x", check_value="c")
+        store.append("keys-test", [key], None)
+    argv = [command, "--registration", REG, "--period", PERIOD, "--version", "1"]
+    extra = ["--reason", "now over https"] if command == "abandon-handover" else []
+    code = main([*argv, *extra])
+    _, err = capsys.readouterr()
+    assert code != 0 and "this event log belongs to provider other-hospital" in err
+    with open_event_store(load_settings().event_store_url) as store:
+        (entry,) = load_ledger(store).versions(REG, PERIOD)
+        assert entry.awaiting_upload and entry.status == "receipted"
