@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "json_input",
             "yaml_input",
             "actor",
+            "operator_text",
             "progress",
             "worker_processes",
             "whole_files",
