@@ -12,9 +12,13 @@ over the registration's channel (decision 0843).
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
 from aanlevering.periods import Period
+
+if TYPE_CHECKING:
+    from aanlevering.deliver.ledger import LedgerEntry
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,12 +60,33 @@ def _abandon(args: argparse.Namespace) -> int:
             reason=args.reason,
         )
     report = report_handoff(settings, entry)
-    print(
-        f"abandoned: {entry.idempotency_key} is not delivered and will not be confirmed; "
-        f"`aanlevering run --registration {args.registration} --period {period.label} ...` "
-        f"delivers the period as v{entry.version + 1}. If its files were uploaded after all, "
-        "the registry holder may hold them until that version replaces them"
-    )
+    print(_outcome(entry, args.registration, period.label))
     if report is not None:
         print(f"hospital report updated: {report}")
     return 0
+
+
+def _outcome(entry: LedgerEntry, registration: str, period: str) -> str:
+    """What abandoning ``entry`` means, and what to do next.
+
+    A retraction placed in an outbox and abandoned withdrew nothing: the version
+    it withdraws is still at the registry holder. "Run the period" would deliver
+    the data the hospital meant to withdraw again; ``retract`` is what withdraws
+    it (decision 0884).
+    """
+    if entry.kind == "retraction":
+        withdrawn = entry.supersedes or "the version before it"
+        return (
+            f"abandoned: the retraction {entry.idempotency_key} was not sent and withdraws "
+            f"nothing; {withdrawn} is still at the registry holder. To withdraw it, "
+            f"`aanlevering retract --registration {registration} --period {period} "
+            "--reason ...` again; "
+            "do not run the period. If the retraction's files were uploaded after all, the "
+            "registry holder may have withdrawn it already"
+        )
+    return (
+        f"abandoned: {entry.idempotency_key} is not delivered and will not be confirmed; "
+        f"`aanlevering run --registration {registration} --period {period} ...` "
+        f"delivers the period as v{entry.version + 1}. If its files were uploaded after all, "
+        "the registry holder may hold them until that version replaces them"
+    )

@@ -177,3 +177,40 @@ def test_a_hand_over_command_on_another_hospitals_log_records_nothing(
     with open_event_store(load_settings().event_store_url) as store:
         (entry,) = load_ledger(store).versions(REG, PERIOD)
         assert entry.awaiting_upload and entry.status == "receipted"
+
+
+def test_an_abandoned_retraction_says_to_retract_again_not_to_run(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """v1 uploaded and confirmed; its retraction v2 placed in the outbox, never uploaded.
+    Abandoning v2 printed "`aanlevering run ...` delivers the period as v3": followed, it
+    sends the data the hospital meant to withdraw again. It must say v1 is still held
+    and that ``retract`` withdraws it (decision 0884)."""
+    _handed_over()
+    argv = ["--registration", REG, "--period", PERIOD]
+    assert main(["confirm-upload", *argv, "--version", "1", "--received-on", "2026-04-11"]) == 0
+    key = "h.dica-dsaa.2026-Q1.v2"
+    common = {"registration": REG, "period": PERIOD, "idempotency_key": key, "version": 2}
+    with open_event_store(load_settings().event_store_url) as store:
+        store.append(
+            delivery_stream(REG, PERIOD),
+            [
+                DeliveryStaged(
+                    **common, channel="outbox", format="csv", kind="retraction", supersedes=KEY
+                ),
+                DeliveryReceipted(
+                    **common,
+                    receipt_id="r-outbox-2",
+                    receiver="outbox:/srv/outbox",
+                    channel="outbox",
+                    received_at="2026-05-10T10:00:00+00:00",
+                ),
+            ],
+            None,
+        )
+    capsys.readouterr()
+    code = main(["abandon-handover", *argv, "--version", "2", "--reason", "outbox removed"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert "aanlevering run" not in out and "delivers the period" not in out
+    assert "retraction" in out and "v1" in out and "aanlevering retract" in out
