@@ -19,6 +19,7 @@ import pytest
 
 from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.events import (
+    DeliveryAttemptFailed,
     DeliveryReceipted,
     DeliveryStaged,
     HandOffAbandoned,
@@ -119,3 +120,55 @@ def test_unraced_commands_still_record(store: EventStore) -> None:
     assert entry.confirmed_on == "2026-04-11"
     with pytest.raises(ConfigError, match="upload confirmed on 2026-04-11"):
         abandon_handover(store, "h", REG, PERIOD, 1, reason="now over https")
+
+
+def test_a_version_the_registry_holder_receipted_or_a_mismatch_is_never_confirmed_or_abandoned(
+    tmp_path: Path,
+) -> None:
+    """Attacks that held (pinned): v1 receipted by the registry holder over https, v2 whose
+    receipt did not match (0842), and versions of another registration or period."""
+    with open_event_store(f"sqlite:///{tmp_path / 'https.sqlite3'}") as store:
+        keys = {1: "h.dica-dsaa.2026-Q1.v1", 2: "h.dica-dsaa.2026-Q1.v2"}
+        for version, key in keys.items():
+            common = {"registration": REG, "period": PERIOD, "idempotency_key": key}
+            staged = DeliveryStaged(
+                **common, version=version, channel="https", format="csv", content_sha256=key
+            )
+            store.append(STREAM, [staged], None)
+        store.append(
+            STREAM,
+            [
+                DeliveryReceipted(
+                    registration=REG,
+                    period=PERIOD,
+                    idempotency_key=keys[1],
+                    version=1,
+                    receipt_id="r-holder",
+                    receiver="dica",
+                    channel="https",
+                    received_at="2026-04-10T10:00:00+00:00",
+                ),
+                DeliveryAttemptFailed(
+                    registration=REG,
+                    period=PERIOD,
+                    idempotency_key=keys[2],
+                    attempt=1,
+                    retryable=False,
+                    reason="receipt did not match",
+                    receipt_mismatch=True,
+                ),
+            ],
+            None,
+        )
+        before = store.stream_version(STREAM)
+        for version in (1, 2):
+            with pytest.raises(ConfigError, match="not an unconfirmed outbox hand-over"):
+                abandon_handover(store, "h", REG, PERIOD, version, reason="over https")
+            with pytest.raises(ConfigError, match="not a version placed in an outbox"):
+                confirm_upload(store, "h", REG, PERIOD, version, received_on=date(2026, 4, 11))
+        for registration, period in ((REG, "2026-Q2"), ("ldtr", PERIOD)):
+            with pytest.raises(ConfigError, match="no such version"):
+                abandon_handover(store, "h", registration, period, 1, reason="over https")
+            with pytest.raises(ConfigError, match="no such version"):
+                confirm_upload(store, "h", registration, period, 1, received_on=date(2026, 4, 11))
+        assert store.stream_version(STREAM) == before  # nothing recorded

@@ -11,6 +11,7 @@ short numbers in number variables, another patient's name).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from test_output_own_identifier_columns import (
 
 from aanlevering.catalogue import load_catalogue
 from aanlevering.catalogue.model import DataDictionary
+from aanlevering.output.content import DeliveryInput
 from aanlevering.output.guard import IdentifierInDelivery
 from aanlevering.output.own_identifiers import (
     OwnIdentifierColumn,
@@ -183,3 +185,14 @@ def test_ordinary_words_short_names_and_given_names_in_free_text_are_delivered(
     assert own_names_in_text(datasets, remarked) == []
     refuse_own_identifier_columns("dica-dsaa", datasets, remarked)  # does not raise
     refuse_own_names_in_text("dica-dsaa", datasets, remarked)  # does not raise
+
+
+@pytest.mark.parametrize("registration", ["dica-dsaa", "ldtr", "nkr-borst"])
+@pytest.mark.parametrize("fhir_source", [False, True])
+def test_the_example_deliveries_hold_no_own_identifier_in_any_record(
+    delivery: Callable[..., DeliveryInput], registration: str, fhir_source: bool
+) -> None:
+    content = delivery(registration, fhir_source=fhir_source)
+    dictionary = content.context.dictionary
+    assert not [c for c in own_identifier_columns(content.datasets, dictionary) if c.blocks]
+    assert own_names_in_text(content.datasets, dictionary) == []
