@@ -7,9 +7,10 @@ title, a given name or an initial (decision 0411). A remark "pat. bos belde, goe
 herstel" of patient Bos went out in clear. Within the *same record* the family name
 is no chance word: the text is about that patient.
 
-The rule: in each free-text variable (a string without option set; not a key,
-relation or generalised one), a record whose value holds its own patient's own or
-partner family name as whole words, in order, stops the run (exit 2), naming
+The rule: in each text variable (a string, or a code whose value is not a code or
+label of its option set: "Bos, J." under ``techniek``; not a key, relation or
+generalised one), a record whose value holds its own patient's own or partner
+family name as whole words, in order, stops the run (exit 2), naming
 dataset, variable, count and where, never a value. It runs right after the output
 guard (the files written, and removed before raising), so a text the guard finds
 (a distinctive name, "mw. Bos") is named by the guard's message. Left out, for false positives:
@@ -35,6 +36,7 @@ from aanlevering.catalogue.model import DataDictionary, Variable
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.common_words import COMMON_WORDS
 from aanlevering.output.guard import IdentifierInDelivery, vocabulary
+from aanlevering.output.own_identifiers import normal_forms, option_words
 from aanlevering.output.patient_identity import identity_column
 from aanlevering.output.phrases import words
 from aanlevering.shown_names import shown_text
@@ -50,7 +52,7 @@ _SPLIT = r"[^\p{L}\p{N}]+"
 
 @dataclass(frozen=True)
 class OwnNameInText:
-    """Records of one free-text variable holding their own patient's family name."""
+    """Records of one text variable holding their own patient's family name."""
 
     dataset: str
     variable: str
@@ -67,9 +69,9 @@ class OwnNameInText:
         )
 
 
-def free_text_variables(dictionary: DataDictionary, name: str) -> list[Variable]:
-    """The dataset's free-text variables: strings without option set, not keys,
-    relations or generalised ones (ours)."""
+def text_variables(dictionary: DataDictionary, name: str) -> list[Variable]:
+    """The dataset's text variables: strings and codes, not keys, relations or
+    generalised ones (ours). A code's option-set words are left out by the caller."""
     try:
         described = dictionary.dataset(name)
     except KeyError:
@@ -78,8 +80,7 @@ def free_text_variables(dictionary: DataDictionary, name: str) -> list[Variable]
     return [
         variable
         for variable in described.variables
-        if variable.type == "string"
-        and not variable.option_set
+        if variable.type in ("string", "code")
         and variable.name not in keyed
         and variable.generalised_from is None
     ]
@@ -105,22 +106,46 @@ def _holds(text: tuple[str, ...], name: tuple[str, ...]) -> bool:
     return any(text[i : i + n] == name for i in range(len(text) - n + 1))
 
 
-def _records_with_own_name(values: pa.Array, names: pa.Array, exempt: frozenset[str]) -> set[int]:
-    """Indexes of the records whose ``values`` hold their own ``names`` as words."""
-    indices, searched = _searched_names(names, exempt)
-    firsts = pa.array([n[0] if n else None for n in searched], pa.string())
-    own_first = pc.take(firsts, indices)  # null where the record's name is not looked for
-    if own_first.null_count == len(own_first):
+@dataclass(frozen=True)
+class _Names:
+    """One family-name field of a dataset's records, split once (names repeat)."""
+
+    #: Per record, the index of its name among ``searched``.
+    indices: pa.Array
+    #: Each distinct name's words, or None when it is not looked for.
+    searched: list[tuple[str, ...] | None]
+    #: Per record, the first word of its name (null: not looked for).
+    first: pa.Array
+
+    @classmethod
+    def of(cls, names: pa.Array, exempt: frozenset[str]) -> _Names:
+        indices, searched = _searched_names(names, exempt)
+        firsts = pa.array([n[0] if n else None for n in searched], pa.string())
+        return cls(indices, searched, pc.take(firsts, indices))
+
+
+def _records_with_own_name(values: pa.Array, names: _Names) -> set[int]:
+    """Indexes of the records whose ``values`` hold their own ``names`` as words.
+
+    Only records with both a value and a name looked for are split (a code variable's
+    values are mostly option-set words, nulled by the caller).
+    """
+    both = pc.and_(pc.is_valid(values), pc.is_valid(names.first))
+    if not pc.any(both).as_py():
         return set()
-    split = pc.split_pattern_regex(pc.utf8_lower(values), _SPLIT)
+    at = pc.indices_nonzero(both)
+    texts = pc.take(values, at)
+    split = pc.split_pattern_regex(pc.utf8_lower(texts), _SPLIT)
     flat = pc.list_flatten(split)
     parents = pc.list_parent_indices(split)
-    hit = pc.fill_null(pc.equal(flat, pc.take(own_first, parents)), False)
+    own_first = pc.take(pc.take(names.first, at), parents)
+    hit = pc.fill_null(pc.equal(flat, own_first), False)
     found = set()
-    texts = values.to_pylist() if pc.any(hit).as_py() else []
-    for record in pc.unique(pc.filter(parents, hit)).to_pylist():
-        name = searched[indices[record].as_py()]
-        if name is not None and _holds(words(texts[record]), name):
+    for local in pc.unique(pc.filter(parents, hit)).to_pylist():
+        record = at[local].as_py()
+        name = names.searched[names.indices[record].as_py()]
+        text = texts[local].as_py()
+        if name is not None and _holds(words(text), name):
             found.add(record)
     return found
 
@@ -128,7 +153,7 @@ def _records_with_own_name(values: pa.Array, names: pa.Array, exempt: frozenset[
 def own_names_in_text(
     datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
 ) -> list[OwnNameInText]:
-    """Each free-text variable with at least one record holding its own patient's family
+    """Each text variable with at least one record holding its own patient's family
     name as a word (decision 0881)."""
     exempt = frozenset(COMMON_WORDS | vocabulary(dictionary))
     found: list[OwnNameInText] = []
@@ -136,22 +161,23 @@ def own_names_in_text(
         if not dataset.num_rows:
             continue
         variables = [
-            v
-            for v in free_text_variables(dictionary, name)
-            if v.name in dataset.clinical.column_names
+            v for v in text_variables(dictionary, name) if v.name in dataset.clinical.column_names
         ]
         families = [
-            column
+            _Names.of(column, exempt)
             for field in FAMILY_FIELDS
             if variables and (column := identity_column(datasets, name, field)) is not None
         ]
         for variable in variables:
             values = pc.cast(dataset.clinical.column(variable.name).combine_chunks(), pa.string())
+            if words_of_set := option_words(dictionary, variable):  # the holder's own words
+                own = pc.is_in(normal_forms(values), value_set=pa.array(sorted(words_of_set)))
+                values = pc.if_else(pc.fill_null(own, False), pa.scalar(None, pa.string()), values)
             if values.null_count == len(values):
                 continue
             records: set[int] = set()
             for family in families:
-                records |= _records_with_own_name(values, family, exempt)
+                records |= _records_with_own_name(values, family)
             if records:
                 first = sorted(records)[:SHOWN_ROWS]
                 rows = pc.take(dataset.row_refs, pa.array(first, pa.int64())).to_pylist()
@@ -174,7 +200,7 @@ def refuse_own_names_in_text(
     for path in written:  # they hold a name: they must not linger in staging
         path.unlink(missing_ok=True)
     raise IdentifierInDelivery(
-        f"registration {registration_id}: delivery blocked, {len(found)} free-text "
+        f"registration {registration_id}: delivery blocked, {len(found)} text "
         f"variable(s) hold their own patient's name "
         f"({'; '.join(text.shown for text in found)}): remove the name from the text in "
         "the EHR (or leave the variable out of the mapping); nothing was staged"

@@ -196,3 +196,19 @@ def test_the_example_deliveries_hold_no_own_identifier_in_any_record(
     dictionary = content.context.dictionary
     assert not [c for c in own_identifier_columns(content.datasets, dictionary) if c.blocks]
     assert own_names_in_text(content.datasets, dictionary) == []
+
+
+def test_a_code_value_outside_the_option_set_holding_the_own_name_blocks(
+    remarked: DataDictionary,
+) -> None:
+    """ "Bos, J." under techniek (not a code of its set; the option-set check warns) is no
+    whole-value match and no phrase of the guard; a code of the set never counts."""
+    codes = ["EVAR"] * 12
+    codes[4] = "Bos, J."
+    datasets = {"operatie": _operaties(PEOPLE_12, techniek=pa.array(codes))}
+    assert own_names_in_text(datasets, remarked) == [
+        OwnNameInText("operatie", "techniek", 1, ("x.csv:6",))
+    ]
+    people = [{**p, "own_name": "Evar Open"} for p in PEOPLE_12]
+    named = {"operatie": _operaties(people, techniek=pa.array(["EVAR", "OPEN"] * 6))}
+    assert own_names_in_text(named, remarked) == []
