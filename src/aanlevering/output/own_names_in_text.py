@@ -45,6 +45,12 @@ from aanlevering.shown_names import shown_text
 FAMILY_FIELDS = ("own_name", "partner_name")
 #: Shortest family name (letters and digits) looked for as a word.
 SHORTEST_NAME = 3
+#: Patient numbers looked for in the record's text (the guard searches six digits or more).
+NUMBER_FIELDS = ("patient_id", "mrn")
+#: Shortest patient number (without leading zeros) looked for: a shorter one is a count.
+SHORTEST_NUMBER = 5
+FAMILY_NAME = "family name"
+PATIENT_NUMBER = "patient number"
 #: How many records a refusal names (file and line).
 SHOWN_ROWS = 3
 _SPLIT = r"[^\p{L}\p{N}]+"
@@ -58,13 +64,14 @@ class OwnNameInText:
     variable: str
     records: int
     rows: tuple[str, ...] = ()
+    kind: str = FAMILY_NAME
 
     @property
     def shown(self) -> str:
         """As the refusal names it: counts and where, never a value."""
         where = f", at {', '.join(self.rows)}" if self.rows else ""
         return (
-            f"{self.dataset}.{self.variable}: the patient's own family name as a word in "
+            f"{self.dataset}.{self.variable}: the patient's own {self.kind} as a word in "
             f"{self.records} record(s){where}"
         )
 
@@ -86,17 +93,23 @@ def text_variables(dictionary: DataDictionary, name: str) -> list[Variable]:
     ]
 
 
+def _number_words(text: str) -> tuple[str, ...]:
+    """:func:`words`, each number without its leading zeros (``0012345`` is ``12345``)."""
+    return tuple(w.lstrip("0") or "0" if w.isdigit() else w for w in words(text))
+
+
 def _searched_names(
-    names: pa.Array, exempt: frozenset[str]
+    names: pa.Array, exempt: frozenset[str], numbers: bool = False
 ) -> tuple[pa.Array, list[tuple[str, ...] | None]]:
     """(index of each record's name among the distinct names, each distinct name's words
-    or None when it is not looked for)."""
+    or None when it is not looked for). ``numbers``: patient numbers, not names."""
     encoded = pc.dictionary_encode(names)
     searched: list[tuple[str, ...] | None] = []
     for name in encoded.dictionary.to_pylist():
-        tokens = words(name or "")
-        long_enough = len("".join(tokens)) >= SHORTEST_NAME
-        ordinary = all(token in exempt for token in tokens)
+        tokens = _number_words(name or "") if numbers else words(name or "")
+        shortest = SHORTEST_NUMBER if numbers else SHORTEST_NAME
+        long_enough = len("".join(tokens)) >= shortest
+        ordinary = not numbers and all(token in exempt for token in tokens)
         searched.append(tokens if tokens and long_enough and not ordinary else None)
     return encoded.indices, searched
 
@@ -116,12 +129,14 @@ class _Names:
     searched: list[tuple[str, ...] | None]
     #: Per record, the first word of its name (null: not looked for).
     first: pa.Array
+    #: What the names are (:data:`FAMILY_NAME`, :data:`PATIENT_NUMBER`: no leading zeros).
+    kind: str = FAMILY_NAME
 
     @classmethod
-    def of(cls, names: pa.Array, exempt: frozenset[str]) -> _Names:
-        indices, searched = _searched_names(names, exempt)
+    def of(cls, names: pa.Array, exempt: frozenset[str], kind: str = FAMILY_NAME) -> _Names:
+        indices, searched = _searched_names(names, exempt, numbers=kind == PATIENT_NUMBER)
         firsts = pa.array([n[0] if n else None for n in searched], pa.string())
-        return cls(indices, searched, pc.take(firsts, indices))
+        return cls(indices, searched, pc.take(firsts, indices), kind)
 
 
 def _records_with_own_name(values: pa.Array, names: _Names) -> set[int]:
@@ -138,6 +153,10 @@ def _records_with_own_name(values: pa.Array, names: _Names) -> set[int]:
     split = pc.split_pattern_regex(pc.utf8_lower(texts), _SPLIT)
     flat = pc.list_flatten(split)
     parents = pc.list_parent_indices(split)
+    numbers = names.kind == PATIENT_NUMBER
+    if numbers:  # a number token without its leading zeros, as the numbers are kept
+        digits = pc.fill_null(pc.utf8_is_digit(flat), False)
+        flat = pc.if_else(digits, pc.utf8_ltrim(flat, characters="0"), flat)
     own_first = pc.take(pc.take(names.first, at), parents)
     hit = pc.fill_null(pc.equal(flat, own_first), False)
     found = set()
@@ -145,7 +164,7 @@ def _records_with_own_name(values: pa.Array, names: _Names) -> set[int]:
         record = at[local].as_py()
         name = names.searched[names.indices[record].as_py()]
         text = texts[local].as_py()
-        if name is not None and _holds(words(text), name):
+        if name is not None and _holds(_number_words(text) if numbers else words(text), name):
             found.add(record)
     return found
 
@@ -163,9 +182,11 @@ def own_names_in_text(
         variables = [
             v for v in text_variables(dictionary, name) if v.name in dataset.clinical.column_names
         ]
+        fields = [(f, FAMILY_NAME) for f in FAMILY_FIELDS]
+        fields += [(f, PATIENT_NUMBER) for f in NUMBER_FIELDS]
         families = [
-            _Names.of(column, exempt)
-            for field in FAMILY_FIELDS
+            _Names.of(column, exempt, kind)
+            for field, kind in fields
             if variables and (column := identity_column(datasets, name, field)) is not None
         ]
         for variable in variables:
@@ -175,14 +196,17 @@ def own_names_in_text(
                 values = pc.if_else(pc.fill_null(own, False), pa.scalar(None, pa.string()), values)
             if values.null_count == len(values):
                 continue
-            records: set[int] = set()
+            by_kind: dict[str, set[int]] = {}
             for family in families:
-                records |= _records_with_own_name(values, family)
-            if records:
+                by_kind.setdefault(family.kind, set())
+                by_kind[family.kind] |= _records_with_own_name(values, family)
+            for kind, records in by_kind.items():
+                if not records:
+                    continue
                 first = sorted(records)[:SHOWN_ROWS]
                 rows = pc.take(dataset.row_refs, pa.array(first, pa.int64())).to_pylist()
                 shown = tuple(shown_text(str(row)) for row in rows)
-                found.append(OwnNameInText(name, variable.name, len(records), shown))
+                found.append(OwnNameInText(name, variable.name, len(records), shown, kind))
     return found
 
 
@@ -201,7 +225,7 @@ def refuse_own_names_in_text(
         path.unlink(missing_ok=True)
     raise IdentifierInDelivery(
         f"registration {registration_id}: delivery blocked, {len(found)} text "
-        f"variable(s) hold their own patient's name "
-        f"({'; '.join(text.shown for text in found)}): remove the name from the text in "
+        f"variable(s) hold their own patient's name or number "
+        f"({'; '.join(text.shown for text in found)}): remove it from the text in "
         "the EHR (or leave the variable out of the mapping); nothing was staged"
     )

@@ -212,3 +212,19 @@ def test_a_code_value_outside_the_option_set_holding_the_own_name_blocks(
     people = [{**p, "own_name": "Evar Open"} for p in PEOPLE_12]
     named = {"operatie": _operaties(people, techniek=pa.array(["EVAR", "OPEN"] * 6))}
     assert own_names_in_text(named, remarked) == []
+
+
+def test_a_text_holding_its_own_short_patient_number_blocks(remarked: DataDictionary) -> None:
+    """The guard searches patient numbers of six digits or more: "pt 12345 gebeld" of
+    patient 0012345 went out. Four digits (a year, a count) and another patient's
+    number are not this check; nor is the number inside a longer one."""
+    people = [{**p, "patient_id": f"00{12345 + i}"} for i, p in enumerate(PEOPLE_12)]
+    people[7] = {**people[7], "patient_id": "0002026"}
+    datasets = _one_remark("pt 12347 gebeld, Z-12347 nagekeken", at=2, people=people)
+    assert own_names_in_text(datasets, remarked) == [
+        OwnNameInText("operatie", "opmerking", 1, ("x.csv:4",), "patient number")
+    ]
+    with pytest.raises(IdentifierInDelivery, match="own patient number as a word in 1"):
+        refuse_own_names_in_text("dica-dsaa", datasets, remarked)
+    for text, at in (("controle 2026", 7), ("pt 12347 gebeld", 3), ("lab 123470", 2)):
+        assert own_names_in_text(_one_remark(text, at, people), remarked) == []
