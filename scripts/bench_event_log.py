@@ -27,7 +27,9 @@ Each delivery runs in its own worker process (``bench_pipeline.py --worker``:
 the stages of ``STAGES``, timed one by one) in a home of its own with its own
 copy of the log, so every run is a first delivery of its period;
 ``--repeat`` (2) deliveries per log, of which the fastest counts (this
-machine is shared: load makes single runs vary by more than the log). After each
+machine is shared: load makes single runs vary by more than the log);
+``--repeat-large-only``: the empty and the grown log once each (the smoke
+test's, decision 0872). After each
 run against a large log, this process times what a run reads of the log
 (its patients' opt-outs, its period's ledger, its register status:
 ``<label>_reads_indexed``) and, for the large log, the whole-log replay runs
@@ -148,6 +150,11 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="no growth run (no 10x log)")
     parser.add_argument(
         "--repeat", type=int, default=2, help="deliveries per log (the fastest counts: load)"
+    )
+    parser.add_argument(
+        "--repeat-large-only",
+        action="store_true",
+        help="repeat the deliveries against the large log only (the others once)",
     )
     parser.add_argument(
         "--cache-dir",
@@ -313,7 +320,8 @@ def measure(args: argparse.Namespace, work: Path, cluster: Any, figures: pipelin
                 source = _clone(template, work / "grown", cluster, f"bench_{name}_template")
                 _log_from_cache(args, figures, f"{label}_log", source, [base, extra])
             times: list[float] = []
-            for repeat in range(args.repeat):  # each on a fresh copy: a first delivery each time
+            repeats = 1 if args.repeat_large_only and name != "large" else args.repeat
+            for repeat in range(repeats):  # each on a fresh copy: a first delivery each time
                 run_label = label if repeat == 0 else f"{label}_again{repeat if repeat > 1 else ''}"
                 home = work / f"home-{name}-{repeat}"
                 env = pipeline.worker_env(home, catalogue, ttp)
