@@ -10,10 +10,15 @@ every docker-compose.yml service command parses with ``airflow`` /
 ``aanlevering`` as installed there, and ``airflow celery worker --help`` runs
 as an entry point.
 
-Three deliberate differences from ``docker build``: pip's cache is kept
-(the Dockerfile's ``PIP_NO_CACHE_DIR`` only keeps the image small; the cache
-saves CI downloading the lock a second time); the interpreter is this
-machine's Python 3.11 instead of the python:3.11-slim image's; and pip does not
+Three deliberate differences from ``docker build``: pip reads the lock's
+files from a wheelhouse instead of the index (``PIP_NO_INDEX``,
+``PIP_FIND_LINKS``; decision 0870): ``pip download -r requirements.lock``
+fills it from the index once per lock and interpreter and it is kept under
+``~/.cache/aanlevering/wheelhouse`` (``$AANLEVERING_TEST_WHEELHOUSE``), because
+pip's own HTTP cache keeps nothing on these machines and fetching the index
+pages and files was two thirds of the install's CPU; the RUN steps still
+resolve and install the lock as written; the interpreter is this machine's
+Python 3.11 instead of the python:3.11-slim image's; and pip does not
 byte-compile the ~11,000 modules of the dependencies (``PIP_COMPILE=false``,
 decision 0770): that step only warns on a module it cannot compile, so it
 cannot fail the install and proves nothing here, yet it was a minute of CPU.
@@ -24,13 +29,16 @@ check does not compile the same Airflow modules again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +51,11 @@ pytestmark = pytest.mark.slow
 IMAGE_ONLY_ENV = {"PIP_NO_CACHE_DIR", "AIRFLOW_HOME"}
 #: Test-only: skip pip's byte-compilation of the dependencies (module docstring, 0770).
 TEST_ONLY_ENV = {"PIP_COMPILE": "false"}
+#: Where the lock's wheelhouse is kept between runs, one folder per lock and interpreter.
+WHEELHOUSE_ROOT = Path(
+    os.environ.get("AANLEVERING_TEST_WHEELHOUSE")
+    or Path.home() / ".cache" / "aanlevering" / "wheelhouse"
+)
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
@@ -124,6 +137,9 @@ def test_the_install_steps_succeed_in_a_fresh_virtualenv(tmp_path: Path) -> None
             **TEST_ONLY_ENV,
         }
     )
+    # The lock's files from the wheelhouse, not the index (module docstring, 0870).
+    wheelhouse = _wheelhouse(venv, env)
+    env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)})
     for keyword, args in after:
         if keyword == "COPY":
             *sources, target = shlex.split(args)
@@ -163,6 +179,41 @@ def test_the_install_steps_succeed_in_a_fresh_virtualenv(tmp_path: Path) -> None
         check=False,
     )
     assert worker.returncode == 0 and "--celery-hostname" in worker.stdout, worker.stderr[-2000:]
+
+
+def _wheelhouse(venv: Path, env: dict[str, str]) -> Path:
+    """The lock's wheels, downloaded from the index once per lock and interpreter (0870).
+
+    ``pip download -r requirements.lock`` resolves the lock against the index as
+    the Dockerfile's ``pip install`` does, so the wheelhouse holds what that
+    install would fetch (a dependency missing from the lock too). Kept between
+    runs: only a changed lock, interpreter or machine downloads again; an
+    interrupted download leaves a ``.partial`` folder that is never used.
+    """
+    lock = (REPO / "requirements.lock").read_bytes()
+    interpreter = f"{sys.version_info[0]}.{sys.version_info[1]} {platform.machine()}"
+    key = hashlib.sha256(lock + interpreter.encode()).hexdigest()[:24]
+    target = WHEELHOUSE_ROOT / key
+    if (target / "COMPLETE").is_file():
+        target.touch()  # in use: not an old one to clean up
+        return target
+    partial = WHEELHOUSE_ROOT / f"{key}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    done = subprocess.run(
+        [str(venv / "bin" / "pip"), "download", "-r", str(REPO / "requirements.lock"),
+         "-d", str(partial)],
+        env=env, capture_output=True, text=True, timeout=1800, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    (partial / "COMPLETE").write_text(interpreter + "\n", encoding="utf-8")
+    for old in WHEELHOUSE_ROOT.iterdir():  # other locks' wheels (200+ MB each) unused for a week
+        if old.name != partial.name and time.time() - old.stat().st_mtime > 7 * 86400:
+            shutil.rmtree(old, ignore_errors=True)
+    try:
+        partial.rename(target)
+    except OSError:  # another session filled it meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
+    return target
 
 
 CHECKS = """
