@@ -22,6 +22,7 @@ import pytest
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.pipeline.stages import STAGE_NAMES
 from conftest import World, fhir_identity_values, identity_values
+from support.airflow_home import migrated_airflow_db
 from support.dag_test_process import DagTestProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,14 +54,8 @@ def airflow_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "AANLEVERING_INPUT__NKR_BORST": str(world.demo / "fhir-bulk" / "nkr-borst"),
         "AANLEVERING_OUTBOX__LDTR": str(world.home / "outbox"),
     }
-    bin_dir = Path(sys.executable).parent
-    subprocess.run(
-        [str(bin_dir / "airflow"), "db", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
+    # What `airflow db migrate` made, migrated once per pytest run (decision 0870).
+    migrated_airflow_db(tmp_path_factory, airflow_home)
     for registration in ("ldtr", "nkr-borst"):
         subprocess.run(
             [

@@ -29,6 +29,7 @@ from test_airflow_dag_test import REPO
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.pipeline.stages import STAGE_NAMES
 from conftest import World
+from support.airflow_home import migrated_airflow_db
 from support.dag_test_process import RUNNER
 
 pytestmark = pytest.mark.slow
@@ -78,9 +79,7 @@ def connections_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> d
     # The environment's default key file must not exist either: the connection is the only source.
     assert not (world.settings.secrets_dir / "registry-holder.api-key").exists()
     airflow = str(Path(sys.executable).parent / "airflow")
-    subprocess.run(
-        [airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300
-    )
+    migrated_airflow_db(tmp_path_factory, airflow_home)  # once per pytest run (0870)
     uri = f"http://:{quote(holder_key, safe='')}@127.0.0.1:{world.holder.port}"
     subprocess.run(
         [
