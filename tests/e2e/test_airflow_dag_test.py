@@ -54,7 +54,7 @@ def airflow_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "AANLEVERING_INPUT__NKR_BORST": str(world.demo / "fhir-bulk" / "nkr-borst"),
         "AANLEVERING_OUTBOX__LDTR": str(world.home / "outbox"),
     }
-    # What `airflow db migrate` made, migrated once per pytest run (decision 0870).
+    # What `airflow db migrate` made, migrated once per pytest run (decision 0873).
     migrated_airflow_db(tmp_path_factory, airflow_home)
     for registration in ("ldtr", "nkr-borst"):
         subprocess.run(

@@ -79,7 +79,7 @@ def connections_env(world: World, tmp_path_factory: pytest.TempPathFactory) -> d
     # The environment's default key file must not exist either: the connection is the only source.
     assert not (world.settings.secrets_dir / "registry-holder.api-key").exists()
     airflow = str(Path(sys.executable).parent / "airflow")
-    migrated_airflow_db(tmp_path_factory, airflow_home)  # once per pytest run (0870)
+    migrated_airflow_db(tmp_path_factory, airflow_home)  # once per pytest run (0873)
     uri = f"http://:{quote(holder_key, safe='')}@127.0.0.1:{world.holder.port}"
     subprocess.run(
         [

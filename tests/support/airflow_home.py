@@ -1,4 +1,4 @@
-"""A migrated SQLite Airflow database, made once per pytest run and copied (decision 0870).
+"""A migrated SQLite Airflow database, made once per pytest run and copied (decision 0873).
 
 Why: ``airflow db migrate`` of a fresh SQLite file costs about 7 s of CPU (Airflow's
 import and every table), and the e2e modules that run ``dag.test()`` each did it
