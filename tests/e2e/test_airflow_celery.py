@@ -392,27 +392,27 @@ def test_the_compose_worker_healthcheck_pings_each_worker(cluster: Cluster) -> N
     # worker1@<host> and worker2@<host> (two on one machine).
     script = script.replace("$$", "$").replace('"celery@${HOSTNAME}"', '"$NODE"')
     assert "$NODE" in script
-    # The three checks run side by side (each imports Airflow and Celery for seconds of CPU
-    # while the cluster idles): each worker, and a worker that does not exist (decision 0874).
-    nodes = {**cluster.nodes, "nobody": "nobody@nowhere"}
-    checks = {
-        worker: subprocess.Popen(
+    for worker, node in cluster.nodes.items():
+        done = subprocess.run(
             ["sh", "-c", script],
             env={**cluster.env, "PATH": f"{BIN}:{os.environ['PATH']}", "NODE": node},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            capture_output=True,
             text=True,
+            timeout=120,
+            check=False,
         )
-        for worker, node in nodes.items()
-    }
-    outputs = {worker: check.communicate(timeout=120)[0] for worker, check in checks.items()}
-    for worker in cluster.nodes:
-        output = outputs[worker]
-        cluster.check(
-            checks[worker].returncode == 0 and "pong" in output, f"{worker}: {output[-2000:]}"
-        )
+        output = done.stdout + done.stderr
+        cluster.check(done.returncode == 0 and "pong" in output, f"{worker}: {output[-2000:]}")
     # And it fails for a worker that does not exist.
-    assert checks["nobody"].returncode != 0
+    done = subprocess.run(
+        ["sh", "-c", script],
+        env={**cluster.env, "PATH": f"{BIN}:{os.environ['PATH']}", "NODE": "nobody@nowhere"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
 
 
 def test_backfills_of_two_registrations_run_on_both_celery_workers_to_receipts(
