@@ -44,6 +44,7 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.support.wheelhouse import wheelhouse_root
 
 REPO = Path(__file__).resolve().parents[3]
 DOCKERFILE = REPO / "Dockerfile"
@@ -52,10 +53,7 @@ IMAGE_ONLY_ENV = {"PIP_NO_CACHE_DIR", "AIRFLOW_HOME"}
 #: Test-only: skip pip's byte-compilation of the dependencies (module docstring, 0770).
 TEST_ONLY_ENV = {"PIP_COMPILE": "false"}
 #: Where the lock's wheelhouse is kept between runs, one folder per lock and interpreter.
-WHEELHOUSE_ROOT = Path(
-    os.environ.get("AANLEVERING_TEST_WHEELHOUSE")
-    or Path.home() / ".cache" / "aanlevering" / "wheelhouse"
-)
+WHEELHOUSE_ROOT = wheelhouse_root()
 
 
 def instructions(text: str) -> list[tuple[str, str]]:
