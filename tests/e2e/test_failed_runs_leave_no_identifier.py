@@ -24,9 +24,10 @@ import pytest
 import requests
 from test_run_pipeline import _rewrite_operaties, _with_free_text
 
+from aanlevering.deliver.ledger import load_ledger
 from aanlevering.pipeline.lock import LockScope, acquire, release
 from conftest import CATALOGUE, World, fhir_identity_values, identity_values
-from support.leaks import LeakFinder
+from support.leaks import FileLeakSearch
 from support.servers import PYTHON, ServerProcess, running_server
 
 #: Where the LDTR runs deliver (a folder of ``world.home``).
@@ -56,21 +57,45 @@ def _written(world: World) -> list[Path]:
     return [*written, world.holder.home / "registry-holder.log", world.home / "ttp.log"]
 
 
+#: Every file's verdict kept by content: what earlier runs wrote and left unchanged (their
+#: reports, the data docs' images) is not searched again after each later run (decision 0860).
+_SEARCH = FileLeakSearch()
+
+
 def leaks_left(world: World, identifiers: Iterable[str], *outputs: str) -> list[tuple[str, str]]:
     """(where, value) of every planted identifier in what was written or printed."""
-    finder = LeakFinder(identifiers)
+    planted = frozenset(identifiers)
+    finder = _SEARCH.finder(planted)
     leaks = [("cli output", value) for text in outputs for value in finder.found_in(text)]
     for path in _written(world):
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        leaks += [(str(path), value) for value in finder.found_in(text)]
+        leaks += [(str(path), value) for value in _SEARCH.found_in_file(planted, path)]
     return leaks
 
 
-def test_a_birth_date_mapped_to_a_clinical_date_leaves_no_birth_date_behind(
-    world: World, tmp_path: Path
-) -> None:
-    """Decision 0340's case, searched right after the blocked run (not after later runs)."""
-    catalogue = tmp_path / "catalogue"
+@dataclass(frozen=True)
+class BirthDateRun:
+    """Decision 0340's blocked run, and what was searched and read right after it."""
+
+    result: subprocess.CompletedProcess[str]
+    births: frozenset[str]  # as the export writes them (dd-mm-yyyy)
+    leaks: list[tuple[str, str]]  # of the births in both forms and the demo's identifiers
+    reports_written: bool
+    staged_csvs: list[Path]
+    versions: list[object]
+    logged: str
+
+
+@pytest.fixture(scope="module")
+def birth_date_as_date_of_death(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> BirthDateRun:
+    """The export's birth date under a name of its own, mapped to the date of death.
+
+    One CLI run for the two tests that asked for it (decision 0861): the catalogue
+    guard's exit and message, and that nothing of it stayed anywhere.
+    """
+    work = tmp_path_factory.mktemp("birth-date")
+    catalogue = work / "catalogue"
     shutil.copytree(CATALOGUE, catalogue)
     registration = catalogue / "registrations" / "dica-dsaa.yaml"
     registration.write_text(
@@ -79,23 +104,59 @@ def test_a_birth_date_mapped_to_a_clinical_date_leaves_no_birth_date_behind(
         ),
         encoding="utf-8",
     )
-    source = tmp_path / "export"
+    source = work / "export"
     shutil.copytree(world.demo / "csv-utf8", source)
     births: set[str] = set()
 
-    def birth_date_as_geb_dt(row: dict[str, str]) -> None:
+    def birth_date_as_geb_dt(row: dict[str, str]) -> None:  # instead of the date of death
         del row["OVERLIJDENSDATUM"]
         row["GEB_DT"] = row["GEBOORTEDATUM"]
         births.add(row["GEBOORTEDATUM"])
-        day, month, year = row["GEBOORTEDATUM"].split("-")
-        births.add(f"{year}-{month}-{day}")
 
     _rewrite_operaties(source, birth_date_as_geb_dt)
     result = _run_dsaa(world, catalogue, source)
+    iso = {f"{y}-{m}-{d}" for d, m, y in (day.split("-") for day in births)}
+    planted = births | iso | identity_values(world.demo)
+    leaks = leaks_left(world, planted, result.stdout, result.stderr)
+    reports_written = (world.home / "var" / "reports").exists()
+    staged = world.settings.staging_dir / "dica-dsaa" / "2026-Q4"
+    staged_csvs = list(staged.rglob("*.csv")) if staged.exists() else []
+    with world.store() as store:
+        versions: list[object] = list(load_ledger(store).versions("dica-dsaa", "2026-Q4"))
+        logged = "".join(str(event.payload) for event in store.read_all())
+    return BirthDateRun(
+        result, frozenset(births), leaks, reports_written, staged_csvs, versions, logged
+    )
+
+
+def test_a_birth_date_column_mapped_to_a_clinical_date_blocks_the_run(
+    birth_date_as_date_of_death: BirthDateRun,
+) -> None:
+    """The export's birth date under a name of its own, mapped to the date of death: exit 2.
+
+    The catalogue guard knows identity columns by name (GEBOORTEDATUM), and the output
+    guard's tokens are no dates; decision 0340 refuses such a column before writing.
+    (Was in test_run_pipeline.py; it shares its run with the next test, decision 0861.)
+    """
+    shared = birth_date_as_date_of_death
+    result, births = shared.result, shared.births
     assert result.returncode == 2, result.stderr[-2000:]
-    assert (world.home / "var" / "reports").exists()
-    planted = births | identity_values(world.demo)
-    assert leaks_left(world, planted, result.stdout, result.stderr) == []
+    assert "delivery blocked" in result.stderr
+    assert re.search(r"operatie\.datum_overlijden in (\d+) of \1 record\(s\)", result.stderr)
+    assert not [day for day in births if day and day in result.stdout + result.stderr]
+    assert shared.staged_csvs == []
+    assert shared.versions == []
+    assert not [day for day in births if day and day in shared.logged]
+
+
+def test_a_birth_date_mapped_to_a_clinical_date_leaves_no_birth_date_behind(
+    birth_date_as_date_of_death: BirthDateRun,
+) -> None:
+    """Decision 0340's case, searched right after the blocked run (not after later runs)."""
+    result = birth_date_as_date_of_death.result
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert birth_date_as_date_of_death.reports_written
+    assert birth_date_as_date_of_death.leaks == []
 
 
 def test_an_output_guard_hit_leaves_no_identifier_behind(world: World, tmp_path: Path) -> None:

@@ -311,46 +311,6 @@ def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(world: World, tmp_p
         assert load_ledger(store).versions("dica-dsaa", "2026-Q4") == []
 
 
-def test_a_birth_date_column_mapped_to_a_clinical_date_blocks_the_run(
-    world: World, tmp_path: Path
-) -> None:
-    """The export's birth date under a name of its own, mapped to the date of death: exit 2.
-
-    The catalogue guard knows identity columns by name (GEBOORTEDATUM), and the output
-    guard's tokens are no dates; decision 0340 refuses such a column before writing.
-    """
-    catalogue = tmp_path / "catalogue"
-    shutil.copytree(CATALOGUE, catalogue)
-    registration = catalogue / "registrations" / "dica-dsaa.yaml"
-    registration.write_text(
-        registration.read_text(encoding="utf-8").replace(
-            "          OVERLIJDENSDATUM: datum_overlijden\n", "          GEB_DT: datum_overlijden\n"
-        ),
-        encoding="utf-8",
-    )
-    source = tmp_path / "export"
-    shutil.copytree(world.demo / "csv-utf8", source)
-    births: set[str] = set()
-
-    def birth_date_as_geb_dt(row: dict[str, str]) -> None:  # instead of the date of death
-        del row["OVERLIJDENSDATUM"]
-        row["GEB_DT"] = row["GEBOORTEDATUM"]
-        births.add(row["GEBOORTEDATUM"])
-
-    _rewrite_operaties(source, birth_date_as_geb_dt)
-    result = _run_cli_on(world, catalogue, source)
-    assert result.returncode == 2, result.stderr[-2000:]
-    assert "delivery blocked" in result.stderr
-    assert re.search(r"operatie\.datum_overlijden in (\d+) of \1 record\(s\)", result.stderr)
-    assert not [day for day in births if day and day in result.stdout + result.stderr]
-    staged = world.settings.staging_dir / "dica-dsaa" / "2026-Q4"
-    assert not list(staged.rglob("*.csv")) if staged.exists() else True
-    with world.store() as store:
-        assert load_ledger(store).versions("dica-dsaa", "2026-Q4") == []
-        logged = "".join(str(event.payload) for event in store.read_all())
-    assert not [day for day in births if day and day in logged]
-
-
 def test_nothing_written_is_readable_by_group_or_others_even_under_umask_022(
     world: World, tmp_path: Path
 ) -> None:

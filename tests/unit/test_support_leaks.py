@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import random
 import string
+from pathlib import Path
 
-from support.leaks import LeakFinder, appears
+from support.leaks import FileLeakSearch, LeakFinder, appears
 
 
 def _random_text(rng: random.Random, planted: list[str]) -> str:
@@ -50,3 +51,27 @@ def test_a_short_hex_value_counts_only_where_it_stands_alone() -> None:
     assert finder.found_in("pr_a93087edff, later postcode 3087ed.") == {"3087ed"}
     assert finder.found_in("3087ed") == {"3087ed"}
     assert finder.found_in("") == set()
+
+
+def test_the_file_search_gives_the_finders_verdict_for_each_content(tmp_path: Path) -> None:
+    """A file changed by one byte, or back, is judged on its new bytes (decision 0860)."""
+    identifiers = ["123456782", "3087ed", "Jansen"]
+    search = FileLeakSearch()
+    file, copy = tmp_path / "a.txt", tmp_path / "b.txt"
+    contents = [
+        "pr_a93087edff",
+        "pr_a93087edff and Jansen",
+        "pr_a93087ed-ff and Jansen",  # one byte more: the postcode now stands alone
+        "pr_a93087edff",  # back to the first content
+        "bsn 123456782\n\xff\xfe",
+        "",
+    ]
+    for text in contents:
+        file.write_bytes(text.encode("latin-1"))
+        copy.write_bytes(text.encode("latin-1"))
+        expected = LeakFinder(identifiers).found_in(
+            file.read_bytes().decode("utf-8", errors="replace")
+        )
+        assert search.found_in_file(identifiers, file) == expected, text
+        assert search.found_in_file(identifiers, copy) == expected, text
+        assert search.found_in_file(["Jansen"], file) == expected & {"Jansen"}, text
