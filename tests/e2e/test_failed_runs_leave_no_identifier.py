@@ -159,25 +159,76 @@ def test_a_birth_date_mapped_to_a_clinical_date_leaves_no_birth_date_behind(
     assert birth_date_as_date_of_death.leaks == []
 
 
-def test_an_output_guard_hit_leaves_no_identifier_behind(world: World, tmp_path: Path) -> None:
-    """The guard finds the BSN, name and phone in free text: nothing of them stays anywhere."""
-    catalogue = tmp_path / "catalogue"
+@dataclass(frozen=True)
+class FreeTextRun:
+    """A run whose free-text column names each patient's BSN and phone, and what was searched
+    and read right after it."""
+
+    result: subprocess.CompletedProcess[str]
+    bsns: frozenset[str]
+    leaks: list[tuple[str, str]]  # of the BSNs, phone numbers and the demo's identifiers
+    staged_csvs: list[Path]
+    versions: list[object]
+
+
+@pytest.fixture(scope="module")
+def bsn_and_phone_in_free_text(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> FreeTextRun:
+    """The DSAA export with a free-text column the EHR filled with the BSN and a phone number.
+
+    One CLI run for the two tests that asked for it (decision 0861): the output guard's
+    exit and message, and that nothing of it stayed anywhere.
+    """
+    work = tmp_path_factory.mktemp("free-text")
+    catalogue = work / "catalogue"
     shutil.copytree(CATALOGUE, catalogue)
     _with_free_text(catalogue)
-    source = tmp_path / "export"
+    source = work / "export"
     shutil.copytree(world.demo / "csv-utf8", source)
+    bsns: set[str] = set()
     planted: set[str] = set()
 
-    def plant(row: dict[str, str]) -> None:
+    def plant(row: dict[str, str]) -> None:  # the EHR's free text names the patient's BSN
         row["OPMERKING"] = f"teruggebeld 06-{row['BSN'][:8]}, bsn {row['BSN']} geverifieerd"
+        bsns.add(row["BSN"])
         planted.update({row["BSN"], f"06-{row['BSN'][:8]}"})
 
     _rewrite_operaties(source, plant)
     result = _run_dsaa(world, catalogue, source)
+    leaks = leaks_left(world, planted | identity_values(world.demo), result.stdout, result.stderr)
+    staged = world.settings.staging_dir / "dica-dsaa" / "2026-Q4"
+    staged_csvs = list(staged.rglob("*.csv")) if staged.exists() else []
+    with world.store() as store:
+        versions: list[object] = list(load_ledger(store).versions("dica-dsaa", "2026-Q4"))
+    return FreeTextRun(result, frozenset(bsns), leaks, staged_csvs, versions)
+
+
+def test_a_bsn_in_a_clinical_free_text_column_blocks_the_run(
+    bsn_and_phone_in_free_text: FreeTextRun,
+) -> None:
+    """The output guard finds the BSN in a clinical free-text column: exit 2, nothing staged.
+
+    (Was in test_run_pipeline.py; it shares its run with the next test, decision 0861.)
+    """
+    shared = bsn_and_phone_in_free_text
+    result = shared.result
     assert result.returncode == 2, result.stderr[-2000:]
     assert "delivery blocked" in result.stderr
-    planted |= identity_values(world.demo)
-    assert leaks_left(world, planted, result.stdout, result.stderr) == []
+    assert "file operatie.csv, column opmerking: a BSN" in result.stderr
+    assert not [bsn for bsn in shared.bsns if bsn in result.stdout + result.stderr]
+    assert shared.staged_csvs == []
+    assert shared.versions == []
+
+
+def test_an_output_guard_hit_leaves_no_identifier_behind(
+    bsn_and_phone_in_free_text: FreeTextRun,
+) -> None:
+    """The guard finds the BSN, name and phone in free text: nothing of them stays anywhere."""
+    result = bsn_and_phone_in_free_text.result
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "delivery blocked" in result.stderr
+    assert bsn_and_phone_in_free_text.leaks == []
 
 
 def _admin(world: World) -> dict[str, str]:
