@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -237,13 +238,71 @@ def _identifying(source: list[dict[str, Any]]) -> set[str]:
     return values
 
 
+def _count_second_parts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The lines of each second part a worker answers from now on (decision 0318)."""
+    answered: list[int] = []
+    original = source_parts.SecondPart.result
+
+    def result(self: source_parts.SecondPart) -> source_parts.PartResult:
+        answer = original(self)
+        answered.append(sum(lines for _, lines in answer.files.values()))
+        return answer
+
+    monkeypatch.setattr(source_parts.SecondPart, "result", result)
+    return answered
+
+
+@dataclass(frozen=True)
+class OneProcessDelivery:
+    """A registration's dirty export delivered with one minimising process, into a fresh home."""
+
+    source: Path
+    files: dict[str, bytes]
+    answered: list[int]  # second parts answered while it ran: none
+
+
+class OneProcessDeliveries:
+    """Each registration's one-process delivery, made once for the module's two tests.
+
+    Why (decision 0864): the reproducibility test's first delivery and the two-process
+    test's one-process delivery were the same run (the demo is far below the size at
+    which a second process minimises): same dirty copy, same keys, a fresh home each.
+    """
+
+    def __init__(self, world: World, root: Path) -> None:
+        self._world, self._root = world, root
+        self._made: dict[str, OneProcessDelivery] = {}
+
+    def of(self, registration: str, period: str) -> OneProcessDelivery:
+        """The delivery of ``registration`` for ``period``, made on the first call."""
+        if registration not in self._made:
+            root = self._root / registration
+            source = _dirty_copy(self._world.demo / "fhir-bulk" / registration, root / "input")
+            with pytest.MonkeyPatch.context() as patch:
+                answered = _count_second_parts(patch)
+                patch.setenv(source_parts.WORKERS_ENV, "1")
+                outbox = _deliver(self._world, root / "one", registration, period, source)
+            self._made[registration] = OneProcessDelivery(source, _data_files(outbox), answered)
+        return self._made[registration]
+
+
+@pytest.fixture(scope="module")
+def one_process(world: World, tmp_path_factory: pytest.TempPathFactory) -> OneProcessDeliveries:
+    return OneProcessDeliveries(world, tmp_path_factory.mktemp("one-process"))
+
+
 @pytest.mark.parametrize(("registration", "period", "expected_types"), CASES)
 def test_fhir_registration_delivers_valid_closed_minimised_resources_reproducibly(
-    world: World, tmp_path: Path, registration: str, period: str, expected_types: set[str]
+    world: World,
+    tmp_path: Path,
+    one_process: OneProcessDeliveries,
+    registration: str,
+    period: str,
+    expected_types: set[str],
 ) -> None:
     config = world.config(registration)
-    source_folder = _dirty_copy(world.demo / "fhir-bulk" / registration, tmp_path / "input")
-    first = _data_files(_deliver(world, tmp_path / "first", registration, period, source_folder))
+    shared = one_process.of(registration, period)
+    source_folder, first = shared.source, shared.files
     groups = _groups(first)
     resources = [resource for group in groups for _, resource in group]
     types = {r["resourceType"] for r in resources}
@@ -296,25 +355,17 @@ def test_source_resources_minimised_in_two_processes_are_the_one_process_bytes(
     world: World,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    one_process: OneProcessDeliveries,
     registration: str,
     period: str,
     expected_types: set[str],
 ) -> None:
     """Decision 0318 through the whole pipeline: the worker's half appended after this
     process's gives the files one process writes (NDJSON; Bundles stay one process)."""
-    answered: list[int] = []
-    original = source_parts.SecondPart.result
-
-    def result(self: source_parts.SecondPart) -> source_parts.PartResult:
-        answer = original(self)
-        answered.append(sum(lines for _, lines in answer.files.values()))
-        return answer
-
-    monkeypatch.setattr(source_parts.SecondPart, "result", result)
-    source = _dirty_copy(world.demo / "fhir-bulk" / registration, tmp_path / "input")
-    monkeypatch.setenv(source_parts.WORKERS_ENV, "1")
-    one = _data_files(_deliver(world, tmp_path / "one", registration, period, source))
-    assert answered == []
+    shared = one_process.of(registration, period)  # with one worker: no second part answered
+    source, one = shared.source, shared.files
+    assert shared.answered == []
+    answered = _count_second_parts(monkeypatch)
     monkeypatch.setenv(source_parts.WORKERS_ENV, "2")
     monkeypatch.setenv(source_parts.MIN_ENV, "0")
     two = _data_files(_deliver(world, tmp_path / "two", registration, period, source))
