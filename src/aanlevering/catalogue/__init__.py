@@ -6,7 +6,8 @@ objects of :mod:`aanlevering.catalogue.model`.
 
 from __future__ import annotations
 
-from aanlevering.catalogue.loader import CatalogueProblem, load_catalogue
+from typing import TYPE_CHECKING, Any
+
 from aanlevering.catalogue.model import (
     Catalogue,
     CsvDatasetSource,
@@ -21,6 +22,9 @@ from aanlevering.catalogue.model import (
     Validation,
     Variable,
 )
+
+if TYPE_CHECKING:
+    from aanlevering.catalogue.loader import CatalogueProblem, load_catalogue
 
 __all__ = [
     "Catalogue",
@@ -38,3 +42,17 @@ __all__ = [
     "Variable",
     "load_catalogue",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The loader's names, imported when first asked for (decision 0865).
+
+    Why: the loader brings YAML and JSON Schema (a quarter of a FHIR worker
+    process's start), which the processes that only use the frozen model (the
+    extract's and the output's worker processes) never need.
+    """
+    if name in {"CatalogueProblem", "load_catalogue"}:
+        from aanlevering.catalogue import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
