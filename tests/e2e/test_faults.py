@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from test_failed_runs_leave_no_identifier import leaks_left, outside_private_run_folders
 
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import TTPError
@@ -21,7 +23,7 @@ from aanlevering.optout.events import contents_stream
 from aanlevering.periods import Period
 from aanlevering.pipeline.events import RunLockRefused, RunLockTaken, run_lock_stream
 from aanlevering.pipeline.run import RunRequest, run_delivery
-from conftest import World
+from conftest import World, fhir_identity_values
 
 TODAY = date(2026, 11, 22)
 
@@ -232,39 +234,118 @@ os._exit(137)  # killed right after this stage: no clean-up, no lock release
 """
 
 
+@dataclass(frozen=True)
+class KilledThenRerun:
+    """LDTR (monthly, FHIR) killed after a stage, then run again with the CLI.
+
+    What the two tests of such a run assert on, read when it happened: the identifiers
+    the killed run left (and where), and after the rerun its output, what is left, the
+    ledger, the period's contents events and the outbox's version folders.
+    """
+
+    period: str
+    killed: subprocess.CompletedProcess[str]
+    kept_elsewhere: list[str]  # identifiers the killed run kept outside its private folder
+    rerun: subprocess.CompletedProcess[str]
+    leaks: list[tuple[str, str]]  # of the input's identifiers, anywhere, after the rerun
+    versions: list[tuple[int, str]]
+    contents: list[Any]
+    placed: list[str]
+
+
+class KilledRuns:
+    """Each kill boundary's run and rerun, made on first use (decision 0866).
+
+    Why: `test_failed_runs_leave_no_identifier.py` killed LDTR after four of these
+    stages and reran it to search what was left; this module killed it after six and
+    reran it to count deliveries: the same scenario twice per stage, each a kill and a
+    rerun process. Both tests now assert on one.
+    """
+
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self._made: dict[str, KilledThenRerun] = {}
+
+    def after(self, last: str) -> KilledThenRerun:
+        """The run killed right after stage ``last``, and its rerun."""
+        if last not in self._made:
+            self._made[last] = self._kill_and_rerun(last)
+        return self._made[last]
+
+    def _kill_and_rerun(self, last: str) -> KilledThenRerun:
+        world = self._world
+        period = f"2026-{KILL_AFTER.index(last) + 3:02d}"  # a month of its own per boundary
+        source, outbox = world.demo / "fhir-bulk" / "ldtr", world.home / "outbox-kill"
+        killed = subprocess.run(
+            [sys.executable, "-c", _PARTIAL_RUN, "ldtr", str(source), period, str(outbox), last],
+            env=_env(world),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        planted = fhir_identity_values(world.demo)
+        kept = leaks_left(world, planted, killed.stdout, killed.stderr, outbox=outbox)
+        kept_elsewhere = outside_private_run_folders(world, kept)
+        rerun = subprocess.run(
+            [*_cli_run("ldtr", source, period), "--outbox", str(outbox)],
+            env=_env(world),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        leaks = leaks_left(world, planted, rerun.stdout, rerun.stderr, outbox=outbox)
+        with world.store() as store:
+            versions = [(e.version, e.status) for e in load_ledger(store).versions("ldtr", period)]
+            contents = [r.to_event() for r in store.read_stream(contents_stream("ldtr", period, 1))]
+        placed = outbox / world.settings.provider_id / "ldtr" / period  # decision 0400
+        names = [p.name for p in placed.iterdir()] if placed.is_dir() else []
+        return KilledThenRerun(
+            period, killed, kept_elsewhere, rerun, leaks, versions, contents, names
+        )
+
+
+@pytest.fixture(scope="module")
+def killed_runs(world: World) -> KilledRuns:
+    return KilledRuns(world)
+
+
 @pytest.mark.parametrize("last", KILL_AFTER)
 def test_killed_after_any_stage_a_rerun_ends_with_one_delivery_and_its_contents(
-    world: World, tmp_path: Path, last: str
+    killed_runs: KilledRuns, last: str
 ) -> None:
-    period = f"2026-{KILL_AFTER.index(last) + 3:02d}"  # a month of its own per boundary
-    source, outbox = world.demo / "fhir-bulk" / "ldtr", world.home / "outbox-kill"
-    killed = subprocess.run(
-        [sys.executable, "-c", _PARTIAL_RUN, "ldtr", str(source), period, str(outbox), last],
-        env=_env(world),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    shared = killed_runs.after(last)
+    killed, rerun = shared.killed, shared.rerun
     assert killed.returncode == 137, killed.stderr[-2000:]
-    with world.store() as store:
-        result = run_delivery(
-            world.config("ldtr"),
-            world.settings,
-            RunRequest("ldtr", source, Period.parse(period), today=TODAY, outbox=outbox),
-            world.ports(store),
-        )
-        versions = load_ledger(store).versions("ldtr", period)
-        contents = [r.to_event() for r in store.read_stream(contents_stream("ldtr", period, 1))]
-    # The rerun finishes the same version: resent, or (killed after the receipt) repaired.
-    # Into an outbox: handed over, not delivered (0820).
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
     expected = "already-handed-over" if last == "deliver" else "handed-over"
-    assert (result.status, result.version) == (expected, 1)
-    assert [(e.version, e.status) for e in versions] == [(1, "receipted")]
-    placed = outbox / world.settings.provider_id / "ldtr" / period  # decision 0400
-    assert [p.name for p in placed.iterdir()] == ["v1"]
+    assert rerun.stdout.startswith(f"{expected}: ldtr {shared.period} v1 "), rerun.stdout
+    assert shared.versions == [(1, "receipted")]
+    assert shared.placed == ["v1"]
+    contents = shared.contents
     assert contents and {e.parts for e in contents} == {len(contents)}
     assert sum(len(e.patient_refs) for e in contents) > 0
+
+
+#: The boundaries the leak search is made at (those with identifiers in the run folder).
+LEAK_KILL_AFTER = ("extract", "validate", "pseudonymise", "build_output")
+
+
+@pytest.mark.parametrize("last", LEAK_KILL_AFTER)
+def test_a_run_killed_between_stages_keeps_identifiers_only_privately_until_its_rerun(
+    killed_runs: KilledRuns, last: str
+) -> None:
+    """LDTR (monthly, FHIR) killed after a stage: its rerun finishes and leaves nothing.
+
+    (Was in test_failed_runs_leave_no_identifier.py; shares its runs with the test above,
+    decision 0866.)
+    """
+    shared = killed_runs.after(last)
+    assert shared.killed.returncode == 137, shared.killed.stderr[-2000:]
+    assert shared.kept_elsewhere == []
+    assert shared.rerun.returncode == 0, shared.rerun.stderr[-2000:]
+    assert shared.leaks == []
 
 
 _TASKS_THEN_RETRY = """
