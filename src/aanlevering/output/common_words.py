@@ -8,7 +8,9 @@ an initial, a title or the patient's own prefix ("mw. Klein", "A. Groot",
 dictionary label plausibly uses (sizes, ages, colours, body and care, time);
 names of four letters or more that are no such word stay searched on their
 own (Berg, Dijk, Visser: rare in a note, frequent as names). Words of fewer
-than four letters are never searched alone anyway.
+than four letters are never searched alone by the guard; the check of a record's
+own text (decision 0881) looks for names of three letters and more, so the
+body words a note names (bot, rug, lever, nier) are here too (decision 0885).
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ COMMON_WORDS: frozenset[str] = frozenset(
         "huid", "bloed", "pols", "knie", "heup", "arts", "dokter", "zorg", "zuster", "pijn",
         "koorts", "kuur", "rust", "post", "punt", "stam", "kern", "steen", "stenen", "roos",
         "ijzer",
+        # body and care, also family names, looked for in the record's own text (0881, 0885)
+        "bot", "arm", "rug", "nek", "rib", "oog", "oor", "mond", "neus", "tong", "keel",
+        "lever", "nier", "darm", "blaas", "teen", "vinger", "wond", "naad", "lam", "dik",
+        "vet", "mes",
         # words of a note
         "hoek", "meer", "huis", "vrouw", "kind", "kinderen", "vader", "moeder", "zoon",
         "dochter", "broer", "vriend", "nacht", "week", "jaar", "maand", "ander", "anders",

@@ -175,6 +175,9 @@ def test_a_partner_name_in_the_own_text_blocks(remarked: DataDictionary) -> None
         ("li been gezwollen", 0, {"own_name": "Li"}),  # two letters: "links"
         ("Anna belde, goed herstel", 1, {}),  # a given name alone
         ("evar zonder complicaties", 0, {"own_name": "Evar"}),  # a code of the dictionary
+        ("bot metastasen, geen fractuur", 0, {"own_name": "Bot"}),  # bone (0885)
+        ("lever niet vergroot", 1, {"own_name": "Lever"}),  # liver (0885)
+        ("rug pijnlijk bij mobiliseren", 2, {"own_name": "Rug"}),  # back (0885)
     ],
 )
 def test_ordinary_words_short_names_and_given_names_in_free_text_are_delivered(
