@@ -50,6 +50,12 @@ _CHECKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\S@\S"), "an e-mail address"),
     (re.compile(r"[\x00-\x1f\x7f]"), "a line break or control character"),
 )
+#: The ``--reason`` help of retract and abandon-handover (the event log keeps the reason).
+REASON_HELP = (
+    "why, in words (at most 200 characters); kept in the event log for good: "
+    "no patient data (no name, number of five digits or more, date, postcode, phone or "
+    "e-mail; such a reason is refused)"
+)
 RULE = (
     "it is kept in the event log for good: say why in words, without patient data "
     "(no name, patient number, BSN, date, postcode, phone or e-mail)"

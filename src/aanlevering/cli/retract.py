@@ -6,7 +6,7 @@ import argparse
 
 from aanlevering.catalogue.loader import load_registration
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
-from aanlevering.operator_text import checked_operator_text
+from aanlevering.operator_text import REASON_HELP, checked_operator_text
 from aanlevering.periods import Period, run_day
 
 
@@ -18,9 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--reason",
         required=True,
-        help="why, in words (at most 200 characters); kept in the event log for good: "
-        "no patient data (no name, number of five digits or more, date, postcode, phone or "
-        "e-mail; such a reason is refused)",
+        help=REASON_HELP,
     )
     add_catalogue_option(parser)
     parser.set_defaults(handler=_retract)

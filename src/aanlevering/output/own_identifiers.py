@@ -257,7 +257,11 @@ def option_words(dictionary: DataDictionary, variable: Variable) -> frozenset[st
     return frozenset(v for v in normal_forms(pa.array(words, pa.string())).to_pylist() if v)
 
 
-def _checked_variables(dictionary: DataDictionary, name: str) -> list[Variable]:
+def checked_variables(
+    dictionary: DataDictionary, name: str, types: frozenset[str] = CHECKED_TYPES
+) -> list[Variable]:
+    """The dataset's variables of ``types`` that carry a hospital's value: not keys,
+    relations or generalised ones (those are ours)."""
     try:
         described = dictionary.dataset(name)
     except KeyError:
@@ -266,7 +270,7 @@ def _checked_variables(dictionary: DataDictionary, name: str) -> list[Variable]:
     return [
         variable
         for variable in described.variables
-        if variable.type in CHECKED_TYPES
+        if variable.type in types
         and variable.name not in keyed
         and variable.generalised_from is None
     ]
@@ -281,7 +285,7 @@ def own_identifier_columns(
         if not dataset.num_rows:
             continue
         patients = _Patients(datasets, name)
-        for variable in _checked_variables(dictionary, name):
+        for variable in checked_variables(dictionary, name):
             if variable.name not in dataset.clinical.column_names:
                 continue
             column = dataset.clinical.column(variable.name).combine_chunks()

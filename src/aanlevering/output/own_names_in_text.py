@@ -36,13 +36,15 @@ from aanlevering.catalogue.model import DataDictionary, Variable
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.common_words import COMMON_WORDS
 from aanlevering.output.guard import IdentifierInDelivery, vocabulary
-from aanlevering.output.own_identifiers import normal_forms, option_words
+from aanlevering.output.own_identifiers import checked_variables, normal_forms, option_words
 from aanlevering.output.patient_identity import identity_column
 from aanlevering.output.phrases import words
 from aanlevering.shown_names import shown_text
 
 #: Family names looked for in the record's free text (with its prefix the guard's phrase).
 FAMILY_FIELDS = ("own_name", "partner_name")
+#: The variable types whose values are text a person typed or chose.
+TEXT_TYPES = frozenset({"string", "code"})
 #: Shortest family name (letters and digits) looked for as a word.
 SHORTEST_NAME = 3
 #: Patient numbers looked for in the record's text (the guard searches six digits or more).
@@ -79,18 +81,7 @@ class OwnNameInText:
 def text_variables(dictionary: DataDictionary, name: str) -> list[Variable]:
     """The dataset's text variables: strings and codes, not keys, relations or
     generalised ones (ours). A code's option-set words are left out by the caller."""
-    try:
-        described = dictionary.dataset(name)
-    except KeyError:
-        return []
-    keyed = set(described.key) | {relation.variable for relation in described.relations}
-    return [
-        variable
-        for variable in described.variables
-        if variable.type in ("string", "code")
-        and variable.name not in keyed
-        and variable.generalised_from is None
-    ]
+    return checked_variables(dictionary, name, TEXT_TYPES)
 
 
 def _number_words(text: str) -> tuple[str, ...]:
