@@ -13,9 +13,9 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from tests.support.handover import KEY, PERIOD, REG, append_outbox_handover
 
 from aanlevering.cli.main import main
-from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.events import DeliveryReceipted, DeliveryStaged, delivery_stream
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import ConfigError
@@ -23,8 +23,6 @@ from aanlevering.events.factory import open_event_store
 from aanlevering.operator_text import checked_operator_text
 from aanlevering.pseudonym.events import HospitalKeyInUse
 from aanlevering.settings import load_settings
-
-REG, PERIOD, KEY = "dica-dsaa", "2026-Q1", "h.dica-dsaa.2026-Q1.v1"
 
 REFUSED = {
     "patient 0012345 was never uploaded": "a number of five digits or more",
@@ -83,30 +81,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _handed_over() -> None:
     """Version 1 of dica-dsaa 2026-Q1 placed in an outbox, its upload not confirmed."""
-    common = {"registration": REG, "period": PERIOD, "idempotency_key": KEY}
     with open_event_store(load_settings().event_store_url) as store:
-        store.append(
-            delivery_stream(REG, PERIOD),
-            [
-                DeliveryStaged(
-                    **common,
-                    version=1,
-                    channel="outbox",
-                    format="csv",
-                    content_sha256="same",
-                    accounting=Accounting(records_read=3, patients=3, delivered=3),
-                ),
-                DeliveryReceipted(
-                    **common,
-                    version=1,
-                    receipt_id="r-outbox",
-                    receiver="outbox:/srv/outbox",
-                    channel="outbox",
-                    received_at="2026-04-10T10:00:00+00:00",
-                ),
-            ],
-            None,
-        )
+        append_outbox_handover(store)
 
 
 def _event_log_text() -> str:

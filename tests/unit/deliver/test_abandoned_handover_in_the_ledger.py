@@ -11,10 +11,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from tests.support.handover import PERIOD, REG, append_outbox_handover
 
 from aanlevering.catalogue import load_catalogue
-from aanlevering.deliver.accounting import Accounting
-from aanlevering.deliver.events import DeliveryReceipted, DeliveryStaged, delivery_stream
 from aanlevering.deliver.handoff import abandon_handover, confirm_upload
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.errors import ConfigError
@@ -23,8 +22,6 @@ from aanlevering.events.store import EventStore
 from aanlevering.periods import Period
 from aanlevering.settings import checkout_root
 
-REG, PERIOD, KEY = "dica-dsaa", "2026-Q1", "h.dica-dsaa.2026-Q1.v1"
-
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
@@ -32,36 +29,10 @@ def store(tmp_path: Path) -> Iterator[EventStore]:
         yield opened
 
 
-def _handed_over(store: EventStore) -> None:
-    common = {"registration": REG, "period": PERIOD, "idempotency_key": KEY}
-    store.append(
-        delivery_stream(REG, PERIOD),
-        [
-            DeliveryStaged(
-                **common,
-                version=1,
-                channel="outbox",
-                format="csv",
-                content_sha256="same",
-                accounting=Accounting(records_read=3, patients=3, delivered=3),
-            ),
-            DeliveryReceipted(
-                **common,
-                version=1,
-                receipt_id="r-outbox",
-                receiver="outbox:/srv/outbox",
-                channel="outbox",
-                received_at="2026-04-10T10:00:00+00:00",
-            ),
-        ],
-        None,
-    )
-
-
 def test_an_abandoned_hand_over_is_given_the_next_version(store: EventStore) -> None:
     from aanlevering.pipeline.operations import plan_for_fingerprint
 
-    _handed_over(store)
+    append_outbox_handover(store)
     with pytest.raises(ConfigError, match="reason"):
         abandon_handover(store, "h", REG, PERIOD, 1, reason="  ")
     abandon_handover(store, "h", REG, PERIOD, 1, reason="now over https")
@@ -83,7 +54,7 @@ def test_an_abandoned_hand_over_is_given_the_next_version(store: EventStore) -> 
 
 
 def test_only_an_unconfirmed_hand_over_is_abandoned(store: EventStore) -> None:
-    _handed_over(store)
+    append_outbox_handover(store)
     confirm_upload(store, "h", REG, PERIOD, 1, received_on=date(2026, 4, 11))
     with pytest.raises(ConfigError, match="not an unconfirmed outbox hand-over"):
         abandon_handover(store, "h", REG, PERIOD, 1, reason="too late")

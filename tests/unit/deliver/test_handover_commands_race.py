@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from tests.support.handover import KEY, PERIOD, REG, append_outbox_handover
 
-from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.events import (
     DeliveryAttemptFailed,
     DeliveryReceipted,
@@ -33,36 +33,13 @@ from aanlevering.events.factory import open_event_store
 from aanlevering.events.model import DomainEvent
 from aanlevering.events.store import EventStore
 
-REG, PERIOD, KEY = "dica-dsaa", "2026-Q1", "h.dica-dsaa.2026-Q1.v1"
 STREAM = delivery_stream(REG, PERIOD)
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[EventStore]:
     with open_event_store(f"sqlite:///{tmp_path / 'events.sqlite3'}") as opened:
-        common = {"registration": REG, "period": PERIOD, "idempotency_key": KEY}
-        opened.append(
-            STREAM,
-            [
-                DeliveryStaged(
-                    **common,
-                    version=1,
-                    channel="outbox",
-                    format="csv",
-                    content_sha256="same",
-                    accounting=Accounting(records_read=3, patients=3, delivered=3),
-                ),
-                DeliveryReceipted(
-                    **common,
-                    version=1,
-                    receipt_id="r-outbox",
-                    receiver="outbox:/srv/outbox",
-                    channel="outbox",
-                    received_at="2026-04-10T10:00:00+00:00",
-                ),
-            ],
-            None,
-        )
+        append_outbox_handover(opened)
         yield opened
 
 

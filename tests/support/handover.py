@@ -1,0 +1,40 @@
+"""One outbox hand-over in an event log: version 1 placed in an outbox, its upload not confirmed.
+
+Why: the hand-over commands' tests (confirm-upload, abandon-handover, their race and
+their refusal of patient data in a reason) all start from this same fact.
+"""
+
+from __future__ import annotations
+
+from aanlevering.deliver.accounting import Accounting
+from aanlevering.deliver.events import DeliveryReceipted, DeliveryStaged, delivery_stream
+from aanlevering.events.store import EventStore
+
+REG, PERIOD, KEY = "dica-dsaa", "2026-Q1", "h.dica-dsaa.2026-Q1.v1"
+
+
+def append_outbox_handover(store: EventStore) -> None:
+    """Append v1 of ``REG`` ``PERIOD``, staged for an outbox and placed there (3 records)."""
+    common = {"registration": REG, "period": PERIOD, "idempotency_key": KEY}
+    store.append(
+        delivery_stream(REG, PERIOD),
+        [
+            DeliveryStaged(
+                **common,
+                version=1,
+                channel="outbox",
+                format="csv",
+                content_sha256="same",
+                accounting=Accounting(records_read=3, patients=3, delivered=3),
+            ),
+            DeliveryReceipted(
+                **common,
+                version=1,
+                receipt_id="r-outbox",
+                receiver="outbox:/srv/outbox",
+                channel="outbox",
+                received_at="2026-04-10T10:00:00+00:00",
+            ),
+        ],
+        None,
+    )
