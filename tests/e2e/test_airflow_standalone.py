@@ -86,14 +86,26 @@ def airflow(world: World) -> Iterator[dict[str, Any]]:
         subprocess.run(["bash", script, "stop"], env=env, timeout=120, check=False)
 
 
+#: Attempts of a read (GET) whose answer timed out: the API server shares two cores with
+#: the scheduler, the task processes and the rest of the suite, and a read is safe to repeat.
+READ_ATTEMPTS = 3
+
+
 def _api(airflow: dict[str, Any], method: str, path: str, **kwargs: Any) -> Any:
-    answer = requests.request(
-        method,
-        f"{airflow['url']}/api/v2{path}",
-        headers={"Authorization": f"Bearer {airflow['token']}"},
-        timeout=30,
-        **kwargs,
-    )
+    attempts = READ_ATTEMPTS if method == "GET" else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            answer = requests.request(
+                method,
+                f"{airflow['url']}/api/v2{path}",
+                headers={"Authorization": f"Bearer {airflow['token']}"},
+                timeout=30,
+                **kwargs,
+            )
+            break
+        except requests.Timeout:
+            if attempt == attempts:
+                raise
     assert answer.ok, f"{method} {path}: {answer.status_code} {answer.text[:500]}"
     return answer.json()
 
