@@ -378,6 +378,7 @@ def build_registration(
         owner=raw.get("owner", "aanlevering"),
         source_file=source_file,
         config_sha256=config_sha256,
+        not_names=tuple(str(word) for word in raw.get("not_names", ())),
     )
 
 

@@ -315,6 +315,9 @@ class RegistrationConfig:
     #: sha256 of the registration's and its dictionary's content as read (canonical JSON:
     #: comments and layout do not count); the ledger keeps it per version (decision 0425).
     config_sha256: str = ""
+    #: Words of this registration's texts that are not names: not looked for as a
+    #: record's own family name (decisions 0880, 0881), as listed (decision 0910).
+    not_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

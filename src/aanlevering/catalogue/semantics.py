@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 
 from aanlevering.catalogue.model import WKZ_START, CsvSource, Dataset, RegistrationConfig
+from aanlevering.catalogue.not_names import not_names_problems
 from aanlevering.periods import Period
 from aanlevering.pseudonym_types import BSN_SYSTEM, PseudonymType
 from aanlevering.settings import ENV_REFERENCE
@@ -356,6 +357,7 @@ def check_registration(config: RegistrationConfig) -> list[Problem]:
             )
         )
     problems.extend(_start_problems(config))
+    problems.extend(not_names_problems(config.not_names))
     return problems
 
 
