@@ -37,6 +37,11 @@ patient (:func:`aanlevering.output.patient_identity.identity_column`). The rule
   the share rule: they are ordinary words ("Roos", "Markt") and name no one alone.
   A town is not compared (a registration may ask for it).
 
+A value that is a word the registration lists under ``not_names`` (decision 0910:
+"wit" of patient Wit, a colour) is not compared as a name at all, neither alone nor
+for the share rule; the records it let through are counted
+(:class:`~aanlevering.output.not_names.NotNameRecords`) for the hospital's report.
+
 Key, relation and generalised variables are skipped: ours (keyed hashes, birth year,
 PC4). Nothing here logs or raises a value.
 """
@@ -44,7 +49,7 @@ PC4). Nothing here logs or raises a value.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +60,7 @@ from aanlevering.catalogue.model import DataDictionary, Variable
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.birth_dates import BLOCKING_SHARE
 from aanlevering.output.guard import IdentifierInDelivery
+from aanlevering.output.not_names import HOW_TO_CLEAR, NotNameRecords
 from aanlevering.output.patient_identity import identity_column
 from aanlevering.shown_names import shown_text
 
@@ -110,6 +116,8 @@ NUMBER_TYPES = frozenset({"integer", "decimal"})
 #: How many records a refusal names (file and line) for the engineer to find them.
 SHOWN_ROWS = 3
 
+#: The kind a listed word (``not_names``, decision 0910) is no longer compared as.
+NAME = "a name"
 #: Kinds whose values repeat across patients (a few thousand names and streets for a
 #: million patients): normalised per distinct value. Numbers are mostly distinct.
 REPEATING = frozenset({"a name", "an address"})
@@ -277,10 +285,24 @@ def checked_variables(
 
 
 def own_identifier_columns(
-    datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
+    datasets: Mapping[str, ExtractedDataset],
+    dictionary: DataDictionary,
+    not_names: Iterable[str] = (),
 ) -> list[OwnIdentifierColumn]:
-    """Each (variable, kind) with at least one record holding its own patient's identifier."""
+    """Each (variable, kind) with at least one record holding its own patient's identifier;
+    ``not_names``: words the registration lists as not names (decision 0910)."""
+    return _columns(datasets, dictionary, frozenset(not_names))[0]
+
+
+def _columns(
+    datasets: Mapping[str, ExtractedDataset],
+    dictionary: DataDictionary,
+    listed: frozenset[str],
+) -> tuple[list[OwnIdentifierColumn], list[NotNameRecords]]:
+    """(each variable and kind found, the records let through only because of ``listed``)."""
     found: list[OwnIdentifierColumn] = []
+    cleared: list[NotNameRecords] = []
+    words = pa.array(sorted(listed), pa.string())
     for name, dataset in datasets.items():
         if not dataset.num_rows:
             continue
@@ -297,7 +319,12 @@ def own_identifier_columns(
             for kind in KINDS:
                 if not patients.any_of(kind, held):  # nearly every variable: no pass per record
                     continue
-                column_found = _compared(values, patients.forms_alone(kind), countable)
+                compared = values
+                if kind == NAME and listed:
+                    compared, passed = _without_listed(values, words, patients, countable)
+                    if passed:
+                        cleared.append(NotNameRecords(name, variable.name, passed))
+                column_found = _compared(compared, patients.forms_alone(kind), countable)
                 if column_found is None:
                     continue
                 matches, count, alone = column_found
@@ -313,7 +340,24 @@ def own_identifier_columns(
                         tuple(shown_text(str(row)) for row in rows),
                     )
                 )
-    return found
+    return found, cleared
+
+
+def _without_listed(
+    values: pa.Array, words: pa.Array, patients: _Patients, countable: pa.Array
+) -> tuple[pa.Array, dict[str, int]]:
+    """(``values`` with the listed words nulled, records per listed word that would have
+    named their patient alone: let through only because of the list)."""
+    listed = pc.fill_null(pc.is_in(values, value_set=words), False)
+    if not pc.any(listed).as_py():
+        return values, {}
+    nothing = pa.scalar(None, pa.string())
+    only = _compared(pc.if_else(listed, values, nothing), patients.forms_alone(NAME), countable)
+    passed: dict[str, int] = {}
+    if only is not None:
+        for item in pc.value_counts(pc.filter(values, only[2])).to_pylist():
+            passed[str(item["values"])] = int(item["counts"])
+    return pc.if_else(listed, nothing, values), passed
 
 
 def _count(mask: pa.Array) -> int:
@@ -353,13 +397,16 @@ def refuse_own_identifier_columns(
     registration_id: str,
     datasets: Mapping[str, ExtractedDataset],
     dictionary: DataDictionary,
-) -> None:
+    not_names: Iterable[str] = (),
+) -> list[NotNameRecords]:
     """Raise :class:`IdentifierInDelivery` (exit 2) when a variable is an identity column.
 
     Called before the delivery files are written, so a refused delivery leaves nothing
     behind. The message names dataset, variable, kind and counts, never a value.
+    Returns, when the run goes on, the records let through only because the
+    registration lists their value under ``not_names`` (decision 0910).
     """
-    columns = own_identifier_columns(datasets, dictionary)
+    columns, cleared = _columns(datasets, dictionary, frozenset(not_names))
     for column in columns:
         if not column.blocks:
             log.info(
@@ -372,15 +419,21 @@ def refuse_own_identifier_columns(
                 column.compared,
                 column.kind,
             )
-    blocking = [_shown(c) for c in columns if c.blocks]
+    blocking = [c for c in columns if c.blocks]
     if not blocking:
-        return
+        return cleared
+    advice = ""
+    if any(c.kind == NAME and c.alone for c in blocking):
+        advice = (
+            "; a whole value that is a clinical or ordinary word and only by coincidence "
+            "the patient's family name: " + HOW_TO_CLEAR.format(registration=registration_id)
+        )
     raise IdentifierInDelivery(
         f"registration {registration_id}: delivery blocked, {len(blocking)} variable(s) hold "
-        f"their own patient's identifier ({'; '.join(blocking)}): an identity column (name, "
-        "address, patient number) mapped to a clinical variable, or the patient's name or "
-        "number typed into these records? Identity is never delivered; correct the mapping, "
-        "or the value in the EHR; nothing was staged"
+        f"their own patient's identifier ({'; '.join(_shown(c) for c in blocking)}): an "
+        "identity column (name, address, patient number) mapped to a clinical variable, or "
+        "the patient's name or number typed into these records? Identity is never "
+        f"delivered; correct the mapping, or the value in the EHR{advice}; nothing was staged"
     )
 
 

@@ -20,13 +20,18 @@ guard (the files written, and removed before raising), so a text the guard finds
   de Groot is the clinical word; such a name blocks as a phrase (the output guard);
 * a name of fewer than :data:`SHORTEST_NAME` letters (Li, Ng: "li" is "links");
 * given names: ordinary words (Roos, Hoop) that name no one alone; with the family
-  name they are the output guard's phrases.
+  name they are the output guard's phrases;
+* a name whose every word is an ordinary word or a word the registration lists
+  under ``not_names`` (decision 0910: "wit beslag" of patient Wit, cleared by the
+  hospital). Such a record still stops the run when the listed word stands next to
+  the record's own title, initial or given name ("Wit, J.", "mw. wit"): that is the
+  name, not the word. The records let through are counted (:class:`NotNameRecords`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,9 +41,10 @@ from aanlevering.catalogue.model import DataDictionary, Variable
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.common_words import COMMON_WORDS
 from aanlevering.output.guard import IdentifierInDelivery, vocabulary
+from aanlevering.output.not_names import HOW_TO_CLEAR, NotNameRecords
 from aanlevering.output.own_identifiers import checked_variables, normal_forms, option_words
 from aanlevering.output.patient_identity import identity_column
-from aanlevering.output.phrases import words
+from aanlevering.output.phrases import TITLES, words
 from aanlevering.shown_names import shown_text
 
 #: Family names looked for in the record's free text (with its prefix the guard's phrase).
@@ -53,6 +59,10 @@ NUMBER_FIELDS = ("patient_id", "mrn")
 SHORTEST_NUMBER = 5
 FAMILY_NAME = "family name"
 PATIENT_NUMBER = "patient number"
+#: A listed word (``not_names``) next to the record's own title, initial or given name.
+NAME_PHRASE = "family name next to a title, initial or given name"
+#: The record's own fields a listed word is a name next to (before it; after it, not titles).
+LEAD_FIELDS = ("given_names", "initials")
 #: How many records a refusal names (file and line).
 SHOWN_ROWS = 3
 _SPLIT = r"[^\p{L}\p{N}]+"
@@ -72,8 +82,9 @@ class OwnNameInText:
     def shown(self) -> str:
         """As the refusal names it: counts and where, never a value."""
         where = f", at {', '.join(self.rows)}" if self.rows else ""
+        as_word = "" if self.kind == NAME_PHRASE else " as a word"
         return (
-            f"{self.dataset}.{self.variable}: the patient's own {self.kind} as a word in "
+            f"{self.dataset}.{self.variable}: the patient's own {self.kind}{as_word} in "
             f"{self.records} record(s){where}"
         )
 
@@ -126,8 +137,29 @@ class _Names:
     @classmethod
     def of(cls, names: pa.Array, exempt: frozenset[str], kind: str = FAMILY_NAME) -> _Names:
         indices, searched = _searched_names(names, exempt, numbers=kind == PATIENT_NUMBER)
+        return cls._made(indices, searched, kind)
+
+    @classmethod
+    def _made(cls, indices: pa.Array, searched: list[tuple[str, ...] | None], kind: str) -> _Names:
         firsts = pa.array([n[0] if n else None for n in searched], pa.string())
         return cls(indices, searched, pc.take(firsts, indices), kind)
+
+    def split(self, listed: frozenset[str], exempt: frozenset[str]) -> tuple[_Names, _Names]:
+        """(the names still looked for, those every word of which is an ordinary word or a
+        word of ``listed``: looked for only to count them and to find them in a phrase)."""
+        if not listed or self.kind != FAMILY_NAME:
+            return self, replace(self, searched=[None] * len(self.searched), first=_no(self))
+        cleared = [
+            name is not None and all(w in listed or w in exempt for w in name)
+            for name in self.searched
+        ]
+        kept = [None if c else name for name, c in zip(self.searched, cleared, strict=True)]
+        only = [name if c else None for name, c in zip(self.searched, cleared, strict=True)]
+        return self._made(self.indices, kept, self.kind), self._made(self.indices, only, self.kind)
+
+
+def _no(names: _Names) -> pa.Array:
+    return pa.nulls(len(names.first), pa.string())
 
 
 def _records_with_own_name(values: pa.Array, names: _Names) -> set[int]:
@@ -161,12 +193,24 @@ def _records_with_own_name(values: pa.Array, names: _Names) -> set[int]:
 
 
 def own_names_in_text(
-    datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
+    datasets: Mapping[str, ExtractedDataset],
+    dictionary: DataDictionary,
+    not_names: Iterable[str] = (),
 ) -> list[OwnNameInText]:
     """Each text variable with at least one record holding its own patient's family
-    name as a word (decision 0881)."""
+    name as a word (decision 0881); ``not_names``: the registration's list (0910)."""
+    return _searched(datasets, dictionary, frozenset(not_names))[0]
+
+
+def _searched(
+    datasets: Mapping[str, ExtractedDataset],
+    dictionary: DataDictionary,
+    listed: frozenset[str],
+) -> tuple[list[OwnNameInText], list[NotNameRecords]]:
+    """(what blocks, the records let through only because of ``listed``)."""
     exempt = frozenset(COMMON_WORDS | vocabulary(dictionary))
     found: list[OwnNameInText] = []
+    cleared: list[NotNameRecords] = []
     for name, dataset in datasets.items():
         if not dataset.num_rows:
             continue
@@ -176,10 +220,11 @@ def own_names_in_text(
         fields = [(f, FAMILY_NAME) for f in FAMILY_FIELDS]
         fields += [(f, PATIENT_NUMBER) for f in NUMBER_FIELDS]
         families = [
-            _Names.of(column, exempt, kind)
+            _Names.of(column, exempt, kind).split(listed, exempt)
             for field, kind in fields
             if variables and (column := identity_column(datasets, name, field)) is not None
         ]
+        leads = _Leads(datasets, name) if listed else None
         for variable in variables:
             values = pc.cast(dataset.clinical.column(variable.name).combine_chunks(), pa.string())
             if words_of_set := option_words(dictionary, variable):  # the holder's own words
@@ -187,10 +232,8 @@ def own_names_in_text(
                 values = pc.if_else(pc.fill_null(own, False), pa.scalar(None, pa.string()), values)
             if values.null_count == len(values):
                 continue
-            by_kind: dict[str, set[int]] = {}
-            for family in families:
-                by_kind.setdefault(family.kind, set())
-                by_kind[family.kind] |= _records_with_own_name(values, family)
+            by_kind, by_word = _records_of(values, families, leads, listed - exempt)
+            blocked: set[int] = set().union(*by_kind.values())
             for kind, records in by_kind.items():
                 if not records:
                     continue
@@ -198,7 +241,69 @@ def own_names_in_text(
                 rows = pc.take(dataset.row_refs, pa.array(first, pa.int64())).to_pylist()
                 shown = tuple(shown_text(str(row)) for row in rows)
                 found.append(OwnNameInText(name, variable.name, len(records), shown, kind))
-    return found
+            passed = {word: len(records - blocked) for word, records in by_word.items()}
+            if any(passed.values()):
+                cleared.append(NotNameRecords(name, variable.name, passed))
+    return found, cleared
+
+
+def _records_of(
+    values: pa.Array,
+    families: list[tuple[_Names, _Names]],
+    leads: _Leads | None,
+    listed: frozenset[str],
+) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """(records that block, by kind; records holding their own name made of listed words,
+    by listed word). A listed word next to the record's own title, initial or given name
+    blocks as :data:`NAME_PHRASE`."""
+    by_kind: dict[str, set[int]] = {}
+    by_word: dict[str, set[int]] = {}
+    for family, only_listed in families:
+        by_kind.setdefault(family.kind, set())
+        by_kind[family.kind] |= _records_with_own_name(values, family)
+        if leads is None:
+            continue
+        for record in _records_with_own_name(values, only_listed):
+            own_name = only_listed.searched[only_listed.indices[record].as_py()] or ()
+            if leads.in_phrase(record, words(values[record].as_py()), own_name):
+                by_kind.setdefault(NAME_PHRASE, set()).add(record)
+            for word in set(own_name) & listed:
+                by_word.setdefault(word, set()).add(record)
+    return by_kind, by_word
+
+
+class _Leads:
+    """Each record's own given names and initials, read only for the few records a listed
+    word let through (a phrase of the record's own name is the name, not the word)."""
+
+    def __init__(self, datasets: Mapping[str, ExtractedDataset], name: str) -> None:
+        self._columns = {f: identity_column(datasets, name, f) for f in LEAD_FIELDS}
+
+    def _own(self, record: int) -> tuple[frozenset[str], frozenset[str]]:
+        """(given names of two letters or more, initials) of the record's patient."""
+        given = self._columns["given_names"]
+        initials = self._columns["initials"]
+        names = []
+        if given is not None:
+            names = [w for w in words(given[record].as_py() or "") if len(w) >= 2]
+        letters = {w[0] for w in names}
+        if initials is not None:
+            letters |= {c for c in (initials[record].as_py() or "").lower() if c.isalpha()}
+        return frozenset(names), frozenset(letters)
+
+    def in_phrase(self, record: int, text: tuple[str, ...], name: tuple[str, ...]) -> bool:
+        """Whether ``name`` stands in ``text`` after a title, an own given name or initial,
+        or before an own given name or initial ("mw. wit", "J. Wit", "Wit, J.")."""
+        given, initials = self._own(record)
+        before = TITLES | given | initials
+        after = given | initials
+        n = len(name)
+        for i in range(len(text) - n + 1):
+            if text[i : i + n] != name:
+                continue
+            if (i > 0 and text[i - 1] in before) or (i + n < len(text) and text[i + n] in after):
+                return True
+        return False
 
 
 def refuse_own_names_in_text(
@@ -206,17 +311,30 @@ def refuse_own_names_in_text(
     datasets: Mapping[str, ExtractedDataset],
     dictionary: DataDictionary,
     written: Iterable[Path] = (),
-) -> None:
+    not_names: Iterable[str] = (),
+) -> list[NotNameRecords]:
     """Raise :class:`IdentifierInDelivery` (exit 2) when a free text holds its own
-    patient's family name; the ``written`` delivery files are removed first."""
-    found = own_names_in_text(datasets, dictionary)
+    patient's family name; the ``written`` delivery files are removed first.
+
+    Returns, when the run goes on, the records let through only because the
+    registration lists the word under ``not_names`` (decision 0910), for the
+    hospital's report and the run's log line.
+    """
+    found, cleared = _searched(datasets, dictionary, frozenset(not_names))
     if not found:
-        return
+        return cleared
     for path in written:  # they hold a name: they must not linger in staging
         path.unlink(missing_ok=True)
+    advice = "a name or number typed into the text: correct it in the EHR"
+    if any(text.kind == FAMILY_NAME for text in found):
+        advice += (
+            "; a clinical or ordinary word that is only by coincidence the patient's family "
+            "name (a word alone, not next to a title, initial or given name): "
+            + HOW_TO_CLEAR.format(registration=registration_id)
+        )
     raise IdentifierInDelivery(
         f"registration {registration_id}: delivery blocked, {len(found)} text "
         f"variable(s) hold their own patient's name or number "
-        f"({'; '.join(text.shown for text in found)}): remove it from the text in "
-        "the EHR (or leave the variable out of the mapping); nothing was staged"
+        f"({'; '.join(text.shown for text in found)}): {advice}; or leave the variable "
+        "out of the mapping; nothing was staged"
     )

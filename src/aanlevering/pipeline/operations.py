@@ -55,6 +55,7 @@ from aanlevering.optout.freshness import require_current_register
 from aanlevering.optout.register import OptOutRegister
 from aanlevering.optout.rules import load_checked_optout_rules
 from aanlevering.optout.swap_check import check_mrn_not_swapped
+from aanlevering.output.not_names import NotNameRecords, merged
 from aanlevering.periods import Period, require_frequency, run_day
 from aanlevering.pipeline.source_digest import hash_rows_read_ahead
 from aanlevering.pseudonym.keys import load_checked_keys
@@ -484,6 +485,16 @@ def pseudonymise_extract(
     return extracted, pseudonymised.by_patient
 
 
+@dataclass(frozen=True)
+class StagedDelivery:
+    """What :func:`stage_delivery` staged: the manifest, and the records delivered only
+    because the registration lists a word under ``not_names`` (decision 0910: for the
+    hospital's report and the run's log line, never for the registry holder)."""
+
+    manifest: Manifest
+    not_names: tuple[NotNameRecords, ...] = ()
+
+
 def stage_delivery(
     config: RegistrationConfig,
     settings: Settings,
@@ -502,7 +513,7 @@ def stage_delivery(
     recorded_with: Sequence[tuple[str, Sequence[DomainEvent]]] = (),
     input_path: Path | None = None,
     outbox: Path | None = None,
-) -> Manifest:
+) -> StagedDelivery:
     """Write the delivery files and manifest into ``staging`` and record DeliveryStaged.
 
     ``keys_hashed``: the key variables of ``extracted`` hold their delivered
@@ -534,7 +545,11 @@ def stage_delivery(
     # ... or a name column holding a variable's codes: two export columns swapped (exit 2).
     refuse_swapped_columns(config.id, extracted.datasets, config.dictionary)
     # ... or a column of each record's own patient's name, address or number (exit 2).
-    refuse_own_identifier_columns(config.id, extracted.datasets, config.dictionary)
+    # A word the registration lists as not a name clears no identifier: counted (0910).
+    listed = config.not_names
+    cleared = refuse_own_identifier_columns(
+        config.id, extracted.datasets, config.dictionary, listed
+    )
     secret = checked_local_key(settings, store, "resource-ids.key", "resource-ids")
     context = DeliveryContext.for_registration(
         config,
@@ -554,7 +569,9 @@ def stage_delivery(
     check_delivery(staging, output, content)  # exit 2 if a file holds the run's identifiers
     # ... or a free text its own patient's short or plain family name (exit 2, decision 0881).
     written = [staging / item.name for item in output.files]
-    refuse_own_names_in_text(config.id, extracted.datasets, config.dictionary, written)
+    cleared += refuse_own_names_in_text(
+        config.id, extracted.datasets, config.dictionary, written, listed
+    )
     files = output.manifest_files()
     if config.pseudonymisation.ttp_mode == "local":
         # The TTP replaces the digests at upload; checksums are of what is uploaded.
@@ -616,7 +633,7 @@ def stage_delivery(
             *((stream, events, None) for stream, events in recorded_with),
         ]
     )
-    return manifest
+    return StagedDelivery(manifest, tuple(merged(cleared)))
 
 
 def hashed_record_keys(

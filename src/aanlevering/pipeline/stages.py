@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from aanlevering.catalogue.model import RegistrationConfig
     from aanlevering.deliver.held import Holdings
     from aanlevering.events.model import DomainEvent
+    from aanlevering.output.not_names import NotNameRecords
     from aanlevering.pipeline.lock import LockScope
     from aanlevering.pipeline.run import Ports
     from aanlevering.pipeline.state import RunState
@@ -744,7 +745,7 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         copy_reports(reports, out)
         add_accounting(out, accounting.as_summary())
     channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
-    manifest = stage_delivery(
+    staged_delivery = stage_delivery(
         ctx.config,
         ctx.settings,
         store=ctx.ports.store,
@@ -762,6 +763,8 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         input_path=ctx.input_path,
         outbox=ctx.outbox,
     )
+    manifest = staged_delivery.manifest
+    _report_not_names(ctx, state.values(), staged_delivery.not_names)
     counts = dict(manifest.record_counts)
     state.update(status="staged", delivered_records=counts, accounting=accounting.as_summary())
     # Staged is not delivered: until the receipt the records await it (decision 0751).
@@ -771,6 +774,32 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
     return ctx.summary(
         records=counts, idempotency_key=plan.idempotency_key, accounting=staged.handed_on()
     )
+
+
+def _report_not_names(
+    ctx: RunContext, values: dict[str, Any], cleared: Sequence[NotNameRecords]
+) -> None:
+    """The run's log line and the hospital's report say what ``not_names`` let through.
+
+    Why: a word the registration lists as not a name clears decisions 0880/0881 for
+    it; that must be visible where the hospital looks, never silent (decision 0910).
+    Listed words and counts only; not in the summary (XCom), the event log or
+    anything the registry holder receives.
+    """
+    listed = ctx.config.not_names
+    if not listed:
+        return
+    from aanlevering.output.not_names import describe, report_section
+
+    if cleared:
+        log.warning("run %s: %s", ctx.run_id, describe(cleared))
+    else:
+        log.info("run %s: %s", ctx.run_id, describe(cleared))
+    hospital = values.get("validation_reports", {}).get("hospital")
+    if hospital:
+        from aanlevering.validate.hospital_report import add_sections
+
+        add_sections(Path(hospital).parent, {"not_names": report_section(listed, cleared)})
 
 
 def _report_delivery(
