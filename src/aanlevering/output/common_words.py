@@ -10,7 +10,10 @@ names of four letters or more that are no such word stay searched on their
 own (Berg, Dijk, Visser: rare in a note, frequent as names). Words of fewer
 than four letters are never searched alone by the guard; the check of a record's
 own text (decision 0881) looks for names of three letters and more, so the
-body words a note names (bot, rug, lever, nier) are here too (decision 0885).
+body words a note names (bot, rug, lever, nier) are here too (decision 0885), and
+the words of nearly every note that are family names of four letters (haar, slot:
+decision 0911). A word that is ordinary only in one registration's texts is the
+hospital's to list there (``not_names``, decision 0910), not here.
 """
 
 from __future__ import annotations
@@ -38,5 +41,8 @@ COMMON_WORDS: frozenset[str] = frozenset(
         "hoek", "meer", "huis", "vrouw", "kind", "kinderen", "vader", "moeder", "zoon",
         "dochter", "broer", "vriend", "nacht", "week", "jaar", "maand", "ander", "anders",
         "niet", "geen", "bakker",
+        # in nearly every note, and Dutch family names (ter Haar, Slot): found as a
+        # phrase only, by the guard too ("haar dochter belde", "tot slot"; decision 0911)
+        "haar", "slot",
     }
 )  # fmt: skip
