@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue.model import Catalogue
-from aanlevering.deliver.ledger import LEDGER_EVENT_TYPES, LedgerEntry, project_ledger
+from aanlevering.deliver.ledger import (
+    LEDGER_EVENT_TYPES,
+    LedgerEntry,
+    abandoned_retraction_advice,
+    project_ledger,
+)
 from aanlevering.events.model import RecordedEvent
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.calendar import delivery_calendar
@@ -164,7 +169,13 @@ def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, An
         # The outbox's own receipt: the files wait in a folder for a manual upload (0794).
         row["not_confirmed"] = (
             f"placed in {entry.receiver or 'the outbox'} on {(entry.received_at or '')[:10]}; "
-            "not confirmed by the registry holder, so not delivered: upload it, then "
+            "not confirmed by the registry holder, so "
+            + (
+                f"{entry.supersedes or 'the version before it'} is not withdrawn yet"
+                if entry.kind == "retraction"  # a retraction waiting withdrew nothing (0900)
+                else "not delivered"
+            )
+            + ": upload it, then "
             f"`aanlevering confirm-upload --registration {entry.registration} "
             f"--period {entry.period} --version {entry.version}`"
         )
@@ -180,11 +191,17 @@ def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, An
         row["receipt_mismatch"] = receipt_mismatch_note(entry)
     if entry.status == "abandoned":
         # Given up unconfirmed (0843): never delivered; an upload nobody recorded may be there.
-        row["abandoned"] = (
+        placed = (
             f"placed in {entry.receiver or 'the outbox'} on {(entry.received_at or '')[:10]}, "
-            f"never confirmed; abandoned on {entry.abandoned_on} ({entry.last_error}): not "
-            "delivered. If its files were uploaded after all, the registry holder may hold "
-            "them until the period's next version replaces them"
+            f"never confirmed; abandoned on {entry.abandoned_on} ({entry.last_error})"
+        )
+        row["abandoned"] = (
+            # A retraction given up withdrew nothing: retract again, never run (0884, 0900).
+            f"retraction {placed}: "
+            + abandoned_retraction_advice(entry.registration, entry.period, entry.supersedes)
+            if entry.kind == "retraction"
+            else f"{placed}: not delivered. If its files were uploaded after all, the registry "
+            "holder may hold them until the period's next version replaces them"
         )
     if entry.accounting:
         # An unconfirmed outbox hand-off awaits the holder's receipt as a staged version does.

@@ -74,15 +74,10 @@ def _outcome(entry: LedgerEntry, registration: str, period: str) -> str:
     it (decision 0884).
     """
     if entry.kind == "retraction":
-        withdrawn = entry.supersedes or "the version before it"
-        return (
-            f"abandoned: the retraction {entry.idempotency_key} was not sent and withdraws "
-            f"nothing; {withdrawn} is still at the registry holder. To withdraw it, "
-            f"`aanlevering retract --registration {registration} --period {period} "
-            "--reason ...` again; "
-            "do not run the period. If the retraction's files were uploaded after all, the "
-            "registry holder may have withdrawn it already"
-        )
+        from aanlevering.deliver.ledger import abandoned_retraction_advice
+
+        advice = abandoned_retraction_advice(registration, period, entry.supersedes)
+        return f"abandoned: {entry.idempotency_key}: {advice}"
     return (
         f"abandoned: {entry.idempotency_key} is not delivered and will not be confirmed; "
         f"`aanlevering run --registration {registration} --period {period} ...` "

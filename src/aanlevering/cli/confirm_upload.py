@@ -56,7 +56,12 @@ def _confirm(args: argparse.Namespace) -> int:
     report = report_handoff(settings, entry)
     print(
         f"confirmed: {entry.idempotency_key} received by the registry holder on "
-        f"{entry.confirmed_on}; it now counts as delivered"
+        f"{entry.confirmed_on}; "
+        + (
+            f"the retraction withdrew {entry.supersedes or 'the version before it'}"
+            if entry.kind == "retraction"  # it delivers nothing (decision 0900)
+            else "it now counts as delivered"
+        )
     )
     if report is not None:
         print(f"hospital report updated: {report}")

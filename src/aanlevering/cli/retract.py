@@ -44,5 +44,25 @@ def _retract(args: argparse.Namespace) -> int:
             reason=args.reason,
             today=run_day(),
         )
-    print(f"retracted: {receipt.idempotency_key} receipted as {receipt.receipt_id}")
+    if receipt.channel == "outbox" or receipt.receiver.startswith("outbox:"):
+        print(_placed(receipt.idempotency_key, receipt.receiver, args.registration, args.period))
+    else:
+        print(f"retracted: {receipt.idempotency_key} receipted as {receipt.receipt_id}")
     return 0
+
+
+def _placed(key: str, receiver: str, registration: str, period: str) -> str:
+    """What a retraction placed in an outbox means: nothing withdrawn until it is uploaded.
+
+    Why: "retracted" was printed when the outbox's own receipt came back, while
+    the registry holder still held the version until someone uploads the folder
+    (decisions 0794, 0900).
+    """
+    version = key.rsplit(".v", 1)[-1]
+    where = f"--registration {registration} --period {period} --version {version}"
+    return (
+        f"placed, not withdrawn yet: the retraction {key} lies in {receiver}; the registry "
+        "holder keeps the version it withdraws until it has the retraction: upload it, then "
+        f"`aanlevering confirm-upload {where}`. If it will not be uploaded, "
+        f"`aanlevering abandon-handover {where} --reason ...` and retract again"
+    )

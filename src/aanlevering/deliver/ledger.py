@@ -509,3 +509,21 @@ def abandon_hint(registration: str, period: str, version: int) -> str:
         f"{period} --version {version} --reason ...`; the next run then sends the period as "
         f"v{version + 1}"
     )
+
+
+def abandoned_retraction_advice(registration: str, period: str, withdrawn: str | None) -> str:
+    """What an abandoned retraction means and what to do (decisions 0884, 0900).
+
+    Why: a retraction placed in an outbox and given up withdrew nothing; the
+    delivery's advice ("the next run delivers the period as vN+1") would send
+    the data the hospital meant to withdraw again. One text for the command's
+    outcome, the hospital report, ``status`` and the Deliveries page.
+    """
+    held = withdrawn or "the version before it"
+    return (
+        f"the retraction was not sent and withdraws nothing; {held} "
+        "is still at the registry holder. To withdraw it, `aanlevering retract --registration "
+        f"{registration} --period {period} --reason ...` again; do not run the period. If the "
+        "retraction's files were uploaded after all, the registry holder may have withdrawn it "
+        "already"
+    )

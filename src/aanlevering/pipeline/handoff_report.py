@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aanlevering.deliver.ledger import LedgerEntry
+from aanlevering.deliver.ledger import LedgerEntry, abandoned_retraction_advice
 from aanlevering.settings import Settings
 from aanlevering.validate.hospital_report import HOSPITAL_REPORT, add_sections
 
@@ -26,7 +26,12 @@ def report_handoff(settings: Settings, entry: LedgerEntry) -> Path | None:
     if not (folder / HOSPITAL_REPORT).is_file():
         return None
     delivery: dict[str, object] = {"idempotency_key": entry.idempotency_key}
-    if entry.confirmed_on:
+    if entry.kind == "retraction":  # it carries no data: what it withdrew, or not (0900)
+        retraction = _retraction(entry)
+        if not retraction:
+            return None
+        delivery.update(retraction)
+    elif entry.confirmed_on:
         delivery.update(
             status="delivered",
             receipt_id=entry.receipt_id,
@@ -50,6 +55,40 @@ def report_handoff(settings: Settings, entry: LedgerEntry) -> Path | None:
     else:
         return None
     sections: dict[str, object] = {"delivery": delivery}
-    if entry.accounting:
+    if entry.accounting and entry.kind != "retraction":
         sections["accounting"] = entry.shown_accounting().as_summary()
     return add_sections(folder, sections)
+
+
+def _retraction(entry: LedgerEntry) -> dict[str, object]:
+    """The delivery section of a retraction confirmed or abandoned (decision 0900).
+
+    Why: a retraction's version folder may hold the report of a run that was
+    blocked under the same number; rewritten as a delivery's, an abandoned
+    retraction told the hospital "the next run delivers the period as vN+1":
+    followed, that sends the data it meant to withdraw again (0884).
+    """
+    withdrawn = entry.supersedes or "the version before it"
+    if entry.confirmed_on:
+        return {
+            "status": "retraction-delivered",
+            "receipt_id": entry.receipt_id,
+            "received_on": entry.confirmed_on,
+            "what_to_do": (
+                f"the retraction of {withdrawn}, placed in {entry.receiver}; the hospital "
+                f"confirmed the registry holder received it on {entry.confirmed_on}: "
+                f"{withdrawn} is withdrawn (decision 0794)"
+            ),
+        }
+    if entry.status == "abandoned":
+        return {
+            "status": "retraction-abandoned",
+            "abandoned_on": entry.abandoned_on,
+            "what_to_do": (
+                f"placed in {entry.receiver}, never confirmed, abandoned on "
+                f"{entry.abandoned_on}: "
+                + abandoned_retraction_advice(entry.registration, entry.period, entry.supersedes)
+                + " (decisions 0884, 0900)"
+            ),
+        }
+    return {}
