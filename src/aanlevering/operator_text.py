@@ -17,6 +17,13 @@ data (never the text), a text that holds:
 A name can not be told from other words here (no identity is kept to compare
 with): the commands' help and docs say the text must hold no patient data, and
 the ledger shows it only to the hospital's own operators.
+
+One shape of number passes: a case number as the ministry writes it,
+:data:`CASE_NUMBER` (``ZIN-2026-014``: an upper-case prefix, a year, at most
+three digits; decision 0902). It holds seven digits at most, so no BSN (eight
+or nine) fits it, and a prefix that says patient (``BSN-``, ``MRN-``,
+``PAT-``, ...) is refused. The rule is the same for every text the log keeps,
+typed or read from a register feed.
 """
 
 from __future__ import annotations
@@ -50,6 +57,13 @@ _CHECKS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\S@\S"), "an e-mail address"),
     (re.compile(r"[\x00-\x1f\x7f]"), "a line break or control character"),
 )
+#: A case number (``ZIN-2026-014``), not looked at by :data:`_CHECKS` (decision 0902).
+CASE_NUMBER = re.compile(
+    # Its prefix parts it from digits before it; not joined to digits after it by a
+    # separator ("AB-2012-345 67" holds a BSN's nine).
+    r"(?<![\w-])(?!(?:BSN|MRN|PID|PAT|EPD|ID|NR|NUMMER|PATNR)-)[A-Z]{2,6}-(?:19|20)\d{2}-\d{1,3}"
+    r"(?![\w-]|[\s./()+]{1,2}\d)"
+)
 #: The ``--reason`` help of retract and abandon-handover (the event log keeps the reason).
 REASON_HELP = (
     "why, in words (at most 200 characters); kept in the event log for good: "
@@ -73,13 +87,24 @@ def checked_operator_text(text: str, option: str, *, required: bool = True) -> s
         if required:
             raise ConfigError(f"{option} must say why; {RULE}; nothing recorded")
         return stripped
-    if len(stripped) > LONGEST:
-        raise ConfigError(
-            f"{option} is {len(stripped)} characters, at most {LONGEST}; {RULE}; nothing recorded"
-        )
-    for pattern, what in _CHECKS:
-        if pattern.search(stripped):
-            raise ConfigError(
-                f"{option} holds what looks like patient data ({what}); {RULE}; nothing recorded"
-            )
+    problem = operator_text_problem(stripped)
+    if problem is not None:
+        raise ConfigError(f"{option} {problem}; {RULE}; nothing recorded")
     return stripped
+
+
+def operator_text_problem(text: str) -> str | None:
+    """Why ``text`` may not go into the event log, never quoting it (None: it may).
+
+    Why apart from :func:`checked_operator_text`: a register decision's note
+    reaches the log from the CLI, a feed file and any caller of the service
+    layer; each says where (option, or file, row and column) and this what
+    (decision 0902).
+    """
+    if len(text) > LONGEST:
+        return f"is {len(text)} characters, at most {LONGEST}"
+    looked_at = CASE_NUMBER.sub("case", text)
+    for pattern, what in _CHECKS:
+        if pattern.search(looked_at):
+            return f"holds what looks like patient data ({what})"
+    return None

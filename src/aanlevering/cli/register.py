@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--note",
         default="",
         help="a short note, kept in the event log for good: no patient data (no name, "
-        "number of five digits or more, date, postcode, phone or e-mail)",
+        "number of five digits or more, date, postcode, phone or e-mail; a case number "
+        "such as ZIN-2026-014 passes)",
     )
     decide.set_defaults(handler=_decide)
 

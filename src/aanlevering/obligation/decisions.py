@@ -34,6 +34,7 @@ from aanlevering.obligation.events import (
     RegistrationRejected,
     derived_id,
 )
+from aanlevering.operator_text import RULE, operator_text_problem
 
 DecisionKind = Literal[
     "included",
@@ -125,8 +126,9 @@ def check_decision(decision: RegisterDecision) -> None:
         for name in ("term_years", "until"):
             if getattr(decision, name) is not None:
                 raise InvalidDecision(name, f"only 'included' and 'objection-upheld' take {name}")
-    if len(decision.note) > 500:
-        raise InvalidDecision("note", "at most 500 characters")
+    problem = operator_text_problem(decision.note.strip())
+    if problem is not None:  # kept in the log for good, whoever passes it (decision 0902)
+        raise InvalidDecision("note", f"{problem}; {RULE}; nothing of it recorded")
 
 
 def to_event(decision: RegisterDecision) -> RegisterEvent:

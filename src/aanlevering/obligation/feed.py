@@ -9,13 +9,15 @@ exists, the hospital keeps one itself. Every format carries the same fields:
 ``effective_from`` date it takes effect (optional, default ``decided_on``)
 ``term_years``     term of an inclusion in whole years (inclusions only)
 ``until``          first day the inclusion no longer holds (inclusions only)
-``note``           free text, e.g. the case number (optional)
+``note``           free text, e.g. the case number ``ZIN-2026-014`` (optional; no patient data)
 
 YAML/JSON: a list of such mappings, or a mapping with that list under
 ``decisions``. CSV: a header row with these names, separated by ``,`` or
 ``;``. Problems are collected over the whole feed and reported together, each
 with the source, the row (CSV: line number; YAML/JSON: entry number) and the
-field. The feed never holds patient data, so values may be quoted in errors.
+field. The feed holds no patient data, so values may be quoted in errors; a
+``note`` is never quoted, and one that looks like it holds patient data (an
+MRN, a birth date) refuses the whole feed, as a typed note is refused (decision 0902).
 """
 
 from __future__ import annotations
