@@ -39,21 +39,26 @@ def _confirm(args: argparse.Namespace) -> int:
     from aanlevering.deliver.handoff import confirm_upload
     from aanlevering.events.factory import open_event_store
     from aanlevering.pipeline.handoff_report import report_handoff
+    from aanlevering.pipeline.handover_lock import period_held
     from aanlevering.pseudonym.key_continuity import check_one_provider
 
     settings = settings_for(args)
     period = Period.parse(args.period)
     with open_event_store(settings.event_store_url) as store:
         check_one_provider(store, settings.provider_id)  # another hospital's log (0452, 0883)
-        entry = confirm_upload(
-            store,
-            settings.provider_id,
-            args.registration,
-            period.label,
-            args.version,
-            received_on=args.received_on or run_day(),
-        )
-    report = report_handoff(settings, entry)
+        # Never beside a run of the period: its read, its report (decision 0901).
+        with period_held(
+            store, settings.provider_id, args.registration, period.label, "confirm-upload"
+        ):
+            entry = confirm_upload(
+                store,
+                settings.provider_id,
+                args.registration,
+                period.label,
+                args.version,
+                received_on=args.received_on or run_day(),
+            )
+            report = report_handoff(settings, entry)
     print(
         f"confirmed: {entry.idempotency_key} received by the registry holder on "
         f"{entry.confirmed_on}; "

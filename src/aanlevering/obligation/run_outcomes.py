@@ -19,6 +19,9 @@ RELEASED = "pipeline.RunLockReleased"
 
 #: Outcomes that mean "this period cannot be delivered from the data as it is".
 BLOCKING_OUTCOMES = frozenset({"validation-blocked"})
+#: Outcomes of the hand-over commands, which hold the period's lock but are no run of it
+#: (decision 0901): a period blocked by validation stays blocked after a confirm-upload.
+HANDOVER_COMMAND_OUTCOMES = frozenset({"confirm-upload", "abandon-handover"})
 
 
 @dataclass
@@ -32,6 +35,8 @@ class RunOutcomes:
         if record.event_type != RELEASED:
             return
         payload = record.payload
+        if payload.get("outcome") in HANDOVER_COMMAND_OUTCOMES:
+            return
         self.last[(str(payload["registration"]), str(payload["period"]))] = str(payload["outcome"])
 
     def outcome(self, registration: str, period: str) -> str | None:
