@@ -25,6 +25,7 @@ from aanlevering.deliver.events import DeliveryStaged, delivery_stream
 from aanlevering.deliver.held import Holdings
 from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
 from aanlevering.deliver.manifest import Manifest, idempotency_key, write_manifest
+from aanlevering.deliver.outbox_place import recorded_outbox
 from aanlevering.deliver.receipt import Receipt
 from aanlevering.deliver.service import send_with_retries
 from aanlevering.errors import ConfigError
@@ -119,7 +120,7 @@ def _retract(
 ) -> Receipt:
     """The retraction itself, with the period's run lock held."""
     store = ports.store
-    outbox = _outbox_of_latest(store, config, period)
+    outbox, recorded = _outbox_of_latest(store, config, period)
     channel = ports.channel_for(config, outbox)
     versions, holdings = _versions_checked(config, settings, period, ports, channel)
     target = _latest_held(versions, holdings)
@@ -148,8 +149,10 @@ def _retract(
                 content_sha256=f"retraction:{reason[:200]}",
                 provider=settings.provider_id,
                 actor=current_actor(),
-                # Where it went, so a resend goes there too (decision 0678).
-                outbox=str(outbox) if outbox is not None else "",
+                # Where it went, so a resend goes there too (decision 0678), as the log
+                # keeps the version's own outbox (0903).
+                outbox=recorded[0],
+                outbox_withheld=recorded[1],
             )
         ],
         None,
@@ -189,7 +192,13 @@ def _resend(
     pending: LedgerEntry,
 ) -> Receipt:
     """The resend itself, with the period's run lock held."""
-    channel = ports.channel_for(config, Path(pending.outbox) if pending.outbox else None)
+    outbox = recorded_outbox(
+        pending.outbox,
+        pending.outbox_withheld,
+        registration=config.id,
+        key=pending.idempotency_key,
+    )
+    channel = ports.channel_for(config, outbox)
     versions, _ = _versions_checked(config, settings, period, ports, channel)
     latest = versions[-1] if versions else None
     if (
@@ -260,7 +269,9 @@ def _send(channel: Channel, settings: Settings, manifest: Manifest, ports: Ports
     return receipt
 
 
-def _outbox_of_latest(store: EventStore, config: RegistrationConfig, period: Period) -> Path | None:
+def _outbox_of_latest(
+    store: EventStore, config: RegistrationConfig, period: Period
+) -> tuple[Path | None, tuple[str, bool]]:
     """The outbox the period's latest version went to (None: the configured channel).
 
     Why: a version delivered with ``run --outbox DIR`` or ``AANLEVERING_OUTBOX__<ID>``
@@ -272,7 +283,16 @@ def _outbox_of_latest(store: EventStore, config: RegistrationConfig, period: Per
     """
     versions = load_period_ledger(store, config.id, period.label).versions(config.id, period.label)
     latest = versions[-1] if versions else None
-    return Path(latest.outbox) if latest is not None and latest.outbox else None
+    if latest is None or not latest.outbox:
+        return None, ("", False)
+    folder = recorded_outbox(
+        latest.outbox,
+        latest.outbox_withheld,
+        registration=config.id,
+        key=latest.idempotency_key,
+    )
+    # The log keeps it as it was recorded, its name perhaps withheld (decision 0903).
+    return folder, (latest.outbox, latest.outbox_withheld)
 
 
 def _latest_held(versions: list[LedgerEntry], holdings: Holdings | None) -> LedgerEntry | None:

@@ -27,8 +27,9 @@ class DeliveryStaged(DomainEvent):
 
     event_type: ClassVar[str] = "deliver.DeliveryStaged"
     #: 2 added ``input_withheld`` (decision 0730): a worker that would retry from
-    #: ``input_path`` as a real path refuses the log instead.
-    schema_version: ClassVar[int] = 2
+    #: ``input_path`` as a real path refuses the log instead. 3 added ``outbox_withheld``
+    #: (decision 0903), for the same reason of ``outbox``.
+    schema_version: ClassVar[int] = 3
 
     registration: str
     period: str
@@ -59,12 +60,21 @@ class DeliveryStaged(DomainEvent):
     #: ``input_path`` is the path as decision 0730 shows it, a part of it whose name may
     #: name a patient replaced by its place in its folder: no retry can read it again.
     input_withheld: bool = False
+    #: ``outbox`` is the folder as decision 0730 shows it, a part withheld (0903).
+    outbox_withheld: bool = False
 
 
 @upcaster("deliver.DeliveryStaged", from_version=1)
 def _staged_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     """Version 1 recorded the input path as it was (or none): nothing was withheld."""
     payload.setdefault("input_withheld", False)
+    return payload
+
+
+@upcaster("deliver.DeliveryStaged", from_version=2)
+def _staged_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 recorded the outbox as it was typed (or none): nothing was withheld."""
+    payload.setdefault("outbox_withheld", False)
     return payload
 
 

@@ -60,6 +60,8 @@ class LedgerEntry:
     outbox: str = ""
     #: ``input_path`` names the input only as decision 0730 shows it: a retry cannot read it.
     input_withheld: bool = False
+    #: ``outbox`` names the folder only as decision 0730 shows it (0903).
+    outbox_withheld: bool = False
     #: Receipted by an outbox, not the registry holder: placed for a manual upload (0794).
     handed_over: bool = False
     #: The day the hospital confirmed the registry holder received it (HandOffConfirmed).
@@ -196,6 +198,7 @@ class DeliveryLedgerView:
                 input_path=str(p.get("input_path") or ""),
                 outbox=str(p.get("outbox") or ""),
                 input_withheld=p.get("input_withheld") is True,
+                outbox_withheld=p.get("outbox_withheld") is True,
             )
             return
         entry = self.entries.get(p.get("idempotency_key", ""))

@@ -38,6 +38,7 @@ from aanlevering.deliver.receipt import (
 from aanlevering.demo_mode import ReferenceCounterpart, refuse_reference
 from aanlevering.errors import DeliveryError, NoObligation, OptOutArrived
 from aanlevering.events.store import EventStore
+from aanlevering.shown_names import shown_text
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,8 @@ def _record_failure(
                 idempotency_key=manifest.idempotency_key,
                 attempt=attempt,
                 retryable=retryable,
-                reason=reason[:1000],
+                # A channel's error names its folder or URL: as decision 0730 shows it (0903).
+                reason=shown_text(reason)[:1000],
                 receipt_mismatch=receipt_mismatch,
                 provider=manifest.provider_id,
                 actor=current_actor(),

@@ -35,6 +35,7 @@ from aanlevering.deliver.manifest import (
     idempotency_key,
     write_manifest,
 )
+from aanlevering.deliver.outbox_place import outbox_as_recorded
 from aanlevering.errors import OptOutArrived, ValidationBlocked
 from aanlevering.events.model import DomainEvent
 from aanlevering.events.store import EventStore
@@ -605,6 +606,7 @@ def stage_delivery(
         ),
     )
     write_manifest(staging, manifest)
+    shown_outbox, outbox_withheld = outbox_as_recorded(outbox)
     staged = DeliveryStaged(
         registration=config.id,
         period=period.label,
@@ -625,7 +627,9 @@ def stage_delivery(
         accounting=accounting,
         input_path=shown_path(input_path.absolute()) if input_path is not None else "",
         input_withheld=input_path is not None and withholds(input_path.absolute()),
-        outbox=str(outbox.absolute()) if outbox is not None else "",
+        # The folder as decision 0730 shows it, never as typed (0903).
+        outbox=shown_outbox,
+        outbox_withheld=outbox_withheld,
     )
     store.append_streams(
         [

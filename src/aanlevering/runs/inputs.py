@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from aanlevering.catalogue.model import RegistrationConfig
+from aanlevering.deliver.outbox_place import outbox_setting
 from aanlevering.errors import ConfigError
 
 
@@ -59,5 +60,5 @@ def input_path_for(config: RegistrationConfig, env: Mapping[str, str] | None = N
 def outbox_for(config: RegistrationConfig, env: Mapping[str, str] | None = None) -> Path | None:
     """The outbox folder that replaces the configured channel, if one is set."""
     env = os.environ if env is None else env
-    value = env.get(_env_name("AANLEVERING_OUTBOX__", config.id))
+    value = env.get(outbox_setting(config.id))
     return Path(value).expanduser() if value else None

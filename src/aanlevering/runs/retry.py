@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from aanlevering.deliver.outbox_place import recorded_outbox
 from aanlevering.errors import AanleveringError, ConfigError
 from aanlevering.periods import Period, run_day
 from aanlevering.runs.inputs import input_path_for, outbox_for
@@ -178,4 +179,10 @@ def _inputs_of(entry: LedgerEntry, config: RegistrationConfig) -> tuple[Path, Pa
             f"or deliver the period again with `aanlevering run --registration "
             f"{entry.registration} --period {entry.period} --input <export>`"
         )
-    return source, Path(entry.outbox) if entry.outbox else None
+    outbox = recorded_outbox(  # where it went, its name perhaps withheld (0678, 0903)
+        entry.outbox,
+        entry.outbox_withheld,
+        registration=entry.registration,
+        key=entry.idempotency_key,
+    )
+    return source, outbox

@@ -32,6 +32,7 @@ from aanlevering.deliver.receipt import (
 from aanlevering.errors import DeliveryError
 from aanlevering.json_input import parse
 from aanlevering.settings import PROVIDER_ID
+from aanlevering.shown_names import shown_path
 from aanlevering.whole_files import write_whole
 
 RECEIPT_NAME = "receipt.json"
@@ -299,7 +300,8 @@ class OutboxChannel:
             idempotency_key=manifest.idempotency_key,
             receipt_id=f"outbox-{uuid.uuid4()}",
             received_at=datetime.now(UTC).isoformat(),
-            receiver=f"outbox:{self.root}",
+            # The folder as decision 0730 shows it: the receipt goes into the log (0903).
+            receiver=f"outbox:{shown_path(self.root.absolute())}",
             channel=self.name,
             record_counts=dict(manifest.record_counts),
             provider=manifest.provider_id,
