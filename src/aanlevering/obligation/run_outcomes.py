@@ -22,6 +22,10 @@ BLOCKING_OUTCOMES = frozenset({"validation-blocked"})
 #: Outcomes of the hand-over commands, which hold the period's lock but are no run of it
 #: (decision 0901): a period blocked by validation stays blocked after a confirm-upload.
 HANDOVER_COMMAND_OUTCOMES = frozenset({"confirm-upload", "abandon-handover"})
+#: A refused run stopping versions sent without a receipt holds the lock (decision 0930).
+REGISTER_STOP_OUTCOME = "register-stop"
+#: Lock holders that are no run of the period: their release leaves the last run's outcome.
+NOT_A_RUN = HANDOVER_COMMAND_OUTCOMES | {REGISTER_STOP_OUTCOME}
 
 
 @dataclass
@@ -35,7 +39,7 @@ class RunOutcomes:
         if record.event_type != RELEASED:
             return
         payload = record.payload
-        if payload.get("outcome") in HANDOVER_COMMAND_OUTCOMES:
+        if payload.get("outcome") in NOT_A_RUN:
             return
         self.last[(str(payload["registration"]), str(payload["period"]))] = str(payload["outcome"])
 

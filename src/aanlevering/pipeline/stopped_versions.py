@@ -8,12 +8,17 @@ have been stored and only its answer lost. Decision 0752 named such a version
 only when a guard stopped it mid-send (``aborted``); this module stops the
 period's ``failed`` versions when a run of the period is refused by the
 register, and rewrites their hospital report to say so (decision 0791).
+It does so holding the period's run lock (decision 0930): a run of the period
+(started before the stop, or after a later including decision) may be sending
+that version again, and an abort read before its receipt and recorded after it
+rewrote the report of a delivered version as "aborted, retract it".
 Counts, keys and fixed texts only.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import date
 
 from aanlevering.actor import current_actor
@@ -23,8 +28,11 @@ from aanlevering.deliver.events import DeliveryAborted, delivery_stream
 from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
 from aanlevering.events.store import EventStore
 from aanlevering.obligation.permission import may_deliver
+from aanlevering.obligation.run_outcomes import REGISTER_STOP_OUTCOME
 from aanlevering.obligation.status import load_status
 from aanlevering.periods import Period
+from aanlevering.pipeline.lock import LockScope, RunLocked, acquire, lease_length, release
+from aanlevering.pipeline.stages import lock_wait_seconds
 from aanlevering.settings import Settings
 from aanlevering.validate.hospital_report import HOSPITAL_REPORT, add_sections
 
@@ -58,10 +66,44 @@ def stop_sent_versions(
     stale register feed) leaves them to the retry. Only deliveries: a
     retraction is always allowed and is retried as it is. Each stopped
     version's hospital report (when it is still there) gets the "may have
-    arrived" section of 0752 with the retract command.
+    arrived" section of 0752 with the retract command. Holds the period's run
+    lock while it reads, appends and rewrites (0930); when a run keeps the
+    period longer than ``AANLEVERING_RUN_LOCK_WAIT`` nothing is stopped.
     """
+    if may_deliver(config, load_status(store, config.id), on).allowed:
+        return []
+    scope = LockScope(settings.provider_id, config.id, period.label)
+    run_id = f"{REGISTER_STOP_OUTCOME}-{uuid.uuid4()}"
+    try:
+        acquire(
+            store,
+            scope,
+            run_id,
+            lease=lease_length(),
+            wait_seconds=lock_wait_seconds(),
+            actor=current_actor(),
+            one_process=True,
+        )
+    except RunLocked:
+        log.warning(
+            "%s %s: a run of the period holds it; its versions sent without a receipt are "
+            "left to that run (the next refused run or retry stops what is still unreceipted)",
+            config.id,
+            period.label,
+        )
+        return []
+    try:
+        return _stop(config, settings, store, period, on)
+    finally:
+        release(store, scope, run_id, REGISTER_STOP_OUTCOME)
+
+
+def _stop(
+    config: RegistrationConfig, settings: Settings, store: EventStore, period: Period, on: date
+) -> list[LedgerEntry]:
+    """The stop itself, with the period's run lock held: permission and ledger read again."""
     permission = may_deliver(config, load_status(store, config.id), on)
-    if permission.allowed:
+    if permission.allowed:  # included again while waiting for a run of the period
         return []
     ledger = load_period_ledger(store, config.id, period.label)
     stopped = [
