@@ -75,7 +75,9 @@ def _with_period_lock(
     ports: Ports,
     send: Callable[[], Receipt],
 ) -> Receipt:
-    """Run ``send`` with the period's run lock held; its outcome is "retracted" when it returns.
+    """Run ``send`` with the period's run lock held, released "retracted" or "retract-failed".
+
+    Neither is a run's outcome: the calendar keeps the last run's (decision 0931).
 
     A delivery run of the period may be staging or sending its next version: a
     retraction waits for it, never numbering or targeting beside it (decision 0491).
@@ -91,7 +93,8 @@ def _with_period_lock(
         actor=current_actor(),
         one_process=True,
     )
-    outcome = "failed"
+    # Not a run's outcome: the calendar keeps the period's last run (a validation block, 0931).
+    outcome = "retract-failed"
     try:
         receipt = send()
         outcome = "retracted"

@@ -24,8 +24,13 @@ BLOCKING_OUTCOMES = frozenset({"validation-blocked"})
 HANDOVER_COMMAND_OUTCOMES = frozenset({"confirm-upload", "abandon-handover"})
 #: A refused run stopping versions sent without a receipt holds the lock (decision 0930).
 REGISTER_STOP_OUTCOME = "register-stop"
+#: A retraction's outcomes (decision 0931): it withdraws a delivered version; whether the
+#: data as it is can be delivered next (a validation block) is unchanged by it.
+RETRACT_OUTCOMES = frozenset({"retracted", "retract-failed"})
 #: Lock holders that are no run of the period: their release leaves the last run's outcome.
-NOT_A_RUN = HANDOVER_COMMAND_OUTCOMES | {REGISTER_STOP_OUTCOME}
+NOT_A_RUN = HANDOVER_COMMAND_OUTCOMES | RETRACT_OUTCOMES | {REGISTER_STOP_OUTCOME}
+#: Run ids of a retraction's lock (0491); its failures were released as "failed" before 0931.
+RETRACT_RUN_PREFIX = "retract-"
 
 
 @dataclass
@@ -40,6 +45,8 @@ class RunOutcomes:
             return
         payload = record.payload
         if payload.get("outcome") in NOT_A_RUN:
+            return
+        if str(payload.get("run_id", "")).startswith(RETRACT_RUN_PREFIX):
             return
         self.last[(str(payload["registration"]), str(payload["period"]))] = str(payload["outcome"])
 
