@@ -99,16 +99,16 @@ def inclusion_until(decision: RegisterDecision) -> date:
     until = decision.until or by_term
     if until is None:
         raise InvalidDecision(
-            "term_years", f"a decision '{decision.kind}' needs term_years or until"
+            "term_years", "an inclusion (included, objection-upheld) needs term_years or until"
         )
     if by_term is not None and decision.until is not None and by_term != decision.until:
-        raise InvalidDecision(
+        raise InvalidDecision(  # no date quoted: a typed one may be a birth date (0932)
             "until",
-            f"until {decision.until} does not match term_years {decision.term_years} "
-            f"from {start} (which gives {by_term}); give one of them",
+            "does not match term_years counted from effective_from (or decided_on); "
+            "give one of them",
         )
     if until <= start:
-        raise InvalidDecision("until", f"must be after effective_from {start}")
+        raise InvalidDecision("until", "must be after effective_from (or decided_on)")
     return until
 
 

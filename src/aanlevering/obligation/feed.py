@@ -15,9 +15,12 @@ YAML/JSON: a list of such mappings, or a mapping with that list under
 ``decisions``. CSV: a header row with these names, separated by ``,`` or
 ``;``. Problems are collected over the whole feed and reported together, each
 with the source, the row (CSV: line number; YAML/JSON: entry number) and the
-field. The feed holds no patient data, so values may be quoted in errors; a
-``note`` is never quoted, and one that looks like it holds patient data (an
-MRN, a birth date) refuses the whole feed, as a typed note is refused (decision 0902).
+field, and what was expected there, never the value (decision 0932): a feed the
+hospital types by hand can hold a BSN, a birth date or a name in any column,
+and an error goes to the terminal and the Airflow task log. Nor is an unknown
+column or key quoted (named by its place), nor a line of broken YAML. A ``note``
+that looks like it holds patient data (an MRN, a birth date) refuses the whole
+feed, as a typed note is refused (decision 0902).
 """
 
 from __future__ import annotations
@@ -176,7 +179,12 @@ def _csv_rows(text: str, source: str) -> list[tuple[str, Mapping[str, Any]]]:
     unknown = [name for name in header if name not in FEED_FIELDS]
     missing = [name for name in _REQUIRED if name not in header]
     if unknown or missing:
-        problems = [f"line 1: unknown column {name!r}" for name in unknown]
+        problems = [
+            f"line 1, column {index}: unknown column name, expected one of "
+            + ", ".join(FEED_FIELDS)
+            for index, name in enumerate(header, start=1)
+            if name not in FEED_FIELDS
+        ]
         problems += [f"line 1: missing column {name!r}" for name in missing]
         raise FeedInvalid(source, problems)
     rows: list[tuple[str, Mapping[str, Any]]] = []
@@ -198,7 +206,7 @@ def _document_rows(text: str, fmt: FeedFormat, source: str) -> list[tuple[str, M
     try:
         data = json.loads(text) if fmt == "json" else yaml_input.safe_load(text)
     except (ValueError, yaml.YAMLError) as error:
-        raise FeedInvalid(source, [f"not valid {fmt.upper()}: {error}"]) from error
+        raise FeedInvalid(source, [f"not valid {fmt.upper()}{_position(error)}"]) from None
     if isinstance(data, Mapping):
         data = data.get("decisions")
     if not isinstance(data, list):
@@ -211,9 +219,12 @@ def _document_rows(text: str, fmt: FeedFormat, source: str) -> list[tuple[str, M
         if not isinstance(item, Mapping):
             problems.append(f"entry {index}: expected a mapping of fields")
             continue
-        unknown = sorted(str(k) for k in item if k not in FEED_FIELDS)
+        unknown = [k for k in item if k not in FEED_FIELDS]
         if unknown:
-            problems.append(f"entry {index}: unknown field(s) {', '.join(unknown)}")
+            problems.append(
+                f"entry {index}: {len(unknown)} unknown field name(s), expected only "
+                + ", ".join(FEED_FIELDS)
+            )
             continue
         rows.append((f"entry {index}", item))
     if problems:
@@ -234,9 +245,14 @@ def _text(row: Mapping[str, Any], name: str) -> str | None:
     return value.strip()
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def _position(error: Exception) -> str:
+    """Where a JSON or YAML document broke (line, column), never its text."""
+    if isinstance(error, json.JSONDecodeError):
+        return f" at line {error.lineno}, column {error.colno}"
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    if mark is not None:
+        return f" at line {mark.line + 1}, column {mark.column + 1}"
+    return ""
 
 
 def parse_date(value: Any, name: str) -> date | None:
@@ -244,7 +260,7 @@ def parse_date(value: Any, name: str) -> date | None:
     if _blank(value):
         return None
     if isinstance(value, datetime):
-        raise InvalidDecision(name, f"expected a date without a time, got {_show(value)}")
+        raise InvalidDecision(name, "expected a date without a time")
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -259,9 +275,7 @@ def parse_date(value: Any, name: str) -> date | None:
 
 
 def _fail(name: str, value: Any) -> date:
-    raise InvalidDecision(
-        name, f"expected a date like 2026-03-01 or 01-03-2026, got {_show(value)}"
-    )
+    raise InvalidDecision(name, "expected a date like 2026-03-01 or 01-03-2026")
 
 
 def _int(value: Any, name: str) -> int | None:
@@ -271,7 +285,7 @@ def _int(value: Any, name: str) -> int | None:
         return value
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
-    raise InvalidDecision(name, f"expected a whole number of years, got {_show(value)}")
+    raise InvalidDecision(name, "expected a whole number of years")
 
 
 def _decision(row: Mapping[str, Any]) -> RegisterDecision:
@@ -281,9 +295,7 @@ def _decision(row: Mapping[str, Any]) -> RegisterDecision:
     registration = cast(str, _text(row, "registration"))
     kind = cast(str, _text(row, "decision")).lower()
     if kind not in DECISION_KINDS:
-        raise InvalidDecision(
-            "decision", f"expected one of {', '.join(DECISION_KINDS)}, got {_show(kind)}"
-        )
+        raise InvalidDecision("decision", f"expected one of {', '.join(DECISION_KINDS)}")
     decided_on = parse_date(row.get("decided_on"), "decided_on")
     assert decided_on is not None
     return RegisterDecision(

@@ -100,7 +100,7 @@ def test_bad_feed_exits_2_naming_line_and_field(home: Path, tmp_path: Path, caps
     feed.write_text("registration,decision,decided_on\nnkr-borst,included,2026-03-01\n")
     code, _, err = run(capsys, "register", "ingest", str(feed))
     assert code == 2
-    assert "line 2, field term_years: a decision 'included' needs term_years or until" in err
+    assert "line 2, field term_years: an inclusion (included, objection-upheld) needs " in err
 
 
 def test_calendar_lists_overdue_periods(home: Path, capsys) -> None:

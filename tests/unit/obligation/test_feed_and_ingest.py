@@ -92,9 +92,10 @@ def test_bad_csv_rows_are_all_reported_with_line_and_field(tmp_path: Path) -> No
     problems = error.value.problems
     assert problems == [
         "line 3, field decision: expected one of included, rejected, objection-filed, "
-        "objection-upheld, objection-dismissed, withdrawn, term-expired, got 'approved'",
-        "line 4, field decided_on: expected a date like 2026-03-01 or 01-03-2026, got '31-02-2026'",
-        "line 5, field term_years: a decision 'included' needs term_years or until",
+        "objection-upheld, objection-dismissed, withdrawn, term-expired",  # no value (0932)
+        "line 4, field decided_on: expected a date like 2026-03-01 or 01-03-2026",
+        "line 5, field term_years: an inclusion (included, objection-upheld) needs "
+        "term_years or until",
         "line 6, field registration: required",
     ]
     assert str(path) in str(error.value)
@@ -111,12 +112,13 @@ def test_yaml_entries_and_unknown_columns_are_named(tmp_path: Path) -> None:
     with pytest.raises(FeedInvalid) as error:
         read_feed(str(path))
     assert error.value.problems == [
-        "entry 1: unknown field(s) term",
+        "entry 1: 1 unknown field name(s), expected only registration, decision, decided_on, "
+        "effective_from, term_years, until, note",
         "entry 2: expected a mapping of fields",
     ]
     csv_path = tmp_path / "bad.csv"
     csv_path.write_text("registration,besluit,decided_on\n", encoding="utf-8")
-    with pytest.raises(FeedInvalid, match="unknown column 'besluit'"):
+    with pytest.raises(FeedInvalid, match="line 1, column 2: unknown column name, expected"):
         read_feed(str(csv_path))
 
 
