@@ -30,7 +30,7 @@ guard (the files written, and removed before raising), so a text the guard finds
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -65,6 +65,9 @@ NAME_PHRASE = "family name next to a title, initial or given name"
 LEAD_FIELDS = ("given_names", "initials")
 #: How many records a refusal names (file and line).
 SHOWN_ROWS = 3
+#: Shortest text that can hold a name or number looked for: its words have at least this
+#: many letters and digits, and lower-casing a character gives at most one of them.
+SHORTEST_TEXT = min(SHORTEST_NAME, SHORTEST_NUMBER)
 _SPLIT = r"[^\p{L}\p{N}]+"
 
 
@@ -100,19 +103,23 @@ def _number_words(text: str) -> tuple[str, ...]:
     return tuple(w.lstrip("0") or "0" if w.isdigit() else w for w in words(text))
 
 
+def _looked_for(name: str | None, exempt: frozenset[str], numbers: bool) -> tuple[str, ...] | None:
+    """The words of ``name`` looked for in its record's text, or None when it is not looked
+    for (too short, or every word ordinary). ``numbers``: a patient number, not a name."""
+    tokens = _number_words(name or "") if numbers else words(name or "")
+    shortest = SHORTEST_NUMBER if numbers else SHORTEST_NAME
+    long_enough = len("".join(tokens)) >= shortest
+    ordinary = not numbers and all(token in exempt for token in tokens)
+    return tokens if tokens and long_enough and not ordinary else None
+
+
 def _searched_names(
     names: pa.Array, exempt: frozenset[str], numbers: bool = False
 ) -> tuple[pa.Array, list[tuple[str, ...] | None]]:
     """(index of each record's name among the distinct names, each distinct name's words
     or None when it is not looked for). ``numbers``: patient numbers, not names."""
     encoded = pc.dictionary_encode(names)
-    searched: list[tuple[str, ...] | None] = []
-    for name in encoded.dictionary.to_pylist():
-        tokens = _number_words(name or "") if numbers else words(name or "")
-        shortest = SHORTEST_NUMBER if numbers else SHORTEST_NAME
-        long_enough = len("".join(tokens)) >= shortest
-        ordinary = not numbers and all(token in exempt for token in tokens)
-        searched.append(tokens if tokens and long_enough and not ordinary else None)
+    searched = [_looked_for(name, exempt, numbers) for name in encoded.dictionary.to_pylist()]
     return encoded.indices, searched
 
 
@@ -162,33 +169,100 @@ def _no(names: _Names) -> pa.Array:
     return pa.nulls(len(names.first), pa.string())
 
 
-def _records_with_own_name(values: pa.Array, names: _Names) -> set[int]:
-    """Indexes of the records whose ``values`` hold their own ``names`` as words.
+def _records_with_own_names(values: pa.Array, families: Sequence[_Names]) -> dict[str, set[int]]:
+    """Per kind of ``families``, the indexes of the records whose ``values`` hold their own
+    name (or number) of one of those fields as words.
 
-    Only records with both a value and a name looked for are split (a code variable's
-    values are mostly option-set words, nulled by the caller).
+    Why one function for every field: the split of the texts is most of the check's time
+    (about 2 s per free-text variable at a million records), and splitting the same texts
+    once per identity field (own name, partner name, patient id, MRN) did it four times.
+    The texts are split once and the tokens compared with each field's first word; only
+    records with a value and at least one name looked for are split (a code variable's
+    values are mostly option-set words, nulled by the caller). The same records as
+    :func:`own_names_in_text_reference` (pinned by tests).
     """
-    both = pc.and_(pc.is_valid(values), pc.is_valid(names.first))
+    found: dict[str, set[int]] = {family.kind: set() for family in families}
+    named: pa.Array | None = None
+    for family in families:
+        valid = pc.is_valid(family.first)
+        named = valid if named is None else pc.or_(named, valid)
+    if named is None:
+        return found
+    both = pc.and_(pc.is_valid(values), named)
     if not pc.any(both).as_py():
-        return set()
+        return found
     at = pc.indices_nonzero(both)
     texts = pc.take(values, at)
     split = pc.split_pattern_regex(pc.utf8_lower(texts), _SPLIT)
     flat = pc.list_flatten(split)
     parents = pc.list_parent_indices(split)
-    numbers = names.kind == PATIENT_NUMBER
-    if numbers:  # a number token without its leading zeros, as the numbers are kept
-        digits = pc.fill_null(pc.utf8_is_digit(flat), False)
-        flat = pc.if_else(digits, pc.utf8_ltrim(flat, characters="0"), flat)
-    own_first = pc.take(pc.take(names.first, at), parents)
-    hit = pc.fill_null(pc.equal(flat, own_first), False)
-    found = set()
-    for local in pc.unique(pc.filter(parents, hit)).to_pylist():
-        record = at[local].as_py()
-        name = names.searched[names.indices[record].as_py()]
-        text = texts[local].as_py()
-        if name is not None and _holds(_number_words(text) if numbers else words(text), name):
-            found.add(record)
+    without_zeros: pa.Array | None = None
+    for family in families:
+        numbers = family.kind == PATIENT_NUMBER
+        tokens = flat
+        if numbers:  # a number token without its leading zeros, as the numbers are kept
+            if without_zeros is None:
+                digits = pc.fill_null(pc.utf8_is_digit(flat), False)
+                without_zeros = pc.if_else(digits, pc.utf8_ltrim(flat, characters="0"), flat)
+            tokens = without_zeros
+        own_first = pc.take(pc.take(family.first, at), parents)
+        hit = pc.fill_null(pc.equal(tokens, own_first), False)
+        for local in pc.unique(pc.filter(parents, hit)).to_pylist():
+            record = at[local].as_py()
+            name = family.searched[family.indices[record].as_py()]
+            text = texts[local].as_py()
+            if name is not None and _holds(_number_words(text) if numbers else words(text), name):
+                found[family.kind].add(record)
+    return found
+
+
+def _fields(datasets: Mapping[str, ExtractedDataset], name: str) -> list[tuple[str, pa.Array]]:
+    """(kind, each record's value) of the identity fields looked for in dataset ``name``."""
+    fields = [(f, FAMILY_NAME) for f in FAMILY_FIELDS]
+    fields += [(f, PATIENT_NUMBER) for f in NUMBER_FIELDS]
+    return [
+        (kind, column)
+        for field, kind in fields
+        if (column := identity_column(datasets, name, field)) is not None
+    ]
+
+
+def _free_values(
+    dataset: ExtractedDataset, dictionary: DataDictionary, variable: Variable
+) -> pa.Array:
+    """The variable's values as text, null where it is a code or label of its option set."""
+    values = pc.cast(dataset.clinical.column(variable.name).combine_chunks(), pa.string())
+    if words_of_set := option_words(dictionary, variable):  # the holder's own words
+        own = pc.is_in(normal_forms(values), value_set=pa.array(sorted(words_of_set)))
+        values = pc.if_else(pc.fill_null(own, False), pa.scalar(None, pa.string()), values)
+    return values
+
+
+def _long_enough(values: pa.Array) -> pa.Array:
+    """``values``, null where a text is too short to hold any name or number looked for.
+
+    Why: a code variable's one- and two-character codes (``M``, ``1``, ``3a``) are no
+    words of its option set in the normal form (shorter than it compares), so they
+    reached the split, a million records per variable, to find nothing.
+    """
+    short = pc.fill_null(pc.less(pc.utf8_length(values), SHORTEST_TEXT), False)
+    if not pc.any(short).as_py():
+        return values
+    return pc.if_else(short, pa.scalar(None, pa.string()), values)
+
+
+def _found(
+    name: str, dataset: ExtractedDataset, variable: str, by_kind: Mapping[str, set[int]]
+) -> list[OwnNameInText]:
+    """The findings of one variable, per kind with records, as the refusal names them."""
+    found = []
+    for kind, records in by_kind.items():
+        if not records:
+            continue
+        first = sorted(records)[:SHOWN_ROWS]
+        rows = pc.take(dataset.row_refs, pa.array(first, pa.int64())).to_pylist()
+        shown = tuple(shown_text(str(row)) for row in rows)
+        found.append(OwnNameInText(name, variable, len(records), shown, kind))
     return found
 
 
@@ -217,30 +291,20 @@ def _searched(
         variables = [
             v for v in text_variables(dictionary, name) if v.name in dataset.clinical.column_names
         ]
-        fields = [(f, FAMILY_NAME) for f in FAMILY_FIELDS]
-        fields += [(f, PATIENT_NUMBER) for f in NUMBER_FIELDS]
-        families = [
-            _Names.of(column, exempt, kind).split(listed, exempt)
-            for field, kind in fields
-            if variables and (column := identity_column(datasets, name, field)) is not None
-        ]
+        families: list[tuple[_Names, _Names]] | None = None
         leads = _Leads(datasets, name) if listed else None
         for variable in variables:
-            values = pc.cast(dataset.clinical.column(variable.name).combine_chunks(), pa.string())
-            if words_of_set := option_words(dictionary, variable):  # the holder's own words
-                own = pc.is_in(normal_forms(values), value_set=pa.array(sorted(words_of_set)))
-                values = pc.if_else(pc.fill_null(own, False), pa.scalar(None, pa.string()), values)
+            values = _long_enough(_free_values(dataset, dictionary, variable))
             if values.null_count == len(values):
                 continue
+            if families is None:  # read and split only for a dataset with text (0890)
+                families = [
+                    _Names.of(column, exempt, kind).split(listed, exempt)
+                    for kind, column in _fields(datasets, name)
+                ]
             by_kind, by_word = _records_of(values, families, leads, listed - exempt)
             blocked: set[int] = set().union(*by_kind.values())
-            for kind, records in by_kind.items():
-                if not records:
-                    continue
-                first = sorted(records)[:SHOWN_ROWS]
-                rows = pc.take(dataset.row_refs, pa.array(first, pa.int64())).to_pylist()
-                shown = tuple(shown_text(str(row)) for row in rows)
-                found.append(OwnNameInText(name, variable.name, len(records), shown, kind))
+            found += _found(name, dataset, variable.name, by_kind)
             passed = {word: len(records - blocked) for word, records in by_word.items()}
             if any(passed.values()):
                 cleared.append(NotNameRecords(name, variable.name, passed))
@@ -256,14 +320,12 @@ def _records_of(
     """(records that block, by kind; records holding their own name made of listed words,
     by listed word). A listed word next to the record's own title, initial or given name
     blocks as :data:`NAME_PHRASE`."""
-    by_kind: dict[str, set[int]] = {}
+    by_kind = _records_with_own_names(values, [family for family, _ in families])
     by_word: dict[str, set[int]] = {}
-    for family, only_listed in families:
-        by_kind.setdefault(family.kind, set())
-        by_kind[family.kind] |= _records_with_own_name(values, family)
-        if leads is None:
-            continue
-        for record in _records_with_own_name(values, only_listed):
+    if leads is None:
+        return by_kind, by_word
+    for _, only_listed in families:
+        for record in _records_with_own_names(values, [only_listed])[only_listed.kind]:
             own_name = only_listed.searched[only_listed.indices[record].as_py()] or ()
             if leads.in_phrase(record, words(values[record].as_py()), own_name):
                 by_kind.setdefault(NAME_PHRASE, set()).add(record)
@@ -304,6 +366,36 @@ class _Leads:
             if (i > 0 and text[i - 1] in before) or (i + n < len(text) and text[i + n] in after):
                 return True
         return False
+
+
+def own_names_in_text_reference(
+    datasets: Mapping[str, ExtractedDataset], dictionary: DataDictionary
+) -> list[OwnNameInText]:
+    """:func:`own_names_in_text` record by record in Python: every value's words against
+    every field of its own patient (the straightforward version the tests pin it to)."""
+    exempt = frozenset(COMMON_WORDS | vocabulary(dictionary))
+    found: list[OwnNameInText] = []
+    for name, dataset in datasets.items():
+        if not dataset.num_rows:
+            continue
+        fields = [(kind, column.to_pylist()) for kind, column in _fields(datasets, name)]
+        for variable in text_variables(dictionary, name):
+            if variable.name not in dataset.clinical.column_names:
+                continue
+            values: list[str | None] = _free_values(dataset, dictionary, variable).to_pylist()
+            if all(value is None for value in values):
+                continue
+            by_kind: dict[str, set[int]] = {kind: set() for kind, _ in fields}
+            for record, value in enumerate(values):
+                for kind, names in fields:
+                    looked_for = _looked_for(names[record], exempt, kind == PATIENT_NUMBER)
+                    if value is None or looked_for is None:
+                        continue
+                    text = _number_words(value) if kind == PATIENT_NUMBER else words(value)
+                    if _holds(text, looked_for):
+                        by_kind[kind].add(record)
+            found += _found(name, dataset, variable.name, by_kind)
+    return found
 
 
 def refuse_own_names_in_text(
