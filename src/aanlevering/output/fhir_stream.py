@@ -309,9 +309,13 @@ class FhirStream:
         encoder = RecordEncoder(context, context.dictionary.dataset(dataset))
         make_ids = context.ids.column
         reference_prefix = self.subject("")  # "Patient/" or "urn:uuid:"
-        patients = self.index.row_patients[dataset]
-        delivered_ids = self.index.delivered_ids
+        index = self.index
+        positions_of_rows = index.row_positions(dataset)  # of each row's patient, in Arrow
         refs = extracted.row_refs  # taken per batch: a million Python strings cost ~80 MB
+        # Text without nulls is its own str(): no Python pass over each batch's refs.
+        plain_refs = not refs.null_count and (
+            pa.types.is_string(refs.type) or pa.types.is_large_string(refs.type)
+        )
         note: Note | None = None
         if self.built is not None:
             built = self.built
@@ -322,16 +326,16 @@ class FhirStream:
         rows = extracted.num_rows
         for start in range(0, rows, BATCH_ROWS):
             if order is None:
-                positions: Sequence[int] = range(start, min(start + BATCH_ROWS, rows))
-                table = extracted.clinical.slice(start, len(positions))
-                batch_refs: list[Any] = refs.slice(start, len(positions)).to_pylist()
+                count = min(BATCH_ROWS, rows - start)
+                table = extracted.clinical.slice(start, count)
+                batch_refs: list[Any] = refs.slice(start, count).to_pylist()
+                subjects = index.subjects(positions_of_rows.slice(start, count))
             else:
                 taken = order.slice(start, BATCH_ROWS)
-                positions = taken.to_pylist()
                 table = extracted.clinical.take(taken)
                 batch_refs = refs.take(taken).to_pylist()
-            row_refs = [str(ref) for ref in batch_refs]
-            subjects = pa.array([delivered_ids[patients[i]] for i in positions], pa.string())
+                subjects = index.subjects(positions_of_rows.take(taken))
+            row_refs = batch_refs if plain_refs else [str(ref) for ref in batch_refs]
             record_ids = make_ids(encoder.kind, row_refs)
             references = pc.binary_join_element_wise(reference_prefix, subjects, "")
             lines = encoder.encode(table, record_ids, references, row_refs, end, note=note)
