@@ -18,14 +18,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     AIRFLOW_HOME=/opt/airflow
 
+# The folders a compose volume is mounted on belong to uid 50000, so a new volume
+# does too (counterparts-init fills sftp-data and sftp-inbox; decision 0920).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openssh-client curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 50000 aanlevering \
  && mkdir -p /opt/airflow /var/lib/aanlevering /var/lib/ttp /var/lib/registry-holder \
-    /etc/aanlevering/secrets \
+    /etc/aanlevering/secrets /var/lib/sftp /var/lib/sftp-inbox \
  && chown aanlevering /opt/airflow /var/lib/aanlevering /var/lib/ttp /var/lib/registry-holder \
-    /etc/aanlevering/secrets
+    /etc/aanlevering/secrets /var/lib/sftp /var/lib/sftp-inbox
 
 WORKDIR /opt/aanlevering
 COPY requirements.lock pyproject.toml ./

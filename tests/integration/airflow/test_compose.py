@@ -36,6 +36,7 @@ CORE_SERVICES = {
     "triggerer",
     "ttp",
     "registry-holder",
+    "sftp",  # the registry holder's SFTP drop, for ldtr (decision 0920)
 }
 
 

@@ -57,8 +57,10 @@ def test_each_secret_volume_is_mounted_by_its_own_service_only(services: dict[st
     assert hospital == {*TASK_RUNNERS, INIT}
     for name in hospital - {INIT}:
         assert _mounts(services[name])["hospital-secrets"][1] == "ro", name
+    # The registry holder also watches the SFTP inbox volume the sftp service writes (0920).
     for name in ("ttp", "registry-holder"):
-        assert set(_mounts(services[name])) - {CATALOGUE} == {f"{name}-data"}, name
+        assert set(_mounts(services[name])) - {CATALOGUE, "sftp-inbox"} == {f"{name}-data"}, name
+    assert "sftp-inbox" not in _mounts(services["ttp"])
     # The registry holder reads its registrations' terms from the public catalogue, read-only
     # (decision 0435); the TTP needs no catalogue at run time.
     assert _mounts(services["registry-holder"])[CATALOGUE][1] == "ro"
@@ -118,18 +120,23 @@ def test_provisioning_hands_each_service_only_its_own_secrets(
         "TTP_DIR": str(ttp),
         "RH_DIR": str(holder),
         "SECRETS_DIR": str(secrets),
+        "SFTP_DIR": str(tmp_path / "sftp"),
+        "SFTP_INBOX": str(tmp_path / "sftp-inbox"),
         "AANLEVERING_CATALOGUE": str(REPO / "schemas" / "catalogue"),
         "AANLEVERING_HOME": str(tmp_path / "home"),
     }
     script = REPO / "deploy" / "counterparts-init.sh"
     subprocess.run(["sh", str(script)], env=env, check=True, capture_output=True)
 
-    # Airflow's volume: its two API keys and the two CAs, nothing else.
+    # Airflow's volume: its two API keys, the two CAs, its SFTP key and the SFTP drop's
+    # pinned host key (decision 0920), nothing else.
     assert _files(secrets) == {
         "ttp.key",
         "ttp-ca.pem",
         "registry-holder.api-key",
         "registry-holder-ca.pem",
+        "sftp/id_ed25519",
+        "sftp/known_hosts",
     }
     scheduler = services["scheduler"]["environment"]
     target = _mounts(services["scheduler"])["hospital-secrets"][0]
