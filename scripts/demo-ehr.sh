@@ -24,7 +24,20 @@ cp -R "$DEMO/clean/csv-cp1252" "$OUT.partial/dica-dsaa"
 cp -R "$DEMO/clean/csv-utf8" "$OUT.partial/ldtr"
 cp -R "$DEMO/clean/fhir-bulk/nkr-borst" "$OUT.partial/nkr-borst"
 cp "$DEMO/clean/optouts.csv" "$OUT.partial/optouts.csv"
+# The compose containers run as uid 50000 and mount this folder read-only: written
+# 0600/0700 as another account they could read none of it (decision 0921). Hand it to
+# uid 50000 (as root), or give uid 50000 read access by ACL; it stays closed to others.
+CONTAINER_UID=50000
+if [ "$(id -u)" = 0 ]; then
+  chown -R "$CONTAINER_UID:$CONTAINER_UID" "$OUT.partial"
+elif command -v setfacl >/dev/null 2>&1 && setfacl -R -m "u:$CONTAINER_UID:rX" "$OUT.partial"; then
+  :
+else
+  echo "warning: $OUT is readable by $(id -un) only; the compose containers (uid" \
+    "$CONTAINER_UID) cannot read it: run 'sudo chown -R $CONTAINER_UID $OUT' (Docker" \
+    "Desktop on macOS maps ownership and needs nothing)" >&2
+fi
 rm -rf "$OUT"
 mv "$OUT.partial" "$OUT"
 echo "$OUT: dica-dsaa/ ldtr/ nkr-borst/ optouts.csv (set AANLEVERING_EHR_DIR to it; the" \
-  "containers run as uid 50000, which must be able to read it)"
+  "containers, uid $CONTAINER_UID, may read it)"

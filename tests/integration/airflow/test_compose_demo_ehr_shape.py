@@ -11,6 +11,8 @@ in compose's shape, and the example ``.env`` points there.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -82,3 +84,45 @@ def test_the_opt_out_export_is_where_compose_reads_it(demo_ehr: Path) -> None:
     source = _airflow_env(compose)["AANLEVERING_OPTOUT_SOURCE"]
     assert source == "${AANLEVERING_OPTOUT_SOURCE:-/data/ehr/optouts.csv}"
     assert (demo_ehr / "optouts.csv").is_file()
+
+
+#: The uid every compose service runs as (docker-compose.yml ``user: "50000"``).
+CONTAINER_UID = 50000
+
+
+def _container_may_read(path: Path) -> bool:
+    """Whether uid 50000, neither root nor in the file's group, may read ``path`` (and enter it).
+
+    Its owner bits when it owns the file, else the bits for others, or an ACL
+    entry naming it (``getfacl``, when the script gave one).
+    """
+    info = path.lstat()
+    need = 0o5 if path.is_dir() else 0o4
+    if info.st_uid == CONTAINER_UID:
+        return (info.st_mode >> 6) & need == need
+    if info.st_mode & need == need:
+        return True
+    if shutil.which("getfacl") is None:
+        return False  # no ACL tools here: the script could not have set one either
+    acl = subprocess.run(
+        ["getfacl", "-n", "-p", "--omit-header", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    entry = re.search(rf"^user:{CONTAINER_UID}:(\S+)", acl, re.MULTILINE)
+    return entry is not None and "r" in entry.group(1) and (need == 0o4 or "x" in entry.group(1))
+
+
+def test_the_containers_may_read_every_demo_file_and_others_none(demo_ehr: Path) -> None:
+    """The demo folder is written 0600 (umask 077): as root's, uid 50000 read nothing of it.
+
+    Why: compose mounts it read-only at /data/ehr in containers running as uid
+    50000, so every run of the demo stopped at extract on a permission error
+    (decision 0921). It stays closed to everyone else.
+    """
+    paths = [demo_ehr, *demo_ehr.rglob("*")]
+    assert len(paths) > 4
+    unreadable = [str(p.relative_to(demo_ehr)) for p in paths if not _container_may_read(p)]
+    assert unreadable == []
+    assert [str(p) for p in paths if p.lstat().st_mode & 0o007] == []
