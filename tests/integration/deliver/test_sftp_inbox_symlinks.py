@@ -141,3 +141,28 @@ def test_a_delivery_folder_that_is_a_link_is_left_alone(
     assert process_inbox_once(inbox, store, "demo-hospital") == 0
     assert sorted(p.name for p in other.iterdir()) == [MANIFEST_NAME]
     assert store.ledger() == []
+
+
+def test_an_inbox_the_account_replaced_by_a_link_is_left_alone(
+    sftp_server: SftpServer, staged: tuple[Path, Manifest], tmp_path: Path
+) -> None:
+    """In compose the account owns the inbox's parent (decision 0922): it can swap the inbox.
+
+    The sftp service's ``incoming/`` is the inbox volume, the account's; it can
+    rename ``ldtr`` and put a link there to any folder of the registry holder's
+    (the link is read in the holder's container), such as another hospital's inbox.
+    """
+    _, manifest = staged
+    inbox = sftp_server.root / "ldtr"
+    inbox.mkdir()
+    # Another hospital's inbox, with a delivery waiting for its own watcher.
+    other = sftp_server.root / "other" / manifest.idempotency_key
+    other.mkdir(parents=True)
+    (other / MANIFEST_NAME).write_text(manifest.to_json())
+    with _sftp(sftp_server) as sftp:
+        sftp.rename(str(inbox), str(inbox.with_name("ldtr.old")))
+        sftp.symlink(str(other.parent), str(inbox))
+    store = DeliveryStore(tmp_path / "receiver", "reference")
+    assert process_inbox_once(inbox, store, "demo-hospital") == 0
+    assert sorted(p.name for p in other.iterdir()) == [MANIFEST_NAME]
+    assert store.ledger() == []

@@ -13,7 +13,9 @@ written before the answer: whoever sees the answer finds the audit line (decisio
 
 The hospital's account may make symbolic links in its inbox; the watcher
 follows none (decision 0361). A delivery folder that is a link is left alone;
-a delivery with a link in it is refused; ``receipt.json`` and ``rejected.txt``
+a delivery with a link in it is refused; an inbox that became a link (its
+account owns the inbox's parent, as in compose) is left alone (decision 0922);
+``receipt.json`` and ``rejected.txt``
 are written only as new files (``O_EXCL | O_NOFOLLOW``), so no link makes the
 registry holder write elsewhere.
 
@@ -127,6 +129,11 @@ def process_inbox_once(
     part in here (None: all; decision 0724). ``registration``: the one this inbox
     is for (None: not tied to one; decision 0793).
     """
+    if inbox.is_symlink():
+        # Its config's path, resolved at start, is a link now: the account that owns the
+        # inbox's parent (compose's inbox volume) swapped it; never read through it (0922).
+        log.warning("SFTP inbox %s is a symbolic link now; left alone", inbox)
+        return 0
     done = 0
     for manifest_path in sorted(inbox.glob(f"*/{MANIFEST_NAME}")):
         folder = manifest_path.parent
