@@ -30,8 +30,10 @@ from aanlevering.output.own_names_in_text import (
     FAMILY_NAME,
     PATIENT_NUMBER,
     OwnNameInText,
+    _looked_for,
     own_names_in_text,
     own_names_in_text_reference,
+    searched_numbers,
 )
 
 PREFIXES = [None, None, "de", "van der", "van den", "ter"]
@@ -249,3 +251,37 @@ def test_no_identity_field_is_read_when_the_texts_are_codes(
     assert reads == [] and splits == []
     assert own_names_in_text({"operatie": operaties}, remarked) != []
     assert len(reads) == 4
+
+
+def test_patient_numbers_of_plain_digits_taken_in_arrow_are_looked_for_as_one_by_one() -> None:
+    """0881's patient numbers (decision 0890's follow-up): the columnar form of plain digits
+    against :func:`_looked_for` per value, on leading zeros, all zeros, short numbers,
+    letters, separators, non-ASCII digits, empty text and nulls."""
+    rng = random.Random(2026)
+    values: list[str | None] = [
+        "0012345",
+        "12345",
+        "1234",
+        "00001234",
+        "000000",
+        "0",
+        "",
+        "00000012345678",
+        "A12345",
+        "12345a",
+        "12-345",
+        "0012 345",
+        "\uff11\uff12\uff13\uff14\uff15",
+        "\u0660\u0661\u0662\u0663\u0664\u0665\u0666",
+        "12345 ",
+        None,
+        "mrn 0099999",
+        "00100000",
+    ]
+    values += [
+        "".join(rng.choice("0000123456789") for _ in range(rng.randint(1, 10))) for _ in range(2000)
+    ]
+    distinct = pc.dictionary_encode(pa.array(values, pa.string())).dictionary
+    expected = [_looked_for(value, frozenset(), numbers=True) for value in distinct.to_pylist()]
+    assert searched_numbers(distinct) == expected
+    assert any(e is None for e in expected) and any(e is not None for e in expected)
