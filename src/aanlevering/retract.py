@@ -32,10 +32,10 @@ from aanlevering.errors import ConfigError
 from aanlevering.events.store import EventStore
 from aanlevering.operator_text import checked_operator_text
 from aanlevering.periods import Period
-from aanlevering.pipeline.lock import LockScope, acquire, lease_length, release
+from aanlevering.pipeline.handover_lock import acquire_for_command
+from aanlevering.pipeline.lock import LockScope, release
 from aanlevering.pipeline.receiver_check import ask_receiver, check_not_ahead
 from aanlevering.pipeline.run import Ports
-from aanlevering.pipeline.stages import lock_wait_seconds
 from aanlevering.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,15 +84,7 @@ def _with_period_lock(
     """
     scope = LockScope(settings.provider_id, config.id, period.label)
     run_id = f"retract-{uuid.uuid4()}"
-    acquire(
-        ports.store,
-        scope,
-        run_id,
-        lease=lease_length(),
-        wait_seconds=lock_wait_seconds(),
-        actor=current_actor(),
-        one_process=True,
-    )
+    acquire_for_command(ports.store, scope, run_id)
     # Not a run's outcome: the calendar keeps the period's last run (a validation block, 0931).
     outcome = "retract-failed"
     try:

@@ -41,15 +41,7 @@ def period_held(
     scope = LockScope(provider, registration, period)
     run_id = f"{command}-{uuid.uuid4()}"
     try:
-        acquire(
-            store,
-            scope,
-            run_id,
-            lease=lease_length(),
-            wait_seconds=lock_wait_seconds(),
-            actor=current_actor(),
-            one_process=True,
-        )
+        acquire_for_command(store, scope, run_id)
     except RunLocked as locked:
         raise RunLocked(
             f"{command}: a run of {registration} {period} is going; nothing recorded: {locked}"
@@ -58,3 +50,23 @@ def period_held(
         yield
     finally:
         release(store, scope, run_id, command)
+
+
+def acquire_for_command(store: EventStore, scope: LockScope, run_id: str) -> None:
+    """Take ``scope``'s run lock for a command that is no run: retract (0491), a register
+    stop (0930), the hand-over commands (0901).
+
+    Why one place: each must wait for a run of the period as long as a run waits for
+    another (``AANLEVERING_RUN_LOCK_WAIT``), hold it with a run's lease and in this one
+    process (no task hand-over), and name who holds it; three copies could drift.
+    RunLocked when a run keeps the period longer.
+    """
+    acquire(
+        store,
+        scope,
+        run_id,
+        lease=lease_length(),
+        wait_seconds=lock_wait_seconds(),
+        actor=current_actor(),
+        one_process=True,
+    )

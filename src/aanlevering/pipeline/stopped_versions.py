@@ -31,8 +31,8 @@ from aanlevering.obligation.permission import may_deliver
 from aanlevering.obligation.run_outcomes import REGISTER_STOP_OUTCOME
 from aanlevering.obligation.status import load_status
 from aanlevering.periods import Period
-from aanlevering.pipeline.lock import LockScope, RunLocked, acquire, lease_length, release
-from aanlevering.pipeline.stages import lock_wait_seconds
+from aanlevering.pipeline.handover_lock import acquire_for_command
+from aanlevering.pipeline.lock import LockScope, RunLocked, release
 from aanlevering.settings import Settings
 from aanlevering.validate.hospital_report import HOSPITAL_REPORT, add_sections
 
@@ -75,15 +75,7 @@ def stop_sent_versions(
     scope = LockScope(settings.provider_id, config.id, period.label)
     run_id = f"{REGISTER_STOP_OUTCOME}-{uuid.uuid4()}"
     try:
-        acquire(
-            store,
-            scope,
-            run_id,
-            lease=lease_length(),
-            wait_seconds=lock_wait_seconds(),
-            actor=current_actor(),
-            one_process=True,
-        )
+        acquire_for_command(store, scope, run_id)
     except RunLocked:
         log.warning(
             "%s %s: a run of the period holds it; its versions sent without a receipt are "
