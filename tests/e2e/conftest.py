@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -80,8 +80,11 @@ class World:
         with self.store() as store:
             record_decisions(store, [decision])
 
-    def cli(self, catalogue: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        """The CLI as a hospital runs it, with ``catalogue`` (a test's copy, or the shipped one)."""
+    def cli(
+        self, catalogue: Path, *args: str, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The CLI as a hospital runs it, with ``catalogue`` (a test's copy, or the shipped
+        one); ``env``: settings of this call only (``AANLEVERING_RUN_LOCK_WAIT``, say)."""
         return subprocess.run(
             [sys.executable, "-m", "aanlevering.cli.main", *args],
             capture_output=True,
@@ -91,6 +94,7 @@ class World:
                 "AANLEVERING_CATALOGUE": str(catalogue),
                 "PATH": "/usr/bin:/bin",
                 "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+                **(env or {}),
             },
             check=False,
             timeout=300,

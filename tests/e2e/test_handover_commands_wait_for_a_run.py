@@ -17,9 +17,7 @@ nothing recorded; after the run it records and the report follows.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -63,20 +61,7 @@ class _ReadThenRaced:
 
 def _cli(world: World, *args: str) -> subprocess.CompletedProcess[str]:
     """The command as an operator runs it, in its own process; a run's lock is not waited for."""
-    return subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env={
-            **world.env,
-            "AANLEVERING_CATALOGUE": str(CATALOGUE),
-            "AANLEVERING_RUN_LOCK_WAIT": "0",
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
-        check=False,
-        timeout=300,
-    )
+    return world.cli(CATALOGUE, *args, env={"AANLEVERING_RUN_LOCK_WAIT": "0"})
 
 
 def _report_status(world: World, period: str) -> str:

@@ -16,9 +16,7 @@ with RunLocked, nothing sent, and the report says what the log holds.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -38,20 +36,7 @@ REGISTRATION, PERIOD = "dica-dsaa", "2026-Q2"
 
 def _cli(world: World, *args: str) -> subprocess.CompletedProcess[str]:
     """The command as an operator runs it, in its own process; a held lock is not waited for."""
-    return subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env={
-            **world.env,
-            "AANLEVERING_CATALOGUE": str(CATALOGUE),
-            "AANLEVERING_RUN_LOCK_WAIT": "0",
-            "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
-        check=False,
-        timeout=300,
-    )
+    return world.cli(CATALOGUE, *args, env={"AANLEVERING_RUN_LOCK_WAIT": "0"})
 
 
 def _decide(world: World, kind: DecisionKind) -> None:
