@@ -96,9 +96,10 @@ def _provision(tmp_path: Path, base: Path, port: int) -> dict[str, Path]:
     }
     paths["inbox"] = paths["chroot"] / "incoming"
     # The chroot is root's (the sftp image's /srv/sftp); the volumes start empty, 0755.
-    paths["chroot"].mkdir(mode=0o755)
-    for volume in (paths["sftp"], paths["inbox"]):
-        volume.mkdir(mode=0o755)
+    # chmod, not mkdir's mode: the worker's umask may be private (an earlier test's).
+    for folder in (paths["chroot"], paths["sftp"], paths["inbox"]):
+        folder.mkdir()
+        folder.chmod(0o755)
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
@@ -117,7 +118,14 @@ def _provision(tmp_path: Path, base: Path, port: int) -> dict[str, Path]:
         "AANLEVERING_HOME": str(tmp_path / "home"),
     }
     script = REPO / "deploy" / "counterparts-init.sh"
-    done = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, check=False)
+    # With a container's umask (022), whatever the test process's is.
+    done = subprocess.run(
+        ["sh", "-c", 'umask 022 && exec sh "$0"', str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     # In compose the script runs as uid 50000, the account's: what it made is the account's.
     for volume in (paths["sftp"], paths["inbox"]):
