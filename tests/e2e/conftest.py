@@ -11,7 +11,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +32,7 @@ from aanlevering.pipeline.run import Ports
 from aanlevering.pseudonym.keys import ensure_demo_keys
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.settings import Settings, load_settings
+from support.forked_cli import run_cli
 from support.registry_holder import HOSPITAL, RegistryHolder
 from support.servers import PYTHON, ServerProcess, free_port, start_server
 
@@ -83,12 +83,11 @@ class World:
     def cli(
         self, catalogue: Path, *args: str, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        """The CLI as a hospital runs it, with ``catalogue`` (a test's copy, or the shipped
+        """The CLI as a hospital runs it, its own process (forked from an interpreter that
+        has imported it, decision 0955), with ``catalogue`` (a test's copy, or the shipped
         one); ``env``: settings of this call only (``AANLEVERING_RUN_LOCK_WAIT``, say)."""
-        return subprocess.run(
-            [sys.executable, "-m", "aanlevering.cli.main", *args],
-            capture_output=True,
-            text=True,
+        return run_cli(
+            args,
             env={
                 **self.env,
                 "AANLEVERING_CATALOGUE": str(catalogue),
@@ -96,7 +95,6 @@ class World:
                 "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
                 **(env or {}),
             },
-            check=False,
             timeout=300,
         )
 

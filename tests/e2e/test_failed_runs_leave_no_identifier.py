@@ -27,6 +27,7 @@ from test_run_pipeline import _rewrite_operaties, _with_free_text
 from aanlevering.deliver.ledger import load_ledger
 from aanlevering.pipeline.lock import LockScope, acquire, release
 from conftest import CATALOGUE, World, fhir_identity_values, identity_values
+from support.forked_cli import run_cli
 from support.leaks import FileLeakSearch
 from support.servers import PYTHON, ServerProcess, running_server
 
@@ -279,26 +280,14 @@ def _run_cli(
     world: World, period: str, *extra: str, **env: str
 ) -> subprocess.CompletedProcess[str]:
     arguments = ["--registration", "dica-dsaa", "--input", str(world.demo / "csv-utf8")]
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aanlevering.cli.main",
-            "run",
-            *arguments,
-            "--period",
-            period,
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
+    return run_cli(
+        ["run", *arguments, "--period", period, *extra],
         env={
             **world.env,
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
             **env,
         },
-        check=False,
         timeout=300,
     )
 
@@ -408,22 +397,7 @@ def test_a_scheduled_run_that_fails_for_good_keeps_identifiers_privately_until_t
     kept = leaks_left(world, planted, failed.stdout, failed.stderr)
     assert kept  # the run folder holds the extract for a retry or an inspection
     _only_in_private_run_folders(world, kept)
-    purge = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "aanlevering.cli.main",
-            "staging",
-            "purge",
-            "--older-than-days",
-            "0",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    purge = run_cli(["staging", "purge", "--older-than-days", "0"], env=env, timeout=120)
     assert purge.returncode == 0, purge.stderr[-2000:]
     assert leaks_left(world, planted, purge.stdout, purge.stderr) == []
 
@@ -434,13 +408,10 @@ def test_an_export_with_bad_rows_is_blocked_and_leaves_no_identifier_behind(
 ) -> None:
     """The demo's bad rows (malformed BSNs, dates, postcodes, codes): blocked, nothing kept."""
     arguments = ["--registration", "dica-dsaa", "--input", str(world.bad_demo / export)]
-    result = subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", "run", *arguments, "--period", "2026-Q2"],
+    result = run_cli(
+        ["run", *arguments, "--period", "2026-Q2"],
         env={**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
     )
     assert result.returncode == 1, result.stderr[-2000:]
     planted = identity_values(world.bad_demo) | fhir_identity_values(world.bad_demo)

@@ -25,6 +25,7 @@ from aanlevering.periods import Period
 from aanlevering.pipeline.events import RunLockRefused, RunLockTaken, run_lock_stream
 from aanlevering.pipeline.run import RunRequest, run_delivery
 from conftest import World, fhir_identity_values
+from support.forked_cli import start_cli
 
 TODAY = date(2026, 11, 22)
 
@@ -76,23 +77,15 @@ def test_process_killed_between_sending_and_receipt_then_run_again(
 ) -> None:
     key = "demo-hospital.dica-dsaa.2026-Q2.v1"
     world.holder.faults(drop_receipt=100)  # stored at the receiver, receipt never arrives
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "aanlevering.cli.main",
-            "run",
-            "--registration",
-            "dica-dsaa",
-            "--input",
-            str(world.demo / "csv-utf8"),
-            "--period",
-            "2026-Q2",
-        ],
-        env=_env(world),
-        stdout=subprocess.DEVNULL,
-        stderr=(tmp_path / "run.log").open("wb"),
-    )
+    run = ["run", "--registration", "dica-dsaa", "--input", str(world.demo / "csv-utf8")]
+    with open(os.devnull, "wb") as nothing, (tmp_path / "run.log").open("wb") as log:
+        process = start_cli(
+            [*run, "--period", "2026-Q2"],
+            env=_env(world),
+            stdin=nothing.fileno(),
+            stdout=nothing.fileno(),
+            stderr=log.fileno(),
+        )
     deadline = time.monotonic() + 120
     while _deliveries(world, key) == 0 and time.monotonic() < deadline:
         assert process.poll() is None, (tmp_path / "run.log").read_text()[-2000:]

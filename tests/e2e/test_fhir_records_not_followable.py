@@ -22,10 +22,10 @@ the receptor statuses they carry optional too.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from aanlevering.catalogue import load_catalogue
 from aanlevering.deliver.ledger import LedgerEntry, load_ledger
 from aanlevering.demo.generator import DemoOptions, generate_demo_data
 from conftest import CATALOGUE, World, fhir_identity_values
+from support.forked_cli import run_cli
 from support.leaks import LeakFinder
 from support.nkr_tumours import is_tumour
 
@@ -169,11 +170,11 @@ def _latest(world: World) -> LedgerEntry:
 
 
 def test_the_catalogue_copy_warns_that_the_key_may_be_left_empty(catalogue: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", "registrations", "--catalogue",
-         str(catalogue), "check", REGISTRATION],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+    result = run_cli(
+        ["registrations", "--catalogue", str(catalogue), "check", REGISTRATION],
+        env=dict(os.environ),
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert (
         f"{REGISTRATION} {DATASET}: key variable tumor_id is not required for hospital, umc, zbc"

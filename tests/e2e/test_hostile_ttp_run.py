@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import World, identity_values
+from support.forked_cli import run_cli
 from support.servers import PYTHON, ServerProcess, running_server
 
 SCRIPT = Path(__file__).resolve().parents[1] / "integration" / "ttp" / "tampering_ttp.py"
@@ -42,21 +42,18 @@ def hostile(world: World, plan_file: Path) -> Iterator[ServerProcess]:
 
 
 def _run(world: World, ttp_url: str, outbox: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return run_cli(
         [
-            *(sys.executable, "-m", "aanlevering.cli.main", "run"),
+            "run",
             *("--registration", "dica-dsaa", "--input", str(world.demo / "csv-utf8")),
             *("--period", "2026-Q1", "--outbox", str(outbox)),
         ],
-        capture_output=True,
-        text=True,
         env={
             **world.env,
             "AANLEVERING_TTP_URL": ttp_url,
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # this checkout's code
         },
-        check=False,
         timeout=300,
     )
 

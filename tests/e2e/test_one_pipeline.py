@@ -24,6 +24,7 @@ import pytest
 from aanlevering.pipeline.stages import STAGE_NAMES
 from aanlevering.pseudonym.patient_ref import load_or_create_key
 from conftest import World
+from support.forked_cli import run_cli
 
 PYTHON = sys.executable
 AIRFLOW_RUN_ID = "scheduled__2026-12-01T00:00:00+00:00"
@@ -76,11 +77,8 @@ def test_cli_and_task_steps_deliver_byte_identical_files(
     source_path = world.demo / source
     cli_env = {**_home(world, tmp_path / "cli"), "AANLEVERING_FHIR_READ_WORKERS": "1"}
     cli_outbox = tmp_path / "cli-outbox"
-    done = subprocess.run(
+    done = run_cli(
         [
-            PYTHON,
-            "-m",
-            "aanlevering.cli.main",
             "run",
             "--registration",
             registration,
@@ -92,10 +90,7 @@ def test_cli_and_task_steps_deliver_byte_identical_files(
             str(cli_outbox),
         ],
         env=cli_env,
-        capture_output=True,
-        text=True,
         timeout=600,
-        check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("handed-over: ")  # into an outbox (0820)

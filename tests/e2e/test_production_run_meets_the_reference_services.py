@@ -12,20 +12,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from aanlevering.events.factory import open_event_store
 from conftest import World
+from support.forked_cli import run_cli
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", *args],
-        capture_output=True,
-        text=True,
+    return run_cli(
+        args,
         env={**env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
-        check=False,
         timeout=300,
     )
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -31,6 +29,7 @@ from aanlevering.pipeline.lock import LockScope, current_holder
 from aanlevering.pseudonym.service import pseudonym_stream
 from aanlevering.runs.steps import run_stage, start_run
 from conftest import World
+from support.forked_cli import run_cli, start_cli
 
 REGISTRATION = "ldtr"  # before_inclusion: deliver, no decision yet in this module
 BEGAN = date(2026, 11, 15)  # the day both runs began, before the decision
@@ -112,13 +111,14 @@ def test_a_delivery_sent_without_receipt_before_a_negative_decision_is_named_for
     """
     key = f"{world.settings.provider_id}.dica-dsaa.2026-Q1.v1"
     env = {**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
-    run = [sys.executable, "-m", "aanlevering.cli.main", "run", "--registration", "dica-dsaa"]
+    run = ["run", "--registration", "dica-dsaa"]
     run += ["--input", str(world.demo / "csv-utf8"), "--period", "2026-Q1"]
     world.holder.faults(drop_receipt=100)  # stored at the registry holder, no receipt back
     try:
-        process = subprocess.Popen(
-            run, env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "run.log").open("wb")
-        )
+        with open(os.devnull, "wb") as nothing, (tmp_path / "run.log").open("wb") as log:
+            process = start_cli(
+                run, env=env, stdin=nothing.fileno(), stdout=nothing.fileno(), stderr=log.fileno()
+            )
         deadline = time.monotonic() + 120
         while key not in {e["idempotency_key"] for e in world.holder.ledger()}:
             assert process.poll() is None, (tmp_path / "run.log").read_text()[-2000:]
@@ -134,17 +134,11 @@ def test_a_delivery_sent_without_receipt_before_a_negative_decision_is_named_for
             store,
             [RegisterDecision("dica-dsaa", "rejected", decided_on=today, effective_from=today)],
         )
-    refused = subprocess.run(run, env=env, capture_output=True, text=True, timeout=300, check=False)
+    refused = run_cli(run, env=env, timeout=300)
     assert refused.returncode == 3, refused.stderr[-2000:]  # no run repairs anything now
 
-    asked = subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", "optout", "deliveries", "--mrn", "-"],
-        input=_q1_mrn(world) + "\n",
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    asked = run_cli(
+        ["optout", "deliveries", "--mrn", "-"], input=_q1_mrn(world) + "\n", env=env, timeout=120
     )
     assert asked.returncode == 0, asked.stderr[-2000:]
     assert asked.stdout.splitlines() == [

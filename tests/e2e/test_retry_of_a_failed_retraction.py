@@ -14,8 +14,6 @@ process stopped while it retried.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 
 import pytest
@@ -23,6 +21,7 @@ import pytest
 from aanlevering.deliver.ledger import LedgerEntry, load_ledger
 from aanlevering.runs.retry import retry_unreceipted
 from conftest import CATALOGUE, World
+from support.forked_cli import start_cli
 from support.receivers import REGISTRATION, TODAY, https_receiver, run
 
 PERIOD = "2026-Q1"
@@ -61,16 +60,18 @@ def test_a_retraction_the_holder_did_not_receipt_is_retried_as_a_retraction(
 
 def _retraction_stopped_while_retrying(world: World) -> LedgerEntry:
     """`aanlevering retract` as a process, stopped (a reboot) after its first failed attempt."""
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "aanlevering.cli.main", "retract",
-            "--registration", REGISTRATION, "--period", PERIOD,
-            "--reason", "delivered without a legal basis",
-        ],
-        env={**os.environ, **world.env, "AANLEVERING_CATALOGUE": str(CATALOGUE)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    with open(os.devnull, "r+b") as nothing:
+        process = start_cli(
+            [
+                "retract",
+                "--registration", REGISTRATION, "--period", PERIOD,
+                "--reason", "delivered without a legal basis",
+            ],
+            env={**os.environ, **world.env, "AANLEVERING_CATALOGUE": str(CATALOGUE)},
+            stdin=nothing.fileno(),
+            stdout=nothing.fileno(),
+            stderr=nothing.fileno(),
+        )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

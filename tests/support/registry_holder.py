@@ -14,9 +14,8 @@ needs only an empty store of its own pays no holder start (decision 0831).
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -26,6 +25,8 @@ from typing import Any
 import pytest
 import requests
 import yaml
+
+from support.forked_cli import ForkedCli, start_cli
 
 REGISTRATIONS = ["dica-dsaa", "ldtr", "nkr-borst"]
 HOSPITAL = "demo-hospital"
@@ -44,7 +45,7 @@ class RegistryHolder:
     home: Path
     port: int
     api_key: str
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    process: ForkedCli | None = field(default=None, repr=False)
     #: ``--tls-*`` arguments of ``serve``; with them the holder speaks https.
     tls_args: tuple[str, ...] = ()
     #: CA bundle the test's own requests verify the server with (TLS only).
@@ -65,23 +66,23 @@ class RegistryHolder:
         return f"{self.base_url}/registrations/{registration}/deliveries"
 
     def start(self) -> None:
-        log = (self.home / "registry-holder.log").open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "aanlevering.cli.main",
-                "registry-holder",
-                "serve",
-                "--config",
-                str(self.home / "registry-holder.yaml"),
-                "--port",
-                str(self.port),
-                *self.tls_args,
-            ],
-            stdout=log,
-            stderr=log,
-        )
+        log_path = self.home / "registry-holder.log"
+        with log_path.open("ab") as log, open(os.devnull, "rb") as nothing:
+            self.process = start_cli(
+                [
+                    "registry-holder",
+                    "serve",
+                    "--config",
+                    str(self.home / "registry-holder.yaml"),
+                    "--port",
+                    str(self.port),
+                    *self.tls_args,
+                ],
+                env=dict(os.environ),
+                stdin=nothing.fileno(),
+                stdout=log.fileno(),
+                stderr=log.fileno(),
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

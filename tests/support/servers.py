@@ -21,11 +21,16 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import requests
 
+from support.forked_cli import ForkedCli, cli_arguments, start_cli
+
 #: The interpreter of the test run, so servers get the same virtualenv.
 PYTHON = sys.executable
+#: A server's process: the product's CLI forked from the zygote, or another program.
+Process = subprocess.Popen[bytes] | ForkedCli
 
 
 def free_port() -> int:
@@ -41,7 +46,7 @@ class ServerProcess:
 
     url: str
     port: int
-    process: subprocess.Popen[bytes]
+    process: Process
     log_path: Path
     #: What the health poll verifies the server certificate with (https only).
     verify: str | bool = True
@@ -88,6 +93,25 @@ def wait_until_healthy(
     raise RuntimeError(f"server not healthy within {timeout:.0f}s:\n{server.log_tail()}")
 
 
+def _start(
+    args: Sequence[str], log: IO[bytes], *, env: Mapping[str, str], cwd: Path | None
+) -> Process:
+    """The server process: forked from the CLI zygote when it is the product's CLI
+    (decision 0955), else started as it is; its stdout and stderr go to ``log``."""
+    cli = cli_arguments(args)
+    if cli is None:
+        return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+    with open(os.devnull, "rb") as nothing:
+        return start_cli(
+            cli,
+            env=env,
+            stdin=nothing.fileno(),
+            stdout=log.fileno(),
+            stderr=log.fileno(),
+            cwd=cwd,
+        )
+
+
 def start_server(
     argv: Sequence[str],
     *,
@@ -111,13 +135,7 @@ def start_server(
         args = [part.replace("{port}", str(port)) for part in argv]
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
-                cwd=cwd,
-            )
+            process = _start(args, log, env={**os.environ, **(env or {})}, cwd=cwd)
         server = ServerProcess(f"{scheme}://127.0.0.1:{port}", port, process, log_path, verify)
         try:
             wait_until_healthy(server, health_path, timeout)
