@@ -99,7 +99,7 @@ def test_a_register_stop_during_a_run_aborts_nothing_the_run_receipts(
     assert not aborted_after_receipt, entry
     # The stop held the period: the run stopped for it, nothing sent.
     assert during.returncode == 2, (during.stdout, during.stderr[-2000:])
-    assert "is being delivered by run" in during.stderr, during.stderr[-2000:]
+    assert "is held by a register stop" in during.stderr, during.stderr[-2000:]  # 0960
     assert entry.status == "aborted"
     assert "may have arrived" in report["what_to_do"]
 

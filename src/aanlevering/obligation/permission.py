@@ -70,6 +70,33 @@ def may_deliver(
     )
 
 
+def judged_days(run_day: date, now: date) -> tuple[date, ...]:
+    """The days a run asks the register for: its own day, and the real day when that is later.
+
+    Why one function: a run refused by the register stops the period's versions
+    sent without a receipt (decisions 0791, 0930). That stop must ask the
+    register exactly what the run asked (decision 0960); asked for the real day
+    only, it kept a version a run with an earlier day (a backfill-like run) was
+    refused for, or stopped one its check let pass. The real day counts too: the
+    decision in force when the check runs (decision 0640).
+    """
+    return (run_day, now) if now > run_day else (run_day,)
+
+
+def register_refusal(
+    config: RegistrationConfig, status: RegistrationStatus | None, run_day: date, now: date
+) -> Decision | None:
+    """The register's refusal of a run of ``run_day`` checked on ``now``; None when it allows.
+
+    The first refusing day of :func:`judged_days`, as :func:`check_may_deliver` raises it.
+    """
+    for day in judged_days(run_day, now):
+        decision = may_deliver(config, status, day)
+        if not decision.allowed:
+            return decision
+    return None
+
+
 def check_may_deliver(
     config: RegistrationConfig,
     status: RegistrationStatus | None,

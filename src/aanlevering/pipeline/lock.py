@@ -30,6 +30,11 @@ import psutil
 
 from aanlevering.errors import AanleveringError, ConcurrencyConflict
 from aanlevering.events.store import EventStore
+from aanlevering.obligation.run_outcomes import (
+    HANDOVER_COMMAND_OUTCOMES,
+    REGISTER_STOP_OUTCOME,
+    RETRACT_RUN_PREFIX,
+)
 from aanlevering.pipeline.events import (
     RunLockRefused,
     RunLockReleased,
@@ -185,13 +190,56 @@ def acquire(
                 ],
                 None,
             )
-            raise RunLocked(
-                f"{scope.registration} {scope.period} (provider {scope.provider_id}) is being "
-                f"delivered by run {seen.run_id} (lease until {seen.expires_at:%Y-%m-%d %H:%M} "
-                "UTC); this run stops without touching it. Try again when that run has "
-                "ended, or after the lease expires if it died."
-            )
+            raise RunLocked(refusal_message(scope, seen))
         time.sleep(poll_seconds)
+
+
+#: Run-id prefixes of lock holders that are no run of the period (decisions 0491, 0901,
+#: 0930), and what a refused run is told they are. A run's id is anything else.
+NOT_A_RUN_HOLDERS: tuple[tuple[str, str], ...] = (
+    (
+        f"{REGISTER_STOP_OUTCOME}-",
+        "a register stop (a run the register refused, recording the period's versions "
+        "sent without a receipt as stopped; decision 0930)",
+    ),
+    (RETRACT_RUN_PREFIX, "a retraction (aanlevering retract)"),
+    *(
+        (f"{c}-", f"the hand-over command aanlevering {c}")
+        for c in sorted(HANDOVER_COMMAND_OUTCOMES)
+    ),
+)
+
+
+def holder_named(run_id: str) -> str | None:
+    """What a lock holder that is no run is ("a register stop ..."); None for a run."""
+    for prefix, named in NOT_A_RUN_HOLDERS:
+        if run_id.startswith(prefix):
+            return named
+    return None
+
+
+def refusal_message(scope: LockScope, seen: Holder) -> str:
+    """Why a run may not take ``scope`` now: what holds it, until when, and what to do.
+
+    Why: a register stop, a retraction or a hand-over command holds the period
+    like a run, for seconds; naming it "run register-stop-..." sent operators
+    looking for a delivery run that never was (decision 0960).
+    """
+    what = f"{scope.registration} {scope.period} (provider {scope.provider_id})"
+    lease = f"lease until {seen.expires_at:%Y-%m-%d %H:%M} UTC"
+    named = holder_named(seen.run_id)
+    if named is None:
+        return (
+            f"{what} is being delivered by run {seen.run_id} ({lease}); this run stops "
+            "without touching it. Try again when that run has ended, or after the lease "
+            "expires if it died."
+        )
+    return (
+        f"{what} is held by {named}, {seen.run_id} ({lease}); it is no delivery run and "
+        "holds the period only while it records. This run stops without touching it: "
+        "wait until it has let the period go and run it again (if it died, after the "
+        "lease expires)."
+    )
 
 
 def renew(

@@ -43,7 +43,7 @@ from aanlevering.extract.fhir_resources import restricted
 from aanlevering.extract.model import Extract, ExtractedDataset
 from aanlevering.extract.patient_key import patient_numbers
 from aanlevering.obligation.freshness import require_current_decisions
-from aanlevering.obligation.permission import check_may_deliver
+from aanlevering.obligation.permission import check_may_deliver, judged_days
 from aanlevering.obligation.status import load_status
 from aanlevering.optout.bsn_check import check_patient_numbers_are_no_bsns
 from aanlevering.optout.filter import (
@@ -359,9 +359,10 @@ def check_obligation(
     require_current_decisions(store, config.id)  # RegisterStale: the feed unread too long (0643)
     status = load_status(store, config.id)
     check_may_deliver(config, status, today, period, require_closed=not allow_open_period)
-    now = run_day()
-    if now > today:  # the decision in force now, not on the day the run began (0640)
-        check_may_deliver(config, status, now, period, require_closed=False)
+    # The decision in force now too, not only on the day the run began (0640); a register
+    # stop of the period asks the same days (judged_days, decision 0960).
+    for day in judged_days(today, run_day())[1:]:
+        check_may_deliver(config, status, day, period, require_closed=False)
 
 
 def plan_version(

@@ -175,11 +175,12 @@ def check_obligation(ctx: RunContext, state: RunState) -> Summary:
             one_process=ctx.one_process,
         )
     except NoObligation:
-        # The register may have stopped a version sent without a receipt: say so (0791).
+        # The register may have stopped a version sent without a receipt: say so (0791), judged
+        # on the days this run was judged on (its own and the real day, decision 0960).
         from aanlevering.pipeline.stopped_versions import stop_sent_versions
 
         state.remove()  # not owed: this run leaves nothing
-        stop_sent_versions(ctx.config, ctx.settings, ctx.ports.store, ctx.period, run_day())
+        stop_sent_versions(ctx.config, ctx.settings, ctx.ports.store, ctx.period, ctx.today)
         raise
     except AanleveringError:
         state.remove()  # not owed, or another run has the period: this run leaves nothing

@@ -12,6 +12,8 @@ It does so holding the period's run lock (decision 0930): a run of the period
 (started before the stop, or after a later including decision) may be sending
 that version again, and an abort read before its receipt and recorded after it
 rewrote the report of a delivered version as "aborted, retract it".
+The register is asked what the refused run asked it: on the run's own day and,
+when later, on the real day (decision 0960), not on the real day alone.
 Counts, keys and fixed texts only.
 """
 
@@ -27,10 +29,10 @@ from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.events import DeliveryAborted, delivery_stream
 from aanlevering.deliver.ledger import LedgerEntry, load_period_ledger
 from aanlevering.events.store import EventStore
-from aanlevering.obligation.permission import may_deliver
+from aanlevering.obligation.permission import Decision, register_refusal
 from aanlevering.obligation.run_outcomes import REGISTER_STOP_OUTCOME
 from aanlevering.obligation.status import load_status
-from aanlevering.periods import Period
+from aanlevering.periods import Period, run_day
 from aanlevering.pipeline.handover_lock import acquire_for_command
 from aanlevering.pipeline.lock import LockScope, RunLocked, release
 from aanlevering.settings import Settings
@@ -57,20 +59,22 @@ def stop_sent_versions(
     settings: Settings,
     store: EventStore,
     period: Period,
-    on: date,
+    today: date,
 ) -> list[LedgerEntry]:
     """Record ``DeliveryAborted`` for the period's sent, unreceipted deliveries; the stopped.
 
-    Only when the register does not allow ``config``'s registration to deliver
-    on ``on``: a run refused for another reason (the period still open, a
-    stale register feed) leaves them to the retry. Only deliveries: a
+    Only when the register refuses a run of ``today`` (the refused run's own
+    day) as the run's check does: on ``today`` or, when later, on the real day
+    (:func:`~aanlevering.obligation.permission.register_refusal`, decision
+    0960). A run refused for another reason (the period still open, a stale
+    register feed) leaves them to the retry. Only deliveries: a
     retraction is always allowed and is retried as it is. Each stopped
     version's hospital report (when it is still there) gets the "may have
     arrived" section of 0752 with the retract command. Holds the period's run
     lock while it reads, appends and rewrites (0930); when a run keeps the
     period longer than ``AANLEVERING_RUN_LOCK_WAIT`` nothing is stopped.
     """
-    if may_deliver(config, load_status(store, config.id), on).allowed:
+    if _refusal(config, store, today) is None:
         return []
     scope = LockScope(settings.provider_id, config.id, period.label)
     run_id = f"{REGISTER_STOP_OUTCOME}-{uuid.uuid4()}"
@@ -85,17 +89,22 @@ def stop_sent_versions(
         )
         return []
     try:
-        return _stop(config, settings, store, period, on)
+        return _stop(config, settings, store, period, today)
     finally:
         release(store, scope, run_id, REGISTER_STOP_OUTCOME)
 
 
+def _refusal(config: RegistrationConfig, store: EventStore, today: date) -> Decision | None:
+    """The register's refusal of a run of ``today``, asked now (None: it allows)."""
+    return register_refusal(config, load_status(store, config.id), today, run_day())
+
+
 def _stop(
-    config: RegistrationConfig, settings: Settings, store: EventStore, period: Period, on: date
+    config: RegistrationConfig, settings: Settings, store: EventStore, period: Period, today: date
 ) -> list[LedgerEntry]:
     """The stop itself, with the period's run lock held: permission and ledger read again."""
-    permission = may_deliver(config, load_status(store, config.id), on)
-    if permission.allowed:  # included again while waiting for a run of the period
+    permission = _refusal(config, store, today)
+    if permission is None:  # included again while waiting for a run of the period
         return []
     ledger = load_period_ledger(store, config.id, period.label)
     stopped = [
