@@ -15,6 +15,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.cli.wait_option import add_wait_option
 from aanlevering.operator_text import REASON_HELP, checked_operator_text
 from aanlevering.periods import Period
 
@@ -36,6 +37,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         required=True,
         help=REASON_HELP,
     )
+    add_wait_option(parser)
     add_catalogue_option(parser)
     parser.set_defaults(handler=_abandon)
 
@@ -54,7 +56,13 @@ def _abandon(args: argparse.Namespace) -> int:
         check_one_provider(store, settings.provider_id)  # another hospital's log (0452, 0883)
         # Never beside a run of the period: its read, its report (decision 0901).
         with period_held(
-            store, settings.provider_id, args.registration, period.label, "abandon-handover"
+            store,
+            settings.provider_id,
+            args.registration,
+            period.label,
+            "abandon-handover",
+            wait_seconds=args.wait,  # an Airflow run holds the period for hours (0961)
+            staging_dir=settings.staging_dir,
         ):
             entry = abandon_handover(
                 store,

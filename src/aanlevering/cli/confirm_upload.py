@@ -13,6 +13,7 @@ import argparse
 from datetime import date
 
 from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.cli.wait_option import add_wait_option
 from aanlevering.periods import Period, run_day
 
 
@@ -31,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="DATE",
         help="the day the registry holder received it (default: today)",
     )
+    add_wait_option(parser)
     add_catalogue_option(parser)
     parser.set_defaults(handler=_confirm)
 
@@ -48,7 +50,13 @@ def _confirm(args: argparse.Namespace) -> int:
         check_one_provider(store, settings.provider_id)  # another hospital's log (0452, 0883)
         # Never beside a run of the period: its read, its report (decision 0901).
         with period_held(
-            store, settings.provider_id, args.registration, period.label, "confirm-upload"
+            store,
+            settings.provider_id,
+            args.registration,
+            period.label,
+            "confirm-upload",
+            wait_seconds=args.wait,  # an Airflow run holds the period for hours (0961)
+            staging_dir=settings.staging_dir,
         ):
             entry = confirm_upload(
                 store,

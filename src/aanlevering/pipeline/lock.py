@@ -136,6 +136,24 @@ def current_holder(store: EventStore, scope: LockScope) -> Holder | None:
     return Holder("", datetime.min.replace(tzinfo=UTC), version) if records else None
 
 
+def held_since(store: EventStore, scope: LockScope, run_id: str) -> datetime | None:
+    """When ``run_id`` took the lock it holds now (renewals of the same hold not counted).
+
+    Why: an operator turned away by an Airflow run (it holds its period between
+    its tasks, for hours) needs to know how long it has been going (decision 0961).
+    """
+    since: datetime | None = None
+    holding = ""
+    for record in store.read_stream(scope.stream):
+        event = record.to_event()
+        if isinstance(event, RunLockTaken):
+            if event.run_id != holding:
+                holding, since = event.run_id, record.recorded_at
+        elif isinstance(event, RunLockReleased) and event.run_id == holding:
+            holding, since = "", None
+    return since if holding == run_id else None
+
+
 def acquire(
     store: EventStore,
     scope: LockScope,

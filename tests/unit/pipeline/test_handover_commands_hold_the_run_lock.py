@@ -52,7 +52,7 @@ def test_a_command_stops_while_a_run_holds_the_period(
         before = store.stream_version(delivery_stream(REG, PERIOD))
     assert main([command, *WHERE, *COMMANDS[command]]) == 2
     _, err = capsys.readouterr()
-    assert f"{command}: a run of {REG} {PERIOD} is going; nothing recorded" in err, err
+    assert f"{command}: nothing recorded: {REG} {PERIOD} is being delivered by run" in err, err
     assert "run-in-build" in err
     with open_event_store(log) as store:
         assert store.stream_version(delivery_stream(REG, PERIOD)) == before
