@@ -10,6 +10,7 @@ delivery periods with their state (owed, due, overdue, delivered).
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from aanlevering.catalogue import Catalogue, RegistrationConfig, load_catalogue
 from aanlevering.errors import ConfigError, NoObligation
 from aanlevering.events import open_event_store
 from aanlevering.obligation.calendar import StaticLedger, delivery_calendar
-from aanlevering.obligation.decisions import DECISION_KINDS, RegisterDecision
+from aanlevering.obligation.decisions import DECISION_KINDS, REGISTRATION_ID, RegisterDecision
 from aanlevering.obligation.feed import read_feed
 from aanlevering.obligation.freshness import record_feed_read
 from aanlevering.obligation.permission import may_deliver
@@ -30,6 +31,12 @@ from aanlevering.pseudonym.key_continuity import check_one_provider
 from aanlevering.settings import Settings, load_settings
 from aanlevering.shown_names import shown_text
 
+OTHER_REGISTRATIONS_SETTING = "AANLEVERING_REGISTER_OTHER_REGISTRATIONS"
+ID_EXPECTED = (
+    "expected a registration id of lowercase letters, digits and '-' starting with a letter "
+    "(like nkr-borst)"
+)
+
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``register`` command group."""
@@ -41,6 +48,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     ingest = actions.add_parser("ingest", help="record a decision feed (file or http(s) URL)")
     ingest.add_argument("source", metavar="FILE_OR_URL")
+    ingest.add_argument(
+        "--other-registration",
+        action="append",
+        default=[],
+        type=_registration_id,
+        metavar="ID",
+        help="a registration the feed may name that is not in this hospital's catalogue "
+        "(repeatable; also AANLEVERING_REGISTER_OTHER_REGISTRATIONS, comma-separated): a row "
+        "naming any other registration refuses the whole feed, nothing recorded",
+    )
     ingest.set_defaults(handler=_ingest)
 
     status = actions.add_parser("status", help="register state and permission per registration")
@@ -91,13 +108,40 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-03-01, got {text!r}") from None
 
 
+def _registration_id(text: str) -> str:
+    """An ``--other-registration`` value: the shape of a registration id, never quoted back."""
+    if not REGISTRATION_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(ID_EXPECTED)
+    return text
+
+
+def other_registrations() -> set[str]:
+    """The registrations of ``AANLEVERING_REGISTER_OTHER_REGISTRATIONS`` (comma-separated).
+
+    Why a setting: the scheduled ingest (``ingest-register-decisions``) reads
+    Zorginstituut's feed, which names registrations this hospital does not
+    deliver; it confirms them here once (decision 0962). A value that is no
+    registration id is refused by its place in the list, never quoted.
+    """
+    text = os.environ.get(OTHER_REGISTRATIONS_SETTING, "")
+    ids = [part.strip() for part in text.replace(";", ",").split(",")]
+    for place, value in enumerate(ids, start=1):
+        if value and not REGISTRATION_ID.fullmatch(value):
+            raise ConfigError(
+                f"{OTHER_REGISTRATIONS_SETTING}, item {place}: {ID_EXPECTED}; nothing recorded"
+            )
+    return {value for value in ids if value}
+
+
 def _catalogue(args: argparse.Namespace, settings: Settings) -> Catalogue:
     return load_catalogue(str(args.catalogue or settings.catalogue_dir))
 
 
 def _ingest(args: argparse.Namespace) -> int:
     settings = load_settings()
-    decisions = read_feed(args.source)
+    known = _catalogue_ids(str(args.catalogue or settings.catalogue_dir))
+    known |= set(args.other_registration) | other_registrations()  # confirmed (0962)
+    decisions = read_feed(args.source, known=known)
     with open_event_store(settings.event_store_url) as store:
         check_one_provider(store, settings.provider_id)  # decision 0452
         result = record_decisions(
@@ -144,15 +188,10 @@ def _check_known(catalogue_dir: str, registration: str) -> None:
     Why: the log is append-only, so a typo (``dsaa-zud``) stays in it for good,
     and the run of the real registration says only that no decision exists. A
     registration whose file does not load is still known (the register does not
-    depend on the file); the feed (``register ingest``) records every
-    registration, delivered here or not.
+    depend on the file); the feed (``register ingest``) also records the
+    registrations the hospital confirmed it may name (decision 0962).
     """
-    from aanlevering.catalogue.loader import load_registrations
-
-    registrations, problems = load_registrations(catalogue_dir)
-    known = set(registrations) | {
-        Path(p.file).stem for p in problems if Path(p.file).parent.name == "registrations"
-    }
+    known = _catalogue_ids(catalogue_dir)
     if registration not in known:
         raise ConfigError(
             f"registration {registration!r} is not in the catalogue {catalogue_dir} (known: "
@@ -160,6 +199,16 @@ def _check_known(catalogue_dir: str, registration: str) -> None:
             "append-only log for good. Decisions about registrations this hospital does not "
             "deliver come with the feed (`register ingest`)"
         )
+
+
+def _catalogue_ids(catalogue_dir: str) -> set[str]:
+    """The catalogue's registrations, those whose file does not load included."""
+    from aanlevering.catalogue.loader import load_registrations
+
+    registrations, problems = load_registrations(catalogue_dir)
+    return set(registrations) | {
+        Path(p.file).stem for p in problems if Path(p.file).parent.name == "registrations"
+    }
 
 
 def _status(args: argparse.Namespace) -> int:

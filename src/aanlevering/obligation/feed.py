@@ -20,7 +20,10 @@ hospital types by hand can hold a BSN, a birth date or a name in any column,
 and an error goes to the terminal and the Airflow task log. Nor is an unknown
 column or key quoted (named by its place), nor a line of broken YAML. A ``note``
 that looks like it holds patient data (an MRN, a birth date) refuses the whole
-feed, as a typed note is refused (decision 0902).
+feed, as a typed note is refused (decision 0902). A row's ``registration``
+must be one the reader knows (``known``: the hospital's catalogue and the
+registrations it confirmed, decision 0962): an id has no shape that tells
+it from a surname typed in that column, and the event log keeps it for good.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import io
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -88,9 +91,20 @@ class FeedInvalid(ConfigError):
         )
 
 
-def read_feed(source: str) -> list[RegisterDecision]:
+#: Why a row's registration is refused (decision 0962); the value is never quoted.
+UNKNOWN_REGISTRATION = (
+    "not a registration of this hospital's catalogue, nor one confirmed with "
+    "--other-registration ID or AANLEVERING_REGISTER_OTHER_REGISTRATIONS (a name or other "
+    "text typed in this column would stay in the event log for good); check the row, or "
+    "confirm the registration id; nothing of the feed recorded"
+)
+
+
+def read_feed(source: str, *, known: Collection[str] | None = None) -> list[RegisterDecision]:
     """The decisions in ``source``: a local path or an ``http(s)://`` URL.
 
+    ``known``: the registrations a row may name (the ingest passes the
+    catalogue's and the confirmed ones; None checks only the id's shape).
     Raises :class:`ConfigError` when the source can not be read and
     :class:`FeedInvalid` listing every bad row.
     """
@@ -105,7 +119,7 @@ def read_feed(source: str) -> list[RegisterDecision]:
         except UnicodeDecodeError as error:
             raise ConfigError(f"decision feed {source}: not UTF-8 text") from error
         fmt = _SUFFIXES.get(path.suffix.lower()) or _sniff(text)
-    decisions = parse_feed(text, fmt, source)
+    decisions = parse_feed(text, fmt, source, known=known)
     log.info("read %d decision(s) from the %s feed %s", len(decisions), fmt, source)
     return decisions
 
@@ -152,8 +166,14 @@ def _sniff(text: str) -> FeedFormat:
     return "yaml"
 
 
-def parse_feed(text: str, fmt: FeedFormat, source: str) -> list[RegisterDecision]:
-    """Parse feed ``text`` of format ``fmt``; ``source`` names it in errors."""
+def parse_feed(
+    text: str, fmt: FeedFormat, source: str, *, known: Collection[str] | None = None
+) -> list[RegisterDecision]:
+    """Parse feed ``text`` of format ``fmt``; ``source`` names it in errors.
+
+    A row naming a registration outside ``known`` (when given) is a problem of
+    the feed, which is then refused whole (decision 0962).
+    """
     rows = _csv_rows(text, source) if fmt == "csv" else _document_rows(text, fmt, source)
     decisions: list[RegisterDecision] = []
     problems: list[str] = []
@@ -161,6 +181,8 @@ def parse_feed(text: str, fmt: FeedFormat, source: str) -> list[RegisterDecision
         try:
             decision = _decision(row)
             to_event(decision)  # full check (terms, until) now, not at append time
+            if known is not None and decision.registration not in known:
+                raise InvalidDecision("registration", UNKNOWN_REGISTRATION)
             decisions.append(decision)
         except InvalidDecision as error:
             problems.append(f"{where}, field {error.field}: {error.problem}")
