@@ -79,6 +79,18 @@ class IdentifierInDelivery(ExtractError):
     """A delivery file holds an identifier of this run's patients; nothing is staged."""
 
 
+class IdentifiersInFiles(IdentifierInDelivery):
+    """The output guard found identifiers in the written files (:func:`check_delivery`).
+
+    ``section``: what the hospital's report says of it (``output_guard``): files,
+    columns, variables, kinds, counts and what to do, never a value.
+    """
+
+    def __init__(self, message: str, section: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.section = section
+
+
 PHONE = "a phone number"
 _NO_PHRASES = Phrases({}, frozenset())
 
@@ -119,8 +131,8 @@ class RunIdentifiers:
         """The kinds of identifier one value (or line) ``text`` holds: the precise check."""
         words = _value_words(text)
         kinds = {kind for token in set(words) if (kind := self.kind_of(token)) is not None}
-        if self.phrases.by_kind:
-            kinds |= self.phrases.kinds_in(words)
+        if self.phrases.by_kind or self.phrases.titled:
+            kinds |= self.phrases.kinds_in(words, text)
         if self.phones and not phone_numbers.text_numbers(text).isdisjoint(self.phones):
             kinds.add(PHONE)
         return kinds
@@ -923,14 +935,22 @@ def check_delivery(folder: Path, output: OutputResult, content: DeliveryInput) -
             )
         hits += scan_file(path, identifiers, (PSEUDONYM_PREFIX,))
     if hits:
+        from aanlevering.output import guard_records
+
         for item in output.files:  # they hold identifiers: they must not linger in staging
             (folder / item.name).unlink(missing_ok=True)
         where = "; ".join(
             f"file {h.file}, column {h.column}: {h.kind} in {h.values} value(s)" for h in hits[:10]
         )
-        raise IdentifierInDelivery(
+        # Records per variable (a noted file counts distinct values): the EHR's view (0940).
+        records = guard_records.records_holding(content.datasets, identifiers)
+        in_records = f"; in the records: {guard_records.shown(records)}" if records else ""
+        kinds = {h.kind for h in hits} | {r.kind for r in records}
+        raise IdentifiersInFiles(
             f"registration {content.context.registration_id}: delivery blocked, "
             f"{len(hits)} column(s) of the delivery files hold an identifier of this run's "
-            f"patients ({where}); remove it from the EHR field or the mapping; nothing was staged"
+            f"patients ({where}{in_records}): {guard_records.advice(kinds)}; "
+            "nothing was staged",
+            guard_records.report_section(hits, records),
         )
     log.info("output guard: %d file(s) hold none of the run's identifiers", len(output.files))

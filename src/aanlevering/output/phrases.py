@@ -6,6 +6,12 @@ order), and a family name that is an ordinary word ("Groot") with a given
 name, an initial, a title or the patient's own prefix ("Anna Groot",
 "A. Groot", "mw. Groot", "de Groot"). Alone, "Dorpsstraat", "Anna" (as in
 "Anna-score") and "groot" say nothing about a patient and do not block.
+Such a family name followed by its own initials, as Dutch notes and letters
+write a patient ("Groot, A.J.", "GROOT AJ", "Groot, de, A."), is found too
+(decision 0940): the value is read with :func:`initials_after` only when its
+tokens put one of the name's initials right after it (:meth:`Phrases.initialled_in`,
+pinned to :func:`initialled_in_reference`), and a single ``a.``, ``v.``, ``n.``
+or ``m.`` before an anatomical term ("groot, a. femoralis") is no initial.
 
 Each phrase has an *anchor*: one of its tokens that the guard's token pass
 looks for to find candidate lines (any line holding the phrase holds its
@@ -24,12 +30,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from aanlevering.output.initials import initials_after
 
 #: How a text addresses a person before the family name (lower-case tokens).
 TITLES = frozenset(
@@ -40,6 +48,9 @@ SHORTEST_ANCHOR = 3
 STREET = "a street and house number"
 EMAIL = "an e-mail address"
 NAME = "a name"
+FAMILY_INITIALS = "a family name with initials"
+#: An initials token after a family name ("a", "aj", "ajm"): longer tokens are words.
+LONGEST_INITIALS = 4
 _SPLIT = re.compile(r"[\W_]+")
 #: What stands between two e-mail addresses in one field (the same in Python and RE2).
 _EMAIL_SEPARATORS = r"[;,\t\n\f\r ]+"
@@ -60,16 +71,20 @@ class Phrases:
 
     ``titled``: family names (with and without prefix) that are a name after
     any of :data:`TITLES`; kept apart so a title is not multiplied into a
-    phrase per patient (memory at a million patients).
+    phrase per patient (memory at a million patients). ``initialled``: per
+    family name as written (plain, with its prefix before or after it), the
+    initials of the run's patients so named: a name before its initials
+    (decision 0940); their anchors are the titled names'.
     """
 
     by_kind: Mapping[str, frozenset[str]]
     anchors: frozenset[str]
     titled: frozenset[str] = frozenset()
+    initialled: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{k}: {len(v)}" for k, v in self.by_kind.items())
-        return f"Phrases({sizes}, titled: {len(self.titled)})"
+        return f"Phrases({sizes}, titled: {len(self.titled)}, initialled: {len(self.initialled)})"
 
     @cached_property
     def lengths(self) -> frozenset[int]:
@@ -81,8 +96,39 @@ class Phrases:
         """How many tokens the :attr:`titled` names have."""
         return frozenset(p.count(" ") + 1 for p in self.titled)
 
-    def kinds_in(self, tokens: Sequence[str]) -> set[str]:
-        """The kinds of phrase that ``tokens`` (one value, in order) holds."""
+    @cached_property
+    def initialled_lengths(self) -> frozenset[int]:
+        """How many tokens the :attr:`initialled` names have."""
+        return frozenset(p.count(" ") + 1 for p in self.initialled)
+
+    def initialled_in(self, tokens: Sequence[str], text: str) -> bool:
+        """Whether the value ``text`` (its :func:`words`: ``tokens``) holds a family name
+        of :attr:`initialled` followed by its initials.
+
+        Why two steps: the expression of :func:`initials_after` reads separators
+        and case that tokens lose, but a million records' candidate values are
+        read only where a token after the name is short and starts with one of
+        its initials. The same verdict as :func:`initialled_in_reference` (pinned).
+        """
+        if not self.initialled:
+            return False
+        for k in self.initialled_lengths:
+            for i in range(len(tokens) - k):
+                after = tokens[i + k]
+                if len(after) > LONGEST_INITIALS:
+                    continue
+                written = " ".join(tokens[i : i + k])
+                letters = self.initialled.get(written)
+                if letters and after[0] in letters and initials_after(text, written, letters):
+                    return True
+        return False
+
+    def kinds_in(self, tokens: Sequence[str], text: str | None = None) -> set[str]:
+        """The kinds of phrase that ``tokens`` (one value, in order) holds.
+
+        ``text``: the value itself, for a family name with its initials after it
+        (:meth:`initialled_in`); without it that kind is not looked for.
+        """
         found: set[str] = set()
         grams = {
             " ".join(tokens[i : i + k]) for k in self.lengths for i in range(len(tokens) - k + 1)
@@ -95,7 +141,14 @@ class Phrases:
                 " ".join(tokens[i + 1 : i + 1 + k]) in self.titled for k in self.titled_lengths
             ):
                 found.add(NAME)
+        if text is not None and self.initialled_in(tokens, text):
+            found.add(FAMILY_INITIALS)
         return found
+
+
+def initialled_in_reference(text: str, initialled: Mapping[str, frozenset[str]]) -> bool:
+    """:meth:`Phrases.initialled_in` without its token step: every name read in ``text``."""
+    return any(initials_after(text, written, letters) for written, letters in initialled.items())
 
 
 def _longest(tokens: Sequence[str]) -> str:
@@ -256,6 +309,35 @@ def name_phrases(
     return found, titled
 
 
+def _written_forms(prefix: str | None, family: Sequence[str]) -> set[str]:
+    """A family name as a text writes it before initials: plain, with its prefix before
+    it ("de groot") and after it, as a register sorts ("Groot, de, A.": "groot de")."""
+    prefix_words = _name_words(prefix or "")
+    return {
+        " ".join(family),
+        " ".join((*prefix_words, *family)),
+        " ".join((*family, *prefix_words)),
+    }
+
+
+def initialled_names_reference(
+    rows: Iterable[Mapping[str, str | None]], searched: frozenset[str]
+) -> dict[str, frozenset[str]]:
+    """Per family name as written (:func:`_written_forms`), the initials of its rows: the
+    reference of :attr:`Phrases.initialled`, row by row as :func:`name_phrases`."""
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        given = [g for g in _name_words(row.get("given_names") or "") if len(g) >= 2]
+        initials = _initials(row.get("initials")) | {g[0] for g in given if g.isalpha()}
+        for prefix_field, name_field in _FAMILY_FIELDS:
+            family = _name_words(row.get(name_field) or "")
+            if not family or not searched.isdisjoint(family) or not initials:
+                continue
+            for written in _written_forms(row.get(prefix_field), family):
+                found.setdefault(written, set()).update(initials)
+    return {written: frozenset(letters) for written, letters in found.items()}
+
+
 _FAMILY_FIELDS = (("own_prefix", "own_name"), ("partner_prefix", "partner_name"))
 
 
@@ -380,8 +462,18 @@ def table_name_phrases(
     ``van der`` + ``berg`` and from ``van`` + ``der berg``) may keep the other's
     anchor, a token of the phrase either way.
     """
+    found, titled, _ = _table_phrases(tables, searched)
+    return found, titled
+
+
+def _table_phrases(
+    tables: Iterable[pa.Table], searched: frozenset[str]
+) -> tuple[dict[str, str], dict[str, str], dict[str, frozenset[str]]]:
+    """:func:`table_name_phrases` and, from the same leads, :attr:`Phrases.initialled`
+    (the same as :func:`initialled_names_reference`, pinned by tests)."""
     found: dict[str, str] = {}
     titled: dict[str, str] = {}
+    initialled: dict[str, set[str]] = {}
     for (_, prefix, name), (given, leads) in _family_leads(tables, searched).items():
         family = _name_words(name or "")
         if not family or not searched.isdisjoint(family):
@@ -397,7 +489,11 @@ def table_name_phrases(
                 found[f"{lead} {written}"] = anchor
             for given_name in given:
                 found[f"{written} {given_name}"] = anchor
-    return found, titled
+        initials = {lead for lead in leads if len(lead) == 1}
+        if initials:
+            for written in _written_forms(prefix, family):
+                initialled.setdefault(written, set()).update(initials)
+    return found, titled, {w: frozenset(letters) for w, letters in initialled.items()}
 
 
 _ADDRESS = ("street", "house_number", "house_number_addition")
@@ -423,7 +519,13 @@ def build(tables: Iterable[pa.Table], searched: frozenset[str]) -> Phrases:
         if "email" in table.column_names:
             distinct = pc.unique(pc.drop_null(table.column("email"))).to_pylist()
             emails.update(email_phrases(distinct))
-    names, titled = table_name_phrases(tables, searched)
+    names, titled, initialled = _table_phrases(tables, searched)
+    # A name before its initials is found through its longest token: a titled name's anchor.
     anchors = {*streets.values(), *emails.values(), *names.values(), *titled.values()}
     by_kind = {STREET: frozenset(streets), EMAIL: frozenset(emails), NAME: frozenset(names)}
-    return Phrases({k: v for k, v in by_kind.items() if v}, frozenset(anchors), frozenset(titled))
+    return Phrases(
+        {k: v for k, v in by_kind.items() if v},
+        frozenset(anchors),
+        frozenset(titled),
+        initialled,
+    )

@@ -746,24 +746,34 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
         copy_reports(reports, out)
         add_accounting(out, accounting.as_summary())
     channel = ctx.ports.channel_for(ctx.config, ctx.outbox)
-    staged_delivery = stage_delivery(
-        ctx.config,
-        ctx.settings,
-        store=ctx.ports.store,
-        staging=out,
-        extracted=kept,
-        pseudonyms=pseudonyms,
-        plan=plan,
-        period=ctx.period,
-        channel_name=channel.name,
-        validation_report=reports.get("json"),
-        excluded=values["excluded_optouts"],
-        accounting=accounting,
-        keys_hashed=True,
-        recorded_with=recorded_with,
-        input_path=ctx.input_path,
-        outbox=ctx.outbox,
-    )
+    from aanlevering.output.guard import IdentifiersInFiles
+
+    try:
+        staged_delivery = stage_delivery(
+            ctx.config,
+            ctx.settings,
+            store=ctx.ports.store,
+            staging=out,
+            extracted=kept,
+            pseudonyms=pseudonyms,
+            plan=plan,
+            period=ctx.period,
+            channel_name=channel.name,
+            validation_report=reports.get("json"),
+            excluded=values["excluded_optouts"],
+            accounting=accounting,
+            keys_hashed=True,
+            recorded_with=recorded_with,
+            input_path=ctx.input_path,
+            outbox=ctx.outbox,
+        )
+    except IdentifiersInFiles as blocked:  # the hospital's report says where and what to do
+        hospital = values.get("validation_reports", {}).get("hospital")
+        if hospital:
+            from aanlevering.validate.hospital_report import add_sections
+
+            add_sections(Path(hospital).parent, {"output_guard": dict(blocked.section)})
+        raise
     manifest = staged_delivery.manifest
     _report_not_names(ctx, state.values(), staged_delivery.not_names)
     counts = dict(manifest.record_counts)
