@@ -39,7 +39,8 @@ CLINICAL = [
     "klein, v. saphena magna gestript",
     "wond groot, n.b. controle over 2 weken",
     "groot hematoom, wit beslag op de tong, Bakker-score 2",
-    "groot, a.s. maandag terug op poli",
+    "klein, t.z.t. controle CT, post CVA",
+    "groot E. coli in urinekweek, Hb 6,8",
     "groot A-symptomatisch aneurysma",
 ]
 

@@ -112,12 +112,15 @@ class Phrases:
         """
         if not self.initialled:
             return False
-        for k in self.initialled_lengths:
-            for i in range(len(tokens) - k):
-                after = tokens[i + k]
-                if len(after) > LONGEST_INITIALS:
+        capitals = text != text.lower()  # "AJ" needs capitals; "a", "a.j.", "A J" one letter
+        for j in range(1, len(tokens)):
+            after = tokens[j]
+            if len(after) > 1 and (not capitals or len(after) > LONGEST_INITIALS):
+                continue
+            for k in self.initialled_lengths:
+                if k > j:
                     continue
-                written = " ".join(tokens[i : i + k])
+                written = " ".join(tokens[j - k : j])
                 letters = self.initialled.get(written)
                 if letters and after[0] in letters and initials_after(text, written, letters):
                     return True
