@@ -65,33 +65,40 @@ def _readers(
     config = _content(catalogue.get("nkr-borst"), content)
 
     def by_file(ndjson: list[Path], bundles: list[Path], workers: int, min_bytes: int) -> Any:
-        return cut_parts(whole_files(ndjson, bundles), [1])  # a cut in the first: at its end
+        # Two workers: a cut in the first file, moved to its end. One: the whole input in one
+        # part, read in this process (a cut for it too read the streaming reader in a worker).
+        return cut_parts(whole_files(ndjson, bundles), [1] if workers > 1 else [])
 
     monkeypatch.setattr(fhir_parallel, "plan_parts", by_file)
     one = _Plan.of(config, ExtractOptions(work_dir=work, read_workers=1))
     two = _Plan.of(config, ExtractOptions(work_dir=work, read_workers=2, parallel_min_bytes=0))
 
-    def in_two_processes(folder: Path) -> Extract:
-        """Each file read in a process of its own (the second in a worker), as logged."""
-        logged: list[logging.LogRecord] = []
-        handler = logging.Handler()
-        handler.emit = logged.append  # type: ignore[method-assign]
-        logger = logging.getLogger("aanlevering.extract.fhir_parallel")
-        logger.addHandler(handler)
-        level = logger.level
-        logger.setLevel(logging.INFO)
-        try:
-            return two.streamed(folder, YEAR)
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-            parts = [r.args[0] for r in logged if r.args and "parts" in str(r.msg)]
-            assert parts == [len(FILES)], parts
+    def in_parts(plan: _Plan, expected: list[int]) -> Read:
+        """``plan``'s streaming reader, checked to read in the parts ``expected`` (as logged:
+        nothing is logged when the input is read in this process alone)."""
+
+        def read(folder: Path) -> Extract:
+            logged: list[logging.LogRecord] = []
+            handler = logging.Handler()
+            handler.emit = logged.append  # type: ignore[method-assign]
+            logger = logging.getLogger("aanlevering.extract.fhir_parallel")
+            logger.addHandler(handler)
+            level = logger.level
+            logger.setLevel(logging.INFO)
+            try:
+                return plan.streamed(folder, YEAR)
+            finally:
+                logger.removeHandler(handler)
+                logger.setLevel(level)
+                parts = [r.args[0] for r in logged if r.args and "parts" in str(r.msg)]
+                assert parts == expected, parts
+
+        return read
 
     return {
         "store": lambda folder: one.stored(folder, YEAR),
-        "streaming": lambda folder: one.streamed(folder, YEAR),
-        "two processes": in_two_processes,
+        "streaming": in_parts(one, []),  # one process
+        "two processes": in_parts(two, [len(FILES)]),  # each file in a process of its own
     }
 
 
