@@ -5,6 +5,13 @@ form, streets with their house number, e-mail addresses and family names that
 are ordinary words as phrases; a lone given name ("Anna-score") and a common
 word ("klein hematoom") do not block. The fast phone pass is pinned to the
 straightforward one.
+
+The fast phone pass and the JSON-escape pass run 200 generated examples each
+(400 before; CI time, decision 0950): each example is up to 10 (resp. 8) lines
+of up to 14 (resp. 10) pieces from the lists below (phone lines also free text),
+and three runs of 200 reached every line of ``phones.py`` (resp. ``guard.py``)
+that two runs of 400 reached (traced line by line). The strategies and piece
+lists are unchanged.
 """
 
 from __future__ import annotations
@@ -193,7 +200,7 @@ PIECES = [
 line_text = st.lists(st.sampled_from(PIECES), max_size=14).map("".join) | st.text(max_size=30)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(line_text, st.booleans()), min_size=1, max_size=10))
 def test_fast_phone_pass_finds_the_lines_of_the_reference(lines: list[tuple[str, bool]]) -> None:
     array = pa.array([text + ("\n" if newline else "") for text, newline in lines], pa.string())
@@ -316,7 +323,7 @@ ESCAPE_PIECES = [
 escaped_line = st.lists(st.sampled_from(ESCAPE_PIECES), max_size=10).map("".join)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(escaped_line, min_size=1, max_size=8))
 def test_the_fast_pass_blanks_json_escapes_as_the_reference(lines: list[str]) -> None:
     array = pa.array(lines, pa.string())

@@ -5,6 +5,12 @@ the given names and initials of all its rows; ``name_phrases`` over
 ``common_family_rows`` (the reference) makes each distinct row's phrases. The
 rows are picked by a mask computed once per distinct name, pinned to the
 row-by-row mask.
+
+150 generated examples per run (300 before; CI time, decision 0950): each is two
+tables of up to 30 rows drawn from the small pools below, so a run still sees
+every pool value many times over, and four runs of 100 examples reached every
+line of ``aanlevering/output/phrases.py`` that two runs of 300 reached (traced
+line by line). The strategies and pools are unchanged.
 """
 
 from __future__ import annotations
@@ -63,7 +69,7 @@ def _same(fast: dict[str, str], reference: dict[str, str]) -> None:
         assert anchor == reference[phrase] or (anchor in tokens and reference[phrase] in tokens)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(first=ROWS, second=ROWS, split=st.integers(0, 30))
 def test_phrases_by_family_name_are_those_row_by_row(
     first: list[dict[str, str | None]], second: list[dict[str, str | None]], split: int
