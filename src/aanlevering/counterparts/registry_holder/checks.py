@@ -22,6 +22,7 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
     contains_probable_bsn,
 )
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
+from aanlevering.counterparts.registry_holder.unreadable import NOT_COUNTED, not_utf8
 from aanlevering.deliver.manifest import Manifest, idempotency_key, verify_files
 from aanlevering.errors import ConfigError
 from aanlevering.json_input import JsonInputError, parse
@@ -115,18 +116,22 @@ class _Resources:
         return problem
 
 
-def _fhir_problems(path: Path, resources: _Resources) -> tuple[int, list[str]]:
-    """Count and check the resources of one file; unreadable content is one problem."""
+def _fhir_problems(path: Path, resources: _Resources) -> tuple[int | None, list[str]]:
+    """Count and check the resources of one file; unreadable content is one problem.
+
+    The count is None for an unreadable file: its records were not counted, and
+    no count mismatch is made up from it (decision 0970).
+    """
     try:
         return _fhir_file_problems(path, resources)
     except UnicodeDecodeError:
-        return 0, [f"{path.name}: not UTF-8 text"]
+        return None, [not_utf8(path)]
     except _UnreadableLine as error:
-        return 0, [f"{path.name} {error}"]
+        return None, [f"{path.name} {error}; {NOT_COUNTED}"]
     except JsonInputError as error:
-        return 0, [f"{path.name}: {error}"]
+        return None, [f"{path.name}: {error}; {NOT_COUNTED}"]
     except RecursionError:
-        return 0, [f"{path.name}: JSON nested too deeply"]
+        return None, [f"{path.name}: JSON nested too deeply; {NOT_COUNTED}"]
 
 
 def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[str]]:
@@ -157,25 +162,33 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[st
 
 def _csv_problems(
     path: Path, manifest: Manifest, terms: RegistrationTerms | None
-) -> tuple[int, list[str]]:
+) -> tuple[int | None, list[str]]:
     """Count the records of one CSV file; a header other than the dictionary's columns,
-    BSN-like cells and unreadable text are problems."""
+    BSN-like cells and unreadable text are problems.
+
+    Quoting is strict: a file cut off inside a quoted cell is broken, not one
+    record fewer (decision 0970). The count is None for an unreadable file.
+    """
     try:
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
             sample = handle.read(4096)
             handle.seek(0)
             delimiter = ";" if sample.count(";") >= sample.count(",") else ","
-            reader = csv.reader(handle, delimiter=delimiter)
-            header = next(reader, [])
-            known = frozenset((terms.columns(path.name, manifest) or ()) if terms else ())
-            count, problems = _csv_rows(path.name, header, reader, known)
+            reader = csv.reader(handle, delimiter=delimiter, strict=True)
+            try:
+                header = next(reader, [])
+                known = frozenset((terms.columns(path.name, manifest) or ()) if terms else ())
+                count, problems = _csv_rows(path.name, header, reader, known)
+            except csv.Error as error:
+                return None, [
+                    f"{path.name} line {reader.line_num}: not readable as CSV ({error}; "
+                    f"expected {delimiter!r}-separated cells with closed quotes); {NOT_COUNTED}"
+                ]
         if terms is not None and (problem := terms.header_problem(path.name, header, manifest)):
             problems.insert(0, problem)
         return count, problems
     except UnicodeDecodeError:
-        return 0, [f"{path.name}: not UTF-8 text"]
-    except csv.Error as error:
-        return 0, [f"{path.name}: not readable as CSV ({error})"]
+        return None, [not_utf8(path)]
 
 
 def _csv_rows(
@@ -318,21 +331,25 @@ def check_delivery(
     if problems:
         return problems
     resources = _Resources(manifest, terms)
+    unread = False
     for item in manifest.files:
         path = folder / item.name
         if item.name.endswith((".ndjson", ".json")):
             count, file_problems = _fhir_problems(path, resources)
         elif item.name.endswith(".csv"):
             count, file_problems = _csv_problems(path, manifest, terms)
-            resources.tally.add_csv(item.name, count)
+            resources.tally.add_csv(item.name, count or 0)
         else:
             problems.append(f"{item.name}: unsupported file type")
             continue
         problems.extend(file_problems[:MAX_LISTED])
-        if count != item.records:
+        if count is None:
+            unread = True  # what was not read is not counted: no mismatch is made up (0970)
+        elif count != item.records:
             problems.append(f"{item.name}: {count} records, manifest says {item.records}")
-    problems.extend(resources.closure.problems())
-    problems.extend(resources.tally.problems())
+    if not unread:  # references into, and records of, a file not read are unknown
+        problems.extend(resources.closure.problems())
+        problems.extend(resources.tally.problems())
     for report in manifest.reports:
         problems.extend(_report_problems(folder / report.name, report.media_type, manifest))
     return problems

@@ -1,0 +1,117 @@
+"""A file the reference registry holder cannot read is refused for that reason only (0970).
+
+The refusal of an unreadable file (not UTF-8, broken CSV quoting, a cut-off
+NDJSON line) also said "0 records, manifest says N" and "the files hold 0":
+a count mismatch that was only a consequence of not reading the file, so the
+hospital read two reasons, one false. Now it names the file, the line and
+what was expected, and says its records were not counted; a readable file's
+count mismatch is still refused as one. The holder is a real process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import requests
+
+from aanlevering.deliver.manifest import Manifest, describe_files
+from conftest import RESPONSE, stage  # module level: a later import may find another conftest
+from support.holder_requests import restaged
+from support.holder_requests import send as _send
+from support.registry_holder import RegistryHolder
+
+#: What a count mismatch caused by not reading a file used to add to the refusal.
+_FALSE_REASONS = ("0 records", "the files hold 0", "manifest says")
+
+
+def _csv_delivery(folder: Path, manifest: Manifest, body: bytes, claimed: int) -> Manifest:
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    (folder / "trauma.csv").write_bytes(body)
+    files = describe_files(folder, {"trauma.csv": claimed}, {"trauma.csv": "text/csv"})
+    return replace(manifest, format="csv", files=files, record_counts={"trauma": claimed})
+
+
+def _refusal(answer: requests.Response) -> str:
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    return detail if isinstance(detail, str) else json.dumps(detail)
+
+
+def test_a_csv_that_is_not_utf8_is_refused_naming_its_line_only(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    body = "NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:d\xe9f;70\n".encode("latin-1")
+    manifest = _csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 2)
+    refusal = _refusal(_send(registry_holder, folder, manifest))
+    assert "trauma.csv line 3: not UTF-8 text" in refusal
+    assert "its records were not counted" in refusal
+    assert not [false for false in _FALSE_REASONS if false in refusal], refusal
+    assert registry_holder.ledger() == []
+
+
+def test_a_csv_cut_off_inside_a_quoted_cell_is_refused_naming_its_line(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    body = b'NGG;leeftijd;opmerking\nNGG:v1:abc;61;\nNGG:v1:def;70;"afgebr'
+    manifest = _csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 2)
+    refusal = _refusal(_send(registry_holder, folder, manifest))
+    assert "trauma.csv line 3: not readable as CSV" in refusal
+    assert "afgebr" not in refusal  # never a value
+    assert not [false for false in _FALSE_REASONS if false in refusal], refusal
+
+
+def test_an_ndjson_file_cut_off_mid_line_is_refused_naming_its_line_only(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=registry_holder.hospital)
+    whole = json.dumps(RESPONSE)
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": (folder / "Patient.ndjson").read_bytes(),
+            "QuestionnaireResponse.ndjson": f"{whole}\n{whole[:40]}",
+        },
+    )
+    manifest = replace(manifest, record_counts={"trauma": 2})
+    refusal = _refusal(_send(registry_holder, folder, manifest))
+    assert "QuestionnaireResponse.ndjson line 2:" in refusal
+    assert "its records were not counted" in refusal
+    assert not [false for false in _FALSE_REASONS if false in refusal], refusal
+
+
+def test_an_ndjson_file_not_utf8_is_refused_naming_its_line(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=registry_holder.hospital)
+    patient = (folder / "Patient.ndjson").read_bytes()
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": patient + b'{"resourceType": "Patient", "id": "p-\xff"}\n',
+            "QuestionnaireResponse.ndjson": (folder / "QuestionnaireResponse.ndjson").read_bytes(),
+        },
+    )
+    refusal = _refusal(_send(registry_holder, folder, manifest))
+    assert "Patient.ndjson line 2: not UTF-8 text" in refusal
+    assert not [false for false in _FALSE_REASONS if false in refusal], refusal
+
+
+def test_a_readable_csv_with_another_count_is_still_refused_for_its_count(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    body = b"NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:def;70\n"
+    manifest = _csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 3)
+    refusal = _refusal(_send(registry_holder, folder, manifest))
+    assert "record_counts says 3 record(s) of dataset 'trauma', the files hold 2" in refusal
+    assert "trauma.csv: 2 records, manifest says 3" in refusal
+    assert "not counted" not in refusal
