@@ -417,8 +417,12 @@ def validate_for_delivery(
     period: Period,
     version: int,
     excluded: int,
+    report_dir: Path | None = None,
 ) -> ValidationOutcome:
-    """Validate what will be delivered; ValidationBlocked names the report to read."""
+    """Validate what will be delivered; ValidationBlocked names the report to read.
+
+    ``report_dir``: where the reports go (default: the version's folder; decision 0971).
+    """
     from aanlevering.validate.service import validate_extract
 
     outcome = validate_extract(
@@ -426,7 +430,7 @@ def validate_for_delivery(
         config,
         provider_type=settings.provider_type,
         provider_id=settings.provider_id,
-        report_dir=report_dir_for(settings, config, period, version),
+        report_dir=report_dir or report_dir_for(settings, config, period, version),
         event_store=store,
         counts={"excluded_optout": excluded},
     )

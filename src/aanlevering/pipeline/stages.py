@@ -408,10 +408,11 @@ def _check_receiver(ctx: RunContext, state: RunState) -> Holdings | None:
 
 def validate(ctx: RunContext, state: RunState) -> Summary:
     """Validate what will be delivered; a blocked validation ends the run and removes staging."""
-    from aanlevering.pipeline.operations import report_dir_for, validate_for_delivery
+    from aanlevering.pipeline.operations import validate_for_delivery
 
     filtered, _ = state.load_extract("filtered")
     values = state.values()
+    report = _report_folder(ctx, values)
     try:
         outcome = validate_for_delivery(
             filtered,
@@ -421,9 +422,9 @@ def validate(ctx: RunContext, state: RunState) -> Summary:
             period=ctx.period,
             version=values["version"],
             excluded=values["excluded_optouts"],
+            report_dir=report,
         )
     except ValidationBlocked as blocked:
-        report = report_dir_for(ctx.settings, ctx.config, ctx.period, values["version"])
         log.error("validation blocked the delivery; reports under %s", report)
         # Where the run's records went, in the hospital's report and the error (0753).
         read = sum(int(n) for n in values.get("extracted", {}).values())
@@ -455,6 +456,56 @@ def validate(ctx: RunContext, state: RunState) -> Summary:
         checks=outcome.checks,
         failed_warnings=outcome.failed_warnings,
     )
+
+
+def _report_folder(ctx: RunContext, values: dict[str, Any]) -> Path:
+    """The folder of the run's version, or one beside it while another run's version owns it.
+
+    A folder whose hospital report says a run staged this very key, which the
+    event log does not know (a log restored from an older backup), holds the
+    reports of what the registry holder may hold under it: never written over
+    (decision 0971).
+    """
+    from aanlevering.deliver.ledger import load_period_ledger
+    from aanlevering.pipeline.operations import report_dir_for
+    from aanlevering.pipeline.report_folder import claimed_by_another_run, set_aside
+
+    folder = report_dir_for(ctx.settings, ctx.config, ctx.period, int(values["version"]))
+    known = load_period_ledger(ctx.ports.store, ctx.config.id, ctx.period.label).entries
+    if claimed_by_another_run(folder, str(values["idempotency_key"]), known):
+        aside = set_aside(folder, ctx.run_id)
+        log.warning(
+            "%s already holds the reports of a run this event log does not know that staged "
+            "%s; this run's reports are written to %s until its version is known",
+            folder,
+            values["idempotency_key"],
+            aside,
+        )
+        return aside
+    return folder
+
+
+def _follow_version(ctx: RunContext, state: RunState, *, receipted: bool = False) -> None:
+    """Move the run's reports into the folder of the version it now stages (decision 0971).
+
+    ``receipted``: the registry holder receipted this run's content under the
+    version, so its folder is this run's whatever another run left there.
+    """
+    from aanlevering.pipeline.report_folder import move_reports
+
+    values = state.values()
+    reports = values.get("validation_reports") or {}
+    if not reports:
+        return
+    target = (
+        _report_folder(ctx, values)
+        if not receipted
+        else ctx.settings.reports_dir / ctx.config.id / ctx.period.label / f"v{values['version']}"
+    )
+    moved = move_reports(reports, target)
+    if moved != reports:
+        log.info("run %s: reports moved to %s, its version's folder", ctx.run_id, target)
+        state.update(validation_reports=moved)
 
 
 def pseudonymise(ctx: RunContext, state: RunState) -> Summary:
@@ -697,6 +748,7 @@ def build_output(ctx: RunContext, state: RunState) -> Summary:
     from aanlevering.pipeline.state import make_private_dir
 
     kept, _ = state.load_extract("pseudonymised")
+    _follow_version(ctx, state)  # a version taken meanwhile: the reports go with the run (0971)
     # Record keys hashed once: the delivery's keys and the run's record digests (0467).
     kept = hashed_record_keys(ctx.config, ctx.settings, ctx.ports.store, kept)
     pseudonyms = state.load_pseudonyms()
@@ -833,7 +885,13 @@ def _report_delivery(
         Path(hospital).parent,
         {
             "accounting": accounting.as_summary(),
-            "delivery": {"status": status, "idempotency_key": key, **facts},
+            # The version too: the folder's name is no proof of it (decision 0971).
+            "delivery": {
+                "status": status,
+                "idempotency_key": key,
+                "version": values.get("version"),
+                **facts,
+            },
         },
     )
 
@@ -996,6 +1054,8 @@ def confirm_receipt(ctx: RunContext, state: RunState) -> Summary:
     # once their upload is confirmed (0794); the run never says "delivered" of them (0820).
     handed_over = entry.awaiting_upload
     outcome = "handed-over" if handed_over else "delivered"
+    _follow_version(ctx, state, receipted=True)  # receipted as this version: its folder (0971)
+    values = state.values()
     state.update(status=outcome)
     # Only now, the receipt being of exactly what was sent, are the records delivered (0751).
     final = Accounting.from_summary(values.get("accounting") or {})
