@@ -140,6 +140,11 @@ def _document(
     }
 
 
+#: The records of a version the registry holder holds with content this log does not know:
+#: the run's own counts are the next version's (0380), so none are shown (decision 0972).
+TAKEN_RECORDS = "unknown: held with content this log does not know"
+
+
 def _as_received(entry: LedgerEntry, refused: str | None = None) -> dict[str, Any]:
     """The ledger row; its accounting says delivered only of a receipted version (0751).
 

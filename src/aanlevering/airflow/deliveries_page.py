@@ -38,7 +38,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from aanlevering.obligation.calendar_html import CALENDAR_CSS, calendar_html, legend_html
 from aanlevering.obligation.calendar_view import calendars, withdrawing_retractions, withdrawn_by
 from aanlevering.periods import run_day
-from aanlevering.projections import may_have_arrived
+from aanlevering.projections import TAKEN_RECORDS, may_have_arrived
 
 if TYPE_CHECKING:
     from aanlevering.catalogue.loader import CatalogueInvalid
@@ -190,6 +190,9 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
                 if entry
                 else "-"
             )
+            excluded = _cell(entry["excluded_optouts"] if entry else None)
+            if entry and entry.get("taken"):  # never blank, never a known 0 (decision 0972)
+                records, excluded = TAKEN_RECORDS, "unknown"
             report = _report_link(entry.get("validation_report") if entry else None, reports_dir)
             receipt = (
                 f"{html.escape(entry['receipt_id'])} ({html.escape(str(entry['received_at']))})"
@@ -207,7 +210,7 @@ def render(document: dict[str, Any], reports_dir: Path, only: str | None = None)
                 f"<td>{html.escape(period['due_by'] or '-')}</td>"
                 f"<td>{_cell(entry['version'] if entry else None)}</td>"
                 f"<td>{html.escape(records)}</td>"
-                f"<td>{_cell(entry['excluded_optouts'] if entry else None)}</td>"
+                f"<td>{excluded}</td>"
                 f"<td>{html.escape(_accounting(entry))}</td>"
                 f"<td>{report}</td>"
                 f"<td>{receipt}</td></tr>"

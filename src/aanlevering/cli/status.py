@@ -81,6 +81,10 @@ def _status(args: argparse.Namespace) -> int:
         if entry.get("kind") == "retraction":  # it carries no records: say what it withdraws
             target = versions.get(str(entry.get("supersedes")), str(entry.get("supersedes")))
             what = f"retraction of {target}"
+        elif entry.get("taken"):  # its counts are unknown, never blank or 0 (decision 0972)
+            from aanlevering.projections import TAKEN_RECORDS
+
+            what = f"records {TAKEN_RECORDS}"
         else:
             what = f"{counts}; opt-out excluded {entry['excluded_optouts']}"
         fate = fates.get(entry["idempotency_key"])
