@@ -1,0 +1,102 @@
+"""The reference registry holder reads every row strictly: a damaged record is refused (0980).
+
+A CSV data row cut short without quotes (the last line of a truncated file)
+or with more cells than the header was counted as a row; with the manifest's
+count agreeing, the delivery was receipted with a damaged record. Now the
+file is refused naming file, line and the cells expected and found, never a
+value, and no count mismatch is made up from it (decision 0970). An NDJSON
+line or Bundle entry that is no resource is refused however many resources
+come before it (decision 0981). The holder is a real process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import requests
+
+from aanlevering.deliver.manifest import Manifest, describe_files
+from conftest import RESPONSE, stage  # module level: a later import may find another conftest
+from support.holder_requests import restaged
+from support.holder_requests import send as _send
+from support.registry_holder import RegistryHolder
+
+#: What a count mismatch caused by not reading a file would add to the refusal.
+_FALSE_REASONS = ("records, manifest says", "the files hold")
+
+_HEADER = b"pseudoniem_NGG;opnamedatum;leeftijd;geslacht;iss;ontslag\n"
+_ROW = b"NGG:v1:abc;2026-01-05;61;F;9;2026-01-09\n"
+
+
+def _csv_delivery(folder: Path, manifest: Manifest, body: bytes, claimed: int) -> Manifest:
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    (folder / "trauma.csv").write_bytes(body)
+    files = describe_files(folder, {"trauma.csv": claimed}, {"trauma.csv": "text/csv"})
+    return replace(manifest, format="csv", files=files, record_counts={"trauma": claimed})
+
+
+def _refusal(answer: requests.Response) -> str:
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    return detail if isinstance(detail, str) else json.dumps(detail)
+
+
+def test_a_csv_row_cut_short_without_quotes_is_refused_naming_its_line(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    body = _HEADER + _ROW + b"NGG:v1:def;2026-01-05"  # the last line of a truncated file
+    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    assert "trauma.csv line 3: expected 6 cells as the header, found 2" in refusal
+    assert "its records were not counted" in refusal
+    assert "NGG:v1:def" not in refusal and "2026-01-05" not in refusal  # never a value
+    assert not [false for false in _FALSE_REASONS if false in refusal], refusal
+    assert hospital_holder.ledger() == []
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    body = _HEADER + b"NGG:v1:def;2026-01-05;70;M;16;2026-02-01;extra;cells\n" + _ROW
+    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    assert "trauma.csv line 2: expected 6 cells as the header, found 8" in refusal
+    assert "extra" not in refusal and "NGG:v1:def" not in refusal
+    assert not [false for false in _FALSE_REASONS if false in refusal], refusal
+    assert hospital_holder.ledger() == []
+
+
+def test_an_empty_line_between_csv_rows_is_refused_as_a_row_without_cells(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    body = _HEADER + _ROW + b"\n" + _ROW
+    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    assert "trauma.csv line 3: expected 6 cells as the header, found 0" in refusal
+
+
+def test_empty_trailing_lines_are_no_rows_and_a_whole_csv_is_receipted(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    body = _HEADER + _ROW + _ROW + b"\n\n"
+    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    answer = _send(hospital_holder, folder, manifest)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["record_counts"] == {"trauma": 2}
+
+
+def test_a_quoted_cell_holding_the_separator_is_one_cell(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    body = _HEADER + b'NGG:v1:def;2026-01-05;70;"M;X";16;"2026-02-01\r\n"\n'
+    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 1)
+    answer = _send(hospital_holder, folder, manifest)
+    assert answer.status_code == 201, answer.text
