@@ -18,7 +18,11 @@ from pathlib import Path
 import requests
 
 from aanlevering.deliver.manifest import Manifest, describe_files
-from conftest import RESPONSE, stage  # module level: a later import may find another conftest
+from conftest import (
+    PATIENT,
+    RESPONSE,
+    stage,
+)  # module level: a later import may find another conftest
 from support.holder_requests import restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
@@ -100,3 +104,77 @@ def test_a_quoted_cell_holding_the_separator_is_one_cell(
     manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 1)
     answer = _send(hospital_holder, folder, manifest)
     assert answer.status_code == 201, answer.text
+
+
+def _patients(count: int) -> list[dict[str, object]]:
+    """``count`` valid pseudonymised Patients: more than the holder validates with the models."""
+    return [{**PATIENT, "id": f"p-{n}"} for n in range(1, count + 1)]
+
+
+#: Past the resources the holder validates with the R4B models (VALIDATE_LIMIT).
+_BEYOND_VALIDATED = 5000
+
+
+def test_an_ndjson_line_without_resource_type_past_the_validated_ones_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    patients = "".join(json.dumps(p) + "\n" for p in _patients(_BEYOND_VALIDATED))
+    stray = json.dumps({"id": "x-1", "status": "final"}) + "\n"
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": patients + stray,
+            "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
+        },
+    )
+    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    assert f"Patient.ndjson line {_BEYOND_VALIDATED + 1}: resource without resourceType" in refusal
+    assert hospital_holder.ledger() == []
+
+
+def test_an_ndjson_line_of_json_that_is_no_object_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    patient = (folder / "Patient.ndjson").read_text()
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": patient + '["Patient", "p-2"]\n',
+            "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
+        },
+    )
+    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    assert "Patient.ndjson line 2: not a JSON object" in refusal
+
+
+def test_a_bundle_entry_without_a_resource_is_refused_as_such(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    entries = [
+        *({"fullUrl": f"urn:uuid:{p['id']}", "resource": p} for p in _patients(_BEYOND_VALIDATED)),
+        {
+            "fullUrl": "urn:uuid:q-1",
+            "resource": {**RESPONSE, "subject": {"reference": "urn:uuid:p-1"}},
+        },
+        {"fullUrl": "urn:uuid:x-1"},
+    ]
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
+    (folder / "delivery.json").write_text(json.dumps(bundle))
+    count = len(entries)
+    files = describe_files(
+        folder, {"delivery.json": count}, {"delivery.json": "application/fhir+json"}
+    )
+    manifest = replace(manifest, files=files, format="fhir-bundle")
+    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    assert f"delivery.json entry {count - 1}: an entry without a resource" in refusal
+    assert hospital_holder.ledger() == []

@@ -21,6 +21,7 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
     contains_probable_bsn,
 )
+from aanlevering.counterparts.registry_holder.row_shape import records, shape_problem
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.counterparts.registry_holder.unreadable import NOT_COUNTED, not_utf8
 from aanlevering.deliver.manifest import Manifest, idempotency_key, verify_files
@@ -51,6 +52,25 @@ def _ndjson(path: Path) -> Iterator[tuple[int, object]]:
                     yield number, parse(line)
                 except JsonInputError as error:
                     raise _UnreadableLine(number, error) from None
+
+
+def _type_problem(resource: dict[str, Any]) -> str | None:
+    """Why ``resource`` is no FHIR resource at all; checked for every one (decision 0981).
+
+    Why every one: the R4B models validate only the first VALIDATE_LIMIT, and
+    a line or entry past them without a (known) ``resourceType`` was
+    receipted. The type a sender wrote is never echoed: it may hold anything.
+    """
+    from fhir.resources.R4B import get_fhir_model_class
+
+    resource_type = resource.get("resourceType")
+    if not isinstance(resource_type, str):
+        return "resource without resourceType"
+    try:
+        get_fhir_model_class(resource_type)  # cached per type: cheap after the first
+    except ValueError:
+        return "a resourceType that is no FHIR R4B resource type"
+    return None
 
 
 def _validate_resource(resource: dict[str, Any]) -> str | None:
@@ -105,6 +125,8 @@ class _Resources:
         if not isinstance(resource, dict):
             return "not a JSON object"
         self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
+        if problem := _type_problem(resource):
+            return problem
         problem = (
             self.privacy.problem(resource)
             or _patient_problem(resource)
@@ -155,7 +177,10 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[st
         if not isinstance(entry, dict):
             problems.append(f"{where}: not a JSON object")
             continue
-        if problem := resources.problem(entry.get("resource", {}), where, entry.get("fullUrl")):
+        if "resource" not in entry:
+            problems.append(f"{where}: an entry without a resource (every entry holds one)")
+            continue
+        if problem := resources.problem(entry["resource"], where, entry.get("fullUrl")):
             problems.append(f"{where}: {problem}")
     return count, problems
 
@@ -193,11 +218,13 @@ def _csv_problems(
 
 def _csv_rows(
     name: str, header: list[str], reader: Iterator[list[str]], known: frozenset[str]
-) -> tuple[int, list[str]]:
+) -> tuple[int | None, list[str]]:
     """Count rows and find BSN-like cells; a column is named only if the dictionary has it.
 
     Why: line 1 of a file that is not what it should be may hold anything,
-    a patient's data too (decision 0370); its cells are never quoted.
+    a patient's data too (decision 0370); its cells are never quoted. A record
+    with another number of cells than the header is damaged: the file's
+    records are not counted (None), so no count mismatch is made up (0980).
     """
     problems = [
         f"{name} row 1 column {index}: a column name that looks like a BSN"
@@ -205,8 +232,12 @@ def _csv_rows(
         if contains_probable_bsn(cell)
     ]
     count = 0
-    for number, row in enumerate(reader, start=2):
+    damaged = 0
+    for number, (line, row) in enumerate(records(reader), start=2):
         count += 1
+        if shape := shape_problem(name, line, header, row):
+            damaged += 1
+            problems.append(f"{shape}; {NOT_COUNTED}")
         for index, cell in enumerate(row):
             if contains_probable_bsn(cell):
                 column = header[index] if index < len(header) else None
@@ -215,7 +246,7 @@ def _csv_rows(
                     f"{name} row {number} column {shown}: a value that looks like a BSN "
                     "(nine digits passing the eleven-test): identifiers must be pseudonymised"
                 )
-    return count, problems
+    return (None if damaged else count), problems
 
 
 def manifest_problems(manifest: Manifest) -> list[str]:
