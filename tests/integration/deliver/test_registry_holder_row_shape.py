@@ -178,3 +178,58 @@ def test_a_bundle_entry_without_a_resource_is_refused_as_such(
     refusal = _refusal(_send(hospital_holder, folder, manifest))
     assert f"delivery.json entry {count - 1}: an entry without a resource" in refusal
     assert hospital_holder.ledger() == []
+
+
+def test_a_resource_type_a_questionnaire_registration_never_delivers_is_refused(
+    knowing_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """dica-dsaa's records travel as QuestionnaireResponses: Patients and those, nothing else."""
+    folder = tmp_path / "d"
+    manifest = stage(folder, registration="dica-dsaa", provider=knowing_holder.hospital)
+    patient = {
+        **PATIENT,
+        "identifier": [
+            {
+                "system": "https://aanlevering.example/fhir/NamingSystem/pseudonym/dica-dsaa/NGGV",
+                "value": "NGGV:v1:abc",
+            }
+        ],
+    }
+    response = {
+        **RESPONSE,
+        "questionnaire": "https://aanlevering.example/fhir/Questionnaire/dsaa-operatie|2026.1",
+    }
+    observation = {
+        "resourceType": "Observation",
+        "id": "o-1",
+        "status": "final",
+        "code": {"text": "iss"},
+        "subject": {"reference": "Patient/p-1"},
+    }
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": json.dumps(patient) + "\n",
+            "QuestionnaireResponse.ndjson": json.dumps(response) + "\n",
+            "Observation.ndjson": json.dumps(observation) + "\n",
+        },
+    )
+    manifest = replace(
+        manifest,
+        idempotency_key=f"{knowing_holder.hospital}.dica-dsaa.2026-Q1.v1",
+        period="2026-Q1",
+        period_end="2026-04-01",
+        period_start="2026-01-01",
+        dictionary_id="dsaa",
+        pseudonym_types=("NGGV",),
+        key_versions={"NGGV": 1},
+        record_counts={"operatie": 1},
+    )
+    refusal = _refusal(_send(knowing_holder, folder, manifest))
+    assert (
+        "Observation.ndjson line 1: a resource of a type registration 'dica-dsaa' does not "
+        "deliver (its records travel as QuestionnaireResponses: Patient and "
+        "QuestionnaireResponse only)"
+    ) in refusal
+    assert knowing_holder.ledger() == []

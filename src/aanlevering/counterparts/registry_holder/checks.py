@@ -118,6 +118,8 @@ class _Resources:
         self.closure = Closure()
         self.privacy = Pseudonymised(manifest.registration, manifest.pseudonym_types)
         self.tally = RecordTally(manifest, terms)
+        self.terms = terms
+        self.registration = manifest.registration
         self.validated = 0
 
     def problem(self, resource: object, where: str, full_url: object = None) -> str | None:
@@ -125,7 +127,7 @@ class _Resources:
         if not isinstance(resource, dict):
             return "not a JSON object"
         self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
-        if problem := _type_problem(resource):
+        if problem := _type_problem(resource) or self._unexpected_type(resource):
             return problem
         problem = (
             self.privacy.problem(resource)
@@ -136,6 +138,11 @@ class _Resources:
             self.validated += 1
             problem = _validate_resource(resource)
         return problem
+
+    def _unexpected_type(self, resource: dict[str, Any]) -> str | None:
+        if self.terms is None:
+            return None  # the registration's terms unknown: any type may be expected
+        return self.terms.resource_type_problem(resource.get("resourceType"), self.registration)
 
 
 def _fhir_problems(path: Path, resources: _Resources) -> tuple[int | None, list[str]]:

@@ -24,6 +24,10 @@ from aanlevering.periods import Period
 RecordResources = Mapping[str, tuple[str, CodeFilter | None]]
 
 
+#: What a delivery of a registration whose records travel as QuestionnaireResponses holds.
+QUESTIONNAIRE_TYPES = frozenset({"Patient", "QuestionnaireResponse"})
+
+
 @dataclass(frozen=True)
 class RegistrationTerms:
     """One registration's approved pseudonym types and dictionary (datasets -> columns).
@@ -80,6 +84,23 @@ class RegistrationTerms:
             f"period {manifest.period} is a {frequency}; registration {manifest.registration!r} "
             f"is delivered per {self.frequency}"
         ]
+
+    def resource_type_problem(self, resource_type: object, registration: str) -> str | None:
+        """Why a resource of ``resource_type`` is not one this registration's deliveries hold.
+
+        Why: a registration whose records travel as QuestionnaireResponses
+        (``fhir_content: questionnaire``) is delivered as Patients and those
+        only: the product sends no source resource then (decision 0982). For
+        ``resources`` and ``both`` the records' linked resources may be of any
+        type the source had, which the catalogue does not name: no check. The
+        type is never echoed: a sender may have written anything there.
+        """
+        if self.fhir_content != "questionnaire" or resource_type in QUESTIONNAIRE_TYPES:
+            return None
+        return (
+            f"a resource of a type registration {registration!r} does not deliver (its records "
+            "travel as QuestionnaireResponses: Patient and QuestionnaireResponse only)"
+        )
 
     def columns(self, name: str, manifest: Manifest) -> list[str] | None:
         """The columns ``<dataset>.csv`` must have, in order; None for no such dataset."""
