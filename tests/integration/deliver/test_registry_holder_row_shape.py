@@ -233,3 +233,24 @@ def test_a_resource_type_a_questionnaire_registration_never_delivers_is_refused(
         "QuestionnaireResponse only)"
     ) in refusal
     assert knowing_holder.ledger() == []
+
+
+def test_a_data_type_or_unknown_name_as_resource_type_is_refused_without_echoing_it(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    patients = "".join(json.dumps(p) + "\n" for p in _patients(_BEYOND_VALIDATED))
+    strays = [{"resourceType": "Reference", "id": "x-1"}, {"resourceType": "Zorgdossier"}]
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": patients + "".join(json.dumps(s) + "\n" for s in strays),
+            "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
+        },
+    )
+    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    for line in (_BEYOND_VALIDATED + 1, _BEYOND_VALIDATED + 2):
+        assert f"Patient.ndjson line {line}: a resourceType that is no FHIR R4B" in refusal
+    assert "Zorgdossier" not in refusal

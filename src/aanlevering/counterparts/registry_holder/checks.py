@@ -62,13 +62,16 @@ def _type_problem(resource: dict[str, Any]) -> str | None:
     receipted. The type a sender wrote is never echoed: it may hold anything.
     """
     from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.resource import Resource
 
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
         return "resource without resourceType"
     try:
-        get_fhir_model_class(resource_type)  # cached per type: cheap after the first
+        model = get_fhir_model_class(resource_type)  # cached per type: cheap after the first
     except ValueError:
+        model = None
+    if model is None or not issubclass(model, Resource):  # a data type (Reference) is none
         return "a resourceType that is no FHIR R4B resource type"
     return None
 
