@@ -100,9 +100,11 @@ def test_a_questionnaire_registration_without_responses_holds_no_records(
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "d"
-    assert check_delivery(folder, _delivery(folder, 2), _terms("questionnaire")) == [
-        "record_counts says 2 record(s) of dataset 'tumor', the files hold 0"
-    ]
+    problems = check_delivery(folder, _delivery(folder, 2), _terms("questionnaire"))
+    assert problems[-1] == "record_counts says 2 record(s) of dataset 'tumor', the files hold 0"
+    # Its Conditions are no records, and no resource it delivers either (decision 0982).
+    assert all(" does not deliver " in problem for problem in problems[:-1]), problems
+    assert problems[:-1]
 
 
 def test_without_the_terms_a_resources_delivery_cannot_be_counted(tmp_path: Path) -> None:
