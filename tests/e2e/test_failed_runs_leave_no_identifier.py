@@ -15,7 +15,6 @@ import re
 import shutil
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -375,20 +374,11 @@ def test_a_scheduled_run_that_fails_for_good_keeps_identifiers_privately_until_t
     env = {**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
     _arm_ttp(world, 50)
     try:
-        failed = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                _SCHEDULED_RUN,
-                str(world.demo / "csv-utf8"),
-                "2026-Q1",
-                "leaks",
-            ],
+        failed = run_cli(
+            [str(world.demo / "csv-utf8"), "2026-Q1", "leaks"],
+            code=_SCHEDULED_RUN,
             env=env,
-            capture_output=True,
-            text=True,
             timeout=300,
-            check=False,
         )
     finally:
         _arm_ttp(world, 0)

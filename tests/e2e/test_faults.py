@@ -25,7 +25,7 @@ from aanlevering.periods import Period
 from aanlevering.pipeline.events import RunLockRefused, RunLockTaken, run_lock_stream
 from aanlevering.pipeline.run import RunRequest, run_delivery
 from conftest import World, fhir_identity_values
-from support.forked_cli import start_cli
+from support.forked_cli import run_cli, start_cli
 
 TODAY = date(2026, 11, 22)
 
@@ -157,13 +157,10 @@ def test_a_second_run_of_a_period_in_progress_stops_naming_the_first(
     first_run = next(
         e.run_id for e in _lock_events(world, "dica-dsaa", period) if isinstance(e, RunLockTaken)
     )
-    second = subprocess.run(
-        _cli_run("dica-dsaa", changed, period),
+    second = run_cli(
+        _cli_run("dica-dsaa", changed, period)[3:],
         env=_env(world, AANLEVERING_RUN_LOCK_WAIT="0"),
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
     )
     first_out, _ = first.communicate(timeout=300)
     assert first.returncode == 0, (tmp_path / "first.log").read_text()[-2000:]
@@ -183,6 +180,7 @@ def test_a_second_run_of_a_period_in_progress_stops_naming_the_first(
 
 
 def _cli_run(registration: str, source: Path, period: str) -> list[str]:
+    """``python -m aanlevering.cli.main run ...`` (its ``[3:]``: the arguments alone)."""
     return [
         sys.executable,
         "-m",
@@ -279,26 +277,21 @@ class KilledRuns:
         world = self._world
         period = f"2026-{KILL_AFTER.index(last) + 3:02d}"  # a month of its own per boundary
         source, outbox = world.demo / "fhir-bulk" / "ldtr", world.home / "outbox-kill"
-        killed = subprocess.run(
-            [sys.executable, "-c", _PARTIAL_RUN, "ldtr", str(source), period, str(outbox), last],
+        killed = run_cli(
+            ["ldtr", str(source), period, str(outbox), last],
+            code=_PARTIAL_RUN,
             env=_env(world),
-            capture_output=True,
-            text=True,
             timeout=300,
-            check=False,
         )
         searched: dict[str, Any] = {}
         if last in LEAK_KILL_AFTER:
             planted = fhir_identity_values(world.demo)
             kept = leaks_left(world, planted, killed.stdout, killed.stderr, outbox=outbox)
             searched["kept_elsewhere"] = outside_private_run_folders(world, kept)
-            rerun = subprocess.run(
-                [*_cli_run("ldtr", source, period), "--outbox", str(outbox)],
+            rerun = run_cli(
+                [*_cli_run("ldtr", source, period)[3:], "--outbox", str(outbox)],
                 env=_env(world),
-                capture_output=True,
-                text=True,
                 timeout=300,
-                check=False,
             )
             searched["rerun"] = rerun
             searched["leaks"] = leaks_left(
@@ -402,15 +395,12 @@ def test_a_retried_confirmation_after_its_run_folder_is_gone_says_what_happened(
     ``deliver``) stays an error: a run is never called delivered from a guess.
     """
     run_id = f"scheduled__{period}-retried-confirmation"
-    done = subprocess.run(
-        [sys.executable, "-c", _TASKS_THEN_RETRY, str(world.demo / "fhir-bulk" / "ldtr"),
-         period, run_id, last],
+    done = run_cli(
+        [str(world.demo / "fhir-bulk" / "ldtr"), period, run_id, last],
+        code=_TASKS_THEN_RETRY,
         env=_env(world, AANLEVERING_OUTBOX__LDTR=str(world.home / "outbox-retried")),
-        capture_output=True,
-        text=True,
         timeout=300,
-        check=False,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     answer = json.loads(done.stdout.splitlines()[-1])
     if last == "confirm_receipt":

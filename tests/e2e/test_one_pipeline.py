@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -42,9 +41,7 @@ def _home(world: World, root: Path) -> dict[str, str]:
 
 
 def _python(env: dict[str, str], code: str) -> str:
-    done = subprocess.run(
-        [PYTHON, "-c", code], env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+    done = run_cli([], code=code, env=env, timeout=600)  # a process of its own (0955)
     assert done.returncode == 0, done.stderr[-3000:]
     if "reads in parts" in code:
         assert "read the FHIR input in 2 parts" in done.stderr, done.stderr[-3000:]

@@ -30,6 +30,7 @@ from aanlevering.obligation.events import stream_name
 from aanlevering.periods import Period
 from aanlevering.pipeline.run import Ports, RunRequest, run_delivery
 from conftest import World, fhir_identity_values, identity_values
+from support.forked_cli import run_cli
 from support.leaks import FileLeakSearch
 
 TODAY = date(2026, 11, 22)
@@ -145,13 +146,11 @@ def test_negative_decision_between_validate_and_deliver_stops_the_delivery(world
 
 
 def _cli(world: World, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "aanlevering.cli.main", *args],
-        capture_output=True,
-        text=True,
+    """The CLI as its own (forked, 0955) process; the umask test below starts a fresh one."""
+    return run_cli(
+        args,
         # PYTHONPATH: this checkout's code, not whatever the venv's editable install names.
         env={**world.env, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
-        check=False,
         timeout=300,
     )
 

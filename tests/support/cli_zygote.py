@@ -1,10 +1,11 @@
 """A process that has imported the product and forks one CLI process per request.
 
 Started by :mod:`support.forked_cli` (never imported by tests): it imports
-what a CLI run imports (Great Expectations, pyarrow, the pipeline), then
-waits on a Unix socket. Each request is forked: the child takes the
-request's stdin/stdout/stderr, environment, working directory, umask and
-arguments, runs ``aanlevering.cli.main.main`` and exits as the
+what a CLI run, or a test's ``python -c`` script of the pipeline, imports
+(Great Expectations, pyarrow, the pipeline), then waits on a Unix socket.
+Each request is forked: the child takes the request's stdin/stdout/stderr,
+environment, working directory, umask and arguments, runs
+``aanlevering.cli.main.main`` (or the script) and exits as the
 interpreter's own exit does (non-daemon threads waited for, atexit
 handlers, flushed streams), as ``python -m aanlevering.cli.main`` would.
 The parent answers with the child's pid at once and with its exit status
@@ -115,17 +116,27 @@ def run_child(request: dict[str, Any], fds: list[int]) -> None:
     os.environ.update(request["env"])
     time.tzset()
     tempfile.tempdir = None  # TMPDIR of this call, not the zygote's
-    from aanlevering.cli import main as cli
-
-    sys.argv = [cli.__file__, *request["args"]]
     try:
-        code: object = cli.main()
+        code: object = _run_request(request)
     except SystemExit as stop:
         code = stop.code
     except BaseException:
         traceback.print_exc()
         code = 1
     os._exit(_exit_status(code))
+
+
+def _run_request(request: dict[str, Any]) -> object:
+    """``python -m aanlevering.cli.main ARGS``, or ``python -c CODE ARGS`` for a script."""
+    if request.get("code") is not None:
+        sys.argv = ["-c", *request["args"]]
+        namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+        exec(compile(request["code"], "<string>", "exec"), namespace)
+        return 0
+    from aanlevering.cli import main as cli
+
+    sys.argv = [cli.__file__, *request["args"]]
+    return cli.main()
 
 
 def _exit_status(code: object) -> int:

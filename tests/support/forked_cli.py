@@ -154,12 +154,17 @@ def start_cli(
     stdout: int,
     stderr: int,
     cwd: str | os.PathLike[str] | None = None,
+    code: str | None = None,
 ) -> ForkedCli:
-    """Fork a CLI process with these open file descriptors as its stdin, stdout and stderr."""
+    """Fork a CLI process with these open file descriptors as its stdin, stdout and stderr.
+
+    ``code``: run this Python source as ``python -c code *args`` does instead.
+    """
     path = _zygote.ensure()
     umask = os.umask(0o077)
     os.umask(umask)
     request = {
+        "code": code,
         "args": [str(a) for a in args],
         "env": dict(env),
         "cwd": os.fspath(cwd) if cwd is not None else os.getcwd(),
@@ -182,9 +187,13 @@ def run_cli(
     timeout: float | None = None,
     input: str | None = None,
     cwd: str | os.PathLike[str] | None = None,
+    code: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``subprocess.run([python, "-m", "aanlevering.cli.main", *args], capture_output=True,
-    text=True)`` with a forked process; a timeout kills it and raises ``TimeoutExpired``."""
+    text=True)`` with a forked process; a timeout kills it and raises ``TimeoutExpired``.
+
+    ``code``: ``[python, "-c", code, *args]`` instead (a test's script of the pipeline).
+    """
     with (
         tempfile.TemporaryFile() as stdin,
         tempfile.TemporaryFile() as stdout,
@@ -201,18 +210,20 @@ def run_cli(
             stdout=stdout.fileno(),
             stderr=stderr.fileno(),
             cwd=cwd,
+            code=code,
         )
         try:
-            code = process.wait(timeout)
+            returncode = process.wait(timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
             raise
         stdout.seek(0)
         stderr.seek(0)
+        command = ["-c", code] if code is not None else ["-m", "aanlevering.cli.main"]
         return subprocess.CompletedProcess(
-            [sys.executable, "-m", "aanlevering.cli.main", *process.args],
-            code,
+            [sys.executable, *command, *process.args],
+            returncode,
             _text(stdout.read()),
             _text(stderr.read()),
         )
