@@ -7,6 +7,7 @@ these helpers speak the protocol without the channel's own checks.
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -60,3 +61,20 @@ def restaged(folder: Path, manifest: Manifest, texts: dict[str, str | bytes]) ->
     }
     files = describe_files(folder, records, {n: "application/fhir+ndjson" for n in texts})
     return replace(manifest, files=files)
+
+
+def csv_delivery(folder: Path, manifest: Manifest, body: bytes, claimed: int) -> Manifest:
+    """``manifest``'s delivery in ``folder`` as one ``trauma.csv`` of ``body``, the manifest
+    claiming ``claimed`` records (what a hospital's sender would describe)."""
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    (folder / "trauma.csv").write_bytes(body)
+    files = describe_files(folder, {"trauma.csv": claimed}, {"trauma.csv": "text/csv"})
+    return replace(manifest, format="csv", files=files, record_counts={"trauma": claimed})
+
+
+def refusal_text(answer: requests.Response) -> str:
+    """The text of a 422 refusal (its ``detail``), failing the test on any other answer."""
+    assert answer.status_code == 422, answer.text
+    detail = answer.json()["detail"]
+    return detail if isinstance(detail, str) else json.dumps(detail)

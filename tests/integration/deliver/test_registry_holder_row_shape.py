@@ -15,15 +15,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import requests
-
-from aanlevering.deliver.manifest import Manifest, describe_files
+from aanlevering.deliver.manifest import describe_files
 from conftest import (
     PATIENT,
     RESPONSE,
     stage,
 )  # module level: a later import may find another conftest
-from support.holder_requests import restaged
+from support.holder_requests import csv_delivery, refusal_text, restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
 
@@ -34,27 +32,13 @@ _HEADER = b"pseudoniem_NGG;opnamedatum;leeftijd;geslacht;iss;ontslag\n"
 _ROW = b"NGG:v1:abc;2026-01-05;61;F;9;2026-01-09\n"
 
 
-def _csv_delivery(folder: Path, manifest: Manifest, body: bytes, claimed: int) -> Manifest:
-    for item in manifest.files:
-        (folder / item.name).unlink()
-    (folder / "trauma.csv").write_bytes(body)
-    files = describe_files(folder, {"trauma.csv": claimed}, {"trauma.csv": "text/csv"})
-    return replace(manifest, format="csv", files=files, record_counts={"trauma": claimed})
-
-
-def _refusal(answer: requests.Response) -> str:
-    assert answer.status_code == 422, answer.text
-    detail = answer.json()["detail"]
-    return detail if isinstance(detail, str) else json.dumps(detail)
-
-
 def test_a_csv_row_cut_short_without_quotes_is_refused_naming_its_line(
     hospital_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + _ROW + b"NGG:v1:def;2026-01-05"  # the last line of a truncated file
-    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
-    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert "trauma.csv line 3: expected 6 cells as the header, found 2" in refusal
     assert "its records were not counted" in refusal
     assert "NGG:v1:def" not in refusal and "2026-01-05" not in refusal  # never a value
@@ -67,8 +51,8 @@ def test_a_csv_row_with_more_cells_than_the_header_is_refused(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + b"NGG:v1:def;2026-01-05;70;M;16;2026-02-01;extra;cells\n" + _ROW
-    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
-    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert "trauma.csv line 2: expected 6 cells as the header, found 8" in refusal
     assert "extra" not in refusal and "NGG:v1:def" not in refusal
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
@@ -80,8 +64,8 @@ def test_an_empty_line_between_csv_rows_is_refused_as_a_row_without_cells(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + _ROW + b"\n" + _ROW
-    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
-    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert "trauma.csv line 3: expected 6 cells as the header, found 0" in refusal
 
 
@@ -90,7 +74,7 @@ def test_empty_trailing_lines_are_no_rows_and_a_whole_csv_is_receipted(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + _ROW + _ROW + b"\n\n"
-    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
     answer = _send(hospital_holder, folder, manifest)
     assert answer.status_code == 201, answer.text
     assert answer.json()["record_counts"] == {"trauma": 2}
@@ -101,7 +85,7 @@ def test_a_quoted_cell_holding_the_separator_is_one_cell(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + b'NGG:v1:def;2026-01-05;70;"M;X";16;"2026-02-01\r\n"\n'
-    manifest = _csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 1)
+    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 1)
     answer = _send(hospital_holder, folder, manifest)
     assert answer.status_code == 201, answer.text
 
@@ -130,7 +114,7 @@ def test_an_ndjson_line_without_resource_type_past_the_validated_ones_is_refused
             "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
         },
     )
-    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert f"Patient.ndjson line {_BEYOND_VALIDATED + 1}: resource without resourceType" in refusal
     assert hospital_holder.ledger() == []
 
@@ -149,7 +133,7 @@ def test_an_ndjson_line_of_json_that_is_no_object_is_refused(
             "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
         },
     )
-    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert "Patient.ndjson line 2: not a JSON object" in refusal
 
 
@@ -175,7 +159,7 @@ def test_a_bundle_entry_without_a_resource_is_refused_as_such(
         folder, {"delivery.json": count}, {"delivery.json": "application/fhir+json"}
     )
     manifest = replace(manifest, files=files, format="fhir-bundle")
-    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert f"delivery.json entry {count - 1}: an entry without a resource" in refusal
     assert hospital_holder.ledger() == []
 
@@ -226,7 +210,7 @@ def test_a_resource_type_a_questionnaire_registration_never_delivers_is_refused(
         key_versions={"NGGV": 1},
         record_counts={"operatie": 1},
     )
-    refusal = _refusal(_send(knowing_holder, folder, manifest))
+    refusal = refusal_text(_send(knowing_holder, folder, manifest))
     assert (
         "Observation.ndjson line 1: a resource of a type registration 'dica-dsaa' does not "
         "deliver (its records travel as QuestionnaireResponses: Patient and "
@@ -250,7 +234,7 @@ def test_a_data_type_or_unknown_name_as_resource_type_is_refused_without_echoing
             "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
         },
     )
-    refusal = _refusal(_send(hospital_holder, folder, manifest))
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     for line in (_BEYOND_VALIDATED + 1, _BEYOND_VALIDATED + 2):
         assert f"Patient.ndjson line {line}: a resourceType that is no FHIR R4B" in refusal
     assert "Zorgdossier" not in refusal

@@ -14,11 +14,8 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import requests
-
-from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import RESPONSE, stage  # module level: a later import may find another conftest
-from support.holder_requests import restaged
+from support.holder_requests import csv_delivery, refusal_text, restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
 
@@ -26,27 +23,13 @@ from support.registry_holder import RegistryHolder
 _FALSE_REASONS = ("0 records", "the files hold 0", "manifest says")
 
 
-def _csv_delivery(folder: Path, manifest: Manifest, body: bytes, claimed: int) -> Manifest:
-    for item in manifest.files:
-        (folder / item.name).unlink()
-    (folder / "trauma.csv").write_bytes(body)
-    files = describe_files(folder, {"trauma.csv": claimed}, {"trauma.csv": "text/csv"})
-    return replace(manifest, format="csv", files=files, record_counts={"trauma": claimed})
-
-
-def _refusal(answer: requests.Response) -> str:
-    assert answer.status_code == 422, answer.text
-    detail = answer.json()["detail"]
-    return detail if isinstance(detail, str) else json.dumps(detail)
-
-
 def test_a_csv_that_is_not_utf8_is_refused_naming_its_line_only(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     folder = tmp_path / "d"
     body = "NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:d\xe9f;70\n".encode("latin-1")
-    manifest = _csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 2)
-    refusal = _refusal(_send(registry_holder, folder, manifest))
+    manifest = csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 2)
+    refusal = refusal_text(_send(registry_holder, folder, manifest))
     assert "trauma.csv line 3: not UTF-8 text" in refusal
     assert "its records were not counted" in refusal
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
@@ -58,8 +41,8 @@ def test_a_csv_cut_off_inside_a_quoted_cell_is_refused_naming_its_line(
 ) -> None:
     folder = tmp_path / "d"
     body = b'NGG;leeftijd;opmerking\nNGG:v1:abc;61;\nNGG:v1:def;70;"afgebr'
-    manifest = _csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 2)
-    refusal = _refusal(_send(registry_holder, folder, manifest))
+    manifest = csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 2)
+    refusal = refusal_text(_send(registry_holder, folder, manifest))
     assert "trauma.csv line 3: not readable as CSV" in refusal
     assert "afgebr" not in refusal  # never a value
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
@@ -80,7 +63,7 @@ def test_an_ndjson_file_cut_off_mid_line_is_refused_naming_its_line_only(
         },
     )
     manifest = replace(manifest, record_counts={"trauma": 2})
-    refusal = _refusal(_send(registry_holder, folder, manifest))
+    refusal = refusal_text(_send(registry_holder, folder, manifest))
     assert "QuestionnaireResponse.ndjson line 2:" in refusal
     assert "its records were not counted" in refusal
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
@@ -100,7 +83,7 @@ def test_an_ndjson_file_not_utf8_is_refused_naming_its_line(
             "QuestionnaireResponse.ndjson": (folder / "QuestionnaireResponse.ndjson").read_bytes(),
         },
     )
-    refusal = _refusal(_send(registry_holder, folder, manifest))
+    refusal = refusal_text(_send(registry_holder, folder, manifest))
     assert "Patient.ndjson line 2: not UTF-8 text" in refusal
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
 
@@ -110,8 +93,8 @@ def test_a_readable_csv_with_another_count_is_still_refused_for_its_count(
 ) -> None:
     folder = tmp_path / "d"
     body = b"NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:def;70\n"
-    manifest = _csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 3)
-    refusal = _refusal(_send(registry_holder, folder, manifest))
+    manifest = csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 3)
+    refusal = refusal_text(_send(registry_holder, folder, manifest))
     assert "record_counts says 3 record(s) of dataset 'trauma', the files hold 2" in refusal
     assert "trauma.csv: 2 records, manifest says 3" in refusal
     assert "not counted" not in refusal
