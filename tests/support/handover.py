@@ -6,8 +6,13 @@ their refusal of patient data in a reason) all start from this same fact.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pytest import MonkeyPatch
+
 from aanlevering.deliver.accounting import Accounting
 from aanlevering.deliver.events import DeliveryReceipted, DeliveryStaged, delivery_stream
+from aanlevering.events import open_event_store
 from aanlevering.events.store import EventStore
 
 REG, PERIOD, KEY = "dica-dsaa", "2026-Q1", "h.dica-dsaa.2026-Q1.v1"
@@ -38,3 +43,15 @@ def append_outbox_handover(store: EventStore) -> None:
         ],
         None,
     )
+
+
+def home_with_an_outbox_handover(store_url: str, home: Path, monkeypatch: MonkeyPatch) -> str:
+    """A home in ``home`` whose event log ``store_url`` holds v1 placed in an outbox; no
+    run-lock wait (a held period is refused at once)."""
+    monkeypatch.setenv("AANLEVERING_HOME", str(home))
+    monkeypatch.setenv("AANLEVERING_EVENT_STORE", store_url)
+    monkeypatch.setenv("AANLEVERING_RUN_LOCK_WAIT", "0")
+    monkeypatch.delenv("AANLEVERING_CATALOGUE", raising=False)
+    with open_event_store(store_url) as store:
+        append_outbox_handover(store)
+    return store_url

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.support.handover import PERIOD, REG, append_outbox_handover
+from tests.support.handover import PERIOD, REG, home_with_an_outbox_handover
 
 from aanlevering.cli.main import main
 from aanlevering.deliver.events import delivery_stream
@@ -30,13 +30,7 @@ COMMANDS = {"confirm-upload": [], "abandon-handover": ["--reason", "now over htt
 @pytest.fixture
 def log(store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """v1 placed in an outbox, in a home whose event log is ``store_url``."""
-    monkeypatch.setenv("AANLEVERING_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("AANLEVERING_EVENT_STORE", store_url)
-    monkeypatch.setenv("AANLEVERING_RUN_LOCK_WAIT", "0")
-    monkeypatch.delenv("AANLEVERING_CATALOGUE", raising=False)
-    with open_event_store(store_url) as store:
-        append_outbox_handover(store)
-    return store_url
+    return home_with_an_outbox_handover(store_url, tmp_path / "home", monkeypatch)
 
 
 def _scope() -> LockScope:
