@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.cli.catalogue_option import add_catalogue_option
+from aanlevering.cli.handover_step import record_handover_step
 from aanlevering.cli.wait_option import add_wait_option
 from aanlevering.operator_text import REASON_HELP, checked_operator_text
 from aanlevering.periods import Period
@@ -44,35 +45,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _abandon(args: argparse.Namespace) -> int:
     from aanlevering.deliver.handoff import abandon_handover
-    from aanlevering.events.factory import open_event_store
-    from aanlevering.pipeline.handoff_report import report_handoff
-    from aanlevering.pipeline.handover_lock import period_held
-    from aanlevering.pseudonym.key_continuity import check_one_provider
 
     checked_operator_text(args.reason, "--reason")  # before anything, the lock too (0882)
-    settings = settings_for(args)
     period = Period.parse(args.period)
-    with open_event_store(settings.event_store_url) as store:
-        check_one_provider(store, settings.provider_id)  # another hospital's log (0452, 0883)
-        # Never beside a run of the period: its read, its report (decision 0901).
-        with period_held(
-            store,
-            settings.provider_id,
-            args.registration,
-            period.label,
-            "abandon-handover",
-            wait_seconds=args.wait,  # an Airflow run holds the period for hours (0961)
-            staging_dir=settings.staging_dir,
-        ):
-            entry = abandon_handover(
-                store,
-                settings.provider_id,
-                args.registration,
-                period.label,
-                args.version,
-                reason=args.reason,
-            )
-            report = report_handoff(settings, entry)
+    entry, report = record_handover_step(
+        args,
+        "abandon-handover",
+        lambda store, provider, registration, label: abandon_handover(
+            store, provider, registration, label, args.version, reason=args.reason
+        ),
+    )
     print(_outcome(entry, args.registration, period.label))
     if report is not None:
         print(f"hospital report updated: {report}")

@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from aanlevering.cli.catalogue_option import add_catalogue_option, settings_for
+from aanlevering.cli.catalogue_option import add_catalogue_option
+from aanlevering.cli.handover_step import record_handover_step
 from aanlevering.cli.wait_option import add_wait_option
-from aanlevering.periods import Period, run_day
+from aanlevering.periods import run_day
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,34 +40,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _confirm(args: argparse.Namespace) -> int:
     from aanlevering.deliver.handoff import confirm_upload
-    from aanlevering.events.factory import open_event_store
-    from aanlevering.pipeline.handoff_report import report_handoff
-    from aanlevering.pipeline.handover_lock import period_held
-    from aanlevering.pseudonym.key_continuity import check_one_provider
 
-    settings = settings_for(args)
-    period = Period.parse(args.period)
-    with open_event_store(settings.event_store_url) as store:
-        check_one_provider(store, settings.provider_id)  # another hospital's log (0452, 0883)
-        # Never beside a run of the period: its read, its report (decision 0901).
-        with period_held(
+    entry, report = record_handover_step(
+        args,
+        "confirm-upload",
+        lambda store, provider, registration, label: confirm_upload(
             store,
-            settings.provider_id,
-            args.registration,
-            period.label,
-            "confirm-upload",
-            wait_seconds=args.wait,  # an Airflow run holds the period for hours (0961)
-            staging_dir=settings.staging_dir,
-        ):
-            entry = confirm_upload(
-                store,
-                settings.provider_id,
-                args.registration,
-                period.label,
-                args.version,
-                received_on=args.received_on or run_day(),
-            )
-            report = report_handoff(settings, entry)
+            provider,
+            registration,
+            label,
+            args.version,
+            received_on=args.received_on or run_day(),
+        ),
+    )
     print(
         f"confirmed: {entry.idempotency_key} received by the registry holder on "
         f"{entry.confirmed_on}; "
