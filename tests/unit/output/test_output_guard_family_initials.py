@@ -26,6 +26,7 @@ from aanlevering.output import phrases as phrase_search
 from aanlevering.output.content import DeliveryInput
 from aanlevering.output.guard import IdentifierInDelivery, RunIdentifiers, check_delivery
 from aanlevering.output.writer import write_delivery
+from support.identity_columns import with_identity_columns
 
 KIND = "a family name with initials"
 FIELDS = ("own_prefix", "own_name", "partner_prefix", "partner_name", "given_names", "initials")
@@ -183,15 +184,7 @@ NAMED: dict[str, list[str | None]] = {
 
 @pytest.fixture
 def ldtr(delivery: Callable[..., DeliveryInput]) -> DeliveryInput:
-    content = delivery("ldtr")
-    extracted = content.datasets["trauma"]
-    identity = extracted.identity
-    for name, values in NAMED.items():
-        column = [values[row // 2 % len(values)] for row in range(identity.num_rows)]
-        position = identity.column_names.index(name)
-        identity = identity.set_column(position, name, pa.array(column, pa.string()))
-    datasets = {**content.datasets, "trauma": replace(extracted, identity=identity)}
-    return replace(content, datasets=datasets)
+    return with_identity_columns(delivery("ldtr"), "trauma", NAMED)
 
 
 def _remark(content: DeliveryInput, text: str, rows: tuple[int, ...]) -> DeliveryInput:

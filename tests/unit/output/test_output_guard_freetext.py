@@ -49,6 +49,7 @@ from aanlevering.output.phrases import (
     street_phrases_reference,
 )
 from aanlevering.output.writer import write_delivery
+from support.identity_columns import with_identity_columns
 
 #: The ldtr test people get these (tests/unit/output/conftest.py has no street, phone, e-mail).
 EXTRA: dict[str, list[str | None]] = {
@@ -62,14 +63,7 @@ EXTRA: dict[str, list[str | None]] = {
 
 
 def _with_identity(content: DeliveryInput, dataset: str) -> DeliveryInput:
-    extracted = content.datasets[dataset]
-    identity = extracted.identity
-    for name, values in EXTRA.items():
-        column = [values[row // 2 % len(values)] for row in range(identity.num_rows)]  # 2 a person
-        position = identity.column_names.index(name)
-        identity = identity.set_column(position, name, pa.array(column, pa.string()))
-    datasets = {**content.datasets, dataset: replace(extracted, identity=identity)}
-    return replace(content, datasets=datasets)
+    return with_identity_columns(content, dataset, EXTRA)  # two records a person
 
 
 def _planted(content: DeliveryInput, dataset: str, variable: str, text: str) -> DeliveryInput:

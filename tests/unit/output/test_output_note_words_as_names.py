@@ -11,7 +11,6 @@ they are still found: after a title, an initial, a given name or the prefix.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +24,7 @@ from aanlevering.output.content import DeliveryInput
 from aanlevering.output.guard import IdentifierInDelivery, check_delivery
 from aanlevering.output.own_names_in_text import own_names_in_text
 from aanlevering.output.writer import write_delivery
+from support.identity_columns import with_identity_columns
 
 #: Two records a person, as the output tests' ldtr delivery has them.
 NAMED: dict[str, list[str | None]] = {
@@ -37,15 +37,7 @@ NAMED: dict[str, list[str | None]] = {
 
 @pytest.fixture
 def ldtr(delivery: Callable[..., DeliveryInput]) -> DeliveryInput:
-    content = delivery("ldtr")
-    extracted = content.datasets["trauma"]
-    identity = extracted.identity
-    for name, values in NAMED.items():
-        column = [values[row // 2 % len(values)] for row in range(identity.num_rows)]
-        position = identity.column_names.index(name)
-        identity = identity.set_column(position, name, pa.array(column, pa.string()))
-    datasets = {**content.datasets, "trauma": replace(extracted, identity=identity)}
-    return replace(content, datasets=datasets)
+    return with_identity_columns(delivery("ldtr"), "trauma", NAMED)
 
 
 def test_the_words_are_ordinary_words() -> None:
