@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from support.holder_requests import csv_delivery, send
+from support.registry_holder import RegistryHolder
 
 PATIENT = {
     "resourceType": "Patient",
@@ -85,3 +88,12 @@ def stage(
 def staged(tmp_path: Path) -> tuple[Path, Manifest]:
     folder = tmp_path / "staging"
     return folder, stage(folder)
+
+
+def send_csv(holder: RegistryHolder, folder: Path, body: bytes, claimed: int) -> requests.Response:
+    """``holder``'s hospital sends one ``trauma.csv`` of ``body`` claiming ``claimed`` records.
+
+    Raw requests (support.holder_requests): the file is whatever the test wrote, damaged or not.
+    """
+    manifest = stage(folder, provider=holder.hospital)
+    return send(holder, folder, csv_delivery(folder, manifest, body, claimed))

@@ -19,9 +19,10 @@ from aanlevering.deliver.manifest import describe_files
 from conftest import (
     PATIENT,
     RESPONSE,
+    send_csv,
     stage,
 )  # module level: a later import may find another conftest
-from support.holder_requests import csv_delivery, refusal_text, restaged
+from support.holder_requests import refusal_text, restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
 
@@ -37,8 +38,7 @@ def test_a_csv_row_cut_short_without_quotes_is_refused_naming_its_line(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + _ROW + b"NGG:v1:def;2026-01-05"  # the last line of a truncated file
-    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    refusal = refusal_text(send_csv(hospital_holder, folder, body, 2))
     assert "trauma.csv line 3: expected 6 cells as the header, found 2" in refusal
     assert "its records were not counted" in refusal
     assert "NGG:v1:def" not in refusal and "2026-01-05" not in refusal  # never a value
@@ -51,8 +51,7 @@ def test_a_csv_row_with_more_cells_than_the_header_is_refused(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + b"NGG:v1:def;2026-01-05;70;M;16;2026-02-01;extra;cells\n" + _ROW
-    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    refusal = refusal_text(send_csv(hospital_holder, folder, body, 2))
     assert "trauma.csv line 2: expected 6 cells as the header, found 8" in refusal
     assert "extra" not in refusal and "NGG:v1:def" not in refusal
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
@@ -64,8 +63,7 @@ def test_an_empty_line_between_csv_rows_is_refused_as_a_row_without_cells(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + _ROW + b"\n" + _ROW
-    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    refusal = refusal_text(send_csv(hospital_holder, folder, body, 2))
     assert "trauma.csv line 3: expected 6 cells as the header, found 0" in refusal
 
 
@@ -74,8 +72,7 @@ def test_empty_trailing_lines_are_no_rows_and_a_whole_csv_is_receipted(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + _ROW + _ROW + b"\n\n"
-    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
-    answer = _send(hospital_holder, folder, manifest)
+    answer = send_csv(hospital_holder, folder, body, 2)
     assert answer.status_code == 201, answer.text
     assert answer.json()["record_counts"] == {"trauma": 2}
 
@@ -85,8 +82,7 @@ def test_a_quoted_cell_holding_the_separator_is_one_cell(
 ) -> None:
     folder = tmp_path / "d"
     body = _HEADER + b'NGG:v1:def;2026-01-05;70;"M;X";16;"2026-02-01\r\n"\n'
-    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 1)
-    answer = _send(hospital_holder, folder, manifest)
+    answer = send_csv(hospital_holder, folder, body, 1)
     assert answer.status_code == 201, answer.text
 
 

@@ -14,8 +14,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from conftest import RESPONSE, stage  # module level: a later import may find another conftest
-from support.holder_requests import csv_delivery, refusal_text, restaged
+from conftest import (  # module level: a later import may find another conftest
+    RESPONSE,
+    send_csv,
+    stage,
+)
+from support.holder_requests import refusal_text, restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
 
@@ -28,8 +32,7 @@ def test_a_csv_that_is_not_utf8_is_refused_naming_its_line_only(
 ) -> None:
     folder = tmp_path / "d"
     body = "NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:d\xe9f;70\n".encode("latin-1")
-    manifest = csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 2)
-    refusal = refusal_text(_send(registry_holder, folder, manifest))
+    refusal = refusal_text(send_csv(registry_holder, folder, body, 2))
     assert "trauma.csv line 3: not UTF-8 text" in refusal
     assert "its records were not counted" in refusal
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
@@ -41,8 +44,7 @@ def test_a_csv_cut_off_inside_a_quoted_cell_is_refused_naming_its_line(
 ) -> None:
     folder = tmp_path / "d"
     body = b'NGG;leeftijd;opmerking\nNGG:v1:abc;61;\nNGG:v1:def;70;"afgebr'
-    manifest = csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 2)
-    refusal = refusal_text(_send(registry_holder, folder, manifest))
+    refusal = refusal_text(send_csv(registry_holder, folder, body, 2))
     assert "trauma.csv line 3: not readable as CSV" in refusal
     assert "afgebr" not in refusal  # never a value
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
@@ -93,8 +95,7 @@ def test_a_readable_csv_with_another_count_is_still_refused_for_its_count(
 ) -> None:
     folder = tmp_path / "d"
     body = b"NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:def;70\n"
-    manifest = csv_delivery(folder, stage(folder, provider=registry_holder.hospital), body, 3)
-    refusal = refusal_text(_send(registry_holder, folder, manifest))
+    refusal = refusal_text(send_csv(registry_holder, folder, body, 3))
     assert "record_counts says 3 record(s) of dataset 'trauma', the files hold 2" in refusal
     assert "trauma.csv: 2 records, manifest says 3" in refusal
     assert "not counted" not in refusal
