@@ -56,45 +56,37 @@ def _home(tmp_path: Path) -> dict[str, str]:
     handed = _staged("2026-Q1", 1, "outbox", 7)
     unreceipted = _staged("2026-Q2", 1, "https", 8)
     taken = _staged("2026-Q3", 1, "https", 9)
+    history = {
+        "2026-Q1": [
+            handed,
+            DeliveryReceipted(
+                registration=REG, period="2026-Q1", version=1,
+                idempotency_key=handed.idempotency_key, receipt_id="r-outbox",
+                receiver="outbox:/srv/outbox", channel="outbox",
+                received_at="2026-04-10T10:00:00+00:00", provider="demo-hospital",
+            ),
+        ],
+        "2026-Q2": [
+            unreceipted,
+            DeliveryAttemptFailed(
+                registration=REG, period="2026-Q2",
+                idempotency_key=unreceipted.idempotency_key, attempt=1, retryable=True,
+                reason="not receipted within 60 s", provider="demo-hospital",
+            ),
+        ],
+        "2026-Q3": [
+            taken,
+            DeliveryVersionTaken(
+                registration=REG, period="2026-Q3", version=1,
+                idempotency_key=taken.idempotency_key, receipt_id="r-earlier",
+                receiver="dica", received_at="2026-10-02T10:00:00+00:00",
+                provider="demo-hospital", kind="delivery",
+            ),
+        ],
+    }  # fmt: skip
     with open_event_store(load_settings(env).event_store_url) as store:
-        store.append(
-            delivery_stream(REG, "2026-Q1"),
-            [
-                handed,
-                DeliveryReceipted(
-                    registration=REG, period="2026-Q1", version=1,
-                    idempotency_key=handed.idempotency_key, receipt_id="r-outbox",
-                    receiver="outbox:/srv/outbox", channel="outbox",
-                    received_at="2026-04-10T10:00:00+00:00", provider="demo-hospital",
-                ),
-            ],
-            None,
-        )  # fmt: skip
-        store.append(
-            delivery_stream(REG, "2026-Q2"),
-            [
-                unreceipted,
-                DeliveryAttemptFailed(
-                    registration=REG, period="2026-Q2",
-                    idempotency_key=unreceipted.idempotency_key, attempt=1, retryable=True,
-                    reason="not receipted within 60 s", provider="demo-hospital",
-                ),
-            ],
-            None,
-        )  # fmt: skip
-        store.append(
-            delivery_stream(REG, "2026-Q3"),
-            [
-                taken,
-                DeliveryVersionTaken(
-                    registration=REG, period="2026-Q3", version=1,
-                    idempotency_key=taken.idempotency_key, receipt_id="r-earlier",
-                    receiver="dica", received_at="2026-10-02T10:00:00+00:00",
-                    provider="demo-hospital", kind="delivery",
-                ),
-            ],
-            None,
-        )  # fmt: skip
+        for period, events in history.items():
+            store.append(delivery_stream(REG, period), events, None)
     return env
 
 
