@@ -17,6 +17,12 @@ from typing import Any
 
 from aanlevering.counterparts.registry_holder.closure import Closure
 from aanlevering.counterparts.registry_holder.counts import RecordTally
+from aanlevering.counterparts.registry_holder.file_types import (
+    bundle_type_problem,
+    is_resource_type,
+    other_type_problem,
+    promised_type,
+)
 from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
     contains_probable_bsn,
@@ -61,17 +67,10 @@ def _type_problem(resource: dict[str, Any]) -> str | None:
     a line or entry past them without a (known) ``resourceType`` was
     receipted. The type a sender wrote is never echoed: it may hold anything.
     """
-    from fhir.resources.R4B import get_fhir_model_class
-    from fhir.resources.R4B.resource import Resource
-
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str):
         return "resource without resourceType"
-    try:
-        model = get_fhir_model_class(resource_type)  # cached per type: cheap after the first
-    except ValueError:
-        model = None
-    if model is None or not issubclass(model, Resource):  # a data type (Reference) is none
+    if not is_resource_type(resource_type):
         return "a resourceType that is no FHIR R4B resource type"
     return None
 
@@ -125,12 +124,21 @@ class _Resources:
         self.registration = manifest.registration
         self.validated = 0
 
-    def problem(self, resource: object, where: str, full_url: object = None) -> str | None:
-        """Record ``resource`` for the closure; the first thing wrong with it, or None."""
+    def problem(
+        self, resource: object, where: str, full_url: object = None, promised: str | None = None
+    ) -> str | None:
+        """Record ``resource`` for the closure; the first thing wrong with it, or None.
+
+        ``promised``: the type the name of the NDJSON file it was read from promises.
+        """
         if not isinstance(resource, dict):
             return "not a JSON object"
         self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
-        if problem := _type_problem(resource) or self._unexpected_type(resource):
+        if problem := (
+            _type_problem(resource)
+            or other_type_problem(promised, resource.get("resourceType"))
+            or self._unexpected_type(resource)
+        ):
             return problem
         problem = (
             self.privacy.problem(resource)
@@ -170,10 +178,12 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[st
     problems: list[str] = []
     count = 0
     if path.suffix == ".ndjson":
+        promised = promised_type(path)
         for number, resource in _ndjson(path):
             count += 1
-            if problem := resources.problem(resource, f"{path.name} line {number}"):
-                problems.append(f"{path.name} line {number}: {problem}")
+            where = f"{path.name} line {number}"
+            if problem := resources.problem(resource, where, promised=promised):
+                problems.append(f"{where}: {problem}")
         return count, problems
     bundle = parse(path.read_bytes())
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
@@ -181,6 +191,8 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[st
     entries = bundle.get("entry", ())
     if not isinstance(entries, list):
         return 0, [f"{path.name}: Bundle.entry is not a list"]
+    if problem := bundle_type_problem(path.name, bundle.get("type")):
+        problems.append(problem)
     for index, entry in enumerate(entries):
         count += 1
         where = f"{path.name} entry {index}"

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aanlevering.catalogue.model import CodeFilter
+from aanlevering.catalogue.model import CodeFilter, RegistrationConfig
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.errors import ConfigError
+from aanlevering.extract.fhir_resources import PERSON_TYPES
 from aanlevering.periods import Period
 
 #: Per dataset, the resource type of its records and the codes they carry (``where``).
@@ -45,6 +46,8 @@ class RegistrationTerms:
     record_resources: RecordResources = field(default_factory=dict)
     #: The registration's delivery frequency: its periods are months, quarters or years.
     frequency: str | None = None
+    #: The resource types its FHIR mappings read, focus and linked (empty: not known).
+    source_types: frozenset[str] = frozenset()
 
     def manifest_problems(self, manifest: Manifest) -> list[str]:
         """How the manifest asks for more, or other, than the registration's terms."""
@@ -91,16 +94,38 @@ class RegistrationTerms:
         Why: a registration whose records travel as QuestionnaireResponses
         (``fhir_content: questionnaire``) is delivered as Patients and those
         only: the product sends no source resource then (decision 0982). For
-        ``resources`` and ``both`` the records' linked resources may be of any
-        type the source had, which the catalogue does not name: no check. The
-        type is never echoed: a sender may have written anything there.
+        ``resources`` and ``both`` the product sends the Patients, the
+        resources its mappings read a record from (the focus resource and the
+        linked ones a variable names, people never) and QuestionnaireResponses
+        (``both``, or a record read from CSV): another type is data the
+        registration never agreed to receive (decision 0986). The type is
+        never echoed: a sender may have written anything there.
         """
-        if self.fhir_content != "questionnaire" or resource_type in QUESTIONNAIRE_TYPES:
+        if self.fhir_content == "questionnaire":
+            if resource_type in QUESTIONNAIRE_TYPES:
+                return None
+            return (
+                f"a resource of a type registration {registration!r} does not deliver (its "
+                "records travel as QuestionnaireResponses: Patient and QuestionnaireResponse only)"
+            )
+        delivered = self.delivered_types()
+        if delivered is None or resource_type in delivered:
             return None
+        *others, last = sorted(delivered)
         return (
-            f"a resource of a type registration {registration!r} does not deliver (its records "
-            "travel as QuestionnaireResponses: Patient and QuestionnaireResponse only)"
+            f"a resource of a type registration {registration!r} does not deliver (its "
+            f"mappings produce {', '.join(others)} and {last} only)"
         )
+
+    def delivered_types(self) -> frozenset[str] | None:
+        """The resource types a ``resources``/``both`` delivery holds (None: not known).
+
+        People other than the Patient are never delivered (the extract keeps no
+        Practitioner a variable reads, :mod:`aanlevering.extract.fhir_resources`).
+        """
+        if not self.source_types:
+            return None
+        return QUESTIONNAIRE_TYPES | (self.source_types - PERSON_TYPES)
 
     def columns(self, name: str, manifest: Manifest) -> list[str] | None:
         """The columns ``<dataset>.csv`` must have, in order; None for no such dataset."""
@@ -131,6 +156,21 @@ class RegistrationTerms:
         )
 
 
+def _source_types(config: RegistrationConfig) -> frozenset[str]:
+    """The resource types ``config``'s FHIR mappings read: each focus and each linked one."""
+    if config.fhir_source is None:
+        return frozenset()
+    return frozenset(
+        resource_type
+        for mapping in config.fhir_source.datasets.values()
+        for resource_type in (
+            mapping.resource,
+            *(source.resource for source in mapping.variables.values()),
+        )
+        if resource_type is not None
+    )
+
+
 def load_terms(catalogue_dir: Path) -> dict[str, RegistrationTerms]:
     """Every registration's terms from a catalogue folder (ConfigError if it does not load)."""
     from aanlevering.catalogue import load_catalogue
@@ -145,6 +185,7 @@ def load_terms(catalogue_dir: Path) -> dict[str, RegistrationTerms]:
             },
             fhir_content=config.delivery.fhir_content,
             frequency=config.frequency,
+            source_types=_source_types(config),
             record_resources={
                 name: (mapping.resource, mapping.where)
                 for name, mapping in (

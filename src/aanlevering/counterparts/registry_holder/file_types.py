@@ -1,0 +1,63 @@
+"""What a delivered FHIR file promises by its form: the type its name says, a collection Bundle.
+
+Why: a bulk-data consumer loads ``Patient.ndjson`` as Patients, by its name,
+as the FHIR Bulk Data layout the product writes has it (``<Type>.ndjson``,
+or ``<Type>.<n>.ndjson`` as an export server names parts). A line of another
+type in it is loaded as what it is not. The reference holder refuses it,
+naming file, line and the type the name promises, never the type written
+(decision 0983). A name that names no resource type (``data.ndjson``)
+promises none and is read as before.
+
+A Bundle the product writes is a ``collection`` (:mod:`aanlevering.output.bundle`):
+a ``transaction`` asks the receiver to write its entries, a ``searchset`` is
+an answer to a query; a holder reading either as a delivery reads something
+no hospital sent. Anything but ``collection`` is refused, the type written
+never echoed (decision 0984).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: The only Bundle type the product delivers.
+BUNDLE_TYPE = "collection"
+
+
+def is_resource_type(name: object) -> bool:
+    """Whether ``name`` is an R4B resource type (a data type such as ``Reference`` is none).
+
+    The model lookup is cached per name: cheap enough for every resource.
+    """
+    from fhir.resources.R4B import get_fhir_model_class
+    from fhir.resources.R4B.resource import Resource
+
+    if not isinstance(name, str):
+        return False
+    try:
+        model = get_fhir_model_class(name)
+    except ValueError:
+        return False
+    return model is not None and issubclass(model, Resource)
+
+
+def promised_type(path: Path) -> str | None:
+    """The resource type an NDJSON file's name promises (None: it names no type)."""
+    if path.suffix != ".ndjson":
+        return None
+    first = path.name.split(".", 1)[0]
+    return first if is_resource_type(first) else None
+
+
+def other_type_problem(promised: str | None, resource_type: object) -> str | None:
+    """Why a resource of ``resource_type`` does not belong in a file promising ``promised``."""
+    if promised is None or resource_type == promised:
+        return None
+    return f"a resource of another type than its file's name promises ({promised} only)"
+
+
+def bundle_type_problem(name: str, bundle_type: object) -> str | None:
+    """Why a Bundle of ``bundle_type`` is no delivery (None: it is a collection)."""
+    if bundle_type == BUNDLE_TYPE:
+        return None
+    said = "no type" if bundle_type is None else "another type"
+    return f"{name}: a Bundle of {said} (a delivery is a Bundle of type {BUNDLE_TYPE!r})"

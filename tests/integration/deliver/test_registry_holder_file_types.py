@@ -1,0 +1,155 @@
+"""The reference registry holder reads a delivery as a real one would: by its files' names.
+
+A bulk-data consumer loads ``Patient.ndjson`` as Patients: a line of another
+type in it is refused naming file, line and the type the name promises
+(decision 0983). A Bundle is a ``collection``, the only type the product
+writes (0984). A refusal names every problem found in one answer, a file
+that could not be counted hiding no count of the others (0985). A holder
+knowing the catalogue refuses a resource type a ``resources``/``both``
+registration's mappings never produce (0986). The holder is a real process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from aanlevering.deliver.manifest import Manifest, describe_files
+from conftest import PATIENT, RESPONSE, stage  # module level: a later import may find another
+from support.holder_requests import refusal_text, restaged
+from support.holder_requests import send as _send
+from support.registry_holder import RegistryHolder
+
+#: A valid Observation of the staged Patient: of a type its file name must promise.
+OBSERVATION = {
+    "resourceType": "Observation",
+    "id": "o-1",
+    "status": "final",
+    "code": {"text": "iss"},
+    "subject": {"reference": "Patient/p-1"},
+}
+
+
+def _lines(*resources: dict[str, object]) -> str:
+    return "".join(json.dumps(resource) + "\n" for resource in resources)
+
+
+def test_an_ndjson_line_of_another_type_than_its_file_name_promises_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": _lines(PATIENT, OBSERVATION),
+            "QuestionnaireResponse.ndjson": _lines(RESPONSE),
+        },
+    )
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    assert (
+        "Patient.ndjson line 2: a resource of another type than its file's name promises "
+        "(Patient only)"
+    ) in refusal
+    assert "Observation" not in refusal  # the type written is never echoed
+    assert hospital_holder.ledger() == []
+
+
+def test_a_bulk_export_style_name_promises_its_type_too(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": _lines(PATIENT),
+            "QuestionnaireResponse.000.ndjson": _lines(RESPONSE, PATIENT | {"id": "p-2"}),
+        },
+    )
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    assert "QuestionnaireResponse.000.ndjson line 2: a resource of another type" in refusal
+
+
+def _bundle_delivery(folder: Path, manifest: Manifest, bundle: dict[str, object]) -> Manifest:
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    (folder / "Bundle-000001.json").write_text(json.dumps(bundle))
+    files = describe_files(
+        folder, {"Bundle-000001.json": 2}, {"Bundle-000001.json": "application/fhir+json"}
+    )
+    return replace(manifest, files=files, format="fhir-bundle")
+
+
+def _bundle(**bundle_type: str) -> dict[str, object]:
+    return {
+        "resourceType": "Bundle",
+        **bundle_type,
+        "entry": [
+            {"fullUrl": "urn:uuid:p-1", "resource": PATIENT},
+            {
+                "fullUrl": "urn:uuid:q-1",
+                "resource": {**RESPONSE, "subject": {"reference": "urn:uuid:p-1"}},
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize("bundle_type", [{"type": "transaction"}, {"type": "searchset"}, {}])
+def test_a_bundle_of_another_type_than_collection_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path, bundle_type: dict[str, str]
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = _bundle_delivery(folder, manifest, _bundle(**bundle_type))
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    said = "another type" if bundle_type else "no type"
+    assert (
+        f"Bundle-000001.json: a Bundle of {said} (a delivery is a Bundle of type 'collection')"
+    ) in refusal
+    assert "transaction" not in refusal and "searchset" not in refusal
+    assert hospital_holder.ledger() == []
+
+
+def test_a_collection_bundle_is_receipted(hospital_holder: RegistryHolder, tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = _bundle_delivery(folder, manifest, _bundle(type="collection"))
+    answer = _send(hospital_holder, folder, manifest)
+    assert answer.status_code == 201, answer.text
+
+
+def test_a_type_a_registrations_mappings_never_produce_is_refused(
+    knowing_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """ldtr delivers ``both``: its mappings read Encounters and Observations, no Procedure."""
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=knowing_holder.hospital)
+    procedure = {
+        "resourceType": "Procedure",
+        "id": "pr-1",
+        "status": "completed",
+        "subject": {"reference": "Patient/p-1"},
+    }
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.ndjson": _lines(PATIENT),
+            "QuestionnaireResponse.ndjson": _lines(RESPONSE),
+            "Observation.ndjson": _lines(OBSERVATION),
+            "Procedure.ndjson": _lines(procedure),
+        },
+    )
+    refusal = refusal_text(_send(knowing_holder, folder, manifest))
+    assert (
+        "Procedure.ndjson line 1: a resource of a type registration 'ldtr' does not deliver "
+        "(its mappings produce Encounter, Observation, Patient and QuestionnaireResponse only)"
+    ) in refusal
+    assert "Observation.ndjson" not in refusal
+    assert knowing_holder.ledger() == []
