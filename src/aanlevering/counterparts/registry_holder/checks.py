@@ -27,16 +27,15 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
     contains_probable_bsn,
 )
+from aanlevering.counterparts.registry_holder.refusal import Refusal, per_file
 from aanlevering.counterparts.registry_holder.row_shape import records, shape_problem
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
-from aanlevering.counterparts.registry_holder.unreadable import NOT_COUNTED, not_utf8
+from aanlevering.counterparts.registry_holder.unreadable import NOT_COUNTED, Unread, not_utf8
 from aanlevering.deliver.manifest import Manifest, idempotency_key, verify_files
 from aanlevering.errors import ConfigError
 from aanlevering.json_input import JsonInputError, parse
 from aanlevering.periods import Period
 
-#: Problems listed per file in a refusal.
-MAX_LISTED = 20
 #: Resources validated per file with the R4B models; the rest are counted only.
 VALIDATE_LIMIT = 5000
 
@@ -376,15 +375,19 @@ def check_delivery(
 
     FHIR deliveries must also be closed: every reference resolves inside the delivery.
     ``terms``: the registration's approved pseudonym types and dictionary, when known.
+    Every problem found is named in one answer, bounded (decision 0985): a file
+    that could not be counted leaves unchecked only what it could hold.
     """
     problems = manifest_problems(manifest)
     if terms is not None:
         problems += terms.manifest_problems(manifest)
     problems = problems or verify_files(folder, manifest)
+    refusal = Refusal()
     if problems:
-        return problems
+        refusal.whole(problems)
+        return refusal.problems()
     resources = _Resources(manifest, terms)
-    unread = False
+    unread = Unread()
     for item in manifest.files:
         path = folder / item.name
         if item.name.endswith((".ndjson", ".json")):
@@ -393,19 +396,18 @@ def check_delivery(
             count, file_problems = _csv_problems(path, manifest, terms)
             resources.tally.add_csv(item.name, count or 0)
         else:
-            problems.append(f"{item.name}: unsupported file type")
+            refusal.whole([f"{item.name}: unsupported file type"])
             continue
-        problems.extend(file_problems[:MAX_LISTED])
+        refusal.rows(per_file(item.name, file_problems))
         if count is None:
-            unread = True  # what was not read is not counted: no mismatch is made up (0970)
+            unread.add(item.name, promised_type(path))  # not counted: no mismatch made up (0970)
         elif count != item.records:
-            problems.append(f"{item.name}: {count} records, manifest says {item.records}")
-    if not unread:  # references into, and records of, a file not read are unknown
-        problems.extend(resources.closure.problems())
-        problems.extend(resources.tally.problems())
+            refusal.whole([f"{item.name}: {count} records, manifest says {item.records}"])
+    refusal.whole(resources.closure.problems(unread))  # what was not read is unknown
+    refusal.whole(resources.tally.problems(unread))
     for report in manifest.reports:
-        problems.extend(_report_problems(folder / report.name, report.media_type, manifest))
-    return problems
+        refusal.whole(_report_problems(folder / report.name, report.media_type, manifest))
+    return refusal.problems()
 
 
 def _inner(report: dict[str, Any], section: str, key: str) -> object:

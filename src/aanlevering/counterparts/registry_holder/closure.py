@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from aanlevering.counterparts.registry_holder.unreadable import Unread
+
 #: Unresolved references listed in a refusal.
 MAX_LISTED = 20
 
@@ -51,15 +53,31 @@ class Closure:
             if not reference.startswith("#"):
                 self._referenced.setdefault(reference, where)
 
-    def problems(self) -> list[str]:
-        """One line per reference that resolves to nothing in the delivery (types only)."""
-        missing = [
-            (where, ref) for ref, where in self._referenced.items() if ref not in self._delivered
-        ]
-        return [
+    def problems(self, unread: Unread | None = None) -> list[str]:
+        """One line per reference that resolves to nothing in the delivery (types only).
+
+        ``unread``: what files not read whole leave unknown; a reference to a
+        type whose file was not read may resolve to what was not read, and is
+        not listed (decision 0985).
+        """
+        unread = unread or Unread()
+        if unread.anything:
+            return []
+        missing = sorted(
+            (where, ref)
+            for ref, where in self._referenced.items()
+            if ref not in self._delivered and _kind(ref) not in unread.types
+        )
+        listed = [
             f"{where}: reference to a {_kind(ref)} that is not in the delivery"
-            for where, ref in sorted(missing)[:MAX_LISTED]
+            for where, ref in missing[:MAX_LISTED]
         ]
+        if len(missing) > MAX_LISTED:
+            listed.append(
+                f"{len(missing) - MAX_LISTED} more reference(s) to what is not in the delivery "
+                "not listed"
+            )
+        return listed
 
 
 def _kind(reference: str) -> str:

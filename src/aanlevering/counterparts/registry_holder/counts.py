@@ -24,6 +24,7 @@ from typing import Any
 
 from aanlevering.catalogue.model import CodeFilter
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
+from aanlevering.counterparts.registry_holder.unreadable import Unread
 from aanlevering.deliver.manifest import Manifest
 from aanlevering.extract.fhir import entered_in_error, matches
 from aanlevering.extract.fhir_store import ResourceStore
@@ -83,12 +84,22 @@ class RecordTally:
         """Count the rows of ``<dataset>.csv`` for its dataset."""
         self.found[name.removesuffix(".csv")] += rows
 
-    def problems(self) -> list[str]:
-        """How the manifest's record counts differ from what was counted."""
+    def problems(self, unread: Unread | None = None) -> list[str]:
+        """How the manifest's record counts differ from what was counted.
+
+        ``unread``: what files not read whole leave unknown. A dataset whose
+        records may be in such a file is not compared: no mismatch is made up
+        (decision 0970); every other dataset is (decision 0985).
+        """
+        unread = unread or Unread()
+        if unread.anything or "QuestionnaireResponse" in unread.types:
+            return []  # any dataset's records may be in what was not read
         if self.found or self.questionnaires_only:
             counted = self.found  # CSV rows, or QuestionnaireResponses
+            unknown = unread.datasets
         elif self.focus:
             counted = self.as_resources  # no QuestionnaireResponse: records are resources
+            unknown = {name for name, (type_, _) in self.focus.items() if type_ in unread.types}
         else:
             return []  # resources of a registration whose terms the holder does not know
         claimed = dict(self.manifest.record_counts)
@@ -96,7 +107,7 @@ class RecordTally:
             f"record_counts says {claimed.get(dataset, 0)} record(s) of dataset {dataset!r}, "
             f"the files hold {counted.get(dataset, 0)}"
             for dataset in sorted(set(claimed) | set(counted))
-            if claimed.get(dataset, 0) != counted.get(dataset, 0)
+            if dataset not in unknown and claimed.get(dataset, 0) != counted.get(dataset, 0)
         ]
 
 

@@ -9,6 +9,7 @@ expected, and says only the true consequence: the records were not counted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: The one true consequence of an unreadable file, said after its reason.
@@ -35,3 +36,33 @@ def not_utf8(path: Path) -> str:
     line = undecodable_line(path)
     where = f"{path.name} line {line}" if line is not None else path.name
     return f"{where}: not UTF-8 text (a delivered file must be UTF-8); {NOT_COUNTED}"
+
+
+@dataclass
+class Unread:
+    """What the files a delivery's check could not count leave unknown (decision 0985).
+
+    Why: a file with one damaged row used to leave every record count and
+    every reference unchecked, so a count wrong in another file came to light
+    only after the damaged one was fixed, a second round for the hospital.
+    What a file not read could hold is known from its name: ``<dataset>.csv``
+    that dataset's rows, ``<Type>.ndjson`` resources of that type (decision
+    0983). A Bundle, or an NDJSON file its name promises no type of, could
+    hold anything: then nothing of the sort is checked, as before (0970).
+    """
+
+    #: Datasets whose CSV file was not counted.
+    datasets: set[str] = field(default_factory=set)
+    #: Resource types whose NDJSON file was not read whole.
+    types: set[str] = field(default_factory=set)
+    #: A file that could hold any resource was not read whole.
+    anything: bool = False
+
+    def add(self, name: str, promised: str | None) -> None:
+        """Note the file ``name`` as not counted; ``promised``: the type its name promises."""
+        if name.endswith(".csv"):
+            self.datasets.add(name.removesuffix(".csv"))
+        elif promised is not None:
+            self.types.add(promised)
+        else:
+            self.anything = True
