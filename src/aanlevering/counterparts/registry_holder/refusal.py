@@ -15,7 +15,7 @@ from __future__ import annotations
 
 #: Problems listed per file.
 PER_FILE = 20
-#: Lines one refusal lists at most, the line saying how many more not counted.
+#: Lines one refusal lists at most, the line saying how many more included.
 IN_ALL = 100
 
 
