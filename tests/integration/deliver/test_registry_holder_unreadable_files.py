@@ -14,7 +14,9 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import (  # module level: a later import may find another conftest
+    PATIENT,
     RESPONSE,
     send_csv,
     stage,
@@ -99,3 +101,29 @@ def test_a_readable_csv_with_another_count_is_still_refused_for_its_count(
     assert "record_counts says 3 record(s) of dataset 'trauma', the files hold 2" in refusal
     assert "trauma.csv: 2 records, manifest says 3" in refusal
     assert "not counted" not in refusal
+
+
+def _bundle_delivery(folder: Path, manifest: Manifest, document: object, claimed: int) -> Manifest:
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    (folder / "delivery.json").write_text(json.dumps(document))
+    files = describe_files(
+        folder, {"delivery.json": claimed}, {"delivery.json": "application/fhir+json"}
+    )
+    return replace(manifest, files=files, format="fhir-bundle")
+
+
+def test_a_json_file_that_is_no_bundle_is_refused_for_that_only(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """A single resource or an entry that is no list is not read: nothing of it is counted."""
+    for document in (PATIENT, {"resourceType": "Bundle", "type": "collection", "entry": {}}):
+        folder = tmp_path / f"d{len(str(document))}"
+        manifest = _bundle_delivery(
+            folder, stage(folder, provider=registry_holder.hospital), document, 2
+        )
+        refusal = refusal_text(_send(registry_holder, folder, manifest))
+        assert "delivery.json: " in refusal
+        assert "its records were not counted" in refusal
+        assert not [false for false in _FALSE_REASONS if false in refusal], refusal
+    assert registry_holder.ledger() == []

@@ -173,7 +173,13 @@ def _fhir_problems(path: Path, resources: _Resources) -> tuple[int | None, list[
         return None, [f"{path.name}: JSON nested too deeply; {NOT_COUNTED}"]
 
 
-def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[str]]:
+def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int | None, list[str]]:
+    """Count and check one readable FHIR file; None for a document that is no Bundle.
+
+    A ``.json`` file that is no Bundle (a single resource, an entry that is no
+    list) is not read at all: its records were not counted, and no count
+    mismatch is made up from it (decision 0970).
+    """
     problems: list[str] = []
     count = 0
     if path.suffix == ".ndjson":
@@ -186,10 +192,10 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int, list[st
         return count, problems
     bundle = parse(path.read_bytes())
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        return 0, [f"{path.name}: not a Bundle"]
+        return None, [f"{path.name}: not a Bundle; {NOT_COUNTED}"]
     entries = bundle.get("entry", ())
     if not isinstance(entries, list):
-        return 0, [f"{path.name}: Bundle.entry is not a list"]
+        return None, [f"{path.name}: Bundle.entry is not a list; {NOT_COUNTED}"]
     if problem := bundle_type_problem(path.name, bundle.get("type")):
         problems.append(problem)
     for index, entry in enumerate(entries):
