@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from aanlevering.counterparts.registry_holder.checks import check_delivery
-from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.deliver.manifest import Manifest, describe_files
+from support.holder_manifests import ldtr_manifest
 
 PATIENT = {
     "resourceType": "Patient",
@@ -27,25 +28,7 @@ def _delivery(folder: Path, patient: dict[str, object]) -> Manifest:
     folder.mkdir()
     (folder / "Patient.ndjson").write_text(json.dumps(patient) + "\n")
     files = describe_files(folder, {"Patient.ndjson": 1}, {})
-    return Manifest(
-        idempotency_key=idempotency_key("h", "ldtr", "2026-03", 1),
-        registration="ldtr",
-        registry_holder="lnaz",
-        period="2026-03",
-        period_start="2026-03-01",
-        period_end="2026-04-01",
-        version=1,
-        dictionary_id="ltr",
-        dictionary_version="2026.1",
-        format="fhir-ndjson",
-        normalisation_profile="nl-2026.1",
-        pseudonym_types=("NGG",),
-        key_versions={"NGG": 1},
-        ttp_mode="web",
-        provider_id="h",
-        files=files,
-        record_counts={"trauma": 1},
-    )
+    return ldtr_manifest(files, format="fhir-ndjson", record_counts={"trauma": 1})
 
 
 def test_a_pc4_address_is_accepted(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.counterparts.registry_holder.checks import check_delivery
-from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.deliver.manifest import Manifest, describe_files
+from support.holder_manifests import ldtr_manifest
 
 PSEUDED = {
     "security": [
@@ -37,24 +38,8 @@ def _observation(encounter: str) -> dict[str, Any]:
 
 
 def _manifest(folder: Path, records: dict[str, int], format: str) -> Manifest:
-    return Manifest(
-        idempotency_key=idempotency_key("h", "ldtr", "2026-03", 1),
-        registration="ldtr",
-        registry_holder="lnaz",
-        period="2026-03",
-        period_start="2026-03-01",
-        period_end="2026-04-01",
-        version=1,
-        dictionary_id="ltr",
-        dictionary_version="2026.1",
-        format=format,
-        normalisation_profile="nl-2026.1",
-        pseudonym_types=("NGG",),
-        key_versions={"NGG": 1},
-        ttp_mode="web",
-        provider_id="h",
-        files=describe_files(folder, records, {}),
-        record_counts={"trauma": 1},
+    return ldtr_manifest(
+        describe_files(folder, records, {}), format=format, record_counts={"trauma": 1}
     )
 
 

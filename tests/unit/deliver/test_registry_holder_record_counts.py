@@ -16,7 +16,8 @@ import pytest
 from aanlevering.catalogue.model import CodeFilter
 from aanlevering.counterparts.registry_holder.checks import check_delivery
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
-from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.deliver.manifest import Manifest, describe_files
+from support.holder_manifests import ldtr_manifest
 
 CATEGORY = "https://aanlevering.example/fhir/CodeSystem/conditie-categorie"
 PATIENT = {
@@ -65,25 +66,7 @@ def _delivery(folder: Path, claimed: int) -> Manifest:
     (folder / "Patient.ndjson").write_text(json.dumps(PATIENT) + "\n")
     (folder / "Condition.ndjson").write_text("".join(json.dumps(c) + "\n" for c in conditions))
     files = describe_files(folder, {"Patient.ndjson": 1, "Condition.ndjson": 4}, {})
-    return Manifest(
-        idempotency_key=idempotency_key("h", "ldtr", "2026-03", 1),
-        registration="ldtr",
-        registry_holder="lnaz",
-        period="2026-03",
-        period_start="2026-03-01",
-        period_end="2026-04-01",
-        version=1,
-        dictionary_id="ltr",
-        dictionary_version="2026.1",
-        format="fhir-ndjson",
-        normalisation_profile="nl-2026.1",
-        pseudonym_types=("NGG",),
-        key_versions={"NGG": 1},
-        ttp_mode="web",
-        provider_id="h",
-        files=files,
-        record_counts={"tumor": claimed},
-    )
+    return ldtr_manifest(files, format="fhir-ndjson", record_counts={"tumor": claimed})
 
 
 @pytest.mark.parametrize("content", ["resources", "both"])

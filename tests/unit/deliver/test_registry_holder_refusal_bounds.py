@@ -6,7 +6,8 @@ from pathlib import Path
 
 from aanlevering.counterparts.registry_holder.checks import check_delivery
 from aanlevering.counterparts.registry_holder.refusal import IN_ALL, PER_FILE
-from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.deliver.manifest import Manifest, describe_files
+from support.holder_manifests import ldtr_manifest
 
 _HEADER = "NGG;leeftijd\n"
 
@@ -16,23 +17,9 @@ def _csv_delivery(folder: Path, bodies: dict[str, str], claimed: dict[str, int])
     for name, body in bodies.items():
         (folder / name).write_text(body)
     files = describe_files(folder, claimed, {name: "text/csv" for name in bodies})
-    return Manifest(
-        idempotency_key=idempotency_key("h", "ldtr", "2026-03", 1),
-        registration="ldtr",
-        registry_holder="lnaz",
-        period="2026-03",
-        period_start="2026-03-01",
-        period_end="2026-04-01",
-        version=1,
-        dictionary_id="ltr",
-        dictionary_version="2026.1",
+    return ldtr_manifest(
+        files,
         format="csv",
-        normalisation_profile="nl-2026.1",
-        pseudonym_types=("NGG",),
-        key_versions={"NGG": 1},
-        ttp_mode="web",
-        provider_id="h",
-        files=files,
         record_counts={name.removesuffix(".csv"): claimed[name] for name in bodies},
     )
 
