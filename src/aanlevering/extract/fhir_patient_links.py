@@ -71,17 +71,27 @@ def of_other_patient(resource: Mapping[str, Any], patient_key: str, store: Resou
 
 
 def patient_references(resource: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """The ``subject`` and ``patient`` reference texts of a resource (None where absent)."""
-    found: list[str | None] = []
-    for link in PATIENT_LINKS:
-        value = resource.get(link)
-        if (type(value) is dict or isinstance(value, Mapping)) and isinstance(
-            value.get("reference"), str
-        ):
-            found.append(str(value["reference"]).strip())
-        else:
-            found.append(None)
-    return found[0], found[1]
+    """The ``subject`` and ``patient`` reference texts of a resource (None where absent).
+
+    Asked for every related and target resource the streaming reader keeps a row of
+    (millions): the two links are read without a loop or a list, and an absent link
+    (``patient`` on most resources) without a call (decision 0990).
+    """
+    subject = resource.get("subject")
+    patient = resource.get("patient")
+    return (
+        None if subject is None else _reference_text(subject),
+        None if patient is None else _reference_text(patient),
+    )
+
+
+def _reference_text(value: Any) -> str | None:
+    """The ``reference`` text of a Reference, trimmed; None when it has none."""
+    if type(value) is dict or isinstance(value, Mapping):
+        reference = value.get("reference")
+        if isinstance(reference, str):
+            return str(reference).strip()
+    return None
 
 
 def named_patients(

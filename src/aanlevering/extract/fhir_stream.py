@@ -156,7 +156,53 @@ def code_matcher(
     return matches
 
 
+#: Distinct values one finisher remembers, and the longest text it remembers.
+_MAX_FINISHED = 4_096
+_MAX_FINISHED_TEXT = 64
+
+
 def _finisher(variable: VariableSpec) -> Callable[[Any], tuple[Any, ...]]:
+    """:func:`finisher_reference`, remembering what it gave for each short text and number.
+
+    A variable's values repeat across millions of resources (dates, codes, rounded
+    measurements), and mapping and converting one is a pure function of it: the
+    answer for a value met before is looked up (decision 0990). Values are
+    remembered per exact type, so ``True``, ``1`` and ``1.0`` never share an answer;
+    a float zero is not remembered (``-0.0`` equals ``0.0`` but is written
+    differently), nor a text longer than :data:`_MAX_FINISHED_TEXT`, nor anything
+    once :data:`_MAX_FINISHED` values are held (hostile input with ever new values is
+    converted value by value, in bounded memory).
+    """
+    plain = finisher_reference(variable)
+    memos: dict[type, dict[Any, tuple[Any, ...]]] = {str: {}, int: {}, float: {}, bool: {}}
+
+    def finish(value: Any) -> tuple[Any, ...]:
+        kind = type(value)
+        memo = memos.get(kind)
+        if memo is None:
+            return plain(value)
+        found = memo.get(value)
+        if found is not None:
+            return found
+        found = plain(value)
+        if len(memo) < _MAX_FINISHED and (
+            len(value) <= _MAX_FINISHED_TEXT
+            if kind is str
+            else -_MAX_SMALL_INT <= value <= _MAX_SMALL_INT
+            if kind is int
+            else kind is bool or value != 0.0
+        ):
+            memo[value] = found
+        return found
+
+    return finish
+
+
+#: Integers remembered by a finisher: those of at most 18 digits (a key of bounded size).
+_MAX_SMALL_INT = 10**18 - 1
+
+
+def finisher_reference(variable: VariableSpec) -> Callable[[Any], tuple[Any, ...]]:
     """Map, convert and (for the period variable) keep the text of one read value."""
     value_map = variable.value_map
     conversion = converter(variable.type)  # what convert() applies, looked up once
