@@ -78,3 +78,8 @@ def refusal_text(answer: requests.Response) -> str:
     assert answer.status_code == 422, answer.text
     detail = answer.json()["detail"]
     return detail if isinstance(detail, str) else json.dumps(detail)
+
+
+def ndjson_lines(*resources: dict[str, object]) -> str:
+    """``resources`` as NDJSON text, one line each."""
+    return "".join(json.dumps(resource) + "\n" for resource in resources)

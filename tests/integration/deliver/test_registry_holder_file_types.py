@@ -19,7 +19,7 @@ import pytest
 
 from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import PATIENT, RESPONSE, stage  # module level: a later import may find another
-from support.holder_requests import refusal_text, restaged
+from support.holder_requests import ndjson_lines, refusal_text, restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
 
@@ -33,10 +33,6 @@ OBSERVATION = {
 }
 
 
-def _lines(*resources: dict[str, object]) -> str:
-    return "".join(json.dumps(resource) + "\n" for resource in resources)
-
-
 def test_an_ndjson_line_of_another_type_than_its_file_name_promises_is_refused(
     hospital_holder: RegistryHolder, tmp_path: Path
 ) -> None:
@@ -46,8 +42,8 @@ def test_an_ndjson_line_of_another_type_than_its_file_name_promises_is_refused(
         folder,
         manifest,
         {
-            "Patient.ndjson": _lines(PATIENT, OBSERVATION),
-            "QuestionnaireResponse.ndjson": _lines(RESPONSE),
+            "Patient.ndjson": ndjson_lines(PATIENT, OBSERVATION),
+            "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE),
         },
     )
     refusal = refusal_text(_send(hospital_holder, folder, manifest))
@@ -68,8 +64,8 @@ def test_a_bulk_export_style_name_promises_its_type_too(
         folder,
         manifest,
         {
-            "Patient.ndjson": _lines(PATIENT),
-            "QuestionnaireResponse.000.ndjson": _lines(RESPONSE, PATIENT | {"id": "p-2"}),
+            "Patient.ndjson": ndjson_lines(PATIENT),
+            "QuestionnaireResponse.000.ndjson": ndjson_lines(RESPONSE, PATIENT | {"id": "p-2"}),
         },
     )
     refusal = refusal_text(_send(hospital_holder, folder, manifest))
@@ -140,10 +136,10 @@ def test_a_type_a_registrations_mappings_never_produce_is_refused(
         folder,
         manifest,
         {
-            "Patient.ndjson": _lines(PATIENT),
-            "QuestionnaireResponse.ndjson": _lines(RESPONSE),
-            "Observation.ndjson": _lines(OBSERVATION),
-            "Procedure.ndjson": _lines(procedure),
+            "Patient.ndjson": ndjson_lines(PATIENT),
+            "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE),
+            "Observation.ndjson": ndjson_lines(OBSERVATION),
+            "Procedure.ndjson": ndjson_lines(procedure),
         },
     )
     refusal = refusal_text(_send(knowing_holder, folder, manifest))

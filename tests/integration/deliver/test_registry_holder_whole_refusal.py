@@ -9,19 +9,14 @@ the hospital. Now only what the unread file leaves unknown goes unchecked
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
 from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import PATIENT, RESPONSE, stage  # module level: a later import may find another
-from support.holder_requests import refusal_text, restaged
+from support.holder_requests import ndjson_lines, refusal_text, restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
-
-
-def _lines(*resources: dict[str, object]) -> str:
-    return "".join(json.dumps(resource) + "\n" for resource in resources)
 
 
 def _csv_delivery(folder: Path, manifest: Manifest, files: dict[str, bytes]) -> Manifest:
@@ -63,8 +58,8 @@ def test_an_unreadable_patient_file_hides_no_record_count(
         folder,
         manifest,
         {
-            "Patient.ndjson": _lines(PATIENT) + '{"resourceType": "Patient", "id": "p-',
-            "QuestionnaireResponse.ndjson": _lines(
+            "Patient.ndjson": ndjson_lines(PATIENT) + '{"resourceType": "Patient", "id": "p-',
+            "QuestionnaireResponse.ndjson": ndjson_lines(
                 RESPONSE, RESPONSE | {"id": "q-2", "subject": {"reference": "Patient/p-2"}}
             ),
         },
