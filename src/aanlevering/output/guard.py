@@ -274,22 +274,57 @@ def identifier_tokens(
     Python's lower-casing and ``[\\W_]+`` split are Arrow's ``ascii_lower``
     and ``[^a-z0-9]+``; other values take the reference. Pinned by tests.
     """
+    found, kept = _identifier_token_parts(values, shortest, letters, vocabulary)
+    found.update(kept.to_pylist())
+    return found
+
+
+def _identifier_token_parts(
+    values: Iterable[str] | pa.Array, shortest: int, letters: bool, vocabulary: set[str]
+) -> tuple[set[str], pa.Array]:
+    """:func:`identifier_tokens` in two parts: the non-ASCII values' tokens (the reference)
+    and the ASCII values' distinct tokens, filtered in Arrow (decision 0895)."""
     column = text_column(values)
     if not len(column):
-        return set()
+        return set(), pa.array([], pa.string())
     ascii_mask = pc.string_is_ascii(column)
     found = identifier_tokens_reference(
         pc.filter(column, pc.invert(ascii_mask)).to_pylist(), shortest, letters, vocabulary
     )
     split = pc.split_pattern_regex(pc.ascii_lower(pc.filter(column, ascii_mask)), "[^a-z0-9]+")
     flat = pc.list_flatten(split)
-    long_enough = pc.unique(pc.filter(flat, pc.greater_equal(pc.utf8_length(flat), shortest)))
+    kept = pc.unique(pc.filter(flat, pc.greater_equal(pc.utf8_length(flat), shortest)))
+    if vocabulary:
+        listed = pa.array(sorted(vocabulary), pa.string())
+        kept = pc.filter(kept, pc.invert(pc.is_in(kept, value_set=listed)))
+    if letters:  # an ASCII token's isdigit() is ascii_is_decimal (non-empty, 0-9 only)
+        kept = pc.filter(kept, pc.invert(pc.ascii_is_decimal(kept)))
+    return found, kept
+
+
+def number_tokens(values: Iterable[str] | pa.Array, vocabulary: set[str]) -> set[str]:
+    """The patient-number tokens the guard searches for: :func:`identifier_tokens` of
+    ``values`` and their forms :func:`without_leading_zeros` (decision 0601).
+
+    Why: the forms without leading zeros were a Python loop over every token, a
+    million patient numbers and MRNs at a million patients; the ASCII tokens' are
+    taken in Arrow (decision 0895). The same set as :func:`number_tokens_reference`.
+    """
+    found, kept = _identifier_token_parts(values, MIN_NUMBER, False, vocabulary)
+    found |= without_leading_zeros(found)
+    zero = pc.and_(pc.starts_with(kept, "0"), pc.ascii_is_decimal(kept))
+    stripped = pc.utf8_ltrim(pc.filter(kept, zero), characters="0")
+    found.update(kept.to_pylist())
     found.update(
-        token
-        for token in long_enough.to_pylist()
-        if token not in vocabulary and (not letters or not token.isdigit())
+        pc.filter(stripped, pc.greater_equal(pc.utf8_length(stripped), MIN_NUMBER)).to_pylist()
     )
     return found
+
+
+def number_tokens_reference(values: Iterable[str], vocabulary: set[str]) -> set[str]:
+    """:func:`number_tokens` value by value and token by token (the reference of its tests)."""
+    numbers = identifier_tokens_reference(values, MIN_NUMBER, False, vocabulary)
+    return numbers | without_leading_zeros(numbers)
 
 
 def postcode_tokens_reference(values: Iterable[str]) -> set[str]:
@@ -367,14 +402,14 @@ def run_identifiers(
     def tokens(values: pa.Array, shortest: int, letters: bool) -> set[str]:
         return identifier_tokens(values, shortest, letters, words)
 
-    numbers = tokens(_values(tables, ("mrn", "patient_id")), MIN_NUMBER, letters=False)
+    numbers = number_tokens(_values(tables, ("mrn", "patient_id")), words)
     postcodes = postcode_tokens(_values(tables, ("postcode",)))
     family = tokens(_values(tables, ("own_name", "partner_name")), MIN_NAME, letters=True)
     names = frozenset(family - COMMON_WORDS)  # the rest only as a phrase (decision 0411)
     return RunIdentifiers(
         {
             "a BSN": frozenset(bsns),
-            "a patient number": frozenset(numbers | without_leading_zeros(numbers)),
+            "a patient number": frozenset(numbers),
             "a name": names,
             "a postcode": frozenset(postcodes),
         },

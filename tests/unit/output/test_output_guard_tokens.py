@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 from aanlevering.output.guard import (
     identifier_tokens,
     identifier_tokens_reference,
+    number_tokens,
+    number_tokens_reference,
     postcode_tokens,
     postcode_tokens_reference,
 )
@@ -70,3 +72,32 @@ def test_postcode_edges() -> None:
     assert postcode_tokens(values) == postcode_tokens_reference(values)
     assert postcode_tokens(values) >= {"1012nx", "3511ab"}
     assert postcode_tokens(set()) == set()
+
+
+NUMBER_LIKE = st.text(
+    alphabet=st.sampled_from(list("0000123456789 -_.aZ\u0660\u0661\u00b2é")), max_size=16
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.sets(st.one_of(NUMBER_LIKE, st.text(max_size=12)), max_size=30))
+def test_number_tokens_are_the_tokens_and_their_forms_without_zeros(values: set[str]) -> None:
+    """Decision 0895: the forms without leading zeros taken in Arrow, the same set."""
+    assert number_tokens(values, VOCABULARY) == number_tokens_reference(values, VOCABULARY)
+
+
+def test_number_token_edges() -> None:
+    values = {
+        "0012345678",  # stripped: 12345678
+        "000012345",  # stripped 12345: shorter than six digits, not added
+        "MRN_0001234567",
+        "00000000",  # all zeros: "" is not added
+        "\u0660\u0660123456",  # Arabic-Indic zeros: the reference's isdigit, not stripped
+        "01234567 0765432",
+        "1234567",  # in the vocabulary
+        "01234567",  # stripped to the vocabulary's word: still searched (as before)
+    }
+    got = number_tokens(values, VOCABULARY)
+    assert got == number_tokens_reference(values, VOCABULARY)
+    assert {"0012345678", "12345678", "0001234567", "1234567", "765432"} <= got
+    assert "12345" not in got and "" not in got
