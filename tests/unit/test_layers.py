@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "leaf modules",
         (
             "errors",
+            "arrow_counts",
             "switches",
             "demo_mode",
             "private_files",

@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from aanlevering.arrow_counts import count_true
 from aanlevering.catalogue.model import (
     CsvDatasetSource,
     CsvSource,
@@ -381,11 +382,11 @@ class DatasetReader:
             )
             failures.check(cleaned[column], dates, row_refs, births)
             mask = pc.fill_null(period_mask(dates, self.period), False)
-            outside = batch.num_rows - int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+            outside = batch.num_rows - count_true(mask)
             if outside:
                 left_out = pc.invert(mask)
                 is_before = before_mask(dates, self.period)
-                before = int(pc.sum(pc.cast(is_before, pa.int64())).as_py() or 0)
+                before = count_true(is_before)
                 for key in self.key_variables:
                     key_column = self.column_of.get(key)
                     if key_column is not None:

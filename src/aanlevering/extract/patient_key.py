@@ -19,6 +19,7 @@ import logging
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.arrow_counts import count_true
 from aanlevering.errors import ExtractError
 from aanlevering.extract.model import ExtractedDataset
 
@@ -35,7 +36,7 @@ def patient_numbers(dataset: ExtractedDataset, source_kind: str = "csv") -> pa.A
     mrn = identity.column("mrn").combine_chunks() if "mrn" in names else None
     if mrn is not None:
         blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(mrn), ""), True)
-        missing = int(pc.sum(pc.cast(blank, pa.int64())).as_py() or 0)
+        missing = count_true(blank)
         if missing < len(mrn):
             if missing:
                 _refuse(dataset, blank, missing, source_kind)

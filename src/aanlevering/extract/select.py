@@ -29,6 +29,7 @@ from datetime import date, datetime, time
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.arrow_counts import count_true
 from aanlevering.catalogue.model import RegistrationConfig
 from aanlevering.errors import ConfigError, ExtractError
 from aanlevering.extract.rows import ArrayLike, Rows
@@ -174,7 +175,7 @@ class PeriodDateFailures:
         birth date column mapped as the period date would otherwise be echoed.
         """
         bad = pc.is_null(parsed)
-        count = int(pc.sum(pc.cast(bad, pa.int64())).as_py() or 0)
+        count = count_true(bad)
         if not count:
             return
         self.count += count
@@ -223,7 +224,7 @@ def select_period(
         kept=kept,
         outside=rows.num_rows - kept.num_rows,
         dropped_keys=dropped,
-        before=int(pc.sum(pc.cast(early, pa.int64())).as_py() or 0),
+        before=count_true(early),
         before_keys=before_keys,
     )
 
@@ -331,7 +332,7 @@ def restrict_related(
                 for variable in referenced_variables(config, name)
             }
             outside = rows.num_rows - kept.num_rows - len(orphans)
-            count_before = int(pc.sum(pc.cast(before, pa.int64())).as_py() or 0)
+            count_before = count_true(before)
             done[name] = Restricted(kept, outside, orphans, before=count_before)
             progress = True
     if pending:

@@ -56,6 +56,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.arrow_counts import count_true
 from aanlevering.catalogue.model import DataDictionary, Variable
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.birth_dates import BLOCKING_SHARE
@@ -336,7 +337,7 @@ def _columns(
                         kind,
                         matches,
                         count,
-                        _count(alone),
+                        count_true(alone),
                         tuple(shown_text(str(row)) for row in rows),
                     )
                 )
@@ -358,10 +359,6 @@ def _without_listed(
         for item in pc.value_counts(pc.filter(values, only[2])).to_pylist():
             passed[str(item["values"])] = int(item["counts"])
     return pc.if_else(listed, nothing, values), passed
-
-
-def _count(mask: pa.Array) -> int:
-    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
 
 
 def _countable_alone(values: pa.Array, variable: Variable) -> pa.Array:
@@ -386,10 +383,10 @@ def _compared(
         if names_alone:
             alone = pc.or_(alone, equal)
         known = pc.or_(known, pc.is_valid(form))
-    matches = _count(same)
+    matches = count_true(same)
     if not matches:
         return None
-    compared = _count(pc.and_(pc.is_valid(values), known))
+    compared = count_true(pc.and_(pc.is_valid(values), known))
     return matches, compared, pc.and_(alone, countable)
 
 

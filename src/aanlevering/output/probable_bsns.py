@@ -24,6 +24,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.arrow_counts import count_true
 from aanlevering.catalogue.model import DataDictionary
 from aanlevering.events.guard import probable_bsns
 from aanlevering.extract.model import ExtractedDataset
@@ -65,7 +66,7 @@ def probable_bsn_counts(
             ]
             if bad:
                 hits = pc.is_in(text, value_set=pa.array(bad, pa.string()))
-                counts[f"{name}.{variable.name}"] = int(pc.sum(pc.cast(hits, pa.int64())).as_py())
+                counts[f"{name}.{variable.name}"] = count_true(hits)
     return counts
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aanlevering.arrow_counts import count_true
 from aanlevering.catalogue.model import DataDictionary
 from aanlevering.extract.model import ExtractedDataset
 from aanlevering.output.birth_dates import BLOCKING_SHARE
@@ -63,7 +64,7 @@ def swapped_columns(
                 if not words:
                     continue
                 hits = pc.is_in(forms, value_set=pa.array(sorted(words), pa.string()))
-                matches = int(pc.sum(pc.cast(hits, pa.int64())).as_py() or 0)
+                matches = count_true(hits)
                 if matches and matches >= BLOCKING_SHARE * named:
                     found.append(SwappedColumn(name, field, variable.name, matches, named))
     return found
