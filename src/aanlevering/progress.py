@@ -172,7 +172,7 @@ class StageProgress:
             )
 
     def note(self, message: str) -> None:
-        """News within the current stage (``1200/5000 patients``); logged at most every interval."""
+        """News within the current stage (``1200 of 5000 patients``); logged once an interval."""
         now = time.monotonic()
         if self._live is not None:
             prefix = f"{self._current}: " if self._current else ""

@@ -236,7 +236,7 @@ def _run(
     try:
         for registration in selected:
             if progress is not None:
-                progress(f"{registration}: 0/{options.patients} patients")
+                progress(f"{registration}: 0 of {options.patients} patients")
             plan = plan_registration(catalogue.get(registration))
             outputs[registration], bad_report["registrations"][registration] = _registration(
                 plan,
@@ -352,7 +352,7 @@ def _registration(
             )
             if progress is not None and n_chunks > 1:
                 progress(
-                    f"{config.id}: {start + n}/{n_total} patients "
+                    f"{config.id}: {start + n} of {n_total} patients "
                     f"({time.perf_counter() - started:.1f} s)"
                 )
     finally:
