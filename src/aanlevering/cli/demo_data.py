@@ -16,8 +16,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=(
             "Write realistic, deterministic demo EHR data for every registration of the "
             "catalogue (or those named): CSV exports in UTF-8 with BOM and cp1252, a FHIR "
-            "Bulk Data export folder and FHIR Bundles, bad-rows.json, optouts.csv and "
-            "FHIR Consents. The same seed gives byte-identical files. See docs/demo-data.md."
+            "Bulk Data export folder and FHIR Bundles (--formats picks which), "
+            "bad-rows.json, optouts.csv and FHIR Consents. The same seed gives "
+            "byte-identical files. See docs/demo-data.md."
         ),
     )
     parser.add_argument("--out", type=Path, help="output folder (default: $AANLEVERING_HOME/demo)")
@@ -40,7 +41,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="share of deliberately bad records (default 0.02; 0 for clean data)",
     )
     parser.add_argument(
-        "--formats", default="csv,fhir", help="csv, fhir or csv,fhir (default csv,fhir)"
+        "--formats",
+        default="csv,fhir",
+        help=(
+            "comma separated: csv, fhir (both FHIR shapes), fhir-bulk (only the Bulk Data "
+            "folder, with the Consents) or fhir-bundles (only the Bundles); default csv,fhir"
+        ),
     )
     parser.add_argument("--catalogue", help="catalogue folder (default: $AANLEVERING_CATALOGUE)")
     parser.set_defaults(handler=_run)
@@ -59,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     formats = frozenset(part.strip() for part in args.formats.split(",") if part.strip())
     if not formats:
-        raise ConfigError("--formats is empty; use csv, fhir or csv,fhir")
+        raise ConfigError("--formats is empty; use csv, fhir, fhir-bulk or fhir-bundles")
     options = DemoOptions(
         out_dir=(args.out or settings.home / "demo").expanduser().resolve(),
         patients=args.patients,

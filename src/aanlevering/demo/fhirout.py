@@ -66,6 +66,14 @@ class Serialised(NamedTuple):
     focus: bool
 
 
+def ndjson_lines(items: Sequence[Serialised]) -> dict[str, tuple[bytes, int]]:
+    """Per resource type (sorted): its resources as NDJSON lines, and how many."""
+    lines: dict[str, list[bytes]] = {}
+    for item in items:
+        lines.setdefault(item.type, []).append(item.json)
+    return {t: (b"\n".join(lines[t]) + b"\n", len(lines[t])) for t in sorted(lines)}
+
+
 class BulkWriter:
     """Appends resources to ``<Type>.ndjson`` files and writes the export manifest."""
 
@@ -78,17 +86,21 @@ class BulkWriter:
 
     def write(self, items: Sequence[Serialised]) -> None:
         """Append one line per resource."""
-        lines: dict[str, list[bytes]] = {}
-        for item in items:
-            lines.setdefault(item.type, []).append(item.json)
-        for resource_type in sorted(lines):
-            handle = self._files.get(resource_type)
-            if handle is None:
-                handle = (self.folder / f"{resource_type}.ndjson").open("wb")
-                self._files[resource_type] = handle
-            batch = lines[resource_type]
-            handle.write(b"\n".join(batch) + b"\n")
-            self.counts[resource_type] = self.counts.get(resource_type, 0) + len(batch)
+        for resource_type, (data, count) in ndjson_lines(items).items():
+            self.append(resource_type, data, count)
+
+    def append(self, resource_type: str, data: bytes, count: int) -> None:
+        """Append ``count`` NDJSON lines already joined (each ending in a newline).
+
+        For lines serialised in a worker process: appending a chunk's bytes per
+        type gives the same file as appending its groups one by one.
+        """
+        handle = self._files.get(resource_type)
+        if handle is None:
+            handle = (self.folder / f"{resource_type}.ndjson").open("wb")
+            self._files[resource_type] = handle
+        handle.write(data)
+        self.counts[resource_type] = self.counts.get(resource_type, 0) + count
 
     def close(self) -> None:
         """Close the NDJSON files and write ``manifest.json``."""
@@ -119,53 +131,65 @@ class BundleWriter:
 
     def write(self, items: Sequence[Serialised]) -> Path:
         """One Bundle of ``items`` (the resources of a group of patients)."""
-        index = self.written
+        path = write_bundle(self.folder, self.registration, self.search_type, self.written, items)
         self.written += 1
-        bundle_type = BUNDLE_TYPES[index % len(BUNDLE_TYPES)]
-        bundle_id = str(uuid.uuid5(_NAMESPACE, f"{self.registration}/bundle/{index}"))
-        head: Json = {
-            "resourceType": "Bundle",
-            "id": bundle_id,
-            "meta": {"lastUpdated": EXPORT_TIME},
-            "type": bundle_type,
-            "timestamp": EXPORT_TIME,
-        }
-        if bundle_type == "searchset":
-            head["total"] = sum(1 for item in items if item.focus)
-            head["link"] = [
-                {
-                    "relation": "self",
-                    "url": f"{FHIR_BASE}/{self.search_type}?_include=*&_revinclude=*&_page={index}",
-                }
-            ]
-        entries: list[bytes] = []
-        for item in items:
-            if bundle_type == "transaction":
-                body = _REFERENCE.sub(_to_urn, item.json.decode("utf-8")).encode("utf-8")
-                entries.append(
-                    b'{"fullUrl":"urn:uuid:'
-                    + resource_uuid(item.type, item.id).encode()
-                    + b'","resource":'
-                    + body
-                    + b',"request":{"method":"PUT","url":"'
-                    + f"{item.type}/{item.id}".encode()
-                    + b'"}}'
-                )
-            else:
-                entry = (
-                    b'{"fullUrl":"'
-                    + f"{FHIR_BASE}/{item.type}/{item.id}".encode()
-                    + b'","resource":'
-                    + item.json
-                )
-                if bundle_type == "searchset":
-                    mode = b"match" if item.focus else b"include"
-                    entry += b',"search":{"mode":"' + mode + b'"}'
-                entries.append(entry + b"}")
-        text = dumps(head)[:-1] + b',"entry":[' + b",".join(entries) + b"]}\n"
-        path = self.folder / f"{self.registration}-{index + 1:05d}-{bundle_type}.json"
-        path.write_bytes(text)
         return path
+
+    def skip(self, count: int) -> None:
+        """Count ``count`` Bundles another process wrote (with :func:`write_bundle`)."""
+        self.written += count
+
+
+def write_bundle(
+    folder: Path, registration: str, search_type: str, index: int, items: Sequence[Serialised]
+) -> Path:
+    """Write Bundle number ``index`` (from 0) of a registration; its file name and type
+    follow from the index alone, so any process may write any Bundle."""
+    bundle_type = BUNDLE_TYPES[index % len(BUNDLE_TYPES)]
+    bundle_id = str(uuid.uuid5(_NAMESPACE, f"{registration}/bundle/{index}"))
+    head: Json = {
+        "resourceType": "Bundle",
+        "id": bundle_id,
+        "meta": {"lastUpdated": EXPORT_TIME},
+        "type": bundle_type,
+        "timestamp": EXPORT_TIME,
+    }
+    if bundle_type == "searchset":
+        head["total"] = sum(1 for item in items if item.focus)
+        head["link"] = [
+            {
+                "relation": "self",
+                "url": f"{FHIR_BASE}/{search_type}?_include=*&_revinclude=*&_page={index}",
+            }
+        ]
+    entries: list[bytes] = []
+    for item in items:
+        if bundle_type == "transaction":
+            body = _REFERENCE.sub(_to_urn, item.json.decode("utf-8")).encode("utf-8")
+            entries.append(
+                b'{"fullUrl":"urn:uuid:'
+                + resource_uuid(item.type, item.id).encode()
+                + b'","resource":'
+                + body
+                + b',"request":{"method":"PUT","url":"'
+                + f"{item.type}/{item.id}".encode()
+                + b'"}}'
+            )
+        else:
+            entry = (
+                b'{"fullUrl":"'
+                + f"{FHIR_BASE}/{item.type}/{item.id}".encode()
+                + b'","resource":'
+                + item.json
+            )
+            if bundle_type == "searchset":
+                mode = b"match" if item.focus else b"include"
+                entry += b',"search":{"mode":"' + mode + b'"}'
+            entries.append(entry + b"}")
+    text = dumps(head)[:-1] + b',"entry":[' + b",".join(entries) + b"]}\n"
+    path = folder / f"{registration}-{index + 1:05d}-{bundle_type}.json"
+    path.write_bytes(text)
+    return path
 
 
 def _to_urn(match: re.Match[str]) -> str:

@@ -27,15 +27,18 @@ from typing import Any
 import numpy as np
 
 from aanlevering.catalogue import Catalogue
-from aanlevering.demo import badrows, csvout, fhirbuild, fhirout, ids, optouts
+from aanlevering.demo import badrows, csvout, fhirbuild, fhirchunks, fhirout, ids, optouts
 from aanlevering.demo.clinical.base import DatasetChunk
-from aanlevering.demo.people import IdParameters, People, make_people
+from aanlevering.demo.people import IdParameters, make_people
 from aanlevering.demo.records import RegistrationPlan, generate_records, plan_registration
 from aanlevering.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+#: ``fhir`` is both FHIR shapes: the bulk folder and the Bundles (decision 0987).
 FORMATS = frozenset({"csv", "fhir"})
+ACCEPTED_FORMATS = frozenset({"csv", "fhir", "fhir-bulk", "fhir-bundles"})
+FHIR_SHAPES = frozenset({"fhir-bulk", "fhir-bundles"})
 SUMMARY_FILE = "demo-data.json"
 BAD_ROWS_FILE = "bad-rows.json"
 DEFAULT_CHUNK = 20_000
@@ -57,6 +60,24 @@ class DemoOptions:
     bad_share: float = 0.02
     formats: frozenset[str] = FORMATS
     chunk_size: int = DEFAULT_CHUNK
+    #: Worker processes for the FHIR part of a multi-chunk run; 0: up to 2 (the
+    #: cores there are), 1: serial. A single-chunk run is always serial.
+    workers: int = 0
+
+
+def written_formats(formats: frozenset[str]) -> frozenset[str]:
+    """``formats`` in its shortest form: both FHIR shapes are ``fhir`` (as ``demo-data.json``
+    and older callers say it), one alone is ``fhir-bulk`` or ``fhir-bundles``."""
+    shapes = {f for f in formats if f in FHIR_SHAPES}
+    if "fhir" in formats:
+        shapes = set(FHIR_SHAPES)
+    rest = {f for f in formats if f not in FHIR_SHAPES and f != "fhir"}
+    return frozenset(rest | ({"fhir"} if shapes == FHIR_SHAPES else shapes))
+
+
+def _shapes(formats: frozenset[str]) -> frozenset[str]:
+    """The FHIR shapes ``formats`` asks for (``fhir`` is both)."""
+    return FHIR_SHAPES if "fhir" in formats else formats & FHIR_SHAPES
 
 
 @dataclass(frozen=True)
@@ -87,9 +108,14 @@ def _check(options: DemoOptions, catalogue: Catalogue) -> tuple[str, ...]:
         raise ConfigError("--seed must be zero or positive")
     if not 0 <= options.bad_share <= MAX_BAD_SHARE:
         raise ConfigError(f"--bad-share must be between 0 and {MAX_BAD_SHARE}")
-    unknown = set(options.formats) - FORMATS
+    unknown = set(options.formats) - ACCEPTED_FORMATS
     if unknown or not options.formats:
-        raise ConfigError(f"--formats takes csv and/or fhir, not {sorted(unknown) or 'nothing'}")
+        raise ConfigError(
+            "--formats takes csv, fhir, fhir-bulk and/or fhir-bundles, not "
+            f"{sorted(unknown) or 'nothing'}"
+        )
+    if options.workers < 0:
+        raise ConfigError("workers must be zero (automatic) or positive")
     if options.chunk_size < fhirout.PATIENTS_PER_BUNDLE or (
         options.chunk_size % fhirout.PATIENTS_PER_BUNDLE
     ):
@@ -147,7 +173,7 @@ def generate_demo_data(
             "seed": options.seed,
             "patients_per_registration": options.patients,
             "bad_share": options.bad_share,
-            "formats": sorted(options.formats),
+            "formats": sorted(written_formats(options.formats)),
             "optouts": optout_count,
             "registrations": {
                 reg: {
@@ -223,7 +249,10 @@ def _run(
 ) -> tuple[dict[str, RegistrationOutput], int]:
     all_ids = tuple(config.id for config in catalogue)
     params = IdParameters.from_seed(options.seed)
-    consent_dir = out / fhirout.BULK_DIR / "consent" if "fhir" in options.formats else None
+    # The opt-outs' Consents are part of the bulk folder (fhir-bulk/consent).
+    consent_dir = (
+        out / fhirout.BULK_DIR / "consent" if "fhir-bulk" in _shapes(options.formats) else None
+    )
     optout_writer = optouts.OptOutWriter(out, consent_dir)
     bad_report: dict[str, Any] = {
         "seed": options.seed,
@@ -281,22 +310,14 @@ def _registration(
                         dplan.dataset.name in plan.model.iso_date_datasets,
                     ),
                 )
-    builders: dict[str, fhirbuild.DatasetBuilder] = {}
-    bulk = bundles = None
-    if "fhir" in options.formats and config.fhir_source is not None:
-        builders = fhirbuild.builders(plan)
-        types = sorted({b.focus_type for b in builders.values()})
-        bulk = fhirout.BulkWriter(
-            out / fhirout.BULK_DIR / config.id,
-            f"{fhirout.FHIR_BASE}/Group/{config.id}/$export",
-        )
-        bundles = fhirout.BundleWriter(
-            out / fhirout.BUNDLE_DIR / config.id,
-            config.id,
-            builders[plan.period_dataset].focus_type
-            if plan.period_dataset in builders
-            else types[0],
-        )
+    builders, bulk, bundles = _fhir_writers(plan, _shapes(options.formats), out)
+    fhir = fhirchunks.chunk_writer(
+        builders,
+        bulk,
+        bundles,
+        chunks=n_chunks,
+        workers=options.workers or fhirchunks.default_workers(),
+    )
     found = {d.dataset.name: badrows.candidates(plan, d) for d in plan.datasets}
     totals = {
         d.dataset.name: badrows.planned_count(
@@ -340,8 +361,7 @@ def _registration(
                 bad_entries[name].extend(_bad_entries(dplan.dataset.key, chunks[name], result))
             for name, writer in csv_writers.items():
                 writer.write(chunks[name], people, overrides[name])
-            if bulk is not None and bundles is not None:
-                _write_fhir(builders, chunks, people, bulk, bundles)
+            fhir.submit(chunks, people)
             optout_writer.write(
                 optouts.draw_optouts(
                     _rng(options.seed, config.id, c, _OPTOUTS),
@@ -355,7 +375,9 @@ def _registration(
                     f"{config.id}: {start + n} of {n_total} patients "
                     f"({time.perf_counter() - started:.1f} s)"
                 )
+        fhir.finish()
     finally:
+        fhir.close()
         for writer in csv_writers.values():
             writer.close()
         if bulk is not None:
@@ -380,6 +402,34 @@ def _registration(
     return output, report
 
 
+def _fhir_writers(
+    plan: RegistrationPlan, shapes: frozenset[str], out: Path
+) -> tuple[
+    dict[str, fhirbuild.DatasetBuilder], fhirout.BulkWriter | None, fhirout.BundleWriter | None
+]:
+    """The resource builders and the writers of the FHIR shapes asked for (none: no FHIR)."""
+    config = plan.config
+    if not shapes or config.fhir_source is None:
+        return {}, None, None
+    builders = fhirbuild.builders(plan)
+    types = sorted({b.focus_type for b in builders.values()})
+    bulk = bundles = None
+    if "fhir-bulk" in shapes:
+        bulk = fhirout.BulkWriter(
+            out / fhirout.BULK_DIR / config.id,
+            f"{fhirout.FHIR_BASE}/Group/{config.id}/$export",
+        )
+    if "fhir-bundles" in shapes:
+        bundles = fhirout.BundleWriter(
+            out / fhirout.BUNDLE_DIR / config.id,
+            config.id,
+            builders[plan.period_dataset].focus_type
+            if plan.period_dataset in builders
+            else types[0],
+        )
+    return builders, bulk, bundles
+
+
 def _bad_entries(
     key: tuple[str, ...], chunk: DatasetChunk, result: badrows.ChunkBadRows
 ) -> list[dict[str, Any]]:
@@ -397,39 +447,3 @@ def _bad_entries(
         entry["period_date"] = str(anchors[row.index].astype("datetime64[D]"))
         entries.append(entry)
     return entries
-
-
-def _write_fhir(
-    builders: Mapping[str, fhirbuild.DatasetBuilder],
-    chunks: Mapping[str, DatasetChunk],
-    people: People,
-    bulk: fhirout.BulkWriter,
-    bundles: fhirout.BundleWriter,
-) -> None:
-    n = len(people)
-    prepared = []
-    for name, builder in builders.items():
-        chunk = chunks[name]
-        values = fhirbuild.record_values(chunk)
-        key_variable = builder.id_variable
-        anchors = np.datetime_as_string(chunk.anchor.astype("datetime64[D]")).tolist()
-        bounds = np.searchsorted(chunk.patient, np.arange(n + 1)).tolist()
-        prepared.append((builder, values, values[key_variable], anchors, bounds))
-    for group_start in range(0, n, fhirout.PATIENTS_PER_BUNDLE):
-        items: list[fhirout.Serialised] = []
-        for p in range(group_start, min(group_start + fhirout.PATIENTS_PER_BUNDLE, n)):
-            patient = fhirbuild.patient_resource(people, p)
-            resources: list[tuple[dict[str, Any], bool]] = []
-            for builder, values, keys, anchors, bounds in prepared:
-                for r in range(bounds[p], bounds[p + 1]):
-                    built = builder.build(keys[r], values, r, anchors[r], patient)
-                    resources.extend((res, i == 0) for i, res in enumerate(built))
-            items.append(
-                fhirout.Serialised("Patient", patient["id"], fhirout.dumps(patient), False)
-            )
-            items.extend(
-                fhirout.Serialised(res["resourceType"], res["id"], fhirout.dumps(res), focus)
-                for res, focus in resources
-            )
-        bulk.write(items)
-        bundles.write(items)
