@@ -9,7 +9,8 @@ What it does (docs/performance.md, "Whole run"):
    dica-dsaa registration with four pseudonym types (NGGV, sNGG, RGG, MRN),
    FHIR NDJSON output and the outbox channel;
 2. generates deterministic demo EHR exports with ``aanlevering demo-data``
-   (CSV for each ``--csv-patients``, FHIR NDJSON for ``--fhir-patients``);
+   (CSV for each ``--csv-patients``, FHIR NDJSON for ``--fhir-patients``: the bulk
+   folder only, ``--formats fhir-bulk``, as the runs read nothing else; decision 0989);
 3. starts a reference TTP (``aanlevering ttp serve``) on a free loopback port;
 4. runs each delivery in its own worker process (so peak RSS is that run's:
    ``*_peak_rss`` is the peak of the worker and every process it started, summed,
@@ -707,7 +708,7 @@ def _exports(
         runs.append((f"csv_{_short(patients)}", out / "csv-utf8", out / "optouts.csv"))
     for patients in _sizes(args.fhir_patients):
         out = work / f"demo-fhir-{patients}"
-        seconds = generate(catalogue, out, patients, "fhir", args.seed)
+        seconds = generate(catalogue, out, patients, "fhir-bulk", args.seed)
         figures.add(f"fhir_{_short(patients)}_generate", seconds, "s")
         runs.append((f"fhir_{_short(patients)}", out / "fhir-bulk" / BASE_REGISTRATION, None))
     return runs
