@@ -5,7 +5,9 @@ registration, chunk, purpose), nothing reads the clock, and files are written
 in a fixed order, so the same options give byte-identical output. A
 registration's data does not depend on which other registrations are
 selected. Memory stays bounded by the chunk size (default 20,000 patients);
-FHIR resources live only per Bundle group of 100 patients.
+FHIR resources live only per Bundle group of 100 patients; a multi-chunk
+run hands each chunk's FHIR to a worker process (fhirchunks), which keeps
+the files byte-identical and holds at most two chunks' NDJSON at once.
 
 The run writes into a temporary sibling folder and swaps it in at the end,
 so a failed run never leaves a half-written folder that looks complete.
