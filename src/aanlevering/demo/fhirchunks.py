@@ -229,11 +229,11 @@ class ParallelWriter:
         first = self._next_bundle
         self._next_bundle += -(-len(people) // fhirout.PATIENTS_PER_BUNDLE)
         needed = {name: chunks[name] for name in self.builders}
-        if not self._pending:
-            # A forked worker flushes the streams it inherited when it ends:
-            # empty their buffers first so nothing is printed twice.
-            sys.stdout.flush()
-            sys.stderr.flush()
+        # A worker may be forked at any submit, and a forked worker flushes the
+        # streams it inherited when it ends: empty their buffers first so
+        # nothing is printed twice.
+        sys.stdout.flush()
+        sys.stderr.flush()
         self._pending.append(self._pool.submit(_work, needed, people, first))
 
     def finish(self) -> None:
