@@ -21,6 +21,7 @@ import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -30,6 +31,7 @@ import numpy as np
 from aanlevering.demo import fhirbuild, fhirout
 from aanlevering.demo.clinical.base import DatasetChunk
 from aanlevering.demo.people import People
+from aanlevering.errors import AanleveringError
 
 #: At most this many worker processes by default (and so chunks in flight).
 DEFAULT_WORKERS = 2
@@ -186,7 +188,8 @@ class ParallelWriter:
     :meth:`close` (also on an error) cancels what has not started and waits
     for the running workers, so none writes into the output folder after the
     caller has removed it. A worker's exception is raised again here,
-    unchanged, when its chunk's turn comes.
+    unchanged, when its chunk's turn comes; a worker killed without one gives
+    an error naming the chunk (not Python's "terminated abruptly").
     """
 
     def __init__(
@@ -201,7 +204,8 @@ class ParallelWriter:
         self.bundles = bundles
         self.workers = workers
         self._next_bundle = bundles.written if bundles is not None else 0
-        self._pending: deque[Future[_ChunkResult]] = deque()
+        self._pending: deque[tuple[int, Future[_ChunkResult]]] = deque()
+        self._submitted = 0
         state = _WorkerState(
             builders=builders,
             bulk=bulk is not None,
@@ -234,7 +238,8 @@ class ParallelWriter:
         # nothing is printed twice.
         sys.stdout.flush()
         sys.stderr.flush()
-        self._pending.append(self._pool.submit(_work, needed, people, first))
+        self._submitted += 1
+        self._pending.append((self._submitted, self._pool.submit(_work, needed, people, first)))
 
     def finish(self) -> None:
         """Write every remaining result, in chunk order."""
@@ -242,7 +247,18 @@ class ParallelWriter:
             self._take()
 
     def _take(self) -> None:
-        result = self._pending.popleft().result()
+        chunk, future = self._pending.popleft()
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            # A worker ended without an answer: killed (the kernel's out-of-memory
+            # killer, a signal). Python says only "a process terminated abruptly".
+            raise AanleveringError(
+                f"demo-data stopped at chunk {chunk} of this registration: a worker process "
+                "serialising its FHIR resources ended without an answer (killed, for example "
+                "when memory ran out); nothing was written to --out. Free memory or generate "
+                "fewer patients at a time"
+            ) from None
         if self.bulk is not None:
             for resource_type, (data, count) in result.bulk.items():
                 self.bulk.append(resource_type, data, count)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 
 from aanlevering.catalogue import Catalogue
 from aanlevering.demo import DemoOptions, fhirbuild, fhirchunks, generate_demo_data
-from aanlevering.errors import ConfigError
+from aanlevering.errors import AanleveringError, ConfigError
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -92,5 +93,23 @@ def test_an_error_in_a_worker_is_raised_and_leaves_no_folder(
 
     monkeypatch.setattr(fhirbuild, "patient_resource", refused)
     with pytest.raises(ConfigError, match=r"patient resource refused \(test\)"):
+        run(catalogue, tmp_path / "out", {"fhir"}, workers=2, patients=300)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_killed_worker_stops_the_run_naming_the_chunk_and_leaves_no_folder(
+    catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker the kernel kills (out of memory) gives no exception of its own."""
+    parent = os.getpid()
+    original = fhirbuild.patient_resource
+
+    def killed_in_a_worker(*args: Any) -> Any:
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(*args)
+
+    monkeypatch.setattr(fhirbuild, "patient_resource", killed_in_a_worker)
+    with pytest.raises(AanleveringError, match=r"chunk 1 .*ended without an answer \(killed"):
         run(catalogue, tmp_path / "out", {"fhir"}, workers=2, patients=300)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
