@@ -6,7 +6,9 @@ type in it is refused naming file, line and the type the name promises
 writes (0984). A refusal names every problem found in one answer, a file
 that could not be counted hiding no count of the others (0985). A holder
 knowing the catalogue refuses a resource type a ``resources``/``both``
-registration's mappings never produce (0986). The holder is a real process.
+registration's mappings never produce (0986). An NDJSON file whose name names
+no resource type is refused: a holder files records by type (1000). The
+holder is a real process.
 """
 
 from __future__ import annotations
@@ -70,6 +72,27 @@ def test_a_bulk_export_style_name_promises_its_type_too(
     )
     refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert "QuestionnaireResponse.000.ndjson line 2: a resource of another type" in refusal
+
+
+@pytest.mark.parametrize("name", ["data.ndjson", "patients-2026.ndjson", "patient.ndjson"])
+def test_an_ndjson_file_whose_name_names_no_resource_type_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path, name: str
+) -> None:
+    """Its content is right in everything (the product's own lines): the name alone is refused."""
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = restaged(
+        folder,
+        manifest,
+        {"Patient.ndjson": ndjson_lines(PATIENT), name: ndjson_lines(RESPONSE)},
+    )
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    # The only problem: its lines were read and counted, so no count is missing or made up.
+    assert json.loads(refusal)["problems"] == [
+        f"{name}: an NDJSON file whose name names no FHIR resource type "
+        "(expected <ResourceType>.ndjson or <ResourceType>.<nnn>.ndjson)"
+    ]
+    assert hospital_holder.ledger() == []
 
 
 def _bundle_delivery(folder: Path, manifest: Manifest, bundle: dict[str, object]) -> Manifest:

@@ -22,6 +22,7 @@ from aanlevering.counterparts.registry_holder.file_types import (
     is_resource_type,
     other_type_problem,
     promised_type,
+    unnamed_type_problem,
 )
 from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
@@ -397,6 +398,8 @@ def check_delivery(
     for item in manifest.files:
         path = folder / item.name
         if item.name.endswith((".ndjson", ".json")):
+            if problem := unnamed_type_problem(path):
+                refusal.whole([problem])  # refused by its name, its lines still read (1000)
             count, file_problems = _fhir_problems(path, resources)
         elif item.name.endswith(".csv"):
             count, file_problems = _csv_problems(path, manifest, terms)

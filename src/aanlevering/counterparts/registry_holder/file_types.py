@@ -5,8 +5,10 @@ as the FHIR Bulk Data layout the product writes has it (``<Type>.ndjson``,
 or ``<Type>.<n>.ndjson`` as an export server names parts). A line of another
 type in it is loaded as what it is not. The reference holder refuses it,
 naming file, line and the type the name promises, never the type written
-(decision 0983). A name that names no resource type (``data.ndjson``)
-promises none and is read as before.
+(decision 0983). A name that names no resource type (``data.ndjson``) is
+refused: the product never writes one, and a real holder's intake, filing
+records by type, could not file it. Its lines are still read and checked,
+so one refusal names what they hold wrong too (decision 1000).
 
 A Bundle the product writes is a ``collection`` (:mod:`aanlevering.output.bundle`):
 a ``transaction`` asks the receiver to write its entries, a ``searchset`` is
@@ -46,6 +48,24 @@ def promised_type(path: Path) -> str | None:
         return None
     first = path.name.split(".", 1)[0]
     return first if is_resource_type(first) else None
+
+
+#: The names an NDJSON file of a delivery may have, as a refusal says them.
+NDJSON_NAMES = "<ResourceType>.ndjson or <ResourceType>.<nnn>.ndjson"
+
+
+def unnamed_type_problem(path: Path) -> str | None:
+    """Why an NDJSON file's name is no delivered file's (None: it names a type, or no NDJSON).
+
+    Only the name is said, as every refusal names its file, never a line's
+    content: what the file holds may be anything (decision 1000).
+    """
+    if path.suffix != ".ndjson" or promised_type(path) is not None:
+        return None
+    return (
+        f"{path.name}: an NDJSON file whose name names no FHIR resource type "
+        f"(expected {NDJSON_NAMES})"
+    )
 
 
 def other_type_problem(promised: str | None, resource_type: object) -> str | None:

@@ -47,8 +47,9 @@ class Unread:
     only after the damaged one was fixed, a second round for the hospital.
     What a file not read could hold is known from its name: ``<dataset>.csv``
     that dataset's rows, ``<Type>.ndjson`` resources of that type (decision
-    0983). A Bundle, or an NDJSON file its name promises no type of, could
-    hold anything: then nothing of the sort is checked, as before (0970).
+    0983). A Bundle, or an NDJSON file its name promises no type of (refused
+    for its name, decision 1000), could hold anything: then nothing of the
+    sort is checked, as before (0970).
     """
 
     #: Datasets whose CSV file was not counted.
