@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from aanlevering.counterparts.registry_holder.checks import check_delivery
 from aanlevering.counterparts.registry_holder.refusal import IN_ALL, PER_FILE
 from aanlevering.deliver.manifest import Manifest, describe_files
@@ -73,3 +75,20 @@ def test_a_file_named_by_its_type_or_a_numbered_part_of_it_is_no_such_problem(
     }
     folder = tmp_path / "d"
     assert check_delivery(folder, _delivery(folder, texts, claimed=1)) == []
+
+
+@pytest.mark.parametrize("name", ["Patient.v2.ndjson", "Patient.1a.ndjson", "Patient..ndjson"])
+def test_a_type_named_in_another_form_than_an_export_gives_is_refused(
+    tmp_path: Path, name: str
+) -> None:
+    """Only ``<Type>.ndjson`` and ``<Type>.<n>.ndjson`` are export names (1000)."""
+    patient = {"resourceType": "Patient", "id": "p-1", "gender": "female"}
+    texts = {
+        name: json.dumps(patient) + "\n",
+        "QuestionnaireResponse.007.ndjson": json.dumps(RESPONSE) + "\n",
+    }
+    folder = tmp_path / "d"
+    assert check_delivery(folder, _delivery(folder, texts, claimed=1)) == [
+        f"{name}: an NDJSON file named otherwise than "
+        "<ResourceType>.ndjson or <ResourceType>.<nnn>.ndjson"
+    ]

@@ -5,8 +5,9 @@ as the FHIR Bulk Data layout the product writes has it (``<Type>.ndjson``,
 or ``<Type>.<n>.ndjson`` as an export server names parts). A line of another
 type in it is loaded as what it is not. The reference holder refuses it,
 naming file, line and the type the name promises, never the type written
-(decision 0983). A name that names no resource type (``data.ndjson``) is
-refused: the product never writes one, and a real holder's intake, filing
+(decision 0983). A name that names no resource type (``data.ndjson``), or
+names one in another form (``Patient.v2.ndjson``), is refused: the product
+never writes one, and a real holder's intake, filing
 records by type, could not file it. Its lines are still read and checked,
 so one refusal names what they hold wrong too (decision 1000).
 
@@ -19,6 +20,7 @@ never echoed (decision 0984).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 #: The only Bundle type the product delivers.
@@ -42,12 +44,17 @@ def is_resource_type(name: object) -> bool:
     return model is not None and issubclass(model, Resource)
 
 
+#: ``<Type>.ndjson`` or ``<Type>.<n>.ndjson``: how a Bulk Data export names its files.
+_NDJSON_NAME = re.compile(r"([A-Za-z]+)(?:\.[0-9]+)?\.ndjson")
+
+
 def promised_type(path: Path) -> str | None:
-    """The resource type an NDJSON file's name promises (None: it names no type)."""
-    if path.suffix != ".ndjson":
+    """The resource type an NDJSON file's name promises (None: its name is not
+    ``<Type>.ndjson`` or ``<Type>.<n>.ndjson`` with an R4B resource type)."""
+    match = _NDJSON_NAME.fullmatch(path.name)
+    if match is None:
         return None
-    first = path.name.split(".", 1)[0]
-    return first if is_resource_type(first) else None
+    return match.group(1) if is_resource_type(match.group(1)) else None
 
 
 #: The names an NDJSON file of a delivery may have, as a refusal says them.
@@ -62,6 +69,9 @@ def unnamed_type_problem(path: Path) -> str | None:
     """
     if path.suffix != ".ndjson" or promised_type(path) is not None:
         return None
+    first = path.name.split(".", 1)[0]
+    if is_resource_type(first):  # Patient.v2.ndjson: a type, in no name an export gives
+        return f"{path.name}: an NDJSON file named otherwise than {NDJSON_NAMES}"
     return (
         f"{path.name}: an NDJSON file whose name names no FHIR resource type "
         f"(expected {NDJSON_NAMES})"
