@@ -41,6 +41,25 @@ _PR_SET_PDEATHSIG = 1
 _EXCEPTION_LINE = re.compile(r"([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning))\b")
 
 
+#: At most this many worker processes by default: the reference machine has two cores.
+DEFAULT_WORKERS = 2
+
+
+def default_workers() -> int:
+    """How many processes a stage that can split its work uses by default: 2, or 1 on one core.
+
+    Why one answer for every stage: the cores counted are those this process
+    may run on (a CPU-affinity limit such as ``taskset`` or a container's
+    cpuset counts), since a second process on the same core only competes
+    with the first and doubles the memory.
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(DEFAULT_WORKERS, cores))
+
+
 def worker_environment() -> dict[str, str]:
     """This environment, with this copy of ``aanlevering`` first on the child's path.
 
@@ -69,6 +88,23 @@ def start_worker(
             env=worker_environment(),
             close_fds=True,
         )
+
+
+def start_piped_worker(code: str, *args: str) -> subprocess.Popen[bytes]:
+    """Start ``python -c code args`` that takes messages on stdin and answers on stdout.
+
+    Why: a worker that does many pieces of work in turn (the demo generator's
+    FHIR chunks, decision 1010) is started once and fed, not started per piece.
+    Its stderr is the caller's, so what it prints shows where the caller's does.
+    Raises ``OSError`` when no process can be started.
+    """
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=worker_environment(),
+        close_fds=True,
+    )
 
 
 def wait_for_answer(

@@ -11,39 +11,38 @@ number alone) and returns the chunk's bulk NDJSON lines per type, which the
 main process appends in chunk order. The files are therefore byte-identical
 to a serial run's. At most ``workers`` chunks are in flight, so memory stays
 bounded by a few chunks' NDJSON.
+
+The workers are fresh interpreters started as the product's own workers are
+(:mod:`aanlevering.worker_processes`, decision 1010): never a fork, since the
+calling process may have threads, and not :mod:`multiprocessing`'s spawn,
+which runs the caller's main script again in each worker. A worker reads
+pickled messages on its stdin (first the registration's plan, from which it
+builds its own resource builders: theirs hold compiled paths that cannot be
+pickled; then one chunk at a time) and answers each chunk on its stdout. It
+dies with the process that started it.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
 import os
+import pickle
+import subprocess
 import sys
 from collections import deque
 from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import numpy as np
 
+from aanlevering import worker_processes
 from aanlevering.demo import fhirbuild, fhirout
 from aanlevering.demo.clinical.base import DatasetChunk
 from aanlevering.demo.people import People
+from aanlevering.demo.records import RegistrationPlan
 from aanlevering.errors import AanleveringError
-
-#: At most this many worker processes by default (and so chunks in flight).
-DEFAULT_WORKERS = 2
-
-
-def default_workers() -> int:
-    """Worker processes for a multi-chunk FHIR run: the cores this process may use, at most 2."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(DEFAULT_WORKERS, cores))
 
 
 def serialised_groups(
@@ -121,6 +120,7 @@ class SerialWriter:
 
 
 def chunk_writer(
+    plan: RegistrationPlan,
     builders: Mapping[str, fhirbuild.DatasetBuilder],
     bulk: fhirout.BulkWriter | None,
     bundles: fhirout.BundleWriter | None,
@@ -133,15 +133,15 @@ def chunk_writer(
     Small runs (the tests, ``make run``) stay serial and pay no pool start-up.
     """
     if builders and chunks > 1 and workers > 1:
-        return ParallelWriter(builders, bulk, bundles, workers)
+        return ParallelWriter(plan, builders, bulk, bundles, workers)
     return SerialWriter(builders, bulk, bundles)
 
 
 @dataclass(frozen=True)
 class _WorkerState:
-    """What every chunk of a registration shares; a forked worker inherits it."""
+    """What every chunk of a registration shares: the first message to each worker."""
 
-    builders: Mapping[str, fhirbuild.DatasetBuilder]
+    plan: RegistrationPlan
     bulk: bool
     bundle_folder: Path | None
     registration: str
@@ -153,21 +153,60 @@ class _ChunkResult(NamedTuple):
     bundles: int
 
 
-#: The worker's state, set once when the worker starts.
-_STATE: dict[str, _WorkerState] = {}
+#: How long an idle worker may take to end once its input is closed.
+_GRACE_SECONDS = 30.0
+#: What a worker runs; its argument is the pid of the process that started it.
+_WORKER_CODE = "import sys; from aanlevering.demo.fhirchunks import serve; serve(int(sys.argv[1]))"
 
 
-def _init_worker(state: _WorkerState) -> None:
-    _STATE["state"] = state
+def serve(parent: int) -> None:
+    """In a worker: answer each chunk on stdin with its result (or its error) on stdout.
+
+    Anything the work prints goes to stderr, so stdout carries only answers.
+    Ends at the end of stdin (the main process closed it: no more chunks).
+    """
+    worker_processes.die_with_parent(parent)
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    chunks = sys.stdin.buffer
+    state: _WorkerState = pickle.load(chunks)  # noqa: S301 - written by our own parent
+    builders = fhirbuild.builders(state.plan)
+    while True:
+        try:
+            message = pickle.load(chunks)  # noqa: S301 - written by our own parent
+        except EOFError:
+            return
+        try:
+            answer: tuple[bool, object] = (True, _work(state, builders, *message))
+        except Exception as error:  # handed to the main process, raised there
+            answer = (False, _picklable(error))
+        pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
+        answers.flush()
 
 
-def _work(chunks: dict[str, DatasetChunk], people: People, first_bundle: int) -> _ChunkResult:
+def _picklable(error: Exception) -> Exception:
+    """The worker's exception, or one naming its class when it cannot be pickled."""
+    try:
+        pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    except Exception:  # any failure to pickle
+        return AanleveringError(
+            f"demo-data: a worker process serialising FHIR resources failed: {type(error).__name__}"
+        )
+    return error
+
+
+def _work(
+    state: _WorkerState,
+    builders: Mapping[str, fhirbuild.DatasetBuilder],
+    chunks: dict[str, DatasetChunk],
+    people: People,
+    first_bundle: int,
+) -> _ChunkResult:
     """In a worker: serialise one chunk, write its Bundles, return its NDJSON lines."""
-    state = _STATE["state"]
     parts: dict[str, list[bytes]] = {}
     counts: dict[str, int] = {}
     index = first_bundle
-    for items in serialised_groups(state.builders, chunks, people):
+    for items in serialised_groups(builders, chunks, people):
         if state.bulk:
             for resource_type, (data, count) in fhirout.ndjson_lines(items).items():
                 parts.setdefault(resource_type, []).append(data)
@@ -185,15 +224,19 @@ def _work(chunks: dict[str, DatasetChunk], people: People, first_bundle: int) ->
 class ParallelWriter:
     """Hands each chunk's FHIR part to a worker process; appends the results in chunk order.
 
-    :meth:`close` (also on an error) cancels what has not started and waits
-    for the running workers, so none writes into the output folder after the
-    caller has removed it. A worker's exception is raised again here,
-    unchanged, when its chunk's turn comes; a worker killed without one gives
-    an error naming the chunk (not Python's "terminated abruptly").
+    Chunks go to the workers in turn, so chunk *k*'s answer is the next one on
+    worker *k mod n*'s stdout, and a worker is given a chunk only after its
+    previous answer was taken: at most one chunk per worker in flight.
+    :meth:`close` (also on an error) stops the workers and waits for them, so
+    none writes into the output folder after the caller has removed it. A
+    worker's exception is raised again here, unchanged, when its chunk's turn
+    comes; a worker that ended without an answer gives an error naming the
+    chunk (not a pickle or pipe error).
     """
 
     def __init__(
         self,
+        plan: RegistrationPlan,
         builders: Mapping[str, fhirbuild.DatasetBuilder],
         bulk: fhirout.BulkWriter | None,
         bundles: fhirout.BundleWriter | None,
@@ -202,44 +245,61 @@ class ParallelWriter:
         self.builders = builders
         self.bulk = bulk
         self.bundles = bundles
-        self.workers = workers
         self._next_bundle = bundles.written if bundles is not None else 0
-        self._pending: deque[tuple[int, Future[_ChunkResult]]] = deque()
+        self._pending: deque[tuple[int, subprocess.Popen[bytes]]] = deque()
         self._submitted = 0
-        state = _WorkerState(
-            builders=builders,
+        self._state = _WorkerState(
+            plan=plan,
             bulk=bulk is not None,
             bundle_folder=bundles.folder if bundles is not None else None,
             registration=bundles.registration if bundles is not None else "",
             search_type=bundles.search_type if bundles is not None else "",
         )
-        # fork: the workers inherit the builders (no pickling of the mapping
-        # machinery) and start in milliseconds.
-        self._pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_init_worker,
-            initargs=(state,),
-        )
+        self._workers: list[subprocess.Popen[bytes]] = []
+        try:
+            for _ in range(workers):
+                self._workers.append(self._start())
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        try:
+            process = worker_processes.start_piped_worker(_WORKER_CODE, str(os.getpid()))
+        except OSError as error:
+            raise AanleveringError(
+                f"demo-data could not start a worker process for its FHIR resources: "
+                f"{error.strerror or type(error).__name__}; generate with one worker"
+            ) from None
+        _send(process, self._state, chunk=0)
+        return process
 
     def close(self) -> None:
-        """Stop the workers: cancel what has not started, wait for what runs."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the workers: at the end of their input when idle, killed when still working."""
+        busy = {id(process) for _, process in self._pending}
+        self._pending.clear()
+        for process in self._workers:
+            if id(process) in busy:
+                process.kill()
+            _close(process.stdin)
+        for process in self._workers:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=_GRACE_SECONDS)
+            worker_processes.stop_worker(process)
+            _close(process.stdout)
+        self._workers.clear()
 
     def submit(self, chunks: Mapping[str, DatasetChunk], people: People) -> None:
-        """Queue one chunk, first writing the oldest result if ``workers`` are in flight."""
-        while len(self._pending) >= self.workers:
+        """Hand one chunk to the next worker in turn, first taking that worker's last answer."""
+        while len(self._pending) >= len(self._workers):
             self._take()
         first = self._next_bundle
         self._next_bundle += -(-len(people) // fhirout.PATIENTS_PER_BUNDLE)
         needed = {name: chunks[name] for name in self.builders}
-        # A worker may be forked at any submit, and a forked worker flushes the
-        # streams it inherited when it ends: empty their buffers first so
-        # nothing is printed twice.
-        sys.stdout.flush()
-        sys.stderr.flush()
         self._submitted += 1
-        self._pending.append((self._submitted, self._pool.submit(_work, needed, people, first)))
+        process = self._workers[(self._submitted - 1) % len(self._workers)]
+        _send(process, (needed, people, first), chunk=self._submitted)
+        self._pending.append((self._submitted, process))
 
     def finish(self) -> None:
         """Write every remaining result, in chunk order."""
@@ -247,20 +307,49 @@ class ParallelWriter:
             self._take()
 
     def _take(self) -> None:
-        chunk, future = self._pending.popleft()
+        chunk, process = self._pending[0]
+        assert process.stdout is not None
         try:
-            result = future.result()
-        except BrokenProcessPool:
-            # A worker ended without an answer: killed (the kernel's out-of-memory
-            # killer, a signal). Python says only "a process terminated abruptly".
-            raise AanleveringError(
-                f"demo-data stopped at chunk {chunk} of this registration: a worker process "
-                "serialising its FHIR resources ended without an answer (killed, for example "
-                "when memory ran out); nothing was written to --out. Free memory or generate "
-                "fewer patients at a time"
-            ) from None
+            ok, answer = pickle.load(process.stdout)  # noqa: S301 - our own worker's answer
+        except (EOFError, OSError, pickle.UnpicklingError):
+            raise _killed(chunk) from None
+        self._pending.popleft()
+        if not ok:
+            assert isinstance(answer, BaseException)
+            raise answer
+        assert isinstance(answer, _ChunkResult)
         if self.bulk is not None:
-            for resource_type, (data, count) in result.bulk.items():
+            for resource_type, (data, count) in answer.bulk.items():
                 self.bulk.append(resource_type, data, count)
         if self.bundles is not None:
-            self.bundles.skip(result.bundles)
+            self.bundles.skip(answer.bundles)
+
+
+def _send(process: subprocess.Popen[bytes], message: object, *, chunk: int) -> None:
+    """Write one message to a worker; a worker gone meanwhile names the chunk."""
+    assert process.stdin is not None
+    try:
+        pickle.dump(message, process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        process.stdin.flush()
+    except (BrokenPipeError, ValueError):
+        raise _killed(chunk) from None
+
+
+def _close(stream: IO[bytes] | None) -> None:
+    if stream is not None:
+        with contextlib.suppress(OSError):  # a worker gone: its pipe takes no last bytes
+            stream.close()
+
+
+def _killed(chunk: int) -> AanleveringError:
+    """A worker ended without an answer: killed (the kernel's out-of-memory killer, a signal).
+
+    Says what stopped and what to do, where Python would give a pipe or pickle error.
+    """
+    what = f"at chunk {chunk}" if chunk else "as it started"
+    return AanleveringError(
+        f"demo-data stopped {what} of this registration: a worker process "
+        "serialising its FHIR resources ended without an answer (killed, for example "
+        "when memory ran out); nothing was written to --out. Free memory or generate "
+        "fewer patients at a time"
+    )

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from aanlevering import worker_processes
 from aanlevering.catalogue import Catalogue
 from aanlevering.demo import badrows, csvout, fhirbuild, fhirchunks, fhirout, ids, optouts
 from aanlevering.demo.clinical.base import DatasetChunk
@@ -314,11 +315,12 @@ def _registration(
                 )
     builders, bulk, bundles = _fhir_writers(plan, _shapes(options.formats), out)
     fhir = fhirchunks.chunk_writer(
+        plan,
         builders,
         bulk,
         bundles,
         chunks=n_chunks,
-        workers=options.workers or fhirchunks.default_workers(),
+        workers=options.workers or worker_processes.default_workers(),
     )
     found = {d.dataset.name: badrows.candidates(plan, d) for d in plan.datasets}
     totals = {

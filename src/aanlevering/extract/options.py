@@ -7,10 +7,10 @@ while the mapping is being updated) or what a test tunes (batch size).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aanlevering import worker_processes
 from aanlevering.settings import whole_number_setting
 
 #: Environment settings of the FHIR reader's processes (docs/extract.md, decision 0317).
@@ -21,8 +21,8 @@ DEFAULT_PARALLEL_MIN_MIB = 64
 
 
 def default_read_workers() -> int:
-    """``AANLEVERING_FHIR_READ_WORKERS``, else 2 on a machine with two cores or more, else 1."""
-    return whole_number_setting(READ_WORKERS_ENV, min(2, os.cpu_count() or 1), minimum=1)
+    """``AANLEVERING_FHIR_READ_WORKERS``, else 2 where this process may use two cores, else 1."""
+    return whole_number_setting(READ_WORKERS_ENV, worker_processes.default_workers(), minimum=1)
 
 
 def default_parallel_min_bytes() -> int:

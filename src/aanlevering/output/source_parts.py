@@ -58,6 +58,7 @@ from aanlevering.output.source_notes import SourceNotes
 from aanlevering.output.sources import SourceTexts
 from aanlevering.settings import whole_number_setting
 from aanlevering.worker_processes import (
+    default_workers,
     die_with_parent,
     mapped_table,
     own_peak_mib,
@@ -98,8 +99,8 @@ _COPY = 16 << 20
 
 
 def minimise_workers() -> int:
-    """``AANLEVERING_FHIR_MINIMISE_WORKERS`` (1 or 2), else 2 on two cores or more, else 1."""
-    default = min(2, os.cpu_count() or 1)
+    """``AANLEVERING_FHIR_MINIMISE_WORKERS`` (1 or 2), else 2 where the process may use 2 cores."""
+    default = default_workers()
     text = os.environ.get(WORKERS_ENV, "").strip()
     if not text:
         return default

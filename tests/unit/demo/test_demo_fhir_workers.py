@@ -2,22 +2,35 @@
 
 Decision 0988: chunks' resources are built and serialised in up to two
 worker processes; the main process appends the bulk lines in chunk order.
+Decision 1010: the workers are fresh interpreters (``python -c``, never a fork
+nor multiprocessing's spawn, which reruns the caller's main script), so
+nothing patched here reaches them: the tests reach a worker through what it
+is given (its output folder) or from outside (a signal).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
-from collections.abc import Iterator
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aanlevering.catalogue import Catalogue
-from aanlevering.demo import DemoOptions, fhirbuild, fhirchunks, generate_demo_data
-from aanlevering.errors import AanleveringError, ConfigError
+from aanlevering.demo import DemoOptions, fhirchunks, fhirout, generate_demo_data
+from aanlevering.errors import AanleveringError
+
+CATALOGUE = Path(__file__).resolve().parents[3] / "schemas" / "catalogue"
+#: What a demo worker's command line holds.
+WORKER_MARK = b"aanlevering.demo.fhirchunks import serve"
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -46,7 +59,7 @@ def run(catalogue: Catalogue, out: Path, formats: set[str], workers: int, patien
 
 @pytest.fixture
 def pids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Record the process that serialises each group (a forked worker inherits the patch)."""
+    """Record each serialisation done in this process (a worker runs the unpatched code)."""
     record = tmp_path / "pids.txt"
     original = fhirchunks.serialised_groups
 
@@ -60,6 +73,8 @@ def pids(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def processes(record: Path) -> set[int]:
+    if not record.exists():
+        return set()
     found = {int(line) for line in record.read_text(encoding="utf-8").split()}
     record.unlink()
     return found
@@ -72,8 +87,7 @@ def test_three_chunks_in_workers_write_the_serial_bytes(
     serial = digest(run(catalogue, tmp_path / "serial", formats, workers=1, patients=300))
     assert processes(pids) == {os.getpid()}
     parallel = digest(run(catalogue, tmp_path / "parallel", formats, workers=2, patients=300))
-    workers = processes(pids)
-    assert workers and os.getpid() not in workers
+    assert processes(pids) == set()  # every chunk was serialised by a worker
     assert len(serial) > 10
     assert parallel == serial
 
@@ -85,31 +99,164 @@ def test_a_single_chunk_stays_in_this_process(
     assert processes(pids) == {os.getpid()}
 
 
-def test_an_error_in_a_worker_is_raised_and_leaves_no_folder(
-    catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def refused(*args: object) -> object:
-        raise ConfigError("patient resource refused (test)")
+def demo_workers() -> list[int]:
+    """This process's demo workers: its children running ``fhirchunks.serve``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+        if parent == os.getpid() and WORKER_MARK in command:
+            found.append(int(stat.parent.name))
+    return found
 
-    monkeypatch.setattr(fhirbuild, "patient_resource", refused)
-    with pytest.raises(ConfigError, match=r"patient resource refused \(test\)"):
-        run(catalogue, tmp_path / "out", {"fhir"}, workers=2, patients=300)
+
+def run_doing(catalogue: Catalogue, out: Path, after_first_chunk: Callable[[], None]) -> None:
+    """A three-chunk FHIR run that calls ``after_first_chunk`` once chunk 1 is handed over."""
+    done: list[bool] = []
+
+    def progress(line: str) -> None:
+        if " 100 of 300 patients" in line and not done:
+            done.append(True)
+            after_first_chunk()
+
+    generate_demo_data(
+        catalogue,
+        DemoOptions(
+            out_dir=out,
+            patients=300,
+            seed=7,
+            formats=frozenset({"fhir"}),
+            chunk_size=100,
+            workers=2,
+        ),
+        progress,
+    )
+
+
+def test_an_error_in_a_worker_is_raised_and_leaves_no_folder(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    """A worker that cannot write its Bundles: its error stops the run, unchanged."""
+    out = tmp_path / "out"
+
+    def bundle_folder_replaced_by_a_file() -> None:
+        (partial,) = tmp_path.glob(".out.partial-*")
+        for folder in (partial / fhirout.BUNDLE_DIR).iterdir():
+            shutil.rmtree(folder)
+            folder.write_text("not a folder\n", encoding="utf-8")
+
+    with pytest.raises(OSError) as raised:
+        run_doing(catalogue, out, bundle_folder_replaced_by_a_file)
+    assert not isinstance(raised.value, AanleveringError)
+    assert fhirout.BUNDLE_DIR in str(raised.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert demo_workers() == []
 
 
 def test_a_killed_worker_stops_the_run_naming_the_chunk_and_leaves_no_folder(
-    catalogue: Catalogue, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    catalogue: Catalogue, tmp_path: Path
 ) -> None:
     """A worker the kernel kills (out of memory) gives no exception of its own."""
-    parent = os.getpid()
-    original = fhirbuild.patient_resource
 
-    def killed_in_a_worker(*args: Any) -> Any:
-        if os.getpid() != parent:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return original(*args)
+    def workers_killed() -> None:
+        workers = demo_workers()
+        assert workers, "chunk 1 was handed to no worker process"
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
 
-    monkeypatch.setattr(fhirbuild, "patient_resource", killed_in_a_worker)
-    with pytest.raises(AanleveringError, match=r"chunk 1 .*ended without an answer \(killed"):
-        run(catalogue, tmp_path / "out", {"fhir"}, workers=2, patients=300)
+    with pytest.raises(AanleveringError, match=r"chunk [123] .*ended without an answer \(killed"):
+        run_doing(catalogue, tmp_path / "out", workers_killed)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+    assert demo_workers() == []
+
+
+def test_a_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """Killed without a chance to stop its pool, the main process leaves no worker behind."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, signal
+            from pathlib import Path
+            from aanlevering.catalogue import load_catalogue
+            from aanlevering.demo import DemoOptions, generate_demo_data
+
+            def progress(line):
+                if " 100 of 300 patients" in line:
+                    for stat in Path("/proc").glob("[0-9]*/stat"):
+                        try:
+                            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                            command = (stat.parent / "cmdline").read_bytes()
+                        except (OSError, ValueError, IndexError):
+                            continue
+                        if parent == os.getpid() and {WORKER_MARK!r} in command:
+                            print(stat.parent.name, flush=True)
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            generate_demo_data(
+                load_catalogue({str(CATALOGUE)!r}),
+                DemoOptions(out_dir=Path({str(tmp_path / "out")!r}), patients=300, seed=7,
+                            formats=frozenset({{"fhir"}}), chunk_size=100, workers=2),
+                progress,
+            )
+            """
+        ),
+        encoding="utf-8",
+    )
+    ended = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, timeout=120, check=False
+    )
+    assert ended.returncode == -signal.SIGKILL, ended.stderr.decode(errors="replace")[-2000:]
+    workers = [int(pid) for pid in ended.stdout.split()]
+    assert workers, "chunk 1 was handed to no worker process"
+    deadline = time.monotonic() + 10
+    while running(workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running(workers) == []
+
+
+def running(pids: list[int]) -> list[int]:
+    """Those of ``pids`` that still run a demo worker (not ended, not a zombie)."""
+    alive = []
+    for pid in pids:
+        try:
+            state = (
+                Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0]
+            )
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and WORKER_MARK in command:
+            alive.append(pid)
+    return alive
+
+
+def test_a_script_without_a_main_guard_can_use_workers(tmp_path: Path) -> None:
+    """multiprocessing's spawn would run this script again in each worker and fail."""
+    script = tmp_path / "plain.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            from pathlib import Path
+            from aanlevering.catalogue import load_catalogue
+            from aanlevering.demo import DemoOptions, generate_demo_data
+
+            generate_demo_data(
+                load_catalogue({str(CATALOGUE)!r}),
+                DemoOptions(out_dir=Path({str(tmp_path / "out")!r}), patients=300, seed=7,
+                            formats=frozenset({{"fhir-bulk"}}), chunk_size=100, workers=2),
+            )
+            """
+        ),
+        encoding="utf-8",
+    )
+    ended = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, timeout=120, check=False
+    )
+    assert ended.returncode == 0, ended.stderr.decode(errors="replace")[-2000:]
+    assert b"Traceback" not in ended.stderr
+    patients = (tmp_path / "out" / fhirout.BULK_DIR).rglob("Patient*.ndjson")
+    assert sum(len(path.read_bytes().splitlines()) for path in patients) == 3 * 300
