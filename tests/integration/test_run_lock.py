@@ -6,17 +6,31 @@ Real SQLite files and a real PostgreSQL; the race is between real processes.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Barrier as BarrierType
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aanlevering.events import EventStore, open_event_store
 from aanlevering.pipeline.events import RunLockRefused, RunLockReleased, RunLockTaken
-from aanlevering.pipeline.lock import LockScope, RunLocked, acquire, current_holder, release
+from aanlevering.pipeline.lock import (
+    LockScope,
+    RunLocked,
+    acquire,
+    current_holder,
+    release,
+    this_host,
+)
 
 SCOPE = LockScope("hospital-a", "dica-dsaa", "2026-Q1")
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 def _events(store: EventStore) -> list[Any]:
@@ -129,3 +143,70 @@ def test_a_one_process_run_that_died_frees_the_period_at_once(store_url: str) ->
         acquire(store, LockScope("h", "r", "2026"), "alive-run", one_process=True)
         with pytest.raises(RunLocked, match="alive-run"):
             acquire(store, LockScope("h", "r", "2026"), "other-run")
+
+
+#: Takes SCOPE_ELSEWHERE for a one-process run, says so, and lives until its stdin closes.
+_RUN_IN_ANOTHER_PID_NAMESPACE = """
+import sys
+from aanlevering.events import open_event_store
+from aanlevering.pipeline.lock import LockScope, acquire
+with open_event_store(sys.argv[1]) as store:
+    acquire(store, LockScope("h", "r", "2026-Q2"), "container-run", one_process=True)
+print("taken", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_live_run_in_another_pid_namespace_of_the_same_hostname_is_respected(
+    store_url: str,
+) -> None:
+    """A container of the same image: same hostname, its pids mean other processes here.
+
+    The run there is pid 1 of its namespace; here pid 1 is init, started long
+    before: judged by hostname and pid alone it was dead and its period was
+    taken over while it ran (decision 1012).
+    """
+    scope = LockScope("h", "r", "2026-Q2")
+    elsewhere = subprocess.Popen(
+        [
+            "unshare",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            sys.executable,
+            "-c",
+            _RUN_IN_ANOTHER_PID_NAMESPACE,
+            store_url,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+    )
+    try:
+        assert elsewhere.stdout is not None
+        assert elsewhere.stdout.readline() == b"taken\n"
+        with open_event_store(store_url) as store:
+            holder = current_holder(store, scope)
+            assert holder is not None and holder.run_id == "container-run"
+            assert holder.pid == 1  # here: init
+            with pytest.raises(RunLocked, match="container-run"):
+                acquire(store, scope, "host-run")
+            assert holder.alive(datetime.now(UTC))
+            assert holder.host.startswith(socket.gethostname() + " [")
+            assert holder.host != this_host()
+    finally:
+        elsewhere.kill()
+        elsewhere.wait(timeout=30)
+
+
+def test_a_run_of_this_process_space_is_judged_by_its_pid(store_url: str) -> None:
+    """The same hostname, boot and pid namespace: a pid that runs no more frees the period."""
+    with open_event_store(store_url) as store:
+        scope = LockScope("h", "r", "2026-Q3")
+        acquire(store, scope, "this-space-run", one_process=True)
+        holder = current_holder(store, scope)
+        assert holder is not None and holder.host == this_host()
+        dead = replace(holder, pid_started=holder.pid_started - 3600.0)
+        assert not dead.alive(datetime.now(UTC))
+        old_format = replace(dead, host=socket.gethostname())
+        assert old_format.alive(datetime.now(UTC))  # written by hostname alone: lease only

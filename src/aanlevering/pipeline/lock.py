@@ -18,6 +18,7 @@ send attempt, and never takes the period back (:func:`renew`).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import socket
@@ -96,7 +97,7 @@ class Holder:
         """Within its lease, and (for a one-process run on this host) its process still runs."""
         if self.expires_at <= now:
             return False
-        if self.pid and self.host == socket.gethostname():
+        if self.pid and self.host == this_host():
             return _process_runs(self.pid, self.pid_started)
         return True
 
@@ -110,7 +111,36 @@ def _process_runs(pid: int, started: float) -> bool:
 
 def _this_process() -> tuple[str, int, float]:
     pid = os.getpid()
-    return socket.gethostname(), pid, psutil.Process(pid).create_time()
+    return this_host(), pid, psutil.Process(pid).create_time()
+
+
+def this_host() -> str:
+    """Where a pid this process looks up means what it meant to the process that wrote it.
+
+    The hostname, and on Linux the kernel's boot and this process's pid
+    namespace (as letters). Why not the hostname alone (decision 1012): two
+    containers of one image often share a hostname, and a pid recorded in
+    one is another process, or none, in the other; a live run there was taken
+    for dead here and its period taken over. A lock written under another
+    host, or by a version that wrote the hostname alone, is alive until its
+    lease ends: the safe side.
+    """
+    space = _process_space()
+    return f"{socket.gethostname()} [{space}]" if space else socket.gethostname()
+
+
+def _process_space() -> str:
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:  # not Linux, or no /proc: the hostname alone, as before
+        return ""
+    digest = hashlib.sha256(f"{boot} {namespace}".encode()).hexdigest()[:12]
+    # Letters only: no run of digits in the event log that could look like a number.
+    return digest.translate(_HEX_AS_LETTERS)
+
+
+_HEX_AS_LETTERS = str.maketrans("0123456789abcdef", "ghijklmnopabcdef")
 
 
 def current_holder(store: EventStore, scope: LockScope) -> Holder | None:
