@@ -96,6 +96,9 @@ def start_piped_worker(code: str, *args: str) -> subprocess.Popen[bytes]:
     Why: a worker that does many pieces of work in turn (the demo generator's
     FHIR chunks, decision 1010) is started once and fed, not started per piece.
     Its stderr is the caller's, so what it prints shows where the caller's does.
+    It runs in a process group of its own: Ctrl-C on a terminal signals the
+    caller's group, and the caller stops its workers itself (a worker
+    interrupted while Python starts would print a traceback of its own).
     Raises ``OSError`` when no process can be started.
     """
     return subprocess.Popen(
@@ -104,6 +107,7 @@ def start_piped_worker(code: str, *args: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.PIPE,
         env=worker_environment(),
         close_fds=True,
+        process_group=0,
     )
 
 

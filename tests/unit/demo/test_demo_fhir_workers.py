@@ -260,3 +260,55 @@ def test_a_script_without_a_main_guard_can_use_workers(tmp_path: Path) -> None:
     assert b"Traceback" not in ended.stderr
     patients = (tmp_path / "out" / fhirout.BULK_DIR).rglob("Patient*.ndjson")
     assert sum(len(path.read_bytes().splitlines()) for path in patients) == 3 * 300
+
+
+def test_ctrl_c_stops_the_run_with_one_traceback_and_no_worker_left(tmp_path: Path) -> None:
+    """Ctrl-C signals the whole process group: the workers leave the stopping to the run."""
+    script = tmp_path / "interrupted.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import os, signal
+            from pathlib import Path
+            from aanlevering.catalogue import load_catalogue
+            from aanlevering.demo import DemoOptions, generate_demo_data
+
+            def progress(line):
+                if " 100 of 300 patients" in line:
+                    for stat in Path("/proc").glob("[0-9]*/stat"):
+                        try:
+                            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+                            command = (stat.parent / "cmdline").read_bytes()
+                        except (OSError, ValueError, IndexError):
+                            continue
+                        if parent == os.getpid() and {WORKER_MARK!r} in command:
+                            print(stat.parent.name, flush=True)
+                    os.killpg(os.getpgrp(), signal.SIGINT)
+
+            generate_demo_data(
+                load_catalogue({str(CATALOGUE)!r}),
+                DemoOptions(out_dir=Path({str(tmp_path / "out")!r}), patients=300, seed=7,
+                            formats=frozenset({{"fhir"}}), chunk_size=100, workers=2),
+                progress,
+            )
+            """
+        ),
+        encoding="utf-8",
+    )
+    ended = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        start_new_session=True,
+    )
+    errors = ended.stderr.decode(errors="replace")
+    assert ended.returncode != 0
+    assert errors.count("KeyboardInterrupt") == 1, errors[-3000:]
+    workers = [int(pid) for pid in ended.stdout.split()]
+    assert workers
+    deadline = time.monotonic() + 10
+    while running(workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert running(workers) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["interrupted.py"]
