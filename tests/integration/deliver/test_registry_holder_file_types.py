@@ -7,7 +7,10 @@ writes (0984). A refusal names every problem found in one answer, a file
 that could not be counted hiding no count of the others (0985). A holder
 knowing the catalogue refuses a resource type a ``resources``/``both``
 registration's mappings never produce (0986). An NDJSON file whose name names
-no resource type is refused: a holder files records by type (1000). The
+no resource type is refused: a holder files records by type (1000); so is a
+JSON file named otherwise than the product names its Bundles (1001), and a
+file of a kind the holder does not read (``Patient.NDJSON``,
+``Patient.ndjson.gz``) rather than left out of what it checks (1002). The
 holder is a real process.
 """
 
@@ -95,13 +98,13 @@ def test_an_ndjson_file_whose_name_names_no_resource_type_is_refused(
     assert hospital_holder.ledger() == []
 
 
-def _bundle_delivery(folder: Path, manifest: Manifest, bundle: dict[str, object]) -> Manifest:
+def _bundle_delivery(
+    folder: Path, manifest: Manifest, bundle: dict[str, object], name: str = "Bundle-000001.json"
+) -> Manifest:
     for item in manifest.files:
         (folder / item.name).unlink()
-    (folder / "Bundle-000001.json").write_text(json.dumps(bundle))
-    files = describe_files(
-        folder, {"Bundle-000001.json": 2}, {"Bundle-000001.json": "application/fhir+json"}
-    )
+    (folder / name).write_text(json.dumps(bundle))
+    files = describe_files(folder, {name: 2}, {name: "application/fhir+json"})
     return replace(manifest, files=files, format="fhir-bundle")
 
 
@@ -135,12 +138,100 @@ def test_a_bundle_of_another_type_than_collection_is_refused(
     assert hospital_holder.ledger() == []
 
 
-def test_a_collection_bundle_is_receipted(hospital_holder: RegistryHolder, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["Bundle-000001.json", "Bundle-1234567.json"])
+def test_a_collection_bundle_is_receipted(
+    hospital_holder: RegistryHolder, tmp_path: Path, name: str
+) -> None:
+    """Named as the product names its Bundles (``Bundle-000001.json``; more digits past 999,999)."""
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = _bundle_delivery(folder, manifest, _bundle(type="collection"))
+    manifest = _bundle_delivery(folder, manifest, _bundle(type="collection"), name)
     answer = _send(hospital_holder, folder, manifest)
     assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["data.json", "Patient.json", "Bundle.json", "bundle-000001.json", "Bundle-000001.v2.json"],
+)
+def test_a_json_file_named_otherwise_than_the_products_bundles_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path, name: str
+) -> None:
+    """A right collection Bundle in everything but its name: the name alone is refused, its
+    entries still read and counted (no count is missing or made up)."""
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = _bundle_delivery(folder, manifest, _bundle(type="collection"), name)
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    assert json.loads(refusal)["problems"] == [
+        f"{name}: a JSON data file named otherwise than Bundle-<nnnnnn>.json"
+    ]
+    assert hospital_holder.ledger() == []
+
+
+def test_a_misnamed_json_file_that_is_no_bundle_is_refused_for_both(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """A single Patient as ``Patient.json``: its name, and that it is no Bundle (not counted)."""
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = restaged(
+        folder,
+        manifest,
+        {
+            "Patient.json": json.dumps(PATIENT),
+            "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE),
+        },
+    )
+    problems = json.loads(refusal_text(_send(hospital_holder, folder, manifest)))["problems"]
+    assert problems == [
+        "Patient.json: a JSON data file named otherwise than Bundle-<nnnnnn>.json",
+        "Patient.json: not a Bundle; its records were not counted",
+    ]
+
+
+#: What a refusal of a file the holder does not read says is expected.
+_READ_NAMES = (
+    "a file of a kind the registry holder does not read (a delivery's data files are "
+    "<ResourceType>.ndjson, Bundle-<nnnnnn>.json and <dataset>.csv, named in lower case "
+    "and not compressed); its records were not counted"
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["Patient.NDJSON", "Patient.Ndjson", "Patient.ndjson.gz", "Patient.jsonl"]
+)
+def test_a_file_the_holder_does_not_read_is_refused_by_name_saying_what_it_reads(
+    hospital_holder: RegistryHolder, tmp_path: Path, name: str
+) -> None:
+    """The Patient travels in a file the holder does not read: refused by that name alone.
+
+    Not read, so the Response's reference to it is not said to resolve to
+    nothing: the Patient may be in that file (decision 0970's false reason).
+    """
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = restaged(
+        folder,
+        manifest,
+        {name: ndjson_lines(PATIENT), "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE)},
+    )
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    assert json.loads(refusal)["problems"] == [f"{name}: {_READ_NAMES}"]
+    assert hospital_holder.ledger() == []
+
+
+def test_a_bundle_file_holding_ndjson_lines_is_refused_saying_where_they_go(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    manifest = restaged(folder, manifest, {"Bundle-000001.json": ndjson_lines(PATIENT, RESPONSE)})
+    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    assert json.loads(refusal)["problems"] == [
+        "Bundle-000001.json line 2: more than one JSON value (a JSON data file holds one "
+        "Bundle; NDJSON lines go in <ResourceType>.ndjson); its records were not counted"
+    ]
 
 
 def test_a_type_a_registrations_mappings_never_produce_is_refused(

@@ -18,11 +18,13 @@ from typing import Any
 from aanlevering.counterparts.registry_holder.closure import Closure
 from aanlevering.counterparts.registry_holder.counts import RecordTally
 from aanlevering.counterparts.registry_holder.file_types import (
+    NOT_READ,
     bundle_type_problem,
+    is_read,
     is_resource_type,
+    name_problem,
     other_type_problem,
     promised_type,
-    unnamed_type_problem,
 )
 from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
@@ -191,7 +193,7 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int | None, 
             if problem := resources.problem(resource, where, promised=promised):
                 problems.append(f"{where}: {problem}")
         return count, problems
-    bundle = parse(path.read_bytes())
+    bundle = _one_document(path)
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         return None, [f"{path.name}: not a Bundle; {NOT_COUNTED}"]
     entries = bundle.get("entry", ())
@@ -211,6 +213,23 @@ def _fhir_file_problems(path: Path, resources: _Resources) -> tuple[int | None, 
         if problem := resources.problem(entry["resource"], where, entry.get("fullUrl")):
             problems.append(f"{where}: {problem}")
     return count, problems
+
+
+#: What a JSON data file holds, said when it holds more (NDJSON lines, decision 1002).
+_ONE_BUNDLE = "a JSON data file holds one Bundle; NDJSON lines go in <ResourceType>.ndjson"
+
+
+def _one_document(path: Path) -> object:
+    """The one JSON value of a ``.json`` data file; more than one is refused saying where
+    they go (a file of NDJSON lines named ``.json`` read as nothing else, decision 1002)."""
+    try:
+        return parse(path.read_bytes())
+    except JsonInputError as error:
+        if error.reason != "Extra data" or error.line is None:
+            raise
+        raise _UnreadableLine(
+            error.line, JsonInputError(f"more than one JSON value ({_ONE_BUNDLE})")
+        ) from None
 
 
 def _csv_problems(
@@ -397,16 +416,18 @@ def check_delivery(
     unread = Unread()
     for item in manifest.files:
         path = folder / item.name
-        if item.name.endswith((".ndjson", ".json")):
-            if problem := unnamed_type_problem(path):
-                refusal.whole([problem])  # refused by its name, its lines still read (1000)
-            count, file_problems = _fhir_problems(path, resources)
-        elif item.name.endswith(".csv"):
+        if not is_read(item.name):
+            # Refused by its name, never left out of what is checked (decision 1002).
+            refusal.whole([f"{item.name}: {NOT_READ}"])
+            unread.add(item.name, None)  # could hold anything: no count or reference made up
+            continue
+        if problem := name_problem(path):
+            refusal.whole([problem])  # refused by its name, its lines still read (1000, 1001)
+        if item.name.endswith(".csv"):
             count, file_problems = _csv_problems(path, manifest, terms)
             resources.tally.add_csv(item.name, count or 0)
         else:
-            refusal.whole([f"{item.name}: unsupported file type"])
-            continue
+            count, file_problems = _fhir_problems(path, resources)
         refusal.rows(per_file(item.name, file_problems))
         if count is None:
             unread.add(item.name, promised_type(path))  # not counted: no mismatch made up (0970)

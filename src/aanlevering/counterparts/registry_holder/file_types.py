@@ -9,7 +9,15 @@ naming file, line and the type the name promises, never the type written
 names one in another form (``Patient.v2.ndjson``), is refused: the product
 never writes one, and a real holder's intake, filing
 records by type, could not file it. Its lines are still read and checked,
-so one refusal names what they hold wrong too (decision 1000).
+so one refusal names what they hold wrong too (decision 1000). A JSON data
+file is a Bundle named as the product names them (``Bundle-000001.json``);
+another name is refused the same way, its entries still read (decision 1001).
+
+A file the holder does not read (``Patient.NDJSON``, ``Patient.ndjson.gz``,
+``trauma.CSV``) is refused by its name, saying the names it reads: left
+out, it would be receipted as delivered though never taken in. It is not
+counted, so no count or reference it could hold is said to be missing
+(decision 1002).
 
 A Bundle the product writes is a ``collection`` (:mod:`aanlevering.output.bundle`):
 a ``transaction`` asks the receiver to write its entries, a ``searchset`` is
@@ -61,12 +69,42 @@ def promised_type(path: Path) -> str | None:
 NDJSON_NAMES = "<ResourceType>.ndjson or <ResourceType>.<nnn>.ndjson"
 
 
-def unnamed_type_problem(path: Path) -> str | None:
-    """Why an NDJSON file's name is no delivered file's (None: it names a type, or no NDJSON).
+#: ``Bundle-000001.json``: how the product names its Bundles (:mod:`aanlevering.output.bundle`).
+_BUNDLE_NAME = re.compile(r"Bundle-[0-9]+\.json")
+
+#: The name a JSON data file of a delivery has, as a refusal says it.
+BUNDLE_NAMES = "Bundle-<nnnnnn>.json"
+
+#: The kinds of data file the holder reads, by the suffix of their names (case as written).
+READ_SUFFIXES = (".ndjson", ".json", ".csv")
+
+#: The refusal of a data file of another kind: what it is, what the holder reads, what follows.
+NOT_READ = (
+    "a file of a kind the registry holder does not read (a delivery's data files are "
+    f"<ResourceType>.ndjson, {BUNDLE_NAMES} and <dataset>.csv, named in lower case "
+    "and not compressed); its records were not counted"
+)
+
+
+def is_read(name: str) -> bool:
+    """Whether the holder reads a data file of this name at all (decision 1002).
+
+    Case as written: ``Patient.NDJSON`` is no name the product writes, and a
+    holder that read it anyway would read what no other holder does.
+    """
+    return name.endswith(READ_SUFFIXES)
+
+
+def name_problem(path: Path) -> str | None:
+    """Why a data file's name is no delivered file's (None: it is one, or of a kind not read).
 
     Only the name is said, as every refusal names its file, never a line's
-    content: what the file holds may be anything (decision 1000).
+    content: what the file holds may be anything (decisions 1000, 1001).
     """
+    if path.suffix == ".json":
+        if _BUNDLE_NAME.fullmatch(path.name):
+            return None
+        return f"{path.name}: a JSON data file named otherwise than {BUNDLE_NAMES}"
     if path.suffix != ".ndjson" or promised_type(path) is not None:
         return None
     first = path.name.split(".", 1)[0]
