@@ -247,18 +247,27 @@ def describe_files(
 
 def verify_files(folder: Path, manifest: Manifest) -> list[str]:
     """Problems with the files of ``folder`` against ``manifest`` (empty when all match)."""
-    problems = []
-    for item in manifest.transferred():
-        path = folder / item.name
-        if not path.is_file():
-            problems.append(f"{item.name}: missing")
-            continue
-        size = path.stat().st_size
-        if size != item.bytes:
-            problems.append(f"{item.name}: {size} bytes, manifest says {item.bytes}")
-        elif sha256_of(path) != item.sha256:
-            problems.append(f"{item.name}: sha256 differs from the manifest")
-    return problems
+    return [
+        problem
+        for item in manifest.transferred()
+        if (problem := arrival_problem(folder, item)) is not None
+    ]
+
+
+def arrival_problem(folder: Path, item: ManifestFile) -> str | None:
+    """Why ``folder``'s file ``item.name`` is not the one ``item`` describes (None: it is).
+
+    Missing, another size or another sha256: what arrived is not what was sent.
+    """
+    path = folder / item.name
+    if not path.is_file():
+        return f"{item.name}: missing"
+    size = path.stat().st_size
+    if size != item.bytes:
+        return f"{item.name}: {size} bytes, manifest says {item.bytes}"
+    if sha256_of(path) != item.sha256:
+        return f"{item.name}: sha256 differs from the manifest"
+    return None
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> Path:

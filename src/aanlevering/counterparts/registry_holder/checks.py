@@ -34,7 +34,7 @@ from aanlevering.counterparts.registry_holder.refusal import Refusal, per_file
 from aanlevering.counterparts.registry_holder.row_shape import records, shape_problem
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.counterparts.registry_holder.unreadable import NOT_COUNTED, Unread, not_utf8
-from aanlevering.deliver.manifest import Manifest, idempotency_key, verify_files
+from aanlevering.deliver.manifest import Manifest, arrival_problem, idempotency_key
 from aanlevering.errors import ConfigError
 from aanlevering.json_input import JsonInputError, parse
 from aanlevering.periods import Period
@@ -402,27 +402,33 @@ def check_delivery(
     FHIR deliveries must also be closed: every reference resolves inside the delivery.
     ``terms``: the registration's approved pseudonym types and dictionary, when known.
     Every problem found is named in one answer, bounded (decision 0985): a file
-    that could not be counted leaves unchecked only what it could hold.
+    that could not be counted leaves unchecked only what it could hold. A
+    problem of the manifest, or a file that did not arrive as the manifest
+    describes it, does not stop the others being read (decision 1003).
     """
-    problems = manifest_problems(manifest)
-    if terms is not None:
-        problems += terms.manifest_problems(manifest)
-    problems = problems or verify_files(folder, manifest)
     refusal = Refusal()
-    if problems:
-        refusal.whole(problems)
+    refusal.whole(manifest_problems(manifest))
+    if terms is not None:
+        refusal.whole(terms.manifest_problems(manifest))
+    if not _lists_the_files(manifest):
         return refusal.problems()
     resources = _Resources(manifest, terms)
     unread = Unread()
     for item in manifest.files:
         path = folder / item.name
+        arrival = arrival_problem(folder, item)
         if not is_read(item.name):
             # Refused by its name, never left out of what is checked (decision 1002).
-            refusal.whole([f"{item.name}: {NOT_READ}"])
+            refusal.whole([f"{item.name}: {NOT_READ}", *([arrival] if arrival else [])])
             unread.add(item.name, None)  # could hold anything: no count or reference made up
             continue
         if problem := name_problem(path):
             refusal.whole([problem])  # refused by its name, its lines still read (1000, 1001)
+        if arrival is not None:
+            # Never read as if it were the file sent: its bytes are not those (decision 1003).
+            refusal.whole([f"{arrival}; {NOT_COUNTED}"])
+            unread.add(item.name, promised_type(path))
+            continue
         if item.name.endswith(".csv"):
             count, file_problems = _csv_problems(path, manifest, terms)
             resources.tally.add_csv(item.name, count or 0)
@@ -435,9 +441,33 @@ def check_delivery(
             refusal.whole([f"{item.name}: {count} records, manifest says {item.records}"])
     refusal.whole(resources.closure.problems(unread))  # what was not read is unknown
     refusal.whole(resources.tally.problems(unread))
-    for report in manifest.reports:
-        refusal.whole(_report_problems(folder / report.name, report.media_type, manifest))
+    refusal.whole(_reports_problems(folder, manifest))
     return refusal.problems()
+
+
+def _reports_problems(folder: Path, manifest: Manifest) -> list[str]:
+    """The problems of the reports travelling with the delivery; one that did not arrive as
+    described is not read (decision 1003)."""
+    problems: list[str] = []
+    for report in manifest.reports:
+        if arrival := arrival_problem(folder, report):
+            problems.append(arrival)
+        else:
+            problems += _report_problems(folder / report.name, report.media_type, manifest)
+    return problems
+
+
+def _lists_the_files(manifest: Manifest) -> bool:
+    """Whether the manifest's files are one list of distinct data files to read (decision 1003).
+
+    A name listed twice has two descriptions of one file, so which is the
+    file's is not known; a retraction's files are no delivery to read. Then
+    no file is read: the manifest's problem is the refusal. Any other
+    manifest problem (its period, what it supersedes, its dictionary) leaves
+    the files as described, and they are read.
+    """
+    names = [item.name for item in manifest.transferred()]
+    return len(set(names)) == len(names) and not (manifest.kind == "retraction" and manifest.files)
 
 
 def _inner(report: dict[str, Any], section: str, key: str) -> object:
