@@ -26,6 +26,7 @@ from aanlevering.counterparts.registry_holder.file_types import (
     other_type_problem,
     promised_type,
 )
+from aanlevering.counterparts.registry_holder.people import person_problem
 from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
     contains_probable_bsn,
@@ -140,6 +141,7 @@ class _Resources:
             _type_problem(resource)
             or other_type_problem(promised, resource.get("resourceType"))
             or self._unexpected_type(resource)
+            or person_problem(resource)  # a person only as the Patient (decision 1004)
         ):
             return problem
         problem = (
