@@ -186,6 +186,9 @@ def test_a_misnamed_json_file_that_is_no_bundle_is_refused_for_both(
     problems = json.loads(refusal_text(_send(hospital_holder, folder, manifest)))["problems"]
     assert problems == [
         "Patient.json: a JSON data file named otherwise than Bundle-<nnnnnn>.json",
+        # Beside NDJSON, under a fhir-ndjson manifest: of another format too (decision 1005).
+        "Patient.json: a file the manifest's format 'fhir-ndjson' does not hold (a fhir-ndjson "
+        "delivery's data files are <ResourceType>.ndjson or <ResourceType>.<nnn>.ndjson)",
         "Patient.json: not a Bundle; its records were not counted",
     ]
 
@@ -227,6 +230,7 @@ def test_a_bundle_file_holding_ndjson_lines_is_refused_saying_where_they_go(
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
     manifest = restaged(folder, manifest, {"Bundle-000001.json": ndjson_lines(PATIENT, RESPONSE)})
+    manifest = replace(manifest, format="fhir-bundle")  # a Bundle's format (decision 1005)
     refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert json.loads(refusal)["problems"] == [
         "Bundle-000001.json line 2: more than one JSON value (a JSON data file holds one "

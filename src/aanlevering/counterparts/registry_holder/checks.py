@@ -18,8 +18,11 @@ from typing import Any
 from aanlevering.counterparts.registry_holder.closure import Closure
 from aanlevering.counterparts.registry_holder.counts import RecordTally
 from aanlevering.counterparts.registry_holder.file_types import (
+    FORMAT_FILES,
     NOT_READ,
+    UNKNOWN_FORMAT,
     bundle_type_problem,
+    format_problem,
     is_read,
     is_resource_type,
     name_problem,
@@ -304,6 +307,8 @@ def manifest_problems(manifest: Manifest) -> list[str]:
     A name listed twice would be checked and counted twice but stored once; a
     delivery (not a retraction) without data files delivers nothing, and a
     receipt for it would count a period as delivered.
+    A delivery's format is one the product writes: a real holder's intake is
+    chosen by it (decision 1005).
     """
     problems = []
     seen: set[str] = set()
@@ -315,6 +320,8 @@ def manifest_problems(manifest: Manifest) -> list[str]:
         problems.append("the manifest lists no data files: a delivery holds at least one")
     if manifest.kind == "retraction" and manifest.files:
         problems.append("a retraction holds no data files")
+    if manifest.kind == "delivery" and manifest.format not in FORMAT_FILES:
+        problems.append(UNKNOWN_FORMAT)  # its files are read by their names (decision 1005)
     return problems + _period_problems(manifest) + _supersedes_problems(manifest)
 
 
@@ -426,6 +433,8 @@ def check_delivery(
             continue
         if problem := name_problem(path):
             refusal.whole([problem])  # refused by its name, its lines still read (1000, 1001)
+        if problem := format_problem(item.name, manifest.format):
+            refusal.whole([problem])  # not of the manifest's format, still read (1005)
         if arrival is not None:
             # Never read as if it were the file sent: its bytes are not those (decision 1003).
             refusal.whole([f"{arrival}; {NOT_COUNTED}"])

@@ -19,6 +19,14 @@ out, it would be receipted as delivered though never taken in. It is not
 counted, so no count or reference it could hold is said to be missing
 (decision 1002).
 
+A delivery holds the files of the format its manifest states: the product
+writes one format per delivery (:mod:`aanlevering.output.writer`), ``csv``
+as ``<dataset>.csv``, ``fhir-ndjson`` as ``<ResourceType>.ndjson``,
+``fhir-bundle`` as ``Bundle-<nnnnnn>.json``, and a real holder's intake is
+chosen by that format. A file of another kind is refused by its name, saying
+what the format holds, and still read; a format that is none of the three is
+refused, its files read by their names (decision 1005).
+
 A Bundle the product writes is a ``collection`` (:mod:`aanlevering.output.bundle`):
 a ``transaction`` asks the receiver to write its entries, a ``searchset`` is
 an answer to a query; a holder reading either as a delivery reads something
@@ -129,3 +137,34 @@ def bundle_type_problem(name: str, bundle_type: object) -> str | None:
         return None
     said = "no type" if bundle_type is None else "another type"
     return f"{name}: a Bundle of {said} (a delivery is a Bundle of type {BUNDLE_TYPE!r})"
+
+
+#: Per delivery format the product writes: the suffix of its data files and their names.
+FORMAT_FILES = {
+    "csv": (".csv", "<dataset>.csv"),
+    "fhir-ndjson": (".ndjson", NDJSON_NAMES),
+    "fhir-bundle": (".json", BUNDLE_NAMES),
+}
+
+#: The refusal of a delivery whose manifest states a format the product does not write.
+UNKNOWN_FORMAT = (
+    f"the manifest's format is none a delivery has ({', '.join(list(FORMAT_FILES)[:-1])} or "
+    f"{list(FORMAT_FILES)[-1]}); its files were read by their names"
+)
+
+
+def format_problem(name: str, format: str) -> str | None:
+    """Why a data file ``name`` is none a delivery of ``format`` holds (None: it is one).
+
+    Only a file the holder reads is judged (a file of a kind it does not read
+    is refused for that, decision 1002); an unknown ``format`` judges none:
+    the manifest is refused for it (:data:`UNKNOWN_FORMAT`). The format is one
+    of :data:`FORMAT_FILES` when named, never what a sender wrote.
+    """
+    kind = FORMAT_FILES.get(format)
+    if kind is None or name.endswith(kind[0]):
+        return None
+    return (
+        f"{name}: a file the manifest's format {format!r} does not hold "
+        f"(a {format} delivery's data files are {kind[1]})"
+    )
