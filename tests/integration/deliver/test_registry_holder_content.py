@@ -142,7 +142,10 @@ def test_csv_record_counts_other_than_the_rows_are_refused(
     manifest = stage(folder, provider=registry_holder.hospital)
     for item in manifest.files:
         (folder / item.name).unlink()
-    (folder / "trauma.csv").write_text("NGG;leeftijd\nNGG:v1:abc;61\nNGG:v1:def;70\n")
+    (folder / "trauma.csv").write_text(
+        "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd\n"
+        "NGG:v1:abc;1;definitief;61\nNGG:v1:def;1;definitief;70\n"
+    )
     files = describe_files(folder, {"trauma.csv": 2}, {"trauma.csv": "text/csv"})
     claimed = replace(manifest, format="csv", files=files, record_counts={"trauma": 2000})
     answer = _send(registry_holder, folder, claimed)

@@ -27,8 +27,11 @@ from support.holder_requests import csv_delivery, refusal_text, restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
 
-#: A right CSV delivery of one trauma record (no terms known: any header of whole rows).
-_CSV = b"pseudoniem_NGG;leeftijd\nNGG:v1:abc;61\n"
+#: A right CSV delivery of one trauma record, in the documented layout (decision 1006).
+_CSV = (
+    b"pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd\n"
+    b"NGG:v1:abc;1;definitief;61\n"
+)
 
 #: What each format's refusal of a file of another kind says the format holds.
 _HOLDS = {

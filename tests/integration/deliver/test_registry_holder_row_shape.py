@@ -29,8 +29,11 @@ from support.registry_holder import RegistryHolder
 #: What a count mismatch caused by not reading a file would add to the refusal.
 _FALSE_REASONS = ("records, manifest says", "the files hold")
 
-_HEADER = b"pseudoniem_NGG;opnamedatum;leeftijd;geslacht;iss;ontslag\n"
-_ROW = b"NGG:v1:abc;2026-01-05;61;F;9;2026-01-09\n"
+#: The documented layout: the pseudonym columns of the manifest's type first (decision 1006).
+_HEADER = (
+    b"pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd;iss;ontslag\n"
+)
+_ROW = b"NGG:v1:abc;1;definitief;61;9;2026-01-09\n"
 
 
 def test_a_csv_row_cut_short_without_quotes_is_refused_naming_its_line(

@@ -9,7 +9,8 @@ from aanlevering.counterparts.registry_holder.refusal import IN_ALL, PER_FILE
 from aanlevering.deliver.manifest import Manifest, describe_files
 from support.holder_manifests import ldtr_manifest
 
-_HEADER = "NGG;leeftijd\n"
+#: The documented layout: the pseudonym columns of the manifest's type first (decision 1006).
+_HEADER = "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd\n"
 
 
 def _csv_delivery(folder: Path, bodies: dict[str, str], claimed: dict[str, int]) -> Manifest:
@@ -25,7 +26,7 @@ def _csv_delivery(folder: Path, bodies: dict[str, str], claimed: dict[str, int])
 
 
 def _damaged(rows: int) -> str:
-    """A CSV of ``rows`` rows, each cut short (one cell under a two-column header)."""
+    """A CSV of ``rows`` rows, each cut short (one cell under a four-column header)."""
     return _HEADER + "".join(f"NGG:v1:r{n}\n" for n in range(rows))
 
 
@@ -35,14 +36,14 @@ def test_a_file_lists_its_first_problems_and_says_how_many_more(tmp_path: Path) 
         folder, _csv_delivery(folder, {"trauma.csv": _damaged(PER_FILE + 10)}, {"trauma.csv": 30})
     )
     assert len(problems) == PER_FILE + 1
-    assert problems[0].startswith("trauma.csv line 2: expected 2 cells as the header, found 1")
+    assert problems[0].startswith("trauma.csv line 2: expected 4 cells as the header, found 1")
     assert problems[-1] == "trauma.csv: 10 more problem(s) in this file not listed"
 
 
 def test_a_refusal_is_bounded_and_keeps_the_counts_of_every_file(tmp_path: Path) -> None:
     folder = tmp_path / "d"
     damaged = {f"d{n}.csv": _damaged(PER_FILE + 5) for n in range(8)}
-    bodies = {**damaged, "z.csv": _HEADER + "NGG:v1:a;61\n"}
+    bodies = {**damaged, "z.csv": _HEADER + "NGG:v1:a;1;definitief;61\n"}
     claimed = {**{name: PER_FILE + 5 for name in damaged}, "z.csv": 2}
     problems = check_delivery(folder, _csv_delivery(folder, bodies, claimed))
     assert len(problems) == IN_ALL

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from aanlevering.counterparts.registry_holder import csv_layout
 from aanlevering.counterparts.registry_holder.closure import Closure
 from aanlevering.counterparts.registry_holder.counts import RecordTally
 from aanlevering.counterparts.registry_holder.file_types import (
@@ -240,8 +241,9 @@ def _one_document(path: Path) -> object:
 def _csv_problems(
     path: Path, manifest: Manifest, terms: RegistrationTerms | None
 ) -> tuple[int | None, list[str]]:
-    """Count the records of one CSV file; a header other than the dictionary's columns,
-    BSN-like cells and unreadable text are problems.
+    """Count the records of one CSV file; a header other than the dictionary's columns
+    (without the terms: other than the documented layout, decision 1006), BSN-like
+    cells and unreadable text are problems.
 
     Quoting is strict: a file cut off inside a quoted cell is broken, not one
     record fewer (decision 0970). The count is None for an unreadable file.
@@ -261,7 +263,11 @@ def _csv_problems(
                     f"{path.name} line {reader.line_num}: not readable as CSV ({error}; "
                     f"expected {delimiter!r}-separated cells with closed quotes); {NOT_COUNTED}"
                 ]
-        if terms is not None and (problem := terms.header_problem(path.name, header, manifest)):
+        if terms is not None:
+            problem = terms.header_problem(path.name, header, manifest)
+        else:  # the manifest and the documented layout only (decision 1006)
+            problem = csv_layout.header_problem(path.name, header, manifest)
+        if problem is not None:
             problems.insert(0, problem)
         return count, problems
     except UnicodeDecodeError:
@@ -431,10 +437,7 @@ def check_delivery(
             refusal.whole([f"{item.name}: {NOT_READ}", *([arrival] if arrival else [])])
             unread.add(item.name, None)  # could hold anything: no count or reference made up
             continue
-        if problem := name_problem(path):
-            refusal.whole([problem])  # refused by its name, its lines still read (1000, 1001)
-        if problem := format_problem(item.name, manifest.format):
-            refusal.whole([problem])  # not of the manifest's format, still read (1005)
+        refusal.whole(_name_problems(path, manifest, terms))  # its lines still read
         if arrival is not None:
             # Never read as if it were the file sent: its bytes are not those (decision 1003).
             refusal.whole([f"{arrival}; {NOT_COUNTED}"])
@@ -454,6 +457,25 @@ def check_delivery(
     refusal.whole(resources.tally.problems(unread))
     refusal.whole(_reports_problems(folder, manifest))
     return refusal.problems()
+
+
+def _name_problems(path: Path, manifest: Manifest, terms: RegistrationTerms | None) -> list[str]:
+    """Why a data file the holder reads is misnamed; it is read all the same.
+
+    Its name is no name the product gives its kind (decisions 1000, 1001), its
+    kind is not the manifest's format's (1005), and, without the
+    registration's terms, a CSV is named by no dataset the manifest counts
+    (1006; with the terms the dictionary says so, decision 0435).
+    """
+    problems = [
+        problem
+        for problem in (name_problem(path), format_problem(path.name, manifest.format))
+        if problem is not None
+    ]
+    csv_name = csv_layout.name_problem(path.name, manifest) if path.suffix == ".csv" else None
+    if terms is None and csv_name is not None:
+        problems.append(csv_name)
+    return problems
 
 
 def _reports_problems(folder: Path, manifest: Manifest) -> list[str]:
