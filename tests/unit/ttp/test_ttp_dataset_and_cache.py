@@ -67,7 +67,6 @@ def test_fhir_identifiers_in_a_json_document_are_replaced(
                     "resourceType": "Patient",
                     "identifier": [
                         {"system": "urn:aanlevering:pseudonym-input:NGGV", "value": digest("p")},
-                        {"system": "urn:other", "value": "kept"},
                     ],
                 }
             }
@@ -81,7 +80,13 @@ def test_fhir_identifiers_in_a_json_document_are_replaced(
         == "https://aanlevering.example/fhir/NamingSystem/pseudonym/reg/NGGV"
     )
     assert identifiers[0]["value"].startswith("NGGV:v1:")
-    assert identifiers[1] == {"system": "urn:other", "value": "kept"}
+    # Another identifier (a clear MRN?) is not passed on but refused (decision 1020).
+    other = {"system": "urn:other", "value": "MRN0012345"}
+    bundle["entry"][0]["resource"]["identifier"].append(other)  # type: ignore[index]
+    with pytest.raises(Refusal) as refused:
+        rewrite(config, keys, "bundle.json", json.dumps(bundle).encode())
+    assert refused.value.code == "clear_identifier"
+    assert "MRN0012345" not in refused.value.message
 
 
 def test_csv_with_semicolons_keeps_its_shape(config: TTPConfig, keys: VersionKeys) -> None:

@@ -18,8 +18,11 @@ the registration's NamingSystem of that type (as web mode delivers it,
 ``…/NamingSystem/pseudonym/<registration>/<TYPE>``) and its value the label; its
 labels follow the value (decision 0386): the key-version extension becomes this
 TTP key's version, the status extension ``definitive``, and ``use: temp`` goes.
-Everything else passes through untouched. Any disallowed type anywhere refuses the whole
-upload; errors name the file, line or row and the type, never a value.
+Everything else passes through untouched, unless it identifies somebody in the
+clear (a BSN identifier, an identifier that is no pseudonym input, a BSN-like
+text or cell: 422 ``clear_identifier``, decision 1020). Any disallowed type
+anywhere refuses the whole upload; errors name the file, line or row and the
+type, never a value.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from aanlevering.counterparts.ttp.clear_identifiers import (
+    CSV_BSN,
+    ClearIdentifiers,
+    csv_problem,
+    text_has_bsn,
+)
 from aanlevering.counterparts.ttp.config import Registration
 from aanlevering.counterparts.ttp.keys import VersionKeys
 from aanlevering.counterparts.ttp.pseudonyms import (
@@ -97,6 +106,24 @@ class _Replacer:
         self.mrn = MrnWrapper(keys, hospital)
         self.file_name = file_name
         self.counts: Counter[str] = Counter()
+        self.clear = ClearIdentifiers(pseudonym_system(registration.id, t) for t in self.allowed)
+
+    def refuse_clear(self, where: str, problem: str, index: int) -> None:
+        """422 ``clear_identifier``: nothing of this upload is forwarded (decision 1020)."""
+        raise Refusal(
+            422,
+            "clear_identifier",
+            f"{where}: {problem}",
+            registration=self.registration.id,
+            index=index,
+        )
+
+    def check_json(self, value: Any, where: str, index: int) -> Any:
+        """``value`` (pseudonymised) unless it still identifies somebody in the clear."""
+        problem = self.clear.json_problem(value)
+        if problem is not None:
+            self.refuse_clear(where, problem, index)
+        return value
 
     def label(self, code: object, value: object, where: str, index: int) -> str:
         if not isinstance(code, str) or code not in self.allowed:
@@ -216,7 +243,8 @@ def _ndjson(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
             continue
         where = f"{replacer.file_name} line {number}"
         value = _json_value(line, where, replacer.registration.id, records)
-        out.append(_dump(_walk(value, replacer, where, records)))
+        done = _walk(value, replacer, where, records)
+        out.append(_dump(replacer.check_json(done, where, records)))
         records += 1
     return ("\n".join(out) + "\n").encode("utf-8") if out else b"", records
 
@@ -224,7 +252,8 @@ def _ndjson(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
 def _json_document(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
     where = replacer.file_name
     value = _json_value(data, where, replacer.registration.id, 0)
-    return _dump(_walk(value, replacer, where, 0)).encode("utf-8"), _document_records(value)
+    done = replacer.check_json(_walk(value, replacer, where, 0), where, 0)
+    return _dump(done).encode("utf-8"), _document_records(value)
 
 
 def _document_records(value: object) -> int:
@@ -309,6 +338,10 @@ def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple
     if header is None:
         return data, 0
     columns, labels = _csv_columns(header, replacer)
+    column = csv_problem(header, frozenset())
+    if column is not None:
+        replacer.refuse_clear(f"{name} header", f"column {column + 1} {CSV_BSN}", 0)
+    rewritten = frozenset(columns) | frozenset(labels)
     input_of = {code: position for position, code in columns.items()}
     label_value = {"key_version": str(replacer.key_version), "status": DEFINITIVE}
     buffer = io.StringIO()
@@ -330,6 +363,9 @@ def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple
                 registration=replacer.registration.id,
                 index=records,
             )
+        column = csv_problem(row, rewritten)
+        if column is not None:
+            replacer.refuse_clear(where, f"column {column + 1} {CSV_BSN}", records)
         for position, (code, label) in labels.items():
             row[position] = label_value[label] if row[input_of[code]] != "" else ""
         for position, code in columns.items():
@@ -366,3 +402,18 @@ def pseudonymise_file(
     return PseudonymisedFile(
         name=file_name, data=output, records=records, type_counts=dict(replacer.counts)
     )
+
+
+def check_report(registration: Registration, name: str, data: bytes) -> None:
+    """Refuse (422 ``clear_identifier``) a report that holds a BSN-like text.
+
+    Reports travel unchanged next to the data; they hold counts only, and the
+    TTP forwards none that looks otherwise (decision 1020).
+    """
+    if text_has_bsn(data):
+        raise Refusal(
+            422,
+            "clear_identifier",
+            f"{name}: the report {CSV_BSN}",
+            registration=registration.id,
+        )

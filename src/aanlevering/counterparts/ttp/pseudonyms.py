@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 
 from aanlevering.counterparts.ttp.config import Registration
 from aanlevering.counterparts.ttp.keys import KeyRing, VersionKeys, mrn_associated_data
+from aanlevering.counterparts.ttp.one_way import NOT_ONE_WAY, is_one_way, not_one_way_rows
 from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.pseudonym.crypto import (
     TEMPORARY_MARKER,
@@ -111,7 +112,7 @@ def requested_codes(records: Sequence[PseudonymInput]) -> set[str]:
     return codes
 
 
-def _digest(
+def _digest_format(
     registration: str, code: str, digest: str, index: int, where: str | None = None
 ) -> bytes:
     try:
@@ -125,6 +126,35 @@ def _digest(
             pseudonym_type=code,
             index=index,
         ) from None
+
+
+def _not_one_way(registration: str, code: str, index: int, where: str | None = None) -> Refusal:
+    """422 ``not_one_way``: a clear identifier in a digest's place (decision 1021)."""
+    return Refusal(
+        422,
+        "not_one_way",
+        f"{where or f'record {index}'}: the source digest of type {code} {NOT_ONE_WAY}",
+        registration=registration,
+        pseudonym_type=code,
+        index=index,
+    )
+
+
+def _digest(
+    registration: str, code: str, digest: str, index: int, where: str | None = None
+) -> bytes:
+    """The 32 bytes of one well-formed source digest that can be a one-way value."""
+    raw = _digest_format(registration, code, digest, index, where)
+    if not is_one_way(raw):
+        raise _not_one_way(registration, code, index, where)
+    return raw
+
+
+def _check_one_way(registration: str, code: str, raw: bytes, rows: Sequence[int]) -> None:
+    """Refuse the first row of a decoded column whose digest is no one-way value."""
+    bad = not_one_way_rows(raw)
+    if bad:
+        raise _not_one_way(registration, code, rows[bad[0]])
 
 
 def _mrn_ciphertext(registration: str, text: str, index: int, where: str | None = None) -> bytes:
@@ -165,7 +195,8 @@ def _digest_column(
 ) -> bytes:
     """All digests of one type decoded in one call (32 bytes each, concatenated).
 
-    Falls back to checking one by one only to name the first bad record.
+    Falls back to checking one by one only to name the first bad record; then
+    refuses the first digest that cannot be a one-way value (decision 1021).
     """
     joined = "".join(digests)
     raw = b""
@@ -176,7 +207,8 @@ def _digest_column(
             raw = b""
     if len(raw) != 32 * len(digests):
         for digest, index in zip(digests, rows, strict=True):
-            _digest(registration, code, digest, index)
+            _digest_format(registration, code, digest, index)
+    _check_one_way(registration, code, raw, rows)
     return raw
 
 
@@ -326,7 +358,8 @@ def _column_bytes(registration: str, code: str, text: str, rows: Sequence[int]) 
             raw = b""
     if len(raw) != 32 * len(rows):  # name the first bad record
         pieces = [text[64 * k : 64 * k + 64] for k in range(len(rows))]
-        raw = _digest_column(registration, code, pieces, rows)
+        return _digest_column(registration, code, pieces, rows)
+    _check_one_way(registration, code, raw, rows)
     return raw
 
 

@@ -25,7 +25,7 @@ from aanlevering.counterparts.ttp.auth import (
     require_role,
 )
 from aanlevering.counterparts.ttp.config import Organisation, Registration, TTPConfig
-from aanlevering.counterparts.ttp.dataset import pseudonymise_file
+from aanlevering.counterparts.ttp.dataset import check_report, pseudonymise_file
 from aanlevering.counterparts.ttp.faults import FaultInjector
 from aanlevering.counterparts.ttp.forwarder import Forwarder
 from aanlevering.counterparts.ttp.idempotency import IdempotencyCache
@@ -509,6 +509,8 @@ class TTPService:
                     source_manifest_sha256=manifest.sha256(),
                 )
                 reports = [(f.name, f.data) for f in files if f.name in report_names]
+                for name, data in reports:
+                    check_report(registration, name, data)
                 forwarded = self.forwarder.forward(
                     registration, forwarded_manifest, [(i.name, i.data) for i in done] + reports
                 )

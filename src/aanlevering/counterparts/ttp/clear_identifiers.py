@@ -1,0 +1,122 @@
+"""Whether a local-mode file, once pseudonymised, still identifies somebody in the clear.
+
+In local-client mode the TTP is the one that sends the data set to the
+registry holder, so it must not pass on what a pseudonymised delivery may not
+hold (decision 1020): a BSN identifier, any other identifier that is not a
+pseudonym of the registration (a clear MRN), or a text that holds nine digits
+passing the eleven-test. The rules are the registry holder's (terminology
+codes and canonical addresses are not scanned: a SNOMED code may pass the
+test by chance), applied before anything is forwarded, so a mistake at the
+hospital is refused here instead of reaching the registry holder. Problems
+name the place and the kind, never the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from aanlevering.events.guard import contains_probable_bsn
+from aanlevering.pseudonym_types import BSN_SYSTEM
+
+#: Keys whose text is terminology or a canonical address, not data about a person.
+NOT_SCANNED = frozenset({"code", "system", "url", "version", "profile", "questionnaire"})
+#: The member the TTP itself wrote (its labels), not the hospital's data.
+TTP_MEMBER = "pseudonyms"
+
+_BSN_TEXT = "holds a value that looks like a BSN (nine digits passing the eleven-test)"
+
+
+class ClearIdentifiers:
+    """The clear-identifier checks of one registration's pseudonymised files."""
+
+    def __init__(self, pseudonym_systems: Iterable[str]) -> None:
+        self.systems = frozenset(pseudonym_systems)
+
+    def json_problem(self, value: Any) -> str | None:
+        """The first identifying thing in one pseudonymised JSON value, or None.
+
+        Texts are gathered in one walk and scanned in one call; only after a
+        find is the walk repeated with paths, to name the place.
+        """
+        texts: list[str] = []
+        problem = self._walk(value, "", texts, None)
+        if problem is not None or not contains_probable_bsn("\n".join(texts)):
+            return problem
+        places: list[str] = []
+        texts.clear()
+        self._walk(value, "", texts, places)
+        where = next(
+            (p for p, text in zip(places, texts, strict=True) if contains_probable_bsn(text)),
+            "a text",
+        )
+        return f"{where} {_BSN_TEXT}"
+
+    def _walk(
+        self, value: Any, key: str, texts: list[str], places: list[str] | None, path: str = ""
+    ) -> str | None:
+        """Identifier problem of ``value``; its scanned texts (and their paths) appended."""
+        if isinstance(value, dict):
+            for name, item in value.items():
+                texts.append(name)
+                if places is not None:
+                    places.append(f"a member name in {path or 'the record'}")
+                inner = f"{path}.{name}" if path else name
+                if name == "identifier":
+                    found = self._identifiers(item, texts, places, inner)
+                elif name == TTP_MEMBER and isinstance(item, dict):
+                    found = None  # the TTP's own labels
+                else:
+                    found = self._walk(item, name, texts, places, inner)
+                if found:
+                    return found
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                if found := self._walk(item, key, texts, places, f"{path}[{n}]"):
+                    return found
+        elif (
+            key not in NOT_SCANNED and isinstance(value, str | int) and not isinstance(value, bool)
+        ):
+            texts.append(str(value))
+            if places is not None:
+                places.append(path or "the value")
+        return None
+
+    def _identifiers(
+        self, value: Any, texts: list[str], places: list[str] | None, path: str
+    ) -> str | None:
+        for n, identifier in enumerate(value if isinstance(value, list) else [value]):
+            if not isinstance(identifier, dict):
+                return f"{path} is not an identifier object (only pseudonyms are forwarded)"
+            system = identifier.get("system")
+            if system == BSN_SYSTEM:
+                return f"{path} is a BSN identifier: identifiers must be pseudonymised"
+            if system not in self.systems:
+                return (
+                    f"{path} is not a pseudonym input of this registration (a clear MRN or "
+                    "other local number?): only pseudonyms are forwarded"
+                )
+            rest = {k: v for k, v in identifier.items() if k != "value"}
+            if found := self._walk(rest, "identifier", texts, places, f"{path}[{n}]"):
+                return found
+        return None
+
+
+def csv_problem(cells: Sequence[str], skipped: frozenset[int]) -> int | None:
+    """The first column (0-based) outside ``skipped`` whose cell looks like a BSN, or None.
+
+    One scan over the row's cells joined by line breaks (a break ends a token
+    as the end of a cell does); the column is looked up only after a find.
+    """
+    scanned = [(n, cell) for n, cell in enumerate(cells) if n not in skipped]
+    if not contains_probable_bsn("\n".join(cell for _, cell in scanned)):
+        return None
+    return next(n for n, cell in scanned if contains_probable_bsn(cell))
+
+
+def text_has_bsn(data: bytes) -> bool:
+    """Whether a report (counts only) holds a BSN-like text."""
+    return contains_probable_bsn(data.decode("utf-8", errors="replace"))
+
+
+CSV_BSN = _BSN_TEXT

@@ -1,0 +1,227 @@
+"""The reference TTP refuses clear identifiers, as a real pseudonymisation service would.
+
+Against the real TTP process over HTTP (decisions 1020, 1021):
+
+* local-client mode: an upload whose data carries a BSN (a BSN identifier, a
+  nine-digit text passing the eleven-test, a CSV cell) or an identifier that
+  is not a pseudonym input (a clear MRN) is refused before anything is
+  forwarded, so the registry holder never receives it;
+* both modes: a "source digest" that is no one-way value (a zero-padded
+  number, an identifier as an integer, text in hex) is refused, so a clear
+  identifier dressed as a digest never gets a pseudonym.
+
+Every refusal names file, line or record and the kind, never the value.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from aanlevering.deliver.channels.ttp_local import upload_local
+from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.pseudonym.ttp.errors import TTPRefused
+from aanlevering.pseudonym.ttp.models import PseudonymInputs
+from aanlevering.pseudonym_types import BSN_SYSTEM
+from support.ttp import TTPSetup, digest
+
+#: Nine digits passing the eleven-test (a BSN as far as anyone can tell).
+BSN = "111222333"
+INPUT = "urn:aanlevering:pseudonym-input:"
+
+#: Clear identifiers a broken or hostile source step could send in a digest's place.
+NOT_ONE_WAY = {
+    "a zero-padded BSN": "0" * 55 + BSN,
+    "a BSN as an integer": int(BSN).to_bytes(32, "big").hex(),
+    "a name and birth date in hex": b"JANSEN|1980-01-01|M".ljust(32, b"\0").hex(),
+    "an MRN in hex, space padded": b"MRN0012345".ljust(32, b" ").hex(),
+}
+
+
+def _patient(i: int, *extra: dict[str, str]) -> dict[str, object]:
+    return {
+        "resourceType": "Patient",
+        "id": f"p{i}",
+        "identifier": [{"system": INPUT + "NGGV", "value": digest(f"NGGV|clear-{i}")}, *extra],
+        "gender": "female",
+    }
+
+
+def _stage(folder: Path, period: str, files: dict[str, str], counts: dict[str, int]) -> Manifest:
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    media = {n: "text/csv" if n.endswith(".csv") else "application/x-ndjson" for n in files}
+    return Manifest(
+        idempotency_key=idempotency_key("demo-hospital", "nkr-borst", period, 1),
+        registration="nkr-borst",
+        registry_holder="iknl",
+        period=period,
+        period_start="2026-01-01",
+        period_end="2026-12-31",
+        version=1,
+        dictionary_id="nkr-borst",
+        dictionary_version="2026.1",
+        format="ndjson",
+        normalisation_profile="nl-2026.1",
+        pseudonym_types=("NGGV",),
+        key_versions={},
+        ttp_mode="local",
+        provider_id="demo-hospital",
+        files=describe_files(folder, counts, media),
+        record_counts={"tumor": 2},
+    )
+
+
+def _ndjson(*values: object) -> str:
+    return "".join(json.dumps(v) + "\n" for v in values)
+
+
+LOCAL_CASES = {
+    "a BSN identifier": (
+        {"Patient.ndjson": _ndjson(_patient(0), _patient(1, {"system": BSN_SYSTEM, "value": BSN}))},
+        "Patient.ndjson line 2",
+    ),
+    "a clear MRN identifier": (
+        {
+            "Patient.ndjson": _ndjson(
+                _patient(0, {"system": "https://hospital.example/mrn", "value": "MRN0012345"}),
+                _patient(1),
+            )
+        },
+        "Patient.ndjson line 1",
+    ),
+    "a BSN in a text": (
+        {"tumor.ndjson": _ndjson({"tumor_id": "T0", "note": f"patient {BSN} seen"})},
+        "tumor.ndjson line 1",
+    ),
+    "a BSN in a CSV cell": (
+        {
+            "tumor.csv": "tumor_id;pseudonym_input.NGGV;verwijzer\r\n"
+            f"T0;{digest('NGGV|c0')};huisarts\r\nT1;{digest('NGGV|c1')};{BSN}\r\n"
+        },
+        "tumor.csv line 3",
+    ),
+    "a column named by a BSN": (
+        {"tumor.csv": f"tumor_id;{BSN}\r\nT0;x\r\n"},
+        "tumor.csv header",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOCAL_CASES))
+def test_a_local_upload_with_a_clear_identifier_is_refused_before_forwarding(
+    ttp: TTPSetup, tmp_path: Path, ttp_root: Path, case: str
+) -> None:
+    files, where = LOCAL_CASES[case]
+    counts = {name: text.count("\n") - name.endswith(".csv") for name, text in files.items()}
+    period = f"2026-CLEAR-{sorted(LOCAL_CASES).index(case)}"
+    manifest = _stage(tmp_path / "staged", period, files, counts)
+
+    with pytest.raises(TTPRefused) as refused:
+        upload_local(
+            ttp.client("demo-hospital"),
+            "nkr-borst",
+            tmp_path / "staged",
+            manifest,
+            profile_version="nl-2026.1",
+        )
+
+    assert (refused.value.status, refused.value.code) == (422, "clear_identifier"), refused.value
+    assert where in str(refused.value)
+    assert BSN not in str(refused.value) and "MRN0012345" not in str(refused.value)
+    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+    log = ttp.audit_log.read_text()
+    assert BSN not in log and "MRN0012345" not in log
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_ONE_WAY))
+def test_a_digest_that_is_no_one_way_value_is_refused_in_records(ttp: TTPSetup, kind: str) -> None:
+    people = [
+        PseudonymInputs("r0", {"NGGV": digest("NGGV|ok-0")}),
+        PseudonymInputs("r1", {"NGGV": digest("NGGV|ok-1"), "RGG": NOT_ONE_WAY[kind]}),
+    ]
+    with pytest.raises(TTPRefused) as refused:
+        ttp.client("demo-hospital").temporary_pseudonyms(
+            "dica-dsaa",
+            people,
+            run_id=f"not-one-way-{sorted(NOT_ONE_WAY).index(kind)}",
+            profile_version="nl-2026.1",
+        )
+    assert (refused.value.status, refused.value.code) == (422, "not_one_way"), refused.value
+    assert refused.value.pseudonym_type == "RGG" and "record 1" in str(refused.value)
+    assert NOT_ONE_WAY[kind] not in str(refused.value)
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_ONE_WAY))
+def test_a_digest_that_is_no_one_way_value_is_refused_in_columns(ttp: TTPSetup, kind: str) -> None:
+    column = [digest("NGGV|col-0"), digest("NGGV|col-1"), NOT_ONE_WAY[kind]]
+    with pytest.raises(TTPRefused) as refused:
+        ttp.client("demo-hospital").temporary_columns(
+            "dica-dsaa",
+            {"NGGV": pa.array(column, pa.string())},
+            None,
+            run_id=f"not-one-way-cols-{sorted(NOT_ONE_WAY).index(kind)}",
+            profile_version="nl-2026.1",
+        )
+    assert (refused.value.status, refused.value.code) == (422, "not_one_way"), refused.value
+    assert refused.value.pseudonym_type == "NGGV" and "record 2" in str(refused.value)
+    assert NOT_ONE_WAY[kind] not in str(refused.value)
+
+
+def test_a_local_upload_whose_input_is_no_one_way_value_is_refused(
+    ttp: TTPSetup, tmp_path: Path, ttp_root: Path
+) -> None:
+    text = _ndjson(
+        _patient(0),
+        {"resourceType": "Patient", "id": "p1", "pseudonym_inputs": {"NGGV": "0" * 55 + BSN}},
+    )
+    manifest = _stage(
+        tmp_path / "staged", "2026-CLEAR-INPUT", {"Patient.ndjson": text}, {"Patient.ndjson": 2}
+    )
+    with pytest.raises(TTPRefused) as refused:
+        upload_local(
+            ttp.client("demo-hospital"),
+            "nkr-borst",
+            tmp_path / "staged",
+            manifest,
+            profile_version="nl-2026.1",
+        )
+    assert (refused.value.status, refused.value.code) == (422, "not_one_way"), refused.value
+    assert "Patient.ndjson line 2" in str(refused.value) and BSN not in str(refused.value)
+    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+
+
+def test_a_report_with_a_bsn_is_refused_before_forwarding(
+    ttp: TTPSetup, tmp_path: Path, ttp_root: Path
+) -> None:
+    text = _ndjson(_patient(0), _patient(1))
+    folder = tmp_path / "staged"
+    manifest = _stage(folder, "2026-CLEAR-REPORT", {"Patient.ndjson": text}, {"Patient.ndjson": 2})
+    (folder / "report.html").write_text(f"<p>2 patients; first: {BSN}</p>")
+    report = describe_files(folder, {"report.html": 0}, {"report.html": "text/html"})
+    manifest = replace(manifest, reports=report)
+    with pytest.raises(TTPRefused) as refused:
+        upload_local(
+            ttp.client("demo-hospital"), "nkr-borst", folder, manifest, profile_version="nl-2026.1"
+        )
+    assert (refused.value.status, refused.value.code) == (422, "clear_identifier"), refused.value
+    assert "report.html" in str(refused.value) and BSN not in str(refused.value)
+    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+
+
+def test_real_digests_still_pass_in_both_forms(ttp: TTPSetup) -> None:
+    """The checks refuse nothing a true HMAC gives (a thousand of them, both forms)."""
+    column = [digest(f"NGGV|real-{i}") for i in range(1000)]
+    answer = ttp.client("demo-hospital").temporary_columns(
+        "dica-dsaa",
+        {"NGGV": pa.array(column, pa.string())},
+        None,
+        run_id="not-one-way-real",
+        profile_version="nl-2026.1",
+    )
+    assert answer.labels["NGGV"].null_count == 0 and len(answer.labels["NGGV"]) == 1000
