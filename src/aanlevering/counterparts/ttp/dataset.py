@@ -39,6 +39,7 @@ from aanlevering.counterparts.ttp.clear_identifiers import (
     CSV_BSN,
     ClearIdentifiers,
     csv_problem,
+    dumped_may_hold_bsn,
     text_has_bsn,
 )
 from aanlevering.counterparts.ttp.config import Registration
@@ -118,12 +119,18 @@ class _Replacer:
             index=index,
         )
 
-    def check_json(self, value: Any, where: str, index: int) -> Any:
-        """``value`` (pseudonymised) unless it still identifies somebody in the clear."""
-        problem = self.clear.json_problem(value)
-        if problem is not None:
-            self.refuse_clear(where, problem, index)
-        return value
+    def dump_checked(self, value: Any, where: str, index: int) -> str:
+        """``value`` (pseudonymised, its identifiers checked by :func:`_walk`) as JSON text.
+
+        Refused when it still holds a BSN-like text: the text is scanned once
+        and only a record with a find is walked to tell a code from data.
+        """
+        dumped = _dump(value)
+        if dumped_may_hold_bsn(dumped):
+            problem = self.clear.json_problem(value)
+            if problem is not None:
+                self.refuse_clear(where, problem, index)
+        return dumped
 
     def label(self, code: object, value: object, where: str, index: int) -> str:
         if not isinstance(code, str) or code not in self.allowed:
@@ -215,6 +222,10 @@ def _walk(node: Any, replacer: _Replacer, where: str, index: int) -> Any:
             result[OUTPUT_MEMBER] = replacer.inputs(value, where, index)
         else:
             result[key] = _walk(value, replacer, where, index)
+    if "identifier" in result:  # after the rewrite: pseudonyms of the registration only
+        problem = replacer.clear.identifier_problem(result["identifier"])
+        if problem is not None:
+            replacer.refuse_clear(where, problem, index)
     return result
 
 
@@ -244,7 +255,7 @@ def _ndjson(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
         where = f"{replacer.file_name} line {number}"
         value = _json_value(line, where, replacer.registration.id, records)
         done = _walk(value, replacer, where, records)
-        out.append(_dump(replacer.check_json(done, where, records)))
+        out.append(replacer.dump_checked(done, where, records))
         records += 1
     return ("\n".join(out) + "\n").encode("utf-8") if out else b"", records
 
@@ -252,8 +263,8 @@ def _ndjson(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
 def _json_document(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
     where = replacer.file_name
     value = _json_value(data, where, replacer.registration.id, 0)
-    done = replacer.check_json(_walk(value, replacer, where, 0), where, 0)
-    return _dump(done).encode("utf-8"), _document_records(value)
+    done = replacer.dump_checked(_walk(value, replacer, where, 0), where, 0)
+    return done.encode("utf-8"), _document_records(value)
 
 
 def _document_records(value: object) -> int:
