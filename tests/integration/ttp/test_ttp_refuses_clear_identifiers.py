@@ -10,6 +10,9 @@ Against the real TTP process over HTTP (decisions 1020, 1021):
   number, an identifier as an integer, text in hex) is refused, so a clear
   identifier dressed as a digest never gets a pseudonym.
 
+And a local upload's manifest must say what the upload is: its registry
+holder, mode, normalisation profile and pseudonym types (decision 1022).
+
 Every refusal names file, line or record and the kind, never the value.
 """
 
@@ -225,3 +228,29 @@ def test_real_digests_still_pass_in_both_forms(ttp: TTPSetup) -> None:
         profile_version="nl-2026.1",
     )
     assert answer.labels["NGGV"].null_count == 0 and len(answer.labels["NGGV"]) == 1000
+
+
+#: Manifest fields that disagree with the upload they describe (decision 1022).
+MANIFEST_LIES = {
+    "another registry holder": {"registry_holder": "lnaz"},
+    "web mode": {"ttp_mode": "web"},
+    "another normalisation profile": {"normalisation_profile": "nl-2027.1"},
+    "types it does not declare": {"pseudonym_types": ("C",)},
+}
+
+
+@pytest.mark.parametrize("lie", sorted(MANIFEST_LIES))
+def test_a_local_upload_whose_manifest_says_otherwise_is_refused(
+    ttp: TTPSetup, tmp_path: Path, ttp_root: Path, lie: str
+) -> None:
+    folder = tmp_path / "staged"
+    period = f"2026-LIE-{sorted(MANIFEST_LIES).index(lie)}"
+    text = _ndjson(_patient(0), _patient(1))
+    manifest = _stage(folder, period, {"Patient.ndjson": text}, {"Patient.ndjson": 2})
+    manifest = replace(manifest, **MANIFEST_LIES[lie])  # type: ignore[arg-type]
+    with pytest.raises(TTPRefused) as refused:
+        upload_local(
+            ttp.client("demo-hospital"), "nkr-borst", folder, manifest, profile_version="nl-2026.1"
+        )
+    assert (refused.value.status, refused.value.code) == (422, "invalid_manifest"), refused.value
+    assert not (ttp_root / "received" / manifest.idempotency_key).exists()

@@ -148,6 +148,52 @@ def _parse_key_check(text: str, registration: str) -> SourceKeyCheckBody:
         ) from None
 
 
+def _manifest_refusal(registration: Registration, message: str) -> Refusal:
+    return Refusal(422, "invalid_manifest", message, registration=registration.id)
+
+
+def _check_manifest_matches(
+    manifest: Manifest, registration: Registration, profile_version: str
+) -> None:
+    """Refuse a local upload whose manifest says something else than the upload is.
+
+    Why: the TTP forwards the manifest as the registry holder's account of the
+    delivery; one naming another registry holder, web mode, or another
+    normalisation profile than the digests were made with would be receipted
+    as a delivery it is not (decision 1022).
+    """
+    if manifest.registry_holder != registration.registry_holder:
+        raise _manifest_refusal(
+            registration,
+            f"the manifest names registry holder {manifest.registry_holder!r}; registration "
+            f"{registration.id!r} is held by {registration.registry_holder!r}",
+        )
+    if manifest.ttp_mode != "local":
+        raise _manifest_refusal(
+            registration,
+            f"the manifest says TTP mode {manifest.ttp_mode!r}; an upload to the TTP is 'local'",
+        )
+    if manifest.normalisation_profile != profile_version:
+        raise _manifest_refusal(
+            registration,
+            f"the manifest says normalisation profile {manifest.normalisation_profile!r}, the "
+            f"upload {profile_version!r}",
+        )
+
+
+def _check_types_declared(
+    manifest: Manifest, registration: Registration, made: Counter[str]
+) -> None:
+    """Refuse when the data holds pseudonym types the manifest does not declare (decision 1022)."""
+    undeclared = sorted(set(made) - set(manifest.pseudonym_types))
+    if undeclared:
+        raise _manifest_refusal(
+            registration,
+            f"the data holds pseudonym type(s) {', '.join(undeclared)} that the manifest's "
+            "pseudonym_types do not declare",
+        )
+
+
 @dataclass(frozen=True)
 class UploadedFile:
     """One file part of a local-mode upload."""
@@ -471,6 +517,7 @@ class TTPService:
                 registration, _parse_key_check(source_key_check, registration.id), organisation.id
             )
             manifest = self._upload_manifest(organisation, registration, manifest_text, files)
+            _check_manifest_matches(manifest, registration, profile_version)
             keys = self.keyring.active(registration.id)
             facts.key_versions = (keys.version,)
             facts.batch_id = batch_id(organisation.id, endpoint, request_id)
@@ -492,6 +539,7 @@ class TTPService:
                 counts: Counter[str] = Counter()
                 for item in done:
                     counts.update(item.type_counts)
+                _check_types_declared(manifest, registration, counts)
                 facts.types = dict(counts)
                 facts.records = sum(item.records for item in done)
                 by_name = {item.name: item for item in done}
