@@ -91,6 +91,35 @@ def test_a_bsn_like_value_anywhere_in_a_resource_is_refused(
     assert BSN_LIKE not in answer.text
 
 
+@pytest.mark.parametrize(
+    "answer", [{"valueInteger": int(BSN_LIKE)}, {"valueDecimal": float(BSN_LIKE)}]
+)
+def test_a_bsn_like_json_number_is_refused_as_a_text_would_be(
+    registry_holder: RegistryHolder, tmp_path: Path, answer: dict[str, object]
+) -> None:
+    """A number is no safer than a text: the product's own check (0603) refuses both."""
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital)
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "id": "q-1",
+        "status": "completed",
+        "subject": {"reference": "Patient/p-1"},
+        "item": [{"linkId": "iss", "answer": [answer]}],
+    }
+    manifest = _restaged(
+        tmp_path / "d",
+        manifest,
+        {
+            "Patient.ndjson": json.dumps(PATIENT) + "\n",
+            "QuestionnaireResponse.ndjson": json.dumps(response) + "\n",
+        },
+    )
+    sent = _send(registry_holder, tmp_path / "d", manifest)
+    assert sent.status_code == 422, sent.text
+    assert "QuestionnaireResponse.ndjson line 1" in sent.text and "BSN" in sent.text
+    assert BSN_LIKE not in sent.text
+
+
 def test_a_bsn_like_csv_value_is_refused_by_row_and_column(
     registry_holder: RegistryHolder, tmp_path: Path
 ) -> None:

@@ -39,8 +39,9 @@ class Pseudonymised:
         return self._walk(resource, "")
 
     def _walk(self, value: object, key: str) -> str | None:
-        if isinstance(value, str):
-            return _text_problem(value, key)
+        text = _searched_text(value)
+        if text is not None:
+            return _text_problem(text, key)
         if isinstance(value, list):
             for item in value:
                 if found := self._walk(item, key):
@@ -73,6 +74,20 @@ class Pseudonymised:
             if found := self._walk(rest, "identifier"):
                 return found
         return None
+
+
+def _searched_text(value: object) -> str | None:
+    """What the BSN search reads of a JSON value: a text, or a number's digits.
+
+    Why numbers: ``valueInteger`` 111222333 is no safer than the text; the
+    product's own check refuses both (decisions 0603, 1007).
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    whole = isinstance(value, int) or value.is_integer()
+    return str(int(value)) if whole else repr(value)
 
 
 def _text_problem(value: str, key: str) -> str | None:
