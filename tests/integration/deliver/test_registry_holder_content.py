@@ -283,7 +283,12 @@ def test_a_header_other_than_the_dictionarys_columns_is_refused(
     assert f"trauma.csv row 2 column {columns[-1]!r}: a value that looks like a BSN" in answer.text
     assert BSN_LIKE not in answer.text
     right = _trauma_csv(folder, [*pseudonym, *columns], manifest)
-    assert _send(knowing_holder, folder, right).status_code == 201
+    answer = _send(knowing_holder, folder, right)
+    # ldtr is delivered as NDJSON (1008): the right header leaves only the format refused.
+    assert answer.status_code == 422, answer.text
+    assert json.loads(answer.text)["detail"]["problems"] == [
+        "format 'csv' is not registration 'ldtr''s (its deliveries are 'fhir-ndjson')"
+    ]
 
 
 def test_unapproved_pseudonym_types_or_another_dictionary_are_refused(

@@ -189,3 +189,27 @@ def test_each_format_of_the_product_is_receipted(
     for folder, manifest in (("ndjson", ndjson), ("bundle", bundle), ("csv", csv)):
         answer = _send(hospital_holder, tmp_path / folder, manifest)
         assert answer.status_code == 201, (folder, answer.text)
+
+
+def test_a_holder_with_the_terms_takes_only_the_registrations_own_format(
+    knowing_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """ldtr is delivered as NDJSON: the same records as a Bundle are another format (1008).
+
+    Files and manifest agree with each other (1005 passes); only the
+    registration's terms say the format is not the one the holder takes in.
+    """
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=knowing_holder.hospital)
+    as_bundle = _with(folder, manifest, {"Bundle-000001.json": _bundle_text()}, "fhir-bundle")
+    assert _problems(knowing_holder, folder, as_bundle) == [
+        "format 'fhir-bundle' is not registration 'ldtr''s (its deliveries are 'fhir-ndjson')"
+    ]
+    texts: dict[str, str | bytes] = {
+        "Patient.ndjson": _ndjson(PATIENT),
+        "QuestionnaireResponse.ndjson": _ndjson(RESPONSE),
+    }
+    again = tmp_path / "again"
+    as_ndjson = _with(again, stage(again, provider=knowing_holder.hospital), texts, "fhir-ndjson")
+    answer = _send(knowing_holder, again, as_ndjson)
+    assert answer.status_code == 201, answer.text

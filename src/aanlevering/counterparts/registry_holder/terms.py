@@ -48,12 +48,22 @@ class RegistrationTerms:
     frequency: str | None = None
     #: The resource types its FHIR mappings read, focus and linked (empty: not known).
     source_types: frozenset[str] = frozenset()
+    #: The one format its deliveries come in (``csv``, ``fhir-ndjson``, ``fhir-bundle``;
+    #: None: not known), decision 1008.
+    delivery_format: str | None = None
 
     def manifest_problems(self, manifest: Manifest) -> list[str]:
         """How the manifest asks for more, or other, than the registration's terms."""
         problems = self._calendar_problems(manifest)
         if manifest.kind != "delivery":
             return problems
+        if self.delivery_format is not None and manifest.format != self.delivery_format:
+            # The registry's intake takes one format per registration: a delivery
+            # in another is records it would not load, however well formed (1008).
+            problems.append(
+                f"format {manifest.format!r} is not registration {manifest.registration!r}'s "
+                f"(its deliveries are {self.delivery_format!r})"
+            )
         unapproved = sorted(set(manifest.pseudonym_types) - self.pseudonym_types)
         if unapproved:
             problems.append(
@@ -184,6 +194,7 @@ def load_terms(catalogue_dir: Path) -> dict[str, RegistrationTerms]:
                 dataset.name: dataset.variable_names for dataset in config.dictionary.datasets
             },
             fhir_content=config.delivery.fhir_content,
+            delivery_format=config.delivery.format,
             frequency=config.frequency,
             source_types=_source_types(config),
             record_resources={
