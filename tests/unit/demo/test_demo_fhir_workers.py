@@ -173,9 +173,10 @@ def test_a_killed_worker_stops_the_run_naming_the_chunk_and_leaves_no_folder(
     assert demo_workers() == []
 
 
-def test_a_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
-    """Killed without a chance to stop its pool, the main process leaves no worker behind."""
-    script = tmp_path / "run.py"
+def script_signalling_itself(tmp_path: Path, signalled: str) -> Path:
+    """A plain script running a three-chunk FHIR run that, once chunk 1 is handed over,
+    prints its workers' pids and runs ``signalled`` (a line of Python)."""
+    script = tmp_path / "signalled.py"
     script.write_text(
         textwrap.dedent(
             f"""
@@ -194,7 +195,7 @@ def test_a_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
                             continue
                         if parent == os.getpid() and {WORKER_MARK!r} in command:
                             print(stat.parent.name, flush=True)
-                    os.kill(os.getpid(), signal.SIGKILL)
+                    {signalled}
 
             generate_demo_data(
                 load_catalogue({str(CATALOGUE)!r}),
@@ -206,6 +207,12 @@ def test_a_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
+    return script
+
+
+def test_a_worker_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    """Killed without a chance to stop its pool, the main process leaves no worker behind."""
+    script = script_signalling_itself(tmp_path, "os.kill(os.getpid(), signal.SIGKILL)")
     ended = subprocess.run(
         [sys.executable, str(script)], capture_output=True, timeout=120, check=False
     )
@@ -264,37 +271,7 @@ def test_a_script_without_a_main_guard_can_use_workers(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_the_run_with_one_traceback_and_no_worker_left(tmp_path: Path) -> None:
     """Ctrl-C signals the whole process group: the workers leave the stopping to the run."""
-    script = tmp_path / "interrupted.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""
-            import os, signal
-            from pathlib import Path
-            from aanlevering.catalogue import load_catalogue
-            from aanlevering.demo import DemoOptions, generate_demo_data
-
-            def progress(line):
-                if " 100 of 300 patients" in line:
-                    for stat in Path("/proc").glob("[0-9]*/stat"):
-                        try:
-                            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-                            command = (stat.parent / "cmdline").read_bytes()
-                        except (OSError, ValueError, IndexError):
-                            continue
-                        if parent == os.getpid() and {WORKER_MARK!r} in command:
-                            print(stat.parent.name, flush=True)
-                    os.killpg(os.getpgrp(), signal.SIGINT)
-
-            generate_demo_data(
-                load_catalogue({str(CATALOGUE)!r}),
-                DemoOptions(out_dir=Path({str(tmp_path / "out")!r}), patients=300, seed=7,
-                            formats=frozenset({{"fhir"}}), chunk_size=100, workers=2),
-                progress,
-            )
-            """
-        ),
-        encoding="utf-8",
-    )
+    script = script_signalling_itself(tmp_path, "os.killpg(os.getpgrp(), signal.SIGINT)")
     ended = subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,
@@ -311,4 +288,4 @@ def test_ctrl_c_stops_the_run_with_one_traceback_and_no_worker_left(tmp_path: Pa
     while running(workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert running(workers) == []
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["interrupted.py"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["signalled.py"]
