@@ -66,6 +66,45 @@ def test_an_identifier_outside_the_registrations_pseudonyms_is_refused(
     assert "not a pseudonym" in answer.text and "MRN-0042" not in answer.text
 
 
+@pytest.mark.parametrize("value", ["12345678", "MRN-0042", "RGG:v1:abc", "NGG:abc", ""])
+def test_a_pseudonym_identifier_whose_value_is_no_pseudonym_is_refused(
+    registry_holder: RegistryHolder, tmp_path: Path, value: str
+) -> None:
+    """The registration's pseudonym system with a clear number (or another type's label):
+    the identifier names a pseudonym and holds none (decision 1009)."""
+    manifest = stage(tmp_path / "d", provider=registry_holder.hospital)
+    (identifier,) = PATIENT["identifier"]
+    patient = {**PATIENT, "identifier": [{**identifier, "value": value}]}
+    manifest = _restaged(tmp_path / "d", manifest, {"Patient.ndjson": json.dumps(patient) + "\n"})
+    answer = _send(registry_holder, tmp_path / "d", manifest)
+    assert answer.status_code == 422, answer.text
+    assert "Patient.ndjson line 1" in answer.text
+    assert "an NGG pseudonym identifier whose value is no NGG pseudonym" in answer.text
+    assert (value or "\u0000") not in json.loads(answer.text)["detail"]["problems"][0]
+    assert registry_holder.ledger() == []
+
+
+def test_a_pseudonym_column_cell_that_is_no_pseudonym_is_refused_by_row(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=registry_holder.hospital)
+    for item in manifest.files:
+        (folder / item.name).unlink()
+    (folder / "trauma.csv").write_text(
+        "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd\n"
+        "NGG:v1:abc;1;definitief;61\n12345678;1;definitief;70\nT1:NGG:v1:def;1;tijdelijk;52\n"
+    )
+    files = describe_files(folder, {"trauma.csv": 3}, {"trauma.csv": "text/csv"})
+    delivery = replace(manifest, format="csv", files=files, record_counts={"trauma": 3})
+    answer = _send(registry_holder, folder, delivery)
+    assert answer.status_code == 422, answer.text
+    assert json.loads(answer.text)["detail"]["problems"] == [
+        "trauma.csv row 3 column 'pseudoniem_NGG': a value that is no NGG pseudonym "
+        "(<type>:v<version>:<code>): identifiers must be pseudonymised"
+    ]
+
+
 @pytest.mark.parametrize(
     "answer",
     [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -32,8 +33,10 @@ from aanlevering.counterparts.registry_holder.file_types import (
 )
 from aanlevering.counterparts.registry_holder.people import person_problem
 from aanlevering.counterparts.registry_holder.pseudonymised import (
+    PSEUDONYM_FORM,
     Pseudonymised,
     contains_probable_bsn,
+    is_pseudonym_of,
 )
 from aanlevering.counterparts.registry_holder.refusal import Refusal, per_file
 from aanlevering.counterparts.registry_holder.row_shape import records, shape_problem
@@ -289,6 +292,7 @@ def _csv_rows(
         for index, cell in enumerate(header, start=1)
         if contains_probable_bsn(cell)
     ]
+    pseudonyms = _pseudonym_columns(header)
     count = 0
     damaged = 0
     for number, (line, row) in enumerate(records(reader), start=2):
@@ -296,6 +300,13 @@ def _csv_rows(
         if shape := shape_problem(name, line, header, row):
             damaged += 1
             problems.append(f"{shape}; {NOT_COUNTED}")
+        for index, code in pseudonyms:
+            cell = row[index] if index < len(row) else ""
+            if cell and not is_pseudonym_of(code, cell):
+                problems.append(
+                    f"{name} row {number} column {header[index]!r}: a value that is no {code} "
+                    f"pseudonym {PSEUDONYM_FORM}: identifiers must be pseudonymised"
+                )
         for index, cell in enumerate(row):
             if contains_probable_bsn(cell):
                 column = header[index] if index < len(header) else None
@@ -305,6 +316,21 @@ def _csv_rows(
                     "(nine digits passing the eleven-test): identifiers must be pseudonymised"
                 )
     return (None if damaged else count), problems
+
+
+def _pseudonym_columns(header: list[str]) -> list[tuple[int, str]]:
+    """(position, type) of each ``pseudoniem_<type>`` column: its cells are pseudonyms (1009).
+
+    An empty cell is left to the layout's other checks: a patient may lack a type's input.
+    """
+    return [
+        (index, match.group(1))
+        for index, column in enumerate(header)
+        if (match := _PSEUDONYM_COLUMN.fullmatch(column)) is not None
+    ]
+
+
+_PSEUDONYM_COLUMN = re.compile(r"pseudoniem_([A-Za-z]{1,8})")
 
 
 def manifest_problems(manifest: Manifest) -> list[str]:

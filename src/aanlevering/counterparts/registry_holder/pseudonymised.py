@@ -3,7 +3,8 @@
 A registry holder receives pseudonymised data. Every ``identifier`` in a
 delivered resource, at any depth (a logical reference's too), must be a
 pseudonym of the delivery's registration of an approved type (the manifest's
-``pseudonym_types``), in the registration's NamingSystem. Any other text that
+``pseudonym_types``), in the registration's NamingSystem, its value written as
+such a pseudonym (decision 1009). Any other text that
 holds nine digits passing the BSN eleven-test is refused, except terminology
 codes and canonical URLs (a SNOMED code may pass the test by chance).
 Problems name the place and the kind, never the value (decision 0432).
@@ -11,14 +12,22 @@ Problems name the place and the kind, never the value (decision 0432).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from aanlevering.events.guard import contains_probable_bsn
 from aanlevering.fhir.conventions import pseudonym_system
+from aanlevering.pseudonym.crypto import TEMPORARY_MARKER
 from aanlevering.pseudonym_types import BSN_SYSTEM
 
-__all__ = ["BSN_SYSTEM", "Pseudonymised", "contains_probable_bsn"]
+__all__ = [
+    "BSN_SYSTEM",
+    "PSEUDONYM_FORM",
+    "Pseudonymised",
+    "contains_probable_bsn",
+    "is_pseudonym_of",
+]
 
 #: Keys whose text is terminology or a canonical address, not data about a person.
 NOT_SCANNED = frozenset({"code", "system", "url", "version", "profile", "questionnaire"})
@@ -70,10 +79,41 @@ class Pseudonymised:
                     "carries an identifier that is not a pseudonym of registration "
                     f"{self.registration!r} of an approved type: only those may be delivered"
                 )
+            code = system.rsplit("/", 1)[1]
+            if not is_pseudonym_of(code, identifier.get("value")):
+                return (
+                    f"carries an {code} pseudonym identifier whose value is no {code} pseudonym "
+                    f"{PSEUDONYM_FORM}: identifiers must be pseudonymised"
+                )
             rest = {k: v for k, v in identifier.items() if k != "value"}
             if found := self._walk(rest, "identifier"):
                 return found
         return None
+
+
+#: How a pseudonym is written, as the refusals say it (decision 1009).
+PSEUDONYM_FORM = "(<type>:v<version>:<code>)"
+
+
+def is_pseudonym_of(code: str, value: object) -> bool:
+    """Whether ``value`` is written as a pseudonym of type ``code``: definitive
+    ``<code>:v<n>:<base64url>`` or temporary ``T1:<code>:v<n>:<base64url>``.
+
+    Why: an identifier under the registration's pseudonym system, or a
+    ``pseudoniem_<code>`` cell, that holds a clear number (an MRN, the
+    hospital's patient number) is the input sent instead of its pseudonym; the
+    system alone said nothing of the value (decision 1009).
+    """
+    return (
+        isinstance(value, str)
+        and _PSEUDONYM.fullmatch(value) is not None
+        and (value.removeprefix(f"{TEMPORARY_MARKER}:").split(":", 1)[0] == code)
+    )
+
+
+_PSEUDONYM = re.compile(
+    rf"(?:{TEMPORARY_MARKER}:)?[A-Za-z]{{1,8}}:v[1-9][0-9]{{0,8}}:[A-Za-z0-9_-]+"
+)
 
 
 def _searched_text(value: object) -> str | None:
