@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from aanlevering.counterparts.common.scanned_keys import NOT_SCANNED
 from aanlevering.events.guard import contains_probable_bsn
 from aanlevering.fhir.conventions import pseudonym_system
 from aanlevering.pseudonym.crypto import TEMPORARY_MARKER
@@ -28,9 +29,6 @@ __all__ = [
     "contains_probable_bsn",
     "is_pseudonym_of",
 ]
-
-#: Keys whose text is terminology or a canonical address, not data about a person.
-NOT_SCANNED = frozenset({"code", "system", "url", "version", "profile", "questionnaire"})
 
 
 class Pseudonymised:

@@ -17,11 +17,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from aanlevering.counterparts.common.scanned_keys import NOT_SCANNED
 from aanlevering.events.guard import contains_probable_bsn
 from aanlevering.pseudonym_types import BSN_SYSTEM
 
-#: Keys whose text is terminology or a canonical address, not data about a person.
-NOT_SCANNED = frozenset({"code", "system", "url", "version", "profile", "questionnaire"})
 #: The member the TTP itself wrote (its labels), not the hospital's data.
 TTP_MEMBER = "pseudonyms"
 
