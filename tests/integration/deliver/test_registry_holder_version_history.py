@@ -133,3 +133,22 @@ def test_the_client_records_a_refusal_never_a_delivery(
     events = store.read_stream(delivery_stream("ldtr", "2026-03"))
     assert [e.event_type.rsplit(".", 1)[-1] for e in events] == ["DeliveryAttemptFailed"]
     assert events[0].payload["retryable"] is False
+
+
+def test_a_version_never_held_is_named_with_the_deliverys_other_problems(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """One refusal names every problem (decision 1034): fixing the counts alone would
+    only meet the version refused next."""
+    first = stage(tmp_path / "v1", provider=registry_holder.hospital)
+    assert _send(registry_holder, tmp_path / "v1", first).status_code == 201
+    manifest = replace(
+        stage(tmp_path / "v3", provider=registry_holder.hospital, version=3),
+        record_counts={"trauma": 7},
+    )  # supersedes v2, never delivered, and its counts do not add up
+    answer = _send(registry_holder, tmp_path / "v3", manifest)
+    assert answer.status_code == 422, answer.text
+    problems = answer.json()["detail"]["problems"]
+    assert [p for p in problems if NEVER_HELD in p and manifest.supersedes in p] != []
+    assert "record_counts says 7 record(s) of dataset 'trauma', the files hold 1" in problems
+    assert [e["version"] for e in registry_holder.ledger()] == [1]

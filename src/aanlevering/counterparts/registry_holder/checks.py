@@ -340,7 +340,9 @@ def manifest_problems(manifest: Manifest) -> list[str]:
     delivery (not a retraction) without data files delivers nothing, and a
     receipt for it would count a period as delivered.
     A delivery's format is one the product writes: a real holder's intake is
-    chosen by it (decision 1005).
+    chosen by it (decision 1005). A delivery names at least one pseudonym
+    type: with none, no pseudonym column or identifier is required, and a
+    delivery linking no record to a patient was receipted (decision 1032).
     """
     problems = []
     seen: set[str] = set()
@@ -354,7 +356,15 @@ def manifest_problems(manifest: Manifest) -> list[str]:
         problems.append("a retraction holds no data files")
     if manifest.kind == "delivery" and manifest.format not in FORMAT_FILES:
         problems.append(UNKNOWN_FORMAT)  # its files are read by their names (decision 1005)
+    if manifest.kind == "delivery" and not manifest.pseudonym_types:
+        problems.append(NO_PSEUDONYM_TYPE)  # decision 1032
     return problems + _period_problems(manifest) + _supersedes_problems(manifest)
+
+
+#: A delivery without pseudonym types: nothing would link its records to a patient (1032).
+NO_PSEUDONYM_TYPE = (
+    "pseudonym_types is empty: a pseudonymised delivery carries at least one pseudonym type"
+)
 
 
 def _period_problems(manifest: Manifest) -> list[str]:
@@ -436,7 +446,10 @@ def unheld_supersedes_problems(manifest: Manifest, held: frozenset[str]) -> list
 
 
 def check_delivery(
-    folder: Path, manifest: Manifest, terms: RegistrationTerms | None = None
+    folder: Path,
+    manifest: Manifest,
+    terms: RegistrationTerms | None = None,
+    held: frozenset[str] | None = None,
 ) -> list[str]:
     """Every problem that makes the delivery unacceptable (empty list: receipt it).
 
@@ -446,11 +459,16 @@ def check_delivery(
     that could not be counted leaves unchecked only what it could hold. A
     problem of the manifest, or a file that did not arrive as the manifest
     describes it, does not stop the others being read (decision 1003).
+    ``held``: the keys of the provider's receipted versions of the period, read
+    under the store's lock; a ``supersedes`` naming none of them is named with
+    the other problems (decision 1034). None: not checked here.
     """
     refusal = Refusal()
     refusal.whole(manifest_problems(manifest))
     if terms is not None:
         refusal.whole(terms.manifest_problems(manifest))
+    if held is not None:
+        refusal.whole(unheld_supersedes_problems(manifest, held))
     if not _lists_the_files(manifest):
         return refusal.problems()
     resources = _Resources(manifest, terms)
@@ -491,17 +509,25 @@ def _name_problems(path: Path, manifest: Manifest, terms: RegistrationTerms | No
     Its name is no name the product gives its kind (decisions 1000, 1001), its
     kind is not the manifest's format's (1005), and, without the
     registration's terms, a CSV is named by no dataset the manifest counts
-    (1006; with the terms the dictionary says so, decision 0435).
+    (1006; with the terms the dictionary says which names are datasets,
+    decision 0435, and one the manifest does not count is refused, 1030).
     """
     problems = [
         problem
         for problem in (name_problem(path), format_problem(path.name, manifest.format))
         if problem is not None
     ]
-    csv_name = csv_layout.name_problem(path.name, manifest) if path.suffix == ".csv" else None
-    if terms is None and csv_name is not None:
-        problems.append(csv_name)
-    return problems
+    if path.suffix != ".csv":
+        return problems
+    if terms is None:
+        csv_name = csv_layout.name_problem(path.name, manifest)
+    elif path.stem in terms.datasets:
+        # A dictionary dataset the manifest does not count: even without rows it is
+        # a file of no delivered dataset (decision 1030; another name the header says).
+        csv_name = csv_layout.uncounted_problem(path.name, manifest)
+    else:
+        csv_name = None
+    return problems if csv_name is None else [*problems, csv_name]
 
 
 def _reports_problems(folder: Path, manifest: Manifest) -> list[str]:

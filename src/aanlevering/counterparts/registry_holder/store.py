@@ -25,10 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.counterparts.common.whole_files import write_whole
-from aanlevering.counterparts.registry_holder.checks import (
-    check_delivery,
-    unheld_supersedes_problems,
-)
+from aanlevering.counterparts.registry_holder.checks import check_delivery
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, is_plain_name, write_manifest
 from aanlevering.deliver.receipt import Receipt
@@ -154,9 +151,10 @@ class DeliveryStore:
             # Check the copies, not the upload folder: an upload (or an SFTP write) during
             # the checks must not change what is stored after them (decision 0430).
             checking = snapshot(folder, target / ".checking", manifest)
-            problems = check_delivery(checking, manifest, self.terms.get(manifest.registration))
             # Under the lock: what this provider holds of the period cannot change meanwhile.
-            problems = problems or unheld_supersedes_problems(manifest, self._held_keys(manifest))
+            # A version naming one never held is one problem among the others (1034).
+            terms = self.terms.get(manifest.registration)
+            problems = check_delivery(checking, manifest, terms, self._held_keys(manifest))
             if problems:
                 shutil.rmtree(checking)
                 raise Rejected(problems)

@@ -76,7 +76,26 @@ class RegistrationTerms:
                 f"dictionary {dictionary[0]} {dictionary[1]} is not the registration's "
                 f"({self.dictionary_id} {self.dictionary_version})"
             )
-        return problems
+        return problems + self._count_problems(manifest)
+
+    def _count_problems(self, manifest: Manifest) -> list[str]:
+        """``record_counts`` of a dataset the dictionary does not have (decision 1031).
+
+        Why: a count of 0 for it adds no mismatch, yet the receipt repeats it and
+        the hospital shows it as delivered: counts of a dataset the registration
+        does not receive. Names are the manifest's own (no patient data), cut short.
+        """
+        if manifest.dictionary_id != self.dictionary_id:
+            return []  # another dictionary: said above, its datasets are not these
+        unknown = sorted(set(manifest.record_counts) - set(self.datasets))
+        if not unknown:
+            return []
+        named = ", ".join(repr(name[:40]) for name in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        return [
+            f"record_counts names dataset(s) {named}{more} that dictionary "
+            f"{self.dictionary_id} does not have"
+        ]
 
     def _calendar_problems(self, manifest: Manifest) -> list[str]:
         """A period of another length than the registration's (decision 0721).
