@@ -152,3 +152,68 @@ def test_a_version_never_held_is_named_with_the_deliverys_other_problems(
     assert [p for p in problems if NEVER_HELD in p and manifest.supersedes in p] != []
     assert "record_counts says 7 record(s) of dataset 'trauma', the files hold 1" in problems
     assert [e["version"] for e in registry_holder.ledger()] == [1]
+
+
+def _held(holder: RegistryHolder, tmp_path: Path, *manifests: Manifest) -> None:
+    for manifest in manifests:
+        folder = tmp_path / f"v{manifest.version}"
+        assert _send(holder, folder, manifest).status_code == 201
+
+
+def test_a_version_numbered_below_one_held_is_refused(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """v1 and v3 held: a v2 would be receipted beside v3, current by number nowhere (1036)."""
+    hospital = registry_holder.hospital
+    first = stage(tmp_path / "v1", provider=hospital)
+    third = replace(
+        stage(tmp_path / "v3", provider=hospital, version=3), supersedes=first.idempotency_key
+    )
+    _held(registry_holder, tmp_path, first, third)
+    second = stage(tmp_path / "v2", provider=hospital, version=2)  # supersedes v1, held
+    answer = _send(registry_holder, tmp_path / "v2", second)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"]["problems"] == [
+        f"version 2 is not later than v3, which this registry holder holds of {hospital}'s "
+        "ldtr 2026-03: a new version is numbered after every version held"
+    ]
+    assert [e["version"] for e in registry_holder.ledger()] == [1, 3]
+
+
+def test_a_retraction_of_a_replaced_version_is_refused(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """v1 and v2 held: withdrawing v1 withdraws nothing current, v2 stays (1036)."""
+    hospital = registry_holder.hospital
+    first = stage(tmp_path / "v1", provider=hospital)
+    second = stage(tmp_path / "v2", provider=hospital, version=2)
+    _held(registry_holder, tmp_path, first, second)
+    retraction = replace(
+        _retraction(stage(tmp_path / "v3", provider=hospital, version=3)),
+        supersedes=first.idempotency_key,
+    )
+    answer = _send(registry_holder, tmp_path / "v3", retraction)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"]["problems"] == [
+        f"supersedes names {first.idempotency_key}, which a later version replaced: a "
+        f"retraction withdraws the current version of {hospital}'s ldtr 2026-03 "
+        f"({second.idempotency_key})"
+    ]
+    assert [e["version"] for e in registry_holder.ledger()] == [1, 2]
+
+
+def test_a_retraction_of_a_retraction_is_refused(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    hospital = registry_holder.hospital
+    first = stage(tmp_path / "v1", provider=hospital)
+    withdrawn = _retraction(stage(tmp_path / "v2", provider=hospital, version=2))
+    _held(registry_holder, tmp_path, first, withdrawn)
+    again = _retraction(stage(tmp_path / "v3", provider=hospital, version=3))  # names v2
+    answer = _send(registry_holder, tmp_path / "v3", again)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"]["problems"] == [
+        f"supersedes names {withdrawn.idempotency_key}, itself a retraction: a retraction "
+        "withdraws a delivered version"
+    ]
+    assert [e["version"] for e in registry_holder.ledger()] == [1, 2]

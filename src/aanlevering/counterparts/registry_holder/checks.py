@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from aanlevering.counterparts.registry_holder.refusal import Refusal, per_file
 from aanlevering.counterparts.registry_holder.row_shape import records, shape_problem
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.counterparts.registry_holder.unreadable import NOT_COUNTED, Unread, not_utf8
+from aanlevering.counterparts.registry_holder.versions import HeldVersion, version_problems
 from aanlevering.deliver.manifest import Manifest, arrival_problem, idempotency_key
 from aanlevering.errors import ConfigError
 from aanlevering.json_input import JsonInputError, parse
@@ -119,6 +120,13 @@ def _is_pc4_only(address: object) -> bool:
     return isinstance(code, str) and len(code) == 4 and code.isdigit()
 
 
+#: A second resource at one address: a FHIR store keeps one, the counts counted two (1035).
+_DELIVERED_TWICE = (
+    "a {type} at the address (Type/id or fullUrl) of an earlier resource of the delivery: "
+    "each resource is delivered once (a store keeps one of them, the counts counted both)"
+)
+
+
 class _Resources:
     """Checks every resource of one delivery; the R4B models only the first VALIDATE_LIMIT.
 
@@ -143,7 +151,7 @@ class _Resources:
         """
         if not isinstance(resource, dict):
             return "not a JSON object"
-        self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
+        again = self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
         if problem := (
             _type_problem(resource)
             or other_type_problem(promised, resource.get("resourceType"))
@@ -151,6 +159,8 @@ class _Resources:
             or person_problem(resource)  # a person only as the Patient (decision 1004)
         ):
             return problem
+        if again:
+            return _DELIVERED_TWICE.format(type=resource["resourceType"])
         problem = (
             self.privacy.problem(resource)
             or _patient_problem(resource)
@@ -449,7 +459,7 @@ def check_delivery(
     folder: Path,
     manifest: Manifest,
     terms: RegistrationTerms | None = None,
-    held: frozenset[str] | None = None,
+    held: Mapping[str, HeldVersion] | None = None,
 ) -> list[str]:
     """Every problem that makes the delivery unacceptable (empty list: receipt it).
 
@@ -459,16 +469,18 @@ def check_delivery(
     that could not be counted leaves unchecked only what it could hold. A
     problem of the manifest, or a file that did not arrive as the manifest
     describes it, does not stop the others being read (decision 1003).
-    ``held``: the keys of the provider's receipted versions of the period, read
-    under the store's lock; a ``supersedes`` naming none of them is named with
-    the other problems (decision 1034). None: not checked here.
+    ``held``: the provider's receipted versions of the period by key, read
+    under the store's lock; a ``supersedes`` naming none of them, or a version
+    out of order with them, is named with the other problems (decisions 1034,
+    1036). None: not checked here.
     """
     refusal = Refusal()
     refusal.whole(manifest_problems(manifest))
     if terms is not None:
         refusal.whole(terms.manifest_problems(manifest))
     if held is not None:
-        refusal.whole(unheld_supersedes_problems(manifest, held))
+        refusal.whole(unheld_supersedes_problems(manifest, frozenset(held)))
+        refusal.whole(version_problems(manifest, held))
     if not _lists_the_files(manifest):
         return refusal.problems()
     resources = _Resources(manifest, terms)
