@@ -217,3 +217,21 @@ def test_a_retraction_of_a_retraction_is_refused(
         "withdraws a delivered version"
     ]
     assert [e["version"] for e in registry_holder.ledger()] == [1, 2]
+
+
+def test_a_retraction_counting_records_is_refused(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """Its receipt would repeat the counts: a withdrawal shown as records delivered (1038)."""
+    hospital = registry_holder.hospital
+    _held(registry_holder, tmp_path, stage(tmp_path / "v1", provider=hospital))
+    retraction = replace(
+        _retraction(stage(tmp_path / "v2", provider=hospital, version=2)),
+        record_counts={"trauma": 5},
+    )
+    answer = _send(registry_holder, tmp_path / "v2", retraction)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"]["problems"] == [
+        "a retraction counts no records: its record_counts is empty"
+    ]
+    assert [e["version"] for e in registry_holder.ledger()] == [1]

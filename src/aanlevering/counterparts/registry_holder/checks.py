@@ -37,6 +37,8 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
     contains_probable_bsn,
     is_pseudonym_of,
+    is_temporary,
+    never_exchanged,
 )
 from aanlevering.counterparts.registry_holder.refusal import Refusal, per_file
 from aanlevering.counterparts.registry_holder.row_shape import records, shape_problem
@@ -136,7 +138,9 @@ class _Resources:
 
     def __init__(self, manifest: Manifest, terms: RegistrationTerms | None = None) -> None:
         self.closure = Closure()
-        self.privacy = Pseudonymised(manifest.registration, manifest.pseudonym_types)
+        self.privacy = Pseudonymised(
+            manifest.registration, manifest.pseudonym_types, manifest.ttp_mode
+        )
         self.tally = RecordTally(manifest, terms)
         self.terms = terms
         self.registration = manifest.registration
@@ -270,7 +274,7 @@ def _csv_problems(
             try:
                 header = next(reader, [])
                 known = frozenset((terms.columns(path.name, manifest) or ()) if terms else ())
-                count, problems = _csv_rows(path.name, header, reader, known)
+                count, problems = _csv_rows(path.name, header, reader, known, manifest.ttp_mode)
             except csv.Error as error:
                 return None, [
                     f"{path.name} line {reader.line_num}: not readable as CSV ({error}; "
@@ -288,7 +292,11 @@ def _csv_problems(
 
 
 def _csv_rows(
-    name: str, header: list[str], reader: Iterator[list[str]], known: frozenset[str]
+    name: str,
+    header: list[str],
+    reader: Iterator[list[str]],
+    known: frozenset[str],
+    ttp_mode: str = "web",
 ) -> tuple[int | None, list[str]]:
     """Count rows and find BSN-like cells; a column is named only if the dictionary has it.
 
@@ -316,6 +324,10 @@ def _csv_rows(
                 problems.append(
                     f"{name} row {number} column {header[index]!r}: a value that is no {code} "
                     f"pseudonym {PSEUDONYM_FORM}: identifiers must be pseudonymised"
+                )
+            elif ttp_mode != "web" and is_temporary(cell):
+                problems.append(
+                    f"{name} row {number} column {header[index]!r}: {never_exchanged(ttp_mode)}"
                 )
         for index, cell in enumerate(row):
             if contains_probable_bsn(cell):
@@ -364,6 +376,9 @@ def manifest_problems(manifest: Manifest) -> list[str]:
         problems.append("the manifest lists no data files: a delivery holds at least one")
     if manifest.kind == "retraction" and manifest.files:
         problems.append("a retraction holds no data files")
+    if manifest.kind == "retraction" and manifest.record_counts:
+        # Its receipt repeats them: the hospital would show a withdrawal's records (1038).
+        problems.append("a retraction counts no records: its record_counts is empty")
     if manifest.kind == "delivery" and manifest.format not in FORMAT_FILES:
         problems.append(UNKNOWN_FORMAT)  # its files are read by their names (decision 1005)
     if manifest.kind == "delivery" and not manifest.pseudonym_types:
