@@ -235,3 +235,37 @@ def test_a_retraction_counting_records_is_refused(
         "a retraction counts no records: its record_counts is empty"
     ]
     assert [e["version"] for e in registry_holder.ledger()] == [1]
+
+
+def test_a_new_version_naming_none_it_replaces_is_refused_while_one_is_held(
+    registry_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """v1 held: a v2 naming nothing would be receipted beside it, two current (1036)."""
+    hospital = registry_holder.hospital
+    first = stage(tmp_path / "v1", provider=hospital)
+    _held(registry_holder, tmp_path, first)
+    second = replace(stage(tmp_path / "v2", provider=hospital, version=2), supersedes=None)
+    answer = _send(registry_holder, tmp_path / "v2", second)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"]["problems"] == [
+        f"supersedes names no version, but this registry holder holds {hospital}'s ldtr "
+        f"2026-03 ({first.idempotency_key}): a new version names the version it replaces"
+    ]
+    assert [e["version"] for e in registry_holder.ledger()] == [1]
+
+
+def test_a_version_below_1_is_refused(registry_holder: RegistryHolder, tmp_path: Path) -> None:
+    from aanlevering.deliver.manifest import idempotency_key
+
+    hospital = registry_holder.hospital
+    manifest = replace(
+        stage(tmp_path / "v0", provider=hospital),
+        version=0,
+        idempotency_key=idempotency_key(hospital, "ldtr", "2026-03", 0),
+    )
+    answer = _send(registry_holder, tmp_path / "v0", manifest)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"]["problems"] == [
+        "version 0 is no version: versions are numbered from 1"
+    ]
+    assert registry_holder.ledger() == []

@@ -425,6 +425,9 @@ def _supersedes_problems(manifest: Manifest) -> list[str]:
     period's or a later version would have the holder replace data that is not
     this delivery's to replace (decision 0436).
     """
+    if manifest.version < 1:
+        # A v0 (or below) would be receipted before any v1 (decision 1036).
+        return [f"version {manifest.version} is no version: versions are numbered from 1"]
     if manifest.supersedes is None:
         return (
             ["a retraction names the version it retracts"] if manifest.kind == "retraction" else []

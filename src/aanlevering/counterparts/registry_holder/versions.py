@@ -6,7 +6,8 @@ receipted beside a later one, and which is current would differ between the
 hospital's books and the holder's. A retraction withdraws the current
 version: one naming a version a later one already replaced, or naming a
 retraction, withdraws nothing current, yet its receipt tells the hospital
-the period is withdrawn (decision 1036). The product numbers a version after
+the period is withdrawn. A new version naming no version it replaces while
+the holder holds one would leave two current (decision 1036). The product numbers a version after
 every version the holder holds and retracts the latest held delivery
 (:mod:`aanlevering.retract`), so it never meets these refusals.
 """
@@ -50,6 +51,12 @@ def version_problems(manifest: Manifest, held: Mapping[str, HeldVersion]) -> lis
         problems.append(
             f"version {manifest.version} is not later than v{latest}, which this registry "
             f"holder holds of {where}: a new version is numbered after every version held"
+        )
+    if manifest.supersedes is None and manifest.kind == "delivery":
+        # Receipted beside the held one, two versions would be current (decision 1036).
+        problems.append(
+            f"supersedes names no version, but this registry holder holds {where} "
+            f"({latest_key}): a new version names the version it replaces"
         )
     named = held.get(manifest.supersedes or "")
     if manifest.kind != "retraction" or named is None:
