@@ -46,6 +46,7 @@ def _dsaa_delivery(
     return replace(
         manifest,
         idempotency_key=idempotency_key(holder.hospital, "dica-dsaa", "2026-Q1", 1),
+        registry_holder="dica",
         period="2026-Q1",
         period_start="2026-01-01",
         period_end="2026-04-01",
