@@ -48,6 +48,7 @@ from aanlevering.counterparts.ttp.pseudonyms import (
     reverse_mrn,
 )
 from aanlevering.counterparts.ttp.refusal import Refusal
+from aanlevering.counterparts.ttp.upload_form import check_upload_fields
 from aanlevering.deliver.manifest import Manifest, is_plain_name
 from aanlevering.errors import DeliveryError
 from aanlevering.pseudonym_types import PseudonymType
@@ -499,17 +500,21 @@ class TTPService:
         manifest_text: str,
         files: Sequence[UploadedFile],
         source_key_check: str = "",
+        form_fields: Sequence[str] | None = None,
     ) -> bytes:
         """Local-client mode: pseudonymise an uploaded delivery and forward it.
 
         ``source_key_check`` is ``v<version>:<check value>`` of the source key
-        that made the uploaded digests.
+        that made the uploaded digests; ``form_fields`` the names of every
+        field of the upload as sent (None: not a multipart form).
         """
         endpoint = "/local/deliveries"
 
         def work(facts: AuditFacts) -> bytes:
             require_role(organisation, ["hospital"], "uploading a local-mode delivery")
             facts.registration, facts.request_id = registration_id, request_id
+            if form_fields is not None:
+                check_upload_fields(form_fields)
             registration = self.registration(registration_id)
             require_registration(organisation, registration.id)
             self._check_profile(registration, profile_version)
