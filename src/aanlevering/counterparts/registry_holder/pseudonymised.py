@@ -12,14 +12,13 @@ Problems name the place and the kind, never the value (decision 0432).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
+from aanlevering.counterparts.common.pseudonym_form import PSEUDONYM_FORM, is_pseudonym_of
 from aanlevering.counterparts.common.scanned_keys import NOT_SCANNED
 from aanlevering.events.guard import contains_probable_bsn
 from aanlevering.fhir.conventions import pseudonym_system
-from aanlevering.pseudonym.crypto import TEMPORARY_MARKER
 from aanlevering.pseudonym_types import BSN_SYSTEM
 
 __all__ = [
@@ -87,31 +86,6 @@ class Pseudonymised:
             if found := self._walk(rest, "identifier"):
                 return found
         return None
-
-
-#: How a pseudonym is written, as the refusals say it (decision 1009).
-PSEUDONYM_FORM = "(<type>:v<version>:<code>)"
-
-
-def is_pseudonym_of(code: str, value: object) -> bool:
-    """Whether ``value`` is written as a pseudonym of type ``code``: definitive
-    ``<code>:v<n>:<base64url>`` or temporary ``T1:<code>:v<n>:<base64url>``.
-
-    Why: an identifier under the registration's pseudonym system, or a
-    ``pseudoniem_<code>`` cell, that holds a clear number (an MRN, the
-    hospital's patient number) is the input sent instead of its pseudonym; the
-    system alone said nothing of the value (decision 1009).
-    """
-    return (
-        isinstance(value, str)
-        and _PSEUDONYM.fullmatch(value) is not None
-        and (value.removeprefix(f"{TEMPORARY_MARKER}:").split(":", 1)[0] == code)
-    )
-
-
-_PSEUDONYM = re.compile(
-    rf"(?:{TEMPORARY_MARKER}:)?[A-Za-z]{{1,8}}:v[1-9][0-9]{{0,8}}:[A-Za-z0-9_-]+"
-)
 
 
 def _searched_text(value: object) -> str | None:
