@@ -28,7 +28,7 @@ from aanlevering.counterparts.ttp.config import Organisation, Registration, TTPC
 from aanlevering.counterparts.ttp.dataset import check_report, pseudonymise_file
 from aanlevering.counterparts.ttp.faults import FaultInjector
 from aanlevering.counterparts.ttp.forwarder import Forwarder
-from aanlevering.counterparts.ttp.idempotency import IdempotencyCache
+from aanlevering.counterparts.ttp.idempotency import LEDGER_NAME, IdempotencyCache
 from aanlevering.counterparts.ttp.key_checks import SourceKeyChecks
 from aanlevering.counterparts.ttp.keys import KeyRing
 from aanlevering.counterparts.ttp.models import (
@@ -216,7 +216,9 @@ class TTPService:
         self.keyring = KeyRing(config)
         self.authenticator = Authenticator(config.organisations)
         self.audit = AuditLog(config.audit_log)
-        self.cache = IdempotencyCache(config.limits.idempotency_cache_bytes)
+        self.cache = IdempotencyCache(
+            config.limits.idempotency_cache_bytes, config.path.parent / LEDGER_NAME
+        )
         self.faults = FaultInjector()
         self.key_checks = SourceKeyChecks(config)
         self.forwarder = forwarder or Forwarder(config.forwarding)
