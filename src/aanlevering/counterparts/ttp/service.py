@@ -30,6 +30,7 @@ from aanlevering.counterparts.ttp.faults import FaultInjector
 from aanlevering.counterparts.ttp.forwarder import Forwarder
 from aanlevering.counterparts.ttp.idempotency import LEDGER_NAME, IdempotencyCache
 from aanlevering.counterparts.ttp.key_checks import SourceKeyChecks
+from aanlevering.counterparts.ttp.key_history import check_and_record
 from aanlevering.counterparts.ttp.keys import KeyRing
 from aanlevering.counterparts.ttp.models import (
     ExchangeRequest,
@@ -213,6 +214,7 @@ class TTPService:
         forwarder: Forwarder | None = None,
     ) -> None:
         self.config = config
+        check_and_record(config)  # no key version rolled back by an older config (1028)
         self.keyring = KeyRing(config)
         self.authenticator = Authenticator(config.organisations)
         self.audit = AuditLog(config.audit_log)
