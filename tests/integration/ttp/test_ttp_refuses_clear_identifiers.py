@@ -353,3 +353,50 @@ def test_a_local_upload_with_a_clear_mrn_as_its_mrn_input_is_refused(
     assert "tumor.ndjson line 2" in str(refused.value) and clear not in str(refused.value)
     assert not (ttp_root / "received" / manifest.idempotency_key).exists()
     assert clear not in ttp.audit_log.read_text()
+
+
+PROFILE = "nl-2026.1"
+
+
+def test_a_data_file_listed_as_a_report_is_refused_before_forwarding(
+    ttp: TTPSetup, tmp_path: Path, ttp_root: Path
+) -> None:
+    """A report is forwarded unchanged: one in a data form is read as data (decision 1025)."""
+    folder = tmp_path / "staged"
+    text = _ndjson(_patient(0), _patient(1))
+    manifest = _stage(folder, "2026-DATA-REPORT", {"Patient.ndjson": text}, {"Patient.ndjson": 2})
+    cases = {
+        "inputs": (_ndjson(_patient(2)), "invalid_report"),
+        "a clear MRN": (
+            _ndjson({"identifier": [{"system": "https://h.example/mrn", "value": "MRN0012345"}]}),
+            "clear_identifier",
+        ),
+    }
+    for n, (report, code) in enumerate(cases.values()):
+        (folder / "extra.ndjson").write_text(report)
+        described = describe_files(folder, {"extra.ndjson": 1}, {"extra.ndjson": "x"})
+        listed = replace(
+            manifest,
+            idempotency_key=f"{manifest.idempotency_key}-{n}",
+            reports=described,
+        )
+        with pytest.raises(TTPRefused) as refused:
+            upload_local(
+                ttp.client("demo-hospital"),
+                "nkr-borst",
+                folder,
+                listed,
+                profile_version="nl-2026.1",
+            )
+        assert (refused.value.status, refused.value.code) == (422, code), refused.value
+        assert "extra.ndjson" in str(refused.value) and "MRN0012345" not in str(refused.value)
+        assert not (ttp_root / "received" / listed.idempotency_key).exists()
+    validation = folder / "validation-report.json"
+    validation.write_text(json.dumps({"checks": [{"name": "rows", "passed": True, "count": 2}]}))
+    fine = replace(
+        manifest,
+        reports=describe_files(folder, {validation.name: 0}, {validation.name: "application/json"}),
+    )
+    upload_local(
+        ttp.client("demo-hospital"), "nkr-borst", folder, fine, profile_version="nl-2026.1"
+    )

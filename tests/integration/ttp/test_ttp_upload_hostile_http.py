@@ -160,3 +160,19 @@ def test_an_upload_with_a_field_the_api_does_not_define_is_refused(
     assert not (ttp_root / "received" / key).exists()
     assert _post(ttp, "tumor.ndjson", data, key + "-plain").status_code == 200
     assert (ttp_root / "received" / (key + "-plain")).exists()
+
+
+@pytest.mark.parametrize("where", ["files", "reports"])
+def test_a_manifest_naming_a_file_twice_is_answered_with_422(
+    ttp: TTPSetup, ttp_root: Path, where: str
+) -> None:
+    """It used to reach the rewrite, which dropped one of the two and failed with HTTP 500."""
+    data = (json.dumps({"tumor_id": "T0", "pseudonym_inputs": {"NGGV": digest("twice")}})).encode()
+    key = f"twice-{where}"
+    manifest = json.loads(_manifest("tumor.ndjson", data, key))
+    manifest[where] = [*manifest.get(where, []), manifest["files"][0]]
+    response = _post(ttp, "tumor.ndjson", data, key, manifest=json.dumps(manifest))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]["code"] == "invalid_manifest"
+    assert "'tumor.ndjson' 2 times" in response.json()["detail"]["message"]
+    assert not (ttp_root / "received" / key).exists()

@@ -427,16 +427,33 @@ def pseudonymise_file(
     )
 
 
-def check_report(registration: Registration, name: str, data: bytes) -> None:
+def check_report(
+    registration: Registration, keys: VersionKeys, hospital: str, name: str, data: bytes
+) -> None:
     """Refuse (422 ``clear_identifier``) a report that holds a BSN-like text.
 
     Reports travel unchanged next to the data; they hold counts only, and the
-    TTP forwards none that looks otherwise (decision 1020).
+    TTP forwards none that looks otherwise (decision 1020). A report in a form
+    the TTP reads as data (``.json``, ``.ndjson``, ``.csv``) is read as data
+    and must hold nothing a data file may not, and no pseudonym input: a data
+    file listed as a report would otherwise be forwarded unpseudonymised
+    (decision 1025).
     """
     if text_has_bsn(data):
         raise Refusal(
             422,
             "clear_identifier",
             f"{name}: the report {CSV_BSN}",
+            registration=registration.id,
+        )
+    if data_format(name) is None:
+        return
+    read = pseudonymise_file(registration, keys, hospital, name, data)  # refuses clear ones
+    if read.type_counts:
+        raise Refusal(
+            422,
+            "invalid_report",
+            f"{name}: the report holds {sum(read.type_counts.values())} pseudonym input(s), so "
+            "it is data: list it under the manifest's files, not its reports",
             registration=registration.id,
         )

@@ -567,7 +567,7 @@ class TTPService:
                 )
                 reports = [(f.name, f.data) for f in files if f.name in report_names]
                 for name, data in reports:
-                    check_report(registration, name, data)
+                    check_report(registration, keys, organisation.id, name, data)
                 forwarded = self.forwarder.forward(
                     registration, forwarded_manifest, [(i.name, i.data) for i in done] + reports
                 )
@@ -625,6 +625,16 @@ class TTPService:
                 400,
                 "unsafe_file_name",
                 "file names must be plain names (no folders, no '..')",
+                registration=registration.id,
+            )
+        named = Counter(entry.name for entry in manifest.transferred())
+        twice = sorted(name for name, count in named.items() if count > 1)
+        if twice:  # the rewrite would drop one of them (it was an HTTP 500)
+            raise Refusal(
+                422,
+                "invalid_manifest",
+                f"the manifest lists file {twice[0]!r} {named[twice[0]]} times; files and "
+                "reports are listed once each",
                 registration=registration.id,
             )
         uploaded = {f.name: f for f in files}
