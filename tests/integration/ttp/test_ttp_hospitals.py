@@ -17,7 +17,8 @@ import pytest
 
 from aanlevering.counterparts.ttp.config import read_config_document
 from aanlevering.counterparts.ttp.demo_config import write_config_document
-from aanlevering.pseudonym.key_check import SourceKeyCheck
+from aanlevering.pseudonym.key_check import SourceKeyCheck, source_key_check
+from aanlevering.pseudonym.source_step import SourceKey
 from aanlevering.pseudonym.ttp.errors import TTPRefused
 from aanlevering.pseudonym.ttp.models import PseudonymInputs
 from support.ttp import SOURCE_KEYS, TTPSetup, digest, make_setup
@@ -96,3 +97,28 @@ def test_a_new_key_version_is_learnt_on_its_own(restricted: TTPSetup) -> None:
         _ask(
             restricted, "demo-hospital-b", "ldtr", source_key_check=OTHER_KEY.__class__(2, "0" * 16)
         )
+
+
+def test_a_source_key_older_than_the_configured_one_is_refused(tmp_path: Path) -> None:
+    """No rollback to a superseded source key (decision 1029), in both modes' check."""
+    newer = source_key_check(SourceKey("dica-dsaa", 2, bytes(range(64, 128))))
+    setup = make_setup(tmp_path / "ttp", "http://127.0.0.1:9")
+    document = read_config_document(setup.config)
+    for registration in document["registrations"]:
+        if registration["id"] == "dica-dsaa":
+            registration["source_key_checks"] = {
+                "1": SOURCE_KEYS["dica-dsaa"].check_value,
+                "2": newer.check_value,
+            }
+    write_config_document(setup.config, document)
+    setup.start()
+    try:
+        with pytest.raises(TTPRefused) as refused:
+            _ask(setup, "demo-hospital", "dica-dsaa")  # version 1, its check value right
+        assert (refused.value.status, refused.value.code) == (409, "source_key_superseded")
+        assert "source key 'dica-dsaa' version 1" in str(refused.value)
+        assert "version 2" in str(refused.value)
+        _ask(setup, "demo-hospital", "dica-dsaa", source_key_check=newer)
+        _ask(setup, "demo-hospital", "ldtr")  # other registrations: unchanged
+    finally:
+        setup.stop()

@@ -27,10 +27,12 @@ import pytest
 
 from aanlevering.deliver.channels.ttp_local import upload_local
 from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.fhir.conventions import pseudonym_system
+from aanlevering.pseudonym.crypto import b64url_encode
 from aanlevering.pseudonym.ttp.errors import TTPRefused
 from aanlevering.pseudonym.ttp.models import PseudonymInputs
 from aanlevering.pseudonym_types import BSN_SYSTEM
-from support.ttp import TTPSetup, digest
+from support.ttp import Hospital, TTPSetup, digest
 
 #: Nine digits passing the eleven-test (a BSN as far as anyone can tell).
 BSN = "111222333"
@@ -42,6 +44,14 @@ NOT_ONE_WAY = {
     "a BSN as an integer": int(BSN).to_bytes(32, "big").hex(),
     "a name and birth date in hex": b"JANSEN|1980-01-01|M".ljust(32, b"\0").hex(),
     "an MRN in hex, space padded": b"MRN0012345".ljust(32, b" ").hex(),
+}
+
+#: Clear hospital numbers written so that they pass as 17+ bytes of base64url (decision 1023).
+NOT_CIPHERTEXT = {
+    "a number in digits": "000000000000001234567890",
+    "a number padded with zeros": "MRN000000000000000000042",
+    "an MRN as base64 text": b64url_encode(b"MRN-0012345/2026.1 A"),
+    "an MRN padded with NULs": b64url_encode(b"0012345".ljust(24, b"\0")),
 }
 
 
@@ -112,6 +122,30 @@ LOCAL_CASES = {
     "a column named by a BSN": (
         {"tumor.csv": f"tumor_id;{BSN}\r\nT0;x\r\n"},
         "tumor.csv header",
+    ),
+    # A pseudonym's place holding a clear number (decision 1025).
+    "a clear MRN under the pseudonym system": (
+        {
+            "Patient.ndjson": _ndjson(
+                _patient(0),
+                _patient(
+                    1, {"system": pseudonym_system("nkr-borst", "MRN"), "value": "MRN0012345"}
+                ),
+            )
+        },
+        "Patient.ndjson line 2",
+    ),
+    "a clear MRN as a pseudonyms member": (
+        {"tumor.ndjson": _ndjson({"tumor_id": "T0", "pseudonyms": {"MRN": "MRN0012345"}})},
+        "tumor.ndjson line 1",
+    ),
+    "a clear MRN in a pseudonym column": (
+        {"tumor.csv": "tumor_id;pseudonym.MRN\r\nT0;\r\nT1;MRN0012345\r\n"},
+        "tumor.csv line 3",
+    ),
+    "a clear MRN in a registry holder's pseudonym column": (
+        {"tumor.csv": "tumor_id;pseudoniem_MRN\r\nT0;MRN0012345\r\n"},
+        "tumor.csv line 2",
     ),
 }
 
@@ -254,3 +288,115 @@ def test_a_local_upload_whose_manifest_says_otherwise_is_refused(
         )
     assert (refused.value.status, refused.value.code) == (422, "invalid_manifest"), refused.value
     assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_CIPHERTEXT))
+def test_a_clear_mrn_in_a_ciphertexts_place_is_refused_in_records(
+    ttp: TTPSetup, hospital_a: Hospital, kind: str
+) -> None:
+    people = [
+        PseudonymInputs("r0", {"NGGV": digest("NGGV|mrn-0")}, hospital_a.mrn_ciphertext("M-0")),
+        PseudonymInputs("r1", {"NGGV": digest("NGGV|mrn-1")}, NOT_CIPHERTEXT[kind]),
+    ]
+    with pytest.raises(TTPRefused) as refused:
+        ttp.client("demo-hospital").temporary_pseudonyms(
+            "nkr-borst",
+            people,
+            run_id=f"not-ciphertext-{sorted(NOT_CIPHERTEXT).index(kind)}",
+            profile_version="nl-2026.1",
+        )
+    assert (refused.value.status, refused.value.code) == (422, "not_mrn_ciphertext"), refused.value
+    assert refused.value.pseudonym_type == "MRN" and "record 1" in str(refused.value)
+    assert NOT_CIPHERTEXT[kind] not in str(refused.value)
+    assert NOT_CIPHERTEXT[kind] not in ttp.audit_log.read_text()
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_CIPHERTEXT))
+def test_a_clear_mrn_in_a_ciphertexts_place_is_refused_in_columns(
+    ttp: TTPSetup, hospital_a: Hospital, kind: str
+) -> None:
+    mrns = [hospital_a.mrn_ciphertext(f"M-{i}") for i in range(3)] + [NOT_CIPHERTEXT[kind]]
+    with pytest.raises(TTPRefused) as refused:
+        ttp.client("demo-hospital").temporary_columns(
+            "nkr-borst",
+            {"NGGV": pa.array([digest(f"NGGV|mrn-col-{i}") for i in range(4)], pa.string())},
+            pa.array(mrns, pa.string()),
+            run_id=f"not-ciphertext-cols-{sorted(NOT_CIPHERTEXT).index(kind)}",
+            profile_version="nl-2026.1",
+        )
+    assert (refused.value.status, refused.value.code) == (422, "not_mrn_ciphertext"), refused.value
+    assert refused.value.pseudonym_type == "MRN" and "record 3" in str(refused.value)
+    assert NOT_CIPHERTEXT[kind] not in str(refused.value)
+
+
+def test_a_local_upload_with_a_clear_mrn_as_its_mrn_input_is_refused(
+    ttp: TTPSetup, tmp_path: Path, ttp_root: Path, hospital_a: Hospital
+) -> None:
+    clear = NOT_CIPHERTEXT["a number padded with zeros"]
+    text = _ndjson(
+        {"tumor_id": "T0", "pseudonym_inputs": {"MRN": hospital_a.mrn_ciphertext("M-0")}},
+        {"tumor_id": "T1", "pseudonym_inputs": {"MRN": clear}},
+    )
+    manifest = replace(
+        _stage(tmp_path / "staged", "2026-CLEAR-MRN", {"tumor.ndjson": text}, {"tumor.ndjson": 2}),
+        pseudonym_types=("MRN",),
+    )
+    with pytest.raises(TTPRefused) as refused:
+        upload_local(
+            ttp.client("demo-hospital"),
+            "nkr-borst",
+            tmp_path / "staged",
+            manifest,
+            profile_version="nl-2026.1",
+        )
+    assert (refused.value.status, refused.value.code) == (422, "not_mrn_ciphertext"), refused.value
+    assert "tumor.ndjson line 2" in str(refused.value) and clear not in str(refused.value)
+    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+    assert clear not in ttp.audit_log.read_text()
+
+
+PROFILE = "nl-2026.1"
+
+
+def test_a_data_file_listed_as_a_report_is_refused_before_forwarding(
+    ttp: TTPSetup, tmp_path: Path, ttp_root: Path
+) -> None:
+    """A report is forwarded unchanged: one in a data form is read as data (decision 1025)."""
+    folder = tmp_path / "staged"
+    text = _ndjson(_patient(0), _patient(1))
+    manifest = _stage(folder, "2026-DATA-REPORT", {"Patient.ndjson": text}, {"Patient.ndjson": 2})
+    cases = {
+        "inputs": (_ndjson(_patient(2)), "invalid_report"),
+        "a clear MRN": (
+            _ndjson({"identifier": [{"system": "https://h.example/mrn", "value": "MRN0012345"}]}),
+            "clear_identifier",
+        ),
+    }
+    for n, (report, code) in enumerate(cases.values()):
+        (folder / "extra.ndjson").write_text(report)
+        described = describe_files(folder, {"extra.ndjson": 1}, {"extra.ndjson": "x"})
+        listed = replace(
+            manifest,
+            idempotency_key=f"{manifest.idempotency_key}-{n}",
+            reports=described,
+        )
+        with pytest.raises(TTPRefused) as refused:
+            upload_local(
+                ttp.client("demo-hospital"),
+                "nkr-borst",
+                folder,
+                listed,
+                profile_version="nl-2026.1",
+            )
+        assert (refused.value.status, refused.value.code) == (422, code), refused.value
+        assert "extra.ndjson" in str(refused.value) and "MRN0012345" not in str(refused.value)
+        assert not (ttp_root / "received" / listed.idempotency_key).exists()
+    validation = folder / "validation-report.json"
+    validation.write_text(json.dumps({"checks": [{"name": "rows", "passed": True, "count": 2}]}))
+    fine = replace(
+        manifest,
+        reports=describe_files(folder, {validation.name: 0}, {validation.name: "application/json"}),
+    )
+    upload_local(
+        ttp.client("demo-hospital"), "nkr-borst", folder, fine, profile_version="nl-2026.1"
+    )

@@ -103,3 +103,44 @@ def test_rotation_transition_and_retirement(fresh_ttp: TTPSetup, hospital_a: Hos
         "ldtr", [RecordPseudonyms("p", without_mrn(new.pseudonyms["p"]))], run_id="retired-ok"
     )
     assert current.pseudonyms == new_definitive.pseudonyms
+
+
+def _serve_fails(ttp: TTPSetup) -> subprocess.CompletedProcess[str]:
+    """``ttp serve`` on a config it must refuse: it exits before listening (else: killed)."""
+    command = [PYTHON, "-m", "aanlevering.cli.main", "ttp", "serve", "--config", str(ttp.config)]
+    try:
+        return subprocess.run(
+            [*command, "--port", "0"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(command, 0, "", "still serving after 20 s")
+
+
+def test_a_restored_config_cannot_roll_a_key_version_back(fresh_ttp: TTPSetup) -> None:
+    """A config from before a rotation or retirement does not start the TTP (decision 1028)."""
+    ttp = fresh_ttp
+    ttp.start()
+    ttp.stop()
+    before_rotation = ttp.config.read_bytes()
+    assert ttp_cli("rotate", "--config", str(ttp.config), "--registration", "ldtr").returncode == 0
+    ttp.start()  # v2 active: seen
+    ttp.stop()
+    rotated = ttp.config.read_bytes()
+
+    ttp.config.write_bytes(before_rotation)  # the backup: v1 active, no v2
+    refused = _serve_fails(ttp)
+    assert refused.returncode != 0
+    assert "'ldtr' rolls its keys back" in refused.stderr and "no key version 2" in refused.stderr
+
+    ttp.config.write_bytes(rotated)
+    retire = ("retire", "--config", str(ttp.config), "--registration", "ldtr", "--version", "1")
+    assert ttp_cli(*retire).returncode == 0
+    ttp.start()  # v1 retired: seen
+    ttp.stop()
+    ttp.config.write_bytes(rotated)  # v1 back in transition
+    reopened = _serve_fails(ttp)
+    assert reopened.returncode != 0
+    assert "version 1 is transition, but this TTP had retired it" in reopened.stderr
+
+    (ttp.folder / "key-versions.json").unlink()  # an operator's deliberate roll back
+    ttp.start()

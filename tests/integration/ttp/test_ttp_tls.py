@@ -8,6 +8,7 @@ work without an API key; a client that cannot verify the TTP fails at once
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +146,44 @@ def test_plain_http_to_a_remote_ttp_is_refused() -> None:
         ).base_url
         == "http://10.0.0.5"
     )
+
+
+def _temporary_with(
+    ttp: TTPSetup, ca: DemoCA, key_of: str, cert_of: str, run: str
+) -> requests.Response:
+    body = {
+        "registration": "dica-dsaa",
+        "request_id": f"cred-{run}",
+        "profile_version": "nl-2026.1",
+        "source_key": SOURCE_KEY.as_json(),
+        "records": [{"ref": "p", "digests": {"NGGV": digest(f"cred-{run}")}}],
+    }
+    return requests.post(
+        ttp.url + "/pseudonyms/temporary",
+        json=body,
+        headers=ttp.headers(key_of),
+        verify=str(ca.ca_cert),
+        cert=client_pair(ca, cert_of),
+        timeout=5,
+    )
+
+
+@pytest.mark.parametrize(
+    ("cert_of", "status"),
+    [("demo-hospital", 200), ("dica", 401), ("other-hospital", 401)],
+    ids=["its-own-certificate", "another-organisations", "nobodys-certificate"],
+)
+def test_an_api_key_over_another_partys_certificate_is_refused(
+    tls_ttp: TTPSetup, demo_ca: DemoCA, cert_of: str, status: int
+) -> None:
+    """The hospital's key with a certificate it does not hold: one party's credentials (1027)."""
+    response = _temporary_with(tls_ttp, demo_ca, "demo-hospital", cert_of, cert_of)
+    assert response.status_code == status, response.text
+    if status == 401:  # as for an unknown key: nothing said about whose credentials these are
+        assert response.json()["detail"]["code"] == "unauthenticated"
+        assert "demo-hospital" not in response.text and cert_of not in response.text
+        last = json.loads(tls_ttp.audit_log.read_text().splitlines()[-1])
+        assert (last["organisation"], last["outcome"]) == (
+            "(unauthenticated)",
+            "refused:unauthenticated",
+        )

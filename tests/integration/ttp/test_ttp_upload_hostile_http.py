@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,9 @@ import requests
 
 from aanlevering.deliver.manifest import Manifest, ManifestFile
 from support.ttp import SOURCE_KEYS, Hospital, TTPSetup, digest
+
+#: Nine digits passing the eleven-test.
+BSN = "111222333"
 
 UPLOAD = "/local/deliveries"
 
@@ -43,18 +47,28 @@ def _manifest(name: str, data: bytes, key: str) -> str:
     ).to_json()
 
 
-def _post(ttp: TTPSetup, name: str, data: bytes, key: str, manifest: str | None = None) -> Any:
+def _post(
+    ttp: TTPSetup,
+    name: str,
+    data: bytes,
+    key: str,
+    manifest: str | None = None,
+    *,
+    extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    extra_files: list[tuple[str, tuple[str, bytes, str]]] = (),  # type: ignore[assignment]
+) -> Any:
+    fields = {
+        "registration": "nkr-borst",
+        "request_id": key,
+        "profile_version": "nl-2026.1",
+        "source_key_check": SOURCE_KEYS["nkr-borst"].as_form(),
+        "manifest": manifest if manifest is not None else _manifest(name, data, key),
+    }
     return requests.post(
         ttp.url + UPLOAD,
         headers=ttp.headers("demo-hospital"),
-        data={
-            "registration": "nkr-borst",
-            "request_id": key,
-            "profile_version": "nl-2026.1",
-            "source_key_check": SOURCE_KEYS["nkr-borst"].as_form(),
-            "manifest": manifest if manifest is not None else _manifest(name, data, key),
-        },
-        files=[("files", (name, data, "application/octet-stream"))],
+        data=[*fields.items(), *extra],
+        files=[("files", (name, data, "application/octet-stream")), *extra_files],
         timeout=30,
     )
 
@@ -108,3 +122,57 @@ def test_fuzzed_uploads_are_answered_with_200_or_a_4xx(ttp: TTPSetup, hospital_a
             f"case {number}: HTTP {response.status_code}: {response.text[:300]}"
         )
     assert statuses.get(422, 0) > 100
+
+
+#: Fields the upload API does not define, or defines once (decision 1024).
+ODD_FIELDS: dict[str, dict[str, Any]] = {
+    "an unknown text field": {"extra": [("comment", "please forward")], "named": "'comment'"},
+    "a misspelt file part": {
+        "extra_files": [("file", ("report.csv", b"a;b\n", "text/csv"))],
+        "named": "'file'",
+    },
+    "a second registration": {"extra": [("registration", "dica-dsaa")], "named": "'registration'"},
+    "a second manifest": {"extra": [("manifest", "{}")], "named": "'manifest'"},
+    "a field named by a number": {"extra": [(BSN, "x")], "named": "not repeated"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_FIELDS))
+def test_an_upload_with_a_field_the_api_does_not_define_is_refused(
+    ttp: TTPSetup, ttp_root: Path, hospital_a: Hospital, case: str
+) -> None:
+    """Not silently dropped: the hospital would believe the dropped part was delivered."""
+    line = {
+        "tumor_id": "T0",
+        "pseudonym_inputs": {"NGGV": digest("odd-0"), "MRN": hospital_a.mrn_ciphertext("ODD-0")},
+    }
+    data = (json.dumps(line) + "\n").encode()
+    key = f"odd-field-{sorted(ODD_FIELDS).index(case)}"
+    options = {k: v for k, v in ODD_FIELDS[case].items() if k != "named"}
+
+    response = _post(ttp, "tumor.ndjson", data, key, **options)
+
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert detail["code"] in {"unknown_field", "repeated_field"}
+    assert ODD_FIELDS[case]["named"] in detail["message"]
+    assert BSN not in response.text and BSN not in ttp.audit_log.read_text()
+    assert not (ttp_root / "received" / key).exists()
+    assert _post(ttp, "tumor.ndjson", data, key + "-plain").status_code == 200
+    assert (ttp_root / "received" / (key + "-plain")).exists()
+
+
+@pytest.mark.parametrize("where", ["files", "reports"])
+def test_a_manifest_naming_a_file_twice_is_answered_with_422(
+    ttp: TTPSetup, ttp_root: Path, where: str
+) -> None:
+    """It used to reach the rewrite, which dropped one of the two and failed with HTTP 500."""
+    data = (json.dumps({"tumor_id": "T0", "pseudonym_inputs": {"NGGV": digest("twice")}})).encode()
+    key = f"twice-{where}"
+    manifest = json.loads(_manifest("tumor.ndjson", data, key))
+    manifest[where] = [*manifest.get(where, []), manifest["files"][0]]
+    response = _post(ttp, "tumor.ndjson", data, key, manifest=json.dumps(manifest))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]["code"] == "invalid_manifest"
+    assert "'tumor.ndjson' 2 times" in response.json()["detail"]["message"]
+    assert not (ttp_root / "received" / key).exists()

@@ -153,6 +153,28 @@ def test_idempotency_cache_replays_refuses_and_stays_bounded() -> None:
     assert cache.lookup(("org", "/x", "huge"), "f") is None
 
 
+def test_an_evicted_or_unkept_request_id_still_refuses_another_body(tmp_path: Path) -> None:
+    """The fingerprint outlives the answer, and the process (decision 1026)."""
+    ledger = tmp_path / "request-ids.jsonl"
+    cache = IdempotencyCache(max_bytes=10, ledger=ledger)
+    cache.store(("org", "/x", "r1"), "f1", b"12345")
+    cache.store(("org", "/x", "r2"), "f", b"123456")  # evicts r1's answer
+    cache.store(("org", "/x", "huge"), "f", b"x" * 11)  # never kept
+    for cached in (cache, IdempotencyCache(max_bytes=10, ledger=ledger)):
+        for key, fingerprint in ((("org", "/x", "r1"), "f1"), (("org", "/x", "huge"), "f")):
+            assert cached.lookup(key, fingerprint) is None  # served again from scratch
+            with pytest.raises(Refusal) as refused:
+                cached.lookup(key, "other")
+            assert refused.value.status == 409
+    with ledger.open("a") as handle:
+        handle.write('{"organisation":"org","endpoint":"/x","requ')  # cut short by a crash
+    after_crash = IdempotencyCache(max_bytes=10, ledger=ledger)
+    assert after_crash.lookup(("org", "/x", "r1"), "f1") is None
+    after_crash.store(("org", "/x", "r3"), "f3", b"1")
+    with pytest.raises(Refusal):  # the line after the cut one is read back whole
+        IdempotencyCache(max_bytes=10, ledger=ledger).lookup(("org", "/x", "r3"), "other")
+
+
 def test_fault_injector_counts_down_and_spares_health() -> None:
     faults = FaultInjector()
     faults.arm(2, "error", 0.0, "/pseudonyms")

@@ -12,10 +12,10 @@ Problems name the place and the kind, never the value (decision 0432).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
+from aanlevering.counterparts.common.pseudonym_form import PSEUDONYM_FORM, is_pseudonym_of
 from aanlevering.counterparts.common.scanned_keys import NOT_SCANNED
 from aanlevering.events.guard import contains_probable_bsn
 from aanlevering.fhir.conventions import pseudonym_system
@@ -102,26 +102,6 @@ class Pseudonymised:
         return None
 
 
-#: How a pseudonym is written, as the refusals say it (decision 1009).
-PSEUDONYM_FORM = "(<type>:v<version>:<code>)"
-
-
-def is_pseudonym_of(code: str, value: object) -> bool:
-    """Whether ``value`` is written as a pseudonym of type ``code``: definitive
-    ``<code>:v<n>:<base64url>`` or temporary ``T1:<code>:v<n>:<base64url>``.
-
-    Why: an identifier under the registration's pseudonym system, or a
-    ``pseudoniem_<code>`` cell, that holds a clear number (an MRN, the
-    hospital's patient number) is the input sent instead of its pseudonym; the
-    system alone said nothing of the value (decision 1009).
-    """
-    return (
-        isinstance(value, str)
-        and _PSEUDONYM.fullmatch(value) is not None
-        and (value.removeprefix(f"{TEMPORARY_MARKER}:").split(":", 1)[0] == code)
-    )
-
-
 def is_temporary(value: object) -> bool:
     """Whether ``value`` is written as a temporary pseudonym (``T1:<code>:v<n>:…``)."""
     return isinstance(value, str) and value.startswith(f"{TEMPORARY_MARKER}:")
@@ -139,11 +119,6 @@ def never_exchanged(ttp_mode: str) -> str:
         f"a temporary pseudonym in a {ttp_mode!r}-mode delivery: only a web-mode delivery's "
         "temporary pseudonyms are exchanged for definitive ones"
     )
-
-
-_PSEUDONYM = re.compile(
-    rf"(?:{TEMPORARY_MARKER}:)?[A-Za-z]{{1,8}}:v[1-9][0-9]{{0,8}}:[A-Za-z0-9_-]+"
-)
 
 
 def _searched_text(value: object) -> str | None:

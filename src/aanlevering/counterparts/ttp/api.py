@@ -283,6 +283,9 @@ def create_app(service: TTPService | None) -> FastAPI:
     ) -> Response:
         """Hospital: upload a delivery whose records carry source digests.
 
+        Exactly the fields below, each once (``files`` once per file): a field
+        the API does not define, or one sent twice, is refused (422).
+
         The TTP replaces every ``pseudonym_inputs`` object (JSON) or
         ``pseudonym_input.<TYPE>`` column (CSV) by definitive pseudonyms,
         updates the manifest's checksums and key versions, forwards the
@@ -290,6 +293,8 @@ def create_app(service: TTPService | None) -> FastAPI:
         failures) and answers with the registry holder's receipt.
         """
         uploaded = [UploadedFile(name=f.filename or "", data=await f.read()) for f in files]
+        # The form as sent (already read): fields the route does not declare are refused.
+        form_fields = [name for name, _ in (await request.form()).multi_items()]
         body = await run_in_threadpool(
             lambda: _service(request).upload_local(
                 caller,
@@ -299,6 +304,7 @@ def create_app(service: TTPService | None) -> FastAPI:
                 manifest_text=manifest,
                 files=uploaded,
                 source_key_check=source_key_check,
+                form_fields=form_fields,
             )
         )
         return _json_bytes(body)

@@ -38,7 +38,8 @@ class Authenticator:
         """The calling organisation; Refusal 401 for a missing or unknown key.
 
         Without an API key, a verified client certificate whose subject an
-        organisation names (``certificate_subject``) identifies the caller.
+        organisation names (``certificate_subject``) identifies the caller;
+        with both, they must name the same organisation.
         """
         if not api_key and subject is not None:
             by_subject = [o for o in self._organisations if o.certificate_subject == subject]
@@ -57,7 +58,29 @@ class Authenticator:
                 found = organisation
         if found is None:
             raise Refusal(401, "unauthenticated", "unknown API key")
+        if subject is not None:
+            self._check_same_party(found, subject)
         return found
+
+    def _check_same_party(self, keyed: Organisation, subject: str) -> None:
+        """Refusal 401 when the client certificate belongs to another party than the key.
+
+        Why: a verified certificate is a credential too. A request with one
+        organisation's API key over a connection whose certificate another
+        organisation (or, for an organisation bound to its own certificate,
+        anybody else) holds is somebody using a key that is not theirs
+        (decision 1027). Like any unknown credential, it is a plain 401: the
+        answer tells a caller nothing about whose key or certificate it holds.
+        """
+        owners = [o for o in self._organisations if o.certificate_subject == subject]
+        bound = keyed.certificate_subject is not None and keyed.certificate_subject != subject
+        if bound or (owners and keyed not in owners):
+            raise Refusal(
+                401,
+                "unauthenticated",
+                "the API key and the client certificate are not of one organisation: a "
+                "request carries the credentials of one party",
+            )
 
 
 def require_role(organisation: Organisation, roles: Iterable[Role], action: str) -> None:

@@ -3,8 +3,10 @@
 In local-client mode the TTP is the one that sends the data set to the
 registry holder, so it must not pass on what a pseudonymised delivery may not
 hold (decision 1020): a BSN identifier, any other identifier that is not a
-pseudonym of the registration (a clear MRN), or a text that holds nine digits
-passing the eleven-test. The rules are the registry holder's (terminology
+pseudonym of the registration (a clear MRN), a pseudonym's place (an
+identifier under the registration's pseudonym system, a ``pseudonyms`` member,
+a pseudonym column) that holds no pseudonym (decision 1025), or a text that
+holds nine digits passing the eleven-test. The rules are the registry holder's (terminology
 codes and canonical addresses are not scanned: a SNOMED code may pass the
 test by chance), applied before anything is forwarded, so a mistake at the
 hospital is refused here instead of reaching the registry holder. Problems
@@ -17,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from aanlevering.counterparts.common.pseudonym_form import PSEUDONYM_FORM, is_pseudonym_of
 from aanlevering.counterparts.common.scanned_keys import NOT_SCANNED
 from aanlevering.events.guard import contains_probable_bsn
 from aanlevering.pseudonym_types import BSN_SYSTEM
@@ -32,6 +35,7 @@ class ClearIdentifiers:
 
     def __init__(self, pseudonym_systems: Iterable[str]) -> None:
         self.systems = frozenset(pseudonym_systems)
+        self.codes = frozenset(system.rsplit("/", 1)[1] for system in self.systems)
 
     def identifier_problem(self, value: Any, path: str = "identifier") -> str | None:
         """What is wrong with an ``identifier`` member's entries (their systems), or None."""
@@ -45,6 +49,34 @@ class ClearIdentifiers:
                 return (
                     f"{path} is not a pseudonym input of this registration (a clear MRN or "
                     "other local number?): only pseudonyms are forwarded"
+                )
+            code = system.rsplit("/", 1)[1]
+            if not is_pseudonym_of(code, identifier.get("value")):
+                return (
+                    f"{path} is an {code} pseudonym identifier whose value is no {code} "
+                    f"pseudonym {PSEUDONYM_FORM}: only pseudonyms are forwarded"
+                )
+        return None
+
+    def pseudonyms_problem(self, value: Any, path: str = TTP_MEMBER) -> str | None:
+        """What is wrong with a ``pseudonyms`` member (type -> label), or None.
+
+        Why: the TTP writes this member from ``pseudonym_inputs``; one the
+        hospital sent itself holds whatever it wrote, a clear number too
+        (decision 1025).
+        """
+        if not isinstance(value, dict):
+            return f"{path} is not an object of type -> pseudonym: only pseudonyms are forwarded"
+        for code, label in value.items():
+            if code not in self.codes:
+                return (
+                    f"{path} has a member that is no pseudonym type of this registration: "
+                    "only pseudonyms are forwarded"
+                )
+            if not is_pseudonym_of(code, label):
+                return (
+                    f"{path}.{code} is no {code} pseudonym {PSEUDONYM_FORM}: only pseudonyms "
+                    "are forwarded"
                 )
         return None
 
@@ -80,7 +112,7 @@ class ClearIdentifiers:
                 if name == "identifier":
                     found = self._identifiers(item, texts, places, inner)
                 elif name == TTP_MEMBER and isinstance(item, dict):
-                    found = None  # the TTP's own labels
+                    found = self.pseudonyms_problem(item, inner)  # labels, the TTP's or not
                 else:
                     found = self._walk(item, name, texts, places, inner)
                 if found:
@@ -141,6 +173,32 @@ def csv_problem(cells: Sequence[str], skipped: frozenset[int]) -> int | None:
     if not contains_probable_bsn("\n".join(cell for _, cell in scanned)):
         return None
     return next(n for n, cell in scanned if contains_probable_bsn(cell))
+
+
+#: A CSV column that holds pseudonyms once delivered: the TTP's name or the registry holder's.
+_PSEUDONYM_COLUMN = re.compile(r"(?:pseudonym\.|pseudoniem_)([A-Za-z]{1,8})")
+
+
+def pseudonym_columns(header: Sequence[str], skipped: frozenset[int]) -> dict[int, str]:
+    """(position -> type) of the header's pseudonym columns outside ``skipped`` (decision 1025)."""
+    found: dict[int, str] = {}
+    for position, name in enumerate(header):
+        match = _PSEUDONYM_COLUMN.fullmatch(name)
+        if match and position not in skipped:
+            found[position] = match.group(1)
+    return found
+
+
+def csv_pseudonym_problem(cells: Sequence[str], columns: dict[int, str]) -> str | None:
+    """What is wrong with a row's pseudonym cells (none or a pseudonym of the type), or None."""
+    for position, code in columns.items():
+        cell = cells[position]
+        if cell != "" and not is_pseudonym_of(code, cell):
+            return (
+                f"column {position + 1} is a {code} pseudonym column whose cell is no {code} "
+                f"pseudonym {PSEUDONYM_FORM}: only pseudonyms are forwarded"
+            )
+    return None
 
 
 def text_has_bsn(data: bytes) -> bool:

@@ -20,7 +20,10 @@ labels follow the value (decision 0386): the key-version extension becomes this
 TTP key's version, the status extension ``definitive``, and ``use: temp`` goes.
 Everything else passes through untouched, unless it identifies somebody in the
 clear (a BSN identifier, an identifier that is no pseudonym input, a BSN-like
-text or cell: 422 ``clear_identifier``, decision 1020). Any disallowed type
+text or cell: 422 ``clear_identifier``, decision 1020), or a pseudonym's place
+holds no pseudonym (an identifier under the registration's pseudonym system, a
+``pseudonyms`` member, a ``pseudonym.<TYPE>`` or ``pseudoniem_<TYPE>`` column
+the TTP did not write: decision 1025). Any disallowed type
 anywhere refuses the whole upload; errors name the file, line or row and the
 type, never a value.
 """
@@ -39,7 +42,9 @@ from aanlevering.counterparts.ttp.clear_identifiers import (
     CSV_BSN,
     ClearIdentifiers,
     csv_problem,
+    csv_pseudonym_problem,
     dumped_may_hold_bsn,
+    pseudonym_columns,
     text_has_bsn,
 )
 from aanlevering.counterparts.ttp.config import Registration
@@ -226,6 +231,10 @@ def _walk(node: Any, replacer: _Replacer, where: str, index: int) -> Any:
         problem = replacer.clear.identifier_problem(result["identifier"])
         if problem is not None:
             replacer.refuse_clear(where, problem, index)
+    if OUTPUT_MEMBER in result:  # the TTP's labels, or the hospital's own (decision 1025)
+        problem = replacer.clear.pseudonyms_problem(result[OUTPUT_MEMBER])
+        if problem is not None:
+            replacer.refuse_clear(where, problem, index)
     return result
 
 
@@ -353,6 +362,7 @@ def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple
     if column is not None:
         replacer.refuse_clear(f"{name} header", f"column {column + 1} {CSV_BSN}", 0)
     rewritten = frozenset(columns) | frozenset(labels)
+    already = pseudonym_columns(header, rewritten)  # the hospital's, not the TTP's (1025)
     input_of = {code: position for position, code in columns.items()}
     label_value = {"key_version": str(replacer.key_version), "status": DEFINITIVE}
     buffer = io.StringIO()
@@ -377,6 +387,8 @@ def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple
         column = csv_problem(row, rewritten)
         if column is not None:
             replacer.refuse_clear(where, f"column {column + 1} {CSV_BSN}", records)
+        if already and (problem := csv_pseudonym_problem(row, already)) is not None:
+            replacer.refuse_clear(where, problem, records)
         for position, (code, label) in labels.items():
             row[position] = label_value[label] if row[input_of[code]] != "" else ""
         for position, code in columns.items():
@@ -415,16 +427,33 @@ def pseudonymise_file(
     )
 
 
-def check_report(registration: Registration, name: str, data: bytes) -> None:
+def check_report(
+    registration: Registration, keys: VersionKeys, hospital: str, name: str, data: bytes
+) -> None:
     """Refuse (422 ``clear_identifier``) a report that holds a BSN-like text.
 
     Reports travel unchanged next to the data; they hold counts only, and the
-    TTP forwards none that looks otherwise (decision 1020).
+    TTP forwards none that looks otherwise (decision 1020). A report in a form
+    the TTP reads as data (``.json``, ``.ndjson``, ``.csv``) is read as data
+    and must hold nothing a data file may not, and no pseudonym input: a data
+    file listed as a report would otherwise be forwarded unpseudonymised
+    (decision 1025).
     """
     if text_has_bsn(data):
         raise Refusal(
             422,
             "clear_identifier",
             f"{name}: the report {CSV_BSN}",
+            registration=registration.id,
+        )
+    if data_format(name) is None:
+        return
+    read = pseudonymise_file(registration, keys, hospital, name, data)  # refuses clear ones
+    if read.type_counts:
+        raise Refusal(
+            422,
+            "invalid_report",
+            f"{name}: the report holds {sum(read.type_counts.values())} pseudonym input(s), so "
+            "it is data: list it under the manifest's files, not its reports",
             registration=registration.id,
         )

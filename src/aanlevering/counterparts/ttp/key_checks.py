@@ -7,7 +7,8 @@ reference TTP knows the right value from its config
 (``registrations[].source_key_checks``) or, for versions not configured,
 learns it from the first hospital that uses it and keeps it in
 ``source-key-checks.json`` next to the config, so a restart keeps it. A
-different value is refused with an error naming the key (decision 0224).
+different value is refused with an error naming the key (decision 0224), and
+so is a version older than the newest configured one (decision 1029).
 """
 
 from __future__ import annotations
@@ -38,7 +39,23 @@ class SourceKeyChecks:
             self._learned = json.loads(self._path.read_text(encoding="utf-8"))
 
     def check(self, registration: Registration, key: SourceKeyCheckBody, hospital: str) -> None:
-        """Refusal 409 naming the key when ``key`` differs from the known value."""
+        """Refusal 409 naming the key when ``key`` differs from the known value.
+
+        A version older than the newest the configuration names is refused
+        too: the TTP hands out the current key, and digests under a key it has
+        replaced (perhaps because it leaked) link with nobody's (decision 1029).
+        """
+        newer = [version for version in registration.source_key_checks if version > key.version]
+        if newer:
+            raise Refusal(
+                409,
+                "source_key_superseded",
+                f"source key {registration.id!r} version {key.version} of this hospital is "
+                f"superseded: the TTP's configuration names version {max(newer)}, and digests "
+                "under an older key would link with nobody's. Import the registration's current "
+                "shared source key with `aanlevering keys import`.",
+                registration=registration.id,
+            )
         configured = registration.source_key_checks.get(key.version)
         if configured is not None:
             self._compare(registration.id, key, configured, "the TTP's configuration")

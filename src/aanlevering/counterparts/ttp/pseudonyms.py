@@ -30,6 +30,7 @@ from cryptography.exceptions import InvalidTag
 
 from aanlevering.counterparts.ttp.config import Registration
 from aanlevering.counterparts.ttp.keys import KeyRing, VersionKeys, mrn_associated_data
+from aanlevering.counterparts.ttp.mrn_ciphertext import not_ciphertext, not_ciphertext_rows
 from aanlevering.counterparts.ttp.one_way import NOT_ONE_WAY, is_one_way, not_one_way_rows
 from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.pseudonym.crypto import (
@@ -168,6 +169,17 @@ def _mrn_ciphertext(registration: str, text: str, index: int, where: str | None 
             "invalid_mrn_ciphertext",
             f"{where or f'record {index}'}: MRN ciphertext must be unpadded base64url of "
             f"{MRN_CIPHERTEXT_MIN_BYTES} to {MRN_CIPHERTEXT_MAX_BYTES} bytes",
+            registration=registration,
+            pseudonym_type=MRN,
+            index=index,
+        )
+    kind = not_ciphertext(text, raw)
+    if kind is not None:  # a clear number in a ciphertext's place (decision 1023)
+        raise Refusal(
+            422,
+            "not_mrn_ciphertext",
+            f"{where or f'record {index}'}: the MRN ciphertext {kind}, so it is no ciphertext of "
+            "the hospital's MRN key; the hospital sends its MRN encrypted, never the number",
             registration=registration,
             pseudonym_type=MRN,
             index=index,
@@ -449,7 +461,8 @@ def _decoded_mrns(texts: Sequence[str | None]) -> _DecodedMrns | None:
 
     Why: decoding each ciphertext in Python was over half of the TTP's work on
     a batch. Usual means only base64url letters, not one letter more than a
-    multiple of four, and a byte length within the protocol's bounds; then the
+    multiple of four, a byte length within the protocol's bounds and the shape
+    of a ciphertext (decision 1023); then the
     texts of one length, each completed with ``A`` to whole groups of four
     (which changes only bits the unpadded decoding drops), decode in one call
     to what each decodes to alone. Anything else is left to the reference,
@@ -472,12 +485,15 @@ def _decoded_mrns(texts: Sequence[str | None]) -> _DecodedMrns | None:
         letters = joined.encode("ascii")
         if letters.translate(None, _B64URL_LETTERS):
             return None
-        rows = np.frombuffer(letters, np.uint8).reshape(len(indexes), length)
+        texts_of_length = np.frombuffer(letters, np.uint8).reshape(len(indexes), length)
+        rows = texts_of_length
         if length % 4:
             filler = np.full((len(indexes), 4 - length % 4), ord("A"), np.uint8)
             rows = np.concatenate([rows, filler], axis=1)
         whole = binascii.a2b_base64(rows.tobytes().translate(_FROM_URLSAFE))
         cut = np.frombuffer(whole, np.uint8).reshape(len(indexes), -1)[:, :size]
+        if not_ciphertext_rows(texts_of_length, cut).any():
+            return None  # the reference names the first row that is no ciphertext
         flat = cut.tobytes()
         for k, index in enumerate(indexes):
             raw[index] = flat[k * size : (k + 1) * size]

@@ -28,8 +28,9 @@ from aanlevering.counterparts.ttp.config import Organisation, Registration, TTPC
 from aanlevering.counterparts.ttp.dataset import check_report, pseudonymise_file
 from aanlevering.counterparts.ttp.faults import FaultInjector
 from aanlevering.counterparts.ttp.forwarder import Forwarder
-from aanlevering.counterparts.ttp.idempotency import IdempotencyCache
+from aanlevering.counterparts.ttp.idempotency import LEDGER_NAME, IdempotencyCache
 from aanlevering.counterparts.ttp.key_checks import SourceKeyChecks
+from aanlevering.counterparts.ttp.key_history import check_and_record
 from aanlevering.counterparts.ttp.keys import KeyRing
 from aanlevering.counterparts.ttp.models import (
     ExchangeRequest,
@@ -48,6 +49,7 @@ from aanlevering.counterparts.ttp.pseudonyms import (
     reverse_mrn,
 )
 from aanlevering.counterparts.ttp.refusal import Refusal
+from aanlevering.counterparts.ttp.upload_form import check_upload_fields
 from aanlevering.deliver.manifest import Manifest, is_plain_name
 from aanlevering.errors import DeliveryError
 from aanlevering.pseudonym_types import PseudonymType
@@ -212,10 +214,13 @@ class TTPService:
         forwarder: Forwarder | None = None,
     ) -> None:
         self.config = config
+        check_and_record(config)  # no key version rolled back by an older config (1028)
         self.keyring = KeyRing(config)
         self.authenticator = Authenticator(config.organisations)
         self.audit = AuditLog(config.audit_log)
-        self.cache = IdempotencyCache(config.limits.idempotency_cache_bytes)
+        self.cache = IdempotencyCache(
+            config.limits.idempotency_cache_bytes, config.path.parent / LEDGER_NAME
+        )
         self.faults = FaultInjector()
         self.key_checks = SourceKeyChecks(config)
         self.forwarder = forwarder or Forwarder(config.forwarding)
@@ -499,17 +504,21 @@ class TTPService:
         manifest_text: str,
         files: Sequence[UploadedFile],
         source_key_check: str = "",
+        form_fields: Sequence[str] | None = None,
     ) -> bytes:
         """Local-client mode: pseudonymise an uploaded delivery and forward it.
 
         ``source_key_check`` is ``v<version>:<check value>`` of the source key
-        that made the uploaded digests.
+        that made the uploaded digests; ``form_fields`` the names of every
+        field of the upload as sent (None: not a multipart form).
         """
         endpoint = "/local/deliveries"
 
         def work(facts: AuditFacts) -> bytes:
             require_role(organisation, ["hospital"], "uploading a local-mode delivery")
             facts.registration, facts.request_id = registration_id, request_id
+            if form_fields is not None:
+                check_upload_fields(form_fields)
             registration = self.registration(registration_id)
             require_registration(organisation, registration.id)
             self._check_profile(registration, profile_version)
@@ -558,7 +567,7 @@ class TTPService:
                 )
                 reports = [(f.name, f.data) for f in files if f.name in report_names]
                 for name, data in reports:
-                    check_report(registration, name, data)
+                    check_report(registration, keys, organisation.id, name, data)
                 forwarded = self.forwarder.forward(
                     registration, forwarded_manifest, [(i.name, i.data) for i in done] + reports
                 )
@@ -616,6 +625,16 @@ class TTPService:
                 400,
                 "unsafe_file_name",
                 "file names must be plain names (no folders, no '..')",
+                registration=registration.id,
+            )
+        named = Counter(entry.name for entry in manifest.transferred())
+        twice = sorted(name for name, count in named.items() if count > 1)
+        if twice:  # the rewrite would drop one of them (it was an HTTP 500)
+            raise Refusal(
+                422,
+                "invalid_manifest",
+                f"the manifest lists file {twice[0]!r} {named[twice[0]]} times; files and "
+                "reports are listed once each",
                 registration=registration.id,
             )
         uploaded = {f.name: f for f in files}
