@@ -42,7 +42,7 @@ REGISTRATION, PERIOD = "nkr-borst", "2026"
 
 
 def _web_mode(config: RegistrationConfig) -> RegistrationConfig:
-    """nkr-borst with definitive pseudonyms from the TTP's web API, so the files go as is."""
+    """nkr-borst with temporary pseudonyms from the TTP's web API, exchanged at the holder."""
     return replace(config, pseudonymisation=replace(config.pseudonymisation, ttp_mode="web"))
 
 
@@ -92,10 +92,19 @@ def delivered(world: World, tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 
 
 @pytest.fixture
-def holder(tmp_path: Path) -> Iterator[RegistryHolder]:
-    """A reference registry holder that knows its registrations' terms (the catalogue)."""
+def holder(world: World, tmp_path: Path) -> Iterator[RegistryHolder]:
+    """A reference registry holder that knows its registrations' terms (the catalogue) and
+    exchanges the delivery's temporary pseudonyms at the world's TTP (decision 1060)."""
     home = tmp_path / "holder"
-    write_demo_config(home, HOSPITAL, [REGISTRATION], catalogue_dir=CATALOGUE)
+    keys = world.home / "ttp" / "clients"
+    write_demo_config(
+        home,
+        HOSPITAL,
+        [REGISTRATION],
+        catalogue_dir=CATALOGUE,
+        ttp_url=world.ttp.url,
+        ttp_api_key_files={c.id: keys / f"{c.registry_holder_id}.key" for c in world.catalogue},
+    )
     running = RegistryHolder(home, free_port(), (home / f"{HOSPITAL}.api-key").read_text().strip())
     running.start()
     try:

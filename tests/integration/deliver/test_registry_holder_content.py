@@ -101,7 +101,11 @@ def test_a_pseudonym_column_cell_that_is_no_pseudonym_is_refused_by_row(
     assert answer.status_code == 422, answer.text
     assert json.loads(answer.text)["detail"]["problems"] == [
         "trauma.csv row 3 column 'pseudoniem_NGG': a value that is no NGG pseudonym "
-        "(<type>:v<version>:<code>): identifiers must be pseudonymised"
+        "(<type>:v<version>:<code>): identifiers must be pseudonymised",
+        # A pseudonym's form, but this holder has no TTP to exchange it (decision 1060).
+        "trauma.csv row 4 column 'pseudoniem_NGG': a temporary pseudonym, and this registry "
+        "holder has no TTP to exchange temporary pseudonyms for definitive ones (it stores "
+        "none unexchanged): the holder's configuration, not the delivery, must change",
     ]
 
 

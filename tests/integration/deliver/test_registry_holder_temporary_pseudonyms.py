@@ -62,3 +62,40 @@ def test_a_temporary_csv_pseudonym_in_a_local_mode_delivery_is_refused(
     assert _problems(hospital_holder, folder, manifest) == [
         f"trauma.csv row 2 column 'pseudoniem_NGG': {_NEVER}"
     ]
+
+
+_NO_TTP = (
+    "a temporary pseudonym, and this registry holder has no TTP to exchange temporary "
+    "pseudonyms for definitive ones (it stores none unexchanged): the holder's "
+    "configuration, not the delivery, must change"
+)
+
+
+def test_a_web_mode_temporary_identifier_at_a_holder_without_a_ttp_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    """The shared holder has no ``ttp_url``: it cannot exchange, so it must not receipt
+    what it would store unexchanged (decision 1060)."""
+    folder = tmp_path / "d"
+    manifest = stage(folder, provider=hospital_holder.hospital)
+    identifier = {**PATIENT["identifier"][0], "value": _TEMPORARY}  # type: ignore[index]
+    texts: dict[str, str | bytes] = {
+        "Patient.ndjson": ndjson_lines({**PATIENT, "identifier": [identifier]}),
+        "QuestionnaireResponse.ndjson": (folder / "QuestionnaireResponse.ndjson").read_text(),
+    }
+    assert manifest.ttp_mode == "web"
+    assert _problems(hospital_holder, folder, restaged(folder, manifest, texts)) == [
+        f"Patient.ndjson line 1: carries an NGG identifier that is {_NO_TTP}"
+    ]
+
+
+def test_a_web_mode_temporary_csv_pseudonym_at_a_holder_without_a_ttp_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    header = "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd"
+    body = f"{header}\nNGG:v1:abc;1;definitief;70\n{_TEMPORARY};1;tijdelijk;61\n".encode()
+    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
+    assert _problems(hospital_holder, folder, manifest) == [
+        f"trauma.csv row 3 column 'pseudoniem_NGG': {_NO_TTP}"
+    ]

@@ -38,7 +38,6 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
     contains_probable_bsn,
     is_pseudonym_of,
     is_temporary,
-    never_exchanged,
 )
 from aanlevering.counterparts.registry_holder.refusal import Refusal, per_file
 from aanlevering.counterparts.registry_holder.row_shape import records, shape_problem
@@ -136,10 +135,12 @@ class _Resources:
     as one in resource 1, and these checks are cheap (decision 0432).
     """
 
-    def __init__(self, manifest: Manifest, terms: RegistrationTerms | None = None) -> None:
+    def __init__(
+        self, manifest: Manifest, terms: RegistrationTerms | None = None, exchanges: bool = True
+    ) -> None:
         self.closure = Closure()
         self.privacy = Pseudonymised(
-            manifest.registration, manifest.pseudonym_types, manifest.ttp_mode
+            manifest.registration, manifest.pseudonym_types, manifest.ttp_mode, exchanges
         )
         self.tally = RecordTally(manifest, terms)
         self.terms = terms
@@ -256,7 +257,7 @@ def _one_document(path: Path) -> object:
 
 
 def _csv_problems(
-    path: Path, manifest: Manifest, terms: RegistrationTerms | None
+    path: Path, manifest: Manifest, terms: RegistrationTerms | None, unexchanged: str | None
 ) -> tuple[int | None, list[str]]:
     """Count the records of one CSV file; a header other than the dictionary's columns
     (without the terms: other than the documented layout, decision 1006), BSN-like
@@ -274,7 +275,7 @@ def _csv_problems(
             try:
                 header = next(reader, [])
                 known = frozenset((terms.columns(path.name, manifest) or ()) if terms else ())
-                count, problems = _csv_rows(path.name, header, reader, known, manifest.ttp_mode)
+                count, problems = _csv_rows(path.name, header, reader, known, unexchanged)
             except csv.Error as error:
                 return None, [
                     f"{path.name} line {reader.line_num}: not readable as CSV ({error}; "
@@ -296,7 +297,7 @@ def _csv_rows(
     header: list[str],
     reader: Iterator[list[str]],
     known: frozenset[str],
-    ttp_mode: str = "web",
+    unexchanged: str | None = None,
 ) -> tuple[int | None, list[str]]:
     """Count rows and find BSN-like cells; a column is named only if the dictionary has it.
 
@@ -325,10 +326,8 @@ def _csv_rows(
                     f"{name} row {number} column {header[index]!r}: a value that is no {code} "
                     f"pseudonym {PSEUDONYM_FORM}: identifiers must be pseudonymised"
                 )
-            elif ttp_mode != "web" and is_temporary(cell):
-                problems.append(
-                    f"{name} row {number} column {header[index]!r}: {never_exchanged(ttp_mode)}"
-                )
+            elif unexchanged is not None and is_temporary(cell):
+                problems.append(f"{name} row {number} column {header[index]!r}: {unexchanged}")
         for index, cell in enumerate(row):
             if contains_probable_bsn(cell):
                 column = header[index] if index < len(header) else None
@@ -478,6 +477,7 @@ def check_delivery(
     manifest: Manifest,
     terms: RegistrationTerms | None = None,
     held: Mapping[str, HeldVersion] | None = None,
+    exchanges: bool = True,
 ) -> list[str]:
     """Every problem that makes the delivery unacceptable (empty list: receipt it).
 
@@ -490,7 +490,8 @@ def check_delivery(
     ``held``: the provider's receipted versions of the period by key, read
     under the store's lock; a ``supersedes`` naming none of them, or a version
     out of order with them, is named with the other problems (decisions 1034,
-    1036). None: not checked here.
+    1036). None: not checked here. ``exchanges``: whether the holder has a TTP
+    to exchange a web-mode delivery's temporary pseudonyms at (decision 1060).
     """
     refusal = Refusal()
     refusal.whole(manifest_problems(manifest))
@@ -501,7 +502,8 @@ def check_delivery(
         refusal.whole(version_problems(manifest, held))
     if not _lists_the_files(manifest):
         return refusal.problems()
-    resources = _Resources(manifest, terms)
+    resources = _Resources(manifest, terms, exchanges)
+    unexchanged = resources.privacy.unexchanged
     unread = Unread()
     for item in manifest.files:
         path = folder / item.name
@@ -518,7 +520,7 @@ def check_delivery(
             unread.add(item.name, promised_type(path))
             continue
         if item.name.endswith(".csv"):
-            count, file_problems = _csv_problems(path, manifest, terms)
+            count, file_problems = _csv_problems(path, manifest, terms, unexchanged)
             resources.tally.add_csv(item.name, count or 0)
         else:
             count, file_problems = _fhir_problems(path, resources)

@@ -37,11 +37,16 @@ class Pseudonymised:
     """The identifier and BSN checks of one delivery's resources."""
 
     def __init__(
-        self, registration: str, pseudonym_types: Iterable[str], ttp_mode: str = "web"
+        self,
+        registration: str,
+        pseudonym_types: Iterable[str],
+        ttp_mode: str = "web",
+        exchanges: bool = True,
     ) -> None:
         self.systems = frozenset(pseudonym_system(registration, t) for t in pseudonym_types)
         self.registration = registration
-        self.ttp_mode = ttp_mode
+        #: Why a temporary pseudonym of this delivery would be stored unexchanged, or None.
+        self.unexchanged = never_exchanged(ttp_mode, exchanges)
 
     def __repr__(self) -> str:
         return f"Pseudonymised({self.registration!r}, {len(self.systems)} pseudonym systems)"
@@ -97,8 +102,8 @@ class Pseudonymised:
                 f"carries an {code} pseudonym identifier whose value is no {code} pseudonym "
                 f"{PSEUDONYM_FORM}: identifiers must be pseudonymised"
             )
-        if is_temporary(value) and self.ttp_mode != "web":
-            return f"carries an {code} identifier that is {never_exchanged(self.ttp_mode)}"
+        if is_temporary(value) and self.unexchanged is not None:
+            return f"carries an {code} identifier that is {self.unexchanged}"
         return None
 
 
@@ -107,18 +112,31 @@ def is_temporary(value: object) -> bool:
     return isinstance(value, str) and value.startswith(f"{TEMPORARY_MARKER}:")
 
 
-def never_exchanged(ttp_mode: str) -> str:
-    """What a temporary pseudonym in a delivery of ``ttp_mode`` (not ``web``) is (decision 1037).
+def never_exchanged(ttp_mode: str, exchanges: bool = True) -> str | None:
+    """Why a temporary pseudonym of a delivery of ``ttp_mode`` would be stored as it came,
+    or None when the holder exchanges it (decisions 1037, 1060).
 
     Why: the holder exchanges temporary pseudonyms for definitive ones in a
-    web-mode delivery only; in another mode (``local``: the TTP wrote
-    definitive ones) one would be stored as it came, a pseudonym no registry
-    can link, and receipted as delivered.
+    web-mode delivery only, and only when it has a TTP to exchange them at
+    (``exchanges``). Otherwise one would be stored as it came, a pseudonym no
+    registry can link, and receipted as delivered.
     """
-    return (
-        f"a temporary pseudonym in a {ttp_mode!r}-mode delivery: only a web-mode delivery's "
-        "temporary pseudonyms are exchanged for definitive ones"
-    )
+    if ttp_mode != "web":
+        return (
+            f"a temporary pseudonym in a {ttp_mode!r}-mode delivery: only a web-mode delivery's "
+            "temporary pseudonyms are exchanged for definitive ones"
+        )
+    if not exchanges:
+        return NO_TTP
+    return None
+
+
+#: A web-mode temporary pseudonym at a holder configured without a TTP (decision 1060).
+NO_TTP = (
+    "a temporary pseudonym, and this registry holder has no TTP to exchange temporary "
+    "pseudonyms for definitive ones (it stores none unexchanged): the holder's "
+    "configuration, not the delivery, must change"
+)
 
 
 def _searched_text(value: object) -> str | None:

@@ -155,7 +155,9 @@ class DeliveryStore:
             # Under the lock: what this provider holds of the period cannot change meanwhile.
             # A version naming one never held is one problem among the others (1034).
             terms = self.terms.get(manifest.registration)
-            problems = check_delivery(checking, manifest, terms, self._held(manifest))
+            # Temporary pseudonyms only where the holder can exchange them (decision 1060).
+            exchanges = self.exchanger is not None
+            problems = check_delivery(checking, manifest, terms, self._held(manifest), exchanges)
             if problems:
                 shutil.rmtree(checking)
                 raise Rejected(problems)
