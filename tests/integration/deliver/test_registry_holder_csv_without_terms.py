@@ -88,7 +88,11 @@ def test_the_pseudonym_columns_of_every_type_lead_in_the_manifests_order(
     body = (
         ";".join([*columns, "leeftijd"]) + "\nC:v1:abc;1;definitief;NGG:v1:def;1;definitief;61\n"
     ).encode()
-    manifest = replace(csv_delivery(folder, manifest, body, 1), pseudonym_types=("NGG", "C"))
+    manifest = replace(
+        csv_delivery(folder, manifest, body, 1),
+        pseudonym_types=("NGG", "C"),
+        key_versions={"NGG": 1, "C": 1},  # a version for each type (decision 1061)
+    )
     (problem,) = _problems(hospital_holder, folder, manifest)
     assert problem.startswith("trauma.csv: the header does not start with the pseudonym columns")
     assert "pseudoniem_NGG, pseudoniem_NGG_sleutelversie, pseudoniem_NGG_status, pseudoniem_C" in (

@@ -84,7 +84,7 @@ def test_a_quoted_cell_holding_the_separator_is_one_cell(
     hospital_holder: RegistryHolder, tmp_path: Path
 ) -> None:
     folder = tmp_path / "d"
-    body = _HEADER + b'NGG:v1:def;2026-01-05;70;"M;X";16;"2026-02-01\r\n"\n'
+    body = _HEADER + b'NGG:v1:def;1;definitief;"M;X";16;"2026-02-01\r\n"\n'
     answer = send_csv(hospital_holder, folder, body, 1)
     assert answer.status_code == 201, answer.text
 

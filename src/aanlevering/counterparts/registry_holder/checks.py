@@ -31,6 +31,7 @@ from aanlevering.counterparts.registry_holder.file_types import (
     other_type_problem,
     promised_type,
 )
+from aanlevering.counterparts.registry_holder.key_versions import KeyVersions, version_of
 from aanlevering.counterparts.registry_holder.people import person_problem
 from aanlevering.counterparts.registry_holder.pseudonymised import (
     PSEUDONYM_FORM,
@@ -139,8 +140,13 @@ class _Resources:
         self, manifest: Manifest, terms: RegistrationTerms | None = None, exchanges: bool = True
     ) -> None:
         self.closure = Closure()
+        self.versions = KeyVersions(manifest)
         self.privacy = Pseudonymised(
-            manifest.registration, manifest.pseudonym_types, manifest.ttp_mode, exchanges
+            manifest.registration,
+            manifest.pseudonym_types,
+            manifest.ttp_mode,
+            exchanges,
+            self.versions,
         )
         self.tally = RecordTally(manifest, terms)
         self.terms = terms
@@ -257,7 +263,7 @@ def _one_document(path: Path) -> object:
 
 
 def _csv_problems(
-    path: Path, manifest: Manifest, terms: RegistrationTerms | None, unexchanged: str | None
+    path: Path, manifest: Manifest, terms: RegistrationTerms | None, privacy: Pseudonymised
 ) -> tuple[int | None, list[str]]:
     """Count the records of one CSV file; a header other than the dictionary's columns
     (without the terms: other than the documented layout, decision 1006), BSN-like
@@ -275,7 +281,7 @@ def _csv_problems(
             try:
                 header = next(reader, [])
                 known = frozenset((terms.columns(path.name, manifest) or ()) if terms else ())
-                count, problems = _csv_rows(path.name, header, reader, known, unexchanged)
+                count, problems = _csv_rows(path.name, header, reader, known, privacy)
             except csv.Error as error:
                 return None, [
                     f"{path.name} line {reader.line_num}: not readable as CSV ({error}; "
@@ -297,7 +303,7 @@ def _csv_rows(
     header: list[str],
     reader: Iterator[list[str]],
     known: frozenset[str],
-    unexchanged: str | None = None,
+    privacy: Pseudonymised,
 ) -> tuple[int | None, list[str]]:
     """Count rows and find BSN-like cells; a column is named only if the dictionary has it.
 
@@ -326,8 +332,10 @@ def _csv_rows(
                     f"{name} row {number} column {header[index]!r}: a value that is no {code} "
                     f"pseudonym {PSEUDONYM_FORM}: identifiers must be pseudonymised"
                 )
-            elif unexchanged is not None and is_temporary(cell):
-                problems.append(f"{name} row {number} column {header[index]!r}: {unexchanged}")
+            elif cell:
+                problems += _pseudonym_cell_problems(
+                    f"{name} row {number}", header, row, index, privacy
+                )
         for index, cell in enumerate(row):
             if contains_probable_bsn(cell):
                 column = header[index] if index < len(header) else None
@@ -337,6 +345,33 @@ def _csv_rows(
                     "(nine digits passing the eleven-test): identifiers must be pseudonymised"
                 )
     return (None if damaged else count), problems
+
+
+def _pseudonym_cell_problems(
+    where: str, header: list[str], row: list[str], index: int, privacy: Pseudonymised
+) -> list[str]:
+    """Why a ``pseudoniem_<type>`` cell holding a pseudonym is not one to store as it is:
+    temporary where nothing exchanges it (decisions 1037, 1060), of a key version the
+    manifest does not say, or its ``_sleutelversie``/``_status`` cells not its own (1061)."""
+    column = header[index]
+    code = column.removeprefix("pseudoniem_")
+    cell = row[index]
+    wrong = privacy.versions.value_problem(code, cell) if privacy.versions else None
+    found: list[str] = []
+    if privacy.unexchanged is not None and is_temporary(cell):
+        found.append(privacy.unexchanged)
+    if wrong is not None:
+        found.append(f"a pseudonym {wrong}")
+    # Its labels where the documented layout has them, next to it (another place:
+    # the header's own refusal, decision 1006).
+    labels = {
+        f"{column}_sleutelversie": str(version_of(cell)),
+        f"{column}_status": "tijdelijk" if is_temporary(cell) else "definitief",
+    }
+    for at, (label, expected) in enumerate(labels.items(), start=index + 1):
+        if header[at : at + 1] == [label] and at < len(row) and row[at] != expected:
+            found.append(f"its {label} cell is not {expected!r}, its pseudonym's")
+    return [f"{where} column {column!r}: {problem}" for problem in found]
 
 
 def _pseudonym_columns(header: list[str]) -> list[tuple[int, str]]:
@@ -503,7 +538,7 @@ def check_delivery(
     if not _lists_the_files(manifest):
         return refusal.problems()
     resources = _Resources(manifest, terms, exchanges)
-    unexchanged = resources.privacy.unexchanged
+    refusal.whole(resources.versions.manifest_problems())
     unread = Unread()
     for item in manifest.files:
         path = folder / item.name
@@ -520,7 +555,7 @@ def check_delivery(
             unread.add(item.name, promised_type(path))
             continue
         if item.name.endswith(".csv"):
-            count, file_problems = _csv_problems(path, manifest, terms, unexchanged)
+            count, file_problems = _csv_problems(path, manifest, terms, resources.privacy)
             resources.tally.add_csv(item.name, count or 0)
         else:
             count, file_problems = _fhir_problems(path, resources)
@@ -531,6 +566,7 @@ def check_delivery(
             refusal.whole([f"{item.name}: {count} records, manifest says {item.records}"])
     refusal.whole(resources.closure.problems(unread))  # what was not read is unknown
     refusal.whole(resources.tally.problems(unread))
+    refusal.whole(resources.versions.problems(all_read=not unread))
     refusal.whole(_reports_problems(folder, manifest))
     return refusal.problems()
 

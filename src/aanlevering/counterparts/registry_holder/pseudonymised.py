@@ -17,8 +17,9 @@ from typing import Any
 
 from aanlevering.counterparts.common.pseudonym_form import PSEUDONYM_FORM, is_pseudonym_of
 from aanlevering.counterparts.common.scanned_keys import NOT_SCANNED
+from aanlevering.counterparts.registry_holder.key_versions import KeyVersions, version_of
 from aanlevering.events.guard import contains_probable_bsn
-from aanlevering.fhir.conventions import pseudonym_system
+from aanlevering.fhir.conventions import KEY_VERSION_EXTENSION, STATUS_EXTENSION, pseudonym_system
 from aanlevering.pseudonym.crypto import TEMPORARY_MARKER
 from aanlevering.pseudonym_types import BSN_SYSTEM
 
@@ -42,11 +43,14 @@ class Pseudonymised:
         pseudonym_types: Iterable[str],
         ttp_mode: str = "web",
         exchanges: bool = True,
+        versions: KeyVersions | None = None,
     ) -> None:
         self.systems = frozenset(pseudonym_system(registration, t) for t in pseudonym_types)
         self.registration = registration
         #: Why a temporary pseudonym of this delivery would be stored unexchanged, or None.
         self.unexchanged = never_exchanged(ttp_mode, exchanges)
+        #: The manifest's key versions, which every pseudonym's must agree with (1061).
+        self.versions = versions
 
     def __repr__(self) -> str:
         return f"Pseudonymised({self.registration!r}, {len(self.systems)} pseudonym systems)"
@@ -93,10 +97,17 @@ class Pseudonymised:
                 rest, "identifier"
             ):
                 return found
+            if found := _label_problem(code, identifier):
+                return found
         return None
 
     def _value_problem(self, code: str, value: object) -> str | None:
         """Why a pseudonym identifier's ``value`` is not one to store (never the value)."""
+        wrong_version = (
+            self.versions.value_problem(code, value)
+            if self.versions is not None and isinstance(value, str)
+            else None
+        )  # its version noted whatever else is wrong with it
         if not is_pseudonym_of(code, value):
             return (
                 f"carries an {code} pseudonym identifier whose value is no {code} pseudonym "
@@ -104,7 +115,36 @@ class Pseudonymised:
             )
         if is_temporary(value) and self.unexchanged is not None:
             return f"carries an {code} identifier that is {self.unexchanged}"
+        if wrong_version is not None:
+            return f"carries an {code} identifier {wrong_version}"
         return None
+
+
+def _label_problem(code: str, identifier: dict[str, Any]) -> str | None:
+    """Why the labels of a pseudonym identifier (key-version and status extensions) are not
+    its value's, or None (decision 1061); a label the product does not write is not judged.
+
+    Why: a registry reads the version and status from the labels as well as from
+    the value; two that disagree leave it to guess which key made the pseudonym.
+    """
+    value = identifier["value"]
+    for extension in identifier.get("extension") or ():
+        if not isinstance(extension, dict):
+            continue
+        if extension.get("url") == KEY_VERSION_EXTENSION and extension.get(
+            "valueInteger"
+        ) != version_of(value):
+            return (
+                f"carries an {code} identifier whose key-version extension is not its value's "
+                "key version"
+            )
+        expected = "temporary" if is_temporary(value) else "definitive"
+        if extension.get("url") == STATUS_EXTENSION and extension.get("valueCode") != expected:
+            return (
+                f"carries an {code} identifier whose status extension is not {expected!r}, "
+                f"the status of its value"
+            )
+    return None
 
 
 def is_temporary(value: object) -> bool:

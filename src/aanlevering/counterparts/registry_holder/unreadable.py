@@ -59,6 +59,10 @@ class Unread:
     #: A file that could hold any resource was not read whole.
     anything: bool = False
 
+    def __bool__(self) -> bool:
+        """Whether any file was not read whole."""
+        return bool(self.datasets or self.types or self.anything)
+
     def add(self, name: str, promised: str | None) -> None:
         """Note the file ``name`` as not counted; ``promised``: the type its name promises."""
         if name.endswith(".csv"):
