@@ -10,6 +10,7 @@ in every test it hid what each test changes behind the same dozen lines.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,13 @@ from typing import Any
 import requests
 
 from aanlevering.deliver.manifest import Manifest
-from support.holder_requests import refusal_text, restaged, send
+from support.holder_requests import ndjson_lines, refusal_text, restaged, send
 from support.registry_holder import RegistryHolder
+
+
+def ndjson_texts(**by_type: Sequence[dict[str, Any]]) -> dict[str, str | bytes]:
+    """``<Type>.ndjson`` files (name -> text) holding the resources given per type."""
+    return {f"{name}.ndjson": ndjson_lines(*resources) for name, resources in by_type.items()}
 
 
 def send_texts(
@@ -44,7 +50,26 @@ def refusal_of(
     return refusal_text(send_texts(holder, folder, manifest, texts, **changes))
 
 
+def problems_with(
+    holder: RegistryHolder,
+    folder: Path,
+    manifest: Manifest,
+    texts: dict[str, str | bytes],
+    **changes: Any,
+) -> list[str]:
+    """The problems the refusal of :func:`send_texts`'s delivery lists."""
+    return problems_of(send_texts(holder, folder, manifest, texts, **changes))
+
+
 def problems_of(answer: requests.Response) -> list[str]:
     """The problems a 422 refusal lists, failing the test on any other answer."""
     problems: list[str] = json.loads(refusal_text(answer))["problems"]
+    return problems
+
+
+def refused(holder: RegistryHolder, folder: Path, manifest: Manifest) -> list[str]:
+    """The problems of ``holder``'s refusal of ``manifest``'s delivery from ``folder``,
+    failing the test on any other answer or if anything was receipted."""
+    problems = problems_of(send(holder, folder, manifest))
+    assert holder.ledger() == []
     return problems

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from aanlevering.deliver.manifest import Manifest, describe_files
+from aanlevering.deliver.manifest import describe_files
 from conftest import stage  # module level: a later import may find another
-from support.holder_requests import csv_delivery, refusal_text
+from support.holder_requests import csv_delivery
 from support.holder_requests import send as _send
+from support.holder_sending import refused as _problems
 from support.registry_holder import RegistryHolder
 
 #: The pseudonym columns the manifest's one type (NGG) promises, as the product writes them.
@@ -37,12 +38,6 @@ _LEADING = "pseudoniem_NGG, pseudoniem_NGG_sleutelversie and pseudoniem_NGG_stat
 def _send_csv(holder: RegistryHolder, folder: Path, body: bytes, rows: int = 1) -> list[str]:
     manifest = csv_delivery(folder, stage(folder, provider=holder.hospital), body, rows)
     return _problems(holder, folder, manifest)
-
-
-def _problems(holder: RegistryHolder, folder: Path, manifest: Manifest) -> list[str]:
-    problems: list[str] = json.loads(refusal_text(_send(holder, folder, manifest)))["problems"]
-    assert holder.ledger() == []
-    return problems
 
 
 def test_the_products_csv_layout_is_receipted(

@@ -24,8 +24,9 @@ import pytest
 
 from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import PATIENT, RESPONSE, stage  # module level: a later import may find another
-from support.holder_requests import ndjson_lines, refusal_text, restaged
+from support.holder_requests import ndjson_lines, refusal_text
 from support.holder_requests import send as _send
+from support.holder_sending import ndjson_texts, problems_with, refusal_of
 from support.registry_holder import RegistryHolder
 
 #: A valid Observation of the staged Patient: of a type its file name must promise.
@@ -43,15 +44,12 @@ def test_an_ndjson_line_of_another_type_than_its_file_name_promises_is_refused(
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = restaged(
+    refusal = refusal_of(
+        hospital_holder,
         folder,
         manifest,
-        {
-            "Patient.ndjson": ndjson_lines(PATIENT, OBSERVATION),
-            "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE),
-        },
+        ndjson_texts(Patient=(PATIENT, OBSERVATION), QuestionnaireResponse=(RESPONSE,)),
     )
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert (
         "Patient.ndjson line 2: a resource of another type than its file's name promises "
         "(Patient only)"
@@ -65,7 +63,8 @@ def test_a_bulk_export_style_name_promises_its_type_too(
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = restaged(
+    refusal = refusal_of(
+        hospital_holder,
         folder,
         manifest,
         {
@@ -73,7 +72,6 @@ def test_a_bulk_export_style_name_promises_its_type_too(
             "QuestionnaireResponse.000.ndjson": ndjson_lines(RESPONSE, PATIENT | {"id": "p-2"}),
         },
     )
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert "QuestionnaireResponse.000.ndjson line 2: a resource of another type" in refusal
 
 
@@ -84,12 +82,12 @@ def test_an_ndjson_file_whose_name_names_no_resource_type_is_refused(
     """Its content is right in everything (the product's own lines): the name alone is refused."""
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = restaged(
+    refusal = refusal_of(
+        hospital_holder,
         folder,
         manifest,
         {"Patient.ndjson": ndjson_lines(PATIENT), name: ndjson_lines(RESPONSE)},
     )
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     # The only problem: its lines were read and counted, so no count is missing or made up.
     assert json.loads(refusal)["problems"] == [
         f"{name}: an NDJSON file whose name names no FHIR resource type "
@@ -175,7 +173,8 @@ def test_a_misnamed_json_file_that_is_no_bundle_is_refused_for_both(
     """A single Patient as ``Patient.json``: its name, and that it is no Bundle (not counted)."""
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = restaged(
+    problems = problems_with(
+        hospital_holder,
         folder,
         manifest,
         {
@@ -183,7 +182,6 @@ def test_a_misnamed_json_file_that_is_no_bundle_is_refused_for_both(
             "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE),
         },
     )
-    problems = json.loads(refusal_text(_send(hospital_holder, folder, manifest)))["problems"]
     assert problems == [
         "Patient.json: a JSON data file named otherwise than Bundle-<nnnnnn>.json",
         # Beside NDJSON, under a fhir-ndjson manifest: of another format too (decision 1005).
@@ -214,12 +212,12 @@ def test_a_file_the_holder_does_not_read_is_refused_by_name_saying_what_it_reads
     """
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = restaged(
+    refusal = refusal_of(
+        hospital_holder,
         folder,
         manifest,
         {name: ndjson_lines(PATIENT), "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE)},
     )
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert json.loads(refusal)["problems"] == [f"{name}: {_READ_NAMES}"]
     assert hospital_holder.ledger() == []
 
@@ -229,9 +227,13 @@ def test_a_bundle_file_holding_ndjson_lines_is_refused_saying_where_they_go(
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = restaged(folder, manifest, {"Bundle-000001.json": ndjson_lines(PATIENT, RESPONSE)})
-    manifest = replace(manifest, format="fhir-bundle")  # a Bundle's format (decision 1005)
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    refusal = refusal_of(
+        hospital_holder,
+        folder,
+        manifest,
+        {"Bundle-000001.json": ndjson_lines(PATIENT, RESPONSE)},
+        format="fhir-bundle",
+    )
     assert json.loads(refusal)["problems"] == [
         "Bundle-000001.json line 2: more than one JSON value (a JSON data file holds one "
         "Bundle; NDJSON lines go in <ResourceType>.ndjson); its records were not counted"
@@ -250,17 +252,17 @@ def test_a_type_a_registrations_mappings_never_produce_is_refused(
         "status": "completed",
         "subject": {"reference": "Patient/p-1"},
     }
-    manifest = restaged(
+    refusal = refusal_of(
+        knowing_holder,
         folder,
         manifest,
-        {
-            "Patient.ndjson": ndjson_lines(PATIENT),
-            "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE),
-            "Observation.ndjson": ndjson_lines(OBSERVATION),
-            "Procedure.ndjson": ndjson_lines(procedure),
-        },
+        ndjson_texts(
+            Patient=(PATIENT,),
+            QuestionnaireResponse=(RESPONSE,),
+            Observation=(OBSERVATION,),
+            Procedure=(procedure,),
+        ),
     )
-    refusal = refusal_text(_send(knowing_holder, folder, manifest))
     assert (
         "Procedure.ndjson line 1: a resource of a type registration 'ldtr' does not deliver "
         "(its mappings produce Encounter, Observation, Patient and QuestionnaireResponse only)"

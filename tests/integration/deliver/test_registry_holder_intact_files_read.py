@@ -19,6 +19,7 @@ import pytest
 from conftest import PATIENT, RESPONSE, stage  # module level: a later import may find another
 from support.holder_requests import ndjson_lines, refusal_text, restaged
 from support.holder_requests import send as _send
+from support.holder_sending import ndjson_texts, problems_with
 from support.registry_holder import RegistryHolder
 
 #: The refusal of the intact QuestionnaireResponse file's damaged second line.
@@ -73,16 +74,13 @@ def test_a_manifest_problem_and_the_files_problems_in_one_refusal(
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = restaged(
+    problems = problems_with(
+        hospital_holder,
         folder,
         manifest,
-        {
-            "Patient.ndjson": ndjson_lines(PATIENT),
-            "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE, {"id": "x"}),
-        },
+        ndjson_texts(Patient=(PATIENT,), QuestionnaireResponse=(RESPONSE, {"id": "x"})),
+        period_end="2026-05-01",
     )
-    manifest = replace(manifest, period_end="2026-05-01")
-    problems = json.loads(refusal_text(_send(hospital_holder, folder, manifest)))["problems"]
     assert problems == [
         "period_start 2026-03-01 and period_end 2026-05-01 are not those of period 2026-03 "
         "(from 2026-03-01, before 2026-04-01)",

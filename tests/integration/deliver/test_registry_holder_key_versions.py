@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from conftest import PATIENT, RESPONSE, stage  # module level: another conftest may be found
-from support.holder_requests import csv_delivery, ndjson_lines, send
-from support.holder_sending import problems_of, send_texts
+from support.holder_requests import csv_delivery
+from support.holder_sending import ndjson_texts, problems_with, refused, send_texts
 from support.registry_holder import RegistryHolder
 
 _NGG = "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd"
@@ -33,11 +33,8 @@ def _refused(
 ) -> list[str]:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=holder.hospital)
-    texts: dict[str, str | bytes] = {
-        "Patient.ndjson": ndjson_lines(*patients),
-        "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE),
-    }
-    problems = problems_of(send_texts(holder, folder, manifest, texts, **changes))
+    texts = ndjson_texts(Patient=patients, QuestionnaireResponse=(RESPONSE,))
+    problems = problems_with(holder, folder, manifest, texts, **changes)
     assert holder.ledger() == []
     return problems
 
@@ -88,10 +85,8 @@ def test_two_versions_of_a_transition_are_receipted(
     """A run during a rotation's transition: the manifest says the newest (decision 0041)."""
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    texts: dict[str, str | bytes] = {
-        "Patient.ndjson": ndjson_lines(_patient("NGG:v2:abc"), _patient("NGG:v1:def", "p-2")),
-        "QuestionnaireResponse.ndjson": ndjson_lines(RESPONSE),
-    }
+    patients = (_patient("NGG:v2:abc"), _patient("NGG:v1:def", "p-2"))
+    texts = ndjson_texts(Patient=patients, QuestionnaireResponse=(RESPONSE,))
     answer = send_texts(hospital_holder, folder, manifest, texts, key_versions={"NGG": 2})
     assert answer.status_code == 201, answer.text
 
@@ -132,14 +127,12 @@ def test_csv_label_cells_other_than_their_pseudonyms_are_refused(
     rows = "NGG:v1:abc;1;definitief;61\nNGG:v1:def;2;definitief;62\nNGG:v1:ghi;1;tijdelijk;63\n"
     body = f"{_NGG}\n{rows}".encode()
     manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 3)
-    problems = problems_of(send(hospital_holder, folder, manifest))
-    assert problems == [
+    assert refused(hospital_holder, folder, manifest) == [
         "trauma.csv row 3 column 'pseudoniem_NGG': its pseudoniem_NGG_sleutelversie cell is "
         "not '1', its pseudonym's",
         "trauma.csv row 4 column 'pseudoniem_NGG': its pseudoniem_NGG_status cell is not "
         "'definitief', its pseudonym's",
     ]
-    assert hospital_holder.ledger() == []
 
 
 def test_a_csv_pseudonym_newer_than_the_manifests_key_version_is_refused(
@@ -148,7 +141,7 @@ def test_a_csv_pseudonym_newer_than_the_manifests_key_version_is_refused(
     folder = tmp_path / "d"
     body = f"{_NGG}\nNGG:v3:abc;3;definitief;61\n".encode()
     manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 1)
-    assert problems_of(send(hospital_holder, folder, manifest)) == [
+    assert refused(hospital_holder, folder, manifest) == [
         "trauma.csv row 2 column 'pseudoniem_NGG': a pseudonym of key version 3, newer than "
         "the 1 the manifest's key_versions says for NGG (the newest its NGG pseudonyms carry)"
     ]

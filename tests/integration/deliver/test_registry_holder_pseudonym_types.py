@@ -15,22 +15,13 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from aanlevering.deliver.manifest import Manifest
 from conftest import PATIENT, stage  # module level: a later import may find another conftest
 from support.holder_requests import csv_delivery, ndjson_lines, restaged
-from support.holder_requests import send as _send
+from support.holder_sending import refused as _problems
 from support.registry_holder import RegistryHolder
 
 _NO_TYPE = "pseudonym_types is empty: a pseudonymised delivery carries at least one pseudonym type"
 _NGG = "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status"
-
-
-def _problems(holder: RegistryHolder, folder: Path, manifest: Manifest) -> list[str]:
-    answer = _send(holder, folder, manifest)
-    assert answer.status_code == 422, answer.text
-    assert holder.ledger() == []
-    problems: list[str] = json.loads(answer.text)["detail"]["problems"]
-    return problems
 
 
 def test_a_csv_delivery_of_no_pseudonym_type_is_refused(

@@ -22,8 +22,9 @@ from conftest import (
     send_csv,
     stage,
 )  # module level: a later import may find another conftest
-from support.holder_requests import refusal_text, restaged
+from support.holder_requests import refusal_text
 from support.holder_requests import send as _send
+from support.holder_sending import refusal_of
 from support.registry_holder import RegistryHolder
 
 #: What a count mismatch caused by not reading a file would add to the refusal.
@@ -105,7 +106,8 @@ def test_an_ndjson_line_without_resource_type_past_the_validated_ones_is_refused
     manifest = stage(folder, provider=hospital_holder.hospital)
     patients = "".join(json.dumps(p) + "\n" for p in _patients(_BEYOND_VALIDATED))
     stray = json.dumps({"id": "x-1", "status": "final"}) + "\n"
-    manifest = restaged(
+    refusal = refusal_of(
+        hospital_holder,
         folder,
         manifest,
         {
@@ -113,7 +115,6 @@ def test_an_ndjson_line_without_resource_type_past_the_validated_ones_is_refused
             "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
         },
     )
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert f"Patient.ndjson line {_BEYOND_VALIDATED + 1}: resource without resourceType" in refusal
     assert hospital_holder.ledger() == []
 
@@ -124,7 +125,8 @@ def test_an_ndjson_line_of_json_that_is_no_object_is_refused(
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
     patient = (folder / "Patient.ndjson").read_text()
-    manifest = restaged(
+    refusal = refusal_of(
+        hospital_holder,
         folder,
         manifest,
         {
@@ -132,7 +134,6 @@ def test_an_ndjson_line_of_json_that_is_no_object_is_refused(
             "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
         },
     )
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     assert "Patient.ndjson line 2: not a JSON object" in refusal
 
 
@@ -189,7 +190,8 @@ def test_a_resource_type_a_questionnaire_registration_never_delivers_is_refused(
         "code": {"text": "iss"},
         "subject": {"reference": "Patient/p-1"},
     }
-    manifest = restaged(
+    refusal = refusal_of(
+        knowing_holder,
         folder,
         manifest,
         {
@@ -197,9 +199,6 @@ def test_a_resource_type_a_questionnaire_registration_never_delivers_is_refused(
             "QuestionnaireResponse.ndjson": json.dumps(response) + "\n",
             "Observation.ndjson": json.dumps(observation) + "\n",
         },
-    )
-    manifest = replace(
-        manifest,
         idempotency_key=f"{knowing_holder.hospital}.dica-dsaa.2026-Q1.v1",
         period="2026-Q1",
         period_end="2026-04-01",
@@ -209,7 +208,6 @@ def test_a_resource_type_a_questionnaire_registration_never_delivers_is_refused(
         key_versions={"NGGV": 1},
         record_counts={"operatie": 1},
     )
-    refusal = refusal_text(_send(knowing_holder, folder, manifest))
     assert (
         "Observation.ndjson line 1: a resource of a type registration 'dica-dsaa' does not "
         "deliver (its records travel as QuestionnaireResponses: Patient and "
@@ -225,7 +223,8 @@ def test_a_data_type_or_unknown_name_as_resource_type_is_refused_without_echoing
     manifest = stage(folder, provider=hospital_holder.hospital)
     patients = "".join(json.dumps(p) + "\n" for p in _patients(_BEYOND_VALIDATED))
     strays = [{"resourceType": "Reference", "id": "x-1"}, {"resourceType": "Zorgdossier"}]
-    manifest = restaged(
+    refusal = refusal_of(
+        hospital_holder,
         folder,
         manifest,
         {
@@ -233,7 +232,6 @@ def test_a_data_type_or_unknown_name_as_resource_type_is_refused_without_echoing
             "QuestionnaireResponse.ndjson": json.dumps(RESPONSE) + "\n",
         },
     )
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
     for line in (_BEYOND_VALIDATED + 1, _BEYOND_VALIDATED + 2):
         assert f"Patient.ndjson line {line}: a resourceType that is no FHIR R4B" in refusal
     assert "Zorgdossier" not in refusal

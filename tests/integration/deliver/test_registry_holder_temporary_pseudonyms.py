@@ -1,10 +1,12 @@
-"""A temporary pseudonym is taken in a web-mode delivery only (a real holder process).
+"""A temporary pseudonym is taken only where the holder exchanges it (a real holder process).
 
 The holder exchanges temporary pseudonyms (``T1:<type>:v<n>:…``) for
 definitive ones in a web-mode delivery; in a local-mode one the TTP already
 wrote definitive ones, and nothing exchanges a temporary one. It was stored
-as it came and receipted: records no registry can link (decision 1037). The
-refusal names place and kind, never the value.
+as it came and receipted: records no registry can link (decision 1037). So
+it was by a holder configured without a TTP (no ``ttp_url``, as the shared
+test holder is) in a web-mode delivery (decision 1060). The refusal names
+place and kind, never the value.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from aanlevering.deliver.manifest import Manifest
 from conftest import PATIENT, stage  # module level: a later import may find another conftest
 from support.holder_requests import csv_delivery, ndjson_lines, restaged
-from support.holder_requests import send as _send
+from support.holder_sending import refused
 from support.registry_holder import RegistryHolder
 
 _TEMPORARY = "T1:NGG:v1:tmpabc"
@@ -24,19 +28,26 @@ _NEVER = (
     "a temporary pseudonym in a 'local'-mode delivery: only a web-mode delivery's temporary "
     "pseudonyms are exchanged for definitive ones"
 )
+_NO_TTP = (
+    "a temporary pseudonym, and this registry holder has no TTP to exchange temporary "
+    "pseudonyms for definitive ones (it stores none unexchanged): the holder's "
+    "configuration, not the delivery, must change"
+)
+#: (the delivery's ttp_mode, why the holder refuses its temporary pseudonym)
+_NOTHING_EXCHANGES = pytest.mark.parametrize(
+    ("mode", "said"), [("local", _NEVER), ("web", _NO_TTP)], ids=["local-mode", "holder-no-ttp"]
+)
 
 
 def _problems(holder: RegistryHolder, folder: Path, manifest: Manifest) -> list[str]:
-    answer = _send(holder, folder, manifest)
-    assert answer.status_code == 422, answer.text
-    assert _TEMPORARY not in answer.text
-    assert holder.ledger() == []
-    problems: list[str] = json.loads(answer.text)["detail"]["problems"]
+    problems = refused(holder, folder, manifest)
+    assert _TEMPORARY not in json.dumps(problems)
     return problems
 
 
-def test_a_temporary_identifier_in_a_local_mode_delivery_is_refused(
-    hospital_holder: RegistryHolder, tmp_path: Path
+@_NOTHING_EXCHANGES
+def test_a_temporary_identifier_nothing_exchanges_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path, mode: str, said: str
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
@@ -45,57 +56,21 @@ def test_a_temporary_identifier_in_a_local_mode_delivery_is_refused(
         "Patient.ndjson": ndjson_lines({**PATIENT, "identifier": [identifier]}),
         "QuestionnaireResponse.ndjson": (folder / "QuestionnaireResponse.ndjson").read_text(),
     }
-    manifest = replace(restaged(folder, manifest, texts), ttp_mode="local")
+    manifest = replace(restaged(folder, manifest, texts), ttp_mode=mode)
     assert _problems(hospital_holder, folder, manifest) == [
-        f"Patient.ndjson line 1: carries an NGG identifier that is {_NEVER}"
+        f"Patient.ndjson line 1: carries an NGG identifier that is {said}"
     ]
 
 
-def test_a_temporary_csv_pseudonym_in_a_local_mode_delivery_is_refused(
-    hospital_holder: RegistryHolder, tmp_path: Path
+@_NOTHING_EXCHANGES
+def test_a_temporary_csv_pseudonym_nothing_exchanges_is_refused(
+    hospital_holder: RegistryHolder, tmp_path: Path, mode: str, said: str
 ) -> None:
     folder = tmp_path / "d"
     header = "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd"
     body = f"{header}\n{_TEMPORARY};1;tijdelijk;61\n".encode()
     manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 1)
-    manifest = replace(manifest, ttp_mode="local")
+    manifest = replace(manifest, ttp_mode=mode)
     assert _problems(hospital_holder, folder, manifest) == [
-        f"trauma.csv row 2 column 'pseudoniem_NGG': {_NEVER}"
-    ]
-
-
-_NO_TTP = (
-    "a temporary pseudonym, and this registry holder has no TTP to exchange temporary "
-    "pseudonyms for definitive ones (it stores none unexchanged): the holder's "
-    "configuration, not the delivery, must change"
-)
-
-
-def test_a_web_mode_temporary_identifier_at_a_holder_without_a_ttp_is_refused(
-    hospital_holder: RegistryHolder, tmp_path: Path
-) -> None:
-    """The shared holder has no ``ttp_url``: it cannot exchange, so it must not receipt
-    what it would store unexchanged (decision 1060)."""
-    folder = tmp_path / "d"
-    manifest = stage(folder, provider=hospital_holder.hospital)
-    identifier = {**PATIENT["identifier"][0], "value": _TEMPORARY}  # type: ignore[index]
-    texts: dict[str, str | bytes] = {
-        "Patient.ndjson": ndjson_lines({**PATIENT, "identifier": [identifier]}),
-        "QuestionnaireResponse.ndjson": (folder / "QuestionnaireResponse.ndjson").read_text(),
-    }
-    assert manifest.ttp_mode == "web"
-    assert _problems(hospital_holder, folder, restaged(folder, manifest, texts)) == [
-        f"Patient.ndjson line 1: carries an NGG identifier that is {_NO_TTP}"
-    ]
-
-
-def test_a_web_mode_temporary_csv_pseudonym_at_a_holder_without_a_ttp_is_refused(
-    hospital_holder: RegistryHolder, tmp_path: Path
-) -> None:
-    folder = tmp_path / "d"
-    header = "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd"
-    body = f"{header}\nNGG:v1:abc;1;definitief;70\n{_TEMPORARY};1;tijdelijk;61\n".encode()
-    manifest = csv_delivery(folder, stage(folder, provider=hospital_holder.hospital), body, 2)
-    assert _problems(hospital_holder, folder, manifest) == [
-        f"trauma.csv row 3 column 'pseudoniem_NGG': {_NO_TTP}"
+        f"trauma.csv row 2 column 'pseudoniem_NGG': {said}"
     ]

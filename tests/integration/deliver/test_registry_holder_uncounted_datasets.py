@@ -12,7 +12,6 @@ have is counts of nothing the registration receives, repeated by the receipt
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from aanlevering.counterparts.registry_holder.terms import load_terms
 from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
 from conftest import stage  # module level: a later import may find another conftest
 from support.holder_requests import send as _send
+from support.holder_sending import refused as _problems
 from support.registry_holder import CATALOGUE, RegistryHolder
 
 #: dica-dsaa's dictionary: its datasets' columns, as the knowing holder reads them.
@@ -57,14 +57,6 @@ def _dsaa_delivery(
         files=describe_files(folder, records, {name: "text/csv" for name in records}),
         record_counts=counts,
     )
-
-
-def _problems(holder: RegistryHolder, folder: Path, manifest: Manifest) -> list[str]:
-    answer = _send(holder, folder, manifest)
-    assert answer.status_code == 422, answer.text
-    assert holder.ledger() == []
-    problems: list[str] = json.loads(answer.text)["detail"]["problems"]
-    return problems
 
 
 def test_the_delivery_as_counted_is_receipted(

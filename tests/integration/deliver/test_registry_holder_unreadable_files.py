@@ -21,8 +21,9 @@ from conftest import (  # module level: a later import may find another conftest
     send_csv,
     stage,
 )
-from support.holder_requests import refusal_text, restaged
+from support.holder_requests import refusal_text
 from support.holder_requests import send as _send
+from support.holder_sending import refusal_of
 from support.registry_holder import RegistryHolder
 
 #: What a count mismatch caused by not reading a file used to add to the refusal.
@@ -58,16 +59,16 @@ def test_an_ndjson_file_cut_off_mid_line_is_refused_naming_its_line_only(
     folder = tmp_path / "d"
     manifest = stage(folder, provider=registry_holder.hospital)
     whole = json.dumps(RESPONSE)
-    manifest = restaged(
+    refusal = refusal_of(
+        registry_holder,
         folder,
         manifest,
         {
             "Patient.ndjson": (folder / "Patient.ndjson").read_bytes(),
             "QuestionnaireResponse.ndjson": f"{whole}\n{whole[:40]}",
         },
+        record_counts={"trauma": 2},
     )
-    manifest = replace(manifest, record_counts={"trauma": 2})
-    refusal = refusal_text(_send(registry_holder, folder, manifest))
     assert "QuestionnaireResponse.ndjson line 2:" in refusal
     assert "its records were not counted" in refusal
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
@@ -79,7 +80,8 @@ def test_an_ndjson_file_not_utf8_is_refused_naming_its_line(
     folder = tmp_path / "d"
     manifest = stage(folder, provider=registry_holder.hospital)
     patient = (folder / "Patient.ndjson").read_bytes()
-    manifest = restaged(
+    refusal = refusal_of(
+        registry_holder,
         folder,
         manifest,
         {
@@ -87,7 +89,6 @@ def test_an_ndjson_file_not_utf8_is_refused_naming_its_line(
             "QuestionnaireResponse.ndjson": (folder / "QuestionnaireResponse.ndjson").read_bytes(),
         },
     )
-    refusal = refusal_text(_send(registry_holder, folder, manifest))
     assert "Patient.ndjson line 2: not UTF-8 text" in refusal
     assert not [false for false in _FALSE_REASONS if false in refusal], refusal
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import PATIENT, RESPONSE, stage  # module level: a later import may find another
-from support.holder_requests import ndjson_lines, refusal_text, restaged
+from support.holder_requests import ndjson_lines, refusal_text
 from support.holder_requests import send as _send
+from support.holder_sending import refusal_of
 from support.registry_holder import RegistryHolder
 
 
@@ -54,7 +55,8 @@ def test_an_unreadable_patient_file_hides_no_record_count(
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=hospital_holder.hospital)
-    manifest = restaged(
+    refusal = refusal_of(
+        hospital_holder,
         folder,
         manifest,
         {
@@ -63,8 +65,7 @@ def test_an_unreadable_patient_file_hides_no_record_count(
                 RESPONSE, RESPONSE | {"id": "q-2", "subject": {"reference": "Patient/p-2"}}
             ),
         },
-    )  # record_counts still says 1 trauma record: the responses are 2
-    refusal = refusal_text(_send(hospital_holder, folder, manifest))
+    )
     assert "Patient.ndjson line 2:" in refusal and "its records were not counted" in refusal
     assert "record_counts says 1 record(s) of dataset 'trauma', the files hold 2" in refusal
     assert "reference to a Patient" not in refusal  # p-2 may be on the line not read
