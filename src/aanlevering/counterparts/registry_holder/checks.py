@@ -32,6 +32,7 @@ from aanlevering.counterparts.registry_holder.file_types import (
     promised_type,
 )
 from aanlevering.counterparts.registry_holder.key_versions import KeyVersions, version_of
+from aanlevering.counterparts.registry_holder.patient_shape import patient_problem
 from aanlevering.counterparts.registry_holder.people import person_problem
 from aanlevering.counterparts.registry_holder.pseudonymised import (
     PSEUDONYM_FORM,
@@ -101,27 +102,6 @@ def _validate_resource(resource: dict[str, Any]) -> str | None:
     return None
 
 
-def _patient_problem(resource: dict[str, Any]) -> str | None:
-    if resource.get("resourceType") != "Patient":
-        return None
-    if resource.get("name") or resource.get("telecom"):
-        return "Patient carries name or telecom: must be removed before delivery"
-    if not all(_is_pc4_only(address) for address in resource.get("address") or ()):
-        return (
-            "Patient carries an address beyond a 4-digit postal code: "
-            "must be generalised before delivery"
-        )
-    return None
-
-
-def _is_pc4_only(address: object) -> bool:
-    """An address that is only the 4 digits of a Dutch postal code (the generalised form)."""
-    if not isinstance(address, dict) or set(address) - {"postalCode", "use"}:
-        return False
-    code = address.get("postalCode")
-    return isinstance(code, str) and len(code) == 4 and code.isdigit()
-
-
 #: A second resource at one address: a FHIR store keeps one, the counts counted two (1035).
 _DELIVERED_TWICE = (
     "a {type} at the address (Type/id or fullUrl) of an earlier resource of the delivery: "
@@ -174,7 +154,7 @@ class _Resources:
             return _DELIVERED_TWICE.format(type=resource["resourceType"])
         problem = (
             self.privacy.problem(resource)
-            or _patient_problem(resource)
+            or patient_problem(resource)  # the pseudonymised Patient only (1062)
             or self.tally.add_resource(resource)
         )
         if problem is None and self.validated < VALIDATE_LIMIT:
