@@ -2,7 +2,7 @@
 
 The holder refused a Patient's name, telecom and an address beyond PC4, but
 receipted a full birth date, a contact holding a relative's name and phone, a
-photo, a narrative naming the patient and an extension holding anything
+photo and an extension holding anything
 (decision 1062). The refusal names the element, never a value.
 """
 
@@ -36,7 +36,6 @@ def _refused(holder: RegistryHolder, tmp_path: Path, patient: dict[str, Any]) ->
     ("element", "value"),
     [
         ("contact", [{"name": {"family": _SECRET}, "telecom": [{"value": "0612345678"}]}]),
-        ("text", {"status": "generated", "div": f"<div>{_SECRET}</div>"}),
         ("photo", [{"title": _SECRET}]),
         ("extension", [{"url": "https://example.org/x", "valueString": _SECRET}]),
         ("deceasedDateTime", "2026-02-03"),

@@ -32,6 +32,7 @@ from aanlevering.counterparts.registry_holder.file_types import (
     promised_type,
 )
 from aanlevering.counterparts.registry_holder.key_versions import KeyVersions, version_of
+from aanlevering.counterparts.registry_holder.narrative import narrative_problem
 from aanlevering.counterparts.registry_holder.patient_shape import patient_problem
 from aanlevering.counterparts.registry_holder.people import person_problem
 from aanlevering.counterparts.registry_holder.pseudonymised import (
@@ -148,6 +149,7 @@ class _Resources:
             or other_type_problem(promised, resource.get("resourceType"))
             or self._unexpected_type(resource)
             or person_problem(resource)  # a person only as the Patient (decision 1004)
+            or narrative_problem(resource)  # free text never pseudonymised (1063)
         ):
             return problem
         if again:
