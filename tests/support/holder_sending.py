@@ -73,3 +73,19 @@ def refused(holder: RegistryHolder, folder: Path, manifest: Manifest) -> list[st
     problems = problems_of(send(holder, folder, manifest))
     assert holder.ledger() == []
     return problems
+
+
+def send_with(
+    holder: RegistryHolder, folder: Path, manifest: Manifest, headers: dict[str, str]
+) -> requests.Response:
+    """Upload ``manifest``'s files from ``folder`` and commit it with ``headers`` (another
+    caller's credentials: a forwarder's key and ``On-Behalf-Of``); the commit's answer."""
+    url = f"{holder.endpoint(manifest.registration)}/{manifest.idempotency_key}"
+    for item in manifest.transferred():
+        body = (folder / item.name).read_bytes()
+        put = requests.put(f"{url}/files/{item.name}", data=body, headers=headers, timeout=30)
+        assert put.ok, put.text
+    commit = {**headers, "Content-Type": "application/json"}
+    return requests.post(
+        f"{url}/commit", data=manifest.to_json().encode(), headers=commit, timeout=60
+    )

@@ -154,6 +154,19 @@ def check_manifest(caller: Caller, registration: str, key: str, manifest: Manife
         )
     if manifest.source_manifest_sha256 and caller.forwarder is None:
         raise Denied(400, "only a forwarder may set source_manifest_sha256")
+    if manifest.kind == "delivery" and (caller.forwarder is None) == (manifest.ttp_mode == "local"):
+        raise Denied(422, _NOT_LOCAL if caller.forwarder else _LOCAL_BY_TTP)  # decision 1064
+
+
+#: A hospital's own local-mode delivery: no TTP made its pseudonyms (decision 1064).
+_LOCAL_BY_TTP = (
+    "a local-mode delivery comes through the TTP, which makes its pseudonyms and forwards it: "
+    "a hospital's own delivery is a web-mode one (temporary pseudonyms the holder exchanges)"
+)
+#: A forwarder (the TTP) forwards local-mode deliveries only (decision 1064).
+_NOT_LOCAL = (
+    "a forwarder forwards local-mode deliveries only: this manifest's ttp_mode is not 'local'"
+)
 
 
 def visible(caller: Caller, entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
