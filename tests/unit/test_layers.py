@@ -59,6 +59,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "shown_urls",
             "shown_names",
             "withheld_traceback",
+            "temp_folders",
         ),
     ),
     ("core models", ("catalogue", "events")),

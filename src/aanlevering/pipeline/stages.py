@@ -200,7 +200,10 @@ def extract(ctx: RunContext, state: RunState) -> Summary:
     """Read the EHR extract for the period."""
     from aanlevering.extract.api import extract as extract_stage
     from aanlevering.extract.options import ExtractOptions
+    from aanlevering.temp_folders import sweep_dead_owners
 
+    # A run started by Airflow has no CLI to sweep a killed command's folders (1013).
+    sweep_dead_owners()
     # Kept FHIR resource texts wait in the run's work folder, removed with the run (0310).
     options = ExtractOptions(work_dir=state.path / "work")
     # A period that has not closed is delivered up to the run's day (decision 0393).
