@@ -2,7 +2,8 @@
 
 Why: outside a run folder a FHIR extract keeps source resources (ids,
 ``Patient/<id>`` references) in ``$TMPDIR/aanlevering-texts-*`` and its
-reading workers write identity columns in ``$TMPDIR/aanlevering-fhir-part-*``.
+reading workers write identity columns in ``$TMPDIR/aanlevering-fhir-part-*``;
+a task writes TLS and SSH keys given as text to ``aanlevering-credentials-*``.
 SIGTERM cleans them up (decision 0685); SIGKILL and a power loss cannot, and
 the operating system may keep them for weeks. Each such folder's name
 records its owner: the pid, the pid's start time (clock ticks since boot, so
@@ -36,11 +37,13 @@ log = logging.getLogger(__name__)
 
 #: Every owned folder's name starts so; then the kind, the owner and mkdtemp's 8 characters.
 PREFIX = "aanlevering-"
-#: The kinds of owned folder: a FHIR extract's kept texts, a FHIR reading worker's part.
-KINDS = ("texts", "fhir-part")
+#: The kinds of owned folder: a FHIR extract's kept texts, a FHIR reading worker's part,
+#: key material written for one task (in /dev/shm or ``AANLEVERING_CREDENTIALS_DIR``).
+KINDS = ("texts", "fhir-part", "credentials")
 _LETTERS = str.maketrans("0123456789abcdef", "ghijklmnopabcdef")
+_KIND = "|".join(KINDS)
 _NAME = re.compile(
-    r"aanlevering-(?:texts|fhir-part)-(?P<pid>[1-9][0-9]{0,9})-(?P<start>[0-9]{1,20})"
+    rf"aanlevering-(?:{_KIND})-(?P<pid>[1-9][0-9]{{0,9}})-(?P<start>[0-9]{{1,20}})"
     r"-(?P<seat>[a-p]{10})-(?P<boot>[a-p]{10})-[a-z0-9_]{8}"
 )
 
