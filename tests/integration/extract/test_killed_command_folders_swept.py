@@ -109,28 +109,27 @@ def test_the_next_command_removes_a_killed_commands_folder_and_keeps_a_live_ones
         assert elsewhere.is_dir() and all(folder.is_dir() for folder in unowned)
         assert as_file.is_file()
         assert "removed 2 temporary folder(s)" in done.stderr
-        assert "Patient" not in done.stderr and killed.name not in done.stderr
+        assert "Patient/" not in done.stderr and killed.name not in done.stderr
     finally:
         holder.kill()
         holder.wait()
 
 
-def test_a_killed_commands_folder_is_removed_by_the_next_commands_extract(
+def test_a_killed_commands_folder_is_removed_by_an_airflow_runs_extract_step(
     tmp_path: Path,
 ) -> None:
-    """The CLI sweeps for every command, and the next FHIR extract sweeps too (Airflow)."""
+    """A run by Airflow has no CLI: its extract step (the Airflow task's function) sweeps."""
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     env = _env(tmp_path, tmp)
     killed = _killed_validate(env, tmp)
-    code = (
-        "import logging, sys; logging.basicConfig(level=logging.INFO)\n"
-        "from aanlevering.pipeline.stages import extract\n"
-        "try:\n    extract(None, None)\n"
-        "except AttributeError:\n    pass\n"
-    )
+    env |= {
+        "AANLEVERING_DEMO_MODE": "yes",
+        "AANLEVERING_TTP_URL": "http://127.0.0.1:9",  # built, never reached by these steps
+        "AANLEVERING_TTP_API_KEY": "extract-step-test-key-0123",
+    }
     done = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", STEPS, str(NL)],
         env=env,
         capture_output=True,
         text=True,
@@ -138,5 +137,18 @@ def test_a_killed_commands_folder_is_removed_by_the_next_commands_extract(
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    assert "'records': {'trauma': 1}" in done.stdout
     assert not killed.exists()
     assert "removed 1 temporary folder(s)" in done.stderr
+    assert "Patient/" not in done.stderr + done.stdout and "pat-1" not in done.stderr
+
+
+#: The first two steps of a run as Airflow's tasks call them, with logging as a task has.
+STEPS = """
+import logging, sys
+from pathlib import Path
+from aanlevering.runs.steps import run_stage, start_run
+logging.basicConfig(level=logging.INFO)
+started = start_run("ldtr", "2026-03", input_path=Path(sys.argv[1]))
+print(run_stage("extract", started["run_dir"]))
+"""
