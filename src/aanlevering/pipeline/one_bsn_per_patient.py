@@ -26,13 +26,19 @@ from aanlevering.errors import ExtractError
 from aanlevering.events.guard import elfproef_mask
 from aanlevering.extract.model import Extract
 
+#: Nine digits, or eight that lost the leading zero.
+_SHAPED = r"^[0-9]{8,9}$"
+
 
 def _valid_bsns(values: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
     """(row positions, nine digits) of the values that can be a BSN."""
     text = pc.cast(values, pa.string())
     text = text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-    digits = pc.replace_substring_regex(text, r"[\s.\-]", "")
-    shaped = pc.fill_null(pc.match_substring_regex(digits, r"^[0-9]{8,9}$"), False)
+    shaped = pc.fill_null(pc.match_substring_regex(text, _SHAPED), False)
+    digits = text
+    if not pc.all(shaped).as_py():  # a column of plain digits skips the separator regex
+        digits = pc.replace_substring_regex(text, r"[\s.\-]", "")
+        shaped = pc.fill_null(pc.match_substring_regex(digits, _SHAPED), False)
     rows = pc.indices_nonzero(shaped)
     nine = pc.utf8_lpad(pc.take(digits, rows), 9, "0")
     passing = pa.array(elfproef_mask(nine))
@@ -55,9 +61,8 @@ def patients_with_two_bsns(extract: Extract) -> tuple[int, list[str]]:
         parts.append(pa.table({"patient": patients, "bsn": bsns}))
     if not parts:
         return 0, named
-    pairs = pa.concat_tables(parts).group_by(["patient", "bsn"]).aggregate([])
-    per_patient = pairs.group_by("patient").aggregate([("bsn", "count")])
-    two = pc.sum(pc.greater(per_patient.column("bsn_count"), 1).cast(pa.int64())).as_py()
+    per_patient = pa.concat_tables(parts).group_by("patient").aggregate([("bsn", "count_distinct")])
+    two = pc.sum(pc.greater(per_patient.column("bsn_count_distinct"), 1).cast(pa.int64())).as_py()
     return int(two or 0), named
 
 
