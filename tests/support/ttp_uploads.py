@@ -1,0 +1,99 @@
+"""Local-mode uploads to the reference TTP in tests: a staged delivery's manifest, the upload.
+
+Why one module: the local-mode tests (tests/integration/ttp) each staged an
+nkr-borst delivery with the same manifest and uploaded it, or expected a
+refusal, with the same few lines; here they are written once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aanlevering.deliver.channels.ttp_local import LocalUploadResult, upload_local
+from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.pseudonym.ttp.client import TTPClient
+from aanlevering.pseudonym.ttp.errors import TTPRefused
+from support.ttp import TTPSetup
+
+#: The normalisation profile of every test upload (the registration accepts it).
+PROFILE = "nl-2026.1"
+
+
+def media_type(name: str) -> str:
+    """The media type a staged file is described with, by its name."""
+    return "text/csv" if name.endswith(".csv") else "application/x-ndjson"
+
+
+def nkr_manifest(
+    folder: Path,
+    period: str,
+    counts: dict[str, int],
+    *,
+    types: tuple[str, ...],
+    tumours: int,
+    provider: str = "demo-hospital",
+) -> Manifest:
+    """The local-mode manifest of an nkr-borst delivery of the files staged in ``folder``."""
+    return Manifest(
+        idempotency_key=idempotency_key(provider, "nkr-borst", period, 1),
+        registration="nkr-borst",
+        registry_holder="iknl",
+        period=period,
+        period_start="2026-01-01",
+        period_end="2026-12-31",
+        version=1,
+        dictionary_id="nkr-borst",
+        dictionary_version="2026.1",
+        format="ndjson",
+        normalisation_profile=PROFILE,
+        pseudonym_types=types,
+        key_versions={},
+        ttp_mode="local",
+        provider_id=provider,
+        files=describe_files(folder, counts, {name: media_type(name) for name in counts}),
+        record_counts={"tumor": tumours},
+    )
+
+
+def upload(
+    ttp: TTPSetup,
+    folder: Path,
+    manifest: Manifest,
+    organisation: str = "demo-hospital",
+    *,
+    client: TTPClient | None = None,
+    **options: Any,
+) -> LocalUploadResult:
+    """Upload the staged delivery as ``organisation`` does with the product's channel.
+
+    ``client``: one of the test's own (other retries); ``options`` go to ``upload_local``.
+    """
+    return upload_local(
+        client or ttp.client(organisation),
+        manifest.registration,
+        folder,
+        manifest,
+        profile_version=PROFILE,
+        **options,
+    )
+
+
+def refused_upload(
+    ttp: TTPSetup,
+    folder: Path,
+    manifest: Manifest,
+    organisation: str = "demo-hospital",
+    **options: Any,
+) -> TTPRefused:
+    """The TTP's refusal of the staged delivery (the test fails when it is accepted)."""
+    with pytest.raises(TTPRefused) as refused:
+        upload(ttp, folder, manifest, organisation, **options)
+    return refused.value
+
+
+def forwarded(receiver_root: Path, manifest: Manifest) -> Path:
+    """Where the test receiver keeps what the TTP forwarded of this delivery."""
+    return receiver_root / "received" / manifest.idempotency_key
