@@ -7,16 +7,19 @@ refusal, with the same few lines; here they are written once.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from aanlevering.deliver.channels.ttp_local import LocalUploadResult, upload_local
-from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.deliver.manifest import Manifest, ManifestFile, describe_files, idempotency_key
 from aanlevering.pseudonym.ttp.client import TTPClient
 from aanlevering.pseudonym.ttp.errors import TTPRefused
-from support.ttp import TTPSetup
+from support.ttp import SOURCE_KEYS, TTPSetup
 
 #: The normalisation profile of every test upload (the registration accepts it).
 PROFILE = "nl-2026.1"
@@ -92,6 +95,60 @@ def refused_upload(
     with pytest.raises(TTPRefused) as refused:
         upload(ttp, folder, manifest, organisation, **options)
     return refused.value
+
+
+def one_file_manifest(name: str, data: bytes, key: str) -> str:
+    """The manifest (JSON) of a one-file nkr-borst upload of ``data`` under ``key``."""
+    return Manifest(
+        idempotency_key=key,
+        registration="nkr-borst",
+        registry_holder="iknl",
+        period="2026",
+        period_start="2026-01-01",
+        period_end="2026-12-31",
+        version=1,
+        dictionary_id="nkr-borst",
+        dictionary_version="2026.1",
+        format="ndjson",
+        normalisation_profile=PROFILE,
+        pseudonym_types=("NGGV", "MRN"),
+        key_versions={},
+        ttp_mode="local",
+        provider_id="demo-hospital",
+        files=(ManifestFile(name, hashlib.sha256(data).hexdigest(), len(data), 1, "x"),),
+        record_counts={"tumor": 1},
+    ).to_json()
+
+
+def post_upload(
+    ttp: TTPSetup,
+    name: str,
+    data: bytes,
+    key: str,
+    manifest: str | None = None,
+    *,
+    extra: Sequence[tuple[str, str]] = (),
+    extra_files: Sequence[tuple[str, tuple[str, bytes, str]]] = (),
+) -> requests.Response:
+    """``POST /local/deliveries`` of one file as raw HTTP, with ``key`` as its request id.
+
+    Why raw: the product's client builds a correct form and request id; these
+    tests send what it never would (other parts, one id for two bodies).
+    """
+    fields = {
+        "registration": "nkr-borst",
+        "request_id": key,
+        "profile_version": PROFILE,
+        "source_key_check": SOURCE_KEYS["nkr-borst"].as_form(),
+        "manifest": manifest if manifest is not None else one_file_manifest(name, data, key),
+    }
+    return requests.post(
+        ttp.url + "/local/deliveries",
+        headers=ttp.headers("demo-hospital"),
+        data=[*fields.items(), *extra],
+        files=[("files", (name, data, "application/octet-stream")), *extra_files],
+        timeout=30,
+    )
 
 
 def forwarded(receiver_root: Path, manifest: Manifest) -> Path:
