@@ -30,18 +30,18 @@ def media_type(name: str) -> str:
     return "text/csv" if name.endswith(".csv") else "application/x-ndjson"
 
 
-def nkr_manifest(
-    folder: Path,
+def local_manifest(
+    key: str,
     period: str,
-    counts: dict[str, int],
+    files: tuple[ManifestFile, ...],
     *,
     types: tuple[str, ...],
     tumours: int,
     provider: str = "demo-hospital",
 ) -> Manifest:
-    """The local-mode manifest of an nkr-borst delivery of the files staged in ``folder``."""
+    """The local-mode manifest of an nkr-borst delivery of ``files`` under ``key``."""
     return Manifest(
-        idempotency_key=idempotency_key(provider, "nkr-borst", period, 1),
+        idempotency_key=key,
         registration="nkr-borst",
         registry_holder="iknl",
         period=period,
@@ -56,8 +56,28 @@ def nkr_manifest(
         key_versions={},
         ttp_mode="local",
         provider_id=provider,
-        files=describe_files(folder, counts, {name: media_type(name) for name in counts}),
+        files=files,
         record_counts={"tumor": tumours},
+    )
+
+
+def nkr_manifest(
+    folder: Path,
+    period: str,
+    counts: dict[str, int],
+    *,
+    types: tuple[str, ...],
+    tumours: int,
+    provider: str = "demo-hospital",
+) -> Manifest:
+    """The manifest of the files staged in ``folder`` (name -> records), as a hospital's."""
+    return local_manifest(
+        idempotency_key(provider, "nkr-borst", period, 1),
+        period,
+        describe_files(folder, counts, {name: media_type(name) for name in counts}),
+        types=types,
+        tumours=tumours,
+        provider=provider,
     )
 
 
@@ -84,40 +104,20 @@ def upload(
     )
 
 
-def refused_upload(
-    ttp: TTPSetup,
-    folder: Path,
-    manifest: Manifest,
-    organisation: str = "demo-hospital",
-    **options: Any,
-) -> TTPRefused:
-    """The TTP's refusal of the staged delivery (the test fails when it is accepted)."""
+def refused_upload(ttp: TTPSetup, folder: Path, manifest: Manifest, **options: Any) -> TTPRefused:
+    """The TTP's refusal of the staged delivery (the test fails when it is accepted).
+
+    ``options`` as :func:`upload` takes them (``organisation``, ``client``, ...).
+    """
     with pytest.raises(TTPRefused) as refused:
-        upload(ttp, folder, manifest, organisation, **options)
+        upload(ttp, folder, manifest, **options)
     return refused.value
 
 
 def one_file_manifest(name: str, data: bytes, key: str) -> str:
     """The manifest (JSON) of a one-file nkr-borst upload of ``data`` under ``key``."""
-    return Manifest(
-        idempotency_key=key,
-        registration="nkr-borst",
-        registry_holder="iknl",
-        period="2026",
-        period_start="2026-01-01",
-        period_end="2026-12-31",
-        version=1,
-        dictionary_id="nkr-borst",
-        dictionary_version="2026.1",
-        format="ndjson",
-        normalisation_profile=PROFILE,
-        pseudonym_types=("NGGV", "MRN"),
-        key_versions={},
-        ttp_mode="local",
-        provider_id="demo-hospital",
-        files=(ManifestFile(name, hashlib.sha256(data).hexdigest(), len(data), 1, "x"),),
-        record_counts={"tumor": 1},
-    ).to_json()
+    described = ManifestFile(name, hashlib.sha256(data).hexdigest(), len(data), 1, "x")
+    return local_manifest(key, "2026", (described,), types=("NGGV", "MRN"), tumours=1).to_json()
 
 
 def post_upload(

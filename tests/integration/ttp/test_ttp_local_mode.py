@@ -172,5 +172,5 @@ def test_upload_must_match_its_manifest_and_caller(
     assert tampered.code == "checksum_mismatch"
 
     other = stage(tmp_path / "other", "2026-L7", hospital_a, provider="demo-hospital")
-    impostor = refused_upload(ttp, tmp_path / "other", other, "demo-hospital-b")
+    impostor = refused_upload(ttp, tmp_path / "other", other, organisation="demo-hospital-b")
     assert (impostor.status, impostor.code) == (403, "provider_mismatch")
