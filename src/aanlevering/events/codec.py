@@ -32,6 +32,9 @@ JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, J
 
 _T = TypeVar("_T")
 
+#: Exactly these types (not subclasses such as a str enum) are JSON as they are.
+_PLAIN = frozenset({str, int, bool})
+
 
 def canonical_json(value: JsonValue | Mapping[str, Any]) -> str:
     """Compact JSON with sorted keys: the same payload always gives the same text."""
@@ -49,6 +52,8 @@ def utc_timestamp(value: datetime, where: str) -> datetime:
 
 def encode_value(value: Any, where: str) -> JsonValue:  # noqa: PLR0911, PLR0912 - one branch per kind
     """Turn one payload value into JSON; ``where`` names the field path for errors."""
+    if value is None or type(value) in _PLAIN:  # most fields: no subclass, nothing to do
+        return value  # type: ignore[no-any-return]
     if isinstance(value, Enum):
         return encode_value(value.value, where)
     if value is None or isinstance(value, bool):
@@ -90,13 +95,24 @@ def encode_value(value: Any, where: str) -> JsonValue:  # noqa: PLR0911, PLR0912
     raise EventStoreError(f"{where}: values of type {type(value).__name__} can not be stored")
 
 
+_PAYLOAD_FIELDS: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _payload_fields(cls: type[Any]) -> tuple[str, ...]:
+    """An event class's payload field names (looked up once per class, not per event)."""
+    names = _PAYLOAD_FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ENVELOPE_FIELDS)
+        _PAYLOAD_FIELDS[cls] = names
+    return names
+
+
 def encode_payload(event: DomainEvent) -> dict[str, JsonValue]:
     """The JSON payload of an event: every dataclass field except the envelope."""
     where = event.event_type
     return {
-        f.name: encode_value(getattr(event, f.name), f"{where}.{f.name}")
-        for f in dataclasses.fields(event)
-        if f.name not in ENVELOPE_FIELDS
+        name: encode_value(getattr(event, name), f"{where}.{name}")
+        for name in _payload_fields(type(event))
     }
 
 

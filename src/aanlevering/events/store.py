@@ -32,7 +32,7 @@ from aanlevering.events.codec import (
     encode_value,
     utc_timestamp,
 )
-from aanlevering.events.guard import check_no_identifiers
+from aanlevering.events.guard import check_encoded_payload, check_no_identifiers
 from aanlevering.events.model import DomainEvent, RecordedEvent, registered_class
 
 STREAM_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,199}")
@@ -89,7 +89,8 @@ def prepare_batch(events: Sequence[DomainEvent]) -> list[PendingEvent]:
             raise EventStoreError(f"event id {event.event_id} occurs twice in one batch")
         seen.add(event.event_id)
         payload = encode_payload(event)
-        check_no_identifiers(payload, event.event_type)
+        payload_json = canonical_json(payload)
+        check_encoded_payload(payload, payload_json, event.event_type)
         pending.append(
             PendingEvent(
                 event_id=event.event_id,
@@ -97,7 +98,7 @@ def prepare_batch(events: Sequence[DomainEvent]) -> list[PendingEvent]:
                 schema_version=event.schema_version,
                 occurred_at=utc_timestamp(event.occurred_at, f"{event.event_type}.occurred_at"),
                 payload=payload,
-                payload_json=canonical_json(payload),
+                payload_json=payload_json,
             )
         )
     return pending

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,14 @@ from aanlevering.counterparts.registry_holder.pseudonymised import (
     Pseudonymised,
     contains_probable_bsn,
     is_pseudonym_of,
+    is_temporary,
+    never_exchanged,
 )
 from aanlevering.counterparts.registry_holder.refusal import Refusal, per_file
 from aanlevering.counterparts.registry_holder.row_shape import records, shape_problem
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
 from aanlevering.counterparts.registry_holder.unreadable import NOT_COUNTED, Unread, not_utf8
+from aanlevering.counterparts.registry_holder.versions import HeldVersion, version_problems
 from aanlevering.deliver.manifest import Manifest, arrival_problem, idempotency_key
 from aanlevering.errors import ConfigError
 from aanlevering.json_input import JsonInputError, parse
@@ -119,6 +122,13 @@ def _is_pc4_only(address: object) -> bool:
     return isinstance(code, str) and len(code) == 4 and code.isdigit()
 
 
+#: A second resource at one address: a FHIR store keeps one, the counts counted two (1035).
+_DELIVERED_TWICE = (
+    "a {type} at the address (Type/id or fullUrl) of an earlier resource of the delivery: "
+    "each resource is delivered once (a store keeps one of them, the counts counted both)"
+)
+
+
 class _Resources:
     """Checks every resource of one delivery; the R4B models only the first VALIDATE_LIMIT.
 
@@ -128,7 +138,9 @@ class _Resources:
 
     def __init__(self, manifest: Manifest, terms: RegistrationTerms | None = None) -> None:
         self.closure = Closure()
-        self.privacy = Pseudonymised(manifest.registration, manifest.pseudonym_types)
+        self.privacy = Pseudonymised(
+            manifest.registration, manifest.pseudonym_types, manifest.ttp_mode
+        )
         self.tally = RecordTally(manifest, terms)
         self.terms = terms
         self.registration = manifest.registration
@@ -143,7 +155,7 @@ class _Resources:
         """
         if not isinstance(resource, dict):
             return "not a JSON object"
-        self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
+        again = self.closure.add(resource, where, full_url if isinstance(full_url, str) else None)
         if problem := (
             _type_problem(resource)
             or other_type_problem(promised, resource.get("resourceType"))
@@ -151,6 +163,8 @@ class _Resources:
             or person_problem(resource)  # a person only as the Patient (decision 1004)
         ):
             return problem
+        if again:
+            return _DELIVERED_TWICE.format(type=resource["resourceType"])
         problem = (
             self.privacy.problem(resource)
             or _patient_problem(resource)
@@ -260,7 +274,7 @@ def _csv_problems(
             try:
                 header = next(reader, [])
                 known = frozenset((terms.columns(path.name, manifest) or ()) if terms else ())
-                count, problems = _csv_rows(path.name, header, reader, known)
+                count, problems = _csv_rows(path.name, header, reader, known, manifest.ttp_mode)
             except csv.Error as error:
                 return None, [
                     f"{path.name} line {reader.line_num}: not readable as CSV ({error}; "
@@ -278,7 +292,11 @@ def _csv_problems(
 
 
 def _csv_rows(
-    name: str, header: list[str], reader: Iterator[list[str]], known: frozenset[str]
+    name: str,
+    header: list[str],
+    reader: Iterator[list[str]],
+    known: frozenset[str],
+    ttp_mode: str = "web",
 ) -> tuple[int | None, list[str]]:
     """Count rows and find BSN-like cells; a column is named only if the dictionary has it.
 
@@ -306,6 +324,10 @@ def _csv_rows(
                 problems.append(
                     f"{name} row {number} column {header[index]!r}: a value that is no {code} "
                     f"pseudonym {PSEUDONYM_FORM}: identifiers must be pseudonymised"
+                )
+            elif ttp_mode != "web" and is_temporary(cell):
+                problems.append(
+                    f"{name} row {number} column {header[index]!r}: {never_exchanged(ttp_mode)}"
                 )
         for index, cell in enumerate(row):
             if contains_probable_bsn(cell):
@@ -340,7 +362,9 @@ def manifest_problems(manifest: Manifest) -> list[str]:
     delivery (not a retraction) without data files delivers nothing, and a
     receipt for it would count a period as delivered.
     A delivery's format is one the product writes: a real holder's intake is
-    chosen by it (decision 1005).
+    chosen by it (decision 1005). A delivery names at least one pseudonym
+    type: with none, no pseudonym column or identifier is required, and a
+    delivery linking no record to a patient was receipted (decision 1032).
     """
     problems = []
     seen: set[str] = set()
@@ -352,9 +376,20 @@ def manifest_problems(manifest: Manifest) -> list[str]:
         problems.append("the manifest lists no data files: a delivery holds at least one")
     if manifest.kind == "retraction" and manifest.files:
         problems.append("a retraction holds no data files")
+    if manifest.kind == "retraction" and manifest.record_counts:
+        # Its receipt repeats them: the hospital would show a withdrawal's records (1038).
+        problems.append("a retraction counts no records: its record_counts is empty")
     if manifest.kind == "delivery" and manifest.format not in FORMAT_FILES:
         problems.append(UNKNOWN_FORMAT)  # its files are read by their names (decision 1005)
+    if manifest.kind == "delivery" and not manifest.pseudonym_types:
+        problems.append(NO_PSEUDONYM_TYPE)  # decision 1032
     return problems + _period_problems(manifest) + _supersedes_problems(manifest)
+
+
+#: A delivery without pseudonym types: nothing would link its records to a patient (1032).
+NO_PSEUDONYM_TYPE = (
+    "pseudonym_types is empty: a pseudonymised delivery carries at least one pseudonym type"
+)
 
 
 def _period_problems(manifest: Manifest) -> list[str]:
@@ -390,6 +425,9 @@ def _supersedes_problems(manifest: Manifest) -> list[str]:
     period's or a later version would have the holder replace data that is not
     this delivery's to replace (decision 0436).
     """
+    if manifest.version < 1:
+        # A v0 (or below) would be receipted before any v1 (decision 1036).
+        return [f"version {manifest.version} is no version: versions are numbered from 1"]
     if manifest.supersedes is None:
         return (
             ["a retraction names the version it retracts"] if manifest.kind == "retraction" else []
@@ -436,7 +474,10 @@ def unheld_supersedes_problems(manifest: Manifest, held: frozenset[str]) -> list
 
 
 def check_delivery(
-    folder: Path, manifest: Manifest, terms: RegistrationTerms | None = None
+    folder: Path,
+    manifest: Manifest,
+    terms: RegistrationTerms | None = None,
+    held: Mapping[str, HeldVersion] | None = None,
 ) -> list[str]:
     """Every problem that makes the delivery unacceptable (empty list: receipt it).
 
@@ -446,11 +487,18 @@ def check_delivery(
     that could not be counted leaves unchecked only what it could hold. A
     problem of the manifest, or a file that did not arrive as the manifest
     describes it, does not stop the others being read (decision 1003).
+    ``held``: the provider's receipted versions of the period by key, read
+    under the store's lock; a ``supersedes`` naming none of them, or a version
+    out of order with them, is named with the other problems (decisions 1034,
+    1036). None: not checked here.
     """
     refusal = Refusal()
     refusal.whole(manifest_problems(manifest))
     if terms is not None:
         refusal.whole(terms.manifest_problems(manifest))
+    if held is not None:
+        refusal.whole(unheld_supersedes_problems(manifest, frozenset(held)))
+        refusal.whole(version_problems(manifest, held))
     if not _lists_the_files(manifest):
         return refusal.problems()
     resources = _Resources(manifest, terms)
@@ -491,17 +539,25 @@ def _name_problems(path: Path, manifest: Manifest, terms: RegistrationTerms | No
     Its name is no name the product gives its kind (decisions 1000, 1001), its
     kind is not the manifest's format's (1005), and, without the
     registration's terms, a CSV is named by no dataset the manifest counts
-    (1006; with the terms the dictionary says so, decision 0435).
+    (1006; with the terms the dictionary says which names are datasets,
+    decision 0435, and one the manifest does not count is refused, 1030).
     """
     problems = [
         problem
         for problem in (name_problem(path), format_problem(path.name, manifest.format))
         if problem is not None
     ]
-    csv_name = csv_layout.name_problem(path.name, manifest) if path.suffix == ".csv" else None
-    if terms is None and csv_name is not None:
-        problems.append(csv_name)
-    return problems
+    if path.suffix != ".csv":
+        return problems
+    if terms is None:
+        csv_name = csv_layout.name_problem(path.name, manifest)
+    elif path.stem in terms.datasets:
+        # A dictionary dataset the manifest does not count: even without rows it is
+        # a file of no delivered dataset (decision 1030; another name the header says).
+        csv_name = csv_layout.uncounted_problem(path.name, manifest)
+    else:
+        csv_name = None
+    return problems if csv_name is None else [*problems, csv_name]
 
 
 def _reports_problems(folder: Path, manifest: Manifest) -> list[str]:

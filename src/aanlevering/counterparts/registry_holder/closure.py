@@ -42,16 +42,20 @@ class Closure:
     def __repr__(self) -> str:
         return f"Closure({len(self._delivered)} delivered, {len(self._referenced)} referenced)"
 
-    def add(self, resource: dict[str, Any], where: str, full_url: str | None = None) -> None:
-        """Record one delivered resource and the references it makes."""
+    def add(self, resource: dict[str, Any], where: str, full_url: str | None = None) -> bool:
+        """Record one delivered resource and the references it makes; whether an earlier
+        resource of the delivery had its address (``Type/id`` or ``fullUrl``, decision 1035).
+        """
         resource_type, resource_id = resource.get("resourceType"), resource.get("id")
+        addresses = {full_url} if full_url else set()
         if isinstance(resource_type, str) and isinstance(resource_id, str):
-            self._delivered.add(f"{resource_type}/{resource_id}")
-        if full_url:
-            self._delivered.add(full_url)
+            addresses.add(f"{resource_type}/{resource_id}")
+        again = not addresses.isdisjoint(self._delivered)
+        self._delivered.update(addresses)
         for reference in _references(resource):
             if not reference.startswith("#"):
                 self._referenced.setdefault(reference, where)
+        return again
 
     def problems(self, unread: Unread | None = None) -> list[str]:
         """One line per reference that resolves to nothing in the delivery (types only).

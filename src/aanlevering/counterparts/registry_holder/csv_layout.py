@@ -39,6 +39,16 @@ def name_problem(name: str, manifest: Manifest) -> str | None:
             f"{name}: a CSV data file named otherwise than <dataset>.csv (a dataset's name is "
             "lower-case letters, digits, '_' and '-', starting with a letter)"
         )
+    return uncounted_problem(name, manifest)
+
+
+def uncounted_problem(name: str, manifest: Manifest) -> str | None:
+    """Why ``<dataset>.csv`` is a file the manifest does not count (None: it counts it).
+
+    Why: the product counts every dataset it writes, 0 included; a file of a
+    dataset the manifest does not name is no file of this delivery, with rows
+    or without (decisions 1006, 1030).
+    """
     if name.removesuffix(".csv") not in manifest.record_counts:
         return (
             f"{name}: a dataset the manifest's record_counts does not name "
@@ -72,10 +82,32 @@ def header_problem(name: str, header: list[str], manifest: Manifest) -> str | No
         seen[column] = place
     leading = pseudonym_columns(manifest.pseudonym_types)
     if header[: len(leading)] == leading:
-        return None
+        return _other_pseudonym_problem(name, header, len(leading))
     *others, last = leading or ["none"]
     said = f"{', '.join(others)} and {last}, in that order" if others else last
     return (
         f"{name}: the header does not start with the pseudonym columns of the manifest's "
         f"pseudonym types ({said}); a delivered CSV holds them first"
     )
+
+
+#: A pseudonym column of any type, as :mod:`aanlevering.output.csv` names them.
+_ANY_PSEUDONYM_COLUMN = re.compile(r"pseudoniem_[A-Za-z]{1,8}(?:_sleutelversie|_status)?")
+
+
+def _other_pseudonym_problem(name: str, header: list[str], leading: int) -> str | None:
+    """A pseudonym column past the manifest's types' own: a type the manifest does not list.
+
+    Why: the leading columns were all that was checked, so a CSV carrying the
+    pseudonyms of another type (one the registration may not have approved)
+    after them was receipted; the manifest says which types travel (decision
+    1033). The column is named by its place, never by its name.
+    """
+    for place, column in enumerate(header[leading:], start=leading + 1):
+        if _ANY_PSEUDONYM_COLUMN.fullmatch(column):
+            return (
+                f"{name}: column {place} is a pseudonym column of a type the manifest's "
+                "pseudonym_types does not list (a delivery carries the pseudonyms of its "
+                "listed types only)"
+            )
+    return None

@@ -19,6 +19,7 @@ from aanlevering.counterparts.common.pseudonym_form import PSEUDONYM_FORM, is_ps
 from aanlevering.counterparts.common.scanned_keys import NOT_SCANNED
 from aanlevering.events.guard import contains_probable_bsn
 from aanlevering.fhir.conventions import pseudonym_system
+from aanlevering.pseudonym.crypto import TEMPORARY_MARKER
 from aanlevering.pseudonym_types import BSN_SYSTEM
 
 __all__ = [
@@ -27,15 +28,20 @@ __all__ = [
     "Pseudonymised",
     "contains_probable_bsn",
     "is_pseudonym_of",
+    "is_temporary",
+    "never_exchanged",
 ]
 
 
 class Pseudonymised:
     """The identifier and BSN checks of one delivery's resources."""
 
-    def __init__(self, registration: str, pseudonym_types: Iterable[str]) -> None:
+    def __init__(
+        self, registration: str, pseudonym_types: Iterable[str], ttp_mode: str = "web"
+    ) -> None:
         self.systems = frozenset(pseudonym_system(registration, t) for t in pseudonym_types)
         self.registration = registration
+        self.ttp_mode = ttp_mode
 
     def __repr__(self) -> str:
         return f"Pseudonymised({self.registration!r}, {len(self.systems)} pseudonym systems)"
@@ -77,15 +83,42 @@ class Pseudonymised:
                     f"{self.registration!r} of an approved type: only those may be delivered"
                 )
             code = system.rsplit("/", 1)[1]
-            if not is_pseudonym_of(code, identifier.get("value")):
-                return (
-                    f"carries an {code} pseudonym identifier whose value is no {code} pseudonym "
-                    f"{PSEUDONYM_FORM}: identifiers must be pseudonymised"
-                )
             rest = {k: v for k, v in identifier.items() if k != "value"}
-            if found := self._walk(rest, "identifier"):
+            if found := self._value_problem(code, identifier.get("value")) or self._walk(
+                rest, "identifier"
+            ):
                 return found
         return None
+
+    def _value_problem(self, code: str, value: object) -> str | None:
+        """Why a pseudonym identifier's ``value`` is not one to store (never the value)."""
+        if not is_pseudonym_of(code, value):
+            return (
+                f"carries an {code} pseudonym identifier whose value is no {code} pseudonym "
+                f"{PSEUDONYM_FORM}: identifiers must be pseudonymised"
+            )
+        if is_temporary(value) and self.ttp_mode != "web":
+            return f"carries an {code} identifier that is {never_exchanged(self.ttp_mode)}"
+        return None
+
+
+def is_temporary(value: object) -> bool:
+    """Whether ``value`` is written as a temporary pseudonym (``T1:<code>:v<n>:…``)."""
+    return isinstance(value, str) and value.startswith(f"{TEMPORARY_MARKER}:")
+
+
+def never_exchanged(ttp_mode: str) -> str:
+    """What a temporary pseudonym in a delivery of ``ttp_mode`` (not ``web``) is (decision 1037).
+
+    Why: the holder exchanges temporary pseudonyms for definitive ones in a
+    web-mode delivery only; in another mode (``local``: the TTP wrote
+    definitive ones) one would be stored as it came, a pseudonym no registry
+    can link, and receipted as delivered.
+    """
+    return (
+        f"a temporary pseudonym in a {ttp_mode!r}-mode delivery: only a web-mode delivery's "
+        "temporary pseudonyms are exchanged for definitive ones"
+    )
 
 
 def _searched_text(value: object) -> str | None:

@@ -25,11 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.counterparts.common.whole_files import write_whole
-from aanlevering.counterparts.registry_holder.checks import (
-    check_delivery,
-    unheld_supersedes_problems,
-)
+from aanlevering.counterparts.registry_holder.checks import check_delivery
 from aanlevering.counterparts.registry_holder.terms import RegistrationTerms
+from aanlevering.counterparts.registry_holder.versions import HeldVersion
 from aanlevering.deliver.manifest import MANIFEST_NAME, Manifest, is_plain_name, write_manifest
 from aanlevering.deliver.receipt import Receipt
 
@@ -154,9 +152,10 @@ class DeliveryStore:
             # Check the copies, not the upload folder: an upload (or an SFTP write) during
             # the checks must not change what is stored after them (decision 0430).
             checking = snapshot(folder, target / ".checking", manifest)
-            problems = check_delivery(checking, manifest, self.terms.get(manifest.registration))
             # Under the lock: what this provider holds of the period cannot change meanwhile.
-            problems = problems or unheld_supersedes_problems(manifest, self._held_keys(manifest))
+            # A version naming one never held is one problem among the others (1034).
+            terms = self.terms.get(manifest.registration)
+            problems = check_delivery(checking, manifest, terms, self._held(manifest))
             if problems:
                 shutil.rmtree(checking)
                 raise Rejected(problems)
@@ -183,14 +182,14 @@ class DeliveryStore:
             log.info("receipted %s", manifest.idempotency_key)
             return receipt
 
-    def _held_keys(self, manifest: Manifest) -> frozenset[str]:
-        """Keys of the provider's receipted versions of the manifest's registration and period."""
-        return frozenset(
-            str(entry.get("idempotency_key"))
+    def _held(self, manifest: Manifest) -> dict[str, HeldVersion]:
+        """The provider's receipted versions of the manifest's registration and period, by key."""
+        return {
+            str(entry.get("idempotency_key")): HeldVersion.of(entry)
             for entry in self.ledger(provider=manifest.provider_id)
             if (entry.get("registration"), entry.get("period"))
             == (manifest.registration, manifest.period)
-        )
+        }
 
     def _append_ledger(self, manifest: Manifest, receipt: Receipt) -> None:
         entry: dict[str, Any] = {

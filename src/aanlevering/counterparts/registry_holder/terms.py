@@ -51,6 +51,10 @@ class RegistrationTerms:
     #: The one format its deliveries come in (``csv``, ``fhir-ndjson``, ``fhir-bundle``;
     #: None: not known), decision 1008.
     delivery_format: str | None = None
+    #: Who holds the registration and the normalisation profile of its pseudonyms, as
+    #: the registration says (None: not known), decision 1039.
+    registry_holder: str | None = None
+    profile: str | None = None
 
     def manifest_problems(self, manifest: Manifest) -> list[str]:
         """How the manifest asks for more, or other, than the registration's terms."""
@@ -64,6 +68,7 @@ class RegistrationTerms:
                 f"format {manifest.format!r} is not registration {manifest.registration!r}'s "
                 f"(its deliveries are {self.delivery_format!r})"
             )
+        problems += self._agreed_problems(manifest)
         unapproved = sorted(set(manifest.pseudonym_types) - self.pseudonym_types)
         if unapproved:
             problems.append(
@@ -76,7 +81,47 @@ class RegistrationTerms:
                 f"dictionary {dictionary[0]} {dictionary[1]} is not the registration's "
                 f"({self.dictionary_id} {self.dictionary_version})"
             )
-        return problems
+        return problems + self._count_problems(manifest)
+
+    def _agreed_problems(self, manifest: Manifest) -> list[str]:
+        """Where the manifest's registry holder or profile is not the registration's.
+
+        Why: a delivery addressed to another registry holder, or whose
+        pseudonyms were made from inputs normalised by another profile, is not
+        the registration's delivery, however well formed (decision 1039). The
+        TTP checks the same of a local upload (1022). The TTP mode is not
+        checked: the tests deliver a registration in another mode than the
+        catalogue's, and a temporary pseudonym outside web mode is refused
+        on its own (1037).
+        """
+        agreed = (
+            ("registry_holder", manifest.registry_holder, self.registry_holder),
+            ("normalisation_profile", manifest.normalisation_profile, self.profile),
+        )
+        return [
+            f"{name} {stated[:40]!r} is not registration {manifest.registration!r}'s ({own!r})"
+            for name, stated, own in agreed
+            if own is not None and stated != own
+        ]
+
+    def _count_problems(self, manifest: Manifest) -> list[str]:
+        """``record_counts`` of a dataset the dictionary does not have (decision 1031).
+
+        Why: a count of 0 for it adds no mismatch, yet the receipt repeats it and
+        the hospital shows it as delivered: counts of a dataset the registration
+        does not receive. Names are the manifest's own (no patient data), cut short.
+        """
+        if manifest.dictionary_id != self.dictionary_id:
+            return []  # another dictionary: said above, its datasets are not these
+        unknown = sorted(set(manifest.record_counts) - set(self.datasets))
+        if not unknown:
+            return []
+        named = ", ".join(repr(name[:40]) for name in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        return [
+            f"record_counts names dataset(s) {named}{more} that dictionary "
+            f"{self.dictionary_id} does not have"
+        ]
 
     def _calendar_problems(self, manifest: Manifest) -> list[str]:
         """A period of another length than the registration's (decision 0721).
@@ -195,6 +240,8 @@ def load_terms(catalogue_dir: Path) -> dict[str, RegistrationTerms]:
             },
             fhir_content=config.delivery.fhir_content,
             delivery_format=config.delivery.format,
+            registry_holder=config.registry_holder_id,
+            profile=config.pseudonymisation.profile,
             frequency=config.frequency,
             source_types=_source_types(config),
             record_resources={
