@@ -37,25 +37,107 @@ Problem = tuple[str, str]
 MAY_BE_DELIVERED: frozenset[str] = frozenset({"sex"})
 
 #: CSV headers that name an identity field whatever the registration says
-#: (compared upper-case with spaces, dashes and underscores removed).
+#: (compared upper-case with spaces, dashes, underscores and dots removed): the
+#: Dutch headers of HiX/ZIS exports, the abbreviations the onboarding proposes
+#: as identity (``onboard.csv_match``) and the English ones of Epic-style
+#: exports (decision 1081). Also read against the dictionary's variable names
+#: (decision 1080).
 IDENTITY_HEADERS: dict[str, str] = {
     name: meaning
     for meaning, names in {
-        "a BSN": ("BSN", "BURGERSERVICENUMMER", "SOFINUMMER"),
-        "a patient number (MRN)": ("PATIENTNUMMER", "PATIENTNR", "PATNR", "MRN", "ZIS NUMMER"),
+        "a BSN": (
+            "BSN",
+            "BURGERSERVICENUMMER",
+            "SOFINUMMER",
+            "PATIENTBSN",
+            "CITIZENSERVICENUMBER",
+        ),
+        "a patient number (MRN)": (
+            "PATIENTNUMMER",
+            "PATIENTNR",
+            "PATNR",
+            "PATIENTID",
+            "PATID",
+            "MRN",
+            "ZIS NUMMER",
+            "PATIENTNUMBER",
+            "HOSPITALNUMBER",
+            "PATMRNID",
+            "MEDICALRECORDNUMBER",
+        ),
         "a name": (
             "NAAM",
             "ACHTERNAAM",
             "GESLACHTSNAAM",
+            "GEBOORTENAAM",
             "PARTNERNAAM",
+            "NAAMPARTNER",
+            "NAAMECHTGENOOT",
+            "PATIENTNAAM",
             "VOORNAAM",
             "VOORNAMEN",
             "VOORLETTERS",
             "ROEPNAAM",
+            "VOORVOEGSEL",
+            "VOORVOEGSELS",
+            "TUSSENVOEGSEL",
+            "TUSSENVOEGSELS",
+            "PARTNERVOORVOEGSEL",
+            "PARTNERVOORVOEGSELS",
+            "PARTNERTUSSENVOEGSEL",
+            "NAME",
+            "FULLNAME",
+            "PATIENTNAME",
+            "LASTNAME",
+            "SURNAME",
+            "FAMILYNAME",
+            "BIRTHNAME",
+            "MAIDENNAME",
+            "FIRSTNAME",
+            "GIVENNAME",
+            "GIVENNAMES",
+            "INITIALS",
         ),
-        "a birth date": ("GEBOORTEDATUM", "GEBDAT", "GEBOORTE DATUM"),
-        "an address": ("POSTCODE", "HUISNUMMER", "ADRES", "STRAAT", "STRAATNAAM"),
-        "contact details": ("TELEFOON", "TELEFOONNUMMER", "EMAIL", "EMAILADRES", "MOBIEL"),
+        "a birth date": (
+            "GEBOORTEDATUM",
+            "GEBDAT",
+            "GEBOORTE DATUM",
+            "GEBOORTEDAT",
+            "BIRTHDATE",
+            "DATEOFBIRTH",
+            "DOB",
+        ),
+        "an address": (
+            "POSTCODE",
+            "PC6",
+            "HUISNUMMER",
+            "HUISNR",
+            "HUISNUMMERTOEVOEGING",
+            "TOEVOEGING",
+            "HUISNRTOEV",
+            "ADRES",
+            "STRAAT",
+            "STRAATNAAM",
+            "ZIPCODE",
+            "POSTALCODE",
+            "ADDRESS",
+            "STREET",
+            "HOUSENUMBER",
+        ),
+        "contact details": (
+            "TELEFOON",
+            "TELEFOONNUMMER",
+            "TELNR",
+            "MOBIEL",
+            "MOBIELNUMMER",
+            "EMAIL",
+            "EMAILADRES",
+            "PHONE",
+            "PHONENUMBER",
+            "TELEPHONE",
+            "MOBILE",
+            "EMAILADDRESS",
+        ),
     }.items()
     for name in (n.replace(" ", "") for n in names)
 }
@@ -440,9 +522,41 @@ def _record_key_problems(config: RegistrationConfig) -> Iterator[Problem]:
                 )
 
 
+def _identity_variable_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """Dictionary variables whose name says they hold an identity field (decision 1080).
+
+    The guard of the mappings reads the source (a column header, a FHIR path),
+    so ``NR_X: bsn`` or ``GEB_DT: geboortedatum`` passed it when the dictionary
+    itself declared a ``bsn`` or ``geboortedatum`` variable: whatever fills such
+    a variable is delivered as written. A dictionary of this product never
+    needs one: identity reaches a delivery only as pseudonyms, as keyed hashes
+    (key and relation variables) and as the declared generalisations.
+    """
+    dictionary = config.dictionary
+    for i, dataset in enumerate(dictionary.datasets):
+        keyed = set(dataset.key) | {relation.variable for relation in dataset.relations}
+        for j, variable in enumerate(dataset.variables):
+            if variable.name in keyed or variable.generalised_from:
+                continue
+            meaning = IDENTITY_HEADERS.get(_header_key(variable.name))
+            if meaning is None:
+                continue
+            yield (
+                f"$.dictionary({dictionary.id} {dictionary.version}).datasets[{i}]"
+                f".variables[{j}].name",
+                f"registration {config.id}, dataset {dataset.name}, variable {variable.name}: "
+                f"the dictionary's variable is named for {meaning}, an identity field that is "
+                "never delivered as written, whatever column or path fills it; deliver it as "
+                "a pseudonym (pseudonymisation.types) or as a generalisation "
+                "(generalised_from: birth_date:year, postcode:pc4), or rename it if it holds "
+                "something else",
+            )
+
+
 def identity_problems(config: RegistrationConfig) -> list[Problem]:
     """Every mapping of ``config`` that would deliver an identity source, as (path, message)."""
     problems: list[Problem] = list(_record_key_problems(config))
+    problems.extend(_identity_variable_problems(config))
     if config.csv_source is not None:
         for name, csv in config.csv_source.datasets.items():
             problems.extend(_csv_problems(config, name, csv))
