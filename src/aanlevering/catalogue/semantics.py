@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from aanlevering.catalogue.model import WKZ_START, CsvSource, Dataset, RegistrationConfig
 from aanlevering.catalogue.not_names import not_names_problems
+from aanlevering.demo_mode import DEMO_MODE_ENV, demo_mode
 from aanlevering.periods import Period
 from aanlevering.pseudonym_types import BSN_SYSTEM, PseudonymType
 from aanlevering.settings import ENV_REFERENCE
@@ -292,14 +293,19 @@ def _endpoint_problems(config: RegistrationConfig) -> Iterator[Problem]:
         )
     elif (
         scheme.lower() == "http"
-        and not delivery.allow_insecure_http
         and "$" not in host
         and not is_loopback_url(f"http://{host}/")
+        and not (delivery.allow_insecure_http and demo_mode())
     ):
         yield (
             where,
             "plain http:// to a non-loopback host is refused; use https:// "
-            "(or allow_insecure_http: true, never in production)",
+            + (
+                f"(allow_insecure_http: true counts only in demo mode, {DEMO_MODE_ENV}=yes; "
+                "decision 1082)"
+                if delivery.allow_insecure_http
+                else "(or allow_insecure_http: true, in demo mode only)"
+            ),
         )
 
 
