@@ -209,6 +209,16 @@ def _pseudonym_problems(config: RegistrationConfig) -> Iterator[Problem]:
             ),
         )
     approved = config.dictionary.pseudonym_types
+    if approved is None and PseudonymType.B in pseudo.types:
+        # Most registrations may not process the BSN (DOMAIN.md): B needs the approval in
+        # writing, a justification the config's own author types is not one (1083).
+        yield (
+            "$.pseudonymisation.types",
+            f"B (the BSN pseudonym) needs the registration's approval for it, and dictionary "
+            f"{config.dictionary.id} {config.dictionary.version} does not state its approved "
+            "pseudonym_types: most registrations may not process the BSN; ask the registry "
+            "holder for a dictionary version that lists B, or use another type",
+        )
     if approved is not None:
         for pseudonym_type in pseudo.types:
             if pseudonym_type not in approved:
