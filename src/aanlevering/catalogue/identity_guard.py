@@ -142,6 +142,20 @@ IDENTITY_HEADERS: dict[str, str] = {
     for name in (n.replace(" ", "") for n in names)
 }
 
+#: Parts of a header or variable name that say it holds a BSN wherever they stand
+#: (``BSN_MOEDER``, ``PARTNER_BSN``): no clinical word holds them (decision 1084).
+BSN_NAME_PARTS: tuple[str, ...] = ("BSN", "BURGERSERVICENUMMER", "SOFINUMMER", "SERVICENUMBER")
+
+
+def _meaning(name: str) -> str | None:
+    """What identity a column header or variable name says it holds, or None."""
+    key = _header_key(name)
+    found = IDENTITY_HEADERS.get(key)
+    if found is None and any(part in key for part in BSN_NAME_PARTS):
+        return "a BSN"
+    return found
+
+
 #: Patient elements that identify the person (the issue's list, nl-core practice).
 PATIENT_IDENTITY_ELEMENTS: frozenset[str] = frozenset(
     {"id", "identifier", "name", "telecom", "address", "birthDate", "contact", "photo"}
@@ -435,7 +449,7 @@ def _csv_problems(
                 "dictionary's generalised_from variables)",
             )
             continue
-        meaning = IDENTITY_HEADERS.get(_header_key(column))
+        meaning = _meaning(column)
         if field is None and meaning is not None:
             yield (
                 f"{where}.{column}",
@@ -443,6 +457,29 @@ def _csv_problems(
                 f"{_shown(column)} holds {meaning}, which is never delivered (list it under "
                 "'identity' for pseudonymisation instead)",
             )
+
+
+def _record_key_bsn_problems(
+    config: RegistrationConfig, name: str, csv: CsvDatasetSource
+) -> Iterator[Problem]:
+    """Record keys made from the BSN (decision 1084).
+
+    A record key goes out as a keyed hash: one made from the BSN alone is the
+    same number on every record of the patient, a BSN pseudonym that no
+    approval for type B governs, and part of one still puts the BSN where only
+    the TTP may read it. The patient number and a date, or the record's own id,
+    identify a record as well.
+    """
+    for variable, columns in csv.record_keys.items():
+        for column in columns:
+            if csv.identity.get(column) == "bsn" or _meaning(column) == "a BSN":
+                yield (
+                    f"$.source.csv.datasets.{name}.record_keys.{variable}",
+                    f"registration {config.id}, dataset {name}, variable {variable}: record "
+                    f"key column {_shown(column)} holds the BSN, which is read only for the "
+                    "B pseudonym; make the key from the patient number (patient_id) and a "
+                    "date, or from the record's own id",
+                )
 
 
 def _fhir_variable_problem(
@@ -538,7 +575,7 @@ def _identity_variable_problems(config: RegistrationConfig) -> Iterator[Problem]
         for j, variable in enumerate(dataset.variables):
             if variable.name in keyed or variable.generalised_from:
                 continue
-            meaning = IDENTITY_HEADERS.get(_header_key(variable.name))
+            meaning = _meaning(variable.name)
             if meaning is None:
                 continue
             yield (
@@ -560,6 +597,7 @@ def identity_problems(config: RegistrationConfig) -> list[Problem]:
     if config.csv_source is not None:
         for name, csv in config.csv_source.datasets.items():
             problems.extend(_csv_problems(config, name, csv))
+            problems.extend(_record_key_bsn_problems(config, name, csv))
     if config.fhir_source is not None:
         for name, mapping in config.fhir_source.datasets.items():
             for variable, source in mapping.variables.items():

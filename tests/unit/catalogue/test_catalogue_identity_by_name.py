@@ -176,3 +176,66 @@ def test_every_header_the_onboarding_takes_for_identity_is_identity_to_the_guard
         if field != "sex" and header not in IDENTITY_HEADERS
     )
     assert missing == []
+
+
+@pytest.mark.parametrize("column", ["BSN_MOEDER", "Partner-BSN", "burgerservicenummer_kind"])
+def test_a_header_with_bsn_in_it_onto_a_clinical_variable_is_refused(
+    catalogue: Path, column: str
+) -> None:
+    """Decision 1084: the BSN of a mother or partner is a BSN too."""
+
+    def change(data: dict[str, Any]) -> None:
+        columns = data["source"]["csv"]["datasets"]["operatie"]["columns"]
+        del columns["KREATININE"]
+        columns[column] = "creatinine_preop"
+
+    _edit(catalogue / "registrations" / "dica-dsaa.yaml", change)
+    problems = _problems(catalogue)
+    assert len(problems) == 1
+    assert f"$.source.csv.datasets.operatie.columns.{column}: " in problems[0]
+    assert f"source column {column} holds a BSN, which is never delivered" in problems[0]
+
+
+def test_a_dictionary_variable_with_bsn_in_its_name_is_refused(catalogue: Path) -> None:
+    index = _add_dictionary_variable(catalogue, {"name": "bsn_moeder", "type": "string"})
+    _map(catalogue, "NR_M", "bsn_moeder", "code.text")
+    [problem] = _problems(catalogue)
+    assert f"$.dictionary(dsaa 2026.1).datasets[0].variables[{index}].name: " in problem
+    assert "variable bsn_moeder: the dictionary's variable is named for a BSN" in problem
+
+
+@pytest.mark.parametrize(
+    ("identity", "key_columns"),
+    [
+        ({"BSN": "bsn"}, ["BSN", "OPERATIEDATUM"]),
+        ({"NUMMER_X": "bsn"}, ["NUMMER_X"]),  # the identity mapping says it is the BSN
+    ],
+)
+def test_a_record_key_made_from_the_bsn_is_refused(
+    catalogue: Path, identity: dict[str, str], key_columns: list[str]
+) -> None:
+    def change(data: dict[str, Any]) -> None:
+        operatie = data["source"]["csv"]["datasets"]["operatie"]
+        del operatie["columns"]["OK_ID"]
+        del operatie["identity"]["BSN"]
+        operatie["identity"].update(identity)
+        operatie["record_keys"] = {"operatie_id": key_columns}
+
+    _edit(catalogue / "registrations" / "dica-dsaa.yaml", change)
+    problems = _problems(catalogue)
+    assert len(problems) == 1, problems
+    assert "$.source.csv.datasets.operatie.record_keys.operatie_id: " in problems[0]
+    assert (
+        f"variable operatie_id: record key column {key_columns[0]} holds the BSN, which is "
+        "read only for the B pseudonym"
+    ) in problems[0]
+
+
+def test_a_record_key_from_the_patient_number_and_a_date_loads(catalogue: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        operatie = data["source"]["csv"]["datasets"]["operatie"]
+        del operatie["columns"]["OK_ID"]
+        operatie["record_keys"] = {"operatie_id": ["PATIENTNUMMER", "OPERATIEDATUM"]}
+
+    _edit(catalogue / "registrations" / "dica-dsaa.yaml", change)
+    assert load_catalogue(catalogue).get("dica-dsaa").id == "dica-dsaa"
