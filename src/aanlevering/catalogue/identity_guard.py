@@ -459,6 +459,35 @@ def _csv_problems(
             )
 
 
+def _identity_elsewhere_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """A column one dataset lists as identity, mapped onto a variable of another (1085).
+
+    The header says what the export holds: ``GD: birth_date`` under one dataset's
+    identity and ``GD: datum_complicatie`` under another's columns is the birth
+    date delivered as a clinical date, whatever the header is called. Columns
+    whose header already says identity are reported by :func:`_csv_problems`.
+    """
+    assert config.csv_source is not None
+    identity_of: dict[str, tuple[str, str]] = {}
+    for name, csv in config.csv_source.datasets.items():
+        for column, field in csv.identity.items():
+            if field not in MAY_BE_DELIVERED:
+                identity_of.setdefault(column, (name, field))
+    for name, csv in config.csv_source.datasets.items():
+        for column, variable in csv.columns.items():
+            found = identity_of.get(column)
+            if found is None or column in csv.identity or _meaning(column) is not None:
+                continue
+            other, field = found
+            yield (
+                f"$.source.csv.datasets.{name}.columns.{column}",
+                f"registration {config.id}, dataset {name}, variable {variable}: source column "
+                f"{_shown(column)} is the identity field {field!r} of dataset {other}; identity "
+                "columns are never delivered, in no dataset (if this export's column of that "
+                "name holds something else, rename it in the export)",
+            )
+
+
 def _record_key_bsn_problems(
     config: RegistrationConfig, name: str, csv: CsvDatasetSource
 ) -> Iterator[Problem]:
@@ -598,6 +627,7 @@ def identity_problems(config: RegistrationConfig) -> list[Problem]:
         for name, csv in config.csv_source.datasets.items():
             problems.extend(_csv_problems(config, name, csv))
             problems.extend(_record_key_bsn_problems(config, name, csv))
+        problems.extend(_identity_elsewhere_problems(config))
     if config.fhir_source is not None:
         for name, mapping in config.fhir_source.datasets.items():
             for variable, source in mapping.variables.items():

@@ -239,3 +239,41 @@ def test_a_record_key_from_the_patient_number_and_a_date_loads(catalogue: Path) 
 
     _edit(catalogue / "registrations" / "dica-dsaa.yaml", change)
     assert load_catalogue(catalogue).get("dica-dsaa").id == "dica-dsaa"
+
+
+def test_an_identity_column_of_one_dataset_onto_a_variable_of_another_is_refused(
+    catalogue: Path,
+) -> None:
+    """Decision 1085: ``GD`` is the birth date under operatie, so it is under complicatie."""
+
+    def change(data: dict[str, Any]) -> None:
+        datasets = data["source"]["csv"]["datasets"]
+        identity = datasets["operatie"]["identity"]
+        del identity["GEBOORTEDATUM"]
+        identity["GD"] = "birth_date"
+        columns = datasets["complicatie"]["columns"]
+        del columns["DATUM"]
+        columns["GD"] = "datum_complicatie"
+
+    _edit(catalogue / "registrations" / "dica-dsaa.yaml", change)
+    problems = _problems(catalogue)
+    assert len(problems) == 1, problems
+    assert problems[0].endswith(
+        "$.source.csv.datasets.complicatie.columns.GD: registration dica-dsaa, dataset "
+        "complicatie, variable datum_complicatie: source column GD is the identity field "
+        "'birth_date' of dataset operatie; identity columns are never delivered, in no "
+        "dataset (if this export's column of that name holds something else, rename it in "
+        "the export)"
+    )
+
+
+def test_sex_of_one_dataset_may_be_a_variable_of_another(catalogue: Path) -> None:
+    def change(data: dict[str, Any]) -> None:
+        datasets = data["source"]["csv"]["datasets"]
+        datasets["complicatie"]["identity"]["SEKS"] = "sex"
+        del datasets["operatie"]["identity"]["GESLACHT"]
+        del datasets["operatie"]["columns"]["GESLACHT"]
+        datasets["operatie"]["columns"]["SEKS"] = "geslacht"  # not identity in operatie
+
+    _edit(catalogue / "registrations" / "dica-dsaa.yaml", change)
+    assert load_catalogue(catalogue).get("dica-dsaa").id == "dica-dsaa"
