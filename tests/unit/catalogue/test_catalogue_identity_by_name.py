@@ -8,6 +8,7 @@ the onboarding already treats as identity).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from aanlevering.onboard.csv_match import IDENTITY_HEADERS as ONBOARD_IDENTITY_H
 REPO = Path(__file__).resolve().parents[3]
 CATALOGUE = REPO / "schemas" / "catalogue"
 CHECK = [sys.executable, "-m", "aanlevering.cli.main", "registrations"]
+RUN = [sys.executable, "-m", "aanlevering.cli.main", "run", "--registration", "dica-dsaa"]
 
 
 @pytest.fixture
@@ -277,3 +279,29 @@ def test_sex_of_one_dataset_may_be_a_variable_of_another(catalogue: Path) -> Non
 
     _edit(catalogue / "registrations" / "dica-dsaa.yaml", change)
     assert load_catalogue(catalogue).get("dica-dsaa").id == "dica-dsaa"
+
+
+def test_aanlevering_run_stops_before_reading_the_export(catalogue: Path, tmp_path: Path) -> None:
+    """``aanlevering run`` exits 2 naming the place; no patient value is read or written."""
+    index = _add_dictionary_variable(catalogue, {"name": "bsn", "type": "string"})
+    _map(catalogue, "NR_X", "bsn", "code.text")
+    export = tmp_path / "ehr"
+    export.mkdir()
+    (export / "dsaa_operaties_2026.csv").write_text(
+        "PATIENTNUMMER;NR_X;GESLACHTSNAAM;GEBOORTEDATUM\nP123;111222333;Jansen;03-04-1951\n",
+        encoding="utf-8",
+    )
+    home = tmp_path / "home"
+    env = {**os.environ, "AANLEVERING_HOME": str(home), "AANLEVERING_DEMO_MODE": "yes"}
+    result = subprocess.run(
+        [*RUN, "--input", str(export), "--period", "2026-Q1", "--catalogue", str(catalogue)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 2, result.stderr
+    assert f"$.dictionary(dsaa 2026.1).datasets[0].variables[{index}].name" in result.stderr
+    for value in ("111222333", "Jansen", "03-04-1951", "P123"):
+        assert value not in result.stdout + result.stderr
+    assert not (home / "events.sqlite3").exists()
