@@ -8,13 +8,15 @@ which one number's rows give two birth dates, two sexes or two birth names (a
 merged patient record, a row joined to the wrong patient, a typing error in
 one system) was delivered without a word: every record linked under the GG,
 RGG, C or NGG(V) pseudonym of the first row, while some records carried
-another birth year or sex in the registry's own variables. Which row is
+another birth year or sex in the registry's own variables. A patient number
+with two MRNs (a dataset that maps both) gave the hospital one of them back
+when it reversed the MRN pseudonym of the other's records. Which row is
 right cannot be told here, so the run stops before anything is pseudonymised
 or sent, naming the fields, the datasets and the count, never a value.
 
 Compared are the values as the normalisation profile compares them (a birth
 date as ``YYYYMMDD`` whatever its format, sex as M/F/U, the birth name's letters
-without voorvoegsels, folded to A-Z): one value written two ways is one value,
+without voorvoegsels, folded to A-Z, an MRN trimmed and upper-cased): one value written two ways is one value,
 and a missing or invalid value next to a valid one is no conflict (the
 pseudonymise stage reports invalid values as before). Postcode, house number,
 first names and the partner's name are not compared: people move and marry
@@ -33,6 +35,7 @@ from aanlevering.errors import ExtractError
 from aanlevering.extract.model import Extract
 from aanlevering.pseudonym.normalise.dates import normalise_birth_date
 from aanlevering.pseudonym.normalise.failures import FieldInvalid
+from aanlevering.pseudonym.normalise.mrn import normalise_mrn
 from aanlevering.pseudonym.normalise.names import birth_name_letters
 from aanlevering.pseudonym.normalise.sex import normalise_sex
 
@@ -41,6 +44,7 @@ COMPARED: dict[str, Callable[[object], str]] = {
     "birth_date": normalise_birth_date,
     "sex": normalise_sex,
     "own_name": birth_name_letters,
+    "mrn": normalise_mrn,
 }
 
 
@@ -103,7 +107,7 @@ def patients_with_two_persons(extract: Extract) -> tuple[int, list[str], list[st
 
 
 def refuse_two_persons_per_patient(extract: Extract) -> None:
-    """ExtractError when a patient number's rows differ in birth date, sex or birth name."""
+    """ExtractError when a patient number's rows differ in birth date, sex, birth name or MRN."""
     count, fields, datasets = patients_with_two_persons(extract)
     if not count:
         return

@@ -1,4 +1,4 @@
-"""A patient number whose rows differ in birth date, sex or birth name is counted (1018).
+"""A patient number whose rows differ in birth date, sex, birth name or MRN is counted (1018).
 
 One value written two ways is one value (the profile's normalisation), and a
 missing or invalid value next to a valid one is no conflict; postcode and
@@ -107,3 +107,12 @@ def test_one_patient_differing_in_two_fields_is_counted_once() -> None:
         ["birth_date", "sex"],
         ["operatie"],
     )
+
+
+def test_two_mrns_of_one_patient_number_are_counted_one_mrn_two_ways_is_not() -> None:
+    operations = _dataset(
+        "operatie",
+        patient_id=["1", "1", "2", "2"],
+        mrn=["ab-0012345", " AB-0012345", "0012346", "0012347"],
+    )
+    assert patients_with_two_persons(_extract(operations)) == (1, ["mrn"], ["operatie"])
