@@ -16,9 +16,10 @@ or sent, naming the fields, the datasets and the count, never a value.
 
 Compared are the values as the normalisation profile compares them (a birth
 date as ``YYYYMMDD`` whatever its format, sex as M/F/U, the birth name's letters
-without voorvoegsels, folded to A-Z, an MRN trimmed and upper-cased): one value written two ways is one value,
-and a missing or invalid value next to a valid one is no conflict (the
-pseudonymise stage reports invalid values as before). Postcode, house number,
+without voorvoegsels, folded to A-Z, an MRN trimmed and upper-cased): one
+value written two ways is one value, and a missing or invalid value next to a
+valid one is no conflict (the pseudonymise stage reports invalid values as
+before). Postcode, house number,
 first names and the partner's name are not compared: people move and marry
 within a period, and the first row's values are used for pseudonyms as
 before.
