@@ -23,7 +23,6 @@ folders get no owner in their name and nothing is swept.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -33,6 +32,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from aanlevering.process_space import as_letters, boot_and_namespace
+
 log = logging.getLogger(__name__)
 
 #: Every owned folder's name starts so; then the kind, the owner and mkdtemp's 8 characters.
@@ -40,7 +41,6 @@ PREFIX = "aanlevering-"
 #: The kinds of owned folder: a FHIR extract's kept texts, a FHIR reading worker's part,
 #: key material written for one task (in /dev/shm or ``AANLEVERING_CREDENTIALS_DIR``).
 KINDS = ("texts", "fhir-part", "credentials")
-_LETTERS = str.maketrans("0123456789abcdef", "ghijklmnopabcdef")
 _KIND = "|".join(KINDS)
 _NAME = re.compile(
     rf"aanlevering-(?:{_KIND})-(?P<pid>[1-9][0-9]{{0,9}})-(?P<start>[0-9]{{1,20}})"
@@ -48,19 +48,13 @@ _NAME = re.compile(
 )
 
 
-def _letters(text: str) -> str:
-    """Ten letters of a digest: no run of digits that could look like a number in a log."""
-    return hashlib.sha256(text.encode()).hexdigest()[:10].translate(_LETTERS)
-
-
 def _space() -> tuple[str, str] | None:
     """(seat, boot): this host and pid namespace, and this boot; None without ``/proc``."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
-        namespace = os.readlink("/proc/self/ns/pid")
-    except OSError:
+    ids = boot_and_namespace()
+    if ids is None:
         return None
-    return _letters(f"{socket.gethostname()} {namespace}"), _letters(boot)
+    boot, namespace = ids
+    return as_letters(f"{socket.gethostname()} {namespace}", 10), as_letters(boot, 10)
 
 
 def _started(pid: int) -> int | None:
