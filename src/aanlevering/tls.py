@@ -3,7 +3,7 @@
 Every outgoing HTTP client of the product (TTP client, https channel, the
 TTP's forwarder, the registry holder's exchanger) takes one
 :class:`ClientTLS`. It refuses ``http://`` unless the URL is loopback or the
-configuration sets ``allow_insecure_http`` explicitly, verifies the server
+configuration sets ``allow_insecure_http`` explicitly in demo mode (1082), verifies the server
 against the given CA bundle (the system store otherwise), and presents a
 client certificate when one is configured (mTLS; the certificate's subject
 can then stand in for the API key). Certificate failures are configuration
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from aanlevering.demo_mode import DEMO_MODE_ENV, demo_mode
 from aanlevering.errors import ConfigError
 
 if TYPE_CHECKING:  # imported at first use: a task that never calls out does not pay (0741)
@@ -60,8 +61,15 @@ class ClientTLS:
             return
         if scheme != "http":
             raise ConfigError(f"{what}: URL {url!r} must start with https://")
-        if is_loopback_url(url) or self.allow_insecure_http:
+        if is_loopback_url(url) or (self.allow_insecure_http and demo_mode()):
             return
+        if self.allow_insecure_http:
+            # "never in production" was a comment; outside the demo it is a rule (1082).
+            raise ConfigError(
+                f"{what}: plain http:// to a non-loopback host ({urlsplit(url).hostname}) is "
+                f"refused outside demo mode, allow_insecure_http or not: patient data goes "
+                f"over https:// only ({DEMO_MODE_ENV} is not yes; decision 1082)"
+            )
         raise ConfigError(
             f"{what}: plain http:// to a non-loopback host ({urlsplit(url).hostname}) is refused; "
             "use https:// or set allow_insecure_http: true explicitly"

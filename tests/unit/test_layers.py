@@ -59,6 +59,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "shown_urls",
             "shown_names",
             "withheld_traceback",
+            "process_space",
+            "temp_folders",
         ),
     ),
     ("core models", ("catalogue", "events")),

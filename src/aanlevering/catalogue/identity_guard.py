@@ -37,28 +37,124 @@ Problem = tuple[str, str]
 MAY_BE_DELIVERED: frozenset[str] = frozenset({"sex"})
 
 #: CSV headers that name an identity field whatever the registration says
-#: (compared upper-case with spaces, dashes and underscores removed).
+#: (compared upper-case with spaces, dashes, underscores and dots removed): the
+#: Dutch headers of HiX/ZIS exports, the abbreviations the onboarding proposes
+#: as identity (``onboard.csv_match``) and the English ones of Epic-style
+#: exports (decision 1081). Also read against the dictionary's variable names
+#: (decision 1080).
 IDENTITY_HEADERS: dict[str, str] = {
     name: meaning
     for meaning, names in {
-        "a BSN": ("BSN", "BURGERSERVICENUMMER", "SOFINUMMER"),
-        "a patient number (MRN)": ("PATIENTNUMMER", "PATIENTNR", "PATNR", "MRN", "ZIS NUMMER"),
+        "a BSN": (
+            "BSN",
+            "BURGERSERVICENUMMER",
+            "SOFINUMMER",
+            "PATIENTBSN",
+            "CITIZENSERVICENUMBER",
+        ),
+        "a patient number (MRN)": (
+            "PATIENTNUMMER",
+            "PATIENTNR",
+            "PATNR",
+            "PATIENTID",
+            "PATID",
+            "MRN",
+            "ZIS NUMMER",
+            "PATIENTNUMBER",
+            "HOSPITALNUMBER",
+            "PATMRNID",
+            "MEDICALRECORDNUMBER",
+        ),
         "a name": (
             "NAAM",
             "ACHTERNAAM",
             "GESLACHTSNAAM",
+            "GEBOORTENAAM",
             "PARTNERNAAM",
+            "NAAMPARTNER",
+            "NAAMECHTGENOOT",
+            "PATIENTNAAM",
             "VOORNAAM",
             "VOORNAMEN",
             "VOORLETTERS",
             "ROEPNAAM",
+            "VOORVOEGSEL",
+            "VOORVOEGSELS",
+            "TUSSENVOEGSEL",
+            "TUSSENVOEGSELS",
+            "PARTNERVOORVOEGSEL",
+            "PARTNERVOORVOEGSELS",
+            "PARTNERTUSSENVOEGSEL",
+            "NAME",
+            "FULLNAME",
+            "PATIENTNAME",
+            "LASTNAME",
+            "SURNAME",
+            "FAMILYNAME",
+            "BIRTHNAME",
+            "MAIDENNAME",
+            "FIRSTNAME",
+            "GIVENNAME",
+            "GIVENNAMES",
+            "INITIALS",
         ),
-        "a birth date": ("GEBOORTEDATUM", "GEBDAT", "GEBOORTE DATUM"),
-        "an address": ("POSTCODE", "HUISNUMMER", "ADRES", "STRAAT", "STRAATNAAM"),
-        "contact details": ("TELEFOON", "TELEFOONNUMMER", "EMAIL", "EMAILADRES", "MOBIEL"),
+        "a birth date": (
+            "GEBOORTEDATUM",
+            "GEBDAT",
+            "GEBOORTE DATUM",
+            "GEBOORTEDAT",
+            "BIRTHDATE",
+            "DATEOFBIRTH",
+            "DOB",
+        ),
+        "an address": (
+            "POSTCODE",
+            "PC6",
+            "HUISNUMMER",
+            "HUISNR",
+            "HUISNUMMERTOEVOEGING",
+            "TOEVOEGING",
+            "HUISNRTOEV",
+            "ADRES",
+            "STRAAT",
+            "STRAATNAAM",
+            "ZIPCODE",
+            "POSTALCODE",
+            "ADDRESS",
+            "STREET",
+            "HOUSENUMBER",
+        ),
+        "contact details": (
+            "TELEFOON",
+            "TELEFOONNUMMER",
+            "TELNR",
+            "MOBIEL",
+            "MOBIELNUMMER",
+            "EMAIL",
+            "EMAILADRES",
+            "PHONE",
+            "PHONENUMBER",
+            "TELEPHONE",
+            "MOBILE",
+            "EMAILADDRESS",
+        ),
     }.items()
     for name in (n.replace(" ", "") for n in names)
 }
+
+#: Parts of a header or variable name that say it holds a BSN wherever they stand
+#: (``BSN_MOEDER``, ``PARTNER_BSN``): no clinical word holds them (decision 1084).
+BSN_NAME_PARTS: tuple[str, ...] = ("BSN", "BURGERSERVICENUMMER", "SOFINUMMER", "SERVICENUMBER")
+
+
+def _meaning(name: str) -> str | None:
+    """What identity a column header or variable name says it holds, or None."""
+    key = _header_key(name)
+    found = IDENTITY_HEADERS.get(key)
+    if found is None and any(part in key for part in BSN_NAME_PARTS):
+        return "a BSN"
+    return found
+
 
 #: Patient elements that identify the person (the issue's list, nl-core practice).
 PATIENT_IDENTITY_ELEMENTS: frozenset[str] = frozenset(
@@ -353,7 +449,7 @@ def _csv_problems(
                 "dictionary's generalised_from variables)",
             )
             continue
-        meaning = IDENTITY_HEADERS.get(_header_key(column))
+        meaning = _meaning(column)
         if field is None and meaning is not None:
             yield (
                 f"{where}.{column}",
@@ -361,6 +457,58 @@ def _csv_problems(
                 f"{_shown(column)} holds {meaning}, which is never delivered (list it under "
                 "'identity' for pseudonymisation instead)",
             )
+
+
+def _identity_elsewhere_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """A column one dataset lists as identity, mapped onto a variable of another (1085).
+
+    The header says what the export holds: ``GD: birth_date`` under one dataset's
+    identity and ``GD: datum_complicatie`` under another's columns is the birth
+    date delivered as a clinical date, whatever the header is called. Columns
+    whose header already says identity are reported by :func:`_csv_problems`.
+    """
+    assert config.csv_source is not None
+    identity_of: dict[str, tuple[str, str]] = {}
+    for name, csv in config.csv_source.datasets.items():
+        for column, field in csv.identity.items():
+            if field not in MAY_BE_DELIVERED:
+                identity_of.setdefault(column, (name, field))
+    for name, csv in config.csv_source.datasets.items():
+        for column, variable in csv.columns.items():
+            found = identity_of.get(column)
+            if found is None or column in csv.identity or _meaning(column) is not None:
+                continue
+            other, field = found
+            yield (
+                f"$.source.csv.datasets.{name}.columns.{column}",
+                f"registration {config.id}, dataset {name}, variable {variable}: source column "
+                f"{_shown(column)} is the identity field {field!r} of dataset {other}; identity "
+                "columns are never delivered, in no dataset (if this export's column of that "
+                "name holds something else, rename it in the export)",
+            )
+
+
+def _record_key_bsn_problems(
+    config: RegistrationConfig, name: str, csv: CsvDatasetSource
+) -> Iterator[Problem]:
+    """Record keys made from the BSN (decision 1084).
+
+    A record key goes out as a keyed hash: one made from the BSN alone is the
+    same number on every record of the patient, a BSN pseudonym that no
+    approval for type B governs, and part of one still puts the BSN where only
+    the TTP may read it. The patient number and a date, or the record's own id,
+    identify a record as well.
+    """
+    for variable, columns in csv.record_keys.items():
+        for column in columns:
+            if csv.identity.get(column) == "bsn" or _meaning(column) == "a BSN":
+                yield (
+                    f"$.source.csv.datasets.{name}.record_keys.{variable}",
+                    f"registration {config.id}, dataset {name}, variable {variable}: record "
+                    f"key column {_shown(column)} holds the BSN, which is read only for the "
+                    "B pseudonym; make the key from the patient number (patient_id) and a "
+                    "date, or from the record's own id",
+                )
 
 
 def _fhir_variable_problem(
@@ -440,12 +588,46 @@ def _record_key_problems(config: RegistrationConfig) -> Iterator[Problem]:
                 )
 
 
+def _identity_variable_problems(config: RegistrationConfig) -> Iterator[Problem]:
+    """Dictionary variables whose name says they hold an identity field (decision 1080).
+
+    The guard of the mappings reads the source (a column header, a FHIR path),
+    so ``NR_X: bsn`` or ``GEB_DT: geboortedatum`` passed it when the dictionary
+    itself declared a ``bsn`` or ``geboortedatum`` variable: whatever fills such
+    a variable is delivered as written. A dictionary of this product never
+    needs one: identity reaches a delivery only as pseudonyms, as keyed hashes
+    (key and relation variables) and as the declared generalisations.
+    """
+    dictionary = config.dictionary
+    for i, dataset in enumerate(dictionary.datasets):
+        keyed = set(dataset.key) | {relation.variable for relation in dataset.relations}
+        for j, variable in enumerate(dataset.variables):
+            if variable.name in keyed or variable.generalised_from:
+                continue
+            meaning = _meaning(variable.name)
+            if meaning is None:
+                continue
+            yield (
+                f"$.dictionary({dictionary.id} {dictionary.version}).datasets[{i}]"
+                f".variables[{j}].name",
+                f"registration {config.id}, dataset {dataset.name}, variable {variable.name}: "
+                f"the dictionary's variable is named for {meaning}, an identity field that is "
+                "never delivered as written, whatever column or path fills it; deliver it as "
+                "a pseudonym (pseudonymisation.types) or as a generalisation "
+                "(generalised_from: birth_date:year, postcode:pc4), or rename it if it holds "
+                "something else",
+            )
+
+
 def identity_problems(config: RegistrationConfig) -> list[Problem]:
     """Every mapping of ``config`` that would deliver an identity source, as (path, message)."""
     problems: list[Problem] = list(_record_key_problems(config))
+    problems.extend(_identity_variable_problems(config))
     if config.csv_source is not None:
         for name, csv in config.csv_source.datasets.items():
             problems.extend(_csv_problems(config, name, csv))
+            problems.extend(_record_key_bsn_problems(config, name, csv))
+        problems.extend(_identity_elsewhere_problems(config))
     if config.fhir_source is not None:
         for name, mapping in config.fhir_source.datasets.items():
             for variable, source in mapping.variables.items():

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from aanlevering.catalogue.model import WKZ_START, CsvSource, Dataset, RegistrationConfig
 from aanlevering.catalogue.not_names import not_names_problems
+from aanlevering.demo_mode import DEMO_MODE_ENV, demo_mode
 from aanlevering.periods import Period
 from aanlevering.pseudonym_types import BSN_SYSTEM, PseudonymType
 from aanlevering.settings import ENV_REFERENCE
@@ -208,6 +209,16 @@ def _pseudonym_problems(config: RegistrationConfig) -> Iterator[Problem]:
             ),
         )
     approved = config.dictionary.pseudonym_types
+    if approved is None and PseudonymType.B in pseudo.types:
+        # Most registrations may not process the BSN (DOMAIN.md): B needs the approval in
+        # writing, a justification the config's own author types is not one (1083).
+        yield (
+            "$.pseudonymisation.types",
+            f"B (the BSN pseudonym) needs the registration's approval for it, and dictionary "
+            f"{config.dictionary.id} {config.dictionary.version} does not state its approved "
+            "pseudonym_types: most registrations may not process the BSN; ask the registry "
+            "holder for a dictionary version that lists B, or use another type",
+        )
     if approved is not None:
         for pseudonym_type in pseudo.types:
             if pseudonym_type not in approved:
@@ -292,14 +303,19 @@ def _endpoint_problems(config: RegistrationConfig) -> Iterator[Problem]:
         )
     elif (
         scheme.lower() == "http"
-        and not delivery.allow_insecure_http
         and "$" not in host
         and not is_loopback_url(f"http://{host}/")
+        and not (delivery.allow_insecure_http and demo_mode())
     ):
         yield (
             where,
             "plain http:// to a non-loopback host is refused; use https:// "
-            "(or allow_insecure_http: true, never in production)",
+            + (
+                f"(allow_insecure_http: true counts only in demo mode, {DEMO_MODE_ENV}=yes; "
+                "decision 1082)"
+                if delivery.allow_insecure_http
+                else "(or allow_insecure_http: true, in demo mode only)"
+            ),
         )
 
 

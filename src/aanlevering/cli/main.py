@@ -30,6 +30,7 @@ from contextlib import contextmanager
 
 from aanlevering.errors import NO_ROOM, AanleveringError
 from aanlevering.shown_names import install_log_filter, shown_path, shown_text
+from aanlevering.temp_folders import sweep_dead_owners
 from aanlevering.withheld_traceback import withheld_traceback
 
 # Command modules, imported lazily by name so `aanlevering --help` stays fast.
@@ -105,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     install_log_filter()  # input file names and URLs in log lines per 0730/0731
+    sweep_dead_owners()  # temporary folders of commands killed before (decision 1013)
     with terminated_as_exit():
         return _run(args)
 

@@ -48,6 +48,7 @@ from aanlevering.extract.fhir_parts import Part, plan_parts
 from aanlevering.extract.fhir_resources import ReadElements
 from aanlevering.extract.fhir_store import FileOutcomes, input_files, read_segments
 from aanlevering.extract.fhir_stream import DatasetSpec, PartReader, StreamedInput
+from aanlevering.temp_folders import owned_folder
 from aanlevering.worker_processes import (
     die_with_parent,
     mapped_table,
@@ -202,7 +203,7 @@ class _Worker:
 
     def __init__(self, part: Part, request: _Request, root: Path) -> None:
         self.part = part
-        self.folder = Path(tempfile.mkdtemp(prefix="fhir-part-", dir=root))  # 0700
+        self.folder = owned_folder("fhir-part", root)  # 0700, swept if we are killed (1013)
         with (self.folder / _REQUEST).open("wb") as handle:
             pickle.dump(replace(request, part=part), handle)
         try:

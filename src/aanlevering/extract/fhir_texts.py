@@ -29,6 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyarrow import ipc
 
+from aanlevering.temp_folders import owned_folder
+
 #: Texts per compressed batch of the file (all batches but the last are full).
 TEXTS_PER_BATCH = 8_192
 #: Bytes of texts one :meth:`TextFile.take` window holds (at least one text).
@@ -55,7 +57,8 @@ class TemporaryFolder:
     """
 
     def __init__(self) -> None:
-        self.path = Path(tempfile.mkdtemp(prefix="aanlevering-texts-"))
+        # Named after this process: if it is killed, the next command removes it (1013).
+        self.path = owned_folder("texts")
         weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
 
 

@@ -18,7 +18,6 @@ send attempt, and never takes the period back (:func:`renew`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
@@ -42,6 +41,7 @@ from aanlevering.pipeline.events import (
     RunLockTaken,
     run_lock_stream,
 )
+from aanlevering.process_space import as_letters, boot_and_namespace
 from aanlevering.settings import whole_number_setting
 
 log = logging.getLogger(__name__)
@@ -130,17 +130,11 @@ def this_host() -> str:
 
 
 def _process_space() -> str:
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text(encoding="ascii").strip()
-        namespace = os.readlink("/proc/self/ns/pid")
-    except OSError:  # not Linux, or no /proc: the hostname alone, as before
+    ids = boot_and_namespace()
+    if ids is None:  # not Linux, or no /proc: the hostname alone, as before
         return ""
-    digest = hashlib.sha256(f"{boot} {namespace}".encode()).hexdigest()[:12]
-    # Letters only: no run of digits in the event log that could look like a number.
-    return digest.translate(_HEX_AS_LETTERS)
-
-
-_HEX_AS_LETTERS = str.maketrans("0123456789abcdef", "ghijklmnopabcdef")
+    boot, namespace = ids
+    return as_letters(f"{boot} {namespace}", 12)
 
 
 def current_holder(store: EventStore, scope: LockScope) -> Holder | None:

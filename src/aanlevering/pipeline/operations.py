@@ -58,6 +58,8 @@ from aanlevering.optout.rules import load_checked_optout_rules
 from aanlevering.optout.swap_check import check_mrn_not_swapped
 from aanlevering.output.not_names import NotNameRecords, merged
 from aanlevering.periods import Period, require_frequency, run_day
+from aanlevering.pipeline.one_bsn_per_patient import refuse_two_bsns_per_patient
+from aanlevering.pipeline.one_person_per_patient import refuse_two_persons_per_patient
 from aanlevering.pipeline.source_digest import hash_rows_read_ahead
 from aanlevering.pseudonym.keys import load_checked_keys
 from aanlevering.pseudonym.model import PatientPseudonyms, PseudonymTable
@@ -109,7 +111,9 @@ def apply_optouts_to_extract(
     patient references (keyed hashes) of the remaining rows per dataset.
     First stops (ConfigError) a run whose patient numbers are BSNs (decision
     0641) or whose MRN and patient-number columns look swapped (decision
-    0610); ``columns`` names them per dataset for that message.
+    0610); ``columns`` names them per dataset for that message. Also stops
+    (ExtractError) an export giving one patient number two BSNs (decision 1015)
+    or two birth dates, sexes or birth names (decision 1018).
     """
     numbers = {
         name: patient_numbers(dataset, extract.source_kind)
@@ -118,6 +122,8 @@ def apply_optouts_to_extract(
     check_patient_numbers_are_no_bsns(  # never a BSN as the MRN (decision 0641)
         extract.registration_id, extract.period.label, numbers, extract.source_kind
     )
+    refuse_two_bsns_per_patient(extract)  # one patient number, one BSN (decision 1015)
+    refuse_two_persons_per_patient(extract)  # ... one birth date, sex, birth name (1018)
     hasher = PatientRefHasher.from_settings(settings, store)
     known = MrnRefCache()  # for this call only (it holds MRNs; patients recur across datasets)
     refs_of = {

@@ -157,6 +157,10 @@ def run_delivery(
         from aanlevering.pipeline.lock import release
 
         release(ports.store, ctx.lock_scope, ctx.run_id, "failed")
+        # Kept source resources hold patient ids, and no process reads them again: a
+        # rerun starts a folder of its own. The rest stays for inspection (1016).
+        if isinstance(state, MemoryRunState):
+            state.forget_work()
         raise
     final: dict[str, Any] = state.values()
     return RunResult(

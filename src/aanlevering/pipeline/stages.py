@@ -200,9 +200,16 @@ def extract(ctx: RunContext, state: RunState) -> Summary:
     """Read the EHR extract for the period."""
     from aanlevering.extract.api import extract as extract_stage
     from aanlevering.extract.options import ExtractOptions
+    from aanlevering.pipeline.dead_runs_work import forget_dead_runs_work
+    from aanlevering.pipeline.state import WORK
+    from aanlevering.temp_folders import sweep_dead_owners
 
+    # A run started by Airflow has no CLI to sweep a killed command's folders (1013), and
+    # a killed one-process run left its kept source resources in its work folder (1017).
+    sweep_dead_owners()
+    forget_dead_runs_work(ctx.ports.store, ctx.settings.staging_dir, ctx.settings.provider_id)
     # Kept FHIR resource texts wait in the run's work folder, removed with the run (0310).
-    options = ExtractOptions(work_dir=state.path / "work")
+    options = ExtractOptions(work_dir=state.path / WORK)
     # A period that has not closed is delivered up to the run's day (decision 0393).
     covered = ctx.period.up_to(ctx.today)
     if covered != ctx.period:

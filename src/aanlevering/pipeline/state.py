@@ -36,6 +36,9 @@ from aanlevering.pseudonym.model import PseudonymTable
 STATE_FILE = "run.json"
 #: The run id as it was given (Airflow's, a manual one), beside its folder name ``run_id``.
 GIVEN_RUN_ID = "given_run_id"
+#: The run folder's sub-folder of files that only the run's own processes read (a FHIR
+#: extract's kept source resources, its reading workers' folders).
+WORK = "work"
 
 
 def run_folder_path(
@@ -197,7 +200,12 @@ def make_private_dir(path: Path) -> None:
 
 
 class MemoryRunState:
-    """The in-process state: tables stay in memory, files only in ``out/`` and ``run.json``."""
+    """The in-process state: tables stay in memory, files only in ``out/`` and ``run.json``.
+
+    And, while the process runs, in ``work/``: a FHIR extract's kept source resources
+    (ids, ``Patient/<id>`` references), which only this process can read back; the
+    run removes them when it fails (:meth:`forget_work`, decision 1016).
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
@@ -254,6 +262,10 @@ class MemoryRunState:
         if self._pseudonyms is None:
             raise ConfigError(f"run {self._path.name}: no pseudonyms (run pseudonymise first)")
         return self._pseudonyms
+
+    def forget_work(self) -> None:
+        """Remove ``work/``: no later process resumes this run (a rerun starts afresh)."""
+        shutil.rmtree(self._path / WORK, ignore_errors=True)
 
     def remove(self) -> None:
         """Drop the tables and the staging folder."""

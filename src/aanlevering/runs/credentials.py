@@ -28,6 +28,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from aanlevering.temp_folders import owned_folder, sweep_dead_owners
 from aanlevering.tls import ClientTLS
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,6 @@ class CredentialsSource(Protocol):
 
 #: Where PEM text becomes files, when set; else memory (/dev/shm) or the temp folder.
 CREDENTIALS_DIR_ENV = "AANLEVERING_CREDENTIALS_DIR"
-_FOLDER_PREFIX = "aanlevering-credentials-"
 
 
 def credentials_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -94,42 +94,12 @@ def credentials_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(tempfile.gettempdir())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def sweep_stale(parent: Path) -> int:
-    """Remove folders this account left behind in ``parent`` from processes that are gone.
-
-    A worker killed mid-task cannot clean up; the next task on that machine does.
-    """
-    removed = 0
-    for folder in parent.glob(f"{_FOLDER_PREFIX}*-*"):
-        pid = folder.name.removeprefix(_FOLDER_PREFIX).split("-", 1)[0]
-        try:
-            ours = folder.stat().st_uid == os.geteuid()
-        except OSError:
-            continue
-        if ours and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-            removed += 1
-    if removed:
-        log.info("removed %d credential folder(s) left by ended processes in %s", removed, parent)
-    return removed
-
-
 class PrivateFiles:
     """Key material as files for as long as a step runs: 0600 files in a 0700 folder.
 
     The folder is created on first use inside ``parent`` (default
     :func:`credentials_dir`), named after this process so a later process can
-    remove it if this one is killed (:func:`sweep_stale`), and removed with
+    remove it if this one is killed (:func:`sweep_dead_owners`), and removed with
     everything in it on exit.
     """
 
@@ -162,9 +132,10 @@ class PrivateFiles:
             return secret.path
         if self.folder is None:
             self.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            sweep_stale(self.parent)
-            prefix = f"{_FOLDER_PREFIX}{os.getpid()}-"
-            self.folder = Path(tempfile.mkdtemp(prefix=prefix, dir=self.parent))
+            # Judged by pid, start time, boot and process space: a folder of a live task
+            # in another container sharing the folder is not ours to remove (1014).
+            sweep_dead_owners(self.parent)
+            self.folder = owned_folder("credentials", self.parent)
         path = self.folder / name
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:

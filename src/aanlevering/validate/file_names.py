@@ -9,7 +9,10 @@ only, a referenced file whose name contains an identifier of this run's
 patients (patient number, BSN, name, birth date or postcode as the identity
 table holds it, compared without separators and case) is referred to as
 ``input file <n> (name withheld)``, ``n`` being its place among the dataset's
-input files in name order. The hospital's report and data docs keep the name.
+input files in name order. Each word of a name counts on its own too: a file
+named after the birth name alone ("berg.csv") of a patient whose name column
+says "van den Berg" is withheld (decision 1070). The hospital's report and
+data docs keep the name.
 A name withheld needlessly (a short identifier that happens to occur in it)
 costs only convenience; one not withheld would leak (decision 0375).
 """
@@ -38,6 +41,8 @@ FIELDS = (
     "birth_date",
     "postcode",
 )
+#: Name fields: each of their words is looked for too, not only the whole value.
+NAME_FIELDS = ("own_name", "partner_name", "given_names")
 #: Shortest identifier looked for: four characters with a letter (a name), five digits.
 MIN_WITH_LETTER = 4
 MIN_DIGITS = 5
@@ -78,7 +83,8 @@ def _identifiers(datasets: Sequence[ExtractedDataset]) -> list[pa.Array]:
 
     With the forms a file name may hold them in too (decision 0686): a number
     without its leading zeros (``0069386181`` as ``69386181``, as a tool that
-    reads it as a number writes it) and a birth date both year first and day first.
+    reads it as a number writes it), a birth date both year first and day first,
+    and each word of a name (decision 1070).
     """
     arrays = []
     for dataset in datasets:
@@ -91,7 +97,22 @@ def _identifiers(datasets: Sequence[ExtractedDataset]) -> list[pa.Array]:
                 arrays.append(_without_leading_zeros(compact))
                 if field == "birth_date":
                     arrays.append(_date_orders(pc.unique(column)))
+                if field in NAME_FIELDS:
+                    arrays.append(_words(lowered))
     return arrays
+
+
+def _words(names: pa.Array) -> pa.Array:
+    """Each word of the names long enough to be looked for (decision 1070).
+
+    A file named after one part of a name ("berg.csv") is as identifying as one
+    named after the whole: the name column may hold voorvoegsels in front ("van
+    den Berg"), inverted ("Berg, van den"), a double name ("Smit-Jansen") or
+    several first names.
+    """
+    words = pc.list_flatten(pc.split_pattern_regex(names, _NOT_ALNUM))
+    long_enough = pc.greater_equal(pc.utf8_length(words), MIN_WITH_LETTER)
+    return pc.unique(pc.filter(words, pc.fill_null(long_enough, False)))
 
 
 def _without_leading_zeros(values: pa.Array) -> pa.Array:

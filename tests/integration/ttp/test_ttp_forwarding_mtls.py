@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_ttp_local_mode import received, stage
+from test_ttp_local_mode import stage
 
 from aanlevering.counterparts.common.demo_ca import DemoCA
 from aanlevering.counterparts.ttp.config import read_config_document
@@ -24,6 +24,7 @@ from aanlevering.pseudonym.ttp.errors import TTPRefused
 from support.servers import PYTHON, ServerProcess, start_server
 from support.tls import client_pair
 from support.ttp import Hospital, TTPSetup, make_setup, use_receiver_key
+from support.ttp_uploads import forwarded
 
 RECEIVER = Path(__file__).with_name("receiver.py")
 
@@ -81,7 +82,7 @@ def test_the_ttp_forwards_with_its_client_certificate(
     ttp = _forwarding_ttp(tmp_path / "ttp", mtls_receiver, receiver_key, tls)
     result = _upload(ttp, tmp_path / "staged", manifest)
     assert result.receipt.idempotency_key == manifest.idempotency_key
-    headers = json.loads((received(tmp_path, manifest) / "headers.json").read_text())
+    headers = json.loads((forwarded(tmp_path, manifest) / "headers.json").read_text())
     assert headers["_client_subject"] == "commonName=ttp"  # the TTP's own, not a hospital's
 
 
@@ -99,4 +100,4 @@ def test_a_ttp_without_a_client_certificate_is_refused_and_nothing_is_stored(
     with pytest.raises(TTPRefused) as refused:
         _upload(ttp, tmp_path / "staged", manifest)
     assert "client certificate required" in str(refused.value)
-    assert not received(tmp_path, manifest).exists()
+    assert not forwarded(tmp_path, manifest).exists()

@@ -8,14 +8,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from aanlevering.deliver.channels.ttp_local import upload_local
-from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.deliver.manifest import Manifest
 from aanlevering.errors import TTPError
 from aanlevering.pseudonym.crypto import parse_label
-from aanlevering.pseudonym.ttp.errors import TTPRefused
 from aanlevering.pseudonym.ttp.models import PseudonymInputs, RecordPseudonyms
 from support.servers import ServerProcess
 from support.ttp import Hospital, TTPSetup, digest
+from support.ttp_uploads import forwarded, nkr_manifest, refused_upload, upload
 
 
 def stage(
@@ -48,34 +47,10 @@ def stage(
     rows += [f"T{i};{digest(f'NGGV|local-{i}')};2026-03-0{i + 1}" for i in range(4)]
     rows.append("T9;;2026-04-01")  # no birth-name input for this patient
     (folder / "tumor.csv").write_text("\r\n".join(rows) + "\r\n")
-    files = describe_files(
-        folder,
-        {"tumor.ndjson": 4, "tumor.csv": 5},
-        {"tumor.ndjson": "application/x-ndjson", "tumor.csv": "text/csv"},
+    counts = {"tumor.ndjson": 4, "tumor.csv": 5}
+    return nkr_manifest(
+        folder, period, counts, types=("NGGV", "C", "MRN"), tumours=4, provider=provider
     )
-    return Manifest(
-        idempotency_key=idempotency_key(provider, "nkr-borst", period, 1),
-        registration="nkr-borst",
-        registry_holder="iknl",
-        period=period,
-        period_start="2026-01-01",
-        period_end="2026-12-31",
-        version=1,
-        dictionary_id="nkr-borst",
-        dictionary_version="2026.1",
-        format="ndjson",
-        normalisation_profile="nl-2026.1",
-        pseudonym_types=("NGGV", "C", "MRN"),
-        key_versions={},
-        ttp_mode="local",
-        provider_id=provider,
-        files=files,
-        record_counts={"tumor": 4},
-    )
-
-
-def received(receiver_root: Path, manifest: Manifest) -> Path:
-    return receiver_root / "received" / manifest.idempotency_key
 
 
 def test_upload_is_pseudonymised_forwarded_and_receipted(
@@ -83,13 +58,7 @@ def test_upload_is_pseudonymised_forwarded_and_receipted(
 ) -> None:
     manifest = stage(tmp_path / "staged", "2026-L1", hospital_a)
 
-    result = upload_local(
-        ttp.client("demo-hospital"),
-        "nkr-borst",
-        tmp_path / "staged",
-        manifest,
-        profile_version="nl-2026.1",
-    )
+    result = upload(ttp, tmp_path / "staged", manifest)
 
     assert result.receipt.idempotency_key == manifest.idempotency_key
     assert result.receipt.channel == "ttp-local"
@@ -98,7 +67,7 @@ def test_upload_is_pseudonymised_forwarded_and_receipted(
     assert dict(reports["tumor.ndjson"].pseudonyms) == {"NGGV": 4, "C": 4, "MRN": 4}
     assert dict(reports["tumor.csv"].pseudonyms) == {"NGGV": 4}
 
-    folder = received(ttp_root, manifest)
+    folder = forwarded(ttp_root, manifest)
     records = [json.loads(line) for line in (folder / "tumor.ndjson").read_text().splitlines()]
     assert [r["tumor_id"] for r in records] == ["T0", "T1", "T2", "T3"]
     assert all("pseudonym_inputs" not in r for r in records)
@@ -114,8 +83,8 @@ def test_upload_is_pseudonymised_forwarded_and_receipted(
     for i in range(4):
         assert digest(f"NGGV|local-{i}") not in delivered
         assert digest(f"C|local-{i}") not in delivered
-    forwarded = json.loads((folder / "manifest.json").read_text())
-    assert forwarded["key_versions"] == {"C": 1, "MRN": 1, "NGGV": 1}
+    sent_manifest = json.loads((folder / "manifest.json").read_text())
+    assert sent_manifest["key_versions"] == {"C": 1, "MRN": 1, "NGGV": 1}
     headers = json.loads((folder / "headers.json").read_text())
     assert headers["Idempotency-Key"] == manifest.idempotency_key
 
@@ -130,14 +99,8 @@ def test_local_and_web_mode_give_the_same_definitive_pseudonym(
     ttp: TTPSetup, hospital_a: Hospital, tmp_path: Path, ttp_root: Path
 ) -> None:
     manifest = stage(tmp_path / "staged", "2026-L2", hospital_a)
-    upload_local(
-        ttp.client("demo-hospital"),
-        "nkr-borst",
-        tmp_path / "staged",
-        manifest,
-        profile_version="nl-2026.1",
-    )
-    first = json.loads((received(ttp_root, manifest) / "tumor.ndjson").read_text().splitlines()[0])
+    upload(ttp, tmp_path / "staged", manifest)
+    first = json.loads((forwarded(ttp_root, manifest) / "tumor.ndjson").read_text().splitlines()[0])
 
     temporary = ttp.client("demo-hospital-b").temporary_pseudonyms(
         "nkr-borst",
@@ -160,13 +123,7 @@ def test_forwarding_failures_are_retried(
     requests.post(receiver.url + "/_fail", json={"commits": 2}, timeout=5).raise_for_status()
     before = requests.get(receiver.url + "/_stats", timeout=5).json()["commit_calls"]
 
-    result = upload_local(
-        ttp.client("demo-hospital"),
-        "nkr-borst",
-        tmp_path / "staged",
-        manifest,
-        profile_version="nl-2026.1",
-    )
+    result = upload(ttp, tmp_path / "staged", manifest)
 
     assert result.forward_attempts == 3
     after = requests.get(receiver.url + "/_stats", timeout=5).json()["commit_calls"]
@@ -181,18 +138,14 @@ def test_forwarding_that_keeps_failing_is_reported(
     client = ttp.client("demo-hospital", max_retries=1)
     try:
         with pytest.raises(TTPError) as failed:
-            upload_local(
-                client, "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
-            )
+            upload(ttp, tmp_path / "staged", manifest, client=client)
         assert "failed after 2 attempts" in str(failed.value)
         assert "HTTP 502" in str(failed.value) or "502" in str(failed.value)
     finally:
         requests.post(receiver.url + "/_fail", json={"commits": 0}, timeout=5)
 
     # Once the registry holder is back, the same delivery goes through (not cached as failed).
-    result = upload_local(
-        client, "nkr-borst", tmp_path / "staged", manifest, profile_version="nl-2026.1"
-    )
+    result = upload(ttp, tmp_path / "staged", manifest, client=client)
     assert result.receipt.idempotency_key == manifest.idempotency_key
 
 
@@ -201,25 +154,13 @@ def test_a_disallowed_type_anywhere_refuses_the_whole_upload(
 ) -> None:
     manifest = stage(tmp_path / "staged", "2026-L5", hospital_a, extra_type="B")
     with pytest.raises(TTPError, match="justification"):
-        upload_local(
-            ttp.client("demo-hospital"),
-            "nkr-borst",
-            tmp_path / "staged",
-            manifest,
-            profile_version="nl-2026.1",
-        )
-    with pytest.raises(TTPRefused) as refused:
-        upload_local(
-            ttp.client("demo-hospital"),
-            "nkr-borst",
-            tmp_path / "staged",
-            manifest,
-            profile_version="nl-2026.1",
-            bsn_justification="testing the TTP's refusal",
-        )
-    assert (refused.value.status, refused.value.pseudonym_type) == (403, "B")
-    assert "tumor.ndjson line 4" in str(refused.value)
-    assert not received(ttp_root, manifest).exists()
+        upload(ttp, tmp_path / "staged", manifest)
+    refused = refused_upload(
+        ttp, tmp_path / "staged", manifest, bsn_justification="testing the TTP's refusal"
+    )
+    assert (refused.status, refused.pseudonym_type) == (403, "B")
+    assert "tumor.ndjson line 4" in str(refused)
+    assert not forwarded(ttp_root, manifest).exists()
 
 
 def test_upload_must_match_its_manifest_and_caller(
@@ -227,23 +168,9 @@ def test_upload_must_match_its_manifest_and_caller(
 ) -> None:
     manifest = stage(tmp_path / "staged", "2026-L6", hospital_a)
     (tmp_path / "staged" / "tumor.csv").write_text("tampered\r\n")
-    with pytest.raises(TTPRefused) as tampered:
-        upload_local(
-            ttp.client("demo-hospital"),
-            "nkr-borst",
-            tmp_path / "staged",
-            manifest,
-            profile_version="nl-2026.1",
-        )
-    assert tampered.value.code == "checksum_mismatch"
+    tampered = refused_upload(ttp, tmp_path / "staged", manifest)
+    assert tampered.code == "checksum_mismatch"
 
     other = stage(tmp_path / "other", "2026-L7", hospital_a, provider="demo-hospital")
-    with pytest.raises(TTPRefused) as impostor:
-        upload_local(
-            ttp.client("demo-hospital-b"),
-            "nkr-borst",
-            tmp_path / "other",
-            other,
-            profile_version="nl-2026.1",
-        )
-    assert (impostor.value.status, impostor.value.code) == (403, "provider_mismatch")
+    impostor = refused_upload(ttp, tmp_path / "other", other, organisation="demo-hospital-b")
+    assert (impostor.status, impostor.code) == (403, "provider_mismatch")

@@ -25,14 +25,14 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from aanlevering.deliver.channels.ttp_local import upload_local
-from aanlevering.deliver.manifest import Manifest, describe_files, idempotency_key
+from aanlevering.deliver.manifest import Manifest, describe_files
 from aanlevering.fhir.conventions import pseudonym_system
 from aanlevering.pseudonym.crypto import b64url_encode
 from aanlevering.pseudonym.ttp.errors import TTPRefused
 from aanlevering.pseudonym.ttp.models import PseudonymInputs
 from aanlevering.pseudonym_types import BSN_SYSTEM
 from support.ttp import Hospital, TTPSetup, digest
+from support.ttp_uploads import forwarded, nkr_manifest, refused_upload, upload
 
 #: Nine digits passing the eleven-test (a BSN as far as anyone can tell).
 BSN = "111222333"
@@ -68,26 +68,7 @@ def _stage(folder: Path, period: str, files: dict[str, str], counts: dict[str, i
     folder.mkdir(parents=True)
     for name, text in files.items():
         (folder / name).write_text(text)
-    media = {n: "text/csv" if n.endswith(".csv") else "application/x-ndjson" for n in files}
-    return Manifest(
-        idempotency_key=idempotency_key("demo-hospital", "nkr-borst", period, 1),
-        registration="nkr-borst",
-        registry_holder="iknl",
-        period=period,
-        period_start="2026-01-01",
-        period_end="2026-12-31",
-        version=1,
-        dictionary_id="nkr-borst",
-        dictionary_version="2026.1",
-        format="ndjson",
-        normalisation_profile="nl-2026.1",
-        pseudonym_types=("NGGV",),
-        key_versions={},
-        ttp_mode="local",
-        provider_id="demo-hospital",
-        files=describe_files(folder, counts, media),
-        record_counts={"tumor": 2},
-    )
+    return nkr_manifest(folder, period, counts, types=("NGGV",), tumours=2)
 
 
 def _ndjson(*values: object) -> str:
@@ -159,19 +140,12 @@ def test_a_local_upload_with_a_clear_identifier_is_refused_before_forwarding(
     period = f"2026-CLEAR-{sorted(LOCAL_CASES).index(case)}"
     manifest = _stage(tmp_path / "staged", period, files, counts)
 
-    with pytest.raises(TTPRefused) as refused:
-        upload_local(
-            ttp.client("demo-hospital"),
-            "nkr-borst",
-            tmp_path / "staged",
-            manifest,
-            profile_version="nl-2026.1",
-        )
+    refused = refused_upload(ttp, tmp_path / "staged", manifest)
 
-    assert (refused.value.status, refused.value.code) == (422, "clear_identifier"), refused.value
-    assert where in str(refused.value)
-    assert BSN not in str(refused.value) and "MRN0012345" not in str(refused.value)
-    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+    assert (refused.status, refused.code) == (422, "clear_identifier"), refused
+    assert where in str(refused)
+    assert BSN not in str(refused) and "MRN0012345" not in str(refused)
+    assert not forwarded(ttp_root, manifest).exists()
     log = ttp.audit_log.read_text()
     assert BSN not in log and "MRN0012345" not in log
 
@@ -220,17 +194,10 @@ def test_a_local_upload_whose_input_is_no_one_way_value_is_refused(
     manifest = _stage(
         tmp_path / "staged", "2026-CLEAR-INPUT", {"Patient.ndjson": text}, {"Patient.ndjson": 2}
     )
-    with pytest.raises(TTPRefused) as refused:
-        upload_local(
-            ttp.client("demo-hospital"),
-            "nkr-borst",
-            tmp_path / "staged",
-            manifest,
-            profile_version="nl-2026.1",
-        )
-    assert (refused.value.status, refused.value.code) == (422, "not_one_way"), refused.value
-    assert "Patient.ndjson line 2" in str(refused.value) and BSN not in str(refused.value)
-    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+    refused = refused_upload(ttp, tmp_path / "staged", manifest)
+    assert (refused.status, refused.code) == (422, "not_one_way"), refused
+    assert "Patient.ndjson line 2" in str(refused) and BSN not in str(refused)
+    assert not forwarded(ttp_root, manifest).exists()
 
 
 def test_a_report_with_a_bsn_is_refused_before_forwarding(
@@ -242,13 +209,10 @@ def test_a_report_with_a_bsn_is_refused_before_forwarding(
     (folder / "report.html").write_text(f"<p>2 patients; first: {BSN}</p>")
     report = describe_files(folder, {"report.html": 0}, {"report.html": "text/html"})
     manifest = replace(manifest, reports=report)
-    with pytest.raises(TTPRefused) as refused:
-        upload_local(
-            ttp.client("demo-hospital"), "nkr-borst", folder, manifest, profile_version="nl-2026.1"
-        )
-    assert (refused.value.status, refused.value.code) == (422, "clear_identifier"), refused.value
-    assert "report.html" in str(refused.value) and BSN not in str(refused.value)
-    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+    refused = refused_upload(ttp, folder, manifest)
+    assert (refused.status, refused.code) == (422, "clear_identifier"), refused
+    assert "report.html" in str(refused) and BSN not in str(refused)
+    assert not forwarded(ttp_root, manifest).exists()
 
 
 def test_real_digests_still_pass_in_both_forms(ttp: TTPSetup) -> None:
@@ -282,12 +246,9 @@ def test_a_local_upload_whose_manifest_says_otherwise_is_refused(
     text = _ndjson(_patient(0), _patient(1))
     manifest = _stage(folder, period, {"Patient.ndjson": text}, {"Patient.ndjson": 2})
     manifest = replace(manifest, **MANIFEST_LIES[lie])  # type: ignore[arg-type]
-    with pytest.raises(TTPRefused) as refused:
-        upload_local(
-            ttp.client("demo-hospital"), "nkr-borst", folder, manifest, profile_version="nl-2026.1"
-        )
-    assert (refused.value.status, refused.value.code) == (422, "invalid_manifest"), refused.value
-    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+    refused = refused_upload(ttp, folder, manifest)
+    assert (refused.status, refused.code) == (422, "invalid_manifest"), refused
+    assert not forwarded(ttp_root, manifest).exists()
 
 
 @pytest.mark.parametrize("kind", sorted(NOT_CIPHERTEXT))
@@ -341,17 +302,10 @@ def test_a_local_upload_with_a_clear_mrn_as_its_mrn_input_is_refused(
         _stage(tmp_path / "staged", "2026-CLEAR-MRN", {"tumor.ndjson": text}, {"tumor.ndjson": 2}),
         pseudonym_types=("MRN",),
     )
-    with pytest.raises(TTPRefused) as refused:
-        upload_local(
-            ttp.client("demo-hospital"),
-            "nkr-borst",
-            tmp_path / "staged",
-            manifest,
-            profile_version="nl-2026.1",
-        )
-    assert (refused.value.status, refused.value.code) == (422, "not_mrn_ciphertext"), refused.value
-    assert "tumor.ndjson line 2" in str(refused.value) and clear not in str(refused.value)
-    assert not (ttp_root / "received" / manifest.idempotency_key).exists()
+    refused = refused_upload(ttp, tmp_path / "staged", manifest)
+    assert (refused.status, refused.code) == (422, "not_mrn_ciphertext"), refused
+    assert "tumor.ndjson line 2" in str(refused) and clear not in str(refused)
+    assert not forwarded(ttp_root, manifest).exists()
     assert clear not in ttp.audit_log.read_text()
 
 
@@ -380,23 +334,14 @@ def test_a_data_file_listed_as_a_report_is_refused_before_forwarding(
             idempotency_key=f"{manifest.idempotency_key}-{n}",
             reports=described,
         )
-        with pytest.raises(TTPRefused) as refused:
-            upload_local(
-                ttp.client("demo-hospital"),
-                "nkr-borst",
-                folder,
-                listed,
-                profile_version="nl-2026.1",
-            )
-        assert (refused.value.status, refused.value.code) == (422, code), refused.value
-        assert "extra.ndjson" in str(refused.value) and "MRN0012345" not in str(refused.value)
-        assert not (ttp_root / "received" / listed.idempotency_key).exists()
+        refused = refused_upload(ttp, folder, listed)
+        assert (refused.status, refused.code) == (422, code), refused
+        assert "extra.ndjson" in str(refused) and "MRN0012345" not in str(refused)
+        assert not forwarded(ttp_root, listed).exists()
     validation = folder / "validation-report.json"
     validation.write_text(json.dumps({"checks": [{"name": "rows", "passed": True, "count": 2}]}))
     fine = replace(
         manifest,
         reports=describe_files(folder, {validation.name: 0}, {validation.name: "application/json"}),
     )
-    upload_local(
-        ttp.client("demo-hospital"), "nkr-borst", folder, fine, profile_version="nl-2026.1"
-    )
+    upload(ttp, folder, fine)

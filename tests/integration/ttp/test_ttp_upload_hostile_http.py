@@ -7,70 +7,18 @@ them, so every case reaches the file rewriting (not just the checksum check).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from aanlevering.deliver.manifest import Manifest, ManifestFile
-from support.ttp import SOURCE_KEYS, Hospital, TTPSetup, digest
+from support.ttp import Hospital, TTPSetup, digest
+from support.ttp_uploads import one_file_manifest, post_upload
 
 #: Nine digits passing the eleven-test.
 BSN = "111222333"
-
-UPLOAD = "/local/deliveries"
-
-
-def _manifest(name: str, data: bytes, key: str) -> str:
-    return Manifest(
-        idempotency_key=key,
-        registration="nkr-borst",
-        registry_holder="iknl",
-        period="2026",
-        period_start="2026-01-01",
-        period_end="2026-12-31",
-        version=1,
-        dictionary_id="nkr-borst",
-        dictionary_version="2026.1",
-        format="ndjson",
-        normalisation_profile="nl-2026.1",
-        pseudonym_types=("NGGV", "MRN"),
-        key_versions={},
-        ttp_mode="local",
-        provider_id="demo-hospital",
-        files=(ManifestFile(name, hashlib.sha256(data).hexdigest(), len(data), 1, "x"),),
-        record_counts={"tumor": 1},
-    ).to_json()
-
-
-def _post(
-    ttp: TTPSetup,
-    name: str,
-    data: bytes,
-    key: str,
-    manifest: str | None = None,
-    *,
-    extra: list[tuple[str, str]] = (),  # type: ignore[assignment]
-    extra_files: list[tuple[str, tuple[str, bytes, str]]] = (),  # type: ignore[assignment]
-) -> Any:
-    fields = {
-        "registration": "nkr-borst",
-        "request_id": key,
-        "profile_version": "nl-2026.1",
-        "source_key_check": SOURCE_KEYS["nkr-borst"].as_form(),
-        "manifest": manifest if manifest is not None else _manifest(name, data, key),
-    }
-    return requests.post(
-        ttp.url + UPLOAD,
-        headers=ttp.headers("demo-hospital"),
-        data=[*fields.items(), *extra],
-        files=[("files", (name, data, "application/octet-stream")), *extra_files],
-        timeout=30,
-    )
 
 
 @pytest.mark.parametrize(
@@ -82,13 +30,13 @@ def _post(
     ],
 )
 def test_hostile_files_are_answered_with_422(ttp: TTPSetup, name: str, data: bytes) -> None:
-    response = _post(ttp, name, data, f"hostile-{name}")
+    response = post_upload(ttp, name, data, f"hostile-{name}")
     assert response.status_code == 422, response.text
     assert name in response.json()["detail"]["message"]
 
 
 def test_a_deeply_nested_manifest_is_answered_with_422(ttp: TTPSetup) -> None:
-    response = _post(ttp, "t.ndjson", b"{}\n", "hostile-manifest", manifest="[" * 50_000)
+    response = post_upload(ttp, "t.ndjson", b"{}\n", "hostile-manifest", manifest="[" * 50_000)
     assert response.status_code == 422, response.text
 
 
@@ -116,7 +64,7 @@ def test_fuzzed_uploads_are_answered_with_200_or_a_4xx(ttp: TTPSetup, hospital_a
         for _ in range(rng.randint(1, 3)):
             position = rng.randrange(len(data) + 1)
             data[position:position] = rng.choice(tokens)
-        response = _post(ttp, "tumor.ndjson", bytes(data), f"fuzz-{number}")
+        response = post_upload(ttp, "tumor.ndjson", bytes(data), f"fuzz-{number}")
         statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
         assert response.status_code == 200 or 400 <= response.status_code < 500, (
             f"case {number}: HTTP {response.status_code}: {response.text[:300]}"
@@ -150,7 +98,7 @@ def test_an_upload_with_a_field_the_api_does_not_define_is_refused(
     key = f"odd-field-{sorted(ODD_FIELDS).index(case)}"
     options = {k: v for k, v in ODD_FIELDS[case].items() if k != "named"}
 
-    response = _post(ttp, "tumor.ndjson", data, key, **options)
+    response = post_upload(ttp, "tumor.ndjson", data, key, **options)
 
     assert response.status_code == 422, response.text
     detail = response.json()["detail"]
@@ -158,7 +106,7 @@ def test_an_upload_with_a_field_the_api_does_not_define_is_refused(
     assert ODD_FIELDS[case]["named"] in detail["message"]
     assert BSN not in response.text and BSN not in ttp.audit_log.read_text()
     assert not (ttp_root / "received" / key).exists()
-    assert _post(ttp, "tumor.ndjson", data, key + "-plain").status_code == 200
+    assert post_upload(ttp, "tumor.ndjson", data, key + "-plain").status_code == 200
     assert (ttp_root / "received" / (key + "-plain")).exists()
 
 
@@ -169,9 +117,9 @@ def test_a_manifest_naming_a_file_twice_is_answered_with_422(
     """It used to reach the rewrite, which dropped one of the two and failed with HTTP 500."""
     data = (json.dumps({"tumor_id": "T0", "pseudonym_inputs": {"NGGV": digest("twice")}})).encode()
     key = f"twice-{where}"
-    manifest = json.loads(_manifest("tumor.ndjson", data, key))
+    manifest = json.loads(one_file_manifest("tumor.ndjson", data, key))
     manifest[where] = [*manifest.get(where, []), manifest["files"][0]]
-    response = _post(ttp, "tumor.ndjson", data, key, manifest=json.dumps(manifest))
+    response = post_upload(ttp, "tumor.ndjson", data, key, manifest=json.dumps(manifest))
     assert response.status_code == 422, response.text
     assert response.json()["detail"]["code"] == "invalid_manifest"
     assert "'tumor.ndjson' 2 times" in response.json()["detail"]["message"]

@@ -86,6 +86,9 @@ def test_every_problem_is_reported_with_file_and_json_path(catalogue_copy: Path)
 
 
 def test_b_is_allowed_only_with_a_stated_legal_basis(catalogue_copy: Path) -> None:
+    # ... and only when the dictionary states the approval for B (decision 1083).
+    dictionary = catalogue_copy / "dictionaries" / "ltr" / "2026.1.yaml"
+    _edit(dictionary, lambda data: data.update(pseudonym_types=["B", "NGG", "C", "MRN"]))
     ltr = catalogue_copy / "registrations" / "ldtr.yaml"
     _edit(
         ltr,

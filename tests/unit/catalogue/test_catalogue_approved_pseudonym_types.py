@@ -70,3 +70,19 @@ def test_an_unknown_type_in_the_dictionary_is_refused(catalogue_copy: Path) -> N
         "ldtr.yaml: $.dictionary: dictionary ltr version 2026.1 has problems" in p for p in problems
     ), problems
     assert not any("not found" in p for p in problems), problems
+
+
+def test_b_without_a_stated_approval_is_refused(catalogue_copy: Path) -> None:
+    """A justification the config's author writes is no approval: the dictionary must list B."""
+    problems = _load(catalogue_copy, None, ["NGG", "C", "MRN", "B"])
+    assert problems == [
+        f"{catalogue_copy / 'registrations' / 'ldtr.yaml'}: $.pseudonymisation.types: "
+        "B (the BSN pseudonym) needs the registration's approval for it, and dictionary ltr "
+        "2026.1 does not state its approved pseudonym_types: most registrations may not "
+        "process the BSN; ask the registry holder for a dictionary version that lists B, or "
+        "use another type"
+    ]
+
+
+def test_b_with_a_stated_approval_loads(catalogue_copy: Path) -> None:
+    assert _load(catalogue_copy, ["NGG", "C", "MRN", "B"], ["NGG", "C", "MRN", "B"]) == []

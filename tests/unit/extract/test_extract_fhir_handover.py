@@ -96,4 +96,4 @@ def test_a_read_in_parts_writes_the_runs_texts_compressed(
     one = _read(folder, cut_parts(segments, []), plan, tmp_path / "one")
     work = tmp_path / "work"
     assert _read(folder, parts, plan, work) == one
-    assert not list(work.glob("fhir-part-*"))  # the workers' hand-over files are gone
+    assert not list(work.glob("aanlevering-fhir-part-*"))  # the workers' hand-over files are gone

@@ -155,7 +155,7 @@ def test_parallel_reading_gives_the_one_process_extract_on_the_demo_exports(
         bundles = len(list(folder.glob("*.json")))  # never cut: at most one part each
         assert _parts_logged(caplog) == (workers if fmt == "fhir-bulk" else min(workers, bundles))
         _same(one, parts)
-        assert not list(work.glob("fhir-part-*"))  # the workers' folders are gone
+        assert not list(work.glob("aanlevering-fhir-part-*"))  # the workers' folders are gone
 
 
 def _one_process_columns(plan: _Plan, folder: Path) -> tuple[list[Any], pa.Table]:
@@ -378,7 +378,7 @@ def test_the_first_error_in_input_order_wins_with_its_file_and_line(
     _same(one, _outcome(plan, folder, caplog))
     assert len(started) == 1
     assert not any(psutil.pid_exists(pid) for pid in started)
-    assert not list((tmp_path / "work").glob("fhir-part-*"))
+    assert not list((tmp_path / "work").glob("aanlevering-fhir-part-*"))
 
 
 # -- failing workers -------------------------------------------------------------------------
@@ -411,7 +411,7 @@ def test_a_worker_that_dies_without_an_answer_fails_the_extract(
         assert "MRN0012345" not in str(failed.value)
     assert len(started) == 1
     assert not any(psutil.pid_exists(pid) for pid in started)
-    assert not list((tmp_path / "work").glob("fhir-part-*"))
+    assert not list((tmp_path / "work").glob("aanlevering-fhir-part-*"))
 
 
 def test_a_hung_worker_is_stopped_after_its_bound(
@@ -426,7 +426,7 @@ def test_a_hung_worker_is_stopped_after_its_bound(
         plan.streamed(demo.out_dir / "fhir-bulk" / "dica-dsaa", YEAR)
     assert len(started) == 1
     assert not any(psutil.pid_exists(pid) for pid in started)
-    assert not list((tmp_path / "work").glob("fhir-part-*"))
+    assert not list((tmp_path / "work").glob("aanlevering-fhir-part-*"))
 
 
 def test_an_error_in_the_first_part_stops_the_workers(
@@ -441,7 +441,7 @@ def test_an_error_in_the_first_part_stops_the_workers(
     with pytest.raises(ExtractError, match=r"Condition.ndjson: line 2: not valid JSON"):
         plan.streamed(folder, YEAR)
     assert len(started) == 1 and not psutil.pid_exists(started[0])
-    assert not list((tmp_path / "work").glob("fhir-part-*"))
+    assert not list((tmp_path / "work").glob("aanlevering-fhir-part-*"))
 
 
 # -- settings --------------------------------------------------------------------------------
@@ -508,11 +508,11 @@ def test_a_worker_does_not_outlive_a_killed_reader(demo: DemoResult, tmp_path: P
         assert reader.stdout is not None
         worker = psutil.Process(int(reader.stdout.readline()))
         for _ in range(300):  # the worker has asked to die with its parent, and reads
-            if list(work.glob("fhir-part-*/reading")):
+            if list(work.glob("aanlevering-fhir-part-*/reading")):
                 break
             time.sleep(0.05)
         assert worker.is_running() and worker.status() != psutil.STATUS_ZOMBIE
-        assert list(work.glob("fhir-part-*/reading"))
+        assert list(work.glob("aanlevering-fhir-part-*/reading"))
         reader.kill()
         reader.wait(timeout=30)
         worker.wait(timeout=30)  # raises TimeoutExpired when it lives on

@@ -29,10 +29,10 @@ from aanlevering.runs.credentials import (
     PrivateFiles,
     Secret,
     credentials_dir,
-    sweep_stale,
 )
 from aanlevering.runs.ports import endpoint_url, open_ports
 from aanlevering.settings import load_settings
+from aanlevering.temp_folders import sweep_dead_owners
 
 REPO = Path(__file__).resolve().parents[3]
 KEY = "source-api-key-0d5e8a1f"
@@ -115,22 +115,36 @@ def test_key_material_goes_to_memory_or_the_configured_folder_never_the_staging_
 
 
 def test_folders_of_ended_processes_are_swept_others_kept(tmp_path: Path) -> None:
-    ended = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        check=True,
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED, str(tmp_path)],
+        check=False,
         capture_output=True,
         text=True,
     )
-    dead = tmp_path / f"aanlevering-credentials-{ended.stdout.strip()}-x1"
-    mine = tmp_path / f"aanlevering-credentials-{os.getpid()}-x2"
-    living = tmp_path / f"aanlevering-credentials-{os.getppid()}-x3"
-    other = tmp_path / "something-else-1-x4"
-    for folder in (dead, mine, living, other):
-        folder.mkdir()
-        (folder / "key.pem").write_text(PRIVATE)
-    assert sweep_stale(tmp_path) == 1
-    assert not dead.exists()
-    assert mine.exists() and living.exists() and other.exists()
+    dead = Path(killed.stdout.strip()).parent
+    with PrivateFiles(tmp_path) as files:
+        written = files.path_of(Secret(text=PRIVATE), "key.pem")
+        assert written is not None
+        mine = written.parent
+        other = tmp_path / "something-else-1-x4"
+        legacy = tmp_path / "aanlevering-credentials-1-x5"  # no owner to judge: left alone
+        for folder in (other, legacy):
+            folder.mkdir()
+            (folder / "key.pem").write_text(PRIVATE)
+        assert not dead.exists()  # swept when this process wrote its first file
+        assert sweep_dead_owners(tmp_path) == 0
+        assert mine.exists() and other.exists() and legacy.exists()
+
+
+#: Writes a key the product's way, says where, and is killed before it can clean up.
+KILLED = """
+import os, signal, sys
+from pathlib import Path
+from aanlevering.runs.credentials import PrivateFiles, Secret
+path = PrivateFiles(Path(sys.argv[1])).path_of(Secret(text="k"), "key.pem")
+print(path, flush=True)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
 
 
 @pytest.fixture

@@ -101,3 +101,29 @@ def test_names_holding_a_number_without_its_leading_zeros_or_a_birth_date_in_the
     found = identifying_names(names, [dataset])
 
     assert found == set(names[:4])
+
+
+def test_names_holding_one_word_of_a_name_are_found() -> None:
+    """A file named after the birth name alone, the name column holding more (1070)."""
+    identity = pa.table(
+        {
+            "patient_id": ["P-1"] * 3,
+            "own_name": ["van den Bosch", "Berg, van der", "Smit-Jansen"],
+            "given_names": ["Jan Pieter", None, "Els"],
+        }
+    )
+    dataset = ExtractedDataset(
+        name="operatie",
+        clinical=pa.table({"x": [1, 2, 3]}),
+        identity=identity,
+        row_refs=pa.array(["a:2", "a:3", "a:4"]),
+    )
+    names = [
+        "dsaa_operaties_bosch.csv",
+        "BERG.csv",
+        "jansen-2026.csv",
+        "pieter.json",
+        "dsaa_operaties_2026.csv",  # "van", "den", "der", "Els" are too short to look for
+        "smid.csv",
+    ]
+    assert identifying_names(names, [dataset]) == set(names[:4])

@@ -16,7 +16,7 @@ name the place and the kind, never the value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from aanlevering.counterparts.common.pseudonym_form import PSEUDONYM_FORM, is_pseudonym_of
@@ -27,15 +27,24 @@ from aanlevering.pseudonym_types import BSN_SYSTEM
 #: The member the TTP itself wrote (its labels), not the hospital's data.
 TTP_MEMBER = "pseudonyms"
 
+#: What is wrong with a value that is a pseudonym of the type in form (decision 1050), or None.
+OwnCheck = Callable[[str, str], str | None]
+
 _BSN_TEXT = "holds a value that looks like a BSN (nine digits passing the eleven-test)"
 
 
 class ClearIdentifiers:
     """The clear-identifier checks of one registration's pseudonymised files."""
 
-    def __init__(self, pseudonym_systems: Iterable[str]) -> None:
+    def __init__(self, pseudonym_systems: Iterable[str], own: OwnCheck | None = None) -> None:
         self.systems = frozenset(pseudonym_systems)
         self.codes = frozenset(system.rsplit("/", 1)[1] for system in self.systems)
+        self.own = own
+
+    def _not_own(self, code: str, value: str, path: str) -> str | None:
+        """``path`` holds a pseudonym the TTP did not make for this upload (decision 1050)."""
+        problem = self.own(code, value) if self.own is not None else None
+        return f"{path} {problem}" if problem is not None else None
 
     def identifier_problem(self, value: Any, path: str = "identifier") -> str | None:
         """What is wrong with an ``identifier`` member's entries (their systems), or None."""
@@ -51,11 +60,14 @@ class ClearIdentifiers:
                     "other local number?): only pseudonyms are forwarded"
                 )
             code = system.rsplit("/", 1)[1]
-            if not is_pseudonym_of(code, identifier.get("value")):
+            value = identifier.get("value")
+            if not is_pseudonym_of(code, value):
                 return (
                     f"{path} is an {code} pseudonym identifier whose value is no {code} "
                     f"pseudonym {PSEUDONYM_FORM}: only pseudonyms are forwarded"
                 )
+            if found := self._not_own(code, str(value), path):
+                return found
         return None
 
     def pseudonyms_problem(self, value: Any, path: str = TTP_MEMBER) -> str | None:
@@ -78,6 +90,8 @@ class ClearIdentifiers:
                     f"{path}.{code} is no {code} pseudonym {PSEUDONYM_FORM}: only pseudonyms "
                     "are forwarded"
                 )
+            if found := self._not_own(code, str(label), f"{path}.{code}"):
+                return found
         return None
 
     def json_problem(self, value: Any) -> str | None:
@@ -189,15 +203,25 @@ def pseudonym_columns(header: Sequence[str], skipped: frozenset[int]) -> dict[in
     return found
 
 
-def csv_pseudonym_problem(cells: Sequence[str], columns: dict[int, str]) -> str | None:
-    """What is wrong with a row's pseudonym cells (none or a pseudonym of the type), or None."""
+def csv_pseudonym_problem(
+    cells: Sequence[str], columns: dict[int, str], own: OwnCheck | None = None
+) -> str | None:
+    """What is wrong with a row's pseudonym cells (none or a pseudonym of the type), or None.
+
+    ``own`` says what is wrong with a pseudonym the TTP did not make for this
+    upload (decision 1050).
+    """
     for position, code in columns.items():
         cell = cells[position]
-        if cell != "" and not is_pseudonym_of(code, cell):
+        if cell == "":
+            continue
+        if not is_pseudonym_of(code, cell):
             return (
                 f"column {position + 1} is a {code} pseudonym column whose cell is no {code} "
                 f"pseudonym {PSEUDONYM_FORM}: only pseudonyms are forwarded"
             )
+        if own is not None and (problem := own(code, cell)) is not None:
+            return f"column {position + 1} {problem}"
     return None
 
 

@@ -85,6 +85,8 @@ class Limits:
 
     max_batch_records: int = 20_000
     max_upload_bytes: int = 256 * 1024 * 1024
+    #: Records (data rows, NDJSON lines, Bundle entries) in one local upload (decision 1051).
+    max_upload_records: int = 10_000_000
     idempotency_cache_bytes: int = 128 * 1024 * 1024
     max_json_body_bytes: int = 32 * 1024 * 1024
     requests_per_minute: int = 1200

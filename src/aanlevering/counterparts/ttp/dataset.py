@@ -49,12 +49,14 @@ from aanlevering.counterparts.ttp.clear_identifiers import (
 )
 from aanlevering.counterparts.ttp.config import Registration
 from aanlevering.counterparts.ttp.keys import VersionKeys
+from aanlevering.counterparts.ttp.own_pseudonyms import OwnPseudonyms
 from aanlevering.counterparts.ttp.pseudonyms import (
     MRN,
     DefinitiveMaker,
     MrnWrapper,
     check_types_allowed,
 )
+from aanlevering.counterparts.ttp.record_budget import RecordBudget
 from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.fhir.conventions import (
     DEFINITIVE,
@@ -90,6 +92,18 @@ def data_format(file_name: str) -> DataFormat | None:
 
 
 @dataclass(frozen=True)
+class UploadChecks:
+    """What an upload's files are checked against beyond their own content.
+
+    ``own`` opens pseudonyms the hospital wrote itself (decision 1050),
+    ``budget`` counts records across all files of the upload (decision 1051).
+    """
+
+    own: OwnPseudonyms | None = None
+    budget: RecordBudget | None = None
+
+
+@dataclass(frozen=True)
 class PseudonymisedFile:
     """The rewritten file and what was done to it (counts only)."""
 
@@ -103,7 +117,12 @@ class _Replacer:
     """Turns one record's inputs into labels, counting types as it goes."""
 
     def __init__(
-        self, registration: Registration, keys: VersionKeys, hospital: str, file_name: str
+        self,
+        registration: Registration,
+        keys: VersionKeys,
+        hospital: str,
+        file_name: str,
+        checks: UploadChecks,
     ) -> None:
         self.registration = registration
         self.allowed = frozenset(ptype.value for ptype in registration.types)
@@ -112,7 +131,16 @@ class _Replacer:
         self.mrn = MrnWrapper(keys, hospital)
         self.file_name = file_name
         self.counts: Counter[str] = Counter()
-        self.clear = ClearIdentifiers(pseudonym_system(registration.id, t) for t in self.allowed)
+        self.own = checks.own.problem if checks.own is not None else None
+        self.budget = checks.budget
+        self.clear = ClearIdentifiers(
+            (pseudonym_system(registration.id, t) for t in self.allowed), self.own
+        )
+
+    def take_record(self, where: str, records: int = 1) -> None:
+        """Count records against the upload's limit (decision 1051)."""
+        if self.budget is not None:
+            self.budget.take(where, records)
 
     def refuse_clear(self, where: str, problem: str, index: int) -> None:
         """422 ``clear_identifier``: nothing of this upload is forwarded (decision 1020)."""
@@ -262,6 +290,7 @@ def _ndjson(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
         if not line.strip():
             continue
         where = f"{replacer.file_name} line {number}"
+        replacer.take_record(where)
         value = _json_value(line, where, replacer.registration.id, records)
         done = _walk(value, replacer, where, records)
         out.append(replacer.dump_checked(done, where, records))
@@ -272,8 +301,10 @@ def _ndjson(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
 def _json_document(data: bytes, replacer: _Replacer) -> tuple[bytes, int]:
     where = replacer.file_name
     value = _json_value(data, where, replacer.registration.id, 0)
+    records = _document_records(value)
+    replacer.take_record(where, records)
     done = replacer.dump_checked(_walk(value, replacer, where, 0), where, 0)
-    return done.encode("utf-8"), _document_records(value)
+    return done.encode("utf-8"), records
 
 
 def _document_records(value: object) -> int:
@@ -376,6 +407,7 @@ def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple
     records = 0
     for row in reader:
         where = f"{name} line {reader.line_num}"
+        replacer.take_record(where)
         if len(row) != len(header):
             raise Refusal(
                 422,
@@ -387,7 +419,7 @@ def _csv_rows(data: bytes, text: str, reader: Any, replacer: _Replacer) -> tuple
         column = csv_problem(row, rewritten)
         if column is not None:
             replacer.refuse_clear(where, f"column {column + 1} {CSV_BSN}", records)
-        if already and (problem := csv_pseudonym_problem(row, already)) is not None:
+        if already and (problem := csv_pseudonym_problem(row, already, replacer.own)) is not None:
             replacer.refuse_clear(where, problem, records)
         for position, (code, label) in labels.items():
             row[position] = label_value[label] if row[input_of[code]] != "" else ""
@@ -405,10 +437,12 @@ def pseudonymise_file(
     hospital: str,
     file_name: str,
     data: bytes,
+    *,
+    checks: UploadChecks | None = None,
 ) -> PseudonymisedFile:
     """Rewrite one uploaded data file; a Refusal (whole file) on the first problem."""
     fmt = data_format(file_name)
-    replacer = _Replacer(registration, keys, hospital, file_name)
+    replacer = _Replacer(registration, keys, hospital, file_name, checks or UploadChecks())
     transforms: dict[DataFormat, Callable[[], tuple[bytes, int]]] = {
         "csv": lambda: _csv(data, replacer),
         "ndjson": lambda: _ndjson(data, replacer),
@@ -428,7 +462,13 @@ def pseudonymise_file(
 
 
 def check_report(
-    registration: Registration, keys: VersionKeys, hospital: str, name: str, data: bytes
+    registration: Registration,
+    keys: VersionKeys,
+    hospital: str,
+    name: str,
+    data: bytes,
+    *,
+    checks: UploadChecks | None = None,
 ) -> None:
     """Refuse (422 ``clear_identifier``) a report that holds a BSN-like text.
 
@@ -448,7 +488,7 @@ def check_report(
         )
     if data_format(name) is None:
         return
-    read = pseudonymise_file(registration, keys, hospital, name, data)  # refuses clear ones
+    read = pseudonymise_file(registration, keys, hospital, name, data, checks=checks)  # refuses
     if read.type_counts:
         raise Refusal(
             422,

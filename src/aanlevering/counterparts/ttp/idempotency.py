@@ -11,6 +11,12 @@ the config, decision 1026): after a restart, or once an answer was evicted or
 too large to keep, a request id reused with another body is still refused,
 where it used to be served as new. The file holds ids, endpoints and hashes
 of whole requests, no values; it grows by one line per served request id.
+
+Requests under one (organisation, endpoint, request id) run one at a time
+(decision 1052): a second request that arrives while the first is computed
+waits for it, then is answered from it (the same body) or refused with 409
+(another body). Two different bodies were both computed and answered, and in
+local mode both forwarded.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +103,30 @@ class IdempotencyCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self._ledger = FingerprintLedger(ledger)
+        #: One lock per request id being computed, and how many requests hold or wait for it.
+        self._running: dict[RequestKey, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def one_at_a_time(self, key: RequestKey) -> Iterator[None]:
+        """Hold ``key`` for one lookup-compute-store; a second request under it waits.
+
+        Why: lookup and store are each atomic, but the work between them is
+        not; without this, two requests under one id with different bodies
+        both missed the cache and were both computed and answered (1052).
+        """
+        with self._lock:
+            lock, users = self._running.get(key, (threading.Lock(), 0))
+            self._running[key] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._running[key]
+                if users == 1:
+                    del self._running[key]
+                else:
+                    self._running[key] = (lock, users - 1)
 
     def lookup(self, key: RequestKey, fingerprint: str) -> bytes | None:
         """The stored answer for a repeat; Refusal 409 if the id was used for another request."""

@@ -25,7 +25,7 @@ from aanlevering.counterparts.ttp.auth import (
     require_role,
 )
 from aanlevering.counterparts.ttp.config import Organisation, Registration, TTPConfig
-from aanlevering.counterparts.ttp.dataset import check_report, pseudonymise_file
+from aanlevering.counterparts.ttp.dataset import UploadChecks, check_report, pseudonymise_file
 from aanlevering.counterparts.ttp.faults import FaultInjector
 from aanlevering.counterparts.ttp.forwarder import Forwarder
 from aanlevering.counterparts.ttp.idempotency import LEDGER_NAME, IdempotencyCache
@@ -42,12 +42,14 @@ from aanlevering.counterparts.ttp.models import (
     TemporaryPseudonymRequest,
     TypeDigests,
 )
+from aanlevering.counterparts.ttp.own_pseudonyms import OwnPseudonyms
 from aanlevering.counterparts.ttp.pseudonyms import (
     exchange_temporaries,
     issue_temporaries,
     issue_temporary_columns,
     reverse_mrn,
 )
+from aanlevering.counterparts.ttp.record_budget import RecordBudget, too_many
 from aanlevering.counterparts.ttp.refusal import Refusal
 from aanlevering.counterparts.ttp.upload_form import check_upload_fields
 from aanlevering.deliver.manifest import Manifest, is_plain_name
@@ -293,13 +295,14 @@ class TTPService:
         compute: Callable[[], bytes],
     ) -> bytes:
         key = (organisation.id, endpoint, request_id)
-        stored = self.cache.lookup(key, fingerprint)
-        if stored is not None:
-            log.info("replayed stored answer for a repeated request id on %s", endpoint)
-            return stored
-        body = compute()
-        self.cache.store(key, fingerprint, body)
-        return body
+        with self.cache.one_at_a_time(key):  # a second request waits for the first (1052)
+            stored = self.cache.lookup(key, fingerprint)
+            if stored is not None:
+                log.info("replayed stored answer for a repeated request id on %s", endpoint)
+                return stored
+            body = compute()
+            self.cache.store(key, fingerprint, body)
+            return body
 
     def _check_size(self, registration: str, count: int) -> None:
         limit = self.config.limits.max_batch_records
@@ -540,8 +543,13 @@ class TTPService:
             report_names = {entry.name for entry in manifest.reports}
 
             def compute() -> bytes:
+                checks = UploadChecks(
+                    own=OwnPseudonyms(self.keyring, registration.id, organisation.id),
+                    budget=RecordBudget(registration.id, self.config.limits.max_upload_records),
+                )
+                hospital = organisation.id
                 done = [
-                    pseudonymise_file(registration, keys, organisation.id, f.name, f.data)
+                    pseudonymise_file(registration, keys, hospital, f.name, f.data, checks=checks)
                     for f in files
                     if f.name not in report_names
                 ]
@@ -567,7 +575,7 @@ class TTPService:
                 )
                 reports = [(f.name, f.data) for f in files if f.name in report_names]
                 for name, data in reports:
-                    check_report(registration, keys, organisation.id, name, data)
+                    check_report(registration, keys, organisation.id, name, data, checks=checks)
                 forwarded = self.forwarder.forward(
                     registration, forwarded_manifest, [(i.name, i.data) for i in done] + reports
                 )
@@ -654,6 +662,9 @@ class TTPService:
                 f"{total} bytes uploaded; the limit is {self.config.limits.max_upload_bytes}",
                 registration=registration.id,
             )
+        counted = sum(entry.records for entry in manifest.files)
+        if counted > self.config.limits.max_upload_records:  # refused before any work (1051)
+            raise too_many(registration.id, self.config.limits.max_upload_records, "the manifest")
         for name, entry in expected.items():
             data = uploaded[name].data
             if len(data) != entry.bytes or sha256_of_bytes(data) != entry.sha256:
