@@ -12,34 +12,20 @@ import pyarrow as pa
 import pytest
 
 from aanlevering.errors import ExtractError
-from aanlevering.extract.model import Extract, ExtractedDataset
-from aanlevering.periods import Period
+from aanlevering.extract.model import ExtractedDataset
 from aanlevering.pipeline.one_bsn_per_patient import (
     patients_with_two_bsns,
     refuse_two_bsns_per_patient,
 )
+from support.identity_extracts import identity_dataset
+from support.identity_extracts import identity_extract as _extract
 
 #: Valid BSNs (eleven-test), one with a leading zero.
 A, B, ZERO = "999911120", "999911132", "012345672"
 
 
 def _dataset(name: str, patients: list[str], bsns: pa.Array) -> ExtractedDataset:
-    identity = pa.table({"patient_id": pa.array(patients), "bsn": bsns})
-    return ExtractedDataset(
-        name=name,
-        clinical=pa.table({"x": pa.array([1] * len(patients))}),
-        identity=identity,
-        row_refs=pa.array([f"{name}:{i}" for i in range(len(patients))]),
-    )
-
-
-def _extract(*datasets: ExtractedDataset) -> Extract:
-    return Extract(
-        registration_id="dica-dsaa",
-        period=Period.parse("2026-Q1"),
-        source_kind="csv",
-        datasets={d.name: d for d in datasets},
-    )
+    return identity_dataset(name, pa.table({"patient_id": pa.array(patients), "bsn": bsns}))
 
 
 def test_one_bsn_in_its_written_forms_is_one_bsn() -> None:

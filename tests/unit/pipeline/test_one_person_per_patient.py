@@ -12,31 +12,18 @@ import pyarrow as pa
 import pytest
 
 from aanlevering.errors import ExtractError
-from aanlevering.extract.model import Extract, ExtractedDataset
-from aanlevering.periods import Period
+from aanlevering.extract.model import ExtractedDataset
 from aanlevering.pipeline.one_person_per_patient import (
     patients_with_two_persons,
     refuse_two_persons_per_patient,
 )
+from support.identity_extracts import identity_dataset
+from support.identity_extracts import identity_extract as _extract
 
 
 def _dataset(name: str, **columns: list[str | None]) -> ExtractedDataset:
     identity = pa.table({field: pa.array(values, pa.string()) for field, values in columns.items()})
-    return ExtractedDataset(
-        name=name,
-        clinical=pa.table({"x": pa.array([1] * identity.num_rows)}),
-        identity=identity,
-        row_refs=pa.array([f"{name}:{i}" for i in range(identity.num_rows)]),
-    )
-
-
-def _extract(*datasets: ExtractedDataset) -> Extract:
-    return Extract(
-        registration_id="dica-dsaa",
-        period=Period.parse("2026-Q1"),
-        source_kind="csv",
-        datasets={d.name: d for d in datasets},
-    )
+    return identity_dataset(name, identity)
 
 
 def test_one_person_written_two_ways_is_one_person() -> None:
