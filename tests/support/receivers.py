@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aanlevering.catalogue import RegistrationConfig
+from aanlevering.counterparts.registry_holder.exchange import make_exchanger
 from aanlevering.counterparts.registry_holder.sftp_inbox import start_watcher
 from aanlevering.counterparts.registry_holder.store import DeliveryStore
 from aanlevering.deliver.channels import Channel
@@ -25,10 +26,11 @@ from aanlevering.deliver.channels.outbox import OutboxChannel
 from aanlevering.deliver.channels.sftp import SftpChannel, SftpTarget
 from aanlevering.deliver.events import DeliveryAttemptFailed, DeliveryStaged, delivery_stream
 from aanlevering.deliver.ledger import load_ledger
-from aanlevering.deliver.manifest import idempotency_key
+from aanlevering.deliver.manifest import Manifest, idempotency_key
 from aanlevering.events.store import EventStore
 from aanlevering.periods import Period
 from aanlevering.pipeline.run import Ports, RunRequest, RunResult, run_delivery
+from aanlevering.pseudonym.ttp.client import TTPClient
 from support.registry_holder import HOSPITAL
 from support.sshd import SftpServer
 
@@ -84,12 +86,28 @@ def outbox_receiver(world: Any, root: Path) -> Receiver:
     )
 
 
+def _exchanger(world: Any) -> Callable[[Path, Manifest], None]:
+    """The registry holder's exchange at the world's TTP, with each holder's own key.
+
+    A web-mode delivery carries temporary pseudonyms, which a holder without a
+    TTP refuses (decision 1060): this one exchanges them, as the world's does.
+    """
+    keys = world.home / "ttp" / "clients"
+
+    def client_for(registration: str) -> TTPClient:
+        holder = world.config(registration).registry_holder_id
+        api_key = (keys / f"{holder}.key").read_text(encoding="utf-8").strip()
+        return TTPClient(world.ttp.url, api_key, backoff=0.01)
+
+    return make_exchanger(client_for)
+
+
 @contextmanager
 def sftp_receiver(world: Any, server: SftpServer, holder_root: Path) -> Iterator[Receiver]:
     """A real sshd and the registry holder's SFTP inbox watcher receipting into its store."""
     inbox = server.root / REGISTRATION
     inbox.mkdir()
-    store = DeliveryStore(holder_root, "reference-sftp")
+    store = DeliveryStore(holder_root, "reference-sftp", exchanger=_exchanger(world))
     stop = start_watcher({inbox: HOSPITAL}, store, interval=0.1)
 
     def channel(config: RegistrationConfig, outbox: Path | None) -> Channel:

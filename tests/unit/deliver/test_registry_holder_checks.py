@@ -129,11 +129,13 @@ def test_reports_travel_in_the_manifest_but_do_not_bind_the_receipt(tmp_path: Pa
 
 
 def test_a_terminology_code_that_passes_the_eleven_test_is_accepted(tmp_path: Path) -> None:
-    """A nine-digit SNOMED code may pass the BSN test by chance: codes are not scanned."""
-    coded = {
-        **PATIENT,
-        "maritalStatus": {"coding": [{"system": "http://snomed.info/sct", "code": "111222333"}]},
-    }
+    """A nine-digit SNOMED code may pass the BSN test by chance: codes are not scanned.
+
+    The coding sits in the Patient's ``meta`` (a tag): a delivered Patient holds no
+    other coded element (decision 1062).
+    """
+    tag = {"system": "http://snomed.info/sct", "code": "111222333"}
+    coded = {**PATIENT, "meta": {**PATIENT.get("meta", {}), "tag": [tag]}}
     assert check_delivery(tmp_path / "d", _delivery(tmp_path / "d", coded)) == []
 
 
