@@ -52,7 +52,13 @@ from aanlevering.extract.csv_layout import (
     shown_name,
     sniff_layout,
 )
-from aanlevering.extract.generalise import SOURCE_FIELD, expected_source, generalise
+from aanlevering.extract.generalise import (
+    SOURCE_FIELD,
+    expected_mapped,
+    expected_source,
+    generalise,
+    generalise_mapped,
+)
 from aanlevering.extract.model import ARROW_TYPES, Extract
 from aanlevering.extract.options import ExtractOptions
 from aanlevering.extract.record_key import record_key_column
@@ -420,11 +426,17 @@ class DatasetReader:
                 values = typed[variable.name]
             elif column is not None:
                 source = self._mapped(column, cleaned[column])
-                values = cast_text(source, variable.type, self.spec)
+                kind = variable.generalised_from
+                cut = generalise_mapped(kind, source, self.spec.date_formats) if kind else None
+                values = cast_text(source, variable.type, self.spec) if cut is None else cut
                 self._note(
                     problems,
                     variable=variable.name,
-                    expected=expected_text(variable.type, self.spec),
+                    expected=(
+                        expected_text(variable.type, self.spec)
+                        if kind is None or cut is None
+                        else expected_mapped(kind, self.spec.date_formats)
+                    ),
                     source=source,
                     parsed=values,
                     row_refs=row_refs,

@@ -50,6 +50,37 @@ def generalise(kind: str, source: ArrayLike, date_formats: Sequence[str]) -> Arr
     raise ValueError(f"unknown generalisation {kind!r}")  # the schema prevents this
 
 
+def generalise_mapped(
+    kind: str, source: ArrayLike, date_formats: Sequence[str]
+) -> ArrayLike | None:
+    """A column mapped straight onto a generalised variable, generalised all the same.
+
+    Why (decision 1071): the catalogue lets an export's own birth-year or PC4
+    column fill such a variable instead of the identity field. A column that
+    holds the full value under another name (a postcode ``1234 AB``, a birth
+    date ``19560312``, which passes as an integer) was delivered as written,
+    stopped only by the dictionary's pattern or range check, which
+    ``block_on: never`` turns off. A value already generalised stays as it is
+    (``1234``, ``1956``); a full one is cut to its generalised form; anything
+    else is null (a type problem). None: nothing to cut (``sex``).
+    """
+    if kind == "postcode:pc4":
+        return pc4(pc.cast(source, pa.string()))
+    if kind == "birth_date:year":
+        text = pc.utf8_trim_whitespace(pc.cast(source, pa.string()))
+        is_year = pc.fill_null(pc.match_substring_regex(text, r"^[12][0-9]{3}$"), False)
+        years = pc.cast(pc.if_else(is_year, text, _NULL_STRING), pa.int64())
+        return pc.coalesce(years, birth_year(pc.if_else(is_year, _NULL_STRING, text), date_formats))
+    return None
+
+
+def expected_mapped(kind: str, date_formats: Sequence[str]) -> str:
+    """What a column mapped onto a generalised variable must hold, for TypeProblem.expected."""
+    if kind == "birth_date:year":
+        return "a year (1956) or a birth date written as " + " or ".join(date_formats)
+    return expected_source(kind, date_formats)
+
+
 def expected_source(kind: str, date_formats: Sequence[str]) -> str:
     """What the identity value must look like, for TypeProblem.expected."""
     if kind == "birth_date:year":
