@@ -16,6 +16,7 @@ import pytest
 
 from aanlevering.deliver.manifest import Manifest, describe_files
 from conftest import PATIENT, stage  # module level: a later import may find another conftest
+from support.holder_requests import csv_delivery
 from support.holder_requests import restaged as _restaged
 from support.holder_requests import send as _send
 from support.registry_holder import RegistryHolder
@@ -89,14 +90,11 @@ def test_a_pseudonym_column_cell_that_is_no_pseudonym_is_refused_by_row(
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=registry_holder.hospital)
-    for item in manifest.files:
-        (folder / item.name).unlink()
-    (folder / "trauma.csv").write_text(
-        "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd\n"
-        "NGG:v1:abc;1;definitief;61\n12345678;1;definitief;70\nT1:NGG:v1:def;1;tijdelijk;52\n"
+    body = (
+        b"pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd\n"
+        b"NGG:v1:abc;1;definitief;61\n12345678;1;definitief;70\nT1:NGG:v1:def;1;tijdelijk;52\n"
     )
-    files = describe_files(folder, {"trauma.csv": 3}, {"trauma.csv": "text/csv"})
-    delivery = replace(manifest, format="csv", files=files, record_counts={"trauma": 3})
+    delivery = csv_delivery(folder, manifest, body, 3)
     answer = _send(registry_holder, folder, delivery)
     assert answer.status_code == 422, answer.text
     assert json.loads(answer.text)["detail"]["problems"] == [
@@ -148,13 +146,8 @@ def test_a_bsn_like_csv_value_is_refused_by_row_and_column(
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=registry_holder.hospital)
-    for item in manifest.files:
-        (folder / item.name).unlink()
-    (folder / "trauma.csv").write_text(
-        f"NGG;leeftijd;opmerking\nNGG:v1:abc;61;\nNGG:v1:def;70;{BSN_LIKE}\n", encoding="utf-8"
-    )
-    files = describe_files(folder, {"trauma.csv": 2}, {"trauma.csv": "text/csv"})
-    manifest = replace(manifest, format="csv", files=files, record_counts={"trauma": 2})
+    body = f"NGG;leeftijd;opmerking\nNGG:v1:abc;61;\nNGG:v1:def;70;{BSN_LIKE}\n".encode()
+    manifest = csv_delivery(folder, manifest, body, 2)
     answer = _send(registry_holder, folder, manifest)
     assert answer.status_code == 422, answer.text
     # Without the dictionary the holder does not know the column: it gives its number.
@@ -192,14 +185,11 @@ def test_csv_record_counts_other_than_the_rows_are_refused(
 ) -> None:
     folder = tmp_path / "d"
     manifest = stage(folder, provider=registry_holder.hospital)
-    for item in manifest.files:
-        (folder / item.name).unlink()
-    (folder / "trauma.csv").write_text(
-        "pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd\n"
-        "NGG:v1:abc;1;definitief;61\nNGG:v1:def;1;definitief;70\n"
+    body = (
+        b"pseudoniem_NGG;pseudoniem_NGG_sleutelversie;pseudoniem_NGG_status;leeftijd\n"
+        b"NGG:v1:abc;1;definitief;61\nNGG:v1:def;1;definitief;70\n"
     )
-    files = describe_files(folder, {"trauma.csv": 2}, {"trauma.csv": "text/csv"})
-    claimed = replace(manifest, format="csv", files=files, record_counts={"trauma": 2000})
+    claimed = replace(csv_delivery(folder, manifest, body, 2), record_counts={"trauma": 2000})
     answer = _send(registry_holder, folder, claimed)
     assert answer.status_code == 422, answer.text
     assert "record_counts says 2000 record(s) of dataset 'trauma', the files hold 2" in answer.text
